@@ -1,0 +1,139 @@
+"""Enrichment: the facts of one event, derived from the database before evaluation.
+
+Correlation over time (repeats in the same grid) is computed here by SQL, so durable_rules only
+ever matches one self-contained fact and evaluation stays stateless and replayable.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from engine.campaigns import CampaignContext
+from engine.models import Category, Event, Grid, Unit
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    id: int
+    code: str
+    parent_code: str | None
+    default_condition: str | None
+    limits: dict[str, tuple[float, str]]
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    code: str
+    type: str
+    parent_id: int | None
+
+
+@dataclass
+class Reference:
+    """Master data needed to enrich and decide, loaded once per batch (a few hundred rows)."""
+
+    categories: dict[int, CategoryRef]
+    grids: dict[int, tuple[str, int]]
+    units: dict[int, UnitRef]
+    units_by_code: dict[str, UnitRef]
+    children: dict[int, list[int]]
+
+    def limit_for(self, category_id: int, condition: str | None) -> tuple[float, str]:
+        ref = self.categories[category_id]
+        return ref.limits.get(condition or "") or ref.limits.get(ref.default_condition or "") or next(
+            iter(ref.limits.values()))
+
+    def nearest_of_type(self, unit_id: int, unit_type: str) -> UnitRef | None:
+        """The unit of that type closest to the grid's unit: itself, its descendants, then its ancestors."""
+        frontier, seen = [unit_id], set()
+        while frontier:
+            for uid in frontier:
+                if self.units[uid].type == unit_type:
+                    return self.units[uid]
+            seen.update(frontier)
+            frontier = [c for uid in frontier for c in self.children.get(uid, []) if c not in seen]
+        parent = self.units[unit_id].parent_id
+        while parent is not None:
+            if self.units[parent].type == unit_type:
+                return self.units[parent]
+            parent = self.units[parent].parent_id
+        return None
+
+
+def load_reference(session: Session) -> Reference:
+    cats = {}
+    codes = dict(session.execute(select(Category.id, Category.code)).all())
+    for cat in session.scalars(select(Category)):
+        cats[cat.id] = CategoryRef(cat.id, cat.code, codes.get(cat.parent_id), cat.default_condition,
+                                   {c.code: (c.limit_value, c.limit_unit) for c in cat.conditions})
+    units = {u.id: UnitRef(u.id, u.code, u.type, u.parent_id) for u in session.scalars(select(Unit))}
+    children: dict[int, list[int]] = defaultdict(list)
+    for unit in units.values():
+        if unit.parent_id is not None:
+            children[unit.parent_id].append(unit.id)
+    grids = {g.id: (g.code, g.unit_id) for g in session.scalars(select(Grid))}
+    return Reference(cats, grids, units, {u.code: u for u in units.values()}, dict(children))
+
+
+def repeat_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
+    """Earlier events of the same category in the same grid within 7 and 30 days, per event (one query)."""
+    if not events:
+        return {}
+    keys = {(e.category_id, e.grid_id) for e in events}
+    earliest = min(e.occurred_at for e in events) - timedelta(days=30)
+    latest = max(e.occurred_at for e in events)
+    history: dict[tuple[int, int], list[tuple[Any, int]]] = defaultdict(list)
+    rows = session.execute(select(Event.category_id, Event.grid_id, Event.occurred_at, Event.id).where(
+        tuple_(Event.category_id, Event.grid_id).in_(list(keys)),
+        Event.occurred_at >= earliest, Event.occurred_at <= latest))
+    for category_id, grid_id, occurred_at, event_id in rows:
+        history[(category_id, grid_id)].append((occurred_at, event_id))
+    for series in history.values():
+        series.sort()
+    counts = {}
+    for e in events:
+        series = history[(e.category_id, e.grid_id)]
+        upto = bisect.bisect_left(series, (e.occurred_at, e.id))
+        d7 = bisect.bisect_left(series, (e.occurred_at - timedelta(days=7), -1))
+        d30 = bisect.bisect_left(series, (e.occurred_at - timedelta(days=30), -1))
+        counts[e.id] = (upto - d7, upto - d30)
+    return counts
+
+
+def facts_for(event: Event, ref: Reference, ctx: CampaignContext, repeats: tuple[int, int]) -> dict[str, Any]:
+    """The fact dictionary asserted in durable_rules and read by the twin (no None values)."""
+    category = ref.categories[event.category_id]
+    grid_code, unit_id = ref.grids[event.grid_id]
+    unit = ref.units[unit_id]
+    local = event.occurred_at.astimezone(ctx.timezone)
+    in_window = bool(ctx.inspection_starts_at and ctx.inspection_ends_at
+                     and ctx.inspection_starts_at <= event.occurred_at <= ctx.inspection_ends_at)
+    facts: dict[str, Any] = {
+        "category": category.code,
+        "source": event.source,
+        "source_type": event.source_type,
+        "grid": grid_code,
+        "unit": unit.code,
+        "unit_type": unit.type,
+        "local_hour": local.hour,
+        "weekday": local.isoweekday(),
+        "is_weekend": local.isoweekday() >= 6,
+        "zero_tolerance": category.code in ctx.list_categories.get("zero_tolerance", ()),
+        "strict_management": category.code in ctx.list_categories.get("strict_management", ()),
+        "repeats_7d": repeats[0],
+        "repeats_30d": repeats[1],
+        "in_inspection_window": in_window,
+    }
+    if category.parent_code:
+        facts["category_parent"] = category.parent_code
+    condition = event.filing_condition or category.default_condition
+    if condition:
+        facts["filing_condition"] = condition
+    return facts

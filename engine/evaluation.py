@@ -1,0 +1,117 @@
+"""The only module that imports durable_rules: one Host per process, compiled versions cached.
+
+Evaluation is stateless per event: each enriched event is asserted as a fact with a unique id on
+one long-lived sid, the rules that fired are collected, and the fact is retracted at once
+(`delete_state` while other sids live segfaults; see docs/ARCHITECTURE.md). Actions only record
+which rule fired for which fact; deciding what that means happens afterwards, in Python.
+"""
+from __future__ import annotations
+
+import copy
+import ctypes
+import os
+import threading
+from collections import defaultdict
+from typing import Any, Iterable
+
+from rules.compiler import CompiledRuleset
+
+CATCH_ALL = "__seen__"
+CRASH_MARKER = "__CIVICRULES_TEST_SIGSEGV__"
+
+
+class Evaluator:
+    """Holds the process's durable_rules Host and the ruleset versions registered in it."""
+
+    def __init__(self) -> None:
+        import durable.engine as durable_engine  # imported here so web processes never load the C engine
+
+        self._durable = durable_engine
+        self._fired: list[tuple[str, str]] = []
+        fired = self._fired
+
+        class _Host(durable_engine.Host):
+            def get_action(self, action_name: str):
+                if action_name == CATCH_ALL:
+                    return _ignore
+                return _recorder(fired, action_name)
+
+        self._host = _Host()
+        self._registered: set[str] = set()
+        self._serial = 0
+        self.pid = os.getpid()
+
+    def _ensure(self, tag: str, compiled: CompiledRuleset) -> None:
+        if tag in self._registered:
+            return
+        definitions = {}
+        for name, rules in compiled.partitions.items():
+            rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
+            rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL}  # "$ex id" hangs durable_rules
+            definitions[f"{tag}.{name}"] = rules
+        if definitions:
+            self._host.register_rulesets(definitions)
+        self._registered.add(tag)
+
+    def evaluate(self, tag: str, compiled: CompiledRuleset,
+                 items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+        """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""
+        self._ensure(tag, compiled)
+        by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        owner: dict[str, str] = {}
+        for item_id, facts in items:
+            for partition in compiled.partitions_for(str(facts.get("category"))):
+                self._serial += 1
+                fact_id = f"{self.pid}.{self._serial}"
+                owner[fact_id] = item_id
+                by_partition[partition].append({**facts, "id": fact_id})
+        results: dict[str, list[str]] = defaultdict(list)
+        for partition, facts in by_partition.items():
+            ruleset = f"{tag}.{partition}"
+            del self._fired[:]
+            try:
+                self._host.assert_facts(ruleset, facts)
+            except self._durable.MessageObservedException:
+                # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
+                self._assert_one_by_one(ruleset, facts)
+            else:
+                self._host.retract_facts(ruleset, facts)
+            for rule_key, fact_id in self._fired:
+                results[owner[fact_id]].append(rule_key)
+            del self._fired[:]
+        return results
+
+    def _assert_one_by_one(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+        self._host.retract_facts(ruleset, facts)
+        del self._fired[:]
+        for fact in facts:
+            self._host.assert_fact(ruleset, fact)
+            self._host.retract_fact(ruleset, fact)
+
+
+def _ignore(_closure) -> None:
+    return None
+
+
+def _recorder(fired: list[tuple[str, str]], rule_key: str):
+    """An action taking exactly one argument: durable_rules treats two-argument actions as asynchronous."""
+    def record(closure) -> None:
+        fired.append((rule_key, closure.m["id"]))
+    return record
+
+
+_local = threading.local()
+
+
+def evaluator() -> Evaluator:
+    """The process's Evaluator, rebuilt after fork (a forked child inherits the Host but not its threads)."""
+    current = getattr(_local, "evaluator", None)
+    if current is None or current.pid != os.getpid():
+        current = _local.evaluator = Evaluator()
+    return current
+
+
+def crash_if_marked(descriptions: Iterable[str]) -> None:
+    """Test-only: die by a real SIGSEGV when CIVICRULES_TEST_CRASH=1 and an event carries the marker."""
+    if os.environ.get("CIVICRULES_TEST_CRASH") == "1" and any(CRASH_MARKER in d for d in descriptions):
+        ctypes.string_at(0)

@@ -1,0 +1,421 @@
+"""The schema: SQLAlchemy 2 models shared by the engine, the workers and Flask-SQLAlchemy.
+
+Status columns change only through the named functions in engine/ (intake, pipeline, tasks);
+task transitions and firings are append-only. Timestamps are UTC, stored timezone-aware.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from datetime import timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        MetaData, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
+          "pk": "pk_%(table_name)s"}
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which has no time zones) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; CivicRules stores aware UTC timestamps only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+UTC = UTCDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | active | ended
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    starts_on: Mapped[Optional[date]] = mapped_column(Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    inspection_starts_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    inspection_ends_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    published_version_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("ruleset_versions.id", use_alter=True, name="fk_campaigns_published_version_id"))
+    published_version: Mapped[Optional["RulesetVersion"]] = relationship(foreign_keys=[published_version_id])
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("categories.id"))
+    parent: Mapped[Optional["Category"]] = relationship(remote_side=[id])
+    default_condition: Mapped[Optional[str]] = mapped_column(String(32))
+    conditions: Mapped[list["FilingCondition"]] = relationship(back_populates="category",
+                                                               cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+
+class FilingCondition(Base):
+    """A filing condition (立案条件) of a category; the time limit belongs to it, not to the category."""
+
+    __tablename__ = "filing_conditions"
+    __table_args__ = (UniqueConstraint("category_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    category: Mapped[Category] = relationship(back_populates="conditions")
+    code: Mapped[str] = mapped_column(String(32))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    limit_value: Mapped[float] = mapped_column(Float)
+    limit_unit: Mapped[str] = mapped_column(String(16))
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))  # bureau | subdistrict | squad | department | ...
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    parent: Mapped[Optional["Unit"]] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Unit"]] = relationship(back_populates="parent")
+    contact: Mapped[Optional[str]] = mapped_column(String(200))
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+
+class SupervisionTier(Base):
+    __tablename__ = "supervision_tiers"
+    __table_args__ = (UniqueConstraint("campaign_id", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+
+class Timeline(Base):
+    __tablename__ = "timelines"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    steps: Mapped[list["TimelineStep"]] = relationship(order_by="TimelineStep.position",
+                                                       cascade="all, delete-orphan")
+
+
+class TimelineStep(Base):
+    __tablename__ = "timeline_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timeline_id: Mapped[int] = mapped_column(ForeignKey("timelines.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    after_minutes: Mapped[int] = mapped_column(Integer)
+    time_mode: Mapped[str] = mapped_column(String(16))  # working | continuous
+    action: Mapped[str] = mapped_column(String(32))  # remind | order | escalate | list_publicly
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    unless_state: Mapped[Optional[str]] = mapped_column(String(32))
+
+
+class TaskTemplate(Base):
+    __tablename__ = "task_templates"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    instructions_zh: Mapped[str] = mapped_column(Text, default="")
+    instructions_en: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class RuleList(Base):
+    __tablename__ = "rule_lists"
+    __table_args__ = (UniqueConstraint("campaign_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # zero_tolerance | strict_management | custom
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list["ListItem"]] = relationship(order_by="ListItem.position", cascade="all, delete-orphan",
+                                                   back_populates="rule_list")
+
+
+class ListItem(Base):
+    """One row of a list's decision table; it expands to a rule on publish."""
+
+    __tablename__ = "list_items"
+    __table_args__ = (UniqueConstraint("list_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("rule_lists.id"))
+    rule_list: Mapped[RuleList] = relationship(back_populates="items")
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(32))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[Any]] = mapped_column(JSON)
+    conditions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    assign: Mapped[str] = mapped_column(String(64), default="grid_unit")
+    template_code: Mapped[str] = mapped_column(String(64))
+    timeline_code: Mapped[Optional[str]] = mapped_column(String(64))
+    limit: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    points: Mapped[float] = mapped_column(Float, default=0)
+    legal_basis: Mapped[Optional[str]] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def as_row(self) -> dict[str, Any]:
+        return {"key": self.key, "title": {"zh": self.title_zh, "en": self.title_en},
+                "categories": list(self.categories), "conditions": list(self.conditions or []),
+                "assign": self.assign, "template": self.template_code, "timeline": self.timeline_code,
+                "limit": self.limit, "points": self.points, "legal_basis": self.legal_basis,
+                "enabled": self.enabled}
+
+
+class Rule(Base):
+    """A hand-written rule document of a campaign (the draft; publishing freezes a copy)."""
+
+    __tablename__ = "rules"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    key: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class RulesetVersion(Base):
+    """An immutable, published bundle of a campaign's rules with its compiled definition."""
+
+    __tablename__ = "ruleset_versions"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # rule key -> frozen rule document
+    compiled: Mapped[dict[str, Any]] = mapped_column(JSON)  # partitions and category routes
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "source_event_id"),
+        Index("ix_events_pending", "status", "lease_until"),
+        Index("ix_events_repeats", "category_id", "grid_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_event_id: Mapped[str] = mapped_column(String(128))
+    source_type: Mapped[str] = mapped_column(String(16))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    category: Mapped[Category] = relationship()
+    filing_condition: Mapped[Optional[str]] = mapped_column(String(32))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    grid: Mapped[Grid] = relationship()
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+    occurred_at: Mapped[datetime] = mapped_column(UTC)
+    received_at: Mapped[datetime] = mapped_column(UTC)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | evaluated | parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[Optional[str]] = mapped_column(String(96))
+    lease_until: Mapped[Optional[datetime]] = mapped_column(UTC)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    facts: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    evaluated_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    points: Mapped[float] = mapped_column(Float, default=0)
+    firings: Mapped[list["Firing"]] = relationship(back_populates="event", order_by="Firing.id")
+    tasks: Mapped[list["Task"]] = relationship(back_populates="event", order_by="Task.id")
+
+
+class Firing(Base):
+    """One rule that fired for one event, with the conditions and fact values that matched."""
+
+    __tablename__ = "firings"
+    __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    event: Mapped[Event] = relationship(back_populates="firings")
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    ruleset_version_id: Mapped[int] = mapped_column(ForeignKey("ruleset_versions.id"))
+    ruleset_version: Mapped[RulesetVersion] = relationship()
+    rule_key: Mapped[str] = mapped_column(String(80))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    list_kind: Mapped[str] = mapped_column(String(32))
+    list_item: Mapped[Optional[str]] = mapped_column(String(32))
+    matched: Mapped[list[Any]] = mapped_column(JSON)
+    decisions: Mapped[list[Any]] = mapped_column(JSON)
+    points: Mapped[float] = mapped_column(Float, default=0)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
+    fired_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("event_id", "unit_id"), Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    event: Mapped[Event] = relationship(back_populates="tasks")
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    ruleset_version_id: Mapped[int] = mapped_column(ForeignKey("ruleset_versions.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    template_id: Mapped[int] = mapped_column(ForeignKey("task_templates.id"))
+    template: Mapped[TaskTemplate] = relationship()
+    timeline_id: Mapped[Optional[int]] = mapped_column(ForeignKey("timelines.id"))
+    rule_key: Mapped[str] = mapped_column(String(80))
+    list_kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="dispatched")
+    limit_value: Mapped[float] = mapped_column(Float)
+    limit_unit: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime] = mapped_column(UTC)
+    points: Mapped[float] = mapped_column(Float, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    firings: Mapped[list[Firing]] = relationship(order_by="Firing.id", foreign_keys=[Firing.task_id])
+    transitions: Mapped[list["TaskTransition"]] = relationship(order_by="TaskTransition.id")
+
+
+class TaskTransition(Base):
+    """Append-only: one row per change of a task's state."""
+
+    __tablename__ = "task_transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTC)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+
+
+class OutboxMessage(Base):
+    """A side effect decided in the evaluation transaction, delivered later at least once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id"))
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # task_dispatched | notify
+    channel: Mapped[str] = mapped_column(String(16))  # inbox | webhook
+    target: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    delivered_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.code"))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Optional[Unit]] = relationship()
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+
+    # Flask-Login protocol, kept here so web/ needs no wrapper class.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class ApiToken(Base):
+    """Bearer tokens, stored as SHA-256 digests: intake tokens (scoped to a source) and user tokens."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # intake | user
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    source: Mapped[Optional[str]] = mapped_column(String(64))
+    source_type: Mapped[Optional[str]] = mapped_column(String(16))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[Optional[User]] = relationship()
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTC)

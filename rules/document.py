@@ -1,0 +1,280 @@
+"""Rule documents: their JSON schema and the semantic checks the schema cannot express.
+
+Every problem names the part of the document at fault (a JSON path such as `when.all[1].op`)
+and carries its message in Chinese and English, so any interface can show it in the user's language.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import jsonschema
+
+from rules.facts import FACTS
+
+OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between", "exists")
+NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between", "not_between")
+LIMIT_UNITS = ("urgent_hours", "working_hours", "working_days", "urgent_days")
+ACTIONS = ("create_task", "notify")
+CHANNELS = ("inbox",)  # webhook and IM channels arrive with the notification work
+LIST_KINDS = ("zero_tolerance", "strict_management", "custom")
+
+_TEXT = {"type": "object", "properties": {"zh": {"type": "string", "minLength": 1},
+                                           "en": {"type": "string", "minLength": 1}},
+         "required": ["zh", "en"], "additionalProperties": False}
+
+RULE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["key", "title", "when", "then"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,79}$"},
+        "title": _TEXT,
+        "version": {"type": "integer", "minimum": 1},
+        "enabled": {"type": "boolean"},
+        "origin": {"type": "object", "properties": {
+            "list": {"enum": list(LIST_KINDS)}, "item": {"type": "string"},
+            "points": {"type": "number", "minimum": 0},
+            "legal_basis": {"type": "string"}}, "additionalProperties": False},
+        "when": {"$ref": "#/$defs/condition"},
+        "then": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/action"}},
+    },
+    "$defs": {
+        "condition": {"type": "object", "minProperties": 1},
+        "action": {"type": "object", "required": ["do"], "properties": {"do": {"type": "string"}}},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    en: str
+    zh: str
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+    def as_dict(self, lang: str = "en") -> dict[str, str]:
+        return {"field": self.path, "message": self.message(lang)}
+
+
+class RuleDocumentError(ValueError):
+    """Raised when a rule document does not validate; `problems` lists every fault found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.path}: {p.en}" for p in problems))
+
+
+@dataclass
+class Catalog:
+    """Reference data a rule may name. Empty sets mean 'do not check this kind of name'."""
+
+    categories: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)
+    unit_types: set[str] = field(default_factory=set)
+    templates: set[str] = field(default_factory=set)
+    timelines: set[str] = field(default_factory=set)
+    tiers: set[int] = field(default_factory=set)
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
+    """Return the document when it is valid; raise RuleDocumentError listing every problem."""
+    catalog = catalog or Catalog()
+    problems: list[Problem] = []
+    if not isinstance(doc, dict):
+        raise RuleDocumentError([Problem("(document)", "a rule must be a JSON object", "规则必须是 JSON 对象")])
+    for err in sorted(jsonschema.Draft202012Validator(RULE_SCHEMA).iter_errors(doc), key=lambda e: list(e.path)):
+        problems.append(Problem(_path(err.path), err.message, f"格式错误：{err.message}"))
+    if "when" in doc:
+        _check_condition(doc["when"], ["when"], catalog, problems, depth=0)
+    if isinstance(doc.get("then"), list):
+        for i, action in enumerate(doc["then"]):
+            _check_action(action, ["then", i], catalog, problems)
+    if problems:
+        raise RuleDocumentError(problems)
+    return doc
+
+
+def _check_condition(cond: Any, path: list, catalog: Catalog, problems: list[Problem], depth: int) -> None:
+    here = _path(path)
+    if depth > 12:
+        problems.append(Problem(here, "conditions nest too deeply (more than 12 levels)", "条件嵌套过深（超过 12 层）"))
+        return
+    if not isinstance(cond, dict):
+        problems.append(Problem(here, "a condition must be an object", "条件必须是对象"))
+        return
+    groups = [k for k in ("all", "any", "not") if k in cond]
+    if groups:
+        if len(cond) != 1:
+            problems.append(Problem(here, f"'{groups[0]}' must stand alone in its object",
+                                    f"“{groups[0]}”所在对象不能含其他键"))
+            return
+        key = groups[0]
+        if key == "not":
+            _check_condition(cond["not"], path + ["not"], catalog, problems, depth + 1)
+            return
+        items = cond[key]
+        if not isinstance(items, list) or not items:
+            problems.append(Problem(_path(path + [key]), f"'{key}' needs a non-empty list of conditions",
+                                    f"“{key}”需要非空的条件列表"))
+            return
+        for i, sub in enumerate(items):
+            _check_condition(sub, path + [key, i], catalog, problems, depth + 1)
+        return
+    _check_leaf(cond, path, catalog, problems)
+
+
+def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem]) -> None:
+    unknown = set(cond) - {"fact", "op", "value"}
+    if unknown:
+        problems.append(Problem(_path(path), f"unknown keys {sorted(unknown)}; a condition has fact, op, value",
+                                f"未知的键 {sorted(unknown)}；条件只含 fact、op、value"))
+    name, op = cond.get("fact"), cond.get("op")
+    fact = FACTS.get(name) if isinstance(name, str) else None
+    if fact is None:
+        problems.append(Problem(_path(path + ["fact"]), f"unknown fact {name!r}; see the fact catalogue",
+                                f"未知的事实 {name!r}；请查看事实目录"))
+    if op not in OPERATORS:
+        problems.append(Problem(_path(path + ["op"]), f"unknown operator {op!r}; allowed: {', '.join(OPERATORS)}",
+                                f"未知的运算符 {op!r}；可用：{', '.join(OPERATORS)}"))
+        return
+    if fact is None:
+        return
+    vpath = _path(path + ["value"])
+    value = cond.get("value")
+    if op == "exists":
+        if "value" in cond and not isinstance(value, bool):
+            problems.append(Problem(vpath, "'exists' takes true or false", "“exists”的值须为 true 或 false"))
+        return
+    if "value" not in cond:
+        problems.append(Problem(vpath, f"operator '{op}' needs a value", f"运算符“{op}”需要取值"))
+        return
+    if op in NUMERIC_OPS and fact.type != "int":
+        problems.append(Problem(_path(path + ["op"]), f"'{op}' compares numbers, but {fact.name} is a {fact.type}",
+                                f"“{op}”用于数值比较，但 {fact.name} 的类型是 {fact.type}"))
+        return
+    if op in ("between", "not_between"):
+        if (not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value)
+                or value[0] > value[1]):
+            problems.append(Problem(vpath, f"'{op}' takes [low, high] with low ≤ high",
+                                    f"“{op}”的值须为 [下限, 上限]，且下限 ≤ 上限"))
+        return
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            problems.append(Problem(vpath, f"'{op}' takes a non-empty list", f"“{op}”的值须为非空列表"))
+            return
+        for i, v in enumerate(value):
+            _check_value(fact, v, _path(path + ["value", i]), catalog, problems)
+        return
+    if op in NUMERIC_OPS:
+        if not _is_number(value):
+            problems.append(Problem(vpath, f"'{op}' takes a number", f"“{op}”的值须为数字"))
+        return
+    _check_value(fact, value, vpath, catalog, problems)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_value(fact, value: Any, path: str, catalog: Catalog, problems: list[Problem]) -> None:
+    expected = {"str": str, "int": int, "bool": bool}[fact.type]
+    if not isinstance(value, expected) or (fact.type == "int" and isinstance(value, bool)):
+        problems.append(Problem(path, f"{fact.name} is a {fact.type}; got {value!r}",
+                                f"{fact.name} 的类型是 {fact.type}，而给出的是 {value!r}"))
+        return
+    if fact.choices and value not in fact.choices:
+        problems.append(Problem(path, f"{value!r} is not one of {', '.join(fact.choices)}",
+                                f"{value!r} 不在可选值 {', '.join(fact.choices)} 之中"))
+    if fact.name in ("category", "category_parent") and catalog.categories and value not in catalog.categories:
+        problems.append(Problem(path, f"unknown category {value!r}", f"未知的问题类别 {value!r}"))
+    if fact.name == "unit" and catalog.units and value not in catalog.units:
+        problems.append(Problem(path, f"unknown unit {value!r}", f"未知的单位 {value!r}"))
+
+
+def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Problem]) -> None:
+    here = _path(path)
+    if not isinstance(action, dict):
+        problems.append(Problem(here, "an action must be an object", "动作必须是对象"))
+        return
+    kind = action.get("do")
+    if kind not in ACTIONS:
+        problems.append(Problem(_path(path + ["do"]), f"unknown action {kind!r}; allowed: {', '.join(ACTIONS)}",
+                                f"未知的动作 {kind!r}；可用：{', '.join(ACTIONS)}"))
+        return
+    allowed = {"create_task": {"do", "template", "assign", "limit", "timeline"},
+               "notify": {"do", "channel", "to", "message"}}[kind]
+    for extra in sorted(set(action) - allowed):
+        problems.append(Problem(_path(path + [extra]), f"'{kind}' has no field {extra!r}",
+                                f"“{kind}”动作没有字段 {extra!r}"))
+    if kind == "create_task":
+        template = action.get("template")
+        if not isinstance(template, str) or not template:
+            problems.append(Problem(_path(path + ["template"]), "a task template is required", "必须指定任务模板"))
+        elif catalog.templates and template not in catalog.templates:
+            problems.append(Problem(_path(path + ["template"]), f"unknown task template {template!r}",
+                                    f"未知的任务模板 {template!r}"))
+        _check_assign(action.get("assign"), _path(path + ["assign"]), catalog, problems)
+        if "limit" in action:
+            _check_limit(action["limit"], _path(path + ["limit"]), problems)
+        timeline = action.get("timeline")
+        if timeline is not None and (not isinstance(timeline, str) or
+                                     (catalog.timelines and timeline not in catalog.timelines)):
+            problems.append(Problem(_path(path + ["timeline"]), f"unknown timeline {timeline!r}",
+                                    f"未知的时限流程 {timeline!r}"))
+    else:
+        channel = action.get("channel", "inbox")
+        if channel not in CHANNELS:
+            problems.append(Problem(_path(path + ["channel"]), f"unknown channel {channel!r}; allowed: {', '.join(CHANNELS)}",
+                                    f"未知的通知渠道 {channel!r}；可用：{'、'.join(CHANNELS)}"))
+        _check_target(action.get("to"), _path(path + ["to"]), catalog, problems)
+
+
+def _check_assign(assign: Any, path: str, catalog: Catalog, problems: list[Problem]) -> None:
+    if assign == "grid_unit":
+        return
+    if isinstance(assign, str) and assign.startswith("unit:"):
+        code = assign[5:]
+        if not code or (catalog.units and code not in catalog.units):
+            problems.append(Problem(path, f"unknown unit {code!r}", f"未知的单位 {code!r}"))
+        return
+    if isinstance(assign, str) and assign.startswith("unit_type:"):
+        kind = assign[10:]
+        if not kind or (catalog.unit_types and kind not in catalog.unit_types):
+            problems.append(Problem(path, f"unknown unit type {kind!r}", f"未知的单位类型 {kind!r}"))
+        return
+    problems.append(Problem(path, "assign must be grid_unit, unit:CODE or unit_type:TYPE",
+                            "责任单位须为 grid_unit、unit:代码 或 unit_type:类型"))
+
+
+def _check_target(target: Any, path: str, catalog: Catalog, problems: list[Problem]) -> None:
+    if target in ("assignee", "grid_unit"):
+        return
+    if isinstance(target, str) and target.startswith("tier:"):
+        level = target[5:]
+        if not level.isdigit() or (catalog.tiers and int(level) not in catalog.tiers):
+            problems.append(Problem(path, f"unknown supervision tier {level!r}", f"未知的督查层级 {level!r}"))
+        return
+    if isinstance(target, str) and target.startswith("unit:"):
+        if catalog.units and target[5:] not in catalog.units:
+            problems.append(Problem(path, f"unknown unit {target[5:]!r}", f"未知的单位 {target[5:]!r}"))
+        return
+    problems.append(Problem(path, "to must be assignee, grid_unit, tier:N or unit:CODE",
+                            "通知对象须为 assignee、grid_unit、tier:N 或 unit:代码"))
+
+
+def _check_limit(limit: Any, path: str, problems: list[Problem]) -> None:
+    if (not isinstance(limit, dict) or set(limit) != {"value", "unit"} or not _is_number(limit.get("value"))
+            or limit["value"] <= 0 or limit.get("unit") not in LIMIT_UNITS):
+        problems.append(Problem(path, f"a time limit is {{value > 0, unit: {'|'.join(LIMIT_UNITS)}}}",
+                                f"时限格式为 {{value > 0, unit: {'|'.join(LIMIT_UNITS)}}}"))

@@ -1,0 +1,41 @@
+"""The fact catalogue: every fact a rule may test, with its type and its meaning in both languages.
+
+Enrichment (engine/enrich.py) must supply exactly these names; validation refuses any other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FactType = Literal["str", "int", "bool"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    type: FactType
+    zh: str
+    en: str
+    choices: tuple[str, ...] = ()
+
+
+SOURCE_TYPES = ("hotline", "patrol", "camera", "inspection", "media", "leader", "citizen")
+
+FACTS: dict[str, Fact] = {f.name: f for f in (
+    Fact("category", "str", "问题类别代码", "category code"),
+    Fact("category_parent", "str", "上级类别代码", "parent category code"),
+    Fact("filing_condition", "str", "立案条件代码", "filing condition code"),
+    Fact("source", "str", "来源系统", "intake source"),
+    Fact("source_type", "str", "来源类型", "source type", SOURCE_TYPES),
+    Fact("grid", "str", "网格代码", "grid code"),
+    Fact("unit", "str", "网格责任单位代码", "responsible unit of the grid"),
+    Fact("unit_type", "str", "网格责任单位类型", "type of the grid's responsible unit"),
+    Fact("local_hour", "int", "发生时刻（当地小时，0–23）", "local hour of occurrence (0–23)"),
+    Fact("weekday", "int", "星期（1=周一 … 7=周日）", "weekday (1 = Monday … 7 = Sunday)"),
+    Fact("is_weekend", "bool", "是否周末", "falls on a weekend"),
+    Fact("zero_tolerance", "bool", "属于零容忍清单", "category is on the zero-tolerance list"),
+    Fact("strict_management", "bool", "属于严管理清单", "category is on the strict-management list"),
+    Fact("repeats_7d", "int", "7日内同网格同类别此前事件数", "earlier events of this category in this grid within 7 days"),
+    Fact("repeats_30d", "int", "30日内同网格同类别此前事件数", "earlier events of this category in this grid within 30 days"),
+    Fact("in_inspection_window", "bool", "处于测评期", "inside the campaign's inspection window"),
+)}

@@ -1,0 +1,39 @@
+"""List rows (zero-tolerance, strict-management, custom lists) expanded to rule documents.
+
+A list is a decision table: each row names the categories it covers, optional extra
+conditions, who handles it, the template and the time limit. Expansion makes each row an
+ordinary rule document, so one compiler and one twin serve rows and hand-written rules alike.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# Lower rank wins in the hit policy: zero tolerance beats strict management beats custom rules.
+LIST_RANK = {"zero_tolerance": 0, "strict_management": 1, "custom": 2}
+
+
+def row_rule_key(kind: str, row_key: str) -> str:
+    return f"{kind}.{row_key}".lower()
+
+
+def expand_row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """One list row -> one rule document whose origin points back at the row."""
+    conditions = [{"fact": "category", "op": "in", "value": list(row["categories"])}]
+    conditions += list(row.get("conditions") or [])
+    action: dict[str, Any] = {"do": "create_task", "template": row["template"],
+                              "assign": row.get("assign", "grid_unit")}
+    if row.get("timeline"):
+        action["timeline"] = row["timeline"]
+    if row.get("limit"):
+        action["limit"] = row["limit"]
+    origin: dict[str, Any] = {"list": kind, "item": row["key"], "points": row.get("points", 0)}
+    if row.get("legal_basis"):
+        origin["legal_basis"] = row["legal_basis"]
+    return {
+        "key": row_rule_key(kind, row["key"]),
+        "title": row["title"],
+        "enabled": row.get("enabled", True),
+        "origin": origin,
+        "when": {"all": conditions},
+        "then": [action] + list(row.get("also") or []),
+    }

@@ -1,0 +1,11 @@
+"""Built-in campaign packs (data): the demo pack maps the seeds' six zero-tolerance and ten
+strict-management items to GB/T 47678.5 category codes with the brief's time limits."""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+
+def load_pack(name: str = "demo") -> dict[str, Any]:
+    return json.loads(resources.files(__package__).joinpath(f"{name}.json").read_text(encoding="utf-8"))

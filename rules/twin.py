@@ -1,0 +1,75 @@
+"""The plain-Python twin of the compiled rules: same semantics, but it says which conditions held.
+
+durable_rules reports that a rule fired, not why. The twin evaluates the same negation-normal
+form, so a firing can be explained with the fact values that satisfied each condition.
+A condition about a fact the event lacks is false (even when negated); only `exists` tests absence.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rules.compiler import negation_normal_form
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float))
+
+
+def _leaf(leaf: dict[str, Any], facts: dict[str, Any]) -> bool:
+    name, op, value = leaf["fact"], leaf["op"], leaf.get("value")
+    if op == "exists":
+        return (facts.get(name) is not None) == bool(value)
+    if facts.get(name) is None:
+        return False
+    actual = facts[name]
+    if op == "eq":
+        return actual == value
+    if op == "ne":
+        return actual != value
+    if op == "in":
+        return actual in value
+    if op == "not_in":
+        return actual not in value
+    if not _number(actual):
+        return False
+    if op == "gt":
+        return actual > value
+    if op == "gte":
+        return actual >= value
+    if op == "lt":
+        return actual < value
+    if op == "lte":
+        return actual <= value
+    low, high = value
+    return low <= actual <= high if op == "between" else (actual < low or actual > high)
+
+
+def _walk(cond: dict[str, Any], facts: dict[str, Any], matched: list[dict[str, Any]]) -> bool:
+    if "all" in cond:
+        found: list[dict[str, Any]] = []
+        if all(_walk(c, facts, found) for c in cond["all"]):
+            matched.extend(found)
+            return True
+        return False
+    if "any" in cond:
+        for c in cond["any"]:
+            found = []
+            if _walk(c, facts, found):
+                matched.extend(found)
+                return True
+        return False
+    if _leaf(cond, facts):
+        matched.append({"fact": cond["fact"], "op": cond["op"], "value": cond.get("value"),
+                        "actual": facts.get(cond["fact"])})
+        return True
+    return False
+
+
+def explain(doc: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The conditions (with the actual fact values) that made the rule match, or None if it does not."""
+    matched: list[dict[str, Any]] = []
+    return matched if _walk(negation_normal_form(doc["when"]), facts, matched) else None
+
+
+def matches(doc: dict[str, Any], facts: dict[str, Any]) -> bool:
+    return explain(doc, facts) is not None
