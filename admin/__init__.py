@@ -1,0 +1,124 @@
+"""Flask-Admin: master data for administrators, read-only evaluation records for staff.
+
+The rule-authoring screens (lists as decision tables, the guided editor, versions) build on
+these views; every view checks the role of the logged-in user.
+"""
+from __future__ import annotations
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from engine.models import Campaign, Category, Event, Firing, Grid, RulesetVersion, Task, Unit
+
+
+class _Guarded:
+    roles: tuple[str, ...] = ("admin",)
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.role in self.roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("pages.login", next=request.full_path))
+        abort(403)
+
+
+class IndexView(_Guarded, AdminIndexView):
+    roles = ("admin", "auditor")
+
+
+class MasterDataView(_Guarded, ModelView):
+    can_delete = False
+    page_size = 50
+
+
+class ReadOnlyView(_Guarded, ModelView):
+    roles = ("admin", "auditor")
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    page_size = 50
+
+
+class CampaignView(MasterDataView):
+    column_list = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on")
+    form_excluded_columns = ("published_version",)
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "status": _l("Status"), "timezone": _l("Time zone"), "starts_on": _l("Starts on"),
+                     "ends_on": _l("Ends on")}
+
+
+class CategoryView(MasterDataView):
+    column_list = ("code", "name_zh", "name_en", "parent", "default_condition")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    form_excluded_columns = ("conditions",)
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "parent": _l("Parent"), "default_condition": _l("Default filing condition")}
+
+
+class UnitView(MasterDataView):
+    column_list = ("code", "name_zh", "name_en", "type", "parent")
+    form_excluded_columns = ("children",)
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "type": _l("Type"), "parent": _l("Parent")}
+
+
+class GridView(MasterDataView):
+    column_list = ("code", "name_zh", "name_en", "unit")
+    form_excluded_columns = ("boundary",)
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "unit": _l("Responsible unit")}
+
+
+class EventView(ReadOnlyView):
+    column_list = ("id", "source", "source_event_id", "category", "grid", "occurred_at", "status", "attempts")
+    column_filters = ("status", "source")
+    column_default_sort = ("id", True)
+    column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),
+                     "grid": _l("Grid"), "occurred_at": _l("Occurred at"), "status": _l("Status"),
+                     "attempts": _l("Attempts")}
+
+
+class TaskView(ReadOnlyView):
+    column_list = ("id", "event_id", "unit", "rule_key", "list_kind", "status", "deadline_at")
+    column_filters = ("status", "list_kind")
+    column_default_sort = ("id", True)
+    column_labels = {"event_id": _l("Event"), "unit": _l("Unit"), "rule_key": _l("Rule"), "list_kind": _l("List"),
+                     "status": _l("Status"), "deadline_at": _l("Deadline")}
+
+
+class FiringView(ReadOnlyView):
+    column_list = ("id", "event_id", "rule_key", "rule_version", "ruleset_version_id", "list_kind", "task_id",
+                   "fired_at")
+    column_filters = ("rule_key", "list_kind")
+    column_default_sort = ("id", True)
+    column_labels = {"event_id": _l("Event"), "rule_key": _l("Rule"), "rule_version": _l("Rule version"),
+                     "ruleset_version_id": _l("Ruleset version"), "list_kind": _l("List"), "task_id": _l("Task"),
+                     "fired_at": _l("Fired at")}
+
+
+class VersionView(ReadOnlyView):
+    column_list = ("id", "campaign_id", "number", "content_hash", "comment", "published_at")
+    column_labels = {"campaign_id": _l("Campaign"), "number": _l("Number"), "content_hash": _l("Content hash"),
+                     "comment": _l("Comment"), "published_at": _l("Published at")}
+
+
+def init_admin(app: Flask) -> Admin:
+    from web.extensions import db
+
+    admin = Admin(app, name=str(_l("CivicRules administration")), theme=Bootstrap4Theme(),
+                  index_view=IndexView(url="/admin"))
+    master, records = _l("Master data"), _l("Records")
+    admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=master))
+    admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=master))
+    admin.add_view(UnitView(Unit, db, name=_l("Units"), category=master))
+    admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    admin.add_view(EventView(Event, db, name=_l("Events"), category=records))
+    admin.add_view(TaskView(Task, db, name=_l("Tasks"), category=records))
+    admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))
+    admin.add_view(VersionView(RulesetVersion, db, name=_l("Ruleset versions"), category=records))
+    return admin

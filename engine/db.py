@@ -4,6 +4,8 @@ SQLite gets WAL and a busy timeout so the web, the worker and the sweeper can sh
 """
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,3 +51,6 @@ def reset_after_fork() -> None:
     """A forked child must not reuse its parent's pooled connections: drop them without closing."""
     for factory in _factories.values():
         factory.kw["bind"].dispose(close=False)
+
+
+os.register_at_fork(after_in_child=reset_after_fork)

@@ -1,0 +1,97 @@
+"""The Flask app factory: configuration, extensions, blueprints, admin and error pages."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from engine.config import Settings, load_settings
+from engine.db import configure_engine, engine_options
+from web.extensions import babel, csrf, db, login_manager
+from web.i18n import select_locale
+
+HERE = Path(__file__).resolve().parent
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance), instance_relative_config=True)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
+        BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.config.update(overrides or {})
+    app.extensions["civicrules.settings"] = settings
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from web import api, pages
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
+    app.register_blueprint(pages.bp)
+    from admin import init_admin
+    init_admin(app)
+
+    @app.get("/healthz")
+    def healthz():
+        checks = {"database": _check(lambda: db.session.execute(text("SELECT 1"))),
+                  "redis": _check(lambda: _redis_ping(settings))}
+        ok = all(v == "ok" for v in checks.values())
+        return jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200 if ok else 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if request.path.startswith("/api/"):
+            from web.problems import problem
+            keys = {404: "not_found", 403: "forbidden", 413: "too_large", 401: "token_missing"}
+            return problem(err.code or 500, (err.name or "error").lower().replace(" ", "-"), detail_key=keys.get(err.code))
+        return err
+
+    @app.errorhandler(Exception)
+    def internal_error(err: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        if request.path.startswith("/api/"):
+            from web.problems import problem
+            return problem(500, "internal", detail_key="internal")
+        return "Internal error / 内部错误", 500
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def _check(fn) -> str:
+    try:
+        fn()
+        return "ok"
+    except Exception as err:  # reported, not raised: this is the health endpoint
+        return f"error: {type(err).__name__}"
+
+
+def _redis_ping(settings: Settings) -> None:
+    from workers.queues import connection
+    connection(settings).ping()

@@ -1,0 +1,75 @@
+"""Authentication and roles: Flask-Login sessions for pages, bearer tokens for the API."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable, Iterable
+
+from flask import abort, g, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from engine.accounts import resolve_token
+from engine.models import ApiToken, Unit, User
+from web.extensions import db, login_manager
+from web.problems import problem
+
+STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "auditor")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def require_roles(*roles: str) -> Callable:
+    """Page decorator: a logged-in user with one of the roles, else login redirect or 403."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str] | None = None) -> Callable:
+    """API decorator: a valid bearer token of an allowed kind (and, for user tokens, role)."""
+    kinds, roles = tuple(kinds), tuple(roles) if roles else None
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            if not header.lower().startswith("bearer "):
+                return problem(401, "unauthorized", detail_key="token_missing")
+            token = resolve_token(db.session, header[7:].strip())
+            if token is None:
+                return problem(401, "unauthorized", detail_key="token_invalid")
+            if token.kind not in kinds or (token.kind == "user" and roles and token.user.role not in roles):
+                return problem(403, "forbidden", detail_key="forbidden")
+            g.token = token
+            g.user = token.user
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def unit_scope(user: User) -> set[int] | None:
+    """The unit ids a user may see tasks of: a field unit's own unit and those under it; None = all."""
+    if user.role != "field_unit":
+        return None
+    units = {u.id: u.parent_id for u in db.session.execute(select(Unit.id, Unit.parent_id)).all()}
+    scope, frontier = {user.unit_id}, [user.unit_id]
+    while frontier:
+        frontier = [uid for uid, parent in units.items() if parent in frontier and uid not in scope]
+        scope.update(frontier)
+    return scope
+
+
+def token_user() -> User | None:
+    token: ApiToken | None = g.get("token")
+    return token.user if token is not None and token.kind == "user" else None

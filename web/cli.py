@@ -1,0 +1,152 @@
+"""The `civicrules` command: database, demo, accounts, tokens, and the processes of a deployment."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from engine.config import load_settings
+
+
+@click.group()
+def main() -> None:
+    """CivicRules (创城规则引擎) command line."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    from migrations import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@main.group()
+def demo() -> None:
+    """The demo campaign."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the demo campaign once; print the logins and intake tokens (kept in the instance folder)."""
+    from engine import demo as demo_pack
+    from engine.db import session_factory
+
+    settings = load_settings()
+    credentials = settings.instance / "demo_credentials.txt"
+    with session_factory(settings.database_url)() as session:
+        loaded = demo_pack.load(session)
+        session.commit()
+    if loaded is None:
+        click.echo("demo campaign already loaded")
+    else:
+        lines = [f"password for every demo login: {loaded['password']}"]
+        lines += [f"login {u:<12} role {r:<11} unit {unit or '-'}" for u, r, unit in loaded["logins"]]
+        lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
+        credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        credentials.chmod(0o600)
+        click.echo(f"demo campaign loaded: {loaded['campaign']}")
+    if credentials.exists():
+        click.echo(credentials.read_text(encoding="utf-8"), nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "dispatcher", "checker", "field_unit", "supervisor", "assessor", "auditor"]))
+@click.option("--unit", "unit_code", default=None, help="unit code (required for field_unit)")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_create(name: str, role: str, unit_code: str | None, password: str) -> None:
+    """Create a user with a hashed password."""
+    from engine.accounts import create_user
+    from engine.db import session_factory
+    from engine.errors import InputError
+
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            create_user(session, name, role, password, unit_code)
+        except InputError as err:
+            for p in err.problems:
+                click.echo(f"error: {p.field}: {p.en}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(f"user {name} created with role {role}")
+
+
+@main.group()
+def token() -> None:
+    """Intake tokens."""
+
+
+@token.command("create")
+@click.option("--source", required=True, help="name of the intake source, e.g. hotline-12345")
+@click.option("--source-type", default="hotline", show_default=True,
+              type=click.Choice(["hotline", "patrol", "camera", "inspection", "media", "leader", "citizen"]))
+def token_create(source: str, source_type: str) -> None:
+    """Create an intake token for one source and print it (only its digest is stored)."""
+    from engine.accounts import issue_intake_token
+    from engine.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        value = issue_intake_token(session, source, source_type)
+        session.commit()
+    click.echo(value)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, web_workers: int) -> None:
+    """Run web, worker, sweeper (and an embedded Redis when REDIS_URL is unset) in the foreground."""
+    from web.serve import Supervisor
+
+    sys.exit(Supervisor(load_settings(), host, port, web_workers).run())
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+def worker(burst: bool) -> None:
+    """Run one RQ worker (evaluation and outbox queues) with the scheduler."""
+    from workers.worker import run
+
+    run(burst=burst)
+
+
+@main.command()
+@click.option("--every", default=5.0, show_default=True, help="seconds between sweeps")
+@click.option("--once", is_flag=True)
+def sweep(every: float, once: bool) -> None:
+    """Queue whatever SQL says is pending (events, outbox)."""
+    from workers.sweep import run_forever, sweep as sweep_once
+
+    if once:
+        click.echo(sweep_once(load_settings()))
+    else:
+        run_forever(every)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

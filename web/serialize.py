@@ -1,0 +1,45 @@
+"""JSON shapes of events, firings and tasks, shared by the API and the pages."""
+from __future__ import annotations
+
+from typing import Any
+
+from engine.models import Event, Firing, Task
+
+
+def _name(obj: Any, lang: str) -> str:
+    return obj.name_zh if lang == "zh" else obj.name_en
+
+
+def firing_json(f: Firing) -> dict[str, Any]:
+    return {"id": f.id, "rule": f.rule_key, "rule_version": f.rule_version,
+            "ruleset_version": {"id": f.ruleset_version_id, "number": f.ruleset_version.number,
+                                "content_hash": f.ruleset_version.content_hash},
+            "list": f.list_kind, "list_item": f.list_item, "points": f.points,
+            "matched": f.matched, "decisions": f.decisions, "task": f.task_id, "fired_at": f.fired_at.isoformat()}
+
+
+def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
+    body = {"id": t.id, "event": t.event_id, "status": t.status, "unit": {"code": t.unit.code, "name": _name(t.unit, lang)},
+            "template": {"code": t.template.code, "version": t.template.version, "name": _name(t.template, lang)},
+            "rule": t.rule_key, "list": t.list_kind, "ruleset_version": t.ruleset_version_id,
+            "limit": {"value": t.limit_value, "unit": t.limit_unit}, "deadline": t.deadline_at.isoformat(),
+            "points": t.points, "created_at": t.created_at.isoformat()}
+    if detail:
+        body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
+        body["firings"] = [firing_json(f) for f in t.firings]
+        body["transitions"] = [{"from": x.from_status, "to": x.to_status, "action": x.action, "at": x.at.isoformat(),
+                                "actor": x.actor_id, "comment": x.comment} for x in t.transitions]
+    return body
+
+
+def event_json(e: Event, lang: str, scope: set[int] | None = None) -> dict[str, Any]:
+    tasks = [t for t in e.tasks if scope is None or t.unit_id in scope]
+    return {"id": e.id, "status": e.status, "source": e.source, "source_event_id": e.source_event_id,
+            "source_type": e.source_type, "category": {"code": e.category.code, "name": _name(e.category, lang)},
+            "filing_condition": e.filing_condition, "grid": e.grid.code, "address": e.address,
+            "description": e.description, "occurred_at": e.occurred_at.isoformat(),
+            "received_at": e.received_at.isoformat(),
+            "evaluated_at": e.evaluated_at.isoformat() if e.evaluated_at else None,
+            "attempts": e.attempts, "error": e.last_error if e.status == "parked" else None, "points": e.points,
+            "firings": [firing_json(f) for f in e.firings] if scope is None else [],
+            "tasks": [task_json(t, lang) for t in tasks]}

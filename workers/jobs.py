@@ -1,0 +1,37 @@
+"""Thin RQ jobs: each takes no payload beyond what SQL already holds and calls one engine function."""
+from __future__ import annotations
+
+import logging
+
+from engine import outbox, pipeline
+from engine.config import load_settings
+from engine.db import session_factory
+from workers.queues import clear_delivery_flag, clear_drain_flag, enqueue_delivery, enqueue_drain
+
+log = logging.getLogger(__name__)
+
+
+def drain_events() -> dict:
+    """Evaluate every claimable pending event, in batches; queue a follow-up if time ran out."""
+    settings = load_settings()
+    clear_drain_flag(settings)  # events arriving from now on queue a fresh drain
+    result = pipeline.drain(session_factory(settings.database_url), settings.batch_size,
+                            settings.lease_seconds, settings.max_attempts)
+    with session_factory(settings.database_url)() as session:
+        if pipeline.pending_count(session):
+            enqueue_drain(settings)
+    if result.evaluated:
+        enqueue_delivery(settings)
+    log.info("drain: %s evaluated, %s parked, %s failed in %s batches",
+             result.evaluated, result.parked, result.failed, result.batches)
+    return {"evaluated": result.evaluated, "parked": result.parked, "failed": result.failed}
+
+
+def deliver_outbox() -> int:
+    settings = load_settings()
+    clear_delivery_flag(settings)
+    with session_factory(settings.database_url)() as session:
+        delivered = outbox.deliver_due(session)
+        if outbox.pending_count(session):
+            enqueue_delivery(settings)
+    return delivered

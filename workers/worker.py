@@ -1,0 +1,48 @@
+"""The RQ worker that evaluates events: each job runs in a forked work-horse, so a crash of the
+C engine (even SIGSEGV) kills only that horse; the worker then releases the horse's leases at
+once, and those events are retried alone until they pass or are parked."""
+from __future__ import annotations
+
+import logging
+import signal
+
+from rq import Worker
+
+from engine import pipeline
+from engine.config import load_settings
+from engine.db import session_factory
+from workers.queues import all_queues, connection, enqueue_drain
+
+log = logging.getLogger(__name__)
+
+
+def _describe(ret_val: int) -> str:
+    if ret_val and ret_val & 0x7F:
+        number = ret_val & 0x7F
+        try:
+            return f"evaluating process died by signal {number} ({signal.Signals(number).name})"
+        except ValueError:
+            return f"evaluating process died by signal {number}"
+    return f"evaluating process exited unexpectedly (status {ret_val})"
+
+
+class EngineWorker(Worker):
+    def handle_work_horse_killed(self, job, retpid: int, ret_val: int, rusage) -> None:
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        settings = load_settings()
+        prefix = pipeline.lease_owner().rsplit("/", 2)[0] + f"/{retpid}/"
+        with session_factory(settings.database_url)() as session:
+            released = pipeline.release(session, prefix, _describe(ret_val))
+        log.warning("work-horse %s died (%s); released %s leased events", retpid, _describe(ret_val), released)
+        enqueue_drain(settings)
+
+
+def run(burst: bool = False, with_scheduler: bool = True) -> None:
+    """Start the worker on the evaluation and outbox queues (preloading SQLAlchemy before forking)."""
+    import engine.enrich  # noqa: F401  preload: horses fork with the ORM already imported
+    import engine.decide  # noqa: F401
+
+    settings = load_settings()
+    conn = connection(settings)
+    worker = EngineWorker(all_queues(settings, conn), connection=conn)
+    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
