@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.campaigns import CampaignContext
 from engine.models import Category, Event, Grid, Unit
+from rules.facts import complete
 
 
 @dataclass(frozen=True)
@@ -136,4 +137,4 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, repeats: tuple
     condition = event.filing_condition or category.default_condition
     if condition:
         facts["filing_condition"] = condition
-    return facts
+    return complete(facts)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from rules.compiler import CompiledRuleset
+from rules.facts import complete
 
 CATCH_ALL = "__seen__"
 CRASH_MARKER = "__CIVICRULES_TEST_SIGSEGV__"
@@ -64,7 +65,7 @@ class Evaluator:
                 self._serial += 1
                 fact_id = f"{self.pid}.{self._serial}"
                 owner[fact_id] = item_id
-                by_partition[partition].append({**facts, "id": fact_id})
+                by_partition[partition].append({**complete(facts), "id": fact_id})
         results: dict[str, list[str]] = defaultdict(list)
         for partition, facts in by_partition.items():
             ruleset = f"{tag}.{partition}"
@@ -77,7 +78,9 @@ class Evaluator:
             else:
                 self._host.retract_facts(ruleset, facts)
             for rule_key, fact_id in self._fired:
-                results[owner[fact_id]].append(rule_key)
+                keys = results[owner[fact_id]]
+                if rule_key not in keys:  # an "any" with several true branches fires once per branch
+                    keys.append(rule_key)
             del self._fired[:]
         return results
 

@@ -36,8 +36,8 @@ def negation_normal_form(cond: dict[str, Any], negate: bool = False) -> dict[str
 
 def _leaf_to_durable(leaf: dict[str, Any]) -> dict[str, Any]:
     name, op, value = leaf["fact"], leaf["op"], leaf.get("value")
-    if op == "exists":
-        return {"$ex" if value else "$nex": {name: 1}}
+    if op == "exists":  # text facts are completed with "" (see rules.facts.complete)
+        return {"$neq": {name: ""}} if value else {name: ""}
     if op == "eq":
         return {name: value}
     if op == "ne":

@@ -153,7 +153,10 @@ def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem
     vpath = _path(path + ["value"])
     value = cond.get("value")
     if op == "exists":
-        if "value" in cond and not isinstance(value, bool):
+        if fact.type != "str":
+            problems.append(Problem(_path(path + ["op"]), f"'exists' applies to text facts; {fact.name} is always present",
+                                    f"“exists”只适用于文本事实；{fact.name} 总是存在"))
+        elif "value" in cond and not isinstance(value, bool):
             problems.append(Problem(vpath, "'exists' takes true or false", "“exists”的值须为 true 或 false"))
         return
     if "value" not in cond:

@@ -39,3 +39,10 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("repeats_30d", "int", "30日内同网格同类别此前事件数", "earlier events of this category in this grid within 30 days"),
     Fact("in_inspection_window", "bool", "处于测评期", "inside the campaign's inspection window"),
 )}
+
+
+def complete(facts: dict) -> dict:
+    """Give every text fact a value ("" when absent): durable_rules hangs on rules built from
+    `$nex`, so `exists` compiles to a comparison with "" and no text fact may be missing."""
+    missing = {name: "" for name, fact in FACTS.items() if fact.type == "str" and facts.get(name) is None}
+    return {**facts, **missing} if missing else facts

@@ -2,13 +2,15 @@
 
 durable_rules reports that a rule fired, not why. The twin evaluates the same negation-normal
 form, so a firing can be explained with the fact values that satisfied each condition.
-A condition about a fact the event lacks is false (even when negated); only `exists` tests absence.
+A condition about a number or flag the event lacks is false (even when negated); an absent text
+fact reads as "" (see rules.facts.complete), and `exists` tests for a non-empty value.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from rules.compiler import negation_normal_form
+from rules.facts import complete
 
 
 def _number(v: Any) -> bool:
@@ -18,7 +20,7 @@ def _number(v: Any) -> bool:
 def _leaf(leaf: dict[str, Any], facts: dict[str, Any]) -> bool:
     name, op, value = leaf["fact"], leaf["op"], leaf.get("value")
     if op == "exists":
-        return (facts.get(name) is not None) == bool(value)
+        return (facts.get(name) not in (None, "")) == bool(value)
     if facts.get(name) is None:
         return False
     actual = facts[name]
@@ -68,7 +70,7 @@ def _walk(cond: dict[str, Any], facts: dict[str, Any], matched: list[dict[str, A
 def explain(doc: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The conditions (with the actual fact values) that made the rule match, or None if it does not."""
     matched: list[dict[str, Any]] = []
-    return matched if _walk(negation_normal_form(doc["when"]), facts, matched) else None
+    return matched if _walk(negation_normal_form(doc["when"]), complete(facts), matched) else None
 
 
 def matches(doc: dict[str, Any], facts: dict[str, Any]) -> bool:

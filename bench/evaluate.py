@@ -1,0 +1,507 @@
+"""Rule-evaluation throughput, single process (= one core), without any database.
+
+Scenarios (each runs in its own fresh subprocess, so one durable_rules Host and its background
+dispatch threads never share a process with another scenario's):
+
+  demo.ours    the demo pack (list rows + hand-written rules) through engine.evaluation.Evaluator,
+               in batches of --batch facts per evaluate() call, over a weighted mix of the pack's
+               leaf categories
+  demo.floor   rules.twin.matches over the same documents and facts (the documents routed by
+               category exactly as the compiled partitions are)
+  gen60.ours   a generated 60-rule set (60 categories, each rule = category eq + one numeric
+               condition) through the same Evaluator, same batches
+  gen60.raw    plain durable_rules on the same 60 compiled rules in ONE ruleset: Host() +
+               register_rulesets + assert_fact/retract_fact one fact at a time, a trivial
+               one-argument action, and the same catch-all rule the Evaluator adds
+  gen60.floor  rules.twin.matches over the same 60 documents, routed by category
+  gen60.scan   rules.twin.matches over all 60 documents for every fact (no routing), for reference
+  *.capped     what-if, NOT engine code: the Evaluator's partitions with every rule compiled with
+               durable_rules' `cap` option, so one action call receives all the facts of a batch
+               that matched the rule (see docs/BENCHMARKS.md, "Bottleneck")
+  *.packed     what-if, NOT engine code: as *.capped, but all rules in one partition (both sets are
+               under the compiler's 200-rule partition limit), so a batch is one assert_facts call
+
+Before timing, every scenario's results are checked against the twin (same rules fired for
+every fact), so a fast-but-wrong figure cannot be printed.
+
+    .venv/bin/python bench/evaluate.py            # ~50 s
+    .venv/bin/python bench/evaluate.py --quick    # ~10 s
+    .venv/bin/python bench/evaluate.py --profile  # also cProfile demo.ours and print the top functions
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+GOAL_PER_CORE = 50_000
+SEED = 20261122
+N_FACTS = 4000  # distinct fact dictionaries per scenario; timing loops over them
+SCENARIOS = ("demo.ours", "demo.floor", "demo.capped", "demo.packed",
+             "gen60.ours", "gen60.raw", "gen60.floor", "gen60.scan", "gen60.capped", "gen60.packed")
+HOURS_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 9, 9, 9, 8, 8, 9, 9, 8, 8, 7, 6, 5, 4, 3, 2]  # day-heavy
+
+
+# --------------------------------------------------------------------------- rule sets and facts
+
+def demo_docs() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from rules.lists import expand_row
+    from rules.packs import load_pack
+
+    pack = load_pack("demo")
+    docs = [expand_row(lst["kind"], row) for lst in pack["lists"] for row in lst["rows"]] + pack["rules"]
+    return pack, docs
+
+
+GEN_FACTS = [("local_hour", "gte", lambda i: 6 + i % 15),       # fires for hours >= threshold
+             ("repeats_7d", "gte", lambda i: 1 + i % 2),
+             ("repeats_30d", "gt", lambda i: 1 + i % 3),
+             ("weekday", "lte", lambda i: 3 + i % 4)]
+
+
+def gen60_docs(n: int = 60) -> list[dict[str, Any]]:
+    """n single-category rules: category eq G0001.. plus one numeric condition (cycling over 4 facts)."""
+    docs = []
+    for i in range(n):
+        fact, op, threshold = GEN_FACTS[i % len(GEN_FACTS)]
+        docs.append({
+            "key": f"gen.r{i:03d}",
+            "title": {"zh": f"生成规则 {i}", "en": f"generated rule {i}"},
+            "when": {"all": [{"fact": "category", "op": "eq", "value": f"G{i:04d}"},
+                             {"fact": fact, "op": op, "value": threshold(i)}]},
+            "then": [{"do": "create_task", "template": "sm-rectify", "assign": "grid_unit"}],
+        })
+    return docs
+
+
+def _base_facts(rng: random.Random, pack: dict[str, Any]) -> dict[str, Any]:
+    """A fact dictionary shaped like engine.enrich.facts_for's (every catalogue fact but category)."""
+    units = {u["code"]: u for u in pack["units"]}
+    grid = rng.choice(pack["grids"])
+    weekday = rng.randint(1, 7)
+    repeats_30d = min(int(rng.expovariate(0.8)), 12)
+    return {
+        "source": rng.choice(["hotline-12345", "patrol-app"]),
+        "source_type": rng.choices(["hotline", "patrol", "camera", "citizen"], [6, 3, 1, 1])[0],
+        "grid": grid["code"],
+        "unit": grid["unit"],
+        "unit_type": units[grid["unit"]]["type"],
+        "local_hour": rng.choices(range(24), HOURS_WEIGHTS)[0],
+        "weekday": weekday,
+        "is_weekend": weekday >= 6,
+        "repeats_7d": min(repeats_30d, int(rng.expovariate(1.2))),
+        "repeats_30d": repeats_30d,
+        "in_inspection_window": rng.random() < 0.3,
+    }
+
+
+def demo_facts(pack: dict[str, Any], docs: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """A realistic mix: the pack's leaf categories with Zipf-like weights (a few categories dominate)."""
+    from rules.compiler import categories_of
+
+    rng = random.Random(SEED)
+    leaves = [c for c in pack["categories"] if c.get("conditions")]
+    rng.shuffle(leaves)
+    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(leaves))]
+    listed: dict[str, set[str]] = {}
+    for doc in docs:
+        kind = (doc.get("origin") or {}).get("list")
+        if kind:
+            listed.setdefault(kind, set()).update(categories_of(doc) or set())
+    facts = []
+    for _ in range(n):
+        cat = rng.choices(leaves, weights)[0]
+        f = {"category": cat["code"], **_base_facts(rng, pack),
+             "zero_tolerance": cat["code"] in listed.get("zero_tolerance", ()),
+             "strict_management": cat["code"] in listed.get("strict_management", ())}
+        if cat.get("parent"):
+            f["category_parent"] = cat["parent"]
+        if cat.get("default_condition"):
+            f["filing_condition"] = cat["default_condition"]
+        facts.append(f)
+    return facts
+
+
+def gen60_facts(pack: dict[str, Any], n: int, n_rules: int = 60) -> list[dict[str, Any]]:
+    rng = random.Random(SEED + 60)
+    facts = []
+    for _ in range(n):
+        f = {"category": f"G{rng.randrange(n_rules):04d}", "category_parent": "G", **_base_facts(rng, pack),
+             "zero_tolerance": False, "strict_management": False}
+        facts.append(f)
+    return facts
+
+
+def ruleset(name: str, n: int):
+    """(docs, facts, compiled) of one rule set: 'demo' or 'gen60'."""
+    from rules.compiler import compile_ruleset
+
+    pack, docs = demo_docs()
+    if name == "demo":
+        facts = demo_facts(pack, docs, n)
+    else:
+        docs = gen60_docs()
+        facts = gen60_facts(pack, n)
+    return docs, facts, compile_ruleset(docs)
+
+
+def routed_docs(compiled, categories) -> dict[str, list[dict[str, Any]]]:
+    """category -> the documents of the partitions that category is routed to (what evaluate() asserts into)."""
+    return {c: [compiled.rules[k] for p in compiled.partitions_for(c) for k in compiled.partitions[p]]
+            for c in set(categories)}
+
+
+def twin_expected(docs: list[dict[str, Any]], facts: list[dict[str, Any]]) -> list[set[str]]:
+    from rules.twin import matches
+
+    return [{d["key"] for d in docs if matches(d, f)} for f in facts]
+
+
+# --------------------------------------------------------------------------- the evaluation loops
+
+def _timed(run_pass: Callable[[], int], budget: float) -> dict[str, float]:
+    """Repeat full passes over the facts until `budget` seconds have passed (after one warm-up pass)."""
+    run_pass()
+    done, passes = 0, 0
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    while True:
+        done += run_pass()
+        passes += 1
+        wall = time.perf_counter() - wall0
+        if wall >= budget:
+            break
+    cpu = time.process_time() - cpu0
+    return {"evaluations": done, "passes": passes, "seconds": wall, "cpu_seconds": cpu,
+            "per_s": done / wall, "per_cpu_s": done / cpu if cpu else 0.0}
+
+
+def _batches(facts: list[dict[str, Any]], size: int) -> list[list[tuple[str, dict[str, Any]]]]:
+    items = [(str(i), f) for i, f in enumerate(facts)]
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_ours(set_name: str, budget: float, batch: int, n: int) -> dict[str, Any]:
+    from engine.evaluation import Evaluator
+
+    docs, facts, compiled = ruleset(set_name, n)
+    evaluator = Evaluator()
+    batches = _batches(facts, batch)
+    expected = twin_expected(docs, facts)
+    got: dict[str, list[str]] = {}
+    for b in batches:
+        got.update(evaluator.evaluate("bench", compiled, b))
+    mismatches = sum(1 for i, want in enumerate(expected) if set(got.get(str(i), [])) != want)
+    fired = sum(len(v) for v in got.values())
+
+    def one_pass() -> int:
+        for b in batches:
+            evaluator.evaluate("bench", compiled, b)
+        return len(facts)
+
+    return {**_timed(one_pass, budget), "rules": len(docs), "partitions": len(compiled.partitions),
+            "batch": batch, "mismatches": mismatches, "fired_per_eval": fired / len(facts)}
+
+
+def run_capped(set_name: str, budget: float, batch: int, n: int, packed: bool = False) -> dict[str, Any]:
+    """What-if: the Evaluator's algorithm, but every rule carries durable_rules' `cap` so each rule's
+    action runs once per assert_facts call with the list of matching facts, not once per fact.
+    `packed`: one partition holding every rule instead of one partition per category."""
+    import copy
+    from collections import defaultdict
+
+    import durable.engine as durable_engine
+
+    docs, facts, compiled = ruleset(set_name, n)
+    fired: list[tuple[str, str]] = []
+
+    def recorder(rule_key: str):
+        def record(closure) -> None:
+            m = closure.m
+            if isinstance(m, list):
+                fired.extend((rule_key, one["id"]) for one in m)
+            else:
+                fired.append((rule_key, m["id"]))
+        return record
+
+    def ignore(_closure) -> None:
+        return None
+
+    class _Host(durable_engine.Host):
+        def get_action(self, action_name: str):
+            return ignore if action_name == "__seen__" else recorder(action_name)
+
+    from rules.compiler import compile_rule
+
+    host = _Host()
+    cap = max(batch, 1) * 2
+    definitions = {}
+    partitions = compiled.partitions
+    partitions_for = compiled.partitions_for
+    if packed:
+        partitions = {"all": {d["key"]: compile_rule(d) for d in docs}}
+        partitions_for = lambda _category: ["all"]  # noqa: E731
+    for name, rules in partitions.items():
+        rules = copy.deepcopy(rules)
+        for rule in rules.values():
+            rule["cap"] = cap
+        rules["__seen__"] = {"all": [{"m": {"$ex": {"category": 1}}}], "cap": cap, "run": "__seen__"}
+        definitions[f"b.{name}"] = rules
+    host.register_rulesets(definitions)
+    serial = [0]
+
+    def evaluate(items):
+        by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        owner: dict[str, str] = {}
+        for item_id, f in items:
+            for partition in partitions_for(str(f.get("category"))):
+                serial[0] += 1
+                fact_id = f"c.{serial[0]}"
+                owner[fact_id] = item_id
+                by_partition[partition].append({**f, "id": fact_id})
+        results: dict[str, list[str]] = defaultdict(list)
+        for partition, pfacts in by_partition.items():
+            del fired[:]
+            host.assert_facts(f"b.{partition}", pfacts)
+            host.retract_facts(f"b.{partition}", pfacts)
+            for rule_key, fact_id in fired:
+                results[owner[fact_id]].append(rule_key)
+        return results
+
+    batches = _batches(facts, batch)
+    expected = twin_expected(docs, facts)
+    got: dict[str, list[str]] = {}
+    for b in batches:
+        got.update(evaluate(b))
+    mismatches = sum(1 for i, want in enumerate(expected) if set(got.get(str(i), [])) != want)
+
+    def one_pass() -> int:
+        for b in batches:
+            evaluate(b)
+        return len(facts)
+
+    return {**_timed(one_pass, budget), "rules": len(docs), "batch": batch, "mismatches": mismatches}
+
+
+def run_raw(set_name: str, budget: float, n: int) -> dict[str, Any]:
+    """durable_rules as its README uses it: one ruleset, one fact at a time, a one-argument action."""
+    import durable.engine as durable_engine
+
+    from rules.compiler import compile_rule
+
+    docs, facts, _compiled = ruleset(set_name, n)
+    hits: dict[str, int] = {}
+
+    def action(closure) -> None:  # one parameter: durable_rules runs it synchronously
+        hits["n"] = hits.get("n", 0) + 1
+
+    def ignore(closure) -> None:
+        return None
+
+    class _Host(durable_engine.Host):
+        def get_action(self, action_name: str):
+            return ignore if action_name == "__seen__" else action
+
+    host = _Host()
+    rules = {d["key"]: compile_rule(d) for d in docs}
+    # Without a catch-all, a fact no rule matches raises MessageNotHandledException (and a catch-all on
+    # "id" hangs durable_rules); the Evaluator adds this very rule, so raw does the same durable work.
+    rules["__seen__"] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": "__seen__"}
+    host.register_rulesets({"raw": rules})
+    serial = [0]
+
+    def one_pass() -> int:
+        for f in facts:
+            serial[0] += 1
+            fact = {**f, "id": f"r.{serial[0]}"}
+            host.assert_fact("raw", fact)
+            host.retract_fact("raw", fact)
+        return len(facts)
+
+    one_pass()
+    expected_hits = sum(len(e) for e in twin_expected(docs, facts))
+    mismatches = abs(hits.get("n", 0) - expected_hits)
+    return {**_timed(one_pass, budget), "rules": len(docs), "batch": 1, "mismatches": mismatches}
+
+
+def run_floor(set_name: str, budget: float, n: int, routed: bool) -> dict[str, Any]:
+    from rules.twin import matches
+
+    docs, facts, compiled = ruleset(set_name, n)
+    routes = routed_docs(compiled, [f["category"] for f in facts])
+    per_fact = [routes[f["category"]] if routed else docs for f in facts]
+    expected = twin_expected(docs, facts)
+    mismatches = sum(1 for f, ds, want in zip(facts, per_fact, expected)
+                     if {d["key"] for d in ds if matches(d, f)} != want)
+    pairs = list(zip(facts, per_fact))
+
+    def one_pass() -> int:
+        for f, ds in pairs:
+            [d["key"] for d in ds if matches(d, f)]
+        return len(facts)
+
+    return {**_timed(one_pass, budget), "rules": len(docs),
+            "docs_per_eval": sum(len(ds) for ds in per_fact) / len(facts), "mismatches": mismatches}
+
+
+def run_scenario(name: str, budget: float, batch: int, n: int) -> dict[str, Any]:
+    set_name, kind = name.split(".")
+    if kind == "ours":
+        return run_ours(set_name, budget, batch, n)
+    if kind in ("capped", "packed"):
+        return run_capped(set_name, budget, batch, n, packed=(kind == "packed"))
+    if kind == "raw":
+        return run_raw(set_name, budget, n)
+    return run_floor(set_name, budget, n, routed=(kind == "floor"))
+
+
+def profile_ours(batch: int, n: int, seconds: float) -> None:
+    import cProfile
+    import pstats
+
+    from engine.evaluation import Evaluator
+
+    _docs, facts, compiled = ruleset("demo", n)
+    evaluator = Evaluator()
+    batches = _batches(facts, batch)
+    for b in batches:
+        evaluator.evaluate("bench", compiled, b)
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    prof.enable()
+    while time.perf_counter() - started < seconds:
+        for b in batches:
+            evaluator.evaluate("bench", compiled, b)
+    prof.disable()
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+
+
+# --------------------------------------------------------------------------- driver and report
+
+def _child(name: str, budget: float, batch: int, n: int, timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--scenario", name, "--budget", str(budget),
+           "--batch", str(batch), "--facts", str(n)]
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]}
+    return json.loads(lines[-1])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="about 10 s instead of about 50 s")
+    parser.add_argument("--batch", type=int, default=200, help="facts per Evaluator.evaluate() call (default 200)")
+    parser.add_argument("--facts", type=int, default=N_FACTS, help="distinct fact dictionaries per scenario")
+    parser.add_argument("--only", default="", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--profile", action="store_true", help="also cProfile demo.ours and print the top 15")
+    parser.add_argument("--scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.scenario:  # child process: one scenario, one JSON line
+        print(json.dumps(run_scenario(args.scenario, args.budget, args.batch, args.facts)), flush=True)
+        return 0
+
+    names = [s for s in args.only.split(",") if s] or list(SCENARIOS)
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    budget = 0.4 if args.quick else 3.5
+    n = min(args.facts, 600) if args.quick else args.facts
+    load_before = os.getloadavg()
+    print(f"CivicRules evaluation benchmark: {os.cpu_count()} cpu(s), {cpu_model()}, "
+          f"Python {platform.python_version()}, batch {args.batch}, {n} distinct facts, "
+          f"{budget:g} s per scenario, one process per scenario, load average {load_before[0]:.2f}", flush=True)
+
+    started = time.perf_counter()
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        results[name] = _child(name, budget, args.batch, n, timeout=60 + budget * 4)
+        r = results[name]
+        status = r.get("error") or f"{r['per_s']:,.0f}/s"
+        print(f"  {name:<13} {status}", flush=True)
+
+    def rate(name: str) -> float | None:
+        r = results.get(name) or {}
+        return r.get("per_s")
+
+    def ratio(a: str, b: str) -> float | None:
+        x, y = rate(a), rate(b)
+        return x / y if x and y else None
+
+    print()
+    print(f"{'scenario':<13} {'rules':>5} {'batch':>5} {'evals/s':>10} {'evals/CPU-s':>11} {'check':>9}  note")
+    notes = {"demo.ours": "Evaluator.evaluate, demo pack", "demo.floor": "rules.twin.matches, routed",
+             "demo.capped": "what-if: rules with durable `cap`",
+             "gen60.ours": "Evaluator.evaluate, 60 rules / 60 categories",
+             "gen60.raw": "durable_rules assert/retract_fact, 1 at a time",
+             "gen60.floor": "rules.twin.matches, routed", "gen60.scan": "rules.twin.matches, all 60 docs",
+             "gen60.capped": "what-if: rules with durable `cap`",
+             "demo.packed": "what-if: `cap` + one partition", "gen60.packed": "what-if: `cap` + one partition"}
+    for name in names:
+        r = results[name]
+        if "error" in r:
+            print(f"{name:<13} {'':>5} {'':>5} {'ERROR':>10} {'':>11} {'':>9}  {r['error']}")
+            continue
+        check = "ok" if r["mismatches"] == 0 else f"{r['mismatches']} BAD"
+        print(f"{name:<13} {r['rules']:>5} {r.get('batch', '-')!s:>5} {r['per_s']:>10,.0f} {r['per_cpu_s']:>11,.0f}"
+              f" {check:>9}  {notes[name]}")
+    ratios = {"demo ours/floor": ratio("demo.ours", "demo.floor"),
+              "gen60 ours/raw": ratio("gen60.ours", "gen60.raw"),
+              "gen60 ours/floor": ratio("gen60.ours", "gen60.floor"),
+              "gen60 raw/floor": ratio("gen60.raw", "gen60.floor"),
+              "demo capped/ours": ratio("demo.capped", "demo.ours"),
+              "gen60 capped/ours": ratio("gen60.capped", "gen60.ours"),
+              "demo packed/ours": ratio("demo.packed", "demo.ours"),
+              "gen60 packed/ours": ratio("gen60.packed", "gen60.ours")}
+    print()
+    print("ratios: " + "   ".join(f"{k} {v:.2f}x" for k, v in ratios.items() if v is not None))
+    for name in ("demo.ours", "gen60.ours"):
+        if rate(name):
+            verdict = "meets" if rate(name) >= GOAL_PER_CORE else "MISSES"
+            print(f"goal >= {GOAL_PER_CORE:,} evaluations/s per core: {name} {verdict} it "
+                  f"({rate(name) / GOAL_PER_CORE:.0%} of goal)")
+    load_after = os.getloadavg()
+    print(f"total {time.perf_counter() - started:.1f} s; 1-min load average {load_before[0]:.2f} before, "
+          f"{load_after[0]:.2f} after (above ~1 means other processes shared the 2 cores)")
+    if args.profile:
+        print("\ncProfile of demo.ours (top 15 by own time):")
+        profile_ours(args.batch, n, 3.0)
+
+    summary = {"bench": "evaluate", "quick": args.quick, "batch": args.batch, "cpus": os.cpu_count(),
+               "cpu_model": cpu_model(), "python": platform.python_version(),
+               "per_s": {k: round(v["per_s"]) for k, v in results.items() if "per_s" in v},
+               "mismatches": {k: v["mismatches"] for k, v in results.items() if "mismatches" in v},
+               "errors": {k: v["error"] for k, v in results.items() if "error" in v},
+               "ratios": {k: round(v, 3) for k, v in ratios.items() if v is not None},
+               "goal_per_core": GOAL_PER_CORE, "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
+    print(json.dumps(summary, ensure_ascii=False))
+    return 1 if summary["errors"] or any(summary["mismatches"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
