@@ -92,6 +92,23 @@ def payloads(prefix: str, n: int, seed: int = SEED) -> list[dict[str, Any]]:
              "description": f"bench event {prefix}-{i}"} for i in range(n)]
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine from /proc/stat, or None where that does not exist."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Share of all cores' time that was busy (any process, ours or not) between two cpu_ticks()."""
+    if not before or not after or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def postgres_url() -> str | None:
     """The bench schema's URL after dropping and recreating that schema, or None if PostgreSQL is unreachable."""
     try:
@@ -192,18 +209,18 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         intake_source = IntakeSource(source, "hotline")
         out.put(("ready", os.getpid()))
         go_intake.wait(120)
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         prof = _profiled(profile)
         for start in range(0, len(items), chunk):
             with factory() as session:
                 for payload in items[start:start + chunk]:
                     accept_event(session, payload, intake_source)
                 session.commit()
-        out.put(("intake", time.perf_counter() - started))
+        out.put(("intake", time.perf_counter() - started, time.process_time() - cpu0))
         if prof:
             out.put(("profile", _profile_text(prof, f"intake of {len(items)} events")))
         go_drain.wait(600)
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         prof = _profiled(profile)
         totals = {"evaluated": 0, "failed": 0, "parked": 0, "batches": 0}
         deadline = time.monotonic() + 900
@@ -213,7 +230,8 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
                 totals[key] += getattr(result, key)
             if result.batches == 0:
                 break
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+        totals["cpu_s"] = cpu
         if prof:
             out.put(("profile", _profile_text(prof, f"pipeline.drain of {len(items)} events")))
         out.put(("drain", elapsed, totals))
@@ -261,13 +279,13 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
             return got
 
         collect("ready", 120)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_ticks()
         go_intake.set()
-        collect("intake", 1200)
-        t1 = time.perf_counter()
+        intakes = collect("intake", 1200)
+        t1, c1 = time.perf_counter(), cpu_ticks()
         go_drain.set()
         drains = collect("drain", 1200)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), cpu_ticks()
     finally:
         for child in children:
             child.join(timeout=30)
@@ -276,6 +294,12 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
                 child.join(timeout=5)
     intake_s, drain_s = t1 - t0, t2 - t1
     totals = {k: sum(d[2][k] for d in drains) for k in ("evaluated", "failed", "parked", "batches")}
+    # CPU seconds the round's own processes used per wall second (1.0 = one core busy all the time);
+    # the machine share counts every process (PostgreSQL's backends, and anyone else's work).
+    totals["intake_cores"] = sum(i[2] for i in intakes) / (t1 - t0)
+    totals["drain_cores"] = sum(d[2]["cpu_s"] for d in drains) / (t2 - t1)
+    totals["intake_machine_busy"] = busy_share(c0, c1)
+    totals["drain_machine_busy"] = busy_share(c1, c2)
     counts = round_counts(url, source, prefix)
     if profiles:
         result["profiles"] = profiles
@@ -494,6 +518,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         "service_p50": percentile([p["service"] for p in ok], 50),
         "late_sends": sum(1 for p in ok if p["late"] > 0.005),
         "samples": len(samples), "sample_timeouts": sum(1 for s in samples if "latency" not in s),
+        "polls": sum(s.get("polls", 0) for s in samples),
         "samples_with_task": sum(1 for s in samples if s.get("tasks")),
         "evaluated_p50": percentile(sampled, 50), "evaluated_p99": percentile(sampled, 99),
         "evaluated_max": max(sampled) if sampled else None,
@@ -516,10 +541,15 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def print_rounds(rounds: list[dict[str, Any]]) -> None:
     print()
     print(f"{'round':<9} {'events':>6} {'procs':>5} {'intake/s':>9} {'eval+rec/s':>10} {'overall/s':>9} "
-          f"{'intake s':>8} {'drain s':>7} {'tasks':>6} {'firings':>7} {'outbox':>6}  check")
+          f"{'intake s':>8} {'drain s':>7} {'tasks':>6} {'firings':>7} {'outbox':>6} {'cores i/d':>9} "
+          f"{'machine i/d':>11}  check")
     for r in rounds:
         if "error" in r:
             print(f"{r['round']:<9} ERROR {r['error']}")
@@ -530,7 +560,11 @@ def print_rounds(rounds: list[dict[str, Any]]) -> None:
             check += f" (failed {r['failed']}, parked {r['parked']})"
         print(f"{r['round']:<9} {r['events']:>6} {r['processes']:>5} {r['intake_per_s']:>9,.0f} "
               f"{r['drain_per_s']:>10,.0f} {r['overall_per_s']:>9,.0f} {r['intake_s']:>8.1f} {r['drain_s']:>7.1f} "
-              f"{r['tasks']:>6} {r['firings']:>7} {r['outbox']:>6}  {check}")
+              f"{r['tasks']:>6} {r['firings']:>7} {r['outbox']:>6} "
+              f"{r['intake_cores']:>4.2f}/{r['drain_cores']:<4.2f} {pct(r['intake_machine_busy']):>5}/"
+              f"{pct(r['drain_machine_busy']):<5}  {check}")
+    print("cores i/d: CPU seconds per wall second used by the round's own processes during intake/drain; "
+          "machine i/d: busy share of all cores (every process: PostgreSQL, other users)")
 
 
 def main() -> int:
@@ -541,9 +575,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="pipeline.drain batch size (default 200)")
     parser.add_argument("--rate", type=float, default=50.0, help="HTTP requests per second (default 50)")
     parser.add_argument("--duration", type=float, default=None, help="seconds of HTTP load (default 10; --quick 5)")
-    parser.add_argument("--sample-every", type=int, default=10,
-                        help="poll every n-th posted event until evaluated (default 10)")
-    parser.add_argument("--poll-interval", type=float, default=0.05, help="seconds between polls (default 0.05)")
+    parser.add_argument("--sample-every", type=int, default=25,
+                        help="poll every n-th posted event until evaluated (default 25; polls load the server too)")
+    parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between polls (default 0.1)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-2proc", action="store_true", help="skip the two-process PostgreSQL round")
@@ -645,7 +679,7 @@ def main() -> int:
         print(f"  POST latency (from scheduled time): p50 {ms(http['post_p50'])}, p99 {ms(http['post_p99'])}, "
               f"max {ms(http['post_max'])}; service time p50 {ms(http['service_p50'])}")
         print(f"  posted -> evaluated (polled, {http['samples']} samples, every {args.sample_every}th event, "
-              f"{args.poll_interval * 1000:.0f} ms poll): p50 {ms(http['evaluated_p50'])}, "
+              f"{args.poll_interval * 1000:.0f} ms poll, {http['polls']} GETs): p50 {ms(http['evaluated_p50'])}, "
               f"p99 {ms(http['evaluated_p99'])}, max {ms(http['evaluated_max'])}; "
               f"{http['samples_with_task']} had a task, {http['sample_timeouts']} timed out")
         print(f"  received_at -> evaluated_at (server clock, all {http['accepted']} events): "

@@ -214,7 +214,7 @@ class ListItem(Base):
         return {"key": self.key, "title": {"zh": self.title_zh, "en": self.title_en},
                 "categories": list(self.categories), "conditions": list(self.conditions or []),
                 "assign": self.assign, "template": self.template_code, "timeline": self.timeline_code,
-                "limit": self.limit, "points": self.points, "legal_basis": self.legal_basis,
+                "limit": self.limit, "points": float(self.points or 0), "legal_basis": self.legal_basis,
                 "enabled": self.enabled}
 
 

@@ -26,7 +26,7 @@ def expand_row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
         action["timeline"] = row["timeline"]
     if row.get("limit"):
         action["limit"] = row["limit"]
-    origin: dict[str, Any] = {"list": kind, "item": row["key"], "points": row.get("points", 0)}
+    origin: dict[str, Any] = {"list": kind, "item": row["key"], "points": float(row.get("points") or 0)}
     if row.get("legal_basis"):
         origin["legal_basis"] = row["legal_basis"]
     return {

@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     login_manager.login_view = "pages.login"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale
 
     from web import api, pages
     app.register_blueprint(api.bp)

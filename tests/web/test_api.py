@@ -1,0 +1,160 @@
+"""The JSON API through Flask's test client: intake, errors as problem details, scoping, reference data."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.models import Event
+from tests.conftest import user_token
+from tests.helpers import bearer, event, unique
+
+
+def count_events(session, source_event_id: str) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Event).where(Event.source_event_id == source_event_id))
+
+
+def test_post_event_then_read_its_firings_and_tasks(client, intake_token, drain):
+    body = event("06029", "DC-01", hour=23)
+    response = client.post("/api/v1/events", json=body, headers=bearer(intake_token))
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "pending"
+    event_id = response.get_json()["id"]
+    drain()
+    data = client.get(f"/api/v1/events/{event_id}", headers=bearer(intake_token)).get_json()
+    assert data["status"] == "evaluated"
+    zt = next(f for f in data["firings"] if f["rule"] == "zero_tolerance.zt4")
+    assert zt["matched"] == [{"fact": "category", "op": "in", "value": ["06029"], "actual": "06029"}]
+    assert zt["ruleset_version"]["number"] >= 1 and len(zt["ruleset_version"]["content_hash"]) == 64
+    task = next(t for t in data["tasks"] if t["unit"]["code"] == "JD-DC")
+    assert task["limit"] == {"value": 2.0, "unit": "urgent_hours"} and task["list"] == "zero_tolerance"
+
+
+def test_a_repeat_returns_the_original_event(client, intake_token):
+    body = event()
+    first = client.post("/api/v1/events", json=body, headers=bearer(intake_token))
+    again = client.post("/api/v1/events", json=body, headers=bearer(intake_token))
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"] and again.get_json()["duplicate"] is True
+
+
+def test_malformed_json_is_a_problem_and_stores_nothing(client, intake_token, session):
+    response = client.post("/api/v1/events", data='{"source_event_id": "x"', content_type="application/json",
+                           headers=bearer(intake_token))
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 400
+
+
+def test_bad_fields_are_named_in_the_users_language_and_nothing_is_stored(client, intake_token, session):
+    body = event("99999", "NO-SUCH-GRID")
+    body["occurred_at"] = "2026-11-21T23:00:00"
+    response = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": "zh-CN,zh;q=0.9"})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert set(errors) == {"category", "grid", "occurred_at"}
+    assert "未知的问题类别" in errors["category"] and "时区" in errors["occurred_at"]
+    assert count_events(session, body["source_event_id"]) == 0
+    english = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": "en"})
+    assert "unknown category" in {e["field"]: e["message"] for e in english.get_json()["errors"]}["category"]
+
+
+def test_a_missing_field_is_named(client, intake_token):
+    body = event()
+    del body["source_event_id"]
+    response = client.post("/api/v1/events", json=body, headers=bearer(intake_token))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["source_event_id"]
+
+
+def test_a_location_resolves_to_its_grid_and_outside_every_grid_is_refused(client, intake_token, drain):
+    body = event()
+    del body["grid"]
+    body["location"] = {"lat": 35.025, "lon": 110.995}
+    response = client.post("/api/v1/events", json=body, headers=bearer(intake_token))
+    assert response.status_code == 202
+    data = client.get(f"/api/v1/events/{response.get_json()['id']}", headers=bearer(intake_token)).get_json()
+    assert data["grid"] == "DC-01"
+    far = dict(body, source_event_id=unique(), location={"lat": 39.9, "lon": 116.4})
+    refused = client.post("/api/v1/events", json=far, headers=bearer(intake_token))
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "location"
+
+
+def test_batch_items_stand_alone(client, intake_token, session):
+    good, bad = event(), event(category="nope")
+    response = client.post("/api/v1/events/batch", json={"events": [good, bad]}, headers=bearer(intake_token))
+    assert response.status_code == 207
+    data = response.get_json()
+    assert (data["accepted"], data["refused"]) == (1, 1)
+    assert data["results"][1]["errors"][0]["field"] == "category"
+    assert count_events(session, good["source_event_id"]) == 1
+    assert count_events(session, bad["source_event_id"]) == 0
+
+
+def test_tokens_are_required_and_scoped(client, intake_token, patrol_token):
+    assert client.post("/api/v1/events", json=event()).status_code == 401
+    assert client.post("/api/v1/events", json=event(), headers=bearer("cri_forged")).status_code == 401
+    created = client.post("/api/v1/events", json=event(), headers=bearer(intake_token)).get_json()["id"]
+    # another source's intake token cannot read this event, and intake tokens cannot list tasks
+    assert client.get(f"/api/v1/events/{created}", headers=bearer(patrol_token)).status_code == 404
+    assert client.get("/api/v1/tasks", headers=bearer(intake_token)).status_code == 403
+    # a user token cannot post events
+    admin = user_token(client, "admin")
+    assert client.post("/api/v1/events", json=event(), headers=bearer(admin)).status_code == 403
+
+
+def test_a_field_unit_sees_only_its_own_units_tasks(client, intake_token, drain):
+    dc = client.post("/api/v1/events", json=event("06029", "DC-02", hour=23), headers=bearer(intake_token)).get_json()["id"]
+    xc = client.post("/api/v1/events", json=event("06029", "XC-01", hour=23), headers=bearer(intake_token)).get_json()["id"]
+    drain()
+    dongcheng = user_token(client, "dongcheng")
+    tasks = client.get("/api/v1/tasks?limit=200", headers=bearer(dongcheng)).get_json()["tasks"]
+    units = {t["unit"]["code"] for t in tasks}
+    assert units <= {"JD-DC", "ZD-DC"} and "JD-DC" in units  # its own unit and the squad under it
+    admin = user_token(client, "admin")
+    xc_task = client.get(f"/api/v1/tasks?event={xc}", headers=bearer(admin)).get_json()["tasks"][0]
+    assert xc_task["unit"]["code"] in ("JD-XC", "ZD-XC")
+    assert client.get(f"/api/v1/tasks/{xc_task['id']}", headers=bearer(dongcheng)).status_code == 404
+    assert client.get(f"/api/v1/events/{xc}", headers=bearer(dongcheng)).status_code == 404
+    own = client.get(f"/api/v1/events/{dc}", headers=bearer(dongcheng)).get_json()
+    assert own["tasks"] and all(t["unit"]["code"] in ("JD-DC", "ZD-DC") for t in own["tasks"])
+    detail = client.get(f"/api/v1/tasks/{own['tasks'][0]['id']}", headers=bearer(dongcheng)).get_json()
+    assert detail["firings"] and detail["transitions"][0]["to"] == "dispatched"
+
+
+def test_wrong_password_gets_no_token(client):
+    response = client.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong-password"})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
+def test_reference_data(client, intake_token):
+    categories = client.get("/api/v1/categories", headers=bearer(intake_token)).get_json()["categories"]
+    barbecue = next(c for c in categories if c["code"] == "06029")
+    assert barbecue["name"] == {"zh": "露天烧烤", "en": "Outdoor barbecue"}
+    assert barbecue["filing_conditions"][0]["limit"] == {"value": 2.0, "unit": "urgent_hours"}
+    units = {u["code"]: u for u in client.get("/api/v1/units", headers=bearer(intake_token)).get_json()["units"]}
+    assert units["ZD-DC"]["parent"] == "JD-DC"
+    grids = client.get("/api/v1/grids", headers=bearer(intake_token)).get_json()["grids"]
+    assert len(grids) == 12 and grids[0]["boundary"]["type"] == "Polygon"
+
+
+def test_healthz_checks_database_and_redis(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_login_page_needs_csrf_and_gates_roles(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "登录" in page.get_data(as_text=True)
+    refused = client.post("/login", data={"username": "admin", "password": "civicrules-demo"})
+    assert refused.status_code == 400  # no CSRF token
+    import re
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    ok = client.post("/login", data={"username": "dongcheng", "password": "civicrules-demo", "csrf_token": token})
+    assert ok.status_code == 302
+    assert client.get("/tasks").status_code == 200
+    assert client.get("/admin/").status_code == 403  # a field unit is not an administrator
+
+
+def test_unauthenticated_pages_redirect_to_login(client):
+    response = client.get("/tasks")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -1,0 +1,126 @@
+"""Crash and loss recovery with real processes: an RQ worker killed mid-batch, a Redis flush,
+and an event that makes the evaluating process die by SIGSEGV."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.intake import IntakeSource, accept_event
+from engine.models import Event, Firing, Task
+from tests.conftest import ROOT
+from tests.helpers import event
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 180
+
+
+def start(env: dict, *args: str, **extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "web.cli", *args], cwd=ROOT,
+                            env={**os.environ, **env, "CIVICRULES_LEASE_SECONDS": "3", **extra},
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        if sig == signal.SIGKILL:  # RQ's work-horse has a process group of its own: kill it first
+            subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+        os.killpg(proc.pid, sig)
+    proc.wait(timeout=30)
+
+
+def store(factory, source: str, payloads: list[dict]) -> list[int]:
+    with factory() as session:
+        ids = [accept_event(session, p, IntakeSource(source, "patrol"))[0].id for p in payloads]
+        session.commit()
+    return ids
+
+
+def statuses(factory, ids: list[int]) -> dict[str, int]:
+    with factory() as session:
+        rows = session.execute(select(Event.status, func.count()).where(Event.id.in_(ids)).group_by(Event.status))
+        return dict(rows.all())
+
+
+def wait_for(predicate, timeout: float = TIMEOUT, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def queue_drain(settings) -> None:
+    from workers.queues import enqueue_drain
+
+    enqueue_drain(settings)
+
+
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(factory, env, settings):
+    ids = store(factory, "recovery-kill", [event("06029", "NC-02", hour=23) for _ in range(3000)])
+    queue_drain(settings)
+    worker = start(env, "worker", CIVICRULES_BATCH_SIZE="100")
+    try:
+        wait_for(lambda: statuses(factory, ids).get("evaluated", 0) >= 200, every=0.01)
+    finally:
+        stop(worker, signal.SIGKILL)  # the whole worker and its work-horse, mid-batch
+    done_before_restart = statuses(factory, ids).get("evaluated", 0)
+    assert 0 < done_before_restart < len(ids), "the kill must land mid-run"
+    worker = start(env, "worker")
+    sweeper = start(env, "sweep", "--every", "1")
+    try:
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, every=0.5)
+    finally:
+        stop(sweeper)
+        stop(worker)
+    with factory() as session:
+        tasks = dict(session.execute(select(Task.event_id, func.count()).where(Task.event_id.in_(ids))
+                                     .group_by(Task.event_id)).all())
+        fired = session.execute(select(Firing.event_id, Firing.rule_key).where(Firing.event_id.in_(ids))).all()
+    assert len(tasks) == len(ids) and set(tasks.values()) == {2}  # sub-district + night squad, once each
+    assert len(fired) == len(set(fired))
+    for rule in ("zero_tolerance.zt4", "night-street-order"):
+        assert sum(1 for _, key in fired if key == rule) == len(ids)
+
+
+def test_after_a_redis_flush_the_sweep_brings_every_pending_event_to_evaluated(client, factory, env, settings,
+                                                                               intake_token):
+    from workers.queues import connection
+
+    ids = [client.post("/api/v1/events", json=event("09010", "XC-03", hour=10),
+                       headers={"Authorization": f"Bearer {intake_token}"}).get_json()["id"] for _ in range(50)]
+    connection(settings).flushdb()  # the queued drain job and its flag are gone
+    worker = start(env, "worker")
+    sweeper = start(env, "sweep", "--every", "1")
+    try:
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, every=0.25)
+    finally:
+        stop(sweeper)
+        stop(worker)
+
+
+def test_an_event_that_crashes_the_engine_is_parked_and_the_rest_of_its_batch_evaluated(factory, env, settings):
+    from engine.evaluation import CRASH_MARKER
+
+    payloads = [event("06029", "NC-03", hour=23) for _ in range(5)]
+    payloads[2]["description"] = f"crash here {CRASH_MARKER}"
+    ids = store(factory, "recovery-segv", payloads)
+    queue_drain(settings)
+    worker = start(env, "worker", CIVICRULES_TEST_CRASH="1")
+    try:
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": 4, "parked": 1}, every=0.25)
+    finally:
+        stop(worker)
+    with factory() as session:
+        crashed = session.get(Event, ids[2])
+        assert crashed.status == "parked"
+        assert "signal 11" in crashed.last_error and "SIGSEGV" in crashed.last_error
+        assert crashed.attempts == settings.max_attempts + 2  # one batch try, then alone N times, then parked
+        assert session.scalar(select(func.count()).select_from(Task).where(Task.event_id == ids[2])) == 0
