@@ -26,6 +26,13 @@ def sweep(settings: Settings) -> dict[str, int]:
 
 def run_forever(every: float = 5.0) -> None:
     settings = load_settings()
+    try:
+        _loop(settings, every)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; stop quietly
+        pass
+
+
+def _loop(settings: Settings, every: float) -> None:
     while True:
         try:
             found = sweep(settings)

@@ -1,0 +1,26 @@
+"""Outbox rows written with the tasks are delivered once, keyed for idempotency."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import outbox
+from engine.intake import IntakeSource, accept_event
+from engine.models import OutboxMessage
+from tests.helpers import event
+
+
+def test_dispatch_and_notify_messages_are_delivered_once(factory, drain, session):
+    with factory() as s:
+        event_id = accept_event(s, event("06029", "XC-01", hour=23), IntakeSource("outbox-tests"))[0].id
+        s.commit()
+    drain()
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event_id)).all()
+    kinds = sorted((r.kind, r.target) for r in rows)
+    assert ("notify", "tier:1") in kinds and sum(1 for k, _ in kinds if k == "task_dispatched") == 2
+    with factory() as s:
+        assert outbox.deliver_due(s) >= len(rows)
+    with factory() as s:
+        assert outbox.deliver_due(s) == 0
+        delivered = s.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event_id)).all()
+        assert {r.status for r in delivered} == {"delivered"} and {r.attempts for r in delivered} == {1}
+        assert len({r.idempotency_key for r in delivered}) == len(delivered)
