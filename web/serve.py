@@ -52,7 +52,8 @@ class Supervisor:
             time.sleep(0.05)
 
     def spawn(self, name: str) -> None:
-        self.children[name] = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()))
+        self.children[name] = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()),
+                                               preexec_fn=_die_with_parent)
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -98,8 +99,8 @@ class Supervisor:
 
 
 def _die_with_parent() -> None:
-    """Redis runs in its own session, so Ctrl-C reaches it only through us (stopped last, after
-    the worker); should the supervisor itself be killed, Linux sends Redis SIGTERM."""
+    """Should the supervisor itself be killed, Linux sends its children SIGTERM. (Redis also runs
+    in its own session, so Ctrl-C reaches it only through us, stopped last, after the worker.)"""
     try:
         import ctypes
 
