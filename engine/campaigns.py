@@ -19,6 +19,7 @@ from engine.models import (Campaign, Category, Grid, RuleList, Rule, RulesetVers
 from rules.compiler import CompiledRuleset, categories_of, compile_ruleset
 from rules.document import Catalog, Problem, RuleDocumentError, validate_rule
 from rules.lists import expand_row
+from engine.worktime import WorkCalendar, calendar_for
 
 
 def catalog_for(session: Session, campaign: Campaign) -> Catalog:
@@ -89,6 +90,8 @@ class CampaignContext:
     compiled: CompiledRuleset
     inspection_starts_at: datetime | None
     inspection_ends_at: datetime | None
+    calendar: WorkCalendar
+    continuous_time: bool = False
     list_categories: dict[str, set[str]] = field(default_factory=dict)
 
     @property
@@ -119,7 +122,8 @@ def active_contexts(session: Session) -> list[CampaignContext]:
             id=campaign.id, timezone=ZoneInfo(campaign.timezone), version_id=version.id,
             version_number=version.number, compiled=compiled,
             inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
-            list_categories=lists))
+            calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
+            continuous_time=campaign.continuous_time, list_categories=lists))
     return contexts
 
 

@@ -7,20 +7,12 @@ highest-scoring row that fired, charged to the unit that row named.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from engine.enrich import Reference
 from rules.lists import LIST_RANK
 from rules.twin import explain
-
-# Until the working-time calendar lands, every unit counts continuous time (documented in docs/).
-_HOURS = {"urgent_hours": 1, "working_hours": 1, "working_days": 24, "urgent_days": 24}
-
-
-def deadline(start: datetime, value: float, unit: str) -> datetime:
-    return start + timedelta(hours=value * _HOURS[unit])
-
 
 @dataclass
 class TaskDecision:
@@ -75,8 +67,9 @@ def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: R
                     continue
                 value, unit_of_time = ((action["limit"]["value"], action["limit"]["unit"]) if action.get("limit")
                                        else ref.limit_for(event.category_id, facts.get("filing_condition")))
+                due = ctx.calendar.deadline(now, value, unit_of_time, ctx.continuous_time)
                 task = TaskDecision(rule_key, firing.list_kind, unit.id, action["template"], action.get("timeline"),
-                                    value, unit_of_time, deadline(now, value, unit_of_time))
+                                    value, unit_of_time, due)
                 firing.tasks.append(task)
                 firing.decisions.append({"do": "create_task", "unit": unit.code, "template": action["template"],
                                          "limit": {"value": value, "unit": unit_of_time}})

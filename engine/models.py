@@ -60,6 +60,8 @@ class Campaign(Base):
     ends_on: Mapped[Optional[date]] = mapped_column(Date)
     inspection_starts_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     inspection_ends_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    office_hours: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [["08:30", "12:00"], ["14:00", "17:30"]])
+    continuous_time: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. during the inspection window
     published_version_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("ruleset_versions.id", use_alter=True, name="fk_campaigns_published_version_id"))
     published_version: Mapped[Optional["RulesetVersion"]] = relationship(foreign_keys=[published_version_id])
@@ -418,3 +420,22 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTC)
     expires_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class Holiday(Base):
+    """A statutory holiday (day off) or a make-up working day (调休上班) in the working-time calendar."""
+
+    __tablename__ = "holidays"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(64), default="")
+    source: Mapped[str] = mapped_column(String(32), default="admin")  # chinese-calendar | admin
+
+
+class CalendarYear(Base):
+    """A year whose holidays and make-up days are known; other years count Monday–Friday, with a warning."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), default="admin")
+    recorded_at: Mapped[datetime] = mapped_column(UTC)

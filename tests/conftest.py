@@ -101,9 +101,12 @@ def factory(settings):
     from engine.db import session_factory
     from migrations import upgrade
 
+    from engine.worktime import seed_holidays
+
     upgrade(settings.database_url)
     factory = session_factory(settings.database_url)
     with factory() as session:
+        seed_holidays(session)
         loaded = demo.load(session)
         session.commit()
     factory.demo = loaded

@@ -27,9 +27,21 @@ def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations."""
     from migrations import upgrade
 
+    from engine.db import session_factory
+    from engine.worktime import missing_years_ahead, seed_holidays
+
     settings = load_settings()
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+    with session_factory(settings.database_url)() as session:
+        added = seed_holidays(session)
+        session.commit()
+        missing = missing_years_ahead(session)
+    if added:
+        click.echo(f"holiday calendar seeded from chinese-calendar for {added[0]}–{added[-1]}")
+    if missing:
+        click.echo(f"warning: no holiday data for {', '.join(map(str, missing))}: those years count Monday–Friday "
+                   "until an administrator enters them (admin → Working calendar)")
 
 
 @main.group()
