@@ -6,13 +6,15 @@ these views; every view checks the role of the logged-in user.
 from __future__ import annotations
 
 from flask import Flask, abort, redirect, request, url_for
-from flask_admin import Admin, AdminIndexView
+from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
-from engine.models import Campaign, Category, Event, Firing, Grid, RulesetVersion, Task, Unit
+from engine.models import CalendarYear, Campaign, Category, Event, Firing, Grid, Holiday, RulesetVersion, Task, Unit
+from wtforms import SelectField
 
 
 class _Guarded:
@@ -30,8 +32,16 @@ class _Guarded:
 class IndexView(_Guarded, AdminIndexView):
     roles = ("admin", "auditor")
 
+    @expose("/")
+    def index(self):
+        from engine.worktime import missing_years_ahead
+        from web.extensions import db
+
+        return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session))
+
 
 class MasterDataView(_Guarded, ModelView):
+    form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
     can_delete = False
     page_size = 50
 
@@ -72,6 +82,37 @@ class GridView(MasterDataView):
     form_excluded_columns = ("boundary",)
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "unit": _l("Responsible unit")}
+
+
+class HolidayView(MasterDataView):
+    """Statutory holidays and make-up working days: seeded from chinese-calendar, edited for later years."""
+
+    can_delete = True
+    column_display_pk = True
+    column_list = ("day", "kind", "name", "source")
+    column_default_sort = ("day", True)
+    column_filters = ("kind", "source")
+    form_columns = ("day", "kind", "name")
+    form_overrides = {"kind": SelectField}
+    form_args = {"kind": {"choices": [("holiday", _l("Holiday (day off)")), ("workday", _l("Make-up working day"))]}}
+    column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name"), "source": _l("Source")}
+
+    def on_model_change(self, form, model, is_created):
+        model.source = "admin"
+
+
+class CalendarYearView(MasterDataView):
+    """A year is marked complete once its whole schedule is entered; until then it counts Monday–Friday."""
+
+    can_delete = True
+    column_display_pk = True
+    column_list = ("year", "source", "recorded_at")
+    form_columns = ("year",)
+    column_labels = {"year": _l("Year"), "source": _l("Source"), "recorded_at": _l("Recorded at")}
+
+    def on_model_change(self, form, model, is_created):
+        from engine import clock
+        model.source, model.recorded_at = "admin", clock.now()
 
 
 class EventView(ReadOnlyView):
@@ -117,6 +158,9 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=master))
     admin.add_view(UnitView(Unit, db, name=_l("Units"), category=master))
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    calendar = _l("Working calendar")
+    admin.add_view(HolidayView(Holiday, db, name=_l("Holidays and make-up days"), category=calendar))
+    admin.add_view(CalendarYearView(CalendarYear, db, name=_l("Years with complete data"), category=calendar))
     admin.add_view(EventView(Event, db, name=_l("Events"), category=records))
     admin.add_view(TaskView(Task, db, name=_l("Tasks"), category=records))
     admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))

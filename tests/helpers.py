@@ -27,3 +27,18 @@ def event(category: str = "06029", grid: str = "DC-01", hour: int = 23, **extra)
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, username: str, password: str = "civicrules-demo"):
+    """Log in through the real form, CSRF token included."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def csrf_from(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)

@@ -1,0 +1,39 @@
+"""The admin: role-gated, CSRF-protected, the working calendar editable and its gaps shown."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import Holiday
+from tests.helpers import csrf_from, login
+
+
+def test_admin_shows_the_missing_year_and_records_a_holiday(app, client, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert login(client, "admin").status_code == 302
+    clock.set_clock(lambda: datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc))
+    try:
+        index = client.get("/admin/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    finally:
+        clock.set_clock(None)
+    assert "2027 年尚无节假日数据" in index
+    form = client.get("/admin/holiday/new/").get_data(as_text=True)
+    refused = client.post("/admin/holiday/new/", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
+    assert session.get(Holiday, date(2027, 1, 1)) is None and refused.status_code in (200, 400)
+    created = client.post("/admin/holiday/new/", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦",
+                                                        "csrf_token": csrf_from(form)})
+    assert created.status_code == 302
+    session.expire_all()
+    row = session.scalar(select(Holiday).where(Holiday.day == date(2027, 1, 1)))
+    assert (row.kind, row.name, row.source) == ("holiday", "元旦", "admin")
+    session.delete(row)
+    session.commit()
+
+
+def test_admin_is_closed_to_other_roles(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.get("/admin/holiday/").status_code == 302  # to the login page
+    login(client, "dispatcher")
+    assert client.get("/admin/holiday/").status_code == 403
