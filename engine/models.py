@@ -158,7 +158,7 @@ class TimelineStep(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     timeline_id: Mapped[int] = mapped_column(ForeignKey("timelines.id"))
     position: Mapped[int] = mapped_column(Integer)
-    after_minutes: Mapped[int] = mapped_column(Integer)
+    after_minutes: Mapped[float] = mapped_column(Float)
     time_mode: Mapped[str] = mapped_column(String(16))  # working | continuous
     action: Mapped[str] = mapped_column(String(32))  # remind | order | escalate | list_publicly
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)
@@ -439,3 +439,21 @@ class CalendarYear(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(32), default="admin")
     recorded_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class TaskStep(Base):
+    """One step of a task's timeline (remind, order handling, escalate to tier N, list publicly),
+    due at a computed instant and run once by the escalation poller unless the task got far enough."""
+
+    __tablename__ = "task_steps"
+    __table_args__ = (UniqueConstraint("task_id", "position"), Index("ix_task_steps_due", "status", "due_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))  # remind | order | escalate | list_publicly
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    unless_state: Mapped[Optional[str]] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTC)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
+    ran_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    task_status: Mapped[Optional[str]] = mapped_column(String(16))  # the task's state when the step ran

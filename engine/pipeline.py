@@ -22,6 +22,7 @@ from engine import clock
 from engine.campaigns import active_contexts
 from engine.decide import firing_decisions, points_owner, winners
 from engine.enrich import facts_for, load_reference, repeat_counts
+from engine.escalation import plan_steps
 from engine.models import Event, Firing, OutboxMessage, Task, TaskTemplate, TaskTransition, Timeline
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,13 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         for e in events:
             fired[(e.id, ctx.id)] = results.get(str(e.id), [])
     templates = {t.code: t for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.version))}
-    timelines = {(t.campaign_id, t.code): t.id for t in session.scalars(select(Timeline))}
+    timelines = {(t.campaign_id, t.code): t for t in session.scalars(
+        select(Timeline).options(selectinload(Timeline.steps)))}
+    by_campaign = {ctx.id: ctx for ctx in contexts}
     for event in events:
         firings = [f for ctx in contexts for f in firing_decisions(event, facts[(event.id, ctx.id)],
                                                                    fired[(event.id, ctx.id)], ctx, ref, now)]
-        _record(session, event, firings, templates, timelines, now)
+        _record(session, event, firings, templates, timelines, by_campaign, now)
         event.facts = {str(ctx.id): facts[(event.id, ctx.id)] for ctx in contexts}
     done = session.execute(update(Event).where(Event.id.in_([e.id for e in events]), Event.lease_token == token)
                            .values(status="evaluated", evaluated_at=now, lease_token=None, lease_until=None,
@@ -119,16 +122,16 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
-def _record(session: Session, event: Event, firings, templates, timelines, now: datetime) -> None:
+def _record(session: Session, event: Event, firings, templates, timelines, by_campaign, now: datetime) -> None:
     points, points_unit = points_owner(firings)
     event.points = points
     tasks_by_unit: dict[int, Task] = {}
     for unit_id, decision in sorted(winners(firings).items()):
         template = templates[decision.template_code]
         firing = next(f for f in firings if f.rule_key == decision.rule_key)
+        timeline = timelines.get((firing.campaign_id, decision.timeline_code))
         task = Task(event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
-                    unit_id=unit_id, template_id=template.id,
-                    timeline_id=timelines.get((firing.campaign_id, decision.timeline_code)),
+                    unit_id=unit_id, template_id=template.id, timeline_id=timeline.id if timeline else None,
                     rule_key=decision.rule_key, list_kind=decision.list_kind, status="dispatched",
                     limit_value=decision.limit_value, limit_unit=decision.limit_unit,
                     deadline_at=decision.deadline_at, points=points if unit_id == points_unit else 0,
@@ -137,6 +140,10 @@ def _record(session: Session, event: Event, firings, templates, timelines, now: 
         tasks_by_unit[unit_id] = task
     session.flush()
     for task in tasks_by_unit.values():
+        timeline = next((t for t in timelines.values() if t.id == task.timeline_id), None)
+        if timeline is not None:
+            ctx = by_campaign[task.campaign_id]
+            session.add_all(plan_steps(task, timeline.steps, ctx.calendar, ctx.continuous_time))
         session.add(TaskTransition(task_id=task.id, from_status=None, to_status="dispatched", action="dispatch",
                                    at=now, comment="", data={"rule": task.rule_key}))
         session.add(OutboxMessage(idempotency_key=f"task-dispatched:{task.id}", event_id=event.id, task_id=task.id,

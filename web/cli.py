@@ -154,6 +154,15 @@ def sweep(every: float, once: bool) -> None:
         run_forever(every)
 
 
+@main.command()
+@click.option("--every", default=0.5, show_default=True, help="seconds between polls")
+def escalate(every: float) -> None:
+    """Run due timeline steps (remind, order handling, escalate, list publicly) from SQL."""
+    from workers.escalation import run_forever
+
+    run_forever(every)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

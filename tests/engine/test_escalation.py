@@ -1,0 +1,74 @@
+"""Timeline steps: planned at dispatch, run once when due (never early), skipped once the task got
+far enough; the clock is injected, so the hour the suite runs at does not matter."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from engine import clock, escalation
+from engine.intake import IntakeSource, accept_event
+from engine.models import Event, OutboxMessage, Task, TaskStep
+from tests.helpers import event
+
+
+def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
+    with factory() as s:
+        event_id = accept_event(s, event("06029", grid, hour=23), IntakeSource("escalation-tests"))[0].id
+        s.commit()
+    drain()
+    return next(t for t in session.get(Event, event_id).tasks if t.list_kind == "zero_tolerance")
+
+
+def steps_of(session, task_id: int) -> list[TaskStep]:
+    session.expire_all()
+    return list(session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)))
+
+
+def run_at(factory, instant) -> dict:
+    with factory() as s:
+        return escalation.run_due(s, now=instant)
+
+
+def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drain, session):
+    task = zero_tolerance_task(factory, drain, session, "DC-03")
+    steps = steps_of(session, task.id)
+    assert [(s.action, s.tier_level) for s in steps] == [("remind", None), ("order", 1), ("escalate", 2),
+                                                          ("escalate", 3), ("list_publicly", 3)]
+    assert [s.due_at - task.created_at for s in steps] == [timedelta(minutes=m) for m in (60, 120, 240, 1440, 2880)]
+    run_at(factory, steps[0].due_at - timedelta(seconds=1))
+    assert [s.status for s in steps_of(session, task.id)][:1] == ["pending"]  # never early
+    run_at(factory, steps[1].due_at + timedelta(seconds=1))
+    run_at(factory, steps[1].due_at + timedelta(seconds=2))  # a second poll runs nothing twice
+    after = steps_of(session, task.id)
+    assert [s.status for s in after] == ["done", "done", "pending", "pending", "pending"]
+    keys = session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.task_id == task.id,
+                                                                      OutboxMessage.kind.in_(["remind", "order"]))).all()
+    assert sorted(keys) == sorted(f"step:{s.id}" for s in after[:2])
+    order = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{after[1].id}"))
+    assert order.target == "tier:1"
+
+
+def test_a_task_that_reached_the_unless_state_is_not_escalated(factory, drain, session):
+    task = zero_tolerance_task(factory, drain, session, "DC-04")
+    with factory() as s:
+        s.execute(update(Task).where(Task.id == task.id).values(status="submitted"))
+        s.commit()
+    steps = steps_of(session, task.id)
+    run_at(factory, steps[2].due_at + timedelta(seconds=1))
+    statuses = [(s.action, s.status) for s in steps_of(session, task.id)]
+    # remind and order stop at "submitted"; escalations go on until the task is closed
+    assert statuses[:3] == [("remind", "skipped"), ("order", "skipped"), ("escalate", "done")]
+
+
+def test_clock_injection_drives_the_poller(factory, drain, session):
+    task = zero_tolerance_task(factory, drain, session, "XC-01")
+    first = steps_of(session, task.id)[0]
+    clock.set_clock(lambda: first.due_at + timedelta(seconds=5))
+    try:
+        with factory() as s:
+            escalation.run_due(s)
+    finally:
+        clock.set_clock(None)
+    step = steps_of(session, task.id)[0]
+    assert step.status == "done" and step.ran_at - step.due_at == timedelta(seconds=5)
