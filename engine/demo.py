@@ -57,8 +57,9 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
     publish(session, campaign, comment="demo pack")
     logins = []
     for user in pack["users"]:
-        create_user(session, user["username"], user["role"], password, user.get("unit"))
-        logins.append((user["username"], user["role"], user.get("unit")))
+        account = create_user(session, user["username"], user["role"], password, user.get("unit"))
+        account.tier_level = user.get("tier")
+        logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
     tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
     return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}
 

@@ -327,6 +327,14 @@ class Task(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTC)
     points: Mapped[float] = mapped_column(Float, default=0)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    # State machine (engine/tasks.py): `version` guards every transition against concurrent writers.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed checks (返工)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # approved (延期)
+    previous_status: Mapped[Optional[str]] = mapped_column(String(16))  # where a request or parking returns to
+    park_until: Mapped[Optional[datetime]] = mapped_column(UTC)  # requested or approved end of parking (挂账)
+    paused_since: Mapped[Optional[datetime]] = mapped_column(UTC)  # set while parked: the clock is stopped
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0, server_default="0")  # all parking so far
     firings: Mapped[list[Firing]] = relationship(order_by="Firing.id", foreign_keys=[Firing.task_id])
     transitions: Mapped[list["TaskTransition"]] = relationship(order_by="TaskTransition.id")
 
@@ -382,6 +390,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(ForeignKey("roles.code"))
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Optional[Unit]] = relationship()
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)  # a supervisor's tier (1 squad, 2 inspection, 3 bureau)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTC)
 
@@ -457,3 +466,21 @@ class TaskStep(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
     ran_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     task_status: Mapped[Optional[str]] = mapped_column(String(16))  # the task's state when the step ran
+
+
+class Supervision(Base):
+    """A supervisor's action on a task at one tier: urge (催办), order with a reply (督办), list publicly."""
+
+    __tablename__ = "supervisions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    tier_level: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # urge | order | list_publicly
+    message: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    creator: Mapped["User"] = relationship(foreign_keys=[created_by])
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    reply_due_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    reply_text: Mapped[Optional[str]] = mapped_column(Text)
+    replied_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    replied_at: Mapped[Optional[datetime]] = mapped_column(UTC)

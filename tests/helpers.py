@@ -41,4 +41,4 @@ def login(client, username: str, password: str = "civicrules-demo"):
 def csrf_from(html: str) -> str:
     import re
 
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)

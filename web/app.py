@@ -45,10 +45,13 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from web import api, pages
+    from web import api, pages, supervision
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
+    app.register_blueprint(supervision.api)
+    csrf.exempt(supervision.api)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(supervision.bp)
     from admin import init_admin
     init_admin(app)
 

@@ -60,4 +60,8 @@ def task(task_id: int):
     scope = unit_scope(current_user)
     if task is None or (scope is not None and task.unit_id not in scope):
         abort(404)
-    return render_template("task.html", task=task, lang=short_lang())
+    from engine.supervision import for_task
+    from web.forms import ReplyForm
+
+    return render_template("task.html", task=task, lang=short_lang(), supervisions=for_task(db.session, task.id),
+                           reply_form=ReplyForm())

@@ -1,4 +1,4 @@
-"""timeline steps of tasks, executed by the escalation poller
+"""timeline steps of tasks (run by the escalation poller) and supervisors' actions
 
 Revision ID: 0004
 Revises: 0002
@@ -30,8 +30,32 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id', 'position', name=op.f('uq_task_steps_task_id_position'))
     )
     op.create_index('ix_task_steps_due', 'task_steps', ['status', 'due_at'], unique=False)
+    op.create_table('supervisions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tier_level', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reply_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reply_text', sa.Text(), nullable=True),
+    sa.Column('replied_by', sa.Integer(), nullable=True),
+    sa.Column('replied_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_supervisions_created_by')),
+    sa.ForeignKeyConstraint(['replied_by'], ['users.id'], name=op.f('fk_supervisions_replied_by')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_supervisions_task_id')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervisions'))
+    )
+    op.create_index(op.f('ix_supervisions_task_id'), 'supervisions', ['task_id'], unique=False)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('tier_level', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('tier_level')
+    op.drop_index(op.f('ix_supervisions_task_id'), table_name='supervisions')
+    op.drop_table('supervisions')
     op.drop_index('ix_task_steps_due', table_name='task_steps')
     op.drop_table('task_steps')

@@ -1,0 +1,87 @@
+"""The supervision board: what escalated to my tier, and urge / order / list publicly answered by the unit."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import clock, escalation
+from engine.models import Event, TaskStep
+from tests.conftest import user_token
+from tests.helpers import bearer, csrf_from, event, login
+
+
+def escalated_task(client, factory, drain, intake_token, grid: str, through_position: int) -> int:
+    event_id = client.post("/api/v1/events", json=event("06029", grid, hour=23), headers=bearer(intake_token)).get_json()["id"]
+    drain()
+    with factory() as session:
+        task = next(t for t in session.get(Event, event_id).tasks if t.list_kind == "zero_tolerance")
+        step = session.scalar(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.position == through_position))
+        due, task_id = step.due_at, task.id
+    with factory() as session:
+        escalation.run_due(session, now=due + timedelta(seconds=1))
+    return task_id
+
+
+def board_ids(client, username: str) -> set[int]:
+    data = client.get("/api/v1/supervision", headers=bearer(user_token(client, username))).get_json()
+    return {t["id"] for t in data["tasks"]}
+
+
+def test_each_tier_sees_what_reached_it(client, factory, drain, intake_token):
+    task_id = escalated_task(client, factory, drain, intake_token, "XC-02", through_position=2)  # tier 1, then 2
+    assert task_id in board_ids(client, "squad_lead")
+    assert task_id in board_ids(client, "supervisor")
+    assert task_id not in board_ids(client, "bureau_lead")
+    with factory() as session:
+        escalated_at = session.scalar(select(TaskStep.ran_at).where(TaskStep.task_id == task_id, TaskStep.position == 2))
+    clock.set_clock(lambda: escalated_at)
+    try:
+        rows = client.get("/api/v1/supervision", headers=bearer(user_token(client, "supervisor"))).get_json()["tasks"]
+    finally:
+        clock.set_clock(None)
+    row = next(t for t in rows if t["id"] == task_id)
+    assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h in, past the 2-hour limit
+
+
+def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_token):
+    task_id = escalated_task(client, factory, drain, intake_token, "DC-02", through_position=2)
+    supervisor = user_token(client, "supervisor")
+    missing = client.post(f"/api/v1/tasks/{task_id}/supervisions", headers=bearer(supervisor),
+                          json={"kind": "order", "message": "立即处置并回复"})
+    assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "reply_within_hours"
+    order = client.post(f"/api/v1/tasks/{task_id}/supervisions", headers=bearer(supervisor),
+                        json={"kind": "order", "message": "立即处置并回复", "reply_within_hours": 4}).get_json()
+    assert order["tier"] == 2 and order["reply_due_at"]
+    dongcheng, xicheng = user_token(client, "dongcheng"), user_token(client, "xicheng")
+    seen = client.get(f"/api/v1/tasks/{task_id}/supervisions", headers=bearer(dongcheng)).get_json()["supervisions"]
+    assert [s["kind"] for s in seen] == ["order"]
+    assert client.post(f"/api/v1/supervisions/{order['id']}/reply", headers=bearer(xicheng),
+                       json={"reply": "不是我们的"}).status_code == 404
+    answered = client.post(f"/api/v1/supervisions/{order['id']}/reply", headers=bearer(dongcheng),
+                           json={"reply": "已清理现场"})
+    assert answered.status_code == 200 and answered.get_json()["reply"] == "已清理现场"
+    again = client.post(f"/api/v1/supervisions/{order['id']}/reply", headers=bearer(dongcheng), json={"reply": "x"})
+    assert again.status_code == 422
+    board = client.get("/api/v1/supervision", headers=bearer(supervisor)).get_json()["tasks"]
+    assert next(t for t in board if t["id"] == task_id)["open_orders"] == 0
+
+
+def test_field_units_have_no_board(client):
+    assert client.get("/api/v1/supervision", headers=bearer(user_token(client, "dongcheng"))).status_code == 403
+
+
+def test_the_board_page_lists_publicly_and_the_unit_sees_it(app, client, factory, drain, intake_token):
+    app.config["WTF_CSRF_ENABLED"] = True
+    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # tier 3
+    login(client, "bureau_lead")
+    page = client.get("/supervision", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert f"#{task_id}" in page and "督查" in page
+    posted = client.post(f"/supervision/tasks/{task_id}", data={
+        "kind": "list_publicly", "message": "挂牌督办：三日内整改到位", "csrf_token": csrf_from(page)})
+    assert posted.status_code == 302
+    assert "挂牌" in client.get("/supervision").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
+    login(client, "dongcheng")
+    task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "挂牌督办：三日内整改到位" in task_page
