@@ -43,6 +43,7 @@ class FiringDecision:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[TaskDecision] = field(default_factory=list)
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: Reference,
@@ -73,6 +74,11 @@ def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: R
                 firing.tasks.append(task)
                 firing.decisions.append({"do": "create_task", "unit": unit.code, "template": action["template"],
                                          "limit": {"value": value, "unit": unit_of_time}})
+            elif action["do"] == "escalate":
+                step = {"do": "escalate", "tier": action["tier"], "list_publicly": bool(action.get("list_publicly")),
+                        "message": action.get("message") or doc["title"]}
+                firing.escalations.append(step)
+                firing.decisions.append(step)
             elif action["do"] == "notify":
                 note = {"do": "notify", "channel": action.get("channel", "inbox"), "to": action["to"]}
                 firing.notifications.append(note)

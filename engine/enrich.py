@@ -6,6 +6,7 @@ ever matches one self-contained fact and evaluation stays stateless and replayab
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -108,8 +109,78 @@ def repeat_counts(session: Session, events: list[Event]) -> dict[int, tuple[int,
     return counts
 
 
-def facts_for(event: Event, ref: Reference, ctx: CampaignContext, repeats: tuple[int, int]) -> dict[str, Any]:
+HOTSPOT_RADIUS_M = 200
+REBOUND_DAYS = 30
+CLOSED_LOOKBACK_DAYS = 90
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), good to a metre at city scale."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def nearby_counts(session: Session, events: list[Event], radius_m: float = HOTSPOT_RADIUS_M,
+                  days: int = 7) -> dict[int, int]:
+    """Earlier events of the same category within `radius_m` metres in `days` days (events with a location)."""
+    located = [e for e in events if e.lat is not None and e.lon is not None]
+    if not located:
+        return {}
+    pad = radius_m / 111_000 * 1.5
+    rows = session.execute(select(Event.id, Event.category_id, Event.lat, Event.lon, Event.occurred_at).where(
+        Event.category_id.in_({e.category_id for e in located}), Event.lat.is_not(None),
+        Event.lat.between(min(e.lat for e in located) - pad, max(e.lat for e in located) + pad),
+        Event.occurred_at >= min(e.occurred_at for e in located) - timedelta(days=days),
+        Event.occurred_at <= max(e.occurred_at for e in located))).all()
+    counts = {}
+    for e in located:
+        counts[e.id] = sum(1 for rid, cid, lat, lon, at in rows
+                           if cid == e.category_id and (at, rid) < (e.occurred_at, e.id)
+                           and at >= e.occurred_at - timedelta(days=days)
+                           and _metres(e.lat, e.lon, lat, lon) <= radius_m)
+    return counts
+
+
+def last_closures(session: Session, events: list[Event]) -> dict[int, tuple[int, float]]:
+    """Per event: the latest task of its category and grid closed before it (task id, days since)."""
+    from engine.models import Task, TaskTransition
+
+    if not events:
+        return {}
+    keys = {(e.category_id, e.grid_id) for e in events}
+    rows = session.execute(select(Task.id, Event.category_id, Event.grid_id, TaskTransition.at)
+                           .join(Task, Task.id == TaskTransition.task_id).join(Event, Event.id == Task.event_id)
+                           .where(TaskTransition.to_status == "closed",
+                                  tuple_(Event.category_id, Event.grid_id).in_(list(keys)),
+                                  TaskTransition.at >= min(e.occurred_at for e in events)
+                                  - timedelta(days=CLOSED_LOOKBACK_DAYS))).all()
+    found = {}
+    for e in events:
+        before = [(at, task_id) for task_id, cid, gid, at in rows
+                  if (cid, gid) == (e.category_id, e.grid_id) and at <= e.occurred_at]
+        if before:
+            at, task_id = max(before)
+            found[e.id] = (task_id, (e.occurred_at - at).total_seconds() / 86400)
+    return found
+
+
+@dataclass
+class History:
+    """Facts about an event's past, computed by SQL for a whole batch before evaluation."""
+
+    repeats: dict[int, tuple[int, int]]
+    nearby: dict[int, int]
+    closures: dict[int, tuple[int, float]]
+
+    @classmethod
+    def of(cls, session: Session, events: list[Event]) -> "History":
+        return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events))
+
+
+def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: History) -> dict[str, Any]:
     """The fact dictionary asserted in durable_rules and read by the twin (no None values)."""
+    repeats = history.repeats[event.id]
     category = ref.categories[event.category_id]
     grid_code, unit_id = ref.grids[event.grid_id]
     unit = ref.units[unit_id]
@@ -132,6 +203,14 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, repeats: tuple
         "repeats_30d": repeats[1],
         "in_inspection_window": in_window,
     }
+    if event.id in history.nearby:
+        facts["nearby_7d"] = history.nearby[event.id]
+    if event.id in history.closures:
+        days = int(history.closures[event.id][1])
+        facts["days_since_closed"] = days
+        facts["rebound_30d"] = days <= REBOUND_DAYS
+    else:
+        facts["rebound_30d"] = False
     if category.parent_code:
         facts["category_parent"] = category.parent_code
     condition = event.filing_condition or category.default_condition

@@ -280,8 +280,10 @@ class Event(Base):
     facts: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     evaluated_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     points: Mapped[float] = mapped_column(Float, default=0)
+    rebound_task_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("tasks.id", use_alter=True, name="fk_events_rebound_task_id"))  # 反弹: counts against that task's unit
     firings: Mapped[list["Firing"]] = relationship(back_populates="event", order_by="Firing.id")
-    tasks: Mapped[list["Task"]] = relationship(back_populates="event", order_by="Task.id")
+    tasks: Mapped[list["Task"]] = relationship(back_populates="event", order_by="Task.id", foreign_keys="Task.event_id")
 
 
 class Firing(Base):
@@ -311,7 +313,7 @@ class Task(Base):
     __table_args__ = (UniqueConstraint("event_id", "unit_id"), Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
-    event: Mapped[Event] = relationship(back_populates="tasks")
+    event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     ruleset_version_id: Mapped[int] = mapped_column(ForeignKey("ruleset_versions.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -477,8 +479,8 @@ class Supervision(Base):
     tier_level: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # urge | order | list_publicly
     message: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    creator: Mapped["User"] = relationship(foreign_keys=[created_by])
+    created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: a rule escalated it
+    creator: Mapped[Optional["User"]] = relationship(foreign_keys=[created_by])
     created_at: Mapped[datetime] = mapped_column(UTC)
     reply_due_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     reply_text: Mapped[Optional[str]] = mapped_column(Text)

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from engine import clock
 from engine.campaigns import active_contexts
 from engine.decide import firing_decisions, points_owner, winners
-from engine.enrich import facts_for, load_reference, repeat_counts
+from engine.enrich import History, facts_for, load_reference
 from engine.escalation import plan_steps
+from engine.supervision import escalate_by_rule
 from engine.models import Event, Firing, OutboxMessage, Task, TaskTemplate, TaskTransition, Timeline
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,8 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     now = clock.now()
     contexts = active_contexts(session)
     ref = load_reference(session)
-    repeats = repeat_counts(session, events)
-    facts = {(e.id, c.id): facts_for(e, ref, c, repeats[e.id]) for e in events for c in contexts}
+    history = History.of(session, events)
+    facts = {(e.id, c.id): facts_for(e, ref, c, history) for e in events for c in contexts}
     fired: dict[tuple[int, int], list[str]] = {}
     engine = evaluator()
     for ctx in contexts:
@@ -111,6 +112,8 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
                                                                    fired[(event.id, ctx.id)], ctx, ref, now)]
         _record(session, event, firings, templates, timelines, by_campaign, now)
         event.facts = {str(ctx.id): facts[(event.id, ctx.id)] for ctx in contexts}
+        if event.id in history.closures:
+            event.rebound_task_id = history.closures[event.id][0]
     done = session.execute(update(Event).where(Event.id.in_([e.id for e in events]), Event.lease_token == token)
                            .values(status="evaluated", evaluated_at=now, lease_token=None, lease_until=None,
                                    last_error=None).execution_options(synchronize_session=False)).rowcount
@@ -159,6 +162,10 @@ def _record(session: Session, event: Event, firings, templates, timelines, by_ca
                            rule_key=firing.rule_key, rule_version=firing.rule_version, list_kind=firing.list_kind,
                            list_item=firing.list_item, matched=firing.matched, decisions=firing.decisions,
                            points=firing.points, task_id=linked[0] if linked else None, fired_at=now))
+        for escalation in firing.escalations:
+            for task in ([tasks_by_unit[t.unit_id] for t in firing.tasks] or list(tasks_by_unit.values())):
+                escalate_by_rule(session, task, escalation["tier"], escalation["list_publicly"],
+                                 f"{escalation['message']['zh']} / {escalation['message']['en']}", firing.rule_key)
         for i, note in enumerate(firing.notifications):
             session.add(OutboxMessage(idempotency_key=f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}",
                                       event_id=event.id, task_id=linked[0] if linked else None, kind="notify",

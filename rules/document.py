@@ -15,7 +15,7 @@ from rules.facts import FACTS
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between", "exists")
 NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between", "not_between")
 LIMIT_UNITS = ("urgent_hours", "working_hours", "working_days", "urgent_days")
-ACTIONS = ("create_task", "notify")
+ACTIONS = ("create_task", "notify", "escalate")
 CHANNELS = ("inbox",)  # webhook and IM channels arrive with the notification work
 LIST_KINDS = ("zero_tolerance", "strict_management", "custom")
 
@@ -216,7 +216,8 @@ def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Prob
                                 f"未知的动作 {kind!r}；可用：{', '.join(ACTIONS)}"))
         return
     allowed = {"create_task": {"do", "template", "assign", "limit", "timeline"},
-               "notify": {"do", "channel", "to", "message"}}[kind]
+               "notify": {"do", "channel", "to", "message"},
+               "escalate": {"do", "tier", "list_publicly", "message"}}[kind]
     for extra in sorted(set(action) - allowed):
         problems.append(Problem(_path(path + [extra]), f"'{kind}' has no field {extra!r}",
                                 f"“{kind}”动作没有字段 {extra!r}"))
@@ -235,6 +236,14 @@ def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Prob
                                      (catalog.timelines and timeline not in catalog.timelines)):
             problems.append(Problem(_path(path + ["timeline"]), f"unknown timeline {timeline!r}",
                                     f"未知的时限流程 {timeline!r}"))
+    elif kind == "escalate":
+        tier = action.get("tier")
+        if not isinstance(tier, int) or isinstance(tier, bool) or tier not in (catalog.tiers or {1, 2, 3}):
+            problems.append(Problem(_path(path + ["tier"]), "escalate needs a supervision tier (1–3)",
+                                    "升级须指定督查层级（1–3）"))
+        if "list_publicly" in action and not isinstance(action["list_publicly"], bool):
+            problems.append(Problem(_path(path + ["list_publicly"]), "list_publicly is true or false",
+                                    "list_publicly 须为 true 或 false"))
     else:
         channel = action.get("channel", "inbox")
         if channel not in CHANNELS:

@@ -37,6 +37,12 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("strict_management", "bool", "属于严管理清单", "category is on the strict-management list"),
     Fact("repeats_7d", "int", "7日内同网格同类别此前事件数", "earlier events of this category in this grid within 7 days"),
     Fact("repeats_30d", "int", "30日内同网格同类别此前事件数", "earlier events of this category in this grid within 30 days"),
+    Fact("nearby_7d", "int", "7日内200米范围同类别此前事件数（有定位时）",
+         "earlier events of this category within 200 m in 7 days (events with a location)"),
+    Fact("days_since_closed", "int", "距本网格同类别任务结案的天数（90日内）",
+         "days since a task of this category in this grid was closed (within 90 days)"),
+    Fact("rebound_30d", "bool", "反弹：结案后30日内同网格同类别再次发生",
+         "rebound: the same category in the same grid within 30 days after a task was closed"),
     Fact("in_inspection_window", "bool", "处于测评期", "inside the campaign's inspection window"),
 )}
 

@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('tier_level', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reply_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reply_text', sa.Text(), nullable=True),
@@ -50,9 +50,16 @@ def upgrade() -> None:
     op.create_index(op.f('ix_supervisions_task_id'), 'supervisions', ['task_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier_level', sa.Integer(), nullable=True))
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rebound_task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                                      nullable=True))
+        batch_op.create_foreign_key(op.f('fk_events_rebound_task_id'), 'tasks', ['rebound_task_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('fk_events_rebound_task_id'), type_='foreignkey')
+        batch_op.drop_column('rebound_task_id')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('tier_level')
     op.drop_index(op.f('ix_supervisions_task_id'), table_name='supervisions')
