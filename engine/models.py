@@ -62,6 +62,7 @@ class Campaign(Base):
     inspection_ends_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     office_hours: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [["08:30", "12:00"], ["14:00", "17:30"]])
     continuous_time: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. during the inspection window
+    digest_time: Mapped[str] = mapped_column(String(5), default="06:40")  # local time of the daily readiness digest
     published_version_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("ruleset_versions.id", use_alter=True, name="fk_campaigns_published_version_id"))
     published_version: Mapped[Optional["RulesetVersion"]] = relationship(foreign_keys=[published_version_id])
@@ -468,6 +469,20 @@ class TaskStep(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
     ran_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     task_status: Mapped[Optional[str]] = mapped_column(String(16))  # the task's state when the step ran
+
+
+class Digest(Base):
+    """A unit's daily readiness digest (open and overdue tasks), sent once per campaign, unit and day."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[date] = mapped_column(Date)
+    open_count: Mapped[int] = mapped_column(Integer)
+    overdue_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTC)
 
 
 class Supervision(Base):

@@ -1,23 +1,34 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
-or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over)."""
+or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
+writes the units' daily readiness digests when their time comes."""
 from __future__ import annotations
 
 import logging
 import time
 
-from engine import escalation
+from engine import digest, escalation
 from engine.config import load_settings
 from engine.db import session_factory
 
 log = logging.getLogger(__name__)
 
 
+DIGEST_EVERY = 30.0
+
+
 def run_forever(every: float = 0.5) -> None:
     factory = session_factory(load_settings().database_url)
+    next_digest = 0.0
     try:
         while True:
             started = time.monotonic()
             try:
+                if started >= next_digest:
+                    with factory() as session:
+                        written = digest.run_due(session)
+                    if written:
+                        log.info("daily digests written: %s", written)
+                    next_digest = started + DIGEST_EVERY
                 with factory() as session:
                     counts = escalation.run_due(session)
                 if any(counts.values()):

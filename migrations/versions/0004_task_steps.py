@@ -50,6 +50,21 @@ def upgrade() -> None:
     op.create_index(op.f('ix_supervisions_task_id'), 'supervisions', ['task_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier_level', sa.Integer(), nullable=True))
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('digest_time', sa.String(length=5), nullable=False, server_default='06:40'))
+    op.create_table('digests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('open_count', sa.Integer(), nullable=False),
+    sa.Column('overdue_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_digests_campaign_id')),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_digests_unit_id')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digests')),
+    sa.UniqueConstraint('campaign_id', 'unit_id', 'day', name=op.f('uq_digests_campaign_id'))
+    )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rebound_task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
                                       nullable=True))
@@ -57,6 +72,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('digests')
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_column('digest_time')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('fk_events_rebound_task_id'), type_='foreignkey')
         batch_op.drop_column('rebound_task_id')
