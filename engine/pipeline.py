@@ -142,8 +142,9 @@ def _record(session: Session, event: Event, firings, templates, timelines, by_ca
         session.add(task)
         tasks_by_unit[unit_id] = task
     session.flush()
+    timelines_by_id = {t.id: t for t in timelines.values()}
     for task in tasks_by_unit.values():
-        timeline = next((t for t in timelines.values() if t.id == task.timeline_id), None)
+        timeline = timelines_by_id.get(task.timeline_id)
         if timeline is not None:
             ctx = by_campaign[task.campaign_id]
             session.add_all(plan_steps(task, timeline.steps, ctx.calendar, ctx.continuous_time))
