@@ -63,5 +63,8 @@ def task(task_id: int):
     from engine.supervision import for_task
     from web.forms import ReplyForm
 
-    return render_template("task.html", task=task, lang=short_lang(), supervisions=for_task(db.session, task.id),
-                           reply_form=ReplyForm())
+    from web.explain import cards
+
+    lang = short_lang()
+    return render_template("task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id),
+                           reply_form=ReplyForm(), cards=cards(task.firings, lang, task.timeline_id))
