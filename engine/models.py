@@ -485,6 +485,25 @@ class Digest(Base):
     created_at: Mapped[datetime] = mapped_column(UTC)
 
 
+class AuditSeal(Base):
+    """A sealed segment of an append-only table: the hash of its rows chained to the previous seal.
+
+    One sealer writes seals in id order; writers of the rows themselves are never serialised."""
+
+    __tablename__ = "audit_seals"
+    __table_args__ = (UniqueConstraint("kind", "seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # firings | task_transitions
+    seq: Mapped[int] = mapped_column(Integer)
+    first_id: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UTC)
+
+
 class Supervision(Base):
     """A supervisor's action on a task at one tier: urge (催办), order with a reply (督办), list publicly."""
 

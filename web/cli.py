@@ -154,6 +154,40 @@ def sweep(every: float, once: bool) -> None:
         run_forever(every)
 
 
+@main.group()
+def audit() -> None:
+    """Tamper evidence of firings and task transitions."""
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Seal the settled rows now (the escalation poller also does this every 10 s)."""
+    from engine import audit as chain
+    from engine.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        click.echo(f"{chain.seal(session)} segment(s) sealed")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every seal and the chain; report the first broken link, or that the chain is intact."""
+    from engine import audit as chain
+    from engine.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        verdict = chain.verify(session)
+    for kind in chain.CHAINED:
+        if kind in verdict.seals:
+            click.echo(f"{kind}: {verdict.sealed_rows[kind]} rows in {verdict.seals[kind]} seals, "
+                       f"{verdict.unsealed_rows[kind]} not sealed yet")
+    if verdict.intact:
+        click.echo("chain intact")
+    else:
+        click.echo(f"BROKEN: {verdict.broken}", err=True)
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--every", default=0.5, show_default=True, help="seconds between polls")
 def escalate(every: float) -> None:

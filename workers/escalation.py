@@ -1,19 +1,19 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
-writes the units' daily readiness digests when their time comes."""
+writes the units' daily readiness digests when their time comes and seals the audit chain."""
 from __future__ import annotations
 
 import logging
 import time
 
-from engine import digest, escalation
+from engine import audit, digest, escalation
 from engine.config import load_settings
 from engine.db import session_factory
 
 log = logging.getLogger(__name__)
 
 
-DIGEST_EVERY = 30.0
+DIGEST_EVERY = 10.0  # digests and audit seals
 
 
 def run_forever(every: float = 0.5) -> None:
@@ -26,8 +26,10 @@ def run_forever(every: float = 0.5) -> None:
                 if started >= next_digest:
                     with factory() as session:
                         written = digest.run_due(session)
-                    if written:
-                        log.info("daily digests written: %s", written)
+                    with factory() as session:
+                        sealed = audit.seal(session)
+                    if written or sealed:
+                        log.info("daily digests written: %s; audit segments sealed: %s", written, sealed)
                     next_digest = started + DIGEST_EVERY
                 with factory() as session:
                     counts = escalation.run_due(session)

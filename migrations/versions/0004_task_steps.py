@@ -13,6 +13,16 @@ branch_labels = None
 depends_on = None
 
 
+APPEND_ONLY_TABLES = ("firings", "task_transitions", "audit_seals")
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION civicrules_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'CivicRules: % is append-only (% refused)', TG_TABLE_NAME, TG_OP;
+END;
+$$ LANGUAGE plpgsql
+"""
+
+
 def upgrade() -> None:
     op.create_table('task_steps',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -50,6 +60,25 @@ def upgrade() -> None:
     op.create_index(op.f('ix_supervisions_task_id'), 'supervisions', ['task_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier_level', sa.Integer(), nullable=True))
+    op.create_table('audit_seals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('first_id', sa.BigInteger(), nullable=False),
+    sa.Column('last_id', sa.BigInteger(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('chain_hash', sa.String(length=64), nullable=False),
+    sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_seals')),
+    sa.UniqueConstraint('kind', 'seq', name=op.f('uq_audit_seals_kind'))
+    )
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(APPEND_ONLY_FUNCTION)
+        for table in APPEND_ONLY_TABLES:
+            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                       f"FOR EACH ROW EXECUTE FUNCTION civicrules_append_only()")
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('digest_time', sa.String(length=5), nullable=False, server_default='06:40'))
     op.create_table('digests',
@@ -72,6 +101,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for table in APPEND_ONLY_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS civicrules_append_only()")
+    op.drop_table('audit_seals')
     op.drop_table('digests')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_column('digest_time')
