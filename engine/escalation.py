@@ -20,6 +20,7 @@ from engine.worktime import WorkCalendar
 PROGRESS = {"dispatched": 0, "sent_back": 0, "signed": 1, "handling": 2, "returned": 2, "submitted": 3,
             "checked": 4, "closed": 5, "voided": 5}
 TERMINAL = {"closed", "voided"}
+REQUESTS = {"ext_requested", "park_requested", "void_requested"}  # progress is that of the state before
 
 
 def plan_steps(task: Task, steps: list[TimelineStep], calendar: WorkCalendar, continuous: bool) -> list[TaskStep]:
@@ -45,13 +46,15 @@ def _skip(step: TaskStep, task_status: str) -> bool:
 def run_due(session: Session, limit: int = 1000, now: datetime | None = None) -> dict[str, int]:
     """Run the steps due by now (oldest first); commits. Returns counts of done, skipped, postponed."""
     now = now or clock.now()
-    rows = session.execute(select(TaskStep, Task.status, Task.unit_id, Task.event_id)
+    rows = session.execute(select(TaskStep, Task.status, Task.unit_id, Task.event_id, Task.previous_status)
                            .join(Task, Task.id == TaskStep.task_id)
                            .where(TaskStep.status == "pending", TaskStep.due_at <= now)
                            .order_by(TaskStep.due_at, TaskStep.id).limit(limit)
                            .with_for_update(skip_locked=True, of=TaskStep)).all()
     counts = {"done": 0, "skipped": 0, "postponed": 0}
-    for step, task_status, unit_id, event_id in rows:
+    for step, task_status, unit_id, event_id, previous in rows:
+        if task_status in REQUESTS and previous:
+            task_status = previous
         if task_status == "parked":
             counts["postponed"] += 1
             continue

@@ -11,6 +11,7 @@ from engine.accounts import authenticate, issue_user_token
 from engine.errors import FieldProblem, InputError
 from engine.intake import IntakeSource, accept_event
 from engine.models import Category, Event, Grid, Task, Unit
+from engine.tasks import TransitionError, VersionConflict, apply as apply_transition
 from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
 from web.extensions import db
 from web.i18n import short_lang
@@ -140,6 +141,56 @@ def get_task(task_id: int):
     if task is None or (scope is not None and task.unit_id not in scope):
         return problem(404, "not-found", detail_key="not_found")
     return jsonify(task_json(task, short_lang(), detail=True))
+
+
+# A refused transition: the role may not act (403), or the state or a rule forbids it now (409).
+TRANSITION_HTTP = {"role": (403, "forbidden"), "state": (409, "transition-not-allowed"),
+                   "rule": (409, "transition-refused"), "conflict": (409, "version-conflict")}
+
+
+def _transition_body() -> tuple[str, str, dict[str, Any] | None, Any]:
+    data = _json_body()
+    if not isinstance(data, dict):
+        raise InputError([FieldProblem("(body)", "a JSON object with action and version",
+                                       "须为含 action 与 version 的 JSON 对象")])
+    problems = []
+    if not isinstance(data.get("action"), str) or not data["action"]:
+        problems.append(FieldProblem("action", "the name of a transition, e.g. sign", "须为操作名称，例如 sign"))
+    if not isinstance(data.get("comment", ""), str):
+        problems.append(FieldProblem("comment", "text", "须为文本"))
+    if data.get("data") is not None and not isinstance(data["data"], dict):
+        problems.append(FieldProblem("data", "a JSON object", "须为 JSON 对象"))
+    if problems:
+        raise InputError(problems)
+    return data["action"], data.get("comment", ""), data.get("data"), data.get("version")
+
+
+@bp.post("/tasks/<int:task_id>/transitions")
+@require_token(kinds=("user",))
+def post_transition(task_id: int):
+    """Move a task through its lifecycle; the caller sends the version it read (optimistic locking)."""
+    user = token_user()
+    task = db.session.get(Task, task_id)
+    scope = unit_scope(user)
+    if task is None or (scope is not None and task.unit_id not in scope):
+        return problem(404, "not-found", detail_key="not_found")
+    action, comment, data, version = _transition_body()
+    lang = short_lang()
+    try:
+        apply_transition(db.session, task, action, user, comment, data, expected_version=version)
+    except TransitionError as err:
+        db.session.rollback()
+        if err.kind == "scope":
+            return problem(404, "not-found", detail_key="not_found")
+        if isinstance(err, VersionConflict):
+            state = {"id": task_id, "status": err.status, "version": err.version}
+        else:
+            current = db.session.get(Task, task_id)
+            state = {"id": task_id, "status": current.status, "version": current.version}
+        status, slug = TRANSITION_HTTP[err.kind]
+        return problem(status, slug, detail=err.message(lang), action=err.action, task=state)
+    db.session.commit()
+    return jsonify(task_json(db.session.get(Task, task_id), lang, detail=True))
 
 
 @bp.get("/categories")

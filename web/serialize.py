@@ -23,12 +23,13 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
             "template": {"code": t.template.code, "version": t.template.version, "name": _name(t.template, lang)},
             "rule": t.rule_key, "list": t.list_kind, "ruleset_version": t.ruleset_version_id,
             "limit": {"value": t.limit_value, "unit": t.limit_unit}, "deadline": t.deadline_at.isoformat(),
-            "points": t.points, "created_at": t.created_at.isoformat()}
+            "points": t.points, "created_at": t.created_at.isoformat(),
+            "version": t.version, "rework_count": t.rework_count, "extension_count": t.extension_count}
     if detail:
         body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
         body["firings"] = [firing_json(f) for f in t.firings]
         body["transitions"] = [{"from": x.from_status, "to": x.to_status, "action": x.action, "at": x.at.isoformat(),
-                                "actor": x.actor_id, "comment": x.comment} for x in t.transitions]
+                                "actor": x.actor_id, "comment": x.comment, "data": x.data} for x in t.transitions]
     return body
 
 

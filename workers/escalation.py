@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from engine import audit, digest, escalation
+from engine import audit, digest, escalation, tasks
 from engine.config import load_settings
 from engine.db import session_factory
 
@@ -26,6 +26,11 @@ def run_forever(every: float = 0.5) -> None:
                 if started >= next_digest:
                     with factory() as session:
                         written = digest.run_due(session)
+                    with factory() as session:
+                        resumed = tasks.resume_due(session)
+                        session.commit()
+                    if resumed:
+                        log.info("parking ended, resumed tasks: %s", resumed)
                     with factory() as session:
                         sealed = audit.seal(session)
                     if written or sealed:

@@ -1,13 +1,13 @@
 """timeline steps of tasks (run by the escalation poller) and supervisors' actions
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 07:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0004'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None

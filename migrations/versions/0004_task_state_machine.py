@@ -1,7 +1,7 @@
 """task state machine: optimistic version, rework and extension counts, parking clock
 
-Revision ID: 0003
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 07:20:00
 
 Chained after 0004 (which was committed first, also revising 0002) so the history keeps one head.
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0004'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

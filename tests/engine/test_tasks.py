@@ -1,0 +1,313 @@
+"""The task state machine on the real database: the lifecycle, who may act, extension and parking
+time, and optimistic locking between two sessions and two threads. The clock is injected where time
+matters, so the hour the suite runs at does not."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import clock, tasks
+from engine.errors import InputError
+from engine.intake import IntakeSource, accept_event
+from engine.models import Event, Task, TaskTransition, User
+from engine.tasks import TransitionError, VersionConflict
+from tests.helpers import event
+
+SOURCE = IntakeSource("task-tests", "patrol")
+
+
+def new_task(factory, drain, session, grid: str = "DC-02", unit: str = "JD-DC") -> Task:
+    """A fresh daytime barbecue task (2 urgent hours) for the grid's unit, status dispatched."""
+    with factory() as s:
+        event_id = accept_event(s, event("06029", grid, hour=14), SOURCE)[0].id
+        s.commit()
+    drain()
+    session.expire_all()
+    return next(t for t in session.get(Event, event_id).tasks if t.unit.code == unit)
+
+
+def user(session, username: str) -> User:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def act(session, task: Task, action: str, who: str | None, comment: str = "", data: dict | None = None):
+    """One transition by a demo user at the task's current version, committed."""
+    actor = user(session, who) if who else None
+    row = tasks.apply(session, task, action, actor, comment, data, expected_version=task.version)
+    session.commit()
+    return row
+
+
+def history(session, task_id: int) -> list[tuple]:
+    session.expire_all()
+    return [(r.from_status, r.to_status, r.action, r.actor_id) for r in session.scalars(
+        select(TaskTransition).where(TaskTransition.task_id == task_id).order_by(TaskTransition.id))]
+
+
+def transition_count(session, task_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(TaskTransition).where(TaskTransition.task_id == task_id))
+
+
+def frozen(instant):
+    clock.set_clock(lambda: instant)
+
+
+def test_the_happy_path_with_one_rework_is_recorded_in_order_with_actors(factory, drain, session):
+    task = new_task(factory, drain, session)
+    assert (task.status, task.version, task.rework_count) == ("dispatched", 1, 0)
+    for action, who, comment in [("sign", "dongcheng", ""), ("start", "dongcheng", ""), ("submit", "dongcheng", "已清理"),
+                                 ("fail_check", "checker", "现场仍有烤炉"), ("start", "dongcheng", ""),
+                                 ("submit", "dongcheng", "已没收烤炉"), ("pass_check", "checker", "")]:
+        act(session, task, action, who, comment)
+    dc, checker = user(session, "dongcheng").id, user(session, "checker").id
+    assert history(session, task.id) == [
+        (None, "dispatched", "dispatch", None), ("dispatched", "signed", "sign", dc),
+        ("signed", "handling", "start", dc), ("handling", "submitted", "submit", dc),
+        ("submitted", "returned", "fail_check", checker), ("returned", "handling", "start", dc),
+        ("handling", "submitted", "submit", dc), ("submitted", "closed", "pass_check", checker)]
+    assert (task.status, task.version, task.rework_count) == ("closed", 8, 1)
+    failed = session.scalar(select(TaskTransition).where(TaskTransition.task_id == task.id,
+                                                         TaskTransition.action == "fail_check"))
+    assert failed.comment == "现场仍有烤炉" and failed.data == {"rework_count": 1}
+
+
+def test_a_transition_not_allowed_from_the_current_state_writes_nothing(factory, drain, session):
+    task = new_task(factory, drain, session)
+    before = transition_count(session, task.id)
+    with pytest.raises(TransitionError) as refused:
+        tasks.apply(session, task, "submit", user(session, "dongcheng"), expected_version=1)
+    session.rollback()
+    assert refused.value.kind == "state" and refused.value.status == "dispatched"
+    assert "待签收" in refused.value.message("zh") and "提交" in refused.value.message("zh")
+    assert "dispatched" in refused.value.message("en") and "submit" in refused.value.message("en")
+    session.expire_all()
+    assert (task.status, task.version, transition_count(session, task.id)) == ("dispatched", 1, before)
+    act(session, task, "sign", "dongcheng")
+    with pytest.raises(TransitionError):
+        tasks.apply(session, task, "pass_check", user(session, "checker"), expected_version=task.version)
+    with pytest.raises(InputError) as unknown:
+        tasks.apply(session, task, "teleport", user(session, "admin"), expected_version=task.version)
+    assert unknown.value.problems[0].field == "action"
+
+
+def test_roles_act_only_within_their_rights_and_field_units_within_their_scope(factory, drain, session):
+    task = new_task(factory, drain, session)
+    for action, who in [("sign", "checker"), ("sign", "dispatcher"), ("sign", "admin"), ("sign", "supervisor")]:
+        with pytest.raises(TransitionError) as refused:
+            tasks.apply(session, task, action, user(session, who), expected_version=task.version)
+        assert refused.value.kind == "role"
+    with pytest.raises(TransitionError) as other_unit:
+        tasks.apply(session, task, "sign", user(session, "xicheng"), expected_version=task.version)
+    assert other_unit.value.kind == "scope"
+    with pytest.raises(TransitionError) as squad:  # JD-DC is above the squad ZD-DC, not below it
+        tasks.apply(session, task, "sign", user(session, "squad_dc"), expected_version=task.version)
+    assert squad.value.kind == "scope"
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "request_extension", "dongcheng", "需协调城管执法")
+    with pytest.raises(TransitionError) as self_approval:
+        tasks.apply(session, task, "approve_extension", user(session, "dongcheng"), expected_version=task.version)
+    assert self_approval.value.kind == "role" and "处置单位" in self_approval.value.message("zh")
+    act(session, task, "approve_extension", "admin")  # an administrator may do what a dispatcher may
+    assert task.status == "signed"
+
+
+def test_each_approved_extension_adds_one_limit_and_a_third_is_refused(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "start", "dongcheng")
+    original = task.deadline_at
+    act(session, task, "request_extension", "dongcheng", "雨天")
+    act(session, task, "reject_extension", "dispatcher", "理由不足")  # rejections do not count
+    assert (task.status, task.extension_count, task.deadline_at) == ("handling", 0, original)
+    for n in (1, 2):
+        act(session, task, "request_extension", "dongcheng", "需协调")
+        assert task.status == "ext_requested" and task.previous_status == "handling"
+        row = act(session, task, "approve_extension", "dispatcher")
+        assert task.status == "handling" and task.extension_count == n
+        assert task.deadline_at == original + n * timedelta(hours=2)
+        assert row.data["deadline_to"] == task.deadline_at.isoformat()
+    before = transition_count(session, task.id)
+    with pytest.raises(TransitionError) as third:
+        tasks.apply(session, task, "request_extension", user(session, "dongcheng"), "再延", expected_version=task.version)
+    session.rollback()
+    assert third.value.kind == "rule" and "2" in third.value.message("en")
+    assert transition_count(session, task.id) == before and task.extension_count == 2
+
+
+def test_no_extension_once_overdue_even_if_requested_in_time(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    deadline = task.deadline_at
+    try:
+        frozen(deadline + timedelta(minutes=1))
+        with pytest.raises(TransitionError) as late:
+            tasks.apply(session, task, "request_extension", user(session, "dongcheng"), expected_version=task.version)
+        session.rollback()
+        assert late.value.kind == "rule" and "超期" in late.value.message("zh")
+        frozen(deadline - timedelta(minutes=5))
+        act(session, task, "request_extension", "dongcheng", "需协调")
+        frozen(deadline + timedelta(seconds=1))
+        with pytest.raises(TransitionError):
+            tasks.apply(session, task, "approve_extension", user(session, "dispatcher"), expected_version=task.version)
+        session.rollback()
+        act(session, task, "reject_extension", "dispatcher", "已超期")
+    finally:
+        clock.set_clock(None)
+    assert (task.status, task.extension_count, task.deadline_at) == ("signed", 0, deadline)
+
+
+def test_parking_stops_the_clock_and_resuming_moves_the_deadline_by_the_paused_time(factory, drain, session):
+    task = new_task(factory, drain, session)
+    start = task.created_at + timedelta(minutes=10)
+    try:
+        frozen(start)
+        act(session, task, "sign", "dongcheng")
+        act(session, task, "start", "dongcheng")
+        deadline = task.deadline_at
+        with pytest.raises(InputError) as no_end:
+            tasks.apply(session, task, "request_park", user(session, "dongcheng"), "待施工", expected_version=task.version)
+        assert no_end.value.problems[0].field == "data.until"
+        session.rollback()
+        until = (start + timedelta(days=3)).isoformat()
+        act(session, task, "request_park", "dongcheng", "须待市政施工完成", {"until": until})
+        assert task.status == "park_requested" and task.deadline_at == deadline
+        frozen(start + timedelta(minutes=20))
+        act(session, task, "approve_park", "dispatcher")
+        assert task.status == "parked" and task.paused_since == start + timedelta(minutes=20)
+        with pytest.raises(TransitionError):  # no handling while parked
+            tasks.apply(session, task, "submit", user(session, "dongcheng"), expected_version=task.version)
+        session.rollback()
+        frozen(start + timedelta(minutes=20, hours=5))
+        row = act(session, task, "resume", "dispatcher")
+    finally:
+        clock.set_clock(None)
+    assert task.status == "handling" and task.deadline_at == deadline + timedelta(hours=5)
+    assert task.paused_seconds == 5 * 3600 and task.paused_since is None and task.park_until is None
+    assert row.data["paused_seconds"] == 5 * 3600
+
+
+def test_parking_ends_by_itself_on_its_end_date(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "request_park", "dongcheng", "季节性工作", {"until": (task.created_at + timedelta(days=2)).date().isoformat()})
+    act(session, task, "approve_park", "admin")
+    deadline, paused_since, until = task.deadline_at, task.paused_since, task.park_until
+    try:
+        frozen(until - timedelta(seconds=1))
+        assert task.id not in tasks.resume_due(session)
+        frozen(until + timedelta(minutes=1))
+        assert task.id in tasks.resume_due(session)
+        session.commit()
+    finally:
+        clock.set_clock(None)
+    session.expire_all()
+    assert task.status == "signed" and task.deadline_at == deadline + (until + timedelta(minutes=1) - paused_since)
+    assert history(session, task.id)[-1] == ("parked", "signed", "resume", None)
+
+
+def test_send_back_needs_a_reason_and_reroute_dispatches_to_the_new_unit(factory, drain, session):
+    task = new_task(factory, drain, session)
+    with pytest.raises(InputError) as no_reason:
+        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "  ", expected_version=1)
+    assert no_reason.value.problems[0].field == "comment"
+    session.rollback()
+    act(session, task, "send_back", "dongcheng", "不属于本街道管辖")
+    assert task.status == "sent_back"
+    with pytest.raises(InputError):
+        tasks.apply(session, task, "reroute", user(session, "dispatcher"), data={"unit": "NO-SUCH"},
+                    expected_version=task.version)
+    session.rollback()
+    try:
+        now = task.created_at + timedelta(minutes=30)
+        frozen(now)
+        row = act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
+    finally:
+        clock.set_clock(None)
+    assert task.status == "dispatched" and task.unit.code == "JD-XC"
+    assert task.deadline_at == now + timedelta(hours=2)  # the new unit gets its own limit from now
+    assert row.data == {"unit": "JD-XC", "from_unit": "JD-DC", "to_unit": "JD-XC", "deadline": task.deadline_at.isoformat()}
+    with pytest.raises(TransitionError) as old_unit:
+        tasks.apply(session, task, "sign", user(session, "dongcheng"), expected_version=task.version)
+    assert old_unit.value.kind == "scope"
+    act(session, task, "sign", "xicheng")
+    assert task.status == "signed"
+
+
+def test_voiding_needs_approval_and_is_terminal(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "request_void", "dongcheng", "重复上报")
+    with pytest.raises(TransitionError):
+        tasks.apply(session, task, "approve_void", user(session, "checker"), expected_version=task.version)
+    act(session, task, "approve_void", "dispatcher")
+    assert task.status == "voided"
+    assert tasks.actions_for(task, "dispatcher") == [] and tasks.actions_for(task, "field_unit") == []
+    with pytest.raises(TransitionError):
+        tasks.apply(session, task, "sign", user(session, "dongcheng"), expected_version=task.version)
+
+
+def test_a_stale_version_is_a_conflict_carrying_the_current_state(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    with pytest.raises(VersionConflict) as stale:
+        tasks.apply(session, task, "start", user(session, "dongcheng"), expected_version=1)
+    assert (stale.value.status, stale.value.version) == ("signed", 2)
+    assert "版本 2" in stale.value.message("zh")
+
+
+def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "start", "dongcheng")
+    version = task.version
+    with factory() as first, factory() as second:
+        mine, theirs = first.get(Task, task.id), second.get(Task, task.id)
+        assert mine.version == theirs.version == version  # both read the same version
+        tasks.apply(first, mine, "submit", user(first, "dongcheng"), "完成", expected_version=version)
+        first.commit()
+        with pytest.raises(VersionConflict) as lost:
+            tasks.apply(second, theirs, "submit", user(second, "dongcheng"), "也完成",
+                        expected_version=version)
+        second.rollback()
+    assert (lost.value.status, lost.value.version) == ("submitted", version + 1)
+    session.expire_all()
+    submits = [h for h in history(session, task.id) if h[2] == "submit"]
+    assert len(submits) == 1 and task.version == version + 1
+
+
+def test_two_threads_submitting_the_same_version_one_wins(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "start", "dongcheng")
+    version, barrier, outcomes = task.version, threading.Barrier(2), []
+
+    def submit() -> None:
+        with factory() as s:
+            mine, actor = s.get(Task, task.id), user(s, "dongcheng")
+            barrier.wait(timeout=10)
+            try:
+                tasks.apply(s, mine, "submit", actor, expected_version=version)
+                s.commit()
+                outcomes.append("won")
+            except VersionConflict as err:
+                s.rollback()
+                outcomes.append(err.status)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["submitted", "won"]
+    assert [h[2] for h in history(session, task.id)].count("submit") == 1
+
+
+def test_the_table_names_only_known_states_and_every_action_has_rights():
+    for (source, action), target in tasks.TRANSITIONS.items():
+        assert source in tasks.STATES and action in tasks.ACTIONS and action in tasks.RIGHTS
+        assert target == tasks.PREVIOUS or target in tasks.STATES
+        assert source not in tasks.TERMINAL
+    assert all(len(code) <= 16 for code in tasks.STATES)  # fits Task.status and TaskTransition columns
+    assert set(tasks.RIGHTS["approve_void"]) == {"dispatcher", "admin"}
