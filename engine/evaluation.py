@@ -18,6 +18,7 @@ from rules.compiler import CompiledRuleset
 from rules.facts import complete
 
 CATCH_ALL = "__seen__"
+CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
 CRASH_MARKER = "__CIVICRULES_TEST_SIGSEGV__"
 
 
@@ -48,7 +49,11 @@ class Evaluator:
         definitions = {}
         for name, rules in compiled.partitions.items():
             rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
-            rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL}  # "$ex id" hangs durable_rules
+            for rule in rules.values():
+                rule["cap"] = CAP  # one Python callback per rule and batch, not per fact
+            # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
+            # "$ex id" hangs durable_rules, "$ex category" works.
+            rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
             definitions[f"{tag}.{name}"] = rules
         if definitions:
             self._host.register_rulesets(definitions)
@@ -99,7 +104,11 @@ def _ignore(_closure) -> None:
 def _recorder(fired: list[tuple[str, str]], rule_key: str):
     """An action taking exactly one argument: durable_rules treats two-argument actions as asynchronous."""
     def record(closure) -> None:
-        fired.append((rule_key, closure.m["id"]))
+        matched = closure.m
+        if isinstance(matched, list):  # capped rules hand over every matching fact of the batch
+            fired.extend((rule_key, fact["id"]) for fact in matched)
+        else:
+            fired.append((rule_key, matched["id"]))
     return record
 
 

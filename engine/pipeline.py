@@ -107,10 +107,11 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     timelines = {(t.campaign_id, t.code): t for t in session.scalars(
         select(Timeline).options(selectinload(Timeline.steps)))}
     by_campaign = {ctx.id: ctx for ctx in contexts}
+    decided = {event.id: [f for ctx in contexts for f in firing_decisions(event, facts[(event.id, ctx.id)],
+                                                                         fired[(event.id, ctx.id)], ctx, ref, now)]
+               for event in events}
+    _record(session, events, decided, templates, timelines, by_campaign, now)
     for event in events:
-        firings = [f for ctx in contexts for f in firing_decisions(event, facts[(event.id, ctx.id)],
-                                                                   fired[(event.id, ctx.id)], ctx, ref, now)]
-        _record(session, event, firings, templates, timelines, by_campaign, now)
         event.facts = {str(ctx.id): facts[(event.id, ctx.id)] for ctx in contexts}
         if event.id in history.closures:
             event.rebound_task_id = history.closures[event.id][0]
@@ -125,54 +126,65 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
-def _record(session: Session, event: Event, firings, templates, timelines, by_campaign, now: datetime) -> None:
-    points, points_unit = points_owner(firings)
-    event.points = points
-    tasks_by_unit: dict[int, Task] = {}
-    for unit_id, decision in sorted(winners(firings).items()):
-        template = templates[decision.template_code]
-        firing = next(f for f in firings if f.rule_key == decision.rule_key)
-        timeline = timelines.get((firing.campaign_id, decision.timeline_code))
-        task = Task(event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
-                    unit_id=unit_id, template_id=template.id, timeline_id=timeline.id if timeline else None,
-                    rule_key=decision.rule_key, list_kind=decision.list_kind, status="dispatched",
-                    limit_value=decision.limit_value, limit_unit=decision.limit_unit,
-                    deadline_at=decision.deadline_at, points=points if unit_id == points_unit else 0,
-                    created_at=now)
-        session.add(task)
-        tasks_by_unit[unit_id] = task
+def _record(session: Session, events: list[Event], decided, templates, timelines, by_campaign,
+            now: datetime) -> None:
+    """Write a whole batch with two flushes: the tasks (for their ids), then everything that names them."""
+    tasks: dict[int, dict[int, Task]] = {}
+    for event in events:
+        firings = decided[event.id]
+        points, points_unit = points_owner(firings)
+        event.points = points
+        tasks[event.id] = {}
+        for unit_id, decision in sorted(winners(firings).items()):
+            firing = next(f for f in firings if f.rule_key == decision.rule_key)
+            timeline = timelines.get((firing.campaign_id, decision.timeline_code))
+            tasks[event.id][unit_id] = Task(
+                event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
+                unit_id=unit_id, template_id=templates[decision.template_code].id,
+                timeline_id=timeline.id if timeline else None, rule_key=decision.rule_key,
+                list_kind=decision.list_kind, status="dispatched", limit_value=decision.limit_value,
+                limit_unit=decision.limit_unit, deadline_at=decision.deadline_at,
+                points=points if unit_id == points_unit else 0, created_at=now, version=1, rework_count=0,
+                extension_count=0, paused_seconds=0)
+    session.add_all([task for by_unit in tasks.values() for task in by_unit.values()])
     session.flush()
     timelines_by_id = {t.id: t for t in timelines.values()}
-    for task in tasks_by_unit.values():
-        timeline = timelines_by_id.get(task.timeline_id)
-        if timeline is not None:
-            ctx = by_campaign[task.campaign_id]
-            session.add_all(plan_steps(task, timeline.steps, ctx.calendar, ctx.continuous_time))
-        session.add(TaskTransition(task_id=task.id, from_status=None, to_status="dispatched", action="dispatch",
-                                   at=now, comment="", data={"rule": task.rule_key}))
-        session.add(OutboxMessage(idempotency_key=f"task-dispatched:{task.id}", event_id=event.id, task_id=task.id,
-                                  kind="task_dispatched", channel="inbox", target=f"unit:{task.unit_id}",
-                                  payload={"task": task.id, "event": event.id, "deadline": task.deadline_at.isoformat()},
-                                  created_at=now, next_attempt_at=now))
-    for firing in firings:
-        linked = [tasks_by_unit[t.unit_id].id for t in firing.tasks]
-        task_decisions = [d for d in firing.decisions if d.get("do") == "create_task" and "unit" in d]
-        for decision, task_id in zip(task_decisions, linked):
-            decision["task"] = task_id
-        session.add(Firing(event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
-                           rule_key=firing.rule_key, rule_version=firing.rule_version, list_kind=firing.list_kind,
-                           list_item=firing.list_item, matched=firing.matched, decisions=firing.decisions,
-                           points=firing.points, task_id=linked[0] if linked else None, fired_at=now))
-        for escalation in firing.escalations:
-            for task in ([tasks_by_unit[t.unit_id] for t in firing.tasks] or list(tasks_by_unit.values())):
-                escalate_by_rule(session, task, escalation["tier"], escalation["list_publicly"],
-                                 f"{escalation['message']['zh']} / {escalation['message']['en']}", firing.rule_key)
-        for i, note in enumerate(firing.notifications):
-            session.add(OutboxMessage(idempotency_key=f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}",
-                                      event_id=event.id, task_id=linked[0] if linked else None, kind="notify",
-                                      channel=note["channel"], target=note["to"],
-                                      payload={"event": event.id, "rule": firing.rule_key},
+    rows: list = []
+    for event in events:
+        by_unit = tasks[event.id]
+        for task in by_unit.values():
+            timeline = timelines_by_id.get(task.timeline_id)
+            if timeline is not None:
+                ctx = by_campaign[task.campaign_id]
+                rows += plan_steps(task, timeline.steps, ctx.calendar, ctx.continuous_time)
+            rows.append(TaskTransition(task_id=task.id, from_status=None, to_status="dispatched", action="dispatch",
+                                       at=now, comment="", data={"rule": task.rule_key}))
+            rows.append(OutboxMessage(idempotency_key=f"task-dispatched:{task.id}", event_id=event.id, task_id=task.id,
+                                      kind="task_dispatched", channel="inbox", target=f"unit:{task.unit_id}",
+                                      payload={"task": task.id, "event": event.id,
+                                               "deadline": task.deadline_at.isoformat()},
                                       created_at=now, next_attempt_at=now))
+        for firing in decided[event.id]:
+            linked = [by_unit[t.unit_id].id for t in firing.tasks]
+            task_decisions = [d for d in firing.decisions if d.get("do") == "create_task" and "unit" in d]
+            for decision, task_id in zip(task_decisions, linked):
+                decision["task"] = task_id
+            rows.append(Firing(event_id=event.id, campaign_id=firing.campaign_id,
+                               ruleset_version_id=firing.version_id, rule_key=firing.rule_key,
+                               rule_version=firing.rule_version, list_kind=firing.list_kind,
+                               list_item=firing.list_item, matched=firing.matched, decisions=firing.decisions,
+                               points=firing.points, task_id=linked[0] if linked else None, fired_at=now))
+            for escalation in firing.escalations:
+                for task in ([by_unit[t.unit_id] for t in firing.tasks] or list(by_unit.values())):
+                    rows += escalate_by_rule(task, escalation["tier"], escalation["list_publicly"],
+                                             f"{escalation['message']['zh']} / {escalation['message']['en']}",
+                                             firing.rule_key, now)
+            for i, note in enumerate(firing.notifications):
+                rows.append(OutboxMessage(
+                    idempotency_key=f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", event_id=event.id,
+                    task_id=linked[0] if linked else None, kind="notify", channel=note["channel"], target=note["to"],
+                    payload={"event": event.id, "rule": firing.rule_key}, created_at=now, next_attempt_at=now))
+    session.add_all(rows)
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,

@@ -86,19 +86,17 @@ def act(session: Session, task: Task, actor: User, tier: int, kind: str, message
     return row
 
 
-def escalate_by_rule(session: Session, task: Task, tier: int, list_publicly: bool, message: str,
-                     rule_key: str) -> Supervision:
-    """A rule's `escalate` action: the task goes straight onto a tier's board (no human author)."""
-    now = clock.now()
+def escalate_by_rule(task: Task, tier: int, list_publicly: bool, message: str, rule_key: str,
+                     now: datetime) -> list:
+    """A rule's `escalate` action: the task goes straight onto a tier's board (no human author).
+
+    Returns the rows to add; keyed by task, rule and tier, so it needs no flush of its own."""
     kind = "list_publicly" if list_publicly else "urge"
-    row = Supervision(task_id=task.id, tier_level=tier, kind=kind, message=message, created_by=None, created_at=now)
-    session.add(row)
-    session.flush()
-    session.add(OutboxMessage(idempotency_key=f"supervision:{row.id}", event_id=task.event_id, task_id=task.id,
-                              kind=f"supervision_{kind}", channel="inbox", target=f"tier:{tier}",
-                              payload={"task": task.id, "supervision": row.id, "kind": kind, "tier": tier,
-                                       "rule": rule_key, "message": message}, created_at=now, next_attempt_at=now))
-    return row
+    return [Supervision(task_id=task.id, tier_level=tier, kind=kind, message=message, created_by=None, created_at=now),
+            OutboxMessage(idempotency_key=f"rule-escalation:{task.id}:{rule_key}:{tier}", event_id=task.event_id,
+                          task_id=task.id, kind=f"supervision_{kind}", channel="inbox", target=f"tier:{tier}",
+                          payload={"task": task.id, "kind": kind, "tier": tier, "rule": rule_key, "message": message},
+                          created_at=now, next_attempt_at=now)]
 
 
 def reply(session: Session, supervision: Supervision, actor: User, text: str) -> Supervision:

@@ -124,10 +124,42 @@ def compile_ruleset(rules: list[dict[str, Any]]) -> CompiledRuleset:
             buckets.setdefault(bucket, []).append(doc)
     partitions: dict[str, dict[str, Any]] = {}
     routes: dict[str, list[str]] = {}
+    # Category buckets are packed together up to the size limit: an event then meets one or two
+    # rulesets (its packed partition and "any"), so a batch is a few assert_facts calls, not dozens.
+    # Every rule keeps its own category condition, so packing never changes what fires.
+    current: dict[str, Any] = {}
+    members: list[str] = []
+
+    def close() -> None:
+        if current:
+            name = f"p{len([n for n in partitions if n.startswith('p')])}"
+            partitions[name] = dict(current)
+            for category in members:
+                routes[category] = [name]
+            current.clear()
+            members.clear()
+
     for bucket, docs in sorted(buckets.items()):
-        for start in range(0, len(docs), MAX_RULES_PER_RULESET):
-            name = f"{bucket}.{start // MAX_RULES_PER_RULESET}"
-            partitions[name] = {d["key"]: compile_rule(d) for d in docs[start:start + MAX_RULES_PER_RULESET]}
-            routes.setdefault(bucket, []).append(name)
+        if bucket == ANY_PARTITION:
+            continue
+        if len(docs) > MAX_RULES_PER_RULESET:  # one huge category: chunks of its own
+            close()
+            for start in range(0, len(docs), MAX_RULES_PER_RULESET):
+                name = f"{bucket}.{start // MAX_RULES_PER_RULESET}"
+                partitions[name] = {d["key"]: compile_rule(d) for d in docs[start:start + MAX_RULES_PER_RULESET]}
+                routes.setdefault(bucket, []).append(name)
+            continue
+        new = [d for d in docs if d["key"] not in current]
+        if len(current) + len(new) > MAX_RULES_PER_RULESET:
+            close()
+            new = docs
+        current.update({d["key"]: compile_rule(d) for d in new})
+        members.append(bucket)
+    close()
+    docs = buckets.get(ANY_PARTITION, [])
+    for start in range(0, len(docs), MAX_RULES_PER_RULESET):
+        name = f"{ANY_PARTITION}.{start // MAX_RULES_PER_RULESET}"
+        partitions[name] = {d["key"]: compile_rule(d) for d in docs[start:start + MAX_RULES_PER_RULESET]}
+        routes.setdefault(ANY_PARTITION, []).append(name)
     return CompiledRuleset(rules={r["key"]: r for r in enabled}, partitions=partitions, routes=routes,
                            content_hash=content_hash(enabled))

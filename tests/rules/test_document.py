@@ -79,9 +79,23 @@ def test_the_demo_pack_validates_and_partitions_by_category():
     for doc in docs:
         validate_rule(doc, Catalog(categories=codes))
     compiled = compile_ruleset(docs)
-    # An illegal structure meets its own partition and the category-free one, nothing else.
-    assert compiled.partitions_for("06001") == ["06001.0", "any.0"]
-    assert set(compiled.partitions["06001.0"]) == {"zero_tolerance.zt1", "strict_management.sm1"}
+    # The demo's category rules fit one packed partition; an event meets it and the category-free one.
+    assert compiled.partitions_for("06001") == ["p0", "any.0"]
+    assert {"zero_tolerance.zt1", "strict_management.sm1"} <= set(compiled.partitions["p0"])
+    assert "repeat-hotspot" in compiled.partitions["any.0"] and "repeat-hotspot" not in compiled.partitions["p0"]
+
+
+def test_partitions_stay_under_the_size_limit():
+    from rules.compiler import MAX_RULES_PER_RULESET
+
+    docs = [rule({"all": [{"fact": "category", "op": "eq", "value": f"C{i % 300:03d}"},
+                          {"fact": "local_hour", "op": "gte", "value": i % 24}]}, key=f"r{i}") for i in range(900)]
+    compiled = compile_ruleset(docs)
+    assert all(len(p) <= MAX_RULES_PER_RULESET for p in compiled.partitions.values())
+    assert sum(len(p) for p in compiled.partitions.values()) == 900
+    for i in (0, 299):
+        [partition] = compiled.partitions_for(f"C{i:03d}")[:1]
+        assert {f"r{j}" for j in range(i, 900, 300)} <= set(compiled.partitions[partition])
 
 
 def test_duplicate_keys_are_refused_at_compile_time():
