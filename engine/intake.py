@@ -6,17 +6,19 @@ The caller owns the transaction: these functions flush, they never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import FieldProblem, InputError
 from engine.geo import grid_for_point
-from engine.models import Category, Event, Grid
+from engine.models import Category, Event, FilingCondition, Grid
 from rules.facts import SOURCE_TYPES
 
 MAX_DESCRIPTION = 4000
@@ -32,6 +34,33 @@ class IntakeSource:
 
     name: str
     source_type: str = "hotline"
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    """What intake answers: the stored event's id and status (the original one for a repeat)."""
+
+    id: int
+    status: str
+
+
+_REFERENCE_TTL = 30.0
+_reference: tuple[float, str, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
+
+
+def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
+    """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
+    global _reference
+    key = str(session.get_bind().url)
+    if _reference is None or _reference[1] != key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
+        conditions: dict[int, set[str]] = {}
+        for category_id, code in session.execute(select(FilingCondition.category_id, FilingCondition.code)):
+            conditions.setdefault(category_id, set()).add(code)
+        categories = {code: (cid, frozenset(conditions[cid]))
+                      for cid, code in session.execute(select(Category.id, Category.code)) if cid in conditions}
+        grids = dict(session.execute(select(Grid.code, Grid.id)).all())
+        _reference = (time.monotonic(), key, categories, grids)
+    return _reference[2], _reference[3]
 
 
 def _problem(field: str, en: str, zh: str) -> FieldProblem:
@@ -74,24 +103,24 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
         problems.append(_problem("source_event_id", "required: the event's id in the sending system (1–128 characters)",
                                  "必填：事件在来源系统中的编号（1–128 个字符）"))
 
+    categories, grids = _codes(session)
     category = None
     code = payload.get("category")
     if not isinstance(code, str) or not code:
         problems.append(_problem("category", "required: a category code", "必填：问题类别代码"))
     else:
-        category = session.scalar(select(Category).where(Category.code == code))
-        if category is None or not category.conditions:
+        category = categories.get(code)
+        if category is None:
             problems.append(_problem("category", f"unknown category {code!r}", f"未知的问题类别 {code!r}"))
-            category = None
 
     filing_condition = payload.get("filing_condition")
     if filing_condition is not None and category is not None:
-        if filing_condition not in {c.code for c in category.conditions}:
+        if filing_condition not in category[1]:
             problems.append(_problem("filing_condition",
-                                     f"{filing_condition!r} is not a filing condition of category {category.code}",
-                                     f"{filing_condition!r} 不是类别 {category.code} 的立案条件"))
+                                     f"{filing_condition!r} is not a filing condition of category {code}",
+                                     f"{filing_condition!r} 不是类别 {code} 的立案条件"))
 
-    grid, lat, lon = _resolve_grid(session, payload, problems)
+    grid_id, lat, lon = _resolve_grid(session, grids, payload, problems)
     occurred_at = _parse_time(payload.get("occurred_at"), problems)
 
     description = payload.get("description", "")
@@ -110,12 +139,13 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
         raise InputError(problems)
     return {
         "source": source.name, "source_event_id": source_event_id.strip(), "source_type": source_type,
-        "category_id": category.id, "filing_condition": filing_condition, "grid_id": grid.id,
+        "category_id": category[0], "filing_condition": filing_condition, "grid_id": grid_id,
         "lat": lat, "lon": lon, "occurred_at": occurred_at, "description": description, "address": address,
     }
 
 
-def _resolve_grid(session: Session, payload: dict, problems: list[FieldProblem]) -> tuple[Grid | None, float | None, float | None]:
+def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
+                  problems: list[FieldProblem]) -> tuple[int | None, float | None, float | None]:
     code, location = payload.get("grid"), payload.get("location")
     lat = lon = None
     if location is not None:
@@ -127,35 +157,33 @@ def _resolve_grid(session: Session, payload: dict, problems: list[FieldProblem])
             return None, None, None
         lat, lon = float(location["lat"]), float(location["lon"])
     if code is not None:
-        grid = session.scalar(select(Grid).where(Grid.code == code)) if isinstance(code, str) else None
-        if grid is None:
+        grid_id = grids.get(code) if isinstance(code, str) else None
+        if grid_id is None:
             problems.append(_problem("grid", f"unknown grid {code!r}", f"未知的网格 {code!r}"))
-        return grid, lat, lon
+        return grid_id, lat, lon
     if lat is None:
         problems.append(_problem("grid", "required: a grid code or a location", "必填：网格代码或位置"))
         return None, None, None
     grid = grid_for_point(session, lat, lon)
     if grid is None:
         problems.append(_problem("location", "this location lies in no known grid", "该位置不在任何已知网格内"))
-    return grid, lat, lon
+    return (grid.id if grid else None), lat, lon
 
 
-def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[Event, bool]:
-    """Store the event unless (source, source_event_id) is known; return (event, created)."""
+def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[AcceptedEvent, bool]:
+    """Store the event unless (source, source_event_id) is known; return (event, created).
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a concurrent or
+    repeated delivery of the same event reads the original row instead."""
     values = parse_event(session, payload, source)
-    existing = session.scalar(select(Event).where(Event.source == values["source"],
-                                                  Event.source_event_id == values["source_event_id"]))
-    if existing is not None:
-        return existing, False
-    event = Event(**values, received_at=clock.now(), status="pending", attempts=0)
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        # A concurrent request stored the same (source, source_event_id) first: return that one.
-        existing = session.scalar(select(Event).where(Event.source == values["source"],
-                                                      Event.source_event_id == values["source_event_id"]))
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status="pending", attempts=0,
+                                                  points=0)
+                             .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
+                             .returning(Event.id)).scalar()
+    if new_id is not None:
+        return AcceptedEvent(new_id, "pending"), True
+    existing = session.execute(select(Event.id, Event.status).where(
+        Event.source == values["source"], Event.source_event_id == values["source_event_id"])).one()
+    return AcceptedEvent(existing.id, existing.status), False
