@@ -27,7 +27,11 @@ def run_due(session: Session, now: datetime | None = None) -> int:
             continue
         done = set(session.scalars(select(Digest.unit_id).where(Digest.campaign_id == campaign.id,
                                                                  Digest.day == local.date())))
-        open_tasks = session.scalars(select(Task).where(Task.campaign_id == campaign.id,
+        waiting = set(session.scalars(select(Task.unit_id).distinct().where(
+            Task.campaign_id == campaign.id, Task.status.not_in(CLOSED)))) - done
+        if not waiting:
+            continue  # today's digests are all written: no need to read the open tasks again
+        open_tasks = session.scalars(select(Task).where(Task.campaign_id == campaign.id, Task.unit_id.in_(waiting),
                                                         Task.status.not_in(CLOSED)).order_by(Task.deadline_at))
         by_unit: dict[int, list[Task]] = {}
         for task in open_tasks:

@@ -35,42 +35,54 @@ def plan_steps(task: Task, steps: list[TimelineStep], calendar: WorkCalendar, co
     return rows
 
 
-def _skip(step: TaskStep, task_status: str) -> bool:
+def _skip(unless_state: str | None, task_status: str) -> bool:
     if task_status in TERMINAL:
         return True
-    if step.unless_state is None:
+    if unless_state is None:
         return False
-    return PROGRESS.get(task_status, 0) >= PROGRESS.get(step.unless_state, 99)
+    return PROGRESS.get(task_status, 0) >= PROGRESS.get(unless_state, 99)
 
 
-def run_due(session: Session, limit: int = 1000, now: datetime | None = None) -> dict[str, int]:
-    """Run the steps due by now (oldest first); commits. Returns counts of done, skipped, postponed."""
-    now = now or clock.now()
-    rows = session.execute(select(TaskStep, Task.status, Task.unit_id, Task.event_id, Task.previous_status)
+def run_due(session: Session, limit: int = 200, now: datetime | None = None) -> dict[str, int]:
+    """Run up to `limit` steps due by now (oldest first) in one short transaction; commits.
+
+    Two set-based UPDATEs claim the steps (`WHERE status = 'pending'`, so a second poller claims
+    nothing twice) and the notifications go in with them; callers loop while steps are returned.
+    Steps of parked tasks are not selected: resuming a task moves them by the paused time."""
+    started = now or clock.now()
+    rows = session.execute(select(TaskStep.id, TaskStep.task_id, TaskStep.position, TaskStep.action,
+                                  TaskStep.tier_level, TaskStep.unless_state, TaskStep.due_at,
+                                  Task.status, Task.previous_status, Task.unit_id, Task.event_id)
                            .join(Task, Task.id == TaskStep.task_id)
-                           .where(TaskStep.status == "pending", TaskStep.due_at <= now)
+                           .where(TaskStep.status == "pending", TaskStep.due_at <= started, Task.status != "parked")
                            .order_by(TaskStep.due_at, TaskStep.id).limit(limit)
                            .with_for_update(skip_locked=True, of=TaskStep)).all()
-    counts = {"done": 0, "skipped": 0, "postponed": 0}
-    for step, task_status, unit_id, event_id, previous in rows:
-        if task_status in REQUESTS and previous:
-            task_status = previous
-        if task_status == "parked":
-            counts["postponed"] += 1
-            continue
-        outcome = "skipped" if _skip(step, task_status) else "done"
-        claimed = session.execute(update(TaskStep).where(TaskStep.id == step.id, TaskStep.status == "pending")
-                                  .values(status=outcome, ran_at=now, task_status=task_status)
-                                  .execution_options(synchronize_session=False)).rowcount
-        if not claimed:
-            continue  # another poller ran it first
-        counts[outcome] += 1
-        if outcome == "done":
-            target = f"tier:{step.tier_level}" if step.tier_level else f"unit:{unit_id}"
-            session.add(OutboxMessage(
-                idempotency_key=f"step:{step.id}", event_id=event_id, task_id=step.task_id, kind=step.action,
-                channel="inbox", target=target, created_at=now, next_attempt_at=now,
-                payload={"task": step.task_id, "step": step.position, "action": step.action,
-                         "tier": step.tier_level, "due_at": step.due_at.isoformat(), "ran_at": now.isoformat()}))
+    counts = {"done": 0, "skipped": 0}
+    if not rows:
+        session.rollback()
+        return counts
+    now = now or clock.now()  # the instant the steps run, not the instant the poll began
+    outcome: dict[str, list] = {"done": [], "skipped": []}
+    state_of: dict[int, str] = {}
+    for row in rows:
+        status = row.previous_status if row.status in REQUESTS and row.previous_status else row.status
+        state_of[row.id] = status
+        outcome["skipped" if _skip(row.unless_state, status) else "done"].append(row)
+    claimed: set[int] = set()
+    for kind, group in outcome.items():
+        for status in {state_of[r.id] for r in group}:
+            ids = [r.id for r in group if state_of[r.id] == status]
+            result = session.execute(update(TaskStep).where(TaskStep.id.in_(ids), TaskStep.status == "pending")
+                                     .values(status=kind, ran_at=now, task_status=status)
+                                     .returning(TaskStep.id).execution_options(synchronize_session=False))
+            got = set(result.scalars())
+            claimed |= got
+            counts[kind] += len(got)
+    session.add_all([OutboxMessage(
+        idempotency_key=f"step:{r.id}", event_id=r.event_id, task_id=r.task_id, kind=r.action, channel="inbox",
+        target=f"tier:{r.tier_level}" if r.tier_level else f"unit:{r.unit_id}", created_at=now, next_attempt_at=now,
+        payload={"task": r.task_id, "step": r.position, "action": r.action, "tier": r.tier_level,
+                 "due_at": r.due_at.isoformat(), "ran_at": now.isoformat()})
+        for r in outcome["done"] if r.id in claimed])
     session.commit()
     return counts

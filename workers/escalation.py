@@ -40,8 +40,7 @@ def run_forever(every: float = 0.5) -> None:
                     counts = escalation.run_due(session)
                 if any(counts.values()):
                     log.info("escalation: %s", counts)
-                    if counts["done"] or counts["skipped"]:
-                        continue  # more may be due: poll again at once
+                    continue  # more may be due: poll again at once
             except Exception:  # the database may be restarting; try again next round
                 log.exception("escalation poll failed")
             time.sleep(max(0.0, every - (time.monotonic() - started)))
