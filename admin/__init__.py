@@ -5,15 +5,18 @@ these views; every view checks the role of the logged-in user.
 """
 from __future__ import annotations
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from engine.models import CalendarYear, Campaign, Category, Event, Firing, Grid, Holiday, RulesetVersion, Task, Unit
+from engine.models import (CalendarYear, Campaign, Category, Delivery, Event, Firing, Grid, Holiday, Recipient,
+                           RulesetVersion, Task, Unit)
 from wtforms import SelectField
 
 
@@ -148,6 +151,64 @@ class VersionView(ReadOnlyView):
                      "comment": _l("Comment"), "published_at": _l("Published at")}
 
 
+class RecipientView(MasterDataView):
+    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox."""
+
+    can_delete = True
+    column_list = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "language", "enabled")
+    column_filters = ("scope", "channel", "enabled")
+    column_searchable_list = ("name", "address")
+    form_columns = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "secret", "language",
+                    "enabled")
+    form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField}
+    form_args = {
+        "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call"))]},
+        "channel": {"choices": [("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
+                                ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail"))]},
+        "language": {"choices": [("zh", _l("Chinese")), ("en", _l("English"))]},
+    }
+    column_labels = {"name": _l("Name"), "scope": _l("Scope"), "unit": _l("Unit"), "campaign": _l("Campaign"),
+                     "tier_level": _l("Tier"), "channel": _l("Channel"), "address": _l("Address (URL or e-mail)"),
+                     "secret": _l("Secret (HMAC key or DingTalk sign secret)"), "language": _l("Language"),
+                     "enabled": _l("Enabled")}
+    column_descriptions = {"campaign": _l("Tier scope only; empty means every campaign."),
+                           "tier_level": _l("Tier scope only: the supervision tier level.")}
+
+
+class FailedDeliveryView(_Guarded, ModelView):
+    """Deliveries that gave up (attempts spent or refused), with the reason; "Requeue" sends them again."""
+
+    form_base_class = FlaskForm  # the action form carries the CSRF token CSRFProtect checks
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    page_size = 50
+    column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
+    column_default_sort = ("id", True)
+    column_labels = {"message.idempotency_key": _l("Idempotency key"), "message.kind": _l("Kind"),
+                     "recipient": _l("Recipient"), "attempts": _l("Attempts"), "last_error": _l("Error")}
+
+    def get_query(self):
+        return super().get_query().filter(Delivery.status == "failed")
+
+    def get_count_query(self):
+        return super().get_count_query().filter(Delivery.status == "failed")
+
+    @action("requeue", _l("Requeue"), _l("Send the selected deliveries again?"))
+    def action_requeue(self, ids: list[str]) -> None:
+        from engine import outbox
+        from web.extensions import db
+        from workers.queues import enqueue_delivery
+
+        count = outbox.requeue(db.session, [int(i) for i in ids])  # psycopg 3 sends the ids as strings
+        db.session.commit()
+        try:
+            enqueue_delivery(current_app.extensions["civicrules.settings"])
+        except Exception:
+            current_app.logger.warning("could not queue delivery; the sweep will", exc_info=True)
+        flash(_("%(count)s deliveries requeued.", count=count), "success")
+
+
 def init_admin(app: Flask) -> Admin:
     from web.extensions import db
 
@@ -165,4 +226,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TaskView(Task, db, name=_l("Tasks"), category=records))
     admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))
     admin.add_view(VersionView(RulesetVersion, db, name=_l("Ruleset versions"), category=records))
+    notifications = _l("Notifications")
+    admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))
+    admin.add_view(FailedDeliveryView(Delivery, db, name=_l("Failed deliveries"), category=notifications,
+                                      endpoint="failed_delivery"))
     return admin

@@ -520,3 +520,43 @@ class Supervision(Base):
     reply_text: Mapped[Optional[str]] = mapped_column(Text)
     replied_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     replied_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class Recipient(Base):
+    """Who receives outbox messages outside the app: a unit's, a tier's or the on-call channel address."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (Index("ix_recipients_scope", "scope", "enabled"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    scope: Mapped[str] = mapped_column(String(16))  # unit | tier | oncall
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Optional[Unit]] = relationship()
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))  # tier scope; None: every campaign
+    campaign: Mapped[Optional[Campaign]] = relationship()
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | wecom | dingtalk | email
+    address: Mapped[str] = mapped_column(String(500))  # URL or e-mail address
+    secret: Mapped[Optional[str]] = mapped_column(String(200))  # HMAC key or DingTalk sign secret
+    language: Mapped[str] = mapped_column(String(8), default="zh")  # zh | en
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return f"{self.name or self.channel} ({self.channel}: {self.address})"
+
+
+class Delivery(Base):
+    """One outbox message to one recipient: retried on its own, so a retry resends only what failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("outbox_id", "recipient_id"), Index("ix_deliveries_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id"))
+    message: Mapped[OutboxMessage] = relationship()
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    recipient: Mapped[Recipient] = relationship()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    delivered_at: Mapped[Optional[datetime]] = mapped_column(UTC)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from engine import outbox, pipeline
 from engine.config import load_settings
@@ -27,11 +28,17 @@ def drain_events() -> dict:
     return {"evaluated": result.evaluated, "parked": result.parked, "failed": result.failed}
 
 
-def deliver_outbox() -> int:
+def deliver_outbox(time_budget: float = 60.0) -> int:
+    """Send what SQL says is due (first sends and back-off retries) until none is due or time runs out."""
     settings = load_settings()
-    clear_delivery_flag(settings)
+    clear_delivery_flag(settings)  # rows committed from now on queue a fresh delivery
+    started, delivered = time.monotonic(), 0
     with session_factory(settings.database_url)() as session:
-        delivered = outbox.deliver_due(session)
-        if outbox.pending_count(session):
+        while time.monotonic() - started < time_budget:
+            delivered += outbox.deliver_due(session)
+            if not outbox.pending_count(session):
+                break
+        else:
             enqueue_delivery(settings)
+    log.info("outbox: %s messages delivered", delivered)
     return delivered

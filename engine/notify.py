@@ -1,0 +1,384 @@
+"""Channels outside the app: render an outbox message in the recipient's language and send it once.
+
+Senders never retry and never touch the database: they return an `Outcome`, and engine/outbox.py
+records it and schedules the retry. Every HTTP target is resolved and checked against the
+allow-list first, and the connection goes to the address that was checked (no DNS rebinding,
+no redirects followed), so a rule author cannot make the server call into the private network.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import os
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+from zoneinfo import ZoneInfo
+
+CHANNELS = ("webhook", "wecom", "dingtalk", "email")
+SCOPES = ("unit", "tier", "oncall")
+LANGUAGES = ("zh", "en")
+MAX_ANSWER_BYTES = 64 * 1024
+USER_AGENT = "CivicRules-Notify/1"
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """A recipient detached from the session, so sending holds no transaction open."""
+
+    id: int
+    name: str
+    channel: str
+    address: str
+    secret: str | None
+    language: str
+
+    @classmethod
+    def of(cls, recipient: Any) -> "Addressee":
+        return cls(recipient.id, recipient.name or "", recipient.channel, recipient.address, recipient.secret,
+                   recipient.language or "zh")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to try: attempts per delivery, exponential back-off, and the timeout of each call."""
+
+    max_attempts: int = 6
+    backoff_base: float = 2.0
+    backoff_cap: float = 3600.0
+    timeout: float = 10.0
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failure: 2, 4, 8 … up to the cap."""
+        return min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
+
+
+def policy_from_env() -> Policy:
+    """The delivery policy, read at each run so operators can change it without a release."""
+    env = os.environ
+    return Policy(max_attempts=max(1, int(env.get("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6"))),
+                  backoff_base=float(env.get("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2")),
+                  backoff_cap=float(env.get("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600")),
+                  timeout=float(env.get("CIVICRULES_NOTIFY_TIMEOUT_SECONDS", "10")))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one send did; `permanent` failures are not retried."""
+
+    ok: bool
+    error: str = ""
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a message says, gathered from the outbox row, its task and its unit."""
+
+    kind: str
+    idempotency_key: str
+    target: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    task_id: int | None = None
+    event_id: int | None = None
+    unit: dict[str, str] | None = None  # {"zh": ..., "en": ...}
+    deadline: datetime | None = None
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    text: str
+
+
+# Kinds the engine writes (pipeline, escalation, supervision, digest) -> title and lead sentence.
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "task_dispatched": {"zh": ("新任务派发", "有一项新任务派发给贵单位，请按时限处置。"),
+                        "en": ("Task dispatched", "A new task has been dispatched to your unit; please handle it "
+                                                  "within the time limit.")},
+    "notify": {"zh": ("规则通知", "一条规则命中了事件，特此通知。"),
+               "en": ("Rule notification", "A rule matched an event; this is your notification.")},
+    "remind": {"zh": ("催办", "任务尚未办结，请尽快处置。"),
+               "en": ("Reminder (催办)", "The task is still open; please handle it now.")},
+    "order": {"zh": ("督办", "任务已进入督办，请限期处置并回复办理情况。"),
+              "en": ("Order to handle (督办)", "The task is now under supervision; handle it and report back "
+                                               "in time.")},
+    "escalate": {"zh": ("升级督办", "任务已升级至第 {tier} 级督办。"),
+                 "en": ("Escalated", "The task has been escalated to supervision tier {tier}.")},
+    "list_publicly": {"zh": ("挂牌督办", "任务已挂牌督办，办理情况将公开通报。"),
+                      "en": ("Listed publicly (挂牌督办)", "The task has been listed publicly for supervision; "
+                                                           "its progress will be reported openly.")},
+    "digest": {"zh": ("每日待办", "今日未办结任务 {open} 件，其中超期 {overdue} 件。"),
+               "en": ("Daily digest", "{open} open tasks today, {overdue} of them overdue.")},
+}
+ALIASES = {"supervision_urge": "remind", "supervision_order": "order", "supervision_list_publicly": "list_publicly"}
+FALLBACK = {"zh": ("通知", "您有一条新消息（{kind}）。"), "en": ("Notification", "You have a new message ({kind}).")}
+LABELS = {"zh": {"task": "任务", "event": "事件", "unit": "单位", "deadline": "处置时限", "tier": "督办层级",
+                 "rule": "规则", "message": "内容", "day": "日期", "key": "消息编号"},
+          "en": {"task": "Task", "event": "Event", "unit": "Unit", "deadline": "Deadline", "tier": "Tier",
+                 "rule": "Rule", "message": "Message", "day": "Day", "key": "Message key"}}
+
+
+def _deadline_text(ctx: Context) -> str | None:
+    deadline = ctx.deadline
+    if deadline is None and isinstance(ctx.payload.get("deadline"), str):
+        try:
+            deadline = datetime.fromisoformat(ctx.payload["deadline"])
+        except ValueError:
+            return ctx.payload["deadline"]
+    if deadline is None or deadline.tzinfo is None:
+        return None
+    return f"{deadline.astimezone(ZoneInfo(ctx.timezone)):%Y-%m-%d %H:%M} ({ctx.timezone})"
+
+
+def render(ctx: Context, language: str) -> Rendered:
+    """The title and plain text of a message in zh or en, with task, unit and deadline when known."""
+    lang = language if language in LANGUAGES else "zh"
+    kind = ALIASES.get(ctx.kind, ctx.kind)
+    title, lead = TEMPLATES.get(kind, FALLBACK)[lang]
+    values = {"tier": ctx.payload.get("tier") or (ctx.target.split(":", 1)[1] if ctx.target.startswith("tier:") else "?"),
+              "open": ctx.payload.get("open", "?"), "overdue": ctx.payload.get("overdue", "?"), "kind": ctx.kind}
+    labels = LABELS[lang]
+    sep = "：" if lang == "zh" else ": "
+    lines = [f"【{title}】" if lang == "zh" else f"[{title}]", lead.format(**values)]
+    task_id = ctx.task_id or ctx.payload.get("task")
+    details: list[tuple[str, Any]] = [
+        ("task", f"#{task_id}" if task_id else None),
+        ("event", f"#{ctx.event_id or ctx.payload.get('event')}" if (ctx.event_id or ctx.payload.get("event")) else None),
+        ("unit", ctx.unit[lang] if ctx.unit else None),
+        ("deadline", _deadline_text(ctx)),
+        ("tier", ctx.payload.get("tier") if kind not in ("escalate",) else None),
+        ("rule", ctx.payload.get("rule")),
+        ("day", ctx.payload.get("day")),
+        ("message", ctx.payload.get("message")),
+        ("key", ctx.idempotency_key),
+    ]
+    lines += [f"{labels[name]}{sep}{value}" for name, value in details if value not in (None, "")]
+    return Rendered(title=title, text="\n".join(lines))
+
+
+class Refused(Exception):
+    """A target the allow-list forbids: a permanent failure, never retried."""
+
+
+def _allow_list() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    hosts: set[str] = set()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in os.environ.get("CIVICRULES_WEBHOOK_ALLOW", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            hosts.add(item.lower().rstrip("."))
+    return hosts, networks
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address inside a mapped or NAT64 IPv6 address, which is what the packets reach."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def resolve_allowed(host: str, port: int) -> str:
+    """The address to connect to: every address the host resolves to must be public or allowed."""
+    hosts, networks = _allow_list()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectionError(f"cannot resolve {host!r}: {exc}") from exc
+    addresses = [info[4][0] for info in infos]
+    named = host.lower().rstrip(".") in hosts
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        inner = _embedded(ip)
+        if ip.is_global and inner.is_global and not ip.is_multicast:
+            continue
+        if named or any(ip in net or inner in net for net in networks):
+            continue
+        raise Refused(f"address {ip} of {host!r} is private, loopback, link-local or reserved and not in "
+                      f"CIVICRULES_WEBHOOK_ALLOW / 目标地址 {ip} 属于内网、回环、链路本地或保留地址，且不在允许列表中")
+    return addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    """POST to an allowed address with a timeout; redirects are answers, not followed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"not an http(s) URL: {url!r} / 不是 http(s) 地址")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_allowed(parts.hostname, port)
+    connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = connection_class(parts.hostname, port, address, timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json; charset=utf-8",
+                                                        "User-Agent": USER_AGENT, **headers})
+        response = conn.getresponse()
+        return Answer(response.status, response.read(MAX_ANSWER_BYTES))
+    finally:
+        conn.close()
+
+
+def _http_outcome(answer: Answer) -> Outcome:
+    if 200 <= answer.status < 300:
+        return Outcome(True)
+    retryable = answer.status >= 500 or answer.status in (408, 425, 429)
+    return Outcome(False, f"HTTP {answer.status}: {answer.body[:200].decode('utf-8', 'replace')}",
+                   permanent=not retryable)
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>` over timestamp + "." + body, so a receiver can check origin and freshness."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """DingTalk's 加签: base64 HMAC-SHA256 of "timestamp\\nsecret", URL-encoded, appended to the URL."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256)
+    sign = quote_plus(base64.b64encode(mac.digest()).decode("ascii"))
+    return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp_ms}&sign={sign}"
+
+
+def _webhook(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
+    body = json.dumps({"idempotency_key": ctx.idempotency_key, "kind": ctx.kind, "target": ctx.target,
+                       "task": ctx.task_id or ctx.payload.get("task"), "event": ctx.event_id,
+                       "unit": ctx.unit, "deadline": ctx.deadline.isoformat() if ctx.deadline else None,
+                       "language": recipient.language, "title": rendered.title, "text": rendered.text,
+                       "payload": ctx.payload}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    timestamp = str(int(time.time()))
+    headers = {"Idempotency-Key": ctx.idempotency_key, "X-CivicRules-Timestamp": timestamp}
+    if recipient.secret:
+        headers["X-CivicRules-Signature"] = webhook_signature(recipient.secret, timestamp, body)
+    return _http_outcome(post_json(recipient.address, body, headers, policy.timeout))
+
+
+def _robot_outcome(answer: Answer, robot: str) -> Outcome:
+    outcome = _http_outcome(answer)
+    if not outcome.ok:
+        return outcome
+    reply = answer.json()
+    if isinstance(reply, dict) and reply.get("errcode") == 0:
+        return Outcome(True)
+    if isinstance(reply, dict):
+        return Outcome(False, f"{robot} errcode {reply.get('errcode')}: {reply.get('errmsg', '')}")
+    return Outcome(False, f"{robot} answered without a JSON errcode: {answer.body[:200].decode('utf-8', 'replace')}")
+
+
+def _robot_body(rendered: Rendered) -> bytes:
+    return json.dumps({"msgtype": "text", "text": {"content": rendered.text}}, ensure_ascii=False).encode("utf-8")
+
+
+def _wecom(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
+    answer = post_json(recipient.address, _robot_body(rendered), {"Idempotency-Key": ctx.idempotency_key},
+                       policy.timeout)
+    return _robot_outcome(answer, "WeCom")
+
+
+def _dingtalk(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
+    url = recipient.address
+    if recipient.secret:
+        url = dingtalk_signed_url(url, recipient.secret, int(time.time() * 1000))
+    answer = post_json(url, _robot_body(rendered), {"Idempotency-Key": ctx.idempotency_key}, policy.timeout)
+    return _robot_outcome(answer, "DingTalk")
+
+
+def message_id(idempotency_key: str, address: str) -> str:
+    """The same Message-ID on every retry, so mail systems can drop the duplicates."""
+    digest = hashlib.sha256(f"{idempotency_key}\n{address}".encode("utf-8")).hexdigest()[:40]
+    return f"<{digest}@civicrules.invalid>"
+
+
+def _email(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
+    host = os.environ.get("CIVICRULES_SMTP_HOST", "")
+    sender = os.environ.get("CIVICRULES_SMTP_FROM", "")
+    if not host or not sender:
+        return Outcome(False, "e-mail is not configured (CIVICRULES_SMTP_HOST, CIVICRULES_SMTP_FROM) / "
+                              "未配置邮件服务器", permanent=True)
+    mail = EmailMessage()
+    mail["Subject"] = f"[CivicRules] {rendered.title}"
+    mail["From"] = sender
+    mail["To"] = recipient.address
+    mail["Message-ID"] = message_id(ctx.idempotency_key, recipient.address)
+    mail["X-CivicRules-Idempotency-Key"] = ctx.idempotency_key
+    mail.set_content(rendered.text)
+    port = int(os.environ.get("CIVICRULES_SMTP_PORT", "25"))
+    try:
+        with smtplib.SMTP(host, port, timeout=policy.timeout) as smtp:
+            if os.environ.get("CIVICRULES_SMTP_STARTTLS", "") in ("1", "true", "yes"):
+                smtp.starttls(context=ssl.create_default_context())
+            if os.environ.get("CIVICRULES_SMTP_USER"):
+                smtp.login(os.environ["CIVICRULES_SMTP_USER"], os.environ.get("CIVICRULES_SMTP_PASSWORD", ""))
+            smtp.send_message(mail)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return Outcome(False, f"SMTP refused the recipient: {exc.recipients}", permanent=True)
+    except smtplib.SMTPResponseException as exc:
+        return Outcome(False, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=500 <= exc.smtp_code < 600)
+    return Outcome(True)
+
+
+SENDERS = {"webhook": _webhook, "wecom": _wecom, "dingtalk": _dingtalk, "email": _email}
+
+
+def send(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
+    """Send one message to one recipient; every error becomes an Outcome, none escapes."""
+    sender = SENDERS.get(recipient.channel)
+    if sender is None:
+        return Outcome(False, f"unknown channel {recipient.channel!r} / 未知的通知渠道", permanent=True)
+    try:
+        return sender(recipient, ctx, render(ctx, recipient.language), policy)
+    except Refused as exc:
+        return Outcome(False, f"refused: {exc}", permanent=True)
+    except (OSError, http.client.HTTPException, smtplib.SMTPException, ValueError) as exc:
+        return Outcome(False, f"{type(exc).__name__}: {exc}")
