@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     babel.init_app(app, locale_selector=select_locale)
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
+    from engine.worktime import describe_limit
+    app.jinja_env.globals["describe_limit"] = describe_limit
 
     from web import api, pages, supervision
     app.register_blueprint(api.bp)
@@ -53,7 +55,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervision.bp)
     from admin import init_admin
+    from admin.queues import init_queue_dashboard
     init_admin(app)
+    init_queue_dashboard(app, settings.redis_url)
 
     @app.get("/healthz")
     def healthz():

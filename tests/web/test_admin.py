@@ -37,3 +37,16 @@ def test_admin_is_closed_to_other_roles(app, client):
     assert client.get("/admin/holiday/").status_code == 302  # to the login page
     login(client, "dispatcher")
     assert client.get("/admin/holiday/").status_code == 403
+
+
+def test_the_queue_dashboard_is_for_administrators_only(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.get("/rq/").status_code == 302
+    login(client, "dispatcher")
+    assert client.get("/rq/").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
+    login(client, "admin")
+    page = client.get("/rq/")
+    assert page.status_code == 200 and "RQ" in page.get_data(as_text=True)
+    queues = client.get("/rq/0/data/queues.json")
+    assert queues.status_code == 200 and "queues" in queues.get_json()

@@ -26,7 +26,7 @@ def test_post_event_then_read_its_firings_and_tasks(client, intake_token, drain)
     assert zt["matched"] == [{"fact": "category", "op": "in", "value": ["06029"], "actual": "06029"}]
     assert zt["ruleset_version"]["number"] >= 1 and len(zt["ruleset_version"]["content_hash"]) == 64
     task = next(t for t in data["tasks"] if t["unit"]["code"] == "JD-DC")
-    assert task["limit"] == {"value": 2.0, "unit": "urgent_hours"} and task["list"] == "zero_tolerance"
+    assert task["limit"] == {"value": 2.0, "unit": "urgent_hours", "text": "2 小时（连续计时）"} and task["list"] == "zero_tolerance"
 
 
 def test_a_repeat_returns_the_original_event(client, intake_token):
