@@ -6,20 +6,22 @@ dispatch threads never share a process with another scenario's):
   demo.ours    the demo pack (list rows + hand-written rules) through engine.evaluation.Evaluator,
                in batches of --batch facts per evaluate() call, over a weighted mix of the pack's
                leaf categories
-  demo.floor   rules.twin.matches over the same documents and facts (the documents routed by
-               category exactly as the compiled partitions are)
+  demo.floor   rules.twin.matches over the same documents and facts, only the documents that can
+               match the fact's category (bound to it, or to no category)
   gen60.ours   a generated 60-rule set (60 categories, each rule = category eq + one numeric
                condition) through the same Evaluator, same batches
   gen60.raw    plain durable_rules on the same 60 compiled rules in ONE ruleset: Host() +
                register_rulesets + assert_fact/retract_fact one fact at a time, a trivial
                one-argument action, and the same catch-all rule the Evaluator adds
-  gen60.floor  rules.twin.matches over the same 60 documents, routed by category
+  gen60.floor  rules.twin.matches over the same 60 documents, routed by category the same way
   gen60.scan   rules.twin.matches over all 60 documents for every fact (no routing), for reference
-  *.capped     what-if, NOT engine code: the Evaluator's partitions with every rule compiled with
-               durable_rules' `cap` option, so one action call receives all the facts of a batch
-               that matched the rule (see docs/BENCHMARKS.md, "Bottleneck")
-  *.packed     what-if, NOT engine code: as *.capped, but all rules in one partition (both sets are
-               under the compiler's 200-rule partition limit), so a batch is one assert_facts call
+  *.capped     what-if, NOT engine code: the Evaluator's algorithm re-implemented here over the
+               compiler's partitions with every rule compiled with durable_rules' `cap` option, so
+               one action call receives all the facts of a batch that matched the rule (the engine
+               adopted this in c050fce; see docs/BENCHMARKS.md, "Bottlenecks")
+  *.packed     what-if, NOT engine code: as *.capped, but every rule (category-bound or not) in one
+               partition (both sets are under the compiler's 200-rule partition limit), so a batch
+               is one assert_facts call
 
 Before timing, every scenario's results are checked against the twin (same rules fired for
 every fact), so a fast-but-wrong figure cannot be printed.
@@ -87,7 +89,11 @@ def gen60_docs(n: int = 60) -> list[dict[str, Any]]:
 
 
 def _complete(facts: dict[str, Any]) -> dict[str, Any]:
-    """What engine.enrich.facts_for returns: text facts the event lacks completed (rules.facts.complete)."""
+    """What engine.enrich.facts_for returns: only catalogue facts, text facts the event lacks completed
+    (rules.facts.complete, where the engine has it)."""
+    from rules.facts import FACTS
+
+    facts = {k: v for k, v in facts.items() if k in FACTS}
     try:
         from rules.facts import complete
     except ImportError:  # an engine without fact completion
@@ -101,7 +107,9 @@ def _base_facts(rng: random.Random, pack: dict[str, Any]) -> dict[str, Any]:
     grid = rng.choice(pack["grids"])
     weekday = rng.randint(1, 7)
     repeats_30d = min(int(rng.expovariate(0.8)), 12)
-    return {
+    closed = rng.random() < 0.15  # a task of this category in this grid was closed within 90 days
+    days_since_closed = rng.randint(0, 89)
+    facts: dict[str, Any] = {
         "source": rng.choice(["hotline-12345", "patrol-app"]),
         "source_type": rng.choices(["hotline", "patrol", "camera", "citizen"], [6, 3, 1, 1])[0],
         "grid": grid["code"],
@@ -113,7 +121,11 @@ def _base_facts(rng: random.Random, pack: dict[str, Any]) -> dict[str, Any]:
         "repeats_7d": min(repeats_30d, int(rng.expovariate(1.2))),
         "repeats_30d": repeats_30d,
         "in_inspection_window": rng.random() < 0.3,
+        "rebound_30d": closed and days_since_closed <= 30,
     }
+    if closed:
+        facts["days_since_closed"] = days_since_closed
+    return facts
 
 
 def demo_facts(pack: dict[str, Any], docs: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -166,10 +178,14 @@ def ruleset(name: str, n: int):
     return docs, facts, compile_ruleset(docs)
 
 
-def routed_docs(compiled, categories) -> dict[str, list[dict[str, Any]]]:
-    """category -> the documents of the partitions that category is routed to (what evaluate() asserts into)."""
-    return {c: [compiled.rules[k] for p in compiled.partitions_for(c) for k in compiled.partitions[p]]
-            for c in set(categories)}
+def routed_docs(docs: list[dict[str, Any]], categories) -> dict[str, list[dict[str, Any]]]:
+    """category -> the documents that can match it: those bound to that category plus those bound to
+    none (rules.compiler.categories_of). This is the least work any evaluator must do, whatever
+    partitioning the compiler chooses."""
+    from rules.compiler import categories_of
+
+    bound = [(categories_of(d), d) for d in docs]
+    return {c: [d for cats, d in bound if cats is None or c in cats] for c in set(categories)}
 
 
 def twin_expected(docs: list[dict[str, Any]], facts: list[dict[str, Any]]) -> list[set[str]]:
@@ -288,8 +304,16 @@ def run_capped(set_name: str, budget: float, batch: int, n: int, packed: bool = 
         results: dict[str, list[str]] = defaultdict(list)
         for partition, pfacts in by_partition.items():
             del fired[:]
-            host.assert_facts(f"b.{partition}", pfacts)
-            host.retract_facts(f"b.{partition}", pfacts)
+            try:
+                host.assert_facts(f"b.{partition}", pfacts)
+            except durable_engine.MessageObservedException:  # 32-bit message-id collision: as the Evaluator
+                host.retract_facts(f"b.{partition}", pfacts)
+                del fired[:]
+                for one in pfacts:
+                    host.assert_fact(f"b.{partition}", one)
+                    host.retract_fact(f"b.{partition}", one)
+            else:
+                host.retract_facts(f"b.{partition}", pfacts)
             for rule_key, fact_id in fired:
                 keys = results[owner[fact_id]]
                 if rule_key not in keys:
@@ -356,7 +380,7 @@ def run_floor(set_name: str, budget: float, n: int, routed: bool) -> dict[str, A
     from rules.twin import matches
 
     docs, facts, compiled = ruleset(set_name, n)
-    routes = routed_docs(compiled, [f["category"] for f in facts])
+    routes = routed_docs(docs, [f["category"] for f in facts])
     per_fact = [routes[f["category"]] if routed else docs for f in facts]
     expected = twin_expected(docs, facts)
     mismatches = sum(1 for f, ds, want in zip(facts, per_fact, expected)
@@ -419,6 +443,16 @@ def _child(name: str, budget: float, batch: int, n: int, timeout: float) -> dict
     return json.loads(lines[-1])
 
 
+def code_version() -> str:
+    """The commit measured (with "-dirty" when the working tree has changes), or "unknown"."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -451,9 +485,11 @@ def main() -> int:
     budget = 0.4 if args.quick else 3.0
     n = min(args.facts, 500) if args.quick else args.facts
     load_before = os.getloadavg()
-    print(f"CivicRules evaluation benchmark: {os.cpu_count()} cpu(s), {cpu_model()}, "
+    version = code_version()
+    print(f"CivicRules evaluation benchmark (code {version}): {os.cpu_count()} cpu(s), {cpu_model()}, "
           f"Python {platform.python_version()}, batch {args.batch}, {n} distinct facts, "
-          f"{budget:g} s per scenario (median of passes), one process per scenario, load average {load_before[0]:.2f}", flush=True)
+          f"{budget:g} s per scenario (median of passes), one process per scenario, "
+          f"load average {load_before[0]:.2f}", flush=True)
 
     started = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
@@ -505,13 +541,13 @@ def main() -> int:
                   f"({rate(name) / GOAL_PER_CORE:.0%} of goal)")
     load_after = os.getloadavg()
     print(f"total {time.perf_counter() - started:.1f} s; 1-min load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after (above ~1 means other processes shared the 2 cores)")
+          f"{load_after[0]:.2f} after (above ~1 means other processes shared the {os.cpu_count()} cores)")
     if args.profile:
         print("\ncProfile of demo.ours (top 15 by own time):")
         profile_ours(args.batch, n, 3.0)
 
-    summary = {"bench": "evaluate", "quick": args.quick, "batch": args.batch, "cpus": os.cpu_count(),
-               "cpu_model": cpu_model(), "python": platform.python_version(),
+    summary = {"bench": "evaluate", "code": version, "quick": args.quick, "batch": args.batch,
+               "cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
                "per_s": {k: round(v["per_s"]) for k, v in results.items() if "per_s" in v},
                "mismatches": {k: v["mismatches"] for k, v in results.items() if "mismatches" in v},
                "errors": {k: v["error"] for k, v in results.items() if "error" in v},

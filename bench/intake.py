@@ -18,8 +18,8 @@ request's scheduled time; "posted -> evaluated" for a sample of events, polling
 GET /api/v1/events/{id}; and, for every event of the phase, the server-side received_at ->
 evaluated_at. Every process the script starts is stopped at the end (also on errors or Ctrl-C).
 
-    .venv/bin/python bench/intake.py              # 5,000 events per round, 50 req/s for 10 s (~3-5 min)
-    .venv/bin/python bench/intake.py --quick      # 500 events per round, 50 req/s for 5 s
+    .venv/bin/python bench/intake.py              # 5,000 events per round, 50 req/s for 10 s (~4-5 min)
+    .venv/bin/python bench/intake.py --quick      # 300 events per round, 50 req/s for 5 s (~40 s)
     .venv/bin/python bench/intake.py --skip-http  # part A only
 """
 from __future__ import annotations
@@ -33,7 +33,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,8 +74,12 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:,.0f} ms"
 
 
+ANCHOR = datetime.now(TZ).replace(microsecond=0)  # every round's events lie in the 7 days before this
+
+
 def payloads(prefix: str, n: int, seed: int = SEED) -> list[dict[str, Any]]:
-    """n event payloads: the demo pack's leaf categories in a Zipf-like mix, 12 grids, the last 7 days."""
+    """n event payloads: the demo pack's leaf categories in a Zipf-like mix, 12 grids, the 7 days before
+    the script started (the same times in every round, so rounds fire the same rules)."""
     from rules.packs import load_pack
 
     pack = load_pack("demo")
@@ -85,7 +88,7 @@ def payloads(prefix: str, n: int, seed: int = SEED) -> list[dict[str, Any]]:
     rng.shuffle(leaves)
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(leaves))]
     grids = [g["code"] for g in pack["grids"]]
-    now = datetime.now(TZ)
+    now = ANCHOR
     return [{"source_event_id": f"{prefix}-{i}", "category": rng.choices(leaves, weights)[0],
              "grid": rng.choice(grids),
              "occurred_at": (now - timedelta(minutes=rng.uniform(15, 7 * 1440))).isoformat(timespec="seconds"),
@@ -116,12 +119,13 @@ def _admin_engine(base: str):
 
 
 def postgres_url(base: str = PG_BASE) -> str | None:
-    """The bench schema's URL after dropping and recreating that schema, or None if PostgreSQL is unreachable."""
+    """The URL of schema `bench` after dropping and recreating it, or None if PostgreSQL is unreachable."""
     from sqlalchemy import text
 
     try:
         engine = _admin_engine(base)
         with engine.connect() as conn:
+            conn.execute(text("SET lock_timeout = '15s'"))  # never wait forever on a stale session's locks
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
         engine.dispose()
@@ -139,6 +143,7 @@ def drop_postgres_schema(base: str = PG_BASE) -> None:
     try:
         engine = _admin_engine(base)
         with engine.connect() as conn:
+            conn.execute(text("SET lock_timeout = '15s'"))
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
         engine.dispose()
     except Exception as err:
@@ -275,6 +280,7 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
         child.start()
     result: dict[str, Any] = {"round": label, "events": n, "processes": procs, "chunk": chunk, "batch": batch}
     profiles: list[str] = []
+    finished = False
     try:
         def collect(kind: str, timeout: float) -> list[tuple]:
             got = []
@@ -306,10 +312,12 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
         go_drain.set()
         drains = collect("drain", 1200)
         t2, c2 = time.perf_counter(), cpu_ticks()
+        finished = True
     finally:
         for child in children:
-            child.join(timeout=30)
-            if child.is_alive():
+            if finished:
+                child.join(timeout=30)
+            if child.is_alive():  # a failed round: its processes are not waited for
                 child.kill()
                 child.join(timeout=5)
     intake_s, drain_s = t1 - t0, t2 - t1
@@ -351,9 +359,11 @@ class Processes:
         return proc
 
     def stop(self, name: str, grace: float = 20.0) -> None:
+        """SIGTERM the process (and its group), wait, then SIGKILL it and anything still running below it."""
         for child_name, proc in self.children:
             if child_name != name or proc.poll() is not None:
                 continue
+            below = {p: _start_time(p) for p in descendants(proc.pid) if p != proc.pid}
             try:
                 os.killpg(proc.pid, signal.SIGTERM)  # its own group: started with start_new_session
             except ProcessLookupError:
@@ -366,14 +376,59 @@ class Processes:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=10)
-            try:  # anything left in the group (e.g. an RQ work-horse) is ours too
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            for pid, started in below.items():  # e.g. an RQ work-horse (own session) that outlived its worker
+                if started is None or _start_time(pid) != started:
+                    continue  # gone (its pid may even belong to someone else now)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     def stop_all(self) -> None:
         for name in [n for n, _ in reversed(self.children)]:
             self.stop(name)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (with the pid, it identifies the process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU ticks incl. reaped children) for every process /proc shows."""
+    table = {}
+    root = Path("/proc")
+    for entry in root.iterdir() if root.exists() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # from "state" on: ppid is [1], utime..cstime [11:15]
+        table[int(entry.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    return table
+
+
+def descendants(pid: int, table: dict[int, tuple[int, int]] | None = None) -> list[int]:
+    """pid and every process below it (RQ work-horses call setsid, so process groups miss them)."""
+    table = table if table is not None else _proc_table()
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, (parent, _) in table.items() if parent in frontier and child not in found]
+        found += frontier
+    return [p for p in found if p in table]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants (and the children they reaped)."""
+    table = _proc_table()
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    return sum(table[p][1] for p in descendants(pid, table)) / ticks
 
 
 def free_port() -> int:
@@ -495,7 +550,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
             polls += 1
             try:
                 status, body = request(port, "GET", f"/api/v1/events/{event_id}", token)
-            except OSError:
+            except Exception:  # connection refused or reset, a broken response: try again until the deadline
                 status, body = 0, None
             if status == 200 and body and body.get("status") == "evaluated":
                 record.update(latency=time.perf_counter() - sent_at, tasks=len(body.get("tasks") or []))
@@ -511,7 +566,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         sent = time.perf_counter()
         try:
             status, body = request(port, "POST", "/api/v1/events", token, items[i])
-        except OSError as err:
+        except Exception as err:  # counted as an error, like any status but 202
             status, body = 0, str(err)
         done = time.perf_counter()
         posts[i] = {"status": status, "latency": done - scheduled, "service": done - sent,
@@ -520,6 +575,9 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
             pollers.submit(poll, body["id"], sent)
 
     senders = ThreadPoolExecutor(max_workers=64, thread_name_prefix="post")  # open loop: keep the rate
+    groups = {name: proc.pid for name, proc in procs.children}
+    cpu_before = {name: tree_cpu_seconds(pid) for name, pid in groups.items()}
+    self_before, ticks_before = time.process_time(), cpu_ticks()
     t0 = time.perf_counter() + 0.1
     for i in range(total):
         scheduled = t0 + i / rate
@@ -529,6 +587,11 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         senders.submit(post, i, scheduled)
     senders.shutdown(wait=True)
     load_s = time.perf_counter() - t0
+    sends = sorted(t0 + i / rate + p["late"] for i, p in enumerate(posts) if "late" in p)
+    send_rate = (len(sends) - 1) / (sends[-1] - sends[0]) if len(sends) > 1 and sends[-1] > sends[0] else 0.0
+    cpu_cores = {name: (tree_cpu_seconds(pid) - cpu_before[name]) / load_s for name, pid in groups.items()}
+    cpu_cores["client"] = (time.process_time() - self_before) / load_s
+    machine_busy = busy_share(ticks_before, cpu_ticks())
     pollers.shutdown(wait=True)
 
     # Every event of the phase must end up evaluated; then read the server-side timestamps.
@@ -555,7 +618,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
     return {
         "database": "postgresql" if url.startswith("postgresql") else "sqlite", "rate": rate, "duration": duration,
         "posted": total, "accepted": len(ok), "errors": total - len(ok), "load_s": load_s,
-        "achieved_rate": total / load_s,
+        "achieved_rate": send_rate,
         "post_p50": percentile(latencies, 50), "post_p99": percentile(latencies, 99),
         "post_max": max(latencies) if latencies else None,
         "service_p50": percentile([p["service"] for p in ok], 50),
@@ -568,12 +631,23 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
         "server_p50": percentile(server, 50), "server_p99": percentile(server, 99),
         "server_max": max(server) if server else None,
         "all_evaluated": settled and all(s == "evaluated" for _, _, s in rows) and len(rows) == len(ok),
+        "cpu_cores": {k: round(v, 2) for k, v in cpu_cores.items()}, "machine_busy": machine_busy,
         "tasks": tasks, "drain_jobs": jobs, "empty_jobs": len(empty_jobs),
         "empty_job_p50": percentile(empty_jobs, 50),
     }
 
 
 # --------------------------------------------------------------------------- driver
+
+def code_version() -> str:
+    """The commit measured (with "-dirty" when the working tree has changes), or "unknown"."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
 
 def cpu_model() -> str:
     try:
@@ -618,8 +692,8 @@ def print_rounds(rounds: list[dict[str, Any]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="500 events per round, 5 s of HTTP load")
-    parser.add_argument("--events", type=int, default=None, help="events per round (default 5000; --quick 500)")
+    parser.add_argument("--quick", action="store_true", help="300 events per round, 5 s of HTTP load")
+    parser.add_argument("--events", type=int, default=None, help="events per round (default 5000; --quick 300)")
     parser.add_argument("--chunk", type=int, default=200, help="events per intake commit (default 200)")
     parser.add_argument("--batch", type=int, default=200, help="pipeline.drain batch size (default 200)")
     parser.add_argument("--rate", type=float, default=50.0, help="HTTP requests per second (default 50)")
@@ -637,7 +711,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile intake and drain in the one-process rounds and print the top functions")
     args = parser.parse_args()
-    n = args.events or (500 if args.quick else 5000)
+    n = args.events or (300 if args.quick else 5000)
     duration = args.duration or (5.0 if args.quick else 10.0)
 
     def on_term(signum, _frame):
@@ -648,8 +722,10 @@ def main() -> int:
     procs = Processes()
     started = time.perf_counter()
     load_before = os.getloadavg()
-    print(f"CivicRules intake benchmark: {os.cpu_count()} cpu(s), {cpu_model()}, Python {platform.python_version()}, "
-          f"{n} events per round, load average {load_before[0]:.2f}; temp folder {tmp}", flush=True)
+    version = code_version()
+    print(f"CivicRules intake benchmark (code {version}): {os.cpu_count()} cpu(s), {cpu_model()}, "
+          f"Python {platform.python_version()}, {n} events per round, load average {load_before[0]:.2f}; "
+          f"temp folder {tmp}", flush=True)
     rounds: list[dict[str, Any]] = []
     http: dict[str, Any] | None = None
     pg_url = None
@@ -735,6 +811,8 @@ def main() -> int:
               f"{http['samples_with_task']} had a task, {http['sample_timeouts']} timed out")
         print(f"  received_at -> evaluated_at (server clock, all {http['accepted']} events): "
               f"p50 {ms(http['server_p50'])}, p99 {ms(http['server_p99'])}, max {ms(http['server_max'])}")
+        print(f"  CPU during the load, in cores: " + ", ".join(f"{k} {v:.2f}" for k, v in http["cpu_cores"].items())
+              + f"; whole machine {pct(http['machine_busy'])} busy (PostgreSQL and other users included)")
         print(f"  {'all evaluated' if http['all_evaluated'] else 'NOT ALL EVALUATED'}, {http['tasks']} tasks, "
               f"{http['drain_jobs']} drain jobs run by the worker (warm-up included); "
               f"{http['empty_jobs']} found nothing to do and took p50 {ms(http['empty_job_p50'])} each")
@@ -758,8 +836,8 @@ def main() -> int:
 
     def rounded(d: dict[str, Any]) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
-    print(json.dumps({"bench": "intake", "quick": args.quick, "events_per_round": n, "cpus": os.cpu_count(),
-                      "cpu_model": cpu_model(), "python": platform.python_version(),
+    print(json.dumps({"bench": "intake", "code": version, "quick": args.quick, "events_per_round": n,
+                      "cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
                       "rounds": [rounded(r) for r in rounds], "http": rounded(http) if http else None,
                       "goals": {"events_per_s": GOAL_EVENTS_PER_S, "posted_to_task_s": GOAL_POSTED_TO_TASK_S},
                       "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}, ensure_ascii=False))

@@ -82,6 +82,10 @@ class Evaluator:
                 self._assert_one_by_one(ruleset, facts)
             else:
                 self._host.retract_facts(ruleset, facts)
+            stray = [fact_id for _, fact_id in self._fired if fact_id not in owner]
+            if stray:  # never seen, but a firing must not be attributed to the wrong event or lost silently
+                del self._fired[:]
+                raise RuntimeError(f"durable_rules reported facts of another call: {stray[:3]}")
             for rule_key, fact_id in self._fired:
                 keys = results[owner[fact_id]]
                 if rule_key not in keys:  # an "any" with several true branches fires once per branch
