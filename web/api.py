@@ -140,7 +140,10 @@ def get_task(task_id: int):
     scope = unit_scope(token_user())
     if task is None or (scope is not None and task.unit_id not in scope):
         return problem(404, "not-found", detail_key="not_found")
-    return jsonify(task_json(task, short_lang(), detail=True))
+    from web.explain import cards
+
+    lang = short_lang()
+    return jsonify({**task_json(task, lang, detail=True), "explanation": cards(task.firings, lang, task.timeline_id)})
 
 
 # A refused transition: the role may not act (403), or the state or a rule forbids it now (409).

@@ -18,7 +18,9 @@ def _namer() -> Any:
             names[code] = (zh, en)
 
     def name_of(lang: int, value: Any) -> str:
-        return f"{names[value][lang]}（{value}）" if isinstance(value, str) and value in names else str(value)
+        if not (isinstance(value, str) and value in names):
+            return str(value)
+        return f"{names[value][0]}（{value}）" if lang == 0 else f"{names[value][1]} ({value})"
     return name_of
 
 

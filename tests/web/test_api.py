@@ -119,6 +119,10 @@ def test_a_field_unit_sees_only_its_own_units_tasks(client, intake_token, drain)
     assert own["tasks"] and all(t["unit"]["code"] in ("JD-DC", "ZD-DC") for t in own["tasks"])
     detail = client.get(f"/api/v1/tasks/{own['tasks'][0]['id']}", headers=bearer(dongcheng)).get_json()
     assert detail["firings"] and detail["transitions"][0]["to"] == "dispatched"
+    card = client.get(f"/api/v1/tasks/{own['tasks'][0]['id']}", headers={**bearer(dongcheng), "Accept-Language": "en"}
+                      ).get_json()["explanation"][0]
+    assert card["title"] and card["rule_version"] >= 1
+    assert any("Outdoor barbecue (06029)" in line for line in card["conditions"])
 
 
 def test_wrong_password_gets_no_token(client):
