@@ -62,7 +62,14 @@ class CampaignView(MasterDataView):
     form_excluded_columns = ("published_version",)
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "status": _l("Status"), "timezone": _l("Time zone"), "starts_on": _l("Starts on"),
-                     "ends_on": _l("Ends on")}
+                     "ends_on": _l("Ends on"), "office_hours": _l("Office hours"),
+                     "continuous_time": _l("Count all limits in continuous time"),
+                     "digest_time": _l("Daily digest time (local)"),
+                     "inspection_starts_at": _l("Inspection window starts"),
+                     "inspection_ends_at": _l("Inspection window ends")}
+    column_descriptions = {"office_hours": _l('Periods of a working day, e.g. [["08:30", "12:00"], ["14:00", "17:30"]]'),
+                           "continuous_time": _l("Switch on during an inspection window: working-time limits then "
+                                                 "count clock time.")}
 
 
 class CategoryView(MasterDataView):
