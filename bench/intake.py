@@ -46,6 +46,9 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import code_version, cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -638,26 +641,6 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
 
 
 # --------------------------------------------------------------------------- driver
-
-def code_version() -> str:
-    """The commit measured (with "-dirty" when the working tree has changes), or "unknown"."""
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
