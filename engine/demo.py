@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts import create_user, ensure_roles, issue_intake_token
 from engine.campaigns import publish
-from engine.models import (Campaign, Category, FilingCondition, Grid, ListItem, Rule, RuleList, SupervisionTier,
+from engine.models import (Campaign, Category, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier,
                            TaskTemplate, Timeline, TimelineStep, Unit)
 from engine import clock
 from rules.packs import load_pack
@@ -93,6 +93,14 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
         if spec["code"] not in known_grids:
             session.add(Grid(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], unit=units[spec["unit"]],
                              boundary=spec.get("boundary")))
+    session.flush()
+    grids = {g.code: g for g in session.scalars(select(Grid))}
+    known_holders = set(session.scalars(select(FrontageHolder.address)))
+    for spec in pack.get("frontage_holders", []):
+        if spec["address"] not in known_holders and spec["grid"] in grids:
+            session.add(FrontageHolder(name=spec["name"], address=spec["address"], grid=grids[spec["grid"]],
+                                       unit=units.get(spec.get("unit")), contact=spec.get("contact"),
+                                       lat=spec.get("lat"), lon=spec.get("lon")))
     known_templates = set(session.scalars(select(TaskTemplate.code)))
     for spec in pack["templates"]:
         if spec["code"] not in known_templates:

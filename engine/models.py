@@ -132,6 +132,25 @@ class Grid(Base):
         return f"{self.code} {self.name_zh}"
 
 
+class FrontageHolder(Base):
+    """A shop or site under 门前三包 (the frontage-responsibility system): its address resolves to a grid."""
+
+    __tablename__ = "frontage_holders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    grid: Mapped[Grid] = relationship()
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))  # responsible unit
+    unit: Mapped[Optional[Unit]] = relationship()
+    contact: Mapped[Optional[str]] = mapped_column(String(200))
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.address})"
+
+
 class SupervisionTier(Base):
     __tablename__ = "supervision_tiers"
     __table_args__ = (UniqueConstraint("campaign_id", "level"),)
