@@ -237,4 +237,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))
     admin.add_view(FailedDeliveryView(Delivery, db, name=_l("Failed deliveries"), category=notifications,
                                       endpoint="failed_delivery"))
+    from admin.security import add_security_views
+    add_security_views(admin)
     return admin

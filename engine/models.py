@@ -415,6 +415,10 @@ class User(Base):
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)  # a supervisor's tier (1 squad, 2 inspection, 3 bureau)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    # Login lockout (engine/lockout.py): failures counted within a window, then a timed lock.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_login_window_start: Mapped[Optional[datetime]] = mapped_column(UTC)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTC)
 
     # Flask-Login protocol, kept here so web/ needs no wrapper class.
     @property

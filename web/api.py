@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from engine.accounts import authenticate, issue_user_token
+from engine.accounts import issue_user_token
+from engine.lockout import sign_in
 from engine.errors import FieldProblem, InputError
 from engine.intake import IntakeSource, accept_event
 from engine.models import Category, Event, Grid, Task, Unit
@@ -16,6 +17,8 @@ from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
 from web.extensions import db
 from web.i18n import short_lang
 from web.problems import problem
+from web.ratelimit import intake_limit, login_limit
+from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, task_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -62,6 +65,7 @@ def _queue_evaluation() -> None:
 
 
 @bp.post("/events")
+@intake_limit
 @require_token(kinds=("intake",))
 def post_event():
     event, created = accept_event(db.session, _json_body(), _source())
@@ -73,6 +77,7 @@ def post_event():
 
 
 @bp.post("/events/batch")
+@intake_limit
 @require_token(kinds=("intake",))
 def post_events_batch():
     data = _json_body()
@@ -225,14 +230,16 @@ def list_grids():
 
 
 @bp.post("/auth/token")
+@login_limit
 def create_token():
     data = _json_body()
     if not isinstance(data, dict):
         raise InputError([FieldProblem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
-    user = authenticate(db.session, str(data.get("username", "")), str(data.get("password", "")))
+    user = sign_in(db.session, str(data.get("username", "")), str(data.get("password", "")))
+    db.session.commit()  # a failure is counted towards the lockout
     if user is None:
-        return problem(401, "bad-credentials", detail_key="bad_credentials")
+        return problem(401, "bad-credentials", detail=str(SIGN_IN_FAILED))
     token, row = issue_user_token(db.session, user)
     db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat(),

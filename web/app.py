@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from admin.queues import init_queue_dashboard
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)
+    from web.security import init_security
+    init_security(app, settings)
 
     @app.get("/healthz")
     def healthz():

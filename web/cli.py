@@ -103,7 +103,7 @@ def user_create(name: str, role: str, unit_code: str | None, password: str) -> N
 
 @main.group()
 def token() -> None:
-    """Intake tokens."""
+    """Intake tokens: create, list, revoke."""
 
 
 @token.command("create")
@@ -119,6 +119,54 @@ def token_create(source: str, source_type: str) -> None:
         value = issue_intake_token(session, source, source_type)
         session.commit()
     click.echo(value)
+
+
+@token.command("list")
+@click.option("--all", "include_all", is_flag=True, help="also user tokens and revoked tokens")
+def token_list(include_all: bool) -> None:
+    """List tokens by id and prefix (the tokens themselves are not stored)."""
+    from engine import tokens
+    from engine.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        rows = tokens.listing(session, kind=None if include_all else "intake", include_revoked=include_all)
+        for t in rows:
+            owner = t.source if t.kind == "intake" else (t.user.username if t.user else "-")
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "active"
+            click.echo(f"{t.id:>5}  {t.prefix:<10}  {t.kind:<6}  {owner:<20}  {t.created_at:%Y-%m-%d}  {state}")
+
+
+@token.command("revoke")
+@click.argument("ident")
+def token_revoke(ident: str) -> None:
+    """Revoke a token given its id, its printed prefix or the token itself."""
+    from engine import tokens
+    from engine.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        found = tokens.find(session, ident)
+        if len(found) != 1:
+            click.echo(f"error: {len(found)} tokens match {ident!r}; give the id (see `civicrules token list`)",
+                       err=True)
+            sys.exit(2)
+        changed = tokens.revoke(session, found[0])
+        session.commit()
+        click.echo(f"token {found[0].id} ({found[0].prefix}) {'revoked' if changed else 'was already revoked'}")
+
+
+@user.command("unlock")
+@click.argument("name")
+def user_unlock(name: str) -> None:
+    """Lift a sign-in lock (set after repeated failed logins) at once."""
+    from engine.db import session_factory
+    from engine.lockout import unlock
+
+    with session_factory(load_settings().database_url)() as session:
+        if not unlock(session, name):
+            click.echo(f"error: no user {name!r}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(f"user {name} unlocked")
 
 
 @main.command()

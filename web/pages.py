@@ -2,30 +2,33 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from engine.accounts import authenticate
+from engine.lockout import sign_in
 from engine.models import Event, Task
 from web.auth import require_roles, unit_scope
 from web.extensions import db
 from web.forms import LoginForm
 from web.i18n import short_lang
+from web.ratelimit import login_limit
+from web.security import SIGN_IN_FAILED
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limit
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(db.session, form.username.data, form.password.data)
+        user = sign_in(db.session, form.username.data, form.password.data)
+        db.session.commit()  # a failure is counted towards the lockout
         if user is not None:
             login_user(user)
             target = request.args.get("next", "")
             return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
-        flash(_("Wrong username or password."), "danger")
+        flash(str(SIGN_IN_FAILED), "danger")
     return render_template("login.html", form=form)
 
 

@@ -1,0 +1,236 @@
+"""Security: sign-in rate limit and lockout, security headers and cookie flags, revocable intake tokens."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+import redis
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine import clock
+from engine.accounts import create_user, issue_intake_token
+from engine.models import ApiToken, Event, User
+from tests.helpers import bearer, csrf_from, event, login
+
+PASSWORD = "right-password-1"
+
+
+def _address() -> str:
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+
+
+def _client(app, address: str | None = None):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address or _address()
+    return client
+
+
+@pytest.fixture()
+def account(session) -> str:
+    """A fresh dispatcher account per test, so a lock never spills over to other tests."""
+    name = f"sec-{uuid.uuid4().hex[:8]}"
+    create_user(session, name, "dispatcher", PASSWORD)
+    session.commit()
+    return name
+
+
+def _page_login(client, username: str, password: str, lang: str = "en"):
+    page = client.get(f"/login?lang={lang}").get_data(as_text=True)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_from(page)})
+
+
+def test_the_sixth_wrong_password_in_a_minute_is_refused_on_the_page(app, account):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = _client(app)
+    for _ in range(5):
+        assert _page_login(client, account, "wrong-password").status_code == 200
+    sixth = _page_login(client, account, "wrong-password")
+    assert sixth.status_code == 429
+    assert int(sixth.headers["Retry-After"]) > 0
+    assert "Too many failed sign-ins. Try again in" in sixth.get_data(as_text=True)
+    zh = _page_login(client, account, PASSWORD, lang="zh_Hans_CN")  # even the right password waits
+    assert zh.status_code == 429 and "登录失败次数过多" in zh.get_data(as_text=True)
+    elsewhere = _page_login(_client(app), account, PASSWORD)  # another address is not held up
+    assert elsewhere.status_code == 302
+
+
+def test_the_sixth_wrong_password_in_a_minute_is_refused_by_the_api(app, account, redis_url):
+    client = _client(app)
+    for _ in range(3):  # successful sign-ins do not count towards the limit
+        assert client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).status_code == 201
+    for _ in range(5):
+        wrong = client.post("/api/v1/auth/token", json={"username": account, "password": "nope-nope"})
+        assert wrong.status_code == 401
+    sixth = client.post("/api/v1/auth/token", json={"username": account, "password": "nope-nope"},
+                        headers={"Accept-Language": "zh-CN"})
+    assert sixth.status_code == 429 and sixth.mimetype == "application/problem+json"
+    assert int(sixth.headers["Retry-After"]) > 0 and sixth.get_json()["retry_after"] > 0
+    assert "登录失败次数过多" in sixth.get_json()["detail"]
+    # The count is kept in Redis (shared by every web process), under this deployment's prefix.
+    keys = redis.Redis.from_url(redis_url).keys(f"*{app.config['RATELIMIT_KEY_PREFIX']}*login*")
+    assert keys, "no rate-limit key in Redis"
+
+
+def test_the_page_and_the_api_share_one_count(app, account):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = _client(app)
+    for _ in range(3):
+        _page_login(client, account, "wrong-password")
+    for _ in range(2):
+        client.post("/api/v1/auth/token", json={"username": account, "password": "wrong-password"})
+    assert client.post("/api/v1/auth/token", json={"username": account, "password": "x"}).status_code == 429
+
+
+def test_the_limiter_uses_the_unix_socket_scheme_of_the_limits_library():
+    from web.ratelimit import storage_uri
+
+    assert storage_uri("unix:///srv/instance/redis.sock") == "redis+unix:///srv/instance/redis.sock"
+    assert storage_uri("unix:///tmp/r.sock?db=7") == "redis+unix:///tmp/r.sock?db=7"
+    assert storage_uri("redis://127.0.0.1:6379/7") == "redis://127.0.0.1:6379/7"
+
+
+def test_repeated_failures_lock_the_account_without_telling_whether_it_exists(app, account, session, settings):
+    def attempt(username: str, password: str):
+        return _client(app).post("/api/v1/auth/token", json={"username": username, "password": password})
+
+    for _ in range(10):  # from ten addresses: the rate limit alone would not stop this
+        assert attempt(account, "guess-guess").status_code == 401
+    locked = attempt(account, PASSWORD)
+    unknown = attempt(f"nobody-{uuid.uuid4().hex[:6]}", PASSWORD)
+    assert locked.status_code == unknown.status_code == 401
+    assert locked.get_json() == unknown.get_json()
+    assert "锁定" in locked.get_json()["detail"]  # the same answer names the lock, for everyone
+    session.expire_all()
+    user = session.scalar(select(User).where(User.username == account))
+    assert user.locked_until is not None
+
+    clock.set_clock(lambda: user.locked_until + timedelta(seconds=1))
+    try:
+        assert attempt(account, PASSWORD).status_code == 201  # the lock ends by itself
+    finally:
+        clock.set_clock(None)
+
+
+def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings):
+    from web.cli import main
+
+    def attempt(password: str):
+        return _client(app).post("/api/v1/auth/token", json={"username": account, "password": password})
+
+    for _ in range(10):
+        attempt("guess-guess")
+    assert attempt(PASSWORD).status_code == 401
+    result = CliRunner().invoke(main, ["user", "unlock", account])
+    assert result.exit_code == 0, result.output
+    assert attempt(PASSWORD).status_code == 201
+
+    for _ in range(10):
+        attempt("guess-guess")
+    app.config["WTF_CSRF_ENABLED"] = True
+    admin = _client(app)
+    assert login(admin, "admin").status_code == 302
+    listing = admin.get(f"/admin/sign_in_lock/?search={account}&lang=en").get_data(as_text=True)
+    user_id = session.scalar(select(User.id).where(User.username == account))
+    assert account in listing and "Locked until" in listing
+    done = admin.post("/admin/sign_in_lock/action/", data={"action": "unlock", "rowid": str(user_id),
+                                                          "csrf_token": csrf_from(listing)})
+    assert done.status_code == 302
+    assert attempt(PASSWORD).status_code == 201
+
+
+def test_pages_carry_a_strict_content_security_policy(app, client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert re.search(r"script-src 'self'(;|$)", csp), csp  # no inline script on our pages
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP: no HSTS
+    assert not re.search(r"<script>|<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=", response.get_data(as_text=True))
+
+
+def test_the_admin_pages_work_under_their_policy(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = _client(app)
+    login(client, "admin")
+    page = client.get("/admin/token/")
+    assert page.status_code == 200
+    assert "script-src 'self' 'unsafe-inline'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_behind_a_tls_proxy_hsts_and_secure_cookies(settings, factory):
+    from web.app import create_app
+
+    proxied = create_app(settings, {"TESTING": True, "CIVICRULES_PROXY_FIX": "1", "WTF_CSRF_ENABLED": True})
+    client = proxied.test_client()
+    tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    page = client.get("/login", headers=tls)
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = page.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    plain = proxied.test_client().get("/login")
+    assert "Strict-Transport-Security" not in plain.headers
+    assert "Secure" not in plain.headers["Set-Cookie"] and "HttpOnly" in plain.headers["Set-Cookie"]
+
+
+def test_a_revoked_intake_token_gets_401(app, client, session, settings):
+    from web.cli import main
+
+    token = issue_intake_token(session, f"camera-{uuid.uuid4().hex[:6]}", "camera")
+    session.commit()
+    assert client.post("/api/v1/events", json=event(), headers=bearer(token)).status_code == 202
+    listed = CliRunner().invoke(main, ["token", "list"])
+    assert token[:10] in listed.output
+    result = CliRunner().invoke(main, ["token", "revoke", token[:10]])
+    assert result.exit_code == 0 and "revoked" in result.output
+    refused = client.post("/api/v1/events", json=event(), headers=bearer(token))
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert token[:10] not in CliRunner().invoke(main, ["token", "list"]).output
+
+
+def test_an_administrator_revokes_a_token_in_the_admin(app, session):
+    token = issue_intake_token(session, f"patrol-{uuid.uuid4().hex[:6]}", "patrol")
+    session.commit()
+    row = session.scalar(select(ApiToken).where(ApiToken.prefix == token[:10]))
+    app.config["WTF_CSRF_ENABLED"] = True
+    admin = _client(app)
+    login(admin, "admin")
+    listing = admin.get("/admin/token/").get_data(as_text=True)
+    assert token[:10] in listing and token not in listing
+    admin.post("/admin/token/action/", data={"action": "revoke", "rowid": str(row.id),
+                                             "csrf_token": csrf_from(listing)})
+    assert _client(app).post("/api/v1/events", json=event(), headers=bearer(token)).status_code == 401
+
+
+def test_an_intake_token_is_scoped_to_its_source(app, client, session):
+    first = issue_intake_token(session, f"src-a-{uuid.uuid4().hex[:6]}")
+    second = issue_intake_token(session, f"src-b-{uuid.uuid4().hex[:6]}")
+    session.commit()
+    claimed = client.post("/api/v1/events", json=event(source="someone-else"), headers=bearer(first))
+    assert claimed.status_code == 422  # a body cannot name another source
+    created = client.post("/api/v1/events", json=event(), headers=bearer(first))
+    assert created.status_code == 202
+    stored = session.get(Event, created.get_json()["id"])
+    assert stored.source.startswith("src-a-")  # the token decides the source
+    assert client.get(f"/api/v1/events/{stored.id}", headers=bearer(first)).status_code == 200
+    assert client.get(f"/api/v1/events/{stored.id}", headers=bearer(second)).status_code == 404
+    assert client.get("/api/v1/tasks", headers=bearer(first)).status_code == 403
+
+
+def test_intake_is_limited_per_token(app, session):
+    token = issue_intake_token(session, f"burst-{uuid.uuid4().hex[:6]}")
+    other = issue_intake_token(session, f"calm-{uuid.uuid4().hex[:6]}")
+    session.commit()
+    configured = app.config["CIVICRULES_INTAKE_RATE_LIMIT"]
+    app.config["CIVICRULES_INTAKE_RATE_LIMIT"] = "3 per minute"
+    try:
+        client = _client(app)
+        codes = [client.post("/api/v1/events", json=event(), headers=bearer(token)).status_code for _ in range(4)]
+        assert codes == [202, 202, 202, 429]
+        assert client.post("/api/v1/events", json=event(), headers=bearer(other)).status_code == 202
+    finally:
+        app.config["CIVICRULES_INTAKE_RATE_LIMIT"] = configured

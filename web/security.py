@@ -1,0 +1,78 @@
+"""HTTP hardening: proxy headers, cookie flags, Content-Security-Policy, HSTS, and the rate limits.
+
+Our own pages run no inline script, so their policy allows scripts from this origin only. The
+admin (Flask-Admin) and the queue dashboard (rq-dashboard) use inline `onclick` handlers and
+inline script blocks that nonces cannot cover (a nonce never applies to event-handler attributes),
+so /admin and /rq, which only administrators and auditors reach, get `'unsafe-inline'` scripts.
+Inline styles are allowed everywhere: templates use `style=` attributes, and a style cannot run code.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, Response, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine.config import Settings
+
+_BASE_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+#: Third-party UIs with inline script that we do not write; reached by administrators only.
+INLINE_SCRIPT_PREFIXES = ("/admin", "/rq")
+HSTS = "max-age=31536000; includeSubDomains"
+#: One answer for every failed sign-in, so that it never tells whether the username exists or is locked.
+SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures an account is locked for a while; "
+                    "an administrator can unlock it.")
+
+
+def content_security_policy(path: str) -> str:
+    policy = dict(_BASE_POLICY)
+    if path.startswith(INLINE_SCRIPT_PREFIXES):
+        policy["script-src"] = "'self' 'unsafe-inline'"
+    return "; ".join(f"{name} {value}" for name, value in policy.items())
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure when configured, and whenever the request itself came over TLS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_security(app: Flask, settings: Settings) -> None:
+    proxies = str(app.config.get("CIVICRULES_PROXY_FIX", os.environ.get("CIVICRULES_PROXY_FIX", ""))).strip()
+    if proxies:
+        hops = int(proxies) if proxies.isdigit() else 1
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
+    if _truthy(os.environ.get("CIVICRULES_SECURE_COOKIES")):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.session_interface = _SessionInterface()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = content_security_policy(request.path)
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
+
+    from web.ratelimit import init_rate_limits
+
+    init_rate_limits(app, settings.redis_url, settings.queue_prefix)
