@@ -1,0 +1,245 @@
+"""Every role against every route: the app's URL map is enumerated and each rule is requested as
+each role; access must match the policy table below. A route missing from the table fails by name,
+so whoever adds a route must decide who may reach it.
+
+"Denied" means the guard refused: 401, 403, or a redirect to the login page. Anything else is
+"reached" (including 404 for an object that does not exist or is outside a field unit's scope, and
+400/415/422 for an empty body): the role got past the guard. A 5xx is always a failure. Each rule is
+requested once per role with GET, or with its first other method and an empty body (access in this
+app never depends on the method). CSRF is off for the run so that the guard, not the CSRF check,
+answers a POST.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from engine.accounts import issue_user_token
+from engine.models import Task, Unit, User
+from tests.helpers import bearer, event
+
+ANONYMOUS, INTAKE = "anonymous", "intake"
+FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR = "field_unit", "dispatcher", "checker", "supervisor"
+ASSESSOR, AUDITOR, ADMIN = "assessor", "auditor", "admin"
+ROLES = (ANONYMOUS, FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, INTAKE)
+#: The demo account that plays each role (the field unit is the Dongcheng sub-district office).
+ACCOUNTS = {FIELD_UNIT: "dongcheng", DISPATCHER: "dispatcher", CHECKER: "checker", SUPERVISOR: "supervisor",
+            ASSESSOR: "assessor", AUDITOR: "auditor", ADMIN: "admin"}
+
+EVERYONE = frozenset(ROLES)
+STAFF = frozenset({DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN})
+USERS = STAFF | {FIELD_UNIT}
+SUPERVISORS = frozenset({SUPERVISOR, ADMIN})
+ADMINS = frozenset({ADMIN})
+RECORD_READERS = frozenset({ADMIN, AUDITOR})
+NOBODY: frozenset[str] = frozenset()
+
+#: Flask-Admin views by endpoint: who passes is_accessible (a read-only view then still refuses
+#: create/edit/delete by redirecting to its list, which the admin tests check).
+ADMIN_VIEWS = {
+    "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
+    "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
+    "sign_in_lock": ADMINS,
+    "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
+}
+
+#: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
+POLICY: dict[str, frozenset[str]] = {
+    "static": EVERYONE,
+    "admin.static": EVERYONE,  # Flask-Admin's CSS and JavaScript
+    "admin.index": RECORD_READERS,  # the admin home
+    "healthz": EVERYONE,
+    "pages.login": EVERYONE,
+    "pages.logout": USERS,
+    "pages.home": USERS,
+    "pages.tasks": USERS,
+    "pages.task": USERS,
+    "supervision.board": SUPERVISORS,
+    "supervision.act": SUPERVISORS,
+    "supervision.reply": frozenset({FIELD_UNIT, ADMIN}),
+    "api.create_token": EVERYONE,
+    "api.list_categories": USERS | {INTAKE},
+    "api.list_units": USERS | {INTAKE},
+    "api.list_grids": USERS | {INTAKE},
+    "api.post_event": frozenset({INTAKE}),
+    "api.post_events_batch": frozenset({INTAKE}),
+    "api.get_event": USERS | {INTAKE},
+    "api.list_tasks": USERS,
+    "api.get_task": USERS,
+    "api.post_transition": USERS,
+    "supervision_api.api_board": SUPERVISORS,
+    "supervision_api.api_act": SUPERVISORS,
+    "supervision_api.api_list": USERS,
+    "supervision_api.api_reply": frozenset({FIELD_UNIT, ADMIN}),
+    "rq_dashboard.*": ADMINS,
+    **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
+}
+
+#: Values for the URL parameters (task_id and event_id are filled with a Dongcheng task below).
+PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
+              "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
+              "filename": "matrix-no-such-file.css", "supervision_id": "999999999"}
+
+
+def policy_for(endpoint: str) -> frozenset[str] | None:
+    if endpoint in POLICY:
+        return POLICY[endpoint]
+    return POLICY.get(endpoint.split(".")[0] + ".*")
+
+
+def method_for(rule) -> str:
+    methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+    return "GET" if "GET" in methods else methods[0]
+
+
+def path_for(rule, values: dict[str, str]) -> str:
+    missing = [name for name in rule.arguments if name not in values]
+    assert not missing, f"{rule.rule}: add a value for {missing} to PARAMETERS in {__file__}"
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule.rule)
+
+
+@dataclass
+class Caller:
+    role: str
+    user_id: int | None = None
+    token: str | None = None
+
+
+@pytest.fixture(scope="module")
+def callers(factory, intake_token) -> dict[str, Caller]:
+    found = {ANONYMOUS: Caller(ANONYMOUS), INTAKE: Caller(INTAKE, token=intake_token)}
+    with factory() as session:
+        for role, username in ACCOUNTS.items():
+            user = session.scalar(select(User).where(User.username == username))
+            assert user is not None and user.role == role, f"demo account {username} should be a {role}"
+            found[role] = Caller(role, user.id, issue_user_token(session, user)[0])
+        session.commit()
+    return found
+
+
+@pytest.fixture(scope="module")
+def tasks(factory, app, intake_token, drain) -> dict[str, int]:
+    """A task of the field unit's own unit and one of another unit (outdoor barbecue at 23:00)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.250.0.1"
+    ids = {}
+    for grid in ("DC-01", "XC-01"):
+        response = client.post("/api/v1/events", json=event(grid=grid), headers=bearer(intake_token))
+        assert response.status_code == 202, response.get_json()
+        ids[grid] = response.get_json()["id"]
+    drain()
+    with factory() as session:
+        found = {}
+        for grid, event_id in ids.items():
+            code = "JD-DC" if grid == "DC-01" else "JD-XC"
+            found[grid] = session.scalar(select(Task.id).join(Unit, Task.unit_id == Unit.id)
+                                         .where(Task.event_id == event_id, Unit.code == code))
+            assert found[grid], f"no task for {code} from event {event_id}"
+    return {"own_task": found["DC-01"], "own_event": ids["DC-01"], "other_task": found["XC-01"],
+            "other_event": ids["XC-01"]}
+
+
+@pytest.fixture(scope="module")
+def dashboard_jobs(settings):
+    """Puts back, before each request, what the queue dashboard's routes act on: a queue of its own that
+    no worker listens to, holding one job, and a failed job "matrix-job" to show, requeue or delete."""
+    from rq import Queue
+    from rq.job import Job
+
+    from workers.queues import connection
+
+    queue = Queue("matrix-queue", connection=connection(settings))
+
+    def restore() -> None:
+        queue.enqueue_call("builtins.print", job_id="matrix-waiting")
+        failed = Job.create("builtins.print", id="matrix-job", connection=queue.connection, origin=queue.name)
+        failed.save()
+        queue.remove(failed)
+        queue.failed_job_registry.add(failed, ttl=600)
+
+    yield restore
+    queue.failed_job_registry.remove("matrix-job", delete_job=True)
+    queue.delete(delete_jobs=True)
+
+
+@pytest.fixture(scope="module")
+def drain(factory, settings):
+    from engine import pipeline
+
+    return lambda: pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
+
+
+def request_as(app, caller: Caller, method: str, path: str, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if caller.user_id is not None:
+        with client.session_transaction() as flask_session:
+            flask_session["_user_id"] = str(caller.user_id)
+            flask_session["_fresh"] = True
+    headers = bearer(caller.token) if caller.token else {}
+    response = client.open(path, method=method, headers=headers)
+    if response.status_code in (301, 308):  # the router's canonical URL, before any guard: follow it
+        response = client.open(response.headers["Location"], method=method, headers=headers)
+    return response
+
+
+def verdict(response) -> str:
+    if response.status_code >= 500:
+        return f"error {response.status_code}"
+    if response.status_code in (401, 403):
+        return "denied"
+    location = response.headers.get("Location", "")
+    if response.status_code in (302, 303) and "/login?next=" in location:  # logging out also ends at /login
+        return "denied"
+    return "reached"
+
+
+def test_every_route_is_classified(app):
+    unclassified = sorted({f"{rule.endpoint}  ({rule.rule})" for rule in app.url_map.iter_rules()
+                           if policy_for(rule.endpoint) is None})
+    assert not unclassified, ("routes missing from POLICY in tests/web/test_authz_matrix.py; decide who may reach "
+                              "them:\n  " + "\n  ".join(unclassified))
+
+
+def test_each_role_reaches_exactly_what_the_policy_allows(app, callers, tasks, dashboard_jobs):
+    values = {**PARAMETERS, "task_id": str(tasks["own_task"]), "event_id": str(tasks["own_event"])}
+    csrf = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    wrong = []
+    try:
+        for number, rule in enumerate(sorted(app.url_map.iter_rules(), key=lambda r: r.rule)):
+            allowed = policy_for(rule.endpoint)
+            if allowed is None:
+                continue  # reported by test_every_route_is_classified
+            method, path = method_for(rule), path_for(rule, values)
+            for index, role in enumerate(ROLES):
+                address = f"10.251.{number % 250}.{index + 1}"  # own rate-limit bucket per request
+                if rule.endpoint.startswith("rq_dashboard."):
+                    dashboard_jobs()
+                response = request_as(app, callers[role], method, path, address)
+                expected = "reached" if role in allowed else "denied"
+                got = verdict(response)
+                if got != expected:
+                    wrong.append(f"{role:<11} {method:<5} {path}  [{rule.endpoint}]: expected {expected}, "
+                                 f"got {got} ({response.status_code})")
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = csrf
+    assert not wrong, "access differs from the policy:\n  " + "\n  ".join(wrong)
+
+
+def test_a_field_unit_sees_its_own_tasks_only(app, callers, tasks):
+    field = callers[FIELD_UNIT]
+    for path in (f"/tasks/{tasks['other_task']}", f"/api/v1/tasks/{tasks['other_task']}"):
+        assert request_as(app, field, "GET", path, "10.252.0.1").status_code == 404
+    for path in (f"/tasks/{tasks['own_task']}", f"/api/v1/tasks/{tasks['own_task']}"):
+        assert request_as(app, field, "GET", path, "10.252.0.1").status_code == 200
+    def listed(event_id: int) -> set[int]:
+        body = request_as(app, field, "GET", f"/api/v1/tasks?event={event_id}", "10.252.0.1").get_json()
+        return {t["id"] for t in body["tasks"]}
+
+    assert tasks["own_task"] in listed(tasks["own_event"])
+    assert listed(tasks["other_event"]) == set()
+    assert request_as(app, field, "GET", f"/api/v1/events/{tasks['other_event']}", "10.252.0.1").status_code == 404
