@@ -209,7 +209,8 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
             except Exception:
                 session.rollback()
                 error = traceback.format_exc(limit=5)
-                log.exception("evaluation failed for events %s", ids)
+                log.exception("evaluation failed for events %s", ids,
+                              extra={"event_ids": ids, "event_id": ids[0] if len(ids) == 1 else None})
                 result.failed += len(ids)
                 release(session, token, error)
     return result

@@ -70,6 +70,7 @@ def _queue_evaluation() -> None:
 def post_event():
     event, created = accept_event(db.session, _json_body(), _source())
     db.session.commit()
+    g.event_id = event.id  # for the request log line
     if created:
         _queue_evaluation()
     body = {"id": event.id, "status": event.status, "duplicate": not created}

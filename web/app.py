@@ -60,13 +60,15 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     init_queue_dashboard(app, settings.redis_url)
     from web.security import init_security
     init_security(app, settings)
+    from web.observability import init_observability
+    init_observability(app, settings)
 
     @app.get("/healthz")
     def healthz():
         checks = {"database": _check(lambda: db.session.execute(text("SELECT 1"))),
                   "redis": _check(lambda: _redis_ping(settings))}
-        ok = all(v == "ok" for v in checks.values())
-        return jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200 if ok else 503
+        ok = all(v == "ok" for v in checks.values())  # liveness: 200 while we answer; /readyz is the one that fails
+        return jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -7,13 +7,13 @@ import sys
 import click
 
 from engine.config import load_settings
+from engine.logs import configure_logging
 
 
 @click.group()
 def main() -> None:
     """CivicRules (创城规则引擎) command line."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(logging.INFO)  # CIVICRULES_LOG_FORMAT=json for JSON lines
 
 
 @main.group()

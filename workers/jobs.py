@@ -7,6 +7,7 @@ import time
 from engine import outbox, pipeline
 from engine.config import load_settings
 from engine.db import session_factory
+from workers.metrics import record_drain
 from workers.queues import clear_delivery_flag, clear_drain_flag, enqueue_delivery, enqueue_drain
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ def drain_events() -> dict:
     result = pipeline.drain(session_factory(settings.database_url), settings.batch_size,
                             settings.lease_seconds, settings.max_attempts)
     with session_factory(settings.database_url)() as session:
+        record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):
             enqueue_drain(settings)
     if result.evaluated:

@@ -52,6 +52,8 @@ POLICY: dict[str, frozenset[str]] = {
     "admin.static": EVERYONE,  # Flask-Admin's CSS and JavaScript
     "admin.index": RECORD_READERS,  # the admin home
     "healthz": EVERYONE,
+    "readyz": EVERYONE,
+    "metrics.metrics": NOBODY,  # only the metrics token or an allowed address (tests/web/test_observability.py)
     "pages.login": EVERYONE,
     "pages.logout": USERS,
     "pages.home": USERS,
