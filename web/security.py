@@ -71,7 +71,7 @@ def init_security(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = content_security_policy(request.path)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.path))
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS
         return response

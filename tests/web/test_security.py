@@ -234,3 +234,26 @@ def test_intake_is_limited_per_token(app, session):
         assert client.post("/api/v1/events", json=event(), headers=bearer(other)).status_code == 202
     finally:
         app.config["CIVICRULES_INTAKE_RATE_LIMIT"] = configured
+
+
+@pytest.mark.parametrize("name, content, mimetype, inline", [
+    ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 32, "image/png", True),
+    ("photo.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 32, "image/jpeg", True),
+    ("report.pdf", b"%PDF-1.7\n", "application/pdf", False),
+    ("photo.jpg.html", b"<html><script>alert(document.cookie)</script></html>", "application/octet-stream", False),
+    ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "application/octet-stream", False),
+    ("hotline.csv", "编号,类别\n1,06029\n".encode(), "application/octet-stream", False),
+])
+def test_uploaded_files_are_never_served_as_something_that_runs(app, tmp_path, name, content, mimetype, inline):
+    from web.uploads import send_upload
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with app.test_request_context(f"/evidence/{name}"):
+        response = app.process_response(send_upload(path, name))
+        response.direct_passthrough = False
+        assert response.mimetype == mimetype
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Security-Policy"].startswith("sandbox")
+        assert response.headers.get("Content-Disposition", "").startswith("attachment") is not inline
+        assert response.get_data() == content
