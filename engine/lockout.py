@@ -11,12 +11,12 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy.orm import Session, object_session as session_of
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import clock
-from engine.models import User
+from engine.models import UTC, User
 
 _DUMMY_HASH = generate_password_hash("civicrules-no-such-user")
 
@@ -59,14 +59,18 @@ def sign_in(session: Session, username: str, password: str, policy: LockoutPolic
 
 
 def _count_failure(user: User, now: datetime, policy: LockoutPolicy) -> None:
-    start = user.failed_login_window_start
-    if start is None or now - start > policy.window:
-        user.failed_logins, user.failed_login_window_start = 1, now
-    else:
-        user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= policy.max_failures:
-        user.locked_until = now + policy.lock_for
-        user.failed_logins, user.failed_login_window_start = 0, None
+    """Count one failure in a single UPDATE, so parallel guesses in several processes all count."""
+    stale = or_(User.failed_login_window_start.is_(None), User.failed_login_window_start < now - policy.window)
+    count = session_of(user).execute(
+        update(User).where(User.id == user.id)
+        .values(failed_logins=case((stale, 1), else_=User.failed_logins + 1),
+                failed_login_window_start=case((stale, literal(now, UTC)), else_=User.failed_login_window_start))
+        .returning(User.failed_logins).execution_options(synchronize_session=False)).scalar_one()
+    if count >= policy.max_failures:
+        session_of(user).execute(update(User).where(User.id == user.id).values(
+            locked_until=now + policy.lock_for, failed_logins=0, failed_login_window_start=None)
+            .execution_options(synchronize_session=False))
+    session_of(user).expire(user)
 
 
 def unlock(session: Session, username: str) -> bool:

@@ -1,6 +1,6 @@
-"""Two gunicorn workers over real HTTP: /metrics agrees whichever worker answers; JSON logs carry the
-request id; when Redis dies, /readyz says so, /healthz stays up and intake still accepts events
-(the rate limiter falls back to memory)."""
+"""Two gunicorn workers over real HTTP: /metrics agrees whichever worker answers; the sign-in limit
+counts across both; JSON logs carry the request id; when Redis dies, /readyz says so, /healthz
+stays up and intake still accepts events (the rate limiter falls back to memory)."""
 from __future__ import annotations
 
 import json
@@ -51,6 +51,12 @@ def start_redis(sock: Path, folder: Path) -> subprocess.Popen:
 
 
 def test_two_workers_agree_log_json_and_survive_redis_loss(env, factory, intake_token, tmp_path):
+    from engine.accounts import create_user
+
+    with factory() as session:
+        username = f"live-{RUN_ID}"
+        create_user(session, username, "auditor", "right-password-1")
+        session.commit()
     sock = Path("/tmp") / f"cr-live-{RUN_ID}.sock"
     redis_proc = start_redis(sock, tmp_path)
     port = free_port()
@@ -81,6 +87,11 @@ def test_two_workers_agree_log_json_and_survive_redis_loss(env, factory, intake_
         assert {s[0] for s in scrapes} == {200}
         assert len({received(s[2]) for s in scrapes}) == 1, "workers disagree on the events received"
         assert "civicrules_up{component=\"redis\"} 1.0" in scrapes[0][2]
+
+        wrong = [fetch(f"{base}/api/v1/auth/token", body={"username": username, "password": "wrong-guess"})
+                 for _ in range(6)]
+        assert [w[0] for w in wrong] == [401] * 5 + [429]  # one count in Redis for both gunicorn workers
+        assert int(wrong[-1][1]["Retry-After"]) > 0
 
         status, headers, _ = fetch(f"{base}/healthz", {"X-Request-ID": f"live-{RUN_ID}"})
         assert status == 200 and headers["X-Request-ID"] == f"live-{RUN_ID}"
