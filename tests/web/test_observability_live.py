@@ -116,3 +116,22 @@ def test_two_workers_agree_log_json_and_survive_redis_loss(env, factory, intake_
     assert mine and mine[0]["path"] == "/healthz" and mine[0]["status"] == 200
     assert any(l.get("event_id") for l in lines if l.get("path") == "/api/v1/events")
     assert any("falling back to in-memory storage" in l["message"] for l in lines), "no word of the fallback"
+
+
+def test_a_worker_logs_json_lines(env, factory, app, intake_token):
+    from workers.queues import enqueue_drain
+
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.253.0.1"
+    assert client.post("/api/v1/events", json=event(), headers={"Authorization": f"Bearer {intake_token}"}
+                       ).status_code == 202
+    from engine.config import load_settings
+
+    enqueue_drain(load_settings())
+    done = subprocess.run([sys.executable, "-m", "web.cli", "worker", "--burst"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env, "CIVICRULES_LOG_FORMAT": "json"})
+    assert done.returncode == 0, done.stderr
+    lines = [l for l in (done.stdout + done.stderr).splitlines() if l.strip()]
+    records = [json.loads(l) for l in lines]  # every line is JSON
+    assert any(r["logger"] == "workers.jobs" and r["message"].startswith("drain:") for r in records), lines
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
