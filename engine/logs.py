@@ -54,7 +54,13 @@ def log_format() -> str:
     return "json" if chosen == "json" else "text"
 
 
-def configure_logging(level: int = logging.INFO, fmt: str | None = None, stream=None) -> None:
+def log_level(default: int = logging.INFO) -> int:
+    """CIVICRULES_LOG_LEVEL (DEBUG, INFO, WARNING, ...); WARNING drops the per-request lines."""
+    chosen = logging.getLevelName(os.environ.get("CIVICRULES_LOG_LEVEL", "").strip().upper() or default)
+    return chosen if isinstance(chosen, int) else default
+
+
+def configure_logging(level: int | None = None, fmt: str | None = None, stream=None) -> None:
     """Install one handler on the root logger (idempotent: a second call replaces it)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -65,5 +71,5 @@ def configure_logging(level: int = logging.INFO, fmt: str | None = None, stream=
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonLines() if (fmt or log_format()) == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level if level is not None else log_level())
     logging.getLogger("alembic").setLevel(logging.WARNING)

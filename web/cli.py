@@ -1,7 +1,6 @@
 """The `civicrules` command: database, demo, accounts, tokens, and the processes of a deployment."""
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -13,7 +12,7 @@ from engine.logs import configure_logging
 @click.group()
 def main() -> None:
     """CivicRules (创城规则引擎) command line."""
-    configure_logging(logging.INFO)  # CIVICRULES_LOG_FORMAT=json for JSON lines
+    configure_logging()  # CIVICRULES_LOG_FORMAT=json for JSON lines, CIVICRULES_LOG_LEVEL=WARNING for fewer
 
 
 @main.group()
