@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import FieldProblem, InputError
-from engine.geo import grid_for_point
+from engine.geo import grid_for_address, grid_for_point
 from engine.models import Category, Event, FilingCondition, Grid
 from rules.facts import SOURCE_TYPES
 
@@ -25,7 +25,8 @@ MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300
 FUTURE_TOLERANCE = timedelta(minutes=10)
 KNOWN_FIELDS = {"source_event_id", "category", "filing_condition", "grid", "location", "occurred_at",
-                "description", "address", "source_type"}
+                "description", "address", "source_type", "media_url"}
+MAX_MEDIA_URL = 500
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,11 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
     if not isinstance(address, str) or len(address) > MAX_ADDRESS:
         problems.append(_problem("address", f"text of at most {MAX_ADDRESS} characters",
                                  f"不超过 {MAX_ADDRESS} 个字符的文本"))
+    media_url = payload.get("media_url")
+    if media_url is not None and (not isinstance(media_url, str) or len(media_url) > MAX_MEDIA_URL
+                                  or not media_url.startswith(("https://", "http://"))):
+        problems.append(_problem("media_url", f"an http(s) URL of at most {MAX_MEDIA_URL} characters",
+                                 f"不超过 {MAX_MEDIA_URL} 个字符的 http(s) 网址"))
     source_type = payload.get("source_type", source.source_type)
     if source_type not in SOURCE_TYPES:
         problems.append(_problem("source_type", f"one of {', '.join(SOURCE_TYPES)}",
@@ -141,6 +147,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
         "source": source.name, "source_event_id": source_event_id.strip(), "source_type": source_type,
         "category_id": category[0], "filing_condition": filing_condition, "grid_id": grid_id,
         "lat": lat, "lon": lon, "occurred_at": occurred_at, "description": description, "address": address,
+        "media_url": media_url,
     }
 
 
@@ -162,7 +169,17 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
             problems.append(_problem("grid", f"unknown grid {code!r}", f"未知的网格 {code!r}"))
         return grid_id, lat, lon
     if lat is None:
-        problems.append(_problem("grid", "required: a grid code or a location", "必填：网格代码或位置"))
+        address = payload.get("address")
+        if isinstance(address, str) and address.strip():
+            grid, holder = grid_for_address(session, address)
+            if grid is None:
+                problems.append(_problem("address", "this address is not registered (no frontage holder or grid has it); "
+                                         "send a grid code or a location", "该地址未登记（无门前三包单位或网格使用该地址），"
+                                         "请提供网格代码或位置"))
+                return None, None, None
+            return grid.id, (holder.lat if holder else None), (holder.lon if holder else None)
+        problems.append(_problem("grid", "required: a grid code, a location or a registered address",
+                                 "必填：网格代码、位置或已登记的地址"))
         return None, None, None
     grid = grid_for_point(session, lat, lon)
     if grid is None:

@@ -292,6 +292,7 @@ class Event(Base):
     received_at: Mapped[datetime] = mapped_column(UTC)
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(300), default="")
+    media_url: Mapped[Optional[str]] = mapped_column(String(500))  # a photo link from Open311 or an import
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | evaluated | parked
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[Optional[str]] = mapped_column(String(96))

@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
+    from web import open311
+    app.register_blueprint(open311.bp)
+    csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervision.bp)
     from admin import init_admin

@@ -76,6 +76,11 @@ POLICY: dict[str, frozenset[str]] = {
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
     "supervision_api.api_reply": frozenset({FIELD_UNIT, ADMIN}),
+    "open311.list_services": EVERYONE,  # GeoReport reads are public, as its clients expect
+    "open311.service_definition": EVERYONE,
+    "open311.list_requests": EVERYONE,
+    "open311.get_request": EVERYONE,
+    "open311.create_request": frozenset({INTAKE}),  # api_key (or a bearer header) = an intake token
     "rq_dashboard.*": ADMINS,
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
 }
@@ -83,7 +88,8 @@ POLICY: dict[str, frozenset[str]] = {
 #: Values for the URL parameters (task_id and event_id are filled with a Dongcheng task below).
 PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
-              "filename": "matrix-no-such-file.css", "supervision_id": "999999999"}
+              "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
+              "fmt": "json", "code": "06029", "request_id": "999999999"}
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

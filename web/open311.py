@@ -1,0 +1,133 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2/): services, requests, JSON and XML.
+
+Thin handlers over engine/open311.py and engine/intake.py. Reads are public, as GeoReport clients
+expect; filing a request needs `api_key` = an intake token. Errors use GeoReport's error list.
+"""
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from flask import Blueprint, Response, current_app, json, request
+
+from engine import open311
+from engine.accounts import resolve_token
+from engine.errors import InputError
+from engine.intake import IntakeSource, accept_event
+from web.extensions import db
+from web.i18n import short_lang
+from web.ratelimit import intake_limit
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+FORMATS = "<any(json,xml):fmt>"
+ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
+         "definition": ("service_definition", None), "created": ("service_requests", "request"),
+         "errors": ("errors", "error")}
+
+
+def _xml_value(parent: Element, tag: str, value: Any) -> None:
+    node = SubElement(parent, tag)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _xml_value(node, key, item)
+    elif isinstance(value, list):
+        singular = {"attributes": "attribute", "values": "value"}.get(tag, "item")
+        for item in value:
+            _xml_value(node, singular, item)
+    elif isinstance(value, bool):
+        node.text = "true" if value else "false"
+    elif value is not None:
+        node.text = str(value)
+
+
+def _render(kind: str, body: Any, fmt: str, status: int = 200) -> Response:
+    if fmt == "json":
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    root_tag, item_tag = ROOTS[kind]
+    root = Element(root_tag)
+    if item_tag is None:
+        for key, value in body.items():
+            _xml_value(root, key, value)
+    else:
+        for item in body:
+            _xml_value(root, item_tag, item)
+    xml = b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="utf-8", xml_declaration=False)
+    return Response(xml, status=status, mimetype="text/xml")
+
+
+def _errors(status: int, descriptions: list[str], fmt: str) -> Response:
+    return _render("errors", [{"code": status, "description": d} for d in descriptions], fmt, status)
+
+
+def _input_errors(err: InputError, fmt: str) -> Response:
+    lang = short_lang()
+    return _errors(400, [f"{p.field}: {p.as_dict(lang)['message']}" for p in err.problems], fmt)
+
+
+@bp.get(f"/services.{FORMATS}")
+def list_services(fmt: str):
+    return _render("services", open311.services(db.session, short_lang()), fmt)
+
+
+@bp.get(f"/services/<code>.{FORMATS}")
+def service_definition(code: str, fmt: str):
+    definition = open311.service_definition(db.session, code, short_lang())
+    if definition is None:
+        return _errors(404, [_message("unknown service_code", "未知的服务代码")], fmt)
+    return _render("definition", definition, fmt)
+
+
+@bp.post(f"/requests.{FORMATS}")
+@intake_limit
+def create_request(fmt: str):
+    form = request.form if request.form else (request.get_json(silent=True) or {})
+    header = request.headers.get("Authorization", "")
+    key = str(form.get("api_key") or (header[7:].strip() if header.lower().startswith("bearer ") else ""))
+    token = resolve_token(db.session, key) if key else None
+    if token is None or token.kind != "intake":
+        return _errors(403, [_message("a valid api_key (an intake token) is required to file a request",
+                                      "提交请求须提供有效的 api_key（受理令牌）")], fmt)
+    try:
+        payload = open311.event_payload(form)
+        event, created = accept_event(db.session, payload, IntakeSource(token.source, "citizen"))
+    except InputError as err:
+        db.session.rollback()
+        return _input_errors(err, fmt)
+    db.session.commit()
+    if created:
+        _queue_evaluation()
+    notice = _message("Received; the responsible unit and deadline follow once the rules have evaluated it.",
+                      "已受理；规则研判后将给出责任单位与办结时限。")
+    return _render("created", [{"service_request_id": str(event.id), "service_notice": notice, "account_id": None}],
+                   fmt, 201)
+
+
+@bp.get(f"/requests.{FORMATS}")
+def list_requests(fmt: str):
+    try:
+        events = open311.find_requests(db.session, request.args)
+    except InputError as err:
+        return _input_errors(err, fmt)
+    lang = short_lang()
+    return _render("requests", [open311.request_json(e, lang) for e in events], fmt)
+
+
+@bp.get(f"/requests/<request_id>.{FORMATS}")
+def get_request(request_id: str, fmt: str):
+    event = open311.find_request(db.session, request_id)
+    if event is None:
+        return _errors(404, [_message("no such service request", "无此服务请求")], fmt)
+    return _render("requests", [open311.request_json(event, short_lang())], fmt)
+
+
+def _message(en: str, zh: str) -> str:
+    return zh if short_lang() == "zh" else en
+
+
+def _queue_evaluation() -> None:
+    from workers.queues import enqueue_drain
+
+    try:
+        enqueue_drain(current_app.extensions["civicrules.settings"])
+    except Exception:
+        current_app.logger.warning("could not queue evaluation; the sweep will", exc_info=True)
