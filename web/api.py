@@ -119,6 +119,23 @@ def get_event(event_id: int):
     return jsonify(event_json(event, short_lang(), scope))
 
 
+MAX_ID = 2**63 - 1
+
+
+def _query_int(name: str, default: int | None) -> int | None:
+    """A whole-number query parameter within the database's id range, else a 422 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_ID:
+        raise InputError([FieldProblem(name, "a whole number from 0", "须为不小于 0 的整数")])
+    return value
+
+
 @bp.get("/tasks")
 @require_token(kinds=("user",))
 def list_tasks():
@@ -129,10 +146,11 @@ def list_tasks():
         query = query.where(Task.unit_id.in_(scope))
     if request.args.get("status"):
         query = query.where(Task.status == request.args["status"])
-    if request.args.get("event"):
-        query = query.where(Task.event_id == request.args.get("event", type=int))
-    after = request.args.get("after", default=0, type=int)
-    limit = max(1, min(request.args.get("limit", default=50, type=int), 200))
+    event_id = _query_int("event", None)
+    if event_id is not None:
+        query = query.where(Task.event_id == event_id)
+    after = _query_int("after", 0)
+    limit = max(1, min(_query_int("limit", 50), 200))
     tasks = list(db.session.scalars(query.where(Task.id > after).limit(limit)))
     lang = short_lang()
     return jsonify({"tasks": [task_json(t, lang) for t in tasks],
@@ -245,3 +263,123 @@ def create_token():
     db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat(),
                     "role": user.role, "unit": user.unit.code if user.unit else None}), 201
+
+
+def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
+
+    event_in = {
+        "type": "object", "additionalProperties": False, "required": ["source_event_id", "category", "occurred_at"],
+        "description": "One event. Give a grid code, a location, or an address registered to a frontage holder.",
+        "properties": {
+            "source_event_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                                "description": "The event's id in the sending system (idempotency key)."},
+            "category": {"type": "string", "example": "06029"},
+            "filing_condition": {"type": "string"},
+            "grid": {"type": "string", "example": "NC-04"},
+            "location": {"type": "object", "required": ["lat", "lon"], "properties": {
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "lon": {"type": "number", "minimum": -180, "maximum": 180}}},
+            "occurred_at": {"type": "string", "format": "date-time", "example": "2025-06-01T23:00:00+08:00"},
+            "description": {"type": "string", "maxLength": 4000},
+            "address": {"type": "string", "maxLength": 300},
+            "source_type": {"type": "string", "enum": ["hotline", "patrol", "camera", "inspection", "media",
+                                                      "leader", "citizen"]},
+            "media_url": {"type": "string", "maxLength": 500},
+        }}
+    accepted = {"type": "object", "required": ["id", "status", "duplicate"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}}}
+    task = {"type": "object", "required": ["id", "event", "status", "unit", "deadline", "version"], "properties": {
+        "id": {"type": "integer"}, "event": {"type": "integer"}, "status": {"type": "string"},
+        "unit": {"type": "object"}, "template": {"type": "object"}, "rule": {"type": "string"},
+        "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
+        "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
+        "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
+        "transitions": {"type": "array", "items": {"type": "object"}},
+        "firings": {"type": "array", "items": {"type": "object"}},
+        "explanation": {"type": "array", "items": {"type": "object"}}}}
+    event_out = {"type": "object", "required": ["id", "status", "source", "source_event_id", "tasks"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": ["pending", "evaluated", "parked"]},
+        "source": {"type": "string"}, "source_event_id": {"type": "string"}, "category": {"type": "object"},
+        "grid": {"type": "string"}, "firings": {"type": "array", "items": {"type": "object"}},
+        "tasks": {"type": "array", "items": ref("Task")}}}
+    listing = {"type": "object"}
+    user_read = {"security": BEARER, "responses": {}}
+    schemas = {"EventIn": event_in, "Accepted": accepted, "Task": task, "Event": event_out}
+    paths = {
+        "/api/v1/events": {"post": {
+            "summary": "Hand over one event (idempotent on source + source_event_id)", "security": BEARER,
+            "tags": ["intake"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("EventIn")}}},
+            "responses": {"202": json_response("Accepted, to be evaluated", ref("Accepted")),
+                          "200": json_response("A repeat: the original event", ref("Accepted")),
+                          **problem_responses(400, 401, 403, 413, 415, 422, 429, 503)}}},
+        "/api/v1/events/batch": {"post": {
+            "summary": "Hand over up to 1,000 events; each is accepted or refused on its own", "security": BEARER,
+            "tags": ["intake"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["events"], "properties": {
+                    "events": {"type": "array", "minItems": 1, "maxItems": 1000, "items": ref("EventIn")}}}}}},
+            "responses": {"207": json_response("One result per event", {"type": "object", "required": [
+                "accepted", "refused", "results"], "properties": {"accepted": {"type": "integer"},
+                "refused": {"type": "integer"}, "results": {"type": "array", "items": {"type": "object"}}}}),
+                **problem_responses(400, 401, 403, 413, 415, 422, 429, 503)}}},
+        "/api/v1/events/{event_id}": {"get": {
+            "summary": "An event with its firings (matched conditions and values) and tasks", "security": BEARER,
+            "tags": ["intake"], "parameters": [id_parameter("event_id", "The event id intake answered")],
+            "responses": {"200": json_response("The event", ref("Event")), **problem_responses(401, 403, 404)}}},
+        "/api/v1/tasks": {"get": {
+            "summary": "Tasks visible to the caller (a field unit sees its own unit's), by id, keyset-paged",
+            "security": BEARER, "tags": ["tasks"], "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                {"name": "event", "in": "query", "schema": {"type": "integer"}},
+                {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "last id seen"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+            "responses": {"200": json_response("A page of tasks", {"type": "object", "required": ["tasks", "next"],
+                                                                    "properties": {
+                "tasks": {"type": "array", "items": ref("Task")}, "next": {"type": "integer", "nullable": True}}}),
+                **problem_responses(401, 403, 422)}}},
+        "/api/v1/tasks/{task_id}": {"get": {
+            "summary": "A task with its history, firings and explanation cards", "security": BEARER,
+            "tags": ["tasks"], "parameters": [id_parameter("task_id", "Task id")],
+            "responses": {"200": json_response("The task", ref("Task")), **problem_responses(401, 403, 404)}}},
+        "/api/v1/tasks/{task_id}/transitions": {"post": {
+            "summary": "Move a task through its lifecycle (sign, start, submit, pass, fail, ...)",
+            "description": "Send the version you read: a concurrent change answers 409 with the current state.",
+            "security": BEARER, "tags": ["tasks"], "parameters": [id_parameter("task_id", "Task id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "example": "sign"}, "version": {"type": "integer"},
+                    "comment": {"type": "string"}, "data": {"type": "object"}}}}}},
+            "responses": {"200": json_response("The task after the transition", ref("Task")),
+                          **problem_responses(400, 401, 403, 404, 409, 413, 415, 422)}}},
+        "/api/v1/categories": {"get": {"summary": "Problem categories with filing conditions and time limits",
+                                       "tags": ["reference"], **user_read, "responses": {
+            "200": json_response("Categories", {"type": "object", "required": ["categories"], "properties": {
+                "categories": {"type": "array", "items": listing}}}), **problem_responses(401, 403)}}},
+        "/api/v1/units": {"get": {"summary": "Responsible units", "tags": ["reference"], **user_read, "responses": {
+            "200": json_response("Units", {"type": "object", "required": ["units"], "properties": {
+                "units": {"type": "array", "items": listing}}}), **problem_responses(401, 403)}}},
+        "/api/v1/grids": {"get": {"summary": "Grids with their GeoJSON boundary", "tags": ["reference"],
+                                  **user_read, "responses": {
+            "200": json_response("Grids", {"type": "object", "required": ["grids"], "properties": {
+                "grids": {"type": "array", "items": {"type": "object", "required": ["code", "boundary"],
+                                                     "properties": {"code": {"type": "string"},
+                                                                    "boundary": {"type": "object", "nullable": True}}}}}}),
+            **problem_responses(401, 403)}}},
+        "/api/v1/auth/token": {"post": {
+            "summary": "Exchange a username and password for a user token", "tags": ["auth"], "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["username", "password"], "properties": {
+                    "username": {"type": "string"}, "password": {"type": "string"}}}}}},
+            "responses": {"201": json_response("A bearer token", {"type": "object", "required": ["token"],
+                                                                   "properties": {
+                "token": {"type": "string"}, "token_type": {"type": "string"},
+                "expires_at": {"type": "string", "format": "date-time"}, "role": {"type": "string"},
+                "unit": {"type": "string", "nullable": True}}}),
+                **problem_responses(400, 401, 413, 415, 422, 429)}}},
+    }
+    return paths, schemas
+
+
+OPENAPI_PATHS, OPENAPI_SCHEMAS = _openapi()

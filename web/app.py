@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from engine.config import Settings, load_settings
 from engine.db import configure_engine, engine_options
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.json.ensure_ascii = False
     app.config.update(overrides or {})
     app.extensions["civicrules.settings"] = settings
+    app.url_map.converters["int"] = _DatabaseId  # before any route is added
 
     db.init_app(app)
     with app.app_context():
@@ -52,7 +54,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
-    from web import open311
+    from web import open311, openapi
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
@@ -98,6 +101,14 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         return response
 
     return app
+
+
+class _DatabaseId(IntegerConverter):
+    """`<int:…>` matches only ids a database column can hold; a larger number is simply not found."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _check(fn) -> str:

@@ -131,3 +131,56 @@ def _queue_evaluation() -> None:
         enqueue_drain(current_app.extensions["civicrules.settings"])
     except Exception:
         current_app.logger.warning("could not queue evaluation; the sweep will", exc_info=True)
+
+
+def _openapi() -> dict:
+    fmt = {"name": "fmt", "in": "path", "required": True, "schema": {"type": "string", "enum": ["json", "xml"]}}
+
+    def answer(description: str, schema: dict) -> dict:
+        return {"description": description, "content": {"application/json": {"schema": schema},
+                                                        "text/xml": {"schema": {"type": "string"}}}}
+
+    errors = {"type": "array", "items": {"type": "object", "required": ["code", "description"], "properties": {
+        "code": {"type": "integer"}, "description": {"type": "string"}}}}
+    request_row = {"type": "object", "required": ["service_request_id", "status"], "properties": {
+        "service_request_id": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+        "status_notes": {"type": "string"}, "service_name": {"type": "string"}, "service_code": {"type": "string"},
+        "agency_responsible": {"type": "string"}, "expected_datetime": {"type": "string"},
+        "requested_datetime": {"type": "string"}, "updated_datetime": {"type": "string"}}}
+    tags = ["open311"]
+    return {
+        "/open311/v2/services.{fmt}": {"get": {
+            "summary": "GeoReport v2: categories as services", "tags": tags, "security": [], "parameters": [fmt],
+            "responses": {"200": answer("Services", {"type": "array", "items": {"type": "object"}})}}},
+        "/open311/v2/services/{code}.{fmt}": {"get": {
+            "summary": "GeoReport v2: a service's attributes (its filing conditions)", "tags": tags, "security": [],
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, fmt],
+            "responses": {"200": answer("Definition", {"type": "object"}), "404": answer("Unknown service", errors)}}},
+        "/open311/v2/requests.{fmt}": {
+            "get": {"summary": "GeoReport v2: service requests (events) by ids, service code, status, ≤90 days",
+                    "tags": tags, "security": [], "parameters": [fmt] + [
+                        {"name": n, "in": "query", "schema": {"type": "string"}} for n in (
+                            "service_request_id", "service_code", "start_date", "end_date", "status")],
+                    "responses": {"200": answer("Requests", {"type": "array", "items": request_row}),
+                                  "400": answer("Bad query", errors)}},
+            "post": {"summary": "GeoReport v2: file a service request (api_key = an intake token)", "tags": tags,
+                     "security": [], "parameters": [fmt],
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["service_code"], "properties": {
+                             "api_key": {"type": "string"}, "service_code": {"type": "string"},
+                             "lat": {"type": "number"}, "long": {"type": "number"},
+                             "address_string": {"type": "string"}, "description": {"type": "string"},
+                             "media_url": {"type": "string"}}}}}},
+                     "responses": {"201": answer("Filed", {"type": "array", "items": {"type": "object"}}),
+                                   "400": answer("Invalid request", errors), "403": answer("No valid api_key", errors),
+                                   "429": {"description": "Too many requests"}}}},
+        "/open311/v2/requests/{request_id}.{fmt}": {"get": {
+            "summary": "GeoReport v2: one service request with its agency and expected time", "tags": tags,
+            "security": [], "parameters": [{"name": "request_id", "in": "path", "required": True,
+                                            "schema": {"type": "string"}}, fmt],
+            "responses": {"200": answer("The request", {"type": "array", "items": request_row}),
+                          "404": answer("No such request", errors)}}},
+    }
+
+
+OPENAPI_PATHS = _openapi()

@@ -156,3 +156,47 @@ def api_reply(supervision_id: int):
         return problem(422, "invalid-input", detail_key="invalid_input", errors=err.problems)
     db.session.commit()
     return jsonify(supervision_json(row))
+
+
+def _openapi() -> dict:
+    from web.openapi import BEARER, id_parameter, json_response, problem_responses
+
+    supervision_row = {"type": "object", "required": ["id", "task", "tier", "kind"], "properties": {
+        "id": {"type": "integer"}, "task": {"type": "integer"}, "tier": {"type": "integer"},
+        "kind": {"type": "string"}, "message": {"type": "string"}, "by": {"type": "string", "nullable": True},
+        "at": {"type": "string", "format": "date-time"},
+        "reply_due_at": {"type": "string", "format": "date-time", "nullable": True},
+        "reply": {"type": "string", "nullable": True},
+        "replied_at": {"type": "string", "format": "date-time", "nullable": True}}}
+    body = {"type": "object", "properties": {"kind": {"type": "string", "example": "urge"},
+                                             "message": {"type": "string"},
+                                             "reply_within_hours": {"type": "number", "nullable": True}}}
+    return {
+        "/api/v1/supervision": {"get": {
+            "summary": "The caller's supervision board: tasks escalated to their tier", "security": BEARER,
+            "tags": ["supervision"], "responses": {
+                "200": json_response("The board", {"type": "object", "required": ["tier", "tasks"], "properties": {
+                    "tier": {"type": "integer", "nullable": True}, "tasks": {"type": "array", "items": {"type": "object"}}}}),
+                **problem_responses(401, 403)}}},
+        "/api/v1/tasks/{task_id}/supervisions": {
+            "get": {"summary": "Supervision acts on a task", "security": BEARER, "tags": ["supervision"],
+                    "parameters": [id_parameter("task_id", "Task id")], "responses": {
+                        "200": json_response("Acts", {"type": "object", "required": ["supervisions"], "properties": {
+                            "supervisions": {"type": "array", "items": supervision_row}}}),
+                        **problem_responses(401, 403, 404)}},
+            "post": {"summary": "Urge, order handling or list publicly (挂牌督办)", "security": BEARER,
+                     "tags": ["supervision"], "parameters": [id_parameter("task_id", "Task id")],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                     "responses": {"201": json_response("Recorded", supervision_row),
+                                   **problem_responses(400, 401, 403, 404, 413, 415, 422)}}},
+        "/api/v1/supervisions/{supervision_id}/reply": {"post": {
+            "summary": "The unit's reply to a supervision act", "security": BEARER, "tags": ["supervision"],
+            "parameters": [id_parameter("supervision_id", "Supervision act id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reply"], "properties": {"reply": {"type": "string"}}}}}},
+            "responses": {"200": json_response("Recorded", supervision_row),
+                          **problem_responses(400, 401, 403, 404, 413, 415, 422)}}},
+    }
+
+
+OPENAPI_PATHS = _openapi()

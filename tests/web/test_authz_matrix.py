@@ -76,6 +76,9 @@ POLICY: dict[str, frozenset[str]] = {
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
     "supervision_api.api_reply": frozenset({FIELD_UNIT, ADMIN}),
+    "openapi.openapi_json": EVERYONE,  # the API's description and its browsable UI hold no data
+    "openapi.docs_page": EVERYONE,
+    "openapi.docs_assets": EVERYONE,
     "open311.list_services": EVERYONE,  # GeoReport reads are public, as its clients expect
     "open311.service_definition": EVERYONE,
     "open311.list_requests": EVERYONE,
