@@ -19,6 +19,9 @@ from engine.tasks import TERMINAL
 
 LIST_WINDOW = timedelta(days=90)  # GeoReport's default and largest date range
 MAX_LIST = 1000
+#: GeoReport reads are public, so they show only what citizens filed through the public channel;
+#: hotline, patrol, camera and inspection events (names, phone numbers, exact places) stay internal.
+PUBLIC_SOURCE_TYPE = "citizen"
 
 STATUS_NOTES = {
     "pending": ("Received; the rules have not evaluated it yet.", "已受理，规则尚未研判。"),
@@ -136,7 +139,8 @@ def _parse_w3(value: str, field: str) -> datetime:
 
 def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
     """GET /requests: by ids (overriding the rest), else by service code, status and a ≤90-day date range."""
-    query = select(Event).options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category))
+    query = select(Event).where(Event.source_type == PUBLIC_SOURCE_TYPE).options(
+        selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category))
     ids = [part.strip() for part in (args.get("service_request_id") or "").split(",") if part.strip()]
     if ids:
         if not all(part.isdigit() for part in ids):
@@ -164,5 +168,5 @@ def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
 def find_request(session: Session, request_id: str) -> Event | None:
     if not request_id.isdigit():
         return None
-    return session.scalar(select(Event).where(Event.id == int(request_id)).options(
-        selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category)))
+    return session.scalar(select(Event).where(Event.id == int(request_id), Event.source_type == PUBLIC_SOURCE_TYPE)
+                          .options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category)))

@@ -257,3 +257,18 @@ def test_uploaded_files_are_never_served_as_something_that_runs(app, tmp_path, n
         assert response.headers["Content-Security-Policy"].startswith("sandbox")
         assert response.headers.get("Content-Disposition", "").startswith("attachment") is not inline
         assert response.get_data() == content
+
+
+def test_open311_reads_show_citizen_requests_only(client, intake_token, session):
+    hotline = client.post("/api/v1/events", json=event(description="张先生 13800000000 反映露天烧烤"),
+                          headers=bearer(intake_token))
+    assert hotline.status_code == 202
+    hotline_id = hotline.get_json()["id"]
+    assert client.get(f"/open311/v2/requests/{hotline_id}.json").status_code == 404
+    listed = client.get(f"/open311/v2/requests.json?service_request_id={hotline_id}")
+    assert listed.status_code == 200 and listed.get_json() == []
+    filed = client.post("/open311/v2/requests.json", data={"api_key": intake_token, "service_code": "06029",
+                                                           "lat": "35.025", "long": "110.995"})
+    assert filed.status_code == 201, filed.get_json()
+    filed_id = filed.get_json()[0]["service_request_id"]
+    assert client.get(f"/open311/v2/requests/{filed_id}.json").status_code == 200
