@@ -584,3 +584,28 @@ class Delivery(Base):
     next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     delivered_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class ImportRun(Base):
+    """One uploaded file of events: its column mapping, then the import's progress and its report."""
+
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(64))
+    source_type: Mapped[str] = mapped_column(String(16), default="hotline")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="uploaded")  # uploaded|queued|running|cancelling|cancelled|done|failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[Optional[list[Any]]] = mapped_column(JSON)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTC)

@@ -60,6 +60,13 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervision.bp)
+    @app.url_value_preprocessor
+    def larger_uploads(endpoint, _values) -> None:
+        """Event files may exceed the API's body limit; runs before CSRF reads the form."""
+        if endpoint == "import.index":
+            from engine.imports import MAX_FILE_BYTES
+            request.max_content_length = MAX_FILE_BYTES + 64 * 1024
+
     from admin import init_admin
     from admin.queues import init_queue_dashboard
     init_admin(app)

@@ -44,3 +44,20 @@ def deliver_outbox(time_budget: float = 60.0) -> int:
             enqueue_delivery(settings)
     log.info("outbox: %s messages delivered", delivered)
     return delivered
+
+
+def import_events(run_id: int) -> dict:
+    """Import one uploaded file of events, then queue their evaluation."""
+    from engine import imports
+
+    settings = load_settings()
+    factory = session_factory(settings.database_url)
+    try:
+        job = imports.run(factory, run_id)
+    except Exception as err:
+        imports.fail(factory, run_id, err)
+        raise
+    if job.created:
+        enqueue_drain(settings)
+    log.info("import %s: %s created, %s repeats, %s refused", run_id, job.created, job.duplicates, job.refused)
+    return {"created": job.created, "duplicates": job.duplicates, "refused": job.refused, "status": job.status}

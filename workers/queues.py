@@ -61,3 +61,9 @@ def enqueue_delivery(settings: Settings, conn: Redis | None = None) -> bool:
 
 def clear_delivery_flag(settings: Settings, conn: Redis | None = None) -> None:
     (conn or connection(settings)).delete(_flag(settings, "outbox"))
+
+
+def enqueue_import(settings: Settings, run_id: int) -> None:
+    """Queue the import of one uploaded file (the job reads everything else from its ImportRun row)."""
+    evaluate_queue(settings).enqueue("workers.jobs.import_events", run_id, job_timeout=3600, result_ttl=600,
+                                     failure_ttl=86400, job_id=f"{settings.queue_prefix}-import-{run_id}")

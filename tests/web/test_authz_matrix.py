@@ -42,7 +42,7 @@ NOBODY: frozenset[str] = frozenset()
 ADMIN_VIEWS = {
     "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
     "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
-    "sign_in_lock": ADMINS,
+    "sign_in_lock": ADMINS, "import": ADMINS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
 }
 
@@ -92,7 +92,7 @@ POLICY: dict[str, frozenset[str]] = {
 PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
-              "fmt": "json", "code": "06029", "request_id": "999999999"}
+              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999"}
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

@@ -1,0 +1,133 @@
+"""Admin: import events from a CSV or XLSX export — upload, map the columns, dry run, import with progress."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin import _Guarded
+from engine import imports
+from engine.errors import InputError
+from engine.models import ImportRun
+from rules.facts import SOURCE_TYPES
+from web.extensions import db
+from web.i18n import short_lang
+
+TARGET_LABELS = {
+    "source_event_id": _l("Source id (unique per source)"), "category": _l("Category code"),
+    "occurred_at": _l("Occurred at"), "grid": _l("Grid code"), "lat": _l("Latitude"), "lon": _l("Longitude"),
+    "address": _l("Address"), "description": _l("Description"), "filing_condition": _l("Filing condition"),
+    "source_type": _l("Source type"),
+}
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+    source = StringField(_l("Source system"), default="hotline-12345", validators=[DataRequired(), Length(max=64)],
+                         description=_l("Events are unique per source and source id: importing the same rows "
+                                        "again creates nothing."))
+    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    timezone = StringField(_l("Time zone of times without an offset"), default="Asia/Shanghai",
+                           validators=[DataRequired(), Length(max=64)])
+
+
+def mapping_form(headers: list[str], mapping: dict[str, str]) -> FlaskForm:
+    choices = [("", "—")] + [(h, h) for h in headers if h]
+
+    class MappingForm(FlaskForm):
+        pass
+
+    for target in imports.TARGETS:
+        setattr(MappingForm, target, SelectField(TARGET_LABELS[target], choices=choices, default=mapping.get(target, "")))
+    return MappingForm()
+
+
+class ImportView(_Guarded, BaseView):
+    """Only administrators import; the page shows each run's progress and its report of bad rows."""
+
+    roles = ("admin",)
+
+    def _folder(self) -> Path:
+        return Path(current_app.instance_path) / "imports"
+
+    def _run(self, run_id: int) -> ImportRun:
+        job = db.session.get(ImportRun, run_id)
+        if job is None:
+            abort(404)
+        return job
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = UploadForm()
+        if form.validate_on_submit():
+            upload = form.file.data
+            try:
+                job = imports.new_run(db.session, self._folder(), upload.filename or "upload.csv", upload.read(),
+                                      form.source.data, form.source_type.data, form.timezone.data, current_user.id)
+            except InputError as err:
+                db.session.rollback()
+                for p in err.problems:
+                    flash(p.as_dict(short_lang())["message"], "danger")
+            else:
+                db.session.commit()
+                return redirect(url_for(".mapping", run_id=job.id))
+        runs = db.session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(20)).all()
+        return self.render("admin/imports/index.html", form=form, runs=runs)
+
+    @expose("/<int:run_id>/", methods=("GET", "POST"))
+    def mapping(self, run_id: int):
+        job = self._run(run_id)
+        table = imports.read_table(Path(job.stored_path))
+        form = mapping_form(table.headers, job.mapping)
+        report = None
+        if request.method == "POST" and job.status == "uploaded" and form.validate_on_submit():
+            job.mapping = {t: getattr(form, t).data for t in imports.TARGETS if getattr(form, t).data}
+            try:
+                imports.check_mapping(table.headers, job.mapping)
+                if request.form.get("action") == "import":
+                    job.status = "queued"
+                    db.session.commit()
+                    from workers.queues import enqueue_import
+
+                    enqueue_import(current_app.extensions["civicrules.settings"], job.id)
+                    return redirect(url_for(".progress_page", run_id=job.id))
+                report = imports.dry_run(db.session, job)
+                db.session.commit()
+            except InputError as err:
+                db.session.rollback()
+                for p in err.problems:
+                    flash(f"{TARGET_LABELS.get(p.field, p.field)}: {p.as_dict(short_lang())['message']}", "danger")
+        elif job.status != "uploaded":
+            return redirect(url_for(".progress_page", run_id=job.id))
+        return self.render("admin/imports/mapping.html", job=job, form=form, headers=table.headers,
+                           preview=table.rows[:5], report=report, lang=short_lang())
+
+    @expose("/<int:run_id>/progress")
+    def progress_page(self, run_id: int):
+        return self.render("admin/imports/run.html", job=self._run(run_id), lang=short_lang(),
+                           cancel_form=FlaskForm())
+
+    @expose("/<int:run_id>/progress.json")
+    def progress(self, run_id: int):
+        job = self._run(run_id)
+        return jsonify({"status": job.status, "total": job.total, "processed": job.processed,
+                        "created": job.created, "duplicates": job.duplicates, "refused": job.refused,
+                        "error": job.error})
+
+    @expose("/<int:run_id>/cancel", methods=("POST",))
+    def cancel(self, run_id: int):
+        form = FlaskForm()
+        if form.validate_on_submit():
+            imports.cancel(db.session, self._run(run_id))
+            db.session.commit()
+            flash(_("The import stops after its current chunk."), "info")
+        return redirect(url_for(".progress_page", run_id=run_id))
