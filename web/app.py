@@ -93,7 +93,19 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
 
     @app.errorhandler(Exception)
     def internal_error(err: Exception):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # the database may be the thing that is gone
+            db.session.remove()
+        if _database_unreachable(err):
+            app.logger.warning("database unreachable: %s", type(err).__name__)
+            if request.path.startswith(("/api/", "/open311/")):
+                from web.problems import problem
+                response = problem(503, "unavailable", detail_key="unavailable")
+            else:
+                response = app.response_class("Service unavailable, try again shortly / 服务暂不可用，请稍后重试", 503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         app.logger.exception("unhandled error")
         if request.path.startswith("/api/"):
             from web.problems import problem
@@ -116,6 +128,17 @@ class _DatabaseId(IntegerConverter):
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
                  signed: bool = False) -> None:
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unreachable(err: Exception) -> bool:
+    """A lost or refused database connection: nothing was stored, so the sender should simply retry."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    return isinstance(err, (OperationalError, InterfaceError)) or (
+        isinstance(err, DBAPIError) and bool(err.connection_invalidated))
 
 
 def _check(fn) -> str:
