@@ -15,6 +15,11 @@ dispatch threads never share a process with another scenario's):
                one-argument action, and the same catch-all rule the Evaluator adds
   gen60.floor  rules.twin.matches over the same 60 documents, routed by category the same way
   gen60.scan   rules.twin.matches over all 60 documents for every fact (no routing), for reference
+  gen2000.*    the same generator with 2,000 rules over 2,000 categories: ours (the Evaluator over the
+               compiler's partitions of at most 200 rules), floor (the twin, routed), and rawpart:
+               plain durable_rules one fact at a time into the one partition the fact's category
+               routes to (one ruleset of 2,000 rules does not register: durable_rules hangs past
+               about 500 rules per ruleset)
   *.capped     what-if, NOT engine code: the Evaluator's algorithm re-implemented here over the
                compiler's partitions with every rule compiled with durable_rules' `cap` option, so
                one action call receives all the facts of a batch that matched the rule (the engine
@@ -55,7 +60,8 @@ GOAL_PER_CORE = 50_000
 SEED = 20261122
 N_FACTS = 2000  # distinct fact dictionaries per scenario; timing loops over them (one pass = all)
 SCENARIOS = ("demo.ours", "demo.floor", "demo.capped", "demo.packed",
-             "gen60.ours", "gen60.raw", "gen60.floor", "gen60.scan", "gen60.capped", "gen60.packed")
+             "gen60.ours", "gen60.raw", "gen60.floor", "gen60.scan", "gen60.capped", "gen60.packed",
+             "gen2000.ours", "gen2000.rawpart", "gen2000.floor")
 HOURS_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 9, 9, 9, 8, 8, 9, 9, 8, 8, 7, 6, 5, 4, 3, 2]  # day-heavy
 
 
@@ -176,8 +182,9 @@ def ruleset(name: str, n: int):
     if name == "demo":
         facts = demo_facts(pack, docs, n)
     else:
-        docs = gen60_docs()
-        facts = gen60_facts(pack, n)
+        n_rules = int(name[3:])  # gen60, gen2000: that many generated single-category rules
+        docs = gen60_docs(n_rules)
+        facts = gen60_facts(pack, n, n_rules)
     return docs, facts, compile_ruleset(docs)
 
 
@@ -379,6 +386,52 @@ def run_raw(set_name: str, budget: float, n: int) -> dict[str, Any]:
     return {**_timed(one_pass, budget), "rules": len(docs), "batch": 1, "mismatches": mismatches}
 
 
+def run_rawpart(set_name: str, budget: float, n: int) -> dict[str, Any]:
+    """Plain durable_rules over the compiler's partitions: each fact asserted, one at a time, into the
+    partition its category routes to (what raw durable_rules needs to hold 2,000 rules at all)."""
+    import copy
+
+    import durable.engine as durable_engine
+
+    docs, facts, compiled = ruleset(set_name, n)
+    hits: dict[str, int] = {}
+
+    def action(closure) -> None:
+        hits["n"] = hits.get("n", 0) + 1
+
+    def ignore(closure) -> None:
+        return None
+
+    class _Host(durable_engine.Host):
+        def get_action(self, action_name: str):
+            return ignore if action_name == "__seen__" else action
+
+    host = _Host()
+    definitions = {}
+    for name, rules in compiled.partitions.items():
+        rules = copy.deepcopy(rules)
+        rules["__seen__"] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": "__seen__"}
+        definitions[f"raw.{name}"] = rules
+    host.register_rulesets(definitions)
+    routed = [(f, [f"raw.{p}" for p in compiled.partitions_for(f["category"])]) for f in facts]
+    serial = [0]
+
+    def one_pass() -> int:
+        for f, names in routed:
+            for name in names:
+                serial[0] += 1
+                fact = {**f, "id": f"r.{serial[0]}"}
+                host.assert_fact(name, fact)
+                host.retract_fact(name, fact)
+        return len(facts)
+
+    one_pass()
+    expected_hits = sum(len(e) for e in twin_expected(docs, facts))
+    mismatches = abs(hits.get("n", 0) - expected_hits)
+    return {**_timed(one_pass, budget), "rules": len(docs), "batch": 1, "mismatches": mismatches,
+            "partitions": len(compiled.partitions)}
+
+
 def run_floor(set_name: str, budget: float, n: int, routed: bool) -> dict[str, Any]:
     from rules.twin import matches
 
@@ -407,6 +460,8 @@ def run_scenario(name: str, budget: float, batch: int, n: int) -> dict[str, Any]
         return run_capped(set_name, budget, batch, n, packed=(kind == "packed"))
     if kind == "raw":
         return run_raw(set_name, budget, n)
+    if kind == "rawpart":
+        return run_rawpart(set_name, budget, n)
     return run_floor(set_name, budget, n, routed=(kind == "floor"))
 
 
@@ -491,21 +546,24 @@ def main() -> int:
         return x / y if x and y else None
 
     print()
-    print(f"{'scenario':<13} {'rules':>5} {'batch':>5} {'evals/s':>10} {'evals/CPU-s':>11} {'check':>9}  note")
+    print(f"{'scenario':<15} {'rules':>5} {'batch':>5} {'evals/s':>10} {'evals/CPU-s':>11} {'check':>9}  note")
     notes = {"demo.ours": "Evaluator.evaluate, demo pack", "demo.floor": "rules.twin.matches, routed",
              "demo.capped": "what-if: rules with durable `cap`",
              "gen60.ours": "Evaluator.evaluate, 60 rules / 60 categories",
              "gen60.raw": "durable_rules assert/retract_fact, 1 at a time",
              "gen60.floor": "rules.twin.matches, routed", "gen60.scan": "rules.twin.matches, all 60 docs",
              "gen60.capped": "what-if: rules with durable `cap`",
-             "demo.packed": "what-if: `cap` + one partition", "gen60.packed": "what-if: `cap` + one partition"}
+             "demo.packed": "what-if: `cap` + one partition", "gen60.packed": "what-if: `cap` + one partition",
+             "gen2000.ours": "Evaluator.evaluate, 2,000 rules in partitions of <= 200",
+             "gen2000.rawpart": "durable_rules 1 at a time into the routed partition",
+             "gen2000.floor": "rules.twin.matches, routed"}
     for name in names:
         r = results[name]
         if "error" in r:
-            print(f"{name:<13} {'':>5} {'':>5} {'ERROR':>10} {'':>11} {'':>9}  {r['error']}")
+            print(f"{name:<15} {'':>5} {'':>5} {'ERROR':>10} {'':>11} {'':>9}  {r['error']}")
             continue
         check = "ok" if r["mismatches"] == 0 else f"{r['mismatches']} BAD"
-        print(f"{name:<13} {r['rules']:>5} {r.get('batch', '-')!s:>5} {r['per_s']:>10,.0f} {r['per_cpu_s']:>11,.0f}"
+        print(f"{name:<15} {r['rules']:>5} {r.get('batch', '-')!s:>5} {r['per_s']:>10,.0f} {r['per_cpu_s']:>11,.0f}"
               f" {check:>9}  {notes[name]}")
     ratios = {"demo ours/floor": ratio("demo.ours", "demo.floor"),
               "gen60 ours/raw": ratio("gen60.ours", "gen60.raw"),
@@ -514,10 +572,12 @@ def main() -> int:
               "demo capped/ours": ratio("demo.capped", "demo.ours"),
               "gen60 capped/ours": ratio("gen60.capped", "gen60.ours"),
               "demo packed/ours": ratio("demo.packed", "demo.ours"),
-              "gen60 packed/ours": ratio("gen60.packed", "gen60.ours")}
+              "gen60 packed/ours": ratio("gen60.packed", "gen60.ours"),
+              "gen2000 ours/rawpart": ratio("gen2000.ours", "gen2000.rawpart"),
+              "gen2000 ours/floor": ratio("gen2000.ours", "gen2000.floor")}
     print()
     print("ratios: " + "   ".join(f"{k} {v:.2f}x" for k, v in ratios.items() if v is not None))
-    for name in ("demo.ours", "gen60.ours"):
+    for name in ("demo.ours", "gen60.ours", "gen2000.ours"):
         if rate(name):
             verdict = "meets" if rate(name) >= GOAL_PER_CORE else "MISSES"
             print(f"goal >= {GOAL_PER_CORE:,} evaluations/s per core: {name} {verdict} it "
