@@ -229,6 +229,8 @@ class ListItem(Base):
     timeline_code: Mapped[Optional[str]] = mapped_column(String(64))
     limit: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     points: Mapped[float] = mapped_column(Float, default=0)
+    # Points lost per happening (overdue | failed_check | rebound | inspection); missing keys fall back to `points`.
+    point_rules: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     legal_basis: Mapped[Optional[str]] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -609,3 +611,62 @@ class ImportRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTC)
     started_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class AssessmentConfig(Base):
+    """A campaign's composite-score weights and peer groups (unit type -> group) for the rankings."""
+
+    __tablename__ = "assessment_configs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), unique=True)
+    campaign: Mapped[Campaign] = relationship()
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    peer_groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SanctionRule(Base):
+    """A bottom-N rule (this month, K consecutive months or quarters, K months in a year) and its sanction."""
+
+    __tablename__ = "sanction_rules"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign: Mapped[Campaign] = relationship()
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # month | consecutive_months | consecutive_quarters | months_in_year
+    bottom_n: Mapped[int] = mapped_column(Integer, default=3)
+    periods: Mapped[int] = mapped_column(Integer, default=1)  # K
+    peer_group: Mapped[Optional[str]] = mapped_column(String(32))  # None: every peer group
+    sanction: Mapped[str] = mapped_column(String(32))  # self_criticism | interview | criticism_bulletin | accountability
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SanctionRun(Base):
+    """The sanctions list of one campaign for one period was produced (once: the job is idempotent)."""
+
+    __tablename__ = "sanction_runs"
+    __table_args__ = (UniqueConstraint("campaign_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    period: Mapped[str] = mapped_column(String(16))  # 2026-11 | 2026-Q4
+    produced_at: Mapped[datetime] = mapped_column(UTC)
+    entries: Mapped[list["SanctionDue"]] = relationship(back_populates="run", order_by="SanctionDue.id")
+
+
+class SanctionDue(Base):
+    """A unit due for a sanction in a period, with the ranks (period -> rank of size) that caused it."""
+
+    __tablename__ = "sanctions_due"
+    __table_args__ = (UniqueConstraint("run_id", "rule_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sanction_runs.id"))
+    run: Mapped[SanctionRun] = relationship(back_populates="entries")
+    rule_id: Mapped[int] = mapped_column(ForeignKey("sanction_rules.id"))
+    rule: Mapped[SanctionRule] = relationship()
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    sanction: Mapped[str] = mapped_column(String(32))
+    ranks: Mapped[list[Any]] = mapped_column(JSON)

@@ -1,0 +1,108 @@
+"""Indicators and the composite ranking against hand-worked examples (pure functions, no clock)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from engine.indicators import Indicators, PeriodError, ReboundRow, TaskRow, compute, parse_period, points_for
+from engine.ranking import DEFAULT_WEIGHTS, rank, score
+
+CST = timezone(timedelta(hours=8))
+NOW = datetime(2026, 12, 5, tzinfo=timezone.utc)
+
+
+def at(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=CST)
+
+
+def task(tid, created, deadline, moves, source="hotline", unit=1):
+    points = points_for({"overdue": 3, "rebound": 4, "inspection": 5}, 2)
+    row = TaskRow(tid, unit, "06001", source, created, deadline, points,
+                  [(created, "dispatch", "dispatched")] + [(when, action, to) for when, action, to in moves])
+    return row
+
+
+def november_rows():
+    return [
+        task("A", at(11, 2), at(11, 4), [(at(11, 3), "submit", "submitted"), (at(11, 3, 12), "pass_check", "closed")]),
+        task("B", at(11, 5), at(11, 6), [(at(11, 8), "submit", "submitted"), (at(11, 9), "fail_check", "returned"),
+                                         (at(11, 10), "submit", "submitted"), (at(11, 11), "pass_check", "closed")]),
+        task("C", at(11, 10), at(11, 14), [(at(11, 10, 11), "sign", "signed"),
+                                           (at(11, 11), "approve_extension", "signed")]),
+        task("D", at(11, 20), at(12, 10), [(at(11, 21), "approve_park", "parked")]),
+        task("E", at(10, 28), at(11, 1), [(at(11, 2), "submit", "submitted")]),
+        task("F", at(11, 15), at(11, 17), [(at(11, 16), "approve_void", "voided")]),
+        task("G", at(11, 25), at(11, 27), [(at(11, 26), "submit", "submitted"), (at(11, 27, 9), "pass_check", "closed")],
+             source="inspection"),
+    ]
+
+
+def test_period_labels_follow_the_campaign_time_zone():
+    month = parse_period("2026-11", "Asia/Shanghai")
+    assert (month.kind, month.start, month.end) == ("month", datetime(2026, 10, 31, 16, tzinfo=timezone.utc),
+                                                    datetime(2026, 11, 30, 16, tzinfo=timezone.utc))
+    week = parse_period("2026-W47", "Asia/Shanghai")
+    assert week.first_day.isoformat() == "2026-11-16" and week.end - week.start == timedelta(days=7)
+    quarter = parse_period("2026-Q4", "Asia/Shanghai")
+    assert quarter.first_day.isoformat() == "2026-10-01" and quarter.previous("Asia/Shanghai").label == "2026-Q3"
+    assert parse_period("2026-01").previous("Asia/Shanghai").label == "2025-12"
+    for bad in ("2026-13", "2026-W60", "2026-Q5", "november"):
+        with pytest.raises(PeriodError):
+            parse_period(bad)
+
+
+def test_november_by_hand():
+    """Due A B C D G (E was dispatched in October, F voided); see docs/ASSESSMENT.md for each count."""
+    rebound = ReboundRow(1, at(11, 20), 4.0)
+    ind = compute(november_rows(), [rebound], parse_period("2026-11"), NOW)[1]
+    assert (ind.due, ind.handled, ind.handled_on_time) == (5, 3, 2)  # A B G handled; B late
+    assert (ind.due_to_close, ind.closed, ind.closed_on_time) == (4, 3, 2)  # D parked at the cut-off
+    assert (ind.reworked, ind.overdue_unhandled, ind.extended) == (1, 1, 1)  # B; C; C
+    assert (ind.overdue, ind.failed_checks, ind.inspection_findings, ind.rebounds) == (3, 1, 1, 1)  # B C E
+    assert ind.points_lost == 3 * 3 + 2 + 5 + 4
+    rates = ind.rates()
+    assert rates["handling_rate"] == pytest.approx(0.6) and rates["on_time_handling_rate"] == pytest.approx(0.4)
+    assert rates["closure_rate"] == pytest.approx(0.75) and rates["on_time_closure_rate"] == pytest.approx(0.5)
+    assert rates["rework_rate"] == pytest.approx(1 / 3) and rates["overdue_unhandled_rate"] == pytest.approx(0.2)
+    assert rates["extension_rate"] == pytest.approx(0.2)
+    # 0.6·30 + 0.4·20 + (1 − 1/3)·20 + (1 − 0.2)·20 + (1 − 0.2)·10 − 20 points = 43.33
+    assert score(ind, DEFAULT_WEIGHTS) == 43.33
+
+
+def test_a_week_counts_only_what_happened_before_its_end():
+    """W45 is 2–8 November: A and B are due; B's submission on the 8th is late, its failed check falls later."""
+    ind = compute(november_rows(), [], parse_period("2026-W45"), NOW)[1]
+    assert (ind.due, ind.handled, ind.handled_on_time, ind.closed) == (2, 2, 1, 1)
+    assert (ind.reworked, ind.failed_checks, ind.overdue_unhandled) == (0, 0, 0)
+    assert ind.overdue == 1 and ind.points_lost == 3  # B's deadline on the 6th; E's on 1 November is in W44
+
+
+def test_a_running_period_is_cut_off_at_now():
+    """On 11 November 09:00 C is neither extended yet nor overdue; B has failed its check."""
+    ind = compute(november_rows(), [], parse_period("2026-11"), at(11, 11, 9))[1]
+    assert (ind.due, ind.handled, ind.reworked, ind.extended, ind.closed) == (3, 2, 1, 0, 1)
+
+
+def test_zero_denominators_are_undefined_and_score_as_perfect():
+    empty = compute([], [], parse_period("2026-11"), NOW, unit_ids=[7])[7]
+    assert all(value is None for value in empty.rates().values())
+    assert score(empty, DEFAULT_WEIGHTS) == 100.0
+
+
+def test_ties_share_a_rank_within_each_peer_group():
+    def unit(uid, points):
+        return Indicators(uid, points_lost=points)
+    inds = {1: unit(1, 0), 2: unit(2, 5), 3: unit(3, 5), 4: unit(4, 9), 5: unit(5, 50), 6: unit(6, 0)}
+    groups = {1: "streets", 2: "streets", 3: "streets", 4: "streets", 5: "departments", 6: "departments"}
+    ranked = {r.unit_id: r for r in rank(inds, groups, DEFAULT_WEIGHTS)}
+    assert [ranked[u].rank for u in (1, 2, 3, 4)] == [1, 2, 2, 4]
+    assert [ranked[u].rank for u in (6, 5)] == [1, 2] and ranked[5].size == 2
+    assert {u for u in (1, 2, 3, 4) if ranked[u].in_bottom(3)} == {2, 3, 4}
+    assert {u for u in (1, 2, 3, 4) if ranked[u].in_bottom(1)} == {4}
+    assert {u for u in (1, 2, 3, 4) if ranked[u].in_bottom(2)} == {2, 3, 4}  # the tie at 2 comes in whole
+
+
+def test_nobody_is_in_the_bottom_when_all_tie():
+    ranked = rank({}, {1: "streets", 2: "streets", 3: "streets"}, DEFAULT_WEIGHTS)
+    assert [r.rank for r in ranked] == [1, 1, 1] and not any(r.in_bottom(3) for r in ranked)
