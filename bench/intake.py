@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -673,6 +673,51 @@ def print_rounds(rounds: list[dict[str, Any]]) -> None:
                   f"SQL statements and {r['drain_cpu_ms_per_event']:.2f} ms CPU (Python side only)")
 
 
+def database_floor(url: str, n: int) -> dict[str, Any]:
+    """The database's own rate for the same rows, without CivicRules: n event rows inserted in batches of
+    500 by executemany, then by COPY, into a scratch copy of the events table (same columns, indexes)."""
+    import psycopg
+
+    from engine.db import make_engine
+
+    engine = make_engine(url)
+    items = payloads("floor", n)
+    now = datetime.now(timezone.utc)
+    with engine.connect() as conn:
+        category_ids = dict(conn.exec_driver_sql("SELECT code, id FROM categories").all())
+        grid_ids = dict(conn.exec_driver_sql("SELECT code, id FROM grids").all())
+    rows = [("floor", p["source_event_id"], "hotline", category_ids[p["category"]], grid_ids[p["grid"]],
+             datetime.fromisoformat(p["occurred_at"]), now, p["description"], "", "pending", 0, 0.0) for p in items]
+    columns = ("source, source_event_id, source_type, category_id, grid_id, occurred_at, received_at, description, "
+               "address, status, attempts, points")
+    raw = engine.raw_connection()
+    result: dict[str, Any] = {"rows": n}
+    try:
+        cur = raw.cursor()
+        for label in ("executemany", "copy"):
+            cur.execute("DROP TABLE IF EXISTS floor_events")
+            cur.execute("CREATE TABLE floor_events (LIKE events INCLUDING ALL)")
+            raw.commit()
+            started = time.perf_counter()
+            for i in range(0, n, 500):
+                chunk = rows[i:i + 500]
+                if label == "executemany":
+                    cur.executemany(f"INSERT INTO floor_events ({columns}) VALUES "
+                                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", chunk)
+                else:
+                    with cur.copy(f"COPY floor_events ({columns}) FROM STDIN") as copy:
+                        for row in chunk:
+                            copy.write_row(row)
+                raw.commit()
+            result[f"{label}_per_s"] = n / (time.perf_counter() - started)
+        cur.execute("DROP TABLE floor_events")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 events per round, 5 s of HTTP load")
@@ -749,6 +794,15 @@ def main() -> int:
                       f"overall {r['overall_per_s']:,.0f}/s", flush=True)
                 exit_code |= 0 if r["all_evaluated"] and not r["failed"] else 1
             rounds.append(r)
+        if pg_url:
+            floor = database_floor(pg_url, n)
+            print(f"database floor (PostgreSQL, {n} event rows in batches of 500): executemany "
+                  f"{floor['executemany_per_s']:,.0f} rows/s, COPY {floor['copy_per_s']:,.0f} rows/s", flush=True)
+            for r in rounds:
+                if r.get("round", "").startswith("pg") and r.get("overall_per_s"):
+                    print(f"  {r['round']}: end to end {r['overall_per_s']:,.0f}/s = "
+                          f"{r['overall_per_s'] / floor['executemany_per_s']:.3f}x the executemany floor, "
+                          f"{r['overall_per_s'] / floor['copy_per_s']:.3f}x COPY", flush=True)
         if not args.skip_http:
             url = pg_url or sqlite_url
             if url == sqlite_url and args.skip_sqlite:
