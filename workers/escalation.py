@@ -9,6 +9,7 @@ import time
 from engine import audit, digest, escalation, tasks
 from engine.config import load_settings
 from engine.db import session_factory
+from workers import assessment
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def run_forever(every: float = 0.5) -> None:
                         log.info("parking ended, resumed tasks: %s", resumed)
                     with factory() as session:
                         sealed = audit.seal(session)
+                    with factory() as session:
+                        assessment.enqueue_due(session)  # sanctions lists of finished months and quarters
                     if written or sealed:
                         log.info("daily digests written: %s; audit segments sealed: %s", written, sealed)
                     next_digest = started + DIGEST_EVERY

@@ -1,0 +1,35 @@
+"""The poller asks once per finished month and quarter; the RQ job keeps each period's sanctions list once."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import Campaign, SanctionRun
+from workers import assessment
+from workers.queues import connection, evaluate_queue
+
+
+@pytest.fixture()
+def december():
+    clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
+    yield
+    clock.set_clock(None)
+
+
+def test_finished_periods_are_produced_once(factory, settings, demo, december):
+    with factory() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+        asked = assessment.enqueue_due(session, settings)
+    assert {(campaign.id, "2026-11"), (campaign.id, "2026-Q3")} <= set(asked)
+    queue = evaluate_queue(settings)
+    SimpleWorker([queue], connection=connection(settings)).work(burst=True)
+    with factory() as session:
+        periods = set(session.scalars(select(SanctionRun.period).where(SanctionRun.campaign_id == campaign.id)))
+        assert {"2026-11", "2026-Q3"} <= periods
+        assessment._asked.clear()  # a restarted poller: the database, not memory, says it is done
+        assert assessment.enqueue_due(session, settings) == []
+    assert assessment.produce_sanctions(campaign.id, "2026-11") == 0  # produced already: nothing new
