@@ -165,3 +165,14 @@ def user_token(client, username: str, password: str = "civicrules-demo") -> str:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["token"]
+
+
+#: Figures a test wants in the CI log (request counts, totals after a fault): printed after the run.
+REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REPORT:
+        terminalreporter.section("CivicRules figures")
+        for line in REPORT:
+            terminalreporter.write_line(line)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import REPORT, ROOT
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None) \
     if Path("/usr/lib/postgresql").exists() else None
@@ -332,22 +332,23 @@ def restart_postgresql(stack: Stack) -> None:
 
 def test_sigkill_of_a_gunicorn_worker(stack):
     load(stack, "gunicorn", kill_a_gunicorn_worker)
-    print("after a gunicorn worker's SIGKILL:", settle(stack))
+    REPORT.append(f"faults: after a gunicorn worker's SIGKILL: {settle(stack)}")
 
 
 def test_sigkill_of_the_rq_worker_and_its_work_horse(stack):
     load(stack, "rqworker", kill_the_rq_worker)
-    print("after the RQ worker's SIGKILL:", settle(stack))
+    REPORT.append(f"faults: after the RQ worker's SIGKILL: {settle(stack)}")
 
 
 def test_redis_restarted_mid_load(stack):
     load(stack, "redis", restart_redis)
-    print("after a Redis restart:", settle(stack))
+    REPORT.append(f"faults: after a Redis restart: {settle(stack)}")
 
 
 def test_postgresql_restarted_mid_load(stack):
     load(stack, "postgres", restart_postgresql)
     found = settle(stack)
-    print("after a PostgreSQL restart:", found, "503s with Retry-After:", len(stack.unavailable))
+    REPORT.append(f"faults: after a PostgreSQL restart: {found}; 503 answers with Retry-After while it was down: "
+                  f"{len(stack.unavailable)}")
     assert stack.unavailable and all(v.isdigit() for v in stack.unavailable), \
         "intake should have answered 503 with Retry-After while PostgreSQL was down"
