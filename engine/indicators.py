@@ -159,6 +159,14 @@ def _status_at(row: TaskRow, instant: datetime) -> Optional[str]:
     return status
 
 
+def overdue_in(row: TaskRow, period: Period, cutoff: datetime) -> bool:
+    """The task's deadline passed within the period (before the cut-off) without a submission by then."""
+    if not period.start <= row.deadline_at < cutoff:
+        return False
+    voided, submitted = _first(row, "approve_void", cutoff), _first(row, "submit", cutoff)
+    return (voided is None or voided >= row.deadline_at) and (submitted is None or submitted > row.deadline_at)
+
+
 def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period, now: datetime,
             unit_ids: Iterable[int] = ()) -> dict[int, Indicators]:
     """Indicators per unit for `period`, counting only what had happened before min(period end, now)."""
@@ -168,10 +176,9 @@ def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Per
         ind = result.setdefault(row.unit_id, Indicators(row.unit_id))
         voided = _first(row, "approve_void", cutoff)
         submitted = _first(row, "submit", cutoff)
-        if voided is None or voided >= row.deadline_at:
-            if period.start <= row.deadline_at < cutoff and (submitted is None or submitted > row.deadline_at):
-                ind.overdue += 1
-                ind.points_lost += row.points["overdue"]
+        if overdue_in(row, period, cutoff):
+            ind.overdue += 1
+            ind.points_lost += row.points["overdue"]
         for at, action, _ in row.transitions:
             if action == "fail_check" and period.start <= at < cutoff:
                 ind.failed_checks += 1

@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervision.bp)
+    from web import assessment
+    app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
         """Event files may exceed the API's body limit; runs before CSRF reads the form."""

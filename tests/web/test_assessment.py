@@ -1,0 +1,71 @@
+"""The bulletin pages and files as the assessment office and auditors use them."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from datetime import datetime, timezone
+
+import pytest
+from openpyxl import load_workbook
+
+from engine import clock
+from tests.helpers import login
+
+
+@pytest.fixture()
+def december():
+    clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
+    yield
+    clock.set_clock(None)
+
+
+def test_monthly_ranking_page_shows_units_charts_and_exports(app, december):
+    client = app.test_client()
+    login(client, "assessor")
+    page = client.get("/assessment/bulletins/2026-11?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Monthly ranking 2026-11" in html and "Dongcheng Sub-district Office" in html
+    assert html.count("<svg") >= 1 and "<script" not in html.split("</nav>")[-1]
+    assert "/assessment/bulletins/2026-11.xlsx" in html and "/assessment/bulletins/2026-11.pdf" in html
+    index = client.get("/assessment/?lang=zh_Hans_CN")
+    assert index.status_code == 200 and "2026-W49" in index.get_data(as_text=True)
+
+
+def test_xlsx_bulletin_holds_the_ranking(app, december):
+    client = app.test_client()
+    login(client, "auditor")
+    response = client.get("/assessment/bulletins/2026-Q4.xlsx?lang=zh_Hans_CN")
+    assert response.status_code == 200 and "bulletin-2026-Q4.xlsx" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.data))
+    ranking = book[book.sheetnames[0]]
+    assert "季度" in ranking["A1"].value or "2026-Q4" in ranking["A1"].value
+    units = {row[2] for row in ranking.iter_rows(min_row=3, values_only=True)}
+    assert {"JD-DC", "JD-XC", "JD-NC"} <= units
+
+
+def test_pdf_bulletin_embeds_the_chinese_font(app, december, tmp_path):
+    client = app.test_client()
+    login(client, "assessor")
+    response = client.get("/assessment/bulletins/2026-W48.pdf?lang=zh_Hans_CN")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) is not installed: cannot check the embedded font")
+    path = tmp_path / "bulletin.pdf"
+    path.write_bytes(response.data)
+    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    fonts = [line for line in listing.splitlines()[2:] if line.strip()]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), listing  # emb column
+    assert any("WenQuanYi" in line or "wqy" in line.lower() for line in fonts), listing
+
+
+def test_roles_and_bad_periods(app, december):
+    client = app.test_client()
+    assert client.get("/assessment/bulletins/2026-11").status_code in (302, 401)
+    login(client, "dispatcher")
+    assert client.get("/assessment/bulletins/2026-11").status_code == 403
+    client = app.test_client()
+    login(client, "assessor")
+    assert client.get("/assessment/bulletins/2026-13").status_code == 404
+    assert client.get("/assessment/bulletins/2026-11.docx").status_code == 404

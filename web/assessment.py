@@ -1,0 +1,145 @@
+"""Assessment office pages (督考办): the bulletin of a week, month or quarter with its ranking, charts and
+sanctions due, and the same as XLSX and PDF. Read-only; weights, peer groups and rules live in the admin."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import clock
+from engine.bulletin import Bulletin, build, campaign_for
+from engine.indicators import RATES, PeriodError, parse_period, period_containing
+from engine.models import Campaign, SanctionRun
+from engine.sanctions import KINDS, SANCTIONS
+from web import charts
+from web.auth import require_roles
+from web.bulletin_files import FontMissing, Sheet, pdf, xlsx
+from web.extensions import db
+from web.i18n import short_lang
+
+bp = Blueprint("assessment", __name__, url_prefix="/assessment")
+ASSESSMENT_ROLES = ("assessor", "auditor", "admin")
+FILES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+
+
+def _name(obj: Any, lang: str) -> str:
+    return obj.name_zh if lang == "zh" else obj.name_en
+
+
+def rate_labels() -> dict[str, str]:
+    return {"handling_rate": _("Handling rate"), "on_time_handling_rate": _("On-time handling rate"),
+            "closure_rate": _("Closure rate"), "on_time_closure_rate": _("On-time closure rate"),
+            "rework_rate": _("Rework rate"), "overdue_unhandled_rate": _("Overdue-unhandled rate"),
+            "extension_rate": _("Extension rate")}
+
+
+def group_label(group: str) -> str:
+    return {"subdistricts": _("Sub-districts"), "departments": _("Departments"), "squads": _("Squads")}.get(group, group)
+
+
+def sanction_label(code: str, lang: str) -> str:
+    zh, en = SANCTIONS.get(code, (code, code))
+    return zh if lang == "zh" else en
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
+    """The ranking, the counts behind it and the sanctions due, as rows in the reader's language."""
+    labels = rate_labels()
+    ranking_rows, count_rows = [], []
+    for r in bulletin.ranked:
+        unit, rates, ind = bulletin.units[r.unit_id], r.indicators.rates(), r.indicators
+        ranking_rows.append([group_label(r.group), r.rank, unit.code, _name(unit, lang), r.score,
+                             *[_percent(rates[k]) for k in RATES], ind.rebounds, ind.points_lost])
+        count_rows.append([unit.code, _name(unit, lang), ind.due, ind.handled, ind.handled_on_time, ind.due_to_close,
+                           ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
+                           ind.overdue, ind.failed_checks, ind.inspection_findings])
+    sanction_rows = [[line.rule_code, sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
+                      "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
+                     for line in bulletin.sanctions]
+    return [
+        (_("Ranking"), [_("Peer group"), _("Rank"), _("Unit code"), _("Unit"), _("Score"),
+                        *[labels[k] for k in RATES], _("Rebounds"), _("Points lost")], ranking_rows),
+        (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Handled"), _("Handled on time"),
+                       _("Due to close"), _("Closed"), _("Closed on time"), _("Reworked"), _("Overdue, unhandled"),
+                       _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings")],
+         count_rows),
+        (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
+         sanction_rows),
+    ]
+
+
+def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
+    labels = [label for label, _scores in bulletin.trend]
+    series = [(_name(bulletin.units[r.unit_id], lang), [scores.get(r.unit_id) for _l, scores in bulletin.trend])
+              for r in bulletin.ranked]
+    tiers = [(_("No escalation") if tier == 0 else _("Tier %(n)s", n=tier), float(count))
+             for tier, count in bulletin.overdue_by_tier]
+    return {"trend": charts.lines(_("Score trend per unit"), labels, series),
+            "categories": charts.bars(_("Top categories"), [(_name(c, lang), float(n)) for c, n in bulletin.categories]),
+            "tiers": charts.bars(_("Overdue by tier"), tiers, colour="#d62728")}
+
+
+def _title(bulletin: Bulletin, lang: str) -> str:
+    kind = {"week": _("Weekly bulletin"), "month": _("Monthly ranking"), "quarter": _("Quarterly ranking")}
+    return f"{_name(bulletin.campaign, lang)} · {kind[bulletin.period.kind]} {bulletin.period.label}"
+
+
+def _campaign() -> Campaign:
+    campaign = campaign_for(db.session, request.args.get("campaign"))
+    if campaign is None:
+        abort(404, description=_("No such campaign."))
+    return campaign
+
+
+@bp.get("/")
+@require_roles(*ASSESSMENT_ROLES)
+def index():
+    campaign = _campaign()
+    now, tz = clock.now(), campaign.timezone
+    periods = []
+    for kind in ("week", "month", "quarter"):
+        current = period_containing(kind, now, tz)
+        periods.append((kind, [current, current.previous(tz), current.previous(tz).previous(tz)]))
+    runs = db.session.scalars(select(SanctionRun).where(SanctionRun.campaign_id == campaign.id)
+                              .order_by(SanctionRun.period.desc()).limit(24)).all()
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id)).all()
+    return render_template("assessment_index.html", campaign=campaign, campaigns=campaigns, periods=periods,
+                           runs=runs, lang=short_lang())
+
+
+@bp.get("/bulletins/<name>")
+@require_roles(*ASSESSMENT_ROLES)
+def bulletin(name: str):
+    label, _dot, extension = name.partition(".")
+    if extension and extension not in FILES:
+        abort(404)
+    campaign = _campaign()
+    try:
+        period = parse_period(label, campaign.timezone)
+    except PeriodError:
+        abort(404, description=_("A period is written 2026-W47 (week), 2026-11 (month) or 2026-Q4 (quarter)."))
+    lang = short_lang()
+    data = build(db.session, campaign, period, clock.now())
+    title = _title(data, lang)
+    if extension == "xlsx":
+        return _file(xlsx(title, sheets(data, lang)), period.label, extension)
+    if extension == "pdf":
+        subtitle = _("Counted up to %(cutoff)s UTC; ranks are competition ranks within each peer group.",
+                     cutoff=data.cutoff.strftime("%Y-%m-%d %H:%M"))
+        try:
+            return _file(pdf(title, subtitle, sheets(data, lang)), period.label, extension)
+        except FontMissing as missing:
+            return Response(str(missing), status=503, mimetype="text/plain")
+    return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=sheets(data, lang),
+                           charts=_charts(data, lang), kinds=KINDS, lang=lang, campaign=campaign)
+
+
+def _file(content: bytes, label: str, extension: str) -> Response:
+    return Response(content, mimetype=FILES[extension],
+                    headers={"Content-Disposition": f'attachment; filename="bulletin-{label}.{extension}"'})
