@@ -239,6 +239,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))
     admin.add_view(FailedDeliveryView(Delivery, db, name=_l("Failed deliveries"), category=notifications,
                                       endpoint="failed_delivery"))
+    from admin.assessment import add_assessment_views
+    add_assessment_views(admin)  # weights, peer groups, points, sanction rules
     from admin.security import add_security_views
     add_security_views(admin)
     return admin
