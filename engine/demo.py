@@ -12,6 +12,7 @@ from engine.campaigns import publish
 from engine.models import (Campaign, Category, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier,
                            TaskTemplate, Timeline, TimelineStep, Unit)
 from engine import clock
+from engine.models import AssessmentConfig, SanctionRule
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -47,9 +48,11 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
                                     categories=r["categories"], conditions=r.get("conditions", []),
                                     assign=r.get("assign", "grid_unit"), template_code=r["template"],
                                     timeline_code=r.get("timeline"), limit=r.get("limit"), points=r.get("points", 0),
+                                    point_rules=r.get("point_rules"),
                                     legal_basis=r.get("legal_basis"), enabled=r.get("enabled", True))
                            for i, r in enumerate(spec_l["rows"])]
         session.add(rule_list)
+    _assessment(session, campaign, pack.get("assessment") or {})
     for doc in pack["rules"]:
         session.add(Rule(campaign_id=campaign.id, key=doc["key"], version=1, document=doc, enabled=True,
                          updated_at=clock.now()))
@@ -62,6 +65,18 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
         logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
     tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
     return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}
+
+
+def _assessment(session: Session, campaign: Campaign, spec: dict[str, Any]) -> None:
+    """Composite-score weights, peer groups and the bottom-N sanction rules of the campaign."""
+    if not spec:
+        return
+    session.add(AssessmentConfig(campaign_id=campaign.id, weights=spec.get("weights", {}),
+                                 peer_groups=spec.get("peer_groups", {})))
+    for rule in spec.get("sanction_rules", []):
+        session.add(SanctionRule(campaign_id=campaign.id, code=rule["code"], kind=rule["kind"],
+                                 bottom_n=rule["bottom_n"], periods=rule["periods"], peer_group=rule.get("peer_group"),
+                                 sanction=rule["sanction"], enabled=rule.get("enabled", True)))
 
 
 def _instant(value: str | None) -> datetime | None:
