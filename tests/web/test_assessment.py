@@ -69,3 +69,17 @@ def test_roles_and_bad_periods(app, december):
     login(client, "assessor")
     assert client.get("/assessment/bulletins/2026-13").status_code == 404
     assert client.get("/assessment/bulletins/2026-11.docx").status_code == 404
+
+
+def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake_token):
+    from engine.indicators import period_containing
+    from tests.helpers import bearer, event
+
+    client = app.test_client()
+    assert client.post("/api/v1/events", json=event("06029", "XC-02"), headers=bearer(intake_token)).status_code == 202
+    drain()
+    week = period_containing("week", clock.now(), "Asia/Shanghai").label
+    login(client, "assessor")
+    book = load_workbook(io.BytesIO(client.get(f"/assessment/bulletins/{week}.xlsx?lang=en").data))
+    counts = {row[0]: row for row in book["Counts"].iter_rows(min_row=3, values_only=True)}
+    assert counts["JD-XC"][2] >= 1  # tasks due this week
