@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.models import Campaign, Category, Event, Firing, ListItem, RuleList, Task, TaskTransition
@@ -211,9 +211,6 @@ def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Per
     return result
 
 
-LOOKBACK = timedelta(days=400)  # a task older than this cannot be due, overdue or checked in the period
-
-
 def _list_row_join(query, task):
     firing = aliased(Firing)
     return (query.outerjoin(firing, firing.task_id == task.id)
@@ -222,32 +219,40 @@ def _list_row_join(query, task):
 
 
 def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[list[TaskRow], list[ReboundRow]]:
-    """The campaign's tasks that can matter for `period`, each with its transitions up to the period's end."""
+    """The campaign's tasks that can matter for `period` (dispatched in it, due in or after it, or failing a
+    check in it), each with its transitions up to the period's end; and the rebounds dated in it."""
+    failed = aliased(TaskTransition)
+    failed_in_period = exists().where(failed.task_id == Task.id, failed.action == "fail_check",
+                                      failed.at >= period.start, failed.at < period.end)
     query = (select(Task.id, Task.unit_id, Category.code, Event.source_type, Task.created_at, Task.deadline_at,
-                    Task.points, ListItem.point_rules, TaskTransition.at, TaskTransition.action,
+                    Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at, TaskTransition.action,
                     TaskTransition.to_status)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
              .outerjoin(TaskTransition, and_(TaskTransition.task_id == Task.id, TaskTransition.at < period.end)))
     query = (_list_row_join(query, Task)
              .where(Task.campaign_id == campaign.id, Task.created_at < period.end,
-                    Task.created_at >= period.start - LOOKBACK)
+                    or_(Task.created_at >= period.start, Task.deadline_at >= period.start, failed_in_period))
              .order_by(Task.id, TaskTransition.at, TaskTransition.id))
     rows: dict[int, TaskRow] = {}
-    for tid, unit_id, category, source, created, deadline, points, rules, at, action, to_status in session.execute(query):
+    seen: set[int] = set()  # a task named by two firings must not count its transitions twice
+    for tid, unit_id, category, source, created, deadline, points, rules, move_id, at, action, to_status \
+            in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
                                       points_for(rules, points or 0))
-        if at is not None:
+        if move_id is not None and move_id not in seen:
+            seen.add(move_id)
             row.transitions.append((at, action, to_status))
     origin = aliased(Task)
     rebound_query = _list_row_join(
-        select(origin.unit_id, Event.occurred_at, origin.points, ListItem.point_rules)
+        select(Event.id, origin.unit_id, Event.occurred_at, origin.points, ListItem.point_rules)
         .join(origin, origin.id == Event.rebound_task_id), origin
     ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end)
-    rebounds = [ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"])
-                for unit_id, occurred, points, rules in session.execute(rebound_query)]
-    return list(rows.values()), rebounds
+    rebounds: dict[int, ReboundRow] = {}
+    for event_id, unit_id, occurred, points, rules in session.execute(rebound_query):
+        rebounds.setdefault(event_id, ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"]))
+    return list(rows.values()), list(rebounds.values())
 
 
 def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,

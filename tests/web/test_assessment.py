@@ -83,3 +83,13 @@ def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake
     book = load_workbook(io.BytesIO(client.get(f"/assessment/bulletins/{week}.xlsx?lang=en").data))
     counts = {row[0]: row for row in book["Counts"].iter_rows(min_row=3, values_only=True)}
     assert counts["JD-XC"][2] >= 1  # tasks due this week
+
+
+def test_without_a_chinese_font_the_pdf_says_so_in_both_languages(app, december, monkeypatch):
+    monkeypatch.setenv("CIVICRULES_PDF_FONT", "/nonexistent/font.ttc")
+    client = app.test_client()
+    login(client, "assessor")
+    response = client.get("/assessment/bulletins/2026-11.pdf")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 503 and "/nonexistent/font.ttc" in text
+    assert "找不到用于 PDF 的中文字体" in text and "No Chinese font for the PDF" in text

@@ -1,0 +1,68 @@
+"""Reading a period's rows from the database: list-row points per happening, rebounds, and which tasks matter."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from engine import indicators
+from engine.models import (Campaign, Category, Event, Firing, Grid, RulesetVersion, Task, TaskTemplate,
+                           TaskTransition, Unit)
+
+CST = timezone(timedelta(hours=8))
+
+
+def at(year, month, day):
+    return datetime(year, month, day, 10, tzinfo=CST)
+
+
+def test_december_2025_from_the_database(session, demo):
+    tag = uuid.uuid4().hex[:8]
+    campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+    version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id))
+    template = session.scalar(select(TaskTemplate).limit(1))
+    category = session.scalar(select(Category).where(Category.code == "06001"))
+    grid = session.scalar(select(Grid).limit(1))
+    unit = Unit(code=f"R-{tag}", name_zh="读取测试", name_en="read test", type=f"t-{tag}")
+    session.add(unit)
+    session.flush()
+
+    def task(key, created, source="patrol", moves=()):
+        event = Event(source="rows-test", source_event_id=f"{tag}-{key}", source_type=source, category_id=category.id,
+                      grid_id=grid.id, occurred_at=created, received_at=created)
+        session.add(event)
+        session.flush()
+        row = Task(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id, unit_id=unit.id,
+                   template_id=template.id, rule_key="ZT1", list_kind="zero_tolerance", status="signed",
+                   limit_value=2, limit_unit="days", deadline_at=created + timedelta(days=2), points=5,
+                   created_at=created)
+        session.add(row)
+        session.flush()
+        session.add(Firing(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id, rule_key="ZT1",
+                           rule_version=1, list_kind="zero_tolerance", list_item="ZT1", matched=[], decisions=[],
+                           points=5, task_id=row.id, fired_at=created))
+        session.add_all(TaskTransition(task_id=row.id, from_status=None, to_status=to, action=action, at=when)
+                        for when, action, to in [(created, "dispatch", "dispatched"), *moves])
+        return row
+
+    old = task("A", at(2025, 10, 10), moves=[(at(2025, 10, 11), "submit", "submitted"),
+                                              (at(2025, 12, 3), "fail_check", "returned")])
+    task("B", at(2025, 12, 5), source="inspection")
+    closed = task("C", at(2025, 9, 1), moves=[(at(2025, 9, 2), "submit", "submitted"),
+                                               (at(2025, 9, 2), "pass_check", "closed")])
+    session.add(Event(source="rows-test", source_event_id=f"{tag}-rebound", source_type="hotline",
+                      category_id=category.id, grid_id=grid.id, occurred_at=at(2025, 12, 20),
+                      received_at=at(2025, 12, 20), rebound_task_id=old.id))
+    session.flush()
+
+    december = indicators.parse_period("2025-12")
+    rows, rebounds = indicators.read_rows(session, campaign, december)
+    mine = {r.task_id for r in rows if r.unit_id == unit.id}
+    assert old.id in mine and closed.id not in mine  # A failed a check in December; C is long closed
+    ind = indicators.compute(rows, rebounds, december, at(2026, 1, 15))[unit.id]
+    assert (ind.due, ind.overdue, ind.overdue_unhandled, ind.failed_checks, ind.inspection_findings,
+            ind.rebounds) == (1, 1, 1, 1, 1, 1)
+    # ZT1's point_rules in the demo pack: overdue 5, failed_check 1, rebound 6, inspection 10
+    assert ind.points_lost == 5 + 1 + 10 + 6
+    session.rollback()
