@@ -22,6 +22,8 @@ class Settings:
     batch_size: int
     max_attempts: int
     queue_prefix: str
+    evidence_dir: Path | None = None  # photos; default <instance>/evidence (a mounted share in production)
+    evidence_max_bytes: int = 10 * 2**20
 
     @property
     def redis_socket(self) -> Path:
@@ -66,4 +68,6 @@ def load_settings() -> Settings:
         batch_size=int(os.environ.get("CIVICRULES_BATCH_SIZE", "200")),
         max_attempts=int(os.environ.get("CIVICRULES_MAX_ATTEMPTS", "3")),
         queue_prefix=os.environ.get("CIVICRULES_QUEUE_PREFIX", "civicrules"),
+        evidence_dir=Path(os.environ.get("CIVICRULES_EVIDENCE_DIR") or instance / "evidence").resolve(),
+        evidence_max_bytes=int(float(os.environ.get("CIVICRULES_EVIDENCE_MAX_MB", "10")) * 2**20),
     )

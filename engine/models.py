@@ -196,6 +196,8 @@ class TaskTemplate(Base):
     instructions_zh: Mapped[str] = mapped_column(Text, default="")
     instructions_en: Mapped[str] = mapped_column(Text, default="")
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    checklist: Mapped[Optional[list[Any]]] = mapped_column(JSON)  # [{"zh": ..., "en": ...}] steps to tick off
+    evidence_rules: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # see engine/evidence.py
 
 
 class RuleList(Base):
@@ -670,3 +672,26 @@ class SanctionDue(Base):
     unit: Mapped[Unit] = relationship()
     sanction: Mapped[str] = mapped_column(String(32))
     ranks: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class Evidence(Base):
+    """A photo a unit uploaded for a task: stored by content hash, with what its EXIF says."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_task", "task_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    field: Mapped[str] = mapped_column(String(64))  # the template's photo field
+    stage: Mapped[str] = mapped_column(String(16))  # before | after
+    uploader_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    stored_name: Mapped[str] = mapped_column(String(200))
+    original_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[Optional[int]] = mapped_column(Integer)
+    height: Mapped[Optional[int]] = mapped_column(Integer)
+    taken_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTC)

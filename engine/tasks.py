@@ -307,11 +307,14 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
 
 
 def apply(session: Session, task: Task, action: str, actor: Optional[User], comment: str = "",
-          data: Optional[dict[str, Any]] = None, *, expected_version: Any) -> TaskTransition:
+          data: Optional[dict[str, Any]] = None, *, expected_version: Any,
+          prepare: Optional[Callable[[Task, dict[str, Any]], dict[str, Any]]] = None) -> TaskTransition:
     """Move `task` by `action` if the table, the actor's role and scope, and the version allow it.
 
-    Raises InputError (bad action, version, reason or data), TransitionError (refused) or
-    VersionConflict (someone else moved the task first); in each case nothing was written.
+    `prepare`, once the move is allowed, checks and cleans the data (a submission's form and
+    evidence) or raises InputError. Raises InputError (bad action, version, reason or data),
+    TransitionError (refused) or VersionConflict (someone else moved the task first); in each case
+    nothing was written.
     """
     if action not in ACTIONS:
         raise InputError([FieldProblem("action", f"one of {', '.join(ACTIONS)}", f"须为 {'、'.join(ACTIONS)} 之一")])
@@ -324,6 +327,8 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     source = task.status
     target = _target(task, action)
     _reason(action, comment)
+    if prepare is not None:
+        data = prepare(task, data)
     now = clock.now()
     move = _effects(session, task, action, data, now)
     changed = session.execute(

@@ -42,3 +42,34 @@ def csrf_from(html: str) -> str:
     import re
 
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def jpeg(taken_at: datetime | None = None, gps: tuple[float, float] | None = None, size: int = 64) -> bytes:
+    """A real JPEG made with Pillow, with EXIF time (camera local time) and GPS position if given."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), (200, 80, 40))
+    exif = Image.Exif()
+    if taken_at is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken_at.astimezone(SHANGHAI).strftime("%Y:%m:%d %H:%M:%S")
+    if gps is not None:
+        def dms(value: float) -> tuple[float, float, float]:
+            value = abs(value)
+            degrees, minutes = int(value), int((abs(value) - int(value)) * 60)
+            return (float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4))
+        exif.get_ifd(0x8825).update({1: "N" if gps[0] >= 0 else "S", 2: dms(gps[0]),
+                                     3: "E" if gps[1] >= 0 else "W", 4: dms(gps[1])})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def upload_photo(client, token: str, task_id: int, data: bytes | None = None, field: str = "photos",
+                 stage: str = "after", name: str = "photo.jpg", lang: str = "en"):
+    import io
+
+    return client.post(f"/api/v1/tasks/{task_id}/evidence", data={
+        "field": field, "stage": stage, "file": (io.BytesIO(jpeg() if data is None else data), name)},
+        headers={**bearer(token), "Accept-Language": lang}, content_type="multipart/form-data")

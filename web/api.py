@@ -203,8 +203,9 @@ def post_transition(task_id: int):
         return problem(404, "not-found", detail_key="not_found")
     action, comment, data, version = _transition_body()
     lang = short_lang()
+    prepare = (lambda t, d: _submission(t, d, lang)) if action == "submit" else None
     try:
-        apply_transition(db.session, task, action, user, comment, data, expected_version=version)
+        apply_transition(db.session, task, action, user, comment, data, expected_version=version, prepare=prepare)
     except TransitionError as err:
         db.session.rollback()
         if err.kind == "scope":
@@ -218,6 +219,19 @@ def post_transition(task_id: int):
         return problem(status, slug, detail=err.message(lang), action=err.action, task=state)
     db.session.commit()
     return jsonify(task_json(db.session.get(Task, task_id), lang, detail=True))
+
+
+def _submission(task: Task, data: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """A submission carries the template's form (validated by its WTForms class) and its evidence."""
+    from engine.evidence import submission_problems
+    from web.taskforms import validate_data
+
+    clean, errors = validate_data(task.template, data, lang)
+    problems = [FieldProblem(name, "; ".join(messages), "；".join(messages)) for name, messages in errors.items()]
+    problems += submission_problems(db.session, task)
+    if problems:
+        raise InputError(problems)
+    return clean
 
 
 @bp.get("/categories")

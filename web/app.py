@@ -54,8 +54,10 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
-    from web import open311, openapi
+    from web import evidence, open311, openapi
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(evidence.bp)
+    csrf.exempt(evidence.bp)  # bearer tokens only, like the rest of the API
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         if endpoint == "import.index":
             from engine.imports import MAX_FILE_BYTES
             request.max_content_length = MAX_FILE_BYTES + 64 * 1024
+        elif endpoint == "evidence_api.upload":
+            request.max_content_length = settings.evidence_max_bytes + 64 * 1024
 
     from admin import init_admin
     from admin.queues import init_queue_dashboard

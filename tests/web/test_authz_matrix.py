@@ -79,6 +79,9 @@ POLICY: dict[str, frozenset[str]] = {
     "openapi.openapi_json": EVERYONE,  # the API's description and its browsable UI hold no data
     "openapi.docs_page": EVERYONE,
     "openapi.docs_assets": EVERYONE,
+    "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
+    "evidence_api.list_for_task": USERS,
+    "evidence_api.fetch": USERS,
     "open311.list_services": EVERYONE,  # GeoReport reads are public, as its clients expect
     "open311.service_definition": EVERYONE,
     "open311.list_requests": EVERYONE,
@@ -92,7 +95,7 @@ POLICY: dict[str, frozenset[str]] = {
 PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
-              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999"}
+              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999"}
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 
 from engine.models import TaskTransition, User
 from tests.conftest import user_token
-from tests.helpers import bearer, event
+from tests.helpers import bearer, event, upload_photo
+
+#: What the zero-tolerance clearance template asks for on submit: its form, plus a photo (uploaded first).
+RESULT = {"result": "已清理现场"}
 
 
 def new_task(client, intake_token, drain, grid: str = "DC-02", unit: str = "JD-DC") -> dict:
@@ -31,7 +34,11 @@ def move(client, token: str, task_id: int, action: str, version, comment: str | 
 
 
 def step(client, token: str, task: dict, action: str, comment: str | None = None, data: dict | None = None) -> dict:
-    """A transition that must succeed; returns the task JSON (with its new version)."""
+    """A transition that must succeed; returns the task JSON (with its new version). A submission
+    first uploads a photo and carries the template's form."""
+    if action == "submit" and data is None:
+        assert upload_photo(client, token, task["id"]).status_code == 201
+        data = RESULT
     response = move(client, token, task["id"], action, task["version"], comment, data)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -132,12 +139,13 @@ def test_two_threads_submitting_the_same_version_one_wins(app, intake_token, dra
     unit = user_token(setup, "dongcheng")
     task = step(setup, unit, task, "sign")
     task = step(setup, unit, task, "start")
+    assert upload_photo(setup, unit, task["id"]).status_code == 201
     barrier, codes = threading.Barrier(2), []
 
     def submit() -> None:
         client = app.test_client()
         barrier.wait(timeout=10)
-        response = move(client, unit, task["id"], "submit", task["version"], "完成")
+        response = move(client, unit, task["id"], "submit", task["version"], "完成", RESULT)
         codes.append((response.status_code, response.get_json()))
 
     threads = [threading.Thread(target=submit) for _ in range(2)]
