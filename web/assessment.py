@@ -3,6 +3,7 @@ sanctions due, and the same as XLSX and PDF. Read-only; weights, peer groups and
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
@@ -12,7 +13,7 @@ from engine import clock
 from engine.bulletin import Bulletin, build, campaign_for
 from engine.indicators import RATES, PeriodError, parse_period, period_containing
 from engine.models import Campaign, SanctionRun
-from engine.sanctions import KINDS, SANCTIONS
+from engine.sanctions import SANCTIONS
 from web import charts
 from web.auth import require_roles
 from web.bulletin_files import FontMissing, Sheet, pdf, xlsx
@@ -130,14 +131,19 @@ def bulletin(name: str):
     if extension == "xlsx":
         return _file(xlsx(title, sheets(data, lang)), period.label, extension)
     if extension == "pdf":
-        subtitle = _("Counted up to %(cutoff)s UTC; ranks are competition ranks within each peer group.",
-                     cutoff=data.cutoff.strftime("%Y-%m-%d %H:%M"))
+        subtitle = _("Counted up to %(cutoff)s (%(tz)s); ranks are competition ranks within each peer group.",
+                     cutoff=_local(data), tz=campaign.timezone)
         try:
             return _file(pdf(title, subtitle, sheets(data, lang)), period.label, extension)
         except FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=sheets(data, lang),
-                           charts=_charts(data, lang), kinds=KINDS, lang=lang, campaign=campaign)
+                           charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign)
+
+
+def _local(bulletin: Bulletin) -> str:
+    """The cut-off in the campaign's time zone, as the periods themselves are."""
+    return bulletin.cutoff.astimezone(ZoneInfo(bulletin.campaign.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _file(content: bytes, label: str, extension: str) -> Response:
