@@ -26,7 +26,8 @@ def _numbers(value: Any, allowed: tuple[str, ...], field: str, minimum: float | 
         if key not in allowed:
             raise ValidationError(_("%(field)s: unknown key %(key)s; allowed: %(allowed)s.", field=field, key=key,
                                     allowed=", ".join(allowed)))
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or (minimum is not None and number < minimum):
+        numeric = isinstance(number, (int, float)) and not isinstance(number, bool)
+        if not numeric or (minimum is not None and number < minimum):
             raise ValidationError(_("%(field)s: %(key)s must be a number of at least 0.", field=field, key=key))
 
 
@@ -43,7 +44,7 @@ class AssessmentConfigView(MasterDataView):
                           example=str(DEFAULT_PEER_GROUPS))}
 
     def on_model_change(self, form, model, is_created):
-        _numbers(model.weights, tuple(DEFAULT_WEIGHTS), str(_("Composite-score weights")))
+        _numbers(model.weights, tuple(DEFAULT_WEIGHTS), str(_("Composite-score weights")), minimum=0)
         groups = model.peer_groups or {}
         if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
                                                    for k, v in groups.items()):

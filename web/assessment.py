@@ -37,7 +37,8 @@ def rate_labels() -> dict[str, str]:
 
 
 def group_label(group: str) -> str:
-    return {"subdistricts": _("Sub-districts"), "departments": _("Departments"), "squads": _("Squads")}.get(group, group)
+    names = {"subdistricts": _("Sub-districts"), "departments": _("Departments"), "squads": _("Squads")}
+    return names.get(group, group)
 
 
 def sanction_label(code: str, lang: str) -> str:
@@ -82,7 +83,8 @@ def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
     tiers = [(_("No escalation") if tier == 0 else _("Tier %(n)s", n=tier), float(count))
              for tier, count in bulletin.overdue_by_tier]
     return {"trend": charts.lines(_("Score trend per unit"), labels, series),
-            "categories": charts.bars(_("Top categories"), [(_name(c, lang), float(n)) for c, n in bulletin.categories]),
+            "categories": charts.bars(_("Top categories"),
+                                      [(_name(c, lang), float(n)) for c, n in bulletin.categories]),
             "tiers": charts.bars(_("Overdue by tier"), tiers, colour="#d62728")}
 
 

@@ -33,8 +33,8 @@ def november_rows():
         task("D", at(11, 20), at(12, 10), [(at(11, 21), "approve_park", "parked")]),
         task("E", at(10, 28), at(11, 1), [(at(11, 2), "submit", "submitted")]),
         task("F", at(11, 15), at(11, 17), [(at(11, 16), "approve_void", "voided")]),
-        task("G", at(11, 25), at(11, 27), [(at(11, 26), "submit", "submitted"), (at(11, 27, 9), "pass_check", "closed")],
-             source="inspection"),
+        task("G", at(11, 25), at(11, 27),
+             [(at(11, 26), "submit", "submitted"), (at(11, 27, 9), "pass_check", "closed")], source="inspection"),
     ]
 
 
