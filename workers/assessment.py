@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,9 @@ def produce_sanctions(campaign_id: int, label: str) -> int:
 
 
 def enqueue_due(session: Session, settings: Settings | None = None) -> list[tuple[int, str]]:
-    """Queue a job for each active campaign's last finished month and quarter not yet produced."""
+    """Queue a job for each active campaign's last finished month and quarter not yet produced.
+
+    Never raises for Redis: the escalation poller calls this and must keep running steps without Redis."""
     from workers.queues import evaluate_queue
 
     settings = settings or load_settings()
@@ -44,9 +47,14 @@ def enqueue_due(session: Session, settings: Settings | None = None) -> list[tupl
         for label in sanctions.finished_periods(now, campaign.timezone):
             if label in done or (campaign.id, label) in _asked:
                 continue
-            evaluate_queue(settings).enqueue("workers.assessment.produce_sanctions", campaign.id, label,
-                                             job_timeout=600, result_ttl=600, failure_ttl=86400,
-                                             job_id=f"{settings.queue_prefix}-sanctions-{campaign.id}-{label}")
+            try:
+                evaluate_queue(settings).enqueue("workers.assessment.produce_sanctions", campaign.id, label,
+                                                 job_timeout=600, result_ttl=600, failure_ttl=86400,
+                                                 job_id=f"{settings.queue_prefix}-sanctions-{campaign.id}-{label}")
+            except RedisError:  # escalation must not wait for Redis: ask again next round
+                log.warning("could not queue the sanctions list of %s for campaign %s", label, campaign.id,
+                            exc_info=True)
+                return asked
             _asked.add((campaign.id, label))
             asked.append((campaign.id, label))
     return asked

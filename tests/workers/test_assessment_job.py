@@ -33,3 +33,17 @@ def test_finished_periods_are_produced_once(factory, settings, demo, december):
         assessment._asked.clear()  # a restarted poller: the database, not memory, says it is done
         assert assessment.enqueue_due(session, settings) == []
     assert assessment.produce_sanctions(campaign.id, "2026-11") == 0  # produced already: nothing new
+
+
+
+def test_without_redis_the_poller_goes_on(factory, settings, december):
+    """Escalation steps must not wait for Redis: asking for a sanctions list then just tries again later."""
+    from dataclasses import replace
+
+    unreachable = replace(settings, redis_url="redis://127.0.0.1:1/0")
+    assessment._asked.clear()
+    with factory() as session:
+        session.add(Campaign(code="no-redis-campaign", name_zh="无Redis", name_en="no Redis", status="active"))
+        session.flush()
+        assert assessment.enqueue_due(session, unreachable) == []
+        session.rollback()
