@@ -35,6 +35,7 @@ USERS = STAFF | {FIELD_UNIT}
 SUPERVISORS = frozenset({SUPERVISOR, ADMIN})
 ADMINS = frozenset({ADMIN})
 RECORD_READERS = frozenset({ADMIN, AUDITOR})
+ASSESSMENT_READERS = frozenset({ASSESSOR, AUDITOR, ADMIN})
 NOBODY: frozenset[str] = frozenset()
 
 #: Flask-Admin views by endpoint: who passes is_accessible (a read-only view then still refuses
@@ -43,6 +44,8 @@ ADMIN_VIEWS = {
     "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
     "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
     "sign_in_lock": ADMINS, "import": ADMINS,
+    "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
+    "sanctiondue": ASSESSMENT_READERS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
 }
 
@@ -87,6 +90,8 @@ POLICY: dict[str, frozenset[str]] = {
     "open311.list_requests": EVERYONE,
     "open311.get_request": EVERYONE,
     "open311.create_request": frozenset({INTAKE}),  # api_key (or a bearer header) = an intake token
+    "assessment.index": ASSESSMENT_READERS,  # rankings and bulletins: the assessment office, auditors, admins
+    "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
 }
@@ -95,7 +100,8 @@ POLICY: dict[str, frozenset[str]] = {
 PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
-              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999"}
+              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999",
+              "name": "2026-11"}
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:
@@ -175,6 +181,7 @@ def dashboard_jobs(settings):
         queue.failed_job_registry.add(failed, ttl=600)
 
     yield restore
+    restore()  # so that the job exists to be removed, whatever the test did last
     queue.failed_job_registry.remove("matrix-job", delete_job=True)
     queue.delete(delete_jobs=True)
 
