@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine import sanctions
 from engine.indicators import Period, compute, overdue_in, read_rows
 from engine.models import Campaign, Category, SanctionDue, SanctionRule, TaskStep, Unit
-from engine.ranking import Ranked, config_for, rank, ranking, unit_groups
+from engine.ranking import Ranked, config_for, rank, unit_groups
 
 TREND_PERIODS = 6
 
@@ -60,8 +60,8 @@ def _overdue_by_tier(session: Session, task_ids: list[int], cutoff: datetime) ->
     return sorted(Counter(tiers.values()).items())
 
 
-def _sanctions(session: Session, campaign: Campaign, period: Period, now: datetime,
-               units: dict[int, Unit]) -> tuple[list[SanctionLine], bool]:
+def _sanctions(session: Session, campaign: Campaign, period: Period, now: datetime, units: dict[int, Unit],
+               rankings: Callable[[Period], list[Ranked]]) -> tuple[list[SanctionLine], bool]:
     run = sanctions.kept(session, campaign, period.label)
     if run is not None:
         entries = session.scalars(select(SanctionDue).where(SanctionDue.run_id == run.id).order_by(SanctionDue.id))
@@ -69,28 +69,28 @@ def _sanctions(session: Session, campaign: Campaign, period: Period, now: dateti
     if period.kind == "week":
         return [], False
     return [SanctionLine(d.rule.code, d.rule.kind, d.rule.sanction, units[d.unit_id], d.ranks)
-            for d in sanctions.due_for(session, campaign, period, now)], False
+            for d in sanctions.due_for(session, campaign, period, now, rankings)], False
 
 
 def build(session: Session, campaign: Campaign, period: Period, now: datetime) -> Bulletin:
     """Everything the bulletin shows, computed afresh from the transitions (the sanctions list excepted)."""
-    config = config_for(session, campaign)
-    weights, peer_groups = config
+    weights, peer_groups = config_for(session, campaign)
     groups = unit_groups(session, peer_groups)
     cutoff = min(period.end, now)
     rows, rebounds = read_rows(session, campaign, period)
     ranked = rank(compute(rows, rebounds, period, now, groups), groups, weights)
     units = {u.id: u for u in session.scalars(select(Unit))}
+    rankings = sanctions.ranking_cache(session, campaign, now)
     trend: list[tuple[str, dict[int, float]]] = [(period.label, {r.unit_id: r.score for r in ranked})]
     earlier = period
     for _ in range(TREND_PERIODS - 1):
         earlier = earlier.previous(campaign.timezone)
-        trend.append((earlier.label, {r.unit_id: r.score for r in ranking(session, campaign, earlier, now, config)}))
+        trend.append((earlier.label, {r.unit_id: r.score for r in rankings(earlier)}))
     counts = Counter(row.category for row in rows if period.start <= row.created_at < cutoff)
     by_code = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(list(counts))))}
     categories = [(by_code[code], n) for code, n in counts.most_common(10) if code in by_code]
     overdue_ids = [row.task_id for row in rows if overdue_in(row, period, cutoff)]
-    lines, final = _sanctions(session, campaign, period, now, units)
+    lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final)
 

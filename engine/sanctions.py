@@ -82,9 +82,8 @@ def evaluate(rule: SanctionRule, period: Period, tz: str,
     return sorted(result, key=lambda d: d.unit_id)
 
 
-def due_for(session: Session, campaign: Campaign, period: Period, now: datetime,
-            rules: Optional[list[SanctionRule]] = None) -> list[Due]:
-    """Every enabled rule of the campaign evaluated for `period`; each period is ranked once."""
+def ranking_cache(session: Session, campaign: Campaign, now: datetime) -> Callable[[Period], list[Ranked]]:
+    """Rankings by period, each computed once (a bulletin's trend and its sanctions share them)."""
     config = config_for(session, campaign)
     cache: dict[str, list[Ranked]] = {}
 
@@ -92,11 +91,16 @@ def due_for(session: Session, campaign: Campaign, period: Period, now: datetime,
         if p.label not in cache:
             cache[p.label] = ranking(session, campaign, p, now, config)
         return cache[p.label]
+    return rankings
 
-    if rules is None:
-        rules = list(session.scalars(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id,
-                                                                SanctionRule.enabled.is_(True))
-                                     .order_by(SanctionRule.id)))
+
+def due_for(session: Session, campaign: Campaign, period: Period, now: datetime,
+            rankings: Optional[Callable[[Period], list[Ranked]]] = None) -> list[Due]:
+    """Every enabled rule of the campaign evaluated for `period`; each period is ranked once."""
+    rankings = rankings or ranking_cache(session, campaign, now)
+    rules = list(session.scalars(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id,
+                                                            SanctionRule.enabled.is_(True))
+                                 .order_by(SanctionRule.id)))
     return [due for rule in rules for due in evaluate(rule, period, campaign.timezone, rankings)]
 
 
