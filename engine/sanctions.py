@@ -109,6 +109,8 @@ def produce(session: Session, campaign: Campaign, label: str, now: datetime) -> 
 
     The caller commits; a concurrent producer loses on the unique (campaign, period) key."""
     period = parse_period(label, campaign.timezone)
+    if period.kind == "week":
+        raise ValueError(f"sanctions follow months and quarters, not weeks ({label})")
     if period.end > now:
         raise ValueError(f"period {label} has not ended")
     if session.scalar(select(SanctionRun.id).where(SanctionRun.campaign_id == campaign.id,

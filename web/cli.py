@@ -244,6 +244,39 @@ def escalate(every: float) -> None:
     run_forever(every)
 
 
+
+@main.group()
+def sanctions() -> None:
+    """Bottom-N sanctions lists (docs/ASSESSMENT.md)."""
+
+
+@sanctions.command("produce")
+@click.argument("period")
+@click.option("--campaign", "code", default=None, help="campaign code (default: the first active campaign)")
+def sanctions_produce(period: str, code: str | None) -> None:
+    """Keep the sanctions list of a finished month (2026-11) or quarter (2026-Q4), once; print who is due."""
+    from engine import clock
+    from engine import sanctions as rules
+    from engine.bulletin import campaign_for
+    from engine.db import session_factory
+    from engine.indicators import PeriodError
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = campaign_for(session, code)
+        if campaign is None:
+            raise click.ClickException(f"no such campaign: {code or '(no active campaign)'}")
+        try:
+            run = rules.produce(session, campaign, period, clock.now())
+        except (PeriodError, ValueError) as err:
+            raise click.ClickException(f"{period}: not a finished month or quarter ({err})") from None
+        session.commit()
+        run = run or rules.kept(session, campaign, period)
+        click.echo(f"{campaign.code} {period}: {len(run.entries)} unit(s) due "
+                   f"(produced {run.produced_at:%Y-%m-%d %H:%M} UTC)")
+        for entry in run.entries:
+            ranks = "; ".join(f"{r['period']} {r['rank']}/{r['size']}" for r in entry.ranks)
+            click.echo(f"  {entry.rule.code:<34} {entry.sanction:<19} {entry.unit.code:<10} {ranks}")
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import indicators, sanctions
+from engine import clock, indicators, sanctions
 from engine.models import (AssessmentConfig, Campaign, Category, Event, Grid, RulesetVersion, SanctionDue,
                            SanctionRule, Task, TaskTemplate, TaskTransition, Unit)
 
@@ -115,3 +115,24 @@ def test_the_list_is_kept_once_per_period_with_the_ranks_that_caused_it(session,
                                                                        ("2026-Q1", 6, 6)]  # Q2: tied last
     with pytest.raises(ValueError):
         sanctions.produce(session, campaign, "2026-Q4", NOW)
+
+
+def test_the_command_line_keeps_a_past_period(factory, generated):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    campaign_id, units = generated
+    with factory() as session:
+        code = session.get(Campaign, campaign_id).code
+    clock.set_clock(lambda: NOW)
+    try:
+        result = CliRunner().invoke(main, ["sanctions", "produce", "2026-09", "--campaign", code])
+        again = CliRunner().invoke(main, ["sanctions", "produce", "2026-09", "--campaign", code])
+        bad = CliRunner().invoke(main, ["sanctions", "produce", "2026-W40", "--campaign", code])
+    finally:
+        clock.set_clock(None)
+    assert result.exit_code == 0, result.output
+    assert "2026-09: 9 unit(s) due" in result.output and "three-months" in result.output
+    assert again.output.splitlines()[0] == result.output.splitlines()[0]  # kept once, shown again
+    assert bad.exit_code != 0 and "weeks" in bad.output
