@@ -376,6 +376,7 @@ class TaskTransition(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[Optional["User"]] = relationship(foreign_keys=[actor_id], lazy="joined")
     at: Mapped[datetime] = mapped_column(UTC)
     comment: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)

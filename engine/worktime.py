@@ -78,6 +78,22 @@ class WorkCalendar:
             day += timedelta(days=1)
         raise ValueError("time limit longer than three years of working time")
 
+    def working_minutes_between(self, start: datetime, end: datetime) -> float:
+        """Office time between two instants (0 if end is not after start): how much of a limit is used."""
+        if end <= start:
+            return 0.0
+        local_start, local_end = start.astimezone(self.timezone), end.astimezone(self.timezone)
+        total, day = 0.0, local_start.date()
+        while day <= local_end.date():
+            if self.is_working_day(day):
+                for opens, closes in self.periods:
+                    begin = max(datetime.combine(day, opens, self.timezone), local_start)
+                    finish = min(datetime.combine(day, closes, self.timezone), local_end)
+                    if finish > begin:
+                        total += (finish - begin).total_seconds() / 60
+            day += timedelta(days=1)
+        return total
+
     def deadline(self, start: datetime, value: float, unit: str, continuous: bool = False) -> datetime:
         """The deadline of a limit started at `start`; urgent units (or `continuous`) count clock time."""
         if unit in CONTINUOUS_UNITS:

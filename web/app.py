@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
+    from web import workflow
+    app.register_blueprint(workflow.bp)
     app.register_blueprint(supervision.bp)
     from web import assessment
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)

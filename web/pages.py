@@ -46,28 +46,69 @@ def home():
     return render_template("home.html", counts=counts)
 
 
+FILTER_STATES = {"open": None, "all": None, "closed": ("closed", "voided")}
+
+
 @bp.get("/tasks")
 @require_roles()
 def tasks():
+    """The unit's tasks by deadline, each with its traffic light and countdown; filters by state,
+    overdue and category."""
+    from engine import clock
+    from engine.models import Campaign, Category
+    from engine.tasks import STATES, TERMINAL
+    from engine.urgency import urgency
+    from engine.worktime import calendar_for
+
+    state = request.args.get("state", "open")
     query = select(Task).order_by(Task.deadline_at).limit(200)
     scope = unit_scope(current_user)
     if scope is not None:
         query = query.where(Task.unit_id.in_(scope))
-    return render_template("tasks.html", tasks=list(db.session.scalars(query)), lang=short_lang())
+    if state == "open":
+        query = query.where(Task.status.not_in(TERMINAL))
+    elif state == "closed":
+        query = query.where(Task.status.in_(TERMINAL))
+    elif state in STATES:
+        query = query.where(Task.status == state)
+    now = clock.now()
+    if request.args.get("overdue"):
+        query = query.where(Task.deadline_at < now, Task.status.not_in(TERMINAL + ("parked",)))
+    category = request.args.get("category", "")
+    if category:
+        query = query.join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id).where(
+            Category.code == category)
+    rows = list(db.session.scalars(query))
+    campaigns = {c.id: c for c in db.session.scalars(select(Campaign))}
+    calendars = {cid: calendar_for(db.session, c.timezone, c.office_hours) for cid, c in campaigns.items()}
+    lights = {t.id: urgency(t, now, calendars[t.campaign_id], campaigns[t.campaign_id].continuous_time) for t in rows}
+    lang = short_lang()
+    categories = sorted({(t.event.category.code, t.event.category.name_zh if lang == "zh" else t.event.category.name_en)
+                         for t in rows})
+    return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=state, states=STATES,
+                           category=category, categories=categories, overdue=bool(request.args.get("overdue")),
+                           now=now)
 
 
 @bp.get("/tasks/<int:task_id>")
 @require_roles()
 def task(task_id: int):
-    task = db.session.get(Task, task_id)
-    scope = unit_scope(current_user)
-    if task is None or (scope is not None and task.unit_id not in scope):
-        abort(404)
+    from engine import clock
+    from engine.evidence import for_task as photos_of, photo_fields
     from engine.supervision import for_task
-    from web.forms import ReplyForm
-
+    from engine.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
     from web.explain import cards
+    from web.forms import ReplyForm
+    from web.taskforms import page_form
+    from web.workflow import instructions, units_for_reroute, visible_task, zone_of
 
+    task = visible_task(task_id)
     lang = short_lang()
-    return render_template("task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id),
-                           reply_form=ReplyForm(), cards=cards(task.firings, lang, task.timeline_id))
+    actions = actions_for(task, current_user.role) if current_user.role != "admin" else []
+    return render_template(
+        "task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id), reply_form=ReplyForm(),
+        cards=cards(task.firings, lang, task.timeline_id), instructions=instructions(task, lang),
+        form=page_form(task.template, lang) if "submit" in actions else None, actions=actions,
+        action_names=ACTIONS, states=STATES, reason_required=REASON_REQUIRED, photos=photos_of(db.session, task.id),
+        photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
+        units=units_for_reroute() if "reroute" in actions else [])

@@ -82,6 +82,11 @@ POLICY: dict[str, frozenset[str]] = {
     "openapi.openapi_json": EVERYONE,  # the API's description and its browsable UI hold no data
     "openapi.docs_page": EVERYONE,
     "openapi.docs_assets": EVERYONE,
+    "workflow.act": USERS,  # engine.tasks then checks the role's rights per action (tests/web/test_transitions.py)
+    "workflow.photos": frozenset({FIELD_UNIT, ADMIN}),
+    "workflow.photo": USERS,
+    "workflow.check_queue": frozenset({CHECKER, ADMIN}),
+    "workflow.dispatch_queue": frozenset({DISPATCHER, ADMIN}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
     "evidence_api.fetch": USERS,

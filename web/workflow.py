@@ -1,0 +1,176 @@
+"""The task workflow in the browser: acting on a task (sign, submit with the template's form, check,
+approve, re-route), photos from the camera, and the checker's and dispatcher's queues.
+
+Every action goes through engine.tasks.apply, as the API's do; these handlers only read the form.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from engine import clock, evidence
+from engine.errors import InputError
+from engine.models import Campaign, Evidence, Task, Unit
+from engine.tasks import TransitionError, apply as apply_transition
+from web.auth import require_roles, unit_scope
+from web.extensions import db
+from web.i18n import short_lang
+from web.taskforms import page_form
+from web.uploads import send_upload
+
+bp = Blueprint("workflow", __name__)
+DISPATCH_STATES = ("ext_requested", "park_requested", "sent_back", "void_requested")
+PLACEHOLDER = re.compile(r"\{\{\s*(event\.address|event\.description|event\.category|task\.deadline|task\.unit|rule\.title)\s*\}\}")
+
+
+def visible_task(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    scope = unit_scope(current_user)
+    if task is None or (scope is not None and task.unit_id not in scope):
+        abort(404)
+    return task
+
+
+def zone_of(task: Task) -> ZoneInfo:
+    return ZoneInfo(db.session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id))
+                    or "Asia/Shanghai")
+
+
+@bp.app_template_filter("local")
+def local(moment: datetime | None, zone: str = "Asia/Shanghai") -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def instructions(task: Task, lang: str) -> str:
+    """The template's instructions with its placeholders filled in: plain text substitution, never a template."""
+    text = (task.template.instructions_zh if lang == "zh" else task.template.instructions_en) or ""
+    firing = next((f for f in task.firings if f.task_id == task.id), None)
+    rule = (firing.ruleset_version.rules.get(firing.rule_key) or {}) if firing else {}
+    values = {
+        "event.address": task.event.address or "", "event.description": task.event.description or "",
+        "event.category": task.event.category.name_zh if lang == "zh" else task.event.category.name_en,
+        "task.deadline": local(task.deadline_at, str(zone_of(task))),
+        "task.unit": task.unit.name_zh if lang == "zh" else task.unit.name_en,
+        "rule.title": ((rule.get("title") or {}).get(lang) or task.rule_key),
+    }
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def _flash_problems(err: InputError) -> None:
+    lang = short_lang()
+    for problem in err.problems:
+        flash(f"{problem.field}: {problem.as_dict(lang)['message']}", "danger")
+
+
+@bp.post("/tasks/<int:task_id>/act")
+@require_roles()
+def act(task_id: int):
+    """One transition from the task page; a submission carries the template's form, validated by WTForms."""
+    task = visible_task(task_id)
+    action = request.form.get("action", "")
+    data: dict = {}
+    if request.form.get("until"):
+        data["until"] = request.form["until"]
+    if request.form.get("unit"):
+        data["unit"] = request.form["unit"]
+    lang = short_lang()
+    form = page_form(task.template, lang) if action == "submit" else None
+    if form is not None and not form.validate_on_submit():
+        for name, errors in form.errors.items():
+            label = getattr(form, name).label.text if hasattr(form, name) else name
+            flash(f"{label}: {'; '.join(str(e) for e in errors)}", "danger")
+        return redirect(url_for("pages.task", task_id=task.id))
+
+    def prepare(current: Task, given: dict) -> dict:
+        if form is None:
+            return given
+        problems = evidence.submission_problems(db.session, current)
+        if problems:
+            raise InputError(problems)
+        return {name: (value.isoformat() if hasattr(value, "isoformat") else
+                       float(value) if value is not None and type(value).__name__ == "Decimal" else value)
+                for name, value in form.data.items() if name != "csrf_token"}
+
+    try:
+        apply_transition(db.session, task, action, current_user, request.form.get("comment", "").strip(), data,
+                         expected_version=request.form.get("version", type=int), prepare=prepare)
+    except InputError as err:
+        db.session.rollback()
+        _flash_problems(err)
+    except TransitionError as err:
+        db.session.rollback()
+        flash(err.message(lang), "danger")
+    else:
+        db.session.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("pages.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/photos")
+@require_roles("field_unit", "admin")
+def photos(task_id: int):
+    """Photos from the camera (several at once): each checked by content and the template's rules."""
+    task = visible_task(task_id)
+    settings = current_app.extensions["civicrules.settings"]
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    files = [f for f in request.files.getlist("photo") if f and f.filename]
+    if not files:
+        flash(_("Choose or take at least one photo."), "danger")
+    stored = 0
+    for upload in files:
+        try:
+            evidence.add_photo(db.session, settings.evidence_dir, task, current_user, request.form.get("field", ""),
+                               request.form.get("stage", "after"), upload.filename, upload.read(),
+                               settings.evidence_max_bytes, zone_of(task))
+            db.session.commit()
+            stored += 1
+        except InputError as err:
+            db.session.rollback()
+            _flash_problems(err)
+    if stored:
+        flash(_("%(n)s photo(s) added.", n=stored), "success")
+    return redirect(url_for("pages.task", task_id=task_id))
+
+
+@bp.get("/tasks/<int:task_id>/photos/<int:evidence_id>")
+@require_roles()
+def photo(task_id: int, evidence_id: int):
+    task = visible_task(task_id)
+    row = db.session.get(Evidence, evidence_id)
+    if row is None or row.task_id != task.id:
+        abort(404)
+    return send_upload(current_app.extensions["civicrules.settings"].evidence_dir / row.stored_name, row.original_name)
+
+
+@bp.get("/check")
+@require_roles("checker", "admin")
+def check_queue():
+    """Work submitted by the units, oldest first: pass closes it, fail returns it with a reason."""
+    tasks = db.session.scalars(select(Task).where(Task.status == "submitted").order_by(Task.deadline_at).limit(200))
+    return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting check"),
+                           now=clock.now())
+
+
+@bp.get("/dispatch")
+@require_roles("dispatcher", "admin")
+def dispatch_queue():
+    """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
+    tasks = db.session.scalars(select(Task).where(Task.status.in_(DISPATCH_STATES)).order_by(Task.deadline_at).limit(200))
+    return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting the dispatcher"),
+                           now=clock.now())
+
+
+def units_for_reroute() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).order_by(Unit.code)))
