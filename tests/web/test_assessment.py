@@ -31,6 +31,7 @@ def test_monthly_ranking_page_shows_units_charts_and_exports(app, december):
     assert "/assessment/bulletins/2026-11.xlsx" in html and "/assessment/bulletins/2026-11.pdf" in html
     index = client.get("/assessment/?lang=zh_Hans_CN")
     assert index.status_code == 200 and "2026-W49" in index.get_data(as_text=True)
+    assert 'href="/assessment/"' in client.get("/").get_data(as_text=True)  # the assessor's menu leads here
 
 
 def test_xlsx_bulletin_holds_the_ranking(app, december):
