@@ -234,6 +234,9 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))
     admin.add_view(VersionView(RulesetVersion, db, name=_l("Ruleset versions"), category=records))
     notifications = _l("Notifications")
+    from admin.templates_editor import TemplateEditorView
+    admin.add_view(TemplateEditorView(name=_l("Task templates"), endpoint="templates_editor", url="templates",
+                                      category=master))
     from admin.imports import ImportView
     admin.add_view(ImportView(name=_l("Import events"), endpoint="import", url="import", category=records))
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))

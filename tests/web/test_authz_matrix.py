@@ -43,7 +43,7 @@ NOBODY: frozenset[str] = frozenset()
 ADMIN_VIEWS = {
     "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
     "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
-    "sign_in_lock": ADMINS, "import": ADMINS,
+    "sign_in_lock": ADMINS, "import": ADMINS, "templates_editor": ADMINS,
     "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
     "sanctiondue": ASSESSMENT_READERS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,

@@ -1,0 +1,86 @@
+"""Admin: the low-code task-template editor — fields with labels, options and order (drag to reorder),
+a checklist, evidence rules and instructions, a live preview rendered by the very form class the
+field unit gets, and saving as a new template version."""
+from __future__ import annotations
+
+import json
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import HiddenField
+
+from admin import _Guarded
+from engine import task_templates
+from engine.errors import InputError
+from engine.models import TaskTemplate
+from web.extensions import db
+from web.i18n import short_lang
+from web.taskforms import form_class
+
+BLANK = {"code": "", "name_zh": "", "name_en": "", "instructions_zh": "", "instructions_en": "",
+         "fields": [{"name": "result", "type": "textarea", "zh": "处置情况", "en": "What was done", "required": True}],
+         "checklist": [], "evidence_rules": {}}
+
+
+class DesignForm(FlaskForm):
+    design = HiddenField()
+
+
+def _preview_template(spec: dict) -> TaskTemplate:
+    """A transient template (never added to the session) for rendering the preview."""
+    return TaskTemplate(code=str(spec.get("code") or "preview"), version=0, name_zh=spec.get("name_zh", ""),
+                        name_en=spec.get("name_en", ""), fields=[f for f in spec.get("fields") or []
+                                                                  if isinstance(f, dict) and f.get("name")])
+
+
+class TemplateEditorView(_Guarded, BaseView):
+    roles = ("admin",)
+
+    @expose("/")
+    def index(self):
+        rows = db.session.execute(select(TaskTemplate.code, func.max(TaskTemplate.version)).group_by(TaskTemplate.code)
+                                  .order_by(TaskTemplate.code)).all()
+        return self.render("admin/templates_editor/index.html", rows=rows)
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit(self):
+        form = DesignForm()
+        code = request.args.get("code", "")
+        current = task_templates.latest(db.session, code) if code else None
+        spec = task_templates.spec_of(current) if current else dict(BLANK)
+        problems: list[dict] = []
+        if form.validate_on_submit():
+            try:
+                spec = json.loads(form.design.data or "{}")
+                row = task_templates.save_version(db.session, spec if isinstance(spec, dict) else {})
+            except (ValueError, InputError) as err:
+                db.session.rollback()
+                lang = short_lang()
+                found = err.problems if isinstance(err, InputError) else []
+                problems = [{"path": p.field, "message": p.as_dict(lang)["message"]} for p in found] or [
+                    {"path": "design", "message": _("The design could not be read.")}]
+            else:
+                db.session.commit()
+                flash(_("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
+                        version=row.version, code=row.code), "success")
+                return redirect(url_for(".edit", code=row.code))
+        return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
+                           version=current.version if current else None, types=task_templates.FIELD_TYPES)
+
+    @expose("/preview", methods=("POST",))
+    def preview(self):
+        """The runtime form of the design being edited, exactly as the field unit's page renders it."""
+        spec = request.get_json(silent=True) or {}
+        lang = short_lang()
+        problems = task_templates.check(spec) if isinstance(spec, dict) else []
+        template = _preview_template(spec if isinstance(spec, dict) else {})
+        try:
+            form = form_class(template, lang, FlaskForm)(meta={"csrf": False})
+        except Exception:  # an incomplete design: show what can be shown, the problems say the rest
+            form = None
+        html = render_template("task_form.html", form=form, template=template, lang=lang)
+        return jsonify({"html": html, "problems": [{"path": p.field, "message": p.as_dict(lang)["message"]}
+                                                   for p in problems]})
