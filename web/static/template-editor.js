@@ -31,6 +31,7 @@
     cell(row, '<input type="checkbox" data-f="required"' + (field.required ? " checked" : "") + ">");
     cell(row, '<textarea class="form-control form-control-sm" rows="2" data-f="options">' + text(optionsText(field.options)) + "</textarea>");
     cell(row, '<input class="form-control form-control-sm" data-f="help_zh" value="' + text(field.help_zh) + '">');
+    cell(row, '<input class="form-control form-control-sm" data-f="help_en" value="' + text(field.help_en) + '">');
     cell(row, '<button type="button" class="btn btn-sm btn-outline-danger" data-remove>&times;</button>');
     row.addEventListener("dragstart", function () { dragged = row; });
     row.addEventListener("dragover", function (e) { e.preventDefault(); });
@@ -58,6 +59,7 @@
         });
       }
       if (!field.help_zh) { delete field.help_zh; }
+      if (!field.help_en) { delete field.help_en; }
       return field;
     });
     design.checklist = document.getElementById("checklist").value.split("\n").filter(Boolean).map(function (line) {
