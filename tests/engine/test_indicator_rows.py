@@ -35,7 +35,7 @@ def test_december_2025_from_the_database(session, demo):
         session.flush()
         row = Task(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id, unit_id=unit.id,
                    template_id=template.id, rule_key="ZT1", list_kind="zero_tolerance", status="signed",
-                   limit_value=2, limit_unit="days", deadline_at=created + timedelta(days=2), points=5,
+                   limit_value=2, limit_unit="urgent_days", deadline_at=created + timedelta(days=2), points=5,
                    created_at=created)
         session.add(row)
         session.flush()

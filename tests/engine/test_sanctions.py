@@ -47,7 +47,7 @@ def generated(factory):
                     session.flush()
                     task = Task(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id,
                                 unit_id=units[u].id, template_id=template.id, rule_key="test", list_kind="custom",
-                                status="closed" if n < on_time else "signed", limit_value=2, limit_unit="days",
+                                status="closed" if n < on_time else "signed", limit_value=2, limit_unit="urgent_days",
                                 deadline_at=created + timedelta(days=2), points=OVERDUE_POINTS, created_at=created)
                     session.add(task)
                     session.flush()
