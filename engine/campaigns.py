@@ -124,6 +124,8 @@ def active_contexts(session: Session) -> list[CampaignContext]:
             inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
             calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
             continuous_time=campaign.continuous_time, list_categories=lists))
+    for stale in set(_compiled_cache) - {c.version_id for c in contexts}:
+        del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes
     return contexts
 
 

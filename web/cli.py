@@ -202,6 +202,37 @@ def sweep(every: float, once: bool) -> None:
 
 
 @main.group()
+def rules() -> None:
+    """A campaign's ruleset versions."""
+
+
+@rules.command("publish")
+@click.option("--campaign", "code", required=True, help="campaign code, e.g. chuangcheng-2026")
+@click.option("--comment", default="", help="why this version (kept with it)")
+def rules_publish(code: str, comment: str) -> None:
+    """Validate, compile and publish the campaign's draft; workers use it from their next batch."""
+    from sqlalchemy import select
+
+    from engine.campaigns import publish
+    from engine.db import session_factory
+    from engine.models import Campaign
+    from rules.document import RuleDocumentError
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        if campaign is None:
+            raise click.ClickException(f"no campaign {code!r}")
+        try:
+            version = publish(session, campaign, comment=comment)
+        except RuleDocumentError as err:
+            for problem in err.problems:
+                click.echo(f"{problem.path}: {problem.en}", err=True)
+            raise click.ClickException("nothing published: the draft does not validate") from err
+        session.commit()
+        click.echo(f"published version {version.number} ({version.content_hash[:12]})")
+
+
+@main.group()
 def audit() -> None:
     """Tamper evidence of firings and task transitions."""
 
