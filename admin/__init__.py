@@ -237,6 +237,8 @@ def init_admin(app: Flask) -> Admin:
     from admin.templates_editor import TemplateEditorView
     admin.add_view(TemplateEditorView(name=_l("Task templates"), endpoint="templates_editor", url="templates",
                                       category=master))
+    from admin.simulator import SimulatorView
+    admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=_l("Rules")))
     from admin.imports import ImportView
     admin.add_view(ImportView(name=_l("Import events"), endpoint="import", url="import", category=records))
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))

@@ -102,28 +102,37 @@ class CampaignContext:
 _compiled_cache: dict[int, CompiledRuleset] = {}
 
 
+def context_for(session: Session, campaign: Campaign, version_id: int, version_number: int,
+                compiled: CompiledRuleset) -> CampaignContext:
+    """What evaluation needs of one campaign under one compiled ruleset (published or a draft)."""
+    lists: dict[str, set[str]] = {}
+    for doc in compiled.rules.values():
+        kind = (doc.get("origin") or {}).get("list")
+        if kind:
+            lists.setdefault(kind, set()).update(categories_of(doc) or set())
+    return CampaignContext(
+        id=campaign.id, timezone=ZoneInfo(campaign.timezone), version_id=version_id,
+        version_number=version_number, compiled=compiled,
+        inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
+        calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
+        continuous_time=campaign.continuous_time, list_categories=lists)
+
+
+def compiled_version(version: RulesetVersion) -> CompiledRuleset:
+    compiled = _compiled_cache.get(version.id)
+    if compiled is None:
+        compiled = _compiled_cache[version.id] = CompiledRuleset.from_dict(
+            version.rules, version.compiled, version.content_hash)
+    return compiled
+
+
 def active_contexts(session: Session) -> list[CampaignContext]:
     """Every active campaign with a published version; compiled versions are cached by id."""
-    contexts = []
     rows = session.execute(select(Campaign, RulesetVersion).join(
         RulesetVersion, RulesetVersion.id == Campaign.published_version_id).where(Campaign.status == "active")
         .order_by(Campaign.id))
-    for campaign, version in rows:
-        compiled = _compiled_cache.get(version.id)
-        if compiled is None:
-            compiled = _compiled_cache[version.id] = CompiledRuleset.from_dict(
-                version.rules, version.compiled, version.content_hash)
-        lists: dict[str, set[str]] = {}
-        for doc in compiled.rules.values():
-            kind = (doc.get("origin") or {}).get("list")
-            if kind:
-                lists.setdefault(kind, set()).update(categories_of(doc) or set())
-        contexts.append(CampaignContext(
-            id=campaign.id, timezone=ZoneInfo(campaign.timezone), version_id=version.id,
-            version_number=version.number, compiled=compiled,
-            inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
-            calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
-            continuous_time=campaign.continuous_time, list_categories=lists))
+    contexts = [context_for(session, campaign, version.id, version.number, compiled_version(version))
+                for campaign, version in rows]
     for stale in set(_compiled_cache) - {c.version_id for c in contexts}:
         del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes
     return contexts

@@ -75,3 +75,22 @@ def explain(doc: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]] 
 
 def matches(doc: dict[str, Any], facts: dict[str, Any]) -> bool:
     return explain(doc, facts) is not None
+
+
+def trace(doc: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every condition of the rule (negation pushed to the leaves) with the fact value and whether it held:
+    the simulator's "why" and "why not"."""
+    facts = complete(facts)
+    leaves: list[dict[str, Any]] = []
+
+    def walk(cond: dict[str, Any]) -> None:
+        for key in ("all", "any"):
+            if key in cond:
+                for child in cond[key]:
+                    walk(child)
+                return
+        leaves.append({"fact": cond["fact"], "op": cond["op"], "value": cond.get("value"),
+                       "actual": facts.get(cond["fact"]), "held": _leaf(cond, facts)})
+
+    walk(negation_normal_form(doc["when"]))
+    return leaves

@@ -54,8 +54,10 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
-    from web import evidence, open311, openapi
+    from web import evidence, open311, openapi, simulate
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(simulate.bp)
+    csrf.exempt(simulate.bp)
     app.register_blueprint(evidence.bp)
     csrf.exempt(evidence.bp)  # bearer tokens only, like the rest of the API
     app.register_blueprint(open311.bp)

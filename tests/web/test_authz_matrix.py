@@ -44,6 +44,7 @@ ADMIN_VIEWS = {
     "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
     "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
     "sign_in_lock": ADMINS, "import": ADMINS, "templates_editor": ADMINS,
+    "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
     "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
     "sanctiondue": ASSESSMENT_READERS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
@@ -87,6 +88,7 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, ADMIN}),
     "workflow.dispatch_queue": frozenset({DISPATCHER, ADMIN}),
+    "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
     "evidence_api.fetch": USERS,

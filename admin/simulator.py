@@ -1,0 +1,71 @@
+"""Admin: the simulator page — one event through the draft and the active ruleset, side by side, with
+every condition's fact value and the tasks the hit policy would create. Nothing is written."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import flash, request
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Optional
+
+from admin import _Guarded
+from engine.models import Category, Grid
+from rules.facts import SOURCE_TYPES
+from web.extensions import db
+from web.i18n import short_lang
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class SimulationForm(FlaskForm):
+    event_id = IntegerField(_l("Stored event id (instead of the fields below)"), validators=[Optional()])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    grid = SelectField(_l("Grid"), validators=[Optional()])
+    occurred_at = DateTimeLocalField(_l("Occurred at (local time)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional()])
+    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
+
+
+class SimulatorView(_Guarded, BaseView):
+    roles = ("admin", "auditor", "assessor")
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        from web.simulate import run
+        from workers.engine_call import EngineUnavailable
+
+        lang = short_lang()
+        form = SimulationForm()
+        form.category.choices = [(c.code, f"{c.code} {c.name_zh if lang == 'zh' else c.name_en}") for c in
+                                 db.session.scalars(select(Category).order_by(Category.code)) if c.conditions]
+        form.grid.choices = [(g.code, f"{g.code} {g.name_zh if lang == 'zh' else g.name_en}")
+                             for g in db.session.scalars(select(Grid).order_by(Grid.code))]
+        results = {}
+        if form.validate_on_submit():
+            if form.event_id.data:
+                body = {"event_id": form.event_id.data}
+            else:
+                moment = (form.occurred_at.data or datetime.now(ZONE).replace(tzinfo=None)).replace(tzinfo=ZONE)
+                body = {"event": {k: v for k, v in {
+                    "category": form.category.data, "grid": form.grid.data, "occurred_at": moment.isoformat(),
+                    "source_type": form.source_type.data,
+                    "filing_condition": form.filing_condition.data or None}.items() if v is not None}}
+            try:
+                for label in ("draft", "active"):
+                    status, answer = run({**body, "ruleset": label})
+                    if status == 200:
+                        results[label] = answer
+                    else:
+                        for p in answer:
+                            flash(f"{label}: {p.field}: {p.as_dict(lang)['message']}", "danger")
+            except EngineUnavailable:
+                flash(_("No engine worker answered in time; start one with 'civicrules worker' and try again."),
+                      "danger")
+        return self.render("admin/simulator.html", form=form, results=results, lang=lang)
