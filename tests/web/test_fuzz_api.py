@@ -1,6 +1,6 @@
 """schemathesis against /openapi.json: generated requests, authenticated, must never meet a 5xx or a
-response that breaks the description. Runs on both CI legs (in-process WSGI, so it is quick); the
-request count is printed and must reach 1,000."""
+response that breaks the description. Runs on both CI legs (in-process WSGI, with a real engine
+worker answering the simulator); the request count is printed and must reach 1,000."""
 from __future__ import annotations
 
 import pytest
@@ -12,14 +12,27 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from tests.conftest import REPORT, user_token
 
+pytestmark = pytest.mark.slow  # starts an engine worker process
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 60
 REQUESTS: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def api_schema(app):
+def engine_worker(env):
+    """A real engine worker, so that the simulator's requests are answered, not refused with 503."""
+    from tests.workers.test_recovery import start, stop
+
+    worker = start(env, "worker")
+    yield worker
+    stop(worker)
+
+
+@pytest.fixture(scope="module")
+def api_schema(app, engine_worker):
     app.config["RATELIMIT_ENABLED"] = True
+    app.config["CIVICRULES_SIMULATE_TIMEOUT"] = 60
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
