@@ -315,7 +315,11 @@ class Firing(Base):
     """One rule that fired for one event, with the conditions and fact values that matched."""
 
     __tablename__ = "firings"
-    __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key"),)
+    __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key"),
+                      Index("ix_firings_unit_time", "unit_id", "fired_at", "id"),
+                      Index("ix_firings_rule_time", "rule_key", "rule_version", "fired_at", "id"),
+                      Index("ix_firings_place_time", "category_id", "grid_id", "fired_at", "id"),
+                      Index("ix_firings_time", "fired_at", "id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     event: Mapped[Event] = relationship(back_populates="firings")
@@ -331,6 +335,10 @@ class Firing(Base):
     points: Mapped[float] = mapped_column(Float, default=0)
     task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
     fired_at: Mapped[datetime] = mapped_column(UTC)
+    # Copied at recording (migration 0014) so the history browser filters on one indexed table:
+    unit_id: Mapped[Optional[int]] = mapped_column(Integer)  # the unit of the task the firing asked for
+    category_id: Mapped[Optional[int]] = mapped_column(Integer)
+    grid_id: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class Task(Base):

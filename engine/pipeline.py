@@ -173,7 +173,9 @@ def _record(session: Session, events: list[Event], decided, templates, timelines
                                ruleset_version_id=firing.version_id, rule_key=firing.rule_key,
                                rule_version=firing.rule_version, list_kind=firing.list_kind,
                                list_item=firing.list_item, matched=firing.matched, decisions=firing.decisions,
-                               points=firing.points, task_id=linked[0] if linked else None, fired_at=now))
+                               points=firing.points, task_id=linked[0] if linked else None, fired_at=now,
+                               unit_id=firing.tasks[0].unit_id if firing.tasks else None,
+                               category_id=event.category_id, grid_id=event.grid_id))
             for escalation in firing.escalations:
                 for task in ([by_unit[t.unit_id] for t in firing.tasks] or list(by_unit.values())):
                     rows += escalate_by_rule(task, escalation["tier"], escalation["list_publicly"],
