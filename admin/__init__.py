@@ -239,6 +239,9 @@ def init_admin(app: Flask) -> Admin:
                                       category=master))
     from admin.simulator import SimulatorView
     admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=_l("Rules")))
+    from admin.history import FiringHistoryView
+    admin.add_view(FiringHistoryView(name=_l("Firing history"), endpoint="firing_history", url="history",
+                                     category=records))
     from admin.imports import ImportView
     admin.add_view(ImportView(name=_l("Import events"), endpoint="import", url="import", category=records))
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))

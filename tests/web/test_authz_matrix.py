@@ -45,6 +45,7 @@ ADMIN_VIEWS = {
     "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
     "sign_in_lock": ADMINS, "import": ADMINS, "templates_editor": ADMINS,
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
+    "firing_history": RECORD_READERS,
     "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
     "sanctiondue": ASSESSMENT_READERS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
@@ -108,7 +109,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999",
-              "name": "2026-11"}
+              "name": "2026-11", "firing_id": "999999999"}
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:
