@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, request, send_file, stream_with_context, url_for
+from flask import Response, abort, current_app, request, send_file, url_for
 from flask_admin import BaseView, expose
 from sqlalchemy import select
 
@@ -125,21 +125,26 @@ class FiringHistoryView(_Guarded, BaseView):
 
     @expose("/export.csv")
     def export_csv(self):
+        from engine.db import session_factory
+
         f = filters_from_request()
+        factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
         def generate():
+            """Its own session, not the request's: the rows stream out after the request context is gone."""
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(firing_history.EXPORT_HEADER)
-            for firing in firing_history.stream(db.session, f):
-                writer.writerow(firing_history.export_row(firing))
-                if buffer.tell() > 64 * 1024:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
+            with factory() as session:
+                for firing in firing_history.stream(session, f):
+                    writer.writerow(firing_history.export_row(firing))
+                    if buffer.tell() > 64 * 1024:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
             yield buffer.getvalue()
 
-        response = Response(stream_with_context(generate()), mimetype="text/csv")
+        response = Response(generate(), mimetype="text/csv")
         response.headers["Content-Disposition"] = "attachment; filename=firings.csv"
         return response
 
