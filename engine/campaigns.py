@@ -36,9 +36,10 @@ def catalog_for(session: Session, campaign: Campaign) -> Catalog:
 def draft_bundle(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
     """The campaign's current rule documents: list rows expanded, then hand-written rules."""
     docs: list[dict[str, Any]] = []
+    today = clock.now().astimezone(ZoneInfo(campaign.timezone or "Asia/Shanghai")).date()
     for rule_list in session.scalars(select(RuleList).where(RuleList.campaign_id == campaign.id).order_by(RuleList.id)):
         for item in rule_list.items:
-            docs.append(expand_row(rule_list.kind, item.as_row()))
+            docs.append(expand_row(rule_list.kind, item.as_row(), today))
     for rule in session.scalars(select(Rule).where(Rule.campaign_id == campaign.id).order_by(Rule.key)):
         doc = dict(rule.document)
         doc["enabled"] = rule.enabled

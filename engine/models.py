@@ -235,13 +235,18 @@ class ListItem(Base):
     point_rules: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     legal_basis: Mapped[Optional[str]] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The row applies to events on these local dates (inclusive); None = open-ended (rules/lists.py).
+    effective_from: Mapped[Optional[date]] = mapped_column(Date)
+    effective_to: Mapped[Optional[date]] = mapped_column(Date)
 
     def as_row(self) -> dict[str, Any]:
         return {"key": self.key, "title": {"zh": self.title_zh, "en": self.title_en},
                 "categories": list(self.categories), "conditions": list(self.conditions or []),
                 "assign": self.assign, "template": self.template_code, "timeline": self.timeline_code,
                 "limit": self.limit, "points": float(self.points or 0), "legal_basis": self.legal_basis,
-                "enabled": self.enabled}
+                "enabled": self.enabled,
+                "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+                "effective_to": self.effective_to.isoformat() if self.effective_to else None}
 
 
 class Rule(Base):
@@ -433,6 +438,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_login_window_start: Mapped[Optional[datetime]] = mapped_column(UTC)
     locked_until: Mapped[Optional[datetime]] = mapped_column(UTC)
+    # The user's chosen interface language (web/i18n.py: after ?lang=, before the session).
+    language: Mapped[Optional[str]] = mapped_column(String(16))
 
     # Flask-Login protocol, kept here so web/ needs no wrapper class.
     @property

@@ -6,6 +6,7 @@ ordinary rule document, so one compiler and one twin serve rows and hand-written
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 # Lower rank wins in the hit policy: zero tolerance beats strict management beats custom rules.
@@ -16,8 +17,20 @@ def row_rule_key(kind: str, row_key: str) -> str:
     return f"{kind}.{row_key}".lower()
 
 
-def expand_row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    """One list row -> one rule document whose origin points back at the row."""
+def in_effect(row: dict[str, Any], today: date) -> bool:
+    """Whether `today` lies in the row's effective window (inclusive; a missing end is open)."""
+    start, end = row.get("effective_from"), row.get("effective_to")
+    return (not start or date.fromisoformat(str(start)) <= today) and (not end or today <= date.fromisoformat(str(end)))
+
+
+def expand_row(kind: str, row: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """One list row -> one rule document whose origin points back at the row.
+
+    The effective window is applied when the bundle is built (publish): given `today`, a row
+    outside its window expands disabled, so the frozen version and the twin agree without a
+    date fact in the catalogue. A window that opens or closes after publishing takes effect
+    at the next publish; the authoring page's analysis warns about expired rows.
+    """
     conditions = [{"fact": "category", "op": "in", "value": list(row["categories"])}]
     conditions += list(row.get("conditions") or [])
     action: dict[str, Any] = {"do": "create_task", "template": row["template"],
@@ -32,7 +45,7 @@ def expand_row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "key": row_rule_key(kind, row["key"]),
         "title": row["title"],
-        "enabled": row.get("enabled", True),
+        "enabled": row.get("enabled", True) and (today is None or in_effect(row, today)),
         "origin": origin,
         "when": {"all": conditions},
         "then": [action] + list(row.get("also") or []),

@@ -70,3 +70,13 @@ def test_findings_serialise_in_the_users_language():
     _, second = analyse([row("r1", ["06011"]), row("r2", ["06011"])], TODAY)
     assert second.findings[0].as_dict("zh_Hans_CN")["message"] == "所有类别已被第 r1 行覆盖"
     assert second.findings[0].as_dict("en")["kind"] == "overlap"
+
+
+def test_a_row_outside_its_effective_window_expands_disabled():
+    from rules.lists import expand_row
+    base = {"key": "r1", "title": {"zh": "甲", "en": "A"}, "categories": ["06011"], "template": "t", "enabled": True}
+    window = {**base, "effective_from": "2026-11-01", "effective_to": "2026-11-22"}
+    assert expand_row("zero_tolerance", window, TODAY)["enabled"] is True
+    assert expand_row("zero_tolerance", window, date(2026, 11, 23))["enabled"] is False
+    assert expand_row("zero_tolerance", window, date(2026, 10, 31))["enabled"] is False
+    assert expand_row("zero_tolerance", base, date(2030, 1, 1))["enabled"] is True
