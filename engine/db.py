@@ -9,6 +9,8 @@ import os
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import changelog  # noqa: F401  (its session hooks write the change log in every process)
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 

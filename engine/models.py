@@ -711,3 +711,21 @@ class Evidence(Base):
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class ChangeLogEntry(Base):
+    """One insert, update or delete of configuration or master data: who, when, through what, before/after."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_at", "at", "id"), Index("ix_change_log_object", "object_type", "object_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTC)
+    user_id: Mapped[Optional[int]] = mapped_column(Integer)
+    username: Mapped[Optional[str]] = mapped_column(String(64))
+    interface: Mapped[str] = mapped_column(String(16))  # admin | api | cli | web | system
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[Optional[str]] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(8))  # insert | update | delete
+    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    campaign_id: Mapped[Optional[int]] = mapped_column(Integer)

@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         configure_engine(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"
+    from web import change_actor
+    change_actor.install(app)  # the change log knows who edits, and through which interface
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     from flask_babel import get_locale

@@ -13,6 +13,11 @@ from engine.logs import configure_logging
 def main() -> None:
     """CivicRules (创城规则引擎) command line."""
     configure_logging()  # CIVICRULES_LOG_FORMAT=json for JSON lines, CIVICRULES_LOG_LEVEL=WARNING for fewer
+    import getpass
+    from engine.changelog import reset_actor, set_actor
+    who = getpass.getuser()
+    token = set_actor("cli", lambda: (None, who))  # the change log records CLI edits as such
+    click.get_current_context().call_on_close(lambda: reset_actor(token))
 
 
 @main.group()

@@ -1,0 +1,141 @@
+"""One change log of configuration and master data, written by SQLAlchemy session hooks in the same
+transaction as the change, whichever interface made it (admin, API, CLI). The web app and the CLI say
+who acts through a contextvar; engine code never reads request globals."""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import event, inspect, insert
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine import models as m
+
+SECRET_FIELDS = {"password_hash", "token_hash", "secret", "api_key"}
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Actor:
+    interface: str = "system"  # admin | api | cli | web | system
+    who: Callable[[], tuple[int | None, str | None]] = lambda: (None, None)
+
+
+ACTOR: ContextVar[Actor] = ContextVar("civicrules_change_actor", default=Actor())
+
+
+def _campaign(obj: Any) -> int | None:
+    if isinstance(obj, m.Campaign):
+        return obj.id
+    if getattr(obj, "campaign_id", None) is not None:
+        return obj.campaign_id
+    for parent in ("timeline", "rule_list"):
+        owner = getattr(obj, parent, None)
+        if owner is not None:
+            return getattr(owner, "campaign_id", None)
+    return None
+
+
+# model -> how to find its campaign; other modules extend this with track().
+TRACKED: dict[type, Callable[[Any], int | None]] = {}
+
+
+def track(model: type, campaign: Callable[[Any], int | None] = _campaign) -> None:
+    """Put a model's inserts, updates and deletes in the change log."""
+    TRACKED[model] = campaign
+
+
+for _model in (m.Campaign, m.Category, m.FilingCondition, m.Unit, m.Grid, m.FrontageHolder, m.SupervisionTier,
+               m.Timeline, m.TimelineStep, m.TaskTemplate, m.RuleList, m.ListItem, m.Rule, m.RulesetVersion,
+               m.Recipient, m.User, m.Holiday, m.AssessmentConfig, m.SanctionRule):
+    track(_model)
+
+
+def set_actor(interface: str, who: Callable[[], tuple[int | None, str | None]] | None = None):
+    """Set who acts for the rest of this context; returns the token for reset_actor."""
+    return ACTOR.set(Actor(interface, who or (lambda: (None, None))))
+
+
+def reset_actor(token) -> None:
+    ACTOR.reset(token)
+
+
+@contextmanager
+def acting(interface: str, user_id: int | None = None, username: str | None = None) -> Iterator[None]:
+    token = set_actor(interface, lambda: (user_id, username))
+    try:
+        yield
+    finally:
+        ACTOR.reset(token)
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    values = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in state.unloaded:
+            continue
+        value = getattr(obj, attr.key)
+        values[attr.key] = REDACTED if attr.key in SECRET_FIELDS and value is not None else _plain(value)
+    return values
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    before, after = {}, {}
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old == new:
+            continue
+        if attr.key in SECRET_FIELDS:
+            before[attr.key], after[attr.key] = REDACTED, REDACTED
+        else:
+            before[attr.key], after[attr.key] = _plain(old), _plain(new)
+    return before, after
+
+
+def _object_id(obj: Any) -> str:
+    return ",".join(str(v) for v in inspect(obj).mapper.primary_key_from_instance(obj))
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session: Session, _flush_context) -> None:
+    """Runs while new/dirty/deleted and attribute history still show what this flush wrote."""
+    rows = []
+    for action, objects in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            resolve = TRACKED.get(type(obj))
+            if resolve is None:
+                continue
+            if action == "insert":
+                before, after = None, _columns(obj)
+            elif action == "delete":
+                before, after = _columns(obj), None
+            else:
+                if not session.is_modified(obj, include_collections=False):
+                    continue
+                before, after = _changes(obj)
+                if not after:
+                    continue
+            rows.append({"object_type": type(obj).__name__, "object_id": _object_id(obj), "action": action,
+                         "before": before, "after": after, "campaign_id": resolve(obj)})
+    if not rows:
+        return
+    actor = ACTOR.get()
+    user_id, username = actor.who()
+    now = clock.now()
+    for row in rows:
+        row.update(at=now, user_id=user_id, username=username, interface=actor.interface)
+    session.connection().execute(insert(m.ChangeLogEntry.__table__), rows)

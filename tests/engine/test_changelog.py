@@ -1,0 +1,76 @@
+"""The change log: admin, API and CLI edits each leave one entry with before/after and the interface."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.accounts import create_user
+from engine.changelog import REDACTED, acting
+from engine.models import ChangeLogEntry, Holiday, User
+from tests.helpers import csrf_from, login, unique
+
+
+def _entries(session, object_type: str, object_id: str) -> list[ChangeLogEntry]:
+    session.expire_all()
+    return list(session.scalars(select(ChangeLogEntry).where(ChangeLogEntry.object_type == object_type,
+                                                             ChangeLogEntry.object_id == object_id)
+                                .order_by(ChangeLogEntry.id)))
+
+
+def test_an_admin_edit_is_logged_with_who_and_before_after(app, client, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    form = client.get("/admin/holiday/new/").get_data(as_text=True)
+    created = client.post("/admin/holiday/new/", data={"day": "2031-05-01", "kind": "holiday", "name": "劳动节",
+                                                        "csrf_token": csrf_from(form)})
+    assert created.status_code == 302
+    [entry] = _entries(session, "Holiday", "2031-05-01")
+    assert (entry.action, entry.interface, entry.username, entry.before) == ("insert", "admin", "admin", None)
+    assert entry.after["name"] == "劳动节" and entry.after["kind"] == "holiday"
+    row = session.get(Holiday, __import__("datetime").date(2031, 5, 1))
+    with acting("system"):
+        session.delete(row)
+        session.commit()
+    assert [e.action for e in _entries(session, "Holiday", "2031-05-01")] == ["insert", "delete"]
+
+
+def test_an_api_sign_in_that_clears_failures_is_logged_as_an_api_change_of_the_user(client, session):
+    name = unique("cl")
+    with acting("system"):
+        user = create_user(session, name, "auditor", "right-password-1", None)
+        session.commit()
+    ident = str(user.id)
+    refused = client.post("/api/v1/auth/token", json={"username": name, "password": "wrong"})
+    assert refused.status_code == 401  # counted by a bulk UPDATE: lockout bookkeeping, not an edit
+    signed_in = client.post("/api/v1/auth/token", json={"username": name, "password": "right-password-1"})
+    assert signed_in.status_code == 201  # clears the failure count on the user through the ORM
+    entries = _entries(session, "User", ident)
+    assert [(e.action, e.interface) for e in entries] == [("insert", "system"), ("update", "api")]
+    assert entries[1].before["failed_logins"] == 1 and entries[1].after["failed_logins"] == 0
+
+
+def test_a_cli_user_creation_is_logged_without_the_password_hash(env, session):
+    from web.cli import main
+
+    name = unique("cli")
+    result = CliRunner().invoke(main, ["user", "create", name, "--role", "auditor", "--password", "cli-pass-123"],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.username == name))
+    [entry] = _entries(session, "User", str(user.id))
+    assert (entry.action, entry.interface) == ("insert", "cli")
+    assert entry.after["password_hash"] == REDACTED and user.password_hash not in str(entry.after)
+
+
+def test_a_password_change_logs_no_hash(session):
+    name = unique("pw")
+    with acting("admin", 1, "admin"):
+        user = create_user(session, name, "auditor", "first-password-1", None)
+        session.commit()
+        old_hash = user.password_hash
+        user.password_hash = "pbkdf2:sha256:new-hash-value"
+        session.commit()
+    entries = _entries(session, "User", str(user.id))
+    assert entries[-1].action == "update"
+    assert entries[-1].before == {"password_hash": REDACTED} and entries[-1].after == {"password_hash": REDACTED}
+    assert all(old_hash not in str(e.after) and "new-hash-value" not in str(e.after) for e in entries)
