@@ -1,4 +1,4 @@
-"""Tamper evidence: firings and task transitions are sealed in segments, in id order, each seal
+"""Tamper evidence: firings, task transitions and the change log are sealed in segments, in id order, each seal
 hashing its rows and chaining to the previous seal. One sealer writes seals; the rows' own writers
 are never serialised. `verify` recomputes everything and names the first broken link."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import AuditSeal, Firing, TaskTransition
+from engine.models import AuditSeal, ChangeLogEntry, Firing, TaskTransition
 
 GENESIS = "0" * 64
 SEGMENT_ROWS = 5000
@@ -25,6 +25,8 @@ CHAINED = {
                                           "points", "task_id", "fired_at")),
     "task_transitions": (TaskTransition, TaskTransition.at, ("id", "task_id", "from_status", "to_status", "action",
                                                              "actor_id", "at", "comment", "data")),
+    "change_log": (ChangeLogEntry, ChangeLogEntry.at, ("id", "at", "user_id", "username", "interface", "object_type",
+                                                       "object_id", "action", "before", "after", "campaign_id")),
 }
 
 
@@ -64,12 +66,24 @@ def seal(session: Session, now: datetime | None = None) -> int:
             with session.begin_nested():
                 session.add(AuditSeal(kind=kind, seq=(last.seq + 1) if last else 1, first_id=rows[0].id,
                                       last_id=rows[-1].id, row_count=len(rows), content_hash=content, prev_hash=prev,
+                                      row_digests=[[row.id, row_digest(row, columns)] for row in rows],
                                       chain_hash=_chain(prev, content), sealed_at=now))
             written += 1
         except IntegrityError:
             continue  # another sealer took this segment
     session.commit()
     return written
+
+
+def _first_changed(s: AuditSeal, rows: list[Any], columns: tuple[str, ...]) -> int | None:
+    """The id of the first row whose digest differs from the one sealed (older seals keep no row digests)."""
+    if not s.row_digests:
+        return None
+    sealed = {int(ident): digest for ident, digest in s.row_digests}
+    for row in rows:
+        if sealed.get(row.id) != row_digest(row, columns):
+            return row.id
+    return None
 
 
 @dataclass
@@ -98,7 +112,9 @@ def verify(session: Session) -> Verdict:
                 problem = (f"rows {s.first_id}–{s.last_id}: {len(rows)} found, {s.row_count} sealed "
                            "(a row was deleted or inserted)")
             elif _content_hash(rows, columns) != s.content_hash:
-                problem = f"rows {s.first_id}–{s.last_id}: content changed after sealing"
+                changed = _first_changed(s, rows, columns)
+                problem = (f"row {changed}: content changed after sealing (seal {s.seq})" if changed is not None
+                           else f"rows {s.first_id}–{s.last_id}: content changed after sealing")
             if problem:
                 verdict.intact, verdict.broken = False, f"{kind}: {problem}"
                 return verdict

@@ -546,6 +546,7 @@ class AuditSeal(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UTC)
+    row_digests: Mapped[Optional[list[Any]]] = mapped_column(JSON)  # [[id, sha256], ...]: lets verify name the row
 
 
 class Supervision(Base):

@@ -30,6 +30,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_change_log_at', 'change_log', ['at', 'id'])
     op.create_index('ix_change_log_object', 'change_log', ['object_type', 'object_id'])
+    with op.batch_alter_table('audit_seals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('row_digests', sa.JSON(), nullable=True))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("CREATE TRIGGER change_log_append_only BEFORE UPDATE OR DELETE ON change_log "
                    "FOR EACH ROW EXECUTE FUNCTION civicrules_append_only()")
@@ -38,6 +40,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("DROP TRIGGER IF EXISTS change_log_append_only ON change_log")
+    with op.batch_alter_table('audit_seals', schema=None) as batch_op:
+        batch_op.drop_column('row_digests')
     op.drop_index('ix_change_log_object', table_name='change_log')
     op.drop_index('ix_change_log_at', table_name='change_log')
     op.drop_table('change_log')

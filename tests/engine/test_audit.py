@@ -49,6 +49,7 @@ def test_a_changed_row_is_found(factory, drain, session):
         with factory() as s:
             verdict = audit.verify(s)
         assert not verdict.intact and "firings" in verdict.broken and "changed" in verdict.broken
+        assert f"row {firing.id}:" in verdict.broken  # the edited row itself is named
     finally:
         with factory() as s:
             if s.bind.dialect.name == "postgresql":

@@ -1,8 +1,14 @@
 """The change log: admin, API and CLI edits each leave one entry with before/after and the interface."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from engine import audit, clock
 
 from engine.accounts import create_user
 from engine.changelog import REDACTED, acting
@@ -27,7 +33,7 @@ def test_an_admin_edit_is_logged_with_who_and_before_after(app, client, session)
     [entry] = _entries(session, "Holiday", "2031-05-01")
     assert (entry.action, entry.interface, entry.username, entry.before) == ("insert", "admin", "admin", None)
     assert entry.after["name"] == "劳动节" and entry.after["kind"] == "holiday"
-    row = session.get(Holiday, __import__("datetime").date(2031, 5, 1))
+    row = session.get(Holiday, date(2031, 5, 1))
     with acting("system"):
         session.delete(row)
         session.commit()
@@ -74,3 +80,39 @@ def test_a_password_change_logs_no_hash(session):
     assert entries[-1].action == "update"
     assert entries[-1].before == {"password_hash": REDACTED} and entries[-1].after == {"password_hash": REDACTED}
     assert all(old_hash not in str(e.after) and "new-hash-value" not in str(e.after) for e in entries)
+
+
+def _forge(factory, entry_id: int, username: str | None) -> None:
+    with factory() as s:
+        if s.bind.dialect.name == "postgresql":
+            s.execute(text("SET session_replication_role = replica"))  # what an intruder with superuser could do
+        s.execute(update(ChangeLogEntry).where(ChangeLogEntry.id == entry_id).values(username=username))
+        s.commit()
+        if s.bind.dialect.name == "postgresql":
+            s.execute(text("SET session_replication_role = DEFAULT"))
+            s.commit()
+
+
+def test_an_edited_change_log_row_is_named_by_audit_verify(env, factory, session):
+    from web.cli import main
+
+    with acting("admin", 1, "admin"):
+        session.add(Holiday(day=date(2032, 10, 1), kind="holiday", name="国庆节", source="admin"))
+        session.commit()
+    [entry] = _entries(session, "Holiday", "2032-10-01")
+    with factory() as s:
+        audit.seal(s, now=clock.now() + timedelta(minutes=5))
+    with factory() as s:
+        if s.bind.dialect.name == "postgresql":
+            with pytest.raises(DBAPIError, match="append-only"):
+                s.execute(update(ChangeLogEntry).where(ChangeLogEntry.id == entry.id).values(username="nobody"))
+            s.rollback()
+    _forge(factory, entry.id, "nobody")
+    try:
+        result = CliRunner().invoke(main, ["audit", "verify"], env=env)
+        assert result.exit_code == 1
+        assert f"change_log: row {entry.id}: content changed" in result.output
+    finally:
+        _forge(factory, entry.id, "admin")
+    intact = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert intact.exit_code == 0 and "change_log:" in intact.output and "chain intact" in intact.output
