@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 from engine.config import Settings, load_settings
 from engine.db import configure_engine, engine_options
 from web.extensions import babel, csrf, db, login_manager
-from web.i18n import select_locale
+from web.i18n import remember_choice, select_locale
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     change_actor.install(app)  # the change log knows who edits, and through which interface
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_choice)  # a ?lang= choice is kept on the user's row
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
     from engine.worktime import describe_limit

@@ -1,0 +1,42 @@
+"""A user's language choice from the nav switch is kept on their row and follows them to a new browser."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import User
+from tests.helpers import login
+
+
+def _html_lang(client, url: str = "/", **headers) -> str:
+    page = client.get(url, headers=headers).get_data(as_text=True)
+    return page.split('<html lang="', 1)[1].split('"', 1)[0]
+
+
+def test_the_switch_is_remembered_on_the_user_and_beats_the_browser_language(app, session):
+    user = session.scalar(select(User).where(User.username == "auditor"))
+    try:
+        first = app.test_client()
+        login(first, "auditor")
+        assert _html_lang(first, "/", **{"Accept-Language": "zh-CN,zh;q=0.9"}) == "zh-CN"
+        assert _html_lang(first, "/?lang=en&remember=1") == "en"
+        session.expire_all()
+        assert session.get(User, user.id).language == "en"
+
+        other_browser = app.test_client()
+        login(other_browser, "auditor")
+        assert _html_lang(other_browser, "/", **{"Accept-Language": "zh-CN,zh;q=0.9"}) == "en"
+        assert _html_lang(other_browser, "/?lang=zh-CN") == "zh-CN"  # ?lang= still wins for the moment
+        session.expire_all()
+        assert session.get(User, user.id).language == "en"  # without remember=1 nothing is stored
+    finally:
+        session.expire_all()
+        session.get(User, user.id).language = None
+        session.commit()
+
+
+def test_a_bare_lang_parameter_is_not_stored(app, session):
+    client = app.test_client()
+    login(client, "auditor")
+    assert _html_lang(client, "/?lang=en") == "en"
+    session.expire_all()
+    assert session.scalar(select(User.language).where(User.username == "auditor")) is None
