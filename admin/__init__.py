@@ -242,6 +242,8 @@ def init_admin(app: Flask) -> Admin:
     from admin.history import FiringHistoryView
     admin.add_view(FiringHistoryView(name=_l("Firing history"), endpoint="firing_history", url="history",
                                      category=records))
+    from admin.changes import ChangeHistoryView
+    admin.add_view(ChangeHistoryView(name=_l("Change history"), endpoint="change_history", url="changes", category=records))
     from admin.imports import ImportView
     admin.add_view(ImportView(name=_l("Import events"), endpoint="import", url="import", category=records))
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))

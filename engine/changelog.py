@@ -7,9 +7,10 @@ import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import event, inspect, insert
+from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -139,3 +140,54 @@ def _record(session: Session, _flush_context) -> None:
     for row in rows:
         row.update(at=now, user_id=user_id, username=username, interface=actor.interface)
     session.connection().execute(insert(m.ChangeLogEntry.__table__), rows)
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    object_type: str | None = None
+    username: str | None = None
+    interface: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def page(session: Session, f: ChangeFilter, after: tuple[datetime, int] | None = None,
+         size: int = PAGE_SIZE) -> tuple[list[m.ChangeLogEntry], tuple[datetime, int] | None]:
+    """Newest first, keyset-paginated on (at, id): no OFFSET and no total count."""
+    entry = m.ChangeLogEntry
+    q = select(entry)
+    for column, value in ((entry.object_type, f.object_type), (entry.username, f.username),
+                          (entry.interface, f.interface)):
+        if value:
+            q = q.where(column == value)
+    if f.since:
+        q = q.where(entry.at >= f.since)
+    if f.until:
+        q = q.where(entry.at < f.until)
+    if after:
+        q = q.where(or_(entry.at < after[0], and_(entry.at == after[0], entry.id < after[1])))
+    rows = list(session.scalars(q.order_by(entry.at.desc(), entry.id.desc()).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, ((rows[-1].at, rows[-1].id) if more else None)
+
+
+def went_into(session: Session, entries: list[m.ChangeLogEntry]) -> dict[int, m.RulesetVersion]:
+    """Entry id -> the first ruleset version of its campaign published after it (computed when read)."""
+    found = {}
+    for e in entries:
+        if e.campaign_id is None:
+            continue
+        version = session.scalar(select(m.RulesetVersion).where(m.RulesetVersion.campaign_id == e.campaign_id,
+                                                                 m.RulesetVersion.published_at >= e.at)
+                                 .order_by(m.RulesetVersion.published_at, m.RulesetVersion.id).limit(1))
+        if version is not None:
+            found[e.id] = version
+    return found
+
+
+def object_types() -> list[str]:
+    return sorted(model.__name__ for model in TRACKED)

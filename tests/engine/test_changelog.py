@@ -116,3 +116,37 @@ def test_an_edited_change_log_row_is_named_by_audit_verify(env, factory, session
         _forge(factory, entry.id, "admin")
     intact = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert intact.exit_code == 0 and "change_log:" in intact.output and "chain intact" in intact.output
+
+
+def test_the_change_history_shows_fields_who_interface_and_the_version_it_went_into(app, client, session):
+    from engine.models import Campaign, RulesetVersion
+
+    code = unique("chg")
+    with acting("admin", 1, "admin"):
+        campaign = Campaign(code=code, name_zh="旧名", name_en="Old name")
+        session.add(campaign)
+        session.commit()
+        campaign.name_en = "New name"
+        session.commit()
+        session.add(RulesetVersion(campaign_id=campaign.id, number=1, content_hash="c" * 64, rules={}, compiled={},
+                                   comment="", published_at=clock.now() + timedelta(seconds=1)))
+        session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "auditor")
+    page = client.get("/admin/changes/?object_type=Campaign&user=admin&interface=admin",
+                      headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Old name" in html and "New name" in html and code in html
+    assert "#1 (" in html  # the ruleset version the change went into
+    login(client, "dispatcher")
+    assert client.get("/admin/changes/").status_code == 403
+
+
+def test_the_change_history_pages_by_keyset(session):
+    from engine.changelog import ChangeFilter, page
+
+    first, after = page(session, ChangeFilter(), size=2)
+    assert len(first) == 2 and after is not None
+    second, _ = page(session, ChangeFilter(), after=after, size=2)
+    assert second and all((e.at, e.id) < (first[-1].at, first[-1].id) for e in second)

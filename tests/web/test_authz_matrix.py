@@ -46,6 +46,7 @@ ADMIN_VIEWS = {
     "sign_in_lock": ADMINS, "import": ADMINS, "templates_editor": ADMINS,
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
     "firing_history": RECORD_READERS,
+    "change_history": RECORD_READERS,
     "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
     "sanctiondue": ASSESSMENT_READERS,
     "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
