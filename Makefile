@@ -20,6 +20,7 @@ install: $(BIN)/civicrules translations
 
 translations: $(BIN)/civicrules
 	@$(BIN)/pybabel compile -d web/translations >/dev/null
+	@$(BIN)/pybabel compile -d admin/translations -D admin >/dev/null
 
 run: install
 	$(BIN)/civicrules db upgrade

@@ -5,6 +5,8 @@ these views; every view checks the role of the logged-in user.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
@@ -220,7 +222,8 @@ def init_admin(app: Flask) -> Admin:
     from web.extensions import db
 
     admin = Admin(app, name=str(_l("CivicRules administration")), theme=Bootstrap4Theme(),
-                  index_view=IndexView(url="/admin"))
+                  index_view=IndexView(url="/admin"),
+                  translations_path=str(Path(__file__).resolve().parent / "translations"))
     master, records = _l("Master data"), _l("Records")
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=master))
     admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=master))
