@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, event, insert, inspect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from engine import clock
 from engine import models as m
@@ -34,10 +34,11 @@ def _campaign(obj: Any) -> int | None:
         return obj.id
     if getattr(obj, "campaign_id", None) is not None:
         return obj.campaign_id
-    for parent in ("timeline", "rule_list"):
-        owner = getattr(obj, parent, None)
-        if owner is not None:
-            return getattr(owner, "campaign_id", None)
+    if isinstance(obj, m.ListItem) and obj.rule_list is not None:
+        return obj.rule_list.campaign_id
+    if isinstance(obj, m.TimelineStep) and obj.timeline_id is not None:
+        timeline = object_session(obj).get(m.Timeline, obj.timeline_id)
+        return timeline.campaign_id if timeline is not None else None
     return None
 
 

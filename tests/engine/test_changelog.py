@@ -150,3 +150,18 @@ def test_the_change_history_pages_by_keyset(session):
     assert len(first) == 2 and after is not None
     second, _ = page(session, ChangeFilter(), after=after, size=2)
     assert second and all((e.at, e.id) < (first[-1].at, first[-1].id) for e in second)
+
+
+def test_a_timeline_step_is_logged_under_its_campaign(session):
+    from engine.models import Timeline, TimelineStep
+
+    with acting("system"):
+        timeline = session.scalars(select(Timeline).limit(1)).first()
+        step = TimelineStep(timeline_id=timeline.id, position=99, after_minutes=5, time_mode="working",
+                            action="remind")
+        session.add(step)
+        session.commit()
+        [entry] = _entries(session, "TimelineStep", str(step.id))
+        assert entry.campaign_id == timeline.campaign_id and entry.after["position"] == 99
+        session.delete(step)
+        session.commit()
