@@ -1,14 +1,14 @@
 """change log of configuration and master data (append-only on PostgreSQL)
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0007
 Create Date: 2026-11-22 11:05:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
