@@ -1,10 +1,12 @@
 """The durable_rules compile check runs in a child process and reports what durable_rules refuses."""
+import subprocess
 import sys
 
 import pytest
 
 from engine.compile_check import check
 from rules.compiler import compile_ruleset
+from tests.conftest import ROOT
 
 
 def _doc(key="zt.r1"):
@@ -22,4 +24,8 @@ def test_a_compiled_ruleset_registers_and_a_broken_partition_is_reported():
               "routes": {}}
     problems = check(broken)
     assert problems and all(isinstance(p, str) for p in problems)
-    assert "durable.engine" not in sys.modules  # this process never loaded the C engine
+    probe = ("import sys; from engine.compile_check import check; from rules.compiler import compile_ruleset; "
+             "from tests.rules.test_compile_check import _doc; "
+             "assert check(compile_ruleset([_doc()]).as_dict()) == []; "
+             "assert 'durable.engine' not in sys.modules, 'the checking process loaded the C engine'")
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)  # a fresh process: other tests load it here

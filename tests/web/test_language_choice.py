@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+import pytest
+
 from engine.models import User
 from tests.helpers import login
+
+
+@pytest.fixture(autouse=True)
+def real_login_form(app):
+    """login() reads the form's CSRF token, so the form must render one whatever earlier tests set."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def _html_lang(client, url: str = "/", **headers) -> str:
