@@ -345,16 +345,14 @@ def run_capped(set_name: str, budget: float, batch: int, n: int, packed: bool = 
     return {**_timed(one_pass, budget), "rules": len(docs), "batch": batch, "mismatches": mismatches}
 
 
-def run_raw(set_name: str, budget: float, n: int) -> dict[str, Any]:
-    """durable_rules as its README uses it: one ruleset, one fact at a time, a one-argument action."""
+def _counting_host():
+    """A plain durable_rules Host whose every rule action counts one hit (the catch-all counts none).
+    One-parameter actions: durable_rules runs them synchronously."""
     import durable.engine as durable_engine
 
-    from rules.compiler import compile_rule
-
-    docs, facts, _compiled = ruleset(set_name, n)
     hits: dict[str, int] = {}
 
-    def action(closure) -> None:  # one parameter: durable_rules runs it synchronously
+    def action(closure) -> None:
         hits["n"] = hits.get("n", 0) + 1
 
     def ignore(closure) -> None:
@@ -364,7 +362,15 @@ def run_raw(set_name: str, budget: float, n: int) -> dict[str, Any]:
         def get_action(self, action_name: str):
             return ignore if action_name == "__seen__" else action
 
-    host = _Host()
+    return _Host(), hits
+
+
+def run_raw(set_name: str, budget: float, n: int) -> dict[str, Any]:
+    """durable_rules as its README uses it: one ruleset, one fact at a time, a one-argument action."""
+    from rules.compiler import compile_rule
+
+    docs, facts, _compiled = ruleset(set_name, n)
+    host, hits = _counting_host()
     rules = {d["key"]: compile_rule(d) for d in docs}
     # Without a catch-all, a fact no rule matches raises MessageNotHandledException (and a catch-all on
     # "id" hangs durable_rules); the Evaluator adds this very rule, so raw does the same durable work.
@@ -391,22 +397,8 @@ def run_rawpart(set_name: str, budget: float, n: int) -> dict[str, Any]:
     partition its category routes to (what raw durable_rules needs to hold 2,000 rules at all)."""
     import copy
 
-    import durable.engine as durable_engine
-
     docs, facts, compiled = ruleset(set_name, n)
-    hits: dict[str, int] = {}
-
-    def action(closure) -> None:
-        hits["n"] = hits.get("n", 0) + 1
-
-    def ignore(closure) -> None:
-        return None
-
-    class _Host(durable_engine.Host):
-        def get_action(self, action_name: str):
-            return ignore if action_name == "__seen__" else action
-
-    host = _Host()
+    host, hits = _counting_host()
     definitions = {}
     for name, rules in compiled.partitions.items():
         rules = copy.deepcopy(rules)
