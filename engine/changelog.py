@@ -39,6 +39,9 @@ def _campaign(obj: Any) -> int | None:
     if isinstance(obj, m.TimelineStep) and obj.timeline_id is not None:
         timeline = object_session(obj).get(m.Timeline, obj.timeline_id)
         return timeline.campaign_id if timeline is not None else None
+    if isinstance(obj, m.TierMember) and obj.tier_id is not None:
+        tier = object_session(obj).get(m.SupervisionTier, obj.tier_id)
+        return tier.campaign_id if tier is not None else None
     return None
 
 
@@ -53,7 +56,8 @@ def track(model: type, campaign: Callable[[Any], int | None] = _campaign) -> Non
 
 for _model in (m.Campaign, m.Category, m.FilingCondition, m.Unit, m.Grid, m.FrontageHolder, m.SupervisionTier,
                m.Timeline, m.TimelineStep, m.TaskTemplate, m.RuleList, m.ListItem, m.Rule, m.RulesetVersion,
-               m.Recipient, m.User, m.Holiday, m.AssessmentConfig, m.SanctionRule):
+               m.Recipient, m.User, m.Holiday, m.AssessmentConfig, m.SanctionRule, m.DutyItem,
+               m.TierMember):
     track(_model)
 
 

@@ -113,9 +113,28 @@ class Unit(Base):
     parent: Mapped[Optional["Unit"]] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Unit"]] = relationship(back_populates="parent")
     contact: Mapped[Optional[str]] = mapped_column(String(200))
+    duty_items: Mapped[list["DutyItem"]] = relationship(order_by="DutyItem.position", cascade="all, delete-orphan",
+                                                        back_populates="unit")
 
     def __str__(self) -> str:
         return f"{self.code} {self.name_zh}"
+
+
+class DutyItem(Base):
+    """One line of a unit's duty list (职责清单): what the unit answers for, optionally tied to a category."""
+
+    __tablename__ = "duty_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit] = relationship(back_populates="duty_items")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("categories.id"))
+    category: Mapped[Optional["Category"]] = relationship()
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return self.text_zh
 
 
 class Grid(Base):
@@ -159,6 +178,23 @@ class SupervisionTier(Base):
     level: Mapped[int] = mapped_column(Integer)
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    members: Mapped[list["TierMember"]] = relationship(cascade="all, delete-orphan", back_populates="tier")
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.name_zh}"
+
+
+class TierMember(Base):
+    """A user or a unit that belongs to a supervision tier (receives what escalates to it)."""
+
+    __tablename__ = "tier_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier_id: Mapped[int] = mapped_column(ForeignKey("supervision_tiers.id"), index=True)
+    tier: Mapped[SupervisionTier] = relationship(back_populates="members")
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[Optional["User"]] = relationship()
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Optional[Unit]] = relationship()
 
 
 class Timeline(Base):
@@ -277,6 +313,9 @@ class RulesetVersion(Base):
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime] = mapped_column(UTC)
+    # What the rules name, frozen with them: {"timelines": {code: {...steps}}, "tiers": [...],
+    # "templates": {code: version}, "lists": {kind: [rows]}}. None for versions published before 0015.
+    bundle: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
 
 class Event(Base):
