@@ -22,6 +22,23 @@ from engine.models import (CalendarYear, Campaign, Category, Delivery, Event, Fi
 from wtforms import SelectField
 
 
+#: Who may change configuration, and who may read every admin page (issue #3: auditors and assessors
+#: see everything read-only; field units have no access).
+EDITORS: tuple[str, ...] = ("admin",)
+READERS: tuple[str, ...] = ("admin", "auditor", "assessor")
+
+
+def may_edit() -> bool:
+    """Whether the signed-in user may change what the admin shows (templates hide controls otherwise)."""
+    return current_user.is_authenticated and current_user.role in EDITORS
+
+
+def require_editor() -> None:
+    """Refuse a state-changing request from a read-only role; views call it first thing on POST."""
+    if not may_edit():
+        abort(403)
+
+
 class _Guarded:
     roles: tuple[str, ...] = ("admin",)
 
