@@ -14,6 +14,12 @@ from rules.facts import FACTS
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between", "exists")
 NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between", "not_between")
+#: The operators an editor offers per fact type: each passes validate_rule for a fact of that type.
+OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "str": ("eq", "ne", "in", "not_in", "exists"),
+    "int": ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between"),
+    "bool": ("eq", "ne"),
+}
 LIMIT_UNITS = ("urgent_hours", "working_hours", "working_days", "urgent_days")
 ACTIONS = ("create_task", "notify", "escalate")
 CHANNELS = ("inbox",)  # webhook and IM channels arrive with the notification work
@@ -94,7 +100,7 @@ def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise RuleDocumentError([Problem("(document)", "a rule must be a JSON object", "规则必须是 JSON 对象")])
     for err in sorted(jsonschema.Draft202012Validator(RULE_SCHEMA).iter_errors(doc), key=lambda e: list(e.path)):
-        problems.append(Problem(_path(err.path), err.message, f"格式错误：{err.message}"))
+        problems += [p for p in _schema_problems(err) if p not in problems]  # one 'required' error per missing name
     if "when" in doc:
         _check_condition(doc["when"], ["when"], catalog, problems, depth=0)
     if isinstance(doc.get("then"), list):
@@ -103,6 +109,43 @@ def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
     if problems:
         raise RuleDocumentError(problems)
     return doc
+
+
+_TYPES = {"string": ("text", "文本"), "object": ("an object", "对象"), "array": ("a list", "列表"),
+          "boolean": ("true or false", "布尔值（true 或 false）"), "integer": ("a whole number", "整数"),
+          "number": ("a number", "数字")}
+
+
+def _schema_problems(err: jsonschema.ValidationError) -> list[Problem]:
+    """A schema error in both languages, at the exact field: a missing or unknown field is named by its own path."""
+    kind, at = err.validator, list(err.path)
+    if kind == "required":
+        return [Problem(_path(at + [name]), f"{name!r} is required", f"缺少必填项“{name}”")
+                for name in err.validator_value if isinstance(err.instance, dict) and name not in err.instance]
+    if kind == "additionalProperties" and isinstance(err.instance, dict):
+        known = set(err.schema.get("properties", {}))
+        return [Problem(_path(at + [name]), f"unknown field {name!r}", f"未知的字段“{name}”")
+                for name in sorted(set(err.instance) - known)]
+    if kind == "type":
+        en, zh = _TYPES.get(str(err.validator_value), (str(err.validator_value), str(err.validator_value)))
+        return [Problem(_path(at), f"must be {en}; got {err.instance!r}", f"须为{zh}，而给出的是 {err.instance!r}")]
+    if kind == "pattern" and at == ["key"]:
+        return [Problem("key", "a key is 1–80 lowercase letters, digits, '.', '_' or '-', starting with a letter "
+                               f"or digit; got {err.instance!r}",
+                        f"键须为 1–80 个小写字母、数字、“.”“_”或“-”，以字母或数字开头；而给出的是 {err.instance!r}")]
+    if kind == "minLength":
+        return [Problem(_path(at), "must not be empty", "不能为空")]
+    if kind == "minimum":
+        return [Problem(_path(at), f"must be at least {err.validator_value}", f"不能小于 {err.validator_value}")]
+    if kind == "enum":
+        allowed = ", ".join(map(str, err.validator_value))
+        return [Problem(_path(at), f"must be one of {allowed}; got {err.instance!r}",
+                        f"须为以下之一：{allowed}；而给出的是 {err.instance!r}")]
+    if kind == "minProperties" and at == ["when"]:
+        return [Problem("when", "a rule needs a condition", "规则须有条件")]
+    if kind == "minItems" and at == ["then"]:
+        return [Problem("then", "a rule needs at least one action", "规则至少需要一个动作")]
+    return [Problem(_path(at), err.message, f"格式错误：{err.message}")]
 
 
 def _check_condition(cond: Any, path: list, catalog: Catalog, problems: list[Problem], depth: int) -> None:
@@ -141,9 +184,14 @@ def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem
                                 f"未知的键 {sorted(unknown)}；条件只含 fact、op、value"))
     name, op = cond.get("fact"), cond.get("op")
     fact = FACTS.get(name) if isinstance(name, str) else None
-    if fact is None:
+    if name is None:
+        problems.append(Problem(_path(path + ["fact"]), "a condition needs a fact", "条件须指定事实"))
+    elif fact is None:
         problems.append(Problem(_path(path + ["fact"]), f"unknown fact {name!r}; see the fact catalogue",
                                 f"未知的事实 {name!r}；请查看事实目录"))
+    if op is None:
+        problems.append(Problem(_path(path + ["op"]), "a condition needs an operator", "条件须指定运算符"))
+        return
     if op not in OPERATORS:
         problems.append(Problem(_path(path + ["op"]), f"unknown operator {op!r}; allowed: {', '.join(OPERATORS)}",
                                 f"未知的运算符 {op!r}；可用：{', '.join(OPERATORS)}"))
