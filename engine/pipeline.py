@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine import clock
-from engine.campaigns import active_contexts
+from engine.campaigns import active_contexts, frozen_steps, frozen_template_version
 from engine.decide import firing_decisions, points_owner, winners
 from engine.enrich import History, facts_for, load_reference
 from engine.escalation import plan_steps
@@ -103,7 +103,7 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         results = engine.evaluate(ctx.tag, ctx.compiled, ((str(e.id), facts[(e.id, ctx.id)]) for e in events))
         for e in events:
             fired[(e.id, ctx.id)] = results.get(str(e.id), [])
-    templates = {t.code: t for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.version))}
+    templates = {(t.code, t.version): t for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.version))}
     timelines = {(t.campaign_id, t.code): t for t in session.scalars(
         select(Timeline).options(selectinload(Timeline.steps)))}
     by_campaign = {ctx.id: ctx for ctx in contexts}
@@ -126,10 +126,24 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
+def _frozen(ctx, decision, templates, latest, timelines) -> tuple[TaskTemplate, Timeline | None, list]:
+    """The template version and timeline steps frozen in the task's ruleset version (live ones for a
+    version published before bundles existed); the task still points at the live Timeline row."""
+    version = frozen_template_version(ctx.bundle, decision.template_code)
+    template = templates.get((decision.template_code, version)) or latest[decision.template_code]
+    timeline = timelines.get((ctx.id, decision.timeline_code))
+    steps = frozen_steps(ctx.bundle, decision.timeline_code)
+    if steps is None:
+        steps = list(timeline.steps) if timeline is not None else []
+    return template, timeline, steps
+
+
 def _record(session: Session, events: list[Event], decided, templates, timelines, by_campaign,
             now: datetime) -> None:
     """Write a whole batch with two flushes: the tasks (for their ids), then everything that names them."""
     tasks: dict[int, dict[int, Task]] = {}
+    steps_of: dict[tuple[int, int], list] = {}
+    latest = {code: t for (code, _), t in templates.items()}  # loaded in version order: the newest wins
     for event in events:
         firings = decided[event.id]
         points, points_unit = points_owner(firings)
@@ -137,10 +151,11 @@ def _record(session: Session, events: list[Event], decided, templates, timelines
         tasks[event.id] = {}
         for unit_id, decision in sorted(winners(firings).items()):
             firing = next(f for f in firings if f.rule_key == decision.rule_key)
-            timeline = timelines.get((firing.campaign_id, decision.timeline_code))
+            template, timeline, steps_of[(event.id, unit_id)] = _frozen(by_campaign[firing.campaign_id], decision,
+                                                                         templates, latest, timelines)
             tasks[event.id][unit_id] = Task(
                 event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
-                unit_id=unit_id, template_id=templates[decision.template_code].id,
+                unit_id=unit_id, template_id=template.id,
                 timeline_id=timeline.id if timeline else None, rule_key=decision.rule_key,
                 list_kind=decision.list_kind, status="dispatched", limit_value=decision.limit_value,
                 limit_unit=decision.limit_unit, deadline_at=decision.deadline_at,
@@ -148,15 +163,14 @@ def _record(session: Session, events: list[Event], decided, templates, timelines
                 extension_count=0, paused_seconds=0)
     session.add_all([task for by_unit in tasks.values() for task in by_unit.values()])
     session.flush()
-    timelines_by_id = {t.id: t for t in timelines.values()}
     rows: list = []
     for event in events:
         by_unit = tasks[event.id]
         for task in by_unit.values():
-            timeline = timelines_by_id.get(task.timeline_id)
-            if timeline is not None:
+            steps = steps_of[(event.id, task.unit_id)]
+            if steps:
                 ctx = by_campaign[task.campaign_id]
-                rows += plan_steps(task, timeline.steps, ctx.calendar, ctx.continuous_time)
+                rows += plan_steps(task, steps, ctx.calendar, ctx.continuous_time)
             rows.append(TaskTransition(task_id=task.id, from_status=None, to_status="dispatched", action="dispatch",
                                        at=now, comment="", data={"rule": task.rule_key}))
             rows.append(OutboxMessage(idempotency_key=f"task-dispatched:{task.id}", event_id=event.id, task_id=task.id,
