@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, abort, current_app, flash, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -40,7 +40,7 @@ def require_editor() -> None:
 
 
 class _Guarded:
-    roles: tuple[str, ...] = ("admin",)
+    roles: tuple[str, ...] = READERS
 
     def is_accessible(self) -> bool:
         return current_user.is_authenticated and current_user.role in self.roles
@@ -52,7 +52,6 @@ class _Guarded:
 
 
 class IndexView(_Guarded, AdminIndexView):
-    roles = ("admin", "auditor")
 
     @expose("/")
     def index(self):
@@ -62,14 +61,60 @@ class IndexView(_Guarded, AdminIndexView):
         return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session))
 
 
-class MasterDataView(_Guarded, ModelView):
+#: The views of a model view that change data (or serve only its edit form): editors only.
+EDITING_VIEWS = frozenset({"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup"})
+
+
+class EditorPermission:
+    """A view's can_create / can_edit / can_delete as declared for editors, read as False for a reader.
+
+    Computed per request from current_user, so shared view instances are never mutated across threads.
+    """
+
+    def __init__(self, granted: bool) -> None:
+        self.granted = granted
+
+    def __get__(self, view: object, owner: type | None = None) -> bool:
+        if view is None or not has_request_context():
+            return self.granted
+        return self.granted and may_edit()
+
+
+class ReadableModelView(_Guarded, ModelView):
+    """Every reader (READERS) lists and opens records; only editors create, edit, delete or run actions.
+
+    A subclass declares its permissions as plain booleans (can_delete = True); they become EditorPermission.
+    """
+
     form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
+    can_create = EditorPermission(True)
+    can_edit = EditorPermission(True)
+    can_delete = EditorPermission(True)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("can_create", "can_edit", "can_delete"):
+            declared = cls.__dict__.get(name)
+            if isinstance(declared, bool):
+                setattr(cls, name, EditorPermission(declared))
+
+    def _handle_view(self, name: str, **kwargs):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is None and name in EDITING_VIEWS and not may_edit():
+            abort(403)
+        return refused
+
+    def is_action_allowed(self, name: str) -> bool:
+        return may_edit() and super().is_action_allowed(name)
+
+
+class MasterDataView(ReadableModelView):
     can_delete = False
+    can_view_details = True
     page_size = 50
 
 
-class ReadOnlyView(_Guarded, ModelView):
-    roles = ("admin", "auditor")
+class ReadOnlyView(ReadableModelView):
     can_create = can_edit = can_delete = False
     can_view_details = True
     action_disallowed_list = ["delete"]
@@ -177,10 +222,24 @@ class VersionView(ReadOnlyView):
                      "comment": _l("Comment"), "published_at": _l("Published at")}
 
 
+def shown_address(address: str | None) -> str:
+    """A recipient address as a reader may see it: robot and webhook URLs carry their key in the path or
+    query, so only editors see them whole; readers get the scheme and host."""
+    if not address or may_edit() or "://" not in address:
+        return address or ""
+    scheme, rest = address.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}/…"
+
+
 class RecipientView(MasterDataView):
-    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox."""
+    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox.
+
+    Readers see no secret (not listed, not in details) and robot URLs cut to their host."""
 
     can_delete = True
+    column_details_exclude_list = ("secret",)
+    column_formatters = {"address": lambda view, context, model, name: shown_address(model.address)}
+    column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "language", "enabled")
     column_filters = ("scope", "channel", "enabled")
     column_searchable_list = ("name", "address")
@@ -201,15 +260,18 @@ class RecipientView(MasterDataView):
                            "tier_level": _l("Tier scope only: the supervision tier level.")}
 
 
-class FailedDeliveryView(_Guarded, ModelView):
+class FailedDeliveryView(ReadableModelView):
     """Deliveries that gave up (attempts spent or refused), with the reason; "Requeue" sends them again."""
 
-    form_base_class = FlaskForm  # the action form carries the CSRF token CSRFProtect checks
     can_create = can_edit = can_delete = False
     can_view_details = True
     action_disallowed_list = ["delete"]
     page_size = 50
     column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
+    column_formatters = {"recipient": lambda view, context, model, name: (
+        f"{model.recipient.name or model.recipient.channel} ({model.recipient.channel}: "
+        f"{shown_address(model.recipient.address)})" if model.recipient else "")}
+    column_formatters_detail = column_formatters
     column_default_sort = ("id", True)
     column_labels = {"message.idempotency_key": _l("Idempotency key"), "message.kind": _l("Kind"),
                      "recipient": _l("Recipient"), "attempts": _l("Attempts"), "last_error": _l("Error")}

@@ -83,7 +83,6 @@ class SanctionRuleView(MasterDataView):
 
 
 class SanctionDueView(ReadOnlyView):
-    roles = ("admin", "auditor", "assessor")
     column_list = ("run.period", "rule", "unit", "sanction", "ranks")
     column_labels = {"run.period": _l("Period"), "rule": _l("Rule"), "unit": _l("Unit"), "sanction": _l("Sanction"),
                      "ranks": _l("Ranks that caused it")}

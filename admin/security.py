@@ -4,19 +4,18 @@ from __future__ import annotations
 from flask import flash
 from flask_admin import Admin
 from flask_admin.actions import action
-from flask_admin.contrib.sqla import ModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 
-from admin import _Guarded
+from admin import ReadableModelView
 from engine.models import ApiToken, User
 
 
-class TokenView(_Guarded, ModelView):
-    """Tokens by prefix, source or owner; only digests are stored, so a token cannot be shown again."""
+class TokenView(ReadableModelView):
+    """Tokens by prefix, source or owner; only digests are stored, so a token cannot be shown again.
 
-    form_base_class = FlaskForm  # the action form carries the CSRF token CSRFProtect checks
+    Readers (auditors, assessors) see this metadata; the digest is never listed, detailed or exported."""
+
     can_create = can_edit = can_delete = False
     action_disallowed_list = ["delete"]
     page_size = 50
@@ -39,10 +38,9 @@ class TokenView(_Guarded, ModelView):
         flash(_("%(count)s tokens revoked.", count=count), "success")
 
 
-class SignInLockView(_Guarded, ModelView):
-    """Accounts with their counted failed sign-ins and lock; "Unlock" lifts a lock at once."""
+class SignInLockView(ReadableModelView):
+    """Accounts with their counted failed sign-ins and lock; "Unlock" lifts a lock at once (editors only)."""
 
-    form_base_class = FlaskForm
     can_create = can_edit = can_delete = False
     action_disallowed_list = ["delete"]
     page_size = 50

@@ -38,25 +38,28 @@ RECORD_READERS = frozenset({ADMIN, AUDITOR})
 ASSESSMENT_READERS = frozenset({ASSESSOR, AUDITOR, ADMIN})
 NOBODY: frozenset[str] = frozenset()
 
-#: Flask-Admin views by endpoint: who passes is_accessible (a read-only view then still refuses
-#: create/edit/delete by redirecting to its list, which the admin tests check).
+ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every admin page, read-only but for admins
+#: Flask-Admin model views (admin.ReadableModelView) by endpoint: every reader lists and opens records;
+#: the views that change data (admin.EDITING_VIEWS) answer 403 to all but admins (POLICY below).
+MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
+               "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
+               "event", "task", "firing", "rulesetversion",
+               "frontageholder", "supervisiontier", "timeline")
+EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
+#: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
-    "campaign": ADMINS, "category": ADMINS, "unit": ADMINS, "grid": ADMINS, "holiday": ADMINS,
-    "calendaryear": ADMINS, "recipient": ADMINS, "failed_delivery": ADMINS, "token": ADMINS,
-    "sign_in_lock": ADMINS, "import": ADMINS, "templates_editor": ADMINS,
+    **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    "import": ADMINS, "templates_editor": ADMINS,
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
     "firing_history": RECORD_READERS,
     "change_history": RECORD_READERS,
-    "assessmentconfig": ADMINS, "assessment_points": ADMINS, "sanctionrule": ADMINS,
-    "sanctiondue": ASSESSMENT_READERS,
-    "event": RECORD_READERS, "task": RECORD_READERS, "firing": RECORD_READERS, "rulesetversion": RECORD_READERS,
 }
 
 #: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
 POLICY: dict[str, frozenset[str]] = {
     "static": EVERYONE,
     "admin.static": EVERYONE,  # Flask-Admin's CSS and JavaScript
-    "admin.index": RECORD_READERS,  # the admin home
+    "admin.index": ADMIN_READERS,  # the admin home
     "healthz": EVERYONE,
     "readyz": EVERYONE,
     "metrics.metrics": NOBODY,  # only the metrics token or an allowed address (tests/web/test_observability.py)
@@ -103,6 +106,7 @@ POLICY: dict[str, frozenset[str]] = {
     "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
+    **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},
 }
 
 #: Values for the URL parameters (task_id and event_id are filled with a Dongcheng task below).
