@@ -1,0 +1,204 @@
+"""The list editor (/admin/lists/): a decision table saved all at once — a new row is stored and expands
+into the draft bundle; a row with an unknown category, a missing template or no category is refused with
+each message keyed by row and field, in Chinese and in English, and nothing is stored; the live analysis
+flags an overlapping and an expired row; auditors read, and only admins write."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from engine.campaigns import draft_bundle
+from engine.models import Campaign, ListItem, RuleList, Timeline
+from tests.helpers import csrf_from, login
+
+
+@pytest.fixture()
+def table(factory):
+    """A draft campaign of its own with a zero-tolerance list of two rows (the demo lists stay untouched)."""
+    code = f"lists-{uuid.uuid4().hex[:8]}"
+    with factory() as session:
+        campaign = Campaign(code=code, name_zh="清单测试", name_en="List test", status="draft")
+        session.add(campaign)
+        session.flush()
+        session.add(Timeline(campaign_id=campaign.id, code="lt-ladder", name_zh="测试时限", name_en="Test ladder"))
+        rule_list = RuleList(campaign_id=campaign.id, kind="zero_tolerance", name_zh="零容忍", name_en="Zero tolerance")
+        rule_list.items = [
+            ListItem(position=0, key="ZT1", title_zh="露天烧烤", title_en="Outdoor barbecue", categories=["06029"],
+                     conditions=[], assign="grid_unit", template_code="zt-clearance", timeline_code="lt-ladder",
+                     points=3, point_rules={"overdue": 3, "rebound": 4}, enabled=True),
+            ListItem(position=1, key="ZT2", title_zh="夜间施工", title_en="Night construction", categories=["08001"],
+                     conditions=[{"fact": "local_hour", "op": "not_between", "value": [6, 21]}],
+                     assign="unit_type:squad", template_code="zt-clearance", points=2, enabled=True)]
+        session.add(rule_list)
+        session.commit()
+        return {"campaign": campaign.id, "list": rule_list.id, "ids": [i.id for i in rule_list.items]}
+
+
+def editor(client, list_id: int, lang: str = "zh") -> tuple[list[dict], str, str]:
+    """The editor page's rows (as its script receives them), its CSRF token and its HTML."""
+    page = client.get(f"/admin/lists/{list_id}/?lang={lang}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    rows = json.loads(html.unescape(re.search(r'data-rows="([^"]*)"', text).group(1)))
+    return rows, csrf_from(text), text
+
+
+def new_row(**changes) -> dict:
+    row = {"id": None, "key": "ZT9", "title_zh": "夜间占道经营", "title_en": "Night street vending",
+           "categories": ["09006", "09001"], "hour_from": 22, "hour_to": 5, "weekend": "any", "inspection": "yes",
+           "source_types": ["patrol", "camera"], "zone_kind": "unit_type", "zone_values": ["subdistrict"],
+           "conditions": [], "assign_kind": "unit", "assign_value": "ZD-DC", "template": "zt-clearance",
+           "timeline": "lt-ladder", "limit_value": 2, "limit_unit": "urgent_hours", "points": 1.5,
+           "legal_basis": "《城市市容和环境卫生管理条例》第十四条", "enabled": True,
+           "effective_from": "2026-01-01", "effective_to": ""}
+    row.update(changes)
+    return row
+
+
+def post(client, list_id: int, what: str, rows: list, token: str, lang: str = "zh"):
+    return client.post(f"/admin/lists/{list_id}/{what}?lang={lang}", json={"rows": rows},
+                       headers={"X-CSRFToken": token})
+
+
+def stored(factory, list_id: int) -> list[tuple]:
+    with factory() as session:
+        return [(i.id, i.key, i.position) for i in session.get(RuleList, list_id).items]
+
+
+def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, text = editor(client, table["list"])
+    assert [r["key"] for r in rows] == ["ZT1", "ZT2"]
+    assert (rows[1]["hour_from"], rows[1]["hour_to"], rows[1]["assign_kind"]) == (22, 5, "unit_type")
+    assert 'id="add-row"' in text and 'id="save"' in text and "list-editor.js" in text
+
+    answer = post(client, table["list"], "save", rows + [new_row()], token, "en")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["ok"] and "3 rows" in answer.get_json()["message"]
+    with factory() as session:
+        items = session.get(RuleList, table["list"]).items
+        assert [(i.id, i.key) for i in items[:2]] == list(zip(table["ids"], ["ZT1", "ZT2"]))
+        assert items[0].point_rules == {"overdue": 3, "rebound": 4}  # kept: the editor does not show it
+        item = items[2]
+        assert (item.key, item.position, item.assign, item.timeline_code) == ("ZT9", 2, "unit:ZD-DC", "lt-ladder")
+        assert item.limit == {"value": 2, "unit": "urgent_hours"} and item.points == 1.5
+        assert item.effective_from.isoformat() == "2026-01-01" and item.effective_to is None
+        docs = {d["key"]: d for d in draft_bundle(session, session.get(Campaign, table["campaign"]))}
+    doc = docs["zero_tolerance.zt9"]
+    assert doc["when"]["all"] == [
+        {"fact": "category", "op": "in", "value": ["09006", "09001"]},
+        {"fact": "local_hour", "op": "not_between", "value": [6, 21]},
+        {"fact": "in_inspection_window", "op": "eq", "value": True},
+        {"fact": "source_type", "op": "in", "value": ["patrol", "camera"]},
+        {"fact": "unit_type", "op": "in", "value": ["subdistrict"]}]
+    assert doc["then"][0] == {"do": "create_task", "template": "zt-clearance", "assign": "unit:ZD-DC",
+                              "timeline": "lt-ladder", "limit": {"value": 2, "unit": "urgent_hours"}}
+    assert doc["origin"] == {"list": "zero_tolerance", "item": "ZT9", "points": 1.5,
+                             "legal_basis": "《城市市容和环境卫生管理条例》第十四条"}
+    assert docs["zero_tolerance.zt2"]["when"]["all"][1] == {"fact": "local_hour", "op": "not_between", "value": [6, 21]}
+
+    saved = answer.get_json()["rows"]
+    reordered = [saved[2], saved[0], dict(saved[1], key="ZT2b")]
+    assert post(client, table["list"], "save", reordered, token).status_code == 200
+    assert stored(factory, table["list"]) == [(saved[2]["id"], "ZT9", 0), (table["ids"][0], "ZT1", 1),
+                                              (table["ids"][1], "ZT2b", 2)]
+    assert post(client, table["list"], "save", reordered[:2], token).status_code == 200
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT9", "ZT1"]
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("zh", {"categories": "未知的问题类别 'ZZ999'", "template": "未知的任务模板 'no-such-template'",
+            "empty": "请至少选择一个问题类别", "nothing": "未保存"}),
+    ("en", {"categories": "unknown category 'ZZ999'", "template": "unknown task template 'no-such-template'",
+            "empty": "choose at least one category", "nothing": "Nothing was saved"})])
+def test_broken_rows_are_refused_field_by_field_and_nothing_is_stored(app, client, factory, table, lang, words):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"], lang)
+    before = stored(factory, table["list"])
+    broken = rows + [new_row(key="ZT7", categories=["06011", "ZZ999"]),
+                     new_row(key="ZT8", template="no-such-template"),
+                     new_row(key="ZT9", categories=[])]
+    answer = post(client, table["list"], "save", broken, token, lang)
+    assert answer.status_code == 422
+    body = answer.get_json()
+    assert body["ok"] is False and words["nothing"] in body["message"]
+    problems = {(p["row"], p["field"]): p["message"] for p in body["problems"]}
+    assert words["categories"] in problems[(2, "categories")]
+    assert words["template"] in problems[(3, "template")]
+    assert words["empty"] in problems[(4, "categories")]
+    assert {row for row, _ in problems} == {2, 3, 4}
+    assert stored(factory, table["list"]) == before
+    hours = post(client, table["list"], "save", rows[:1] + [new_row(hour_to=None)], token, lang).get_json()
+    assert [(p["row"], p["field"]) for p in hours["problems"]] == [(1, "hours")]
+    assert stored(factory, table["list"]) == before
+
+
+def test_the_analysis_flags_an_overlapping_and_an_expired_row(app, client, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"])
+    shown = rows + [new_row(key="ZT3", categories=["06029"], hour_from=None, hour_to=None, inspection="any",
+                            source_types=[], zone_kind="any", zone_values=[]),
+                    new_row(key="ZT4", categories=["09013"], effective_from="2020-01-01", effective_to="2020-12-31")]
+    for lang, overlap, expired in (("zh", "所有类别已被第 ZT1 行覆盖", "已于 2020-12-31 失效"),
+                                   ("en", "every category is already covered by row ZT1", "expired on 2020-12-31")):
+        answer = post(client, table["list"], "analyse", shown, token, lang)
+        assert answer.status_code == 200
+        found = {r["index"]: r["findings"] for r in answer.get_json()["rows"]}
+        assert found[0] == [] and found[1] == []
+        assert [(f["kind"], f["other"], f["message"]) for f in found[2]] == [("overlap", 0, overlap)]
+        assert [(f["kind"], f["message"]) for f in found[3]] == [("never_matches", expired)]
+        assert answer.get_json()["problems"] == []
+    empty = post(client, table["list"], "analyse", [new_row(categories=[])], token, "en").get_json()
+    assert empty["rows"][0]["findings"][0]["message"] == "covers no category"
+    assert [(p["row"], p["field"]) for p in empty["problems"]] == [(0, "categories")]
+
+
+def test_auditors_read_only_and_field_units_not_at_all(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"])
+    client.get("/logout")
+    for reader in ("auditor", "assessor"):
+        login(client, reader)
+        index = client.get("/admin/lists/?lang=en").get_data(as_text=True)
+        assert f"/admin/lists/{table['list']}/" in index and "View the table" in index
+        page = client.get(f"/admin/lists/{table['list']}/?lang=en")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and 'data-key="ZT1"' in text and "Outdoor barbecue" in text
+        assert "Hours 22:00 to 5:59" in text
+        assert 'id="save"' not in text and 'id="add-row"' not in text and "<input" not in text.split('id="list-rows"')[1]
+        app.config["WTF_CSRF_ENABLED"] = False  # so that the role guard, not the CSRF check, answers
+        try:
+            for what in ("save", "analyse"):
+                assert post(client, table["list"], what, rows + [new_row()], token).status_code == 403
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = True
+        client.get("/logout")
+    login(client, "dongcheng")
+    assert client.get("/admin/lists/").status_code == 403
+    assert client.get(f"/admin/lists/{table['list']}/").status_code == 403
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        assert post(client, table["list"], "save", rows + [new_row()], token).status_code == 403
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
+
+
+def test_the_index_counts_each_lists_rows(app, client, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    text = client.get("/admin/lists/?lang=en").get_data(as_text=True)
+    link = f'href="/admin/lists/{table["list"]}/"'
+    assert link in text
+    row = text[text.rindex("<tr", 0, text.index(link)):text.index(link)]
+    assert '<td class="row-count">2</td>' in row and "Edit the table" in text
+    assert client.get("/admin/lists/999999999/").status_code == 404
