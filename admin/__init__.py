@@ -321,6 +321,8 @@ def init_admin(app: Flask) -> Admin:
                                       category=master))
     from admin.simulator import SimulatorView
     admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=_l("Rules")))
+    from admin.versions import VersionsView
+    admin.add_view(VersionsView(name=_l("Ruleset versions"), endpoint="versions", url="versions", category=_l("Rules")))
     from admin.lists import ListEditorView
     admin.add_view(ListEditorView(name=_l("Lists"), endpoint="lists", url="lists", category=_l("Rules")))
     from admin.history import FiringHistoryView

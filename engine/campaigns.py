@@ -181,7 +181,12 @@ def publish(session: Session, campaign: Campaign, author_id: int | None = None, 
     """Freeze the draft as the campaign's next published version (the caller commits).
 
     Raises RuleDocumentError naming every problem; `check_registration` also asks durable_rules itself."""
-    draft = draft_view(session, campaign, check_registration)
+    return freeze(session, campaign, draft_view(session, campaign, check_registration), author_id, comment)
+
+
+def freeze(session: Session, campaign: Campaign, draft: DraftView, author_id: int | None = None,
+           comment: str = "") -> RulesetVersion:
+    """Store a draft view (built in this transaction) as the next version and make it active."""
     if draft.problems or draft.compiled is None:
         raise RuleDocumentError(draft.problems)
     version = RulesetVersion(campaign_id=campaign.id, number=_next_number(session, campaign),

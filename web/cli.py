@@ -237,6 +237,31 @@ def rules_publish(code: str, comment: str) -> None:
         click.echo(f"published version {version.number} ({version.content_hash[:12]})")
 
 
+@rules.command("rollback")
+@click.option("--campaign", "code", required=True, help="campaign code, e.g. chuangcheng-2026")
+@click.option("--to", "number", required=True, type=int, help="the version number to republish")
+@click.option("--comment", default="", help="why (kept with the new version)")
+def rules_rollback(code: str, number: int, comment: str) -> None:
+    """Republish an older version's frozen content as the next version; the draft is left as it is."""
+    from sqlalchemy import select
+
+    from engine.campaigns import rollback
+    from engine.db import session_factory
+    from engine.errors import InputError
+    from engine.models import Campaign
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        if campaign is None:
+            raise click.ClickException(f"no campaign {code!r}")
+        try:
+            version = rollback(session, campaign, number, comment=comment)
+        except InputError as err:
+            raise click.ClickException(str(err)) from err
+        session.commit()
+        click.echo(f"published version {version.number} ({version.content_hash[:12]}): {version.comment}")
+
+
 @main.group()
 def audit() -> None:
     """Tamper evidence of firings and task transitions."""

@@ -1,0 +1,112 @@
+"""Admin: ruleset versions — each campaign's published versions, the draft against the active version
+field by field, publishing (validation and the durable_rules check first, nothing published on error)
+and rollback to an older version. Readers see everything; only editors publish or roll back."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+import admin
+from admin import _Guarded
+from engine import campaigns, versions
+from rules.diff import shown
+from engine.errors import InputError
+from engine.models import Campaign
+from web.extensions import db
+from web.i18n import short_lang
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class PublishForm(FlaskForm):
+    comment = TextAreaField(_l("Comment (why this version)"), validators=[DataRequired(), Length(max=2000)])
+
+
+class RollbackForm(FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+class VersionsView(_Guarded, BaseView):
+    roles = admin.READERS
+
+    @expose("/")
+    def index(self):
+        found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
+        return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
+                           rollback_form=RollbackForm(), may_edit=admin.may_edit(), zone=ZONE, lang=short_lang())
+
+    @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))
+    def draft(self, campaign_id: int):
+        campaign = _campaign(campaign_id)
+        form = PublishForm()
+        publishing = request.method == "POST"
+        if publishing:
+            admin.require_editor()
+        publishing = publishing and form.validate_on_submit()
+        draft, active, changes = versions.draft_against_active(db.session, campaign, check_registration=publishing)
+        if publishing and not draft.problems:
+            version = campaigns.freeze(db.session, campaign, draft, author_id=current_user.id,
+                                       comment=form.comment.data.strip())
+            db.session.commit()
+            flash(_("Published version %(number)s. Engine workers use it from their next batch.",
+                    number=version.number), "success")
+            return redirect(url_for(".index"))
+        if publishing:
+            db.session.rollback()
+            flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
+        lang = short_lang()
+        problems = [{"path": p.path, "rule": p.path.split(":")[0], "message": p.message(lang)} for p in draft.problems]
+        return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active,
+                           changes=[(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes],
+                           form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown)
+
+    @expose("/<int:campaign_id>/diff")
+    def compare(self, campaign_id: int):
+        campaign = _campaign(campaign_id)
+        rows = versions.history(db.session, campaign)
+        numbers = [r.version.number for r in rows]
+        new = request.args.get("new", type=int) or (numbers[0] if numbers else 0)
+        old = request.args.get("old", type=int) or (numbers[1] if len(numbers) > 1 else new)
+        try:
+            changes = versions.between(db.session, campaign, old, new)
+        except InputError as err:
+            lang = short_lang()
+            for p in err.problems:
+                flash(f"{p.field}: {p.as_dict(lang)['message']}", "danger")
+            changes = []
+        return self.render("admin/versions/diff.html", campaign=campaign, rows=rows, old=old, new=new,
+                           changes=changes, lang=short_lang(), shown=shown)
+
+    @expose("/<int:campaign_id>/rollback/<int:number>", methods=("POST",))
+    def rollback(self, campaign_id: int, number: int):
+        admin.require_editor()
+        campaign = _campaign(campaign_id)
+        form = RollbackForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            version = campaigns.rollback(db.session, campaign, number, author_id=current_user.id,
+                                         comment=(form.comment.data or "").strip())
+        except InputError:
+            db.session.rollback()
+            abort(404)
+        db.session.commit()
+        flash(_("Version %(old)s republished as version %(number)s. The draft is unchanged.", old=number,
+                number=version.number), "success")
+        return redirect(url_for(".index"))

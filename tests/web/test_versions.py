@@ -1,0 +1,153 @@
+"""The versions page over HTTP: the draft's differences from the active version row by row, publishing
+(refused with the problems in Chinese and English when the draft is broken, else a new version with its
+author and comment in the change log), rollback to an older version that new events then run under,
+and read-only roles that see everything but cannot publish or roll back."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from engine.models import (Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User)
+from tests.helpers import bearer, csrf_from, event, login
+
+BROKEN = {"title": {"zh": "坏规则", "en": "Broken"},
+          "when": {"all": [{"fact": "local_hour", "op": "between", "value": [23]}]},
+          "then": [{"do": "create_task", "template": "no-such-template", "assign": "grid_unit"}]}
+
+
+def _probe(key: str) -> dict:
+    """A rule that only notifies (no task), on a category and grid no other test posts together."""
+    return {"key": key, "title": {"zh": "版本探针", "en": "Version probe"},
+            "when": {"all": [{"fact": "category", "op": "eq", "value": "09014"},
+                             {"fact": "grid", "op": "eq", "value": "XC-02"}]},
+            "then": [{"do": "notify", "to": "tier:1"}]}
+
+
+@pytest.fixture()
+def campaign(session) -> Campaign:
+    return session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+
+
+@pytest.fixture()
+def admin_client(app):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.253.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    assert login(client, "admin").status_code in (302, 303)
+    return client
+
+
+def _versions(session, campaign) -> list[RulesetVersion]:
+    session.expire_all()
+    return list(session.scalars(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id)
+                                .order_by(RulesetVersion.number)))
+
+
+def _post_publish(client, campaign, comment: str, lang: str):
+    url = f"/admin/versions/{campaign.id}/draft?lang={lang}"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, "comment": comment})
+
+
+def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session, campaign):
+    row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                               RuleList.kind == "zero_tolerance", ListItem.key == "ZT1"))
+    before = list(row.categories)
+    row.categories = before + ["09014"]
+    session.commit()
+    try:
+        page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
+        assert 'data-subject="zero_tolerance/ZT1" data-path="categories" data-kind="added"' in page
+        assert "List row ZT1 (zero-tolerance list), categories: added 09014" in page
+        assert 'id="differs"' in page
+        zh = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=zh").get_data(as_text=True)
+        assert "零容忍清单的清单行 ZT1 的 categories：新增 09014" in zh
+    finally:
+        row.categories = before
+        session.commit()
+    page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
+    assert 'data-subject="zero_tolerance/ZT1"' not in page
+
+
+def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_client, app, session, campaign,
+                                                                    intake_token, drain):
+    admin_id = session.scalar(select(User.id).where(User.username == "admin"))
+    start = _versions(session, campaign)[-1]
+    broken_key, probe_key = f"broken-{uuid.uuid4().hex[:8]}", f"probe-{uuid.uuid4().hex[:8]}"
+    session.add(Rule(campaign_id=campaign.id, key=broken_key, version=1, document={"key": broken_key, **BROKEN}))
+    session.commit()
+    try:
+        for lang, words in (("zh", ("未知的任务模板", "没有发布任何版本")),
+                            ("en", ("unknown task template", "Nothing was published"))):
+            response = _post_publish(admin_client, campaign, "should not publish", lang)
+            page = response.get_data(as_text=True)
+            assert response.status_code == 200
+            for text in words:
+                assert text in page, (lang, text)
+            assert f"{broken_key}: then[0].template" in page and f"{broken_key}: when.all[0].value" in page
+        assert _versions(session, campaign)[-1].id == start.id
+
+        session.execute(delete(Rule).where(Rule.key == broken_key))
+        session.add(Rule(campaign_id=campaign.id, key=probe_key, version=1, document=_probe(probe_key)))
+        session.commit()
+        response = _post_publish(admin_client, campaign, "probe rule for the versions test", "en")
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+        published = _versions(session, campaign)[-1]
+        assert published.number == start.number + 1
+        assert (published.author_id, published.comment) == (admin_id, "probe rule for the versions test")
+        assert probe_key in published.rules and published.bundle["templates"]
+        assert session.get(Campaign, campaign.id).published_version_id == published.id
+        logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "RulesetVersion",
+                                                             ChangeLogEntry.object_id == str(published.id),
+                                                             ChangeLogEntry.action == "insert"))
+        assert logged is not None and (logged.username, logged.interface) == ("admin", "admin")
+        assert logged.after["comment"] == "probe rule for the versions test"
+        index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
+        assert f'data-number="{published.number}"' in index and "probe rule for the versions test" in index
+        diff = admin_client.get(f"/admin/versions/{campaign.id}/diff?old={start.number}&new={published.number}&lang=en")
+        assert f'data-subject="{probe_key}"' in diff.get_data(as_text=True)
+
+        index = admin_client.get("/admin/versions/").get_data(as_text=True)
+        response = admin_client.post(f"/admin/versions/{campaign.id}/rollback/{start.number}",
+                                     data={"csrf_token": csrf_from(index), "comment": "probe done"})
+        assert response.status_code in (302, 303)
+        rolled = _versions(session, campaign)[-1]
+        assert rolled.number == start.number + 2
+        assert rolled.content_hash == start.content_hash and rolled.rules == start.rules
+        assert rolled.comment == f"rollback to v{start.number}: probe done" and rolled.author_id == admin_id
+        assert session.get(Campaign, campaign.id).published_version_id == rolled.id
+        draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
+        assert f'data-subject="{probe_key}"' in draft and 'id="differs"' in draft  # the draft is left as it was
+
+        api = app.test_client()
+        api.environ_base["REMOTE_ADDR"] = "10.253.251.1"
+        posted = api.post("/api/v1/events", json=event("09014", "XC-02", hour=10), headers=bearer(intake_token))
+        assert posted.status_code == 202, posted.get_json()
+        drain()
+        session.expire_all()
+        firings = session.scalars(select(Firing).where(Firing.event_id == posted.get_json()["id"])).all()
+        assert firings and {f.ruleset_version_id for f in firings} == {rolled.id}
+        assert probe_key not in {f.rule_key for f in firings}
+    finally:
+        session.rollback()
+        session.execute(delete(Rule).where(Rule.key.in_([broken_key, probe_key])))
+        session.commit()
+
+
+def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.253.252.1"
+    assert login(client, "auditor").status_code in (302, 303)
+    count = session.scalar(select(func.count()).select_from(RulesetVersion))
+    for url in ("/admin/versions/", f"/admin/versions/{campaign.id}/draft", f"/admin/versions/{campaign.id}/diff"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.get_data(as_text=True)
+        assert 'id="publish-form"' not in page and "/rollback/" not in page  # no edit controls for readers
+    token = csrf_from(client.get("/admin/simulator/").get_data(as_text=True))  # a valid token: the 403 is the role
+    oldest = _versions(session, campaign)[0].number
+    assert client.post(f"/admin/versions/{campaign.id}/draft", data={"csrf_token": token, "comment": "x"}).status_code == 403
+    assert client.post(f"/admin/versions/{campaign.id}/rollback/{oldest}",
+                       data={"csrf_token": token, "comment": "x"}).status_code == 403
+    assert session.scalar(select(func.count()).select_from(RulesetVersion)) == count
