@@ -51,6 +51,7 @@ ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
     "import": ADMINS, "templates_editor": ADMINS,
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
+    "lists": ADMIN_READERS,  # the list tables read-only; analyse and save call require_editor()
     "versions": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading; publish and rollback call require_editor()
     "firing_history": RECORD_READERS,
     "change_history": RECORD_READERS,
@@ -106,6 +107,7 @@ POLICY: dict[str, frozenset[str]] = {
     "assessment.index": ASSESSMENT_READERS,  # rankings and bulletins: the assessment office, auditors, admins
     "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
+    "lists.analyse": ADMINS, "lists.save": ADMINS,  # POST only: require_editor() refuses readers
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
     **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},
@@ -116,7 +118,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999",
-              "name": "2026-11", "firing_id": "999999999",
+              "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
               "campaign_id": "1", "number": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
