@@ -1,0 +1,222 @@
+"""Admin: the guided rule editor for a campaign's hand-written rules — condition rows with the right widget
+for each fact, nested all/any/none groups, action rows with pickers, and a raw JSON view of the same
+document. Saving edits the draft only, and only after the schema, the whole draft bundle and the
+durable_rules compile check all accept it; otherwise nothing is stored and each problem names its path."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import flash, jsonify, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+from wtforms import HiddenField
+
+from admin import READERS, _Guarded, may_edit, require_editor
+from engine import clock, compile_check
+from engine.campaigns import catalog_for, draft_bundle, validate_bundle
+from engine.models import Campaign, Category, Grid, Rule, SupervisionTier, TaskTemplate, Timeline, Unit
+from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Problem, RuleDocumentError,
+                            validate_rule)
+from rules.facts import FACTS
+from web.extensions import db
+from web.i18n import short_lang
+
+OPERATOR_LABELS = {
+    "eq": _l("is"), "ne": _l("is not"), "in": _l("is one of"), "not_in": _l("is none of"),
+    "gt": _l("is more than"), "gte": _l("is at least"), "lt": _l("is less than"), "lte": _l("is at most"),
+    "between": _l("is between"), "not_between": _l("is outside"), "exists": _l("has a value"),
+}
+LIMIT_UNIT_LABELS = {"urgent_hours": _l("hours (around the clock)"), "working_hours": _l("working hours"),
+                     "working_days": _l("working days"), "urgent_days": _l("days (around the clock)")}
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+            _l("Sunday"))
+BLANK = {"key": "", "title": {"zh": "", "en": ""}, "enabled": True,
+         "when": {"all": [{"fact": "category", "op": "in", "value": []}]},
+         "then": [{"do": "create_task", "template": "", "assign": "grid_unit"}]}
+
+
+class RuleForm(FlaskForm):
+    document = HiddenField()
+
+
+def campaign_for(session: Session, code: str | None) -> Campaign | None:
+    """The campaign asked for, else the active one (then the newest draft)."""
+    if code:
+        return session.scalar(select(Campaign).where(Campaign.code == code))
+    return session.scalar(select(Campaign).order_by(case((Campaign.status == "active", 0), else_=1),
+                                                    Campaign.id.desc()).limit(1))
+
+
+def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> Rule:
+    """Store `doc` as the campaign's draft rule once the schema, the whole draft with it and durable_rules all
+    accept it; raise RuleDocumentError (paths relative to the rule) and leave the session untouched otherwise."""
+    catalog = catalog_for(session, campaign)
+    validate_rule(doc, catalog)
+    doc = {k: v for k, v in doc.items() if k not in ("version",)}
+    enabled = doc.pop("enabled", True)
+    existing = session.scalar(select(Rule).where(Rule.campaign_id == campaign.id,
+                                                 Rule.key == (original_key or doc["key"])))
+    if original_key and doc["key"] != original_key:
+        raise RuleDocumentError([Problem("key", "a saved rule keeps its key (firings name it); make a new rule "
+                                         "for a new key", "已保存规则的键不能更改（触发记录引用它）；如需新键请新建规则")])
+    if not original_key and existing is not None:
+        raise RuleDocumentError([Problem("key", f"this campaign already has a rule {doc['key']!r}",
+                                         f"本专项行动已有键为 {doc['key']!r} 的规则")])
+    version = (existing.version + (existing.document != doc)) if existing else 1
+    docs = draft_bundle(session, campaign)
+    if existing is not None:
+        at = max(i for i, d in enumerate(docs) if d.get("key") == existing.key)
+        del docs[at]
+    docs.append({**doc, "enabled": enabled, "version": version})
+    compiled = _bundle_check(docs, catalog, doc["key"])
+    refused = compile_check.check(compiled.as_dict())
+    if refused:
+        raise RuleDocumentError([Problem("(compile)", f"durable_rules refused the ruleset: {p}",
+                                         f"durable_rules 无法注册规则集：{p}") for p in refused])
+    rule = existing or Rule(campaign_id=campaign.id, key=doc["key"])
+    rule.document, rule.enabled, rule.version, rule.updated_at = doc, enabled, version, clock.now()
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def _bundle_check(docs: list[dict[str, Any]], catalog, key: str):
+    try:
+        return validate_bundle(docs, catalog)
+    except RuleDocumentError as err:
+        own = f"{key}: "
+        problems = []
+        for p in err.problems:
+            if p.path.startswith(own):
+                problems.append(Problem(p.path[len(own):], p.en, p.zh))
+            elif p.path == "(bundle)" and f" {key}" in p.en and "duplicate" in p.en:
+                problems.append(Problem("key", f"another rule or list row of this campaign has the key {key!r}",
+                                        f"本专项行动的其他规则或清单行已使用键 {key!r}"))
+            else:
+                problems.append(Problem(f"(draft) {p.path}", f"elsewhere in the draft: {p.en}",
+                                        f"草稿中其他位置：{p.zh}"))
+        raise RuleDocumentError(problems) from err
+
+
+def _name(row, lang: str) -> str:
+    return row.name_zh if lang == "zh" else row.name_en
+
+
+def picker_data(session: Session, campaign: Campaign, lang: str) -> dict[str, Any]:
+    """Everything the guided form offers, labelled in the user's language."""
+    categories = session.scalars(select(Category).order_by(Category.code)).all()
+    templates: dict[str, str] = {}
+    for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.code, TaskTemplate.version)):
+        templates[t.code] = _name(t, lang)
+    return {
+        "facts": [{"name": f.name, "type": f.type, "label": f.zh if lang == "zh" else f.en,
+                   "ops": list(OPERATORS_BY_TYPE[f.type]), "choices": list(f.choices)} for f in FACTS.values()],
+        "operators": {op: str(label) for op, label in OPERATOR_LABELS.items()},
+        "categories": [{"code": c.code, "label": _name(c, lang), "parent": c.parent.code if c.parent else None}
+                       for c in categories],
+        "units": [{"code": u.code, "label": _name(u, lang), "type": u.type}
+                  for u in session.scalars(select(Unit).order_by(Unit.code))],
+        "unit_types": sorted(set(session.scalars(select(Unit.type)))),
+        "grids": [{"code": g.code, "label": _name(g, lang)} for g in session.scalars(select(Grid).order_by(Grid.code))],
+        "templates": [{"code": code, "label": label} for code, label in templates.items()],
+        "timelines": [{"code": t.code, "label": _name(t, lang)} for t in session.scalars(
+            select(Timeline).where(Timeline.campaign_id == campaign.id).order_by(Timeline.code))],
+        "tiers": [{"level": t.level, "label": _name(t, lang)} for t in session.scalars(
+            select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id).order_by(SupervisionTier.level))]
+        or [{"level": n, "label": ""} for n in (1, 2, 3)],
+        "limit_units": [{"code": u, "label": str(LIMIT_UNIT_LABELS[u])} for u in LIMIT_UNITS],
+        "channels": list(CHANNELS),
+        "weekdays": [str(d) for d in WEEKDAYS],
+    }
+
+
+def problem_rows(problems: list[Problem], lang: str) -> list[dict[str, str]]:
+    return [{"path": p.path, "message": p.message(lang)} for p in problems]
+
+
+def _parse(text: str) -> Any:
+    """The submitted document, or RuleDocumentError saying where the JSON breaks."""
+    try:
+        return json.loads(text or "")
+    except json.JSONDecodeError as err:
+        raise RuleDocumentError([Problem("(json)", f"the JSON is malformed at line {err.lineno}, column {err.colno}: "
+                                         f"{err.msg}", f"JSON 格式错误：第 {err.lineno} 行第 {err.colno} 列，{err.msg}")])
+
+
+class RuleEditorView(_Guarded, BaseView):
+    roles = READERS
+
+    @expose("/")
+    def index(self):
+        campaign = campaign_for(db.session, request.args.get("campaign"))
+        rules = db.session.scalars(select(Rule).where(Rule.campaign_id == campaign.id).order_by(Rule.key)).all() \
+            if campaign else []
+        campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id)).all()
+        tz = ZoneInfo(campaign.timezone if campaign else "Asia/Shanghai")
+        return self.render("admin/rules_editor/index.html", campaign=campaign, campaigns=campaigns, rules=rules,
+                           lang=short_lang(), editable=may_edit(), versions_url=_versions_url(), tz=tz)
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit(self):
+        if request.method == "POST":
+            require_editor()
+        campaign = campaign_for(db.session, request.args.get("campaign"))
+        if campaign is None:
+            flash(_("No such campaign."), "danger")
+            return redirect(url_for(".index"))
+        key = request.args.get("key") or None
+        rule = db.session.scalar(select(Rule).where(Rule.campaign_id == campaign.id, Rule.key == key)) if key else None
+        if key and rule is None:
+            flash(_("This campaign has no rule %(key)s.", key=key), "danger")
+            return redirect(url_for(".index", campaign=campaign.code))
+        lang = short_lang()
+        form = RuleForm()
+        doc: Any = {**rule.document, "enabled": rule.enabled} if rule else json.loads(json.dumps(BLANK))
+        problems: list[dict[str, str]] = []
+        raw = None
+        if form.validate_on_submit():
+            try:
+                doc = _parse(form.document.data)
+                saved = save_rule(db.session, campaign, doc, key)
+            except RuleDocumentError as err:
+                db.session.rollback()
+                problems = problem_rows(err.problems, lang)
+                if any(p["path"] == "(json)" for p in problems):
+                    raw = form.document.data
+            else:
+                db.session.commit()
+                flash(_("Rule %(key)s saved to the draft as version %(version)s. Publish the draft to put it in "
+                        "force.", key=saved.key, version=saved.version), "success")
+                return redirect(url_for(".edit", campaign=campaign.code, key=saved.key))
+        elif request.method == "POST":
+            problems = [{"path": "(form)", "message": _("The form expired; reload the page and try again.")}]
+        return self.render("admin/rules_editor/edit.html", form=form, campaign=campaign, rule=rule, doc=doc, raw=raw,
+                           problems=problems, picker=picker_data(db.session, campaign, lang), lang=lang,
+                           editable=may_edit(), versions_url=_versions_url())
+
+    @expose("/check", methods=("POST",))
+    def check(self):
+        """Live validation while editing (schema and catalogue only; saving runs the full checks)."""
+        campaign = campaign_for(db.session, request.args.get("campaign"))
+        body = request.get_json(silent=True)
+        if campaign is None or not isinstance(body, dict):
+            return jsonify({"problems": [{"path": "(document)", "message": _("Nothing to check.")}]}), 400
+        try:
+            validate_rule(body.get("document"), catalog_for(db.session, campaign))
+        except RuleDocumentError as err:
+            return jsonify({"problems": problem_rows(err.problems, short_lang())})
+        return jsonify({"problems": []})
+
+
+def _versions_url() -> str | None:
+    try:
+        return url_for("versions.index")
+    except BuildError:  # the versions page is registered by its own view; link only once it exists
+        return None

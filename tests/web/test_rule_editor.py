@@ -1,0 +1,234 @@
+"""The guided rule editor over HTTP: a rule in the shape the guided form writes saves to the draft (and only
+the draft); a broken rule is refused with each problem's JSON path and message in the user's language and
+nothing is stored; malformed JSON is named as such; read-only roles may look but not save."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.campaigns import draft_bundle
+from engine.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
+from tests.helpers import csrf_from, login
+
+CAMPAIGN = "chuangcheng-2026"
+
+
+@pytest.fixture()
+def csrf_on(app):
+    before = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = before
+
+
+@pytest.fixture()
+def admin(client, csrf_on):
+    login(client, "admin")
+    return client
+
+
+def key_for(name: str) -> str:
+    return f"r-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def guided_doc(key: str, title_en: str = "Weekend night barbecue near schools") -> dict:
+    """What the guided form serialises: top fields, origin, a nested group and one action of each kind."""
+    return {
+        "key": key, "title": {"zh": "周末夜间露天烧烤", "en": title_en}, "enabled": True,
+        "origin": {"points": 2, "legal_basis": "《城市市容和环境卫生管理条例》第十四条", "list": "custom"},
+        "when": {"all": [
+            {"fact": "category", "op": "in", "value": ["06029", "09006"]},
+            {"fact": "local_hour", "op": "not_between", "value": [6, 21]},
+            {"any": [{"fact": "weekday", "op": "in", "value": [6, 7]},
+                     {"fact": "is_weekend", "op": "eq", "value": True}]},
+            {"not": {"any": [{"fact": "source_type", "op": "eq", "value": "camera"}]}},
+        ]},
+        "then": [
+            {"do": "create_task", "template": "night-patrol", "assign": "unit_type:squad",
+             "limit": {"value": 2, "unit": "urgent_hours"}, "timeline": "zt-ladder"},
+            {"do": "notify", "channel": "inbox", "to": "tier:2"},
+            {"do": "escalate", "tier": 2, "list_publicly": True},
+        ],
+    }
+
+
+def edit_url(key: str | None = None, lang: str = "zh") -> str:
+    return f"/admin/rules/edit/?campaign={CAMPAIGN}&lang={lang}" + (f"&key={key}" if key else "")
+
+
+def save(client, document, key: str | None = None, lang: str = "zh"):
+    page = client.get(edit_url(key, lang))
+    assert page.status_code == 200
+    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
+    return client.post(edit_url(key, lang), data={"document": text, "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def problems_in(response) -> dict[str, str]:
+    """The problems the page hands to the editor script (path -> message), as rendered."""
+    found = re.search(r'data-problems="([^"]*)"', response.get_data(as_text=True))
+    return {p["path"]: p["message"] for p in json.loads(html.unescape(found.group(1)))}
+
+
+def stored(session, key: str) -> Rule | None:
+    session.expire_all()
+    campaign = session.scalar(select(Campaign).where(Campaign.code == CAMPAIGN))
+    return session.scalar(select(Rule).where(Rule.campaign_id == campaign.id, Rule.key == key))
+
+
+def test_a_guided_rule_saves_to_the_draft_only_and_a_change_bumps_its_version(admin, session):
+    key = key_for("ok")
+    campaign = session.scalar(select(Campaign).where(Campaign.code == CAMPAIGN))
+    published = campaign.published_version_id
+    versions = session.scalar(select(func.count()).select_from(RulesetVersion))
+
+    response = save(admin, guided_doc(key))
+    assert response.status_code == 302, problems_in(response)
+    assert f"key={key}" in response.headers["Location"]
+    rule = stored(session, key)
+    assert rule.version == 1 and rule.enabled is True and rule.updated_at is not None
+    assert "enabled" not in rule.document and rule.document["then"][0]["timeline"] == "zt-ladder"
+    bundle = {d["key"]: d for d in draft_bundle(session, campaign)}
+    assert bundle[key]["when"] == guided_doc(key)["when"] and bundle[key]["version"] == 1
+    session.refresh(campaign)
+    assert campaign.published_version_id == published  # the draft only: publishing is the versions page's
+    assert session.scalar(select(func.count()).select_from(RulesetVersion)) == versions
+    logged = session.scalars(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "Rule",
+                                                          ChangeLogEntry.object_id == str(rule.id))).all()
+    assert [(e.action, e.username) for e in logged] == [("insert", "admin")]
+
+    assert save(admin, guided_doc(key), key).status_code == 302
+    assert stored(session, key).version == 1  # the same document: no new version
+    assert save(admin, {**guided_doc(key, "Night barbecue at weekends"), "enabled": False}, key).status_code == 302
+    rule = stored(session, key)
+    assert (rule.version, rule.enabled, rule.document["title"]["en"]) == (2, False, "Night barbecue at weekends")
+
+    page = admin.get(f"/admin/rules/?campaign={CAMPAIGN}&lang=en").get_data(as_text=True)
+    assert f'data-key="{key}"' in page and "Night barbecue at weekends" in page
+    editor = admin.get(edit_url(key, "en")).get_data(as_text=True)
+    assert 'id="save"' in editor and 'id="toggle-json"' in editor and "rule-editor.js" in editor
+
+
+BROKEN = {"when": {"all": [
+    {"fact": "colour", "op": "eq", "value": "red"},
+    {"fact": "grid", "op": "gt", "value": 3},
+    {"fact": "local_hour", "op": "eq", "value": "late"},
+    {"all": []},
+]}, "then": [{"do": "create_task", "template": "no-such-template", "assign": "grid_unit"}]}
+EXPECTED = {
+    "zh": {"when.all[0].fact": "未知的事实", "when.all[1].op": "数值比较", "when.all[2].value": "类型是 int",
+           "when.all[3].all": "非空", "then[0].template": "未知的任务模板"},
+    "en": {"when.all[0].fact": "unknown fact", "when.all[1].op": "compares numbers",
+           "when.all[2].value": "is a int", "when.all[3].all": "non-empty", "then[0].template": "unknown task template"},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_broken_rule_is_refused_with_each_path_in_the_users_language(admin, session, lang):
+    key = key_for("broken")
+    before = session.scalar(select(func.count()).select_from(Rule))
+    response = save(admin, {**guided_doc(key), **BROKEN}, lang=lang)
+    assert response.status_code == 200
+    found = problems_in(response)
+    for path, words in EXPECTED[lang].items():
+        assert path in found, (path, found)
+        assert words in found[path], (path, found[path])
+    page = response.get_data(as_text=True)
+    assert ("未保存" if lang == "zh" else "Nothing was saved") in page
+    assert 'data-path="when.all[0].fact"' in page  # listed by path at the top as well
+    assert stored(session, key) is None
+    assert session.scalar(select(func.count()).select_from(Rule)) == before
+
+
+def test_an_empty_condition_list_and_an_unknown_unit_type_are_refused(admin, session):
+    key = key_for("empty")
+    doc = {**guided_doc(key), "when": {"all": []}}
+    doc["then"] = [{"do": "create_task", "template": "night-patrol", "assign": "unit_type:navy"}]
+    found = problems_in(save(admin, doc, lang="en"))
+    assert "non-empty" in found["when.all"] and "unknown unit type" in found["then[0].assign"]
+    assert stored(session, key) is None
+
+
+def test_an_invalid_edit_leaves_the_saved_rule_as_it_was(admin, session):
+    key = key_for("keep")
+    assert save(admin, guided_doc(key)).status_code == 302
+    broken = guided_doc(key, "Changed")
+    broken["when"]["all"][1] = {"fact": "local_hour", "op": "between", "value": [22, 6]}
+    found = problems_in(save(admin, broken, key, lang="en"))
+    assert "low ≤ high" in found["when.all[1].value"]
+    rule = stored(session, key)
+    assert (rule.version, rule.document["title"]["en"]) == (1, "Weekend night barbecue near schools")
+
+
+def test_malformed_json_is_named_and_kept_for_fixing(admin, session):
+    key = key_for("json")
+    text = '{"key": "%s", "title": {"zh": "坏", "en": "Bad"},\n "when": {"all": [}' % key
+    for lang, words in (("zh", "JSON 格式错误：第 2 行"), ("en", "the JSON is malformed at line 2")):
+        response = save(admin, text, lang=lang)
+        found = problems_in(response)
+        assert words in found["(json)"], found
+        raw = re.search(r'data-raw="([^"]*)"', response.get_data(as_text=True)).group(1)
+        assert html.unescape(raw) == text  # kept as typed, so the JSON view opens on it
+    assert stored(session, key) is None
+    assert "object" in problems_in(save(admin, "[1, 2]", lang="en"))["(document)"]
+
+
+def test_keys_are_unique_in_the_draft_and_fixed_once_saved(admin, session):
+    found = problems_in(save(admin, guided_doc("night-street-order"), lang="en"))
+    assert "already has a rule" in found["key"]
+    found = problems_in(save(admin, guided_doc("zero_tolerance.zt1"), lang="en"))  # a list row's rule key
+    assert "another rule or list row" in found["key"]
+    assert stored(session, "zero_tolerance.zt1") is None
+    key = key_for("fixed")
+    assert save(admin, guided_doc(key)).status_code == 302
+    found = problems_in(save(admin, guided_doc(key + "-renamed"), key, lang="zh"))
+    assert "不能更改" in found["key"]
+    assert stored(session, key + "-renamed") is None
+
+
+def test_what_durable_rules_refuses_is_not_stored(admin, session, monkeypatch):
+    from engine import compile_check
+
+    seen = []
+    monkeypatch.setattr(compile_check, "check", lambda compiled: seen.append(compiled) or ["bad partition p9"])
+    key = key_for("compile")
+    found = problems_in(save(admin, guided_doc(key), lang="en"))
+    assert "durable_rules refused the ruleset: bad partition p9" in found["(compile)"]
+    assert any(key in partition for c in seen for partition in c["partitions"].values())  # the whole draft, with it
+    assert stored(session, key) is None
+
+
+def test_the_live_check_answers_paths_in_the_users_language(admin):
+    page = admin.get(edit_url(lang="en")).get_data(as_text=True)
+    headers = {"X-CSRFToken": csrf_from(page)}
+    doc = {**guided_doc(key_for("live")), "when": {"any": [{"fact": "weekday", "op": "exists", "value": True}]}}
+    answer = admin.post(f"/admin/rules/check?campaign={CAMPAIGN}&lang=en", json={"document": doc}, headers=headers)
+    assert answer.status_code == 200
+    assert [p["path"] for p in answer.get_json()["problems"]] == ["when.any[0].op"]
+    answer = admin.post(f"/admin/rules/check?campaign={CAMPAIGN}&lang=zh", json={"document": guided_doc("ok-live")},
+                        headers=headers)
+    assert answer.get_json() == {"problems": []}
+
+
+def test_an_auditor_reads_but_cannot_save(client, session, csrf_on):
+    login(client, "auditor")
+    index = client.get(f"/admin/rules/?campaign={CAMPAIGN}")
+    assert index.status_code == 200 and 'data-key="night-street-order"' in index.get_data(as_text=True)
+    assert 'id="new-rule"' not in index.get_data(as_text=True)
+    page = client.get(edit_url("night-street-order"))
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="read-only"' in body and 'id="save"' not in body
+    assert 'data-editable="false"' in body
+    key = key_for("auditor")
+    refused = client.post(edit_url(), data={"document": json.dumps(guided_doc(key)), "csrf_token": csrf_from(body)})
+    assert refused.status_code == 403
+    assert stored(session, key) is None
+
+
+def test_a_field_unit_cannot_open_the_editor(client, csrf_on):
+    login(client, "dongcheng")
+    assert client.get(f"/admin/rules/?campaign={CAMPAIGN}").status_code == 403
