@@ -17,8 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from engine.models import (CalendarYear, Campaign, Category, Delivery, Event, Firing, Grid, Holiday, Recipient,
-                           RulesetVersion, Task, Unit)
+from engine.models import CalendarYear, Delivery, Event, Firing, Grid, Holiday, Recipient, RulesetVersion, Task
 from wtforms import SelectField
 
 
@@ -107,6 +106,13 @@ class ReadableModelView(_Guarded, ModelView):
     def is_action_allowed(self, name: str) -> bool:
         return may_edit() and super().is_action_allowed(name)
 
+    def edit_form(self, obj=None):
+        """Flask-Admin's Unique validator skips the edited row through form._obj, which only its own
+        BaseForm sets; without it an unchanged unique code reads as taken."""
+        form = super().edit_form(obj)
+        form._obj = obj
+        return form
+
 
 class MasterDataView(ReadableModelView):
     can_delete = False
@@ -119,36 +125,6 @@ class ReadOnlyView(ReadableModelView):
     can_view_details = True
     action_disallowed_list = ["delete"]
     page_size = 50
-
-
-class CampaignView(MasterDataView):
-    column_list = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on")
-    form_excluded_columns = ("published_version",)
-    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "status": _l("Status"), "timezone": _l("Time zone"), "starts_on": _l("Starts on"),
-                     "ends_on": _l("Ends on"), "office_hours": _l("Office hours"),
-                     "continuous_time": _l("Count all limits in continuous time"),
-                     "digest_time": _l("Daily digest time (local)"),
-                     "inspection_starts_at": _l("Inspection window starts"),
-                     "inspection_ends_at": _l("Inspection window ends")}
-    column_descriptions = {"office_hours": _l('Periods of a working day, e.g. [["08:30", "12:00"], ["14:00", "17:30"]]'),
-                           "continuous_time": _l("Switch on during an inspection window: working-time limits then "
-                                                 "count clock time.")}
-
-
-class CategoryView(MasterDataView):
-    column_list = ("code", "name_zh", "name_en", "parent", "default_condition")
-    column_searchable_list = ("code", "name_zh", "name_en")
-    form_excluded_columns = ("conditions",)
-    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "parent": _l("Parent"), "default_condition": _l("Default filing condition")}
-
-
-class UnitView(MasterDataView):
-    column_list = ("code", "name_zh", "name_en", "type", "parent")
-    form_excluded_columns = ("children",)
-    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "type": _l("Type"), "parent": _l("Parent")}
 
 
 class GridView(MasterDataView):
@@ -304,9 +280,8 @@ def init_admin(app: Flask) -> Admin:
                   index_view=IndexView(url="/admin"),
                   translations_path=str(Path(__file__).resolve().parent / "translations"))
     master, records = _l("Master data"), _l("Records")
-    admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=master))
-    admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=master))
-    admin.add_view(UnitView(Unit, db, name=_l("Units"), category=master))
+    from admin.masterdata import add_master_data_views
+    add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     calendar = _l("Working calendar")
     admin.add_view(HolidayView(Holiday, db, name=_l("Holidays and make-up days"), category=calendar))

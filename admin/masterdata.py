@@ -1,0 +1,509 @@
+"""Master-data screens with real widgets: campaigns (office hours as rows, date and time pickers),
+two-level categories, units with their duty list (职责清单), frontage holders (门前三包), supervision
+tiers with member users and units, timelines with ordered steps.
+
+Inline rows carry a hidden position that web/static/admin-rows.js rewrites when rows move; the
+views renumber positions on save, so the order holds without the script too.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import request, url_for
+from flask_admin.contrib.sqla.form import InlineModelConverter
+from flask_admin.form import BaseForm, DatePickerWidget, DateTimePickerWidget
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import fields, validators
+from wtforms.utils import unset_value
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import HiddenInput
+
+from admin import MasterDataView
+from engine.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline,
+                           TimelineStep, Unit)
+from engine.tasks import STATES
+
+CAMPAIGN_STATUSES = (("draft", _l("Draft")), ("active", _l("Active")), ("ended", _l("Ended")))
+UNIT_TYPES = (("bureau", _l("Bureau")), ("department", _l("Department")),
+              ("inspection_squad", _l("Inspection squad")), ("subdistrict", _l("Sub-district office")),
+              ("squad", _l("Enforcement squad")), ("community", _l("Community")), ("enterprise", _l("Enterprise")))
+TIER_LEVELS = ((1, _l("Tier 1")), (2, _l("Tier 2")), (3, _l("Tier 3")))
+STEP_ACTIONS = (("remind", _l("Remind the unit")), ("order", _l("Order handling")),
+                ("escalate", _l("Escalate to a tier")), ("list_publicly", _l("List publicly (挂牌督办)")))
+TIERED_ACTIONS = ("escalate", "list_publicly")
+TIME_MODES = (("working", _l("Working time")), ("continuous", _l("Continuous time")))
+DURATION_UNITS = (("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days")))
+MINUTES_PER = {"minutes": 1, "hours": 60, "days": 1440}
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _label(choices: tuple[tuple[Any, Any], ...], value: Any) -> str:
+    return str(dict(choices).get(value, value if value is not None else ""))
+
+
+# --- fields and validators -------------------------------------------------------------------------------
+
+class OfficeHoursField(fields.Field):
+    """Periods of a working day as rows of two time inputs, stored as [["08:30", "12:00"], ...]."""
+
+    def __call__(self, **kwargs: Any) -> Markup:
+        invalid = " is-invalid" if "is-invalid" in kwargs.get("class", "") else ""
+        rows = [tuple(p) for p in (self._rows if self._rows is not None else self.data or [])] + [("", "")]
+        body = "".join(
+            f'<tr><td><input type="time" class="form-control" name="{self.name}-start" value="{escape(s)}" '
+            f'aria-label="{escape(_("From"))}"></td>'
+            f'<td><input type="time" class="form-control" name="{self.name}-end" value="{escape(e)}" '
+            f'aria-label="{escape(_("To"))}"></td>'
+            f'<td class="text-nowrap">{_row_buttons()}</td></tr>' for s, e in rows)
+        return Markup(
+            f'<div class="{invalid.strip()}" id="{self.id}"><input type="hidden" name="{self.name}" value="rows">'
+            f'<table class="table table-sm mb-1" data-admin-rows="{self.name}"><thead><tr>'
+            f'<th>{escape(_("From"))}</th><th>{escape(_("To"))}</th><th></th></tr></thead><tbody>{body}</tbody>'
+            f'</table><button type="button" class="btn btn-sm btn-outline-primary" data-admin-rows-add="{self.name}">'
+            f'{escape(_("Add a period"))}</button></div>')
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        self._rows: list[tuple[str, str]] | None = None
+        super().process(formdata, data, extra_filters)
+        if formdata is not None and self.name in formdata:
+            pairs = zip(formdata.getlist(f"{self.name}-start"), formdata.getlist(f"{self.name}-end"))
+            self._rows = [(s.strip(), e.strip()) for s, e in pairs if s.strip() or e.strip()]
+            self.data = [list(p) for p in sorted(self._rows)]
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """The marker input only says the rows were sent; process() reads them."""
+
+    def pre_validate(self, form) -> None:
+        if not self._rows and self._rows is not None:
+            raise StopValidation(_("Enter at least one period of the working day."))
+        previous_end = None
+        for start, end in sorted(self._rows or []):
+            if not _CLOCK.match(start) or not _CLOCK.match(end):
+                raise StopValidation(_("Enter both times of each period as HH:MM."))
+            if end <= start:
+                raise StopValidation(_("A period must end after it starts (%(start)s–%(end)s).", start=start, end=end))
+            if previous_end and start < previous_end:
+                raise StopValidation(_("Periods overlap at %(time)s.", time=start))
+            previous_end = end
+
+
+class DurationField(fields.Field):
+    """"After how long": a number and a unit (minutes, hours, days) in the form, minutes in the column."""
+
+    def __call__(self, **kwargs: Any) -> Markup:
+        number, unit = self._shown()
+        invalid = " is-invalid" if "is-invalid" in kwargs.get("class", "") else ""
+        options = "".join(f'<option value="{k}"{" selected" if k == unit else ""}>{escape(str(v))}</option>'
+                          for k, v in DURATION_UNITS)
+        return Markup(
+            f'<div class="d-flex{invalid}"><input type="number" min="0" step="any" class="form-control mr-2" '
+            f'style="max-width:10em" id="{self.id}" name="{self.name}" value="{escape(number)}">'
+            f'<select class="form-control" style="max-width:10em" name="{self.name}-unit" '
+            f'aria-label="{escape(_("Unit of time"))}">{options}</select></div>')
+
+    def _shown(self) -> tuple[str, str]:
+        if self.raw_data is not None:
+            return (self.raw_data[0] if self.raw_data else "", self._unit or "minutes")
+        return duration_parts(self.data)
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        self._unit = formdata.get(f"{self.name}-unit") if formdata is not None else None
+        super().process(formdata, data, extra_filters)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        try:
+            number = float(valuelist[0])
+        except ValueError:
+            raise ValueError(_("Enter a number.")) from None
+        self.data = number * MINUTES_PER.get(self._unit or "minutes", 1)
+
+    def pre_validate(self, form) -> None:
+        if self.data is None:
+            raise StopValidation(_("Say after how long this step happens."))
+        if self.data <= 0:
+            raise StopValidation(_("The time must be more than zero."))
+
+
+def duration_parts(minutes: float | None) -> tuple[str, str]:
+    """Minutes as the largest whole unit: 1440 -> ("1", "days"), 90 -> ("90", "minutes")."""
+    if minutes is None:
+        return "", "hours"
+    for unit in ("days", "hours"):
+        if minutes and minutes % MINUTES_PER[unit] == 0:
+            return f"{minutes / MINUTES_PER[unit]:g}", unit
+    return f"{minutes:g}", "minutes"
+
+
+class LocalDateTimeField(fields.DateTimeField):
+    """A date-time picker in the campaign's own time zone; stored as an aware UTC instant."""
+
+    widget = DateTimePickerWidget()
+
+    def __init__(self, label=None, validators=None, **kwargs: Any) -> None:
+        super().__init__(label, validators, format=["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"], **kwargs)
+
+    def populate_obj(self, obj: Any, name: str) -> None:
+        zone = _zone(getattr(obj, "timezone", None))
+        setattr(obj, name, self.data.replace(tzinfo=zone) if self.data else None)
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+class After:
+    """This field, when given, must come after (or, with `equal`, not before) the field named `other`."""
+
+    def __init__(self, other: str, equal: bool = False) -> None:
+        self.other, self.equal = other, equal
+
+    def __call__(self, form, field) -> None:
+        first = form[self.other].data
+        if field.data is None or first is None:
+            return
+        if field.data < first or (field.data == first and not self.equal):
+            raise ValidationError(_("Must be after %(other)s.", other=form[self.other].label.text))
+
+
+def _valid_zone(form, field) -> None:
+    try:
+        ZoneInfo(field.data or "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Unknown time zone; use a name such as Asia/Shanghai.")) from None
+
+
+def _clock_time(form, field) -> None:
+    if field.data and not _CLOCK.match(field.data):
+        raise ValidationError(_("Enter a time as HH:MM."))
+
+
+def _tier_for_action(form, field) -> None:
+    if form.action.data in TIERED_ACTIONS and not field.data:
+        raise StopValidation(_("Escalating and listing publicly need a tier level."))
+
+
+def _exactly_one_member(form, field) -> None:
+    if (form.user.data is None) == (form.unit.data is None):
+        raise ValidationError(_("Choose either a user or a unit for each member row, not both."))
+
+
+def _row_buttons() -> str:
+    return (f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-up '
+            f'title="{escape(_("Move up"))}">↑</button> '
+            f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-down '
+            f'title="{escape(_("Move down"))}">↓</button> '
+            f'<button type="button" class="btn btn-sm btn-outline-danger" data-admin-row-remove '
+            f'title="{escape(_("Remove"))}">×</button>')
+
+
+def _renumber(rows: list[Any]) -> None:
+    """Positions 0..n-1 in the order the form gave (rows without a position go last, as added)."""
+    for position, row in enumerate(sorted(rows, key=lambda r: (r.position is None, r.position or 0))):
+        row.position = position
+
+
+class _ForwardOnlyConverter(InlineModelConverter):
+    """Timeline.steps has no back-reference on TimelineStep: map the one-to-many relationship alone."""
+
+    def _calculate_mapping_key_pair(self, model, info) -> dict[str, str]:
+        try:
+            return super()._calculate_mapping_key_pair(model, info)
+        except Exception:
+            for prop in model._sa_class_manager.mapper.iterate_properties:
+                if getattr(prop, "direction", None) is not None and prop.mapper.class_ is info.model:
+                    return {prop.key: next(iter(prop.remote_side)).key}
+            raise
+
+
+class _RowsView(MasterDataView):
+    """A model view whose forms use admin-rows.js (↑/↓ on inline rows, add/remove on row tables)."""
+
+    @property
+    def extra_js(self) -> list[str]:
+        return [url_for("static", filename="admin-rows.js")]
+
+
+# --- campaigns -----------------------------------------------------------------------------------------
+
+class CampaignView(_RowsView):
+    column_list = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
+                   "inspection_starts_at", "inspection_ends_at")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    column_filters = ("status",)
+    form_columns = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
+                    "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time")
+    form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField}
+    form_extra_fields = {
+        "inspection_starts_at": LocalDateTimeField(_l("Inspection window (测评期) starts"),
+                                                   validators=[validators.Optional()]),
+        "inspection_ends_at": LocalDateTimeField(_l("Inspection window (测评期) ends"),
+                                                 validators=[validators.Optional(), After("inspection_starts_at")]),
+    }
+    form_args = {"status": {"choices": CAMPAIGN_STATUSES},
+                 "timezone": {"validators": [_valid_zone]},
+                 "starts_on": {"widget": DatePickerWidget()},
+                 "ends_on": {"widget": DatePickerWidget(), "validators": [After("starts_on", equal=True)]},
+                 "digest_time": {"validators": [_clock_time]}}
+    form_widget_args = {"digest_time": {"type": "time"}}
+    column_formatters = {"status": lambda v, c, m, n: _label(CAMPAIGN_STATUSES, m.status),
+                         "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
+                         "inspection_ends_at": lambda v, c, m, n: _local(m, m.inspection_ends_at)}
+    column_formatters_detail = column_formatters
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "status": _l("Status"), "timezone": _l("Time zone"), "starts_on": _l("Starts on"),
+                     "ends_on": _l("Ends on"), "office_hours": _l("Office hours"),
+                     "continuous_time": _l("Count all limits in continuous time"),
+                     "digest_time": _l("Daily digest time (local)"),
+                     "inspection_starts_at": _l("Inspection window (测评期) starts"),
+                     "inspection_ends_at": _l("Inspection window (测评期) ends"),
+                     "published_version": _l("Published version")}
+    column_descriptions = {"office_hours": _l("Periods of a working day; working-time limits count only inside them."),
+                           "continuous_time": _l("Switch on during an inspection window: working-time limits then "
+                                                 "count clock time."),
+                           "inspection_starts_at": _l("In the campaign's time zone.")}
+
+    def on_form_prefill(self, form, id) -> None:
+        model = self.get_one(id)
+        for name in ("inspection_starts_at", "inspection_ends_at"):
+            value = getattr(model, name)
+            if form[name].raw_data is None and value is not None:
+                form[name].data = value.astimezone(_zone(model.timezone)).replace(tzinfo=None)
+
+
+def _local(campaign: Campaign, instant: datetime | None) -> str:
+    return instant.astimezone(_zone(campaign.timezone)).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+
+# --- categories and units ------------------------------------------------------------------------------
+
+def _top_level_categories() -> list[Category]:
+    from web.extensions import db
+
+    return list(db.session.scalars(select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)))
+
+
+class CategoryView(MasterDataView):
+    """Two levels: a top-level category, or a sub-category whose parent is top-level."""
+
+    column_list = ("code", "name_zh", "name_en", "parent", "default_condition")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    form_columns = ("code", "name_zh", "name_en", "parent", "default_condition")
+    form_args = {"parent": {"query_factory": _top_level_categories}}
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "parent": _l("Parent"), "default_condition": _l("Default filing condition")}
+    column_descriptions = {"parent": _l("Empty for a top-level category; only top-level categories can be parents.")}
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if not valid or "parent" not in form:
+            return valid
+        from web.extensions import db
+
+        current = request.args.get("id", type=int)
+        parent = form.parent.data
+        if parent is not None and current is not None:
+            if parent.id == current:
+                form.parent.errors.append(_("A category cannot be its own parent."))
+                return False
+            if db.session.scalar(select(Category.id).where(Category.parent_id == current).limit(1)):
+                form.parent.errors.append(_("This category has sub-categories, so it must stay top-level."))
+                return False
+        return True
+
+
+class DutyItemInline(InlineFormAdmin):
+    form_columns = ("id", "position", "category", "text_zh", "text_en")
+    form_args = {"position": {"widget": HiddenInput(), "validators": [validators.Optional()]},
+                 "text_zh": {"label": _l("Duty (Chinese)"), "validators": [validators.InputRequired()]},
+                 "text_en": {"label": _l("Duty (English)")},
+                 "category": {"label": _l("Category (optional)")}}
+    form_widget_args = {"text_zh": {"rows": 2}, "text_en": {"rows": 2}}
+
+
+def _grid_links(view, context, model: Unit, name: str) -> Markup:
+    from web.extensions import db
+
+    grids = db.session.scalars(select(Grid).where(Grid.unit_id == model.id).order_by(Grid.code))
+    return Markup(", ").join(Markup('<a href="{}">{}</a>').format(url_for("grid.details_view", id=g.id), str(g))
+                             for g in grids)
+
+
+class UnitView(_RowsView):
+    column_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "grids")
+    column_details_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items", "grids")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    column_filters = ("type",)
+    form_columns = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items")
+    form_overrides = {"type": fields.SelectField}
+    form_args = {"type": {"choices": UNIT_TYPES}, "duty_items": {"label": _l("Duty item")}}
+    inline_models = (DutyItemInline(DutyItem),)
+    column_formatters = {"type": lambda v, c, m, n: _label(UNIT_TYPES, m.type), "grids": _grid_links,
+                         "duty_items": lambda v, c, m, n: Markup("<ol class='mb-0'>{}</ol>").format(
+                             Markup("").join(Markup("<li>{}</li>").format(d.text_zh if _zh() else d.text_en or
+                                                                            d.text_zh) for d in m.duty_items))}
+    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+                     "type": _l("Type"), "parent": _l("Parent"), "contact": _l("Contacts"),
+                     "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids")}
+
+    def on_model_change(self, form, model: Unit, is_created: bool) -> None:
+        _renumber(model.duty_items)
+
+
+def _zh() -> bool:
+    from web.i18n import short_lang
+
+    return short_lang() == "zh"
+
+
+# --- frontage holders ----------------------------------------------------------------------------------
+
+class FrontageHolderView(MasterDataView):
+    """Shops and sites under 门前三包, found by name, address or contact."""
+
+    can_delete = True
+    column_list = ("name", "address", "grid", "unit", "contact")
+    column_searchable_list = ("name", "address", "contact")
+    column_filters = ("grid", "unit")
+    form_columns = ("name", "address", "grid", "unit", "contact", "lat", "lon")
+    column_labels = {"name": _l("Shop or site"), "address": _l("Address"), "grid": _l("Grid"),
+                     "unit": _l("Responsible unit"), "contact": _l("Contact"), "lat": _l("Latitude"),
+                     "lon": _l("Longitude")}
+    column_descriptions = {"unit": _l("Empty: the grid's responsible unit answers for it.")}
+
+
+def _campaign_choices() -> list[tuple[int, str]]:
+    """Tiers and timelines name their campaign by id (the models have no relationship to it)."""
+    from web.extensions import db
+
+    zh = _zh()
+    return [(c.id, c.name_zh if zh else c.name_en) for c in db.session.scalars(select(Campaign).order_by(Campaign.code))]
+
+
+def _campaign_name(view, context, model: Any, name: str) -> str:
+    return dict(_campaign_choices()).get(model.campaign_id, str(model.campaign_id))
+
+
+# --- supervision tiers ---------------------------------------------------------------------------------
+
+class TierMemberInline(InlineFormAdmin):
+    form_columns = ("id", "user", "unit")
+    form_args = {"user": {"label": _l("User"), "validators": [_exactly_one_member]},
+                 "unit": {"label": _l("Unit")}}
+
+
+def _members(view, context, model: SupervisionTier, name: str) -> str:
+    return "; ".join(str(m.user) if m.user else str(m.unit) for m in model.members)
+
+
+class SupervisionTierView(_RowsView):
+    column_list = ("campaign_id", "level", "name_zh", "name_en", "members")
+    column_default_sort = [("campaign_id", False), ("level", False)]
+    form_columns = ("campaign_id", "level", "name_zh", "name_en", "members")
+    form_overrides = {"campaign_id": fields.SelectField, "level": fields.SelectField}
+    form_args = {"campaign_id": {"choices": _campaign_choices, "coerce": int},
+                 "level": {"choices": TIER_LEVELS, "coerce": int}, "members": {"label": _l("Member")}}
+    inline_models = (TierMemberInline(TierMember),)
+    column_formatters = {"members": _members, "level": lambda v, c, m, n: _label(TIER_LEVELS, m.level),
+                         "campaign_id": _campaign_name}
+    column_formatters_detail = column_formatters
+    column_labels = {"campaign_id": _l("Campaign"), "level": _l("Level"), "name_zh": _l("Name (Chinese)"),
+                     "name_en": _l("Name (English)"), "members": _l("Members (users and units)")}
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if not valid or "level" not in form:
+            return valid
+        from web.extensions import db
+
+        taken = select(SupervisionTier.id).where(SupervisionTier.campaign_id == form.campaign_id.data,
+                                                 SupervisionTier.level == form.level.data)
+        current = request.args.get("id", type=int)
+        if current is not None:
+            taken = taken.where(SupervisionTier.id != current)
+        if db.session.scalar(taken.limit(1)) is not None:
+            form.level.errors.append(_("This campaign already has a tier at this level."))
+            return False
+        return True
+
+
+# --- timelines -----------------------------------------------------------------------------------------
+
+def _state_choices() -> list[tuple[str, str]]:
+    zh = _zh()
+    return [("", _("— none —"))] + [(k, zh_name if zh else en_name) for k, (zh_name, en_name) in STATES.items()]
+
+
+class StepForm(BaseForm):
+    """One timeline step; after_minutes is shown as a number and a unit."""
+
+    id = fields.HiddenField()
+    position = fields.IntegerField(widget=HiddenInput(), validators=[validators.Optional()])
+    after_minutes = DurationField(_l("After how long"))
+    time_mode = fields.SelectField(_l("Counted in"), choices=TIME_MODES, default="working")
+    unless_state = fields.SelectField(_l("Unless the task is"), choices=_state_choices, coerce=lambda v: v or None)
+    action = fields.SelectField(_l("Then"), choices=STEP_ACTIONS)
+    tier_level = fields.SelectField(_l("Tier"), choices=[("", "—"), *TIER_LEVELS],
+                                    coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+                                    validators=[_tier_for_action])
+
+
+class StepInline(InlineFormAdmin):
+    def get_form(self) -> type[BaseForm]:
+        return StepForm
+
+
+def _steps(view, context, model: Timeline, name: str) -> Markup:
+    items = []
+    for step in model.steps:
+        number, unit = duration_parts(step.after_minutes)
+        text = _("after %(number)s %(unit)s (%(mode)s): %(action)s", number=number, unit=_label(DURATION_UNITS, unit),
+                 mode=_label(TIME_MODES, step.time_mode), action=_label(STEP_ACTIONS, step.action))
+        if step.tier_level:
+            text += " → " + _label(TIER_LEVELS, step.tier_level)
+        if step.unless_state:
+            text += " " + _("unless %(state)s", state=dict(_state_choices()).get(step.unless_state, step.unless_state))
+        items.append(Markup("<li>{}</li>").format(text))
+    return Markup("<ol class='mb-0'>{}</ol>").format(Markup("").join(items))
+
+
+class TimelineView(_RowsView):
+    """Ordered steps: after how long, counted in working or continuous time, unless the task is in a state."""
+
+    inline_model_form_converter = _ForwardOnlyConverter
+    column_list = ("campaign_id", "code", "name_zh", "name_en", "steps")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    form_columns = ("campaign_id", "code", "name_zh", "name_en", "steps")
+    form_overrides = {"campaign_id": fields.SelectField}
+    inline_models = (StepInline(TimelineStep),)
+    form_args = {"campaign_id": {"choices": _campaign_choices, "coerce": int}, "steps": {"label": _l("Step")}}
+    column_formatters = {"steps": _steps, "campaign_id": _campaign_name}
+    column_formatters_detail = column_formatters
+    column_labels = {"campaign_id": _l("Campaign"), "code": _l("Code"), "name_zh": _l("Name (Chinese)"),
+                     "name_en": _l("Name (English)"), "steps": _l("Steps")}
+
+    def on_model_change(self, form, model: Timeline, is_created: bool) -> None:
+        _renumber(model.steps)
+
+
+def add_master_data_views(admin, category) -> None:
+    from web.extensions import db
+
+    admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=category))
+    admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=category))
+    admin.add_view(UnitView(Unit, db, name=_l("Units"), category=category))
+    admin.add_view(FrontageHolderView(FrontageHolder, db, name=_l("Frontage holders (门前三包)"), category=category))
+    admin.add_view(SupervisionTierView(SupervisionTier, db, name=_l("Supervision tiers"), category=category))
+    admin.add_view(TimelineView(Timeline, db, name=_l("Timelines"), category=category))

@@ -1,0 +1,228 @@
+"""Master-data admin through HTTP with CSRF on: timelines with ordered steps, tiers with member users
+and units, units with their duty list, frontage holders, campaigns with office hours as rows."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline,
+                           TimelineStep, Unit, User)
+from tests.helpers import csrf_from, login
+
+
+def _code(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture()
+def admin(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert login(client, "admin").status_code == 302
+    return client
+
+
+def _post(client, form_url: str, data: dict, lang: str = "en"):
+    """Open the form (for its CSRF token), then post it as the browser would."""
+    sep = "&" if "?" in form_url else "?"
+    page = client.get(f"{form_url}{sep}lang={lang}")
+    assert page.status_code == 200, page.status_code
+    return client.post(f"{form_url}{sep}lang={lang}", data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def _campaign_id(session) -> int:
+    return session.scalar(select(Campaign.id).order_by(Campaign.id))
+
+
+def _step(index: int, after: str, unit: str, mode: str, action: str, tier: str = "", unless: str = "",
+          step_id: int | None = None, position: int | None = None) -> dict:
+    prefix = f"steps-{index}-"
+    data = {prefix + "after_minutes": after, prefix + "after_minutes-unit": unit, prefix + "time_mode": mode,
+            prefix + "action": action, prefix + "tier_level": tier, prefix + "unless_state": unless,
+            prefix + "position": "" if position is None else str(position)}
+    if step_id is not None:
+        data[prefix + "id"] = str(step_id)
+    return data
+
+
+def _steps(session, timeline_id: int) -> list[tuple]:
+    session.expire_all()
+    return [(s.position, s.after_minutes, s.time_mode, s.action, s.tier_level, s.unless_state) for s in
+            session.scalars(select(TimelineStep).where(TimelineStep.timeline_id == timeline_id)
+                            .order_by(TimelineStep.position))]
+
+
+def _near(html: str, anchor: str, message: str, window: int = 1500) -> bool:
+    """The message is shown right after the field named `anchor` (in its form group), not only in a banner."""
+    at = html.find(f'name="{anchor}"')
+    return at >= 0 and message in html[at:at + window]
+
+
+def test_a_timeline_with_three_steps_is_created_reordered_and_refuses_a_bad_step(admin, session):
+    code = _code("tl")
+    data = {"campaign_id": str(_campaign_id(session)), "code": code, "name_zh": "测试流程", "name_en": "Test ladder",
+            **_step(0, "30", "minutes", "working", "remind", unless="submitted", position=0),
+            **_step(1, "2", "hours", "working", "order", tier="1", unless="submitted", position=1),
+            **_step(2, "1", "days", "continuous", "escalate", tier="2", unless="closed", position=2)}
+    created = _post(admin, "/admin/timeline/new/", data)
+    assert created.status_code == 302, created.get_data(as_text=True)[-2000:]
+    timeline = session.scalar(select(Timeline).where(Timeline.code == code))
+    assert _steps(session, timeline.id) == [(0, 30, "working", "remind", None, "submitted"),
+                                            (1, 120, "working", "order", 1, "submitted"),
+                                            (2, 1440, "continuous", "escalate", 2, "closed")]
+    ids = [s.id for s in session.scalars(select(TimelineStep).where(TimelineStep.timeline_id == timeline.id)
+                                         .order_by(TimelineStep.position))]
+
+    edit_url = f"/admin/timeline/edit/?id={timeline.id}"
+    form = admin.get(edit_url + "&lang=en").get_data(as_text=True)
+    assert "admin-rows.js" in form and 'name="steps-2-position"' in form
+    assert re.search(r'name="steps-1-after_minutes" value="2"', form)
+    assert re.search(r'name="steps-1-after_minutes-unit".*?<option value="hours" selected>', form, re.S)
+
+    # ↑ on the last step: the script rewrites the hidden positions to 0, 2, 1; the server keeps that order.
+    base = {k: v for k, v in data.items() if not k.startswith("steps-")}
+    moved = {**base, **_step(0, "30", "minutes", "working", "remind", unless="submitted", step_id=ids[0], position=0),
+             **_step(1, "2", "hours", "working", "order", tier="1", unless="submitted", step_id=ids[1], position=2),
+             **_step(2, "1", "days", "continuous", "escalate", tier="2", unless="closed", step_id=ids[2], position=1)}
+    assert _post(admin, edit_url, moved).status_code == 302
+    reordered = _steps(session, timeline.id)
+    assert [row[3] for row in reordered] == ["remind", "escalate", "order"]
+    assert [row[0] for row in reordered] == [0, 1, 2]
+
+    for lang, message in (("en", "Escalating and listing publicly need a tier level."), ("zh", "升级督办和挂牌督办须指定督查层级。")):
+        bad = {**moved, **_step(3, "3", "days", "continuous", "escalate", tier="", position=3)}
+        refused = _post(admin, edit_url, bad, lang=lang)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 200
+        assert _near(html, "steps-3-tier_level", message), html[html.find('name="steps-3-tier_level"'):][:1500]
+        assert _steps(session, timeline.id) == reordered  # nothing stored
+
+
+def test_a_tier_has_a_user_member_and_a_unit_member_and_levels_are_unique(admin, session):
+    campaign = _post(admin, "/admin/campaign/new/", {
+        "code": _code("cp"), "name_zh": "测试活动", "name_en": "Test campaign", "status": "draft",
+        "timezone": "Asia/Shanghai", "office_hours": "rows", "office_hours-start": "08:30",
+        "office_hours-end": "12:00", "digest_time": "06:40"})
+    assert campaign.status_code == 302, campaign.get_data(as_text=True)[-1500:]
+    campaign_id = session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+    user_id = session.scalar(select(User.id).where(User.username == "supervisor"))
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == "DCZD"))
+    tier = {"campaign_id": str(campaign_id), "level": "2", "name_zh": "督察中队定向督查", "name_en": "Inspection squad",
+            "members-0-user": str(user_id), "members-0-unit": "", "members-1-user": "", "members-1-unit": str(unit_id)}
+    assert _post(admin, "/admin/supervisiontier/new/", tier).status_code == 302
+    saved = session.scalar(select(SupervisionTier).where(SupervisionTier.campaign_id == campaign_id))
+    members = session.scalars(select(TierMember).where(TierMember.tier_id == saved.id)).all()
+    assert {(m.user_id, m.unit_id) for m in members} == {(user_id, None), (None, unit_id)}
+
+    both = {**tier, "level": "3", "members-0-unit": str(unit_id)}
+    html = _post(admin, "/admin/supervisiontier/new/", both).get_data(as_text=True)
+    assert _near(html, "members-0-user", "Choose either a user or a unit for each member row, not both.")
+    again = _post(admin, "/admin/supervisiontier/new/", tier, lang="zh").get_data(as_text=True)
+    assert _near(again, "level", "该活动已有此层级的督查。")
+    session.expire_all()
+    assert session.scalars(select(SupervisionTier).where(SupervisionTier.campaign_id == campaign_id)).all() == [saved]
+
+
+def test_a_unit_keeps_its_duty_list_in_order_and_lists_its_grids(admin, session):
+    code = _code("U")[:30]
+    category = session.scalar(select(Category.id).where(Category.parent_id.is_not(None)))
+    parent = session.scalar(select(Unit.id).where(Unit.code == "CGJ"))
+    data = {"code": code, "name_zh": "测试单位", "name_en": "Test unit", "type": "department", "parent": str(parent),
+            "contact": "张三 0571-0000",
+            "duty_items-0-position": "1", "duty_items-0-text_zh": "负责占道经营整治", "duty_items-0-text_en": "Street vending",
+            "duty_items-0-category": str(category),
+            "duty_items-1-position": "0", "duty_items-1-text_zh": "负责门前三包检查", "duty_items-1-text_en": "",
+            "duty_items-1-category": ""}
+    assert _post(admin, "/admin/unit/new/", data).status_code == 302
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    assert (unit.type, unit.parent_id, unit.contact) == ("department", parent, "张三 0571-0000")
+    assert [(d.position, d.text_zh, d.category_id) for d in session.scalars(
+        select(DutyItem).where(DutyItem.unit_id == unit.id).order_by(DutyItem.position))] == [
+        (0, "负责门前三包检查", None), (1, "负责占道经营整治", category)]
+    bad_type = _post(admin, "/admin/unit/new/", {**data, "code": code + "x", "type": "castle"})
+    assert bad_type.status_code == 200 and "Not a valid choice" in bad_type.get_data(as_text=True)
+
+    dongcheng = session.scalar(select(Unit.id).where(Unit.code == "JD-DC"))
+    details = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=en").get_data(as_text=True)
+    grid = session.scalar(select(Grid).where(Grid.unit_id == dongcheng))
+    assert f"/admin/grid/details/?id={grid.id}" in details
+
+
+def test_a_frontage_holder_is_created_and_found_by_search(admin, session):
+    shop = "测试面馆-" + uuid.uuid4().hex[:6]
+    grid = session.scalar(select(Grid).where(Grid.code == "DC-01"))
+    data = {"name": shop, "address": "东城路 1 号", "grid": str(grid.id), "unit": "", "contact": "138 0000 0000",
+            "lat": "", "lon": ""}
+    assert _post(admin, "/admin/frontageholder/new/", data).status_code == 302
+    holder = session.scalar(select(FrontageHolder).where(FrontageHolder.name == shop))
+    assert (holder.grid_id, holder.unit_id, holder.contact) == (grid.id, None, "138 0000 0000")
+    found = admin.get("/admin/frontageholder/", query_string={"search": shop[-6:]}).get_data(as_text=True)
+    assert shop in found
+    other = admin.get("/admin/frontageholder/", query_string={"search": "no-such-shop-" + uuid.uuid4().hex}).get_data(
+        as_text=True)
+    assert shop not in other
+
+
+def test_campaign_status_office_hours_and_window_are_validated(admin, session):
+    code = _code("cp")
+    good = {"code": code, "name_zh": "校验活动", "name_en": "Validation campaign", "status": "active",
+            "timezone": "Asia/Shanghai", "starts_on": "2026-12-01", "ends_on": "2027-01-31",
+            "inspection_starts_at": "2026-12-10 09:00:00", "inspection_ends_at": "2026-12-20 18:00:00",
+            "office_hours": "rows", "office_hours-start": ["13:30", "08:00", ""], "office_hours-end": ["17:00", "12:00", ""],
+            "digest_time": "07:00"}
+    cases = [({"status": "paused"}, "status", "Not a valid choice"),
+             ({"office_hours-start": ["12:00", ""], "office_hours-end": ["08:00", ""]}, "office_hours",
+              "A period must end after it starts (12:00–08:00)."),
+             ({"office_hours-start": ["08:00", "11:00"], "office_hours-end": ["12:00", "14:00"]}, "office_hours",
+              "Periods overlap at 11:00."),
+             ({"office_hours-start": [""], "office_hours-end": [""]}, "office_hours",
+              "Enter at least one period of the working day."),
+             ({"ends_on": "2026-11-30"}, "ends_on", "Must be after"),
+             ({"inspection_ends_at": "2026-12-09 09:00:00"}, "inspection_ends_at", "Must be after"),
+             ({"timezone": "Mars/Olympus"}, "timezone", "Unknown time zone")]
+    for change, field, message in cases:
+        refused = _post(admin, "/admin/campaign/new/", {**good, **change})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 200 and _near(html, field, message, window=4000), (change, message)
+    session.expire_all()
+    assert session.scalar(select(Campaign).where(Campaign.code == code)) is None
+
+    zh = _post(admin, "/admin/campaign/new/", {**good, "office_hours-start": ["12:00"], "office_hours-end": ["08:00"]},
+               lang="zh").get_data(as_text=True)
+    assert _near(zh, "office_hours", "时段的结束时间须晚于开始时间（12:00–08:00）。", window=4000)
+
+    assert _post(admin, "/admin/campaign/new/", good).status_code == 302
+    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    assert campaign.status == "active"
+    assert campaign.office_hours == [["08:00", "12:00"], ["13:30", "17:00"]]
+    assert campaign.inspection_starts_at == datetime(2026, 12, 10, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+    edit = admin.get(f"/admin/campaign/edit/?id={campaign.id}&lang=en").get_data(as_text=True)
+    assert 'value="2026-12-10 09:00:00"' in edit and 'name="office_hours-start" value="13:30"' in edit
+    saved = _post(admin, f"/admin/campaign/edit/?id={campaign.id}", {**good, "status": "ended"})  # same unique code
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-1500:]
+    session.expire_all()
+    assert session.get(Campaign, campaign.id).status == "ended"
+
+
+def test_a_category_parent_is_chosen_among_top_level_categories(admin, session):
+    form = admin.get("/admin/category/new/?lang=en").get_data(as_text=True)
+    choices = re.search(r'<select[^>]*name="parent".*?</select>', form, re.S).group(0)
+    top = session.scalars(select(Category).where(Category.parent_id.is_(None))).all()
+    sub = session.scalars(select(Category).where(Category.parent_id.is_not(None))).all()
+    assert top and sub
+    assert all(f'value="{c.id}"' in choices for c in top)
+    assert not any(f'value="{c.id}"' in choices for c in sub)
+    parent = next(c for c in top if any(s.parent_id == c.id for s in sub))
+    other = next((c for c in top if c.id != parent.id), parent)
+    refused = _post(admin, f"/admin/category/edit/?id={parent.id}", {
+        "code": parent.code, "name_zh": parent.name_zh, "name_en": parent.name_en, "parent": str(other.id),
+        "default_condition": parent.default_condition or ""})
+    message = ("A category cannot be its own parent." if other is parent else
+               "This category has sub-categories, so it must stay top-level.")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and _near(html, "parent", message, window=4000)
+    session.expire_all()
+    assert session.get(Category, parent.id).parent_id is None
