@@ -1,0 +1,122 @@
+"""Auditors and assessors read every admin page but change nothing; field units get no admin at all;
+the browser's zh-CN picks Chinese admin pages when the user chose no language."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import (ApiToken, Campaign, Category, FrontageHolder, Grid, Recipient, SupervisionTier, Timeline,
+                           Unit, User)
+from tests.helpers import csrf_from, login
+
+#: Master-data views (endpoint -> model) every reader lists and opens.
+MASTER_DATA = {"campaign": Campaign, "category": Category, "unit": Unit, "grid": Grid, "frontageholder": FrontageHolder,
+               "supervisiontier": SupervisionTier, "timeline": Timeline}
+
+
+def _as(app, username: str):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+def _edit_controls(html: str, view: str) -> list[str]:
+    """Links or forms that would create, edit or delete, and bulk-action menus."""
+    found = re.findall(rf'(?:href|action)="/admin/{view}/(?:new|edit|delete)/[^"]*"', html)
+    if 'id="action_form"' in html or "modelActions" in html:
+        found.append("actions")
+    return found
+
+
+@pytest.mark.parametrize("username", ["auditor", "assessor"])
+def test_readers_list_and_open_every_master_data_view_without_edit_controls(app, session, username):
+    client = _as(app, username)
+    assert client.get("/admin/").status_code == 200
+    for view, model in MASTER_DATA.items():
+        listing = client.get(f"/admin/{view}/?lang=en")
+        html = listing.get_data(as_text=True)
+        assert listing.status_code == 200, view
+        assert _edit_controls(html, view) == [], (view, _edit_controls(html, view))
+        row = session.scalar(select(model.id).order_by(model.id).limit(1))
+        assert row is not None, f"the demo data should hold a {view}"
+        details = client.get(f"/admin/{view}/details/?id={row}&lang=en")
+        assert details.status_code == 200, view
+        assert _edit_controls(details.get_data(as_text=True), view) == [], view
+
+
+@pytest.mark.parametrize("username", ["auditor", "assessor"])
+def test_readers_are_refused_every_change(app, session, username):
+    client = _as(app, username)
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    before = {view: session.scalar(select(func.count()).select_from(model)) for view, model in MASTER_DATA.items()}
+    campaign = session.scalar(select(Campaign).order_by(Campaign.id))
+    for view, model in MASTER_DATA.items():
+        row = session.scalar(select(model.id).order_by(model.id).limit(1))
+        assert client.get(f"/admin/{view}/new/").status_code == 403, view
+        assert client.get(f"/admin/{view}/edit/?id={row}").status_code == 403, view
+        assert client.post(f"/admin/{view}/new/", data={"csrf_token": token, "code": "x", "name": "x"}).status_code == 403
+        assert client.post(f"/admin/{view}/edit/?id={row}", data={"csrf_token": token, "name_zh": "被改"}).status_code == 403
+        assert client.post(f"/admin/{view}/delete/", data={"csrf_token": token, "id": str(row)}).status_code == 403
+        assert client.post(f"/admin/{view}/action/", data={"csrf_token": token, "action": "delete",
+                                                           "rowid": str(row)}).status_code == 403
+    for view, action in (("token", "revoke"), ("sign_in_lock", "unlock"), ("failed_delivery", "requeue")):
+        assert client.post(f"/admin/{view}/action/", data={"csrf_token": token, "action": action,
+                                                           "rowid": "1"}).status_code == 403
+    session.expire_all()
+    assert {view: session.scalar(select(func.count()).select_from(model)) for view, model in MASTER_DATA.items()} == before
+    assert session.get(Campaign, campaign.id).name_zh == campaign.name_zh
+
+
+def test_readers_see_token_metadata_and_recipients_without_secrets(app, session):
+    recipient = Recipient(name="readonly-test robot", scope="unit", channel="wecom", language="zh", enabled=True,
+                          address="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123",
+                          secret="HMAC-SECRET-456")
+    session.add(recipient)
+    session.commit()
+    try:
+        auditor = _as(app, "auditor")
+        listing = auditor.get("/admin/recipient/?lang=en").get_data(as_text=True)
+        details = auditor.get(f"/admin/recipient/details/?id={recipient.id}&lang=en").get_data(as_text=True)
+        for html in (listing, details):
+            assert "readonly-test robot" in html and "https://qyapi.weixin.qq.com/…" in html
+            assert "ROBOT-KEY-123" not in html and "HMAC-SECRET-456" not in html
+        admin = _as(app, "admin")
+        assert "ROBOT-KEY-123" in admin.get("/admin/recipient/?lang=en").get_data(as_text=True)
+
+        tokens = auditor.get("/admin/token/?lang=en")
+        digest = session.scalar(select(ApiToken.token_hash).limit(1))
+        html = tokens.get_data(as_text=True)
+        assert tokens.status_code == 200 and digest not in html and 'id="action_form"' not in html
+        assert 'id="action_form"' in admin.get("/admin/token/?lang=en").get_data(as_text=True)  # admins may revoke
+    finally:
+        session.delete(session.get(Recipient, recipient.id))
+        session.commit()
+
+
+def test_a_field_unit_gets_403_everywhere_under_admin(app):
+    client = _as(app, "dongcheng")
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    routes = sorted({(re.sub(r"<[^>]+>", "1", rule.rule), "GET" if "GET" in rule.methods else "POST")
+                     for rule in app.url_map.iter_rules()
+                     if rule.rule.startswith("/admin") and not rule.rule.startswith("/admin/static")})
+    assert len(routes) > 40
+    wrong = [(path, method, status) for path, method in routes
+             if (status := client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+                 .status_code) != 403]
+    assert wrong == []
+
+
+def test_the_browser_language_picks_the_admin_language_when_the_user_chose_none(app, session):
+    user = session.scalar(select(User).where(User.username == "assessor"))
+    user.language = None
+    session.commit()
+    for accept, expected, absent in (("zh-CN,zh;q=0.9,en;q=0.8", "督查层级", "Supervision tiers"),
+                                     ("en-US,en;q=0.9", "Supervision tiers", "督查层级")):
+        client = _as(app, "assessor")  # a fresh session: no ?lang= choice kept
+        page = client.get("/admin/supervisiontier/", headers={"Accept-Language": accept}).get_data(as_text=True)
+        assert expected in page and absent not in page, accept
+        steps = client.get("/admin/timeline/", headers={"Accept-Language": accept}).get_data(as_text=True)
+        assert ("提醒责任单位" in steps, "Remind the unit" in steps) == (accept.startswith("zh"), accept.startswith("en"))
