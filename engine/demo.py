@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from engine.accounts import create_user, ensure_roles, issue_intake_token
 from engine.campaigns import publish
-from engine.models import (Campaign, Category, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier,
-                           TaskTemplate, Timeline, TimelineStep, Unit)
+from engine.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList,
+                           SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine import clock
 from engine.models import AssessmentConfig, SanctionRule
 from rules.packs import load_pack
@@ -34,8 +34,13 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
                         inspection_ends_at=_instant(window.get("ends_at")))
     session.add(campaign)
     session.flush()
+    units = {u.code: u for u in session.scalars(select(Unit))}
+    tiers = {}
     for tier in pack["tiers"]:
-        session.add(SupervisionTier(campaign_id=campaign.id, level=tier["level"], name_zh=tier["zh"], name_en=tier["en"]))
+        tiers[tier["level"]] = SupervisionTier(campaign_id=campaign.id, level=tier["level"], name_zh=tier["zh"],
+                                               name_en=tier["en"],
+                                               members=[TierMember(unit=units[c]) for c in tier.get("units", [])])
+        session.add(tiers[tier["level"]])
     for spec_t in pack["timelines"]:
         timeline = Timeline(campaign_id=campaign.id, code=spec_t["code"], name_zh=spec_t["zh"], name_en=spec_t["en"])
         timeline.steps = [TimelineStep(position=i, after_minutes=s["after_minutes"], time_mode=s["time_mode"],
@@ -57,12 +62,15 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
         session.add(Rule(campaign_id=campaign.id, key=doc["key"], version=1, document=doc, enabled=True,
                          updated_at=clock.now()))
     session.flush()
-    publish(session, campaign, comment="demo pack")
     logins = []
     for user in pack["users"]:
         account = create_user(session, user["username"], user["role"], password, user.get("unit"))
         account.tier_level = user.get("tier")
+        if user.get("tier") in tiers:
+            tiers[user["tier"]].members.append(TierMember(user=account))
         logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
+    session.flush()
+    publish(session, campaign, comment="demo pack")  # after the users, so the tiers' member users are in the bundle
     tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
     return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}
 
@@ -102,6 +110,9 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
         if spec["code"] not in units:
             units[spec["code"]] = Unit(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], type=spec["type"],
                                        parent=units.get(spec["parent"]) if spec.get("parent") else None)
+            units[spec["code"]].duty_items = [
+                DutyItem(position=i, category=by_code.get(d.get("category")), text_zh=d["zh"], text_en=d.get("en", ""))
+                for i, d in enumerate(spec.get("duties", []))]
             session.add(units[spec["code"]])
     known_grids = set(session.scalars(select(Grid.code)))
     for spec in pack["grids"]:

@@ -149,6 +149,18 @@ def test_a_unit_keeps_its_duty_list_in_order_and_lists_its_grids(admin, session)
     details = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=en").get_data(as_text=True)
     grid = session.scalar(select(Grid).where(Grid.unit_id == dongcheng))
     assert f"/admin/grid/details/?id={grid.id}" in details
+    assert "Patrols the district and handles street-order problems" in details  # the demo's duty list, in English
+    zh = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=zh").get_data(as_text=True)
+    assert "负责辖区市容环境秩序的日常巡查和问题处置" in zh
+
+
+def test_the_demo_tiers_have_member_users_and_units(admin, session):
+    tier = session.scalar(select(SupervisionTier).where(SupervisionTier.campaign_id == _campaign_id(session),
+                                                        SupervisionTier.level == 2))
+    assert {(m.user.username if m.user else None, m.unit.code if m.unit else None) for m in tier.members} == {
+        ("supervisor", None), (None, "DCZD")}
+    listing = admin.get("/admin/supervisiontier/?lang=en").get_data(as_text=True)
+    assert "supervisor" in listing and "DCZD" in listing
 
 
 def test_a_frontage_holder_is_created_and_found_by_search(admin, session):
