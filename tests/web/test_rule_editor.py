@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +17,7 @@ from sqlalchemy import func, select
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
 from tests.helpers import csrf_from, login
+from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 CAMPAIGN = "chuangcheng-2026"
 
@@ -232,3 +236,76 @@ def test_an_auditor_reads_but_cannot_save(client, session, csrf_on):
 def test_a_field_unit_cannot_open_the_editor(client, csrf_on):
     login(client, "dongcheng")
     assert client.get(f"/admin/rules/?campaign={CAMPAIGN}").status_code == 403
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, session, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "rule-editor"
+    shots.mkdir(parents=True, exist_ok=True)
+    key = key_for("browser")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "civicrules-demo")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}")
+        assert not errors, errors
+        page.fill("#rule-key", key)
+        page.fill("#rule-title-zh", "夜间露天烧烤派夜巡")
+        page.fill("#rule-title-en", "Night barbecue to the night squad")
+        first = page.locator(".condition-row").first
+        expect(first.locator("select[data-part=fact]")).to_have_value("category")
+        first.locator("[data-part=value] input[value='06029']").check()
+        page.click("#add-condition")
+        hour = page.locator(".condition-row").last
+        hour.locator("select[data-part=fact]").select_option("local_hour")
+        expect(hour.locator("select[data-part=op] option")).to_have_count(10)  # the int operators, no 'exists'
+        hour.locator("select[data-part=op]").select_option("not_between")
+        hour.locator("[data-part=value-low]").select_option("6")
+        hour.locator("[data-part=value-high]").select_option("21")
+        page.click("#add-group")
+        nested = page.locator(".condition-group .condition-group")
+        nested.locator("select[data-part=fact]").select_option("is_weekend")
+        expect(nested.locator("select[data-part=op] option")).to_have_count(2)
+        nested.locator("select[data-part=value]").select_option("true")
+        action = page.locator(".action-row").first
+        expect(action.locator(".field-error[data-path='then[0].template']")).to_contain_text("必须指定任务模板")
+        action.locator("select[data-part=template]").select_option("night-patrol")
+        action.locator("select[data-part=assign-kind]").select_option("unit_type")
+        action.locator("select[data-part=assign-target]").select_option("squad")
+        page.select_option("#add-action-kind", "escalate")
+        page.click("#add-action")
+        expect(page.locator(".field-error")).to_have_count(0)
+        expect(page.locator("#rule-summary")).to_contain_text("露天烧烤")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        page.screenshot(path=str(shots / "guided-390.png"), full_page=True)
+
+        page.click("#toggle-json")
+        document = json.loads(page.locator("#rule-json").input_value())
+        assert document["when"]["all"][1] == {"fact": "local_hour", "op": "not_between", "value": [6, 21]}
+        assert document["when"]["all"][2] == {"any": [{"fact": "is_weekend", "op": "eq", "value": True}]}
+        document["when"]["all"][1]["value"] = [22, 6]  # reversed: the server must refuse it
+        page.fill("#rule-json", json.dumps(document))
+        page.click("#toggle-json")
+        expect(page.locator("#guided")).to_be_visible()
+        expect(page.locator(".condition-row").nth(1).locator("[data-part=value-low]")).to_have_value("22")
+        page.click("#save")
+        error = page.locator(".condition-row .field-error[data-path='when.all[1].value']")
+        expect(error).to_contain_text("下限 ≤ 上限")
+        page.screenshot(path=str(shots / "error-next-to-row-390.png"), full_page=True)
+        assert stored(session, key) is None
+        row = page.locator(".condition-row").nth(1)
+        row.locator("[data-part=value-low]").select_option("6")
+        row.locator("[data-part=value-high]").select_option("21")
+        page.click("#save")
+        expect(page.locator(".alert-success")).to_contain_text(key)
+        browser.close()
+    rule = stored(session, key)
+    assert rule is not None and rule.document["then"][0]["assign"] == "unit_type:squad"
+    assert rule.document["then"][1]["do"] == "escalate"

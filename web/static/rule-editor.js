@@ -131,12 +131,7 @@
       });
       box.appendChild(filter);
     }
-    let group = null;
     items.forEach(function (it) {
-      if (name === "category" && it.parent && it.parent !== group) {
-        group = it.parent;
-        list.appendChild(el("div", { "class": "picker-group small font-weight-bold", text: labelOf("category", it.parent) }));
-      }
       const box2 = el("input", { type: "checkbox", value: it.value });
       box2.checked = (chosen || []).some(function (v) { return String(v) === String(it.value); });
       list.appendChild(el("label", { "class": "d-block mb-0" + (it.parent ? " pl-3" : "") }, [box2, document.createTextNode(" " + it.label)]));
@@ -227,8 +222,8 @@
       cell.appendChild(widget.node);
     }
     row.appendChild(fact);
-    buildOp(leaf.op === undefined ? opsFor(leaf.fact)[0] : leaf.op);
     row.appendChild(cell);
+    buildOp(leaf.op === undefined ? opsFor(leaf.fact)[0] : leaf.op);
     buildValue(clone(leaf.value));
     fact.addEventListener("change", function () {
       const keep = opsFor(fact.value).indexOf(op.value) >= 0 ? op.value : opsFor(fact.value)[0];
