@@ -296,6 +296,8 @@ def init_admin(app: Flask) -> Admin:
                                       category=master))
     from admin.simulator import SimulatorView
     admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=_l("Rules")))
+    from admin.replay import ReplayView
+    admin.add_view(ReplayView(name=_l("Replay"), endpoint="replay", url="replay", category=_l("Rules")))
     from admin.rules_editor import RuleEditorView
     admin.add_view(RuleEditorView(name=_l("Hand-written rules"), endpoint="rules_editor", url="rules", category=_l("Rules")))
     from admin.versions import VersionsView

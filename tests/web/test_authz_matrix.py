@@ -51,6 +51,7 @@ ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
     "import": ADMINS, "templates_editor": ADMINS,
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
+    "replay": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # replaying writes nothing; readers may start one too
     "rules_editor": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading and live checks; saving calls require_editor()
     "lists": ADMIN_READERS,  # the list tables read-only; analyse and save call require_editor()
     "versions": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading; publish and rollback call require_editor()

@@ -1,0 +1,167 @@
+"""Admin: replay a period's stored events through the draft and the active version (or two versions) and
+see the difference per unit. The work is an RQ job in an engine worker with a progress bar and Cancel.
+
+Readers (admin, auditor, assessor) may start a replay too: it writes nothing to the domain tables (its
+result lives a day in Redis), like the simulator. Starting and cancelling are POSTs with a CSRF token.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, jsonify, redirect, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from admin import READERS, _Guarded
+from engine import clock
+from engine.models import Campaign, RulesetVersion
+from web.extensions import db
+from web.i18n import short_lang
+
+MAX_DAYS = 366
+KINDS = {"added": _l("Task added"), "removed": _l("Task removed"), "deadline": _l("Deadline changed"),
+         "rule": _l("Rule changed"), "points": _l("Points changed")}
+
+
+class ReplayForm(FlaskForm):
+    campaign = SelectField(_l("Campaign"), coerce=int, validators=[DataRequired()])
+    date_from = DateField(_l("From (local date)"), validators=[DataRequired()])
+    date_to = DateField(_l("To (local date, inclusive)"), validators=[DataRequired()])
+    compare = SelectField(_l("Compare"), choices=[("draft", _l("Draft against the active version")),
+                                                  ("versions", _l("Two published versions"))], default="draft")
+    base_version = IntegerField(_l("Base version"), validators=[Optional(), NumberRange(min=1)])
+    other_version = IntegerField(_l("Compared version"), validators=[Optional(), NumberRange(min=1)])
+
+
+def _last_month(today: date) -> tuple[date, date]:
+    end = today.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end
+
+
+def _problems(form: ReplayForm, campaign: Campaign | None) -> bool:
+    """Check what the job would refuse, next to the field; True when all is well."""
+    ok = True
+    if campaign is None:
+        form.campaign.errors.append(_("No such campaign."))
+        return False
+    if form.date_to.data < form.date_from.data:
+        form.date_to.errors.append(_("The period ends before it starts."))
+        ok = False
+    elif (form.date_to.data - form.date_from.data).days >= MAX_DAYS:
+        form.date_to.errors.append(_("A period of at most %(n)s days.", n=MAX_DAYS))
+        ok = False
+    if form.compare.data == "draft":
+        if campaign.published_version_id is None:
+            form.compare.errors.append(_("The campaign has no published version yet."))
+            ok = False
+        return ok
+    numbers = set(db.session.scalars(select(RulesetVersion.number).where(RulesetVersion.campaign_id == campaign.id)))
+    for field in (form.base_version, form.other_version):
+        if field.data is None:
+            field.errors.append(_("Required when comparing two versions."))
+            ok = False
+        elif field.data not in numbers:
+            field.errors.append(_("No published version %(n)s.", n=field.data))
+            ok = False
+    return ok
+
+
+def _ruleset_label(value: Any) -> str:
+    if value == "draft":
+        return _("Draft")
+    if value == "active":
+        return _("Active version")
+    return _("Version %(n)s", n=value)
+
+
+def _local(value: str | None, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+class ReplayView(_Guarded, BaseView):
+    roles = READERS
+
+    def _settings(self):
+        return current_app.extensions["civicrules.settings"]
+
+    def _job(self, job_id: str):
+        from workers.replay import fetch
+
+        job = fetch(self._settings(), job_id)
+        if job is None:
+            abort(404)
+        return job
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        from workers.replay import recent, start, state
+
+        lang = short_lang()
+        campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.status != "active", Campaign.id)))
+        form = ReplayForm()
+        form.campaign.choices = [(c.id, f"{c.code} · {c.name_zh if lang == 'zh' else c.name_en}") for c in campaigns]
+        if not form.is_submitted():
+            form.date_from.data, form.date_to.data = _last_month(clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date())
+        elif form.validate() and _problems(form, db.session.get(Campaign, form.campaign.data)):
+            versions = form.compare.data == "versions"
+            request = {"campaign": form.campaign.data, "from": form.date_from.data.isoformat(),
+                       "to": form.date_to.data.isoformat(),
+                       "base": form.base_version.data if versions else "active",
+                       "other": form.other_version.data if versions else "draft"}
+            job_id = start(self._settings(), request, by=current_user.username)
+            return redirect(url_for(".job", job_id=job_id))
+        names = {c.id: c.code for c in campaigns}
+        runs = []
+        for job in recent(self._settings()):
+            asked = (job.meta or {}).get("request") or {}
+            runs.append({"id": job.id, "campaign": names.get(asked.get("campaign"), "?"), "from": asked.get("from"),
+                         "to": asked.get("to"), "base": _ruleset_label(asked.get("base")),
+                         "other": _ruleset_label(asked.get("other")), "by": (job.meta or {}).get("by", ""),
+                         "status": state(self._settings(), job)["status"]})
+        return self.render("admin/replay/index.html", form=form, runs=runs)
+
+    @expose("/<job_id>/")
+    def job(self, job_id: str):
+        from workers.replay import outcome, state
+
+        job = self._job(job_id)
+        progress = state(self._settings(), job)
+        answer = outcome(job) if progress["finished"] else None
+        asked = (job.meta or {}).get("request") or {}
+        campaign = db.session.get(Campaign, asked.get("campaign"))
+        zone = ZoneInfo(campaign.timezone if campaign else "Asia/Shanghai")
+        result = (answer or {}).get("result")
+        by_unit: dict[str, list[dict[str, Any]]] = {}
+        if result:
+            for d in result["differences"]:
+                by_unit.setdefault(d["unit"], []).append({
+                    **d, "kind_label": KINDS.get(d["kind"], d["kind"]), "occurred_local": _local(d["occurred_at"], zone),
+                    "before_local": _local(d["deadline_before"], zone), "after_local": _local(d["deadline_after"], zone)})
+        return self.render("admin/replay/job.html", job_id=job.id, progress=progress, answer=answer, result=result,
+                           by_unit=by_unit, asked=asked, campaign=campaign, lang=short_lang(),
+                           base=_ruleset_label(asked.get("base")), other=_ruleset_label(asked.get("other")),
+                           cancel_form=FlaskForm())
+
+    @expose("/<job_id>/status.json")
+    def status(self, job_id: str):
+        from workers.replay import state
+
+        return jsonify(state(self._settings(), self._job(job_id)))
+
+    @expose("/<job_id>/cancel", methods=("POST",))
+    def cancel(self, job_id: str):
+        from workers.replay import request_cancel
+
+        job = self._job(job_id)
+        if FlaskForm().validate_on_submit():
+            request_cancel(self._settings(), job)
+            flash(_("The replay stops after its current batch."), "info")
+        return redirect(url_for(".job", job_id=job.id))

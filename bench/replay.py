@@ -1,0 +1,268 @@
+"""Replay speed: N stored events of one month through the draft and the active version (goal: 100,000
+events in at most 60 s), on SQLite and, when it answers, PostgreSQL.
+
+Setup, not timed: the demo campaign is loaded into a fresh database (a SQLite file in a temporary folder,
+or PostgreSQL schema `bench_replay`, dropped and recreated, dropped again at the end). N events of
+June 2026 (the demo pack's leaf categories in a Zipf-like mix, 12 grids, day-heavy hours) are inserted
+with executemany; their facts are then written as the pipeline writes them — `engine.enrich.History`
+and `facts_for` per chunk of 2,000 events, in id order, stored in `Event.facts` with status `evaluated`
+— without recording tasks (running the whole pipeline over 100,000 events would take ~15 minutes and
+measure the pipeline, not the replay). The draft then gets two edits: a new zero-tolerance row for
+category 07001 (no rule covers it) and the strict-management row SM6 with a 3-hour limit.
+
+Timed, twice: `engine.replay.replay(active vs draft)` in this process, as the RQ job runs it (batches of
+1,000, a progress callback per batch) — once with every event through both rulesets (`skip_unchanged`
+off: the case of an edit to a category-free rule), once as the job runs by default, where events of
+categories both rulesets treat alike are skipped. Printed: events/s, total time, the ratio to the 60 s goal, and one JSON
+line. `--profile` adds the top of a cProfile of the replay.
+
+    .venv/bin/python bench/replay.py                       # 100,000 events, SQLite then PostgreSQL
+    .venv/bin/python bench/replay.py --events 20000 --skip-postgres
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import code_version, cpu_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "bench_replay"
+GOAL_EVENTS, GOAL_SECONDS = 100_000, 60.0
+TZ = ZoneInfo("Asia/Shanghai")
+FIRST, LAST = date(2026, 6, 1), date(2026, 6, 30)
+SEED = 20261202
+NEW_CATEGORY, CHANGED_ROW = "07001", "SM6"
+
+
+def prepare(url: str) -> None:
+    from engine import demo
+    from engine.db import session_factory
+    from engine.worktime import seed_holidays
+    from migrations import upgrade
+
+    upgrade(url)
+    with session_factory(url)() as session:
+        seed_holidays(session)
+        demo.load(session)
+        session.commit()
+
+
+def generate(url: str, n: int, chunk: int = 5000) -> float:
+    """Insert n events of June 2026 (executemany); return seconds taken."""
+    from sqlalchemy import insert, select
+
+    from engine.db import session_factory
+    from engine.models import Category, Event, Grid
+    from rules.packs import load_pack
+
+    rng = random.Random(SEED)
+    pack = load_pack("demo")
+    leaves = [c["code"] for c in pack["categories"] if c.get("conditions")]
+    rng.shuffle(leaves)
+    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(leaves))]
+    started = time.monotonic()
+    with session_factory(url)() as session:
+        cats = dict(session.execute(select(Category.code, Category.id)).all())
+        grids = list(session.scalars(select(Grid.id)))
+        month = (LAST - FIRST).days + 1
+        for offset in range(0, n, chunk):
+            rows = []
+            for i in range(offset, min(n, offset + chunk)):
+                day = FIRST + timedelta(days=rng.randrange(month))
+                hour = rng.choices(range(24), [1] * 6 + [4] * 15 + [2] * 3)[0]
+                at = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=TZ)
+                rows.append({"source": "bench-replay", "source_event_id": f"r{i}", "source_type": "hotline",
+                             "category_id": cats[rng.choices(leaves, weights)[0]], "grid_id": rng.choice(grids),
+                             "occurred_at": at, "received_at": at + timedelta(minutes=2), "description": "",
+                             "address": "", "status": "pending", "attempts": 0, "points": 0})
+            session.execute(insert(Event), rows)
+        session.commit()
+    return time.monotonic() - started
+
+
+def write_facts(url: str, chunk: int = 2000) -> float:
+    """Store each event's facts as the pipeline does (History + facts_for per chunk); return seconds."""
+    from sqlalchemy import select, update
+
+    from engine.campaigns import active_contexts
+    from engine.db import session_factory
+    from engine.enrich import History, facts_for, load_reference
+    from engine.models import Event
+
+    started = time.monotonic()
+    with session_factory(url)() as session:
+        ctx = active_contexts(session)[0]
+        ref = load_reference(session)
+        last = 0
+        while True:
+            events = list(session.scalars(select(Event).where(Event.source == "bench-replay", Event.id > last)
+                                          .order_by(Event.id).limit(chunk)))
+            if not events:
+                break
+            history = History.of(session, events)
+            session.execute(update(Event), [
+                {"id": e.id, "facts": {str(ctx.id): facts_for(e, ref, ctx, history)}, "status": "evaluated",
+                 "evaluated_at": e.received_at + timedelta(seconds=1)} for e in events])
+            last = events[-1].id
+            session.commit()
+            session.expunge_all()
+    return time.monotonic() - started
+
+
+def edit_draft(url: str) -> int:
+    """The draft's two edits (a new zero-tolerance row, SM6's limit); return the campaign id."""
+    from sqlalchemy import select
+
+    from engine.db import session_factory
+    from engine.models import Campaign, ListItem, RuleList
+
+    with session_factory(url)() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.status == "active"))
+        zero = session.scalar(select(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                     RuleList.kind == "zero_tolerance"))
+        zero.items.append(ListItem(position=len(zero.items), key="ZT-BENCH", title_zh="张贴喷涂零容忍",
+                                   title_en="Posting or spraying, zero tolerance", categories=[NEW_CATEGORY],
+                                   conditions=[], assign="grid_unit", template_code="zt-clearance",
+                                   timeline_code="zt-ladder", points=4, enabled=True))
+        row = session.scalar(select(ListItem).where(ListItem.key == CHANGED_ROW))
+        row.limit = {"value": 3, "unit": "urgent_hours"}
+        session.commit()
+        return campaign.id
+
+
+def timed_replay(url: str, campaign_id: int, batch: int, skip: bool, profile: bool) -> dict[str, Any]:
+    from engine.db import session_factory
+    from engine.replay import replay
+
+    ticks: list[tuple[float, int]] = []
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+    with session_factory(url)() as session:
+        started = time.monotonic()
+        if prof:
+            prof.enable()
+        result = replay(session, campaign_id, FIRST, LAST, "active", "draft", batch_size=batch, skip_unchanged=skip,
+                        progress=lambda done, total: ticks.append((time.monotonic() - started, done)))
+        if prof:
+            prof.disable()
+        seconds = time.monotonic() - started
+    out = {"seconds": seconds, "events": result["in_period"], "compared": result["compared"],
+           "differences": result["difference_count"], "totals": result["totals"],
+           "reenriched": result["reenriched"], "progress_updates": len(ticks)}
+    if prof:
+        import io
+        import pstats
+
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(25)
+        out["profile"] = text.getvalue()
+    return out
+
+
+def run(label: str, url: str, n: int, batch: int, profile: bool) -> list[dict[str, Any]]:
+    started = time.monotonic()
+    prepare(url)
+    inserted = generate(url, n)
+    facts = write_facts(url)
+    campaign_id = edit_draft(url)
+    print(f"{label}: demo loaded, {n:,} events inserted in {inserted:.1f} s, facts written in {facts:.1f} s "
+          f"(setup {time.monotonic() - started:.0f} s)", flush=True)
+    out = []
+    for mode, skip in (("all events compared", False), ("unchanged categories skipped", True)):
+        result = timed_replay(url, campaign_id, batch, skip, profile)
+        rate = result["events"] / result["seconds"]
+        projected = GOAL_EVENTS / rate
+        verdict = "met" if projected <= GOAL_SECONDS else "missed"
+        print(f"{label}, {mode}: {result['events']:,} events ({result['compared']:,} through both rulesets) in "
+              f"{result['seconds']:.1f} s = {rate:,.0f} events/s; 100,000 events would take {projected:.1f} s = "
+              f"{projected / GOAL_SECONDS:.0%} of the 60 s goal ({verdict}); {result['differences']:,} differences "
+              f"{result['totals']}", flush=True)
+        if profile:
+            print(result.pop("profile"))
+        out.append({"round": label, "mode": mode, "events": result["events"], "compared": result["compared"],
+                    "seconds": round(result["seconds"], 2), "events_per_s": round(rate),
+                    "ratio_to_goal": round(projected / GOAL_SECONDS, 3), "verdict": verdict,
+                    "differences": result["differences"], "totals": result["totals"],
+                    "reenriched": result["reenriched"], "progress_updates": result["progress_updates"],
+                    "setup_seconds": round(inserted + facts, 1)})
+    return out
+
+
+def postgres_url(base: str) -> str | None:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+        engine.dispose()
+    except Exception as err:
+        print(f"PostgreSQL at {base} not reachable ({type(err).__name__}); PostgreSQL round skipped", flush=True)
+        return None
+    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={PG_SCHEMA}')}"
+
+
+def drop_schema(base: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=GOAL_EVENTS)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--postgres", default=PG_BASE)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    print(f"code {code_version()}, {cpu_model()}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="civicrules-replay-"))
+    rounds = []
+    try:
+        if not args.skip_sqlite:
+            rounds += (run("sqlite", f"sqlite:///{tmp / 'replay.db'}", args.events, args.batch, args.profile))
+        if not args.skip_postgres:
+            url = postgres_url(args.postgres)
+            if url:
+                try:
+                    rounds += run("postgresql", url, args.events, args.batch, args.profile)
+                finally:
+                    if not args.keep:
+                        drop_schema(args.postgres)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({"bench": "replay", "code": code_version(), "rounds": rounds}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Replay with a real engine worker: a generated month of events (taken in and evaluated by the normal
+intake and pipeline, so their facts are stored) through the draft and the active version. A draft that
+adds a zero-tolerance row and changes a row's limit shows exactly those tasks added and deadlines changed,
+for the units owning the grids, and nothing elsewhere; progress moves; Cancel stops a running replay;
+nothing is written to tasks, firings or the outbox."""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import pipeline
+from engine.intake import IntakeSource, accept_event
+from engine.models import Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, Task, TaskTransition
+from tests.helpers import SHANGHAI, csrf_from, login
+from tests.workers.test_recovery import start, stop, wait_for
+
+pytestmark = pytest.mark.slow
+FIRST, LAST = date(2026, 6, 1), date(2026, 6, 30)
+NEW_CATEGORY, CHANGED_ROW, CHANGED_CATEGORY = "07001", "SM6", "09004"
+#: Categories of the month: the two the draft edit touches, and others it must leave alone.
+MIX = [NEW_CATEGORY, CHANGED_CATEGORY, "06029", "09010", "06020", "08001", "09014", "06001"]
+EVENTS = 900
+
+
+@pytest.fixture(scope="module")
+def month(factory, settings) -> dict:
+    """A month of events through intake and the pipeline; per event its category, grid unit and evaluation time."""
+    rng = random.Random(20260601)
+    source = IntakeSource(f"replay-{uuid.uuid4().hex[:8]}", "patrol")
+    with factory() as session:
+        grids = {g.code: g.unit.code for g in session.scalars(select(Grid))}
+        ids = []
+        for i in range(EVENTS):
+            day = FIRST + timedelta(days=rng.randrange(30))
+            at = datetime(day.year, day.month, day.day, rng.randrange(8, 20), rng.randrange(60), tzinfo=SHANGHAI)
+            payload = {"source_event_id": f"m{i}", "category": rng.choice(MIX), "grid": rng.choice(sorted(grids)),
+                       "occurred_at": at.isoformat()}
+            ids.append(accept_event(session, payload, source)[0].id)
+        session.commit()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
+        with factory() as session:
+            left = session.scalar(select(func.count()).select_from(Event).where(Event.id.in_(ids),
+                                                                                  Event.status != "evaluated"))
+        if not left:
+            break
+    with factory() as session:
+        rows = session.execute(select(Event.id, Event.category_id, Event.grid_id, Event.evaluated_at, Event.facts)
+                               .where(Event.id.in_(ids))).all()
+        codes = {g.id: (g.code, g.unit.code) for g in session.scalars(select(Grid))}
+        campaign = session.scalar(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id))
+        assert all(r.facts and str(campaign.id) in r.facts for r in rows), "the pipeline stores each event's facts"
+        events = {r.id: {"category": r.facts[str(campaign.id)]["category"], "unit": codes[r.grid_id][1],
+                         "evaluated_at": r.evaluated_at} for r in rows}
+    return {"events": events, "campaign": campaign.id}
+
+
+@pytest.fixture()
+def worker(env):
+    proc = start(env, "worker")
+    yield proc
+    stop(proc)
+
+
+def written(factory) -> dict[str, int]:
+    with factory() as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (Task, Firing, OutboxMessage, TaskTransition)}
+
+
+def run_through_page(app, client, month: dict) -> tuple[str, dict, list[int]]:
+    """Start a draft-vs-active replay as an auditor through the form, follow its bar to the end."""
+    page = client.get("/admin/replay/").get_data(as_text=True)
+    response = client.post("/admin/replay/", data={
+        "csrf_token": csrf_from(page), "campaign": str(month["campaign"]), "date_from": FIRST.isoformat(),
+        "date_to": LAST.isoformat(), "compare": "draft"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    job_url = response.headers["Location"]
+    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
+    seen = []
+
+    def finished():
+        state = client.get(f"/admin/replay/{job_id}/status.json").get_json()
+        seen.append(state["done"])
+        return state if state["finished"] else None
+
+    state = wait_for(finished, 120, every=0.05)
+    assert state["status"] == "finished", state
+    from workers.replay import fetch, outcome
+
+    answer = outcome(fetch(app.extensions["civicrules.settings"], job_id))
+    assert answer["ok"], answer
+    return job_url, answer["result"], seen
+
+
+def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factory, month, worker):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "auditor")  # a read-only role may replay: nothing is written
+    key = f"ZTR{uuid.uuid4().hex[:6].upper()}"
+    with factory() as session:
+        row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == month["campaign"],
+                                                                     ListItem.key == CHANGED_ROW))
+        old_limit = row.limit
+    try:
+        before = written(factory)
+        _, baseline, _ = run_through_page(app, client, month)
+        assert baseline["status"] == "finished" and baseline["units"] == [], \
+            f"the draft already differs from the active version for this month's categories: {baseline['units']}"
+
+        with factory() as session:
+            zero = session.scalar(select(RuleList).where(RuleList.campaign_id == month["campaign"],
+                                                         RuleList.kind == "zero_tolerance"))
+            zero.items.append(ListItem(position=len(zero.items), key=key, title_zh="张贴喷涂零容忍",
+                                       title_en="Posting or spraying, zero tolerance", categories=[NEW_CATEGORY],
+                                       conditions=[], assign="grid_unit", template_code="zt-clearance",
+                                       timeline_code="zt-ladder", points=4, enabled=True))
+            session.scalar(select(ListItem).join(RuleList).where(
+                RuleList.campaign_id == month["campaign"], ListItem.key == CHANGED_ROW)).limit = {
+                "value": 3, "unit": "urgent_hours"}
+            session.commit()
+
+        job_url, result, seen = run_through_page(app, client, month)
+        events = month["events"]
+        added = Counter(e["unit"] for e in events.values() if e["category"] == NEW_CATEGORY)
+        changed = Counter(e["unit"] for e in events.values() if e["category"] == CHANGED_CATEGORY)
+        expected = {unit: {"added": added[unit], "removed": 0, "deadlines": changed[unit], "rules": 0,
+                           "points": 4.0 * added[unit]} for unit in added | changed}
+        got = {u["unit"]: {k: u[k] for k in ("added", "removed", "deadlines", "rules", "points")} for u in result["units"]}
+        assert got == expected
+        assert result["in_period"] == len(events)
+        assert result["compared"] == sum(added.values()) + sum(changed.values())  # other categories skipped
+        assert result["reenriched"] == 0  # every event's stored facts were used
+        assert seen[-1] == result["compared"] and seen == sorted(seen)
+
+        rule_key = f"zero_tolerance.{key.lower()}"
+        for d in result["differences"]:
+            assert d["event"] in events
+            if d["kind"] == "added":
+                assert (d["category"], d["rule_after"], d["rule_before"], d["points"]) == (NEW_CATEGORY, rule_key, None, 4.0)
+            else:
+                assert d["kind"] == "deadline" and d["category"] == CHANGED_CATEGORY
+                assert d["rule_before"] == d["rule_after"] == "strict_management.sm6"
+                assert datetime.fromisoformat(d["deadline_after"]) == \
+                    events[d["event"]]["evaluated_at"] + timedelta(hours=3)
+                assert d["deadline_before"] != d["deadline_after"]
+        assert len(result["differences"]) == result["difference_count"] == sum(added.values()) + sum(changed.values())
+        assert written(factory) == before  # no task, firing, transition or outbox row from either replay
+
+        html = client.get(job_url).get_data(as_text=True)
+        assert 'id="replay-units"' in html
+        for unit, row in expected.items():
+            assert f'<tr data-unit="{unit}">' in html and f'<details class="mb-2" data-unit="{unit}">' in html
+        assert html.count('data-kind="added"') == sum(added.values())
+        assert html.count('data-kind="deadline"') == sum(changed.values())
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+        with factory() as session:
+            session.delete(session.scalar(select(ListItem).where(ListItem.key == key)))
+            session.scalar(select(ListItem).join(RuleList).where(
+                RuleList.campaign_id == month["campaign"], ListItem.key == CHANGED_ROW)).limit = old_limit
+            session.commit()
+
+
+def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, month, settings, worker):
+    from workers.replay import fetch, outcome, start as start_replay
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "assessor")
+    try:
+        before = written(factory)
+        job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
+                                         "to": LAST.isoformat(), "base": "active", "other": "draft",
+                                         "batch_size": 1, "skip_unchanged": False}, by="test")
+        seen = []
+
+        def far_enough():
+            state = client.get(f"/admin/replay/{job_id}/status.json").get_json()
+            seen.append(state["done"])
+            return state if state["done"] >= 30 else None
+
+        state = wait_for(far_enough, 120, every=0.02)
+        assert not state["finished"] and state["total"] == len(month["events"])
+        page = client.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
+        assert 'id="replay-cancel"' in page and 'class="progress-bar"' in page
+        asked = time.monotonic()
+        client.post(f"/admin/replay/{job_id}/cancel", data={"csrf_token": csrf_from(page)})
+
+        def ended():
+            state = client.get(f"/admin/replay/{job_id}/status.json").get_json()
+            seen.append(state["done"])
+            return state if state["finished"] else None
+
+        state = wait_for(ended, 30, every=0.02)
+        assert time.monotonic() - asked < 5
+        assert state["cancel_requested"] and state["status"] == "finished"
+        result = outcome(fetch(settings, job_id))["result"]
+        assert result["status"] == "cancelled"
+        assert 30 <= result["compared"] < result["total"] == len(month["events"])
+        assert seen == sorted(seen) and len(set(seen)) >= 3  # the bar moved in steps
+        html = client.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
+        assert 'id="replay-cancelled"' in html and 'id="replay-cancel"' not in html
+        assert written(factory) == before
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client, month):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        login(client, "admin")
+        page = client.get("/admin/replay/").get_data(as_text=True)
+        assert 'type="date"' in page and 'id="replay-form"' in page
+        refused = client.post("/admin/replay/?lang=en", data={
+            "csrf_token": csrf_from(page), "campaign": str(month["campaign"]), "date_from": "2026-06-30",
+            "date_to": "2026-06-01", "compare": "versions", "base_version": "1", "other_version": "99999"})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 200
+        assert "The period ends before it starts." in html and "No published version 99999." in html
+        assert client.get("/admin/replay/replay-no-such-job/status.json").status_code == 404
+        field_unit = app.test_client()
+        login(field_unit, "dongcheng")
+        assert field_unit.get("/admin/replay/").status_code == 403
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
