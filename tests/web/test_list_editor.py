@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +18,7 @@ from sqlalchemy import select
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ListItem, RuleList, Timeline
 from tests.helpers import csrf_from, login
+from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture()
@@ -202,3 +206,63 @@ def test_the_index_counts_each_lists_rows(app, client, table):
     row = text[text.rindex("<tr", 0, text.index(link)):text.index(link)]
     assert '<td class="row-count">2</td>' in row and "Edit the table" in text
     assert client.get("/admin/lists/999999999/").status_code == 404
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server, factory, table, tmp_path,  # noqa: F811
+                                                                     width, height):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "list-editor"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "civicrules-demo")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/admin/lists/{table['list']}/")
+        expect(page.locator("#list-rows tbody tr[data-row]")).to_have_count(2)
+        expect(page.locator('[name="rows-1-hour_from"]')).to_have_value("22")
+        page.click("#add-row")
+        row = page.locator('tr[data-row="2"]')
+        expect(row).to_have_attribute("data-key", "ZT3")
+        row.locator('[name$="-title_zh"]').fill("夜间露天烧烤")
+        row.locator('[name$="-title_en"]').fill("Outdoor barbecue at night")
+        expect(row.locator('.field-error[data-field="categories"]')).to_contain_text("请至少选择一个问题类别")
+        expect(row.locator(".finding[data-kind=never_matches]")).to_contain_text("未选择任何问题类别")
+        row.locator(".cat-picker summary").click()
+        row.locator(".cat-filter").fill("06029")
+        row.locator('input[name="rows-2-categories"][value="06029"]').check()
+        expect(row.locator('.chip[data-code="06029"]')).to_be_visible()
+        expect(row.locator(".finding[data-kind=overlap]")).to_contain_text("第 ZT1 行")  # same conditions as ZT1
+        row.locator('[name$="-hour_from"]').fill("20")
+        row.locator('[name$="-hour_to"]').fill("4")
+        expect(row.locator(".finding")).to_have_count(0)
+        row.locator('[name$="-assign_kind"]').select_option("unit")
+        row.locator('[name$="-assign_value"]').select_option("ZD-DC")
+        row.locator('[name$="-template"]').select_option("")
+        row.locator('[name$="-points"]').fill("2")
+        row.locator('[name$="-effective_to"]').fill("2099-12-31")
+        page.click("#save")
+        expect(page.locator("#save-status")).to_have_attribute("data-state", "refused")
+        expect(row.locator('.field-error[data-field="template"]')).to_contain_text("请选择任务模板")
+        assert stored(factory, table["list"])[-1][1] == "ZT2"
+        page.screenshot(path=str(shots / f"refused-{width}.png"), full_page=True)
+        row.locator('[name$="-template"]').select_option("zt-clearance")
+        page.locator('tr[data-row="2"] [data-action=up]').click()
+        page.click("#save")
+        expect(page.locator("#save-status")).to_have_attribute("data-state", "saved")
+        expect(page.locator("#save-status")).to_contain_text("已将 3 行保存到草稿")
+        expect(page.locator('tr[data-row="1"]')).to_have_attribute("data-key", "ZT3")
+        if width < 500:
+            assert page.evaluate("document.querySelector('#list-rows').scrollWidth") <= width
+        page.screenshot(path=str(shots / f"saved-{width}.png"), full_page=True)
+        browser.close()
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT3", "ZT2"]
+    with factory() as session:
+        item = session.get(RuleList, table["list"]).items[1]
+        assert (item.categories, item.assign, item.points) == (["06029"], "unit:ZD-DC", 2)
+        assert item.conditions == [{"fact": "local_hour", "op": "not_between", "value": [5, 19]}]

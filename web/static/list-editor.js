@@ -39,8 +39,7 @@
   function errorSlot(field) { return el("div", { className: "field-error text-danger small", "data-field": field }); }
 
   function select(index, field, options, value, extra) {
-    var node = el("select", Object.assign({ className: "form-control form-control-sm", name: "rows-" + index + "-" + field,
-                                            "data-field": field }, extra || {}));
+    var node = el("select", Object.assign({ className: "form-control form-control-sm", name: "rows-" + index + "-" + field }, extra || {}));
     options.forEach(function (o) {
       var option = el("option", { value: o[0], text: o[1] });
       if (String(o[0]) === String(value == null ? "" : value)) { option.selected = true; }
@@ -50,8 +49,7 @@
   }
 
   function input(index, field, value, extra) {
-    var node = el("input", Object.assign({ className: "form-control form-control-sm", name: "rows-" + index + "-" + field,
-                                           "data-field": field }, extra || {}));
+    var node = el("input", Object.assign({ className: "form-control form-control-sm", name: "rows-" + index + "-" + field }, extra || {}));
     node.value = value == null ? "" : value;
     return node;
   }
@@ -64,7 +62,7 @@
 
   function checkboxes(index, field, options, chosen) {
     return options.map(function (o) {
-      var box = el("input", { type: "checkbox", name: "rows-" + index + "-" + field, value: o.code, "data-field": field });
+      var box = el("input", { type: "checkbox", name: "rows-" + index + "-" + field, value: o.code });
       box.checked = chosen.indexOf(o.code) >= 0;
       return el("label", { className: "check" }, [box, " " + o.code + (o.name && o.name !== o.code ? " " + o.name : "")]);
     });
@@ -175,28 +173,28 @@
   }
 
   function renderRow(row, index) {
-    var enabled = el("input", { type: "checkbox", name: "rows-" + index + "-enabled", "data-field": "enabled" });
+    var enabled = el("input", { type: "checkbox", name: "rows-" + index + "-enabled" });
     enabled.checked = row.enabled !== false;
     var tr = el("tr", { "data-row": String(index), "data-key": row.key || "" }, [
       cell("#", [el("span", { className: "row-number", text: String(index + 1) })], "row-head"),
-      cell(M.key, [input(index, "key", row.key, { maxlength: "32", "aria-label": M.key }), errorSlot("key")]),
+      cell(M.key, [input(index, "key", row.key, { maxlength: "32", "aria-label": M.key }), errorSlot("key")], "col-key"),
       cell(M.title, [labelled(M.title_zh, input(index, "title_zh", row.title_zh)), errorSlot("title_zh"),
-                     labelled(M.title_en, input(index, "title_en", row.title_en)), errorSlot("title_en")]),
+                     labelled(M.title_en, input(index, "title_en", row.title_en)), errorSlot("title_en")], "col-title"),
       cell(M.categories, categoryPicker(index, row), "categories-cell"),
       cell(M.conditions, conditionWidgets(index, row), "conditions-cell"),
-      cell(M.assign, assignWidgets(index, row)),
-      cell(M.task, taskWidgets(index, row)),
+      cell(M.assign, assignWidgets(index, row), "col-assign"),
+      cell(M.task, taskWidgets(index, row), "col-task"),
       cell(M.points, [input(index, "points", row.points, { type: "number", min: "0", step: "0.5", "aria-label": M.points }),
-                      errorSlot("points")]),
+                      errorSlot("points")], "col-points"),
       cell(M.legal_basis, [el("textarea", { className: "form-control form-control-sm", rows: "2",
-                                            name: "rows-" + index + "-legal_basis", "data-field": "legal_basis",
+                                            name: "rows-" + index + "-legal_basis",
                                             "aria-label": M.legal_basis, text: row.legal_basis || "" }),
-                           errorSlot("legal_basis")]),
+                           errorSlot("legal_basis")], "col-legal"),
       cell(M.effective, [labelled(M.from, input(index, "effective_from", row.effective_from, { type: "date" })),
                          errorSlot("effective_from"),
                          labelled(M.until, input(index, "effective_to", row.effective_to, { type: "date" })),
                          errorSlot("effective_to"),
-                         el("label", { className: "check" }, [enabled, " " + M.enabled]), errorSlot("enabled")]),
+                         el("label", { className: "check" }, [enabled, " " + M.enabled]), errorSlot("enabled")], "col-effective"),
       cell(M.analysis, [el("ul", { className: "row-findings" }), errorSlot("row")], "analysis-cell"),
       cell("", [
         el("button", { type: "button", className: "btn btn-sm btn-outline-secondary move-up", "data-action": "up",
@@ -228,9 +226,14 @@
 
   function numberOrNull(value) { return value === "" ? null : Number(value); }
 
+  function fieldOf(node) {
+    var match = /^rows-\d+-(\w+)$/.exec(node.name || "");
+    return match ? match[1] : "";
+  }
+
   function read(node) {
     var index = rowOf(node);
-    var field = node.dataset.field;
+    var field = fieldOf(node);
     if (index < 0 || !field) { return; }
     var row = rows[index];
     if (node.type === "checkbox" && (field === "categories" || field === "source_types" || field === "zone_values")) {
@@ -360,7 +363,7 @@
 
   body.addEventListener("input", function (e) {
     if (e.target.classList.contains("cat-filter")) { filterCategories(e.target); return; }
-    if (e.target.dataset.field && e.target.type !== "checkbox" && e.target.tagName !== "SELECT") { read(e.target); changed(); }
+    if (fieldOf(e.target) && e.target.type !== "checkbox" && e.target.tagName !== "SELECT") { read(e.target); changed(); }
   });
   body.addEventListener("change", function (e) {
     if (e.target.dataset.parent) {
@@ -376,7 +379,7 @@
       changed();
       return;
     }
-    if (e.target.dataset.field && (e.target.type === "checkbox" || e.target.tagName === "SELECT")) { read(e.target); changed(); }
+    if (fieldOf(e.target) && (e.target.type === "checkbox" || e.target.tagName === "SELECT")) { read(e.target); changed(); }
   });
   body.addEventListener("toggle", function (e) {
     var index = rowOf(e.target);
@@ -406,7 +409,7 @@
     render();
     var last = body.querySelector('tr[data-row="' + (rows.length - 1) + '"]');
     last.scrollIntoView({ block: "nearest" });
-    last.querySelector('[data-field="title_zh"]').focus({ preventScroll: true });
+    last.querySelector('[name$="-title_zh"]').focus({ preventScroll: true });
     changed();
   });
   form.addEventListener("submit", function (e) { e.preventDefault(); });
