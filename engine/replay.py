@@ -9,8 +9,9 @@ lists cover) are recomputed for each side. Events without stored facts for the c
 or evaluated before the campaign existed) are enriched as the pipeline does (`engine.enrich`).
 Events of a category that both rulesets treat alike (the same rule documents can match it and the lists
 cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others run through
-both sides in batches, with the pipeline's Evaluator and hit policy (`engine.decide`); deadlines are
-counted with the campaign's WorkCalendar from the moment the event was evaluated.
+both sides in batches with the pipeline's Evaluator; the hit policy (`engine.decide`) then runs only for
+events where the rules that fired differ or changed, with deadlines counted by the campaign's
+WorkCalendar from the moment the event was evaluated.
 """
 from __future__ import annotations
 
@@ -226,6 +227,7 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
             category_ids = {c.id for c in ref.categories.values() if c.code in changed}
         in_period = count_events(session, start, end)
         total = in_period if category_ids is None else count_events(session, start, end, category_ids)
+        same_rules = {k for k, doc in sides[0].compiled.rules.items() if sides[1].compiled.rules.get(k) == doc}
         engine = evaluator()
         result = Comparison(detail_limit)
         done = reenriched = 0
@@ -238,15 +240,16 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
                 break
             stored, enriched = _facts(session, rows, sides[0], ref)
             reenriched += enriched
-            outcomes = []
-            for ctx in sides:
-                facts = {r.id: _side_facts(stored[r.id], ctx) for r in rows}
-                fired = engine.evaluate(ctx.tag, ctx.compiled, ((str(r.id), facts[r.id]) for r in rows))
-                outcomes.append({r.id: tasks_of(firing_decisions(
-                    r, facts[r.id], fired[str(r.id)], ctx, ref, r.evaluated_at or r.received_at))
-                    for r in rows if fired.get(str(r.id))})
+            facts = [{r.id: _side_facts(stored[r.id], ctx) for r in rows} for ctx in sides]
+            fired = [engine.evaluate(ctx.tag, ctx.compiled, ((str(r.id), f[r.id]) for r in rows))
+                     for ctx, f in zip(sides, facts)]
             for r in rows:
-                result.add(r, outcomes[0].get(r.id, {}), outcomes[1].get(r.id, {}))
+                keys = [set(f.get(str(r.id), ())) for f in fired]
+                if keys[0] == keys[1] and keys[0] <= same_rules:
+                    continue  # the same unchanged rules fired on both sides: the same tasks
+                outcomes = [tasks_of(firing_decisions(r, f[r.id], sorted(k), ctx, ref, r.evaluated_at or r.received_at))
+                            for ctx, f, k in zip(sides, facts, keys)]
+                result.add(r, *outcomes)
             done += len(rows)
             if progress:
                 progress(done, total)
