@@ -11,6 +11,7 @@ from flask import Flask, abort, current_app, flash, has_request_context, redirec
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -79,6 +80,14 @@ class EditorPermission:
         return self.granted and may_edit()
 
 
+class _Converter(AdminModelConverter):
+    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None")."""
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        kwargs.setdefault("blank_text", "—")
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+
 class ReadableModelView(_Guarded, ModelView):
     """Every reader (READERS) lists and opens records; only editors create, edit, delete or run actions.
 
@@ -86,6 +95,7 @@ class ReadableModelView(_Guarded, ModelView):
     """
 
     form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
+    model_form_converter = _Converter
     can_create = EditorPermission(True)
     can_edit = EditorPermission(True)
     can_delete = EditorPermission(True)
@@ -145,6 +155,8 @@ class HolidayView(MasterDataView):
     form_columns = ("day", "kind", "name")
     form_overrides = {"kind": SelectField}
     form_args = {"kind": {"choices": [("holiday", _l("Holiday (day off)")), ("workday", _l("Make-up working day"))]}}
+    column_formatters = {"kind": lambda view, context, model, name: dict(HolidayView.form_args["kind"]["choices"]).get(
+        model.kind, model.kind)}
     column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name"), "source": _l("Source")}
 
     def on_model_change(self, form, model, is_created):
@@ -276,7 +288,7 @@ class FailedDeliveryView(ReadableModelView):
 def init_admin(app: Flask) -> Admin:
     from web.extensions import db
 
-    admin = Admin(app, name=str(_l("CivicRules administration")), theme=Bootstrap4Theme(),
+    admin = Admin(app, name=_l("CivicRules administration"), theme=Bootstrap4Theme(),
                   index_view=IndexView(url="/admin"),
                   translations_path=str(Path(__file__).resolve().parent / "translations"))
     master, records = _l("Master data"), _l("Records")

@@ -54,20 +54,21 @@ class OfficeHoursField(fields.Field):
     """Periods of a working day as rows of two time inputs, stored as [["08:30", "12:00"], ...]."""
 
     def __call__(self, **kwargs: Any) -> Markup:
-        invalid = " is-invalid" if "is-invalid" in kwargs.get("class", "") else ""
+        invalid = "is-invalid" if "is-invalid" in kwargs.get("class", "") else ""
         rows = [tuple(p) for p in (self._rows if self._rows is not None else self.data or [])] + [("", "")]
+        start, end, add = escape(_("From")), escape(_("To")), escape(_("Add a period"))
         body = "".join(
             f'<tr><td><input type="time" class="form-control" name="{self.name}-start" value="{escape(s)}" '
-            f'aria-label="{escape(_("From"))}"></td>'
+            f'aria-label="{start}"></td>'
             f'<td><input type="time" class="form-control" name="{self.name}-end" value="{escape(e)}" '
-            f'aria-label="{escape(_("To"))}"></td>'
+            f'aria-label="{end}"></td>'
             f'<td class="text-nowrap">{_row_buttons()}</td></tr>' for s, e in rows)
         return Markup(
-            f'<div class="{invalid.strip()}" id="{self.id}"><input type="hidden" name="{self.name}" value="rows">'
+            f'<div class="{invalid}" id="{self.id}"><input type="hidden" name="{self.name}" value="rows">'
             f'<table class="table table-sm mb-1" data-admin-rows="{self.name}"><thead><tr>'
-            f'<th>{escape(_("From"))}</th><th>{escape(_("To"))}</th><th></th></tr></thead><tbody>{body}</tbody>'
+            f'<th>{start}</th><th>{end}</th><th></th></tr></thead><tbody>{body}</tbody>'
             f'</table><button type="button" class="btn btn-sm btn-outline-primary" data-admin-rows-add="{self.name}">'
-            f'{escape(_("Add a period"))}</button></div>')
+            f'{add}</button></div>')
 
     def process(self, formdata, data=unset_value, extra_filters=None) -> None:
         self._rows: list[tuple[str, str]] | None = None
@@ -102,11 +103,12 @@ class DurationField(fields.Field):
         invalid = " is-invalid" if "is-invalid" in kwargs.get("class", "") else ""
         options = "".join(f'<option value="{k}"{" selected" if k == unit else ""}>{escape(str(v))}</option>'
                           for k, v in DURATION_UNITS)
+        unit_label = escape(_("Unit of time"))
         return Markup(
             f'<div class="d-flex{invalid}"><input type="number" min="0" step="any" class="form-control mr-2" '
             f'style="max-width:10em" id="{self.id}" name="{self.name}" value="{escape(number)}">'
             f'<select class="form-control" style="max-width:10em" name="{self.name}-unit" '
-            f'aria-label="{escape(_("Unit of time"))}">{options}</select></div>')
+            f'aria-label="{unit_label}">{options}</select></div>')
 
     def _shown(self) -> tuple[str, str]:
         if self.raw_data is not None:
@@ -201,12 +203,11 @@ def _exactly_one_member(form, field) -> None:
 
 
 def _row_buttons() -> str:
-    return (f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-up '
-            f'title="{escape(_("Move up"))}">↑</button> '
-            f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-down '
-            f'title="{escape(_("Move down"))}">↓</button> '
-            f'<button type="button" class="btn btn-sm btn-outline-danger" data-admin-row-remove '
-            f'title="{escape(_("Remove"))}">×</button>')
+    up, down, remove = escape(_("Move up")), escape(_("Move down")), escape(_("Remove"))
+    return (f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-up title="{up}">↑</button> '
+            f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-down title="{down}">↓'
+            f'</button> <button type="button" class="btn btn-sm btn-outline-danger" data-admin-row-remove '
+            f'title="{remove}">×</button>')
 
 
 def _renumber(rows: list[Any]) -> None:
@@ -375,8 +376,7 @@ class FrontageHolderView(MasterDataView):
 
     can_delete = True
     column_list = ("name", "address", "grid", "unit", "contact")
-    column_searchable_list = ("name", "address", "contact")
-    column_filters = ("grid", "unit")
+    column_searchable_list = ("name", "address", "contact", "grid.code", "grid.name_zh", "unit.name_zh")
     form_columns = ("name", "address", "grid", "unit", "contact", "lat", "lon")
     column_labels = {"name": _l("Shop or site"), "address": _l("Address"), "grid": _l("Grid"),
                      "unit": _l("Responsible unit"), "contact": _l("Contact"), "lat": _l("Latitude"),

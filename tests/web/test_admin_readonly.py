@@ -113,7 +113,8 @@ def test_the_browser_language_picks_the_admin_language_when_the_user_chose_none(
     user = session.scalar(select(User).where(User.username == "assessor"))
     user.language = None
     session.commit()
-    for accept, expected, absent in (("zh-CN,zh;q=0.9,en;q=0.8", "督查层级", "Supervision tiers"),
+    for accept, expected, absent in (("zh-CN,zh;q=0.9,en;q=0.8", "创城规则引擎管理后台", "CivicRules administration"),
+                                     ("zh-CN,zh;q=0.9,en;q=0.8", "督查层级", "Supervision tiers"),
                                      ("en-US,en;q=0.9", "Supervision tiers", "督查层级")):
         client = _as(app, "assessor")  # a fresh session: no ?lang= choice kept
         page = client.get("/admin/supervisiontier/", headers={"Accept-Language": accept}).get_data(as_text=True)
