@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.campaigns import draft_bundle
-from engine.models import Campaign, ListItem, RuleList, Timeline
+from engine.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
 from tests.helpers import csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
@@ -106,6 +106,13 @@ def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client
     assert doc["origin"] == {"list": "zero_tolerance", "item": "ZT9", "points": 1.5,
                              "legal_basis": "《城市市容和环境卫生管理条例》第十四条"}
     assert docs["zero_tolerance.zt2"]["when"]["all"][1] == {"fact": "local_hour", "op": "not_between", "value": [6, 21]}
+
+    with factory() as session:  # the change log (session hooks) has the new row, by whom and through which interface
+        logged = session.scalars(select(ChangeLogEntry).where(
+            ChangeLogEntry.object_type == "ListItem", ChangeLogEntry.object_id == str(item.id))).all()
+        assert [(e.action, e.username, e.interface, e.campaign_id) for e in logged] == [
+            ("insert", "admin", "admin", table["campaign"])]
+        assert logged[0].after["key"] == "ZT9"
 
     saved = answer.get_json()["rows"]
     reordered = [saved[2], saved[0], dict(saved[1], key="ZT2b")]
