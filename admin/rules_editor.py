@@ -21,7 +21,8 @@ from wtforms import HiddenField
 from admin import READERS, _Guarded, may_edit, require_editor
 from engine import clock, compile_check
 from engine.campaigns import catalog_for, draft_bundle, validate_bundle
-from engine.models import Campaign, Category, Grid, Rule, SupervisionTier, TaskTemplate, Timeline, Unit
+from engine.models import (Campaign, Category, Grid, Rule, RulesetVersion, SupervisionTier, TaskTemplate,
+                           Timeline, Unit)
 from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Problem, RuleDocumentError,
                             validate_rule)
 from rules.facts import FACTS
@@ -105,6 +106,12 @@ def _bundle_check(docs: list[dict[str, Any]], catalog, key: str):
         raise RuleDocumentError(problems) from err
 
 
+def published_rules(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Rule key -> the rule version in force (enabled rules of the published version), to flag pending edits."""
+    version = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
+    return {key: int(doc.get("version", 1)) for key, doc in ((version.rules or {}) if version else {}).items()}
+
+
 def _name(row, lang: str) -> str:
     return row.name_zh if lang == "zh" else row.name_en
 
@@ -161,7 +168,8 @@ class RuleEditorView(_Guarded, BaseView):
         campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id)).all()
         tz = ZoneInfo(campaign.timezone if campaign else "Asia/Shanghai")
         return self.render("admin/rules_editor/index.html", campaign=campaign, campaigns=campaigns, rules=rules,
-                           lang=short_lang(), editable=may_edit(), versions_url=_versions_url(), tz=tz)
+                           lang=short_lang(), editable=may_edit(), versions_url=_versions_url(), tz=tz,
+                           published=published_rules(db.session, campaign) if campaign else {})
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit(self):

@@ -113,6 +113,10 @@ def test_a_guided_rule_saves_to_the_draft_only_and_a_change_bumps_its_version(ad
 
     page = admin.get(f"/admin/rules/?campaign={CAMPAIGN}&lang=en").get_data(as_text=True)
     assert f'data-key="{key}"' in page and "Night barbecue at weekends" in page
+    row = re.search(rf'<tr data-key="{re.escape(key)}">.*?</tr>', page, re.S).group(0)
+    assert "draft differs" not in row and "off" in row  # disabled and never published
+    demo = re.search(r'<tr data-key="rebound-alert">.*?</tr>', page, re.S).group(0)
+    assert "version 1" in demo and "draft differs" not in demo  # in force as saved
     editor = admin.get(edit_url(key, "en")).get_data(as_text=True)
     assert 'id="save"' in editor and 'id="toggle-json"' in editor and "rule-editor.js" in editor
 

@@ -35,7 +35,7 @@
     return o;
   }
   function select(part, items, current, placeholder) {
-    const s = el("select", { "class": "form-control form-control-sm", "data-part": part, "aria-label": part });
+    const s = el("select", { "class": "form-control form-control-sm", "data-part": part, "aria-label": T["part_" + part] || part });
     if (placeholder) { s.appendChild(option("", T.choose, current === undefined || current === "")); }
     let found = false;
     items.forEach(function (it) {
