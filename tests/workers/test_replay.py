@@ -5,10 +5,14 @@ for the units owning the grids, and nothing elsewhere; progress moves; Cancel st
 nothing is written to tasks, firings or the outbox."""
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -18,6 +22,7 @@ from engine import pipeline
 from engine.intake import IntakeSource, accept_event
 from engine.models import Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, Task, TaskTransition
 from tests.helpers import SHANGHAI, csrf_from, login
+from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -100,72 +105,74 @@ def run_through_page(app, client, month: dict) -> tuple[str, dict, list[int]]:
     return job_url, answer["result"], seen
 
 
+@contextmanager
+def draft_edit(factory, campaign_id: int):
+    """The draft gets a zero-tolerance row for NEW_CATEGORY (4 points) and CHANGED_ROW a 3-hour limit;
+    both are undone afterwards. Yields the new row's rule key."""
+    key = f"ZTR{uuid.uuid4().hex[:6].upper()}"
+    with factory() as session:
+        lists = select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign_id)
+        zero = session.scalar(select(RuleList).where(RuleList.campaign_id == campaign_id,
+                                                     RuleList.kind == "zero_tolerance"))
+        zero.items.append(ListItem(position=len(zero.items), key=key, title_zh="张贴喷涂零容忍",
+                                   title_en="Posting or spraying, zero tolerance", categories=[NEW_CATEGORY],
+                                   conditions=[], assign="grid_unit", template_code="zt-clearance",
+                                   timeline_code="zt-ladder", points=4, enabled=True))
+        row = session.scalar(lists.where(ListItem.key == CHANGED_ROW))
+        old_limit, row.limit = row.limit, {"value": 3, "unit": "urgent_hours"}
+        session.commit()
+    try:
+        yield f"zero_tolerance.{key.lower()}"
+    finally:
+        with factory() as session:
+            session.delete(session.scalar(select(ListItem).where(ListItem.key == key)))
+            session.scalar(lists.where(ListItem.key == CHANGED_ROW)).limit = old_limit
+            session.commit()
+
+
 def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factory, month, worker):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "auditor")  # a read-only role may replay: nothing is written
-    key = f"ZTR{uuid.uuid4().hex[:6].upper()}"
-    with factory() as session:
-        row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == month["campaign"],
-                                                                     ListItem.key == CHANGED_ROW))
-        old_limit = row.limit
     try:
         before = written(factory)
         _, baseline, _ = run_through_page(app, client, month)
         assert baseline["status"] == "finished" and baseline["units"] == [], \
             f"the draft already differs from the active version for this month's categories: {baseline['units']}"
+        with draft_edit(factory, month["campaign"]) as rule_key:
+            job_url, result, seen = run_through_page(app, client, month)
+            events = month["events"]
+            added = Counter(e["unit"] for e in events.values() if e["category"] == NEW_CATEGORY)
+            changed = Counter(e["unit"] for e in events.values() if e["category"] == CHANGED_CATEGORY)
+            expected = {unit: {"added": added[unit], "removed": 0, "deadlines": changed[unit], "rules": 0,
+                               "points": 4.0 * added[unit]} for unit in added | changed}
+            got = {u["unit"]: {k: u[k] for k in ("added", "removed", "deadlines", "rules", "points")} for u in result["units"]}
+            assert got == expected
+            assert result["in_period"] == len(events)
+            assert result["compared"] == sum(added.values()) + sum(changed.values())  # other categories skipped
+            assert result["reenriched"] == 0  # every event's stored facts were used
+            assert seen[-1] == result["compared"] and seen == sorted(seen)
 
-        with factory() as session:
-            zero = session.scalar(select(RuleList).where(RuleList.campaign_id == month["campaign"],
-                                                         RuleList.kind == "zero_tolerance"))
-            zero.items.append(ListItem(position=len(zero.items), key=key, title_zh="张贴喷涂零容忍",
-                                       title_en="Posting or spraying, zero tolerance", categories=[NEW_CATEGORY],
-                                       conditions=[], assign="grid_unit", template_code="zt-clearance",
-                                       timeline_code="zt-ladder", points=4, enabled=True))
-            session.scalar(select(ListItem).join(RuleList).where(
-                RuleList.campaign_id == month["campaign"], ListItem.key == CHANGED_ROW)).limit = {
-                "value": 3, "unit": "urgent_hours"}
-            session.commit()
+            for d in result["differences"]:
+                assert d["event"] in events
+                if d["kind"] == "added":
+                    assert (d["category"], d["rule_after"], d["rule_before"], d["points"]) == (NEW_CATEGORY, rule_key, None, 4.0)
+                else:
+                    assert d["kind"] == "deadline" and d["category"] == CHANGED_CATEGORY
+                    assert d["rule_before"] == d["rule_after"] == "strict_management.sm6"
+                    assert datetime.fromisoformat(d["deadline_after"]) == \
+                        events[d["event"]]["evaluated_at"] + timedelta(hours=3)
+                    assert d["deadline_before"] != d["deadline_after"]
+            assert len(result["differences"]) == result["difference_count"] == sum(added.values()) + sum(changed.values())
+            assert written(factory) == before  # no task, firing, transition or outbox row from either replay
 
-        job_url, result, seen = run_through_page(app, client, month)
-        events = month["events"]
-        added = Counter(e["unit"] for e in events.values() if e["category"] == NEW_CATEGORY)
-        changed = Counter(e["unit"] for e in events.values() if e["category"] == CHANGED_CATEGORY)
-        expected = {unit: {"added": added[unit], "removed": 0, "deadlines": changed[unit], "rules": 0,
-                           "points": 4.0 * added[unit]} for unit in added | changed}
-        got = {u["unit"]: {k: u[k] for k in ("added", "removed", "deadlines", "rules", "points")} for u in result["units"]}
-        assert got == expected
-        assert result["in_period"] == len(events)
-        assert result["compared"] == sum(added.values()) + sum(changed.values())  # other categories skipped
-        assert result["reenriched"] == 0  # every event's stored facts were used
-        assert seen[-1] == result["compared"] and seen == sorted(seen)
-
-        rule_key = f"zero_tolerance.{key.lower()}"
-        for d in result["differences"]:
-            assert d["event"] in events
-            if d["kind"] == "added":
-                assert (d["category"], d["rule_after"], d["rule_before"], d["points"]) == (NEW_CATEGORY, rule_key, None, 4.0)
-            else:
-                assert d["kind"] == "deadline" and d["category"] == CHANGED_CATEGORY
-                assert d["rule_before"] == d["rule_after"] == "strict_management.sm6"
-                assert datetime.fromisoformat(d["deadline_after"]) == \
-                    events[d["event"]]["evaluated_at"] + timedelta(hours=3)
-                assert d["deadline_before"] != d["deadline_after"]
-        assert len(result["differences"]) == result["difference_count"] == sum(added.values()) + sum(changed.values())
-        assert written(factory) == before  # no task, firing, transition or outbox row from either replay
-
-        html = client.get(job_url).get_data(as_text=True)
-        assert 'id="replay-units"' in html
-        for unit, row in expected.items():
-            assert f'<tr data-unit="{unit}">' in html and f'<details class="mb-2" data-unit="{unit}">' in html
-        assert html.count('data-kind="added"') == sum(added.values())
-        assert html.count('data-kind="deadline"') == sum(changed.values())
+            html = client.get(job_url).get_data(as_text=True)
+            assert 'id="replay-units"' in html
+            for unit, row in expected.items():
+                assert f'<tr data-unit="{unit}">' in html and f'<details class="mb-2" data-unit="{unit}">' in html
+            assert html.count('data-kind="added"') == sum(added.values())
+            assert html.count('data-kind="deadline"') == sum(changed.values())
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
-        with factory() as session:
-            session.delete(session.scalar(select(ListItem).where(ListItem.key == key)))
-            session.scalar(select(ListItem).join(RuleList).where(
-                RuleList.campaign_id == month["campaign"], ListItem.key == CHANGED_ROW)).limit = old_limit
-            session.commit()
 
 
 def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, month, settings, worker):
@@ -227,5 +234,45 @@ def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client
         field_unit = app.test_client()
         login(field_unit, "dongcheng")
         assert field_unit.get("/admin/replay/").status_code == 403
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app, live_server, factory, month,  # noqa: F811
+                                                                            worker, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "replay"
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        with draft_edit(factory, month["campaign"]), sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for name, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 900})):
+                page = browser.new_page(viewport=viewport, locale="zh-CN")
+                page.goto(f"{live_server}/login")
+                page.fill("input[name=username]", "assessor")
+                page.fill("input[name=password]", "civicrules-demo")
+                page.click("button[type=submit]")
+                page.goto(f"{live_server}/admin/replay/")
+                expect(page.locator("h1")).to_have_text("回放")
+                page.select_option("#compare", "versions")
+                expect(page.locator("#replay-versions")).to_be_visible()
+                page.select_option("#compare", "draft")
+                expect(page.locator("#replay-versions")).to_be_hidden()
+                page.select_option("#campaign", str(month["campaign"]))
+                page.fill("#date_from", FIRST.isoformat())
+                page.fill("#date_to", LAST.isoformat())
+                page.click("#replay-start")
+                expect(page.locator("#replay-progress .progress-bar")).to_be_attached()
+                expect(page.locator("#replay-units")).to_be_visible(timeout=120_000)  # the bar's page reloads at the end
+                expect(page.locator("#replay-units tr[data-unit]")).not_to_have_count(0)
+                first = page.locator("details[data-unit]").first
+                first.locator("summary").click()
+                expect(first.locator("tr[data-kind]").first).to_be_visible()
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
+                page.screenshot(path=str(shots / f"replay-{name}.png"), full_page=True)
+                page.close()
+            browser.close()
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
