@@ -48,7 +48,9 @@ class VersionsView(_Guarded, BaseView):
     @expose("/")
     def index(self):
         found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
+        drafts = {c.id: campaigns.draft_view(db.session, c).content_hash for c in found}
         return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
+                           drafts=drafts,
                            rollback_form=RollbackForm(), may_edit=admin.may_edit(), zone=ZONE, lang=short_lang())
 
     @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))

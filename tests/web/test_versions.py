@@ -119,6 +119,8 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
         assert session.get(Campaign, campaign.id).published_version_id == rolled.id
         draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
         assert f'data-subject="{probe_key}"' in draft and 'id="differs"' in draft  # the draft is left as it was
+        index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
+        assert 'data-state="differs"' in index.split(f'id="campaign-{campaign.id}"')[1].split("</section>")[0]
 
         api = app.test_client()
         api.environ_base["REMOTE_ADDR"] = "10.253.251.1"
