@@ -4,11 +4,13 @@ that validates every row, the whole draft bundle and the durable_rules compile c
 anything. Saving edits the draft; publishing is the versions page's job."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -21,7 +23,7 @@ from engine import clock, compile_check
 from engine.campaigns import catalog_for, draft_bundle, validate_bundle
 from engine.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemplate, Timeline, Unit
 from rules.analysis import analyse
-from rules.document import LIMIT_UNITS, RuleDocumentError
+from rules.document import LIMIT_UNITS, LIST_KINDS, RuleDocumentError
 from rules.facts import SOURCE_TYPES
 from rules.list_rows import RowProblem, check_rows, from_editor, to_editor
 from rules.lists import expand_row, row_rule_key
@@ -214,6 +216,18 @@ def versions_url() -> str:
         return "/admin/versions/"
 
 
+def stamp_of(rule_list: RuleList) -> str:
+    """A digest of the stored rows: a save based on an older one would overwrite someone else's edit."""
+    rows = [[item.id, item.as_row()] for item in rule_list.items]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+#: A new list's names, by kind.
+DEFAULT_NAMES = {"zero_tolerance": ("零容忍清单", "Zero-tolerance list"),
+                 "strict_management": ("严管理清单", "Strict-management list"),
+                 "custom": ("自定义清单", "Custom list")}
+
+
 class RowsForm(FlaskForm):
     """Only carries the CSRF token the page's JSON requests send back as X-CSRFToken."""
 
@@ -241,7 +255,28 @@ class ListEditorView(_Guarded, BaseView):
         lists = {c.id: list(db.session.scalars(select(RuleList).where(RuleList.campaign_id == c.id)
                                                .order_by(RuleList.id))) for c in campaigns}
         return self.render("admin/lists/index.html", campaigns=campaigns, lists=lists, counts=counts,
-                           lang=short_lang(), kinds=kind_names(), editable=may_edit())
+                           lang=short_lang(), kinds=kind_names(), editable=may_edit(), list_kinds=LIST_KINDS)
+
+    @expose("/create", methods=("POST",))
+    def create(self):
+        """Start a campaign's missing list (each kind at most once per campaign), then open its table."""
+        require_editor()
+        form = RowsForm()
+        if not form.validate_on_submit():
+            abort(400)
+        campaign = db.session.get(Campaign, request.form.get("campaign_id", type=int) or 0)
+        kind = request.form.get("kind", "")
+        if campaign is None or kind not in LIST_KINDS:
+            abort(404)
+        rule_list = db.session.scalar(select(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                             RuleList.kind == kind))
+        if rule_list is None:
+            name_zh, name_en = DEFAULT_NAMES[kind]
+            rule_list = RuleList(campaign_id=campaign.id, kind=kind, name_zh=name_zh, name_en=name_en)
+            db.session.add(rule_list)
+            db.session.commit()
+            flash(_("List created. Add its rows, save, then publish."), "success")
+        return redirect(url_for(".edit", list_id=rule_list.id))
 
     @expose("/<int:list_id>/")
     def edit(self, list_id: int):
@@ -253,6 +288,7 @@ class ListEditorView(_Guarded, BaseView):
         analysis = findings_of(rule_list.kind, rows, catalog_for(db.session, campaign), today, lang)
         ref = reference(db.session, campaign, lang)
         return self.render("admin/lists/edit.html", rule_list=rule_list, campaign=campaign, rows=rows, ref=ref,
+                           stamp=stamp_of(rule_list),
                            analysis=analysis, lang=lang, editable=may_edit(), form=RowsForm(),
                            kinds=kind_names(), messages=messages(), versions_url=versions_url(),
                            describe=lambda row: describe(row, lang), assignee=assignee,
@@ -271,13 +307,19 @@ class ListEditorView(_Guarded, BaseView):
         require_editor()
         rule_list = self._list(list_id)
         lang = short_lang()
-        problems = save_rows(db.session, rule_list, self._rows())
+        rows = self._rows()
+        body = request.get_json(silent=True)
+        if body.get("stamp") and body["stamp"] != stamp_of(rule_list):
+            return jsonify({"ok": False, "problems": [], "stale": True,
+                            "message": _("Someone saved this list after you opened it. Nothing was saved: reload "
+                                         "the page to see their rows, then make your change again.")}), 409
+        problems = save_rows(db.session, rule_list, rows)
         if problems:
             db.session.rollback()
             return jsonify({"ok": False, "problems": [p.as_dict(lang) for p in problems],
                             "message": _("Nothing was saved: correct the marked fields.")}), 422
         db.session.commit()
         rows = [to_editor(item.as_row(), item.id) for item in rule_list.items]
-        return jsonify({"ok": True, "rows": rows,
+        return jsonify({"ok": True, "rows": rows, "stamp": stamp_of(rule_list),
                         "message": _("Saved %(count)s rows to the draft. Publish them on the versions page.",
                                      count=len(rows))})

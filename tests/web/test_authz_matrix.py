@@ -109,7 +109,7 @@ POLICY: dict[str, frozenset[str]] = {
     "assessment.index": ASSESSMENT_READERS,  # rankings and bulletins: the assessment office, auditors, admins
     "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
-    "lists.analyse": ADMINS, "lists.save": ADMINS,  # POST only: require_editor() refuses readers
+    "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
     **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},

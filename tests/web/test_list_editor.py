@@ -273,3 +273,54 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
         item = session.get(RuleList, table["list"]).items[1]
         assert (item.categories, item.assign, item.points) == (["06029"], "unit:ZD-DC", 2)
         assert item.conditions == [{"fact": "local_hour", "op": "not_between", "value": [5, 19]}]
+
+
+def test_a_save_based_on_rows_someone_else_has_changed_since_is_refused(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, text = editor(client, table["list"], "en")
+    stamp = re.search(r'data-stamp="([0-9a-f]+)"', text).group(1)
+    first = client.post(f"/admin/lists/{table['list']}/save", json={"stamp": stamp, "rows": rows + [new_row()]},
+                        headers={"X-CSRFToken": token})
+    assert first.status_code == 200 and first.get_json()["stamp"] != stamp
+    late = client.post(f"/admin/lists/{table['list']}/save?lang=en", json={"stamp": stamp, "rows": rows},
+                       headers={"X-CSRFToken": token})
+    assert late.status_code == 409 and "Someone saved this list" in late.get_json()["message"]
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2", "ZT9"]
+    again = client.post(f"/admin/lists/{table['list']}/save", json={"stamp": first.get_json()["stamp"], "rows": rows},
+                        headers={"X-CSRFToken": token})
+    assert again.status_code == 200
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
+
+
+def test_an_admin_starts_a_missing_list_and_readers_cannot(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    index = client.get("/admin/lists/?lang=en").get_data(as_text=True)
+    token = csrf_from(index)
+    assert 'value="custom"' in index and "Start the list" in index
+    for _ in range(2):  # a second start opens the same list
+        answer = client.post("/admin/lists/create", data={"csrf_token": token, "campaign_id": table["campaign"],
+                                                          "kind": "custom"})
+        assert answer.status_code == 302
+    with factory() as session:
+        made = session.scalars(select(RuleList).where(RuleList.campaign_id == table["campaign"],
+                                                      RuleList.kind == "custom")).all()
+        assert len(made) == 1 and made[0].name_en == "Custom list"
+    assert answer.headers["Location"].endswith(f"/admin/lists/{made[0].id}/")
+    rows, token, _ = editor(client, made[0].id)
+    assert rows == []
+    saved = post(client, made[0].id, "save", [new_row(key="C1")], token)
+    assert saved.status_code == 200, saved.get_json()
+    with factory() as session:
+        docs = {d["key"] for d in draft_bundle(session, session.get(Campaign, table["campaign"]))}
+    assert {"custom.c1", "zero_tolerance.zt1"} <= docs
+    client.get("/logout")
+    login(client, "auditor")
+    assert 'value="custom"' not in client.get("/admin/lists/").get_data(as_text=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        assert client.post("/admin/lists/create", data={"campaign_id": table["campaign"],
+                                                        "kind": "strict_management"}).status_code == 403
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True

@@ -100,6 +100,11 @@
                     "aria-label": M.filter }),
       list]);
     if (row._open) { details.open = true; }
+    if (row._filter) {
+      var filter = details.querySelector(".cat-filter");
+      filter.value = row._filter;
+      filterCategories(filter);
+    }
     return [chips, details, errorSlot("categories")];
   }
 
@@ -241,8 +246,9 @@
       var at = list.indexOf(node.value);
       if (node.checked && at < 0) { list.push(node.value); }
       if (!node.checked && at >= 0) { list.splice(at, 1); }
-      if (field === "categories") { row._open = true; rerenderRow(index); focusFilter(index); }
-      if (field === "source_types") { row._sourcesOpen = true; rerenderRow(index); }
+      if (field === "categories") { row._open = true; }
+      if (field === "source_types") { row._sourcesOpen = true; }
+      if (field !== "zone_values") { rerenderRow(index); refocus(index, node.name, node.value); }
     } else if (node.type === "checkbox") {
       row[field] = node.checked;
     } else if (field === "hour_from" || field === "hour_to" || field === "limit_value" || field === "points") {
@@ -255,13 +261,15 @@
     }
   }
 
-  function focusFilter(index) {
-    var filter = body.querySelector('tr[data-row="' + index + '"] .cat-filter');
-    if (filter && document.activeElement === document.body) { filter.focus({ preventScroll: true }); }
+  function refocus(index, name, value) {
+    var box = body.querySelector('tr[data-row="' + index + '"] input[name="' + name + '"][value="' + value + '"]');
+    if (box) { box.focus({ preventScroll: true }); }
   }
 
   function filterCategories(node) {
     var needle = node.value.trim().toLowerCase();
+    var index = rowOf(node);
+    if (index >= 0) { rows[index]._filter = node.value; }
     node.closest(".cat-picker").querySelectorAll(".cat-group").forEach(function (group) {
       var any = false;
       group.querySelectorAll(".cat-children label").forEach(function (label) {
@@ -312,9 +320,9 @@
   }
 
   function payload() {
-    return JSON.stringify({ rows: rows.map(function (row) {
+    return JSON.stringify({ stamp: form.dataset.stamp, rows: rows.map(function (row) {
       var copy = Object.assign({}, row);
-      delete copy._open; delete copy._sourcesOpen;
+      delete copy._open; delete copy._sourcesOpen; delete copy._filter;
       return copy;
     }) });
   }
@@ -427,9 +435,10 @@
       button.disabled = false;
       status.textContent = result.answer.message || "";
       status.className = "ml-2 " + (result.ok ? "text-success" : "text-danger");
-      status.dataset.state = result.ok ? "saved" : "refused";
+      status.dataset.state = result.ok ? "saved" : (result.answer.stale ? "stale" : "refused");
       if (result.ok) {
         rows = result.answer.rows;
+        form.dataset.stamp = result.answer.stamp;
         form.dataset.dirty = "";
         lastAnswer = null;
         render();
