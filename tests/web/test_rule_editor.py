@@ -313,3 +313,42 @@ def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_
     rule = stored(session, key)
     assert rule is not None and rule.document["then"][0]["assign"] == "unit_type:squad"
     assert rule.document["then"][1]["do"] == "escalate"
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_server, client, session,  # noqa: F811
+                                                                      csrf_on):
+    """Every demo rule, and shapes the form must not lose (a bare condition, not, unknown action fields, a value
+    no widget fits), come back unchanged from the form through the JSON view."""
+    login(client, "admin")
+    odd = {**guided_doc(key_for("odd")), "when": {"fact": "local_hour", "op": "gte", "value": 22}}
+    odd["then"] = [{"do": "escalate", "tier": 3, "message": {"zh": "请速办", "en": "Urgent"}}]
+    nested = {**guided_doc(key_for("nested")), "when": {"any": [
+        {"not": {"fact": "grid", "op": "eq", "value": "DC-01"}},
+        {"all": [{"fact": "filing_condition", "op": "exists", "value": False},
+                 {"fact": "weekday", "op": "eq", "value": 7}, {"fact": "repeats_30d", "op": "in", "value": [3, 5]}]}]}}
+    for doc in (odd, nested):
+        assert save(client, doc).status_code == 302
+    campaign = session.scalar(select(Campaign).where(Campaign.code == CAMPAIGN))
+    rules = session.scalars(select(Rule).where(Rule.campaign_id == campaign.id,
+                                               Rule.key.in_(["night-street-order", "repeat-hotspot", "rebound-alert",
+                                                             "inspection-window-alert", odd["key"], nested["key"]]))).all()
+    assert len(rules) == 6
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "civicrules-demo")
+        page.click("button[type=submit]")
+        for rule in rules:
+            page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}&key={rule.key}")
+            page.click("#toggle-json")
+            written = json.loads(page.locator("#rule-json").input_value())
+            expected = {**rule.document, "enabled": rule.enabled}
+            if rule.key == nested["key"]:  # a lone 'not' is written as 'none of these'
+                expected["when"]["any"][0] = {"not": {"any": [{"fact": "grid", "op": "eq", "value": "DC-01"}]}}
+            assert written == expected, rule.key
+        browser.close()

@@ -139,8 +139,12 @@
     box.appendChild(list);
     box.appendChild(shown);
     const numeric = items.length && items.every(function (it) { return typeof it.value === "number"; });
+    const first = (chosen || []).map(String);  // the order the document had: re-saving must not reorder it
     function read() {
-      return Array.from(list.querySelectorAll("input:checked")).map(function (b) { return numeric ? Number(b.value) : b.value; });
+      const checked = Array.from(list.querySelectorAll("input:checked")).map(function (b) { return b.value; });
+      const kept = first.filter(function (v) { return checked.indexOf(v) >= 0; });
+      return kept.concat(checked.filter(function (v) { return kept.indexOf(v) < 0; }))
+        .map(function (v) { return numeric ? Number(v) : v; });
     }
     function note() {
       const v = read();
