@@ -11,6 +11,10 @@
     inlineRows(list).forEach(function (row, index) {
       var input = row.querySelector('input[name="' + row.id + '-position"]');
       if (input) { input.value = String(index); }
+      var label = row.querySelector(":scope > legend small");
+      if (label && label.firstChild && label.firstChild.nodeType === 3) {
+        label.firstChild.nodeValue = label.firstChild.nodeValue.replace(/#\d+/, "#" + (index + 1));
+      }
     });
   }
 
@@ -34,7 +38,17 @@
     place.appendChild(button("↓", zh ? "下移" : "Move down", "data-admin-row-down"));
   }
 
+  function positionOf(row) {
+    var input = row.querySelector('input[name="' + row.id + '-position"]');
+    var value = input && input.value !== "" ? Number(input.value) : NaN;
+    return isNaN(value) ? Infinity : value;
+  }
+
   function watch(list) {
+    // A form sent back with errors lists rows by index: show them in the order their positions say.
+    inlineRows(list).map(function (row, index) { return [positionOf(row), index, row]; })
+      .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; })
+      .forEach(function (entry) { list.appendChild(entry[2]); });
     inlineRows(list).forEach(decorate);
     renumber(list);
     new MutationObserver(function () {
