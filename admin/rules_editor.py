@@ -21,8 +21,8 @@ from wtforms import HiddenField
 from admin import READERS, _Guarded, may_edit, require_editor
 from engine import clock, compile_check
 from engine.campaigns import catalog_for, draft_bundle, validate_bundle
-from engine.models import (Campaign, Category, Grid, Rule, RulesetVersion, SupervisionTier, TaskTemplate,
-                           Timeline, Unit)
+from engine.models import (Campaign, Category, FilingCondition, Grid, Rule, RulesetVersion, SupervisionTier,
+                           TaskTemplate, Timeline, Unit)
 from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Problem, RuleDocumentError,
                             validate_rule)
 from rules.facts import FACTS
@@ -131,6 +131,7 @@ def picker_data(session: Session, campaign: Campaign, lang: str) -> dict[str, An
         "units": [{"code": u.code, "label": _name(u, lang), "type": u.type}
                   for u in session.scalars(select(Unit).order_by(Unit.code))],
         "unit_types": sorted(set(session.scalars(select(Unit.type)))),
+        "filing_conditions": sorted(set(session.scalars(select(FilingCondition.code)))),
         "grids": [{"code": g.code, "label": _name(g, lang)} for g in session.scalars(select(Grid).order_by(Grid.code))],
         "templates": [{"code": code, "label": label} for code, label in templates.items()],
         "timelines": [{"code": t.code, "label": _name(t, lang)} for t in session.scalars(
@@ -187,6 +188,11 @@ class RuleEditorView(_Guarded, BaseView):
         lang = short_lang()
         form = RuleForm()
         doc: Any = {**rule.document, "enabled": rule.enabled} if rule else json.loads(json.dumps(BLANK))
+        source = db.session.scalar(select(Rule).where(Rule.campaign_id == campaign.id,
+                                                      Rule.key == request.args["copy"])) \
+            if not key and request.args.get("copy") else None
+        if source is not None:  # a copy starts switched off, so it never fires twice alongside its original
+            doc = {**source.document, "key": f"{source.key}-copy", "enabled": False}
         problems: list[dict[str, str]] = []
         raw = None
         if form.validate_on_submit():

@@ -185,6 +185,18 @@ def test_malformed_json_is_named_and_kept_for_fixing(admin, session):
     assert "object" in problems_in(save(admin, "[1, 2]", lang="en"))["(document)"]
 
 
+def test_a_copy_starts_as_a_new_switched_off_rule(admin, session):
+    page = admin.get(f"/admin/rules/edit/?campaign={CAMPAIGN}&copy=repeat-hotspot").get_data(as_text=True)
+    doc = json.loads(html.unescape(re.search(r'data-doc="([^"]*)"', page).group(1)))
+    assert doc["key"] == "repeat-hotspot-copy" and doc["enabled"] is False and 'data-existing="false"' in page
+    assert doc["when"] == stored(session, "repeat-hotspot").document["when"]
+    key = key_for("copy")
+    response = admin.post(f"/admin/rules/edit/?campaign={CAMPAIGN}&copy=repeat-hotspot",
+                          data={"document": json.dumps({**doc, "key": key}), "csrf_token": csrf_from(page)})
+    assert response.status_code == 302
+    assert (stored(session, key).enabled, stored(session, "repeat-hotspot").enabled) == (False, True)
+
+
 def test_keys_are_unique_in_the_draft_and_fixed_once_saved(admin, session):
     found = problems_in(save(admin, guided_doc("night-street-order"), lang="en"))
     assert "already has a rule" in found["key"]

@@ -191,7 +191,8 @@
       const input = numberInput("value", value, 0, name === "local_hour" ? 23 : null);
       return { node: input, read: function () { return readNumber(input); } };
     }
-    const input = el("input", { "class": "form-control form-control-sm", "data-part": "value" });
+    const input = el("input", { "class": "form-control form-control-sm", "data-part": "value",
+                                list: name === "filing_condition" ? "filing-conditions" : null });
     input.value = value === undefined ? "" : value;
     return { node: input, read: function () { return input.value.trim(); } };
   }
