@@ -30,6 +30,7 @@
 
   function decorate(row) {
     if (row.querySelector(":scope > legend [data-admin-row-up]")) { return; }
+    if (!row.querySelector('input[name="' + row.id + '-position"]')) { return; }  // unordered rows (tier members)
     var place = row.querySelector(":scope > legend .pull-right") || row.querySelector(":scope > legend");
     if (!place) { return; }
     var lang = document.documentElement.lang || "";
