@@ -19,6 +19,7 @@ from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
 from tests.helpers import csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
+from tests.web.test_csp_browser import WATCH
 
 
 @pytest.fixture()
@@ -226,6 +227,7 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+        page.add_init_script(WATCH)
         page.goto(f"{live_server}/login")
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", "civicrules-demo")
@@ -245,6 +247,8 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
         row.locator('input[name="rows-2-categories"][value="06029"]').check()
         expect(row.locator('.chip[data-code="06029"]')).to_be_visible()
         expect(row.locator(".finding[data-kind=overlap]")).to_contain_text("第 ZT1 行")  # same conditions as ZT1
+        row.locator("[data-action=goto]").click()
+        expect(page.locator('[name="rows-0-key"]')).to_be_focused()
         row.locator('[name$="-hour_from"]').fill("20")
         row.locator('[name$="-hour_to"]').fill("4")
         expect(row.locator(".finding")).to_have_count(0)
@@ -267,6 +271,7 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
         if width < 500:
             assert page.evaluate("document.querySelector('#list-rows').scrollWidth") <= width
         page.screenshot(path=str(shots / f"saved-{width}.png"), full_page=True)
+        assert page.evaluate("window.__csp") == []  # the page runs under the Content-Security-Policy
         browser.close()
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT3", "ZT2"]
     with factory() as session:

@@ -298,8 +298,14 @@
       if (!tr) { return; }
       var list = tr.querySelector(".row-findings");
       result.findings.forEach(function (f) {
-        list.appendChild(el("li", { className: "finding finding-" + f.kind, "data-kind": f.kind,
-                                    "data-other": f.other == null ? null : String(f.other), text: f.message }));
+        var item = el("li", { className: "finding finding-" + f.kind, "data-kind": f.kind,
+                              "data-other": f.other == null ? null : String(f.other), text: f.message + " " });
+        if (f.other != null) {
+          item.appendChild(el("button", { type: "button", className: "btn btn-link btn-sm p-0 align-baseline",
+                                          "data-action": "goto", "data-target": String(f.other),
+                                          text: "→ #" + (f.other + 1) }));
+        }
+        list.appendChild(item);
         tr.classList.add(f.kind === "never_matches" ? "row-never" : "row-overlap");
       });
     });
@@ -400,6 +406,12 @@
     if (!button) { return; }
     var index = rowOf(button);
     var action = button.dataset.action;
+    if (action === "goto") {
+      var target = body.querySelector('tr[data-row="' + button.dataset.target + '"]');
+      target.scrollIntoView({ block: "center" });
+      target.querySelector('[name$="-key"]').focus({ preventScroll: true });
+      return;
+    }
     if (action === "up" && index > 0) { rows.splice(index - 1, 0, rows.splice(index, 1)[0]); }
     else if (action === "down" && index < rows.length - 1) { rows.splice(index + 1, 0, rows.splice(index, 1)[0]); }
     else if (action === "remove") { rows.splice(index, 1); }
