@@ -75,6 +75,9 @@ def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str 
     if existing is not None:
         at = max(i for i, d in enumerate(docs) if d.get("key") == existing.key)
         del docs[at]
+    if any(d.get("key") == doc["key"] for d in docs):  # a list row's rule, switched on or off
+        raise RuleDocumentError([Problem("key", f"a list row of this campaign already has the key {doc['key']!r}",
+                                         f"本专项行动的清单行已使用键 {doc['key']!r}")])
     docs.append({**doc, "enabled": enabled, "version": version})
     compiled = _bundle_check(docs, catalog, doc["key"])
     refused = compile_check.check(compiled.as_dict())
@@ -97,9 +100,6 @@ def _bundle_check(docs: list[dict[str, Any]], catalog, key: str):
         for p in err.problems:
             if p.path.startswith(own):
                 problems.append(Problem(p.path[len(own):], p.en, p.zh))
-            elif p.path == "(bundle)" and f" {key}" in p.en and "duplicate" in p.en:
-                problems.append(Problem("key", f"another rule or list row of this campaign has the key {key!r}",
-                                        f"本专项行动的其他规则或清单行已使用键 {key!r}"))
             else:
                 problems.append(Problem(f"(draft) {p.path}", f"elsewhere in the draft: {p.en}",
                                         f"草稿中其他位置：{p.zh}"))

@@ -20,6 +20,8 @@ from tests.helpers import csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 CAMPAIGN = "chuangcheng-2026"
+needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
+                                    reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture()
@@ -69,7 +71,8 @@ def save(client, document, key: str | None = None, lang: str = "zh"):
     page = client.get(edit_url(key, lang))
     assert page.status_code == 200
     text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
-    return client.post(edit_url(key, lang), data={"document": text, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(edit_url(key, lang), data={"document": text, "csrf_token": token})
 
 
 def problems_in(response) -> dict[str, str]:
@@ -131,7 +134,8 @@ EXPECTED = {
     "zh": {"when.all[0].fact": "未知的事实", "when.all[1].op": "数值比较", "when.all[2].value": "类型是 int",
            "when.all[3].all": "非空", "then[0].template": "未知的任务模板"},
     "en": {"when.all[0].fact": "unknown fact", "when.all[1].op": "compares numbers",
-           "when.all[2].value": "is a int", "when.all[3].all": "non-empty", "then[0].template": "unknown task template"},
+           "when.all[2].value": "is a int", "when.all[3].all": "non-empty",
+           "then[0].template": "unknown task template"},
 }
 
 
@@ -201,7 +205,9 @@ def test_keys_are_unique_in_the_draft_and_fixed_once_saved(admin, session):
     found = problems_in(save(admin, guided_doc("night-street-order"), lang="en"))
     assert "already has a rule" in found["key"]
     found = problems_in(save(admin, guided_doc("zero_tolerance.zt1"), lang="en"))  # a list row's rule key
-    assert "another rule or list row" in found["key"]
+    assert "a list row of this campaign already has the key" in found["key"]
+    found = problems_in(save(admin, {**guided_doc("strict_management.sm1"), "enabled": False}, lang="en"))
+    assert "a list row" in found["key"]  # switched off, it would still clash the day it is switched on
     assert stored(session, "zero_tolerance.zt1") is None
     key = key_for("fixed")
     assert save(admin, guided_doc(key)).status_code == 302
@@ -254,8 +260,9 @@ def test_a_field_unit_cannot_open_the_editor(client, csrf_on):
     assert client.get(f"/admin/rules/?campaign={CAMPAIGN}").status_code == 403
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, session, tmp_path):  # noqa: F811
+@needs_chromium
+def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, session,  # noqa: F811
+                                                                          tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "rule-editor"
@@ -327,7 +334,7 @@ def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_
     assert rule.document["then"][1]["do"] == "escalate"
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+@needs_chromium
 def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_server, client, session,  # noqa: F811
                                                                       csrf_on):
     """Every demo rule, and shapes the form must not lose (a bare condition, not, unknown action fields, a value
@@ -342,9 +349,9 @@ def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_serv
     for doc in (odd, nested):
         assert save(client, doc).status_code == 302
     campaign = session.scalar(select(Campaign).where(Campaign.code == CAMPAIGN))
-    rules = session.scalars(select(Rule).where(Rule.campaign_id == campaign.id,
-                                               Rule.key.in_(["night-street-order", "repeat-hotspot", "rebound-alert",
-                                                             "inspection-window-alert", odd["key"], nested["key"]]))).all()
+    keys = ["night-street-order", "repeat-hotspot", "rebound-alert", "inspection-window-alert",
+            odd["key"], nested["key"]]
+    rules = session.scalars(select(Rule).where(Rule.campaign_id == campaign.id, Rule.key.in_(keys))).all()
     assert len(rules) == 6
     from playwright.sync_api import sync_playwright
 
