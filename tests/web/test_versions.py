@@ -4,13 +4,17 @@ author and comment in the change log), rollback to an older version that new eve
 and read-only roles that see everything but cannot publish or roll back."""
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
 
 from engine.models import (Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User)
 from tests.helpers import bearer, csrf_from, event, login
+from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 BROKEN = {"title": {"zh": "坏规则", "en": "Broken"},
           "when": {"all": [{"fact": "local_hour", "op": "between", "value": [23]}]},
@@ -86,6 +90,8 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
             for text in words:
                 assert text in page, (lang, text)
             assert f"{broken_key}: then[0].template" in page and f"{broken_key}: when.all[0].value" in page
+            beside = page.split(f'data-subject="{broken_key}"')[1].split("</tr>")[0]  # next to the rule that caused it
+            assert f"{broken_key}: then[0].template: {words[0]}" in beside
         assert _versions(session, campaign)[-1].id == start.id
 
         session.execute(delete(Rule).where(Rule.key == broken_key))
@@ -153,3 +159,55 @@ def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, sessio
     assert client.post(f"/admin/versions/{campaign.id}/rollback/{oldest}",
                        data={"csrf_token": token, "comment": "x"}).status_code == 403
     assert session.scalar(select(func.count()).select_from(RulesetVersion)) == count
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, session, campaign, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "versions"
+    shots.mkdir(parents=True, exist_ok=True)
+    row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                               RuleList.kind == "strict_management", ListItem.key == "SM1"))
+    points = row.points
+    start = _versions(session, campaign)[-1]
+    row.points = points + 1
+    session.commit()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for size, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                page = browser.new_page(viewport=viewport, locale="zh-CN")
+                page.goto(f"{live_server}/login")
+                page.fill("input[name=username]", "admin")
+                page.fill("input[name=password]", "civicrules-demo")
+                page.click("button[type=submit]")
+                page.goto(f"{live_server}/admin/versions/{campaign.id}/draft")
+                changed = page.locator('tr.change[data-subject="strict_management/SM1"][data-path="points"]')
+                expect(changed).to_have_count(1)
+                expect(changed.locator("td.new")).to_contain_text(str(points + 1))
+                page.screenshot(path=str(shots / f"draft-{size}.png"), full_page=True)
+                if size == "phone":
+                    browser.close()
+                    break
+                page.click("#publish")  # no comment: the browser holds the form back (the field is required)
+                expect(page.locator("textarea[name=comment]:invalid")).to_have_count(1)
+                page.fill("textarea[name=comment]", "SM1 一分")
+                page.click("#publish")
+                expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 1} 版")
+                expect(page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number + 1}"]')).to_contain_text("生效中")
+                page.screenshot(path=str(shots / f"versions-{size}.png"), full_page=True)
+                page.once("dialog", lambda dialog: dialog.accept())
+                older = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number}"]')
+                older.locator("input[name=comment]").fill("撤回")
+                older.locator("button[type=submit]").click()
+                expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 2} 版")
+                page.close()
+        rolled = _versions(session, campaign)[-1]
+        assert (rolled.number, rolled.content_hash) == (start.number + 2, start.content_hash)
+        assert rolled.comment == f"rollback to v{start.number}: 撤回"
+    finally:
+        session.rollback()
+        row = session.get(ListItem, row.id)
+        row.points = points
+        session.commit()
