@@ -25,7 +25,7 @@ from engine.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemp
 from rules.analysis import analyse
 from rules.document import LIMIT_UNITS, LIST_KINDS, RuleDocumentError
 from rules.facts import SOURCE_TYPES
-from rules.list_rows import RowProblem, check_rows, from_editor, to_editor
+from rules.list_rows import RowProblem, check_rows, to_editor
 from rules.lists import expand_row, row_rule_key
 from web.extensions import db
 from web.i18n import short_lang
@@ -77,8 +77,7 @@ def reference(session: Session, campaign: Campaign, lang: str) -> dict[str, Any]
 def findings_of(kind: str, editor_rows: list[Any], catalog, today: date, lang: str) -> dict[str, Any]:
     """The live analysis of the rows being edited: overlaps and never-matching rows, and each row's
     problems by field, so the page marks them before anything is saved."""
-    rows = [from_editor(i, r)[0] if isinstance(r, dict) else {} for i, r in enumerate(editor_rows)]
-    _, problems = check_rows(kind, editor_rows, catalog, today)
+    rows, problems = check_rows(kind, editor_rows, catalog, today)
     return {"rows": [{"index": a.index, "findings": [f.as_dict(lang) for f in a.findings]}
                      for a in analyse(rows, today)],
             "problems": [p.as_dict(lang) for p in problems]}
@@ -121,13 +120,15 @@ def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> 
         return problems
     by_id = {item.id: item for item in rule_list.items}
     by_key = {item.key: item for item in rule_list.items}
-    kept: list[ListItem | None] = []
-    for editor, row in zip(editor_rows, rows):
-        item = by_id.get(editor.get("id")) if isinstance(editor.get("id"), int) else None
-        item = item or by_key.get(row["key"])
-        if item is not None and item in kept:
-            item = None
-        kept.append(item)
+    kept: list[ListItem | None] = [None] * len(rows)
+    for index, editor in enumerate(editor_rows):  # ids first, so a renamed row keeps its item ...
+        item = by_id.get(editor.get("id")) if type(editor.get("id")) is int else None
+        if item is not None and item not in kept:
+            kept[index] = item
+    for index, row in enumerate(rows):  # ... then keys, for rows sent without an id
+        item = by_key.get(row["key"])
+        if kept[index] is None and item is not None and item not in kept:
+            kept[index] = item
     for item in list(rule_list.items):
         if item not in kept:
             rule_list.items.remove(item)  # delete-orphan: gone at the flush below, before any row takes its key

@@ -120,8 +120,16 @@ def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client
     assert post(client, table["list"], "save", reordered, token).status_code == 200
     assert stored(factory, table["list"]) == [(saved[2]["id"], "ZT9", 0), (table["ids"][0], "ZT1", 1),
                                               (table["ids"][1], "ZT2b", 2)]
-    assert post(client, table["list"], "save", reordered[:2], token).status_code == 200
+    last = post(client, table["list"], "save", reordered[:2], token)
+    assert last.status_code == 200
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT9", "ZT1"]
+    # A new row takes the old key of a row renamed after it: the renamed row keeps its item and hidden points.
+    zt1 = last.get_json()["rows"][1]
+    assert post(client, table["list"], "save", [new_row(key="ZT1"), dict(zt1, key="ZT1x")], token).status_code == 200
+    with factory() as session:
+        items = session.get(RuleList, table["list"]).items
+        assert [(i.key, i.id == table["ids"][0], i.point_rules) for i in items] == [
+            ("ZT1", False, None), ("ZT1x", True, {"overdue": 3, "rebound": 4})]
 
 
 @pytest.mark.parametrize("lang, words", [
