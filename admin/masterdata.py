@@ -130,6 +130,8 @@ class DurationField(fields.Field):
         self.data = number * MINUTES_PER.get(self._unit or "minutes", 1)
 
     def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()  # "Enter a number." is already shown
         if self.data is None:
             raise StopValidation(_("Say after how long this step happens."))
         if self.data <= 0:
@@ -198,8 +200,9 @@ def _tier_for_action(form, field) -> None:
 
 
 def _exactly_one_member(form, field) -> None:
+    """Stops the chain: the Optional() Flask-Admin appends would otherwise clear the error of an empty row."""
     if (form.user.data is None) == (form.unit.data is None):
-        raise ValidationError(_("Choose either a user or a unit for each member row, not both."))
+        raise StopValidation(_("Choose either a user or a unit for each member row, not both."))
 
 
 def _row_buttons() -> str:

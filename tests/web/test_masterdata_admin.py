@@ -124,6 +124,9 @@ def test_a_tier_has_a_user_member_and_a_unit_member_and_levels_are_unique(admin,
     both = {**tier, "level": "3", "members-0-unit": str(unit_id)}
     html = _post(admin, "/admin/supervisiontier/new/", both).get_data(as_text=True)
     assert _near(html, "members-0-user", "Choose either a user or a unit for each member row, not both.")
+    empty = {**tier, "level": "3", "members-2-user": "", "members-2-unit": "__None"}
+    html = _post(admin, "/admin/supervisiontier/new/", empty).get_data(as_text=True)
+    assert _near(html, "members-2-user", "Choose either a user or a unit for each member row, not both.")
     again = _post(admin, "/admin/supervisiontier/new/", tier, lang="zh").get_data(as_text=True)
     assert _near(again, "level", "该活动已有此层级的督查。")
     session.expire_all()
