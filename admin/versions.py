@@ -74,8 +74,8 @@ class VersionsView(_Guarded, BaseView):
             flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
         lang = short_lang()
         problems = [{"path": p.path, "rule": p.path.split(":")[0], "message": p.message(lang)} for p in draft.problems]
-        return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active,
-                           changes=[(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes],
+        beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
+        return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active, changes=beside,
                            form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown)
 
     @expose("/<int:campaign_id>/diff")

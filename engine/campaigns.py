@@ -209,7 +209,8 @@ def rollback(session: Session, campaign: Campaign, number: int, author_id: int |
     version = RulesetVersion(campaign_id=campaign.id, number=_next_number(session, campaign),
                              content_hash=old.content_hash, rules=copy.deepcopy(old.rules),
                              compiled=copy.deepcopy(old.compiled), bundle=copy.deepcopy(old.bundle),
-                             author_id=author_id, comment=f"rollback to v{number}: {comment}" if comment else f"rollback to v{number}",
+                             author_id=author_id,
+                             comment=f"rollback to v{number}: {comment}" if comment else f"rollback to v{number}",
                              published_at=clock.now())
     session.add(version)
     session.flush()
@@ -250,7 +251,7 @@ class CampaignContext:
         return f"v{self.version_id}_{self.compiled.content_hash[:10]}"
 
 
-_compiled_cache: dict[int, CompiledRuleset] = {}
+_compiled_cache: dict[tuple[int, str], tuple[CompiledRuleset, dict[str, Any] | None]] = {}
 
 
 def context_for(session: Session, campaign: Campaign, version_id: int, version_number: int,
@@ -269,22 +270,35 @@ def context_for(session: Session, campaign: Campaign, version_id: int, version_n
         continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle)
 
 
+def _frozen_version(session: Session, version_id: int,
+                    version_hash: str) -> tuple[CompiledRuleset, dict[str, Any] | None]:
+    """A version's compiled rules and bundle, read from the database once per process (versions never change)."""
+    key = (version_id, version_hash)  # the hash too: SQLite may reuse the id of a version rolled back in a test
+    found = _compiled_cache.get(key)
+    if found is None:
+        version = session.get(RulesetVersion, version_id)
+        compiled = CompiledRuleset.from_dict(version.rules, version.compiled, version.content_hash)
+        found = _compiled_cache[key] = (compiled, version.bundle)
+    return found
+
+
 def compiled_version(version: RulesetVersion) -> CompiledRuleset:
-    compiled = _compiled_cache.get(version.id)
-    if compiled is None:
-        compiled = _compiled_cache[version.id] = CompiledRuleset.from_dict(
-            version.rules, version.compiled, version.content_hash)
-    return compiled
+    key = (version.id, version.content_hash)
+    if key not in _compiled_cache:
+        _compiled_cache[key] = (CompiledRuleset.from_dict(version.rules, version.compiled, version.content_hash),
+                                version.bundle)
+    return _compiled_cache[key][0]
 
 
 def active_contexts(session: Session) -> list[CampaignContext]:
-    """Every active campaign with a published version; compiled versions are cached by id."""
-    rows = session.execute(select(Campaign, RulesetVersion).join(
-        RulesetVersion, RulesetVersion.id == Campaign.published_version_id).where(Campaign.status == "active")
-        .order_by(Campaign.id))
-    contexts = [context_for(session, campaign, version.id, version.number, compiled_version(version), version.bundle)
-                for campaign, version in rows]
-    for stale in set(_compiled_cache) - {c.version_id for c in contexts}:
+    """Every active campaign with its published version; a batch reads only the version's id and hash, the
+    frozen rules and bundle come from the process's cache."""
+    rows = session.execute(select(Campaign, RulesetVersion.id, RulesetVersion.number, RulesetVersion.content_hash)
+                           .join(RulesetVersion, RulesetVersion.id == Campaign.published_version_id)
+                           .where(Campaign.status == "active").order_by(Campaign.id)).all()
+    contexts = [context_for(session, campaign, version_id, number, *_frozen_version(session, version_id, version_hash))
+                for campaign, version_id, number, version_hash in rows]
+    for stale in set(_compiled_cache) - {(c.version_id, c.compiled.content_hash) for c in contexts}:
         del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes
     return contexts
 

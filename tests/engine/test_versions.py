@@ -52,11 +52,13 @@ def test_a_task_keeps_the_template_version_and_timeline_steps_of_its_ruleset_ver
     latest = {code: t for (code, _), t in templates.items()}
     timelines = {(t.campaign_id, t.code): t for t in session.scalars(select(Timeline))}
     now = datetime.now(timezone.utc)
-    decision = TaskDecision("zero_tolerance.zt1", "zero_tolerance", 1, "zt-clearance", "zt-ladder", 2, "urgent_hours", now)
+    decision = TaskDecision("zero_tolerance.zt1", "zero_tolerance", 1, "zt-clearance", "zt-ladder", 2, "urgent_hours",
+                            now)
 
     template, live, steps = pipeline._frozen(ctx, decision, templates, latest, timelines)
     assert (template.version, live.id) == (frozen_template, timeline.id)
-    assert [s.after_minutes for s in steps][:2] == [60.0, 120.0] and [s.position for s in steps] == list(range(len(steps)))
+    assert [s.after_minutes for s in steps][:2] == [60.0, 120.0]
+    assert [s.position for s in steps] == list(range(len(steps)))
     rows = plan_steps(Task(created_at=now), steps, ctx.calendar, True)
     assert [round((r.due_at - now).total_seconds() / 60) for r in rows][:2] == [60, 120]
 
@@ -71,8 +73,8 @@ def test_rollback_from_the_cli_republishes_the_content_of_an_older_version(env, 
 
     with factory() as session:
         active = session.get(RulesetVersion, _campaign(session).published_version_id)
-    result = CliRunner().invoke(main, ["rules", "rollback", "--campaign", "chuangcheng-2026", "--to", str(active.number),
-                                       "--comment", "same content again"])
+    result = CliRunner().invoke(main, ["rules", "rollback", "--campaign", "chuangcheng-2026",
+                                       "--to", str(active.number), "--comment", "same content again"])
     assert result.exit_code == 0, result.output
     with factory() as session:
         campaign = _campaign(session)

@@ -42,6 +42,11 @@ def admin_client(app):
     return client
 
 
+def _row(session, campaign, kind: str, key: str) -> ListItem:
+    return session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                               RuleList.kind == kind, ListItem.key == key))
+
+
 def _versions(session, campaign) -> list[RulesetVersion]:
     session.expire_all()
     return list(session.scalars(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id)
@@ -55,8 +60,7 @@ def _post_publish(client, campaign, comment: str, lang: str):
 
 
 def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session, campaign):
-    row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
-                                                               RuleList.kind == "zero_tolerance", ListItem.key == "ZT1"))
+    row = _row(session, campaign, "zero_tolerance", "ZT1")
     before = list(row.categories)
     row.categories = before + ["09014"]
     session.commit()
@@ -155,20 +159,20 @@ def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, sessio
         assert 'id="publish-form"' not in page and "/rollback/" not in page  # no edit controls for readers
     token = csrf_from(client.get("/admin/simulator/").get_data(as_text=True))  # a valid token: the 403 is the role
     oldest = _versions(session, campaign)[0].number
-    assert client.post(f"/admin/versions/{campaign.id}/draft", data={"csrf_token": token, "comment": "x"}).status_code == 403
+    publishing = client.post(f"/admin/versions/{campaign.id}/draft", data={"csrf_token": token, "comment": "x"})
+    assert publishing.status_code == 403
     assert client.post(f"/admin/versions/{campaign.id}/rollback/{oldest}",
                        data={"csrf_token": token, "comment": "x"}).status_code == 403
     assert session.scalar(select(func.count()).select_from(RulesetVersion)) == count
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(not shutil.which("chromium"), reason="no chromium (apt-get install chromium)")
 def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, session, campaign, tmp_path):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "versions"
     shots.mkdir(parents=True, exist_ok=True)
-    row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
-                                                               RuleList.kind == "strict_management", ListItem.key == "SM1"))
+    row = _row(session, campaign, "strict_management", "SM1")
     points = row.points
     start = _versions(session, campaign)[-1]
     row.points = points + 1
@@ -176,7 +180,8 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, ses
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for size, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+            for size, viewport in (("desktop", {"width": 1280, "height": 900}),
+                                   ("phone", {"width": 390, "height": 844})):
                 page = browser.new_page(viewport=viewport, locale="zh-CN")
                 page.goto(f"{live_server}/login")
                 page.fill("input[name=username]", "admin")
@@ -195,7 +200,8 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, ses
                 page.fill("textarea[name=comment]", "SM1 一分")
                 page.click("#publish")
                 expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 1} 版")
-                expect(page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number + 1}"]')).to_contain_text("生效中")
+                newest = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number + 1}"]')
+                expect(newest).to_contain_text("生效中")
                 page.screenshot(path=str(shots / f"versions-{size}.png"), full_page=True)
                 page.once("dialog", lambda dialog: dialog.accept())
                 older = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number}"]')

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 def _probe(key: str) -> dict:
     return {"key": key, "title": {"zh": "网页发布探针", "en": "Published over HTTP probe"},
-            "when": {"all": [{"fact": "category", "op": "eq", "value": "09014"}, {"fact": "grid", "op": "eq", "value": "NC-03"}]},
+            "when": {"all": [{"fact": "category", "op": "eq", "value": "09014"},
+                             {"fact": "grid", "op": "eq", "value": "NC-03"}]},
             "then": [{"do": "notify", "to": "tier:1"}]}
 
 
