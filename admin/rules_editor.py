@@ -5,6 +5,7 @@ durable_rules compile check all accept it; otherwise nothing is stored and each 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,8 @@ from engine import clock, compile_check
 from engine.campaigns import catalog_for, draft_bundle, validate_bundle
 from engine.models import (Campaign, Category, FilingCondition, Grid, Rule, RulesetVersion, SupervisionTier,
                            TaskTemplate, Timeline, Unit)
-from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Problem, RuleDocumentError,
+from rules.compiler import CompiledRuleset
+from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Catalog, Problem, RuleDocumentError,
                             validate_rule)
 from rules.facts import FACTS
 from web.extensions import db
@@ -55,9 +57,20 @@ def campaign_for(session: Session, code: str | None) -> Campaign | None:
                                                     Campaign.id.desc()).limit(1))
 
 
-def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> Rule:
-    """Store `doc` as the campaign's draft rule once the schema, the whole draft with it and durable_rules all
-    accept it; raise RuleDocumentError (paths relative to the rule) and leave the session untouched otherwise."""
+@dataclass
+class CheckedRule:
+    """A rule document that passed every check short of durable_rules, with what saving it needs."""
+
+    doc: dict[str, Any]
+    enabled: bool
+    version: int
+    existing: Rule | None
+    compiled: CompiledRuleset
+
+
+def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> CheckedRule:
+    """The schema, the key and the whole draft with this rule in it; raise RuleDocumentError (paths relative to
+    the rule) on any problem. Reads only: the live check calls it on every edit."""
     catalog = catalog_for(session, campaign)
     validate_rule(doc, catalog)
     doc = {k: v for k, v in doc.items() if k not in ("version",)}
@@ -79,19 +92,26 @@ def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str 
         raise RuleDocumentError([Problem("key", f"a list row of this campaign already has the key {doc['key']!r}",
                                          f"本专项行动的清单行已使用键 {doc['key']!r}")])
     docs.append({**doc, "enabled": enabled, "version": version})
-    compiled = _bundle_check(docs, catalog, doc["key"])
-    refused = compile_check.check(compiled.as_dict())
+    return CheckedRule(doc, enabled, version, existing, _bundle_check(docs, catalog, doc["key"]))
+
+
+def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> Rule:
+    """Store `doc` as the campaign's draft rule once check_rule and durable_rules accept it; raise
+    RuleDocumentError and leave the session untouched otherwise."""
+    checked = check_rule(session, campaign, doc, original_key)
+    refused = compile_check.check(checked.compiled.as_dict())
     if refused:
         raise RuleDocumentError([Problem("(compile)", f"durable_rules refused the ruleset: {p}",
                                          f"durable_rules 无法注册规则集：{p}") for p in refused])
-    rule = existing or Rule(campaign_id=campaign.id, key=doc["key"])
-    rule.document, rule.enabled, rule.version, rule.updated_at = doc, enabled, version, clock.now()
+    rule = checked.existing or Rule(campaign_id=campaign.id, key=checked.doc["key"])
+    rule.document, rule.enabled, rule.version, rule.updated_at = (checked.doc, checked.enabled, checked.version,
+                                                                   clock.now())
     session.add(rule)
     session.flush()
     return rule
 
 
-def _bundle_check(docs: list[dict[str, Any]], catalog, key: str):
+def _bundle_check(docs: list[dict[str, Any]], catalog: Catalog, key: str) -> CompiledRuleset:
     try:
         return validate_bundle(docs, catalog)
     except RuleDocumentError as err:
@@ -217,13 +237,13 @@ class RuleEditorView(_Guarded, BaseView):
 
     @expose("/check", methods=("POST",))
     def check(self):
-        """Live validation while editing (schema and catalogue only; saving runs the full checks)."""
+        """Live validation while editing: everything saving checks but the durable_rules registration."""
         campaign = campaign_for(db.session, request.args.get("campaign"))
         body = request.get_json(silent=True)
         if campaign is None or not isinstance(body, dict):
             return jsonify({"problems": [{"path": "(document)", "message": _("Nothing to check.")}]}), 400
         try:
-            validate_rule(body.get("document"), catalog_for(db.session, campaign))
+            check_rule(db.session, campaign, body.get("document"), request.args.get("key") or None)
         except RuleDocumentError as err:
             return jsonify({"problems": problem_rows(err.problems, short_lang())})
         return jsonify({"problems": []})

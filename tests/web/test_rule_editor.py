@@ -238,6 +238,13 @@ def test_the_live_check_answers_paths_in_the_users_language(admin):
     answer = admin.post(f"/admin/rules/check?campaign={CAMPAIGN}&lang=zh", json={"document": guided_doc("ok-live")},
                         headers=headers)
     assert answer.get_json() == {"problems": []}
+    # a new rule taking a saved rule's key: said while typing, not only on save
+    answer = admin.post(f"/admin/rules/check?campaign={CAMPAIGN}&lang=en",
+                        json={"document": guided_doc("rebound-alert")}, headers=headers)
+    assert [p["path"] for p in answer.get_json()["problems"]] == ["key"]
+    answer = admin.post(f"/admin/rules/check?campaign={CAMPAIGN}&key=rebound-alert&lang=en",
+                        json={"document": guided_doc("rebound-alert")}, headers=headers)
+    assert answer.get_json() == {"problems": []}
 
 
 def test_an_auditor_reads_but_cannot_save(client, session, csrf_on):
