@@ -40,7 +40,10 @@ def test_admin_edits_rules_and_bad_weights_are_refused(app, factory):
 
 
 def test_only_admins_configure(app):
+    """Assessors read the configuration (issue #3: read-only for assessors) but cannot change it."""
     client = app.test_client()
     login(client, "assessor")
-    assert client.get("/admin/sanctionrule/").status_code == 403
+    listing = client.get("/admin/sanctionrule/")
+    assert listing.status_code == 200 and "/admin/sanctionrule/new/" not in listing.get_data(as_text=True)
+    assert client.get("/admin/sanctionrule/new/").status_code == 403
     assert client.get("/admin/sanctiondue/").status_code == 200
