@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import TextAreaField
+from sqlalchemy.exc import IntegrityError
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 import admin
@@ -29,6 +30,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 class PublishForm(FlaskForm):
     comment = TextAreaField(_l("Comment (why this version)"), validators=[DataRequired(), Length(max=2000)])
+    reviewed = HiddenField(validators=[DataRequired()])  # the draft hash the admin reviewed: publish exactly that
 
 
 class RollbackForm(FlaskForm):
@@ -62,16 +64,27 @@ class VersionsView(_Guarded, BaseView):
             admin.require_editor()
         publishing = publishing and form.validate_on_submit()
         draft, active, changes = versions.draft_against_active(db.session, campaign, check_registration=publishing)
+        if publishing and form.reviewed.data != draft.content_hash:
+            publishing = False
+            flash(_("Nothing was published: the draft changed since you reviewed it. Review the differences below "
+                    "and publish again."), "warning")
         if publishing and not draft.problems:
-            version = campaigns.freeze(db.session, campaign, draft, author_id=current_user.id,
-                                       comment=form.comment.data.strip())
-            db.session.commit()
+            try:
+                version = campaigns.freeze(db.session, campaign, draft, author_id=current_user.id,
+                                           comment=form.comment.data.strip())
+                db.session.commit()
+            except IntegrityError:  # another editor published the same number a moment earlier
+                db.session.rollback()
+                flash(_("Nothing was published: another version was published at the same moment. Review the "
+                        "differences again."), "warning")
+                return redirect(url_for(".draft", campaign_id=campaign_id))
             flash(_("Published version %(number)s. Engine workers use it from their next batch.",
                     number=version.number), "success")
             return redirect(url_for(".index"))
         if publishing:
             db.session.rollback()
             flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
+        form.reviewed.data = draft.content_hash
         lang = short_lang()
         problems = [{"path": p.path, "rule": p.path.split(":")[0], "message": p.message(lang)} for p in draft.problems]
         beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
@@ -105,10 +118,15 @@ class VersionsView(_Guarded, BaseView):
         try:
             version = campaigns.rollback(db.session, campaign, number, author_id=current_user.id,
                                          comment=(form.comment.data or "").strip())
+            db.session.commit()
         except InputError:
             db.session.rollback()
             abort(404)
-        db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            flash(_("Nothing was published: another version was published at the same moment. Review the "
+                    "differences again."), "warning")
+            return redirect(url_for(".index"))
         flash(_("Version %(old)s republished as version %(number)s. The draft is unchanged.", old=number,
                 number=version.number), "success")
         return redirect(url_for(".index"))

@@ -5,6 +5,7 @@ and read-only roles that see everything but cannot publish or roll back."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -55,8 +56,13 @@ def _versions(session, campaign) -> list[RulesetVersion]:
 
 def _post_publish(client, campaign, comment: str, lang: str):
     url = f"/admin/versions/{campaign.id}/draft?lang={lang}"
-    token = csrf_from(client.get(url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, "comment": comment})
+    page = client.get(url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page), "comment": comment})
+
+
+def reviewed_hash(page: str) -> str:
+    """The draft hash the page showed: publishing sends it back, so only what was reviewed is published."""
+    return re.search(r'name="reviewed" type="hidden" value="([0-9a-f]{64})"', page).group(1)
 
 
 def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session, campaign):
@@ -76,6 +82,26 @@ def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session
         session.commit()
     page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
     assert 'data-subject="zero_tolerance/ZT1"' not in page
+
+
+def test_publishing_refuses_a_draft_that_changed_since_it_was_reviewed(admin_client, session, campaign):
+    start = _versions(session, campaign)[-1]
+    url = f"/admin/versions/{campaign.id}/draft?lang=en"
+    page = admin_client.get(url).get_data(as_text=True)
+    row = _row(session, campaign, "zero_tolerance", "ZT2")
+    points = row.points
+    row.points = points + 3  # another editor's change after this admin looked at the differences
+    session.commit()
+    try:
+        response = admin_client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page),
+                                                "comment": "reviewed something else"})
+        answer = response.get_data(as_text=True)
+        assert response.status_code == 200 and "the draft changed since you reviewed it" in answer
+        assert 'data-subject="zero_tolerance/ZT2" data-path="points"' in answer  # the new difference, to review
+        assert _versions(session, campaign)[-1].id == start.id
+    finally:
+        row.points = points
+        session.commit()
 
 
 def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_client, app, session, campaign,

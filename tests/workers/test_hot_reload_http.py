@@ -13,6 +13,7 @@ from engine.campaigns import publish
 from engine.models import Campaign, Event, Firing, Rule, RulesetVersion
 from tests.conftest import REPORT
 from tests.helpers import bearer, csrf_from, event, login
+from tests.web.test_versions import reviewed_hash
 from tests.workers.test_recovery import start, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,8 @@ def test_publishing_over_http_reaches_a_running_worker_within_seconds(env, facto
         url = f"/admin/versions/{campaign_id}/draft?lang=en"
         page = browser.get(url).get_data(as_text=True)
         assert f'data-subject="{key}"' in page  # the diff shows what is about to go live
-        published = browser.post(url, data={"csrf_token": csrf_from(page), "comment": "hot reload over HTTP"})
+        published = browser.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page),
+                                             "comment": "hot reload over HTTP"})
         at = time.monotonic()
         assert published.status_code in (302, 303), published.get_data(as_text=True)[:2000]
 
