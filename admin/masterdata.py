@@ -337,15 +337,19 @@ class DutyItemInline(InlineFormAdmin):
     form_widget_args = {"text_zh": {"rows": 2}, "text_en": {"rows": 2}}
 
 
-def _grid_links(view, context, model: Unit, name: str) -> Markup:
+def _grids_of(unit: Unit) -> list[Grid]:
     from web.extensions import db
 
-    grids = db.session.scalars(select(Grid).where(Grid.unit_id == model.id).order_by(Grid.code))
+    return list(db.session.scalars(select(Grid).where(Grid.unit_id == unit.id).order_by(Grid.code)))
+
+
+def _grid_links(view, context, model: Unit, name: str) -> Markup:
     return Markup(", ").join(Markup('<a href="{}">{}</a>').format(url_for("grid.details_view", id=g.id), str(g))
-                             for g in grids)
+                             for g in _grids_of(model))
 
 
 class UnitView(_RowsView):
+    edit_template = "admin/masterdata/unit_edit.html"
     column_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "grids")
     column_details_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items", "grids")
     column_searchable_list = ("code", "name_zh", "name_en")
@@ -364,6 +368,10 @@ class UnitView(_RowsView):
 
     def on_model_change(self, form, model: Unit, is_created: bool) -> None:
         _renumber(model.duty_items)
+
+    def grids_of(self, unit: Unit) -> list[Grid]:
+        """For the edit page: grids are edited in their own view, listed here."""
+        return _grids_of(unit)
 
 
 def _zh() -> bool:

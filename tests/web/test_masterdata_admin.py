@@ -156,6 +156,7 @@ def test_a_unit_keeps_its_duty_list_in_order_and_lists_its_grids(admin, session)
     details = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=en").get_data(as_text=True)
     grid = session.scalar(select(Grid).where(Grid.unit_id == dongcheng))
     assert f"/admin/grid/details/?id={grid.id}" in details
+    assert f"/admin/grid/details/?id={grid.id}" in admin.get(f"/admin/unit/edit/?id={dongcheng}").get_data(as_text=True)
     assert "Patrols the district and handles street-order problems" in details  # the demo's duty list, in English
     zh = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=zh").get_data(as_text=True)
     assert "负责辖区市容环境秩序的日常巡查和问题处置" in zh
