@@ -14,15 +14,18 @@ Timed, twice: `engine.replay.replay(active vs draft)` in this process, as the RQ
 1,000, a progress callback per batch) — once with every event through both rulesets (`skip_unchanged`
 off: the case of an edit to a category-free rule), once as the job runs by default, where events of
 categories both rulesets treat alike are skipped. Printed: events/s, total time, the ratio to the 60 s goal, and one JSON
-line. `--profile` adds the top of a cProfile of the replay.
+line; each round is checked against the differences the two edits must give (exit status 1 if not
+exact). `--profile` adds the top of a cProfile of the replay.
 
     .venv/bin/python bench/replay.py                       # 100,000 events, SQLite then PostgreSQL
     .venv/bin/python bench/replay.py --events 20000 --skip-postgres
+    .venv/bin/python bench/replay.py --without-host-threads   # what-if: durable_rules' polling threads off
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -157,15 +160,15 @@ def timed_replay(url: str, campaign_id: int, batch: int, skip: bool, profile: bo
 
         prof = cProfile.Profile()
     with session_factory(url)() as session:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         if prof:
             prof.enable()
         result = replay(session, campaign_id, FIRST, LAST, "active", "draft", batch_size=batch, skip_unchanged=skip,
                         progress=lambda done, total: ticks.append((time.monotonic() - started, done)))
         if prof:
             prof.disable()
-        seconds = time.monotonic() - started
-    out = {"seconds": seconds, "events": result["in_period"], "compared": result["compared"],
+        seconds, cpu = time.monotonic() - started, time.process_time() - cpu
+    out = {"seconds": seconds, "cpu_seconds": cpu, "events": result["in_period"], "compared": result["compared"],
            "differences": result["difference_count"], "totals": result["totals"],
            "reenriched": result["reenriched"], "progress_updates": len(ticks)}
     if prof:
@@ -178,32 +181,53 @@ def timed_replay(url: str, campaign_id: int, batch: int, skip: bool, profile: bo
     return out
 
 
+def expected_totals(url: str) -> dict[str, float]:
+    """What the draft's two edits must show: a task added per NEW_CATEGORY event (4 points each), a deadline
+    changed per event of SM6's category (3 hours never equals its category's limit), nothing else."""
+    from sqlalchemy import func, select
+
+    from engine.db import session_factory
+    from engine.models import Category, Event
+
+    with session_factory(url)() as session:
+        counts = dict(session.execute(select(Category.code, func.count()).join(Event, Event.category_id == Category.id)
+                                      .where(Category.code.in_([NEW_CATEGORY, "09004"])).group_by(Category.code)).all())
+    return {"added": counts.get(NEW_CATEGORY, 0), "removed": 0, "deadlines": counts.get("09004", 0), "rules": 0,
+            "points": 4.0 * counts.get(NEW_CATEGORY, 0)}
+
+
 def run(label: str, url: str, n: int, batch: int, profile: bool) -> list[dict[str, Any]]:
     started = time.monotonic()
     prepare(url)
     inserted = generate(url, n)
     facts = write_facts(url)
     campaign_id = edit_draft(url)
+    expected = expected_totals(url)
     print(f"{label}: demo loaded, {n:,} events inserted in {inserted:.1f} s, facts written in {facts:.1f} s "
           f"(setup {time.monotonic() - started:.0f} s)", flush=True)
     out = []
     for mode, skip in (("all events compared", False), ("unchanged categories skipped", True)):
+        load = os.getloadavg()[0]
         result = timed_replay(url, campaign_id, batch, skip, profile)
         rate = result["events"] / result["seconds"]
         projected = GOAL_EVENTS / rate
         verdict = "met" if projected <= GOAL_SECONDS else "missed"
+        exact = result["totals"] == expected
         print(f"{label}, {mode}: {result['events']:,} events ({result['compared']:,} through both rulesets) in "
-              f"{result['seconds']:.1f} s = {rate:,.0f} events/s; 100,000 events would take {projected:.1f} s = "
+              f"{result['seconds']:.1f} s ({result['cpu_seconds']:.1f} s CPU) = {rate:,.0f} events/s; "
+              f"100,000 events would take {projected:.1f} s = "
               f"{projected / GOAL_SECONDS:.0%} of the 60 s goal ({verdict}); {result['differences']:,} differences "
-              f"{result['totals']}", flush=True)
+              f"{result['totals']} ({'exact' if exact else f'WRONG, expected {expected}'}); load average {load:.1f} before, {os.getloadavg()[0]:.1f} after", flush=True)
         if profile:
             print(result.pop("profile"))
         out.append({"round": label, "mode": mode, "events": result["events"], "compared": result["compared"],
-                    "seconds": round(result["seconds"], 2), "events_per_s": round(rate),
+                    "seconds": round(result["seconds"], 2), "cpu_seconds": round(result["cpu_seconds"], 2),
+                    "events_per_s": round(rate), "exact": exact,
                     "ratio_to_goal": round(projected / GOAL_SECONDS, 3), "verdict": verdict,
                     "differences": result["differences"], "totals": result["totals"],
                     "reenriched": result["reenriched"], "progress_updates": result["progress_updates"],
-                    "setup_seconds": round(inserted + facts, 1)})
+                    "setup_seconds": round(inserted + facts, 1), "load_before": round(load, 1),
+                    "load_after": round(os.getloadavg()[0], 1)})
     return out
 
 
@@ -240,7 +264,13 @@ def main() -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--without-host-threads", action="store_true",
+                        help="what-if, not engine code: durable_rules' Host starts no polling threads")
     args = parser.parse_args()
+    if args.without_host_threads:
+        import durable.engine
+
+        durable.engine.Host._run = lambda self: None  # the threads that run queued actions off the caller's thread
     print(f"code {code_version()}, {cpu_model()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="civicrules-replay-"))
     rounds = []
@@ -260,8 +290,9 @@ def main() -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"bench": "replay", "code": code_version(), "rounds": rounds}))
-    return 0
+    print(json.dumps({"bench": "replay", "code": code_version(), "without_host_threads": args.without_host_threads,
+                      "rounds": rounds}))
+    return 0 if all(r["exact"] for r in rounds) else 1
 
 
 if __name__ == "__main__":
