@@ -64,6 +64,10 @@ class VersionsView(_Guarded, BaseView):
             admin.require_editor()
         publishing = publishing and form.validate_on_submit()
         draft, active, changes = versions.draft_against_active(db.session, campaign, check_registration=publishing)
+        unchanged = active is not None and active.content_hash == draft.content_hash
+        if publishing and unchanged:
+            publishing = False
+            flash(_("Nothing was published: the draft is the same as the active version."), "info")
         if publishing and form.reviewed.data != draft.content_hash:
             publishing = False
             flash(_("Nothing was published: the draft changed since you reviewed it. Review the differences below "
@@ -89,7 +93,8 @@ class VersionsView(_Guarded, BaseView):
         problems = [{"path": p.path, "rule": p.path.split(":")[0], "message": p.message(lang)} for p in draft.problems]
         beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
         return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active, changes=beside,
-                           form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown)
+                           form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown,
+                           unchanged=unchanged)
 
     @expose("/<int:campaign_id>/diff")
     def compare(self, campaign_id: int):

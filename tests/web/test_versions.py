@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
+from engine.campaigns import publish
 from engine.models import (Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User)
 from tests.helpers import bearer, csrf_from, event, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
@@ -87,12 +88,14 @@ def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session
 def test_publishing_refuses_a_draft_that_changed_since_it_was_reviewed(admin_client, session, campaign):
     start = _versions(session, campaign)[-1]
     url = f"/admin/versions/{campaign.id}/draft?lang=en"
-    page = admin_client.get(url).get_data(as_text=True)
     row = _row(session, campaign, "zero_tolerance", "ZT2")
     points = row.points
-    row.points = points + 3  # another editor's change after this admin looked at the differences
+    row.points = points + 3
     session.commit()
     try:
+        page = admin_client.get(url).get_data(as_text=True)  # the admin reviews +3 ...
+        row.points = points + 5  # ... and another editor changes the row again before the admin publishes
+        session.commit()
         response = admin_client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page),
                                                 "comment": "reviewed something else"})
         answer = response.get_data(as_text=True)
@@ -102,6 +105,19 @@ def test_publishing_refuses_a_draft_that_changed_since_it_was_reviewed(admin_cli
     finally:
         row.points = points
         session.commit()
+
+
+def test_a_draft_equal_to_the_active_version_has_nothing_to_publish(admin_client, session, campaign):
+    publish(session, campaign, comment="draft and active made equal")
+    session.commit()
+    start = _versions(session, campaign)[-1]
+    url = f"/admin/versions/{campaign.id}/draft?lang=en"
+    page = admin_client.get(url).get_data(as_text=True)
+    assert 'id="no-changes"' in page and 'id="nothing-to-publish"' in page and 'id="publish-form"' not in page
+    response = admin_client.post(url, data={"csrf_token": csrf_from(admin_client.get("/admin/versions/").get_data(
+        as_text=True)), "reviewed": start.content_hash, "comment": "again"})
+    assert "the draft is the same as the active version" in response.get_data(as_text=True)
+    assert _versions(session, campaign)[-1].id == start.id
 
 
 def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_client, app, session, campaign,
