@@ -26,9 +26,10 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from admin import MasterDataView
-from engine.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline,
-                           TimelineStep, Unit)
+from engine.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
+                           TierMember, Timeline, TimelineStep, Unit)
 from engine.tasks import STATES
+from engine.worktime import describe_limit
 
 CAMPAIGN_STATUSES = (("draft", _l("Draft")), ("active", _l("Active")), ("ended", _l("Ended")))
 UNIT_TYPES = (("bureau", _l("Bureau")), ("department", _l("Department")),
@@ -41,6 +42,8 @@ TIERED_ACTIONS = ("escalate", "list_publicly")
 TIME_MODES = (("working", _l("Working time")), ("continuous", _l("Continuous time")))
 DURATION_UNITS = (("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days")))
 MINUTES_PER = {"minutes": 1, "hours": 60, "days": 1440}
+LIMIT_UNITS = (("working_hours", _l("working hours")), ("working_days", _l("working days")),
+               ("urgent_hours", _l("hours, continuous")), ("urgent_days", _l("days, continuous")))
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -299,16 +302,60 @@ def _top_level_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)))
 
 
+def _more_than_zero(form, field) -> None:
+    if field.data is not None and field.data <= 0:
+        raise ValidationError(_("The time must be more than zero."))
+
+
+class ConditionForm(BaseForm):
+    """A filing condition (立案条件) of a category and its time limit."""
+
+    id = fields.HiddenField()
+    code = fields.StringField(_l("Code"), validators=[validators.InputRequired(), validators.Length(max=32)])
+    name_zh = fields.StringField(_l("Name (Chinese)"), validators=[validators.InputRequired(), validators.Length(max=200)])
+    name_en = fields.StringField(_l("Name (English)"), validators=[validators.InputRequired(), validators.Length(max=200)])
+    limit_value = fields.FloatField(_l("Time limit"), validators=[validators.InputRequired(), _more_than_zero])
+    limit_unit = fields.SelectField(_l("Counted in"), choices=LIMIT_UNITS)
+
+
+class ConditionInline(InlineFormAdmin):
+    def get_form(self) -> type[BaseForm]:
+        return ConditionForm
+
+
+def _conditions(view, context, model: Category, name: str) -> Markup:
+    lang = "zh" if _zh() else "en"
+    return Markup("<ul class='mb-0'>{}</ul>").format(Markup("").join(
+        Markup("<li>{} {}: {}</li>").format(c.code, c.name_zh if lang == "zh" else c.name_en,
+                                            describe_limit(c.limit_value, c.limit_unit, lang)) for c in model.conditions))
+
+
 class CategoryView(MasterDataView):
-    """Two levels: a top-level category, or a sub-category whose parent is top-level."""
+    """Two levels: a top-level category, or a sub-category whose parent is top-level; each with its filing
+    conditions (立案条件) and their time limits, one of them the default."""
 
     column_list = ("code", "name_zh", "name_en", "parent", "default_condition")
+    column_details_list = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition")
     column_searchable_list = ("code", "name_zh", "name_en")
-    form_columns = ("code", "name_zh", "name_en", "parent", "default_condition")
-    form_args = {"parent": {"query_factory": _top_level_categories}}
+    form_columns = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition")
+    form_overrides = {"default_condition": fields.SelectField}
+    form_args = {"parent": {"query_factory": _top_level_categories},
+                 "conditions": {"label": _l("Filing condition")},
+                 "default_condition": {"choices": [("", "—")], "coerce": lambda v: v or None}}
+    inline_models = (ConditionInline(FilingCondition),)
+    column_formatters_detail = {"conditions": _conditions}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "parent": _l("Parent"), "default_condition": _l("Default filing condition")}
-    column_descriptions = {"parent": _l("Empty for a top-level category; only top-level categories can be parents.")}
+                     "parent": _l("Parent"), "default_condition": _l("Default filing condition"),
+                     "conditions": _l("Filing conditions (立案条件)")}
+    column_descriptions = {"parent": _l("Empty for a top-level category; only top-level categories can be parents."),
+                           "default_condition": _l("Used when an event names no condition; a new condition can be "
+                                                   "chosen here once saved.")}
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and "default_condition" in form:
+            form.default_condition.choices = [("", "—")] + [(c.code, f"{c.code} {c.name_zh}") for c in obj.conditions]
+        return form
 
     def validate_form(self, form) -> bool:
         valid = super().validate_form(form)
@@ -316,6 +363,14 @@ class CategoryView(MasterDataView):
             return valid
         from web.extensions import db
 
+        seen: set[str] = set()
+        for entry in form.conditions.entries:
+            if getattr(entry, "_should_delete", False):
+                continue
+            if entry.form.code.data in seen:
+                entry.form.code.errors.append(_("Another condition of this category has this code."))
+                valid = False
+            seen.add(entry.form.code.data)
         current = request.args.get("id", type=int)
         parent = form.parent.data
         if parent is not None and current is not None:
@@ -325,7 +380,7 @@ class CategoryView(MasterDataView):
             if db.session.scalar(select(Category.id).where(Category.parent_id == current).limit(1)):
                 form.parent.errors.append(_("This category has sub-categories, so it must stay top-level."))
                 return False
-        return True
+        return valid
 
 
 class DutyItemInline(InlineFormAdmin):

@@ -346,3 +346,37 @@ def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, sessi
         browser.close()
     campaign = session.scalar(select(Campaign).where(Campaign.code == code))
     assert campaign.office_hours == [["14:00", "17:30"], ["18:00", "20:00"]]
+
+
+def test_a_category_keeps_its_filing_conditions_and_a_default_among_them(admin, session):
+    code = uuid.uuid4().hex[:10]
+    parent = session.scalar(select(Category).where(Category.code == "06"))
+    data = {"code": code, "name_zh": "测试小类", "name_en": "Test sub-category", "parent": str(parent.id),
+            "default_condition": "",
+            "conditions-0-code": "A", "conditions-0-name_zh": "一般", "conditions-0-name_en": "Ordinary",
+            "conditions-0-limit_value": "2", "conditions-0-limit_unit": "working_hours",
+            "conditions-1-code": "B", "conditions-1-name_zh": "紧急", "conditions-1-name_en": "Urgent",
+            "conditions-1-limit_value": "30", "conditions-1-limit_unit": "urgent_hours"}
+    duplicate = _post(admin, "/admin/category/new/", {**data, "conditions-1-code": "A"}).get_data(as_text=True)
+    assert _near(duplicate, "conditions-1-code", "Another condition of this category has this code.")
+    zero = _post(admin, "/admin/category/new/", {**data, "conditions-0-limit_value": "0"}).get_data(as_text=True)
+    assert _near(zero, "conditions-0-limit_value", "The time must be more than zero.")
+    session.expire_all()
+    assert session.scalar(select(Category).where(Category.code == code)) is None
+
+    assert _post(admin, "/admin/category/new/", data).status_code == 302
+    category = session.scalar(select(Category).where(Category.code == code))
+    assert sorted((c.code, c.limit_value, c.limit_unit) for c in category.conditions) == [
+        ("A", 2, "working_hours"), ("B", 30, "urgent_hours")]
+    edit_url = f"/admin/category/edit/?id={category.id}"
+    form = admin.get(edit_url + "&lang=en").get_data(as_text=True)
+    choices = re.search(r'<select[^>]*name="default_condition".*?</select>', form, re.S).group(0)
+    assert 'value="A"' in choices and 'value="B"' in choices
+    ids = {c.code: c.id for c in category.conditions}
+    chosen = {**data, "default_condition": "B", "conditions-0-id": str(ids["A"]), "conditions-1-id": str(ids["B"])}
+    assert _post(admin, edit_url, chosen).status_code == 302
+    session.expire_all()
+    assert session.get(Category, category.id).default_condition == "B"
+    assert len(session.get(Category, category.id).conditions) == 2
+    details = admin.get(f"/admin/category/details/?id={category.id}&lang=zh").get_data(as_text=True)
+    assert "30 小时（连续计时）" in details and "2 工作时" in details
