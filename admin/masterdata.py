@@ -392,6 +392,15 @@ class DutyItemInline(InlineFormAdmin):
     form_widget_args = {"text_zh": {"rows": 2}, "text_en": {"rows": 2}}
 
 
+def _unit_type_choices() -> list[tuple[str, str]]:
+    """The known types, then any other type units already have (rules name types as unit_type:TYPE)."""
+    from web.extensions import db
+
+    known = dict(UNIT_TYPES)
+    others = sorted(t for t in db.session.scalars(select(Unit.type).distinct()) if t and t not in known)
+    return [(k, str(v)) for k, v in UNIT_TYPES] + [(t, t) for t in others]
+
+
 def _grids_of(unit: Unit) -> list[Grid]:
     from web.extensions import db
 
@@ -411,7 +420,7 @@ class UnitView(_RowsView):
     column_filters = ("type",)
     form_columns = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items")
     form_overrides = {"type": fields.SelectField}
-    form_args = {"type": {"choices": UNIT_TYPES}, "duty_items": {"label": _l("Duty item")}}
+    form_args = {"type": {"choices": _unit_type_choices}, "duty_items": {"label": _l("Duty item")}}
     inline_models = (DutyItemInline(DutyItem),)
     column_formatters = {"type": lambda v, c, m, n: _label(UNIT_TYPES, m.type), "grids": _grid_links,
                          "duty_items": lambda v, c, m, n: Markup("<ol class='mb-0'>{}</ol>").format(
