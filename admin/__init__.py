@@ -230,7 +230,7 @@ class RecipientView(MasterDataView):
     column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "language", "enabled")
     column_filters = ("scope", "channel", "enabled")
-    column_searchable_list = ("name", "address")
+    column_searchable_list = ("name",)  # not the address: a reader could probe a robot key by searching
     form_columns = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "secret", "language",
                     "enabled")
     form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField}
