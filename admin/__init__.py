@@ -5,6 +5,7 @@ these views; every view checks the role of the logged-in user.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, abort, current_app, flash, has_request_context, redirect, request, url_for
@@ -210,6 +211,9 @@ class VersionView(ReadOnlyView):
                      "comment": _l("Comment"), "published_at": _l("Published at")}
 
 
+_URL = re.compile(r"https?://[^\s'\"<>]+")
+
+
 def shown_address(address: str | None) -> str:
     """A recipient address as a reader may see it: robot and webhook URLs carry their key in the path or
     query, so only editors see them whole; readers get the scheme and host."""
@@ -258,7 +262,9 @@ class FailedDeliveryView(ReadableModelView):
     column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
     column_formatters = {"recipient": lambda view, context, model, name: (
         f"{model.recipient.name or model.recipient.channel} ({model.recipient.channel}: "
-        f"{shown_address(model.recipient.address)})" if model.recipient else "")}
+        f"{shown_address(model.recipient.address)})" if model.recipient else ""),
+        "last_error": lambda view, context, model, name: _URL.sub(lambda m: shown_address(m.group(0)),
+                                                                  model.last_error or "")}
     column_formatters_detail = column_formatters
     column_default_sort = ("id", True)
     column_labels = {"message.idempotency_key": _l("Idempotency key"), "message.kind": _l("Kind"),

@@ -3,12 +3,14 @@ the browser's zh-CN picks Chinese admin pages when the user chose no language.""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import (ApiToken, Campaign, Category, FrontageHolder, Grid, Recipient, SupervisionTier, Timeline,
-                           Unit, User)
+from engine import clock
+from engine.models import (ApiToken, Campaign, Category, Delivery, FrontageHolder, Grid, OutboxMessage, Recipient,
+                           SupervisionTier, Timeline, Unit, User)
 from tests.helpers import csrf_from, login
 
 #: Master-data views (endpoint -> model) every reader lists and opens.
@@ -74,7 +76,11 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
     recipient = Recipient(name="readonly-test robot", scope="unit", channel="wecom", language="zh", enabled=True,
                           address="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123",
                           secret="HMAC-SECRET-456")
-    session.add(recipient)
+    message = OutboxMessage(idempotency_key="readonly-" + uuid.uuid4().hex, kind="notify", channel="webhook",
+                            target="readonly", payload={}, status="delivered", created_at=clock.now())
+    delivery = Delivery(message=message, recipient=recipient, status="failed", attempts=5,
+                        last_error="HTTP 404 from https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123")
+    session.add_all([recipient, message, delivery])
     session.commit()
     try:
         auditor = _as(app, "auditor")
@@ -83,8 +89,11 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
         for html in (listing, details):
             assert "readonly-test robot" in html and "https://qyapi.weixin.qq.com/…" in html
             assert "ROBOT-KEY-123" not in html and "HMAC-SECRET-456" not in html
+        failed = auditor.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
+        assert "HTTP 404 from https://qyapi.weixin.qq.com/…" in failed and "ROBOT-KEY-123" not in failed
         admin = _as(app, "admin")
         assert "ROBOT-KEY-123" in admin.get("/admin/recipient/?lang=en").get_data(as_text=True)
+        assert "ROBOT-KEY-123" in admin.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
 
         tokens = auditor.get("/admin/token/?lang=en")
         digest = session.scalar(select(ApiToken.token_hash).limit(1))
@@ -92,7 +101,8 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
         assert tokens.status_code == 200 and digest not in html and 'id="action_form"' not in html
         assert 'id="action_form"' in admin.get("/admin/token/?lang=en").get_data(as_text=True)  # admins may revoke
     finally:
-        session.delete(session.get(Recipient, recipient.id))
+        for row in (delivery, message, recipient):
+            session.delete(row)
         session.commit()
 
 
