@@ -569,6 +569,21 @@ class TimelineView(_RowsView):
     column_labels = {"campaign_id": _l("Campaign"), "code": _l("Code"), "name_zh": _l("Name (Chinese)"),
                      "name_en": _l("Name (English)"), "steps": _l("Steps")}
 
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if not valid or "code" not in form:
+            return valid
+        from web.extensions import db
+
+        taken = select(Timeline.id).where(Timeline.campaign_id == form.campaign_id.data, Timeline.code == form.code.data)
+        current = request.args.get("id", type=int)
+        if current is not None:
+            taken = taken.where(Timeline.id != current)
+        if db.session.scalar(taken.limit(1)) is not None:
+            form.code.errors.append(_("This campaign already has a timeline with this code."))
+            return False
+        return True
+
     def on_model_change(self, form, model: Timeline, is_created: bool) -> None:
         _renumber(model.steps)
 

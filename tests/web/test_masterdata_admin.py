@@ -96,6 +96,9 @@ def test_a_timeline_with_three_steps_is_created_reordered_and_refuses_a_bad_step
     assert [row[3] for row in reordered] == ["remind", "escalate", "order"]
     assert [row[0] for row in reordered] == [0, 1, 2]
 
+    again = _post(admin, "/admin/timeline/new/", data, lang="zh").get_data(as_text=True)
+    assert _near(again, "code", "该活动已有使用此代码的时限流程。")
+
     for lang, message in (("en", "Escalating and listing publicly need a tier level."), ("zh", "升级督办和挂牌督办须指定督查层级。")):
         bad = {**moved, **_step(3, "3", "days", "continuous", "escalate", tier="", position=3)}
         refused = _post(admin, edit_url, bad, lang=lang)
