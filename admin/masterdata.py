@@ -65,7 +65,7 @@ class OfficeHoursField(fields.Field):
             f'aria-label="{start}"></td>'
             f'<td><input type="time" class="form-control" name="{self.name}-end" value="{escape(e)}" '
             f'aria-label="{end}"></td>'
-            f'<td class="text-nowrap">{_row_buttons()}</td></tr>' for s, e in rows)
+            f'<td class="text-nowrap">{_remove_button()}</td></tr>' for s, e in rows)
         return Markup(
             f'<div class="{invalid}" id="{self.id}"><input type="hidden" name="{self.name}" value="rows">'
             f'<table class="table table-sm mb-1" data-admin-rows="{self.name}"><thead><tr>'
@@ -208,12 +208,15 @@ def _exactly_one_member(form, field) -> None:
         raise StopValidation(_("Choose either a user or a unit for each member row, not both."))
 
 
-def _row_buttons() -> str:
-    up, down, remove = escape(_("Move up")), escape(_("Move down")), escape(_("Remove"))
-    return (f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-up title="{up}">↑</button> '
-            f'<button type="button" class="btn btn-sm btn-outline-secondary" data-admin-row-down title="{down}">↓'
-            f'</button> <button type="button" class="btn btn-sm btn-outline-danger" data-admin-row-remove '
-            f'title="{remove}">×</button>')
+def _remove_button() -> str:
+    remove = escape(_("Remove"))
+    return (f'<button type="button" class="btn btn-sm btn-outline-danger" data-admin-row-remove title="{remove}" '
+            f'aria-label="{remove}">×</button>')
+
+
+#: The hidden position of an inline row; admin-rows.js titles its ↑/↓ buttons from these attributes.
+POSITION_FIELD_ARGS = {"widget": HiddenInput(), "validators": [validators.Optional()],
+                       "render_kw": {"data-move-up": _l("Move up"), "data-move-down": _l("Move down")}}
 
 
 def _renumber(rows: list[Any]) -> None:
@@ -385,7 +388,7 @@ class CategoryView(MasterDataView):
 
 class DutyItemInline(InlineFormAdmin):
     form_columns = ("id", "position", "category", "text_zh", "text_en")
-    form_args = {"position": {"widget": HiddenInput(), "validators": [validators.Optional()]},
+    form_args = {"position": POSITION_FIELD_ARGS,
                  "text_zh": {"label": _l("Duty (Chinese)"), "validators": [validators.InputRequired()]},
                  "text_en": {"label": _l("Duty (English)")},
                  "category": {"label": _l("Category (optional)")}}
@@ -525,7 +528,7 @@ class StepForm(BaseForm):
     """One timeline step; after_minutes is shown as a number and a unit."""
 
     id = fields.HiddenField()
-    position = fields.IntegerField(widget=HiddenInput(), validators=[validators.Optional()])
+    position = fields.IntegerField(**POSITION_FIELD_ARGS)
     after_minutes = DurationField(_l("After how long"))
     time_mode = fields.SelectField(_l("Counted in"), choices=TIME_MODES, default="working")
     unless_state = fields.SelectField(_l("Unless the task is"), choices=_state_choices, coerce=lambda v: v or None)

@@ -284,6 +284,7 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
             page.select_option(f"select[name=steps-{index}-action]", action)
             page.select_option(f"select[name=steps-{index}-tier_level]", tier)
         expect(page.locator("#steps-2 [data-admin-row-up]")).to_be_visible()
+        assert page.get_attribute("#steps-2 [data-admin-row-up]", "title") == "上移"
         page.click("#steps-2 [data-admin-row-up]")  # the escalation moves before the order
         order = page.eval_on_selector_all(".inline-field-list > .inline-field", "rows => rows.map(r => r.id)")
         assert order == ["steps-0", "steps-2", "steps-1"]

@@ -1,5 +1,5 @@
-// Rows in admin forms: ↑/↓ on Flask-Admin inline rows (timeline steps, duty items, tier members) rewriting
-// their hidden position inputs, and add/move/remove on small row tables (a campaign's office hours).
+// Rows in admin forms: ↑/↓ on Flask-Admin inline rows that have a hidden position (timeline steps, duty
+// items), rewriting the positions, and add/remove on small row tables (a campaign's office hours).
 (function () {
   "use strict";
 
@@ -24,19 +24,19 @@
     b.className = "btn btn-sm btn-outline-secondary ml-1";
     b.textContent = label;
     b.title = title;
+    b.setAttribute("aria-label", title);
     b.setAttribute(attr, "");
     return b;
   }
 
   function decorate(row) {
     if (row.querySelector(":scope > legend [data-admin-row-up]")) { return; }
-    if (!row.querySelector('input[name="' + row.id + '-position"]')) { return; }  // unordered rows (tier members)
+    var position = row.querySelector('input[name="' + row.id + '-position"]');
+    if (!position) { return; }  // unordered rows (tier members)
     var place = row.querySelector(":scope > legend .pull-right") || row.querySelector(":scope > legend");
     if (!place) { return; }
-    var lang = document.documentElement.lang || "";
-    var zh = lang.indexOf("zh") === 0;
-    place.appendChild(button("↑", zh ? "上移" : "Move up", "data-admin-row-up"));
-    place.appendChild(button("↓", zh ? "下移" : "Move down", "data-admin-row-down"));
+    place.appendChild(button("↑", position.getAttribute("data-move-up") || "", "data-admin-row-up"));
+    place.appendChild(button("↓", position.getAttribute("data-move-down") || "", "data-admin-row-down"));
   }
 
   function positionOf(row) {
