@@ -1,7 +1,7 @@
-"""Flask-Admin: master data for administrators, read-only evaluation records for staff.
+"""Flask-Admin: master data and configuration edited by administrators, read by auditors and assessors.
 
 The rule-authoring screens (lists as decision tables, the guided editor, versions) build on
-these views; every view checks the role of the logged-in user.
+these views; every view checks the role of the logged-in user, and every change needs may_edit().
 """
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def require_editor() -> None:
 
 
 class _Guarded:
+    """Who reaches a view at all: READERS unless a view narrows `roles`; anonymous users go to sign in."""
+
     roles: tuple[str, ...] = READERS
 
     def is_accessible(self) -> bool:
@@ -53,7 +55,6 @@ class _Guarded:
 
 
 class IndexView(_Guarded, AdminIndexView):
-
     @expose("/")
     def index(self):
         from engine.worktime import missing_years_ahead
