@@ -67,6 +67,12 @@ def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_se
     assert saved.version == before + 1
     assert [f["name"] for f in saved.fields][-2:] == ["outcome", "scene"]
 
+    # Templates belong to the campaign's bundle: new tasks take the saved version once it is published.
+    from engine.campaigns import publish
+    from engine.models import Campaign
+    campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+    publish(session, campaign, comment="night-patrol form: outcome and scene photo")
+    session.commit()
     event_id = client.post("/api/v1/events", json=event("06029", "DC-03", hour=23),
                            headers=bearer(intake_token)).get_json()["id"]
     drain()
