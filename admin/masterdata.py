@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import request, url_for
+from flask import flash, request, url_for
 from flask_admin.contrib.sqla.form import InlineModelConverter
 from flask_admin.form import BaseForm, DatePickerWidget, DateTimePickerWidget
 from flask_admin.model.form import InlineFormAdmin
@@ -244,6 +244,13 @@ class _RowsView(MasterDataView):
     @property
     def extra_js(self) -> list[str]:
         return [url_for("static", filename="admin-rows.js")]
+
+
+class _DraftView(_RowsView):
+    """Tiers and timelines belong to the campaign's versioned bundle: a save changes the draft only."""
+
+    def after_model_change(self, form, model, is_created: bool) -> None:
+        flash(_("Saved to the draft. Publish it under Ruleset versions to put it in force."), "info")
 
 
 # --- campaigns -----------------------------------------------------------------------------------------
@@ -486,7 +493,7 @@ def _members(view, context, model: SupervisionTier, name: str) -> str:
     return "; ".join(str(m.user) if m.user else str(m.unit) for m in model.members)
 
 
-class SupervisionTierView(_RowsView):
+class SupervisionTierView(_DraftView):
     column_list = ("campaign_id", "level", "name_zh", "name_en", "members")
     column_default_sort = [("campaign_id", False), ("level", False)]
     form_columns = ("campaign_id", "level", "name_zh", "name_en", "members")
@@ -557,7 +564,7 @@ def _steps(view, context, model: Timeline, name: str) -> Markup:
     return Markup("<ol class='mb-0'>{}</ol>").format(Markup("").join(items))
 
 
-class TimelineView(_RowsView):
+class TimelineView(_DraftView):
     """Ordered steps: after how long, counted in working or continuous time, unless the task is in a state."""
 
     inline_model_form_converter = _ForwardOnlyConverter

@@ -73,6 +73,8 @@ def test_a_timeline_with_three_steps_is_created_reordered_and_refuses_a_bad_step
             **_step(2, "1", "days", "continuous", "escalate", tier="2", unless="closed", position=2)}
     created = _post(admin, "/admin/timeline/new/", data)
     assert created.status_code == 302, created.get_data(as_text=True)[-2000:]
+    assert "Saved to the draft. Publish it under Ruleset versions" in admin.get("/admin/timeline/?lang=en").get_data(
+        as_text=True)
     timeline = session.scalar(select(Timeline).where(Timeline.code == code))
     assert _steps(session, timeline.id) == [(0, 30, "working", "remind", None, "submitted"),
                                             (1, 120, "working", "order", 1, "submitted"),
