@@ -38,6 +38,12 @@ class Evaluator:
                     return _ignore
                 return _recorder(fired, action_name)
 
+            def _run(self) -> None:
+                """No dispatch threads: durable_rules' pollers run queued actions on their own thread, racing
+                `evaluate` (firings of a batch were lost under load); every action here runs inside
+                assert_facts, which is handed at most CAP facts, and no rule uses durable_rules timers."""
+                return None
+
         self._host = _Host()
         self._registered: set[str] = set()
         self._serial = 0
@@ -72,7 +78,9 @@ class Evaluator:
                 owner[fact_id] = item_id
                 by_partition[partition].append({**complete(facts), "id": fact_id})
         results: dict[str, list[str]] = defaultdict(list)
-        for partition, facts in by_partition.items():
+        chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
+                  for start in range(0, len(facts), CAP))
+        for partition, facts in chunks:
             ruleset = f"{tag}.{partition}"
             del self._fired[:]
             try:
