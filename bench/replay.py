@@ -19,7 +19,6 @@ exact). `--profile` adds the top of a cProfile of the replay.
 
     .venv/bin/python bench/replay.py                       # 100,000 events, SQLite then PostgreSQL
     .venv/bin/python bench/replay.py --events 20000 --skip-postgres
-    .venv/bin/python bench/replay.py --without-host-threads   # what-if: durable_rules' polling threads off
 """
 from __future__ import annotations
 
@@ -264,13 +263,7 @@ def main() -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--without-host-threads", action="store_true",
-                        help="what-if, not engine code: durable_rules' Host starts no polling threads")
     args = parser.parse_args()
-    if args.without_host_threads:
-        import durable.engine
-
-        durable.engine.Host._run = lambda self: None  # the threads that run queued actions off the caller's thread
     print(f"code {code_version()}, {cpu_model()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="civicrules-replay-"))
     rounds = []
@@ -290,8 +283,7 @@ def main() -> int:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"bench": "replay", "code": code_version(), "without_host_threads": args.without_host_threads,
-                      "rounds": rounds}))
+    print(json.dumps({"bench": "replay", "code": code_version(), "rounds": rounds}))
     return 0 if all(r["exact"] for r in rounds) else 1
 
 

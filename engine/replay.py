@@ -32,7 +32,7 @@ from engine.errors import FieldProblem, InputError
 from engine.models import Campaign, Category, Event, Grid, RulesetVersion, Unit
 from rules.compiler import categories_of
 
-BATCH_SIZE = 1000  # at most engine.evaluation.CAP: more facts per assert can lose firings (durable_rules' cap)
+BATCH_SIZE = 1000  # events per evaluation batch: progress is saved and Cancel is checked between batches
 DETAIL_LIMIT = 500
 MAX_DAYS = 366
 LIST_FACTS = ("zero_tolerance", "strict_management")
@@ -211,7 +211,7 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
            skip_unchanged: bool = True, progress: Callable[[int, int], None] | None = None,
            cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Compare what `base` and `other` would have done with the period's events; nothing is written."""
-    from engine.evaluation import CAP, evaluator  # the C engine loads only where events are evaluated
+    from engine.evaluation import evaluator  # the C engine loads only where events are evaluated
 
     started = time.monotonic()
     try:
@@ -234,7 +234,7 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
         status = "finished"
         if progress:
             progress(0, total)
-        for rows in _batches(session, start, end, category_ids, min(max(1, batch_size), CAP)) if total else ():
+        for rows in _batches(session, start, end, category_ids, max(1, batch_size)) if total else ():
             if cancelled and cancelled():
                 status = "cancelled"
                 break
