@@ -295,6 +295,7 @@ class FailedDeliveryView(ReadableModelView):
 def init_admin(app: Flask) -> Admin:
     from web.extensions import db
 
+    app.jinja_env.globals["admin_may_edit"] = may_edit  # templates hide edit controls from read-only roles
     admin = Admin(app, name=_l("CivicRules administration"), theme=Bootstrap4Theme(),
                   index_view=IndexView(url="/admin"),
                   translations_path=str(Path(__file__).resolve().parent / "translations"))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import request, url_for
 from flask_admin import BaseView, expose
 
-from admin import _Guarded
+from admin import READERS, _Guarded
 from engine import changelog
 from engine.changelog import ChangeFilter
 from web.extensions import db
@@ -33,7 +33,7 @@ def _after() -> tuple[datetime, int] | None:
 
 
 class ChangeHistoryView(_Guarded, BaseView):
-    roles = ("admin", "auditor")
+    roles = READERS  # auditors and assessors read every admin page (issue #3)
 
     @expose("/")
     def index(self):

@@ -14,7 +14,7 @@ from flask import Response, abort, current_app, request, send_file, url_for
 from flask_admin import BaseView, expose
 from sqlalchemy import select
 
-from admin import _Guarded
+from admin import READERS, _Guarded
 from engine import firing_history
 from engine.firing_history import Cursor, FiringFilter
 from engine.models import Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
@@ -56,7 +56,7 @@ def outcome_of(firing: Firing, tasks: dict[int, Task]) -> str:
 
 
 class FiringHistoryView(_Guarded, BaseView):
-    roles = ("admin", "auditor")
+    roles = READERS  # auditors and assessors read every admin page (issue #3)
 
     def _choices(self, lang: str) -> dict[str, list[tuple[Any, str]]]:
         def named(model):

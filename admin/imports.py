@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin import _Guarded
+from admin import READERS, _Guarded, require_editor
 from engine import imports
 from engine.errors import InputError
 from engine.models import ImportRun
@@ -52,9 +52,9 @@ def mapping_form(headers: list[str], mapping: dict[str, str]) -> FlaskForm:
 
 
 class ImportView(_Guarded, BaseView):
-    """Only administrators import; the page shows each run's progress and its report of bad rows."""
+    """Only administrators import; auditors and assessors read the runs, their progress and their reports."""
 
-    roles = ("admin",)
+    roles = READERS
 
     def _folder(self) -> Path:
         return Path(current_app.instance_path) / "imports"
@@ -68,6 +68,8 @@ class ImportView(_Guarded, BaseView):
     @expose("/", methods=("GET", "POST"))
     def index(self):
         form = UploadForm()
+        if request.method == "POST":
+            require_editor()
         if form.validate_on_submit():
             upload = form.file.data
             try:
@@ -89,6 +91,8 @@ class ImportView(_Guarded, BaseView):
         table = imports.read_table(Path(job.stored_path))
         form = mapping_form(table.headers, job.mapping)
         report = None
+        if request.method == "POST":
+            require_editor()
         if request.method == "POST" and job.status == "uploaded" and form.validate_on_submit():
             job.mapping = {t: getattr(form, t).data for t in imports.TARGETS if getattr(form, t).data}
             try:
@@ -125,6 +129,7 @@ class ImportView(_Guarded, BaseView):
 
     @expose("/<int:run_id>/cancel", methods=("POST",))
     def cancel(self, run_id: int):
+        require_editor()
         form = FlaskForm()
         if form.validate_on_submit():
             imports.cancel(db.session, self._run(run_id))

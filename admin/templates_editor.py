@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField
 
+import admin
 from admin import _Guarded
 from engine import task_templates
 from engine.errors import InputError
@@ -37,13 +38,13 @@ def _preview_template(spec: dict) -> TaskTemplate:
 
 
 class TemplateEditorView(_Guarded, BaseView):
-    roles = ("admin",)
+    roles = admin.READERS  # auditors and assessors read templates; only admins save (preview changes nothing)
 
     @expose("/")
     def index(self):
         rows = db.session.execute(select(TaskTemplate.code, func.max(TaskTemplate.version)).group_by(TaskTemplate.code)
                                   .order_by(TaskTemplate.code)).all()
-        return self.render("admin/templates_editor/index.html", rows=rows)
+        return self.render("admin/templates_editor/index.html", rows=rows, may_edit=admin.may_edit())
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit(self):
@@ -52,6 +53,8 @@ class TemplateEditorView(_Guarded, BaseView):
         current = task_templates.latest(db.session, code) if code else None
         spec = task_templates.spec_of(current) if current else dict(BLANK)
         problems: list[dict] = []
+        if request.method == "POST":
+            admin.require_editor()
         if form.validate_on_submit():
             try:
                 spec = json.loads(form.design.data or "{}")
@@ -68,7 +71,8 @@ class TemplateEditorView(_Guarded, BaseView):
                         version=row.version, code=row.code), "success")
                 return redirect(url_for(".edit", code=row.code))
         return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
-                           version=current.version if current else None, types=task_templates.FIELD_TYPES)
+                           version=current.version if current else None, types=task_templates.FIELD_TYPES,
+                           may_edit=admin.may_edit())
 
     @expose("/preview", methods=("POST",))
     def preview(self):

@@ -49,14 +49,15 @@ EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
-    "import": ADMINS, "templates_editor": ADMINS,
+    "import": ADMIN_READERS,  # readers see the runs and reports; uploading, mapping and cancelling are POSTs for admins
+    "templates_editor": ADMIN_READERS,  # read-only form and preview; saving calls require_editor()
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
     "replay": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # replaying writes nothing; readers may start one too
-    "rules_editor": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading and live checks; saving calls require_editor()
     "lists": ADMIN_READERS,  # the list tables read-only; analyse and save call require_editor()
+    "rules_editor": ADMIN_READERS,  # reading and live checks; saving calls require_editor()
     "versions": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading; publish and rollback call require_editor()
-    "firing_history": RECORD_READERS,
-    "change_history": RECORD_READERS,
+    "firing_history": ADMIN_READERS,
+    "change_history": ADMIN_READERS,
 }
 
 #: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
@@ -110,6 +111,7 @@ POLICY: dict[str, frozenset[str]] = {
     "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
+    "import.cancel": ADMINS,  # POST only
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
     **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},
