@@ -19,9 +19,9 @@ from wtforms.validators import DataRequired, Length
 import admin
 from admin import _Guarded
 from engine import campaigns, versions
-from rules.diff import shown
 from engine.errors import InputError
 from engine.models import Campaign
+from rules.diff import shown
 from web.extensions import db
 from web.i18n import short_lang
 
@@ -52,8 +52,8 @@ class VersionsView(_Guarded, BaseView):
         found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
         drafts = {c.id: campaigns.draft_view(db.session, c).content_hash for c in found}
         return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
-                           drafts=drafts,
-                           rollback_form=RollbackForm(), may_edit=admin.may_edit(), zone=ZONE, lang=short_lang())
+                           drafts=drafts, rollback_form=RollbackForm(), may_edit=admin.may_edit(), zone=ZONE,
+                           lang=short_lang())
 
     @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))
     def draft(self, campaign_id: int):
