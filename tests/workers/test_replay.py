@@ -218,6 +218,35 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
         app.config["WTF_CSRF_ENABLED"] = False
 
 
+def test_a_draft_that_does_not_validate_shows_its_problems_instead_of_a_result(app, client, factory, month,
+                                                                                settings, worker):
+    from workers.replay import fetch, outcome, start as start_replay
+
+    key = f"ZTBAD{uuid.uuid4().hex[:4].upper()}"
+    with factory() as session:
+        zero = session.scalar(select(RuleList).where(RuleList.campaign_id == month["campaign"],
+                                                     RuleList.kind == "zero_tolerance"))
+        zero.items.append(ListItem(position=len(zero.items), key=key, title_zh="坏行", title_en="Broken row",
+                                   categories=[NEW_CATEGORY], conditions=[], assign="grid_unit",
+                                   template_code="no-such-template", points=1, enabled=True))
+        session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        login(client, "admin")
+        job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
+                                         "to": LAST.isoformat()}, by="test")
+        wait_for(lambda: client.get(f"/admin/replay/{job_id}/status.json").get_json()["finished"], 120)
+        answer = outcome(fetch(settings, job_id))
+        assert answer["ok"] is False and any("no-such-template" in p["en"] for p in answer["problems"]), answer
+        html = client.get(f"/admin/replay/{job_id}/?lang=en").get_data(as_text=True)
+        assert 'id="replay-problems"' in html and "no-such-template" in html and 'id="replay-units"' not in html
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+        with factory() as session:
+            session.delete(session.scalar(select(ListItem).where(ListItem.key == key)))
+            session.commit()
+
+
 def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client, month):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
