@@ -27,6 +27,9 @@ from web.extensions import db
 from web.i18n import short_lang
 
 MAX_DAYS = 366
+STATUSES = {"queued": _l("Waiting for an engine worker"), "started": _l("Running"), "finished": _l("Replay finished"),
+            "failed": _l("Failed"), "stopped": _l("Stopped"), "canceled": _l("Cancelled"), "deferred": _l("Waiting"),
+            "scheduled": _l("Waiting")}
 KINDS = {"added": _l("Task added"), "removed": _l("Task removed"), "deadline": _l("Deadline changed"),
          "rule": _l("Rule changed"), "points": _l("Points changed")}
 
@@ -82,6 +85,10 @@ def _ruleset_label(value: Any) -> str:
     return _("Version %(n)s", n=value)
 
 
+def _labelled(progress: dict[str, Any]) -> dict[str, Any]:
+    return {**progress, "label": str(STATUSES.get(progress["status"], progress["status"]))}
+
+
 def _local(value: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "—"
 
@@ -125,7 +132,7 @@ class ReplayView(_Guarded, BaseView):
             runs.append({"id": job.id, "campaign": names.get(asked.get("campaign"), "?"), "from": asked.get("from"),
                          "to": asked.get("to"), "base": _ruleset_label(asked.get("base")),
                          "other": _ruleset_label(asked.get("other")), "by": (job.meta or {}).get("by", ""),
-                         "status": state(self._settings(), job)["status"]})
+                         "status": _labelled(state(self._settings(), job))["label"]})
         return self.render("admin/replay/index.html", form=form, runs=runs)
 
     @expose("/<job_id>/")
@@ -133,7 +140,7 @@ class ReplayView(_Guarded, BaseView):
         from workers.replay import outcome, state
 
         job = self._job(job_id)
-        progress = state(self._settings(), job)
+        progress = _labelled(state(self._settings(), job))
         answer = outcome(job) if progress["finished"] else None
         asked = (job.meta or {}).get("request") or {}
         campaign = db.session.get(Campaign, asked.get("campaign"))
@@ -154,7 +161,7 @@ class ReplayView(_Guarded, BaseView):
     def status(self, job_id: str):
         from workers.replay import state
 
-        return jsonify(state(self._settings(), self._job(job_id)))
+        return jsonify(_labelled(state(self._settings(), self._job(job_id))))
 
     @expose("/<job_id>/cancel", methods=("POST",))
     def cancel(self, job_id: str):

@@ -12,7 +12,7 @@
   if (!box || box.dataset.finished === "yes") { return; }
   var bar = box.querySelector(".progress-bar");
   function show(state) {
-    ["status", "done", "total"].forEach(function (key) {
+    ["label", "done", "total"].forEach(function (key) {
       var node = box.querySelector('[data-field="' + key + '"]');
       if (node && state[key] !== null && state[key] !== undefined) { node.textContent = state[key]; }
     });
