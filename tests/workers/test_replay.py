@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from engine import pipeline
 from engine.intake import IntakeSource, accept_event
-from engine.models import Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, Task, TaskTransition
+from engine.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task,
+                           TaskTransition)
 from tests.helpers import SHANGHAI, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop, wait_for
@@ -80,12 +81,12 @@ def written(factory) -> dict[str, int]:
                 for model in (Task, Firing, OutboxMessage, TaskTransition)}
 
 
-def run_through_page(app, client, month: dict) -> tuple[str, dict, list[int]]:
-    """Start a draft-vs-active replay as an auditor through the form, follow its bar to the end."""
+def run_through_page(app, client, month: dict, **compare: str) -> tuple[str, dict, list[int]]:
+    """Start a replay through the form (draft against active unless told), follow its bar to the end."""
     page = client.get("/admin/replay/").get_data(as_text=True)
     response = client.post("/admin/replay/", data={
         "csrf_token": csrf_from(page), "campaign": str(month["campaign"]), "date_from": FIRST.isoformat(),
-        "date_to": LAST.isoformat(), "compare": "draft"})
+        "date_to": LAST.isoformat(), **(compare or {"compare": "draft"})})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     job_url = response.headers["Location"]
     job_id = job_url.rstrip("/").rsplit("/", 1)[1]
@@ -171,6 +172,23 @@ def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factor
                 assert f'<tr data-unit="{unit}">' in html and f'<details class="mb-2" data-unit="{unit}">' in html
             assert html.count('data-kind="added"') == sum(added.values())
             assert html.count('data-kind="deadline"') == sum(changed.values())
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_two_published_versions_can_be_compared(app, client, factory, month, worker):
+    with factory() as session:
+        campaign = session.get(Campaign, month["campaign"])
+        number = session.scalar(select(RulesetVersion.number).where(RulesetVersion.id == campaign.published_version_id))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        login(client, "admin")
+        job_url, result, _ = run_through_page(app, client, month, compare="versions", base_version=str(number),
+                                              other_version=str(number))
+        assert (result["base"], result["other"], result["units"]) == (number, number, [])
+        assert result["compared"] == 0 and result["in_period"] == len(month["events"])  # nothing can differ
+        html = client.get(job_url + "?lang=en").get_data(as_text=True)
+        assert f"Version {number}</strong> → <strong>Version {number}" in html and 'id="replay-no-differences"' in html
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
