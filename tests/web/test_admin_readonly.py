@@ -49,6 +49,27 @@ def test_readers_list_and_open_every_master_data_view_without_edit_controls(app,
         assert _edit_controls(details.get_data(as_text=True), view) == [], view
 
 
+def _model_views(app) -> list:
+    from admin import ReadableModelView
+
+    admins = app.extensions["admin"]
+    return [view for admin in (admins if isinstance(admins, list) else [admins]) for view in admin._views
+            if isinstance(view, ReadableModelView)]
+
+
+@pytest.mark.parametrize("username", ["auditor", "assessor"])
+def test_every_model_view_of_the_admin_is_readable_without_edit_controls(app, username):
+    client = _as(app, username)
+    views = _model_views(app)
+    assert len(views) >= 20
+    for view in views:
+        page = client.get(f"{view.url}/?lang=zh")
+        assert page.status_code == 200, view.endpoint
+        html = page.get_data(as_text=True)
+        assert _edit_controls(html, view.url.rsplit("/", 1)[-1]) == [], view.endpoint
+        assert client.get(f"{view.url}/new/").status_code == 403, view.endpoint
+
+
 @pytest.mark.parametrize("username", ["auditor", "assessor"])
 def test_readers_are_refused_every_change(app, session, username):
     client = _as(app, username)
