@@ -37,7 +37,16 @@ def campaign(session) -> Campaign:
 
 
 @pytest.fixture()
-def admin_client(app):
+def csrf_on(app):
+    """These pages are used as a browser would: forms carry their CSRF token."""
+    before = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = before
+
+
+@pytest.fixture()
+def admin_client(app, csrf_on):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = f"10.253.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     assert login(client, "admin").status_code in (302, 303)
@@ -189,7 +198,7 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
         session.commit()
 
 
-def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign):
+def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign, csrf_on):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "10.253.252.1"
     assert login(client, "auditor").status_code in (302, 303)
