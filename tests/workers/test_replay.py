@@ -323,3 +323,27 @@ def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app
             browser.close()
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_events_without_stored_facts_are_enriched_anew_with_the_same_outcome(factory, month):
+    from engine.replay import replay
+
+    target = min(i for i, e in month["events"].items() if e["category"] == NEW_CATEGORY)
+    with factory() as session:
+        stored = session.get(Event, target).facts
+    with draft_edit(factory, month["campaign"]) as rule_key:
+        with factory() as session:
+            kept = replay(session, month["campaign"], FIRST, LAST)
+        try:
+            with factory() as session:
+                session.get(Event, target).facts = None  # as if evaluated before the campaign existed
+                session.commit()
+            with factory() as session:
+                anew = replay(session, month["campaign"], FIRST, LAST)
+        finally:
+            with factory() as session:
+                session.get(Event, target).facts = stored
+                session.commit()
+    assert (kept["reenriched"], anew["reenriched"]) == (0, 1)
+    assert anew["units"] == kept["units"] and anew["difference_count"] == kept["difference_count"]
+    assert any(d["event"] == target and d["rule_after"] == rule_key for d in anew["differences"])
