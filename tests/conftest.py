@@ -137,6 +137,15 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture()
+def csrf_on(app):
+    """Forms carry their CSRF token, as in a browser (the test app's default is off); restored afterwards."""
+    before = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = before
+
+
 @pytest.fixture(scope="session")
 def intake_token(demo) -> str:
     return demo["tokens"]["hotline-12345"]

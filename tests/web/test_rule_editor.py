@@ -25,14 +25,6 @@ needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
 
 
 @pytest.fixture()
-def csrf_on(app):
-    before = app.config.get("WTF_CSRF_ENABLED", True)
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield
-    app.config["WTF_CSRF_ENABLED"] = before
-
-
-@pytest.fixture()
 def admin(client, csrf_on):
     login(client, "admin")
     return client
