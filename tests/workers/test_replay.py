@@ -347,3 +347,22 @@ def test_events_without_stored_facts_are_enriched_anew_with_the_same_outcome(fac
     assert (kept["reenriched"], anew["reenriched"]) == (0, 1)
     assert anew["units"] == kept["units"] and anew["difference_count"] == kept["difference_count"]
     assert any(d["event"] == target and d["rule_after"] == rule_key for d in anew["differences"])
+
+
+def test_a_replay_still_waiting_for_a_worker_is_cancelled_by_rq(app, client, month, settings):
+    from workers.replay import start as start_replay
+
+    job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
+                                     "to": LAST.isoformat()}, by="test")  # no worker runs in this test
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        login(client, "auditor")
+        page = client.get(f"/admin/replay/{job_id}/?lang=en").get_data(as_text=True)
+        assert "Waiting for an engine worker" in page and 'id="replay-cancel"' in page
+        client.post(f"/admin/replay/{job_id}/cancel", data={"csrf_token": csrf_from(page)})
+        state = client.get(f"/admin/replay/{job_id}/status.json").get_json()
+        assert (state["status"], state["finished"]) == ("canceled", True)
+        html = client.get(f"/admin/replay/{job_id}/?lang=en").get_data(as_text=True)
+        assert 'id="replay-failed"' in html and "Cancelled" in html and 'id="replay-cancel"' not in html
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
