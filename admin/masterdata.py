@@ -220,8 +220,12 @@ POSITION_FIELD_ARGS = {"widget": HiddenInput(), "validators": [validators.Option
 
 
 def _renumber(rows: list[Any]) -> None:
-    """Positions 0..n-1 in the order the form gave (rows without a position go last, as added)."""
-    for position, row in enumerate(sorted(rows, key=lambda r: (r.position is None, r.position or 0))):
+    """Positions 0..n-1 in the order the form gave (rows without a position go last, as added); rows the
+    form deleted are still in the collection until the flush, and are skipped."""
+    from web.extensions import db
+
+    kept = [r for r in rows if r not in db.session.deleted]
+    for position, row in enumerate(sorted(kept, key=lambda r: (r.position is None, r.position or 0))):
         row.position = position
 
 

@@ -98,6 +98,15 @@ def test_a_timeline_with_three_steps_is_created_reordered_and_refuses_a_bad_step
     assert [row[3] for row in reordered] == ["remind", "escalate", "order"]
     assert [row[0] for row in reordered] == [0, 1, 2]
 
+    dropped = {**moved, "del-steps-0": "y"}  # the Delete? box of the first step
+    assert _post(admin, edit_url, dropped).status_code == 302
+    assert [(row[0], row[3]) for row in _steps(session, timeline.id)] == [(0, "escalate"), (1, "order")]
+    kept = {k: v for k, v in moved.items() if not k.startswith("steps-0-")}  # a new row takes the next index
+    restored = {**kept, **_step(3, "30", "minutes", "working", "remind", unless="submitted", position=0),
+                "steps-1-position": "2", "steps-2-position": "1"}
+    assert _post(admin, edit_url, restored).status_code == 302
+    assert [row[3] for row in _steps(session, timeline.id)] == ["remind", "escalate", "order"]
+    reordered = _steps(session, timeline.id)
     again = _post(admin, "/admin/timeline/new/", data, lang="zh").get_data(as_text=True)
     assert _near(again, "code", "该活动已有使用此代码的时限流程。")
 
