@@ -119,11 +119,11 @@ class ReplayView(_Guarded, BaseView):
             form.date_from.data, form.date_to.data = _last_month(clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date())
         elif form.validate() and _problems(form, db.session.get(Campaign, form.campaign.data)):
             versions = form.compare.data == "versions"
-            request = {"campaign": form.campaign.data, "from": form.date_from.data.isoformat(),
+            params = {"campaign": form.campaign.data, "from": form.date_from.data.isoformat(),
                        "to": form.date_to.data.isoformat(),
                        "base": form.base_version.data if versions else "active",
                        "other": form.other_version.data if versions else "draft"}
-            job_id = start(self._settings(), request, by=current_user.username)
+            job_id = start(self._settings(), params, by=current_user.username)
             return redirect(url_for(".job", job_id=job_id))
         names = {c.id: c.code for c in campaigns}
         runs = []
