@@ -249,6 +249,10 @@ class _RowsView(MasterDataView):
     def extra_js(self) -> list[str]:
         return [url_for("static", filename="admin-rows.js")]
 
+    @property
+    def extra_css(self) -> list[str]:
+        return [url_for("static", filename="admin-rows.css")]
+
 
 class _DraftView(_RowsView):
     """Tiers and timelines belong to the campaign's versioned bundle: a save changes the draft only."""
@@ -344,7 +348,7 @@ def _conditions(view, context, model: Category, name: str) -> Markup:
                                             describe_limit(c.limit_value, c.limit_unit, lang)) for c in model.conditions))
 
 
-class CategoryView(MasterDataView):
+class CategoryView(_RowsView):
     """Two levels: a top-level category, or a sub-category whose parent is top-level; each with its filing
     conditions (立案条件) and their time limits, one of them the default."""
 

@@ -302,6 +302,7 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
         positions = [page.input_value(f"input[name=steps-{i}-position]") for i in range(3)]
         assert positions == ["0", "2", "1"]
         page.screenshot(path=str(shots / f"timeline-steps-{size}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
 
         page.click("#steps-button")  # a fourth step that escalates without a tier
         page.fill("input[name=steps-3-after_minutes]", "3")
