@@ -473,7 +473,8 @@ class FrontageHolderView(MasterDataView):
     form_columns = ("name", "address", "grid", "unit", "contact", "lat", "lon")
     column_labels = {"name": _l("Shop or site"), "address": _l("Address"), "grid": _l("Grid"),
                      "unit": _l("Responsible unit"), "contact": _l("Contact"), "lat": _l("Latitude"),
-                     "lon": _l("Longitude")}
+                     "lon": _l("Longitude"), "grid.code": _l("Grid code"), "grid.name_zh": _l("Grid name"),
+                     "unit.name_zh": _l("Responsible unit")}
     column_descriptions = {"unit": _l("Empty: the grid's responsible unit answers for it.")}
 
 

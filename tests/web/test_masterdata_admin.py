@@ -198,6 +198,8 @@ def test_a_frontage_holder_is_created_and_found_by_search(admin, session):
     other = admin.get("/admin/frontageholder/", query_string={"search": "no-such-shop-" + uuid.uuid4().hex}).get_data(
         as_text=True)
     assert shop not in other
+    listing = admin.get("/admin/frontageholder/?lang=zh").get_data(as_text=True)
+    assert 'placeholder="商户或场所, 地址, 联系方式, 网格代码, 网格名称, 责任单位"' in listing  # what the search covers
 
 
 def test_campaign_status_office_hours_and_window_are_validated(admin, session):
