@@ -237,6 +237,8 @@ def test_campaign_status_office_hours_and_window_are_validated(admin, session):
     assert campaign.inspection_starts_at == datetime(2026, 12, 10, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
     edit = admin.get(f"/admin/campaign/edit/?id={campaign.id}&lang=en").get_data(as_text=True)
     assert 'value="2026-12-10 09:00:00"' in edit and 'name="office_hours-start" value="13:30"' in edit
+    details = admin.get(f"/admin/campaign/details/?id={campaign.id}&lang=en").get_data(as_text=True)
+    assert "08:00–12:00, 13:30–17:00" in details and "2026-12-10 09:00" in details
     saved = _post(admin, f"/admin/campaign/edit/?id={campaign.id}", {**good, "status": "ended"})  # same unique code
     assert saved.status_code == 302, saved.get_data(as_text=True)[-1500:]
     session.expire_all()
