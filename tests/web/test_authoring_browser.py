@@ -145,7 +145,9 @@ def test_admin_adds_a_row_fixes_it_publishes_simulates_switches_language_and_rol
             # 6. English, kept for the user; then roll back to the version before.
             if page.locator(".navbar-toggler").is_visible():  # the phone's collapsed menu
                 page.click(".navbar-toggler")
-            page.click("#lang-en")
+                expect(page.locator("#lang-en")).to_be_visible()
+            with page.expect_navigation():
+                page.click("#lang-en")
             expect(page.locator("h1")).to_have_text("Simulator")
             page.goto(f"{live_server}/admin/versions/")
             expect(page.locator("h1")).to_have_text("Ruleset versions")
