@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine import clock
 from engine.errors import FieldProblem, InputError
-from engine.models import Event, OutboxMessage, Supervision, Task, TaskStep, User
+from engine.models import (Campaign, Event, OutboxMessage, Supervision, SupervisionTier, Task, TaskStep,
+                           TierMember, User)
 
 KINDS = ("urge", "order", "list_publicly")
 ESCALATING = ("order", "escalate", "list_publicly")
@@ -26,6 +27,19 @@ class BoardRow:
     overdue: timedelta | None
     listed_publicly: bool
     open_orders: int
+
+
+def tier_for(session: Session, user: User) -> int | None:
+    """The tier whose board a supervisor works, as set in the admin: their own membership of an active
+    campaign's tier, else their unit's, else the level on their account (the highest where several)."""
+    def levels(condition) -> set[int]:
+        return set(session.scalars(select(SupervisionTier.level).join(TierMember).join(
+            Campaign, Campaign.id == SupervisionTier.campaign_id).where(Campaign.status == "active", condition)))
+
+    own = levels(TierMember.user_id == user.id)
+    if not own and user.unit_id is not None:
+        own = levels(TierMember.unit_id == user.unit_id)
+    return max(own) if own else user.tier_level
 
 
 def board(session: Session, tier: int, include_closed: bool = False) -> list[BoardRow]:

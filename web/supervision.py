@@ -21,13 +21,14 @@ SUPERVISORS = ("supervisor", "admin")
 
 
 def _tier_of(user: User) -> int:
-    """A supervisor sees their own tier; an administrator may pick any (?tier=)."""
+    """A supervisor sees the tier they are a member of; an administrator may pick any (?tier=)."""
     if user.role == "admin":
         tier = request.args.get("tier", default=1, type=int)
         return tier if tier in (1, 2, 3) else 1
-    if not user.tier_level:
+    tier = supervision.tier_for(db.session, user)
+    if not tier:
         abort(403)
-    return user.tier_level
+    return tier
 
 
 def _visible_task(user: User, task_id: int) -> Task:
