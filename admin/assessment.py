@@ -20,7 +20,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import fields
 from wtforms.utils import unset_value
-from wtforms.validators import ValidationError
+from wtforms.validators import InputRequired
+from wtforms.widgets import NumberInput
 
 from admin import MasterDataView, ReadOnlyView
 from engine.indicators import HAPPENINGS
@@ -306,8 +307,10 @@ class PointRulesView(_AssessmentView):
     can_create = False
     column_list = ("rule_list", "key", "title_zh", "points", "point_rules")
     form_columns = ("points", "point_rules")
-    form_overrides = {"point_rules": NumbersField}
-    form_args = {"point_rules": {"labels": happening_labels}}
+    # SQLAlchemy 2.1's Float is no Numeric: Flask-Admin finds no converter for it and would drop the column.
+    form_overrides = {"points": fields.FloatField, "point_rules": NumbersField}
+    form_args = {"points": {"widget": NumberInput(step="any", min=0), "validators": [InputRequired()]},
+                 "point_rules": {"labels": happening_labels}}
     column_formatters = {"point_rules": _points_shown}
     column_formatters_detail = column_formatters
     column_labels = {"rule_list": _l("List"), "key": _l("Row"), "title_zh": _l("Title"),
@@ -321,9 +324,14 @@ class PointRulesView(_AssessmentView):
             form.point_rules.defaults = {kind: obj.points for kind in HAPPENINGS}
         return form
 
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if valid and hasattr(form, "points") and form.points.data is not None and form.points.data < 0:
+            form.points.errors.append(_("Enter a number of at least 0."))
+            valid = False
+        return valid
+
     def on_model_change(self, form, model, is_created):
-        if model.points is not None and model.points < 0:
-            raise ValidationError(_("Enter a number of at least 0."))
         model.point_rules = model.point_rules or None
 
 

@@ -3,9 +3,12 @@ indicator, peer groups as rows, points per happening, sanction rules by name; wh
 engine reads; bad values are refused next to their box in zh and en; readers see no inputs."""
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import uuid
 from html import unescape
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +17,7 @@ from engine.indicators import HAPPENINGS, Indicators, points_for
 from engine.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
 from engine.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
 from tests.helpers import csrf_from, login
+from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture()
@@ -159,14 +163,15 @@ def test_points_per_happening_are_boxes_and_stored_as_points_for_reads_them(admi
     for kind, label in zip(HAPPENINGS, ("Task overdue", "Failed check", "Rebound", "Inspection finding")):
         assert re.search(rf'for="point_rules-{kind}">{label}</label>\s*<input type="number"[^>]*placeholder="2"',
                          form)
-    saved = _post(admin, url, {"points": "2", "point_rules": "boxes", "point_rules-overdue": "3",
+    saved = _post(admin, url, {"points": "2.5", "point_rules": "boxes", "point_rules-overdue": "3",
                                "point_rules-failed_check": "", "point_rules-rebound": "0",
                                "point_rules-inspection": "0.5"})
     assert saved.status_code == 302, saved.get_data(as_text=True)[-3000:]
     session.expire_all()
     row = session.get(ListItem, list_row)
     assert row.point_rules == {"overdue": 3, "rebound": 0, "inspection": 0.5}
-    assert points_for(row.point_rules, row.points) == {"overdue": 3.0, "failed_check": 2.0, "rebound": 0.0,
+    assert row.points == 2.5
+    assert points_for(row.point_rules, row.points) == {"overdue": 3.0, "failed_check": 2.5, "rebound": 0.0,
                                                         "inspection": 0.5}
     listing = admin.get("/admin/assessment_points/?lang=en").get_data(as_text=True)
     assert "Task overdue 3 · Rebound 0 · Inspection finding 0.5" in listing
@@ -174,6 +179,8 @@ def test_points_per_happening_are_boxes_and_stored_as_points_for_reads_them(admi
     for lang, message in (("en", "Enter a number of at least 0."), ("zh_Hans_CN", "请输入不小于 0 的数。")):
         refused = _post(admin, url, {"points": "2", "point_rules": "boxes", "point_rules-overdue": "-3"}, lang=lang)
         assert _visible_feedback(refused.get_data(as_text=True), "point_rules-overdue") == message
+        refused = _post(admin, url, {"points": "-1", "point_rules": "boxes", "point_rules-overdue": "1"}, lang=lang)
+        assert _near(refused.get_data(as_text=True), "points", message)
     session.expire_all()
     assert session.get(ListItem, list_row).point_rules == {"overdue": 3, "rebound": 0, "inspection": 0.5}
 
@@ -240,3 +247,58 @@ def test_field_units_have_no_access(app):
     client = app.test_client()
     login(client, "dongcheng")
     assert client.get("/admin/assessmentconfig/").status_code == 403
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
+def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_next_to_its_box(
+        live_server, session, campaign_id, tmp_path, viewport):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.test_browser import ARGS, CHROMIUM
+
+    config = AssessmentConfig(campaign_id=campaign_id, weights={}, peer_groups={"subdistrict": "subdistricts"})
+    session.add(config)
+    session.commit()
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "assessment-admin"
+    shots.mkdir(parents=True, exist_ok=True)
+    size = "phone" if viewport["width"] < 600 else "desktop"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=viewport, locale="zh-CN")
+        page.goto(f"{live_server}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "civicrules-demo")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/admin/assessmentconfig/edit/?id={config.id}&lang=zh")
+        expect(page.locator("label[for=weights-handling_rate]")).to_have_text("处置率")
+        page.fill("input[name=peer_groups-1-name]", "departments")
+        page.check("#peer_groups-1-types-department")
+        page.click("[data-peer-group-add=peer_groups]")
+        expect(page.locator("input[name=peer_groups-2-name]")).to_be_focused()
+        page.fill("input[name=peer_groups-2-name]", "squads")
+        page.check("#peer_groups-2-types-squad")
+        page.click("[data-peer-row='0'] [data-peer-group-remove]")
+        expect(page.locator("[data-peer-row]")).to_have_count(2)
+        page.fill("input[name=weights-handling_rate]", "-5")  # the box itself refuses it before anything is sent
+        assert page.eval_on_selector("input[name=weights-handling_rate]", "box => box.validity.rangeUnderflow")
+        page.fill("input[name=weights-handling_rate]", "40")
+        page.click("[data-peer-group-add=peer_groups]")
+        page.fill("input[name=peer_groups-3-name]", "nobody")  # a group without unit types: refused by the server
+        page.screenshot(path=str(shots / f"peer-groups-{size}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
+        page.click("input[type=submit].btn-primary")
+        problem = page.locator("[data-peer-row='2'] .invalid-feedback")
+        expect(problem).to_have_text("请至少选择一种单位类型。")
+        expect(problem).to_be_visible()
+        page.screenshot(path=str(shots / f"bad-group-{size}.png"), full_page=True)
+        assert _config(session, campaign_id).peer_groups == {"subdistrict": "subdistricts"}
+        expect(page.locator("input[name=weights-handling_rate]")).to_have_value("40")  # what was typed stays
+
+        page.click("[data-peer-row='2'] [data-peer-group-remove]")
+        page.click("input[type=submit].btn-primary")
+        expect(page.locator(".alert-success")).to_be_visible()
+        browser.close()
+    stored = _config(session, campaign_id)
+    assert (stored.weights, stored.peer_groups) == ({"handling_rate": 40}, {"department": "departments",
+                                                                            "squad": "squads"})
