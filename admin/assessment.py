@@ -200,9 +200,9 @@ class PeerGroupsField(fields.Field):
         if formdata is None or self.name not in formdata:
             return
         indexes = sorted(int(m.group(1)) for key in formdata if (m := _ROW.match(key)))
-        self._rows = [((formdata.get(f"{self.name}-{i}-name") or "").strip(), formdata.getlist(f"{self.name}-{i}-types"))
-                      for i in indexes]
-        self._rows = [(name, kinds) for name, kinds in self._rows if name or kinds]
+        sent = [((formdata.get(f"{self.name}-{i}-name") or "").strip(), formdata.getlist(f"{self.name}-{i}-types"))
+                for i in indexes]
+        self._rows = [(name, kinds) for name, kinds in sent if name or kinds]
         self.data = {kind: name for name, kinds in self._rows for kind in kinds if name}
 
     def process_formdata(self, valuelist: list[str]) -> None:

@@ -118,8 +118,8 @@ def test_weights_and_peer_groups_saved_through_the_widgets_are_what_the_ranking_
     edit = admin.get(f"/admin/assessmentconfig/edit/?id={config.id}&lang=en").get_data(as_text=True)
     assert 'name="weights-handling_rate" value="50"' in edit and 'name="weights-closure_rate" value=""' in edit
     assert 'placeholder="30"' in edit  # an empty box shows the default that applies
-    again = _post(admin, f"/admin/assessmentconfig/new/", {"campaign": str(campaign_id), **_weights(),
-                                                          **_groups((0, "all", ["squad"]))})
+    again = _post(admin, "/admin/assessmentconfig/new/", {"campaign": str(campaign_id), **_weights(),
+                                                         **_groups((0, "all", ["squad"]))})
     assert _near(again.get_data(as_text=True), "campaign", "already has its weights and peer groups")
 
 
