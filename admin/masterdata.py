@@ -449,6 +449,23 @@ class UnitView(_RowsView):
                      "type": _l("Type"), "parent": _l("Parent"), "contact": _l("Contacts"),
                      "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids")}
 
+    def validate_form(self, form) -> bool:
+        """Refuse a parent that is the unit itself or one of its descendants: the hierarchy stays a tree."""
+        valid = super().validate_form(form)
+        if not valid or "parent" not in form or form.parent.data is None:
+            return valid
+        current = request.args.get("id", type=int)
+        if current is None:
+            return True
+        ancestor, seen = form.parent.data, set()
+        while ancestor is not None and ancestor.id not in seen:
+            if ancestor.id == current:
+                form.parent.errors.append(_("A unit cannot be placed under itself or one of its own sub-units."))
+                return False
+            seen.add(ancestor.id)
+            ancestor = ancestor.parent
+        return True
+
     def on_model_change(self, form, model: Unit, is_created: bool) -> None:
         _renumber(model.duty_items)
 

@@ -62,9 +62,10 @@ class Reference:
             seen.update(frontier)
             frontier = [c for uid in frontier for c in self.children.get(uid, []) if c not in seen]
         parent = self.units[unit_id].parent_id
-        while parent is not None:
+        while parent is not None and parent not in seen:  # a cycle stored by hand must not hang evaluation
             if self.units[parent].type == unit_type:
                 return self.units[parent]
+            seen.add(parent)
             parent = self.units[parent].parent_id
         return None
 

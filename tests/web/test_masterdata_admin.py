@@ -400,3 +400,19 @@ def test_a_category_keeps_its_filing_conditions_and_a_default_among_them(admin, 
     assert len(session.get(Category, category.id).conditions) == 2
     details = admin.get(f"/admin/category/details/?id={category.id}&lang=zh").get_data(as_text=True)
     assert "30 小时（连续计时）" in details and "2 工作时" in details
+
+
+def test_a_unit_cannot_be_put_under_itself_or_its_own_sub_unit(admin, session):
+    """A cycle in the hierarchy would hang the engine's search for a responsible unit of a type."""
+    top, child = _code("UP")[:30], _code("UC")[:30]
+    base = {"name_zh": "上级", "name_en": "Upper", "type": "department", "contact": ""}
+    assert _post(admin, "/admin/unit/new/", {**base, "code": top, "parent": ""}).status_code == 302
+    top_id = session.scalar(select(Unit.id).where(Unit.code == top))
+    assert _post(admin, "/admin/unit/new/", {**base, "code": child, "parent": str(top_id)}).status_code == 302
+    child_id = session.scalar(select(Unit.id).where(Unit.code == child))
+    for parent, lang, message in ((child_id, "en", "A unit cannot be placed under itself or one of its own sub-units."),
+                                  (top_id, "zh", "单位不能隶属于自身或其下级单位。")):
+        refused = _post(admin, f"/admin/unit/edit/?id={top_id}", {**base, "code": top, "parent": str(parent)}, lang)
+        assert refused.status_code == 200 and _near(refused.get_data(as_text=True), "parent", message)
+    session.expire_all()
+    assert session.get(Unit, top_id).parent_id is None
