@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
@@ -32,6 +32,15 @@ def admin(client, csrf_on):
 
 def key_for(name: str) -> str:
     return f"r-{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forget_rules_afterwards(factory):
+    """The suite shares one database: the rules saved here leave the draft when this module is done."""
+    yield
+    with factory() as session:
+        session.execute(delete(Rule).where(Rule.key.like("r-%-%")))
+        session.commit()
 
 
 def guided_doc(key: str, title_en: str = "Weekend night barbecue near schools") -> dict:
