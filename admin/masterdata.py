@@ -7,6 +7,8 @@ views renumber positions on save, so the order holds without the script too.
 """
 from __future__ import annotations
 
+import math
+
 import re
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,7 @@ from engine.models import (Campaign, Category, DutyItem, FilingCondition, Fronta
                            TierMember, Timeline, TimelineStep, Unit)
 from engine.tasks import STATES
 from engine.worktime import describe_limit
+from rules.document import LIMIT_MAX
 
 CAMPAIGN_STATUSES = (("draft", _l("Draft")), ("active", _l("Active")), ("ended", _l("Ended")))
 UNIT_TYPES = (("bureau", _l("Bureau")), ("department", _l("Department")),
@@ -98,6 +101,9 @@ class OfficeHoursField(fields.Field):
             previous_end = end
 
 
+MAX_STEP_MINUTES = 366 * 24 * 60  # the working-time calendar counts at most three years ahead
+
+
 class DurationField(fields.Field):
     """"After how long": a number and a unit (minutes, hours, days) in the form, minutes in the column."""
 
@@ -137,8 +143,10 @@ class DurationField(fields.Field):
             raise StopValidation()  # "Enter a number." is already shown
         if self.data is None:
             raise StopValidation(_("Say after how long this step happens."))
-        if self.data <= 0:
+        if not math.isfinite(self.data) or self.data <= 0:
             raise StopValidation(_("The time must be more than zero."))
+        if self.data > MAX_STEP_MINUTES:
+            raise StopValidation(_("At most a year."))
 
 
 def duration_parts(minutes: float | None) -> tuple[str, str]:
@@ -322,8 +330,11 @@ def _top_level_categories() -> list[Category]:
 
 
 def _more_than_zero(form, field) -> None:
-    if field.data is not None and field.data <= 0:
+    if field.data is not None and (not math.isfinite(field.data) or field.data <= 0):
         raise ValidationError(_("The time must be more than zero."))
+    most = LIMIT_MAX.get(getattr(form, "limit_unit", None) and form.limit_unit.data)
+    if field.data is not None and most is not None and field.data > most:
+        raise ValidationError(_("At most a year."))
 
 
 class ConditionForm(BaseForm):

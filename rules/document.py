@@ -5,6 +5,8 @@ and carries its message in Chinese and English, so any interface can show it in 
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -21,6 +23,8 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "bool": ("eq", "ne"),
 }
 LIMIT_UNITS = ("urgent_hours", "working_hours", "working_days", "urgent_days")
+#: The longest time limit per unit: a year; the working-time calendar refuses anything past three.
+LIMIT_MAX = {"urgent_hours": 24 * 366, "working_hours": 8 * 366, "working_days": 366, "urgent_days": 366}
 ACTIONS = ("create_task", "notify", "escalate")
 CHANNELS = ("inbox",)  # webhook and IM channels arrive with the notification work
 LIST_KINDS = ("zero_tolerance", "strict_management", "custom")
@@ -335,6 +339,10 @@ def _check_target(target: Any, path: str, catalog: Catalog, problems: list[Probl
 
 def _check_limit(limit: Any, path: str, problems: list[Problem]) -> None:
     if (not isinstance(limit, dict) or set(limit) != {"value", "unit"} or not _is_number(limit.get("value"))
-            or limit["value"] <= 0 or limit.get("unit") not in LIMIT_UNITS):
+            or not math.isfinite(limit["value"]) or limit["value"] <= 0 or limit.get("unit") not in LIMIT_UNITS):
         problems.append(Problem(path, f"a time limit is {{value > 0, unit: {'|'.join(LIMIT_UNITS)}}}",
                                 f"时限格式为 {{value > 0, unit: {'|'.join(LIMIT_UNITS)}}}"))
+    elif limit["value"] > LIMIT_MAX[limit["unit"]]:
+        most = LIMIT_MAX[limit["unit"]]
+        problems.append(Problem(path, f"a time limit is at most a year ({most} {limit['unit']})",
+                                f"时限最长一年（{most} {limit['unit']}）"))

@@ -10,12 +10,13 @@ next to the widget that caused it, in Chinese or English. Pure: no Flask, no dat
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rules.document import LIMIT_UNITS, Catalog, RuleDocumentError, validate_rule
+from rules.document import LIMIT_MAX, LIMIT_UNITS, Catalog, RuleDocumentError, validate_rule
 from rules.facts import SOURCE_TYPES
 from rules.lists import expand_row, row_rule_key
 
@@ -228,9 +229,13 @@ def from_editor(index: int, editor: dict[str, Any]) -> tuple[dict[str, Any], lis
         limit_unit = _text(editor.get("limit_unit"))
         if limit_value is None and not limit_unit:
             pass  # the category's filing condition decides
-        elif limit_value is None or limit_value <= 0 or limit_unit not in LIMIT_UNITS:
+        elif (limit_value is None or not math.isfinite(limit_value) or limit_value <= 0
+              or limit_unit not in LIMIT_UNITS):
             problem("limit", "a time limit needs a value above 0 and a unit (or leave both empty to use the "
                     "category's limit)", "时限须填写大于 0 的数值并选择单位（或都不填，沿用问题类别的时限）")
+        elif limit_value > LIMIT_MAX[limit_unit]:
+            problem("limit", f"a time limit is at most a year ({LIMIT_MAX[limit_unit]} in this unit)",
+                    f"时限最长一年（此单位下为 {LIMIT_MAX[limit_unit]}）")
         else:
             limit = {"value": int(limit_value) if limit_value == int(limit_value) else limit_value, "unit": limit_unit}
     points = 0.0

@@ -83,3 +83,11 @@ def test_valid_rows_have_no_problems():
     rows, problems = check_rows("strict_management", [editor_row(key="SM1"), editor_row(key="SM2", categories=["09006"])],
                                 CATALOG)
     assert problems == [] and [r["key"] for r in rows] == ["SM1", "SM2"]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e9", "367"])
+def test_a_row_limit_the_calendar_cannot_count_is_refused_at_the_limit(value):
+    _, problems = check_rows("zero_tolerance", [editor_row(limit_value=value, limit_unit="urgent_days")], CATALOG,
+                             date(2026, 12, 1))
+    assert [(p.row, p.field) for p in problems] == [(0, "limit")]
+    assert problems[0].en and problems[0].zh.startswith("时限")
