@@ -104,8 +104,10 @@ def analyse(rows: list[dict[str, Any]], today: date) -> list[RowAnalysis]:
     for index, row in enumerate(rows):
         result = RowAnalysis(index, str(row.get("key") or index + 1))
         findings = result.findings
-        categories = {str(c) for c in row.get("categories") or []}
-        conditions = list(row.get("conditions") or [])
+        raw_categories, raw_conditions = row.get("categories"), row.get("conditions")
+        # Malformed input (the page posts what it shows) is the validator's to report; analysis skips it.
+        categories = {str(c) for c in raw_categories} if isinstance(raw_categories, list) else set()
+        conditions = [c for c in raw_conditions if isinstance(c, dict)] if isinstance(raw_conditions, list) else []
         if not categories:
             findings.append(Finding("never_matches", "covers no category", "未选择任何问题类别"))
         if not row.get("enabled", True):

@@ -80,3 +80,11 @@ def test_a_row_outside_its_effective_window_expands_disabled():
     assert expand_row("zero_tolerance", window, date(2026, 11, 23))["enabled"] is False
     assert expand_row("zero_tolerance", window, date(2026, 10, 31))["enabled"] is False
     assert expand_row("zero_tolerance", base, date(2030, 1, 1))["enabled"] is True
+
+
+def test_malformed_rows_are_left_to_validation_not_a_crash():
+    rows = [{"key": "A", "categories": ["06029"], "conditions": [1, "x", None]},
+            {"key": "B", "categories": "06029", "conditions": {"fact": "local_hour"}}]
+    found = analyse(rows, date(2026, 12, 1))
+    assert [r.key for r in found] == ["A", "B"]
+    assert [f.kind for f in found[1].findings] == ["never_matches"]  # no category it can read

@@ -337,3 +337,18 @@ def test_an_admin_starts_a_missing_list_and_readers_cannot(app, client, factory,
                                                         "kind": "strict_management"}).status_code == 403
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_malformed_bodies_get_a_clear_answer_not_an_error_page(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"])
+    before = stored(factory, table["list"])
+    for what in ("analyse", "save"):
+        for body in ([1, "x"], [{**rows[0], "conditions": [1]}], "not rows"):
+            answer = post(client, table["list"], what, body, token, "en")
+            assert answer.status_code in (200, 400, 422), (what, body, answer.status_code)
+        garbage = client.post(f"/admin/lists/{table['list']}/{what}?lang=en", data="{not json",
+                              headers={"X-CSRFToken": token, "Content-Type": "application/json"})
+        assert garbage.status_code in (400, 422), (what, garbage.status_code)
+    assert stored(factory, table["list"]) == before
