@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine import clock
 from engine.errors import FieldProblem, InputError
-from engine.models import (Campaign, Event, OutboxMessage, Supervision, SupervisionTier, Task, TaskStep,
-                           TierMember, User)
+from engine.models import Campaign, Event, OutboxMessage, RulesetVersion, Supervision, Task, TaskStep, Unit, User
 
 KINDS = ("urge", "order", "list_publicly")
 ESCALATING = ("order", "escalate", "list_publicly")
@@ -30,16 +29,22 @@ class BoardRow:
 
 
 def tier_for(session: Session, user: User) -> int | None:
-    """The tier whose board a supervisor works, as set in the admin: their own membership of an active
-    campaign's tier, else their unit's, else the level on their account (the highest where several)."""
-    def levels(condition) -> set[int]:
-        return set(session.scalars(select(SupervisionTier.level).join(TierMember).join(
-            Campaign, Campaign.id == SupervisionTier.campaign_id).where(Campaign.status == "active", condition)))
-
-    own = levels(TierMember.user_id == user.id)
-    if not own and user.unit_id is not None:
-        own = levels(TierMember.unit_id == user.unit_id)
-    return max(own) if own else user.tier_level
+    """The tier whose board a supervisor works. Tiers are published with the rules: membership comes from
+    each active campaign's published version (the user's own, else their unit's), then the account's level."""
+    unit_code = session.scalar(select(Unit.code).where(Unit.id == user.unit_id)) if user.unit_id else None
+    own: set[int] = set()
+    through_unit: set[int] = set()
+    versions = session.scalars(select(RulesetVersion).join(Campaign, Campaign.published_version_id == RulesetVersion.id)
+                               .where(Campaign.status == "active"))
+    for version in versions:
+        for tier in (version.bundle or {}).get("tiers", []):
+            members = tier.get("members", [])
+            if {"user": user.username} in members:
+                own.add(tier["level"])
+            if unit_code is not None and {"unit": unit_code} in members:
+                through_unit.add(tier["level"])
+    levels = own or through_unit
+    return max(levels) if levels else user.tier_level
 
 
 def board(session: Session, tier: int, include_closed: bool = False) -> list[BoardRow]:
