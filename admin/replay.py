@@ -20,7 +20,7 @@ from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from admin import READERS, _Guarded
+from admin import READERS, _Guarded, may_edit
 from engine import clock
 from engine.models import Campaign, RulesetVersion
 from web.extensions import db
@@ -93,6 +93,11 @@ def _local(value: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
+def _may_cancel(job) -> bool:
+    """Whoever started a replay may stop it, and administrators may stop any; other readers only watch."""
+    return may_edit() or (job.meta or {}).get("by") == current_user.username
+
+
 class ReplayView(_Guarded, BaseView):
     roles = READERS
 
@@ -155,7 +160,7 @@ class ReplayView(_Guarded, BaseView):
         return self.render("admin/replay/job.html", job_id=job.id, progress=progress, answer=answer, result=result,
                            by_unit=by_unit, asked=asked, campaign=campaign, lang=short_lang(),
                            base=_ruleset_label(asked.get("base")), other=_ruleset_label(asked.get("other")),
-                           cancel_form=FlaskForm())
+                           cancel_form=FlaskForm(), may_cancel=_may_cancel(job))
 
     @expose("/<job_id>/status.json")
     def status(self, job_id: str):
@@ -168,6 +173,8 @@ class ReplayView(_Guarded, BaseView):
         from workers.replay import request_cancel
 
         job = self._job(job_id)
+        if not _may_cancel(job):
+            abort(403)
         if FlaskForm().validate_on_submit():
             request_cancel(self._settings(), job)
             flash(_("The replay stops after its current batch."), "info")

@@ -210,7 +210,7 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
         before = written(factory)
         job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
                                          "to": LAST.isoformat(), "base": "active", "other": "draft",
-                                         "batch_size": 1, "skip_unchanged": False}, by="test")
+                                         "batch_size": 1, "skip_unchanged": False}, by="assessor")
         seen = []
 
         def far_enough():
@@ -222,6 +222,12 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
         assert not state["finished"] and state["total"] == len(month["events"])
         page = client.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
         assert 'id="replay-cancel"' in page and 'class="progress-bar"' in page
+        onlooker = app.test_client()  # another reader watches but may not stop someone else's replay
+        login(onlooker, "auditor")
+        watched = onlooker.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
+        assert 'id="replay-cancel"' not in watched
+        assert onlooker.post(f"/admin/replay/{job_id}/cancel",
+                             data={"csrf_token": csrf_from(watched)}).status_code == 403
         asked = time.monotonic()
         client.post(f"/admin/replay/{job_id}/cancel", data={"csrf_token": csrf_from(page)})
 
@@ -361,7 +367,7 @@ def test_a_replay_still_waiting_for_a_worker_is_cancelled_by_rq(app, client, mon
     from workers.replay import start as start_replay
 
     job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
-                                     "to": LAST.isoformat()}, by="test")  # no worker runs in this test
+                                     "to": LAST.isoformat()}, by="auditor")  # no worker runs in this test
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         login(client, "auditor")
