@@ -24,40 +24,18 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.campaigns import (CampaignContext, catalog_for, compiled_version, context_for, draft_bundle,
-                              validate_bundle)
+from engine.campaigns import CampaignContext
 from engine.decide import firing_decisions, points_owner, winners
 from engine.enrich import History, facts_for, load_reference
 from engine.errors import FieldProblem, InputError
-from engine.models import Campaign, Category, Event, Grid, RulesetVersion, Unit
+from engine.models import Campaign, Category, Event, Grid, Unit
+from engine.versions import ruleset_context
 from rules.compiler import categories_of
 
 BATCH_SIZE = 1000  # events per evaluation batch: progress is saved and Cancel is checked between batches
 DETAIL_LIMIT = 500
 MAX_DAYS = 366
 LIST_FACTS = ("zero_tolerance", "strict_management")
-
-
-def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> CampaignContext:
-    """One side of the comparison: "draft" (what publishing would freeze), "active" or a version number."""
-    if ruleset == "draft":
-        return context_for(session, campaign, 0, 0,
-                           validate_bundle(draft_bundle(session, campaign), catalog_for(session, campaign)))
-    if ruleset == "active":
-        version = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
-        if version is None:
-            raise InputError([FieldProblem("ruleset", "the campaign has no published version",
-                                           "该专项行动尚无已发布版本")])
-    elif isinstance(ruleset, int) and not isinstance(ruleset, bool):
-        version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
-                                                              RulesetVersion.number == ruleset))
-        if version is None:
-            raise InputError([FieldProblem("ruleset", f"no published version {ruleset}",
-                                           f"没有已发布的第 {ruleset} 版")])
-    else:
-        raise InputError([FieldProblem("ruleset", '"draft", "active" or a version number',
-                                       '须为 "draft"、"active" 或版本号')])
-    return context_for(session, campaign, version.id, version.number, compiled_version(version))
 
 
 def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datetime]:

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.campaigns import (CampaignContext, active_contexts, catalog_for, compiled_version, context_for,
-                              draft_bundle, validate_bundle)
+from engine.campaigns import CampaignContext, active_contexts
 from engine.decide import firing_decisions, winners
 from engine.enrich import History, facts_for, load_reference
 from engine.errors import FieldProblem, InputError
 from engine.evaluation import evaluator
 from engine.intake import IntakeSource, parse_event
-from engine.models import Campaign, Event, RulesetVersion
+from engine.models import Campaign, Event
+from engine.versions import ruleset_context
 from rules.twin import trace
 
 SIMULATED_ID = 0  # the transient event's id: no stored event has it
@@ -41,24 +41,22 @@ def _event(session: Session, event: dict[str, Any] | None, event_id: int | None)
 
 
 def contexts_for(session: Session, ruleset: Any) -> list[CampaignContext]:
-    """'active' (what the workers run), 'draft' (what publishing would freeze) or a version number."""
+    """'active' (what the workers run), 'draft' (what publishing would freeze) or a version number, for
+    every active campaign (a version number: the campaigns that have it)."""
     if ruleset in (None, "active"):
         return active_contexts(session)
     campaigns = list(session.scalars(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id)))
-    if ruleset == "draft":
-        return [context_for(session, c, 0, 0, validate_bundle(draft_bundle(session, c), catalog_for(session, c)))
-                for c in campaigns]
-    if isinstance(ruleset, int) and not isinstance(ruleset, bool):
-        found = []
-        for campaign in campaigns:
-            version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
-                                                                  RulesetVersion.number == ruleset))
-            if version is not None:
-                found.append(context_for(session, campaign, version.id, version.number, compiled_version(version)))
-        if found:
-            return found
-        raise InputError([FieldProblem("ruleset", f"no published version {ruleset}", f"没有已发布的第 {ruleset} 版")])
-    raise InputError([FieldProblem("ruleset", '"draft", "active" or a version number', '须为 "draft"、"active" 或版本号')])
+    found, missing = [], None
+    for campaign in campaigns:
+        try:
+            found.append(ruleset_context(session, campaign, ruleset))
+        except InputError as err:
+            if ruleset == "draft" or not isinstance(ruleset, int) or isinstance(ruleset, bool):
+                raise
+            missing = err
+    if found or missing is None:
+        return found
+    raise missing
 
 
 def simulate(session: Session, event: dict[str, Any] | None = None, event_id: int | None = None,

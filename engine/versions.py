@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.campaigns import DraftView, draft_view
+from engine.campaigns import (CampaignContext, DraftView, catalog_for, compiled_version, context_for,
+                              draft_bundle, draft_view, validate_bundle)
 from engine.errors import FieldProblem, InputError
 from engine.models import Campaign, RulesetVersion, User
 from rules.diff import Change, diff
@@ -44,6 +45,25 @@ def numbered(session: Session, campaign: Campaign, number: int, field: str = "nu
     if version is None:
         raise InputError([FieldProblem(field, f"no published version {number}", f"没有已发布的第 {number} 版")])
     return version
+
+
+def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> CampaignContext:
+    """One campaign under "draft" (what publishing would freeze), "active" or a published version number:
+    the simulator and replay name rulesets the same way."""
+    if ruleset == "draft":
+        return context_for(session, campaign, 0, 0,
+                           validate_bundle(draft_bundle(session, campaign), catalog_for(session, campaign)))
+    if ruleset == "active":
+        version = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
+        if version is None:
+            raise InputError([FieldProblem("ruleset", "the campaign has no published version",
+                                           "该专项行动尚无已发布版本")])
+    elif isinstance(ruleset, int) and not isinstance(ruleset, bool):
+        version = numbered(session, campaign, ruleset, "ruleset")
+    else:
+        raise InputError([FieldProblem("ruleset", '"draft", "active" or a version number',
+                                       '须为 "draft"、"active" 或版本号')])
+    return context_for(session, campaign, version.id, version.number, compiled_version(version))
 
 
 def draft_against_active(session: Session, campaign: Campaign,
