@@ -23,10 +23,10 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 from admin import READERS, _Guarded, may_edit
 from engine import clock
 from engine.models import Campaign, RulesetVersion
+from engine.replay import MAX_DAYS
 from web.extensions import db
 from web.i18n import short_lang
 
-MAX_DAYS = 366
 STATUSES = {"queued": _l("Waiting for an engine worker"), "started": _l("Running"), "finished": _l("Replay finished"),
             "failed": _l("Failed"), "stopped": _l("Stopped"), "canceled": _l("Cancelled"), "deferred": _l("Waiting"),
             "scheduled": _l("Waiting")}

@@ -106,7 +106,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     from engine.config import load_settings
     from engine.db import session_factory
     from engine.errors import InputError
-    from engine.replay import replay
+    from engine.replay import BATCH_SIZE, DETAIL_LIMIT, replay
 
     settings = load_settings()
     job = get_current_job()
@@ -125,8 +125,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             result = replay(session, int(request["campaign"]), date.fromisoformat(request["from"]),
                             date.fromisoformat(request["to"]), _ruleset(request.get("base", "active")),
                             _ruleset(request.get("other", "draft")),
-                            batch_size=int(request.get("batch_size") or 2000),
-                            detail_limit=int(request.get("detail_limit") or 500),
+                            batch_size=int(request.get("batch_size") or BATCH_SIZE),
+                            detail_limit=int(request.get("detail_limit") or DETAIL_LIMIT),
                             skip_unchanged=bool(request.get("skip_unchanged", True)),
                             progress=progress, cancelled=cancelled)
         except InputError as err:
