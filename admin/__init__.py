@@ -13,6 +13,7 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model.form import converts
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +21,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from engine.models import CalendarYear, Delivery, Event, Firing, Grid, Holiday, Recipient, RulesetVersion, Task
-from wtforms import SelectField
+from wtforms import FloatField, SelectField
+from wtforms.widgets import NumberInput
 
 
 #: Who may change configuration, and who may read every admin page (issue #3: auditors and assessors
@@ -83,11 +85,18 @@ class EditorPermission:
 
 
 class _Converter(AdminModelConverter):
-    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None")."""
+    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None"), and
+    Float columns get a number box: SQLAlchemy 2.1's Float (and Double, REAL) no longer derives from Numeric,
+    so Flask-Admin's "Numeric" converter misses it and silently leaves the column out of the form."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         kwargs.setdefault("blank_text", "—")
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+    @converts("Float")  # matched through the type's MRO: Double, REAL and DOUBLE_PRECISION too
+    def convert_float(self, column, field_args, **extra) -> FloatField:
+        field_args.setdefault("widget", NumberInput(step="any"))
+        return FloatField(**field_args)
 
 
 class ReadableModelView(_Guarded, ModelView):

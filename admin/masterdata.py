@@ -493,6 +493,17 @@ def _zh() -> bool:
 
 # --- frontage holders ----------------------------------------------------------------------------------
 
+class _Within:
+    """A finite number from `low` to `high` when given (NumberRange lets "nan" through)."""
+
+    def __init__(self, low: float, high: float, message: Any) -> None:
+        self.low, self.high, self.message = low, high, message
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and not (math.isfinite(field.data) and self.low <= field.data <= self.high):
+            raise ValidationError(str(self.message))
+
+
 class FrontageHolderView(MasterDataView):
     """Shops and sites under 门前三包, found by name, address or contact."""
 
@@ -500,6 +511,8 @@ class FrontageHolderView(MasterDataView):
     column_list = ("name", "address", "grid", "unit", "contact")
     column_searchable_list = ("name", "address", "contact", "grid.code", "grid.name_zh", "unit.name_zh")
     form_columns = ("name", "address", "grid", "unit", "contact", "lat", "lon")
+    form_args = {"lat": {"validators": [_Within(-90, 90, _l("Latitude must be between -90 and 90."))]},
+                 "lon": {"validators": [_Within(-180, 180, _l("Longitude must be between -180 and 180."))]}}
     column_labels = {"name": _l("Shop or site"), "address": _l("Address"), "grid": _l("Grid"),
                      "unit": _l("Responsible unit"), "contact": _l("Contact"), "lat": _l("Latitude"),
                      "lon": _l("Longitude"), "grid.code": _l("Grid code"), "grid.name_zh": _l("Grid name"),

@@ -202,6 +202,32 @@ def test_a_frontage_holder_is_created_and_found_by_search(admin, session):
     assert 'placeholder="商户或场所, 地址, 联系方式, 网格代码, 网格名称, 责任单位"' in listing  # what the search covers
 
 
+def test_a_frontage_holder_keeps_its_position_and_refuses_one_off_the_globe(admin, session):
+    grid = session.scalar(select(Grid).where(Grid.code == "DC-01"))
+    shop = "测试坐标-" + uuid.uuid4().hex[:6]
+    base = {"name": shop, "address": "东城路 2 号", "grid": str(grid.id), "unit": "", "contact": ""}
+    assert _post(admin, "/admin/frontageholder/new/", {**base, "lat": "39.9087", "lon": "116.3975"}).status_code == 302
+    holder = session.scalar(select(FrontageHolder).where(FrontageHolder.name == shop))
+    assert (holder.lat, holder.lon) == (39.9087, 116.3975)
+    for lang, lat_message, lon_message in (
+            ("en", "Latitude must be between -90 and 90.", "Longitude must be between -180 and 180."),
+            ("zh", "纬度须在 -90 到 90 之间。", "经度须在 -180 到 180 之间。")):
+        refused_shop = shop + "-" + lang
+        page = _post(admin, "/admin/frontageholder/new/", {**base, "name": refused_shop, "lat": "91", "lon": "-180.5"},
+                     lang=lang)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert _near(html, "lat", lat_message) and _near(html, "lon", lon_message)
+        assert html.index(lat_message) < html.index('name="lon"')  # under latitude, not only further down
+        page = _post(admin, "/admin/frontageholder/new/", {**base, "name": refused_shop, "lat": "nan", "lon": "1"},
+                     lang=lang)
+        assert _near(page.get_data(as_text=True), "lat", lat_message)
+        assert session.scalar(select(FrontageHolder).where(FrontageHolder.name == refused_shop)) is None
+    labels = admin.get("/admin/frontageholder/new/?lang=zh").get_data(as_text=True)
+    assert re.search(r'for="lat"[^>]*>\s*纬度', labels) and re.search(r'for="lon"[^>]*>\s*经度', labels), \
+        re.findall(r'<label[^>]*for="l(?:at|on)".{0,80}', labels, re.S)
+
+
 def test_campaign_status_office_hours_and_window_are_validated(admin, session):
     code = _code("cp")
     good = {"code": code, "name_zh": "校验活动", "name_en": "Validation campaign", "status": "active",
