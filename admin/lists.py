@@ -103,8 +103,8 @@ def _bundle_problems(session: Session, rule_list: RuleList, rows: list[dict[str,
                 out.append(RowProblem(None, "row", f"elsewhere in the draft: {p.path}: {p.en}",
                                       f"草稿的其他部分有误：{p.path}：{p.zh}"))
         return out
-    return [RowProblem(None, "row", f"durable_rules refused the draft: {message}",
-                       f"durable_rules 无法注册草稿：{message}") for message in compile_check.check(compiled.as_dict())]
+    return [RowProblem(None, "row", f"durable_rules refused the draft: {message.en}",
+                       f"durable_rules 无法注册草稿：{message.zh}") for message in compile_check.check(compiled.as_dict())]
 
 
 def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> list[RowProblem]:
@@ -132,9 +132,10 @@ def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> 
     for item in list(rule_list.items):
         if item not in kept:
             rule_list.items.remove(item)  # delete-orphan: gone at the flush below, before any row takes its key
-    renamed = [item for item, row in zip(kept, rows) if item is not None and item.key != row["key"]]
-    for item in renamed:  # keys swapped between rows must not meet the (list, key) constraint half-way
-        item.key = f"~{item.id}"
+    held = {item.key: item for item in kept if item is not None}
+    for item, row in zip(kept, rows):  # a key passed between stored rows (a swap, a chain) must not meet the
+        if item is not None and held.get(row["key"], item) is not item:  # (list, key) constraint half-way
+            item.key = f"~{item.id}"
     session.flush()
     items = []
     for position, (item, row) in enumerate(zip(kept, rows)):
@@ -306,11 +307,21 @@ class ListEditorView(_Guarded, BaseView):
     @expose("/<int:list_id>/save", methods=("POST",))
     def save(self, list_id: int):
         require_editor()
-        rule_list = self._list(list_id)
         lang = short_lang()
         rows = self._rows()
-        body = request.get_json(silent=True)
-        if body.get("stamp") and body["stamp"] != stamp_of(rule_list):
+        stamp = request.get_json(silent=True).get("stamp")
+        if not isinstance(stamp, str) or not stamp:
+            return jsonify({"ok": False, "problems": [], "stale": True,
+                            "message": _("Nothing was saved: the save did not say which rows it was based on. "
+                                         "Reload the page, then make your change again.")}), 400
+        # Locked until this transaction ends, so a concurrent save waits here and then sees this one's stamp.
+        rule_list = db.session.scalar(select(RuleList).where(RuleList.id == list_id).with_for_update()
+                                      .execution_options(populate_existing=True))
+        if rule_list is None:
+            abort(404)
+        db.session.expire(rule_list, ["items"])
+        if stamp != stamp_of(rule_list):
+            db.session.rollback()
             return jsonify({"ok": False, "problems": [], "stale": True,
                             "message": _("Someone saved this list after you opened it. Nothing was saved: reload "
                                          "the page to see their rows, then make your change again.")}), 409

@@ -4,6 +4,7 @@ document. Saving edits the draft only, and only after the schema, the whole draf
 durable_rules compile check all accept it; otherwise nothing is stored and each problem names its path."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import case, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 from wtforms import HiddenField
@@ -47,6 +49,13 @@ BLANK = {"key": "", "title": {"zh": "", "en": ""}, "enabled": True,
 
 class RuleForm(FlaskForm):
     document = HiddenField()
+    base = HiddenField()  # rule_stamp of the rule as the page showed it
+
+
+def rule_stamp(rule: Rule) -> str:
+    """A digest of the stored rule: a save based on an older one would overwrite someone else's edit."""
+    stored = [rule.version, rule.enabled, rule.document]
+    return hashlib.sha256(json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def campaign_for(session: Session, code: str | None) -> Campaign | None:
@@ -101,8 +110,8 @@ def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str 
     checked = check_rule(session, campaign, doc, original_key)
     refused = compile_check.check(checked.compiled.as_dict())
     if refused:
-        raise RuleDocumentError([Problem("(compile)", f"durable_rules refused the ruleset: {p}",
-                                         f"durable_rules 无法注册规则集：{p}") for p in refused])
+        raise RuleDocumentError([Problem("(compile)", f"durable_rules refused the ruleset: {p.en}",
+                                         f"durable_rules 无法注册规则集：{p.zh}") for p in refused])
     rule = checked.existing or Rule(campaign_id=campaign.id, key=checked.doc["key"])
     rule.document, rule.enabled, rule.version, rule.updated_at = (checked.doc, checked.enabled, checked.version,
                                                                    clock.now())
@@ -201,7 +210,11 @@ class RuleEditorView(_Guarded, BaseView):
             flash(_("No such campaign."), "danger")
             return redirect(url_for(".index"))
         key = request.args.get("key") or None
-        rule = db.session.scalar(select(Rule).where(Rule.campaign_id == campaign.id, Rule.key == key)) if key else None
+        # A save locks the rule until it commits, so a concurrent save waits and then sees this one's stamp.
+        query = select(Rule).where(Rule.campaign_id == campaign.id, Rule.key == key)
+        if request.method == "POST":
+            query = query.with_for_update().execution_options(populate_existing=True)
+        rule = db.session.scalar(query) if key else None
         if key and rule is None:
             flash(_("This campaign has no rule %(key)s.", key=key), "danger")
             return redirect(url_for(".index", campaign=campaign.code))
@@ -215,17 +228,34 @@ class RuleEditorView(_Guarded, BaseView):
             doc = {**source.document, "key": f"{source.key}-copy", "enabled": False}
         problems: list[dict[str, str]] = []
         raw = None
+        if request.method == "GET":
+            form.base.data = rule_stamp(rule) if rule else ""
+        if form.validate_on_submit() and rule is not None and form.base.data != rule_stamp(rule):
+            db.session.rollback()
+            problems = [{"path": "(stale)", "message": _(
+                "Someone else changed this rule since you opened it. Nothing was saved: reload the page to see "
+                "their version, then make your change again.") if form.base.data else _(
+                "Nothing was saved: the save did not say which version of the rule it was based on. Reload the "
+                "page, then make your change again.")}]
+            raw = form.document.data
+            return self.render("admin/rules_editor/edit.html", form=form, campaign=campaign, rule=rule, doc=doc,
+                               raw=raw, problems=problems, picker=picker_data(db.session, campaign, lang), lang=lang,
+                               editable=may_edit(), versions_url=_versions_url()), 409
         if form.validate_on_submit():
             try:
                 doc = _parse(form.document.data)
                 saved = save_rule(db.session, campaign, doc, key)
+                db.session.commit()
             except RuleDocumentError as err:
                 db.session.rollback()
                 problems = problem_rows(err.problems, lang)
                 if any(p["path"] == "(json)" for p in problems):
                     raw = form.document.data
+            except IntegrityError:  # a new rule whose key someone else saved between our check and our commit
+                db.session.rollback()
+                problems = [{"path": "key", "message": _(
+                    "Someone else saved a rule with this key meanwhile. Nothing was saved: choose another key.")}]
             else:
-                db.session.commit()
                 flash(_("Rule %(key)s saved to the draft as version %(version)s. Publish the draft to put it in "
                         "force.", key=saved.key, version=saved.version), "success")
                 return redirect(url_for(".edit", campaign=campaign.code, key=saved.key))

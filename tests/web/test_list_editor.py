@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
@@ -65,9 +65,16 @@ def new_row(**changes) -> dict:
     return row
 
 
+def current_stamp(client, list_id: int) -> str:
+    """The stamp a page opened now carries (a placeholder where the user may not open the page)."""
+    found = re.search(r'data-stamp="([0-9a-f]+)"', client.get(f"/admin/lists/{list_id}/").get_data(as_text=True))
+    return found.group(1) if found else "not-shown"
+
+
 def post(client, list_id: int, what: str, rows: list, token: str, lang: str = "zh"):
-    return client.post(f"/admin/lists/{list_id}/{what}?lang={lang}", json={"rows": rows},
-                       headers={"X-CSRFToken": token})
+    """An analysis, or a save based on the rows as they are stored now (as if the page had just been opened)."""
+    body = {"rows": rows, "stamp": current_stamp(client, list_id)} if what == "save" else {"rows": rows}
+    return client.post(f"/admin/lists/{list_id}/{what}?lang={lang}", json=body, headers={"X-CSRFToken": token})
 
 
 def stored(factory, list_id: int) -> list[tuple]:
@@ -352,3 +359,43 @@ def test_malformed_bodies_get_a_clear_answer_not_an_error_page(app, client, fact
                               headers={"X-CSRFToken": token, "Content-Type": "application/json"})
         assert garbage.status_code in (400, 422), (what, garbage.status_code)
     assert stored(factory, table["list"]) == before
+
+
+@pytest.mark.parametrize("lang, words", [("zh", "未保存"), ("en", "Nothing was saved")])
+def test_a_save_that_does_not_say_what_it_was_based_on_is_refused(app, client, factory, table, lang, words):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"])
+    for body in ({"rows": rows + [new_row()]}, {"stamp": "", "rows": rows + [new_row()]},
+                 {"stamp": None, "rows": rows[:1]}, {"stamp": 7, "rows": rows[:1]}):
+        answer = client.post(f"/admin/lists/{table['list']}/save?lang={lang}", json=body,
+                             headers={"X-CSRFToken": token})
+        assert answer.status_code == 400, body
+        assert not answer.get_json()["ok"] and words in answer.get_json()["message"]
+    assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
+
+
+def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client, factory, table):
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, _ = editor(client, table["list"])
+    with factory() as session:
+        since = session.scalar(select(func.max(ChangeLogEntry.id))) or 0
+    renamed = post(client, table["list"], "save", [rows[0], dict(rows[1], key="ZT2b")], token)
+    assert renamed.status_code == 200, renamed.get_json()
+    assert stored(factory, table["list"]) == [(table["ids"][0], "ZT1", 0), (table["ids"][1], "ZT2b", 1)]
+    with factory() as session:
+        logged = session.scalars(select(ChangeLogEntry).where(
+            ChangeLogEntry.id > since, ChangeLogEntry.object_type == "ListItem")).all()
+    keys = [side["key"] for e in logged for side in (e.before, e.after) if side and "key" in side]
+    assert [(e.object_id, e.action, e.before, e.after) for e in logged] == [
+        (str(table["ids"][1]), "update", {"key": "ZT2"}, {"key": "ZT2b"})]
+    assert keys and not any(k.startswith("~") for k in keys)
+
+    saved = renamed.get_json()["rows"]  # two stored rows trade keys: both keep their items
+    swapped = post(client, table["list"], "save", [dict(saved[0], key="ZT2b"), dict(saved[1], key="ZT1")], token)
+    assert swapped.status_code == 200, swapped.get_json()
+    assert stored(factory, table["list"]) == [(table["ids"][0], "ZT2b", 0), (table["ids"][1], "ZT1", 1)]
+    with factory() as session:
+        items = session.get(RuleList, table["list"]).items
+        assert items[0].point_rules == {"overdue": 3, "rebound": 4} and items[0].title_en == "Outdoor barbecue"

@@ -72,8 +72,16 @@ def save(client, document, key: str | None = None, lang: str = "zh"):
     page = client.get(edit_url(key, lang))
     assert page.status_code == 200
     text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
-    token = csrf_from(page.get_data(as_text=True))
-    return client.post(edit_url(key, lang), data={"document": text, "csrf_token": token})
+    body = page.get_data(as_text=True)
+    return client.post(edit_url(key, lang), data={"document": text, "csrf_token": csrf_from(body),
+                                                  "base": base_from(body)})
+
+
+def base_from(page: str) -> str:
+    """The stamp of the rule as the edit page showed it (empty for a new rule)."""
+    field = re.search(r'<input[^>]*id="rule-base"[^>]*>', page).group(0)
+    found = re.search(r'value="([^"]*)"', field)
+    return found.group(1) if found else ""
 
 
 def problems_in(response) -> dict[str, str]:
@@ -221,7 +229,8 @@ def test_what_durable_rules_refuses_is_not_stored(admin, session, monkeypatch):
     from engine import compile_check
 
     seen = []
-    monkeypatch.setattr(compile_check, "check", lambda compiled: seen.append(compiled) or ["bad partition p9"])
+    monkeypatch.setattr(compile_check, "check",
+                        lambda compiled: seen.append(compiled) or [compile_check.refusal("bad partition p9")])
     key = key_for("compile")
     found = problems_in(save(admin, guided_doc(key), lang="en"))
     assert "durable_rules refused the ruleset: bad partition p9" in found["(compile)"]
@@ -379,3 +388,34 @@ def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_serv
                 expected["when"]["any"][0] = {"not": {"any": [{"fact": "grid", "op": "eq", "value": "DC-01"}]}}
             assert written == expected, rule.key
         browser.close()
+
+
+@pytest.mark.parametrize("lang, words", [("zh", "已有他人修改过"), ("en", "Someone else changed this rule")])
+def test_a_save_based_on_a_rule_someone_else_has_changed_since_is_refused(admin, session, lang, words):
+    key = key_for("stale")
+    assert save(admin, guided_doc(key)).status_code == 302
+    opened = admin.get(edit_url(key, lang)).get_data(as_text=True)  # this editor opens the rule ...
+    assert base_from(opened)
+    assert save(admin, guided_doc(key, "Changed by the other editor"), key).status_code == 302  # ... another saves
+    late = admin.post(edit_url(key, lang), data={"document": json.dumps(guided_doc(key, "Changed by the late editor")),
+                                                 "csrf_token": csrf_from(opened), "base": base_from(opened)})
+    assert late.status_code == 409 and words in problems_in(late)["(stale)"]
+    rule = stored(session, key)
+    assert (rule.version, rule.document["title"]["en"]) == (2, "Changed by the other editor")
+    missing = admin.post(edit_url(key, lang), data={"document": json.dumps(guided_doc(key, "No base at all")),
+                                                    "csrf_token": csrf_from(opened)})
+    assert missing.status_code == 409 and "(stale)" in problems_in(missing)
+    assert stored(session, key).document["title"]["en"] == "Changed by the other editor"
+    reopened = save(admin, guided_doc(key, "Changed after reloading"), key, lang)  # reloading, then saving, works
+    assert reopened.status_code == 302 and stored(session, key).version == 3
+
+
+def test_a_new_rule_whose_key_was_saved_meanwhile_is_refused(admin, session):
+    key = key_for("race")
+    opened = admin.get(edit_url(lang="en")).get_data(as_text=True)  # a new rule's page ...
+    assert base_from(opened) == ""
+    assert save(admin, guided_doc(key, "The first one")).status_code == 302  # ... while another saves that key
+    late = admin.post(edit_url(lang="en"), data={"document": json.dumps(guided_doc(key, "The second one")),
+                                                 "csrf_token": csrf_from(opened), "base": ""})
+    assert late.status_code == 200 and "already has a rule" in problems_in(late)["key"]
+    assert stored(session, key).document["title"]["en"] == "The first one"

@@ -582,12 +582,14 @@
 
   // ---- live checks, the JSON view, saving -----------------------------------------------------------
   let timer = null;
+  let sequence = 0;  // only the answer to the latest check may show its problems
   function check(doc) {
     if (!editable) { return; }
+    const mine = ++sequence;
     fetch(form.dataset.checkUrl, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify({ document: doc }) })
       .then(function (r) { return r.json(); })
-      .then(function (answer) { showProblems(answer.problems || [], false); })
+      .then(function (answer) { if (mine === sequence) { showProblems(answer.problems || [], false); } })
       .catch(function () { return null; });
   }
   function changed() {
@@ -598,7 +600,7 @@
         summarise(doc);
         check(doc);
       } else {
-        try { check(JSON.parse(jsonArea.value)); } catch (e) { showProblems([{ path: "(json)", message: T.json_broken + " (" + e.message + ")" }], false); }
+        try { check(JSON.parse(jsonArea.value)); } catch (e) { sequence += 1; showProblems([{ path: "(json)", message: T.json_broken + " (" + e.message + ")" }], false); }
       }
     }, 350);
   }
@@ -613,6 +615,7 @@
     if (mode === "guided") {
       jsonArea.value = JSON.stringify(serialize(), null, 2);
       setMode("json");
+      sequence += 1;
       showProblems([], false);
       return;
     }
