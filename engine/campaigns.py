@@ -151,8 +151,8 @@ def registration_problems(compiled: CompiledRuleset) -> list[Problem]:
     """durable_rules' own verdict on the compiled rules, from a child process (engine/compile_check.py)."""
     from engine.compile_check import check
 
-    return [Problem("(durable_rules)", f"durable_rules refuses the compiled rules: {message}",
-                    f"durable_rules 无法注册编译后的规则：{message}") for message in check(compiled.as_dict())]
+    return [Problem("(durable_rules)", f"durable_rules refuses the compiled rules: {message.en}",
+                    f"durable_rules 无法注册编译后的规则：{message.zh}") for message in check(compiled.as_dict())]
 
 
 def draft_view(session: Session, campaign: Campaign, check_registration: bool = False) -> DraftView:
