@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -399,3 +400,29 @@ def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client
     with factory() as session:
         items = session.get(RuleList, table["list"]).items
         assert items[0].point_rules == {"overdue": 3, "rebound": 4} and items[0].title_en == "Outdoor barbecue"
+
+
+def test_a_save_waits_for_one_under_way_and_then_is_refused(app, client, factory, table):
+    """Two saves based on the same rows: the second waits for the first's lock, then sees its stamp."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite has none; it serialises writers itself)")
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "admin")
+    rows, token, text = editor(client, table["list"])
+    stamp = re.search(r'data-stamp="([0-9a-f]+)"', text).group(1)
+    answers = []
+    late = threading.Thread(target=lambda: answers.append(client.post(
+        f"/admin/lists/{table['list']}/save?lang=en", json={"stamp": stamp, "rows": rows + [new_row()]},
+        headers={"X-CSRFToken": token})))
+    with factory() as first:  # the first save, under way: it holds the list's row until it commits
+        rule_list = first.scalar(select(RuleList).where(RuleList.id == table["list"]).with_for_update())
+        late.start()
+        late.join(2)
+        assert late.is_alive()  # waiting for the lock, not comparing a stamp that is about to change
+        rule_list.items[1].title_en = "Changed by the first save"
+        first.commit()
+    late.join(60)
+    assert answers[0].status_code == 409 and "Someone saved this list" in answers[0].get_json()["message"]
+    with factory() as session:
+        items = session.get(RuleList, table["list"]).items
+        assert [(i.key, i.title_en) for i in items] == [("ZT1", "Outdoor barbecue"), ("ZT2", "Changed by the first save")]

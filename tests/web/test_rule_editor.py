@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -419,3 +420,28 @@ def test_a_new_rule_whose_key_was_saved_meanwhile_is_refused(admin, session):
                                                  "csrf_token": csrf_from(opened), "base": ""})
     assert late.status_code == 200 and "already has a rule" in problems_in(late)["key"]
     assert stored(session, key).document["title"]["en"] == "The first one"
+
+
+def test_a_save_waits_for_one_under_way_and_then_is_refused(admin, session, factory):
+    """Two saves based on the same version: the second waits for the first's lock, then sees its change."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite has none; it serialises writers itself)")
+    key = key_for("locked")
+    assert save(admin, guided_doc(key)).status_code == 302
+    opened = admin.get(edit_url(key, "en")).get_data(as_text=True)
+    answers = []
+    late = threading.Thread(target=lambda: answers.append(admin.post(edit_url(key, "en"), data={
+        "document": json.dumps(guided_doc(key, "The late save")), "csrf_token": csrf_from(opened),
+        "base": base_from(opened)})))
+    with factory() as first:  # the first save, under way: it holds the rule's row until it commits
+        rule = stored(first, key)
+        first.scalar(select(Rule).where(Rule.id == rule.id).with_for_update())
+        late.start()
+        late.join(2)
+        assert late.is_alive()  # waiting for the lock, not comparing a stamp that is about to change
+        rule.document = {k: v for k, v in guided_doc(key, "The first save").items() if k != "enabled"}
+        rule.version = 2
+        first.commit()
+    late.join(60)
+    assert answers[0].status_code == 409 and "Someone else changed this rule" in problems_in(answers[0])["(stale)"]
+    assert stored(session, key).document["title"]["en"] == "The first save"
