@@ -12,15 +12,18 @@ from flask import Flask, abort, current_app, flash, has_request_context, redirec
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.form import converts
+from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from engine.models import CalendarYear, Delivery, Event, Firing, Grid, Holiday, Recipient, RulesetVersion, Task
+from engine.models import (Base, CalendarYear, Category, Delivery, DutyItem, Event, Firing, Grid, Holiday,
+                           Recipient, RulesetVersion, SupervisionTier, Task, Unit)
 from wtforms import FloatField, SelectField
 from wtforms.widgets import NumberInput
 
@@ -84,13 +87,39 @@ class EditorPermission:
         return self.granted and may_edit()
 
 
+def shown_label(record: object) -> str:
+    """A record as pickers and columns name it, in the user's language: the engine's __str__ is Chinese only."""
+    from web.i18n import short_lang
+
+    zh = short_lang() == "zh"
+    if isinstance(record, DutyItem):
+        return record.text_zh if zh else record.text_en or record.text_zh
+    name_zh = getattr(record, "name_zh", None)
+    if name_zh is None:
+        return str(record)
+    name = name_zh if zh else getattr(record, "name_en", None) or name_zh
+    if isinstance(record, SupervisionTier):
+        return _("Tier %(level)s: %(name)s", level=record.level, name=name)
+    return f"{record.code} {name}" if isinstance(record, (Category, Grid, Unit)) else name
+
+
+def _record_label(view, value: object, name: str) -> str:
+    return shown_label(value)
+
+
+def _record_labels(view, values, name: str) -> str:
+    return ", ".join(shown_label(v) for v in values)
+
+
 class _Converter(AdminModelConverter):
-    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None"), and
-    Float columns get a number box: SQLAlchemy 2.1's Float (and Double, REAL) no longer derives from Numeric,
-    so Flask-Admin's "Numeric" converter misses it and silently leaves the column out of the form."""
+    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None") and name
+    records in the user's language (shown_label). Float columns get a number box: SQLAlchemy 2.1's Float (and
+    Double, REAL) no longer derives from Numeric, so Flask-Admin's "Numeric" converter missed it and silently
+    left the column out of the form."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         kwargs.setdefault("blank_text", "—")
+        kwargs.setdefault("get_label", shown_label)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
     @converts("Float")  # matched through the type's MRO: Double, REAL and DOUBLE_PRECISION too
@@ -107,6 +136,8 @@ class ReadableModelView(_Guarded, ModelView):
 
     form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
     model_form_converter = _Converter
+    column_type_formatters = {**DEFAULT_FORMATTERS, list: _record_labels, Base: _record_label}
+    column_type_formatters_detail = {**DETAIL_FORMATTERS, list: _record_labels, Base: _record_label}
     can_create = EditorPermission(True)
     can_edit = EditorPermission(True)
     can_delete = EditorPermission(True)

@@ -27,7 +27,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
-from admin import MasterDataView
+from admin import MasterDataView, shown_label
 from engine.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
                            TierMember, Timeline, TimelineStep, Unit)
 from engine.tasks import STATES
@@ -454,8 +454,7 @@ class UnitView(_RowsView):
     inline_models = (DutyItemInline(DutyItem),)
     column_formatters = {"type": lambda v, c, m, n: _label(UNIT_TYPES, m.type), "grids": _grid_links,
                          "duty_items": lambda v, c, m, n: Markup("<ol class='mb-0'>{}</ol>").format(
-                             Markup("").join(Markup("<li>{}</li>").format(d.text_zh if _zh() else d.text_en or
-                                                                            d.text_zh) for d in m.duty_items))}
+                             Markup("").join(Markup("<li>{}</li>").format(shown_label(d)) for d in m.duty_items))}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "type": _l("Type"), "parent": _l("Parent"), "contact": _l("Contacts"),
                      "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids")}
@@ -541,7 +540,7 @@ class TierMemberInline(InlineFormAdmin):
 
 
 def _members(view, context, model: SupervisionTier, name: str) -> str:
-    return "; ".join(str(m.user) if m.user else str(m.unit) for m in model.members)
+    return "; ".join(str(m.user) if m.user else shown_label(m.unit) for m in model.members)
 
 
 class SupervisionTierView(_DraftView):

@@ -442,3 +442,43 @@ def test_a_unit_cannot_be_put_under_itself_or_its_own_sub_unit(admin, session):
         assert refused.status_code == 200 and _near(refused.get_data(as_text=True), "parent", message)
     session.expire_all()
     assert session.get(Unit, top_id).parent_id is None
+
+
+def test_pickers_and_columns_name_records_in_the_users_language(app, admin, session):
+    """The engine names tiers, units, grids, categories and duty items in Chinese (__str__); the admin does not."""
+    from admin import shown_label
+
+    dczd = session.scalar(select(Unit).where(Unit.code == "DCZD"))
+    category = session.scalar(select(Category).where(Category.parent_id.is_not(None)).order_by(Category.code))
+    child = session.scalar(select(Unit).where(Unit.parent_id.is_not(None)).order_by(Unit.code))
+    assert dczd.name_en and dczd.name_en != dczd.name_zh and category.name_en != category.name_zh
+    assert child.parent.name_en != child.parent.name_zh
+    tier = session.scalar(select(SupervisionTier).where(SupervisionTier.campaign_id == _campaign_id(session),
+                                                        SupervisionTier.level == 2))
+
+    def options(html: str, name: str) -> list[str]:
+        select_tag = re.search(rf'<select[^>]*name="{re.escape(name)}".*?</select>', html, re.S).group(0)
+        return [label.strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select_tag)]
+
+    for lang in ("en", "zh"):
+        name, category_name = (dczd.name_en, category.name_en) if lang == "en" else (dczd.name_zh, category.name_zh)
+        tier_form = admin.get(f"/admin/supervisiontier/edit/?id={tier.id}&lang={lang}").get_data(as_text=True)
+        member_pickers = re.findall(r'name="(members-\d+-unit)"', tier_form)
+        assert member_pickers and all(f"DCZD {name}" in options(tier_form, p) for p in member_pickers)
+        unit_form = admin.get(f"/admin/unit/new/?lang={lang}").get_data(as_text=True)
+        assert f"DCZD {name}" in options(unit_form, "parent")
+        holder_form = admin.get(f"/admin/frontageholder/new/?lang={lang}").get_data(as_text=True)
+        assert f"DCZD {name}" in options(holder_form, "unit")
+        tiers = admin.get(f"/admin/supervisiontier/?lang={lang}").get_data(as_text=True)
+        assert f"DCZD {name}" in tiers
+        units = admin.get(f"/admin/unit/?lang={lang}&search={child.code}").get_data(as_text=True)
+        parent = child.parent
+        assert f"{parent.code} {parent.name_en if lang == 'en' else parent.name_zh}" in units  # a relation column
+        with app.test_request_context(f"/admin/?lang={lang}"):
+            assert shown_label(category) == f"{category.code} {category_name}"
+
+    duty = DutyItem(text_zh="负责测试", text_en="Tests things")
+    with app.test_request_context("/admin/?lang=en"):
+        assert shown_label(tier) == f"Tier 2: {tier.name_en}" and shown_label(duty) == "Tests things"
+    with app.test_request_context("/admin/?lang=zh"):
+        assert shown_label(tier) == f"第 2 级：{tier.name_zh}" and shown_label(duty) == "负责测试"
