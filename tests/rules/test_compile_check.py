@@ -49,5 +49,6 @@ def test_publishing_names_a_refusal_in_chinese_without_english_inside():
     broken = {"partitions": {"p": {"zt.r1": {"all": [{"m": {"$nonsense": {"category": 1}}}], "run": "zt.r1"}}},
               "routes": {}}
     [problem] = registration_problems(CompiledRuleset.from_dict({}, broken, "broken"))
-    assert problem.message("en") == "durable_rules refuses the compiled rules: Could not create ruleset, error code: 202"
+    assert problem.message("en") == ("durable_rules refuses the compiled rules: "
+                                     "Could not create ruleset, error code: 202")
     assert problem.message("zh") == "durable_rules 无法注册编译后的规则：无法创建规则集，错误码：202"
