@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,8 @@ from rules.facts import SOURCE_TYPES
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300
 FUTURE_TOLERANCE = timedelta(minutes=10)
+#: Older reports are typing errors; and history windows (30 days back) must stay within datetime's range.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 KNOWN_FIELDS = {"source_event_id", "category", "filing_condition", "grid", "location", "occurred_at",
                 "description", "address", "source_type", "media_url"}
 MAX_MEDIA_URL = 500
@@ -82,6 +84,9 @@ def _parse_time(value: Any, problems: list[FieldProblem]) -> datetime | None:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         problems.append(_problem("occurred_at", "the timestamp has no UTC offset (e.g. +08:00)",
                                  "时间缺少时区偏移（例如 +08:00）"))
+        return None
+    if parsed < EARLIEST:
+        problems.append(_problem("occurred_at", "the timestamp is before 2000", "时间早于 2000 年"))
         return None
     if parsed - clock.now() > FUTURE_TOLERANCE:
         problems.append(_problem("occurred_at", "the timestamp lies in the future", "时间晚于当前时刻"))

@@ -1,6 +1,8 @@
 """The JSON API through Flask's test client: intake, errors as problem details, scoping, reference data."""
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import func, select
 
 from engine.models import Event
@@ -56,6 +58,16 @@ def test_bad_fields_are_named_in_the_users_language_and_nothing_is_stored(client
     assert count_events(session, body["source_event_id"]) == 0
     english = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": "en"})
     assert "unknown category" in {e["field"]: e["message"] for e in english.get_json()["errors"]}["category"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "1999-12-31T23:59:59+08:00"])
+def test_a_timestamp_before_2000_is_refused_not_parked(client, intake_token, session, when):
+    """Found by fuzzing the simulator: year 1 overflowed the 30-day history window inside the engine."""
+    body = {**event(), "occurred_at": when}
+    response = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": "zh-CN"})
+    assert response.status_code == 422
+    assert {e["field"]: e["message"] for e in response.get_json()["errors"]}["occurred_at"] == "时间早于 2000 年"
+    assert count_events(session, body["source_event_id"]) == 0  # the simulator parses events the same way
 
 
 def test_a_missing_field_is_named(client, intake_token):
