@@ -29,7 +29,8 @@ SIMULATED_ID = 0  # the transient event's id: no stored event has it
 
 def _event(session: Session, event: dict[str, Any] | None, event_id: int | None) -> Event:
     if event_id is not None:
-        stored = session.get(Event, event_id)
+        # An id no column can hold is simply no event (SQLite refuses integers past 64 bits).
+        stored = session.get(Event, event_id) if 0 < event_id < 2 ** 63 else None
         if stored is None:
             raise InputError([FieldProblem("event_id", "no such event", "无此事件")])
         return stored

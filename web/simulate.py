@@ -74,7 +74,8 @@ def _openapi() -> dict:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "properties": {
                 "event": {"$ref": "#/components/schemas/EventIn"},
-                "event_id": {"type": "integer", "description": "a stored event instead of 'event'"},
+                "event_id": {"type": "integer", "format": "int64", "minimum": 1,
+                             "description": "a stored event instead of 'event'"},
                 "ruleset": {"oneOf": [{"type": "string", "enum": ["draft", "active"]},
                                       {"type": "integer", "minimum": 1}]}}}}}},
         "responses": {"200": json_response("What the ruleset would do", {"type": "object", "required": ["campaigns"],

@@ -1,0 +1,20 @@
+"""The simulator names bad input instead of failing its engine job (found by fuzzing POST /api/v1/simulate)."""
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InputError
+from engine.simulate import simulate
+
+
+@pytest.mark.parametrize("event_id", [2 ** 70, 2 ** 63, -1, 0, 999_999_999])
+def test_an_event_id_that_names_no_stored_event_is_a_problem(session, demo, event_id):
+    with pytest.raises(InputError) as refused:
+        simulate(session, None, event_id, "active", "en")
+    assert [(p.field, p.en, p.zh) for p in refused.value.problems] == [("event_id", "no such event", "无此事件")]
+
+
+def test_a_timestamp_before_2000_is_a_problem(session, demo):
+    with pytest.raises(InputError) as refused:
+        simulate(session, {"category": "06029", "grid": "DC-01", "occurred_at": "0001-01-01T00:00:00+00:00"})
+    assert [p.field for p in refused.value.problems] == ["occurred_at"]
