@@ -484,6 +484,21 @@ class UnitView(_RowsView):
         return _grids_of(unit)
 
 
+def _unique_in_campaign(form, model: type, column: str, message: str) -> bool:
+    """One `column` value per campaign (tier levels, timeline codes), refused next to the field, not by the database."""
+    from web.extensions import db
+
+    taken = select(model.id).where(model.campaign_id == form.campaign_id.data,
+                                   getattr(model, column) == getattr(form, column).data)
+    current = request.args.get("id", type=int)
+    if current is not None:
+        taken = taken.where(model.id != current)
+    if db.session.scalar(taken.limit(1)) is not None:
+        getattr(form, column).errors.append(message)
+        return False
+    return True
+
+
 def _zh() -> bool:
     from web.i18n import short_lang
 
@@ -561,17 +576,8 @@ class SupervisionTierView(_DraftView):
         valid = super().validate_form(form)
         if not valid or "level" not in form:
             return valid
-        from web.extensions import db
-
-        taken = select(SupervisionTier.id).where(SupervisionTier.campaign_id == form.campaign_id.data,
-                                                 SupervisionTier.level == form.level.data)
-        current = request.args.get("id", type=int)
-        if current is not None:
-            taken = taken.where(SupervisionTier.id != current)
-        if db.session.scalar(taken.limit(1)) is not None:
-            form.level.errors.append(_("This campaign already has a tier at this level."))
-            return False
-        return True
+        return _unique_in_campaign(form, SupervisionTier, "level",
+                                   _("This campaign already has a tier at this level."))
 
 
 # --- timelines -----------------------------------------------------------------------------------------
@@ -633,16 +639,7 @@ class TimelineView(_DraftView):
         valid = super().validate_form(form)
         if not valid or "code" not in form:
             return valid
-        from web.extensions import db
-
-        taken = select(Timeline.id).where(Timeline.campaign_id == form.campaign_id.data, Timeline.code == form.code.data)
-        current = request.args.get("id", type=int)
-        if current is not None:
-            taken = taken.where(Timeline.id != current)
-        if db.session.scalar(taken.limit(1)) is not None:
-            form.code.errors.append(_("This campaign already has a timeline with this code."))
-            return False
-        return True
+        return _unique_in_campaign(form, Timeline, "code", _("This campaign already has a timeline with this code."))
 
     def on_model_change(self, form, model: Timeline, is_created: bool) -> None:
         _renumber(model.steps)
