@@ -73,3 +73,11 @@ def upload_photo(client, token: str, task_id: int, data: bytes | None = None, fi
     return client.post(f"/api/v1/tasks/{task_id}/evidence", data={
         "field": field, "stage": stage, "file": (io.BytesIO(jpeg() if data is None else data), name)},
         headers={**bearer(token), "Accept-Language": lang}, content_type="multipart/form-data")
+
+
+def browser_login(page, base: str, username: str = "admin", password: str = "civicrules-demo") -> None:
+    """Sign in through the real login form in a Playwright page."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from engine.indicators import HAPPENINGS, Indicators, points_for
 from engine.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
 from engine.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
-from tests.helpers import csrf_from, login
+from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 
@@ -266,10 +266,7 @@ def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_nex
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport=viewport, locale="zh-CN")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/assessmentconfig/edit/?id={config.id}&lang=zh")
         expect(page.locator("label[for=weights-handling_rate]")).to_have_text("处置率")
         page.fill("input[name=peer_groups-1-name]", "departments")

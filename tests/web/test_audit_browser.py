@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import Category, Grid
-from tests.helpers import bearer, event
+from tests.helpers import bearer, browser_login, event
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
@@ -34,10 +34,7 @@ def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulle
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True)
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "auditor")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server, "auditor")
         page.goto(f"{live_server}/admin/history/")
         page.select_option("#history-filters select[name=category_id]", str(category.id))
         page.select_option("#history-filters select[name=grid_id]", str(grid.id))

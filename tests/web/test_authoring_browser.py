@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from engine.models import Campaign, Event, ListItem, RuleList, RulesetVersion, Task, User
 from tests.conftest import REPORT
-from tests.helpers import bearer, event
+from tests.helpers import bearer, browser_login, event
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop
 
@@ -68,10 +68,7 @@ def test_admin_adds_a_row_fixes_it_publishes_simulates_switches_language_and_rol
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport=viewport, locale="zh-CN")
             page.on("dialog", lambda dialog: dialog.accept())  # the rollback's confirmation
-            page.goto(f"{live_server}/login")
-            page.fill("input[name=username]", "admin")
-            page.fill("input[name=password]", "civicrules-demo")
-            page.click("button[type=submit]")
+            browser_login(page, live_server)
 
             # 1. A new zero-tolerance row, saved first without a category: refused, the error by the field.
             page.goto(f"{live_server}/admin/lists/{zt_list.id}/")

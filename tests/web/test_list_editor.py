@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
-from tests.helpers import csrf_from, login
+from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.web.test_csp_browser import WATCH
 
@@ -244,10 +244,7 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
         page.add_init_script(WATCH)
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/lists/{table['list']}/")
         expect(page.locator("#list-rows tbody tr[data-row]")).to_have_count(2)
         expect(page.locator('[name="rows-1-hour_from"]')).to_have_value("22")

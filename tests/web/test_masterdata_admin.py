@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline,
                            TimelineStep, Unit, User)
-from tests.helpers import csrf_from, login
+from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 
@@ -308,10 +308,7 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport=viewport, locale="zh-CN")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/timeline/new/?lang=zh")
         page.fill("input[name=code]", code)
         page.fill("input[name=name_zh]", "浏览器测试流程")
@@ -366,10 +363,7 @@ def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, sessi
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/campaign/new/?lang=en")
         page.fill("input[name=code]", code)
         page.fill("input[name=name_zh]", "办公时段测试")

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from engine.campaigns import draft_bundle
 from engine.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
-from tests.helpers import csrf_from, login
+from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 CAMPAIGN = "chuangcheng-2026"
@@ -291,10 +291,7 @@ def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}")
         assert not errors, errors
         page.fill("#rule-key", key)
@@ -376,10 +373,7 @@ def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_serv
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         for rule in rules:
             page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}&key={rule.key}")
             page.click("#toggle-json")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.models import Task, TaskTemplate
 from tests.conftest import user_token
-from tests.helpers import bearer, event, login, upload_photo
+from tests.helpers import bearer, browser_login, event, login, upload_photo
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.web.test_transitions import move, step
 
@@ -31,10 +31,7 @@ def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_se
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
+        browser_login(page, live_server)
         page.goto(f"{live_server}/admin/templates/edit/?code=night-patrol")
         page.click("#add-field")
         row = page.locator("#fields tbody tr").last

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 
 from engine.campaigns import publish
 from engine.models import (Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User)
-from tests.helpers import bearer, csrf_from, event, login
+from tests.helpers import bearer, browser_login, csrf_from, event, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 BROKEN = {"title": {"zh": "坏规则", "en": "Broken"},
@@ -225,10 +225,7 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, ses
             for size, viewport in (("desktop", {"width": 1280, "height": 900}),
                                    ("phone", {"width": 390, "height": 844})):
                 page = browser.new_page(viewport=viewport, locale="zh-CN")
-                page.goto(f"{live_server}/login")
-                page.fill("input[name=username]", "admin")
-                page.fill("input[name=password]", "civicrules-demo")
-                page.click("button[type=submit]")
+                browser_login(page, live_server)
                 page.goto(f"{live_server}/admin/versions/{campaign.id}/draft")
                 changed = page.locator('tr.change[data-subject="strict_management/SM1"][data-path="points"]')
                 expect(changed).to_have_count(1)

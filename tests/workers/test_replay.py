@@ -22,7 +22,7 @@ from engine import pipeline
 from engine.intake import IntakeSource, accept_event
 from engine.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task,
                            TaskTransition)
-from tests.helpers import SHANGHAI, csrf_from, login
+from tests.helpers import SHANGHAI, browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop, wait_for
 
@@ -311,10 +311,7 @@ def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for name, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 900})):
                 page = browser.new_page(viewport=viewport, locale="zh-CN")
-                page.goto(f"{live_server}/login")
-                page.fill("input[name=username]", "assessor")
-                page.fill("input[name=password]", "civicrules-demo")
-                page.click("button[type=submit]")
+                browser_login(page, live_server, "assessor")
                 page.goto(f"{live_server}/admin/replay/")
                 expect(page.locator("h1")).to_have_text("回放")
                 page.select_option("#compare", "versions")
