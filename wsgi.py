@@ -1,4 +1,4 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
-from web.app import create_app
+from app import create_app
 
 app = create_app()

@@ -22,8 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from engine.models import (Base, CalendarYear, Category, Delivery, DutyItem, Event, Firing, Grid, Holiday,
-                           Recipient, RulesetVersion, SupervisionTier, Task, Unit)
+from engine.core.models import (Base, CalendarYear, Category, Delivery, DutyItem, Event, Firing, Grid, Holiday, Recipient, RulesetVersion, SupervisionTier, Task, Unit)
 from wtforms import FloatField, SelectField
 from wtforms.widgets import NumberInput
 
@@ -62,8 +61,8 @@ class _Guarded:
 class IndexView(_Guarded, AdminIndexView):
     @expose("/")
     def index(self):
-        from engine.worktime import missing_years_ahead
-        from web.extensions import db
+        from engine.core.worktime import missing_years_ahead
+        from web.common.extensions import db
 
         return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session))
 
@@ -89,7 +88,7 @@ class EditorPermission:
 
 def shown_label(record: object) -> str:
     """A record as pickers and columns name it, in the user's language: the engine's __str__ is Chinese only."""
-    from web.i18n import short_lang
+    from web.common.i18n import short_lang
 
     zh = short_lang() == "zh"
     if isinstance(record, DutyItem):
@@ -215,7 +214,7 @@ class CalendarYearView(MasterDataView):
     column_labels = {"year": _l("Year"), "source": _l("Source"), "recorded_at": _l("Recorded at")}
 
     def on_model_change(self, form, model, is_created):
-        from engine import clock
+        from engine.core import clock
         model.source, model.recorded_at = "admin", clock.now()
 
 
@@ -319,8 +318,8 @@ class FailedDeliveryView(ReadableModelView):
 
     @action("requeue", _l("Requeue"), _l("Send the selected deliveries again?"))
     def action_requeue(self, ids: list[str]) -> None:
-        from engine import outbox
-        from web.extensions import db
+        from engine.delivery import outbox
+        from web.common.extensions import db
         from workers.queues import enqueue_delivery
 
         count = outbox.requeue(db.session, [int(i) for i in ids])  # psycopg 3 sends the ids as strings
@@ -333,7 +332,7 @@ class FailedDeliveryView(ReadableModelView):
 
 
 def init_admin(app: Flask) -> Admin:
-    from web.extensions import db
+    from web.common.extensions import db
 
     app.jinja_env.globals["admin_may_edit"] = may_edit  # templates hide edit controls from read-only roles
     admin = Admin(app, name=_l("CivicRules administration"), theme=Bootstrap4Theme(),

@@ -2,8 +2,8 @@
 points per happening on list rows, bottom-N sanction rules; the sanctions lists kept, read-only.
 
 Weights and points are one number box per known key, peer groups are rows (name + unit types) added and
-removed by web/static/assessment-admin.js; each stores the same JSON the engine reads (engine.ranking,
-engine.indicators.points_for). Problems are shown next to the box that caused them.
+removed by web/static/assessment-admin.js; each stores the same JSON the engine reads (engine.assessment.ranking,
+engine.assessment.indicators.points_for). Problems are shown next to the box that caused them.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import NumberInput
 
 from admin import MasterDataView, ReadOnlyView
-from engine.indicators import HAPPENINGS
-from engine.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
-from engine.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS
-from engine.sanctions import KINDS, SANCTIONS
+from engine.assessment.indicators import HAPPENINGS
+from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
+from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS
+from engine.assessment.sanctions import KINDS, SANCTIONS
 
 _ROW = re.compile(r"^peer_groups-(\d+)-name$")
 
@@ -49,7 +49,7 @@ def happening_labels() -> dict[str, str]:
 def unit_type_labels() -> dict[str, str]:
     """Unit types an administrator may group: the unit editor's list plus any type units already have."""
     from admin.masterdata import UNIT_TYPES
-    from web.extensions import db
+    from web.common.extensions import db
 
     labels = {key: str(label) for key, label in UNIT_TYPES}
     for (kind,) in db.session.execute(select(Unit.type).distinct()):
@@ -66,7 +66,7 @@ def _group_label(group: str) -> str:
 
 def _in_language(table: dict[str, tuple[str, str]], code: Optional[str]) -> str:
     """A code of KINDS / SANCTIONS by its name in the user's language; an unknown code as it is."""
-    from web.i18n import short_lang
+    from web.common.i18n import short_lang
 
     names = table.get(code or "")
     return (names[0] if short_lang() == "zh" else names[1]) if names else (code or "")
@@ -291,7 +291,7 @@ class AssessmentConfigView(_AssessmentView):
         valid = super().validate_form(form)
         campaign: Optional[Campaign] = getattr(form, "campaign", None) and form.campaign.data
         if valid and campaign is not None:
-            from web.extensions import db
+            from web.common.extensions import db
 
             other = db.session.scalar(select(AssessmentConfig.id).where(AssessmentConfig.campaign_id == campaign.id))
             mine = getattr(getattr(form, "_obj", None), "id", None)
@@ -336,7 +336,7 @@ class PointRulesView(_AssessmentView):
 
 
 def _known_groups() -> list[str]:
-    from web.extensions import db
+    from web.common.extensions import db
 
     names = dict.fromkeys(DEFAULT_PEER_GROUPS.values())
     for (groups,) in db.session.execute(select(AssessmentConfig.peer_groups)):
@@ -384,8 +384,8 @@ class SanctionRuleView(_AssessmentView):
                 valid = False
         campaign: Optional[Campaign] = form.campaign.data
         if form.peer_group.data and campaign is not None:
-            from engine.ranking import config_for
-            from web.extensions import db
+            from engine.assessment.ranking import config_for
+            from web.common.extensions import db
 
             _weights, groups = config_for(db.session, campaign)
             if form.peer_group.data not in set(groups.values()):
@@ -407,7 +407,7 @@ class SanctionDueView(ReadOnlyView):
 
 
 def add_assessment_views(admin: Admin) -> None:
-    from web.extensions import db
+    from web.common.extensions import db
 
     category = _l("Assessment")
     admin.add_view(AssessmentConfigView(AssessmentConfig, db, name=_l("Weights and peer groups"), category=category))

@@ -9,9 +9,9 @@ from flask import request, url_for
 from flask_admin import BaseView, expose
 
 from admin import READERS, _Guarded
-from engine import changelog
-from engine.changelog import ChangeFilter
-from web.extensions import db
+from engine.audit import changelog
+from engine.audit.changelog import ChangeFilter
+from web.common.extensions import db
 
 ZONE = ZoneInfo("Asia/Shanghai")
 INTERFACES = ("admin", "api", "cli", "web", "system")

@@ -15,12 +15,12 @@ from flask_admin import BaseView, expose
 from sqlalchemy import select
 
 from admin import READERS, _Guarded
-from engine import firing_history
-from engine.firing_history import Cursor, FiringFilter
-from engine.models import Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
+from engine.audit import firing_history
+from engine.audit.firing_history import Cursor, FiringFilter
+from engine.core.models import Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
 from rules.wording import describe_condition
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 ZONE = ZoneInfo("Asia/Shanghai")
 INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id", "ruleset_version_id")
@@ -82,7 +82,7 @@ class FiringHistoryView(_Guarded, BaseView):
 
     @expose("/firing/<int:firing_id>")
     def details(self, firing_id: int):
-        from web.explain import cards
+        from web.common.explain import cards
 
         firing = db.session.get(Firing, firing_id)
         if firing is None:
@@ -97,7 +97,7 @@ class FiringHistoryView(_Guarded, BaseView):
         """The rule document exactly as frozen in the ruleset version the firing ran under."""
         import json
 
-        from web.explain import _namer
+        from web.common.explain import _namer
 
         firing = db.session.get(Firing, firing_id)
         if firing is None:
@@ -125,7 +125,7 @@ class FiringHistoryView(_Guarded, BaseView):
 
     @expose("/export.csv")
     def export_csv(self):
-        from engine.db import session_factory
+        from engine.core.db import session_factory
 
         f = filters_from_request()
         factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])

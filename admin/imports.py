@@ -15,12 +15,12 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin import READERS, _Guarded, require_editor
-from engine import imports
-from engine.errors import InputError
-from engine.models import ImportRun
+from engine.intake import imports
+from engine.core.errors import InputError
+from engine.core.models import ImportRun
 from rules.facts import SOURCE_TYPES
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 TARGET_LABELS = {
     "source_event_id": _l("Source id (unique per source)"), "category": _l("Category code"),

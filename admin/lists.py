@@ -19,16 +19,17 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from admin import READERS, _Guarded, may_edit, require_editor
-from engine import clock, compile_check
-from engine.campaigns import catalog_for, draft_bundle, validate_bundle
-from engine.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemplate, Timeline, Unit
+from engine.core import clock
+from engine.durable import compile_check
+from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
+from engine.core.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemplate, Timeline, Unit
 from rules.analysis import analyse
 from rules.document import LIMIT_UNITS, LIST_KINDS, RuleDocumentError
 from rules.facts import SOURCE_TYPES
 from rules.list_rows import RowProblem, check_rows, to_editor
 from rules.lists import expand_row, row_rule_key
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 #: Words for the page's widgets, by language (the rule language's own codes stay as they are).
 LIMIT_UNIT_NAMES = {"urgent_hours": ("小时（连续计时）", "hours (continuous)"),

@@ -28,10 +28,9 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from admin import MasterDataView, shown_label
-from engine.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
-                           TierMember, Timeline, TimelineStep, Unit)
-from engine.tasks import STATES
-from engine.worktime import describe_limit
+from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline, TimelineStep, Unit)
+from engine.handling.tasks import STATES
+from engine.core.worktime import describe_limit
 from rules.document import LIMIT_MAX
 
 CAMPAIGN_STATUSES = (("draft", _l("Draft")), ("active", _l("Active")), ("ended", _l("Ended")))
@@ -230,7 +229,7 @@ POSITION_FIELD_ARGS = {"widget": HiddenInput(), "validators": [validators.Option
 def _renumber(rows: list[Any]) -> None:
     """Positions 0..n-1 in the order the form gave (rows without a position go last, as added); rows the
     form deleted are still in the collection until the flush, and are skipped."""
-    from web.extensions import db
+    from web.common.extensions import db
 
     kept = [r for r in rows if r not in db.session.deleted]
     for position, row in enumerate(sorted(kept, key=lambda r: (r.position is None, r.position or 0))):
@@ -324,7 +323,7 @@ def _local(campaign: Campaign, instant: datetime | None) -> str:
 # --- categories and units ------------------------------------------------------------------------------
 
 def _top_level_categories() -> list[Category]:
-    from web.extensions import db
+    from web.common.extensions import db
 
     return list(db.session.scalars(select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)))
 
@@ -391,7 +390,7 @@ class CategoryView(_RowsView):
         valid = super().validate_form(form)
         if not valid or "parent" not in form:
             return valid
-        from web.extensions import db
+        from web.common.extensions import db
 
         seen: set[str] = set()
         for entry in form.conditions.entries:
@@ -424,7 +423,7 @@ class DutyItemInline(InlineFormAdmin):
 
 def _unit_type_choices() -> list[tuple[str, str]]:
     """The known types, then any other type units already have (rules name types as unit_type:TYPE)."""
-    from web.extensions import db
+    from web.common.extensions import db
 
     known = dict(UNIT_TYPES)
     others = sorted(t for t in db.session.scalars(select(Unit.type).distinct()) if t and t not in known)
@@ -432,7 +431,7 @@ def _unit_type_choices() -> list[tuple[str, str]]:
 
 
 def _grids_of(unit: Unit) -> list[Grid]:
-    from web.extensions import db
+    from web.common.extensions import db
 
     return list(db.session.scalars(select(Grid).where(Grid.unit_id == unit.id).order_by(Grid.code)))
 
@@ -486,7 +485,7 @@ class UnitView(_RowsView):
 
 def _unique_in_campaign(form, model: type, column: str, message: str) -> bool:
     """One `column` value per campaign (tier levels, timeline codes), refused next to the field, not by the database."""
-    from web.extensions import db
+    from web.common.extensions import db
 
     taken = select(model.id).where(model.campaign_id == form.campaign_id.data,
                                    getattr(model, column) == getattr(form, column).data)
@@ -500,7 +499,7 @@ def _unique_in_campaign(form, model: type, column: str, message: str) -> bool:
 
 
 def _zh() -> bool:
-    from web.i18n import short_lang
+    from web.common.i18n import short_lang
 
     return short_lang() == "zh"
 
@@ -536,7 +535,7 @@ class FrontageHolderView(MasterDataView):
 
 def _campaign_choices() -> list[tuple[int, str]]:
     """Tiers and timelines name their campaign by id (the models have no relationship to it)."""
-    from web.extensions import db
+    from web.common.extensions import db
 
     zh = _zh()
     return [(c.id, c.name_zh if zh else c.name_en) for c in db.session.scalars(select(Campaign).order_by(Campaign.code))]
@@ -646,7 +645,7 @@ class TimelineView(_DraftView):
 
 
 def add_master_data_views(admin, category) -> None:
-    from web.extensions import db
+    from web.common.extensions import db
 
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=category))
     admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=category))

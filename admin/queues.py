@@ -18,7 +18,7 @@ def init_queue_dashboard(app: Flask, redis_url: str) -> None:
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
 
-    from web.extensions import csrf
+    from web.common.extensions import csrf
 
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", redis_url)
     blueprint = rq_dashboard.blueprint

@@ -21,11 +21,11 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin import READERS, _Guarded, may_edit
-from engine import clock
-from engine.models import Campaign, RulesetVersion
-from engine.replay import MAX_DAYS
-from web.extensions import db
-from web.i18n import short_lang
+from engine.core import clock
+from engine.core.models import Campaign, RulesetVersion
+from engine.authoring.replay import MAX_DAYS
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 STATUSES = {"queued": _l("Waiting for an engine worker"), "started": _l("Running"), "finished": _l("Replay finished"),
             "failed": _l("Failed"), "stopped": _l("Stopped"), "canceled": _l("Cancelled"), "deferred": _l("Waiting"),

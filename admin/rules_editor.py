@@ -22,16 +22,16 @@ from werkzeug.routing import BuildError
 from wtforms import HiddenField
 
 from admin import READERS, _Guarded, may_edit, require_editor
-from engine import clock, compile_check
-from engine.campaigns import catalog_for, draft_bundle, validate_bundle
-from engine.models import (Campaign, Category, FilingCondition, Grid, Rule, RulesetVersion, SupervisionTier,
-                           TaskTemplate, Timeline, Unit)
+from engine.core import clock
+from engine.durable import compile_check
+from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
+from engine.core.models import (Campaign, Category, FilingCondition, Grid, Rule, RulesetVersion, SupervisionTier, TaskTemplate, Timeline, Unit)
 from rules.compiler import CompiledRuleset
 from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Catalog, Problem, RuleDocumentError,
                             validate_rule)
 from rules.facts import FACTS
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 OPERATOR_LABELS = {
     "eq": _l("is"), "ne": _l("is not"), "in": _l("is one of"), "not_in": _l("is none of"),

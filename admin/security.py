@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin import ReadableModelView
-from engine.models import ApiToken, User
+from engine.core.models import ApiToken, User
 
 
 class TokenView(ReadableModelView):
@@ -29,8 +29,8 @@ class TokenView(ReadableModelView):
 
     @action("revoke", _l("Revoke"), _l("Revoke the selected tokens? Requests with them will be refused."))
     def action_revoke(self, ids: list[str]) -> None:
-        from engine import tokens
-        from web.extensions import db
+        from engine.accounts import tokens
+        from web.common.extensions import db
 
         count = sum(tokens.revoke(db.session, t) for t in
                     (db.session.get(ApiToken, int(i)) for i in ids) if t is not None)
@@ -52,8 +52,8 @@ class SignInLockView(ReadableModelView):
 
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"))
     def action_unlock(self, ids: list[str]) -> None:
-        from engine.lockout import unlock
-        from web.extensions import db
+        from engine.accounts.lockout import unlock
+        from web.common.extensions import db
 
         count = 0
         for user in (db.session.get(User, int(i)) for i in ids):
@@ -63,7 +63,7 @@ class SignInLockView(ReadableModelView):
 
 
 def add_security_views(admin: Admin) -> None:
-    from web.extensions import db
+    from web.common.extensions import db
 
     access = _l("Access")
     admin.add_view(TokenView(ApiToken, db, name=_l("Tokens"), category=access, endpoint="token"))

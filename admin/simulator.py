@@ -15,10 +15,10 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
 from admin import _Guarded
-from engine.models import Category, Grid
+from engine.core.models import Category, Grid
 from rules.facts import SOURCE_TYPES
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

@@ -14,12 +14,12 @@ from wtforms import HiddenField
 
 import admin
 from admin import _Guarded
-from engine import task_templates
-from engine.errors import InputError
-from engine.models import TaskTemplate
-from web.extensions import db
-from web.i18n import short_lang
-from web.taskforms import form_class
+from engine.authoring import templates as task_templates
+from engine.core.errors import InputError
+from engine.core.models import TaskTemplate
+from web.common.extensions import db
+from web.common.i18n import short_lang
+from web.common.taskforms import form_class
 
 BLANK = {"code": "", "name_zh": "", "name_en": "", "instructions_zh": "", "instructions_en": "",
          "fields": [{"name": "result", "type": "textarea", "zh": "处置情况", "en": "What was done", "required": True}],

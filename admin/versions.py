@@ -18,12 +18,12 @@ from wtforms.validators import DataRequired, Length
 
 import admin
 from admin import _Guarded
-from engine import campaigns, versions
-from engine.errors import InputError
-from engine.models import Campaign
+from engine.authoring import drafts as campaigns, versions
+from engine.core.errors import InputError
+from engine.core.models import Campaign
 from rules.diff import shown
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

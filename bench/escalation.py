@@ -120,10 +120,10 @@ def prepare(url: str) -> dict[str, Any]:
     """Migrate, seed holidays, load the demo pack; return the ids tasks are hung on."""
     from sqlalchemy import select
 
-    from engine import demo
-    from engine.db import session_factory
-    from engine.models import Campaign, Category, Grid, TaskTemplate, Unit
-    from engine.worktime import seed_holidays
+    from engine.authoring import demo
+    from engine.core.db import session_factory
+    from engine.core.models import Campaign, Category, Grid, TaskTemplate, Unit
+    from engine.core.worktime import seed_holidays
     from migrations import upgrade
 
     upgrade(url)
@@ -145,8 +145,8 @@ def insert_tasks(url: str, ids: dict[str, Any], total: int) -> tuple[list[int], 
     """`total` open tasks (Core executemany, in chunks) on one event per batch of len(units) tasks."""
     from sqlalchemy import insert, select
 
-    from engine.db import session_factory
-    from engine.models import Event, Task
+    from engine.core.db import session_factory
+    from engine.core.models import Event, Task
 
     engine = session_factory(url).kw["bind"]
     units = ids["unit_ids"]
@@ -185,8 +185,8 @@ def insert_tasks(url: str, ids: dict[str, Any], total: int) -> tuple[list[int], 
 def insert_steps(url: str, task_ids: list[int], dues: list[datetime]) -> float:
     from sqlalchemy import insert
 
-    from engine.db import session_factory
-    from engine.models import TaskStep
+    from engine.core.db import session_factory
+    from engine.core.models import TaskStep
 
     engine = session_factory(url).kw["bind"]
     started = time.perf_counter()
@@ -215,7 +215,7 @@ class Observer(threading.Thread):
 
     def __init__(self, url: str, steps: list[tuple[datetime, int]]):
         super().__init__(daemon=True)
-        from engine.db import make_engine
+        from engine.core.db import make_engine
 
         self.engine = make_engine(url)
         self.order = steps  # sorted by (due_at, id)
@@ -228,7 +228,7 @@ class Observer(threading.Thread):
     def run(self) -> None:
         from sqlalchemy import select
 
-        from engine.models import TaskStep
+        from engine.core.models import TaskStep
 
         while not self.stop_flag.is_set():
             began = time.monotonic()
@@ -336,8 +336,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         from sqlalchemy import func, select
 
-        from engine.db import session_factory
-        from engine.models import OutboxMessage, TaskStep
+        from engine.core.db import session_factory
+        from engine.core.models import OutboxMessage, TaskStep
 
         engine = session_factory(url).kw["bind"]
         with engine.connect() as conn:
@@ -448,7 +448,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(instance, ignore_errors=True)
             if not args.sqlite:
                 try:
-                    from engine.db import _factories
+                    from engine.core.db import _factories
 
                     for factory in _factories.values():
                         factory.kw["bind"].dispose()

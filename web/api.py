@@ -7,16 +7,16 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from engine.accounts import issue_user_token
-from engine.lockout import sign_in
-from engine.errors import FieldProblem, InputError
-from engine.intake import IntakeSource, accept_event
-from engine.models import Category, Event, Grid, Task, Unit
-from engine.tasks import TransitionError, VersionConflict, apply as apply_transition
+from engine.accounts.users import issue_user_token
+from engine.accounts.lockout import sign_in
+from engine.core.errors import FieldProblem, InputError
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Category, Event, Grid, Task, Unit
+from engine.handling.tasks import TransitionError, VersionConflict, apply as apply_transition
 from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
-from web.extensions import db
-from web.i18n import short_lang
-from web.problems import problem
+from web.common.extensions import db
+from web.common.i18n import short_lang
+from web.common.problems import problem
 from web.ratelimit import intake_limit, login_limit
 from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, task_json
@@ -164,7 +164,7 @@ def get_task(task_id: int):
     scope = unit_scope(token_user())
     if task is None or (scope is not None and task.unit_id not in scope):
         return problem(404, "not-found", detail_key="not_found")
-    from web.explain import cards
+    from web.common.explain import cards
 
     lang = short_lang()
     return jsonify({**task_json(task, lang, detail=True), "explanation": cards(task.firings, lang, task.timeline_id)})
@@ -223,8 +223,8 @@ def post_transition(task_id: int):
 
 def _submission(task: Task, data: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """A submission carries the template's form (validated by its WTForms class) and its evidence."""
-    from engine.evidence import submission_problems
-    from web.taskforms import validate_data
+    from engine.handling.evidence import submission_problems
+    from web.common.taskforms import validate_data
 
     clean, errors = validate_data(task.template, data, lang)
     problems = [FieldProblem(name, "; ".join(messages), "；".join(messages)) for name, messages in errors.items()]

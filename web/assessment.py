@@ -9,16 +9,16 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import clock
-from engine.bulletin import Bulletin, build, campaign_for
-from engine.indicators import RATES, PeriodError, parse_period, period_containing
-from engine.models import Campaign, SanctionRun
-from engine.sanctions import SANCTIONS
+from engine.core import clock
+from engine.assessment.bulletin import Bulletin, build, campaign_for
+from engine.assessment.indicators import RATES, PeriodError, parse_period, period_containing
+from engine.core.models import Campaign, SanctionRun
+from engine.assessment.sanctions import SANCTIONS
 from web import charts
 from web.auth import require_roles
 from web.bulletin_files import FontMissing, Sheet, pdf, xlsx
-from web.extensions import db
-from web.i18n import short_lang
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 ASSESSMENT_ROLES = ("assessor", "auditor", "admin")

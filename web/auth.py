@@ -8,10 +8,10 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.accounts import resolve_token
-from engine.models import ApiToken, Unit, User
-from web.extensions import db, login_manager
-from web.problems import problem
+from engine.accounts.users import resolve_token
+from engine.core.models import ApiToken, Unit, User
+from web.common.extensions import db, login_manager
+from web.common.problems import problem
 
 STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "auditor")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_login import current_user
 
-from engine.changelog import reset_actor, set_actor
+from engine.audit.changelog import reset_actor, set_actor
 
 
 def _interface(path: str) -> str:

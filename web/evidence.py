@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from engine import evidence
-from engine.errors import InputError
-from engine.models import Campaign, Evidence, Task
+from engine.handling import evidence
+from engine.core.errors import InputError
+from engine.core.models import Campaign, Evidence, Task
 from web.auth import require_token, token_user, unit_scope
-from web.extensions import db
-from web.problems import problem
+from web.common.extensions import db
+from web.common.problems import problem
 from web.uploads import send_upload
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")

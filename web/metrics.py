@@ -19,9 +19,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import clock
-from engine.config import Settings
-from engine.models import Delivery, Event, OutboxMessage, Task, TaskStep
+from engine.core import clock
+from engine.core.config import Settings
+from engine.core.models import Delivery, Event, OutboxMessage, Task, TaskStep
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -140,7 +140,7 @@ def metrics() -> Response:
     if not _allowed():
         return Response("metrics: send the configured bearer token, or scrape from an allowed address\n",
                         status=401, mimetype="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    from web.extensions import db
+    from web.common.extensions import db
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeploymentCollector(db.session, current_app.extensions["civicrules.settings"]))

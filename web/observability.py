@@ -14,8 +14,8 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import text
 
-from engine import logs
-from engine.config import Settings
+from engine.core import logs
+from engine.core.config import Settings
 
 log = logging.getLogger("civicrules.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -55,7 +55,7 @@ def init_observability(app: Flask, settings: Settings) -> None:
 
     @app.get("/readyz")
     def readyz():
-        from web.extensions import db
+        from web.common.extensions import db
         from workers.queues import connection
 
         checks = {"database": _check(lambda: db.session.execute(text("SELECT 1")), db.session.rollback),

@@ -10,12 +10,12 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from flask import Blueprint, Response, current_app, json, request
 
-from engine import open311
-from engine.accounts import resolve_token
-from engine.errors import InputError
-from engine.intake import IntakeSource, accept_event
-from web.extensions import db
-from web.i18n import short_lang
+from engine.intake import open311
+from engine.accounts.users import resolve_token
+from engine.core.errors import InputError
+from engine.intake.events import IntakeSource, accept_event
+from web.common.extensions import db
+from web.common.i18n import short_lang
 from web.ratelimit import intake_limit
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")

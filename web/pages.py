@@ -5,12 +5,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from engine.lockout import sign_in
-from engine.models import Event, Task
+from engine.accounts.lockout import sign_in
+from engine.core.models import Event, Task
 from web.auth import require_roles, unit_scope
-from web.extensions import db
+from web.common.extensions import db
 from web.forms import LoginForm
-from web.i18n import short_lang
+from web.common.i18n import short_lang
 from web.ratelimit import login_limit
 from web.security import SIGN_IN_FAILED
 
@@ -54,11 +54,11 @@ FILTER_STATES = {"open": None, "all": None, "closed": ("closed", "voided")}
 def tasks():
     """The unit's tasks by deadline, each with its traffic light and countdown; filters by state,
     overdue and category."""
-    from engine import clock
-    from engine.models import Campaign, Category
-    from engine.tasks import STATES, TERMINAL
-    from engine.urgency import urgency
-    from engine.worktime import calendar_for
+    from engine.core import clock
+    from engine.core.models import Campaign, Category
+    from engine.handling.tasks import STATES, TERMINAL
+    from engine.handling.urgency import urgency
+    from engine.core.worktime import calendar_for
 
     state = request.args.get("state", "open")
     query = select(Task).order_by(Task.deadline_at).limit(200)
@@ -93,13 +93,13 @@ def tasks():
 @bp.get("/tasks/<int:task_id>")
 @require_roles()
 def task(task_id: int):
-    from engine import clock
-    from engine.evidence import for_task as photos_of, photo_fields
-    from engine.supervision import for_task
-    from engine.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
-    from web.explain import cards
+    from engine.core import clock
+    from engine.handling.evidence import for_task as photos_of, photo_fields
+    from engine.supervision.board import for_task
+    from engine.handling.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
+    from web.common.explain import cards
     from web.forms import ReplyForm
-    from web.taskforms import page_form
+    from web.common.taskforms import page_form
     from web.workflow import instructions, units_for_reroute, visible_task, zone_of
 
     task = visible_task(task_id)

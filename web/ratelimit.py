@@ -90,7 +90,7 @@ def _too_many(err: RateLimitExceeded) -> Response:
         flash(_("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
         response = Response(render_template("login.html", form=LoginForm()), status=429)
     else:
-        from web.problems import problem
+        from web.common.problems import problem
 
         if err.limit.scope == "login":
             detail = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.config import Settings
+from engine.core.config import Settings
 
 _BASE_POLICY = {
     "default-src": "'self'",

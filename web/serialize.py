@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.worktime import describe_limit
-from engine.models import Event, Firing, Task
+from engine.core.worktime import describe_limit
+from engine.core.models import Event, Firing, Task
 
 
 def _name(obj: Any, lang: str) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from engine.errors import FieldProblem
+from engine.core.errors import FieldProblem
 from web.auth import require_token
-from web.i18n import short_lang
-from web.problems import problem
+from web.common.i18n import short_lang
+from web.common.problems import problem
 
 bp = Blueprint("simulate_api", __name__, url_prefix="/api/v1")
 ROLES = ("admin", "auditor", "assessor")
@@ -23,7 +23,7 @@ def run(body: dict[str, Any]) -> tuple[int, dict[str, Any] | list[FieldProblem]]
     from workers.engine_call import call
 
     timeout = float(current_app.config.get("CIVICRULES_SIMULATE_TIMEOUT", DEFAULT_TIMEOUT))
-    answer = call(current_app.extensions["civicrules.settings"], "engine.simulate.run_job",
+    answer = call(current_app.extensions["civicrules.settings"], "engine.authoring.simulate.run_job",
                   {**body, "lang": short_lang()}, timeout=timeout)
     if answer["ok"]:
         return 200, answer["result"]

@@ -5,14 +5,14 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engine import supervision
-from engine.errors import InputError
-from engine.models import Supervision, Task, User
+from engine.supervision import board as supervision
+from engine.core.errors import InputError
+from engine.core.models import Supervision, Task, User
 from web.auth import require_roles, require_token, token_user, unit_scope
-from web.extensions import db
+from web.common.extensions import db
 from web.forms import ReplyForm, SupervisionForm
-from web.i18n import short_lang
-from web.problems import problem
+from web.common.i18n import short_lang
+from web.common.problems import problem
 from web.serialize import task_json
 
 bp = Blueprint("supervision", __name__)

@@ -1,7 +1,7 @@
 """The task workflow in the browser: acting on a task (sign, submit with the template's form, check,
 approve, re-route), photos from the camera, and the checker's and dispatcher's queues.
 
-Every action goes through engine.tasks.apply, as the API's do; these handlers only read the form.
+Every action goes through engine.handling.tasks.apply, as the API's do; these handlers only read the form.
 """
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine import clock, evidence
-from engine.errors import InputError
-from engine.models import Campaign, Evidence, Task, Unit
-from engine.tasks import TransitionError, apply as apply_transition
+from engine.core import clock
+from engine.handling import evidence
+from engine.core.errors import InputError
+from engine.core.models import Campaign, Evidence, Task, Unit
+from engine.handling.tasks import TransitionError, apply as apply_transition
 from web.auth import require_roles, unit_scope
-from web.extensions import db
-from web.i18n import short_lang
-from web.taskforms import page_form
+from web.common.extensions import db
+from web.common.i18n import short_lang
+from web.common.taskforms import page_form
 from web.uploads import send_upload
 
 bp = Blueprint("workflow", __name__)

@@ -10,10 +10,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, sanctions
-from engine.config import Settings, load_settings
-from engine.db import session_factory
-from engine.models import Campaign, SanctionRun
+from engine.core import clock
+from engine.assessment import sanctions
+from engine.core.config import Settings, load_settings
+from engine.core.db import session_factory
+from engine.core.models import Campaign, SanctionRun
 
 log = logging.getLogger(__name__)
 

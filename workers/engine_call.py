@@ -7,7 +7,7 @@ from typing import Any
 
 from rq.job import JobStatus
 
-from engine.config import Settings
+from engine.core.config import Settings
 from workers.queues import evaluate_queue
 
 

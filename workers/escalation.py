@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 import time
 
-from engine import audit, digest, escalation, tasks
-from engine.config import load_settings
-from engine.db import session_factory
+from engine.audit import seals as audit
+from engine.delivery import digest
+from engine.supervision import escalation
+from engine.handling import tasks
+from engine.core.config import load_settings
+from engine.core.db import session_factory
 from workers import assessment
 
 log = logging.getLogger(__name__)

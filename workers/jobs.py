@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 import time
 
-from engine import outbox, pipeline
-from engine.config import load_settings
-from engine.db import session_factory
+from engine.delivery import outbox
+from engine.evaluation import pipeline
+from engine.core.config import load_settings
+from engine.core.db import session_factory
 from workers.metrics import record_drain
 from workers.queues import clear_delivery_flag, clear_drain_flag, enqueue_delivery, enqueue_drain
 
@@ -48,7 +49,7 @@ def deliver_outbox(time_budget: float = 60.0) -> int:
 
 def import_events(run_id: int) -> dict:
     """Import one uploaded file of events, then queue their evaluation."""
-    from engine import imports
+    from engine.intake import imports
 
     settings = load_settings()
     factory = session_factory(settings.database_url)

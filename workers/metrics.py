@@ -13,8 +13,8 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.config import Settings
-from engine.models import Event
+from engine.core.config import Settings
+from engine.core.models import Event
 from workers.queues import connection
 
 log = logging.getLogger(__name__)

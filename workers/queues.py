@@ -6,7 +6,7 @@ from functools import lru_cache
 from redis import Redis
 from rq import Queue, Retry
 
-from engine.config import Settings, load_settings
+from engine.core.config import Settings, load_settings
 
 DRAIN_FLAG_SECONDS = 30
 

@@ -18,7 +18,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from engine.config import Settings
+from engine.core.config import Settings
 from workers.queues import connection, evaluate_queue
 
 JOB_FUNCTION = "workers.replay.run"
@@ -103,10 +103,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     """The engine-queue job: replay the period, saving progress per batch and stopping when asked."""
     from rq import get_current_job
 
-    from engine.config import load_settings
-    from engine.db import session_factory
-    from engine.errors import InputError
-    from engine.replay import BATCH_SIZE, DETAIL_LIMIT, replay
+    from engine.core.config import load_settings
+    from engine.core.db import session_factory
+    from engine.core.errors import InputError
+    from engine.authoring.replay import BATCH_SIZE, DETAIL_LIMIT, replay
 
     settings = load_settings()
     job = get_current_job()

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 import time
 
-from engine import outbox, pipeline
-from engine.config import Settings, load_settings
-from engine.db import session_factory
+from engine.delivery import outbox
+from engine.evaluation import pipeline
+from engine.core.config import Settings, load_settings
+from engine.core.db import session_factory
 from workers.queues import enqueue_delivery, enqueue_drain
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ import signal
 
 from rq import Worker
 
-from engine import pipeline
-from engine.config import load_settings
-from engine.db import session_factory
+from engine.evaluation import pipeline
+from engine.core.config import load_settings
+from engine.core.db import session_factory
 from workers.queues import all_queues, connection, enqueue_drain
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ class EngineWorker(Worker):
 
 def run(burst: bool = False, with_scheduler: bool = True) -> None:
     """Start the worker on the evaluation and outbox queues (preloading SQLAlchemy before forking)."""
-    import engine.enrich  # noqa: F401  preload: horses fork with the ORM already imported
-    import engine.decide  # noqa: F401
+    import engine.evaluation.enrich  # noqa: F401  preload: horses fork with the ORM already imported
+    import engine.evaluation.decide  # noqa: F401
 
     settings = load_settings()
     conn = connection(settings)

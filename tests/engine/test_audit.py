@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, clock
-from engine.intake import IntakeSource, accept_event
-from engine.models import Firing
+from engine.audit import seals as audit
+from engine.core import clock
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Firing
 from tests.helpers import event
 
 

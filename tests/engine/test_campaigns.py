@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.campaigns import publish
-from engine.intake import IntakeSource, accept_event
-from engine.models import Campaign, Event, Rule
+from engine.authoring.drafts import publish
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Campaign, Event, Rule
 from tests.helpers import event
 
 

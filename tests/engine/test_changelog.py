@@ -8,11 +8,12 @@ from click.testing import CliRunner
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, clock
+from engine.audit import seals as audit
+from engine.core import clock
 
-from engine.accounts import create_user
-from engine.changelog import REDACTED, acting
-from engine.models import ChangeLogEntry, Holiday, User
+from engine.accounts.users import create_user
+from engine.audit.changelog import REDACTED, acting
+from engine.core.models import ChangeLogEntry, Holiday, User
 from tests.helpers import csrf_from, login, unique
 
 
@@ -56,7 +57,7 @@ def test_an_api_sign_in_that_clears_failures_is_logged_as_an_api_change_of_the_u
 
 
 def test_a_cli_user_creation_is_logged_without_the_password_hash(env, session):
-    from web.cli import main
+    from app.cli import main
 
     name = unique("cli")
     result = CliRunner().invoke(main, ["user", "create", name, "--role", "auditor", "--password", "cli-pass-123"],
@@ -94,7 +95,7 @@ def _forge(factory, entry_id: int, username: str | None) -> None:
 
 
 def test_an_edited_change_log_row_is_named_by_audit_verify(env, factory, session):
-    from web.cli import main
+    from app.cli import main
 
     with acting("admin", 1, "admin"):
         session.add(Holiday(day=date(2032, 10, 1), kind="holiday", name="国庆节", source="admin"))
@@ -119,7 +120,7 @@ def test_an_edited_change_log_row_is_named_by_audit_verify(env, factory, session
 
 
 def test_the_change_history_shows_fields_who_interface_and_the_version_it_went_into(app, client, session):
-    from engine.models import Campaign, RulesetVersion
+    from engine.core.models import Campaign, RulesetVersion
 
     code = unique("chg")
     with acting("admin", 1, "admin"):
@@ -144,7 +145,7 @@ def test_the_change_history_shows_fields_who_interface_and_the_version_it_went_i
 
 
 def test_the_change_history_pages_by_keyset(session):
-    from engine.changelog import ChangeFilter, page
+    from engine.audit.changelog import ChangeFilter, page
 
     first, after = page(session, ChangeFilter(), size=2)
     assert len(first) == 2 and after is not None
@@ -153,7 +154,7 @@ def test_the_change_history_pages_by_keyset(session):
 
 
 def test_a_timeline_step_is_logged_under_its_campaign(session):
-    from engine.models import Timeline, TimelineStep
+    from engine.core.models import Timeline, TimelineStep
 
     with acting("system"):
         timeline = session.scalars(select(Timeline).limit(1)).first()

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine import digest
-from engine.intake import IntakeSource, accept_event
-from engine.models import Digest, OutboxMessage, Unit
+from engine.delivery import digest
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Digest, OutboxMessage, Unit
 from tests.helpers import event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from engine import clock, escalation
-from engine.intake import IntakeSource, accept_event
-from engine.models import Event, OutboxMessage, Task, TaskStep
+from engine.core import clock
+from engine.supervision import escalation
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Event, OutboxMessage, Task, TaskStep
 from tests.helpers import event
 
 

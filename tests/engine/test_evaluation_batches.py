@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import threading
 
-from engine.evaluation import CAP, evaluator
+from engine.durable.evaluator import CAP, evaluator
 from rules import compile_ruleset, matches
 
 RULES = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.firing_history import Cursor, FiringFilter, page, stream
-from engine.models import Category, Event, Firing, Grid, Task, Unit
+from engine.audit.firing_history import Cursor, FiringFilter, page, stream
+from engine.core.models import Category, Event, Firing, Grid, Task, Unit
 from tests.helpers import bearer, event
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import clock
-from engine.intake import IntakeSource, accept_event
-from engine.models import Event, Supervision, TaskTransition
+from engine.core import clock
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Event, Supervision, TaskTransition
 from tests.helpers import event, local_time
 
 SOURCE = IntakeSource("history-tests", "patrol")

@@ -6,9 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from engine import indicators
-from engine.models import (Campaign, Category, Event, Firing, Grid, RulesetVersion, Task, TaskTemplate,
-                           TaskTransition, Unit)
+from engine.assessment import indicators
+from engine.core.models import (Campaign, Category, Event, Firing, Grid, RulesetVersion, Task, TaskTemplate, TaskTransition, Unit)
 
 CST = timezone(timedelta(hours=8))
 

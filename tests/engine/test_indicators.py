@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.indicators import Indicators, PeriodError, ReboundRow, TaskRow, compute, parse_period, points_for
-from engine.ranking import DEFAULT_WEIGHTS, rank, score
+from engine.assessment.indicators import (Indicators, PeriodError, ReboundRow, TaskRow, compute, parse_period, points_for)
+from engine.assessment.ranking import DEFAULT_WEIGHTS, rank, score
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 12, 5, tzinfo=timezone.utc)

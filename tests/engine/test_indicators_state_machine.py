@@ -7,8 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import clock, indicators, intake, tasks
-from engine.models import Campaign, Task, User
+from engine.core import clock
+from engine.assessment import indicators
+from engine.intake import events as intake
+from engine.handling import tasks
+from engine.core.models import Campaign, Task, User
 from tests.helpers import event
 
 START = datetime(2026, 12, 14, 2, tzinfo=timezone.utc)  # Monday 14 December, 10:00 in Shanghai

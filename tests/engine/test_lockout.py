@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import clock
-from engine.accounts import create_user
-from engine.lockout import LockoutPolicy, is_locked, sign_in, unlock
-from engine.models import User
+from engine.core import clock
+from engine.accounts.users import create_user
+from engine.accounts.lockout import LockoutPolicy, is_locked, sign_in, unlock
+from engine.core.models import User
 
 POLICY = LockoutPolicy(max_failures=10, window=timedelta(minutes=15), lock_for=timedelta(minutes=15))
 

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import pytest
 from sqlalchemy import select
 
-from engine import clock, notify, outbox
-from engine.models import Delivery, OutboxMessage, Recipient, Unit
+from engine.core import clock
+from engine.delivery import channels as notify, outbox
+from engine.core.models import Delivery, OutboxMessage, Recipient, Unit
 from tests.helpers import csrf_from, login, unique
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import outbox
-from engine.intake import IntakeSource, accept_event
-from engine.models import OutboxMessage
+from engine.delivery import outbox
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import OutboxMessage
 from tests.helpers import event
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine.intake import IntakeSource, accept_event
-from engine.models import Event, Firing, OutboxMessage, Task, TaskTransition
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Event, Firing, OutboxMessage, Task, TaskTransition
 from tests.helpers import event, local_time, unique
 
 SOURCE = IntakeSource("engine-tests", "patrol")
@@ -114,7 +114,7 @@ def test_an_event_no_rule_matches_is_evaluated_without_tasks(factory, drain, ses
 
 
 def test_a_lost_lease_writes_nothing(factory, session, settings):
-    from engine import pipeline
+    from engine.evaluation import pipeline
 
     [event_id] = store(factory, event("06029", "XC-04", hour=23))
     with factory() as s:

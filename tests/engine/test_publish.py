@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.campaigns import publish
-from engine.models import Campaign, Rule, RulesetVersion
+from engine.authoring.drafts import publish
+from engine.core.models import Campaign, Rule, RulesetVersion
 from rules import RuleDocumentError
 
 

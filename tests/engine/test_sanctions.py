@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import clock, indicators, sanctions
-from engine.models import (AssessmentConfig, Campaign, Category, Event, Grid, RulesetVersion, SanctionDue,
-                           SanctionRule, Task, TaskTemplate, TaskTransition, Unit)
+from engine.core import clock
+from engine.assessment import indicators, sanctions
+from engine.core.models import (AssessmentConfig, Campaign, Category, Event, Grid, RulesetVersion, SanctionDue, SanctionRule, Task, TaskTemplate, TaskTransition, Unit)
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2026, 10, 15, tzinfo=timezone.utc)
@@ -120,7 +120,7 @@ def test_the_list_is_kept_once_per_period_with_the_ranks_that_caused_it(session,
 def test_the_command_line_keeps_a_past_period(factory, generated):
     from click.testing import CliRunner
 
-    from web.cli import main
+    from app.cli import main
 
     campaign_id, units = generated
     with factory() as session:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import InputError
-from engine.simulate import simulate
+from engine.core.errors import InputError
+from engine.authoring.simulate import simulate
 
 
 @pytest.mark.parametrize("event_id", [2 ** 70, 2 ** 63, -1, 0, 999_999_999])

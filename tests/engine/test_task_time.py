@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from engine import clock
-from engine.models import Task, TaskStep
+from engine.core import clock
+from engine.core.models import Task, TaskStep
 from tests.engine.test_tasks import act, new_task
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

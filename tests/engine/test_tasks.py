@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, tasks
-from engine.errors import InputError
-from engine.intake import IntakeSource, accept_event
-from engine.models import Event, Task, TaskTransition, User
-from engine.tasks import TransitionError, VersionConflict
+from engine.core import clock
+from engine.handling import tasks
+from engine.core.errors import InputError
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Event, Task, TaskTransition, User
+from engine.handling.tasks import TransitionError, VersionConflict
 from tests.helpers import event
 
 SOURCE = IntakeSource("task-tests", "patrol")

@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import pipeline
-from engine.campaigns import active_contexts, draft_view, publish
-from engine.decide import TaskDecision
-from engine.escalation import plan_steps
-from engine.models import Campaign, RulesetVersion, Task, TaskTemplate, Timeline
-from engine.versions import draft_against_active
+from engine.evaluation import pipeline
+from engine.evaluation.context import active_contexts
+from engine.authoring.drafts import draft_view, publish
+from engine.evaluation.decide import TaskDecision
+from engine.handling.ladder import plan_steps
+from engine.core.models import Campaign, RulesetVersion, Task, TaskTemplate, Timeline
+from engine.authoring.versions import draft_against_active
 
 
 def _campaign(session) -> Campaign:
@@ -69,7 +70,7 @@ def test_a_task_keeps_the_template_version_and_timeline_steps_of_its_ruleset_ver
 
 
 def test_rollback_from_the_cli_republishes_the_content_of_an_older_version(env, factory):
-    from web.cli import main
+    from app.cli import main
 
     with factory() as session:
         active = session.get(RulesetVersion, _campaign(session).published_version_id)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from engine.worktime import WorkCalendar, calendar_for, describe_limit, missing_years_ahead
+from engine.core.worktime import WorkCalendar, calendar_for, describe_limit, missing_years_ahead
 
 TZ = "Asia/Shanghai"
 
@@ -57,7 +57,7 @@ def test_a_year_without_data_counts_weekdays_and_is_reported(calendar, session):
     assert 2027 not in calendar.covered_years
     assert calendar.deadline(at("2026-12-31T16:30:00"), 2, "working_hours") == at("2027-01-01T09:30:00")
     assert calendar.uncovered_years(at("2026-12-31T16:30:00"), at("2027-01-01T09:30:00")) == [2027]
-    from engine import clock
+    from engine.core import clock
     clock.set_clock(lambda: at("2026-11-22T10:00:00"))
     try:
         assert missing_years_ahead(session) == [2027]

@@ -168,7 +168,7 @@ def stack():
     env.update(DATABASE_URL=cluster.url, REDIS_URL=redis.url, CIVICRULES_INSTANCE=str(instance),
                CIVICRULES_LEASE_SECONDS="10", CIVICRULES_BATCH_SIZE="500", CIVICRULES_RATE_LIMITS="off",
                CIVICRULES_QUEUE_PREFIX=f"faults-{uuid.uuid4().hex[:6]}", SECRET_KEY="faults-" + uuid.uuid4().hex)
-    cli = [sys.executable, "-m", "web.cli"]
+    cli = [sys.executable, "-m", "app.cli"]
     subprocess.run(cli + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run(cli + ["demo", "load"], env=env, cwd=ROOT, check=True, capture_output=True)
     token = subprocess.run(cli + ["token", "create", "--source", "fault-load"], env=env, cwd=ROOT, check=True,
@@ -309,7 +309,7 @@ def kill_a_gunicorn_worker(stack: Stack) -> None:
 
 
 def kill_the_rq_worker(stack: Stack) -> None:
-    worker = next(p for p in stack.children(stack.serve.pid) if "web.cli worker" in stack.command_of(p))
+    worker = next(p for p in stack.children(stack.serve.pid) if "app.cli worker" in stack.command_of(p))
     deadline = time.monotonic() + 20
     while not stack.children(worker) and time.monotonic() < deadline:  # wait for a work-horse to be busy
         time.sleep(0.05)

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from engine.compile_check import check, refusal
+from engine.durable.compile_check import check, refusal
 from rules.compiler import compile_ruleset
 from tests.conftest import ROOT
 
@@ -25,7 +25,7 @@ def test_a_compiled_ruleset_registers_and_a_broken_partition_is_reported():
     problems = check(broken)
     assert [(p.path, p.en, p.zh) for p in problems] == [
         ("(durable_rules)", "Could not create ruleset, error code: 202", "无法创建规则集，错误码：202")]
-    probe = ("import sys; from engine.compile_check import check; from rules.compiler import compile_ruleset; "
+    probe = ("import sys; from engine.durable.compile_check import check; from rules.compiler import compile_ruleset; "
              "from tests.rules.test_compile_check import _doc; "
              "assert check(compile_ruleset([_doc()]).as_dict()) == []; "
              "assert 'durable.engine' not in sys.modules, 'the checking process loaded the C engine'")
@@ -43,7 +43,7 @@ def test_a_refusal_reads_in_both_languages_and_a_stuck_check_says_so():
 
 @pytest.mark.slow
 def test_publishing_names_a_refusal_in_chinese_without_english_inside():
-    from engine.campaigns import registration_problems
+    from engine.authoring.drafts import registration_problems
     from rules.compiler import CompiledRuleset
 
     broken = {"partitions": {"p": {"zt.r1": {"all": [{"m": {"$nonsense": {"category": 1}}}], "run": "zt.r1"}}},

@@ -63,7 +63,7 @@ def test_a_document_either_validates_and_runs_or_is_refused_with_messages(doc, e
         for problem in err.problems:
             assert problem.path and problem.en.strip() and problem.zh.strip(), problem
         return
-    from engine.evaluation import evaluator
+    from engine.durable.evaluator import evaluator
 
     compiled = compile_ruleset([doc])
     fired = evaluator().evaluate(f"dp{compiled.content_hash[:16]}", compiled,

@@ -46,7 +46,7 @@ facts = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(conditions, min_size=1, max_size=5), st.lists(facts, min_size=1, max_size=8))
 def test_twin_and_durable_rules_agree(whens, events):
-    from engine.evaluation import evaluator
+    from engine.durable.evaluator import evaluator
 
     docs = [{"key": f"g{i}", "title": {"zh": "生成", "en": "generated"}, "when": when,
              "then": [{"do": "notify", "to": "tier:1"}]} for i, when in enumerate(whens)]

@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from engine import clock
-from engine.models import Holiday
+from engine.core import clock
+from engine.core.models import Holiday
 from tests.helpers import csrf_from, login
 
 

@@ -8,9 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock
-from engine.models import (ApiToken, Campaign, Category, Delivery, FrontageHolder, Grid, OutboxMessage, Recipient,
-                           SupervisionTier, Timeline, Unit, User)
+from engine.core import clock
+from engine.core.models import (ApiToken, Campaign, Category, Delivery, FrontageHolder, Grid, OutboxMessage, Recipient, SupervisionTier, Timeline, Unit, User)
 from tests.helpers import csrf_from, login
 
 #: Master-data views (endpoint -> model) every reader lists and opens.

@@ -5,7 +5,7 @@ import pytest
 
 from sqlalchemy import func, select
 
-from engine.models import Event
+from engine.core.models import Event
 from tests.conftest import user_token
 from tests.helpers import bearer, event, unique
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import load_workbook
 
-from engine import clock
+from engine.core import clock
 from tests.helpers import login
 
 
@@ -73,7 +73,7 @@ def test_roles_and_bad_periods(app, december):
 
 
 def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake_token):
-    from engine.indicators import period_containing
+    from engine.assessment.indicators import period_containing
     from tests.helpers import bearer, event
 
     client = app.test_client()

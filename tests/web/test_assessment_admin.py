@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.indicators import HAPPENINGS, Indicators, points_for
-from engine.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
-from engine.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
+from engine.assessment.indicators import HAPPENINGS, Indicators, points_for
+from engine.core.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
+from engine.assessment.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
 from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 

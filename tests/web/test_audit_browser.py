@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import clock
-from engine.models import Category, Grid
+from engine.core import clock
+from engine.core.models import Category, Grid
 from tests.helpers import bearer, browser_login, event
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine.models import Campaign, Event, ListItem, RuleList, RulesetVersion, Task, User
+from engine.core.models import Campaign, Event, ListItem, RuleList, RulesetVersion, Task, User
 from tests.conftest import REPORT
 from tests.helpers import bearer, browser_login, event
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from engine.accounts import issue_user_token
-from engine.models import Task, Unit, User
+from engine.accounts.users import issue_user_token
+from engine.core.models import Task, Unit, User
 from tests.helpers import bearer, event
 
 ANONYMOUS, INTAKE = "anonymous", "intake"
@@ -93,7 +93,7 @@ POLICY: dict[str, frozenset[str]] = {
     "openapi.openapi_json": EVERYONE,  # the API's description and its browsable UI hold no data
     "openapi.docs_page": EVERYONE,
     "openapi.docs_assets": EVERYONE,
-    "workflow.act": USERS,  # engine.tasks then checks the role's rights per action (tests/web/test_transitions.py)
+    "workflow.act": USERS,  # engine.handling.tasks then checks the role's rights per action (tests/web/test_transitions.py)
     "workflow.photos": frozenset({FIELD_UNIT, ADMIN}),
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, ADMIN}),
@@ -210,7 +210,7 @@ def dashboard_jobs(settings):
 
 @pytest.fixture(scope="module")
 def drain(factory, settings):
-    from engine import pipeline
+    from engine.evaluation import pipeline
 
     return lambda: pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine.models import Evidence, Task, TaskTemplate, TaskTransition
+from engine.core.models import Evidence, Task, TaskTemplate, TaskTransition
 from tests.conftest import user_token
 from tests.helpers import bearer, jpeg, upload_photo
 from tests.web.test_transitions import RESULT, move, new_task, step
@@ -107,7 +107,7 @@ def pytest_approx(value: float):
 
 
 def test_a_template_with_a_choice_and_a_required_photo_builds_a_form_that_validates(app, session):
-    from web.taskforms import form_class, validate_data
+    from web.common.taskforms import form_class, validate_data
 
     template = TaskTemplate(code="stall-check", version=1, name_zh="摊点核查", name_en="Stall check", fields=[
         {"name": "outcome", "type": "choice", "zh": "处置结果", "en": "Outcome", "required": True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import Task
+from engine.core.models import Task
 from tests.helpers import bearer, event, jpeg
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.models import Category, Firing, Grid
+from engine.core.models import Category, Firing, Grid
 from tests.helpers import bearer, event, login
 
 

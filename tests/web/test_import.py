@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from engine.models import Event, ImportRun
+from engine.core.models import Event, ImportRun
 from tests.conftest import unique
 from tests.helpers import csrf_from, local_time, login
 
@@ -109,7 +109,7 @@ def test_dry_run_names_bad_rows_then_the_import_job_creates_events_once(admin_cl
 
 
 def test_a_gb18030_csv_with_coordinates_and_a_cancelled_run(admin_client, session, factory):
-    from engine import imports
+    from engine.intake import imports
 
     source = unique("patrol-export")
     text = "编号,类别,发生时间,纬度,经度\n" + f"{unique('x')},06029,{naive_local(23)},35.025,110.995\n"

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 import pytest
 
-from engine.models import User
+from engine.core.models import User
 from tests.helpers import login
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.campaigns import draft_bundle
-from engine.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
+from engine.authoring.drafts import draft_bundle
+from engine.core.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
 from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.web.test_csp_browser import WATCH

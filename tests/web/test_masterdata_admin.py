@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline,
-                           TimelineStep, Unit, User)
+from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline, TimelineStep, Unit, User)
 from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 

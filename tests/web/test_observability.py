@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine import clock
-from engine.logs import configure_logging
+from engine.core import clock
+from engine.core.logs import configure_logging
 from tests.helpers import bearer, event
 
 TOKEN = "metrics-secret-for-tests"

@@ -51,7 +51,7 @@ def start_redis(sock: Path, folder: Path) -> subprocess.Popen:
 
 
 def test_two_workers_agree_log_json_and_survive_redis_loss(env, factory, intake_token, tmp_path):
-    from engine.accounts import create_user
+    from engine.accounts.users import create_user
 
     with factory() as session:
         username = f"live-{RUN_ID}"
@@ -125,10 +125,10 @@ def test_a_worker_logs_json_lines(env, factory, app, intake_token):
     client.environ_base["REMOTE_ADDR"] = "10.253.0.1"
     assert client.post("/api/v1/events", json=event(), headers={"Authorization": f"Bearer {intake_token}"}
                        ).status_code == 202
-    from engine.config import load_settings
+    from engine.core.config import load_settings
 
     enqueue_drain(load_settings())
-    done = subprocess.run([sys.executable, "-m", "web.cli", "worker", "--burst"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "app.cli", "worker", "--burst"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, **env, "CIVICRULES_LOG_FORMAT": "json"})
     assert done.returncode == 0, done.stderr
     lines = [l for l in (done.stdout + done.stderr).splitlines() if l.strip()]

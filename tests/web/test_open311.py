@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from engine import clock
-from engine.models import Event, Task
+from engine.core import clock
+from engine.core.models import Event, Task
 from tests.helpers import local_time
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine.campaigns import draft_bundle
-from engine.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
+from engine.authoring.drafts import draft_bundle
+from engine.core.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
 from tests.helpers import browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
@@ -227,7 +227,7 @@ def test_keys_are_unique_in_the_draft_and_fixed_once_saved(admin, session):
 
 
 def test_what_durable_rules_refuses_is_not_stored(admin, session, monkeypatch):
-    from engine import compile_check
+    from engine.durable import compile_check
 
     seen = []
     monkeypatch.setattr(compile_check, "check",

@@ -10,9 +10,9 @@ import redis
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import clock
-from engine.accounts import create_user, issue_intake_token
-from engine.models import ApiToken, Event, User
+from engine.core import clock
+from engine.accounts.users import create_user, issue_intake_token
+from engine.core.models import ApiToken, Event, User
 from tests.helpers import bearer, csrf_from, event, login
 
 PASSWORD = "right-password-1"
@@ -115,7 +115,7 @@ def test_repeated_failures_lock_the_account_without_telling_whether_it_exists(ap
 
 
 def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings):
-    from web.cli import main
+    from app.cli import main
 
     def attempt(password: str):
         return _client(app).post("/api/v1/auth/token", json={"username": account, "password": password})
@@ -163,7 +163,7 @@ def test_the_admin_pages_work_under_their_policy(app):
 
 
 def test_behind_a_tls_proxy_hsts_and_secure_cookies(settings, factory):
-    from web.app import create_app
+    from app import create_app
 
     proxied = create_app(settings, {"TESTING": True, "CIVICRULES_PROXY_FIX": "1", "WTF_CSRF_ENABLED": True})
     client = proxied.test_client()
@@ -178,7 +178,7 @@ def test_behind_a_tls_proxy_hsts_and_secure_cookies(settings, factory):
 
 
 def test_a_revoked_intake_token_gets_401(app, client, session, settings):
-    from web.cli import main
+    from app.cli import main
 
     token = issue_intake_token(session, f"camera-{uuid.uuid4().hex[:6]}", "camera")
     session.commit()

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import clock, escalation
-from engine.models import Event, TaskStep
+from engine.core import clock
+from engine.supervision import escalation
+from engine.core.models import Event, TaskStep
 from tests.conftest import user_token
 from tests.helpers import bearer, csrf_from, event, login
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import Task, TaskTemplate
+from engine.core.models import Task, TaskTemplate
 from tests.conftest import user_token
 from tests.helpers import bearer, browser_login, event, login, upload_photo
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
@@ -65,8 +65,8 @@ def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_se
     assert [f["name"] for f in saved.fields][-2:] == ["outcome", "scene"]
 
     # Templates belong to the campaign's bundle: new tasks take the saved version once it is published.
-    from engine.campaigns import publish
-    from engine.models import Campaign
+    from engine.authoring.drafts import publish
+    from engine.core.models import Campaign
     campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
     publish(session, campaign, comment="night-patrol form: outcome and scene photo")
     session.commit()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.accounts import create_user
-from engine.campaigns import publish
-from engine.models import Campaign, SupervisionTier, TierMember, Unit
-from engine.supervision import tier_for
+from engine.accounts.users import create_user
+from engine.authoring.drafts import publish
+from engine.core.models import Campaign, SupervisionTier, TierMember, Unit
+from engine.supervision.board import tier_for
 from tests.conftest import unique
 from tests.helpers import login
 

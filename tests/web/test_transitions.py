@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine.models import TaskTransition, User
+from engine.core.models import TaskTransition, User
 from tests.conftest import user_token
 from tests.helpers import bearer, event, upload_photo
 

@@ -10,7 +10,7 @@ from tests.helpers import bearer, event
 def test_intake_answers_503_with_retry_after_when_the_database_is_gone(settings):
     from dataclasses import replace
 
-    from web.app import create_app
+    from app import create_app
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine.campaigns import publish
-from engine.models import (Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User)
+from engine.authoring.drafts import publish
+from engine.core.models import Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User
 from tests.helpers import bearer, browser_login, csrf_from, event, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 

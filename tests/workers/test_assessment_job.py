@@ -7,8 +7,8 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from engine import clock
-from engine.models import Campaign, SanctionRun
+from engine.core import clock
+from engine.core.models import Campaign, SanctionRun
 from workers import assessment
 from workers.queues import connection, evaluate_queue
 

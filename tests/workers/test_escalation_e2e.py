@@ -15,10 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from engine import supervision, tasks
-from engine.campaigns import publish
-from engine.intake import IntakeSource, accept_event
-from engine.models import Campaign, Event, OutboxMessage, Recipient, Rule, Task, TaskStep, Timeline, TimelineStep, Unit, User
+from engine.supervision import board as supervision
+from engine.handling import tasks
+from engine.authoring.drafts import publish
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import (Campaign, Event, OutboxMessage, Recipient, Rule, Task, TaskStep, Timeline, TimelineStep, Unit, User)
 from tests.helpers import event
 from tests.workers.test_recovery import start, stop, wait_for
 

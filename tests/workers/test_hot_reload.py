@@ -10,8 +10,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine.campaigns import _compiled_cache, active_contexts, publish
-from engine.models import Campaign, Event, Firing, Rule, RulesetVersion
+from engine.evaluation.context import _compiled_cache, active_contexts
+from engine.authoring.drafts import publish
+from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
 from tests.conftest import REPORT, ROOT
 from tests.helpers import bearer, event
 from tests.workers.test_recovery import start, stop, wait_for
@@ -32,7 +33,7 @@ def test_a_running_worker_uses_the_new_version_at_once(env, factory, client, int
             campaign = session.scalar(select(Campaign).where(Campaign.status == "active"))
             session.add(Rule(campaign_id=campaign.id, key=PROBE["key"], version=1, document=PROBE, enabled=True))
             session.commit()
-        published = subprocess.run([sys.executable, "-m", "web.cli", "rules", "publish", "--campaign", campaign.code,
+        published = subprocess.run([sys.executable, "-m", "app.cli", "rules", "publish", "--campaign", campaign.code,
                                     "--comment", "hot reload probe"], cwd=ROOT, env=env, capture_output=True,
                                    text=True, check=True)
         at = time.monotonic()

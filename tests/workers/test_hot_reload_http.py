@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import delete, select
 
-from engine.campaigns import publish
-from engine.models import Campaign, Event, Firing, Rule, RulesetVersion
+from engine.authoring.drafts import publish
+from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
 from tests.conftest import REPORT
 from tests.helpers import bearer, csrf_from, event, login
 from tests.web.test_versions import reviewed_hash

@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from engine.intake import IntakeSource, accept_event
-from engine.models import Event, Firing, Task
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Event, Firing, Task
 from tests.conftest import ROOT
 from tests.helpers import event
 
@@ -21,7 +21,7 @@ TIMEOUT = 180
 
 
 def start(env: dict, *args: str, **extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "web.cli", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT,
                             env={**os.environ, **env, "CIVICRULES_LEASE_SECONDS": "3", **extra},
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -113,7 +113,7 @@ def test_after_a_redis_flush_the_sweep_brings_every_pending_event_to_evaluated(c
 
 
 def test_an_event_that_crashes_the_engine_is_parked_and_the_rest_of_its_batch_evaluated(factory, env, settings):
-    from engine.evaluation import CRASH_MARKER
+    from engine.durable.evaluator import CRASH_MARKER
 
     payloads = [event("06029", "NC-03", hour=23) for _ in range(5)]
     payloads[2]["description"] = f"crash here {CRASH_MARKER}"
@@ -137,8 +137,8 @@ def test_the_escalation_poller_runs_steps_on_time_without_redis(factory, env, se
 
     from sqlalchemy import update
 
-    from engine import clock
-    from engine.models import TaskStep
+    from engine.core import clock
+    from engine.core.models import TaskStep
 
     [event_id] = store(factory, "escalation-e2e", [event("06029", "NC-01", hour=23)])
     drain()

@@ -18,10 +18,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import pipeline
-from engine.intake import IntakeSource, accept_event
-from engine.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task,
-                           TaskTransition)
+from engine.evaluation import pipeline
+from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task, TaskTransition)
 from tests.helpers import SHANGHAI, browser_login, csrf_from, login
 from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop, wait_for
@@ -41,7 +40,7 @@ def month(factory, settings) -> dict:
     rng = random.Random(20250501)
     source = IntakeSource(f"replay-{uuid.uuid4().hex[:8]}", "patrol")
     with factory() as session:  # start from draft == active: earlier tests may have left edits in the draft
-        from engine.campaigns import draft_view, publish
+        from engine.authoring.drafts import draft_view, publish
         active = session.scalar(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id))
         published = session.get(RulesetVersion, active.published_version_id)
         if draft_view(session, active).content_hash != published.content_hash:
@@ -337,7 +336,7 @@ def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app
 
 
 def test_events_without_stored_facts_are_enriched_anew_with_the_same_outcome(factory, month):
-    from engine.replay import replay
+    from engine.authoring.replay import replay
 
     target = min(i for i, e in month["events"].items() if e["category"] == NEW_CATEGORY)
     with factory() as session:

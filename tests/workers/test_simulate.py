@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Campaign, Event, Rule
+from engine.core.models import Campaign, Event, Rule
 from tests.conftest import user_token
 from tests.helpers import bearer, csrf_from, local_time, login
 from tests.workers.test_recovery import start, stop

@@ -1,0 +1,348 @@
+"""The `civicrules` command: database, demo, accounts, tokens, and the processes of a deployment."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.core.config import load_settings
+from engine.core.logs import configure_logging
+
+
+@click.group()
+def main() -> None:
+    """CivicRules (创城规则引擎) command line."""
+    configure_logging()  # CIVICRULES_LOG_FORMAT=json for JSON lines, CIVICRULES_LOG_LEVEL=WARNING for fewer
+    import getpass
+    from engine.audit.changelog import reset_actor, set_actor
+    who = getpass.getuser()
+    token = set_actor("cli", lambda: (None, who))  # the change log records CLI edits as such
+    click.get_current_context().call_on_close(lambda: reset_actor(token))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    from migrations import upgrade
+
+    from engine.core.db import session_factory
+    from engine.core.worktime import missing_years_ahead, seed_holidays
+
+    settings = load_settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+    with session_factory(settings.database_url)() as session:
+        added = seed_holidays(session)
+        session.commit()
+        missing = missing_years_ahead(session)
+    if added:
+        click.echo(f"holiday calendar seeded from chinese-calendar for {added[0]}–{added[-1]}")
+    if missing:
+        click.echo(f"warning: no holiday data for {', '.join(map(str, missing))}: those years count Monday–Friday "
+                   "until an administrator enters them (admin → Working calendar)")
+
+
+@main.group()
+def demo() -> None:
+    """The demo campaign."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the demo campaign once; print the logins and intake tokens (kept in the instance folder)."""
+    from engine.authoring import demo as demo_pack
+    from engine.core.db import session_factory
+
+    settings = load_settings()
+    credentials = settings.instance / "demo_credentials.txt"
+    with session_factory(settings.database_url)() as session:
+        loaded = demo_pack.load(session)
+        session.commit()
+    if loaded is None:
+        click.echo("demo campaign already loaded")
+    else:
+        lines = [f"password for every demo login: {loaded['password']}"]
+        lines += [f"login {u:<12} role {r:<11} unit {unit or '-'}" for u, r, unit in loaded["logins"]]
+        lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
+        credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        credentials.chmod(0o600)
+        click.echo(f"demo campaign loaded: {loaded['campaign']}")
+    if credentials.exists():
+        click.echo(credentials.read_text(encoding="utf-8"), nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "dispatcher", "checker", "field_unit", "supervisor", "assessor", "auditor"]))
+@click.option("--unit", "unit_code", default=None, help="unit code (required for field_unit)")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_create(name: str, role: str, unit_code: str | None, password: str) -> None:
+    """Create a user with a hashed password."""
+    from engine.accounts.users import create_user
+    from engine.core.db import session_factory
+    from engine.core.errors import InputError
+
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            create_user(session, name, role, password, unit_code)
+        except InputError as err:
+            for p in err.problems:
+                click.echo(f"error: {p.field}: {p.en}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(f"user {name} created with role {role}")
+
+
+@main.group()
+def token() -> None:
+    """Intake tokens: create, list, revoke."""
+
+
+@token.command("create")
+@click.option("--source", required=True, help="name of the intake source, e.g. hotline-12345")
+@click.option("--source-type", default="hotline", show_default=True,
+              type=click.Choice(["hotline", "patrol", "camera", "inspection", "media", "leader", "citizen"]))
+def token_create(source: str, source_type: str) -> None:
+    """Create an intake token for one source and print it (only its digest is stored)."""
+    from engine.accounts.users import issue_intake_token
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        value = issue_intake_token(session, source, source_type)
+        session.commit()
+    click.echo(value)
+
+
+@token.command("list")
+@click.option("--all", "include_all", is_flag=True, help="also user tokens and revoked tokens")
+def token_list(include_all: bool) -> None:
+    """List tokens by id and prefix (the tokens themselves are not stored)."""
+    from engine.accounts import tokens
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        rows = tokens.listing(session, kind=None if include_all else "intake", include_revoked=include_all)
+        for t in rows:
+            owner = t.source if t.kind == "intake" else (t.user.username if t.user else "-")
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "active"
+            click.echo(f"{t.id:>5}  {t.prefix:<10}  {t.kind:<6}  {owner:<20}  {t.created_at:%Y-%m-%d}  {state}")
+
+
+@token.command("revoke")
+@click.argument("ident")
+def token_revoke(ident: str) -> None:
+    """Revoke a token given its id, its printed prefix or the token itself."""
+    from engine.accounts import tokens
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        found = tokens.find(session, ident)
+        if len(found) != 1:
+            click.echo(f"error: {len(found)} tokens match {ident!r}; give the id (see `civicrules token list`)",
+                       err=True)
+            sys.exit(2)
+        changed = tokens.revoke(session, found[0])
+        session.commit()
+        click.echo(f"token {found[0].id} ({found[0].prefix}) {'revoked' if changed else 'was already revoked'}")
+
+
+@user.command("unlock")
+@click.argument("name")
+def user_unlock(name: str) -> None:
+    """Lift a sign-in lock (set after repeated failed logins) at once."""
+    from engine.core.db import session_factory
+    from engine.accounts.lockout import unlock
+
+    with session_factory(load_settings().database_url)() as session:
+        if not unlock(session, name):
+            click.echo(f"error: no user {name!r}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(f"user {name} unlocked")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, web_workers: int) -> None:
+    """Run web, worker, sweeper (and an embedded Redis when REDIS_URL is unset) in the foreground."""
+    from app.serve import Supervisor
+
+    sys.exit(Supervisor(load_settings(), host, port, web_workers).run())
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+def worker(burst: bool) -> None:
+    """Run one RQ worker (evaluation and outbox queues) with the scheduler."""
+    from workers.worker import run
+
+    run(burst=burst)
+
+
+@main.command()
+@click.option("--every", default=5.0, show_default=True, help="seconds between sweeps")
+@click.option("--once", is_flag=True)
+def sweep(every: float, once: bool) -> None:
+    """Queue whatever SQL says is pending (events, outbox)."""
+    from workers.sweep import run_forever, sweep as sweep_once
+
+    if once:
+        click.echo(sweep_once(load_settings()))
+    else:
+        run_forever(every)
+
+
+@main.group()
+def rules() -> None:
+    """A campaign's ruleset versions."""
+
+
+@rules.command("publish")
+@click.option("--campaign", "code", required=True, help="campaign code, e.g. chuangcheng-2026")
+@click.option("--comment", default="", help="why this version (kept with it)")
+def rules_publish(code: str, comment: str) -> None:
+    """Validate, compile and publish the campaign's draft; workers use it from their next batch."""
+    from sqlalchemy import select
+
+    from engine.authoring.drafts import publish
+    from engine.core.db import session_factory
+    from engine.core.models import Campaign
+    from rules.document import RuleDocumentError
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        if campaign is None:
+            raise click.ClickException(f"no campaign {code!r}")
+        try:
+            version = publish(session, campaign, comment=comment)
+        except RuleDocumentError as err:
+            for problem in err.problems:
+                click.echo(f"{problem.path}: {problem.en}", err=True)
+            raise click.ClickException("nothing published: the draft does not validate") from err
+        session.commit()
+        click.echo(f"published version {version.number} ({version.content_hash[:12]})")
+
+
+@rules.command("rollback")
+@click.option("--campaign", "code", required=True, help="campaign code, e.g. chuangcheng-2026")
+@click.option("--to", "number", required=True, type=int, help="the version number to republish")
+@click.option("--comment", default="", help="why (kept with the new version)")
+def rules_rollback(code: str, number: int, comment: str) -> None:
+    """Republish an older version's frozen content as the next version; the draft is left as it is."""
+    from sqlalchemy import select
+
+    from engine.authoring.drafts import rollback
+    from engine.core.db import session_factory
+    from engine.core.errors import InputError
+    from engine.core.models import Campaign
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        if campaign is None:
+            raise click.ClickException(f"no campaign {code!r}")
+        try:
+            version = rollback(session, campaign, number, comment=comment)
+        except InputError as err:
+            raise click.ClickException(str(err)) from err
+        session.commit()
+        click.echo(f"published version {version.number} ({version.content_hash[:12]}): {version.comment}")
+
+
+@main.group()
+def audit() -> None:
+    """Tamper evidence of firings and task transitions."""
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Seal the settled rows now (the escalation poller also does this every 10 s)."""
+    from engine.audit import seals as chain
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        click.echo(f"{chain.seal(session)} segment(s) sealed")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute every seal and the chain; report the first broken link, or that the chain is intact."""
+    from engine.audit import seals as chain
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        verdict = chain.verify(session)
+    for kind in chain.CHAINED:
+        if kind in verdict.seals:
+            click.echo(f"{kind}: {verdict.sealed_rows[kind]} rows in {verdict.seals[kind]} seals, "
+                       f"{verdict.unsealed_rows[kind]} not sealed yet")
+    if verdict.intact:
+        click.echo("chain intact")
+    else:
+        click.echo(f"BROKEN: {verdict.broken}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--every", default=0.5, show_default=True, help="seconds between polls")
+def escalate(every: float) -> None:
+    """Run due timeline steps (remind, order handling, escalate, list publicly) from SQL."""
+    from workers.escalation import run_forever
+
+    run_forever(every)
+
+
+
+@main.group()
+def sanctions() -> None:
+    """Bottom-N sanctions lists (docs/ASSESSMENT.md)."""
+
+
+@sanctions.command("produce")
+@click.argument("period")
+@click.option("--campaign", "code", default=None, help="campaign code (default: the first active campaign)")
+def sanctions_produce(period: str, code: str | None) -> None:
+    """Keep the sanctions list of a finished month (2026-11) or quarter (2026-Q4), once; print who is due."""
+    from engine.core import clock
+    from engine.assessment import sanctions as rules
+    from engine.assessment.bulletin import campaign_for
+    from engine.core.db import session_factory
+    from engine.assessment.indicators import PeriodError
+
+    with session_factory(load_settings().database_url)() as session:
+        campaign = campaign_for(session, code)
+        if campaign is None:
+            raise click.ClickException(f"no such campaign: {code or '(no active campaign)'}")
+        try:
+            run = rules.produce(session, campaign, period, clock.now())
+        except (PeriodError, ValueError) as err:
+            raise click.ClickException(f"{period}: not a finished month or quarter ({err})") from None
+        session.commit()
+        run = run or rules.kept(session, campaign, period)
+        click.echo(f"{campaign.code} {period}: {len(run.entries)} unit(s) due "
+                   f"(produced {run.produced_at:%Y-%m-%d %H:%M} UTC)")
+        for entry in run.entries:
+            ranks = "; ".join(f"{r['period']} {r['rank']}/{r['size']}" for r in entry.ranks)
+            click.echo(f"  {entry.rule.code:<34} {entry.sanction:<19} {entry.unit.code:<10} {ranks}")
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

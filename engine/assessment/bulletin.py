@@ -1,0 +1,107 @@
+"""What a period's bulletin (周通报 / monthly ranking) shows: the ranking with its indicators, the score
+trend of each unit, the top categories, overdue tasks by the supervision tier they reached, and the
+sanctions due (the kept list once produced, else a provisional one). Pages and exports render this."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.assessment import sanctions
+from engine.assessment.indicators import Period, compute, overdue_in, read_rows
+from engine.core.models import Campaign, Category, SanctionDue, SanctionRule, TaskStep, Unit
+from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
+
+TREND_PERIODS = 6
+
+
+@dataclass
+class SanctionLine:
+    rule_code: str
+    kind: str
+    sanction: str
+    unit: Unit
+    ranks: list[dict[str, Any]]
+
+
+@dataclass
+class Bulletin:
+    campaign: Campaign
+    period: Period
+    cutoff: datetime
+    ranked: list[Ranked]
+    units: dict[int, Unit]
+    trend: list[tuple[str, dict[int, float]]]  # oldest first: (period label, unit id -> score)
+    categories: list[tuple[Category, int]]
+    overdue_by_tier: list[tuple[int, int]]  # (highest tier reached, 0 = none; overdue tasks)
+    sanctions: list[SanctionLine] = field(default_factory=list)
+    sanctions_final: bool = False
+
+    def groups(self) -> list[tuple[str, list[Ranked]]]:
+        seen: dict[str, list[Ranked]] = {}
+        for row in self.ranked:
+            seen.setdefault(row.group, []).append(row)
+        return list(seen.items())
+
+
+def _overdue_by_tier(session: Session, task_ids: list[int], cutoff: datetime) -> list[tuple[int, int]]:
+    tiers: dict[int, int] = {tid: 0 for tid in task_ids}
+    for chunk in range(0, len(task_ids), 500):
+        query = (select(TaskStep.task_id, func.max(TaskStep.tier_level))
+                 .where(TaskStep.task_id.in_(task_ids[chunk:chunk + 500]), TaskStep.action == "escalate",
+                        TaskStep.status == "done", TaskStep.ran_at < cutoff)
+                 .group_by(TaskStep.task_id))
+        for tid, tier in session.execute(query):
+            tiers[tid] = tier or 0
+    return sorted(Counter(tiers.values()).items())
+
+
+def _sanctions(session: Session, campaign: Campaign, period: Period, now: datetime, units: dict[int, Unit],
+               rankings: Callable[[Period], list[Ranked]]) -> tuple[list[SanctionLine], bool]:
+    run = sanctions.kept(session, campaign, period.label)
+    if run is not None:
+        entries = session.scalars(select(SanctionDue).where(SanctionDue.run_id == run.id).order_by(SanctionDue.id))
+        return [SanctionLine(e.rule.code, e.rule.kind, e.sanction, units[e.unit_id], e.ranks) for e in entries], True
+    if period.kind == "week":
+        return [], False
+    return [SanctionLine(d.rule.code, d.rule.kind, d.rule.sanction, units[d.unit_id], d.ranks)
+            for d in sanctions.due_for(session, campaign, period, now, rankings)], False
+
+
+def build(session: Session, campaign: Campaign, period: Period, now: datetime) -> Bulletin:
+    """Everything the bulletin shows, computed afresh from the transitions (the sanctions list excepted)."""
+    weights, peer_groups = config_for(session, campaign)
+    groups = unit_groups(session, peer_groups)
+    cutoff = min(period.end, now)
+    rows, rebounds = read_rows(session, campaign, period)
+    ranked = rank(compute(rows, rebounds, period, now, groups), groups, weights)
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    rankings = sanctions.ranking_cache(session, campaign, now)
+    trend: list[tuple[str, dict[int, float]]] = [(period.label, {r.unit_id: r.score for r in ranked})]
+    earlier = period
+    for _ in range(TREND_PERIODS - 1):
+        earlier = earlier.previous(campaign.timezone)
+        trend.append((earlier.label, {r.unit_id: r.score for r in rankings(earlier)}))
+    counts = Counter(row.category for row in rows if period.start <= row.created_at < cutoff)
+    by_code = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(list(counts))))}
+    categories = [(by_code[code], n) for code, n in counts.most_common(10) if code in by_code]
+    overdue_ids = [row.task_id for row in rows if overdue_in(row, period, cutoff)]
+    lines, final = _sanctions(session, campaign, period, now, units, rankings)
+    return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
+                    _overdue_by_tier(session, overdue_ids, cutoff), lines, final)
+
+
+def campaign_for(session: Session, code: Optional[str]) -> Optional[Campaign]:
+    """The campaign named by code, else the first active one."""
+    if code:
+        return session.scalar(select(Campaign).where(Campaign.code == code))
+    return session.scalar(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id))
+
+
+def rule_names(session: Session, campaign: Campaign) -> list[SanctionRule]:
+    return list(session.scalars(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id)
+                                .order_by(SanctionRule.id)))

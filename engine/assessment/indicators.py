@@ -1,0 +1,261 @@
+"""Unit indicators per period (week, month, quarter), recomputed from task transitions, never from counters.
+
+`read_rows` reads what a period needs (one query for tasks with their transitions and list rows, one
+for rebounds); `compute` is a pure function of those rows, a period and a cut-off instant. Formulas,
+period attribution and edge cases are documented in docs/ASSESSMENT.md.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from engine.core.models import Campaign, Category, Event, Firing, ListItem, RuleList, Task, TaskTransition
+
+HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
+RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
+         "overdue_unhandled_rate", "extension_rate")
+OPEN_STATES = frozenset({"dispatched", "signed", "handling", "returned", "ext_requested", "sent_back",
+                         "void_requested", "park_requested"})
+_PERIOD = re.compile(r"^(\d{4})-(?:W(\d{2})|Q([1-4])|(\d{2}))$")
+
+
+class PeriodError(ValueError):
+    """A period label that is not YYYY-Www, YYYY-MM or YYYY-Qn."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A week, month or quarter in a campaign's time zone, as [start, end) in UTC."""
+
+    kind: str  # week | month | quarter
+    label: str
+    start: datetime
+    end: datetime
+    first_day: date
+
+    def previous(self, tz: str) -> "Period":
+        return period_containing(self.kind, datetime.combine(self.first_day - timedelta(days=1),
+                                                             datetime.min.time(), ZoneInfo(tz)), tz)
+
+
+def _local_midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, datetime.min.time(), ZoneInfo(tz))
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def parse_period(label: str, tz: str = "Asia/Shanghai") -> Period:
+    """'2026-W47' (ISO week), '2026-11' (month) or '2026-Q4' (quarter) in the time zone `tz`."""
+    match = _PERIOD.match(label or "")
+    if not match:
+        raise PeriodError(label)
+    year, week, quarter, month = match.groups()
+    try:
+        if week:
+            first = date.fromisocalendar(int(year), int(week), 1)
+            kind, last = "week", first + timedelta(days=7)
+        elif quarter:
+            first = date(int(year), 3 * int(quarter) - 2, 1)
+            kind, last = "quarter", _add_months(first, 3)
+        else:
+            first = date(int(year), int(month), 1)
+            kind, last = "month", _add_months(first, 1)
+    except ValueError:
+        raise PeriodError(label) from None
+    return Period(kind, label, _local_midnight(first, tz), _local_midnight(last, tz), first)
+
+
+def period_containing(kind: str, instant: datetime, tz: str) -> Period:
+    """The week, month or quarter (in `tz`) that contains `instant`."""
+    day = instant.astimezone(ZoneInfo(tz)).date()
+    if kind == "week":
+        year, week, _ = day.isocalendar()
+        return parse_period(f"{year}-W{week:02d}", tz)
+    if kind == "quarter":
+        return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}", tz)
+    return parse_period(f"{day.year}-{day.month:02d}", tz)
+
+
+@dataclass
+class TaskRow:
+    """One task as the indicators see it: its unit, times, list-row points and (at, action, to_status) moves."""
+
+    task_id: int
+    unit_id: int
+    category: str
+    source_type: str
+    created_at: datetime
+    deadline_at: datetime
+    points: dict[str, float]
+    transitions: list[tuple[datetime, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReboundRow:
+    """A new event at a place a task had closed (反弹), charged to that task's unit."""
+
+    unit_id: int
+    occurred_at: datetime
+    points: float
+
+
+@dataclass
+class Indicators:
+    unit_id: int
+    due: int = 0
+    handled: int = 0
+    handled_on_time: int = 0
+    due_to_close: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    reworked: int = 0
+    overdue_unhandled: int = 0
+    extended: int = 0
+    rebounds: int = 0
+    overdue: int = 0
+    failed_checks: int = 0
+    inspection_findings: int = 0
+    points_lost: float = 0.0
+
+    def rates(self) -> dict[str, Optional[float]]:
+        return {"handling_rate": _ratio(self.handled, self.due),
+                "on_time_handling_rate": _ratio(self.handled_on_time, self.due),
+                "closure_rate": _ratio(self.closed, self.due_to_close),
+                "on_time_closure_rate": _ratio(self.closed_on_time, self.due_to_close),
+                "rework_rate": _ratio(self.reworked, self.handled),
+                "overdue_unhandled_rate": _ratio(self.overdue_unhandled, self.due),
+                "extension_rate": _ratio(self.extended, self.due)}
+
+
+def _ratio(numerator: int, denominator: int) -> Optional[float]:
+    """None when nothing was due: a rate over zero cases is undefined, not 0% or 100%."""
+    return numerator / denominator if denominator else None
+
+
+def points_for(point_rules: Optional[dict[str, Any]], default: float) -> dict[str, float]:
+    """Points per happening from a list row's configuration; a missing happening costs the row's `points`."""
+    rules = point_rules or {}
+    return {kind: float(rules.get(kind, default) or 0) for kind in HAPPENINGS}
+
+
+def _first(row: TaskRow, action: str, before: datetime) -> Optional[datetime]:
+    return next((at for at, act, _ in row.transitions if act == action and at < before), None)
+
+
+def _status_at(row: TaskRow, instant: datetime) -> Optional[str]:
+    status = None
+    for at, _, to_status in row.transitions:
+        if at < instant:
+            status = to_status
+    return status
+
+
+def overdue_in(row: TaskRow, period: Period, cutoff: datetime) -> bool:
+    """The task's deadline passed within the period (before the cut-off) without a submission by then."""
+    if not period.start <= row.deadline_at < cutoff:
+        return False
+    voided, submitted = _first(row, "approve_void", cutoff), _first(row, "submit", cutoff)
+    return (voided is None or voided >= row.deadline_at) and (submitted is None or submitted > row.deadline_at)
+
+
+def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period, now: datetime,
+            unit_ids: Iterable[int] = ()) -> dict[int, Indicators]:
+    """Indicators per unit for `period`, counting only what had happened before min(period end, now)."""
+    cutoff = min(period.end, now)
+    result: dict[int, Indicators] = {uid: Indicators(uid) for uid in unit_ids}
+    for row in rows:
+        ind = result.setdefault(row.unit_id, Indicators(row.unit_id))
+        voided = _first(row, "approve_void", cutoff)
+        submitted = _first(row, "submit", cutoff)
+        if overdue_in(row, period, cutoff):
+            ind.overdue += 1
+            ind.points_lost += row.points["overdue"]
+        for at, action, _ in row.transitions:
+            if action == "fail_check" and period.start <= at < cutoff:
+                ind.failed_checks += 1
+                ind.points_lost += row.points["failed_check"]
+        if not period.start <= row.created_at < cutoff or voided is not None:
+            continue
+        ind.due += 1
+        if row.source_type == "inspection":
+            ind.inspection_findings += 1
+            ind.points_lost += row.points["inspection"]
+        status = _status_at(row, cutoff)
+        if submitted is not None:
+            ind.handled += 1
+            ind.handled_on_time += submitted <= row.deadline_at
+            ind.reworked += _first(row, "fail_check", cutoff) is not None
+        if status != "parked":
+            ind.due_to_close += 1
+            closed = _first(row, "pass_check", cutoff)
+            if closed is not None:
+                ind.closed += 1
+                ind.closed_on_time += closed <= row.deadline_at
+        if status in OPEN_STATES and row.deadline_at < cutoff:
+            ind.overdue_unhandled += 1
+        ind.extended += _first(row, "approve_extension", cutoff) is not None
+    for rebound in rebounds:
+        if period.start <= rebound.occurred_at < cutoff:
+            ind = result.setdefault(rebound.unit_id, Indicators(rebound.unit_id))
+            ind.rebounds += 1
+            ind.points_lost += rebound.points
+    return result
+
+
+def _list_row_join(query, task):
+    firing = aliased(Firing)
+    return (query.outerjoin(firing, firing.task_id == task.id)
+            .outerjoin(RuleList, and_(RuleList.campaign_id == task.campaign_id, RuleList.kind == firing.list_kind))
+            .outerjoin(ListItem, and_(ListItem.list_id == RuleList.id, ListItem.key == firing.list_item)))
+
+
+def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[list[TaskRow], list[ReboundRow]]:
+    """The campaign's tasks that can matter for `period` (dispatched in it, due in or after it, or failing a
+    check in it), each with its transitions up to the period's end; and the rebounds dated in it."""
+    failed = aliased(TaskTransition)
+    failed_in_period = exists().where(failed.task_id == Task.id, failed.action == "fail_check",
+                                      failed.at >= period.start, failed.at < period.end)
+    query = (select(Task.id, Task.unit_id, Category.code, Event.source_type, Task.created_at, Task.deadline_at,
+                    Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at, TaskTransition.action,
+                    TaskTransition.to_status)
+             .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
+             .outerjoin(TaskTransition, and_(TaskTransition.task_id == Task.id, TaskTransition.at < period.end)))
+    query = (_list_row_join(query, Task)
+             .where(Task.campaign_id == campaign.id, Task.created_at < period.end,
+                    or_(Task.created_at >= period.start, Task.deadline_at >= period.start, failed_in_period))
+             .order_by(Task.id, TaskTransition.at, TaskTransition.id))
+    rows: dict[int, TaskRow] = {}
+    seen: set[int] = set()  # a task named by two firings must not count its transitions twice
+    for tid, unit_id, category, source, created, deadline, points, rules, move_id, at, action, to_status \
+            in session.execute(query):
+        row = rows.get(tid)
+        if row is None:
+            row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
+                                      points_for(rules, points or 0))
+        if move_id is not None and move_id not in seen:
+            seen.add(move_id)
+            row.transitions.append((at, action, to_status))
+    origin = aliased(Task)
+    rebound_query = _list_row_join(
+        select(Event.id, origin.unit_id, Event.occurred_at, origin.points, ListItem.point_rules)
+        .join(origin, origin.id == Event.rebound_task_id), origin
+    ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end)
+    rebounds: dict[int, ReboundRow] = {}
+    for event_id, unit_id, occurred, points, rules in session.execute(rebound_query):
+        rebounds.setdefault(event_id, ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"]))
+    return list(rows.values()), list(rebounds.values())
+
+
+def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,
+               unit_ids: Iterable[int] = ()) -> dict[int, Indicators]:
+    rows, rebounds = read_rows(session, campaign, period)
+    return compute(rows, rebounds, period, now, unit_ids)

@@ -1,0 +1,135 @@
+"""Loading a campaign pack (the demo campaign) into an empty database, once."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.accounts.users import create_user, ensure_roles, issue_intake_token
+from engine.authoring.drafts import publish
+from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
+from engine.core import clock
+from engine.core.models import AssessmentConfig, SanctionRule
+from rules.packs import load_pack
+
+DEMO_PASSWORD = "civicrules-demo"
+
+
+def load(session: Session, pack: dict[str, Any] | None = None, password: str = DEMO_PASSWORD) -> dict[str, Any] | None:
+    """Load the pack and publish its rules; return logins and an intake token, or None if already loaded."""
+    pack = pack or load_pack("demo")
+    spec = pack["campaign"]
+    if session.scalar(select(Campaign).where(Campaign.code == spec["code"])):
+        return None
+    ensure_roles(session)
+    _master_data(session, pack)
+    window = spec.get("inspection_window") or {}
+    campaign = Campaign(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], status="active",
+                        timezone=spec.get("timezone", "Asia/Shanghai"),
+                        starts_on=date.fromisoformat(spec["starts_on"]), ends_on=date.fromisoformat(spec["ends_on"]),
+                        inspection_starts_at=_instant(window.get("starts_at")),
+                        inspection_ends_at=_instant(window.get("ends_at")))
+    session.add(campaign)
+    session.flush()
+    units = {u.code: u for u in session.scalars(select(Unit))}
+    tiers = {}
+    for tier in pack["tiers"]:
+        tiers[tier["level"]] = SupervisionTier(campaign_id=campaign.id, level=tier["level"], name_zh=tier["zh"],
+                                               name_en=tier["en"],
+                                               members=[TierMember(unit=units[c]) for c in tier.get("units", [])])
+        session.add(tiers[tier["level"]])
+    for spec_t in pack["timelines"]:
+        timeline = Timeline(campaign_id=campaign.id, code=spec_t["code"], name_zh=spec_t["zh"], name_en=spec_t["en"])
+        timeline.steps = [TimelineStep(position=i, after_minutes=s["after_minutes"], time_mode=s["time_mode"],
+                                       action=s["action"], tier_level=s.get("tier"), unless_state=s.get("unless_state"))
+                          for i, s in enumerate(spec_t["steps"])]
+        session.add(timeline)
+    for spec_l in pack["lists"]:
+        rule_list = RuleList(campaign_id=campaign.id, kind=spec_l["kind"], name_zh=spec_l["zh"], name_en=spec_l["en"])
+        rule_list.items = [ListItem(position=i, key=r["key"], title_zh=r["title"]["zh"], title_en=r["title"]["en"],
+                                    categories=r["categories"], conditions=r.get("conditions", []),
+                                    assign=r.get("assign", "grid_unit"), template_code=r["template"],
+                                    timeline_code=r.get("timeline"), limit=r.get("limit"), points=r.get("points", 0),
+                                    point_rules=r.get("point_rules"),
+                                    legal_basis=r.get("legal_basis"), enabled=r.get("enabled", True))
+                           for i, r in enumerate(spec_l["rows"])]
+        session.add(rule_list)
+    _assessment(session, campaign, pack.get("assessment") or {})
+    for doc in pack["rules"]:
+        session.add(Rule(campaign_id=campaign.id, key=doc["key"], version=1, document=doc, enabled=True,
+                         updated_at=clock.now()))
+    session.flush()
+    logins = []
+    for user in pack["users"]:
+        account = create_user(session, user["username"], user["role"], password, user.get("unit"))
+        account.tier_level = user.get("tier")
+        if user.get("tier") in tiers:
+            tiers[user["tier"]].members.append(TierMember(user=account))
+        logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
+    session.flush()
+    publish(session, campaign, comment="demo pack")  # after the users, so the tiers' member users are in the bundle
+    tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
+    return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}
+
+
+def _assessment(session: Session, campaign: Campaign, spec: dict[str, Any]) -> None:
+    """Composite-score weights, peer groups and the bottom-N sanction rules of the campaign."""
+    if not spec:
+        return
+    session.add(AssessmentConfig(campaign_id=campaign.id, weights=spec.get("weights", {}),
+                                 peer_groups=spec.get("peer_groups", {})))
+    for rule in spec.get("sanction_rules", []):
+        session.add(SanctionRule(campaign_id=campaign.id, code=rule["code"], kind=rule["kind"],
+                                 bottom_n=rule["bottom_n"], periods=rule["periods"], peer_group=rule.get("peer_group"),
+                                 sanction=rule["sanction"], enabled=rule.get("enabled", True)))
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _master_data(session: Session, pack: dict[str, Any]) -> None:
+    """Categories, units, grids and templates are shared master data: add what is missing."""
+    by_code: dict[str, Category] = {c.code: c for c in session.scalars(select(Category))}
+    for spec in pack["categories"]:
+        if spec["code"] in by_code:
+            continue
+        cat = Category(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"],
+                       parent=by_code.get(spec["parent"]) if spec.get("parent") else None,
+                       default_condition=spec.get("default_condition"))
+        cat.conditions = [FilingCondition(code=c["code"], name_zh=c["zh"], name_en=c["en"],
+                                          limit_value=c["limit"]["value"], limit_unit=c["limit"]["unit"])
+                          for c in spec.get("conditions", [])]
+        session.add(cat)
+        by_code[cat.code] = cat
+    units: dict[str, Unit] = {u.code: u for u in session.scalars(select(Unit))}
+    for spec in pack["units"]:
+        if spec["code"] not in units:
+            units[spec["code"]] = Unit(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], type=spec["type"],
+                                       parent=units.get(spec["parent"]) if spec.get("parent") else None)
+            units[spec["code"]].duty_items = [
+                DutyItem(position=i, category=by_code.get(d.get("category")), text_zh=d["zh"], text_en=d.get("en", ""))
+                for i, d in enumerate(spec.get("duties", []))]
+            session.add(units[spec["code"]])
+    known_grids = set(session.scalars(select(Grid.code)))
+    for spec in pack["grids"]:
+        if spec["code"] not in known_grids:
+            session.add(Grid(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], unit=units[spec["unit"]],
+                             boundary=spec.get("boundary")))
+    session.flush()
+    grids = {g.code: g for g in session.scalars(select(Grid))}
+    known_holders = set(session.scalars(select(FrontageHolder.address)))
+    for spec in pack.get("frontage_holders", []):
+        if spec["address"] not in known_holders and spec["grid"] in grids:
+            session.add(FrontageHolder(name=spec["name"], address=spec["address"], grid=grids[spec["grid"]],
+                                       unit=units.get(spec.get("unit")), contact=spec.get("contact"),
+                                       lat=spec.get("lat"), lon=spec.get("lon")))
+    known_templates = set(session.scalars(select(TaskTemplate.code)))
+    for spec in pack["templates"]:
+        if spec["code"] not in known_templates:
+            session.add(TaskTemplate(code=spec["code"], version=1, name_zh=spec["zh"], name_en=spec["en"],
+                                     instructions_zh=spec.get("instructions_zh", ""),
+                                     instructions_en=spec.get("instructions_en", ""), fields=spec.get("fields", [])))
+    session.flush()

@@ -1,0 +1,119 @@
+"""The simulator: what a ruleset would do with one event — which rules fire, every condition with the
+fact value that made it true or false, and the tasks and deadlines the hit policy would create.
+
+It writes nothing: the event is a transient row (never added to the session) and the session is
+rolled back. Rules fire in durable_rules, as in production; the conditions' truth comes from the
+plain-Python twin of the same documents (kept equal by tests/rules/test_twin_agreement.py).
+Runs in an engine worker (workers/engine_call.py); web processes never load durable_rules.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.evaluation.context import CampaignContext, active_contexts
+from engine.evaluation.decide import firing_decisions, winners
+from engine.evaluation.enrich import History, facts_for, load_reference
+from engine.core.errors import FieldProblem, InputError
+from engine.durable.evaluator import evaluator
+from engine.intake.events import IntakeSource, parse_event
+from engine.core.models import Campaign, Event
+from engine.authoring.versions import ruleset_context
+from rules.twin import trace
+
+SIMULATED_ID = 0  # the transient event's id: no stored event has it
+
+
+def _event(session: Session, event: dict[str, Any] | None, event_id: int | None) -> Event:
+    if event_id is not None:
+        # An id no column can hold is simply no event (SQLite refuses integers past 64 bits).
+        stored = session.get(Event, event_id) if 0 < event_id < 2 ** 63 else None
+        if stored is None:
+            raise InputError([FieldProblem("event_id", "no such event", "无此事件")])
+        return stored
+    payload = dict(event or {})
+    payload.setdefault("source_event_id", "simulation")
+    payload.setdefault("occurred_at", clock.now().isoformat())
+    values = parse_event(session, payload, IntakeSource("simulator", payload.get("source_type", "hotline")))
+    return Event(id=SIMULATED_ID, received_at=clock.now(), status="pending", attempts=0, points=0, **values)
+
+
+def contexts_for(session: Session, ruleset: Any) -> list[CampaignContext]:
+    """'active' (what the workers run), 'draft' (what publishing would freeze) or a version number, for
+    every active campaign (a version number: the campaigns that have it)."""
+    if ruleset in (None, "active"):
+        return active_contexts(session)
+    campaigns = list(session.scalars(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id)))
+    found, missing = [], None
+    for campaign in campaigns:
+        try:
+            found.append(ruleset_context(session, campaign, ruleset))
+        except InputError as err:
+            if ruleset == "draft" or not isinstance(ruleset, int) or isinstance(ruleset, bool):
+                raise
+            missing = err
+    if found or missing is None:
+        return found
+    raise missing
+
+
+def simulate(session: Session, event: dict[str, Any] | None = None, event_id: int | None = None,
+             ruleset: Any = "active", lang: str = "zh") -> dict[str, Any]:
+    """One event through one ruleset, explained; nothing is written."""
+    try:
+        target = _event(session, event, event_id)
+        contexts = contexts_for(session, ruleset)
+        ref = load_reference(session)
+        history = History.of(session, [target])
+        now = clock.now()
+        engine = evaluator()
+        campaigns = []
+        for ctx in contexts:
+            facts = facts_for(target, ref, ctx, history)
+            tag = f"sim{ctx.version_id}_{ctx.compiled.content_hash[:10]}"
+            fired = engine.evaluate(tag, ctx.compiled, [("sim", facts)]).get("sim", [])
+            decisions = firing_decisions(target, facts, fired, ctx, ref, now)
+            chosen = winners(decisions)
+            rules = []
+            for key, doc in sorted(ctx.compiled.rules.items()):
+                origin = doc.get("origin") or {}
+                rules.append({"key": key, "title": (doc.get("title") or {}).get(lang) or key,
+                              "list": origin.get("list", "custom"), "item": origin.get("item"),
+                              "fired": key in fired, "conditions": trace(doc, facts)})
+            tasks = [{"rule": t.rule_key, "list": t.list_kind, "unit": ref.units[t.unit_id].code,
+                      "template": t.template_code, "limit": {"value": t.limit_value, "unit": t.limit_unit},
+                      "deadline": t.deadline_at.isoformat()} for t in sorted(chosen.values(), key=lambda t: t.order)]
+            campaigns.append({
+                "campaign": ctx.id, "ruleset": "draft" if ctx.version_id == 0 else ctx.version_number,
+                "facts": facts, "fired": sorted(fired), "rules": sorted(rules, key=lambda r: (not r["fired"], r["key"])),
+                "tasks": tasks,
+                "superseded": [{"rule": t.rule_key, "unit": ref.units[t.unit_id].code} for f in decisions
+                               for t in f.tasks if chosen.get(t.unit_id) is not t],
+                "notifications": [n for f in decisions for n in f.notifications],
+                "escalations": [e for f in decisions for e in f.escalations]})
+        return {"event": event_id, "simulated_at": now.isoformat(), "campaigns": campaigns}
+    finally:
+        session.rollback()
+
+
+def run_job(request: dict[str, Any]) -> dict[str, Any]:
+    """The engine-queue job: open a session, simulate, hand back JSON (errors as bilingual problems)."""
+    from engine.core.config import load_settings
+    from engine.core.db import session_factory
+
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            return {"ok": True, "result": simulate(session, request.get("event"), request.get("event_id"),
+                                                   request.get("ruleset", "active"), request.get("lang", "zh"))}
+        except InputError as err:
+            return {"ok": False, "problems": [{"field": p.field, "en": p.en, "zh": p.zh} for p in err.problems]}
+        except Exception as err:  # a rule document error from the draft, named for the caller
+            problems = getattr(err, "problems", None)
+            if problems:
+                return {"ok": False, "problems": [{"field": p.path, "en": p.en, "zh": p.zh} for p in problems]}
+            raise
+
+

@@ -1,0 +1,93 @@
+"""Task templates as administrators design them: checked field by field, then saved as a new version.
+
+A task keeps the template version it was created with; new tasks take a code's latest version.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.core.errors import FieldProblem, InputError
+from engine.core.models import TaskTemplate
+
+FIELD_TYPES = ("text", "textarea", "number", "choice", "multichoice", "datetime", "checkbox", "photo", "location")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+MAX_FIELDS = 40
+
+
+def check(spec: dict[str, Any]) -> list[FieldProblem]:
+    """Every problem of a template design, each named by its place (e.g. fields[2].options)."""
+    problems: list[FieldProblem] = []
+
+    def need(ok: bool, path: str, en: str, zh: str) -> None:
+        if not ok:
+            problems.append(FieldProblem(path, en, zh))
+
+    need(bool(CODE.match(str(spec.get("code", "")))), "code", "lower-case letters, digits and hyphens (2–64)",
+         "小写字母、数字和连字符（2–64 个）")
+    for key in ("name_zh", "name_en"):
+        need(bool(str(spec.get(key, "")).strip()), key, "required", "必填")
+    fields = spec.get("fields")
+    if not isinstance(fields, list) or not fields or len(fields) > MAX_FIELDS:
+        problems.append(FieldProblem("fields", f"1–{MAX_FIELDS} fields", f"须有 1–{MAX_FIELDS} 个字段"))
+        fields = []
+    seen: set[str] = set()
+    for i, field in enumerate(fields):
+        at = f"fields[{i}]"
+        if not isinstance(field, dict):
+            problems.append(FieldProblem(at, "a field", "须为字段"))
+            continue
+        name = str(field.get("name", ""))
+        need(bool(NAME.match(name)), f"{at}.name", "a name of lower-case letters, digits and _ (starting with a letter)",
+             "字段名须以小写字母开头，由小写字母、数字和下划线组成")
+        need(name not in seen, f"{at}.name", f"the name {name!r} is used twice", f"字段名 {name!r} 重复")
+        seen.add(name)
+        need(field.get("type") in FIELD_TYPES, f"{at}.type", f"one of {', '.join(FIELD_TYPES)}",
+             f"须为 {'、'.join(FIELD_TYPES)} 之一")
+        need(bool(str(field.get("zh", "")).strip()), f"{at}.zh", "a Chinese label", "须填写中文标签")
+        need(bool(str(field.get("en", "")).strip()), f"{at}.en", "an English label", "须填写英文标签")
+        if field.get("type") in ("choice", "multichoice"):
+            options = field.get("options")
+            values = [o.get("value") for o in options] if isinstance(options, list) and all(
+                isinstance(o, dict) for o in options) else []
+            need(len(values) >= 2 and all(values) and len(set(values)) == len(values), f"{at}.options",
+                 "at least two options with distinct values", "至少两个选项，且取值互不相同")
+    rules = spec.get("evidence_rules") or {}
+    for key in ("min_before", "min_after", "within_metres"):
+        value = rules.get(key)
+        need(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 10_000),
+             f"evidence_rules.{key}", "a number from 0", "须为不小于 0 的数")
+    return problems
+
+
+def save_version(session: Session, spec: dict[str, Any]) -> TaskTemplate:
+    """Check the design and store it as the code's next version (the caller commits)."""
+    problems = check(spec)
+    if problems:
+        raise InputError(problems)
+    latest = session.scalar(select(func.max(TaskTemplate.version)).where(TaskTemplate.code == spec["code"])) or 0
+    row = TaskTemplate(code=spec["code"], version=latest + 1, name_zh=spec["name_zh"].strip(),
+                       name_en=spec["name_en"].strip(), instructions_zh=spec.get("instructions_zh", ""),
+                       instructions_en=spec.get("instructions_en", ""), fields=list(spec["fields"]),
+                       checklist=[c for c in spec.get("checklist") or [] if c.get("zh") or c.get("en")] or None,
+                       evidence_rules={k: v for k, v in (spec.get("evidence_rules") or {}).items()
+                                       if v not in (None, "", False)} or None)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest(session: Session, code: str) -> TaskTemplate | None:
+    return session.scalar(select(TaskTemplate).where(TaskTemplate.code == code)
+                          .order_by(TaskTemplate.version.desc()).limit(1))
+
+
+def spec_of(template: TaskTemplate) -> dict[str, Any]:
+    return {"code": template.code, "name_zh": template.name_zh, "name_en": template.name_en,
+            "instructions_zh": template.instructions_zh, "instructions_en": template.instructions_en,
+            "fields": template.fields or [], "checklist": template.checklist or [],
+            "evidence_rules": template.evidence_rules or {}}

@@ -1,0 +1,88 @@
+"""Reading a campaign's published versions for review: their history, and what differs between the
+draft and the active version or between any two versions (rules.diff over frozen bundle views)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.evaluation.context import CampaignContext, compiled_version, context_for
+from engine.authoring.drafts import DraftView, catalog_for, draft_bundle, draft_view, validate_bundle
+from engine.core.errors import FieldProblem, InputError
+from engine.core.models import Campaign, RulesetVersion, User
+from rules.diff import Change, diff
+from rules.lists import row_rule_key
+
+
+def view_of(version: RulesetVersion | None) -> dict[str, Any]:
+    """A version as rules.diff compares it; no version at all compares as empty."""
+    if version is None:
+        return {"rules": {}, "lists": {}, "timelines": {}, "tiers": [], "templates": {}}
+    return {"rules": version.rules, **(version.bundle or {})}
+
+
+@dataclass
+class VersionRow:
+    version: RulesetVersion
+    author: str | None
+    active: bool
+
+
+def history(session: Session, campaign: Campaign) -> list[VersionRow]:
+    """The campaign's versions, newest first, with the author's username and the active one marked."""
+    versions = list(session.scalars(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id)
+                                    .order_by(RulesetVersion.number.desc())))
+    ids = {v.author_id for v in versions if v.author_id is not None}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    return [VersionRow(v, names.get(v.author_id), v.id == campaign.published_version_id) for v in versions]
+
+
+def numbered(session: Session, campaign: Campaign, number: int, field: str = "number") -> RulesetVersion:
+    version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
+                                                          RulesetVersion.number == number))
+    if version is None:
+        raise InputError([FieldProblem(field, f"no published version {number}", f"没有已发布的第 {number} 版")])
+    return version
+
+
+def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> CampaignContext:
+    """One campaign under "draft" (what publishing would freeze), "active" or a published version number:
+    the simulator and replay name rulesets the same way."""
+    if ruleset == "draft":
+        return context_for(session, campaign, 0, 0,
+                           validate_bundle(draft_bundle(session, campaign), catalog_for(session, campaign)))
+    if ruleset == "active":
+        version = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
+        if version is None:
+            raise InputError([FieldProblem("ruleset", "the campaign has no published version",
+                                           "该专项行动尚无已发布版本")])
+    elif isinstance(ruleset, int) and not isinstance(ruleset, bool):
+        version = numbered(session, campaign, ruleset, "ruleset")
+    else:
+        raise InputError([FieldProblem("ruleset", '"draft", "active" or a version number',
+                                       '须为 "draft"、"active" 或版本号')])
+    return context_for(session, campaign, version.id, version.number, compiled_version(version))
+
+
+def draft_against_active(session: Session, campaign: Campaign,
+                         check_registration: bool = False) -> tuple[DraftView, RulesetVersion | None, list[Change]]:
+    """The draft (validated), the active version, and what publishing would change."""
+    draft = draft_view(session, campaign, check_registration)
+    active = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
+    return draft, active, diff(view_of(active), draft.as_view())
+
+
+def between(session: Session, campaign: Campaign, old: int, new: int) -> list[Change]:
+    return diff(view_of(numbered(session, campaign, old, "old")), view_of(numbered(session, campaign, new, "new")))
+
+
+def rule_key_of(change: Change) -> str | None:
+    """The rule a change is about (a list row's expanded rule), to put its problems next to it."""
+    if change.section == "rules":
+        return change.subject
+    if change.section == "lists":
+        kind, _, key = change.subject.partition("/")
+        return row_rule_key(kind, key)
+    return None

@@ -1,0 +1,58 @@
+"""Database engines and sessions for processes outside Flask (workers, CLI, benchmarks).
+
+SQLite gets WAL and a busy timeout so the web, the worker and the sweeper can share one file.
+"""
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.audit import changelog  # noqa: F401  (its session hooks write the change log in every process)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def configure_engine(engine: Engine) -> Engine:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    return configure_engine(create_engine(url, **engine_options(url)))
+
+
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    """One engine and session factory per database URL in this process."""
+    if url not in _factories:
+        _factories[url] = sessionmaker(make_engine(url), expire_on_commit=False)
+    return _factories[url]
+
+
+def reset_after_fork() -> None:
+    """A forked child must not reuse its parent's pooled connections: drop them without closing."""
+    for factory in _factories.values():
+        factory.kw["bind"].dispose(close=False)
+
+
+os.register_at_fork(after_in_child=reset_after_fork)

@@ -1,0 +1,165 @@
+"""The working-time calendar: office hours, weekends, statutory holidays and make-up working days.
+
+"N 工作时" counts N hours inside office hours on working days; "N 工作日" counts N times the day's
+office hours (7 h with the default 08:30–12:00 and 14:00–17:30) the same way. Urgent limits
+(紧急) count continuous time. Holidays live in the database, seeded from `chinese-calendar`;
+a year without data counts Monday–Friday and is reported, never raised.
+"""
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.models import CalendarYear, Holiday
+
+DEFAULT_OFFICE_HOURS = (("08:30", "12:00"), ("14:00", "17:30"))
+CONTINUOUS_UNITS = {"urgent_hours": 60, "urgent_days": 24 * 60}
+WORKING_UNITS = ("working_hours", "working_days")
+MAX_DAYS = 3 * 366
+
+
+def _parse(hhmm: str) -> time:
+    hours, minutes = hhmm.split(":")
+    return time(int(hours), int(minutes))
+
+
+@dataclass
+class WorkCalendar:
+    """Working days and office periods in one time zone; holidays and make-up days by date."""
+
+    timezone: ZoneInfo
+    periods: tuple[tuple[time, time], ...] = tuple((_parse(a), _parse(b)) for a, b in DEFAULT_OFFICE_HOURS)
+    days: dict[date, str] = field(default_factory=dict)  # date -> "holiday" | "workday"
+    covered_years: frozenset[int] = frozenset()
+
+    @classmethod
+    def build(cls, timezone: str, office_hours: Iterable[Iterable[str]] | None, days: dict[date, str],
+              covered_years: Iterable[int]) -> "WorkCalendar":
+        periods = tuple((_parse(a), _parse(b)) for a, b in (office_hours or DEFAULT_OFFICE_HOURS))
+        return cls(ZoneInfo(timezone), periods, days, frozenset(covered_years))
+
+    @property
+    def day_minutes(self) -> float:
+        return sum((datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
+                   for a, b in self.periods)
+
+    def is_working_day(self, day: date) -> bool:
+        kind = self.days.get(day)
+        if kind is not None:
+            return kind == "workday"
+        return day.isoweekday() <= 5
+
+    def uncovered_years(self, start: datetime, end: datetime) -> list[int]:
+        return [y for y in range(start.astimezone(self.timezone).year, end.astimezone(self.timezone).year + 1)
+                if y not in self.covered_years]
+
+    def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
+        """The instant when `minutes` of office time have passed after `start`."""
+        local = start.astimezone(self.timezone)
+        remaining = timedelta(minutes=minutes)
+        day = local.date()
+        for _ in range(MAX_DAYS):
+            if self.is_working_day(day):
+                for opens, closes in self.periods:
+                    begin = max(datetime.combine(day, opens, self.timezone), local)
+                    end = datetime.combine(day, closes, self.timezone)
+                    if begin >= end:
+                        continue
+                    if end - begin >= remaining:
+                        return (begin + remaining).astimezone(start.tzinfo)
+                    remaining -= end - begin
+            day += timedelta(days=1)
+        raise ValueError("time limit longer than three years of working time")
+
+    def working_minutes_between(self, start: datetime, end: datetime) -> float:
+        """Office time between two instants (0 if end is not after start): how much of a limit is used."""
+        if end <= start:
+            return 0.0
+        local_start, local_end = start.astimezone(self.timezone), end.astimezone(self.timezone)
+        total, day = 0.0, local_start.date()
+        while day <= local_end.date():
+            if self.is_working_day(day):
+                for opens, closes in self.periods:
+                    begin = max(datetime.combine(day, opens, self.timezone), local_start)
+                    finish = min(datetime.combine(day, closes, self.timezone), local_end)
+                    if finish > begin:
+                        total += (finish - begin).total_seconds() / 60
+            day += timedelta(days=1)
+        return total
+
+    def deadline(self, start: datetime, value: float, unit: str, continuous: bool = False) -> datetime:
+        """The deadline of a limit started at `start`; urgent units (or `continuous`) count clock time."""
+        if unit in CONTINUOUS_UNITS:
+            return start + timedelta(minutes=value * CONTINUOUS_UNITS[unit])
+        minutes = value * (60 if unit == "working_hours" else self.day_minutes)
+        if continuous:
+            return start + timedelta(minutes=value * (60 if unit == "working_hours" else 24 * 60))
+        return self.add_working_minutes(start, minutes)
+
+
+LIMIT_TEXT = {
+    "urgent_hours": ("{n} 小时（连续计时）", "{n} h (continuous)"),
+    "urgent_days": ("{n} 天（连续计时）", "{n} day(s) (continuous)"),
+    "working_hours": ("{n} 工作时", "{n} working hour(s)"),
+    "working_days": ("{n} 个工作日", "{n} working day(s)"),
+}
+
+
+def describe_limit(value: float, unit: str, lang: str = "zh") -> str:
+    """'2 工作时', '1 个工作日', '2 小时（连续计时）' and their English forms."""
+    number = int(value) if float(value).is_integer() else value
+    zh, en = LIMIT_TEXT[unit]
+    return (zh if lang.startswith("zh") else en).format(n=number)
+
+
+_cache: tuple[float, dict[date, str], frozenset[int]] | None = None
+CACHE_SECONDS = 30.0
+
+
+def holiday_table(session: Session, fresh: bool = False) -> tuple[dict[date, str], frozenset[int]]:
+    """Holidays and covered years from the database, cached for 30 s per process."""
+    global _cache
+    if not fresh and _cache is not None and _time.monotonic() - _cache[0] < CACHE_SECONDS:
+        return _cache[1], _cache[2]
+    days = {row.day: row.kind for row in session.scalars(select(Holiday))}
+    years = frozenset(session.scalars(select(CalendarYear.year)))
+    _cache = (_time.monotonic(), days, years)
+    return days, years
+
+
+def calendar_for(session: Session, timezone: str, office_hours=None) -> WorkCalendar:
+    days, years = holiday_table(session)
+    return WorkCalendar.build(timezone, office_hours, days, years)
+
+
+def seed_holidays(session: Session) -> list[int]:
+    """Copy chinese-calendar's holidays and make-up days for years not yet recorded; return those years."""
+    import chinese_calendar
+
+    known = set(session.scalars(select(CalendarYear.year)))
+    existing = set(session.scalars(select(Holiday.day)))
+    data_years = {d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays}
+    added = sorted(data_years - known)
+    for day, name in list(chinese_calendar.holidays.items()) + list(chinese_calendar.workdays.items()):
+        if day.year in added and day not in existing:
+            kind = "workday" if day in chinese_calendar.workdays else "holiday"
+            session.add(Holiday(day=day, kind=kind, name=str(name or ""), source="chinese-calendar"))
+            existing.add(day)
+    for year in added:
+        session.add(CalendarYear(year=year, source="chinese-calendar", recorded_at=clock.now()))
+    session.flush()
+    return added
+
+
+def missing_years_ahead(session: Session, years_ahead: int = 1) -> list[int]:
+    """Years from now to `years_ahead` on without holiday data (shown as a warning to administrators)."""
+    _, covered = holiday_table(session, fresh=True)
+    this_year = clock.now().year
+    return [y for y in range(this_year, this_year + years_ahead + 1) if y not in covered]

@@ -1,0 +1,178 @@
+"""Delivery of outbox rows, at least once, each carrying its idempotency key.
+
+The row itself is the in-app inbox message. On its first round a row fans out to the enabled
+recipients its target names (`tier:N`, `unit:<id or code>`, `grid_unit`/`assignee` = the task's
+unit) plus the on-call recipients, one `Delivery` each. Each delivery is claimed by pushing its
+`next_attempt_at` out by a lease and committing, sent outside any transaction, then recorded with a
+guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
+delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
+A row is delivered once all its deliveries are, failed once none is pending and one failed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.delivery import channels as notify
+from engine.core.models import Campaign, Delivery, OutboxMessage, Recipient, Task, Unit
+
+Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    delivery_id: int
+    attempts: int
+    recipient: notify.Addressee
+    context: notify.Context
+
+
+def recipients_for(session: Session, row: OutboxMessage) -> list[Recipient]:
+    """The enabled recipients a row's target names, plus on-call, each once."""
+    task = session.get(Task, row.task_id) if row.task_id else None
+    scope, _, value = row.target.partition(":")
+    conditions = [Recipient.scope == "oncall"]
+    if scope == "tier" and value.isdigit():
+        tier = Recipient.tier_level == int(value)
+        if task is not None:
+            tier = tier & or_(Recipient.campaign_id.is_(None), Recipient.campaign_id == task.campaign_id)
+        conditions.append((Recipient.scope == "tier") & tier)
+    unit_id = _unit_id(session, scope, value, task)
+    if unit_id is not None:
+        conditions.append((Recipient.scope == "unit") & (Recipient.unit_id == unit_id))
+    return list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), or_(*conditions))
+                                .order_by(Recipient.id)))
+
+
+def _unit_id(session: Session, scope: str, value: str, task: Task | None) -> int | None:
+    """Engine rows name units by id, rule actions by code; `grid_unit` and `assignee` mean the task's unit."""
+    if scope == "unit":
+        if value.isdigit():
+            return int(value)
+        return session.scalar(select(Unit.id).where(Unit.code == value))
+    if scope in ("grid_unit", "assignee") and task is not None:
+        return task.unit_id
+    return None
+
+
+def context_for(session: Session, row: OutboxMessage) -> notify.Context:
+    """What the message says: the row's kind and payload with its task's unit and deadline."""
+    task = session.get(Task, row.task_id) if row.task_id else None
+    unit = task.unit if task is not None else None
+    scope, _, value = row.target.partition(":")
+    if unit is None and scope == "unit":
+        unit_id = _unit_id(session, scope, value, None)
+        unit = session.get(Unit, unit_id) if unit_id is not None else None
+    zone = "Asia/Shanghai"
+    if task is not None:
+        zone = session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id)) or zone
+    return notify.Context(kind=row.kind, idempotency_key=row.idempotency_key, target=row.target,
+                          payload=dict(row.payload or {}), task_id=row.task_id, event_id=row.event_id,
+                          unit={"zh": unit.name_zh, "en": unit.name_en} if unit is not None else None,
+                          deadline=task.deadline_at if task is not None else None, timezone=zone)
+
+
+def _fan_out(session: Session, row: OutboxMessage, now: datetime) -> None:
+    known = set(session.scalars(select(Delivery.recipient_id).where(Delivery.outbox_id == row.id)))
+    for recipient in recipients_for(session, row):
+        if recipient.id not in known:
+            session.add(Delivery(outbox_id=row.id, recipient_id=recipient.id, status="pending", attempts=0,
+                                 next_attempt_at=now))
+
+
+def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender: Sender | None = None) -> int:
+    """Deliver the due pending rows; return how many rows became delivered. Commits."""
+    policy = notify.policy_from_env()
+    send = sender or notify.send
+    now = clock.now()
+    rows = list(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)))
+    if not rows:
+        session.commit()
+        return 0
+    for row in rows:
+        if row.attempts == 0:
+            _fan_out(session, row, now)
+        row.attempts += 1
+    session.flush()
+    row_ids = [row.id for row in rows]
+    due = list(session.scalars(select(Delivery).where(
+        Delivery.outbox_id.in_(row_ids), Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.id).limit(send_limit).with_for_update(skip_locked=True)))
+    lease_until = now + timedelta(seconds=60 + policy.timeout * (len(due) + 1))
+    contexts: dict[int, notify.Context] = {}
+    claims: list[_Claim] = []
+    for delivery in due:
+        delivery.attempts += 1
+        delivery.next_attempt_at = lease_until
+        if delivery.outbox_id not in contexts:
+            contexts[delivery.outbox_id] = context_for(session, session.get(OutboxMessage, delivery.outbox_id))
+        claims.append(_Claim(delivery.id, delivery.attempts, notify.Addressee.of(delivery.recipient),
+                             contexts[delivery.outbox_id]))
+    for row in rows:
+        row.next_attempt_at = lease_until
+    session.commit()
+    outcomes = [(claim, send(claim.recipient, claim.context, policy)) for claim in claims]
+    finished = clock.now()
+    for claim, outcome in outcomes:
+        _record(session, claim, outcome, policy, finished)
+    delivered = sum(_settle(session, row_id, finished) for row_id in row_ids)
+    session.commit()
+    return delivered
+
+
+def _record(session: Session, claim: _Claim, outcome: notify.Outcome, policy: notify.Policy, now: datetime) -> None:
+    """Write one send's result, only if the delivery is still the pending one this run claimed."""
+    guard = (Delivery.id == claim.delivery_id, Delivery.status == "pending", Delivery.attempts == claim.attempts)
+    if outcome.ok:
+        values = {"status": "delivered", "delivered_at": now, "last_error": None, "next_attempt_at": None}
+    elif outcome.permanent or claim.attempts >= policy.max_attempts:
+        values = {"status": "failed", "last_error": outcome.error[:2000], "next_attempt_at": None}
+    else:
+        values = {"last_error": outcome.error[:2000],
+                  "next_attempt_at": now + timedelta(seconds=policy.backoff(claim.attempts))}
+    session.execute(update(Delivery).where(*guard).values(**values).execution_options(synchronize_session=False))
+
+
+def _settle(session: Session, row_id: int, now: datetime) -> int:
+    """Move a row on from its deliveries' states; 1 if it became delivered here."""
+    states = session.execute(select(Delivery.status, Delivery.next_attempt_at, Delivery.last_error, Recipient.name,
+                                    Recipient.channel)
+                             .join(Recipient, Recipient.id == Delivery.recipient_id)
+                             .where(Delivery.outbox_id == row_id)).all()
+    pending = [s.next_attempt_at for s in states if s.status == "pending"]
+    errors = "; ".join(f"{s.name or s.channel}: {s.last_error}" for s in states if s.last_error)[:4000] or None
+    open_row = (OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+    if pending:
+        values = {"next_attempt_at": min(pending), "last_error": errors}
+    elif any(s.status == "failed" for s in states):
+        values = {"status": "failed", "last_error": errors, "next_attempt_at": None}
+    else:
+        values = {"status": "delivered", "delivered_at": now, "last_error": None, "next_attempt_at": None}
+    result = session.execute(update(OutboxMessage).where(*open_row).values(**values)
+                             .execution_options(synchronize_session=False))
+    return 1 if values.get("status") == "delivered" and result.rowcount == 1 else 0
+
+
+def requeue(session: Session, delivery_ids: Iterable[int]) -> int:
+    """Send failed deliveries again (admin "Requeue"), with fresh attempts and the same key; no commit."""
+    now = clock.now()
+    ids = [int(i) for i in delivery_ids]
+    rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids), Delivery.status == "failed")))
+    for delivery in rows:
+        delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, now
+        message = session.get(OutboxMessage, delivery.outbox_id)
+        if message.status != "delivered":
+            message.status, message.next_attempt_at = "pending", now
+    return len(rows)
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= clock.now())) or 0

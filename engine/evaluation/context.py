@@ -1,0 +1,105 @@
+"""What evaluation needs of one active campaign under one compiled ruleset: its context, read once per
+batch, with the version's frozen rules and bundle cached per process (versions never change)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core.models import Campaign, Grid, RulesetVersion, Unit
+from engine.core.worktime import WorkCalendar, calendar_for
+from engine.handling.ladder import FrozenStep
+from rules.compiler import CompiledRuleset, categories_of
+
+
+def frozen_steps(bundle: dict[str, Any] | None, timeline_code: str | None) -> list[FrozenStep] | None:
+    """The timeline's steps as frozen in a bundle, or None when the bundle does not hold it (use live)."""
+    frozen = ((bundle or {}).get("timelines") or {}).get(timeline_code or "")
+    if frozen is None:
+        return None
+    return [FrozenStep(**step) for step in frozen["steps"]]
+
+
+def frozen_template_version(bundle: dict[str, Any] | None, template_code: str) -> int | None:
+    return ((bundle or {}).get("templates") or {}).get(template_code)
+
+
+@dataclass
+class CampaignContext:
+    """What evaluation needs of one active campaign, loaded once per batch."""
+
+    id: int
+    timezone: ZoneInfo
+    version_id: int
+    version_number: int
+    compiled: CompiledRuleset
+    inspection_starts_at: datetime | None
+    inspection_ends_at: datetime | None
+    calendar: WorkCalendar
+    continuous_time: bool = False
+    list_categories: dict[str, set[str]] = field(default_factory=dict)
+    bundle: dict[str, Any] | None = None  # the version's frozen timelines and template versions (None: live)
+
+    @property
+    def tag(self) -> str:
+        return f"v{self.version_id}_{self.compiled.content_hash[:10]}"
+
+
+_compiled_cache: dict[tuple[int, str], tuple[CompiledRuleset, dict[str, Any] | None]] = {}
+
+
+def context_for(session: Session, campaign: Campaign, version_id: int, version_number: int,
+                compiled: CompiledRuleset, bundle: dict[str, Any] | None = None) -> CampaignContext:
+    """What evaluation needs of one campaign under one compiled ruleset (published or a draft)."""
+    lists: dict[str, set[str]] = {}
+    for doc in compiled.rules.values():
+        kind = (doc.get("origin") or {}).get("list")
+        if kind:
+            lists.setdefault(kind, set()).update(categories_of(doc) or set())
+    return CampaignContext(
+        id=campaign.id, timezone=ZoneInfo(campaign.timezone), version_id=version_id,
+        version_number=version_number, compiled=compiled,
+        inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
+        calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
+        continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle)
+
+
+def _frozen_version(session: Session, version_id: int,
+                    version_hash: str) -> tuple[CompiledRuleset, dict[str, Any] | None]:
+    """A version's compiled rules and bundle, read from the database once per process (versions never change)."""
+    key = (version_id, version_hash)  # the hash too: SQLite may reuse the id of a version rolled back in a test
+    found = _compiled_cache.get(key)
+    if found is None:
+        version = session.get(RulesetVersion, version_id)
+        compiled = CompiledRuleset.from_dict(version.rules, version.compiled, version.content_hash)
+        found = _compiled_cache[key] = (compiled, version.bundle)
+    return found
+
+
+def compiled_version(version: RulesetVersion) -> CompiledRuleset:
+    key = (version.id, version.content_hash)
+    if key not in _compiled_cache:
+        _compiled_cache[key] = (CompiledRuleset.from_dict(version.rules, version.compiled, version.content_hash),
+                                version.bundle)
+    return _compiled_cache[key][0]
+
+
+def active_contexts(session: Session) -> list[CampaignContext]:
+    """Every active campaign with its published version; a batch reads only the version's id and hash, the
+    frozen rules and bundle come from the process's cache."""
+    rows = session.execute(select(Campaign, RulesetVersion.id, RulesetVersion.number, RulesetVersion.content_hash)
+                           .join(RulesetVersion, RulesetVersion.id == Campaign.published_version_id)
+                           .where(Campaign.status == "active").order_by(Campaign.id)).all()
+    contexts = [context_for(session, campaign, version_id, number, *_frozen_version(session, version_id, version_hash))
+                for campaign, version_id, number, version_hash in rows]
+    for stale in set(_compiled_cache) - {(c.version_id, c.compiled.content_hash) for c in contexts}:
+        del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes
+    return contexts
+
+
+def grid_units(session: Session) -> dict[int, Unit]:
+    return {g.id: g.unit for g in session.scalars(select(Grid))}

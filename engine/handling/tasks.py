@@ -1,0 +1,389 @@
+"""The task state machine: who may move a task from which state by which action, and what it costs.
+
+Every change of `Task.status` happens in `apply`, driven by the TRANSITIONS table, and appends one
+TaskTransition row. Each transition is an `UPDATE ... WHERE version = :expected`, so of two people
+acting on the same version exactly one wins and the other gets a VersionConflict with the current
+state. Refusals raise before anything is written. The caller owns the transaction: we flush, never
+commit.
+
+Timing follows the brief (b.4): an approved extension (延期) adds one original time limit to the
+current deadline, at most twice and never once overdue; parking (挂账) stops the clock and resuming
+moves the deadline by the paused time; rework (返工) does not reset the clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.accounts.users import ROLES
+from engine.core.errors import FieldProblem, InputError
+from engine.core.models import Campaign, Task, TaskTransition, Unit, User
+from engine.core.worktime import calendar_for
+
+STATES: dict[str, tuple[str, str]] = {
+    "dispatched": ("待签收", "dispatched, awaiting signing"),
+    "signed": ("已签收", "signed"),
+    "handling": ("处置中", "being handled"),
+    "submitted": ("待核查", "submitted, awaiting check"),
+    "returned": ("返工", "returned for rework"),
+    "closed": ("结案", "closed"),
+    "ext_requested": ("延期待审批", "awaiting extension approval"),
+    "park_requested": ("挂账待审批", "awaiting parking approval"),
+    "parked": ("挂账", "parked"),
+    "sent_back": ("已回退", "sent back to the dispatcher"),
+    "void_requested": ("作废待审批", "awaiting void approval"),
+    "voided": ("已作废", "voided"),
+}
+TERMINAL = frozenset({"closed", "voided"})
+
+ACTIONS: dict[str, tuple[str, str]] = {
+    "sign": ("签收", "sign"),
+    "start": ("开始处置", "start handling"),
+    "submit": ("提交处置结果", "submit"),
+    "pass_check": ("核查通过", "pass the check"),
+    "fail_check": ("核查不通过", "fail the check"),
+    "request_extension": ("申请延期", "request an extension"),
+    "approve_extension": ("批准延期", "approve the extension"),
+    "reject_extension": ("驳回延期", "reject the extension"),
+    "request_park": ("申请挂账", "request parking"),
+    "approve_park": ("批准挂账", "approve parking"),
+    "reject_park": ("驳回挂账", "reject parking"),
+    "resume": ("恢复处置", "resume"),
+    "send_back": ("回退", "send back"),
+    "reroute": ("改派", "reroute"),
+    "request_void": ("申请作废", "request voiding"),
+    "approve_void": ("批准作废", "approve voiding"),
+    "reject_void": ("驳回作废", "reject voiding"),
+}
+
+PREVIOUS = "@previous"  # target meaning "the state the task was in before the request or parking"
+WORKING = ("signed", "handling", "returned")  # a unit holds the task and may ask for time or a pause
+
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("dispatched", "sign"): "signed",
+    ("signed", "start"): "handling",
+    ("returned", "start"): "handling",
+    ("handling", "submit"): "submitted",
+    ("submitted", "pass_check"): "closed",
+    ("submitted", "fail_check"): "returned",
+    **{(state, "request_extension"): "ext_requested" for state in WORKING},
+    ("ext_requested", "approve_extension"): PREVIOUS,
+    ("ext_requested", "reject_extension"): PREVIOUS,
+    **{(state, "request_park"): "park_requested" for state in WORKING},
+    ("park_requested", "approve_park"): "parked",
+    ("park_requested", "reject_park"): PREVIOUS,
+    ("parked", "resume"): PREVIOUS,
+    ("dispatched", "send_back"): "sent_back",
+    ("signed", "send_back"): "sent_back",
+    ("sent_back", "reroute"): "dispatched",
+    ("dispatched", "reroute"): "dispatched",
+    **{(state, "request_void"): "void_requested" for state in ("dispatched",) + WORKING},
+    ("void_requested", "approve_void"): "voided",
+    ("void_requested", "reject_void"): PREVIOUS,
+}
+
+_UNIT = ("field_unit",)
+_DISPATCH = ("dispatcher", "admin")
+RIGHTS: dict[str, tuple[str, ...]] = {
+    "sign": _UNIT, "start": _UNIT, "submit": _UNIT, "request_extension": _UNIT, "request_park": _UNIT,
+    "send_back": _UNIT, "request_void": _UNIT,
+    "pass_check": ("checker",), "fail_check": ("checker",),
+    "approve_extension": _DISPATCH, "reject_extension": _DISPATCH, "approve_park": _DISPATCH,
+    "reject_park": _DISPATCH, "resume": _DISPATCH, "reroute": _DISPATCH, "approve_void": _DISPATCH,
+    "reject_void": _DISPATCH,
+}
+SYSTEM_ACTIONS = frozenset({"resume"})  # what may run with no actor (parking ends by itself)
+REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void"})
+MAX_EXTENSIONS = 2
+MAX_PARK_DAYS = 366
+
+
+class TransitionError(Exception):
+    """A refused transition; nothing was written. `kind`: state | role | scope | rule | conflict."""
+
+    def __init__(self, kind: str, status: str, action: str, zh: str, en: str):
+        self.kind, self.status, self.action, self.zh, self.en = kind, status, action, zh, en
+        super().__init__(en)
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class VersionConflict(TransitionError):
+    """Someone changed the task since the caller read it; carries the current state and version."""
+
+    def __init__(self, status: str, action: str, version: int):
+        zh_state, en_state = STATES.get(status, (status, status))
+        super().__init__("conflict", status, action,
+                         f"任务已被他人更新（当前状态：{zh_state}，版本 {version}），请刷新后重试。",
+                         f"The task was changed by someone else (now {en_state}, version {version}); "
+                         f"reload it and try again.")
+        self.version = version
+
+
+@dataclass
+class Move:
+    """What one transition does beyond the status: column values and notes for the history row."""
+
+    values: dict[str, Any]
+    notes: dict[str, Any]
+
+
+def _names(status: str, action: str) -> tuple[str, str, str, str]:
+    zs, es = STATES.get(status, (status, status))
+    za, ea = ACTIONS.get(action, (action, action))
+    return zs, es, za, ea
+
+
+def _refuse(kind: str, task: Task, action: str, zh: str, en: str) -> TransitionError:
+    return TransitionError(kind, task.status, action, zh, en)
+
+
+def unit_scope(session: Session, unit_id: Optional[int]) -> set[int]:
+    """A unit and every unit below it: the tasks a field unit may act on."""
+    if unit_id is None:
+        return set()
+    parents = dict(session.execute(select(Unit.id, Unit.parent_id)).all())
+    scope, frontier = {unit_id}, {unit_id}
+    while frontier:
+        frontier = {uid for uid, parent in parents.items() if parent in frontier and uid not in scope}
+        scope |= frontier
+    return scope
+
+
+def _shift_steps(session: Session, task: Task, paused: timedelta) -> None:
+    """The clock stood still while parked: the task's pending timeline steps move with its deadline."""
+    from engine.core.models import TaskStep
+
+    for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
+        step.due_at = step.due_at + paused
+
+
+def _check_rights(session: Session, task: Task, action: str, actor: Optional[User]) -> None:
+    zs, es, za, ea = _names(task.status, action)
+    if actor is None:
+        if action not in SYSTEM_ACTIONS:
+            raise _refuse("role", task, action, f"「{za}」须由登录用户执行。", f"'{ea}' needs a signed-in user.")
+        return
+    if actor.role not in RIGHTS[action]:
+        zr, er = ROLES.get(actor.role, (actor.role, actor.role))
+        raise _refuse("role", task, action, f"角色「{zr}」无权执行「{za}」（任务当前状态：{zs}）。",
+                      f"The {er} role may not {ea} (the task is {es}).")
+    if actor.role == "field_unit" and task.unit_id not in unit_scope(session, actor.unit_id):
+        raise _refuse("scope", task, action, "该任务不属于你的单位。", "This task is not assigned to your unit.")
+
+
+def _check_version(session: Session, task: Task, action: str, expected: Any) -> None:
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise InputError([FieldProblem("version", "the task version you read, an integer",
+                                       "须为读取任务时的版本号（整数）")])
+    if task.version != expected:
+        session.refresh(task)
+        if task.version != expected:
+            raise VersionConflict(task.status, action, task.version)
+
+
+def _target(task: Task, action: str) -> str:
+    target = TRANSITIONS.get((task.status, action))
+    zs, es, za, ea = _names(task.status, action)
+    if target is None:
+        raise _refuse("state", task, action, f"任务当前状态为「{zs}」，不能执行「{za}」（{action}）。",
+                      f"The task is {es} (state '{task.status}'); action '{action}' is not allowed from this state.")
+    if target == PREVIOUS:
+        if not task.previous_status:
+            raise _refuse("state", task, action, f"任务当前状态为「{zs}」，但没有可返回的状态。",
+                          f"The task is {es} but has no state to return to.")
+        return task.previous_status
+    return target
+
+
+def _reason(action: str, comment: str) -> None:
+    if action in REASON_REQUIRED and not comment.strip():
+        za, ea = ACTIONS[action]
+        raise InputError([FieldProblem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由")])
+
+
+def _extension_allowed(task: Task, action: str, now: datetime) -> None:
+    za, ea = ACTIONS[action]
+    if task.extension_count >= MAX_EXTENSIONS:
+        raise _refuse("rule", task, action, f"已批准 {MAX_EXTENSIONS} 次延期，不能再「{za}」。",
+                      f"The task already had {MAX_EXTENSIONS} extensions; cannot {ea} again.")
+    if task.deadline_at < now:
+        raise _refuse("rule", task, action, f"任务已超期（期限 {task.deadline_at.isoformat()}），不能「{za}」。",
+                      f"The task is overdue (deadline {task.deadline_at.isoformat()}); cannot {ea}.")
+
+
+def _campaign(session: Session, task: Task) -> Campaign:
+    return session.get(Campaign, task.campaign_id)
+
+
+def _park_until(session: Session, task: Task, data: dict[str, Any], now: datetime) -> datetime:
+    """The instant parking ends: an aware ISO datetime, or a date meaning 'through that local day'."""
+    raw = data.get("until")
+    problem = InputError([FieldProblem(
+        "data.until", f"the end of parking: a date (YYYY-MM-DD) or an aware ISO time, after now and within "
+                      f"{MAX_PARK_DAYS} days", f"挂账截止日期：日期（YYYY-MM-DD）或带时区的时间，须晚于现在且不超过 {MAX_PARK_DAYS} 天")])
+    if not isinstance(raw, str):
+        raise problem
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw) + timedelta(days=1)
+            until = datetime.combine(day, time.min, ZoneInfo(_campaign(session, task).timezone))
+        else:
+            until = datetime.fromisoformat(raw)
+    except ValueError:
+        raise problem from None
+    if until.tzinfo is None or not now < until <= now + timedelta(days=MAX_PARK_DAYS):
+        raise problem
+    return until
+
+
+def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) -> Move:
+    code = data.get("unit")
+    unit = session.scalar(select(Unit).where(Unit.code == code)) if isinstance(code, str) else None
+    if unit is None:
+        raise InputError([FieldProblem("data.unit", "the code of an existing unit", "须为已有单位的代码")])
+    if unit.id == task.unit_id and task.status != "sent_back":
+        raise InputError([FieldProblem("data.unit", "a unit other than the current one", "须为当前单位以外的单位")])
+    taken = session.scalar(select(Task.id).where(Task.event_id == task.event_id, Task.unit_id == unit.id,
+                                                 Task.id != task.id))
+    if taken is not None:
+        raise InputError([FieldProblem("data.unit", f"this event already has task {taken} for that unit",
+                                       f"该事件在该单位已有任务 {taken}")])
+    campaign = _campaign(session, task)
+    calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
+    deadline = calendar.deadline(now, task.limit_value, task.limit_unit, campaign.continuous_time)
+    old = session.get(Unit, task.unit_id)
+    return Move({"unit_id": unit.id, "deadline_at": deadline, "previous_status": None},
+                {"from_unit": old.code if old else None, "to_unit": unit.code, "deadline": deadline.isoformat()})
+
+
+def _effects(session: Session, task: Task, action: str, data: dict[str, Any], now: datetime) -> Move:
+    """Validate the action's own rules and return what it changes besides the status."""
+    if action in ("request_extension", "request_park", "request_void"):
+        move = Move({"previous_status": task.status}, {})
+        if action == "request_extension":
+            _extension_allowed(task, action, now)
+        if action == "request_park":
+            until = _park_until(session, task, data, now)
+            move.values["park_until"] = until
+            move.notes["until"] = until.isoformat()
+        return move
+    if action == "approve_extension":
+        _extension_allowed(task, action, now)
+        campaign = _campaign(session, task)
+        calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
+        deadline = calendar.deadline(task.deadline_at, task.limit_value, task.limit_unit, campaign.continuous_time)
+        return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
+                    {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat()})
+    if action == "approve_park":
+        if task.park_until is None or task.park_until <= now:
+            raise _refuse("rule", task, action, "申请的挂账截止时间已过，请驳回后重新申请。",
+                          "The requested end of parking has passed; reject it and request again.")
+        return Move({"paused_since": now}, {"until": task.park_until.isoformat()})
+    if action == "resume":
+        paused = now - (task.paused_since or now)
+        deadline = task.deadline_at + paused
+        _shift_steps(session, task, paused)
+        return Move({"deadline_at": deadline, "paused_seconds": (task.paused_seconds or 0) + paused.total_seconds(),
+                     "paused_since": None, "park_until": None, "previous_status": None},
+                    {"paused_seconds": paused.total_seconds(), "deadline_from": task.deadline_at.isoformat(),
+                     "deadline_to": deadline.isoformat()})
+    if action == "reject_park":
+        return Move({"park_until": None, "previous_status": None}, {})
+    if action == "fail_check":
+        return Move({"rework_count": task.rework_count + 1}, {"rework_count": task.rework_count + 1})
+    if action == "reroute":
+        return _reroute(session, task, data, now)
+    if TRANSITIONS[(task.status, action)] == PREVIOUS or action == "approve_void":
+        return Move({"previous_status": None}, {})
+    return Move({}, {})
+
+
+def apply(session: Session, task: Task, action: str, actor: Optional[User], comment: str = "",
+          data: Optional[dict[str, Any]] = None, *, expected_version: Any,
+          prepare: Optional[Callable[[Task, dict[str, Any]], dict[str, Any]]] = None) -> TaskTransition:
+    """Move `task` by `action` if the table, the actor's role and scope, and the version allow it.
+
+    `prepare`, once the move is allowed, checks and cleans the data (a submission's form and
+    evidence) or raises InputError. Raises InputError (bad action, version, reason or data),
+    TransitionError (refused) or VersionConflict (someone else moved the task first); in each case
+    nothing was written.
+    """
+    if action not in ACTIONS:
+        raise InputError([FieldProblem("action", f"one of {', '.join(ACTIONS)}", f"须为 {'、'.join(ACTIONS)} 之一")])
+    comment = comment if isinstance(comment, str) else ""
+    if data is not None and not isinstance(data, dict):
+        raise InputError([FieldProblem("data", "a JSON object", "须为 JSON 对象")])
+    data = dict(data or {})
+    _check_rights(session, task, action, actor)
+    _check_version(session, task, action, expected_version)
+    source = task.status
+    target = _target(task, action)
+    _reason(action, comment)
+    if prepare is not None:
+        data = prepare(task, data)
+    now = clock.now()
+    move = _effects(session, task, action, data, now)
+    changed = session.execute(
+        update(Task).where(Task.id == task.id, Task.version == expected_version)
+        .values(status=target, version=Task.version + 1, **move.values)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        status, version = session.execute(select(Task.status, Task.version).where(Task.id == task.id)).one()
+        raise VersionConflict(status, action, version)
+    row = TaskTransition(task_id=task.id, from_status=source, to_status=target, action=action,
+                         actor_id=actor.id if actor else None, at=now, comment=comment,
+                         data={**data, **move.notes} or None)
+    session.add(row)
+    session.flush()
+    session.expire(task)
+    return row
+
+
+def _named(action: str) -> Callable[..., TaskTransition]:
+    def transition(session: Session, task: Task, actor: Optional[User], comment: str = "",
+                   data: Optional[dict[str, Any]] = None, *, expected_version: int) -> TaskTransition:
+        return apply(session, task, action, actor, comment, data, expected_version=expected_version)
+    transition.__name__ = action
+    transition.__doc__ = f"{ACTIONS[action][1].capitalize()} ({ACTIONS[action][0]}): `apply` with action '{action}'."
+    return transition
+
+
+sign, start, submit = _named("sign"), _named("start"), _named("submit")
+pass_check, fail_check = _named("pass_check"), _named("fail_check")
+request_extension, approve_extension = _named("request_extension"), _named("approve_extension")
+reject_extension = _named("reject_extension")
+request_park, approve_park, reject_park = _named("request_park"), _named("approve_park"), _named("reject_park")
+resume, send_back, reroute = _named("resume"), _named("send_back"), _named("reroute")
+request_void, approve_void, reject_void = _named("request_void"), _named("approve_void"), _named("reject_void")
+
+
+def resume_due(session: Session) -> list[int]:
+    """Resume every parked task whose parking has ended (the automatic path); return their ids.
+
+    A task someone else moved meanwhile is skipped; the caller commits.
+    """
+    due = list(session.scalars(select(Task).where(Task.status == "parked", Task.park_until <= clock.now())
+                               .order_by(Task.id)))
+    resumed = []
+    for task in due:
+        try:
+            with session.begin_nested():
+                apply(session, task, "resume", None, "挂账期满自动恢复 / parking ended",
+                      expected_version=task.version)
+        except VersionConflict:
+            continue
+        resumed.append(task.id)
+    return resumed
+
+
+def actions_for(task: Task, role: str) -> list[str]:
+    """The actions a role could take on the task in its current state (for buttons and hints)."""
+    return [action for (state, action) in TRANSITIONS if state == task.status and role in RIGHTS[action]]

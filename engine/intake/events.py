@@ -1,0 +1,211 @@
+"""Intake: validate and normalise an incoming event, then store it once per (source, source_event_id).
+
+A repeat of an accepted event returns the original row; nothing is stored for a refused one.
+The caller owns the transaction: these functions flush, they never commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.errors import FieldProblem, InputError
+from engine.space.geo import grid_for_address, grid_for_point
+from engine.core.models import Category, Event, FilingCondition, Grid
+from rules.facts import SOURCE_TYPES
+
+MAX_DESCRIPTION = 4000
+MAX_ADDRESS = 300
+FUTURE_TOLERANCE = timedelta(minutes=10)
+#: Older reports are typing errors; and history windows (30 days back) must stay within datetime's range.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+KNOWN_FIELDS = {"source_event_id", "category", "filing_condition", "grid", "location", "occurred_at",
+                "description", "address", "source_type", "media_url"}
+MAX_MEDIA_URL = 500
+
+
+@dataclass(frozen=True)
+class IntakeSource:
+    """Who hands the event over: the intake token's source name and its default source type."""
+
+    name: str
+    source_type: str = "hotline"
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    """What intake answers: the stored event's id and status (the original one for a repeat)."""
+
+    id: int
+    status: str
+
+
+_REFERENCE_TTL = 30.0
+_reference: tuple[float, str, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
+
+
+def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
+    """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
+    global _reference
+    key = str(session.get_bind().url)
+    if _reference is None or _reference[1] != key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
+        conditions: dict[int, set[str]] = {}
+        for category_id, code in session.execute(select(FilingCondition.category_id, FilingCondition.code)):
+            conditions.setdefault(category_id, set()).add(code)
+        categories = {code: (cid, frozenset(conditions[cid]))
+                      for cid, code in session.execute(select(Category.id, Category.code)) if cid in conditions}
+        grids = dict(session.execute(select(Grid.code, Grid.id)).all())
+        _reference = (time.monotonic(), key, categories, grids)
+    return _reference[2], _reference[3]
+
+
+def _problem(field: str, en: str, zh: str) -> FieldProblem:
+    return FieldProblem(field, en, zh)
+
+
+def _parse_time(value: Any, problems: list[FieldProblem]) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        problems.append(_problem("occurred_at", "required: an ISO 8601 timestamp with a UTC offset",
+                                 "必填：带时区偏移的 ISO 8601 时间"))
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(_problem("occurred_at", f"not an ISO 8601 timestamp: {value!r}",
+                                 f"不是 ISO 8601 时间：{value!r}"))
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        problems.append(_problem("occurred_at", "the timestamp has no UTC offset (e.g. +08:00)",
+                                 "时间缺少时区偏移（例如 +08:00）"))
+        return None
+    if parsed < EARLIEST:
+        problems.append(_problem("occurred_at", "the timestamp is before 2000", "时间早于 2000 年"))
+        return None
+    if parsed - clock.now() > FUTURE_TOLERANCE:
+        problems.append(_problem("occurred_at", "the timestamp lies in the future", "时间晚于当前时刻"))
+        return None
+    return parsed
+
+
+def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[str, Any]:
+    """Validate one payload; return the column values of a new Event or raise InputError."""
+    if not isinstance(payload, dict):
+        raise InputError([_problem("(body)", "an event must be a JSON object", "事件必须是 JSON 对象")])
+    problems: list[FieldProblem] = []
+    for extra in sorted(set(payload) - KNOWN_FIELDS):
+        problems.append(_problem(extra, "unknown field", "未知字段"))
+
+    source_event_id = payload.get("source_event_id")
+    if isinstance(source_event_id, int) and not isinstance(source_event_id, bool):
+        source_event_id = str(source_event_id)
+    if not isinstance(source_event_id, str) or not source_event_id.strip() or len(source_event_id) > 128:
+        problems.append(_problem("source_event_id", "required: the event's id in the sending system (1–128 characters)",
+                                 "必填：事件在来源系统中的编号（1–128 个字符）"))
+
+    categories, grids = _codes(session)
+    category = None
+    code = payload.get("category")
+    if not isinstance(code, str) or not code:
+        problems.append(_problem("category", "required: a category code", "必填：问题类别代码"))
+    else:
+        category = categories.get(code)
+        if category is None:
+            problems.append(_problem("category", f"unknown category {code!r}", f"未知的问题类别 {code!r}"))
+
+    filing_condition = payload.get("filing_condition")
+    if filing_condition is not None and category is not None:
+        if filing_condition not in category[1]:
+            problems.append(_problem("filing_condition",
+                                     f"{filing_condition!r} is not a filing condition of category {code}",
+                                     f"{filing_condition!r} 不是类别 {code} 的立案条件"))
+
+    grid_id, lat, lon = _resolve_grid(session, grids, payload, problems)
+    occurred_at = _parse_time(payload.get("occurred_at"), problems)
+
+    description = payload.get("description", "")
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+        problems.append(_problem("description", f"text of at most {MAX_DESCRIPTION} characters",
+                                 f"不超过 {MAX_DESCRIPTION} 个字符的文本"))
+    address = payload.get("address", "")
+    if not isinstance(address, str) or len(address) > MAX_ADDRESS:
+        problems.append(_problem("address", f"text of at most {MAX_ADDRESS} characters",
+                                 f"不超过 {MAX_ADDRESS} 个字符的文本"))
+    media_url = payload.get("media_url")
+    if media_url is not None and (not isinstance(media_url, str) or len(media_url) > MAX_MEDIA_URL
+                                  or not media_url.startswith(("https://", "http://"))):
+        problems.append(_problem("media_url", f"an http(s) URL of at most {MAX_MEDIA_URL} characters",
+                                 f"不超过 {MAX_MEDIA_URL} 个字符的 http(s) 网址"))
+    source_type = payload.get("source_type", source.source_type)
+    if source_type not in SOURCE_TYPES:
+        problems.append(_problem("source_type", f"one of {', '.join(SOURCE_TYPES)}",
+                                 f"须为 {'、'.join(SOURCE_TYPES)} 之一"))
+    if problems:
+        raise InputError(problems)
+    return {
+        "source": source.name, "source_event_id": source_event_id.strip(), "source_type": source_type,
+        "category_id": category[0], "filing_condition": filing_condition, "grid_id": grid_id,
+        "lat": lat, "lon": lon, "occurred_at": occurred_at, "description": description, "address": address,
+        "media_url": media_url,
+    }
+
+
+def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
+                  problems: list[FieldProblem]) -> tuple[int | None, float | None, float | None]:
+    code, location = payload.get("grid"), payload.get("location")
+    lat = lon = None
+    if location is not None:
+        if (not isinstance(location, dict) or not all(isinstance(location.get(k), (int, float))
+                                                      and not isinstance(location.get(k), bool) for k in ("lat", "lon"))
+                or not -90 <= location["lat"] <= 90 or not -180 <= location["lon"] <= 180):
+            problems.append(_problem("location", "location is {lat, lon} in degrees (WGS-84)",
+                                     "位置格式为 {lat, lon}（WGS-84 经纬度）"))
+            return None, None, None
+        lat, lon = float(location["lat"]), float(location["lon"])
+    if code is not None:
+        grid_id = grids.get(code) if isinstance(code, str) else None
+        if grid_id is None:
+            problems.append(_problem("grid", f"unknown grid {code!r}", f"未知的网格 {code!r}"))
+        return grid_id, lat, lon
+    if lat is None:
+        address = payload.get("address")
+        if isinstance(address, str) and address.strip():
+            grid, holder = grid_for_address(session, address)
+            if grid is None:
+                problems.append(_problem("address", "this address is not registered (no frontage holder or grid has it); "
+                                         "send a grid code or a location", "该地址未登记（无门前三包单位或网格使用该地址），"
+                                         "请提供网格代码或位置"))
+                return None, None, None
+            return grid.id, (holder.lat if holder else None), (holder.lon if holder else None)
+        problems.append(_problem("grid", "required: a grid code, a location or a registered address",
+                                 "必填：网格代码、位置或已登记的地址"))
+        return None, None, None
+    grid = grid_for_point(session, lat, lon)
+    if grid is None:
+        problems.append(_problem("location", "this location lies in no known grid", "该位置不在任何已知网格内"))
+    return (grid.id if grid else None), lat, lon
+
+
+def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[AcceptedEvent, bool]:
+    """Store the event unless (source, source_event_id) is known; return (event, created).
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a concurrent or
+    repeated delivery of the same event reads the original row instead."""
+    values = parse_event(session, payload, source)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status="pending", attempts=0,
+                                                  points=0)
+                             .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
+                             .returning(Event.id)).scalar()
+    if new_id is not None:
+        return AcceptedEvent(new_id, "pending"), True
+    existing = session.execute(select(Event.id, Event.status).where(
+        Event.source == values["source"], Event.source_event_id == values["source_event_id"])).one()
+    return AcceptedEvent(existing.id, existing.status), False

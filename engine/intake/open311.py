@@ -1,0 +1,172 @@
+"""Open311 GeoReport v2 in the domain's terms: categories are services, events are service requests.
+
+A request is "open" until every task it created is closed or voided; its agency is the unit of the
+task the hit policy ranked first, and its expected time that task's working-time deadline.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.core import clock
+from engine.core.errors import FieldProblem, InputError
+from engine.core.models import Category, Event, FilingCondition, Task
+from engine.handling.tasks import TERMINAL
+
+LIST_WINDOW = timedelta(days=90)  # GeoReport's default and largest date range
+MAX_LIST = 1000
+#: GeoReport reads are public, so they show only what citizens filed through the public channel;
+#: hotline, patrol, camera and inspection events (names, phone numbers, exact places) stay internal.
+PUBLIC_SOURCE_TYPE = "citizen"
+
+STATUS_NOTES = {
+    "pending": ("Received; the rules have not evaluated it yet.", "已受理，规则尚未研判。"),
+    "parked": ("Received; evaluation failed and an operator has been alerted.", "已受理，研判失败，已通知运维人员。"),
+    "no_task": ("Evaluated: no rule of the campaign applies, no task was created.", "已研判：无适用规则，未派发任务。"),
+    "open": ("Dispatched to the responsible unit.", "已派遣至责任单位。"),
+    "closed": ("Handled and closed.", "已处置结案。"),
+}
+
+
+def _name(row: Any, lang: str) -> str:
+    return row.name_zh if lang == "zh" else row.name_en
+
+
+def services(session: Session, lang: str) -> list[dict[str, Any]]:
+    """Every category that can be filed (has filing conditions), as GeoReport services."""
+    rows = session.scalars(select(Category).options(selectinload(Category.conditions), selectinload(Category.parent))
+                           .order_by(Category.code))
+    return [{"service_code": c.code, "service_name": _name(c, lang),
+             "description": _name(c, lang) + (f" / {_name(c.parent, lang)}" if c.parent else ""),
+             "metadata": True, "type": "realtime", "keywords": c.code,
+             "group": _name(c.parent, lang) if c.parent else _name(c, lang)}
+            for c in rows if c.conditions]
+
+
+def service_definition(session: Session, code: str, lang: str) -> dict[str, Any] | None:
+    """A service's attributes: its filing conditions (立案条件) as one optional single-value list."""
+    category = session.scalar(select(Category).where(Category.code == code).options(selectinload(Category.conditions)))
+    if category is None or not category.conditions:
+        return None
+    values = [{"key": c.code, "name": _name(c, lang)} for c in category.conditions]
+    return {"service_code": code, "attributes": [{
+        "variable": True, "code": "filing_condition", "datatype": "singlevaluelist", "required": False,
+        "datatype_description": "", "order": 1,
+        "description": "Filing condition (立案条件)" if lang == "en" else "立案条件", "values": values}]}
+
+
+def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate a GeoReport POST form into an intake payload (intake validates it like any other)."""
+    problems: list[FieldProblem] = []
+    payload: dict[str, Any] = {"source_event_id": f"open311-{uuid.uuid4().hex}",
+                               "occurred_at": clock.now().isoformat(), "source_type": "citizen"}
+    code = str(form.get("service_code") or "").strip()
+    if not code:
+        problems.append(FieldProblem("service_code", "required", "必填"))
+    payload["category"] = code
+    condition = form.get("attribute[filing_condition]")
+    if condition:
+        payload["filing_condition"] = str(condition)
+    lat, lon = form.get("lat"), form.get("long")
+    if lat not in (None, "") or lon not in (None, ""):
+        try:
+            payload["location"] = {"lat": float(lat), "lon": float(lon)}
+        except (TypeError, ValueError):
+            problems.append(FieldProblem("lat", "lat and long are decimal degrees, given together",
+                                         "lat 与 long 须同时给出，为十进制经纬度"))
+    address = str(form.get("address_string") or "").strip()
+    if address:
+        payload["address"] = address
+    elif "location" not in payload and not problems:
+        problems.append(FieldProblem("lat", "a location is required: lat and long, or a registered address_string",
+                                     "须提供位置：lat 与 long，或已登记的 address_string"))
+    for key in ("description", "media_url"):
+        if form.get(key):
+            payload[key] = str(form[key])
+    if problems:
+        raise InputError(problems)
+    return payload
+
+
+def _primary_task(event: Event) -> Task | None:
+    """The task ranked first by the hit policy: zero tolerance, then strict management, then the earliest deadline."""
+    rank = {"zero_tolerance": 0, "strict_management": 1}
+    live = [t for t in event.tasks if t.status != "voided"] or list(event.tasks)
+    return min(live, key=lambda t: (rank.get(t.list_kind, 2), t.deadline_at, t.id), default=None)
+
+
+def request_json(event: Event, lang: str) -> dict[str, Any]:
+    """One service request as GeoReport v2 describes it."""
+    task = _primary_task(event)
+    if event.status != "evaluated":
+        state, note = "open", STATUS_NOTES[event.status]
+    elif task is None:
+        state, note = "closed", STATUS_NOTES["no_task"]
+    elif all(t.status in TERMINAL for t in event.tasks):
+        state, note = "closed", STATUS_NOTES["closed"]
+    else:
+        state, note = "open", STATUS_NOTES["open"]
+    updated = event.evaluated_at or event.received_at
+    return {
+        "service_request_id": str(event.id), "status": state, "status_notes": note[1] if lang == "zh" else note[0],
+        "service_name": _name(event.category, lang), "service_code": event.category.code,
+        "description": event.description, "agency_responsible": _name(task.unit, lang) if task else "",
+        "service_notice": "", "requested_datetime": _w3(event.occurred_at), "updated_datetime": _w3(updated),
+        "expected_datetime": _w3(task.deadline_at) if task else "", "address": event.address,
+        "address_id": "", "zipcode": "", "lat": event.lat if event.lat is not None else "",
+        "long": event.lon if event.lon is not None else "", "media_url": event.media_url or "",
+    }
+
+
+def _w3(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else ""
+
+
+def _parse_w3(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError([FieldProblem(field, "a W3C date-time such as 2026-11-01T00:00:00Z",
+                                       "须为 W3C 日期时间，例如 2026-11-01T00:00:00Z")]) from None
+    if parsed.tzinfo is None:
+        raise InputError([FieldProblem(field, "the date-time needs a UTC offset", "日期时间缺少时区偏移")])
+    return parsed
+
+
+def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
+    """GET /requests: by ids (overriding the rest), else by service code, status and a ≤90-day date range."""
+    query = select(Event).where(Event.source_type == PUBLIC_SOURCE_TYPE).options(
+        selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category))
+    ids = [part.strip() for part in (args.get("service_request_id") or "").split(",") if part.strip()]
+    if ids:
+        if not all(part.isdigit() for part in ids):
+            raise InputError([FieldProblem("service_request_id", "comma-separated request ids",
+                                           "以逗号分隔的请求编号")])
+        return list(session.scalars(query.where(Event.id.in_([int(p) for p in ids[:MAX_LIST]])).order_by(Event.id)))
+    end = _parse_w3(args["end_date"], "end_date") if args.get("end_date") else clock.now()
+    start = _parse_w3(args["start_date"], "start_date") if args.get("start_date") else end - LIST_WINDOW
+    if end - start > LIST_WINDOW or start > end:
+        raise InputError([FieldProblem("start_date", "the range may span at most 90 days",
+                                       "日期范围不得超过 90 天")])
+    query = query.where(Event.occurred_at >= start, Event.occurred_at <= end)
+    codes = [c.strip() for c in (args.get("service_code") or "").split(",") if c.strip()]
+    if codes:
+        query = query.join(Category, Category.id == Event.category_id).where(Category.code.in_(codes))
+    events = list(session.scalars(query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(MAX_LIST)))
+    wanted = {s.strip() for s in (args.get("status") or "").split(",") if s.strip()}
+    if wanted - {"open", "closed"}:
+        raise InputError([FieldProblem("status", "open or closed", "须为 open 或 closed")])
+    if wanted:
+        events = [e for e in events if request_json(e, "en")["status"] in wanted]
+    return events
+
+
+def find_request(session: Session, request_id: str) -> Event | None:
+    if not request_id.isdigit():
+        return None
+    return session.scalar(select(Event).where(Event.id == int(request_id), Event.source_type == PUBLIC_SOURCE_TYPE)
+                          .options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category)))
