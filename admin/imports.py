@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from admin import READERS, _Guarded, require_editor
 from engine.intake import imports
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import ImportRun
 from rules.facts import SOURCE_TYPES
 from web.common.extensions import db
@@ -109,7 +109,7 @@ class ImportView(_Guarded, BaseView):
             except InputError as err:
                 db.session.rollback()
                 for p in err.problems:
-                    flash(f"{TARGET_LABELS.get(p.field, p.field)}: {p.as_dict(short_lang())['message']}", "danger")
+                    flash(f"{TARGET_LABELS.get(p.where, p.where)}: {p.as_dict(short_lang())['message']}", "danger")
         elif job.status != "uploaded":
             return redirect(url_for(".progress_page", run_id=job.id))
         return self.render("admin/imports/mapping.html", job=job, form=form, headers=table.headers,

@@ -24,9 +24,11 @@ from engine.durable import compile_check
 from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
 from engine.core.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemplate, Timeline, Unit
 from rules.analysis import analyse
-from rules.document import LIMIT_UNITS, LIST_KINDS, RuleDocumentError
+from rules.document import LIMIT_UNITS, LIST_KINDS
+from rules.problems import InputError
 from rules.facts import SOURCE_TYPES
-from rules.list_rows import RowProblem, check_rows, to_editor
+from rules.list_rows import check_rows, to_editor
+from rules.problems import Problem
 from rules.lists import expand_row, row_rule_key
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -85,7 +87,7 @@ def findings_of(kind: str, editor_rows: list[Any], catalog, today: date, lang: s
 
 
 def _bundle_problems(session: Session, rule_list: RuleList, rows: list[dict[str, Any]],
-                     today: date) -> list[RowProblem]:
+                     today: date) -> list[Problem]:
     """The draft bundle with this list's rows replaced: validated whole, compiled, and registered with
     durable_rules in a child process. Problems of another list or rule are reported for the list."""
     campaign = session.get(Campaign, rule_list.campaign_id)
@@ -94,21 +96,21 @@ def _bundle_problems(session: Session, rule_list: RuleList, rows: list[dict[str,
     docs += [expand_row(rule_list.kind, r, today) for r in rows]
     try:
         compiled = validate_bundle(docs, catalog_for(session, campaign))
-    except RuleDocumentError as err:
+    except InputError as err:
         out = []
         for p in err.problems:
-            key = p.path.split(":", 1)[0]
+            key = p.where.split(":", 1)[0]
             if key in mine:
-                out.append(RowProblem(mine[key], "row", p.en, p.zh))
+                out.append(Problem("row", p.en, p.zh, row=mine[key]))
             else:
-                out.append(RowProblem(None, "row", f"elsewhere in the draft: {p.path}: {p.en}",
-                                      f"草稿的其他部分有误：{p.path}：{p.zh}"))
+                out.append(Problem("row", f"elsewhere in the draft: {p.where}: {p.en}",
+                                      f"草稿的其他部分有误：{p.where}：{p.zh}"))
         return out
-    return [RowProblem(None, "row", f"durable_rules refused the draft: {message.en}",
+    return [Problem("row", f"durable_rules refused the draft: {message.en}",
                        f"durable_rules 无法注册草稿：{message.zh}") for message in compile_check.check(compiled.as_dict())]
 
 
-def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> list[RowProblem]:
+def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> list[Problem]:
     """Replace the list's rows with the edited ones in the caller's transaction, or change nothing and
     return every problem. A row keeps its stored item (and its per-happening points) by id, else by key."""
     campaign = session.get(Campaign, rule_list.campaign_id)

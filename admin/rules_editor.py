@@ -27,8 +27,8 @@ from engine.durable import compile_check
 from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
 from engine.core.models import (Campaign, Category, FilingCondition, Grid, Rule, RulesetVersion, SupervisionTier, TaskTemplate, Timeline, Unit)
 from rules.compiler import CompiledRuleset
-from rules.document import (CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Catalog, Problem, RuleDocumentError,
-                            validate_rule)
+from rules.document import CHANNELS, LIMIT_UNITS, OPERATORS_BY_TYPE, Catalog, validate_rule
+from rules.problems import InputError, Problem
 from rules.facts import FACTS
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -78,7 +78,7 @@ class CheckedRule:
 
 
 def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> CheckedRule:
-    """The schema, the key and the whole draft with this rule in it; raise RuleDocumentError (paths relative to
+    """The schema, the key and the whole draft with this rule in it; raise InputError (paths relative to
     the rule) on any problem. Reads only: the live check calls it on every edit."""
     catalog = catalog_for(session, campaign)
     validate_rule(doc, catalog)
@@ -87,10 +87,10 @@ def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str
     existing = session.scalar(select(Rule).where(Rule.campaign_id == campaign.id,
                                                  Rule.key == (original_key or doc["key"])))
     if original_key and doc["key"] != original_key:
-        raise RuleDocumentError([Problem("key", "a saved rule keeps its key (firings name it); make a new rule "
+        raise InputError([Problem("key", "a saved rule keeps its key (firings name it); make a new rule "
                                          "for a new key", "已保存规则的键不能更改（触发记录引用它）；如需新键请新建规则")])
     if not original_key and existing is not None:
-        raise RuleDocumentError([Problem("key", f"this campaign already has a rule {doc['key']!r}",
+        raise InputError([Problem("key", f"this campaign already has a rule {doc['key']!r}",
                                          f"本专项行动已有键为 {doc['key']!r} 的规则")])
     version = (existing.version + (existing.document != doc)) if existing else 1
     docs = draft_bundle(session, campaign)
@@ -98,7 +98,7 @@ def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str
         at = max(i for i, d in enumerate(docs) if d.get("key") == existing.key)
         del docs[at]
     if any(d.get("key") == doc["key"] for d in docs):  # a list row's rule, switched on or off
-        raise RuleDocumentError([Problem("key", f"a list row of this campaign already has the key {doc['key']!r}",
+        raise InputError([Problem("key", f"a list row of this campaign already has the key {doc['key']!r}",
                                          f"本专项行动的清单行已使用键 {doc['key']!r}")])
     docs.append({**doc, "enabled": enabled, "version": version})
     return CheckedRule(doc, enabled, version, existing, _bundle_check(docs, catalog, doc["key"]))
@@ -106,11 +106,11 @@ def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str
 
 def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str | None) -> Rule:
     """Store `doc` as the campaign's draft rule once check_rule and durable_rules accept it; raise
-    RuleDocumentError and leave the session untouched otherwise."""
+    InputError and leave the session untouched otherwise."""
     checked = check_rule(session, campaign, doc, original_key)
     refused = compile_check.check(checked.compiled.as_dict())
     if refused:
-        raise RuleDocumentError([Problem("(compile)", f"durable_rules refused the ruleset: {p.en}",
+        raise InputError([Problem("(compile)", f"durable_rules refused the ruleset: {p.en}",
                                          f"durable_rules 无法注册规则集：{p.zh}") for p in refused])
     rule = checked.existing or Rule(campaign_id=campaign.id, key=checked.doc["key"])
     rule.document, rule.enabled, rule.version, rule.updated_at = (checked.doc, checked.enabled, checked.version,
@@ -123,16 +123,16 @@ def save_rule(session: Session, campaign: Campaign, doc: Any, original_key: str 
 def _bundle_check(docs: list[dict[str, Any]], catalog: Catalog, key: str) -> CompiledRuleset:
     try:
         return validate_bundle(docs, catalog)
-    except RuleDocumentError as err:
+    except InputError as err:
         own = f"{key}: "
         problems = []
         for p in err.problems:
-            if p.path.startswith(own):
-                problems.append(Problem(p.path[len(own):], p.en, p.zh))
+            if p.where.startswith(own):
+                problems.append(Problem(p.where[len(own):], p.en, p.zh))
             else:
-                problems.append(Problem(f"(draft) {p.path}", f"elsewhere in the draft: {p.en}",
+                problems.append(Problem(f"(draft) {p.where}", f"elsewhere in the draft: {p.en}",
                                         f"草稿中其他位置：{p.zh}"))
-        raise RuleDocumentError(problems) from err
+        raise InputError(problems) from err
 
 
 def published_rules(session: Session, campaign: Campaign) -> dict[str, int]:
@@ -175,15 +175,15 @@ def picker_data(session: Session, campaign: Campaign, lang: str) -> dict[str, An
 
 
 def problem_rows(problems: list[Problem], lang: str) -> list[dict[str, str]]:
-    return [{"path": p.path, "message": p.message(lang)} for p in problems]
+    return [{"path": p.where, "message": p.message(lang)} for p in problems]
 
 
 def _parse(text: str) -> Any:
-    """The submitted document, or RuleDocumentError saying where the JSON breaks."""
+    """The submitted document, or InputError saying where the JSON breaks."""
     try:
         return json.loads(text or "")
     except json.JSONDecodeError as err:
-        raise RuleDocumentError([Problem("(json)", f"the JSON is malformed at line {err.lineno}, column {err.colno}: "
+        raise InputError([Problem("(json)", f"the JSON is malformed at line {err.lineno}, column {err.colno}: "
                                          f"{err.msg}", f"JSON 格式错误：第 {err.lineno} 行第 {err.colno} 列，{err.msg}")])
 
 
@@ -246,7 +246,7 @@ class RuleEditorView(_Guarded, BaseView):
                 doc = _parse(form.document.data)
                 saved = save_rule(db.session, campaign, doc, key)
                 db.session.commit()
-            except RuleDocumentError as err:
+            except InputError as err:
                 db.session.rollback()
                 problems = problem_rows(err.problems, lang)
                 if any(p["path"] == "(json)" for p in problems):
@@ -274,7 +274,7 @@ class RuleEditorView(_Guarded, BaseView):
             return jsonify({"problems": [{"path": "(document)", "message": _("Nothing to check.")}]}), 400
         try:
             check_rule(db.session, campaign, body.get("document"), request.args.get("key") or None)
-        except RuleDocumentError as err:
+        except InputError as err:
             return jsonify({"problems": problem_rows(err.problems, short_lang())})
         return jsonify({"problems": []})
 

@@ -64,7 +64,7 @@ class SimulatorView(_Guarded, BaseView):
                         results[label] = answer
                     else:
                         for p in answer:
-                            flash(f"{label}: {p.field}: {p.as_dict(lang)['message']}", "danger")
+                            flash(f"{label}: {p.where}: {p.as_dict(lang)['message']}", "danger")
             except EngineUnavailable:
                 flash(_("No engine worker answered in time; start one with 'civicrules worker' and try again."),
                       "danger")

@@ -15,7 +15,7 @@ from wtforms import HiddenField
 import admin
 from admin import _Guarded
 from engine.authoring import templates as task_templates
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import TaskTemplate
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -63,7 +63,7 @@ class TemplateEditorView(_Guarded, BaseView):
                 db.session.rollback()
                 lang = short_lang()
                 found = err.problems if isinstance(err, InputError) else []
-                problems = [{"path": p.field, "message": p.as_dict(lang)["message"]} for p in found] or [
+                problems = [{"path": p.where, "message": p.as_dict(lang)["message"]} for p in found] or [
                     {"path": "design", "message": _("The design could not be read.")}]
             else:
                 db.session.commit()
@@ -86,5 +86,5 @@ class TemplateEditorView(_Guarded, BaseView):
         except Exception:  # an incomplete design: show what can be shown, the problems say the rest
             form = None
         html = render_template("task_form.html", form=form, template=template, lang=lang)
-        return jsonify({"html": html, "problems": [{"path": p.field, "message": p.as_dict(lang)["message"]}
+        return jsonify({"html": html, "problems": [{"path": p.where, "message": p.as_dict(lang)["message"]}
                                                    for p in problems]})

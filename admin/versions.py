@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 import admin
 from admin import _Guarded
 from engine.authoring import drafts as campaigns, versions
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import Campaign
 from rules.diff import shown
 from web.common.extensions import db
@@ -90,7 +90,7 @@ class VersionsView(_Guarded, BaseView):
             flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
         form.reviewed.data = draft.content_hash
         lang = short_lang()
-        problems = [{"path": p.path, "rule": p.path.split(":")[0], "message": p.message(lang)} for p in draft.problems]
+        problems = [{"path": p.where, "rule": p.where.split(":")[0], "message": p.message(lang)} for p in draft.problems]
         beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
         return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active, changes=beside,
                            form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown,
@@ -108,7 +108,7 @@ class VersionsView(_Guarded, BaseView):
         except InputError as err:
             lang = short_lang()
             for p in err.problems:
-                flash(f"{p.field}: {p.as_dict(lang)['message']}", "danger")
+                flash(f"{p.where}: {p.as_dict(lang)['message']}", "danger")
             changes = []
         return self.render("admin/versions/diff.html", campaign=campaign, rows=rows, old=old, new=new,
                            changes=changes, lang=short_lang(), shown=shown)

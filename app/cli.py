@@ -92,14 +92,14 @@ def user_create(name: str, role: str, unit_code: str | None, password: str) -> N
     """Create a user with a hashed password."""
     from engine.accounts.users import create_user
     from engine.core.db import session_factory
-    from engine.core.errors import InputError
+    from rules.problems import InputError
 
     with session_factory(load_settings().database_url)() as session:
         try:
             create_user(session, name, role, password, unit_code)
         except InputError as err:
             for p in err.problems:
-                click.echo(f"error: {p.field}: {p.en}", err=True)
+                click.echo(f"error: {p.where}: {p.en}", err=True)
             sys.exit(2)
         session.commit()
     click.echo(f"user {name} created with role {role}")
@@ -221,7 +221,7 @@ def rules_publish(code: str, comment: str) -> None:
     from engine.authoring.drafts import publish
     from engine.core.db import session_factory
     from engine.core.models import Campaign
-    from rules.document import RuleDocumentError
+    from rules.problems import InputError
 
     with session_factory(load_settings().database_url)() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.code == code))
@@ -229,9 +229,9 @@ def rules_publish(code: str, comment: str) -> None:
             raise click.ClickException(f"no campaign {code!r}")
         try:
             version = publish(session, campaign, comment=comment)
-        except RuleDocumentError as err:
+        except InputError as err:
             for problem in err.problems:
-                click.echo(f"{problem.path}: {problem.en}", err=True)
+                click.echo(f"{problem.where}: {problem.en}", err=True)
             raise click.ClickException("nothing published: the draft does not validate") from err
         session.commit()
         click.echo(f"published version {version.number} ({version.content_hash[:12]})")
@@ -247,7 +247,7 @@ def rules_rollback(code: str, number: int, comment: str) -> None:
 
     from engine.authoring.drafts import rollback
     from engine.core.db import session_factory
-    from engine.core.errors import InputError
+    from rules.problems import InputError
     from engine.core.models import Campaign
 
     with session_factory(load_settings().database_url)() as session:

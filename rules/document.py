@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import jsonschema
 
 from rules.facts import FACTS
+from rules.problems import InputError, Problem
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between", "exists")
 NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between", "not_between")
@@ -57,27 +58,6 @@ RULE_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    en: str
-    zh: str
-
-    def message(self, lang: str = "en") -> str:
-        return self.zh if lang.startswith("zh") else self.en
-
-    def as_dict(self, lang: str = "en") -> dict[str, str]:
-        return {"field": self.path, "message": self.message(lang)}
-
-
-class RuleDocumentError(ValueError):
-    """Raised when a rule document does not validate; `problems` lists every fault found."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("; ".join(f"{p.path}: {p.en}" for p in problems))
-
-
 @dataclass
 class Catalog:
     """Reference data a rule may name. Empty sets mean 'do not check this kind of name'."""
@@ -98,11 +78,11 @@ def _path(parts: Iterable[Any]) -> str:
 
 
 def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
-    """Return the document when it is valid; raise RuleDocumentError listing every problem."""
+    """Return the document when it is valid; raise InputError listing every problem."""
     catalog = catalog or Catalog()
     problems: list[Problem] = []
     if not isinstance(doc, dict):
-        raise RuleDocumentError([Problem("(document)", "a rule must be a JSON object", "规则必须是 JSON 对象")])
+        raise InputError([Problem("(document)", "a rule must be a JSON object", "规则必须是 JSON 对象")])
     for err in sorted(jsonschema.Draft202012Validator(RULE_SCHEMA).iter_errors(doc), key=lambda e: list(e.path)):
         problems += [p for p in _schema_problems(err) if p not in problems]  # one 'required' error per missing name
     if "when" in doc:
@@ -111,7 +91,7 @@ def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
         for i, action in enumerate(doc["then"]):
             _check_action(action, ["then", i], catalog, problems)
     if problems:
-        raise RuleDocumentError(problems)
+        raise InputError(problems)
     return doc
 
 

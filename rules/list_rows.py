@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rules.document import LIMIT_MAX, LIMIT_UNITS, Catalog, RuleDocumentError, validate_rule
+from rules.document import LIMIT_MAX, LIMIT_UNITS, Catalog, validate_rule
+from rules.problems import InputError, Problem
 from rules.facts import SOURCE_TYPES
 from rules.lists import expand_row, row_rule_key
 
@@ -28,19 +29,6 @@ ASSIGN_KINDS = ("grid_unit", "unit", "unit_type")
 FIELDS = ("key", "title_zh", "title_en", "categories", "hours", "weekend", "inspection", "source_types", "zone",
           "conditions", "assign", "template", "timeline", "limit", "points", "legal_basis", "enabled",
           "effective_from", "effective_to", "row")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """A problem of one editor row (`row` None: of the list as a whole) at one of FIELDS."""
-
-    row: int | None
-    field: str
-    en: str
-    zh: str
-
-    def as_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.zh if lang.startswith("zh") else self.en}
 
 
 def blank_row(key: str = "") -> dict[str, Any]:
@@ -136,12 +124,12 @@ def _hour(value: Any) -> int | None:
     return int(number)
 
 
-def from_editor(index: int, editor: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[RowProblem]]:
+def from_editor(index: int, editor: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Problem]]:
     """One editor row -> (list row, the editor field of each condition, problems of the row's shape)."""
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
 
     def problem(name: str, en: str, zh: str) -> None:
-        problems.append(RowProblem(index, name, en, zh))
+        problems.append(Problem(name, en, zh, row=index))
 
     key = _text(editor.get("key"))
     if not KEY_PATTERN.match(key):
@@ -287,18 +275,18 @@ def _field_of(path: str, sources: list[str]) -> str:
 
 
 def check_rows(kind: str, editor_rows: list[Any], catalog: Catalog,
-               today: date | None = None) -> tuple[list[dict[str, Any]], list[RowProblem]]:
+               today: date | None = None) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Editor rows -> list rows, and every problem by row and field (empty: the rows may be saved).
 
     Each row is checked on its own shape, then as the rule document it expands to, against the
     catalogue of categories, units, unit types, templates and timelines that exist.
     """
     rows: list[dict[str, Any]] = []
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, editor in enumerate(editor_rows):
         if not isinstance(editor, dict):
-            problems.append(RowProblem(index, "row", "a row must be an object", "每一行必须是对象"))
+            problems.append(Problem("row", "a row must be an object", "每一行必须是对象", row=index))
             rows.append({})
             continue
         row, sources, found = from_editor(index, editor)
@@ -306,14 +294,14 @@ def check_rows(kind: str, editor_rows: list[Any], catalog: Catalog,
         rows.append(row)
         rule_key = row_rule_key(kind, row["key"]) if row["key"] else ""
         if rule_key in seen:
-            problems.append(RowProblem(index, "key", f"the key {row['key']} is already used by row {seen[rule_key] + 1}",
-                                       f"键 {row['key']} 已被第 {seen[rule_key] + 1} 行使用"))
+            problems.append(Problem("key", f"the key {row['key']} is already used by row {seen[rule_key] + 1}",
+                                       f"键 {row['key']} 已被第 {seen[rule_key] + 1} 行使用", row=index))
         elif rule_key:
             seen[rule_key] = index
         try:
             validate_rule(expand_row(kind, row, today), catalog)
-        except RuleDocumentError as err:
-            faulty = {p.field for p in found}  # the document would repeat these faults in other words
-            problems += [RowProblem(index, field, p.en, p.zh) for p in err.problems
-                         if (field := _field_of(p.path, sources)) not in faulty]
+        except InputError as err:
+            faulty = {p.where for p in found}  # the document would repeat these faults in other words
+            problems += [Problem(field, p.en, p.zh, row=index) for p in err.problems
+                         if (field := _field_of(p.where, sources)) not in faulty]
     return rows, problems

@@ -9,14 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from engine.accounts.users import issue_user_token
 from engine.accounts.lockout import sign_in
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Category, Event, Grid, Task, Unit
 from engine.handling.tasks import TransitionError, VersionConflict, apply as apply_transition
 from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
 from web.common.extensions import db
 from web.common.i18n import short_lang
-from web.common.problems import problem
+from web.common.problems import problem, refused
 from web.ratelimit import intake_limit, login_limit
 from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, task_json
@@ -47,7 +47,7 @@ def _body_error(err: _BodyError):
 @bp.errorhandler(InputError)
 def _input_error(err: InputError):
     db.session.rollback()
-    return problem(422, "invalid-input", detail_key="invalid_input", errors=err.problems)
+    return refused(err.problems)
 
 
 def _source() -> IntakeSource:
@@ -84,7 +84,7 @@ def post_events_batch():
     data = _json_body()
     items = data.get("events") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
-        raise InputError([FieldProblem("events", f"a list of 1–{MAX_BATCH} events",
+        raise InputError([Problem("events", f"a list of 1–{MAX_BATCH} events",
                                        f"由 1–{MAX_BATCH} 个事件组成的列表")])
     results, created_any, lang = [], False, short_lang()
     for index, item in enumerate(items):
@@ -132,7 +132,7 @@ def _query_int(name: str, default: int | None) -> int | None:
     except ValueError:
         value = -1
     if not 0 <= value <= MAX_ID:
-        raise InputError([FieldProblem(name, "a whole number from 0", "须为不小于 0 的整数")])
+        raise InputError([Problem(name, "a whole number from 0", "须为不小于 0 的整数")])
     return value
 
 
@@ -178,15 +178,15 @@ TRANSITION_HTTP = {"role": (403, "forbidden"), "state": (409, "transition-not-al
 def _transition_body() -> tuple[str, str, dict[str, Any] | None, Any]:
     data = _json_body()
     if not isinstance(data, dict):
-        raise InputError([FieldProblem("(body)", "a JSON object with action and version",
+        raise InputError([Problem("(body)", "a JSON object with action and version",
                                        "须为含 action 与 version 的 JSON 对象")])
     problems = []
     if not isinstance(data.get("action"), str) or not data["action"]:
-        problems.append(FieldProblem("action", "the name of a transition, e.g. sign", "须为操作名称，例如 sign"))
+        problems.append(Problem("action", "the name of a transition, e.g. sign", "须为操作名称，例如 sign"))
     if not isinstance(data.get("comment", ""), str):
-        problems.append(FieldProblem("comment", "text", "须为文本"))
+        problems.append(Problem("comment", "text", "须为文本"))
     if data.get("data") is not None and not isinstance(data["data"], dict):
-        problems.append(FieldProblem("data", "a JSON object", "须为 JSON 对象"))
+        problems.append(Problem("data", "a JSON object", "须为 JSON 对象"))
     if problems:
         raise InputError(problems)
     return data["action"], data.get("comment", ""), data.get("data"), data.get("version")
@@ -227,7 +227,7 @@ def _submission(task: Task, data: dict[str, Any] | None, lang: str) -> dict[str,
     from web.common.taskforms import validate_data
 
     clean, errors = validate_data(task.template, data, lang)
-    problems = [FieldProblem(name, "; ".join(messages), "；".join(messages)) for name, messages in errors.items()]
+    problems = [Problem(name, "; ".join(messages), "；".join(messages)) for name, messages in errors.items()]
     problems += submission_problems(db.session, task)
     if problems:
         raise InputError(problems)
@@ -267,7 +267,7 @@ def list_grids():
 def create_token():
     data = _json_body()
     if not isinstance(data, dict):
-        raise InputError([FieldProblem("(body)", "a JSON object with username and password",
+        raise InputError([Problem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
     user = sign_in(db.session, str(data.get("username", "")), str(data.get("password", "")))
     db.session.commit()  # a failure is counted towards the lockout

@@ -7,11 +7,11 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from engine.handling import evidence
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import Campaign, Evidence, Task
 from web.auth import require_token, token_user, unit_scope
 from web.common.extensions import db
-from web.common.problems import problem
+from web.common.problems import problem, refused
 from web.uploads import send_upload
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
@@ -29,7 +29,7 @@ def _visible_task(task_id: int) -> Task | None:
 @bp.errorhandler(InputError)
 def _input_error(err: InputError):
     db.session.rollback()
-    return problem(422, "invalid-input", detail_key="invalid_input", errors=err.problems)
+    return refused(err.problems)
 
 
 @bp.post("/tasks/<int:task_id>/evidence")

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, json, request
 
 from engine.intake import open311
 from engine.accounts.users import resolve_token
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.intake.events import IntakeSource, accept_event
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -61,7 +61,7 @@ def _errors(status: int, descriptions: list[str], fmt: str) -> Response:
 
 def _input_errors(err: InputError, fmt: str) -> Response:
     lang = short_lang()
-    return _errors(400, [f"{p.field}: {p.as_dict(lang)['message']}" for p in err.problems], fmt)
+    return _errors(400, [f"{p.where}: {p.as_dict(lang)['message']}" for p in err.problems], fmt)
 
 
 @bp.get(f"/services.{FORMATS}")

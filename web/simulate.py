@@ -1,6 +1,6 @@
 """POST /api/v1/simulate: one event through the draft, the active or a numbered ruleset, explained.
 
-The evaluation runs in an engine worker (workers/engine_call.py); this handler only waits for it.
+The evaluation runs in an engine worker (workers/simulate.py); this handler only waits for it.
 """
 from __future__ import annotations
 
@@ -8,26 +8,21 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from engine.core.errors import FieldProblem
+from rules.problems import Problem
 from web.auth import require_token
 from web.common.i18n import short_lang
-from web.common.problems import problem
+from web.common.problems import problem, refused
+from workers import simulate as simulate_job
 
 bp = Blueprint("simulate_api", __name__, url_prefix="/api/v1")
 ROLES = ("admin", "auditor", "assessor")
-DEFAULT_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = simulate_job.DEFAULT_TIMEOUT
 
 
-def run(body: dict[str, Any]) -> tuple[int, dict[str, Any] | list[FieldProblem]]:
-    """Ask an engine worker; (200, result) or (422, problems). Raises EngineUnavailable."""
-    from workers.engine_call import call
-
+def run(body: dict[str, Any]) -> tuple[int, dict[str, Any] | list[Problem]]:
+    """Ask an engine worker (workers/simulate.py); (200, result) or (422, problems). Raises EngineUnavailable."""
     timeout = float(current_app.config.get("CIVICRULES_SIMULATE_TIMEOUT", DEFAULT_TIMEOUT))
-    answer = call(current_app.extensions["civicrules.settings"], "engine.authoring.simulate.run_job",
-                  {**body, "lang": short_lang()}, timeout=timeout)
-    if answer["ok"]:
-        return 200, answer["result"]
-    return 422, [FieldProblem(p["field"], p["en"], p["zh"]) for p in answer["problems"]]
+    return simulate_job.run(current_app.extensions["civicrules.settings"], body, short_lang(), timeout)
 
 
 @bp.post("/simulate")
@@ -41,15 +36,15 @@ def simulate():
     problems = []
     if not isinstance(data.get("event"), dict) and not (isinstance(data.get("event_id"), int)
                                                         and not isinstance(data.get("event_id"), bool)):
-        problems.append(FieldProblem("event", "an event object, or event_id of a stored event",
+        problems.append(Problem("event", "an event object, or event_id of a stored event",
                                      "须提供事件对象，或已存事件的 event_id"))
     ruleset = data.get("ruleset", "active")
     if not (ruleset in ("draft", "active") or (isinstance(ruleset, int) and not isinstance(ruleset, bool)
                                                and 0 < ruleset < 2**31)):
-        problems.append(FieldProblem("ruleset", '"draft", "active" or a version number',
+        problems.append(Problem("ruleset", '"draft", "active" or a version number',
                                      '须为 "draft"、"active" 或版本号'))
     if problems:
-        return problem(422, "invalid-input", detail_key="invalid_input", errors=problems)
+        return refused(problems)
     body = {"event": data.get("event") if isinstance(data.get("event"), dict) else None,
             "event_id": data.get("event_id") if not isinstance(data.get("event"), dict) else None, "ruleset": ruleset}
     try:
@@ -59,7 +54,7 @@ def simulate():
         response.headers["Retry-After"] = "5"
         return response
     if status != 200:
-        return problem(422, "invalid-input", detail_key="invalid_input", errors=result)
+        return refused(result)
     return jsonify(result)
 
 

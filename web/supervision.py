@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.supervision import board as supervision
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import Supervision, Task, User
 from web.auth import require_roles, require_token, token_user, unit_scope
 from web.common.extensions import db
 from web.forms import ReplyForm, SupervisionForm
 from web.common.i18n import short_lang
-from web.common.problems import problem
+from web.common.problems import problem, refused
 from web.serialize import task_json
 
 bp = Blueprint("supervision", __name__)
@@ -124,7 +124,7 @@ def api_act(task_id: int):
                               data.get("reply_within_hours"))
     except InputError as err:
         db.session.rollback()
-        return problem(422, "invalid-input", detail_key="invalid_input", errors=err.problems)
+        return refused(err.problems)
     db.session.commit()
     return jsonify(supervision_json(row)), 201
 
@@ -154,7 +154,7 @@ def api_reply(supervision_id: int):
         supervision.reply(db.session, row, user, str(data.get("reply", "")))
     except InputError as err:
         db.session.rollback()
-        return problem(422, "invalid-input", detail_key="invalid_input", errors=err.problems)
+        return refused(err.problems)
     db.session.commit()
     return jsonify(supervision_json(row))
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.handling import evidence
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.core.models import Campaign, Evidence, Task, Unit
 from engine.handling.tasks import TransitionError, apply as apply_transition
 from web.auth import require_roles, unit_scope
@@ -66,7 +66,7 @@ def instructions(task: Task, lang: str) -> str:
 def _flash_problems(err: InputError) -> None:
     lang = short_lang()
     for problem in err.problems:
-        flash(f"{problem.field}: {problem.as_dict(lang)['message']}", "danger")
+        flash(f"{problem.where}: {problem.as_dict(lang)['message']}", "danger")
 
 
 @bp.post("/tasks/<int:task_id>/act")

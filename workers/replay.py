@@ -105,7 +105,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     from engine.core.config import load_settings
     from engine.core.db import session_factory
-    from engine.core.errors import InputError
+    from rules.problems import InputError
     from engine.authoring.replay import BATCH_SIZE, DETAIL_LIMIT, replay
 
     settings = load_settings()
@@ -130,10 +130,5 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                             skip_unchanged=bool(request.get("skip_unchanged", True)),
                             progress=progress, cancelled=cancelled)
         except InputError as err:
-            return {"ok": False, "problems": [{"field": p.field, "en": p.en, "zh": p.zh} for p in err.problems]}
-        except Exception as err:  # a rule document error in the draft, named for the page
-            problems = getattr(err, "problems", None)
-            if problems:
-                return {"ok": False, "problems": [{"field": p.path, "en": p.en, "zh": p.zh} for p in problems]}
-            raise
+            return {"ok": False, "problems": [p.to_json() for p in err.problems]}
     return {"ok": True, "result": result}

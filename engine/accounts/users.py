@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import ApiToken, Role, Unit, User
 
 ROLES = {
@@ -36,20 +36,20 @@ def ensure_roles(session: Session) -> None:
 def create_user(session: Session, username: str, role: str, password: str, unit_code: str | None = None) -> User:
     problems = []
     if not username or len(username) > 64:
-        problems.append(FieldProblem("username", "1–64 characters", "1–64 个字符"))
+        problems.append(Problem("username", "1–64 characters", "1–64 个字符"))
     elif session.scalar(select(User).where(User.username == username)):
-        problems.append(FieldProblem("username", f"user {username!r} exists", f"用户 {username!r} 已存在"))
+        problems.append(Problem("username", f"user {username!r} exists", f"用户 {username!r} 已存在"))
     if role not in ROLES:
-        problems.append(FieldProblem("role", f"one of {', '.join(ROLES)}", f"须为 {'、'.join(ROLES)} 之一"))
+        problems.append(Problem("role", f"one of {', '.join(ROLES)}", f"须为 {'、'.join(ROLES)} 之一"))
     if len(password or "") < 8:
-        problems.append(FieldProblem("password", "at least 8 characters", "至少 8 个字符"))
+        problems.append(Problem("password", "at least 8 characters", "至少 8 个字符"))
     unit = None
     if role == "field_unit" and not unit_code:
-        problems.append(FieldProblem("unit", "a field-unit account needs --unit", "处置单位账号必须指定单位"))
+        problems.append(Problem("unit", "a field-unit account needs --unit", "处置单位账号必须指定单位"))
     if unit_code:
         unit = session.scalar(select(Unit).where(Unit.code == unit_code))
         if unit is None:
-            problems.append(FieldProblem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))
+            problems.append(Problem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))
     if problems:
         raise InputError(problems)
     ensure_roles(session)

@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import (Campaign, Category, Grid, RuleList, Rule, RulesetVersion, SupervisionTier, TaskTemplate, TierMember, Timeline, Unit)
 from rules.compiler import CompiledRuleset, categories_of, compile_ruleset
-from rules.document import Catalog, Problem, RuleDocumentError, validate_rule
+from rules.document import Catalog, validate_rule
+from rules.problems import InputError, Problem
 from rules.lists import expand_row
 from engine.core.worktime import WorkCalendar, calendar_for
 
@@ -55,20 +56,20 @@ def draft_bundle(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
 
 
 def validate_bundle(docs: list[dict[str, Any]], catalog: Catalog) -> CompiledRuleset:
-    """Validate every document and compile the bundle; raise RuleDocumentError naming each fault."""
+    """Validate every document and compile the bundle; raise InputError naming each fault."""
     problems: list[Problem] = []
     for doc in docs:
         try:
             validate_rule(doc, catalog)
-        except RuleDocumentError as err:
+        except InputError as err:
             key = doc.get("key", "?") if isinstance(doc, dict) else "?"
-            problems += [Problem(f"{key}: {p.path}", p.en, p.zh) for p in err.problems]
+            problems += [Problem(f"{key}: {p.where}", p.en, p.zh) for p in err.problems]
     if problems:
-        raise RuleDocumentError(problems)
+        raise InputError(problems)
     try:
         return compile_ruleset(docs)
     except ValueError as err:
-        raise RuleDocumentError([Problem("(bundle)", str(err), f"规则集无法编译：{err}")]) from err
+        raise InputError([Problem("(bundle)", str(err), f"规则集无法编译：{err}")]) from err
 
 
 def _named(docs: list[dict[str, Any]], key: str) -> set[str]:
@@ -148,7 +149,7 @@ def draft_view(session: Session, campaign: Campaign, check_registration: bool = 
     compiled, problems = None, []
     try:
         compiled = validate_bundle(docs, catalog_for(session, campaign))
-    except RuleDocumentError as err:
+    except InputError as err:
         problems = list(err.problems)
     if compiled is not None and check_registration:
         problems = registration_problems(compiled)
@@ -166,7 +167,7 @@ def publish(session: Session, campaign: Campaign, author_id: int | None = None, 
             check_registration: bool = False) -> RulesetVersion:
     """Freeze the draft as the campaign's next published version (the caller commits).
 
-    Raises RuleDocumentError naming every problem; `check_registration` also asks durable_rules itself."""
+    Raises InputError naming every problem; `check_registration` also asks durable_rules itself."""
     return freeze(session, campaign, draft_view(session, campaign, check_registration), author_id, comment)
 
 
@@ -174,7 +175,7 @@ def freeze(session: Session, campaign: Campaign, draft: DraftView, author_id: in
            comment: str = "") -> RulesetVersion:
     """Store a draft view (built in this transaction) as the next version and make it active."""
     if draft.problems or draft.compiled is None:
-        raise RuleDocumentError(draft.problems)
+        raise InputError(draft.problems)
     version = RulesetVersion(campaign_id=campaign.id, number=_next_number(session, campaign),
                              content_hash=draft.content_hash, rules=draft.compiled.rules,
                              compiled=draft.compiled.as_dict(), bundle=draft.bundle, author_id=author_id,
@@ -191,7 +192,7 @@ def rollback(session: Session, campaign: Campaign, number: int, author_id: int |
     old = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
                                                       RulesetVersion.number == number))
     if old is None:
-        raise InputError([FieldProblem("number", f"no published version {number}", f"没有已发布的第 {number} 版")])
+        raise InputError([Problem("number", f"no published version {number}", f"没有已发布的第 {number} 版")])
     version = RulesetVersion(campaign_id=campaign.id, number=_next_number(session, campaign),
                              content_hash=old.content_hash, rules=copy.deepcopy(old.rules),
                              compiled=copy.deepcopy(old.compiled), bundle=copy.deepcopy(old.bundle),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from engine.evaluation.context import CampaignContext
 from engine.evaluation.decide import firing_decisions, points_owner, winners
 from engine.evaluation.enrich import History, facts_for, load_reference
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import Campaign, Category, Event, Grid, Unit
 from engine.authoring.versions import ruleset_context
 from rules.compiler import categories_of
@@ -41,9 +41,9 @@ LIST_FACTS = ("zero_tolerance", "strict_management")
 def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datetime]:
     """The instants [start, end) of local dates first..last (inclusive) in the campaign's time zone."""
     if last < first:
-        raise InputError([FieldProblem("date_to", "the period ends before it starts", "结束日期早于开始日期")])
+        raise InputError([Problem("date_to", "the period ends before it starts", "结束日期早于开始日期")])
     if (last - first).days >= MAX_DAYS:
-        raise InputError([FieldProblem("date_to", f"a period of at most {MAX_DAYS} days",
+        raise InputError([Problem("date_to", f"a period of at most {MAX_DAYS} days",
                                        f"期间不得超过 {MAX_DAYS} 天")])
     from zoneinfo import ZoneInfo
 
@@ -195,7 +195,7 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
     try:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise InputError([FieldProblem("campaign", "no such campaign", "没有该专项行动")])
+            raise InputError([Problem("campaign", "no such campaign", "没有该专项行动")])
         start, end = period(campaign, first, last)
         sides = (ruleset_context(session, campaign, base), ruleset_context(session, campaign, other))
         ref = load_reference(session)

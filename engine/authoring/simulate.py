@@ -4,7 +4,7 @@ fact value that made it true or false, and the tasks and deadlines the hit polic
 It writes nothing: the event is a transient row (never added to the session) and the session is
 rolled back. Rules fire in durable_rules, as in production; the conditions' truth comes from the
 plain-Python twin of the same documents (kept equal by tests/rules/test_twin_agreement.py).
-Runs in an engine worker (workers/engine_call.py); web processes never load durable_rules.
+Runs in an engine worker (workers/simulate.py); web processes never load durable_rules.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from engine.core import clock
 from engine.evaluation.context import CampaignContext, active_contexts
 from engine.evaluation.decide import firing_decisions, winners
 from engine.evaluation.enrich import History, facts_for, load_reference
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.durable.evaluator import evaluator
 from engine.intake.events import IntakeSource, parse_event
 from engine.core.models import Campaign, Event
@@ -32,7 +32,7 @@ def _event(session: Session, event: dict[str, Any] | None, event_id: int | None)
         # An id no column can hold is simply no event (SQLite refuses integers past 64 bits).
         stored = session.get(Event, event_id) if 0 < event_id < 2 ** 63 else None
         if stored is None:
-            raise InputError([FieldProblem("event_id", "no such event", "无此事件")])
+            raise InputError([Problem("event_id", "no such event", "无此事件")])
         return stored
     payload = dict(event or {})
     payload.setdefault("source_event_id", "simulation")
@@ -97,23 +97,3 @@ def simulate(session: Session, event: dict[str, Any] | None = None, event_id: in
         return {"event": event_id, "simulated_at": now.isoformat(), "campaigns": campaigns}
     finally:
         session.rollback()
-
-
-def run_job(request: dict[str, Any]) -> dict[str, Any]:
-    """The engine-queue job: open a session, simulate, hand back JSON (errors as bilingual problems)."""
-    from engine.core.config import load_settings
-    from engine.core.db import session_factory
-
-    with session_factory(load_settings().database_url)() as session:
-        try:
-            return {"ok": True, "result": simulate(session, request.get("event"), request.get("event_id"),
-                                                   request.get("ruleset", "active"), request.get("lang", "zh"))}
-        except InputError as err:
-            return {"ok": False, "problems": [{"field": p.field, "en": p.en, "zh": p.zh} for p in err.problems]}
-        except Exception as err:  # a rule document error from the draft, named for the caller
-            problems = getattr(err, "problems", None)
-            if problems:
-                return {"ok": False, "problems": [{"field": p.path, "en": p.en, "zh": p.zh} for p in problems]}
-            raise
-
-

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import TaskTemplate
 
 FIELD_TYPES = ("text", "textarea", "number", "choice", "multichoice", "datetime", "checkbox", "photo", "location")
@@ -19,13 +19,13 @@ CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 MAX_FIELDS = 40
 
 
-def check(spec: dict[str, Any]) -> list[FieldProblem]:
+def check(spec: dict[str, Any]) -> list[Problem]:
     """Every problem of a template design, each named by its place (e.g. fields[2].options)."""
-    problems: list[FieldProblem] = []
+    problems: list[Problem] = []
 
     def need(ok: bool, path: str, en: str, zh: str) -> None:
         if not ok:
-            problems.append(FieldProblem(path, en, zh))
+            problems.append(Problem(path, en, zh))
 
     need(bool(CODE.match(str(spec.get("code", "")))), "code", "lower-case letters, digits and hyphens (2–64)",
          "小写字母、数字和连字符（2–64 个）")
@@ -33,13 +33,13 @@ def check(spec: dict[str, Any]) -> list[FieldProblem]:
         need(bool(str(spec.get(key, "")).strip()), key, "required", "必填")
     fields = spec.get("fields")
     if not isinstance(fields, list) or not fields or len(fields) > MAX_FIELDS:
-        problems.append(FieldProblem("fields", f"1–{MAX_FIELDS} fields", f"须有 1–{MAX_FIELDS} 个字段"))
+        problems.append(Problem("fields", f"1–{MAX_FIELDS} fields", f"须有 1–{MAX_FIELDS} 个字段"))
         fields = []
     seen: set[str] = set()
     for i, field in enumerate(fields):
         at = f"fields[{i}]"
         if not isinstance(field, dict):
-            problems.append(FieldProblem(at, "a field", "须为字段"))
+            problems.append(Problem(at, "a field", "须为字段"))
             continue
         name = str(field.get("name", ""))
         need(bool(NAME.match(name)), f"{at}.name", "a name of lower-case letters, digits and _ (starting with a letter)",

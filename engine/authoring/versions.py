@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext, compiled_version, context_for
 from engine.authoring.drafts import DraftView, catalog_for, draft_bundle, draft_view, validate_bundle
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import Campaign, RulesetVersion, User
 from rules.diff import Change, diff
 from rules.lists import row_rule_key
@@ -43,7 +43,7 @@ def numbered(session: Session, campaign: Campaign, number: int, field: str = "nu
     version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
                                                           RulesetVersion.number == number))
     if version is None:
-        raise InputError([FieldProblem(field, f"no published version {number}", f"没有已发布的第 {number} 版")])
+        raise InputError([Problem(field, f"no published version {number}", f"没有已发布的第 {number} 版")])
     return version
 
 
@@ -56,12 +56,12 @@ def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> Campa
     if ruleset == "active":
         version = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
         if version is None:
-            raise InputError([FieldProblem("ruleset", "the campaign has no published version",
+            raise InputError([Problem("ruleset", "the campaign has no published version",
                                            "该专项行动尚无已发布版本")])
     elif isinstance(ruleset, int) and not isinstance(ruleset, bool):
         version = numbered(session, campaign, ruleset, "ruleset")
     else:
-        raise InputError([FieldProblem("ruleset", '"draft", "active" or a version number',
+        raise InputError([Problem("ruleset", '"draft", "active" or a version number',
                                        '须为 "draft"、"active" 或版本号')])
     return context_for(session, campaign, version.id, version.number, compiled_version(version))
 

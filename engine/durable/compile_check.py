@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Any
 
-from rules.document import Problem
+from rules.problems import Problem
 
 TIMEOUT_SECONDS = 10.0
 PATH = "(durable_rules)"

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import Evidence, Task, User
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -43,7 +43,7 @@ class PhotoFacts:
 
 
 def _refuse(field: str, en: str, zh: str) -> InputError:
-    return InputError([FieldProblem(field, en, zh)])
+    return InputError([Problem(field, en, zh)])
 
 
 def inspect_photo(data: bytes, zone: ZoneInfo) -> PhotoFacts:
@@ -153,19 +153,19 @@ def add_photo(session: Session, folder: Path, task: Task, uploader: User, field:
     return row
 
 
-def submission_problems(session: Session, task: Task) -> list[FieldProblem]:
+def submission_problems(session: Session, task: Task) -> list[Problem]:
     """What the template's evidence demands and the task lacks: required photo fields, photos per stage."""
     counts = dict(session.execute(select(Evidence.stage, func.count()).where(Evidence.task_id == task.id)
                                   .group_by(Evidence.stage)).all())
     by_field = set(session.scalars(select(Evidence.field).where(Evidence.task_id == task.id).distinct()))
-    problems = [FieldProblem(f["name"], "at least one photo is required", "至少需要一张照片")
+    problems = [Problem(f["name"], "at least one photo is required", "至少需要一张照片")
                 for f in task.template.fields or [] if f.get("type") == "photo" and f.get("required")
                 and f["name"] not in by_field]
     rules = task.template.evidence_rules or {}
     for stage, zh in (("before", "处置前"), ("after", "处置后")):
         wanted = int(rules.get(f"min_{stage}") or 0)
         if counts.get(stage, 0) < wanted:
-            problems.append(FieldProblem(f"photos.{stage}", f"at least {wanted} photo(s) taken {stage} handling",
+            problems.append(Problem(f"photos.{stage}", f"at least {wanted} photo(s) taken {stage} handling",
                                          f"至少需要 {wanted} 张{zh}照片"))
     return problems
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.accounts.users import ROLES
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User
 from engine.core.worktime import calendar_for
 
@@ -181,7 +181,7 @@ def _check_rights(session: Session, task: Task, action: str, actor: Optional[Use
 
 def _check_version(session: Session, task: Task, action: str, expected: Any) -> None:
     if not isinstance(expected, int) or isinstance(expected, bool):
-        raise InputError([FieldProblem("version", "the task version you read, an integer",
+        raise InputError([Problem("version", "the task version you read, an integer",
                                        "须为读取任务时的版本号（整数）")])
     if task.version != expected:
         session.refresh(task)
@@ -206,7 +206,7 @@ def _target(task: Task, action: str) -> str:
 def _reason(action: str, comment: str) -> None:
     if action in REASON_REQUIRED and not comment.strip():
         za, ea = ACTIONS[action]
-        raise InputError([FieldProblem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由")])
+        raise InputError([Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由")])
 
 
 def _extension_allowed(task: Task, action: str, now: datetime) -> None:
@@ -226,7 +226,7 @@ def _campaign(session: Session, task: Task) -> Campaign:
 def _park_until(session: Session, task: Task, data: dict[str, Any], now: datetime) -> datetime:
     """The instant parking ends: an aware ISO datetime, or a date meaning 'through that local day'."""
     raw = data.get("until")
-    problem = InputError([FieldProblem(
+    problem = InputError([Problem(
         "data.until", f"the end of parking: a date (YYYY-MM-DD) or an aware ISO time, after now and within "
                       f"{MAX_PARK_DAYS} days", f"挂账截止日期：日期（YYYY-MM-DD）或带时区的时间，须晚于现在且不超过 {MAX_PARK_DAYS} 天")])
     if not isinstance(raw, str):
@@ -248,13 +248,13 @@ def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) 
     code = data.get("unit")
     unit = session.scalar(select(Unit).where(Unit.code == code)) if isinstance(code, str) else None
     if unit is None:
-        raise InputError([FieldProblem("data.unit", "the code of an existing unit", "须为已有单位的代码")])
+        raise InputError([Problem("data.unit", "the code of an existing unit", "须为已有单位的代码")])
     if unit.id == task.unit_id and task.status != "sent_back":
-        raise InputError([FieldProblem("data.unit", "a unit other than the current one", "须为当前单位以外的单位")])
+        raise InputError([Problem("data.unit", "a unit other than the current one", "须为当前单位以外的单位")])
     taken = session.scalar(select(Task.id).where(Task.event_id == task.event_id, Task.unit_id == unit.id,
                                                  Task.id != task.id))
     if taken is not None:
-        raise InputError([FieldProblem("data.unit", f"this event already has task {taken} for that unit",
+        raise InputError([Problem("data.unit", f"this event already has task {taken} for that unit",
                                        f"该事件在该单位已有任务 {taken}")])
     campaign = _campaign(session, task)
     calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
@@ -317,10 +317,10 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     nothing was written.
     """
     if action not in ACTIONS:
-        raise InputError([FieldProblem("action", f"one of {', '.join(ACTIONS)}", f"须为 {'、'.join(ACTIONS)} 之一")])
+        raise InputError([Problem("action", f"one of {', '.join(ACTIONS)}", f"须为 {'、'.join(ACTIONS)} 之一")])
     comment = comment if isinstance(comment, str) else ""
     if data is not None and not isinstance(data, dict):
-        raise InputError([FieldProblem("data", "a JSON object", "须为 JSON 对象")])
+        raise InputError([Problem("data", "a JSON object", "须为 JSON 对象")])
     data = dict(data or {})
     _check_rights(session, task, action, actor)
     _check_version(session, task, action, expected_version)

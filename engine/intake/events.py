@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.space.geo import grid_for_address, grid_for_point
 from engine.core.models import Category, Event, FilingCondition, Grid
 from rules.facts import SOURCE_TYPES
@@ -66,11 +66,11 @@ def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dic
     return _reference[2], _reference[3]
 
 
-def _problem(field: str, en: str, zh: str) -> FieldProblem:
-    return FieldProblem(field, en, zh)
+def _problem(field: str, en: str, zh: str) -> Problem:
+    return Problem(field, en, zh)
 
 
-def _parse_time(value: Any, problems: list[FieldProblem]) -> datetime | None:
+def _parse_time(value: Any, problems: list[Problem]) -> datetime | None:
     if not isinstance(value, str) or not value:
         problems.append(_problem("occurred_at", "required: an ISO 8601 timestamp with a UTC offset",
                                  "必填：带时区偏移的 ISO 8601 时间"))
@@ -98,7 +98,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
     """Validate one payload; return the column values of a new Event or raise InputError."""
     if not isinstance(payload, dict):
         raise InputError([_problem("(body)", "an event must be a JSON object", "事件必须是 JSON 对象")])
-    problems: list[FieldProblem] = []
+    problems: list[Problem] = []
     for extra in sorted(set(payload) - KNOWN_FIELDS):
         problems.append(_problem(extra, "unknown field", "未知字段"))
 
@@ -157,7 +157,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
 
 
 def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
-                  problems: list[FieldProblem]) -> tuple[int | None, float | None, float | None]:
+                  problems: list[Problem]) -> tuple[int | None, float | None, float | None]:
     code, location = payload.get("grid"), payload.get("location")
     lat = lon = None
     if location is not None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event, parse_event
 from engine.core.models import Event, ImportRun
 
@@ -60,7 +60,7 @@ def read_table(path: Path) -> Table:
         try:
             book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         except Exception as err:
-            raise InputError([FieldProblem("file", f"not a readable XLSX workbook ({type(err).__name__})",
+            raise InputError([Problem("file", f"not a readable XLSX workbook ({type(err).__name__})",
                                            f"无法读取的 XLSX 工作簿（{type(err).__name__}）")]) from err
         rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
         book.close()
@@ -72,14 +72,14 @@ def read_table(path: Path) -> Table:
             except UnicodeDecodeError:
                 continue
         else:
-            raise InputError([FieldProblem("file", "the CSV is neither UTF-8 nor GB18030 text",
+            raise InputError([Problem("file", "the CSV is neither UTF-8 nor GB18030 text",
                                            "CSV 文件既不是 UTF-8 也不是 GB18030 编码")])
         rows = list(csv.reader(io.StringIO(text)))
     rows = [r for r in rows if any(c not in (None, "") for c in r)]
     if not rows:
-        raise InputError([FieldProblem("file", "the file has no rows", "文件没有数据行")])
+        raise InputError([Problem("file", "the file has no rows", "文件没有数据行")])
     if len(rows) - 1 > MAX_ROWS:
-        raise InputError([FieldProblem("file", f"at most {MAX_ROWS} rows per file", f"每个文件最多 {MAX_ROWS} 行")])
+        raise InputError([Problem("file", f"at most {MAX_ROWS} rows per file", f"每个文件最多 {MAX_ROWS} 行")])
     headers = [str(h).strip() if h is not None else "" for h in rows[0]]
     return Table(headers, rows[1:])
 
@@ -96,14 +96,14 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 
 
 def check_mapping(headers: list[str], mapping: dict[str, str]) -> None:
-    problems = [FieldProblem(t, "map a column to this field", "请为该字段选择一列") for t in REQUIRED if not mapping.get(t)]
-    problems += [FieldProblem(t, f"no column {c!r} in the file", f"文件中没有列 {c!r}")
+    problems = [Problem(t, "map a column to this field", "请为该字段选择一列") for t in REQUIRED if not mapping.get(t)]
+    problems += [Problem(t, f"no column {c!r} in the file", f"文件中没有列 {c!r}")
                  for t, c in mapping.items() if c and c not in headers]
     if not any(mapping.get(t) for t in ("grid", "lat", "address")):
-        problems.append(FieldProblem("grid", "map a grid column, latitude and longitude, or an address",
+        problems.append(Problem("grid", "map a grid column, latitude and longitude, or an address",
                                      "请映射网格列、经纬度或地址列"))
     if bool(mapping.get("lat")) != bool(mapping.get("lon")):
-        problems.append(FieldProblem("lon", "latitude and longitude are mapped together", "纬度与经度须同时映射"))
+        problems.append(Problem("lon", "latitude and longitude are mapped together", "纬度与经度须同时映射"))
     if problems:
         raise InputError(problems)
 
@@ -156,7 +156,7 @@ def _rows(table: Table, mapping: dict[str, str], zone: ZoneInfo) -> Iterator[tup
 
 
 def _problem_rows(number: int, err: InputError) -> dict[str, Any]:
-    return {"row": number, "problems": [{"field": p.field, "en": p.en, "zh": p.zh} for p in err.problems]}
+    return {"row": number, "problems": [{"field": p.where, "en": p.en, "zh": p.zh} for p in err.problems]}
 
 
 def dry_run(session: Session, run: ImportRun) -> dict[str, Any]:
@@ -249,16 +249,16 @@ def new_run(session: Session, folder: Path, filename: str, data: bytes, source: 
     """Keep the uploaded file and guess its mapping (the caller commits)."""
     suffix = Path(filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise InputError([FieldProblem("file", "a .csv or .xlsx file", "须为 .csv 或 .xlsx 文件")])
+        raise InputError([Problem("file", "a .csv or .xlsx file", "须为 .csv 或 .xlsx 文件")])
     if len(data) > MAX_FILE_BYTES:
-        raise InputError([FieldProblem("file", f"at most {MAX_FILE_BYTES // 2**20} MB", f"不超过 {MAX_FILE_BYTES // 2**20} MB")])
+        raise InputError([Problem("file", f"at most {MAX_FILE_BYTES // 2**20} MB", f"不超过 {MAX_FILE_BYTES // 2**20} MB")])
     try:
         ZoneInfo(timezone)
     except Exception:
-        raise InputError([FieldProblem("timezone", "an IANA time zone such as Asia/Shanghai",
+        raise InputError([Problem("timezone", "an IANA time zone such as Asia/Shanghai",
                                        "须为 IANA 时区，例如 Asia/Shanghai")]) from None
     if not source.strip() or len(source) > 64:
-        raise InputError([FieldProblem("source", "the sending system's name (1–64 characters)",
+        raise InputError([Problem("source", "the sending system's name (1–64 characters)",
                                        "来源系统名称（1–64 个字符）")])
     import uuid
 

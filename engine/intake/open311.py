@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import Category, Event, FilingCondition, Task
 from engine.handling.tasks import TERMINAL
 
@@ -61,12 +61,12 @@ def service_definition(session: Session, code: str, lang: str) -> dict[str, Any]
 
 def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
     """Translate a GeoReport POST form into an intake payload (intake validates it like any other)."""
-    problems: list[FieldProblem] = []
+    problems: list[Problem] = []
     payload: dict[str, Any] = {"source_event_id": f"open311-{uuid.uuid4().hex}",
                                "occurred_at": clock.now().isoformat(), "source_type": "citizen"}
     code = str(form.get("service_code") or "").strip()
     if not code:
-        problems.append(FieldProblem("service_code", "required", "必填"))
+        problems.append(Problem("service_code", "required", "必填"))
     payload["category"] = code
     condition = form.get("attribute[filing_condition]")
     if condition:
@@ -76,13 +76,13 @@ def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
         try:
             payload["location"] = {"lat": float(lat), "lon": float(lon)}
         except (TypeError, ValueError):
-            problems.append(FieldProblem("lat", "lat and long are decimal degrees, given together",
+            problems.append(Problem("lat", "lat and long are decimal degrees, given together",
                                          "lat 与 long 须同时给出，为十进制经纬度"))
     address = str(form.get("address_string") or "").strip()
     if address:
         payload["address"] = address
     elif "location" not in payload and not problems:
-        problems.append(FieldProblem("lat", "a location is required: lat and long, or a registered address_string",
+        problems.append(Problem("lat", "a location is required: lat and long, or a registered address_string",
                                      "须提供位置：lat 与 long，或已登记的 address_string"))
     for key in ("description", "media_url"):
         if form.get(key):
@@ -130,10 +130,10 @@ def _parse_w3(value: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError([FieldProblem(field, "a W3C date-time such as 2026-11-01T00:00:00Z",
+        raise InputError([Problem(field, "a W3C date-time such as 2026-11-01T00:00:00Z",
                                        "须为 W3C 日期时间，例如 2026-11-01T00:00:00Z")]) from None
     if parsed.tzinfo is None:
-        raise InputError([FieldProblem(field, "the date-time needs a UTC offset", "日期时间缺少时区偏移")])
+        raise InputError([Problem(field, "the date-time needs a UTC offset", "日期时间缺少时区偏移")])
     return parsed
 
 
@@ -144,13 +144,13 @@ def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
     ids = [part.strip() for part in (args.get("service_request_id") or "").split(",") if part.strip()]
     if ids:
         if not all(part.isdigit() for part in ids):
-            raise InputError([FieldProblem("service_request_id", "comma-separated request ids",
+            raise InputError([Problem("service_request_id", "comma-separated request ids",
                                            "以逗号分隔的请求编号")])
         return list(session.scalars(query.where(Event.id.in_([int(p) for p in ids[:MAX_LIST]])).order_by(Event.id)))
     end = _parse_w3(args["end_date"], "end_date") if args.get("end_date") else clock.now()
     start = _parse_w3(args["start_date"], "start_date") if args.get("start_date") else end - LIST_WINDOW
     if end - start > LIST_WINDOW or start > end:
-        raise InputError([FieldProblem("start_date", "the range may span at most 90 days",
+        raise InputError([Problem("start_date", "the range may span at most 90 days",
                                        "日期范围不得超过 90 天")])
     query = query.where(Event.occurred_at >= start, Event.occurred_at <= end)
     codes = [c.strip() for c in (args.get("service_code") or "").split(",") if c.strip()]
@@ -159,7 +159,7 @@ def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
     events = list(session.scalars(query.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(MAX_LIST)))
     wanted = {s.strip() for s in (args.get("status") or "").split(",") if s.strip()}
     if wanted - {"open", "closed"}:
-        raise InputError([FieldProblem("status", "open or closed", "须为 open 或 closed")])
+        raise InputError([Problem("status", "open or closed", "须为 open 或 closed")])
     if wanted:
         events = [e for e in events if request_json(e, "en")["status"] in wanted]
     return events

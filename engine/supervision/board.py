@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
-from engine.core.errors import FieldProblem, InputError
+from rules.problems import InputError, Problem
 from engine.core.models import (Campaign, Event, OutboxMessage, RulesetVersion, Supervision, Task, TaskStep, Unit, User)
 
 KINDS = ("urge", "order", "list_publicly")
@@ -81,16 +81,16 @@ def act(session: Session, task: Task, actor: User, tier: int, kind: str, message
     """Record a supervisor's action and notify the unit; an order needs a reply by a deadline."""
     problems = []
     if kind not in KINDS:
-        problems.append(FieldProblem("kind", f"one of {', '.join(KINDS)}", f"须为 {'、'.join(KINDS)} 之一"))
+        problems.append(Problem("kind", f"one of {', '.join(KINDS)}", f"须为 {'、'.join(KINDS)} 之一"))
     if not (message or "").strip() or len(message) > 2000:
-        problems.append(FieldProblem("message", "required, at most 2000 characters", "必填，不超过 2000 个字符"))
+        problems.append(Problem("message", "required, at most 2000 characters", "必填，不超过 2000 个字符"))
     if tier not in (1, 2, 3):
-        problems.append(FieldProblem("tier", "a tier from 1 to 3", "督查层级须为 1–3"))
+        problems.append(Problem("tier", "a tier from 1 to 3", "督查层级须为 1–3"))
     if kind == "order" and (reply_within_hours is None or not 0 < reply_within_hours <= 24 * 30):
-        problems.append(FieldProblem("reply_within_hours", "an order needs a reply deadline (hours, up to 30 days)",
+        problems.append(Problem("reply_within_hours", "an order needs a reply deadline (hours, up to 30 days)",
                                      "督办须设置回复时限（小时，不超过 30 天）"))
     if task.status in OPEN:
-        problems.append(FieldProblem("task", f"task {task.id} is already {task.status}", f"任务 {task.id} 已{task.status}"))
+        problems.append(Problem("task", f"task {task.id} is already {task.status}", f"任务 {task.id} 已{task.status}"))
     if problems:
         raise InputError(problems)
     now = clock.now()
@@ -121,11 +121,11 @@ def escalate_by_rule(task: Task, tier: int, list_publicly: bool, message: str, r
 def reply(session: Session, supervision: Supervision, actor: User, text: str) -> Supervision:
     """The unit's answer to an order (督办回复); answered once."""
     if supervision.kind != "order":
-        raise InputError([FieldProblem("supervision", "only an order (督办) takes a reply", "只有督办需要回复")])
+        raise InputError([Problem("supervision", "only an order (督办) takes a reply", "只有督办需要回复")])
     if supervision.replied_at is not None:
-        raise InputError([FieldProblem("supervision", "this order was already answered", "该督办已回复")])
+        raise InputError([Problem("supervision", "this order was already answered", "该督办已回复")])
     if not (text or "").strip() or len(text) > 4000:
-        raise InputError([FieldProblem("reply", "required, at most 4000 characters", "必填，不超过 4000 个字符")])
+        raise InputError([Problem("reply", "required, at most 4000 characters", "必填，不超过 4000 个字符")])
     supervision.reply_text, supervision.replied_by, supervision.replied_at = text.strip(), actor.id, clock.now()
     session.flush()
     return supervision

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, Rule, RulesetVersion
-from rules import RuleDocumentError
+from rules.problems import InputError
 
 
 def test_an_invalid_rule_blocks_publishing_and_names_the_offending_part(session):
@@ -17,9 +17,9 @@ def test_an_invalid_rule_blocks_publishing_and_names_the_offending_part(session)
         "when": {"all": [{"fact": "local_hour", "op": "between", "value": [23]}]},
         "then": [{"do": "create_task", "template": "no-such-template", "assign": "grid_unit"}]}))
     session.flush()
-    with pytest.raises(RuleDocumentError) as info:
+    with pytest.raises(InputError) as info:
         publish(session, campaign)
-    paths = {p.path for p in info.value.problems}
+    paths = {p.where for p in info.value.problems}
     assert paths == {"broken-rule: when.all[0].value", "broken-rule: then[0].template"}
     session.rollback()
     assert session.scalar(select(func.count()).select_from(RulesetVersion)) == before

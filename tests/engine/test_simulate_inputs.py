@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.authoring.simulate import simulate
 
 
@@ -11,10 +11,10 @@ from engine.authoring.simulate import simulate
 def test_an_event_id_that_names_no_stored_event_is_a_problem(session, demo, event_id):
     with pytest.raises(InputError) as refused:
         simulate(session, None, event_id, "active", "en")
-    assert [(p.field, p.en, p.zh) for p in refused.value.problems] == [("event_id", "no such event", "无此事件")]
+    assert [(p.where, p.en, p.zh) for p in refused.value.problems] == [("event_id", "no such event", "无此事件")]
 
 
 def test_a_timestamp_before_2000_is_a_problem(session, demo):
     with pytest.raises(InputError) as refused:
         simulate(session, {"category": "06029", "grid": "DC-01", "occurred_at": "0001-01-01T00:00:00+00:00"})
-    assert [p.field for p in refused.value.problems] == ["occurred_at"]
+    assert [p.where for p in refused.value.problems] == ["occurred_at"]

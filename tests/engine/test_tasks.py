@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.handling import tasks
-from engine.core.errors import InputError
+from rules.problems import InputError
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Task, TaskTransition, User
 from engine.handling.tasks import TransitionError, VersionConflict
@@ -91,7 +91,7 @@ def test_a_transition_not_allowed_from_the_current_state_writes_nothing(factory,
         tasks.apply(session, task, "pass_check", user(session, "checker"), expected_version=task.version)
     with pytest.raises(InputError) as unknown:
         tasks.apply(session, task, "teleport", user(session, "admin"), expected_version=task.version)
-    assert unknown.value.problems[0].field == "action"
+    assert unknown.value.problems[0].where == "action"
 
 
 def test_roles_act_only_within_their_rights_and_field_units_within_their_scope(factory, drain, session):
@@ -170,7 +170,7 @@ def test_parking_stops_the_clock_and_resuming_moves_the_deadline_by_the_paused_t
         deadline = task.deadline_at
         with pytest.raises(InputError) as no_end:
             tasks.apply(session, task, "request_park", user(session, "dongcheng"), "待施工", expected_version=task.version)
-        assert no_end.value.problems[0].field == "data.until"
+        assert no_end.value.problems[0].where == "data.until"
         session.rollback()
         until = (start + timedelta(days=3)).isoformat()
         act(session, task, "request_park", "dongcheng", "须待市政施工完成", {"until": until})
@@ -213,7 +213,7 @@ def test_send_back_needs_a_reason_and_reroute_dispatches_to_the_new_unit(factory
     task = new_task(factory, drain, session)
     with pytest.raises(InputError) as no_reason:
         tasks.apply(session, task, "send_back", user(session, "dongcheng"), "  ", expected_version=1)
-    assert no_reason.value.problems[0].field == "comment"
+    assert no_reason.value.problems[0].where == "comment"
     session.rollback()
     act(session, task, "send_back", "dongcheng", "不属于本街道管辖")
     assert task.status == "sent_back"

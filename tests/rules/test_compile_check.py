@@ -23,7 +23,7 @@ def test_a_compiled_ruleset_registers_and_a_broken_partition_is_reported():
     broken = {"partitions": {"p": {"zt.r1": {"all": [{"m": {"$nonsense": {"category": 1}}}], "run": "zt.r1"}}},
               "routes": {}}
     problems = check(broken)
-    assert [(p.path, p.en, p.zh) for p in problems] == [
+    assert [(p.where, p.en, p.zh) for p in problems] == [
         ("(durable_rules)", "Could not create ruleset, error code: 202", "无法创建规则集，错误码：202")]
     probe = ("import sys; from engine.durable.compile_check import check; from rules.compiler import compile_ruleset; "
              "from tests.rules.test_compile_check import _doc; "

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules import Catalog, RuleDocumentError, compile_rule, compile_ruleset, negation_normal_form, validate_rule
+from rules import Catalog, compile_rule, compile_ruleset, negation_normal_form, validate_rule
+from rules.problems import InputError
 from rules.lists import expand_row
 from rules.packs import load_pack
 
@@ -14,9 +15,9 @@ def rule(when, then=None, key="r1"):
 
 
 def problems_of(doc, catalog=None):
-    with pytest.raises(RuleDocumentError) as info:
+    with pytest.raises(InputError) as info:
         validate_rule(doc, catalog)
-    return {p.path: p for p in info.value.problems}
+    return {p.where: p for p in info.value.problems}
 
 
 def test_unknown_operator_is_named_with_its_path():

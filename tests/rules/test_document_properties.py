@@ -7,7 +7,8 @@ import copy
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rules import RuleDocumentError, compile_ruleset, matches, validate_rule
+from rules import compile_ruleset, matches, validate_rule
+from rules.problems import InputError
 from tests.rules.test_twin_agreement import conditions, facts
 
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
@@ -58,10 +59,10 @@ def damaged(draw):
 def test_a_document_either_validates_and_runs_or_is_refused_with_messages(doc, events):
     try:
         validate_rule(doc)
-    except RuleDocumentError as err:
+    except InputError as err:
         assert err.problems, "a refusal must name at least one problem"
         for problem in err.problems:
-            assert problem.path and problem.en.strip() and problem.zh.strip(), problem
+            assert problem.where and problem.en.strip() and problem.zh.strip(), problem
         return
     from engine.durable.evaluator import evaluator
 
@@ -77,7 +78,7 @@ def test_a_document_either_validates_and_runs_or_is_refused_with_messages(doc, e
 def test_anything_that_is_not_a_rule_is_refused_with_a_message(value):
     try:
         validate_rule(value)
-    except RuleDocumentError as err:
+    except InputError as err:
         assert err.problems and all(p.en and p.zh for p in err.problems)
     else:
         raise AssertionError(f"accepted as a rule: {value!r}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.document import Catalog, RuleDocumentError, validate_rule
+from rules.document import Catalog, validate_rule
+from rules.problems import InputError
 from rules.list_rows import check_rows
 
 CATALOG = Catalog(categories={"06029"}, units={"JD-DC"}, unit_types={"subdistrict"}, templates={"zt-clearance"},
@@ -20,9 +21,9 @@ def rule(limit) -> dict:
 @pytest.mark.parametrize("value,unit", [(float("inf"), "urgent_hours"), (float("nan"), "working_days"),
                                         (1e9, "urgent_days"), (2000, "working_days"), (9000, "urgent_hours")])
 def test_limits_the_calendar_cannot_count_are_refused(value, unit):
-    with pytest.raises(RuleDocumentError) as refused:
+    with pytest.raises(InputError) as refused:
         validate_rule(rule({"value": value, "unit": unit}), CATALOG)
-    problem = next(p for p in refused.value.problems if p.path.endswith("limit"))
+    problem = next(p for p in refused.value.problems if p.where.endswith("limit"))
     assert problem.en and problem.zh and "时限" in problem.zh
 
 

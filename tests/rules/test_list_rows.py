@@ -70,7 +70,7 @@ def test_problems_name_row_and_field_in_both_languages():
             editor_row(key="ZT12", conditions=[{"fact": "local_hour", "op": "between", "value": [22, 6]}],
                        assign_kind="unit", assign_value="")]
     _, problems = check_rows("zero_tolerance", rows, CATALOG, date(2026, 12, 1))
-    found = {(p.row, p.field): p for p in problems}
+    found = {(p.row, p.where): p for p in problems}
     assert set(found) == {(1, "key"), (2, "categories"), (2, "timeline"), (2, "hours"), (3, "key"), (3, "title_en"),
                           (3, "limit"), (3, "effective_to"), (4, "conditions"), (4, "assign")}
     assert found[(1, "key")].as_dict("en")["message"] == "the key ZT9 is already used by row 1"
@@ -89,5 +89,5 @@ def test_valid_rows_have_no_problems():
 def test_a_row_limit_the_calendar_cannot_count_is_refused_at_the_limit(value):
     _, problems = check_rows("zero_tolerance", [editor_row(limit_value=value, limit_unit="urgent_days")], CATALOG,
                              date(2026, 12, 1))
-    assert [(p.row, p.field) for p in problems] == [(0, "limit")]
+    assert [(p.row, p.where) for p in problems] == [(0, "limit")]
     assert problems[0].en and problems[0].zh.startswith("时限")

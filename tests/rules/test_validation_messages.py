@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from rules import Catalog, RuleDocumentError, validate_rule
+from rules import Catalog, validate_rule
+from rules.problems import InputError
 from rules.document import OPERATORS_BY_TYPE
 from rules.facts import FACTS
 
@@ -89,9 +90,9 @@ FAULTS = [
 
 @pytest.mark.parametrize("doc, path, en_word, zh_word", [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS])
 def test_each_fault_names_its_path_in_both_languages(doc, path, en_word, zh_word):
-    with pytest.raises(RuleDocumentError) as info:
+    with pytest.raises(InputError) as info:
         validate_rule(doc, CATALOG)
-    found = {p.path: p for p in info.value.problems}
+    found = {p.where: p for p in info.value.problems}
     assert path in found, f"expected a problem at {path}, got {sorted(found)}"
     problem = found[path]
     assert en_word in problem.en and not CJK.search(problem.en.replace("≤", ""))
@@ -101,9 +102,9 @@ def test_each_fault_names_its_path_in_both_languages(doc, path, en_word, zh_word
 
 
 def test_a_missing_field_is_reported_once_each():
-    with pytest.raises(RuleDocumentError) as info:
+    with pytest.raises(InputError) as info:
         validate_rule({}, CATALOG)
-    assert [p.path for p in info.value.problems] == ["key", "title", "when", "then"]
+    assert [p.where for p in info.value.problems] == ["key", "title", "when", "then"]
 
 
 def test_every_schema_message_has_its_own_chinese():
@@ -111,7 +112,7 @@ def test_every_schema_message_has_its_own_chinese():
     for _name, doc, *_ in FAULTS:
         try:
             validate_rule(doc, CATALOG)
-        except RuleDocumentError as err:
+        except InputError as err:
             assert all("格式错误" not in p.zh for p in err.problems), err.problems
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response, json
 from flask_babel import gettext, lazy_gettext as _l
 
-from engine.core.errors import FieldProblem
+from rules.problems import Problem
 from web.common.i18n import short_lang
 
 TITLES = {
@@ -30,7 +30,7 @@ DETAILS = {
 }
 
 
-def problem(status: int, slug: str, detail_key: str | None = None, errors: list[FieldProblem] | None = None,
+def problem(status: int, slug: str, detail_key: str | None = None, errors: list[Problem] | None = None,
             **extra: Any) -> Response:
     lang = short_lang()
     body: dict[str, Any] = {"type": f"https://civicrules.invalid/problems/{slug}",
@@ -41,3 +41,8 @@ def problem(status: int, slug: str, detail_key: str | None = None, errors: list[
         body["errors"] = [p.as_dict(lang) for p in errors]
     body.update(extra)
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+
+
+def refused(problems: list[Problem]) -> Response:
+    """Bad input as the API answers it: 422 with every problem in the caller's language."""
+    return problem(422, "invalid-input", detail_key="invalid_input", errors=problems)

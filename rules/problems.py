@@ -1,0 +1,45 @@
+"""Bad input, named where it is, in both languages: one problem type and one exception for every layer.
+
+The rule language, the engine, the jobs and the pages all refuse input with `InputError`; a page puts
+each `Problem` next to its field, the API turns the list into problem+json, a job hands it back as JSON.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fault: `where` is a field name or a path in a document; `row` the editor row, if any."""
+
+    where: str
+    en: str
+    zh: str
+    row: int | None = None
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """As a page or the API shows it: the field and the message in the reader's language."""
+        shown: dict[str, Any] = {"field": self.where, "message": self.message(lang)}
+        if self.row is not None:
+            shown["row"] = self.row
+        return shown
+
+    def to_json(self) -> dict[str, Any]:
+        """Both languages, for a job's answer to whoever asked."""
+        return {"where": self.where, "en": self.en, "zh": self.zh, "row": self.row}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Problem:
+        return cls(data["where"], data["en"], data["zh"], data.get("row"))
+
+
+class InputError(ValueError):
+    """Bad input: nothing was written. `problems` names every fault found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.where}: {p.en}" for p in problems))
