@@ -23,7 +23,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import InputRequired
 from wtforms.widgets import NumberInput
 
-from admin import MasterDataView, ReadOnlyView
+from admin.base import MasterDataView, ReadOnlyView
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import request, url_for
 from flask_admin import BaseView, expose
 
-from admin import READERS, _Guarded
+from admin.base import READERS, Guarded
 from engine.audit import changelog
 from engine.audit.changelog import ChangeFilter
 from web.common.extensions import db
@@ -32,7 +32,7 @@ def _after() -> tuple[datetime, int] | None:
         return None
 
 
-class ChangeHistoryView(_Guarded, BaseView):
+class ChangeHistoryView(Guarded, BaseView):
     roles = READERS  # auditors and assessors read every admin page (issue #3)
 
     @expose("/")

@@ -14,7 +14,7 @@ from flask import Response, abort, current_app, request, send_file, url_for
 from flask_admin import BaseView, expose
 from sqlalchemy import select
 
-from admin import READERS, _Guarded
+from admin.base import READERS, Guarded
 from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, FiringFilter
 from engine.core.models import Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
@@ -55,7 +55,7 @@ def outcome_of(firing: Firing, tasks: dict[int, Task]) -> str:
     return "task" if task is not None and task.rule_key == firing.rule_key else "superseded"
 
 
-class FiringHistoryView(_Guarded, BaseView):
+class FiringHistoryView(Guarded, BaseView):
     roles = READERS  # auditors and assessors read every admin page (issue #3)
 
     def _choices(self, lang: str) -> dict[str, list[tuple[Any, str]]]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin import READERS, _Guarded, require_editor
+from admin.base import READERS, Guarded, require_editor
 from engine.intake import imports
 from rules.problems import InputError
 from engine.core.models import ImportRun
@@ -51,7 +51,7 @@ def mapping_form(headers: list[str], mapping: dict[str, str]) -> FlaskForm:
     return MappingForm()
 
 
-class ImportView(_Guarded, BaseView):
+class ImportView(Guarded, BaseView):
     """Only administrators import; auditors and assessors read the runs, their progress and their reports."""
 
     roles = READERS

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
-from admin import READERS, _Guarded, may_edit, require_editor
+from admin.base import READERS, Guarded, may_edit, require_editor
 from engine.core import clock
 from engine.durable import compile_check
 from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
@@ -237,7 +237,7 @@ class RowsForm(FlaskForm):
     """Only carries the CSRF token the page's JSON requests send back as X-CSRFToken."""
 
 
-class ListEditorView(_Guarded, BaseView):
+class ListEditorView(Guarded, BaseView):
     roles = READERS
 
     def _list(self, list_id: int) -> RuleList:

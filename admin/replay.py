@@ -20,7 +20,7 @@ from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from admin import READERS, _Guarded, may_edit
+from admin.base import READERS, Guarded, may_edit
 from engine.core import clock
 from engine.core.models import Campaign, RulesetVersion
 from engine.authoring.replay import MAX_DAYS
@@ -98,7 +98,7 @@ def _may_cancel(job) -> bool:
     return may_edit() or (job.meta or {}).get("by") == current_user.username
 
 
-class ReplayView(_Guarded, BaseView):
+class ReplayView(Guarded, BaseView):
     roles = READERS
 
     def _settings(self):

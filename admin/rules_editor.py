@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 from wtforms import HiddenField
 
-from admin import READERS, _Guarded, may_edit, require_editor
+from admin.base import READERS, Guarded, may_edit, require_editor
 from engine.core import clock
 from engine.durable import compile_check
 from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
@@ -187,7 +187,7 @@ def _parse(text: str) -> Any:
                                          f"{err.msg}", f"JSON 格式错误：第 {err.lineno} 行第 {err.colno} 列，{err.msg}")])
 
 
-class RuleEditorView(_Guarded, BaseView):
+class RuleEditorView(Guarded, BaseView):
     roles = READERS
 
     @expose("/")

@@ -7,7 +7,7 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin import ReadableModelView
+from admin.base import ReadableModelView
 from engine.core.models import ApiToken, User
 
 

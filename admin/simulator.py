@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
-from admin import _Guarded
+from admin.base import Guarded
 from engine.core.models import Category, Grid
 from rules.facts import SOURCE_TYPES
 from web.common.extensions import db
@@ -33,7 +33,7 @@ class SimulationForm(FlaskForm):
     filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
 
 
-class SimulatorView(_Guarded, BaseView):
+class SimulatorView(Guarded, BaseView):
     roles = ("admin", "auditor", "assessor")
 
     @expose("/", methods=("GET", "POST"))

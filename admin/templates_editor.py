@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField
 
-import admin
-from admin import _Guarded
+from admin import base
+from admin.base import Guarded
 from engine.authoring import templates as task_templates
 from rules.problems import InputError
 from engine.core.models import TaskTemplate
@@ -37,14 +37,14 @@ def _preview_template(spec: dict) -> TaskTemplate:
                                                                   if isinstance(f, dict) and f.get("name")])
 
 
-class TemplateEditorView(_Guarded, BaseView):
-    roles = admin.READERS  # auditors and assessors read templates; only admins save (preview changes nothing)
+class TemplateEditorView(Guarded, BaseView):
+    roles = base.READERS  # auditors and assessors read templates; only admins save (preview changes nothing)
 
     @expose("/")
     def index(self):
         rows = db.session.execute(select(TaskTemplate.code, func.max(TaskTemplate.version)).group_by(TaskTemplate.code)
                                   .order_by(TaskTemplate.code)).all()
-        return self.render("admin/templates_editor/index.html", rows=rows, may_edit=admin.may_edit())
+        return self.render("admin/templates_editor/index.html", rows=rows, may_edit=base.may_edit())
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit(self):
@@ -54,7 +54,7 @@ class TemplateEditorView(_Guarded, BaseView):
         spec = task_templates.spec_of(current) if current else dict(BLANK)
         problems: list[dict] = []
         if request.method == "POST":
-            admin.require_editor()
+            base.require_editor()
         if form.validate_on_submit():
             try:
                 spec = json.loads(form.design.data or "{}")
@@ -72,7 +72,7 @@ class TemplateEditorView(_Guarded, BaseView):
                 return redirect(url_for(".edit", code=row.code))
         return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
                            version=current.version if current else None, types=task_templates.FIELD_TYPES,
-                           may_edit=admin.may_edit())
+                           may_edit=base.may_edit())
 
     @expose("/preview", methods=("POST",))
     def preview(self):

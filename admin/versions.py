@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-import admin
-from admin import _Guarded
+from admin import base
+from admin.base import Guarded
 from engine.authoring import drafts as campaigns, versions
 from rules.problems import InputError
 from engine.core.models import Campaign
@@ -44,15 +44,15 @@ def _campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-class VersionsView(_Guarded, BaseView):
-    roles = admin.READERS
+class VersionsView(Guarded, BaseView):
+    roles = base.READERS
 
     @expose("/")
     def index(self):
         found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
         drafts = {c.id: campaigns.draft_view(db.session, c).content_hash for c in found}
         return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
-                           drafts=drafts, rollback_form=RollbackForm(), may_edit=admin.may_edit(), zone=ZONE,
+                           drafts=drafts, rollback_form=RollbackForm(), may_edit=base.may_edit(), zone=ZONE,
                            lang=short_lang())
 
     @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))
@@ -61,7 +61,7 @@ class VersionsView(_Guarded, BaseView):
         form = PublishForm()
         publishing = request.method == "POST"
         if publishing:
-            admin.require_editor()
+            base.require_editor()
         publishing = publishing and form.validate_on_submit()
         draft, active, changes = versions.draft_against_active(db.session, campaign, check_registration=publishing)
         unchanged = active is not None and active.content_hash == draft.content_hash
@@ -93,7 +93,7 @@ class VersionsView(_Guarded, BaseView):
         problems = [{"path": p.where, "rule": p.where.split(":")[0], "message": p.message(lang)} for p in draft.problems]
         beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
         return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active, changes=beside,
-                           form=form, may_edit=admin.may_edit(), lang=lang, problems=problems, shown=shown,
+                           form=form, may_edit=base.may_edit(), lang=lang, problems=problems, shown=shown,
                            unchanged=unchanged)
 
     @expose("/<int:campaign_id>/diff")
@@ -115,7 +115,7 @@ class VersionsView(_Guarded, BaseView):
 
     @expose("/<int:campaign_id>/rollback/<int:number>", methods=("POST",))
     def rollback(self, campaign_id: int, number: int):
-        admin.require_editor()
+        base.require_editor()
         campaign = _campaign(campaign_id)
         form = RollbackForm()
         if not form.validate_on_submit():

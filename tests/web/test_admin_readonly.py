@@ -49,7 +49,7 @@ def test_readers_list_and_open_every_master_data_view_without_edit_controls(app,
 
 
 def _model_views(app) -> list:
-    from admin import ReadableModelView
+    from admin.base import ReadableModelView
 
     admins = app.extensions["admin"]
     return [view for admin in (admins if isinstance(admins, list) else [admins]) for view in admin._views

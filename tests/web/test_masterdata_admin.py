@@ -442,7 +442,7 @@ def test_a_unit_cannot_be_put_under_itself_or_its_own_sub_unit(admin, session):
 
 def test_pickers_and_columns_name_records_in_the_users_language(app, admin, session):
     """The engine names tiers, units, grids, categories and duty items in Chinese (__str__); the admin does not."""
-    from admin import shown_label
+    from admin.base import shown_label
 
     dczd = session.scalar(select(Unit).where(Unit.code == "DCZD"))
     category = session.scalar(select(Category).where(Category.parent_id.is_not(None)).order_by(Category.code))

@@ -1,0 +1,172 @@
+"""The admin's base classes: who reaches a view (READERS), who may change what it shows (EDITORS), and
+model views that name records in the user's language; every admin module builds on these."""
+from __future__ import annotations
+
+import re
+
+from flask import abort, has_request_context, redirect, request, url_for
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+from flask_admin.model.form import converts
+from flask_admin.model.typefmt import DETAIL_FORMATTERS
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import FloatField
+from wtforms.widgets import NumberInput
+
+from engine.core.models import Base, Category, DutyItem, Grid, SupervisionTier, Unit
+from web.common.i18n import short_lang
+
+
+#: Who may change configuration, and who may read every admin page (auditors and assessors see everything
+#: read-only; field units have no access).
+EDITORS: tuple[str, ...] = ("admin",)
+READERS: tuple[str, ...] = ("admin", "auditor", "assessor")
+
+
+def may_edit() -> bool:
+    """Whether the signed-in user may change what the admin shows (templates hide controls otherwise)."""
+    return current_user.is_authenticated and current_user.role in EDITORS
+
+
+def require_editor() -> None:
+    """Refuse a state-changing request from a read-only role; views call it first thing on POST."""
+    if not may_edit():
+        abort(403)
+
+
+class Guarded:
+    """Who reaches a view at all: READERS unless a view narrows `roles`; anonymous users go to sign in."""
+
+    roles: tuple[str, ...] = READERS
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.role in self.roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("pages.login", next=request.full_path))
+        abort(403)
+
+
+#: The views of a model view that change data (or serve only its edit form): editors only.
+EDITING_VIEWS = frozenset({"create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup"})
+
+
+class EditorPermission:
+    """A view's can_create / can_edit / can_delete as declared for editors, read as False for a reader.
+
+    Computed per request from current_user, so shared view instances are never mutated across threads.
+    """
+
+    def __init__(self, granted: bool) -> None:
+        self.granted = granted
+
+    def __get__(self, view: object, owner: type | None = None) -> bool:
+        if view is None or not has_request_context():
+            return self.granted
+        return self.granted and may_edit()
+
+
+def shown_label(record: object) -> str:
+    """A record as pickers and columns name it, in the user's language: the engine's __str__ is Chinese only."""
+    zh = short_lang() == "zh"
+    if isinstance(record, DutyItem):
+        return record.text_zh if zh else record.text_en or record.text_zh
+    name_zh = getattr(record, "name_zh", None)
+    if name_zh is None:
+        return str(record)
+    name = name_zh if zh else getattr(record, "name_en", None) or name_zh
+    if isinstance(record, SupervisionTier):
+        return _("Tier %(level)s: %(name)s", level=record.level, name=name)
+    return f"{record.code} {name}" if isinstance(record, (Category, Grid, Unit)) else name
+
+
+def _record_label(view, value: object, name: str) -> str:
+    return shown_label(value)
+
+
+def _record_labels(view, values, name: str) -> str:
+    return ", ".join(shown_label(v) for v in values)
+
+
+class LabelledConverter(AdminModelConverter):
+    """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None") and name
+    records in the user's language (shown_label). Float columns get a number box: SQLAlchemy 2.1's Float (and
+    Double, REAL) no longer derives from Numeric, so Flask-Admin's "Numeric" converter missed it and silently
+    left the column out of the form."""
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        kwargs.setdefault("blank_text", "—")
+        kwargs.setdefault("get_label", shown_label)
+        return super()._model_select_field(prop, multiple, remote_model, **kwargs)
+
+    @converts("Float")  # matched through the type's MRO: Double, REAL and DOUBLE_PRECISION too
+    def convert_float(self, column, field_args, **extra) -> FloatField:
+        field_args.setdefault("widget", NumberInput(step="any"))
+        return FloatField(**field_args)
+
+
+class ReadableModelView(Guarded, ModelView):
+    """Every reader (READERS) lists and opens records; only editors create, edit, delete or run actions.
+
+    A subclass declares its permissions as plain booleans (can_delete = True); they become EditorPermission.
+    """
+
+    form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
+    model_form_converter = LabelledConverter
+    column_type_formatters = {**DEFAULT_FORMATTERS, list: _record_labels, Base: _record_label}
+    column_type_formatters_detail = {**DETAIL_FORMATTERS, list: _record_labels, Base: _record_label}
+    can_create = EditorPermission(True)
+    can_edit = EditorPermission(True)
+    can_delete = EditorPermission(True)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("can_create", "can_edit", "can_delete"):
+            declared = cls.__dict__.get(name)
+            if isinstance(declared, bool):
+                setattr(cls, name, EditorPermission(declared))
+
+    def _handle_view(self, name: str, **kwargs):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is None and name in EDITING_VIEWS and not may_edit():
+            abort(403)
+        return refused
+
+    def is_action_allowed(self, name: str) -> bool:
+        return may_edit() and super().is_action_allowed(name)
+
+    def edit_form(self, obj=None):
+        """Flask-Admin's Unique validator skips the edited row through form._obj, which only its own
+        BaseForm sets; without it an unchanged unique code reads as taken."""
+        form = super().edit_form(obj)
+        form._obj = obj
+        return form
+
+
+class MasterDataView(ReadableModelView):
+    can_delete = False
+    can_view_details = True
+    page_size = 50
+
+
+class ReadOnlyView(ReadableModelView):
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    page_size = 50
+
+
+URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def shown_address(address: str | None) -> str:
+    """A recipient address as a reader may see it: robot and webhook URLs carry their key in the path or
+    query, so only editors see them whole; readers get the scheme and host."""
+    if not address or may_edit() or "://" not in address:
+        return address or ""
+    scheme, rest = address.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}/…"

@@ -1,0 +1,78 @@
+"""Where notifications go outside the app (recipients), and deliveries that gave up, to send again."""
+from __future__ import annotations
+
+from flask import current_app, flash
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+
+from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, shown_address
+from engine.core.models import Delivery
+from engine.delivery import outbox
+from web.common.extensions import db
+from workers.queues import enqueue_delivery
+
+
+class RecipientView(MasterDataView):
+    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox.
+
+    Readers see no secret (not listed, not in details) and robot URLs cut to their host."""
+
+    can_delete = True
+    column_details_exclude_list = ("secret",)
+    column_formatters = {"address": lambda view, context, model, name: shown_address(model.address)}
+    column_formatters_detail = column_formatters
+    column_list = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "language", "enabled")
+    column_filters = ("scope", "channel", "enabled")
+    column_searchable_list = ("name",)  # not the address: a reader could probe a robot key by searching
+    form_columns = ("name", "scope", "unit", "campaign", "tier_level", "channel", "address", "secret", "language",
+                    "enabled")
+    form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField}
+    form_args = {
+        "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call"))]},
+        "channel": {"choices": [("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
+                                ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail"))]},
+        "language": {"choices": [("zh", _l("Chinese")), ("en", _l("English"))]},
+    }
+    column_labels = {"name": _l("Name"), "scope": _l("Scope"), "unit": _l("Unit"), "campaign": _l("Campaign"),
+                     "tier_level": _l("Tier"), "channel": _l("Channel"), "address": _l("Address (URL or e-mail)"),
+                     "secret": _l("Secret (HMAC key or DingTalk sign secret)"), "language": _l("Language"),
+                     "enabled": _l("Enabled")}
+    column_descriptions = {"campaign": _l("Tier scope only; empty means every campaign."),
+                           "tier_level": _l("Tier scope only: the supervision tier level.")}
+
+
+class FailedDeliveryView(ReadableModelView):
+    """Deliveries that gave up (attempts spent or refused), with the reason; "Requeue" sends them again."""
+
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    page_size = 50
+    column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
+    column_formatters = {"recipient": lambda view, context, model, name: (
+        f"{model.recipient.name or model.recipient.channel} ({model.recipient.channel}: "
+        f"{shown_address(model.recipient.address)})" if model.recipient else ""),
+        "last_error": lambda view, context, model, name: URL_IN_TEXT.sub(lambda m: shown_address(m.group(0)),
+                                                                  model.last_error or "")}
+    column_formatters_detail = column_formatters
+    column_default_sort = ("id", True)
+    column_labels = {"message.idempotency_key": _l("Idempotency key"), "message.kind": _l("Kind"),
+                     "recipient": _l("Recipient"), "attempts": _l("Attempts"), "last_error": _l("Error")}
+
+    def get_query(self):
+        return super().get_query().filter(Delivery.status == "failed")
+
+    def get_count_query(self):
+        return super().get_count_query().filter(Delivery.status == "failed")
+
+    @action("requeue", _l("Requeue"), _l("Send the selected deliveries again?"))
+    def action_requeue(self, ids: list[str]) -> None:
+        count = outbox.requeue(db.session, [int(i) for i in ids])  # psycopg 3 sends the ids as strings
+        db.session.commit()
+        try:
+            enqueue_delivery(current_app.extensions["civicrules.settings"])
+        except Exception:
+            current_app.logger.warning("could not queue delivery; the sweep will", exc_info=True)
+        flash(_("%(count)s deliveries requeued.", count=count), "success")
