@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from rules.facts import FACTS
+from rules.operators import OPERATORS
 
 # Facts with a small closed domain, so an empty range among their conditions is detectable.
 _DOMAINS: dict[str, frozenset[Any]] = {
@@ -52,22 +53,10 @@ def _as_date(value: Any) -> date | None:
 
 def _allowed(fact: str, op: str, value: Any, domain: frozenset[Any]) -> frozenset[Any]:
     """The values of a closed-domain fact that satisfy one condition."""
-    def test(v: Any) -> bool:
-        if op == "eq":
-            return v == value
-        if op == "ne":
-            return v != value
-        if op == "in":
-            return v in value
-        if op == "not_in":
-            return v not in value
-        if op in ("between", "not_between"):
-            low, high = value
-            inside = low <= v <= high
-            return inside if op == "between" else not inside
-        return {"gt": lambda: v > value, "gte": lambda: v >= value,
-                "lt": lambda: v < value, "lte": lambda: v <= value}.get(op, lambda: True)()
-    return frozenset(v for v in domain if test(v))
+    operator = OPERATORS.get(op) if isinstance(op, str) else None
+    if operator is None or operator.operand == "flag":  # narrows no closed domain
+        return domain
+    return frozenset(v for v in domain if operator.holds(v, value))
 
 
 def contradictions(conditions: Iterable[dict[str, Any]]) -> list[str]:

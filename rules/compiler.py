@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.operators import OPERATORS, joined
+
 MAX_RULES_PER_RULESET = 200
 ANY_PARTITION = "any"
-
-_NEGATED = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "gt": "lte", "lte": "gt",
-            "gte": "lt", "lt": "gte", "between": "not_between", "not_between": "between"}
 
 
 def negation_normal_form(cond: dict[str, Any], negate: bool = False) -> dict[str, Any]:
@@ -27,43 +26,19 @@ def negation_normal_form(cond: dict[str, Any], negate: bool = False) -> dict[str
         if key in cond:
             return {dual if negate else key: [negation_normal_form(c, negate) for c in cond[key]]}
     leaf = dict(cond)
-    if leaf["op"] == "exists":
+    if leaf["op"] in OPERATORS and OPERATORS[leaf["op"]].negation is None:
         leaf["value"] = bool(leaf.get("value", True)) != negate
     elif negate:
-        leaf["op"] = _NEGATED[leaf["op"]]
+        leaf["op"] = OPERATORS[leaf["op"]].negation
     return leaf
-
-
-def _leaf_to_durable(leaf: dict[str, Any]) -> dict[str, Any]:
-    name, op, value = leaf["fact"], leaf["op"], leaf.get("value")
-    if op == "exists":  # text facts are completed with "" (see rules.facts.complete)
-        return {"$neq": {name: ""}} if value else {name: ""}
-    if op == "eq":
-        return {name: value}
-    if op == "ne":
-        return {"$neq": {name: value}}
-    if op in ("gt", "gte", "lt", "lte"):
-        return {f"${op}": {name: value}}
-    if op == "in":
-        return _join("$or", [{name: v} for v in value])
-    if op == "not_in":
-        return _join("$and", [{"$neq": {name: v}} for v in value])
-    low, high = value
-    if op == "between":
-        return {"$and": [{"$gte": {name: low}}, {"$lte": {name: high}}]}
-    return {"$or": [{"$lt": {name: low}}, {"$gt": {name: high}}]}
-
-
-def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    return parts[0] if len(parts) == 1 else {op: parts}
 
 
 def _to_durable(cond: dict[str, Any]) -> dict[str, Any]:
     if "all" in cond:
-        return _join("$and", [_to_durable(c) for c in cond["all"]])
+        return joined("$and", [_to_durable(c) for c in cond["all"]])
     if "any" in cond:
-        return _join("$or", [_to_durable(c) for c in cond["any"]])
-    return _leaf_to_durable(cond)
+        return joined("$or", [_to_durable(c) for c in cond["any"]])
+    return OPERATORS[cond["op"]].durable(cond["fact"], cond.get("value"))
 
 
 def compile_rule(doc: dict[str, Any]) -> dict[str, Any]:

@@ -13,19 +13,10 @@ from typing import Any, Iterable
 import jsonschema
 
 from rules.facts import FACTS
+from rules.limits import LIMIT_MAX, LIMIT_UNITS
+from rules.operators import OPERATORS
 from rules.problems import InputError, Problem
 
-OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between", "exists")
-NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between", "not_between")
-#: The operators an editor offers per fact type: each passes validate_rule for a fact of that type.
-OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "str": ("eq", "ne", "in", "not_in", "exists"),
-    "int": ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "not_between"),
-    "bool": ("eq", "ne"),
-}
-LIMIT_UNITS = ("urgent_hours", "working_hours", "working_days", "urgent_days")
-#: The longest time limit per unit: a year; the working-time calendar refuses anything past three.
-LIMIT_MAX = {"urgent_hours": 24 * 366, "working_hours": 8 * 366, "working_days": 366, "urgent_days": 366}
 ACTIONS = ("create_task", "notify", "escalate")
 CHANNELS = ("inbox",)  # webhook and IM channels arrive with the notification work
 LIST_KINDS = ("zero_tolerance", "strict_management", "custom")
@@ -176,7 +167,8 @@ def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem
     if op is None:
         problems.append(Problem(_path(path + ["op"]), "a condition needs an operator", "条件须指定运算符"))
         return
-    if op not in OPERATORS:
+    operator = OPERATORS.get(op) if isinstance(op, str) else None
+    if operator is None:
         problems.append(Problem(_path(path + ["op"]), f"unknown operator {op!r}; allowed: {', '.join(OPERATORS)}",
                                 f"未知的运算符 {op!r}；可用：{', '.join(OPERATORS)}"))
         return
@@ -184,34 +176,34 @@ def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem
         return
     vpath = _path(path + ["value"])
     value = cond.get("value")
-    if op == "exists":
-        if fact.type != "str":
-            problems.append(Problem(_path(path + ["op"]), f"'exists' applies to text facts; {fact.name} is always present",
-                                    f"“exists”只适用于文本事实；{fact.name} 总是存在"))
+    if operator.operand == "flag":
+        if fact.type not in operator.types:
+            problems.append(Problem(_path(path + ["op"]), f"'{op}' applies to text facts; {fact.name} is always present",
+                                    f"“{op}”只适用于文本事实；{fact.name} 总是存在"))
         elif "value" in cond and not isinstance(value, bool):
-            problems.append(Problem(vpath, "'exists' takes true or false", "“exists”的值须为 true 或 false"))
+            problems.append(Problem(vpath, f"'{op}' takes true or false", f"“{op}”的值须为 true 或 false"))
         return
     if "value" not in cond:
         problems.append(Problem(vpath, f"operator '{op}' needs a value", f"运算符“{op}”需要取值"))
         return
-    if op in NUMERIC_OPS and fact.type != "int":
+    if operator.numeric and fact.type not in operator.types:
         problems.append(Problem(_path(path + ["op"]), f"'{op}' compares numbers, but {fact.name} is a {fact.type}",
                                 f"“{op}”用于数值比较，但 {fact.name} 的类型是 {fact.type}"))
         return
-    if op in ("between", "not_between"):
+    if operator.operand == "pair":
         if (not isinstance(value, list) or len(value) != 2 or not all(_is_number(v) for v in value)
                 or value[0] > value[1]):
             problems.append(Problem(vpath, f"'{op}' takes [low, high] with low ≤ high",
                                     f"“{op}”的值须为 [下限, 上限]，且下限 ≤ 上限"))
         return
-    if op in ("in", "not_in"):
+    if operator.operand == "list":
         if not isinstance(value, list) or not value:
             problems.append(Problem(vpath, f"'{op}' takes a non-empty list", f"“{op}”的值须为非空列表"))
             return
         for i, v in enumerate(value):
             _check_value(fact, v, _path(path + ["value", i]), catalog, problems)
         return
-    if op in NUMERIC_OPS:
+    if operator.operand == "number":
         if not _is_number(value):
             problems.append(Problem(vpath, f"'{op}' takes a number", f"“{op}”的值须为数字"))
         return

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rules.document import LIMIT_MAX, LIMIT_UNITS, Catalog, validate_rule
+from rules.document import Catalog, validate_rule
+from rules.limits import LIMIT_MAX, LIMIT_UNITS
 from rules.problems import InputError, Problem
 from rules.facts import SOURCE_TYPES
 from rules.lists import expand_row, row_rule_key

@@ -11,39 +11,14 @@ from typing import Any
 
 from rules.compiler import negation_normal_form
 from rules.facts import complete
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float))
+from rules.operators import OPERATORS
 
 
 def _leaf(leaf: dict[str, Any], facts: dict[str, Any]) -> bool:
-    name, op, value = leaf["fact"], leaf["op"], leaf.get("value")
-    if op == "exists":
-        return (facts.get(name) not in (None, "")) == bool(value)
-    if facts.get(name) is None:
+    operator, actual = OPERATORS[leaf["op"]], facts.get(leaf["fact"])
+    if actual is None and operator.operand != "flag":
         return False
-    actual = facts[name]
-    if op == "eq":
-        return actual == value
-    if op == "ne":
-        return actual != value
-    if op == "in":
-        return actual in value
-    if op == "not_in":
-        return actual not in value
-    if not _number(actual):
-        return False
-    if op == "gt":
-        return actual > value
-    if op == "gte":
-        return actual >= value
-    if op == "lt":
-        return actual < value
-    if op == "lte":
-        return actual <= value
-    low, high = value
-    return low <= actual <= high if op == "between" else (actual < low or actual > high)
+    return operator.holds(actual, leaf.get("value"))
 
 
 def _walk(cond: dict[str, Any], facts: dict[str, Any], matched: list[dict[str, Any]]) -> bool:

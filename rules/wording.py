@@ -4,15 +4,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from rules.facts import FACTS
+from rules.operators import OPERATORS
 
-OPS = {
-    "eq": ("等于 {v}", "is {v}"), "ne": ("不等于 {v}", "is not {v}"),
-    "in": ("属于 {v}", "is one of {v}"), "not_in": ("不属于 {v}", "is none of {v}"),
-    "gt": ("大于 {v}", "is more than {v}"), "gte": ("不少于 {v}", "is at least {v}"),
-    "lt": ("小于 {v}", "is less than {v}"), "lte": ("不超过 {v}", "is at most {v}"),
-    "between": ("在 {lo} 至 {hi} 之间", "is between {lo} and {hi}"),
-    "not_between": ("不在 {lo} 至 {hi} 之间", "is outside {lo} to {hi}"),
-}
 BOOL = {True: ("是", "yes"), False: ("否", "no")}
 LISTS = {"zero_tolerance": ("零容忍清单", "zero-tolerance list"),
          "strict_management": ("严管理清单", "strict-management list"), "custom": ("自定义规则", "custom rule")}
@@ -34,13 +27,13 @@ def describe_condition(leaf: dict[str, Any], lang: str = "zh",
     fact = FACTS[leaf["fact"]]
     label = fact.zh if i == 0 else fact.en
     names = name_of or (lambda _lang, v: str(v))
-    op, value, actual = leaf["op"], leaf.get("value"), leaf.get("actual")
-    if op == "exists":
-        text = ("有值" if value else "无值") if i == 0 else ("is given" if value else "is not given")
-    elif op in ("between", "not_between"):
-        text = OPS[op][i].format(lo=value[0], hi=value[1])
+    operator, value, actual = OPERATORS[leaf["op"]], leaf.get("value"), leaf.get("actual")
+    if operator.phrase_false is not None:
+        text = (operator.phrase if value else operator.phrase_false)[i]
+    elif operator.operand == "pair":
+        text = operator.phrase[i].format(lo=value[0], hi=value[1])
     else:
-        text = OPS[op][i].format(v=_value(value, i, names))
+        text = operator.phrase[i].format(v=_value(value, i, names))
     shown = _value(actual, i, names) if actual not in (None, "") else ("空" if i == 0 else "empty")
     return f"{label} {text}，实际为 {shown}" if i == 0 else f"{label} {text} (actual: {shown})"
 

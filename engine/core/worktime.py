@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import CalendarYear, Holiday
+from rules.limits import LIMIT_UNIT_TABLE
 
 DEFAULT_OFFICE_HOURS = (("08:30", "12:00"), ("14:00", "17:30"))
 CONTINUOUS_UNITS = {"urgent_hours": 60, "urgent_days": 24 * 60}
@@ -104,19 +105,9 @@ class WorkCalendar:
         return self.add_working_minutes(start, minutes)
 
 
-LIMIT_TEXT = {
-    "urgent_hours": ("{n} 小时（连续计时）", "{n} h (continuous)"),
-    "urgent_days": ("{n} 天（连续计时）", "{n} day(s) (continuous)"),
-    "working_hours": ("{n} 工作时", "{n} working hour(s)"),
-    "working_days": ("{n} 个工作日", "{n} working day(s)"),
-}
-
-
 def describe_limit(value: float, unit: str, lang: str = "zh") -> str:
     """'2 工作时', '1 个工作日', '2 小时（连续计时）' and their English forms."""
-    number = int(value) if float(value).is_integer() else value
-    zh, en = LIMIT_TEXT[unit]
-    return (zh if lang.startswith("zh") else en).format(n=number)
+    return LIMIT_UNIT_TABLE[unit].amount_in(value, lang)
 
 
 _cache: tuple[float, dict[date, str], frozenset[int]] | None = None

@@ -8,7 +8,7 @@ import pytest
 
 from rules import Catalog, validate_rule
 from rules.problems import InputError
-from rules.document import OPERATORS_BY_TYPE
+from rules.operators import OPERATORS_BY_TYPE
 from rules.facts import FACTS
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
