@@ -97,14 +97,14 @@ class FiringHistoryView(Guarded, BaseView):
         """The rule document exactly as frozen in the ruleset version the firing ran under."""
         import json
 
-        from web.common.explain import _namer
+        from web.common.explain import namer
 
         firing = db.session.get(Firing, firing_id)
         if firing is None:
             abort(404)
         doc = firing_history.rule_version(db.session, firing) or {}
         lang = short_lang()
-        name_of = _namer()
+        name_of = namer()
         leaves = []
 
         def walk(cond):

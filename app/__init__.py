@@ -5,14 +5,25 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask_babel import get_locale
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from admin import init_admin
+from admin.queues import init_queue_dashboard
 from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
+from engine.core.worktime import describe_limit
+from engine.intake.imports import MAX_FILE_BYTES
+from web import api, assessment, change_actor, evidence, open311, openapi, pages, simulate, supervision, workflow
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
+from web.common.problems import problem
+from web.observability import init_observability
+from web.security import init_security
+from workers.queues import connection
 
 WEB = Path(__file__).resolve().parent.parent / "web"  # templates, static files and catalogs of the pages
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -42,22 +53,17 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         configure_engine(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"
-    from web import change_actor
     change_actor.install(app)  # the change log knows who edits, and through which interface
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(remember_choice)  # a ?lang= choice is kept on the user's row
-    from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
-    from engine.core.worktime import describe_limit
     app.jinja_env.globals["describe_limit"] = describe_limit
 
-    from web import api, pages, supervision
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
-    from web import evidence, open311, openapi, simulate
     app.register_blueprint(openapi.bp)
     app.register_blueprint(simulate.bp)
     csrf.exempt(simulate.bp)
@@ -66,27 +72,21 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
-    from web import workflow
     app.register_blueprint(workflow.bp)
     app.register_blueprint(supervision.bp)
-    from web import assessment
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
+
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
         """Event files may exceed the API's body limit; runs before CSRF reads the form."""
         if endpoint == "import.index":
-            from engine.intake.imports import MAX_FILE_BYTES
             request.max_content_length = MAX_FILE_BYTES + 64 * 1024
         elif endpoint == "evidence_api.upload":
             request.max_content_length = settings.evidence_max_bytes + 64 * 1024
 
-    from admin import init_admin
-    from admin.queues import init_queue_dashboard
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)
-    from web.security import init_security
     init_security(app, settings)
-    from web.observability import init_observability
     init_observability(app, settings)
 
     @app.get("/healthz")
@@ -99,7 +99,6 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if request.path.startswith("/api/"):
-            from web.common.problems import problem
             keys = {404: "not_found", 403: "forbidden", 413: "too_large", 401: "token_missing"}
             return problem(err.code or 500, (err.name or "error").lower().replace(" ", "-"), detail_key=keys.get(err.code))
         return err
@@ -113,7 +112,6 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         if _database_unreachable(err):
             app.logger.warning("database unreachable: %s", type(err).__name__)
             if request.path.startswith(("/api/", "/open311/")):
-                from web.common.problems import problem
                 response = problem(503, "unavailable", detail_key="unavailable")
             else:
                 response = app.response_class("Service unavailable, try again shortly / 服务暂不可用，请稍后重试", 503)
@@ -121,7 +119,6 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
             return response
         app.logger.exception("unhandled error")
         if request.path.startswith("/api/"):
-            from web.common.problems import problem
             return problem(500, "internal", detail_key="internal")
         return "Internal error / 内部错误", 500
 
@@ -148,8 +145,6 @@ RETRY_AFTER_SECONDS = 5
 
 def _database_unreachable(err: Exception) -> bool:
     """A lost or refused database connection: nothing was stored, so the sender should simply retry."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
     return isinstance(err, (OperationalError, InterfaceError)) or (
         isinstance(err, DBAPIError) and bool(err.connection_invalidated))
 
@@ -163,5 +158,4 @@ def _check(fn) -> str:
 
 
 def _redis_ping(settings: Settings) -> None:
-    from workers.queues import connection
     connection(settings).ping()

@@ -1,10 +1,12 @@
 """The `civicrules` command: database, demo, accounts, tokens, and the processes of a deployment."""
 from __future__ import annotations
 
+import getpass
 import sys
 
 import click
 
+from engine.audit.changelog import reset_actor, set_actor
 from engine.core.config import load_settings
 from engine.core.logs import configure_logging
 
@@ -13,8 +15,6 @@ from engine.core.logs import configure_logging
 def main() -> None:
     """CivicRules (创城规则引擎) command line."""
     configure_logging()  # CIVICRULES_LOG_FORMAT=json for JSON lines, CIVICRULES_LOG_LEVEL=WARNING for fewer
-    import getpass
-    from engine.audit.changelog import reset_actor, set_actor
     who = getpass.getuser()
     token = set_actor("cli", lambda: (None, who))  # the change log records CLI edits as such
     click.get_current_context().call_on_close(lambda: reset_actor(token))

@@ -1,6 +1,8 @@
 """Database engines and sessions for processes outside Flask (workers, CLI, benchmarks).
 
-SQLite gets WAL and a busy timeout so the web, the worker and the sweeper can share one file.
+SQLite gets WAL and a busy timeout so the web, the worker and the sweeper can share one file. The change
+log's session hooks (engine/audit/changelog.py) are loaded by the composition root, app/, which every
+process starts from.
 """
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import os
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.audit import changelog  # noqa: F401  (its session hooks write the change log in every process)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -11,7 +11,7 @@ from rules.wording import describe_condition, describe_origin
 from web.common.extensions import db
 
 
-def _namer() -> Any:
+def namer() -> Any:
     names: dict[str, tuple[str, str]] = {}
     for model in (Category, Grid, Unit):
         for code, zh, en in db.session.execute(select(model.code, model.name_zh, model.name_en)):
@@ -25,7 +25,7 @@ def _namer() -> Any:
 
 
 def cards(firings: list[Firing], lang: str, timeline_id: int | None = None) -> list[dict[str, Any]]:
-    name_of = _namer()
+    name_of = namer()
     i = 0 if lang == "zh" else 1
     timeline = db.session.get(Timeline, timeline_id) if timeline_id else None
     out = []
