@@ -33,7 +33,7 @@ def _after() -> tuple[datetime, int] | None:
 
 
 class ChangeHistoryView(Guarded, BaseView):
-    roles = READERS  # auditors and assessors read every admin page (issue #3)
+    roles = READERS  # auditors and assessors read every admin page, read-only
 
     @expose("/")
     def index(self):

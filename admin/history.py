@@ -56,7 +56,7 @@ def outcome_of(firing: Firing, tasks: dict[int, Task]) -> str:
 
 
 class FiringHistoryView(Guarded, BaseView):
-    roles = READERS  # auditors and assessors read every admin page (issue #3)
+    roles = READERS  # auditors and assessors read every admin page, read-only
 
     def _choices(self, lang: str) -> dict[str, list[tuple[Any, str]]]:
         def named(model):

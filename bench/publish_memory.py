@@ -1,4 +1,4 @@
-"""Memory of one long-lived evaluating process across many publishes (issue #3, point 8).
+"""Memory of one long-lived evaluating process across many publishes.
 
 durable_rules cannot redefine a ruleset, so every published version is registered under its own
 names (`v<version id>_<hash>.<partition>`). This measures what that costs a process that lives

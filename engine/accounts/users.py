@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from engine.core import clock
 from rules.problems import InputError, Problem
@@ -57,13 +57,6 @@ def create_user(session: Session, username: str, role: str, password: str, unit_
                 unit_id=unit.id if unit else None, active=True, created_at=clock.now())
     session.add(user)
     session.flush()
-    return user
-
-
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
-        return None
     return user
 
 

@@ -1,5 +1,5 @@
 """The daily readiness digest (每日就绪清单): before a campaign's digest time (06:40 by default, as
-the seeds ask during inspection) each unit with open tasks gets one message listing what is open
+bureaus ask during the inspection window) each unit with open tasks gets one message listing what is open
 and what is overdue. One row per campaign, unit and local day makes it idempotent."""
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import Campaign, Digest, OutboxMessage, Task
-
-CLOSED = ("closed", "voided")
+from engine.core.states import TERMINAL
 
 
 def run_due(session: Session, now: datetime | None = None) -> int:
@@ -28,11 +27,11 @@ def run_due(session: Session, now: datetime | None = None) -> int:
         done = set(session.scalars(select(Digest.unit_id).where(Digest.campaign_id == campaign.id,
                                                                  Digest.day == local.date())))
         waiting = set(session.scalars(select(Task.unit_id).distinct().where(
-            Task.campaign_id == campaign.id, Task.status.not_in(CLOSED)))) - done
+            Task.campaign_id == campaign.id, Task.status.not_in(TERMINAL)))) - done
         if not waiting:
             continue  # today's digests are all written: no need to read the open tasks again
         open_tasks = session.scalars(select(Task).where(Task.campaign_id == campaign.id, Task.unit_id.in_(waiting),
-                                                        Task.status.not_in(CLOSED)).order_by(Task.deadline_at))
+                                                        Task.status.not_in(TERMINAL)).order_by(Task.deadline_at))
         by_unit: dict[int, list[Task]] = {}
         for task in open_tasks:
             if task.unit_id not in done:

@@ -1,5 +1,5 @@
-"""Built-in campaign packs (data): the demo pack maps the seeds' six zero-tolerance and ten
-strict-management items to GB/T 47678.5 category codes with the brief's time limits."""
+"""Built-in campaign packs (data): the demo pack maps a city's six zero-tolerance and ten
+strict-management items to GB/T 47678.5 category codes, with the time limits bureaus use."""
 from __future__ import annotations
 
 import json

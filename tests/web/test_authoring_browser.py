@@ -1,4 +1,4 @@
-"""Rule authoring end to end in a real browser, at desktop and phone sizes (issue #3's must-show):
+"""Rule authoring end to end in a real browser, at desktop and phone sizes:
 an administrator adds a row to the zero-tolerance list, saves a broken row and reads the error next to
 the field, fixes it, reviews the diff, publishes, simulates an event and sees the new row fire, switches
 the language and rolls back. An engine worker runs throughout: the simulator's jobs and the event posted
