@@ -4,11 +4,7 @@ that validates every row, the whole draft bundle and the durable_rules compile c
 anything. Saving edits the draft; publishing is the versions page's job."""
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -19,33 +15,17 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from admin.base import READERS, Guarded, may_edit, require_editor
-from engine.core import clock
-from engine.durable import compile_check
-from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
-from engine.core.models import Campaign, Category, Grid, ListItem, RuleList, TaskTemplate, Timeline, Unit
-from rules.analysis import analyse
-from rules.document import LIMIT_UNITS, LIST_KINDS
-from rules.problems import InputError
-from rules.facts import SOURCE_TYPES
-from rules.list_rows import check_rows, to_editor
-from rules.problems import Problem
-from rules.lists import expand_row, row_rule_key
+from engine.authoring import lists as authored
+from engine.authoring.stamps import StaleEdit, list_stamp
+from engine.authoring.vocabulary import LIMIT_UNIT_TABLE, LIST_KINDS, SOURCE_TYPES, InputError
+from engine.core.models import Campaign, Category, Grid, RuleList, TaskTemplate, Timeline, Unit
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
 #: Words for the page's widgets, by language (the rule language's own codes stay as they are).
-LIMIT_UNIT_NAMES = {"urgent_hours": ("小时（连续计时）", "hours (continuous)"),
-                    "working_hours": ("工作小时", "working hours"),
-                    "working_days": ("工作日", "working days"),
-                    "urgent_days": ("天（连续计时）", "days (continuous)")}
 SOURCE_TYPE_NAMES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol"), "camera": ("视频监控", "camera"),
                      "inspection": ("测评检查", "inspection"), "media": ("媒体", "media"),
                      "leader": ("领导交办", "leader"), "citizen": ("市民上报", "citizen")}
-
-
-def campaign_today(campaign: Campaign) -> date:
-    """The campaign's local date: the day effective windows are judged against."""
-    return clock.now().astimezone(ZoneInfo(campaign.timezone or "Asia/Shanghai")).date()
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -72,89 +52,9 @@ def reference(session: Session, campaign: Campaign, lang: str) -> dict[str, Any]
         "templates": [{"code": t.code, "name": _name(t, lang)} for t in templates],
         "timelines": [{"code": t.code, "name": _name(t, lang)} for t in session.scalars(
             select(Timeline).where(Timeline.campaign_id == campaign.id).order_by(Timeline.code))],
-        "limit_units": [{"code": u, "name": LIMIT_UNIT_NAMES.get(u, (u, u))[pick]} for u in LIMIT_UNITS],
+        "limit_units": [{"code": code, "name": unit.label_in(lang)} for code, unit in LIMIT_UNIT_TABLE.items()],
         "source_types": [{"code": s, "name": SOURCE_TYPE_NAMES.get(s, (s, s))[pick]} for s in SOURCE_TYPES],
     }
-
-
-def findings_of(kind: str, editor_rows: list[Any], catalog, today: date, lang: str) -> dict[str, Any]:
-    """The live analysis of the rows being edited: overlaps and never-matching rows, and each row's
-    problems by field, so the page marks them before anything is saved."""
-    rows, problems = check_rows(kind, editor_rows, catalog, today)
-    return {"rows": [{"index": a.index, "findings": [f.as_dict(lang) for f in a.findings]}
-                     for a in analyse(rows, today)],
-            "problems": [p.as_dict(lang) for p in problems]}
-
-
-def _bundle_problems(session: Session, rule_list: RuleList, rows: list[dict[str, Any]],
-                     today: date) -> list[Problem]:
-    """The draft bundle with this list's rows replaced: validated whole, compiled, and registered with
-    durable_rules in a child process. Problems of another list or rule are reported for the list."""
-    campaign = session.get(Campaign, rule_list.campaign_id)
-    mine = {row_rule_key(rule_list.kind, r["key"]): i for i, r in enumerate(rows)}
-    docs = [d for d in draft_bundle(session, campaign) if (d.get("origin") or {}).get("list") != rule_list.kind]
-    docs += [expand_row(rule_list.kind, r, today) for r in rows]
-    try:
-        compiled = validate_bundle(docs, catalog_for(session, campaign))
-    except InputError as err:
-        out = []
-        for p in err.problems:
-            key = p.where.split(":", 1)[0]
-            if key in mine:
-                out.append(Problem("row", p.en, p.zh, row=mine[key]))
-            else:
-                out.append(Problem("row", f"elsewhere in the draft: {p.where}: {p.en}",
-                                      f"草稿的其他部分有误：{p.where}：{p.zh}"))
-        return out
-    return [Problem("row", f"durable_rules refused the draft: {message.en}",
-                       f"durable_rules 无法注册草稿：{message.zh}") for message in compile_check.check(compiled.as_dict())]
-
-
-def save_rows(session: Session, rule_list: RuleList, editor_rows: list[Any]) -> list[Problem]:
-    """Replace the list's rows with the edited ones in the caller's transaction, or change nothing and
-    return every problem. A row keeps its stored item (and its per-happening points) by id, else by key."""
-    campaign = session.get(Campaign, rule_list.campaign_id)
-    today = campaign_today(campaign)
-    rows, problems = check_rows(rule_list.kind, editor_rows, catalog_for(session, campaign), today)
-    if problems:
-        return problems
-    problems = _bundle_problems(session, rule_list, rows, today)
-    if problems:
-        return problems
-    by_id = {item.id: item for item in rule_list.items}
-    by_key = {item.key: item for item in rule_list.items}
-    kept: list[ListItem | None] = [None] * len(rows)
-    for index, editor in enumerate(editor_rows):  # ids first, so a renamed row keeps its item ...
-        item = by_id.get(editor.get("id")) if type(editor.get("id")) is int else None
-        if item is not None and item not in kept:
-            kept[index] = item
-    for index, row in enumerate(rows):  # ... then keys, for rows sent without an id
-        item = by_key.get(row["key"])
-        if kept[index] is None and item is not None and item not in kept:
-            kept[index] = item
-    for item in list(rule_list.items):
-        if item not in kept:
-            rule_list.items.remove(item)  # delete-orphan: gone at the flush below, before any row takes its key
-    held = {item.key: item for item in kept if item is not None}
-    for item, row in zip(kept, rows):  # a key passed between stored rows (a swap, a chain) must not meet the
-        if item is not None and held.get(row["key"], item) is not item:  # (list, key) constraint half-way
-            item.key = f"~{item.id}"
-    session.flush()
-    items = []
-    for position, (item, row) in enumerate(zip(kept, rows)):
-        if item is None:
-            item = ListItem()
-        item.position, item.key = position, row["key"]
-        item.title_zh, item.title_en = row["title"]["zh"], row["title"]["en"]
-        item.categories, item.conditions, item.assign = row["categories"], row["conditions"], row["assign"]
-        item.template_code, item.timeline_code, item.limit = row["template"], row["timeline"], row["limit"]
-        item.points, item.legal_basis, item.enabled = row["points"], row["legal_basis"], row["enabled"]
-        item.effective_from = date.fromisoformat(row["effective_from"]) if row["effective_from"] else None
-        item.effective_to = date.fromisoformat(row["effective_to"]) if row["effective_to"] else None
-        items.append(item)
-    rule_list.items = items
-    session.flush()
-    return []
 
 
 def kind_names() -> dict[str, str]:
@@ -221,18 +121,6 @@ def versions_url() -> str:
         return "/admin/versions/"
 
 
-def stamp_of(rule_list: RuleList) -> str:
-    """A digest of the stored rows: a save based on an older one would overwrite someone else's edit."""
-    rows = [[item.id, item.as_row()] for item in rule_list.items]
-    return hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-#: A new list's names, by kind.
-DEFAULT_NAMES = {"zero_tolerance": ("零容忍清单", "Zero-tolerance list"),
-                 "strict_management": ("严管理清单", "Strict-management list"),
-                 "custom": ("自定义清单", "Custom list")}
-
-
 class RowsForm(FlaskForm):
     """Only carries the CSRF token the page's JSON requests send back as X-CSRFToken."""
 
@@ -255,10 +143,7 @@ class ListEditorView(Guarded, BaseView):
 
     @expose("/")
     def index(self):
-        campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.id.desc())))
-        counts = dict(db.session.execute(select(ListItem.list_id, func.count()).group_by(ListItem.list_id)).all())
-        lists = {c.id: list(db.session.scalars(select(RuleList).where(RuleList.campaign_id == c.id)
-                                               .order_by(RuleList.id))) for c in campaigns}
+        campaigns, lists, counts = authored.overview(db.session)
         return self.render("admin/lists/index.html", campaigns=campaigns, lists=lists, counts=counts,
                            lang=short_lang(), kinds=kind_names(), editable=may_edit(), list_kinds=LIST_KINDS)
 
@@ -270,15 +155,13 @@ class ListEditorView(Guarded, BaseView):
         if not form.validate_on_submit():
             abort(400)
         campaign = db.session.get(Campaign, request.form.get("campaign_id", type=int) or 0)
-        kind = request.form.get("kind", "")
-        if campaign is None or kind not in LIST_KINDS:
+        if campaign is None:
             abort(404)
-        rule_list = db.session.scalar(select(RuleList).where(RuleList.campaign_id == campaign.id,
-                                                             RuleList.kind == kind))
-        if rule_list is None:
-            name_zh, name_en = DEFAULT_NAMES[kind]
-            rule_list = RuleList(campaign_id=campaign.id, kind=kind, name_zh=name_zh, name_en=name_en)
-            db.session.add(rule_list)
+        try:
+            rule_list, started = authored.start_list(db.session, campaign, request.form.get("kind", ""))
+        except InputError:
+            abort(404)
+        if started:
             db.session.commit()
             flash(_("List created. Add its rows, save, then publish."), "success")
         return redirect(url_for(".edit", list_id=rule_list.id))
@@ -288,12 +171,11 @@ class ListEditorView(Guarded, BaseView):
         rule_list = self._list(list_id)
         campaign = db.session.get(Campaign, rule_list.campaign_id)
         lang = short_lang()
-        rows = [to_editor(item.as_row(), item.id) for item in rule_list.items]
-        today = campaign_today(campaign)
-        analysis = findings_of(rule_list.kind, rows, catalog_for(db.session, campaign), today, lang)
+        rows = authored.editor_rows(rule_list)
+        analysis = authored.findings(db.session, rule_list, rows, lang)
         ref = reference(db.session, campaign, lang)
         return self.render("admin/lists/edit.html", rule_list=rule_list, campaign=campaign, rows=rows, ref=ref,
-                           stamp=stamp_of(rule_list),
+                           stamp=list_stamp(rule_list),
                            analysis=analysis, lang=lang, editable=may_edit(), form=RowsForm(),
                            kinds=kind_names(), messages=messages(), versions_url=versions_url(),
                            describe=lambda row: describe(row, lang), assignee=assignee,
@@ -302,39 +184,32 @@ class ListEditorView(Guarded, BaseView):
     @expose("/<int:list_id>/analyse", methods=("POST",))
     def analyse(self, list_id: int):
         require_editor()
-        rule_list = self._list(list_id)
-        campaign = db.session.get(Campaign, rule_list.campaign_id)
-        return jsonify(findings_of(rule_list.kind, self._rows(), catalog_for(db.session, campaign),
-                                   campaign_today(campaign), short_lang()))
+        return jsonify(authored.findings(db.session, self._list(list_id), self._rows(), short_lang()))
 
     @expose("/<int:list_id>/save", methods=("POST",))
     def save(self, list_id: int):
         require_editor()
         lang = short_lang()
         rows = self._rows()
-        stamp = request.get_json(silent=True).get("stamp")
-        if not isinstance(stamp, str) or not stamp:
-            return jsonify({"ok": False, "problems": [], "stale": True,
-                            "message": _("Nothing was saved: the save did not say which rows it was based on. "
-                                         "Reload the page, then make your change again.")}), 400
-        # Locked until this transaction ends, so a concurrent save waits here and then sees this one's stamp.
-        rule_list = db.session.scalar(select(RuleList).where(RuleList.id == list_id).with_for_update()
-                                      .execution_options(populate_existing=True))
-        if rule_list is None:
-            abort(404)
-        db.session.expire(rule_list, ["items"])
-        if stamp != stamp_of(rule_list):
+        try:
+            rule_list = authored.save_list(db.session, list_id, request.get_json(silent=True).get("stamp"), rows)
+        except StaleEdit as err:
             db.session.rollback()
+            if err.unstamped:
+                return jsonify({"ok": False, "problems": [], "stale": True,
+                                "message": _("Nothing was saved: the save did not say which rows it was based on. "
+                                             "Reload the page, then make your change again.")}), 400
             return jsonify({"ok": False, "problems": [], "stale": True,
                             "message": _("Someone saved this list after you opened it. Nothing was saved: reload "
                                          "the page to see their rows, then make your change again.")}), 409
-        problems = save_rows(db.session, rule_list, rows)
-        if problems:
+        except InputError as err:
             db.session.rollback()
-            return jsonify({"ok": False, "problems": [p.as_dict(lang) for p in problems],
+            return jsonify({"ok": False, "problems": [p.as_dict(lang) for p in err.problems],
                             "message": _("Nothing was saved: correct the marked fields.")}), 422
+        if rule_list is None:
+            abort(404)
         db.session.commit()
-        rows = [to_editor(item.as_row(), item.id) for item in rule_list.items]
-        return jsonify({"ok": True, "rows": rows, "stamp": stamp_of(rule_list),
+        rows = authored.editor_rows(rule_list)
+        return jsonify({"ok": True, "rows": rows, "stamp": list_stamp(rule_list),
                         "message": _("Saved %(count)s rows to the draft. Publish them on the versions page.",
                                      count=len(rows))})

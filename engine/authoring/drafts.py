@@ -11,22 +11,21 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.authoring.campaigns import campaign_today
 from engine.core import clock
-from rules.problems import InputError, Problem
-from engine.core.models import (Campaign, Category, Grid, RuleList, Rule, RulesetVersion, SupervisionTier, TaskTemplate, TierMember, Timeline, Unit)
-from rules.compiler import CompiledRuleset, categories_of, compile_ruleset
+from engine.core.models import (Campaign, Category, RuleList, Rule, RulesetVersion, SupervisionTier, TaskTemplate,
+                                TierMember, Timeline, Unit)
+from engine.durable import compile_check
+from rules.compiler import CompiledRuleset, compile_ruleset
 from rules.document import Catalog, validate_rule
-from rules.problems import InputError, Problem
 from rules.lists import expand_row
-from engine.core.worktime import WorkCalendar, calendar_for
+from rules.problems import InputError, Problem
 
 
 def catalog_for(session: Session, campaign: Campaign) -> Catalog:
@@ -43,7 +42,7 @@ def catalog_for(session: Session, campaign: Campaign) -> Catalog:
 def draft_bundle(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
     """The campaign's current rule documents: list rows expanded, then hand-written rules."""
     docs: list[dict[str, Any]] = []
-    today = clock.now().astimezone(ZoneInfo(campaign.timezone or "Asia/Shanghai")).date()
+    today = campaign_today(campaign)
     for rule_list in session.scalars(select(RuleList).where(RuleList.campaign_id == campaign.id).order_by(RuleList.id)):
         for item in rule_list.items:
             docs.append(expand_row(rule_list.kind, item.as_row(), today))
@@ -53,6 +52,20 @@ def draft_bundle(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
         doc["version"] = rule.version
         docs.append(doc)
     return docs
+
+
+def draft_with(session: Session, campaign: Campaign, part: list[dict[str, Any]], *, list_kind: str | None = None,
+               rule_key: str | None = None) -> list[dict[str, Any]]:
+    """The draft as it would be with `part` saved: in place of the rows of the list `list_kind`, or of the
+    hand-written rule `rule_key` (None: a new rule), at the end of the bundle."""
+    docs = draft_bundle(session, campaign)
+    if list_kind is not None:
+        docs = [d for d in docs if (d.get("origin") or {}).get("list") != list_kind]
+    if rule_key is not None:
+        rules_at = [i for i, d in enumerate(docs) if d.get("key") == rule_key]
+        if rules_at:
+            del docs[rules_at[-1]]  # hand-written rules come after the list rows
+    return docs + part
 
 
 def validate_bundle(docs: list[dict[str, Any]], catalog: Catalog) -> CompiledRuleset:
@@ -135,11 +148,10 @@ class DraftView:
 
 
 def registration_problems(compiled: CompiledRuleset) -> list[Problem]:
-    """durable_rules' own verdict on the compiled rules, from a child process (engine/compile_check.py)."""
-    from engine.durable.compile_check import check
-
+    """durable_rules' own verdict on the compiled rules, from a child process (engine.durable.compile_check)."""
     return [Problem("(durable_rules)", f"durable_rules refuses the compiled rules: {message.en}",
-                    f"durable_rules 无法注册编译后的规则：{message.zh}") for message in check(compiled.as_dict())]
+                    f"durable_rules 无法注册编译后的规则：{message.zh}")
+            for message in compile_check.check(compiled.as_dict())]
 
 
 def draft_view(session: Session, campaign: Campaign, check_registration: bool = False) -> DraftView:
