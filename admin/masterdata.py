@@ -21,7 +21,7 @@ from admin.base import MasterDataView, shown_label
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
                                 Timeline, Unit)
 from engine.core.worktime import describe_limit
-from rules.document import LIMIT_MAX
+from engine.authoring.vocabulary import LIMIT_MAX
 from web.common.extensions import db
 from admin.fields import (After, CAMPAIGN_STATUSES, LIMIT_UNITS, LocalDateTimeField, OfficeHoursField,
                           POSITION_FIELD_ARGS, RowsView, UNIT_TYPES, Within, choice_label, clock_time,
@@ -103,7 +103,7 @@ class ConditionForm(BaseForm):
     name_zh = fields.StringField(_l("Name (Chinese)"), validators=[validators.InputRequired(), validators.Length(max=200)])
     name_en = fields.StringField(_l("Name (English)"), validators=[validators.InputRequired(), validators.Length(max=200)])
     limit_value = fields.FloatField(_l("Time limit"), validators=[validators.InputRequired(), _more_than_zero])
-    limit_unit = fields.SelectField(_l("Counted in"), choices=LIMIT_UNITS)
+    limit_unit = fields.SelectField(_l("Counted in"), choices=LIMIT_UNITS, default="working_hours")
 
 
 class ConditionInline(InlineFormAdmin):

@@ -71,21 +71,23 @@
     return hit ? hit.label : String(value);
   }
   function isNum(v) { return typeof v === "number" && isFinite(v); }
+  function operand(op) { const o = P.operators[op]; return o ? o.operand : null; }
   function fits(fact, op, value) {
     if (!fact) { return false; }
     if (value === undefined || value === null) { return true; }
-    if (op === "exists" || fact.type === "bool") { return typeof value === "boolean"; }
-    if (op === "between" || op === "not_between") { return Array.isArray(value) && value.length === 2 && value.every(isNum); }
+    if (operand(op) === "flag" || fact.type === "bool") { return typeof value === "boolean"; }
+    if (operand(op) === "pair") { return Array.isArray(value) && value.length === 2 && value.every(isNum); }
     const scalar = fact.type === "int" ? isNum : function (v) { return typeof v === "string"; };
-    if (op === "in" || op === "not_in") { return Array.isArray(value) && value.every(scalar); }
+    if (operand(op) === "list") { return Array.isArray(value) && value.every(scalar); }
     return scalar(value);
   }
   function convert(value, fromOp, toOp) {
-    const many = function (op) { return op === "in" || op === "not_in"; };
-    const pair = function (op) { return op === "between" || op === "not_between"; };
-    if (many(fromOp) === many(toOp) && pair(fromOp) === pair(toOp) && (fromOp === "exists") === (toOp === "exists")) { return value; }
+    const many = function (op) { return operand(op) === "list"; };
+    const pair = function (op) { return operand(op) === "pair"; };
+    const flag = function (op) { return operand(op) === "flag"; };
+    if (many(fromOp) === many(toOp) && pair(fromOp) === pair(toOp) && flag(fromOp) === flag(toOp)) { return value; }
     if (many(toOp) && value !== undefined && !Array.isArray(value)) { return [value]; }
-    if (!many(toOp) && !pair(toOp) && Array.isArray(value) && toOp !== "exists") { return value[0]; }
+    if (!many(toOp) && !pair(toOp) && Array.isArray(value) && !flag(toOp)) { return value[0]; }
     return undefined;
   }
 
@@ -166,9 +168,9 @@
   function valueWidget(name, op, value) {
     const fact = FACTS[name];
     if (!fact || !fits(fact, op, value) || fact.ops.indexOf(op) < 0) { return jsonWidget(value); }
-    if (op === "exists" || fact.type === "bool") { return yesNo(value); }
+    if (operand(op) === "flag" || fact.type === "bool") { return yesNo(value); }
     const items = itemsFor(name);
-    if (op === "between" || op === "not_between") {
+    if (operand(op) === "pair") {
       const lo = value ? value[0] : undefined;
       const hi = value ? value[1] : undefined;
       const low = name === "local_hour" ? hourSelect("value-low", lo) : numberInput("value-low", lo, 0);
@@ -180,7 +182,7 @@
         return [num(low), num(high)];
       } };
     }
-    if (op === "in" || op === "not_in") {
+    if (operand(op) === "list") {
       return items ? picker(items, value, name) : commaList(fact, value);
     }
     if (items) {
@@ -210,7 +212,7 @@
     let widget = null;
     function opsFor(name) { return FACTS[name] ? FACTS[name].ops : []; }
     function buildOp(current) {
-      const items = opsFor(fact.value).map(function (o) { return { value: o, label: P.operators[o] }; });
+      const items = opsFor(fact.value).map(function (o) { return { value: o, label: P.operators[o].label }; });
       const next = select("op", items, current, false);
       if (op) { row.replaceChild(next, op); } else { row.insertBefore(next, cell); }
       op = next;
@@ -494,8 +496,8 @@
   function describeLeaf(c) {
     const fact = FACTS[c.fact];
     const label = fact ? fact.label : String(c.fact);
-    const opLabel = P.operators[c.op] || String(c.op);
-    if ((c.op === "between" || c.op === "not_between") && Array.isArray(c.value)) {
+    const opLabel = (P.operators[c.op] && P.operators[c.op].label) || String(c.op);
+    if (operand(c.op) === "pair" && Array.isArray(c.value)) {
       return label + " " + opLabel + " " + c.value[0] + "–" + c.value[1];
     }
     return label + " " + opLabel + " " + valueText(c.fact, c.value);
