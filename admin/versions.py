@@ -18,14 +18,11 @@ from wtforms.validators import DataRequired, Length
 
 from admin import base
 from admin.base import Guarded
-from engine.authoring import drafts as campaigns, versions
-from rules.problems import InputError
-from engine.core.models import Campaign
-from rules.diff import shown
+from engine.authoring import drafts, versions
+from engine.authoring.vocabulary import InputError, Problem, shown
+from engine.core.models import DEFAULT_TIMEZONE, Campaign
 from web.common.extensions import db
 from web.common.i18n import short_lang
-
-ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class PublishForm(FlaskForm):
@@ -35,6 +32,10 @@ class PublishForm(FlaskForm):
 
 class RollbackForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+
+def _shown_problems(found: list[Problem], lang: str) -> list[dict[str, str]]:
+    return [{"path": p.where, "message": p.message(lang)} for p in found]
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -50,9 +51,10 @@ class VersionsView(Guarded, BaseView):
     @expose("/")
     def index(self):
         found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
-        drafts = {c.id: campaigns.draft_view(db.session, c).content_hash for c in found}
+        draft_hashes = {c.id: drafts.draft_view(db.session, c).content_hash for c in found}
         return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
-                           drafts=drafts, rollback_form=RollbackForm(), may_edit=base.may_edit(), zone=ZONE,
+                           drafts=draft_hashes, rollback_form=RollbackForm(), may_edit=base.may_edit(),
+                           zones={c.id: ZoneInfo(c.timezone or DEFAULT_TIMEZONE) for c in found},
                            lang=short_lang())
 
     @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))
@@ -63,19 +65,13 @@ class VersionsView(Guarded, BaseView):
         if publishing:
             base.require_editor()
         publishing = publishing and form.validate_on_submit()
-        draft, active, changes = versions.draft_against_active(db.session, campaign, check_registration=publishing)
-        unchanged = active is not None and active.content_hash == draft.content_hash
-        if publishing and unchanged:
-            publishing = False
-            flash(_("Nothing was published: the draft is the same as the active version."), "info")
-        if publishing and form.reviewed.data != draft.content_hash:
-            publishing = False
-            flash(_("Nothing was published: the draft changed since you reviewed it. Review the differences below "
-                    "and publish again."), "warning")
-        if publishing and not draft.problems:
+        if publishing:
+            review = versions.publish_reviewed(db.session, campaign, form.reviewed.data, current_user.id,
+                                               form.comment.data.strip())
+        else:
+            review = versions.review(db.session, campaign)
+        if review.published is not None:
             try:
-                version = campaigns.freeze(db.session, campaign, draft, author_id=current_user.id,
-                                           comment=form.comment.data.strip())
                 db.session.commit()
             except IntegrityError:  # another editor published the same number a moment earlier
                 db.session.rollback()
@@ -83,18 +79,22 @@ class VersionsView(Guarded, BaseView):
                         "differences again."), "warning")
                 return redirect(url_for(".draft", campaign_id=campaign_id))
             flash(_("Published version %(number)s. Engine workers use it from their next batch.",
-                    number=version.number), "success")
+                    number=review.published.number), "success")
             return redirect(url_for(".index"))
-        if publishing:
+        if review.refused == "unchanged":
+            flash(_("Nothing was published: the draft is the same as the active version."), "info")
+        elif review.refused == "changed_since_review":
+            flash(_("Nothing was published: the draft changed since you reviewed it. Review the differences below "
+                    "and publish again."), "warning")
+        elif review.refused == "problems":
             db.session.rollback()
             flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
-        form.reviewed.data = draft.content_hash
+        form.reviewed.data = review.draft.content_hash
         lang = short_lang()
-        problems = [{"path": p.where, "rule": p.where.split(":")[0], "message": p.message(lang)} for p in draft.problems]
-        beside = [(c, [p for p in problems if p["rule"] == versions.rule_key_of(c)]) for c in changes]
-        return self.render("admin/versions/draft.html", campaign=campaign, draft=draft, active=active, changes=beside,
-                           form=form, may_edit=base.may_edit(), lang=lang, problems=problems, shown=shown,
-                           unchanged=unchanged)
+        beside = [(c, _shown_problems(review.problems_of(c), lang)) for c in review.changes]
+        return self.render("admin/versions/draft.html", campaign=campaign, draft=review.draft, active=review.active,
+                           changes=beside, form=form, may_edit=base.may_edit(), lang=lang,
+                           problems=_shown_problems(review.draft.problems, lang), shown=shown, unchanged=review.unchanged)
 
     @expose("/<int:campaign_id>/diff")
     def compare(self, campaign_id: int):
@@ -121,7 +121,7 @@ class VersionsView(Guarded, BaseView):
         if not form.validate_on_submit():
             abort(400)
         try:
-            version = campaigns.rollback(db.session, campaign, number, author_id=current_user.id,
+            version = drafts.rollback(db.session, campaign, number, author_id=current_user.id,
                                          comment=(form.comment.data or "").strip())
             db.session.commit()
         except InputError:

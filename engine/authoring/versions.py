@@ -2,14 +2,14 @@
 draft and the active version or between any two versions (rules.diff over frozen bundle views)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext, compiled_version, context_for
-from engine.authoring.drafts import DraftView, catalog_for, draft_bundle, draft_view, validate_bundle
+from engine.authoring.drafts import DraftView, catalog_for, draft_bundle, draft_view, freeze, validate_bundle
 from rules.problems import InputError, Problem
 from engine.core.models import Campaign, RulesetVersion, User
 from rules.diff import Change, diff
@@ -66,12 +66,55 @@ def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> Campa
     return context_for(session, campaign, version.id, version.number, compiled_version(version))
 
 
+@dataclass
+class Review:
+    """The draft against the active version, as an editor reviews it before publishing; `refused` says
+    why a publish did not happen (unchanged, changed_since_review, problems), `published` what did."""
+
+    draft: DraftView
+    active: RulesetVersion | None
+    changes: list[Change]
+    refused: str | None = None
+    published: RulesetVersion | None = field(default=None)
+
+    @property
+    def unchanged(self) -> bool:
+        return self.active is not None and self.active.content_hash == self.draft.content_hash
+
+    def problems_of(self, change: Change) -> list[Problem]:
+        """The draft's problems about the rule a change is about, to show them next to it."""
+        key = rule_key_of(change)
+        return [p for p in self.draft.problems if p.where.split(":")[0] == key]
+
+
 def draft_against_active(session: Session, campaign: Campaign,
                          check_registration: bool = False) -> tuple[DraftView, RulesetVersion | None, list[Change]]:
     """The draft (validated), the active version, and what publishing would change."""
     draft = draft_view(session, campaign, check_registration)
     active = session.get(RulesetVersion, campaign.published_version_id) if campaign.published_version_id else None
     return draft, active, diff(view_of(active), draft.as_view())
+
+
+def review(session: Session, campaign: Campaign) -> Review:
+    """The draft against the active version, without asking durable_rules (that waits for publishing)."""
+    return Review(*draft_against_active(session, campaign))
+
+
+def publish_reviewed(session: Session, campaign: Campaign, reviewed: str, author_id: int | None,
+                     comment: str) -> Review:
+    """Publish exactly the draft the editor reviewed (its content hash), with durable_rules' own check;
+    nothing when it equals the active version, changed since the review, or has problems. The caller
+    commits (a concurrent publish of the same number fails there)."""
+    review = Review(*draft_against_active(session, campaign, check_registration=True))
+    if review.unchanged:
+        review.refused = "unchanged"
+    elif reviewed != review.draft.content_hash:
+        review.refused = "changed_since_review"
+    elif review.draft.problems:
+        review.refused = "problems"
+    else:
+        review.published = freeze(session, campaign, review.draft, author_id=author_id, comment=comment)
+    return review
 
 
 def between(session: Session, campaign: Campaign, old: int, new: int) -> list[Change]:
