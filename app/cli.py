@@ -216,15 +216,13 @@ def rules() -> None:
 @click.option("--comment", default="", help="why this version (kept with it)")
 def rules_publish(code: str, comment: str) -> None:
     """Validate, compile and publish the campaign's draft; workers use it from their next batch."""
-    from sqlalchemy import select
-
+    from engine.authoring.campaigns import campaign_for
     from engine.authoring.drafts import publish
     from engine.core.db import session_factory
-    from engine.core.models import Campaign
     from rules.problems import InputError
 
     with session_factory(load_settings().database_url)() as session:
-        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        campaign = campaign_for(session, code)
         if campaign is None:
             raise click.ClickException(f"no campaign {code!r}")
         try:
@@ -243,15 +241,13 @@ def rules_publish(code: str, comment: str) -> None:
 @click.option("--comment", default="", help="why (kept with the new version)")
 def rules_rollback(code: str, number: int, comment: str) -> None:
     """Republish an older version's frozen content as the next version; the draft is left as it is."""
-    from sqlalchemy import select
-
+    from engine.authoring.campaigns import campaign_for
     from engine.authoring.drafts import rollback
     from engine.core.db import session_factory
     from rules.problems import InputError
-    from engine.core.models import Campaign
 
     with session_factory(load_settings().database_url)() as session:
-        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        campaign = campaign_for(session, code)
         if campaign is None:
             raise click.ClickException(f"no campaign {code!r}")
         try:
@@ -313,19 +309,20 @@ def sanctions() -> None:
 
 @sanctions.command("produce")
 @click.argument("period")
-@click.option("--campaign", "code", default=None, help="campaign code (default: the first active campaign)")
+@click.option("--campaign", "code", default=None,
+              help="campaign code (default: the oldest active campaign, else the newest campaign)")
 def sanctions_produce(period: str, code: str | None) -> None:
     """Keep the sanctions list of a finished month (2026-11) or quarter (2026-Q4), once; print who is due."""
     from engine.core import clock
     from engine.assessment import sanctions as rules
-    from engine.assessment.bulletin import campaign_for
+    from engine.authoring.campaigns import campaign_for
     from engine.core.db import session_factory
     from engine.assessment.indicators import PeriodError
 
     with session_factory(load_settings().database_url)() as session:
         campaign = campaign_for(session, code)
         if campaign is None:
-            raise click.ClickException(f"no such campaign: {code or '(no active campaign)'}")
+            raise click.ClickException(f"no such campaign: {code or '(no campaign yet)'}")
         try:
             run = rules.produce(session, campaign, period, clock.now())
         except (PeriodError, ValueError) as err:

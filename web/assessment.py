@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.assessment.bulletin import Bulletin, build, campaign_for
+from engine.assessment.bulletin import Bulletin, build
+from engine.authoring.campaigns import campaign_for
 from engine.assessment.indicators import RATES, PeriodError, parse_period, period_containing
 from engine.core.models import Campaign, SanctionRun
 from engine.assessment.sanctions import SANCTIONS

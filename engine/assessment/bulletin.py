@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -93,13 +93,6 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final)
-
-
-def campaign_for(session: Session, code: Optional[str]) -> Optional[Campaign]:
-    """The campaign named by code, else the first active one."""
-    if code:
-        return session.scalar(select(Campaign).where(Campaign.code == code))
-    return session.scalar(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id))
 
 
 def rule_names(session: Session, campaign: Campaign) -> list[SanctionRule]:
