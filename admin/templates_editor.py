@@ -3,8 +3,6 @@ a checklist, evidence rules and instructions, a live preview rendered by the ver
 field unit gets, and saving as a new template version."""
 from __future__ import annotations
 
-import json
-
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -15,7 +13,7 @@ from wtforms import HiddenField
 from admin import base
 from admin.base import Guarded
 from engine.authoring import templates as task_templates
-from rules.problems import InputError
+from engine.authoring.vocabulary import InputError
 from engine.core.models import TaskTemplate
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -28,13 +26,6 @@ BLANK = {"code": "", "name_zh": "", "name_en": "", "instructions_zh": "", "instr
 
 class DesignForm(FlaskForm):
     design = HiddenField()
-
-
-def _preview_template(spec: dict) -> TaskTemplate:
-    """A transient template (never added to the session) for rendering the preview."""
-    return TaskTemplate(code=str(spec.get("code") or "preview"), version=0, name_zh=spec.get("name_zh", ""),
-                        name_en=spec.get("name_en", ""), fields=[f for f in spec.get("fields") or []
-                                                                  if isinstance(f, dict) and f.get("name")])
 
 
 class TemplateEditorView(Guarded, BaseView):
@@ -57,14 +48,12 @@ class TemplateEditorView(Guarded, BaseView):
             base.require_editor()
         if form.validate_on_submit():
             try:
-                spec = json.loads(form.design.data or "{}")
-                row = task_templates.save_version(db.session, spec if isinstance(spec, dict) else {})
-            except (ValueError, InputError) as err:
+                spec = task_templates.parse_design(form.design.data)
+                row = task_templates.save_version(db.session, spec)
+            except InputError as err:
                 db.session.rollback()
                 lang = short_lang()
-                found = err.problems if isinstance(err, InputError) else []
-                problems = [{"path": p.where, "message": p.as_dict(lang)["message"]} for p in found] or [
-                    {"path": "design", "message": _("The design could not be read.")}]
+                problems = [{"path": p.where, "message": p.message(lang)} for p in err.problems]
             else:
                 db.session.commit()
                 flash(_("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
@@ -79,8 +68,7 @@ class TemplateEditorView(Guarded, BaseView):
         """The runtime form of the design being edited, exactly as the field unit's page renders it."""
         spec = request.get_json(silent=True) or {}
         lang = short_lang()
-        problems = task_templates.check(spec) if isinstance(spec, dict) else []
-        template = _preview_template(spec if isinstance(spec, dict) else {})
+        template, problems = task_templates.preview(spec)
         try:
             form = form_class(template, lang, FlaskForm)(meta={"csrf": False})
         except Exception:  # an incomplete design: show what can be shown, the problems say the rest

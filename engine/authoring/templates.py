@@ -4,6 +4,7 @@ A task keeps the template version it was created with; new tasks take a code's l
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -62,6 +63,27 @@ def check(spec: dict[str, Any]) -> list[Problem]:
         need(value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 10_000),
              f"evidence_rules.{key}", "a number from 0", "须为不小于 0 的数")
     return problems
+
+
+def parse_design(text: str | None) -> dict[str, Any]:
+    """The submitted design (anything but a JSON object counts as empty, for check() to name what is
+    missing), or InputError when it is not JSON at all."""
+    try:
+        spec = json.loads(text or "{}")
+    except ValueError as err:
+        raise InputError([Problem("design", "The design could not be read.", "无法读取该模板设计。")]) from err
+    return spec if isinstance(spec, dict) else {}
+
+
+def preview(spec: Any) -> tuple[TaskTemplate, list[Problem]]:
+    """A transient template (never added to a session) for rendering the design being edited, and the
+    design's problems; an incomplete design shows what can be shown."""
+    if not isinstance(spec, dict):
+        return TaskTemplate(code="preview", version=0, name_zh="", name_en="", fields=[]), []
+    template = TaskTemplate(code=str(spec.get("code") or "preview"), version=0, name_zh=spec.get("name_zh", ""),
+                            name_en=spec.get("name_en", ""), fields=[f for f in spec.get("fields") or []
+                                                                     if isinstance(f, dict) and f.get("name")])
+    return template, check(spec)
 
 
 def save_version(session: Session, spec: dict[str, Any]) -> TaskTemplate:
