@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         if endpoint == "import.index":
             request.max_content_length = MAX_FILE_BYTES + 64 * 1024
         elif endpoint == "evidence_api.upload":
-            request.max_content_length = settings.evidence_max_bytes + 64 * 1024
+            request.max_content_length = settings.evidence.max_bytes + 64 * 1024
 
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)

@@ -166,7 +166,8 @@ def drain(factory, settings):
     from engine.evaluation import pipeline
 
     def run():
-        return pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
+        limits = settings.pipeline
+        return pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts)
     return run
 
 

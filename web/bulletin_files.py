@@ -4,9 +4,10 @@ Both take the same sheets the page shows: (title, header, rows) tuples already i
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
+
+from engine.core.config import load_settings
 
 Sheet = tuple[str, list[str], list[list[Any]]]
 
@@ -27,7 +28,7 @@ class FontMissing(RuntimeError):
 
 def find_font() -> Path:
     """CIVICRULES_PDF_FONT if set, else the fonts Debian's fonts-wqy-zenhei / -microhei install."""
-    configured = os.environ.get("CIVICRULES_PDF_FONT")
+    configured = load_settings().pdf_font
     looked = [configured] if configured else list(FONT_CANDIDATES)
     for candidate in looked:
         if candidate and Path(candidate).is_file():

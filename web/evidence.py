@@ -42,9 +42,9 @@ def upload(task_id: int):
     upload = request.files.get("file")
     settings = current_app.extensions["civicrules.settings"]
     zone = ZoneInfo(db.session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id)) or "Asia/Shanghai")
-    row = evidence.add_photo(db.session, settings.evidence_dir, task, token_user(), request.form.get("field", ""),
+    row = evidence.add_photo(db.session, settings.evidence.dir, task, token_user(), request.form.get("field", ""),
                              request.form.get("stage", ""), upload.filename if upload else "",
-                             upload.read() if upload else b"", settings.evidence_max_bytes, zone)
+                             upload.read() if upload else b"", settings.evidence.max_bytes, zone)
     db.session.commit()
     return jsonify(evidence.evidence_json(row)), 201
 
@@ -65,7 +65,7 @@ def fetch(evidence_id: int):
     row = db.session.get(Evidence, evidence_id)
     if row is None or _visible_task(row.task_id) is None:
         return problem(404, "not-found", detail_key="not_found")
-    path = current_app.extensions["civicrules.settings"].evidence_dir / row.stored_name
+    path = current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name
     return send_upload(path, row.original_name)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import os
 from typing import Iterator
 
 from flask import Blueprint, Response, current_app, request
@@ -120,11 +119,12 @@ class DeploymentCollector:
 
 
 def _allowed() -> bool:
-    token = current_app.config.get("CIVICRULES_METRICS_TOKEN", os.environ.get("CIVICRULES_METRICS_TOKEN", ""))
+    settings: Settings = current_app.extensions["civicrules.settings"]
+    token = current_app.config.get("CIVICRULES_METRICS_TOKEN", settings.web.metrics_token)
     header = request.headers.get("Authorization", "")
     if token and header.lower().startswith("bearer ") and hmac.compare_digest(header[7:].strip(), token):
         return True
-    allow = current_app.config.get("CIVICRULES_METRICS_ALLOW", os.environ.get("CIVICRULES_METRICS_ALLOW", ""))
+    allow = current_app.config.get("CIVICRULES_METRICS_ALLOW", settings.web.metrics_allow)
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:

@@ -6,7 +6,6 @@ falls back to counting in process memory (logged), so sign-in and intake keep wo
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from typing import Callable
 
@@ -14,8 +13,7 @@ from flask import Flask, Response, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 
-LOGIN_LIMIT = "5 per minute"
-INTAKE_LIMIT = "1000 per second"
+from engine.core.config import Settings
 
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown")
 
@@ -27,18 +25,16 @@ def storage_uri(redis_url: str) -> str:
     return redis_url
 
 
-def init_rate_limits(app: Flask, redis_url: str, key_prefix: str) -> None:
-    enabled = os.environ.get("CIVICRULES_RATE_LIMITS", "on").lower() not in ("off", "0", "false", "no")
-    app.config.setdefault("RATELIMIT_ENABLED", enabled)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(redis_url))
+def init_rate_limits(app: Flask, settings: Settings) -> None:
+    app.config.setdefault("RATELIMIT_ENABLED", settings.web.rate_limits)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(settings.redis_url))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")  # "5 in any 60 s", not per clock minute
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", key_prefix)
-    app.config.setdefault("CIVICRULES_LOGIN_RATE_LIMIT", os.environ.get("CIVICRULES_LOGIN_RATE_LIMIT", LOGIN_LIMIT))
-    app.config.setdefault("CIVICRULES_INTAKE_RATE_LIMIT",
-                          os.environ.get("CIVICRULES_INTAKE_RATE_LIMIT", INTAKE_LIMIT))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", settings.queues.prefix)
+    app.config.setdefault("CIVICRULES_LOGIN_RATE_LIMIT", settings.web.login_rate_limit)
+    app.config.setdefault("CIVICRULES_INTAKE_RATE_LIMIT", settings.web.intake_rate_limit)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many)
 

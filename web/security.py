@@ -10,8 +10,6 @@ Inline styles are allowed everywhere: templates use `style=` attributes, and a s
 """
 from __future__ import annotations
 
-import os
-
 from flask import Flask, Response, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask.sessions import SecureCookieSessionInterface
@@ -53,18 +51,14 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def init_security(app: Flask, settings: Settings) -> None:
-    proxies = str(app.config.get("CIVICRULES_PROXY_FIX", os.environ.get("CIVICRULES_PROXY_FIX", ""))).strip()
+    proxies = str(app.config.get("CIVICRULES_PROXY_FIX", settings.web.proxy_fix)).strip()
     if proxies:
         hops = int(proxies) if proxies.isdigit() else 1
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")
-    if _truthy(os.environ.get("CIVICRULES_SECURE_COOKIES")):
+    if settings.web.secure_cookies:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.session_interface = _SessionInterface()
@@ -78,4 +72,4 @@ def init_security(app: Flask, settings: Settings) -> None:
 
     from web.ratelimit import init_rate_limits
 
-    init_rate_limits(app, settings.redis_url, settings.queue_prefix)
+    init_rate_limits(app, settings)

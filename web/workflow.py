@@ -132,9 +132,9 @@ def photos(task_id: int):
     stored = 0
     for upload in files:
         try:
-            evidence.add_photo(db.session, settings.evidence_dir, task, current_user, request.form.get("field", ""),
+            evidence.add_photo(db.session, settings.evidence.dir, task, current_user, request.form.get("field", ""),
                                request.form.get("stage", "after"), upload.filename, upload.read(),
-                               settings.evidence_max_bytes, zone_of(task))
+                               settings.evidence.max_bytes, zone_of(task))
             db.session.commit()
             stored += 1
         except InputError as err:
@@ -152,7 +152,7 @@ def photo(task_id: int, evidence_id: int):
     row = db.session.get(Evidence, evidence_id)
     if row is None or row.task_id != task.id:
         abort(404)
-    return send_upload(current_app.extensions["civicrules.settings"].evidence_dir / row.stored_name, row.original_name)
+    return send_upload(current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name, row.original_name)
 
 
 @bp.get("/check")

@@ -51,7 +51,7 @@ def enqueue_due(session: Session, settings: Settings | None = None) -> list[tupl
             try:
                 evaluate_queue(settings).enqueue("workers.assessment.produce_sanctions", campaign.id, label,
                                                  job_timeout=600, result_ttl=600, failure_ttl=86400,
-                                                 job_id=f"{settings.queue_prefix}-sanctions-{campaign.id}-{label}")
+                                                 job_id=f"{settings.queues.prefix}-sanctions-{campaign.id}-{label}")
             except RedisError:  # escalation must not wait for Redis: ask again next round
                 log.warning("could not queue the sanctions list of %s for campaign %s", label, campaign.id,
                             exc_info=True)

@@ -18,8 +18,8 @@ def drain_events() -> dict:
     """Evaluate every claimable pending event, in batches; queue a follow-up if time ran out."""
     settings = load_settings()
     clear_drain_flag(settings)  # events arriving from now on queue a fresh drain
-    result = pipeline.drain(session_factory(settings.database_url), settings.batch_size,
-                            settings.lease_seconds, settings.max_attempts)
+    result = pipeline.drain(session_factory(settings.database_url), settings.pipeline.batch_size,
+                            settings.pipeline.lease_seconds, settings.pipeline.max_attempts)
     with session_factory(settings.database_url)() as session:
         record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):

@@ -25,7 +25,7 @@ _CHUNK = 1000
 
 
 def latency_key(settings: Settings) -> str:
-    return f"{settings.queue_prefix}:metrics:evaluation_latency"
+    return f"{settings.queues.prefix}:metrics:evaluation_latency"
 
 
 def bucket_index(seconds: float) -> int:

@@ -21,11 +21,11 @@ def connection(settings: Settings | None = None) -> Redis:
 
 
 def evaluate_queue(settings: Settings, conn: Redis | None = None) -> Queue:
-    return Queue(f"{settings.queue_prefix}-evaluate", connection=conn or connection(settings))
+    return Queue(f"{settings.queues.prefix}-evaluate", connection=conn or connection(settings))
 
 
 def outbox_queue(settings: Settings, conn: Redis | None = None) -> Queue:
-    return Queue(f"{settings.queue_prefix}-outbox", connection=conn or connection(settings))
+    return Queue(f"{settings.queues.prefix}-outbox", connection=conn or connection(settings))
 
 
 def all_queues(settings: Settings, conn: Redis | None = None) -> list[Queue]:
@@ -33,7 +33,7 @@ def all_queues(settings: Settings, conn: Redis | None = None) -> list[Queue]:
 
 
 def _flag(settings: Settings, name: str) -> str:
-    return f"{settings.queue_prefix}:{name}-queued"
+    return f"{settings.queues.prefix}:{name}-queued"
 
 
 def enqueue_drain(settings: Settings, conn: Redis | None = None) -> bool:
@@ -66,4 +66,4 @@ def clear_delivery_flag(settings: Settings, conn: Redis | None = None) -> None:
 def enqueue_import(settings: Settings, run_id: int) -> None:
     """Queue the import of one uploaded file (the job reads everything else from its ImportRun row)."""
     evaluate_queue(settings).enqueue("workers.jobs.import_events", run_id, job_timeout=3600, result_ttl=600,
-                                     failure_ttl=86400, job_id=f"{settings.queue_prefix}-import-{run_id}")
+                                     failure_ttl=86400, job_id=f"{settings.queues.prefix}-import-{run_id}")

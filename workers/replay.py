@@ -29,11 +29,11 @@ STOP_GRACE = 5.0
 
 
 def cancel_key(settings: Settings, job_id: str) -> str:
-    return f"{settings.queue_prefix}:replay-cancel:{job_id}"
+    return f"{settings.queues.prefix}:replay-cancel:{job_id}"
 
 
 def _recent_key(settings: Settings) -> str:
-    return f"{settings.queue_prefix}:replays"
+    return f"{settings.queues.prefix}:replays"
 
 
 def start(settings: Settings, request: dict[str, Any], by: str = "") -> str:

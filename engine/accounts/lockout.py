@@ -7,7 +7,6 @@ failures are counted.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, object_session as session_of
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.core import clock
+from engine.core.config import LockoutSettings, load_settings
 from engine.core.models import UTC, User
 
 _DUMMY_HASH = generate_password_hash("civicrules-no-such-user")
@@ -30,10 +30,9 @@ class LockoutPolicy:
     lock_for: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_environment(cls) -> LockoutPolicy:
-        return cls(max_failures=int(os.environ.get("CIVICRULES_LOCKOUT_FAILURES", "10")),
-                   window=timedelta(seconds=int(os.environ.get("CIVICRULES_LOCKOUT_WINDOW_SECONDS", "900"))),
-                   lock_for=timedelta(seconds=int(os.environ.get("CIVICRULES_LOCKOUT_SECONDS", "900"))))
+    def from_settings(cls, settings: LockoutSettings) -> LockoutPolicy:
+        return cls(max_failures=settings.failures, window=timedelta(seconds=settings.window_seconds),
+                   lock_for=timedelta(seconds=settings.lock_seconds))
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:
@@ -42,7 +41,7 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
 
 def sign_in(session: Session, username: str, password: str, policy: LockoutPolicy | None = None) -> User | None:
     """The user if the password is right and the account active and not locked; else None (and count it)."""
-    policy = policy or LockoutPolicy.from_environment()
+    policy = policy or LockoutPolicy.from_settings(load_settings().lockout)
     now = clock.now()
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

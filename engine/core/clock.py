@@ -4,11 +4,10 @@ Code asks `clock.now()` for an aware UTC datetime; tests freeze or move it with 
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Callable
 
-_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+from engine.core.config import load_settings
 
 
 def now() -> datetime:
@@ -21,12 +20,14 @@ def set_clock(fn: Callable[[], datetime] | None) -> None:
     _now = fn or (lambda: datetime.now(timezone.utc))
 
 
-def _from_environment() -> None:
-    """CIVICRULES_FROZEN_NOW=ISO-8601 freezes the clock in every process a test starts."""
-    frozen = os.environ.get("CIVICRULES_FROZEN_NOW")
-    if frozen:
-        instant = datetime.fromisoformat(frozen).astimezone(timezone.utc)
-        set_clock(lambda: instant)
+def _first_reading() -> datetime:
+    """The first reading settles the clock: CIVICRULES_FROZEN_NOW freezes it in every process a test starts."""
+    frozen = load_settings().test_hooks.frozen_now
+    if frozen is None:
+        set_clock(None)
+    else:
+        set_clock(lambda: frozen)
+    return _now()
 
 
-_from_environment()
+_now: Callable[[], datetime] = _first_reading

@@ -1,14 +1,149 @@
-"""Configuration: environment first, then the instance folder; secrets are generated, never coded.
+"""Configuration: one tree of settings, built from the environment once per process.
 
-`CIVICRULES_INSTANCE` (default ./instance) holds the SQLite database, the generated secret key,
-the embedded Redis socket and uploaded evidence. `DATABASE_URL` and `REDIS_URL` switch to servers.
+Every setting is a row of `VARIABLES` (its environment variable, the value used when it is unset,
+and what it does), so docs/OPERATING.md can be checked against it; nothing else in the code reads
+the environment. `CIVICRULES_INSTANCE` (default ./instance) holds the SQLite database, the
+generated secret key, the embedded Redis socket and uploaded evidence; `DATABASE_URL` and
+`REDIS_URL` switch to servers. Secrets are generated, never coded.
 """
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+N = TypeVar("N", int, float)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, the value used when it is unset, and what it sets."""
+
+    name: str
+    default: str
+    description: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("CIVICRULES_INSTANCE", "instance",
+             "folder for the SQLite database, the generated secret key, the embedded Redis, imports and evidence"),
+    Variable("DATABASE_URL", "", "the database; empty: SQLite in <instance>/civicrules.db"),
+    Variable("REDIS_URL", "", "the Redis server; empty: the embedded one on unix://<instance>/redis.sock"),
+    Variable("SECRET_KEY", "", "signs sessions; empty: generated once into <instance>/secret_key (mode 600)"),
+    Variable("CIVICRULES_QUEUE_PREFIX", "civicrules", "prefix of RQ queues and Redis keys, so deployments can share a Redis"),
+    Variable("CIVICRULES_BATCH_SIZE", "200", "events per evaluation batch"),
+    Variable("CIVICRULES_LEASE_SECONDS", "60", "how long a claimed batch is held before another worker may take it over"),
+    Variable("CIVICRULES_MAX_ATTEMPTS", "3", "solo attempts before an event is marked failed"),
+    Variable("CIVICRULES_EVIDENCE_DIR", "", "folder of task photos; empty: <instance>/evidence"),
+    Variable("CIVICRULES_EVIDENCE_MAX_MB", "10", "largest photo accepted, in MB"),
+    Variable("CIVICRULES_LOCKOUT_FAILURES", "10", "failed sign-ins within the window that lock an account"),
+    Variable("CIVICRULES_LOCKOUT_WINDOW_SECONDS", "900", "the window in which failed sign-ins are counted"),
+    Variable("CIVICRULES_LOCKOUT_SECONDS", "900", "how long a locked account stays locked"),
+    Variable("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6", "sends per recipient before a delivery is marked failed"),
+    Variable("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2", "first wait of the exponential back-off between sends"),
+    Variable("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600", "longest wait between sends"),
+    Variable("CIVICRULES_NOTIFY_TIMEOUT_SECONDS", "10", "timeout of every webhook, robot and SMTP call"),
+    Variable("CIVICRULES_SMTP_HOST", "", "mail server for e-mail recipients; empty: e-mail is not sent"),
+    Variable("CIVICRULES_SMTP_PORT", "25", "mail server port"),
+    Variable("CIVICRULES_SMTP_FROM", "", "sender address of e-mail; empty: e-mail is not sent"),
+    Variable("CIVICRULES_SMTP_STARTTLS", "", "1, true or yes: switch to TLS with STARTTLS"),
+    Variable("CIVICRULES_SMTP_USER", "", "user to log in to the mail server as; empty: no login"),
+    Variable("CIVICRULES_SMTP_PASSWORD", "", "password of that user"),
+    Variable("CIVICRULES_WEBHOOK_ALLOW", "",
+             "comma-separated host names or CIDRs that webhooks may reach although private or loopback"),
+    Variable("CIVICRULES_PDF_FONT", "", "TTF/TTC file with Chinese glyphs for PDF bulletins; empty: the WenQuanYi or Noto fonts"),
+    Variable("CIVICRULES_LOG_FORMAT", "text", "json: one JSON object per log line; otherwise plain text"),
+    Variable("CIVICRULES_LOG_LEVEL", "", "log threshold (DEBUG, INFO, WARNING, ...); empty: INFO"),
+    Variable("CIVICRULES_METRICS_TOKEN", "", "bearer token that opens /metrics; empty: none"),
+    Variable("CIVICRULES_METRICS_ALLOW", "", "comma-separated addresses or CIDRs that may read /metrics without the token"),
+    Variable("CIVICRULES_PROXY_FIX", "", "number of reverse proxies whose X-Forwarded-* headers are trusted; empty: none"),
+    Variable("CIVICRULES_SECURE_COOKIES", "", "1, true, yes or on: the session cookie is always Secure"),
+    Variable("CIVICRULES_RATE_LIMITS", "on", "off, 0, false or no: no rate limits (benchmarks only)"),
+    Variable("CIVICRULES_LOGIN_RATE_LIMIT", "5 per minute", "failed sign-ins per username and client address"),
+    Variable("CIVICRULES_INTAKE_RATE_LIMIT", "1000 per second", "intake requests per token"),
+    Variable("CIVICRULES_FROZEN_NOW", "", "tests only: an ISO 8601 instant at which the clock of the process stands still"),
+    Variable("CIVICRULES_TEST_CRASH", "", "tests only: 1 makes the rules engine crash on events carrying the crash marker"),
+)
+DEFAULTS: dict[str, str] = {variable.name: variable.default for variable in VARIABLES}
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    prefix: str
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """How workers claim and retry events (see engine/evaluation/pipeline.py)."""
+
+    batch_size: int
+    lease_seconds: int
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    dir: Path  # a mounted share when several web machines serve one site
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class LockoutSettings:
+    failures: int
+    window_seconds: int
+    lock_seconds: int
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    starttls: bool
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Retries and timeouts of every channel, the mail server, and the webhooks' allow-list."""
+
+    max_attempts: int
+    backoff_seconds: float
+    backoff_cap_seconds: float
+    timeout_seconds: float
+    smtp: SmtpSettings
+    webhook_allow: str
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    format: str  # "json" or "text"
+    level: str  # a level name, or "" for the caller's default
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the web processes need beyond the database: proxies, cookies, rate limits, /metrics."""
+
+    proxy_fix: str
+    secure_cookies: bool
+    rate_limits: bool
+    login_rate_limit: str
+    intake_rate_limit: str
+    metrics_token: str = field(repr=False)
+    metrics_allow: str
+
+
+@dataclass(frozen=True)
+class TestHooks:
+    """Set by the tests in the processes they start; never in production."""
+
+    frozen_now: datetime | None
+    crash: bool
 
 
 @dataclass(frozen=True)
@@ -16,29 +151,49 @@ class Settings:
     instance: Path
     database_url: str
     redis_url: str
-    secret_key: str
+    secret_key: str = field(repr=False)
     embedded_redis: bool
-    lease_seconds: int
-    batch_size: int
-    max_attempts: int
-    queue_prefix: str
-    evidence_dir: Path | None = None  # photos; default <instance>/evidence (a mounted share in production)
-    evidence_max_bytes: int = 10 * 2**20
+    queues: QueueSettings
+    pipeline: PipelineSettings
+    evidence: EvidenceSettings
+    lockout: LockoutSettings
+    delivery: DeliverySettings
+    logging: LoggingSettings
+    web: WebSettings
+    pdf_font: str
+    test_hooks: TestHooks
 
     @property
     def redis_socket(self) -> Path:
         return self.instance / "redis.sock"
 
 
-def instance_path() -> Path:
-    path = Path(os.environ.get("CIVICRULES_INSTANCE", "instance")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class _Reader:
+    """Reads the variables of the table from one mapping, and names the variable a bad value came from."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def text(self, name: str) -> str:
+        return self.environ.get(name, DEFAULTS[name])
+
+    def whole(self, name: str) -> int:
+        return self._number(name, int)
+
+    def real(self, name: str) -> float:
+        return self._number(name, float)
+
+    def _number(self, name: str, kind: Callable[[str], N]) -> N:
+        raw = self.text(name)
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"环境变量 {name}={raw!r} 不是数字 / {name}={raw!r} is not a number") from None
 
 
-def _secret(instance: Path) -> str:
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+def _secret(instance: Path, configured: str) -> str:
+    if configured:
+        return configured
     key_file = instance / "secret_key"
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -47,27 +202,74 @@ def _secret(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
-def load_settings() -> Settings:
-    instance = instance_path()
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'civicrules.db'}"
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
-    redis_url = os.environ.get("REDIS_URL", "")
-    embedded = not redis_url
-    if embedded:
-        redis_url = f"unix://{instance / 'redis.sock'}"
+def _database_url(configured: str, instance: Path) -> str:
+    """SQLite in the instance folder unless configured; PostgreSQL URLs always go through psycopg 3."""
+    url = configured or f"sqlite:///{instance / 'civicrules.db'}"
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings a process with this environment gets; creates the instance folder and secret key."""
+    env = _Reader(environ)
+    instance = Path(env.text("CIVICRULES_INSTANCE")).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    redis_url = env.text("REDIS_URL")
+    frozen = env.text("CIVICRULES_FROZEN_NOW")
     return Settings(
         instance=instance,
-        database_url=database_url,
-        redis_url=redis_url,
-        secret_key=_secret(instance),
-        embedded_redis=embedded,
-        lease_seconds=int(os.environ.get("CIVICRULES_LEASE_SECONDS", "60")),
-        batch_size=int(os.environ.get("CIVICRULES_BATCH_SIZE", "200")),
-        max_attempts=int(os.environ.get("CIVICRULES_MAX_ATTEMPTS", "3")),
-        queue_prefix=os.environ.get("CIVICRULES_QUEUE_PREFIX", "civicrules"),
-        evidence_dir=Path(os.environ.get("CIVICRULES_EVIDENCE_DIR") or instance / "evidence").resolve(),
-        evidence_max_bytes=int(float(os.environ.get("CIVICRULES_EVIDENCE_MAX_MB", "10")) * 2**20),
+        database_url=_database_url(env.text("DATABASE_URL"), instance),
+        redis_url=redis_url or f"unix://{instance / 'redis.sock'}",
+        secret_key=_secret(instance, env.text("SECRET_KEY")),
+        embedded_redis=not redis_url,
+        queues=QueueSettings(prefix=env.text("CIVICRULES_QUEUE_PREFIX")),
+        pipeline=PipelineSettings(batch_size=env.whole("CIVICRULES_BATCH_SIZE"),
+                                  lease_seconds=env.whole("CIVICRULES_LEASE_SECONDS"),
+                                  max_attempts=env.whole("CIVICRULES_MAX_ATTEMPTS")),
+        evidence=EvidenceSettings(dir=Path(env.text("CIVICRULES_EVIDENCE_DIR") or instance / "evidence").resolve(),
+                                  max_bytes=int(env.real("CIVICRULES_EVIDENCE_MAX_MB") * 2**20)),
+        lockout=LockoutSettings(failures=env.whole("CIVICRULES_LOCKOUT_FAILURES"),
+                                window_seconds=env.whole("CIVICRULES_LOCKOUT_WINDOW_SECONDS"),
+                                lock_seconds=env.whole("CIVICRULES_LOCKOUT_SECONDS")),
+        delivery=DeliverySettings(
+            max_attempts=env.whole("CIVICRULES_DELIVERY_MAX_ATTEMPTS"),
+            backoff_seconds=env.real("CIVICRULES_DELIVERY_BACKOFF_SECONDS"),
+            backoff_cap_seconds=env.real("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS"),
+            timeout_seconds=env.real("CIVICRULES_NOTIFY_TIMEOUT_SECONDS"),
+            smtp=SmtpSettings(host=env.text("CIVICRULES_SMTP_HOST"), port=env.whole("CIVICRULES_SMTP_PORT"),
+                              sender=env.text("CIVICRULES_SMTP_FROM"),
+                              starttls=env.text("CIVICRULES_SMTP_STARTTLS") in ("1", "true", "yes"),
+                              user=env.text("CIVICRULES_SMTP_USER"), password=env.text("CIVICRULES_SMTP_PASSWORD")),
+            webhook_allow=env.text("CIVICRULES_WEBHOOK_ALLOW")),
+        logging=LoggingSettings(format="json" if env.text("CIVICRULES_LOG_FORMAT").strip().lower() == "json" else "text",
+                                level=env.text("CIVICRULES_LOG_LEVEL").strip().upper()),
+        web=WebSettings(
+            proxy_fix=env.text("CIVICRULES_PROXY_FIX"),
+            secure_cookies=env.text("CIVICRULES_SECURE_COOKIES").strip().lower() in ("1", "true", "yes", "on"),
+            rate_limits=env.text("CIVICRULES_RATE_LIMITS").lower() not in ("off", "0", "false", "no"),
+            login_rate_limit=env.text("CIVICRULES_LOGIN_RATE_LIMIT"),
+            intake_rate_limit=env.text("CIVICRULES_INTAKE_RATE_LIMIT"),
+            metrics_token=env.text("CIVICRULES_METRICS_TOKEN"),
+            metrics_allow=env.text("CIVICRULES_METRICS_ALLOW")),
+        pdf_font=env.text("CIVICRULES_PDF_FONT"),
+        test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None,
+                             crash=env.text("CIVICRULES_TEST_CRASH") == "1"),
     )
+
+
+_loaded: tuple[tuple[str | None, ...], Settings] | None = None
+
+
+def load_settings() -> Settings:
+    """The settings of this process: built on first use and kept.
+
+    Built again only when a variable of the table has changed in this process's environment since
+    (a test's monkeypatch), so no caller ever sees a stale tree.
+    """
+    global _loaded
+    seen = tuple(os.environ.get(variable.name) for variable in VARIABLES)
+    if _loaded is None or _loaded[0] != seen:
+        _loaded = (seen, read_settings(os.environ))
+    return _loaded[1]

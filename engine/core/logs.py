@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
+
+from engine.core.config import load_settings
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 event_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("event_id", default=None)
@@ -50,13 +51,12 @@ class JsonLines(JsonFormatter):
 
 
 def log_format() -> str:
-    chosen = os.environ.get("CIVICRULES_LOG_FORMAT", "text").strip().lower()
-    return "json" if chosen == "json" else "text"
+    return load_settings().logging.format
 
 
 def log_level(default: int = logging.INFO) -> int:
     """CIVICRULES_LOG_LEVEL (DEBUG, INFO, WARNING, ...); WARNING drops the per-request lines."""
-    chosen = logging.getLevelName(os.environ.get("CIVICRULES_LOG_LEVEL", "").strip().upper() or default)
+    chosen = logging.getLevelName(load_settings().logging.level or default)
     return chosen if isinstance(chosen, int) else default
 
 

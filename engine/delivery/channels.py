@@ -13,7 +13,6 @@ import hmac
 import http.client
 import ipaddress
 import json
-import os
 import smtplib
 import socket
 import ssl
@@ -24,6 +23,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 from zoneinfo import ZoneInfo
+
+from engine.core.config import DeliverySettings, load_settings
 
 CHANNELS = ("webhook", "wecom", "dingtalk", "email")
 SCOPES = ("unit", "tier", "oncall")
@@ -63,13 +64,11 @@ class Policy:
         return min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
 
 
-def policy_from_env() -> Policy:
-    """The delivery policy, read at each run so operators can change it without a release."""
-    env = os.environ
-    return Policy(max_attempts=max(1, int(env.get("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6"))),
-                  backoff_base=float(env.get("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2")),
-                  backoff_cap=float(env.get("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600")),
-                  timeout=float(env.get("CIVICRULES_NOTIFY_TIMEOUT_SECONDS", "10")))
+def delivery_policy(settings: DeliverySettings | None = None) -> Policy:
+    """The delivery policy operators configured (the process's settings unless a caller passes its own)."""
+    settings = settings or load_settings().delivery
+    return Policy(max_attempts=max(1, settings.max_attempts), backoff_base=settings.backoff_seconds,
+                  backoff_cap=settings.backoff_cap_seconds, timeout=settings.timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class Refused(Exception):
 def _allow_list() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
     hosts: set[str] = set()
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-    for item in os.environ.get("CIVICRULES_WEBHOOK_ALLOW", "").split(","):
+    for item in load_settings().delivery.webhook_allow.split(","):
         item = item.strip()
         if not item:
             continue
@@ -341,8 +340,8 @@ def message_id(idempotency_key: str, address: str) -> str:
 
 
 def _email(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
-    host = os.environ.get("CIVICRULES_SMTP_HOST", "")
-    sender = os.environ.get("CIVICRULES_SMTP_FROM", "")
+    smtp_settings = load_settings().delivery.smtp
+    host, sender = smtp_settings.host, smtp_settings.sender
     if not host or not sender:
         return Outcome(False, "e-mail is not configured (CIVICRULES_SMTP_HOST, CIVICRULES_SMTP_FROM) / "
                               "未配置邮件服务器", permanent=True)
@@ -353,13 +352,12 @@ def _email(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Polic
     mail["Message-ID"] = message_id(ctx.idempotency_key, recipient.address)
     mail["X-CivicRules-Idempotency-Key"] = ctx.idempotency_key
     mail.set_content(rendered.text)
-    port = int(os.environ.get("CIVICRULES_SMTP_PORT", "25"))
     try:
-        with smtplib.SMTP(host, port, timeout=policy.timeout) as smtp:
-            if os.environ.get("CIVICRULES_SMTP_STARTTLS", "") in ("1", "true", "yes"):
+        with smtplib.SMTP(host, smtp_settings.port, timeout=policy.timeout) as smtp:
+            if smtp_settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if os.environ.get("CIVICRULES_SMTP_USER"):
-                smtp.login(os.environ["CIVICRULES_SMTP_USER"], os.environ.get("CIVICRULES_SMTP_PASSWORD", ""))
+            if smtp_settings.user:
+                smtp.login(smtp_settings.user, smtp_settings.password)
             smtp.send_message(mail)
     except smtplib.SMTPRecipientsRefused as exc:
         return Outcome(False, f"SMTP refused the recipient: {exc.recipients}", permanent=True)

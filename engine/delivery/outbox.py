@@ -87,7 +87,7 @@ def _fan_out(session: Session, row: OutboxMessage, now: datetime) -> None:
 
 def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender: Sender | None = None) -> int:
     """Deliver the due pending rows; return how many rows became delivered. Commits."""
-    policy = notify.policy_from_env()
+    policy = notify.delivery_policy()
     send = sender or notify.send
     now = clock.now()
     rows = list(session.scalars(select(OutboxMessage).where(

@@ -14,6 +14,7 @@ import threading
 from collections import defaultdict
 from typing import Any, Iterable
 
+from engine.core.config import load_settings
 from rules.compiler import CompiledRuleset
 from rules.facts import complete
 
@@ -137,5 +138,5 @@ def evaluator() -> Evaluator:
 
 def crash_if_marked(descriptions: Iterable[str]) -> None:
     """Test-only: die by a real SIGSEGV when CIVICRULES_TEST_CRASH=1 and an event carries the marker."""
-    if os.environ.get("CIVICRULES_TEST_CRASH") == "1" and any(CRASH_MARKER in d for d in descriptions):
+    if load_settings().test_hooks.crash and any(CRASH_MARKER in d for d in descriptions):
         ctypes.string_at(0)

@@ -212,7 +212,8 @@ def dashboard_jobs(settings):
 def drain(factory, settings):
     from engine.evaluation import pipeline
 
-    return lambda: pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
+    limits = settings.pipeline
+    return lambda: pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts)
 
 
 def request_as(app, caller: Caller, method: str, path: str, address: str):

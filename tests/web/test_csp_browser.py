@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 from tests.helpers import bearer, event
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("chromium"),
                                                    reason="Debian's chromium is not installed (apt-get install chromium)")]
@@ -17,54 +16,49 @@ document.addEventListener('securitypolicyviolation',
   e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
 
 
-def test_pages_admin_and_dashboard_run_under_the_policy(live_server, client, intake_token, drain, settings):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
+def test_pages_admin_and_dashboard_run_under_the_policy(live_server, browser, client, intake_token, drain, settings):
     client.post("/api/v1/events", json=event("06029", "DC-03", hour=23), headers=bearer(intake_token))
     drain()
     violations: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(locale="en-US")
-        page.add_init_script(WATCH)
-        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page = browser.new_page(locale="en-US")
+    page.add_init_script(WATCH)
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
 
-        def visit(path: str) -> None:
-            page.goto(f"{live_server}{path}")
-            page.wait_for_load_state("networkidle")
-            violations.extend(page.evaluate("window.__csp"))
-
-        visit("/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "civicrules-demo")
-        page.click("button[type=submit]")
-        for path in ("/", "/tasks", "/supervision", "/admin/", "/admin/holiday/new/", "/admin/failed_delivery/"):
-            visit(path)
-        visit("/tasks")
-        page.locator("main a[href^='/tasks/']").first.click()  # a task page with its form and countdown
+    def visit(path: str) -> None:
+        page.goto(f"{live_server}{path}")
         page.wait_for_load_state("networkidle")
         violations.extend(page.evaluate("window.__csp"))
 
-        visit("/admin/token/")
-        page.locator("input.action-checkbox").first.check()
-        page.locator("a.dropdown-toggle", has_text="With selected").click()
-        asked: list[str] = []
+    visit("/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "civicrules-demo")
+    page.click("button[type=submit]")
+    for path in ("/", "/tasks", "/supervision", "/admin/", "/admin/holiday/new/", "/admin/failed_delivery/"):
+        visit(path)
+    visit("/tasks")
+    page.locator("main a[href^='/tasks/']").first.click()  # a task page with its form and countdown
+    page.wait_for_load_state("networkidle")
+    violations.extend(page.evaluate("window.__csp"))
 
-        def answer(dialog) -> None:
-            asked.append(dialog.message)
-            dialog.dismiss()
+    visit("/admin/token/")
+    page.locator("input.action-checkbox").first.check()
+    page.locator("a.dropdown-toggle", has_text="With selected").click()
+    asked: list[str] = []
 
-        page.on("dialog", answer)
-        page.locator("a.dropdown-item", has_text="Revoke").click()  # an inline onclick handler of Flask-Admin
-        page.wait_for_timeout(300)
-        assert asked and "Revoke the selected tokens" in asked[0]
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
 
-        visit("/api/docs")
-        page.wait_for_selector(".swagger-ui .info", timeout=10_000)  # Swagger UI started from a file, no inline script
-        violations.extend(page.evaluate("window.__csp"))
+    page.on("dialog", answer)
+    page.locator("a.dropdown-item", has_text="Revoke").click()  # an inline onclick handler of Flask-Admin
+    page.wait_for_timeout(300)
+    assert asked and "Revoke the selected tokens" in asked[0]
 
-        visit("/rq/")
-        page.wait_for_selector(f"text={settings.queue_prefix}-evaluate", timeout=10_000)  # drawn by inline script
-        violations.extend(page.evaluate("window.__csp"))
-        browser.close()
+    visit("/api/docs")
+    page.wait_for_selector(".swagger-ui .info", timeout=10_000)  # Swagger UI started from a file, no inline script
+    violations.extend(page.evaluate("window.__csp"))
+
+    visit("/rq/")
+    page.wait_for_selector(f"text={settings.queues.prefix}-evaluate", timeout=10_000)  # drawn by inline script
+    violations.extend(page.evaluate("window.__csp"))
     assert not violations, violations

@@ -18,7 +18,7 @@ def evidence_rows(session, task_id: int) -> int:
 
 
 def stored_files(settings, task_id: int) -> list:
-    folder = settings.evidence_dir / str(task_id)
+    folder = settings.evidence.dir / str(task_id)
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 

@@ -128,7 +128,7 @@ def test_an_event_that_crashes_the_engine_is_parked_and_the_rest_of_its_batch_ev
         crashed = session.get(Event, ids[2])
         assert crashed.status == "parked"
         assert "signal 11" in crashed.last_error and "SIGSEGV" in crashed.last_error
-        assert crashed.attempts == settings.max_attempts + 2  # one batch try, then alone N times, then parked
+        assert crashed.attempts == settings.pipeline.max_attempts + 2  # one batch try, then alone N times, then parked
         assert session.scalar(select(func.count()).select_from(Task).where(Task.event_id == ids[2])) == 0
 
 

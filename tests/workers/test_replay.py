@@ -22,7 +22,6 @@ from engine.evaluation import pipeline
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task, TaskTransition)
 from tests.helpers import SHANGHAI, browser_login, csrf_from, login
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 from tests.workers.test_recovery import start, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -58,7 +57,8 @@ def month(factory, settings) -> dict:
         session.commit()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        pipeline.drain(factory, settings.batch_size, settings.lease_seconds, settings.max_attempts)
+        limits = settings.pipeline
+        pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts)
         with factory() as session:
             left = session.scalar(select(func.count()).select_from(Event).where(Event.id.in_(ids),
                                                                                   Event.status != "evaluated"))
@@ -299,15 +299,14 @@ def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app, live_server, factory, month,  # noqa: F811
-                                                                            worker, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app, live_server, browser, factory,
+                                                                            month, worker, tmp_path):
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "replay"
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        with draft_edit(factory, month["campaign"]), sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        with draft_edit(factory, month["campaign"]):
             for name, viewport in (("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 900})):
                 page = browser.new_page(viewport=viewport, locale="zh-CN")
                 browser_login(page, live_server, "assessor")
@@ -330,7 +329,6 @@ def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app
                 assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
                 page.screenshot(path=str(shots / f"replay-{name}.png"), full_page=True)
                 page.close()
-            browser.close()
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
