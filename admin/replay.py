@@ -22,8 +22,8 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin.base import READERS, Guarded, may_edit
 from engine.core import clock
-from engine.core.models import Campaign, RulesetVersion
-from engine.authoring.replay import MAX_DAYS
+from engine.core.models import DEFAULT_TIMEZONE, Campaign
+from engine.authoring import replay_request
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -51,30 +51,15 @@ def _last_month(today: date) -> tuple[date, date]:
 
 def _problems(form: ReplayForm, campaign: Campaign | None) -> bool:
     """Check what the job would refuse, next to the field; True when all is well."""
-    ok = True
     if campaign is None:
         form.campaign.errors.append(_("No such campaign."))
         return False
-    if form.date_to.data < form.date_from.data:
-        form.date_to.errors.append(_("The period ends before it starts."))
-        ok = False
-    elif (form.date_to.data - form.date_from.data).days >= MAX_DAYS:
-        form.date_to.errors.append(_("A period of at most %(n)s days.", n=MAX_DAYS))
-        ok = False
-    if form.compare.data == "draft":
-        if campaign.published_version_id is None:
-            form.compare.errors.append(_("The campaign has no published version yet."))
-            ok = False
-        return ok
-    numbers = set(db.session.scalars(select(RulesetVersion.number).where(RulesetVersion.campaign_id == campaign.id)))
-    for field in (form.base_version, form.other_version):
-        if field.data is None:
-            field.errors.append(_("Required when comparing two versions."))
-            ok = False
-        elif field.data not in numbers:
-            field.errors.append(_("No published version %(n)s.", n=field.data))
-            ok = False
-    return ok
+    versions = (form.base_version.data, form.other_version.data) if form.compare.data == "versions" else None
+    found = replay_request.refusals(db.session, campaign, form.date_from.data, form.date_to.data, versions)
+    lang = short_lang()
+    for problem in found:
+        getattr(form, problem.where).errors.append(problem.message(lang))
+    return not found
 
 
 def _ruleset_label(value: Any) -> str:
@@ -121,7 +106,8 @@ class ReplayView(Guarded, BaseView):
         form = ReplayForm()
         form.campaign.choices = [(c.id, f"{c.code} · {c.name_zh if lang == 'zh' else c.name_en}") for c in campaigns]
         if not form.is_submitted():
-            form.date_from.data, form.date_to.data = _last_month(clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date())
+            first = ZoneInfo(campaigns[0].timezone if campaigns else DEFAULT_TIMEZONE)  # the campaign selected first
+            form.date_from.data, form.date_to.data = _last_month(clock.now().astimezone(first).date())
         elif form.validate() and _problems(form, db.session.get(Campaign, form.campaign.data)):
             versions = form.compare.data == "versions"
             params = {"campaign": form.campaign.data, "from": form.date_from.data.isoformat(),
@@ -149,7 +135,7 @@ class ReplayView(Guarded, BaseView):
         answer = outcome(job) if progress["finished"] else None
         asked = (job.meta or {}).get("request") or {}
         campaign = db.session.get(Campaign, asked.get("campaign"))
-        zone = ZoneInfo(campaign.timezone if campaign else "Asia/Shanghai")
+        zone = ZoneInfo(campaign.timezone if campaign else DEFAULT_TIMEZONE)
         result = (answer or {}).get("result")
         by_unit: dict[str, list[dict[str, Any]]] = {}
         if result:

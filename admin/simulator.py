@@ -15,12 +15,12 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
 from admin.base import Guarded
-from engine.core.models import Category, Grid
-from rules.facts import SOURCE_TYPES
+from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
+from engine.authoring.vocabulary import SOURCE_TYPES
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class SimulationForm(FlaskForm):
