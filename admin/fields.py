@@ -15,6 +15,7 @@ from flask import flash, request, url_for
 from flask_admin.contrib.sqla.form import InlineModelConverter
 from flask_admin.form import DateTimePickerWidget
 from flask_babel import gettext as _
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from admin.base import MasterDataView
+from engine.authoring.vocabulary import LIMIT_UNIT_TABLE
 from engine.core.models import (Campaign)
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -40,8 +42,8 @@ TIERED_ACTIONS = ("escalate", "list_publicly")
 TIME_MODES = (("working", _l("Working time")), ("continuous", _l("Continuous time")))
 DURATION_UNITS = (("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days")))
 MINUTES_PER = {"minutes": 1, "hours": 60, "days": 1440}
-LIMIT_UNITS = (("working_hours", _l("working hours")), ("working_days", _l("working days")),
-               ("urgent_hours", _l("hours, continuous")), ("urgent_days", _l("days, continuous")))
+LIMIT_UNITS = tuple((code, LazyString(lambda unit=unit: unit.label_in(short_lang())))
+                    for code, unit in LIMIT_UNIT_TABLE.items())
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
