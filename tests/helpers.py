@@ -1,20 +1,52 @@
 """Small helpers shared by the tests."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
+from engine.core import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = uuid.uuid4().hex[:8]
+#: Figures a test wants in the CI log (request counts, totals after a fault): printed after the run.
+REPORT: list[str] = []
+#: A page script that collects Content Security Policy violations in window.__csp.
+WATCH = """window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
 
 
 def unique(prefix: str = "ev") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str = "the condition", every: float = 0.05) -> T:
+    """Poll until `predicate` returns something truthy and return it; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(every)
+
+
 def local_time(hour: int, days_ago: int = 1) -> str:
-    """An ISO timestamp at a given Shanghai hour, in the past whatever hour the suite runs at."""
-    day = (datetime.now(timezone.utc) - timedelta(days=days_ago)).astimezone(SHANGHAI).date()
+    """An ISO timestamp at a given Shanghai hour, `days_ago` days before the (injected) clock's today."""
+    day = (clock.now() - timedelta(days=days_ago)).astimezone(SHANGHAI).date()
     return datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI).isoformat()
 
 
@@ -81,3 +113,36 @@ def browser_login(page, base: str, username: str = "admin", password: str = "civ
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def user_token(client, username: str, password: str = "civicrules-demo") -> str:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["token"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(env: dict, *args: str, **extra: str) -> subprocess.Popen:
+    """`civicrules <args>` in a process group of its own, with the test run's environment."""
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT,
+                            env={**os.environ, **env, "CIVICRULES_LEASE_SECONDS": "3", **extra},
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a process started by `start`; a warm shutdown that outlasts a minute on a loaded machine is cut short."""
+    if proc.poll() is None:
+        if sig == signal.SIGKILL:  # RQ's work-horse has a process group of its own: kill it first
+            subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)

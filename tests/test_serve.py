@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,9 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.helpers import event
+from tests.helpers import ROOT, event, free_port, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
@@ -46,27 +38,26 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def healthy() -> bool:
+            assert proc.poll() is None, proc.stdout.read()
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                    return response.status == 200
             except OSError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "serve did not become healthy within 60 s"
-            time.sleep(0.2)
-        time.sleep(2)  # let the worker register with the queues
+                return False
+
+        def evaluated(event_id: int) -> dict | None:
+            data = call("GET", f"{base}/api/v1/events/{event_id}", intake_token)[1]
+            return data if data.get("status") == "evaluated" else None
+
+        wait_for(healthy, 60, "serve to answer /healthz", every=0.2)
+        status, warm = call("POST", f"{base}/api/v1/events", intake_token, event("06029", "XC-04", hour=23))
+        assert status == 202, warm
+        wait_for(lambda: evaluated(warm["id"]), 60, "a first event evaluated (the worker is listening)")
         posted = time.monotonic()
         status, body = call("POST", f"{base}/api/v1/events", intake_token, event("06029", "XC-04", hour=23))
         assert status == 202, body
-        while True:
-            status, data = call("GET", f"{base}/api/v1/events/{body['id']}", intake_token)
-            if data.get("status") == "evaluated":
-                break
-            assert time.monotonic() - posted < 60, f"not evaluated within 60 s: {data}"
-            time.sleep(0.05)
+        data = wait_for(lambda: evaluated(body["id"]), 60, "the event evaluated", every=0.05)
         latency = time.monotonic() - posted
         print(f"posted -> evaluated through serve: {latency:.3f} s (product promise: 2 s)")
         task = next(t for t in data["tasks"] if t["unit"]["code"] == "JD-XC")

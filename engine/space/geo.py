@@ -28,7 +28,7 @@ def contains(boundary: dict[str, Any], lat: float, lon: float) -> bool:
 
 def _prepared(session: Session) -> list[tuple[int, str, Any]]:
     now = time.monotonic()
-    bind = str(session.get_bind().url)
+    bind = str(session.get_bind().engine.url)
     if _cache["key"] is not None and _cache["key"][0] == bind and now - _cache["checked"] < _TTL:
         return _cache["grids"]
     rows = session.execute(select(Grid.id, Grid.code, Grid.boundary).where(Grid.boundary.is_not(None))

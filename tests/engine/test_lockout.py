@@ -5,6 +5,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine.core import clock
@@ -22,6 +23,7 @@ def _account(session) -> str:
     return name
 
 
+@pytest.mark.commits  # threads, each on its own connection
 def test_parallel_guesses_all_count(factory, session):
     name = _account(session)
 

@@ -14,6 +14,7 @@ from engine.handling import tasks
 from rules.problems import InputError
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Task, TaskTransition, User
+from engine.core.states import TERMINAL, TaskStatus
 from engine.handling.tasks import TransitionError, VersionConflict
 from tests.helpers import event
 
@@ -258,6 +259,7 @@ def test_a_stale_version_is_a_conflict_carrying_the_current_state(factory, drain
     assert "版本 2" in stale.value.message("zh")
 
 
+@pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")
@@ -278,6 +280,7 @@ def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, sessi
     assert len(submits) == 1 and task.version == version + 1
 
 
+@pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_threads_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")
@@ -309,6 +312,7 @@ def test_the_table_names_only_known_states_and_every_action_has_rights():
     for (source, action), target in tasks.TRANSITIONS.items():
         assert source in tasks.STATES and action in tasks.ACTIONS and action in tasks.RIGHTS
         assert target == tasks.PREVIOUS or target in tasks.STATES
-        assert source not in tasks.TERMINAL
+        assert source not in TERMINAL
+    assert set(tasks.STATES) == set(TaskStatus)  # every state has its zh/en names
     assert all(len(code) <= 16 for code in tasks.STATES)  # fits Task.status and TaskTransition columns
     assert set(tasks.RIGHTS["approve_void"]) == {"dispatcher", "admin"}

@@ -6,7 +6,7 @@ import pytest
 
 from engine.durable.compile_check import check, refusal
 from rules.compiler import compile_ruleset
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _doc(key="zt.r1"):

@@ -17,7 +17,6 @@ from engine.assessment.indicators import HAPPENINGS, Indicators, points_for
 from engine.core.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
 from tests.helpers import browser_login, csrf_from, login
-from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture()
@@ -252,10 +251,8 @@ def test_field_units_have_no_access(app):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
 def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_next_to_its_box(
-        live_server, session, campaign_id, tmp_path, viewport):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.web.test_browser import ARGS, CHROMIUM
+        live_server, browser, session, campaign_id, tmp_path, viewport):
+    from playwright.sync_api import expect
 
     config = AssessmentConfig(campaign_id=campaign_id, weights={}, peer_groups={"subdistrict": "subdistricts"})
     session.add(config)
@@ -263,39 +260,36 @@ def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_nex
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "assessment-admin"
     shots.mkdir(parents=True, exist_ok=True)
     size = "phone" if viewport["width"] < 600 else "desktop"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport=viewport, locale="zh-CN")
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/assessmentconfig/edit/?id={config.id}&lang=zh")
-        expect(page.locator("label[for=weights-handling_rate]")).to_have_text("处置率")
-        page.fill("input[name=peer_groups-1-name]", "departments")
-        page.check("#peer_groups-1-types-department")
-        page.click("[data-peer-group-add=peer_groups]")
-        expect(page.locator("input[name=peer_groups-2-name]")).to_be_focused()
-        page.fill("input[name=peer_groups-2-name]", "squads")
-        page.check("#peer_groups-2-types-squad")
-        page.click("[data-peer-row='0'] [data-peer-group-remove]")
-        expect(page.locator("[data-peer-row]")).to_have_count(2)
-        page.fill("input[name=weights-handling_rate]", "-5")  # the box itself refuses it before anything is sent
-        assert page.eval_on_selector("input[name=weights-handling_rate]", "box => box.validity.rangeUnderflow")
-        page.fill("input[name=weights-handling_rate]", "40")
-        page.click("[data-peer-group-add=peer_groups]")
-        page.fill("input[name=peer_groups-3-name]", "nobody")  # a group without unit types: refused by the server
-        page.screenshot(path=str(shots / f"peer-groups-{size}.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
-        page.click("input[type=submit].btn-primary")
-        problem = page.locator("[data-peer-row='2'] .invalid-feedback")
-        expect(problem).to_have_text("请至少选择一种单位类型。")
-        expect(problem).to_be_visible()
-        page.screenshot(path=str(shots / f"bad-group-{size}.png"), full_page=True)
-        assert _config(session, campaign_id).peer_groups == {"subdistrict": "subdistricts"}
-        expect(page.locator("input[name=weights-handling_rate]")).to_have_value("40")  # what was typed stays
+    page = browser.new_page(viewport=viewport, locale="zh-CN")
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/assessmentconfig/edit/?id={config.id}&lang=zh")
+    expect(page.locator("label[for=weights-handling_rate]")).to_have_text("处置率")
+    page.fill("input[name=peer_groups-1-name]", "departments")
+    page.check("#peer_groups-1-types-department")
+    page.click("[data-peer-group-add=peer_groups]")
+    expect(page.locator("input[name=peer_groups-2-name]")).to_be_focused()
+    page.fill("input[name=peer_groups-2-name]", "squads")
+    page.check("#peer_groups-2-types-squad")
+    page.click("[data-peer-row='0'] [data-peer-group-remove]")
+    expect(page.locator("[data-peer-row]")).to_have_count(2)
+    page.fill("input[name=weights-handling_rate]", "-5")  # the box itself refuses it before anything is sent
+    assert page.eval_on_selector("input[name=weights-handling_rate]", "box => box.validity.rangeUnderflow")
+    page.fill("input[name=weights-handling_rate]", "40")
+    page.click("[data-peer-group-add=peer_groups]")
+    page.fill("input[name=peer_groups-3-name]", "nobody")  # a group without unit types: refused by the server
+    page.screenshot(path=str(shots / f"peer-groups-{size}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
+    page.click("input[type=submit].btn-primary")
+    problem = page.locator("[data-peer-row='2'] .invalid-feedback")
+    expect(problem).to_have_text("请至少选择一种单位类型。")
+    expect(problem).to_be_visible()
+    page.screenshot(path=str(shots / f"bad-group-{size}.png"), full_page=True)
+    assert _config(session, campaign_id).peer_groups == {"subdistrict": "subdistricts"}
+    expect(page.locator("input[name=weights-handling_rate]")).to_have_value("40")  # what was typed stays
 
-        page.click("[data-peer-row='2'] [data-peer-group-remove]")
-        page.click("input[type=submit].btn-primary")
-        expect(page.locator(".alert-success")).to_be_visible()
-        browser.close()
+    page.click("[data-peer-row='2'] [data-peer-group-remove]")
+    page.click("input[type=submit].btn-primary")
+    expect(page.locator(".alert-success")).to_be_visible()
     stored = _config(session, campaign_id)
     assert (stored.weights, stored.peer_groups) == ({"handling_rate": 40}, {"department": "departments",
                                                                             "squad": "squads"})

@@ -14,15 +14,14 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.core.models import Category, Grid
 from tests.helpers import bearer, browser_login, event
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
-def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulletin(  # noqa: F811
-        live_server, client, intake_token, drain, session, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulletin(
+        live_server, browser, client, intake_token, drain, session, tmp_path):
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "audit"
     shots.mkdir(parents=True, exist_ok=True)
@@ -31,32 +30,29 @@ def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulle
     category = session.scalar(select(Category).where(Category.code == "06029"))
     grid = session.scalar(select(Grid).where(Grid.code == "NC-02"))
     month = clock.now().strftime("%Y-%m")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True)
-        browser_login(page, live_server, "auditor")
-        page.goto(f"{live_server}/admin/history/")
-        page.select_option("#history-filters select[name=category_id]", str(category.id))
-        page.select_option("#history-filters select[name=grid_id]", str(grid.id))
-        page.fill("#history-filters input[name=rule]", "zero_tolerance.zt4")
-        page.click("#history-filters button[type=submit]")
-        rows = page.locator("#firings tr td a")
-        expect(rows.first).to_be_visible()
-        page.screenshot(path=str(shots / "1-filtered.png"), full_page=True)
-        rows.first.click()
-        card = page.locator("#explanation")
-        expect(card).to_contain_text("实际为")
-        expect(card).to_contain_text("露天烧烤")
-        page.screenshot(path=str(shots / "2-card.png"), full_page=True)
-        page.click("#rule-version-link")
-        expect(page.locator("#rule-version")).to_contain_text("zero_tolerance.zt4")
-        expect(page.locator("pre")).to_contain_text("06029")
-        page.screenshot(path=str(shots / "3-rule-version.png"), full_page=True)
-        page.goto(f"{live_server}/assessment/bulletins/{month}")
-        with page.expect_download() as download:
-            page.click("text=下载 XLSX")
-        path = tmp_path / "bulletin.xlsx"
-        download.value.save_as(str(path))
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True)
+    browser_login(page, live_server, "auditor")
+    page.goto(f"{live_server}/admin/history/")
+    page.select_option("#history-filters select[name=category_id]", str(category.id))
+    page.select_option("#history-filters select[name=grid_id]", str(grid.id))
+    page.fill("#history-filters input[name=rule]", "zero_tolerance.zt4")
+    page.click("#history-filters button[type=submit]")
+    rows = page.locator("#firings tr td a")
+    expect(rows.first).to_be_visible()
+    page.screenshot(path=str(shots / "1-filtered.png"), full_page=True)
+    rows.first.click()
+    card = page.locator("#explanation")
+    expect(card).to_contain_text("实际为")
+    expect(card).to_contain_text("露天烧烤")
+    page.screenshot(path=str(shots / "2-card.png"), full_page=True)
+    page.click("#rule-version-link")
+    expect(page.locator("#rule-version")).to_contain_text("zero_tolerance.zt4")
+    expect(page.locator("pre")).to_contain_text("06029")
+    page.screenshot(path=str(shots / "3-rule-version.png"), full_page=True)
+    page.goto(f"{live_server}/assessment/bulletins/{month}")
+    with page.expect_download() as download:
+        page.click("text=下载 XLSX")
+    path = tmp_path / "bulletin.xlsx"
+    download.value.save_as(str(path))
     book = load_workbook(path, read_only=True)
     assert book.sheetnames and book.worksheets[0].max_row >= 2

@@ -6,15 +6,10 @@ import shutil
 
 import pytest
 
-from tests.helpers import bearer, event
+from tests.helpers import WATCH, bearer, event
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("chromium"),
                                                    reason="Debian's chromium is not installed (apt-get install chromium)")]
-
-WATCH = """window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
-
 
 def test_pages_admin_and_dashboard_run_under_the_policy(live_server, browser, client, intake_token, drain, settings):
     client.post("/api/v1/events", json=event("06029", "DC-03", hour=23), headers=bearer(intake_token))

@@ -7,8 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from engine.core.models import Evidence, Task, TaskTemplate, TaskTransition
-from tests.conftest import user_token
-from tests.helpers import bearer, jpeg, upload_photo
+from tests.helpers import bearer, jpeg, upload_photo, user_token
 from tests.web.test_transitions import RESULT, move, new_task, step
 
 
@@ -17,9 +16,10 @@ def evidence_rows(session, task_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Evidence).where(Evidence.task_id == task_id))
 
 
-def stored_files(settings, task_id: int) -> list:
+def stored_files(settings, task_id: int) -> set[str]:
+    """The files in the task's evidence folder (files outlive a test's rolled-back rows: compare before/after)."""
     folder = settings.evidence.dir / str(task_id)
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
 
 def handling_task(client, intake_token, drain) -> tuple[dict, str]:
@@ -52,6 +52,7 @@ def test_a_submission_missing_a_required_field_or_photo_is_refused_and_writes_no
 def test_a_30_mb_upload_and_a_text_file_named_jpg_are_refused_and_nothing_is_kept(client, intake_token, drain,
                                                                                    session, settings):
     task, unit = handling_task(client, intake_token, drain)
+    files = stored_files(settings, task["id"])
     huge = upload_photo(client, unit, task["id"], data=b"\xff\xd8\xff" + b"0" * (30 * 2**20), lang="zh-CN")
     assert huge.status_code == 413 and huge.mimetype == "application/problem+json"
     assert huge.get_json()["title"] == "请求过大"
@@ -59,7 +60,7 @@ def test_a_30_mb_upload_and_a_text_file_named_jpg_are_refused_and_nothing_is_kep
     assert text.status_code == 422 and "not a photo" in text.get_json()["errors"][0]["message"]
     html = upload_photo(client, unit, task["id"], data=b"<html><script>alert(1)</script></html>", name="x.jpg")
     assert html.status_code == 422
-    assert evidence_rows(session, task["id"]) == 0 and stored_files(settings, task["id"]) == []
+    assert evidence_rows(session, task["id"]) == 0 and stored_files(settings, task["id"]) == files
 
 
 def test_another_units_task_takes_no_photos_and_shows_none(client, intake_token, drain, session):
@@ -76,28 +77,24 @@ def test_exif_time_and_place_are_checked_against_the_templates_rules(client, int
     row = session.get(Task, task["id"])
     template = session.get(TaskTemplate, row.template_id)
     event = row.event
-    saved = template.evidence_rules
     template.evidence_rules = {"taken_after_dispatch": True, "within_metres": 200, "min_after": 1}
     event.lat, event.lon = 35.025, 110.995
     session.commit()
-    try:
-        early = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at - timedelta(hours=3)), lang="zh-CN")
-        assert early.status_code == 422 and "早于任务派遣时间" in early.get_json()["errors"][0]["message"]
-        far = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at + timedelta(minutes=5),
-                                                          gps=(35.035, 110.995)), lang="en")
-        assert far.status_code == 422 and "m from the event" in far.get_json()["errors"][0]["message"]
-        near = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at + timedelta(minutes=5),
-                                                           gps=(35.0251, 110.9951)))
-        assert near.status_code == 201, near.get_json()
-        body = near.get_json()
-        assert body["lat"] == pytest_approx(35.0251) and body["taken_at"] is not None
-        fetched = client.get(f"/api/v1/evidence/{body['id']}", headers=bearer(unit))
-        assert fetched.status_code == 200 and fetched.mimetype == "image/jpeg"
-        assert fetched.headers["X-Content-Type-Options"] == "nosniff"
-        assert evidence_rows(session, task["id"]) == 1 and len(stored_files(settings, task["id"])) == 1
-    finally:
-        template.evidence_rules = saved
-        session.commit()
+    files = stored_files(settings, task["id"])
+    early = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at - timedelta(hours=3)), lang="zh-CN")
+    assert early.status_code == 422 and "早于任务派遣时间" in early.get_json()["errors"][0]["message"]
+    far = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at + timedelta(minutes=5),
+                                                      gps=(35.035, 110.995)), lang="en")
+    assert far.status_code == 422 and "m from the event" in far.get_json()["errors"][0]["message"]
+    near = upload_photo(client, unit, task["id"], jpeg(taken_at=row.created_at + timedelta(minutes=5),
+                                                       gps=(35.0251, 110.9951)))
+    assert near.status_code == 201, near.get_json()
+    body = near.get_json()
+    assert body["lat"] == pytest_approx(35.0251) and body["taken_at"] is not None
+    fetched = client.get(f"/api/v1/evidence/{body['id']}", headers=bearer(unit))
+    assert fetched.status_code == 200 and fetched.mimetype == "image/jpeg"
+    assert fetched.headers["X-Content-Type-Options"] == "nosniff"
+    assert evidence_rows(session, task["id"]) == 1 and len(stored_files(settings, task["id"]) - files) == 1
 
 
 def pytest_approx(value: float):

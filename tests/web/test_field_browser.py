@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from engine.core.models import Task
 from tests.helpers import bearer, event, jpeg
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
@@ -44,10 +43,8 @@ def act(page, action: str, comment: str | None = None) -> None:
     page.wait_for_load_state()
 
 
-def test_sign_fill_photograph_submit_fail_fix_resubmit_close(live_server, client, intake_token, drain, session,  # noqa: F811
+def test_sign_fill_photograph_submit_fail_fix_resubmit_close(live_server, browser, client, intake_token, drain, session,
                                                              tmp_path):
-    from playwright.sync_api import sync_playwright
-
     shots = artifacts(tmp_path)
     event_id = client.post("/api/v1/events", json=event("06029", "DC-04", hour=14),
                            headers=bearer(intake_token)).get_json()["id"]
@@ -59,49 +56,46 @@ def test_sign_fill_photograph_submit_fail_fix_resubmit_close(live_server, client
         path.write_bytes(jpeg(size=320 + n))
         photos.append(str(path))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        unit = log_in(browser, live_server, "dongcheng")
-        unit.goto(f"{live_server}/tasks")
-        row = unit.locator(".task-row", has=unit.locator(f"a[href='/tasks/{task.id}']"))
-        assert row.locator(".light").count() == 1 and "light-" in row.get_attribute("class")
-        assert "剩余" in row.inner_text() or "超期" in row.inner_text()
-        assert unit.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
-        unit.screenshot(path=str(shots / "1-list.png"), full_page=True)
-        row.locator("a").click()
-        act(unit, "sign")
-        act(unit, "start")
-        unit.locator("#photo-form input[type=file]").set_input_files(photos)
-        unit.locator("#photo-form button[type=submit]").click()
-        unit.wait_for_load_state()
-        assert unit.locator(".photos img").count() == 2
-        unit.fill("#action-submit textarea[name=result]", "已劝离摊主，清理现场")
-        unit.screenshot(path=str(shots / "2-form-and-photos.png"), full_page=True)
-        act(unit, "submit", "已处置")
-        assert "待核查" in unit.locator("#task-state").inner_text()
-        assert unit.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    unit = log_in(browser, live_server, "dongcheng")
+    unit.goto(f"{live_server}/tasks")
+    row = unit.locator(".task-row", has=unit.locator(f"a[href='/tasks/{task.id}']"))
+    assert row.locator(".light").count() == 1 and "light-" in row.get_attribute("class")
+    assert "剩余" in row.inner_text() or "超期" in row.inner_text()
+    assert unit.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    unit.screenshot(path=str(shots / "1-list.png"), full_page=True)
+    row.locator("a").click()
+    act(unit, "sign")
+    act(unit, "start")
+    unit.locator("#photo-form input[type=file]").set_input_files(photos)
+    unit.locator("#photo-form button[type=submit]").click()
+    unit.wait_for_load_state()
+    assert unit.locator(".photos img").count() == 2
+    unit.fill("#action-submit textarea[name=result]", "已劝离摊主，清理现场")
+    unit.screenshot(path=str(shots / "2-form-and-photos.png"), full_page=True)
+    act(unit, "submit", "已处置")
+    assert "待核查" in unit.locator("#task-state").inner_text()
+    assert unit.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
-        checker = log_in(browser, live_server, "checker")
-        checker.goto(f"{live_server}/check")
-        checker.locator(f"a[href='/tasks/{task.id}']").click()
-        act(checker, "fail_check", "现场仍有烤炉未清走")
-        assert "返工" in checker.locator("#task-state").inner_text()
-        checker.screenshot(path=str(shots / "3-check-failed.png"), full_page=True)
+    checker = log_in(browser, live_server, "checker")
+    checker.goto(f"{live_server}/check")
+    checker.locator(f"a[href='/tasks/{task.id}']").click()
+    act(checker, "fail_check", "现场仍有烤炉未清走")
+    assert "返工" in checker.locator("#task-state").inner_text()
+    checker.screenshot(path=str(shots / "3-check-failed.png"), full_page=True)
 
-        unit.goto(f"{live_server}/tasks/{task.id}")
-        assert "返工" in unit.locator("#task-state").inner_text()
-        assert "现场仍有烤炉未清走" in unit.locator("#history").inner_text()
-        act(unit, "start")
-        unit.fill("#action-submit textarea[name=result]", "烤炉已没收，现场清理完毕")
-        act(unit, "submit", "已整改")
+    unit.goto(f"{live_server}/tasks/{task.id}")
+    assert "返工" in unit.locator("#task-state").inner_text()
+    assert "现场仍有烤炉未清走" in unit.locator("#history").inner_text()
+    act(unit, "start")
+    unit.fill("#action-submit textarea[name=result]", "烤炉已没收，现场清理完毕")
+    act(unit, "submit", "已整改")
 
-        checker.goto(f"{live_server}/tasks/{task.id}")
-        act(checker, "pass_check", "合格")
-        assert "结案" in checker.locator("#task-state").inner_text()
-        history = checker.locator("#history li")
-        lines = [history.nth(i).inner_text() for i in range(history.count())]
-        checker.screenshot(path=str(shots / "4-closed-history.png"), full_page=True)
-        browser.close()
+    checker.goto(f"{live_server}/tasks/{task.id}")
+    act(checker, "pass_check", "合格")
+    assert "结案" in checker.locator("#task-state").inner_text()
+    history = checker.locator("#history li")
+    lines = [history.nth(i).inner_text() for i in range(history.count())]
+    checker.screenshot(path=str(shots / "4-closed-history.png"), full_page=True)
 
     steps = [("签收", "dongcheng"), ("开始处置", "dongcheng"), ("提交处置结果", "dongcheng"), ("核查不通过", "checker"),
              ("开始处置", "dongcheng"), ("提交处置结果", "dongcheng"), ("核查通过", "checker")]

@@ -10,7 +10,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from tests.conftest import REPORT, user_token
+from tests.helpers import REPORT, user_token
 
 pytestmark = pytest.mark.slow  # starts an engine worker process
 
@@ -22,7 +22,7 @@ REQUESTS: list[str] = []
 @pytest.fixture(scope="module")
 def engine_worker(env):
     """A real engine worker, so that the simulator's requests are answered, not refused with 503."""
-    from tests.workers.test_recovery import start, stop
+    from tests.helpers import start, stop
 
     worker = start(env, "worker")
     yield worker

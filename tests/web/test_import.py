@@ -12,8 +12,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from engine.core.models import Event, ImportRun
-from tests.conftest import unique
-from tests.helpers import csrf_from, local_time, login
+from tests.helpers import csrf_from, local_time, login, unique
 
 HEADERS = ["工单编号", "问题类别代码", "受理时间", "网格", "问题描述"]
 

@@ -18,9 +18,7 @@ from sqlalchemy import func, select
 
 from engine.authoring.drafts import draft_bundle
 from engine.core.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
-from tests.helpers import browser_login, csrf_from, login
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
-from tests.web.test_csp_browser import WATCH
+from tests.helpers import WATCH, browser_login, csrf_from, login
 
 
 @pytest.fixture()
@@ -234,58 +232,55 @@ def test_the_index_counts_each_lists_rows(app, client, table):
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
-def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server, factory, table, tmp_path,  # noqa: F811
+def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server, browser, factory, table, tmp_path,
                                                                      width, height):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "list-editor"
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
-        page.add_init_script(WATCH)
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/lists/{table['list']}/")
-        expect(page.locator("#list-rows tbody tr[data-row]")).to_have_count(2)
-        expect(page.locator('[name="rows-1-hour_from"]')).to_have_value("22")
-        page.click("#add-row")
-        row = page.locator('tr[data-row="2"]')
-        expect(row).to_have_attribute("data-key", "ZT3")
-        row.locator('[name$="-title_zh"]').fill("夜间露天烧烤")
-        row.locator('[name$="-title_en"]').fill("Outdoor barbecue at night")
-        expect(row.locator('.field-error[data-field="categories"]')).to_contain_text("请至少选择一个问题类别")
-        expect(row.locator(".finding[data-kind=never_matches]")).to_contain_text("未选择任何问题类别")
-        row.locator(".cat-picker summary").click()
-        row.locator(".cat-filter").fill("06029")
-        row.locator('input[name="rows-2-categories"][value="06029"]').check()
-        expect(row.locator('.chip[data-code="06029"]')).to_be_visible()
-        expect(row.locator(".finding[data-kind=overlap]")).to_contain_text("第 ZT1 行")  # same conditions as ZT1
-        row.locator("[data-action=goto]").click()
-        expect(page.locator('[name="rows-0-key"]')).to_be_focused()
-        row.locator('[name$="-hour_from"]').fill("20")
-        row.locator('[name$="-hour_to"]').fill("4")
-        expect(row.locator(".finding")).to_have_count(0)
-        row.locator('[name$="-assign_kind"]').select_option("unit")
-        row.locator('[name$="-assign_value"]').select_option("ZD-DC")
-        row.locator('[name$="-template"]').select_option("")
-        row.locator('[name$="-points"]').fill("2")
-        row.locator('[name$="-effective_to"]').fill("2099-12-31")
-        page.click("#save")
-        expect(page.locator("#save-status")).to_have_attribute("data-state", "refused")
-        expect(row.locator('.field-error[data-field="template"]')).to_contain_text("请选择任务模板")
-        assert stored(factory, table["list"])[-1][1] == "ZT2"
-        page.screenshot(path=str(shots / f"refused-{width}.png"), full_page=True)
-        row.locator('[name$="-template"]').select_option("zt-clearance")
-        page.locator('tr[data-row="2"] [data-action=up]').click()
-        page.click("#save")
-        expect(page.locator("#save-status")).to_have_attribute("data-state", "saved")
-        expect(page.locator("#save-status")).to_contain_text("已将 3 行保存到草稿")
-        expect(page.locator('tr[data-row="1"]')).to_have_attribute("data-key", "ZT3")
-        if width < 500:
-            assert page.evaluate("document.querySelector('#list-rows').scrollWidth") <= width
-        page.screenshot(path=str(shots / f"saved-{width}.png"), full_page=True)
-        assert page.evaluate("window.__csp") == []  # the page runs under the Content-Security-Policy
-        browser.close()
+    page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+    page.add_init_script(WATCH)
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/lists/{table['list']}/")
+    expect(page.locator("#list-rows tbody tr[data-row]")).to_have_count(2)
+    expect(page.locator('[name="rows-1-hour_from"]')).to_have_value("22")
+    page.click("#add-row")
+    row = page.locator('tr[data-row="2"]')
+    expect(row).to_have_attribute("data-key", "ZT3")
+    row.locator('[name$="-title_zh"]').fill("夜间露天烧烤")
+    row.locator('[name$="-title_en"]').fill("Outdoor barbecue at night")
+    expect(row.locator('.field-error[data-field="categories"]')).to_contain_text("请至少选择一个问题类别")
+    expect(row.locator(".finding[data-kind=never_matches]")).to_contain_text("未选择任何问题类别")
+    row.locator(".cat-picker summary").click()
+    row.locator(".cat-filter").fill("06029")
+    row.locator('input[name="rows-2-categories"][value="06029"]').check()
+    expect(row.locator('.chip[data-code="06029"]')).to_be_visible()
+    expect(row.locator(".finding[data-kind=overlap]")).to_contain_text("第 ZT1 行")  # same conditions as ZT1
+    row.locator("[data-action=goto]").click()
+    expect(page.locator('[name="rows-0-key"]')).to_be_focused()
+    row.locator('[name$="-hour_from"]').fill("20")
+    row.locator('[name$="-hour_to"]').fill("4")
+    expect(row.locator(".finding")).to_have_count(0)
+    row.locator('[name$="-assign_kind"]').select_option("unit")
+    row.locator('[name$="-assign_value"]').select_option("ZD-DC")
+    row.locator('[name$="-template"]').select_option("")
+    row.locator('[name$="-points"]').fill("2")
+    row.locator('[name$="-effective_to"]').fill("2099-12-31")
+    page.click("#save")
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "refused")
+    expect(row.locator('.field-error[data-field="template"]')).to_contain_text("请选择任务模板")
+    assert stored(factory, table["list"])[-1][1] == "ZT2"
+    page.screenshot(path=str(shots / f"refused-{width}.png"), full_page=True)
+    row.locator('[name$="-template"]').select_option("zt-clearance")
+    page.locator('tr[data-row="2"] [data-action=up]').click()
+    page.click("#save")
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "saved")
+    expect(page.locator("#save-status")).to_contain_text("已将 3 行保存到草稿")
+    expect(page.locator('tr[data-row="1"]')).to_have_attribute("data-key", "ZT3")
+    if width < 500:
+        assert page.evaluate("document.querySelector('#list-rows').scrollWidth") <= width
+    page.screenshot(path=str(shots / f"saved-{width}.png"), full_page=True)
+    assert page.evaluate("window.__csp") == []  # the page runs under the Content-Security-Policy
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT3", "ZT2"]
     with factory() as session:
         item = session.get(RuleList, table["list"]).items[1]

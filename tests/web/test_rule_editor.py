@@ -18,7 +18,6 @@ from sqlalchemy import delete, func, select
 from engine.authoring.drafts import draft_bundle
 from engine.core.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
 from tests.helpers import browser_login, csrf_from, login
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 CAMPAIGN = "chuangcheng-2026"
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
@@ -279,78 +278,75 @@ def test_a_field_unit_cannot_open_the_editor(client, csrf_on):
 
 
 @needs_chromium
-def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, session,  # noqa: F811
+def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, browser, session,
                                                                           tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "rule-editor"
     shots.mkdir(parents=True, exist_ok=True)
     key = key_for("browser")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}")
-        assert not errors, errors
-        page.fill("#rule-key", key)
-        page.fill("#rule-title-zh", "夜间露天烧烤派夜巡")
-        page.fill("#rule-title-en", "Night barbecue to the night squad")
-        first = page.locator(".condition-row").first
-        expect(first.locator("select[data-part=fact]")).to_have_value("category")
-        first.locator("[data-part=value] input[value='06029']").check()
-        page.click("#add-condition")
-        hour = page.locator(".condition-row").last
-        hour.locator("select[data-part=fact]").select_option("local_hour")
-        expect(hour.locator("select[data-part=op] option")).to_have_count(10)  # the int operators, no 'exists'
-        hour.locator("select[data-part=op]").select_option("not_between")
-        hour.locator("[data-part=value-low]").select_option("6")
-        hour.locator("[data-part=value-high]").select_option("21")
-        page.click("#add-group")
-        nested = page.locator(".condition-group .condition-group")
-        nested.locator("select[data-part=fact]").select_option("is_weekend")
-        expect(nested.locator("select[data-part=op] option")).to_have_count(2)
-        nested.locator("select[data-part=value]").select_option("true")
-        action = page.locator(".action-row").first
-        expect(action.locator(".field-error[data-path='then[0].template']")).to_contain_text("必须指定任务模板")
-        action.locator("select[data-part=template]").select_option("night-patrol")
-        action.locator("select[data-part=assign-kind]").select_option("unit_type")
-        action.locator("select[data-part=assign-target]").select_option("squad")
-        page.select_option("#add-action-kind", "escalate")
-        page.click("#add-action")
-        expect(page.locator(".field-error")).to_have_count(0)
-        expect(page.locator("#rule-summary")).to_contain_text("露天烧烤")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-        page.screenshot(path=str(shots / "guided-390.png"), full_page=True)
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}")
+    assert not errors, errors
+    page.fill("#rule-key", key)
+    page.fill("#rule-title-zh", "夜间露天烧烤派夜巡")
+    page.fill("#rule-title-en", "Night barbecue to the night squad")
+    first = page.locator(".condition-row").first
+    expect(first.locator("select[data-part=fact]")).to_have_value("category")
+    first.locator("[data-part=value] input[value='06029']").check()
+    page.click("#add-condition")
+    hour = page.locator(".condition-row").last
+    hour.locator("select[data-part=fact]").select_option("local_hour")
+    expect(hour.locator("select[data-part=op] option")).to_have_count(10)  # the int operators, no 'exists'
+    hour.locator("select[data-part=op]").select_option("not_between")
+    hour.locator("[data-part=value-low]").select_option("6")
+    hour.locator("[data-part=value-high]").select_option("21")
+    page.click("#add-group")
+    nested = page.locator(".condition-group .condition-group")
+    nested.locator("select[data-part=fact]").select_option("is_weekend")
+    expect(nested.locator("select[data-part=op] option")).to_have_count(2)
+    nested.locator("select[data-part=value]").select_option("true")
+    action = page.locator(".action-row").first
+    expect(action.locator(".field-error[data-path='then[0].template']")).to_contain_text("必须指定任务模板")
+    action.locator("select[data-part=template]").select_option("night-patrol")
+    action.locator("select[data-part=assign-kind]").select_option("unit_type")
+    action.locator("select[data-part=assign-target]").select_option("squad")
+    page.select_option("#add-action-kind", "escalate")
+    page.click("#add-action")
+    expect(page.locator(".field-error")).to_have_count(0)
+    expect(page.locator("#rule-summary")).to_contain_text("露天烧烤")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    page.screenshot(path=str(shots / "guided-390.png"), full_page=True)
 
-        page.click("#toggle-json")
-        document = json.loads(page.locator("#rule-json").input_value())
-        assert document["when"]["all"][1] == {"fact": "local_hour", "op": "not_between", "value": [6, 21]}
-        assert document["when"]["all"][2] == {"any": [{"fact": "is_weekend", "op": "eq", "value": True}]}
-        document["when"]["all"][1]["value"] = [22, 6]  # reversed: the server must refuse it
-        page.fill("#rule-json", json.dumps(document))
-        page.click("#toggle-json")
-        expect(page.locator("#guided")).to_be_visible()
-        expect(page.locator(".condition-row").nth(1).locator("[data-part=value-low]")).to_have_value("22")
-        page.click("#save")
-        error = page.locator(".condition-row .field-error[data-path='when.all[1].value']")
-        expect(error).to_contain_text("下限 ≤ 上限")
-        page.screenshot(path=str(shots / "error-next-to-row-390.png"), full_page=True)
-        assert stored(session, key) is None
-        row = page.locator(".condition-row").nth(1)
-        row.locator("[data-part=value-low]").select_option("6")
-        row.locator("[data-part=value-high]").select_option("21")
-        page.click("#save")
-        expect(page.locator(".alert-success")).to_contain_text(key)
-        browser.close()
+    page.click("#toggle-json")
+    document = json.loads(page.locator("#rule-json").input_value())
+    assert document["when"]["all"][1] == {"fact": "local_hour", "op": "not_between", "value": [6, 21]}
+    assert document["when"]["all"][2] == {"any": [{"fact": "is_weekend", "op": "eq", "value": True}]}
+    document["when"]["all"][1]["value"] = [22, 6]  # reversed: the server must refuse it
+    page.fill("#rule-json", json.dumps(document))
+    page.click("#toggle-json")
+    expect(page.locator("#guided")).to_be_visible()
+    expect(page.locator(".condition-row").nth(1).locator("[data-part=value-low]")).to_have_value("22")
+    page.click("#save")
+    error = page.locator(".condition-row .field-error[data-path='when.all[1].value']")
+    expect(error).to_contain_text("下限 ≤ 上限")
+    page.screenshot(path=str(shots / "error-next-to-row-390.png"), full_page=True)
+    assert stored(session, key) is None
+    row = page.locator(".condition-row").nth(1)
+    row.locator("[data-part=value-low]").select_option("6")
+    row.locator("[data-part=value-high]").select_option("21")
+    page.click("#save")
+    expect(page.locator(".alert-success")).to_contain_text(key)
     rule = stored(session, key)
     assert rule is not None and rule.document["then"][0]["assign"] == "unit_type:squad"
     assert rule.document["then"][1]["do"] == "escalate"
 
 
 @needs_chromium
-def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_server, client, session,  # noqa: F811
+def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_server, browser, client, session,
                                                                       csrf_on):
     """Every demo rule, and shapes the form must not lose (a bare condition, not, unknown action fields, a value
     no widget fits), come back unchanged from the form through the JSON view."""
@@ -368,21 +364,17 @@ def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_serv
             odd["key"], nested["key"]]
     rules = session.scalars(select(Rule).where(Rule.campaign_id == campaign.id, Rule.key.in_(keys))).all()
     assert len(rules) == 6
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-        browser_login(page, live_server)
-        for rule in rules:
-            page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}&key={rule.key}")
-            page.click("#toggle-json")
-            written = json.loads(page.locator("#rule-json").input_value())
-            expected = {**rule.document, "enabled": rule.enabled}
-            if rule.key == nested["key"]:  # a lone 'not' is written as 'none of these'
-                expected["when"]["any"][0] = {"not": {"any": [{"fact": "grid", "op": "eq", "value": "DC-01"}]}}
-            assert written == expected, rule.key
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+    browser_login(page, live_server)
+    for rule in rules:
+        page.goto(f"{live_server}/admin/rules/edit/?campaign={CAMPAIGN}&key={rule.key}")
+        page.click("#toggle-json")
+        written = json.loads(page.locator("#rule-json").input_value())
+        expected = {**rule.document, "enabled": rule.enabled}
+        if rule.key == nested["key"]:  # a lone 'not' is written as 'none of these'
+            expected["when"]["any"][0] = {"not": {"any": [{"fact": "grid", "op": "eq", "value": "DC-01"}]}}
+        assert written == expected, rule.key
 
 
 @pytest.mark.parametrize("lang, words", [("zh", "已有他人修改过"), ("en", "Someone else changed this rule")])

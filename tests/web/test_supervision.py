@@ -8,8 +8,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.supervision import escalation
 from engine.core.models import Event, TaskStep
-from tests.conftest import user_token
-from tests.helpers import bearer, csrf_from, event, login
+from tests.helpers import bearer, csrf_from, event, login, user_token
 
 
 def escalated_task(client, factory, drain, intake_token, grid: str, through_position: int) -> int:

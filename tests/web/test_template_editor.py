@@ -11,52 +11,47 @@ import pytest
 from sqlalchemy import select
 
 from engine.core.models import Task, TaskTemplate
-from tests.conftest import user_token
-from tests.helpers import bearer, browser_login, event, login, upload_photo
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
+from tests.helpers import bearer, browser_login, event, login, upload_photo, user_token
 from tests.web.test_transitions import move, step
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
-def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_server, client, intake_token,  # noqa: F811
+def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_server, browser, client, intake_token,
                                                                          drain, session, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "template-editor"
     shots.mkdir(parents=True, exist_ok=True)
     before = session.scalar(select(TaskTemplate.version).where(TaskTemplate.code == "night-patrol")
                             .order_by(TaskTemplate.version.desc()).limit(1))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        browser_login(page, live_server)
-        page.goto(f"{live_server}/admin/templates/edit/?code=night-patrol")
-        page.click("#add-field")
-        row = page.locator("#fields tbody tr").last
-        row.locator("[data-f=name]").fill("outcome")
-        row.locator("[data-f=type]").select_option("choice")
-        row.locator("[data-f=zh]").fill("处置结果")
-        row.locator("[data-f=en]").fill("Outcome")
-        row.locator("[data-f=required]").check()
-        row.locator("[data-f=options]").fill("only_one | 只有一项")
-        expect(page.locator(".field-problem")).to_contain_text("至少两个选项")  # the problem, next to the field
-        row.locator("[data-f=options]").fill("removed | 已取缔 | Removed\nwarned | 已警告 | Warned")
-        page.click("#add-field")
-        photo = page.locator("#fields tbody tr").last
-        photo.locator("[data-f=name]").fill("scene")
-        photo.locator("[data-f=type]").select_option("photo")
-        photo.locator("[data-f=zh]").fill("现场照片")
-        photo.locator("[data-f=en]").fill("Scene photo")
-        photo.locator("[data-f=required]").check()
-        expect(page.locator("#preview select[name=outcome] option")).to_have_count(2)
-        expect(page.locator("#preview")).to_contain_text("现场照片")
-        expect(page.locator(".field-problem")).to_have_count(0)
-        page.screenshot(path=str(shots / "editor-preview.png"), full_page=True)
-        page.click("#save")
-        expect(page.locator(".alert")).to_contain_text("版本")
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/templates/edit/?code=night-patrol")
+    page.click("#add-field")
+    row = page.locator("#fields tbody tr").last
+    row.locator("[data-f=name]").fill("outcome")
+    row.locator("[data-f=type]").select_option("choice")
+    row.locator("[data-f=zh]").fill("处置结果")
+    row.locator("[data-f=en]").fill("Outcome")
+    row.locator("[data-f=required]").check()
+    row.locator("[data-f=options]").fill("only_one | 只有一项")
+    expect(page.locator(".field-problem")).to_contain_text("至少两个选项")  # the problem, next to the field
+    row.locator("[data-f=options]").fill("removed | 已取缔 | Removed\nwarned | 已警告 | Warned")
+    page.click("#add-field")
+    photo = page.locator("#fields tbody tr").last
+    photo.locator("[data-f=name]").fill("scene")
+    photo.locator("[data-f=type]").select_option("photo")
+    photo.locator("[data-f=zh]").fill("现场照片")
+    photo.locator("[data-f=en]").fill("Scene photo")
+    photo.locator("[data-f=required]").check()
+    expect(page.locator("#preview select[name=outcome] option")).to_have_count(2)
+    expect(page.locator("#preview")).to_contain_text("现场照片")
+    expect(page.locator(".field-problem")).to_have_count(0)
+    page.screenshot(path=str(shots / "editor-preview.png"), full_page=True)
+    page.click("#save")
+    expect(page.locator(".alert")).to_contain_text("版本")
 
     session.expire_all()
     saved = session.scalar(select(TaskTemplate).where(TaskTemplate.code == "night-patrol")

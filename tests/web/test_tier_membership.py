@@ -9,8 +9,7 @@ from engine.accounts.users import create_user
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, SupervisionTier, TierMember, Unit
 from engine.supervision.board import tier_for
-from tests.conftest import unique
-from tests.helpers import login
+from tests.helpers import login, unique
 
 
 def _tiers(session) -> tuple[Campaign, dict[int, SupervisionTier]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import TaskTransition, User
-from tests.conftest import user_token
-from tests.helpers import bearer, event, upload_photo
+from tests.helpers import bearer, event, upload_photo, user_token
 
 #: What the zero-tolerance clearance template asks for on submit: its form, plus a photo (uploaded first).
 RESULT = {"result": "已清理现场"}
@@ -133,6 +133,7 @@ def test_extensions_through_the_api_stop_at_two(client, intake_token, drain):
     assert third.status_code == 409 and "延期" in third.get_json()["detail"]
 
 
+@pytest.mark.commits  # two threads, two connections: each must see what the other committed
 def test_two_threads_submitting_the_same_version_one_wins(app, intake_token, drain, session):
     setup = app.test_client()
     task = new_task(setup, intake_token, drain)

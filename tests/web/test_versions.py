@@ -16,7 +16,6 @@ from sqlalchemy import delete, func, select
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User
 from tests.helpers import bearer, browser_login, csrf_from, event, login
-from tests.web.test_browser import ARGS, CHROMIUM, live_server  # noqa: F401  (fixture)
 
 BROKEN = {"title": {"zh": "坏规则", "en": "Broken"},
           "when": {"all": [{"fact": "local_hour", "op": "between", "value": [23]}]},
@@ -209,8 +208,9 @@ def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, sessio
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="no chromium (apt-get install chromium)")
-def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, session, campaign, tmp_path):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, browser, session, campaign,
+                                                                 tmp_path):
+    from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "versions"
     shots.mkdir(parents=True, exist_ok=True)
@@ -220,34 +220,31 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, ses
     row.points = points + 1
     session.commit()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for size, viewport in (("desktop", {"width": 1280, "height": 900}),
-                                   ("phone", {"width": 390, "height": 844})):
-                page = browser.new_page(viewport=viewport, locale="zh-CN")
-                browser_login(page, live_server)
-                page.goto(f"{live_server}/admin/versions/{campaign.id}/draft")
-                changed = page.locator('tr.change[data-subject="strict_management/SM1"][data-path="points"]')
-                expect(changed).to_have_count(1)
-                expect(changed.locator("td.new")).to_contain_text(str(points + 1))
-                page.screenshot(path=str(shots / f"draft-{size}.png"), full_page=True)
-                if size == "phone":
-                    browser.close()
-                    break
-                page.click("#publish")  # no comment: the browser holds the form back (the field is required)
-                expect(page.locator("textarea[name=comment]:invalid")).to_have_count(1)
-                page.fill("textarea[name=comment]", "SM1 一分")
-                page.click("#publish")
-                expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 1} 版")
-                newest = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number + 1}"]')
-                expect(newest).to_contain_text("生效中")
-                page.screenshot(path=str(shots / f"versions-{size}.png"), full_page=True)
-                page.once("dialog", lambda dialog: dialog.accept())
-                older = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number}"]')
-                older.locator("input[name=comment]").fill("撤回")
-                older.locator("button[type=submit]").click()
-                expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 2} 版")
-                page.close()
+        for size, viewport in (("desktop", {"width": 1280, "height": 900}),
+                               ("phone", {"width": 390, "height": 844})):
+            page = browser.new_page(viewport=viewport, locale="zh-CN")
+            browser_login(page, live_server)
+            page.goto(f"{live_server}/admin/versions/{campaign.id}/draft")
+            changed = page.locator('tr.change[data-subject="strict_management/SM1"][data-path="points"]')
+            expect(changed).to_have_count(1)
+            expect(changed.locator("td.new")).to_contain_text(str(points + 1))
+            page.screenshot(path=str(shots / f"draft-{size}.png"), full_page=True)
+            if size == "phone":
+                break
+            page.click("#publish")  # no comment: the browser holds the form back (the field is required)
+            expect(page.locator("textarea[name=comment]:invalid")).to_have_count(1)
+            page.fill("textarea[name=comment]", "SM1 一分")
+            page.click("#publish")
+            expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 1} 版")
+            newest = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number + 1}"]')
+            expect(newest).to_contain_text("生效中")
+            page.screenshot(path=str(shots / f"versions-{size}.png"), full_page=True)
+            page.once("dialog", lambda dialog: dialog.accept())
+            older = page.locator(f'#campaign-{campaign.id} tr.version[data-number="{start.number}"]')
+            older.locator("input[name=comment]").fill("撤回")
+            older.locator("button[type=submit]").click()
+            expect(page.locator(".alert-success")).to_contain_text(f"第 {start.number + 2} 版")
+            page.close()
         rolled = _versions(session, campaign)[-1]
         assert (rolled.number, rolled.content_hash) == (start.number + 2, start.content_hash)
         assert rolled.comment == f"rollback to v{start.number}: 撤回"

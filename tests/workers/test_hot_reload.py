@@ -13,9 +13,7 @@ from sqlalchemy import select
 from engine.evaluation.context import _compiled_cache, active_contexts
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
-from tests.conftest import REPORT, ROOT
-from tests.helpers import bearer, event
-from tests.workers.test_recovery import start, stop, wait_for
+from tests.helpers import REPORT, ROOT, bearer, event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 PROBE = {"key": "hot-reload-probe", "title": {"zh": "热加载探针", "en": "Hot reload probe"},

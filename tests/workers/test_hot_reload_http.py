@@ -11,10 +11,8 @@ from sqlalchemy import delete, select
 
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
-from tests.conftest import REPORT
-from tests.helpers import bearer, csrf_from, event, login
+from tests.helpers import REPORT, bearer, csrf_from, event, login, start, stop, wait_for
 from tests.web.test_versions import reviewed_hash
-from tests.workers.test_recovery import start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -2,42 +2,17 @@
 and an event that makes the evaluating process die by SIGSEGV."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Firing, Task
-from tests.conftest import ROOT
-from tests.helpers import event
+from tests.helpers import event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 180
-
-
-def start(env: dict, *args: str, **extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT,
-                            env={**os.environ, **env, "CIVICRULES_LEASE_SECONDS": "3", **extra},
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a process started by `start`; a warm shutdown that outlasts a minute on a loaded machine is cut short."""
-    if proc.poll() is None:
-        if sig == signal.SIGKILL:  # RQ's work-horse has a process group of its own: kill it first
-            subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 def store(factory, source: str, payloads: list[dict]) -> list[int]:
@@ -53,16 +28,6 @@ def statuses(factory, ids: list[int]) -> dict[str, int]:
         return dict(rows.all())
 
 
-def wait_for(predicate, timeout: float = TIMEOUT, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
 def queue_drain(settings) -> None:
     from workers.queues import enqueue_drain
 
@@ -74,7 +39,8 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(factory, env, se
     queue_drain(settings)
     worker = start(env, "worker", CIVICRULES_BATCH_SIZE="100")
     try:
-        wait_for(lambda: statuses(factory, ids).get("evaluated", 0) >= 200, every=0.01)
+        wait_for(lambda: statuses(factory, ids).get("evaluated", 0) >= 200, TIMEOUT, "200 events evaluated",
+                 every=0.01)
     finally:
         stop(worker, signal.SIGKILL)  # the whole worker and its work-horse, mid-batch
     done_before_restart = statuses(factory, ids).get("evaluated", 0)
@@ -82,7 +48,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(factory, env, se
     worker = start(env, "worker")
     sweeper = start(env, "sweep", "--every", "1")
     try:
-        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, every=0.5)
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, TIMEOUT, "every event evaluated", every=0.5)
     finally:
         stop(sweeper)
         stop(worker)
@@ -106,13 +72,14 @@ def test_after_a_redis_flush_the_sweep_brings_every_pending_event_to_evaluated(c
     worker = start(env, "worker")
     sweeper = start(env, "sweep", "--every", "1")
     try:
-        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, every=0.25)
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": len(ids)}, TIMEOUT, "every event evaluated",
+                 every=0.25)
     finally:
         stop(sweeper)
         stop(worker)
 
 
-def test_an_event_that_crashes_the_engine_is_parked_and_the_rest_of_its_batch_evaluated(factory, env, settings):
+def test_an_event_that_crashes_the_engine_is_failed_and_the_rest_of_its_batch_evaluated(factory, env, settings):
     from engine.durable.evaluator import CRASH_MARKER
 
     payloads = [event("06029", "NC-03", hour=23) for _ in range(5)]
@@ -121,14 +88,15 @@ def test_an_event_that_crashes_the_engine_is_parked_and_the_rest_of_its_batch_ev
     queue_drain(settings)
     worker = start(env, "worker", CIVICRULES_TEST_CRASH="1")
     try:
-        wait_for(lambda: statuses(factory, ids) == {"evaluated": 4, "parked": 1}, every=0.25)
+        wait_for(lambda: statuses(factory, ids) == {"evaluated": 4, "failed": 1}, TIMEOUT, "four evaluated, one failed",
+                 every=0.25)
     finally:
         stop(worker)
     with factory() as session:
         crashed = session.get(Event, ids[2])
-        assert crashed.status == "parked"
+        assert crashed.status == "failed"
         assert "signal 11" in crashed.last_error and "SIGSEGV" in crashed.last_error
-        assert crashed.attempts == settings.pipeline.max_attempts + 2  # one batch try, then alone N times, then parked
+        assert crashed.attempts == settings.pipeline.max_attempts + 2  # one batch try, then alone N times, then failed
         assert session.scalar(select(func.count()).select_from(Task).where(Task.event_id == ids[2])) == 0
 
 

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from engine.evaluation import pipeline
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task, TaskTransition)
-from tests.helpers import SHANGHAI, browser_login, csrf_from, login
-from tests.workers.test_recovery import start, stop, wait_for
+from tests.helpers import SHANGHAI, browser_login, csrf_from, login, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 # A month no other test writes events into (the suite shares one database).

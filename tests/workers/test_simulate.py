@@ -7,9 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import Campaign, Event, Rule
-from tests.conftest import user_token
-from tests.helpers import bearer, csrf_from, local_time, login
-from tests.workers.test_recovery import start, stop
+from tests.helpers import bearer, csrf_from, local_time, login, start, stop, user_token
 from tests.workers.test_hot_reload import PROBE
 
 pytestmark = pytest.mark.slow
