@@ -260,6 +260,7 @@ def test_a_stale_version_is_a_conflict_carrying_the_current_state(factory, drain
 
 
 @pytest.mark.commits  # two connections race: each must see what the other committed
+@pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")
@@ -280,6 +281,7 @@ def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, sessi
     assert len(submits) == 1 and task.version == version + 1
 
 
+@pytest.mark.commits  # two connections race: each must see what the other committed
 @pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_threads_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import Event
-from tests.conftest import user_token
-from tests.helpers import bearer, event, unique
+from tests.helpers import bearer, event, unique, user_token
 
 
 def count_events(session, source_event_id: str) -> int:

@@ -20,8 +20,7 @@ from engine.handling import tasks
 from engine.authoring.drafts import publish
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import (Campaign, Event, OutboxMessage, Recipient, Rule, Task, TaskStep, Timeline, TimelineStep, Unit, User)
-from tests.helpers import event
-from tests.workers.test_recovery import start, stop, wait_for
+from tests.helpers import event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 SECRET = "e2e-shared-secret"
