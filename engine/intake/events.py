@@ -54,7 +54,7 @@ _reference: tuple[float, str, dict[str, tuple[int, frozenset[str]]], dict[str, i
 def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
     """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
     global _reference
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     if _reference is None or _reference[1] != key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
         conditions: dict[int, set[str]] = {}
         for category_id, code in session.execute(select(FilingCondition.category_id, FilingCondition.code)):
