@@ -394,6 +394,7 @@ def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client
         assert items[0].point_rules == {"overdue": 3, "rebound": 4} and items[0].title_en == "Outdoor barbecue"
 
 
+@pytest.mark.commits  # the waiting save runs in a thread on a connection of its own
 def test_a_save_waits_for_one_under_way_and_then_is_refused(app, client, factory, table):
     """Two saves based on the same rows: the second waits for the first's lock, then sees its stamp."""
     if factory.kw["bind"].dialect.name != "postgresql":

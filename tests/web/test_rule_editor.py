@@ -408,6 +408,7 @@ def test_a_new_rule_whose_key_was_saved_meanwhile_is_refused(admin, session):
     assert stored(session, key).document["title"]["en"] == "The first one"
 
 
+@pytest.mark.commits  # the waiting save runs in a thread on a connection of its own
 def test_a_save_waits_for_one_under_way_and_then_is_refused(admin, session, factory):
     """Two saves based on the same version: the second waits for the first's lock, then sees its change."""
     if factory.kw["bind"].dialect.name != "postgresql":
