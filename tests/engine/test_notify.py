@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.delivery import channels as notify, outbox
+from engine.delivery import channels as notify, http, outbox
 from engine.core.models import Delivery, OutboxMessage, Recipient, Unit
 from tests.helpers import csrf_from, login, unique
 
@@ -350,12 +350,12 @@ def test_loopback_is_refused_without_the_allow_list_and_the_admin_requeues_it(
 
 def test_allow_list_accepts_host_names_and_refuses_reserved_addresses(monkeypatch):
     monkeypatch.setenv("CIVICRULES_WEBHOOK_ALLOW", "localhost")
-    assert notify.resolve_allowed("localhost", 80) in ("127.0.0.1", "::1")
+    assert http.resolve_allowed("localhost", 80) in ("127.0.0.1", "::1")
     monkeypatch.setenv("CIVICRULES_WEBHOOK_ALLOW", "10.0.0.0/8")
     for address in ("169.254.169.254", "192.168.1.5", "127.0.0.1", "0.0.0.0", "64:ff9b::7f00:1"):
-        with pytest.raises(notify.Refused):
-            notify.resolve_allowed(address, 80)
-    assert notify.resolve_allowed("10.1.2.3", 80) == "10.1.2.3"
+        with pytest.raises(http.Refused):
+            http.resolve_allowed(address, 80)
+    assert http.resolve_allowed("10.1.2.3", 80) == "10.1.2.3"
 
 
 def test_attempts_are_capped_then_the_delivery_fails(factory, serve, allowed, monkeypatch):

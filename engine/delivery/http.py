@@ -1,0 +1,122 @@
+"""The one outbound HTTP client of the delivery channels: every webhook and robot call goes through
+`post_json`. The target is resolved and checked against the allow-list first, and the connection goes to
+the address that was checked (no DNS rebinding, no redirects followed), so a rule author cannot make the
+server call into the private network.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from engine.core.config import load_settings
+
+MAX_ANSWER_BYTES = 64 * 1024
+USER_AGENT = "CivicRules-Notify/1"
+
+
+class Refused(Exception):
+    """A target the allow-list forbids: a permanent failure, never retried."""
+
+
+def _allow_list() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    hosts: set[str] = set()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in load_settings().delivery.webhook_allow.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            hosts.add(item.lower().rstrip("."))
+    return hosts, networks
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address inside a mapped or NAT64 IPv6 address, which is what the packets reach."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def resolve_allowed(host: str, port: int) -> str:
+    """The address to connect to: every address the host resolves to must be public or allowed."""
+    hosts, networks = _allow_list()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectionError(f"cannot resolve {host!r}: {exc}") from exc
+    addresses = [info[4][0] for info in infos]
+    named = host.lower().rstrip(".") in hosts
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        inner = _embedded(ip)
+        if ip.is_global and inner.is_global and not ip.is_multicast:
+            continue
+        if named or any(ip in net or inner in net for net in networks):
+            continue
+        raise Refused(f"address {ip} of {host!r} is private, loopback, link-local or reserved and not in "
+                      f"CIVICRULES_WEBHOOK_ALLOW / 目标地址 {ip} 属于内网、回环、链路本地或保留地址，且不在允许列表中")
+    return addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    """POST to an allowed address with a timeout; redirects are answers, not followed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"not an http(s) URL: {url!r} / 不是 http(s) 地址")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_allowed(parts.hostname, port)
+    connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = connection_class(parts.hostname, port, address, timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json; charset=utf-8",
+                                                        "User-Agent": USER_AGENT, **headers})
+        response = conn.getresponse()
+        return Answer(response.status, response.read(MAX_ANSWER_BYTES))
+    finally:
+        conn.close()
