@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.core import clock
-from engine.core.models import Campaign, Digest, OutboxMessage, Task
+from engine.core import clock, outbox
+from engine.core.models import Campaign, Digest, Task
 from engine.core.states import TERMINAL
 
 
@@ -44,14 +44,12 @@ def run_due(session: Session, now: datetime | None = None) -> int:
                                     overdue_count=len(overdue), created_at=now)
                     session.add(digest)
                     session.flush()
-                    session.add(OutboxMessage(
-                        idempotency_key=f"digest:{campaign.id}:{unit_id}:{local.date().isoformat()}", kind="digest",
-                        channel="inbox", target=f"unit:{unit_id}", created_at=now, next_attempt_at=now,
-                        payload={"campaign": campaign.code, "day": local.date().isoformat(), "open": len(tasks),
-                                 "overdue": len(overdue), "tasks": [{"id": t.id, "status": t.status,
-                                                                     "deadline": t.deadline_at.isoformat()}
-                                                                    for t in tasks[:200]]}))
-                    session.flush()
+                    outbox.write(session, [outbox.message(
+                        f"digest:{campaign.id}:{unit_id}:{local.date().isoformat()}", "digest", f"unit:{unit_id}",
+                        {"campaign": campaign.code, "day": local.date().isoformat(), "open": len(tasks),
+                         "overdue": len(overdue), "tasks": [{"id": t.id, "status": t.status,
+                                                             "deadline": t.deadline_at.isoformat()}
+                                                            for t in tasks[:200]]}, now)])
                 written += 1
             except IntegrityError:
                 continue  # another poller wrote this unit's digest first

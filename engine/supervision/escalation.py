@@ -12,12 +12,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.core import clock
-from engine.core.models import OutboxMessage, Task, TaskStep
-from engine.handling.ladder import PROGRESS
-
-TERMINAL = {"closed", "voided"}
-REQUESTS = {"ext_requested", "park_requested", "void_requested"}  # progress is that of the state before
+from engine.core import clock, outbox
+from engine.core.models import Task, TaskStep
+from engine.core.states import PROGRESS, REQUESTS, TERMINAL, TaskStatus
 
 
 def _skip(unless_state: str | None, task_status: str) -> bool:
@@ -39,7 +36,8 @@ def run_due(session: Session, limit: int = 200, now: datetime | None = None) -> 
                                   TaskStep.tier_level, TaskStep.unless_state, TaskStep.due_at,
                                   Task.status, Task.previous_status, Task.unit_id, Task.event_id)
                            .join(Task, Task.id == TaskStep.task_id)
-                           .where(TaskStep.status == "pending", TaskStep.due_at <= started, Task.status != "parked")
+                           .where(TaskStep.status == "pending", TaskStep.due_at <= started,
+                                  Task.status != TaskStatus.PARKED)
                            .order_by(TaskStep.due_at, TaskStep.id).limit(limit)
                            .with_for_update(skip_locked=True, of=TaskStep)).all()
     counts = {"done": 0, "skipped": 0}
@@ -63,11 +61,10 @@ def run_due(session: Session, limit: int = 200, now: datetime | None = None) -> 
             got = set(result.scalars())
             claimed |= got
             counts[kind] += len(got)
-    session.add_all([OutboxMessage(
-        idempotency_key=f"step:{r.id}", event_id=r.event_id, task_id=r.task_id, kind=r.action, channel="inbox",
-        target=f"tier:{r.tier_level}" if r.tier_level else f"unit:{r.unit_id}", created_at=now, next_attempt_at=now,
-        payload={"task": r.task_id, "step": r.position, "action": r.action, "tier": r.tier_level,
-                 "due_at": r.due_at.isoformat(), "ran_at": now.isoformat()})
+    outbox.write(session, [outbox.message(
+        f"step:{r.id}", r.action, f"tier:{r.tier_level}" if r.tier_level else f"unit:{r.unit_id}",
+        {"task": r.task_id, "step": r.position, "action": r.action, "tier": r.tier_level,
+         "due_at": r.due_at.isoformat(), "ran_at": now.isoformat()}, now, event_id=r.event_id, task_id=r.task_id)
         for r in outcome["done"] if r.id in claimed])
     session.commit()
     return counts
