@@ -9,7 +9,8 @@ lists cover) are recomputed for each side. Events without stored facts for the c
 or evaluated before the campaign existed) are enriched as the pipeline does (`engine.evaluation.enrich`).
 Events of a category that both rulesets treat alike (the same rule documents can match it and the lists
 cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others run through
-both sides in batches with the pipeline's Evaluator; the hit policy (`engine.evaluation.decide`) then runs only for
+both sides in batches with the pipeline's Evaluator (`engine.evaluation.verdict.fire`); the rules'
+decisions and the hit policy (`engine.evaluation.verdict.decide`, as in the pipeline) then run only for
 events where the rules that fired differ or changed, with deadlines counted by the campaign's
 WorkCalendar from the moment the event was evaluated.
 """
@@ -25,10 +26,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext
-from engine.evaluation.decide import firing_decisions, points_owner, winners
 from engine.evaluation.enrich import History, facts_for, load_reference
+from engine.evaluation.verdict import Verdict, decide, fire
 from rules.problems import InputError, Problem
-from engine.core.models import Campaign, Category, Event, Grid, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Event, Grid, Unit
+from engine.core.states import EventStatus
 from engine.authoring.versions import ruleset_context
 from rules.compiler import categories_of
 
@@ -47,13 +49,13 @@ def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datet
                                        f"期间不得超过 {MAX_DAYS} 天")])
     from zoneinfo import ZoneInfo
 
-    zone = ZoneInfo(campaign.timezone or "Asia/Shanghai")
+    zone = ZoneInfo(campaign.timezone or DEFAULT_TIMEZONE)
     return (datetime.combine(first, clock_time(0), zone),
             datetime.combine(last + timedelta(days=1), clock_time(0), zone))
 
 
 def _in_period(start: datetime, end: datetime, category_ids: set[int] | None = None):
-    where = (Event.occurred_at >= start) & (Event.occurred_at < end) & (Event.status != "parked")
+    where = (Event.occurred_at >= start) & (Event.occurred_at < end) & (Event.status != EventStatus.FAILED)
     return where if category_ids is None else where & Event.category_id.in_(sorted(category_ids))
 
 
@@ -92,11 +94,10 @@ class Outcome:
     points: float
 
 
-def tasks_of(decisions) -> dict[int, Outcome]:
+def tasks_of(verdict: Verdict) -> dict[int, Outcome]:
     """The hit policy's tasks per unit, with the event's points on the unit they are charged to."""
-    points, owner = points_owner(decisions)
-    return {unit_id: Outcome(t.rule_key, t.deadline_at, points if unit_id == owner else 0.0)
-            for unit_id, t in winners(decisions).items()}
+    return {unit_id: Outcome(t.rule_key, t.deadline_at, verdict.points_for(unit_id))
+            for unit_id, t in verdict.tasks.items()}
 
 
 @dataclass
@@ -218,16 +219,14 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
                 break
             stored, enriched = _facts(session, rows, sides[0], ref)
             reenriched += enriched
-            facts = [{r.id: _side_facts(stored[r.id], ctx) for r in rows} for ctx in sides]
-            fired = [engine.evaluate(ctx.tag, ctx.compiled, ((str(r.id), f[r.id]) for r in rows))
-                     for ctx, f in zip(sides, facts)]
-            for r in rows:
-                keys = [set(f.get(str(r.id), ())) for f in fired]
-                if keys[0] == keys[1] and keys[0] <= same_rules:
+            verdicts = [fire(rows, [ctx], lambda r, side: _side_facts(stored[r.id], side), engine) for ctx in sides]
+            for r, before, after in zip(rows, *verdicts):
+                keys = set(before.fired)
+                if keys == set(after.fired) and keys <= same_rules:
                     continue  # the same unchanged rules fired on both sides: the same tasks
-                outcomes = [tasks_of(firing_decisions(r, f[r.id], sorted(k), ctx, ref, r.evaluated_at or r.received_at))
-                            for ctx, f, k in zip(sides, facts, keys)]
-                result.add(r, *outcomes)
+                for verdict in (before, after):
+                    decide([verdict], ref, r.evaluated_at or r.received_at)
+                result.add(r, tasks_of(before), tasks_of(after))
             done += len(rows)
             if progress:
                 progress(done, total)

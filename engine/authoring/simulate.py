@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.evaluation.context import CampaignContext, active_contexts
-from engine.evaluation.decide import firing_decisions, winners
-from engine.evaluation.enrich import History, facts_for, load_reference
+from engine.evaluation.enrich import History, Reference, load_reference
+from engine.evaluation.verdict import Verdict, decide_batch
 from rules.problems import InputError, Problem
 from engine.durable.evaluator import evaluator
 from engine.intake.events import IntakeSource, parse_event
 from engine.core.models import Campaign, Event
+from engine.core.states import EventStatus
 from engine.authoring.versions import ruleset_context
 from rules.twin import trace
 
@@ -38,7 +39,7 @@ def _event(session: Session, event: dict[str, Any] | None, event_id: int | None)
     payload.setdefault("source_event_id", "simulation")
     payload.setdefault("occurred_at", clock.now().isoformat())
     values = parse_event(session, payload, IntakeSource("simulator", payload.get("source_type", "hotline")))
-    return Event(id=SIMULATED_ID, received_at=clock.now(), status="pending", attempts=0, points=0, **values)
+    return Event(id=SIMULATED_ID, received_at=clock.now(), status=EventStatus.PENDING, attempts=0, points=0, **values)
 
 
 def contexts_for(session: Session, ruleset: Any) -> list[CampaignContext]:
@@ -60,6 +61,27 @@ def contexts_for(session: Session, ruleset: Any) -> list[CampaignContext]:
     raise missing
 
 
+def _explained(verdict: Verdict, ref: Reference, lang: str) -> dict[str, Any]:
+    """One campaign's verdict for the page: every rule with its conditions' truth, and the tasks after the hit
+    policy the pipeline applies."""
+    ctx, facts, fired = verdict.context, verdict.facts, verdict.fired
+    rules = []
+    for key, doc in sorted(ctx.compiled.rules.items()):
+        origin = doc.get("origin") or {}
+        rules.append({"key": key, "title": (doc.get("title") or {}).get(lang) or key,
+                      "list": origin.get("list", "custom"), "item": origin.get("item"),
+                      "fired": key in fired, "conditions": trace(doc, facts)})
+    tasks = [{"rule": t.rule_key, "list": t.list_kind, "unit": ref.units[t.unit_id].code,
+              "template": t.template_code, "limit": {"value": t.limit_value, "unit": t.limit_unit},
+              "deadline": t.deadline_at.isoformat()} for t in sorted(verdict.tasks.values(), key=lambda t: t.order)]
+    return {"campaign": ctx.id, "ruleset": "draft" if ctx.version_id == 0 else ctx.version_number,
+            "facts": facts, "fired": sorted(fired), "rules": sorted(rules, key=lambda r: (not r["fired"], r["key"])),
+            "tasks": tasks,
+            "superseded": [{"rule": t.rule_key, "unit": ref.units[t.unit_id].code} for t in verdict.superseded],
+            "notifications": [n for f in verdict.firings for n in f.notifications],
+            "escalations": [e for f in verdict.firings for e in f.escalations]}
+
+
 def simulate(session: Session, event: dict[str, Any] | None = None, event_id: int | None = None,
              ruleset: Any = "active", lang: str = "zh") -> dict[str, Any]:
     """One event through one ruleset, explained; nothing is written."""
@@ -67,33 +89,10 @@ def simulate(session: Session, event: dict[str, Any] | None = None, event_id: in
         target = _event(session, event, event_id)
         contexts = contexts_for(session, ruleset)
         ref = load_reference(session)
-        history = History.of(session, [target])
         now = clock.now()
-        engine = evaluator()
-        campaigns = []
-        for ctx in contexts:
-            facts = facts_for(target, ref, ctx, history)
-            tag = f"sim{ctx.version_id}_{ctx.compiled.content_hash[:10]}"
-            fired = engine.evaluate(tag, ctx.compiled, [("sim", facts)]).get("sim", [])
-            decisions = firing_decisions(target, facts, fired, ctx, ref, now)
-            chosen = winners(decisions)
-            rules = []
-            for key, doc in sorted(ctx.compiled.rules.items()):
-                origin = doc.get("origin") or {}
-                rules.append({"key": key, "title": (doc.get("title") or {}).get(lang) or key,
-                              "list": origin.get("list", "custom"), "item": origin.get("item"),
-                              "fired": key in fired, "conditions": trace(doc, facts)})
-            tasks = [{"rule": t.rule_key, "list": t.list_kind, "unit": ref.units[t.unit_id].code,
-                      "template": t.template_code, "limit": {"value": t.limit_value, "unit": t.limit_unit},
-                      "deadline": t.deadline_at.isoformat()} for t in sorted(chosen.values(), key=lambda t: t.order)]
-            campaigns.append({
-                "campaign": ctx.id, "ruleset": "draft" if ctx.version_id == 0 else ctx.version_number,
-                "facts": facts, "fired": sorted(fired), "rules": sorted(rules, key=lambda r: (not r["fired"], r["key"])),
-                "tasks": tasks,
-                "superseded": [{"rule": t.rule_key, "unit": ref.units[t.unit_id].code} for f in decisions
-                               for t in f.tasks if chosen.get(t.unit_id) is not t],
-                "notifications": [n for f in decisions for n in f.notifications],
-                "escalations": [e for f in decisions for e in f.escalations]})
-        return {"event": event_id, "simulated_at": now.isoformat(), "campaigns": campaigns}
+        verdicts = decide_batch([target], contexts, evaluator(), ref, History.of(session, [target]), now,
+                                tag_prefix="sim")
+        return {"event": event_id, "simulated_at": now.isoformat(),
+                "campaigns": [_explained(verdict, ref, lang) for verdict in verdicts]}
     finally:
         session.rollback()

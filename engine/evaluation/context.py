@@ -8,24 +8,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from engine.core.models import Campaign, Grid, RulesetVersion, Unit
+from engine.core.models import Campaign, Grid, RulesetVersion, TaskTemplate, Timeline, Unit
 from engine.core.worktime import WorkCalendar, calendar_for
 from engine.handling.ladder import FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
 
 
-def frozen_steps(bundle: dict[str, Any] | None, timeline_code: str | None) -> list[FrozenStep] | None:
-    """The timeline's steps as frozen in a bundle, or None when the bundle does not hold it (use live)."""
-    frozen = ((bundle or {}).get("timelines") or {}).get(timeline_code or "")
-    if frozen is None:
-        return None
-    return [FrozenStep(**step) for step in frozen["steps"]]
-
-
-def frozen_template_version(bundle: dict[str, Any] | None, template_code: str) -> int | None:
-    return ((bundle or {}).get("templates") or {}).get(template_code)
+Templates = dict[str, dict[int, int]]  # template code -> version -> row id
+LiveTimelines = dict[str, tuple[int, list[FrozenStep]]]  # timeline code -> (row id, its steps today)
 
 
 @dataclass
@@ -43,18 +35,64 @@ class CampaignContext:
     continuous_time: bool = False
     list_categories: dict[str, set[str]] = field(default_factory=dict)
     bundle: dict[str, Any] | None = None  # the version's frozen timelines and template versions (None: live)
+    templates: Templates = field(default_factory=dict)
+    timelines: LiveTimelines = field(default_factory=dict)
 
     @property
     def tag(self) -> str:
-        return f"v{self.version_id}_{self.compiled.content_hash[:10]}"
+        return self.tag_as("v")
+
+    def tag_as(self, prefix: str) -> str:
+        """The name the compiled version is registered under in durable_rules, apart per prefix."""
+        return f"{prefix}{self.version_id}_{self.compiled.content_hash[:10]}"
+
+    def template_version(self, code: str) -> int | None:
+        """The template version frozen in this ruleset version; None for a version without a bundle."""
+        return ((self.bundle or {}).get("templates") or {}).get(code)
+
+    def template_id(self, code: str) -> int:
+        """The template row a task is made from: the frozen version, else the newest."""
+        versions = self.templates[code]
+        frozen = versions.get(self.template_version(code))
+        return frozen if frozen is not None else versions[max(versions)]
+
+    def timeline_id(self, code: str | None) -> int | None:
+        """The live Timeline row a task points at (its steps may be the frozen ones)."""
+        live = self.timelines.get(code or "")
+        return live[0] if live is not None else None
+
+    def steps(self, code: str | None) -> list[FrozenStep]:
+        """The timeline's steps as frozen in the bundle, else the live ones (a version published before
+        bundles existed), else none."""
+        frozen = ((self.bundle or {}).get("timelines") or {}).get(code or "")
+        if frozen is not None:
+            return [FrozenStep(**step) for step in frozen["steps"]]
+        live = self.timelines.get(code or "")
+        return list(live[1]) if live is not None else []
 
 
 _compiled_cache: dict[tuple[int, str], tuple[CompiledRuleset, dict[str, Any] | None]] = {}
 
 
+def task_sources(session: Session, campaign_ids: list[int]) -> tuple[Templates, dict[int, LiveTimelines]]:
+    """Every template version's row id, and the campaigns' live timelines with their steps: two queries."""
+    templates: Templates = {}
+    for row_id, code, version in session.execute(select(TaskTemplate.id, TaskTemplate.code, TaskTemplate.version)):
+        templates.setdefault(code, {})[version] = row_id
+    timelines: dict[int, LiveTimelines] = {}
+    for timeline in session.scalars(select(Timeline).where(Timeline.campaign_id.in_(campaign_ids))
+                                    .options(selectinload(Timeline.steps))):
+        timelines.setdefault(timeline.campaign_id, {})[timeline.code] = (
+            timeline.id, [FrozenStep.of(step) for step in timeline.steps])
+    return templates, timelines
+
+
 def context_for(session: Session, campaign: Campaign, version_id: int, version_number: int,
-                compiled: CompiledRuleset, bundle: dict[str, Any] | None = None) -> CampaignContext:
-    """What evaluation needs of one campaign under one compiled ruleset (published or a draft)."""
+                compiled: CompiledRuleset, bundle: dict[str, Any] | None = None,
+                sources: tuple[Templates, dict[int, LiveTimelines]] | None = None) -> CampaignContext:
+    """What evaluation needs of one campaign under one compiled ruleset (published or a draft); `sources`
+    when the caller read them for several campaigns at once."""
+    templates, timelines = sources if sources is not None else task_sources(session, [campaign.id])
     lists: dict[str, set[str]] = {}
     for doc in compiled.rules.values():
         kind = (doc.get("origin") or {}).get("list")
@@ -65,7 +103,8 @@ def context_for(session: Session, campaign: Campaign, version_id: int, version_n
         version_number=version_number, compiled=compiled,
         inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
         calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
-        continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle)
+        continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle, templates=templates,
+        timelines=timelines.get(campaign.id, {}))
 
 
 def _frozen_version(session: Session, version_id: int,
@@ -94,7 +133,9 @@ def active_contexts(session: Session) -> list[CampaignContext]:
     rows = session.execute(select(Campaign, RulesetVersion.id, RulesetVersion.number, RulesetVersion.content_hash)
                            .join(RulesetVersion, RulesetVersion.id == Campaign.published_version_id)
                            .where(Campaign.status == "active").order_by(Campaign.id)).all()
-    contexts = [context_for(session, campaign, version_id, number, *_frozen_version(session, version_id, version_hash))
+    sources = task_sources(session, [campaign.id for campaign, *_ in rows])
+    contexts = [context_for(session, campaign, version_id, number, *_frozen_version(session, version_id, version_hash),
+                            sources=sources)
                 for campaign, version_id, number, version_hash in rows]
     for stale in set(_compiled_cache) - {(c.version_id, c.compiled.content_hash) for c in contexts}:
         del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes

@@ -2,7 +2,7 @@
 
 Fresh events are claimed in batches; an event whose earlier attempt did not finish (an exception,
 or a process that died) is claimed alone, and one that has failed alone `max_attempts` times is
-parked with its error so it never blocks the queue. Results are written in ONE transaction that
+marked failed with its error so it never blocks the queue. Results are written in ONE transaction that
 also checks the lease is still ours, so a worker that lost its lease can never write twice.
 """
 from __future__ import annotations
@@ -15,16 +15,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from engine.core import clock
-from engine.evaluation.context import active_contexts, frozen_steps, frozen_template_version
-from engine.evaluation.decide import firing_decisions, points_owner, winners
-from engine.evaluation.enrich import History, facts_for, load_reference
-from engine.handling.ladder import plan_steps
-from engine.supervision.board import escalate_by_rule
-from engine.core.models import Event, Firing, OutboxMessage, Task, TaskTemplate, TaskTransition, Timeline
+from engine.core import clock, outbox
+from engine.evaluation.context import active_contexts
+from engine.evaluation.enrich import History, load_reference
+from engine.evaluation.verdict import Verdict, decide_batch, per_event
+from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
+from engine.core.models import Event, Firing
+from engine.core.states import EventStatus
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class DrainResult:
     evaluated: int = 0
-    parked: int = 0
-    failed: int = 0
+    failed: int = 0  # given up: failed alone `max_attempts` times
+    retried: int = 0  # an attempt raised; the events go back to be retried alone
     batches: int = 0
     event_ids: list[int] = field(default_factory=list)
 
@@ -44,7 +44,7 @@ def lease_owner() -> str:
 
 
 def _claimable(now: datetime):
-    return (Event.status == "pending") & or_(Event.lease_until.is_(None), Event.lease_until < now)
+    return (Event.status == EventStatus.PENDING) & or_(Event.lease_until.is_(None), Event.lease_until < now)
 
 
 def claim(session: Session, batch_size: int, lease_seconds: int) -> tuple[str, list[int], bool]:
@@ -64,10 +64,10 @@ def claim(session: Session, batch_size: int, lease_seconds: int) -> tuple[str, l
     return token, [], False
 
 
-def park_exhausted(session: Session, token: str, max_attempts: int) -> int:
-    """Park the leased events that already failed alone `max_attempts` times. Commits."""
+def fail_exhausted(session: Session, token: str, max_attempts: int) -> int:
+    """Give up on the leased events that already failed alone `max_attempts` times. Commits."""
     result = session.execute(update(Event).where(Event.lease_token == token, Event.attempts > max_attempts + 1)
-                             .values(status="parked", lease_token=None, lease_until=None)
+                             .values(status=EventStatus.FAILED, lease_token=None, lease_until=None)
                              .execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount or 0
@@ -75,7 +75,8 @@ def park_exhausted(session: Session, token: str, max_attempts: int) -> int:
 
 def release(session: Session, token_prefix: str, error: str) -> int:
     """Give up the leases starting with `token_prefix`, recording why; they will be retried alone. Commits."""
-    result = session.execute(update(Event).where(Event.status == "pending", Event.lease_token.startswith(token_prefix))
+    result = session.execute(update(Event)
+                             .where(Event.status == EventStatus.PENDING, Event.lease_token.startswith(token_prefix))
                              .values(lease_token=None, lease_until=None, last_error=error[:4000])
                              .execution_options(synchronize_session=False))
     session.commit()
@@ -93,30 +94,19 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         return 0
     crash_if_marked(e.description for e in events)
     now = clock.now()
-    contexts = active_contexts(session)
-    ref = load_reference(session)
     history = History.of(session, events)
-    facts = {(e.id, c.id): facts_for(e, ref, c, history) for e in events for c in contexts}
-    fired: dict[tuple[int, int], list[str]] = {}
-    engine = evaluator()
-    for ctx in contexts:
-        results = engine.evaluate(ctx.tag, ctx.compiled, ((str(e.id), facts[(e.id, ctx.id)]) for e in events))
-        for e in events:
-            fired[(e.id, ctx.id)] = results.get(str(e.id), [])
-    templates = {(t.code, t.version): t for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.version))}
-    timelines = {(t.campaign_id, t.code): t for t in session.scalars(
-        select(Timeline).options(selectinload(Timeline.steps)))}
-    by_campaign = {ctx.id: ctx for ctx in contexts}
-    decided = {event.id: [f for ctx in contexts for f in firing_decisions(event, facts[(event.id, ctx.id)],
-                                                                         fired[(event.id, ctx.id)], ctx, ref, now)]
-               for event in events}
-    _record(session, events, decided, templates, timelines, by_campaign, now)
+    groups = per_event(decide_batch(events, active_contexts(session), evaluator(), load_reference(session),
+                                    history, now))
+    _record(session, groups, now)
+    verdicts_of = {verdicts[0].event.id: verdicts for verdicts in groups}
     for event in events:
-        event.facts = {str(ctx.id): facts[(event.id, ctx.id)] for ctx in contexts}
+        verdicts = verdicts_of.get(event.id, [])  # none while no campaign is active
+        event.points = verdicts[0].points if verdicts else 0.0
+        event.facts = {str(verdict.context.id): verdict.facts for verdict in verdicts}
         if event.id in history.closures:
             event.rebound_task_id = history.closures[event.id][0]
     done = session.execute(update(Event).where(Event.id.in_([e.id for e in events]), Event.lease_token == token)
-                           .values(status="evaluated", evaluated_at=now, lease_token=None, lease_until=None,
+                           .values(status=EventStatus.EVALUATED, evaluated_at=now, lease_token=None, lease_until=None,
                                    last_error=None).execution_options(synchronize_session=False)).rowcount
     if done != len(events):
         session.rollback()
@@ -126,81 +116,60 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
-def _frozen(ctx, decision, templates, latest, timelines) -> tuple[TaskTemplate, Timeline | None, list]:
-    """The template version and timeline steps frozen in the task's ruleset version (live ones for a
-    version published before bundles existed); the task still points at the live Timeline row."""
-    version = frozen_template_version(ctx.bundle, decision.template_code)
-    template = templates.get((decision.template_code, version)) or latest[decision.template_code]
-    timeline = timelines.get((ctx.id, decision.timeline_code))
-    steps = frozen_steps(ctx.bundle, decision.timeline_code)
-    if steps is None:
-        steps = list(timeline.steps) if timeline is not None else []
-    return template, timeline, steps
+def _orders(verdicts: list[Verdict]) -> list[TaskOrder]:
+    """One event's winning tasks, one per unit in unit order, each with the rule escalations aimed at it
+    (at the units the escalating rule asked tasks of, else at all the event's tasks)."""
+    event = verdicts[0].event
+    orders: dict[int, TaskOrder] = {}
+    won = sorted(((unit_id, decision, verdict) for verdict in verdicts for unit_id, decision in verdict.tasks.items()),
+                 key=lambda item: item[0])
+    for unit_id, decision, verdict in won:
+        ctx = verdict.context
+        orders[unit_id] = TaskOrder(
+            event_id=event.id, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit_id,
+            template_id=ctx.template_id(decision.template_code), timeline_id=ctx.timeline_id(decision.timeline_code),
+            rule_key=decision.rule_key, list_kind=decision.list_kind, limit_value=decision.limit_value,
+            limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=verdict.points_for(unit_id),
+            steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time)
+    for verdict in verdicts:
+        for firing in verdict.firings:
+            for step in firing.escalations:
+                message = f"{step['message']['zh']} / {step['message']['en']}"
+                for unit_id in [t.unit_id for t in firing.tasks] or list(orders):
+                    orders[unit_id].escalations.append(
+                        RuleEscalation(step["tier"], step["list_publicly"], message, firing.rule_key))
+    return list(orders.values())
 
 
-def _record(session: Session, events: list[Event], decided, templates, timelines, by_campaign,
-            now: datetime) -> None:
-    """Write a whole batch with two flushes: the tasks (for their ids), then everything that names them."""
-    tasks: dict[int, dict[int, Task]] = {}
-    steps_of: dict[tuple[int, int], list] = {}
-    latest = {code: t for (code, _), t in templates.items()}  # loaded in version order: the newest wins
-    for event in events:
-        firings = decided[event.id]
-        points, points_unit = points_owner(firings)
-        event.points = points
-        tasks[event.id] = {}
-        for unit_id, decision in sorted(winners(firings).items()):
-            firing = next(f for f in firings if f.rule_key == decision.rule_key)
-            template, timeline, steps_of[(event.id, unit_id)] = _frozen(by_campaign[firing.campaign_id], decision,
-                                                                         templates, latest, timelines)
-            tasks[event.id][unit_id] = Task(
-                event_id=event.id, campaign_id=firing.campaign_id, ruleset_version_id=firing.version_id,
-                unit_id=unit_id, template_id=template.id,
-                timeline_id=timeline.id if timeline else None, rule_key=decision.rule_key,
-                list_kind=decision.list_kind, status="dispatched", limit_value=decision.limit_value,
-                limit_unit=decision.limit_unit, deadline_at=decision.deadline_at,
-                points=points if unit_id == points_unit else 0, created_at=now, version=1, rework_count=0,
-                extension_count=0, paused_seconds=0)
-    session.add_all([task for by_unit in tasks.values() for task in by_unit.values()])
-    session.flush()
-    rows: list = []
-    for event in events:
-        by_unit = tasks[event.id]
-        for task in by_unit.values():
-            steps = steps_of[(event.id, task.unit_id)]
-            if steps:
-                ctx = by_campaign[task.campaign_id]
-                rows += plan_steps(task, steps, ctx.calendar, ctx.continuous_time)
-            rows.append(TaskTransition(task_id=task.id, from_status=None, to_status="dispatched", action="dispatch",
-                                       at=now, comment="", data={"rule": task.rule_key}))
-            rows.append(OutboxMessage(idempotency_key=f"task-dispatched:{task.id}", event_id=event.id, task_id=task.id,
-                                      kind="task_dispatched", channel="inbox", target=f"unit:{task.unit_id}",
-                                      payload={"task": task.id, "event": event.id,
-                                               "deadline": task.deadline_at.isoformat()},
-                                      created_at=now, next_attempt_at=now))
-        for firing in decided[event.id]:
-            linked = [by_unit[t.unit_id].id for t in firing.tasks]
+def _record(session: Session, groups: list[list[Verdict]], now: datetime) -> None:
+    """Write a batch: its tasks through dispatch, then the firings (linked to their units' tasks) and the
+    rules' notifications, each kind in one bulk insert."""
+    orders = [order for verdicts in groups for order in _orders(verdicts)]
+    task_of = dict(zip((order.key for order in orders), dispatch(session, orders, now)))
+    firings: list[dict] = []
+    messages: list[dict] = []
+    for verdicts in groups:
+        event = verdicts[0].event
+        for firing in (f for verdict in verdicts for f in verdict.firings):
+            linked = [task_of[(event.id, t.unit_id)] for t in firing.tasks]
             task_decisions = [d for d in firing.decisions if d.get("do") == "create_task" and "unit" in d]
             for decision, task_id in zip(task_decisions, linked):
                 decision["task"] = task_id
-            rows.append(Firing(event_id=event.id, campaign_id=firing.campaign_id,
-                               ruleset_version_id=firing.version_id, rule_key=firing.rule_key,
-                               rule_version=firing.rule_version, list_kind=firing.list_kind,
-                               list_item=firing.list_item, matched=firing.matched, decisions=firing.decisions,
-                               points=firing.points, task_id=linked[0] if linked else None, fired_at=now,
-                               unit_id=firing.tasks[0].unit_id if firing.tasks else None,
-                               category_id=event.category_id, grid_id=event.grid_id))
-            for escalation in firing.escalations:
-                for task in ([by_unit[t.unit_id] for t in firing.tasks] or list(by_unit.values())):
-                    rows += escalate_by_rule(task, escalation["tier"], escalation["list_publicly"],
-                                             f"{escalation['message']['zh']} / {escalation['message']['en']}",
-                                             firing.rule_key, now)
-            for i, note in enumerate(firing.notifications):
-                rows.append(OutboxMessage(
-                    idempotency_key=f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", event_id=event.id,
-                    task_id=linked[0] if linked else None, kind="notify", channel=note["channel"], target=note["to"],
-                    payload={"event": event.id, "rule": firing.rule_key}, created_at=now, next_attempt_at=now))
-    session.add_all(rows)
+            firings.append({"event_id": event.id, "campaign_id": firing.campaign_id,
+                            "ruleset_version_id": firing.version_id, "rule_key": firing.rule_key,
+                            "rule_version": firing.rule_version, "list_kind": firing.list_kind,
+                            "list_item": firing.list_item, "matched": firing.matched, "decisions": firing.decisions,
+                            "points": firing.points, "task_id": linked[0] if linked else None, "fired_at": now,
+                            "unit_id": firing.tasks[0].unit_id if firing.tasks else None,
+                            "category_id": event.category_id, "grid_id": event.grid_id})
+            messages += [outbox.message(f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", "notify",
+                                        note["to"], {"event": event.id, "rule": firing.rule_key}, now,
+                                        event_id=event.id, task_id=linked[0] if linked else None,
+                                        channel=note["channel"])
+                         for i, note in enumerate(firing.notifications)]
+    if firings:
+        session.execute(insert(Firing), firings)
+    outbox.write(session, messages)
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,
@@ -216,8 +185,7 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
             if not ids:
                 break
             result.batches += 1
-            parked = park_exhausted(session, token, max_attempts)
-            result.parked += parked
+            result.failed += fail_exhausted(session, token, max_attempts)
             try:
                 recorded = evaluate_claimed(session, token, ids)
                 result.evaluated += recorded
@@ -227,7 +195,7 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
                 error = traceback.format_exc(limit=5)
                 log.exception("evaluation failed for events %s", ids,
                               extra={"event_ids": ids, "event_id": ids[0] if len(ids) == 1 else None})
-                result.failed += len(ids)
+                result.retried += len(ids)
                 release(session, token, error)
     return result
 

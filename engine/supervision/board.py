@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.core import clock
+from engine.core import clock, outbox
 from rules.problems import InputError, Problem
-from engine.core.models import (Campaign, Event, OutboxMessage, RulesetVersion, Supervision, Task, TaskStep, Unit, User)
+from engine.core.models import Campaign, Event, RulesetVersion, Supervision, Task, TaskStep, Unit, User
+from engine.core.states import TERMINAL
 
 KINDS = ("urge", "order", "list_publicly")
 ESCALATING = ("order", "escalate", "list_publicly")
-OPEN = ("closed", "voided")
 
 
 @dataclass
@@ -65,7 +65,7 @@ def board(session: Session, tier: int, include_closed: bool = False) -> list[Boa
                             .options(selectinload(Task.unit), selectinload(Task.event).selectinload(Event.category)))
     rows = []
     for task in tasks:
-        if task.status in OPEN and not include_closed:
+        if task.status in TERMINAL and not include_closed:
             continue
         mine = [a for a in actions if a.task_id == task.id]
         since, how = reached[task.id]
@@ -89,7 +89,7 @@ def act(session: Session, task: Task, actor: User, tier: int, kind: str, message
     if kind == "order" and (reply_within_hours is None or not 0 < reply_within_hours <= 24 * 30):
         problems.append(Problem("reply_within_hours", "an order needs a reply deadline (hours, up to 30 days)",
                                      "督办须设置回复时限（小时，不超过 30 天）"))
-    if task.status in OPEN:
+    if task.status in TERMINAL:
         problems.append(Problem("task", f"task {task.id} is already {task.status}", f"任务 {task.id} 已{task.status}"))
     if problems:
         raise InputError(problems)
@@ -98,24 +98,10 @@ def act(session: Session, task: Task, actor: User, tier: int, kind: str, message
                       created_at=now, reply_due_at=now + timedelta(hours=reply_within_hours) if kind == "order" else None)
     session.add(row)
     session.flush()
-    session.add(OutboxMessage(idempotency_key=f"supervision:{row.id}", event_id=task.event_id, task_id=task.id,
-                              kind=f"supervision_{kind}", channel="inbox", target=f"unit:{task.unit_id}",
-                              payload={"task": task.id, "supervision": row.id, "kind": kind, "tier": tier,
-                                       "message": row.message}, created_at=now, next_attempt_at=now))
+    outbox.write(session, [outbox.message(f"supervision:{row.id}", f"supervision_{kind}", f"unit:{task.unit_id}",
+                                          {"task": task.id, "supervision": row.id, "kind": kind, "tier": tier,
+                                           "message": row.message}, now, event_id=task.event_id, task_id=task.id)])
     return row
-
-
-def escalate_by_rule(task: Task, tier: int, list_publicly: bool, message: str, rule_key: str,
-                     now: datetime) -> list:
-    """A rule's `escalate` action: the task goes straight onto a tier's board (no human author).
-
-    Returns the rows to add; keyed by task, rule and tier, so it needs no flush of its own."""
-    kind = "list_publicly" if list_publicly else "urge"
-    return [Supervision(task_id=task.id, tier_level=tier, kind=kind, message=message, created_by=None, created_at=now),
-            OutboxMessage(idempotency_key=f"rule-escalation:{task.id}:{rule_key}:{tier}", event_id=task.event_id,
-                          task_id=task.id, kind=f"supervision_{kind}", channel="inbox", target=f"tier:{tier}",
-                          payload={"task": task.id, "kind": kind, "tier": tier, "rule": rule_key, "message": message},
-                          created_at=now, next_attempt_at=now)]
 
 
 def reply(session: Session, supervision: Supervision, actor: User, text: str) -> Supervision:

@@ -8,12 +8,10 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine.evaluation import pipeline
 from engine.evaluation.context import active_contexts
 from engine.authoring.drafts import draft_view, publish
-from engine.evaluation.decide import TaskDecision
 from engine.handling.ladder import plan_steps
-from engine.core.models import Campaign, RulesetVersion, Task, TaskTemplate, Timeline
+from engine.core.models import Campaign, RulesetVersion, TaskTemplate, Timeline
 from engine.authoring.versions import draft_against_active
 
 
@@ -49,22 +47,17 @@ def test_a_task_keeps_the_template_version_and_timeline_steps_of_its_ruleset_ver
     session.add(TaskTemplate(code="zt-clearance", version=newest, name_zh="新版", name_en="Newer", fields=[]))
     session.flush()
     ctx = next(c for c in active_contexts(session) if c.id == campaign.id)
-    templates = {(t.code, t.version): t for t in session.scalars(select(TaskTemplate).order_by(TaskTemplate.version))}
-    latest = {code: t for (code, _), t in templates.items()}
-    timelines = {(t.campaign_id, t.code): t for t in session.scalars(select(Timeline))}
     now = datetime.now(timezone.utc)
-    decision = TaskDecision("zero_tolerance.zt1", "zero_tolerance", 1, "zt-clearance", "zt-ladder", 2, "urgent_hours",
-                            now)
 
-    template, live, steps = pipeline._frozen(ctx, decision, templates, latest, timelines)
-    assert (template.version, live.id) == (frozen_template, timeline.id)
+    template, steps = session.get(TaskTemplate, ctx.template_id("zt-clearance")), ctx.steps("zt-ladder")
+    assert (template.version, ctx.timeline_id("zt-ladder")) == (frozen_template, timeline.id)
     assert [s.after_minutes for s in steps][:2] == [60.0, 120.0]
     assert [s.position for s in steps] == list(range(len(steps)))
-    rows = plan_steps(Task(created_at=now), steps, ctx.calendar, True)
-    assert [round((r.due_at - now).total_seconds() / 60) for r in rows][:2] == [60, 120]
+    rows = plan_steps(None, now, steps, ctx.calendar, True)
+    assert [round((r["due_at"] - now).total_seconds() / 60) for r in rows][:2] == [60, 120]
 
     ctx.bundle = None  # a version published before bundles were frozen: live template and steps
-    template, _, steps = pipeline._frozen(ctx, decision, templates, latest, timelines)
+    template, steps = session.get(TaskTemplate, ctx.template_id("zt-clearance")), ctx.steps("zt-ladder")
     assert (template.version, steps[0].after_minutes) == (newest, 5)
     session.rollback()
 

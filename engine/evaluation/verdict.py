@@ -1,0 +1,85 @@
+"""One evaluate-and-decide step for the pipeline, the simulator and replay: facts -> durable_rules ->
+the rules' decisions -> the hit policy, giving one Verdict per event and campaign.
+
+The hit policy spans every campaign an event meets (at most one task per responsible unit per event),
+so a verdict's `tasks` are the winners that came from its own campaign. `fire` and `decide` are the two
+halves, for a caller (replay) that compares what fired before deciding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from engine.evaluation.context import CampaignContext
+from engine.evaluation.decide import FiringDecision, TaskDecision, firing_decisions, points_owner, winners
+from engine.evaluation.enrich import History, Reference, facts_for
+
+if TYPE_CHECKING:
+    from engine.durable.evaluator import Evaluator
+
+Facts = Callable[[Any, CampaignContext], dict[str, Any]]
+
+
+@dataclass
+class Verdict:
+    """What one campaign's ruleset made of one event (an Event, or a row with its id, category and grid)."""
+
+    event: Any
+    context: CampaignContext
+    facts: dict[str, Any]
+    fired: list[str]
+    firings: list[FiringDecision] = field(default_factory=list)
+    tasks: dict[int, TaskDecision] = field(default_factory=dict)  # unit id -> this campaign's winning task
+    points: float = 0.0  # the event's points: the highest row that fired in any campaign
+    charged_unit: int | None = None  # the unit those points are charged to
+
+    def points_for(self, unit_id: int) -> float:
+        return self.points if unit_id == self.charged_unit else 0.0
+
+    @property
+    def superseded(self) -> list[TaskDecision]:
+        """The tasks this campaign's rules asked for that lost the hit policy."""
+        return [t for f in self.firings for t in f.tasks if self.tasks.get(t.unit_id) is not t]
+
+
+def fire(events: Sequence[Any], contexts: Sequence[CampaignContext], facts: Facts, evaluator: Evaluator,
+         tag_prefix: str = "v") -> list[Verdict]:
+    """Evaluate a batch in durable_rules, one call per campaign; the verdicts, in event order, are not decided yet."""
+    by_campaign = []
+    for ctx in contexts:
+        seen = {event.id: facts(event, ctx) for event in events}
+        fired = evaluator.evaluate(ctx.tag_as(tag_prefix), ctx.compiled,
+                                   ((str(event.id), seen[event.id]) for event in events))
+        by_campaign.append([Verdict(event, ctx, seen[event.id], list(fired.get(str(event.id), [])))
+                            for event in events])
+    return [verdict for per_event in zip(*by_campaign) for verdict in per_event]
+
+
+def decide(verdicts: Sequence[Verdict], ref: Reference, now: datetime) -> None:
+    """The rules' decisions and the hit policy over one event's verdicts (every campaign it met)."""
+    for verdict in verdicts:
+        verdict.firings = firing_decisions(verdict.event, verdict.facts, verdict.fired, verdict.context, ref, now)
+    every = [f for verdict in verdicts for f in verdict.firings]
+    best = winners(every)
+    points, charged = points_owner(every)
+    for verdict in verdicts:
+        own = {id(t) for f in verdict.firings for t in f.tasks}
+        verdict.tasks = {unit_id: t for unit_id, t in best.items() if id(t) in own}
+        verdict.points, verdict.charged_unit = points, charged
+
+
+def per_event(verdicts: Iterable[Verdict]) -> list[list[Verdict]]:
+    """Verdicts grouped by event, in the order `fire` gives them."""
+    return [list(group) for _, group in groupby(verdicts, key=lambda v: v.event.id)]
+
+
+def decide_batch(events: Sequence[Any], contexts: Sequence[CampaignContext], evaluator: Evaluator,
+                 ref: Reference, history: History, now: datetime, tag_prefix: str = "v") -> list[Verdict]:
+    """Enrich, evaluate and decide a batch of events against the campaigns' rulesets: one verdict per
+    event and campaign, with deadlines counted from `now`."""
+    verdicts = fire(events, contexts, lambda event, ctx: facts_for(event, ref, ctx, history), evaluator, tag_prefix)
+    for group in per_event(verdicts):
+        decide(group, ref, now)
+    return verdicts

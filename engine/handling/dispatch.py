@@ -1,0 +1,119 @@
+"""Where every task is born: a batch of orders becomes tasks, their first transitions, their ladder
+steps, the unit's "task dispatched" message and any rule escalation, in a few bulk inserts.
+
+This is the only creator of Task rows; after it, every change of status goes through
+`engine.handling.tasks.apply`. The caller owns the transaction (the pipeline also checks its lease
+before committing, so a batch whose lease was lost rolls back whole). Dispatching is idempotent on
+(event, unit): an order whose event already has a task for that unit writes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from engine.core import outbox
+from engine.core.models import Supervision, Task, TaskStep, TaskTransition
+from engine.core.states import TaskStatus
+from engine.core.worktime import WorkCalendar
+from engine.handling.ladder import FrozenStep, plan_steps
+
+
+@dataclass(frozen=True)
+class RuleEscalation:
+    """A rule's `escalate` action: the new task goes straight onto a tier's board, with no human author."""
+
+    tier: int
+    list_publicly: bool
+    message: str
+    rule_key: str
+
+
+@dataclass
+class TaskOrder:
+    """One task to create, with its template version and ladder already frozen and its deadline counted."""
+
+    event_id: int
+    campaign_id: int
+    ruleset_version_id: int
+    unit_id: int
+    template_id: int
+    timeline_id: int | None
+    rule_key: str
+    list_kind: str
+    limit_value: float
+    limit_unit: str
+    deadline_at: datetime
+    points: float
+    steps: Sequence[FrozenStep]
+    calendar: WorkCalendar
+    continuous_time: bool
+    escalations: list[RuleEscalation] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.event_id, self.unit_id
+
+
+def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> list[int]:
+    """Create the ordered tasks and everything born with them; return each order's task id (the existing
+    one for an (event, unit) that already has a task). Flushes nothing else; never commits."""
+    if not orders:
+        return []
+    task_of: dict[tuple[int, int], int] = {
+        (event_id, unit_id): task_id for event_id, unit_id, task_id in session.execute(
+            select(Task.event_id, Task.unit_id, Task.id).where(Task.event_id.in_({o.event_id for o in orders})))}
+    fresh: list[TaskOrder] = []
+    taken = set(task_of)
+    for order in orders:
+        if order.key not in taken:  # the first order for an (event, unit) wins, as the unique key demands
+            taken.add(order.key)
+            fresh.append(order)
+    if fresh:
+        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
+                              [_task_row(order, now) for order in fresh]).all()
+        task_of.update(zip((order.key for order in fresh), ids))
+        _born(session, [(task_of[order.key], order) for order in fresh], now)
+    return [task_of[order.key] for order in orders]
+
+
+def _task_row(order: TaskOrder, now: datetime) -> dict[str, Any]:
+    return {"event_id": order.event_id, "campaign_id": order.campaign_id,
+            "ruleset_version_id": order.ruleset_version_id, "unit_id": order.unit_id,
+            "template_id": order.template_id, "timeline_id": order.timeline_id, "rule_key": order.rule_key,
+            "list_kind": order.list_kind, "status": TaskStatus.DISPATCHED, "limit_value": order.limit_value,
+            "limit_unit": order.limit_unit, "deadline_at": order.deadline_at, "points": order.points,
+            "created_at": now, "version": 1, "rework_count": 0, "extension_count": 0, "paused_seconds": 0}
+
+
+def _born(session: Session, created: list[tuple[int, TaskOrder]], now: datetime) -> None:
+    """The first transition, the ladder, the unit's message and the rule escalations of new tasks."""
+    transitions, steps, messages, supervisions = [], [], [], []
+    for task_id, order in created:
+        transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
+                            "action": "dispatch", "actor_id": None, "at": now, "comment": "",
+                            "data": {"rule": order.rule_key}})
+        steps += plan_steps(task_id, now, order.steps, order.calendar, order.continuous_time)
+        messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
+                                       {"task": task_id, "event": order.event_id,
+                                        "deadline": order.deadline_at.isoformat()},
+                                       now, event_id=order.event_id, task_id=task_id))
+        escalations = {(e.rule_key, e.tier): e for e in order.escalations}  # the key of its message: once each
+        for escalation in escalations.values():
+            kind = "list_publicly" if escalation.list_publicly else "urge"
+            supervisions.append({"task_id": task_id, "tier_level": escalation.tier, "kind": kind,
+                                 "message": escalation.message, "created_by": None, "created_at": now})
+            messages.append(outbox.message(
+                f"rule-escalation:{task_id}:{escalation.rule_key}:{escalation.tier}", f"supervision_{kind}",
+                f"tier:{escalation.tier}", {"task": task_id, "kind": kind, "tier": escalation.tier,
+                                            "rule": escalation.rule_key, "message": escalation.message},
+                now, event_id=order.event_id, task_id=task_id))
+    session.execute(insert(TaskTransition), transitions)
+    if steps:
+        session.execute(insert(TaskStep), steps)
+    if supervisions:
+        session.execute(insert(Supervision), supervisions)
+    outbox.write(session, messages)
