@@ -1,6 +1,7 @@
 """The task state machine: who may move a task from which state by which action, and what it costs.
 
-Every change of `Task.status` happens in `apply`, driven by the TRANSITIONS table, and appends one
+A task is born dispatched, with its first TaskTransition, in `engine.handling.dispatch`; after that
+every change of `Task.status` happens in `apply`, driven by the TRANSITIONS table, and appends one
 TaskTransition row. Each transition is an `UPDATE ... WHERE version = :expected`, so of two people
 acting on the same version exactly one wins and the other gets a VersionConflict with the current
 state. Refusals raise before anything is written. The caller owns the transaction: we flush, never
@@ -24,23 +25,23 @@ from engine.core import clock
 from engine.accounts.users import ROLES
 from rules.problems import InputError, Problem
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User
+from engine.core.states import TaskStatus
 from engine.core.worktime import calendar_for
 
 STATES: dict[str, tuple[str, str]] = {
-    "dispatched": ("待签收", "dispatched, awaiting signing"),
-    "signed": ("已签收", "signed"),
-    "handling": ("处置中", "being handled"),
-    "submitted": ("待核查", "submitted, awaiting check"),
-    "returned": ("返工", "returned for rework"),
-    "closed": ("结案", "closed"),
-    "ext_requested": ("延期待审批", "awaiting extension approval"),
-    "park_requested": ("挂账待审批", "awaiting parking approval"),
-    "parked": ("挂账", "parked"),
-    "sent_back": ("已回退", "sent back to the dispatcher"),
-    "void_requested": ("作废待审批", "awaiting void approval"),
-    "voided": ("已作废", "voided"),
+    TaskStatus.DISPATCHED: ("待签收", "dispatched, awaiting signing"),
+    TaskStatus.SIGNED: ("已签收", "signed"),
+    TaskStatus.HANDLING: ("处置中", "being handled"),
+    TaskStatus.SUBMITTED: ("待核查", "submitted, awaiting check"),
+    TaskStatus.RETURNED: ("返工", "returned for rework"),
+    TaskStatus.CLOSED: ("结案", "closed"),
+    TaskStatus.EXT_REQUESTED: ("延期待审批", "awaiting extension approval"),
+    TaskStatus.PARK_REQUESTED: ("挂账待审批", "awaiting parking approval"),
+    TaskStatus.PARKED: ("挂账", "parked"),
+    TaskStatus.SENT_BACK: ("已回退", "sent back to the dispatcher"),
+    TaskStatus.VOID_REQUESTED: ("作废待审批", "awaiting void approval"),
+    TaskStatus.VOIDED: ("已作废", "voided"),
 }
-TERMINAL = frozenset({"closed", "voided"})
 
 ACTIONS: dict[str, tuple[str, str]] = {
     "sign": ("签收", "sign"),
@@ -63,29 +64,30 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 PREVIOUS = "@previous"  # target meaning "the state the task was in before the request or parking"
-WORKING = ("signed", "handling", "returned")  # a unit holds the task and may ask for time or a pause
+#: A unit holds the task and may ask for time or a pause.
+WORKING = (TaskStatus.SIGNED, TaskStatus.HANDLING, TaskStatus.RETURNED)
 
 TRANSITIONS: dict[tuple[str, str], str] = {
-    ("dispatched", "sign"): "signed",
-    ("signed", "start"): "handling",
-    ("returned", "start"): "handling",
-    ("handling", "submit"): "submitted",
-    ("submitted", "pass_check"): "closed",
-    ("submitted", "fail_check"): "returned",
-    **{(state, "request_extension"): "ext_requested" for state in WORKING},
-    ("ext_requested", "approve_extension"): PREVIOUS,
-    ("ext_requested", "reject_extension"): PREVIOUS,
-    **{(state, "request_park"): "park_requested" for state in WORKING},
-    ("park_requested", "approve_park"): "parked",
-    ("park_requested", "reject_park"): PREVIOUS,
-    ("parked", "resume"): PREVIOUS,
-    ("dispatched", "send_back"): "sent_back",
-    ("signed", "send_back"): "sent_back",
-    ("sent_back", "reroute"): "dispatched",
-    ("dispatched", "reroute"): "dispatched",
-    **{(state, "request_void"): "void_requested" for state in ("dispatched",) + WORKING},
-    ("void_requested", "approve_void"): "voided",
-    ("void_requested", "reject_void"): PREVIOUS,
+    (TaskStatus.DISPATCHED, "sign"): TaskStatus.SIGNED,
+    (TaskStatus.SIGNED, "start"): TaskStatus.HANDLING,
+    (TaskStatus.RETURNED, "start"): TaskStatus.HANDLING,
+    (TaskStatus.HANDLING, "submit"): TaskStatus.SUBMITTED,
+    (TaskStatus.SUBMITTED, "pass_check"): TaskStatus.CLOSED,
+    (TaskStatus.SUBMITTED, "fail_check"): TaskStatus.RETURNED,
+    **{(state, "request_extension"): TaskStatus.EXT_REQUESTED for state in WORKING},
+    (TaskStatus.EXT_REQUESTED, "approve_extension"): PREVIOUS,
+    (TaskStatus.EXT_REQUESTED, "reject_extension"): PREVIOUS,
+    **{(state, "request_park"): TaskStatus.PARK_REQUESTED for state in WORKING},
+    (TaskStatus.PARK_REQUESTED, "approve_park"): TaskStatus.PARKED,
+    (TaskStatus.PARK_REQUESTED, "reject_park"): PREVIOUS,
+    (TaskStatus.PARKED, "resume"): PREVIOUS,
+    (TaskStatus.DISPATCHED, "send_back"): TaskStatus.SENT_BACK,
+    (TaskStatus.SIGNED, "send_back"): TaskStatus.SENT_BACK,
+    (TaskStatus.SENT_BACK, "reroute"): TaskStatus.DISPATCHED,
+    (TaskStatus.DISPATCHED, "reroute"): TaskStatus.DISPATCHED,
+    **{(state, "request_void"): TaskStatus.VOID_REQUESTED for state in (TaskStatus.DISPATCHED,) + WORKING},
+    (TaskStatus.VOID_REQUESTED, "approve_void"): TaskStatus.VOIDED,
+    (TaskStatus.VOID_REQUESTED, "reject_void"): PREVIOUS,
 }
 
 _UNIT = ("field_unit",)
@@ -249,7 +251,7 @@ def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) 
     unit = session.scalar(select(Unit).where(Unit.code == code)) if isinstance(code, str) else None
     if unit is None:
         raise InputError([Problem("data.unit", "the code of an existing unit", "须为已有单位的代码")])
-    if unit.id == task.unit_id and task.status != "sent_back":
+    if unit.id == task.unit_id and task.status != TaskStatus.SENT_BACK:
         raise InputError([Problem("data.unit", "a unit other than the current one", "须为当前单位以外的单位")])
     taken = session.scalar(select(Task.id).where(Task.event_id == task.event_id, Task.unit_id == unit.id,
                                                  Task.id != task.id))
@@ -347,30 +349,12 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     return row
 
 
-def _named(action: str) -> Callable[..., TaskTransition]:
-    def transition(session: Session, task: Task, actor: Optional[User], comment: str = "",
-                   data: Optional[dict[str, Any]] = None, *, expected_version: int) -> TaskTransition:
-        return apply(session, task, action, actor, comment, data, expected_version=expected_version)
-    transition.__name__ = action
-    transition.__doc__ = f"{ACTIONS[action][1].capitalize()} ({ACTIONS[action][0]}): `apply` with action '{action}'."
-    return transition
-
-
-sign, start, submit = _named("sign"), _named("start"), _named("submit")
-pass_check, fail_check = _named("pass_check"), _named("fail_check")
-request_extension, approve_extension = _named("request_extension"), _named("approve_extension")
-reject_extension = _named("reject_extension")
-request_park, approve_park, reject_park = _named("request_park"), _named("approve_park"), _named("reject_park")
-resume, send_back, reroute = _named("resume"), _named("send_back"), _named("reroute")
-request_void, approve_void, reject_void = _named("request_void"), _named("approve_void"), _named("reject_void")
-
-
 def resume_due(session: Session) -> list[int]:
     """Resume every parked task whose parking has ended (the automatic path); return their ids.
 
     A task someone else moved meanwhile is skipped; the caller commits.
     """
-    due = list(session.scalars(select(Task).where(Task.status == "parked", Task.park_until <= clock.now())
+    due = list(session.scalars(select(Task).where(Task.status == TaskStatus.PARKED, Task.park_until <= clock.now())
                                .order_by(Task.id)))
     resumed = []
     for task in due:

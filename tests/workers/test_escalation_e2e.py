@@ -117,7 +117,8 @@ def test_steps_escalate_on_time_and_reach_the_receivers(factory, env, settings):
         unsigned, signed = wait_for(task_ids, timeout=60, every=0.1)
         with factory() as s:  # the unit signs one of the two at once
             task = s.get(Task, signed)
-            tasks.sign(s, task, s.scalar(select(User).where(User.username == "xicheng")), expected_version=task.version)
+            tasks.apply(s, task, "sign", s.scalar(select(User).where(User.username == "xicheng")),
+                        expected_version=task.version)
             s.commit()
 
         def steps(task_id):
