@@ -1,4 +1,4 @@
-"""The Flask app factory: configuration, extensions, blueprints, admin and error pages."""
+"""The composition root: the Flask app factory (configuration, extensions, blueprints, admin, error pages)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,1 +1,2 @@
-
+"""How units did: indicators recomputed from transitions, scores and rankings among peers, sanctions due,
+and what a bulletin shows."""
