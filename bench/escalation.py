@@ -48,18 +48,18 @@ import sys
 import tempfile
 import threading
 import time
-from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import PG_BASE, dispose_engines, drop_postgres_schema, percentile, recreate_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 VENV_BIN = ROOT / ".venv" / "bin"
-PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "bench_escalation"
 HOUR_TASKS = 100_000
 HOUR_SECONDS = 3600
@@ -70,15 +70,6 @@ OBSERVE_EVERY = 0.25
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def summary(values: list[float]) -> dict[str, Any]:
@@ -93,28 +84,6 @@ def fmt_s(value: float | None) -> str:
 
 
 # --------------------------------------------------------------------------- database
-
-def postgres_url(base: str = PG_BASE) -> str:
-    """The bench schema's URL after dropping and recreating that schema (and only that schema)."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-    engine.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={PG_SCHEMA}')}"
-
-
-def drop_postgres_schema(base: str = PG_BASE) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-    engine.dispose()
-
 
 def prepare(url: str) -> dict[str, Any]:
     """Migrate, seed holidays, load the demo pack; return the ids tasks are hung on."""
@@ -303,7 +272,7 @@ def poller_log_stats(procs: list[tuple[subprocess.Popen, Path]]) -> dict[str, in
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     instance = Path(tempfile.mkdtemp(prefix="cr-bench-esc-"))
-    url = f"sqlite:///{instance / 'civicrules.db'}" if args.sqlite else postgres_url()
+    url = f"sqlite:///{instance / 'civicrules.db'}" if args.sqlite else recreate_schema(PG_BASE, PG_SCHEMA)
     backend = "sqlite" if args.sqlite else "postgresql"
     procs: list[tuple[subprocess.Popen, Path]] = []
     observer: Observer | None = None
@@ -447,14 +416,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             shutil.rmtree(instance, ignore_errors=True)
             if not args.sqlite:
-                try:
-                    from engine.core.db import _factories
-
-                    for factory in _factories.values():
-                        factory.kw["bind"].dispose()
-                    drop_postgres_schema()
-                except Exception as exc:  # pragma: no cover - report, do not mask the real error
-                    print(f"could not drop schema {PG_SCHEMA}: {exc}", file=sys.stderr)
+                dispose_engines()
+                drop_postgres_schema(PG_BASE, PG_SCHEMA)
         else:
             print(f"kept: instance {instance}" + ("" if args.sqlite else f", schema {PG_SCHEMA}"))
 

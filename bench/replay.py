@@ -33,11 +33,11 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import code_version, cpu_model  # noqa: E402
+from measure import drop_postgres_schema, postgres_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -230,30 +230,6 @@ def run(label: str, url: str, n: int, batch: int, profile: bool) -> list[dict[st
     return out
 
 
-def postgres_url(base: str) -> str | None:
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-        engine.dispose()
-    except Exception as err:
-        print(f"PostgreSQL at {base} not reachable ({type(err).__name__}); PostgreSQL round skipped", flush=True)
-        return None
-    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={PG_SCHEMA}')}"
-
-
-def drop_schema(base: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-    engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=GOAL_EVENTS)
@@ -271,13 +247,13 @@ def main() -> int:
         if not args.skip_sqlite:
             rounds += (run("sqlite", f"sqlite:///{tmp / 'replay.db'}", args.events, args.batch, args.profile))
         if not args.skip_postgres:
-            url = postgres_url(args.postgres)
+            url = postgres_url(args.postgres, PG_SCHEMA, "PostgreSQL round skipped")
             if url:
                 try:
                     rounds += run("postgresql", url, args.events, args.batch, args.profile)
                 finally:
                     if not args.keep:
-                        drop_schema(args.postgres)
+                        drop_postgres_schema(args.postgres, PG_SCHEMA)
     finally:
         if args.keep:
             print(f"kept {tmp}")
