@@ -20,13 +20,13 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import code_version, cpu_model  # noqa: E402
+from measure import drop_postgres_schema, recreate_schema  # noqa: E402
 
 BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "bench_firings"
@@ -45,12 +45,7 @@ def prepare(rows: int) -> str:
     """A fresh schema, migrated, the demo loaded, then `rows` firings generated in SQL; returns its URL."""
     from sqlalchemy import create_engine, text
 
-    admin = create_engine(BASE, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    url = f"{BASE}?options={quote(f'-csearch_path={SCHEMA}')}"
+    url = recreate_schema(BASE, SCHEMA)
     os.environ["CIVICRULES_INSTANCE"] = str(Path("/tmp") / "crbench-firings")
     from engine.authoring import demo
     from engine.core.db import session_factory
@@ -171,12 +166,7 @@ def main() -> int:
         results = measure(url, args.draws)
     finally:
         if not args.keep:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(BASE, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-            admin.dispose()
+            drop_postgres_schema(BASE, SCHEMA)
     print(f"\n{'question':<44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'rows':>6}")
     for name, r in results.items():
         print(f"{name:<44} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['mean_rows']:>6.1f}")

@@ -27,13 +27,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import PG_BASE, recreate_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "bench_publish_memory"
 CHECKPOINTS = (1, 50, 200)
 
@@ -43,14 +44,7 @@ def database_url(postgres: bool) -> str:
         folder = Path(tempfile.mkdtemp(prefix="cr-publish-memory-"))
         os.environ.setdefault("CIVICRULES_INSTANCE", str(folder))
         return f"sqlite:///{folder / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    engine.dispose()
-    return f"{PG_BASE}?options={quote(f'-csearch_path={SCHEMA}')}"
+    return recreate_schema(PG_BASE, SCHEMA)
 
 
 def rss_mb() -> float:
