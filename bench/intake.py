@@ -64,8 +64,8 @@ def print_rounds(rounds: list[dict[str, Any]]) -> None:
             continue
         check = "all evaluated" if r["all_evaluated"] else "NOT ALL EVALUATED " + json.dumps(
             {k: v for k, v in r.items() if k.startswith("events_")})
-        if r["failed"] or r["parked"]:
-            check += f" (failed {r['failed']}, parked {r['parked']})"
+        if r["failed"] or r["retried"]:
+            check += f" (failed {r['failed']}, retried {r['retried']})"
         print(f"{r['round']:<9} {r['events']:>6} {r['processes']:>5} {r['intake_per_s']:>9,.0f} "
               f"{r['drain_per_s']:>10,.0f} {r['overall_per_s']:>9,.0f} {r['intake_s']:>8.1f} {r['drain_s']:>7.1f} "
               f"{r['tasks']:>6} {r['firings']:>7} {r['outbox']:>6} "
@@ -154,7 +154,7 @@ def main() -> int:
             else:
                 print(f"  intake {r['intake_per_s']:,.0f}/s, evaluation+recording {r['drain_per_s']:,.0f}/s, "
                       f"overall {r['overall_per_s']:,.0f}/s", flush=True)
-                exit_code |= 0 if r["all_evaluated"] and not r["failed"] else 1
+                exit_code |= 0 if r["all_evaluated"] and not r["failed"] and not r["retried"] else 1
             rounds.append(r)
         if pg_url:
             floor = database_floor(pg_url, n)

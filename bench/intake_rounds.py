@@ -136,7 +136,7 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         started, cpu0 = time.perf_counter(), time.process_time()
         statements[0] = 0
         prof = _profiled(profile)
-        totals = {"evaluated": 0, "failed": 0, "parked": 0, "batches": 0}
+        totals = {"evaluated": 0, "failed": 0, "retried": 0, "batches": 0}
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             result = pipeline.drain(factory, batch, 60, 3, time_budget=30.0)
@@ -211,7 +211,7 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
                 child.kill()
                 child.join(timeout=5)
     intake_s, drain_s = t1 - t0, t2 - t1
-    totals = {k: sum(d[2][k] for d in drains) for k in ("evaluated", "failed", "parked", "batches")}
+    totals = {k: sum(d[2][k] for d in drains) for k in ("evaluated", "failed", "retried", "batches")}
     # CPU seconds the round's own processes used per wall second (1.0 = one core busy all the time);
     # the machine share counts every process (PostgreSQL's backends, and anyone else's work).
     totals["intake_cores"] = sum(i[2] for i in intakes) / (t1 - t0)
