@@ -127,9 +127,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(env: dict, *args: str, **extra: str) -> subprocess.Popen:
-    """`civicrules <args>` in a process group of its own, with the test run's environment."""
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT,
+def start(env: dict, *args: str, entry: str = "app.cli", **extra: str) -> subprocess.Popen:
+    """`civicrules <args>` (or a test entry point's) in a process group of its own, with the test run's environment."""
+    return subprocess.Popen([sys.executable, "-m", entry, *args], cwd=ROOT,
                             env={**os.environ, **env, "CIVICRULES_LEASE_SECONDS": "3", **extra},
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -65,7 +65,6 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_LOGIN_RATE_LIMIT", "5 per minute", "failed sign-ins per username and client address"),
     Variable("CIVICRULES_INTAKE_RATE_LIMIT", "1000 per second", "intake requests per token"),
     Variable("CIVICRULES_FROZEN_NOW", "", "tests only: an ISO 8601 instant at which the clock of the process stands still"),
-    Variable("CIVICRULES_TEST_CRASH", "", "tests only: 1 makes the rules engine crash on events carrying the crash marker"),
 )
 DEFAULTS: dict[str, str] = {variable.name: variable.default for variable in VARIABLES}
 
@@ -143,7 +142,6 @@ class TestHooks:
     """Set by the tests in the processes they start; never in production."""
 
     frozen_now: datetime | None
-    crash: bool
 
 
 @dataclass(frozen=True)
@@ -254,8 +252,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             metrics_token=env.text("CIVICRULES_METRICS_TOKEN"),
             metrics_allow=env.text("CIVICRULES_METRICS_ALLOW")),
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
-        test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None,
-                             crash=env.text("CIVICRULES_TEST_CRASH") == "1"),
+        test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )
 
 

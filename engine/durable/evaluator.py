@@ -8,19 +8,16 @@ which rule fired for which fact; deciding what that means happens afterwards, in
 from __future__ import annotations
 
 import copy
-import ctypes
 import os
 import threading
 from collections import defaultdict
 from typing import Any, Iterable
 
-from engine.core.config import load_settings
 from rules.compiler import CompiledRuleset
 from rules.facts import complete
 
 CATCH_ALL = "__seen__"
 CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
-CRASH_MARKER = "__CIVICRULES_TEST_SIGSEGV__"
 
 
 class Evaluator:
@@ -134,9 +131,3 @@ def evaluator() -> Evaluator:
     if current is None or current.pid != os.getpid():
         current = _local.evaluator = Evaluator()
     return current
-
-
-def crash_if_marked(descriptions: Iterable[str]) -> None:
-    """Test-only: die by a real SIGSEGV when CIVICRULES_TEST_CRASH=1 and an event carries the marker."""
-    if load_settings().test_hooks.crash and any(CRASH_MARKER in d for d in descriptions):
-        ctypes.string_at(0)

@@ -85,14 +85,13 @@ def release(session: Session, token_prefix: str, error: str) -> int:
 
 def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     """Evaluate the leased events and record everything in one transaction; return how many were recorded."""
-    from engine.durable.evaluator import crash_if_marked, evaluator  # the C engine loads only where events are evaluated
+    from engine.durable.evaluator import evaluator  # the C engine loads only where events are evaluated
 
     events = list(session.scalars(select(Event).where(Event.id.in_(ids), Event.lease_token == token)
                                   .options(selectinload(Event.category)).order_by(Event.id)))
     if not events:
         session.rollback()
         return 0
-    crash_if_marked(e.description for e in events)
     now = clock.now()
     history = History.of(session, events)
     groups = per_event(decide_batch(events, active_contexts(session), evaluator(), load_reference(session),

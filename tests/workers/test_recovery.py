@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Firing, Task
+from tests.crashing_cli import CRASH_MARKER
 from tests.helpers import event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -80,13 +81,11 @@ def test_after_a_redis_flush_the_sweep_brings_every_pending_event_to_evaluated(c
 
 
 def test_an_event_that_crashes_the_engine_is_failed_and_the_rest_of_its_batch_evaluated(factory, env, settings):
-    from engine.durable.evaluator import CRASH_MARKER
-
     payloads = [event("06029", "NC-03", hour=23) for _ in range(5)]
     payloads[2]["description"] = f"crash here {CRASH_MARKER}"
     ids = store(factory, "recovery-segv", payloads)
     queue_drain(settings)
-    worker = start(env, "worker", CIVICRULES_TEST_CRASH="1")
+    worker = start(env, "worker", entry="tests.crashing_cli")
     try:
         wait_for(lambda: statuses(factory, ids) == {"evaluated": 4, "failed": 1}, TIMEOUT, "four evaluated, one failed",
                  every=0.25)
