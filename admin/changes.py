@@ -11,9 +11,10 @@ from flask_admin import BaseView, expose
 from admin.base import READERS, Guarded
 from engine.audit import changelog
 from engine.audit.changelog import ChangeFilter
+from engine.core.models import DEFAULT_TIMEZONE
 from web.common.extensions import db
 
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # changes of every campaign are listed together
 INTERFACES = ("admin", "api", "cli", "web", "system")
 
 

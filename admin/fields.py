@@ -26,7 +26,7 @@ from wtforms.widgets import HiddenInput
 
 from admin.base import MasterDataView
 from engine.authoring.vocabulary import LIMIT_UNIT_TABLE
-from engine.core.models import (Campaign)
+from engine.core.models import DEFAULT_TIMEZONE, Campaign
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -171,9 +171,9 @@ class LocalDateTimeField(fields.DateTimeField):
 
 def zone_named(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(name or "Asia/Shanghai")
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Asia/Shanghai")
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class After:

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from admin.base import READERS, Guarded
 from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, FiringFilter
-from engine.core.models import Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
 from rules.wording import describe_condition
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # firings of every campaign are listed together
 INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id", "ruleset_version_id")
 
 

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 from admin.base import READERS, Guarded, require_editor
 from engine.intake import imports
 from rules.problems import InputError
-from engine.core.models import ImportRun
+from engine.core.models import DEFAULT_TIMEZONE, ImportRun
 from rules.facts import SOURCE_TYPES
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -36,7 +36,7 @@ class UploadForm(FlaskForm):
                          description=_l("Events are unique per source and source id: importing the same rows "
                                         "again creates nothing."))
     source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
-    timezone = StringField(_l("Time zone of times without an offset"), default="Asia/Shanghai",
+    timezone = StringField(_l("Time zone of times without an offset"), default=DEFAULT_TIMEZONE,
                            validators=[DataRequired(), Length(max=64)])
 
 

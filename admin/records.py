@@ -7,6 +7,7 @@ from wtforms import SelectField
 
 from admin.base import Guarded, MasterDataView, ReadOnlyView
 from engine.core import clock
+from engine.core.states import EventStatus
 from engine.core.worktime import missing_years_ahead
 from web.common.extensions import db
 
@@ -58,6 +59,8 @@ class CalendarYearView(MasterDataView):
 
 class EventView(ReadOnlyView):
     column_list = ("id", "source", "source_event_id", "category", "grid", "occurred_at", "status", "attempts")
+    column_choices = {"status": [(EventStatus.PENDING, _l("Pending")), (EventStatus.EVALUATED, _l("Evaluated")),
+                                 (EventStatus.FAILED, _l("Evaluation failed"))]}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
     column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),

@@ -12,6 +12,7 @@ from engine.accounts.lockout import sign_in
 from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Category, Event, Grid, Task, Unit
+from engine.core.states import EventStatus
 from engine.handling.tasks import TransitionError, VersionConflict, apply as apply_transition
 from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
 from web.common.extensions import db
@@ -313,7 +314,9 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "firings": {"type": "array", "items": {"type": "object"}},
         "explanation": {"type": "array", "items": {"type": "object"}}}}
     event_out = {"type": "object", "required": ["id", "status", "source", "source_event_id", "tasks"], "properties": {
-        "id": {"type": "integer"}, "status": {"type": "string", "enum": ["pending", "evaluated", "parked"]},
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": [status.value for status in EventStatus],
+                   "description": "failed: evaluation was given up after repeated errors; `error` says why"},
         "source": {"type": "string"}, "source_event_id": {"type": "string"}, "category": {"type": "object"},
         "grid": {"type": "string"}, "firings": {"type": "array", "items": {"type": "object"}},
         "tasks": {"type": "array", "items": ref("Task")}}}

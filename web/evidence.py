@@ -1,18 +1,16 @@
 """Evidence photos over the JSON API: upload for a task, list a task's photos, fetch one (safely typed)."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
 
 from engine.handling import evidence
 from rules.problems import InputError
-from engine.core.models import Campaign, Evidence, Task
+from engine.core.models import Evidence, Task
 from web.auth import require_token, token_user, unit_scope
 from web.common.extensions import db
 from web.common.problems import problem, refused
 from web.uploads import send_upload
+from web.workflow import zone_of
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
 UPLOADERS = ("field_unit", "admin")
@@ -41,10 +39,9 @@ def upload(task_id: int):
         return problem(404, "not-found", detail_key="not_found")
     upload = request.files.get("file")
     settings = current_app.extensions["civicrules.settings"]
-    zone = ZoneInfo(db.session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id)) or "Asia/Shanghai")
     row = evidence.add_photo(db.session, settings.evidence.dir, task, token_user(), request.form.get("field", ""),
                              request.form.get("stage", ""), upload.filename if upload else "",
-                             upload.read() if upload else b"", settings.evidence.max_bytes, zone)
+                             upload.read() if upload else b"", settings.evidence.max_bytes, zone_of(task))
     db.session.commit()
     return jsonify(evidence.evidence_json(row)), 201
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from engine.core.config import Settings
 from engine.core.models import Delivery, Event, OutboxMessage, Task, TaskStep
+from engine.core.states import EventStatus
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -71,11 +72,11 @@ class DeploymentCollector:
         received = CounterMetricFamily("civicrules_events_received", "Events accepted by intake (all time).")
         received.add_metric([], sum(events.values()))
         evaluated = CounterMetricFamily("civicrules_events_evaluated", "Events evaluated (all time).")
-        evaluated.add_metric([], events.get("evaluated", 0))
-        parked = GaugeMetricFamily("civicrules_events_parked", "Events parked after failing alone repeatedly.")
-        parked.add_metric([], events.get("parked", 0))
+        evaluated.add_metric([], events.get(EventStatus.EVALUATED, 0))
+        failed = GaugeMetricFamily("civicrules_events_failed", "Events given up after failing alone repeatedly.")
+        failed.add_metric([], events.get(EventStatus.FAILED, 0))
         by_status = GaugeMetricFamily("civicrules_events", "Events by status.", labels=["status"])
-        for status in sorted({"pending", "evaluated", "parked", *events}):
+        for status in sorted({*EventStatus, *events}):
             by_status.add_metric([status], events.get(status, 0))
         task_family = GaugeMetricFamily("civicrules_tasks", "Tasks by state.", labels=["status"])
         for status, count in sorted(tasks.items()):
@@ -95,7 +96,7 @@ class DeploymentCollector:
                                             labels=["status"])
         for status in sorted({"pending", "failed", *deliveries}):
             delivery_family.add_metric([status], deliveries.get(status, 0))
-        yield from (received, evaluated, parked, by_status, task_family, escalations, due, pending, lag,
+        yield from (received, evaluated, failed, by_status, task_family, escalations, due, pending, lag,
                     delivery_family)
 
     def _redis(self) -> Iterator[Metric]:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from engine.accounts.lockout import sign_in
 from engine.core.models import Event, Task
+from engine.core.states import TERMINAL, TaskStatus
 from web.auth import require_roles, unit_scope
 from web.common.extensions import db
 from web.forms import LoginForm
@@ -46,9 +47,6 @@ def home():
     return render_template("home.html", counts=counts)
 
 
-FILTER_STATES = {"open": None, "all": None, "closed": ("closed", "voided")}
-
-
 @bp.get("/tasks")
 @require_roles()
 def tasks():
@@ -56,7 +54,7 @@ def tasks():
     overdue and category."""
     from engine.core import clock
     from engine.core.models import Campaign, Category
-    from engine.handling.tasks import STATES, TERMINAL
+    from engine.handling.tasks import STATES
     from engine.handling.urgency import urgency
     from engine.core.worktime import calendar_for
 
@@ -73,7 +71,7 @@ def tasks():
         query = query.where(Task.status == state)
     now = clock.now()
     if request.args.get("overdue"):
-        query = query.where(Task.deadline_at < now, Task.status.not_in(TERMINAL + ("parked",)))
+        query = query.where(Task.deadline_at < now, Task.status.not_in([*TERMINAL, TaskStatus.PARKED]))
     category = request.args.get("category", "")
     if category:
         query = query.join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id).where(
@@ -87,7 +85,7 @@ def tasks():
                          for t in rows})
     return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=state, states=STATES,
                            category=category, categories=categories, overdue=bool(request.args.get("overdue")),
-                           now=now)
+                           now=now, zones={cid: c.timezone for cid, c in campaigns.items()})
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -5,6 +5,7 @@ from typing import Any
 
 from engine.core.worktime import describe_limit
 from engine.core.models import Event, Firing, Task
+from engine.core.states import EventStatus
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -42,6 +43,7 @@ def event_json(e: Event, lang: str, scope: set[int] | None = None) -> dict[str, 
             "description": e.description, "occurred_at": e.occurred_at.isoformat(),
             "received_at": e.received_at.isoformat(),
             "evaluated_at": e.evaluated_at.isoformat() if e.evaluated_at else None,
-            "attempts": e.attempts, "error": e.last_error if e.status == "parked" else None, "points": e.points,
+            "attempts": e.attempts, "error": e.last_error if e.status == EventStatus.FAILED else None,
+            "points": e.points,
             "firings": [firing_json(f) for f in e.firings] if scope is None else [],
             "tasks": [task_json(t, lang) for t in tasks]}

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.handling import evidence
 from rules.problems import InputError
-from engine.core.models import Campaign, Evidence, Task, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, Unit
+from engine.core.states import REQUESTS, TaskStatus
 from engine.handling.tasks import TransitionError, apply as apply_transition
 from web.auth import require_roles, unit_scope
 from web.common.extensions import db
@@ -26,7 +27,7 @@ from web.common.taskforms import page_form
 from web.uploads import send_upload
 
 bp = Blueprint("workflow", __name__)
-DISPATCH_STATES = ("ext_requested", "park_requested", "sent_back", "void_requested")
+DISPATCH_STATES = (*REQUESTS, TaskStatus.SENT_BACK)
 PLACEHOLDER = re.compile(r"\{\{\s*(event\.address|event\.description|event\.category|task\.deadline|task\.unit|rule\.title)\s*\}\}")
 
 
@@ -40,11 +41,16 @@ def visible_task(task_id: int) -> Task:
 
 def zone_of(task: Task) -> ZoneInfo:
     return ZoneInfo(db.session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id))
-                    or "Asia/Shanghai")
+                    or DEFAULT_TIMEZONE)
+
+
+def campaign_zones() -> dict[int, str]:
+    """Each campaign's time zone by id, for pages that list tasks of several campaigns."""
+    return {cid: zone or DEFAULT_TIMEZONE for cid, zone in db.session.execute(select(Campaign.id, Campaign.timezone))}
 
 
 @bp.app_template_filter("local")
-def local(moment: datetime | None, zone: str = "Asia/Shanghai") -> str:
+def local(moment: datetime | None, zone: str = DEFAULT_TIMEZONE) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -159,9 +165,10 @@ def photo(task_id: int, evidence_id: int):
 @require_roles("checker", "admin")
 def check_queue():
     """Work submitted by the units, oldest first: pass closes it, fail returns it with a reason."""
-    tasks = db.session.scalars(select(Task).where(Task.status == "submitted").order_by(Task.deadline_at).limit(200))
+    tasks = db.session.scalars(select(Task).where(Task.status == TaskStatus.SUBMITTED)
+                               .order_by(Task.deadline_at).limit(200))
     return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting check"),
-                           now=clock.now())
+                           now=clock.now(), zones=campaign_zones())
 
 
 @bp.get("/dispatch")
@@ -170,7 +177,7 @@ def dispatch_queue():
     """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
     tasks = db.session.scalars(select(Task).where(Task.status.in_(DISPATCH_STATES)).order_by(Task.deadline_at).limit(200))
     return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting the dispatcher"),
-                           now=clock.now())
+                           now=clock.now(), zones=campaign_zones())
 
 
 def units_for_reroute() -> list[Unit]:

@@ -26,9 +26,9 @@ def drain_events() -> dict:
             enqueue_drain(settings)
     if result.evaluated:
         enqueue_delivery(settings)
-    log.info("drain: %s evaluated, %s parked, %s failed in %s batches",
-             result.evaluated, result.parked, result.failed, result.batches)
-    return {"evaluated": result.evaluated, "parked": result.parked, "failed": result.failed}
+    log.info("drain: %s evaluated, %s failed, %s to retry in %s batches",
+             result.evaluated, result.failed, result.retried, result.batches)
+    return {"evaluated": result.evaluated, "failed": result.failed, "retried": result.retried}
 
 
 def deliver_outbox(time_budget: float = 60.0) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.config import Settings
 from engine.core.models import Event
+from engine.core.states import EventStatus
 from workers.queues import connection
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def evaluation_latencies(session: Session, event_ids: Iterable[int]) -> list[flo
     ids, found = list(event_ids), []
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(select(Event.received_at, Event.evaluated_at).where(
-            Event.id.in_(ids[start:start + _CHUNK]), Event.status == "evaluated", Event.evaluated_at.is_not(None)))
+            Event.id.in_(ids[start:start + _CHUNK]), Event.status == EventStatus.EVALUATED,
+            Event.evaluated_at.is_not(None)))
         found += [max(0.0, (evaluated - received).total_seconds()) for received, evaluated in rows]
     return found
 

@@ -1,6 +1,6 @@
 """The RQ worker that evaluates events: each job runs in a forked work-horse, so a crash of the
 C engine (even SIGSEGV) kills only that horse; the worker then releases the horse's leases at
-once, and those events are retried alone until they pass or are parked."""
+once, and those events are retried alone until they pass or are marked failed."""
 from __future__ import annotations
 
 import logging

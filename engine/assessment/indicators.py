@@ -15,13 +15,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.core.models import Campaign, Category, Event, Firing, ListItem, RuleList, Task, TaskTransition
+from engine.core.models import (DEFAULT_TIMEZONE, Campaign, Category, Event, Firing, ListItem, RuleList, Task,
+                               TaskTransition)
+from engine.core.states import TaskStatus
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
 RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
          "overdue_unhandled_rate", "extension_rate")
-OPEN_STATES = frozenset({"dispatched", "signed", "handling", "returned", "ext_requested", "sent_back",
-                         "void_requested", "park_requested"})
+#: States in which a task is neither handled (submitted or closed), paused (parked) nor voided.
+UNHANDLED = frozenset({TaskStatus.DISPATCHED, TaskStatus.SIGNED, TaskStatus.HANDLING, TaskStatus.RETURNED,
+                       TaskStatus.EXT_REQUESTED, TaskStatus.SENT_BACK, TaskStatus.VOID_REQUESTED,
+                       TaskStatus.PARK_REQUESTED})
 _PERIOD = re.compile(r"^(\d{4})-(?:W(\d{2})|Q([1-4])|(\d{2}))$")
 
 
@@ -53,7 +57,7 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def parse_period(label: str, tz: str = "Asia/Shanghai") -> Period:
+def parse_period(label: str, tz: str = DEFAULT_TIMEZONE) -> Period:
     """'2026-W47' (ISO week), '2026-11' (month) or '2026-Q4' (quarter) in the time zone `tz`."""
     match = _PERIOD.match(label or "")
     if not match:
@@ -194,13 +198,13 @@ def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Per
             ind.handled += 1
             ind.handled_on_time += submitted <= row.deadline_at
             ind.reworked += _first(row, "fail_check", cutoff) is not None
-        if status != "parked":
+        if status != TaskStatus.PARKED:
             ind.due_to_close += 1
             closed = _first(row, "pass_check", cutoff)
             if closed is not None:
                 ind.closed += 1
                 ind.closed_on_time += closed <= row.deadline_at
-        if status in OPEN_STATES and row.deadline_at < cutoff:
+        if status in UNHANDLED and row.deadline_at < cutoff:
             ind.overdue_unhandled += 1
         ind.extended += _first(row, "approve_extension", cutoff) is not None
     for rebound in rebounds:

@@ -11,7 +11,7 @@ from engine.accounts.users import create_user, ensure_roles, issue_intake_token
 from engine.authoring.drafts import publish
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import AssessmentConfig, SanctionRule
+from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, SanctionRule
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -27,7 +27,7 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
     _master_data(session, pack)
     window = spec.get("inspection_window") or {}
     campaign = Campaign(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], status="active",
-                        timezone=spec.get("timezone", "Asia/Shanghai"),
+                        timezone=spec.get("timezone", DEFAULT_TIMEZONE),
                         starts_on=date.fromisoformat(spec["starts_on"]), ends_on=date.fromisoformat(spec["ends_on"]),
                         inspection_starts_at=_instant(window.get("starts_at")),
                         inspection_ends_at=_instant(window.get("ends_at")))

@@ -14,11 +14,16 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Foreig
                         MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.core.states import EventStatus, TaskStatus
+
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
           "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
           "pk": "pk_%(table_name)s"}
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+#: The time zone of a campaign that names none, and of pages and imports that know no campaign.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 class UTCDateTime(TypeDecorator):
@@ -55,7 +60,7 @@ class Campaign(Base):
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | active | ended
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     starts_on: Mapped[Optional[date]] = mapped_column(Date)
     ends_on: Mapped[Optional[date]] = mapped_column(Date)
     inspection_starts_at: Mapped[Optional[datetime]] = mapped_column(UTC)
@@ -341,7 +346,7 @@ class Event(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     media_url: Mapped[Optional[str]] = mapped_column(String(500))  # a photo link from Open311 or an import
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | evaluated | parked
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[Optional[str]] = mapped_column(String(96))
     lease_until: Mapped[Optional[datetime]] = mapped_column(UTC)
@@ -400,7 +405,7 @@ class Task(Base):
     timeline_id: Mapped[Optional[int]] = mapped_column(ForeignKey("timelines.id"))
     rule_key: Mapped[str] = mapped_column(String(80))
     list_kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="dispatched")
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.DISPATCHED)
     limit_value: Mapped[float] = mapped_column(Float)
     limit_unit: Mapped[str] = mapped_column(String(16))
     deadline_at: Mapped[datetime] = mapped_column(UTC)
@@ -655,7 +660,7 @@ class ImportRun(Base):
     stored_path: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(64))
     source_type: Mapped[str] = mapped_column(String(16), default="hotline")
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="uploaded")  # uploaded|queued|running|cancelling|cancelled|done|failed
     total: Mapped[int] = mapped_column(Integer, default=0)

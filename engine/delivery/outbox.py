@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.delivery import channels as notify
-from engine.core.models import Campaign, Delivery, OutboxMessage, Recipient, Task, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Delivery, OutboxMessage, Recipient, Task, Unit
 
 Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
 
@@ -68,7 +68,7 @@ def context_for(session: Session, row: OutboxMessage) -> notify.Context:
     if unit is None and scope == "unit":
         unit_id = _unit_id(session, scope, value, None)
         unit = session.get(Unit, unit_id) if unit_id is not None else None
-    zone = "Asia/Shanghai"
+    zone = DEFAULT_TIMEZONE
     if task is not None:
         zone = session.scalar(select(Campaign.timezone).where(Campaign.id == task.campaign_id)) or zone
     return notify.Context(kind=row.kind, idempotency_key=row.idempotency_key, target=row.target,

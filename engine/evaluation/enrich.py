@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext
 from engine.core.models import Category, Event, Grid, Unit
+from engine.core.states import TaskStatus
 from rules.facts import complete
 
 
@@ -152,7 +153,7 @@ def last_closures(session: Session, events: list[Event]) -> dict[int, tuple[int,
     keys = {(e.category_id, e.grid_id) for e in events}
     rows = session.execute(select(Task.id, Event.category_id, Event.grid_id, TaskTransition.at)
                            .join(Task, Task.id == TaskTransition.task_id).join(Event, Event.id == Task.event_id)
-                           .where(TaskTransition.to_status == "closed",
+                           .where(TaskTransition.to_status == TaskStatus.CLOSED,
                                   tuple_(Event.category_id, Event.grid_id).in_(list(keys)),
                                   TaskTransition.at >= min(e.occurred_at for e in events)
                                   - timedelta(days=CLOSED_LOOKBACK_DAYS))).all()

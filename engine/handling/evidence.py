@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.core.models import Evidence, Task, User
+from engine.handling.tasks import WORKING
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 STAGES = ("before", "after")
 MAX_PIXELS = 60_000_000  # refuse decompression bombs long before Pillow's own limit
-WORKING = ("signed", "handling", "returned")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.core.models import Task
-from engine.handling.tasks import TERMINAL
+from engine.core.states import TERMINAL, TaskStatus
 from engine.core.worktime import CONTINUOUS_UNITS, WorkCalendar
 
 YELLOW_FROM = 0.8  # green under 80 % of the time used, yellow from 80 % to the deadline, red once overdue
@@ -23,7 +23,7 @@ def urgency(task: Task, now: datetime, calendar: WorkCalendar, continuous: bool 
     remaining = task.deadline_at - now
     if task.status in TERMINAL:
         return Urgency("done", None, remaining)
-    if task.status == "parked":
+    if task.status == TaskStatus.PARKED:
         return Urgency("paused", None, remaining)
     if now >= task.deadline_at:
         return Urgency("red", 1.0 + (now - task.deadline_at) / max(task.deadline_at - task.created_at, timedelta(1)),

@@ -19,6 +19,7 @@ from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.space.geo import grid_for_address, grid_for_point
 from engine.core.models import Category, Event, FilingCondition, Grid
+from engine.core.states import EventStatus
 from rules.facts import SOURCE_TYPES
 
 MAX_DESCRIPTION = 4000
@@ -200,12 +201,12 @@ def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[
     values = parse_event(session, payload, source)
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status="pending", attempts=0,
-                                                  points=0)
+    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status=EventStatus.PENDING,
+                                                  attempts=0, points=0)
                              .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
                              .returning(Event.id)).scalar()
     if new_id is not None:
-        return AcceptedEvent(new_id, "pending"), True
+        return AcceptedEvent(new_id, EventStatus.PENDING), True
     existing = session.execute(select(Event.id, Event.status).where(
         Event.source == values["source"], Event.source_event_id == values["source_event_id"])).one()
     return AcceptedEvent(existing.id, existing.status), False

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.core.models import Category, Event, FilingCondition, Task
-from engine.handling.tasks import TERMINAL
+from engine.core.states import TERMINAL, EventStatus, TaskStatus
 
 LIST_WINDOW = timedelta(days=90)  # GeoReport's default and largest date range
 MAX_LIST = 1000
@@ -24,8 +24,8 @@ MAX_LIST = 1000
 PUBLIC_SOURCE_TYPE = "citizen"
 
 STATUS_NOTES = {
-    "pending": ("Received; the rules have not evaluated it yet.", "已受理，规则尚未研判。"),
-    "parked": ("Received; evaluation failed and an operator has been alerted.", "已受理，研判失败，已通知运维人员。"),
+    EventStatus.PENDING: ("Received; the rules have not evaluated it yet.", "已受理，规则尚未研判。"),
+    EventStatus.FAILED: ("Received; evaluation failed and an operator has been alerted.", "已受理，研判失败，已通知运维人员。"),
     "no_task": ("Evaluated: no rule of the campaign applies, no task was created.", "已研判：无适用规则，未派发任务。"),
     "open": ("Dispatched to the responsible unit.", "已派遣至责任单位。"),
     "closed": ("Handled and closed.", "已处置结案。"),
@@ -95,14 +95,14 @@ def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
 def _primary_task(event: Event) -> Task | None:
     """The task ranked first by the hit policy: zero tolerance, then strict management, then the earliest deadline."""
     rank = {"zero_tolerance": 0, "strict_management": 1}
-    live = [t for t in event.tasks if t.status != "voided"] or list(event.tasks)
+    live = [t for t in event.tasks if t.status != TaskStatus.VOIDED] or list(event.tasks)
     return min(live, key=lambda t: (rank.get(t.list_kind, 2), t.deadline_at, t.id), default=None)
 
 
 def request_json(event: Event, lang: str) -> dict[str, Any]:
     """One service request as GeoReport v2 describes it."""
     task = _primary_task(event)
-    if event.status != "evaluated":
+    if event.status != EventStatus.EVALUATED:
         state, note = "open", STATUS_NOTES[event.status]
     elif task is None:
         state, note = "closed", STATUS_NOTES["no_task"]

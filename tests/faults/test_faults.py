@@ -274,12 +274,12 @@ def totals(stack: Stack) -> dict[str, int]:
         row = conn.execute("""
             SELECT (SELECT count(*) FROM events WHERE source = 'fault-load' AND source_event_id NOT LIKE 'seed-%'),
                    (SELECT count(*) FROM events WHERE source = 'fault-load' AND source_event_id NOT LIKE 'seed-%' AND status = 'evaluated'),
-                   (SELECT count(*) FROM events WHERE source = 'fault-load' AND source_event_id NOT LIKE 'seed-%' AND status = 'parked'),
+                   (SELECT count(*) FROM events WHERE source = 'fault-load' AND source_event_id NOT LIKE 'seed-%' AND status = 'failed'),
                    (SELECT count(*) FROM firings f JOIN events e ON e.id = f.event_id WHERE e.source = 'fault-load' AND e.source_event_id NOT LIKE 'seed-%'),
                    (SELECT count(*) FROM tasks t JOIN events e ON e.id = t.event_id WHERE e.source = 'fault-load' AND e.source_event_id NOT LIKE 'seed-%'),
                    (SELECT count(*) FROM (SELECT event_id, rule_key FROM firings GROUP BY 1, 2 HAVING count(*) > 1) d)
         """).fetchone()
-    return dict(zip(("events", "evaluated", "parked", "firings", "tasks", "duplicate_firings"), row))
+    return dict(zip(("events", "evaluated", "failed", "firings", "tasks", "duplicate_firings"), row))
 
 
 def settle(stack: Stack) -> dict[str, int]:
@@ -291,12 +291,12 @@ def settle(stack: Stack) -> dict[str, int]:
             found = totals(stack)
         except Exception:  # PostgreSQL may still be starting
             found = {}
-        if found.get("evaluated", -1) + found.get("parked", 0) >= expected or time.monotonic() > deadline:
+        if found.get("evaluated", -1) + found.get("failed", 0) >= expected or time.monotonic() > deadline:
             break
         time.sleep(1)
     time.sleep(2)  # a straggling duplicate would show up now
     found = totals(stack)
-    assert found == {"events": expected, "evaluated": expected, "parked": 0, "firings": FIRINGS_PER_EVENT * expected,
+    assert found == {"events": expected, "evaluated": expected, "failed": 0, "firings": FIRINGS_PER_EVENT * expected,
                      "tasks": TASKS_PER_EVENT * expected, "duplicate_firings": 0}, found
     return found
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.core import clock
-from engine.core.models import Holiday
-from tests.helpers import csrf_from, login
+from engine.core.models import Event, Holiday
+from tests.helpers import bearer, csrf_from, event, login
 
 
 def test_admin_shows_the_missing_year_and_records_a_holiday(app, client, session):
@@ -50,3 +50,12 @@ def test_the_queue_dashboard_is_for_administrators_only(app, client):
     assert page.status_code == 200 and "RQ" in page.get_data(as_text=True)
     queues = client.get("/rq/0/data/queues.json")
     assert queues.status_code == 200 and "queues" in queues.get_json()
+
+
+def test_the_event_records_name_a_failed_evaluation_in_the_users_language(client, intake_token, session):
+    event_id = client.post("/api/v1/events", json=event(), headers=bearer(intake_token)).get_json()["id"]
+    session.execute(update(Event).where(Event.id == event_id).values(status="failed"))
+    session.commit()
+    login(client, "admin")
+    assert "评估失败" in client.get("/admin/event/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Evaluation failed" in client.get("/admin/event/", headers={"Accept-Language": "en"}).get_data(as_text=True)

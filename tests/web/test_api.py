@@ -1,12 +1,14 @@
 """The JSON API through Flask's test client: intake, errors as problem details, scoping, reference data."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from engine.core.models import Event
-from tests.helpers import bearer, event, unique, user_token
+from engine.core.models import Event, Task
+from tests.helpers import bearer, event, login, unique, user_token
 
 
 def count_events(session, source_event_id: str) -> int:
@@ -60,13 +62,23 @@ def test_bad_fields_are_named_in_the_users_language_and_nothing_is_stored(client
 
 
 @pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "1999-12-31T23:59:59+08:00"])
-def test_a_timestamp_before_2000_is_refused_not_parked(client, intake_token, session, when):
+def test_a_timestamp_before_2000_is_refused_not_failed(client, intake_token, session, when):
     """Found by fuzzing the simulator: year 1 overflowed the 30-day history window inside the engine."""
     body = {**event(), "occurred_at": when}
     response = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": "zh-CN"})
     assert response.status_code == 422
     assert {e["field"]: e["message"] for e in response.get_json()["errors"]}["occurred_at"] == "时间早于 2000 年"
     assert count_events(session, body["source_event_id"]) == 0  # the simulator parses events the same way
+
+
+def test_an_event_given_up_reads_failed_with_its_error(client, intake_token, session):
+    event_id = client.post("/api/v1/events", json=event(), headers=bearer(intake_token)).get_json()["id"]
+    session.execute(update(Event).where(Event.id == event_id).values(status="failed", last_error="engine crashed"))
+    session.commit()
+    data = client.get(f"/api/v1/events/{event_id}", headers=bearer(intake_token)).get_json()
+    assert (data["status"], data["error"]) == ("failed", "engine crashed")
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["Event"]
+    assert schema["properties"]["status"]["enum"] == ["pending", "evaluated", "failed"]
 
 
 def test_a_missing_field_is_named(client, intake_token):
@@ -168,6 +180,22 @@ def test_login_page_needs_csrf_and_gates_roles(app, client):
     assert ok.status_code == 302
     assert client.get("/tasks").status_code == 200
     assert client.get("/admin/").status_code == 403  # a field unit is not an administrator
+
+
+def test_the_overdue_filter_lists_late_tasks_but_not_parked_ones(client, intake_token, drain, session):
+    event_id = client.post("/api/v1/events", json=event("06029", "DC-01", hour=23),
+                           headers=bearer(intake_token)).get_json()["id"]
+    drain()
+    late, parked = session.scalars(select(Task.id).where(Task.event_id == event_id).order_by(Task.id)).all()[:2]
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC)
+    session.execute(update(Task).where(Task.id.in_([late, parked])).values(deadline_at=long_ago))
+    session.execute(update(Task).where(Task.id == parked).values(status="parked"))
+    session.commit()
+    login(client, "admin")
+    page = client.get("/tasks?state=all&overdue=1")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'href="/tasks/{late}"' in html and f'href="/tasks/{parked}"' not in html
 
 
 def test_unauthenticated_pages_redirect_to_login(client):

@@ -70,7 +70,9 @@ def test_metrics_follow_an_event_from_intake_to_tasks(app, client, intake_token,
     assert evaluated[("civicrules_tasks", (("status", "dispatched"),))] >= 2  # sub-district and squad
     assert evaluated[("civicrules_up", (("component", "database"),))] == 1
     assert evaluated[("civicrules_up", (("component", "redis"),))] == 1
-    assert ("civicrules_events_parked", ()) in evaluated
+    assert ("civicrules_events_failed", ()) in evaluated
+    assert ("civicrules_events", (("status", "failed"),)) in evaluated
+    assert ("civicrules_events_parked", ()) not in evaluated
 
     later = clock.now() + timedelta(minutes=10)
     clock.set_clock(lambda: later)
