@@ -18,7 +18,7 @@ from admin.base import READERS, Guarded
 from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, FiringFilter
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
-from rules.wording import describe_condition
+from engine.authoring.vocabulary import describe_condition
 from web.common.extensions import db
 from web.common.i18n import short_lang
 

@@ -16,9 +16,8 @@ from wtforms.validators import DataRequired, Length
 
 from admin.base import READERS, Guarded, require_editor
 from engine.intake import imports
-from rules.problems import InputError
+from engine.authoring.vocabulary import SOURCE_TYPES, InputError
 from engine.core.models import DEFAULT_TIMEZONE, ImportRun
-from rules.facts import SOURCE_TYPES
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
