@@ -11,7 +11,7 @@ import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -20,8 +20,10 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from werkzeug.serving import make_server
 
 from engine.core import clock
-from tests.helpers import REPORT, RUN_ID, wait_for
+from tests.helpers import REPORT, RUN_ID, csrf_from, wait_for
 
+#: Every demo account's password.
+DEMO_PASSWORD = "civicrules-demo"
 
 
 def _postgres_url(base: str, schema: str) -> str:
@@ -236,6 +238,28 @@ def csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = before
+
+
+@pytest.fixture(scope="session")
+def login() -> Callable:
+    """`login(client, username[, password])` signs a test client in through the real form, CSRF token
+    included, and returns the form's answer."""
+    def sign_in(client, username: str, password: str = DEMO_PASSWORD):
+        page = client.get("/login").get_data(as_text=True)
+        return client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_from(page)})
+    return sign_in
+
+
+@pytest.fixture(scope="session")
+def browser_login() -> Callable:
+    """`browser_login(page, base[, username, password])` signs a Playwright page in through the real form."""
+    def sign_in(page, base: str, username: str = "admin", password: str = DEMO_PASSWORD) -> None:
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+    return sign_in
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,7 +14,13 @@ from pathlib import Path
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
+from hypothesis import strategies as st
+from sqlalchemy import select
+
 from engine.core import clock
+from engine.core.models import Event, Task, User
+from engine.handling import tasks
+from engine.intake.events import IntakeSource, accept_event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,19 +68,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def login(client, username: str, password: str = "civicrules-demo"):
-    """Log in through the real form, CSRF token included."""
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-
-
 def csrf_from(html: str) -> str:
-    import re
-
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def reviewed_hash(page: str) -> str:
+    """The draft hash the page showed: publishing sends it back, so only what was reviewed is published."""
+    return re.search(r'name="reviewed" type="hidden" value="([0-9a-f]{64})"', page).group(1)
 
 
 def jpeg(taken_at: datetime | None = None, gps: tuple[float, float] | None = None, size: int = 64) -> bytes:
@@ -107,14 +108,6 @@ def upload_photo(client, token: str, task_id: int, data: bytes | None = None, fi
         headers={**bearer(token), "Accept-Language": lang}, content_type="multipart/form-data")
 
 
-def browser_login(page, base: str, username: str = "admin", password: str = "civicrules-demo") -> None:
-    """Sign in through the real login form in a Playwright page."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-
-
 def user_token(client, username: str, password: str = "civicrules-demo") -> str:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 201, response.get_json()
@@ -146,3 +139,112 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+
+
+#: Where the engine-level task tests' events come from.
+TASK_SOURCE = IntakeSource("task-tests", "patrol")
+
+
+def new_task(factory, drain, session, grid: str = "DC-02", unit: str = "JD-DC") -> Task:
+    """A fresh daytime barbecue task (2 urgent hours) for the grid's unit, status dispatched."""
+    with factory() as s:
+        event_id = accept_event(s, event("06029", grid, hour=14), TASK_SOURCE)[0].id
+        s.commit()
+    drain()
+    session.expire_all()
+    return next(t for t in session.get(Event, event_id).tasks if t.unit.code == unit)
+
+
+def user(session, username: str) -> User:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def act(session, task: Task, action: str, who: str | None, comment: str = "", data: dict | None = None):
+    """One transition by a demo user at the task's current version, committed."""
+    actor = user(session, who) if who else None
+    row = tasks.apply(session, task, action, actor, comment, data, expected_version=task.version)
+    session.commit()
+    return row
+
+
+#: What the zero-tolerance clearance template asks for on submit: its form, plus a photo (uploaded first).
+RESULT = {"result": "已清理现场"}
+
+
+def new_api_task(client, intake_token: str, drain, grid: str = "DC-02", unit: str = "JD-DC") -> dict:
+    """A fresh daytime barbecue task for the grid's unit, as the API shows it to an administrator."""
+    event_id = client.post("/api/v1/events", json=event("06029", grid, hour=14),
+                           headers=bearer(intake_token)).get_json()["id"]
+    drain()
+    listed = client.get(f"/api/v1/tasks?event={event_id}",
+                        headers=bearer(user_token(client, "admin"))).get_json()["tasks"]
+    return next(t for t in listed if t["unit"]["code"] == unit)
+
+
+def move(client, token: str, task_id: int, action: str, version, comment: str | None = None,
+         data: dict | None = None, lang: str = "en"):
+    """POST one transition through the API, whatever the answer."""
+    body = {"action": action, "version": version}
+    if comment is not None:
+        body["comment"] = comment
+    if data is not None:
+        body["data"] = data
+    return client.post(f"/api/v1/tasks/{task_id}/transitions", json=body,
+                       headers={**bearer(token), "Accept-Language": lang})
+
+
+def step(client, token: str, task: dict, action: str, comment: str | None = None, data: dict | None = None) -> dict:
+    """A transition that must succeed; returns the task JSON (with its new version). A submission
+    first uploads a photo and carries the template's form."""
+    if action == "submit" and data is None:
+        assert upload_photo(client, token, task["id"]).status_code == 201
+        data = RESULT
+    response = move(client, token, task["id"], action, task["version"], comment, data)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+#: A rule the demo pack does not have, firing on a 09014 event in grid NC-04.
+PROBE_RULE = {"key": "hot-reload-probe", "title": {"zh": "热加载探针", "en": "Hot reload probe"},
+              "when": {"all": [{"fact": "category", "op": "eq", "value": "09014"},
+                               {"fact": "grid", "op": "eq", "value": "NC-04"}]},
+              "then": [{"do": "notify", "to": "tier:1"}]}
+
+#: Generated rules and events (hypothesis) draw their facts from these values.
+CATEGORIES = ["06029", "06001", "09006", "08001"]
+TEXT_FACTS = {"category": CATEGORIES, "grid": ["DC-01", "XC-02"], "source_type": ["hotline", "patrol", "camera"]}
+INT_FACTS = {"local_hour": (0, 23), "repeats_7d": (0, 5), "weekday": (1, 7)}
+BOOL_FACTS = ["zero_tolerance", "is_weekend"]
+
+
+def _leaf_condition() -> st.SearchStrategy:
+    text = st.sampled_from(sorted(TEXT_FACTS)).flatmap(lambda f: st.one_of(
+        st.builds(lambda v, op: {"fact": f, "op": op, "value": v}, st.sampled_from(TEXT_FACTS[f]),
+                  st.sampled_from(["eq", "ne"])),
+        st.builds(lambda v, op: {"fact": f, "op": op, "value": v},
+                  st.lists(st.sampled_from(TEXT_FACTS[f]), min_size=1, max_size=3, unique=True),
+                  st.sampled_from(["in", "not_in"]))))
+    number = st.sampled_from(sorted(INT_FACTS)).flatmap(lambda f: st.one_of(
+        st.builds(lambda v, op: {"fact": f, "op": op, "value": v}, st.integers(*INT_FACTS[f]),
+                  st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"])),
+        st.builds(lambda a, b, op: {"fact": f, "op": op, "value": sorted([a, b])}, st.integers(*INT_FACTS[f]),
+                  st.integers(*INT_FACTS[f]), st.sampled_from(["between", "not_between"]))))
+    flag = st.builds(lambda f, v: {"fact": f, "op": "eq", "value": v}, st.sampled_from(BOOL_FACTS), st.booleans())
+    exists = st.builds(lambda f, v: {"fact": f, "op": "exists", "value": v},
+                       st.sampled_from(["filing_condition", "category_parent"]), st.booleans())
+    return st.one_of(text, number, flag, exists)
+
+
+#: Well-formed `when` trees of all/any/not over the facts above.
+RULE_CONDITIONS = st.recursive(_leaf_condition(), lambda inner: st.one_of(
+    st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3)),
+    st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3)),
+    st.builds(lambda x: {"not": x}, inner)), max_leaves=6)
+
+#: Event facts as the evaluator sees them.
+EVENT_FACTS = st.fixed_dictionaries(
+    {"category": st.sampled_from(CATEGORIES), "grid": st.sampled_from(TEXT_FACTS["grid"]),
+     "source_type": st.sampled_from(TEXT_FACTS["source_type"]), "local_hour": st.integers(0, 23),
+     "repeats_7d": st.integers(0, 5), "weekday": st.integers(1, 7), "zero_tolerance": st.booleans(),
+     "is_weekend": st.booleans()},
+    optional={"filing_condition": st.sampled_from(["built", "building"])})

@@ -1,7 +1,6 @@
 """Several active campaigns are evaluated together; an event still gets one task per unit."""
 from __future__ import annotations
 
-from sqlalchemy import select
 
 from engine.authoring.drafts import publish
 from engine.intake.events import IntakeSource, accept_event

@@ -14,7 +14,7 @@ from engine.core import clock
 from engine.accounts.users import create_user
 from engine.audit.changelog import REDACTED, acting
 from engine.core.models import ChangeLogEntry, Holiday, User
-from tests.helpers import csrf_from, login, unique
+from tests.helpers import csrf_from, unique
 
 
 def _entries(session, object_type: str, object_id: str) -> list[ChangeLogEntry]:
@@ -24,7 +24,7 @@ def _entries(session, object_type: str, object_id: str) -> list[ChangeLogEntry]:
                                 .order_by(ChangeLogEntry.id)))
 
 
-def test_an_admin_edit_is_logged_with_who_and_before_after(app, client, session):
+def test_an_admin_edit_is_logged_with_who_and_before_after(app, client, session, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     form = client.get("/admin/holiday/new/").get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_an_edited_change_log_row_is_named_by_audit_verify(env, factory, session
     assert intact.exit_code == 0 and "change_log:" in intact.output and "chain intact" in intact.output
 
 
-def test_the_change_history_shows_fields_who_interface_and_the_version_it_went_into(app, client, session):
+def test_the_change_history_shows_fields_who_interface_and_the_version_it_went_into(app, client, session, login):
     from engine.core.models import Campaign, RulesetVersion
 
     code = unique("chg")

@@ -21,8 +21,7 @@ START = datetime(2026, 12, 14, 2, tzinfo=timezone.utc)  # Monday 14 December, 10
 def moving_clock():
     now = {"t": START}
     clock.set_clock(lambda: now["t"])
-    yield now
-    clock.set_clock(None)
+    return now
 
 
 def test_a_task_failed_at_the_check_then_closed(factory, demo, drain, moving_clock):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.delivery import channels as notify, http, outbox
 from engine.core.models import Delivery, OutboxMessage, Recipient, Unit
-from tests.helpers import csrf_from, login, unique
+from tests.helpers import csrf_from, unique
 
 
 @dataclass
@@ -315,7 +315,7 @@ def test_email_arrives_with_the_idempotency_key(factory, monkeypatch):
 
 
 def test_loopback_is_refused_without_the_allow_list_and_the_admin_requeues_it(
-        factory, serve, monkeypatch, app, client):
+        factory, serve, monkeypatch, app, client, login):
     monkeypatch.delenv("CIVICRULES_WEBHOOK_ALLOW", raising=False)
     receiver = serve()
     with factory() as s:

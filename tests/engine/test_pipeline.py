@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Firing, OutboxMessage, Task, TaskTransition
-from tests.helpers import event, local_time, unique
+from tests.helpers import event, local_time
 
 SOURCE = IntakeSource("engine-tests", "patrol")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.models import Task, TaskStep
-from tests.engine.test_tasks import act, new_task
+from tests.helpers import act, new_task
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -22,12 +22,9 @@ def test_extending_a_working_hours_limit_counts_office_hours(factory, drain, ses
             limit_value=4, limit_unit="working_hours", deadline_at=datetime(2026, 9, 30, 17, 0, tzinfo=SHANGHAI)))
         s.commit()
     clock.set_clock(lambda: start)
-    try:
-        for action, who in (("sign", "xicheng"), ("request_extension", "xicheng"), ("approve_extension", "dispatcher")):
-            session.expire_all()
-            act(session, session.get(Task, task.id), action, who, "需要更多时间")
-    finally:
-        clock.set_clock(None)
+    for action, who in (("sign", "xicheng"), ("request_extension", "xicheng"), ("approve_extension", "dispatcher")):
+        session.expire_all()
+        act(session, session.get(Task, task.id), action, who, "需要更多时间")
     session.expire_all()
     # 17:00–17:30 on 30 September, then 08:30–12:00 on 8 October: four working hours.
     assert session.get(Task, task.id).deadline_at == datetime(2026, 10, 8, 12, 0, tzinfo=SHANGHAI)
@@ -39,18 +36,15 @@ def test_parking_moves_the_deadline_and_the_pending_steps(factory, drain, sessio
     steps_before = {s.id: s.due_at for s in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id))}
     now = clock.now()
     clock.set_clock(lambda: now)
-    try:
-        act(session, task, "sign", "dongcheng")
-        session.expire_all()
-        act(session, session.get(Task, task.id), "request_park", "dongcheng", "等待施工条件",
-            {"until": (now + timedelta(days=3)).isoformat()})
-        session.expire_all()
-        act(session, session.get(Task, task.id), "approve_park", "dispatcher")
-        clock.set_clock(lambda: now + timedelta(days=1))
-        session.expire_all()
-        act(session, session.get(Task, task.id), "resume", "dispatcher")
-    finally:
-        clock.set_clock(None)
+    act(session, task, "sign", "dongcheng")
+    session.expire_all()
+    act(session, session.get(Task, task.id), "request_park", "dongcheng", "等待施工条件",
+        {"until": (now + timedelta(days=3)).isoformat()})
+    session.expire_all()
+    act(session, session.get(Task, task.id), "approve_park", "dispatcher")
+    clock.set_clock(lambda: now + timedelta(days=1))
+    session.expire_all()
+    act(session, session.get(Task, task.id), "resume", "dispatcher")
     session.expire_all()
     assert session.get(Task, task.id).deadline_at == deadline + timedelta(days=1)
     after = {s.id: s.due_at for s in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id))}

@@ -12,35 +12,10 @@ from sqlalchemy import func, select
 from engine.core import clock
 from engine.handling import tasks
 from rules.problems import InputError
-from engine.intake.events import IntakeSource, accept_event
-from engine.core.models import Event, Task, TaskTransition, User
+from engine.core.models import Task, TaskTransition
 from engine.core.states import TERMINAL, TaskStatus
 from engine.handling.tasks import TransitionError, VersionConflict
-from tests.helpers import event
-
-SOURCE = IntakeSource("task-tests", "patrol")
-
-
-def new_task(factory, drain, session, grid: str = "DC-02", unit: str = "JD-DC") -> Task:
-    """A fresh daytime barbecue task (2 urgent hours) for the grid's unit, status dispatched."""
-    with factory() as s:
-        event_id = accept_event(s, event("06029", grid, hour=14), SOURCE)[0].id
-        s.commit()
-    drain()
-    session.expire_all()
-    return next(t for t in session.get(Event, event_id).tasks if t.unit.code == unit)
-
-
-def user(session, username: str) -> User:
-    return session.scalar(select(User).where(User.username == username))
-
-
-def act(session, task: Task, action: str, who: str | None, comment: str = "", data: dict | None = None):
-    """One transition by a demo user at the task's current version, committed."""
-    actor = user(session, who) if who else None
-    row = tasks.apply(session, task, action, actor, comment, data, expected_version=task.version)
-    session.commit()
-    return row
+from tests.helpers import act, new_task, user
 
 
 def history(session, task_id: int) -> list[tuple]:
@@ -143,49 +118,43 @@ def test_no_extension_once_overdue_even_if_requested_in_time(factory, drain, ses
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")
     deadline = task.deadline_at
-    try:
-        frozen(deadline + timedelta(minutes=1))
-        with pytest.raises(TransitionError) as late:
-            tasks.apply(session, task, "request_extension", user(session, "dongcheng"), expected_version=task.version)
-        session.rollback()
-        assert late.value.kind == "rule" and "超期" in late.value.message("zh")
-        frozen(deadline - timedelta(minutes=5))
-        act(session, task, "request_extension", "dongcheng", "需协调")
-        frozen(deadline + timedelta(seconds=1))
-        with pytest.raises(TransitionError):
-            tasks.apply(session, task, "approve_extension", user(session, "dispatcher"), expected_version=task.version)
-        session.rollback()
-        act(session, task, "reject_extension", "dispatcher", "已超期")
-    finally:
-        clock.set_clock(None)
+    frozen(deadline + timedelta(minutes=1))
+    with pytest.raises(TransitionError) as late:
+        tasks.apply(session, task, "request_extension", user(session, "dongcheng"), expected_version=task.version)
+    session.rollback()
+    assert late.value.kind == "rule" and "超期" in late.value.message("zh")
+    frozen(deadline - timedelta(minutes=5))
+    act(session, task, "request_extension", "dongcheng", "需协调")
+    frozen(deadline + timedelta(seconds=1))
+    with pytest.raises(TransitionError):
+        tasks.apply(session, task, "approve_extension", user(session, "dispatcher"), expected_version=task.version)
+    session.rollback()
+    act(session, task, "reject_extension", "dispatcher", "已超期")
     assert (task.status, task.extension_count, task.deadline_at) == ("signed", 0, deadline)
 
 
 def test_parking_stops_the_clock_and_resuming_moves_the_deadline_by_the_paused_time(factory, drain, session):
     task = new_task(factory, drain, session)
     start = task.created_at + timedelta(minutes=10)
-    try:
-        frozen(start)
-        act(session, task, "sign", "dongcheng")
-        act(session, task, "start", "dongcheng")
-        deadline = task.deadline_at
-        with pytest.raises(InputError) as no_end:
-            tasks.apply(session, task, "request_park", user(session, "dongcheng"), "待施工", expected_version=task.version)
-        assert no_end.value.problems[0].where == "data.until"
-        session.rollback()
-        until = (start + timedelta(days=3)).isoformat()
-        act(session, task, "request_park", "dongcheng", "须待市政施工完成", {"until": until})
-        assert task.status == "park_requested" and task.deadline_at == deadline
-        frozen(start + timedelta(minutes=20))
-        act(session, task, "approve_park", "dispatcher")
-        assert task.status == "parked" and task.paused_since == start + timedelta(minutes=20)
-        with pytest.raises(TransitionError):  # no handling while parked
-            tasks.apply(session, task, "submit", user(session, "dongcheng"), expected_version=task.version)
-        session.rollback()
-        frozen(start + timedelta(minutes=20, hours=5))
-        row = act(session, task, "resume", "dispatcher")
-    finally:
-        clock.set_clock(None)
+    frozen(start)
+    act(session, task, "sign", "dongcheng")
+    act(session, task, "start", "dongcheng")
+    deadline = task.deadline_at
+    with pytest.raises(InputError) as no_end:
+        tasks.apply(session, task, "request_park", user(session, "dongcheng"), "待施工", expected_version=task.version)
+    assert no_end.value.problems[0].where == "data.until"
+    session.rollback()
+    until = (start + timedelta(days=3)).isoformat()
+    act(session, task, "request_park", "dongcheng", "须待市政施工完成", {"until": until})
+    assert task.status == "park_requested" and task.deadline_at == deadline
+    frozen(start + timedelta(minutes=20))
+    act(session, task, "approve_park", "dispatcher")
+    assert task.status == "parked" and task.paused_since == start + timedelta(minutes=20)
+    with pytest.raises(TransitionError):  # no handling while parked
+        tasks.apply(session, task, "submit", user(session, "dongcheng"), expected_version=task.version)
+    session.rollback()
+    frozen(start + timedelta(minutes=20, hours=5))
+    row = act(session, task, "resume", "dispatcher")
     assert task.status == "handling" and task.deadline_at == deadline + timedelta(hours=5)
     assert task.paused_seconds == 5 * 3600 and task.paused_since is None and task.park_until is None
     assert row.data["paused_seconds"] == 5 * 3600
@@ -197,14 +166,11 @@ def test_parking_ends_by_itself_on_its_end_date(factory, drain, session):
     act(session, task, "request_park", "dongcheng", "季节性工作", {"until": (task.created_at + timedelta(days=2)).date().isoformat()})
     act(session, task, "approve_park", "admin")
     deadline, paused_since, until = task.deadline_at, task.paused_since, task.park_until
-    try:
-        frozen(until - timedelta(seconds=1))
-        assert task.id not in tasks.resume_due(session)
-        frozen(until + timedelta(minutes=1))
-        assert task.id in tasks.resume_due(session)
-        session.commit()
-    finally:
-        clock.set_clock(None)
+    frozen(until - timedelta(seconds=1))
+    assert task.id not in tasks.resume_due(session)
+    frozen(until + timedelta(minutes=1))
+    assert task.id in tasks.resume_due(session)
+    session.commit()
     session.expire_all()
     assert task.status == "signed" and task.deadline_at == deadline + (until + timedelta(minutes=1) - paused_since)
     assert history(session, task.id)[-1] == ("parked", "signed", "resume", None)
@@ -222,12 +188,9 @@ def test_send_back_needs_a_reason_and_reroute_dispatches_to_the_new_unit(factory
         tasks.apply(session, task, "reroute", user(session, "dispatcher"), data={"unit": "NO-SUCH"},
                     expected_version=task.version)
     session.rollback()
-    try:
-        now = task.created_at + timedelta(minutes=30)
-        frozen(now)
-        row = act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
-    finally:
-        clock.set_clock(None)
+    now = task.created_at + timedelta(minutes=30)
+    frozen(now)
+    row = act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
     assert task.status == "dispatched" and task.unit.code == "JD-XC"
     assert task.deadline_at == now + timedelta(hours=2)  # the new unit gets its own limit from now
     assert row.data == {"unit": "JD-XC", "from_unit": "JD-DC", "to_unit": "JD-XC", "deadline": task.deadline_at.isoformat()}
@@ -260,7 +223,6 @@ def test_a_stale_version_is_a_conflict_carrying_the_current_state(factory, drain
 
 
 @pytest.mark.commits  # two connections race: each must see what the other committed
-@pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")
@@ -281,7 +243,6 @@ def test_two_sessions_submitting_the_same_version_one_wins(factory, drain, sessi
     assert len(submits) == 1 and task.version == version + 1
 
 
-@pytest.mark.commits  # two connections race: each must see what the other committed
 @pytest.mark.commits  # two connections race: each must see what the other committed
 def test_two_threads_submitting_the_same_version_one_wins(factory, drain, session):
     task = new_task(factory, drain, session)

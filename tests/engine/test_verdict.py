@@ -16,15 +16,12 @@ SOURCE = IntakeSource("verdict-tests", "patrol")
 def test_the_simulator_shows_the_tasks_and_deadlines_the_pipeline_creates(factory, drain, session):
     frozen = clock.now()
     clock.set_clock(lambda: frozen)  # both count deadlines from the same instant
-    try:
-        with factory() as s:
-            event_id = accept_event(s, event("06029", "DC-01", hour=23), SOURCE)[0].id
-            s.commit()
-        with factory() as s:
-            shown = simulate(s, event_id=event_id, ruleset="active", lang="en")["campaigns"]
-        drain()
-    finally:
-        clock.set_clock(None)
+    with factory() as s:
+        event_id = accept_event(s, event("06029", "DC-01", hour=23), SOURCE)[0].id
+        s.commit()
+    with factory() as s:
+        shown = simulate(s, event_id=event_id, ruleset="active", lang="en")["campaigns"]
+    drain()
 
     stored = session.get(Event, event_id)
     created = sorted((t.campaign_id, t.unit.code, t.rule_key, t.deadline_at) for t in stored.tasks)

@@ -26,8 +26,7 @@ def test_a_compiled_ruleset_registers_and_a_broken_partition_is_reported():
     assert [(p.where, p.en, p.zh) for p in problems] == [
         ("(durable_rules)", "Could not create ruleset, error code: 202", "无法创建规则集，错误码：202")]
     probe = ("import sys; from engine.durable.compile_check import check; from rules.compiler import compile_ruleset; "
-             "from tests.rules.test_compile_check import _doc; "
-             "assert check(compile_ruleset([_doc()]).as_dict()) == []; "
+             f"assert check(compile_ruleset([{_doc()!r}]).as_dict()) == []; "
              "assert 'durable.engine' not in sys.modules, 'the checking process loaded the C engine'")
     subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)  # a fresh process: other tests load it here
 

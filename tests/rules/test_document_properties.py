@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rules import compile_ruleset, matches, validate_rule
 from rules.problems import InputError
-from tests.rules.test_twin_agreement import conditions, facts
+from tests.helpers import EVENT_FACTS, RULE_CONDITIONS
 
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
                          st.text(max_size=12))
@@ -29,7 +29,7 @@ def document(when, action):
 @st.composite
 def damaged(draw):
     """A valid document kept, or with one part replaced, removed, swapped or added at a random place."""
-    doc = copy.deepcopy(document(draw(conditions), draw(ACTIONS)))  # drawn values are shared: never mutate them
+    doc = copy.deepcopy(document(draw(RULE_CONDITIONS), draw(ACTIONS)))  # drawn values are shared: never mutate them
     node, path = doc, []
     while isinstance(node, (dict, list)) and node and draw(st.booleans()):
         key = draw(st.sampled_from(sorted(node) if isinstance(node, dict) else list(range(len(node)))))
@@ -44,7 +44,7 @@ def damaged(draw):
         elif choice == "replace":
             node[key] = draw(JSON_VALUES)
         elif choice == "swap":  # another well-formed part in its place: often still a valid rule
-            node[key] = draw(conditions) if key in ("when", "not") else node[key]
+            node[key] = draw(RULE_CONDITIONS) if key in ("when", "not") else node[key]
         elif choice == "remove":
             del node[key]
         else:
@@ -55,7 +55,7 @@ def damaged(draw):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(damaged(), st.lists(facts, min_size=1, max_size=4))
+@given(damaged(), st.lists(EVENT_FACTS, min_size=1, max_size=4))
 def test_a_document_either_validates_and_runs_or_is_refused_with_messages(doc, events):
     try:
         validate_rule(doc)

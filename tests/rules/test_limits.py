@@ -6,7 +6,6 @@ import pytest
 
 from rules.document import Catalog, validate_rule
 from rules.problems import InputError
-from rules.list_rows import check_rows
 
 CATALOG = Catalog(categories={"06029"}, units={"JD-DC"}, unit_types={"subdistrict"}, templates={"zt-clearance"},
                   timelines={"zt-ladder"}, tiers={1, 2, 3})

@@ -7,17 +7,14 @@ from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.models import Event, Holiday
-from tests.helpers import bearer, csrf_from, event, login
+from tests.helpers import bearer, csrf_from, event
 
 
-def test_admin_shows_the_missing_year_and_records_a_holiday(app, client, session):
+def test_admin_shows_the_missing_year_and_records_a_holiday(app, client, session, login):
     app.config["WTF_CSRF_ENABLED"] = True
     assert login(client, "admin").status_code == 302
     clock.set_clock(lambda: datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc))
-    try:
-        index = client.get("/admin/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    finally:
-        clock.set_clock(None)
+    index = client.get("/admin/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "2027 年尚无节假日数据" in index
     form = client.get("/admin/holiday/new/").get_data(as_text=True)
     refused = client.post("/admin/holiday/new/", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
@@ -32,14 +29,14 @@ def test_admin_shows_the_missing_year_and_records_a_holiday(app, client, session
     session.commit()
 
 
-def test_admin_is_closed_to_other_roles(app, client):
+def test_admin_is_closed_to_other_roles(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.get("/admin/holiday/").status_code == 302  # to the login page
     login(client, "dispatcher")
     assert client.get("/admin/holiday/").status_code == 403
 
 
-def test_the_queue_dashboard_is_for_administrators_only(app, client):
+def test_the_queue_dashboard_is_for_administrators_only(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.get("/rq/").status_code == 302
     login(client, "dispatcher")
@@ -52,7 +49,7 @@ def test_the_queue_dashboard_is_for_administrators_only(app, client):
     assert queues.status_code == 200 and "queues" in queues.get_json()
 
 
-def test_the_event_records_name_a_failed_evaluation_in_the_users_language(client, intake_token, session):
+def test_the_event_records_name_a_failed_evaluation_in_the_users_language(client, intake_token, session, login):
     event_id = client.post("/api/v1/events", json=event(), headers=bearer(intake_token)).get_json()["id"]
     session.execute(update(Event).where(Event.id == event_id).values(status="failed"))
     session.commit()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy import Float, inspect
 
-from tests.helpers import login
 
 
 def _model_views(app) -> list[ModelView]:
@@ -21,7 +20,7 @@ def _float_columns_meant_for_the_form(view: ModelView) -> list[str]:
     return [name for name in floats if name not in (view.form_excluded_columns or ())]
 
 
-def test_every_float_column_of_every_model_view_has_a_number_input(app, client):
+def test_every_float_column_of_every_model_view_has_a_number_input(app, client, login):
     assert login(client, "admin").status_code == 302
     views = _model_views(app)
     assert any(v.model.__name__ == "FrontageHolder" for v in views)
@@ -43,7 +42,7 @@ def test_every_float_column_of_every_model_view_has_a_number_input(app, client):
     assert ("frontageholder", ["lat", "lon"]) in checked
 
 
-def test_a_float_column_without_an_override_is_a_number_box_taking_decimals(app, client):
+def test_a_float_column_without_an_override_is_a_number_box_taking_decimals(app, client, login):
     assert login(client, "admin").status_code == 302
     html = client.get("/admin/frontageholder/new/?lang=en").get_data(as_text=True)
     for name in ("lat", "lon"):

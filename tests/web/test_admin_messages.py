@@ -1,10 +1,10 @@
 """Flask-Admin's own messages that its shipped Chinese catalogue lacks come out in Chinese."""
 from __future__ import annotations
 
-from tests.helpers import csrf_from, login
+from tests.helpers import csrf_from
 
 
-def test_a_refused_admin_form_says_so_in_chinese(app, client):
+def test_a_refused_admin_form_says_so_in_chinese(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     zh = {"Accept-Language": "zh-CN,zh;q=0.9"}

@@ -10,18 +10,23 @@ from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.core.models import (ApiToken, Campaign, Category, Delivery, FrontageHolder, Grid, OutboxMessage, Recipient, SupervisionTier, Timeline, Unit, User)
-from tests.helpers import csrf_from, login
+from tests.helpers import csrf_from
 
 #: Master-data views (endpoint -> model) every reader lists and opens.
 MASTER_DATA = {"campaign": Campaign, "category": Category, "unit": Unit, "grid": Grid, "frontageholder": FrontageHolder,
                "supervisiontier": SupervisionTier, "timeline": Timeline}
 
 
-def _as(app, username: str):
+@pytest.fixture()
+def client_as(app, login):
+    """`client_as(username)`: a fresh test client signed in as that demo user, CSRF on as in a browser."""
     app.config["WTF_CSRF_ENABLED"] = True
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
+
+    def signed_in(username: str):
+        client = app.test_client()
+        assert login(client, username).status_code == 302
+        return client
+    return signed_in
 
 
 def _edit_controls(html: str, view: str) -> list[str]:
@@ -33,8 +38,8 @@ def _edit_controls(html: str, view: str) -> list[str]:
 
 
 @pytest.mark.parametrize("username", ["auditor", "assessor"])
-def test_readers_list_and_open_every_master_data_view_without_edit_controls(app, session, username):
-    client = _as(app, username)
+def test_readers_list_and_open_every_master_data_view_without_edit_controls(session, username, client_as):
+    client = client_as(username)
     assert client.get("/admin/").status_code == 200
     for view, model in MASTER_DATA.items():
         listing = client.get(f"/admin/{view}/?lang=en")
@@ -57,8 +62,8 @@ def _model_views(app) -> list:
 
 
 @pytest.mark.parametrize("username", ["auditor", "assessor"])
-def test_every_model_view_of_the_admin_is_readable_without_edit_controls(app, username):
-    client = _as(app, username)
+def test_every_model_view_of_the_admin_is_readable_without_edit_controls(app, username, client_as):
+    client = client_as(username)
     views = _model_views(app)
     assert len(views) >= 20
     for view in views:
@@ -70,8 +75,8 @@ def test_every_model_view_of_the_admin_is_readable_without_edit_controls(app, us
 
 
 @pytest.mark.parametrize("username", ["auditor", "assessor"])
-def test_readers_are_refused_every_change(app, session, username):
-    client = _as(app, username)
+def test_readers_are_refused_every_change(session, username, client_as):
+    client = client_as(username)
     token = csrf_from(client.get("/").get_data(as_text=True))
     before = {view: session.scalar(select(func.count()).select_from(model)) for view, model in MASTER_DATA.items()}
     campaign = session.scalar(select(Campaign).order_by(Campaign.id))
@@ -92,7 +97,7 @@ def test_readers_are_refused_every_change(app, session, username):
     assert session.get(Campaign, campaign.id).name_zh == campaign.name_zh
 
 
-def test_readers_see_token_metadata_and_recipients_without_secrets(app, session):
+def test_readers_see_token_metadata_and_recipients_without_secrets(session, client_as):
     recipient = Recipient(name="readonly-test robot", scope="unit", channel="wecom", language="zh", enabled=True,
                           address="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123",
                           secret="HMAC-SECRET-456")
@@ -103,7 +108,7 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
     session.add_all([recipient, message, delivery])
     session.commit()
     try:
-        auditor = _as(app, "auditor")
+        auditor = client_as("auditor")
         listing = auditor.get("/admin/recipient/?lang=en").get_data(as_text=True)
         details = auditor.get(f"/admin/recipient/details/?id={recipient.id}&lang=en").get_data(as_text=True)
         for html in (listing, details):
@@ -111,7 +116,7 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
             assert "ROBOT-KEY-123" not in html and "HMAC-SECRET-456" not in html
         failed = auditor.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
         assert "HTTP 404 from https://qyapi.weixin.qq.com/…" in failed and "ROBOT-KEY-123" not in failed
-        admin = _as(app, "admin")
+        admin = client_as("admin")
         assert "ROBOT-KEY-123" in admin.get("/admin/recipient/?lang=en").get_data(as_text=True)
         assert "ROBOT-KEY-123" in admin.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
 
@@ -126,8 +131,8 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(app, session)
         session.commit()
 
 
-def test_a_field_unit_gets_403_everywhere_under_admin(app):
-    client = _as(app, "dongcheng")
+def test_a_field_unit_gets_403_everywhere_under_admin(app, client_as):
+    client = client_as("dongcheng")
     token = csrf_from(client.get("/").get_data(as_text=True))
     routes = sorted({(re.sub(r"<[^>]+>", "1", rule.rule), "GET" if "GET" in rule.methods else "POST")
                      for rule in app.url_map.iter_rules()
@@ -139,14 +144,14 @@ def test_a_field_unit_gets_403_everywhere_under_admin(app):
     assert wrong == []
 
 
-def test_the_browser_language_picks_the_admin_language_when_the_user_chose_none(app, session):
+def test_the_browser_language_picks_the_admin_language_when_the_user_chose_none(session, client_as):
     user = session.scalar(select(User).where(User.username == "assessor"))
     user.language = None
     session.commit()
     for accept, expected, absent in (("zh-CN,zh;q=0.9,en;q=0.8", "创城规则引擎管理后台", "CivicRules administration"),
                                      ("zh-CN,zh;q=0.9,en;q=0.8", "督查层级", "Supervision tiers"),
                                      ("en-US,en;q=0.9", "Supervision tiers", "督查层级")):
-        client = _as(app, "assessor")  # a fresh session: no ?lang= choice kept
+        client = client_as("assessor")  # a fresh session: no ?lang= choice kept
         page = client.get("/admin/supervisiontier/", headers={"Accept-Language": accept}).get_data(as_text=True)
         assert expected in page and absent not in page, accept
         steps = client.get("/admin/timeline/", headers={"Accept-Language": accept}).get_data(as_text=True)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine.core.models import Event, Task
-from tests.helpers import bearer, event, login, unique, user_token
+from tests.helpers import bearer, event, unique, user_token
 
 
 def count_events(session, source_event_id: str) -> int:
@@ -182,7 +182,7 @@ def test_login_page_needs_csrf_and_gates_roles(app, client):
     assert client.get("/admin/").status_code == 403  # a field unit is not an administrator
 
 
-def test_the_overdue_filter_lists_late_tasks_but_not_parked_ones(client, intake_token, drain, session):
+def test_the_overdue_filter_lists_late_tasks_but_not_parked_ones(client, intake_token, drain, session, login):
     event_id = client.post("/api/v1/events", json=event("06029", "DC-01", hour=23),
                            headers=bearer(intake_token)).get_json()["id"]
     drain()

@@ -10,17 +10,15 @@ import pytest
 from openpyxl import load_workbook
 
 from engine.core import clock
-from tests.helpers import login
 
 
 @pytest.fixture()
 def december():
+    """Today is 5 December 2026, for this test only (every test ends on the real clock)."""
     clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
-    yield
-    clock.set_clock(None)
 
 
-def test_monthly_ranking_page_shows_units_charts_and_exports(app, december):
+def test_monthly_ranking_page_shows_units_charts_and_exports(app, december, login):
     client = app.test_client()
     login(client, "assessor")
     page = client.get("/assessment/bulletins/2026-11?lang=en")
@@ -34,7 +32,7 @@ def test_monthly_ranking_page_shows_units_charts_and_exports(app, december):
     assert 'href="/assessment/"' in client.get("/").get_data(as_text=True)  # the assessor's menu leads here
 
 
-def test_xlsx_bulletin_holds_the_ranking(app, december):
+def test_xlsx_bulletin_holds_the_ranking(app, december, login):
     client = app.test_client()
     login(client, "auditor")
     response = client.get("/assessment/bulletins/2026-Q4.xlsx?lang=zh_Hans_CN")
@@ -46,7 +44,7 @@ def test_xlsx_bulletin_holds_the_ranking(app, december):
     assert {"JD-DC", "JD-XC", "JD-NC"} <= units
 
 
-def test_pdf_bulletin_embeds_the_chinese_font(app, december, tmp_path):
+def test_pdf_bulletin_embeds_the_chinese_font(app, december, tmp_path, login):
     client = app.test_client()
     login(client, "assessor")
     response = client.get("/assessment/bulletins/2026-W48.pdf?lang=zh_Hans_CN")
@@ -61,7 +59,7 @@ def test_pdf_bulletin_embeds_the_chinese_font(app, december, tmp_path):
     assert any("WenQuanYi" in line or "wqy" in line.lower() for line in fonts), listing
 
 
-def test_roles_and_bad_periods(app, december):
+def test_roles_and_bad_periods(app, december, login):
     client = app.test_client()
     assert client.get("/assessment/bulletins/2026-11").status_code in (302, 401)
     login(client, "dispatcher")
@@ -72,7 +70,7 @@ def test_roles_and_bad_periods(app, december):
     assert client.get("/assessment/bulletins/2026-11.docx").status_code == 404
 
 
-def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake_token):
+def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake_token, login):
     from engine.assessment.indicators import period_containing
     from tests.helpers import bearer, event
 
@@ -86,7 +84,7 @@ def test_a_dispatched_demo_task_counts_for_its_unit_this_week(app, drain, intake
     assert counts["JD-XC"][2] >= 1  # tasks due this week
 
 
-def test_without_a_chinese_font_the_pdf_says_so_in_both_languages(app, december, monkeypatch):
+def test_without_a_chinese_font_the_pdf_says_so_in_both_languages(app, december, monkeypatch, login):
     monkeypatch.setenv("CIVICRULES_PDF_FONT", "/nonexistent/font.ttc")
     client = app.test_client()
     login(client, "assessor")

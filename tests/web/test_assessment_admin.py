@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from engine.assessment.indicators import HAPPENINGS, Indicators, points_for
 from engine.core.models import AssessmentConfig, Campaign, ListItem, RuleList, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_WEIGHTS, config_for, rank, score, unit_groups
-from tests.helpers import browser_login, csrf_from, login
+from tests.helpers import csrf_from
 
 
 @pytest.fixture()
-def admin(app, client, csrf_on):
+def admin(app, client, csrf_on, login):
     assert login(client, "admin").status_code == 302
     return client
 
@@ -220,7 +220,7 @@ def test_sanction_rules_are_chosen_and_listed_by_name(admin, session, campaign_i
 
 
 @pytest.mark.parametrize("role", ["assessor", "auditor"])
-def test_readers_see_the_configuration_by_name_and_no_inputs(app, session, role):
+def test_readers_see_the_configuration_by_name_and_no_inputs(app, session, role, login):
     client = app.test_client()
     login(client, role)
     config = session.scalar(select(AssessmentConfig).order_by(AssessmentConfig.id))
@@ -242,7 +242,7 @@ def test_readers_see_the_configuration_by_name_and_no_inputs(app, session, role)
     assert session.get(AssessmentConfig, config.id).weights == config.weights
 
 
-def test_field_units_have_no_access(app):
+def test_field_units_have_no_access(app, login):
     client = app.test_client()
     login(client, "dongcheng")
     assert client.get("/admin/assessmentconfig/").status_code == 403
@@ -251,7 +251,7 @@ def test_field_units_have_no_access(app):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
 def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_next_to_its_box(
-        live_server, browser, session, campaign_id, tmp_path, viewport):
+        live_server, browser, session, campaign_id, tmp_path, viewport, browser_login):
     from playwright.sync_api import expect
 
     config = AssessmentConfig(campaign_id=campaign_id, weights={}, peer_groups={"subdistrict": "subdistricts"})

@@ -13,14 +13,14 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.models import Category, Grid
-from tests.helpers import bearer, browser_login, event
+from tests.helpers import bearer, event
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
 def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulletin(
-        live_server, browser, client, intake_token, drain, session, tmp_path):
+        live_server, browser, client, intake_token, drain, session, tmp_path, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "audit"

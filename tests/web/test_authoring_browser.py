@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from engine.core.models import Campaign, Event, ListItem, RuleList, RulesetVersion, Task, User
-from tests.helpers import REPORT, bearer, browser_login, event, start, stop, wait_for
+from tests.helpers import REPORT, bearer, event, start, stop, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
@@ -46,7 +46,7 @@ def _wait_evaluated(session, event_id: int, timeout: float = 60) -> float:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_admin_adds_a_row_fixes_it_publishes_simulates_switches_language_and_rolls_back(
-        size, live_server, browser, client, intake_token, session, worker, tmp_path):
+        size, live_server, browser, client, intake_token, session, worker, tmp_path, browser_login):
     from playwright.sync_api import expect
 
     viewport, key, category = SIZES[size]

@@ -7,8 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from engine.core.models import Evidence, Task, TaskTemplate, TaskTransition
-from tests.helpers import bearer, jpeg, upload_photo, user_token
-from tests.web.test_transitions import RESULT, move, new_task, step
+from tests.helpers import RESULT, bearer, jpeg, move, new_api_task, step, upload_photo, user_token
 
 
 def evidence_rows(session, task_id: int) -> int:
@@ -23,7 +22,7 @@ def stored_files(settings, task_id: int) -> set[str]:
 
 
 def handling_task(client, intake_token, drain) -> tuple[dict, str]:
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     unit = user_token(client, "dongcheng")
     task = step(client, unit, task, "sign")
     return step(client, unit, task, "start"), unit
@@ -64,7 +63,7 @@ def test_a_30_mb_upload_and_a_text_file_named_jpg_are_refused_and_nothing_is_kep
 
 
 def test_another_units_task_takes_no_photos_and_shows_none(client, intake_token, drain, session):
-    task = new_task(client, intake_token, drain, grid="XC-01", unit="JD-XC")
+    task = new_api_task(client, intake_token, drain, grid="XC-01", unit="JD-XC")
     step(client, user_token(client, "xicheng"), task, "sign")
     outsider = user_token(client, "dongcheng")
     assert upload_photo(client, outsider, task["id"]).status_code == 404

@@ -11,11 +11,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.core.models import Category, Firing, Grid
-from tests.helpers import bearer, event, login
+from tests.helpers import bearer, event
 
 
 @pytest.fixture()
-def auditor(app, client):
+def auditor(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "auditor")
     yield client
@@ -52,7 +52,7 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
     assert {int(r[0]) for r in list(sheet.iter_rows(values_only=True))[1:]} == set(expected)
 
 
-def test_field_units_and_dispatchers_cannot_read_the_history(app, client):
+def test_field_units_and_dispatchers_cannot_read_the_history(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         for username in ("dongcheng", "dispatcher"):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from engine.core.models import Event, ImportRun
-from tests.helpers import csrf_from, local_time, login, unique
+from tests.helpers import csrf_from, local_time, unique
 
 HEADERS = ["工单编号", "问题类别代码", "受理时间", "网格", "问题描述"]
 
@@ -34,7 +34,7 @@ def naive_local(hour: int) -> str:
 
 
 @pytest.fixture()
-def admin_client(app, client):
+def admin_client(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     yield client

@@ -6,7 +6,6 @@ from sqlalchemy import select
 import pytest
 
 from engine.core.models import User
-from tests.helpers import login
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +21,7 @@ def _html_lang(client, url: str = "/", **headers) -> str:
     return page.split('<html lang="', 1)[1].split('"', 1)[0]
 
 
-def test_the_switch_is_remembered_on_the_user_and_beats_the_browser_language(app, session):
+def test_the_switch_is_remembered_on_the_user_and_beats_the_browser_language(app, session, login):
     user = session.scalar(select(User).where(User.username == "auditor"))
     try:
         first = app.test_client()
@@ -44,7 +43,7 @@ def test_the_switch_is_remembered_on_the_user_and_beats_the_browser_language(app
         session.commit()
 
 
-def test_a_bare_lang_parameter_is_not_stored(app, session):
+def test_a_bare_lang_parameter_is_not_stored(app, session, login):
     client = app.test_client()
     login(client, "auditor")
     assert _html_lang(client, "/?lang=en") == "en"

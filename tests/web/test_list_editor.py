@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from engine.authoring.drafts import draft_bundle
 from engine.core.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
-from tests.helpers import WATCH, browser_login, csrf_from, login
+from tests.helpers import WATCH, csrf_from
 
 
 @pytest.fixture()
@@ -81,7 +81,7 @@ def stored(factory, list_id: int) -> list[tuple]:
         return [(i.id, i.key, i.position) for i in session.get(RuleList, list_id).items]
 
 
-def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client, factory, table):
+def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, text = editor(client, table["list"])
@@ -143,7 +143,7 @@ def test_a_new_row_is_saved_to_the_draft_and_expands_into_the_bundle(app, client
             "empty": "请至少选择一个问题类别", "nothing": "未保存"}),
     ("en", {"categories": "unknown category 'ZZ999'", "template": "unknown task template 'no-such-template'",
             "empty": "choose at least one category", "nothing": "Nothing was saved"})])
-def test_broken_rows_are_refused_field_by_field_and_nothing_is_stored(app, client, factory, table, lang, words):
+def test_broken_rows_are_refused_field_by_field_and_nothing_is_stored(app, client, factory, table, lang, words, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"], lang)
@@ -166,7 +166,7 @@ def test_broken_rows_are_refused_field_by_field_and_nothing_is_stored(app, clien
     assert stored(factory, table["list"]) == before
 
 
-def test_the_analysis_flags_an_overlapping_and_an_expired_row(app, client, table):
+def test_the_analysis_flags_an_overlapping_and_an_expired_row(app, client, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"])
@@ -187,7 +187,7 @@ def test_the_analysis_flags_an_overlapping_and_an_expired_row(app, client, table
     assert [(p.get("row"), p["field"]) for p in empty["problems"]] == [(0, "categories")]
 
 
-def test_auditors_read_only_and_field_units_not_at_all(app, client, factory, table):
+def test_auditors_read_only_and_field_units_not_at_all(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"])
@@ -219,7 +219,7 @@ def test_auditors_read_only_and_field_units_not_at_all(app, client, factory, tab
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
 
 
-def test_the_index_counts_each_lists_rows(app, client, table):
+def test_the_index_counts_each_lists_rows(app, client, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     text = client.get("/admin/lists/?lang=en").get_data(as_text=True)
@@ -233,7 +233,7 @@ def test_the_index_counts_each_lists_rows(app, client, table):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
 def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server, browser, factory, table, tmp_path,
-                                                                     width, height):
+                                                                     width, height, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "list-editor"
@@ -288,7 +288,7 @@ def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server
         assert item.conditions == [{"fact": "local_hour", "op": "not_between", "value": [5, 19]}]
 
 
-def test_a_save_based_on_rows_someone_else_has_changed_since_is_refused(app, client, factory, table):
+def test_a_save_based_on_rows_someone_else_has_changed_since_is_refused(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, text = editor(client, table["list"], "en")
@@ -306,7 +306,7 @@ def test_a_save_based_on_rows_someone_else_has_changed_since_is_refused(app, cli
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
 
 
-def test_an_admin_starts_a_missing_list_and_readers_cannot(app, client, factory, table):
+def test_an_admin_starts_a_missing_list_and_readers_cannot(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     index = client.get("/admin/lists/?lang=en").get_data(as_text=True)
@@ -339,7 +339,7 @@ def test_an_admin_starts_a_missing_list_and_readers_cannot(app, client, factory,
         app.config["WTF_CSRF_ENABLED"] = True
 
 
-def test_malformed_bodies_get_a_clear_answer_not_an_error_page(app, client, factory, table):
+def test_malformed_bodies_get_a_clear_answer_not_an_error_page(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"])
@@ -355,7 +355,7 @@ def test_malformed_bodies_get_a_clear_answer_not_an_error_page(app, client, fact
 
 
 @pytest.mark.parametrize("lang, words", [("zh", "未保存"), ("en", "Nothing was saved")])
-def test_a_save_that_does_not_say_what_it_was_based_on_is_refused(app, client, factory, table, lang, words):
+def test_a_save_that_does_not_say_what_it_was_based_on_is_refused(app, client, factory, table, lang, words, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"])
@@ -368,7 +368,7 @@ def test_a_save_that_does_not_say_what_it_was_based_on_is_refused(app, client, f
     assert [key for _, key, _ in stored(factory, table["list"])] == ["ZT1", "ZT2"]
 
 
-def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client, factory, table):
+def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client, factory, table, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
     rows, token, _ = editor(client, table["list"])
@@ -395,7 +395,7 @@ def test_a_plain_rename_logs_one_clean_change_and_a_swap_still_saves(app, client
 
 
 @pytest.mark.commits  # the waiting save runs in a thread on a connection of its own
-def test_a_save_waits_for_one_under_way_and_then_is_refused(app, client, factory, table):
+def test_a_save_waits_for_one_under_way_and_then_is_refused(app, client, factory, table, login):
     """Two saves based on the same rows: the second waits for the first's lock, then sees its stamp."""
     if factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("row locks need PostgreSQL (SQLite has none; it serialises writers itself)")

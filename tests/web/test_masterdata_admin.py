@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, SupervisionTier, TierMember, Timeline, TimelineStep, Unit, User)
-from tests.helpers import browser_login, csrf_from, login
+from tests.helpers import csrf_from
 
 
 def _code(prefix: str) -> str:
@@ -21,7 +21,7 @@ def _code(prefix: str) -> str:
 
 
 @pytest.fixture()
-def admin(app, client):
+def admin(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     assert login(client, "admin").status_code == 302
     return client
@@ -294,7 +294,7 @@ def test_a_category_parent_is_chosen_among_top_level_categories(admin, session):
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
 def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_field(
-        live_server, browser, session, tmp_path, viewport):
+        live_server, browser, session, tmp_path, viewport, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "masterdata-admin"
@@ -345,7 +345,7 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, browser, session, tmp_path):
+def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, browser, session, tmp_path, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "masterdata-admin"

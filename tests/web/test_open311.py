@@ -17,8 +17,7 @@ def night():
     """Freeze the clock at 23:00 in Shanghai (a GeoReport request is filed 'now')."""
     instant = datetime.fromisoformat(local_time(23))
     clock.set_clock(lambda: instant)
-    yield instant
-    clock.set_clock(None)
+    return instant
 
 
 def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, intake_token, drain, session, night):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import login
 
 READ_ONLY_PAGES = ["/admin/templates/", "/admin/templates/edit/?code=night-patrol", "/admin/import/",
                    "/admin/history/", "/admin/changes/"]
@@ -19,7 +18,7 @@ def no_csrf(app):
 
 
 @pytest.mark.parametrize("username", ["auditor", "assessor"])
-def test_readers_see_the_pages_without_controls_and_cannot_change_anything(app, username, no_csrf):
+def test_readers_see_the_pages_without_controls_and_cannot_change_anything(app, username, no_csrf, login):
     client = app.test_client()
     login(client, username)
     no_csrf()
@@ -36,7 +35,7 @@ def test_readers_see_the_pages_without_controls_and_cannot_change_anything(app, 
     assert client.post("/admin/import/999999999/cancel", data={}).status_code == 403
 
 
-def test_an_admin_gets_the_controls(app):
+def test_an_admin_gets_the_controls(app, login):
     client = app.test_client()
     login(client, "admin")
     editor = client.get("/admin/templates/edit/?code=night-patrol").get_data(as_text=True)
@@ -44,7 +43,7 @@ def test_an_admin_gets_the_controls(app):
     assert 'enctype="multipart/form-data"' in client.get("/admin/import/").get_data(as_text=True)
 
 
-def test_a_field_unit_is_refused(app):
+def test_a_field_unit_is_refused(app, login):
     client = app.test_client()
     login(client, "dongcheng")
     for url in READ_ONLY_PAGES:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from engine.authoring.drafts import draft_bundle
 from engine.core.models import Campaign, ChangeLogEntry, Rule, RulesetVersion
-from tests.helpers import browser_login, csrf_from, login
+from tests.helpers import csrf_from
 
 CAMPAIGN = "chuangcheng-2026"
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
@@ -25,7 +25,7 @@ needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
 
 
 @pytest.fixture()
-def admin(client, csrf_on):
+def admin(client, csrf_on, login):
     login(client, "admin")
     return client
 
@@ -257,7 +257,7 @@ def test_the_live_check_answers_paths_in_the_users_language(admin):
     assert answer.get_json() == {"problems": []}
 
 
-def test_an_auditor_reads_but_cannot_save(client, session, csrf_on):
+def test_an_auditor_reads_but_cannot_save(client, session, csrf_on, login):
     login(client, "auditor")
     index = client.get(f"/admin/rules/?campaign={CAMPAIGN}")
     assert index.status_code == 200 and 'data-key="night-street-order"' in index.get_data(as_text=True)
@@ -272,14 +272,14 @@ def test_an_auditor_reads_but_cannot_save(client, session, csrf_on):
     assert stored(session, key) is None
 
 
-def test_a_field_unit_cannot_open_the_editor(client, csrf_on):
+def test_a_field_unit_cannot_open_the_editor(client, csrf_on, login):
     login(client, "dongcheng")
     assert client.get(f"/admin/rules/?campaign={CAMPAIGN}").status_code == 403
 
 
 @needs_chromium
 def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_server, browser, session,
-                                                                          tmp_path):
+                                                                          tmp_path, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "rule-editor"
@@ -347,7 +347,7 @@ def test_in_a_phone_browser_the_guided_form_builds_checks_and_saves_a_rule(live_
 
 @needs_chromium
 def test_the_guided_form_writes_back_exactly_the_document_it_was_given(live_server, browser, client, session,
-                                                                      csrf_on):
+                                                                      csrf_on, login, browser_login):
     """Every demo rule, and shapes the form must not lose (a bare condition, not, unknown action fields, a value
     no widget fits), come back unchanged from the form through the JSON view."""
     login(client, "admin")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.accounts.users import create_user, issue_intake_token
 from engine.core.models import ApiToken, Event, User
-from tests.helpers import bearer, csrf_from, event, login
+from tests.helpers import bearer, csrf_from, event
 
 PASSWORD = "right-password-1"
 
@@ -108,13 +108,10 @@ def test_repeated_failures_lock_the_account_without_telling_whether_it_exists(ap
     assert user.locked_until is not None
 
     clock.set_clock(lambda: user.locked_until + timedelta(seconds=1))
-    try:
-        assert attempt(account, PASSWORD).status_code == 201  # the lock ends by itself
-    finally:
-        clock.set_clock(None)
+    assert attempt(account, PASSWORD).status_code == 201  # the lock ends by itself
 
 
-def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings):
+def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings, login):
     from app.cli import main
 
     def attempt(password: str):
@@ -152,7 +149,7 @@ def test_pages_carry_a_strict_content_security_policy(app, client):
     assert not re.search(r"<script>|<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=", response.get_data(as_text=True))
 
 
-def test_the_admin_pages_work_under_their_policy(app):
+def test_the_admin_pages_work_under_their_policy(app, login):
     app.config["WTF_CSRF_ENABLED"] = True
     client = _client(app)
     login(client, "admin")
@@ -192,7 +189,7 @@ def test_a_revoked_intake_token_gets_401(app, client, session, settings):
     assert token[:10] not in CliRunner().invoke(main, ["token", "list"]).output
 
 
-def test_an_administrator_revokes_a_token_in_the_admin(app, session):
+def test_an_administrator_revokes_a_token_in_the_admin(app, session, login):
     token = issue_intake_token(session, f"patrol-{uuid.uuid4().hex[:6]}", "patrol")
     session.commit()
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == token[:10]))

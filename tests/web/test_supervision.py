@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.supervision import escalation
 from engine.core.models import Event, TaskStep
-from tests.helpers import bearer, csrf_from, event, login, user_token
+from tests.helpers import bearer, csrf_from, event, user_token
 
 
 def escalated_task(client, factory, drain, intake_token, grid: str, through_position: int) -> int:
@@ -41,10 +41,7 @@ def test_each_tier_sees_what_reached_it(client, factory, drain, intake_token):
     with factory() as session:
         escalated_at = session.scalar(select(TaskStep.ran_at).where(TaskStep.task_id == task_id, TaskStep.position == 2))
     clock.set_clock(lambda: escalated_at)
-    try:
-        rows = client.get("/api/v1/supervision", headers=bearer(user_token(client, "supervisor"))).get_json()["tasks"]
-    finally:
-        clock.set_clock(None)
+    rows = client.get("/api/v1/supervision", headers=bearer(user_token(client, "supervisor"))).get_json()["tasks"]
     row = next(t for t in rows if t["id"] == task_id)
     assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h in, past the 2-hour limit
 
@@ -76,7 +73,7 @@ def test_field_units_have_no_board(client):
     assert client.get("/api/v1/supervision", headers=bearer(user_token(client, "dongcheng"))).status_code == 403
 
 
-def test_the_board_page_lists_publicly_and_the_unit_sees_it(app, client, factory, drain, intake_token):
+def test_the_board_page_lists_publicly_and_the_unit_sees_it(app, client, factory, drain, intake_token, login):
     app.config["WTF_CSRF_ENABLED"] = True
     task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # tier 3
     login(client, "bureau_lead")

@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from engine.core.models import Task, TaskTemplate
-from tests.helpers import bearer, browser_login, event, login, upload_photo, user_token
-from tests.web.test_transitions import move, step
+from tests.helpers import bearer, event, move, step, upload_photo, user_token
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
 def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_server, browser, client, intake_token,
-                                                                         drain, session, tmp_path):
+                                                                         drain, session, tmp_path, login, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "template-editor"

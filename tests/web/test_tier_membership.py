@@ -9,7 +9,7 @@ from engine.accounts.users import create_user
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, SupervisionTier, TierMember, Unit
 from engine.supervision.board import tier_for
-from tests.helpers import login, unique
+from tests.helpers import unique
 
 
 def _tiers(session) -> tuple[Campaign, dict[int, SupervisionTier]]:
@@ -44,7 +44,7 @@ def test_membership_decides_the_board_once_published(session):
     assert tier_for(session, user) == 3
 
 
-def test_a_member_supervisor_sees_their_board(app, session, csrf_on):
+def test_a_member_supervisor_sees_their_board(app, session, csrf_on, login):
     campaign, tiers = _tiers(session)
     name = unique("sup")
     user = create_user(session, name, "supervisor", "civicrules-demo-pw", unit_code=None)

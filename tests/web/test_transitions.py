@@ -8,40 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import TaskTransition, User
-from tests.helpers import bearer, event, upload_photo, user_token
-
-#: What the zero-tolerance clearance template asks for on submit: its form, plus a photo (uploaded first).
-RESULT = {"result": "已清理现场"}
-
-
-def new_task(client, intake_token, drain, grid: str = "DC-02", unit: str = "JD-DC") -> dict:
-    """A fresh daytime barbecue task for the grid's unit, as the API shows it to an administrator."""
-    event_id = client.post("/api/v1/events", json=event("06029", grid, hour=14), headers=bearer(intake_token)).get_json()["id"]
-    drain()
-    listed = client.get(f"/api/v1/tasks?event={event_id}", headers=bearer(user_token(client, "admin"))).get_json()["tasks"]
-    return next(t for t in listed if t["unit"]["code"] == unit)
-
-
-def move(client, token: str, task_id: int, action: str, version, comment: str | None = None,
-         data: dict | None = None, lang: str = "en"):
-    body = {"action": action, "version": version}
-    if comment is not None:
-        body["comment"] = comment
-    if data is not None:
-        body["data"] = data
-    return client.post(f"/api/v1/tasks/{task_id}/transitions", json=body,
-                       headers={**bearer(token), "Accept-Language": lang})
-
-
-def step(client, token: str, task: dict, action: str, comment: str | None = None, data: dict | None = None) -> dict:
-    """A transition that must succeed; returns the task JSON (with its new version). A submission
-    first uploads a photo and carries the template's form."""
-    if action == "submit" and data is None:
-        assert upload_photo(client, token, task["id"]).status_code == 201
-        data = RESULT
-    response = move(client, token, task["id"], action, task["version"], comment, data)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+from tests.helpers import RESULT, bearer, move, new_api_task, step, upload_photo, user_token
 
 
 def transitions_of(session, task_id: int) -> int:
@@ -50,7 +17,7 @@ def transitions_of(session, task_id: int) -> int:
 
 
 def test_the_happy_path_through_the_api_with_rework(client, intake_token, drain, session):
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     assert (task["status"], task["version"], task["rework_count"], task["extension_count"]) == ("dispatched", 1, 0, 0)
     unit, checker = user_token(client, "dongcheng"), user_token(client, "checker")
     for token, action, comment in [(unit, "sign", None), (unit, "start", None), (unit, "submit", "已清理"),
@@ -69,7 +36,7 @@ def test_the_happy_path_through_the_api_with_rework(client, intake_token, drain,
 
 
 def test_a_forbidden_transition_is_409_in_the_callers_language_and_writes_nothing(client, intake_token, drain, session):
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     unit = user_token(client, "dongcheng")
     before = transitions_of(session, task["id"])
     zh = move(client, unit, task["id"], "submit", 1, lang="zh-CN,zh;q=0.9")
@@ -88,7 +55,7 @@ def test_a_forbidden_transition_is_409_in_the_callers_language_and_writes_nothin
 
 
 def test_a_field_unit_acting_on_another_units_task_gets_404(client, intake_token, drain):
-    task = new_task(client, intake_token, drain, grid="XC-01", unit="JD-XC")
+    task = new_api_task(client, intake_token, drain, grid="XC-01", unit="JD-XC")
     response = move(client, user_token(client, "dongcheng"), task["id"], "sign", 1)
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert move(client, user_token(client, "dongcheng"), 999_999_999, "sign", 1).status_code == 404
@@ -96,7 +63,7 @@ def test_a_field_unit_acting_on_another_units_task_gets_404(client, intake_token
 
 
 def test_a_role_acting_outside_its_rights_gets_403(client, intake_token, drain):
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     for username in ("checker", "dispatcher", "supervisor"):
         refused = move(client, user_token(client, username), task["id"], "sign", 1, lang="en")
         assert refused.status_code == 403 and "may not sign" in refused.get_json()["detail"]
@@ -109,7 +76,7 @@ def test_a_role_acting_outside_its_rights_gets_403(client, intake_token, drain):
 
 
 def test_a_stale_version_is_409_with_the_current_status_and_version(client, intake_token, drain):
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     unit = user_token(client, "dongcheng")
     step(client, unit, task, "sign")
     stale = move(client, unit, task["id"], "start", task["version"], lang="en")
@@ -120,7 +87,7 @@ def test_a_stale_version_is_409_with_the_current_status_and_version(client, inta
 
 
 def test_extensions_through_the_api_stop_at_two(client, intake_token, drain):
-    task = new_task(client, intake_token, drain)
+    task = new_api_task(client, intake_token, drain)
     unit, dispatcher = user_token(client, "dongcheng"), user_token(client, "dispatcher")
     task = step(client, unit, task, "sign")
     for n in (1, 2):
@@ -136,7 +103,7 @@ def test_extensions_through_the_api_stop_at_two(client, intake_token, drain):
 @pytest.mark.commits  # two threads, two connections: each must see what the other committed
 def test_two_threads_submitting_the_same_version_one_wins(app, intake_token, drain, session):
     setup = app.test_client()
-    task = new_task(setup, intake_token, drain)
+    task = new_api_task(setup, intake_token, drain)
     unit = user_token(setup, "dongcheng")
     task = step(setup, unit, task, "sign")
     task = step(setup, unit, task, "start")

@@ -5,7 +5,6 @@ and read-only roles that see everything but cannot publish or roll back."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, User
-from tests.helpers import bearer, browser_login, csrf_from, event, login
+from tests.helpers import bearer, csrf_from, event, reviewed_hash
 
 BROKEN = {"title": {"zh": "坏规则", "en": "Broken"},
           "when": {"all": [{"fact": "local_hour", "op": "between", "value": [23]}]},
@@ -36,7 +35,7 @@ def campaign(session) -> Campaign:
 
 
 @pytest.fixture()
-def admin_client(app, csrf_on):
+def admin_client(app, csrf_on, login):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = f"10.253.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     assert login(client, "admin").status_code in (302, 303)
@@ -58,11 +57,6 @@ def _post_publish(client, campaign, comment: str, lang: str):
     url = f"/admin/versions/{campaign.id}/draft?lang={lang}"
     page = client.get(url).get_data(as_text=True)
     return client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page), "comment": comment})
-
-
-def reviewed_hash(page: str) -> str:
-    """The draft hash the page showed: publishing sends it back, so only what was reviewed is published."""
-    return re.search(r'name="reviewed" type="hidden" value="([0-9a-f]{64})"', page).group(1)
 
 
 def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session, campaign):
@@ -188,7 +182,7 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
         session.commit()
 
 
-def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign, csrf_on):
+def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign, csrf_on, login):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "10.253.252.1"
     assert login(client, "auditor").status_code in (302, 303)
@@ -209,7 +203,7 @@ def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, sessio
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="no chromium (apt-get install chromium)")
 def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, browser, session, campaign,
-                                                                 tmp_path):
+                                                                 tmp_path, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "versions"

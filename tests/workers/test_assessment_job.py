@@ -15,9 +15,8 @@ from workers.queues import connection, evaluate_queue
 
 @pytest.fixture()
 def december():
+    """Today is 5 December 2026, for this test only (every test ends on the real clock)."""
     clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
-    yield
-    clock.set_clock(None)
 
 
 def test_finished_periods_are_produced_once(factory, settings, demo, december):

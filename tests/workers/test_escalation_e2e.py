@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,7 +18,7 @@ from engine.supervision import board as supervision
 from engine.handling import tasks
 from engine.authoring.drafts import publish
 from engine.intake.events import IntakeSource, accept_event
-from engine.core.models import (Campaign, Event, OutboxMessage, Recipient, Rule, Task, TaskStep, Timeline, TimelineStep, Unit, User)
+from engine.core.models import (Campaign, OutboxMessage, Recipient, Rule, Task, TaskStep, Timeline, TimelineStep, Unit, User)
 from tests.helpers import event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow

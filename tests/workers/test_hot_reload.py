@@ -13,12 +13,9 @@ from sqlalchemy import select
 from engine.evaluation.context import _compiled_cache, active_contexts
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
-from tests.helpers import REPORT, ROOT, bearer, event, start, stop, wait_for
+from tests.helpers import PROBE_RULE, REPORT, ROOT, bearer, event, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
-PROBE = {"key": "hot-reload-probe", "title": {"zh": "热加载探针", "en": "Hot reload probe"},
-         "when": {"all": [{"fact": "category", "op": "eq", "value": "09014"}, {"fact": "grid", "op": "eq", "value": "NC-04"}]},
-         "then": [{"do": "notify", "to": "tier:1"}]}
 
 
 def test_a_running_worker_uses_the_new_version_at_once(env, factory, client, intake_token, demo):
@@ -29,7 +26,7 @@ def test_a_running_worker_uses_the_new_version_at_once(env, factory, client, int
 
         with factory() as session:
             campaign = session.scalar(select(Campaign).where(Campaign.status == "active"))
-            session.add(Rule(campaign_id=campaign.id, key=PROBE["key"], version=1, document=PROBE, enabled=True))
+            session.add(Rule(campaign_id=campaign.id, key=PROBE_RULE["key"], version=1, document=PROBE_RULE, enabled=True))
             session.commit()
         published = subprocess.run([sys.executable, "-m", "app.cli", "rules", "publish", "--campaign", campaign.code,
                                     "--comment", "hot reload probe"], cwd=ROOT, env=env, capture_output=True,
@@ -45,8 +42,8 @@ def test_a_running_worker_uses_the_new_version_at_once(env, factory, client, int
                                     .order_by(RulesetVersion.number.desc()).limit(1))
             fired = session.scalars(select(Firing).where(Firing.event_id == second.get_json()["id"])).all()
             before = session.scalars(select(Firing.rule_key).where(Firing.event_id == first.get_json()["id"])).all()
-        assert PROBE["key"] not in before
-        assert PROBE["key"] in {f.rule_key for f in fired}
+        assert PROBE_RULE["key"] not in before
+        assert PROBE_RULE["key"] in {f.rule_key for f in fired}
         assert {f.ruleset_version_id for f in fired} == {newest.id}
         REPORT.append(f"hot reload: published -> evaluated under the new version in {latency:.2f} s (promise: 5 s)")
         assert latency < 30  # generous: the promise is measured, not asserted tightly on a shared machine
@@ -54,7 +51,7 @@ def test_a_running_worker_uses_the_new_version_at_once(env, factory, client, int
         stop(worker)
         with factory() as session:
             campaign = session.scalar(select(Campaign).where(Campaign.status == "active"))
-            session.delete(session.scalar(select(Rule).where(Rule.key == PROBE["key"])))
+            session.delete(session.scalar(select(Rule).where(Rule.key == PROBE_RULE["key"])))
             session.flush()
             publish(session, campaign, comment="hot reload probe removed")
             session.commit()

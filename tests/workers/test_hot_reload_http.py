@@ -11,8 +11,7 @@ from sqlalchemy import delete, select
 
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, Event, Firing, Rule, RulesetVersion
-from tests.helpers import REPORT, bearer, csrf_from, event, login, start, stop, wait_for
-from tests.web.test_versions import reviewed_hash
+from tests.helpers import REPORT, bearer, csrf_from, event, reviewed_hash, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +28,7 @@ def _status(factory, event_id: int) -> str | None:
         return session.scalar(select(Event.status).where(Event.id == event_id))
 
 
-def test_publishing_over_http_reaches_a_running_worker_within_seconds(env, factory, app, intake_token, demo):
+def test_publishing_over_http_reaches_a_running_worker_within_seconds(env, factory, app, intake_token, demo, login):
     key = f"http-probe-{uuid.uuid4().hex[:8]}"
     browser = app.test_client()
     browser.environ_base["REMOTE_ADDR"] = "10.254.0.1"

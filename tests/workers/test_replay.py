@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from engine.evaluation import pipeline
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import (Campaign, Event, Firing, Grid, ListItem, OutboxMessage, RuleList, RulesetVersion, Task, TaskTransition)
-from tests.helpers import SHANGHAI, browser_login, csrf_from, login, start, stop, wait_for
+from tests.helpers import SHANGHAI, csrf_from, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 # A month no other test writes events into (the suite shares one database).
@@ -137,7 +137,7 @@ def draft_edit(factory, campaign_id: int):
             session.commit()
 
 
-def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factory, month, worker):
+def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factory, month, worker, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "auditor")  # a read-only role may replay: nothing is written
     try:
@@ -182,7 +182,7 @@ def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factor
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-def test_two_published_versions_can_be_compared(app, client, factory, month, worker):
+def test_two_published_versions_can_be_compared(app, client, factory, month, worker, login):
     with factory() as session:
         campaign = session.get(Campaign, month["campaign"])
         number = session.scalar(select(RulesetVersion.number).where(RulesetVersion.id == campaign.published_version_id))
@@ -199,7 +199,7 @@ def test_two_published_versions_can_be_compared(app, client, factory, month, wor
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, month, settings, worker):
+def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, month, settings, worker, login):
     from workers.replay import fetch, outcome, start as start_replay
 
     app.config["WTF_CSRF_ENABLED"] = True
@@ -249,7 +249,7 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
 
 
 def test_a_draft_that_does_not_validate_shows_its_problems_instead_of_a_result(app, client, factory, month,
-                                                                                settings, worker):
+                                                                                settings, worker, login):
     from workers.replay import fetch, outcome, start as start_replay
 
     key = f"ZTBAD{uuid.uuid4().hex[:4].upper()}"
@@ -277,7 +277,7 @@ def test_a_draft_that_does_not_validate_shows_its_problems_instead_of_a_result(a
             session.commit()
 
 
-def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client, month):
+def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client, month, login):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         login(client, "admin")
@@ -299,7 +299,7 @@ def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app, live_server, browser, factory,
-                                                                            month, worker, tmp_path):
+                                                                            month, worker, tmp_path, browser_login):
     from playwright.sync_api import expect
 
     shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "replay"
@@ -356,7 +356,7 @@ def test_events_without_stored_facts_are_enriched_anew_with_the_same_outcome(fac
     assert any(d["event"] == target and d["rule_after"] == rule_key for d in anew["differences"])
 
 
-def test_a_replay_still_waiting_for_a_worker_is_cancelled_by_rq(app, client, month, settings):
+def test_a_replay_still_waiting_for_a_worker_is_cancelled_by_rq(app, client, month, settings, login):
     from workers.replay import start as start_replay
 
     job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import Campaign, Event, Rule
-from tests.helpers import bearer, csrf_from, local_time, login, start, stop, user_token
-from tests.workers.test_hot_reload import PROBE
+from tests.helpers import PROBE_RULE, bearer, csrf_from, local_time, start, stop, user_token
 
 pytestmark = pytest.mark.slow
 NIGHT = {"category": "06029", "grid": "DC-01", "occurred_at": local_time(23)}
@@ -19,14 +18,14 @@ def events_stored(session) -> int:
     return session.scalar(select(func.count()).select_from(Event))
 
 
-def test_draft_and_active_side_by_side_with_every_condition_explained(env, app, client, session, factory):
+def test_draft_and_active_side_by_side_with_every_condition_explained(env, app, client, session, factory, login):
     app.config["CIVICRULES_SIMULATE_TIMEOUT"] = 60
     worker = start(env, "worker")
     admin = user_token(client, "admin")
     before = events_stored(session)
     with factory() as s:
         campaign = s.scalar(select(Campaign).where(Campaign.status == "active"))
-        s.add(Rule(campaign_id=campaign.id, key=PROBE["key"], version=1, document=PROBE, enabled=True))
+        s.add(Rule(campaign_id=campaign.id, key=PROBE_RULE["key"], version=1, document=PROBE_RULE, enabled=True))
         s.commit()
     try:
         active = client.post("/api/v1/simulate", json={"event": NIGHT, "ruleset": "active"}, headers=bearer(admin))
@@ -42,8 +41,8 @@ def test_draft_and_active_side_by_side_with_every_condition_explained(env, app, 
         probe = {**NIGHT, "category": "09014", "grid": "NC-04"}
         draft = client.post("/api/v1/simulate", json={"event": probe, "ruleset": "draft"}, headers=bearer(admin))
         current = client.post("/api/v1/simulate", json={"event": probe, "ruleset": "active"}, headers=bearer(admin))
-        assert PROBE["key"] in draft.get_json()["campaigns"][0]["fired"]
-        assert PROBE["key"] not in current.get_json()["campaigns"][0]["fired"]
+        assert PROBE_RULE["key"] in draft.get_json()["campaigns"][0]["fired"]
+        assert PROBE_RULE["key"] not in current.get_json()["campaigns"][0]["fired"]
 
         app.config["WTF_CSRF_ENABLED"] = True
         login(client, "admin")
@@ -52,8 +51,8 @@ def test_draft_and_active_side_by_side_with_every_condition_explained(env, app, 
             "csrf_token": csrf_from(page), "category": "09014", "grid": "NC-04", "source_type": "hotline",
             "occurred_at": NIGHT["occurred_at"][:16]}).get_data(as_text=True)
         assert 'id="result-draft"' in shown and 'id="result-active"' in shown
-        assert f'data-rule="{PROBE["key"]}" data-fired="yes"' in shown.split('id="result-active"')[0]
-        assert f'data-rule="{PROBE["key"]}" data-fired="yes"' not in shown.split('id="result-active"')[1]
+        assert f'data-rule="{PROBE_RULE["key"]}" data-fired="yes"' in shown.split('id="result-active"')[0]
+        assert f'data-rule="{PROBE_RULE["key"]}" data-fired="yes"' not in shown.split('id="result-active"')[1]
 
         refused = client.post("/api/v1/simulate", json={"event": NIGHT}, headers=bearer(user_token(client, "dongcheng")))
         assert refused.status_code == 403
@@ -64,7 +63,7 @@ def test_draft_and_active_side_by_side_with_every_condition_explained(env, app, 
         app.config["WTF_CSRF_ENABLED"] = False
         stop(worker)
         with factory() as s:
-            s.delete(s.scalar(select(Rule).where(Rule.key == PROBE["key"])))
+            s.delete(s.scalar(select(Rule).where(Rule.key == PROBE_RULE["key"])))
             s.commit()
     app.config["CIVICRULES_SIMULATE_TIMEOUT"] = 1
     gone = client.post("/api/v1/simulate", json={"event": NIGHT}, headers=bearer(admin))
