@@ -3,7 +3,6 @@ the browser's zh-CN picks Chinese admin pages when the user chose no language.""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -101,34 +100,29 @@ def test_readers_see_token_metadata_and_recipients_without_secrets(session, clie
     recipient = Recipient(name="readonly-test robot", scope="unit", channel="wecom", language="zh", enabled=True,
                           address="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123",
                           secret="HMAC-SECRET-456")
-    message = OutboxMessage(idempotency_key="readonly-" + uuid.uuid4().hex, kind="notify", channel="webhook",
+    message = OutboxMessage(idempotency_key="readonly-recipient-test", kind="notify", channel="webhook",
                             target="readonly", payload={}, status="delivered", created_at=clock.now())
     delivery = Delivery(message=message, recipient=recipient, status="failed", attempts=5,
                         last_error="HTTP 404 from https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-123")
     session.add_all([recipient, message, delivery])
     session.commit()
-    try:
-        auditor = client_as("auditor")
-        listing = auditor.get("/admin/recipient/?lang=en").get_data(as_text=True)
-        details = auditor.get(f"/admin/recipient/details/?id={recipient.id}&lang=en").get_data(as_text=True)
-        for html in (listing, details):
-            assert "readonly-test robot" in html and "https://qyapi.weixin.qq.com/…" in html
-            assert "ROBOT-KEY-123" not in html and "HMAC-SECRET-456" not in html
-        failed = auditor.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
-        assert "HTTP 404 from https://qyapi.weixin.qq.com/…" in failed and "ROBOT-KEY-123" not in failed
-        admin = client_as("admin")
-        assert "ROBOT-KEY-123" in admin.get("/admin/recipient/?lang=en").get_data(as_text=True)
-        assert "ROBOT-KEY-123" in admin.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
+    auditor = client_as("auditor")
+    listing = auditor.get("/admin/recipient/?lang=en").get_data(as_text=True)
+    details = auditor.get(f"/admin/recipient/details/?id={recipient.id}&lang=en").get_data(as_text=True)
+    for html in (listing, details):
+        assert "readonly-test robot" in html and "https://qyapi.weixin.qq.com/…" in html
+        assert "ROBOT-KEY-123" not in html and "HMAC-SECRET-456" not in html
+    failed = auditor.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
+    assert "HTTP 404 from https://qyapi.weixin.qq.com/…" in failed and "ROBOT-KEY-123" not in failed
+    admin = client_as("admin")
+    assert "ROBOT-KEY-123" in admin.get("/admin/recipient/?lang=en").get_data(as_text=True)
+    assert "ROBOT-KEY-123" in admin.get("/admin/failed_delivery/?lang=en").get_data(as_text=True)
 
-        tokens = auditor.get("/admin/token/?lang=en")
-        digest = session.scalar(select(ApiToken.token_hash).limit(1))
-        html = tokens.get_data(as_text=True)
-        assert tokens.status_code == 200 and digest not in html and 'id="action_form"' not in html
-        assert 'id="action_form"' in admin.get("/admin/token/?lang=en").get_data(as_text=True)  # admins may revoke
-    finally:
-        for row in (delivery, message, recipient):
-            session.delete(row)
-        session.commit()
+    tokens = auditor.get("/admin/token/?lang=en")
+    digest = session.scalar(select(ApiToken.token_hash).limit(1))
+    html = tokens.get_data(as_text=True)
+    assert tokens.status_code == 200 and digest not in html and 'id="action_form"' not in html
+    assert 'id="action_form"' in admin.get("/admin/token/?lang=en").get_data(as_text=True)  # admins may revoke
 
 
 def test_a_field_unit_gets_403_everywhere_under_admin(app, client_as):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from html import unescape
 from pathlib import Path
@@ -248,7 +247,6 @@ def test_field_units_have_no_access(app, login):
     assert client.get("/admin/assessmentconfig/").status_code == 403
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
 def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_next_to_its_box(
         live_server, browser, session, campaign_id, tmp_path, viewport, browser_login):

@@ -4,19 +4,14 @@ downloads the month's XLSX bulletin. Screenshots go to CIVICRULES_ARTIFACTS or t
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.models import Category, Grid
 from tests.helpers import bearer, event
-
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
 def test_auditor_filters_opens_a_firing_follows_the_rule_and_downloads_the_bulletin(

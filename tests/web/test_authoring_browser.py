@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -16,9 +15,6 @@ from sqlalchemy import delete, select, update
 
 from engine.core.models import Campaign, Event, ListItem, RuleList, RulesetVersion, Task, User
 from tests.helpers import REPORT, bearer, event, start, stop, wait_for
-
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
 
 CAMPAIGN = "chuangcheng-2026"
 #: viewport name -> (size, the row key it adds, the category the row covers: on no list in the demo pack)

@@ -2,14 +2,12 @@
 dashboard work under it, with no violation reported, and the admin's inline handlers (bulk actions) still run."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from tests.helpers import WATCH, bearer, event
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("chromium"),
-                                                   reason="Debian's chromium is not installed (apt-get install chromium)")]
+pytestmark = pytest.mark.slow
+
 
 def test_pages_admin_and_dashboard_run_under_the_policy(live_server, browser, client, intake_token, drain, settings):
     client.post("/api/v1/events", json=event("06029", "DC-03", hour=23), headers=bearer(intake_token))

@@ -6,17 +6,13 @@ or the test's tmp folder)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from engine.core.models import Task
 from tests.helpers import bearer, event, jpeg
 
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
 PHONE = {"width": 360, "height": 740}
 
 

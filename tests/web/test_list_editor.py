@@ -8,7 +8,6 @@ import html
 import json
 import os
 import re
-import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -230,7 +229,6 @@ def test_the_index_counts_each_lists_rows(app, client, table, login):
     assert client.get("/admin/lists/999999999/").status_code == 404
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
 def test_in_a_browser_a_row_is_added_checked_refused_fixed_and_saved(live_server, browser, factory, table, tmp_path,
                                                                      width, height, browser_login):

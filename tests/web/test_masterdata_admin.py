@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -290,7 +289,6 @@ def test_a_category_parent_is_chosen_among_top_level_categories(admin, session):
     assert session.get(Category, parent.id).parent_id is None
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
 def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_field(
@@ -344,7 +342,6 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
         (30, "remind", None), (1440, "escalate", 2), (120, "order", 1), (4320, "escalate", 3)]
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, browser, session, tmp_path, browser_login):
     from playwright.sync_api import expect
 

@@ -4,17 +4,12 @@ and a task created from it renders and validates that form (older tasks keep the
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from engine.core.models import Task, TaskTemplate
 from tests.helpers import bearer, event, move, step, upload_photo, user_token
-
-pytestmark = pytest.mark.skipif(not shutil.which("chromium"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
 def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_server, browser, client, intake_token,

@@ -9,7 +9,6 @@ from engine.accounts.users import create_user
 from engine.authoring.drafts import publish
 from engine.core.models import Campaign, SupervisionTier, TierMember, Unit
 from engine.supervision.board import tier_for
-from tests.helpers import unique
 
 
 def _tiers(session) -> tuple[Campaign, dict[int, SupervisionTier]]:
@@ -21,7 +20,7 @@ def _tiers(session) -> tuple[Campaign, dict[int, SupervisionTier]]:
 def test_membership_decides_the_board_once_published(session):
     campaign, tiers = _tiers(session)
     bureau = session.scalar(select(Unit).where(Unit.code == "CGJ"))
-    user = create_user(session, unique("sup"), "supervisor", "civicrules-demo-pw", unit_code=None)
+    user = create_user(session, "tier-sup", "supervisor", "civicrules-demo-pw", unit_code=None)
     session.commit()
     assert tier_for(session, user) is None  # no tier anywhere: the board refuses them
     user.unit_id = bureau.id  # the bureau is a member of tier 3 in the demo's published version
@@ -31,22 +30,20 @@ def test_membership_decides_the_board_once_published(session):
     session.add(member)
     session.commit()
     assert tier_for(session, user) == 3  # ... once published: until then it is a draft
-    try:
-        publish(session, campaign, comment="tier 1 member")
-        session.commit()
-        assert tier_for(session, user) == 1
-    finally:
-        session.delete(member)
-        session.commit()
-        session.expire_all()  # the tier's members collection was loaded with the member in it
-        publish(session, campaign, comment="tier 1 member removed")
-        session.commit()
+    publish(session, campaign, comment="tier 1 member")
+    session.commit()
+    assert tier_for(session, user) == 1
+    session.delete(member)  # removing the membership takes effect once published too
+    session.commit()
+    session.expire_all()  # the tier's members collection was loaded with the member in it
+    publish(session, campaign, comment="tier 1 member removed")
+    session.commit()
     assert tier_for(session, user) == 3
 
 
 def test_a_member_supervisor_sees_their_board(app, session, csrf_on, login):
     campaign, tiers = _tiers(session)
-    name = unique("sup")
+    name = "tier-sup"
     user = create_user(session, name, "supervisor", "civicrules-demo-pw", unit_code=None)
     member = TierMember(tier=tiers[2], user=user)
     session.add(member)
@@ -54,14 +51,7 @@ def test_a_member_supervisor_sees_their_board(app, session, csrf_on, login):
     client = app.test_client()
     login(client, name, "civicrules-demo-pw")
     assert client.get("/supervision").status_code == 403  # saved, not yet published
-    try:
-        publish(session, campaign, comment="tier 2 member")
-        session.commit()
-        page = client.get("/supervision", headers={"Accept-Language": "en"})
-        assert page.status_code == 200 and "tier 2" in page.get_data(as_text=True).lower()
-    finally:
-        session.delete(member)  # later tests expect the demo's members
-        session.commit()
-        session.expire_all()
-        publish(session, campaign, comment="tier 2 member removed")
-        session.commit()
+    publish(session, campaign, comment="tier 2 member")
+    session.commit()
+    page = client.get("/supervision", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "tier 2" in page.get_data(as_text=True).lower()

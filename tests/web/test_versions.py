@@ -5,7 +5,6 @@ and read-only roles that see everything but cannot publish or roll back."""
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -201,7 +200,6 @@ def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, sessio
     assert session.scalar(select(func.count()).select_from(RulesetVersion)) == count
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="no chromium (apt-get install chromium)")
 def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, browser, session, campaign,
                                                                  tmp_path, browser_login):
     from playwright.sync_api import expect

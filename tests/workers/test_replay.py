@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -297,7 +296,6 @@ def test_the_form_names_what_is_wrong_and_field_units_have_no_access(app, client
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_an_assessor_replays_the_month_in_a_browser_on_a_phone_and_a_desktop(app, live_server, browser, factory,
                                                                             month, worker, tmp_path, browser_login):
     from playwright.sync_api import expect
