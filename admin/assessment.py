@@ -26,16 +26,18 @@ from wtforms.widgets import NumberInput
 from admin.base import MasterDataView, ReadOnlyView
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
-from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS
+from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS, config_for
 from engine.assessment.sanctions import KINDS, SANCTIONS
+from web.assessment import group_label, rate_labels
+from admin.masterdata import UNIT_TYPES
+from web.common.extensions import db
+from web.common.i18n import short_lang
 
 _ROW = re.compile(r"^peer_groups-(\d+)-name$")
 
 
 def weight_labels() -> dict[str, str]:
     """Each composite-score weight by its name in the user's language, in DEFAULT_WEIGHTS order."""
-    from web.assessment import rate_labels
-
     names = {**rate_labels(), "points_lost": _("Points lost (per point)"), "rebounds": _("Rebounds (per rebound)")}
     return {key: names.get(key, key) for key in DEFAULT_WEIGHTS}
 
@@ -48,9 +50,6 @@ def happening_labels() -> dict[str, str]:
 
 def unit_type_labels() -> dict[str, str]:
     """Unit types an administrator may group: the unit editor's list plus any type units already have."""
-    from admin.masterdata import UNIT_TYPES
-    from web.common.extensions import db
-
     labels = {key: str(label) for key, label in UNIT_TYPES}
     for (kind,) in db.session.execute(select(Unit.type).distinct()):
         if kind:
@@ -59,15 +58,11 @@ def unit_type_labels() -> dict[str, str]:
 
 
 def _group_label(group: str) -> str:
-    from web.assessment import group_label
-
     return group_label(group)
 
 
 def _in_language(table: dict[str, tuple[str, str]], code: Optional[str]) -> str:
     """A code of KINDS / SANCTIONS by its name in the user's language; an unknown code as it is."""
-    from web.common.i18n import short_lang
-
     names = table.get(code or "")
     return (names[0] if short_lang() == "zh" else names[1]) if names else (code or "")
 
@@ -291,7 +286,6 @@ class AssessmentConfigView(_AssessmentView):
         valid = super().validate_form(form)
         campaign: Optional[Campaign] = getattr(form, "campaign", None) and form.campaign.data
         if valid and campaign is not None:
-            from web.common.extensions import db
 
             other = db.session.scalar(select(AssessmentConfig.id).where(AssessmentConfig.campaign_id == campaign.id))
             mine = getattr(getattr(form, "_obj", None), "id", None)
@@ -336,8 +330,6 @@ class PointRulesView(_AssessmentView):
 
 
 def _known_groups() -> list[str]:
-    from web.common.extensions import db
-
     names = dict.fromkeys(DEFAULT_PEER_GROUPS.values())
     for (groups,) in db.session.execute(select(AssessmentConfig.peer_groups)):
         names.update(dict.fromkeys(str(g) for g in (groups or {}).values()))
@@ -384,8 +376,6 @@ class SanctionRuleView(_AssessmentView):
                 valid = False
         campaign: Optional[Campaign] = form.campaign.data
         if form.peer_group.data and campaign is not None:
-            from engine.assessment.ranking import config_for
-            from web.common.extensions import db
 
             _weights, groups = config_for(db.session, campaign)
             if form.peer_group.data not in set(groups.values()):
@@ -407,8 +397,6 @@ class SanctionDueView(ReadOnlyView):
 
 
 def add_assessment_views(admin: Admin) -> None:
-    from web.common.extensions import db
-
     category = _l("Assessment")
     admin.add_view(AssessmentConfigView(AssessmentConfig, db, name=_l("Weights and peer groups"), category=category))
     admin.add_view(PointRulesView(ListItem, db, name=_l("Points per list row"), category=category,

@@ -21,6 +21,10 @@ from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Gri
 from engine.authoring.vocabulary import describe_condition
 from web.common.extensions import db
 from web.common.i18n import short_lang
+import json
+import xlsxwriter
+from web.common.explain import cards, namer
+from engine.core.db import session_factory
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # firings of every campaign are listed together
 INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id", "ruleset_version_id")
@@ -82,8 +86,6 @@ class FiringHistoryView(Guarded, BaseView):
 
     @expose("/firing/<int:firing_id>")
     def details(self, firing_id: int):
-        from web.common.explain import cards
-
         firing = db.session.get(Firing, firing_id)
         if firing is None:
             abort(404)
@@ -95,9 +97,7 @@ class FiringHistoryView(Guarded, BaseView):
     @expose("/firing/<int:firing_id>/rule")
     def rule(self, firing_id: int):
         """The rule document exactly as frozen in the ruleset version the firing ran under."""
-        import json
 
-        from web.common.explain import namer
 
         firing = db.session.get(Firing, firing_id)
         if firing is None:
@@ -125,8 +125,6 @@ class FiringHistoryView(Guarded, BaseView):
 
     @expose("/export.csv")
     def export_csv(self):
-        from engine.core.db import session_factory
-
         f = filters_from_request()
         factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -151,8 +149,6 @@ class FiringHistoryView(Guarded, BaseView):
     @expose("/export.xlsx")
     def export_xlsx(self):
         """xlsxwriter's constant-memory mode writes row by row to a temporary file, then the file is sent."""
-        import xlsxwriter
-
         f = filters_from_request()
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)

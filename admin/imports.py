@@ -20,6 +20,7 @@ from engine.authoring.vocabulary import SOURCE_TYPES, InputError
 from engine.core.models import DEFAULT_TIMEZONE, ImportRun
 from web.common.extensions import db
 from web.common.i18n import short_lang
+from workers.queues import enqueue_import
 
 TARGET_LABELS = {
     "source_event_id": _l("Source id (unique per source)"), "category": _l("Category code"),
@@ -99,7 +100,6 @@ class ImportView(Guarded, BaseView):
                 if request.form.get("action") == "import":
                     job.status = "queued"
                     db.session.commit()
-                    from workers.queues import enqueue_import
 
                     enqueue_import(current_app.extensions["civicrules.settings"], job.id)
                     return redirect(url_for(".progress_page", run_id=job.id))

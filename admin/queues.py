@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
+import rq_dashboard
+from rq_dashboard.web import setup_rq_connection
+from web.common.extensions import csrf
 
 
 def _admins_only():
@@ -15,11 +18,6 @@ def _admins_only():
 
 
 def init_queue_dashboard(app: Flask, redis_url: str) -> None:
-    import rq_dashboard
-    from rq_dashboard.web import setup_rq_connection
-
-    from web.common.extensions import csrf
-
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", redis_url)
     blueprint = rq_dashboard.blueprint
     if _admins_only not in blueprint.before_request_funcs.get(None, []):

@@ -26,6 +26,7 @@ from engine.core.models import DEFAULT_TIMEZONE, Campaign
 from engine.authoring import replay_request
 from web.common.extensions import db
 from web.common.i18n import short_lang
+from workers.replay import fetch, outcome, recent, request_cancel, start, state
 
 STATUSES = {"queued": _l("Waiting for an engine worker"), "started": _l("Running"), "finished": _l("Replay finished"),
             "failed": _l("Failed"), "stopped": _l("Stopped"), "canceled": _l("Cancelled"), "deferred": _l("Waiting"),
@@ -90,8 +91,6 @@ class ReplayView(Guarded, BaseView):
         return current_app.extensions["civicrules.settings"]
 
     def _job(self, job_id: str):
-        from workers.replay import fetch
-
         job = fetch(self._settings(), job_id)
         if job is None:
             abort(404)
@@ -99,8 +98,6 @@ class ReplayView(Guarded, BaseView):
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
-        from workers.replay import recent, start, state
-
         lang = short_lang()
         campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.status != "active", Campaign.id)))
         form = ReplayForm()
@@ -128,8 +125,6 @@ class ReplayView(Guarded, BaseView):
 
     @expose("/<job_id>/")
     def job(self, job_id: str):
-        from workers.replay import outcome, state
-
         job = self._job(job_id)
         progress = _labelled(state(self._settings(), job))
         answer = outcome(job) if progress["finished"] else None
@@ -150,14 +145,10 @@ class ReplayView(Guarded, BaseView):
 
     @expose("/<job_id>/status.json")
     def status(self, job_id: str):
-        from workers.replay import state
-
         return jsonify(_labelled(state(self._settings(), self._job(job_id))))
 
     @expose("/<job_id>/cancel", methods=("POST",))
     def cancel(self, job_id: str):
-        from workers.replay import request_cancel
-
         job = self._job(job_id)
         if not _may_cancel(job):
             abort(403)

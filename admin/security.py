@@ -9,6 +9,9 @@ from flask_babel import lazy_gettext as _l
 
 from admin.base import ReadableModelView
 from engine.core.models import ApiToken, User
+from engine.accounts import tokens
+from web.common.extensions import db
+from engine.accounts.lockout import unlock
 
 
 class TokenView(ReadableModelView):
@@ -29,9 +32,6 @@ class TokenView(ReadableModelView):
 
     @action("revoke", _l("Revoke"), _l("Revoke the selected tokens? Requests with them will be refused."))
     def action_revoke(self, ids: list[str]) -> None:
-        from engine.accounts import tokens
-        from web.common.extensions import db
-
         count = sum(tokens.revoke(db.session, t) for t in
                     (db.session.get(ApiToken, int(i)) for i in ids) if t is not None)
         db.session.commit()
@@ -52,9 +52,6 @@ class SignInLockView(ReadableModelView):
 
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"))
     def action_unlock(self, ids: list[str]) -> None:
-        from engine.accounts.lockout import unlock
-        from web.common.extensions import db
-
         count = 0
         for user in (db.session.get(User, int(i)) for i in ids):
             count += user is not None and unlock(db.session, user.username)
@@ -63,8 +60,6 @@ class SignInLockView(ReadableModelView):
 
 
 def add_security_views(admin: Admin) -> None:
-    from web.common.extensions import db
-
     access = _l("Access")
     admin.add_view(TokenView(ApiToken, db, name=_l("Tokens"), category=access, endpoint="token"))
     admin.add_view(SignInLockView(User, db, name=_l("Sign-in locks"), category=access, endpoint="sign_in_lock"))

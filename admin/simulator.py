@@ -5,20 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import flash, request
+from flask import flash
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import Optional
 
 from admin.base import Guarded
 from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
 from engine.authoring.vocabulary import SOURCE_TYPES
 from web.common.extensions import db
 from web.common.i18n import short_lang
+from web.simulate import run
+from workers.engine_call import EngineUnavailable
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -38,9 +40,6 @@ class SimulatorView(Guarded, BaseView):
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
-        from web.simulate import run
-        from workers.engine_call import EngineUnavailable
-
         lang = short_lang()
         form = SimulationForm()
         form.category.choices = [(c.code, f"{c.code} {c.name_zh if lang == 'zh' else c.name_en}") for c in

@@ -5,11 +5,29 @@ import getpass
 import sys
 
 import click
+from sqlalchemy.engine import make_url
 
+from app.serve import Supervisor
+from engine.accounts import tokens
+from engine.accounts.lockout import unlock
+from engine.accounts.users import create_user, issue_intake_token
+from engine.assessment import sanctions as sanction_lists
+from engine.assessment.indicators import PeriodError
+from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
+from engine.authoring import demo as demo_pack
+from engine.authoring.campaigns import campaign_for
+from engine.authoring.drafts import publish, rollback
+from engine.core import clock
 from engine.core.config import load_settings
+from engine.core.db import session_factory
 from engine.core.logs import configure_logging
-
+from engine.core.worktime import missing_years_ahead, seed_holidays
+from migrations import upgrade
+from rules.problems import InputError
+from workers import escalation as escalation_poller
+from workers import sweep as sweeper
+from workers import worker as engine_worker
 
 @click.group()
 def main() -> None:
@@ -29,10 +47,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations."""
-    from migrations import upgrade
 
-    from engine.core.db import session_factory
-    from engine.core.worktime import missing_years_ahead, seed_holidays
 
     settings = load_settings()
     upgrade(settings.database_url, revision)
@@ -56,9 +71,6 @@ def demo() -> None:
 @demo.command("load")
 def demo_load() -> None:
     """Load the demo campaign once; print the logins and intake tokens (kept in the instance folder)."""
-    from engine.authoring import demo as demo_pack
-    from engine.core.db import session_factory
-
     settings = load_settings()
     credentials = settings.instance / "demo_credentials.txt"
     with session_factory(settings.database_url)() as session:
@@ -90,10 +102,6 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_create(name: str, role: str, unit_code: str | None, password: str) -> None:
     """Create a user with a hashed password."""
-    from engine.accounts.users import create_user
-    from engine.core.db import session_factory
-    from rules.problems import InputError
-
     with session_factory(load_settings().database_url)() as session:
         try:
             create_user(session, name, role, password, unit_code)
@@ -116,9 +124,6 @@ def token() -> None:
               type=click.Choice(["hotline", "patrol", "camera", "inspection", "media", "leader", "citizen"]))
 def token_create(source: str, source_type: str) -> None:
     """Create an intake token for one source and print it (only its digest is stored)."""
-    from engine.accounts.users import issue_intake_token
-    from engine.core.db import session_factory
-
     with session_factory(load_settings().database_url)() as session:
         value = issue_intake_token(session, source, source_type)
         session.commit()
@@ -129,9 +134,6 @@ def token_create(source: str, source_type: str) -> None:
 @click.option("--all", "include_all", is_flag=True, help="also user tokens and revoked tokens")
 def token_list(include_all: bool) -> None:
     """List tokens by id and prefix (the tokens themselves are not stored)."""
-    from engine.accounts import tokens
-    from engine.core.db import session_factory
-
     with session_factory(load_settings().database_url)() as session:
         rows = tokens.listing(session, kind=None if include_all else "intake", include_revoked=include_all)
         for t in rows:
@@ -144,9 +146,6 @@ def token_list(include_all: bool) -> None:
 @click.argument("ident")
 def token_revoke(ident: str) -> None:
     """Revoke a token given its id, its printed prefix or the token itself."""
-    from engine.accounts import tokens
-    from engine.core.db import session_factory
-
     with session_factory(load_settings().database_url)() as session:
         found = tokens.find(session, ident)
         if len(found) != 1:
@@ -162,9 +161,6 @@ def token_revoke(ident: str) -> None:
 @click.argument("name")
 def user_unlock(name: str) -> None:
     """Lift a sign-in lock (set after repeated failed logins) at once."""
-    from engine.core.db import session_factory
-    from engine.accounts.lockout import unlock
-
     with session_factory(load_settings().database_url)() as session:
         if not unlock(session, name):
             click.echo(f"error: no user {name!r}", err=True)
@@ -179,8 +175,6 @@ def user_unlock(name: str) -> None:
 @click.option("--web-workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, web_workers: int) -> None:
     """Run web, worker, sweeper (and an embedded Redis when REDIS_URL is unset) in the foreground."""
-    from app.serve import Supervisor
-
     sys.exit(Supervisor(load_settings(), host, port, web_workers).run())
 
 
@@ -188,9 +182,7 @@ def serve(host: str, port: int, web_workers: int) -> None:
 @click.option("--burst", is_flag=True, help="exit when the queues are empty")
 def worker(burst: bool) -> None:
     """Run one RQ worker (evaluation and outbox queues) with the scheduler."""
-    from workers.worker import run
-
-    run(burst=burst)
+    engine_worker.run(burst=burst)
 
 
 @main.command()
@@ -198,12 +190,10 @@ def worker(burst: bool) -> None:
 @click.option("--once", is_flag=True)
 def sweep(every: float, once: bool) -> None:
     """Queue whatever SQL says is pending (events, outbox)."""
-    from workers.sweep import run_forever, sweep as sweep_once
-
     if once:
-        click.echo(sweep_once(load_settings()))
+        click.echo(sweeper.sweep(load_settings()))
     else:
-        run_forever(every)
+        sweeper.run_forever(every)
 
 
 @main.group()
@@ -216,11 +206,6 @@ def rules() -> None:
 @click.option("--comment", default="", help="why this version (kept with it)")
 def rules_publish(code: str, comment: str) -> None:
     """Validate, compile and publish the campaign's draft; workers use it from their next batch."""
-    from engine.authoring.campaigns import campaign_for
-    from engine.authoring.drafts import publish
-    from engine.core.db import session_factory
-    from rules.problems import InputError
-
     with session_factory(load_settings().database_url)() as session:
         campaign = campaign_for(session, code)
         if campaign is None:
@@ -241,11 +226,6 @@ def rules_publish(code: str, comment: str) -> None:
 @click.option("--comment", default="", help="why (kept with the new version)")
 def rules_rollback(code: str, number: int, comment: str) -> None:
     """Republish an older version's frozen content as the next version; the draft is left as it is."""
-    from engine.authoring.campaigns import campaign_for
-    from engine.authoring.drafts import rollback
-    from engine.core.db import session_factory
-    from rules.problems import InputError
-
     with session_factory(load_settings().database_url)() as session:
         campaign = campaign_for(session, code)
         if campaign is None:
@@ -266,9 +246,6 @@ def audit() -> None:
 @audit.command("seal")
 def audit_seal() -> None:
     """Seal the settled rows now (the escalation poller also does this every 10 s)."""
-    from engine.audit import seals as chain
-    from engine.core.db import session_factory
-
     with session_factory(load_settings().database_url)() as session:
         click.echo(f"{chain.seal(session)} segment(s) sealed")
 
@@ -276,9 +253,6 @@ def audit_seal() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute every seal and the chain; report the first broken link, or that the chain is intact."""
-    from engine.audit import seals as chain
-    from engine.core.db import session_factory
-
     with session_factory(load_settings().database_url)() as session:
         verdict = chain.verify(session)
     for kind in chain.CHAINED:
@@ -296,9 +270,7 @@ def audit_verify() -> None:
 @click.option("--every", default=0.5, show_default=True, help="seconds between polls")
 def escalate(every: float) -> None:
     """Run due timeline steps (remind, order handling, escalate, list publicly) from SQL."""
-    from workers.escalation import run_forever
-
-    run_forever(every)
+    escalation_poller.run_forever(every)
 
 
 
@@ -313,22 +285,16 @@ def sanctions() -> None:
               help="campaign code (default: the oldest active campaign, else the newest campaign)")
 def sanctions_produce(period: str, code: str | None) -> None:
     """Keep the sanctions list of a finished month (2026-11) or quarter (2026-Q4), once; print who is due."""
-    from engine.core import clock
-    from engine.assessment import sanctions as rules
-    from engine.authoring.campaigns import campaign_for
-    from engine.core.db import session_factory
-    from engine.assessment.indicators import PeriodError
-
     with session_factory(load_settings().database_url)() as session:
         campaign = campaign_for(session, code)
         if campaign is None:
             raise click.ClickException(f"no such campaign: {code or '(no campaign yet)'}")
         try:
-            run = rules.produce(session, campaign, period, clock.now())
+            run = sanction_lists.produce(session, campaign, period, clock.now())
         except (PeriodError, ValueError) as err:
             raise click.ClickException(f"{period}: not a finished month or quarter ({err})") from None
         session.commit()
-        run = run or rules.kept(session, campaign, period)
+        run = run or sanction_lists.kept(session, campaign, period)
         click.echo(f"{campaign.code} {period}: {len(run.entries)} unit(s) due "
                    f"(produced {run.produced_at:%Y-%m-%d %H:%M} UTC)")
         for entry in run.entries:
@@ -336,8 +302,6 @@ def sanctions_produce(period: str, code: str | None) -> None:
             click.echo(f"  {entry.rule.code:<34} {entry.sanction:<19} {entry.unit.code:<10} {ranks}")
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

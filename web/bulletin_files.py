@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.config import load_settings
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 Sheet = tuple[str, list[str], list[list[Any]]]
 
@@ -37,9 +41,6 @@ def find_font() -> Path:
 
 
 def xlsx(title: str, sheets: list[Sheet]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     book.remove(book.active)
     for name, header, rows in sheets:
@@ -67,9 +68,6 @@ def _text(value: Any) -> str:
 
 def pdf(title: str, subtitle: str, sheets: list[Sheet]) -> bytes:
     """A landscape A4 document, one table per sheet, with the Chinese font embedded (subset)."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-
     font = find_font()
     doc = FPDF(orientation="L", format="A4")
     doc.set_auto_page_break(True, margin=12)

@@ -11,6 +11,7 @@ from web.common.extensions import db
 from web.common.problems import problem, refused
 from web.uploads import send_upload
 from web.workflow import zone_of
+from web.openapi import BEARER, id_parameter, json_response, problem_responses
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
 UPLOADERS = ("field_unit", "admin")
@@ -67,8 +68,6 @@ def fetch(evidence_id: int):
 
 
 def _openapi() -> dict:
-    from web.openapi import BEARER, id_parameter, json_response, problem_responses
-
     row = {"type": "object", "required": ["id", "task", "field", "stage", "sha256"], "properties": {
         "id": {"type": "integer"}, "task": {"type": "integer"}, "field": {"type": "string"},
         "stage": {"type": "string", "enum": ["before", "after"]}, "sha256": {"type": "string"},

@@ -22,6 +22,10 @@ from engine.core import clock
 from engine.core.config import Settings
 from engine.core.models import Delivery, Event, OutboxMessage, Task, TaskStep
 from engine.core.states import EventStatus
+from rq.registry import FailedJobRegistry
+from workers.metrics import read_histogram
+from workers.queues import all_queues, connection
+from web.common.extensions import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -100,11 +104,6 @@ class DeploymentCollector:
                     delivery_family)
 
     def _redis(self) -> Iterator[Metric]:
-        from rq.registry import FailedJobRegistry
-
-        from workers.metrics import read_histogram
-        from workers.queues import all_queues, connection
-
         conn = connection(self.settings)
         depth = GaugeMetricFamily("civicrules_queue_depth", "Jobs waiting in each RQ queue.", labels=["queue"])
         failed = GaugeMetricFamily("civicrules_queue_failed_jobs", "Jobs in each RQ queue's failed registry.",
@@ -141,7 +140,6 @@ def metrics() -> Response:
     if not _allowed():
         return Response("metrics: send the configured bearer token, or scrape from an allowed address\n",
                         status=401, mimetype="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    from web.common.extensions import db
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeploymentCollector(db.session, current_app.extensions["civicrules.settings"]))

@@ -16,6 +16,9 @@ from sqlalchemy import text
 
 from engine.core import logs
 from engine.core.config import Settings
+from web.metrics import bp as metrics_bp
+from web.common.extensions import db
+from workers.queues import connection
 
 log = logging.getLogger("civicrules.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -24,7 +27,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 def init_observability(app: Flask, settings: Settings) -> None:
     if not app.testing:
         logs.configure_logging()
-    from web.metrics import bp as metrics_bp
 
     app.register_blueprint(metrics_bp)
 
@@ -55,9 +57,6 @@ def init_observability(app: Flask, settings: Settings) -> None:
 
     @app.get("/readyz")
     def readyz():
-        from web.common.extensions import db
-        from workers.queues import connection
-
         checks = {"database": _check(lambda: db.session.execute(text("SELECT 1")), db.session.rollback),
                   "redis": _check(lambda: connection(settings).ping())}
         ready = all(value == "ok" for value in checks.values())

@@ -17,6 +17,7 @@ from engine.intake.events import IntakeSource, accept_event
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.ratelimit import intake_limit
+from workers.queues import enqueue_drain
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = "<any(json,xml):fmt>"
@@ -125,8 +126,6 @@ def _message(en: str, zh: str) -> str:
 
 
 def _queue_evaluation() -> None:
-    from workers.queues import enqueue_drain
-
     try:
         enqueue_drain(current_app.extensions["civicrules.settings"])
     except Exception:

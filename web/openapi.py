@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
 bp = Blueprint("openapi", __name__)
 
@@ -96,6 +97,4 @@ def docs_page():
 @bp.get("/api/docs/assets/<path:filename>")
 def docs_assets(filename: str):
     """Swagger UI's files from the swagger-ui-bundle wheel: no CDN, works offline."""
-    from swagger_ui_bundle import swagger_ui_path
-
     return send_from_directory(swagger_ui_path, filename)

@@ -1,19 +1,28 @@
 """Browser pages: login, the role's home page, and the field unit's task list and task page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from engine.accounts.lockout import sign_in
-from engine.core.models import Event, Task
+from engine.core.models import Event, Task, Campaign, Category
 from engine.core.states import TERMINAL, TaskStatus
 from web.auth import require_roles, unit_scope
 from web.common.extensions import db
-from web.forms import LoginForm
+from web.forms import LoginForm, ReplyForm
 from web.common.i18n import short_lang
 from web.ratelimit import login_limit
 from web.security import SIGN_IN_FAILED
+from engine.core import clock
+from engine.handling.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
+from engine.handling.urgency import urgency
+from engine.core.worktime import calendar_for
+from engine.handling.evidence import for_task as photos_of, photo_fields
+from engine.supervision.board import for_task
+from web.common.explain import cards
+from web.common.taskforms import page_form
+from web.workflow import instructions, units_for_reroute, visible_task, zone_of
 
 bp = Blueprint("pages", __name__)
 
@@ -52,11 +61,6 @@ def home():
 def tasks():
     """The unit's tasks by deadline, each with its traffic light and countdown; filters by state,
     overdue and category."""
-    from engine.core import clock
-    from engine.core.models import Campaign, Category
-    from engine.handling.tasks import STATES
-    from engine.handling.urgency import urgency
-    from engine.core.worktime import calendar_for
 
     state = request.args.get("state", "open")
     query = select(Task).order_by(Task.deadline_at).limit(200)
@@ -91,15 +95,6 @@ def tasks():
 @bp.get("/tasks/<int:task_id>")
 @require_roles()
 def task(task_id: int):
-    from engine.core import clock
-    from engine.handling.evidence import for_task as photos_of, photo_fields
-    from engine.supervision.board import for_task
-    from engine.handling.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
-    from web.common.explain import cards
-    from web.forms import ReplyForm
-    from web.common.taskforms import page_form
-    from web.workflow import instructions, units_for_reroute, visible_task, zone_of
-
     task = visible_task(task_id)
     lang = short_lang()
     actions = actions_for(task, current_user.role) if current_user.role != "admin" else []

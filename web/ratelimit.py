@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 
 from engine.core.config import Settings
+from web.forms import LoginForm
+from web.common.problems import problem
 
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown")
 
@@ -81,12 +83,10 @@ def _retry_after() -> int:
 def _too_many(err: RateLimitExceeded) -> Response:
     seconds = _retry_after()
     if request.endpoint == "pages.login":
-        from web.forms import LoginForm
 
         flash(_("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
         response = Response(render_template("login.html", form=LoginForm()), status=429)
     else:
-        from web.common.problems import problem
 
         if err.limit.scope == "login":
             detail = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)

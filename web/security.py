@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.core.config import Settings
+from web.ratelimit import init_rate_limits
 
 _BASE_POLICY = {
     "default-src": "'self'",
@@ -70,6 +71,5 @@ def init_security(app: Flask, settings: Settings) -> None:
             response.headers["Strict-Transport-Security"] = HSTS
         return response
 
-    from web.ratelimit import init_rate_limits
 
     init_rate_limits(app, settings)

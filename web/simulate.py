@@ -13,6 +13,8 @@ from web.auth import require_token
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
 from workers import simulate as simulate_job
+from workers.engine_call import EngineUnavailable
+from web.openapi import BEARER, json_response, problem_responses
 
 bp = Blueprint("simulate_api", __name__, url_prefix="/api/v1")
 ROLES = ("admin", "auditor", "assessor")
@@ -28,8 +30,6 @@ def run(body: dict[str, Any]) -> tuple[int, dict[str, Any] | list[Problem]]:
 @bp.post("/simulate")
 @require_token(kinds=("user",), roles=ROLES)
 def simulate():
-    from workers.engine_call import EngineUnavailable
-
     data = request.get_json(silent=True) if request.is_json else None
     if not isinstance(data, dict):
         return problem(400, "malformed-json", detail_key="malformed_json")
@@ -59,8 +59,6 @@ def simulate():
 
 
 def _openapi() -> dict:
-    from web.openapi import BEARER, json_response, problem_responses
-
     return {"/api/v1/simulate": {"post": {
         "summary": "Simulate one event against the draft, the active or a numbered ruleset (no side effects)",
         "description": "Every rule with each condition's fact value and truth, the rules that fire, and the "

@@ -14,6 +14,7 @@ from web.forms import ReplyForm, SupervisionForm
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
 from web.serialize import task_json
+from web.openapi import BEARER, id_parameter, json_response, problem_responses
 
 bp = Blueprint("supervision", __name__)
 api = Blueprint("supervision_api", __name__, url_prefix="/api/v1")
@@ -160,8 +161,6 @@ def api_reply(supervision_id: int):
 
 
 def _openapi() -> dict:
-    from web.openapi import BEARER, id_parameter, json_response, problem_responses
-
     supervision_row = {"type": "object", "required": ["id", "task", "tier", "kind"], "properties": {
         "id": {"type": "integer"}, "task": {"type": "integer"}, "tier": {"type": "integer"},
         "kind": {"type": "string"}, "message": {"type": "string"}, "by": {"type": "string", "nullable": True},

@@ -25,6 +25,8 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web.uploads import send_upload
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 bp = Blueprint("workflow", __name__)
 DISPATCH_STATES = (*REQUESTS, TaskStatus.SENT_BACK)
@@ -125,8 +127,6 @@ def photos(task_id: int):
     """Photos from the camera (several at once): each checked by content and the template's rules."""
     task = visible_task(task_id)
     settings = current_app.extensions["civicrules.settings"]
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
 
     try:
         validate_csrf(request.form.get("csrf_token"))

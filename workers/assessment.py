@@ -15,6 +15,7 @@ from engine.assessment import sanctions
 from engine.core.config import Settings, load_settings
 from engine.core.db import session_factory
 from engine.core.models import Campaign, SanctionRun
+from workers.queues import evaluate_queue
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ def enqueue_due(session: Session, settings: Settings | None = None) -> list[tupl
     """Queue a job for each active campaign's last finished month and quarter not yet produced.
 
     Never raises for Redis: the escalation poller calls this and must keep running steps without Redis."""
-    from workers.queues import evaluate_queue
 
     settings = settings or load_settings()
     now = clock.now()

@@ -10,6 +10,7 @@ from engine.core.config import load_settings
 from engine.core.db import session_factory
 from workers.metrics import record_drain
 from workers.queues import clear_delivery_flag, clear_drain_flag, enqueue_delivery, enqueue_drain
+from engine.intake import imports
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ def deliver_outbox(time_budget: float = 60.0) -> int:
 
 def import_events(run_id: int) -> dict:
     """Import one uploaded file of events, then queue their evaluation."""
-    from engine.intake import imports
-
     settings = load_settings()
     factory = session_factory(settings.database_url)
     try:

@@ -18,8 +18,12 @@ from rq.command import send_stop_job_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from engine.core.config import Settings
+from engine.core.config import Settings, load_settings
 from workers.queues import connection, evaluate_queue
+from rq import get_current_job
+from engine.core.db import session_factory
+from rules.problems import InputError
+from engine.authoring.replay import BATCH_SIZE, DETAIL_LIMIT, replay
 
 JOB_FUNCTION = "workers.replay.run"
 RESULT_TTL = 24 * 3600
@@ -101,12 +105,7 @@ def _ruleset(value: Any) -> Any:
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """The engine-queue job: replay the period, saving progress per batch and stopping when asked."""
-    from rq import get_current_job
 
-    from engine.core.config import load_settings
-    from engine.core.db import session_factory
-    from rules.problems import InputError
-    from engine.authoring.replay import BATCH_SIZE, DETAIL_LIMIT, replay
 
     settings = load_settings()
     job = get_current_job()

@@ -8,14 +8,13 @@ from engine.core.config import Settings, load_settings
 from engine.core.db import session_factory
 from rules.problems import InputError, Problem
 from workers.engine_call import call
+from engine.authoring.simulate import simulate
 
 DEFAULT_TIMEOUT = 20.0
 
 
 def job(request: dict[str, Any]) -> dict[str, Any]:
     """The engine-queue job: simulate in a session of its own; bad input comes back as bilingual problems."""
-    from engine.authoring.simulate import simulate  # loads durable_rules: only engine workers run this
-
     with session_factory(load_settings().database_url)() as session:
         try:
             return {"ok": True, "result": simulate(session, request.get("event"), request.get("event_id"),

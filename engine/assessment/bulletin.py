@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.assessment import sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
-from engine.core.models import Campaign, Category, SanctionDue, SanctionRule, TaskStep, Unit
+from engine.core.models import Campaign, Category, SanctionDue, TaskStep, Unit
 from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
 
 TREND_PERIODS = 6
@@ -93,8 +93,3 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final)
-
-
-def rule_names(session: Session, campaign: Campaign) -> list[SanctionRule]:
-    return list(session.scalars(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id)
-                                .order_by(SanctionRule.id)))

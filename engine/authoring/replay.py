@@ -33,6 +33,8 @@ from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Event, Grid
 from engine.core.states import EventStatus
 from engine.authoring.versions import ruleset_context
 from rules.compiler import categories_of
+from zoneinfo import ZoneInfo
+from engine.durable.evaluator import evaluator
 
 BATCH_SIZE = 1000  # events per evaluation batch: progress is saved and Cancel is checked between batches
 DETAIL_LIMIT = 500
@@ -47,7 +49,6 @@ def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datet
     if (last - first).days >= MAX_DAYS:
         raise InputError([Problem("date_to", f"a period of at most {MAX_DAYS} days",
                                        f"期间不得超过 {MAX_DAYS} 天")])
-    from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(campaign.timezone or DEFAULT_TIMEZONE)
     return (datetime.combine(first, clock_time(0), zone),
@@ -190,8 +191,6 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
            skip_unchanged: bool = True, progress: Callable[[int, int], None] | None = None,
            cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Compare what `base` and `other` would have done with the period's events; nothing is written."""
-    from engine.durable.evaluator import evaluator  # the C engine loads only where events are evaluated
-
     started = time.monotonic()
     try:
         campaign = session.get(Campaign, campaign_id)

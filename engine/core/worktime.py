@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from engine.core.models import CalendarYear, Holiday
 from rules.limits import LIMIT_UNIT_TABLE
+import chinese_calendar
 
 DEFAULT_OFFICE_HOURS = (("08:30", "12:00"), ("14:00", "17:30"))
 CONTINUOUS_UNITS = {"urgent_hours": 60, "urgent_days": 24 * 60}
@@ -132,8 +133,6 @@ def calendar_for(session: Session, timezone: str, office_hours=None) -> WorkCale
 
 def seed_holidays(session: Session) -> list[int]:
     """Copy chinese-calendar's holidays and make-up days for years not yet recorded; return those years."""
-    import chinese_calendar
-
     known = set(session.scalars(select(CalendarYear.year)))
     existing = set(session.scalars(select(Holiday.day)))
     data_years = {d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays}

@@ -13,6 +13,8 @@ import sys
 from typing import Any
 
 from rules.problems import Problem
+from engine.durable.evaluator import Evaluator
+from rules.compiler import CompiledRuleset
 
 TIMEOUT_SECONDS = 10.0
 PATH = "(durable_rules)"
@@ -45,9 +47,6 @@ def refusal(message: str) -> Problem:
 
 
 def _register(compiled: dict[str, Any]) -> list[str]:
-    from engine.durable.evaluator import Evaluator
-    from rules.compiler import CompiledRuleset
-
     ruleset = CompiledRuleset.from_dict({}, compiled, "compile-check")
     try:
         Evaluator()._ensure("check", ruleset)

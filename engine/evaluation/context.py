@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.core.models import Campaign, Grid, RulesetVersion, TaskTemplate, Timeline, Unit
+from engine.core.models import Campaign, RulesetVersion, TaskTemplate, Timeline
 from engine.core.worktime import WorkCalendar, calendar_for
 from engine.handling.ladder import FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
@@ -140,7 +140,3 @@ def active_contexts(session: Session) -> list[CampaignContext]:
     for stale in set(_compiled_cache) - {(c.version_id, c.compiled.content_hash) for c in contexts}:
         del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes
     return contexts
-
-
-def grid_units(session: Session) -> dict[int, Unit]:
-    return {g.id: g.unit for g in session.scalars(select(Grid))}

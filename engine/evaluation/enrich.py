@@ -16,7 +16,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext
-from engine.core.models import Category, Event, Grid, Unit
+from engine.core.models import Category, Event, Grid, Unit, Task, TaskTransition
 from engine.core.states import TaskStatus
 from rules.facts import complete
 
@@ -146,8 +146,6 @@ def nearby_counts(session: Session, events: list[Event], radius_m: float = HOTSP
 
 def last_closures(session: Session, events: list[Event]) -> dict[int, tuple[int, float]]:
     """Per event: the latest task of its category and grid closed before it (task id, days since)."""
-    from engine.core.models import Task, TaskTransition
-
     if not events:
         return {}
     keys = {(e.category_id, e.grid_id) for e in events}

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, update, func
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine.core import clock, outbox
@@ -25,6 +25,8 @@ from engine.evaluation.verdict import Verdict, decide_batch, per_event
 from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
 from engine.core.models import Event, Firing
 from engine.core.states import EventStatus
+import time
+from engine.durable.evaluator import evaluator
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,6 @@ def release(session: Session, token_prefix: str, error: str) -> int:
 
 def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     """Evaluate the leased events and record everything in one transaction; return how many were recorded."""
-    from engine.durable.evaluator import evaluator  # the C engine loads only where events are evaluated
-
     events = list(session.scalars(select(Event).where(Event.id.in_(ids), Event.lease_token == token)
                                   .options(selectinload(Event.category)).order_by(Event.id)))
     if not events:
@@ -174,8 +174,6 @@ def _record(session: Session, groups: list[list[Verdict]], now: datetime) -> Non
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,
           time_budget: float = 30.0) -> DrainResult:
     """Evaluate pending events until none is claimable or the time budget is spent."""
-    import time
-
     result = DrainResult()
     started = time.monotonic()
     while time.monotonic() - started < time_budget:
@@ -200,6 +198,4 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count()).select_from(Event).where(_claimable(clock.now()))) or 0

@@ -25,6 +25,7 @@ from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.core.models import Evidence, Task, User
 from engine.handling.tasks import WORKING
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 STAGES = ("before", "after")
@@ -48,8 +49,6 @@ def _refuse(field: str, en: str, zh: str) -> InputError:
 
 def inspect_photo(data: bytes, zone: ZoneInfo) -> PhotoFacts:
     """What the bytes really are (never the name or the claimed type), with EXIF time and GPS if present."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from engine.accounts.users import ROLES
 from rules.problems import InputError, Problem
-from engine.core.models import Campaign, Task, TaskTransition, Unit, User
+from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
 from engine.core.worktime import calendar_for
 
@@ -161,8 +161,6 @@ def unit_scope(session: Session, unit_id: Optional[int]) -> set[int]:
 
 def _shift_steps(session: Session, task: Task, paused: timedelta) -> None:
     """The clock stood still while parked: the task's pending timeline steps move with its deadline."""
-    from engine.core.models import TaskStep
-
     for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
         step.due_at = step.due_at + paused
 

@@ -22,6 +22,8 @@ from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event, parse_event
 from engine.core.models import Event, ImportRun
+import uuid
+from openpyxl import load_workbook
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -55,7 +57,6 @@ def read_table(path: Path) -> Table:
     """A CSV (UTF-8 or GB18030, as Chinese exports often are) or XLSX file as headers and rows."""
     raw = path.read_bytes()
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
 
         try:
             book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
@@ -260,7 +261,6 @@ def new_run(session: Session, folder: Path, filename: str, data: bytes, source: 
     if not source.strip() or len(source) > 64:
         raise InputError([Problem("source", "the sending system's name (1–64 characters)",
                                        "来源系统名称（1–64 个字符）")])
-    import uuid
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{suffix}"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
 from rules.problems import InputError, Problem
-from engine.core.models import Category, Event, FilingCondition, Task
+from engine.core.models import Category, Event, Task
 from engine.core.states import TERMINAL, EventStatus, TaskStatus
 
 LIST_WINDOW = timedelta(days=90)  # GeoReport's default and largest date range

@@ -6,6 +6,9 @@ Werkzeug's best_match picks `en` for `zh-CN,zh;q=0.9` against zh_Hans_CN, so ali
 from __future__ import annotations
 
 from flask import request, session
+from flask_login import current_user
+from web.common.extensions import db
+from flask_babel import get_locale
 
 LOCALES = ("zh_Hans_CN", "en")
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -25,9 +28,7 @@ def remember_choice() -> None:
     """Before the view runs, keep the nav switch's choice (?lang=..&remember=1) on the signed-in
     user's row, so it follows them to other browsers; a bare ?lang= stays a one-session choice.
     Done here, not in the lazy selector, so no half-done work of the view is ever committed."""
-    from flask_login import current_user
 
-    from web.common.extensions import db
 
     chosen = normalise(request.args.get("lang"))
     if chosen and request.args.get("remember") == "1" and current_user.is_authenticated and getattr(current_user, "language", chosen) != chosen:
@@ -36,8 +37,6 @@ def remember_choice() -> None:
 
 
 def select_locale() -> str:
-    from flask_login import current_user
-
     chosen = normalise(request.args.get("lang"))
     if chosen:
         session["lang"] = chosen
@@ -56,6 +55,4 @@ def select_locale() -> str:
 
 def short_lang() -> str:
     """'zh' or 'en', for picking a name_zh / name_en column or a bilingual message."""
-    from flask_babel import get_locale
-
     return "zh" if str(get_locale()).startswith("zh") else "en"
