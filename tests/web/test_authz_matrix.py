@@ -227,6 +227,8 @@ def request_as(app, caller: Caller, method: str, path: str, address: str):
     response = client.open(path, method=method, headers=headers)
     if response.status_code in (301, 308):  # the router's canonical URL, before any guard: follow it
         response = client.open(response.headers["Location"], method=method, headers=headers)
+    response.get_data()  # a streamed body (the CSV export) runs to its end inside this test's transaction
+    response.close()
     return response
 
 
