@@ -233,11 +233,8 @@ def client(app):
 
 @pytest.fixture()
 def csrf_on(app):
-    """Forms carry their CSRF token, as in a browser (the test app's default is off); restored afterwards."""
-    before = app.config.get("WTF_CSRF_ENABLED", True)
+    """Forms carry their CSRF token, as in a browser (the test app's default is off), for this test only."""
     app.config["WTF_CSRF_ENABLED"] = True
-    yield
-    app.config["WTF_CSRF_ENABLED"] = before
 
 
 @pytest.fixture(scope="session")

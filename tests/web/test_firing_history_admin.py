@@ -18,8 +18,7 @@ from tests.helpers import bearer, event
 def auditor(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "auditor")
-    yield client
-    app.config["WTF_CSRF_ENABLED"] = False
+    return client
 
 
 def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, intake_token, drain, session):
@@ -54,11 +53,8 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
 
 def test_field_units_and_dispatchers_cannot_read_the_history(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        for username in ("dongcheng", "dispatcher"):
-            login(client, username)
-            assert client.get("/admin/history/").status_code == 403
-            client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
-                                                                 client.get("/").get_data(as_text=True)).group(1)})
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
+    for username in ("dongcheng", "dispatcher"):
+        login(client, username)
+        assert client.get("/admin/history/").status_code == 403
+        client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
+                                                             client.get("/").get_data(as_text=True)).group(1)})

@@ -37,8 +37,7 @@ def naive_local(hour: int) -> str:
 def admin_client(app, client, login):
     app.config["WTF_CSRF_ENABLED"] = True
     login(client, "admin")
-    yield client
-    app.config["WTF_CSRF_ENABLED"] = False
+    return client
 
 
 def upload(client, data: bytes, name: str, source: str):

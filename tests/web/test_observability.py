@@ -28,25 +28,20 @@ def scrape(app):
                 for family in text_string_to_metric_families(response.get_data(as_text=True))
                 for s in family.samples}
 
-    yield run
-    app.config.pop("CIVICRULES_METRICS_TOKEN", None)
+    return run
 
 
 def test_metrics_are_closed_without_the_token_or_an_allowed_address(app):
     app.config["CIVICRULES_METRICS_TOKEN"] = TOKEN
-    try:
-        client = app.test_client()
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers=bearer("guess")).status_code == 401
-        assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
-        app.config["CIVICRULES_METRICS_ALLOW"] = "10.20.0.0/16, 192.0.2.7"
-        client.environ_base["REMOTE_ADDR"] = "10.20.3.4"
-        assert client.get("/metrics").status_code == 200
-        client.environ_base["REMOTE_ADDR"] = "10.21.3.4"
-        assert client.get("/metrics").status_code == 401
-    finally:
-        app.config.pop("CIVICRULES_METRICS_TOKEN", None)
-        app.config.pop("CIVICRULES_METRICS_ALLOW", None)
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer("guess")).status_code == 401
+    assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
+    app.config["CIVICRULES_METRICS_ALLOW"] = "10.20.0.0/16, 192.0.2.7"
+    client.environ_base["REMOTE_ADDR"] = "10.20.3.4"
+    assert client.get("/metrics").status_code == 200
+    client.environ_base["REMOTE_ADDR"] = "10.21.3.4"
+    assert client.get("/metrics").status_code == 401
 
 
 def test_metrics_follow_an_event_from_intake_to_tasks(app, client, intake_token, scrape, env):
@@ -81,18 +76,26 @@ def test_metrics_follow_an_event_from_intake_to_tasks(app, client, intake_token,
     assert lagging[("civicrules_outbox_lag_seconds", ())] >= 600
 
 
-def test_a_request_id_goes_in_and_out_and_into_the_log(app, client, intake_token):
+@pytest.fixture()
+def service_log():
+    """`service_log(fmt)` sends the service's log to a string for this test only and returns the string's stream."""
     stream = io.StringIO()
-    configure_logging(fmt="json", stream=stream)
-    try:
-        response = client.post("/api/v1/events", json=event(), headers={**bearer(intake_token),
-                                                                         "X-Request-ID": "hotline-batch-42"})
-        fresh = client.get("/healthz")
-    finally:
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            if handler.get_name() == "civicrules":
-                root.removeHandler(handler)
+
+    def capture(fmt: str) -> io.StringIO:
+        configure_logging(fmt=fmt, stream=stream)
+        return stream
+    yield capture
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "civicrules":
+            root.removeHandler(handler)
+
+
+def test_a_request_id_goes_in_and_out_and_into_the_log(app, client, intake_token, service_log):
+    stream = service_log("json")
+    response = client.post("/api/v1/events", json=event(), headers={**bearer(intake_token),
+                                                                     "X-Request-ID": "hotline-batch-42"})
+    fresh = client.get("/healthz")
     assert response.headers["X-Request-ID"] == "hotline-batch-42"
     assert len(fresh.headers["X-Request-ID"]) == 32  # made up when none (or a strange one) is sent
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -103,16 +106,9 @@ def test_a_request_id_goes_in_and_out_and_into_the_log(app, client, intake_token
     assert client.get("/healthz", headers={"X-Request-ID": odd}).headers["X-Request-ID"] != odd
 
 
-def test_text_logs_name_the_request_too(app, client):
-    stream = io.StringIO()
-    configure_logging(fmt="text", stream=stream)
-    try:
-        client.get("/healthz", headers={"X-Request-ID": "probe-7"})
-    finally:
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            if handler.get_name() == "civicrules":
-                root.removeHandler(handler)
+def test_text_logs_name_the_request_too(app, client, service_log):
+    stream = service_log("text")
+    client.get("/healthz", headers={"X-Request-ID": "probe-7"})
     assert "[request=probe-7]" in stream.getvalue() and "GET /healthz 200" in stream.getvalue()
 
 

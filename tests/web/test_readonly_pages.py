@@ -12,9 +12,7 @@ READ_ONLY_PAGES = ["/admin/templates/", "/admin/templates/edit/?code=night-patro
 @pytest.fixture()
 def no_csrf(app):
     """The guard, not the CSRF check, must answer these POSTs (call it after logging in)."""
-    csrf = app.config.get("WTF_CSRF_ENABLED", True)
-    yield lambda: app.config.__setitem__("WTF_CSRF_ENABLED", False)
-    app.config["WTF_CSRF_ENABLED"] = csrf
+    return lambda: app.config.__setitem__("WTF_CSRF_ENABLED", False)
 
 
 @pytest.mark.parametrize("username", ["auditor", "assessor"])

@@ -19,6 +19,7 @@ PASSWORD = "right-password-1"
 
 
 def _address() -> str:
+    """A fresh client address: the limiter's counts live in Redis, which the per-test rollback does not reach."""
     return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
 
 
@@ -30,7 +31,8 @@ def _client(app, address: str | None = None):
 
 @pytest.fixture()
 def account(session) -> str:
-    """A fresh dispatcher account per test, so a lock never spills over to other tests."""
+    """A fresh dispatcher account per test: the sign-in limiter counts per address and name in Redis, beyond
+    the rollback."""
     name = f"sec-{uuid.uuid4().hex[:8]}"
     create_user(session, name, "dispatcher", PASSWORD)
     session.commit()
@@ -177,7 +179,7 @@ def test_behind_a_tls_proxy_hsts_and_secure_cookies(settings, factory):
 def test_a_revoked_intake_token_gets_401(app, client, session, settings):
     from app.cli import main
 
-    token = issue_intake_token(session, f"camera-{uuid.uuid4().hex[:6]}", "camera")
+    token = issue_intake_token(session, "camera-revoked", "camera")
     session.commit()
     assert client.post("/api/v1/events", json=event(), headers=bearer(token)).status_code == 202
     listed = CliRunner().invoke(main, ["token", "list"])
@@ -190,7 +192,7 @@ def test_a_revoked_intake_token_gets_401(app, client, session, settings):
 
 
 def test_an_administrator_revokes_a_token_in_the_admin(app, session, login):
-    token = issue_intake_token(session, f"patrol-{uuid.uuid4().hex[:6]}", "patrol")
+    token = issue_intake_token(session, "patrol-revoked", "patrol")
     session.commit()
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == token[:10]))
     app.config["WTF_CSRF_ENABLED"] = True
@@ -204,33 +206,29 @@ def test_an_administrator_revokes_a_token_in_the_admin(app, session, login):
 
 
 def test_an_intake_token_is_scoped_to_its_source(app, client, session):
-    first = issue_intake_token(session, f"src-a-{uuid.uuid4().hex[:6]}")
-    second = issue_intake_token(session, f"src-b-{uuid.uuid4().hex[:6]}")
+    first = issue_intake_token(session, "src-a")
+    second = issue_intake_token(session, "src-b")
     session.commit()
     claimed = client.post("/api/v1/events", json=event(source="someone-else"), headers=bearer(first))
     assert claimed.status_code == 422  # a body cannot name another source
     created = client.post("/api/v1/events", json=event(), headers=bearer(first))
     assert created.status_code == 202
     stored = session.get(Event, created.get_json()["id"])
-    assert stored.source.startswith("src-a-")  # the token decides the source
+    assert stored.source == "src-a"  # the token decides the source
     assert client.get(f"/api/v1/events/{stored.id}", headers=bearer(first)).status_code == 200
     assert client.get(f"/api/v1/events/{stored.id}", headers=bearer(second)).status_code == 404
     assert client.get("/api/v1/tasks", headers=bearer(first)).status_code == 403
 
 
 def test_intake_is_limited_per_token(app, session):
-    token = issue_intake_token(session, f"burst-{uuid.uuid4().hex[:6]}")
-    other = issue_intake_token(session, f"calm-{uuid.uuid4().hex[:6]}")
+    token = issue_intake_token(session, "burst")
+    other = issue_intake_token(session, "calm")
     session.commit()
-    configured = app.config["CIVICRULES_INTAKE_RATE_LIMIT"]
     app.config["CIVICRULES_INTAKE_RATE_LIMIT"] = "3 per minute"
-    try:
-        client = _client(app)
-        codes = [client.post("/api/v1/events", json=event(), headers=bearer(token)).status_code for _ in range(4)]
-        assert codes == [202, 202, 202, 429]
-        assert client.post("/api/v1/events", json=event(), headers=bearer(other)).status_code == 202
-    finally:
-        app.config["CIVICRULES_INTAKE_RATE_LIMIT"] = configured
+    client = _client(app)
+    codes = [client.post("/api/v1/events", json=event(), headers=bearer(token)).status_code for _ in range(4)]
+    assert codes == [202, 202, 202, 429]
+    assert client.post("/api/v1/events", json=event(), headers=bearer(other)).status_code == 202
 
 
 @pytest.mark.parametrize("name, content, mimetype, inline", [

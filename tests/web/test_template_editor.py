@@ -69,11 +69,8 @@ def test_admin_builds_a_template_the_preview_shows_it_and_a_task_uses_it(live_se
     body = step(client, squad, body, "start")
     app = client.application
     app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        login(client, "squad_dc")
-        page_html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
+    login(client, "squad_dc")
+    page_html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'name="outcome"' in page_html and "已取缔" in page_html and "已警告" in page_html  # the runtime form
 
     refused = move(client, squad, task.id, "submit", body["version"], data={"result": "已巡查", "outcome": "burned"})
