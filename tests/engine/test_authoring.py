@@ -2,7 +2,6 @@
 rule someone has changed since is refused, and one campaign_for names the same campaign everywhere."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +14,8 @@ from engine.core.models import Campaign, ListItem, Rule
 from rules.problems import InputError
 
 
-def _campaign(session, status: str = "draft") -> Campaign:
-    campaign = Campaign(code=f"authoring-{uuid.uuid4().hex[:8]}", name_zh="编辑测试", name_en="Authoring test",
-                        status=status)
+def _campaign(session, status: str = "draft", code: str = "authoring-test") -> Campaign:
+    campaign = Campaign(code=code, name_zh="编辑测试", name_en="Authoring test", status=status)
     session.add(campaign)
     session.flush()
     return campaign
@@ -98,7 +96,7 @@ def test_without_a_code_the_oldest_active_campaign_is_meant_else_the_newest(sess
     assert campaign_for(session, named.code) is named
     assert campaign_for(session, "no-such-campaign") is None
     active = session.scalars(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id)).all()
-    later = _campaign(session, status="active")
+    later = _campaign(session, status="active", code="authoring-later")
     assert campaign_for(session, None) is (active[0] if active else later)
     for campaign in [*active, later]:
         campaign.status = "ended"

@@ -257,7 +257,7 @@ def test_wecom_payload_shape_and_errcode(factory, serve, allowed):
 
 def test_tier_and_on_call_recipients_are_fanned_out(factory, serve, allowed):
     receiver = serve()
-    tier = 900 + int(unique("")[-4:], 16) % 90
+    tier = 901  # no demo recipient serves it
     with factory() as s:
         tier_recipient = _recipient(s, scope="tier", tier_level=tier, channel="webhook", address=receiver.url)
         on_call = _recipient(s, scope="oncall", channel="webhook", address=receiver.url, language="en")
@@ -265,13 +265,7 @@ def test_tier_and_on_call_recipients_are_fanned_out(factory, serve, allowed):
         row = _message(s, f"tier:{tier}", kind="escalate", tier=tier)
         key, row_id, ids = row.idempotency_key, row.id, (tier_recipient.id, on_call.id, other_tier.id)
         s.commit()
-    try:
-        _deliver(factory, _start())
-    finally:
-        with factory() as s:
-            for recipient_id in ids:
-                s.get(Recipient, recipient_id).enabled = False
-            s.commit()
+    _deliver(factory, _start())
     _, deliveries = _state(factory, row_id)
     assert sorted(d.recipient_id for d in deliveries) == sorted(ids[:2])
     texts = sorted(r.json()["text"] for r in receiver.keyed(key))

@@ -26,6 +26,7 @@ def admin(app, client, csrf_on, login):
 
 @pytest.fixture()
 def campaign_id(session) -> int:
+    """A campaign of its own, under a code no earlier run used: the browser tests commit theirs."""
     campaign = Campaign(code=f"asm-{uuid.uuid4().hex[:8]}", name_zh="考核配置测试", name_en="Assessment config test")
     session.add(campaign)
     session.commit()
@@ -148,7 +149,7 @@ def test_bad_values_are_refused_next_to_their_box_and_nothing_is_stored(admin, s
 @pytest.fixture()
 def list_row(session, campaign_id) -> int:
     rule_list = RuleList(campaign_id=campaign_id, kind="zero_tolerance", name_zh="零容忍", name_en="Zero tolerance")
-    row = ListItem(rule_list=rule_list, position=0, key=f"P{uuid.uuid4().hex[:6]}", title_zh="测试行",
+    row = ListItem(rule_list=rule_list, position=0, key="P-test", title_zh="测试行",
                    title_en="Test row", categories=["06029"], template_code="t", points=2)
     session.add_all([rule_list, row])
     session.commit()

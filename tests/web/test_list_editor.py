@@ -22,7 +22,8 @@ from tests.helpers import WATCH, csrf_from
 
 @pytest.fixture()
 def table(factory):
-    """A draft campaign of its own with a zero-tolerance list of two rows (the demo lists stay untouched)."""
+    """A draft campaign of its own with a zero-tolerance list of two rows (the demo lists stay untouched), under a
+    code no earlier run used: the browser tests and the waiting save commit theirs."""
     code = f"lists-{uuid.uuid4().hex[:8]}"
     with factory() as session:
         campaign = Campaign(code=code, name_zh="清单测试", name_en="List test", status="draft")

@@ -63,16 +63,14 @@ def test_the_draft_diff_shows_a_changed_row_field_by_field(admin_client, session
     before = list(row.categories)
     row.categories = before + ["09014"]
     session.commit()
-    try:
-        page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
-        assert 'data-subject="zero_tolerance/ZT1" data-path="categories" data-kind="added"' in page
-        assert "List row ZT1 (zero-tolerance list), categories: added 09014" in page
-        assert 'id="differs"' in page
-        zh = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=zh").get_data(as_text=True)
-        assert "零容忍清单的清单行 ZT1 的 categories：新增 09014" in zh
-    finally:
-        row.categories = before
-        session.commit()
+    page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
+    assert 'data-subject="zero_tolerance/ZT1" data-path="categories" data-kind="added"' in page
+    assert "List row ZT1 (zero-tolerance list), categories: added 09014" in page
+    assert 'id="differs"' in page
+    zh = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=zh").get_data(as_text=True)
+    assert "零容忍清单的清单行 ZT1 的 categories：新增 09014" in zh
+    row.categories = before
+    session.commit()
     page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
     assert 'data-subject="zero_tolerance/ZT1"' not in page
 
@@ -84,19 +82,15 @@ def test_publishing_refuses_a_draft_that_changed_since_it_was_reviewed(admin_cli
     points = row.points
     row.points = points + 3
     session.commit()
-    try:
-        page = admin_client.get(url).get_data(as_text=True)  # the admin reviews +3 ...
-        row.points = points + 5  # ... and another editor changes the row again before the admin publishes
-        session.commit()
-        response = admin_client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page),
-                                                "comment": "reviewed something else"})
-        answer = response.get_data(as_text=True)
-        assert response.status_code == 200 and "the draft changed since you reviewed it" in answer
-        assert 'data-subject="zero_tolerance/ZT2" data-path="points"' in answer  # the new difference, to review
-        assert _versions(session, campaign)[-1].id == start.id
-    finally:
-        row.points = points
-        session.commit()
+    page = admin_client.get(url).get_data(as_text=True)  # the admin reviews +3 ...
+    row.points = points + 5  # ... and another editor changes the row again before the admin publishes
+    session.commit()
+    response = admin_client.post(url, data={"csrf_token": csrf_from(page), "reviewed": reviewed_hash(page),
+                                            "comment": "reviewed something else"})
+    answer = response.get_data(as_text=True)
+    assert response.status_code == 200 and "the draft changed since you reviewed it" in answer
+    assert 'data-subject="zero_tolerance/ZT2" data-path="points"' in answer  # the new difference, to review
+    assert _versions(session, campaign)[-1].id == start.id
 
 
 def test_a_draft_equal_to_the_active_version_has_nothing_to_publish(admin_client, session, campaign):
@@ -116,69 +110,64 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
                                                                     intake_token, drain):
     admin_id = session.scalar(select(User.id).where(User.username == "admin"))
     start = _versions(session, campaign)[-1]
-    broken_key, probe_key = f"broken-{uuid.uuid4().hex[:8]}", f"probe-{uuid.uuid4().hex[:8]}"
+    broken_key, probe_key = "broken-rule", "probe-rule"
     session.add(Rule(campaign_id=campaign.id, key=broken_key, version=1, document={"key": broken_key, **BROKEN}))
     session.commit()
-    try:
-        for lang, words in (("zh", ("未知的任务模板", "没有发布任何版本")),
-                            ("en", ("unknown task template", "Nothing was published"))):
-            response = _post_publish(admin_client, campaign, "should not publish", lang)
-            page = response.get_data(as_text=True)
-            assert response.status_code == 200
-            for text in words:
-                assert text in page, (lang, text)
-            assert f"{broken_key}: then[0].template" in page and f"{broken_key}: when.all[0].value" in page
-            beside = page.split(f'data-subject="{broken_key}"')[1].split("</tr>")[0]  # next to the rule that caused it
-            assert f"{broken_key}: then[0].template: {words[0]}" in beside
-        assert _versions(session, campaign)[-1].id == start.id
+    for lang, words in (("zh", ("未知的任务模板", "没有发布任何版本")),
+                        ("en", ("unknown task template", "Nothing was published"))):
+        response = _post_publish(admin_client, campaign, "should not publish", lang)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        for text in words:
+            assert text in page, (lang, text)
+        assert f"{broken_key}: then[0].template" in page and f"{broken_key}: when.all[0].value" in page
+        beside = page.split(f'data-subject="{broken_key}"')[1].split("</tr>")[0]  # next to the rule that caused it
+        assert f"{broken_key}: then[0].template: {words[0]}" in beside
+    assert _versions(session, campaign)[-1].id == start.id
 
-        session.execute(delete(Rule).where(Rule.key == broken_key))
-        session.add(Rule(campaign_id=campaign.id, key=probe_key, version=1, document=_probe(probe_key)))
-        session.commit()
-        response = _post_publish(admin_client, campaign, "probe rule for the versions test", "en")
-        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
-        published = _versions(session, campaign)[-1]
-        assert published.number == start.number + 1
-        assert (published.author_id, published.comment) == (admin_id, "probe rule for the versions test")
-        assert probe_key in published.rules and published.bundle["templates"]
-        assert session.get(Campaign, campaign.id).published_version_id == published.id
-        logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "RulesetVersion",
-                                                             ChangeLogEntry.object_id == str(published.id),
-                                                             ChangeLogEntry.action == "insert"))
-        assert logged is not None and (logged.username, logged.interface) == ("admin", "admin")
-        assert logged.after["comment"] == "probe rule for the versions test"
-        index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
-        assert f'data-number="{published.number}"' in index and "probe rule for the versions test" in index
-        diff = admin_client.get(f"/admin/versions/{campaign.id}/diff?old={start.number}&new={published.number}&lang=en")
-        assert f'data-subject="{probe_key}"' in diff.get_data(as_text=True)
+    session.execute(delete(Rule).where(Rule.key == broken_key))
+    session.add(Rule(campaign_id=campaign.id, key=probe_key, version=1, document=_probe(probe_key)))
+    session.commit()
+    response = _post_publish(admin_client, campaign, "probe rule for the versions test", "en")
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+    published = _versions(session, campaign)[-1]
+    assert published.number == start.number + 1
+    assert (published.author_id, published.comment) == (admin_id, "probe rule for the versions test")
+    assert probe_key in published.rules and published.bundle["templates"]
+    assert session.get(Campaign, campaign.id).published_version_id == published.id
+    logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "RulesetVersion",
+                                                         ChangeLogEntry.object_id == str(published.id),
+                                                         ChangeLogEntry.action == "insert"))
+    assert logged is not None and (logged.username, logged.interface) == ("admin", "admin")
+    assert logged.after["comment"] == "probe rule for the versions test"
+    index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
+    assert f'data-number="{published.number}"' in index and "probe rule for the versions test" in index
+    diff = admin_client.get(f"/admin/versions/{campaign.id}/diff?old={start.number}&new={published.number}&lang=en")
+    assert f'data-subject="{probe_key}"' in diff.get_data(as_text=True)
 
-        index = admin_client.get("/admin/versions/").get_data(as_text=True)
-        response = admin_client.post(f"/admin/versions/{campaign.id}/rollback/{start.number}",
-                                     data={"csrf_token": csrf_from(index), "comment": "probe done"})
-        assert response.status_code in (302, 303)
-        rolled = _versions(session, campaign)[-1]
-        assert rolled.number == start.number + 2
-        assert rolled.content_hash == start.content_hash and rolled.rules == start.rules
-        assert rolled.comment == f"rollback to v{start.number}: probe done" and rolled.author_id == admin_id
-        assert session.get(Campaign, campaign.id).published_version_id == rolled.id
-        draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
-        assert f'data-subject="{probe_key}"' in draft and 'id="differs"' in draft  # the draft is left as it was
-        index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
-        assert 'data-state="differs"' in index.split(f'id="campaign-{campaign.id}"')[1].split("</section>")[0]
+    index = admin_client.get("/admin/versions/").get_data(as_text=True)
+    response = admin_client.post(f"/admin/versions/{campaign.id}/rollback/{start.number}",
+                                 data={"csrf_token": csrf_from(index), "comment": "probe done"})
+    assert response.status_code in (302, 303)
+    rolled = _versions(session, campaign)[-1]
+    assert rolled.number == start.number + 2
+    assert rolled.content_hash == start.content_hash and rolled.rules == start.rules
+    assert rolled.comment == f"rollback to v{start.number}: probe done" and rolled.author_id == admin_id
+    assert session.get(Campaign, campaign.id).published_version_id == rolled.id
+    draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
+    assert f'data-subject="{probe_key}"' in draft and 'id="differs"' in draft  # the draft is left as it was
+    index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
+    assert 'data-state="differs"' in index.split(f'id="campaign-{campaign.id}"')[1].split("</section>")[0]
 
-        api = app.test_client()
-        api.environ_base["REMOTE_ADDR"] = "10.253.251.1"
-        posted = api.post("/api/v1/events", json=event("09014", "XC-02", hour=10), headers=bearer(intake_token))
-        assert posted.status_code == 202, posted.get_json()
-        drain()
-        session.expire_all()
-        firings = session.scalars(select(Firing).where(Firing.event_id == posted.get_json()["id"])).all()
-        assert firings and {f.ruleset_version_id for f in firings} == {rolled.id}
-        assert probe_key not in {f.rule_key for f in firings}
-    finally:
-        session.rollback()
-        session.execute(delete(Rule).where(Rule.key.in_([broken_key, probe_key])))
-        session.commit()
+    api = app.test_client()
+    api.environ_base["REMOTE_ADDR"] = "10.253.251.1"
+    posted = api.post("/api/v1/events", json=event("09014", "XC-02", hour=10), headers=bearer(intake_token))
+    assert posted.status_code == 202, posted.get_json()
+    drain()
+    session.expire_all()
+    firings = session.scalars(select(Firing).where(Firing.event_id == posted.get_json()["id"])).all()
+    assert firings and {f.ruleset_version_id for f in firings} == {rolled.id}
+    assert probe_key not in {f.rule_key for f in firings}
 
 
 def test_an_auditor_reads_every_page_but_cannot_publish_or_roll_back(app, session, campaign, csrf_on, login):
