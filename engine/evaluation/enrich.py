@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.evaluation.context import CampaignContext
 from engine.core.models import Category, Event, Grid, Unit, Task, TaskTransition
@@ -74,7 +74,7 @@ class Reference:
 def load_reference(session: Session) -> Reference:
     cats = {}
     codes = dict(session.execute(select(Category.id, Category.code)).all())
-    for cat in session.scalars(select(Category)):
+    for cat in session.scalars(select(Category).options(selectinload(Category.conditions))):  # not one query each
         cats[cat.id] = CategoryRef(cat.id, cat.code, codes.get(cat.parent_id), cat.default_condition,
                                    {c.code: (c.limit_value, c.limit_unit) for c in cat.conditions})
     units = {u.id: UnitRef(u.id, u.code, u.type, u.parent_id) for u in session.scalars(select(Unit))}

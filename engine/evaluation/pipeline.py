@@ -167,7 +167,7 @@ def _record(session: Session, groups: list[list[Verdict]], now: datetime) -> Non
                                         channel=note["channel"])
                          for i, note in enumerate(firing.notifications)]
     if firings:
-        session.execute(insert(Firing), firings)
+        session.execute(insert(Firing).execution_options(render_nulls=True), firings)  # one batch, not one per null
     outbox.write(session, messages)
 
 

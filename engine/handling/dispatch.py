@@ -5,6 +5,9 @@ This is the only creator of Task rows; after it, every change of status goes thr
 `engine.handling.tasks.apply`. The caller owns the transaction (the pipeline also checks its lease
 before committing, so a batch whose lease was lost rolls back whole). Dispatching is idempotent on
 (event, unit): an order whose event already has a task for that unit writes nothing.
+
+Every insert renders NULLs (`render_nulls`): the ORM would otherwise leave a None column out of its row,
+split the batch wherever rows differ in that, and send one statement per group instead of one per table.
 """
 from __future__ import annotations
 
@@ -73,8 +76,9 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
             taken.add(order.key)
             fresh.append(order)
     if fresh:
-        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
-                              [_task_row(order, now) for order in fresh]).all()
+        rows = [_task_row(order, now) for order in fresh]
+        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
+                              .execution_options(render_nulls=True), rows).all()
         task_of.update(zip((order.key for order in fresh), ids))
         _born(session, [(task_of[order.key], order) for order in fresh], now)
     return [task_of[order.key] for order in orders]
@@ -111,9 +115,9 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], now: datetime)
                 f"tier:{escalation.tier}", {"task": task_id, "kind": kind, "tier": escalation.tier,
                                             "rule": escalation.rule_key, "message": escalation.message},
                 now, event_id=order.event_id, task_id=task_id))
-    session.execute(insert(TaskTransition), transitions)
+    session.execute(insert(TaskTransition).execution_options(render_nulls=True), transitions)
     if steps:
-        session.execute(insert(TaskStep), steps)
+        session.execute(insert(TaskStep).execution_options(render_nulls=True), steps)
     if supervisions:
-        session.execute(insert(Supervision), supervisions)
+        session.execute(insert(Supervision).execution_options(render_nulls=True), supervisions)
     outbox.write(session, messages)
