@@ -16,7 +16,7 @@ from admin.queues import init_queue_dashboard
 from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
-from engine.intake.imports import MAX_FILE_BYTES
+from engine.core.tables import MAX_FILE_BYTES
 from web import api, assessment, change_actor, evidence, open311, openapi, pages, simulate, supervision, workflow
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.accounts.lockout import unlock
-from engine.accounts.users import create_user, issue_intake_token
+from engine.accounts.users import ROLES, create_user, issue_intake_token
 from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
@@ -96,8 +96,7 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("name")
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "dispatcher", "checker", "field_unit", "supervisor", "assessor", "auditor"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--unit", "unit_code", default=None, help="unit code (required for field_unit)")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_create(name: str, role: str, unit_code: str | None, password: str) -> None:

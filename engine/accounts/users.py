@@ -21,6 +21,8 @@ ROLES = {
     "supervisor": ("督查员", "Supervisor"),
     "assessor": ("考核员", "Assessor"),
     "auditor": ("审计员", "Auditor"),
+    "collector": ("监督员", "Collector"),  # verifies reports and checks closed work on site
+    "shift_leader": ("值班长", "Shift leader"),  # files cases and closes them
 }
 USER_TOKEN_DAYS = 30
 

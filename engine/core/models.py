@@ -118,6 +118,9 @@ class Unit(Base):
     parent: Mapped[Optional["Unit"]] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Unit"]] = relationship(back_populates="parent")
     contact: Mapped[Optional[str]] = mapped_column(String(200))
+    # The leader paired with the unit (包联领导): where its lost points and escalations end.
+    liaison_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", use_alter=True, name="fk_units_liaison_id"))
+    liaison: Mapped[Optional["Person"]] = relationship(foreign_keys=[liaison_id], post_update=True)
     duty_items: Mapped[list["DutyItem"]] = relationship(order_by="DutyItem.position", cascade="all, delete-orphan",
                                                         back_populates="unit")
 
@@ -151,9 +154,67 @@ class Grid(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Unit] = relationship()
     boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # 包片: the person who answers for the grid, and the 监督员 who verifies reports and checks work in it.
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", use_alter=True,
+                                                                     name="fk_grids_responsible_id"))
+    responsible: Mapped[Optional["Person"]] = relationship(foreign_keys=[responsible_id])
+    collector_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", use_alter=True,
+                                                                   name="fk_grids_collector_id"))
+    collector: Mapped[Optional["Person"]] = relationship(foreign_keys=[collector_id])
 
     def __str__(self) -> str:
         return f"{self.code} {self.name_zh}"
+
+
+class Person(Base):
+    """A member of staff (人员), apart from accounts: the name duties, escalations and lost points go to."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # staff number (工号): what an import matches on
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[str] = mapped_column(String(32))  # engine/people/staff.py POSITIONS
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), unique=True)
+    user: Mapped[Optional["User"]] = relationship(foreign_keys=[user_id])
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Street(Base):
+    """A road or street (道路) in a unit's area, with the person who answers for it (包路)."""
+
+    __tablename__ = "streets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    responsible_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    responsible: Mapped[Optional[Person]] = relationship()
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class Shift(Base):
+    """One duty shift of the on-call roster (值班表): who answers for a unit from `starts_at` to `ends_at`."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_unit_time", "unit_id", "starts_at", "ends_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    person_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    person: Mapped[Person] = relationship()
+    starts_at: Mapped[datetime] = mapped_column(UTC)
+    ends_at: Mapped[datetime] = mapped_column(UTC)
+    kind: Mapped[str] = mapped_column(String(16), default="day")  # day | night | holiday
 
 
 class FrontageHolder(Base):
@@ -419,6 +480,9 @@ class Task(Base):
     park_until: Mapped[Optional[datetime]] = mapped_column(UTC)  # requested or approved end of parking (挂账)
     paused_since: Mapped[Optional[datetime]] = mapped_column(UTC)  # set while parked: the clock is stopped
     paused_seconds: Mapped[float] = mapped_column(Float, default=0, server_default="0")  # all parking so far
+    # The person in the unit who handles it (我的任务): the grid's 责任人 at dispatch, or whom a leader chose.
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee: Mapped[Optional[Person]] = relationship()
     firings: Mapped[list[Firing]] = relationship(order_by="Firing.id", foreign_keys=[Firing.task_id])
     transitions: Mapped[list["TaskTransition"]] = relationship(order_by="TaskTransition.id")
 

@@ -23,6 +23,8 @@ from engine.core.models import Supervision, Task, TaskStep, TaskTransition
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
 from engine.handling.ladder import FrozenStep, plan_steps
+from engine.people.responsibility import responsible_for_events
+from engine.people.staff import unit_and_below
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
             taken.add(order.key)
             fresh.append(order)
     if fresh:
-        rows = [_task_row(order, now) for order in fresh]
+        holders = _grid_holders(session, fresh)
+        rows = [_task_row(order, now, holders.get(order.key)) for order in fresh]
         ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
                               .execution_options(render_nulls=True), rows).all()
         task_of.update(zip((order.key for order in fresh), ids))
@@ -84,8 +87,25 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
     return [task_of[order.key] for order in orders]
 
 
-def _task_row(order: TaskOrder, now: datetime) -> dict[str, Any]:
-    return {"event_id": order.event_id, "campaign_id": order.campaign_id,
+def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[int, int], int]:
+    """Each new task starts with the 责任人 of its event's grid, when that person is of the task's unit
+    (每名队员都要有自己的责任区域): two queries per batch, whatever its size."""
+    owners = responsible_for_events(session, {order.event_id for order in orders})
+    scopes: dict[int, set[int]] = {}
+    holders = {}
+    for order in orders:
+        owner = owners.get(order.event_id)
+        if owner is None:
+            continue
+        if order.unit_id not in scopes:
+            scopes[order.unit_id] = unit_and_below(session, order.unit_id)
+        if owner[1] in scopes[order.unit_id]:
+            holders[order.key] = owner[0]
+    return holders
+
+
+def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[str, Any]:
+    return {"assignee_id": assignee_id, "event_id": order.event_id, "campaign_id": order.campaign_id,
             "ruleset_version_id": order.ruleset_version_id, "unit_id": order.unit_id,
             "template_id": order.template_id, "timeline_id": order.timeline_id, "rule_key": order.rule_key,
             "list_kind": order.list_kind, "status": TaskStatus.DISPATCHED, "limit_value": order.limit_value,

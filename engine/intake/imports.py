@@ -7,9 +7,6 @@ of the same file finds every (source, source id) already known and creates nothi
 """
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from datetime import date, datetime, time as day_time
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,11 +19,9 @@ from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event, parse_event
 from engine.core.models import Event, ImportRun
+from engine.core.tables import MAX_FILE_BYTES, Table, read_table
 import uuid
-from openpyxl import load_workbook
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 200_000
 CHUNK = 500
 REPORT_LIMIT = 500  # bad rows kept in a report; the count covers them all
 TARGETS = ("source_event_id", "category", "occurred_at", "grid", "lat", "lon", "address", "description",
@@ -45,44 +40,6 @@ HEADER_HINTS = {
     "filing_condition": ("立案条件", "filing_condition"),
     "source_type": ("来源类型", "来源", "source_type"),
 }
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[Any]]
-
-
-def read_table(path: Path) -> Table:
-    """A CSV (UTF-8 or GB18030, as Chinese exports often are) or XLSX file as headers and rows."""
-    raw = path.read_bytes()
-    if path.suffix.lower() == ".xlsx":
-
-        try:
-            book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        except Exception as err:
-            raise InputError([Problem("file", f"not a readable XLSX workbook ({type(err).__name__})",
-                                           f"无法读取的 XLSX 工作簿（{type(err).__name__}）")]) from err
-        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-        book.close()
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InputError([Problem("file", "the CSV is neither UTF-8 nor GB18030 text",
-                                           "CSV 文件既不是 UTF-8 也不是 GB18030 编码")])
-        rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if any(c not in (None, "") for c in r)]
-    if not rows:
-        raise InputError([Problem("file", "the file has no rows", "文件没有数据行")])
-    if len(rows) - 1 > MAX_ROWS:
-        raise InputError([Problem("file", f"at most {MAX_ROWS} rows per file", f"每个文件最多 {MAX_ROWS} 行")])
-    headers = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return Table(headers, rows[1:])
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:

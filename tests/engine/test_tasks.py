@@ -278,4 +278,5 @@ def test_the_table_names_only_known_states_and_every_action_has_rights():
         assert source not in TERMINAL
     assert set(tasks.STATES) == set(TaskStatus)  # every state has its zh/en names
     assert all(len(code) <= 16 for code in tasks.STATES)  # fits Task.status and TaskTransition columns
-    assert set(tasks.RIGHTS["approve_void"]) == {"dispatcher", "admin"}
+    assert set(tasks.RIGHTS["approve_void"]) == {"dispatcher", "shift_leader", "admin"}
+    assert set(tasks.RIGHTS["pass_check"]) == {"checker", "collector"}  # the 监督员 checks closed work on site

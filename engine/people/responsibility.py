@@ -1,0 +1,141 @@
+"""Who answers for what (包片、包点、包联): a grid's responsible person and collector, a street's
+responsible person, a unit's paired leader; and the chain above a task, 责任人 → 中队长 → 大队长 → 分管领导.
+
+"谁丢分谁负责": lost points and escalations follow these people, so every assignment is checked against
+the unit it serves, and a grid left without a person is easy to find.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from engine.core.models import Event, Grid, Person, Street, Unit
+from engine.people.staff import position_name, unit_and_below
+from rules.problems import InputError, Problem
+
+CHAIN = ("responsible", "squad_chief", "brigade_chief", "leader_in_charge")
+
+
+@dataclass(frozen=True)
+class Link:
+    """One step of the chain above a task: the position, and the person holding it (None: nobody named)."""
+
+    position: str
+    person: Optional[Person]
+
+    def label(self, lang: str = "zh") -> str:
+        return position_name(self.position, lang)
+
+
+def _belongs(session: Session, person: Person, unit_id: int, field: str, what_en: str, what_zh: str) -> list[Problem]:
+    if person.unit_id in unit_and_below(session, unit_id):
+        return []
+    unit = session.get(Unit, unit_id)
+    return [Problem(field, f"{person.name} belongs to {person.unit.name_en}, not to {unit.name_en}, which {what_en}",
+                    f"{person.name}属于「{person.unit.name_zh}」，不属于{what_zh}「{unit.name_zh}」")]
+
+
+def check_grid(session: Session, grid: Grid, responsible: Optional[Person], collector: Optional[Person]
+               ) -> list[Problem]:
+    """A grid's 责任人 comes from its own unit (or a unit under it); its 监督员 is a collector from anywhere."""
+    problems = []
+    if responsible is not None:
+        problems += _belongs(session, responsible, grid.unit_id, "responsible", "the grid belongs to", "网格所属单位")
+    if collector is not None and collector.position != "collector":
+        problems.append(Problem("collector", f"{collector.name} is a {position_name(collector.position, 'en')}, "
+                                             f"not a collector", f"{collector.name}的职务是"
+                                                                 f"{position_name(collector.position)}，不是监督员"))
+    return problems
+
+
+def assign_grid(session: Session, grid: Grid, responsible: Optional[Person], collector: Optional[Person]) -> None:
+    problems = check_grid(session, grid, responsible, collector)
+    if problems:
+        raise InputError(problems)
+    grid.responsible_id = responsible.id if responsible else None
+    grid.collector_id = collector.id if collector else None
+    session.flush()
+
+
+def check_street(session: Session, street: Street, responsible: Optional[Person]) -> list[Problem]:
+    if responsible is None:
+        return []
+    return _belongs(session, responsible, street.unit_id, "responsible", "the street belongs to", "道路所属单位")
+
+
+def check_liaison(liaison: Optional[Person]) -> list[Problem]:
+    """包联: the leader paired with a unit is a leader in charge, from the unit or from outside it."""
+    if liaison is None or liaison.position == "leader_in_charge":
+        return []
+    return [Problem("liaison", f"{liaison.name} is a {position_name(liaison.position, 'en')}; a paired leader "
+                               f"(包联) is a leader in charge", f"{liaison.name}的职务是{position_name(liaison.position)}，"
+                                                                f"包联领导须为分管领导")]
+
+
+def check_assignee(session: Session, task_unit_id: int, person: Person) -> list[Problem]:
+    """A task goes to a person of its own unit (or a unit under it), never across units."""
+    return _belongs(session, person, task_unit_id, "person", "the task belongs to", "任务所属单位")
+
+
+def grids_missing_people(session: Session) -> list[Grid]:
+    """Grids without a responsible person or without a collector: the admin flags each one."""
+    return list(session.scalars(select(Grid).where(or_(Grid.responsible_id.is_(None), Grid.collector_id.is_(None)))
+                                .order_by(Grid.code)))
+
+
+def responsible_for_events(session: Session, event_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Event id -> (the 责任人 of its grid, that person's unit), for tasks born assigned to them."""
+    ids = set(event_ids)
+    if not ids:
+        return {}
+    person = aliased(Person)
+    rows = session.execute(select(Event.id, person.id, person.unit_id).join(Grid, Grid.id == Event.grid_id)
+                           .join(person, person.id == Grid.responsible_id)
+                           .where(Event.id.in_(ids), person.active.is_(True)))
+    return {event_id: (person_id, unit_id) for event_id, person_id, unit_id in rows}
+
+
+def _nearest(session: Session, start_unit_id: int, position: str) -> Optional[Person]:
+    """The first active person holding `position`, from `start_unit_id` up through its parent units."""
+    unit_id: Optional[int] = start_unit_id
+    seen: set[int] = set()
+    while unit_id is not None and unit_id not in seen:
+        seen.add(unit_id)
+        found = session.scalar(select(Person).where(Person.unit_id == unit_id, Person.position == position,
+                                                    Person.active.is_(True)).order_by(Person.code).limit(1))
+        if found is not None:
+            return found
+        unit_id = session.scalar(select(Unit.parent_id).where(Unit.id == unit_id))
+    return None
+
+
+def _liaison(session: Session, unit_id: int) -> Optional[Person]:
+    """The paired leader (包联) of the unit or of the nearest unit above it that has one."""
+    current: Optional[int] = unit_id
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        unit = session.get(Unit, current)
+        if unit.liaison is not None:
+            return unit.liaison
+        current = unit.parent_id
+    return None
+
+
+def chain(session: Session, unit_id: int, grid_id: Optional[int] = None,
+          assignee: Optional[Person] = None) -> list[Link]:
+    """The people above a task of `unit_id`: its assignee or the grid's 责任人, then the squad chief and
+    brigade chief nearest to that person, then the unit's paired leader (else its own leader in charge)."""
+    responsible = assignee
+    if responsible is None and grid_id is not None:
+        grid = session.get(Grid, grid_id)
+        if grid is not None and grid.responsible is not None and \
+                grid.responsible.unit_id in unit_and_below(session, unit_id):
+            responsible = grid.responsible
+    start = responsible.unit_id if responsible is not None else unit_id
+    leader = _liaison(session, unit_id) or _nearest(session, unit_id, "leader_in_charge")
+    return [Link("responsible", responsible), Link("squad_chief", _nearest(session, start, "squad_chief")),
+            Link("brigade_chief", _nearest(session, start, "brigade_chief")), Link("leader_in_charge", leader)]
