@@ -1,8 +1,9 @@
 """Loading a campaign pack (the demo campaign) into an empty database, once."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +12,10 @@ from engine.accounts.users import create_user, ensure_roles, issue_intake_token
 from engine.authoring.drafts import publish
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, SanctionRule
+from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Person, SanctionRule, Street
+from engine.people.responsibility import assign_grid
+from engine.people.roster import WeekPattern, save_week, units_on_call
+from engine.people.staff import save_person
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -62,13 +66,17 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
                          updated_at=clock.now()))
     session.flush()
     logins = []
+    people = {p.code: p for p in session.scalars(select(Person))}
     for user in pack["users"]:
         account = create_user(session, user["username"], user["role"], password, user.get("unit"))
         account.tier_level = user.get("tier")
         if user.get("tier") in tiers:
             tiers[user["tier"]].members.append(TierMember(user=account))
+        if user.get("person") in people:
+            people[user["person"]].user_id = account.id
         logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
     session.flush()
+    _roster(session, pack.get("roster") or {}, campaign.timezone)
     publish(session, campaign, comment="demo pack")  # after the users, so the tiers' member users are in the bundle
     tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
     return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}
@@ -126,6 +134,7 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
             session.add(FrontageHolder(name=spec["name"], address=spec["address"], grid=grids[spec["grid"]],
                                        unit=units.get(spec.get("unit")), contact=spec.get("contact"),
                                        lat=spec.get("lat"), lon=spec.get("lon")))
+    _people(session, pack, units, grids)
     known_templates = set(session.scalars(select(TaskTemplate.code)))
     for spec in pack["templates"]:
         if spec["code"] not in known_templates:
@@ -133,3 +142,43 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
                                      instructions_zh=spec.get("instructions_zh", ""),
                                      instructions_en=spec.get("instructions_en", ""), fields=spec.get("fields", [])))
     session.flush()
+
+
+def _people(session: Session, pack: dict[str, Any], units: dict[str, Unit], grids: dict[str, Grid]) -> None:
+    """Named staff for every unit, each grid's 责任人 and 监督员, streets and the units' 包联 leaders."""
+    people = {p.code: p for p in session.scalars(select(Person))}
+    for spec in pack.get("staff", []):
+        if spec["code"] not in people:
+            people[spec["code"]] = save_person(session, code=spec["code"], name=spec["name"],
+                                               position=spec["position"], unit=units[spec["unit"]],
+                                               phone=spec["phone"])
+    for spec in pack["grids"]:
+        grid = grids[spec["code"]]
+        if grid.responsible_id is None and grid.collector_id is None:
+            assign_grid(session, grid, people.get(spec.get("responsible")), people.get(spec.get("collector")))
+    for spec in pack["units"]:
+        if spec.get("liaison") and units[spec["code"]].liaison_id is None:
+            units[spec["code"]].liaison_id = people[spec["liaison"]].id
+    known_streets = set(session.scalars(select(Street.code)))
+    for spec in pack.get("streets", []):
+        if spec["code"] not in known_streets:
+            session.add(Street(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], unit=units[spec["unit"]],
+                               responsible=people.get(spec.get("responsible"))))
+    session.flush()
+
+
+def _roster(session: Session, spec: dict[str, Any], tz: str) -> None:
+    """From this week's Monday, each unit's staff take the day and night shifts in turn; its first
+    person (the most senior) holds statutory holidays."""
+    if not spec:
+        return
+    today = clock.now().astimezone(ZoneInfo(tz)).date()
+    monday = today - timedelta(days=today.weekday())
+    for unit in units_on_call(session):
+        staff = list(session.scalars(select(Person.id).where(Person.unit_id == unit.id, Person.active.is_(True))
+                                     .order_by(Person.code)))
+        save_week(session, WeekPattern(
+            unit_id=unit.id, monday=monday, weeks=spec.get("weeks", 1),
+            day=[staff[i % len(staff)] for i in range(7)], night=[staff[(i + 1) % len(staff)] for i in range(7)],
+            holiday=staff[0], day_starts=time.fromisoformat(spec.get("day_starts", "08:00")),
+            night_starts=time.fromisoformat(spec.get("night_starts", "18:00"))), tz)
