@@ -171,7 +171,8 @@ def _check_rights(session: Session, task: Task, action: str, actor: Optional[Use
         zr, er = ROLES.get(actor.role, (actor.role, actor.role))
         raise _refuse("role", task, action, f"角色「{zr}」无权执行「{za}」（任务当前状态：{zs}）。",
                       f"The {er} role may not {ea} (the task is {es}).")
-    if actor.role == "field_unit" and task.unit_id not in unit_scope(session, actor.unit_id):
+    if actor.role == "field_unit" and task.unit_id not in unit_scope(session, actor.unit_id) \
+            and not (task.assignee is not None and task.assignee.user_id == actor.id):
         raise _refuse("scope", task, action, "该任务不属于你的单位。", "This task is not assigned to your unit.")
 
 
