@@ -59,7 +59,7 @@ def assign(session: Session, task: Task, person: Optional[Person], actor: Option
     if problems:
         raise InputError(problems)
     previous = task.assignee
-    task.assignee_id = person.id
+    task.assignee = person
     row = TaskTransition(task_id=task.id, from_status=task.status, to_status=task.status, action="assign",
                          actor_id=actor.id, at=now, comment=comment or "",
                          data={"person": person.id, "name": person.name,

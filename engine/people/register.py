@@ -128,9 +128,11 @@ def _row_problems(session: Session, row: int, v: dict[str, str], unit_by: dict[s
             "unit", f"{current.name} ({v['code']}) belongs to {current.unit.name_en}; one person, one unit: "
                     f"a transfer is made on the person's page",
             f"{current.name}（工号 {v['code']}）已属于「{current.unit.name_zh}」，一人只属一个单位；调动请在人员页面办理", row)]
-    return problems + check_person(session, code=v["code"], name=v["name"], position=position or "",
-                                   unit=unit, phone=v["phone"], user=user,
-                                   person_id=current.id if current else None, row=row)
+    named = {p.where for p in problems}  # one reason per field: the row's own words before the general rule
+    return problems + [p for p in check_person(session, code=v["code"], name=v["name"], position=position or "",
+                                               unit=unit, phone=v["phone"], user=user,
+                                               person_id=current.id if current else None, row=row)
+                       if p.where not in named]
 
 
 def _store(session: Session, v: dict[str, str], unit: Unit, user: Optional[User], existing: dict[str, Person],
