@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import datetime
+from pathlib import Path
 
 import click
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.serve import Supervisor
@@ -21,7 +24,12 @@ from engine.authoring.drafts import publish, rollback
 from engine.core import clock
 from engine.core.config import load_settings
 from engine.core.db import session_factory
+from engine.core.models import Unit
+from engine.core.tables import read_table
 from engine.core.logs import configure_logging
+from engine.people.register import import_staff
+from engine.people.roster import on_duty
+from engine.people.staff import position_name
 from engine.core.worktime import missing_years_ahead, seed_holidays
 from migrations import upgrade
 from rules.problems import InputError
@@ -80,7 +88,8 @@ def demo_load() -> None:
         click.echo("demo campaign already loaded")
     else:
         lines = [f"password for every demo login: {loaded['password']}"]
-        lines += [f"login {u:<12} role {r:<11} unit {unit or '-'}" for u, r, unit in loaded["logins"]]
+        lines += [f"login {u:<12} role {r:<12} unit {unit or '-':<7}" + (f" person {person}" if person else "")
+                  for u, r, unit, person in loaded["logins"]]
         lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
         credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
         credentials.chmod(0o600)
@@ -235,6 +244,50 @@ def rules_rollback(code: str, number: int, comment: str) -> None:
             raise click.ClickException(str(err)) from err
         session.commit()
         click.echo(f"published version {version.number} ({version.content_hash[:12]}): {version.comment}")
+
+
+@main.group()
+def staff() -> None:
+    """The staff register and the on-call roster."""
+
+
+@staff.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def staff_import(path: Path) -> None:
+    """Import a register (CSV or XLSX: 工号, 姓名, 职务, 单位, 电话[, 账号]); bad rows are listed, the rest stored."""
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            report = import_staff(session, read_table(path))
+        except InputError as err:
+            raise click.ClickException("; ".join(f"{p.where}: {p.en}" for p in err.problems)) from err
+        session.commit()
+    for problem in report.problems:
+        click.echo(f"row {problem.row}: {problem.where}: {problem.en}", err=True)
+    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+               f"{len(report.bad_rows)} rows refused")
+
+
+@staff.command("on-duty")
+@click.option("--unit", "unit_code", required=True, help="unit code, e.g. ZD-DC")
+@click.option("--at", "at_text", default=None, help="an instant with its offset, e.g. 2026-10-01T02:00+08:00 (default now)")
+def staff_on_duty(unit_code: str, at_text: str | None) -> None:
+    """Who is on duty for a unit at an instant (the roster, 值班表)."""
+    with session_factory(load_settings().database_url)() as session:
+        unit = session.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise click.ClickException(f"no unit {unit_code!r}")
+        try:
+            at = datetime.fromisoformat(at_text) if at_text else clock.now()
+        except ValueError as err:
+            raise click.ClickException(f"--at: not an ISO 8601 instant: {at_text!r}") from err
+        if at.tzinfo is None:
+            raise click.ClickException("--at: give the offset, e.g. +08:00")
+        shifts = on_duty(session, unit.id, at)
+        for shift in shifts:
+            click.echo(f"{shift.person.name} {position_name(shift.person.position)} {shift.person.phone} "
+                       f"{shift.kind} {shift.starts_at.isoformat()} – {shift.ends_at.isoformat()}")
+    if not shifts:
+        raise click.ClickException(f"nobody is on duty for {unit_code} at {at.isoformat()}")
 
 
 @main.group()

@@ -15,7 +15,7 @@ from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Person, SanctionRule, Street
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
-from engine.people.staff import save_person
+from engine.people.staff import position_name, save_person
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -72,9 +72,12 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
         account.tier_level = user.get("tier")
         if user.get("tier") in tiers:
             tiers[user["tier"]].members.append(TierMember(user=account))
-        if user.get("person") in people:
-            people[user["person"]].user_id = account.id
-        logins.append((user["username"], user["role"], user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None)))
+        person = people.get(user.get("person"))
+        if person is not None:
+            person.user_id = account.id
+        logins.append((user["username"], user["role"],
+                       user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None),
+                       f"{person.name} {position_name(person.position)}" if person is not None else None))
     session.flush()
     _roster(session, pack.get("roster") or {}, campaign.timezone)
     publish(session, campaign, comment="demo pack")  # after the users, so the tiers' member users are in the bundle
