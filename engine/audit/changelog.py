@@ -18,6 +18,19 @@ from engine.core import models as m
 
 SECRET_FIELDS = {"password_hash", "token_hash", "secret", "api_key"}
 REDACTED = "[redacted]"
+#: Personal data kept recognisable but not usable: the log shows a phone was changed, not the number.
+PERSONAL_FIELDS = {"phone"}
+
+
+def _shown(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key in SECRET_FIELDS:
+        return REDACTED
+    if key in PERSONAL_FIELDS:
+        text = str(value)
+        return text[:3] + "****" + text[-4:] if len(text) >= 8 else "****"
+    return _plain(value)
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ def track(model: type, campaign: Callable[[Any], int | None] = _campaign) -> Non
 for _model in (m.Campaign, m.Category, m.FilingCondition, m.Unit, m.Grid, m.FrontageHolder, m.SupervisionTier,
                m.Timeline, m.TimelineStep, m.TaskTemplate, m.RuleList, m.ListItem, m.Rule, m.RulesetVersion,
                m.Recipient, m.User, m.Holiday, m.AssessmentConfig, m.SanctionRule, m.DutyItem,
-               m.TierMember):
+               m.TierMember, m.Person, m.Street, m.Shift):
     track(_model)
 
 
@@ -90,7 +103,7 @@ def _columns(obj: Any) -> dict[str, Any]:
         if attr.key in state.unloaded:
             continue
         value = getattr(obj, attr.key)
-        values[attr.key] = REDACTED if attr.key in SECRET_FIELDS and value is not None else _plain(value)
+        values[attr.key] = _shown(attr.key, value)
     return values
 
 
@@ -105,10 +118,7 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         new = history.added[0] if history.added else None
         if old == new:
             continue
-        if attr.key in SECRET_FIELDS:
-            before[attr.key], after[attr.key] = REDACTED, REDACTED
-        else:
-            before[attr.key], after[attr.key] = _plain(old), _plain(new)
+        before[attr.key], after[attr.key] = _shown(attr.key, old), _shown(attr.key, new)
     return before, after
 
 

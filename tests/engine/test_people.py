@@ -11,8 +11,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from engine.audit import changelog
 from engine.core import clock
-from engine.core.models import Grid, Holiday, Person, Shift, Task, TaskTransition, Unit, User
+from engine.core.models import ChangeLogEntry, Grid, Holiday, Person, Shift, Street, Task, TaskTransition, Unit, User
 from engine.core.tables import read_table
 from engine.handling.assignment import AssignmentRefused, assign
 from engine.handling.dispatch import dispatch
@@ -251,3 +252,13 @@ def test_a_gap_in_tonight_is_found_and_closed_by_a_shift(session):
     add_shift(session, unit.id, _person(session, "JTJ-001"), start + timedelta(hours=9), end, "night")
     assert gaps(session, [unit.id], start, end) == {}
     assert tonight(datetime(2027, 6, 3, 3, 0, tzinfo=SHANGHAI), "Asia/Shanghai") == (start, end)
+
+
+def test_the_change_log_records_staff_edits_with_the_phone_masked(session):
+    assert {Person, Street, Shift} <= set(changelog.TRACKED)  # importing the module installs its session hooks
+    person = _person(session, "ZDDC-003")
+    person.phone = "13712345678"
+    session.flush()
+    entry = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "Person")
+                           .order_by(ChangeLogEntry.id.desc()).limit(1))
+    assert entry is not None and entry.after == {"phone": "137****5678"}
