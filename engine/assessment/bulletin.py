@@ -1,20 +1,23 @@
 """What a period's bulletin (周通报 / monthly ranking) shows: the ranking with its indicators, the score
-trend of each unit, the top categories, overdue tasks by the supervision tier they reached, and the
-sanctions due (the kept list once produced, else a provisional one). Pages and exports render this."""
+trend of each unit, the top categories, overdue tasks by the supervision tier they reached, the
+sanctions due (the kept list once produced, else a provisional one) and the points lost rolled up
+person → squad → unit (扣分落实到人). Pages and exports render this."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.assessment import sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
-from engine.core.models import Campaign, Category, SanctionDue, TaskStep, Unit
 from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
+from engine.assessment.rollup import UnitPoints, points_from_rows
+from engine.core.models import Campaign, Category, SanctionDue, TaskStep, Unit
 
 TREND_PERIODS = 6
 
@@ -40,6 +43,7 @@ class Bulletin:
     overdue_by_tier: list[tuple[int, int]]  # (highest tier reached, 0 = none; overdue tasks)
     sanctions: list[SanctionLine] = field(default_factory=list)
     sanctions_final: bool = False
+    points: list[UnitPoints] = field(default_factory=list)  # 扣分落实到人, units losing most first
 
     def groups(self) -> list[tuple[str, list[Ranked]]]:
         seen: dict[str, list[Ranked]] = {}
@@ -92,4 +96,5 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     overdue_ids = [row.task_id for row in rows if overdue_in(row, period, cutoff)]
     lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
-                    _overdue_by_tier(session, overdue_ids, cutoff), lines, final)
+                    _overdue_by_tier(session, overdue_ids, cutoff), lines, final,
+                    points_from_rows(session, rows, rebounds, period, now))

@@ -1,15 +1,19 @@
 """Unit indicators per period (week, month, quarter), recomputed from task transitions, never from counters.
 
 `read_rows` reads what a period needs (one query for tasks with their transitions and list rows, one
-for rebounds); `compute` is a pure function of those rows, a period and a cut-off instant. Formulas,
+for rebounds); `compute` is a pure function of those rows, a period and a cut-off instant, and `compute_by`
+the same counted under any key (the lost points per person are the unit's, counted by (unit, assignee)).
+Points are summed as exact decimals, so the parts add up to the whole whatever the order. Formulas,
 period attribution and edge cases are documented in docs/ASSESSMENT.md.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Optional
+from decimal import Decimal
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
@@ -27,6 +31,7 @@ UNHANDLED = frozenset({TaskStatus.DISPATCHED, TaskStatus.SIGNED, TaskStatus.HAND
                        TaskStatus.EXT_REQUESTED, TaskStatus.SENT_BACK, TaskStatus.VOID_REQUESTED,
                        TaskStatus.PARK_REQUESTED})
 _PERIOD = re.compile(r"^(\d{4})-(?:W(\d{2})|Q([1-4])|(\d{2}))$")
+ZERO = Decimal(0)
 
 
 class PeriodError(ValueError):
@@ -43,7 +48,7 @@ class Period:
     end: datetime
     first_day: date
 
-    def previous(self, tz: str) -> "Period":
+    def previous(self, tz: str) -> Period:
         return period_containing(self.kind, datetime.combine(self.first_day - timedelta(days=1),
                                                              datetime.min.time(), ZoneInfo(tz)), tz)
 
@@ -91,7 +96,8 @@ def period_containing(kind: str, instant: datetime, tz: str) -> Period:
 
 @dataclass
 class TaskRow:
-    """One task as the indicators see it: its unit, times, list-row points and (at, action, to_status) moves."""
+    """One task as the indicators see it: its unit, times, list-row points, (at, action, to_status) moves and
+    the person it is assigned to (who answers for its lost points)."""
 
     task_id: int
     unit_id: int
@@ -101,15 +107,20 @@ class TaskRow:
     deadline_at: datetime
     points: dict[str, float]
     transitions: list[tuple[datetime, str, str]] = field(default_factory=list)
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
 class ReboundRow:
-    """A new event at a place a task had closed (反弹), charged to that task's unit."""
+    """A new event at a place a task had closed (反弹), charged to that task's unit and assignee."""
 
     unit_id: int
     occurred_at: datetime
     points: float
+    assignee_id: int | None = None
+
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass
@@ -129,8 +140,15 @@ class Indicators:
     failed_checks: int = 0
     inspection_findings: int = 0
     points_lost: float = 0.0
+    #: Points lost per happening (HAPPENINGS), exact: `points_lost` is their sum as a float.
+    points_by: dict[str, Decimal] = field(default_factory=dict)
 
-    def rates(self) -> dict[str, Optional[float]]:
+    def lose(self, happening: str, points: float) -> None:
+        """Count a happening's points, as the decimal the configuration holds (2.5, 0.1), never a binary float."""
+        self.points_by[happening] = self.points_by.get(happening, ZERO) + exact(points)
+        self.points_lost = float(sum(self.points_by.values(), ZERO))
+
+    def rates(self) -> dict[str, float | None]:
         return {"handling_rate": _ratio(self.handled, self.due),
                 "on_time_handling_rate": _ratio(self.handled_on_time, self.due),
                 "closure_rate": _ratio(self.closed, self.due_to_close),
@@ -140,22 +158,27 @@ class Indicators:
                 "extension_rate": _ratio(self.extended, self.due)}
 
 
-def _ratio(numerator: int, denominator: int) -> Optional[float]:
+def _ratio(numerator: int, denominator: int) -> float | None:
     """None when nothing was due: a rate over zero cases is undefined, not 0% or 100%."""
     return numerator / denominator if denominator else None
 
 
-def points_for(point_rules: Optional[dict[str, Any]], default: float) -> dict[str, float]:
+def exact(points: float) -> Decimal:
+    """The decimal a configured number was written as (0.1, not 0.1000000000000000055...)."""
+    return Decimal(repr(float(points)))
+
+
+def points_for(point_rules: dict[str, Any] | None, default: float) -> dict[str, float]:
     """Points per happening from a list row's configuration; a missing happening costs the row's `points`."""
     rules = point_rules or {}
     return {kind: float(rules.get(kind, default) or 0) for kind in HAPPENINGS}
 
 
-def _first(row: TaskRow, action: str, before: datetime) -> Optional[datetime]:
+def _first(row: TaskRow, action: str, before: datetime) -> datetime | None:
     return next((at for at, act, _ in row.transitions if act == action and at < before), None)
 
 
-def _status_at(row: TaskRow, instant: datetime) -> Optional[str]:
+def _status_at(row: TaskRow, instant: datetime) -> str | None:
     status = None
     for at, _, to_status in row.transitions:
         if at < instant:
@@ -171,28 +194,41 @@ def overdue_in(row: TaskRow, period: Period, cutoff: datetime) -> bool:
     return (voided is None or voided >= row.deadline_at) and (submitted is None or submitted > row.deadline_at)
 
 
+def _unit(row: TaskRow | ReboundRow) -> int:
+    return row.unit_id
+
+
 def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period, now: datetime,
             unit_ids: Iterable[int] = ()) -> dict[int, Indicators]:
     """Indicators per unit for `period`, counting only what had happened before min(period end, now)."""
-    cutoff = min(period.end, now)
     result: dict[int, Indicators] = {uid: Indicators(uid) for uid in unit_ids}
+    result.update(compute_by(rows, rebounds, period, now, _unit))
+    return result
+
+
+def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period, now: datetime,
+               key: Callable[[TaskRow | ReboundRow], K]) -> dict[K, Indicators]:
+    """The same indicators, each row counted under `key(row)` (e.g. its unit and its assignee), so the
+    counts and points of the keys of one unit add up to the unit's."""
+    cutoff = min(period.end, now)
+    result: dict[K, Indicators] = {}
     for row in rows:
-        ind = result.setdefault(row.unit_id, Indicators(row.unit_id))
+        ind = result.setdefault(key(row), Indicators(row.unit_id))
         voided = _first(row, "approve_void", cutoff)
         submitted = _first(row, "submit", cutoff)
         if overdue_in(row, period, cutoff):
             ind.overdue += 1
-            ind.points_lost += row.points["overdue"]
+            ind.lose("overdue", row.points["overdue"])
         for at, action, _ in row.transitions:
             if action == "fail_check" and period.start <= at < cutoff:
                 ind.failed_checks += 1
-                ind.points_lost += row.points["failed_check"]
+                ind.lose("failed_check", row.points["failed_check"])
         if not period.start <= row.created_at < cutoff or voided is not None:
             continue
         ind.due += 1
         if row.source_type == "inspection":
             ind.inspection_findings += 1
-            ind.points_lost += row.points["inspection"]
+            ind.lose("inspection", row.points["inspection"])
         status = _status_at(row, cutoff)
         if submitted is not None:
             ind.handled += 1
@@ -209,9 +245,9 @@ def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Per
         ind.extended += _first(row, "approve_extension", cutoff) is not None
     for rebound in rebounds:
         if period.start <= rebound.occurred_at < cutoff:
-            ind = result.setdefault(rebound.unit_id, Indicators(rebound.unit_id))
+            ind = result.setdefault(key(rebound), Indicators(rebound.unit_id))
             ind.rebounds += 1
-            ind.points_lost += rebound.points
+            ind.lose("rebound", rebound.points)
     return result
 
 
@@ -228,7 +264,7 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     failed = aliased(TaskTransition)
     failed_in_period = exists().where(failed.task_id == Task.id, failed.action == "fail_check",
                                       failed.at >= period.start, failed.at < period.end)
-    query = (select(Task.id, Task.unit_id, Category.code, Event.source_type, Task.created_at, Task.deadline_at,
+    query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at, Task.deadline_at,
                     Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at, TaskTransition.action,
                     TaskTransition.to_status)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
@@ -239,23 +275,24 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
              .order_by(Task.id, TaskTransition.at, TaskTransition.id))
     rows: dict[int, TaskRow] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
-    for tid, unit_id, category, source, created, deadline, points, rules, move_id, at, action, to_status \
-            in session.execute(query):
+    for tid, unit_id, assignee_id, category, source, created, deadline, points, rules, move_id, at, action, \
+            to_status in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
-                                      points_for(rules, points or 0))
+                                      points_for(rules, points or 0), assignee_id=assignee_id)
         if move_id is not None and move_id not in seen:
             seen.add(move_id)
             row.transitions.append((at, action, to_status))
     origin = aliased(Task)
     rebound_query = _list_row_join(
-        select(Event.id, origin.unit_id, Event.occurred_at, origin.points, ListItem.point_rules)
+        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, ListItem.point_rules)
         .join(origin, origin.id == Event.rebound_task_id), origin
     ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end)
     rebounds: dict[int, ReboundRow] = {}
-    for event_id, unit_id, occurred, points, rules in session.execute(rebound_query):
-        rebounds.setdefault(event_id, ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"]))
+    for event_id, unit_id, assignee_id, occurred, points, rules in session.execute(rebound_query):
+        rebounds.setdefault(event_id, ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"],
+                                                 assignee_id))
     return list(rows.values()), list(rebounds.values())
 
 

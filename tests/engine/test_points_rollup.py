@@ -1,0 +1,230 @@
+"""A generated November: lost points roll up person → squad → unit and add up exactly, the unit's total is
+the ranking's points lost, a named person's points are the hand count of their tasks, and a re-assigned
+task takes its points to the new person ("谁丢分谁负责")."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from engine.assessment import bulletin, indicators
+from engine.assessment.rollup import UnitPoints, points_rollup
+from engine.core.models import (Campaign, Category, Event, Firing, Grid, ListItem, Person, RuleList, RulesetVersion,
+                                Task, TaskTemplate, TaskTransition, Unit, User)
+from engine.handling.assignment import assign
+
+CST = timezone(timedelta(hours=8))
+NOW = datetime(2026, 12, 5, 3, tzinfo=timezone.utc)
+#: The list row's points per happening: tenths, so a float sum would drift (0.1 + 0.2 != 0.3).
+POINT_RULES = {"overdue": 2.5, "failed_check": 0.1, "rebound": 3, "inspection": 0.2}
+HAND_POINTS = 0.7  # a task from a hand-written rule (no list row) loses its own points for every happening
+
+
+def at(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=CST)
+
+
+@dataclass
+class Month:
+    session: object
+    campaign: Campaign
+    units: dict[str, Unit]
+    people: dict[str, Person]
+    version: RulesetVersion
+    template: TaskTemplate
+    category: Category
+    grid: Grid
+    tasks: dict[str, Task] = field(default_factory=dict)
+    count: int = 0
+
+    def task(self, key: str, unit: str, created: datetime, days: float, moves=(), person: str | None = None,
+             source: str = "patrol", listed: bool = True, status: str = "signed") -> Task:
+        """A task of `unit` assigned to `person`, dispatched at `created`, due `days` later, with its moves."""
+        self.count += 1
+        event = Event(source="points-test", source_event_id=f"points-{key}", source_type=source,
+                      category_id=self.category.id, grid_id=self.grid.id, occurred_at=created, received_at=created)
+        self.session.add(event)
+        self.session.flush()
+        row = Task(event_id=event.id, campaign_id=self.campaign.id, ruleset_version_id=self.version.id,
+                   unit_id=self.units[unit].id, template_id=self.template.id, rule_key="PT1" if listed else "hand",
+                   list_kind="zero_tolerance" if listed else "custom", status=status, limit_value=days,
+                   limit_unit="urgent_days", deadline_at=created + timedelta(days=days),
+                   points=1 if listed else HAND_POINTS, created_at=created,
+                   assignee_id=self.people[person].id if person else None)
+        self.session.add(row)
+        self.session.flush()
+        if listed:
+            self.session.add(Firing(event_id=event.id, campaign_id=self.campaign.id, ruleset_version_id=self.version.id,
+                                    rule_key="PT1", rule_version=1, list_kind="zero_tolerance", list_item="PT1",
+                                    matched=[], decisions=[], points=1, task_id=row.id, fired_at=created))
+        self.session.add_all(TaskTransition(task_id=row.id, from_status=None, to_status=to, action=action, at=when)
+                             for when, action, to in [(created, "dispatch", "dispatched"), *moves])
+        self.tasks[key] = row
+        return row
+
+    def rebound(self, key: str, origin: Task, occurred: datetime) -> None:
+        self.session.add(Event(source="points-test", source_event_id=f"points-rebound-{key}", source_type="hotline",
+                               category_id=self.category.id, grid_id=self.grid.id, occurred_at=occurred,
+                               received_at=occurred, rebound_task_id=origin.id))
+
+
+def submitted(day: int, hour: int = 12):
+    return (at(11, day, hour), "submit", "submitted")
+
+
+def passed(day: int, hour: int = 14):
+    return (at(11, day, hour), "pass_check", "closed")
+
+
+def failed(day: int, hour: int = 13):
+    return (at(11, day, hour), "fail_check", "returned")
+
+
+def hand_made(m: Month) -> None:
+    """The sub-district 甲's tasks, every point counted by hand (see the test's comments)."""
+    m.task("zw-overdue", "U-A", at(11, 2), 2, person="张伟")  # overdue 2.5
+    m.task("zw-failed-twice", "U-A", at(11, 5), 3, [submitted(6), failed(7), submitted(7, 15), failed(9)],
+           person="张伟")  # two failed checks 0.1 + 0.1; first submission on time
+    m.task("zw-inspection", "U-A", at(11, 10), 2, [submitted(11), passed(11, 15)], person="张伟",
+           source="inspection", status="closed")  # inspection finding 0.2
+    m.task("zw-hand", "U-A", at(11, 15), 1, person="张伟", listed=False)  # overdue, hand rule 0.7
+    old = m.task("zw-october", "U-A", at(10, 20), 2, [(at(10, 21), "submit", "submitted"),
+                                                     (at(10, 21, 15), "pass_check", "closed")],
+                 person="张伟", status="closed")
+    m.rebound("zw", old, at(11, 20))  # rebound 3 in November, charged to the origin task's assignee
+    m.task("zw-clean", "U-A", at(11, 20), 2, [submitted(21), passed(21, 15)], person="张伟", status="closed")
+    m.task("ln-overdue", "U-A", at(11, 25), 1, person="李娜")  # overdue 2.5, re-assigned to 张伟 later
+    m.task("wf-overdue", "U-A", at(11, 3), 1, person="王芳")  # the unit's own staff: overdue 2.5
+    m.task("nobody", "U-A", at(11, 4), 1)  # no assignee: overdue 2.5 on the unit's unassigned line
+    m.task("stale", "U-A", at(11, 6), 3, [submitted(7), failed(8), submitted(8, 15), passed(8, 16)],
+           person="陈静", status="closed")  # held by a person of 丙 (from before a reroute): 0.1 unassigned
+    m.task("voided", "U-A", at(11, 7), 1, [(at(11, 7, 12), "approve_void", "voided")], person="王芳",
+           status="voided")  # voided before its deadline: no points
+
+
+def generated(m: Month, seed: int = 13) -> None:
+    """Sixty tasks of the squad and of 乙 with random outcomes, persons and list rows, and some rebounds."""
+    rng = random.Random(seed)
+    who = {"S-A": ["李娜", "张伟", None], "U-B": ["赵强", None]}
+    for n in range(60):
+        unit = rng.choice(["S-A", "U-B"])
+        created = at(rng.choice([10, 11, 11, 11]), rng.randint(1, 28), rng.randint(8, 18))
+        days = rng.choice([0.5, 1, 2, 4])
+        deadline = created + timedelta(days=days)
+        outcome = rng.choice(["on_time", "late", "open", "failed", "void", "park"])
+        moves = {"on_time": [(created + timedelta(days=days / 2), "submit", "submitted"),
+                             (created + timedelta(days=days * 0.8), "pass_check", "closed")],
+                 "late": [(deadline + timedelta(hours=5), "submit", "submitted")],
+                 "open": [(created + timedelta(hours=1), "sign", "signed")],
+                 "failed": [(created + timedelta(hours=2), "submit", "submitted"),
+                            (created + timedelta(hours=3), "fail_check", "returned")],
+                 "void": [(created + timedelta(hours=1), "approve_void", "voided")],
+                 "park": [(created + timedelta(hours=1), "approve_park", "parked")]}[outcome]
+        task = m.task(f"gen-{n}", unit, created, days, moves, person=rng.choice(who[unit]),
+                      source="inspection" if rng.random() < 0.2 else "patrol", listed=rng.random() < 0.7)
+        if rng.random() < 0.15:
+            m.rebound(f"gen-{n}", task, at(11, rng.randint(1, 29)))
+
+
+@pytest.fixture()
+def month(session, demo) -> Month:
+    campaign = Campaign(code="points-month", name_zh="扣分测试", name_en="points test", status="ended",
+                        timezone="Asia/Shanghai")
+    session.add(campaign)
+    session.flush()
+    zero = RuleList(campaign_id=campaign.id, kind="zero_tolerance", name_zh="零容忍", name_en="zero tolerance")
+    zero.items.append(ListItem(position=1, key="PT1", title_zh="测试", title_en="test", categories=["06001"],
+                               template_code="t", points=1, point_rules=POINT_RULES))
+    top_a = Unit(code="U-A", name_zh="甲街道", name_en="Street A", type="subdistrict")
+    top_b = Unit(code="U-B", name_zh="乙街道", name_en="Street B", type="subdistrict")
+    top_c = Unit(code="U-C", name_zh="丙街道", name_en="Street C", type="subdistrict")
+    session.add_all([zero, top_a, top_b, top_c])
+    session.flush()
+    squad = Unit(code="S-A", name_zh="甲中队", name_en="Squad A", type="squad", parent_id=top_a.id)
+    session.add(squad)
+    session.flush()
+    units = {u.code: u for u in (top_a, top_b, top_c, squad)}
+    people = {}
+    for n, (name, position, unit) in enumerate([("王芳", "squad_chief", "U-A"), ("张伟", "responsible", "S-A"),
+                                                 ("李娜", "responsible", "S-A"), ("赵强", "responsible", "U-B"),
+                                                 ("陈静", "responsible", "U-C")]):
+        people[name] = Person(code=f"PT-{n}", name=name, position=position, unit_id=units[unit].id,
+                              phone=f"1770013{n:04d}")
+    session.add_all(people.values())
+    session.flush()
+    m = Month(session, campaign, units, people, session.scalar(select(RulesetVersion).limit(1)),
+              session.scalar(select(TaskTemplate).limit(1)),
+              session.scalar(select(Category).where(Category.code == "06001")), session.scalar(select(Grid).limit(1)))
+    hand_made(m)
+    generated(m)
+    session.flush()
+    return m
+
+
+def by_code(rollup: list[UnitPoints]) -> dict[str, UnitPoints]:
+    return {line.unit.code: line for line in rollup}
+
+
+def persons_of(line: UnitPoints) -> dict[str, Decimal]:
+    return {p.person.name: p.total for squad in line.squads for p in squad.persons}
+
+
+def assert_adds_up(rollup: list[UnitPoints], ind: dict[int, indicators.Indicators]) -> None:
+    """Persons = squad, squads + unassigned = unit, unit = the ranking's points lost; no unit left out."""
+    for line in rollup:
+        for squad in line.squads:
+            assert sum((p.total for p in squad.persons), Decimal(0)) == squad.total
+            for kind in indicators.HAPPENINGS:
+                assert sum((p.by.get(kind, 0) for p in squad.persons), Decimal(0)) == squad.by.get(kind, 0)
+        assert sum((s.total for s in line.squads), Decimal(0)) + line.unassigned == line.total
+        assert float(line.total) == ind[line.unit.id].points_lost  # exactly, not approximately
+        assert {k: v for k, v in ind[line.unit.id].points_by.items() if v} == {k: v for k, v in line.by.items() if v}
+    listed = {line.unit.id for line in rollup}
+    assert all(i.points_lost == 0 for uid, i in ind.items() if uid not in listed)
+    assert [line.total for line in rollup] == sorted((line.total for line in rollup), reverse=True)
+
+
+@pytest.mark.parametrize("label", ["2026-11", "2026-Q4", "2026-W47"])
+def test_points_add_up_per_person_squad_and_unit(month, label):
+    period = indicators.parse_period(label, "Asia/Shanghai")
+    rollup = points_rollup(month.session, month.campaign, period, NOW)
+    ind = indicators.for_period(month.session, month.campaign, period, NOW)
+    assert_adds_up(rollup, ind)
+    if label != "2026-W47":
+        lines = by_code(rollup)
+        assert {"U-A", "S-A", "U-B"} <= set(lines) and lines["U-B"].unassigned > 0  # both kinds of line occur
+        assert any(p.total for s in lines["S-A"].squads if s.own for p in s.persons)
+
+
+def test_a_named_person_loses_the_hand_count_of_their_tasks(month):
+    november = indicators.parse_period("2026-11", "Asia/Shanghai")
+    street = by_code(points_rollup(month.session, month.campaign, november, NOW))["U-A"]
+    # 张伟 (squad 甲中队) for 甲街道: overdue 2.5 + 0.7, failed checks 0.1 + 0.1, inspection 0.2, rebound 3
+    squad, own = street.squads
+    assert (squad.unit.code, squad.own, own.unit.code, own.own) == ("S-A", False, "U-A", True)
+    zhang = next(p for p in squad.persons if p.person.name == "张伟")
+    assert zhang.total == Decimal("6.6")
+    assert zhang.by == {"overdue": Decimal("3.2"), "failed_check": Decimal("0.2"), "inspection": Decimal("0.2"),
+                        "rebound": Decimal("3")}
+    assert persons_of(street) == {"张伟": Decimal("6.6"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}
+    assert [p.person.name for p in squad.persons] == ["张伟", "李娜"]  # most points first
+    assert street.unassigned == Decimal("2.6")  # nobody's overdue 2.5 + the stale holder's failed check 0.1
+    assert street.total == Decimal("14.2")
+    bulletin_lines = by_code(bulletin.build(month.session, month.campaign, november, NOW).points)
+    assert persons_of(bulletin_lines["U-A"]) == persons_of(street)
+
+
+def test_a_reassigned_task_takes_its_points_to_the_new_person(month):
+    november = indicators.parse_period("2026-11", "Asia/Shanghai")
+    before = by_code(points_rollup(month.session, month.campaign, november, NOW))
+    admin = month.session.scalar(select(User).where(User.username == "admin"))
+    assign(month.session, month.tasks["ln-overdue"], month.people["张伟"], admin, NOW, "张伟 takes over")
+    after = by_code(points_rollup(month.session, month.campaign, november, NOW))
+    assert persons_of(after["U-A"]) == {"张伟": Decimal("9.1"), "王芳": Decimal("2.5")}  # 李娜 lost no points left
+    assert after["U-A"].total == before["U-A"].total == Decimal("14.2")  # the unit's points do not move
+    assert persons_of(after["S-A"]) == persons_of(before["S-A"])  # nor do her points for the squad's own tasks
+    assert_adds_up(list(after.values()), indicators.for_period(month.session, month.campaign, november, NOW))
