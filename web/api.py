@@ -7,25 +7,26 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from engine.accounts.users import issue_user_token
 from engine.accounts.lockout import sign_in
-from rules.problems import InputError, Problem
-from engine.intake.events import IntakeSource, accept_event
+from engine.accounts.users import issue_user_token
 from engine.core.models import Category, Event, Grid, Task, Unit
 from engine.core.states import EventStatus
-from engine.handling.tasks import TransitionError, VersionConflict, apply as apply_transition
-from web.auth import STAFF_ROLES, require_token, token_user, unit_scope
+from engine.handling.evidence import submission_problems
+from engine.handling.tasks import TransitionError, VersionConflict
+from engine.handling.tasks import apply as apply_transition
+from engine.intake.events import IntakeSource, accept_event
+from rules.problems import InputError, Problem
+from web.auth import STAFF_ROLES, require_token, task_scope, token_user
+from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
-from web.ratelimit import intake_limit, login_limit
-from web.security import SIGN_IN_FAILED
-from web.serialize import event_json, task_json
-from workers.queues import enqueue_drain
-from web.common.explain import cards
-from engine.handling.evidence import submission_problems
 from web.common.taskforms import validate_data
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
+from web.ratelimit import intake_limit, login_limit
+from web.security import SIGN_IN_FAILED
+from web.serialize import event_json, person_json, task_json
+from workers.queues import enqueue_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BATCH = 1000
@@ -113,14 +114,14 @@ def get_event(event_id: int):
     event = db.session.scalar(select(Event).where(Event.id == event_id).options(
         selectinload(Event.firings), selectinload(Event.tasks)))
     user = token_user()
-    scope = unit_scope(user) if user else None
+    scope = task_scope(user)
     visible = event is not None and (
         (g.token.kind == "intake" and event.source == g.token.source)
         or (user is not None and user.role in STAFF_ROLES)
-        or (user is not None and scope is not None and any(t.unit_id in scope for t in event.tasks)))
+        or (user is not None and scope.units is not None and any(scope.sees(t) for t in event.tasks)))
     if not visible:
         return problem(404, "not-found", detail_key="not_found")
-    return jsonify(event_json(event, short_lang(), scope))
+    return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees))
 
 
 MAX_ID = 2**63 - 1
@@ -144,10 +145,11 @@ def _query_int(name: str, default: int | None) -> int | None:
 @require_token(kinds=("user",))
 def list_tasks():
     user = token_user()
-    query = select(Task).options(selectinload(Task.unit), selectinload(Task.template)).order_by(Task.id)
-    scope = unit_scope(user)
-    if scope is not None:
-        query = query.where(Task.unit_id.in_(scope))
+    query = select(Task).options(selectinload(Task.unit), selectinload(Task.template),
+                                 selectinload(Task.assignee)).order_by(Task.id)
+    condition = task_scope(user).condition()
+    if condition is not None:
+        query = query.where(condition)
     if request.args.get("status"):
         query = query.where(Task.status == request.args["status"])
     event_id = _query_int("event", None)
@@ -165,8 +167,7 @@ def list_tasks():
 @require_token(kinds=("user",))
 def get_task(task_id: int):
     task = db.session.get(Task, task_id)
-    scope = unit_scope(token_user())
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(token_user()).sees(task):
         return problem(404, "not-found", detail_key="not_found")
 
     lang = short_lang()
@@ -201,8 +202,7 @@ def post_transition(task_id: int):
     """Move a task through its lifecycle; the caller sends the version it read (optimistic locking)."""
     user = token_user()
     task = db.session.get(Task, task_id)
-    scope = unit_scope(user)
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(user).sees(task):
         return problem(404, "not-found", detail_key="not_found")
     action, comment, data, version = _transition_body()
     lang = short_lang()
@@ -257,9 +257,12 @@ def list_units():
 @bp.get("/grids")
 @require_token()
 def list_grids():
-    rows = db.session.scalars(select(Grid).order_by(Grid.code))
+    rows = db.session.scalars(select(Grid).options(selectinload(Grid.responsible), selectinload(Grid.collector))
+                              .order_by(Grid.code))
+    lang = short_lang()
     return jsonify({"grids": [{"code": r.code, "name": {"zh": r.name_zh, "en": r.name_en}, "unit": r.unit.code,
-                               "boundary": r.boundary} for r in rows]})
+                               "boundary": r.boundary, "responsible": person_json(r.responsible, lang),
+                               "collector": person_json(r.collector, lang)} for r in rows]})
 
 
 @bp.post("/auth/token")

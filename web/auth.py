@@ -1,19 +1,21 @@
 """Authentication and roles: Flask-Login sessions for pages, bearer tokens for the API."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
-from typing import Callable, Iterable
 
 from flask import abort, g, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from engine.accounts.users import resolve_token
-from engine.core.models import ApiToken, Unit, User
+from engine.core.models import ApiToken, Person, Task, Unit, User
+from engine.people.staff import LEADERS, person_of
 from web.common.extensions import db, login_manager
 from web.common.problems import problem
 
-STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "auditor")
+STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "auditor", "collector", "shift_leader")
 
 
 @login_manager.user_loader
@@ -68,6 +70,39 @@ def unit_scope(user: User) -> set[int] | None:
         frontier = [uid for uid, parent in units.items() if parent in frontier and uid not in scope]
         scope.update(frontier)
     return scope
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """The tasks a user may see: those of `units` (None: every task), and, beyond them, those assigned
+    to `people` (a team member's own tasks; a leader's or unit account's people's tasks)."""
+
+    units: frozenset[int] | None
+    people: frozenset[int] = frozenset()
+
+    def sees(self, task: Task) -> bool:
+        return self.units is None or task.unit_id in self.units or task.assignee_id in self.people
+
+    def condition(self) -> ColumnElement[bool] | None:
+        """The SQL condition on Task for a list query; None when nothing is hidden."""
+        if self.units is None:
+            return None
+        if not self.people:
+            return Task.unit_id.in_(self.units)
+        return or_(Task.unit_id.in_(self.units), Task.assignee_id.in_(self.people))
+
+
+def task_scope(user: User | None) -> TaskScope:
+    """A field unit sees its units' tasks and those assigned to its person; a leader's account (or a
+    unit's shared one) also those assigned to people of its units, which it may re-assign."""
+    units = unit_scope(user) if user is not None else None
+    if units is None:
+        return TaskScope(None)
+    person = person_of(db.session, user)
+    people = {person.id} if person is not None else set()
+    if person is None or person.position in LEADERS:
+        people |= set(db.session.scalars(select(Person.id).where(Person.unit_id.in_(units))))
+    return TaskScope(frozenset(units), frozenset(people))
 
 
 def token_user() -> User | None:

@@ -1,30 +1,60 @@
-"""Browser pages: login, the role's home page, and the field unit's task list and task page."""
+"""Browser pages: login, the role's home page, and the field unit's task list (with 我的任务) and task
+page (with the person chain and the leader's assignment form)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from engine.accounts.lockout import sign_in
-from engine.core.models import Event, Task, Campaign, Category
-from engine.core.states import TERMINAL, TaskStatus
-from web.auth import require_roles, unit_scope
-from web.common.extensions import db
-from web.forms import LoginForm, ReplyForm
-from web.common.i18n import short_lang
-from web.ratelimit import login_limit
-from web.security import SIGN_IN_FAILED
+from engine.accounts.users import ROLES
 from engine.core import clock
+from engine.core.models import Campaign, Category, Event, Person, Task, Unit
+from engine.core.states import TERMINAL, TaskStatus
+from engine.core.worktime import calendar_for
+from engine.handling.assignment import AssignmentRefused, may_assign
+from engine.handling.assignment import assign as assign_task
+from engine.handling.evidence import for_task as photos_of
+from engine.handling.evidence import photo_fields
 from engine.handling.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
 from engine.handling.urgency import urgency
-from engine.core.worktime import calendar_for
-from engine.handling.evidence import for_task as photos_of, photo_fields
+from engine.people.responsibility import chain
+from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below
 from engine.supervision.board import for_task
+from rules.problems import InputError
+from web.auth import require_roles, task_scope, unit_scope
 from web.common.explain import cards
+from web.common.extensions import db
+from web.common.i18n import short_lang
 from web.common.taskforms import page_form
-from web.workflow import instructions, units_for_reroute, visible_task, zone_of
+from web.forms import LoginForm, ReplyForm
+from web.ratelimit import login_limit
+from web.security import SIGN_IN_FAILED
+from web.workflow import (CHECKERS, DISPATCHERS, awaiting_check, awaiting_dispatcher, instructions, units_for_reroute,
+                          visible_task, zone_of)
 
 bp = Blueprint("pages", __name__)
+HOME_QUEUE = 10  # tasks of the role's queue shown on the home page
+
+
+def my_person() -> Person | None:
+    """The person the signed-in account belongs to (once per request), for 我的任务."""
+    if "my_person" not in g:
+        g.my_person = person_of(db.session, current_user) if current_user.is_authenticated else None
+    return g.my_person
+
+
+@bp.app_context_processor
+def people_context() -> dict[str, Any]:
+    return {"my_person": my_person}
+
+
+def mine_by_default(person: Person | None) -> bool:
+    """A team member's account opens on its own tasks; a leader's or a unit's shared account on the unit's."""
+    return person is not None and current_user.role == "field_unit" and person.position not in LEADERS
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,8 +82,29 @@ def logout():
 @bp.get("/")
 @require_roles()
 def home():
+    """Event counts, then what the role works on: the check queue (checker, 监督员), the dispatcher's queue
+    (dispatcher, 值班长), and a linked person's own open tasks."""
     counts = dict(db.session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
-    return render_template("home.html", counts=counts)
+    queues = []
+    if current_user.role in CHECKERS:
+        queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)))
+    if current_user.role in DISPATCHERS:
+        queues.append((_("Awaiting the dispatcher"), url_for("workflow.dispatch_queue"),
+                       awaiting_dispatcher(HOME_QUEUE)))
+    person = my_person()
+    if person is not None:
+        mine = list(db.session.scalars(select(Task).where(Task.assignee_id == person.id, Task.status.not_in(TERMINAL))
+                                       .order_by(Task.deadline_at).limit(HOME_QUEUE)))
+        queues.append((_("My tasks"), url_for("pages.tasks", mine=1), mine))
+    lang = short_lang()
+    role = ROLES.get(current_user.role, (current_user.role, current_user.role))[0 if lang == "zh" else 1]
+    return render_template("home.html", counts=counts, queues=queues, lang=lang, role=role,
+                           zones={cid: c.timezone for cid, c in _campaigns().items()},
+                           person=person, position=position_name(person.position, lang) if person else "")
+
+
+def _campaigns() -> dict[int, Campaign]:
+    return {c.id: c for c in db.session.scalars(select(Campaign))}
 
 
 @bp.get("/tasks")
@@ -64,9 +115,13 @@ def tasks():
 
     state = request.args.get("state", "open")
     query = select(Task).order_by(Task.deadline_at).limit(200)
-    scope = unit_scope(current_user)
-    if scope is not None:
-        query = query.where(Task.unit_id.in_(scope))
+    condition = task_scope(current_user).condition()
+    if condition is not None:
+        query = query.where(condition)
+    person = my_person()
+    mine = person is not None and request.args.get("mine", "1" if mine_by_default(person) else "0") == "1"
+    if mine:
+        query = query.where(Task.assignee_id == person.id)
     if state == "open":
         query = query.where(Task.status.not_in(TERMINAL))
     elif state == "closed":
@@ -81,7 +136,7 @@ def tasks():
         query = query.join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id).where(
             Category.code == category)
     rows = list(db.session.scalars(query))
-    campaigns = {c.id: c for c in db.session.scalars(select(Campaign))}
+    campaigns = _campaigns()
     calendars = {cid: calendar_for(db.session, c.timezone, c.office_hours) for cid, c in campaigns.items()}
     lights = {t.id: urgency(t, now, calendars[t.campaign_id], campaigns[t.campaign_id].continuous_time) for t in rows}
     lang = short_lang()
@@ -89,19 +144,65 @@ def tasks():
                          for t in rows})
     return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=state, states=STATES,
                            category=category, categories=categories, overdue=bool(request.args.get("overdue")),
-                           now=now, zones={cid: c.timezone for cid, c in campaigns.items()})
+                           now=now, zones={cid: c.timezone for cid, c in campaigns.items()}, mine=mine, person=person)
 
 
-@bp.get("/tasks/<int:task_id>")
-@require_roles()
-def task(task_id: int):
-    task = visible_task(task_id)
+def _may_act(task: Task) -> bool:
+    """A field unit acts on its units' tasks and on those assigned to its own person (as the engine checks)."""
+    units = unit_scope(current_user)
+    return units is None or task.unit_id in units or (task.assignee is not None
+                                                      and task.assignee.user_id == current_user.id)
+
+
+def _candidates(task: Task) -> list[Person]:
+    """Whom the signed-in leader may hand the task to: active people of the task's unit and those under it
+    (a squad chief re-assigning a task of the unit above: the people of the squad)."""
+    units = unit_and_below(db.session, task.unit_id)
+    if current_user.role == "field_unit" and task.unit_id not in unit_and_below(db.session, current_user.unit_id):
+        units &= unit_and_below(db.session, current_user.unit_id)
+    order = {code: n for n, code in enumerate(POSITIONS)}
+    people = db.session.scalars(select(Person).join(Unit, Unit.id == Person.unit_id)
+                                .where(Person.unit_id.in_(units), Person.active.is_(True)))
+    return sorted(people, key=lambda p: (p.unit.code, order.get(p.position, len(order)), p.code))
+
+
+def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200):
     lang = short_lang()
-    actions = actions_for(task, current_user.role) if current_user.role != "admin" else []
+    actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
+    assigning = may_assign(db.session, task, current_user)
     return render_template(
         "task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id), reply_form=ReplyForm(),
         cards=cards(task.firings, lang, task.timeline_id), instructions=instructions(task, lang),
         form=page_form(task.template, lang) if "submit" in actions else None, actions=actions,
         action_names=ACTIONS, states=STATES, reason_required=REASON_REQUIRED, photos=photos_of(db.session, task.id),
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
-        units=units_for_reroute() if "reroute" in actions else [])
+        units=units_for_reroute() if "reroute" in actions else [],
+        chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
+        candidates=_candidates(task) if assigning else [], assign_errors=assign_errors), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@require_roles()
+def task(task_id: int):
+    return _task_page(visible_task(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+@require_roles("field_unit", "admin")
+def assign(task_id: int):
+    """The leader's form: hand the task to a person; a refusal is flashed, a bad choice shown by the select."""
+    task = visible_task(task_id)  # the form's CSRF token is checked by CSRFProtect before this runs
+    lang = short_lang()
+    person = db.session.get(Person, request.form.get("person", type=int) or 0)
+    try:
+        assign_task(db.session, task, person, current_user, clock.now(), request.form.get("comment", "").strip())
+    except AssignmentRefused as err:
+        db.session.rollback()
+        flash(err.message(lang), "danger")
+    except InputError as err:
+        db.session.rollback()
+        return _task_page(db.session.get(Task, task_id), tuple(p.message(lang) for p in err.problems), 422)
+    else:
+        db.session.commit()
+        flash(_("Assigned to %(name)s.", name=person.name), "success")
+    return redirect(url_for("pages.task", task_id=task_id))

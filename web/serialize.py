@@ -1,11 +1,17 @@
 """JSON shapes of events, firings and tasks, shared by the API and the pages."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from engine.core.worktime import describe_limit
-from engine.core.models import Event, Firing, Task
+from flask import g
+
+from engine.core.models import Event, Firing, Person, Task
 from engine.core.states import EventStatus
+from engine.core.worktime import describe_limit
+from engine.people.responsibility import chain
+from engine.people.staff import position_name
+from web.common.extensions import db
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -20,13 +26,35 @@ def firing_json(f: Firing) -> dict[str, Any]:
             "matched": f.matched, "decisions": f.decisions, "task": f.task_id, "fired_at": f.fired_at.isoformat()}
 
 
+def person_json(p: Person | None, lang: str) -> dict[str, Any] | None:
+    """A person as the reference data show them: name, position (code and name) and unit; no phone."""
+    if p is None:
+        return None
+    return {"id": p.id, "name": p.name, "position": p.position, "position_name": position_name(p.position, lang),
+            "unit": {"code": p.unit.code, "name": _name(p.unit, lang)}}
+
+
+def chain_json(t: Task, lang: str) -> list[dict[str, Any]]:
+    """The people above the task (责任人 → 中队长 → 大队长 → 分管领导), each link named or null; tasks of a
+    listing often share unit, grid and assignee, so one request derives each chain once."""
+    cache = g.setdefault("people_chains", {})
+    key = (t.unit_id, t.event.grid_id, t.assignee_id)
+    if key not in cache:
+        cache[key] = chain(db.session, t.unit_id, t.event.grid_id, t.assignee)
+    return [{"position": link.position, "position_name": link.label(lang),
+             "name": link.person.name if link.person is not None else None} for link in cache[key]]
+
+
 def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
     body = {"id": t.id, "event": t.event_id, "status": t.status, "unit": {"code": t.unit.code, "name": _name(t.unit, lang)},
             "template": {"code": t.template.code, "version": t.template.version, "name": _name(t.template, lang)},
             "rule": t.rule_key, "list": t.list_kind, "ruleset_version": t.ruleset_version_id,
             "limit": {"value": t.limit_value, "unit": t.limit_unit, "text": describe_limit(t.limit_value, t.limit_unit, lang)}, "deadline": t.deadline_at.isoformat(),
             "points": t.points, "created_at": t.created_at.isoformat(),
-            "version": t.version, "rework_count": t.rework_count, "extension_count": t.extension_count}
+            "version": t.version, "rework_count": t.rework_count, "extension_count": t.extension_count,
+            "assignee": ({"id": t.assignee.id, "name": t.assignee.name, "position": t.assignee.position}
+                         if t.assignee is not None else None),
+            "chain": chain_json(t, lang)}
     if detail:
         body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
         body["firings"] = [firing_json(f) for f in t.firings]
@@ -35,8 +63,9 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
     return body
 
 
-def event_json(e: Event, lang: str, scope: set[int] | None = None) -> dict[str, Any]:
-    tasks = [t for t in e.tasks if scope is None or t.unit_id in scope]
+def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None) -> dict[str, Any]:
+    """The event with its tasks; `sees` (a field unit's scope) hides other units' tasks and the firings."""
+    tasks = [t for t in e.tasks if sees is None or sees(t)]
     return {"id": e.id, "status": e.status, "source": e.source, "source_event_id": e.source_event_id,
             "source_type": e.source_type, "category": {"code": e.category.code, "name": _name(e.category, lang)},
             "filing_condition": e.filing_condition, "grid": e.grid.code, "address": e.address,
@@ -45,5 +74,5 @@ def event_json(e: Event, lang: str, scope: set[int] | None = None) -> dict[str, 
             "evaluated_at": e.evaluated_at.isoformat() if e.evaluated_at else None,
             "attempts": e.attempts, "error": e.last_error if e.status == EventStatus.FAILED else None,
             "points": e.points,
-            "firings": [firing_json(f) for f in e.firings] if scope is None else [],
+            "firings": [firing_json(f) for f in e.firings] if sees is None else [],
             "tasks": [task_json(t, lang) for t in tasks]}

@@ -12,31 +12,34 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
+from wtforms import ValidationError
 
 from engine.core import clock
-from engine.handling import evidence
-from rules.problems import InputError
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, Unit
 from engine.core.states import REQUESTS, TaskStatus
-from engine.handling.tasks import TransitionError, apply as apply_transition
-from web.auth import require_roles, unit_scope
+from engine.handling import evidence
+from engine.handling.tasks import TransitionError
+from engine.handling.tasks import apply as apply_transition
+from rules.problems import InputError
+from web.auth import require_roles, task_scope
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web.uploads import send_upload
-from flask_wtf.csrf import validate_csrf
-from wtforms import ValidationError
 
 bp = Blueprint("workflow", __name__)
 DISPATCH_STATES = (*REQUESTS, TaskStatus.SENT_BACK)
+CHECKERS = ("checker", "collector", "admin")  # 核查: the centre's checker or the 监督员 on site
+DISPATCHERS = ("dispatcher", "shift_leader", "admin")  # the 值班长 has the dispatcher's rights
 PLACEHOLDER = re.compile(r"\{\{\s*(event\.address|event\.description|event\.category|task\.deadline|task\.unit|rule\.title)\s*\}\}")
 
 
 def visible_task(task_id: int) -> Task:
+    """The task, or 404 if the signed-in user may not see it (web.auth.task_scope)."""
     task = db.session.get(Task, task_id)
-    scope = unit_scope(current_user)
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(current_user).sees(task):
         abort(404)
     return task
 
@@ -161,23 +164,32 @@ def photo(task_id: int, evidence_id: int):
     return send_upload(current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name, row.original_name)
 
 
+def awaiting_check(limit: int = 200) -> list[Task]:
+    """Work submitted by the units, by deadline: the checker's and the 监督员's queue."""
+    return list(db.session.scalars(select(Task).where(Task.status == TaskStatus.SUBMITTED)
+                                   .order_by(Task.deadline_at).limit(limit)))
+
+
+def awaiting_dispatcher(limit: int = 200) -> list[Task]:
+    """Requests and tasks sent back, by deadline: the dispatcher's and the 值班长's queue."""
+    return list(db.session.scalars(select(Task).where(Task.status.in_(DISPATCH_STATES))
+                                   .order_by(Task.deadline_at).limit(limit)))
+
+
 @bp.get("/check")
-@require_roles("checker", "admin")
+@require_roles(*CHECKERS)
 def check_queue():
     """Work submitted by the units, oldest first: pass closes it, fail returns it with a reason."""
-    tasks = db.session.scalars(select(Task).where(Task.status == TaskStatus.SUBMITTED)
-                               .order_by(Task.deadline_at).limit(200))
-    return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting check"),
+    return render_template("queue.html", tasks=awaiting_check(), lang=short_lang(), title=_("Awaiting check"),
                            now=clock.now(), zones=campaign_zones())
 
 
 @bp.get("/dispatch")
-@require_roles("dispatcher", "admin")
+@require_roles(*DISPATCHERS)
 def dispatch_queue():
     """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
-    tasks = db.session.scalars(select(Task).where(Task.status.in_(DISPATCH_STATES)).order_by(Task.deadline_at).limit(200))
-    return render_template("queue.html", tasks=list(tasks), lang=short_lang(), title=_("Awaiting the dispatcher"),
-                           now=clock.now(), zones=campaign_zones())
+    return render_template("queue.html", tasks=awaiting_dispatcher(), lang=short_lang(),
+                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones())
 
 
 def units_for_reroute() -> list[Unit]:
