@@ -20,15 +20,18 @@ from admin.imports import ImportView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
+from admin.people import PersonView, StaffImportView, StreetView
 from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayView, IndexView, TaskView,
                            VersionView)
 from admin.replay import ReplayView
+from admin.roster import RosterView
 from admin.rules_editor import RuleEditorView
 from admin.security import add_security_views
 from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
-from engine.core.models import CalendarYear, Delivery, Event, Firing, Grid, Holiday, Recipient, RulesetVersion, Task
+from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, Person, Recipient, RulesetVersion,
+                                Street, Task)
 from web.common.extensions import db
 
 
@@ -40,6 +43,12 @@ def init_admin(app: Flask) -> Admin:
     master, records, rules = _l("Master data"), _l("Records"), _l("Rules")
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    people = _l("People and duty")  # staff, their streets and the on-call roster (issue 13)
+    admin.add_view(PersonView(Person, db, name=_l("Staff"), category=people))
+    admin.add_view(StaffImportView(name=_l("Import staff"), endpoint="staff_import", url="staff-import",
+                                   category=people))
+    admin.add_view(StreetView(Street, db, name=_l("Streets"), category=people))
+    admin.add_view(RosterView(name=_l("Roster"), endpoint="roster", url="roster", category=people))
     calendar = _l("Working calendar")
     admin.add_view(HolidayView(Holiday, db, name=_l("Holidays and make-up days"), category=calendar))
     admin.add_view(CalendarYearView(CalendarYear, db, name=_l("Years with complete data"), category=calendar))

@@ -18,9 +18,11 @@ from wtforms import fields, validators
 from wtforms.validators import ValidationError
 
 from admin.base import MasterDataView, shown_label
+from admin.people import RecordPicker, person_cell, person_picker, place_problems
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
                                 Timeline, Unit)
 from engine.core.worktime import describe_limit
+from engine.people.responsibility import check_liaison
 from engine.authoring.vocabulary import LIMIT_MAX
 from web.common.extensions import db
 from admin.fields import (After, CAMPAIGN_STATUSES, LIMIT_UNITS, LocalDateTimeField, OfficeHoursField,
@@ -196,24 +198,34 @@ def _grid_links(view, context, model: Unit, name: str) -> Markup:
 
 class UnitView(RowsView):
     edit_template = "admin/masterdata/unit_edit.html"
-    column_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "grids")
-    column_details_list = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items", "grids")
+    column_list = ("code", "name_zh", "name_en", "type", "parent", "liaison", "contact", "grids")
+    column_details_list = ("code", "name_zh", "name_en", "type", "parent", "liaison", "contact", "duty_items",
+                           "grids")
     column_searchable_list = ("code", "name_zh", "name_en")
     column_filters = ("type",)
-    form_columns = ("code", "name_zh", "name_en", "type", "parent", "contact", "duty_items")
-    form_overrides = {"type": fields.SelectField}
-    form_args = {"type": {"choices": _unit_type_choices}, "duty_items": {"label": _l("Duty item")}}
+    form_columns = ("code", "name_zh", "name_en", "type", "parent", "liaison", "contact", "duty_items")
+    form_overrides = {"type": fields.SelectField, "liaison": RecordPicker}
+    form_args = {"type": {"choices": _unit_type_choices}, "duty_items": {"label": _l("Duty item")},
+                 "liaison": person_picker(_l("Paired leader (包联)"), "leader_in_charge")}
     inline_models = (DutyItemInline(DutyItem),)
     column_formatters = {"type": lambda v, c, m, n: choice_label(UNIT_TYPES, m.type), "grids": _grid_links,
+                         "liaison": person_cell(_l("No paired leader")),
                          "duty_items": lambda v, c, m, n: Markup("<ol class='mb-0'>{}</ol>").format(
                              Markup("").join(Markup("<li>{}</li>").format(shown_label(d)) for d in m.duty_items))}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "type": _l("Type"), "parent": _l("Parent"), "contact": _l("Contacts"),
-                     "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids")}
+                     "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids"),
+                     "liaison": _l("Paired leader (包联)")}
+    column_descriptions = {"liaison": _l("A leader in charge (分管领导) where the unit's escalations and lost points end.")}
 
     def validate_form(self, form) -> bool:
-        """Refuse a parent that is the unit itself or one of its descendants: the hierarchy stays a tree."""
+        """Refuse a parent that is the unit itself or one of its descendants (the hierarchy stays a tree), and
+        a paired leader who is not a leader in charge."""
         valid = super().validate_form(form)
+        if valid and "liaison" in form:
+            problems = check_liaison(form.liaison.data)
+            place_problems(form, problems)
+            valid = not problems
         if not valid or "parent" not in form or form.parent.data is None:
             return valid
         current = request.args.get("id", type=int)

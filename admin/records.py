@@ -1,28 +1,84 @@
-"""Read-only records (events, tasks, firings, versions), grids, and the working calendar's holidays and years."""
+"""Read-only records (events, tasks, firings, versions), grids with their 责任人 and 监督员, the admin home's
+warnings, and the working calendar's holidays and years."""
 from __future__ import annotations
 
+from flask import url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
-from admin.base import Guarded, MasterDataView, ReadOnlyView
+from admin.base import Guarded, MasterDataView, ReadOnlyView, shown_label
+from admin.people import RecordPicker, person_cell, person_picker, place_problems
+from admin.roster import tonight_gaps
 from engine.core import clock
+from engine.core.models import Grid
 from engine.core.states import EventStatus
 from engine.core.worktime import missing_years_ahead
+from engine.people.responsibility import check_grid, grids_missing_people
 from web.common.extensions import db
+
+#: The grid list's filter argument for "missing a person" (stable across languages, unlike a named filter).
+MISSING_PEOPLE_ARG = "missing_people"
+
+
+def missing_people_url() -> str:
+    """The grid list narrowed to grids without a responsible person or a collector."""
+    return url_for("grid.index_view", **{f"flt0_{MISSING_PEOPLE_ARG}": "1"})
 
 
 class IndexView(Guarded, AdminIndexView):
+    """The admin home: what needs an administrator now (calendar years without data, grids nobody answers
+    for, uncovered hours in tonight's roster)."""
+
     @expose("/")
     def index(self):
-        return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session))
+        return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session),
+                           missing_people=grids_missing_people(db.session), missing_people_url=missing_people_url(),
+                           roster_gaps=tonight_gaps(db.session, clock.now()), label=shown_label)
+
+
+class MissingPeopleFilter(BaseSQLAFilter):
+    """Grids without a responsible person or a collector, as engine.people.responsibility names them."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Grid.id.in_([g.id for g in grids_missing_people(db.session)]))
+
+    def operation(self):
+        return _l("is missing")
 
 
 class GridView(MasterDataView):
-    column_list = ("code", "name_zh", "name_en", "unit")
-    form_excluded_columns = ("boundary",)
+    """Each grid's unit, its responsible person (责任人, from that unit) and its collector (监督员); a grid
+    missing either is badged in the list and found by the "People: is missing" filter."""
+
+    column_list = ("code", "name_zh", "name_en", "unit", "responsible", "collector")
+    column_searchable_list = ("code", "name_zh", "name_en")
+    column_filters = (MissingPeopleFilter(Grid.id, _l("Responsible person or collector"),
+                                          options=(("1", _l("Yes")),)),)
+    form_columns = ("code", "name_zh", "name_en", "unit", "responsible", "collector")
+    form_args = {"responsible": person_picker(_l("Responsible person (责任人)")),
+                 "collector": person_picker(_l("Collector (监督员)"), "collector")}
+    form_overrides = {"responsible": RecordPicker, "collector": RecordPicker}
+    column_formatters = {"responsible": person_cell(_l("No responsible person")),
+                         "collector": person_cell(_l("No collector"))}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "unit": _l("Responsible unit")}
+                     "unit": _l("Responsible unit"), "responsible": _l("Responsible person (责任人)"),
+                     "collector": _l("Collector (监督员)")}
+
+    def get_filter_arg(self, index: int, flt) -> str:
+        return MISSING_PEOPLE_ARG if isinstance(flt, MissingPeopleFilter) else super().get_filter_arg(index, flt)
+
+    def validate_form(self, form) -> bool:
+        """Refuse a 责任人 of another unit or a 监督员 who is not a collector, next to the field, before anything
+        is written."""
+        valid = super().validate_form(form)
+        if not valid or "responsible" not in form or form.unit.data is None:
+            return valid
+        problems = check_grid(db.session, Grid(unit_id=form.unit.data.id), form.responsible.data,
+                              form.collector.data)
+        place_problems(form, problems)
+        return not problems
 
 
 class HolidayView(MasterDataView):

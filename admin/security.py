@@ -4,14 +4,23 @@ from __future__ import annotations
 from flask import flash
 from flask_admin import Admin
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.base import ReadableModelView
 from engine.core.models import ApiToken, User
 from engine.accounts import tokens
+from engine.accounts.users import ROLES
 from web.common.extensions import db
+from web.common.i18n import short_lang
 from engine.accounts.lockout import unlock
+
+
+#: Every role the accounts know (collector and shift leader among them), named in the user's language.
+ROLE_CHOICES = tuple((code, LazyString(lambda zh=zh, en=en: zh if short_lang() == "zh" else en))
+                     for code, (zh, en) in ROLES.items())
 
 
 class TokenView(ReadableModelView):
@@ -46,6 +55,8 @@ class SignInLockView(ReadableModelView):
     page_size = 50
     column_list = ("username", "role", "unit", "active", "failed_logins", "locked_until")
     column_searchable_list = ("username",)
+    column_filters = (FilterEqual(User.role, _l("Role"), options=ROLE_CHOICES),)
+    column_formatters = {"role": lambda v, c, m, n: str(dict(ROLE_CHOICES).get(m.role, m.role))}
     column_default_sort = ("locked_until", True)
     column_labels = {"username": _l("Username"), "role": _l("Role"), "unit": _l("Unit"), "active": _l("Active"),
                      "failed_logins": _l("Failed sign-ins"), "locked_until": _l("Locked until")}
