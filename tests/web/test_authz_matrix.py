@@ -24,13 +24,16 @@ from tests.helpers import bearer, event
 ANONYMOUS, INTAKE = "anonymous", "intake"
 FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR = "field_unit", "dispatcher", "checker", "supervisor"
 ASSESSOR, AUDITOR, ADMIN = "assessor", "auditor", "admin"
-ROLES = (ANONYMOUS, FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, INTAKE)
+COLLECTOR, SHIFT_LEADER = "collector", "shift_leader"  # 监督员 (checks on site), 值班长 (the dispatcher's rights)
+ROLES = (ANONYMOUS, FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, COLLECTOR, SHIFT_LEADER,
+         INTAKE)
 #: The demo account that plays each role (the field unit is the Dongcheng sub-district office).
 ACCOUNTS = {FIELD_UNIT: "dongcheng", DISPATCHER: "dispatcher", CHECKER: "checker", SUPERVISOR: "supervisor",
-            ASSESSOR: "assessor", AUDITOR: "auditor", ADMIN: "admin"}
+            ASSESSOR: "assessor", AUDITOR: "auditor", ADMIN: "admin", COLLECTOR: "collector",
+            SHIFT_LEADER: "shift_leader"}
 
 EVERYONE = frozenset(ROLES)
-STAFF = frozenset({DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN})
+STAFF = frozenset({DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, COLLECTOR, SHIFT_LEADER})
 USERS = STAFF | {FIELD_UNIT}
 SUPERVISORS = frozenset({SUPERVISOR, ADMIN})
 ADMINS = frozenset({ADMIN})
@@ -44,11 +47,13 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
-               "frontageholder", "supervisiontier", "timeline")
+               "frontageholder", "supervisiontier", "timeline", "person", "street")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
+    "roster": ADMIN_READERS,  # readers see the week; saving a pattern or a shift (POST) calls require_editor()
     "import": ADMIN_READERS,  # readers see the runs and reports; uploading, mapping and cancelling are POSTs for admins
     "templates_editor": ADMIN_READERS,  # read-only form and preview; saving calls require_editor()
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
@@ -73,6 +78,7 @@ POLICY: dict[str, frozenset[str]] = {
     "pages.home": USERS,
     "pages.tasks": USERS,
     "pages.task": USERS,
+    "pages.assign": frozenset({FIELD_UNIT, ADMIN}),  # then engine.handling.assignment.may_assign decides per task
     "supervision.board": SUPERVISORS,
     "supervision.act": SUPERVISORS,
     "supervision.reply": frozenset({FIELD_UNIT, ADMIN}),
@@ -86,6 +92,9 @@ POLICY: dict[str, frozenset[str]] = {
     "api.list_tasks": USERS,
     "api.get_task": USERS,
     "api.post_transition": USERS,
+    "people_api.list_staff": USERS | {INTAKE},  # reference data, as the grids that name their people
+    "people_api.roster": USERS | {INTAKE},
+    "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
@@ -96,8 +105,8 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.act": USERS,  # engine.handling.tasks then checks the role's rights per action (tests/web/test_transitions.py)
     "workflow.photos": frozenset({FIELD_UNIT, ADMIN}),
     "workflow.photo": USERS,
-    "workflow.check_queue": frozenset({CHECKER, ADMIN}),
-    "workflow.dispatch_queue": frozenset({DISPATCHER, ADMIN}),
+    "workflow.check_queue": frozenset({CHECKER, COLLECTOR, ADMIN}),
+    "workflow.dispatch_queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,

@@ -274,3 +274,15 @@ def test_the_assignee_sees_and_acts_on_a_task_of_the_unit_above(client, intake_t
                          headers=bearer(zhangwei))
     assert signed.status_code == 200, signed.get_json()
     assert signed.get_json()["status"] == "signed"
+
+
+def test_a_team_member_does_not_see_a_colleagues_task_but_the_squad_chief_does(client, intake_token, drain, session):
+    task = new_api_task(client, intake_token, drain, grid="DC-02")  # JD-DC's task, born assigned to 曹阳 of ZD-DC
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=bearer(user_token(client, "zhangwei"))).status_code == 404
+    chief = user_token(client, "squad_dc")
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=bearer(chief)).status_code == 200
+    listed = client.get(f"/api/v1/tasks?event={task['event']}", headers=bearer(chief)).get_json()["tasks"]
+    assert [t["id"] for t in listed] == [task["id"]]
+    outside = assign(client, chief, task["id"], person_id(session, "何平"), "en")  # JD-DC's brigade chief
+    assert outside.status_code == 422 and outside.get_json()["errors"][0]["field"] == "person"
+    assert assign(client, chief, task["id"], person_id(session, "严斌")).status_code == 200
