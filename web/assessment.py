@@ -1,7 +1,9 @@
-"""Assessment office pages (督考办): the bulletin of a week, month or quarter with its ranking, charts and
-sanctions due, and the same as XLSX and PDF. Read-only; weights, peer groups and rules live in the admin."""
+"""Assessment office pages (督考办): the bulletin of a week, month or quarter with its ranking, charts,
+sanctions due and lost points per person (扣分落实到人), and the same as XLSX and PDF. Read-only; weights,
+peer groups and rules live in the admin."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,12 +11,14 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.core import clock
 from engine.assessment.bulletin import Bulletin, build
-from engine.authoring.campaigns import campaign_for
-from engine.assessment.indicators import RATES, PeriodError, parse_period, period_containing
-from engine.core.models import Campaign, SanctionRun
+from engine.assessment.indicators import HAPPENINGS, RATES, PeriodError, parse_period, period_containing
+from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
+from engine.authoring.campaigns import campaign_for
+from engine.core import clock
+from engine.core.models import Campaign, SanctionRun
+from engine.people.staff import position_name
 from web import charts
 from web.auth import require_roles
 from web.bulletin_files import FontMissing, Sheet, pdf, xlsx
@@ -77,6 +81,52 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     ]
 
 
+def happening_labels() -> dict[str, str]:
+    return {"overdue": _("Task overdue"), "failed_check": _("Failed check"), "rebound": _("Rebound"),
+            "inspection": _("Inspection finding")}
+
+
+def _points(value: Decimal | None) -> float | None:
+    """Points for reading: rounded half up to 2 decimals; none lost reads as a dash."""
+    return float(value.quantize(Decimal("0.01"), ROUND_HALF_UP)) if value else None
+
+
+def _by(points: Points) -> list[float | None]:
+    return [_points(points.get(kind)) for kind in HAPPENINGS]
+
+
+def points_sections(bulletin: Bulletin, lang: str) -> list[tuple[str, list[float | None], float | None, list[list]]]:
+    """Per unit losing points (most first): its name, points per happening, total, and its lines, each
+    [level, squad, person, position, [*points per happening, total]] with level squad | person | unassigned."""
+    sections = []
+    for line in bulletin.points:
+        rows: list[list] = []
+        for squad in line.squads:
+            label = (_("%(unit)s (own staff)", unit=_name(squad.unit, lang)) if squad.own
+                     else _name(squad.unit, lang))
+            rows.append(["squad", label, "", "", [*_by(squad.by), _points(squad.total)]])
+            rows += [["person", label, p.person.name, position_name(p.person.position, lang),
+                      [*_by(p.by), _points(p.total)]] for p in squad.persons]
+        if line.unassigned:
+            rows.append(["unassigned", _("Not assigned to a person"), "", "",
+                         [*_by(line.unassigned_by), _points(line.unassigned)]])
+        sections.append((_name(line.unit, lang), _by(line.by), _points(line.total), rows))
+    return sections
+
+
+def points_sheet(bulletin: Bulletin, lang: str) -> Sheet:
+    """The roll-up as one table for the files: a unit line, then its squads, persons and unassigned line."""
+    levels = {"squad": _("Squad"), "person": _("Person"), "unassigned": _("Not assigned to a person")}
+    labels = happening_labels()
+    rows = []
+    for unit, by, total, lines in points_sections(bulletin, lang):
+        rows.append([_("Unit"), unit, "", "", "", *by, total])
+        rows += [[levels[level], unit, squad, person, position, *values]
+                 for level, squad, person, position, values in lines]
+    return (_("Lost points by person"), [_("Level"), _("Unit"), _("Squad"), _("Person"), _("Position"),
+                                         *[labels[k] for k in HAPPENINGS], _("Points lost")], rows)
+
+
 def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
     labels = [label for label, _scores in bulletin.trend]
     series = [(_name(bulletin.units[r.unit_id], lang), [scores.get(r.unit_id) for _l, scores in bulletin.trend])
@@ -131,16 +181,18 @@ def bulletin(name: str):
     lang = short_lang()
     data = build(db.session, campaign, period, clock.now())
     title = _title(data, lang)
+    tables = sheets(data, lang)
     if extension == "xlsx":
-        return _file(xlsx(title, sheets(data, lang)), period.label, extension)
+        return _file(xlsx(title, [*tables, points_sheet(data, lang)]), period.label, extension)
     if extension == "pdf":
         subtitle = _("Counted up to %(cutoff)s (%(tz)s); ranks are competition ranks within each peer group.",
                      cutoff=_local(data), tz=campaign.timezone)
         try:
-            return _file(pdf(title, subtitle, sheets(data, lang)), period.label, extension)
+            return _file(pdf(title, subtitle, [*tables, points_sheet(data, lang)]), period.label, extension)
         except FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")
-    return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=sheets(data, lang),
+    return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
+                           points=points_sections(data, lang), happenings=happening_labels(),
                            charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign)
 
 
