@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from engine.accounts.users import ROLES
 from rules.problems import InputError, Problem
+from engine.people.responsibility import responsible_for_events
 from engine.people.staff import unit_and_below
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
@@ -257,7 +258,9 @@ def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) 
     calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
     deadline = calendar.deadline(now, task.limit_value, task.limit_unit, campaign.continuous_time)
     old = session.get(Unit, task.unit_id)
-    return Move({"unit_id": unit.id, "deadline_at": deadline, "previous_status": None},
+    holder = responsible_for_events(session, [task.event_id]).get(task.event_id)
+    assignee = holder[0] if holder is not None and holder[1] in unit_and_below(session, unit.id) else None
+    return Move({"unit_id": unit.id, "deadline_at": deadline, "previous_status": None, "assignee_id": assignee},
                 {"from_unit": old.code if old else None, "to_unit": unit.code, "deadline": deadline.isoformat()})
 
 

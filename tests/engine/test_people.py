@@ -16,6 +16,7 @@ from engine.core import clock
 from engine.core.models import ChangeLogEntry, Grid, Holiday, Person, Shift, Street, Task, TaskTransition, Unit, User
 from engine.core.tables import read_table
 from engine.handling.assignment import AssignmentRefused, assign
+from engine.handling import tasks as task_states
 from engine.handling.dispatch import dispatch
 from engine.people import register
 from engine.people.responsibility import assign_grid, chain, grids_missing_people
@@ -262,3 +263,10 @@ def test_the_change_log_records_staff_edits_with_the_phone_masked(session):
     entry = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "Person")
                            .order_by(ChangeLogEntry.id.desc()).limit(1))
     assert entry is not None and entry.after == {"phone": "137****5678"}
+
+
+def test_a_rerouted_task_leaves_its_person_behind_unless_the_grid_responsible_is_in_the_new_unit(session):
+    task = session.get(Task, dispatch(session, _orders(session), clock.now())[0])  # JD-DC, 张伟
+    dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
+    task_states.apply(session, task, "reroute", dispatcher, data={"unit": "JD-XC"}, expected_version=task.version)
+    assert task.unit.code == "JD-XC" and task.assignee is None
