@@ -37,7 +37,7 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 
 #: What a problem's `where` is called on a page (the import's bad-row table names the column).
-FIELD_NAMES = {"code": _l("Staff number"), "name": _l("Name"), "position": _l("Position"), "unit": _l("Unit"),
+FIELD_NAMES = {"code": _l("Staff number"), "name": _l("Full name"), "position": _l("Position"), "unit": _l("Unit"),
                "phone": _l("Phone"), "username": _l("Account"), "user": _l("Account"), "file": _l("File")}
 
 
@@ -155,8 +155,8 @@ class PersonForm(FlaskForm):
     """Every field goes to save_person as entered; it names each fault, so the form itself checks nothing."""
 
     code = StringField(_l("Staff number"), description=_l("The staff number (工号) imports match on."))
-    name = StringField(_l("Name"))
-    position = SelectField(_l("Position"), choices=_position_choices, validate_choice=False)
+    name = StringField(_l("Full name"))
+    position = SelectField(_l("Position"), choices=_position_choices, default="responsible", validate_choice=False)
     unit = RecordPicker(_l("Unit"), query_factory=_units, get_label=shown_label, allow_blank=True, blank_text="—")
     phone = StringField(_l("Phone"), description=_l("One phone number belongs to one person in one unit."))
     user = RecordPicker(_l("Linked account"), query_factory=_accounts, get_label=lambda u: u.username,
@@ -176,7 +176,7 @@ class PersonView(MasterDataView):
     column_default_sort = "code"
     column_formatters = {"phone": _phone, "position": _position,
                          "user": lambda v, c, m, n: m.user.username if m.user else ""}
-    column_labels = {"name": _l("Name"), "code": _l("Staff number"), "position": _l("Position"), "unit": _l("Unit"),
+    column_labels = {"name": _l("Full name"), "code": _l("Staff number"), "position": _l("Position"), "unit": _l("Unit"),
                      "phone": _l("Phone"), "user": _l("Linked account"), "active": _l("Active")}
 
     def create_model(self, form: PersonForm) -> Person | bool:

@@ -84,8 +84,8 @@ def week_form(choices: list[tuple[str, str]], data: dict[str, Any], submitted: b
                              description=_l("1–26: the same pattern for this week and the following ones."))
 
     for i in range(7):
-        setattr(WeekForm, f"day_{i}", _person_select(_l("Day"), choices))
-        setattr(WeekForm, f"night_{i}", _person_select(_l("Night"), choices))
+        setattr(WeekForm, f"day_{i}", _person_select(_l("Day shift"), choices))
+        setattr(WeekForm, f"night_{i}", _person_select(_l("Night shift"), choices))
     return WeekForm(formdata=None, data=data) if not submitted else WeekForm(data=data)
 
 

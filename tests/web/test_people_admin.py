@@ -152,7 +152,7 @@ def test_a_new_grid_with_nobody_assigned_is_flagged_in_the_list_and_on_the_admin
     assert created.status_code == 302, created.get_data(as_text=True)[-2000:]
 
     home = admin.get("/admin/?lang=en").get_data(as_text=True)
-    alert = re.search(r'id="grids-missing-people".*?</div>', home, re.S).group(0)
+    alert = re.search(r'id="grids-missing-people".*?</div>', home, re.DOTALL).group(0)
     assert "1 grids have no responsible person or no collector" in alert and "DC-99" in alert
     flagged_url = re.search(r'href="([^"]*flt0_missing_people=1[^"]*)"', alert).group(1).replace("&amp;", "&")
     flagged = admin.get(flagged_url + "&lang=en").get_data(as_text=True)
@@ -221,7 +221,7 @@ def test_an_import_with_a_bad_row_names_it_and_stores_the_rest(admin, session):
         answer = _upload(admin, csv, lang=lang)
         html = answer.get_data(as_text=True)
         assert answer.status_code == 200
-        bad = unescape(re.search(r'id="staff-bad-rows".*?</table>', html, re.S).group(0))
+        bad = unescape(re.search(r'id="staff-bad-rows".*?</table>', html, re.DOTALL).group(0))
         assert re.search(r"<td>3</td>\s*<td>[^<]+</td>\s*<td>" + re.escape(reason), bad), bad
         if lang == "en":
             assert count in html  # the second, Chinese page says the same in Chinese once the catalog has it
