@@ -310,6 +310,13 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
         "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
         "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
+        "assignee": {"type": "object", "nullable": True, "description": "The person handling it (我的任务)",
+                     "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                    "position": {"type": "string"}}},
+        "chain": {"type": "array", "description": "责任人 → 中队长 → 大队长 → 分管领导; name null for nobody",
+                  "items": {"type": "object", "properties": {
+                      "position": {"type": "string"}, "position_name": {"type": "string"},
+                      "name": {"type": "string", "nullable": True}}}},
         "transitions": {"type": "array", "items": {"type": "object"}},
         "firings": {"type": "array", "items": {"type": "object"}},
         "explanation": {"type": "array", "items": {"type": "object"}}}}
@@ -322,7 +329,16 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "tasks": {"type": "array", "items": ref("Task")}}}
     listing = {"type": "object"}
     user_read = {"security": BEARER, "responses": {}}
-    schemas = {"EventIn": event_in, "Accepted": accepted, "Task": task, "Event": event_out}
+    holder = {"type": "object", "nullable": True, "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "position": {"type": "string"},
+        "position_name": {"type": "string"}, "unit": {"type": "object", "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}}}}}
+    grid = {"type": "object", "required": ["code", "boundary", "responsible", "collector"], "properties": {
+        "code": {"type": "string"}, "name": ref("Name"), "unit": {"type": "string"},
+        "boundary": {"type": "object", "nullable": True},
+        "responsible": {**holder, "description": "The 责任人 who answers for the grid (包片), or null"},
+        "collector": {**holder, "description": "The 监督员 who verifies reports and checks work there, or null"}}}
+    schemas = {"EventIn": event_in, "Accepted": accepted, "Task": task, "Event": event_out, "Grid": grid}
     paths = {
         "/api/v1/events": {"post": {
             "summary": "Hand over one event (idempotent on source + source_event_id)", "security": BEARER,
@@ -377,12 +393,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "/api/v1/units": {"get": {"summary": "Responsible units", "tags": ["reference"], **user_read, "responses": {
             "200": json_response("Units", {"type": "object", "required": ["units"], "properties": {
                 "units": {"type": "array", "items": listing}}}), **problem_responses(401, 403)}}},
-        "/api/v1/grids": {"get": {"summary": "Grids with their GeoJSON boundary", "tags": ["reference"],
+        "/api/v1/grids": {"get": {"summary": "Grids with their boundary, 责任人 and 监督员", "tags": ["reference"],
                                   **user_read, "responses": {
             "200": json_response("Grids", {"type": "object", "required": ["grids"], "properties": {
-                "grids": {"type": "array", "items": {"type": "object", "required": ["code", "boundary"],
-                                                     "properties": {"code": {"type": "string"},
-                                                                    "boundary": {"type": "object", "nullable": True}}}}}}),
+                "grids": {"type": "array", "items": ref("Grid")}}}),
             **problem_responses(401, 403)}}},
         "/api/v1/auth/token": {"post": {
             "summary": "Exchange a username and password for a user token", "tags": ["auth"], "security": [],

@@ -46,10 +46,13 @@ def chain_json(t: Task, lang: str) -> list[dict[str, Any]]:
 
 
 def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
-    body = {"id": t.id, "event": t.event_id, "status": t.status, "unit": {"code": t.unit.code, "name": _name(t.unit, lang)},
+    body = {"id": t.id, "event": t.event_id, "status": t.status,
+            "unit": {"code": t.unit.code, "name": _name(t.unit, lang)},
             "template": {"code": t.template.code, "version": t.template.version, "name": _name(t.template, lang)},
             "rule": t.rule_key, "list": t.list_kind, "ruleset_version": t.ruleset_version_id,
-            "limit": {"value": t.limit_value, "unit": t.limit_unit, "text": describe_limit(t.limit_value, t.limit_unit, lang)}, "deadline": t.deadline_at.isoformat(),
+            "limit": {"value": t.limit_value, "unit": t.limit_unit,
+                      "text": describe_limit(t.limit_value, t.limit_unit, lang)},
+            "deadline": t.deadline_at.isoformat(),
             "points": t.points, "created_at": t.created_at.isoformat(),
             "version": t.version, "rework_count": t.rework_count, "extension_count": t.extension_count,
             "assignee": ({"id": t.assignee.id, "name": t.assignee.name, "position": t.assignee.position}

@@ -20,7 +20,7 @@ from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, Unit
 from engine.core.states import REQUESTS, TaskStatus
 from engine.handling import evidence
-from engine.handling.tasks import TransitionError
+from engine.handling.tasks import STATES, TransitionError
 from engine.handling.tasks import apply as apply_transition
 from rules.problems import InputError
 from web.auth import require_roles, task_scope
@@ -181,7 +181,7 @@ def awaiting_dispatcher(limit: int = 200) -> list[Task]:
 def check_queue():
     """Work submitted by the units, oldest first: pass closes it, fail returns it with a reason."""
     return render_template("queue.html", tasks=awaiting_check(), lang=short_lang(), title=_("Awaiting check"),
-                           now=clock.now(), zones=campaign_zones())
+                           now=clock.now(), zones=campaign_zones(), states=STATES)
 
 
 @bp.get("/dispatch")
@@ -189,7 +189,7 @@ def check_queue():
 def dispatch_queue():
     """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
     return render_template("queue.html", tasks=awaiting_dispatcher(), lang=short_lang(),
-                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones())
+                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones(), states=STATES)
 
 
 def units_for_reroute() -> list[Unit]:

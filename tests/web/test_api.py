@@ -162,6 +162,7 @@ def test_reference_data(client, intake_token):
     assert units["ZD-DC"]["parent"] == "JD-DC"
     grids = client.get("/api/v1/grids", headers=bearer(intake_token)).get_json()["grids"]
     assert len(grids) == 12 and grids[0]["boundary"]["type"] == "Polygon"
+    assert {"code", "name", "unit", "boundary", "responsible", "collector"} <= set(grids[0])  # issue 13 adds people
 
 
 def test_healthz_checks_database_and_redis(client):

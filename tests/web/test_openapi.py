@@ -54,3 +54,18 @@ def test_the_browsable_ui_is_served_from_this_server(client):
     assert "swagger-ui-bundle.js" in html and "cdn" not in html.lower()
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert assets and all(client.get(a).status_code == 200 for a in assets)
+
+
+def test_the_people_api_and_the_fields_it_adds_are_described(spec):
+    """Issue 13's contract: staff with name, position and unit; grids' responsible and collector; the roster;
+    handing a task to a person; a task's assignee and chain."""
+    described = spec["paths"]
+    assert "get" in described["/api/v1/staff"] and "get" in described["/api/v1/roster"]
+    assert "post" in described["/api/v1/tasks/{task_id}/assign"]
+    schemas = spec["components"]["schemas"]
+    assert {"name", "position", "unit"} <= set(schemas["Person"]["required"])
+    assert {"responsible", "collector"} <= set(schemas["Grid"]["required"])
+    assert {"assignee", "chain"} <= set(schemas["Task"]["properties"])
+    assert {"on_duty", "gap", "at_local"} <= set(schemas["OnDuty"]["required"])
+    roster = spec["paths"]["/api/v1/roster"]["get"]
+    assert {p["name"] for p in roster["parameters"]} == {"unit", "at"} and "422" in roster["responses"]

@@ -3,7 +3,7 @@
 handing a task to a person, refused for a team member and for a person of another unit."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -31,7 +31,8 @@ def test_staff_carry_name_position_unit_and_account(client):
     people = by_name(staff(client, admin).get_json()["staff"])
     assert len(people) >= 45
     zhang = people["张伟"]
-    assert zhang["code"] == "ZDDC-002" and zhang["position"] == "responsible" and zhang["position_name"] == "责任人/队员"
+    assert zhang["code"] == "ZDDC-002" and zhang["position"] == "responsible"
+    assert zhang["position_name"] == "责任人/队员"
     assert zhang["unit"] == {"code": "ZD-DC", "name": "东城街道执法中队"}
     assert zhang["account"] == "zhangwei" and zhang["active"] is True and zhang["phone"] == ZHANG_WEI_PHONE
     assert people["曹阳"]["account"] is None
@@ -163,7 +164,7 @@ def test_nobody_on_duty_is_a_gap(client, national_day_roster):
 
 def test_the_roster_defaults_to_the_injected_now_and_to_the_callers_unit(client, national_day_roster):
     token = user_token(client, "admin")
-    clock.set_clock(lambda: datetime(2026, 9, 29, 18, 0, tzinfo=timezone.utc))  # 02:00 on 30 September, local
+    clock.set_clock(lambda: datetime(2026, 9, 29, 18, 0, tzinfo=UTC))  # 02:00 on 30 September, local
     body = roster(client, token, "?unit=JD-NC").get_json()
     assert body["at_local"] == "2026-09-30T02:00:00+08:00" and [d["name"] for d in body["on_duty"]] == ["苏畅"]
     assert roster(client, user_token(client, "zhangwei"), "").get_json()["unit"]["code"] == "ZD-DC"
@@ -208,7 +209,8 @@ def history(session, task_id: int) -> int:
 def test_a_leader_assigns_and_the_task_shows_its_assignee_and_chain(client, intake_token, drain, session):
     task = new_api_task(client, intake_token, drain, grid="DC-04")
     assert task["assignee"]["name"] == "华杰"  # born assigned to the grid's 责任人
-    response = assign(client, user_token(client, "squad_dc"), task["id"], person_id(session, "张伟"), comment="就近处置")
+    chief = user_token(client, "squad_dc")
+    response = assign(client, chief, task["id"], person_id(session, "张伟"), comment="就近处置")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["assignee"] == {"id": person_id(session, "张伟"), "name": "张伟", "position": "responsible"}
@@ -270,8 +272,8 @@ def test_the_assignee_sees_and_acts_on_a_task_of_the_unit_above(client, intake_t
     assert detail["assignee"]["name"] == "张伟"
     event = client.get(f"/api/v1/events/{task['event']}", headers=bearer(zhangwei)).get_json()
     assert [t["id"] for t in event["tasks"]] == [task["id"]]
-    signed = client.post(f"/api/v1/tasks/{task['id']}/transitions", json={"action": "sign", "version": detail["version"]},
-                         headers=bearer(zhangwei))
+    signed = client.post(f"/api/v1/tasks/{task['id']}/transitions",
+                         json={"action": "sign", "version": detail["version"]}, headers=bearer(zhangwei))
     assert signed.status_code == 200, signed.get_json()
     assert signed.get_json()["status"] == "signed"
 
