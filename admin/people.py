@@ -189,14 +189,11 @@ class PersonView(MasterDataView):
         try:
             saved = save_person(db.session, code=form.code.data or "", name=form.name.data or "",
                                 position=form.position.data or "", unit=form.unit.data, phone=form.phone.data or "",
-                                user=form.user.data, person=person)
+                                user=form.user.data, person=person, active=bool(form.active.data))
         except InputError as err:
             db.session.rollback()
             place_problems(form, err.problems)
             return False
-        saved.active = bool(form.active.data)
-        if form.user.data is None:
-            saved.user_id = None  # save_person keeps a link it is not given; the form's "—" removes it
         db.session.commit()
         return saved
 

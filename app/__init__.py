@@ -79,8 +79,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
-        """Event files may exceed the API's body limit; runs before CSRF reads the form."""
-        if endpoint == "import.index":
+        """Event and staff files may exceed the API's body limit; runs before CSRF reads the form."""
+        if endpoint in ("import.index", "staff_import.index"):
             request.max_content_length = MAX_FILE_BYTES + 64 * 1024
         elif endpoint == "evidence_api.upload":
             request.max_content_length = settings.evidence.max_bytes + 64 * 1024

@@ -109,8 +109,9 @@ def check_person(session: Session, *, code: str, name: str, position: str, unit:
 
 
 def save_person(session: Session, *, code: str, name: str, position: str, unit: Optional[Unit], phone: str,
-                user: Optional[User] = None, person: Optional[Person] = None) -> Person:
-    """Create or change a person after `check_person`; flushes, never commits."""
+                user: Optional[User] = None, person: Optional[Person] = None, active: bool = True) -> Person:
+    """Create or change a person after `check_person`, as entered (no account given: none linked);
+    flushes, never commits."""
     problems = check_person(session, code=code, name=name, position=position, unit=unit, phone=phone, user=user,
                             person_id=person.id if person else None)
     if problems:
@@ -118,7 +119,8 @@ def save_person(session: Session, *, code: str, name: str, position: str, unit: 
     person = person or Person()
     person.code, person.name, person.position = code.strip(), name.strip(), position
     person.unit_id, person.phone = unit.id, phone.strip()  # type: ignore[union-attr]
-    person.user_id = user.id if user else person.user_id
+    person.user_id = user.id if user else None
+    person.active = active
     if person.id is None:
         session.add(person)
     session.flush()
