@@ -83,7 +83,7 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
         ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
                               .execution_options(render_nulls=True), rows).all()
         task_of.update(zip((order.key for order in fresh), ids))
-        _born(session, [(task_of[order.key], order) for order in fresh], now)
+        _born(session, [(task_of[order.key], order) for order in fresh], holders, now)
     return [task_of[order.key] for order in orders]
 
 
@@ -113,13 +113,16 @@ def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[
             "created_at": now, "version": 1, "rework_count": 0, "extension_count": 0, "paused_seconds": 0}
 
 
-def _born(session: Session, created: list[tuple[int, TaskOrder]], now: datetime) -> None:
+def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[tuple[int, int], int],
+          now: datetime) -> None:
     """The first transition, the ladder, the unit's message and the rule escalations of new tasks."""
     transitions, steps, messages, supervisions = [], [], [], []
     for task_id, order in created:
+        data = {"rule": order.rule_key}
+        if holders.get(order.key) is not None:
+            data["assignee"] = holders[order.key]  # who held it from the start: points lost are theirs
         transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
-                            "action": "dispatch", "actor_id": None, "at": now, "comment": "",
-                            "data": {"rule": order.rule_key}})
+                            "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
         steps += plan_steps(task_id, now, order.steps, order.calendar, order.continuous_time)
         messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
                                        {"task": task_id, "event": order.event_id,

@@ -261,7 +261,8 @@ def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) 
     holder = responsible_for_events(session, [task.event_id]).get(task.event_id)
     assignee = holder[0] if holder is not None and holder[1] in unit_and_below(session, unit.id) else None
     return Move({"unit_id": unit.id, "deadline_at": deadline, "previous_status": None, "assignee_id": assignee},
-                {"from_unit": old.code if old else None, "to_unit": unit.code, "deadline": deadline.isoformat()})
+                {"from_unit": old.code if old else None, "to_unit": unit.code, "deadline": deadline.isoformat(),
+                 "assignee": assignee})
 
 
 def _effects(session: Session, task: Task, action: str, data: dict[str, Any], now: datetime) -> Move:

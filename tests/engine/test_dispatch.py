@@ -54,7 +54,8 @@ def test_a_batch_of_orders_becomes_tasks_with_everything_born_with_them(session)
     assert {t.template_id for t in tasks} == {orders[0].template_id}
     for task in tasks:
         assert [(r.from_status, r.to_status, r.action, r.data) for r in task.transitions] == [
-            (None, "dispatched", "dispatch", {"rule": "zero_tolerance.zt4"})]
+            (None, "dispatched", "dispatch", {"rule": "zero_tolerance.zt4", "assignee": task.assignee_id})]
+        assert task.assignee.name == "张伟"  # DC-01's 责任人, of the squad under JD-DC
         steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position)).all()
         assert [s.position for s in steps] == [s.position for s in orders[0].steps] and steps
         assert steps[0].due_at == now + timedelta(minutes=orders[0].steps[0].after_minutes)

@@ -193,7 +193,8 @@ def test_send_back_needs_a_reason_and_reroute_dispatches_to_the_new_unit(factory
     row = act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
     assert task.status == "dispatched" and task.unit.code == "JD-XC"
     assert task.deadline_at == now + timedelta(hours=2)  # the new unit gets its own limit from now
-    assert row.data == {"unit": "JD-XC", "from_unit": "JD-DC", "to_unit": "JD-XC", "deadline": task.deadline_at.isoformat()}
+    assert row.data == {"unit": "JD-XC", "from_unit": "JD-DC", "to_unit": "JD-XC", "deadline": task.deadline_at.isoformat(),
+                        "assignee": None}
     with pytest.raises(TransitionError) as old_unit:
         tasks.apply(session, task, "sign", user(session, "dongcheng"), expected_version=task.version)
     assert old_unit.value.kind == "scope"
