@@ -145,7 +145,7 @@ def _query_int(name: str, default: int | None) -> int | None:
 @require_token(kinds=("user",))
 def list_tasks():
     user = token_user()
-    query = select(Task).options(selectinload(Task.unit), selectinload(Task.template),
+    query = select(Task).options(selectinload(Task.unit), selectinload(Task.template), selectinload(Task.event),
                                  selectinload(Task.assignee)).order_by(Task.id)
     condition = task_scope(user).condition()
     if condition is not None:

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import sign_in
 from engine.accounts.users import ROLES
@@ -49,7 +50,7 @@ def my_person() -> Person | None:
 
 @bp.app_context_processor
 def people_context() -> dict[str, Any]:
-    return {"my_person": my_person}
+    return {"my_person": my_person, "checkers": CHECKERS, "dispatchers": DISPATCHERS}
 
 
 def mine_by_default(person: Person | None) -> bool:
@@ -114,7 +115,7 @@ def tasks():
     overdue and category."""
 
     state = request.args.get("state", "open")
-    query = select(Task).order_by(Task.deadline_at).limit(200)
+    query = select(Task).options(selectinload(Task.assignee)).order_by(Task.deadline_at).limit(200)
     condition = task_scope(current_user).condition()
     if condition is not None:
         query = query.where(condition)

@@ -75,6 +75,28 @@ def test_a_role_acting_outside_its_rights_gets_403(client, intake_token, drain):
     assert step(client, user_token(client, "checker"), task, "pass_check")["status"] == "closed"
 
 
+def test_the_collector_checks_and_the_shift_leader_decides_requests_as_the_checker_and_dispatcher_do(
+        client, intake_token, drain):
+    """监督员 check work on site (pass or fail); the 值班长 has the dispatcher's rights; neither acts as the unit."""
+    unit, collector, leader = (user_token(client, name) for name in ("dongcheng", "collector", "shift_leader"))
+    task = new_api_task(client, intake_token, drain)
+    for token in (collector, leader):
+        assert move(client, token, task["id"], "sign", 1, lang="en").status_code == 403
+    task = step(client, unit, task, "sign")
+    task = step(client, unit, task, "request_extension", "需协调")
+    assert move(client, collector, task["id"], "approve_extension", task["version"]).status_code == 403
+    task = step(client, leader, task, "approve_extension")
+    assert (task["status"], task["extension_count"]) == ("signed", 1)
+    task = step(client, unit, task, "start")
+    task = step(client, unit, task, "submit")
+    assert move(client, leader, task["id"], "fail_check", task["version"], "不合格").status_code == 403
+    task = step(client, collector, task, "fail_check", "现场仍有垃圾")
+    assert task["status"] == "returned"
+    task = step(client, unit, task, "start")
+    task = step(client, unit, task, "submit")
+    assert step(client, collector, task, "pass_check")["status"] == "closed"
+
+
 def test_a_stale_version_is_409_with_the_current_status_and_version(client, intake_token, drain):
     task = new_api_task(client, intake_token, drain)
     unit = user_token(client, "dongcheng")
