@@ -31,6 +31,9 @@ bp = Blueprint("people_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens only, never a session cookie
 #: Who may hand a task to a person; engine.handling.assignment.may_assign decides per task.
 ASSIGNERS = ("field_unit", "admin")
+#: The instants a roster may be asked about: wide, but clear of the calendar's ends in every time zone.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+MAX_PERSON_ID = 2**31 - 1  # staff.id is a 32-bit integer column
 #: A query string's "+08:00" arrives as " 08:00" when the client did not encode it.
 _UNENCODED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -91,9 +94,11 @@ def _instant(raw: str | None) -> datetime:
         return clock.now()
     try:
         moment = datetime.fromisoformat(_UNENCODED_OFFSET.sub(r"\1+\2", raw.strip()))
-    except ValueError:
+        if moment.tzinfo is None or not EARLIEST <= moment.astimezone(UTC) <= LATEST:
+            moment = None
+    except (ValueError, OverflowError):  # not ISO 8601, or beyond the calendar's ends in UTC
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         raise InputError([Problem("at", "an ISO 8601 time with its offset, e.g. 2026-10-01T02:00:00+08:00",
                                   "须为带时区偏移的 ISO 8601 时间，例如 2026-10-01T02:00:00+08:00")])
     return moment
@@ -133,7 +138,7 @@ def _assignment_body(data: Any) -> tuple[Any, str]:
         raise InputError([Problem("(body)", "a JSON object with person and comment",
                                   "须为含 person 与 comment 的 JSON 对象")])
     person = data.get("person")
-    if not isinstance(person, int) or isinstance(person, bool):
+    if not isinstance(person, int) or isinstance(person, bool) or not 0 < person <= MAX_PERSON_ID:
         problems.append(Problem("person", "the id of an active person of the task's unit",
                                 "须为任务所属单位在岗人员的编号"))
     if not isinstance(data.get("comment", ""), str):

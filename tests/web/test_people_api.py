@@ -175,7 +175,8 @@ def test_an_unencoded_offset_in_the_query_is_read_as_plus(client, national_day_r
     assert body["at_local"] == "2026-09-30T02:00:00+08:00" and [d["name"] for d in body["on_duty"]] == ["苏畅"]
 
 
-@pytest.mark.parametrize("at", ["yesterday", "2026-09-30T02:00:00", "2026-13-01T02:00:00%2B08:00"])
+@pytest.mark.parametrize("at", ["yesterday", "2026-09-30T02:00:00", "2026-13-01T02:00:00%2B08:00",
+                                "0001-01-01T00:00:00%2B08:00"])
 def test_a_bad_time_is_422_in_the_callers_language(client, at):
     token = user_token(client, "admin")
     english = roster(client, token, f"?unit=JD-NC&at={at}", lang="en")
@@ -247,7 +248,7 @@ def test_a_person_of_another_unit_is_422_naming_the_field(client, intake_token, 
     assert error["field"] == "person" and "Xicheng" in error["message"] and "邹静" in error["message"]
     chinese = assign(client, dongcheng, task["id"], person_id(session, "邹静")).get_json()["errors"][0]
     assert chinese["field"] == "person" and "不属于" in chinese["message"]
-    for bad in (None, "张伟", True, 10**9):
+    for bad in (None, "张伟", True, 0, 10**9, 2**40):
         assert assign(client, dongcheng, task["id"], bad).get_json()["errors"][0]["field"] == "person"
     assert client.post(f"/api/v1/tasks/{task['id']}/assign", data="x",
                        headers=bearer(dongcheng)).status_code == 415
