@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
 
 from engine.accounts.users import resolve_token
-from engine.core.models import ApiToken, Person, Task, Unit, User
-from engine.people.staff import LEADERS, person_of
+from engine.core.models import ApiToken, Person, Task, User
+from engine.people.staff import LEADERS, person_of, unit_and_below
 from web.common.extensions import db, login_manager
 from web.common.problems import problem
 
@@ -64,12 +64,7 @@ def unit_scope(user: User) -> set[int] | None:
     """The unit ids a user may see tasks of: a field unit's own unit and those under it; None = all."""
     if user.role != "field_unit":
         return None
-    units = {u.id: u.parent_id for u in db.session.execute(select(Unit.id, Unit.parent_id)).all()}
-    scope, frontier = {user.unit_id}, [user.unit_id]
-    while frontier:
-        frontier = [uid for uid, parent in units.items() if parent in frontier and uid not in scope]
-        scope.update(frontier)
-    return scope
+    return unit_and_below(db.session, user.unit_id)
 
 
 @dataclass(frozen=True)

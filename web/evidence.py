@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from engine.handling import evidence
 from rules.problems import InputError
 from engine.core.models import Evidence, Task
-from web.auth import require_token, token_user, unit_scope
+from web.auth import require_token, task_scope, token_user
 from web.common.extensions import db
 from web.common.problems import problem, refused
 from web.uploads import send_upload
@@ -19,8 +19,7 @@ UPLOADERS = ("field_unit", "admin")
 
 def _visible_task(task_id: int) -> Task | None:
     task = db.session.get(Task, task_id)
-    scope = unit_scope(token_user())
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(token_user()).sees(task):
         return None
     return task
 

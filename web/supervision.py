@@ -8,7 +8,7 @@ from flask_login import current_user
 from engine.supervision import board as supervision
 from rules.problems import InputError
 from engine.core.models import Supervision, Task, User
-from web.auth import require_roles, require_token, token_user, unit_scope
+from web.auth import require_roles, require_token, task_scope, token_user
 from web.common.extensions import db
 from web.forms import ReplyForm, SupervisionForm
 from web.common.i18n import short_lang
@@ -34,8 +34,7 @@ def _tier_of(user: User) -> int:
 
 def _visible_task(user: User, task_id: int) -> Task:
     task = db.session.get(Task, task_id)
-    scope = unit_scope(user)
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(user).sees(task):
         abort(404)
     return task
 
@@ -134,8 +133,7 @@ def api_act(task_id: int):
 @require_token(kinds=("user",))
 def api_list(task_id: int):
     task = db.session.get(Task, task_id)
-    scope = unit_scope(token_user())
-    if task is None or (scope is not None and task.unit_id not in scope):
+    if task is None or not task_scope(token_user()).sees(task):
         return problem(404, "not-found", detail_key="not_found")
     return jsonify({"supervisions": [supervision_json(r) for r in supervision.for_task(db.session, task.id)]})
 
@@ -145,8 +143,7 @@ def api_list(task_id: int):
 def api_reply(supervision_id: int):
     user = token_user()
     row = db.session.get(Supervision, supervision_id)
-    scope = unit_scope(user)
-    if row is None or (scope is not None and db.session.get(Task, row.task_id).unit_id not in scope):
+    if row is None or not task_scope(user).sees(db.session.get(Task, row.task_id)):
         return problem(404, "not-found", detail_key="not_found")
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
