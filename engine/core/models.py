@@ -85,6 +85,9 @@ class Category(Base):
     parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("categories.id"))
     parent: Mapped[Optional["Category"]] = relationship(remote_side=[id])
     default_condition: Mapped[Optional[str]] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), default="matter", server_default="matter")  # matter | component
+    source: Mapped[Optional[str]] = mapped_column(String(120))  # where the entry comes from (standard, local, file)
+    standard_ref: Mapped[Optional[str]] = mapped_column(String(32))  # the code in an older scheme (2+2 digits)
     conditions: Mapped[list["FilingCondition"]] = relationship(back_populates="category",
                                                                cascade="all, delete-orphan")
 
@@ -105,6 +108,10 @@ class FilingCondition(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     limit_value: Mapped[float] = mapped_column(Float)
     limit_unit: Mapped[str] = mapped_column(String(16))
+    closing_zh: Mapped[str] = mapped_column(Text, default="", server_default="")  # 结案条件
+    closing_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    handler: Mapped[Optional[str]] = mapped_column(String(200))  # 处置单位 as a city's standard names it
+    source: Mapped[Optional[str]] = mapped_column(String(120))
 
 
 class Unit(Base):
@@ -140,6 +147,9 @@ class DutyItem(Base):
     category: Mapped[Optional["Category"]] = relationship()
     text_zh: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text, default="")
+    # Routing (DESIGN 12): lead (主办) or cooperate (协办) for the matter; None: a duty that routes nothing.
+    role: Mapped[Optional[str]] = mapped_column(String(16))
+    area: Mapped[Optional[list[str]]] = mapped_column(JSON)  # grid codes; None: wherever the unit answers
 
     def __str__(self) -> str:
         return self.text_zh
@@ -407,6 +417,10 @@ class Event(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     media_url: Mapped[Optional[str]] = mapped_column(String(500))  # a photo link from Open311 or an import
+    reporter_name: Mapped[Optional[str]] = mapped_column(String(64))
+    reporter_phone: Mapped[Optional[str]] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    confidence: Mapped[Optional[float]] = mapped_column(Float)  # 0-1, from camera sources only
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[Optional[str]] = mapped_column(String(96))
