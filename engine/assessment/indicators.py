@@ -2,7 +2,8 @@
 
 `read_rows` reads what a period needs (one query for tasks with their transitions and list rows, one
 for rebounds); `compute` is a pure function of those rows, a period and a cut-off instant, and `compute_by`
-the same counted under any key (the lost points per person are the unit's, counted by (unit, assignee)).
+the same counted under any key of a row at the instant of each happening (the lost points per person are the
+unit's, counted by (unit, the person who held the task at that instant)).
 Points are summed as exact decimals, so the parts add up to the whole whatever the order. Formulas,
 period attribution and edge cases are documented in docs/ASSESSMENT.md.
 """
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
 from engine.core.models import (DEFAULT_TIMEZONE, Campaign, Category, Event, Firing, ListItem, RuleList, Task,
                                TaskTransition)
 from engine.core.states import TaskStatus
@@ -96,8 +98,8 @@ def period_containing(kind: str, instant: datetime, tz: str) -> Period:
 
 @dataclass
 class TaskRow:
-    """One task as the indicators see it: its unit, times, list-row points, (at, action, to_status) moves and
-    the person it is assigned to (who answers for its lost points)."""
+    """One task as the indicators see it: its unit, times, list-row points, (at, action, to_status) moves, the
+    person it is assigned to now and who held it when (who answers for the points lost at each instant)."""
 
     task_id: int
     unit_id: int
@@ -108,16 +110,25 @@ class TaskRow:
     points: dict[str, float]
     transitions: list[tuple[datetime, str, str]] = field(default_factory=list)
     assignee_id: int | None = None
+    holders: list[Holding] = field(default_factory=list)
+
+    def holder_at(self, instant: datetime) -> int | None:
+        return holder_at(self.holders, self.assignee_id, instant)
 
 
 @dataclass(frozen=True)
 class ReboundRow:
-    """A new event at a place a task had closed (反弹), charged to that task's unit and assignee."""
+    """A new event at a place a task had closed (反弹), charged to that task's unit and to whoever held it
+    when the event occurred."""
 
     unit_id: int
     occurred_at: datetime
     points: float
     assignee_id: int | None = None
+    holders: tuple[Holding, ...] = ()
+
+    def holder_at(self, instant: datetime) -> int | None:
+        return holder_at(self.holders, self.assignee_id, instant)
 
 
 K = TypeVar("K", bound=Hashable)
@@ -194,7 +205,7 @@ def overdue_in(row: TaskRow, period: Period, cutoff: datetime) -> bool:
     return (voided is None or voided >= row.deadline_at) and (submitted is None or submitted > row.deadline_at)
 
 
-def _unit(row: TaskRow | ReboundRow) -> int:
+def _unit(row: TaskRow | ReboundRow, _instant: datetime) -> int:
     return row.unit_id
 
 
@@ -207,28 +218,37 @@ def compute(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Per
 
 
 def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period, now: datetime,
-               key: Callable[[TaskRow | ReboundRow], K]) -> dict[K, Indicators]:
-    """The same indicators, each row counted under `key(row)` (e.g. its unit and its assignee), so the
-    counts and points of the keys of one unit add up to the unit's."""
+               key: Callable[[TaskRow | ReboundRow, datetime], K]) -> dict[K, Indicators]:
+    """The same indicators, each happening counted under `key(row, its instant)` (e.g. the unit and who held
+    the task then: the deadline for overdue, the transition for a failed check, the dispatch for an
+    inspection finding, the event for a rebound; the other counts at the cut-off), so the counts and points
+    of the keys of one unit add up to the unit's."""
     cutoff = min(period.end, now)
     result: dict[K, Indicators] = {}
+
+    def under(row: TaskRow | ReboundRow, instant: datetime) -> Indicators:
+        return result.setdefault(key(row, instant), Indicators(row.unit_id))
+
     for row in rows:
-        ind = result.setdefault(key(row), Indicators(row.unit_id))
+        ind = under(row, cutoff)
         voided = _first(row, "approve_void", cutoff)
         submitted = _first(row, "submit", cutoff)
         if overdue_in(row, period, cutoff):
-            ind.overdue += 1
-            ind.lose("overdue", row.points["overdue"])
+            lost = under(row, row.deadline_at)
+            lost.overdue += 1
+            lost.lose("overdue", row.points["overdue"])
         for at, action, _ in row.transitions:
             if action == "fail_check" and period.start <= at < cutoff:
-                ind.failed_checks += 1
-                ind.lose("failed_check", row.points["failed_check"])
+                lost = under(row, at)
+                lost.failed_checks += 1
+                lost.lose("failed_check", row.points["failed_check"])
         if not period.start <= row.created_at < cutoff or voided is not None:
             continue
-        ind.due += 1
         if row.source_type == "inspection":
-            ind.inspection_findings += 1
-            ind.lose("inspection", row.points["inspection"])
+            lost = under(row, row.created_at)
+            lost.inspection_findings += 1
+            lost.lose("inspection", row.points["inspection"])
+        ind.due += 1
         status = _status_at(row, cutoff)
         if submitted is not None:
             ind.handled += 1
@@ -245,7 +265,7 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         ind.extended += _first(row, "approve_extension", cutoff) is not None
     for rebound in rebounds:
         if period.start <= rebound.occurred_at < cutoff:
-            ind = result.setdefault(key(rebound), Indicators(rebound.unit_id))
+            ind = under(rebound, rebound.occurred_at)
             ind.rebounds += 1
             ind.lose("rebound", rebound.points)
     return result
@@ -260,40 +280,65 @@ def _list_row_join(query, task):
 
 def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[list[TaskRow], list[ReboundRow]]:
     """The campaign's tasks that can matter for `period` (dispatched in it, due in or after it, or failing a
-    check in it), each with its transitions up to the period's end; and the rebounds dated in it."""
+    check in it), each with its transitions up to the period's end and who held it when (its whole history,
+    which the unnamed early holders are resolved against); and the rebounds dated in it, with who held
+    their origin task when."""
     failed = aliased(TaskTransition)
     failed_in_period = exists().where(failed.task_id == Task.id, failed.action == "fail_check",
                                       failed.at >= period.start, failed.at < period.end)
-    query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at, Task.deadline_at,
-                    Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at, TaskTransition.action,
-                    TaskTransition.to_status)
+    moves = and_(TaskTransition.task_id == Task.id,
+                 or_(TaskTransition.at < period.end, TaskTransition.action.in_(HOLDER_ACTIONS)))
+    query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at,
+                    Task.deadline_at, Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at,
+                    TaskTransition.action, TaskTransition.to_status, TaskTransition.data)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
-             .outerjoin(TaskTransition, and_(TaskTransition.task_id == Task.id, TaskTransition.at < period.end)))
+             .outerjoin(TaskTransition, moves))
     query = (_list_row_join(query, Task)
              .where(Task.campaign_id == campaign.id, Task.created_at < period.end,
                     or_(Task.created_at >= period.start, Task.deadline_at >= period.start, failed_in_period))
              .order_by(Task.id, TaskTransition.at, TaskTransition.id))
     rows: dict[int, TaskRow] = {}
+    records: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
     for tid, unit_id, assignee_id, category, source, created, deadline, points, rules, move_id, at, action, \
-            to_status in session.execute(query):
+            to_status, data in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
                                       points_for(rules, points or 0), assignee_id=assignee_id)
+            records[tid] = []
         if move_id is not None and move_id not in seen:
             seen.add(move_id)
-            row.transitions.append((at, action, to_status))
+            if at < period.end:
+                row.transitions.append((at, action, to_status))
+            if action in HOLDER_ACTIONS:
+                records[tid].append((at, action, data))
+    for tid, row in rows.items():
+        row.holders = holdings(records[tid], row.assignee_id)
+    return list(rows.values()), _read_rebounds(session, campaign, period)
+
+
+def _read_rebounds(session: Session, campaign: Campaign, period: Period) -> list[ReboundRow]:
+    """The rebounds dated in `period`, each with its origin task's unit, points and holders."""
     origin = aliased(Task)
-    rebound_query = _list_row_join(
-        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, ListItem.point_rules)
-        .join(origin, origin.id == Event.rebound_task_id), origin
-    ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end)
-    rebounds: dict[int, ReboundRow] = {}
-    for event_id, unit_id, assignee_id, occurred, points, rules in session.execute(rebound_query):
-        rebounds.setdefault(event_id, ReboundRow(unit_id, occurred, points_for(rules, points or 0)["rebound"],
-                                                 assignee_id))
-    return list(rows.values()), list(rebounds.values())
+    held = aliased(TaskTransition)
+    query = _list_row_join(
+        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, ListItem.point_rules,
+               held.id, held.at, held.action, held.data)
+        .join(origin, origin.id == Event.rebound_task_id)
+        .outerjoin(held, and_(held.task_id == origin.id, held.action.in_(HOLDER_ACTIONS))), origin
+    ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end
+            ).order_by(Event.id, held.at, held.id)
+    found: dict[int, tuple[int, datetime, float, int | None]] = {}
+    records: dict[int, dict[int, tuple[datetime, str, dict[str, Any] | None]]] = {}
+    for event_id, unit_id, assignee_id, occurred, points, rules, move_id, at, action, data in session.execute(query):
+        found.setdefault(event_id, (unit_id, occurred, points_for(rules, points or 0)["rebound"], assignee_id))
+        moves = records.setdefault(event_id, {})
+        if move_id is not None:
+            moves.setdefault(move_id, (at, action, data))  # dicts keep the query's time order
+    return [ReboundRow(unit_id, occurred, points, assignee_id,
+                       tuple(holdings(records[event_id].values(), assignee_id)))
+            for event_id, (unit_id, occurred, points, assignee_id) in found.items()]
 
 
 def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,

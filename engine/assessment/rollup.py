@@ -1,12 +1,14 @@
 """Lost points (扣分) rolled up person → squad → unit: "谁丢分谁负责".
 
-A task's points go to its unit (as the indicators count them) and, within the unit, to the person the task
-is assigned to; a rebound goes to its origin task's unit and assignee. A person's squad is the person's own
-unit: a squad under the unit (张伟 of ZD-DC answering for JD-DC's grid) or the unit itself (its own staff,
-本级). A task with no assignee, or one still held by a person outside the unit and the units below it (left
-from before a reroute), counts on the unit's "not assigned to a person" line, so nothing is dropped.
+A task's points go to its unit (as the indicators count them) and, within the unit, to the person who held
+the task at the instant each point was lost (read from the task's history: engine/assessment/holders.py), so
+a task handed on after it ran overdue leaves the overdue point with the one who let it; a rebound goes to its
+origin task's unit and to whoever held that task when the event occurred. A person's squad is the person's
+own unit: a squad under the unit (张伟 of ZD-DC answering for JD-DC's grid) or the unit itself (its own staff,
+本级). A point lost while nobody held the task, or while a person outside the unit and the units below it
+held it (before a reroute), counts on the unit's "not assigned to a person" line, so nothing is dropped.
 
-The persons' points are the unit indicators' own computation keyed by (unit, assignee), summed as exact
+The persons' points are the unit indicators' own computation keyed by (unit, holder), summed as exact
 decimals: persons add up to their squad, squads and the unassigned line to the unit, and the unit to its
 `points_lost` in the ranking, exactly. See docs/ASSESSMENT.md.
 """
@@ -92,14 +94,15 @@ class UnitPoints:
         return sum((squad.total for squad in self.squads), self.unassigned)
 
 
-def _assignee(row: TaskRow | ReboundRow) -> tuple[int, int | None]:
-    return row.unit_id, row.assignee_id
+def _holder(row: TaskRow | ReboundRow, instant: datetime) -> tuple[int, int | None]:
+    return row.unit_id, row.holder_at(instant)
 
 
 def lost_by_person(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: Period,
                    now: datetime) -> dict[tuple[int, int | None], Indicators]:
-    """The period's indicators per (unit, assignee or None): a pure function of the rows, like `compute`."""
-    return compute_by(rows, rebounds, period, now, _assignee)
+    """The period's indicators per (unit, holder at each happening or None): a pure function of the rows,
+    like `compute`."""
+    return compute_by(rows, rebounds, period, now, _holder)
 
 
 def _within(unit_id: int, person_unit_id: int, parents: dict[int, int | None]) -> bool:

@@ -1,6 +1,6 @@
 """A generated November: lost points roll up person → squad → unit and add up exactly, the unit's total is
-the ranking's points lost, a named person's points are the hand count of their tasks, and a re-assigned
-task takes its points to the new person ("谁丢分谁负责")."""
+the ranking's points lost, a named person's points are the hand count of their tasks, and each point lost
+stays with whoever held the task when it was lost, whoever holds it now ("谁丢分谁负责")."""
 from __future__ import annotations
 
 import random
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.assessment import bulletin, indicators
+from engine.assessment.holders import holder_at, holdings
 from engine.assessment.rollup import UnitPoints, points_rollup
 from engine.core.models import (Campaign, Category, Event, Firing, Grid, ListItem, Person, RuleList, RulesetVersion,
                                 Task, TaskTemplate, TaskTransition, Unit, User)
@@ -40,10 +41,12 @@ class Month:
     grid: Grid
     tasks: dict[str, Task] = field(default_factory=dict)
     count: int = 0
+    lost: list[Lost] = field(default_factory=list)
 
     def task(self, key: str, unit: str, created: datetime, days: float, moves=(), person: str | None = None,
-             source: str = "patrol", listed: bool = True, status: str = "signed") -> Task:
-        """A task of `unit` assigned to `person`, dispatched at `created`, due `days` later, with its moves."""
+             source: str = "patrol", listed: bool = True, status: str = "signed", recorded: bool = True) -> Task:
+        """A task of `unit` assigned to `person`, dispatched at `created`, due `days` later, with its moves; its
+        dispatch names the holder as dispatch does, unless it is from before the history named holders."""
         self.count += 1
         event = Event(source="points-test", source_event_id=f"points-{key}", source_type=source,
                       category_id=self.category.id, grid_id=self.grid.id, occurred_at=created, received_at=created)
@@ -61,10 +64,23 @@ class Month:
             self.session.add(Firing(event_id=event.id, campaign_id=self.campaign.id, ruleset_version_id=self.version.id,
                                     rule_key="PT1", rule_version=1, list_kind="zero_tolerance", list_item="PT1",
                                     matched=[], decisions=[], points=1, task_id=row.id, fired_at=created))
+        born = {"rule": row.rule_key} if recorded else None
+        if recorded and person:
+            born["assignee"] = self.people[person].id
+        self.session.add(TaskTransition(task_id=row.id, from_status=None, to_status="dispatched", action="dispatch",
+                                        at=created, data=born))
         self.session.add_all(TaskTransition(task_id=row.id, from_status=None, to_status=to, action=action, at=when)
-                             for when, action, to in [(created, "dispatch", "dispatched"), *moves])
+                             for when, action, to in moves)
         self.tasks[key] = row
         return row
+
+    def hand_over(self, task: Task, person: str, when: datetime, status: str) -> None:
+        """A leader's assignment at `when`, recorded as engine/handling/assignment.py records it."""
+        previous = self.session.get(Person, task.assignee_id) if task.assignee_id else None
+        self.session.add(TaskTransition(task_id=task.id, from_status=status, to_status=status, action="assign",
+                                        at=when, data={"person": self.people[person].id, "name": person,
+                                                       "previous": previous.name if previous else None}))
+        task.assignee_id = self.people[person].id
 
     def rebound(self, key: str, origin: Task, occurred: datetime) -> None:
         self.session.add(Event(source="points-test", source_event_id=f"points-rebound-{key}", source_type="hotline",
@@ -106,10 +122,31 @@ def hand_made(m: Month) -> None:
            status="voided")  # voided before its deadline: no points
 
 
-def generated(m: Month, seed: int = 13) -> None:
-    """Sixty tasks of the squad and of 乙 with random outcomes, persons and list rows, and some rebounds."""
+@dataclass
+class Lost:
+    """A point the generator knows a task lost: what, when, how much, and who held the task from when."""
+
+    unit: str
+    happening: str
+    instant: datetime
+    points: float
+    held: list[tuple[datetime, str | None]]
+
+    @property
+    def holder(self) -> str | None:
+        return [person for since, person in self.held if since <= self.instant][-1]
+
+    @property
+    def holder_now(self) -> str | None:
+        return self.held[-1][1]
+
+
+def generated(m: Month, seed: int = 13) -> list[Lost]:
+    """Sixty tasks of the squad and of 乙 with random outcomes, persons, hand-overs and list rows, some from
+    before the history named holders, and some rebounds; returns every point they lose, when."""
     rng = random.Random(seed)
-    who = {"S-A": ["李娜", "张伟", None], "U-B": ["赵强", None]}
+    who = {"S-A": ["李娜", "张伟", None], "U-B": ["赵强", "孙敏", None]}
+    lost: list[Lost] = []
     for n in range(60):
         unit = rng.choice(["S-A", "U-B"])
         created = at(rng.choice([10, 11, 11, 11]), rng.randint(1, 28), rng.randint(8, 18))
@@ -124,10 +161,31 @@ def generated(m: Month, seed: int = 13) -> None:
                             (created + timedelta(hours=3), "fail_check", "returned")],
                  "void": [(created + timedelta(hours=1), "approve_void", "voided")],
                  "park": [(created + timedelta(hours=1), "approve_park", "parked")]}[outcome]
-        task = m.task(f"gen-{n}", unit, created, days, moves, person=rng.choice(who[unit]),
-                      source="inspection" if rng.random() < 0.2 else "patrol", listed=rng.random() < 0.7)
-        if rng.random() < 0.15:
-            m.rebound(f"gen-{n}", task, at(11, rng.randint(1, 29)))
+        source = "inspection" if rng.random() < 0.2 else "patrol"
+        listed = rng.random() < 0.7
+        legacy = rng.random() < 0.15  # dispatched before the history named holders: never handed over
+        person = rng.choice(who[unit])
+        task = m.task(f"gen-{n}", unit, created, days, moves, person=person, source=source, listed=listed,
+                      recorded=not legacy)
+        held = [(created, person)]
+        ended = next((when for when, action, _ in moves if action in ("pass_check", "approve_void")), None)
+        for when in sorted(created + timedelta(days=days * 2 * rng.random()) for _ in range(rng.choice([0, 1, 1, 2]))):
+            if not legacy and (ended is None or when < ended):
+                status = ([to for moved, _, to in moves if moved <= when] or ["dispatched"])[-1]
+                held.append((when, rng.choice([p for p in who[unit] if p and p != held[-1][1]])))
+                m.hand_over(task, held[-1][1], when, status)
+        points = POINT_RULES if listed else dict.fromkeys(POINT_RULES, HAND_POINTS)
+        if outcome in ("late", "open", "park"):
+            lost.append(Lost(unit, "overdue", deadline, points["overdue"], held))
+        if outcome == "failed":
+            lost.append(Lost(unit, "failed_check", created + timedelta(hours=3), points["failed_check"], held))
+        if source == "inspection" and outcome != "void":
+            lost.append(Lost(unit, "inspection", created, points["inspection"], held))
+        if rng.random() < 0.3:
+            occurred = created + timedelta(days=rng.uniform(0.1, days * 2 + 1))  # maybe before a hand-over
+            m.rebound(f"gen-{n}", task, occurred)
+            lost.append(Lost(unit, "rebound", occurred, points["rebound"], held))
+    return lost
 
 
 @pytest.fixture()
@@ -151,7 +209,7 @@ def month(session, demo) -> Month:
     people = {}
     for n, (name, position, unit) in enumerate([("王芳", "squad_chief", "U-A"), ("张伟", "responsible", "S-A"),
                                                  ("李娜", "responsible", "S-A"), ("赵强", "responsible", "U-B"),
-                                                 ("陈静", "responsible", "U-C")]):
+                                                 ("陈静", "responsible", "U-C"), ("孙敏", "responsible", "U-B")]):
         people[name] = Person(code=f"PT-{n}", name=name, position=position, unit_id=units[unit].id,
                               phone=f"1770013{n:04d}")
     session.add_all(people.values())
@@ -160,7 +218,7 @@ def month(session, demo) -> Month:
               session.scalar(select(TaskTemplate).limit(1)),
               session.scalar(select(Category).where(Category.code == "06001")), session.scalar(select(Grid).limit(1)))
     hand_made(m)
-    generated(m)
+    m.lost = generated(m)
     session.flush()
     return m
 
@@ -218,13 +276,75 @@ def test_a_named_person_loses_the_hand_count_of_their_tasks(month):
     assert persons_of(bulletin_lines["U-A"]) == persons_of(street)
 
 
-def test_a_reassigned_task_takes_its_points_to_the_new_person(month):
+def test_a_point_stays_with_whoever_held_the_task_when_it_was_lost(month):
     november = indicators.parse_period("2026-11", "Asia/Shanghai")
     before = by_code(points_rollup(month.session, month.campaign, november, NOW))
     admin = month.session.scalar(select(User).where(User.username == "admin"))
+    # 李娜 let ln-overdue run overdue on 26 November; on 5 December her leader hands it to 张伟, and the task
+    # nobody held when it ran overdue on 5 November to 王芳
     assign(month.session, month.tasks["ln-overdue"], month.people["张伟"], admin, NOW, "张伟 takes over")
+    assign(month.session, month.tasks["nobody"], month.people["王芳"], admin, NOW, "王芳 takes over")
     after = by_code(points_rollup(month.session, month.campaign, november, NOW))
-    assert persons_of(after["U-A"]) == {"张伟": Decimal("9.1"), "王芳": Decimal("2.5")}  # 李娜 lost no points left
-    assert after["U-A"].total == before["U-A"].total == Decimal("14.2")  # the unit's points do not move
-    assert persons_of(after["S-A"]) == persons_of(before["S-A"])  # nor do her points for the squad's own tasks
-    assert_adds_up(list(after.values()), indicators.for_period(month.session, month.campaign, november, NOW))
+    assert persons_of(after["U-A"]) == persons_of(before["U-A"]) == {
+        "张伟": Decimal("6.6"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}  # November's point stays hers
+    assert after["U-A"].unassigned == before["U-A"].unassigned == Decimal("2.6")  # and nobody's stays nobody's
+    # 李娜's task runs overdue on the 17th, 张伟 takes it over on the 18th and his handling fails a check on the 20th
+    handed = month.task("handed", "U-A", at(11, 16), 1, person="李娜")
+    assign(month.session, handed, month.people["张伟"], admin, at(11, 18), "张伟 takes over")
+    month.session.add_all(TaskTransition(task_id=handed.id, from_status=None, to_status=to, action=action, at=when)
+                          for when, action, to in [submitted(19), failed(20)])
+    month.session.flush()
+    week = by_code(points_rollup(month.session, month.campaign, indicators.parse_period("2026-W47", "Asia/Shanghai"),
+                                 NOW))["U-A"]
+    # W47 (16-22 November): 张伟's zw-hand overdue 0.7, zw-october's rebound 3 and the failed check 0.1
+    assert persons_of(week) == {"张伟": Decimal("3.8"), "李娜": Decimal("2.5")}
+    street = by_code(points_rollup(month.session, month.campaign, november, NOW))["U-A"]
+    assert persons_of(street) == {"张伟": Decimal("6.7"), "李娜": Decimal("5.0"), "王芳": Decimal("2.5")}
+    assert street.total == Decimal("16.8")  # the unit loses the same points whoever held its tasks
+    assert_adds_up(points_rollup(month.session, month.campaign, november, NOW),
+                   indicators.for_period(month.session, month.campaign, november, NOW))
+
+
+def expected(lost: list[Lost], period: indicators.Period, now_held: bool = False
+             ) -> dict[str, dict[str | None, Decimal]]:
+    """The generator's own count per unit and holder (None: nobody) of the points lost in the period."""
+    cutoff = min(period.end, NOW)
+    result: dict[str, dict[str | None, Decimal]] = {}
+    for point in lost:
+        if period.start <= point.instant < cutoff:
+            person = point.holder_now if now_held else point.holder
+            line = result.setdefault(point.unit, {})
+            line[person] = line.get(person, Decimal(0)) + Decimal(repr(point.points))
+    return {unit: {k: v for k, v in line.items() if v} for unit, line in result.items()}
+
+
+@pytest.mark.parametrize("label", ["2026-11", "2026-Q4", "2026-W47"])
+def test_each_generated_point_goes_to_whoever_held_the_task_then(month, label):
+    """The squad's and 乙's tasks were handed over at random instants: each point lost is charged to the holder
+    at its instant (overdue: the deadline; failed check: its time; inspection: dispatch; rebound: the event)."""
+    period = indicators.parse_period(label, "Asia/Shanghai")
+    lines = by_code(points_rollup(month.session, month.campaign, period, NOW))
+    want = expected(month.lost, period)
+    got = {}
+    for unit in ("S-A", "U-B"):
+        if unit in lines:
+            got[unit] = {**persons_of(lines[unit]), None: lines[unit].unassigned}
+            got[unit] = {k: v for k, v in got[unit].items() if v}
+    assert got == {unit: line for unit, line in want.items() if line}
+    assert expected(month.lost, period, now_held=True) != want  # charging whoever holds it now would differ
+
+
+def test_unnamed_holders_in_a_history_are_resolved():
+    t0, t1, t2 = at(11, 1), at(11, 2), at(11, 3)
+    # born unassigned (the dispatch names nobody), then assigned from nobody: nobody held it before
+    assert holdings([(t0, "dispatch", {"rule": "r"}), (t1, "assign", {"person": 7, "previous": None})], 7) \
+        == [(t0, None), (t1, 7)]
+    # dispatched before the history named holders and never handed over: the current assignee since dispatch
+    assert holdings([(t0, "dispatch", None)], 5) == [(t0, 5)]
+    # ... then handed over by a holder the history does not name: the current assignee (as before holders)
+    assert holdings([(t0, "dispatch", {}), (t1, "assign", {"person": 7, "previous": "张伟"})], 7) == [(t0, 7), (t1, 7)]
+    held = holdings([(t0, "dispatch", {"assignee": 5}), (t1, "reroute", {"assignee": None}),
+                     (t2, "assign", {"person": 7, "previous": None})], 7)
+    assert [holder_at(held, 7, t) for t in (t0 - timedelta(hours=1), t0, t1 - timedelta(seconds=1), t1, t2)] \
+        == [5, 5, 5, None, 7]
+    assert holder_at([], 9, t0) == 9  # no history at all: the current assignee
