@@ -118,9 +118,7 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
     """The first transition, the ladder, the unit's message and the rule escalations of new tasks."""
     transitions, steps, messages, supervisions = [], [], [], []
     for task_id, order in created:
-        data = {"rule": order.rule_key}
-        if holders.get(order.key) is not None:
-            data["assignee"] = holders[order.key]  # who held it from the start: points lost are theirs
+        data = {"rule": order.rule_key, "assignee": holders.get(order.key)}  # who holds it from the start
         transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
                             "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
         steps += plan_steps(task_id, now, order.steps, order.calendar, order.continuous_time)
