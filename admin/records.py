@@ -6,15 +6,17 @@ from flask import url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import SelectField
 
 from admin.base import Guarded, MasterDataView, ReadOnlyView, shown_label
 from admin.people import RecordPicker, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
-from engine.core.models import Grid
+from engine.core.models import Event, Grid
 from engine.core.states import EventStatus
 from engine.core.worktime import missing_years_ahead
+from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
 from web.common.extensions import db
 
@@ -113,15 +115,35 @@ class CalendarYearView(MasterDataView):
         model.source, model.recorded_at = "admin", clock.now()
 
 
+def _reporter_name(view, context, model: Event, name: str) -> str:
+    reporter = shown_reporter(model, getattr(current_user, "role", None))
+    if reporter is None:
+        return str(_l("Anonymous")) if model.anonymous else ""
+    return reporter.name or ""
+
+
+def _reporter_phone(view, context, model: Event, name: str) -> str:
+    """The caller's number, whole only for the roles that call people back (PHONE_ROLES)."""
+    reporter = shown_reporter(model, getattr(current_user, "role", None))
+    return (reporter.phone or "") if reporter is not None else ""
+
+
 class EventView(ReadOnlyView):
-    column_list = ("id", "source", "source_event_id", "category", "grid", "occurred_at", "status", "attempts")
+    """Events as they came in, with the reporter (来电人) named and their phone masked for readers who do
+    not call back; an anonymous report shows no reporter."""
+
+    column_list = ("id", "source", "source_event_id", "source_type", "category", "grid", "occurred_at",
+                   "reporter_name", "reporter_phone", "status", "attempts")
     column_choices = {"status": [(EventStatus.PENDING, _l("Pending")), (EventStatus.EVALUATED, _l("Evaluated")),
                                  (EventStatus.FAILED, _l("Evaluation failed"))]}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
+    column_formatters = {"reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
     column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),
                      "grid": _l("Grid"), "occurred_at": _l("Occurred at"), "status": _l("Status"),
-                     "attempts": _l("Attempts")}
+                     "attempts": _l("Attempts"), "source_type": _l("Source type"),
+                     "reporter_name": _l("Reporter"), "reporter_phone": _l("Reporter's phone"),
+                     "anonymous": _l("Anonymous"), "confidence": _l("Confidence")}
 
 
 class TaskView(ReadOnlyView):

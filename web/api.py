@@ -121,7 +121,8 @@ def get_event(event_id: int):
         or (user is not None and scope.units is not None and any(scope.sees(t) for t in event.tasks)))
     if not visible:
         return problem(404, "not-found", detail_key="not_found")
-    return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees))
+    role = user.role if user is not None else None  # an intake token reads the reporter's phone masked
+    return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees, role))
 
 
 MAX_ID = 2**63 - 1
@@ -299,8 +300,18 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "description": {"type": "string", "maxLength": 4000},
             "address": {"type": "string", "maxLength": 300},
             "source_type": {"type": "string", "enum": ["hotline", "patrol", "camera", "inspection", "media",
-                                                      "leader", "citizen"]},
+                                                      "leader", "citizen"],
+                            "description": "Optional: the source type is the intake token's (civicrules token "
+                                           "create --source-type). Another one is refused with 422."},
             "media_url": {"type": "string", "maxLength": 500},
+            "reporter_name": {"type": "string", "maxLength": 64, "description": "来电人/反映人"},
+            "reporter_phone": {"type": "string", "example": "13800000001",
+                               "description": "6–30 digits, an optional leading +; spaces and dashes are "
+                                              "dropped. Masked when read by roles that do not call back."},
+            "anonymous": {"type": "boolean", "default": False,
+                          "description": "The reporter asked to stay anonymous: name and phone are not stored."},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "The detection's confidence; accepted from camera tokens only."},
         }}
     accepted = {"type": "object", "required": ["id", "status", "duplicate"], "properties": {
         "id": {"type": "integer"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}}}
@@ -326,6 +337,14 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                    "description": "failed: evaluation was given up after repeated errors; `error` says why"},
         "source": {"type": "string"}, "source_event_id": {"type": "string"}, "category": {"type": "object"},
         "grid": {"type": "string"}, "firings": {"type": "array", "items": {"type": "object"}},
+        "source_type": {"type": "string", "description": "The intake token's source type"},
+        "anonymous": {"type": "boolean"},
+        "reporter": {"type": "object", "nullable": True,
+                     "description": "null for an anonymous report or when nobody was named; the phone is "
+                                    "masked (138****5678) unless the caller's role calls reporters back",
+                     "properties": {"name": {"type": "string", "nullable": True},
+                                    "phone": {"type": "string", "nullable": True}}},
+        "confidence": {"type": "number", "nullable": True, "description": "Camera reports only (0–1)"},
         "tasks": {"type": "array", "items": ref("Task")}}}
     listing = {"type": "object"}
     user_read = {"security": BEARER, "responses": {}}

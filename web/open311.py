@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2/): services, requests, JSON and XML.
 
-Thin handlers over engine/open311.py and engine/intake.py. Reads are public, as GeoReport clients
-expect; filing a request needs `api_key` = an intake token. Errors use GeoReport's error list.
+Thin handlers over engine/intake/open311.py and engine/intake/events.py. Reads are public, as GeoReport
+clients expect, and show citizen requests only; filing a request needs `api_key` = an intake token, whose
+source type the request takes. Errors use GeoReport's error list.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import Blueprint, Response, current_app, json, request
 from engine.intake import open311
 from engine.accounts.users import resolve_token
 from rules.problems import InputError
-from engine.intake.events import IntakeSource, accept_event
+from engine.intake.events import IntakeSource
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.ratelimit import intake_limit
@@ -89,8 +90,8 @@ def create_request(fmt: str):
         return _errors(403, [_message("a valid api_key (an intake token) is required to file a request",
                                       "提交请求须提供有效的 api_key（受理令牌）")], fmt)
     try:
-        payload = open311.event_payload(form)
-        event, created = accept_event(db.session, payload, IntakeSource(token.source, "citizen"))
+        source = IntakeSource(token.source, token.source_type or "hotline")
+        event, created = open311.file_request(db.session, form, source)
     except InputError as err:
         db.session.rollback()
         return _input_errors(err, fmt)
@@ -163,13 +164,19 @@ def _openapi() -> dict:
                     "responses": {"200": answer("Requests", {"type": "array", "items": request_row}),
                                   "400": answer("Bad query", errors)}},
             "post": {"summary": "GeoReport v2: file a service request (api_key = an intake token)", "tags": tags,
+                     "description": "The request takes the source type of its api_key's token (a citizen "
+                                    "token's requests are the ones GeoReport reads show). first_name, last_name "
+                                    "and phone are kept as the reporter; the phone is masked for roles that do "
+                                    "not call reporters back.",
                      "security": [], "parameters": [fmt],
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "required": ["service_code"], "properties": {
                              "api_key": {"type": "string"}, "service_code": {"type": "string"},
                              "lat": {"type": "number"}, "long": {"type": "number"},
                              "address_string": {"type": "string"}, "description": {"type": "string"},
-                             "media_url": {"type": "string"}}}}}},
+                             "media_url": {"type": "string"}, "first_name": {"type": "string"},
+                             "last_name": {"type": "string"},
+                             "phone": {"type": "string", "description": "6–30 digits; spaces and dashes allowed"}}}}}},
                      "responses": {"201": answer("Filed", {"type": "array", "items": {"type": "object"}}),
                                    "400": answer("Invalid request", errors), "403": answer("No valid api_key", errors),
                                    "429": {"description": "Too many requests"}}}},

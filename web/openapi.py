@@ -76,8 +76,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": schemas, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer",
-                           "description": "An intake token (civicrules token create) or a user token "
-                                          "(POST /api/v1/auth/token)."}}},
+                           "description": "An intake token (civicrules token create --source NAME "
+                                          "--source-type TYPE: every event it sends carries that source "
+                                          "type) or a user token (POST /api/v1/auth/token)."}}},
     }
 
 

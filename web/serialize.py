@@ -9,6 +9,7 @@ from flask import g
 from engine.core.models import Event, Firing, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
+from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import chain
 from engine.people.staff import position_name
 from web.common.extensions import db
@@ -66,8 +67,17 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
     return body
 
 
-def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None) -> dict[str, Any]:
-    """The event with its tasks; `sees` (a field unit's scope) hides other units' tasks and the firings."""
+def reporter_json(e: Event, role: str | None) -> dict[str, Any] | None:
+    """The reporter as `role` may read them: the phone masked unless the role calls reporters back; nobody
+    for an anonymous report."""
+    reporter = shown_reporter(e, role)
+    return None if reporter is None else {"name": reporter.name, "phone": reporter.phone}
+
+
+def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None,
+               role: str | None = None) -> dict[str, Any]:
+    """The event with its tasks; `sees` (a field unit's scope) hides other units' tasks and the firings;
+    `role` decides whether the reporter's phone is read whole (None, as for an intake token: masked)."""
     tasks = [t for t in e.tasks if sees is None or sees(t)]
     return {"id": e.id, "status": e.status, "source": e.source, "source_event_id": e.source_event_id,
             "source_type": e.source_type, "category": {"code": e.category.code, "name": _name(e.category, lang)},
@@ -76,6 +86,7 @@ def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None) 
             "received_at": e.received_at.isoformat(),
             "evaluated_at": e.evaluated_at.isoformat() if e.evaluated_at else None,
             "attempts": e.attempts, "error": e.last_error if e.status == EventStatus.FAILED else None,
-            "points": e.points,
+            "points": e.points, "anonymous": e.anonymous, "reporter": reporter_json(e, role),
+            "confidence": e.confidence,
             "firings": [firing_json(f) for f in e.firings] if sees is None else [],
             "tasks": [task_json(t, lang) for t in tasks]}

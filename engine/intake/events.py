@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.core import clock
+from engine.intake.reporter import reporter_values
 from rules.problems import InputError, Problem
 from engine.space.geo import grid_for_address, grid_for_point
 from engine.core.models import Category, Event, FilingCondition, Grid
@@ -28,13 +29,15 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 #: Older reports are typing errors; and history windows (30 days back) must stay within datetime's range.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 KNOWN_FIELDS = {"source_event_id", "category", "filing_condition", "grid", "location", "occurred_at",
-                "description", "address", "source_type", "media_url"}
+                "description", "address", "source_type", "media_url", "reporter_name", "reporter_phone", "anonymous",
+                "confidence"}
 MAX_MEDIA_URL = 500
 
 
 @dataclass(frozen=True)
 class IntakeSource:
-    """Who hands the event over: the intake token's source name and its default source type."""
+    """Who hands the event over: the intake token's source name and its source type, which every event it
+    sends carries (a payload may repeat the type, not claim another)."""
 
     name: str
     source_type: str = "hotline"
@@ -143,18 +146,29 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
                                   or not media_url.startswith(("https://", "http://"))):
         problems.append(_problem("media_url", f"an http(s) URL of at most {MAX_MEDIA_URL} characters",
                                  f"不超过 {MAX_MEDIA_URL} 个字符的 http(s) 网址"))
-    source_type = payload.get("source_type", source.source_type)
-    if source_type not in SOURCE_TYPES:
-        problems.append(_problem("source_type", f"one of {', '.join(SOURCE_TYPES)}",
-                                 f"须为 {'、'.join(SOURCE_TYPES)} 之一"))
+    _check_source_type(payload.get("source_type"), source, problems)
+    reporter = reporter_values(payload, source.source_type, problems)
     if problems:
         raise InputError(problems)
     return {
-        "source": source.name, "source_event_id": source_event_id.strip(), "source_type": source_type,
+        "source": source.name, "source_event_id": source_event_id.strip(), "source_type": source.source_type,
         "category_id": category[0], "filing_condition": filing_condition, "grid_id": grid_id,
         "lat": lat, "lon": lon, "occurred_at": occurred_at, "description": description, "address": address,
-        "media_url": media_url,
+        "media_url": media_url, **reporter,
     }
+
+
+def _check_source_type(claimed: Any, source: IntakeSource, problems: list[Problem]) -> None:
+    """The source type is the token's: a payload may leave it out or repeat it, never claim another, since
+    trusted types (patrol, inspection) are filed without verification."""
+    if source.source_type not in SOURCE_TYPES or (claimed is not None and claimed not in SOURCE_TYPES):
+        problems.append(_problem("source_type", f"one of {', '.join(SOURCE_TYPES)}",
+                                 f"须为 {'、'.join(SOURCE_TYPES)} 之一"))
+    elif claimed is not None and claimed != source.source_type:
+        problems.append(_problem("source_type", f"this source sends {source.source_type} events and may not "
+                                 f"claim {claimed}; leave source_type out or send {source.source_type}",
+                                 f"该来源的事件类型为 {source.source_type}，不能声明为 {claimed}；"
+                                 f"请省略 source_type 或填写 {source.source_type}"))
 
 
 def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,

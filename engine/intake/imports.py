@@ -26,6 +26,8 @@ CHUNK = 500
 REPORT_LIMIT = 500  # bad rows kept in a report; the count covers them all
 TARGETS = ("source_event_id", "category", "occurred_at", "grid", "lat", "lon", "address", "description",
            "filing_condition", "source_type")
+#: The caller (来电人/反映人) and their number: mapped when the file has them, masked when shown.
+REPORTER_TARGETS = ("reporter_name", "reporter_phone")
 REQUIRED = ("source_event_id", "category", "occurred_at")
 #: Column headers seen in hotline (12345/12319) and patrol exports, for a first guess at the mapping.
 HEADER_HINTS = {
@@ -39,6 +41,8 @@ HEADER_HINTS = {
     "description": ("问题描述", "描述", "诉求内容", "内容", "description"),
     "filing_condition": ("立案条件", "filing_condition"),
     "source_type": ("来源类型", "来源", "source_type"),
+    "reporter_name": ("来电人", "反映人", "来电人姓名", "反映人姓名", "reporter_name"),
+    "reporter_phone": ("来电号码", "联系电话", "来电人电话", "reporter_phone", "phone"),
 }
 
 
@@ -97,7 +101,7 @@ def payload_for(row: list[Any], headers: list[str], mapping: dict[str, str], zon
     payload: dict[str, Any] = {"source_event_id": _cell(value.get("source_event_id")),
                                "category": _cell(value.get("category")),
                                "occurred_at": _occurred_at(value.get("occurred_at"), zone)}
-    for key in ("grid", "address", "description", "filing_condition", "source_type"):
+    for key in ("grid", "address", "description", "filing_condition", "source_type", *REPORTER_TARGETS):
         if _cell(value.get(key)):
             payload[key] = _cell(value[key])
     if _cell(value.get("lat")) or _cell(value.get("lon")):

@@ -6,6 +6,7 @@ task the hit policy ranked first, and its expected time that task's working-time
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
@@ -16,11 +17,15 @@ from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.core.models import Category, Event, Task
 from engine.core.states import TERMINAL, EventStatus, TaskStatus
+from engine.intake.events import AcceptedEvent, IntakeSource, accept_event
 
+#: Intake's field names as the GeoReport form calls them.
+FORM_NAMES = {"reporter_name": "first_name", "reporter_phone": "phone"}
 LIST_WINDOW = timedelta(days=90)  # GeoReport's default and largest date range
 MAX_LIST = 1000
-#: GeoReport reads are public, so they show only what citizens filed through the public channel;
-#: hotline, patrol, camera and inspection events (names, phone numbers, exact places) stay internal.
+#: GeoReport reads are public, so they show only what citizens filed through the public channel (a
+#: request takes its api_key's source type, like any intake); hotline, patrol, camera and inspection
+#: events (names, phone numbers, exact places) stay internal.
 PUBLIC_SOURCE_TYPE = "citizen"
 
 STATUS_NOTES = {
@@ -60,10 +65,11 @@ def service_definition(session: Session, code: str, lang: str) -> dict[str, Any]
 
 
 def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
-    """Translate a GeoReport POST form into an intake payload (intake validates it like any other)."""
+    """Translate a GeoReport POST form into an intake payload (intake validates it like any other); the
+    source type is left to the api_key's token."""
     problems: list[Problem] = []
     payload: dict[str, Any] = {"source_event_id": f"open311-{uuid.uuid4().hex}",
-                               "occurred_at": clock.now().isoformat(), "source_type": "citizen"}
+                               "occurred_at": clock.now().isoformat()}
     code = str(form.get("service_code") or "").strip()
     if not code:
         problems.append(Problem("service_code", "required", "必填"))
@@ -87,9 +93,33 @@ def event_payload(form: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("description", "media_url"):
         if form.get(key):
             payload[key] = str(form[key])
+    name = reporter_name(str(form.get("first_name") or ""), str(form.get("last_name") or ""))
+    if name:
+        payload["reporter_name"] = name
+    if str(form.get("phone") or "").strip():
+        payload["reporter_phone"] = str(form["phone"])
     if problems:
         raise InputError(problems)
     return payload
+
+
+def reporter_name(first: str, last: str) -> str:
+    """GeoReport's two name fields as one: 张 + 伟 → 张伟 (family name first, no space) for Chinese names,
+    "Jane Doe" otherwise."""
+    first, last = first.strip(), last.strip()
+    if any(ord(c) > 0x2E7F for c in first + last):  # CJK and beyond
+        return last + first
+    return f"{first} {last}".strip()
+
+
+def file_request(session: Session, form: Mapping[str, Any], source: IntakeSource) -> tuple[AcceptedEvent, bool]:
+    """A GeoReport POST through intake, like any event; a refusal names the form's fields (phone, not
+    reporter_phone)."""
+    payload = event_payload(form)
+    try:
+        return accept_event(session, payload, source)
+    except InputError as err:
+        raise InputError([replace(p, where=FORM_NAMES.get(p.where, p.where)) for p in err.problems]) from None
 
 
 def _primary_task(event: Event) -> Task | None:

@@ -133,3 +133,44 @@ def test_a_file_that_is_not_a_table_is_refused_and_nothing_is_kept(admin_client,
     assert session.scalar(select(func.count()).select_from(ImportRun)) == before
     folder = Path(instance) / "imports"
     assert not folder.exists() or all(p.suffix in (".csv", ".xlsx") for p in folder.iterdir())
+
+
+def test_a_row_claiming_another_source_type_is_refused_with_its_row_and_callers_are_kept(admin_client, session,
+                                                                                        factory):
+    from engine.intake import imports
+
+    source = unique("hotline-export")
+    ids = [unique("gd") for _ in range(3)]
+    text = ("工单编号,问题类别代码,受理时间,网格,来源类型,来电人,来电号码\n"
+            f"{ids[0]},06029,{naive_local(23)},DC-01,hotline,李女士,0359-2021234\n"
+            f"{ids[1]},06029,{naive_local(22)},DC-02,inspection,王先生,13900001234\n"
+            f"{ids[2]},06029,{naive_local(21)},DC-03,,,\n")
+    response = upload(admin_client, text.encode("utf-8"), "12345.csv", source)  # the run's source type: hotline
+    mapping_url = response.headers["Location"]
+    run_id = int(re.search(r"/import/(\d+)/", mapping_url).group(1))
+    job = session.get(ImportRun, run_id)
+    assert {k: job.mapping[k] for k in ("source_type", "reporter_name", "reporter_phone")} == {
+        "source_type": "来源类型", "reporter_name": "来电人", "reporter_phone": "来电号码"}
+
+    page = admin_client.get(mapping_url).get_data(as_text=True)
+    fields = {"source_event_id": "工单编号", "category": "问题类别代码", "occurred_at": "受理时间", "grid": "网格",
+              "source_type": "来源类型"}
+    html = admin_client.post(mapping_url, data={"csrf_token": csrf_from(page), "action": "dry_run", **fields}
+                             ).get_data(as_text=True)
+    bad = re.findall(r"<tr><td>(\d+)</td><td>(\w+)</td><td>([^<]+)</td></tr>", html)
+    assert [(row, field) for row, field, _ in bad] == [("3", "source_type")]
+    assert "不能声明为 inspection" in bad[0][2]
+    assert count_source(session, source) == 0
+
+    job = session.get(ImportRun, run_id)
+    job.mapping = imports.guess_mapping(["工单编号", "问题类别代码", "受理时间", "网格", "来源类型", "来电人", "来电号码"])
+    session.commit()
+    done = imports.run(factory, run_id)
+    assert (done.created, done.refused) == (2, 1)
+    assert [(r["row"], [p["field"] for p in r["problems"]]) for r in done.report] == [(3, ["source_type"])]
+    events = {e.source_event_id: e for e in session.scalars(select(Event).where(Event.source == source))}
+    assert set(events) == {ids[0], ids[2]}
+    assert (events[ids[0]].source_type, events[ids[0]].reporter_name, events[ids[0]].reporter_phone) == (
+        "hotline", "李女士", "03592021234")
+    assert (events[ids[2]].source_type, events[ids[2]].reporter_name, events[ids[2]].reporter_phone) == (
+        "hotline", None, None)

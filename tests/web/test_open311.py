@@ -7,9 +7,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from engine.accounts.users import issue_intake_token
 from engine.core import clock
 from engine.core.models import Event, Task
-from tests.helpers import local_time
+from tests.helpers import local_time, unique
 
 
 @pytest.fixture()
@@ -20,7 +21,15 @@ def night():
     return instant
 
 
-def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, intake_token, drain, session, night):
+@pytest.fixture()
+def citizen_token(session) -> str:
+    """A citizen app's api_key: the source type whose requests GeoReport reads show."""
+    token = issue_intake_token(session, unique("citizen-app"), "citizen")
+    session.commit()
+    return token
+
+
+def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, citizen_token, drain, session, night):
     from civicbot.http import HttpTransport, RateLimiter
     from civicbot.open311 import Open311Client
     from civicbot.registry import Endpoint
@@ -33,7 +42,7 @@ def test_civicbot_files_a_request_and_georeport_reads_it_back(live_server, intak
     barbecue = next(s for s in services if s["service_code"] == "06029")
     assert barbecue["service_name"] == "露天烧烤" and barbecue["metadata"] is True
 
-    prepared = client.create_request("06029", dry_run=False, confirm="SEND", api_key=intake_token,
+    prepared = client.create_request("06029", dry_run=False, confirm="SEND", api_key=citizen_token,
                                      lat=35.025, lng=110.995, description="夜间露天烧烤，油烟扰民",
                                      media_url="https://photos.example.org/1.jpg", validate_remote=True)
     request_id = prepared.response[0]["service_request_id"]
@@ -101,3 +110,32 @@ def test_a_service_definition_lists_the_filing_conditions(client):
     attribute = definition["attributes"][0]
     assert attribute["code"] == "filing_condition" and attribute["datatype"] == "singlevaluelist"
     assert attribute["values"]
+
+
+def test_the_reporter_and_the_source_type_come_from_the_form_and_the_api_key(client, citizen_token, intake_token,
+                                                                             session, night):
+    filed = client.post("/open311/v2/requests.json", data={
+        "api_key": citizen_token, "service_code": "06029", "lat": "35.025", "long": "110.995",
+        "first_name": "伟", "last_name": "张", "phone": "139-0000-1234"})
+    assert filed.status_code == 201, filed.get_json()
+    event = session.get(Event, int(filed.get_json()[0]["service_request_id"]))
+    assert (event.source_type, event.reporter_name, event.reporter_phone) == ("citizen", "张伟", "13900001234")
+    public = client.get(f"/open311/v2/requests/{event.id}.json").get_data(as_text=True)
+    assert "1390000" not in public and "张伟" not in public  # GeoReport reads are public: no reporter in them
+
+    latin = client.post("/open311/v2/requests.json", data={
+        "api_key": citizen_token, "service_code": "06029", "lat": "35.025", "long": "110.995",
+        "first_name": "Jane", "last_name": "Doe"})
+    assert session.get(Event, int(latin.get_json()[0]["service_request_id"])).reporter_name == "Jane Doe"
+
+    hotline = client.post("/open311/v2/requests.json", data={
+        "api_key": intake_token, "service_code": "06029", "lat": "35.025", "long": "110.995"})
+    request_id = hotline.get_json()[0]["service_request_id"]
+    assert session.get(Event, int(request_id)).source_type == "hotline"  # the token's type, not "citizen"
+    assert client.get(f"/open311/v2/requests/{request_id}.json").status_code == 404  # hotline events stay internal
+
+    bad_phone = client.post("/open311/v2/requests.json", data={
+        "api_key": citizen_token, "service_code": "06029", "lat": "35.025", "long": "110.995", "phone": "x"},
+        headers={"Accept-Language": "en"})
+    assert bad_phone.status_code == 400
+    assert bad_phone.get_json()[0]["description"] == "phone: a phone number of 6–30 digits (an optional leading +)"

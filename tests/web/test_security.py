@@ -262,7 +262,9 @@ def test_open311_reads_show_citizen_requests_only(client, intake_token, session)
     assert client.get(f"/open311/v2/requests/{hotline_id}.json").status_code == 404
     listed = client.get(f"/open311/v2/requests.json?service_request_id={hotline_id}")
     assert listed.status_code == 200 and listed.get_json() == []
-    filed = client.post("/open311/v2/requests.json", data={"api_key": intake_token, "service_code": "06029",
+    citizen_token = issue_intake_token(session, "citizen-app-security", "citizen")  # a request takes its key's type
+    session.commit()
+    filed = client.post("/open311/v2/requests.json", data={"api_key": citizen_token, "service_code": "06029",
                                                            "lat": "35.025", "long": "110.995"})
     assert filed.status_code == 201, filed.get_json()
     filed_id = filed.get_json()[0]["service_request_id"]
