@@ -26,7 +26,7 @@ TARGET_LABELS = {
     "source_event_id": _l("Source id (unique per source)"), "category": _l("Category code"),
     "occurred_at": _l("Occurred at"), "grid": _l("Grid code"), "lat": _l("Latitude"), "lon": _l("Longitude"),
     "address": _l("Address"), "description": _l("Description"), "filing_condition": _l("Filing condition"),
-    "source_type": _l("Source type"),
+    "source_type": _l("Source type"), "reporter_name": _l("Reporter"), "reporter_phone": _l("Reporter's phone"),
 }
 
 
@@ -46,7 +46,7 @@ def mapping_form(headers: list[str], mapping: dict[str, str]) -> FlaskForm:
     class MappingForm(FlaskForm):
         pass
 
-    for target in imports.TARGETS:
+    for target in imports.TARGETS + imports.REPORTER_TARGETS:
         setattr(MappingForm, target, SelectField(TARGET_LABELS[target], choices=choices, default=mapping.get(target, "")))
     return MappingForm()
 
@@ -94,7 +94,8 @@ class ImportView(Guarded, BaseView):
         if request.method == "POST":
             require_editor()
         if request.method == "POST" and job.status == "uploaded" and form.validate_on_submit():
-            job.mapping = {t: getattr(form, t).data for t in imports.TARGETS if getattr(form, t).data}
+            job.mapping = {t: getattr(form, t).data for t in imports.TARGETS + imports.REPORTER_TARGETS
+                           if getattr(form, t).data}
             try:
                 imports.check_mapping(table.headers, job.mapping)
                 if request.form.get("action") == "import":
