@@ -21,6 +21,7 @@ from admin.base import MasterDataView, shown_label
 from admin.people import RecordPicker, person_cell, person_picker, place_problems
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
                                 Timeline, Unit)
+from engine.cases.routing import check_duty
 from engine.core.worktime import describe_limit
 from engine.people.responsibility import check_liaison
 from engine.authoring.vocabulary import LIMIT_MAX
@@ -171,13 +172,57 @@ class CategoryView(RowsView):
         return valid
 
 
+#: A duty row's part in dispatch (DESIGN 12): empty routes nothing.
+DUTY_ROLES = (("", _l("Not dispatched (不派遣)")), ("lead", _l("Lead (主办)")), ("cooperate", _l("Cooperating (协办)")))
+
+
+class AreaField(fields.SelectMultipleField):
+    """Grids by code; none chosen is stored as None (wherever the unit answers), never as an empty area."""
+
+    def process_data(self, value) -> None:
+        self.data = list(value or [])
+
+    def populate_obj(self, obj, name: str) -> None:
+        setattr(obj, name, list(self.data or []) or None)
+
+
+def _categories_by_code() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.code)))
+
+
+def _grid_choices() -> list[tuple[str, str]]:
+    return [(g.code, shown_label(g)) for g in db.session.scalars(select(Grid).order_by(Grid.code))]
+
+
 class DutyItemInline(InlineFormAdmin):
-    form_columns = ("id", "position", "category", "text_zh", "text_en")
+    form_columns = ("id", "position", "category", "role", "area", "text_zh", "text_en")
+    form_overrides = {"role": fields.SelectField, "area": AreaField}
     form_args = {"position": POSITION_FIELD_ARGS,
                  "text_zh": {"label": _l("Duty (Chinese)"), "validators": [validators.InputRequired()]},
                  "text_en": {"label": _l("Duty (English)")},
-                 "category": {"label": _l("Category (optional)")}}
-    form_widget_args = {"text_zh": {"rows": 2}, "text_en": {"rows": 2}}
+                 "category": {"label": _l("Matter or group (optional)"), "query_factory": _categories_by_code},
+                 "role": {"label": _l("Dispatch role"), "choices": DUTY_ROLES, "coerce": lambda v: v or None},
+                 "area": {"label": _l("Area (grids)"), "choices": _grid_choices,
+                          "description": _l("None chosen: wherever the unit answers (its grids, or the whole "
+                                            "district for a unit without grids).")}}
+    form_widget_args = {"text_zh": {"rows": 2}, "text_en": {"rows": 2}, "category": {"data-role": "select2"},
+                        "area": {"data-role": "select2"}}
+
+
+def _duty_list(unit: Unit) -> Markup:
+    """The unit's duties as its page lists them: each text, then its role, matter and area when it routes."""
+    grids = {g.code: g for g in db.session.scalars(select(Grid))}
+    lines = []
+    for duty in unit.duty_items:
+        if duty.role is None:
+            lines.append(Markup("<li>{}</li>").format(shown_label(duty)))
+            continue
+        area = (", ".join(shown_label(grids[c]) if c in grids else c for c in duty.area) if duty.area is not None
+                else _("wherever the unit answers"))
+        lines.append(Markup('<li>{} <span class="badge badge-info duty-role">{}</span> <small class="text-muted">'
+                            "{} · {}</small></li>").format(shown_label(duty), choice_label(DUTY_ROLES, duty.role),
+                                                          shown_label(duty.category), area))
+    return Markup("<ol class='mb-0'>{}</ol>").format(Markup("").join(lines))
 
 
 def _unit_type_choices() -> list[tuple[str, str]]:
@@ -210,8 +255,7 @@ class UnitView(RowsView):
     inline_models = (DutyItemInline(DutyItem),)
     column_formatters = {"type": lambda v, c, m, n: choice_label(UNIT_TYPES, m.type), "grids": _grid_links,
                          "liaison": person_cell(_l("No paired leader")),
-                         "duty_items": lambda v, c, m, n: Markup("<ol class='mb-0'>{}</ol>").format(
-                             Markup("").join(Markup("<li>{}</li>").format(shown_label(d)) for d in m.duty_items))}
+                         "duty_items": lambda v, c, m, n: _duty_list(m)}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "type": _l("Type"), "parent": _l("Parent"), "contact": _l("Contacts"),
                      "duty_items": _l("Duty list (职责清单)"), "grids": _l("Grids"),
@@ -226,6 +270,8 @@ class UnitView(RowsView):
             problems = check_liaison(form.liaison.data)
             place_problems(form, problems)
             valid = not problems
+        if valid and "duty_items" in form:
+            valid = self._duties_valid(form)
         if not valid or "parent" not in form or form.parent.data is None:
             return valid
         current = request.args.get("id", type=int)
@@ -239,6 +285,19 @@ class UnitView(RowsView):
             seen.add(ancestor.id)
             ancestor = ancestor.parent
         return True
+
+    def _duties_valid(self, form) -> bool:
+        """A routing row names its matter; the engine's problems go under the row's own fields."""
+        grid_codes = set(db.session.scalars(select(Grid.code)))
+        valid = True
+        for entry in form.duty_items.entries:
+            if getattr(entry, "_should_delete", False):
+                continue
+            row = entry.form
+            problems = check_duty(row.category.data, row.role.data, row.area.data or None, grid_codes)
+            place_problems(row, problems)
+            valid = valid and not problems
+        return valid
 
     def on_model_change(self, form, model: Unit, is_created: bool) -> None:
         renumber(model.duty_items)
