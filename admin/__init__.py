@@ -13,6 +13,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin.assessment import add_assessment_views
+from admin.catalogue import CatalogueImportView
 from admin.base import may_edit
 from admin.changes import ChangeHistoryView
 from admin.history import FiringHistoryView
@@ -43,6 +44,8 @@ def init_admin(app: Flask) -> Admin:
     master, records, rules = _l("Master data"), _l("Records"), _l("Rules")
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
+                                       url="catalogue-import", category=master))
     people = _l("People and duty")  # staff, their streets and the on-call roster (issue 13)
     admin.add_view(PersonView(Person, db, name=_l("Staff"), category=people))
     admin.add_view(StaffImportView(name=_l("Import staff"), endpoint="staff_import", url="staff-import",

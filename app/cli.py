@@ -20,6 +20,7 @@ from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
 from engine.authoring.campaigns import campaign_for
+from engine.authoring.catalogue import import_catalogue
 from engine.authoring.drafts import publish, rollback
 from engine.core import clock
 from engine.core.config import load_settings
@@ -288,6 +289,30 @@ def staff_on_duty(unit_code: str, at_text: str | None) -> None:
                        f"{shift.kind} {shift.starts_at.isoformat()} – {shift.ends_at.isoformat()}")
     if not shifts:
         raise click.ClickException(f"nobody is on duty for {unit_code} at {at.isoformat()}")
+
+
+@main.group()
+def catalogue() -> None:
+    """The catalogue of matters and components (问题类别目录)."""
+
+
+@catalogue.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def catalogue_import(path: Path) -> None:
+    """Import a city's 立案/处置/结案 standard (XLSX or CSV: 小类代码, 小类名称, 立案条件, 处置时限[, 大类代码, 大类名称,
+    处置单位, 结案条件]); bad rows are listed, the rest stored, existing categories updated, never dropped."""
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            report = import_catalogue(session, path)
+        except InputError as err:
+            raise click.ClickException("; ".join(f"{p.where}: {p.en}" for p in err.problems)) from err
+        session.commit()
+    for bad in report.problems:
+        click.echo(f"{bad.sheet} row {bad.row}: {bad.problem.where}: {bad.problem.en}", err=True)
+    click.echo(f"categories: {report.categories_created} created, {report.categories_updated} updated, "
+               f"{report.categories_unchanged} unchanged; filing conditions: {report.conditions_created} created, "
+               f"{report.conditions_updated} updated, {report.conditions_unchanged} unchanged; "
+               f"{len(report.bad_rows)} rows refused")
 
 
 @main.group()

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts.users import create_user, ensure_roles, issue_intake_token
+from engine.authoring.catalogue import load_catalogue, merge_categories
 from engine.authoring.drafts import publish
-from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
+from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Person, SanctionRule, Street
 from engine.people.responsibility import assign_grid
@@ -103,18 +104,8 @@ def _instant(value: str | None) -> datetime | None:
 
 def _master_data(session: Session, pack: dict[str, Any]) -> None:
     """Categories, units, grids and templates are shared master data: add what is missing."""
-    by_code: dict[str, Category] = {c.code: c for c in session.scalars(select(Category))}
-    for spec in pack["categories"]:
-        if spec["code"] in by_code:
-            continue
-        cat = Category(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"],
-                       parent=by_code.get(spec["parent"]) if spec.get("parent") else None,
-                       default_condition=spec.get("default_condition"))
-        cat.conditions = [FilingCondition(code=c["code"], name_zh=c["zh"], name_en=c["en"],
-                                          limit_value=c["limit"]["value"], limit_unit=c["limit"]["unit"])
-                          for c in spec.get("conditions", [])]
-        session.add(cat)
-        by_code[cat.code] = cat
+    merge_categories(session, load_catalogue()["categories"])  # the shipped catalogue, then the pack's own entries
+    by_code: dict[str, Category] = merge_categories(session, pack["categories"])
     units: dict[str, Unit] = {u.code: u for u in session.scalars(select(Unit))}
     for spec in pack["units"]:
         if spec["code"] not in units:
