@@ -1,6 +1,7 @@
 """Loading a campaign pack (the demo campaign) into an empty database, once."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.accounts.users import create_user, ensure_roles, issue_intake_token
 from engine.authoring.catalogue import load_catalogue, merge_categories
 from engine.authoring.drafts import publish
+from engine.cases.duties import duty_items
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Person, SanctionRule, Street
@@ -20,6 +22,7 @@ from engine.people.staff import position_name, save_person
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
+log = logging.getLogger(__name__)
 
 
 def load(session: Session, pack: dict[str, Any] | None = None, password: str = DEMO_PASSWORD) -> dict[str, Any] | None:
@@ -107,13 +110,12 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
     merge_categories(session, load_catalogue()["categories"])  # the shipped catalogue, then the pack's own entries
     by_code: dict[str, Category] = merge_categories(session, pack["categories"])
     units: dict[str, Unit] = {u.code: u for u in session.scalars(select(Unit))}
+    written = {spec["code"]: spec.get("duties", []) for spec in pack["units"]}
     for spec in pack["units"]:
         if spec["code"] not in units:
             units[spec["code"]] = Unit(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], type=spec["type"],
                                        parent=units.get(spec["parent"]) if spec.get("parent") else None)
-            units[spec["code"]].duty_items = [
-                DutyItem(position=i, category=by_code.get(d.get("category")), text_zh=d["zh"], text_en=d.get("en", ""))
-                for i, d in enumerate(spec.get("duties", []))]
+            units[spec["code"]].duty_items = _duties(spec, written, by_code)
             session.add(units[spec["code"]])
     known_grids = set(session.scalars(select(Grid.code)))
     for spec in pack["grids"]:
@@ -136,6 +138,16 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
                                      instructions_zh=spec.get("instructions_zh", ""),
                                      instructions_en=spec.get("instructions_en", ""), fields=spec.get("fields", [])))
     session.flush()
+
+
+def _duties(spec: dict[str, Any], written: dict[str, list[dict[str, Any]]],
+            categories: dict[str, Category]) -> list[DutyItem]:
+    """A unit's duty list (or, with duties_from, the list of the unit it shares it with) as routing rows; a
+    matter the catalogue lacks is logged and left out, never a reason to stop loading."""
+    rows, problems = duty_items(written.get(spec.get("duties_from"), spec.get("duties", [])), categories)
+    for problem in problems:
+        log.error("demo pack, unit %s: %s", spec["code"], problem.en)
+    return rows
 
 
 def _people(session: Session, pack: dict[str, Any], units: dict[str, Unit], grids: dict[str, Grid]) -> None:
