@@ -16,6 +16,7 @@ from admin.assessment import add_assessment_views
 from admin.catalogue import CatalogueImportView
 from admin.base import may_edit
 from admin.changes import ChangeHistoryView
+from admin.duties import DutyReviewView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
 from admin.lists import ListEditorView
@@ -46,6 +47,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
+    admin.add_view(DutyReviewView(name=_l("Duty lists: conflicts and gaps"), endpoint="duties", url="duties",
+                                  category=master))
     people = _l("People and duty")  # staff, their streets and the on-call roster (issue 13)
     admin.add_view(PersonView(Person, db, name=_l("Staff"), category=people))
     admin.add_view(StaffImportView(name=_l("Import staff"), endpoint="staff_import", url="staff-import",

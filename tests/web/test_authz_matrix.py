@@ -54,6 +54,7 @@ ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
     "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "roster": ADMIN_READERS,  # readers see the week; saving a pattern or a shift (POST) calls require_editor()
+    "catalogue_import": ADMIN_READERS,  # readers see the page; uploading (POST) calls require_editor()
     "import": ADMIN_READERS,  # readers see the runs and reports; uploading, mapping and cancelling are POSTs for admins
     "templates_editor": ADMIN_READERS,  # read-only form and preview; saving calls require_editor()
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
@@ -63,6 +64,7 @@ ADMIN_VIEWS = {
     "versions": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # reading; publish and rollback call require_editor()
     "firing_history": ADMIN_READERS,
     "change_history": ADMIN_READERS,
+    "duties": ADMIN_READERS,  # the duty lists' conflicts and gaps: read-only, linking to the unit forms
 }
 
 #: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
