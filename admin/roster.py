@@ -22,6 +22,7 @@ from admin.people import people, person_label, place_problems
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, Holiday, Person, Shift, Unit
+from engine.people.roster import week as roster_week
 from engine.people.roster import (DAY_STARTS, KINDS, NIGHT_STARTS, WeekPattern, add_shift, gaps, save_week, tonight,
                                   units_on_call)
 from engine.people.staff import shown_phone, unit_and_below
@@ -118,7 +119,7 @@ class RosterView(Guarded, BaseView):
         monday = self._monday(zone)
         if unit is None:
             return self.render("admin/people/roster.html", unit=None, units=[], monday=monday)
-        shifts = self._shifts(unit.id, monday, zone)
+        shifts, calendar_days = roster_week(db.session, unit.id, monday, tz)
         choices = [("", "—")] + [(str(p.id), person_label(p)) for p in people(
             unit_ids=unit_and_below(db.session, unit.id))]
         action = request.form.get("action") if request.method == "POST" else None
@@ -132,7 +133,7 @@ class RosterView(Guarded, BaseView):
         if action == "shift" and single.validate_on_submit() and self._add_shift(single, unit, zone):
             return redirect(here)
         return self.render("admin/people/roster.html", unit=unit, units=self._units(), monday=monday,
-                           days=self._days(monday, shifts, zone), week=week, single=single, weekdays=WEEKDAYS,
+                           days=self._days(monday, shifts, calendar_days, zone), week=week, single=single, weekdays=WEEKDAYS,
                            previous=monday - timedelta(days=7), following=monday + timedelta(days=7), zone=tz,
                            label=shown_label)
 
@@ -154,12 +155,6 @@ class RosterView(Guarded, BaseView):
             day = clock.now().astimezone(zone).date()
         return day - timedelta(days=day.weekday())
 
-    def _shifts(self, unit_id: int, monday: date, zone: ZoneInfo) -> list[Shift]:
-        first = datetime.combine(monday, time(0), zone)
-        last = datetime.combine(monday + timedelta(days=7), time(0), zone)
-        return list(db.session.scalars(select(Shift).where(Shift.unit_id == unit_id, Shift.starts_at >= first,
-                                                           Shift.starts_at < last).order_by(Shift.starts_at, Shift.id)))
-
     def _pattern_of(self, shifts: list[Shift], zone: ZoneInfo) -> dict[str, Any]:
         """The week form as the stored shifts fill it: the first day and night person of each weekday."""
         data: dict[str, Any] = {"day_starts": DAY_STARTS, "night_starts": NIGHT_STARTS, "weeks": 1}
@@ -172,9 +167,8 @@ class RosterView(Guarded, BaseView):
                 data[f"{shift.kind}_starts"] = local.time().replace(second=0, microsecond=0)
         return data
 
-    def _days(self, monday: date, shifts: list[Shift], zone: ZoneInfo) -> list[dict[str, Any]]:
-        holidays = {h.day: h for h in db.session.scalars(select(Holiday).where(
-            Holiday.day >= monday, Holiday.day <= monday + timedelta(days=6)))}
+    def _days(self, monday: date, shifts: list[Shift], holidays: dict[date, Holiday], zone: ZoneInfo
+              ) -> list[dict[str, Any]]:
         role = getattr(current_user, "role", None)
         kinds = dict(_kind_choices())
         days = []

@@ -131,6 +131,18 @@ def save_week(session: Session, pattern: WeekPattern, tz: str) -> list[Shift]:
     return shifts
 
 
+def week(session: Session, unit_id: int, monday: date, tz: str) -> tuple[list[Shift], dict[date, Holiday]]:
+    """What the roster page shows for a unit's week: its shifts by start, and the week's calendar days
+    (statutory holidays and make-up working days) by date."""
+    zone = ZoneInfo(tz)
+    first, last = datetime.combine(monday, time(0), zone), datetime.combine(monday + timedelta(days=7), time(0), zone)
+    shifts = list(session.scalars(select(Shift).where(Shift.unit_id == unit_id, Shift.starts_at >= first,
+                                                      Shift.starts_at < last).order_by(Shift.starts_at, Shift.id)))
+    days = {h.day: h for h in session.scalars(select(Holiday).where(Holiday.day >= monday,
+                                                                   Holiday.day <= monday + timedelta(days=6)))}
+    return shifts, days
+
+
 def on_duty(session: Session, unit_id: int, at: datetime) -> list[Shift]:
     """The shifts of the unit covering the instant `at` (usually one)."""
     return list(session.scalars(select(Shift).where(Shift.unit_id == unit_id, Shift.starts_at <= at,
