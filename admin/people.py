@@ -170,7 +170,7 @@ class PersonView(MasterDataView):
     form = PersonForm
     column_list = ("name", "code", "position", "unit", "phone", "user", "active")
     column_details_list = column_list
-    column_searchable_list = ("name", "code", "phone")
+    column_searchable_list = ("name", "code")  # not phone: readers see it masked and could probe it by searching
     column_filters = (IntEqualFilter(Person.unit_id, _l("Unit"), options=UNIT_OPTIONS),
                       FilterEqual(Person.position, _l("Position"), options=POSITION_OPTIONS))
     column_default_sort = "code"

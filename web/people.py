@@ -58,7 +58,7 @@ def _unit_problem() -> Problem:
 
 
 @bp.get("/staff")
-@require_token()
+@require_token(kinds=("user",))
 def list_staff():
     """Each person with position, unit and account; ?unit= (with the units under it) and ?position=."""
     user, lang = token_user(), short_lang()
@@ -105,7 +105,7 @@ def _instant(raw: str | None) -> datetime:
 
 
 @bp.get("/roster")
-@require_token()
+@require_token(kinds=("user",))
 def roster():
     """Who is on duty for a unit at an instant (default now): the person, their phone and the shift."""
     user, lang = token_user(), short_lang()

@@ -94,8 +94,8 @@ POLICY: dict[str, frozenset[str]] = {
     "api.list_tasks": USERS,
     "api.get_task": USERS,
     "api.post_transition": USERS,
-    "people_api.list_staff": USERS | {INTAKE},  # reference data, as the grids that name their people
-    "people_api.roster": USERS | {INTAKE},
+    "people_api.list_staff": USERS,  # people are for signed-in users, never for a source token
+    "people_api.roster": USERS,
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,

@@ -55,9 +55,10 @@ def test_other_roles_read_masked_phone_numbers(client, username):
     assert all("****" in row["phone"] for row in rows)
 
 
-def test_an_intake_system_reads_staff_as_it_reads_grids_with_phones_masked(client, intake_token):
-    rows = staff(client, intake_token).get_json()["staff"]
-    assert rows and all("****" in row["phone"] for row in rows)
+def test_an_intake_token_reads_neither_the_staff_register_nor_the_roster(client, intake_token):
+    """Source tokens go to hotline platforms and camera vendors: people are for signed-in users only."""
+    assert staff(client, intake_token).status_code == 403
+    assert client.get("/api/v1/roster?unit=JD-DC", headers=bearer(intake_token)).status_code == 403
     assert client.get("/api/v1/staff").status_code == 401
 
 
