@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.models import Person, Unit, User
 from engine.core.tables import Table
-from engine.people.staff import check_person, position_code
+from engine.people.staff import check_person, normal_phone, position_code
 from rules.problems import InputError, Problem
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -79,6 +79,7 @@ def import_staff(session: Session, table: Table) -> StaffImport:
     parsed: list[tuple[int, dict[str, str]]] = []
     for index, raw in enumerate(table.rows, start=2):
         values = {t: _text(raw[i]) if i < len(raw) else "" for t, i in columns.items()}
+        values["phone"] = normal_phone(values["phone"])
         parsed.append((index, values))
     units_of_code: dict[str, set[str]] = {}
     for _, v in parsed:

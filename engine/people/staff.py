@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.core.models import Person, Unit, User
+from engine.core import clock
+from engine.core.models import Grid, Person, Shift, Street, Task, Unit, User
+from engine.core.states import TERMINAL
 from rules.problems import InputError, Problem
 
 #: Positions (职务) in the order of the chain above a task, then the centre's posts.
@@ -30,6 +32,11 @@ LEADERS = frozenset({"leader_in_charge", "brigade_chief", "squad_chief"})
 #: Roles that call people (dispatching, duty, escalation) and so read full phone numbers.
 PHONE_ROLES = frozenset({"admin", "dispatcher", "shift_leader", "supervisor"})
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")
+
+
+def normal_phone(text: str) -> str:
+    """A phone as stored and compared: spaces and dashes out, so 139 0000 0001 is 13900000001."""
+    return re.sub(r"[\s\-]", "", text or "")
 
 
 def position_name(code: str, lang: str = "zh") -> str:
@@ -73,7 +80,7 @@ def check_person(session: Session, *, code: str, name: str, position: str, unit:
                  ) -> list[Problem]:
     """Every fault of a person as entered, each named by its field; nothing is read twice per field."""
     problems: list[Problem] = []
-    code, name, phone = (code or "").strip(), (name or "").strip(), (phone or "").strip()
+    code, name, phone = (code or "").strip(), (name or "").strip(), normal_phone(phone)
     if not code or len(code) > 32:
         problems.append(Problem("code", "a staff number of 1–32 characters", "工号须为 1–32 个字符", row))
     if not name or len(name) > 64:
@@ -114,17 +121,46 @@ def save_person(session: Session, *, code: str, name: str, position: str, unit: 
     flushes, never commits."""
     problems = check_person(session, code=code, name=name, position=position, unit=unit, phone=phone, user=user,
                             person_id=person.id if person else None)
+    if not problems and person is not None and person.id is not None:
+        problems = check_departure(session, person, unit, active)
     if problems:
         raise InputError(problems)
     person = person or Person()
     person.code, person.name, person.position = code.strip(), name.strip(), position
-    person.unit_id, person.phone = unit.id, phone.strip()  # type: ignore[union-attr]
+    person.unit_id, person.phone = unit.id, normal_phone(phone)  # type: ignore[union-attr]
     person.user_id = user.id if user else None
     person.active = active
     if person.id is None:
         session.add(person)
     session.flush()
     return person
+
+
+def check_departure(session: Session, person: Person, unit: Optional[Unit], active: bool) -> list[Problem]:
+    """A person who leaves the unit or stops working hands over first: open tasks, grids, streets, coming
+    shifts and units they are paired with would otherwise stay with someone who no longer answers for them."""
+    leaving = unit is not None and unit.id != person.unit_id
+    if not leaving and (active or not person.active):
+        return []
+    now = clock.now()
+    held = [
+        (session.scalar(select(func.count()).select_from(Task).where(Task.assignee_id == person.id,
+                                                                     Task.status.not_in(TERMINAL))), "open tasks", "项未办结任务"),
+        (session.scalar(select(func.count()).select_from(Grid).where(
+            or_(Grid.responsible_id == person.id, Grid.collector_id == person.id))), "grids", "个网格"),
+        (session.scalar(select(func.count()).select_from(Street).where(Street.responsible_id == person.id)),
+         "streets", "条道路"),
+        (session.scalar(select(func.count()).select_from(Shift).where(Shift.person_id == person.id,
+                                                                      Shift.ends_at > now)), "coming shifts", "个待值班次"),
+        (session.scalar(select(func.count()).select_from(Unit).where(Unit.liaison_id == person.id)),
+         "paired units (包联)", "个包联单位"),
+    ]
+    held = [(n, en, zh) for n, en, zh in held if n]
+    if not held:
+        return []
+    field = "unit" if leaving else "active"
+    return [Problem(field, f"{person.name} still holds {', '.join(f'{n} {en}' for n, en, _ in held)}: hand them over "
+                           f"first", f"{person.name}仍承担{'、'.join(f'{n} {zh}' for n, _, zh in held)}，请先移交")]
 
 
 def person_of(session: Session, user: Optional[User]) -> Optional[Person]:

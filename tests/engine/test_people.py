@@ -270,3 +270,30 @@ def test_a_rerouted_task_leaves_its_person_behind_unless_the_grid_responsible_is
     dispatcher = session.scalar(select(User).where(User.username == "dispatcher"))
     task_states.apply(session, task, "reroute", dispatcher, data={"unit": "JD-XC"}, expected_version=task.version)
     assert task.unit.code == "JD-XC" and task.assignee is None
+
+
+def test_a_person_who_still_holds_work_is_neither_moved_nor_stopped_until_it_is_handed_over(session):
+    zhang = _person(session, "ZDDC-002")  # DC-01's 责任人, with shifts ahead in the demo roster
+    with pytest.raises(InputError) as refused:
+        save_person(session, code=zhang.code, name=zhang.name, position=zhang.position, unit=_unit(session, "HWZX"),
+                    phone=zhang.phone, user=zhang.user, person=zhang)
+    assert refused.value.problems[0].where == "unit" and "1 个网格" in refused.value.problems[0].zh
+    with pytest.raises(InputError) as stopped:
+        save_person(session, code=zhang.code, name=zhang.name, position=zhang.position, unit=zhang.unit,
+                    phone=zhang.phone, user=zhang.user, person=zhang, active=False)
+    assert stopped.value.problems[0].where == "active"
+    session.refresh(zhang)
+    assert zhang.unit.code == "ZD-DC" and zhang.active
+    newcomer = save_person(session, code="NEW-9", name="王五", position="responsible", unit=_unit(session, "ZD-DC"),
+                           phone="137 0000-0009")
+    assert newcomer.phone == "13700000009"
+    moved = save_person(session, code="NEW-9", name="王五", position="responsible", unit=_unit(session, "ZD-XC"),
+                        phone="13700000009", person=newcomer)
+    assert moved.unit.code == "ZD-XC"  # nothing held: a transfer is one save
+
+
+def test_a_phone_written_with_spaces_is_still_one_person(session):
+    with pytest.raises(InputError) as refused:
+        save_person(session, code="NEW-3", name="赵六", position="responsible", unit=_unit(session, "HWZX"),
+                    phone="139 0000 0001")  # 王建国's, of the bureau
+    assert [p.where for p in refused.value.problems] == ["unit"] and "王建国" in refused.value.problems[0].zh
