@@ -19,7 +19,7 @@ from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
-from engine.authoring.campaigns import campaign_for
+from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
 from engine.authoring.drafts import publish, rollback
 from engine.core import clock
@@ -283,12 +283,15 @@ def staff_on_duty(unit_code: str, at_text: str | None) -> None:
             raise click.ClickException(f"--at: not an ISO 8601 instant: {at_text!r}") from err
         if at.tzinfo is None:
             raise click.ClickException("--at: give the offset, e.g. +08:00")
+        zone = campaign_zone(campaign_for(session, None))
         shifts = on_duty(session, unit.id, at)
         for shift in shifts:
             click.echo(f"{shift.person.name} {position_name(shift.person.position)} {shift.person.phone} "
-                       f"{shift.kind} {shift.starts_at.isoformat()} – {shift.ends_at.isoformat()}")
+                       f"{shift.kind} {shift.starts_at.astimezone(zone):%Y-%m-%d %H:%M} – "
+                       f"{shift.ends_at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})")
     if not shifts:
-        raise click.ClickException(f"nobody is on duty for {unit_code} at {at.isoformat()}")
+        raise click.ClickException(f"nobody is on duty for {unit_code} at {at.astimezone(zone):%Y-%m-%d %H:%M} "
+                                   f"({zone.key})")
 
 
 @main.group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.core.models import Person, Task, TaskTransition, User
@@ -59,7 +60,13 @@ def assign(session: Session, task: Task, person: Optional[Person], actor: Option
     if problems:
         raise InputError(problems)
     previous = task.assignee
-    task.assignee = person
+    held = session.execute(update(Task).where(Task.id == task.id, Task.unit_id == task.unit_id,
+                                              Task.status.not_in(TERMINAL))
+                           .values(assignee_id=person.id).execution_options(synchronize_session=False)).rowcount
+    if held != 1:  # rerouted or closed since it was read: the person may no longer belong to its unit
+        raise AssignmentRefused("任务已被他人改派或办结，请刷新后重试。",
+                                "The task was rerouted or closed meanwhile; reload it and try again.")
+    session.expire(task, ["assignee", "assignee_id"])
     row = TaskTransition(task_id=task.id, from_status=task.status, to_status=task.status, action="assign",
                          actor_id=actor.id, at=now, comment=comment or "",
                          data={"person": person.id, "name": person.name,

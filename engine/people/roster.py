@@ -45,6 +45,8 @@ def check_shift(session: Session, unit_id: int, person: Optional[Person], starts
         problems.append(Problem(f"{where}ends_at", "a shift ends after it starts", "班次的结束时间须晚于开始时间"))
     if person is None:
         problems.append(Problem(f"{where}person", "choose the person on duty", "请选择值班人员"))
+    elif not person.active:
+        problems.append(Problem(f"{where}person", f"{person.name} is no longer active", f"{person.name}已不在岗"))
     elif person.unit_id not in unit_and_below(session, unit_id):
         unit = session.get(Unit, unit_id)
         problems.append(Problem(f"{where}person", f"{person.name} belongs to {person.unit.name_en}, not to "
@@ -96,6 +98,8 @@ def save_week(session: Session, pattern: WeekPattern, tz: str) -> list[Shift]:
         person = people.get(pid)
         if person is None:
             problems.append(Problem(where, "unknown person", "未知的人员"))
+        elif not person.active:
+            problems.append(Problem(where, f"{person.name} is no longer active", f"{person.name}已不在岗"))
         elif person.unit_id not in scope:
             unit = session.get(Unit, pattern.unit_id)
             problems.append(Problem(where, f"{person.name} belongs to {person.unit.name_en}, not to {unit.name_en}",

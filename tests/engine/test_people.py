@@ -297,3 +297,22 @@ def test_a_phone_written_with_spaces_is_still_one_person(session):
         save_person(session, code="NEW-3", name="赵六", position="responsible", unit=_unit(session, "HWZX"),
                     phone="139 0000 0001")  # 王建国's, of the bureau
     assert [p.where for p in refused.value.problems] == ["unit"] and "王建国" in refused.value.problems[0].zh
+
+
+def test_an_inactive_person_takes_no_shift(session):
+    person = _person(session, "JTJ-002")
+    person.active = False
+    session.flush()
+    start = datetime(2027, 7, 1, 18, 0, tzinfo=SHANGHAI)
+    with pytest.raises(InputError) as refused:
+        add_shift(session, _unit(session, "JTJ").id, person, start, start + timedelta(hours=14), "night")
+    assert "已不在岗" in refused.value.problems[0].zh
+
+
+def test_an_assignment_read_before_a_reroute_is_refused_after_it(session):
+    task = session.get(Task, dispatch(session, _orders(session), clock.now())[0])  # JD-DC
+    leader = session.scalar(select(User).where(User.username == "dongcheng"))
+    stale = session.get(Task, task.id)
+    session.execute(Task.__table__.update().where(Task.id == task.id).values(unit_id=_unit(session, "JD-XC").id))
+    with pytest.raises(AssignmentRefused):
+        assign(session, stale, _person(session, "ZDDC-004"), leader, clock.now())
