@@ -10,7 +10,7 @@ from engine.core.models import Event, Firing, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
 from engine.intake.reporter import shown_reporter
-from engine.people.responsibility import chain
+from engine.people.responsibility import Organisation, chain
 from engine.people.staff import position_name
 from web.common.extensions import db
 
@@ -41,7 +41,9 @@ def chain_json(t: Task, lang: str) -> list[dict[str, Any]]:
     cache = g.setdefault("people_chains", {})
     key = (t.unit_id, t.event.grid_id, t.assignee_id)
     if key not in cache:
-        cache[key] = chain(db.session, t.unit_id, t.event.grid_id, t.assignee)
+        if "organisation" not in g:
+            g.organisation = Organisation.load(db.session)
+        cache[key] = chain(db.session, t.unit_id, t.event.grid_id, t.assignee, g.organisation)
     return [{"position": link.position, "position_name": link.label(lang),
              "name": link.person.name if link.person is not None else None} for link in cache[key]]
 

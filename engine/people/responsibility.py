@@ -98,44 +98,55 @@ def responsible_for_events(session: Session, event_ids: Iterable[int]) -> dict[i
     return {event_id: (person_id, unit_id) for event_id, person_id, unit_id in rows}
 
 
-def _nearest(session: Session, start_unit_id: int, position: str) -> Optional[Person]:
-    """The first active person holding `position`, from `start_unit_id` up through its parent units."""
-    unit_id: Optional[int] = start_unit_id
-    seen: set[int] = set()
-    while unit_id is not None and unit_id not in seen:
-        seen.add(unit_id)
-        found = session.scalar(select(Person).where(Person.unit_id == unit_id, Person.position == position,
-                                                    Person.active.is_(True)).order_by(Person.code).limit(1))
-        if found is not None:
-            return found
-        unit_id = session.scalar(select(Unit.parent_id).where(Unit.id == unit_id))
-    return None
+@dataclass(frozen=True)
+class Organisation:
+    """The unit tree, each unit's paired leader and its active leaders by position, read in two queries:
+    the chain above a task is then walked in memory (a listing of 200 tasks reads it once)."""
+
+    parent: dict[int, int | None]
+    liaison: dict[int, int | None]
+    leaders: dict[tuple[int, str], Person]
+    responsible: dict[int, Person]  # grid id -> its 责任人
+
+    @classmethod
+    def load(cls, session: Session) -> "Organisation":
+        units = session.execute(select(Unit.id, Unit.parent_id, Unit.liaison_id)).all()
+        leaders: dict[tuple[int, str], Person] = {}
+        for person in session.scalars(select(Person).where(Person.active.is_(True), Person.position.in_(CHAIN[1:]))
+                                      .order_by(Person.code)):
+            leaders.setdefault((person.unit_id, person.position), person)
+        people = {p.id: p for p in session.scalars(select(Person).where(
+            Person.id.in_(select(Grid.responsible_id).union(select(Unit.liaison_id)))))}
+        responsible = {grid_id: people[person_id] for grid_id, person_id in
+                       session.execute(select(Grid.id, Grid.responsible_id).where(Grid.responsible_id.is_not(None)))}
+        return cls({u.id: u.parent_id for u in units}, {u.id: u.liaison_id for u in units}, leaders, responsible)
+
+    def upwards(self, unit_id: int | None) -> list[int]:
+        """The unit and its parents, nearest first (a cycle stops the walk)."""
+        seen: list[int] = []
+        while unit_id is not None and unit_id not in seen:
+            seen.append(unit_id)
+            unit_id = self.parent.get(unit_id)
+        return seen
+
+    def nearest(self, unit_id: int, position: str) -> Person | None:
+        return next((self.leaders[(u, position)] for u in self.upwards(unit_id) if (u, position) in self.leaders), None)
+
+    def below(self, unit_id: int) -> set[int]:
+        return {u for u in self.parent if unit_id in self.upwards(u)}
 
 
-def _liaison(session: Session, unit_id: int) -> Optional[Person]:
-    """The paired leader (包联) of the unit or of the nearest unit above it that has one."""
-    current: Optional[int] = unit_id
-    seen: set[int] = set()
-    while current is not None and current not in seen:
-        seen.add(current)
-        unit = session.get(Unit, current)
-        if unit.liaison is not None:
-            return unit.liaison
-        current = unit.parent_id
-    return None
-
-
-def chain(session: Session, unit_id: int, grid_id: Optional[int] = None,
-          assignee: Optional[Person] = None) -> list[Link]:
+def chain(session: Session, unit_id: int, grid_id: Optional[int] = None, assignee: Optional[Person] = None,
+          org: Organisation | None = None) -> list[Link]:
     """The people above a task of `unit_id`: its assignee or the grid's 责任人, then the squad chief and
     brigade chief nearest to that person, then the unit's paired leader (else its own leader in charge)."""
+    org = org or Organisation.load(session)
     responsible = assignee
-    if responsible is None and grid_id is not None:
-        grid = session.get(Grid, grid_id)
-        if grid is not None and grid.responsible is not None and \
-                grid.responsible.unit_id in unit_and_below(session, unit_id):
-            responsible = grid.responsible
+    holder = org.responsible.get(grid_id) if assignee is None and grid_id is not None else None
+    if holder is not None and holder.unit_id in org.below(unit_id):
+        responsible = holder
     start = responsible.unit_id if responsible is not None else unit_id
-    leader = _liaison(session, unit_id) or _nearest(session, unit_id, "leader_in_charge")
-    return [Link("responsible", responsible), Link("squad_chief", _nearest(session, start, "squad_chief")),
-            Link("brigade_chief", _nearest(session, start, "brigade_chief")), Link("leader_in_charge", leader)]
+    paired = next((org.liaison[u] for u in org.upwards(unit_id) if org.liaison.get(u)), None)
+    leader = session.get(Person, paired) if paired is not None else org.nearest(unit_id, "leader_in_charge")
+    return [Link("responsible", responsible), Link("squad_chief", org.nearest(start, "squad_chief")),
+            Link("brigade_chief", org.nearest(start, "brigade_chief")), Link("leader_in_charge", leader)]
