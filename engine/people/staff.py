@@ -107,6 +107,10 @@ def check_person(session: Session, *, code: str, name: str, position: str, unit:
                        f"one person cannot be in two units",
                 f"电话 {phone} 已登记为「{holder.unit.name_zh}」的{holder.name}（工号 {holder.code}），"
                 f"同一人不能属于两个单位", row))
+    if user is not None and user.role == "field_unit" and unit is not None \
+            and user.unit_id not in unit_and_below(session, unit.id):
+        problems.append(Problem("user", f"account {user.username} works for another unit than {unit.name_en}",
+                                f"账号 {user.username} 属于其他单位，不是「{unit.name_zh}」的账号", row))
     if user is not None:
         linked = session.scalar(others.where(Person.user_id == user.id))
         if linked is not None:

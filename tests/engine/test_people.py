@@ -316,3 +316,11 @@ def test_an_assignment_read_before_a_reroute_is_refused_after_it(session):
     session.execute(Task.__table__.update().where(Task.id == task.id).values(unit_id=_unit(session, "JD-XC").id))
     with pytest.raises(AssignmentRefused):
         assign(session, stale, _person(session, "ZDDC-004"), leader, clock.now())
+
+
+def test_a_field_account_links_only_to_a_person_of_its_unit(session):
+    xicheng = session.scalar(select(User).where(User.username == "xicheng"))  # JD-XC's account
+    with pytest.raises(InputError) as refused:
+        save_person(session, code="NEW-4", name="钱七", position="responsible", unit=_unit(session, "ZD-DC"),
+                    phone="13700000044", user=xicheng)
+    assert [p.where for p in refused.value.problems] == ["user"]
