@@ -276,7 +276,7 @@ def test_a_person_who_still_holds_work_is_neither_moved_nor_stopped_until_it_is_
     zhang = _person(session, "ZDDC-002")  # DC-01's 责任人, with shifts ahead in the demo roster
     with pytest.raises(InputError) as refused:
         save_person(session, code=zhang.code, name=zhang.name, position=zhang.position, unit=_unit(session, "HWZX"),
-                    phone=zhang.phone, user=zhang.user, person=zhang)
+                    phone=zhang.phone, person=zhang)  # his ZD-DC account would be refused too: see below
     assert refused.value.problems[0].where == "unit" and "1 个网格" in refused.value.problems[0].zh
     with pytest.raises(InputError) as stopped:
         save_person(session, code=zhang.code, name=zhang.name, position=zhang.position, unit=zhang.unit,
