@@ -119,8 +119,9 @@ def get_event(event_id: int):
     visible = event is not None and (
         (g.token.kind == "intake" and event.source == g.token.source)
         or (user is not None and user.role in STAFF_ROLES)
-        or (user is not None and scope.units is not None and any(scope.sees(t) for t in event.tasks)))
-    if not visible:
+        or (user is not None and scope.units is not None
+            and any(scope.sees(t) for t in [*event.tasks, *(event.case.tasks if event.case else [])])))
+    if not visible:  # a field unit also reads the reports linked to the cases of its tasks
         return problem(404, "not-found", detail_key="not_found")
     role = user.role if user is not None else None  # an intake token reads the reporter's phone masked
     return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees, role))

@@ -27,7 +27,10 @@ def test_an_event_names_its_case_and_the_case_its_reports_stages_and_tasks(clien
     assert body["category"]["code"] == "06029" and body["lead_unit"]["code"] == "JD-DC"
     assert [r["id"] for r in body["reports"]] == ids and {t["event"] for t in body["tasks"]} == {ids[0]}
     assert [s["to"] for s in body["stages"]] == ["reported", "dispatched"]
-    # a field unit sees a case of its tasks, but not another sub-district's
+    # a field unit sees a case of its tasks and the reports linked to it, but not another sub-district's
+    dongcheng = user_token(client, "dongcheng")
+    assert client.get(f"/api/v1/events/{ids[1]}", headers=bearer(dongcheng)).get_json()["case"]["id"] == body["id"]
+    assert client.get(f"/api/v1/events/{ids[1]}", headers=bearer(user_token(client, "xicheng"))).status_code == 404
     assert client.get(f"/api/v1/cases/{body['id']}", headers=bearer(user_token(client, "dongcheng"))).status_code == 200
     assert client.get(f"/api/v1/cases/{body['id']}", headers=bearer(user_token(client, "xicheng"))).status_code == 404
 
