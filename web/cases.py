@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
+from engine.cases.by_hand import link_report, unlink_report
 from engine.cases.stages import load_case
 from engine.core import clock
 from engine.core.states import CaseStage
@@ -63,6 +64,47 @@ def post_route(case_id: int):
     return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, token_user().role) | {"task": task_id})
 
 
+def _body() -> Any:
+    if not request.is_json:
+        return problem(415, "json-required", detail_key="json_required")
+    data = request.get_json(silent=True)
+    if data is None:
+        return problem(400, "malformed-json", detail_key="malformed_json")
+    return data if isinstance(data, dict) else {}
+
+
+@bp.post("/cases/<int:case_id>/reports")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def post_link(case_id: int):
+    """The dispatcher joins a report to this case by hand ({"event": ID}): one problem, one case."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    event_id = data.get("event")
+    try:
+        if not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2**63:
+            raise InputError([Problem("event", "the id of the report to link", "请填写要关联的上报编号")])
+        link_report(db.session, case_id, event_id, token_user(), clock.now(), str(data.get("comment") or "")[:2000])
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, token_user().role))
+
+
+@bp.delete("/cases/<int:case_id>/reports/<int:event_id>")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def delete_link(case_id: int, event_id: int):
+    """The dispatcher takes a linked report out into a case of its own, which waits for dispatch."""
+    try:
+        new = unlink_report(db.session, case_id, event_id, token_user(), clock.now())
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_json(load_case(db.session, new.id), short_lang(), None, token_user().role))
+
+
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     stages = [stage.value for stage in CaseStage]
     case = {"type": "object", "required": ["id", "stage", "stage_name", "category", "report_count", "stages",
@@ -102,6 +144,21 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                     "unit": {"type": "string", "example": "JD-DC"}, "comment": {"type": "string"}}}}}},
             "responses": {"200": json_response("The case, dispatched, with `task` the new task's id", ref("Case")),
                           **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/reports": {"post": {
+            "summary": "Link a report to this open case by hand (same matter; not a report whose tasks are in "
+                       "progress): dispatcher, shift leader or admin",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["event"], "properties": {
+                    "event": {"type": "integer"}, "comment": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case with the report", ref("Case")),
+                          **problem_responses(400, 401, 403, 415, 422)}}},
+        "/api/v1/cases/{case_id}/reports/{event_id}": {"delete": {
+            "summary": "Unlink a report: it becomes a case of its own, awaiting dispatch",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id"),
+                                                                  id_parameter("event_id", "The report's event id")],
+            "responses": {"200": json_response("The report's new case", ref("Case")),
+                          **problem_responses(401, 403, 422)}}},
     }
     return paths, {"Case": case}
 

@@ -36,8 +36,8 @@ STAGE_NAMES: dict[str, tuple[str, str]] = {
 #: Which stage may follow which (the moves of this issue; 核实, 立案 and 回访 come later).
 MOVES: dict[str, frozenset[str]] = {
     CaseStage.REPORTED: frozenset({CaseStage.DISPATCHED, CaseStage.AWAITING_DISPATCH}),
-    CaseStage.AWAITING_DISPATCH: frozenset({CaseStage.DISPATCHED}),
-    CaseStage.DISPATCHED: frozenset({CaseStage.CLOSED}),
+    CaseStage.AWAITING_DISPATCH: frozenset({CaseStage.DISPATCHED, CaseStage.VOID}),
+    CaseStage.DISPATCHED: frozenset({CaseStage.CLOSED, CaseStage.VOID}),
 }
 
 
@@ -106,6 +106,12 @@ def move(session: Session, case: Case, to: CaseStage, now: datetime, actor: User
     session.execute(insert(CaseStageChange), [_change(case.id, case.stage, to, now, actor.id if actor else None,
                                                       comment)])
     session.expire(case)
+
+
+def note(session: Session, case: Case, now: datetime, actor: User | None, comment: str) -> None:
+    """A line in the case's history that changes no stage (a report linked or unlinked by hand)."""
+    session.execute(insert(CaseStageChange), [_change(case.id, case.stage, case.stage, now,
+                                                      actor.id if actor else None, comment)])
 
 
 def add_reports(session: Session, counts: dict[int, int]) -> None:

@@ -112,6 +112,8 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.route_case_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.get_case": USERS | {INTAKE},  # then scoped: a field unit its tasks' cases, a source its reports'
     "cases_api.post_route": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.post_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.delete_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,

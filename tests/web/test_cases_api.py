@@ -93,3 +93,43 @@ def test_the_task_page_lists_the_linked_reports(client, patrol_token, drain, log
     page = client.get(f"/tasks/{task['id']}?lang=zh-CN").get_data(as_text=True)
     assert 'id="case-reports"' in page and "本问题共 3 次上报" in page
     assert all(f"测试路{i}号" in page for i in range(3))
+
+
+def test_the_dispatcher_links_and_unlinks_reports_by_hand(client, patrol_token, drain):
+    # two reports of one barbecue without a place: counted per grid, never linked automatically
+    first, second = (_post(client, patrol_token, event("06029", "NC-03", hour=12)) for _ in range(2))
+    other_matter = _post(client, patrol_token, event("07008", "NC-03", hour=12))
+    drain()
+    dispatcher = user_token(client, "dispatcher")
+    case_of = {i: client.get(f"/api/v1/events/{i}", headers=bearer(dispatcher)).get_json()["case"]["id"]
+               for i in (first, second, other_matter)}
+    assert case_of[first] != case_of[second]
+    zh = {**bearer(dispatcher), "Accept-Language": "zh-CN"}
+
+    wrong = client.post(f"/api/v1/cases/{case_of[first]}/reports", json={"event": other_matter}, headers=zh)
+    assert wrong.status_code == 422 and "只能关联同一事项的案件" in str(wrong.get_json())
+    busy = client.post(f"/api/v1/cases/{case_of[first]}/reports", json={"event": second}, headers=zh)
+    assert busy.status_code == 422 and "请先作废" in str(busy.get_json())  # its own routine/ZT tasks are live
+    unlinked_refused = client.delete(f"/api/v1/cases/{case_of[first]}/reports/{first}", headers=zh)
+    assert unlinked_refused.status_code == 422 and "不能移出" in str(unlinked_refused.get_json())
+
+    # the report of the unowned matter waits in 待派遣 without tasks: link it to another such case by hand
+    third = _post(client, patrol_token, event("07008", "NC-03", hour=13))
+    drain()
+    third_case = client.get(f"/api/v1/events/{third}", headers=bearer(dispatcher)).get_json()["case"]["id"]
+    linked = client.post(f"/api/v1/cases/{case_of[other_matter]}/reports", json={"event": third,
+                                                                                 "comment": "同一处宣传栏"},
+                         headers=zh)
+    body = linked.get_json()
+    assert linked.status_code == 200 and body["report_count"] == 2
+    assert sorted(r["id"] for r in body["reports"]) == [other_matter, third]
+    assert body["stages"][-1]["comment"].endswith("同一处宣传栏")
+    assert client.get(f"/api/v1/cases/{third_case}", headers=zh).get_json()["stage"] == "void"
+
+    out = client.delete(f"/api/v1/cases/{case_of[other_matter]}/reports/{third}", headers=zh)
+    new = out.get_json()
+    assert out.status_code == 200 and new["stage"] == "awaiting_dispatch" and [r["id"] for r in new["reports"]] == [third]
+    assert client.get(f"/api/v1/cases/{case_of[other_matter]}", headers=zh).get_json()["report_count"] == 1
+    field = client.post(f"/api/v1/cases/{case_of[other_matter]}/reports", json={"event": third},
+                        headers=bearer(user_token(client, "dongcheng")))
+    assert field.status_code == 403
