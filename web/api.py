@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from engine.accounts.lockout import sign_in
 from engine.accounts.users import issue_user_token
 from engine.core.models import Category, Event, Grid, Task, Unit
-from engine.core.states import EventStatus
+from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
 from engine.handling.tasks import TransitionError, VersionConflict
 from engine.handling.tasks import apply as apply_transition
@@ -30,6 +30,7 @@ from workers.queues import enqueue_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BATCH = 1000
+CASE_STAGES = [stage.value for stage in CaseStage]
 
 
 def _json_body() -> Any:
@@ -112,14 +113,15 @@ def post_events_batch():
 @require_token()
 def get_event(event_id: int):
     event = db.session.scalar(select(Event).where(Event.id == event_id).options(
-        selectinload(Event.firings), selectinload(Event.tasks)))
+        selectinload(Event.firings), selectinload(Event.tasks), selectinload(Event.case)))
     user = token_user()
     scope = task_scope(user)
     visible = event is not None and (
         (g.token.kind == "intake" and event.source == g.token.source)
         or (user is not None and user.role in STAFF_ROLES)
-        or (user is not None and scope.units is not None and any(scope.sees(t) for t in event.tasks)))
-    if not visible:
+        or (user is not None and scope.units is not None
+            and any(scope.sees(t) for t in [*event.tasks, *(event.case.tasks if event.case else [])])))
+    if not visible:  # a field unit also reads the reports linked to the cases of its tasks
         return problem(404, "not-found", detail_key="not_found")
     role = user.role if user is not None else None  # an intake token reads the reporter's phone masked
     return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees, role))
@@ -345,7 +347,11 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                      "properties": {"name": {"type": "string", "nullable": True},
                                     "phone": {"type": "string", "nullable": True}}},
         "confidence": {"type": "number", "nullable": True, "description": "Camera reports only (0–1)"},
-        "tasks": {"type": "array", "items": ref("Task")}}}
+        "tasks": {"type": "array", "items": ref("Task")},
+        "case": {"type": "object", "nullable": True, "description": "The case the report opened or joined "
+                 "(null until evaluated)", "required": ["id", "stage", "report_count"], "properties": {
+                     "id": {"type": "integer"}, "stage": {"type": "string", "enum": CASE_STAGES},
+                     "report_count": {"type": "integer"}}}}}
     listing = {"type": "object"}
     user_read = {"security": BEARER, "responses": {}}
     holder = {"type": "object", "nullable": True, "properties": {

@@ -34,6 +34,7 @@ from web.common.taskforms import page_form
 from web.forms import LoginForm, ReplyForm
 from web.ratelimit import login_limit
 from web.security import SIGN_IN_FAILED
+from engine.cases.stages import count_awaiting_dispatch, stage_name
 from web.workflow import (CHECKERS, DISPATCHERS, awaiting_check, awaiting_dispatcher, instructions, units_for_reroute,
                           visible_task, zone_of)
 
@@ -89,9 +90,11 @@ def home():
     queues = []
     if current_user.role in CHECKERS:
         queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)))
+    waiting = None
     if current_user.role in DISPATCHERS:
         queues.append((_("Awaiting the dispatcher"), url_for("workflow.dispatch_queue"),
                        awaiting_dispatcher(HOME_QUEUE)))
+        waiting = count_awaiting_dispatch(db.session)
     person = my_person()
     if person is not None:
         mine = list(db.session.scalars(select(Task).where(Task.assignee_id == person.id, Task.status.not_in(TERMINAL))
@@ -101,7 +104,8 @@ def home():
     role = ROLES.get(current_user.role, (current_user.role, current_user.role))[0 if lang == "zh" else 1]
     return render_template("home.html", counts=counts, queues=queues, lang=lang, role=role,
                            zones={cid: c.timezone for cid, c in _campaigns().items()},
-                           person=person, position=position_name(person.position, lang) if person else "")
+                           person=person, position=position_name(person.position, lang) if person else "",
+                           waiting=waiting)
 
 
 def _campaigns() -> dict[int, Campaign]:
@@ -179,7 +183,7 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
         units=units_for_reroute() if "reroute" in actions else [],
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
-        candidates=_candidates(task) if assigning else [], assign_errors=assign_errors), status
+        candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import g
 
-from engine.core.models import Event, Firing, Person, Task
+from engine.cases.stages import stage_name
+from engine.core.models import Case, Event, Firing, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
 from engine.intake.reporter import shown_reporter
@@ -91,4 +92,26 @@ def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None,
             "points": e.points, "anonymous": e.anonymous, "reporter": reporter_json(e, role),
             "confidence": e.confidence,
             "firings": [firing_json(f) for f in e.firings] if sees is None else [],
-            "tasks": [task_json(t, lang) for t in tasks]}
+            "tasks": [task_json(t, lang) for t in tasks],
+            "case": ({"id": e.case.id, "stage": e.case.stage, "report_count": e.case.report_count}
+                     if e.case is not None else None)}
+
+
+def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
+              role: str | None = None) -> dict[str, Any]:
+    """The case: matter, place, stage (code and name), lead unit, its stage history, reports and tasks;
+    `sees` (a field unit's scope) hides other units' tasks."""
+    return {"id": c.id, "stage": c.stage, "stage_name": stage_name(c.stage, lang),
+            "category": {"code": c.category.code, "name": _name(c.category, lang)},
+            "filing_condition": c.filing_condition, "grid": c.grid.code,
+            "place": {"lat": c.lat, "lon": c.lon} if c.lat is not None and c.lon is not None else None,
+            "lead_unit": {"code": c.lead_unit.code, "name": _name(c.lead_unit, lang)} if c.lead_unit else None,
+            "report_count": c.report_count, "campaign": c.campaign_id,
+            "reported_at": c.reported_at.isoformat(), "opened_at": c.opened_at.isoformat(),
+            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+            "stages": [{"from": h.from_stage, "to": h.to_stage, "to_name": stage_name(h.to_stage, lang),
+                        "at": h.at.isoformat(), "actor": h.actor_id, "comment": h.comment} for h in c.stages],
+            "reports": [{"id": e.id, "source": e.source, "source_type": e.source_type,
+                         "occurred_at": e.occurred_at.isoformat(), "address": e.address,
+                         "description": e.description, "reporter": reporter_json(e, role)} for e in c.reports],
+            "tasks": [task_json(t, lang) for t in c.tasks if sees is None or sees(t)]}

@@ -19,6 +19,8 @@ from wtforms import ValidationError
 from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, Unit
 from engine.core.states import REQUESTS, TaskStatus
+from engine.cases.stages import awaiting_dispatch, stage_name
+from engine.evaluation.hand_routing import route_case
 from engine.handling import evidence
 from engine.handling.tasks import STATES, TransitionError
 from engine.handling.tasks import apply as apply_transition
@@ -189,7 +191,23 @@ def check_queue():
 def dispatch_queue():
     """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
     return render_template("queue.html", tasks=awaiting_dispatcher(), lang=short_lang(),
-                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones(), states=STATES)
+                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones(), states=STATES,
+                           cases=awaiting_dispatch(db.session), units=units_for_reroute(), stage_name=stage_name)
+
+
+@bp.post("/dispatch/cases/<int:case_id>/route")
+@require_roles(*DISPATCHERS)
+def route_case_form(case_id: int):
+    """The dispatcher gives a case nobody owns to a unit; its routine task is created at once."""
+    try:
+        task_id = route_case(db.session, case_id, request.form.get("unit", ""), current_user, clock.now())
+    except InputError as err:
+        db.session.rollback()
+        _flash_problems(err)
+        return redirect(url_for("workflow.dispatch_queue"))
+    db.session.commit()
+    flash(_("Case %(case)s dispatched: task %(task)s.", case=case_id, task=task_id), "success")
+    return redirect(url_for("workflow.dispatch_queue"))
 
 
 def units_for_reroute() -> list[Unit]:

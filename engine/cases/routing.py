@@ -216,3 +216,38 @@ class Review:
 
 def review(session: Session) -> Review:
     return Review(conflicts=conflicts(session), gaps=gaps(session))
+
+
+@dataclass
+class Router:
+    """Routing for a whole batch of reports: the routing rows, the units' tree and the grids read once, each
+    (matter, grid) decided once."""
+
+    rows: dict[int, list[DutyItem]]
+    parents: dict[int, int | None]
+    grids: dict[int, Grid]
+    land: Territory
+    decided: dict[tuple[int, int | None], Routing] = field(default_factory=dict)
+
+    def route(self, category_id: int, grid_id: int | None) -> Routing:
+        key = (category_id, grid_id)
+        if key not in self.decided:
+            group, seen = category_id, set()
+            while self.parents.get(group) is not None and group not in seen:
+                seen.add(group)
+                group = self.parents[group]
+            rows = self.rows.get(category_id, []) + (self.rows.get(group, []) if group != category_id else [])
+            self.decided[key] = decide(rows, category_id, self.grids.get(grid_id) if grid_id else None, self.land)
+        return self.decided[key]
+
+
+def router(session: Session) -> Router:
+    """Everything routing needs, in four queries, for deciding many (matter, grid) pairs."""
+    rows: dict[int, list[DutyItem]] = {}
+    for row in session.scalars(select(DutyItem).options(joinedload(DutyItem.unit))
+                               .where(DutyItem.role.in_(ROLES), DutyItem.category_id.is_not(None))
+                               .order_by(DutyItem.unit_id, DutyItem.position, DutyItem.id)):
+        rows.setdefault(row.category_id, []).append(row)
+    parents = dict(session.execute(select(Category.id, Category.parent_id)).all())
+    grids = {g.id: g for g in session.scalars(select(Grid))}
+    return Router(rows, parents, grids, territory(session))

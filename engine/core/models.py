@@ -14,7 +14,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Foreig
                         MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from engine.core.states import EventStatus, TaskStatus
+from engine.core.states import CaseStage, EventStatus, TaskStatus
 
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
           "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
@@ -88,6 +88,9 @@ class Category(Base):
     kind: Mapped[str] = mapped_column(String(16), default="matter", server_default="matter")  # matter | component
     source: Mapped[Optional[str]] = mapped_column(String(120))  # where the entry comes from (standard, local, file)
     standard_ref: Mapped[Optional[str]] = mapped_column(String(32))  # the code in an older scheme (2+2 digits)
+    # One problem, one case (DESIGN 13): a report this close to an open case of the matter joins it; None: default.
+    link_metres: Mapped[Optional[float]] = mapped_column(Float)
+    link_days: Mapped[Optional[float]] = mapped_column(Float)
     conditions: Mapped[list["FilingCondition"]] = relationship(back_populates="category",
                                                                cascade="all, delete-orphan")
 
@@ -431,6 +434,9 @@ class Event(Base):
     points: Mapped[float] = mapped_column(Float, default=0)
     rebound_task_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("tasks.id", use_alter=True, name="fk_events_rebound_task_id"))  # 反弹: counts against that task's unit
+    case_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("cases.id", use_alter=True, name="fk_events_case_id"), index=True)  # set when evaluated
+    case: Mapped[Optional["Case"]] = relationship(foreign_keys=[case_id], back_populates="reports")
     firings: Mapped[list["Firing"]] = relationship(back_populates="event", order_by="Firing.id")
     tasks: Mapped[list["Task"]] = relationship(back_populates="event", order_by="Task.id", foreign_keys="Task.event_id")
 
@@ -463,6 +469,52 @@ class Firing(Base):
     unit_id: Mapped[Optional[int]] = mapped_column(Integer)  # the unit of the task the firing asked for
     category_id: Mapped[Optional[int]] = mapped_column(Integer)
     grid_id: Mapped[Optional[int]] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | filing
+
+
+class Case(Base):
+    """One problem (DESIGN 13): the reports of one matter at one spot, their stage and the tasks they made.
+
+    Its stage changes only through engine/cases/stages.py, which appends a CaseStageChange for each move."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open", "category_id", "stage", "reported_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    category: Mapped[Category] = relationship()
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    grid: Mapped[Grid] = relationship()
+    lat: Mapped[Optional[float]] = mapped_column(Float)
+    lon: Mapped[Optional[float]] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(24), default=CaseStage.REPORTED)
+    report_count: Mapped[int] = mapped_column(Integer, default=1)
+    lead_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    lead_unit: Mapped[Optional[Unit]] = relationship()
+    filing_condition: Mapped[Optional[str]] = mapped_column(String(32))
+    reported_at: Mapped[datetime] = mapped_column(UTC)  # when its first report happened: the linking window's start
+    opened_at: Mapped[datetime] = mapped_column(UTC)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reports: Mapped[list[Event]] = relationship(back_populates="case", foreign_keys=[Event.case_id],
+                                                order_by="Event.id")
+    stages: Mapped[list["CaseStageChange"]] = relationship(order_by="CaseStageChange.id")
+    tasks: Mapped[list["Task"]] = relationship(order_by="Task.id", foreign_keys="Task.case_id",
+                                               back_populates="case")
+
+
+class CaseStageChange(Base):
+    """Append-only: one row per move of a case from stage to stage."""
+
+    __tablename__ = "case_stages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_stage: Mapped[Optional[str]] = mapped_column(String(24))
+    to_stage: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTC)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[Optional["User"]] = relationship(foreign_keys=[actor_id], lazy="joined")
+    comment: Mapped[str] = mapped_column(Text, default="")
 
 
 class Task(Base):
@@ -497,6 +549,8 @@ class Task(Base):
     # The person in the unit who handles it (我的任务): the grid's 责任人 at dispatch, or whom a leader chose.
     assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)
     assignee: Mapped[Optional[Person]] = relationship()
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), index=True)
+    case: Mapped[Optional[Case]] = relationship(foreign_keys=[case_id], back_populates="tasks")
     firings: Mapped[list[Firing]] = relationship(order_by="Firing.id", foreign_keys=[Firing.task_id])
     transitions: Mapped[list["TaskTransition"]] = relationship(order_by="TaskTransition.id")
 

@@ -1,4 +1,4 @@
-"""The states a task and an event can be in, named once for the engine, the pages and the API.
+"""The states a task, a case and an event can be in, named once for the engine, the pages and the API.
 
 Members are strings, so they compare equal to what the status columns store and go into SQL and
 JSON as they are. Which task state may follow which is the state machine's table in
@@ -46,3 +46,26 @@ class EventStatus(StrEnum):
     PENDING = "pending"
     EVALUATED = "evaluated"
     FAILED = "failed"  # gave up after failing alone `max_attempts` times; its error is kept
+
+
+class CaseStage(StrEnum):
+    """Where a case stands (DESIGN 12): 受理 → 核实 → 立案 or 不予立案 → 派遣 → 结案, then 回访.
+
+    Named here for the API's stable contract; the moves between them are engine/cases/stages.py's."""
+
+    REPORTED = "reported"
+    VERIFYING = "verifying"
+    FILING = "filing"
+    AWAITING_DISPATCH = "awaiting_dispatch"
+    FILED = "filed"
+    NOT_FILED = "not_filed"
+    VOID = "void"
+    DISPATCHED = "dispatched"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    REVISITED = "revisited"
+
+
+#: Stages a case never leaves on its own; a report is never linked to a case in one of them.
+CASE_ENDED: frozenset[CaseStage] = frozenset({CaseStage.CLOSED, CaseStage.NOT_FILED, CaseStage.VOID,
+                                              CaseStage.REVISITED})

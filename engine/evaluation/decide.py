@@ -95,13 +95,39 @@ def _assign(assign: str, grid_unit_id: int, ref: Reference):
     return ref.nearest_of_type(grid_unit_id, assign[len("unit_type:"):])
 
 
-def winners(firings: list[FiringDecision]) -> dict[int, TaskDecision]:
-    """One task decision per unit: the best by list rank, then deadline."""
+#: The rule key, list kind and template code of routine dispatch (DESIGN 12): not a rule, ranked below them all.
+ROUTINE = "routine"
+#: The timelines a routine task follows, the first the campaign has: its own, else the campaign's default.
+ROUTINE_TIMELINES = ("routine", "default")
+
+
+def routine_tasks(event, facts: dict[str, Any], ctx, ref: Reference, now: datetime) -> list[TaskDecision]:
+    """The tasks every report gets by the duty lists: its lead unit's and each cooperating unit's, with the
+    catalogue's limit for its filing condition; none where the campaign has no routine template."""
+    if ROUTINE not in ctx.templates:
+        return []
+    routing = ref.routing(event.category_id, event.grid_id)
+    units = ([routing.lead] if routing.lead is not None else []) + list(routing.cooperating)
+    if not units:
+        return []
+    limit = ref.limit_for(event.category_id, facts.get("filing_condition"))
+    return [routine_task(ctx, unit.id, limit, now) for unit in units]
+
+
+def routine_task(ctx, unit_id: int, limit: tuple[float, str], now: datetime) -> TaskDecision:
+    """A routine task for one unit under the campaign's routine (else default) timeline, due within `limit`."""
+    timeline = next((code for code in ROUTINE_TIMELINES if ctx.timeline_id(code) is not None
+                     or ((ctx.bundle or {}).get("timelines") or {}).get(code) is not None), None)
+    due = ctx.calendar.deadline(now, limit[0], limit[1], ctx.continuous_time)
+    return TaskDecision(ROUTINE, ROUTINE, unit_id, ROUTINE, timeline, limit[0], limit[1], due)
+
+
+def winners(firings: list[FiringDecision], routine: list[TaskDecision] | None = None) -> dict[int, TaskDecision]:
+    """One task decision per unit: the best by list rank, then deadline; a rule's task beats a routine one."""
     best: dict[int, TaskDecision] = {}
-    for firing in firings:
-        for task in firing.tasks:
-            if task.unit_id not in best or task.order < best[task.unit_id].order:
-                best[task.unit_id] = task
+    for task in [t for firing in firings for t in firing.tasks] + list(routine or []):
+        if task.unit_id not in best or task.order < best[task.unit_id].order:
+            best[task.unit_id] = task
     return best
 
 

@@ -6,7 +6,6 @@ ever matches one self-contained fact and evaluation stays stateless and replayab
 from __future__ import annotations
 
 import bisect
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,10 +14,16 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from engine.cases.routing import Router, Routing, router
 from engine.evaluation.context import CampaignContext
 from engine.core.models import Category, Event, Grid, Unit, Task, TaskTransition
 from engine.core.states import TaskStatus
+from engine.space.geo import metres
 from rules.facts import complete
+
+
+#: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
+ROUTINE_LIMIT: tuple[float, str] = (5, "working_days")
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,17 @@ class Reference:
     units: dict[int, UnitRef]
     units_by_code: dict[str, UnitRef]
     children: dict[int, list[int]]
+    router: Router | None = None  # the duty lists, for routine dispatch (None: route nothing)
 
     def limit_for(self, category_id: int, condition: str | None) -> tuple[float, str]:
+        """The filing condition's limit: the event's, else the category's default, else its first; a category
+        with no conditions at all gets ROUTINE_LIMIT."""
         ref = self.categories[category_id]
         return ref.limits.get(condition or "") or ref.limits.get(ref.default_condition or "") or next(
-            iter(ref.limits.values()))
+            iter(ref.limits.values()), ROUTINE_LIMIT)
+
+    def routing(self, category_id: int, grid_id: int | None) -> Routing:
+        return self.router.route(category_id, grid_id) if self.router is not None else Routing(lead=None)
 
     def nearest_of_type(self, unit_id: int, unit_type: str) -> UnitRef | None:
         """The unit of that type closest to the grid's unit: itself, its descendants, then its ancestors."""
@@ -83,7 +94,7 @@ def load_reference(session: Session) -> Reference:
         if unit.parent_id is not None:
             children[unit.parent_id].append(unit.id)
     grids = {g.id: (g.code, g.unit_id) for g in session.scalars(select(Grid))}
-    return Reference(cats, grids, units, {u.code: u for u in units.values()}, dict(children))
+    return Reference(cats, grids, units, {u.code: u for u in units.values()}, dict(children), router(session))
 
 
 def repeat_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
@@ -117,10 +128,7 @@ CLOSED_LOOKBACK_DAYS = 90
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), good to a metre at city scale."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+    return metres(lat1, lon1, lat2, lon2)
 
 
 def nearby_counts(session: Session, events: list[Event], radius_m: float = HOTSPOT_RADIUS_M,

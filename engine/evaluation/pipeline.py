@@ -12,6 +12,7 @@ import os
 import socket
 import traceback
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,11 +21,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine.core import clock, outbox
 from engine.evaluation.context import active_contexts
-from engine.evaluation.enrich import History, load_reference
+from engine.cases.linking import Links, link_batch
+from engine.cases.stages import NewCase, add_reports, open_cases
+from engine.evaluation.enrich import History, Reference, load_reference
 from engine.evaluation.verdict import Verdict, decide_batch, per_event
 from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
 from engine.core.models import Event, Firing
-from engine.core.states import EventStatus
+from engine.core.states import CaseStage, EventStatus
 import time
 from engine.durable.evaluator import evaluator
 
@@ -94,13 +97,18 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         return 0
     now = clock.now()
     history = History.of(session, events)
-    groups = per_event(decide_batch(events, active_contexts(session), evaluator(), load_reference(session),
-                                    history, now))
-    _record(session, groups, now)
+    ref = load_reference(session)
+    groups = per_event(decide_batch(events, active_contexts(session), evaluator(), ref, history, now))
     verdicts_of = {verdicts[0].event.id: verdicts for verdicts in groups}
+    links = link_batch(session, events)
+    case_of = _cases(session, events, verdicts_of, links, ref, now)
+    _record(session, [g for g in groups if links.opens(g[0].event.id)], [g for g in groups
+                                                                         if not links.opens(g[0].event.id)],
+            case_of, now)
     for event in events:
         verdicts = verdicts_of.get(event.id, [])  # none while no campaign is active
-        event.points = verdicts[0].points if verdicts else 0.0
+        event.points = verdicts[0].points if verdicts and links.opens(event.id) else 0.0  # a linked report: none
+        event.case_id = case_of[event.id]
         event.facts = {str(verdict.context.id): verdict.facts for verdict in verdicts}
         if event.id in history.closures:
             event.rebound_task_id = history.closures[event.id][0]
@@ -115,7 +123,32 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
-def _orders(verdicts: list[Verdict]) -> list[TaskOrder]:
+def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Verdict]], links: Links,
+           ref: Reference, now: datetime) -> dict[int, int]:
+    """Open a case for every report that joins none (dispatched when it gets a task, else awaiting dispatch),
+    count the linked reports on theirs; return each report's case id."""
+    opening = [event for event in events if links.opens(event.id)]
+    new = []
+    for event in opening:
+        verdicts = verdicts_of.get(event.id, [])
+        won = sorted((t for verdict in verdicts for t in verdict.tasks.values()), key=lambda t: t.order)
+        lead = ref.routing(event.category_id, event.grid_id).lead
+        new.append(NewCase(campaign_id=verdicts[0].context.id if verdicts else None, category_id=event.category_id,
+                           grid_id=event.grid_id, lat=event.lat, lon=event.lon, reported_at=event.occurred_at,
+                           filing_condition=event.filing_condition or ref.categories[event.category_id].default_condition,
+                           lead_unit_id=lead.id if lead is not None else (won[0].unit_id if won else None),
+                           stage=CaseStage.DISPATCHED if won else CaseStage.AWAITING_DISPATCH))
+    case_of = dict(zip((event.id for event in opening), open_cases(session, new, now)))
+    for event in events:
+        if event.id in links.to_case:
+            case_of[event.id] = links.to_case[event.id]
+        elif event.id in links.to_report:
+            case_of[event.id] = case_of[links.to_report[event.id]]
+    add_reports(session, Counter(case_of[e.id] for e in events if not links.opens(e.id)))
+    return case_of
+
+
+def _orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrder]:
     """One event's winning tasks, one per unit in unit order, each with the rule escalations aimed at it
     (at the units the escalating rule asked tasks of, else at all the event's tasks)."""
     event = verdicts[0].event
@@ -129,7 +162,8 @@ def _orders(verdicts: list[Verdict]) -> list[TaskOrder]:
             template_id=ctx.template_id(decision.template_code), timeline_id=ctx.timeline_id(decision.timeline_code),
             rule_key=decision.rule_key, list_kind=decision.list_kind, limit_value=decision.limit_value,
             limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=verdict.points_for(unit_id),
-            steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time)
+            steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time,
+            case_id=case_id)
     for verdict in verdicts:
         for firing in verdict.firings:
             for step in firing.escalations:
@@ -140,17 +174,20 @@ def _orders(verdicts: list[Verdict]) -> list[TaskOrder]:
     return list(orders.values())
 
 
-def _record(session: Session, groups: list[list[Verdict]], now: datetime) -> None:
-    """Write a batch: its tasks through dispatch, then the firings (linked to their units' tasks) and the
-    rules' notifications, each kind in one bulk insert."""
-    orders = [order for verdicts in groups for order in _orders(verdicts)]
+def _record(session: Session, groups: list[list[Verdict]], joined: list[list[Verdict]], case_of: dict[int, int],
+            now: datetime) -> None:
+    """Write a batch: the tasks of the reports that open cases through dispatch, then every report's firings
+    (linked to their units' tasks) and the rules' notifications, each kind in one bulk insert. A report that
+    joined a case keeps its firings (phase intake) but makes no task, no points and no notification."""
+    orders = [order for verdicts in groups for order in _orders(verdicts, case_of[verdicts[0].event.id])]
     task_of = dict(zip((order.key for order in orders), dispatch(session, orders, now)))
     firings: list[dict] = []
     messages: list[dict] = []
-    for verdicts in groups:
+    opening = {verdicts[0].event.id for verdicts in groups}
+    for verdicts in groups + joined:
         event = verdicts[0].event
         for firing in (f for verdict in verdicts for f in verdict.firings):
-            linked = [task_of[(event.id, t.unit_id)] for t in firing.tasks]
+            linked = [task_of[(event.id, t.unit_id)] for t in firing.tasks] if event.id in opening else []
             task_decisions = [d for d in firing.decisions if d.get("do") == "create_task" and "unit" in d]
             for decision, task_id in zip(task_decisions, linked):
                 decision["task"] = task_id
@@ -158,14 +195,15 @@ def _record(session: Session, groups: list[list[Verdict]], now: datetime) -> Non
                             "ruleset_version_id": firing.version_id, "rule_key": firing.rule_key,
                             "rule_version": firing.rule_version, "list_kind": firing.list_kind,
                             "list_item": firing.list_item, "matched": firing.matched, "decisions": firing.decisions,
-                            "points": firing.points, "task_id": linked[0] if linked else None, "fired_at": now,
+                            "points": firing.points if event.id in opening else 0.0,
+                            "task_id": linked[0] if linked else None, "fired_at": now, "phase": "intake",
                             "unit_id": firing.tasks[0].unit_id if firing.tasks else None,
                             "category_id": event.category_id, "grid_id": event.grid_id})
             messages += [outbox.message(f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", "notify",
                                         note["to"], {"event": event.id, "rule": firing.rule_key}, now,
                                         event_id=event.id, task_id=linked[0] if linked else None,
                                         channel=note["channel"])
-                         for i, note in enumerate(firing.notifications)]
+                         for i, note in enumerate(firing.notifications if event.id in opening else [])]
     if firings:
         session.execute(insert(Firing).execution_options(render_nulls=True), firings)  # one batch, not one per null
     outbox.write(session, messages)

@@ -1,5 +1,6 @@
 """One evaluate-and-decide step for the pipeline, the simulator and replay: facts -> durable_rules ->
-the rules' decisions -> the hit policy, giving one Verdict per event and campaign.
+the rules' decisions and the duty lists' routine tasks -> the hit policy, giving one Verdict per event and
+campaign.
 
 The hit policy spans every campaign an event meets (at most one task per responsible unit per event),
 so a verdict's `tasks` are the winners that came from its own campaign. `fire` and `decide` are the two
@@ -13,7 +14,8 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from engine.evaluation.context import CampaignContext
-from engine.evaluation.decide import FiringDecision, TaskDecision, firing_decisions, points_owner, winners
+from engine.evaluation.decide import (FiringDecision, TaskDecision, firing_decisions, points_owner, routine_tasks,
+                                      winners)
 from engine.evaluation.enrich import History, Reference, facts_for
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ class Verdict:
     fired: list[str]
     firings: list[FiringDecision] = field(default_factory=list)
     tasks: dict[int, TaskDecision] = field(default_factory=dict)  # unit id -> this campaign's winning task
+    routine: list[TaskDecision] = field(default_factory=list)  # the duty lists' tasks (the first campaign's only)
     points: float = 0.0  # the event's points: the highest row that fired in any campaign
     charged_unit: int | None = None  # the unit those points are charged to
 
@@ -61,11 +64,14 @@ def decide(verdicts: Sequence[Verdict], ref: Reference, now: datetime) -> None:
     """The rules' decisions and the hit policy over one event's verdicts (every campaign it met)."""
     for verdict in verdicts:
         verdict.firings = firing_decisions(verdict.event, verdict.facts, verdict.fired, verdict.context, ref, now)
+    if verdicts:  # routine dispatch belongs to one campaign, the first: one routine task per unit, not one each
+        first = verdicts[0]
+        first.routine = routine_tasks(first.event, first.facts, first.context, ref, now)
     every = [f for verdict in verdicts for f in verdict.firings]
-    best = winners(every)
+    best = winners(every, [t for verdict in verdicts for t in verdict.routine])
     points, charged = points_owner(every)
     for verdict in verdicts:
-        own = {id(t) for f in verdict.firings for t in f.tasks}
+        own = {id(t) for f in verdict.firings for t in f.tasks} | {id(t) for t in verdict.routine}
         verdict.tasks = {unit_id: t for unit_id, t in best.items() if id(t) in own}
         verdict.points, verdict.charged_unit = points, charged
 

@@ -57,6 +57,7 @@ class TaskOrder:
     calendar: WorkCalendar
     continuous_time: bool
     escalations: list[RuleEscalation] = field(default_factory=list)
+    case_id: int | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -110,7 +111,8 @@ def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[
             "template_id": order.template_id, "timeline_id": order.timeline_id, "rule_key": order.rule_key,
             "list_kind": order.list_kind, "status": TaskStatus.DISPATCHED, "limit_value": order.limit_value,
             "limit_unit": order.limit_unit, "deadline_at": order.deadline_at, "points": order.points,
-            "created_at": now, "version": 1, "rework_count": 0, "extension_count": 0, "paused_seconds": 0}
+            "created_at": now, "version": 1, "rework_count": 0, "extension_count": 0, "paused_seconds": 0,
+            "case_id": order.case_id}
 
 
 def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[tuple[int, int], int],

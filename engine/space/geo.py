@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from typing import Any
 
@@ -19,6 +20,13 @@ from engine.core.models import FrontageHolder, Grid
 
 _TTL = 5.0
 _cache: dict[str, Any] = {"key": None, "checked": 0.0, "grids": []}
+
+
+def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) in metres, good to a metre at city scale."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 def contains(boundary: dict[str, Any], lat: float, lon: float) -> bool:

@@ -106,11 +106,14 @@ def test_repeats_in_the_same_grid_are_counted_back_from_occurred_at(factory, dra
     assert "repeat-hotspot" not in {f.rule_key for f in load(session, ids[0]).firings}
 
 
-def test_an_event_no_rule_matches_is_evaluated_without_tasks(factory, drain, session):
-    [event_id] = store(factory, event("09012", "DC-04", hour=10))
+def test_an_event_no_rule_matches_still_reaches_its_lead_unit_by_the_duty_lists(factory, drain, session):
+    [event_id] = store(factory, event("09012", "DC-04", hour=10))  # 占用消防通道: the fire brigade leads it
     drain()
     e = load(session, event_id)
-    assert e.status == "evaluated" and e.tasks == [] and e.firings == []
+    assert e.status == "evaluated" and e.firings == [] and e.points == 0
+    [task] = e.tasks
+    assert (task.unit.code, task.rule_key, task.points, task.case_id) == ("GAFJ", "routine", 0, e.case_id)
+    assert e.case.stage == "dispatched" and e.case.lead_unit.code == "GAFJ"
 
 
 def test_a_lost_lease_writes_nothing(factory, session, settings):

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.accounts.users import issue_user_token
-from engine.core.models import Task, Unit, User
+from engine.core.models import Event, Task, Unit, User
 from tests.helpers import bearer, event
 
 ANONYMOUS, INTAKE = "anonymous", "intake"
@@ -109,6 +109,11 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, COLLECTOR, ADMIN}),
     "workflow.dispatch_queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "workflow.route_case_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.get_case": USERS | {INTAKE},  # then scoped: a field unit its tasks' cases, a source its reports'
+    "cases_api.post_route": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.post_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.delete_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
@@ -191,8 +196,9 @@ def tasks(factory, app, intake_token, drain) -> dict[str, int]:
             found[grid] = session.scalar(select(Task.id).join(Unit, Task.unit_id == Unit.id)
                                          .where(Task.event_id == event_id, Unit.code == code))
             assert found[grid], f"no task for {code} from event {event_id}"
+        own_case = session.scalar(select(Event.case_id).where(Event.id == ids["DC-01"]))
     return {"own_task": found["DC-01"], "own_event": ids["DC-01"], "other_task": found["XC-01"],
-            "other_event": ids["XC-01"]}
+            "other_event": ids["XC-01"], "own_case": own_case}
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +268,8 @@ def test_every_route_is_classified(app):
 
 
 def test_each_role_reaches_exactly_what_the_policy_allows(app, callers, tasks, dashboard_jobs):
-    values = {**PARAMETERS, "task_id": str(tasks["own_task"]), "event_id": str(tasks["own_event"])}
+    values = {**PARAMETERS, "task_id": str(tasks["own_task"]), "event_id": str(tasks["own_event"]),
+              "case_id": str(tasks["own_case"])}
     csrf = app.config.get("WTF_CSRF_ENABLED", True)
     app.config["WTF_CSRF_ENABLED"] = False
     wrong = []

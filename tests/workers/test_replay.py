@@ -149,7 +149,9 @@ def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factor
             events = month["events"]
             added = Counter(e["unit"] for e in events.values() if e["category"] == NEW_CATEGORY)
             changed = Counter(e["unit"] for e in events.values() if e["category"] == CHANGED_CATEGORY)
-            expected = {unit: {"added": added[unit], "removed": 0, "deadlines": changed[unit], "rules": 0,
+            # every report already reaches the grid's sub-district by the duty lists (a routine task), so the new
+            # row does not add a task there: it changes that task's rule (routine -> the row) and adds its points
+            expected = {unit: {"added": 0, "removed": 0, "deadlines": changed[unit], "rules": added[unit],
                                "points": 4.0 * added[unit]} for unit in added | changed}
             got = {u["unit"]: {k: u[k] for k in ("added", "removed", "deadlines", "rules", "points")} for u in result["units"]}
             assert got == expected
@@ -160,8 +162,9 @@ def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factor
 
             for d in result["differences"]:
                 assert d["event"] in events
-                if d["kind"] == "added":
-                    assert (d["category"], d["rule_after"], d["rule_before"], d["points"]) == (NEW_CATEGORY, rule_key, None, 4.0)
+                if d["kind"] == "rule":  # the routine task of the duty lists becomes the new row's
+                    assert (d["category"], d["rule_after"], d["rule_before"], d["points"]) == (
+                        NEW_CATEGORY, rule_key, "routine", 4.0)
                 else:
                     assert d["kind"] == "deadline" and d["category"] == CHANGED_CATEGORY
                     assert d["rule_before"] == d["rule_after"] == "strict_management.sm6"
@@ -175,7 +178,7 @@ def test_a_draft_edit_shows_exactly_its_differences_per_unit(app, client, factor
             assert 'id="replay-units"' in html
             for unit, row in expected.items():
                 assert f'<tr data-unit="{unit}">' in html and f'<details class="mb-2" data-unit="{unit}">' in html
-            assert html.count('data-kind="added"') == sum(added.values())
+            assert html.count('data-kind="rule"') == sum(added.values())
             assert html.count('data-kind="deadline"') == sum(changed.values())
     finally:
         app.config["WTF_CSRF_ENABLED"] = False

@@ -1,0 +1,166 @@
+"""The cases API (DESIGN 12, 13): a case with its stage history, reports and tasks, and the dispatcher routing
+a case nobody owns (待派遣). Bearer tokens only, like the rest of /api/v1; thin handlers over engine/cases."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+
+from engine.cases.by_hand import link_report, unlink_report
+from engine.cases.stages import load_case
+from engine.core import clock
+from engine.core.states import CaseStage
+from engine.evaluation.hand_routing import route_case
+from rules.problems import InputError, Problem
+from web.auth import STAFF_ROLES, require_token, task_scope, token_user
+from web.common.extensions import csrf, db
+from web.common.i18n import short_lang
+from web.common.problems import problem, refused
+from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
+from web.serialize import case_json
+from web.workflow import DISPATCHERS
+
+bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens only, never a session cookie
+
+
+@bp.get("/cases/<int:case_id>")
+@require_token()
+def get_case(case_id: int):
+    """Staff see every case, a field unit the cases of its tasks, an intake token the cases of its reports."""
+    case = load_case(db.session, case_id)
+    user = token_user()
+    scope = task_scope(user)
+    visible = case is not None and (
+        (g.token.kind == "intake" and any(e.source == g.token.source for e in case.reports))
+        or (user is not None and user.role in STAFF_ROLES)
+        or (user is not None and scope.units is not None and any(scope.sees(t) for t in case.tasks)))
+    if not visible:
+        return problem(404, "not-found", detail_key="not_found")
+    role = user.role if user is not None else None
+    return jsonify(case_json(case, short_lang(), None if scope.units is None else scope.sees, role))
+
+
+@bp.post("/cases/<int:case_id>/route")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def post_route(case_id: int):
+    """The dispatcher gives a case awaiting dispatch to a unit ({"unit": CODE}); its task is created at once."""
+    if load_case(db.session, case_id) is None:
+        return problem(404, "not-found", detail_key="not_found")
+    if not request.is_json:
+        return problem(415, "json-required", detail_key="json_required")
+    data: Any = request.get_json(silent=True)
+    if data is None:
+        return problem(400, "malformed-json", detail_key="malformed_json")
+    unit = data.get("unit") if isinstance(data, dict) else None
+    try:
+        if not isinstance(unit, str) or not unit.strip():
+            raise InputError([Problem("unit", "the code of the unit to dispatch to", "请填写派遣单位的代码")])
+        task_id = route_case(db.session, case_id, unit, token_user(), clock.now(), str(data.get("comment") or "")[:2000])
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, token_user().role) | {"task": task_id})
+
+
+def _body() -> Any:
+    if not request.is_json:
+        return problem(415, "json-required", detail_key="json_required")
+    data = request.get_json(silent=True)
+    if data is None:
+        return problem(400, "malformed-json", detail_key="malformed_json")
+    return data if isinstance(data, dict) else {}
+
+
+@bp.post("/cases/<int:case_id>/reports")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def post_link(case_id: int):
+    """The dispatcher joins a report to this case by hand ({"event": ID}): one problem, one case."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    event_id = data.get("event")
+    try:
+        if not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2**63:
+            raise InputError([Problem("event", "the id of the report to link", "请填写要关联的上报编号")])
+        link_report(db.session, case_id, event_id, token_user(), clock.now(), str(data.get("comment") or "")[:2000])
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, token_user().role))
+
+
+@bp.delete("/cases/<int:case_id>/reports/<int:event_id>")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def delete_link(case_id: int, event_id: int):
+    """The dispatcher takes a linked report out into a case of its own, which waits for dispatch."""
+    try:
+        new = unlink_report(db.session, case_id, event_id, token_user(), clock.now())
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_json(load_case(db.session, new.id), short_lang(), None, token_user().role))
+
+
+def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    stages = [stage.value for stage in CaseStage]
+    case = {"type": "object", "required": ["id", "stage", "stage_name", "category", "report_count", "stages",
+                                            "reports", "tasks"], "properties": {
+        "id": {"type": "integer"},
+        "stage": {"type": "string", "enum": stages, "description": "English code; `stage_name` is localized"},
+        "stage_name": {"type": "string"},
+        "category": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+        "filing_condition": {"type": "string", "nullable": True}, "grid": {"type": "string"},
+        "place": {"type": "object", "nullable": True, "properties": {"lat": {"type": "number"},
+                                                                      "lon": {"type": "number"}}},
+        "lead_unit": {"type": "object", "nullable": True, "description": "主办: by the duty lists or the dispatcher",
+                      "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+        "report_count": {"type": "integer", "description": "Reports of this problem (one problem, one case)"},
+        "campaign": {"type": "integer", "nullable": True},
+        "reported_at": {"type": "string", "format": "date-time"},
+        "opened_at": {"type": "string", "format": "date-time"},
+        "closed_at": {"type": "string", "format": "date-time", "nullable": True},
+        "stages": {"type": "array", "description": "Stage history, oldest first", "items": {
+            "type": "object", "properties": {"from": {"type": "string", "nullable": True},
+                                             "to": {"type": "string", "enum": stages}, "to_name": {"type": "string"},
+                                             "at": {"type": "string", "format": "date-time"},
+                                             "actor": {"type": "integer", "nullable": True},
+                                             "comment": {"type": "string"}}}},
+        "reports": {"type": "array", "items": {"type": "object"}, "description": "The linked events"},
+        "tasks": {"type": "array", "items": ref("Task"), "description": "A field unit sees only its own"}}}
+    paths = {
+        "/api/v1/cases/{case_id}": {"get": {
+            "summary": "A case: matter, place, stage, lead unit, report count, stage history, reports and tasks",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "responses": {"200": json_response("The case", ref("Case")), **problem_responses(401, 403, 404)}}},
+        "/api/v1/cases/{case_id}/route": {"post": {
+            "summary": "Route a case awaiting dispatch (待派遣) to a unit: dispatcher, shift leader or admin",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["unit"], "properties": {
+                    "unit": {"type": "string", "example": "JD-DC"}, "comment": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case, dispatched, with `task` the new task's id", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/reports": {"post": {
+            "summary": "Link a report to this open case by hand (same matter; not a report whose tasks are in "
+                       "progress): dispatcher, shift leader or admin",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["event"], "properties": {
+                    "event": {"type": "integer"}, "comment": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case with the report", ref("Case")),
+                          **problem_responses(400, 401, 403, 415, 422)}}},
+        "/api/v1/cases/{case_id}/reports/{event_id}": {"delete": {
+            "summary": "Unlink a report: it becomes a case of its own, awaiting dispatch",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id"),
+                                                                  id_parameter("event_id", "The report's event id")],
+            "responses": {"200": json_response("The report's new case", ref("Case")),
+                          **problem_responses(401, 403, 422)}}},
+    }
+    return paths, {"Case": case}
+
+
+OPENAPI_PATHS, OPENAPI_SCHEMAS = _openapi()
