@@ -47,6 +47,16 @@ def test_road_occupying_trade_is_a_routine_sub_district_duty_and_fires_no_zero_t
     assert "09006" not in demo_row(session, "ZT3").categories
 
 
+def test_only_an_unapproved_temporary_market_fires_zt3(factory, drain, session):
+    unapproved, overstaying = store(factory, event("09002", "DC-04", hour=10, filing_condition="unapproved"),
+                                    event("09002", "DC-04", hour=10))  # default: an approved market out of hours
+    drain()
+    e = session.get(Event, unapproved)
+    assert fired(e) == {"zero_tolerance.zt3"} and tasks_by_unit(e) == {"JD-DC": "zero_tolerance.zt3"}
+    market = session.get(Event, overstaying)  # duty ⑤, 早夜市管理: a routine case for the sub-district
+    assert market.firings == [] and tasks_by_unit(market) == {"JD-DC": "routine"} and market.points == 0
+
+
 def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_cooperating(factory, drain, session):
     left, plain = store(factory, event("06011", "NC-02", hour=10, filing_condition="over_2_days"),
                         event("06011", "NC-02", hour=10))
