@@ -1,0 +1,145 @@
+"""The demo's six zero-tolerance and ten strict-management items agree with the seed's sub-district duties ① and ②
+(issue 14, point 4): the sub-district takes them, the departments the duty lists name cooperate, and 占道经营 is
+a routine duty (③), not a zero-tolerance item."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.cases.routing import route
+from engine.core.models import Category, Event, FilingCondition, Grid, ListItem, RuleList
+from engine.intake.events import IntakeSource, accept_event
+from rules.problems import InputError
+from tests.helpers import event
+
+PATROL = IntakeSource("demo-list-tests", "patrol")
+
+
+def store(factory, *payloads) -> list[int]:
+    with factory() as s:
+        ids = [accept_event(s, p, PATROL)[0].id for p in payloads]
+        s.commit()
+    return ids
+
+
+def tasks_by_unit(e: Event) -> dict[str, str]:
+    return {t.unit.code: t.rule_key for t in e.tasks}
+
+
+def fired(e: Event) -> set[str]:
+    return {f.rule_key for f in e.firings}
+
+
+def demo_row(session, key: str) -> ListItem:
+    return session.scalar(select(ListItem).join(RuleList).where(ListItem.key == key,
+                                                                  RuleList.kind.in_(["zero_tolerance",
+                                                                                     "strict_management"])))
+
+
+def test_road_occupying_trade_is_a_routine_sub_district_duty_and_fires_no_zero_tolerance(factory, drain, session):
+    day, night = store(factory, event("09006", "DC-02", hour=10), event("09006", "XC-01", hour=23))
+    drain()
+    by_day, at_night = session.get(Event, day), session.get(Event, night)
+    assert by_day.firings == [] and tasks_by_unit(by_day) == {"JD-DC": "routine"}
+    assert by_day.points == 0 and by_day.case.lead_unit.code == "JD-DC"
+    # at night the demo's night-patrol rule adds the squad's task; still no ZT3, no points
+    assert "zero_tolerance.zt3" not in fired(at_night) and at_night.points == 0
+    assert tasks_by_unit(at_night) == {"JD-XC": "routine", "ZD-XC": "night-street-order"}
+    assert "09006" not in demo_row(session, "ZT3").categories
+
+
+def test_only_an_unapproved_temporary_market_fires_zt3(factory, drain, session):
+    unapproved, overstaying = store(factory, event("09002", "DC-04", hour=10, filing_condition="unapproved"),
+                                    event("09002", "DC-04", hour=10))  # default: an approved market out of hours
+    drain()
+    e = session.get(Event, unapproved)
+    assert fired(e) == {"zero_tolerance.zt3"} and tasks_by_unit(e) == {"JD-DC": "zero_tolerance.zt3"}
+    market = session.get(Event, overstaying)  # duty ⑤, 早夜市管理: a routine case for the sub-district
+    assert market.firings == [] and tasks_by_unit(market) == {"JD-DC": "routine"} and market.points == 0
+
+
+def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_cooperating(factory, drain, session):
+    left, plain = store(factory, event("06011", "NC-02", hour=10, filing_condition="over_2_days"),
+                        event("06011", "NC-02", hour=10))
+    drain()
+    e = session.get(Event, left)
+    assert fired(e) == {"strict_management.sm7"}  # not ZT5: garbage left in an estate is not dumped muck
+    assert tasks_by_unit(e) == {"JD-NC": "strict_management.sm7", "HWZX": "routine"}
+    sm7 = next(t for t in e.tasks if t.unit.code == "JD-NC")
+    assert (sm7.limit_value, sm7.limit_unit) == (1, "working_days")  # the filing condition 积存2日以上's limit
+    assert e.points == demo_row(session, "SM7").points and e.case.lead_unit.code == "JD-NC"
+    assert e.case.filing_condition == "over_2_days"
+
+    other = session.get(Event, plain)  # without 积存2日以上 SM7 stays silent; ZT5 (construction waste) fires
+    assert "strict_management.sm7" not in fired(other) and "zero_tolerance.zt5" in fired(other)
+    assert tasks_by_unit(other) == {"JD-NC": "zero_tolerance.zt5", "HWZX": "routine"}
+
+
+def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):
+    [event_id] = store(factory, event("06010", "DC-03", hour=9, filing_condition="over_2_days"))
+    drain()
+    e = session.get(Event, event_id)
+    assert fired(e) == {"strict_management.sm7"}
+    assert tasks_by_unit(e) == {"JD-DC": "strict_management.sm7", "HWZX": "routine"}  # HWZX leads 06010
+
+
+def test_sm7_requires_the_filing_condition_and_every_category_it_names_has_it(session):
+    row = demo_row(session, "SM7")
+    assert row.assign == "grid_unit"
+    assert {"fact": "filing_condition", "op": "eq", "value": "over_2_days"} in row.conditions
+    for code in row.categories:
+        condition = session.scalar(select(FilingCondition).join(Category).where(
+            Category.code == code, FilingCondition.code == "over_2_days"))
+        assert condition is not None, code
+        assert condition.name_zh == "居住区积存2日以上" and condition.closing_zh and condition.limit_value > 0
+
+
+def test_the_filing_condition_belongs_only_to_the_garbage_categories(factory):
+    with factory() as s:
+        try:
+            accept_event(s, event("06029", "DC-01", hour=10, filing_condition="over_2_days"), PATROL)
+        except InputError as err:
+            assert [p.where for p in err.problems] == ["filing_condition"]
+        else:
+            raise AssertionError("a barbecue has no filing condition 积存2日以上")
+        s.rollback()
+
+
+def test_freight_distribution_goes_to_the_sub_district_with_the_transport_bureau_cooperating(factory, drain, session):
+    [event_id] = store(factory, event("L0001", "XC-03", hour=11))
+    drain()
+    e = session.get(Event, event_id)
+    assert fired(e) == {"zero_tolerance.zt6"}
+    assert tasks_by_unit(e) == {"JD-XC": "zero_tolerance.zt6", "JTJ": "routine"}
+    assert e.case.lead_unit.code == "JD-XC" and e.points == demo_row(session, "ZT6").points
+
+
+def test_night_construction_fires_sm4_for_the_sub_district_not_a_squad(factory, drain, session):
+    [event_id] = store(factory, event("08001", "NC-03", hour=23))
+    drain()
+    e = session.get(Event, event_id)
+    assert fired(e) == {"strict_management.sm4"}
+    assert tasks_by_unit(e) == {"JD-NC": "strict_management.sm4"}  # the rule's task wins over the routine one
+    assert e.points == demo_row(session, "SM4").points
+
+
+def test_sanitation_cooperates_on_dumped_waste_and_spillage_in_every_sub_district(session):
+    for code in ("06011", "06014"):
+        for grid, unit in (("DC-01", "JD-DC"), ("XC-02", "JD-XC"), ("NC-04", "JD-NC")):
+            grid_id = session.scalar(select(Grid.id).where(Grid.code == grid))
+            category_id = session.scalar(select(Category.id).where(Category.code == code))
+            routing = route(session, category_id, grid_id)
+            assert (routing.lead.code, [u.code for u in routing.cooperating]) == (unit, ["HWZX"]), (code, grid)
+
+
+def test_list_titles_carry_the_seeds_wording_in_both_languages(session):
+    rows = session.scalars(select(ListItem).join(RuleList).where(
+        RuleList.kind.in_(["zero_tolerance", "strict_management"]))).all()
+    assert len(rows) == 16 and all(r.title_zh and r.title_en for r in rows)
+    titles = {r.key: r.title_zh for r in rows}
+    assert "店内烧烤外延" in titles["ZT4"] and "骑窗烧烤" in titles["ZT4"]
+    assert titles["ZT3"] == "未经区城管委审批占用公共空间设立临时市场"
+    assert titles["SM7"] == "居住区积存垃圾2日以上" and titles["SM4"] == "夜间工地施工扰民"
+    basis = {r.key: r.legal_basis for r in rows}
+    assert basis["ZT1"] == "《城乡规划法》第六十四条" and basis["ZT4"] == "《大气污染防治法》第一百一十八条"
+    assert basis["SM4"] == "《噪声污染防治法》第七十七条"
+    assert {r.key for r in rows if r.assign != "grid_unit"} == set()  # every item is the sub-district's (①, ②)
