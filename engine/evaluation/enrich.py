@@ -7,6 +7,7 @@ ever matches one self-contained fact and evaluation stays stateless and replayab
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,12 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.linking import Window, windows
 from engine.cases.routing import Router, Routing, router
-from engine.evaluation.context import CampaignContext
-from engine.core.models import Category, Event, Grid, Unit, Task, TaskTransition
+from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
+from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
 from rules.facts import complete
-
 
 #: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
 ROUTINE_LIMIT: tuple[float, str] = (5, "working_days")
@@ -136,7 +136,9 @@ def _grid_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, 
 
 
 def _spot_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
-    """Per spot, for the located events: earlier located reports of the category within its linking distance."""
+    """Per spot, for the located events: earlier located reports of the category within its linking distance.
+    The rows are bucketed in cells at least that wide, so each event measures only its own and the 8 cells
+    around it."""
     if not events:
         return {}
     reach = windows(session, {e.category_id for e in events})
@@ -146,17 +148,28 @@ def _spot_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, 
         Event.lat.between(min(e.lat for e in events) - pad, max(e.lat for e in events) + pad),
         Event.occurred_at >= min(e.occurred_at for e in events) - timedelta(days=30),
         Event.occurred_at <= max(e.occurred_at for e in events)))
-    by_category: dict[int, list[tuple[Any, int, float, float]]] = defaultdict(list)
+    stretch = math.cos(math.radians(min(89.0, max(abs(e.lat) for e in events) + pad)))
+    size = {cid: max(w.metres, 1.0) / (111_000 * stretch) for cid, w in reach.items()}  # degrees, either axis
+
+    def cell(category_id: int, lat: float, lon: float) -> tuple[int, int, int]:
+        return category_id, math.floor(lat / size[category_id]), math.floor(lon / size[category_id])
+
+    cells: dict[tuple[int, int, int], list[tuple[Any, int, float, float]]] = defaultdict(list)
     for category_id, occurred_at, event_id, lat, lon in rows:
-        by_category[category_id].append((occurred_at, event_id, lat, lon))
-    for series in by_category.values():
+        cells[cell(category_id, lat, lon)].append((occurred_at, event_id, lat, lon))
+    for series in cells.values():
         series.sort()
     counts = {}
     for e in events:
-        series, distance = by_category[e.category_id], reach[e.category_id].metres
-        first = bisect.bisect_left(series, (e.occurred_at - timedelta(days=30), -1))
-        upto = bisect.bisect_left(series, (e.occurred_at, e.id))
-        near = [at for at, _id, lat, lon in series[first:upto] if metres(e.lat, e.lon, lat, lon) <= distance]
+        distance = reach[e.category_id].metres
+        cid, row, col = cell(e.category_id, e.lat, e.lon)
+        near = []
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                series = cells.get((cid, row + dr, col + dc), [])
+                first = bisect.bisect_left(series, (e.occurred_at - timedelta(days=30), -1))
+                upto = bisect.bisect_left(series, (e.occurred_at, e.id))
+                near += [at for at, _id, lat, lon in series[first:upto] if metres(e.lat, e.lon, lat, lon) <= distance]
         counts[e.id] = (sum(1 for at in near if at >= e.occurred_at - timedelta(days=7)), len(near))
     return counts
 
@@ -236,7 +249,7 @@ class History:
     closures: dict[int, tuple[int, float]]
 
     @classmethod
-    def of(cls, session: Session, events: list[Event]) -> "History":
+    def of(cls, session: Session, events: list[Event]) -> History:
         return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events))
 
     def rebound(self, event_id: int) -> int | None:

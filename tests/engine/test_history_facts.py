@@ -1,5 +1,6 @@
-"""Hotspots and rebounds (反弹) as facts computed from SQL: a third report in a grid within 7 days,
-reports within 200 m, and a report after a task in that grid and category was closed."""
+"""Hotspots and rebounds (反弹) as facts computed from SQL: a third report at a spot (in a grid, for reports
+without a place) within 7 days, reports within 200 m, a report after a task at that place was closed, and a
+hotspot that fires once per spot."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Supervision, Task, TaskTransition
+from engine.intake.events import IntakeSource, accept_event
 from tests.helpers import event, local_time
 
 SOURCE = IntakeSource("history-tests", "patrol")
