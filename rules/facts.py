@@ -35,14 +35,18 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("is_weekend", "bool", "是否周末", "falls on a weekend"),
     Fact("zero_tolerance", "bool", "属于零容忍清单", "category is on the zero-tolerance list"),
     Fact("strict_management", "bool", "属于严管理清单", "category is on the strict-management list"),
-    Fact("repeats_7d", "int", "7日内同网格同类别此前事件数", "earlier events of this category in this grid within 7 days"),
-    Fact("repeats_30d", "int", "30日内同网格同类别此前事件数", "earlier events of this category in this grid within 30 days"),
+    Fact("repeats_7d", "int", "7日内同点位同类别此前事件数（同点位：类别关联距离内，默认50米；无定位时按同网格）",
+         "earlier reports of this category at this spot within 7 days (within the category's linking distance, "
+         "default 50 m; in this grid for a report without a place)"),
+    Fact("repeats_30d", "int", "30日内同点位同类别此前事件数（无定位时按同网格）",
+         "earlier reports of this category at this spot within 30 days (in this grid for a report without a place)"),
     Fact("nearby_7d", "int", "7日内200米范围同类别此前事件数（有定位时）",
          "earlier events of this category within 200 m in 7 days (events with a location)"),
-    Fact("days_since_closed", "int", "距本网格同类别任务结案的天数（90日内）",
-         "days since a task of this category in this grid was closed (within 90 days)"),
-    Fact("rebound_30d", "bool", "反弹：结案后30日内同网格同类别再次发生",
-         "rebound: the same category in the same grid within 30 days after a task was closed"),
+    Fact("days_since_closed", "int", "距本点位同类别任务结案的天数（90日内；任一方无定位时按同网格）",
+         "days since a task of this category was closed at this spot (within 90 days; same grid when either "
+         "has no place)"),
+    Fact("rebound_30d", "bool", "反弹：结案后30日内同点位同类别再次发生",
+         "rebound: the same category at the same spot within 30 days after a task there was closed"),
     Fact("in_inspection_window", "bool", "处于测评期", "inside the campaign's inspection window"),
 )}
 

@@ -1,26 +1,28 @@
 """Enrichment: the facts of one event, derived from the database before evaluation.
 
-Correlation over time (repeats in the same grid) is computed here by SQL, so durable_rules only
+Correlation over time (repeats at the same spot, or in the same grid for a report without a place;
+rebounds after a closure there) is computed here by SQL, so durable_rules only
 ever matches one self-contained fact and evaluation stays stateless and replayable.
 """
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from engine.cases.linking import Window, windows
 from engine.cases.routing import Router, Routing, router
-from engine.evaluation.context import CampaignContext
-from engine.core.models import Category, Event, Grid, Unit, Task, TaskTransition
+from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
+from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
 from rules.facts import complete
-
 
 #: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
 ROUTINE_LIMIT: tuple[float, str] = (5, "working_days")
@@ -98,7 +100,25 @@ def load_reference(session: Session) -> Reference:
 
 
 def repeat_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
-    """Earlier events of the same category in the same grid within 7 and 30 days, per event (one query)."""
+    """Earlier reports of the same category within 7 and 30 days, per event: at its spot (within the category's
+    linking distance) for an event with a place, in its grid for one without (two queries for the batch)."""
+    if not events:
+        return {}
+    counts = _grid_counts(session, [e for e in events if e.lat is None or e.lon is None])
+    counts.update(_spot_counts(session, [e for e in events if e.lat is not None and e.lon is not None]))
+    return counts
+
+
+def _window_counts(series: list[tuple[Any, int]], event: Event) -> tuple[int, int]:
+    """How many of a time-sorted series of (occurred_at, id) lie before `event` within 7 and 30 days."""
+    upto = bisect.bisect_left(series, (event.occurred_at, event.id))
+    d7 = bisect.bisect_left(series, (event.occurred_at - timedelta(days=7), -1))
+    d30 = bisect.bisect_left(series, (event.occurred_at - timedelta(days=30), -1))
+    return upto - d7, upto - d30
+
+
+def _grid_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
+    """Per grid, for the events without a place: every earlier report of the category in the grid counts."""
     if not events:
         return {}
     keys = {(e.category_id, e.grid_id) for e in events}
@@ -112,13 +132,45 @@ def repeat_counts(session: Session, events: list[Event]) -> dict[int, tuple[int,
         history[(category_id, grid_id)].append((occurred_at, event_id))
     for series in history.values():
         series.sort()
+    return {e.id: _window_counts(history[(e.category_id, e.grid_id)], e) for e in events}
+
+
+def _spot_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
+    """Per spot, for the located events: earlier located reports of the category within its linking distance.
+    The rows are bucketed in cells at least that wide, so each event measures only its own and the 8 cells
+    around it."""
+    if not events:
+        return {}
+    reach = windows(session, {e.category_id for e in events})
+    pad = max(reach[e.category_id].metres for e in events) / 111_000 * 1.5
+    rows = session.execute(select(Event.category_id, Event.occurred_at, Event.id, Event.lat, Event.lon).where(
+        Event.category_id.in_({e.category_id for e in events}), Event.lat.is_not(None), Event.lon.is_not(None),
+        Event.lat.between(min(e.lat for e in events) - pad, max(e.lat for e in events) + pad),
+        Event.occurred_at >= min(e.occurred_at for e in events) - timedelta(days=30),
+        Event.occurred_at <= max(e.occurred_at for e in events)))
+    stretch = math.cos(math.radians(min(89.0, max(abs(e.lat) for e in events) + pad)))
+    size = {cid: max(w.metres, 1.0) / (111_000 * stretch) for cid, w in reach.items()}  # degrees, either axis
+
+    def cell(category_id: int, lat: float, lon: float) -> tuple[int, int, int]:
+        return category_id, math.floor(lat / size[category_id]), math.floor(lon / size[category_id])
+
+    cells: dict[tuple[int, int, int], list[tuple[Any, int, float, float]]] = defaultdict(list)
+    for category_id, occurred_at, event_id, lat, lon in rows:
+        cells[cell(category_id, lat, lon)].append((occurred_at, event_id, lat, lon))
+    for series in cells.values():
+        series.sort()
     counts = {}
     for e in events:
-        series = history[(e.category_id, e.grid_id)]
-        upto = bisect.bisect_left(series, (e.occurred_at, e.id))
-        d7 = bisect.bisect_left(series, (e.occurred_at - timedelta(days=7), -1))
-        d30 = bisect.bisect_left(series, (e.occurred_at - timedelta(days=30), -1))
-        counts[e.id] = (upto - d7, upto - d30)
+        distance = reach[e.category_id].metres
+        cid, row, col = cell(e.category_id, e.lat, e.lon)
+        near = []
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                series = cells.get((cid, row + dr, col + dc), [])
+                first = bisect.bisect_left(series, (e.occurred_at - timedelta(days=30), -1))
+                upto = bisect.bisect_left(series, (e.occurred_at, e.id))
+                near += [at for at, _id, lat, lon in series[first:upto] if metres(e.lat, e.lon, lat, lon) <= distance]
+        counts[e.id] = (sum(1 for at in near if at >= e.occurred_at - timedelta(days=7)), len(near))
     return counts
 
 
@@ -153,24 +205,39 @@ def nearby_counts(session: Session, events: list[Event], radius_m: float = HOTSP
 
 
 def last_closures(session: Session, events: list[Event]) -> dict[int, tuple[int, float]]:
-    """Per event: the latest task of its category and grid closed before it (task id, days since)."""
+    """Per event: the latest task of its category closed before it at its place (task id, days since). Where
+    both the event and the closed task's report have a place, "its place" is within the category's linking
+    distance; otherwise it is the same grid (one query for the batch, two with the distances)."""
     if not events:
         return {}
     keys = {(e.category_id, e.grid_id) for e in events}
-    rows = session.execute(select(Task.id, Event.category_id, Event.grid_id, TaskTransition.at)
+    located = [e for e in events if e.lat is not None and e.lon is not None]
+    reach = windows(session, {e.category_id for e in located}) if located else {}
+    where = tuple_(Event.category_id, Event.grid_id).in_(list(keys))
+    if located:
+        pad = max(reach[e.category_id].metres for e in located) / 111_000 * 1.5
+        where = or_(where, and_(Event.category_id.in_({e.category_id for e in located}),
+                                Event.lat.between(min(e.lat for e in located) - pad,
+                                                  max(e.lat for e in located) + pad)))
+    rows = session.execute(select(Task.id, Event.category_id, Event.grid_id, Event.lat, Event.lon, TaskTransition.at)
                            .join(Task, Task.id == TaskTransition.task_id).join(Event, Event.id == Task.event_id)
-                           .where(TaskTransition.to_status == TaskStatus.CLOSED,
-                                  tuple_(Event.category_id, Event.grid_id).in_(list(keys)),
+                           .where(TaskTransition.to_status == TaskStatus.CLOSED, where,
                                   TaskTransition.at >= min(e.occurred_at for e in events)
                                   - timedelta(days=CLOSED_LOOKBACK_DAYS))).all()
     found = {}
     for e in events:
-        before = [(at, task_id) for task_id, cid, gid, at in rows
-                  if (cid, gid) == (e.category_id, e.grid_id) and at <= e.occurred_at]
+        before = [(at, task_id) for task_id, cid, gid, lat, lon, at in rows
+                  if cid == e.category_id and at <= e.occurred_at and _same_place(e, gid, lat, lon, reach)]
         if before:
             at, task_id = max(before)
             found[e.id] = (task_id, (e.occurred_at - at).total_seconds() / 86400)
     return found
+
+
+def _same_place(event: Event, grid_id: int, lat: float | None, lon: float | None, reach: dict[int, Window]) -> bool:
+    if event.lat is not None and event.lon is not None and lat is not None and lon is not None:
+        return metres(event.lat, event.lon, lat, lon) <= reach[event.category_id].metres
+    return grid_id == event.grid_id
 
 
 @dataclass
@@ -182,8 +249,13 @@ class History:
     closures: dict[int, tuple[int, float]]
 
     @classmethod
-    def of(cls, session: Session, events: list[Event]) -> "History":
+    def of(cls, session: Session, events: list[Event]) -> History:
         return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events))
+
+    def rebound(self, event_id: int) -> int | None:
+        """The closed task a report is a rebound of (反弹: closed at its place at most REBOUND_DAYS before)."""
+        closure = self.closures.get(event_id)
+        return closure[0] if closure is not None and int(closure[1]) <= REBOUND_DAYS else None
 
 
 def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: History) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from engine.evaluation.context import active_contexts
 from engine.cases.linking import Links, link_batch
 from engine.cases.stages import NewCase, add_reports, open_cases
 from engine.evaluation.enrich import History, Reference, load_reference
+from engine.evaluation.hotspots import once_per_spot
 from engine.evaluation.verdict import Verdict, decide_batch, per_event
 from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
 from engine.core.models import Event, Firing
@@ -101,6 +102,7 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     groups = per_event(decide_batch(events, active_contexts(session), evaluator(), ref, history, now))
     verdicts_of = {verdicts[0].event.id: verdicts for verdicts in groups}
     links = link_batch(session, events)
+    once_per_spot(session, groups, links, ref, now)
     case_of = _cases(session, events, verdicts_of, links, ref, now)
     _record(session, [g for g in groups if links.opens(g[0].event.id)], [g for g in groups
                                                                          if not links.opens(g[0].event.id)],
@@ -110,8 +112,8 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         event.points = verdicts[0].points if verdicts and links.opens(event.id) else 0.0  # a linked report: none
         event.case_id = case_of[event.id]
         event.facts = {str(verdict.context.id): verdict.facts for verdict in verdicts}
-        if event.id in history.closures:
-            event.rebound_task_id = history.closures[event.id][0]
+        if links.opens(event.id) and history.rebound(event.id) is not None:  # a linked report: its case has it
+            event.rebound_task_id = history.rebound(event.id)
     done = session.execute(update(Event).where(Event.id.in_([e.id for e in events]), Event.lease_token == token)
                            .values(status=EventStatus.EVALUATED, evaluated_at=now, lease_token=None, lease_until=None,
                                    last_error=None).execution_options(synchronize_session=False)).rowcount
