@@ -114,6 +114,7 @@ POLICY: dict[str, frozenset[str]] = {
     "cases_api.post_route": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.post_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.delete_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.post_handover": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
