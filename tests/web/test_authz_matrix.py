@@ -109,6 +109,7 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, COLLECTOR, ADMIN}),
     "workflow.dispatch_queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "handover.new": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办 page
     "workflow.route_case_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.get_case": USERS | {INTAKE},  # then scoped: a field unit its tasks' cases, a source its reports'
     "cases_api.post_route": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.core.models import Case, Event, Task
-from tests.helpers import bearer, user_token
+from tests.helpers import bearer, csrf_from, user_token
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # a Thursday, 10:00 in Yuncheng
 
@@ -78,3 +78,35 @@ def test_a_field_unit_may_not_hand_over(client, session):
     before = _counts(session)
     answer = client.post("/api/v1/handovers", json=_item(), headers=bearer(user_token(client, "dongcheng")))
     assert answer.status_code == 403 and _counts(session) == before
+
+
+def _form(page: str, **change) -> dict:
+    data = {"csrf_token": csrf_from(page), "title": "清理东城老街积存杂物", "description": "三日内清理完毕",
+            "grid": "DC-01", "address": "", "lat": "", "lon": "", "lead": "JD-DC", "cooperating": ["HWZX"],
+            "limit_value": "3", "limit_unit": "working_days"}
+    return data | change
+
+
+def test_the_dispatcher_hands_over_through_the_page(app, client, session, login):
+    clock.set_clock(lambda: NOW)
+    app.config["WTF_CSRF_ENABLED"] = True
+    login(client, "dispatcher")
+    queue = client.get("/dispatch?lang=zh-CN").get_data(as_text=True)
+    assert 'id="handover-link"' in queue and "交办" in queue
+    page = client.get("/handovers/new?lang=zh-CN").get_data(as_text=True)
+    assert "东城街道" in page and "城乡综合管理委员会" in page and "工作日" in page  # names, not codes only
+    before = _counts(session)
+    bad = client.post("/handovers/new", data=_form(page, title="", cooperating=["JD-DC"], limit_value="很快"))
+    shown = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and _counts(session) == before
+    for field, message in (("title", "必填"), ("cooperating", "已是主办单位"), ("limit_value", "时限无法识别")):
+        block = shown.split(f'id="field-{field}"')[1].split('id="field-')[0]
+        assert message in block, field
+    no_csrf = client.post("/handovers/new", data=_form(page) | {"csrf_token": "forged"})
+    assert no_csrf.status_code in (400, 422) and _counts(session) == before
+    done = client.post("/handovers/new", data=_form(page))
+    assert done.status_code == 302 and _counts(session) == (before[0] + 1, before[1] + 1, before[2] + 2)
+    task = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "清理东城老街积存杂物" in task and "三日内清理完毕" in task
+    login(client, "dongcheng")
+    assert client.get("/handovers/new").status_code == 403
