@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases.stages import NewCase, open_cases
-from engine.core.models import Event, Grid, Unit, User
+from engine.cases.stages import NewCase, note, open_cases
+from engine.core.models import Case, Event, Grid, Unit, User
 from engine.core.states import CaseStage, EventStatus
 from engine.evaluation.context import active_contexts
 from engine.evaluation.decide import ROUTINE, routine_task
@@ -131,9 +131,10 @@ def _check(session: Session, handover: Handover) -> tuple[list[Unit], Grid | Non
     if limit is None:
         problems.append(Problem("limit", "a time limit such as 3 working days (3 工作日) or 2 紧急工作时",
                                 "时限无法识别，例如 3 个工作日、2 紧急工作时"))
-    if not active_contexts(session):
+    contexts = active_contexts(session)
+    if not contexts:
         problems.append(Problem("lead", "no active campaign to dispatch under", "没有进行中的专项行动，无法派遣"))
-    elif ROUTINE not in active_contexts(session)[0].templates:
+    elif ROUTINE not in contexts[0].templates:
         problems.append(Problem("lead", "the campaign has no routine task template", "专项行动缺少一般问题处置模板"))
     if problems:
         raise InputError(problems)
@@ -162,6 +163,7 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
     event.case_id, event.status, event.evaluated_at, event.points = case_id, EventStatus.EVALUATED, now, 0.0
     event.facts = {}  # evaluated by no rule: the committee decided who does it
     session.flush()
+    note(session, session.get(Case, case_id), now, actor, "handed over by the committee / 城管委交办")
     orders = []
     for unit in units:
         decision = routine_task(ctx, unit.id, limit, now)
