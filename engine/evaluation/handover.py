@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.routing import BY_HAND
 from engine.cases.stages import NewCase, note, open_cases
 from engine.core.models import Case, Event, Grid, Unit, User
 from engine.core.states import CaseStage, EventStatus
@@ -33,7 +34,7 @@ from rules.problems import InputError, Problem
 
 #: Where hand-overs come from, and the matter they are filed under (the duty lists' "承办区城管委交办的其他事项").
 SOURCE = IntakeSource("committee", "leader")
-CATEGORY = "L0008"
+CATEGORY = BY_HAND[0]
 CONDITION = "default"
 #: The rule key and list kind of a hand-over's tasks: no list item, no points.
 RULE_KEY = LIST_KIND = "handover"
