@@ -11,6 +11,7 @@ from engine.cases.stages import load_case
 from engine.core import clock
 from engine.core.states import CaseStage
 from engine.evaluation.hand_routing import route_case
+from engine.evaluation.handover import Handover, hand_over
 from rules.problems import InputError, Problem
 from web.auth import STAFF_ROLES, require_token, task_scope, token_user
 from web.common.extensions import csrf, db
@@ -105,6 +106,37 @@ def delete_link(case_id: int, event_id: int):
     return jsonify(case_json(load_case(db.session, new.id), short_lang(), None, token_user().role))
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@bp.post("/handovers")
+@require_token(kinds=("user",), roles=DISPATCHERS)
+def post_handover():
+    """The committee's item handed over by hand (交办): one event, one dispatched case, a task per unit."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    place = data.get("location") if isinstance(data.get("location"), dict) else {}
+    limit = data.get("limit") if isinstance(data.get("limit"), dict) else {}
+    cooperating = data.get("cooperating") or []
+    try:
+        if not isinstance(cooperating, list) or not all(isinstance(c, str) for c in cooperating):
+            raise InputError([Problem("cooperating", "a list of unit codes", "协办单位须为单位代码列表")])
+        texts = {key: data.get(key) if isinstance(data.get(key), str) else "" for key in
+                 ("title", "description", "grid", "lead", "address")}
+        done = hand_over(db.session, Handover(
+            **texts, cooperating=cooperating, limit_value=limit.get("value"),
+            limit_unit=limit.get("unit") if isinstance(limit.get("unit"), str) else None,
+            lat=_number(place.get("lat")), lon=_number(place.get("lon"))), token_user(), clock.now())
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    body = case_json(load_case(db.session, done.case_id), short_lang(), None, token_user().role)
+    return jsonify(body | {"event": done.event_id, "task_ids": done.task_ids}), 201
+
+
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     stages = [stage.value for stage in CaseStage]
     case = {"type": "object", "required": ["id", "stage", "stage_name", "category", "report_count", "stages",
@@ -159,6 +191,31 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                                                                   id_parameter("event_id", "The report's event id")],
             "responses": {"200": json_response("The report's new case", ref("Case")),
                           **problem_responses(401, 403, 422)}}},
+        "/api/v1/handovers": {"post": {
+            "summary": "Hand an item over (交办, from the committee) to a lead unit and cooperating units with a "
+                       "limit: one event (source `committee`, type `leader`, matter L0008), one dispatched case and "
+                       "a task per unit, no points. Dispatcher, shift leader or admin",
+            "security": BEARER, "tags": ["cases"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["title", "grid", "lead", "limit"], "properties": {
+                    "title": {"type": "string", "maxLength": 200},
+                    "description": {"type": "string"},
+                    "grid": {"type": "string", "example": "DC-01", "description": "Any known grid, also one "
+                                                                                 "outside the lead unit's area"},
+                    "location": {"type": "object", "properties": {"lat": {"type": "number"},
+                                                                  "lon": {"type": "number"}}},
+                    "address": {"type": "string", "maxLength": 300},
+                    "lead": {"type": "string", "example": "JD-DC", "description": "主办 unit code"},
+                    "cooperating": {"type": "array", "items": {"type": "string"},
+                                    "description": "协办 unit codes, not the lead"},
+                    "limit": {"type": "object", "required": ["value", "unit"], "properties": {
+                        "value": {"type": "number", "example": 3},
+                        "unit": {"type": "string", "example": "working_days",
+                                 "description": "urgent_hours, working_hours, working_days, urgent_days, or as "
+                                                "standards write it: 工作日, 小时, 紧急工作时, 天 …"}}}}}}}},
+            "responses": {"201": json_response("The new case, with `event` and `task_ids` (lead first)",
+                                               ref("Case")),
+                          **problem_responses(400, 401, 403, 415, 422)}}},
     }
     return paths, {"Case": case}
 

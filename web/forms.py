@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FloatField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    FloatField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
@@ -21,3 +28,19 @@ class SupervisionForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     reply = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=4000)])
+
+
+class HandoverForm(FlaskForm):
+    """交办: the engine checks units, grid and limit (errors come back next to each field); choices are filled per
+    request with names, and any submitted value reaches the engine to be named there."""
+
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+    grid = SelectField(_l("Grid"), validate_choice=False)
+    address = StringField(_l("Address"), validators=[Length(max=300)])
+    lat = FloatField(_l("Latitude"), validators=[Optional()])
+    lon = FloatField(_l("Longitude"), validators=[Optional()])
+    lead = SelectField(_l("Lead unit (主办)"), validate_choice=False)
+    cooperating = SelectMultipleField(_l("Cooperating units (协办)"), validate_choice=False)
+    limit_value = StringField(_l("Time limit"), validators=[Length(max=20)])
+    limit_unit = SelectField(_l("Unit of the limit"), validate_choice=False)

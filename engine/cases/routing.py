@@ -177,14 +177,19 @@ def conflicts(session: Session) -> list[Conflict]:
             for c, u, g in sorted(found.values(), key=lambda f: (f[0].code, [u.code for u in f[1]]))]
 
 
+#: Matters whose units are named by hand, never by the duty lists: the committee's hand-overs (交办).
+BY_HAND = ("L0008",)
+
+
 def gaps(session: Session) -> list[Category]:
-    """Catalogue matters (with filing conditions, or named by a list) that no unit leads anywhere, by code."""
+    """Catalogue matters (with filing conditions, or named by a list) that no unit leads anywhere, by code; the
+    matters assigned by hand (BY_HAND) are no gap."""
     listed = set(chain.from_iterable(c or [] for c in session.scalars(select(ListItem.categories))))
     led = select(DutyItem.category_id).where(DutyItem.role == LEAD, DutyItem.category_id.is_not(None))
     used = exists().where(FilingCondition.category_id == Category.id)
     return list(session.scalars(
         select(Category).options(joinedload(Category.parent))
-        .where(Category.kind == "matter", or_(used, Category.code.in_(listed)),
+        .where(Category.kind == "matter", or_(used, Category.code.in_(listed)), Category.code.not_in(BY_HAND),
                                Category.id.not_in(led),
                                or_(Category.parent_id.is_(None), Category.parent_id.not_in(led)))
         .order_by(Category.code)))

@@ -109,11 +109,13 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, COLLECTOR, ADMIN}),
     "workflow.dispatch_queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "handover.new": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办 page
     "workflow.route_case_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.get_case": USERS | {INTAKE},  # then scoped: a field unit its tasks' cases, a source its reports'
     "cases_api.post_route": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.post_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.delete_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "cases_api.post_handover": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
