@@ -48,7 +48,9 @@ def _role(user: User | None) -> str | None:
 
 def _visible_unit(code: str, user: User | None) -> Unit | None:
     """The unit with this code, if the caller may see it (a field unit: its own and those under it)."""
-    unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    if not code or "\x00" in code:  # PostgreSQL refuses NUL in text: such a code names no unit
+        return None
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
     scope = unit_scope(user) if user is not None else None
     return unit if unit is not None and (scope is None or unit.id in scope) else None
 

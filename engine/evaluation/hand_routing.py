@@ -28,7 +28,8 @@ def route_case(session: Session, case_id: int, unit_code: str, actor: User | Non
     if case.stage != CaseStage.AWAITING_DISPATCH:
         raise InputError([Problem("case", "only a case awaiting dispatch is routed by hand",
                                   "只有待派遣的案件可以人工派遣")])
-    unit = session.scalar(select(Unit).where(Unit.code == (unit_code or "").strip()))
+    code = (unit_code or "").strip() if isinstance(unit_code, str) else ""
+    unit = session.scalar(select(Unit).where(Unit.code == code)) if code and "\x00" not in code else None
     if unit is None:
         raise InputError([Problem("unit", f"no such unit: {unit_code!r}", f"没有该单位：{unit_code}")])
     contexts = active_contexts(session)

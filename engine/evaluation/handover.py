@@ -106,8 +106,20 @@ def _units(session: Session, handover: Handover, problems: list[Problem]) -> lis
     return ([lead] if lead is not None else []) + cooperating
 
 
+def _control_characters(handover: Handover) -> list[Problem]:
+    """NUL bytes and the like: PostgreSQL refuses them in text, so they are named before any query runs."""
+    fields = {"title": [handover.title], "description": [handover.description], "grid": [handover.grid],
+              "lead": [handover.lead], "cooperating": list(handover.cooperating), "address": [handover.address],
+              "limit": [handover.limit_unit if isinstance(handover.limit_unit, str) else ""]}
+    return [Problem(name, "contains a control character (such as NUL)", "含有不可见的控制字符（如 NUL）")
+            for name, values in fields.items()
+            if any(isinstance(v, str) and "\x00" in v for v in values)]
+
+
 def _check(session: Session, handover: Handover) -> tuple[list[Unit], Grid | None, tuple[float, str] | None]:
-    problems: list[Problem] = []
+    problems = _control_characters(handover)
+    if problems:
+        raise InputError(problems)
     title = (handover.title or "").strip()
     if not title or len(title) > MAX_TITLE:
         problems.append(Problem("title", f"required: a title of at most {MAX_TITLE} characters",

@@ -290,3 +290,10 @@ def test_a_team_member_does_not_see_a_colleagues_task_but_the_squad_chief_does(c
     outside = assign(client, chief, task["id"], person_id(session, "何平"), "en")  # JD-DC's brigade chief
     assert outside.status_code == 422 and outside.get_json()["errors"][0]["field"] == "person"
     assert assign(client, chief, task["id"], person_id(session, "严斌")).status_code == 200
+
+
+def test_a_nul_in_a_unit_code_is_an_unknown_unit_not_a_server_error(client):
+    """PostgreSQL refuses NUL in text; the fuzz run found it in hand-over fields first."""
+    token = user_token(client, "dispatcher")
+    assert staff(client, token, "?unit=%00").status_code == 422
+    assert client.get("/api/v1/roster?unit=JD%00DC", headers=bearer(token)).status_code == 422
