@@ -24,7 +24,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from engine.core.tables import MAX_FILE_BYTES
+from engine.core.tables import MAX_FILE_BYTES, csv_text
 from rules.limit_text import parse_limit
 from rules.problems import InputError, Problem
 
@@ -107,16 +107,7 @@ def read_sheets(path: Path) -> list[Sheet]:
                                   f"文件超过 {MAX_FILE_BYTES // 2**20} MB")])
     if path.suffix.lower() == ".xlsx":
         return _xlsx_sheets(raw)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError([Problem("file", "the CSV is neither UTF-8 nor GB18030 text",
-                                  "CSV 文件既不是 UTF-8 也不是 GB18030 编码")])
-    return [Sheet(path.stem, [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)])]
+    return [Sheet(path.stem, [(n, row) for n, row in enumerate(csv.reader(io.StringIO(csv_text(raw))), start=1)])]
 
 
 def _xlsx_sheets(raw: bytes) -> list[Sheet]:

@@ -18,6 +18,17 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 
 
+def csv_text(raw: bytes) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), else GB18030, as Chinese exports often are."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError([Problem("file", "the CSV is neither UTF-8 nor GB18030 text",
+                              "CSV 文件既不是 UTF-8 也不是 GB18030 编码")])
+
+
 @dataclass
 class Table:
     headers: list[str]
@@ -37,16 +48,7 @@ def read_table(path: Path) -> Table:
         rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
         book.close()
     else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InputError([Problem("file", "the CSV is neither UTF-8 nor GB18030 text",
-                                           "CSV 文件既不是 UTF-8 也不是 GB18030 编码")])
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv.reader(io.StringIO(csv_text(raw))))
     rows = [r for r in rows if any(c not in (None, "") for c in r)]
     if not rows:
         raise InputError([Problem("file", "the file has no rows", "文件没有数据行")])
