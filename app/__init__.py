@@ -17,7 +17,7 @@ from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
-from web import (api, assessment, cases, change_actor, evidence, handover, open311, openapi, pages, people, simulate,
+from web import (api, assessment, case_pages, cases, change_actor, evidence, handover, open311, openapi, pages, people, simulate,
                  supervision, workflow)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(pages.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(handover.bp)  # 交办: the committee's items, a form with CSRF
+    app.register_blueprint(case_pages.bp)  # 核实, 立案 and 结案: forms with CSRF
     app.register_blueprint(supervision.bp)
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
 

@@ -90,7 +90,7 @@ def run_http(url: str, tmp: Path, rate: float, duration: float, sample_every: in
     from engine.core.db import session_factory
 
     with session_factory(url)() as session:
-        token = issue_intake_token(session, "bench-http", "hotline")
+        token = issue_intake_token(session, "bench-http", "patrol")  # trusted: filed and dispatched at intake
         session.commit()
 
     instance = tmp / "instance"

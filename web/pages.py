@@ -35,6 +35,7 @@ from web.forms import LoginForm, ReplyForm
 from web.ratelimit import login_limit
 from web.security import SIGN_IN_FAILED
 from engine.cases.stages import count_awaiting_dispatch, stage_name
+from web.case_pages import QUEUE_TITLES, queue_cases, queues_for
 from web.workflow import (CHECKERS, DISPATCHERS, awaiting_check, awaiting_dispatcher, instructions, units_for_reroute,
                           visible_task, zone_of)
 
@@ -87,7 +88,7 @@ def home():
     """Event counts, then what the role works on: the check queue (checker, 监督员), the dispatcher's queue
     (dispatcher, 值班长), and a linked person's own open tasks."""
     counts = dict(db.session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
-    queues = []
+    queues, case_queues = [], []
     if current_user.role in CHECKERS:
         queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)))
     waiting = None
@@ -95,6 +96,8 @@ def home():
         queues.append((_("Awaiting the dispatcher"), url_for("workflow.dispatch_queue"),
                        awaiting_dispatcher(HOME_QUEUE)))
         waiting = count_awaiting_dispatch(db.session)
+    for name in queues_for(current_user.role):
+        case_queues.append((name, str(QUEUE_TITLES[name]), queue_cases(name, HOME_QUEUE)))
     person = my_person()
     if person is not None:
         mine = list(db.session.scalars(select(Task).where(Task.assignee_id == person.id, Task.status.not_in(TERMINAL))
@@ -105,7 +108,7 @@ def home():
     return render_template("home.html", counts=counts, queues=queues, lang=lang, role=role,
                            zones={cid: c.timezone for cid, c in _campaigns().items()},
                            person=person, position=position_name(person.position, lang) if person else "",
-                           waiting=waiting)
+                           waiting=waiting, case_queues=case_queues, stage_name=stage_name)
 
 
 def _campaigns() -> dict[int, Campaign]:

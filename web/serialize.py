@@ -7,6 +7,7 @@ from typing import Any
 from flask import g
 
 from engine.cases.stages import stage_name
+from engine.cases.verification import finding_name
 from engine.core.models import Case, Event, Firing, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
@@ -84,7 +85,7 @@ def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None,
     tasks = [t for t in e.tasks if sees is None or sees(t)]
     return {"id": e.id, "status": e.status, "source": e.source, "source_event_id": e.source_event_id,
             "source_type": e.source_type, "category": {"code": e.category.code, "name": _name(e.category, lang)},
-            "filing_condition": e.filing_condition, "grid": e.grid.code, "address": e.address,
+            "filing_condition": e.filing_condition, "grid": e.grid.code if e.grid else None, "address": e.address,
             "description": e.description, "occurred_at": e.occurred_at.isoformat(),
             "received_at": e.received_at.isoformat(),
             "evaluated_at": e.evaluated_at.isoformat() if e.evaluated_at else None,
@@ -103,7 +104,7 @@ def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
     `sees` (a field unit's scope) hides other units' tasks."""
     return {"id": c.id, "stage": c.stage, "stage_name": stage_name(c.stage, lang),
             "category": {"code": c.category.code, "name": _name(c.category, lang)},
-            "filing_condition": c.filing_condition, "grid": c.grid.code,
+            "filing_condition": c.filing_condition, "grid": c.grid.code if c.grid else None,
             "place": {"lat": c.lat, "lon": c.lon} if c.lat is not None and c.lon is not None else None,
             "lead_unit": {"code": c.lead_unit.code, "name": _name(c.lead_unit, lang)} if c.lead_unit else None,
             "report_count": c.report_count, "campaign": c.campaign_id,
@@ -114,4 +115,16 @@ def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
             "reports": [{"id": e.id, "source": e.source, "source_type": e.source_type,
                          "occurred_at": e.occurred_at.isoformat(), "address": e.address,
                          "description": e.description, "reporter": reporter_json(e, role)} for e in c.reports],
-            "tasks": [task_json(t, lang) for t in c.tasks if sees is None or sees(t)]}
+            "tasks": [task_json(t, lang) for t in c.tasks if sees is None or sees(t)],
+            "stage_due_at": c.stage_due_at.isoformat() if c.stage_due_at else None,
+            "verifier": {"code": c.verifier.code, "name": c.verifier.name} if c.verifier else None,
+            "verification": _verification_json(c.verification, lang),
+            "closing_condition": c.closing_condition}
+
+
+def _verification_json(record: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """What the collector found (核实), with the finding's name in the reader's language."""
+    if not record:
+        return None
+    return {**{k: record.get(k) for k in ("finding", "note", "filing_condition", "photos", "at")},
+            "finding_name": finding_name(record.get("finding", ""), lang)}

@@ -56,7 +56,8 @@ def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datet
 
 
 def _in_period(start: datetime, end: datetime, category_ids: set[int] | None = None):
-    where = (Event.occurred_at >= start) & (Event.occurred_at < end) & (Event.status != EventStatus.FAILED)
+    where = ((Event.occurred_at >= start) & (Event.occurred_at < end) & (Event.status != EventStatus.FAILED)
+             & Event.grid_id.is_not(None))  # a report outside every grid was never evaluated
     return where if category_ids is None else where & Event.category_id.in_(sorted(category_ids))
 
 

@@ -33,12 +33,30 @@ STAGE_NAMES: dict[str, tuple[str, str]] = {
     CaseStage.REVISITED: ("已回访", "revisited"),
 }
 
-#: Which stage may follow which (the moves of this issue; 核实, 立案 and 回访 come later).
+#: Which stage may follow which (DESIGN 12). A report that needs it is verified (核实) and then filed or refused
+#: by the shift leader; trusted sources and zero-tolerance items are filed at once; a case nobody could be decided
+#: for waits for the dispatcher; a closed case may be revisited (回访) and reopened.
 MOVES: dict[str, frozenset[str]] = {
-    CaseStage.REPORTED: frozenset({CaseStage.DISPATCHED, CaseStage.AWAITING_DISPATCH}),
+    CaseStage.REPORTED: frozenset({CaseStage.VERIFYING, CaseStage.FILED, CaseStage.DISPATCHED,
+                                   CaseStage.AWAITING_DISPATCH}),
+    CaseStage.VERIFYING: frozenset({CaseStage.FILING, CaseStage.VOID}),
+    CaseStage.FILING: frozenset({CaseStage.FILED, CaseStage.NOT_FILED, CaseStage.VOID}),
+    CaseStage.FILED: frozenset({CaseStage.DISPATCHED, CaseStage.AWAITING_DISPATCH}),
     CaseStage.AWAITING_DISPATCH: frozenset({CaseStage.DISPATCHED, CaseStage.VOID}),
     CaseStage.DISPATCHED: frozenset({CaseStage.CLOSED, CaseStage.VOID}),
+    CaseStage.CLOSED: frozenset({CaseStage.REVISITED, CaseStage.REOPENED}),
+    CaseStage.REVISITED: frozenset({CaseStage.REOPENED}),
+    CaseStage.REOPENED: frozenset({CaseStage.DISPATCHED, CaseStage.AWAITING_DISPATCH}),
 }
+
+#: The stage clocks (DESIGN 12): which stages each clock runs through, and the campaign's minutes for it.
+CLOCKS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({CaseStage.REPORTED}), "accept_minutes"),
+    "verify": (frozenset({CaseStage.VERIFYING}), "verify_minutes"),
+    "dispatch": (frozenset({CaseStage.FILING, CaseStage.FILED, CaseStage.AWAITING_DISPATCH}), "dispatch_minutes"),
+}
+CLOCK_NAMES: dict[str, tuple[str, str]] = {"accept": ("受理", "acceptance"), "verify": ("核实", "verification"),
+                                           "dispatch": ("派遣", "dispatch")}
 
 
 def stage_name(stage: str, lang: str) -> str:
@@ -60,25 +78,32 @@ class NewCase:
     reported_at: datetime
     filing_condition: str | None
     lead_unit_id: int | None
-    stage: CaseStage  # dispatched (it has tasks) or awaiting_dispatch (nobody could be decided)
+    #: the stages it passes at intake after 受理, the last its stage: [verifying], [filed, dispatched],
+    #: [filed, awaiting_dispatch] or [awaiting_dispatch]
+    path: tuple[CaseStage, ...]
+    verifier_id: int | None = None  # the grid's collector, for a case waiting for 核实
+    stage_due_at: datetime | None = None  # when the clock of its last stage runs out
+    comment: str = ""  # why it took that path, in both languages (e.g. outside every grid)
 
 
 def open_cases(session: Session, cases: Sequence[NewCase], now: datetime) -> list[int]:
-    """Create the cases of a batch, each accepted (reported) and at once moved on to its dispatch stage, with
-    both moves in its history: two bulk inserts and one more for the history. Returns their ids in order."""
+    """Create the cases of a batch, each accepted (reported) and at once moved along its path, with every move in
+    its history: one bulk insert for the cases and one for the history. Returns their ids in order."""
     if not cases:
         return []
     rows: list[dict[str, Any]] = [
         {"campaign_id": c.campaign_id, "category_id": c.category_id, "grid_id": c.grid_id, "lat": c.lat,
-         "lon": c.lon, "stage": c.stage, "report_count": 1, "lead_unit_id": c.lead_unit_id,
+         "lon": c.lon, "stage": c.path[-1], "report_count": 1, "lead_unit_id": c.lead_unit_id,
          "filing_condition": c.filing_condition, "reported_at": c.reported_at, "opened_at": now,
-         "closed_at": None, "version": 1} for c in cases]
+         "closed_at": None, "version": 1, "verifier_id": c.verifier_id, "stage_due_at": c.stage_due_at,
+         "verification": None, "closing_condition": None} for c in cases]
     ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True)
                           .execution_options(render_nulls=True), rows).all()
     history = []
     for case_id, case in zip(ids, cases):
         history.append(_change(case_id, None, CaseStage.REPORTED, now, None, ""))
-        history.append(_change(case_id, CaseStage.REPORTED, case.stage, now, None, ""))
+        for before, after in zip((CaseStage.REPORTED,) + case.path, case.path):
+            history.append(_change(case_id, before, after, now, None, case.comment if after == case.path[-1] else ""))
     session.execute(insert(CaseStageChange).execution_options(render_nulls=True), history)
     return list(ids)
 
@@ -90,15 +115,16 @@ def _change(case_id: int, before: str | None, after: str, at: datetime, actor_id
 
 
 def move(session: Session, case: Case, to: CaseStage, now: datetime, actor: User | None = None,
-         comment: str = "") -> None:
-    """Move one case to `to` if its stage allows it, guarded by its version against a concurrent writer."""
+         comment: str = "", due: datetime | None = None, **values: Any) -> None:
+    """Move one case to `to` if its stage allows it, guarded by its version against a concurrent writer; `due` is
+    the new stage's clock, `values` other columns written with the move (the filing condition, the verification)."""
     if to not in MOVES.get(case.stage, frozenset()):
         raise InputError([Problem("stage", f"a case {stage_name(case.stage, 'en')} cannot become "
                                            f"{stage_name(to, 'en')}",
                                   f"{stage_name(case.stage, 'zh')}的案件不能转为{stage_name(to, 'zh')}")])
     done = session.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
-                           .values(stage=to, version=case.version + 1,
-                                   closed_at=now if to in CASE_ENDED else None)
+                           .values(stage=to, version=case.version + 1, stage_due_at=due,
+                                   closed_at=now if to in CASE_ENDED else None, **values)
                            .execution_options(synchronize_session=False)).rowcount
     if done != 1:
         raise InputError([Problem("stage", "the case was changed by someone else meanwhile; reload it",
@@ -126,9 +152,16 @@ def add_reports(session: Session, counts: dict[int, int]) -> None:
 
 def awaiting_dispatch(session: Session, limit: int = 200) -> list[Case]:
     """Cases nobody could be decided for, oldest first: the dispatcher's and the 值班长's queue (待派遣)."""
-    return list(session.scalars(select(Case).options(joinedload(Case.category), joinedload(Case.grid))
-                                .where(Case.stage == CaseStage.AWAITING_DISPATCH)
-                                .order_by(Case.opened_at, Case.id).limit(limit)))
+    return in_stage(session, CaseStage.AWAITING_DISPATCH, limit)
+
+
+def in_stage(session: Session, stage: CaseStage, limit: int = 200, verifier_id: int | None = None) -> list[Case]:
+    """The cases in one stage, the earliest clock first: a role's queue (待核实 of one collector, 待立案, 待派遣)."""
+    query = (select(Case).options(joinedload(Case.category), joinedload(Case.grid), joinedload(Case.verifier))
+             .where(Case.stage == stage).order_by(Case.stage_due_at, Case.opened_at, Case.id).limit(limit))
+    if verifier_id is not None:
+        query = query.where(Case.verifier_id == verifier_id)
+    return list(session.scalars(query))
 
 
 def count_awaiting_dispatch(session: Session) -> int:

@@ -68,6 +68,10 @@ class Campaign(Base):
     office_hours: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [["08:30", "12:00"], ["14:00", "17:30"]])
     continuous_time: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. during the inspection window
     digest_time: Mapped[str] = mapped_column(String(5), default="06:40")  # local time of the daily readiness digest
+    # Stage clocks of a case (DESIGN 12), in minutes: 受理 (accepted into a case), 核实, 派遣 (filed to dispatched).
+    accept_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    verify_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    dispatch_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     published_version_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("ruleset_versions.id", use_alter=True, name="fk_campaigns_published_version_id"))
     published_version: Mapped[Optional["RulesetVersion"]] = relationship(foreign_keys=[published_version_id])
@@ -411,8 +415,8 @@ class Event(Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category: Mapped[Category] = relationship()
     filing_condition: Mapped[Optional[str]] = mapped_column(String(32))
-    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
-    grid: Mapped[Grid] = relationship()
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"))  # none: located outside every grid
+    grid: Mapped[Optional[Grid]] = relationship()
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
     occurred_at: Mapped[datetime] = mapped_column(UTC)
@@ -445,7 +449,8 @@ class Firing(Base):
     """One rule that fired for one event, with the conditions and fact values that matched."""
 
     __tablename__ = "firings"
-    __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key"),
+    # A rule fires at most once per event, version and phase (the intake and the filing evaluation, DESIGN 12).
+    __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key", "phase"),
                       Index("ix_firings_unit_time", "unit_id", "fired_at", "id"),
                       Index("ix_firings_rule_time", "rule_key", "rule_version", "fired_at", "id"),
                       Index("ix_firings_place_time", "category_id", "grid_id", "fired_at", "id"),
@@ -472,22 +477,42 @@ class Firing(Base):
     phase: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | filing
 
 
+class IntakePolicy(Base):
+    """How reports of one source type enter a case (DESIGN 12): verified by the grid's collector first (核实), or
+    filed directly; a camera files directly at or above `trusted_confidence`."""
+
+    __tablename__ = "intake_policies"
+    source_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    verify: Mapped[bool] = mapped_column(Boolean, default=True)
+    trusted_confidence: Mapped[Optional[float]] = mapped_column(Float)
+
+    def __str__(self) -> str:
+        return self.source_type
+
+
 class Case(Base):
     """One problem (DESIGN 13): the reports of one matter at one spot, their stage and the tasks they made.
 
     Its stage changes only through engine/cases/stages.py, which appends a CaseStageChange for each move."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_open", "category_id", "stage", "reported_at"),)
+    __table_args__ = (Index("ix_cases_open", "category_id", "stage", "reported_at"),
+                      Index("ix_cases_stage_due", "stage", "stage_due_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category: Mapped[Category] = relationship()
-    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
-    grid: Mapped[Grid] = relationship()
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"))  # none: located outside every grid
+    grid: Mapped[Optional[Grid]] = relationship()
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
     stage: Mapped[str] = mapped_column(String(24), default=CaseStage.REPORTED)
+    stage_due_at: Mapped[Optional[datetime]] = mapped_column(UTC)  # the current stage's clock runs out then
+    # 核实: the grid's collector who verifies, and what they found (finding, note, photos, suggested condition).
+    verifier_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    verifier: Mapped[Optional[Person]] = relationship()
+    verification: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    closing_condition: Mapped[Optional[str]] = mapped_column(String(32))  # 结案条件 the shift leader closed against
     report_count: Mapped[int] = mapped_column(Integer, default=1)
     lead_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     lead_unit: Mapped[Optional[Unit]] = relationship()
@@ -868,12 +893,14 @@ class SanctionDue(Base):
 
 
 class Evidence(Base):
-    """A photo a unit uploaded for a task: stored by content hash, with what its EXIF says."""
+    """A photo a unit uploaded for a task, or a collector for a case's 核实: stored by content hash, with what
+    its EXIF says."""
 
     __tablename__ = "evidence"
-    __table_args__ = (Index("ix_evidence_task", "task_id"),)
+    __table_args__ = (Index("ix_evidence_task", "task_id"), Index("ix_evidence_case", "case_id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
     field: Mapped[str] = mapped_column(String(64))  # the template's photo field
     stage: Mapped[str] = mapped_column(String(16))  # before | after
     uploader_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))

@@ -171,7 +171,7 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
     [case_id] = open_cases(session, [NewCase(
         campaign_id=ctx.id, category_id=session.get(Event, accepted.id).category_id, grid_id=grid.id,
         lat=handover.lat, lon=handover.lon, reported_at=now, filing_condition=CONDITION, lead_unit_id=units[0].id,
-        stage=CaseStage.DISPATCHED)], now)
+        path=(CaseStage.FILED, CaseStage.DISPATCHED))], now)
     event = session.get(Event, accepted.id)
     event.case_id, event.status, event.evaluated_at, event.points = case_id, EventStatus.EVALUATED, now, 0.0
     event.facts = {}  # evaluated by no rule: the committee decided who does it

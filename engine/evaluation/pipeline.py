@@ -16,23 +16,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update, func
+from sqlalchemy import or_, select, update, func
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from engine.core import clock, outbox
+from engine.core import clock
 from engine.evaluation.context import active_contexts
 from engine.cases.linking import Links, link_batch
 from engine.cases.stages import NewCase, add_reports, open_cases
 from engine.evaluation.enrich import History, Reference, load_reference
 from engine.evaluation.hotspots import once_per_spot
 from engine.evaluation.verdict import Verdict, decide_batch, per_event
-from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
-from engine.core.models import Event, Firing
+from engine.cases.admission import Admission, Policies, admission, clock_due
+from engine.core.models import Campaign, Event, Grid
+from engine.evaluation.record import record
+
 from engine.core.states import CaseStage, EventStatus
 import time
 from engine.durable.evaluator import evaluator
 
 log = logging.getLogger(__name__)
+OUTSIDE_EVERY_GRID = "located outside every grid / 位置不在任何网格内"
 
 
 @dataclass
@@ -97,19 +100,21 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
         session.rollback()
         return 0
     now = clock.now()
-    history = History.of(session, events)
+    placed = [event for event in events if event.grid_id is not None]  # outside every grid: nothing to evaluate
+    history = History.of(session, placed)
     ref = load_reference(session)
-    groups = per_event(decide_batch(events, active_contexts(session), evaluator(), ref, history, now))
+    groups = per_event(decide_batch(placed, active_contexts(session), evaluator(), ref, history, now))
     verdicts_of = {verdicts[0].event.id: verdicts for verdicts in groups}
     links = link_batch(session, events)
     once_per_spot(session, groups, links, ref, now)
-    case_of = _cases(session, events, verdicts_of, links, ref, now)
-    _record(session, [g for g in groups if links.opens(g[0].event.id)], [g for g in groups
-                                                                         if not links.opens(g[0].event.id)],
-            case_of, now)
+    admitted = _admit(session, events, verdicts_of, links)
+    case_of = _cases(session, events, verdicts_of, links, admitted, ref, now)
+    record(session, [g for g in groups if admitted.get(g[0].event.id) == Admission.FILE],
+           [g for g in groups if admitted.get(g[0].event.id) != Admission.FILE], case_of, now)
     for event in events:
         verdicts = verdicts_of.get(event.id, [])  # none while no campaign is active
-        event.points = verdicts[0].points if verdicts and links.opens(event.id) else 0.0  # a linked report: none
+        filed = admitted.get(event.id) == Admission.FILE
+        event.points = verdicts[0].points if verdicts and filed else 0.0  # a linked or unfiled report: none yet
         event.case_id = case_of[event.id]
         event.facts = {str(verdict.context.id): verdict.facts for verdict in verdicts}
         if links.opens(event.id) and history.rebound(event.id) is not None:  # a linked report: its case has it
@@ -125,21 +130,45 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     return done
 
 
+def _admit(session: Session, events: list[Event], verdicts_of: dict[int, list[Verdict]],
+           links: Links) -> dict[int, Admission]:
+    """How each report that opens a case enters it; a report joining an open case is not admitted (it has none)."""
+    policies = Policies.load(session)
+    return {event.id: admission(event, policies, any(f.list_kind == "zero_tolerance" for verdict in
+                                                     verdicts_of.get(event.id, []) for f in verdict.firings))
+            for event in events if links.opens(event.id)}
+
+
 def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Verdict]], links: Links,
-           ref: Reference, now: datetime) -> dict[int, int]:
-    """Open a case for every report that joins none (dispatched when it gets a task, else awaiting dispatch),
-    count the linked reports on theirs; return each report's case id."""
+           admitted: dict[int, Admission], ref: Reference, now: datetime) -> dict[int, int]:
+    """Open a case for every report that joins none, along the path its admission gives (filed and dispatched,
+    or awaiting dispatch; waiting for the grid's collector; outside every grid), with its stage clock; count the
+    linked reports on theirs; return each report's case id."""
     opening = [event for event in events if links.opens(event.id)]
+    campaigns = {c.id: c for c in session.scalars(select(Campaign))}
+    collectors = dict(session.execute(select(Grid.id, Grid.collector_id).where(
+        Grid.id.in_({e.grid_id for e in opening if e.grid_id is not None}))).all())
     new = []
     for event in opening:
         verdicts = verdicts_of.get(event.id, [])
+        campaign = campaigns.get(verdicts[0].context.id) if verdicts else next(
+            (c for c in campaigns.values() if c.status == "active"), None)
         won = sorted((t for verdict in verdicts for t in verdict.tasks.values()), key=lambda t: t.order)
-        lead = ref.routing(event.category_id, event.grid_id).lead
-        new.append(NewCase(campaign_id=verdicts[0].context.id if verdicts else None, category_id=event.category_id,
-                           grid_id=event.grid_id, lat=event.lat, lon=event.lon, reported_at=event.occurred_at,
-                           filing_condition=event.filing_condition or ref.categories[event.category_id].default_condition,
-                           lead_unit_id=lead.id if lead is not None else (won[0].unit_id if won else None),
-                           stage=CaseStage.DISPATCHED if won else CaseStage.AWAITING_DISPATCH))
+        lead = ref.routing(event.category_id, event.grid_id).lead if event.grid_id is not None else None
+        how = admitted[event.id]
+        if how == Admission.FILE:
+            path = (CaseStage.FILED, CaseStage.DISPATCHED if won else CaseStage.AWAITING_DISPATCH)
+        else:
+            path = (CaseStage.VERIFYING,) if how == Admission.VERIFY else (CaseStage.AWAITING_DISPATCH,)
+        new.append(NewCase(
+            campaign_id=campaign.id if campaign else None, category_id=event.category_id, grid_id=event.grid_id,
+            lat=event.lat, lon=event.lon, reported_at=event.occurred_at,
+            filing_condition=event.filing_condition or ref.categories[event.category_id].default_condition,
+            lead_unit_id=lead.id if lead is not None else (won[0].unit_id if won and how == Admission.FILE else None),
+            path=path, verifier_id=collectors.get(event.grid_id) if how == Admission.VERIFY else None,
+            stage_due_at=None if path[-1] == CaseStage.DISPATCHED else clock_due(
+                campaign, "verify_minutes" if how == Admission.VERIFY else "dispatch_minutes", now),
+            comment=OUTSIDE_EVERY_GRID if how == Admission.UNPLACED else ""))
     case_of = dict(zip((event.id for event in opening), open_cases(session, new, now)))
     for event in events:
         if event.id in links.to_case:
@@ -148,67 +177,6 @@ def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
             case_of[event.id] = case_of[links.to_report[event.id]]
     add_reports(session, Counter(case_of[e.id] for e in events if not links.opens(e.id)))
     return case_of
-
-
-def _orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrder]:
-    """One event's winning tasks, one per unit in unit order, each with the rule escalations aimed at it
-    (at the units the escalating rule asked tasks of, else at all the event's tasks)."""
-    event = verdicts[0].event
-    orders: dict[int, TaskOrder] = {}
-    won = sorted(((unit_id, decision, verdict) for verdict in verdicts for unit_id, decision in verdict.tasks.items()),
-                 key=lambda item: item[0])
-    for unit_id, decision, verdict in won:
-        ctx = verdict.context
-        orders[unit_id] = TaskOrder(
-            event_id=event.id, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit_id,
-            template_id=ctx.template_id(decision.template_code), timeline_id=ctx.timeline_id(decision.timeline_code),
-            rule_key=decision.rule_key, list_kind=decision.list_kind, limit_value=decision.limit_value,
-            limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=verdict.points_for(unit_id),
-            steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time,
-            case_id=case_id)
-    for verdict in verdicts:
-        for firing in verdict.firings:
-            for step in firing.escalations:
-                message = f"{step['message']['zh']} / {step['message']['en']}"
-                for unit_id in [t.unit_id for t in firing.tasks] or list(orders):
-                    orders[unit_id].escalations.append(
-                        RuleEscalation(step["tier"], step["list_publicly"], message, firing.rule_key))
-    return list(orders.values())
-
-
-def _record(session: Session, groups: list[list[Verdict]], joined: list[list[Verdict]], case_of: dict[int, int],
-            now: datetime) -> None:
-    """Write a batch: the tasks of the reports that open cases through dispatch, then every report's firings
-    (linked to their units' tasks) and the rules' notifications, each kind in one bulk insert. A report that
-    joined a case keeps its firings (phase intake) but makes no task, no points and no notification."""
-    orders = [order for verdicts in groups for order in _orders(verdicts, case_of[verdicts[0].event.id])]
-    task_of = dict(zip((order.key for order in orders), dispatch(session, orders, now)))
-    firings: list[dict] = []
-    messages: list[dict] = []
-    opening = {verdicts[0].event.id for verdicts in groups}
-    for verdicts in groups + joined:
-        event = verdicts[0].event
-        for firing in (f for verdict in verdicts for f in verdict.firings):
-            linked = [task_of[(event.id, t.unit_id)] for t in firing.tasks] if event.id in opening else []
-            task_decisions = [d for d in firing.decisions if d.get("do") == "create_task" and "unit" in d]
-            for decision, task_id in zip(task_decisions, linked):
-                decision["task"] = task_id
-            firings.append({"event_id": event.id, "campaign_id": firing.campaign_id,
-                            "ruleset_version_id": firing.version_id, "rule_key": firing.rule_key,
-                            "rule_version": firing.rule_version, "list_kind": firing.list_kind,
-                            "list_item": firing.list_item, "matched": firing.matched, "decisions": firing.decisions,
-                            "points": firing.points if event.id in opening else 0.0,
-                            "task_id": linked[0] if linked else None, "fired_at": now, "phase": "intake",
-                            "unit_id": firing.tasks[0].unit_id if firing.tasks else None,
-                            "category_id": event.category_id, "grid_id": event.grid_id})
-            messages += [outbox.message(f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", "notify",
-                                        note["to"], {"event": event.id, "rule": firing.rule_key}, now,
-                                        event_id=event.id, task_id=linked[0] if linked else None,
-                                        channel=note["channel"])
-                         for i, note in enumerate(firing.notifications if event.id in opening else [])]
-    if firings:
-        session.execute(insert(Firing).execution_options(render_nulls=True), firings)  # one batch, not one per null
-    outbox.write(session, messages)
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,

@@ -119,10 +119,7 @@ def add_photo(session: Session, folder: Path, task: Task, uploader: User, field:
         raise _refuse("field", f"the template has no photo field {field!r}", f"任务模板中没有照片字段 {field!r}")
     if stage not in STAGES:
         raise _refuse("stage", "before or after", "须为 before（处置前）或 after（处置后）")
-    if not data:
-        raise _refuse("file", "the file is empty", "文件为空")
-    if len(data) > max_bytes:
-        raise _refuse("file", f"a photo may be at most {max_bytes // 2**20} MB", f"照片不得超过 {max_bytes // 2**20} MB")
+    check_size(data, max_bytes)
     facts = inspect_photo(data, zone)
     rules = task.template.evidence_rules or {}
     if rules.get("taken_after_dispatch") and facts.taken_at and facts.taken_at < task.created_at:
@@ -135,15 +132,30 @@ def add_photo(session: Session, folder: Path, task: Task, uploader: User, field:
         if distance > float(limit):
             raise _refuse("file", f"the photo was taken {distance:.0f} m from the event; at most {limit} m",
                           f"照片拍摄地点距事件 {distance:.0f} 米，超过 {limit} 米")
+    return store_photo(session, folder, f"{task.id}", facts, filename, data, uploader, task_id=task.id, field=field,
+                       stage=stage)
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if not data:
+        raise _refuse("file", "the file is empty", "文件为空")
+    if len(data) > max_bytes:
+        raise _refuse("file", f"a photo may be at most {max_bytes // 2**20} MB", f"照片不得超过 {max_bytes // 2**20} MB")
+
+
+def store_photo(session: Session, folder: Path, subfolder: str, facts: PhotoFacts, filename: str, data: bytes,
+                uploader: User | None, **owner: Any) -> Evidence:
+    """Write a checked photo under its hash (never half-written under its final name) and add its row; `owner`
+    names its task (with field and stage) or its case."""
     digest = hashlib.sha256(data).hexdigest()
-    stored = f"{task.id}/{digest}.{facts.extension}"
+    stored = f"{subfolder}/{digest}.{facts.extension}"
     path = folder / stored
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         partial = path.with_suffix(".part")
         partial.write_bytes(data)
-        partial.replace(path)  # never a half-written photo under its final name
-    row = Evidence(task_id=task.id, field=field, stage=stage, uploader_id=uploader.id if uploader else None,
+        partial.replace(path)
+    row = Evidence(**owner, uploader_id=uploader.id if uploader else None,
                    stored_name=stored, original_name=(filename or "photo")[:255], sha256=digest,
                    content_type=facts.content_type, size=len(data), width=facts.width, height=facts.height,
                    taken_at=facts.taken_at, lat=facts.lat, lon=facts.lon, created_at=clock.now())
@@ -173,8 +185,12 @@ def for_task(session: Session, task_id: int) -> list[Evidence]:
     return list(session.scalars(select(Evidence).where(Evidence.task_id == task_id).order_by(Evidence.id)))
 
 
+def for_case(session: Session, case_id: int) -> list[Evidence]:
+    return list(session.scalars(select(Evidence).where(Evidence.case_id == case_id).order_by(Evidence.id)))
+
+
 def evidence_json(row: Evidence) -> dict[str, Any]:
-    return {"id": row.id, "task": row.task_id, "field": row.field, "stage": row.stage, "sha256": row.sha256,
+    return {"id": row.id, "task": row.task_id, "case": row.case_id, "field": row.field, "stage": row.stage, "sha256": row.sha256,
             "content_type": row.content_type, "size": row.size, "width": row.width, "height": row.height,
             "taken_at": row.taken_at.isoformat() if row.taken_at else None, "lat": row.lat, "lon": row.lon,
             "created_at": row.created_at.isoformat()}

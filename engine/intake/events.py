@@ -201,9 +201,7 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
         problems.append(_problem("grid", "required: a grid code, a location or a registered address",
                                  "必填：网格代码、位置或已登记的地址"))
         return None, None, None
-    grid = grid_for_point(session, lat, lon)
-    if grid is None:
-        problems.append(_problem("location", "this location lies in no known grid", "该位置不在任何已知网格内"))
+    grid = grid_for_point(session, lat, lon)  # none: kept, and its case waits for the dispatcher (待派遣)
     return (grid.id if grid else None), lat, lon
 
 

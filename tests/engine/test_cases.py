@@ -60,7 +60,8 @@ def test_daytime_construction_noise_is_a_routine_case_for_the_sub_district(facto
     assert (task.unit.code, task.rule_key, task.template.code) == ("JD-DC", "routine", "routine")
     assert (task.limit_value, task.limit_unit) == catalogue_limit(session, "08001")
     assert e.case.stage == "dispatched" and e.case.report_count == 1
-    assert [(h.from_stage, h.to_stage) for h in e.case.stages] == [(None, "reported"), ("reported", "dispatched")]
+    assert [(h.from_stage, h.to_stage) for h in e.case.stages] == [(None, "reported"), ("reported", "filed"),
+                                                                   ("filed", "dispatched")]
 
 
 def test_four_reports_of_one_barbecue_make_one_case_and_a_fifth_200m_away_another(factory, drain, session):
