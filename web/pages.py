@@ -20,9 +20,9 @@ from engine.handling.assignment import AssignmentRefused, may_assign
 from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
 from engine.handling.evidence import photo_fields
-from engine.handling.tasks import ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for
+from engine.handling.tasks import (ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for,
+                                   grounds_name)
 from engine.handling.tasks import apply as apply_transition
-from engine.handling.tasks import grounds_name
 from engine.handling.urgency import urgency
 from engine.people.responsibility import chain
 from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below

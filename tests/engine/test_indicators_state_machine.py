@@ -89,7 +89,8 @@ def test_orders_sent_back_and_rerouted_count_by_hand(factory, demo, drain, movin
         dc, xc = signed.unit_id, rerouted.unit_id
         overdue_points = mine[0].points["overdue"]
         assert overdue_points > 0
-        assert (result[dc].dispatched, result[dc].sent_back, result[xc].dispatched, result[xc].sent_back) == (4, 2, 1, 0)
+        assert (result[dc].dispatched, result[dc].sent_back) == (4, 2)
+        assert (result[xc].dispatched, result[xc].sent_back) == (1, 0)
         assert result[dc].rates()["accurate_dispatch_rate"] == 0.5 and result[xc].rates()["accurate_dispatch_rate"] == 1
         assert (result[dc].overdue, result[xc].overdue) == (3, 1)  # the rerouted order runs overdue with 西城
         assert result[dc].points_lost == overdue_points  # the signed one; never signed and sent back cost 0
