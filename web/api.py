@@ -12,7 +12,7 @@ from engine.accounts.users import issue_user_token
 from engine.core.models import Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
-from engine.handling.tasks import TransitionError, VersionConflict
+from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionConflict
 from engine.handling.tasks import apply as apply_transition
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError, Problem
@@ -196,7 +196,10 @@ def _transition_body() -> tuple[str, str, dict[str, Any] | None, Any]:
         problems.append(Problem("data", "a JSON object", "须为 JSON 对象"))
     if problems:
         raise InputError(problems)
-    return data["action"], data.get("comment", ""), data.get("data"), data.get("version")
+    moved = data.get("data")
+    if "grounds" in data:  # a send-back's grounds (退单依据), checked against the list by the engine
+        moved = {**(moved or {}), "grounds": data["grounds"]}
+    return data["action"], data.get("comment", ""), moved, data.get("version")
 
 
 @bp.post("/tasks/<int:task_id>/transitions")
@@ -408,7 +411,9 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["action"], "properties": {
                     "action": {"type": "string", "example": "sign"}, "version": {"type": "integer"},
-                    "comment": {"type": "string"}, "data": {"type": "object"}}}}}},
+                    "comment": {"type": "string"}, "data": {"type": "object"},
+                    "grounds": {"type": "string", "enum": list(SEND_BACK_GROUNDS),
+                                "description": "send_back only: why the unit sends the order back (退单依据)"}}}}}},
             "responses": {"200": json_response("The task after the transition", ref("Task")),
                           **problem_responses(400, 401, 403, 404, 409, 413, 415, 422)}}},
         "/api/v1/categories": {"get": {"summary": "Problem categories with filing conditions and time limits",

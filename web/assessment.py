@@ -38,7 +38,7 @@ def rate_labels() -> dict[str, str]:
     return {"handling_rate": _("Handling rate"), "on_time_handling_rate": _("On-time handling rate"),
             "closure_rate": _("Closure rate"), "on_time_closure_rate": _("On-time closure rate"),
             "rework_rate": _("Rework rate"), "overdue_unhandled_rate": _("Overdue-unhandled rate"),
-            "extension_rate": _("Extension rate")}
+            "extension_rate": _("Extension rate"), "accurate_dispatch_rate": _("Accurate dispatch rate")}
 
 
 def group_label(group: str) -> str:
@@ -65,7 +65,7 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                              *[_percent(rates[k]) for k in RATES], ind.rebounds, ind.points_lost])
         count_rows.append([unit.code, _name(unit, lang), ind.due, ind.handled, ind.handled_on_time, ind.due_to_close,
                            ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
-                           ind.overdue, ind.failed_checks, ind.inspection_findings])
+                           ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back])
     sanction_rows = [[line.rule_code, sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
                       "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
                      for line in bulletin.sanctions]
@@ -74,7 +74,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                         *[labels[k] for k in RATES], _("Rebounds"), _("Points lost")], ranking_rows),
         (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Handled"), _("Handled on time"),
                        _("Due to close"), _("Closed"), _("Closed on time"), _("Reworked"), _("Overdue, unhandled"),
-                       _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings")],
+                       _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings"),
+                       _("Dispatched"), _("Sent back")],
          count_rows),
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),

@@ -20,7 +20,9 @@ from engine.handling.assignment import AssignmentRefused, may_assign
 from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
 from engine.handling.evidence import photo_fields
-from engine.handling.tasks import ACTIONS, REASON_REQUIRED, STATES, actions_for
+from engine.handling.tasks import (ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for,
+                                   grounds_name)
+from engine.handling.tasks import apply as apply_transition
 from engine.handling.urgency import urgency
 from engine.people.responsibility import chain
 from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below
@@ -174,7 +176,16 @@ def _candidates(task: Task) -> list[Person]:
     return sorted(people, key=lambda p: (p.unit.code, order.get(p.position, len(order)), p.code))
 
 
-def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200):
+def _send_back_of(task: Task) -> Any:
+    """The latest send-back (退单) of a task now waiting to be rerouted: the dispatcher reads its grounds."""
+    if task.status != TaskStatus.SENT_BACK:
+        return None
+    return next((x for x in reversed(task.transitions) if x.action == "send_back"), None)
+
+
+def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200,
+               send_back: dict[str, Any] | None = None):
+    """The task page; `send_back` carries a refused send-back's errors per field and what was typed."""
     lang = short_lang()
     actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
     assigning = may_assign(db.session, task, current_user)
@@ -186,13 +197,41 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
         units=units_for_reroute() if "reroute" in actions else [],
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
-        candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name), status
+        candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name,
+        grounds=SEND_BACK_GROUNDS, grounds_name=grounds_name, sent_back=_send_back_of(task),
+        send_back=send_back or {"errors": {}}), status
 
 
 @bp.get("/tasks/<int:task_id>")
 @require_roles()
 def task(task_id: int):
     return _task_page(visible_task(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/send-back")
+@require_roles("field_unit")
+def send_back(task_id: int):
+    """The unit's 退单 form: grounds and reason; a bad one is shown next to its field, a refusal is flashed."""
+    task = visible_task(task_id)  # the form's CSRF token is checked by CSRFProtect before this runs
+    lang = short_lang()
+    grounds, comment = request.form.get("grounds", ""), request.form.get("comment", "").strip()
+    try:
+        apply_transition(db.session, task, "send_back", current_user, comment, {"grounds": grounds},
+                         expected_version=request.form.get("version", type=int))
+    except TransitionError as err:
+        db.session.rollback()
+        flash(err.message(lang), "danger")
+    except InputError as err:
+        db.session.rollback()
+        errors: dict[str, list[str]] = {}
+        for problem in err.problems:
+            errors.setdefault(problem.where, []).append(problem.message(lang))
+        return _task_page(db.session.get(Task, task_id), status=422,
+                          send_back={"errors": errors, "grounds": grounds, "comment": comment})
+    else:
+        db.session.commit()
+        flash(_("Sent back to the dispatcher."), "success")
+    return redirect(url_for("pages.task", task_id=task_id))
 
 
 @bp.post("/tasks/<int:task_id>/assign")

@@ -22,7 +22,7 @@ from engine.core.states import REQUESTS, TaskStatus
 from engine.cases.stages import awaiting_dispatch, stage_name
 from engine.evaluation.hand_routing import route_case
 from engine.handling import evidence
-from engine.handling.tasks import STATES, TransitionError
+from engine.handling.tasks import STATES, TransitionError, grounds_name, latest_send_backs
 from engine.handling.tasks import apply as apply_transition
 from rules.problems import InputError
 from web.auth import require_roles, task_scope
@@ -93,6 +93,8 @@ def act(task_id: int):
         data["until"] = request.form["until"]
     if request.form.get("unit"):
         data["unit"] = request.form["unit"]
+    if request.form.get("grounds"):
+        data["grounds"] = request.form["grounds"]
     lang = short_lang()
     form = page_form(task.template, lang) if action == "submit" else None
     if form is not None and not form.validate_on_submit():
@@ -190,9 +192,12 @@ def check_queue():
 @require_roles(*DISPATCHERS)
 def dispatch_queue():
     """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
-    return render_template("queue.html", tasks=awaiting_dispatcher(), lang=short_lang(),
+    tasks = awaiting_dispatcher()
+    sent_back = latest_send_backs(db.session, [t.id for t in tasks if t.status == TaskStatus.SENT_BACK])
+    return render_template("queue.html", tasks=tasks, lang=short_lang(),
                            title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones(), states=STATES,
-                           cases=awaiting_dispatch(db.session), units=units_for_reroute(), stage_name=stage_name)
+                           cases=awaiting_dispatch(db.session), units=units_for_reroute(), stage_name=stage_name,
+                           sent_back=sent_back, grounds_name=grounds_name)
 
 
 @bp.post("/dispatch/cases/<int:case_id>/route")

@@ -4,14 +4,16 @@
 for rebounds); `compute` is a pure function of those rows, a period and a cut-off instant, and `compute_by`
 the same counted under any key of a row at the instant of each happening (the lost points per person are the
 unit's, counted by (unit, the person who held the task at that instant)).
-Points are summed as exact decimals, so the parts add up to the whole whatever the order. Formulas,
-period attribution and edge cases are documented in docs/ASSESSMENT.md.
+Points are summed as exact decimals, so the parts add up to the whole whatever the order. A zero-tolerance
+task's points count only once its unit has signed for it without sending it back (issue 14: such items file
+directly from any source, so an order the unit never accepted costs nothing); its counts count all the same.
+Formulas, period attribution and edge cases are documented in docs/ASSESSMENT.md.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -22,12 +24,15 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
 from engine.core.models import (DEFAULT_TIMEZONE, Campaign, Category, Event, Firing, ListItem, RuleList, Task,
-                               TaskTransition)
+                               TaskTransition, Unit)
 from engine.core.states import TaskStatus
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
 RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
-         "overdue_unhandled_rate", "extension_rate")
+         "overdue_unhandled_rate", "extension_rate", "accurate_dispatch_rate")
+ZERO_TOLERANCE = "zero_tolerance"
+#: The moves that say whether the unit holding a task has signed for it: a sign, undone by a send-back or reroute.
+SIGNING_ACTIONS = ("sign", "send_back", "reroute")
 #: States in which a task is neither handled (submitted or closed), paused (parked) nor voided.
 UNHANDLED = frozenset({TaskStatus.DISPATCHED, TaskStatus.SIGNED, TaskStatus.HANDLING, TaskStatus.RETURNED,
                        TaskStatus.EXT_REQUESTED, TaskStatus.SENT_BACK, TaskStatus.VOID_REQUESTED,
@@ -99,7 +104,9 @@ def period_containing(kind: str, instant: datetime, tz: str) -> Period:
 @dataclass
 class TaskRow:
     """One task as the indicators see it: its unit, times, list-row points, (at, action, to_status) moves, the
-    person it is assigned to now and who held it when (who answers for the points lost at each instant)."""
+    person it is assigned to now and who held it when (who answers for the points lost at each instant), its
+    list kind, and the (instant, unit id) of its dispatch and each reroute (none given: its dispatch to its
+    unit at its creation)."""
 
     task_id: int
     unit_id: int
@@ -111,6 +118,8 @@ class TaskRow:
     transitions: list[tuple[datetime, str, str]] = field(default_factory=list)
     assignee_id: int | None = None
     holders: list[Holding] = field(default_factory=list)
+    list_kind: str | None = None
+    dispatches: list[tuple[datetime, int]] = field(default_factory=list)
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -119,13 +128,15 @@ class TaskRow:
 @dataclass(frozen=True)
 class ReboundRow:
     """A new event at a place a task had closed (反弹), charged to that task's unit and to whoever held it
-    when the event occurred."""
+    when the event occurred; with the origin task's list kind and its (at, action) signing moves."""
 
     unit_id: int
     occurred_at: datetime
     points: float
     assignee_id: int | None = None
     holders: tuple[Holding, ...] = ()
+    list_kind: str | None = None
+    moves: tuple[tuple[datetime, str], ...] = ()
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -150,6 +161,9 @@ class Indicators:
     overdue: int = 0
     failed_checks: int = 0
     inspection_findings: int = 0
+    #: Tasks dispatched to the unit in the period (first dispatch or reroute), and those of them it sent back.
+    dispatched: int = 0
+    sent_back: int = 0
     points_lost: float = 0.0
     #: Points lost per happening (HAPPENINGS), exact: `points_lost` is their sum as a float.
     points_by: dict[str, Decimal] = field(default_factory=dict)
@@ -166,7 +180,8 @@ class Indicators:
                 "on_time_closure_rate": _ratio(self.closed_on_time, self.due_to_close),
                 "rework_rate": _ratio(self.reworked, self.handled),
                 "overdue_unhandled_rate": _ratio(self.overdue_unhandled, self.due),
-                "extension_rate": _ratio(self.extended, self.due)}
+                "extension_rate": _ratio(self.extended, self.due),
+                "accurate_dispatch_rate": _ratio(self.dispatched - self.sent_back, self.dispatched)}
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -205,6 +220,37 @@ def overdue_in(row: TaskRow, period: Period, cutoff: datetime) -> bool:
     return (voided is None or voided >= row.deadline_at) and (submitted is None or submitted > row.deadline_at)
 
 
+def signed_at(moves: Iterable[tuple[datetime, str]], instant: datetime) -> bool:
+    """The unit holding the task at `instant` had signed for it by then: a `sign` before it, not followed by a
+    send-back (退单) or a reroute (the new unit has not signed yet)."""
+    signed = False
+    for at, action in moves:
+        if at < instant and action in SIGNING_ACTIONS:
+            signed = action == "sign"
+    return signed
+
+
+def counts_points(row: TaskRow, instant: datetime) -> bool:
+    """Whether a happening of the task at `instant` costs points: always, except on a zero-tolerance task its
+    unit had not signed for (or had sent back) by then."""
+    return row.list_kind != ZERO_TOLERANCE or signed_at(((at, action) for at, action, _ in row.transitions), instant)
+
+
+def dispatches_in(row: TaskRow, start: datetime, cutoff: datetime) -> dict[int, tuple[datetime, bool]]:
+    """Each unit the task was dispatched to in [start, cutoff) (its dispatch or a reroute), once: the first such
+    instant, and whether that unit sent the task back (退单) before the next reroute and the cut-off."""
+    spans = row.dispatches or [(row.created_at, row.unit_id)]
+    result: dict[int, tuple[datetime, bool]] = {}
+    for index, (at, unit_id) in enumerate(spans):
+        if not start <= at < cutoff:
+            continue
+        until = min(spans[index + 1][0], cutoff) if index + 1 < len(spans) else cutoff
+        sent = any(action == "send_back" and at <= when < until for when, action, _ in row.transitions)
+        first, before = result.get(unit_id, (at, False))
+        result[unit_id] = (first, before or sent)
+    return result
+
+
 def _unit(row: TaskRow | ReboundRow, _instant: datetime) -> int:
     return row.unit_id
 
@@ -221,8 +267,10 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
                key: Callable[[TaskRow | ReboundRow, datetime], K]) -> dict[K, Indicators]:
     """The same indicators, each happening counted under `key(row, its instant)` (e.g. the unit and who held
     the task then: the deadline for overdue, the transition for a failed check, the dispatch for an
-    inspection finding, the event for a rebound; the other counts at the cut-off), so the counts and points
-    of the keys of one unit add up to the unit's."""
+    inspection finding, the event for a rebound, each dispatch (to the unit it went to) for accurate dispatch;
+    the other counts at the cut-off), so the counts and points of the keys of one unit add up to the unit's.
+    A zero-tolerance task's happenings cost points only if its unit had signed for it by their instant (an
+    inspection finding, dated at the dispatch: by the cut-off), see `counts_points`."""
     cutoff = min(period.end, now)
     result: dict[K, Indicators] = {}
 
@@ -233,21 +281,28 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         ind = under(row, cutoff)
         voided = _first(row, "approve_void", cutoff)
         submitted = _first(row, "submit", cutoff)
+        for unit_id, (at, sent) in dispatches_in(row, period.start, cutoff).items():
+            sent_to = under(row if unit_id == row.unit_id else replace(row, unit_id=unit_id), at)
+            sent_to.dispatched += 1
+            sent_to.sent_back += sent
         if overdue_in(row, period, cutoff):
             lost = under(row, row.deadline_at)
             lost.overdue += 1
-            lost.lose("overdue", row.points["overdue"])
+            if counts_points(row, row.deadline_at):
+                lost.lose("overdue", row.points["overdue"])
         for at, action, _ in row.transitions:
             if action == "fail_check" and period.start <= at < cutoff:
                 lost = under(row, at)
                 lost.failed_checks += 1
-                lost.lose("failed_check", row.points["failed_check"])
+                if counts_points(row, at):
+                    lost.lose("failed_check", row.points["failed_check"])
         if not period.start <= row.created_at < cutoff or voided is not None:
             continue
         if row.source_type == "inspection":
             lost = under(row, row.created_at)
             lost.inspection_findings += 1
-            lost.lose("inspection", row.points["inspection"])
+            if counts_points(row, cutoff):
+                lost.lose("inspection", row.points["inspection"])
         ind.due += 1
         status = _status_at(row, cutoff)
         if submitted is not None:
@@ -267,7 +322,8 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         if period.start <= rebound.occurred_at < cutoff:
             ind = under(rebound, rebound.occurred_at)
             ind.rebounds += 1
-            ind.lose("rebound", rebound.points)
+            if rebound.list_kind != ZERO_TOLERANCE or signed_at(rebound.moves, rebound.occurred_at):
+                ind.lose("rebound", rebound.points)
     return result
 
 
@@ -289,8 +345,8 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     moves = and_(TaskTransition.task_id == Task.id,
                  or_(TaskTransition.at < period.end, TaskTransition.action.in_(HOLDER_ACTIONS)))
     query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at,
-                    Task.deadline_at, Task.points, ListItem.point_rules, TaskTransition.id, TaskTransition.at,
-                    TaskTransition.action, TaskTransition.to_status, TaskTransition.data)
+                    Task.deadline_at, Task.points, Task.list_kind, ListItem.point_rules, TaskTransition.id,
+                    TaskTransition.at, TaskTransition.action, TaskTransition.to_status, TaskTransition.data)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
              .outerjoin(TaskTransition, moves))
     query = (_list_row_join(query, Task)
@@ -300,12 +356,12 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     rows: dict[int, TaskRow] = {}
     records: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
-    for tid, unit_id, assignee_id, category, source, created, deadline, points, rules, move_id, at, action, \
-            to_status, data in session.execute(query):
+    for tid, unit_id, assignee_id, category, source, created, deadline, points, list_kind, rules, move_id, at, \
+            action, to_status, data in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
-                                      points_for(rules, points or 0), assignee_id=assignee_id)
+                                      points_for(rules, points or 0), assignee_id=assignee_id, list_kind=list_kind)
             records[tid] = []
         if move_id is not None and move_id not in seen:
             seen.add(move_id)
@@ -313,32 +369,50 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
                 row.transitions.append((at, action, to_status))
             if action in HOLDER_ACTIONS:
                 records[tid].append((at, action, data))
+    codes: dict[str, int] | None = None
     for tid, row in rows.items():
         row.holders = holdings(records[tid], row.assignee_id)
+        reroutes = [(at, data or {}) for at, action, data in records[tid] if action == "reroute"]
+        if reroutes:
+            codes = codes if codes is not None else dict(session.execute(select(Unit.code, Unit.id)).all())
+            row.dispatches = _dispatches(row, reroutes, codes)
     return list(rows.values()), _read_rebounds(session, campaign, period)
 
 
+def _dispatches(row: TaskRow, reroutes: list[tuple[datetime, dict[str, Any]]],
+                codes: dict[str, int]) -> list[tuple[datetime, int]]:
+    """The task's dispatch and reroutes as (instant, unit id), from the reroutes' `from_unit`/`to_unit` codes;
+    a unit whose code is no longer known stands as the task's current unit."""
+    first = codes.get(reroutes[0][1].get("from_unit"), row.unit_id)
+    return [(row.created_at, first)] + [(at, codes.get(data.get("to_unit"), row.unit_id)) for at, data in reroutes]
+
+
 def _read_rebounds(session: Session, campaign: Campaign, period: Period) -> list[ReboundRow]:
-    """The rebounds dated in `period`, each with its origin task's unit, points and holders."""
+    """The rebounds dated in `period`, each with its origin task's unit, points, holders, list kind and signing
+    moves."""
     origin = aliased(Task)
     held = aliased(TaskTransition)
     query = _list_row_join(
-        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, ListItem.point_rules,
-               held.id, held.at, held.action, held.data)
+        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, origin.list_kind,
+               ListItem.point_rules, held.id, held.at, held.action, held.data)
         .join(origin, origin.id == Event.rebound_task_id)
-        .outerjoin(held, and_(held.task_id == origin.id, held.action.in_(HOLDER_ACTIONS))), origin
+        .outerjoin(held, and_(held.task_id == origin.id, held.action.in_(HOLDER_ACTIONS + SIGNING_ACTIONS))), origin
     ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end
             ).order_by(Event.id, held.at, held.id)
-    found: dict[int, tuple[int, datetime, float, int | None]] = {}
+    found: dict[int, tuple[int, datetime, float, int | None, str | None]] = {}
     records: dict[int, dict[int, tuple[datetime, str, dict[str, Any] | None]]] = {}
-    for event_id, unit_id, assignee_id, occurred, points, rules, move_id, at, action, data in session.execute(query):
-        found.setdefault(event_id, (unit_id, occurred, points_for(rules, points or 0)["rebound"], assignee_id))
+    for event_id, unit_id, assignee_id, occurred, points, list_kind, rules, move_id, at, action, data \
+            in session.execute(query):
+        found.setdefault(event_id, (unit_id, occurred, points_for(rules, points or 0)["rebound"], assignee_id,
+                                    list_kind))
         moves = records.setdefault(event_id, {})
         if move_id is not None:
             moves.setdefault(move_id, (at, action, data))  # dicts keep the query's time order
     return [ReboundRow(unit_id, occurred, points, assignee_id,
-                       tuple(holdings(records[event_id].values(), assignee_id)))
-            for event_id, (unit_id, occurred, points, assignee_id) in found.items()]
+                       tuple(holdings([m for m in records[event_id].values() if m[1] in HOLDER_ACTIONS], assignee_id)),
+                       list_kind, tuple((at, action) for at, action, _ in records[event_id].values()
+                                        if action in SIGNING_ACTIONS))
+            for event_id, (unit_id, occurred, points, assignee_id, list_kind) in found.items()]
 
 
 def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,

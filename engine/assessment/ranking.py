@@ -18,10 +18,12 @@ from engine.core.models import AssessmentConfig, Campaign, Unit
 # Chengdu Jinniu's 100-point score (brief d.2), plus one point off per point lost.
 DEFAULT_WEIGHTS: dict[str, float] = {"handling_rate": 30, "on_time_handling_rate": 20, "closure_rate": 0,
                                      "on_time_closure_rate": 0, "rework_rate": 20, "overdue_unhandled_rate": 20,
-                                     "extension_rate": 10, "points_lost": 1, "rebounds": 0}
+                                     "extension_rate": 10, "accurate_dispatch_rate": 0, "points_lost": 1,
+                                     "rebounds": 0}
 DEFAULT_PEER_GROUPS: dict[str, str] = {"subdistrict": "subdistricts", "department": "departments",
                                        "squad": "squads"}
-GOOD_RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate")
+GOOD_RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate",
+              "accurate_dispatch_rate")
 BAD_RATES = ("rework_rate", "overdue_unhandled_rate", "extension_rate")
 
 

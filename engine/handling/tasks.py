@@ -10,6 +10,10 @@ commit.
 Timing follows the brief (b.4): an approved extension (延期) adds one original time limit to the
 current deadline, at most twice and never once overdue; parking (挂账) stops the clock and resuming
 moves the deadline by the paused time; rework (返工) does not reset the clock.
+
+A unit may send an order back (退单) only before signing for it, naming its grounds (SEND_BACK_GROUNDS) as well
+as a reason; once signed, the order is the unit's. The grounds are kept in the transition's data and counted
+in accurate dispatch (准确派遣率, engine/assessment/indicators.py).
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ STATES: dict[str, tuple[str, str]] = {
     TaskStatus.EXT_REQUESTED: ("延期待审批", "awaiting extension approval"),
     TaskStatus.PARK_REQUESTED: ("挂账待审批", "awaiting parking approval"),
     TaskStatus.PARKED: ("挂账", "parked"),
-    TaskStatus.SENT_BACK: ("已回退", "sent back to the dispatcher"),
+    TaskStatus.SENT_BACK: ("已退单", "sent back to the dispatcher"),
     TaskStatus.VOID_REQUESTED: ("作废待审批", "awaiting void approval"),
     TaskStatus.VOIDED: ("已作废", "voided"),
 }
@@ -58,7 +62,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "approve_park": ("批准挂账", "approve parking"),
     "reject_park": ("驳回挂账", "reject parking"),
     "resume": ("恢复处置", "resume"),
-    "send_back": ("回退", "send back"),
+    "send_back": ("退单", "send back"),
     "reroute": ("改派", "reroute"),
     "request_void": ("申请作废", "request voiding"),
     "approve_void": ("批准作废", "approve voiding"),
@@ -69,6 +73,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
 PREVIOUS = "@previous"  # target meaning "the state the task was in before the request or parking"
 #: A unit holds the task and may ask for time or a pause.
 WORKING = (TaskStatus.SIGNED, TaskStatus.HANDLING, TaskStatus.RETURNED)
+#: States a task reaches only after its unit signed for it: too late to send the order back.
+SIGNED_ONWARD = frozenset(WORKING) | {TaskStatus.SUBMITTED, TaskStatus.CLOSED, TaskStatus.EXT_REQUESTED,
+                                      TaskStatus.PARK_REQUESTED, TaskStatus.PARKED}
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (TaskStatus.DISPATCHED, "sign"): TaskStatus.SIGNED,
@@ -85,7 +92,6 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (TaskStatus.PARK_REQUESTED, "reject_park"): PREVIOUS,
     (TaskStatus.PARKED, "resume"): PREVIOUS,
     (TaskStatus.DISPATCHED, "send_back"): TaskStatus.SENT_BACK,
-    (TaskStatus.SIGNED, "send_back"): TaskStatus.SENT_BACK,
     (TaskStatus.SENT_BACK, "reroute"): TaskStatus.DISPATCHED,
     (TaskStatus.DISPATCHED, "reroute"): TaskStatus.DISPATCHED,
     **{(state, "request_void"): TaskStatus.VOID_REQUESTED for state in (TaskStatus.DISPATCHED,) + WORKING},
@@ -106,6 +112,14 @@ RIGHTS: dict[str, tuple[str, ...]] = {
 }
 SYSTEM_ACTIONS = frozenset({"resume"})  # what may run with no actor (parking ends by itself)
 REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void"})
+#: Why a unit sends an order back (退单): the fixed list a dispatcher reads before rerouting.
+SEND_BACK_GROUNDS: dict[str, tuple[str, str]] = {
+    "not_our_duty": ("不属于本单位职责", "not this unit's duty"),
+    "outside_area": ("不在本单位辖区", "outside this unit's area"),
+    "duplicate": ("重复派遣", "dispatched twice"),
+    "insufficient_information": ("信息不全无法处置", "too little information to act on"),
+    "other": ("其他", "other"),
+}
 MAX_EXTENSIONS = 2
 MAX_PARK_DAYS = 366
 
@@ -190,6 +204,9 @@ def _check_version(session: Session, task: Task, action: str, expected: Any) -> 
 def _target(task: Task, action: str) -> str:
     target = TRANSITIONS.get((task.status, action))
     zs, es, za, ea = _names(task.status, action)
+    if target is None and action == "send_back" and task.status in SIGNED_ONWARD:
+        raise _refuse("state", task, action, f"任务已签收（当前状态：{zs}），不能退单：退单须在签收前提出。",
+                      f"The task has been signed for (it is {es}); an order can be sent back only before signing.")
     if target is None:
         raise _refuse("state", task, action, f"任务当前状态为「{zs}」，不能执行「{za}」（{action}）。",
                       f"The task is {es} (state '{task.status}'); action '{action}' is not allowed from this state.")
@@ -201,10 +218,26 @@ def _target(task: Task, action: str) -> str:
     return target
 
 
-def _reason(action: str, comment: str) -> None:
+def _reason(action: str, comment: str, data: dict[str, Any]) -> None:
+    """The reason, and for a send-back its grounds from the fixed list; all problems at once."""
+    problems = []
+    za, ea = ACTIONS[action]
     if action in REASON_REQUIRED and not comment.strip():
-        za, ea = ACTIONS[action]
-        raise InputError([Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由")])
+        problems.append(Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由"))
+    grounds = data.get("grounds")
+    if action == "send_back" and not (isinstance(grounds, str) and grounds in SEND_BACK_GROUNDS):
+        problems.append(Problem(
+            "grounds", f"the grounds for sending the order back, one of: "
+                       f"{'; '.join(f'{code} ({en})' for code, (_zh, en) in SEND_BACK_GROUNDS.items())}",
+            f"须选择退单依据：{'、'.join(f'{zh}（{code}）' for code, (zh, _en) in SEND_BACK_GROUNDS.items())}"))
+    if problems:
+        raise InputError(problems)
+
+
+def grounds_name(code: Any, lang: str) -> str:
+    """A send-back's grounds in the reader's language (the code itself if it is not on the list)."""
+    zh, en = SEND_BACK_GROUNDS.get(code, (str(code), str(code))) if isinstance(code, str) else ("", "")
+    return zh if lang.startswith("zh") else en
 
 
 def _extension_allowed(task: Task, action: str, now: datetime) -> None:
@@ -327,7 +360,7 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     _check_version(session, task, action, expected_version)
     source = task.status
     target = _target(task, action)
-    _reason(action, comment)
+    _reason(action, comment, data)
     if prepare is not None:
         data = prepare(task, data)
     now = clock.now()
@@ -346,6 +379,16 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     session.flush()
     session.expire(task)
     return row
+
+
+def latest_send_backs(session: Session, task_ids: list[int]) -> dict[int, TaskTransition]:
+    """The last send-back (退单) of each task, for the dispatcher who reroutes it: its grounds and reason."""
+    if not task_ids:
+        return {}
+    rows = session.scalars(select(TaskTransition).where(TaskTransition.task_id.in_(task_ids),
+                                                        TaskTransition.action == "send_back")
+                           .order_by(TaskTransition.at, TaskTransition.id))
+    return {row.task_id: row for row in rows}
 
 
 def resume_due(session: Session) -> list[int]:

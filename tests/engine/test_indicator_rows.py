@@ -44,14 +44,19 @@ def test_december_2025_from_the_database(session, demo):
                         for when, action, to in [(created, "dispatch", "dispatched"), *moves])
         return row
 
-    old = task("A", at(2025, 10, 10), moves=[(at(2025, 10, 11), "submit", "submitted"),
+    # zero-tolerance tasks: their points count once the unit has signed for them (issue 14)
+    old = task("A", at(2025, 10, 10), moves=[(at(2025, 10, 10) + timedelta(hours=1), "sign", "signed"),
+                                              (at(2025, 10, 11), "submit", "submitted"),
                                               (at(2025, 12, 3), "fail_check", "returned")])
-    task("B", at(2025, 12, 5), source="inspection")
+    task("B", at(2025, 12, 5), source="inspection", moves=[(at(2025, 12, 5) + timedelta(hours=1), "sign", "signed")])
     closed = task("C", at(2025, 9, 1), moves=[(at(2025, 9, 2), "submit", "submitted"),
                                                (at(2025, 9, 2), "pass_check", "closed")])
-    session.add(Event(source="rows-test", source_event_id=f"{tag}-rebound", source_type="hotline",
-                      category_id=category.id, grid_id=grid.id, occurred_at=at(2025, 12, 20),
-                      received_at=at(2025, 12, 20), rebound_task_id=old.id))
+    unsigned = task("D", at(2025, 11, 1), moves=[(at(2025, 11, 2), "submit", "submitted"),
+                                                  (at(2025, 11, 2), "pass_check", "closed")])
+    for key, origin, day in (("rebound", old, 20), ("rebound-unsigned", unsigned, 21)):
+        session.add(Event(source="rows-test", source_event_id=f"{tag}-{key}", source_type="hotline",
+                          category_id=category.id, grid_id=grid.id, occurred_at=at(2025, 12, day),
+                          received_at=at(2025, 12, day), rebound_task_id=origin.id))
     session.flush()
 
     december = indicators.parse_period("2025-12")
@@ -60,7 +65,9 @@ def test_december_2025_from_the_database(session, demo):
     assert old.id in mine and closed.id not in mine  # A failed a check in December; C is long closed
     ind = indicators.compute(rows, rebounds, december, at(2026, 1, 15))[unit.id]
     assert (ind.due, ind.overdue, ind.overdue_unhandled, ind.failed_checks, ind.inspection_findings,
-            ind.rebounds) == (1, 1, 1, 1, 1, 1)
-    # ZT1's point_rules in the demo pack: overdue 5, failed_check 1, rebound 6, inspection 10
+            ind.rebounds) == (1, 1, 1, 1, 1, 2)
+    # ZT1's point_rules in the demo pack: overdue 5, failed_check 1, rebound 6, inspection 10; D was never
+    # signed for, so its rebound counts but costs nothing
     assert ind.points_lost == 5 + 1 + 10 + 6
+    assert {r.list_kind for r in rows if r.unit_id == unit.id} == {"zero_tolerance"}
     session.rollback()

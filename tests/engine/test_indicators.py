@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
-from engine.assessment.indicators import (Indicators, PeriodError, ReboundRow, TaskRow, compute, parse_period, points_for)
+from engine.assessment.indicators import (HAPPENINGS, Indicators, PeriodError, ReboundRow, TaskRow, compute,
+                                          parse_period, points_for)
+from engine.assessment.rollup import lost_by_person
 from engine.assessment.ranking import DEFAULT_WEIGHTS, rank, score
 
 CST = timezone(timedelta(hours=8))
@@ -106,3 +109,62 @@ def test_ties_share_a_rank_within_each_peer_group():
 def test_nobody_is_in_the_bottom_when_all_tie():
     ranked = rank({}, {1: "streets", 2: "streets", 3: "streets"}, DEFAULT_WEIGHTS)
     assert [r.rank for r in ranked] == [1, 1, 1] and not any(r.in_bottom(3) for r in ranked)
+
+
+def moved(tid, created, deadline, moves, unit=1, dispatches=(), list_kind="zero_tolerance", source="hotline"):
+    """A task row of a list kind, with the (instant, unit) of its dispatch and reroutes when it was rerouted."""
+    row = task(tid, created, deadline, moves, source=source, unit=unit)
+    row.list_kind, row.dispatches = list_kind, list(dispatches)
+    return row
+
+
+def test_accurate_dispatch_by_hand():
+    """Units 1–3 in November: each unit counts the tasks dispatched to it in the month (dispatch or reroute, once
+    per task) and those it sent back (退单) before the next reroute and the cut-off."""
+    rows = [
+        moved("A", at(11, 2), at(11, 4), [(at(11, 2, 11), "sign", "signed"), (at(11, 3), "submit", "submitted")]),
+        moved("B", at(11, 5), at(11, 6), [(at(11, 5, 12), "send_back", "sent_back"),
+                                          (at(11, 5, 14), "reroute", "dispatched")],
+              unit=2, dispatches=[(at(11, 5), 1), (at(11, 5, 14), 2)]),
+        moved("C", at(11, 10), at(11, 12), [(at(11, 10, 11), "send_back", "sent_back"),
+                                            (at(11, 10, 12), "reroute", "dispatched"),
+                                            (at(11, 10, 13), "send_back", "sent_back"),
+                                            (at(11, 10, 15), "reroute", "dispatched")],
+              unit=2, dispatches=[(at(11, 10), 2), (at(11, 10, 12), 3), (at(11, 10, 15), 2)]),
+        moved("D", at(10, 30), at(11, 4), [(at(11, 1), "send_back", "sent_back"), (at(11, 2), "reroute", "dispatched")],
+              unit=3, dispatches=[(at(10, 30), 1), (at(11, 2), 3)]),
+        moved("E", at(11, 29), at(12, 2), [(at(12, 1), "send_back", "sent_back")]),
+        moved("F", at(11, 15), at(11, 17), [(at(11, 16), "approve_void", "voided")]),
+    ]
+    month = compute(rows, [], parse_period("2026-11"), NOW)
+    # 1: A B E F dispatched, B sent back (D went to it in October, E's send-back is in December)
+    # 2: B C (C twice, counted once), C sent back; 3: C D, C sent back
+    assert {u: (month[u].dispatched, month[u].sent_back) for u in (1, 2, 3)} == {1: (4, 1), 2: (2, 1), 3: (2, 1)}
+    assert month[1].rates()["accurate_dispatch_rate"] == pytest.approx(0.75)
+    assert month[2].rates()["accurate_dispatch_rate"] == month[3].rates()["accurate_dispatch_rate"] == 0.5
+    running = compute(rows, [], parse_period("2026-11"), at(11, 5, 13))  # B sent back, not yet rerouted
+    assert (running[1].dispatched, running[1].sent_back, running[2].dispatched) == (2, 1, 0)
+    assert compute([], [], parse_period("2026-11"), NOW, [1])[1].rates()["accurate_dispatch_rate"] is None
+
+
+def test_zero_tolerance_points_count_only_once_the_unit_has_signed():
+    """The counts count; the points of a zero-tolerance task only if its unit had signed for it (and not sent it
+    back) by the instant counted: overdue 3, inspection 5, rebound 4 (list row), see docs/ASSESSMENT.md."""
+    rows = [
+        moved("never-signed", at(11, 2), at(11, 4), []),
+        moved("signed", at(11, 2), at(11, 4), [(at(11, 2, 11), "sign", "signed")]),
+        moved("sent-back", at(11, 5), at(11, 6), [(at(11, 5, 11), "send_back", "sent_back")]),
+        moved("inspected-signed", at(11, 10), at(12, 20), [(at(11, 10, 11), "sign", "signed")], source="inspection"),
+        moved("inspected-unsigned", at(11, 10), at(12, 20), [], source="inspection"),
+        moved("signed-late", at(11, 12), at(11, 13), [(at(11, 14), "sign", "signed")]),
+        moved("strict", at(11, 2), at(11, 4), [], list_kind="strict_management"),
+    ]
+    rebounds = [ReboundRow(1, at(11, 20), 4.0, list_kind="zero_tolerance"),
+                ReboundRow(1, at(11, 21), 4.0, list_kind="zero_tolerance", moves=((at(11, 2, 11), "sign"),))]
+    ind = compute(rows, rebounds, parse_period("2026-11"), NOW)[1]
+    assert (ind.overdue, ind.inspection_findings, ind.rebounds) == (5, 2, 2)
+    assert ind.points_by == {"overdue": Decimal(6), "inspection": Decimal(5), "rebound": Decimal(4)}
+    assert ind.points_lost == 3 + 3 + 5 + 4  # signed, strict; inspected-signed; the signed origin's rebound
+    assert (ind.dispatched, ind.sent_back) == (7, 1)
+    by_person = lost_by_person(rows, rebounds, parse_period("2026-11"), NOW)
+    assert sum((i.points_by.get(h, Decimal(0)) for i in by_person.values() for h in HAPPENINGS), Decimal(0)) == 15

@@ -1,5 +1,7 @@
 """The indicators read what the state machine writes: a demo task moved by real users through
-engine/tasks.py (handled on time, failed at the check, reworked, closed) counts as the formulas say."""
+engine/tasks.py (handled on time, failed at the check, reworked, closed) counts as the formulas say; orders
+sent back (退单) and rerouted count in accurate dispatch, and a zero-tolerance order costs points only once
+signed."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -9,10 +11,11 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.assessment import indicators
+from engine.assessment.rollup import lost_by_person
 from engine.intake import events as intake
 from engine.handling import tasks
 from engine.core.models import Campaign, Task, User
-from tests.helpers import event
+from tests.helpers import TASK_SOURCE, event
 
 START = datetime(2026, 12, 14, 2, tzinfo=timezone.utc)  # Monday 14 December, 10:00 in Shanghai
 
@@ -50,3 +53,48 @@ def test_a_task_failed_at_the_check_then_closed(factory, demo, drain, moving_clo
         assert (ind.due, ind.handled, ind.handled_on_time, ind.closed, ind.closed_on_time) == (1, 1, 1, 1, 1)
         assert (ind.reworked, ind.failed_checks, ind.overdue, ind.overdue_unhandled) == (1, 1, 0, 0)
         assert ind.points_lost == mine[0].points["failed_check"]
+
+
+def test_orders_sent_back_and_rerouted_count_by_hand(factory, demo, drain, moving_clock):
+    """Four zero-tolerance barbecue orders to 东城 (JD-DC): one signed, one never signed, one sent back and
+    rerouted to 西城 (JD-XC), who signs it, one sent back and left waiting; all run overdue."""
+    with factory() as session:
+        ids = [intake.accept_event(session, event("06029", "DC-03", occurred_at=(START - timedelta(hours=1))
+                                                  .isoformat()), TASK_SOURCE)[0].id for _ in range(4)]
+        session.commit()
+    drain()
+    with factory() as session:
+        users = {u.username: u for u in session.scalars(select(User))}
+        signed, unsigned, rerouted, waiting = [
+            session.scalar(select(Task).join(Task.unit).where(Task.event_id == eid, Task.unit.has(code="JD-DC")))
+            for eid in ids]
+        assert {t.list_kind for t in (signed, unsigned, rerouted, waiting)} == {"zero_tolerance"}
+
+        def act(task, action, who, comment="", data=None):
+            moving_clock["t"] += timedelta(minutes=5)
+            tasks.apply(session, task, action, users[who], comment, data, expected_version=task.version)
+
+        act(signed, "sign", "dongcheng")
+        act(rerouted, "send_back", "dongcheng", "该点位属西城", {"grounds": "outside_area"})
+        act(waiting, "send_back", "dongcheng", "与上一单重复", {"grounds": "duplicate"})
+        act(rerouted, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
+        act(rerouted, "sign", "xicheng")
+        session.commit()
+        campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+        week = indicators.parse_period("2026-W51", campaign.timezone)
+        rows, rebounds = indicators.read_rows(session, campaign, week)
+        mine = [r for r in rows if r.task_id in {signed.id, unsigned.id, rerouted.id, waiting.id}]
+        later = moving_clock["t"] + timedelta(days=1)  # every deadline has passed, nothing was submitted
+        result = indicators.compute(mine, [], week, later)
+        dc, xc = signed.unit_id, rerouted.unit_id
+        overdue_points = mine[0].points["overdue"]
+        assert overdue_points > 0
+        assert (result[dc].dispatched, result[dc].sent_back) == (4, 2)
+        assert (result[xc].dispatched, result[xc].sent_back) == (1, 0)
+        assert result[dc].rates()["accurate_dispatch_rate"] == 0.5 and result[xc].rates()["accurate_dispatch_rate"] == 1
+        assert (result[dc].overdue, result[xc].overdue) == (3, 1)  # the rerouted order runs overdue with 西城
+        assert result[dc].points_lost == overdue_points  # the signed one; never signed and sent back cost 0
+        assert result[xc].points_lost == overdue_points  # 西城 signed for it
+        people = lost_by_person(mine, [], week, later)
+        for unit_id in (dc, xc):
+            assert sum(i.points_lost for (u, _p), i in people.items() if u == unit_id) == overdue_points

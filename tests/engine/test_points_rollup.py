@@ -44,9 +44,12 @@ class Month:
     lost: list[Lost] = field(default_factory=list)
 
     def task(self, key: str, unit: str, created: datetime, days: float, moves=(), person: str | None = None,
-             source: str = "patrol", listed: bool = True, status: str = "signed", recorded: bool = True) -> Task:
+             source: str = "patrol", listed: bool = True, status: str = "signed", recorded: bool = True,
+             signed: bool = True) -> Task:
         """A task of `unit` assigned to `person`, dispatched at `created`, due `days` later, with its moves; its
-        dispatch names the holder as dispatch does, unless it is from before the history named holders."""
+        dispatch names the holder as dispatch does, unless it is from before the history named holders. A listed
+        (zero-tolerance) task is signed for a minute after its dispatch unless `signed` is false: only then do
+        its points count."""
         self.count += 1
         event = Event(source="points-test", source_event_id=f"points-{key}", source_type=source,
                       category_id=self.category.id, grid_id=self.grid.id, occurred_at=created, received_at=created)
@@ -69,6 +72,8 @@ class Month:
             born["assignee"] = self.people[person].id
         self.session.add(TaskTransition(task_id=row.id, from_status=None, to_status="dispatched", action="dispatch",
                                         at=created, data=born))
+        if listed and signed:
+            moves = [(created + timedelta(minutes=1), "sign", "signed"), *moves]
         self.session.add_all(TaskTransition(task_id=row.id, from_status=None, to_status=to, action=action, at=when)
                              for when, action, to in moves)
         self.tasks[key] = row
@@ -348,3 +353,21 @@ def test_unnamed_holders_in_a_history_are_resolved():
     assert [holder_at(held, 7, t) for t in (t0 - timedelta(hours=1), t0, t1 - timedelta(seconds=1), t1, t2)] \
         == [5, 5, 5, None, 7]
     assert holder_at([], 9, t0) == 9  # no history at all: the current assignee
+
+
+def test_an_unsigned_zero_tolerance_order_costs_nobody_points(month):
+    """李娜's zero-tolerance order runs overdue before anyone signed for it, and a rebound is charged to it: both
+    count for 甲街道 but cost neither her nor the unit a point, in the roll-up as in the ranking (issue 14)."""
+    november = indicators.parse_period("2026-11", "Asia/Shanghai")
+    before = by_code(points_rollup(month.session, month.campaign, november, NOW))
+    counted = indicators.for_period(month.session, month.campaign, november, NOW)[month.units["U-A"].id]
+    unsigned = month.task("ln-unsigned", "U-A", at(11, 3), 1, person="李娜", signed=False)
+    month.rebound("ln-unsigned", unsigned, at(11, 6))
+    month.session.flush()
+    after = by_code(points_rollup(month.session, month.campaign, november, NOW))
+    ind = indicators.for_period(month.session, month.campaign, november, NOW)
+    street = ind[month.units["U-A"].id]
+    assert (street.overdue, street.rebounds) == (counted.overdue + 1, counted.rebounds + 1)
+    assert street.points_lost == counted.points_lost
+    assert persons_of(after["U-A"]) == persons_of(before["U-A"]) and after["U-A"].total == before["U-A"].total
+    assert_adds_up(list(after.values()), ind)

@@ -179,10 +179,11 @@ def test_parking_ends_by_itself_on_its_end_date(factory, drain, session):
 def test_send_back_needs_a_reason_and_reroute_dispatches_to_the_new_unit(factory, drain, session):
     task = new_task(factory, drain, session)
     with pytest.raises(InputError) as no_reason:
-        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "  ", expected_version=1)
-    assert no_reason.value.problems[0].where == "comment"
+        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "  ", {"grounds": "outside_area"},
+                    expected_version=1)
+    assert [p.where for p in no_reason.value.problems] == ["comment"]
     session.rollback()
-    act(session, task, "send_back", "dongcheng", "不属于本街道管辖")
+    act(session, task, "send_back", "dongcheng", "不属于本街道管辖", {"grounds": "outside_area"})
     assert task.status == "sent_back"
     with pytest.raises(InputError):
         tasks.apply(session, task, "reroute", user(session, "dispatcher"), data={"unit": "NO-SUCH"},
@@ -281,3 +282,55 @@ def test_the_table_names_only_known_states_and_every_action_has_rights():
     assert all(len(code) <= 16 for code in tasks.STATES)  # fits Task.status and TaskTransition columns
     assert set(tasks.RIGHTS["approve_void"]) == {"dispatcher", "shift_leader", "admin"}
     assert set(tasks.RIGHTS["pass_check"]) == {"checker", "collector"}  # the 监督员 checks closed work on site
+
+
+def test_an_order_is_sent_back_before_signing_with_its_grounds_kept_in_the_history(factory, drain, session):
+    task = new_task(factory, drain, session)
+    row = act(session, task, "send_back", "dongcheng", "该点位属西城街道", {"grounds": "outside_area"})
+    assert (row.from_status, row.to_status, row.comment) == ("dispatched", "sent_back", "该点位属西城街道")
+    assert row.data == {"grounds": "outside_area"}
+    assert tasks.grounds_name(row.data["grounds"], "zh") == "不在本单位辖区"
+    assert tasks.grounds_name(row.data["grounds"], "en") == "outside this unit's area"
+    assert tasks.latest_send_backs(session, [task.id])[task.id].id == row.id
+
+
+@pytest.mark.parametrize("grounds", [None, "", "not_my_problem", 3, ["duplicate"]])
+def test_send_back_without_known_grounds_is_refused_in_both_languages_and_writes_nothing(factory, drain, session,
+                                                                                         grounds):
+    task = new_task(factory, drain, session)
+    before = transition_count(session, task.id)
+    data = {} if grounds is None else {"grounds": grounds}
+    with pytest.raises(InputError) as refused:
+        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "不归我们管", data, expected_version=1)
+    session.rollback()
+    [problem] = refused.value.problems
+    assert problem.where == "grounds"
+    assert "不属于本单位职责" in problem.message("zh") and "重复派遣" in problem.message("zh")
+    assert "not_our_duty" in problem.message("en") and "duplicate" in problem.message("en")
+    session.expire_all()
+    assert transition_count(session, task.id) == before and (task.status, task.version) == ("dispatched", 1)
+
+
+def test_no_reason_and_bad_grounds_are_named_together(factory, drain, session):
+    task = new_task(factory, drain, session)
+    with pytest.raises(InputError) as refused:
+        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "", {"grounds": "nope"},
+                    expected_version=1)
+    session.rollback()
+    assert [p.where for p in refused.value.problems] == ["comment", "grounds"]
+
+
+def test_a_signed_order_can_no_longer_be_sent_back(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    before = transition_count(session, task.id)
+    with pytest.raises(TransitionError) as refused:
+        tasks.apply(session, task, "send_back", user(session, "dongcheng"), "不属于本街道管辖",
+                    {"grounds": "not_our_duty"}, expected_version=task.version)
+    session.rollback()
+    assert refused.value.kind == "state"
+    assert "已签收" in refused.value.message("zh") and "退单须在签收前提出" in refused.value.message("zh")
+    assert "only before signing" in refused.value.message("en")
+    assert transition_count(session, task.id) == before and task.status == "signed"
+    assert "send_back" not in tasks.actions_for(task, "field_unit")
+    assert (TaskStatus.SIGNED, "send_back") not in tasks.TRANSITIONS

@@ -92,3 +92,16 @@ def test_without_a_chinese_font_the_pdf_says_so_in_both_languages(app, december,
     text = response.get_data(as_text=True)
     assert response.status_code == 503 and "/nonexistent/font.ttc" in text
     assert "找不到用于 PDF 的中文字体" in text and "No Chinese font for the PDF" in text
+
+
+def test_accurate_dispatch_is_labelled_on_the_page_and_in_the_files(app, december, login):
+    """准确派遣率 (issue 14) beside the other rates, with its counts, in both languages and in the XLSX."""
+    client = app.test_client()
+    login(client, "assessor")
+    zh = client.get("/assessment/bulletins/2026-11?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "准确派遣率" in zh and "派遣数" in zh and "退单数" in zh
+    en = client.get("/assessment/bulletins/2026-11?lang=en").get_data(as_text=True)
+    assert "Accurate dispatch rate" in en and "Sent back" in en
+    book = load_workbook(io.BytesIO(client.get("/assessment/bulletins/2026-11.xlsx?lang=en").data))
+    headers = {cell.value for sheet in book.worksheets for row in sheet.iter_rows(max_row=3) for cell in row}
+    assert {"Accurate dispatch rate", "Dispatched", "Sent back"} <= headers

@@ -81,6 +81,7 @@ POLICY: dict[str, frozenset[str]] = {
     "pages.tasks": USERS,
     "pages.task": USERS,
     "pages.assign": frozenset({FIELD_UNIT, ADMIN}),  # then engine.handling.assignment.may_assign decides per task
+    "pages.send_back": frozenset({FIELD_UNIT}),  # 退单 is the unit's alone (engine.handling.tasks.RIGHTS)
     "supervision.board": SUPERVISORS,
     "supervision.act": SUPERVISORS,
     "supervision.reply": frozenset({FIELD_UNIT, ADMIN}),
