@@ -19,8 +19,9 @@ from wtforms.validators import ValidationError
 
 from admin.base import MasterDataView, shown_label
 from admin.people import RecordPicker, person_cell, person_picker, place_problems
-from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, SupervisionTier,
-                                Timeline, Unit)
+from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, IntakePolicy,
+                                SupervisionTier, Timeline, Unit)
+from rules.facts import SOURCE_TYPES
 from engine.cases.routing import check_duty
 from engine.core.worktime import describe_limit
 from engine.people.responsibility import check_liaison
@@ -33,6 +34,23 @@ from admin.ladders import SupervisionTierView, TimelineView
 
 
 # --- campaigns -----------------------------------------------------------------------------------------
+class IntakePolicyView(MasterDataView):
+    """Per source type, whether its reports are verified (核实) before filing or filed at once (DESIGN 12)."""
+
+    can_create = True
+    can_delete = True
+    column_list = ("source_type", "verify", "trusted_confidence")
+    form_columns = ("source_type", "verify", "trusted_confidence")
+    form_overrides = {"source_type": fields.SelectField}
+    form_args = {"source_type": {"choices": [(s, s) for s in SOURCE_TYPES]},
+                 "trusted_confidence": {"validators": [validators.Optional(), validators.NumberRange(0, 1)]}}
+    column_labels = {"source_type": _l("Source type"), "verify": _l("Verified by the grid's collector first (核实)"),
+                     "trusted_confidence": _l("Filed at once from this confidence (cameras, 0–1)")}
+    column_descriptions = {"verify": _l("Off: reports of this type are filed and dispatched at once, like patrols. "
+                                        "Zero-tolerance items are always filed at once."),
+                           "trusted_confidence": _l("Empty: confidence never files a report at once.")}
+
+
 
 class CampaignView(RowsView):
     column_list = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
@@ -40,7 +58,8 @@ class CampaignView(RowsView):
     column_searchable_list = ("code", "name_zh", "name_en")
     column_filters = ("status",)
     form_columns = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
-                    "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time")
+                    "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time",
+                    "accept_minutes", "verify_minutes", "dispatch_minutes")
     form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField}
     form_extra_fields = {
         "inspection_starts_at": LocalDateTimeField(_l("Inspection window (测评期) starts"),
@@ -52,7 +71,9 @@ class CampaignView(RowsView):
                  "timezone": {"validators": [valid_zone]},
                  "starts_on": {"widget": DatePickerWidget()},
                  "ends_on": {"widget": DatePickerWidget(), "validators": [After("starts_on", equal=True)]},
-                 "digest_time": {"validators": [clock_time]}}
+                 "digest_time": {"validators": [clock_time]},
+                 **{name: {"validators": [validators.InputRequired(), validators.NumberRange(1, 10080)]}
+                    for name in ("accept_minutes", "verify_minutes", "dispatch_minutes")}}
     form_widget_args = {"digest_time": {"type": "time"}}
     column_formatters = {"status": lambda v, c, m, n: choice_label(CAMPAIGN_STATUSES, m.status),
                          "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
@@ -66,8 +87,13 @@ class CampaignView(RowsView):
                      "digest_time": _l("Daily digest time (local)"),
                      "inspection_starts_at": _l("Inspection window (测评期) starts"),
                      "inspection_ends_at": _l("Inspection window (测评期) ends"),
-                     "published_version": _l("Published version")}
-    column_descriptions = {"office_hours": _l("Periods of a working day; working-time limits count only inside them."),
+                     "published_version": _l("Published version"),
+                     "accept_minutes": _l("受理 clock (minutes)"), "verify_minutes": _l("核实 clock (minutes)"),
+                     "dispatch_minutes": _l("派遣 clock (minutes)")}
+    column_descriptions = {"accept_minutes": _l("From a report's receipt to its case (受理)."),
+                           "verify_minutes": _l("For the grid's collector to verify a report on the spot (核实)."),
+                           "dispatch_minutes": _l("From verification to dispatch, through filing (立案) or the "
+                                                  "dispatcher's queue (派遣)."),"office_hours": _l("Periods of a working day; working-time limits count only inside them."),
                            "continuous_time": _l("Switch on during an inspection window: working-time limits then "
                                                  "count clock time."),
                            "inspection_starts_at": _l("In the campaign's time zone.")}
@@ -327,6 +353,7 @@ class FrontageHolderView(MasterDataView):
 
 def add_master_data_views(admin, category) -> None:
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=category))
+    admin.add_view(IntakePolicyView(IntakePolicy, db, name=_l("Intake by source type"), category=category))
     admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=category))
     admin.add_view(UnitView(Unit, db, name=_l("Units"), category=category))
     admin.add_view(FrontageHolderView(FrontageHolder, db, name=_l("Frontage holders (门前三包)"), category=category))

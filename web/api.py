@@ -341,7 +341,11 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "status": {"type": "string", "enum": [status.value for status in EventStatus],
                    "description": "failed: evaluation was given up after repeated errors; `error` says why"},
         "source": {"type": "string"}, "source_event_id": {"type": "string"}, "category": {"type": "object"},
-        "grid": {"type": "string"}, "firings": {"type": "array", "items": {"type": "object"}},
+        "grid": {"type": "string", "nullable": True, "description": "null: located outside every grid (its case "
+                                                                    "waits for the dispatcher)"},
+        "firings": {"type": "array", "items": {"type": "object"},
+                    "description": "Each with `phase`: intake (on arrival) or filing (when its case was filed; only "
+                                   "these make tasks)"},
         "source_type": {"type": "string", "description": "The intake token's source type"},
         "anonymous": {"type": "boolean"},
         "reporter": {"type": "object", "nullable": True,

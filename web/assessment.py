@@ -15,6 +15,8 @@ from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.indicators import HAPPENINGS, RATES, PeriodError, parse_period, period_containing
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
+from engine.cases.clocks import clock_rates
+from engine.cases.stages import CLOCK_NAMES, CLOCKS
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import Campaign, SanctionRun
@@ -80,6 +82,15 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),
     ]
+
+
+def clock_sheet(campaign: Campaign, period: Any, lang: str) -> Sheet:
+    """The stage clocks of the period's cases (受理, 核实, 派遣): how many ended or ran out, and how many in time."""
+    rates = clock_rates(db.session, campaign, period.start, period.end, clock.now())
+    rows = [[CLOCK_NAMES[name][0 if lang == "zh" else 1], getattr(campaign, CLOCKS[name][1]), rate.counted,
+             rate.on_time, _percent(rate.rate)] for name, rate in rates.items()]
+    return (_("Stage clocks of the cases"), [_("Clock"), _("Limit (minutes)"), _("Cases counted"), _("Within the limit"),
+                                             _("On-time rate")], rows)
 
 
 def happening_labels() -> dict[str, str]:
@@ -183,18 +194,20 @@ def bulletin(name: str):
     data = build(db.session, campaign, period, clock.now())
     title = _title(data, lang)
     tables = sheets(data, lang)
+    clocks = clock_sheet(campaign, period, lang)
     if extension == "xlsx":
-        return _file(xlsx(title, [*tables, points_sheet(data, lang)]), period.label, extension)
+        return _file(xlsx(title, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
     if extension == "pdf":
         subtitle = _("Counted up to %(cutoff)s (%(tz)s); ranks are competition ranks within each peer group.",
                      cutoff=_local(data), tz=campaign.timezone)
         try:
-            return _file(pdf(title, subtitle, [*tables, points_sheet(data, lang)]), period.label, extension)
+            return _file(pdf(title, subtitle, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
         except FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
                            points=points_sections(data, lang), happenings=happening_labels(),
-                           charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign)
+                           charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign,
+                           clocks=clocks)
 
 
 def _local(bulletin: Bulletin) -> str:

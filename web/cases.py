@@ -12,7 +12,7 @@ from engine.cases.by_hand import link_report, unlink_report
 from engine.cases.clocks import clocks
 from engine.cases.closing import CLOSERS, close_case
 from engine.cases.stages import load_case
-from engine.cases.verification import Photo, verify
+from engine.cases.verification import FINDINGS, Photo, verify
 
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case
 from engine.evaluation.filing import FILERS, file_case, refuse_case
@@ -246,12 +246,66 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                                              "actor": {"type": "integer", "nullable": True},
                                              "comment": {"type": "string"}}}},
         "reports": {"type": "array", "items": {"type": "object"}, "description": "The linked events"},
-        "tasks": {"type": "array", "items": ref("Task"), "description": "A field unit sees only its own"}}}
+        "tasks": {"type": "array", "items": ref("Task"), "description": "A field unit sees only its own"},
+        "stage_due_at": {"type": "string", "format": "date-time", "nullable": True,
+                         "description": "When the current stage's clock runs out"},
+        "verifier": {"type": "object", "nullable": True, "description": "The grid's collector who verifies (核实)",
+                     "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+        "verification": {"type": "object", "nullable": True, "properties": {
+            "finding": {"type": "string", "enum": list(FINDINGS)}, "finding_name": {"type": "string"},
+            "note": {"type": "string"}, "filing_condition": {"type": "string", "nullable": True},
+            "photos": {"type": "array", "items": {"type": "integer"}}, "at": {"type": "string"}}},
+        "closing_condition": {"type": "string", "nullable": True},
+        "clocks": {"type": "array", "description": "Stage clocks: 受理 (accept), 核实 (verify), 派遣 (dispatch)",
+                   "items": {"type": "object", "properties": {
+                       "clock": {"type": "string", "enum": ["accept", "verify", "dispatch"]},
+                       "name": {"type": "string"}, "started": {"type": "string"},
+                       "ended": {"type": "string", "nullable": True}, "minutes": {"type": "number"},
+                       "limit_minutes": {"type": "integer", "nullable": True}, "overdue": {"type": "boolean"}}}}}}
     paths = {
         "/api/v1/cases/{case_id}": {"get": {
             "summary": "A case: matter, place, stage, lead unit, report count, stage history, reports and tasks",
             "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
             "responses": {"200": json_response("The case", ref("Case")), **problem_responses(401, 403, 404)}}},
+        "/api/v1/cases/{case_id}/verify": {"post": {
+            "summary": "核实: the grid's collector (or a shift leader for them) records what was found on the spot, "
+                       "with at least one photo; the case then waits for filing (待立案)",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["finding", "photo"], "properties": {
+                    "finding": {"type": "string", "enum": list(FINDINGS)},
+                    "note": {"type": "string"}, "filing_condition": {"type": "string"},
+                    "photo": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+            "responses": {"200": json_response("The case, awaiting filing", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 413, 422)}}},
+        "/api/v1/cases/{case_id}/file": {"post": {
+            "summary": "立案: the shift leader files a verified case against a filing condition of its category "
+                       "(optionally correcting the category); the case is evaluated again and dispatched",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["filing_condition"], "properties": {
+                    "filing_condition": {"type": "string", "example": "default"},
+                    "category": {"type": "string", "description": "A corrected category code"},
+                    "comment": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case, with `task_ids` of the tasks it made", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/refuse": {"post": {
+            "summary": "不予立案: the shift leader refuses a verified case with a reason for the source",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case, not filed", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/close": {"post": {
+            "summary": "结案: the shift leader closes a dispatched case against a closing condition once its lead "
+                       "unit's task has passed the check",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "closing_condition": {"type": "string", "description": "Default: the filing condition's"},
+                    "comment": {"type": "string"}}}}}},
+            "responses": {"200": json_response("The case, closed", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
         "/api/v1/cases/{case_id}/route": {"post": {
             "summary": "Route a case awaiting dispatch (待派遣) to a unit: dispatcher, shift leader or admin",
             "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],

@@ -26,7 +26,8 @@ def firing_json(f: Firing) -> dict[str, Any]:
             "ruleset_version": {"id": f.ruleset_version_id, "number": f.ruleset_version.number,
                                 "content_hash": f.ruleset_version.content_hash},
             "list": f.list_kind, "list_item": f.list_item, "points": f.points,
-            "matched": f.matched, "decisions": f.decisions, "task": f.task_id, "fired_at": f.fired_at.isoformat()}
+            "matched": f.matched, "decisions": f.decisions, "task": f.task_id, "fired_at": f.fired_at.isoformat(),
+            "phase": f.phase}
 
 
 def person_json(p: Person | None, lang: str) -> dict[str, Any] | None:

@@ -156,11 +156,12 @@ def awaiting_dispatch(session: Session, limit: int = 200) -> list[Case]:
 
 
 def in_stage(session: Session, stage: CaseStage, limit: int = 200, verifier_id: int | None = None) -> list[Case]:
-    """The cases in one stage, the earliest clock first: a role's queue (待核实 of one collector, 待立案, 待派遣)."""
+    """The cases in one stage, the earliest clock first: a role's queue (待核实 of one collector, with the cases of
+    grids that name no collector, which any collector may take; 待立案; 待派遣)."""
     query = (select(Case).options(joinedload(Case.category), joinedload(Case.grid), joinedload(Case.verifier))
              .where(Case.stage == stage).order_by(Case.stage_due_at, Case.opened_at, Case.id).limit(limit))
     if verifier_id is not None:
-        query = query.where(Case.verifier_id == verifier_id)
+        query = query.where((Case.verifier_id == verifier_id) | Case.verifier_id.is_(None))
     return list(session.scalars(query))
 
 

@@ -18,7 +18,7 @@ from engine.cases.admission import clock_due
 from engine.cases.stages import move
 from engine.core.models import Campaign, Case, FilingCondition, User
 from engine.core.states import CaseStage
-from engine.handling.evidence import check_size, inspect_photo, store_photo
+from engine.core.photos import check_size, inspect_photo, store_photo
 from engine.people.staff import person_of
 from rules.problems import InputError, Problem
 

@@ -24,7 +24,7 @@ def test_every_active_campaign_evaluates_the_event(factory, drain, session):
         publish(s, extra, comment="test")
         s.commit()
         campaign_id = extra.id
-        event_id = accept_event(s, event("06020", "NC-04", hour=10), IntakeSource("campaign-tests"))[0].id
+        event_id = accept_event(s, event("06020", "NC-04", hour=10), IntakeSource("campaign-tests", "patrol"))[0].id
         s.commit()
     drain()
     e = session.get(Event, event_id)

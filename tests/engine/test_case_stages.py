@@ -199,3 +199,33 @@ def test_the_shift_leader_closes_a_case_only_after_the_checkers_pass(factory, dr
     session.flush()
     assert case.stage == "closed" and case.closing_condition == case.filing_condition
     assert "已整改" in case.stages[-1].comment
+
+
+def test_from_the_hotline_the_sub_district_duties_wait_for_verification_and_filing(factory, drain, session):
+    # ③ and ④ of the seed's sub-district duties (店外经营, 乱挖, 乱贴乱挂, 乱写乱画, 焚烧垃圾, 毁绿) by day: from a
+    # patrol they are dispatched at once (test_cases.py); from the hotline each first waits for DC-03's collector.
+    duties = ["09005", "08003", "07001", "06004", "06020", "06045"]
+    ids = store(factory, HOTLINE, *[event(code, "DC-03", hour=10) for code in duties])
+    drain()
+    for event_id in ids:
+        report = session.get(Event, event_id)
+        assert report.status == "evaluated" and report.tasks == [], report.category.code
+        assert report.case.stage == "verifying" and report.case.verifier.name == "吴敏"
+
+
+def test_the_stage_clocks_count_into_on_time_rates(factory, drain, session, tmp_path):
+    from engine.cases.clocks import clock_rates
+    ids = store(factory, HOTLINE, event("09005", "DC-03", hour=10), event("08003", "DC-03", hour=10))
+    drain()
+    early, late = (session.get(Event, i).case for i in ids)
+    for case, minutes in ((early, 20), (late, 45)):
+        verify(session, case, user(session, "collector"), "confirmed", "", None, [Photo("a.jpg", jpeg())], tmp_path,
+               2**20, ZONE, case.opened_at + timedelta(minutes=minutes))
+    session.flush()
+    campaign = session.get(Campaign, early.campaign_id)
+    start, end = early.opened_at - timedelta(seconds=1), late.opened_at + timedelta(seconds=1)
+    rates = clock_rates(session, campaign, start, end, late.opened_at + timedelta(minutes=50))
+    assert (rates["verify"].counted, rates["verify"].on_time) == (2, 1)
+    assert rates["accept"].counted == 2 and rates["accept"].on_time == 2  # evaluated within 15 minutes
+    # 待立案 since minute 20 and 45: the first has run past its 15 minutes, the second is still within them
+    assert (rates["dispatch"].counted, rates["dispatch"].on_time) == (1, 0)

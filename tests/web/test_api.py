@@ -89,7 +89,7 @@ def test_a_missing_field_is_named(client, intake_token):
     assert [e["field"] for e in response.get_json()["errors"]] == ["source_event_id"]
 
 
-def test_a_location_resolves_to_its_grid_and_outside_every_grid_is_refused(client, intake_token, drain):
+def test_a_location_resolves_to_its_grid_and_outside_every_grid_waits_for_the_dispatcher(client, intake_token, drain):
     body = event()
     del body["grid"]
     body["location"] = {"lat": 35.025, "lon": 110.995}
@@ -98,8 +98,11 @@ def test_a_location_resolves_to_its_grid_and_outside_every_grid_is_refused(clien
     data = client.get(f"/api/v1/events/{response.get_json()['id']}", headers=bearer(intake_token)).get_json()
     assert data["grid"] == "DC-01"
     far = dict(body, source_event_id=unique(), location={"lat": 39.9, "lon": 116.4})
-    refused = client.post("/api/v1/events", json=far, headers=bearer(intake_token))
-    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "location"
+    kept = client.post("/api/v1/events", json=far, headers=bearer(intake_token))
+    assert kept.status_code == 202  # accepted, never lost: its case waits in 待派遣
+    drain()
+    data = client.get(f"/api/v1/events/{kept.get_json()['id']}", headers=bearer(intake_token)).get_json()
+    assert data["status"] == "evaluated" and data["grid"] is None and data["case"]["stage"] == "awaiting_dispatch"
 
 
 def test_batch_items_stand_alone(client, intake_token, session):

@@ -47,7 +47,7 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
-               "frontageholder", "supervisiontier", "timeline", "person", "street")
+               "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
@@ -117,6 +117,17 @@ POLICY: dict[str, frozenset[str]] = {
     "cases_api.post_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.delete_link": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.post_handover": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办
+    "cases_api.post_verify": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),  # 核实; then the case's collector only
+    "cases_api.post_file": frozenset({SHIFT_LEADER, ADMIN}),  # 立案
+    "cases_api.post_refuse": frozenset({SHIFT_LEADER, ADMIN}),  # 不予立案
+    "cases_api.post_close": frozenset({SHIFT_LEADER, ADMIN}),  # 结案
+    "case_pages.queue": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),  # 待核实, 待立案, 待结案
+    "case_pages.case_page": STAFF,
+    "case_pages.photo": STAFF,
+    "case_pages.verify_form": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),
+    "case_pages.file_form": frozenset({SHIFT_LEADER, ADMIN}),
+    "case_pages.refuse_form": frozenset({SHIFT_LEADER, ADMIN}),
+    "case_pages.close_form": frozenset({SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,

@@ -26,7 +26,7 @@ def test_an_event_names_its_case_and_the_case_its_reports_stages_and_tasks(clien
     assert case.status_code == 200 and body["stage_name"] == "已派遣" and body["report_count"] == 2
     assert body["category"]["code"] == "06029" and body["lead_unit"]["code"] == "JD-DC"
     assert [r["id"] for r in body["reports"]] == ids and {t["event"] for t in body["tasks"]} == {ids[0]}
-    assert [s["to"] for s in body["stages"]] == ["reported", "dispatched"]
+    assert [s["to"] for s in body["stages"]] == ["reported", "filed", "dispatched"]
     # a field unit sees a case of its tasks and the reports linked to it, but not another sub-district's
     dongcheng = user_token(client, "dongcheng")
     assert client.get(f"/api/v1/events/{ids[1]}", headers=bearer(dongcheng)).get_json()["case"]["id"] == body["id"]
@@ -65,7 +65,7 @@ def test_a_case_nobody_owns_waits_in_the_dispatchers_queue_and_is_routed(app, cl
     assert after["stage"] == "dispatched" and after["lead_unit"]["code"] == "JD-DC"
     [task] = after["tasks"]
     assert (task["unit"]["code"], task["rule"], task["limit"]["value"]) == ("JD-DC", "routine", 5.0)
-    assert [s["to"] for s in after["stages"]] == ["reported", "awaiting_dispatch", "dispatched"]
+    assert [s["to"] for s in after["stages"]] == ["reported", "filed", "awaiting_dispatch", "dispatched"]
     assert f'id="case-{case_id}"' not in client.get("/dispatch").get_data(as_text=True)
     again = client.post(f"/api/v1/cases/{case_id}/route", json={"unit": "JD-DC"}, headers=bearer(dispatcher))
     assert again.status_code == 422  # routed once: it no longer waits

@@ -32,7 +32,7 @@ def test_a_handover_makes_one_event_one_case_and_a_task_per_unit_with_its_limit(
     body = answer.get_json()
     assert _counts(session) == (before[0] + 1, before[1] + 1, before[2] + 2)
     assert body["stage"] == "dispatched" and body["lead_unit"]["code"] == "JD-DC" and body["report_count"] == 1
-    assert [s["to"] for s in body["stages"]] == ["reported", "dispatched", "dispatched"]
+    assert [s["to"] for s in body["stages"]] == ["reported", "filed", "dispatched", "dispatched"]
     assert body["stages"][-1]["actor"] is not None and "城管委交办" in body["stages"][-1]["comment"]  # who handed it
     event = session.get(Event, body["event"])
     assert (event.source, event.source_type, event.status, event.case_id) == ("committee", "leader", "evaluated",

@@ -86,9 +86,11 @@ def test_an_address_alone_must_be_a_registered_one(client, intake_token, session
     assert "address" in unknown.get_json()[0]["description"]
     outside = client.post("/open311/v2/requests.json", data={
         "api_key": intake_token, "service_code": "06029", "lat": "39.9", "long": "116.4"})
-    assert outside.status_code == 400 and "location" in outside.get_json()[0]["description"]
+    assert outside.status_code == 201  # a place outside every grid is kept: its case waits in 待派遣
     session.expire_all()
-    assert session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) == before
+    last = session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    assert last == int(outside.get_json()[0]["service_request_id"]) and session.get(Event, last).grid_id is None
+    assert session.scalar(select(Event.id).where(Event.id > before, Event.id < last)) is None  # the unknown address
 
 
 def test_filing_needs_an_intake_token_and_errors_come_in_the_callers_format(client, intake_token):

@@ -103,7 +103,7 @@ def test_steps_escalate_on_time_and_reach_the_receivers(factory, env, settings):
                  start(env, "escalate", "--every", "0.2", **extra)]
     try:
         with factory() as s:
-            ids = [accept_event(s, event("06020", "XC-01", hour=10), IntakeSource("e2e-escalation"))[0].id
+            ids = [accept_event(s, event("06020", "XC-01", hour=10), IntakeSource("e2e-escalation", "patrol"))[0].id
                    for _ in range(2)]
             s.commit()
         from workers.queues import connection, enqueue_drain

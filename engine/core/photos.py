@@ -1,0 +1,118 @@
+"""Photos as evidence, wherever they are taken (a unit's handling, a collector's 核实): what the bytes really are,
+their EXIF time and place, and storage by content hash that never leaves a half-written file.
+
+The caller owns the transaction: `store_photo` flushes its row, never commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.models import Evidence, User
+from rules.problems import InputError, Problem
+
+IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+MAX_PIXELS = 60_000_000  # refuse decompression bombs long before Pillow's own limit
+
+
+@dataclass(frozen=True)
+class PhotoFacts:
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    taken_at: datetime | None
+    lat: float | None
+    lon: float | None
+
+
+def _refuse(field: str, en: str, zh: str) -> InputError:
+    return InputError([Problem(field, en, zh)])
+
+
+def inspect_photo(data: bytes, zone: ZoneInfo) -> PhotoFacts:
+    """What the bytes really are (never the name or the claimed type), with EXIF time and GPS if present."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise _refuse("file", "not a photo: the content is not a JPEG, PNG or WebP image",
+                      "不是照片：文件内容不是 JPEG、PNG 或 WebP 图像") from err
+    if image.format not in IMAGE_TYPES:
+        raise _refuse("file", f"{image.format} images are not accepted; send JPEG, PNG or WebP",
+                      f"不接受 {image.format} 格式的图像，请上传 JPEG、PNG 或 WebP")
+    if image.width * image.height > MAX_PIXELS:
+        raise _refuse("file", "the image has too many pixels", "图像像素过多")
+    content_type, extension = IMAGE_TYPES[image.format]
+    taken_at, lat, lon = _exif(image, zone)
+    return PhotoFacts(content_type, extension, image.width, image.height, taken_at, lat, lon)
+
+
+def _exif(image: Any, zone: ZoneInfo) -> tuple[datetime | None, float | None, float | None]:
+    try:
+        exif = image.getexif()
+    except Exception:
+        return None, None, None
+    taken_at = None
+    raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
+    offset = exif.get_ifd(0x8769).get(0x9011)  # OffsetTimeOriginal, e.g. "+08:00"
+    if isinstance(raw, str):
+        try:
+            taken_at = datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S")
+            if isinstance(offset, str) and len(offset) == 6:
+                taken_at = datetime.fromisoformat(taken_at.isoformat() + offset)
+            else:
+                taken_at = taken_at.replace(tzinfo=zone)  # cameras write local time
+        except ValueError:
+            taken_at = None
+    gps = exif.get_ifd(0x8825)
+    lat = _degrees(gps.get(2), gps.get(1))
+    lon = _degrees(gps.get(4), gps.get(3))
+    return taken_at, lat, lon
+
+
+def _degrees(value: Any, ref: Any) -> float | None:
+    try:
+        d, m, s = (float(x) for x in value)
+    except (TypeError, ValueError):
+        return None
+    result = d + m / 60 + s / 3600
+    return -result if ref in ("S", "W") else result
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if not data:
+        raise _refuse("file", "the file is empty", "文件为空")
+    if len(data) > max_bytes:
+        raise _refuse("file", f"a photo may be at most {max_bytes // 2**20} MB", f"照片不得超过 {max_bytes // 2**20} MB")
+
+
+def store_photo(session: Session, folder: Path, subfolder: str, facts: PhotoFacts, filename: str, data: bytes,
+                uploader: User | None, **owner: Any) -> Evidence:
+    """Write a checked photo under its hash (never half-written under its final name) and add its row; `owner`
+    names its task (with field and stage) or its case."""
+    digest = hashlib.sha256(data).hexdigest()
+    stored = f"{subfolder}/{digest}.{facts.extension}"
+    path = folder / stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    row = Evidence(**owner, uploader_id=uploader.id if uploader else None,
+                   stored_name=stored, original_name=(filename or "photo")[:255], sha256=digest,
+                   content_type=facts.content_type, size=len(data), width=facts.width, height=facts.height,
+                   taken_at=facts.taken_at, lat=facts.lat, lon=facts.lon, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
