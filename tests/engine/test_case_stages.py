@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from engine.assessment import indicators
 from engine.cases.clocks import clocks
 from engine.cases.closing import close_case
 from engine.cases.verification import Photo, verify
@@ -165,6 +166,20 @@ def test_a_zero_tolerance_item_from_the_hotline_is_filed_and_dispatched_in_the_s
     zt = next(f.rule_key for f in report.firings if f.list_kind == "zero_tolerance")
     assert {(zt, "intake"), (zt, "filing")} <= phases
     assert [h.to_stage for h in report.case.stages] == ["reported", "filed", "dispatched"]
+    # its points count only once the unit has signed: overdue and unsigned it costs nothing, signed it costs
+    campaign = session.get(Campaign, task.campaign_id)
+    period = indicators.period_containing("month", task.deadline_at, campaign.timezone)
+    later = task.deadline_at + timedelta(hours=1)
+
+    def lost() -> float:
+        rows, rebounds = indicators.read_rows(session, campaign, period)
+        return indicators.compute([r for r in rows if r.task_id == task.id], [], period, later)[task.unit_id].points_lost
+
+    assert lost() == 0
+    session.add(TaskTransition(task_id=task.id, from_status="dispatched", to_status="signed", action="sign",
+                               at=task.created_at + timedelta(minutes=5), comment="", data={}))
+    session.flush()
+    assert lost() > 0
 
 
 def test_a_located_report_outside_every_grid_waits_for_the_dispatcher(factory, drain, session):
