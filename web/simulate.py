@@ -73,7 +73,12 @@ def _openapi() -> dict:
                                       {"type": "integer", "minimum": 1}]}}}}}},
         "responses": {"200": json_response("What the ruleset would do", {"type": "object", "required": ["campaigns"],
                                                                           "properties": {"campaigns": {
-                                                                              "type": "array", "items": {"type": "object"}}}}),
+                                                                              "type": "array", "items": {"type": "object"}},
+                                                                              "admission": {"type": "string", "enum": [
+                                                                                  "file", "verify", "unplaced"],
+                                                                                  "description": "How the report would "
+                                                                                  "enter its case"},
+                                                                              "admission_name": {"type": "string"}}}),
                       **problem_responses(400, 401, 403, 413, 415, 422, 503)}}}}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.admission import ADMISSION_NAMES, Policies, admission
 from engine.core import clock
 from engine.evaluation.context import CampaignContext, active_contexts
 from engine.evaluation.enrich import History, Reference, load_reference
@@ -87,12 +88,19 @@ def simulate(session: Session, event: dict[str, Any] | None = None, event_id: in
     """One event through one ruleset, explained; nothing is written."""
     try:
         target = _event(session, event, event_id)
+        if target.grid_id is None:
+            raise InputError([Problem("location", "this place lies in no grid: the report would wait for the "
+                                      "dispatcher (待派遣), no rule would run",
+                                      "该位置不在任何网格内：上报将进入待派遣，不运行任何规则")])
         contexts = contexts_for(session, ruleset)
         ref = load_reference(session)
         now = clock.now()
         verdicts = decide_batch([target], contexts, evaluator(), ref, History.of(session, [target]), now,
                                 tag_prefix="sim")
-        return {"event": event_id, "simulated_at": now.isoformat(),
+        how = admission(target, Policies.load(session), any(f.list_kind == "zero_tolerance"
+                                                             for v in verdicts for f in v.firings))
+        return {"event": event_id, "simulated_at": now.isoformat(), "admission": how.value,
+                "admission_name": ADMISSION_NAMES[how][0 if lang.startswith("zh") else 1],
                 "campaigns": [_explained(verdict, ref, lang) for verdict in verdicts]}
     finally:
         session.rollback()

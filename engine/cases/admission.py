@@ -25,6 +25,15 @@ class Admission(StrEnum):
     UNPLACED = "unplaced"  # located outside every grid: waits for the dispatcher (待派遣)
 
 
+#: How a report would enter, for the simulator and the pages.
+ADMISSION_NAMES: dict[Admission, tuple[str, str]] = {
+    Admission.FILE: ("直接立案并派遣", "filed and dispatched at once"),
+    Admission.VERIFY: ("先由网格监督员核实，再由值班长立案；任务在立案后派遣",
+                       "verified by the grid's collector, then filed by the shift leader; tasks follow the filing"),
+    Admission.UNPLACED: ("不在任何网格内，进入待派遣", "outside every grid: waits for the dispatcher"),
+}
+
+
 @dataclass(frozen=True)
 class Policies:
     """Every source type's intake policy, loaded once per batch."""
