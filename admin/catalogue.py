@@ -5,22 +5,18 @@ is listed with its sheet, row and reason; a file that cannot be read is refused 
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 
 from flask import request
 from flask_admin import BaseView, expose
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from admin.base import READERS, Guarded, require_editor
-from admin.people import place_problems
+from admin.people import import_upload
 from engine.authoring.catalogue import CatalogueImport, import_catalogue
 from engine.authoring.catalogue_import import COLUMNS, LIMIT_EXAMPLES
 from engine.core.tables import MAX_FILE_BYTES
-from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -51,25 +47,4 @@ class CatalogueImportView(Guarded, BaseView):
                            columns="、".join(names[0] for names in COLUMNS.values()))
 
     def _import(self, form: CatalogueUploadForm) -> CatalogueImport | None:
-        """One transaction: a file that cannot be read, or has no header row, writes nothing."""
-        upload = form.file.data
-        name = Path(upload.filename or "").name
-        suffix = Path(name).suffix.lower()
-        data = upload.read(MAX_FILE_BYTES + 1)
-        if suffix not in (".csv", ".xlsx"):
-            form.file.errors.append(_("Upload a .csv or .xlsx file."))
-            return None
-        if len(data) > MAX_FILE_BYTES:
-            form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=MAX_FILE_BYTES // 2**20))
-            return None
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"standard{suffix}"
-            path.write_bytes(data)
-            try:
-                report = import_catalogue(db.session, path, source=name)
-            except InputError as err:
-                db.session.rollback()
-                place_problems(form, err.problems)
-                return None
-        db.session.commit()
-        return report
+        return import_upload(form, "standard", lambda path, name: import_catalogue(db.session, path, source=name))

@@ -235,6 +235,32 @@ def staff_template_csv() -> str:
     return "\ufeff" + ",".join(hints[0] for hints in COLUMNS.values()) + "\r\n"
 
 
+def import_upload(form: FlaskForm, stem: str, load: Callable[[Path, str], Any]) -> Any:
+    """An uploaded CSV or XLSX file read in one transaction by `load(path, original name)`: a file of another kind,
+    too large, or refused as a whole writes nothing and names its problem next to the file field."""
+    upload = form.file.data
+    name = Path(upload.filename or "").name
+    suffix = Path(name).suffix.lower()
+    data = upload.read(MAX_FILE_BYTES + 1)
+    if suffix not in (".csv", ".xlsx"):
+        form.file.errors.append(_("Upload a .csv or .xlsx file."))
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=MAX_FILE_BYTES // 2**20))
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{stem}{suffix}"
+        path.write_bytes(data)
+        try:
+            report = load(path, name)
+        except InputError as err:
+            db.session.rollback()
+            place_problems(form, err.problems)
+            return None
+    db.session.commit()
+    return report
+
+
 class StaffImportView(Guarded, BaseView):
     """Readers see the page; only editors upload. Good rows are stored, each bad row is named with its reason."""
 
@@ -257,24 +283,4 @@ class StaffImportView(Guarded, BaseView):
                         headers={"Content-Disposition": "attachment; filename=staff-template.csv"})
 
     def _import(self, form: StaffUploadForm) -> StaffImport | None:
-        """One transaction: a file that cannot be read, or lacks a column, writes nothing."""
-        upload = form.file.data
-        suffix = Path(upload.filename or "").suffix.lower()
-        data = upload.read(MAX_FILE_BYTES + 1)
-        if suffix not in (".csv", ".xlsx"):
-            form.file.errors.append(_("Upload a .csv or .xlsx file."))
-            return None
-        if len(data) > MAX_FILE_BYTES:
-            form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=MAX_FILE_BYTES // 2**20))
-            return None
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"staff{suffix}"
-            path.write_bytes(data)
-            try:
-                report = import_staff(db.session, read_table(path))
-            except InputError as err:
-                db.session.rollback()
-                place_problems(form, err.problems)
-                return None
-        db.session.commit()
-        return report
+        return import_upload(form, "staff", lambda path, _name: import_staff(db.session, read_table(path)))
