@@ -118,6 +118,8 @@ def move(session: Session, case: Case, to: CaseStage, now: datetime, actor: User
          comment: str = "", due: datetime | None = None, **values: Any) -> None:
     """Move one case to `to` if its stage allows it, guarded by its version against a concurrent writer; `due` is
     the new stage's clock, `values` other columns written with the move (the filing condition, the verification)."""
+    if "\x00" in comment:
+        raise InputError([Problem("comment", "the text holds a NUL byte", "文本中含有空字符（NUL）")])
     if to not in MOVES.get(case.stage, frozenset()):
         raise InputError([Problem("stage", f"a case {stage_name(case.stage, 'en')} cannot become "
                                            f"{stage_name(to, 'en')}",

@@ -41,7 +41,10 @@ class Photo:
 
 
 def condition_of(session: Session, category_id: int, code: str) -> FilingCondition | None:
-    """The category's filing condition with that code (a condition belongs to one category)."""
+    """The category's filing condition with that code (a condition belongs to one category); a code with a NUL
+    byte, which PostgreSQL refuses to compare, is none."""
+    if "\x00" in code:
+        return None
     return session.scalar(select(FilingCondition).where(FilingCondition.category_id == category_id,
                                                         FilingCondition.code == code))
 

@@ -109,8 +109,9 @@ def store_photo(session: Session, folder: Path, subfolder: str, facts: PhotoFact
         partial = path.with_suffix(".part")
         partial.write_bytes(data)
         partial.replace(path)
+    name = (filename or "").replace("\x00", "")[:255] or "photo"  # PostgreSQL refuses a NUL byte in text
     row = Evidence(**owner, uploader_id=uploader.id if uploader else None,
-                   stored_name=stored, original_name=(filename or "photo")[:255], sha256=digest,
+                   stored_name=stored, original_name=name, sha256=digest,
                    content_type=facts.content_type, size=len(data), width=facts.width, height=facts.height,
                    taken_at=facts.taken_at, lat=facts.lat, lon=facts.lon, created_at=clock.now())
     session.add(row)

@@ -61,6 +61,9 @@ def file_case(session: Session, case_id: int, condition: str, category_code: str
     """File the case and dispatch what its filing evaluation decides; return the new tasks' ids. A case no unit
     can be decided for waits for the dispatcher. The caller commits; nothing is written on a refusal."""
     case = _case_to_file(session, case_id, actor)
+    if len(comment) > MAX_REASON or "\x00" in comment:
+        raise InputError([Problem("comment", f"text of at most {MAX_REASON} characters",
+                                  f"不超过 {MAX_REASON} 个字符的文本")])
     category = case.category
     code = (category_code or "").strip()
     if code and code != category.code:
