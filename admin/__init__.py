@@ -23,8 +23,8 @@ from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
 from admin.people import PersonView, StaffImportView, StreetView
-from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayView, IndexView, TaskView,
-                           VersionView)
+from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayNoticeView, HolidayView, IndexView,
+                           TaskView, VersionView)
 from admin.replay import ReplayView
 from admin.roster import RosterView
 from admin.rules_editor import RuleEditorView
@@ -58,6 +58,8 @@ def init_admin(app: Flask) -> Admin:
     calendar = _l("Working calendar")
     admin.add_view(HolidayView(Holiday, db, name=_l("Holidays and make-up days"), category=calendar))
     admin.add_view(CalendarYearView(CalendarYear, db, name=_l("Years with complete data"), category=calendar))
+    admin.add_view(HolidayNoticeView(name=_l("Import a holiday notice"), endpoint="holiday_notice",
+                                     url="holiday-notice", category=calendar))
     admin.add_view(EventView(Event, db, name=_l("Events"), category=records))
     admin.add_view(TaskView(Task, db, name=_l("Tasks"), category=records))
     admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))

@@ -2,19 +2,26 @@
 warnings, and the working calendar's holidays and years."""
 from __future__ import annotations
 
-from flask import url_for
-from flask_admin import AdminIndexView, expose
+from flask import request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import SelectField
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange
 
-from admin.base import Guarded, MasterDataView, ReadOnlyView, shown_label
-from admin.people import RecordPicker, person_cell, person_picker, place_problems
+from admin.base import READERS, Guarded, MasterDataView, ReadOnlyView, require_editor, shown_label
+from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
 from engine.core.models import Event, Grid
 from engine.core.states import EventStatus
+from engine.core.holiday_notice import TEMPLATE as NOTICE_TEMPLATE
+from engine.core.holiday_notice import WARN_DAYS as NOTICE_WARN_DAYS
+from engine.core.holiday_notice import first_uncounted_day, import_notice
+from engine.core.tables import read_table
 from engine.core.worktime import missing_years_ahead
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
@@ -36,6 +43,7 @@ class IndexView(Guarded, AdminIndexView):
     @expose("/")
     def index(self):
         return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session),
+                           first_uncounted=first_uncounted_day(db.session, clock.now().date(), NOTICE_WARN_DAYS),
                            missing_people=grids_missing_people(db.session), missing_people_url=missing_people_url(),
                            roster_gaps=tonight_gaps(db.session, clock.now()), label=shown_label)
 
@@ -113,6 +121,30 @@ class CalendarYearView(MasterDataView):
 
     def on_model_change(self, form, model, is_created):
         model.source, model.recorded_at = "admin", clock.now()
+
+
+class HolidayNoticeForm(FlaskForm):
+    year = IntegerField(_l("Year of the notice"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+
+
+class HolidayNoticeView(Guarded, BaseView):
+    """The State Council's holiday notice for a year, uploaded as a table: it replaces that year's holidays and
+    make-up days at once and marks the year known (engine/core/holiday_notice.py). Readers see the page only."""
+
+    roles = READERS
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = HolidayNoticeForm()
+        report = None
+        if request.method == "POST":
+            require_editor()
+            if form.validate_on_submit():
+                report = import_upload(form, "holidays", lambda path, _name: import_notice(
+                    db.session, form.year.data, read_table(path)))
+        return self.render("admin/holiday_notice.html", form=form, report=report, example=NOTICE_TEMPLATE,
+                           first_day=first_uncounted_day(db.session, clock.now().date(), NOTICE_WARN_DAYS))
 
 
 def _reporter_name(view, context, model: Event, name: str) -> str:

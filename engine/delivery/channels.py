@@ -118,6 +118,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "digest": {"zh": ("每日待办", "今日未办结任务 {open} 件，其中超期 {overdue} 件。"),
                "en": ("Daily digest", "{open} open tasks today, {overdue} of them overdue.")},
 }
+CALENDAR_GAP = {"zh": "注意：自 {day} 起工作日历没有节假日数据，处置时限将按周一至周五计算，请管理员录入当年节假日安排。",
+                "en": "Note: from {day} the working calendar has no holiday data; limits will count Monday to Friday "
+                      "until an administrator enters that year's holiday notice."}
 ALIASES = {"supervision_urge": "remind", "supervision_order": "order", "supervision_list_publicly": "list_publicly"}
 FALLBACK = {"zh": ("通知", "您有一条新消息（{kind}）。"), "en": ("Notification", "You have a new message ({kind}).")}
 LABELS = {"zh": {"task": "任务", "event": "事件", "unit": "单位", "deadline": "处置时限", "tier": "督办层级",
@@ -161,6 +164,8 @@ def render(ctx: Context, language: str) -> Rendered:
         ("key", ctx.idempotency_key),
     ]
     lines += [f"{labels[name]}{sep}{value}" for name, value in details if value not in (None, "")]
+    if ctx.payload.get("calendar_gap"):
+        lines.append(CALENDAR_GAP[lang].format(day=ctx.payload["calendar_gap"]))
     return Rendered(title=title, text="\n".join(lines))
 
 

@@ -1,6 +1,7 @@
 """The daily readiness digest (每日就绪清单): before a campaign's digest time (06:40 by default, as
 bureaus ask during the inspection window) each unit with open tasks gets one message listing what is open
-and what is overdue. One row per campaign, unit and local day makes it idempotent."""
+and what is overdue, and, 60 days ahead, the first day the working calendar has no holiday data for. One row
+per campaign, unit and local day makes it idempotent."""
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.core import clock, outbox
+from engine.core.holiday_notice import first_uncounted_day
 from engine.core.models import Campaign, Digest, Task
 from engine.core.states import TERMINAL
 
@@ -30,6 +32,7 @@ def run_due(session: Session, now: datetime | None = None) -> int:
             Task.campaign_id == campaign.id, Task.status.not_in(TERMINAL)))) - done
         if not waiting:
             continue  # today's digests are all written: no need to read the open tasks again
+        gap = first_uncounted_day(session, local.date())
         open_tasks = session.scalars(select(Task).where(Task.campaign_id == campaign.id, Task.unit_id.in_(waiting),
                                                         Task.status.not_in(TERMINAL)).order_by(Task.deadline_at))
         by_unit: dict[int, list[Task]] = {}
@@ -49,7 +52,8 @@ def run_due(session: Session, now: datetime | None = None) -> int:
                         {"campaign": campaign.code, "day": local.date().isoformat(), "open": len(tasks),
                          "overdue": len(overdue), "tasks": [{"id": t.id, "status": t.status,
                                                              "deadline": t.deadline_at.isoformat()}
-                                                            for t in tasks[:200]]}, now)])
+                                                            for t in tasks[:200]],
+                         **({"calendar_gap": gap.isoformat()} if gap else {})}, now)])
                 written += 1
             except IntegrityError:
                 continue  # another poller wrote this unit's digest first
