@@ -4,7 +4,7 @@ the daily digest are warned, 60 days ahead, of the first day the calendar has no
 data stops at 2026 and no 2027 data is invented: the tests import a synthetic year (2031)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
