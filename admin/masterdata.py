@@ -52,6 +52,10 @@ class IntakePolicyView(MasterDataView):
 
 
 
+#: The stage clocks' minutes when an administrator leaves them empty (DESIGN 12).
+STAGE_CLOCK_DEFAULTS = {"accept_minutes": 15, "verify_minutes": 30, "dispatch_minutes": 15}
+
+
 class CampaignView(RowsView):
     column_list = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
                    "inspection_starts_at", "inspection_ends_at")
@@ -72,8 +76,8 @@ class CampaignView(RowsView):
                  "starts_on": {"widget": DatePickerWidget()},
                  "ends_on": {"widget": DatePickerWidget(), "validators": [After("starts_on", equal=True)]},
                  "digest_time": {"validators": [clock_time]},
-                 **{name: {"validators": [validators.InputRequired(), validators.NumberRange(1, 10080)]}
-                    for name in ("accept_minutes", "verify_minutes", "dispatch_minutes")}}
+                 **{name: {"default": minutes, "validators": [validators.Optional(), validators.NumberRange(1, 10080)]}
+                    for name, minutes in STAGE_CLOCK_DEFAULTS.items()}}
     form_widget_args = {"digest_time": {"type": "time"}}
     column_formatters = {"status": lambda v, c, m, n: choice_label(CAMPAIGN_STATUSES, m.status),
                          "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
@@ -93,10 +97,18 @@ class CampaignView(RowsView):
     column_descriptions = {"accept_minutes": _l("From a report's receipt to its case (受理)."),
                            "verify_minutes": _l("For the grid's collector to verify a report on the spot (核实)."),
                            "dispatch_minutes": _l("From verification to dispatch, through filing (立案) or the "
-                                                  "dispatcher's queue (派遣)."),"office_hours": _l("Periods of a working day; working-time limits count only inside them."),
+                                                  "dispatcher's queue (派遣)."),
+                           "office_hours": _l("Periods of a working day; working-time limits count only inside them."),
                            "continuous_time": _l("Switch on during an inspection window: working-time limits then "
                                                  "count clock time."),
                            "inspection_starts_at": _l("In the campaign's time zone.")}
+
+    def on_model_change(self, form, model: Campaign, is_created: bool) -> None:
+        """An emptied stage clock is its default again (受理 15, 核实 30, 派遣 15 minutes)."""
+        for name, minutes in STAGE_CLOCK_DEFAULTS.items():
+            if getattr(model, name) is None:
+                setattr(model, name, minutes)
+        super().on_model_change(form, model, is_created)
 
     def on_form_prefill(self, form, id) -> None:
         model = self.get_one(id)

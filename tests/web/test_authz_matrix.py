@@ -55,6 +55,7 @@ ADMIN_VIEWS = {
     "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "roster": ADMIN_READERS,  # readers see the week; saving a pattern or a shift (POST) calls require_editor()
     "catalogue_import": ADMIN_READERS,  # readers see the page; uploading (POST) calls require_editor()
+    "holiday_notice": ADMIN_READERS,  # readers see the page and the warning; importing (POST) calls require_editor()
     "import": ADMIN_READERS,  # readers see the runs and reports; uploading, mapping and cancelling are POSTs for admins
     "templates_editor": ADMIN_READERS,  # read-only form and preview; saving calls require_editor()
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
