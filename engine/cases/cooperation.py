@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from engine.assessment.indicators import exact
 from engine.core.models import Case, Task, Unit
 from engine.core.states import TaskStatus
 
@@ -104,7 +103,7 @@ def split(points: float, units: list[int], named: int) -> dict[int, float]:
     """A case's points shared equally by `units`, in hundredths; `named` (the unit the points row named) takes
     what the hundredths leave, so the shares add up exactly to the points (3 by 2 units: 1.5 each; 1 by 3:
     0.34 and 0.33 twice)."""
-    whole = exact(points)
+    whole = Decimal(repr(float(points)))  # the decimal it was configured as, as the indicators count it
     share = (whole / len(units)).quantize(SHARE_STEP, rounding=ROUND_DOWN)
     shares = {unit: float(share) for unit in units}
     shares[named] = float(whole - share * (len(units) - 1))
