@@ -310,7 +310,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                           **problem_responses(400, 401, 403, 404, 415, 422)}}},
         "/api/v1/cases/{case_id}/close": {"post": {
             "summary": "结案: the shift leader closes a dispatched case against a closing condition once its lead "
-                       "unit's task has passed the check",
+                       "unit's task has passed the check and every cooperating unit (协办) has answered (its task "
+                       "submitted, closed or voided); a refusal names the units still owing their answer",
             "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {
