@@ -1,5 +1,6 @@
-"""Admin views of the assessment configuration: composite-score weights and peer groups per campaign,
-points per happening on list rows, bottom-N sanction rules; the sanctions lists kept, read-only.
+"""Admin views of the assessment configuration: composite-score weights and peer groups per campaign and whose
+tasks carry a case's points when units cooperate on it (主办/协办: the lead only, or shared), points per happening on
+list rows, bottom-N sanction rules; the sanctions lists kept, read-only.
 
 Weights and points are one number box per known key, peer groups are rows (name + unit types) added and
 removed by web/static/assessment-admin.js; each stores the same JSON the engine reads (engine.assessment.ranking,
@@ -28,6 +29,7 @@ from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS, config_for
 from engine.assessment.sanctions import KINDS, SANCTIONS
+from engine.cases.cooperation import COOPERATION_POINTS
 from web.assessment import group_label, rate_labels
 from admin.masterdata import UNIT_TYPES
 from web.common.extensions import db
@@ -257,15 +259,21 @@ class _AssessmentView(MasterDataView):
 
 
 class AssessmentConfigView(_AssessmentView):
-    column_list = ("campaign", "weights", "peer_groups")
-    form_columns = ("campaign", "weights", "peer_groups")
-    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField}
-    form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS}}
-    column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown}
+    column_list = ("campaign", "weights", "peer_groups", "cooperation_points")
+    form_columns = ("campaign", "weights", "peer_groups", "cooperation_points")
+    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField, "cooperation_points": fields.SelectField}
+    form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS},
+                 "cooperation_points": {"choices": _choices(COOPERATION_POINTS), "default": "lead"}}
+    column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown,
+                         "cooperation_points": lambda view, context, model, name: _in_language(
+                             COOPERATION_POINTS, model.cooperation_points)}
     column_formatters_detail = column_formatters
     column_labels = {"campaign": _l("Campaign"), "weights": _l("Composite-score weights"),
-                     "peer_groups": _l("Peer groups")}
+                     "peer_groups": _l("Peer groups"), "cooperation_points": _l("Points of a case with cooperating units")}
     column_descriptions = {
+        "cooperation_points": _l("Lead only: the case's points go to the lead unit's task. Shared: they are split "
+                                 "equally among the lead's and the cooperating units' tasks, in hundredths, the lead "
+                                 "taking what is left. Applies to cases dispatched from then on."),
         "weights": _l("Points per indicator; rework, overdue-unhandled and extension rates count as (1 − rate); "
                       "points lost and rebounds are deducted per point or rebound. An empty box uses the default "
                       "shown in grey."),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import sign_in
 from engine.accounts.users import issue_user_token
-from engine.core.models import Category, Event, Grid, Task, Unit
+from engine.core.models import Case, Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
 from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionConflict
@@ -149,7 +149,8 @@ def _query_int(name: str, default: int | None) -> int | None:
 def list_tasks():
     user = token_user()
     query = select(Task).options(selectinload(Task.unit), selectinload(Task.template), selectinload(Task.event),
-                                 selectinload(Task.assignee)).order_by(Task.id)
+                                 selectinload(Task.assignee), selectinload(Task.case).selectinload(Case.tasks)
+                                 ).order_by(Task.id)
     condition = task_scope(user).condition()
     if condition is not None:
         query = query.where(condition)
@@ -326,6 +327,9 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
         "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
         "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
+        "role": {"type": "string", "nullable": True, "enum": ["lead", "cooperating", None],
+                 "description": "主办/协办 in its case: the lead unit's task, or a cooperating unit's (whose "
+                                "submission answers the lead); null for a task of no case"},
         "assignee": {"type": "object", "nullable": True, "description": "The person handling it (我的任务)",
                      "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
                                     "position": {"type": "string"}}},

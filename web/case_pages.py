@@ -1,6 +1,7 @@
 """The case pages (DESIGN 12): the queues of a case's stages (待核实 for the grid's collector, 待立案 and 待结案 for
 the shift leader) and a case's page with the form its stage and the reader's role call for: verify with a photo,
-file against a filing condition or refuse, close against a closing condition. Thin views over engine/cases and
+file against a filing condition or refuse, close against a closing condition; the cooperating units' answers to
+the lead are shown with the tasks. Thin views over engine/cases and
 engine/evaluation/filing; every refusal is shown next to its field."""
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from sqlalchemy import select
 
 from engine.cases.clocks import clocks
 from engine.cases.closing import CLOSERS, awaiting_closing, close_case, why_not_closable
+from engine.cases.cooperation import answers, lead_task
 from engine.cases.stages import in_stage, load_case, stage_name
 from engine.cases.verification import FINDINGS, Photo, finding_name, may_verify, verify
 from engine.core import clock
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, Evidence, FilingCondition
 from engine.core.states import CaseStage
 from engine.evaluation.filing import FILERS, file_case, refuse_case
+from engine.handling.tasks import STATES
 from engine.intake.reporter import shown_reporter
 from engine.people.staff import person_of
 from rules.problems import InputError
@@ -90,6 +93,8 @@ def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int 
         may_verify=case.stage == CaseStage.VERIFYING and may_verify(db.session, case, current_user),
         may_file=case.stage == CaseStage.FILING and role in FILERS,
         may_close=role in CLOSERS and not why_not_closable(case), blocked=why_not_closable(case),
+        is_closer=role in CLOSERS,
+        lead=lead_task(case), answers=answers(case), states=STATES,
         findings=FINDINGS, finding_name=finding_name, conditions=conditions, closing=closing, chosen=chosen,
         categories=list(db.session.execute(select(Category.code, Category.name_zh, Category.name_en)
                                            .order_by(Category.code))) if role in FILERS else [],

@@ -261,7 +261,19 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                        "clock": {"type": "string", "enum": ["accept", "verify", "dispatch"]},
                        "name": {"type": "string"}, "started": {"type": "string"},
                        "ended": {"type": "string", "nullable": True}, "minutes": {"type": "number"},
-                       "limit_minutes": {"type": "integer", "nullable": True}, "overdue": {"type": "boolean"}}}}}}
+                       "limit_minutes": {"type": "integer", "nullable": True}, "overdue": {"type": "boolean"}}}},
+        "cooperating": {"type": "array", "description": "协办: each cooperating unit's task and its answer to the "
+                        "lead (its latest submission's comment and form answers). The case closes once the lead's "
+                        "task passed its check and every cooperating task is submitted, closed or voided", "items": {
+            "type": "object", "required": ["unit", "task", "status", "answered", "answer", "answered_at"],
+            "properties": {
+                "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+                "task": {"type": "integer"},
+                "status": {"type": "string", "description": "The task's status (voided: no answer owed)"},
+                "answered": {"type": "boolean", "description": "Its submission stands: the task is submitted or "
+                                                               "closed"},
+                "answer": {"type": "string", "nullable": True, "description": "Null until it first submits"},
+                "answered_at": {"type": "string", "format": "date-time", "nullable": True}}}}}}
     paths = {
         "/api/v1/cases/{case_id}": {"get": {
             "summary": "A case: matter, place, stage, lead unit, report count, stage history, reports and tasks",
@@ -298,7 +310,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                           **problem_responses(400, 401, 403, 404, 415, 422)}}},
         "/api/v1/cases/{case_id}/close": {"post": {
             "summary": "结案: the shift leader closes a dispatched case against a closing condition once its lead "
-                       "unit's task has passed the check",
+                       "unit's task has passed the check and every cooperating unit (协办) has answered (its task "
+                       "submitted, closed or voided); a refusal names the units still owing their answer",
             "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {

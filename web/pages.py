@@ -1,5 +1,6 @@
 """Browser pages: login, the role's home page, and the field unit's task list (with 我的任务) and task
-page (with the person chain and the leader's assignment form)."""
+page (with the person chain, the leader's assignment form, and 主办/协办: the lead's task shows the cooperating
+units' answers, a cooperating task names the lead unit)."""
 from __future__ import annotations
 
 from typing import Any
@@ -36,6 +37,7 @@ from web.common.taskforms import page_form
 from web.forms import LoginForm, ReplyForm
 from web.ratelimit import login_limit
 from web.security import SIGN_IN_FAILED
+from engine.cases.cooperation import COOPERATING, LEAD, answers, lead_task, role_of
 from engine.cases.stages import count_awaiting_dispatch, stage_name
 from web.case_pages import QUEUE_TITLES, queue_cases, queues_for
 from web.workflow import (CHECKERS, DISPATCHERS, awaiting_check, awaiting_dispatcher, instructions, units_for_reroute,
@@ -189,6 +191,8 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
     lang = short_lang()
     actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
     assigning = may_assign(db.session, task, current_user)
+    role = role_of(task)
+    lead = lead_task(task.case) if role == COOPERATING else None
     return render_template(
         "task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id), reply_form=ReplyForm(),
         cards=cards(task.firings, lang, task.timeline_id), instructions=instructions(task, lang),
@@ -199,7 +203,9 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
         candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name,
         grounds=SEND_BACK_GROUNDS, grounds_name=grounds_name, sent_back=_send_back_of(task),
-        send_back=send_back or {"errors": {}}), status
+        send_back=send_back or {"errors": {}},
+        role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
+        answers=answers(task.case) if role == LEAD else [], link_tasks=False), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g
 
+from engine.cases.cooperation import answers, role_of
 from engine.cases.stages import stage_name
 from engine.cases.verification import finding_name
 from engine.core.models import Case, Event, Firing, Person, Task
@@ -63,7 +64,8 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
             "version": t.version, "rework_count": t.rework_count, "extension_count": t.extension_count,
             "assignee": ({"id": t.assignee.id, "name": t.assignee.name, "position": t.assignee.position}
                          if t.assignee is not None else None),
-            "chain": chain_json(t, lang)}
+            "chain": chain_json(t, lang),
+            "role": role_of(t) if t.case_id is not None else None}
     if detail:
         body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
         body["firings"] = [firing_json(f) for f in t.firings]
@@ -101,8 +103,8 @@ def event_json(e: Event, lang: str, sees: Callable[[Task], bool] | None = None,
 
 def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
               role: str | None = None) -> dict[str, Any]:
-    """The case: matter, place, stage (code and name), lead unit, its stage history, reports and tasks;
-    `sees` (a field unit's scope) hides other units' tasks."""
+    """The case: matter, place, stage (code and name), lead unit, its stage history, reports and tasks, and the
+    cooperating units' answers to the lead; `sees` (a field unit's scope) hides other units' tasks."""
     return {"id": c.id, "stage": c.stage, "stage_name": stage_name(c.stage, lang),
             "category": {"code": c.category.code, "name": _name(c.category, lang)},
             "filing_condition": c.filing_condition, "grid": c.grid.code if c.grid else None,
@@ -117,10 +119,20 @@ def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
                          "occurred_at": e.occurred_at.isoformat(), "address": e.address,
                          "description": e.description, "reporter": reporter_json(e, role)} for e in c.reports],
             "tasks": [task_json(t, lang) for t in c.tasks if sees is None or sees(t)],
+            "cooperating": cooperating_json(c, lang),
             "stage_due_at": c.stage_due_at.isoformat() if c.stage_due_at else None,
             "verifier": {"code": c.verifier.code, "name": c.verifier.name} if c.verifier else None,
             "verification": _verification_json(c.verification, lang),
             "closing_condition": c.closing_condition}
+
+
+def cooperating_json(c: Case, lang: str) -> list[dict[str, Any]]:
+    """Each cooperating unit (协办) with its task and its answer to the lead (its latest submission: comment and form
+    answers, and when); `answered` while that submission stands (the task submitted or closed), `status` tells a
+    voided task (nothing owed) from one still being handled or sent back for rework."""
+    return [{"unit": {"code": a.unit.code, "name": _name(a.unit, lang)}, "task": a.task.id, "status": a.status,
+             "answered": a.answered, "answer": a.text(lang) if a.at is not None else None,
+             "answered_at": a.at.isoformat() if a.at is not None else None} for a in answers(c)]
 
 
 def _verification_json(record: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:

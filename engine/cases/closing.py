@@ -1,38 +1,42 @@
 """结案 (DESIGN 12): the shift leader closes a dispatched case against a closing condition (结案条件) once the
-checker has passed its lead unit's task. Until then the case is in a stage someone owns: the units' tasks.
+checker has passed its lead unit's task and every cooperating unit (协办) has answered the lead (its task submitted,
+closed or voided). Until then the case is in a stage someone owns: the units' tasks.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
+from engine.cases.cooperation import SETTLED, lead_task, unanswered
 from engine.cases.stages import move
 from engine.cases.verification import condition_of
 from engine.core.models import Case, Task, User
-from engine.core.states import TERMINAL, CaseStage, TaskStatus
+from engine.core.states import CaseStage, TaskStatus
 from rules.problems import InputError, Problem
+
+__all__ = ["CLOSERS", "awaiting_closing", "close_case", "lead_task", "why_not_closable"]
 
 #: Who closes a case.
 CLOSERS = ("shift_leader", "admin")
 MAX_COMMENT = 2000
 
 
-def lead_task(case: Case) -> Task | None:
-    """The task of the case's lead unit (主办), else its first live task."""
-    live = [t for t in case.tasks if t.status != TaskStatus.VOIDED]
-    return next((t for t in live if t.unit_id == case.lead_unit_id), live[0] if live else None)
-
-
 def why_not_closable(case: Case) -> list[Problem]:
     """What still stands between a dispatched case and its closing; empty when the shift leader may close it."""
     if case.stage != CaseStage.DISPATCHED:
         return [Problem("case", "only a dispatched case is closed", "只有已派遣的案件可以结案")]
+    problems = []
     lead = lead_task(case)
     if lead is None or lead.status != TaskStatus.CLOSED:
-        return [Problem("case", "the lead unit's task has not passed the check yet", "主办单位的任务尚未通过核查")]
-    return []
+        problems.append(Problem("case", "the lead unit's task has not passed the check yet", "主办单位的任务尚未通过核查"))
+    waiting = unanswered(case)
+    if waiting:
+        problems.append(Problem(
+            "case", "cooperating units have not answered the lead yet: " + ", ".join(a.unit.name_en for a in waiting),
+            "协办单位尚未向主办单位反馈：" + "、".join(a.unit.name_zh for a in waiting)))
+    return problems
 
 
 def close_case(session: Session, case_id: int, condition: str, actor: User | None, now: datetime,
@@ -61,10 +65,16 @@ def close_case(session: Session, case_id: int, condition: str, actor: User | Non
 
 
 def awaiting_closing(session: Session, limit: int = 200) -> list[Case]:
-    """Dispatched cases whose tasks are all finished and one passed its check: the shift leader's 待结案 queue
-    (the lead rule is checked again on closing)."""
-    live = exists().where(Task.case_id == Case.id, Task.status.not_in(TERMINAL))
-    passed = exists().where(and_(Task.case_id == Case.id, Task.status == TaskStatus.CLOSED))
+    """The shift leader's 待结案 queue: dispatched cases whose lead task passed its check and whose cooperating
+    units all answered, exactly what `why_not_closable` allows, decided in SQL."""
+    lead = aliased(Task)
+    live = and_(Task.case_id == Case.id, Task.status != TaskStatus.VOIDED)
+    # the lead task as lead_task picks it: the live task of the lead unit, else the case's first live task
+    lead_id = func.coalesce(
+        select(func.min(Task.id)).where(live, Task.unit_id == Case.lead_unit_id).correlate(Case).scalar_subquery(),
+        select(func.min(Task.id)).where(live).correlate(Case).scalar_subquery())
+    passed = exists().where(lead.id == lead_id, lead.status == TaskStatus.CLOSED)
+    owing = exists().where(Task.case_id == Case.id, Task.id != lead_id, Task.status.not_in(SETTLED))
     return list(session.scalars(select(Case).options(joinedload(Case.category), joinedload(Case.grid))
-                                .where(Case.stage == CaseStage.DISPATCHED, ~live, passed)
+                                .where(Case.stage == CaseStage.DISPATCHED, passed, ~owing)
                                 .order_by(Case.opened_at, Case.id).limit(limit)))

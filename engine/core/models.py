@@ -834,7 +834,8 @@ class ImportRun(Base):
 
 
 class AssessmentConfig(Base):
-    """A campaign's composite-score weights and peer groups (unit type -> group) for the rankings."""
+    """A campaign's composite-score weights and peer groups (unit type -> group) for the rankings, and whose tasks
+    carry a case's points when units cooperate on it."""
 
     __tablename__ = "assessment_configs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -842,6 +843,9 @@ class AssessmentConfig(Base):
     campaign: Mapped[Campaign] = relationship()
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     peer_groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Whose tasks carry a case's points (engine/cases/cooperation.py): `lead` (the unit the points row named) or
+    # `shared` (split equally among the lead's and the cooperating units' tasks).
+    cooperation_points: Mapped[str] = mapped_column(String(16), default="lead", server_default="lead")
 
 
 class SanctionRule(Base):

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.core.models import Campaign, RulesetVersion, TaskTemplate, Timeline
+from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS
+from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, TaskTemplate, Timeline
 from engine.core.worktime import WorkCalendar, calendar_for
 from engine.handling.ladder import FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
@@ -37,6 +38,8 @@ class CampaignContext:
     bundle: dict[str, Any] | None = None  # the version's frozen timelines and template versions (None: live)
     templates: Templates = field(default_factory=dict)
     timelines: LiveTimelines = field(default_factory=dict)
+    #: whose tasks carry a case's points: `lead` or `shared` (AssessmentConfig.cooperation_points)
+    cooperation_points: str = DEFAULT_COOPERATION_POINTS
 
     @property
     def tag(self) -> str:
@@ -87,12 +90,22 @@ def task_sources(session: Session, campaign_ids: list[int]) -> tuple[Templates, 
     return templates, timelines
 
 
+def cooperation_rules(session: Session, campaign_ids: list[int]) -> dict[int, str]:
+    """Each campaign's choice of whose tasks carry a case's points, in one query; a campaign without an
+    assessment configuration has none here (the default applies)."""
+    return dict(session.execute(select(AssessmentConfig.campaign_id, AssessmentConfig.cooperation_points)
+                                .where(AssessmentConfig.campaign_id.in_(campaign_ids))).all())
+
+
 def context_for(session: Session, campaign: Campaign, version_id: int, version_number: int,
                 compiled: CompiledRuleset, bundle: dict[str, Any] | None = None,
-                sources: tuple[Templates, dict[int, LiveTimelines]] | None = None) -> CampaignContext:
-    """What evaluation needs of one campaign under one compiled ruleset (published or a draft); `sources`
-    when the caller read them for several campaigns at once."""
+                sources: tuple[Templates, dict[int, LiveTimelines]] | None = None,
+                cooperation: dict[int, str] | None = None) -> CampaignContext:
+    """What evaluation needs of one campaign under one compiled ruleset (published or a draft); `sources` and
+    `cooperation` when the caller read them for several campaigns at once."""
     templates, timelines = sources if sources is not None else task_sources(session, [campaign.id])
+    if cooperation is None:
+        cooperation = cooperation_rules(session, [campaign.id])
     lists: dict[str, set[str]] = {}
     for doc in compiled.rules.values():
         kind = (doc.get("origin") or {}).get("list")
@@ -104,7 +117,8 @@ def context_for(session: Session, campaign: Campaign, version_id: int, version_n
         inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
         calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
         continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle, templates=templates,
-        timelines=timelines.get(campaign.id, {}))
+        timelines=timelines.get(campaign.id, {}),
+        cooperation_points=cooperation.get(campaign.id) or DEFAULT_COOPERATION_POINTS)
 
 
 def _frozen_version(session: Session, version_id: int,
@@ -133,9 +147,10 @@ def active_contexts(session: Session) -> list[CampaignContext]:
     rows = session.execute(select(Campaign, RulesetVersion.id, RulesetVersion.number, RulesetVersion.content_hash)
                            .join(RulesetVersion, RulesetVersion.id == Campaign.published_version_id)
                            .where(Campaign.status == "active").order_by(Campaign.id)).all()
-    sources = task_sources(session, [campaign.id for campaign, *_ in rows])
+    ids = [campaign.id for campaign, *_ in rows]
+    sources, cooperation = task_sources(session, ids), cooperation_rules(session, ids)
     contexts = [context_for(session, campaign, version_id, number, *_frozen_version(session, version_id, version_hash),
-                            sources=sources)
+                            sources=sources, cooperation=cooperation)
                 for campaign, version_id, number, version_hash in rows]
     for stale in set(_compiled_cache) - {(c.version_id, c.compiled.content_hash) for c in contexts}:
         del _compiled_cache[stale]  # a long-lived process keeps only what is active: memory stays flat over publishes

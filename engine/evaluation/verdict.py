@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS, split
 from engine.evaluation.context import CampaignContext
 from engine.evaluation.decide import (FiringDecision, TaskDecision, firing_decisions, points_owner, routine_tasks,
                                       winners)
@@ -36,10 +37,13 @@ class Verdict:
     tasks: dict[int, TaskDecision] = field(default_factory=dict)  # unit id -> this campaign's winning task
     routine: list[TaskDecision] = field(default_factory=list)  # the duty lists' tasks (the first campaign's only)
     points: float = 0.0  # the event's points: the highest row that fired in any campaign
-    charged_unit: int | None = None  # the unit those points are charged to
+    charged_unit: int | None = None  # the unit the points row named
+    shares: dict[int, float] = field(default_factory=dict)  # unit id -> the points its task carries
 
     def points_for(self, unit_id: int) -> float:
-        return self.points if unit_id == self.charged_unit else 0.0
+        """The points the unit's task carries: all of them for the charged unit, or its equal share where the
+        campaign shares a case's points among the lead and the cooperating units."""
+        return self.shares.get(unit_id, 0.0)
 
     @property
     def superseded(self) -> list[TaskDecision]:
@@ -70,10 +74,26 @@ def decide(verdicts: Sequence[Verdict], ref: Reference, now: datetime) -> None:
     every = [f for verdict in verdicts for f in verdict.firings]
     best = winners(every, [t for verdict in verdicts for t in verdict.routine])
     points, charged = points_owner(every)
+    shares = _shares(verdicts, every, points, charged, sorted(best))
     for verdict in verdicts:
         own = {id(t) for f in verdict.firings for t in f.tasks} | {id(t) for t in verdict.routine}
         verdict.tasks = {unit_id: t for unit_id, t in best.items() if id(t) in own}
-        verdict.points, verdict.charged_unit = points, charged
+        verdict.points, verdict.charged_unit, verdict.shares = points, charged, shares
+
+
+def _shares(verdicts: Sequence[Verdict], firings: list[FiringDecision], points: float, charged: int | None,
+            units: list[int]) -> dict[int, float]:
+    """Which tasks carry the event's points: the charged unit's alone, or, where the campaign whose row gave the
+    points shares them (`cooperation_points: shared`), every task of the case equally."""
+    if not points or charged is None:
+        return {}
+    campaign = next((f.campaign_id for f in firings if f.points == points and f.tasks
+                     and f.tasks[0].unit_id == charged), None)
+    rule = next((v.context.cooperation_points for v in verdicts if v.context.id == campaign),
+                DEFAULT_COOPERATION_POINTS)
+    if rule != "shared" or charged not in units:
+        return {charged: points}
+    return split(points, units, charged)
 
 
 def per_event(verdicts: Iterable[Verdict]) -> list[list[Verdict]]:

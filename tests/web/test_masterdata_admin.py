@@ -35,6 +35,10 @@ def _post(client, form_url: str, data: dict, lang: str = "en"):
     return client.post(f"{form_url}{sep}lang={lang}", data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))})
 
 
+#: The campaign form's stage clocks (受理, 核实, 派遣), in minutes: the defaults a browser shows.
+STAGE_CLOCKS = {"accept_minutes": "15", "verify_minutes": "30", "dispatch_minutes": "15"}
+
+
 def _campaign_id(session) -> int:
     return session.scalar(select(Campaign.id).order_by(Campaign.id))
 
@@ -121,7 +125,7 @@ def test_a_tier_has_a_user_member_and_a_unit_member_and_levels_are_unique(admin,
     campaign = _post(admin, "/admin/campaign/new/", {
         "code": "cp-tiers", "name_zh": "测试活动", "name_en": "Test campaign", "status": "draft",
         "timezone": "Asia/Shanghai", "office_hours": "rows", "office_hours-start": "08:30",
-        "office_hours-end": "12:00", "digest_time": "06:40"})
+        "office_hours-end": "12:00", "digest_time": "06:40", **STAGE_CLOCKS})
     assert campaign.status_code == 302, campaign.get_data(as_text=True)[-1500:]
     campaign_id = session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
     user_id = session.scalar(select(User.id).where(User.username == "supervisor"))
@@ -232,7 +236,7 @@ def test_campaign_status_office_hours_and_window_are_validated(admin, session):
             "timezone": "Asia/Shanghai", "starts_on": "2026-12-01", "ends_on": "2027-01-31",
             "inspection_starts_at": "2026-12-10 09:00:00", "inspection_ends_at": "2026-12-20 18:00:00",
             "office_hours": "rows", "office_hours-start": ["13:30", "08:00", ""], "office_hours-end": ["17:00", "12:00", ""],
-            "digest_time": "07:00"}
+            "digest_time": "07:00", **STAGE_CLOCKS}
     cases = [({"status": "paused"}, "status", "Not a valid choice"),
              ({"office_hours-start": ["12:00", ""], "office_hours-end": ["08:00", ""]}, "office_hours",
               "A period must end after it starts (12:00–08:00)."),
