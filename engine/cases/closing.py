@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, joinedload
 
+from engine.cases.replies import reply_to_source
 from engine.cases.stages import move
 from engine.cases.verification import condition_of
 from engine.core.models import Case, Task, User
@@ -20,8 +21,9 @@ MAX_COMMENT = 2000
 
 
 def lead_task(case: Case) -> Task | None:
-    """The task of the case's lead unit (主办), else its first live task."""
-    live = [t for t in case.tasks if t.status != TaskStatus.VOIDED]
+    """The task of the case's lead unit (主办), else its first live task, in its latest round (a reopened case)."""
+    latest = max((t.reopening for t in case.tasks), default=0)
+    live = [t for t in case.tasks if t.status != TaskStatus.VOIDED and t.reopening == latest]
     return next((t for t in live if t.unit_id == case.lead_unit_id), live[0] if live else None)
 
 
@@ -58,6 +60,7 @@ def close_case(session: Session, case_id: int, condition: str, actor: User | Non
     text = " / ".join(t for t in (found.closing_zh, found.closing_en) if t)
     move(session, case, CaseStage.CLOSED, now, actor, (f"{text}. " if text else "") + comment,
          closing_condition=found.code)
+    reply_to_source(session, case_id, now)
 
 
 def awaiting_closing(session: Session, limit: int = 200) -> list[Case]:
