@@ -257,20 +257,31 @@ class _AssessmentView(MasterDataView):
 
 
 class AssessmentConfigView(_AssessmentView):
-    column_list = ("campaign", "weights", "peer_groups")
-    form_columns = ("campaign", "weights", "peer_groups")
-    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField}
-    form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS}}
+    column_list = ("campaign", "weights", "peer_groups", "response_hours", "basic_satisfaction_weight")
+    form_columns = ("campaign", "weights", "peer_groups", "response_hours", "basic_satisfaction_weight")
+    # SQLAlchemy 2.1's Float is no Numeric: Flask-Admin finds no converter for it and would drop the column.
+    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField,
+                      "response_hours": fields.FloatField, "basic_satisfaction_weight": fields.FloatField}
+    form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS},
+                 "response_hours": {"widget": NumberInput(step="any", min=0), "default": 2.0,
+                                    "validators": [InputRequired()]},
+                 "basic_satisfaction_weight": {"widget": NumberInput(step="any", min=0, max=1), "default": 1.0,
+                                               "validators": [InputRequired()]}}
     column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown}
     column_formatters_detail = column_formatters
     column_labels = {"campaign": _l("Campaign"), "weights": _l("Composite-score weights"),
-                     "peer_groups": _l("Peer groups")}
+                     "peer_groups": _l("Peer groups"), "response_hours": _l("Response limit (working hours)"),
+                     "basic_satisfaction_weight": _l("Weight of 'basically satisfied'")}
     column_descriptions = {
         "weights": _l("Points per indicator; rework, overdue-unhandled and extension rates count as (1 − rate); "
                       "points lost and rebounds are deducted per point or rebound. An empty box uses the default "
                       "shown in grey."),
         "peer_groups": _l("Units are ranked only against units of the same group; a unit type belongs to one "
-                          "group. Unit types in no group are not ranked; no group at all means the default groups.")}
+                          "group. Unit types in no group are not ranked; no group at all means the default groups."),
+        "response_hours": _l("Response rate: the lead unit signs its task within this many working hours of "
+                             "dispatch, on the campaign's working calendar."),
+        "basic_satisfaction_weight": _l("Satisfaction rate: one 'basically satisfied' counts this much of one "
+                                        "'satisfied' (0 to 1).")}
 
     def create_form(self, obj=None):
         """A new configuration starts from the engine's defaults (the model's column default is an empty dict)."""
@@ -292,6 +303,14 @@ class AssessmentConfigView(_AssessmentView):
             if other is not None and other != mine:
                 form.campaign.errors.append(_("This campaign already has its weights and peer groups; edit them."))
                 valid = False
+        hours = getattr(form, "response_hours", None)
+        if hours is not None and hours.data is not None and not 0 < hours.data <= 1000:
+            hours.errors.append(_("Enter a number of working hours above 0."))
+            valid = False
+        weight = getattr(form, "basic_satisfaction_weight", None)
+        if weight is not None and weight.data is not None and not 0 <= weight.data <= 1:
+            weight.errors.append(_("Enter a number from 0 to 1."))
+            valid = False
         return valid
 
 
