@@ -21,9 +21,11 @@ from sqlalchemy import select
 from wtforms import fields
 from wtforms.utils import unset_value
 from wtforms.validators import InputRequired
+from wtforms.validators import Optional as Blank
 from wtforms.widgets import NumberInput
 
 from admin.base import MasterDataView, ReadOnlyView
+from engine.assessment.case_rates import DEFAULT_BASIC_WEIGHT, DEFAULT_RESPONSE_HOURS
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS, config_for
@@ -264,9 +266,9 @@ class AssessmentConfigView(_AssessmentView):
                       "response_hours": fields.FloatField, "basic_satisfaction_weight": fields.FloatField}
     form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS},
                  "response_hours": {"widget": NumberInput(step="any", min=0), "default": 2.0,
-                                    "validators": [InputRequired()]},
+                                    "validators": [Blank()]},
                  "basic_satisfaction_weight": {"widget": NumberInput(step="any", min=0, max=1), "default": 1.0,
-                                               "validators": [InputRequired()]}}
+                                               "validators": [Blank()]}}
     column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown}
     column_formatters_detail = column_formatters
     column_labels = {"campaign": _l("Campaign"), "weights": _l("Composite-score weights"),
@@ -282,6 +284,13 @@ class AssessmentConfigView(_AssessmentView):
                              "dispatch, on the campaign's working calendar."),
         "basic_satisfaction_weight": _l("Satisfaction rate: one 'basically satisfied' counts this much of one "
                                         "'satisfied' (0 to 1).")}
+
+    def on_model_change(self, form, model, is_created):
+        """An empty response limit or weight is the default (2 working hours; 基本满意 counts as 满意)."""
+        if model.response_hours is None:
+            model.response_hours = DEFAULT_RESPONSE_HOURS
+        if model.basic_satisfaction_weight is None:
+            model.basic_satisfaction_weight = DEFAULT_BASIC_WEIGHT
 
     def create_form(self, obj=None):
         """A new configuration starts from the engine's defaults (the model's column default is an empty dict)."""

@@ -34,8 +34,8 @@ def reopen_case(session: Session, case_id: int, reason: str, actor: User | None,
                                   "只有回访不满意的案件可以重启")])
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > MAX_REASON or "\x00" in reason:
-        raise InputError([Problem("reason", "the reason the case is reopened (sent to the lead unit and the source)",
-                                  "请填写重启案件的理由（将告知主办单位和来源）")])
+        raise InputError([Problem("reason", "the reason the case is reopened (kept in its history and sent to the source)",
+                                  "请填写重启案件的理由（记入案件历史并回复给来源）")])
     unit = session.get(Unit, case.lead_unit_id) if case.lead_unit_id is not None else None
     if unit is None:
         raise InputError([Problem("case", "the case has no lead unit to reopen it for", "该案件没有主办单位，无法重启")])
