@@ -22,9 +22,11 @@ from sqlalchemy import select
 from wtforms import fields
 from wtforms.utils import unset_value
 from wtforms.validators import InputRequired
+from wtforms.validators import Optional as Blank
 from wtforms.widgets import NumberInput
 
 from admin.base import MasterDataView, ReadOnlyView
+from engine.assessment.case_rates import DEFAULT_BASIC_WEIGHT, DEFAULT_RESPONSE_HOURS
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS, config_for
@@ -259,17 +261,27 @@ class _AssessmentView(MasterDataView):
 
 
 class AssessmentConfigView(_AssessmentView):
-    column_list = ("campaign", "weights", "peer_groups", "cooperation_points")
-    form_columns = ("campaign", "weights", "peer_groups", "cooperation_points")
-    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField, "cooperation_points": fields.SelectField}
+    column_list = ("campaign", "weights", "peer_groups", "cooperation_points", "response_hours",
+                   "basic_satisfaction_weight")
+    form_columns = ("campaign", "weights", "peer_groups", "cooperation_points", "response_hours",
+                    "basic_satisfaction_weight")
+    # SQLAlchemy 2.1's Float is no Numeric: Flask-Admin finds no converter for it and would drop the column.
+    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField, "cooperation_points": fields.SelectField,
+                      "response_hours": fields.FloatField, "basic_satisfaction_weight": fields.FloatField}
     form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS},
-                 "cooperation_points": {"choices": _choices(COOPERATION_POINTS), "default": "lead"}}
+                 "cooperation_points": {"choices": _choices(COOPERATION_POINTS), "default": "lead"},
+                 "response_hours": {"widget": NumberInput(step="any", min=0), "default": 2.0,
+                                    "validators": [Blank()]},
+                 "basic_satisfaction_weight": {"widget": NumberInput(step="any", min=0, max=1), "default": 1.0,
+                                               "validators": [Blank()]}}
     column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown,
                          "cooperation_points": lambda view, context, model, name: _in_language(
                              COOPERATION_POINTS, model.cooperation_points)}
     column_formatters_detail = column_formatters
     column_labels = {"campaign": _l("Campaign"), "weights": _l("Composite-score weights"),
-                     "peer_groups": _l("Peer groups"), "cooperation_points": _l("Points of a case with cooperating units")}
+                     "peer_groups": _l("Peer groups"), "cooperation_points": _l("Points of a case with cooperating units"),
+                     "response_hours": _l("Response limit (working hours)"),
+                     "basic_satisfaction_weight": _l("Weight of 'basically satisfied'")}
     column_descriptions = {
         "cooperation_points": _l("Lead only: the case's points go to the lead unit's task. Shared: they are split "
                                  "equally among the lead's and the cooperating units' tasks, in hundredths, the lead "
@@ -278,7 +290,18 @@ class AssessmentConfigView(_AssessmentView):
                       "points lost and rebounds are deducted per point or rebound. An empty box uses the default "
                       "shown in grey."),
         "peer_groups": _l("Units are ranked only against units of the same group; a unit type belongs to one "
-                          "group. Unit types in no group are not ranked; no group at all means the default groups.")}
+                          "group. Unit types in no group are not ranked; no group at all means the default groups."),
+        "response_hours": _l("Response rate: the lead unit signs its task within this many working hours of "
+                             "dispatch, on the campaign's working calendar."),
+        "basic_satisfaction_weight": _l("Satisfaction rate: one 'basically satisfied' counts this much of one "
+                                        "'satisfied' (0 to 1).")}
+
+    def on_model_change(self, form, model, is_created):
+        """An empty response limit or weight is the default (2 working hours; 基本满意 counts as 满意)."""
+        if model.response_hours is None:
+            model.response_hours = DEFAULT_RESPONSE_HOURS
+        if model.basic_satisfaction_weight is None:
+            model.basic_satisfaction_weight = DEFAULT_BASIC_WEIGHT
 
     def create_form(self, obj=None):
         """A new configuration starts from the engine's defaults (the model's column default is an empty dict)."""
@@ -300,6 +323,14 @@ class AssessmentConfigView(_AssessmentView):
             if other is not None and other != mine:
                 form.campaign.errors.append(_("This campaign already has its weights and peer groups; edit them."))
                 valid = False
+        hours = getattr(form, "response_hours", None)
+        if hours is not None and hours.data is not None and not 0 < hours.data <= 1000:
+            hours.errors.append(_("Enter a number of working hours above 0."))
+            valid = False
+        weight = getattr(form, "basic_satisfaction_weight", None)
+        if weight is not None and weight.data is not None and not 0 <= weight.data <= 1:
+            weight.errors.append(_("Enter a number from 0 to 1."))
+            valid = False
         return valid
 
 

@@ -40,7 +40,9 @@ def rate_labels() -> dict[str, str]:
     return {"handling_rate": _("Handling rate"), "on_time_handling_rate": _("On-time handling rate"),
             "closure_rate": _("Closure rate"), "on_time_closure_rate": _("On-time closure rate"),
             "rework_rate": _("Rework rate"), "overdue_unhandled_rate": _("Overdue-unhandled rate"),
-            "extension_rate": _("Extension rate"), "accurate_dispatch_rate": _("Accurate dispatch rate")}
+            "extension_rate": _("Extension rate"), "accurate_dispatch_rate": _("Accurate dispatch rate"),
+            "response_rate": _("Response rate"), "resolution_rate": _("Resolution rate"),
+            "satisfaction_rate": _("Satisfaction rate")}
 
 
 def group_label(group: str) -> str:
@@ -67,7 +69,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                              *[_percent(rates[k]) for k in RATES], ind.rebounds, ind.points_lost])
         count_rows.append([unit.code, _name(unit, lang), ind.due, ind.handled, ind.handled_on_time, ind.due_to_close,
                            ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
-                           ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back])
+                           ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back,
+                           ind.accepted, ind.responded, ind.rated, ind.resolved, float(ind.satisfied)])
     sanction_rows = [[line.rule_code, sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
                       "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
                      for line in bulletin.sanctions]
@@ -77,7 +80,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
         (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Handled"), _("Handled on time"),
                        _("Due to close"), _("Closed"), _("Closed on time"), _("Reworked"), _("Overdue, unhandled"),
                        _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings"),
-                       _("Dispatched"), _("Sent back")],
+                       _("Dispatched"), _("Sent back"), _("Cases accepted"), _("Contacted in time"),
+                       _("Cases rated"), _("Resolved"), _("Satisfied (weighted)")],
          count_rows),
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),

@@ -1,8 +1,9 @@
 """The case pages (DESIGN 12): the queues of a case's stages (待核实 for the grid's collector, 待立案 and 待结案 for
-the shift leader) and a case's page with the form its stage and the reader's role call for: verify with a photo,
-file against a filing condition or refuse, close against a closing condition; the cooperating units' answers to
-the lead are shown with the tasks. Thin views over engine/cases and
-engine/evaluation/filing; every refusal is shown next to its field."""
+the shift leader, 待回访 for the dispatcher and the shift leader) and a case's page with the form its stage and the
+reader's role call for: verify with a photo, file against a filing condition or refuse, close against a closing
+condition, record the revisit, reopen a case whose reporter was not satisfied; the cooperating units' answers to
+the lead are shown with the tasks. Thin views over engine/cases and engine/evaluation; every refusal is shown next
+to its field."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from engine.cases.clocks import clocks
 from engine.cases.closing import CLOSERS, awaiting_closing, close_case, why_not_closable
 from engine.cases.cooperation import answers, lead_task
+from engine.cases.revisits import RATINGS, REVISITORS, Answer, awaiting_revisit, may_reopen, rating_name, record_revisit
 from engine.cases.stages import in_stage, load_case, stage_name
 from engine.cases.verification import FINDINGS, Photo, finding_name, may_verify, verify
 from engine.core import clock
@@ -24,6 +26,7 @@ from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, Evide
 from engine.core.states import CaseStage
 from engine.evaluation.filing import FILERS, file_case, refuse_case
 from engine.handling.tasks import STATES
+from engine.evaluation.reopening import REOPENERS, reopen_case
 from engine.intake.reporter import shown_reporter
 from engine.people.staff import person_of
 from rules.problems import InputError
@@ -39,14 +42,20 @@ QUEUES: dict[str, tuple[tuple[str, ...], CaseStage | None]] = {
     "verify": (("collector", "shift_leader", "admin"), CaseStage.VERIFYING),
     "file": (FILERS, CaseStage.FILING),
     "close": (CLOSERS, None),
+    "revisit": (REVISITORS, CaseStage.CLOSED),
 }
-QUEUE_TITLES = {"verify": _l("Awaiting verification"), "file": _l("Awaiting filing"), "close": _l("Awaiting closing")}
+QUEUE_TITLES = {"verify": _l("Awaiting verification"), "file": _l("Awaiting filing"), "close": _l("Awaiting closing"),
+                "revisit": _l("Awaiting revisit")}
+#: A yes/no answer of the revisit form.
+YES_NO = {"yes": True, "no": False}
 
 
 def queue_cases(queue: str, limit: int = 200) -> list[Case]:
     """A queue's cases; a collector's 待核实 holds the cases of the grids they verify."""
     if queue == "close":
         return awaiting_closing(db.session, limit)
+    if queue == "revisit":
+        return awaiting_revisit(db.session, limit)
     person = person_of(db.session, current_user) if current_user.role == "collector" else None
     verifier = person.id if person is not None and queue == "verify" else None
     return in_stage(db.session, QUEUES[queue][1], limit, verifier)
@@ -57,7 +66,7 @@ def queues_for(role: str) -> list[str]:
 
 
 @bp.get("/cases")
-@require_roles("collector", "shift_leader", "admin")
+@require_roles("collector", "dispatcher", "shift_leader", "admin")
 def queue():
     name = request.args.get("queue") or (queues_for(current_user.role) or ["verify"])[0]
     if name not in QUEUES or current_user.role not in QUEUES[name][0]:
@@ -95,6 +104,8 @@ def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int 
         may_close=role in CLOSERS and not why_not_closable(case), blocked=why_not_closable(case),
         is_closer=role in CLOSERS,
         lead=lead_task(case), answers=answers(case), states=STATES,
+        may_revisit=case.stage == CaseStage.CLOSED and role in REVISITORS, ratings=RATINGS, rating_name=rating_name,
+        may_reopen=role in REOPENERS and may_reopen(db.session, case),
         findings=FINDINGS, finding_name=finding_name, conditions=conditions, closing=closing, chosen=chosen,
         categories=list(db.session.execute(select(Category.code, Category.name_zh, Category.name_en)
                                            .order_by(Category.code))) if role in FILERS else [],
@@ -160,6 +171,23 @@ def close_form(case_id: int):
     form = request.form
     return _act(case_id, lambda: close_case(db.session, case_id, form.get("closing_condition", ""), current_user,
                                             clock.now(), form.get("comment", "")), _("Case closed."))
+
+
+@bp.post("/cases/<int:case_id>/revisit")
+@require_roles(*REVISITORS)
+def revisit_form(case_id: int):
+    form = request.form
+    answer = Answer(YES_NO.get(form.get("reached", "")), form.get("rating") or None,
+                    YES_NO.get(form.get("resolved", "")), form.get("comment", ""))
+    return _act(case_id, lambda: record_revisit(db.session, case_id, answer, clock.now(), current_user),
+                _("Revisit recorded."))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+@require_roles(*REOPENERS)
+def reopen_form(case_id: int):
+    return _act(case_id, lambda: reopen_case(db.session, case_id, request.form.get("reason", ""), current_user,
+                                             clock.now()), _("Case reopened: a new task went to its lead unit."))
 
 
 @bp.get("/cases/<int:case_id>/photos/<int:evidence_id>")

@@ -1,5 +1,7 @@
-"""The cases API (DESIGN 12, 13): a case with its stage history, reports and tasks, and the dispatcher routing
-a case nobody owns (待派遣). Bearer tokens only, like the rest of /api/v1; thin handlers over engine/cases."""
+"""The cases API (DESIGN 12, 13): a case with its stage history, reports and tasks, the dispatcher routing
+a case nobody owns (待派遣), the revisit (回访: by staff, or by the hotline platform's own intake token) and the
+reopening of a case whose reporter was not satisfied. Bearer tokens only, like the rest of /api/v1; thin handlers
+over engine/cases."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.cases.by_hand import link_report, unlink_report
+from engine.cases.revisits import RATINGS, REVISITORS, Answer, record_revisit
 from engine.cases.clocks import clocks
 from engine.cases.closing import CLOSERS, close_case
 from engine.cases.stages import load_case
@@ -20,6 +23,7 @@ from engine.core import clock
 from engine.core.states import CaseStage
 from engine.evaluation.hand_routing import route_case
 from engine.evaluation.handover import Handover, hand_over
+from engine.evaluation.reopening import REOPENERS, reopen_case
 from rules.problems import InputError, Problem
 from web.auth import STAFF_ROLES, require_token, task_scope, token_user
 from web.common.extensions import csrf, db
@@ -149,6 +153,41 @@ def post_route(case_id: int):
     return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, token_user().role) | {"task": task_id})
 
 
+@bp.post("/cases/<int:case_id>/revisit")
+@require_token(kinds=("user", "intake"), roles=REVISITORS)
+def post_revisit(case_id: int):
+    """回访: {"reached": bool, "rating": satisfied|basically_satisfied|not_satisfied, "resolved": bool, "comment"}.
+    A hotline platform sends its own result with its intake token, for the cases of its own reports only."""
+    case = load_case(db.session, case_id)
+    source = g.token.source if g.token.kind == "intake" else None
+    if case is None or (source is not None and not any(e.source == source for e in case.reports)):
+        return problem(404, "not-found", detail_key="not_found")
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    answer = Answer(data.get("reached"), data.get("rating"), data.get("resolved"), data.get("comment", ""))
+    try:
+        record_revisit(db.session, case_id, answer, clock.now(), token_user(), source)
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    user = token_user()
+    return jsonify(case_json(load_case(db.session, case_id), short_lang(), None, user.role if user else None))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+@require_token(kinds=("user",), roles=REOPENERS)
+def post_reopen(case_id: int):
+    """Reopen a case whose reporter was not satisfied ({"reason": TEXT}): a new task for its lead unit."""
+    data = _body()
+    if not isinstance(data, dict):
+        return data
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
+    return _case_action(case_id, lambda: {"task": reopen_case(db.session, case_id, reason, token_user(),
+                                                                  clock.now())})
+
+
 def _body() -> Any:
     if not request.is_json:
         return problem(415, "json-required", detail_key="json_required")
@@ -221,6 +260,9 @@ def post_handover():
     return jsonify(body | {"event": done.event_id, "task_ids": done.task_ids}), 201
 
 
+RATING_CODES = list(RATINGS)
+
+
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     stages = [stage.value for stage in CaseStage]
     case = {"type": "object", "required": ["id", "stage", "stage_name", "category", "report_count", "stages",
@@ -246,6 +288,15 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                                              "actor": {"type": "integer", "nullable": True},
                                              "comment": {"type": "string"}}}},
         "reports": {"type": "array", "items": {"type": "object"}, "description": "The linked events"},
+        "revisits": {"type": "array", "description": "回访, oldest first", "items": {
+            "type": "object", "properties": {"reached": {"type": "boolean"},
+                                             "rating": {"type": "string", "nullable": True, "enum": RATING_CODES},
+                                             "rating_name": {"type": "string"},
+                                             "resolved": {"type": "boolean", "nullable": True},
+                                             "comment": {"type": "string"},
+                                             "actor": {"type": "integer", "nullable": True},
+                                             "source": {"type": "string", "nullable": True},
+                                             "at": {"type": "string", "format": "date-time"}}}},
         "tasks": {"type": "array", "items": ref("Task"), "description": "A field unit sees only its own"},
         "stage_due_at": {"type": "string", "format": "date-time", "nullable": True,
                          "description": "When the current stage's clock runs out"},
@@ -326,6 +377,30 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                 "type": "object", "required": ["unit"], "properties": {
                     "unit": {"type": "string", "example": "JD-DC"}, "comment": {"type": "string"}}}}}},
             "responses": {"200": json_response("The case, dispatched, with `task` the new task's id", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/revisit": {"post": {
+            "summary": "Record the revisit (回访) of a closed case: dispatcher, shift leader or admin, or the hotline "
+                       "platform's intake token for the cases of its own reports (another source's: 404). The case "
+                       "becomes revisited",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reached"], "properties": {
+                    "reached": {"type": "boolean", "description": "false: 未联系上 (then no rating, no resolved)"},
+                    "rating": {"type": "string", "enum": RATING_CODES},
+                    "resolved": {"type": "boolean", "description": "The reporter calls the problem resolved"},
+                    "comment": {"type": "string", "maxLength": 2000}}}}}},
+            "responses": {"200": json_response("The case, revisited", ref("Case")),
+                          **problem_responses(400, 401, 403, 404, 415, 422)}}},
+        "/api/v1/cases/{case_id}/reopen": {"post": {
+            "summary": "Reopen a case whose reporter was not satisfied at the revisit: revisited → reopened → "
+                       "dispatched with a new routine task for its lead unit; the source is told. Dispatcher, "
+                       "shift leader or admin",
+            "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "properties": {
+                    "reason": {"type": "string", "maxLength": 2000}}}}}},
+            "responses": {"200": json_response("The case, dispatched again, with `task` the new task's id",
+                                               ref("Case")),
                           **problem_responses(400, 401, 403, 404, 415, 422)}}},
         "/api/v1/cases/{case_id}/reports": {"post": {
             "summary": "Link a report to this open case by hand (same matter; not a report whose tasks are in "

@@ -7,6 +7,7 @@ from typing import Any
 from flask import g
 
 from engine.cases.cooperation import answers, role_of
+from engine.cases.revisits import rating_name
 from engine.cases.stages import stage_name
 from engine.cases.verification import finding_name
 from engine.core.models import Case, Event, Firing, Person, Task
@@ -123,7 +124,10 @@ def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
             "stage_due_at": c.stage_due_at.isoformat() if c.stage_due_at else None,
             "verifier": {"code": c.verifier.code, "name": c.verifier.name} if c.verifier else None,
             "verification": _verification_json(c.verification, lang),
-            "closing_condition": c.closing_condition}
+            "closing_condition": c.closing_condition,
+            "revisits": [{"reached": r.reached, "rating": r.rating, "rating_name": rating_name(r.rating, lang),
+                          "resolved": r.resolved, "comment": r.comment, "actor": r.actor_id, "source": r.source,
+                          "at": r.at.isoformat()} for r in c.revisits]}
 
 
 def cooperating_json(c: Case, lang: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.assessment import sanctions
+from engine.assessment import case_rates, sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
 from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
 from engine.assessment.rollup import UnitPoints, points_from_rows
@@ -82,7 +82,8 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     groups = unit_groups(session, peer_groups)
     cutoff = min(period.end, now)
     rows, rebounds = read_rows(session, campaign, period)
-    ranked = rank(compute(rows, rebounds, period, now, groups), groups, weights)
+    ranked = rank(case_rates.add(session, campaign, period, now, compute(rows, rebounds, period, now, groups)),
+                  groups, weights)
     units = {u.id: u for u in session.scalars(select(Unit))}
     rankings = sanctions.ranking_cache(session, campaign, now)
     trend: list[tuple[str, dict[int, float]]] = [(period.label, {r.unit_id: r.score for r in ranked})]

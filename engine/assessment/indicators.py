@@ -29,7 +29,8 @@ from engine.core.states import TaskStatus
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
 RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
-         "overdue_unhandled_rate", "extension_rate", "accurate_dispatch_rate")
+         "overdue_unhandled_rate", "extension_rate", "accurate_dispatch_rate", "response_rate", "resolution_rate",
+         "satisfaction_rate")
 ZERO_TOLERANCE = "zero_tolerance"
 #: The moves that say whether the unit holding a task has signed for it: a sign, undone by a send-back or reroute.
 SIGNING_ACTIONS = ("sign", "send_back", "reroute")
@@ -167,6 +168,12 @@ class Indicators:
     points_lost: float = 0.0
     #: Points lost per happening (HAPPENINGS), exact: `points_lost` is their sum as a float.
     points_by: dict[str, Decimal] = field(default_factory=dict)
+    # The reporter's side, per case of which the unit is the lead (engine/assessment/case_rates.py):
+    accepted: int = 0  # cases accepted in the period
+    responded: int = 0  # of them, the lead unit signed its task within the response limit
+    rated: int = 0  # cases revisited in the period with the reporter reached
+    resolved: int = 0  # of them, the reporter calls the problem resolved
+    satisfied: Decimal = ZERO  # of them, 满意 + 基本满意 × the campaign's weight
 
     def lose(self, happening: str, points: float) -> None:
         """Count a happening's points, as the decimal the configuration holds (2.5, 0.1), never a binary float."""
@@ -181,7 +188,10 @@ class Indicators:
                 "rework_rate": _ratio(self.reworked, self.handled),
                 "overdue_unhandled_rate": _ratio(self.overdue_unhandled, self.due),
                 "extension_rate": _ratio(self.extended, self.due),
-                "accurate_dispatch_rate": _ratio(self.dispatched - self.sent_back, self.dispatched)}
+                "accurate_dispatch_rate": _ratio(self.dispatched - self.sent_back, self.dispatched),
+                "response_rate": _ratio(self.responded, self.accepted),
+                "resolution_rate": _ratio(self.resolved, self.rated),
+                "satisfaction_rate": float(self.satisfied) / self.rated if self.rated else None}
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:

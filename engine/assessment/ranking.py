@@ -12,6 +12,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.assessment import case_rates
 from engine.assessment.indicators import Indicators, Period, for_period
 from engine.core.models import AssessmentConfig, Campaign, Unit
 
@@ -93,4 +94,5 @@ def ranking(session: Session, campaign: Campaign, period: Period, now: datetime,
     """The period's ranking of the campaign's units, computed afresh from the transitions."""
     weights, peer_groups = config or config_for(session, campaign)
     groups = unit_groups(session, peer_groups)
-    return rank(for_period(session, campaign, period, now, groups), groups, weights)
+    indicators = case_rates.add(session, campaign, period, now, for_period(session, campaign, period, now, groups))
+    return rank(indicators, groups, weights)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from engine.cases.cooperation import SETTLED, lead_task, unanswered
+from engine.cases.replies import reply_to_source
 from engine.cases.stages import move
 from engine.cases.verification import condition_of
 from engine.core.models import Case, Task, User
@@ -62,19 +63,23 @@ def close_case(session: Session, case_id: int, condition: str, actor: User | Non
     text = " / ".join(t for t in (found.closing_zh, found.closing_en) if t)
     move(session, case, CaseStage.CLOSED, now, actor, (f"{text}. " if text else "") + comment,
          closing_condition=found.code)
+    reply_to_source(session, case_id, now)
 
 
 def awaiting_closing(session: Session, limit: int = 200) -> list[Case]:
     """The shift leader's 待结案 queue: dispatched cases whose lead task passed its check and whose cooperating
     units all answered, exactly what `why_not_closable` allows, decided in SQL."""
-    lead = aliased(Task)
-    live = and_(Task.case_id == Case.id, Task.status != TaskStatus.VOIDED)
+    lead, other = aliased(Task), aliased(Task)
+    # the latest round of tasks: a reopened case is closed on the tasks it got when it was reopened
+    latest = select(func.max(other.reopening)).where(other.case_id == Case.id).correlate(Case).scalar_subquery()
+    live = and_(Task.case_id == Case.id, Task.status != TaskStatus.VOIDED, Task.reopening == latest)
     # the lead task as lead_task picks it: the live task of the lead unit, else the case's first live task
     lead_id = func.coalesce(
         select(func.min(Task.id)).where(live, Task.unit_id == Case.lead_unit_id).correlate(Case).scalar_subquery(),
         select(func.min(Task.id)).where(live).correlate(Case).scalar_subquery())
     passed = exists().where(lead.id == lead_id, lead.status == TaskStatus.CLOSED)
-    owing = exists().where(Task.case_id == Case.id, Task.id != lead_id, Task.status.not_in(SETTLED))
+    owing = exists().where(Task.case_id == Case.id, Task.reopening == latest, Task.id != lead_id,
+                           Task.status.not_in(SETTLED))
     return list(session.scalars(select(Case).options(joinedload(Case.category), joinedload(Case.grid))
                                 .where(Case.stage == CaseStage.DISPATCHED, passed, ~owing)
                                 .order_by(Case.opened_at, Case.id).limit(limit)))

@@ -30,9 +30,15 @@ DEFAULT_COOPERATION_POINTS = "lead"
 SHARE_STEP = Decimal("0.01")
 
 
+def latest_round(case: Case) -> list[Task]:
+    """The case's tasks of its latest round: those it got when it was last reopened, else all of them."""
+    latest = max((t.reopening for t in case.tasks), default=0)
+    return [t for t in case.tasks if t.reopening == latest]
+
+
 def lead_task(case: Case) -> Task | None:
-    """The task of the case's lead unit (主办), else its first live task."""
-    live = [t for t in case.tasks if t.status != TaskStatus.VOIDED]
+    """The task of the case's lead unit (主办), else its first live task, in its latest round (a reopened case)."""
+    live = [t for t in latest_round(case) if t.status != TaskStatus.VOIDED]
     return next((t for t in live if t.unit_id == case.lead_unit_id), live[0] if live else None)
 
 
@@ -80,7 +86,7 @@ def _value_text(value: Any, spec: dict[str, Any], zh: bool) -> str:
 def answers(case: Case) -> list[Answer]:
     """Each cooperating unit's answer to the lead, in task order: the tasks of the case other than the lead's."""
     lead = lead_task(case)
-    return [answer_of(task) for task in case.tasks if task is not lead]
+    return [answer_of(task) for task in latest_round(case) if task is not lead]
 
 
 def answer_of(task: Task) -> Answer:

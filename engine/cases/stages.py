@@ -117,7 +117,8 @@ def _change(case_id: int, before: str | None, after: str, at: datetime, actor_id
 def move(session: Session, case: Case, to: CaseStage, now: datetime, actor: User | None = None,
          comment: str = "", due: datetime | None = None, **values: Any) -> None:
     """Move one case to `to` if its stage allows it, guarded by its version against a concurrent writer; `due` is
-    the new stage's clock, `values` other columns written with the move (the filing condition, the verification)."""
+    the new stage's clock, `values` other columns written with the move (the filing condition, the verification).
+    A revisit keeps the closing time: an ended case stays ended since it first ended."""
     if "\x00" in comment:
         raise InputError([Problem("comment", "the text holds a NUL byte", "文本中含有空字符（NUL）")])
     if to not in MOVES.get(case.stage, frozenset()):
@@ -126,7 +127,7 @@ def move(session: Session, case: Case, to: CaseStage, now: datetime, actor: User
                                   f"{stage_name(case.stage, 'zh')}的案件不能转为{stage_name(to, 'zh')}")])
     done = session.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
                            .values(stage=to, version=case.version + 1, stage_due_at=due,
-                                   closed_at=now if to in CASE_ENDED else None, **values)
+                                   closed_at=(case.closed_at or now) if to in CASE_ENDED else None, **values)
                            .execution_options(synchronize_session=False)).rowcount
     if done != 1:
         raise InputError([Problem("stage", "the case was changed by someone else meanwhile; reload it",
@@ -175,5 +176,5 @@ def count_awaiting_dispatch(session: Session) -> int:
 def load_case(session: Session, case_id: int) -> Case | None:
     """A case with its reports, tasks and stage history loaded, for its page and the API."""
     return session.scalar(select(Case).where(Case.id == case_id).options(
-        selectinload(Case.reports), selectinload(Case.tasks), selectinload(Case.stages),
+        selectinload(Case.reports), selectinload(Case.tasks), selectinload(Case.stages), selectinload(Case.revisits),
         joinedload(Case.category), joinedload(Case.grid), joinedload(Case.lead_unit)))

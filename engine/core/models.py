@@ -526,6 +526,25 @@ class Case(Base):
     stages: Mapped[list["CaseStageChange"]] = relationship(order_by="CaseStageChange.id")
     tasks: Mapped[list["Task"]] = relationship(order_by="Task.id", foreign_keys="Task.case_id",
                                                back_populates="case")
+    revisits: Mapped[list["CaseRevisit"]] = relationship(order_by="CaseRevisit.id")
+
+
+class CaseRevisit(Base):
+    """One revisit (回访) of a closed case: by staff on the phone, or the hotline platform's own result sent back.
+
+    Append-only; recording one moves the case closed → revisited (engine/cases/revisits.py)."""
+
+    __tablename__ = "case_revisits"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reached: Mapped[bool] = mapped_column(Boolean)  # False: 未联系上, left out of the rated cases
+    rating: Mapped[Optional[str]] = mapped_column(String(24))  # satisfied | basically_satisfied | not_satisfied
+    resolved: Mapped[Optional[bool]] = mapped_column(Boolean)  # the reporter calls the problem resolved
+    comment: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # staff who called the reporter
+    actor: Mapped[Optional["User"]] = relationship(foreign_keys=[actor_id], lazy="joined")
+    source: Mapped[Optional[str]] = mapped_column(String(64))  # the hotline platform that sent its result
+    at: Mapped[datetime] = mapped_column(UTC)
 
 
 class CaseStageChange(Base):
@@ -544,7 +563,9 @@ class CaseStageChange(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("event_id", "unit_id"), Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"))
+    # One task per unit per report, and again each time its case is reopened after an unsatisfied revisit (回访).
+    __table_args__ = (UniqueConstraint("event_id", "unit_id", "reopening"),
+                      Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])
@@ -576,6 +597,7 @@ class Task(Base):
     assignee: Mapped[Optional[Person]] = relationship()
     case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), index=True)
     case: Mapped[Optional[Case]] = relationship(foreign_keys=[case_id], back_populates="tasks")
+    reopening: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the case's reopening it serves
     firings: Mapped[list[Firing]] = relationship(order_by="Firing.id", foreign_keys=[Firing.task_id])
     transitions: Mapped[list["TaskTransition"]] = relationship(order_by="TaskTransition.id")
 
@@ -775,12 +797,13 @@ class Recipient(Base):
     __table_args__ = (Index("ix_recipients_scope", "scope", "enabled"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), default="")
-    scope: Mapped[str] = mapped_column(String(16))  # unit | tier | oncall
+    scope: Mapped[str] = mapped_column(String(16))  # unit | tier | oncall | source
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Optional[Unit]] = relationship()
     campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))  # tier scope; None: every campaign
     campaign: Mapped[Optional[Campaign]] = relationship()
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    source: Mapped[Optional[str]] = mapped_column(String(64))  # source scope: the intake source replies go back to
     channel: Mapped[str] = mapped_column(String(16))  # webhook | wecom | dingtalk | email
     address: Mapped[str] = mapped_column(String(500))  # URL or e-mail address
     secret: Mapped[Optional[str]] = mapped_column(String(200))  # HMAC key or DingTalk sign secret
@@ -846,6 +869,10 @@ class AssessmentConfig(Base):
     # Whose tasks carry a case's points (engine/cases/cooperation.py): `lead` (the unit the points row named) or
     # `shared` (split equally among the lead's and the cooperating units' tasks).
     cooperation_points: Mapped[str] = mapped_column(String(16), default="lead", server_default="lead")
+    # 响应率: the lead unit signs its task within this many working hours of dispatch (the campaign's calendar).
+    response_hours: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
+    # 满意率: what one 基本满意 counts for against one 满意 (1.0: the same).
+    basic_satisfaction_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
 
 
 class SanctionRule(Base):

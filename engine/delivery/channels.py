@@ -26,7 +26,7 @@ from engine.core.models import DEFAULT_TIMEZONE
 from engine.delivery.http import Answer, Refused, post_json
 
 CHANNELS = ("webhook", "wecom", "dingtalk", "email")
-SCOPES = ("unit", "tier", "oncall")
+SCOPES = ("unit", "tier", "oncall", "source")
 LANGUAGES = ("zh", "en")
 
 
@@ -115,6 +115,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "list_publicly": {"zh": ("挂牌督办", "任务已挂牌督办，办理情况将公开通报。"),
                       "en": ("Listed publicly (挂牌督办)", "The task has been listed publicly for supervision; "
                                                            "its progress will be reported openly.")},
+    "case_reply": {"zh": ("案件办理情况回复", "您来源的案件有了新的办理结果。"),
+                   "en": ("Case outcome", "A case your source reported has a new outcome.")},
     "digest": {"zh": ("每日待办", "今日未办结任务 {open} 件，其中超期 {overdue} 件。"),
                "en": ("Daily digest", "{open} open tasks today, {overdue} of them overdue.")},
 }
@@ -124,9 +126,14 @@ CALENDAR_GAP = {"zh": "注意：自 {day} 起工作日历没有节假日数据�
 ALIASES = {"supervision_urge": "remind", "supervision_order": "order", "supervision_list_publicly": "list_publicly"}
 FALLBACK = {"zh": ("通知", "您有一条新消息（{kind}）。"), "en": ("Notification", "You have a new message ({kind}).")}
 LABELS = {"zh": {"task": "任务", "event": "事件", "unit": "单位", "deadline": "处置时限", "tier": "督办层级",
-                 "rule": "规则", "message": "内容", "day": "日期", "key": "消息编号"},
+                 "rule": "规则", "message": "内容", "day": "日期", "key": "消息编号", "case": "案件",
+                 "outcome": "办理结果", "reports": "来源工单"},
           "en": {"task": "Task", "event": "Event", "unit": "Unit", "deadline": "Deadline", "tier": "Tier",
-                 "rule": "Rule", "message": "Message", "day": "Day", "key": "Message key"}}
+                 "rule": "Rule", "message": "Message", "day": "Day", "key": "Message key", "case": "Case",
+                 "outcome": "Outcome", "reports": "Source orders"}}
+#: A case reply's outcome in words (engine/cases/replies.py).
+OUTCOME_NAMES = {"zh": {"closed": "已结案", "not_filed": "不予立案", "reopened": "已重启（回访不满意）"},
+                 "en": {"closed": "closed", "not_filed": "not filed", "reopened": "reopened (not satisfied)"}}
 
 
 def _deadline_text(ctx: Context) -> str | None:
@@ -152,7 +159,11 @@ def render(ctx: Context, language: str) -> Rendered:
     sep = "：" if lang == "zh" else ": "
     lines = [f"【{title}】" if lang == "zh" else f"[{title}]", lead.format(**values)]
     task_id = ctx.task_id or ctx.payload.get("task")
+    reports = ctx.payload.get("source_event_ids")
     details: list[tuple[str, Any]] = [
+        ("case", f"#{ctx.payload['case']}" if ctx.payload.get("case") else None),
+        ("outcome", OUTCOME_NAMES[lang].get(ctx.payload.get("outcome", ""))),
+        ("reports", ", ".join(map(str, reports)) if isinstance(reports, list) else None),
         ("task", f"#{task_id}" if task_id else None),
         ("event", f"#{ctx.event_id or ctx.payload.get('event')}" if (ctx.event_id or ctx.payload.get("event")) else None),
         ("unit", ctx.unit[lang] if ctx.unit else None),

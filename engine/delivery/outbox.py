@@ -2,7 +2,8 @@
 
 The row itself is the in-app inbox message. On its first round a row fans out to the enabled
 recipients its target names (`tier:N`, `unit:<id or code>`, `grid_unit`/`assignee` = the task's
-unit) plus the on-call recipients, one `Delivery` each. Each delivery is claimed by pushing its
+unit) plus the on-call recipients, one `Delivery` each; a reply to a case's source (`source:<name>`) goes to
+that source's reply addresses alone. Each delivery is claimed by pushing its
 `next_attempt_at` out by a lease and committing, sent outside any transaction, then recorded with a
 guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
 delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
@@ -33,9 +34,13 @@ class _Claim:
 
 
 def recipients_for(session: Session, row: OutboxMessage) -> list[Recipient]:
-    """The enabled recipients a row's target names, plus on-call, each once."""
+    """The enabled recipients a row's target names, plus on-call, each once; a reply to a source
+    (`source:<name>`) goes to that source's own addresses only."""
     task = session.get(Task, row.task_id) if row.task_id else None
     scope, _, value = row.target.partition(":")
+    if scope == "source":
+        return list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), Recipient.scope == "source",
+                                                            Recipient.source == value).order_by(Recipient.id)))
     conditions = [Recipient.scope == "oncall"]
     if scope == "tier" and value.isdigit():
         tier = Recipient.tier_level == int(value)

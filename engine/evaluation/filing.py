@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.replies import reply_to_source
 from engine.cases.stages import move
 from engine.cases.verification import condition_of
 from engine.core.models import Case, Category, Event, User
@@ -109,3 +110,4 @@ def refuse_case(session: Session, case_id: int, reason: str, actor: User | None,
         raise InputError([Problem("reason", "the reason the case is not filed (sent back to the source)",
                                   "请填写不予立案的理由（将回复给来源）")])
     move(session, case, CaseStage.NOT_FILED, now, actor, reason)
+    reply_to_source(session, case_id, now)

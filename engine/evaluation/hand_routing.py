@@ -32,6 +32,16 @@ def route_case(session: Session, case_id: int, unit_code: str, actor: User | Non
     unit = session.scalar(select(Unit).where(Unit.code == code)) if code and "\x00" not in code else None
     if unit is None:
         raise InputError([Problem("unit", f"no such unit: {unit_code!r}", f"没有该单位：{unit_code}")])
+    task_id = dispatch_routine(session, case, unit, now)
+    case.lead_unit_id = unit.id
+    session.flush()
+    move(session, case, CaseStage.DISPATCHED, now, actor, comment)
+    return task_id
+
+
+def dispatch_routine(session: Session, case: Case, unit: Unit, now: datetime, reopening: int = 0) -> int:
+    """The routine task of a case for `unit`, on its first report, under the case's campaign (else the first
+    active one) with the catalogue's limit for its filing condition; `reopening` counts the case's reopenings."""
     contexts = active_contexts(session)
     ctx = next((c for c in contexts if c.id == case.campaign_id), contexts[0] if contexts else None)
     if ctx is None or ROUTINE not in ctx.templates:
@@ -45,8 +55,5 @@ def route_case(session: Session, case_id: int, unit_code: str, actor: User | Non
         template_id=ctx.template_id(ROUTINE), timeline_id=ctx.timeline_id(decision.timeline_code), rule_key=ROUTINE,
         list_kind=ROUTINE, limit_value=decision.limit_value, limit_unit=decision.limit_unit,
         deadline_at=decision.deadline_at, points=0.0, steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar,
-        continuous_time=ctx.continuous_time, case_id=case.id)], now)
-    case.lead_unit_id = unit.id
-    session.flush()
-    move(session, case, CaseStage.DISPATCHED, now, actor, comment)
+        continuous_time=ctx.continuous_time, case_id=case.id, reopening=reopening)], now)
     return task_id

@@ -4,7 +4,7 @@ steps, the unit's "task dispatched" message and any rule escalation, in a few bu
 This is the only creator of Task rows; after it, every change of status goes through
 `engine.handling.tasks.apply`. The caller owns the transaction (the pipeline also checks its lease
 before committing, so a batch whose lease was lost rolls back whole). Dispatching is idempotent on
-(event, unit): an order whose event already has a task for that unit writes nothing.
+(event, unit, reopening): an order whose event already has a task for that unit in that round writes nothing.
 
 Every insert renders NULLs (`render_nulls`): the ORM would otherwise leave a None column out of its row,
 split the batch wherever rows differ in that, and send one statement per group instead of one per table.
@@ -58,10 +58,16 @@ class TaskOrder:
     continuous_time: bool
     escalations: list[RuleEscalation] = field(default_factory=list)
     case_id: int | None = None
+    reopening: int = 0  # 0 at dispatch; n for the n-th reopening of the case after an unsatisfied revisit
 
     @property
     def key(self) -> tuple[int, int]:
         return self.event_id, self.unit_id
+
+    @property
+    def slot(self) -> tuple[int, int, int]:
+        """What the unique key holds: one task per event, unit and round."""
+        return self.event_id, self.unit_id, self.reopening
 
 
 def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> list[int]:
@@ -69,26 +75,27 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
     one for an (event, unit) that already has a task). Flushes nothing else; never commits."""
     if not orders:
         return []
-    task_of: dict[tuple[int, int], int] = {
-        (event_id, unit_id): task_id for event_id, unit_id, task_id in session.execute(
-            select(Task.event_id, Task.unit_id, Task.id).where(Task.event_id.in_({o.event_id for o in orders})))}
+    task_of: dict[tuple[int, int, int], int] = {
+        (event_id, unit_id, reopening): task_id for event_id, unit_id, reopening, task_id in session.execute(
+            select(Task.event_id, Task.unit_id, Task.reopening, Task.id)
+            .where(Task.event_id.in_({o.event_id for o in orders})))}
     fresh: list[TaskOrder] = []
     taken = set(task_of)
     for order in orders:
-        if order.key not in taken:  # the first order for an (event, unit) wins, as the unique key demands
-            taken.add(order.key)
+        if order.slot not in taken:  # the first order for an (event, unit, round) wins, as the unique key demands
+            taken.add(order.slot)
             fresh.append(order)
     if fresh:
         holders = _grid_holders(session, fresh)
-        rows = [_task_row(order, now, holders.get(order.key)) for order in fresh]
+        rows = [_task_row(order, now, holders.get(order.slot)) for order in fresh]
         ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
                               .execution_options(render_nulls=True), rows).all()
-        task_of.update(zip((order.key for order in fresh), ids))
-        _born(session, [(task_of[order.key], order) for order in fresh], holders, now)
-    return [task_of[order.key] for order in orders]
+        task_of.update(zip((order.slot for order in fresh), ids))
+        _born(session, [(task_of[order.slot], order) for order in fresh], holders, now)
+    return [task_of[order.slot] for order in orders]
 
 
-def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[int, int], int]:
+def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[int, int, int], int]:
     """Each new task starts with the 责任人 of its event's grid, when that person is of the task's unit
     (每名队员都要有自己的责任区域): two queries per batch, whatever its size."""
     owners = responsible_for_events(session, {order.event_id for order in orders})
@@ -101,7 +108,7 @@ def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[i
         if order.unit_id not in scopes:
             scopes[order.unit_id] = unit_and_below(session, order.unit_id)
         if owner[1] in scopes[order.unit_id]:
-            holders[order.key] = owner[0]
+            holders[order.slot] = owner[0]
     return holders
 
 
@@ -112,15 +119,15 @@ def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[
             "list_kind": order.list_kind, "status": TaskStatus.DISPATCHED, "limit_value": order.limit_value,
             "limit_unit": order.limit_unit, "deadline_at": order.deadline_at, "points": order.points,
             "created_at": now, "version": 1, "rework_count": 0, "extension_count": 0, "paused_seconds": 0,
-            "case_id": order.case_id}
+            "case_id": order.case_id, "reopening": order.reopening}
 
 
-def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[tuple[int, int], int],
+def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[tuple[int, int, int], int],
           now: datetime) -> None:
     """The first transition, the ladder, the unit's message and the rule escalations of new tasks."""
     transitions, steps, messages, supervisions = [], [], [], []
     for task_id, order in created:
-        data = {"rule": order.rule_key, "assignee": holders.get(order.key)}  # who holds it from the start
+        data = {"rule": order.rule_key, "assignee": holders.get(order.slot)}  # who holds it from the start
         transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
                             "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
         steps += plan_steps(task_id, now, order.steps, order.calendar, order.continuous_time)

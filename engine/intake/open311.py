@@ -1,7 +1,9 @@
 """Open311 GeoReport v2 in the domain's terms: categories are services, events are service requests.
 
-A request is "open" until every task it created is closed or voided; its agency is the unit of the
-task the hit policy ranked first, and its expected time that task's working-time deadline.
+A request is "open" until its case ends: closed by the shift leader (`status_notes` then carry the closing
+condition and comment), not filed (the refusal reason) or void. A report without a case reads as before: open
+until every task it created is closed or voided. Its agency is the unit of the task the hit policy ranked first,
+and its expected time that task's working-time deadline.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
 from rules.problems import InputError, Problem
-from engine.core.models import Category, Event, Task
-from engine.core.states import TERMINAL, EventStatus, TaskStatus
+from engine.core.models import Case, CaseStageChange, Category, Event, Task
+from engine.core.states import TERMINAL, CaseStage, EventStatus, TaskStatus
 from engine.intake.events import AcceptedEvent, IntakeSource, accept_event
 
 #: Intake's field names as the GeoReport form calls them.
@@ -34,7 +36,18 @@ STATUS_NOTES = {
     "no_task": ("Evaluated: no rule of the campaign applies, no task was created.", "已研判：无适用规则，未派发任务。"),
     "open": ("Dispatched to the responsible unit.", "已派遣至责任单位。"),
     "closed": ("Handled and closed.", "已处置结案。"),
+    "verifying": ("Received; being verified on the spot before filing.", "已受理，正在现场核实，待立案。"),
+    "awaiting_dispatch": ("Filed; waiting for dispatch to the responsible unit.", "已立案，等待派遣至责任单位。"),
 }
+#: Open stages of a case and the note each reads as.
+CASE_NOTES = {CaseStage.REPORTED: "verifying", CaseStage.VERIFYING: "verifying", CaseStage.FILING: "verifying",
+              CaseStage.FILED: "awaiting_dispatch", CaseStage.AWAITING_DISPATCH: "awaiting_dispatch",
+              CaseStage.DISPATCHED: "open", CaseStage.REOPENED: "open"}
+#: How a case's ending reads for its reporter, by the stage that ended it: (en, zh).
+ENDINGS: dict[str, tuple[str, str]] = {CaseStage.CLOSED: ("Handled and closed", "已处置结案"),
+                                       CaseStage.NOT_FILED: ("Not filed", "不予立案"),
+                                       CaseStage.VOID: ("Void", "已作废")}
+ENDED = frozenset({CaseStage.CLOSED, CaseStage.REVISITED, CaseStage.NOT_FILED, CaseStage.VOID})
 
 
 def _name(row: Any, lang: str) -> str:
@@ -122,6 +135,25 @@ def file_request(session: Session, form: Mapping[str, Any], source: IntakeSource
         raise InputError([replace(p, where=FORM_NAMES.get(p.where, p.where)) for p in err.problems]) from None
 
 
+def _ending(case: Case) -> CaseStageChange | None:
+    """The move that ended the case (closed, not filed, void) while it stays ended (a revisit keeps it so): its
+    comment is the closing condition and comment, or the refusal reason, that the source's reply carried."""
+    if case.stage not in ENDED:
+        return None
+    return next((h for h in reversed(case.stages) if h.to_stage in ENDINGS), None)
+
+
+def ending_text(case: Case, lang: str) -> str | None:
+    """'Handled and closed: <closing text>' or 'Not filed: <reason>' in the reader's language; None while open."""
+    change = _ending(case)
+    if change is None:
+        return None
+    en, zh = ENDINGS[change.to_stage]
+    if not change.comment:
+        return zh if lang == "zh" else en
+    return f"{zh}：{change.comment}" if lang == "zh" else f"{en}: {change.comment}"
+
+
 def _primary_task(event: Event) -> Task | None:
     """The task ranked first by the hit policy: zero tolerance, then strict management, then the earliest deadline."""
     rank = {"zero_tolerance": 0, "strict_management": 1}
@@ -132,15 +164,21 @@ def _primary_task(event: Event) -> Task | None:
 def request_json(event: Event, lang: str) -> dict[str, Any]:
     """One service request as GeoReport v2 describes it."""
     task = _primary_task(event)
+    case = event.case
+    ended = ending_text(case, lang) if case is not None else None
     if event.status != EventStatus.EVALUATED:
         state, note = "open", STATUS_NOTES[event.status]
+    elif ended is not None:
+        state, note = "closed", (ended, ended)
+    elif case is not None and case.stage in CASE_NOTES:
+        state, note = "open", STATUS_NOTES[CASE_NOTES[case.stage]]
     elif task is None:
         state, note = "closed", STATUS_NOTES["no_task"]
     elif all(t.status in TERMINAL for t in event.tasks):
         state, note = "closed", STATUS_NOTES["closed"]
     else:
         state, note = "open", STATUS_NOTES["open"]
-    updated = event.evaluated_at or event.received_at
+    updated = (case.closed_at if ended is not None else None) or event.evaluated_at or event.received_at
     return {
         "service_request_id": str(event.id), "status": state, "status_notes": note[1] if lang == "zh" else note[0],
         "service_name": _name(event.category, lang), "service_code": event.category.code,
@@ -170,7 +208,8 @@ def _parse_w3(value: str, field: str) -> datetime:
 def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
     """GET /requests: by ids (overriding the rest), else by service code, status and a ≤90-day date range."""
     query = select(Event).where(Event.source_type == PUBLIC_SOURCE_TYPE).options(
-        selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category))
+        selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category),
+        selectinload(Event.case).selectinload(Case.stages))
     ids = [part.strip() for part in (args.get("service_request_id") or "").split(",") if part.strip()]
     if ids:
         if not all(part.isdigit() for part in ids):
@@ -199,4 +238,5 @@ def find_request(session: Session, request_id: str) -> Event | None:
     if not request_id.isdigit():
         return None
     return session.scalar(select(Event).where(Event.id == int(request_id), Event.source_type == PUBLIC_SOURCE_TYPE)
-                          .options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category)))
+                          .options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category),
+                                   selectinload(Event.case).selectinload(Case.stages)))

@@ -122,13 +122,17 @@ POLICY: dict[str, frozenset[str]] = {
     "cases_api.post_file": frozenset({SHIFT_LEADER, ADMIN}),  # 立案
     "cases_api.post_refuse": frozenset({SHIFT_LEADER, ADMIN}),  # 不予立案
     "cases_api.post_close": frozenset({SHIFT_LEADER, ADMIN}),  # 结案
-    "case_pages.queue": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),  # 待核实, 待立案, 待结案
+    "case_pages.queue": frozenset({COLLECTOR, DISPATCHER, SHIFT_LEADER, ADMIN}),  # 待核实, 待立案, 待结案, 待回访
     "case_pages.case_page": STAFF,
     "case_pages.photo": STAFF,
     "case_pages.verify_form": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),
     "case_pages.file_form": frozenset({SHIFT_LEADER, ADMIN}),
     "case_pages.refuse_form": frozenset({SHIFT_LEADER, ADMIN}),
     "case_pages.close_form": frozenset({SHIFT_LEADER, ADMIN}),
+    "cases_api.post_revisit": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN, INTAKE}),  # 回访; a source its reports'
+    "cases_api.post_reopen": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "case_pages.revisit_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "case_pages.reopen_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
