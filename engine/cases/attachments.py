@@ -1,7 +1,8 @@
-"""Attachments of a case (交办 materials): PDF, JPEG/PNG/WebP pictures, Word (DOCX) and Excel (XLSX) files.
+"""Attachments of a case (交办 materials): PDF, JPEG/PNG/WebP pictures, Word (DOCX) and Excel (XLSX) files, checked
+with the picture checks of the evidence photos (engine/core/photos.py).
 
 What a file is comes from its bytes, never from its name or the type a browser claimed: a PDF starts with
-`%PDF-`, a picture must open as one (engine/handling/evidence.inspect_photo), a DOCX or XLSX is a zip whose
+`%PDF-`, a picture must open as one (engine/core/photos.inspect_photo), a DOCX or XLSX is a zip whose
 `[Content_Types].xml` declares the Word or Excel main part (so a macro-enabled .docm/.xlsm, any other zip and
 an .exe renamed .pdf are refused). Every file of a batch is checked before anything is written, so a refusal
 leaves no file and no row; accepted files are written under their SHA-256 (never half-written under their final
@@ -22,8 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.core.models import Case, CaseAttachment, User
+from engine.core.photos import inspect_photo
 from engine.core.states import CASE_ENDED
-from engine.handling.evidence import inspect_photo
 from rules.problems import InputError, Problem
 
 #: How many attachments one case may hold.
