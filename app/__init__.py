@@ -13,12 +13,13 @@ from werkzeug.routing import IntegerConverter
 
 from admin import init_admin
 from admin.queues import init_queue_dashboard
+from engine.cases.attachments import MAX_PER_CASE
 from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
-from web import (api, assessment, case_pages, cases, change_actor, evidence, handover, open311, openapi, pages, people, simulate,
-                 supervision, workflow)
+from web import (api, assessment, attachments, case_pages, cases, change_actor, evidence, handover, open311, openapi,
+                 pages, people, simulate, supervision, workflow)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(simulate.bp)
     app.register_blueprint(evidence.bp)
     csrf.exempt(evidence.bp)  # bearer tokens only, like the rest of the API
+    app.register_blueprint(attachments.api)
+    csrf.exempt(attachments.api)  # bearer tokens only, like the rest of the API
+    app.register_blueprint(attachments.bp)  # a case's attachments downloaded from its pages (session)
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
@@ -88,6 +92,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
             request.max_content_length = MAX_FILE_BYTES + 64 * 1024
         elif endpoint == "evidence_api.upload":
             request.max_content_length = settings.evidence.max_bytes + 64 * 1024
+        elif endpoint in ("handover.new", "attachments_api.upload"):  # up to a case's attachments at once
+            request.max_content_length = settings.evidence.max_bytes * MAX_PER_CASE + 256 * 1024
 
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     FloatField,
     PasswordField,
@@ -44,3 +45,4 @@ class HandoverForm(FlaskForm):
     cooperating = SelectMultipleField(_l("Cooperating units (协办)"), validate_choice=False)
     limit_value = StringField(_l("Time limit"), validators=[Length(max=20)])
     limit_unit = SelectField(_l("Unit of the limit"), validate_choice=False)
+    attachments = MultipleFileField(_l("Attachments (PDF, pictures, Word, Excel)"))

@@ -1,12 +1,14 @@
-"""The committee's hand-over page (交办) for dispatchers, shift leaders and admins: a form over
-engine/evaluation/handover.py, whose refusals are shown next to each field."""
+"""The committee's hand-over page (交办) for dispatchers, shift leaders and admins: a multipart form over
+engine/evaluation/handover.py, whose refusals are shown next to each field; the files chosen are stored with the
+case in the same transaction, or, if one is refused, nothing is."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from engine.cases.attachments import MAX_PER_CASE, AttachmentFile, AttachmentStore
 from engine.core import clock
 from engine.core.models import Grid, Unit
 from engine.evaluation.handover import Handover, hand_over
@@ -21,7 +23,7 @@ from web.workflow import DISPATCHERS
 bp = Blueprint("handover", __name__)
 
 #: Where each of the engine's problem fields is shown on the form.
-FIELD_OF = {"location": "lat", "limit": "limit_value"}
+FIELD_OF = {"location": "lat", "limit": "limit_value", "attachments": "attachments"}
 
 
 def _choices(form: HandoverForm, lang: str) -> None:
@@ -42,16 +44,19 @@ def _choices(form: HandoverForm, lang: str) -> None:
 def new():
     """Hand an item over: one event, one dispatched case and a task per unit; then the lead's task is shown."""
     lang = short_lang()
+    settings = current_app.extensions["civicrules.settings"]
     form = HandoverForm()
     _choices(form, lang)
     status = 200
     if form.validate_on_submit():
+        files = [AttachmentFile(f.filename, f.read()) for f in form.attachments.data or [] if f and f.filename]
         try:
             done = hand_over(db.session, Handover(
                 title=form.title.data or "", description=form.description.data or "", grid=form.grid.data or "",
                 address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, lead=form.lead.data or "",
                 cooperating=list(form.cooperating.data or []), limit_value=form.limit_value.data,
-                limit_unit=form.limit_unit.data), current_user, clock.now())
+                limit_unit=form.limit_unit.data, attachments=files), current_user, clock.now(),
+                AttachmentStore(settings.evidence.dir, settings.evidence.max_bytes))
         except InputError as err:
             db.session.rollback()
             for problem in err.problems:
@@ -64,4 +69,5 @@ def new():
             return redirect(url_for("pages.task", task_id=done.task_ids[0]))
     elif form.is_submitted():
         status = 422
-    return render_template("handover.html", form=form, lang=lang, now=clock.now()), status
+    return render_template("handover.html", form=form, lang=lang, now=clock.now(), max_files=MAX_PER_CASE,
+                           max_mb=f"{settings.evidence.max_bytes / 2**20:g}"), status

@@ -527,6 +527,7 @@ class Case(Base):
     tasks: Mapped[list["Task"]] = relationship(order_by="Task.id", foreign_keys="Task.case_id",
                                                back_populates="case")
     revisits: Mapped[list["CaseRevisit"]] = relationship(order_by="CaseRevisit.id")
+    attachments: Mapped[list["CaseAttachment"]] = relationship(order_by="CaseAttachment.id")
 
 
 class CaseRevisit(Base):
@@ -945,6 +946,23 @@ class Evidence(Base):
     taken_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class CaseAttachment(Base):
+    """A document or picture that came with a case (交办 materials): checked by its content, stored once by its
+    SHA-256 under the evidence folder, shown to whoever may see the case."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (Index("ix_case_attachments_case", "case_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(200))  # attachments/<sha256>.<extension>
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploader_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTC)
 
 

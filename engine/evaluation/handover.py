@@ -3,8 +3,9 @@
 The item runs through the same lifecycle as any report: an Event stored by the normal intake function (source
 "committee", type "leader", matter L0008 城管委交办事项, so it is counted like every report), a Case dispatched at
 once, and a task per unit through `dispatch` under the campaign's routine template with the limit the committee
-set and no points. Composed here, beside hand routing, because it spans intake, cases, handling and the
-campaign's context. Everything is checked before anything is written.
+set and no points. The committee's materials (PDF, pictures, Word, Excel) are the case's attachments
+(engine/cases/attachments.py). Composed here, beside hand routing, because it spans intake, cases, handling and
+the campaign's context. Everything, the files included, is checked before anything is written.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.attachments import AttachmentFile, AttachmentStore, CheckedFile, check_files, store_files
 from engine.cases.routing import BY_HAND
 from engine.cases.stages import NewCase, note, open_cases
 from engine.core.models import Case, Event, Grid, Unit, User
@@ -44,7 +46,8 @@ MAX_TITLE = 200
 @dataclass(frozen=True)
 class Handover:
     """What the committee writes: a title, a description, a place (grid, optionally a point and an address), the
-    lead unit's code, the cooperating units' codes and a limit (an amount and a unit code or its Chinese name)."""
+    lead unit's code, the cooperating units' codes, a limit (an amount and a unit code or its Chinese name) and
+    the files that come with it."""
 
     title: str
     description: str
@@ -56,6 +59,7 @@ class Handover:
     lat: float | None = None
     lon: float | None = None
     address: str = ""
+    attachments: list[AttachmentFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,10 @@ def _control_characters(handover: Handover) -> list[Problem]:
             if any(isinstance(v, str) and "\x00" in v for v in values)]
 
 
-def _check(session: Session, handover: Handover) -> tuple[list[Unit], Grid | None, tuple[float, str] | None]:
+def _check(session: Session, handover: Handover, store: AttachmentStore | None
+           ) -> tuple[list[Unit], Grid | None, tuple[float, str] | None, list[CheckedFile]]:
+    if handover.attachments and store is None:
+        raise ValueError("a hand-over with attachments needs an AttachmentStore")
     problems = _control_characters(handover)
     if problems:
         raise InputError(problems)
@@ -149,15 +156,17 @@ def _check(session: Session, handover: Handover) -> tuple[list[Unit], Grid | Non
         problems.append(Problem("lead", "no active campaign to dispatch under", "没有进行中的专项行动，无法派遣"))
     elif ROUTINE not in contexts[0].templates:
         problems.append(Problem("lead", "the campaign has no routine task template", "专项行动缺少一般问题处置模板"))
-    if problems:
-        raise InputError(problems)
-    return units, grid, limit
+    files, refused = check_files(handover.attachments, store.max_bytes) if store else ([], [])
+    if problems or refused:
+        raise InputError(problems + refused)
+    return units, grid, limit, files
 
 
-def hand_over(session: Session, handover: Handover, actor: User | None, now: datetime) -> HandedOver:
-    """Store one hand-over as an event, a dispatched case and a task per unit; nothing is written on a refusal.
-    The caller commits."""
-    units, grid, limit = _check(session, handover)
+def hand_over(session: Session, handover: Handover, actor: User | None, now: datetime,
+              store: AttachmentStore | None = None) -> HandedOver:
+    """Store one hand-over as an event, a dispatched case with its attachments (written to `store`) and a task
+    per unit; nothing is written on a refusal, no file either. The caller commits."""
+    units, grid, limit, files = _check(session, handover, store)
     title = handover.title.strip()
     description = (handover.description or "").strip()
     payload = {"source_event_id": f"HO-{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}", "category": CATEGORY,
@@ -187,4 +196,7 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
             limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=0.0,
             steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time,
             case_id=case_id))
-    return HandedOver(event.id, case_id, dispatch(session, orders, now))
+    task_ids = dispatch(session, orders, now)
+    if files:  # last, so that no file is written for a hand-over refused on the way
+        store_files(session, store.folder, case_id, files, actor, now)
+    return HandedOver(event.id, case_id, task_ids)

@@ -137,6 +137,10 @@ POLICY: dict[str, frozenset[str]] = {
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
     "evidence_api.fetch": USERS,
+    "attachments_api.upload": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # a case's attachments (交办 materials)
+    "attachments_api.list_for_case": USERS,  # then scoped: a field unit the cases of its tasks
+    "attachments_api.fetch": USERS,
+    "attachments.download": USERS,  # the link on the task and case pages, scoped like the API
     "open311.list_services": EVERYONE,  # GeoReport reads are public, as its clients expect
     "open311.service_definition": EVERYONE,
     "open311.list_requests": EVERYONE,
@@ -156,7 +160,7 @@ POLICY: dict[str, frozenset[str]] = {
 PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "matrix-queue",
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
-              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999",
+              "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
               "campaign_id": "1", "number": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
