@@ -24,7 +24,8 @@ class StageClock:
     limit_minutes: int | None
 
     def minutes(self, now: datetime) -> float:
-        return ((self.ended or now) - self.started).total_seconds() / 60
+        """Minutes on the clock; never below zero (a hand-over opens its case in the instant it stores its report)."""
+        return max(0.0, ((self.ended or now) - self.started).total_seconds() / 60)
 
     def overdue(self, now: datetime) -> bool:
         return self.limit_minutes is not None and self.minutes(now) > self.limit_minutes
