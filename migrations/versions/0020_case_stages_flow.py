@@ -2,6 +2,9 @@
 campaign, a case's collector, clock and verification, closing condition; a located report outside every grid
 is kept (events and cases without a grid); verification photos are evidence of a case
 
+Downgrading deletes the filing-phase firings (the old key allows one firing per event, version and rule) and
+fails while an event or a case has no grid: route or remove those first.
+
 Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06 02:20:00
