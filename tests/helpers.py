@@ -248,3 +248,42 @@ EVENT_FACTS = st.fixed_dictionaries(
      "repeats_7d": st.integers(0, 5), "weekday": st.integers(1, 7), "zero_tolerance": st.booleans(),
      "is_weekend": st.booleans()},
     optional={"filing_condition": st.sampled_from(["built", "building"])})
+
+
+def answered(session, case, at) -> None:
+    """Every task of the case but the lead's stands submitted: its unit has answered the lead (协办反馈)."""
+    from engine.cases.cooperation import lead_task
+    from engine.core.models import TaskTransition
+    lead = lead_task(case)
+    for task in case.tasks:
+        if task is not lead and task.status not in ("submitted", "closed", "voided"):
+            session.add(TaskTransition(task_id=task.id, from_status=task.status, to_status="submitted",
+                                       action="submit", at=at, comment="已配合处置", data={}))
+            task.status = "submitted"
+    session.flush()
+
+
+PHONE = {"width": 360, "height": 740}
+
+
+def artifacts(tmp_path, name: str):
+    """Where a browser test keeps its screenshots: CIVICRULES_ARTIFACTS (CI) or the test's tmp folder."""
+    folder = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def phone_sign_in(browser, base: str, username: str):
+    """A Chinese phone page (360 px) signed in through the real form."""
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "civicrules-demo")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+

@@ -88,7 +88,7 @@ def _office_type(data: bytes) -> tuple[str, str] | None:
                 return None
             declared = archive.read(info).decode("utf-8", errors="replace")
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, NotImplementedError):
-        return None
+        return None  # zipfile raises NotImplementedError for a compression method it cannot read: not an office file
     for main_part, kind in OFFICE_MAIN_PARTS.items():
         if f'ContentType="{main_part}"' in declared or f"ContentType='{main_part}'" in declared:
             return kind

@@ -17,12 +17,12 @@ from engine.assessment.indicators import Indicators, parse_period
 from engine.cases.closing import close_case, lead_task, why_not_closable
 from engine.cases.revisits import Answer, record_revisit
 from engine.core import clock
-from engine.core.models import AssessmentConfig, Campaign, Case, CaseRevisit, Event, Task, TaskTransition, Unit, User
+from engine.core.models import AssessmentConfig, Campaign, Case, CaseRevisit, Event, Task, Unit, User
 from engine.evaluation.reopening import reopen_case
 from engine.handling.tasks import apply
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError
-from tests.helpers import unique
+from tests.helpers import answered, unique
 
 PATROL = IntakeSource("revisit-tests-patrol", "patrol")
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -49,17 +49,6 @@ def act(session, task: Task, action: str, who: str, at: datetime) -> None:
     task = session.get(Task, task.id)
     apply(session, task, action, user(session, who), "整改完毕" if action != "sign" else "",
           expected_version=task.version)
-    session.flush()
-
-
-def answered(session, case: Case, at: datetime) -> None:
-    """Every task of the case but the lead's stands submitted: its unit has answered the lead (协办反馈)."""
-    lead = lead_task(case)
-    for task in case.tasks:
-        if task is not lead and task.status not in ("submitted", "closed", "voided"):
-            session.add(TaskTransition(task_id=task.id, from_status=task.status, to_status="submitted",
-                                       action="submit", at=at, comment="已配合处置", data={}))
-            task.status = "submitted"
     session.flush()
 
 

@@ -4,40 +4,15 @@ condition and the sub-district gets the task. A verification without a photo is 
 Screenshots are kept (CIVICRULES_ARTIFACTS or the test's tmp folder)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from sqlalchemy import select
 
 from engine.core.models import Case, Event
-from tests.helpers import bearer, event, jpeg
-
-PHONE = {"width": 360, "height": 740}
-
-
-def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "case-stages"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "civicrules-demo")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
-
+from tests.helpers import artifacts, bearer, event, jpeg, no_sideways_scroll
+from tests.helpers import phone_sign_in as sign_in
 
 def test_a_collector_verifies_and_the_shift_leader_files_a_hotline_report_on_a_phone(
         live_server, browser, client, intake_token, drain, session, tmp_path):
-    shots = artifacts(tmp_path)
+    shots = artifacts(tmp_path, "case-stages")
     event_id = client.post("/api/v1/events", json=event("09005", "DC-03", hour=10, description="门店占道摆放货物"),
                            headers=bearer(intake_token)).get_json()["id"]
     drain()

@@ -5,9 +5,7 @@ the check and the dispatcher's queues. The browser test keeps its screenshots (C
 the test's tmp folder)."""
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -18,9 +16,10 @@ import pytest
 from engine.accounts.users import create_user
 from engine.core.models import Person, Task, TaskTransition, Unit
 from engine.people.staff import save_person
-from tests.helpers import bearer, csrf_from, event, new_api_task, unique
+from tests.helpers import (artifacts, bearer, csrf_from, event, new_api_task, no_sideways_scroll,
+                           unique)
+from tests.helpers import phone_sign_in as sign_in
 
-PHONE = {"width": 360, "height": 740}
 CHAIN = ["责任人/队员：张伟", "中队长：施伟", "大队长：何平", "分管领导：王建国"]
 
 
@@ -144,29 +143,9 @@ def test_the_collector_and_the_shift_leader_open_on_their_queues(app, login):
     assert leader.get("/dispatch").status_code == 200 and leader.get("/check").status_code == 403
 
 
-def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "people"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "civicrules-demo")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
-
-
 def test_a_task_assigned_by_the_leader_shows_under_my_tasks_at_360px_with_its_chain(
         live_server, browser, client, intake_token, drain, session, tmp_path, newcomer):
-    shots = artifacts(tmp_path)
+    shots = artifacts(tmp_path, "people")
     event_id = client.post("/api/v1/events", json=event("06029", "DC-04", hour=14),
                            headers=bearer(intake_token)).get_json()["id"]
     drain()

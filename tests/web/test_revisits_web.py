@@ -18,11 +18,11 @@ from engine.cases.closing import close_case, lead_task
 from engine.cases.replies import reply_to_source
 from engine.cases.verification import Photo, verify
 from engine.core import clock
-from engine.core.models import Case, CaseRevisit, Event, OutboxMessage, Recipient, Task, TaskTransition, User
+from engine.core.models import Case, CaseRevisit, Event, OutboxMessage, Recipient, Task, User
 from engine.delivery import outbox as delivery
 from engine.evaluation.filing import refuse_case
 from engine.handling.tasks import apply
-from tests.helpers import bearer, csrf_from, event, jpeg, local_time, unique, user_token
+from tests.helpers import answered, bearer, csrf_from, event, jpeg, local_time, unique, user_token
 
 HOTLINE = "hotline-12345"  # the demo's hotline platform (the `intake_token` fixture)
 SPOT = {"lat": 35.025, "long": 110.995}  # inside DC-01
@@ -66,17 +66,6 @@ def checked(session, case_id: int) -> None:
         task = session.get(Task, task.id)
         apply(session, task, action, user(session, who), "已整改", expected_version=task.version)
     session.commit()
-
-
-def answered(session, case: Case, at) -> None:
-    """Every task of the case but the lead's stands submitted: its unit has answered the lead (协办反馈)."""
-    lead = lead_task(case)
-    for task in case.tasks:
-        if task is not lead and task.status not in ("submitted", "closed", "voided"):
-            session.add(TaskTransition(task_id=task.id, from_status=task.status, to_status="submitted",
-                                       action="submit", at=at, comment="已配合处置", data={}))
-            task.status = "submitted"
-    session.flush()
 
 
 def case_of(client, token: str, event_id: int) -> int:
