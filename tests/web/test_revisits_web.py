@@ -203,6 +203,8 @@ def test_the_dispatcher_revisits_from_the_queue_and_reopens_on_the_case_page(app
     session.expire_all()
     case = session.get(Case, case_id)
     assert case.stage == "dispatched" and [t.reopening for t in case.tasks if t.unit_id == case.lead_unit_id] == [0, 1]
+    tasks = client.get(f"/cases/{case_id}?lang=zh-CN").get_data(as_text=True)
+    assert "(重启前)" in tasks and "(主办)" in tasks and "(协办)" not in tasks  # the first round is not a 协办
 
     client.get("/logout")
     login(client, "collector")
