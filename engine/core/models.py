@@ -407,6 +407,7 @@ class Event(Base):
         UniqueConstraint("source", "source_event_id"),
         Index("ix_events_pending", "status", "lease_until"),
         Index("ix_events_repeats", "category_id", "grid_id", "occurred_at"),
+        Index("ix_events_inspection", "inspection_tier", "occurred_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
@@ -428,6 +429,10 @@ class Event(Base):
     reporter_phone: Mapped[Optional[str]] = mapped_column(String(32))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     confidence: Mapped[Optional[float]] = mapped_column(Float)  # 0-1, from camera sources only
+    # 三级督查 (DESIGN 15): a finding of an inspection round carries the tier that found it and the inspector,
+    # both from the inspector's account; None on every other report.
+    inspection_tier: Mapped[Optional[int]] = mapped_column(Integer)
+    inspector_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_token: Mapped[Optional[str]] = mapped_column(String(96))
