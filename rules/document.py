@@ -186,6 +186,10 @@ def _check_leaf(cond: dict, path: list, catalog: Catalog, problems: list[Problem
     if "value" not in cond:
         problems.append(Problem(vpath, f"operator '{op}' needs a value", f"运算符“{op}”需要取值"))
         return
+    if (fact.type == "set") != ("set" in operator.types):
+        problems.append(Problem(_path(path + ["op"]), f"'{op}' does not apply to {fact.name} (a {fact.type})",
+                                f"“{op}”不适用于 {fact.name}（类型 {fact.type}）"))
+        return
     if operator.numeric and fact.type not in operator.types:
         problems.append(Problem(_path(path + ["op"]), f"'{op}' compares numbers, but {fact.name} is a {fact.type}",
                                 f"“{op}”用于数值比较，但 {fact.name} 的类型是 {fact.type}"))
@@ -215,7 +219,7 @@ def _is_number(v: Any) -> bool:
 
 
 def _check_value(fact, value: Any, path: str, catalog: Catalog, problems: list[Problem]) -> None:
-    expected = {"str": str, "int": int, "bool": bool}[fact.type]
+    expected = {"str": str, "int": int, "bool": bool, "set": str}[fact.type]
     if not isinstance(value, expected) or (fact.type == "int" and isinstance(value, bool)):
         problems.append(Problem(path, f"{fact.name} is a {fact.type}; got {value!r}",
                                 f"{fact.name} 的类型是 {fact.type}，而给出的是 {value!r}"))

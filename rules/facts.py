@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FactType = Literal["str", "int", "bool"]
+FactType = Literal["str", "int", "bool", "set"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,11 @@ class Fact:
 
 
 SOURCE_TYPES = ("hotline", "patrol", "camera", "inspection", "media", "leader", "citizen")
+#: Zone layers (DESIGN 16): 限制经营区, 严管街, 学校周边, 居住区.
+ZONE_KINDS = ("restricted_business", "strict_street", "school_surroundings", "residential")
+#: Permits (审批/备案) the seed lists turn on; night works is our own extension for SM4.
+PERMIT_KINDS = ("temporary_market", "outdoor_ad", "road_occupation", "construction_waste", "recycling_site",
+                "site_shed", "night_works")
 
 FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("category", "str", "问题类别代码", "category code"),
@@ -48,11 +53,27 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("rebound_30d", "bool", "反弹：结案后30日内同点位同类别再次发生",
          "rebound: the same category at the same spot within 30 days after a task there was closed"),
     Fact("in_inspection_window", "bool", "处于测评期", "inside the campaign's inspection window"),
+    Fact("in_zone", "set", "所在区域类型（可多个）", "the kinds of zone the place lies in (several at once)",
+         ZONE_KINDS),
+    Fact("permits_valid", "set", "该处有效审批/备案的种类", "the kinds of permit valid at the place and time",
+         PERMIT_KINDS),
 )}
 
 
 def complete(facts: dict) -> dict:
-    """Give every text fact a value ("" when absent): durable_rules hangs on rules built from
-    `$nex`, so `exists` compiles to a comparison with "" and no text fact may be missing."""
-    missing = {name: "" for name, fact in FACTS.items() if fact.type == "str" and facts.get(name) is None}
+    """Give every text fact a value ("" when absent) and every set fact a list ([] when absent): durable_rules
+    hangs on rules built from `$nex`, so `exists` compiles to a comparison with "" and no text fact may be missing."""
+    missing = {name: ("" if fact.type == "str" else []) for name, fact in FACTS.items()
+               if fact.type in ("str", "set") and facts.get(name) is None}
     return {**facts, **missing} if missing else facts
+
+
+SET_FACTS = tuple(name for name, fact in FACTS.items() if fact.type == "set")
+
+
+def for_durable(facts: dict) -> dict:
+    """The facts as asserted in durable_rules: complete, and every set with an extra "" member, because
+    durable_rules' `$iall` is false on an empty array (probe in tests/rules/test_durable_sets.py), so
+    `not has` would miss an event in no zone at all. No kind is "", so `has` and `has_any` never see it."""
+    facts = complete(facts)
+    return {**facts, **{name: [*facts[name], ""] for name in SET_FACTS}}

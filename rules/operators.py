@@ -58,6 +58,27 @@ def _outside(actual: Any, value: Any) -> bool:
     return _number(actual) and (actual < low or actual > high)
 
 
+def _has(name: str, value: Any) -> dict[str, Any]:
+    return {"$iany": {name: {"$i": value}}}
+
+
+def _has_not(name: str, value: Any) -> dict[str, Any]:
+    # `$iall` is false on an empty array: rules.facts.for_durable gives every set a "" member
+    return {"$iall": {name: {"$neq": {"$i": value}}}}
+
+
+def _has_any(name: str, value: Any) -> dict[str, Any]:
+    return {"$iany": {name: joined("$or", [{"$i": x} for x in value])}}
+
+
+def _has_none(name: str, value: Any) -> dict[str, Any]:
+    return {"$iall": {name: joined("$and", [{"$neq": {"$i": x}} for x in value])}}
+
+
+def _members(actual: Any) -> set[Any]:
+    return set(actual) if isinstance(actual, (list, tuple, set, frozenset)) else set()
+
+
 def _exists(name: str, value: Any) -> dict[str, Any]:
     # text facts are completed with "" (see rules.facts.complete): durable_rules hangs on `$nex`
     return {"$neq": {name: ""}} if value else {name: ""}
@@ -74,6 +95,7 @@ def _outside_range(name: str, value: Any) -> dict[str, Any]:
 
 
 _ANY = ("str", "int", "bool")
+_SET = ("set",)
 _LISTED = ("str", "int")
 _NUMBER = ("int",)
 
@@ -99,13 +121,21 @@ OPERATORS: dict[str, Operator] = {o.name: o for o in (
              ("在 {lo} 至 {hi} 之间", "is between {lo} and {hi}")),
     Operator("not_between", "between", "pair", _NUMBER, _outside, _outside_range, ("不在区间内", "is outside"),
              ("不在 {lo} 至 {hi} 之间", "is outside {lo} to {hi}")),
+    Operator("has", "not_has", "one", _SET, lambda a, v: v in _members(a), _has,
+             ("包含", "includes"), ("包含 {v}", "includes {v}")),
+    Operator("not_has", "has", "one", _SET, lambda a, v: v not in _members(a), _has_not,
+             ("不包含", "does not include"), ("不包含 {v}", "does not include {v}")),
+    Operator("has_any", "has_none", "list", _SET, lambda a, v: bool(_members(a) & set(v)), _has_any,
+             ("包含任一", "includes any of"), ("包含 {v} 中任一", "includes any of {v}")),
+    Operator("has_none", "has_any", "list", _SET, lambda a, v: not _members(a) & set(v), _has_none,
+             ("均不包含", "includes none of"), ("不包含 {v} 中任何一项", "includes none of {v}")),
     Operator("exists", None, "flag", ("str",), lambda a, v: (a not in (None, "")) == bool(v), _exists,
              ("是否有值", "has a value"), ("有值", "is given"), ("无值", "is not given")),
 )}
 
 #: The operators an editor offers per fact type: each passes validate_rule for a fact of that type.
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    kind: tuple(name for name, o in OPERATORS.items() if kind in o.types) for kind in _ANY}
+    kind: tuple(name for name, o in OPERATORS.items() if kind in o.types) for kind in (*_ANY, *_SET)}
 
 
 def operators_for_editor(lang: str) -> dict[str, dict[str, Any]]:

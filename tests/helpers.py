@@ -215,6 +215,8 @@ CATEGORIES = ["06029", "06001", "09006", "08001"]
 TEXT_FACTS = {"category": CATEGORIES, "grid": ["DC-01", "XC-02"], "source_type": ["hotline", "patrol", "camera"]}
 INT_FACTS = {"local_hour": (0, 23), "repeats_7d": (0, 5), "weekday": (1, 7)}
 BOOL_FACTS = ["zero_tolerance", "is_weekend"]
+SET_FACTS = {"in_zone": ["restricted_business", "school_surroundings", "residential"],
+             "permits_valid": ["temporary_market", "outdoor_ad"]}
 
 
 def _leaf_condition() -> st.SearchStrategy:
@@ -232,7 +234,13 @@ def _leaf_condition() -> st.SearchStrategy:
     flag = st.builds(lambda f, v: {"fact": f, "op": "eq", "value": v}, st.sampled_from(BOOL_FACTS), st.booleans())
     exists = st.builds(lambda f, v: {"fact": f, "op": "exists", "value": v},
                        st.sampled_from(["filing_condition", "category_parent"]), st.booleans())
-    return st.one_of(text, number, flag, exists)
+    sets = st.sampled_from(sorted(SET_FACTS)).flatmap(lambda f: st.one_of(
+        st.builds(lambda v, op: {"fact": f, "op": op, "value": v}, st.sampled_from(SET_FACTS[f]),
+                  st.sampled_from(["has", "not_has"])),
+        st.builds(lambda v, op: {"fact": f, "op": op, "value": v},
+                  st.lists(st.sampled_from(SET_FACTS[f]), min_size=1, max_size=3, unique=True),
+                  st.sampled_from(["has_any", "has_none"]))))
+    return st.one_of(text, number, flag, exists, sets)
 
 
 #: Well-formed `when` trees of all/any/not over the facts above.
@@ -247,7 +255,8 @@ EVENT_FACTS = st.fixed_dictionaries(
      "source_type": st.sampled_from(TEXT_FACTS["source_type"]), "local_hour": st.integers(0, 23),
      "repeats_7d": st.integers(0, 5), "weekday": st.integers(1, 7), "zero_tolerance": st.booleans(),
      "is_weekend": st.booleans()},
-    optional={"filing_condition": st.sampled_from(["built", "building"])})
+    optional={"filing_condition": st.sampled_from(["built", "building"]),
+              **{f: st.lists(st.sampled_from(v), max_size=3, unique=True) for f, v in SET_FACTS.items()}})
 
 
 def answered(session, case, at) -> None:

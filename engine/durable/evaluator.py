@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from rules.compiler import CompiledRuleset
-from rules.facts import complete
+from rules.facts import for_durable
 
 CATCH_ALL = "__seen__"
 CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
@@ -74,7 +74,7 @@ class Evaluator:
                 self._serial += 1
                 fact_id = f"{self.pid}.{self._serial}"
                 owner[fact_id] = item_id
-                by_partition[partition].append({**complete(facts), "id": fact_id})
+                by_partition[partition].append({**for_durable(facts), "id": fact_id})
         results: dict[str, list[str]] = defaultdict(list)
         chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
                   for start in range(0, len(facts), CAP))

@@ -119,9 +119,11 @@ def test_every_schema_message_has_its_own_chinese():
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_every_operator_an_editor_offers_is_valid_for_the_fact(name):
     fact = FACTS[name]
-    sample = {"str": fact.choices[0] if fact.choices else "06029", "int": 3, "bool": True}[fact.type]
+    sample = {"str": fact.choices[0] if fact.choices else "06029", "int": 3, "bool": True,
+              "set": fact.choices[0] if fact.choices else "x"}[fact.type]
     for op in OPERATORS_BY_TYPE[fact.type]:
-        value = ({"exists": True, "in": [sample], "not_in": [sample], "between": [1, 5],
+        value = ({"exists": True, "in": [sample], "not_in": [sample], "has_any": [sample], "has_none": [sample],
+                  "between": [1, 5],
                   "not_between": [1, 5]}.get(op, sample))
         cond = {"fact": name, "op": op, "value": value}
         validate_rule(rule(when={"all": [cond]}), Catalog())
