@@ -188,18 +188,21 @@ def tencent_outcome(answer: Answer, phone: str) -> Outcome:
     return Outcome(False, f"Tencent SMS {code}: {status.get('Message', '')}", permanent=not temporary)
 
 
+PROVIDER_NAMES = {"Aliyun": "阿里云", "Tencent": "腾讯云"}
+
+
 def _prepared(recipient: Addressee, ctx: Context, provider: SmsProvider,
               name: str) -> tuple[str, str, dict[str, str]] | Outcome:
     """The number, template and parameters of one SMS, or the permanent failure that stops it."""
     if not provider.configured:
-        return Outcome(False, f"{name} SMS is not configured (credentials, sign name, templates) / 未配置{name}短信",
+        return Outcome(False, f"{name} SMS is not configured (credentials, sign name, templates) / 未配置{PROVIDER_NAMES[name]}短信",
                        permanent=True)
     phone = sms_phone(recipient.address)
     if phone is None:
         return Outcome(False, f"{recipient.address!r} is not a mobile number / 不是有效的手机号码", permanent=True)
     template = template_for(provider, ctx.kind)
     if template is None:
-        return Outcome(False, f"no {name} SMS template for {ctx.kind!r} / 未配置该类消息（{ctx.kind}）的短信模板",
+        return Outcome(False, f"no {name} SMS template for {ctx.kind!r} / 未配置该类消息（{ctx.kind}）的{PROVIDER_NAMES[name]}短信模板",
                        permanent=True)
     return phone, template, parameters(ctx, recipient.language)
 
