@@ -49,7 +49,8 @@ class RecipientView(MasterDataView):
         "language": {"choices": [("zh", _l("Chinese")), ("en", _l("English"))]},
     }
     column_labels = {"name": _l("Name"), "scope": _l("Scope"), "unit": _l("Unit"), "campaign": _l("Campaign"),
-                     "tier_level": _l("Tier"), "channel": _l("Channel"), "address": _l("Address (URL, e-mail or mobile number)"),
+                     "tier_level": _l("Tier"), "channel": _l("Channel"),
+                     "address": _l("Address (URL, e-mail or mobile number)"),
                      "secret": _l("Secret (HMAC key or DingTalk sign secret)"), "language": _l("Language"),
                      "enabled": _l("Enabled"), "source": _l("Intake source")}
     column_descriptions = {"address": _l("SMS channels: a mobile number, e.g. 13900000001 or +86 139 0000 0001; the "

@@ -111,8 +111,13 @@ def _host(url: str) -> str:
     return parts.netloc.rsplit("@", 1)[-1]
 
 
+#: Header names as the outbound client spells them, so a signed header replaces its default instead of doubling it.
+HTTP_NAMES = {"host": "Host", "content-type": "Content-Type"}
+
+
 def acs3_headers(method: str, host: str, path: str, query: dict[str, str], body: bytes, action: str, version: str,
-                 key_id: str, key_secret: str, date: str, nonce: str, content_type: str | None = None) -> dict[str, str]:
+                 key_id: str, key_secret: str, date: str, nonce: str,
+                 content_type: str | None = None) -> dict[str, str]:
     """The headers of an Aliyun request signed with ACS3-HMAC-SHA256: host, x-acs-* and content-type are signed."""
     payload_hash = hashlib.sha256(body).hexdigest()
     headers = {"host": host, "x-acs-action": action, "x-acs-version": version, "x-acs-date": date,
@@ -128,7 +133,7 @@ def acs3_headers(method: str, host: str, path: str, query: dict[str, str], body:
     signature = hmac.new(key_secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     headers["Authorization"] = (f"ACS3-HMAC-SHA256 Credential={key_id},SignedHeaders={';'.join(names)},"
                                 f"Signature={signature}")
-    return headers
+    return {HTTP_NAMES.get(name, name): value for name, value in headers.items()}
 
 
 def tc3_authorization(secret_id: str, secret_key: str, service: str, host: str, content_type: str, body: bytes,
@@ -180,7 +185,8 @@ def tencent_outcome(answer: Answer, phone: str) -> Outcome:
         statuses = [s for s in response.get("SendStatusSet") or [] if isinstance(s, dict)]
         status = next((s for s in statuses if s.get("PhoneNumber") == phone), statuses[0] if statuses else None)
     if not isinstance(status, dict):
-        return Outcome(False, f"Tencent SMS answered without a send status: {answer.body[:200].decode('utf-8', 'replace')}")
+        return Outcome(False, "Tencent SMS answered without a send status: "
+                              f"{answer.body[:200].decode('utf-8', 'replace')}")
     code = str(status.get("Code", ""))
     if code == "Ok":
         return Outcome(True)
@@ -195,15 +201,15 @@ def _prepared(recipient: Addressee, ctx: Context, provider: SmsProvider,
               name: str) -> tuple[str, str, dict[str, str]] | Outcome:
     """The number, template and parameters of one SMS, or the permanent failure that stops it."""
     if not provider.configured:
-        return Outcome(False, f"{name} SMS is not configured (credentials, sign name, templates) / 未配置{PROVIDER_NAMES[name]}短信",
-                       permanent=True)
+        return Outcome(False, f"{name} SMS is not configured (credentials, sign name, templates) / "
+                              f"未配置{PROVIDER_NAMES[name]}短信", permanent=True)
     phone = sms_phone(recipient.address)
     if phone is None:
         return Outcome(False, f"{recipient.address!r} is not a mobile number / 不是有效的手机号码", permanent=True)
     template = template_for(provider, ctx.kind)
     if template is None:
-        return Outcome(False, f"no {name} SMS template for {ctx.kind!r} / 未配置该类消息（{ctx.kind}）的{PROVIDER_NAMES[name]}短信模板",
-                       permanent=True)
+        return Outcome(False, f"no {name} SMS template for {ctx.kind!r} / "
+                              f"未配置该类消息（{ctx.kind}）的{PROVIDER_NAMES[name]}短信模板", permanent=True)
     return phone, template, parameters(ctx, recipient.language)
 
 
@@ -219,14 +225,12 @@ def send_aliyun(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
              "OutId": sms_id(ctx.idempotency_key, phone)}
     parts = urlsplit(provider.endpoint)
     path = parts.path or "/"
-    content_type = "application/x-www-form-urlencoded"
     headers = acs3_headers("POST", _host(provider.endpoint), path, query, b"", "SendSms", "2017-05-25",
                            provider.key_id, provider.key_secret,
-                           datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), uuid.uuid4().hex, content_type)
+                           datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), uuid.uuid4().hex,
+                           "application/x-www-form-urlencoded")
     url = f"{parts.scheme}://{parts.netloc}{path}?" + "&".join(f"{_encode(k)}={_encode(v)}" for k, v in query.items())
-    sent = {("Host" if name == "host" else "Content-Type" if name == "content-type" else name): value
-            for name, value in headers.items()}
-    return aliyun_outcome(post_json(url, b"", sent, policy.timeout))
+    return aliyun_outcome(post_json(url, b"", headers, policy.timeout))
 
 
 def send_tencent(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:

@@ -48,7 +48,8 @@ def test_the_tencent_signer_reproduces_tencents_documented_tc3_example():
     authorization = sms.tc3_authorization("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
                                           "cvm", "cvm.tencentcloudapi.com", "application/json; charset=utf-8", body,
                                           1551113065)
-    assert authorization == ("TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request, "
+    assert authorization == ("TC3-HMAC-SHA256 "
+                             "Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request, "
                              "SignedHeaders=content-type;host, "
                              "Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168")
 
@@ -135,7 +136,8 @@ def _aliyun_sms(target: str, headers: Any, body: bytes) -> dict[str, Any]:
 
 def _tencent_sms(target: str, headers: Any, body: bytes) -> dict[str, Any]:
     data = json.loads(body.decode("utf-8"))
-    return {"id": data.get("SessionContext"), "phone": data.get("PhoneNumberSet", [None])[0], "app": data.get("SmsSdkAppId"),
+    return {"id": data.get("SessionContext"), "phone": data.get("PhoneNumberSet", [None])[0],
+            "app": data.get("SmsSdkAppId"),
             "sign": data.get("SignName"), "template": data.get("TemplateId"), "params": data.get("TemplateParamSet"),
             "action": (headers.get("X-TC-Action"), headers.get("X-TC-Version"), headers.get("X-TC-Region"))}
 
@@ -235,7 +237,7 @@ def test_aliyun_sms_arrives_signed_with_the_kinds_template_and_its_parameters(fa
     assert dispatched == {"id": sms.sms_id(key, "+8613900000001"), "phone": "13900000001", "sign": "城管督办",
                           "template": "SMS_100", "action": ("SendSms", "2017-05-25"),
                           "params": {"task": "4242", "unit": "通知测试中队", "deadline": "2026-11-23 17:30"}}
-    assert (urged["phone"], urged["template"]) == ("13900000002", "SMS_101")  # 催办 from a supervisor: remind's template
+    assert (urged["phone"], urged["template"]) == ("13900000002", "SMS_101")  # a supervisor's 催办: remind's
     for row in (row_id, urge_id):
         message, (delivery,) = _state(factory, row)
         assert (message.status, delivery.status, delivery.attempts) == ("delivered", "delivered", 1)
@@ -304,7 +306,8 @@ def test_a_gateway_holding_another_secret_refuses_the_signature_and_it_is_not_re
     _deliver(factory, _start())
     _deliver(factory, _start() + timedelta(hours=1))
     message, (delivery,) = _state(factory, row_id)
-    assert (message.status, delivery.status, delivery.attempts) == ("failed", "failed", 1) and code in delivery.last_error
+    assert (message.status, delivery.status, delivery.attempts) == ("failed", "failed", 1)
+    assert code in delivery.last_error
     assert [r["verified"] for r in gateway.requests] == [False] and gateway.sent == {}
 
 
