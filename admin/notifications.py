@@ -7,11 +7,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
-from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, shown_address
+from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, may_edit, shown_address
 from engine.core.models import Delivery
 from engine.delivery import outbox
+from engine.delivery.sms import SMS_CHANNELS, sms_phone
+from engine.people.staff import mask_phone
 from web.common.extensions import db
 from workers.queues import enqueue_delivery
+
+
+def _recipient_address(recipient) -> str:
+    """What a reader sees of an address: robot URLs cut to their host, SMS numbers masked."""
+    if recipient.channel in SMS_CHANNELS and not may_edit():
+        return mask_phone(recipient.address)
+    return shown_address(recipient.address)
 
 
 class RecipientView(MasterDataView):
@@ -22,7 +31,7 @@ class RecipientView(MasterDataView):
 
     can_delete = True
     column_details_exclude_list = ("secret",)
-    column_formatters = {"address": lambda view, context, model, name: shown_address(model.address)}
+    column_formatters = {"address": lambda view, context, model, name: _recipient_address(model)}
     column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "campaign", "tier_level", "source", "channel", "address", "language",
                    "enabled")
@@ -35,20 +44,24 @@ class RecipientView(MasterDataView):
         "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
                               ("source", _l("Intake source (replies)"))]},
         "channel": {"choices": [("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
-                                ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail"))]},
+                                ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail")),
+                                ("aliyun_sms", _l("SMS (Aliyun)")), ("tencent_sms", _l("SMS (Tencent Cloud)"))]},
         "language": {"choices": [("zh", _l("Chinese")), ("en", _l("English"))]},
     }
     column_labels = {"name": _l("Name"), "scope": _l("Scope"), "unit": _l("Unit"), "campaign": _l("Campaign"),
-                     "tier_level": _l("Tier"), "channel": _l("Channel"), "address": _l("Address (URL or e-mail)"),
+                     "tier_level": _l("Tier"), "channel": _l("Channel"),
+                     "address": _l("Address (URL, e-mail or mobile number)"),
                      "secret": _l("Secret (HMAC key or DingTalk sign secret)"), "language": _l("Language"),
                      "enabled": _l("Enabled"), "source": _l("Intake source")}
-    column_descriptions = {"campaign": _l("Tier scope only; empty means every campaign."),
+    column_descriptions = {"address": _l("SMS channels: a mobile number, e.g. 13900000001 or +86 139 0000 0001; the "
+                                         "provider's account and templates are set by the operator."),
+                           "campaign": _l("Tier scope only; empty means every campaign."),
                            "tier_level": _l("Tier scope only: the supervision tier level."),
                            "source": _l("Intake source scope only: the source name of its intake token; its cases' "
                                         "outcomes (closed, not filed, reopened) are sent here.")}
 
     def validate_form(self, form) -> bool:
-        """A reply address names the intake source it answers; other scopes name none."""
+        """A reply address names the intake source it answers; other scopes name none; SMS goes to a mobile number."""
         valid = super().validate_form(form)
         scope, source = getattr(form, "scope", None), getattr(form, "source", None)
         if valid and scope is not None and source is not None:
@@ -60,7 +73,19 @@ class RecipientView(MasterDataView):
                 source.errors.append(_("Only a recipient of the intake source scope names a source."))
                 valid = False
             source.data = named or None
-        return valid
+        return valid and self._sms_number_valid(form)
+
+    def _sms_number_valid(self, form) -> bool:
+        """An SMS recipient's address is a mobile number, stored as E.164 (+8613900000001)."""
+        channel, address = getattr(form, "channel", None), getattr(form, "address", None)
+        if channel is None or address is None or channel.data not in SMS_CHANNELS:
+            return True
+        phone = sms_phone(address.data or "")
+        if phone is None:
+            address.errors.append(_("Enter a mobile number, e.g. 13900000001 or +86 139 0000 0001."))
+            return False
+        address.data = phone
+        return True
 
 
 class FailedDeliveryView(ReadableModelView):
@@ -73,7 +98,7 @@ class FailedDeliveryView(ReadableModelView):
     column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
     column_formatters = {"recipient": lambda view, context, model, name: (
         f"{model.recipient.name or model.recipient.channel} ({model.recipient.channel}: "
-        f"{shown_address(model.recipient.address)})" if model.recipient else ""),
+        f"{_recipient_address(model.recipient)})" if model.recipient else ""),
         "last_error": lambda view, context, model, name: URL_IN_TEXT.sub(lambda m: shown_address(m.group(0)),
                                                                   model.last_error or "")}
     column_formatters_detail = column_formatters

@@ -54,6 +54,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_SMTP_PASSWORD", "", "password of that user"),
     Variable("CIVICRULES_WEBHOOK_ALLOW", "",
              "comma-separated host names or CIDRs that webhooks may reach although private or loopback"),
+    Variable("CIVICRULES_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/", "Aliyun SMS (Dysmsapi 2017-05-25) address"),
+    Variable("CIVICRULES_ALIYUN_SMS_ACCESS_KEY_ID", "", "AccessKey ID of the Aliyun account that sends SMS; empty: Aliyun SMS is not sent"),
+    Variable("CIVICRULES_ALIYUN_SMS_ACCESS_KEY_SECRET", "", "that AccessKey's secret"),
+    Variable("CIVICRULES_ALIYUN_SMS_SIGN_NAME", "", "the approved SMS signature (签名) of Aliyun SMS"),
+    Variable("CIVICRULES_ALIYUN_SMS_TEMPLATES", "", "kind=TemplateCode pairs, comma-separated; * is every other kind"),
+    Variable("CIVICRULES_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com/", "Tencent Cloud SMS (2021-01-11) address"),
+    Variable("CIVICRULES_TENCENT_SMS_REGION", "ap-guangzhou", "the region of the Tencent Cloud SMS calls"),
+    Variable("CIVICRULES_TENCENT_SMS_SECRET_ID", "", "SecretId of the Tencent Cloud account; empty: Tencent SMS is not sent"),
+    Variable("CIVICRULES_TENCENT_SMS_SECRET_KEY", "", "that SecretId's SecretKey"),
+    Variable("CIVICRULES_TENCENT_SMS_SDK_APP_ID", "", "the SMS application (SdkAppId) of Tencent Cloud SMS"),
+    Variable("CIVICRULES_TENCENT_SMS_SIGN_NAME", "", "the approved SMS signature (签名) of Tencent Cloud SMS"),
+    Variable("CIVICRULES_TENCENT_SMS_TEMPLATES", "", "kind=TemplateId pairs, comma-separated; * is every other kind"),
     Variable("CIVICRULES_PDF_FONT", "", "TTF/TTC file with Chinese glyphs for PDF bulletins; empty: the WenQuanYi or Noto fonts"),
     Variable("CIVICRULES_LOG_FORMAT", "text", "json: one JSON object per log line; otherwise plain text"),
     Variable("CIVICRULES_LOG_LEVEL", "", "log threshold (DEBUG, INFO, WARNING, ...); empty: INFO"),
@@ -107,6 +119,43 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class SmsProvider:
+    """One SMS provider's account: where to call, the credentials, the approved signature and templates."""
+
+    endpoint: str
+    key_id: str
+    key_secret: str = field(repr=False)
+    sign_name: str = ""
+    templates: dict[str, str] = field(default_factory=dict)  # message kind (or "*") -> template id
+    app_id: str = ""  # Tencent only: SmsSdkAppId
+    region: str = ""  # Tencent only
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.key_id and self.key_secret and self.sign_name and self.templates)
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    aliyun: SmsProvider
+    tencent: SmsProvider
+
+
+def _templates(text: str) -> dict[str, str]:
+    """`task_dispatched=SMS_1, *=SMS_9` as a mapping; a pair without "=" is refused, naming it."""
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        kind, sep, template = item.partition("=")
+        if not sep or not kind.strip() or not template.strip():
+            raise ValueError(f"短信模板配置 {item.strip()!r} 应为 类型=模板编号 / SMS template {item.strip()!r} "
+                             "is not kind=template")
+        pairs[kind.strip()] = template.strip()
+    return pairs
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """Retries and timeouts of every channel, the mail server, and the webhooks' allow-list."""
 
@@ -116,6 +165,7 @@ class DeliverySettings:
     timeout_seconds: float
     smtp: SmtpSettings
     webhook_allow: str
+    sms: SmsSettings
 
 
 @dataclass(frozen=True)
@@ -240,7 +290,20 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
                               sender=env.text("CIVICRULES_SMTP_FROM"),
                               starttls=env.text("CIVICRULES_SMTP_STARTTLS") in ("1", "true", "yes"),
                               user=env.text("CIVICRULES_SMTP_USER"), password=env.text("CIVICRULES_SMTP_PASSWORD")),
-            webhook_allow=env.text("CIVICRULES_WEBHOOK_ALLOW")),
+            webhook_allow=env.text("CIVICRULES_WEBHOOK_ALLOW"),
+            sms=SmsSettings(
+                aliyun=SmsProvider(endpoint=env.text("CIVICRULES_ALIYUN_SMS_ENDPOINT"),
+                                   key_id=env.text("CIVICRULES_ALIYUN_SMS_ACCESS_KEY_ID"),
+                                   key_secret=env.text("CIVICRULES_ALIYUN_SMS_ACCESS_KEY_SECRET"),
+                                   sign_name=env.text("CIVICRULES_ALIYUN_SMS_SIGN_NAME"),
+                                   templates=_templates(env.text("CIVICRULES_ALIYUN_SMS_TEMPLATES"))),
+                tencent=SmsProvider(endpoint=env.text("CIVICRULES_TENCENT_SMS_ENDPOINT"),
+                                    key_id=env.text("CIVICRULES_TENCENT_SMS_SECRET_ID"),
+                                    key_secret=env.text("CIVICRULES_TENCENT_SMS_SECRET_KEY"),
+                                    sign_name=env.text("CIVICRULES_TENCENT_SMS_SIGN_NAME"),
+                                    templates=_templates(env.text("CIVICRULES_TENCENT_SMS_TEMPLATES")),
+                                    app_id=env.text("CIVICRULES_TENCENT_SMS_SDK_APP_ID"),
+                                    region=env.text("CIVICRULES_TENCENT_SMS_REGION")))),
         logging=LoggingSettings(format="json" if env.text("CIVICRULES_LOG_FORMAT").strip().lower() == "json" else "text",
                                 level=env.text("CIVICRULES_LOG_LEVEL").strip().upper()),
         web=WebSettings(

@@ -810,8 +810,8 @@ class Recipient(Base):
     campaign: Mapped[Optional[Campaign]] = relationship()
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)
     source: Mapped[Optional[str]] = mapped_column(String(64))  # source scope: the intake source replies go back to
-    channel: Mapped[str] = mapped_column(String(16))  # webhook | wecom | dingtalk | email
-    address: Mapped[str] = mapped_column(String(500))  # URL or e-mail address
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | wecom | dingtalk | email | aliyun_sms | tencent_sms
+    address: Mapped[str] = mapped_column(String(500))  # URL, e-mail address or mobile number (E.164)
     secret: Mapped[Optional[str]] = mapped_column(String(200))  # HMAC key or DingTalk sign secret
     language: Mapped[str] = mapped_column(String(8), default="zh")  # zh | en
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

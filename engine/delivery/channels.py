@@ -25,7 +25,7 @@ from engine.core.config import DeliverySettings, load_settings
 from engine.core.models import DEFAULT_TIMEZONE
 from engine.delivery.http import Answer, Refused, post_json
 
-CHANNELS = ("webhook", "wecom", "dingtalk", "email")
+CHANNELS = ("webhook", "wecom", "dingtalk", "email", "aliyun_sms", "tencent_sms")
 SCOPES = ("unit", "tier", "oncall", "source")
 LANGUAGES = ("zh", "en")
 
@@ -277,7 +277,15 @@ def _email(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Polic
     return Outcome(True)
 
 
-SENDERS = {"webhook": _webhook, "wecom": _wecom, "dingtalk": _dingtalk, "email": _email}
+def _sms(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
+    """SMS sends a provider's template, not the rendered text (engine/delivery/sms.py)."""
+    from engine.delivery import sms  # imported here: sms builds on this module's Context and Outcome
+
+    return sms.send(recipient, ctx, policy)
+
+
+SENDERS = {"webhook": _webhook, "wecom": _wecom, "dingtalk": _dingtalk, "email": _email, "aliyun_sms": _sms,
+           "tencent_sms": _sms}
 
 
 def send(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
