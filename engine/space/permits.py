@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Optional
 
 from shapely.geometry import shape
@@ -214,13 +214,14 @@ def save_permit(session: Session, v: PermitInput, permit: Permit | None = None) 
     return permit
 
 
-def geojson(permit: Permit, lang: str = "zh") -> dict[str, Any]:
-    """A permit as a GeoJSON Feature (its place; the designated site, if any, in properties.site)."""
+def geojson(permit: Permit, lang: str = "zh", zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    """A permit as a GeoJSON Feature (its place; the designated site, if any, in properties.site), its period
+    in the campaign's zone."""
     return {"type": "Feature", "id": permit.id, "geometry": permit.place, "properties": {
         "number": permit.number, "kind": permit.kind, "kind_name": kind_name(permit.kind, lang),
         "holder": permit.holder_name, "radius_m": permit.radius_m, "site": permit.site,
-        "site_radius_m": permit.site_radius_m, "starts_at": permit.starts_at.isoformat(),
-        "ends_at": permit.ends_at.isoformat(), "status": permit.status,
+        "site_radius_m": permit.site_radius_m, "starts_at": permit.starts_at.astimezone(zone).isoformat(),
+        "ends_at": permit.ends_at.astimezone(zone).isoformat(), "status": permit.status,
         "status_name": status_name(permit.status, lang),
         "approved_by": {"code": permit.approved_by.code,
                         "name": permit.approved_by.name_zh if lang.startswith("zh") else permit.approved_by.name_en},
