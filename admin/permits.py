@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, request
 from flask_admin import BaseView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.form import DatePickerWidget
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
@@ -22,7 +23,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, validato
 
 from admin.base import READERS, Guarded, MasterDataView, require_editor, shown_label
 from admin.fields import LocalDateTimeField
-from admin.people import RecordPicker, import_upload, place_problems
+from admin.people import RecordPicker, ShownChoices, import_upload, place_problems
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import FrontageHolder, Permit, Unit
 from engine.core.tables import MAX_FILE_BYTES, read_table
@@ -131,7 +132,8 @@ class PermitView(MasterDataView):
                            "site_radius_m", "starts_at", "ends_at", "status", "approved_by", "filed_on",
                            "filing_reference", "updated_at")
     column_searchable_list = ("number", "holder_name")
-    column_filters = ("kind", "status")
+    column_filters = (FilterEqual(Permit.kind, _l("Kind"), options=ShownChoices(lambda: _kinds()[1:])),
+                      FilterEqual(Permit.status, _l("Status"), options=ShownChoices(_statuses)))
     column_default_sort = ("starts_at", True)
     column_formatters = {"kind": lambda v, c, m, n: kind_name(m.kind, short_lang()),
                          "status": lambda v, c, m, n: status_name(m.status, short_lang()),
