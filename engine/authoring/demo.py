@@ -184,7 +184,8 @@ def _permits(session: Session, specs: list[dict[str, Any]], units: dict[str, Uni
             continue
         place, site = spec["place"], spec.get("site") or {}
         save_permit(session, PermitInput(
-            number=spec["number"], kind=spec["kind"], holder_name=spec["holder"], holder_contact=spec.get("contact", ""),
+            number=spec["number"], kind=spec["kind"], holder_name=spec["holder"],
+            holder_contact=spec.get("contact", ""),
             lat=place.get("lat"), lon=place.get("lon"), radius_m=place.get("radius_m"),
             polygon=json.dumps(place["polygon"]) if "polygon" in place else "",
             site_lat=site.get("lat"), site_lon=site.get("lon"), site_radius_m=site.get("radius_m"),

@@ -78,7 +78,8 @@ def _columns(headers: list[str]) -> dict[str, int]:
             found[target] = i
     problems = []
     if unknown:
-        problems.append(Problem("file", f"unknown columns: {', '.join(unknown)} (known: {', '.join(template_headers())})",
+        problems.append(Problem("file",
+                                f"unknown columns: {', '.join(unknown)} (known: {', '.join(template_headers())})",
                                 f"未知的列：{'、'.join(unknown)}（可用的列：{'、'.join(template_headers())}）"))
     missing = [t for t in REQUIRED if t not in found]
     if missing:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Optional
 
-from shapely.geometry import shape
+from shapely.errors import GEOSException
+from shapely.geometry import mapping, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -94,20 +95,25 @@ class PermitInput:
 
 def _polygon(text: str, where: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     try:
-        geometry = json.loads(text)
+        geometry = json.loads(text, parse_constant=_no_constant)
         ok = isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")
         shaped = shape(geometry) if ok else None
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, GEOSException):
         ok, shaped = False, None
     if not ok or shaped is None or shaped.is_empty:
-        return None, [Problem(where, "a GeoJSON Polygon, e.g. {\"type\": \"Polygon\", \"coordinates\": [[[lon, lat], …]]}",
+        return None, [Problem(where,
+                              "a GeoJSON Polygon, e.g. {\"type\": \"Polygon\", \"coordinates\": [[[lon, lat], …]]}",
                               "须为 GeoJSON 多边形，例如 {\"type\": \"Polygon\", \"coordinates\": [[[经度, 纬度], …]]}")]
-    if not shaped.is_valid:
-        return None, [Problem(where, "the polygon crosses itself", "多边形自相交")]
     minx, miny, maxx, maxy = shaped.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         return None, [Problem(where, "coordinates are longitude, latitude in degrees", "坐标须为经度、纬度（度）")]
-    return geometry, []
+    if not shaped.is_valid:
+        return None, [Problem(where, "the polygon crosses itself", "多边形自相交")]
+    return json.loads(json.dumps(mapping(shaped))), []  # rings closed, as GeoJSON requires
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a coordinate")
 
 
 def _point(lat: Optional[float], lon: Optional[float], radius: Optional[float], where: str,
@@ -126,14 +132,15 @@ def _point(lat: Optional[float], lon: Optional[float], radius: Optional[float], 
 def _place(v: PermitInput) -> tuple[dict[str, Any] | None, float, list[Problem]]:
     """The permit's own place: a polygon, else a point with its radius, else the frontage holder's location."""
     if v.polygon.strip():
-        geometry, problems = _polygon(v.polygon, "place")
+        geometry, problems = _polygon(v.polygon, "polygon")
         return geometry, 0.0, problems
     if v.lat is not None or v.lon is not None:
         geometry, problems = _point(v.lat, v.lon, v.radius_m, "place", "radius_m")
         return geometry, v.radius_m or 0.0, problems
     if v.holder is not None:
         if v.holder.lat is None or v.holder.lon is None:
-            return None, 0.0, [Problem("holder", f"{v.holder.name} has no location on the map; give a point or a polygon",
+            return None, 0.0, [Problem("holder",
+                                       f"{v.holder.name} has no location on the map; give a point or a polygon",
                                        f"「{v.holder.name}」没有地图位置，请填写点位或多边形")]
         radius = v.radius_m if v.radius_m is not None else 30.0
         geometry, problems = _point(v.holder.lat, v.holder.lon, radius, "holder", "radius_m")
@@ -142,7 +149,8 @@ def _place(v: PermitInput) -> tuple[dict[str, Any] | None, float, list[Problem]]
                                "须给出地点：点位加半径、多边形，或门前三包责任单位")]
 
 
-def check_permit(session: Session, v: PermitInput, permit_id: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+def check_permit(session: Session, v: PermitInput,
+                 permit_id: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """Every fault of a permit, named by field, and the column values when there is none."""
     problems: list[Problem] = []
     number, kind = v.number.strip(), v.kind.strip()
@@ -163,7 +171,7 @@ def check_permit(session: Session, v: PermitInput, permit_id: int | None = None)
     problems += place_problems
     site, site_radius = None, 0.0
     if v.site_polygon.strip():
-        site, site_problems = _polygon(v.site_polygon, "site")
+        site, site_problems = _polygon(v.site_polygon, "site_polygon")
         problems += site_problems
     elif v.site_lat is not None or v.site_lon is not None:
         site, site_problems = _point(v.site_lat, v.site_lon, v.site_radius_m, "site", "site_radius_m")

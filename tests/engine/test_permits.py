@@ -126,7 +126,7 @@ def test_the_demos_permits_lie_in_its_grids_and_keep_sm6_silent_at_the_recycling
     ({"lat": None, "lon": None}, "place"),
     ({"kind": "fireworks"}, "kind"),
     ({"polygon": json.dumps({"type": "Polygon", "coordinates": [[[111.0, 35.0], [111.01, 35.01], [111.01, 35.0],
-                                                                 [111.0, 35.01], [111.0, 35.0]]]})}, "place"),
+                                                                 [111.0, 35.01], [111.0, 35.0]]]})}, "polygon"),
     ({"site_lat": 35.02, "site_lon": 111.0, "site_radius_m": 50.0}, "site"),  # only construction waste has one
 ])
 def test_a_bad_permit_is_refused_by_field_and_nothing_is_written(session, changes, field):

@@ -84,6 +84,10 @@ def test_a_missing_place_and_an_unknown_kind_are_named_on_their_fields(admin, se
     assert _near(html, "kind", "未知的审批种类「fireworks」")
     html = _post(admin, "/admin/permit/new/", _permit(session, "T-P-2", lat="north")).get_data(as_text=True)
     assert _near(html, "lat", "Enter a number.")
+    bowtie = ('{"type": "Polygon", "coordinates": '
+              '[[[111.0, 35.0], [111.01, 35.01], [111.01, 35.0], [111.0, 35.01], [111.0, 35.0]]]}')
+    html = _post(admin, "/admin/permit/new/", _permit(session, "T-P-2", polygon=bowtie)).get_data(as_text=True)
+    assert _near(html, "polygon", "the polygon crosses itself")
     assert _count(session, "T-P-2") == 0
 
 
