@@ -110,7 +110,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "holder": {"type": "string"}, "radius_m": {"type": "number", "description": "Metres around a point"},
             "site": {**geometry, "nullable": True, "description": "Construction waste: the designated site"},
             "site_radius_m": {"type": "number"},
-            "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+            "starts_at": {"type": "string", "format": "date-time"},
+            "ends_at": {"type": "string", "format": "date-time"},
             "status": {"type": "string", "enum": list(STATUS_NAMES)}, "status_name": {"type": "string"},
             "approved_by": {"type": "object", "required": ["code", "name"], "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"}}},
