@@ -165,3 +165,23 @@ def test_the_api_answers_geojson_filtered_by_kind_time_and_box(app, client, inta
     assert {e["field"] for e in bad.get_json()["errors"]} == {"kind", "bbox", "valid_at"}
     assert client.get("/api/v1/permits", headers=bearer(intake_token)).status_code == 403  # a source token
     assert client.get("/api/v1/permits").status_code == 401
+
+
+def test_an_xlsx_import_reads_excel_times_and_numbers_and_a_frontage_holders_place(admin, session):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["审批编号", "种类", "门前三包地址", "开始时间", "结束时间", "状态", "审批单位", "备案日期"])
+    sheet.append(["XLSX-P-1", "废旧品回收站点", "东城区解放路12号", datetime(2026, 10, 1, 8, 0),
+                  datetime(2026, 12, 31, 18, 0), "有效", "CGJ", datetime(2026, 9, 28)])
+    data = io.BytesIO()
+    book.save(data)
+    html = _upload(admin, data.getvalue(), "permits.xlsx").get_data(as_text=True)
+    assert "Created: 1, updated: 0, unchanged: 0." in html, unescape(html)[-3000:]
+    permit = session.scalar(select(Permit).where(Permit.number == "XLSX-P-1"))
+    assert (permit.kind, permit.holder_name, permit.holder.address) == ("recycling_site", "老王烧烤", "东城区解放路12号")
+    assert permit.place == {"type": "Point", "coordinates": [110.995, 35.025]} and permit.radius_m == 30
+    assert permit.starts_at.isoformat() == "2026-10-01T00:00:00+00:00" and str(permit.filed_on) == "2026-09-28"
