@@ -136,3 +136,32 @@ def test_a_bad_permit_is_refused_by_field_and_nothing_is_written(session, change
     assert field in [p.where for p in refused.value.problems]
     assert all(p.zh and p.en for p in refused.value.problems)
     assert session.scalar(select(func.count(Permit.id))) == before
+
+
+@pytest.mark.commits  # the command writes through its own connection
+def test_the_cli_imports_all_rows_or_none(factory, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    header = "审批编号,种类,持证人,纬度,经度,半径（米）,开始时间,结束时间,审批单位\n"
+    good = "CLI-P-1,夜间施工,测试工地,35.0445,111.0155,50,2026-10-01 22:00,2026-10-31 06:00,CGJ\n"
+    bad = "CLI-P-2,夜间施工,测试工地,35.0445,111.0155,50,2026-10-31 22:00,2026-10-01 06:00,CGJ\n"
+    refused, stored = tmp_path / "refused.csv", tmp_path / "stored.csv"
+    refused.write_text(header + good + bad, encoding="utf-8")
+    stored.write_text(header + good, encoding="utf-8")
+    try:
+        result = CliRunner().invoke(main, ["permits", "import", str(refused)])
+        assert result.exit_code != 0 and "row 3: ends_at: the period ends before it starts" in result.output
+        with factory() as s:
+            assert s.scalar(select(func.count(Permit.id)).where(Permit.number.like("CLI-P-%"))) == 0
+        result = CliRunner().invoke(main, ["permits", "import", str(stored)])
+        assert result.exit_code == 0 and "1 created, 0 updated, 0 unchanged" in result.output, result.output
+        with factory() as s:
+            permit = s.scalar(select(Permit).where(Permit.number == "CLI-P-1"))
+            assert permit.kind == "night_works" and permit.starts_at.isoformat() == "2026-10-01T14:00:00+00:00"
+    finally:
+        with factory() as s:
+            for permit in s.scalars(select(Permit).where(Permit.number.like("CLI-P-%"))):
+                s.delete(permit)
+            s.commit()
