@@ -23,6 +23,7 @@ from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
 from admin.people import PersonView, StaffImportView, StreetView
+from admin.permits import PermitImportView, PermitView
 from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayNoticeView, HolidayView, IndexView,
                            TaskView, VersionView)
 from admin.replay import ReplayView
@@ -32,8 +33,8 @@ from admin.security import add_security_views
 from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
-from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, Person, Recipient, RulesetVersion,
-                                Street, Task)
+from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, Permit, Person, Recipient,
+                                RulesetVersion, Street, Task)
 from web.common.extensions import db
 
 
@@ -47,6 +48,9 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
+    admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))
+    admin.add_view(PermitImportView(name=_l("Import permits"), endpoint="permit_import", url="permit-import",
+                                    category=master))
     admin.add_view(DutyReviewView(name=_l("Duty lists: conflicts and gaps"), endpoint="duties", url="duties",
                                   category=master))
     people = _l("People and duty")  # staff, their streets and the on-call roster (issue 13)

@@ -31,6 +31,7 @@ from engine.core.logs import configure_logging
 from engine.people.register import import_staff
 from engine.people.roster import on_duty
 from engine.people.staff import position_name
+from engine.space.permit_import import import_permits
 from engine.core.worktime import missing_years_ahead, seed_holidays
 from migrations import upgrade
 from rules.problems import InputError
@@ -292,6 +293,28 @@ def staff_on_duty(unit_code: str, at_text: str | None) -> None:
     if not shifts:
         raise click.ClickException(f"nobody is on duty for {unit_code} at {at.astimezone(zone):%Y-%m-%d %H:%M} "
                                    f"({zone.key})")
+
+
+@main.group()
+def permits() -> None:
+    """The permits register (审批/备案)."""
+
+
+@permits.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def permits_import(path: Path) -> None:
+    """Import permits (CSV or XLSX, the admin's template; times local to the campaign): all rows, or none."""
+    with session_factory(load_settings().database_url)() as session:
+        try:
+            report = import_permits(session, read_table(path), campaign_zone(campaign_for(session, None)))
+        except InputError as err:
+            raise click.ClickException("; ".join(f"{p.where}: {p.en}" for p in err.problems)) from err
+        if report.problems:
+            for problem in report.problems:
+                click.echo(f"row {problem.row}: {problem.where}: {problem.en}", err=True)
+            raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
+        session.commit()
+    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
 @main.group()

@@ -73,6 +73,7 @@ def _base_facts(rng: random.Random, pack: dict[str, Any]) -> dict[str, Any]:
         "repeats_30d": repeats_30d,
         "in_inspection_window": rng.random() < 0.3,
         "rebound_30d": closed and days_since_closed <= 30,
+        "at_designated_site": False,  # enrichment always gives it; a report at a designated waste site is rare
     }
     if closed:
         facts["days_since_closed"] = days_since_closed

@@ -57,6 +57,8 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
          ZONE_KINDS),
     Fact("permits_valid", "set", "该处有效审批/备案的种类", "the kinds of permit valid at the place and time",
          PERMIT_KINDS),
+    Fact("at_designated_site", "bool", "位于有效建筑垃圾处置审批的指定消纳场所",
+         "at the designated site of a valid construction-waste permit"),
 )}
 
 

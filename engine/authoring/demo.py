@@ -1,6 +1,7 @@
 """Loading a campaign pack (the demo campaign) into an empty database, once."""
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,10 +16,11 @@ from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Person, SanctionRule, Street
+from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Permit, Person, SanctionRule, Street
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
+from engine.space.permits import PermitInput, save_permit
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -131,6 +133,7 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
                                        unit=units.get(spec.get("unit")), contact=spec.get("contact"),
                                        lat=spec.get("lat"), lon=spec.get("lon")))
     _people(session, pack, units, grids)
+    _permits(session, pack.get("permits", []), units)
     known_templates = set(session.scalars(select(TaskTemplate.code)))
     for spec in pack["templates"]:
         if spec["code"] not in known_templates:
@@ -171,6 +174,25 @@ def _people(session: Session, pack: dict[str, Any], units: dict[str, Unit], grid
             session.add(Street(code=spec["code"], name_zh=spec["zh"], name_en=spec["en"], unit=units[spec["unit"]],
                                responsible=people.get(spec.get("responsible"))))
     session.flush()
+
+
+def _permits(session: Session, specs: list[dict[str, Any]], units: dict[str, Unit]) -> None:
+    """A few permits inside the demo's grids (审批/备案), so ZT3, ZT5, SM5 and SM6 can be seen not to fire there."""
+    known = set(session.scalars(select(Permit.number)))
+    for spec in specs:
+        if spec["number"] in known:
+            continue
+        place, site = spec["place"], spec.get("site") or {}
+        save_permit(session, PermitInput(
+            number=spec["number"], kind=spec["kind"], holder_name=spec["holder"],
+            holder_contact=spec.get("contact", ""),
+            lat=place.get("lat"), lon=place.get("lon"), radius_m=place.get("radius_m"),
+            polygon=json.dumps(place["polygon"]) if "polygon" in place else "",
+            site_lat=site.get("lat"), site_lon=site.get("lon"), site_radius_m=site.get("radius_m"),
+            starts_at=_instant(spec["starts_at"]), ends_at=_instant(spec["ends_at"]), status=spec["status"],
+            approved_by=units.get(spec["approved_by"]),
+            filed_on=date.fromisoformat(spec["filed_on"]) if spec.get("filed_on") else None,
+            filing_reference=spec.get("filing_reference", "")))
 
 
 def _roster(session: Session, spec: dict[str, Any], tz: str) -> None:

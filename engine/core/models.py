@@ -253,6 +253,37 @@ class FrontageHolder(Base):
         return f"{self.name} ({self.address})"
 
 
+class Permit(Base):
+    """An approval or filing (审批/备案) at a place for a period: it makes a report there then "approved" to
+    the rules (fact permits_valid). Its place is a GeoJSON Point with a radius in metres, or a Polygon; a
+    construction-waste permit also names its designated site (指定消纳场所). Saved only through
+    engine.space.permits.save_permit, so the form and the import refuse the same things."""
+
+    __tablename__ = "permits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # rules.facts.PERMIT_KINDS
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_contact: Mapped[Optional[str]] = mapped_column(String(200))
+    holder_id: Mapped[Optional[int]] = mapped_column(ForeignKey("frontage_holders.id"))  # a 门前三包 holder
+    holder: Mapped[Optional[FrontageHolder]] = relationship()
+    place: Mapped[dict[str, Any]] = mapped_column(JSON)  # GeoJSON Point or Polygon, WGS-84/CGCS2000
+    radius_m: Mapped[float] = mapped_column(Float, default=0.0)
+    site: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # construction waste: the designated site
+    site_radius_m: Mapped[float] = mapped_column(Float, default=0.0)
+    starts_at: Mapped[datetime] = mapped_column(UTC)
+    ends_at: Mapped[datetime] = mapped_column(UTC)
+    status: Mapped[str] = mapped_column(String(16), default="valid")  # pending|valid|revoked|expired
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    approved_by: Mapped[Unit] = relationship()
+    filed_on: Mapped[Optional[date]] = mapped_column(Date)  # 书面备案 to the committee
+    filing_reference: Mapped[Optional[str]] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.holder_name}"
+
+
 class SupervisionTier(Base):
     __tablename__ = "supervision_tiers"
     __table_args__ = (UniqueConstraint("campaign_id", "level"),)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
+from engine.space.permits import PlaceFacts, place_facts
 from rules.facts import complete
 
 #: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
@@ -176,6 +177,7 @@ def _spot_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, 
 
 HOTSPOT_RADIUS_M = 200
 REBOUND_DAYS = 30
+NO_PLACE_FACTS = PlaceFacts()
 CLOSED_LOOKBACK_DAYS = 90
 
 
@@ -242,15 +244,17 @@ def _same_place(event: Event, grid_id: int, lat: float | None, lon: float | None
 
 @dataclass
 class History:
-    """Facts about an event's past, computed by SQL for a whole batch before evaluation."""
+    """Facts about an event's past (by SQL) and its place (by the permit index), for a whole batch before evaluation."""
 
     repeats: dict[int, tuple[int, int]]
     nearby: dict[int, int]
     closures: dict[int, tuple[int, float]]
+    places: dict[int, PlaceFacts] = field(default_factory=dict)  # permits at the event's place and time
 
     @classmethod
     def of(cls, session: Session, events: list[Event]) -> History:
-        return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events))
+        return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events),
+                   place_facts(session, events))
 
     def rebound(self, event_id: int) -> int | None:
         """The closed task a report is a rebound of (反弹: closed at its place at most REBOUND_DAYS before)."""
@@ -291,6 +295,9 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
         facts["rebound_30d"] = days <= REBOUND_DAYS
     else:
         facts["rebound_30d"] = False
+    place = history.places.get(event.id, NO_PLACE_FACTS)
+    facts["permits_valid"] = list(place.permits_valid)
+    facts["at_designated_site"] = place.at_designated_site
     if category.parent_code:
         facts["category_parent"] = category.parent_code
     condition = event.filing_condition or category.default_condition

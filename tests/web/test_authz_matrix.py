@@ -47,11 +47,12 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
-               "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy")
+               "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    "permit_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "roster": ADMIN_READERS,  # readers see the week; saving a pattern or a shift (POST) calls require_editor()
     "catalogue_import": ADMIN_READERS,  # readers see the page; uploading (POST) calls require_editor()
@@ -98,6 +99,7 @@ POLICY: dict[str, frozenset[str]] = {
     "api.post_transition": USERS,
     "people_api.list_staff": USERS,  # people are for signed-in users, never for a source token
     "people_api.roster": USERS,
+    "permits_api.list_permits": USERS,  # the register is for signed-in users, never for a source token
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,

@@ -1,0 +1,219 @@
+"""Admin: the permits register (审批/备案) and its CSV/XLSX import (导入审批).
+
+A permit is saved through engine.space.permits.save_permit, so the form refuses exactly what the import
+refuses, each fault next to its field. Times are entered and shown in the campaign's local time.
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, request
+from flask_admin import BaseView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.form import DatePickerWidget
+from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import DateField, SelectField, StringField, TextAreaField, validators
+
+from admin.base import READERS, Guarded, MasterDataView, require_editor, shown_label
+from admin.fields import LocalDateTimeField
+from admin.people import RecordPicker, ShownChoices, import_upload, place_problems
+from engine.authoring.campaigns import campaign_for, campaign_zone
+from engine.core.models import FrontageHolder, Permit, Unit
+from engine.core.tables import MAX_FILE_BYTES, read_table
+from engine.space.permit_import import PermitImport, import_permits, template_headers
+from engine.space.permits import KIND_NAMES, STATUS_NAMES, PermitInput, kind_name, save_permit, status_name
+from rules.facts import PERMIT_KINDS
+from rules.problems import InputError
+from web.common.extensions import db
+from web.common.i18n import short_lang
+
+FIELD_NAMES = {"number": _l("Permit number"), "kind": _l("Kind"), "holder_name": _l("Holder"),
+               "holder_contact": _l("Holder contact"), "holder": _l("Frontage holder (门前三包)"),
+               "place": _l("Place"), "lat": _l("Latitude"), "lon": _l("Longitude"),
+               "radius_m": _l("Radius (metres)"), "polygon": _l("Area (GeoJSON polygon)"),
+               "site": _l("Designated site (指定消纳场所)"), "site_lat": _l("Designated site: latitude"),
+               "site_lon": _l("Designated site: longitude"), "site_radius_m": _l("Designated site: radius (metres)"),
+               "site_polygon": _l("Designated site: area (GeoJSON polygon)"), "starts_at": _l("Valid from"),
+               "ends_at": _l("Valid until"), "status": _l("Status"), "approved_by": _l("Approved by"),
+               "filed_on": _l("Filed with the committee on (书面备案)"),
+               "filing_reference": _l("Filing reference (备案文号)"), "file": _l("File"), "row": _l("Row")}
+#: Where a problem of the engine goes on the form (the point's problems go next to its latitude).
+FORM_FIELDS = {"place": "lat", "site": "site_lat"}
+NUMBER_FIELDS = ("lat", "lon", "radius_m", "site_lat", "site_lon", "site_radius_m")
+
+
+def _zone() -> ZoneInfo:
+    return campaign_zone(campaign_for(db.session, None))
+
+
+def _kinds() -> list[tuple[str, str]]:
+    lang = short_lang()
+    return [("", "—")] + [(k, kind_name(k, lang)) for k in PERMIT_KINDS]
+
+
+def _statuses() -> list[tuple[str, str]]:
+    lang = short_lang()
+    return [(s, status_name(s, lang)) for s in STATUS_NAMES]
+
+
+def _units() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).order_by(Unit.code)))
+
+
+def _holders() -> list[FrontageHolder]:
+    return list(db.session.scalars(select(FrontageHolder).order_by(FrontageHolder.name)))
+
+
+def _local(instant: datetime | None) -> str:
+    return instant.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+
+class PermitForm(FlaskForm):
+    """Every field goes to save_permit as entered; it names each fault, so the form checks only that numbers
+    are numbers."""
+
+    number = StringField(_l("Permit number"))
+    kind = SelectField(_l("Kind"), choices=_kinds, validate_choice=False)
+    holder_name = StringField(_l("Holder"))
+    holder_contact = StringField(_l("Holder contact"))
+    holder = RecordPicker(_l("Frontage holder (门前三包)"), query_factory=_holders, get_label=str, allow_blank=True,
+                          blank_text="—", description=_l("Optional: the place is then the holder's location."))
+    lat = StringField(_l("Latitude"), description=_l("A point with a radius, or an area below (WGS-84)."))
+    lon = StringField(_l("Longitude"))
+    radius_m = StringField(_l("Radius (metres)"))
+    polygon = TextAreaField(_l("Area (GeoJSON polygon)"))
+    site_lat = StringField(_l("Designated site: latitude"),
+                           description=_l("Construction waste only: where the waste must go."))
+    site_lon = StringField(_l("Designated site: longitude"))
+    site_radius_m = StringField(_l("Designated site: radius (metres)"))
+    site_polygon = TextAreaField(_l("Designated site: area (GeoJSON polygon)"))
+    starts_at = LocalDateTimeField(_l("Valid from"), validators=[validators.Optional()])
+    ends_at = LocalDateTimeField(_l("Valid until"), validators=[validators.Optional()])
+    status = SelectField(_l("Status"), choices=_statuses, default="valid", validate_choice=False,
+                         description=_l("Only a valid permit counts for the rules."))
+    approved_by = RecordPicker(_l("Approved by"), query_factory=_units, get_label=shown_label, allow_blank=True,
+                               blank_text="—")
+    filed_on = DateField(_l("Filed with the committee on (书面备案)"), widget=DatePickerWidget(),
+                         validators=[validators.Optional()])
+    filing_reference = StringField(_l("Filing reference (备案文号)"))
+
+
+def _number(form: PermitForm, name: str) -> float | None:
+    text = (form[name].data or "").strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        form[name].errors = list(form[name].errors or []) + [_("Enter a number.")]
+        return None
+    return number
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=_zone()) if value is not None else None
+
+
+class PermitView(MasterDataView):
+    """The permits register: readers list and open permits; editors add and change them."""
+
+    form = PermitForm
+    column_list = ("number", "kind", "holder_name", "approved_by", "starts_at", "ends_at", "status", "filed_on")
+    column_details_list = ("number", "kind", "holder_name", "holder_contact", "holder", "place", "radius_m", "site",
+                           "site_radius_m", "starts_at", "ends_at", "status", "approved_by", "filed_on",
+                           "filing_reference", "updated_at")
+    column_searchable_list = ("number", "holder_name")
+    column_filters = (FilterEqual(Permit.kind, _l("Kind"), options=ShownChoices(lambda: _kinds()[1:])),
+                      FilterEqual(Permit.status, _l("Status"), options=ShownChoices(_statuses)))
+    column_default_sort = ("starts_at", True)
+    column_formatters = {"kind": lambda v, c, m, n: kind_name(m.kind, short_lang()),
+                         "status": lambda v, c, m, n: status_name(m.status, short_lang()),
+                         "starts_at": lambda v, c, m, n: _local(m.starts_at),
+                         "ends_at": lambda v, c, m, n: _local(m.ends_at),
+                         "updated_at": lambda v, c, m, n: _local(m.updated_at)}
+    column_labels = {**FIELD_NAMES, "updated_at": _l("Changed at")}
+
+    def on_form_prefill(self, form: PermitForm, id) -> None:
+        permit = db.session.get(Permit, id)
+        if permit is None:
+            return
+        for prefix, geometry, radius in (("", permit.place, permit.radius_m), ("site_", permit.site,
+                                                                              permit.site_radius_m)):
+            if geometry and geometry.get("type") == "Point":
+                form[f"{prefix}lon"].data, form[f"{prefix}lat"].data = (f"{c:g}" for c in geometry["coordinates"])
+                form[f"{prefix}radius_m"].data = f"{radius:g}"
+            elif geometry:
+                form[f"{prefix}polygon"].data = json.dumps(geometry, ensure_ascii=False)
+        zone = _zone()
+        form.starts_at.data = permit.starts_at.astimezone(zone).replace(tzinfo=None)
+        form.ends_at.data = permit.ends_at.astimezone(zone).replace(tzinfo=None)
+
+    def create_model(self, form: PermitForm) -> Permit | bool:
+        return self._save(form, None)
+
+    def update_model(self, form: PermitForm, model: Permit) -> bool:
+        return bool(self._save(form, model))
+
+    def _save(self, form: PermitForm, permit: Permit | None) -> Permit | bool:
+        numbers = {name: _number(form, name) for name in NUMBER_FIELDS}
+        if any(form[name].errors for name in NUMBER_FIELDS):
+            return False
+        try:
+            saved = save_permit(db.session, PermitInput(
+                number=form.number.data or "", kind=form.kind.data or "", holder_name=form.holder_name.data or "",
+                holder_contact=form.holder_contact.data or "", holder=form.holder.data, polygon=form.polygon.data or "",
+                site_polygon=form.site_polygon.data or "", starts_at=_instant(form.starts_at.data),
+                ends_at=_instant(form.ends_at.data), status=form.status.data or "", approved_by=form.approved_by.data,
+                filed_on=form.filed_on.data, filing_reference=form.filing_reference.data or "",
+                **numbers), permit)
+        except InputError as err:
+            db.session.rollback()
+            place_problems(form, err.problems, FORM_FIELDS)
+            return False
+        db.session.commit()
+        return saved
+
+
+class PermitUploadForm(FlaskForm):
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+
+
+def permit_template_csv() -> str:
+    """The header row an import expects, with a BOM so that Excel opens the Chinese headers as UTF-8."""
+    return "\ufeff" + ",".join(template_headers()) + "\r\n"
+
+
+class PermitImportView(Guarded, BaseView):
+    """Readers see the page; only editors upload. Every row is stored, or none: each bad row is named."""
+
+    roles = READERS
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        form = PermitUploadForm()
+        report = None
+        if request.method == "POST":
+            require_editor()
+            if form.validate_on_submit():
+                report = self._import(form)
+        return self.render("admin/permits/import.html", form=form, report=report, lang=short_lang(),
+                           field_names=FIELD_NAMES, max_mb=MAX_FILE_BYTES // 2**20, kinds=KIND_NAMES,
+                           statuses=STATUS_NAMES)
+
+    @expose("/template.csv")
+    def template(self):
+        return Response(permit_template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=permits-template.csv"})
+
+    def _import(self, form: PermitUploadForm) -> PermitImport | None:
+        return import_upload(form, "permits",
+                             lambda path, _name: import_permits(db.session, read_table(path), _zone()))

@@ -1,0 +1,298 @@
+"""The permits register (审批/备案): saving a permit whole or not at all, and the place facts it gives an event.
+
+A report at the place of a valid permit during its period counts as approved for that kind (fact
+`permits_valid`); a construction-waste report at a valid permit's designated site (指定消纳场所) is where
+the waste belongs (fact `at_designated_site`). The lookup is a PlaceIndex of the valid permits, rebuilt
+when the register changes; the period is checked per event, so a permit lapses without a rebuild.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone, tzinfo
+from typing import Any, Optional
+
+from shapely.errors import GEOSException
+from shapely.geometry import mapping, shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.models import Event, FrontageHolder, Permit, Unit
+from engine.space.index import Cached, Place, PlaceIndex
+from rules.facts import PERMIT_KINDS
+from rules.problems import InputError, Problem
+
+#: Each kind's name as the seeds' duty lists word it (zh, en); night works is our own extension for SM4.
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    "temporary_market": ("临时市场（固定摊点、早夜市）", "Temporary market (fixed stalls, morning and night markets)"),
+    "outdoor_ad": ("户外广告（横幅、彩虹门、演出台、商业宣传）",
+                   "Outdoor advertising (banners, rainbow arches, stages, street promotion)"),
+    "road_occupation": ("临时占用、挖掘道路绿地", "Temporary occupation or digging of roads and green space"),
+    "construction_waste": ("建筑垃圾处置（含指定消纳场所）", "Construction-waste disposal (with its designated site)"),
+    "recycling_site": ("废旧品回收站点", "Waste-recycling site"),
+    "site_shed": ("工地临时工棚", "Temporary site shed"),
+    "night_works": ("夜间施工", "Night works"),
+}
+#: Other words the seeds and people use for a kind, accepted by the import.
+KIND_ALIASES: dict[str, str] = {
+    **{alias: kind for kind, (zh, en) in KIND_NAMES.items() for alias in (kind, zh, en)},
+    "临时市场": "temporary_market", "固定摊点": "temporary_market", "早夜市": "temporary_market",
+    "马路市场": "temporary_market", "户外广告": "outdoor_ad", "横幅": "outdoor_ad", "条幅": "outdoor_ad",
+    "彩虹门": "outdoor_ad", "演出台": "outdoor_ad", "商业宣传": "outdoor_ad", "临时占用挖掘道路绿地": "road_occupation",
+    "占道挖掘": "road_occupation", "建筑垃圾处置": "construction_waste", "建筑垃圾": "construction_waste",
+    "废旧品回收": "recycling_site", "工地临时工棚": "site_shed", "临时工棚": "site_shed",
+}
+#: Only a valid permit counts; the others are kept for the record.
+STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "pending": ("申请中", "Applied for"), "valid": ("有效", "Valid"), "revoked": ("已撤销", "Revoked"),
+    "expired": ("已过期", "Expired"),
+}
+STATUS_ALIASES = {alias: code for code, (zh, en) in STATUS_NAMES.items() for alias in (code, zh, en.lower())}
+MAX_RADIUS_M = 5_000.0
+
+
+def kind_name(kind: str, lang: str = "zh") -> str:
+    names = KIND_NAMES.get(kind)
+    return (names[0] if lang.startswith("zh") else names[1]) if names else kind
+
+
+def status_name(status: str, lang: str = "zh") -> str:
+    names = STATUS_NAMES.get(status)
+    return (names[0] if lang.startswith("zh") else names[1]) if names else status
+
+
+def point(lat: float, lon: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+@dataclass
+class PermitInput:
+    """What a form or an import row gives: the place is a point (lat, lon) with a radius, a GeoJSON polygon, or
+    a frontage holder's location; text as entered, so every fault can be named."""
+
+    number: str = ""
+    kind: str = ""
+    holder_name: str = ""
+    holder_contact: str = ""
+    holder: Optional[FrontageHolder] = None
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    radius_m: Optional[float] = None
+    polygon: str = ""
+    site_lat: Optional[float] = None
+    site_lon: Optional[float] = None
+    site_radius_m: Optional[float] = None
+    site_polygon: str = ""
+    starts_at: Optional[datetime] = None
+    ends_at: Optional[datetime] = None
+    status: str = "valid"
+    approved_by: Optional[Unit] = None
+    filed_on: Optional[date] = None
+    filing_reference: str = ""
+
+
+def _polygon(text: str, where: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    try:
+        geometry = json.loads(text, parse_constant=_no_constant)
+        ok = isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon")
+        shaped = shape(geometry) if ok else None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, GEOSException):
+        ok, shaped = False, None
+    if not ok or shaped is None or shaped.is_empty:
+        return None, [Problem(where,
+                              "a GeoJSON Polygon, e.g. {\"type\": \"Polygon\", \"coordinates\": [[[lon, lat], …]]}",
+                              "须为 GeoJSON 多边形，例如 {\"type\": \"Polygon\", \"coordinates\": [[[经度, 纬度], …]]}")]
+    minx, miny, maxx, maxy = shaped.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        return None, [Problem(where, "coordinates are longitude, latitude in degrees", "坐标须为经度、纬度（度）")]
+    if not shaped.is_valid:
+        return None, [Problem(where, "the polygon crosses itself", "多边形自相交")]
+    return json.loads(json.dumps(mapping(shaped))), []  # rings closed, as GeoJSON requires
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a coordinate")
+
+
+def _point(lat: Optional[float], lon: Optional[float], radius: Optional[float], where: str,
+           radius_where: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    problems = []
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)) or not (
+            -90 <= lat <= 90 and -180 <= lon <= 180):
+        problems.append(Problem(where, "a latitude (−90…90) and a longitude (−180…180)",
+                                "须填写纬度（−90…90）与经度（−180…180）"))
+    if radius is None or not math.isfinite(radius) or not 0 < radius <= MAX_RADIUS_M:
+        problems.append(Problem(radius_where, f"a radius in metres, more than 0 and at most {MAX_RADIUS_M:g}",
+                                f"半径须为大于 0、不超过 {MAX_RADIUS_M:g} 的米数"))
+    return (None, problems) if problems else (point(lat, lon), [])
+
+
+def _place(v: PermitInput) -> tuple[dict[str, Any] | None, float, list[Problem]]:
+    """The permit's own place: a polygon, else a point with its radius, else the frontage holder's location."""
+    if v.polygon.strip():
+        geometry, problems = _polygon(v.polygon, "polygon")
+        return geometry, 0.0, problems
+    if v.lat is not None or v.lon is not None:
+        geometry, problems = _point(v.lat, v.lon, v.radius_m, "place", "radius_m")
+        return geometry, v.radius_m or 0.0, problems
+    if v.holder is not None:
+        if v.holder.lat is None or v.holder.lon is None:
+            return None, 0.0, [Problem("holder",
+                                       f"{v.holder.name} has no location on the map; give a point or a polygon",
+                                       f"「{v.holder.name}」没有地图位置，请填写点位或多边形")]
+        radius = v.radius_m if v.radius_m is not None else 30.0
+        geometry, problems = _point(v.holder.lat, v.holder.lon, radius, "holder", "radius_m")
+        return geometry, radius, problems
+    return None, 0.0, [Problem("place", "a place: a point with a radius, a polygon, or a frontage holder",
+                               "须给出地点：点位加半径、多边形，或门前三包责任单位")]
+
+
+def check_permit(session: Session, v: PermitInput,
+                 permit_id: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Every fault of a permit, named by field, and the column values when there is none."""
+    problems: list[Problem] = []
+    number, kind = v.number.strip(), v.kind.strip()
+    if not number:
+        problems.append(Problem("number", "a permit number", "须填写审批编号"))
+    elif len(number) > 64:
+        problems.append(Problem("number", "at most 64 characters", "最多 64 个字符"))
+    else:
+        other = session.scalar(select(Permit.id).where(Permit.number == number))
+        if other is not None and other != permit_id:
+            problems.append(Problem("number", f"permit {number} already exists", f"审批编号 {number} 已存在"))
+    if kind not in PERMIT_KINDS:
+        problems.append(Problem("kind", f"unknown kind {kind!r}; one of {', '.join(PERMIT_KINDS)}",
+                                f"未知的审批种类「{kind}」，须为 {'、'.join(KIND_NAMES[k][0] for k in PERMIT_KINDS)} 之一"))
+    if not v.holder_name.strip() and v.holder is None:
+        problems.append(Problem("holder_name", "the holder's name", "须填写持证人名称"))
+    place, radius, place_problems = _place(v)
+    problems += place_problems
+    site, site_radius = None, 0.0
+    if v.site_polygon.strip():
+        site, site_problems = _polygon(v.site_polygon, "site_polygon")
+        problems += site_problems
+    elif v.site_lat is not None or v.site_lon is not None:
+        site, site_problems = _point(v.site_lat, v.site_lon, v.site_radius_m, "site", "site_radius_m")
+        site_radius = v.site_radius_m or 0.0
+        problems += site_problems
+    if site is not None and kind != "construction_waste":
+        problems.append(Problem("site", "only a construction-waste permit has a designated site",
+                                "只有建筑垃圾处置审批才有指定消纳场所"))
+    if v.starts_at is None:
+        problems.append(Problem("starts_at", "when the permit starts", "须填写有效期开始时间"))
+    if v.ends_at is None:
+        problems.append(Problem("ends_at", "when the permit ends", "须填写有效期结束时间"))
+    if v.starts_at is not None and v.ends_at is not None and v.ends_at <= v.starts_at:
+        problems.append(Problem("ends_at", "the period ends before it starts", "有效期结束时间早于开始时间"))
+    if v.status not in STATUS_NAMES:
+        problems.append(Problem("status", f"unknown status {v.status!r}; one of {', '.join(STATUS_NAMES)}",
+                                f"未知的状态「{v.status}」，须为 {'、'.join(n[0] for n in STATUS_NAMES.values())} 之一"))
+    if v.approved_by is None:
+        problems.append(Problem("approved_by", "the approving body (a unit, e.g. CGW or CGJ)",
+                                "须填写审批单位（如区城管委 CGW、执法局 CGJ）"))
+    if len(v.filing_reference.strip()) > 100:
+        problems.append(Problem("filing_reference", "at most 100 characters", "最多 100 个字符"))
+    if problems:
+        return {}, problems
+    holder_name = v.holder_name.strip() or (v.holder.name if v.holder is not None else "")
+    return {"number": number, "kind": kind, "holder_name": holder_name,
+            "holder_contact": v.holder_contact.strip() or (v.holder.contact if v.holder is not None else None),
+            "holder_id": v.holder.id if v.holder is not None else None, "place": place, "radius_m": radius,
+            "site": site, "site_radius_m": site_radius, "starts_at": v.starts_at, "ends_at": v.ends_at,
+            "status": v.status, "approved_by_id": v.approved_by.id, "filed_on": v.filed_on,
+            "filing_reference": v.filing_reference.strip() or None}, []
+
+
+def save_permit(session: Session, v: PermitInput, permit: Permit | None = None) -> Permit:
+    """Create or change a permit, or raise InputError naming every fault (nothing written); flushes, never commits."""
+    values, problems = check_permit(session, v, permit.id if permit is not None else None)
+    if problems:
+        raise InputError(problems)
+    if permit is None:
+        permit = Permit(**values, updated_at=clock.now())
+        session.add(permit)
+    else:
+        for key, value in values.items():
+            setattr(permit, key, value)
+        permit.updated_at = clock.now()
+    session.flush()
+    PERMIT_INDEX.clear()
+    return permit
+
+
+def geojson(permit: Permit, lang: str = "zh", zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    """A permit as a GeoJSON Feature (its place; the designated site, if any, in properties.site), its period
+    in the campaign's zone."""
+    return {"type": "Feature", "id": permit.id, "geometry": permit.place, "properties": {
+        "number": permit.number, "kind": permit.kind, "kind_name": kind_name(permit.kind, lang),
+        "holder": permit.holder_name, "radius_m": permit.radius_m, "site": permit.site,
+        "site_radius_m": permit.site_radius_m, "starts_at": permit.starts_at.astimezone(zone).isoformat(),
+        "ends_at": permit.ends_at.astimezone(zone).isoformat(), "status": permit.status,
+        "status_name": status_name(permit.status, lang),
+        "approved_by": {"code": permit.approved_by.code,
+                        "name": permit.approved_by.name_zh if lang.startswith("zh") else permit.approved_by.name_en},
+        "filed_on": permit.filed_on.isoformat() if permit.filed_on else None,
+        "filing_reference": permit.filing_reference}}
+
+
+# --- place facts -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PermitPlace:
+    """One indexed place of a valid permit: its own place, or (site) its designated site."""
+
+    permit_id: int
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    site: bool = False
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts_at <= at <= self.ends_at
+
+
+@dataclass(frozen=True)
+class PlaceFacts:
+    permits_valid: list[str] = field(default_factory=list)
+    at_designated_site: bool = False
+
+
+PERMIT_INDEX: Cached = Cached(ttl=5.0)
+
+
+def _stamp(session: Session) -> tuple[Any, ...]:
+    return tuple(session.execute(select(func.count(Permit.id), func.max(Permit.id), func.max(Permit.updated_at))).one())
+
+
+def _build(session: Session) -> PlaceIndex[PermitPlace]:
+    places: list[Place[PermitPlace]] = []
+    for p in session.scalars(select(Permit).where(Permit.status == "valid").order_by(Permit.id)):
+        places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at), p.place, p.radius_m or 0.0))
+        if p.site is not None and p.kind == "construction_waste":
+            places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at, site=True), p.site,
+                                p.site_radius_m or 0.0))
+    return PlaceIndex(places)
+
+
+def permit_index(session: Session) -> PlaceIndex[PermitPlace]:
+    """The valid permits' places, rebuilt when a permit is added, changed or removed."""
+    bind = str(session.get_bind().engine.url)
+    return PERMIT_INDEX.get(bind, lambda: _stamp(session), lambda: _build(session))
+
+
+def place_facts(session: Session, events: list[Event]) -> dict[int, PlaceFacts]:
+    """Per located event: the kinds of permit valid at its place and time, and whether it lies at a valid
+    construction-waste permit's designated site. Events without a place get none (empty facts)."""
+    located = [e for e in events if e.lat is not None and e.lon is not None]
+    if not located:
+        return {}
+    index = permit_index(session)
+    if not len(index):
+        return {}
+    found = {}
+    for e in located:
+        hits = [key for key in index.at(e.lat, e.lon) if key.covers(e.occurred_at)]
+        found[e.id] = PlaceFacts(sorted({k.kind for k in hits if not k.site}), any(k.site for k in hits))
+    return found
