@@ -7,12 +7,15 @@ degrees; at city scale its scale error is far below a metre. A shapely STRtree a
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, Iterable, TypeVar
 
+import numpy as np
+import shapely
 from pyproj import Transformer
-from shapely import STRtree, prepare
+from shapely import STRtree
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform
@@ -48,42 +51,71 @@ class Projection:
 
 
 def _centre(places: list[Place]) -> tuple[float, float]:
-    bounds = [shape(p.geometry).bounds for p in places]
-    return ((min(b[1] for b in bounds) + max(b[3] for b in bounds)) / 2,
-            (min(b[0] for b in bounds) + max(b[2] for b in bounds)) / 2)
+    """The middle of the places' extent (lat, lon), from their coordinates alone."""
+    coords = shapely.get_coordinates(shapely.from_geojson(
+        [json.dumps(p.geometry) for p in places if p.geometry.get("type") != "Point"]))
+    points = np.array([p.geometry["coordinates"][:2] for p in places if p.geometry.get("type") == "Point"],
+                      dtype=float).reshape(-1, 2)
+    every = np.vstack([coords.reshape(-1, 2), points])
+    return ((every[:, 1].min() + every[:, 1].max()) / 2, (every[:, 0].min() + every[:, 0].max()) / 2)
 
 
 class PlaceIndex(Generic[Key]):
-    """The places covering a point: a polygon containing it, or any geometry within its buffer of it."""
+    """The places covering a point: a polygon containing it, or any geometry within its buffer of it.
+
+    Points (a school, a permit's spot with a radius) are kept as points and found by distance, so no
+    circle is ever drawn; other geometries are projected and buffered in bulk, one call each."""
 
     def __init__(self, places: Iterable[Place[Key]], centre: tuple[float, float] | None = None) -> None:
         self.places = list(places)
         lat, lon = centre or (_centre(self.places) if self.places else (0.0, 0.0))
         self.projection = Projection(lat, lon)
-        shapes = []
-        for place in self.places:
-            geometry = self.projection.geometry(place.geometry)
-            if place.buffer_metres:
-                geometry = geometry.buffer(place.buffer_metres)
-            prepare(geometry)
-            shapes.append(geometry)
-        self.shapes = shapes
-        self.tree = STRtree(shapes) if shapes else None
+        is_point = [p.geometry.get("type") == "Point" for p in self.places]
+        self._points = [i for i, flag in enumerate(is_point) if flag]
+        self._areas = [i for i, flag in enumerate(is_point) if not flag]
+        xy = np.array([self.places[i].geometry["coordinates"][:2] for i in self._points], dtype=float).reshape(-1, 2)
+        x, y = self.projection.forward.transform(xy[:, 0], xy[:, 1])
+        self._point_shapes = shapely.points(np.column_stack([x, y])) if len(xy) else np.array([], dtype=object)
+        self._radius = np.array([self.places[i].buffer_metres for i in self._points], dtype=float)
+        self._point_tree = STRtree(self._point_shapes) if len(self._points) else None
+        forward = self.projection.forward
+
+        def project(coords: np.ndarray) -> np.ndarray:
+            px, py = forward.transform(coords[:, 0], coords[:, 1])
+            return np.column_stack([px, py])
+
+        areas = shapely.transform(np.array([shape(self.places[i].geometry) for i in self._areas], dtype=object),
+                                  project) if self._areas else np.array([], dtype=object)
+        buffers = np.array([self.places[i].buffer_metres for i in self._areas], dtype=float)
+        if len(areas) and buffers.any():
+            areas = np.where(buffers > 0, shapely.buffer(areas, buffers), areas)
+        shapely.prepare(areas)
+        self._area_shapes = areas
+        self._area_tree = STRtree(areas) if len(areas) else None
 
     def __len__(self) -> int:
         return len(self.places)
 
     def at(self, lat: float, lon: float) -> list[Key]:
         """Keys of the places that cover the point (boundary included), in the order they were given."""
-        if self.tree is None:
-            return []
         point = self.projection.point(lat, lon)
-        hits = self.tree.query(point, predicate="intersects")
+        hits: list[int] = []
+        if self._area_tree is not None:
+            hits += [self._areas[i] for i in self._area_tree.query(point, predicate="intersects")]
+        if self._point_tree is not None:
+            near = self._point_tree.query(point, predicate="dwithin", distance=float(self._radius.max()))
+            if len(near):
+                close = shapely.distance(self._point_shapes[near], point) <= self._radius[near]
+                hits += [self._points[i] for i in near[close]]
         return [self.places[i].key for i in sorted(hits)]
 
     def distance(self, i: int, lat: float, lon: float) -> float:
-        """Metres from the point to place `i`'s (buffered) geometry; 0 inside it."""
-        return self.shapes[i].distance(self.projection.point(lat, lon))
+        """Metres from the point to place `i`'s reach (its buffer included); 0 inside it."""
+        point = self.projection.point(lat, lon)
+        if i in self._points:
+            j = self._points.index(i)
+            return max(0.0, float(shapely.distance(self._point_shapes[j], point)) - float(self._radius[j]))
+        return float(shapely.distance(self._area_shapes[self._areas.index(i)], point))
 
 
 Stamp = Hashable
