@@ -1,11 +1,13 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
-writes the units' daily readiness digests when their time comes and seals the audit chain."""
+writes the units' daily readiness digests and publishes the weekly bulletins (周通报) when their time comes,
+and seals the audit chain."""
 from __future__ import annotations
 
 import logging
 import time
 
+from engine.assessment import issues as bulletins
 from engine.audit import seals as audit
 from engine.delivery import digest
 from engine.supervision import escalation
@@ -17,7 +19,7 @@ from workers import assessment
 log = logging.getLogger(__name__)
 
 
-DIGEST_EVERY = 10.0  # digests and audit seals
+DIGEST_EVERY = 10.0  # digests, weekly bulletins and audit seals
 
 
 def run_forever(every: float = 0.5) -> None:
@@ -30,6 +32,10 @@ def run_forever(every: float = 0.5) -> None:
                 if started >= next_digest:
                     with factory() as session:
                         written = digest.run_due(session)
+                    with factory() as session:
+                        published = bulletins.run_due(session)
+                    if published:
+                        log.info("weekly bulletins published: %s", published)
                     with factory() as session:
                         resumed = tasks.resume_due(session)
                         session.commit()
