@@ -5,7 +5,10 @@ and seals the audit chain."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
+
+from sqlalchemy.orm import sessionmaker
 
 from engine.assessment import issues as bulletins
 from engine.audit import seals as audit
@@ -22,9 +25,21 @@ log = logging.getLogger(__name__)
 DIGEST_EVERY = 10.0  # digests, weekly bulletins and audit seals
 
 
+def publish_bulletins(factory: sessionmaker) -> None:
+    """The weekly bulletins due by now, in a thread of their own so that no timeline step waits for a PDF."""
+    try:
+        with factory() as session:
+            published = bulletins.run_due(session)
+        if published:
+            log.info("weekly bulletins published: %s", published)
+    except Exception:  # the database may be restarting; the next round tries again
+        log.exception("publishing the weekly bulletins failed")
+
+
 def run_forever(every: float = 0.5) -> None:
     factory = session_factory(load_settings().database_url)
     next_digest = 0.0
+    publisher: threading.Thread | None = None
     try:
         while True:
             started = time.monotonic()
@@ -32,10 +47,10 @@ def run_forever(every: float = 0.5) -> None:
                 if started >= next_digest:
                     with factory() as session:
                         written = digest.run_due(session)
-                    with factory() as session:
-                        published = bulletins.run_due(session)
-                    if published:
-                        log.info("weekly bulletins published: %s", published)
+                    if publisher is None or not publisher.is_alive():  # the PDFs take seconds: not in the steps' way
+                        publisher = threading.Thread(target=publish_bulletins, args=(factory,), daemon=True,
+                                                     name="bulletins")
+                        publisher.start()
                     with factory() as session:
                         resumed = tasks.resume_due(session)
                         session.commit()

@@ -158,24 +158,30 @@ def due_week(campaign: Campaign, now: datetime) -> Period | None:
 
 
 def run_due(session: Session, now: datetime | None = None) -> list[int]:
-    """Publish the issues due by now for every active campaign, once each; commits; returns their ids."""
+    """Publish the issues due by now for every active campaign, once each; commits; returns their ids.
+
+    The figures and PDFs are made in a read-only transaction (seconds of work), which is ended before the
+    short write; a poller that loses the race to the unique (campaign, week) or (campaign, number) moves on."""
     now = now or clock.now()
     published = []
-    for campaign in session.scalars(select(Campaign).where(Campaign.status == "active")).all():
+    for campaign_id in session.scalars(select(Campaign.id).where(Campaign.status == "active")).all():
+        campaign = session.get(Campaign, campaign_id)
         week = due_week(campaign, now)
         if week is None or session.scalar(select(BulletinIssue.id).where(
                 BulletinIssue.campaign_id == campaign.id, BulletinIssue.scheduled_for == week.label)):
             continue
+        issue = _freeze(session, campaign, week, now, _next_number(session, campaign), None, None)
+        issue.scheduled_for = week.label
+        session.rollback()  # nothing was written: end the read before writing
         try:
-            with session.begin_nested():
-                issue = _freeze(session, campaign, week, now, _next_number(session, campaign), None, None)
-                issue.scheduled_for = week.label
-                session.add(issue)
-                session.flush()
-                publish(session, issue, now)
-            published.append(issue.id)
+            session.add(issue)
+            session.flush()
+            publish(session, issue, now)
+            session.commit()
         except IntegrityError:
-            continue  # another poller published this week (or took the number) first
+            session.rollback()  # another poller published this week (or took the number) first
+            continue
+        published.append(issue.id)
     session.commit()
     return published
 

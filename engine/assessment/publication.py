@@ -60,25 +60,34 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
+#: The period a narrative speaks of, and the one it asks rectification within.
+PERIOD_WORDS = {"zh": {"week": ("本周", "下周"), "month": ("本月", "下月"), "quarter": ("本季度", "下季度")},
+                "en": {"week": ("this week", "the coming week"), "month": ("this month", "the coming month"),
+                       "quarter": ("this quarter", "the coming quarter")}}
+
+
 def narrative(content: dict[str, Any], lang: str) -> list[str]:
     """The bulletin's opening paragraphs, written from its figures in the reader's language."""
     findings, totals, period = content["findings"], content["totals"], content["period"]
     first, last = _long_date(period["first_day"], lang), _long_date(period["last_day"], lang)
     tiers = findings["by_tier"]
+    this, next_one = PERIOD_WORDS[lang][period.get("kind", "week")]
+
     def units(rows: list[dict[str, str]]) -> str:
         return ("、" if lang == "zh" else ", ").join(row[lang] for row in rows)
     if lang == "zh":
-        lines = [f"{first}至{last}，本周三级督查共发现问题{findings['found']}个，已整改{findings['rectified']}个，"
+        lines = [f"{first}至{last}，{this}三级督查共发现问题{findings['found']}个，已整改{findings['rectified']}个，"
                  f"整改率{_percent(findings['rectified'], findings['found'])}。"
                  + ("其中" + "，".join(f"{tier_name(content, t['tier'], 'zh')}发现{t['found']}个"
                                        f"（已整改{t['rectified']}个）" for t in tiers) + "。" if tiers else "")]
-        lines.append(f"本周到期任务{totals['due']}件，已处置{totals['handled']}件"
+        lines.append(f"{this}到期任务{totals['due']}件，已处置{totals['handled']}件"
                      f"（处置率{_percent(totals['handled'], totals['due'])}），已结案{totals['closed']}件；"
                      f"超期{totals['overdue']}件，其中超期未处置{totals['overdue_unhandled']}件；问题反弹{totals['rebounds']}次。")
         if content["commended"]:
-            lines.append(f"{units(content['commended'])}本周排名同组第一，予以通报表扬。")
+            lines.append(f"{units(content['commended'])}{this}排名同组第一，予以通报表扬。")
         if content["criticised"]:
-            lines.append(f"{units(content['criticised'])}本周排名同组末位，予以通报批评，请于下周内完成整改并书面报告整改情况。")
+            lines.append(f"{units(content['criticised'])}{this}排名同组末位，予以通报批评，请于{next_one}内完成整改并书面报告"
+                         f"整改情况。")
         if content.get("corrects"):
             lines.insert(0, f"本期更正第{content['corrects']['number']}期：{content['corrects']['reason']}")
         return lines
@@ -86,14 +95,14 @@ def narrative(content: dict[str, Any], lang: str) -> list[str]:
              f"{findings['rectified']} rectified so far ({_percent(findings['rectified'], findings['found'])})."
              + (" By tier: " + "; ".join(f"{tier_name(content, t['tier'], 'en')} {t['found']} "
                                          f"({t['rectified']} rectified)" for t in tiers) + "." if tiers else "")]
-    lines.append(f"{totals['due']} tasks fell due this week; {totals['handled']} were handled "
+    lines.append(f"{totals['due']} tasks fell due {this}; {totals['handled']} were handled "
                  f"({_percent(totals['handled'], totals['due'])}) and {totals['closed']} closed. {totals['overdue']} "
                  f"went overdue, {totals['overdue_unhandled']} of them unhandled; {totals['rebounds']} problems rebounded.")
     if content["commended"]:
         lines.append(f"Commended for ranking first in their group: {units(content['commended'])}.")
     if content["criticised"]:
         lines.append(f"Criticised for ranking last in their group: {units(content['criticised'])}; they are to "
-                     f"rectify within the coming week and report in writing.")
+                     f"rectify within {next_one} and report in writing.")
     if content.get("corrects"):
         lines.insert(0, f"This issue corrects No. {content['corrects']['number']}: {content['corrects']['reason']}")
     return lines

@@ -92,9 +92,17 @@ def publish_w48(factory, session, week) -> BulletinIssue:
 
 
 def test_the_poller_publishes_the_week_just_ended_once_at_monday_0800_local(factory, session, week):
-    with factory() as s:
-        assert issues.run_due(s, now=MONDAY_8 - timedelta(minutes=1)) == []
-    issue = publish_w48(factory, session, week)
+    from workers.escalation import publish_bulletins
+
+    count = session.scalar(select(func.count()).select_from(BulletinIssue))
+    clock.set_clock(lambda: MONDAY_8 - timedelta(minutes=1))
+    publish_bulletins(factory)  # what the escalation poller runs each round, on the injected clock
+    assert session.scalar(select(func.count()).select_from(BulletinIssue)) == count
+    clock.set_clock(lambda: MONDAY_8)
+    publish_bulletins(factory)
+    clock.set_clock(None)
+    session.expire_all()
+    issue = session.scalar(select(BulletinIssue).where(BulletinIssue.scheduled_for == "2026-W48"))
     with factory() as s:  # a second poller, and the same poller a minute later, publish nothing more
         assert issues.run_due(s, now=MONDAY_8) == []
         assert issues.run_due(s, now=MONDAY_8 + timedelta(minutes=1)) == []
