@@ -222,7 +222,7 @@ def bulletin(name: str):
         return _file(xlsx(title, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
     if extension == "pdf":
         try:
-            return _file(publication.pdf(content_of(db.session, data, clock.now()), lang,
+            return _file(publication.pdf(content_of(db.session, data), lang,
                                          [*tables, points_sheet(data, lang), clocks]), period.label, extension)
         except publication.FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")

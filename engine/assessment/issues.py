@@ -48,7 +48,7 @@ def office_of(session: Session, campaign: Campaign) -> dict[str, str]:
     return {"zh": campaign.bulletin_office_zh or fallback["zh"], "en": campaign.bulletin_office_en or fallback["en"]}
 
 
-def content_of(session: Session, bulletin: Bulletin, now: datetime) -> dict[str, Any]:
+def content_of(session: Session, bulletin: Bulletin) -> dict[str, Any]:
     """The issue's figures in both languages, plain JSON: what is frozen, hashed and rendered."""
     campaign, period, zone = bulletin.campaign, bulletin.period, ZoneInfo(bulletin.campaign.timezone)
     units = bulletin.units
@@ -112,7 +112,7 @@ def digest(content: dict[str, Any]) -> str:
 
 def _freeze(session: Session, campaign: Campaign, period: Period, now: datetime, number: int,
             corrects: BulletinIssue | None, reason: str | None) -> BulletinIssue:
-    content = content_of(session, build(session, campaign, period, now), now)
+    content = content_of(session, build(session, campaign, period, now))
     zone = ZoneInfo(campaign.timezone)
     content["number"] = number
     content["issued_on"] = now.astimezone(zone).date().isoformat()

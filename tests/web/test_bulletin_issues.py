@@ -82,3 +82,17 @@ def test_the_schedule_and_office_are_set_in_the_admin(app, session, login):
     assert "周通报发布日" in page and "周三" in page and 'value="08:00"' in page
     english = client.get(f"/admin/campaign/edit/?id={campaign.id}&lang=en").get_data(as_text=True)
     assert "Weekly bulletin time (local)" in english and "Issuing office of the bulletin (Chinese)" in english
+
+
+def test_the_bulletin_page_counts_findings_per_tier_and_unit(app, factory, drain, session, login):
+    from tests.engine.test_bulletin_issues import finding
+
+    finding(factory, drain, "06029", "DC-02", 2)
+    client = app.test_client()
+    login(client, "assessor")
+    zh = client.get("/assessment/bulletins/2026-W48?lang=zh_Hans_CN").get_data(as_text=True)
+    section = zh[zh.index("三级督查发现问题"):]
+    assert "督察中队定向督查" in section and "东城街道办事处" in section
+    assert "<title>各层级督查发现问题数</title>" in zh
+    en = client.get("/assessment/bulletins/2026-W48?lang=en").get_data(as_text=True)
+    assert "Inspection findings" in en and "Inspection squad supervision" in en
