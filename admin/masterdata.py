@@ -54,6 +54,9 @@ class IntakePolicyView(MasterDataView):
 
 #: The stage clocks' minutes when an administrator leaves them empty (DESIGN 12).
 STAGE_CLOCK_DEFAULTS = {"accept_minutes": 15, "verify_minutes": 30, "dispatch_minutes": 15}
+#: The day of the week the weekly bulletin (周通报) is published on, 0 = Monday as the model stores it.
+WEEKDAYS = [(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")), (4, _l("Friday")),
+            (5, _l("Saturday")), (6, _l("Sunday"))]
 
 
 class CampaignView(RowsView):
@@ -63,8 +66,10 @@ class CampaignView(RowsView):
     column_filters = ("status",)
     form_columns = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
                     "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time",
-                    "accept_minutes", "verify_minutes", "dispatch_minutes")
-    form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField}
+                    "accept_minutes", "verify_minutes", "dispatch_minutes", "bulletin_weekday", "bulletin_time",
+                    "bulletin_office_zh", "bulletin_office_en")
+    form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField,
+                      "bulletin_weekday": fields.SelectField}
     form_extra_fields = {
         "inspection_starts_at": LocalDateTimeField(_l("Inspection window (测评期) starts"),
                                                    validators=[validators.Optional()]),
@@ -76,9 +81,11 @@ class CampaignView(RowsView):
                  "starts_on": {"widget": DatePickerWidget()},
                  "ends_on": {"widget": DatePickerWidget(), "validators": [After("starts_on", equal=True)]},
                  "digest_time": {"validators": [clock_time]},
+                 "bulletin_weekday": {"choices": WEEKDAYS, "coerce": int, "default": 0},
+                 "bulletin_time": {"validators": [clock_time], "default": "08:00"},
                  **{name: {"default": minutes, "validators": [validators.Optional(), validators.NumberRange(1, 10080)]}
                     for name, minutes in STAGE_CLOCK_DEFAULTS.items()}}
-    form_widget_args = {"digest_time": {"type": "time"}}
+    form_widget_args = {"digest_time": {"type": "time"}, "bulletin_time": {"type": "time"}}
     column_formatters = {"status": lambda v, c, m, n: choice_label(CAMPAIGN_STATUSES, m.status),
                          "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
                          "inspection_ends_at": lambda v, c, m, n: _local(m, m.inspection_ends_at)}
@@ -93,7 +100,11 @@ class CampaignView(RowsView):
                      "inspection_ends_at": _l("Inspection window (测评期) ends"),
                      "published_version": _l("Published version"),
                      "accept_minutes": _l("受理 clock (minutes)"), "verify_minutes": _l("核实 clock (minutes)"),
-                     "dispatch_minutes": _l("派遣 clock (minutes)")}
+                     "dispatch_minutes": _l("派遣 clock (minutes)"),
+                     "bulletin_weekday": _l("Weekly bulletin (周通报) published on"),
+                     "bulletin_time": _l("Weekly bulletin time (local)"),
+                     "bulletin_office_zh": _l("Issuing office of the bulletin (Chinese)"),
+                     "bulletin_office_en": _l("Issuing office of the bulletin (English)")}
     column_descriptions = {"accept_minutes": _l("From a report's receipt to its case (受理)."),
                            "verify_minutes": _l("For the grid's collector to verify a report on the spot (核实)."),
                            "dispatch_minutes": _l("From verification to dispatch, through filing (立案) or the "
@@ -101,13 +112,19 @@ class CampaignView(RowsView):
                            "office_hours": _l("Periods of a working day; working-time limits count only inside them."),
                            "continuous_time": _l("Switch on during an inspection window: working-time limits then "
                                                  "count clock time."),
-                           "inspection_starts_at": _l("In the campaign's time zone.")}
+                           "inspection_starts_at": _l("In the campaign's time zone."),
+                           "bulletin_weekday": _l("The issue for the week just ended is published on this day at "
+                                                  "the time below, numbered and sent to every unit."),
+                           "bulletin_office_zh": _l("Printed at the head of the bulletin; empty: the bureau "
+                                                    "unit's name.")}
 
     def on_model_change(self, form, model: Campaign, is_created: bool) -> None:
-        """An emptied stage clock is its default again (受理 15, 核实 30, 派遣 15 minutes)."""
+        """An emptied stage clock is its default again (受理 15, 核实 30, 派遣 15 minutes), as is an emptied
+        bulletin time (08:00)."""
         for name, minutes in STAGE_CLOCK_DEFAULTS.items():
             if getattr(model, name) is None:
                 setattr(model, name, minutes)
+        model.bulletin_time = model.bulletin_time or "08:00"
         super().on_model_change(form, model, is_created)
 
     def on_form_prefill(self, form, id) -> None:

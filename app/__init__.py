@@ -18,8 +18,8 @@ from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
-from web import (api, assessment, attachments, case_pages, cases, change_actor, evidence, handover, open311, openapi,
-                 pages, people, permits, simulate, supervision, workflow)
+from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
+                 open311, openapi, pages, people, permits, simulate, supervision, workflow)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(case_pages.bp)  # 核实, 立案 and 结案: forms with CSRF
     app.register_blueprint(supervision.bp)
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
+    app.register_blueprint(bulletin_issues.bp)  # the published weekly bulletins (周通报 第N期)
+    app.register_blueprint(bulletin_issues.api)  # their frozen JSON: bearer tokens only, CSRF-exempt there
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:

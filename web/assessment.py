@@ -1,6 +1,7 @@
-"""Assessment office pages (督考办): the bulletin of a week, month or quarter with its ranking, charts,
-sanctions due and lost points per person (扣分落实到人), and the same as XLSX and PDF. Read-only; weights,
-peer groups and rules live in the admin."""
+"""Assessment office pages (督考办): the bulletin of a week, month or quarter with its ranking, the findings of
+the three inspection tiers, charts, sanctions due and lost points per person (扣分落实到人), and the same as
+XLSX and PDF (the published 通报's layout, unnumbered). Read-only; weights, peer groups and rules live in the
+admin; the numbered issues are in web/bulletin_issues.py."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,7 +12,9 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from engine.assessment import publication
 from engine.assessment.bulletin import Bulletin, build
+from engine.assessment.issues import content_of
 from engine.assessment.indicators import HAPPENINGS, RATES, PeriodError, parse_period, period_containing
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
@@ -23,7 +26,7 @@ from engine.core.models import Campaign, SanctionRun
 from engine.people.staff import position_name
 from web import charts
 from web.auth import require_roles
-from web.bulletin_files import FontMissing, Sheet, pdf, xlsx
+from web.bulletin_files import Sheet, xlsx
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -43,6 +46,13 @@ def rate_labels() -> dict[str, str]:
             "extension_rate": _("Extension rate"), "accurate_dispatch_rate": _("Accurate dispatch rate"),
             "response_rate": _("Response rate"), "resolution_rate": _("Resolution rate"),
             "satisfaction_rate": _("Satisfaction rate")}
+
+
+def tier_label(names: dict[int, tuple[str, str]], tier: int, lang: str) -> str:
+    """The campaign's name of an inspection tier, else "Tier N"."""
+    if tier in names:
+        return names[tier][0 if lang == "zh" else 1]
+    return _("Tier %(n)s", n=tier)
 
 
 def group_label(group: str) -> str:
@@ -71,6 +81,10 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                            ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
                            ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back,
                            ind.accepted, ind.responded, ind.rated, ind.resolved, float(ind.satisfied)])
+    tiers = bulletin.tier_names
+    finding_rows = [[tier_label(tiers, line.tier, lang), bulletin.units[line.unit_id].code,
+                     _name(bulletin.units[line.unit_id], lang), line.found, line.rectified]
+                    for line in bulletin.findings]
     sanction_rows = [[line.rule_code, sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
                       "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
                      for line in bulletin.sanctions]
@@ -83,6 +97,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                        _("Dispatched"), _("Sent back"), _("Cases accepted"), _("Contacted in time"),
                        _("Cases rated"), _("Resolved"), _("Satisfied (weighted)")],
          count_rows),
+        (_("Inspection findings (三级督查)"), [_("Inspection tier"), _("Unit code"), _("Responsible unit"),
+                                           _("Findings"), _("Rectified")], finding_rows),
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),
     ]
@@ -152,7 +168,10 @@ def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
     return {"trend": charts.lines(_("Score trend per unit"), labels, series),
             "categories": charts.bars(_("Top categories"),
                                       [(_name(c, lang), float(n)) for c, n in bulletin.categories]),
-            "tiers": charts.bars(_("Overdue by tier"), tiers, colour="#d62728")}
+            "tiers": charts.bars(_("Overdue by tier"), tiers, colour="#d62728"),
+            "findings": charts.bars(_("Findings per inspection tier"),
+                                    [(tier_label(bulletin.tier_names, tier, lang), float(found))
+                                     for tier, found, _r in bulletin.findings_by_tier()], colour="#2ca02c")}
 
 
 def _title(bulletin: Bulletin, lang: str) -> str:
@@ -202,11 +221,10 @@ def bulletin(name: str):
     if extension == "xlsx":
         return _file(xlsx(title, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
     if extension == "pdf":
-        subtitle = _("Counted up to %(cutoff)s (%(tz)s); ranks are competition ranks within each peer group.",
-                     cutoff=_local(data), tz=campaign.timezone)
         try:
-            return _file(pdf(title, subtitle, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
-        except FontMissing as missing:
+            return _file(publication.pdf(content_of(db.session, data), lang,
+                                         [*tables, points_sheet(data, lang), clocks]), period.label, extension)
+        except publication.FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
                            points=points_sections(data, lang), happenings=happening_labels(),

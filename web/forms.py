@@ -46,3 +46,9 @@ class HandoverForm(FlaskForm):
     limit_value = StringField(_l("Time limit"), validators=[Length(max=20)])
     limit_unit = SelectField(_l("Unit of the limit"), validate_choice=False)
     attachments = MultipleFileField(_l("Attachments (PDF, pictures, Word, Excel)"))
+
+
+class CorrectionForm(FlaskForm):
+    """A correction of a published bulletin issue: what it corrects and why (the engine checks the reason)."""
+
+    reason = TextAreaField(_l("What this correction corrects, and why"), validators=[Length(max=2000)])

@@ -1,11 +1,16 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
-writes the units' daily readiness digests when their time comes and seals the audit chain."""
+writes the units' daily readiness digests and publishes the weekly bulletins (周通报) when their time comes,
+and seals the audit chain."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
+from sqlalchemy.orm import sessionmaker
+
+from engine.assessment import issues as bulletins
 from engine.audit import seals as audit
 from engine.delivery import digest
 from engine.supervision import escalation
@@ -17,12 +22,24 @@ from workers import assessment
 log = logging.getLogger(__name__)
 
 
-DIGEST_EVERY = 10.0  # digests and audit seals
+DIGEST_EVERY = 10.0  # digests, weekly bulletins and audit seals
+
+
+def publish_bulletins(factory: sessionmaker) -> None:
+    """The weekly bulletins due by now, in a thread of their own so that no timeline step waits for a PDF."""
+    try:
+        with factory() as session:
+            published = bulletins.run_due(session)
+        if published:
+            log.info("weekly bulletins published: %s", published)
+    except Exception:  # the database may be restarting; the next round tries again
+        log.exception("publishing the weekly bulletins failed")
 
 
 def run_forever(every: float = 0.5) -> None:
     factory = session_factory(load_settings().database_url)
     next_digest = 0.0
+    publisher: threading.Thread | None = None
     try:
         while True:
             started = time.monotonic()
@@ -30,6 +47,10 @@ def run_forever(every: float = 0.5) -> None:
                 if started >= next_digest:
                     with factory() as session:
                         written = digest.run_due(session)
+                    if publisher is None or not publisher.is_alive():  # the PDFs take seconds: not in the steps' way
+                        publisher = threading.Thread(target=publish_bulletins, args=(factory,), daemon=True,
+                                                     name="bulletins")
+                        publisher.start()
                     with factory() as session:
                         resumed = tasks.resume_due(session)
                         session.commit()

@@ -1,7 +1,8 @@
 """What a period's bulletin (周通报 / monthly ranking) shows: the ranking with its indicators, the score
 trend of each unit, the top categories, overdue tasks by the supervision tier they reached, the
-sanctions due (the kept list once produced, else a provisional one) and the points lost rolled up
-person → squad → unit (扣分落实到人). Pages and exports render this."""
+sanctions due (the kept list once produced, else a provisional one), the points lost rolled up
+person → squad → unit (扣分落实到人) and the findings of the three inspection tiers (三级督查) per tier and
+responsible unit with how many were rectified. Pages, exports and the published issues render this."""
 from __future__ import annotations
 
 from collections import Counter
@@ -17,7 +18,9 @@ from engine.assessment import case_rates, sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
 from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
 from engine.assessment.rollup import UnitPoints, points_from_rows
-from engine.core.models import Campaign, Category, SanctionDue, TaskStep, Unit
+from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, SupervisionTier, Task, TaskStep,
+                               Unit)
+from engine.core.states import TaskStatus
 
 TREND_PERIODS = 6
 
@@ -29,6 +32,16 @@ class SanctionLine:
     sanction: str
     unit: Unit
     ranks: list[dict[str, Any]]
+
+
+@dataclass
+class FindingLine:
+    """Findings of one inspection tier about one responsible unit, and how many of them were rectified."""
+
+    tier: int
+    unit_id: int
+    found: int = 0
+    rectified: int = 0
 
 
 @dataclass
@@ -44,6 +57,17 @@ class Bulletin:
     sanctions: list[SanctionLine] = field(default_factory=list)
     sanctions_final: bool = False
     points: list[UnitPoints] = field(default_factory=list)  # 扣分落实到人, units losing most first
+    findings: list[FindingLine] = field(default_factory=list)  # 三级督查, by tier then most found
+    tier_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # level -> (zh, en) of the campaign
+
+    def findings_by_tier(self) -> list[tuple[int, int, int]]:
+        """(tier, found, rectified) for each tier that found something, tier 1 first."""
+        totals: dict[int, list[int]] = {}
+        for line in self.findings:
+            total = totals.setdefault(line.tier, [0, 0])
+            total[0] += line.found
+            total[1] += line.rectified
+        return [(tier, found, rectified) for tier, (found, rectified) in sorted(totals.items())]
 
     def groups(self) -> list[tuple[str, list[Ranked]]]:
         seen: dict[str, list[Ranked]] = {}
@@ -62,6 +86,43 @@ def _overdue_by_tier(session: Session, task_ids: list[int], cutoff: datetime) ->
         for tid, tier in session.execute(query):
             tiers[tid] = tier or 0
     return sorted(Counter(tiers.values()).items())
+
+
+def findings(session: Session, campaign: Campaign, period: Period, cutoff: datetime) -> list[FindingLine]:
+    """The reports found on inspection rounds (events with an inspection tier) in the period, counted per tier
+    and responsible unit: the case's lead unit, else the unit of the report's first task. A finding is rectified
+    once its case is closed, or, without a case, once all its tasks are; one not yet dispatched counts nowhere."""
+    found = session.execute(
+        select(Event.id, Event.inspection_tier, Case.lead_unit_id, Case.campaign_id, Case.closed_at)
+        .outerjoin(Case, Case.id == Event.case_id)
+        .where(Event.inspection_tier.is_not(None), Event.occurred_at >= period.start,
+               Event.occurred_at < cutoff)).all()
+    tasks: dict[int, list[tuple[int, int, str]]] = {}
+    ids = [row.id for row in found]
+    for chunk in range(0, len(ids), 500):
+        for event_id, unit_id, campaign_id, status in session.execute(
+                select(Task.event_id, Task.unit_id, Task.campaign_id, Task.status)
+                .where(Task.event_id.in_(ids[chunk:chunk + 500])).order_by(Task.id)):
+            tasks.setdefault(event_id, []).append((unit_id, campaign_id, status))
+    lines: dict[tuple[int, int], FindingLine] = {}
+    for row in found:
+        own = tasks.get(row.id, [])
+        unit_id = row.lead_unit_id or (own[0][0] if own else None)
+        campaign_id = row.campaign_id or (own[0][1] if own else None)
+        if unit_id is None or campaign_id != campaign.id:
+            continue
+        line = lines.setdefault((row.inspection_tier, unit_id), FindingLine(row.inspection_tier, unit_id))
+        line.found += 1
+        if row.closed_at is not None or (row.lead_unit_id is None and own
+                                         and all(status == TaskStatus.CLOSED for _u, _c, status in own)):
+            line.rectified += 1
+    return sorted(lines.values(), key=lambda line: (line.tier, -line.found, line.unit_id))
+
+
+def tier_names(session: Session, campaign: Campaign) -> dict[int, tuple[str, str]]:
+    """The campaign's supervision tiers by level, as the bulletin names the bodies that inspect."""
+    return {t.level: (t.name_zh, t.name_en) for t in session.scalars(
+        select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id))}
 
 
 def _sanctions(session: Session, campaign: Campaign, period: Period, now: datetime, units: dict[int, Unit],
@@ -98,4 +159,5 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final,
-                    points_from_rows(session, rows, rebounds, period, now))
+                    points_from_rows(session, rows, rebounds, period, now),
+                    findings(session, campaign, period, cutoff), tier_names(session, campaign))

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from datetime import timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Text, TypeDecorator, UniqueConstraint)
+                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.core.states import CaseStage, EventStatus, TaskStatus
@@ -68,6 +68,12 @@ class Campaign(Base):
     office_hours: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [["08:30", "12:00"], ["14:00", "17:30"]])
     continuous_time: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. during the inspection window
     digest_time: Mapped[str] = mapped_column(String(5), default="06:40")  # local time of the daily readiness digest
+    # The weekly bulletin (周通报): published on this weekday (0 = Monday) at this local time, by this office
+    # (None: the bureau unit's name).
+    bulletin_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bulletin_time: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    bulletin_office_zh: Mapped[Optional[str]] = mapped_column(String(200))
+    bulletin_office_en: Mapped[Optional[str]] = mapped_column(String(200))
     # Stage clocks of a case (DESIGN 12), in minutes: 受理 (accepted into a case), 核实, 派遣 (filed to dispatched).
     accept_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     verify_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
@@ -1018,3 +1024,30 @@ class ChangeLogEntry(Base):
     before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     campaign_id: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class BulletinIssue(Base):
+    """One published weekly bulletin (周通报 第N期): its content frozen as JSON with its sha256 and the PDFs as
+    sent, kept in the row so the issue, its hash and its files share one transaction and one backup. Never
+    regenerated: a correction is a new issue, with the next number, that names the one it corrects."""
+
+    __tablename__ = "bulletin_issues"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"), UniqueConstraint("campaign_id", "scheduled_for"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign: Mapped[Campaign] = relationship()
+    number: Mapped[int] = mapped_column(Integer)  # 第N期, sequential per campaign
+    period: Mapped[str] = mapped_column(String(16))  # the week covered: 2026-W48
+    scheduled_for: Mapped[Optional[str]] = mapped_column(String(16))  # the week the scheduler published; None: a correction
+    period_start: Mapped[datetime] = mapped_column(UTC)
+    period_end: Mapped[datetime] = mapped_column(UTC)
+    generated_at: Mapped[datetime] = mapped_column(UTC)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_zh: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    pdf_en: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    corrects_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bulletin_issues.id"))
+    corrects: Mapped[Optional["BulletinIssue"]] = relationship(remote_side=[id])
+    correction_reason: Mapped[Optional[str]] = mapped_column(Text)
+    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: the scheduler
+    issued_by: Mapped[Optional["User"]] = relationship()

@@ -78,6 +78,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carries (a bulletin's PDF); `language` None goes to every reader, else to theirs."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    language: str | None = None
+
+
+@dataclass(frozen=True)
 class Context:
     """What a message says, gathered from the outbox row, its task and its unit."""
 
@@ -90,6 +100,7 @@ class Context:
     unit: dict[str, str] | None = None  # {"zh": ..., "en": ...}
     deadline: datetime | None = None
     timezone: str = DEFAULT_TIMEZONE
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                    "en": ("Case outcome", "A case your source reported has a new outcome.")},
     "digest": {"zh": ("每日待办", "今日未办结任务 {open} 件，其中超期 {overdue} 件。"),
                "en": ("Daily digest", "{open} open tasks today, {overdue} of them overdue.")},
+    "bulletin_published": {"zh": ("督查通报第{number}期", "{summary}"),
+                           "en": ("Inspection Bulletin No. {number}", "{summary}")},
 }
 CALENDAR_GAP = {"zh": "注意：自 {day} 起工作日历没有节假日数据，处置时限将按周一至周五计算，请管理员录入当年节假日安排。",
                 "en": "Note: from {day} the working calendar has no holiday data; limits will count Monday to Friday "
@@ -127,10 +140,10 @@ ALIASES = {"supervision_urge": "remind", "supervision_order": "order", "supervis
 FALLBACK = {"zh": ("通知", "您有一条新消息（{kind}）。"), "en": ("Notification", "You have a new message ({kind}).")}
 LABELS = {"zh": {"task": "任务", "event": "事件", "unit": "单位", "deadline": "处置时限", "tier": "督办层级",
                  "rule": "规则", "message": "内容", "day": "日期", "key": "消息编号", "case": "案件",
-                 "outcome": "办理结果", "reports": "来源工单"},
+                 "outcome": "办理结果", "reports": "来源工单", "period": "通报周期"},
           "en": {"task": "Task", "event": "Event", "unit": "Unit", "deadline": "Deadline", "tier": "Tier",
                  "rule": "Rule", "message": "Message", "day": "Day", "key": "Message key", "case": "Case",
-                 "outcome": "Outcome", "reports": "Source orders"}}
+                 "outcome": "Outcome", "reports": "Source orders", "period": "Week covered"}}
 #: A case reply's outcome in words (engine/cases/replies.py).
 OUTCOME_NAMES = {"zh": {"closed": "已结案", "not_filed": "不予立案", "reopened": "已重启（回访不满意）"},
                  "en": {"closed": "closed", "not_filed": "not filed", "reopened": "reopened (not satisfied)"}}
@@ -154,7 +167,9 @@ def render(ctx: Context, language: str) -> Rendered:
     kind = ALIASES.get(ctx.kind, ctx.kind)
     title, lead = TEMPLATES.get(kind, FALLBACK)[lang]
     values = {"tier": ctx.payload.get("tier") or (ctx.target.split(":", 1)[1] if ctx.target.startswith("tier:") else "?"),
-              "open": ctx.payload.get("open", "?"), "overdue": ctx.payload.get("overdue", "?"), "kind": ctx.kind}
+              "open": ctx.payload.get("open", "?"), "overdue": ctx.payload.get("overdue", "?"), "kind": ctx.kind,
+              "number": ctx.payload.get("number", "?"), "summary": (ctx.payload.get("summary") or {}).get(lang, "")}
+    title = title.format(**values)
     labels = LABELS[lang]
     sep = "：" if lang == "zh" else ": "
     lines = [f"【{title}】" if lang == "zh" else f"[{title}]", lead.format(**values)]
@@ -171,6 +186,7 @@ def render(ctx: Context, language: str) -> Rendered:
         ("tier", ctx.payload.get("tier") if kind not in ("escalate",) else None),
         ("rule", ctx.payload.get("rule")),
         ("day", ctx.payload.get("day")),
+        ("period", ctx.payload.get("period")),
         ("message", ctx.payload.get("message")),
         ("key", ctx.idempotency_key),
     ]
@@ -263,6 +279,10 @@ def _email(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Polic
     mail["Message-ID"] = message_id(ctx.idempotency_key, recipient.address)
     mail["X-CivicRules-Idempotency-Key"] = ctx.idempotency_key
     mail.set_content(rendered.text)
+    for attachment in ctx.attachments:
+        if attachment.language in (None, recipient.language):
+            maintype, _, subtype = attachment.content_type.partition("/")
+            mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     try:
         with smtplib.SMTP(host, smtp_settings.port, timeout=policy.timeout) as smtp:
             if smtp_settings.starttls:

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.delivery import channels as notify
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Delivery, OutboxMessage, Recipient, Task, Unit
+from engine.core.models import (DEFAULT_TIMEZONE, BulletinIssue, Campaign, Delivery, OutboxMessage, Recipient, Task,
+                               Unit)
 
 Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
 
@@ -79,7 +80,20 @@ def context_for(session: Session, row: OutboxMessage) -> notify.Context:
     return notify.Context(kind=row.kind, idempotency_key=row.idempotency_key, target=row.target,
                           payload=dict(row.payload or {}), task_id=row.task_id, event_id=row.event_id,
                           unit={"zh": unit.name_zh, "en": unit.name_en} if unit is not None else None,
-                          deadline=task.deadline_at if task is not None else None, timezone=zone)
+                          deadline=task.deadline_at if task is not None else None, timezone=zone,
+                          attachments=_attachments(session, row))
+
+
+def _attachments(session: Session, row: OutboxMessage) -> tuple[notify.Attachment, ...]:
+    """A published bulletin's e-mail carries its PDF, each reader the one in their language."""
+    if row.kind != "bulletin_published" or not (row.payload or {}).get("issue"):
+        return ()
+    issue = session.get(BulletinIssue, row.payload["issue"])
+    if issue is None:
+        return ()
+    name = f"bulletin-{row.payload.get('campaign', '')}-{issue.number}"
+    return (notify.Attachment(f"{name}.pdf", "application/pdf", issue.pdf_zh, "zh"),
+            notify.Attachment(f"{name}-en.pdf", "application/pdf", issue.pdf_en, "en"))
 
 
 def _fan_out(session: Session, row: OutboxMessage, now: datetime) -> None:

@@ -150,6 +150,11 @@ POLICY: dict[str, frozenset[str]] = {
     "open311.create_request": frozenset({INTAKE}),  # api_key (or a bearer header) = an intake token
     "assessment.index": ASSESSMENT_READERS,  # rankings and bulletins: the assessment office, auditors, admins
     "assessment.bulletin": ASSESSMENT_READERS,
+    "bulletin_issues.issues_page": USERS,  # a published 周通报 is addressed to every unit: any signed-in user reads it
+    "bulletin_issues.issue_pdf": USERS,
+    "bulletin_issues.correct": frozenset({ASSESSOR, ADMIN}),  # a correction is a new issue, by the assessment office
+    "bulletin_issues_api.api_issues": USERS,
+    "bulletin_issues_api.api_issue": USERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
     "import.cancel": ADMINS,  # POST only
@@ -164,7 +169,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
-              "campaign_id": "1", "number": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "campaign_id": "1", "number": "999999999", "issue_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:
