@@ -263,8 +263,8 @@ def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Prob
     elif kind == "escalate":
         tier = action.get("tier")
         if not isinstance(tier, int) or isinstance(tier, bool) or tier not in (catalog.tiers or {1, 2, 3, 4, 5, 6}):
-            problems.append(Problem(_path(path + ["tier"]), "escalate needs a supervising body's level (a tier of the campaign)",
-                                    "升级须指定督办机构的层级（本专项行动的督查层级）"))
+            problems.append(Problem(_path(path + ["tier"]), "escalate needs a supervision tier of the campaign (a body's level, 1–6)",
+                                    "升级须指定本专项行动的督查层级（督办机构的级别，1–6）"))
         if "list_publicly" in action and not isinstance(action["list_publicly"], bool):
             problems.append(Problem(_path(path + ["list_publicly"]), "list_publicly is true or false",
                                     "list_publicly 须为 true 或 false"))
