@@ -110,7 +110,8 @@ MAX_STEP_MINUTES = 366 * 24 * 60  # the working-time calendar counts at most thr
 
 
 class DurationField(fields.Field):
-    """"After how long": a number and a unit (minutes, hours, days) in the form, minutes in the column."""
+    """"How long": a number and a unit (minutes, hours, days) in the form, minutes in the column; empty is none
+    (a step at a share of the limit or at the deadline needs no duration; the ladder check asks for the others)."""
 
     def __call__(self, **kwargs: Any) -> Markup:
         number, unit = self._shown()
@@ -147,7 +148,8 @@ class DurationField(fields.Field):
         if self.process_errors:
             raise StopValidation()  # "Enter a number." is already shown
         if self.data is None:
-            raise StopValidation(_("Say after how long this step happens."))
+            self.data = 0.0
+            raise StopValidation()
         if not math.isfinite(self.data) or self.data <= 0:
             raise StopValidation(_("The time must be more than zero."))
         if self.data > MAX_STEP_MINUTES:
