@@ -71,6 +71,19 @@ def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_to
     assert next(t for t in board if t["id"] == task_id)["open_orders"] == 0
 
 
+def test_a_public_listing_through_the_api_needs_a_reason(client, factory, drain, intake_token):
+    task_id = escalated_task(client, factory, drain, intake_token, "NC-01", through_position=1)
+    lead = user_token(client, "bureau_lead")
+    refused = client.post(f"/api/v1/tasks/{task_id}/supervisions?lang=en", headers=bearer(lead),
+                          json={"kind": "list_publicly", "message": ""})
+    assert refused.status_code == 422
+    [error] = refused.get_json()["errors"]
+    assert error["field"] == "message" and "needs a reason" in error["message"]
+    listed = client.post(f"/api/v1/tasks/{task_id}/supervisions", headers=bearer(lead),
+                         json={"kind": "list_publicly", "message": "媒体曝光，局领导决定挂牌督办"})
+    assert listed.status_code == 201 and listed.get_json()["kind"] == "list_publicly"
+
+
 def test_field_units_have_no_board(client):
     assert client.get("/api/v1/supervision", headers=bearer(user_token(client, "dongcheng"))).status_code == 403
 
