@@ -221,3 +221,43 @@ def test_the_task_api_page_and_list_show_the_ladder(session, client, login):
     listing = client.get("/tasks?state=open&lang=zh").get_data(as_text=True)
     row = listing[listing.find(f"#{task.id} "):][:3000]
     assert "已升级" in row and "下一步" in row and "督察中队定向督查" in row and "2026-12-08 12:00" in row
+
+
+def test_migration_0026_anchors_an_old_ladder_counted_from_dispatch_in_due_order(tmp_path):
+    import sqlalchemy as sa
+    from migrations import upgrade
+
+    url = f"sqlite:///{tmp_path / 'ladders.db'}"
+    upgrade(url, "0025")
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO campaigns (id, code, name_zh, name_en, status, timezone, office_hours, "
+                          "continuous_time, digest_time) VALUES (1, 'c', 'c', 'c', 'active', 'Asia/Shanghai', '[]', "
+                          "0, '06:40')"))
+        c.execute(sa.text("INSERT INTO timelines (id, campaign_id, code, name_zh, name_en) VALUES (1, 1, 'old', '旧', 'old')"))
+        for position, minutes, action, tier in ((0, 60, "remind", None), (1, 2880, "list_publicly", 3),
+                                                (2, 120, "order", 1), (3, 30, "escalate", 1)):  # out of order
+            c.execute(sa.text("INSERT INTO timeline_steps (timeline_id, position, after_minutes, time_mode, action, "
+                              "tier_level) VALUES (1, :p, :m, 'working', :a, :t)"),
+                      {"p": position, "m": minutes, "a": action, "t": tier})
+    upgrade(url, "0026")
+    with engine.begin() as c:
+        rows = c.execute(sa.text("SELECT position, anchor, share, after_minutes, action FROM timeline_steps "
+                                 "ORDER BY position")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(0, "share", 0.8, 0, "remind"), (1, "at", None, 0, "order"),
+                                        (2, "after", None, 30, "escalate"), (3, "after", None, 2880, "list_publicly")]
+    steps = [FrozenStep(r.position, r.anchor, r.share, r.after_minutes, r.action, None, None) for r in rows]
+    assert order_problems(steps) == []
+
+
+def test_a_version_frozen_before_anchors_reads_its_steps_as_the_migration_did():
+    old = [{"position": 0, "after_minutes": 60.0, "time_mode": "continuous", "action": "remind", "tier_level": None,
+            "unless_state": "submitted"},
+           {"position": 1, "after_minutes": 120.0, "time_mode": "continuous", "action": "order", "tier_level": 1,
+            "unless_state": "submitted"},
+           {"position": 2, "after_minutes": 2880.0, "time_mode": "continuous", "action": "list_publicly",
+            "tier_level": 3, "unless_state": "closed"}]
+    steps = [FrozenStep.frozen(step) for step in old]
+    assert [(s.anchor, s.share, s.after_minutes) for s in steps] == [("share", 0.8, 0), ("at", None, 0),
+                                                                      ("after", None, 2880.0)]
