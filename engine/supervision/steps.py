@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.core.models import Supervision, SupervisionTier, Task, TaskStep, Unit
+from engine.core.models import Supervision, Task, TaskStep, Unit
+from engine.supervision.escalation import body_names
 
 ESCALATING = ("order", "escalate", "list_publicly")
 #: A step's action as a person reads it: (zh, en).
@@ -40,15 +41,12 @@ class StepView:
         return names[0] if lang.startswith("zh") else names[1]
 
 
-def _bodies(session: Session, campaign_ids: set[int]) -> dict[tuple[int, int], tuple[str, str]]:
-    return {(t.campaign_id, t.level): (t.name_zh, t.name_en) for t in session.scalars(
-        select(SupervisionTier).where(SupervisionTier.campaign_id.in_(campaign_ids)))}
-
-
-def _view(step: TaskStep, task: Task, unit: tuple[str, str], bodies: dict[tuple[int, int], tuple[str, str]]
+def _view(step: TaskStep, task: Task, unit: tuple[str, str], bodies: dict[tuple[int, int], dict[str, str]]
           ) -> StepView:
     if step.tier_level:
-        zh, en = bodies.get((task.campaign_id, step.tier_level), (f"{step.tier_level} 级督查", f"Tier {step.tier_level}"))
+        names = bodies.get((task.campaign_id, step.tier_level)) or {"zh": f"{step.tier_level} 级督查",
+                                                                    "en": f"Tier {step.tier_level}"}
+        zh, en = names["zh"], names["en"]
     else:
         zh, en = unit
     return StepView(step.position, step.action, step.tier_level, zh, en, step.due_at, step.status,
@@ -58,7 +56,7 @@ def _view(step: TaskStep, task: Task, unit: tuple[str, str], bodies: dict[tuple[
 def ladder(session: Session, task: Task) -> list[StepView]:
     """The task's steps in order, each with its body's name."""
     unit = session.execute(select(Unit.name_zh, Unit.name_en).where(Unit.id == task.unit_id)).one()
-    bodies = _bodies(session, {task.campaign_id})
+    bodies = body_names(session, {task.campaign_id})
     steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position))
     return [_view(step, task, (unit[0], unit[1]), bodies) for step in steps]
 
@@ -74,7 +72,7 @@ def upcoming(session: Session, tasks: list[Task]) -> dict[int, StepView]:
     steps = session.scalars(select(TaskStep).join(first, (first.c.task_id == TaskStep.task_id)
                                                   & (first.c.due == TaskStep.due_at))
                             .where(TaskStep.status == "pending").order_by(TaskStep.position))
-    bodies = _bodies(session, {t.campaign_id for t in tasks})
+    bodies = body_names(session, {t.campaign_id for t in tasks})
     out: dict[int, StepView] = {}
     for step in steps:
         task = by_id[step.task_id]
