@@ -261,3 +261,29 @@ def test_a_version_frozen_before_anchors_reads_its_steps_as_the_migration_did():
     steps = [FrozenStep.frozen(step) for step in old]
     assert [(s.anchor, s.share, s.after_minutes) for s in steps] == [("share", 0.8, 0), ("at", None, 0),
                                                                       ("after", None, 2880.0)]
+
+
+def test_a_rule_that_lists_publicly_records_its_rectification_deadline_and_authority(factory, drain, session):
+    from engine.authoring.drafts import publish
+    from engine.core.models import Campaign, Event, Rule
+
+    campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+    session.add(Rule(campaign_id=campaign.id, key="listed-burning", document={
+        "key": "listed-burning", "title": {"zh": "焚烧垃圾挂牌", "en": "Burning listed"},
+        "when": {"all": [{"fact": "category", "op": "eq", "value": "06020"},
+                         {"fact": "grid", "op": "eq", "value": "NC-04"}]},
+        "then": [{"do": "escalate", "tier": 3, "list_publicly": True,
+                  "deadline": {"value": 3, "unit": "working_days"}, "authority": "区城管委"}]}))
+    session.flush()
+    publish(session, campaign, comment="a rule that lists publicly")
+    session.commit()
+    event_id = accept_event(session, event("06020", "NC-04", hour=10), SOURCE)[0].id
+    session.commit()
+    drain()
+    session.expire_all()
+    tasks = session.get(Event, event_id).tasks
+    listed = session.scalars(select(Supervision).where(Supervision.task_id.in_([t.id for t in tasks]))).all()
+    assert listed and all(s.kind == "list_publicly" and s.reply_due_at is not None for s in listed)
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.task_id == listed[0].task_id,
+                                                         OutboxMessage.kind == "supervision_list_publicly"))
+    assert message.payload["authority"] == "区城管委" and message.payload["rectify_by"]
