@@ -36,10 +36,18 @@ UNIT_TYPES = (("bureau", _l("Bureau")), ("department", _l("Department")),
               ("inspection_squad", _l("Inspection squad")), ("subdistrict", _l("Sub-district office")),
               ("squad", _l("Enforcement squad")), ("community", _l("Community")), ("enterprise", _l("Enterprise")))
 TIER_LEVELS = ((1, _l("Tier 1")), (2, _l("Tier 2")), (3, _l("Tier 3")))
+#: A supervising body's level (its board): the bureau's three tiers and the committee's bodies above them.
+BODY_LEVELS = TIER_LEVELS + ((4, _l("Level 4")), (5, _l("Level 5")), (6, _l("Level 6")))
+#: When a ladder step falls due, relative to the task's deadline (engine/handling/ladder.py ANCHORS).
+ANCHORS = (("share", _l("At a share of the limit")), ("before", _l("Before the deadline")),
+           ("at", _l("At the deadline")), ("after", _l("Overdue by")))
+#: What a supervising body supervises: unit types, a department of the bureau counting as the bureau's own.
+SUPERVISED_KINDS = (("squad", _l("Enforcement squad")), ("inspection_squad", _l("Inspection squad")),
+                    ("bureau_department", _l("Department of the bureau")), ("subdistrict", _l("Sub-district office")),
+                    ("department", _l("Department")), ("community", _l("Community")), ("enterprise", _l("Enterprise")))
 STEP_ACTIONS = (("remind", _l("Remind the unit")), ("order", _l("Order handling")),
                 ("escalate", _l("Escalate to a tier")), ("list_publicly", _l("List publicly (挂牌督办)")))
 TIERED_ACTIONS = ("escalate", "list_publicly")
-TIME_MODES = (("working", _l("Working time")), ("continuous", _l("Continuous time")))
 DURATION_UNITS = (("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days")))
 MINUTES_PER = {"minutes": 1, "hours": 60, "days": 1440}
 LIMIT_UNITS = tuple((code, LazyString(lambda unit=unit: unit.label_in(short_lang())))
@@ -102,7 +110,8 @@ MAX_STEP_MINUTES = 366 * 24 * 60  # the working-time calendar counts at most thr
 
 
 class DurationField(fields.Field):
-    """"After how long": a number and a unit (minutes, hours, days) in the form, minutes in the column."""
+    """"How long": a number and a unit (minutes, hours, days) in the form, minutes in the column; empty is none
+    (a step at a share of the limit or at the deadline needs no duration; the ladder check asks for the others)."""
 
     def __call__(self, **kwargs: Any) -> Markup:
         number, unit = self._shown()
@@ -139,7 +148,8 @@ class DurationField(fields.Field):
         if self.process_errors:
             raise StopValidation()  # "Enter a number." is already shown
         if self.data is None:
-            raise StopValidation(_("Say after how long this step happens."))
+            self.data = 0.0
+            raise StopValidation()
         if not math.isfinite(self.data) or self.data <= 0:
             raise StopValidation(_("The time must be more than zero."))
         if self.data > MAX_STEP_MINUTES:

@@ -176,26 +176,35 @@ def _conditions(view, context, model: Category, name: str) -> Markup:
                                             describe_limit(c.limit_value, c.limit_unit, lang)) for c in model.conditions))
 
 
+def _timeline_choices() -> list[tuple[str, str]]:
+    """The timeline codes the campaigns have (a category names its ladder by code, in every campaign)."""
+    codes = db.session.scalars(select(Timeline.code).distinct().order_by(Timeline.code))
+    return [("", _("— the campaign's default —"))] + [(code, code) for code in codes]
+
+
 class CategoryView(RowsView):
     """Two levels: a top-level category, or a sub-category whose parent is top-level; each with its filing
     conditions (立案条件) and their time limits, one of them the default."""
 
-    column_list = ("code", "name_zh", "name_en", "parent", "default_condition")
-    column_details_list = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition")
+    column_list = ("code", "name_zh", "name_en", "parent", "default_condition", "timeline_code")
+    column_details_list = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition", "timeline_code")
     column_searchable_list = ("code", "name_zh", "name_en")
-    form_columns = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition")
-    form_overrides = {"default_condition": fields.SelectField}
+    form_columns = ("code", "name_zh", "name_en", "parent", "conditions", "default_condition", "timeline_code")
+    form_overrides = {"default_condition": fields.SelectField, "timeline_code": fields.SelectField}
     form_args = {"parent": {"query_factory": _top_level_categories},
                  "conditions": {"label": _l("Filing condition")},
-                 "default_condition": {"choices": [("", "—")], "coerce": lambda v: v or None}}
+                 "default_condition": {"choices": [("", "—")], "coerce": lambda v: v or None},
+                 "timeline_code": {"choices": _timeline_choices, "coerce": lambda v: v or None}}
     inline_models = (ConditionInline(FilingCondition),)
     column_formatters_detail = {"conditions": _conditions}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "parent": _l("Parent"), "default_condition": _l("Default filing condition"),
-                     "conditions": _l("Filing conditions (立案条件)")}
+                     "conditions": _l("Filing conditions (立案条件)"), "timeline_code": _l("Escalation ladder")}
     column_descriptions = {"parent": _l("Empty for a top-level category; only top-level categories can be parents."),
                            "default_condition": _l("Used when an event names no condition; a new condition can be "
-                                                   "chosen here once saved.")}
+                                                   "chosen here once saved."),
+                           "timeline_code": _l("The timeline of this category's tasks when their list row names none; "
+                                               "empty: the campaign's default ladder.")}
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)

@@ -245,7 +245,7 @@ def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Prob
         return
     allowed = {"create_task": {"do", "template", "assign", "limit", "timeline"},
                "notify": {"do", "channel", "to", "message"},
-               "escalate": {"do", "tier", "list_publicly", "message"}}[kind]
+               "escalate": {"do", "tier", "list_publicly", "message", "deadline", "authority"}}[kind]
     for extra in sorted(set(action) - allowed):
         problems.append(Problem(_path(path + [extra]), f"'{kind}' has no field {extra!r}",
                                 f"“{kind}”动作没有字段 {extra!r}"))
@@ -266,12 +266,25 @@ def _check_action(action: Any, path: list, catalog: Catalog, problems: list[Prob
                                     f"未知的时限流程 {timeline!r}"))
     elif kind == "escalate":
         tier = action.get("tier")
-        if not isinstance(tier, int) or isinstance(tier, bool) or tier not in (catalog.tiers or {1, 2, 3}):
-            problems.append(Problem(_path(path + ["tier"]), "escalate needs a supervision tier (1–3)",
-                                    "升级须指定督查层级（1–3）"))
+        if not isinstance(tier, int) or isinstance(tier, bool) or tier not in (catalog.tiers or {1, 2, 3, 4, 5, 6}):
+            problems.append(Problem(_path(path + ["tier"]), "escalate needs a supervision tier of the campaign (a body's level, 1–6)",
+                                    "升级须指定本专项行动的督查层级（督办机构的级别，1–6）"))
         if "list_publicly" in action and not isinstance(action["list_publicly"], bool):
             problems.append(Problem(_path(path + ["list_publicly"]), "list_publicly is true or false",
                                     "list_publicly 须为 true 或 false"))
+        elif action.get("list_publicly"):  # 挂牌督办 by a rule (DESIGN 14): its own deadline and who orders it
+            if "deadline" not in action:
+                problems.append(Problem(_path(path + ["deadline"]),
+                                        "a rule that lists a case publicly (挂牌督办) needs its own rectification "
+                                        "deadline, e.g. {\"value\": 3, \"unit\": \"working_days\"}",
+                                        "规则挂牌督办须设定整改期限，如 {\"value\": 3, \"unit\": \"working_days\"}"))
+            else:
+                _check_limit(action["deadline"], _path(path + ["deadline"]), problems)
+            authority = action.get("authority")
+            if not isinstance(authority, str) or not authority.strip():
+                problems.append(Problem(_path(path + ["authority"]),
+                                        "a rule that lists a case publicly (挂牌督办) names the authority that orders it",
+                                        "规则挂牌督办须写明挂牌督办单位"))
     else:
         channel = action.get("channel", "inbox")
         if channel not in CHANNELS:

@@ -338,6 +338,17 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                       "position": {"type": "string"}, "position_name": {"type": "string"},
                       "name": {"type": "string", "nullable": True}}}},
         "transitions": {"type": "array", "items": {"type": "object"}},
+        "steps": {"type": "array", "description": "The task's ladder (DESIGN 14), in order: each step anchored to the "
+                  "deadline, the body it goes to (tier null: the task's unit), when it falls due, and what became of it",
+                  "items": {"type": "object", "required": ["action", "body", "due_at", "status", "done_at"],
+                            "properties": {
+                      "action": {"type": "string", "enum": ["remind", "order", "escalate", "list_publicly"]},
+                      "action_name": {"type": "string"},
+                      "body": {"type": "object", "properties": {"tier": {"type": "integer", "nullable": True},
+                                                                "name": {"type": "string"}}},
+                      "due_at": {"type": "string", "format": "date-time"},
+                      "status": {"type": "string", "enum": ["pending", "done", "skipped"]},
+                      "done_at": {"type": "string", "format": "date-time", "nullable": True}}}},
         "firings": {"type": "array", "items": {"type": "object"}},
         "explanation": {"type": "array", "items": {"type": "object"}}}}
     event_out = {"type": "object", "required": ["id", "status", "source", "source_event_id", "tasks"], "properties": {

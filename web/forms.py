@@ -23,7 +23,7 @@ class LoginForm(FlaskForm):
 class SupervisionForm(FlaskForm):
     kind = SelectField(_l("Action"), choices=[("urge", _l("Urge (催办)")), ("order", _l("Order handling (督办)")),
                                               ("list_publicly", _l("List publicly (挂牌督办)"))])
-    message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=2000)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=2000)])  # the engine says why it is needed
     reply_within_hours = FloatField(_l("Reply within (hours)"), validators=[Optional(), NumberRange(min=0.1, max=720)])
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from engine.accounts.lockout import sign_in
 from engine.accounts.users import ROLES
 from engine.core import clock
+from engine.supervision.steps import escalated, ladder, upcoming
 from engine.core.models import Campaign, Category, Event, Person, Task, Unit
 from engine.core.states import TERMINAL, TaskStatus
 from engine.core.worktime import calendar_for
@@ -155,6 +156,7 @@ def tasks():
     categories = sorted({(t.event.category.code, t.event.category.name_zh if lang == "zh" else t.event.category.name_en)
                          for t in rows})
     return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=state, states=STATES,
+                           next_steps=upcoming(db.session, rows), escalated=escalated(db.session, [t.id for t in rows]),
                            category=category, categories=categories, overdue=bool(request.args.get("overdue")),
                            now=now, zones={cid: c.timezone for cid, c in campaigns.items()}, mine=mine, person=person)
 
@@ -193,6 +195,9 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
     assigning = may_assign(db.session, task, current_user)
     role = role_of(task)
     lead = lead_task(task.case) if role == COOPERATING else None
+    steps = ladder(db.session, task)
+    history = sorted([(x.at, "transition", x) for x in task.transitions]
+                     + [(s.done_at, "step", s) for s in steps if s.done_at is not None], key=lambda e: (e[0], e[1]))
     return render_template(
         "task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id), reply_form=ReplyForm(),
         cards=cards(task.firings, lang, task.timeline_id), instructions=instructions(task, lang),
@@ -205,7 +210,8 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         grounds=SEND_BACK_GROUNDS, grounds_name=grounds_name, sent_back=_send_back_of(task),
         send_back=send_back or {"errors": {}},
         role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
-        answers=answers(task.case) if role == LEAD else [], link_tasks=False), status
+        answers=answers(task.case) if role == LEAD else [], link_tasks=False, steps=steps, history=history,
+        next_step=next((s for s in steps if s.status == "pending"), None)), status
 
 
 @bp.get("/tasks/<int:task_id>")

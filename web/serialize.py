@@ -16,6 +16,7 @@ from engine.core.worktime import describe_limit
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import Organisation, chain
 from engine.people.staff import position_name
+from engine.supervision.steps import StepView, ladder
 from web.common.extensions import db
 
 
@@ -72,7 +73,15 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
         body["firings"] = [firing_json(f) for f in t.firings]
         body["transitions"] = [{"from": x.from_status, "to": x.to_status, "action": x.action, "at": x.at.isoformat(),
                                 "actor": x.actor_id, "comment": x.comment, "data": x.data} for x in t.transitions]
+        body["steps"] = [step_json(s, lang) for s in ladder(db.session, t)]
     return body
+
+
+def step_json(s: StepView, lang: str) -> dict[str, Any]:
+    """One ladder step: what it does, the body it goes to (its tier level, else the unit's), when."""
+    return {"action": s.action, "action_name": s.action_name(lang),
+            "body": {"tier": s.tier, "name": s.body(lang)}, "due_at": s.due_at.isoformat(),
+            "status": s.status, "done_at": s.done_at.isoformat() if s.done_at else None}
 
 
 def reporter_json(e: Event, role: str | None) -> dict[str, Any] | None:

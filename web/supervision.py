@@ -25,7 +25,7 @@ def _tier_of(user: User) -> int:
     """A supervisor sees the tier they are a member of; an administrator may pick any (?tier=)."""
     if user.role == "admin":
         tier = request.args.get("tier", default=1, type=int)
-        return tier if tier in (1, 2, 3) else 1
+        return tier if tier in supervision.LEVELS else 1
     tier = supervision.tier_for(db.session, user)
     if not tier:
         abort(403)

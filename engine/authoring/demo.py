@@ -47,13 +47,15 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
     tiers = {}
     for tier in pack["tiers"]:
         tiers[tier["level"]] = SupervisionTier(campaign_id=campaign.id, level=tier["level"], name_zh=tier["zh"],
-                                               name_en=tier["en"],
+                                               name_en=tier["en"], rung=tier.get("rung"),
+                                               unit_types=tier.get("unit_types"),
                                                members=[TierMember(unit=units[c]) for c in tier.get("units", [])])
         session.add(tiers[tier["level"]])
     for spec_t in pack["timelines"]:
         timeline = Timeline(campaign_id=campaign.id, code=spec_t["code"], name_zh=spec_t["zh"], name_en=spec_t["en"])
-        timeline.steps = [TimelineStep(position=i, after_minutes=s["after_minutes"], time_mode=s["time_mode"],
-                                       action=s["action"], tier_level=s.get("tier"), unless_state=s.get("unless_state"))
+        timeline.steps = [TimelineStep(position=i, anchor=s["anchor"], share=s.get("share"),
+                                       after_minutes=s.get("after_minutes", 0), action=s["action"],
+                                       tier_level=s.get("tier"), unless_state=s.get("unless_state"))
                           for i, s in enumerate(spec_t["steps"])]
         session.add(timeline)
     for spec_l in pack["lists"]:

@@ -22,6 +22,8 @@ from engine.core import clock
 from engine.core.models import (Campaign, Category, RuleList, Rule, RulesetVersion, SupervisionTier, TaskTemplate,
                                 TierMember, Timeline, Unit)
 from engine.durable import compile_check
+from engine.evaluation.decide import ROUTINE_TIMELINES
+from engine.handling.ladder import FrozenStep
 from rules.compiler import CompiledRuleset, compile_ruleset
 from rules.document import Catalog, validate_rule
 from rules.lists import expand_row
@@ -91,16 +93,22 @@ def _named(docs: list[dict[str, Any]], key: str) -> set[str]:
             if isinstance(a, dict) and a.get("do") == "create_task" and isinstance(a.get(key), str)}
 
 
+def _ladders(session: Session, docs: list[dict[str, Any]]) -> set[str]:
+    """The timelines a task may follow (DESIGN 14): those the rules name, those categories name, and the
+    campaign's routine and default ones."""
+    by_category = set(session.scalars(select(Category.timeline_code).where(Category.timeline_code.is_not(None))))
+    return _named(docs, "timeline") | by_category | set(ROUTINE_TIMELINES)
+
+
 def freeze_bundle(session: Session, campaign: Campaign, docs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the rules name, as plain JSON: the timelines' steps, the tiers and their members, the newest
     version of each named template, and every list row (so a diff can show rows)."""
     timelines = {}
     for timeline in session.scalars(select(Timeline).where(Timeline.campaign_id == campaign.id,
-                                                           Timeline.code.in_(_named(docs, "timeline")))
+                                                           Timeline.code.in_(_ladders(session, docs)))
                                     .options(selectinload(Timeline.steps)).order_by(Timeline.code)):
         timelines[timeline.code] = {"name": {"zh": timeline.name_zh, "en": timeline.name_en}, "steps": [
-            {"position": s.position, "after_minutes": float(s.after_minutes), "time_mode": s.time_mode,
-             "action": s.action, "tier_level": s.tier_level, "unless_state": s.unless_state} for s in timeline.steps]}
+            FrozenStep.of(s).as_bundle() for s in timeline.steps]}
     tiers = []
     for tier in session.scalars(select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id)
                                 .options(selectinload(SupervisionTier.members).selectinload(TierMember.user),
@@ -109,7 +117,8 @@ def freeze_bundle(session: Session, campaign: Campaign, docs: list[dict[str, Any
         members = sorted([{"user": m.user.username} if m.user is not None else {"unit": m.unit.code}
                           for m in tier.members if m.user is not None or m.unit is not None],
                          key=lambda m: (sorted(m)[0], next(iter(m.values()))))
-        tiers.append({"level": tier.level, "name": {"zh": tier.name_zh, "en": tier.name_en}, "members": members})
+        tiers.append({"level": tier.level, "name": {"zh": tier.name_zh, "en": tier.name_en}, "members": members,
+                      "rung": tier.rung or tier.level, "unit_types": sorted(tier.unit_types or []) or None})
     named = _named(docs, "template")
     templates = dict(session.execute(select(TaskTemplate.code, func.max(TaskTemplate.version))
                                      .where(TaskTemplate.code.in_(named)).group_by(TaskTemplate.code)).all())

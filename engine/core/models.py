@@ -101,6 +101,8 @@ class Category(Base):
     # One problem, one case (DESIGN 13): a report this close to an open case of the matter joins it; None: default.
     link_metres: Mapped[Optional[float]] = mapped_column(Float)
     link_days: Mapped[Optional[float]] = mapped_column(Float)
+    # The ladder of the category's tasks (DESIGN 14) by timeline code, when the list row names none.
+    timeline_code: Mapped[Optional[str]] = mapped_column(String(64))
     conditions: Mapped[list["FilingCondition"]] = relationship(back_populates="category",
                                                                cascade="all, delete-orphan")
 
@@ -291,6 +293,9 @@ class Permit(Base):
 
 
 class SupervisionTier(Base):
+    """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
+    is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""
+
     __tablename__ = "supervision_tiers"
     __table_args__ = (UniqueConstraint("campaign_id", "level"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -298,6 +303,8 @@ class SupervisionTier(Base):
     level: Mapped[int] = mapped_column(Integer)
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
+    rung: Mapped[Optional[int]] = mapped_column(Integer)  # None: the level
+    unit_types: Mapped[Optional[list[str]]] = mapped_column(JSON)  # engine/handling/ladder.py unit_kind
     members: Mapped[list["TierMember"]] = relationship(cascade="all, delete-orphan", back_populates="tier")
 
     def __str__(self) -> str:
@@ -330,14 +337,18 @@ class Timeline(Base):
 
 
 class TimelineStep(Base):
+    """A ladder step anchored to the task's deadline (DESIGN 14), counted in the task's own time mode:
+    `share` of the limit, `before` it by `after_minutes`, `at` it, or `after` it (overdue by `after_minutes`)."""
+
     __tablename__ = "timeline_steps"
     id: Mapped[int] = mapped_column(primary_key=True)
     timeline_id: Mapped[int] = mapped_column(ForeignKey("timelines.id"))
     position: Mapped[int] = mapped_column(Integer)
-    after_minutes: Mapped[float] = mapped_column(Float)
-    time_mode: Mapped[str] = mapped_column(String(16))  # working | continuous
+    anchor: Mapped[str] = mapped_column(String(16), default="at", server_default="at")  # share|before|at|after
+    share: Mapped[Optional[float]] = mapped_column(Float)  # for `share`: 0 < share < 1 of the limit
+    after_minutes: Mapped[float] = mapped_column(Float, default=0)  # minutes from the anchor (before / after)
     action: Mapped[str] = mapped_column(String(32))  # remind | order | escalate | list_publicly
-    tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)  # the rung; the body follows the task's unit
     unless_state: Mapped[Optional[str]] = mapped_column(String(32))
 
 
@@ -773,8 +784,12 @@ class TaskStep(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     position: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))  # remind | order | escalate | list_publicly
-    tier_level: Mapped[Optional[int]] = mapped_column(Integer)
+    tier_level: Mapped[Optional[int]] = mapped_column(Integer)  # the body's level (its board); None: the unit
     unless_state: Mapped[Optional[str]] = mapped_column(String(16))
+    # The step's anchor as planned, so an extension can plan it again from the new deadline.
+    anchor: Mapped[Optional[str]] = mapped_column(String(16))
+    share: Mapped[Optional[float]] = mapped_column(Float)
+    offset_minutes: Mapped[Optional[float]] = mapped_column(Float)
     due_at: Mapped[datetime] = mapped_column(UTC)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
     ran_at: Mapped[Optional[datetime]] = mapped_column(UTC)

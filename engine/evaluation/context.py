@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS
-from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, TaskTemplate, Timeline
+from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, SupervisionTier, TaskTemplate, Timeline
 from engine.core.worktime import WorkCalendar, calendar_for
-from engine.handling.ladder import FrozenStep
+from engine.handling.ladder import DEFAULT_LADDER, Body, FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
 
 
@@ -38,6 +38,7 @@ class CampaignContext:
     bundle: dict[str, Any] | None = None  # the version's frozen timelines and template versions (None: live)
     templates: Templates = field(default_factory=dict)
     timelines: LiveTimelines = field(default_factory=dict)
+    live_bodies: list[Body] = field(default_factory=list)  # the campaign's tiers today (a version without a bundle)
     #: whose tasks carry a case's points: `lead` or `shared` (AssessmentConfig.cooperation_points)
     cooperation_points: str = DEFAULT_COOPERATION_POINTS
 
@@ -64,14 +65,29 @@ class CampaignContext:
         live = self.timelines.get(code or "")
         return live[0] if live is not None else None
 
+    def knows(self, code: str | None) -> bool:
+        """Whether the campaign has this timeline, frozen in the version or live."""
+        return bool(code) and (code in ((self.bundle or {}).get("timelines") or {}) or code in self.timelines)
+
+    def ladder_code(self, *codes: str | None) -> str | None:
+        """The first of `codes` the campaign has (the list row's, the category's, the campaign's default)."""
+        return next((code for code in codes if self.knows(code)), None)
+
     def steps(self, code: str | None) -> list[FrozenStep]:
         """The timeline's steps as frozen in the bundle, else the live ones (a version published before
-        bundles existed), else none."""
+        bundles existed), else the default ladder: every task has one (DESIGN 14)."""
         frozen = ((self.bundle or {}).get("timelines") or {}).get(code or "")
         if frozen is not None:
-            return [FrozenStep(**step) for step in frozen["steps"]]
+            return [FrozenStep.frozen(step) for step in frozen["steps"]]
         live = self.timelines.get(code or "")
-        return list(live[1]) if live is not None else []
+        return list(live[1]) if live is not None and live[1] else list(DEFAULT_LADDER)
+
+    @property
+    def bodies(self) -> list[Body]:
+        """The supervising bodies as frozen in the version (else today's): whom each step goes to."""
+        if self.bundle is not None and "tiers" in self.bundle:
+            return [Body.frozen(tier) for tier in self.bundle["tiers"]]
+        return self.live_bodies
 
 
 _compiled_cache: dict[tuple[int, str], tuple[CompiledRuleset, dict[str, Any] | None]] = {}
@@ -118,6 +134,8 @@ def context_for(session: Session, campaign: Campaign, version_id: int, version_n
         calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
         continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle, templates=templates,
         timelines=timelines.get(campaign.id, {}),
+        live_bodies=[] if bundle is not None and "tiers" in bundle else [Body.of(tier) for tier in session.scalars(
+            select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id))],
         cooperation_points=cooperation.get(campaign.id) or DEFAULT_COOPERATION_POINTS)
 
 

@@ -69,7 +69,9 @@ def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: R
                 value, unit_of_time = ((action["limit"]["value"], action["limit"]["unit"]) if action.get("limit")
                                        else ref.limit_for(event.category_id, facts.get("filing_condition")))
                 due = ctx.calendar.deadline(now, value, unit_of_time, ctx.continuous_time)
-                task = TaskDecision(rule_key, firing.list_kind, unit.id, action["template"], action.get("timeline"),
+                timeline = ctx.ladder_code(action.get("timeline"), ref.categories[event.category_id].timeline_code,
+                                           DEFAULT_TIMELINE)
+                task = TaskDecision(rule_key, firing.list_kind, unit.id, action["template"], timeline,
                                     value, unit_of_time, due)
                 firing.tasks.append(task)
                 firing.decisions.append({"do": "create_task", "unit": unit.code, "template": action["template"],
@@ -77,6 +79,11 @@ def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: R
             elif action["do"] == "escalate":
                 step = {"do": "escalate", "tier": action["tier"], "list_publicly": bool(action.get("list_publicly")),
                         "message": action.get("message") or doc["title"]}
+                if step["list_publicly"]:  # the rule's own rectification deadline and ordering authority
+                    limit = action["deadline"]
+                    step.update({"rectify_by": ctx.calendar.deadline(now, limit["value"], limit["unit"],
+                                                                     ctx.continuous_time).isoformat(),
+                                 "authority": action["authority"]})
                 firing.escalations.append(step)
                 firing.decisions.append(step)
             elif action["do"] == "notify":
@@ -97,8 +104,10 @@ def _assign(assign: str, grid_unit_id: int, ref: Reference):
 
 #: The rule key, list kind and template code of routine dispatch (DESIGN 12): not a rule, ranked below them all.
 ROUTINE = "routine"
-#: The timelines a routine task follows, the first the campaign has: its own, else the campaign's default.
-ROUTINE_TIMELINES = ("routine", "default")
+#: The campaign's default timeline (DESIGN 14); without one, the built-in ladder (engine/handling/ladder.py).
+DEFAULT_TIMELINE = "default"
+#: The timelines a routine task follows after its category's, the first the campaign has.
+ROUTINE_TIMELINES = ("routine", DEFAULT_TIMELINE)
 
 
 def routine_tasks(event, facts: dict[str, Any], ctx, ref: Reference, now: datetime) -> list[TaskDecision]:
@@ -111,13 +120,15 @@ def routine_tasks(event, facts: dict[str, Any], ctx, ref: Reference, now: dateti
     if not units:
         return []
     limit = ref.limit_for(event.category_id, facts.get("filing_condition"))
-    return [routine_task(ctx, unit.id, limit, now) for unit in units]
+    category_timeline = ref.categories[event.category_id].timeline_code
+    return [routine_task(ctx, unit.id, limit, now, category_timeline) for unit in units]
 
 
-def routine_task(ctx, unit_id: int, limit: tuple[float, str], now: datetime) -> TaskDecision:
-    """A routine task for one unit under the campaign's routine (else default) timeline, due within `limit`."""
-    timeline = next((code for code in ROUTINE_TIMELINES if ctx.timeline_id(code) is not None
-                     or ((ctx.bundle or {}).get("timelines") or {}).get(code) is not None), None)
+def routine_task(ctx, unit_id: int, limit: tuple[float, str], now: datetime,
+                 category_timeline: str | None = None) -> TaskDecision:
+    """A routine task for one unit under its category's timeline, else the campaign's routine or default one
+    (else the built-in ladder), due within `limit`."""
+    timeline = ctx.ladder_code(category_timeline, *ROUTINE_TIMELINES)
     due = ctx.calendar.deadline(now, limit[0], limit[1], ctx.continuous_time)
     return TaskDecision(ROUTINE, ROUTINE, unit_id, ROUTINE, timeline, limit[0], limit[1], due)
 

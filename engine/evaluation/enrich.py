@@ -36,6 +36,7 @@ class CategoryRef:
     parent_code: str | None
     default_condition: str | None
     limits: dict[str, tuple[float, str]]
+    timeline_code: str | None = None  # the category's ladder (DESIGN 14)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def load_reference(session: Session) -> Reference:
     codes = dict(session.execute(select(Category.id, Category.code)).all())
     for cat in session.scalars(select(Category).options(selectinload(Category.conditions))):  # not one query each
         cats[cat.id] = CategoryRef(cat.id, cat.code, codes.get(cat.parent_id), cat.default_condition,
-                                   {c.code: (c.limit_value, c.limit_unit) for c in cat.conditions})
+                                   {c.code: (c.limit_value, c.limit_unit) for c in cat.conditions}, cat.timeline_code)
     units = {u.id: UnitRef(u.id, u.code, u.type, u.parent_id) for u in session.scalars(select(Unit))}
     children: dict[int, list[int]] = defaultdict(list)
     for unit in units.values():

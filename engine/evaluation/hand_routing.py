@@ -48,12 +48,13 @@ def dispatch_routine(session: Session, case: Case, unit: Unit, now: datetime, re
         raise InputError([Problem("unit", "no active campaign with a routine task template to dispatch under",
                                   "没有可用于派遣的进行中专项行动或一般问题处置模板")])
     report = session.scalar(select(Event.id).where(Event.case_id == case.id).order_by(Event.id).limit(1))
-    limit = load_reference(session).limit_for(case.category_id, case.filing_condition)
-    decision = routine_task(ctx, unit.id, limit, now)
+    ref = load_reference(session)
+    limit = ref.limit_for(case.category_id, case.filing_condition)
+    decision = routine_task(ctx, unit.id, limit, now, ref.categories[case.category_id].timeline_code)
     [task_id] = dispatch(session, [TaskOrder(
         event_id=report, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit.id,
         template_id=ctx.template_id(ROUTINE), timeline_id=ctx.timeline_id(decision.timeline_code), rule_key=ROUTINE,
         list_kind=ROUTINE, limit_value=decision.limit_value, limit_unit=decision.limit_unit,
         deadline_at=decision.deadline_at, points=0.0, steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar,
-        continuous_time=ctx.continuous_time, case_id=case.id, reopening=reopening)], now)
+        continuous_time=ctx.continuous_time, bodies=ctx.bodies, case_id=case.id, reopening=reopening)], now)
     return task_id

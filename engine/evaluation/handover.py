@@ -195,7 +195,7 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
             rule_key=RULE_KEY, list_kind=LIST_KIND, limit_value=decision.limit_value,
             limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=0.0,
             steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time,
-            case_id=case_id))
+            bodies=ctx.bodies, case_id=case_id))
     task_ids = dispatch(session, orders, now)
     if files:  # last, so that no file is written for a hand-over refused on the way
         store_files(session, store.folder, case_id, files, actor, now)

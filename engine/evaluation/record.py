@@ -35,14 +35,16 @@ def orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrde
             rule_key=decision.rule_key, list_kind=decision.list_kind, limit_value=decision.limit_value,
             limit_unit=decision.limit_unit, deadline_at=decision.deadline_at, points=verdict.points_for(unit_id),
             steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar, continuous_time=ctx.continuous_time,
-            case_id=case_id)
+            bodies=ctx.bodies, case_id=case_id)
     for verdict in verdicts:
         for firing in verdict.firings:
             for step in firing.escalations:
                 message = f"{step['message']['zh']} / {step['message']['en']}"
                 for unit_id in [t.unit_id for t in firing.tasks] or list(found):
                     found[unit_id].escalations.append(
-                        RuleEscalation(step["tier"], step["list_publicly"], message, firing.rule_key))
+                        RuleEscalation(step["tier"], step["list_publicly"], message, firing.rule_key,
+                                       datetime.fromisoformat(step["rectify_by"]) if step.get("rectify_by") else None,
+                                       step.get("authority")))
     return list(found.values())
 
 

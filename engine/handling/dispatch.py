@@ -19,10 +19,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
-from engine.core.models import Supervision, Task, TaskStep, TaskTransition
+from engine.core.models import Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
-from engine.handling.ladder import FrozenStep, plan_steps
+from engine.handling.ladder import Body, Clock, FrozenStep, plan_steps, unit_kind
 from engine.people.responsibility import responsible_for_events
 from engine.people.staff import unit_and_below
 
@@ -35,6 +35,8 @@ class RuleEscalation:
     list_publicly: bool
     message: str
     rule_key: str
+    rectify_by: datetime | None = None  # a rule's public listing names its own rectification deadline
+    authority: str | None = None  # and the authority that orders it
 
 
 @dataclass
@@ -57,6 +59,7 @@ class TaskOrder:
     calendar: WorkCalendar
     continuous_time: bool
     escalations: list[RuleEscalation] = field(default_factory=list)
+    bodies: Sequence[Body] = ()  # the campaign's supervising bodies, as frozen in the version
     case_id: int | None = None
     reopening: int = 0  # 0 at dispatch; n for the n-th reopening of the case after an unsatisfied revisit
 
@@ -112,6 +115,14 @@ def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[i
     return holders
 
 
+def _unit_kinds(session: Session, unit_ids: set[int]) -> dict[int, str]:
+    """What kind of unit each task goes to, for its supervising bodies: one query per batch."""
+    parent = Unit.__table__.alias("parent")
+    rows = session.execute(select(Unit.id, Unit.type, parent.c.type).outerjoin(parent, parent.c.id == Unit.parent_id)
+                           .where(Unit.id.in_(unit_ids)))
+    return {unit_id: unit_kind(own, above) for unit_id, own, above in rows}
+
+
 def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[str, Any]:
     return {"assignee_id": assignee_id, "event_id": order.event_id, "campaign_id": order.campaign_id,
             "ruleset_version_id": order.ruleset_version_id, "unit_id": order.unit_id,
@@ -126,11 +137,13 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
           now: datetime) -> None:
     """The first transition, the ladder, the unit's message and the rule escalations of new tasks."""
     transitions, steps, messages, supervisions = [], [], [], []
+    kinds = _unit_kinds(session, {order.unit_id for _, order in created})
     for task_id, order in created:
         data = {"rule": order.rule_key, "assignee": holders.get(order.slot)}  # who holds it from the start
         transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
                             "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
-        steps += plan_steps(task_id, now, order.steps, order.calendar, order.continuous_time)
+        clock = Clock.of(order.calendar, order.limit_value, order.limit_unit, order.continuous_time)
+        steps += plan_steps(task_id, now, order.deadline_at, clock, order.steps, order.bodies, kinds.get(order.unit_id))
         messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
                                        {"task": task_id, "event": order.event_id,
                                         "deadline": order.deadline_at.isoformat()},
@@ -139,12 +152,16 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
         for escalation in escalations.values():
             kind = "list_publicly" if escalation.list_publicly else "urge"
             supervisions.append({"task_id": task_id, "tier_level": escalation.tier, "kind": kind,
-                                 "message": escalation.message, "created_by": None, "created_at": now})
+                                 "message": escalation.message, "created_by": None, "created_at": now,
+                                 "reply_due_at": escalation.rectify_by if escalation.list_publicly else None})
+            payload = {"task": task_id, "kind": kind, "tier": escalation.tier, "rule": escalation.rule_key,
+                       "message": escalation.message}
+            if escalation.list_publicly:
+                payload.update({"rectify_by": escalation.rectify_by.isoformat() if escalation.rectify_by else None,
+                                "authority": escalation.authority})
             messages.append(outbox.message(
                 f"rule-escalation:{task_id}:{escalation.rule_key}:{escalation.tier}", f"supervision_{kind}",
-                f"tier:{escalation.tier}", {"task": task_id, "kind": kind, "tier": escalation.tier,
-                                            "rule": escalation.rule_key, "message": escalation.message},
-                now, event_id=order.event_id, task_id=task_id))
+                f"tier:{escalation.tier}", payload, now, event_id=order.event_id, task_id=task_id))
     session.execute(insert(TaskTransition).execution_options(render_nulls=True), transitions)
     if steps:
         session.execute(insert(TaskStep).execution_options(render_nulls=True), steps)

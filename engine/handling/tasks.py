@@ -33,6 +33,7 @@ from engine.people.staff import unit_and_below
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
 from engine.core.worktime import calendar_for
+from engine.handling.ladder import Clock, replan
 
 STATES: dict[str, tuple[str, str]] = {
     TaskStatus.DISPATCHED: ("待签收", "dispatched, awaiting signing"),
@@ -176,6 +177,13 @@ def _shift_steps(session: Session, task: Task, paused: timedelta) -> None:
         step.due_at = step.due_at + paused
 
 
+def _replan_steps(session: Session, task: Task, deadline: datetime, counting: Clock) -> None:
+    """An extension is a new limit from the old deadline: the pending steps are anchored to the new deadline
+    (DESIGN 14), so no urge, order or public listing falls due while the extended time runs."""
+    for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
+        step.due_at = replan(step, task.deadline_at, deadline, counting, deadline - task.deadline_at)
+
+
 def _check_rights(session: Session, task: Task, action: str, actor: Optional[User]) -> None:
     zs, es, za, ea = _names(task.status, action)
     if actor is None:
@@ -314,6 +322,8 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         campaign = _campaign(session, task)
         calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
         deadline = calendar.deadline(task.deadline_at, task.limit_value, task.limit_unit, campaign.continuous_time)
+        _replan_steps(session, task, deadline, Clock.of(calendar, task.limit_value, task.limit_unit,
+                                                        campaign.continuous_time))
         return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
                     {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat()})
     if action == "approve_park":

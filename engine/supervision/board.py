@@ -15,6 +15,7 @@ from engine.core.models import Campaign, Event, RulesetVersion, Supervision, Tas
 from engine.core.states import TERMINAL
 
 KINDS = ("urge", "order", "list_publicly")
+LEVELS = range(1, 7)  # the bureau's three tiers and the committee's bodies (admin/fields.py BODY_LEVELS)
 ESCALATING = ("order", "escalate", "list_publicly")
 
 
@@ -78,14 +79,18 @@ def board(session: Session, tier: int, include_closed: bool = False) -> list[Boa
 
 def act(session: Session, task: Task, actor: User, tier: int, kind: str, message: str,
         reply_within_hours: float | None = None) -> Supervision:
-    """Record a supervisor's action and notify the unit; an order needs a reply by a deadline."""
+    """Record a supervisor's action and notify the unit; an order needs a reply by a deadline, and a public
+    listing by hand (挂牌督办, a leader's decision) a reason, recorded as its message."""
     problems = []
     if kind not in KINDS:
         problems.append(Problem("kind", f"one of {', '.join(KINDS)}", f"须为 {'、'.join(KINDS)} 之一"))
-    if not (message or "").strip() or len(message) > 2000:
+    if kind == "list_publicly" and not (message or "").strip():
+        problems.append(Problem("message", "listing a task publicly (挂牌督办) by hand needs a reason: write why "
+                                "in the message", "人工挂牌督办须写明理由：请在留言中说明挂牌原因"))
+    elif not (message or "").strip() or len(message) > 2000:
         problems.append(Problem("message", "required, at most 2000 characters", "必填，不超过 2000 个字符"))
-    if tier not in (1, 2, 3):
-        problems.append(Problem("tier", "a tier from 1 to 3", "督查层级须为 1–3"))
+    if tier not in LEVELS:
+        problems.append(Problem("tier", "a supervising body's level from 1 to 6", "督办机构层级须为 1–6"))
     if kind == "order" and (reply_within_hours is None or not 0 < reply_within_hours <= 24 * 30):
         problems.append(Problem("reply_within_hours", "an order needs a reply deadline (hours, up to 30 days)",
                                      "督办须设置回复时限（小时，不超过 30 天）"))

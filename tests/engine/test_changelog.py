@@ -156,7 +156,7 @@ def test_a_timeline_step_is_logged_under_its_campaign(session):
 
     with acting("system"):
         timeline = session.scalars(select(Timeline).limit(1)).first()
-        step = TimelineStep(timeline_id=timeline.id, position=99, after_minutes=5, time_mode="working",
+        step = TimelineStep(timeline_id=timeline.id, position=99, anchor="after", after_minutes=5,
                             action="remind")
         session.add(step)
         session.commit()

@@ -58,7 +58,8 @@ def test_a_batch_of_orders_becomes_tasks_with_everything_born_with_them(session)
         assert task.assignee.name == "张伟"  # DC-01's 责任人, of the squad under JD-DC
         steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position)).all()
         assert [s.position for s in steps] == [s.position for s in orders[0].steps] and steps
-        assert steps[0].due_at == now + timedelta(minutes=orders[0].steps[0].after_minutes)
+        order = next(o for o in orders if o.unit_id == task.unit_id)
+        assert steps[0].due_at == now + timedelta(hours=order.limit_value) * 0.8  # urged at 80 % of the limit
         assert session.scalar(select(OutboxMessage.target).where(
             OutboxMessage.idempotency_key == f"task-dispatched:{task.id}")) == f"unit:{task.unit_id}"
     listed = session.scalars(select(Supervision).where(Supervision.task_id.in_(ids))).all()

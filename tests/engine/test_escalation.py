@@ -1,5 +1,5 @@
-"""Timeline steps: planned at dispatch, run once when due (never early), skipped once the task got
-far enough; the clock is injected, so the hour the suite runs at does not matter."""
+"""Timeline steps: planned at dispatch against the deadline, run once when due (never early), skipped once the
+task got far enough; the clock is injected, so the hour the suite runs at does not matter."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,9 +34,12 @@ def run_at(factory, instant) -> dict:
 def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drain, session):
     task = zero_tolerance_task(factory, drain, session, "DC-03")
     steps = steps_of(session, task.id)
-    assert [(s.action, s.tier_level) for s in steps] == [("remind", None), ("order", 1), ("escalate", 2),
-                                                          ("escalate", 3), ("list_publicly", 3)]
-    assert [s.due_at - task.created_at for s in steps] == [timedelta(minutes=m) for m in (60, 120, 240, 1440, 2880)]
+    # a sub-district's task: 督办 by the committee's office, then the assessment office / district leader
+    assert [(s.action, s.tier_level) for s in steps] == [("remind", None), ("order", 4), ("escalate", 5),
+                                                          ("escalate", 5), ("list_publicly", 5)]
+    limit = task.deadline_at - task.created_at  # two continuous hours: a barbecue at night
+    assert [s.due_at - task.created_at for s in steps] == [limit * 0.8, limit] + [
+        limit + timedelta(minutes=m) for m in (240, 1440, 2880)]
     run_at(factory, steps[0].due_at - timedelta(seconds=1))
     assert [s.status for s in steps_of(session, task.id)][:1] == ["pending"]  # never early
     run_at(factory, steps[1].due_at + timedelta(seconds=1))
@@ -47,7 +50,7 @@ def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drai
                                                                       OutboxMessage.kind.in_(["remind", "order"]))).all()
     assert sorted(keys) == sorted(f"step:{s.id}" for s in after[:2])
     order = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{after[1].id}"))
-    assert order.target == "tier:1"
+    assert order.target == "tier:4" and order.payload["body"]["name"]["zh"] == "城管委办公室督办"
 
 
 def test_a_task_that_reached_the_unless_state_is_not_escalated(factory, drain, session):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import Event, Supervision, Task, TaskTransition
+from engine.core.models import Event, Supervision, Task, TaskStep, TaskTransition
 from engine.intake.events import IntakeSource, accept_event
 from tests.helpers import event, local_time
 
@@ -27,7 +27,8 @@ def facts(session, event_id: int) -> dict:
     return next(iter(session.get(Event, event_id).facts.values()))
 
 
-def test_third_barbecue_in_a_grid_within_a_week_is_listed_publicly_at_tier_2(factory, drain, session):
+def test_third_barbecue_in_a_grid_within_a_week_is_ordered_at_tier_2_and_listed_only_once_overdue(
+        factory, drain, session):
     payloads = []
     for days_ago in (5, 3, 1):
         p = event("06029", "XC-03", hour=21)
@@ -39,7 +40,11 @@ def test_third_barbecue_in_a_grid_within_a_week_is_listed_publicly_at_tier_2(fac
     third = session.get(Event, ids[2])
     assert "repeat-hotspot" in {f.rule_key for f in third.firings}
     listed = session.scalars(select(Supervision).where(Supervision.task_id.in_([t.id for t in third.tasks]))).all()
-    assert {(s.tier_level, s.kind) for s in listed} == {(2, "list_publicly")}
+    assert {(s.tier_level, s.kind) for s in listed} == {(2, "urge")}  # 督办 at once, no listing yet
+    hotspot = next(t for t in third.tasks if t.rule_key == "repeat-hotspot")
+    steps = session.scalars(select(TaskStep).where(TaskStep.task_id == hotspot.id)).all()
+    [listing] = [s for s in steps if s.action == "list_publicly"]
+    assert listing.due_at > hotspot.deadline_at  # 挂牌督办 only once the case is overdue
     assert not session.scalars(select(Supervision).where(
         Supervision.task_id.in_([t.id for t in session.get(Event, ids[1]).tasks]))).all()
 

@@ -3,14 +3,14 @@ timeline steps frozen in its ruleset version (live ones for a version published 
 rollback from the CLI republishes an older version's content."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.evaluation.context import active_contexts
 from engine.authoring.drafts import draft_view, publish
-from engine.handling.ladder import plan_steps
+from engine.handling.ladder import Clock, plan_steps
 from engine.core.models import Campaign, RulesetVersion, TaskTemplate, Timeline
 from engine.authoring.versions import draft_against_active
 
@@ -23,9 +23,12 @@ def test_the_bundle_holds_what_the_rules_name(session):
     campaign = _campaign(session)
     version = publish(session, campaign, comment="bundle contents")
     bundle = version.bundle
-    assert [s["after_minutes"] for s in bundle["timelines"]["zt-ladder"]["steps"]][:3] == [60.0, 120.0, 240.0]
+    assert [(s["anchor"], s["share"], s["after_minutes"]) for s in bundle["timelines"]["zt-ladder"]["steps"]][:3] == [
+        ("share", 0.8, 0.0), ("at", None, 0.0), ("after", None, 240.0)]
+    assert {"default", "hotspot-ladder"} <= set(bundle["timelines"])  # the campaign's default ladder is frozen too
     assert {"zt-clearance", "sm-rectify", "night-patrol"} <= set(bundle["templates"])
-    assert [t["level"] for t in bundle["tiers"]] == [1, 2, 3]
+    assert [(t["level"], t["rung"]) for t in bundle["tiers"]] == [(1, 1), (2, 2), (3, 3), (4, 1), (5, 2)]
+    assert bundle["tiers"][3]["unit_types"] == ["department", "subdistrict"]
     assert {r["key"] for r in bundle["lists"]["zero_tolerance"]} >= {"ZT1", "ZT2"}
     assert draft_view(session, campaign).content_hash == version.content_hash
     session.rollback()
@@ -36,12 +39,12 @@ def test_a_task_keeps_the_template_version_and_timeline_steps_of_its_ruleset_ver
     version = publish(session, campaign, comment="frozen steps")
     frozen_template = version.bundle["templates"]["zt-clearance"]
     timeline = session.scalar(select(Timeline).where(Timeline.campaign_id == campaign.id, Timeline.code == "zt-ladder"))
-    timeline.steps[0].after_minutes = 5
+    timeline.steps[2].after_minutes = 5
     session.flush()
     draft, active, changes = draft_against_active(session, campaign)
     assert active.id == version.id and draft.content_hash != version.content_hash  # a timeline-only change counts
     assert [(c.section, c.subject, c.path, c.old, c.new) for c in changes] == [
-        ("timelines", "zt-ladder", "steps[0].after_minutes", 60.0, 5.0)]
+        ("timelines", "zt-ladder", "steps[2].after_minutes", 240.0, 5.0)]
 
     newest = session.scalar(select(func.max(TaskTemplate.version)).where(TaskTemplate.code == "zt-clearance")) + 1
     session.add(TaskTemplate(code="zt-clearance", version=newest, name_zh="新版", name_en="Newer", fields=[]))
@@ -51,14 +54,15 @@ def test_a_task_keeps_the_template_version_and_timeline_steps_of_its_ruleset_ver
 
     template, steps = session.get(TaskTemplate, ctx.template_id("zt-clearance")), ctx.steps("zt-ladder")
     assert (template.version, ctx.timeline_id("zt-ladder")) == (frozen_template, timeline.id)
-    assert [s.after_minutes for s in steps][:2] == [60.0, 120.0]
+    assert [s.after_minutes for s in steps][2:4] == [240.0, 1440.0]
     assert [s.position for s in steps] == list(range(len(steps)))
-    rows = plan_steps(None, now, steps, ctx.calendar, True)
-    assert [round((r["due_at"] - now).total_seconds() / 60) for r in rows][:2] == [60, 120]
+    deadline = now + timedelta(hours=2)
+    rows = plan_steps(None, now, deadline, Clock.of(ctx.calendar, 2, "urgent_hours", True), steps)
+    assert [round((r["due_at"] - now).total_seconds() / 60) for r in rows][:3] == [96, 120, 360]
 
     ctx.bundle = None  # a version published before bundles were frozen: live template and steps
     template, steps = session.get(TaskTemplate, ctx.template_id("zt-clearance")), ctx.steps("zt-ladder")
-    assert (template.version, steps[0].after_minutes) == (newest, 5)
+    assert (template.version, steps[2].after_minutes) == (newest, 5)
     session.rollback()
 
 

@@ -43,12 +43,12 @@ def _campaign_id(session) -> int:
     return session.scalar(select(Campaign.id).order_by(Campaign.id))
 
 
-def _step(index: int, after: str, unit: str, mode: str, action: str, tier: str = "", unless: str = "",
-          step_id: int | None = None, position: int | None = None) -> dict:
+def _step(index: int, anchor: str, action: str, after: str = "", unit: str = "minutes", share: str = "",
+          tier: str = "", unless: str = "", step_id: int | None = None, position: int | None = None) -> dict:
     prefix = f"steps-{index}-"
-    data = {prefix + "after_minutes": after, prefix + "after_minutes-unit": unit, prefix + "time_mode": mode,
-            prefix + "action": action, prefix + "tier_level": tier, prefix + "unless_state": unless,
-            prefix + "position": "" if position is None else str(position)}
+    data = {prefix + "anchor": anchor, prefix + "share": share, prefix + "after_minutes": after,
+            prefix + "after_minutes-unit": unit, prefix + "action": action, prefix + "tier_level": tier,
+            prefix + "unless_state": unless, prefix + "position": "" if position is None else str(position)}
     if step_id is not None:
         data[prefix + "id"] = str(step_id)
     return data
@@ -56,7 +56,7 @@ def _step(index: int, after: str, unit: str, mode: str, action: str, tier: str =
 
 def _steps(session, timeline_id: int) -> list[tuple]:
     session.expire_all()
-    return [(s.position, s.after_minutes, s.time_mode, s.action, s.tier_level, s.unless_state) for s in
+    return [(s.position, s.anchor, s.share, s.after_minutes, s.action, s.tier_level, s.unless_state) for s in
             session.scalars(select(TimelineStep).where(TimelineStep.timeline_id == timeline_id)
                             .order_by(TimelineStep.position))]
 
@@ -67,58 +67,69 @@ def _near(html: str, anchor: str, message: str, window: int = 1500) -> bool:
     return at >= 0 and message in html[at:at + window]
 
 
-def test_a_timeline_with_three_steps_is_created_reordered_and_refuses_a_bad_step(admin, session):
+def test_a_timeline_anchored_to_the_deadline_is_created_and_refuses_a_ladder_out_of_order(admin, session):
     code = "tl-test"
     data = {"campaign_id": str(_campaign_id(session)), "code": code, "name_zh": "测试流程", "name_en": "Test ladder",
-            **_step(0, "30", "minutes", "working", "remind", unless="submitted", position=0),
-            **_step(1, "2", "hours", "working", "order", tier="1", unless="submitted", position=1),
-            **_step(2, "1", "days", "continuous", "escalate", tier="2", unless="closed", position=2)}
+            **_step(0, "share", "remind", share="0.8", unless="submitted", position=0),
+            **_step(1, "at", "order", tier="1", unless="submitted", position=1),
+            **_step(2, "after", "escalate", "1", "days", tier="2", unless="closed", position=2)}
     created = _post(admin, "/admin/timeline/new/", data)
     assert created.status_code == 302, created.get_data(as_text=True)[-2000:]
-    assert "Saved to the draft. Publish it under Ruleset versions" in admin.get("/admin/timeline/?lang=en").get_data(
-        as_text=True)
+    listing = admin.get("/admin/timeline/?lang=en").get_data(as_text=True)
+    assert "Saved to the draft. Publish it under Ruleset versions" in listing
+    assert "at 80 % of the limit" in listing and "1 days overdue" in listing
     timeline = session.scalar(select(Timeline).where(Timeline.code == code))
-    assert _steps(session, timeline.id) == [(0, 30, "working", "remind", None, "submitted"),
-                                            (1, 120, "working", "order", 1, "submitted"),
-                                            (2, 1440, "continuous", "escalate", 2, "closed")]
+    assert _steps(session, timeline.id) == [(0, "share", 0.8, 0, "remind", None, "submitted"),
+                                            (1, "at", None, 0, "order", 1, "submitted"),
+                                            (2, "after", None, 1440, "escalate", 2, "closed")]
     ids = [s.id for s in session.scalars(select(TimelineStep).where(TimelineStep.timeline_id == timeline.id)
                                          .order_by(TimelineStep.position))]
+    stored = _steps(session, timeline.id)
 
     edit_url = f"/admin/timeline/edit/?id={timeline.id}"
     form = admin.get(edit_url + "&lang=en").get_data(as_text=True)
     assert "admin-rows.js" in form and 'name="steps-2-position"' in form
-    assert re.search(r'name="steps-1-after_minutes" value="2"', form)
-    assert re.search(r'name="steps-1-after_minutes-unit".*?<option value="hours" selected>', form, re.S)
+    assert re.search(r'name="steps-2-after_minutes" value="1"', form)
+    assert re.search(r'name="steps-2-after_minutes-unit".*?<option value="days" selected>', form, re.S)
 
-    # ↑ on the last step: the script rewrites the hidden positions to 0, 2, 1; the server keeps that order.
+    # ↑ on the escalation: it would come before 督办 at the deadline; refused next to the step, nothing stored
     base = {k: v for k, v in data.items() if not k.startswith("steps-")}
-    moved = {**base, **_step(0, "30", "minutes", "working", "remind", unless="submitted", step_id=ids[0], position=0),
-             **_step(1, "2", "hours", "working", "order", tier="1", unless="submitted", step_id=ids[1], position=2),
-             **_step(2, "1", "days", "continuous", "escalate", tier="2", unless="closed", step_id=ids[2], position=1)}
-    assert _post(admin, edit_url, moved).status_code == 302
-    reordered = _steps(session, timeline.id)
-    assert [row[3] for row in reordered] == ["remind", "escalate", "order"]
-    assert [row[0] for row in reordered] == [0, 1, 2]
+    moved = {**base, **_step(0, "share", "remind", share="0.8", unless="submitted", step_id=ids[0], position=0),
+             **_step(1, "at", "order", tier="1", unless="submitted", step_id=ids[1], position=2),
+             **_step(2, "after", "escalate", "1", "days", tier="2", unless="closed", step_id=ids[2], position=1)}
+    for lang, message in (("en", "step 3 is due before step 2: put the steps in the order they fall due"),
+                          ("zh", "第 3 步早于第 2 步到期：请按到期先后排列各步")):
+        refused = _post(admin, edit_url, moved, lang=lang)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 200
+        assert _near(html, "steps-1-anchor", message), html[html.find('name="steps-1-anchor"'):][:1500]
+        assert _steps(session, timeline.id) == stored
 
-    dropped = {**moved, "del-steps-0": "y"}  # the Delete? box of the first step
-    assert _post(admin, edit_url, dropped).status_code == 302
-    assert [(row[0], row[3]) for row in _steps(session, timeline.id)] == [(0, "escalate"), (1, "order")]
-    kept = {k: v for k, v in moved.items() if not k.startswith("steps-0-")}  # a new row takes the next index
-    restored = {**kept, **_step(3, "30", "minutes", "working", "remind", unless="submitted", position=0),
-                "steps-1-position": "2", "steps-2-position": "1"}
-    assert _post(admin, edit_url, restored).status_code == 302
-    assert [row[3] for row in _steps(session, timeline.id)] == ["remind", "escalate", "order"]
-    reordered = _steps(session, timeline.id)
-    again = _post(admin, "/admin/timeline/new/", data, lang="zh").get_data(as_text=True)
-    assert _near(again, "code", "该活动已有使用此代码的时限流程。")
-
+    kept = {**base, **_step(0, "share", "remind", share="0.8", unless="submitted", step_id=ids[0], position=0),
+            **_step(1, "at", "order", tier="1", unless="submitted", step_id=ids[1], position=1),
+            **_step(2, "after", "escalate", "1", "days", tier="2", unless="closed", step_id=ids[2], position=2)}
+    early = {**kept, **_step(3, "before", "list_publicly", "2", "hours", tier="3", position=3)}
+    html = _post(admin, edit_url, early, lang="zh").get_data(as_text=True)
+    assert _near(html, "steps-3-anchor", "第 4 步在期限前挂牌督办；时限流程只能在期限届满时或逾期后挂牌督办")
+    assert _steps(session, timeline.id) == stored
     for lang, message in (("en", "Escalating and listing publicly need a tier level."), ("zh", "升级督办和挂牌督办须指定督查层级。")):
-        bad = {**moved, **_step(3, "3", "days", "continuous", "escalate", tier="", position=3)}
+        bad = {**kept, **_step(3, "after", "escalate", "3", "days", position=3)}
         refused = _post(admin, edit_url, bad, lang=lang)
         html = refused.get_data(as_text=True)
         assert refused.status_code == 200
         assert _near(html, "steps-3-tier_level", message), html[html.find('name="steps-3-tier_level"'):][:1500]
-        assert _steps(session, timeline.id) == reordered  # nothing stored
+        assert _steps(session, timeline.id) == stored  # nothing stored
+
+    dropped = {**kept, "del-steps-0": "y"}  # the Delete? box of the first step
+    assert _post(admin, edit_url, dropped).status_code == 302
+    assert [(row[0], row[4]) for row in _steps(session, timeline.id)] == [(0, "order"), (1, "escalate")]
+    restored = {**{k: v for k, v in kept.items() if not k.startswith("steps-0-")},
+                **_step(3, "share", "remind", share="0.8", unless="submitted", position=0)}
+    assert _post(admin, edit_url, restored).status_code == 302
+    assert [row[4] for row in _steps(session, timeline.id)] == ["remind", "order", "escalate"]
+    again = _post(admin, "/admin/timeline/new/", data, lang="zh").get_data(as_text=True)
+    assert _near(again, "code", "该活动已有使用此代码的时限流程。")
+
 
 
 def test_a_tier_has_a_user_member_and_a_unit_member_and_levels_are_unique(admin, session):
@@ -310,17 +321,19 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
     page.fill("input[name=code]", code)
     page.fill("input[name=name_zh]", "浏览器测试流程")
     page.fill("input[name=name_en]", "Browser ladder")
-    for index, (after, unit, action, tier) in enumerate([("30", "minutes", "remind", ""),
-                                                         ("2", "hours", "order", "1"),
-                                                         ("1", "days", "escalate", "2")]):
+    for index, (anchor, share, after, unit, action, tier) in enumerate([
+            ("share", "0.8", "", "minutes", "remind", ""), ("after", "", "1", "days", "escalate", "2"),
+            ("at", "", "", "minutes", "order", "1")]):
         page.click("#steps-button")
+        page.select_option(f"select[name=steps-{index}-anchor]", anchor)
+        page.fill(f"input[name=steps-{index}-share]", share)
         page.fill(f"input[name=steps-{index}-after_minutes]", after)
         page.select_option(f"select[name=steps-{index}-after_minutes-unit]", unit)
         page.select_option(f"select[name=steps-{index}-action]", action)
         page.select_option(f"select[name=steps-{index}-tier_level]", tier)
     expect(page.locator("#steps-2 [data-admin-row-up]")).to_be_visible()
     assert page.get_attribute("#steps-2 [data-admin-row-up]", "title") == "上移"
-    page.click("#steps-2 [data-admin-row-up]")  # the escalation moves before the order
+    page.click("#steps-2 [data-admin-row-up]")  # 督办 at the deadline moves before the overdue escalation
     order = page.eval_on_selector_all(".inline-field-list > .inline-field", "rows => rows.map(r => r.id)")
     assert order == ["steps-0", "steps-2", "steps-1"]
     positions = [page.input_value(f"input[name=steps-{i}-position]") for i in range(3)]
@@ -329,6 +342,7 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1  # no sideways scroll
 
     page.click("#steps-button")  # a fourth step that escalates without a tier
+    page.select_option("select[name=steps-3-anchor]", "after")
     page.fill("input[name=steps-3-after_minutes]", "3")
     page.select_option("select[name=steps-3-after_minutes-unit]", "days")
     page.select_option("select[name=steps-3-action]", "escalate")
@@ -343,8 +357,9 @@ def test_in_a_browser_steps_are_added_moved_and_a_bad_step_is_shown_next_to_its_
     page.click("input[type=submit].btn-primary")
     expect(page.locator(".alert-success")).to_be_visible()
     timeline = session.scalar(select(Timeline).where(Timeline.code == code))
-    assert [(row[1], row[3], row[4]) for row in _steps(session, timeline.id)] == [
-        (30, "remind", None), (1440, "escalate", 2), (120, "order", 1), (4320, "escalate", 3)]
+    assert [(row[1], row[3], row[4], row[5]) for row in _steps(session, timeline.id)] == [
+        ("share", 0, "remind", None), ("at", 0, "order", 1), ("after", 1440, "escalate", 2),
+        ("after", 4320, "escalate", 3)]
 
 
 def test_in_a_browser_office_hours_are_rows_added_and_removed(live_server, browser, session, tmp_path, browser_login):

@@ -51,7 +51,8 @@ def guided_doc(key: str, title_en: str = "Weekend night barbecue near schools") 
             {"do": "create_task", "template": "night-patrol", "assign": "unit_type:squad",
              "limit": {"value": 2, "unit": "urgent_hours"}, "timeline": "zt-ladder"},
             {"do": "notify", "channel": "inbox", "to": "tier:2"},
-            {"do": "escalate", "tier": 2, "list_publicly": True},
+            {"do": "escalate", "tier": 2, "list_publicly": True, "deadline": {"value": 3, "unit": "working_days"},
+             "authority": "区城管委"},
         ],
     }
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.supervision import escalation
-from engine.core.models import Event, TaskStep
+from engine.core.models import Event, Supervision, TaskStep
 from tests.helpers import bearer, csrf_from, event, user_token
 
 
@@ -33,17 +33,19 @@ def board_ids(client, username: str) -> set[int]:
     return {t["id"] for t in data["tasks"]}
 
 
-def test_each_tier_sees_what_reached_it(client, factory, drain, intake_token):
-    task_id = escalated_task(client, factory, drain, intake_token, "XC-02", through_position=2)  # tier 1, then 2
-    assert task_id in board_ids(client, "squad_lead")
-    assert task_id in board_ids(client, "supervisor")
-    assert task_id not in board_ids(client, "bureau_lead")
+def test_each_body_sees_what_reached_it(client, factory, drain, intake_token):
+    # a sub-district's task: 督办 by the committee's office, then the assessment office; never the bureau's squads
+    task_id = escalated_task(client, factory, drain, intake_token, "XC-02", through_position=2)
+    assert task_id in board_ids(client, "committee_office")
+    assert task_id in board_ids(client, "assessment_office")
+    assert not {"squad_lead", "supervisor", "bureau_lead"} & {u for u in ("squad_lead", "supervisor", "bureau_lead")
+                                                              if task_id in board_ids(client, u)}
     with factory() as session:
         escalated_at = session.scalar(select(TaskStep.ran_at).where(TaskStep.task_id == task_id, TaskStep.position == 2))
     clock.set_clock(lambda: escalated_at)
-    rows = client.get("/api/v1/supervision", headers=bearer(user_token(client, "supervisor"))).get_json()["tasks"]
+    rows = client.get("/api/v1/supervision", headers=bearer(user_token(client, "assessment_office"))).get_json()["tasks"]
     row = next(t for t in rows if t["id"] == task_id)
-    assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h in, past the 2-hour limit
+    assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h past the 2-hour limit
 
 
 def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_token):
@@ -69,16 +71,37 @@ def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_to
     assert next(t for t in board if t["id"] == task_id)["open_orders"] == 0
 
 
+def test_a_public_listing_through_the_api_needs_a_reason(client, factory, drain, intake_token):
+    task_id = escalated_task(client, factory, drain, intake_token, "NC-01", through_position=1)
+    lead = user_token(client, "bureau_lead")
+    refused = client.post(f"/api/v1/tasks/{task_id}/supervisions?lang=en", headers=bearer(lead),
+                          json={"kind": "list_publicly", "message": ""})
+    assert refused.status_code == 422
+    [error] = refused.get_json()["errors"]
+    assert error["field"] == "message" and "needs a reason" in error["message"]
+    listed = client.post(f"/api/v1/tasks/{task_id}/supervisions", headers=bearer(lead),
+                         json={"kind": "list_publicly", "message": "媒体曝光，局领导决定挂牌督办"})
+    assert listed.status_code == 201 and listed.get_json()["kind"] == "list_publicly"
+
+
 def test_field_units_have_no_board(client):
     assert client.get("/api/v1/supervision", headers=bearer(user_token(client, "dongcheng"))).status_code == 403
 
 
-def test_the_board_page_lists_publicly_and_the_unit_sees_it(app, client, factory, drain, intake_token, login):
+def test_the_board_page_lists_publicly_with_a_reason_and_the_unit_sees_it(app, client, factory, drain, intake_token,
+                                                                            login):
     app.config["WTF_CSRF_ENABLED"] = True
-    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # tier 3
-    login(client, "bureau_lead")
+    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # level 5
+    login(client, "assessment_office")
     page = client.get("/supervision", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f"#{task_id}" in page and "督查" in page
+    refused = client.post(f"/supervision/tasks/{task_id}", data={
+        "kind": "list_publicly", "message": "", "csrf_token": csrf_from(page)}, follow_redirects=True,
+        headers={"Accept-Language": "zh-CN"})
+    assert "人工挂牌督办须写明理由" in refused.get_data(as_text=True)
+    with factory() as session:
+        assert session.scalar(select(Supervision.id).where(Supervision.task_id == task_id,
+                                                           Supervision.kind == "list_publicly")) is None
     posted = client.post(f"/supervision/tasks/{task_id}", data={
         "kind": "list_publicly", "message": "挂牌督办：三日内整改到位", "csrf_token": csrf_from(page)})
     assert posted.status_code == 302

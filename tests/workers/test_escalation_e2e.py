@@ -73,17 +73,19 @@ def test_steps_escalate_on_time_and_reach_the_receivers(factory, env, settings):
         s.add(campaign)
         s.flush()
         ladder = Timeline(campaign_id=campaign.id, code="fast", name_zh="快速督办", name_en="Fast ladder")
-        ladder.steps = [TimelineStep(position=i, after_minutes=seconds / 60, time_mode="continuous", action=action,
-                                     tier_level=tier, unless_state="signed")
-                        for i, (seconds, action, tier) in enumerate([(3, "remind", None), (6, "order", 1),
-                                                                     (9, "escalate", 2), (12, "escalate", 3)])]
+        # anchored to a 7.2-second limit: urge half way, 督办 at the deadline, then 3 and 6 seconds overdue
+        ladder.steps = [TimelineStep(position=i, anchor=anchor, share=share, after_minutes=seconds / 60,
+                                     action=action, tier_level=tier, unless_state="signed")
+                        for i, (anchor, share, seconds, action, tier) in enumerate([
+                            ("share", 0.5, 0, "remind", None), ("at", None, 0, "order", 1),
+                            ("after", None, 3, "escalate", 2), ("after", None, 6, "escalate", 3)])]
         s.add(ladder)
         s.add(Rule(campaign_id=campaign.id, key="e2e-burning", document={
             "key": "e2e-burning", "title": {"zh": "焚烧", "en": "Burning"},
             "when": {"all": [{"fact": "category", "op": "eq", "value": "06020"},
                              {"fact": "grid", "op": "eq", "value": "XC-01"}]},
             "then": [{"do": "create_task", "template": "sm-rectify", "assign": "grid_unit", "timeline": "fast",
-                      "limit": {"value": 1, "unit": "urgent_hours"}}]}))
+                      "limit": {"value": 0.002, "unit": "urgent_hours"}}]}))
         s.flush()
         publish(s, campaign, comment="e2e")
         unit_id = s.scalar(select(Unit.id).where(Unit.code == "JD-XC"))
