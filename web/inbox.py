@@ -111,13 +111,13 @@ def page():
                            pages=max((total + PAGE - 1) // PAGE, 1), unread_only=unread_only)
 
 
-@bp.post("/inbox/<int:outbox_id>/read")
+@bp.post("/inbox/<int:message_id>/read")
 @require_roles()
-def read(outbox_id: int):
+def read(message_id: int):
     reader = _reader(current_user)
-    if not inbox.is_addressed(db.session, reader, outbox_id):
+    if not inbox.is_addressed(db.session, reader, message_id):
         abort(404)
-    inbox.mark_read(db.session, reader, [outbox_id])
+    inbox.mark_read(db.session, reader, [message_id])
     db.session.commit()
     return redirect(url_for("inbox.page", unread=request.args.get("unread") or None,
                             page=request.args.get("page", type=int) or None))
@@ -158,15 +158,15 @@ def api_list():
                     "unread": inbox.unread_count(db.session, reader)})
 
 
-@api.post("/inbox/<int:outbox_id>/read")
+@api.post("/inbox/<int:message_id>/read")
 @require_token(kinds=("user",))
-def api_read(outbox_id: int):
+def api_read(message_id: int):
     reader = _reader(token_user())
-    if not inbox.is_addressed(db.session, reader, outbox_id):
+    if not inbox.is_addressed(db.session, reader, message_id):
         return problem(404, "not-found", detail_key="not_found")
-    inbox.mark_read(db.session, reader, [outbox_id])
+    inbox.mark_read(db.session, reader, [message_id])
     db.session.commit()
-    return jsonify({"id": outbox_id, "read": True, "unread": inbox.unread_count(db.session, reader)})
+    return jsonify({"id": message_id, "read": True, "unread": inbox.unread_count(db.session, reader)})
 
 
 def _openapi() -> dict:
@@ -198,9 +198,9 @@ def _openapi() -> dict:
                         "limit": {"type": "integer"}, "offset": {"type": "integer"},
                         "unread": {"type": "integer"}}}),
                 **problem_responses(401, 403, 422)}}},
-        "/api/v1/inbox/{outbox_id}/read": {"post": {
+        "/api/v1/inbox/{message_id}/read": {"post": {
             "summary": "Mark one of the caller's messages read", "security": BEARER, "tags": ["inbox"],
-            "parameters": [id_parameter("outbox_id", "Message id")],
+            "parameters": [id_parameter("message_id", "Message id")],
             "responses": {
                 "200": json_response("Marked", {"type": "object", "required": ["id", "read", "unread"], "properties": {
                     "id": {"type": "integer"}, "read": {"type": "boolean"}, "unread": {"type": "integer"}}}),
