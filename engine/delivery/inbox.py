@@ -113,15 +113,17 @@ def address_new(session: Session, stragglers: bool = False, limit: int = BATCH) 
     """Address the rows not addressed yet (those after the last one addressed; with `stragglers`, also
     those committed late within STRAGGLERS); return how many. No commit: the caller owns it."""
     newest = session.scalar(select(func.max(InboxAddress.outbox_id))) or 0
-    fresh = OutboxMessage.id > newest
+    columns = (OutboxMessage.id, OutboxMessage.target, OutboxMessage.payload, OutboxMessage.task_id)
+    rows = []
     if stragglers and newest:
         since = session.scalar(select(OutboxMessage.created_at).where(OutboxMessage.id == newest))
-        if since is not None:
-            fresh = or_(fresh, OutboxMessage.created_at >= since - STRAGGLERS)
-    rows = session.execute(select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.payload,
-                                  OutboxMessage.task_id)
-                           .where(fresh, ~exists().where(InboxAddress.outbox_id == OutboxMessage.id))
-                           .order_by(OutboxMessage.id).limit(limit)).all()
+        rows = session.execute(select(*columns).where(  # by the created_at index, not by id
+            OutboxMessage.created_at >= since - STRAGGLERS,
+            ~exists().where(InboxAddress.outbox_id == OutboxMessage.id)).limit(limit)).all()
+    known = {row.id for row in rows}
+    rows += [row for row in session.execute(select(*columns).where(OutboxMessage.id > newest)
+                                            .order_by(OutboxMessage.id).limit(limit)) if row.id not in known]
+    rows = rows[:limit]
     if not rows:
         return 0
     task_ids = {r.task_id for r in rows if r.task_id is not None}
@@ -158,10 +160,6 @@ class Message:
     read_at: datetime | None
 
 
-def _addressed(reader: Reader):
-    return select(InboxAddress.outbox_id).where(reader.condition())
-
-
 def _unread(reader: Reader, column: Any):
     """No read mark of the reader's on the message `column` names (its own alias: the outer query may join one)."""
     mark = aliased(MessageRead)
@@ -170,15 +168,20 @@ def _unread(reader: Reader, column: Any):
 
 def messages(session: Session, reader: Reader, unread_only: bool = False, limit: int = 50,
              offset: int = 0) -> tuple[list[Message], int]:
-    """A page of the reader's messages, newest first, and how many there are in all (with the filter)."""
-    where = [OutboxMessage.id.in_(_addressed(reader))]
+    """A page of the reader's messages, newest first, and how many there are in all (with the filter):
+    both read from the addresses' index, the page's rows then by id."""
+    where = [reader.condition()]
     if unread_only:
-        where.append(_unread(reader, OutboxMessage.id))
-    total = session.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0
+        where.append(_unread(reader, InboxAddress.outbox_id))
+    total = session.scalar(select(func.count(func.distinct(InboxAddress.outbox_id))).where(*where)) or 0
+    ids = list(session.scalars(select(InboxAddress.outbox_id).where(*where).distinct()
+                               .order_by(InboxAddress.outbox_id.desc()).limit(limit).offset(offset)))
+    if not ids:
+        return [], total
     rows = session.execute(select(OutboxMessage, MessageRead.read_at)
                            .outerjoin(MessageRead, and_(MessageRead.outbox_id == OutboxMessage.id,
                                                         MessageRead.user_id == reader.user_id))
-                           .where(*where).order_by(OutboxMessage.id.desc()).limit(limit).offset(offset)).all()
+                           .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id.desc())).all()
     task_ids = {row.task_id for row, _ in rows if row.task_id is not None}
     tasks = {t.id: t for t in session.scalars(
         select(Task).where(Task.id.in_(task_ids)).options(
