@@ -2,10 +2,11 @@
 engine/delivery/inbox.py. Everyone signed in reads their own messages and no one else's."""
 from __future__ import annotations
 
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -34,12 +35,22 @@ KINDS = {
 STEPS = ("remind", "order", "escalate", "list_publicly")
 
 
+#: Each account's addresses for READER_SECONDS, so that the header's badge on every page is one COUNT; keyed
+#: by what the account row says, so a changed unit or role is seen at once, a changed tier membership soon.
+READERS: dict[tuple, tuple[float, inbox.Reader]] = {}
+READER_SECONDS = 30.0
+
+
 def _reader(user: User) -> inbox.Reader:
-    """The user's addresses, worked out once per request (the header and the page both need them)."""
-    cached = g.get("inbox_reader")
-    if cached is None or cached.user_id != user.id:
-        cached = g.inbox_reader = inbox.reader_of(db.session, user)
-    return cached
+    """The user's addresses (unit scope, tier, person), from the cache while fresh."""
+    key = (user.id, user.username, user.role, user.unit_id, user.tier_level)
+    now = time.monotonic()
+    cached = READERS.get(key)
+    if cached is None or cached[0] < now:
+        if len(READERS) > 10_000:
+            READERS.clear()
+        cached = READERS[key] = (now + READER_SECONDS, inbox.reader_of(db.session, user))
+    return cached[1]
 
 
 @bp.app_context_processor
