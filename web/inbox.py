@@ -94,9 +94,12 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
         else:
             origin = None
         names = {"zh": 0, "en": 1}[lang]
+        text = payload.get("message") if isinstance(payload.get("message"), str) else None
+        if row.kind == "digest" and isinstance(payload.get("open"), int):
+            text = _("%(open)s open tasks, %(overdue)s overdue", open=payload["open"], overdue=payload.get("overdue", 0))
         out.append({
             "id": row.id, "kind": row.kind, "title": str(KINDS.get(row.kind, _l("Notification"))), "from": origin,
-            "message": payload.get("message") if isinstance(payload.get("message"), str) else None,
+            "message": text,
             "task": None if task is None else {
                 "id": task.id, "url": url_for("pages.task", task_id=task.id),
                 "category": (task.event.category.name_zh, task.event.category.name_en)[names],

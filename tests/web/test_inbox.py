@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.core.models import Event, InboxAddress, MessageRead, OutboxMessage, TaskStep
+from engine.core import clock, outbox
+from engine.core.models import Event, InboxAddress, MessageRead, OutboxMessage, TaskStep, Unit
 from engine.supervision import escalation
 from tests.helpers import bearer, csrf_from, event, user_token
 
@@ -164,3 +165,18 @@ def test_another_units_message_cannot_be_marked_from_the_page(app, client, facto
     assert client.post(f"/inbox/{message_id}/read", data={"csrf_token": token}).status_code == 404
     client.post("/logout", data={"csrf_token": token})
     assert client.get("/inbox").status_code == 302
+
+
+def test_the_daily_summary_reads_as_a_sentence(client, factory):
+    with factory() as session:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == "JD-DC"))
+        outbox.write(session, [outbox.message("digest:inbox-test", "digest", f"unit:{unit_id}",
+                                              {"day": "2026-12-01", "open": 3, "overdue": 1, "tasks": []},
+                                              clock.now())])
+        session.commit()
+    data = inbox(client, user_token(client, "dongcheng"))
+    summary = next(m for m in data["messages"] if m["kind"] == "digest")
+    assert summary["title"] == "每日汇总" and summary["message"] == "未办结任务 3 件，其中超期 1 件"
+    assert summary["task"] is None
+    assert all(m["kind"] != "digest" or m["id"] != summary["id"]
+               for m in inbox(client, user_token(client, "xicheng"))["messages"])
