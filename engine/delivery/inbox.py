@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -219,8 +219,10 @@ def mark_read(session: Session, reader: Reader, outbox_ids: Iterable[int]) -> in
 
 def mark_all_read(session: Session, reader: Reader) -> int:
     """Mark every unread message of the reader read, in one INSERT … SELECT. No commit."""
-    unread = (select(InboxAddress.outbox_id, literal(reader.user_id), literal(clock.now(), UTC))
-              .where(reader.condition(), _unread(reader, InboxAddress.outbox_id)).distinct())
+    ids = select(InboxAddress.outbox_id).where(reader.condition(), _unread(reader, InboxAddress.outbox_id)) \
+        .distinct().subquery()
+    # WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join's ON (its documented parsing ambiguity)
+    unread = select(ids.c.outbox_id, literal(reader.user_id), literal(clock.now(), UTC)).where(true())
     result = session.execute(_insert_ignoring(session, MessageRead)
                              .from_select(["outbox_id", "user_id", "read_at"], unread))
     return max(result.rowcount or 0, 0)
