@@ -87,6 +87,9 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
         zone = zones.get(task.campaign_id, default) if task is not None else default
         tier = payload.get("tier") if isinstance(payload.get("tier"), int) else None
         tier_name = tiers.get((task.campaign_id if task else None, tier)) or tiers.get((None, tier)) if tier else None
+        body = payload.get("body")
+        if isinstance(body, dict) and isinstance(body.get("name"), dict) and body["name"].get(lang):
+            tier_name = str(body["name"][lang])  # the supervising body as the step names it
         if row.kind in STEPS:
             origin = _("Timeline step") + (f" · {tier_name}" if tier_name else "")
         elif row.kind.startswith("supervision_"):

@@ -180,3 +180,16 @@ def test_the_daily_summary_reads_as_a_sentence(client, factory):
     assert summary["task"] is None
     assert all(m["kind"] != "digest" or m["id"] != summary["id"]
                for m in inbox(client, user_token(client, "xicheng"))["messages"])
+
+
+def test_a_step_naming_its_body_shows_the_bodys_name(client, factory):
+    with factory() as session:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == "JD-DC"))
+        outbox.write(session, [outbox.message("step:inbox-test-body", "order", f"unit:{unit_id}",
+                                              {"action": "order", "tier": 4, "chain": [],
+                                               "body": {"tier": 4, "name": {"zh": "城管委办公室",
+                                                                            "en": "Committee office"}}},
+                                              clock.now())])
+        session.commit()
+    step = next(m for m in inbox(client, user_token(client, "dongcheng"))["messages"] if m["kind"] == "order")
+    assert step["title"] == "督办" and step["from"] == "时限流程 · 城管委办公室"
