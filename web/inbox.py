@@ -64,8 +64,8 @@ def _zones(campaign_ids: set[int]) -> dict[int, ZoneInfo]:
     return {cid: ZoneInfo(zone or DEFAULT_TIMEZONE) for cid, zone in rows}
 
 
-def _tier_names(campaign_ids: set[int], lang: str) -> dict[tuple[int | None, int], str]:
-    """Tier names by (campaign, level), and by (None, level) for a row without a task."""
+def _tier_names(lang: str) -> dict[tuple[int | None, int], str]:
+    """Tier names by (campaign, level), and by (None, level) for a row without a task (a few rows in all)."""
     names: dict[tuple[int | None, int], str] = {}
     for tier in db.session.scalars(select(SupervisionTier).order_by(SupervisionTier.campaign_id)):
         name = tier.name_zh if lang == "zh" else tier.name_en
@@ -78,7 +78,7 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
     """Each message as people read it: what happened in words, from whom, about which task (category and
     unit by name), at the campaign's local time."""
     campaigns = {m.task.campaign_id for m in messages if m.task is not None}
-    zones, tiers = _zones(campaigns), _tier_names(campaigns, lang)
+    zones, tiers = _zones(campaigns), _tier_names(lang)
     default = ZoneInfo(DEFAULT_TIMEZONE)
     out = []
     for m in messages:
@@ -119,7 +119,7 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
 @require_roles()
 def page():
     unread_only = request.args.get("unread") == "1"
-    number = max(request.args.get("page", default=1, type=int) or 1, 1)
+    number = min(max(request.args.get("page", default=1, type=int) or 1, 1), 10 ** 6)
     inbox.address_new(db.session)
     db.session.commit()
     reader = _reader(current_user)
