@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 DIGEST_EVERY = 10.0  # digests, audit seals, and inbox rows committed late
-CATCH_UP = 2000  # outbox rows addressed per round at most
+CATCH_UP = 500  # outbox rows addressed per round at most, so that due steps never wait behind a backlog
 
 
 def run_forever(every: float = 0.5) -> None:

@@ -80,8 +80,25 @@ def _body_unit(body: Any) -> str | int | None:
     return body if isinstance(body, (str, int)) and not isinstance(body, bool) else None
 
 
-def _addresses(row: Any, task: Task | None, unit_ids: dict[str, int], org: Organisation | None,
-               session: Session) -> set[tuple[str, int]]:
+class _Chains:
+    """The person chains of a batch's tasks, each (unit, grid, assignee) worked out once, with the paired
+    leaders held so that the session's identity map keeps them between chains."""
+
+    def __init__(self, session: Session) -> None:
+        self.session, self.org = session, Organisation.load(session)
+        self.paired = list(session.scalars(select(Person).where(Person.id.in_(select(Unit.liaison_id)))))
+        self.known: dict[tuple[int, int | None, int | None], set[int]] = {}
+
+    def people(self, task: Task) -> set[int]:
+        grid_id = task.event.grid_id if task.event is not None else None
+        key = (task.unit_id, grid_id, task.assignee_id)
+        if key not in self.known:
+            self.known[key] = {link.person.id for link in chain(self.session, task.unit_id, grid_id, task.assignee,
+                                                                self.org) if link.person is not None}
+        return self.known[key]
+
+
+def _addresses(row: Any, task: Task | None, unit_ids: dict[str, int], chains: _Chains | None) -> set[tuple[str, int]]:
     scope, _, value = (row.target or "").partition(":")
     found: set[tuple[str, int]] = set()
     if scope == "source":
@@ -102,10 +119,8 @@ def _addresses(row: Any, task: Task | None, unit_ids: dict[str, int], org: Organ
         found.add(("unit", unit_ids[body]))
     if isinstance(payload.get("chain"), list):
         found |= {("person", pid) for pid in _ids(payload["chain"])}
-    elif task is not None and org is not None:
-        grid_id = task.event.grid_id if task.event is not None else None
-        found |= {("person", link.person.id) for link in chain(session, task.unit_id, grid_id, task.assignee, org)
-                  if link.person is not None}
+    elif task is not None and chains is not None:
+        found |= {("person", pid) for pid in chains.people(task)}
     return found
 
 
@@ -134,10 +149,10 @@ def address_new(session: Session, stragglers: bool = False, limit: int = BATCH) 
     codes |= {b for r in rows if isinstance(r.payload, dict) and isinstance(b := _body_unit(r.payload.get("body")), str)}
     unit_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all()) if codes else {}
     needs_chain = any(r.task_id in tasks and not isinstance((r.payload or {}).get("chain"), list) for r in rows)
-    org = Organisation.load(session) if needs_chain else None
+    chains = _Chains(session) if needs_chain else None
     values = []
     for row in rows:
-        found = _addresses(row, tasks.get(row.task_id), unit_ids, org, session) or {("none", 0)}
+        found = _addresses(row, tasks.get(row.task_id), unit_ids, chains) or {("none", 0)}
         values += [{"outbox_id": row.id, "scope": scope, "ref": ref} for scope, ref in sorted(found)]
     session.execute(_insert_ignoring(session, InboxAddress), values)
     return len(rows)
