@@ -120,12 +120,10 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
 def page():
     unread_only = request.args.get("unread") == "1"
     number = min(max(request.args.get("page", default=1, type=int) or 1, 1), 10 ** 6)
-    inbox.address_new(db.session)
+    found = inbox.read_page(db.session, _reader(current_user), unread_only, PAGE, (number - 1) * PAGE)
     db.session.commit()
-    reader = _reader(current_user)
-    found, total = inbox.messages(db.session, reader, unread_only, PAGE, (number - 1) * PAGE)
-    return render_template("inbox.html", messages=describe(found, short_lang()), total=total, page=number,
-                           pages=max((total + PAGE - 1) // PAGE, 1), unread_only=unread_only)
+    return render_template("inbox.html", messages=describe(found.messages, short_lang()), total=found.total,
+                           page=number, pages=max((found.total + PAGE - 1) // PAGE, 1), unread_only=unread_only)
 
 
 @bp.post("/inbox/<int:message_id>/read")
@@ -167,12 +165,10 @@ def api_list():
     bad_unread = [] if unread in ("0", "1") else [Problem("unread", "0 or 1", "须为 0 或 1")]
     if bad_limit or bad_offset or bad_unread:
         return refused(bad_limit + bad_offset + bad_unread)
-    inbox.address_new(db.session)
+    found = inbox.read_page(db.session, _reader(user), unread == "1", limit, offset)
     db.session.commit()
-    reader = _reader(user)
-    found, total = inbox.messages(db.session, reader, unread == "1", limit, offset)
-    return jsonify({"messages": describe(found, short_lang()), "total": total, "limit": limit, "offset": offset,
-                    "unread": inbox.unread_count(db.session, reader)})
+    return jsonify({"messages": describe(found.messages, short_lang()), "total": found.total, "limit": limit,
+                    "offset": offset, "unread": found.unread})
 
 
 @api.post("/inbox/<int:message_id>/read")

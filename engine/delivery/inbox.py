@@ -204,6 +204,21 @@ def messages(session: Session, reader: Reader, unread_only: bool = False, limit:
     return [Message(row, tasks.get(row.task_id), read_at) for row, read_at in rows], total
 
 
+@dataclass(frozen=True)
+class Page:
+    messages: list[Message]
+    total: int  # with the page's filter
+    unread: int
+
+
+def read_page(session: Session, reader: Reader, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Page:
+    """What an inbox read shows: the rows written since the last addressed are addressed first (so a step
+    that just ran is there), then the page and the unread count. No commit: the caller owns it."""
+    address_new(session)
+    found, total = messages(session, reader, unread_only, limit, offset)
+    return Page(found, total, unread_count(session, reader))
+
+
 def unread_count(session: Session, reader: Reader) -> int:
     """The header's badge: one COUNT over the reader's addresses without a read mark."""
     return session.scalar(select(func.count(func.distinct(InboxAddress.outbox_id))).where(
