@@ -19,7 +19,7 @@ from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
-                 open311, openapi, pages, people, permits, simulate, supervision, workflow)
+                 inbox, open311, openapi, pages, people, permits, simulate, supervision, workflow)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
     app.register_blueprint(supervision.api)
     csrf.exempt(supervision.api)
+    app.register_blueprint(inbox.api)
+    csrf.exempt(inbox.api)  # bearer tokens only, like the rest of the API
     app.register_blueprint(people.bp)  # the people API: bearer tokens only, CSRF-exempt in web/people.py
     app.register_blueprint(permits.bp)  # the permits API: bearer tokens only, CSRF-exempt in web/permits.py
     app.register_blueprint(cases.bp)  # the cases API: bearer tokens only, CSRF-exempt in web/cases.py
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(handover.bp)  # 交办: the committee's items, a form with CSRF
     app.register_blueprint(case_pages.bp)  # 核实, 立案 and 结案: forms with CSRF
     app.register_blueprint(supervision.bp)
+    app.register_blueprint(inbox.bp)  # 消息: the user's messages, marked read by forms with CSRF
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
     app.register_blueprint(bulletin_issues.bp)  # the published weekly bulletins (周通报 第N期)
     app.register_blueprint(bulletin_issues.api)  # their frozen JSON: bearer tokens only, CSRF-exempt there

@@ -676,7 +676,8 @@ class OutboxMessage(Base):
     """A side effect decided in the evaluation transaction, delivered later at least once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),
+                      Index("ix_outbox_created_at", "created_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id"))
@@ -691,6 +692,30 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTC)
     delivered_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class InboxAddress(Base):
+    """One addressee an outbox row names — a unit, a tier, a person of the task's chain, a user — so that
+    a user's messages (消息) are an indexed lookup; one row per addressee, never one per reader."""
+
+    __tablename__ = "inbox_addresses"
+    __table_args__ = (UniqueConstraint("outbox_id", "scope", "ref"),
+                      Index("ix_inbox_addresses_reader", "scope", "ref", "outbox_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id"))
+    scope: Mapped[str] = mapped_column(String(8))  # unit | tier | person | user | none (addressed to nobody here)
+    ref: Mapped[int] = mapped_column(BigId)
+
+
+class MessageRead(Base):
+    """A user has read one inbox message: the mark is per user, the message is the outbox row."""
+
+    __tablename__ = "message_reads"
+    __table_args__ = (UniqueConstraint("user_id", "outbox_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    read_at: Mapped[datetime] = mapped_column(UTC)
 
 
 class Role(Base):

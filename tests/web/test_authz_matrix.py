@@ -101,6 +101,11 @@ POLICY: dict[str, frozenset[str]] = {
     "people_api.roster": USERS,
     "permits_api.list_permits": USERS,  # the register is for signed-in users, never for a source token
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
+    "inbox.page": USERS,  # 消息: everyone signed in reads their own messages (engine.delivery.inbox scopes them)
+    "inbox.read": USERS,
+    "inbox.read_all": USERS,
+    "inbox_api.api_list": USERS,
+    "inbox_api.api_read": USERS,
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
@@ -169,7 +174,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
-              "campaign_id": "1", "number": "999999999", "issue_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:
