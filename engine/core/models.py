@@ -253,6 +253,26 @@ class FrontageHolder(Base):
         return f"{self.name} ({self.address})"
 
 
+class Zone(Base):
+    """A zone on the map (限制经营区, 严管街, school surroundings, residential area): GeoJSON in WGS-84, reaching
+    `width_metres / 2` beside a street's line or `buffer_metres` around school points. Only active zones are facts."""
+
+    __tablename__ = "zones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    width_metres: Mapped[Optional[float]] = mapped_column(Float)
+    buffer_metres: Mapped[Optional[float]] = mapped_column(Float)
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))  # None: every campaign
+    campaign: Mapped[Optional[Campaign]] = relationship()
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SupervisionTier(Base):
     __tablename__ = "supervision_tiers"
     __table_args__ = (UniqueConstraint("campaign_id", "level"),)
@@ -700,6 +720,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     source: Mapped[Optional[str]] = mapped_column(String(64))
     source_type: Mapped[Optional[str]] = mapped_column(String(16))
+    # The datum an intake source sends its points in (wgs84 | gcj02 | bd09); converted to WGS-84 at intake.
+    crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     user: Mapped[Optional[User]] = relationship()
     created_at: Mapped[datetime] = mapped_column(UTC)
@@ -847,6 +869,7 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(64))
     source_type: Mapped[str] = mapped_column(String(16), default="hotline")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")  # the file's datum
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="uploaded")  # uploaded|queued|running|cancelling|cancelled|done|failed
     total: Mapped[int] = mapped_column(Integer, default=0)
