@@ -66,6 +66,7 @@ ADMIN_VIEWS = {
     "firing_history": ADMIN_READERS,
     "change_history": ADMIN_READERS,
     "duties": ADMIN_READERS,  # the duty lists' conflicts and gaps: read-only, linking to the unit forms
+    "zones": ADMIN_READERS,  # the zone map read-only; saving, publishing, withdrawing, deleting call require_editor()
 }
 
 #: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
@@ -90,6 +91,8 @@ POLICY: dict[str, frozenset[str]] = {
     "api.list_categories": USERS | {INTAKE},
     "api.list_units": USERS | {INTAKE},
     "api.list_grids": USERS | {INTAKE},
+    "zones_api.list_zones": USERS,  # zones as GeoJSON: signed-in users' tokens, not sources
+    "leaflet.asset": EVERYONE,  # Leaflet's files from the xstatic-leaflet package, for the zone map
     "api.post_event": frozenset({INTAKE}),
     "api.post_events_batch": frozenset({INTAKE}),
     "api.get_event": USERS | {INTAKE},
