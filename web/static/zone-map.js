@@ -14,6 +14,7 @@
 
   L.Icon.Default.imagePath = el.dataset.leafletImages;
   var map = L.map(el);
+  el.leafletMap = map;  // for scripts (and browser tests) that place points by coordinates
   if (el.dataset.tiles) {
     L.tileLayer(el.dataset.tiles, { subdomains: "01234567", maxZoom: 18,
                                     attribution: el.dataset.attribution || "" }).addTo(map);
