@@ -258,6 +258,8 @@ class Zone(Base):
     `width_metres / 2` beside a street's line or `buffer_metres` around school points. Only active zones are facts."""
 
     __tablename__ = "zones"
+    # The spatial index's stamp (count, newest change) reads this small index once per evaluation batch.
+    __table_args__ = (Index("ix_zones_stamp", "updated_at", "active"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -708,6 +710,10 @@ class User(Base):
 
     def __str__(self) -> str:
         return self.username
+
+
+#: The datums a source, an import or the map tiles may declare (DESIGN 16); points are stored in WGS-84.
+DATUMS = ("wgs84", "gcj02", "bd09")
 
 
 class ApiToken(Base):

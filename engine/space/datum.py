@@ -7,10 +7,8 @@ from typing import Any, Callable
 
 import prcoords
 
+from engine.core.models import DATUMS
 from rules.problems import Problem
-
-#: The datums a token, an import or the map tiles may declare.
-DATUMS = ("wgs84", "gcj02", "bd09")
 
 _TO_WGS84: dict[str, Callable[[Any], Any]] = {"gcj02": prcoords.gcj_wgs_bored, "bd09": prcoords.bd_wgs_bored}
 _FROM_WGS84: dict[str, Callable[[Any], Any]] = {"gcj02": prcoords.wgs_gcj, "bd09": prcoords.wgs_bd}

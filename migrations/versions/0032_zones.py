@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_zones')),
     )
     op.create_index(op.f('ix_zones_kind'), 'zones', ['kind'])
+    op.create_index('ix_zones_stamp', 'zones', ['updated_at', 'active'])
     with op.batch_alter_table('api_tokens') as batch:
         batch.add_column(sa.Column('crs', sa.String(length=8), server_default='wgs84', nullable=False))
     with op.batch_alter_table('import_runs') as batch:
@@ -41,5 +42,6 @@ def downgrade() -> None:
         batch.drop_column('crs')
     with op.batch_alter_table('api_tokens') as batch:
         batch.drop_column('crs')
+    op.drop_index('ix_zones_stamp', table_name='zones')
     op.drop_index(op.f('ix_zones_kind'), table_name='zones')
     op.drop_table('zones')

@@ -164,7 +164,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
-              "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
+              "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
