@@ -123,3 +123,27 @@ def test_a_token_created_for_gcj02_has_its_points_converted(client, session, dra
     assert "zero_tolerance.zt6" in {f.rule_key for f in e.firings}
     refused = CliRunner().invoke(main, ["token", "create", "--source", "x", "--crs", "mars"])
     assert refused.exit_code != 0 and "mars" in refused.output
+
+
+def test_an_import_declared_gcj02_has_its_points_converted(app, login, factory, session):
+    import io
+    import re
+
+    from engine.core.models import ImportRun
+    from engine.intake import imports
+    from tests.helpers import local_time, unique
+
+    admin, _csrf = _admin(app, login)
+    lat, lon = from_wgs84(35.0360, 111.0150, "gcj02")
+    source, ticket = unique("gaode-export"), unique("gd")
+    text = f"工单编号,问题类别代码,受理时间,网格,纬度,经度\n{ticket},L0001,{local_time(11)},XC-03,{lat},{lon}\n"
+    page = admin.get("/admin/import/").get_data(as_text=True)
+    assert 'name="crs"' in page
+    response = admin.post("/admin/import/", data={
+        "csrf_token": csrf_from(page), "source": source, "source_type": "patrol", "timezone": "Asia/Shanghai",
+        "crs": "gcj02", "file": (io.BytesIO(text.encode()), "gaode.csv")}, content_type="multipart/form-data")
+    run_id = int(re.search(r"/import/(\d+)/", response.headers["Location"]).group(1))
+    assert session.get(ImportRun, run_id).crs == "gcj02"
+    assert imports.run(factory, run_id).created == 1
+    e = session.scalar(select(Event).where(Event.source == source))
+    assert metres(e.lat, e.lon, 35.0360, 111.0150) < 1

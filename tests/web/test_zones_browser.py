@@ -129,3 +129,61 @@ def test_an_administrator_draws_a_zone_publishes_it_and_reports_inside_it_fire_i
         with session.begin_nested():
             session.execute(delete(Zone).where(Zone.id.not_in(known)))
         session.commit()
+
+
+def test_on_gcj02_tiles_the_layers_are_shifted_and_the_tiles_pass_the_policy(settings, browser, browser_login, session):
+    """A base map in GCJ-02 (e.g. Gaode) from another origin: its tiles load under the admin's policy, and the
+    stored WGS-84 zones are drawn where those tiles show the place (shifted by some 500 m)."""
+    import dataclasses
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from io import BytesIO
+
+    from PIL import Image
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from engine.space.datum import from_wgs84
+    from tests.helpers import WATCH
+
+    buffer = BytesIO()
+    Image.new("RGB", (256, 256), (230, 240, 230)).save(buffer, "PNG")
+    tile, asked = buffer.getvalue(), []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    tiles = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    web = dataclasses.replace(settings.web, map_tiles=f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png",
+                              map_tiles_crs="gcj02", map_attribution="测试底图")
+    app = create_app(dataclasses.replace(settings, web=web))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+    page.add_init_script(WATCH)
+    try:
+        browser_login(page, base)
+        page.goto(f"{base}/admin/zones/")
+        page.wait_for_load_state("networkidle")
+        assert asked and page.evaluate("window.__csp") == []
+        assert page.locator(".leaflet-control-attribution", has_text="测试底图").is_visible()
+        lat, lon = page.evaluate("""() => { let found = null;
+            document.getElementById('zone-map').leafletMap.eachLayer(l => {
+              if (l.zone && l.zone.name === '东城实验小学') { found = l.getLatLng(); } });
+            return [found.lat, found.lng]; }""")
+        expected = from_wgs84(35.0252, 111.005, "gcj02")
+        assert metres(lat, lon, *expected) < 1 and metres(lat, lon, 35.0252, 111.005) > 300
+    finally:
+        page.close()
+        server.shutdown()
+        tiles.shutdown()
