@@ -153,6 +153,8 @@ POLICY: dict[str, frozenset[str]] = {
     "assessment.bulletin": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
+    "zones.save": ADMINS, "zones.publish": ADMINS, "zones.withdraw": ADMINS,  # POST only: require_editor()
+    "zones.delete": ADMINS,
     "import.cancel": ADMINS,  # POST only
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
