@@ -2,7 +2,7 @@
 for the admin's zone map (no CDN). Thin: engine/space/zones.py builds the features."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, send_from_directory
+from flask import Blueprint, jsonify, request, send_from_directory
 from xstatic.pkg import leaflet as xstatic_leaflet
 
 from engine.space.datum import DATUMS, datum_problem
@@ -33,8 +33,6 @@ def list_zones():
 @leaflet.get("/vendor/leaflet/<path:filename>")
 def asset(filename: str):
     """Leaflet's script, style sheet and marker images from the installed xstatic-leaflet package."""
-    if filename.endswith(".map"):
-        abort(404)
     return send_from_directory(xstatic_leaflet.BASE_DIR, filename, max_age=86400)
 
 
