@@ -33,6 +33,7 @@ from admin.security import add_security_views
 from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
+from admin.zones import ZoneMapView
 from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, Permit, Person, Recipient,
                                 RulesetVersion, Street, Task)
 from web.common.extensions import db
@@ -46,6 +47,7 @@ def init_admin(app: Flask) -> Admin:
     master, records, rules = _l("Master data"), _l("Records"), _l("Rules")
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    admin.add_view(ZoneMapView(name=_l("Zones on the map"), endpoint="zones", url="zones", category=master))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

@@ -18,6 +18,7 @@ from admin.base import READERS, Guarded, require_editor
 from engine.intake import imports
 from engine.authoring.vocabulary import SOURCE_TYPES, InputError
 from engine.core.models import DEFAULT_TIMEZONE, ImportRun
+from engine.space.datum import DATUMS
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from workers.queues import enqueue_import
@@ -38,6 +39,9 @@ class UploadForm(FlaskForm):
     source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
     timezone = StringField(_l("Time zone of times without an offset"), default=DEFAULT_TIMEZONE,
                            validators=[DataRequired(), Length(max=64)])
+    crs = SelectField(_l("Datum of the locations"), choices=[(d, d) for d in DATUMS], default="wgs84",
+                      description=_l("gcj02 for Gaode or Tencent pickers and most phones, bd09 for Baidu; "
+                                     "points are stored in WGS-84."))
 
 
 def mapping_form(headers: list[str], mapping: dict[str, str]) -> FlaskForm:
@@ -74,7 +78,8 @@ class ImportView(Guarded, BaseView):
             upload = form.file.data
             try:
                 job = imports.new_run(db.session, self._folder(), upload.filename or "upload.csv", upload.read(),
-                                      form.source.data, form.source_type.data, form.timezone.data, current_user.id)
+                                      form.source.data, form.source_type.data, form.timezone.data, current_user.id,
+                                      form.crs.data)
             except InputError as err:
                 db.session.rollback()
                 for p in err.problems:

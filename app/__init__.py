@@ -19,7 +19,7 @@ from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
-                 inbox, open311, openapi, pages, people, permits, simulate, supervision, workflow)
+                 inbox, open311, openapi, pages, people, permits, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(permits.bp)  # the permits API: bearer tokens only, CSRF-exempt in web/permits.py
     app.register_blueprint(cases.bp)  # the cases API: bearer tokens only, CSRF-exempt in web/cases.py
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(zones.bp)  # zones as GeoJSON: bearer tokens only, CSRF-exempt in web/zones.py
+    app.register_blueprint(zones.leaflet)  # Leaflet's files for the admin's zone map
     app.register_blueprint(simulate.bp)
     csrf.exempt(simulate.bp)
     app.register_blueprint(evidence.bp)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app.serve import Supervisor
 from engine.accounts import tokens
+from engine.space.datum import DATUMS
 from engine.accounts.lockout import unlock
 from engine.accounts.users import ROLES, create_user, issue_intake_token
 from engine.assessment import sanctions as sanction_lists
@@ -132,10 +133,12 @@ def token() -> None:
 @click.option("--source", required=True, help="name of the intake source, e.g. hotline-12345")
 @click.option("--source-type", default="hotline", show_default=True,
               type=click.Choice(["hotline", "patrol", "camera", "inspection", "media", "leader", "citizen"]))
-def token_create(source: str, source_type: str) -> None:
+@click.option("--crs", default="wgs84", show_default=True, type=click.Choice(list(DATUMS)),
+              help="datum of the source's points: gcj02 for Gaode/Tencent pickers and most phones, bd09 for Baidu")
+def token_create(source: str, source_type: str, crs: str) -> None:
     """Create an intake token for one source and print it (only its digest is stored)."""
     with session_factory(load_settings().database_url)() as session:
-        value = issue_intake_token(session, source, source_type)
+        value = issue_intake_token(session, source, source_type, crs)
         session.commit()
     click.echo(value)
 
@@ -149,7 +152,8 @@ def token_list(include_all: bool) -> None:
         for t in rows:
             owner = t.source if t.kind == "intake" else (t.user.username if t.user else "-")
             state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "active"
-            click.echo(f"{t.id:>5}  {t.prefix:<10}  {t.kind:<6}  {owner:<20}  {t.created_at:%Y-%m-%d}  {state}")
+            click.echo(f"{t.id:>5}  {t.prefix:<10}  {t.kind:<6}  {owner:<20}  {t.crs or 'wgs84':<6}  "
+                       f"{t.created_at:%Y-%m-%d}  {state}")
 
 
 @token.command("revoke")

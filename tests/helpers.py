@@ -64,6 +64,18 @@ def event(category: str = "06029", grid: str = "DC-01", hour: int = 23, **extra)
     return body
 
 
+#: The south-west corners of the demo's zones in three grids (rules/packs/demo.json), each about 500 m wide:
+#: ZT6 needs a 限制经营区 (XC-03), SM7 a 居住区 (NC-02, DC-03).
+DEMO_ZONE_CORNERS = {"XC-03": (35.0335, 111.0125), "NC-02": (35.0425, 111.0025), "DC-03": (35.0225, 111.0125)}
+
+
+def zone_spot(grid: str, n: int = 0) -> dict[str, float]:
+    """The n-th of sixteen spots inside the demo's zone in `grid`, each over 100 m from the others (so reports
+    there are never linked into one case by place)."""
+    lat, lon = DEMO_ZONE_CORNERS[grid]
+    return {"lat": lat + 0.0005 + 0.0012 * (n // 4), "lon": lon + 0.0005 + 0.0012 * (n % 4)}
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

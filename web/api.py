@@ -59,7 +59,7 @@ def _input_error(err: InputError):
 
 
 def _source() -> IntakeSource:
-    return IntakeSource(g.token.source, g.token.source_type or "hotline")
+    return IntakeSource(g.token.source, g.token.source_type or "hotline", g.token.crs or "wgs84")
 
 
 def _queue_evaluation() -> None:

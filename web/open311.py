@@ -90,7 +90,7 @@ def create_request(fmt: str):
         return _errors(403, [_message("a valid api_key (an intake token) is required to file a request",
                                       "提交请求须提供有效的 api_key（受理令牌）")], fmt)
     try:
-        source = IntakeSource(token.source, token.source_type or "hotline")
+        source = IntakeSource(token.source, token.source_type or "hotline", token.crs or "wgs84")
         event, created = open311.file_request(db.session, form, source)
     except InputError as err:
         db.session.rollback()

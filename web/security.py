@@ -10,6 +10,8 @@ Inline styles are allowed everywhere: templates use `style=` attributes, and a s
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask.sessions import SecureCookieSessionInterface
@@ -37,11 +39,23 @@ SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures an acco
                     "an administrator can unlock it.")
 
 
-def content_security_policy(path: str) -> str:
+def tile_source(url: str) -> str:
+    """The CSP source of a base-map tile URL template: its origin, with a `{s}` subdomain as a wildcard."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(path: str, tiles: str = "") -> str:
+    """The policy of a page; `tiles` (a CSP source) may serve images to the admin's zone map."""
     policy = dict(_BASE_POLICY)
     for prefix, scripts in RELAXED_SCRIPTS.items():
         if path == prefix or path.startswith(prefix + "/"):
             policy["script-src"] = scripts
+    if tiles and (path == "/admin" or path.startswith("/admin/")):
+        policy["img-src"] = f"{policy['img-src']} {tiles}"
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
@@ -63,10 +77,11 @@ def init_security(app: Flask, settings: Settings) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.session_interface = _SessionInterface()
+    tiles = tile_source(settings.web.map_tiles)
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.path))
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.path, tiles))
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS
         return response

@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from engine.core import clock
 from rules.problems import InputError, Problem
-from engine.core.models import ApiToken, Role, Unit, User
+from engine.core.models import DATUMS, ApiToken, Role, Unit, User
 
 ROLES = {
     "admin": ("管理员", "Administrator"),
@@ -66,11 +66,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_intake_token(session: Session, source: str, source_type: str = "hotline") -> str:
-    """Create a token for one intake source; only its digest is stored, so print it now or never."""
+def issue_intake_token(session: Session, source: str, source_type: str = "hotline", crs: str = "wgs84") -> str:
+    """Create a token for one intake source, whose points come in datum `crs` (wgs84, gcj02 or bd09); only its
+    digest is stored, so print it now or never."""
+    if crs not in DATUMS:
+        raise InputError([Problem("crs", f"the datum is one of {', '.join(DATUMS)} (got {crs!r})",
+                                  f"坐标系须为 {'、'.join(DATUMS)} 之一（收到 {crs!r}）")])
     token = "cri_" + secrets.token_urlsafe(32)
     session.add(ApiToken(kind="intake", token_hash=_digest(token), prefix=token[:10], source=source,
-                         source_type=source_type, created_at=clock.now()))
+                         source_type=source_type, crs=crs, created_at=clock.now()))
     session.flush()
     return token
 

@@ -70,7 +70,7 @@ def track(model: type, campaign: Callable[[Any], int | None] = _campaign) -> Non
 for _model in (m.Campaign, m.Category, m.FilingCondition, m.Unit, m.Grid, m.FrontageHolder, m.SupervisionTier,
                m.Timeline, m.TimelineStep, m.TaskTemplate, m.RuleList, m.ListItem, m.Rule, m.RulesetVersion,
                m.Recipient, m.User, m.Holiday, m.AssessmentConfig, m.SanctionRule, m.DutyItem,
-               m.TierMember, m.Person, m.Street, m.Shift):
+               m.TierMember, m.Person, m.Street, m.Shift, m.Zone):
     track(_model)
 
 

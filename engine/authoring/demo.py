@@ -16,11 +16,12 @@ from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Permit, Person, SanctionRule, Street
+from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Permit, Person, SanctionRule, Street, Zone
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
 from engine.space.permits import PermitInput, save_permit
+from engine.space.zones import save_zone, set_active
 from rules.packs import load_pack
 
 DEMO_PASSWORD = "civicrules-demo"
@@ -136,6 +137,7 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
                                        lat=spec.get("lat"), lon=spec.get("lon")))
     _people(session, pack, units, grids)
     _permits(session, pack.get("permits", []), units)
+    _zones(session, pack)
     known_templates = set(session.scalars(select(TaskTemplate.code)))
     for spec in pack["templates"]:
         if spec["code"] not in known_templates:
@@ -153,6 +155,14 @@ def _duties(spec: dict[str, Any], written: dict[str, list[dict[str, Any]]],
     for problem in problems:
         log.error("demo pack, unit %s: %s", spec["code"], problem.en)
     return rows
+
+
+def _zones(session: Session, pack: dict[str, Any]) -> None:
+    """The pack's zones (inside its grids), checked like a drawn zone and published."""
+    known = set(session.scalars(select(Zone.name)))
+    for spec in pack.get("zones", []):
+        if spec["name"] not in known:
+            set_active(session, save_zone(session, spec), True)
 
 
 def _people(session: Session, pack: dict[str, Any], units: dict[str, Unit], grids: dict[str, Grid]) -> None:

@@ -76,6 +76,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_RATE_LIMITS", "on", "off, 0, false or no: no rate limits (benchmarks only)"),
     Variable("CIVICRULES_LOGIN_RATE_LIMIT", "5 per minute", "failed sign-ins per username and client address"),
     Variable("CIVICRULES_INTAKE_RATE_LIMIT", "1000 per second", "intake requests per token"),
+    Variable("CIVICRULES_MAP_TILES", "",
+             "base-map tile URL template of the admin's zone map, e.g. 天地图 with its key "
+             "(https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY); empty: a plain background with the grids"),
+    Variable("CIVICRULES_MAP_TILES_CRS", "wgs84",
+             "datum of those tiles (wgs84, gcj02 for Gaode/Tencent, bd09 for Baidu): the map shifts its layers to match"),
+    Variable("CIVICRULES_MAP_ATTRIBUTION", "", "the tile provider's attribution shown on the map"),
     Variable("CIVICRULES_FROZEN_NOW", "", "tests only: an ISO 8601 instant at which the clock of the process stands still"),
 )
 DEFAULTS: dict[str, str] = {variable.name: variable.default for variable in VARIABLES}
@@ -185,6 +191,9 @@ class WebSettings:
     intake_rate_limit: str
     metrics_token: str = field(repr=False)
     metrics_allow: str
+    map_tiles: str = ""  # a Leaflet tile URL template; empty: no base map
+    map_tiles_crs: str = "wgs84"
+    map_attribution: str = ""
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,14 @@ def _database_url(configured: str, instance: Path) -> str:
     return url
 
 
+def _datum(name: str, value: str) -> str:
+    datum = value.strip().lower() or "wgs84"
+    if datum not in ("wgs84", "gcj02", "bd09"):
+        raise ValueError(f"环境变量 {name}={value!r} 须为 wgs84、gcj02 或 bd09 / {name}={value!r} is not wgs84, "
+                         "gcj02 or bd09")
+    return datum
+
+
 def read_settings(environ: Mapping[str, str]) -> Settings:
     """The settings a process with this environment gets; creates the instance folder and secret key."""
     env = _Reader(environ)
@@ -313,7 +330,10 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             login_rate_limit=env.text("CIVICRULES_LOGIN_RATE_LIMIT"),
             intake_rate_limit=env.text("CIVICRULES_INTAKE_RATE_LIMIT"),
             metrics_token=env.text("CIVICRULES_METRICS_TOKEN"),
-            metrics_allow=env.text("CIVICRULES_METRICS_ALLOW")),
+            metrics_allow=env.text("CIVICRULES_METRICS_ALLOW"),
+            map_tiles=env.text("CIVICRULES_MAP_TILES").strip(),
+            map_tiles_crs=_datum("CIVICRULES_MAP_TILES_CRS", env.text("CIVICRULES_MAP_TILES_CRS")),
+            map_attribution=env.text("CIVICRULES_MAP_ATTRIBUTION")),
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
         test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )

@@ -292,6 +292,28 @@ class Permit(Base):
         return f"{self.number} {self.holder_name}"
 
 
+class Zone(Base):
+    """A zone on the map (限制经营区, 严管街, school surroundings, residential area): GeoJSON in WGS-84, reaching
+    `width_metres / 2` beside a street's line or `buffer_metres` around school points. Only active zones are facts."""
+
+    __tablename__ = "zones"
+    # The spatial index's stamp (count, newest change) reads this small index once per evaluation batch.
+    __table_args__ = (Index("ix_zones_stamp", "updated_at", "active"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    width_metres: Mapped[Optional[float]] = mapped_column(Float)
+    buffer_metres: Mapped[Optional[float]] = mapped_column(Float)
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))  # None: every campaign
+    campaign: Mapped[Optional[Campaign]] = relationship()
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SupervisionTier(Base):
     """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
     is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""
@@ -763,6 +785,10 @@ class User(Base):
         return self.username
 
 
+#: The datums a source, an import or the map tiles may declare (DESIGN 16); points are stored in WGS-84.
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+
 class ApiToken(Base):
     """Bearer tokens, stored as SHA-256 digests: intake tokens (scoped to a source) and user tokens."""
 
@@ -773,6 +799,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     source: Mapped[Optional[str]] = mapped_column(String(64))
     source_type: Mapped[Optional[str]] = mapped_column(String(16))
+    # The datum an intake source sends its points in (wgs84 | gcj02 | bd09); converted to WGS-84 at intake.
+    crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     user: Mapped[Optional[User]] = relationship()
     created_at: Mapped[datetime] = mapped_column(UTC)
@@ -924,6 +952,7 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(64))
     source_type: Mapped[str] = mapped_column(String(16), default="hotline")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")  # the file's datum
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="uploaded")  # uploaded|queued|running|cancelling|cancelled|done|failed
     total: Mapped[int] = mapped_column(Integer, default=0)

@@ -23,6 +23,7 @@ from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
 from engine.space.permits import PlaceFacts, place_facts
+from engine.space.zones import ZoneKey, kinds_for, zones_at
 from rules.facts import complete
 
 #: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
@@ -251,11 +252,12 @@ class History:
     nearby: dict[int, int]
     closures: dict[int, tuple[int, float]]
     places: dict[int, PlaceFacts] = field(default_factory=dict)  # permits at the event's place and time
+    zones: dict[int, tuple[ZoneKey, ...]] = field(default_factory=dict)  # the zones at each located event
 
     @classmethod
     def of(cls, session: Session, events: list[Event]) -> History:
         return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events),
-                   place_facts(session, events))
+                   place_facts(session, events), zones_at(session, events))
 
     def rebound(self, event_id: int) -> int | None:
         """The closed task a report is a rebound of (反弹: closed at its place at most REBOUND_DAYS before)."""
@@ -287,6 +289,7 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
         "repeats_7d": repeats[0],
         "repeats_30d": repeats[1],
         "in_inspection_window": in_window,
+        "in_zone": kinds_for(history.zones.get(event.id, ()), ctx.id),
     }
     if event.id in history.nearby:
         facts["nearby_7d"] = history.nearby[event.id]

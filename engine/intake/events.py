@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine.core import clock
 from engine.intake.reporter import reporter_values
 from rules.problems import InputError, Problem
+from engine.space.datum import to_wgs84
 from engine.space.geo import grid_for_address, grid_for_point
 from engine.core.models import Category, Event, FilingCondition, Grid
 from engine.core.states import EventStatus
@@ -37,10 +38,11 @@ MAX_MEDIA_URL = 500
 @dataclass(frozen=True)
 class IntakeSource:
     """Who hands the event over: the intake token's source name and its source type, which every event it
-    sends carries (a payload may repeat the type, not claim another)."""
+    sends carries (a payload may repeat the type, not claim another), and the datum its points are in."""
 
     name: str
     source_type: str = "hotline"
+    crs: str = "wgs84"
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
                                      f"{filing_condition!r} is not a filing condition of category {code}",
                                      f"{filing_condition!r} 不是类别 {code} 的立案条件"))
 
-    grid_id, lat, lon = _resolve_grid(session, grids, payload, problems)
+    grid_id, lat, lon = _resolve_grid(session, grids, payload, problems, source.crs)
     occurred_at = _parse_time(payload.get("occurred_at"), problems)
 
     description = payload.get("description", "")
@@ -171,18 +173,18 @@ def _check_source_type(claimed: Any, source: IntakeSource, problems: list[Proble
                                  f"请省略 source_type 或填写 {source.source_type}"))
 
 
-def _resolve_grid(session: Session, grids: dict[str, int], payload: dict,
-                  problems: list[Problem]) -> tuple[int | None, float | None, float | None]:
+def _resolve_grid(session: Session, grids: dict[str, int], payload: dict, problems: list[Problem],
+                  datum: str = "wgs84") -> tuple[int | None, float | None, float | None]:
     code, location = payload.get("grid"), payload.get("location")
     lat = lon = None
     if location is not None:
         if (not isinstance(location, dict) or not all(isinstance(location.get(k), (int, float))
                                                       and not isinstance(location.get(k), bool) for k in ("lat", "lon"))
                 or not -90 <= location["lat"] <= 90 or not -180 <= location["lon"] <= 180):
-            problems.append(_problem("location", "location is {lat, lon} in degrees (WGS-84)",
-                                     "位置格式为 {lat, lon}（WGS-84 经纬度）"))
+            problems.append(_problem("location", "location is {lat, lon} in degrees (in the datum the token declares, WGS-84 by default)",
+                                     "位置格式为 {lat, lon}（经纬度，坐标系为令牌声明的坐标系，默认 WGS-84）"))
             return None, None, None
-        lat, lon = float(location["lat"]), float(location["lon"])
+        lat, lon = to_wgs84(float(location["lat"]), float(location["lon"]), datum)  # stored in WGS-84
     if code is not None:
         grid_id = grids.get(code) if isinstance(code, str) else None
         if grid_id is None:

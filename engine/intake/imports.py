@@ -20,6 +20,7 @@ from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource, accept_event, parse_event
 from engine.core.models import Event, ImportRun
 from engine.core.tables import MAX_FILE_BYTES, Table, read_table
+from engine.space.datum import datum_problem
 import uuid
 
 CHUNK = 500
@@ -125,7 +126,7 @@ def dry_run(session: Session, run: ImportRun) -> dict[str, Any]:
     """Check every row as intake would, report the bad ones and the repeats; write nothing but the report."""
     table = read_table(Path(run.stored_path))
     check_mapping(table.headers, run.mapping)
-    source, zone = IntakeSource(run.source, run.source_type), ZoneInfo(run.timezone)
+    source, zone = IntakeSource(run.source, run.source_type, run.crs), ZoneInfo(run.timezone)
     bad, good, ids = [], 0, []
     seen: set[str] = set()
     for number, payload in _rows(table, run.mapping, zone):
@@ -161,7 +162,7 @@ def run(factory: sessionmaker, run_id: int) -> ImportRun:
         check_mapping(table.headers, job.mapping)
         job.status, job.total, job.started_at = "running", len(table.rows), clock.now()
         session.commit()
-        source, zone = IntakeSource(job.source, job.source_type), ZoneInfo(job.timezone)
+        source, zone = IntakeSource(job.source, job.source_type, job.crs), ZoneInfo(job.timezone)
         rows = list(_rows(table, job.mapping, zone))
         report = list(job.report or [])
         for start in range(job.processed, len(rows), CHUNK):
@@ -207,8 +208,8 @@ def fail(factory: sessionmaker, run_id: int, err: Exception) -> None:
 
 
 def new_run(session: Session, folder: Path, filename: str, data: bytes, source: str, source_type: str,
-            timezone: str, user_id: int | None) -> ImportRun:
-    """Keep the uploaded file and guess its mapping (the caller commits)."""
+            timezone: str, user_id: int | None, crs: str = "wgs84") -> ImportRun:
+    """Keep the uploaded file and guess its mapping (the caller commits); `crs` is the datum of its points."""
     suffix = Path(filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InputError([Problem("file", "a .csv or .xlsx file", "须为 .csv 或 .xlsx 文件")])
@@ -219,6 +220,8 @@ def new_run(session: Session, folder: Path, filename: str, data: bytes, source: 
     except Exception:
         raise InputError([Problem("timezone", "an IANA time zone such as Asia/Shanghai",
                                        "须为 IANA 时区，例如 Asia/Shanghai")]) from None
+    if datum_problem("crs", crs) is not None:
+        raise InputError([datum_problem("crs", crs)])
     if not source.strip() or len(source) > 64:
         raise InputError([Problem("source", "the sending system's name (1–64 characters)",
                                        "来源系统名称（1–64 个字符）")])
@@ -232,7 +235,7 @@ def new_run(session: Session, folder: Path, filename: str, data: bytes, source: 
         path.unlink(missing_ok=True)
         raise
     job = ImportRun(filename=Path(filename).name[:255], stored_path=str(path), source=source.strip(),
-                    source_type=source_type, timezone=timezone, mapping=guess_mapping(table.headers),
+                    source_type=source_type, timezone=timezone, crs=crs, mapping=guess_mapping(table.headers),
                     status="uploaded", total=len(table.rows), processed=0, created=0, duplicates=0, refused=0,
                     created_by_id=user_id, created_at=clock.now())
     session.add(job)

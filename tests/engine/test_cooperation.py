@@ -18,7 +18,7 @@ from engine.evaluation.handover import Handover, hand_over
 from engine.handling.tasks import apply
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError
-from tests.helpers import event
+from tests.helpers import event, zone_spot
 
 PATROL = IntakeSource("cooperation-tests", "patrol")
 
@@ -33,7 +33,8 @@ def garbage_case(factory, drain, session, points: str | None = None) -> Case:
         if points is not None:
             for config in s.scalars(select(AssessmentConfig)):
                 config.cooperation_points = points
-        event_id = accept_event(s, event("06011", "NC-02", hour=10, filing_condition="over_2_days"), PATROL)[0].id
+        event_id = accept_event(s, event("06011", "NC-02", hour=10, filing_condition="over_2_days",
+                                         location=zone_spot("NC-02")), PATROL)[0].id
         s.commit()
     drain()
     return session.get(Event, event_id).case

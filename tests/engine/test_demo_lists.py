@@ -9,7 +9,7 @@ from engine.cases.routing import route
 from engine.core.models import Category, Event, FilingCondition, Grid, ListItem, RuleList
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError
-from tests.helpers import event
+from tests.helpers import event, zone_spot
 
 PATROL = IntakeSource("demo-list-tests", "patrol")
 
@@ -58,8 +58,9 @@ def test_only_an_unapproved_temporary_market_fires_zt3(factory, drain, session):
 
 
 def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_cooperating(factory, drain, session):
-    left, plain = store(factory, event("06011", "NC-02", hour=10, filing_condition="over_2_days"),
-                        event("06011", "NC-02", hour=10))
+    left, plain = store(factory, event("06011", "NC-02", hour=10, filing_condition="over_2_days",
+                                       location=zone_spot("NC-02", 0)),
+                        event("06011", "NC-02", hour=10, location=zone_spot("NC-02", 5)))
     drain()
     e = session.get(Event, left)
     assert fired(e) == {"strict_management.sm7"}  # not ZT5: garbage left in an estate is not dumped muck
@@ -75,7 +76,8 @@ def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_co
 
 
 def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):
-    [event_id] = store(factory, event("06010", "DC-03", hour=9, filing_condition="over_2_days"))
+    [event_id] = store(factory, event("06010", "DC-03", hour=9, filing_condition="over_2_days",
+                                      location=zone_spot("DC-03")))
     drain()
     e = session.get(Event, event_id)
     assert fired(e) == {"strict_management.sm7"}
@@ -86,6 +88,7 @@ def test_sm7_requires_the_filing_condition_and_every_category_it_names_has_it(se
     row = demo_row(session, "SM7")
     assert row.assign == "grid_unit"
     assert {"fact": "filing_condition", "op": "eq", "value": "over_2_days"} in row.conditions
+    assert {"fact": "in_zone", "op": "has", "value": "residential"} in row.conditions  # 居住区: on the zone map
     for code in row.categories:
         condition = session.scalar(select(FilingCondition).join(Category).where(
             Category.code == code, FilingCondition.code == "over_2_days"))
@@ -105,7 +108,7 @@ def test_the_filing_condition_belongs_only_to_the_garbage_categories(factory):
 
 
 def test_freight_distribution_goes_to_the_sub_district_with_the_transport_bureau_cooperating(factory, drain, session):
-    [event_id] = store(factory, event("L0001", "XC-03", hour=11))
+    [event_id] = store(factory, event("L0001", "XC-03", hour=11, location=zone_spot("XC-03")))
     drain()
     e = session.get(Event, event_id)
     assert fired(e) == {"zero_tolerance.zt6"}

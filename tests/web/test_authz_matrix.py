@@ -67,6 +67,7 @@ ADMIN_VIEWS = {
     "firing_history": ADMIN_READERS,
     "change_history": ADMIN_READERS,
     "duties": ADMIN_READERS,  # the duty lists' conflicts and gaps: read-only, linking to the unit forms
+    "zones": ADMIN_READERS,  # the zone map read-only; saving, publishing, withdrawing, deleting call require_editor()
 }
 
 #: Endpoint -> the roles that get past its guard. Keys ending in ".*" cover a whole blueprint.
@@ -91,6 +92,8 @@ POLICY: dict[str, frozenset[str]] = {
     "api.list_categories": USERS | {INTAKE},
     "api.list_units": USERS | {INTAKE},
     "api.list_grids": USERS | {INTAKE},
+    "zones_api.list_zones": USERS,  # zones as GeoJSON: signed-in users' tokens, not sources
+    "leaflet.asset": EVERYONE,  # Leaflet's files from the xstatic-leaflet package, for the zone map
     "api.post_event": frozenset({INTAKE}),
     "api.post_events_batch": frozenset({INTAKE}),
     "api.get_event": USERS | {INTAKE},
@@ -162,6 +165,8 @@ POLICY: dict[str, frozenset[str]] = {
     "bulletin_issues_api.api_issue": USERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
+    "zones.save": ADMINS, "zones.publish": ADMINS, "zones.withdraw": ADMINS,  # POST only: require_editor()
+    "zones.delete": ADMINS,
     "import.cancel": ADMINS,  # POST only
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
@@ -173,7 +178,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "registry_name": "queued", "per_page": "10", "order": "asc", "page": "1", "export_type": "csv",
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
-              "name": "2026-11", "firing_id": "999999999", "list_id": "999999999",
+              "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 

@@ -11,13 +11,15 @@ from sqlalchemy import select
 
 from engine.accounts.users import create_user
 from engine.core.models import AssessmentConfig, Campaign
-from tests.helpers import bearer, csrf_from, event, step, upload_photo, user_token
+from tests.helpers import bearer, csrf_from, event, step, upload_photo, user_token, zone_spot
 
 PASSWORD = "Passw0rd!Passw0rd"
 
 
-def _case(client, patrol_token, drain) -> dict:
-    answer = client.post("/api/v1/events", json=event("06011", "NC-02", hour=10, filing_condition="over_2_days"),
+def _case(client, patrol_token, drain, spot: int = 0) -> dict:
+    """A new case in a residential area of NC-02; a different `spot` keeps it from joining an earlier one."""
+    answer = client.post("/api/v1/events", json=event("06011", "NC-02", hour=10, filing_condition="over_2_days",
+                                                      location=zone_spot("NC-02", spot)),
                          headers=bearer(patrol_token))
     assert answer.status_code == 202, answer.get_json()
     drain()
@@ -122,5 +124,5 @@ def test_the_admin_chooses_shared_points_and_the_next_case_splits_them(app, clie
     assert session.get(AssessmentConfig, config.id).cooperation_points == "shared"
     assert "shared equally" in client.get("/admin/assessmentconfig/?lang=en").get_data(as_text=True)
 
-    shared = {t["unit"]["code"]: t["points"] for t in _case(client, patrol_token, drain)["tasks"]}
+    shared = {t["unit"]["code"]: t["points"] for t in _case(client, patrol_token, drain, spot=5)["tasks"]}
     assert shared == {"JD-NC": 0.5, "HWZX": 0.5}

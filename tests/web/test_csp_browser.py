@@ -26,7 +26,8 @@ def test_pages_admin_and_dashboard_run_under_the_policy(live_server, browser, cl
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "civicrules-demo")
     page.click("button[type=submit]")
-    for path in ("/", "/tasks", "/supervision", "/admin/", "/admin/holiday/new/", "/admin/failed_delivery/"):
+    for path in ("/", "/tasks", "/supervision", "/admin/", "/admin/holiday/new/", "/admin/failed_delivery/",
+                 "/admin/zones/"):  # Leaflet and Leaflet.draw, served by the app
         visit(path)
     visit("/tasks")
     page.locator("main a[href^='/tasks/']").first.click()  # a task page with its form and countdown
