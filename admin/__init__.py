@@ -19,6 +19,7 @@ from admin.changes import ChangeHistoryView
 from admin.duties import DutyReviewView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
+from admin.inspection import add_inspection_views
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
@@ -45,6 +46,7 @@ def init_admin(app: Flask) -> Admin:
     master, records, rules = _l("Master data"), _l("Records"), _l("Rules")
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
+    add_inspection_views(admin, master)  # 三级督查: each tier's plan, scope and frequency
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(DutyReviewView(name=_l("Duty lists: conflicts and gaps"), endpoint="duties", url="duties",
