@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engine.audit.changelog import track
 from engine.core import clock
 from engine.core.models import (Campaign, Category, Event, Grid, InspectionFinding, InspectionPlan, InspectionRound,
                                 Street, Task, User)
@@ -48,6 +49,9 @@ SOURCE = IntakeSource("inspection-rounds", "inspection")
 MAX_PHOTOS = 6
 #: A spot is a hotspot of a 督察中队's work list from this many reports of one category in a grid within a week.
 HOTSPOT_REPORTS = 3
+
+
+track(InspectionPlan)  # a plan is configuration: its changes go to the change log with the admin who made them
 
 
 def _refuse(field: str, en: str, zh: str) -> InputError:

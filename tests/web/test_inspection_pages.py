@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select
 
-from engine.core.models import Event, Evidence, InspectionFinding, InspectionPlan, InspectionRound
+from engine.core.models import ChangeLogEntry, Event, Evidence, InspectionFinding, InspectionPlan, InspectionRound
 from tests.helpers import bearer, csrf_from, jpeg, user, user_token
 
 DC01 = (35.025, 110.995)
@@ -104,3 +104,22 @@ def test_a_round_is_its_inspector_s_own(client, login, session):
     session.commit()
     login(client, "supervisor")
     assert client.get(f"/inspection/rounds/{round_.id}").status_code == 404
+
+
+def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client, login, session, csrf_on):
+    login(client, "admin")
+    form = client.get("/admin/inspectionplan/new/?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "频次" in form and "工作清单" in form and "热点问题清单" in form
+    saved = client.post("/admin/inspectionplan/new/", data={
+        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-DAILY", "tier_level": "1",
+        "name_zh": "南城中队网格全面督查", "name_en": "Nancheng squad: all its grids", "frequency": "daily",
+        "grids": ["NC-01", "NC-02"], "streets": [], "categories": [], "worklists": [],
+        "requires_location": "y", "active": "y"})
+    assert saved.status_code == 302
+    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-DAILY"))
+    assert plan.tier_level == 1 and plan.scope["grids"] == ["NC-01", "NC-02"] and plan.requires_location
+    edit = client.get(f"/admin/inspectionplan/edit/?id={plan.id}").get_data(as_text=True)
+    assert re.search(r'<option selected value="NC-01"|<option value="NC-01" selected', edit)
+    logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "InspectionPlan",
+                                                         ChangeLogEntry.object_id == str(plan.id)))
+    assert logged is not None and logged.username == "admin" and logged.action == "insert"
