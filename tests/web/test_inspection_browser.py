@@ -87,6 +87,11 @@ def test_a_tier_2_inspector_walks_a_round_and_its_findings_become_cases(live_ser
         assert len(finding.photos) == 1
     page.goto(f"{live_server}/inspection/rounds/{round_.id}")
     assert page.locator("#findings a[href^='/cases/']").count() == 2
+    page.locator("#findings a[href^='/cases/']").first.click()
+    page.wait_for_load_state()
+    picture = page.locator(".photos img").first  # the case page shows the inspector's photo of the finding
+    picture.wait_for()
+    assert page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
     ctx.close()
 
 
