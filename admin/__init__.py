@@ -19,6 +19,7 @@ from admin.changes import ChangeHistoryView
 from admin.duties import DutyReviewView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
+from admin.inspection import add_inspection_views
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
@@ -48,6 +49,7 @@ def init_admin(app: Flask) -> Admin:
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     admin.add_view(ZoneMapView(name=_l("Zones on the map"), endpoint="zones", url="zones", category=master))
+    add_inspection_views(admin, master)  # 三级督查: each tier's plan, scope and frequency
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

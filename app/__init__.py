@@ -18,8 +18,10 @@ from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
+from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
-                 inbox, open311, openapi, pages, people, permits, simulate, supervision, workflow, zones)
+                 inbox, inspection_api, inspection_pages, open311, openapi, pages, people, permits, simulate,
+                 supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
     app.register_blueprint(bulletin_issues.bp)  # the published weekly bulletins (周通报 第N期)
     app.register_blueprint(bulletin_issues.api)  # their frozen JSON: bearer tokens only, CSRF-exempt there
+    app.register_blueprint(inspection_pages.bp)  # 三级督查: the round's phone page and the weekly coverage
+    app.register_blueprint(inspection_api.api)  # bearer tokens only, CSRF-exempt in web/inspection_api.py
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
@@ -102,6 +106,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
             request.max_content_length = settings.evidence.max_bytes + 64 * 1024
         elif endpoint in ("handover.new", "attachments_api.upload"):  # up to a case's attachments at once
             request.max_content_length = settings.evidence.max_bytes * MAX_PER_CASE + 256 * 1024
+        elif endpoint in ("inspection.finding", "inspection_api.post_finding"):  # a finding's photos at once
+            request.max_content_length = settings.evidence.max_bytes * MAX_FINDING_PHOTOS + 256 * 1024
 
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)

@@ -22,11 +22,12 @@ from engine.cases.revisits import RATINGS, REVISITORS, Answer, awaiting_revisit,
 from engine.cases.stages import in_stage, load_case, stage_name
 from engine.cases.verification import FINDINGS, Photo, finding_name, may_verify, verify
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, Evidence, FilingCondition
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, FilingCondition
 from engine.core.states import CaseStage
 from engine.evaluation.filing import FILERS, file_case, refuse_case
 from engine.handling.tasks import STATES
 from engine.evaluation.reopening import REOPENERS, reopen_case
+from engine.handling.evidence import for_case as case_photos, of_case as photo_of_case
 from engine.intake.reporter import shown_reporter
 from engine.people.staff import person_of
 from rules.problems import InputError
@@ -98,7 +99,7 @@ def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int 
         "case.html", case=case, lang=lang, stage_name=stage_name, zone=str(_zone(case)), now=clock.now(),
         clocks=clocks(case, campaign, case.reports[0].received_at if case.reports else None),
         reporters={e.id: shown_reporter(e, role) for e in case.reports},
-        photos=list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id))),
+        photos=case_photos(db.session, case.id),
         may_verify=case.stage == CaseStage.VERIFYING and may_verify(db.session, case, current_user),
         may_file=case.stage == CaseStage.FILING and role in FILERS,
         may_close=role in CLOSERS and not why_not_closable(case), blocked=why_not_closable(case),
@@ -193,7 +194,7 @@ def reopen_form(case_id: int):
 @bp.get("/cases/<int:case_id>/photos/<int:evidence_id>")
 @require_roles(*STAFF_ROLES)
 def photo(case_id: int, evidence_id: int):
-    row = db.session.get(Evidence, evidence_id)
-    if row is None or row.case_id != case_id:
+    row = photo_of_case(db.session, evidence_id, case_id)
+    if row is None:
         abort(404)
     return send_upload(current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name, row.original_name)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
 from engine.core.models import (DEFAULT_TIMEZONE, Campaign, Category, Event, Firing, ListItem, RuleList, Task,
-                               TaskTransition, Unit)
+                               TaskTransition, Unit, User)
 from engine.core.states import TaskStatus
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
@@ -40,6 +40,13 @@ UNHANDLED = frozenset({TaskStatus.DISPATCHED, TaskStatus.SIGNED, TaskStatus.HAND
                        TaskStatus.PARK_REQUESTED})
 _PERIOD = re.compile(r"^(\d{4})-(?:W(\d{2})|Q([1-4])|(\d{2}))$")
 ZERO = Decimal(0)
+#: The inspection tiers above a unit (DESIGN 15): the 督察中队's targeted inspection (2) and the bureau leaders'
+#: special inspection (3). Tier 1 is the 中队's internal full inspection of its own grids: the unit finding its own
+#: problems, which must never cost it points. An inspection report without a tier comes from outside the bureau's
+#: tiers (mock or official evaluation, the assessment office 督考办) and is above every unit.
+ABOVE_UNIT_TIERS = frozenset({2, 3})
+#: The key under which `Indicators.findings_by_tier` counts the findings that carry no tier (evaluations).
+NO_TIER = 0
 
 
 class PeriodError(ValueError):
@@ -121,6 +128,9 @@ class TaskRow:
     holders: list[Holding] = field(default_factory=list)
     list_kind: str | None = None
     dispatches: list[tuple[datetime, int]] = field(default_factory=list)
+    #: An inspection finding's tier and the inspector's unit (None: not a finding, or a finding without a tier).
+    inspection_tier: int | None = None
+    inspector_unit_id: int | None = None
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -162,6 +172,8 @@ class Indicators:
     overdue: int = 0
     failed_checks: int = 0
     inspection_findings: int = 0
+    #: The inspection findings by the tier that found them (NO_TIER: evaluations), costing points or not.
+    findings_by_tier: dict[int, int] = field(default_factory=dict)
     #: Tasks dispatched to the unit in the period (first dispatch or reroute), and those of them it sent back.
     dispatched: int = 0
     sent_back: int = 0
@@ -240,6 +252,15 @@ def signed_at(moves: Iterable[tuple[datetime, str]], instant: datetime) -> bool:
     return signed
 
 
+def above_unit(row: TaskRow) -> bool:
+    """Whether an inspection finding was made by a body above the task's unit, the only finder that costs it
+    inspection points: a tier in ABOVE_UNIT_TIERS whose inspector is not of the unit itself, or no tier at all
+    (mock or official evaluation, 督考办). A tier-1 finding is the squad's own inspection and costs nothing."""
+    if row.inspection_tier is None:
+        return True
+    return row.inspection_tier in ABOVE_UNIT_TIERS and row.inspector_unit_id != row.unit_id
+
+
 def counts_points(row: TaskRow, instant: datetime) -> bool:
     """Whether a happening of the task at `instant` costs points: always, except on a zero-tolerance task its
     unit had not signed for (or had sent back) by then."""
@@ -311,7 +332,9 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         if row.source_type == "inspection":
             lost = under(row, row.created_at)
             lost.inspection_findings += 1
-            if counts_points(row, cutoff):
+            tier = row.inspection_tier or NO_TIER
+            lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
+            if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.points["inspection"])
         ind.due += 1
         status = _status_at(row, cutoff)
@@ -354,10 +377,13 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
                                       failed.at >= period.start, failed.at < period.end)
     moves = and_(TaskTransition.task_id == Task.id,
                  or_(TaskTransition.at < period.end, TaskTransition.action.in_(HOLDER_ACTIONS)))
+    inspector = aliased(User)
     query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at,
                     Task.deadline_at, Task.points, Task.list_kind, ListItem.point_rules, TaskTransition.id,
-                    TaskTransition.at, TaskTransition.action, TaskTransition.to_status, TaskTransition.data)
+                    TaskTransition.at, TaskTransition.action, TaskTransition.to_status, TaskTransition.data,
+                    Event.inspection_tier, inspector.unit_id)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
+             .outerjoin(inspector, inspector.id == Event.inspector_id)
              .outerjoin(TaskTransition, moves))
     query = (_list_row_join(query, Task)
              .where(Task.campaign_id == campaign.id, Task.created_at < period.end,
@@ -367,11 +393,12 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     records: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
     for tid, unit_id, assignee_id, category, source, created, deadline, points, list_kind, rules, move_id, at, \
-            action, to_status, data in session.execute(query):
+            action, to_status, data, tier, inspector_unit in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
-                                      points_for(rules, points or 0), assignee_id=assignee_id, list_kind=list_kind)
+                                      points_for(rules, points or 0), assignee_id=assignee_id, list_kind=list_kind,
+                                      inspection_tier=tier, inspector_unit_id=inspector_unit)
             records[tid] = []
         if move_id is not None and move_id not in seen:
             seen.add(move_id)

@@ -16,7 +16,8 @@ from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, AssessmentConfig, Permit, Person, SanctionRule, Street, Zone
+from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, Person, SanctionRule,
+                                Street, Zone)
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
@@ -52,6 +53,11 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
                                                unit_types=tier.get("unit_types"),
                                                members=[TierMember(unit=units[c]) for c in tier.get("units", [])])
         session.add(tiers[tier["level"]])
+    for spec_p in pack.get("inspection_plans", []):  # 三级督查: each tier's scope and frequency
+        session.add(InspectionPlan(campaign_id=campaign.id, code=spec_p["code"], tier_level=spec_p["tier"],
+                                   name_zh=spec_p["zh"], name_en=spec_p["en"], frequency=spec_p["frequency"],
+                                   scope=spec_p.get("scope", {}),
+                                   requires_location=spec_p.get("requires_location", True)))
     for spec_t in pack["timelines"]:
         timeline = Timeline(campaign_id=campaign.id, code=spec_t["code"], name_zh=spec_t["zh"], name_en=spec_t["en"])
         timeline.steps = [TimelineStep(position=i, anchor=s["anchor"], share=s.get("share"),

@@ -1058,6 +1058,8 @@ class Evidence(Base):
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    # A photo of an inspection finding (三级督查), taken before its case exists.
+    finding_id: Mapped[Optional[int]] = mapped_column(BigId, ForeignKey("inspection_findings.id"), index=True)
 
 
 class CaseAttachment(Base):
@@ -1120,3 +1122,65 @@ class BulletinIssue(Base):
     correction_reason: Mapped[Optional[str]] = mapped_column(Text)
     issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: the scheduler
     issued_by: Mapped[Optional["User"]] = relationship()
+
+
+class InspectionPlan(Base):
+    """What one tier of 三级督查 inspects and how often (DESIGN 15): 中队 its own grids daily, 督察中队 from the
+    hotspot and overdue lists, 局领导 by special topic. `scope` holds grid, street and category codes and the
+    work lists; more kinds (point types) may join it without a migration."""
+
+    __tablename__ = "inspection_plans"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign: Mapped[Campaign] = relationship()
+    code: Mapped[str] = mapped_column(String(32))
+    tier_level: Mapped[int] = mapped_column(Integer)  # 1 中队内部全面督查, 2 督察中队定向督查, 3 局领导专项督查
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")  # engine/supervision/inspection.py FREQUENCIES
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"grids", "streets", "categories", "worklists"}
+    requires_location: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+
+class InspectionRound(Base):
+    """One inspection round (一次督查): who went, under which plan and tier, from when to when, and where (its
+    track of positions, each with where the position came from)."""
+
+    __tablename__ = "inspection_rounds"
+    __table_args__ = (Index("ix_inspection_rounds_started", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("inspection_plans.id"))
+    plan: Mapped[InspectionPlan] = relationship()
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    inspector: Mapped["User"] = relationship()
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))  # the inspector's unit at the start
+    tier_level: Mapped[int] = mapped_column(Integer)  # from the account at the start, never from the payload
+    started_at: Mapped[datetime] = mapped_column(UTC)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+    # [{"at": iso, "lat", "lon", "source": gps|exif|pin, "grid": code|None}], in the order recorded
+    track: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    findings: Mapped[list["InspectionFinding"]] = relationship(back_populates="round",
+                                                               order_by="InspectionFinding.id")
+
+
+class InspectionFinding(Base):
+    """A problem found on a round: its report (an Event of source type inspection) and where its position came
+    from (the phone's GPS, a photo's EXIF, or a pin set by hand)."""
+
+    __tablename__ = "inspection_findings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    round_id: Mapped[int] = mapped_column(BigId, ForeignKey("inspection_rounds.id"), index=True)
+    round: Mapped[InspectionRound] = relationship(back_populates="findings")
+    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("events.id"), unique=True)
+    event: Mapped[Event] = relationship()
+    street_id: Mapped[Optional[int]] = mapped_column(ForeignKey("streets.id"))
+    street: Mapped[Optional[Street]] = relationship()
+    location_source: Mapped[Optional[str]] = mapped_column(String(8))  # gps | exif | pin; None: no position
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    photos: Mapped[list[Evidence]] = relationship(foreign_keys=[Evidence.finding_id], order_by="Evidence.id")

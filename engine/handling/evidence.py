@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rules.problems import InputError, Problem
-from engine.core.models import Evidence, Task, User
+from engine.core.models import Event, Evidence, InspectionFinding, Task, User
 from engine.core.photos import check_size, inspect_photo, store_photo
 from engine.handling.tasks import WORKING
 
@@ -89,8 +89,20 @@ def for_task(session: Session, task_id: int) -> list[Evidence]:
     return list(session.scalars(select(Evidence).where(Evidence.task_id == task_id).order_by(Evidence.id)))
 
 
+def _of_case(case_id: int):
+    """A case's photos: its collector's (核实) and those an inspector took of a finding that reported it."""
+    findings = (select(InspectionFinding.id).join(Event, Event.id == InspectionFinding.event_id)
+                .where(Event.case_id == case_id))
+    return or_(Evidence.case_id == case_id, Evidence.finding_id.in_(findings))
+
+
 def for_case(session: Session, case_id: int) -> list[Evidence]:
-    return list(session.scalars(select(Evidence).where(Evidence.case_id == case_id).order_by(Evidence.id)))
+    return list(session.scalars(select(Evidence).where(_of_case(case_id)).order_by(Evidence.id)))
+
+
+def of_case(session: Session, evidence_id: int, case_id: int) -> Evidence | None:
+    """One photo of the case, or None when the photo is not the case's."""
+    return session.scalar(select(Evidence).where(Evidence.id == evidence_id, _of_case(case_id)))
 
 
 def evidence_json(row: Evidence) -> dict[str, Any]:

@@ -47,7 +47,8 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
-               "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit")
+               "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
+               "inspectionplan")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
@@ -88,6 +89,20 @@ POLICY: dict[str, frozenset[str]] = {
     "supervision.board": SUPERVISORS,
     "supervision.act": SUPERVISORS,
     "supervision.reply": frozenset({FIELD_UNIT, ADMIN}),
+    "inspection.index": SUPERVISORS,  # 三级督查: the inspector's phone pages (then own rounds only)
+    "inspection.start": SUPERVISORS,
+    "inspection.round_page": SUPERVISORS,
+    "inspection.finding": SUPERVISORS,
+    "inspection.end": SUPERVISORS,
+    "inspection.photo": SUPERVISORS,
+    "inspection.coverage_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "inspection_api.list_plans": SUPERVISORS,
+    "inspection_api.post_round": SUPERVISORS,
+    "inspection_api.get_round": SUPERVISORS,
+    "inspection_api.post_track": SUPERVISORS,
+    "inspection_api.post_finding": SUPERVISORS,
+    "inspection_api.post_end": SUPERVISORS,
+    "inspection_api.get_coverage": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "api.create_token": EVERYONE,
     "api.list_categories": USERS | {INTAKE},
     "api.list_units": USERS | {INTAKE},
@@ -179,7 +194,8 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "filename": "matrix-no-such-file.css", "supervision_id": "999999999",
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
-              "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999",
+              "round_id": "999999999", "finding_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

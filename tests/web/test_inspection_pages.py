@@ -1,0 +1,125 @@
+"""三级督查 through the pages and the API: the tier and inspector come from the account whatever the form says;
+a finding without the location its plan requires gets the error next to the field and writes nothing; the
+coverage page and API name the grids each tier went through, in local time."""
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+from engine.core.models import ChangeLogEntry, Event, Evidence, InspectionFinding, InspectionPlan, InspectionRound
+from tests.helpers import bearer, csrf_from, jpeg, user, user_token
+
+DC01 = (35.025, 110.995)
+
+
+def counts(session) -> tuple[int, int, int]:
+    return (session.scalar(select(func.count(Event.id))), session.scalar(select(func.count(InspectionFinding.id))),
+            session.scalar(select(func.count(Evidence.id))))
+
+
+def plan_id(session, code: str) -> int:
+    return session.scalar(select(InspectionPlan.id).where(InspectionPlan.code == code))
+
+
+def test_a_finding_without_location_is_refused_next_to_the_field_and_nothing_is_written(client, login, session,
+                                                                                      csrf_on):
+    login(client, "squad_lead")
+    page = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "中队内部全面督查" in page and "东城中队网格全面督查" in page
+    started = client.post("/inspection/rounds", data={"plan": plan_id(session, "ZD-DC-DAILY"),
+                                                      "csrf_token": csrf_from(page)})
+    assert started.status_code == 302
+    round_url = started.headers["Location"]
+    form = client.get(round_url).get_data(as_text=True)
+    assert 'id="location-notice"' in form and "HTTPS" in form
+    before = counts(session)
+    refused = client.post(f"{round_url}/findings", data={
+        "csrf_token": csrf_from(form), "category": "06029", "description": "露天烧烤", "location_source": "pin",
+        "photos": (io.BytesIO(jpeg()), "no-gps.jpg")}, content_type="multipart/form-data")
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    errors = re.search(r'<div id="location-errors">(.*?)</div>', html, re.S).group(1)
+    assert "本督查计划要求记录问题位置" in errors
+    assert 'value="06029" selected' in html  # what was typed is kept
+    session.expire_all()
+    assert counts(session) == before
+    missing_csrf = client.post(f"{round_url}/findings", data={"category": "06029", "lat": DC01[0], "lon": DC01[1]})
+    assert missing_csrf.status_code == 400 and counts(session) == before
+
+
+def test_the_api_takes_the_tier_and_inspector_from_the_token_never_the_payload(client, session):
+    token = user_token(client, "squad_lead")
+    plans = client.get("/api/v1/inspection/plans", headers=bearer(token)).get_json()
+    assert plans["tier"] == 1 and {p["code"] for p in plans["plans"]} == {"ZD-DC-DAILY", "ZD-XC-DAILY"}
+    other_tier = client.post("/api/v1/inspection/rounds", json={"plan": plan_id(session, "JLD-SPECIAL")},
+                             headers={**bearer(token), "Accept-Language": "zh-CN"})
+    assert other_tier.status_code == 422 and "本层级" in other_tier.get_json()["errors"][0]["message"]
+    started = client.post("/api/v1/inspection/rounds", json={"plan": plan_id(session, "ZD-DC-DAILY"),
+                                                              "location": {"lat": DC01[0], "lon": DC01[1]}},
+                          headers=bearer(token))
+    assert started.status_code == 201, started.get_json()
+    round_id = started.get_json()["id"]
+    found = client.post(f"/api/v1/inspection/rounds/{round_id}/findings", data={
+        "category": "06029", "description": "露天烧烤", "lat": DC01[0], "lon": DC01[1], "location_source": "gps",
+        "inspection_tier": "3", "inspector_id": "1", "photos": (io.BytesIO(jpeg()), "site.jpg")},
+        headers=bearer(token), content_type="multipart/form-data")
+    assert found.status_code == 201, found.get_json()
+    body = found.get_json()
+    assert (body["tier"], body["inspector"], body["location_source"], body["grid"]) == (
+        1, user(session, "squad_lead").id, "gps", "DC-01")
+    assert len(body["photos"]) == 1
+    ended = client.post(f"/api/v1/inspection/rounds/{round_id}/end", json={}, headers=bearer(token))
+    assert ended.status_code == 200 and ended.get_json()["ended_at"]
+    late = client.post(f"/api/v1/inspection/rounds/{round_id}/track",
+                       json={"location": {"lat": DC01[0], "lon": DC01[1], "source": "gps"}}, headers=bearer(token))
+    assert late.status_code == 422
+    someone_else = client.get(f"/api/v1/inspection/rounds/{round_id}",
+                              headers=bearer(user_token(client, "supervisor")))
+    assert someone_else.status_code == 404
+
+    coverage = client.get("/api/v1/inspection/coverage", headers=bearer(user_token(client, "assessor"))).get_json()
+    grid = next(g for g in coverage["grids"] if g["code"] == "DC-01")
+    assert grid["tiers"]["1"]["findings"] == 1 and grid["tiers"]["1"]["days"]
+    assert coverage["findings"]["1"] >= 1 and coverage["timezone"] == "Asia/Shanghai"
+    assert client.get("/api/v1/inspection/coverage",
+                      headers=bearer(user_token(client, "dongcheng"))).status_code == 403
+
+
+def test_the_coverage_page_shows_the_week_in_local_time(client, login, session):
+    login(client, "assessor")
+    page = client.get("/inspection/coverage?week=2026-W49&lang=zh_Hans_CN").get_data(as_text=True)
+    assert "2026-11-30 00:00" in page  # Monday 00:00 in Shanghai, not 16:00 UTC the day before
+    assert "督察中队定向督查" in page and 'id="coverage-grids"' in page
+    assert "计划内未督查" in page  # the 中队's grids nobody walked this week
+    assert client.get("/inspection/coverage?week=2026-13").status_code == 404
+
+
+def test_a_round_is_its_inspector_s_own(client, login, session):
+    squad = user(session, "squad_lead")
+    round_ = InspectionRound(plan_id=plan_id(session, "ZD-DC-DAILY"), campaign_id=1, inspector_id=squad.id,
+                             tier_level=1, started_at=squad.created_at, track=[])
+    session.add(round_)
+    session.commit()
+    login(client, "supervisor")
+    assert client.get(f"/inspection/rounds/{round_.id}").status_code == 404
+
+
+def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client, login, session, csrf_on):
+    login(client, "admin")
+    form = client.get("/admin/inspectionplan/new/?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "频次" in form and "工作清单" in form and "热点问题清单" in form
+    saved = client.post("/admin/inspectionplan/new/", data={
+        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-DAILY", "tier_level": "1",
+        "name_zh": "南城中队网格全面督查", "name_en": "Nancheng squad: all its grids", "frequency": "daily",
+        "grids": ["NC-01", "NC-02"], "streets": [], "categories": [], "worklists": [],
+        "requires_location": "y", "active": "y"})
+    assert saved.status_code == 302
+    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-DAILY"))
+    assert plan.tier_level == 1 and plan.scope["grids"] == ["NC-01", "NC-02"] and plan.requires_location
+    edit = client.get(f"/admin/inspectionplan/edit/?id={plan.id}").get_data(as_text=True)
+    assert re.search(r'<option selected value="NC-01"|<option value="NC-01" selected', edit)
+    logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "InspectionPlan",
+                                                         ChangeLogEntry.object_id == str(plan.id)))
+    assert logged is not None and logged.username == "admin" and logged.action == "insert"
