@@ -4,9 +4,17 @@ both findings become cases with the tier and the inspector. On a page that is no
 so and a pin typed by hand is recorded as such. Screenshots are kept (CIVICRULES_ARTIFACTS or the tmp folder)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import shutil
+import subprocess
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from engine.core.models import Event, InspectionRound
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.assessment import issues
+from engine.core.models import BulletinIssue, Campaign, Event, InspectionRound
+from tests.conftest import outer_transaction
 from tests.helpers import PHONE, artifacts, jpeg, no_sideways_scroll, user
 
 #: The test commits (a live server), so its findings stay for the tests after it: places and categories (乱堆物堆料,
@@ -95,6 +103,39 @@ def test_a_tier_2_inspector_walks_a_round_and_its_findings_become_cases(live_ser
     picture.wait_for()
     assert page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
     ctx.close()
+    weekly_bulletin_counts(session, round_, tmp_path)
+
+
+def weekly_bulletin_counts(session, round_: InspectionRound, tmp_path) -> None:
+    """The scheduler's weekly bulletin of the round's week counts both tier-2 findings, is numbered and frozen, and
+    its PDF has the charts and an embedded Chinese font. In a transaction rolled back afterwards: the live server's
+    database is shared, and no later test may find this week already published."""
+    campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+    zone = ZoneInfo(campaign.timezone)
+    found = round_.started_at.astimezone(zone)
+    monday = datetime.combine(found.date() + timedelta(days=7 - found.weekday()), time(8), tzinfo=zone)
+    with outer_transaction(session.get_bind()) as connection:
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as s:
+            assert issues.run_due(s, now=monday - timedelta(minutes=1)) == []
+            (issue_id,) = issues.run_due(s, now=monday)  # what the escalation poller runs at Monday 08:00 local
+            issue = s.get(BulletinIssue, issue_id)
+            assert issue.number >= 1 and issue.content["number"] == issue.number
+            frozen = (issue.content_sha256, issue.pdf_zh)
+            tier_2 = next(t for t in issue.content["findings"]["by_tier"] if t["tier"] == 2)
+            assert tier_2["found"] >= 2, issue.content["findings"]
+            assert issues.run_due(s, now=monday + timedelta(minutes=5)) == []  # never regenerated
+            s.refresh(issue)
+            assert (issue.content_sha256, issue.pdf_zh) == frozen
+            pdf = tmp_path / "bulletin.pdf"
+            pdf.write_bytes(issue.pdf_zh)
+    if shutil.which("pdffonts") is None:
+        return
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts if line.strip()), fonts
+    assert any("wenquanyi" in line.lower() or "wqy" in line.lower() for line in fonts), fonts
+    text = "".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert f"第{issue.number}期" in text and "督察中队定向督查" in text and "各层级发现问题数" in text
 
 
 def test_without_a_secure_context_the_page_says_so_and_a_typed_pin_is_recorded(live_server, browser, session,
