@@ -81,7 +81,8 @@ POLICY: dict[str, frozenset[str]] = {
     "pages.home": USERS,
     "pages.tasks": USERS,
     "pages.task": USERS,
-    "pages.assign": frozenset({FIELD_UNIT, ADMIN}),  # then engine.handling.assignment.may_assign decides per task
+    "pages.assign": frozenset({FIELD_UNIT, ADMIN}),
+    "pages.arrival": frozenset({FIELD_UNIT}),  # then engine.handling.arrival.may_arrive: only the task's own unit  # then engine.handling.assignment.may_assign decides per task
     "pages.send_back": frozenset({FIELD_UNIT}),  # 退单 is the unit's alone (engine.handling.tasks.RIGHTS)
     "supervision.board": SUPERVISORS,
     "supervision.act": SUPERVISORS,
@@ -99,6 +100,7 @@ POLICY: dict[str, frozenset[str]] = {
     "people_api.list_staff": USERS,  # people are for signed-in users, never for a source token
     "people_api.roster": USERS,
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
+    "people_api.task_arrival": frozenset({FIELD_UNIT}),
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
