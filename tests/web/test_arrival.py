@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from engine.assessment.indicators import for_period, period_containing
 from engine.core import clock
 from engine.core.models import Campaign, Task, TaskTransition, Unit
-from tests.helpers import bearer, new_api_task, step, user_token
+from tests.helpers import bearer, jpeg, new_api_task, step, upload_photo, user_token
 
 HERE = {"lat": 39.9289, "lon": 116.4162, "accuracy": 12, "source": "device"}
 
@@ -89,3 +89,14 @@ def test_only_the_tasks_own_unit_records_an_arrival(client, intake_token, drain,
     assert arrive(client, user_token(client, "zhangwei"), task["id"], HERE).status_code == 201
     session.expire_all()
     assert session.get(Task, task["id"]).status == "dispatched" and arrivals(session, task["id"]) == 1
+
+
+def test_a_photo_of_the_task_gives_the_position_recorded_as_exif(client, intake_token, drain, session):
+    task = new_api_task(client, intake_token, drain)
+    dongcheng = user_token(client, "dongcheng")
+    step(client, dongcheng, task, "sign")
+    assert upload_photo(client, dongcheng, task["id"], jpeg(clock.now(), gps=(39.93, 116.42))).status_code == 201
+    response = arrive(client, dongcheng, task["id"], {"source": "exif"})
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()["transitions"][-1]["data"]
+    assert data["source"] == "exif" and abs(data["lat"] - 39.93) < 1e-3 and abs(data["lon"] - 116.42) < 1e-3
