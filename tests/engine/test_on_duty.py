@@ -16,8 +16,11 @@ from engine.core.models import OutboxMessage, Person, Unit
 from engine.core.worktime import WorkCalendar
 from engine.people.roster import add_shift
 from engine.people.staff import save_person
-from tests.engine.test_notify import _deliver, _message, _recipient, _unit, allowed, serve  # noqa: F401
+from tests.engine import test_notify
+from tests.engine.test_notify import _deliver, _message, _recipient, _unit
 from tests.helpers import unique
+
+serve, allowed = test_notify.serve, test_notify.allowed  # the real HTTP receivers and the loopback allow-list
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEDNESDAY_NIGHT = datetime(2026, 11, 18, 22, 0, tzinfo=SHANGHAI)  # a working day, after office hours

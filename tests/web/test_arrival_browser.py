@@ -4,7 +4,7 @@ no secure context) the page says so, a missing position is named next to its fie
 typed position is recorded as entered by hand. Screenshots go to CIVICRULES_ARTIFACTS or the test's tmp folder."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.core.models import TaskTransition
 from tests.helpers import PHONE, artifacts, new_api_task, no_sideways_scroll
