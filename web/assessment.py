@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.assessment.bulletin import Bulletin, build
-from engine.assessment.indicators import FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period, period_containing
+from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
+                                          period_containing)
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
 from engine.cases.clocks import clock_rates
@@ -99,8 +100,9 @@ def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
     for r in bulletin.ranked:
         unit, ind = bulletin.units[r.unit_id], r.indicators
         first = ind.first_response()
-        rows.append([unit.code, _name(unit, lang), ind.due, ind.signed_in_time, _percent(first["sign_in_time_rate"]),
-                     _minutes(first["sign_median_minutes"]), ind.arrived_in_time,
+        rows.append([unit.code, _name(unit, lang), ind.due, ind.signed_in_time,
+                     _percent(first["sign_in_time_rate"]), _minutes(first["sign_median_minutes"]),
+                     ind.arrived_in_time,
                      _percent(first["arrival_in_time_rate"]), _minutes(first["arrival_median_minutes"])])
     return (_("First response (target: %(n)s minutes from dispatch)", n=FIRST_RESPONSE_MINUTES),
             [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed in time"), _("Signed-in-time rate"),

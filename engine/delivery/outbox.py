@@ -6,9 +6,10 @@ unit) plus the on-call recipients, one `Delivery` each; a reply to a case's sour
 that source's reply addresses alone. Outside office hours (not an office period of a working day of the
 task's campaign) a unit's message goes to the person(s) on duty in its roster through their own channels
 (scope `person`) instead of the unit's day address; with nobody on duty, or nobody reachable, it goes to the
-day address and the on-call recipients as before, and the row's payload says so under `duty`. Each delivery is claimed by pushing its
-`next_attempt_at` out by a lease and committing, sent outside any transaction, then recorded with a
-guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
+day address and the on-call recipients as before, and the row's payload says so under `duty`.
+
+Each delivery is claimed by pushing its `next_attempt_at` out by a lease and committing, sent outside any
+transaction, then recorded with a guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
 delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
 A row is delivered once all its deliveries are, failed once none is pending and one failed.
 """
@@ -58,7 +59,8 @@ def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> R
     scope, _, value = row.target.partition(":")
     if scope == "source":
         return Routing(list(session.scalars(select(Recipient).where(
-            Recipient.enabled.is_(True), Recipient.scope == "source", Recipient.source == value).order_by(Recipient.id))))
+            Recipient.enabled.is_(True), Recipient.scope == "source", Recipient.source == value)
+            .order_by(Recipient.id))))
     conditions = [Recipient.scope == "oncall"]
     if scope == "tier" and value.isdigit():
         tier = Recipient.tier_level == int(value)
