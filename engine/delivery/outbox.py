@@ -9,8 +9,8 @@ task's campaign) a unit's message goes to the person(s) on duty in its roster th
 day address and the on-call recipients as before, and the row's payload says so under `duty`.
 
 Each delivery is claimed by pushing its `next_attempt_at` out by a lease and committing, sent outside any
-transaction, then recorded with a guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
-delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
+transaction, then recorded with a guarded update: a crash mid-send resends after the lease with the same key,
+and nothing is marked delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
 A row is delivered once all its deliveries are, failed once none is pending and one failed.
 """
 from __future__ import annotations
