@@ -104,10 +104,11 @@ def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
                      _percent(first["sign_in_time_rate"]), _minutes(first["sign_median_minutes"]),
                      ind.arrived_in_time,
                      _percent(first["arrival_in_time_rate"]), _minutes(first["arrival_median_minutes"])])
-    return (_("First response (target: %(n)s minutes from dispatch)", n=FIRST_RESPONSE_MINUTES),
-            [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed in time"), _("Signed-in-time rate"),
-             _("Median minutes to sign"), _("On site in time"), _("On-site-in-time rate"),
-             _("Median minutes to arrive")], rows)
+    n = FIRST_RESPONSE_MINUTES
+    return (_("First response"),
+            [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed within %(n)s min", n=n),
+             _("Signed-within-%(n)s-min rate", n=n), _("Median minutes to sign"), _("On site within %(n)s min", n=n),
+             _("On-site-within-%(n)s-min rate", n=n), _("Median minutes to arrive")], rows)
 
 
 def clock_sheet(campaign: Campaign, period: Any, lang: str) -> Sheet:

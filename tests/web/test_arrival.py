@@ -3,6 +3,9 @@ the API; the first-response indicator (dispatch → sign, dispatch → arrival) 
 shows it; a missing position, a foreign unit or the wrong role get clear errors and nothing is written."""
 from __future__ import annotations
 
+from io import BytesIO
+
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from engine.assessment.indicators import for_period, period_containing
@@ -54,9 +57,11 @@ def test_the_unit_records_its_arrival_and_the_first_response_indicator_counts_it
     login(client, "assessor")
     week = period_containing("week", clock.now(), "Asia/Shanghai").label
     page = client.get(f"/assessment/bulletins/{week}?lang=en").get_data(as_text=True)
-    assert "First response (target: 60 minutes from dispatch)" in page and "On-site-in-time rate" in page
+    assert "First response" in page and "On-site-within-60-min rate" in page
     chinese = client.get(f"/assessment/bulletins/{week}?lang=zh_Hans_CN").get_data(as_text=True)
-    assert "首次响应" in chinese and "按时到场率" in chinese
+    assert "首次响应" in chinese and "60 分钟到场率" in chinese
+    sheets = load_workbook(BytesIO(client.get(f"/assessment/bulletins/{week}.xlsx?lang=zh_Hans_CN").data)).sheetnames
+    assert "首次响应" in sheets
 
 
 def test_an_arrival_without_a_position_is_422_naming_the_fields_and_writes_nothing(client, intake_token, drain,
