@@ -15,7 +15,6 @@ A row is delivered once all its deliveries are, failed once none is pending and 
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
@@ -28,8 +27,6 @@ from engine.core.worktime import calendar_for
 from engine.delivery import channels as notify
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Delivery, OutboxMessage, Recipient, Task, Unit
 from engine.people.roster import on_duty
-
-log = logging.getLogger(__name__)
 
 Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
 
@@ -105,8 +102,6 @@ def _duty(session: Session, unit_id: int, task: Task | None, at: datetime) -> tu
     gap = None if reachable else ("no_channel" if people else "no_one_on_duty")
     duty = {"at": at.isoformat(), "unit_id": unit_id, "on_duty": [people[pid] for pid in sorted(people)],
             "reached": [people[pid] for pid in reachable], "gap": gap}
-    if gap is not None:
-        log.warning("after-hours message for unit %s goes to the day address: %s", unit_id, gap)
     return reachable, duty
 
 

@@ -69,7 +69,7 @@ def test_an_alert_in_office_hours_goes_to_the_day_address(factory, serve, allowe
     _deliver(factory, WEDNESDAY_MORNING)
     assert personal.keyed(key) == []
     [received] = day.keyed(key)
-    assert "duty" not in received.json()["payload"]
+    assert "duty" not in received.json()["payload"] and "值班" not in received.json()["text"]
 
 
 def test_a_roster_gap_falls_back_to_the_day_address_and_on_call_and_says_so(factory, serve, allowed):
@@ -85,6 +85,7 @@ def test_a_roster_gap_falls_back_to_the_day_address_and_on_call_and_says_so(fact
     assert personal.keyed(key) == []
     [received] = day.keyed(key)
     assert received.json()["payload"]["duty"]["gap"] == "no_one_on_duty"
+    assert "无人值班可达" in received.json()["text"]  # the recipient's language: the gap is said in the message
     assert len(oncall.keyed(key)) == 1
     with factory() as s:
         assert s.get(OutboxMessage, row_id).payload["duty"]["gap"] == "no_one_on_duty"
