@@ -24,8 +24,9 @@ def _recipient_address(recipient) -> str:
 
 
 class RecipientView(MasterDataView):
-    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox, and
-    an intake source's reply webhook (a case closed, not filed or reopened is told to the hotline platform).
+    """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox, an
+    intake source's reply webhook (a case closed, not filed or reopened is told to the hotline platform), and a
+    person's own channel (where alerts for the person's unit go outside office hours while they are on duty).
 
     Readers see no secret (not listed, not in details) and robot URLs cut to their host."""
 
@@ -33,16 +34,17 @@ class RecipientView(MasterDataView):
     column_details_exclude_list = ("secret",)
     column_formatters = {"address": lambda view, context, model, name: _recipient_address(model)}
     column_formatters_detail = column_formatters
-    column_list = ("name", "scope", "unit", "campaign", "tier_level", "source", "channel", "address", "language",
-                   "enabled")
+    column_list = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",
+                   "language", "enabled")
     column_filters = ("scope", "channel", "enabled")
     column_searchable_list = ("name",)  # not the address: a reader could probe a robot key by searching
-    form_columns = ("name", "scope", "unit", "campaign", "tier_level", "source", "channel", "address", "secret",
-                    "language", "enabled")
+    form_columns = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",
+                    "secret", "language", "enabled")
     form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField}
     form_args = {
         "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
-                              ("source", _l("Intake source (replies)"))]},
+                              ("source", _l("Intake source (replies)")),
+                              ("person", _l("A person's own (on duty)"))]},
         "channel": {"choices": [("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
                                 ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail")),
                                 ("aliyun_sms", _l("SMS (Aliyun)")), ("tencent_sms", _l("SMS (Tencent Cloud)"))]},
@@ -52,13 +54,15 @@ class RecipientView(MasterDataView):
                      "tier_level": _l("Tier"), "channel": _l("Channel"),
                      "address": _l("Address (URL, e-mail or mobile number)"),
                      "secret": _l("Secret (HMAC key or DingTalk sign secret)"), "language": _l("Language"),
-                     "enabled": _l("Enabled"), "source": _l("Intake source")}
+                     "enabled": _l("Enabled"), "source": _l("Intake source"), "person": _l("Person")}
     column_descriptions = {"address": _l("SMS channels: a mobile number, e.g. 13900000001 or +86 139 0000 0001; the "
                                          "provider's account and templates are set by the operator."),
                            "campaign": _l("Tier scope only; empty means every campaign."),
                            "tier_level": _l("Tier scope only: the supervision tier level."),
                            "source": _l("Intake source scope only: the source name of its intake token; its cases' "
-                                        "outcomes (closed, not filed, reopened) are sent here.")}
+                                        "outcomes (closed, not filed, reopened) are sent here."),
+                           "person": _l("Person scope only: outside office hours, alerts for the person's unit "
+                                        "reach this channel while the roster has them on duty.")}
 
     def validate_form(self, form) -> bool:
         """A reply address names the intake source it answers; other scopes name none; SMS goes to a mobile number."""
@@ -73,6 +77,14 @@ class RecipientView(MasterDataView):
                 source.errors.append(_("Only a recipient of the intake source scope names a source."))
                 valid = False
             source.data = named or None
+        person = getattr(form, "person", None)
+        if valid and scope is not None and person is not None:
+            if scope.data == "person" and person.data is None:
+                person.errors.append(_("Choose the person whose channel this is."))
+                valid = False
+            elif scope.data != "person" and person.data is not None:
+                person.errors.append(_("Only a recipient of the person scope names a person."))
+                valid = False
         return valid and self._sms_number_valid(form)
 
     def _sms_number_valid(self, form) -> bool:

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from engine.assessment import publication
 from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.issues import content_of
-from engine.assessment.indicators import HAPPENINGS, RATES, PeriodError, parse_period, period_containing
+from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
+                                          period_containing)
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
 from engine.cases.clocks import clock_rates
@@ -101,7 +102,29 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
                                            _("Findings"), _("Rectified")], finding_rows),
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),
+        first_response_sheet(bulletin, lang),
     ]
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
+    """首次响应: per unit, how soon after dispatch it signed for its tasks and reached the site (到达现场)."""
+    rows = []
+    for r in bulletin.ranked:
+        unit, ind = bulletin.units[r.unit_id], r.indicators
+        first = ind.first_response()
+        rows.append([unit.code, _name(unit, lang), ind.due, ind.signed_in_time,
+                     _percent(first["sign_in_time_rate"]), _minutes(first["sign_median_minutes"]),
+                     ind.arrived_in_time,
+                     _percent(first["arrival_in_time_rate"]), _minutes(first["arrival_median_minutes"])])
+    n = FIRST_RESPONSE_MINUTES
+    return (_("First response"),
+            [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed within %(n)s min", n=n),
+             _("Signed-within-%(n)s-min rate", n=n), _("Median minutes to sign"), _("On site within %(n)s min", n=n),
+             _("On-site-within-%(n)s-min rate", n=n), _("Median minutes to arrive")], rows)
 
 
 def clock_sheet(campaign: Campaign, period: Any, lang: str) -> Sheet:

@@ -18,6 +18,7 @@ from engine.supervision.steps import escalated, ladder, upcoming
 from engine.core.models import Campaign, Category, Event, Person, Task, Unit
 from engine.core.states import TERMINAL, TaskStatus
 from engine.core.worktime import calendar_for
+from engine.handling.arrival import ArrivalRefused, first_arrival, may_arrive, record_arrival, source_name
 from engine.handling.assignment import AssignmentRefused, may_assign
 from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
@@ -188,8 +189,8 @@ def _send_back_of(task: Task) -> Any:
 
 
 def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200,
-               send_back: dict[str, Any] | None = None):
-    """The task page; `send_back` carries a refused send-back's errors per field and what was typed."""
+               send_back: dict[str, Any] | None = None, arrival: dict[str, Any] | None = None):
+    """The task page; `send_back` and `arrival` carry a refused form's errors per field and what was typed."""
     lang = short_lang()
     actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
     assigning = may_assign(db.session, task, current_user)
@@ -208,7 +209,9 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
         candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name,
         grounds=SEND_BACK_GROUNDS, grounds_name=grounds_name, sent_back=_send_back_of(task),
-        send_back=send_back or {"errors": {}},
+        send_back=send_back or {"errors": {}}, arrived=first_arrival(db.session, task.id),
+        may_arrive=may_arrive(db.session, task, current_user), arrival=arrival or {"errors": {}},
+        source_name=source_name,
         role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
         answers=answers(task.case) if role == LEAD else [], link_tasks=False, steps=steps, history=history,
         next_step=next((s for s in steps if s.status == "pending"), None)), status
@@ -243,6 +246,30 @@ def send_back(task_id: int):
     else:
         db.session.commit()
         flash(_("Sent back to the dispatcher."), "success")
+    return redirect(url_for("pages.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/arrival")
+@require_roles("field_unit")
+def arrival(task_id: int):
+    """到达现场: the phone's position (or one typed, or a photo's) and now; a bad one is shown next to its field."""
+    task = visible_task(task_id)  # the form's CSRF token is checked by CSRFProtect before this runs
+    lang = short_lang()
+    data = {name: request.form.get(name, "").strip() for name in ("lat", "lon", "accuracy", "source")}
+    try:
+        record_arrival(db.session, task, current_user, data, clock.now(), request.form.get("comment", "").strip())
+    except ArrivalRefused as err:
+        db.session.rollback()
+        flash(err.message(lang), "danger")
+    except InputError as err:
+        db.session.rollback()
+        errors: dict[str, list[str]] = {}
+        for problem in err.problems:
+            errors.setdefault(problem.where, []).append(problem.message(lang))
+        return _task_page(db.session.get(Task, task_id), status=422, arrival={"errors": errors, **data})
+    else:
+        db.session.commit()
+        flash(_("Arrival on site recorded."), "success")
     return redirect(url_for("pages.task", task_id=task_id))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core import clock
 from engine.core.models import Person, Task, Unit, User
+from engine.handling.arrival import SOURCES, ArrivalRefused, record_arrival
 from engine.handling.assignment import AssignmentRefused, assign
 from engine.people.roster import KINDS, on_duty
 from engine.people.staff import POSITIONS, position_name, shown_phone, unit_and_below
@@ -176,6 +177,34 @@ def assign_task(task_id: int):
     return jsonify(task_json(db.session.get(Task, task_id), lang, detail=True))
 
 
+@bp.post("/tasks/<int:task_id>/arrival")
+@require_token(kinds=("user",), roles=("field_unit",))
+def task_arrival(task_id: int):
+    """The unit reached the task's place (到达现场): now, with its position; only the task's own unit."""
+    user, lang = token_user(), short_lang()
+    task = db.session.get(Task, task_id)
+    if task is None or not task_scope(user).sees(task):
+        return problem(404, "not-found", detail_key="not_found")
+    if not request.is_json:
+        return problem(415, "json-required", detail_key="json_required")
+    data = request.get_json(silent=True)
+    if data is None:
+        return problem(400, "malformed-json", detail_key="malformed_json")
+    if not isinstance(data, dict) or not isinstance(data.get("comment", ""), str):
+        return refused([Problem("(body)", "a JSON object with lat, lon, accuracy, source and comment",
+                                "须为含 lat、lon、accuracy、source 与 comment 的 JSON 对象")])
+    try:
+        record_arrival(db.session, task, user, data, clock.now(), data.get("comment", "").strip())
+    except ArrivalRefused as err:
+        db.session.rollback()
+        return problem(403, "arrival-refused", detail=err.message(lang))
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    return jsonify(task_json(db.session.get(Task, task_id), lang, detail=True)), 201
+
+
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     unit = {"type": "object", "required": ["code", "name"],
             "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
@@ -223,6 +252,22 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                 "type": "object", "required": ["person"], "properties": {
                     "person": {"type": "integer"}, "comment": {"type": "string"}}}}}},
             "responses": {"200": json_response("The task, with its assignee and chain", ref("Task")),
+                          **problem_responses(400, 401, 403, 404, 413, 415, 422)}}},
+        "/api/v1/tasks/{task_id}/arrival": {"post": {
+            "summary": "Record arriving on site (到达现场), with the position",
+            "description": "Only the task's own unit, while the task is open. `source`: `device` (the phone's "
+                           "geolocation; browsers give it only on HTTPS or localhost), `manual` (typed or pinned), "
+                           "or `exif` (the newest photo of the task with an EXIF position; lat and lon are then "
+                           "taken from it). The arrival counts in the first-response indicator.",
+            "tags": ["tasks"], "security": BEARER, "parameters": [id_parameter("task_id", "Task id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                    "accuracy": {"type": "number", "minimum": 0, "description": "Metres"},
+                    "source": {"type": "string", "enum": list(SOURCES), "default": "device"},
+                    "comment": {"type": "string"}}}}}},
+            "responses": {"201": json_response("The task, its history carrying the arrival", ref("Task")),
                           **problem_responses(400, 401, 403, 404, 413, 415, 422)}}},
     }
     return paths, {"Person": person, "OnDuty": on_duty}

@@ -12,6 +12,7 @@ Formulas, period attribution and edge cases are documented in docs/ASSESSMENT.md
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -32,6 +33,9 @@ RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_clos
          "overdue_unhandled_rate", "extension_rate", "accurate_dispatch_rate", "response_rate", "resolution_rate",
          "satisfaction_rate")
 ZERO_TOLERANCE = "zero_tolerance"
+#: First response (首次响应): a unit signs for a task and reaches the site within this many minutes of its dispatch
+#: (brief b: Fuzhou, the unit opens and receives the case within 1 h; Taiyuan, on site within 1 h).
+FIRST_RESPONSE_MINUTES = 60
 #: The moves that say whether the unit holding a task has signed for it: a sign, undone by a send-back or reroute.
 SIGNING_ACTIONS = ("sign", "send_back", "reroute")
 #: States in which a task is neither handled (submitted or closed), paused (parked) nor voided.
@@ -186,6 +190,25 @@ class Indicators:
     rated: int = 0  # cases revisited in the period with the reporter reached
     resolved: int = 0  # of them, the reporter calls the problem resolved
     satisfied: Decimal = ZERO  # of them, 满意 + 基本满意 × the campaign's weight
+    # First response, per task due in the period: minutes from its dispatch to the unit to its signing and to
+    # the unit's arrival on site (到达现场), each counted once it happened before the cut-off.
+    sign_minutes: list[float] = field(default_factory=list)
+    arrival_minutes: list[float] = field(default_factory=list)
+
+    @property
+    def signed_in_time(self) -> int:
+        return sum(1 for m in self.sign_minutes if m <= FIRST_RESPONSE_MINUTES)
+
+    @property
+    def arrived_in_time(self) -> int:
+        return sum(1 for m in self.arrival_minutes if m <= FIRST_RESPONSE_MINUTES)
+
+    def first_response(self) -> dict[str, float | None]:
+        """Shares of the tasks due signed and reached within FIRST_RESPONSE_MINUTES, and the median minutes."""
+        return {"sign_in_time_rate": _ratio(self.signed_in_time, self.due),
+                "arrival_in_time_rate": _ratio(self.arrived_in_time, self.due),
+                "sign_median_minutes": _median(self.sign_minutes),
+                "arrival_median_minutes": _median(self.arrival_minutes)}
 
     def lose(self, happening: str, points: float) -> None:
         """Count a happening's points, as the decimal the configuration holds (2.5, 0.1), never a binary float."""
@@ -209,6 +232,10 @@ class Indicators:
 def _ratio(numerator: int, denominator: int) -> float | None:
     """None when nothing was due: a rate over zero cases is undefined, not 0% or 100%."""
     return numerator / denominator if denominator else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
 
 
 def exact(points: float) -> Decimal:
@@ -282,6 +309,19 @@ def dispatches_in(row: TaskRow, start: datetime, cutoff: datetime) -> dict[int, 
     return result
 
 
+def first_response(row: TaskRow, cutoff: datetime) -> tuple[float | None, float | None]:
+    """Minutes from the task's (latest) dispatch to its unit to the first signing and the first arrival on site
+    after it, each None if it had not happened by the cut-off."""
+    spans = row.dispatches or [(row.created_at, row.unit_id)]
+    dispatched = max((at for at, unit_id in spans if unit_id == row.unit_id and at < cutoff), default=row.created_at)
+
+    def after(action: str) -> float | None:
+        at = next((at for at, act, _ in row.transitions if act == action and dispatched <= at < cutoff), None)
+        return (at - dispatched).total_seconds() / 60 if at is not None else None
+
+    return after("sign"), after("arrive")
+
+
 def _unit(row: TaskRow | ReboundRow, _instant: datetime) -> int:
     return row.unit_id
 
@@ -337,6 +377,11 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
             if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.points["inspection"])
         ind.due += 1
+        to_sign, to_arrive = first_response(row, cutoff)
+        if to_sign is not None:
+            ind.sign_minutes.append(to_sign)
+        if to_arrive is not None:
+            ind.arrival_minutes.append(to_arrive)
         status = _status_at(row, cutoff)
         if submitted is not None:
             ind.handled += 1

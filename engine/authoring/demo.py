@@ -16,8 +16,8 @@ from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
 from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, Person, SanctionRule,
-                                Street, Zone)
+from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, Person, Recipient,
+                                SanctionRule, Street, Zone)
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
@@ -215,7 +215,8 @@ def _permits(session: Session, specs: list[dict[str, Any]], units: dict[str, Uni
 
 def _roster(session: Session, spec: dict[str, Any], tz: str) -> None:
     """From this week's Monday, each unit's staff take the day and night shifts in turn; its first
-    person (the most senior) holds statutory holidays."""
+    person (the most senior) holds statutory holidays. Each of them gets an e-mail channel of their own, a
+    placeholder (.invalid) left disabled: the demo sends nowhere real until an administrator enters an address."""
     if not spec:
         return
     today = clock.now().astimezone(ZoneInfo(tz)).date()
@@ -228,3 +229,8 @@ def _roster(session: Session, spec: dict[str, Any], tz: str) -> None:
             day=[staff[i % len(staff)] for i in range(7)], night=[staff[(i + 1) % len(staff)] for i in range(7)],
             holiday=staff[0], day_starts=time.fromisoformat(spec.get("day_starts", "08:00")),
             night_starts=time.fromisoformat(spec.get("night_starts", "18:00"))), tz)
+    for person in session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.code)):
+        session.add(Recipient(name=f"{person.name} 值班 / on duty", scope="person", person_id=person.id,
+                              channel="email", address=f"duty-{person.code.lower()}@civicrules.invalid",
+                              language="zh", enabled=False))
+    session.flush()

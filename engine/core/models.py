@@ -902,15 +902,18 @@ class Supervision(Base):
 
 
 class Recipient(Base):
-    """Who receives outbox messages outside the app: a unit's, a tier's or the on-call channel address."""
+    """Who receives outbox messages outside the app: a unit's, a tier's or the on-call channel address, or a person's
+    own (scope `person`: where an alert for the person's unit goes outside office hours while they are on duty)."""
 
     __tablename__ = "recipients"
     __table_args__ = (Index("ix_recipients_scope", "scope", "enabled"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), default="")
-    scope: Mapped[str] = mapped_column(String(16))  # unit | tier | oncall | source
+    scope: Mapped[str] = mapped_column(String(16))  # unit | tier | oncall | source | person
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Optional[Unit]] = relationship()
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)  # person scope
+    person: Mapped[Optional[Person]] = relationship()
     campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))  # tier scope; None: every campaign
     campaign: Mapped[Optional[Campaign]] = relationship()
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)

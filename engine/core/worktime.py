@@ -58,6 +58,12 @@ class WorkCalendar:
             return kind == "workday"
         return day.isoweekday() <= 5
 
+    def is_office_time(self, instant: datetime) -> bool:
+        """Whether `instant` falls in an office period of a working day (not a night, weekend or holiday)."""
+        local = instant.astimezone(self.timezone)
+        return self.is_working_day(local.date()) and any(opens <= local.time() < closes
+                                                         for opens, closes in self.periods)
+
     def uncovered_years(self, start: datetime, end: datetime) -> list[int]:
         return [y for y in range(start.astimezone(self.timezone).year, end.astimezone(self.timezone).year + 1)
                 if y not in self.covered_years]

@@ -136,6 +136,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 CALENDAR_GAP = {"zh": "注意：自 {day} 起工作日历没有节假日数据，处置时限将按周一至周五计算，请管理员录入当年节假日安排。",
                 "en": "Note: from {day} the working calendar has no holiday data; limits will count Monday to Friday "
                       "until an administrator enters that year's holiday notice."}
+DUTY_GAP = {"zh": "注意：非工作时间该单位无人值班可达（值班表空缺或值班人员无通知渠道），本消息改发单位日间地址。",
+            "en": "Note: after hours nobody on duty for this unit could be reached (a roster gap, or no channel of "
+                  "theirs); this message went to the unit's day address instead."}
 ALIASES = {"supervision_urge": "remind", "supervision_order": "order", "supervision_list_publicly": "list_publicly"}
 FALLBACK = {"zh": ("通知", "您有一条新消息（{kind}）。"), "en": ("Notification", "You have a new message ({kind}).")}
 LABELS = {"zh": {"task": "任务", "event": "事件", "unit": "单位", "deadline": "处置时限", "tier": "督办层级",
@@ -193,6 +196,8 @@ def render(ctx: Context, language: str) -> Rendered:
     lines += [f"{labels[name]}{sep}{value}" for name, value in details if value not in (None, "")]
     if ctx.payload.get("calendar_gap"):
         lines.append(CALENDAR_GAP[lang].format(day=ctx.payload["calendar_gap"]))
+    if (ctx.payload.get("duty") or {}).get("gap"):
+        lines.append(DUTY_GAP[lang])
     return Rendered(title=title, text="\n".join(lines))
 
 

@@ -3,25 +3,31 @@
 The row itself is the in-app inbox message. On its first round a row fans out to the enabled
 recipients its target names (`tier:N`, `unit:<id or code>`, `grid_unit`/`assignee` = the task's
 unit) plus the on-call recipients, one `Delivery` each; a reply to a case's source (`source:<name>`) goes to
-that source's reply addresses alone. Each delivery is claimed by pushing its
-`next_attempt_at` out by a lease and committing, sent outside any transaction, then recorded with a
-guarded update: a crash mid-send resends after the lease with the same key, and nothing is marked
-delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
+that source's reply addresses alone. Outside office hours (not an office period of a working day of the
+task's campaign) a unit's message goes to the person(s) on duty in its roster through their own channels
+(scope `person`) instead of the unit's day address; with nobody on duty, or nobody reachable, it goes to the
+day address and the on-call recipients as before, and the row's payload says so under `duty`.
+
+Each delivery is claimed by pushing its `next_attempt_at` out by a lease and committing, sent outside any
+transaction, then recorded with a guarded update: a crash mid-send resends after the lease with the same key,
+and nothing is marked delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
 A row is delivered once all its deliveries are, failed once none is pending and one failed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.core import clock
+from engine.core.worktime import calendar_for
 from engine.delivery import channels as notify
 from engine.core.models import (DEFAULT_TIMEZONE, BulletinIssue, Campaign, Delivery, OutboxMessage, Recipient, Task,
                                Unit)
+from engine.people.roster import on_duty
 
 Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
 
@@ -34,14 +40,25 @@ class _Claim:
     context: notify.Context
 
 
-def recipients_for(session: Session, row: OutboxMessage) -> list[Recipient]:
-    """The enabled recipients a row's target names, plus on-call, each once; a reply to a source
+@dataclass(frozen=True)
+class Routing:
+    """Whom a row goes to and, outside office hours, how its unit's duty was resolved (None in office hours)."""
+
+    recipients: list[Recipient]
+    duty: dict[str, Any] | None = None
+
+
+def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> Routing:
+    """The one resolver: the enabled recipients a row's target names at `at` (default now), plus on-call, each
+    once; a unit's day address gives way to its on-duty people outside office hours; a reply to a source
     (`source:<name>`) goes to that source's own addresses only."""
+    at = at or clock.now()
     task = session.get(Task, row.task_id) if row.task_id else None
     scope, _, value = row.target.partition(":")
     if scope == "source":
-        return list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), Recipient.scope == "source",
-                                                            Recipient.source == value).order_by(Recipient.id)))
+        return Routing(list(session.scalars(select(Recipient).where(
+            Recipient.enabled.is_(True), Recipient.scope == "source", Recipient.source == value)
+            .order_by(Recipient.id))))
     conditions = [Recipient.scope == "oncall"]
     if scope == "tier" and value.isdigit():
         tier = Recipient.tier_level == int(value)
@@ -49,10 +66,44 @@ def recipients_for(session: Session, row: OutboxMessage) -> list[Recipient]:
             tier = tier & or_(Recipient.campaign_id.is_(None), Recipient.campaign_id == task.campaign_id)
         conditions.append((Recipient.scope == "tier") & tier)
     unit_id = _unit_id(session, scope, value, task)
+    duty = None
     if unit_id is not None:
-        conditions.append((Recipient.scope == "unit") & (Recipient.unit_id == unit_id))
-    return list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), or_(*conditions))
-                                .order_by(Recipient.id)))
+        reachable, duty = _duty(session, unit_id, task, at)
+        if reachable:
+            conditions.append((Recipient.scope == "person") & Recipient.person_id.in_(reachable))
+        else:
+            conditions.append((Recipient.scope == "unit") & (Recipient.unit_id == unit_id))
+    recipients = list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), or_(*conditions))
+                                      .order_by(Recipient.id)))
+    return Routing(recipients, duty)
+
+
+def recipients_for(session: Session, row: OutboxMessage, at: datetime | None = None) -> list[Recipient]:
+    return route(session, row, at).recipients
+
+
+def _campaign_of(session: Session, task: Task | None) -> Campaign | None:
+    """The task's campaign; for a unit message without a task, the first active campaign (its office hours)."""
+    if task is not None:
+        return session.get(Campaign, task.campaign_id)
+    return session.scalar(select(Campaign).where(Campaign.status == "active").order_by(Campaign.id).limit(1))
+
+
+def _duty(session: Session, unit_id: int, task: Task | None, at: datetime) -> tuple[list[int], dict[str, Any] | None]:
+    """Outside office hours, the ids of the unit's on-duty people who have an enabled channel, and what the
+    payload records: who was on duty, and `gap` (no_one_on_duty | no_channel) when the day address stands in."""
+    campaign = _campaign_of(session, task)
+    calendar = calendar_for(session, campaign.timezone if campaign else DEFAULT_TIMEZONE,
+                            campaign.office_hours if campaign else None)
+    if calendar.is_office_time(at):
+        return [], None
+    people = {s.person_id: s.person.name for s in on_duty(session, unit_id, at)}
+    reachable = sorted(set(session.scalars(select(Recipient.person_id).where(
+        Recipient.enabled.is_(True), Recipient.scope == "person", Recipient.person_id.in_(people))))) if people else []
+    gap = None if reachable else ("no_channel" if people else "no_one_on_duty")
+    duty = {"at": at.isoformat(), "unit_id": unit_id, "on_duty": [people[pid] for pid in sorted(people)],
+            "reached": [people[pid] for pid in reachable], "gap": gap}
+    return reachable, duty
 
 
 def _unit_id(session: Session, scope: str, value: str, task: Task | None) -> int | None:
@@ -98,7 +149,10 @@ def _attachments(session: Session, row: OutboxMessage) -> tuple[notify.Attachmen
 
 def _fan_out(session: Session, row: OutboxMessage, now: datetime) -> None:
     known = set(session.scalars(select(Delivery.recipient_id).where(Delivery.outbox_id == row.id)))
-    for recipient in recipients_for(session, row):
+    routing = route(session, row, now)
+    if routing.duty is not None:
+        row.payload = {**(row.payload or {}), "duty": routing.duty}
+    for recipient in routing.recipients:
         if recipient.id not in known:
             session.add(Delivery(outbox_id=row.id, recipient_id=recipient.id, status="pending", attempts=0,
                                  next_attempt_at=now))

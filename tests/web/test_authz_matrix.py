@@ -84,7 +84,8 @@ POLICY: dict[str, frozenset[str]] = {
     "pages.home": USERS,
     "pages.tasks": USERS,
     "pages.task": USERS,
-    "pages.assign": frozenset({FIELD_UNIT, ADMIN}),  # then engine.handling.assignment.may_assign decides per task
+    "pages.assign": frozenset({FIELD_UNIT, ADMIN}),
+    "pages.arrival": frozenset({FIELD_UNIT}),  # then engine.handling.arrival.may_arrive: only the task's own unit  # then engine.handling.assignment.may_assign decides per task
     "pages.send_back": frozenset({FIELD_UNIT}),  # 退单 is the unit's alone (engine.handling.tasks.RIGHTS)
     "supervision.board": SUPERVISORS,
     "supervision.act": SUPERVISORS,
@@ -124,6 +125,7 @@ POLICY: dict[str, frozenset[str]] = {
     "inbox.read_all": USERS,
     "inbox_api.api_list": USERS,
     "inbox_api.api_read": USERS,
+    "people_api.task_arrival": frozenset({FIELD_UNIT}),
     "supervision_api.api_board": SUPERVISORS,
     "supervision_api.api_act": SUPERVISORS,
     "supervision_api.api_list": USERS,
