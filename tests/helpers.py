@@ -308,3 +308,20 @@ def phone_sign_in(browser, base: str, username: str):
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
+
+
+def no_bulletin_issues(session) -> None:
+    """Inside a rolled-back test: forget every published weekly bulletin and its messages, so a test can publish the
+    weeks it names even when a real poller (tests/test_serve.py, the workers' tests) already published them in the
+    shared database (an issue's messages are keyed by its id, which a new issue may take again)."""
+    from sqlalchemy import delete, select, update
+
+    from engine.core.models import BulletinIssue, Delivery, InboxAddress, MessageRead, OutboxMessage
+
+    sent = select(OutboxMessage.id).where(OutboxMessage.kind == "bulletin_published")
+    for table in (Delivery, InboxAddress, MessageRead):
+        session.execute(delete(table).where(table.outbox_id.in_(sent)))
+    session.execute(delete(OutboxMessage).where(OutboxMessage.kind == "bulletin_published"))
+    session.execute(update(BulletinIssue).values(corrects_id=None))
+    session.execute(delete(BulletinIssue))
+    session.commit()

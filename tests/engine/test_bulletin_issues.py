@@ -28,7 +28,7 @@ from engine.delivery import outbox
 from engine.handling.tasks import apply
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError
-from tests.helpers import event, free_port, unique, user
+from tests.helpers import no_bulletin_issues, event, free_port, unique, user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INSPECTION = IntakeSource("inspection-tests", "patrol")
@@ -71,6 +71,12 @@ def rectify(session, event_id: int) -> None:
             session.flush()
     close_case(session, case.id, "", user(session, "shift_leader"), case.opened_at + timedelta(hours=3))
     session.commit()
+
+
+@pytest.fixture(autouse=True)
+def unpublished(session) -> None:
+    """Every test here publishes its weeks afresh (rolled back afterwards)."""
+    no_bulletin_issues(session)
 
 
 @pytest.fixture()

@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.assessment import issues
 from engine.core.models import BulletinIssue, Campaign
-from tests.helpers import bearer, csrf_from, user_token
+from tests.helpers import no_bulletin_issues, bearer, csrf_from, user_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_8 = datetime(2026, 11, 30, 8, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def unpublished(session) -> None:
+    """Every test here publishes its weeks afresh (rolled back afterwards)."""
+    no_bulletin_issues(session)
 
 
 def published(factory, session) -> BulletinIssue:
