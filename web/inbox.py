@@ -31,6 +31,7 @@ KINDS = {
     "list_publicly": _l("Public listing (挂牌督办)"), "supervision_urge": _l("Urge (催办)"),
     "supervision_order": _l("Order to handle (督办)"), "supervision_list_publicly": _l("Public listing (挂牌督办)"),
     "task_dispatched": _l("New task"), "digest": _l("Daily summary"), "notify": _l("Rule notification"),
+    "bulletin_published": _l("Weekly bulletin"),
 }
 STEPS = ("remind", "order", "escalate", "list_publicly")
 
@@ -100,9 +101,14 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
         text = payload.get("message") if isinstance(payload.get("message"), str) else None
         if row.kind == "digest" and isinstance(payload.get("open"), int):
             text = _("%(open)s open tasks, %(overdue)s overdue", open=payload["open"], overdue=payload.get("overdue", 0))
+        link = None
+        if row.kind == "bulletin_published" and isinstance(payload.get("issue"), int):
+            heading, summary = payload.get("title") or {}, payload.get("summary") or {}
+            text = " ".join(str(part) for part in (heading.get(lang), summary.get(lang)) if part) or None
+            link = {"url": url_for("bulletin_issues.issue_pdf", issue_id=payload["issue"], language=lang), "label": _("Download the PDF")}
         out.append({
             "id": row.id, "kind": row.kind, "title": str(KINDS.get(row.kind, _l("Notification"))), "from": origin,
-            "message": text,
+            "message": text, "link": link,
             "task": None if task is None else {
                 "id": task.id, "url": url_for("pages.task", task_id=task.id),
                 "category": (task.event.category.name_zh, task.event.category.name_en)[names],
@@ -188,6 +194,8 @@ def _openapi() -> dict:
         "title": {"type": "string", "description": "What happened, in words (催办, 督办, 挂牌督办, 升级, …)"},
         "from": {"type": "string", "nullable": True, "description": "A timeline step or a supervisor, with the tier"},
         "message": {"type": "string", "nullable": True},
+        "link": {"type": "object", "nullable": True, "description": "A published weekly bulletin's PDF",
+                 "properties": {"url": {"type": "string"}, "label": {"type": "string"}}},
         "task": {"type": "object", "nullable": True, "properties": {
             "id": {"type": "integer"}, "url": {"type": "string"}, "category": {"type": "string"},
             "unit": {"type": "string"}}},

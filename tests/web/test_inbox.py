@@ -193,3 +193,21 @@ def test_a_step_naming_its_body_shows_the_bodys_name(client, factory):
         session.commit()
     step = next(m for m in inbox(client, user_token(client, "dongcheng"))["messages"] if m["kind"] == "order")
     assert step["title"] == "督办" and step["from"] == "时限流程 · 城管委办公室"
+
+
+def test_a_published_weekly_bulletin_reaches_every_unit_with_its_title_and_pdf(client, factory, session):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.assessment import issues
+    from tests.helpers import no_bulletin_issues
+
+    no_bulletin_issues(session)
+    with factory() as s:
+        (issue_id,) = issues.run_due(s, now=datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    token = user_token(client, "xicheng")
+    mine = [m for m in inbox(client, token)["messages"] if m["kind"] == "bulletin_published"]
+    assert mine, "the sub-district's account reads the copy of its unit (and of the squad under it)"
+    assert mine[0]["title"] == "周通报" and "督查通报" in mine[0]["message"], mine[0]
+    assert "第" in mine[0]["message"] and "期" in mine[0]["message"]
+    assert client.get(mine[0]["link"]["url"], headers=bearer(token)).status_code in (200, 302)
