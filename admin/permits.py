@@ -24,11 +24,14 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, validato
 from admin.base import READERS, Guarded, MasterDataView, require_editor, shown_label
 from admin.fields import LocalDateTimeField
 from admin.people import RecordPicker, ShownChoices, import_upload, place_problems
+from admin.zones import EXTRA_LAYERS
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import FrontageHolder, Permit, Unit
 from engine.core.tables import MAX_FILE_BYTES, read_table
+from engine.space.datum import geometry_from_wgs84
 from engine.space.permit_import import PermitImport, import_permits, template_headers
-from engine.space.permits import KIND_NAMES, STATUS_NAMES, PermitInput, kind_name, save_permit, status_name
+from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
+                                  status_name)
 from rules.facts import PERMIT_KINDS
 from rules.problems import InputError
 from web.common.extensions import db
@@ -217,3 +220,18 @@ class PermitImportView(Guarded, BaseView):
     def _import(self, form: PermitUploadForm) -> PermitImport | None:
         return import_upload(form, "permits",
                              lambda path, _name: import_permits(db.session, read_table(path), _zone()))
+
+
+def permits_layer(session, datum: str, lang: str) -> tuple[str, dict]:
+    """The valid permits on the zone map (their places, in the tiles' datum), so an editor drawing a zone sees what
+    is approved where."""
+    features = []
+    for permit in session.scalars(select(Permit).where(Permit.status == "valid").order_by(Permit.number)):
+        feature = geojson(permit, lang)
+        feature["geometry"] = geometry_from_wgs84(permit.place, datum)
+        features.append(feature)
+    return _("Permits (审批/备案)"), {"type": "FeatureCollection", "features": features}
+
+
+EXTRA_LAYERS.append(permits_layer)
+

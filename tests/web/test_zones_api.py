@@ -147,3 +147,12 @@ def test_an_import_declared_gcj02_has_its_points_converted(app, login, factory, 
     assert imports.run(factory, run_id).created == 1
     e = session.scalar(select(Event).where(Event.source == source))
     assert metres(e.lat, e.lon, 35.0360, 111.0150) < 1
+
+
+def test_the_map_shows_the_valid_permits_beside_grids_and_zones(app, login):
+    client = app.test_client()
+    login(client, "admin")
+    page = client.get("/admin/zones/?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "审批/备案" in page
+    assert "CGW-2026-SC-001" in page  # the demo's temporary market, valid
+    assert "CGJ-2026-GG-009" not in page  # revoked: only valid permits are drawn
