@@ -253,6 +253,7 @@ def mark_all_read(session: Session, reader: Reader) -> int:
         .distinct().subquery()
     # WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join's ON (its documented parsing ambiguity)
     unread = select(ids.c.outbox_id, literal(reader.user_id), literal(clock.now(), UTC)).where(true())
+    # RETURNING counts what was inserted: PostgreSQL reports no rowcount for an INSERT … SELECT … ON CONFLICT here
     result = session.execute(_insert_ignoring(session, MessageRead)
-                             .from_select(["outbox_id", "user_id", "read_at"], unread))
-    return max(result.rowcount or 0, 0)
+                             .from_select(["outbox_id", "user_id", "read_at"], unread).returning(MessageRead.id))
+    return len(result.all())
