@@ -92,7 +92,7 @@ class ZoneMapView(Guarded, BaseView):
         db.session.commit()
         return jsonify({"ok": True, "zone": feature(zone, self._datum(), short_lang())})
 
-    @expose("/<int:zone_id>/publish", methods=("POST",))
+    @expose("/<int(max=2147483647):zone_id>/publish", methods=("POST",))
     def publish(self, zone_id: int):
         """Make a zone count: the next evaluation batch sees it as `in_zone`."""
         require_editor()
@@ -100,14 +100,14 @@ class ZoneMapView(Guarded, BaseView):
         db.session.commit()
         return jsonify({"ok": True})
 
-    @expose("/<int:zone_id>/withdraw", methods=("POST",))
+    @expose("/<int(max=2147483647):zone_id>/withdraw", methods=("POST",))
     def withdraw(self, zone_id: int):
         require_editor()
         set_active(db.session, self._zone(zone_id), False)
         db.session.commit()
         return jsonify({"ok": True})
 
-    @expose("/<int:zone_id>/delete", methods=("POST",))
+    @expose("/<int(max=2147483647):zone_id>/delete", methods=("POST",))
     def delete(self, zone_id: int):
         require_editor()
         delete_zone(db.session, self._zone(zone_id))

@@ -58,7 +58,7 @@ def issues_page():
     return _page(_campaign())
 
 
-@bp.get("/<int:issue_id>.pdf")
+@bp.get("/<int(max=2147483647):issue_id>.pdf")
 @require_roles()
 def issue_pdf(issue_id: int):
     issue = _issue(issue_id)
@@ -69,7 +69,7 @@ def issue_pdf(issue_id: int):
                                                                  "X-Content-SHA256": issue.content_sha256})
 
 
-@bp.post("/<int:issue_id>/correction")
+@bp.post("/<int(max=2147483647):issue_id>/correction")
 @require_roles(*EDITORS)
 def correct(issue_id: int):
     issue = _issue(issue_id)
@@ -106,7 +106,7 @@ def api_issues():
     return jsonify({"issues": [issue_json(i) for i in issues.issues_of(db.session, campaign)]})
 
 
-@api.get("/bulletin-issues/<int:issue_id>")
+@api.get("/bulletin-issues/<int(max=2147483647):issue_id>")
 @require_token(kinds=("user",))
 def api_issue(issue_id: int):
     issue = db.session.get(BulletinIssue, issue_id)
