@@ -23,4 +23,4 @@ def message(idempotency_key: str, kind: str, target: str, payload: dict[str, Any
 def write(session: Session, messages: list[dict[str, Any]]) -> None:
     """Insert the rows in one statement inside the caller's transaction; an empty list writes nothing."""
     if messages:
-        session.execute(insert(OutboxMessage).execution_options(render_nulls=True), messages)  # one batch
+        session.execute(insert(OutboxMessage.__table__), messages)  # one batch, a Core insert (no ORM bulk path)

@@ -79,7 +79,7 @@ def record(session: Session, filed: list[list[Verdict]], intake_only: list[list[
                                         channel=note["channel"])
                          for i, note in enumerate(firing.notifications)]
     if firings:
-        session.execute(insert(Firing).execution_options(render_nulls=True), firings)  # one batch, not one per null
+        session.execute(insert(Firing.__table__), firings)  # one batch, a Core insert (no ORM bulk path)
     outbox.write(session, messages)
     return list(task_of.values())
 

@@ -162,9 +162,10 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
             messages.append(outbox.message(
                 f"rule-escalation:{task_id}:{escalation.rule_key}:{escalation.tier}", f"supervision_{kind}",
                 f"tier:{escalation.tier}", payload, now, event_id=order.event_id, task_id=task_id))
-    session.execute(insert(TaskTransition).execution_options(render_nulls=True), transitions)
+    # Core inserts of the tables, not the ORM's bulk path: half the cost per row on the hot path (docs/BENCHMARKS.md)
+    session.execute(insert(TaskTransition.__table__), transitions)
     if steps:
-        session.execute(insert(TaskStep).execution_options(render_nulls=True), steps)
+        session.execute(insert(TaskStep.__table__), steps)
     if supervisions:
         session.execute(insert(Supervision).execution_options(render_nulls=True), supervisions)
     outbox.write(session, messages)
