@@ -36,7 +36,7 @@ def messages() -> dict[str, str]:
             "failed": _("The server did not answer; nothing was saved."),
             "not_saved": _("Nothing was saved: correct the fields marked."),
             "drawn": _("Drawn on the map"), "nothing_drawn": _("Nothing drawn yet: use the drawing tools on the map."),
-            "draft": _("Draft"), "published": _("Published"), "confirm_delete": _("Delete this zone?")}
+            "draft": _("Draft"), "published": _("In force"), "confirm_delete": _("Delete this zone?")}
 
 
 def _grids(session: Session, datum: str, lang: str) -> dict[str, Any]:
