@@ -43,3 +43,10 @@ class InputError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("; ".join(f"{p.where}: {p.en}" for p in problems))
+
+    def by_field(self, lang: str) -> dict[str, list[str]]:
+        """The messages per field in the reader's language, as a form shows them next to each field."""
+        found: dict[str, list[str]] = {}
+        for problem in self.problems:
+            found.setdefault(problem.where, []).append(problem.message(lang))
+        return found

@@ -127,10 +127,7 @@ def _act(case_id: int, act, done: str):
         act()
     except InputError as err:
         db.session.rollback()
-        errors: dict[str, list[str]] = {}
-        for problem in err.problems:
-            errors.setdefault(problem.where, []).append(problem.message(short_lang()))
-        return _page(case_id, errors, 422, request.form.to_dict())
+        return _page(case_id, err.by_field(short_lang()), 422, request.form.to_dict())
     db.session.commit()
     flash(done, "success")
     return redirect(url_for("case_pages.case_page", case_id=case_id))

@@ -71,14 +71,6 @@ def index():
                            rounds=inspection.rounds_of(db.session, current_user), lang=short_lang(), errors={})
 
 
-def _errors(problems: list[Problem]) -> dict[str, list[str]]:
-    lang = short_lang()
-    found: dict[str, list[str]] = {}
-    for p in problems:
-        found.setdefault(p.where, []).append(p.as_dict(lang)["message"])
-    return found
-
-
 @bp.post("/rounds")
 @require_roles(*INSPECTORS)
 def start():
@@ -91,7 +83,7 @@ def start():
         round_ = inspection.start_round(db.session, current_user, plan, position)
     except InputError as err:
         db.session.rollback()
-        for message in (m for ms in _errors(err.problems).values() for m in ms):
+        for message in (m for ms in err.by_field(short_lang()).values() for m in ms):
             flash(message, "danger")
         return redirect(url_for("inspection.index"))
     db.session.commit()
@@ -130,7 +122,7 @@ def finding(round_id: int):
     except InputError as err:
         db.session.rollback()
         round_ = visible_round(current_user, round_id)
-        return _round_page(round_, _errors(err.problems), request.form, 422)
+        return _round_page(round_, err.by_field(short_lang()), request.form, 422)
     db.session.commit()
     flash(_("Finding recorded: it is filed as a case and dispatched."), "success")
     return redirect(url_for("inspection.round_page", round_id=round_.id))

@@ -238,11 +238,8 @@ def send_back(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        errors: dict[str, list[str]] = {}
-        for problem in err.problems:
-            errors.setdefault(problem.where, []).append(problem.message(lang))
         return _task_page(db.session.get(Task, task_id), status=422,
-                          send_back={"errors": errors, "grounds": grounds, "comment": comment})
+                          send_back={"errors": err.by_field(lang), "grounds": grounds, "comment": comment})
     else:
         db.session.commit()
         flash(_("Sent back to the dispatcher."), "success")
@@ -263,10 +260,7 @@ def arrival(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        errors: dict[str, list[str]] = {}
-        for problem in err.problems:
-            errors.setdefault(problem.where, []).append(problem.message(lang))
-        return _task_page(db.session.get(Task, task_id), status=422, arrival={"errors": errors, **data})
+        return _task_page(db.session.get(Task, task_id), status=422, arrival={"errors": err.by_field(lang), **data})
     else:
         db.session.commit()
         flash(_("Arrival on site recorded."), "success")

@@ -151,19 +151,27 @@ def _assignment_body(data: Any) -> tuple[Any, str]:
     return person, data.get("comment", "")
 
 
+def _task_and_body(user: User, task_id: int) -> tuple[Task | None, Any, Any]:
+    """The task the caller sees and the request's JSON body, else the problem answer (404, 415 or 400)."""
+    task = db.session.get(Task, task_id)
+    if task is None or not task_scope(user).sees(task):
+        return None, None, problem(404, "not-found", detail_key="not_found")
+    if not request.is_json:
+        return task, None, problem(415, "json-required", detail_key="json_required")
+    data = request.get_json(silent=True)
+    if data is None:
+        return task, None, problem(400, "malformed-json", detail_key="malformed_json")
+    return task, data, None
+
+
 @bp.post("/tasks/<int:task_id>/assign")
 @require_token(kinds=("user",), roles=ASSIGNERS)
 def assign_task(task_id: int):
     """Hand the task to a person of its unit (a unit's leader, or an administrator)."""
     user, lang = token_user(), short_lang()
-    task = db.session.get(Task, task_id)
-    if task is None or not task_scope(user).sees(task):
-        return problem(404, "not-found", detail_key="not_found")
-    if not request.is_json:
-        return problem(415, "json-required", detail_key="json_required")
-    data = request.get_json(silent=True)
-    if data is None:
-        return problem(400, "malformed-json", detail_key="malformed_json")
+    task, data, refusal = _task_and_body(user, task_id)
+    if refusal is not None:
+        return refusal
     try:
         person_id, comment = _assignment_body(data)
         assign(db.session, task, db.session.get(Person, person_id), user, clock.now(), comment.strip())
@@ -182,14 +190,9 @@ def assign_task(task_id: int):
 def task_arrival(task_id: int):
     """The unit reached the task's place (到达现场): now, with its position; only the task's own unit."""
     user, lang = token_user(), short_lang()
-    task = db.session.get(Task, task_id)
-    if task is None or not task_scope(user).sees(task):
-        return problem(404, "not-found", detail_key="not_found")
-    if not request.is_json:
-        return problem(415, "json-required", detail_key="json_required")
-    data = request.get_json(silent=True)
-    if data is None:
-        return problem(400, "malformed-json", detail_key="malformed_json")
+    task, data, refusal = _task_and_body(user, task_id)
+    if refusal is not None:
+        return refusal
     if not isinstance(data, dict) or not isinstance(data.get("comment", ""), str):
         return refused([Problem("(body)", "a JSON object with lat, lon, accuracy, source and comment",
                                 "须为含 lat、lon、accuracy、source 与 comment 的 JSON 对象")])
