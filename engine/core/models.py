@@ -174,6 +174,7 @@ class Grid(Base):
     __tablename__ = "grids"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
+    grid_code: Mapped[Optional[str]] = mapped_column(String(15), unique=True)  # the standard 15-digit 网格编码
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -243,10 +244,14 @@ class Shift(Base):
 
 
 class FrontageHolder(Base):
-    """A shop or site under 门前三包 (the frontage-responsibility system): its address resolves to a grid."""
+    """A shop, unit or household under 门前三包 (the frontage-responsibility system): its address resolves to a
+    grid, its frontage (a GeoJSON line, polygon or point, reaching `reach_metres` beyond it) names it on the reports
+    made there (fact `frontage_holder`), and its signed responsibility letter (责任书) says which duties it owes."""
 
     __tablename__ = "frontage_holders"
+    __table_args__ = (Index("ix_frontage_holders_stamp", "updated_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[Optional[str]] = mapped_column(String(32), unique=True)  # the register's own number, for imports
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
@@ -256,6 +261,16 @@ class FrontageHolder(Base):
     contact: Mapped[Optional[str]] = mapped_column(String(200))
     lat: Mapped[Optional[float]] = mapped_column(Float)
     lon: Mapped[Optional[float]] = mapped_column(Float)
+    frontage: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # WGS-84 GeoJSON; none: the point lat/lon
+    reach_metres: Mapped[float] = mapped_column(Float, default=15.0, server_default="15")
+    # 责任书: number, signed date and signer, the duties it covers (engine.space.holders.DUTIES), its period.
+    letter_number: Mapped[Optional[str]] = mapped_column(String(64))
+    letter_signed_on: Mapped[Optional[date]] = mapped_column(Date)
+    letter_signer: Mapped[Optional[str]] = mapped_column(String(100))
+    letter_duties: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    letter_valid_from: Mapped[Optional[date]] = mapped_column(Date)
+    letter_valid_until: Mapped[Optional[date]] = mapped_column(Date)
+    updated_at: Mapped[Optional[datetime]] = mapped_column(UTC)  # any change: the holder index is rebuilt
 
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"
@@ -588,6 +603,8 @@ class Case(Base):
     verifier: Mapped[Optional[Person]] = relationship()
     verification: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     closing_condition: Mapped[Optional[str]] = mapped_column(String(32))  # 结案条件 the shift leader closed against
+    frontage_holder_id: Mapped[Optional[int]] = mapped_column(ForeignKey("frontage_holders.id"), index=True)
+    frontage_holder: Mapped[Optional[FrontageHolder]] = relationship()  # 门前三包: whose frontage it is at
     report_count: Mapped[int] = mapped_column(Integer, default=1)
     lead_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     lead_unit: Mapped[Optional[Unit]] = relationship()
@@ -652,6 +669,8 @@ class Task(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("task_templates.id"))
     template: Mapped[TaskTemplate] = relationship()
     timeline_id: Mapped[Optional[int]] = mapped_column(ForeignKey("timelines.id"))
+    frontage_holder_id: Mapped[Optional[int]] = mapped_column(ForeignKey("frontage_holders.id"))
+    frontage_holder: Mapped[Optional[FrontageHolder]] = relationship()
     rule_key: Mapped[str] = mapped_column(String(80))
     list_kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.DISPATCHED)
