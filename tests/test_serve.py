@@ -34,12 +34,14 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
     embedded = not os.environ.get("REDIS_URL")
     if embedded:
         run_env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = tmp_path / "serve.log"  # a file, not a pipe: a pipe nobody reads fills up and blocks the server's writes
+    with log.open("w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
+                                stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         def healthy() -> bool:
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, log.read_text()
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                     return response.status == 200
@@ -67,7 +69,9 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # the supervisor alone: it must stop its children
-        output = proc.communicate(timeout=60)[0]
+        proc.wait(timeout=60)
+        output = log.read_text()
+        print(output[-20000:])  # shown when the test fails
     assert proc.returncode == 0, output
     assert "CivicRules stopped" in output
     if embedded:
