@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update, func
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, selectinload, sessionmaker
 
 from engine.core import clock
 from engine.evaluation.context import active_contexts
@@ -207,3 +207,15 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
 
 def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Event).where(_claimable(clock.now()))) or 0
+
+
+def warm(session: Session) -> None:
+    """Do once in a long-lived parent what every forked evaluator would otherwise do first: configure the ORM's
+    mappers, import the lazily loaded parts, read the reference data and the active versions' frozen rules.
+    Evaluates nothing (the C engine runs only in the forked child), claims and writes nothing."""
+    configure_mappers()
+    pending_count(session)
+    History.of(session, [])
+    load_reference(session)
+    active_contexts(session)
+    session.rollback()
