@@ -20,6 +20,7 @@ from admin.duties import DutyReviewView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
 from admin.inspection import add_inspection_views
+from admin.inspection_points import InspectionPointTypeView, InspectionPointView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
@@ -35,8 +36,8 @@ from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
 from admin.zones import ZoneMapView
-from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, Permit, Person, Recipient,
-                                RulesetVersion, Street, Task)
+from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
+                                InspectionPointType, Permit, Person, Recipient, RulesetVersion, Street, Task)
 from web.common.extensions import db
 
 
@@ -50,6 +51,10 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     admin.add_view(ZoneMapView(name=_l("Zones on the map"), endpoint="zones", url="zones", category=master))
     add_inspection_views(admin, master)  # 三级督查: each tier's plan, scope and frequency
+    admin.add_view(InspectionPointView(InspectionPoint, db, name=_l("Evaluation points (测评点位)"), category=master,
+                                       endpoint="inspection_points"))
+    admin.add_view(InspectionPointTypeView(InspectionPointType, db, name=_l("Evaluation point types"),
+                                           category=master, endpoint="inspection_point_types"))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

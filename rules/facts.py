@@ -26,6 +26,11 @@ ZONE_KINDS = ("restricted_business", "strict_street", "school_surroundings", "re
 PERMIT_KINDS = ("temporary_market", "outdoor_ad", "road_occupation", "construction_waste", "recycling_site",
                 "site_shed", "night_works")
 
+#: Types of the national evaluation's points (测评点位), DESIGN 16/17: fact `inspection_point` is one of them.
+POINT_TYPES = ("main_road", "back_street", "farmers_market", "construction_site", "park_square", "school",
+               "hospital", "station", "community", "shopping_mall", "hotel_restaurant", "entertainment",
+               "cultural_venue", "scenic_spot", "window_unit")
+
 FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("category", "str", "问题类别代码", "category code"),
     Fact("category_parent", "str", "上级类别代码", "parent category code"),
@@ -57,6 +62,8 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
          ZONE_KINDS),
     Fact("permits_valid", "set", "该处有效审批/备案的种类", "the kinds of permit valid at the place and time",
          PERMIT_KINDS),
+    Fact("inspection_point", "str", "所在测评点位类型（不在点位时为空）",
+         "the type of evaluation point (测评点位) the place is at (empty when at none)", POINT_TYPES),
     Fact("at_designated_site", "bool", "位于有效建筑垃圾处置审批的指定消纳场所",
          "at the designated site of a valid construction-waste permit"),
 )}

@@ -224,7 +224,8 @@ PROBE_RULE = {"key": "hot-reload-probe", "title": {"zh": "热加载探针", "en"
 
 #: Generated rules and events (hypothesis) draw their facts from these values.
 CATEGORIES = ["06029", "06001", "09006", "08001"]
-TEXT_FACTS = {"category": CATEGORIES, "grid": ["DC-01", "XC-02"], "source_type": ["hotline", "patrol", "camera"]}
+TEXT_FACTS = {"category": CATEGORIES, "grid": ["DC-01", "XC-02"], "source_type": ["hotline", "patrol", "camera"],
+              "inspection_point": ["main_road", "school"]}
 INT_FACTS = {"local_hour": (0, 23), "repeats_7d": (0, 5), "weekday": (1, 7)}
 BOOL_FACTS = ["zero_tolerance", "is_weekend"]
 SET_FACTS = {"in_zone": ["restricted_business", "school_surroundings", "residential"],
@@ -245,7 +246,7 @@ def _leaf_condition() -> st.SearchStrategy:
                   st.integers(*INT_FACTS[f]), st.sampled_from(["between", "not_between"]))))
     flag = st.builds(lambda f, v: {"fact": f, "op": "eq", "value": v}, st.sampled_from(BOOL_FACTS), st.booleans())
     exists = st.builds(lambda f, v: {"fact": f, "op": "exists", "value": v},
-                       st.sampled_from(["filing_condition", "category_parent"]), st.booleans())
+                       st.sampled_from(["filing_condition", "category_parent", "inspection_point"]), st.booleans())
     sets = st.sampled_from(sorted(SET_FACTS)).flatmap(lambda f: st.one_of(
         st.builds(lambda v, op: {"fact": f, "op": op, "value": v}, st.sampled_from(SET_FACTS[f]),
                   st.sampled_from(["has", "not_has"])),
@@ -268,6 +269,7 @@ EVENT_FACTS = st.fixed_dictionaries(
      "repeats_7d": st.integers(0, 5), "weekday": st.integers(1, 7), "zero_tolerance": st.booleans(),
      "is_weekend": st.booleans()},
     optional={"filing_condition": st.sampled_from(["built", "building"]),
+              "inspection_point": st.sampled_from(TEXT_FACTS["inspection_point"]),
               **{f: st.lists(st.sampled_from(v), max_size=3, unique=True) for f, v in SET_FACTS.items()}})
 
 

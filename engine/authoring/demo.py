@@ -14,7 +14,9 @@ from engine.accounts.users import create_user, ensure_roles, issue_intake_token
 from engine.authoring.catalogue import load_catalogue, merge_categories
 from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
-from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline, TimelineStep, Unit)
+from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, InspectionPoint,
+                                InspectionPointType, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline,
+                                TimelineStep, Unit)
 from engine.core import clock
 from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, Person, Recipient,
                                 SanctionRule, Street, Zone)
@@ -22,6 +24,7 @@ from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
 from engine.space.permits import PermitInput, save_permit
+from engine.space.points import save_point
 from engine.space.zones import save_zone, set_active
 from rules.packs import load_pack
 
@@ -144,6 +147,7 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
     _people(session, pack, units, grids)
     _permits(session, pack.get("permits", []), units)
     _zones(session, pack)
+    _inspection_points(session, pack)
     known_templates = set(session.scalars(select(TaskTemplate.code)))
     for spec in pack["templates"]:
         if spec["code"] not in known_templates:
@@ -161,6 +165,20 @@ def _duties(spec: dict[str, Any], written: dict[str, list[dict[str, Any]]],
     for problem in problems:
         log.error("demo pack, unit %s: %s", spec["code"], problem.en)
     return rows
+
+
+def _inspection_points(session: Session, pack: dict[str, Any]) -> None:
+    """The pack's point types with their departments from the seeds' duty list, and a few points in its grids."""
+    known = set(session.scalars(select(InspectionPointType.code)))
+    for spec in pack.get("inspection_point_types", []):
+        if spec["code"] not in known:
+            session.add(InspectionPointType(code=spec["code"], departments=spec["departments"], duty=spec.get("duty"),
+                                            source=spec.get("source")))
+    session.flush()
+    known = set(session.scalars(select(InspectionPoint.code)))
+    for spec in pack.get("inspection_points", []):
+        if spec["code"] not in known:
+            save_point(session, spec)
 
 
 def _zones(session: Session, pack: dict[str, Any]) -> None:

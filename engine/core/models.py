@@ -329,6 +329,49 @@ class Zone(Base):
         return self.name
 
 
+class InspectionPointType(Base):
+    """A type of evaluation point (测评点位类型, rules.facts.POINT_TYPES) and the departments that answer for such
+    points under the campaign's duty list (the seeds' 33 创城 duties, e.g. schools -> 教育局)."""
+
+    __tablename__ = "inspection_point_types"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # unit codes, in the duty list's order
+    duty: Mapped[Optional[str]] = mapped_column(Text)  # the duty as the source words it
+    source: Mapped[Optional[str]] = mapped_column(String(200))  # where the mapping comes from
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class InspectionPoint(Base):
+    """A point the national evaluation visits (测评点位): its place (GeoJSON in WGS-84, reaching `reach_metres`),
+    its responsible unit and the person who answers for it (包点). A report there carries the fact
+    `inspection_point` (the point's type). Saved only through engine.space.points.save_point."""
+
+    __tablename__ = "inspection_points"
+    __table_args__ = (Index("ix_inspection_points_stamp", "updated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type_id: Mapped[int] = mapped_column(ForeignKey("inspection_point_types.id"))
+    type: Mapped[InspectionPointType] = relationship()
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+    place: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reach_metres: Mapped[float] = mapped_column(Float, default=50.0, server_default="50")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    person: Mapped[Optional[Person]] = relationship()
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grids.id"))
+    grid: Mapped[Optional[Grid]] = relationship()
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
 class SupervisionTier(Base):
     """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
     is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""

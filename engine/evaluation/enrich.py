@@ -23,6 +23,7 @@ from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
 from engine.space.permits import PlaceFacts, place_facts
+from engine.space.points import PointKey, points_at
 from engine.space.zones import ZoneKey, kinds_for, zones_at
 from rules.facts import complete
 
@@ -253,11 +254,12 @@ class History:
     closures: dict[int, tuple[int, float]]
     places: dict[int, PlaceFacts] = field(default_factory=dict)  # permits at the event's place and time
     zones: dict[int, tuple[ZoneKey, ...]] = field(default_factory=dict)  # the zones at each located event
+    points: dict[int, PointKey] = field(default_factory=dict)  # the inspection point (测评点位) each event is at
 
     @classmethod
     def of(cls, session: Session, events: list[Event]) -> History:
         return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events),
-                   place_facts(session, events), zones_at(session, events))
+                   place_facts(session, events), zones_at(session, events), points_at(session, events))
 
     def rebound(self, event_id: int) -> int | None:
         """The closed task a report is a rebound of (反弹: closed at its place at most REBOUND_DAYS before)."""
@@ -290,6 +292,7 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
         "repeats_30d": repeats[1],
         "in_inspection_window": in_window,
         "in_zone": kinds_for(history.zones.get(event.id, ()), ctx.id),
+        "inspection_point": history.points[event.id][1] if event.id in history.points else "",
     }
     if event.id in history.nearby:
         facts["nearby_7d"] = history.nearby[event.id]

@@ -65,7 +65,9 @@ def _number(data: dict[str, Any], name: str, problems: list[Problem]) -> float |
     return value
 
 
-def _geometry(data: dict[str, Any], kind: str | None, datum: str, problems: list[Problem]) -> dict[str, Any] | None:
+def checked_geometry(data: dict[str, Any], kind: str | None, datum: str,
+                     problems: list[Problem]) -> dict[str, Any] | None:
+    """The drawn geometry in WGS-84, or None with a Problem on `geometry` (also used for inspection points)."""
     raw = data.get("geometry")
     if isinstance(raw, str) and raw.strip():
         try:
@@ -137,7 +139,7 @@ def check(session: Session, data: dict[str, Any], datum: str = "wgs84") -> dict[
     if bad_datum:
         problems.append(bad_datum)
         datum = "wgs84"
-    geometry = _geometry(data, kind, datum, problems)
+    geometry = checked_geometry(data, kind, datum, problems)
     if problems:
         raise InputError(problems)
     return {"kind": kind, "name": name, "geometry": geometry, "campaign_id": campaign_id,

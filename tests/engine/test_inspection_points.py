@@ -1,0 +1,112 @@
+"""Evaluation points (issue 17 point 1): the register by point type with place, unit and person (包点); a report at
+a point carries the fact `inspection_point` (its type), measured in metres; each type names its responsible
+departments from the seeds' duty list; bad points are refused field by field with nothing written."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.core.models import Event, InspectionPoint, InspectionPointType
+from engine.intake.events import IntakeSource, accept_event
+from engine.space.geo import metres
+from engine.space.points import save_point
+from rules.problems import InputError
+from tests.helpers import event, user_token
+
+PATROL = IntakeSource("point-tests", "patrol")
+SCHOOL = (35.0252, 111.0050)  # the demo's CP-006 东城实验小学周边 (a point reaching 200 m)
+ROAD = (35.0262, 110.9950)  # on the demo's CP-001 人民路, a line reaching 20 m
+
+
+def north_of(lat: float, lon: float, distance: float) -> tuple[float, float]:
+    return lat + distance / 111_195, lon
+
+
+def store(factory, *spots_and_grids) -> list[int]:
+    with factory() as s:
+        ids = [accept_event(s, event("09006", grid, hour=11, location={"lat": lat, "lon": lon}), PATROL)[0].id
+               for (lat, lon), grid in spots_and_grids]
+        s.commit()
+    return ids
+
+
+def fact(e: Event) -> str:
+    [facts] = e.facts.values()
+    return facts["inspection_point"]
+
+
+def test_a_report_at_a_point_carries_its_type_measured_in_metres(factory, drain, session):
+    near, far = north_of(*SCHOOL, 190), north_of(*SCHOOL, 210)
+    assert 189 < metres(*SCHOOL, *near) < 191 and 209 < metres(*SCHOOL, *far) < 211
+    on_road, off_road = north_of(*ROAD, 15), north_of(*ROAD, 30)
+    ids = store(factory, (near, "DC-02"), (far, "DC-02"), (on_road, "DC-01"), (off_road, "DC-01"))
+    drain()
+    assert [fact(session.get(Event, i)) for i in ids] == ["school", "", "main_road", ""]
+
+
+def test_a_report_without_a_place_is_at_no_point(factory, drain, session):
+    with factory() as s:
+        event_id = accept_event(s, event("09006", "DC-02", hour=11), PATROL)[0].id
+        s.commit()
+    drain()
+    assert fact(session.get(Event, event_id)) == ""
+
+
+def test_a_new_point_counts_from_the_next_evaluation(factory, drain, session):
+    spot = (35.0240, 111.0240)  # in DC-04, where the demo has no point
+    [before] = store(factory, (spot, "DC-04"))
+    drain()
+    with factory() as s:
+        save_point(s, {"code": "CP-T01", "name": "东城客运站", "type": "station", "unit": "JD-DC", "grid": "DC-04",
+                       "place": {"type": "Point", "coordinates": [spot[1], spot[0]]}, "reach_metres": 60})
+        s.commit()
+    [after] = store(factory, (spot, "DC-04"))
+    drain()
+    assert fact(session.get(Event, before)) == "" and fact(session.get(Event, after)) == "station"
+
+
+def test_each_type_names_its_departments_from_the_seed_duties(session):
+    types = {t.code: t for t in session.scalars(select(InspectionPointType))}
+    assert types["farmers_market"].departments == ["SCJGJ"]  # 市场监管局: 集贸市场
+    assert types["construction_site"].departments == ["ZJJ"]  # 住建局: 建筑围挡
+    assert "教育局" in types["school"].duty and "种子文件001" in types["school"].source
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"type": ""}, "type"),
+    ({"type": "no-such-type"}, "type"),
+    ({"unit": ""}, "unit"),
+    ({"person": "XC-002"}, "person"),  # a 西城 person cannot answer for a 东城 point
+    ({"place": {"type": "Polygon", "coordinates": [[[111.0, 35.02], [111.01, 35.03], [111.01, 35.02],
+                                                    [111.0, 35.03], [111.0, 35.02]]]}}, "place"),
+    ({"place": None}, "place"),
+    ({"reach_metres": "-5"}, "reach_metres"),
+    ({"code": "CP-001"}, "code"),  # taken by the demo
+])
+def test_a_bad_point_is_refused_at_its_field_and_nothing_is_written(factory, change, field):
+    good = {"code": "CP-T02", "name": "东城医院", "type": "hospital", "unit": "JD-DC", "person": "DC-002",
+            "place": {"type": "Point", "coordinates": [111.02, 35.025]}}
+    with factory() as s:
+        count = s.scalar(select(func.count()).select_from(InspectionPoint))
+        with pytest.raises(InputError) as refused:
+            save_point(s, {**good, **change})
+        s.rollback()
+        assert field in {p.where for p in refused.value.problems}
+        assert all(p.zh and p.en for p in refused.value.problems)
+        assert s.scalar(select(func.count()).select_from(InspectionPoint)) == count
+
+
+def test_the_register_api_names_types_units_and_people_for_readers_only(client):
+    admin = user_token(client, "admin")
+    answer = client.get("/api/v1/inspection-points?type=farmers_market", headers={"Authorization": f"Bearer {admin}"})
+    assert answer.status_code == 200
+    [market] = answer.get_json()["points"]
+    assert market["code"] == "CP-002" and market["type"] == {"code": "farmers_market", "name": "农贸市场"}
+    assert market["unit"]["name"] == "东城街道办事处" and market["person"]["name"]
+    english = client.get("/api/v1/inspection-points?type=farmers_market",
+                         headers={"Authorization": f"Bearer {admin}", "Accept-Language": "en"}).get_json()
+    assert english["points"][0]["type"]["name"] == "farmers' market"
+    bad = client.get("/api/v1/inspection-points?type=plaza", headers={"Authorization": f"Bearer {admin}"})
+    assert bad.status_code == 422
+    field = user_token(client, "xicheng")
+    assert client.get("/api/v1/inspection-points", headers={"Authorization": f"Bearer {field}"}).status_code == 403
