@@ -372,6 +372,44 @@ class InspectionPoint(Base):
         return f"{self.code} {self.name}"
 
 
+class ChecklistItem(Base):
+    """One item of a point type's checklist (测评内容): what is checked, how, how often, and the most it scores.
+    The evaluation's items exist only as documents, so they are imported; `example` marks the demo's few (示例)."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("type_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("inspection_point_types.id"), index=True)
+    type: Mapped[InspectionPointType] = relationship()
+    code: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)  # 测评内容
+    method: Mapped[Optional[str]] = mapped_column(Text)  # 测评方法: how to check
+    max_score: Mapped[float] = mapped_column(Float)
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")  # daily | weekly | monthly | round
+    category_code: Mapped[Optional[str]] = mapped_column(String(16))  # the case a failure opens (else 其他)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    example: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 示例: not the real list
+    source: Mapped[Optional[str]] = mapped_column(String(200))
+
+
+class ReadinessCheck(Base):
+    """A point's checklist run on one local day (每日自查) by its responsible person: each item passed or failed,
+    with a note and photos; a failed item opens a case for the point's unit (source type `readiness`)."""
+
+    __tablename__ = "readiness_checks"
+    __table_args__ = (UniqueConstraint("point_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("inspection_points.id"))
+    point: Mapped[InspectionPoint] = relationship()
+    day: Mapped[date] = mapped_column(Date)  # the campaign's local day
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTC)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{item, passed, note, photos: [evidence ids]}]
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[Optional[datetime]] = mapped_column(UTC)  # not checked by the deadline: when it was raised
+
+
 class SupervisionTier(Base):
     """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
     is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""
