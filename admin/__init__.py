@@ -26,6 +26,7 @@ from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
 from admin.people import PersonView, StaffImportView, StreetView
 from admin.permits import PermitImportView, PermitView
+from admin.plan import PlanItemView
 from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayNoticeView, HolidayView, IndexView,
                            TaskView, VersionView)
 from admin.replay import ReplayView
@@ -37,7 +38,8 @@ from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
 from admin.zones import ZoneMapView
 from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
-                                InspectionPointType, Permit, Person, Recipient, RulesetVersion, Street, Task)
+                                InspectionPointType, Permit, Person, PlanItem, Recipient, RulesetVersion, Street,
+                                Task)
 from web.common.extensions import db
 
 
@@ -55,6 +57,7 @@ def init_admin(app: Flask) -> Admin:
                                        endpoint="inspection_points"))
     admin.add_view(InspectionPointTypeView(InspectionPointType, db, name=_l("Evaluation point types"),
                                            category=master, endpoint="inspection_point_types"))
+    admin.add_view(PlanItemView(PlanItem, db, name=_l("Task breakdown table"), category=master, endpoint="plan_items"))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

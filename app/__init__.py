@@ -21,7 +21,7 @@ from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
                  inbox, inspection_api, inspection_pages, inspection_points, open311, openapi, pages, people, permits,
-                 simulate, supervision, workflow, zones)
+                 plan, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(inbox.api)
     csrf.exempt(inbox.api)  # bearer tokens only, like the rest of the API
     app.register_blueprint(people.bp)  # the people API: bearer tokens only, CSRF-exempt in web/people.py
+    app.register_blueprint(plan.bp)  # the task breakdown table (创建任务分解表): pages
+    app.register_blueprint(plan.api)  # and its API: bearer tokens only
     app.register_blueprint(inspection_points.bp)  # the evaluation points register: bearer tokens only
     app.register_blueprint(permits.bp)  # the permits API: bearer tokens only, CSRF-exempt in web/permits.py
     app.register_blueprint(cases.bp)  # the cases API: bearer tokens only, CSRF-exempt in web/cases.py

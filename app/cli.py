@@ -20,6 +20,7 @@ from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
+from engine.readiness import plan
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
 from engine.authoring.drafts import publish, rollback
@@ -86,6 +87,7 @@ def demo_load() -> None:
     credentials = settings.instance / "demo_credentials.txt"
     with session_factory(settings.database_url)() as session:
         loaded = demo_pack.load(session)
+        plan.load_demo(session)  # the task breakdown table's demo rows (创建任务分解表)
         session.commit()
     if loaded is None:
         click.echo("demo campaign already loaded")

@@ -104,6 +104,7 @@ def factory(settings):
     """Migrated database with the demo campaign loaded once for the whole run."""
     from engine.authoring import demo
     from engine.core.db import session_factory
+    from engine.readiness import plan
     from migrations import upgrade
 
     from engine.core.worktime import seed_holidays
@@ -113,6 +114,7 @@ def factory(settings):
     with factory() as session:
         seed_holidays(session)
         loaded = demo.load(session)
+        plan.load_demo(session)
         session.commit()
     factory.demo = loaded
     return factory

@@ -32,6 +32,7 @@ KINDS = {
     "supervision_order": _l("Order to handle (督办)"), "supervision_list_publicly": _l("Public listing (挂牌督办)"),
     "task_dispatched": _l("New task"), "digest": _l("Daily summary"), "notify": _l("Rule notification"),
     "bulletin_published": _l("Weekly bulletin"),
+    "plan_overdue": _l("Plan item overdue (督办)"),
 }
 STEPS = ("remind", "order", "escalate", "list_publicly")
 

@@ -1,6 +1,6 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
-writes the units' daily readiness digests and publishes the weekly bulletins (周通报) when their time comes,
+writes the units' daily readiness digests and publishes the weekly bulletins (周通报) when their time comes, raises overdue plan items,
 seals the audit chain, and addresses new outbox rows to the users whose messages (消息) they belong in."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from engine.assessment import issues as bulletins
 from engine.audit import seals as audit
 from engine.delivery import digest, inbox
+from engine.readiness import plan
 from engine.supervision import escalation
 from engine.handling import tasks
 from engine.core.config import load_settings
@@ -62,6 +63,10 @@ def run_forever(every: float = 0.5) -> None:
                         sealed = audit.seal(session)
                     with factory() as session:
                         assessment.enqueue_due(session)  # sanctions lists of finished months and quarters
+                    with factory() as session:
+                        overdue_plan = plan.run_due(session)  # 创建任务分解表 items past their due date: 督办
+                    if overdue_plan:
+                        log.info("plan items overdue, raised: %s", overdue_plan)
                     if written or sealed:
                         log.info("daily digests written: %s; audit segments sealed: %s", written, sealed)
                     next_digest = started + DIGEST_EVERY

@@ -410,6 +410,56 @@ class ReadinessCheck(Base):
     escalated_at: Mapped[Optional[datetime]] = mapped_column(UTC)  # not checked by the deadline: when it was raised
 
 
+class PlanItem(Base):
+    """A row of the campaign's task breakdown table (创建任务分解表): what is to be done, by which lead unit with
+    which cooperating units, the named person, by when, and its milestones; units report progress on it.
+    Changed only through engine/readiness/plan.py."""
+
+    __tablename__ = "plan_items"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    code: Mapped[str] = mapped_column(String(32))  # its number in the table, e.g. 3.2
+    title: Mapped[str] = mapped_column(Text)
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    lead_unit: Mapped[Unit] = relationship()
+    cooperating: Mapped[list[int]] = mapped_column(JSON, default=list)  # unit ids
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    person: Mapped[Optional[Person]] = relationship()
+    due_on: Mapped[date] = mapped_column(Date)
+    percent: Mapped[int] = mapped_column(Integer, default=0)  # the latest progress reported
+    done_on: Mapped[Optional[date]] = mapped_column(Date)
+    escalated_at: Mapped[Optional[datetime]] = mapped_column(UTC)  # overdue and not done: when it was raised
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    milestones: Mapped[list["PlanMilestone"]] = relationship(order_by="PlanMilestone.due_on",
+                                                             cascade="all, delete-orphan")
+    progress: Mapped[list["PlanProgress"]] = relationship(order_by="PlanProgress.id", cascade="all, delete-orphan")
+
+
+class PlanMilestone(Base):
+    __tablename__ = "plan_milestones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[Optional[date]] = mapped_column(Date)
+
+
+class PlanProgress(Base):
+    """A unit's progress report on a plan item: how far (percent), what was done, photos."""
+
+    __tablename__ = "plan_progress"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    percent: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    photos: Mapped[list[int]] = mapped_column(JSON, default=list)  # evidence ids
+    reported_at: Mapped[datetime] = mapped_column(UTC)
+
+
 class SupervisionTier(Base):
     """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
     is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""

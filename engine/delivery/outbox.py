@@ -62,8 +62,10 @@ def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> R
     conditions = [Recipient.scope == "oncall"]
     if scope == "tier" and value.isdigit():
         tier = Recipient.tier_level == int(value)
-        if task is not None:
-            tier = tier & or_(Recipient.campaign_id.is_(None), Recipient.campaign_id == task.campaign_id)
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        campaign_id = task.campaign_id if task is not None else payload.get("campaign")
+        if isinstance(campaign_id, int):  # a message about a campaign's task or plan item: its own tiers only
+            tier = tier & or_(Recipient.campaign_id.is_(None), Recipient.campaign_id == campaign_id)
         conditions.append((Recipient.scope == "tier") & tier)
     unit_id = _unit_id(session, scope, value, task)
     duty = None

@@ -173,11 +173,11 @@ class Photo:
     data: bytes
 
 
-def _checked_photos(photos: list[Photo], max_bytes: int, zone: ZoneInfo,
-                    problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
+def checked_photos(photos: list[Photo], max_bytes: int, zone: ZoneInfo,
+                   problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
+    """Each photo checked (size, kind, EXIF), or its problems added under `photos` by file name."""
     if len(photos) > MAX_PHOTOS:
-        problems.append(Problem("photos", f"at most {MAX_PHOTOS} photos per finding",
-                                f"每个问题最多 {MAX_PHOTOS} 张照片"))
+        problems.append(Problem("photos", f"at most {MAX_PHOTOS} photos", f"最多 {MAX_PHOTOS} 张照片"))
         return []
     checked = []
     for photo in photos:
@@ -213,7 +213,7 @@ def record_finding(session: Session, round_: InspectionRound, user: User, catego
         street_row = session.scalar(select(Street).where(Street.code == street))
         if street_row is None:
             problems.append(Problem("street", f"unknown street {street!r}", f"未知的道路 {street!r}"))
-    checked = _checked_photos(photos, max_bytes, zone, problems)
+    checked = checked_photos(photos, max_bytes, zone, problems)
     if position is None:
         located = next(((f.lat, f.lon) for _, f in checked if f.lat is not None and f.lon is not None), None)
         if located is not None:

@@ -40,6 +40,7 @@ ADMINS = frozenset({ADMIN})
 RECORD_READERS = frozenset({ADMIN, AUDITOR})
 ASSESSMENT_READERS = frozenset({ASSESSOR, AUDITOR, ADMIN})
 NOBODY: frozenset[str] = frozenset()
+PLAN_READERS = frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, DISPATCHER, FIELD_UNIT})
 
 ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every admin page, read-only but for admins
 #: Flask-Admin model views (admin.ReadableModelView) by endpoint: every reader lists and opens records;
@@ -48,7 +49,7 @@ MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear"
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
                "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
-               "inspectionplan")
+               "inspectionplan", "inspection_points", "inspection_point_types", "plan_items")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
@@ -119,6 +120,14 @@ POLICY: dict[str, frozenset[str]] = {
     "people_api.list_staff": USERS,  # people are for signed-in users, never for a source token
     "people_api.roster": USERS,
     "permits_api.list_permits": USERS,  # the register is for signed-in users, never for a source token
+    "inspection_points_api.list_points": ADMIN_READERS,  # 测评点位: administrators, auditors, assessors
+    "plan.index": PLAN_READERS,  # 创建任务分解表: a field unit then sees its own unit's items only
+    "plan.progress": PLAN_READERS,  # then engine.readiness.plan.may_report: the item's own units (or an admin)
+    "plan.photo": PLAN_READERS,
+    "plan.report": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR}),  # the 推进会 report
+    "plan_api.list_items": PLAN_READERS,
+    "plan_api.report_progress": PLAN_READERS,
+    "plan_api.report_json": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR}),
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
     "inbox.page": USERS,  # 消息: everyone signed in reads their own messages (engine.delivery.inbox scopes them)
     "inbox.read": USERS,
@@ -197,7 +206,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999",
-              "round_id": "999999999", "finding_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

@@ -1,0 +1,104 @@
+"""The task breakdown table (issue 17 point 4): units report progress on their own items only; an item past its due
+date and not done is raised once (督办 to its lead unit and tier 1); the monthly report for the 推进会 lists who
+is behind, most behind first; bad rows are refused field by field with nothing written."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from engine.core import clock
+from engine.core.models import Campaign, OutboxMessage, PlanItem, PlanProgress, User
+from engine.readiness import plan
+from rules.problems import InputError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def item(session, code: str) -> PlanItem:
+    return session.scalar(select(PlanItem).where(PlanItem.code == code))
+
+
+def user(session, name: str) -> User:
+    return session.scalar(select(User).where(User.username == name))
+
+
+def test_an_overdue_item_is_raised_once_to_its_lead_unit_and_tier_1(session):
+    session.execute(update(PlanItem).values(escalated_at=None))  # a running poller may have raised them already
+    clock.set_clock(lambda: at(2026, 12, 1, 9, 0))
+    assert plan.run_due(session) == 1  # 1.2 was due on 30 November; 1.1 is due on 20 December
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "plan_overdue",
+                                                       OutboxMessage.created_at == at(2026, 12, 1, 9, 0))).all()
+    assert sorted(r.target for r in rows) == ["tier:1", "unit:JD-XC"]
+    assert rows[0].payload["code"] == "1.2" and "已超过完成时限" in rows[0].payload["message"]
+    assert plan.run_due(session) == 0
+    clock.set_clock(lambda: at(2026, 12, 21, 9, 0))
+    assert plan.run_due(session) == 1  # 1.1, due on 20 December; 2.2 is due on the 31st
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "plan_overdue",
+                                                       OutboxMessage.created_at >= at(2026, 12, 1, 9, 0)))
+    raised = {r.payload["code"] for r in rows}
+    assert raised == {"1.1", "1.2"}
+
+
+def test_the_lead_units_report_sets_progress_and_100_marks_it_done(session):
+    clock.set_clock(lambda: at(2026, 12, 10, 16, 0))
+    row = item(session, "1.1")
+    plan.report_progress(session, row, user(session, "dongcheng"), "60", "已完成摸底建档，集中整治进行中")
+    assert row.percent == 60 and row.done_on is None
+    plan.report_progress(session, row, user(session, "squad_dc"), "90", "中队配合清理 12 处")  # cooperating unit
+    assert row.percent == 60  # only the lead unit's report moves the item
+    plan.report_progress(session, row, user(session, "dongcheng"), 100, "全部完成")
+    assert row.percent == 100 and row.done_on.isoformat() == "2026-12-10"
+
+
+def test_a_report_on_someone_elses_item_is_refused_and_nothing_is_written(session):
+    row = item(session, "1.2")  # 西城's item
+    before = session.scalar(select(func.count()).select_from(PlanProgress))
+    with pytest.raises(InputError) as refused:
+        plan.report_progress(session, row, user(session, "dongcheng"), "50", "越权报送")
+    [problem] = refused.value.problems
+    assert problem.where == "item" and "不属于贵单位" in problem.zh
+    with pytest.raises(InputError) as bad:
+        plan.report_progress(session, row, user(session, "xicheng"), "150", "")
+    assert {p.where for p in bad.value.problems} == {"percent", "text"}
+    assert session.scalar(select(func.count()).select_from(PlanProgress)) == before and row.percent == 0
+
+
+def test_the_monthly_report_lists_who_is_behind_most_behind_first(session):
+    clock.set_clock(lambda: at(2026, 12, 25, 9, 0))
+    campaign = session.get(Campaign, item(session, "1.1").campaign_id)
+    plan.report_progress(session, item(session, "2.2"), user(session, "admin"), 10, "围挡排查启动")
+    lines = {line.unit.code: line for line in plan.monthly_report(session, campaign, "2026-12")}
+    assert [i.code for i in lines["JD-DC"].behind] == ["1.1"] and lines["JD-DC"].due == 1
+    assert [i.code for i in lines["JD-XC"].behind] == ["1.2"]
+    assert lines["ZJJ"].due == 1 and lines["ZJJ"].behind == []  # due on the 31st: not late on the 25th
+    assert lines["SCJGJ"].due == 0
+    november = plan.monthly_report(session, campaign, "2026-11")
+    assert [line.unit.code for line in november][0] == "JD-XC"  # most behind first
+    with pytest.raises(InputError):
+        plan.monthly_report(session, campaign, "2026-13")
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"due_on": "2026-02-30"}, "due_on"),
+    ({"lead_unit": "NOPE"}, "lead_unit"),
+    ({"cooperating": ["JD-DC"]}, "cooperating"),  # the lead cannot cooperate with itself
+    ({"person": "XC-002"}, "person"),  # a 西城 person is not in the 东城 lead unit
+    ({"milestones": [{"title": "验收", "due_on": "2027-02-01"}]}, "milestones[0]"),
+    ({"code": "1.1"}, "code"),
+    ({"title": ""}, "title"),
+])
+def test_a_bad_row_is_refused_at_its_field(session, change, field):
+    campaign = session.get(Campaign, item(session, "1.1").campaign_id)
+    good = {"code": "9.1", "title": "公厕保洁提升", "lead_unit": "JD-DC", "cooperating": ["HWZX"], "person": "DC-002",
+            "due_on": "2027-01-31", "milestones": [{"title": "排查", "due_on": "2027-01-10"}]}
+    with pytest.raises(InputError) as refused:
+        plan.save_item(session, campaign, {**good, **change})
+    assert field in {p.where for p in refused.value.problems}
+    assert item(session, "9.1") is None

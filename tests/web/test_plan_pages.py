@@ -1,0 +1,83 @@
+"""The task breakdown table through HTTP: a unit sees and reports on its own items only (progress with a photo,
+errors next to the field), another unit's item is refused; the monthly report for the 推进会 names who is behind;
+the API answers the same, in the reader's language."""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine.core import clock
+from engine.core.models import PlanItem, PlanProgress
+from tests.helpers import bearer, csrf_from, jpeg, user_token
+
+
+@pytest.fixture()
+def csrf_on(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+def item_id(session, code: str) -> int:
+    return session.scalar(select(PlanItem.id).where(PlanItem.code == code))
+
+
+def test_a_unit_reports_progress_with_a_photo_on_its_own_item_only(client, login, session, csrf_on):
+    clock.set_clock(lambda: datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert login(client, "xicheng").status_code == 302
+    page = client.get("/plan?lang=zh").get_data(as_text=True)
+    assert "背街小巷路面破损修补" in page and "主次干道占道经营" not in page  # 1.2 is 西城's, 1.1 is 东城's
+    assert "已超期" in page or "超期" in page
+    token = csrf_from(page)
+    mine, theirs = item_id(session, "1.2"), item_id(session, "1.1")
+    bad = client.post(f"/plan/{mine}/progress?lang=zh", data={"percent": "120", "text": "", "csrf_token": token})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "须为 0 到 100 的整数" in html and "必填：说明完成情况" in html
+    done = client.post(f"/plan/{mine}/progress", data={"percent": "70", "text": "已修补 8 处", "csrf_token": token,
+                                                       "photos": (io.BytesIO(jpeg()), "patch.jpg")},
+                       content_type="multipart/form-data")
+    assert done.status_code == 302
+    session.expire_all()
+    [report] = session.scalars(select(PlanProgress).where(PlanProgress.item_id == mine)).all()
+    assert report.percent == 70 and len(report.photos) == 1
+    assert client.get(f"/plan/{mine}/photos/{report.photos[0]}").status_code == 200
+    again = client.get("/plan?lang=zh").get_data(as_text=True)
+    assert "70%" in again and "2026-12-03 10:00" in again  # local time of the report
+    assert client.post(f"/plan/{theirs}/progress", data={"percent": "10", "text": "x", "csrf_token": token}
+                       ).status_code == 404
+    assert client.get("/plan/report").status_code == 403  # the report is for the leaders and assessors
+
+
+def test_the_api_refuses_another_units_item_and_the_report_names_who_is_behind(client, session):
+    clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    dongcheng = user_token(client, "dongcheng")
+    refused = client.post(f"/api/v1/plan-items/{item_id(session, '1.2')}/progress", headers=bearer(dongcheng),
+                          json={"percent": 50, "text": "越权"})
+    assert refused.status_code == 403 and "不属于贵单位" in refused.get_data(as_text=True)
+    items = client.get("/api/v1/plan-items", headers=bearer(dongcheng)).get_json()["items"]
+    assert [i["code"] for i in items] == ["1.1"] and items[0]["lead_unit"]["name"] == "东城街道办事处"
+    assessor = user_token(client, "assessor")
+    report = client.get("/api/v1/plan/report?month=2026-12", headers=bearer(assessor)).get_json()
+    behind = {u["unit"]["code"]: u["behind"] for u in report["units"]}
+    assert behind["JD-DC"] == ["1.1"] and behind["JD-XC"] == ["1.2"]
+    assert client.get("/api/v1/plan/report?month=2026-13", headers=bearer(assessor)).status_code == 422
+    assert client.get("/api/v1/plan/report", headers=bearer(dongcheng)).status_code == 403
+
+
+def test_an_administrator_adds_a_row_and_a_late_milestone_is_named_next_to_its_field(app, client, login, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert login(client, "admin").status_code == 302
+    url = "/admin/plan_items/new/?lang=zh"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    row = {"code": "3.1", "title": "公厕保洁提升", "lead_unit": "JD-NC", "cooperating": ["HWZX"], "person": "",
+           "due_on": "2027-01-31", "milestones": "2027-02-10 验收", "csrf_token": token}
+    refused = client.post(url, data=row).get_data(as_text=True)
+    at = refused.find('name="milestones"')
+    assert at > 0 and "节点时间晚于完成时限" in refused[at:at + 1500]
+    assert session.scalar(select(PlanItem).where(PlanItem.code == "3.1")) is None
+    saved = client.post(url, data={**row, "milestones": "2027-01-10 排查\n2027-01-25 整改"})
+    assert saved.status_code == 302
+    item = session.scalar(select(PlanItem).where(PlanItem.code == "3.1"))
+    assert [m.title for m in item.milestones] == ["排查", "整改"] and item.lead_unit.code == "JD-NC"
