@@ -81,3 +81,31 @@ def test_the_second_violation_within_90_days_makes_a_repeat_offender(factory, dr
     later = now + timedelta(days=120)  # both violations are older than 90 days then
     assert market.id not in [s.holder.id for s in standings(session, later, repeat_only=True)]
     assert session.get(Event, first[0]).case.frontage_holder_id == market.id
+
+
+def test_the_sub_districts_frontage_performance_counts_letters_violations_repeats_and_notices(factory, drain, session):
+    from zoneinfo import ZoneInfo
+
+    from engine.assessment.frontage import performance
+    from engine.core.models import User
+    from engine.handling.holder_notice import issue_notice
+
+    spot = (35.0350, 110.9950)  # 西城菜市场's frontage
+    ids = store(factory, event("09006", "XC-01", hour=9, location={"lat": spot[0], "lon": spot[1]}),
+                event("06029", "XC-01", hour=10, location={"lat": spot[0] + 0.0001, "lon": spot[1]}))
+    drain()
+    now, zone = clock.now(), ZoneInfo("Asia/Shanghai")
+    task = next(t for t in session.get(Event, ids[0]).tasks if t.unit.code == "JD-XC")
+    xicheng = session.scalar(select(User).where(User.username == "xicheng"))
+    issue_notice(session, task, xicheng, {"duties": ["sanitation"], "rectify_by": (now + timedelta(days=1)).isoformat(),
+                                          "text": "请清理门前垃圾"}, now, zone)
+    session.flush()
+    lines = {line.unit.code: line for line in performance(session, now - timedelta(days=3), now + timedelta(hours=1),
+                                                          now + timedelta(minutes=1), zone)}
+    xc = lines["JD-XC"]
+    assert (xc.holders, xc.letters, xc.violations, xc.repeat_offenders, xc.notices) == (1, 1, 2, 1, 1)
+    assert (lines["JD-DC"].holders, lines["JD-DC"].letters, lines["JD-DC"].violations) == (2, 2, 0)
+    assert (lines["JD-NC"].letters, lines["JD-NC"].letter_rate) == (0, 0.0)  # 南城汽修店 has signed none
+    earlier = {line.unit.code: line for line in performance(session, now - timedelta(days=30), now - timedelta(days=10),
+                                                            now - timedelta(days=10), zone)}
+    assert (earlier["JD-XC"].violations, earlier["JD-XC"].repeat_offenders, earlier["JD-XC"].notices) == (0, 0, 0)

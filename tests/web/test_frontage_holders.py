@@ -116,3 +116,16 @@ def test_repeat_offenders_are_listed_and_a_sub_district_sees_its_own_holders(cli
     theirs = client.get("/api/v1/frontage-holders", headers=bearer(xicheng)).get_json()["holders"]
     assert {h["code"] for h in theirs} == {"MQ-XC-001"}
     assert client.get(f"/api/v1/frontage-holders/{shop(session).id}", headers=bearer(xicheng)).status_code == 404
+
+
+def test_the_bulletin_shows_the_sub_districts_frontage_performance(client, login, intake_token, drain):
+    from engine.assessment.indicators import period_containing
+
+    report(client, intake_token, drain, location=AT_FRONTAGE)
+    login(client, "assessor")
+    label = period_containing("month", clock.now(), "Asia/Shanghai").label
+    page = client.get(f"/assessment/bulletins/{label}?lang=zh_Hans_CN").get_data(as_text=True)
+    assert 'id="frontage"' in page and "门前三包" in page
+    table = page[page.index('id="frontage-table"'):]
+    row = table[table.index("JD-DC"):table.index("</tr>", table.index("JD-DC"))]
+    assert "<td>2</td>" in row  # 东城's two holders, both with letters in force
