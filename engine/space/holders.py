@@ -149,3 +149,9 @@ def marks(session: Session, events: list[Event]) -> dict[int, HolderMark]:
         earlier = bisect.bisect_left(times, at) - bisect.bisect_left(times, at - timedelta(days=REPEAT_DAYS))
         result[event_id] = HolderMark(holder_id, labels.get(holder_id, ""), earlier)
     return result
+
+
+def holder_of(session: Session, event: Event) -> int | None:
+    """The holder one report names, for a case opened outside the evaluation batch (by hand, a hand-over)."""
+    mark = marks(session, [event]).get(event.id)
+    return mark.id if mark is not None else None
