@@ -81,7 +81,7 @@ def checked(data: dict[str, Any], now: datetime, zone: ZoneInfo) -> tuple[list[s
                                     f"{'、'.join(zh for zh, _en in DUTIES.values())} 之一"))
     rectify_by = _moment(data.get("rectify_by"), zone)
     if rectify_by is None:
-        problems.append(Problem("rectify_by", "the time by which the holder must put it right, e.g. "
+        problems.append(Problem("rectify_by", "the rectify-by time: when the holder must have put it right, e.g. "
                                               "2026-10-02T18:00", "须填写整改期限，例如 2026-10-02T18:00"))
     elif rectify_by <= now:
         problems.append(Problem("rectify_by", "the rectify-by time must be later than now",
