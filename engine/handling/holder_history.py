@@ -92,12 +92,12 @@ def standings(session: Session, now: datetime, units: set[int] | None = None,
     for holder_id, total, recent in session.execute(
             select(Case.frontage_holder_id, func.count(),
                    func.sum(case((Case.reported_at >= since, 1), else_=0)))
-            .where(Case.frontage_holder_id.in_(found), Case.stage.not_in(NOT_VIOLATIONS),
+            .where(Case.frontage_holder_id.in_(list(found)), Case.stage.not_in(NOT_VIOLATIONS),
                    Case.reported_at <= now).group_by(Case.frontage_holder_id)):
         found[holder_id].violations, found[holder_id].recent = total, int(recent or 0)
     for holder_id, count in session.execute(
             select(Task.frontage_holder_id, func.count()).join(TaskTransition, TaskTransition.task_id == Task.id)
-            .where(Task.frontage_holder_id.in_(found), TaskTransition.action == NOTICE)
+            .where(Task.frontage_holder_id.in_(list(found)), TaskTransition.action == NOTICE)
             .group_by(Task.frontage_holder_id)):
         found[holder_id].notices = count
     rows = [s for s in found.values() if s.repeat or not repeat_only]
