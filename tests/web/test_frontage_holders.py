@@ -129,3 +129,11 @@ def test_the_bulletin_shows_the_sub_districts_frontage_performance(client, login
     table = page[page.index('id="frontage-table"'):]
     row = table[table.index("JD-DC"):table.index("</tr>", table.index("JD-DC"))]
     assert "<td>2</td>" in row  # 东城's two holders, both with letters in force
+
+
+def test_the_case_page_names_the_holder(client, login, intake_token, drain):
+    found = report(client, intake_token, drain, location=AT_FRONTAGE)
+    login(client, "shift_leader")
+    page = client.get(f"/cases/{found['case']['id']}?lang=zh-CN").get_data(as_text=True)
+    holder = page[page.index('id="case-holder"'):]
+    assert "老王烧烤" in holder[:400] and "MQ-DC-001" in holder[:400]
