@@ -16,6 +16,7 @@ from engine.core.models import FrontageHolder, Task, User
 from engine.handling.holder_history import HolderHistory, Standing, holder_history, may_see, standings, visible_units
 from engine.handling.holder_notice import NoticeRefused, duty_name, issue_notice
 from engine.space.holders import DUTIES, REPEAT_DAYS, REPEAT_VIOLATIONS
+from engine.space.letters import in_force
 from rules.problems import InputError
 from web.auth import require_roles, require_token, task_scope, token_user
 from web.common.extensions import csrf, db
@@ -47,8 +48,7 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def letter_in_force(holder: FrontageHolder, today: date) -> bool:
-    return bool(holder.letter_signed_on and (holder.letter_valid_from is None or holder.letter_valid_from <= today)
-                and (holder.letter_valid_until is None or today <= holder.letter_valid_until))
+    return in_force(holder.letter_signed_on, holder.letter_valid_from, holder.letter_valid_until, today)
 
 
 def _holder_json(standing: Standing, zone: ZoneInfo, lang: str) -> dict[str, Any]:

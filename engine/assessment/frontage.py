@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.core.models import Case, FrontageHolder, Grid, Task, TaskTransition, Unit
 from engine.handling.holder_notice import NOTICE
 from engine.space.holders import NOT_VIOLATIONS, REPEAT_DAYS, REPEAT_VIOLATIONS
+from engine.space.letters import in_force
 
 
 @dataclass
@@ -37,10 +38,6 @@ class FrontageLine:
         return self.letters / self.holders if self.holders else None
 
 
-def _in_force(signed: date | None, start: date | None, until: date | None, day: date) -> bool:
-    return signed is not None and (start is None or start <= day) and (until is None or day <= until)
-
-
 def performance(session: Session, start: datetime, end: datetime, cutoff: datetime, zone: ZoneInfo) -> list[FrontageLine]:
     """Per sub-district with holders, by unit code: letters in force, violations, repeat offenders and notices."""
     owner: dict[int, int] = {}
@@ -55,7 +52,7 @@ def performance(session: Session, start: datetime, end: datetime, cutoff: dateti
         owner[holder_id] = answerable
         line = lines.setdefault(answerable, FrontageLine(units[answerable]))
         line.holders += 1
-        line.letters += _in_force(signed, valid_from, valid_until, today)
+        line.letters += in_force(signed, valid_from, valid_until, today)
     if not lines:
         return []
     upto = min(end, cutoff)

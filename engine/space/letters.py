@@ -29,6 +29,12 @@ class LetterInput:
     valid_until: date | None = None
 
 
+def in_force(signed_on: date | None, valid_from: date | None, valid_until: date | None, day: date) -> bool:
+    """A letter counts on a day when it is signed and the day lies in its period (an open end is no limit)."""
+    return signed_on is not None and (valid_from is None or valid_from <= day) and (
+        valid_until is None or day <= valid_until)
+
+
 def _no_constant(name: str) -> None:
     raise ValueError(name)  # NaN and Infinity are no coordinates
 
