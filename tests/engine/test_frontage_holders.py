@@ -39,11 +39,12 @@ def at(spot: tuple[float, float], hour: int = 11) -> dict:
 
 
 def test_a_report_at_a_holders_frontage_names_the_holder_on_case_tasks_and_facts(factory, drain, session):
+    shop = holder(session, "MQ-DC-001")
+    earlier = next(s for s in standings(session, clock.now()) if s.holder.id == shop.id).recent  # 0 alone
     inside, outside = store(factory, at(AT_FRONTAGE), at(BEYOND))
     drain()
-    shop = holder(session, "MQ-DC-001")
     e, other = session.get(Event, inside), session.get(Event, outside)
-    assert facts(e)["frontage_holder"] == "MQ-DC-001" and facts(e)["frontage_holder_violations_90d"] == 0
+    assert facts(e)["frontage_holder"] == "MQ-DC-001" and facts(e)["frontage_holder_violations_90d"] == earlier
     assert e.case.frontage_holder_id == shop.id and e.tasks
     assert {t.frontage_holder_id for t in e.tasks} == {shop.id}
     assert facts(other)["frontage_holder"] == "" and other.case.frontage_holder_id is None
@@ -90,22 +91,31 @@ def test_the_sub_districts_frontage_performance_counts_letters_violations_repeat
     from engine.core.models import User
     from engine.handling.holder_notice import issue_notice
 
+    now, zone = clock.now(), ZoneInfo("Asia/Shanghai")
+
+    def lines(start, end, cutoff) -> dict:
+        return {line.unit.code: line for line in performance(session, start, end, cutoff, zone)}
+
+    def period():
+        return lines(now - timedelta(days=3), now + timedelta(hours=1), now + timedelta(minutes=1))
+
+    before = period()
     spot = (35.0350, 110.9950)  # 西城菜市场's frontage
     ids = store(factory, event("09006", "XC-01", hour=9, location={"lat": spot[0], "lon": spot[1]}),
                 event("06029", "XC-01", hour=10, location={"lat": spot[0] + 0.0001, "lon": spot[1]}))
     drain()
-    now, zone = clock.now(), ZoneInfo("Asia/Shanghai")
     task = next(t for t in session.get(Event, ids[0]).tasks if t.unit.code == "JD-XC")
     xicheng = session.scalar(select(User).where(User.username == "xicheng"))
     issue_notice(session, task, xicheng, {"duties": ["sanitation"], "rectify_by": (now + timedelta(days=1)).isoformat(),
                                           "text": "请清理门前垃圾"}, now, zone)
     session.flush()
-    lines = {line.unit.code: line for line in performance(session, now - timedelta(days=3), now + timedelta(hours=1),
-                                                          now + timedelta(minutes=1), zone)}
-    xc = lines["JD-XC"]
-    assert (xc.holders, xc.letters, xc.violations, xc.repeat_offenders, xc.notices) == (1, 1, 2, 1, 1)
-    assert (lines["JD-DC"].holders, lines["JD-DC"].letters, lines["JD-DC"].violations) == (2, 2, 0)
-    assert (lines["JD-NC"].letters, lines["JD-NC"].letter_rate) == (0, 0.0)  # 南城汽修店 has signed none
-    earlier = {line.unit.code: line for line in performance(session, now - timedelta(days=30), now - timedelta(days=10),
-                                                            now - timedelta(days=10), zone)}
-    assert (earlier["JD-XC"].violations, earlier["JD-XC"].repeat_offenders, earlier["JD-XC"].notices) == (0, 0, 0)
+    after = period()
+    xc, was = after["JD-XC"], before["JD-XC"]
+    assert (xc.holders, xc.letters) == (1, 1)  # the demo's market, its letter in force
+    assert (xc.violations, xc.notices) == (was.violations + 2, was.notices + 1)
+    assert xc.repeat_offenders == 1  # its only holder, with two violations in 90 days
+    assert (after["JD-DC"].holders, after["JD-DC"].letters) == (2, 2)
+    assert after["JD-DC"].violations == before["JD-DC"].violations
+    assert (after["JD-NC"].letters, after["JD-NC"].letter_rate) == (0, 0.0)  # 南城汽修店 has signed none
+    earlier = lines(now - timedelta(days=30), now - timedelta(days=10), now - timedelta(days=10))
+    assert earlier["JD-XC"].notices == 0 and earlier["JD-XC"].violations <= was.violations
