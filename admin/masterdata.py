@@ -4,6 +4,7 @@ tiers and timelines are in admin/ladders.py.
 """
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from engine.cases.routing import check_duty
 from engine.core.worktime import describe_limit
 from engine.people.responsibility import check_liaison
 from engine.authoring.vocabulary import LIMIT_MAX
+from engine.space.holders import DUTIES, touch
+from engine.space.letters import LetterInput, check_letter, check_reach, frontage
 from web.common.extensions import db
 from admin.fields import (After, CAMPAIGN_STATUSES, LIMIT_UNITS, LocalDateTimeField, OfficeHoursField,
                           POSITION_FIELD_ARGS, RowsView, UNIT_TYPES, Within, choice_label, clock_time,
@@ -373,20 +376,74 @@ class UnitView(RowsView):
 
 # --- frontage holders ----------------------------------------------------------------------------------
 
+def _duty_choices() -> list[tuple[str, str]]:
+    zh = in_chinese()
+    return [(key, f"{zh_name}（{key}）" if zh else f"{en_name} ({zh_name})") for key, (zh_name, en_name) in DUTIES.items()]
+
+
+def _duties_cell(view, context, model: FrontageHolder, name: str) -> str:
+    zh = in_chinese()
+    return ("、" if zh else ", ").join(DUTIES.get(d, (d, d))[0 if zh else 1] for d in model.letter_duties or [])
+
+
 class FrontageHolderView(MasterDataView):
-    """Shops and sites under 门前三包, found by name, address or contact."""
+    """Shops and sites under 门前三包, found by name, address or contact, with their frontage (where a report names
+    them) and responsibility letter (责任书); a bad letter or frontage is refused next to its field."""
 
     can_delete = True
-    column_list = ("name", "address", "grid", "unit", "contact")
-    column_searchable_list = ("name", "address", "contact", "grid.code", "grid.name_zh", "unit.name_zh")
-    form_columns = ("name", "address", "grid", "unit", "contact", "lat", "lon")
+    column_list = ("code", "name", "address", "grid", "unit", "contact", "letter_signed_on", "letter_duties")
+    column_searchable_list = ("code", "name", "address", "contact", "grid.code", "grid.name_zh", "unit.name_zh")
+    form_columns = ("code", "name", "address", "grid", "unit", "contact", "lat", "lon", "frontage", "reach_metres",
+                    "letter_number", "letter_signed_on", "letter_signer", "letter_duties", "letter_valid_from",
+                    "letter_valid_until")
+    form_overrides = {"frontage": fields.TextAreaField, "letter_duties": fields.SelectMultipleField}
     form_args = {"lat": {"validators": [Within(-90, 90, _l("Latitude must be between -90 and 90."))]},
-                 "lon": {"validators": [Within(-180, 180, _l("Longitude must be between -180 and 180."))]}}
-    column_labels = {"name": _l("Shop or site"), "address": _l("Address"), "grid": _l("Grid"),
-                     "unit": _l("Responsible unit"), "contact": _l("Contact"), "lat": _l("Latitude"),
-                     "lon": _l("Longitude"), "grid.code": _l("Grid code"), "grid.name_zh": _l("Grid name"),
-                     "unit.name_zh": _l("Responsible unit")}
-    column_descriptions = {"unit": _l("Empty: the grid's responsible unit answers for it.")}
+                 "lon": {"validators": [Within(-180, 180, _l("Longitude must be between -180 and 180."))]},
+                 "letter_duties": {"choices": _duty_choices, "validate_choice": False},
+                 "reach_metres": {"default": 15.0, "validators": [validators.Optional()]}}
+    column_formatters = {"letter_duties": _duties_cell}
+    column_formatters_detail = column_formatters
+    column_labels = {"code": _l("Register number"), "name": _l("Shop or site"), "address": _l("Address"),
+                     "grid": _l("Grid"), "unit": _l("Responsible unit"), "contact": _l("Contact"),
+                     "lat": _l("Latitude"), "lon": _l("Longitude"), "grid.code": _l("Grid code"),
+                     "grid.name_zh": _l("Grid name"), "unit.name_zh": _l("Responsible unit"),
+                     "frontage": _l("Frontage (GeoJSON)"), "reach_metres": _l("Reach beyond the frontage (metres)"),
+                     "letter_number": _l("Responsibility letter number"),
+                     "letter_signed_on": _l("Letter signed on"), "letter_signer": _l("Letter signed by"),
+                     "letter_duties": _l("Duties the letter covers"), "letter_valid_from": _l("Letter valid from"),
+                     "letter_valid_until": _l("Letter valid until")}
+    column_descriptions = {"unit": _l("Empty: the grid's responsible unit answers for it."),
+                           "frontage": _l("A GeoJSON line, polygon or point in WGS-84. Empty: the point above. A "
+                                          "report within the reach names this holder."),
+                           "letter_duties": _l("门前三包: appearance, sanitation, greenery; some cities add order "
+                                               "and facilities (门前四包/五包).")}
+
+    def on_form_prefill(self, form, id) -> None:
+        holder = db.session.get(FrontageHolder, id)
+        if holder is not None and holder.frontage:
+            form.frontage.data = json.dumps(holder.frontage, ensure_ascii=False)
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if "letter_duties" not in form:
+            return valid
+        if form.reach_metres.data is None:
+            form.reach_metres.data = 15.0
+        shaped, problems = frontage(form.frontage.data)
+        problems += check_reach(form.reach_metres.data)
+        problems += check_letter(LetterInput(
+            form.letter_number.data, form.letter_signed_on.data, form.letter_signer.data,
+            list(form.letter_duties.data or []), form.letter_valid_from.data, form.letter_valid_until.data))
+        place_problems(form, problems)
+        form.checked_frontage = shaped  # on the form, not the view: the view is shared by every request
+        return valid and not problems
+
+    def on_model_change(self, form, model: FrontageHolder, is_created: bool) -> None:
+        model.frontage = getattr(form, "checked_frontage", None)
+        model.letter_duties = list(model.letter_duties or []) or None
+        for name in ("code", "letter_number", "letter_signer"):
+            setattr(model, name, (getattr(model, name) or "").strip() or None)
+        touch(model)  # every process rebuilds its holder index
 
 
 def add_master_data_views(admin, category) -> None:

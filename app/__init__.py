@@ -20,8 +20,8 @@ from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
-                 inbox, inspection_api, inspection_pages, inspection_points, open311, openapi, pages, people, permits,
-                 plan, simulate, supervision, workflow, zones)
+                 frontage, inbox, inspection_api, inspection_pages, inspection_points, open311, openapi, pages, people,
+                 permits, plan, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(openapi.bp)
     app.register_blueprint(zones.bp)  # zones as GeoJSON: bearer tokens only, CSRF-exempt in web/zones.py
     app.register_blueprint(zones.leaflet)  # Leaflet's files for the admin's zone map
+    app.register_blueprint(frontage.api)  # frontage holders and notices: bearer tokens only, CSRF-exempt there
+    app.register_blueprint(frontage.bp)  # 门前三包: the holders' pages
     app.register_blueprint(simulate.bp)
     csrf.exempt(simulate.bp)
     app.register_blueprint(evidence.bp)

@@ -66,6 +66,11 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
          "the type of evaluation point (测评点位) the place is at (empty when at none)", POINT_TYPES),
     Fact("at_designated_site", "bool", "位于有效建筑垃圾处置审批的指定消纳场所",
          "at the designated site of a valid construction-waste permit"),
+    Fact("frontage_holder", "str", "门前三包责任单位（编号，无编号时为名称；不在任何门前三包范围内为空）",
+         "the frontage holder (门前三包) whose frontage the place is at: its code, else its name (empty: none)"),
+    Fact("frontage_holder_violations_90d", "int", "该门前三包责任单位此前90日内的违规次数（不含不予立案、作废）",
+         "the frontage holder's earlier violations within 90 days (cases at its frontage, not counting those not "
+         "filed or void; 0 when no holder)"),
 )}
 
 

@@ -225,8 +225,8 @@ PROBE_RULE = {"key": "hot-reload-probe", "title": {"zh": "热加载探针", "en"
 #: Generated rules and events (hypothesis) draw their facts from these values.
 CATEGORIES = ["06029", "06001", "09006", "08001"]
 TEXT_FACTS = {"category": CATEGORIES, "grid": ["DC-01", "XC-02"], "source_type": ["hotline", "patrol", "camera"],
-              "inspection_point": ["main_road", "school"]}
-INT_FACTS = {"local_hour": (0, 23), "repeats_7d": (0, 5), "weekday": (1, 7)}
+              "inspection_point": ["main_road", "school"], "frontage_holder": ["", "MQ-DC-001", "老王烧烤"]}
+INT_FACTS = {"local_hour": (0, 23), "repeats_7d": (0, 5), "weekday": (1, 7), "frontage_holder_violations_90d": (0, 4)}
 BOOL_FACTS = ["zero_tolerance", "is_weekend"]
 SET_FACTS = {"in_zone": ["restricted_business", "school_surroundings", "residential"],
              "permits_valid": ["temporary_market", "outdoor_ad"]}
@@ -267,7 +267,8 @@ EVENT_FACTS = st.fixed_dictionaries(
     {"category": st.sampled_from(CATEGORIES), "grid": st.sampled_from(TEXT_FACTS["grid"]),
      "source_type": st.sampled_from(TEXT_FACTS["source_type"]), "local_hour": st.integers(0, 23),
      "repeats_7d": st.integers(0, 5), "weekday": st.integers(1, 7), "zero_tolerance": st.booleans(),
-     "is_weekend": st.booleans()},
+     "is_weekend": st.booleans(), "frontage_holder": st.sampled_from(TEXT_FACTS["frontage_holder"]),
+     "frontage_holder_violations_90d": st.integers(0, 4)},
     optional={"filing_condition": st.sampled_from(["built", "building"]),
               "inspection_point": st.sampled_from(TEXT_FACTS["inspection_point"]),
               **{f: st.lists(st.sampled_from(v), max_size=3, unique=True) for f, v in SET_FACTS.items()}})

@@ -327,6 +327,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
         "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
         "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
+        "frontage_holder": {"type": "object", "nullable": True,
+                            "description": "门前三包: the holder whose frontage the report lies at (GET /api/v1/frontage-holders/{id})",
+                            "properties": {"id": {"type": "integer"}, "code": {"type": "string", "nullable": True},
+                                           "name": {"type": "string"}, "address": {"type": "string"}}},
         "role": {"type": "string", "nullable": True, "enum": ["lead", "cooperating", None],
                  "description": "主办/协办 in its case: the lead unit's task, or a cooperating unit's (whose "
                                 "submission answers the lead); null for a task of no case"},

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from engine.assessment import publication
 from engine.assessment.bulletin import Bulletin, build
+from engine.assessment.frontage import performance
 from engine.assessment.issues import content_of
 from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
                                           period_containing)
@@ -136,6 +137,17 @@ def clock_sheet(campaign: Campaign, period: Any, lang: str) -> Sheet:
                                              _("On-time rate")], rows)
 
 
+def frontage_sheet(campaign: Campaign, period: Any, cutoff: Any, lang: str) -> Sheet:
+    """门前三包 per sub-district: letters in force at the cut-off, violations and notices in the period, repeat
+    offenders at the cut-off."""
+    lines = performance(db.session, period.start, period.end, cutoff, ZoneInfo(campaign.timezone))
+    rows = [[line.unit.code, _name(line.unit, lang), line.holders, line.letters, _percent(line.letter_rate),
+             line.violations, line.repeat_offenders, line.notices] for line in lines]
+    return (_("Frontage holders (门前三包)"),
+            [_("Unit code"), _("Unit"), _("Holders"), _("Letters in force"), _("Letters signed rate"),
+             _("Violations at their frontages"), _("Repeat offenders"), _("Notices issued")], rows)
+
+
 def happening_labels() -> dict[str, str]:
     return {"overdue": _("Task overdue"), "failed_check": _("Failed check"), "rebound": _("Rebound"),
             "inspection": _("Inspection finding")}
@@ -241,18 +253,20 @@ def bulletin(name: str):
     title = _title(data, lang)
     tables = sheets(data, lang)
     clocks = clock_sheet(campaign, period, lang)
+    frontage = frontage_sheet(campaign, period, data.cutoff, lang)
     if extension == "xlsx":
-        return _file(xlsx(title, [*tables, points_sheet(data, lang), clocks]), period.label, extension)
+        return _file(xlsx(title, [*tables, points_sheet(data, lang), clocks, frontage]), period.label, extension)
     if extension == "pdf":
         try:
             return _file(publication.pdf(content_of(db.session, data), lang,
-                                         [*tables, points_sheet(data, lang), clocks]), period.label, extension)
+                                         [*tables, points_sheet(data, lang), clocks, frontage]), period.label,
+                         extension)
         except publication.FontMissing as missing:
             return Response(str(missing), status=503, mimetype="text/plain")
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
                            points=points_sections(data, lang), happenings=happening_labels(),
                            charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign,
-                           clocks=clocks)
+                           clocks=clocks, frontage=frontage)
 
 
 def _local(bulletin: Bulletin) -> str:

@@ -22,6 +22,8 @@ from engine.handling.arrival import ArrivalRefused, first_arrival, may_arrive, r
 from engine.handling.assignment import AssignmentRefused, may_assign
 from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
+from engine.handling.holder_notice import NoticeRefused, duty_name, issue_notice, may_notify
+from engine.space.holders import DUTIES
 from engine.handling.evidence import photo_fields
 from engine.handling.tasks import (ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for,
                                    grounds_name)
@@ -189,8 +191,10 @@ def _send_back_of(task: Task) -> Any:
 
 
 def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200,
-               send_back: dict[str, Any] | None = None, arrival: dict[str, Any] | None = None):
-    """The task page; `send_back` and `arrival` carry a refused form's errors per field and what was typed."""
+               send_back: dict[str, Any] | None = None, arrival: dict[str, Any] | None = None,
+               notice: dict[str, Any] | None = None):
+    """The task page; `send_back`, `arrival` and `notice` carry a refused form's errors per field and what was
+    typed."""
     lang = short_lang()
     actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
     assigning = may_assign(db.session, task, current_user)
@@ -211,7 +215,10 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
         grounds=SEND_BACK_GROUNDS, grounds_name=grounds_name, sent_back=_send_back_of(task),
         send_back=send_back or {"errors": {}}, arrived=first_arrival(db.session, task.id),
         may_arrive=may_arrive(db.session, task, current_user), arrival=arrival or {"errors": {}},
-        source_name=source_name,
+        source_name=source_name, may_notify=may_notify(db.session, task, current_user),
+        notice=notice or {"errors": {}, "duties": list(task.frontage_holder.letter_duties or [])
+                          if task.frontage_holder else []},
+        duties=DUTIES, duty_name=duty_name,
         role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
         answers=answers(task.case) if role == LEAD else [], link_tasks=False, steps=steps, history=history,
         next_step=next((s for s in steps if s.status == "pending"), None)), status
@@ -264,6 +271,29 @@ def arrival(task_id: int):
     else:
         db.session.commit()
         flash(_("Arrival on site recorded."), "success")
+    return redirect(url_for("pages.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/holder-notice")
+@require_roles("field_unit", "admin")
+def holder_notice(task_id: int):
+    """告知书 to the frontage holder: the duties breached, the rectify-by time (local) and the text; a bad one is
+    shown next to its field, a refusal is flashed."""
+    task = visible_task(task_id)  # the form's CSRF token is checked by CSRFProtect before this runs
+    lang = short_lang()
+    data = {"duties": request.form.getlist("duties"), "rectify_by": request.form.get("rectify_by", "").strip(),
+            "text": request.form.get("text", "").strip()}
+    try:
+        issue_notice(db.session, task, current_user, data, clock.now(), zone_of(task))
+    except NoticeRefused as err:
+        db.session.rollback()
+        flash(err.message(lang), "danger")
+    except InputError as err:
+        db.session.rollback()
+        return _task_page(db.session.get(Task, task_id), status=422, notice={"errors": err.by_field(lang), **data})
+    else:
+        db.session.commit()
+        flash(_("Notice issued to the frontage holder."), "success")
     return redirect(url_for("pages.task", task_id=task_id))
 
 

@@ -10,7 +10,7 @@ from engine.cases.cooperation import answers, role_of
 from engine.cases.revisits import rating_name
 from engine.cases.stages import stage_name
 from engine.cases.verification import finding_name
-from engine.core.models import Case, Event, Firing, Person, Task
+from engine.core.models import Case, Event, Firing, FrontageHolder, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
 from engine.intake.reporter import shown_reporter
@@ -67,7 +67,8 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
             "assignee": ({"id": t.assignee.id, "name": t.assignee.name, "position": t.assignee.position}
                          if t.assignee is not None else None),
             "chain": chain_json(t, lang),
-            "role": role_of(t) if t.case_id is not None else None}
+            "role": role_of(t) if t.case_id is not None else None,
+            "frontage_holder": holder_json(t.frontage_holder)}
     if detail:
         body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
         body["firings"] = [firing_json(f) for f in t.firings]
@@ -75,6 +76,11 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
                                 "actor": x.actor_id, "comment": x.comment, "data": x.data} for x in t.transitions]
         body["steps"] = [step_json(s, lang) for s in ladder(db.session, t)]
     return body
+
+
+def holder_json(h: FrontageHolder | None) -> dict[str, Any] | None:
+    """The frontage holder (门前三包) a case or task names: whose frontage its report lies at."""
+    return {"id": h.id, "code": h.code, "name": h.name, "address": h.address} if h is not None else None
 
 
 def step_json(s: StepView, lang: str) -> dict[str, Any]:
@@ -120,7 +126,7 @@ def case_json(c: Case, lang: str, sees: Callable[[Task], bool] | None = None,
             "filing_condition": c.filing_condition, "grid": c.grid.code if c.grid else None,
             "place": {"lat": c.lat, "lon": c.lon} if c.lat is not None and c.lon is not None else None,
             "lead_unit": {"code": c.lead_unit.code, "name": _name(c.lead_unit, lang)} if c.lead_unit else None,
-            "report_count": c.report_count, "campaign": c.campaign_id,
+            "report_count": c.report_count, "campaign": c.campaign_id, "frontage_holder": holder_json(c.frontage_holder),
             "reported_at": c.reported_at.isoformat(), "opened_at": c.opened_at.isoformat(),
             "closed_at": c.closed_at.isoformat() if c.closed_at else None,
             "stages": [{"from": h.from_stage, "to": h.to_stage, "to_name": stage_name(h.to_stage, lang),

@@ -119,6 +119,10 @@ def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
 def _master_data(session: Session, pack: dict[str, Any]) -> None:
     """Categories, units, grids and templates are shared master data: add what is missing."""
     merge_categories(session, load_catalogue()["categories"])  # the shipped catalogue, then the pack's own entries
@@ -141,9 +145,14 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
     known_holders = set(session.scalars(select(FrontageHolder.address)))
     for spec in pack.get("frontage_holders", []):
         if spec["address"] not in known_holders and spec["grid"] in grids:
-            session.add(FrontageHolder(name=spec["name"], address=spec["address"], grid=grids[spec["grid"]],
-                                       unit=units.get(spec.get("unit")), contact=spec.get("contact"),
-                                       lat=spec.get("lat"), lon=spec.get("lon")))
+            letter = spec.get("letter", {})
+            session.add(FrontageHolder(
+                code=spec.get("code"), name=spec["name"], address=spec["address"], grid=grids[spec["grid"]],
+                unit=units.get(spec.get("unit")), contact=spec.get("contact"), lat=spec.get("lat"), lon=spec.get("lon"),
+                frontage=spec.get("frontage"), reach_metres=spec.get("reach_metres", 15.0),
+                letter_number=letter.get("number"), letter_signer=letter.get("signer"),
+                letter_duties=letter.get("duties"), letter_signed_on=_day(letter.get("signed_on")),
+                letter_valid_from=_day(letter.get("valid_from")), letter_valid_until=_day(letter.get("valid_until"))))
     _people(session, pack, units, grids)
     _permits(session, pack.get("permits", []), units)
     _zones(session, pack)

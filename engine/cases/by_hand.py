@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.cases.stages import NewCase, move, note, open_cases
 from engine.core.models import Case, Event, Task, User
 from engine.core.states import CASE_ENDED, TERMINAL, CaseStage
+from engine.space.holders import holder_of
 from rules.problems import InputError, Problem
 
 
@@ -69,7 +70,7 @@ def unlink_report(session: Session, case_id: int, event_id: int, actor: User | N
     [new_id] = open_cases(session, [NewCase(
         campaign_id=case.campaign_id, category_id=event.category_id, grid_id=event.grid_id, lat=event.lat,
         lon=event.lon, reported_at=event.occurred_at, filing_condition=event.filing_condition or case.filing_condition,
-        lead_unit_id=None, path=(CaseStage.AWAITING_DISPATCH,))], now)
+        lead_unit_id=None, path=(CaseStage.AWAITING_DISPATCH,), frontage_holder_id=holder_of(session, event))], now)
     event.case_id = new_id
     case.report_count -= 1
     session.flush()

@@ -84,6 +84,7 @@ class NewCase:
     verifier_id: int | None = None  # the grid's collector, for a case waiting for 核实
     stage_due_at: datetime | None = None  # when the clock of its last stage runs out
     comment: str = ""  # why it took that path, in both languages (e.g. outside every grid)
+    frontage_holder_id: int | None = None  # 门前三包: the holder whose frontage it is at
 
 
 def open_cases(session: Session, cases: Sequence[NewCase], now: datetime) -> list[int]:
@@ -96,7 +97,7 @@ def open_cases(session: Session, cases: Sequence[NewCase], now: datetime) -> lis
          "lon": c.lon, "stage": c.path[-1], "report_count": 1, "lead_unit_id": c.lead_unit_id,
          "filing_condition": c.filing_condition, "reported_at": c.reported_at, "opened_at": now,
          "closed_at": None, "version": 1, "verifier_id": c.verifier_id, "stage_due_at": c.stage_due_at,
-         "verification": None, "closing_condition": None} for c in cases]
+         "verification": None, "closing_condition": None, "frontage_holder_id": c.frontage_holder_id} for c in cases]
     ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True)
                           .execution_options(render_nulls=True), rows).all()
     history = []

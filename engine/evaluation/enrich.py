@@ -22,6 +22,7 @@ from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
 from engine.space.geo import metres
+from engine.space.holders import HolderMark, marks
 from engine.space.permits import PlaceFacts, place_facts
 from engine.space.points import PointKey, points_at
 from engine.space.zones import ZoneKey, kinds_for, zones_at
@@ -255,11 +256,17 @@ class History:
     places: dict[int, PlaceFacts] = field(default_factory=dict)  # permits at the event's place and time
     zones: dict[int, tuple[ZoneKey, ...]] = field(default_factory=dict)  # the zones at each located event
     points: dict[int, PointKey] = field(default_factory=dict)  # the inspection point (测评点位) each event is at
+    holders: dict[int, HolderMark] = field(default_factory=dict)  # the frontage holder each event names
 
     @classmethod
     def of(cls, session: Session, events: list[Event]) -> History:
         return cls(repeat_counts(session, events), nearby_counts(session, events), last_closures(session, events),
-                   place_facts(session, events), zones_at(session, events), points_at(session, events))
+                   place_facts(session, events), zones_at(session, events), points_at(session, events),
+                   marks(session, events))
+
+    def holder_id(self, event_id: int) -> int | None:
+        mark = self.holders.get(event_id)
+        return mark.id if mark is not None else None
 
     def rebound(self, event_id: int) -> int | None:
         """The closed task a report is a rebound of (反弹: closed at its place at most REBOUND_DAYS before)."""
@@ -305,6 +312,9 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
     place = history.places.get(event.id, NO_PLACE_FACTS)
     facts["permits_valid"] = list(place.permits_valid)
     facts["at_designated_site"] = place.at_designated_site
+    holder = history.holders.get(event.id)
+    facts["frontage_holder"] = holder.label if holder is not None else ""
+    facts["frontage_holder_violations_90d"] = holder.earlier if holder is not None else 0
     if category.parent_code:
         facts["category_parent"] = category.parent_code
     condition = event.filing_condition or category.default_condition

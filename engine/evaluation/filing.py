@@ -43,6 +43,7 @@ class FiledReport:
     source_type: str
     lat: float | None
     lon: float | None
+    address: str = ""  # names a frontage holder registered there (fact frontage_holder)
 
 
 def _case_to_file(session: Session, case_id: int, actor: User | None) -> Case:
@@ -78,7 +79,7 @@ def file_case(session: Session, case_id: int, condition: str, category_code: str
                                   f"{condition!r} 不是 {category.code} {category.name_zh} 的立案条件")])
     first = session.scalar(select(Event).where(Event.case_id == case.id).order_by(Event.id).limit(1))
     report = FiledReport(first.id, category.id, condition, first.grid_id, first.occurred_at, first.source,
-                         first.source_type, first.lat, first.lon)
+                         first.source_type, first.lat, first.lon, first.address or "")
     if category.id != case.category_id:  # the task pages show the report's matter: it is corrected with the case
         comment = f"{case.category.code} → {category.code}" + (f"; {comment}" if comment else "")
         first.category_id = category.id

@@ -24,6 +24,7 @@ from engine.core.states import CaseStage, EventStatus
 from engine.evaluation.context import active_contexts
 from engine.evaluation.decide import ROUTINE, routine_task
 from engine.handling.dispatch import TaskOrder, dispatch
+from engine.space.holders import holder_of
 from engine.intake.events import (
     MAX_ADDRESS,
     MAX_DESCRIPTION,
@@ -177,10 +178,11 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
         payload["location"] = {"lat": handover.lat, "lon": handover.lon}
     accepted, _ = accept_event(session, payload, SOURCE)
     ctx = active_contexts(session)[0]
+    holder = holder_of(session, session.get(Event, accepted.id))
     [case_id] = open_cases(session, [NewCase(
         campaign_id=ctx.id, category_id=session.get(Event, accepted.id).category_id, grid_id=grid.id,
         lat=handover.lat, lon=handover.lon, reported_at=now, filing_condition=CONDITION, lead_unit_id=units[0].id,
-        path=(CaseStage.FILED, CaseStage.DISPATCHED))], now)
+        path=(CaseStage.FILED, CaseStage.DISPATCHED), frontage_holder_id=holder)], now)
     event = session.get(Event, accepted.id)
     event.case_id, event.status, event.evaluated_at, event.points = case_id, EventStatus.EVALUATED, now, 0.0
     event.facts = {}  # evaluated by no rule: the committee decided who does it

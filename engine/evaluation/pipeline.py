@@ -108,7 +108,7 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     links = link_batch(session, events)
     once_per_spot(session, groups, links, ref, now)
     admitted = _admit(session, events, verdicts_of, links)
-    case_of = _cases(session, events, verdicts_of, links, admitted, ref, now)
+    case_of = _cases(session, events, verdicts_of, links, admitted, ref, now, history)
     record(session, [g for g in groups if admitted.get(g[0].event.id) == Admission.FILE],
            [g for g in groups if admitted.get(g[0].event.id) != Admission.FILE], case_of, now)
     for event in events:
@@ -140,7 +140,7 @@ def _admit(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
 
 
 def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Verdict]], links: Links,
-           admitted: dict[int, Admission], ref: Reference, now: datetime) -> dict[int, int]:
+           admitted: dict[int, Admission], ref: Reference, now: datetime, history: History) -> dict[int, int]:
     """Open a case for every report that joins none, along the path its admission gives (filed and dispatched,
     or awaiting dispatch; waiting for the grid's collector; outside every grid), with its stage clock; count the
     linked reports on theirs; return each report's case id."""
@@ -168,7 +168,8 @@ def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
             path=path, verifier_id=collectors.get(event.grid_id) if how == Admission.VERIFY else None,
             stage_due_at=None if path[-1] == CaseStage.DISPATCHED else clock_due(
                 campaign, "verify_minutes" if how == Admission.VERIFY else "dispatch_minutes", now),
-            comment=OUTSIDE_EVERY_GRID if how == Admission.UNPLACED else ""))
+            comment=OUTSIDE_EVERY_GRID if how == Admission.UNPLACED else "",
+            frontage_holder_id=history.holder_id(event.id)))
     case_of = dict(zip((event.id for event in opening), open_cases(session, new, now)))
     for event in events:
         if event.id in links.to_case:

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
-from engine.core.models import Supervision, Task, TaskStep, TaskTransition, Unit
+from engine.core.models import Case, Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
 from engine.handling.ladder import Body, Clock, FrozenStep, plan_steps, unit_kind
@@ -90,7 +90,8 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
             fresh.append(order)
     if fresh:
         holders = _grid_holders(session, fresh)
-        rows = [_task_row(order, now, holders.get(order.slot)) for order in fresh]
+        frontage = _frontage_holders(session, fresh)
+        rows = [_task_row(order, now, holders.get(order.slot), frontage.get(order.case_id)) for order in fresh]
         ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
                               .execution_options(render_nulls=True), rows).all()
         task_of.update(zip((order.slot for order in fresh), ids))
@@ -115,6 +116,15 @@ def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[i
     return holders
 
 
+def _frontage_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[int, int]:
+    """The frontage holder (门前三包) each task's case names, so its task names it too: one query per batch."""
+    cases = {order.case_id for order in orders if order.case_id is not None}
+    if not cases:
+        return {}
+    return dict(session.execute(select(Case.id, Case.frontage_holder_id).where(
+        Case.id.in_(cases), Case.frontage_holder_id.is_not(None))).all())
+
+
 def _unit_kinds(session: Session, unit_ids: set[int]) -> dict[int, str]:
     """What kind of unit each task goes to, for its supervising bodies: one query per batch."""
     parent = Unit.__table__.alias("parent")
@@ -123,8 +133,9 @@ def _unit_kinds(session: Session, unit_ids: set[int]) -> dict[int, str]:
     return {unit_id: unit_kind(own, above) for unit_id, own, above in rows}
 
 
-def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None) -> dict[str, Any]:
-    return {"assignee_id": assignee_id, "event_id": order.event_id, "campaign_id": order.campaign_id,
+def _task_row(order: TaskOrder, now: datetime, assignee_id: int | None,
+              frontage_holder_id: int | None) -> dict[str, Any]:
+    return {"assignee_id": assignee_id, "frontage_holder_id": frontage_holder_id, "event_id": order.event_id, "campaign_id": order.campaign_id,
             "ruleset_version_id": order.ruleset_version_id, "unit_id": order.unit_id,
             "template_id": order.template_id, "timeline_id": order.timeline_id, "rule_key": order.rule_key,
             "list_kind": order.list_kind, "status": TaskStatus.DISPATCHED, "limit_value": order.limit_value,

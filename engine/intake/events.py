@@ -20,6 +20,7 @@ from engine.intake.reporter import reporter_values
 from rules.problems import InputError, Problem
 from engine.space.datum import to_wgs84
 from engine.space.geo import grid_for_address, grid_for_point
+from engine.space.holders import holder_point
 from engine.core.models import Category, Event, FilingCondition, Grid
 from engine.core.states import EventStatus
 from rules.facts import SOURCE_TYPES
@@ -199,7 +200,7 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict, proble
                                          "send a grid code or a location", "该地址未登记（无门前三包单位或网格使用该地址），"
                                          "请提供网格代码或位置"))
                 return None, None, None
-            return grid.id, (holder.lat if holder else None), (holder.lon if holder else None)
+            return (grid.id, *holder_point(holder))
         problems.append(_problem("grid", "required: a grid code, a location or a registered address",
                                  "必填：网格代码、位置或已登记的地址"))
         return None, None, None

@@ -16,7 +16,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.core.models import FrontageHolder, Grid
+from engine.core.models import Event, FrontageHolder, Grid
 
 _TTL = 5.0
 _cache: dict[str, Any] = {"key": None, "checked": 0.0, "grids": []}
@@ -79,6 +79,18 @@ def holder_for_address(session: Session, address: str) -> FrontageHolder | None:
     candidates = session.scalars(select(FrontageHolder).where(
         func.length(FrontageHolder.address) <= len(address) + 8))
     return next((h for h in candidates if _normalise(h.address) == wanted), None)
+
+
+def holders_by_address(session: Session, events: list[Event]) -> dict[int, int]:
+    """Per event given by address alone: the id of the holder registered at exactly that address (one query).
+    Intake matched the address loosely and gave the event the holder's point when it has one, so this only finds
+    the holders registered without a place."""
+    wanted = {e.id: e.address.strip() for e in events if e.address and e.address.strip()}
+    if not wanted:
+        return {}
+    exact = dict(session.execute(select(FrontageHolder.address, FrontageHolder.id).where(
+        FrontageHolder.address.in_(set(wanted.values()))).order_by(FrontageHolder.id.desc())).all())
+    return {eid: exact[address] for eid, address in wanted.items() if address in exact}
 
 
 def grid_for_address(session: Session, address: str) -> tuple[Grid | None, FrontageHolder | None]:

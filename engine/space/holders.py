@@ -6,13 +6,19 @@ pavement in front of a shop). Where several frontages reach a point, the nearest
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.core.models import Event, FrontageHolder
+from engine.core.models import Case, Event, FrontageHolder
+from engine.core.states import CaseStage
+from engine.space.geo import holders_by_address
 from engine.space.index import Cached, Place, PlaceIndex
 
 # The duties a responsibility letter (责任书) can cover: the three of 门前三包, and the two that some cities add
@@ -25,6 +31,12 @@ DUTIES: dict[str, tuple[str, str]] = {
     "facilities": ("设施", "facilities"),
 }
 THREE_DUTIES = ("appearance", "sanitation", "greenery")
+#: A repeat offender (屡犯): a holder with at least REPEAT_VIOLATIONS violations (cases at its frontage, other than
+#: those not filed or void) within REPEAT_DAYS days.
+REPEAT_VIOLATIONS = 2
+REPEAT_DAYS = 90
+#: Cases that are no violation: the report was not filed (不予立案) or voided.
+NOT_VIOLATIONS = (CaseStage.NOT_FILED, CaseStage.VOID)
 
 _index: Cached[int] = Cached(ttl=5.0)
 
@@ -36,6 +48,18 @@ def holder_place(holder: FrontageHolder) -> dict[str, Any] | None:
     if holder.lat is not None and holder.lon is not None:
         return {"type": "Point", "coordinates": [holder.lon, holder.lat]}
     return None
+
+
+def holder_point(holder: FrontageHolder | None) -> tuple[float | None, float | None]:
+    """Where a report given by the holder's address is placed: its point, else a point on its frontage."""
+    if holder is None:
+        return None, None
+    if holder.lat is not None and holder.lon is not None:
+        return holder.lat, holder.lon
+    if holder.frontage:
+        point = shape(holder.frontage).representative_point()
+        return round(point.y, 7), round(point.x, 7)
+    return None, None
 
 
 def touch(holder: FrontageHolder) -> None:
@@ -87,3 +111,47 @@ def holders_at(session: Session, events: list[Event]) -> dict[int, int]:
             position = {p.key: i for i, p in enumerate(index.places)}
             found[e.id] = min(keys, key=lambda k: index.distance(position[k], e.lat, e.lon))
     return found
+
+
+@dataclass(frozen=True)
+class HolderMark:
+    """The holder a report names, as the rules see it: its id, its label (code, else name) and its violations
+    within REPEAT_DAYS before the report."""
+
+    id: int
+    label: str
+    earlier: int = 0
+
+
+def marks(session: Session, events: list[Event]) -> dict[int, HolderMark]:
+    """Per event: the holder it names, by its place (the index) or, for a report without one, by its registered
+    address; with the holder's earlier violations. At most three queries per batch, none when no holder is named."""
+    found = holders_at(session, events)
+    found.update(holders_by_address(session, [e for e in events if e.id not in found and e.address
+                                              and (e.lat is None or e.lon is None)]))
+    if not found:
+        return {}
+    labels = {hid: code or name for hid, code, name in session.execute(
+        select(FrontageHolder.id, FrontageHolder.code, FrontageHolder.name)
+        .where(FrontageHolder.id.in_(set(found.values()))))}
+    by_id = {e.id: e for e in events}
+    start = min(by_id[eid].occurred_at for eid in found) - timedelta(days=REPEAT_DAYS)
+    series: dict[int, list[datetime]] = defaultdict(list)
+    for holder_id, at in session.execute(select(Case.frontage_holder_id, Case.reported_at).where(
+            Case.frontage_holder_id.in_(set(found.values())), Case.reported_at >= start,
+            Case.stage.not_in(NOT_VIOLATIONS))):
+        series[holder_id].append(at)
+    for times in series.values():
+        times.sort()
+    result = {}
+    for event_id, holder_id in found.items():
+        at, times = by_id[event_id].occurred_at, series.get(holder_id, [])
+        earlier = bisect.bisect_left(times, at) - bisect.bisect_left(times, at - timedelta(days=REPEAT_DAYS))
+        result[event_id] = HolderMark(holder_id, labels.get(holder_id, ""), earlier)
+    return result
+
+
+def holder_of(session: Session, event: Event) -> int | None:
+    """The holder one report names, for a case opened outside the evaluation batch (by hand, a hand-over)."""
+    mark = marks(session, [event]).get(event.id)
+    return mark.id if mark is not None else None

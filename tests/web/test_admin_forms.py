@@ -39,7 +39,7 @@ def test_every_float_column_of_every_model_view_has_a_number_input(app, client, 
             for name in wanted:
                 assert f'name="{name}"' in html, f"{view.endpoint}: the create form has no input for {name}"
         checked.append((view.endpoint, wanted))
-    assert ("frontageholder", ["lat", "lon"]) in checked
+    assert ("frontageholder", ["lat", "lon", "reach_metres"]) in checked
 
 
 def test_a_float_column_without_an_override_is_a_number_box_taking_decimals(app, client, login):

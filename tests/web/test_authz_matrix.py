@@ -128,6 +128,14 @@ POLICY: dict[str, frozenset[str]] = {
     "plan_api.list_items": PLAN_READERS,
     "plan_api.report_progress": PLAN_READERS,
     "plan_api.report_json": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR}),
+    #: 门前三包: holders for administrators, supervisors, the assessment office and the sub-districts (their own);
+    #: a notice (告知书) from the task's unit (engine.handling.holder_notice.may_notify decides per task)
+    "holders.index": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, FIELD_UNIT}),
+    "holders.detail": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, FIELD_UNIT}),
+    "holders_api.list_holders": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, FIELD_UNIT}),
+    "holders_api.get_holder": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, FIELD_UNIT}),
+    "holders_api.post_notice": frozenset({FIELD_UNIT, ADMIN}),
+    "pages.holder_notice": frozenset({FIELD_UNIT, ADMIN}),
     "people_api.assign_task": frozenset({FIELD_UNIT, ADMIN}),
     "inbox.page": USERS,  # 消息: everyone signed in reads their own messages (engine.delivery.inbox scopes them)
     "inbox.read": USERS,
@@ -206,7 +214,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999",
-              "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999", "holder_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

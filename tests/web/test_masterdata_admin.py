@@ -212,7 +212,7 @@ def test_a_frontage_holder_is_created_and_found_by_search(admin, session):
         as_text=True)
     assert shop not in other
     listing = admin.get("/admin/frontageholder/?lang=zh").get_data(as_text=True)
-    assert 'placeholder="商户或场所, 地址, 联系方式, 网格代码, 网格名称, 责任单位"' in listing  # what the search covers
+    assert 'placeholder="登记编号, 商户或场所, 地址, 联系方式, 网格代码, 网格名称, 责任单位"' in listing  # what the search covers
 
 
 def test_a_frontage_holder_keeps_its_position_and_refuses_one_off_the_globe(admin, session):
@@ -484,3 +484,30 @@ def test_pickers_and_columns_name_records_in_the_users_language(app, admin, sess
         assert shown_label(tier) == f"Tier 2: {tier.name_en}" and shown_label(duty) == "Tests things"
     with app.test_request_context("/admin/?lang=zh"):
         assert shown_label(tier) == f"第 2 级：{tier.name_zh}" and shown_label(duty) == "负责测试"
+
+
+def test_a_frontage_holders_letter_and_frontage_are_saved_and_bad_ones_refused_next_to_the_field(admin, session):
+    grid = session.scalar(select(Grid).where(Grid.code == "DC-01"))
+    shop = "测试责任书-test03"
+    line = '{"type": "LineString", "coordinates": [[110.991, 35.021], [110.9915, 35.021]]}'
+    base = {"name": shop, "address": "东城路 3 号", "grid": str(grid.id), "unit": "", "contact": "", "lat": "",
+            "lon": "", "code": "MQ-T-003", "frontage": line, "reach_metres": "10", "letter_number": "T-2026-3",
+            "letter_signed_on": "2026-03-01", "letter_signer": "测试人", "letter_duties": ["appearance", "sanitation"],
+            "letter_valid_from": "2026-03-01", "letter_valid_until": "2027-02-28"}
+    for lang, period, duty in (("en", "period ends before it starts", "unknown duty parking"),
+                               ("zh", "责任书有效期的结束日期早于开始日期", "未知的责任 parking")):
+        page = _post(admin, "/admin/frontageholder/new/", {
+            **base, "name": shop + lang, "letter_valid_until": "2026-02-01",
+            "letter_duties": ["appearance", "parking"],
+            "frontage": '{"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}'}, lang=lang)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert _near(html, "letter_valid_until", period) and _near(html, "letter_duties", duty)
+        assert _near(html, "frontage", "多边形边线自相交" if lang == "zh" else "the polygon crosses itself")
+        assert session.scalar(select(FrontageHolder).where(FrontageHolder.name == shop + lang)) is None
+    assert _post(admin, "/admin/frontageholder/new/", base).status_code == 302
+    holder = session.scalar(select(FrontageHolder).where(FrontageHolder.name == shop))
+    assert holder.letter_duties == ["appearance", "sanitation"] and holder.frontage["type"] == "LineString"
+    assert (holder.letter_signer, holder.reach_metres, holder.updated_at is not None) == ("测试人", 10.0, True)
+    edit = admin.get(f"/admin/frontageholder/edit/?id={holder.id}&lang=zh").get_data(as_text=True)
+    assert "LineString" in edit and "市容（appearance）" in edit
