@@ -65,7 +65,10 @@ def _number(data: dict[str, Any], name: str, problems: list[Problem]) -> float |
     return value
 
 
-def _geometry(data: dict[str, Any], kind: str | None, datum: str, problems: list[Problem]) -> dict[str, Any] | None:
+def checked_geometry(data: dict[str, Any], kind: str | None, datum: str,
+                     problems: list[Problem]) -> dict[str, Any] | None:
+    """`data["geometry"]` (GeoJSON, or its text) in WGS-84 when it is a valid shape of the kind, else None with the
+    reason added to `problems` (a polygon crossing itself is named as such); zone forms and imports share it."""
     raw = data.get("geometry")
     if isinstance(raw, str) and raw.strip():
         try:
@@ -137,7 +140,7 @@ def check(session: Session, data: dict[str, Any], datum: str = "wgs84") -> dict[
     if bad_datum:
         problems.append(bad_datum)
         datum = "wgs84"
-    geometry = _geometry(data, kind, datum, problems)
+    geometry = checked_geometry(data, kind, datum, problems)
     if problems:
         raise InputError(problems)
     return {"kind": kind, "name": name, "geometry": geometry, "campaign_id": campaign_id,
