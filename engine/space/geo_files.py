@@ -141,7 +141,11 @@ def read_geojson(raw: bytes, crs: str | None = None) -> Layer:
         raise _refuse("file", "not a GeoJSON FeatureCollection", "不是 GeoJSON 要素集合（FeatureCollection）")
     if len(document["features"]) > MAX_FEATURES:
         raise _refuse("file", f"at most {MAX_FEATURES} features per file", f"每个文件最多 {MAX_FEATURES} 个要素")
-    named = ((document.get("crs") or {}).get("properties") or {}).get("name") if not (crs or "").strip() else None
+    named = None
+    if not (crs or "").strip() and isinstance(document.get("crs"), dict):  # the old GeoJSON's named CRS
+        named = (document["crs"].get("properties") or {}).get("name") if isinstance(
+            document["crs"].get("properties"), dict) else None
+        named = named if isinstance(named, str) else None
     convert = declared(crs or named) or _datum("wgs84")
     crs_name = (crs or named or "wgs84").strip()
     features = []
@@ -201,7 +205,11 @@ def read_shapefile(shp: bytes, dbf: bytes, shx: bytes | None = None, prj: str | 
             return Layer(features, "feature", fields)
         except UnicodeDecodeError:
             continue
+        except InputError:
+            raise
         except (shapefile.ShapefileException, LookupError, ValueError, OSError) as err:
+            if "decode" in str(err):  # pyshp names an attribute it could not decode: try the next encoding
+                continue
             raise _refuse("file", f"not a readable Shapefile ({err})", f"无法读取的 Shapefile（{err}）") from err
     raise _refuse("file", "the .dbf is neither UTF-8 nor GB18030 text: add a .cpg naming its encoding",
                   ".dbf 文件既不是 UTF-8 也不是 GB18030 编码：请附上注明编码的 .cpg 文件")

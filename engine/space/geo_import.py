@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.models import Campaign, Grid, Unit, Zone
 from engine.core.tables import Columns, cell_text
+from engine.space import geo
 from engine.space.geo_files import Feature, Layer, read_layer
 from engine.space.grids import grid_code_problems
 from engine.space.holder_import import HOLDER_COLUMNS, HolderRows
@@ -135,11 +136,12 @@ class GridRows:
 
     def save(self, plan: dict[str, Any]) -> str:
         grid = self.grids.get(plan["code"])
+        if grid is not None and all(getattr(grid, k) == v for k, v in plan.items()):
+            return "unchanged"
+        geo.recheck()
         if grid is None:
             self.session.add(Grid(**plan))
             return "created"
-        if all(getattr(grid, k) == v for k, v in plan.items()):
-            return "unchanged"
         for key, value in plan.items():
             setattr(grid, key, value)
         return "updated"

@@ -25,7 +25,3 @@ def grid_code_problems(session: Session, value: str | None, grid_id: int | None 
                         f"网格 {other.code} 已使用编码 {value}", row)]
     return []
 
-
-def split_grid_code(value: str) -> tuple[str, str, str, str]:
-    """The code's parts: division, street, community, grid."""
-    return value[:6], value[6:9], value[9:12], value[12:]

@@ -42,10 +42,6 @@ MAX_REACH_METRES = 200.0
 DUTY_ALIASES = {alias.lower(): duty for duty, (zh, en) in holders.DUTIES.items() for alias in (duty, zh, en)}
 
 
-def template_headers() -> list[str]:
-    return [hints[0] for hints in HOLDER_COLUMNS.values()]
-
-
 def _number(values: dict[str, Any], name: str, row: int, problems: list[Problem]) -> float | None:
     text = cell_text(values.get(name))
     if not text:

@@ -33,10 +33,11 @@ def count(session, model) -> int:
 
 
 def zipped_shapefile(tmp_path: Path, fields: list[tuple], items: list[tuple], prj: str | None = None,
-                     shape_type: int = shapefile.POLYGON, extra: dict[str, bytes] | None = None) -> bytes:
+                     shape_type: int = shapefile.POLYGON, extra: dict[str, bytes] | None = None,
+                     encoding: str = "utf-8") -> bytes:
     """A real Shapefile written by pyshp and zipped as a user would upload it."""
     base = tmp_path / "layer"
-    with shapefile.Writer(str(base), shapeType=shape_type, encoding="utf-8") as writer:
+    with shapefile.Writer(str(base), shapeType=shape_type, encoding=encoding) as writer:
         for spec in fields:
             writer.field(*spec)
         for geometry, record in items:
@@ -159,6 +160,18 @@ def test_a_gcj02_geojson_is_stored_in_wgs84(session):
     lat, lon = to_wgs84(point[1], point[0], "gcj02")
     assert zone.geometry["coordinates"] == pytest.approx([lon, lat]) and zone.buffer_metres == 150
     assert abs(lon - point[0]) > 0.001  # the shift is hundreds of metres: it was really converted
+
+
+def test_a_gbk_shapefile_of_strict_streets_with_chinese_attribute_names(tmp_path, session):
+    """Chinese GIS exports write the .dbf in GBK with no .cpg; its 类型, 名称 and 宽度 still map to the zone."""
+    fields = [("类型", "C", 20), ("名称", "C", 60), ("宽度", "N", 8, 1)]
+    line = [[(111.04, 35.07), (111.05, 35.07)]]
+    raw = zipped_shapefile(tmp_path, fields, [(line, ("严管街", "测试严管街", 24.0))],
+                           pyproj.CRS.from_epsg(4326).to_wkt(WktVersion.WKT1_ESRI), shapefile.POLYLINE, encoding="gbk")
+    report = import_layer(session, "zones", read_shapefile_zip(raw))
+    assert report.problems == [] and report.created == 1
+    zone = session.scalar(select(Zone).where(Zone.name == "测试严管街"))
+    assert zone.kind == "strict_street" and zone.width_metres == 24.0 and zone.geometry["type"] == "LineString"
 
 
 def test_an_unknown_property_is_named_on_its_feature(session):
