@@ -299,7 +299,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                                 "description": "The event's id in the sending system (idempotency key)."},
             "category": {"type": "string", "example": "06029"},
             "filing_condition": {"type": "string"},
-            "grid": {"type": "string", "example": "NC-04"},
+            "grid": {"type": "string", "example": "NC-04",
+                     "description": "The grid's short code, or its standard 15-digit code (网格编码)"},
             "location": {"type": "object", "required": ["lat", "lon"], "properties": {
                 "lat": {"type": "number", "minimum": -90, "maximum": 90},
                 "lon": {"type": "number", "minimum": -180, "maximum": 180}}},

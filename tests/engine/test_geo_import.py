@@ -15,12 +15,14 @@ from click.testing import CliRunner
 from pyproj.enums import WktVersion
 from sqlalchemy import func, select
 
-from engine.core.models import FrontageHolder, Grid, Zone
+from engine.core.models import Event, FrontageHolder, Grid, Zone
 from engine.core.tables import MAX_FILE_BYTES
+from engine.intake.events import IntakeSource, accept_event
 from engine.space.datum import to_wgs84
 from engine.space.geo_files import read_geojson, read_layer, read_shapefile_zip
 from engine.space.geo_import import import_file, import_layer
 from rules.problems import InputError
+from tests.helpers import event
 
 GK_111 = pyproj.CRS.from_epsg(4546)  # CGCS2000 / 3-degree Gauss-Kruger CM 111E: the demo city's zone
 NORTHING_35_10 = 3885687.05  # 35.10°N on the central meridian, where easting is 500 000 m by definition
@@ -273,3 +275,15 @@ def test_the_cli_names_each_bad_feature_and_a_dry_run_stores_nothing(tmp_path, f
         archive.extractall(shp)
     unknown = CliRunner().invoke(main, ["geo", "import", "grids", str(shp / "城区网格" / "layer.shp")])
     assert unknown.exit_code == 1 and "projection is unknown" in unknown.output
+
+
+def test_an_event_may_name_its_grid_by_the_15_digit_code(session):
+    grid = session.scalar(select(Grid).where(Grid.code == "DC-03"))
+    grid.grid_code = "140802001001003"
+    session.flush()
+    source = IntakeSource("geo-tests", "hotline")
+    accepted, created = accept_event(session, event("06029", "140802001001003"), source)
+    assert created and session.get(Event, accepted.id).grid_id == grid.id
+    with pytest.raises(InputError) as unknown:
+        accept_event(session, event("06029", "140802001009999"), source)
+    assert "unknown grid '140802001009999'" in unknown.value.problems[0].en
