@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import request
+from flask import Response, request
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,7 @@ from engine.core.models import Campaign
 from engine.core.tables import MAX_FILE_BYTES
 from engine.space.geo_files import GEOJSON_SUFFIXES, TABLE_SUFFIXES
 from engine.space.geo_import import COLUMNS, GeoImport, import_file
+from engine.space.holder_import import template_csv
 from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -73,6 +74,11 @@ class GeoImportView(Guarded, BaseView):
                 report = self._import(form)
         return self.render("admin/geo_import/index.html", form=form, report=report, lang=short_lang(),
                            field_names=FIELD_NAMES, headers=HEADERS, max_mb=MAX_FILE_BYTES // 2**20)
+
+    @expose("/holders-template.csv")
+    def holders_template(self):
+        return Response(template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=frontage-holders-template.csv"})
 
     def _import(self, form: GeoUploadForm) -> GeoImport | None:
         upload = form.file.data

@@ -42,6 +42,11 @@ MAX_REACH_METRES = 200.0
 DUTY_ALIASES = {alias.lower(): duty for duty, (zh, en) in holders.DUTIES.items() for alias in (duty, zh, en)}
 
 
+def template_csv() -> str:
+    """The holders' register as the import expects it: the header row, with a BOM so that Excel reads UTF-8."""
+    return "\ufeff" + ",".join(hints[0] for hints in HOLDER_COLUMNS.values()) + "\r\n"
+
+
 def _number(values: dict[str, Any], name: str, row: int, problems: list[Problem]) -> float | None:
     text = cell_text(values.get(name))
     if not text:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pyproj
@@ -287,3 +288,27 @@ def test_an_event_may_name_its_grid_by_the_15_digit_code(session):
     with pytest.raises(InputError) as unknown:
         accept_event(session, event("06029", "140802001009999"), source)
     assert "unknown grid '140802001009999'" in unknown.value.problems[0].en
+
+
+def test_an_xlsx_register_in_the_template_s_columns_is_imported_and_grids_never_come_from_a_table(tmp_path, session):
+    from openpyxl import Workbook
+
+    from engine.space.holder_import import template_csv
+
+    headers = template_csv().lstrip("\ufeff").strip().split(",")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    row = {"编号": "T-X1", "名称": "五金店", "地址": "东城区解放路60号", "网格": "DC-02", "纬度": 35.0253,
+           "经度": 111.0055, "签订日期": date(2026, 9, 1), "责任内容": "市容,秩序", "责任范围（米）": 10}
+    sheet.append([row.get(h) for h in headers])
+    book.save(tmp_path / "门前三包.xlsx")
+    report = import_file(session, "holders", tmp_path / "门前三包.xlsx", crs="gcj02")
+    assert report.problems == [] and report.created == 1
+    holder = session.scalar(select(FrontageHolder).where(FrontageHolder.code == "T-X1"))
+    assert holder.letter_signed_on == date(2026, 9, 1) and holder.letter_duties == ["appearance", "order"]
+    assert holder.reach_metres == 10 and (holder.lat, holder.lon) == pytest.approx(to_wgs84(35.0253, 111.0055, "gcj02"))
+
+    with pytest.raises(InputError) as refused:
+        import_file(session, "grids", tmp_path / "门前三包.xlsx")
+    assert "grids come from GeoJSON or a zipped Shapefile" in refused.value.problems[0].en

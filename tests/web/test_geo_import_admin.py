@@ -71,6 +71,12 @@ def test_a_file_of_another_kind_is_refused_next_to_the_file(admin):
     assert "Upload a .geojson, a .zip holding a Shapefile, or a .csv or .xlsx file." in html[at:at + 1000]
 
 
+def test_the_holders_template_names_the_columns_in_chinese(admin):
+    template = admin.get(f"{PAGE}holders-template.csv")
+    assert template.status_code == 200 and template.mimetype == "text/csv"
+    assert template.get_data(as_text=True).startswith("\ufeff编号,名称,地址,网格,联系方式,纬度,经度")
+
+
 def test_only_administrators_reach_the_page(app, client, login):
     assert login(client, "auditor").status_code == 302
     assert client.get(PAGE).status_code == 403
