@@ -177,6 +177,16 @@ def test_a_gbk_shapefile_of_strict_streets_with_chinese_attribute_names(tmp_path
     assert zone.kind == "strict_street" and zone.width_metres == 24.0 and zone.geometry["type"] == "LineString"
 
 
+def test_an_unknown_dbf_column_is_named_once_for_the_whole_shapefile(tmp_path, session):
+    fields = [("kind", "C", 20), ("name", "C", 60), ("remark", "C", 60), ("Shape_Area", "N", 12, 2)]
+    raw = zipped_shapefile(tmp_path, fields, [(SQUARE, ("residential", "小区乙", "备注", 1.0))],
+                           pyproj.CRS.from_epsg(4490).to_wkt(WktVersion.WKT1_ESRI))
+    report = import_layer(session, "zones", read_shapefile_zip(raw))
+    (problem,) = report.problems  # Shape_Area is GIS housekeeping, read past
+    assert (problem.row, problem.where) == (None, "remark") and "unknown column 'remark'" in problem.en
+    assert report.created == 0 and report.bad == []
+
+
 def test_an_unknown_property_is_named_on_its_feature(session):
     layer = read_geojson(geojson(feature({"kind": "residential", "name": "小区甲", "面积": 12})))
     report = import_layer(session, "zones", layer)
