@@ -182,12 +182,25 @@ def _source(prj: str | None, crs: str | None) -> tuple[Conversion, str]:
     return _projection(source), source.name
 
 
+def _geometry(shape: shapefile.Shape) -> Any:
+    """The shape as GeoJSON; None for a null shape, and a marker pyshp cannot express (a MultiPatch) is refused
+    per feature."""
+    if shape.shapeType == shapefile.NULL:
+        return None
+    try:
+        return shape.__geo_interface__
+    except Exception:  # pyshp raises its own and plain exceptions for shapes GeoJSON has no type for
+        return {"type": f"shape type {shape.shapeType}"}
+
+
 def read_shapefile(shp: bytes, dbf: bytes, shx: bytes | None = None, prj: str | None = None, cpg: str | None = None,
                    crs: str | None = None) -> Layer:
     """A Shapefile's features in WGS-84 from its .prj (or the declared system); attributes decoded by the .cpg,
     else UTF-8, else GB18030 as Chinese GIS exports often are."""
     convert, crs_name = _source(prj, crs)
-    encodings = [cpg.strip()] if cpg and cpg.strip() else ["utf-8", "gb18030"]
+    named = (cpg or "").strip()
+    named = f"cp{named}" if named.isdigit() else named  # ArcGIS writes code pages as numbers: 936 is GBK
+    encodings = list(dict.fromkeys([e for e in (named, "utf-8", "gb18030") if e]))
     for encoding in encodings:
         try:
             reader = shapefile.Reader(shp=io.BytesIO(shp), dbf=io.BytesIO(dbf),
@@ -197,8 +210,7 @@ def read_shapefile(shp: bytes, dbf: bytes, shx: bytes | None = None, prj: str | 
                 raise _refuse("file", f"at most {MAX_FEATURES} features per file", f"每个文件最多 {MAX_FEATURES} 个要素")
             features = []
             for number, item in enumerate(reader.iterShapeRecords(), start=1):
-                shape = item.shape
-                geometry = shape.__geo_interface__ if shape.shapeType != shapefile.NULL else None
+                geometry = _geometry(item.shape)
                 feature = _converted(number, geometry, convert, crs_name)
                 feature.properties = item.record.as_dict()
                 features.append(feature)
@@ -208,7 +220,7 @@ def read_shapefile(shp: bytes, dbf: bytes, shx: bytes | None = None, prj: str | 
         except InputError:
             raise
         except (shapefile.ShapefileException, LookupError, ValueError, OSError) as err:
-            if "decode" in str(err):  # pyshp names an attribute it could not decode: try the next encoding
+            if isinstance(err, LookupError) or "decode" in str(err):  # an unknown or wrong encoding: the next one
                 continue
             raise _refuse("file", f"not a readable Shapefile ({err})", f"无法读取的 Shapefile（{err}）") from err
     raise _refuse("file", "the .dbf is neither UTF-8 nor GB18030 text: add a .cpg naming its encoding",

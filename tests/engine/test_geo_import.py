@@ -175,6 +175,10 @@ def test_a_gbk_shapefile_of_strict_streets_with_chinese_attribute_names(tmp_path
     assert report.problems == [] and report.created == 1
     zone = session.scalar(select(Zone).where(Zone.name == "测试严管街"))
     assert zone.kind == "strict_street" and zone.width_metres == 24.0 and zone.geometry["type"] == "LineString"
+    with_cpg = zipped_shapefile(folder(tmp_path, "cpg"), fields, [(line, ("严管街", "测试严管街", 24.0))],
+                                pyproj.CRS.from_epsg(4326).to_wkt(WktVersion.WKT1_ESRI), shapefile.POLYLINE,
+                                {"城区网格/layer.cpg": b"936"}, "gbk")  # ArcGIS names the code page
+    assert import_layer(session, "zones", read_shapefile_zip(with_cpg)).unchanged == 1
 
 
 def test_an_unknown_dbf_column_is_named_once_for_the_whole_shapefile(tmp_path, session):
