@@ -17,6 +17,7 @@ from admin.catalogue import CatalogueImportView
 from admin.base import may_edit
 from admin.changes import ChangeHistoryView
 from admin.duties import DutyReviewView
+from admin.geo_import import GeoImportView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
 from admin.inspection import add_inspection_views
@@ -52,6 +53,7 @@ def init_admin(app: Flask) -> Admin:
     add_master_data_views(admin, master)  # campaigns, categories, units, frontage holders, tiers, timelines
     admin.add_view(GridView(Grid, db, name=_l("Grids"), category=master))
     admin.add_view(ZoneMapView(name=_l("Zones on the map"), endpoint="zones", url="zones", category=master))
+    admin.add_view(GeoImportView(name=_l("Import geography"), endpoint="geo_import", url="geo-import", category=master))
     add_inspection_views(admin, master)  # 三级督查: each tier's plan, scope and frequency
     admin.add_view(InspectionPointView(InspectionPoint, db, name=_l("Evaluation points (测评点位)"), category=master,
                                        endpoint="inspection_points"))

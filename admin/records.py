@@ -25,6 +25,7 @@ from engine.core.tables import read_table
 from engine.core.worktime import missing_years_ahead
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
+from engine.space.grids import grid_code_problems
 from web.common.extensions import db
 
 #: The grid list's filter argument for "missing a person" (stable across languages, unlike a named filter).
@@ -58,31 +59,47 @@ class MissingPeopleFilter(BaseSQLAFilter):
         return _l("is missing")
 
 
+GRID_CODE_LABEL = _l("15-digit grid code (网格编码)")
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    """An empty code is none (the column is unique: two grids without a code must not clash)."""
+    return (value or "").strip() or None
+
+
 class GridView(MasterDataView):
     """Each grid's unit, its responsible person (责任人, from that unit) and its collector (监督员); a grid
     missing either is badged in the list and found by the "People: is missing" filter."""
 
-    column_list = ("code", "name_zh", "name_en", "unit", "responsible", "collector")
-    column_searchable_list = ("code", "name_zh", "name_en")
+    column_list = ("code", "grid_code", "name_zh", "name_en", "unit", "responsible", "collector")
+    column_searchable_list = ("code", "grid_code", "name_zh", "name_en")
     column_filters = (MissingPeopleFilter(Grid.id, _l("Responsible person or collector"),
                                           options=(("1", _l("Yes")),)),)
-    form_columns = ("code", "name_zh", "name_en", "unit", "responsible", "collector")
-    form_args = {"responsible": person_picker(_l("Responsible person (责任人)")),
+    form_columns = ("code", "grid_code", "name_zh", "name_en", "unit", "responsible", "collector")
+    form_args = {"grid_code": {"label": GRID_CODE_LABEL, "filters": [_blank_is_none],
+                               "description": _l("6 digits of the administrative division, 3 of the street, 3 of the "
+                                                 "community and 3 of the grid.")},
+                 "responsible": person_picker(_l("Responsible person (责任人)")),
                  "collector": person_picker(_l("Collector (监督员)"), "collector")}
     form_overrides = {"responsible": RecordPicker, "collector": RecordPicker}
     column_formatters = {"responsible": person_cell(_l("No responsible person")),
                          "collector": person_cell(_l("No collector"))}
-    column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
-                     "unit": _l("Responsible unit"), "responsible": _l("Responsible person (责任人)"),
-                     "collector": _l("Collector (监督员)")}
+    column_labels = {"code": _l("Code"), "grid_code": GRID_CODE_LABEL, "name_zh": _l("Name (Chinese)"),
+                     "name_en": _l("Name (English)"), "unit": _l("Responsible unit"),
+                     "responsible": _l("Responsible person (责任人)"), "collector": _l("Collector (监督员)")}
 
     def get_filter_arg(self, index: int, flt) -> str:
         return MISSING_PEOPLE_ARG if isinstance(flt, MissingPeopleFilter) else super().get_filter_arg(index, flt)
 
     def validate_form(self, form) -> bool:
-        """Refuse a 责任人 of another unit or a 监督员 who is not a collector, next to the field, before anything
-        is written."""
+        """Refuse a malformed or taken 15-digit code, a 责任人 of another unit or a 监督员 who is not a collector,
+        next to the field, before anything is written."""
         valid = super().validate_form(form)
+        if valid and "grid_code" in form:
+            edited = request.args.get("id", type=int)
+            problems = grid_code_problems(db.session, form.grid_code.data, edited)
+            place_problems(form, problems)
+            valid = not problems
         if not valid or "responsible" not in form or form.unit.data is None:
             return valid
         problems = check_grid(db.session, Grid(unit_id=form.unit.data.id), form.responsible.data,

@@ -27,12 +27,13 @@ from engine.authoring.drafts import publish, rollback
 from engine.core import clock
 from engine.core.config import load_settings
 from engine.core.db import session_factory
-from engine.core.models import Unit
+from engine.core.models import Campaign, Unit
 from engine.core.tables import read_table
 from engine.core.logs import configure_logging
 from engine.people.register import import_staff
 from engine.people.roster import on_duty
 from engine.people.staff import position_name
+from engine.space.geo_import import TARGETS, import_file
 from engine.space.permit_import import import_permits
 from engine.core.worktime import missing_years_ahead, seed_holidays
 from migrations import upgrade
@@ -321,6 +322,47 @@ def permits_import(path: Path) -> None:
             raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
         session.commit()
     click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+@main.group()
+def geo() -> None:
+    """A city's geography: grids, zones and frontage holders (门前三包)."""
+
+
+@geo.command("import")
+@click.argument("target", type=click.Choice(tuple(TARGETS)))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", default=None, help="wgs84, gcj02, bd09 or a code such as EPSG:4549 (default: a Shapefile's "
+              ".prj; GeoJSON and tables wgs84)")
+@click.option("--campaign", "campaign_code", default=None,
+              help="zones: the campaign they apply to (default: every campaign)")
+@click.option("--publish", is_flag=True, help="zones: publish them at once (default: drafts)")
+@click.option("--dry-run", is_flag=True, help="check every feature and store nothing")
+def geo_import(target: str, path: Path, crs: str | None, campaign_code: str | None, publish: bool,
+               dry_run: bool) -> None:
+    """Import grids, zones or holders from GeoJSON, a Shapefile (.shp or .zip), or for holders CSV/XLSX: every
+    feature, or none when any is bad (each named by its feature or row number and field)."""
+    with session_factory(load_settings().database_url)() as session:
+        campaign_id = None
+        if campaign_code:
+            campaign_id = session.scalar(select(Campaign.id).where(Campaign.code == campaign_code))
+            if campaign_id is None:
+                raise click.ClickException(f"--campaign: no campaign {campaign_code!r}")
+        try:
+            report = import_file(session, target, path, crs, campaign_id, publish)
+        except InputError as err:
+            raise click.ClickException("; ".join(f"{p.where}: {p.en} / {p.zh}" for p in err.problems)) from err
+        if report.problems:
+            for p in report.problems:
+                where = f"{report.numbered} {p.row}: " if p.row is not None else ""
+                click.echo(f"{where}{p.where}: {p.en} / {p.zh}", err=True)
+            raise click.ClickException(f"nothing stored: {len(report.bad)} {report.numbered}s refused")
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+               + (" (dry run: nothing stored)" if dry_run else ""))
 
 
 @main.group()

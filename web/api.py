@@ -267,7 +267,8 @@ def list_grids():
     rows = db.session.scalars(select(Grid).options(selectinload(Grid.responsible), selectinload(Grid.collector))
                               .order_by(Grid.code))
     lang = short_lang()
-    return jsonify({"grids": [{"code": r.code, "name": {"zh": r.name_zh, "en": r.name_en}, "unit": r.unit.code,
+    return jsonify({"grids": [{"code": r.code, "grid_code": r.grid_code, "name": {"zh": r.name_zh, "en": r.name_en},
+                               "unit": r.unit.code,
                                "boundary": r.boundary, "responsible": person_json(r.responsible, lang),
                                "collector": person_json(r.collector, lang)} for r in rows]})
 
@@ -298,7 +299,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                                 "description": "The event's id in the sending system (idempotency key)."},
             "category": {"type": "string", "example": "06029"},
             "filing_condition": {"type": "string"},
-            "grid": {"type": "string", "example": "NC-04"},
+            "grid": {"type": "string", "example": "NC-04",
+                     "description": "The grid's short code, or its standard 15-digit code (网格编码)"},
             "location": {"type": "object", "required": ["lat", "lon"], "properties": {
                 "lat": {"type": "number", "minimum": -90, "maximum": 90},
                 "lon": {"type": "number", "minimum": -180, "maximum": 180}}},
@@ -386,6 +388,9 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "code": {"type": "string"}, "name": {"type": "string"}}}}}
     grid = {"type": "object", "required": ["code", "boundary", "responsible", "collector"], "properties": {
         "code": {"type": "string"}, "name": ref("Name"), "unit": {"type": "string"},
+        "grid_code": {"type": "string", "nullable": True, "pattern": "^[0-9]{15}$",
+                      "description": "The standard 15-digit grid code (网格编码): 6 digits of the administrative "
+                                     "division, 3 of the street, 3 of the community, 3 of the grid; null if none"},
         "boundary": {"type": "object", "nullable": True},
         "responsible": {**holder, "description": "The 责任人 who answers for the grid (包片), or null"},
         "collector": {**holder, "description": "The 监督员 who verifies reports and checks work there, or null"}}}

@@ -1,6 +1,7 @@
 """Tabular files as people export them: CSV (UTF-8 or GB18030) or XLSX, read into headers and rows.
 
-Event imports (engine/intake/imports.py) and staff imports (engine/people/staff.py) both read them.
+Event imports (engine/intake/imports.py), staff imports (engine/people/staff.py), the permits register and the
+geography import (engine/space/) read them; the last two name their columns by any of a few aliases.
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import load_workbook
@@ -56,3 +58,49 @@ def read_table(path: Path) -> Table:
         raise InputError([Problem("file", f"at most {MAX_ROWS} rows per file", f"每个文件最多 {MAX_ROWS} 行")])
     headers = [str(h).strip() if h is not None else "" for h in rows[0]]
     return Table(headers, rows[1:])
+
+
+#: Per target field, the headers it may be given under (the first is the template's); matched ignoring case.
+Columns = dict[str, tuple[str, ...]]
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: empty for nothing, 12 rather than 12.0 for a whole number a spreadsheet made a float."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def cell_date(value: Any) -> date:
+    """A cell as a date (a spreadsheet's date, or text such as 2026-09-25 or 2026年9月25日); ValueError otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = cell_text(value)
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def match_columns(headers: list[str], columns: Columns) -> tuple[dict[str, int], list[str]]:
+    """Each known target's column index (the first header naming it wins), and the headers nobody knows; blank
+    headers are neither (a value under one is named per row)."""
+    known = {hint.lower(): target for target, hints in columns.items() for hint in hints}
+    found: dict[str, int] = {}
+    unknown = []
+    for i, header in enumerate(headers):
+        if not header.strip():
+            continue
+        target = known.get(header.strip().lower())
+        if target is None:
+            unknown.append(header.strip())
+        elif target not in found:
+            found[target] = i
+    return found, unknown

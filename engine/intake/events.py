@@ -20,6 +20,7 @@ from engine.intake.reporter import reporter_values
 from rules.problems import InputError, Problem
 from engine.space.datum import to_wgs84
 from engine.space.geo import grid_for_address, grid_for_point
+from engine.space.grids import GRID_CODE_LENGTH
 from engine.space.holders import holder_point
 from engine.core.models import Category, Event, FilingCondition, Grid
 from engine.core.states import EventStatus
@@ -188,6 +189,8 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict, proble
         lat, lon = to_wgs84(float(location["lat"]), float(location["lon"]), datum)  # stored in WGS-84
     if code is not None:
         grid_id = grids.get(code) if isinstance(code, str) else None
+        if grid_id is None and isinstance(code, str) and len(code) == GRID_CODE_LENGTH and code.isdigit():
+            grid_id = session.scalar(select(Grid.id).where(Grid.grid_code == code))  # the standard 15-digit code
         if grid_id is None:
             problems.append(_problem("grid", f"unknown grid {code!r}", f"未知的网格 {code!r}"))
         return grid_id, lat, lon

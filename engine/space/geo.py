@@ -53,6 +53,11 @@ def _prepared(session: Session) -> list[tuple[int, str, Any]]:
     return _cache["grids"]
 
 
+def recheck() -> None:
+    """Read the boundaries again at the next lookup (an import changed them), not only after the TTL."""
+    _cache["checked"] = 0.0
+
+
 def grid_for_point(session: Session, lat: float, lon: float) -> Grid | None:
     """The grid whose boundary contains the point, or None outside every grid."""
     point = Point(lon, lat)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import FrontageHolder, Permit, Unit
-from engine.core.tables import Table
+from engine.core.tables import Table, cell_text, match_columns
 from engine.space.permits import KIND_ALIASES, PERMIT_INDEX, STATUS_ALIASES, PermitInput, check_permit
 from rules.problems import InputError, Problem
 
@@ -65,17 +65,7 @@ def template_headers() -> list[str]:
 
 
 def _columns(headers: list[str]) -> dict[str, int]:
-    known = {hint.lower(): target for target, hints in COLUMNS.items() for hint in hints}
-    found: dict[str, int] = {}
-    unknown = []
-    for i, header in enumerate(headers):
-        if not header.strip():
-            continue  # a column without a header: a value in it is named per row
-        target = known.get(header.strip().lower())
-        if target is None:
-            unknown.append(header.strip())
-        elif target not in found:
-            found[target] = i
+    found, unknown = match_columns(headers, COLUMNS)
     problems = []
     if unknown:
         problems.append(Problem("file",
@@ -90,20 +80,12 @@ def _columns(headers: list[str]) -> dict[str, int]:
     return found
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _local(value: Any, zone: ZoneInfo) -> datetime | None:
     if isinstance(value, datetime):
         return value.replace(tzinfo=zone) if value.tzinfo is None else value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=zone)
-    text = _text(value)
+    text = cell_text(value)
     for fmt in TIME_FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=zone)
@@ -121,37 +103,38 @@ def _row(raw: list[Any], row: int, headers: list[str], columns: dict[str, int], 
     if extra:
         problems.append(Problem("row", f"values in columns without a header: {', '.join(extra)}",
                                 f"无表头的列中有值：第 {'、'.join(extra)} 列", row))
-    v = PermitInput(number=_text(cell.get("number")), holder_name=_text(cell.get("holder_name")),
-                    holder_contact=_text(cell.get("holder_contact")), polygon=_text(cell.get("polygon")),
-                    site_polygon=_text(cell.get("site_polygon")), filing_reference=_text(cell.get("filing_reference")))
-    kind = _text(cell.get("kind"))
+    v = PermitInput(number=cell_text(cell.get("number")), holder_name=cell_text(cell.get("holder_name")),
+                    holder_contact=cell_text(cell.get("holder_contact")), polygon=cell_text(cell.get("polygon")),
+                    site_polygon=cell_text(cell.get("site_polygon")),
+                    filing_reference=cell_text(cell.get("filing_reference")))
+    kind = cell_text(cell.get("kind"))
     v.kind = KIND_ALIASES.get(kind, KIND_ALIASES.get(kind.lower(), kind))
-    status = _text(cell.get("status")) or "valid"
+    status = cell_text(cell.get("status")) or "valid"
     v.status = STATUS_ALIASES.get(status, STATUS_ALIASES.get(status.lower(), status))
     for name in NUMBERS:
-        text = _text(cell.get(name))
+        text = cell_text(cell.get(name))
         if text:
             try:
                 setattr(v, name, float(text))
             except ValueError:
                 problems.append(Problem(name, f"a number, not {text!r}", f"须为数字，而不是「{text}」", row))
     for name in ("starts_at", "ends_at"):
-        if _text(cell.get(name)):
+        if cell_text(cell.get(name)):
             try:
                 setattr(v, name, _local(cell[name], zone))
             except ValueError:
                 problems.append(Problem(name, "a local time such as 2026-10-01 08:00",
                                         "须为当地时间，例如 2026-10-01 08:00", row))
-    if _text(cell.get("filed_on")):
+    if cell_text(cell.get("filed_on")):
         try:
             v.filed_on = _local(cell["filed_on"], zone).date()
         except ValueError:
             problems.append(Problem("filed_on", "a date such as 2026-09-25", "须为日期，例如 2026-09-25", row))
-    unit = _text(cell.get("approved_by"))
+    unit = cell_text(cell.get("approved_by"))
     v.approved_by = units.get(unit)
     if unit and v.approved_by is None:
         problems.append(Problem("approved_by", f"unknown unit {unit!r}", f"未知的单位「{unit}」", row))
-    address = _text(cell.get("holder"))
+    address = cell_text(cell.get("holder"))
     if address:
         v.holder = holders.get(address)
         if v.holder is None:

@@ -67,7 +67,8 @@ def _number(data: dict[str, Any], name: str, problems: list[Problem]) -> float |
 
 def checked_geometry(data: dict[str, Any], kind: str | None, datum: str,
                      problems: list[Problem]) -> dict[str, Any] | None:
-    """The drawn geometry in WGS-84, or None with a Problem on `geometry` (also used for inspection points)."""
+    """`data["geometry"]` (GeoJSON, or its text) in WGS-84 when it is a valid shape of the kind, else None with the
+    reason added to `problems` (a polygon crossing itself is named as such); zone forms, imports and inspection points share it."""
     raw = data.get("geometry")
     if isinstance(raw, str) and raw.strip():
         try:

@@ -69,6 +69,7 @@ ADMIN_VIEWS = {
     "firing_history": ADMIN_READERS,
     "change_history": ADMIN_READERS,
     "duties": ADMIN_READERS,  # the duty lists' conflicts and gaps: read-only, linking to the unit forms
+    "geo_import": ADMINS,  # importing grids, zones and holders changes master data: administrators only
     "zones": ADMIN_READERS,  # the zone map read-only; saving, publishing, withdrawing, deleting call require_editor()
 }
 
