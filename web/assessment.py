@@ -17,6 +17,7 @@ from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.issues import content_of
 from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
                                           period_containing)
+from engine.assessment.ranking import Ranked
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
 from engine.cases.clocks import clock_rates
@@ -66,6 +67,13 @@ def sanction_label(code: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
+def rank_shown(ranked: Ranked) -> int | str:
+    """The rank, or 无案件 for a unit with nothing dispatched (with its place when the campaign ranks it)."""
+    if not ranked.no_cases:
+        return ranked.rank
+    return _("No cases") if ranked.rank is None else f"{ranked.rank} ({_('No cases')})"
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
@@ -76,9 +84,9 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     ranking_rows, count_rows = [], []
     for r in bulletin.ranked:
         unit, rates, ind = bulletin.units[r.unit_id], r.indicators.rates(), r.indicators
-        ranking_rows.append([group_label(r.group), r.rank, unit.code, _name(unit, lang), r.score,
+        ranking_rows.append([group_label(r.group), rank_shown(r), unit.code, _name(unit, lang), r.score,
                              *[_percent(rates[k]) for k in RATES], ind.rebounds, ind.points_lost])
-        count_rows.append([unit.code, _name(unit, lang), ind.due, ind.handled, ind.handled_on_time, ind.due_to_close,
+        count_rows.append([unit.code, _name(unit, lang), ind.due, ind.not_yet_due, ind.handled, ind.handled_on_time, ind.due_to_close,
                            ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
                            ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back,
                            ind.accepted, ind.responded, ind.rated, ind.resolved, float(ind.satisfied)])
@@ -92,7 +100,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     return [
         (_("Ranking"), [_("Peer group"), _("Rank"), _("Unit code"), _("Unit"), _("Score"),
                         *[labels[k] for k in RATES], _("Rebounds"), _("Points lost")], ranking_rows),
-        (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Handled"), _("Handled on time"),
+        (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Not yet due (running period)"), _("Handled"),
+                       _("Handled on time"),
                        _("Due to close"), _("Closed"), _("Closed on time"), _("Reworked"), _("Overdue, unhandled"),
                        _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings"),
                        _("Dispatched"), _("Sent back"), _("Cases accepted"), _("Contacted in time"),

@@ -22,6 +22,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
+from engine.assessment.spots import roots
 from engine.assessment.periods import Period, PeriodError, parse_period, period_containing  # noqa: F401 (re-exported)
 from engine.core.models import (Campaign, Category, Event, Firing, ListItem, RuleList, Task,
                                TaskTransition, Unit, User)
@@ -90,6 +91,8 @@ class ReboundRow:
     holders: tuple[Holding, ...] = ()
     list_kind: str | None = None
     moves: tuple[tuple[datetime, str], ...] = ()
+    #: The spot it recurs at (engine/assessment/spots.py; None: a spot of its own): one rebound per spot and period.
+    spot: Hashable | None = None
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -111,6 +114,8 @@ class Indicators:
     overdue_unhandled: int = 0
     extended: int = 0
     rebounds: int = 0
+    #: In a running period, tasks dispatched in it that are neither due yet nor handled: left out of D.
+    not_yet_due: int = 0
     overdue: int = 0
     failed_checks: int = 0
     inspection_findings: int = 0
@@ -281,6 +286,7 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
     A zero-tolerance task's happenings cost points only if its unit had signed for it by their instant (an
     inspection finding, dated at the dispatch: by the cut-off), see `counts_points`."""
     cutoff = min(period.end, now)
+    running = cutoff < period.end
     result: dict[K, Indicators] = {}
 
     def under(row: TaskRow | ReboundRow, instant: datetime) -> Indicators:
@@ -314,6 +320,9 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
             lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
             if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.points["inspection"])
+        if running and submitted is None and row.deadline_at >= cutoff:
+            ind.not_yet_due += 1  # a running period counts only work already due (or already handled)
+            continue
         ind.due += 1
         to_sign, to_arrive = first_response(row, cutoff)
         if to_sign is not None:
@@ -334,8 +343,13 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         if status in UNHANDLED and row.deadline_at < cutoff:
             ind.overdue_unhandled += 1
         ind.extended += _first(row, "approve_extension", cutoff) is not None
-    for rebound in rebounds:
+    spots: set[tuple[int, Hashable]] = set()
+    for rebound in sorted(rebounds, key=lambda r: r.occurred_at):
         if period.start <= rebound.occurred_at < cutoff:
+            if rebound.spot is not None:
+                if (rebound.unit_id, rebound.spot) in spots:
+                    continue  # the spot has already rebounded in the period: one rebound per spot
+                spots.add((rebound.unit_id, rebound.spot))
             ind = under(rebound, rebound.occurred_at)
             ind.rebounds += 1
             if rebound.list_kind != ZERO_TOLERANCE or signed_at(rebound.moves, rebound.occurred_at):
@@ -413,26 +427,27 @@ def _read_rebounds(session: Session, campaign: Campaign, period: Period) -> list
     origin = aliased(Task)
     held = aliased(TaskTransition)
     query = _list_row_join(
-        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, origin.list_kind,
+        select(Event.id, origin.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, origin.list_kind,
                ListItem.point_rules, held.id, held.at, held.action, held.data)
         .join(origin, origin.id == Event.rebound_task_id)
         .outerjoin(held, and_(held.task_id == origin.id, held.action.in_(HOLDER_ACTIONS + SIGNING_ACTIONS))), origin
     ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end
             ).order_by(Event.id, held.at, held.id)
-    found: dict[int, tuple[int, datetime, float, int | None, str | None]] = {}
+    found: dict[int, tuple[int, datetime, float, int | None, str | None, int]] = {}
     records: dict[int, dict[int, tuple[datetime, str, dict[str, Any] | None]]] = {}
-    for event_id, unit_id, assignee_id, occurred, points, list_kind, rules, move_id, at, action, data \
+    for event_id, origin_id, unit_id, assignee_id, occurred, points, list_kind, rules, move_id, at, action, data \
             in session.execute(query):
         found.setdefault(event_id, (unit_id, occurred, points_for(rules, points or 0)["rebound"], assignee_id,
-                                    list_kind))
+                                    list_kind, origin_id))
         moves = records.setdefault(event_id, {})
         if move_id is not None:
             moves.setdefault(move_id, (at, action, data))  # dicts keep the query's time order
+    spot = roots(session, [origin_id for *_rest, origin_id in found.values()])
     return [ReboundRow(unit_id, occurred, points, assignee_id,
                        tuple(holdings([m for m in records[event_id].values() if m[1] in HOLDER_ACTIONS], assignee_id)),
                        list_kind, tuple((at, action) for at, action, _ in records[event_id].values()
-                                        if action in SIGNING_ACTIONS))
-            for event_id, (unit_id, occurred, points, assignee_id, list_kind) in found.items()]
+                                        if action in SIGNING_ACTIONS), spot[origin_id])
+            for event_id, (unit_id, occurred, points, assignee_id, list_kind, origin_id) in found.items()]
 
 
 def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,
