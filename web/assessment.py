@@ -125,13 +125,13 @@ def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
     for r in bulletin.ranked:
         unit, ind = bulletin.units[r.unit_id], r.indicators
         first = ind.first_response()
-        rows.append([unit.code, _name(unit, lang), ind.due, ind.signed_in_time,
+        rows.append([unit.code, _name(unit, lang), ind.responding, ind.signed_in_time,
                      _percent(first["sign_in_time_rate"]), _minutes(first["sign_median_minutes"]),
                      ind.arrived_in_time,
                      _percent(first["arrival_in_time_rate"]), _minutes(first["arrival_median_minutes"])])
     n = FIRST_RESPONSE_MINUTES
     return (_("First response"),
-            [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed within %(n)s min", n=n),
+            [_("Unit code"), _("Unit"), _("Tasks counted"), _("Signed within %(n)s min", n=n),
              _("Signed-within-%(n)s-min rate", n=n), _("Median minutes to sign"), _("On site within %(n)s min", n=n),
              _("On-site-within-%(n)s-min rate", n=n), _("Median minutes to arrive")], rows)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ ZERO_TOLERANCE = "zero_tolerance"
 #: First response (首次响应): a unit signs for a task and reaches the site within this many minutes of its dispatch
 #: (brief b: Fuzhou, the unit opens and receives the case within 1 h; Taiyuan, on site within 1 h).
 FIRST_RESPONSE_MINUTES = 60
+RESPONSE_TARGET = timedelta(minutes=FIRST_RESPONSE_MINUTES)
 #: The moves that say whether the unit holding a task has signed for it: a sign, undone by a send-back or reroute.
 SIGNING_ACTIONS = ("sign", "send_back", "reroute")
 #: States in which a task is neither handled (submitted or closed), paused (parked) nor voided.
@@ -133,8 +134,10 @@ class Indicators:
     rated: int = 0  # cases revisited in the period with the reporter reached
     resolved: int = 0  # of them, the reporter calls the problem resolved
     satisfied: Decimal = ZERO  # of them, 满意 + 基本满意 × the campaign's weight
-    # First response, per task due in the period: minutes from its dispatch to the unit to its signing and to
-    # the unit's arrival on site (到达现场), each counted once it happened before the cut-off.
+    # First response, per task due in the period (`responding` of them; in a running period also a task not yet
+    # due whose 60 minutes have passed or that was signed or reached): minutes from its dispatch to the unit to
+    # its signing and to the unit's arrival on site (到达现场), each counted once it happened before the cut-off.
+    responding: int = 0
     sign_minutes: list[float] = field(default_factory=list)
     arrival_minutes: list[float] = field(default_factory=list)
 
@@ -147,9 +150,9 @@ class Indicators:
         return sum(1 for m in self.arrival_minutes if m <= FIRST_RESPONSE_MINUTES)
 
     def first_response(self) -> dict[str, float | None]:
-        """Shares of the tasks due signed and reached within FIRST_RESPONSE_MINUTES, and the median minutes."""
-        return {"sign_in_time_rate": _ratio(self.signed_in_time, self.due),
-                "arrival_in_time_rate": _ratio(self.arrived_in_time, self.due),
+        """Shares of the tasks counted signed and reached within FIRST_RESPONSE_MINUTES, and the median minutes."""
+        return {"sign_in_time_rate": _ratio(self.signed_in_time, self.responding),
+                "arrival_in_time_rate": _ratio(self.arrived_in_time, self.responding),
                 "sign_median_minutes": _median(self.sign_minutes),
                 "arrival_median_minutes": _median(self.arrival_minutes)}
 
@@ -252,17 +255,30 @@ def dispatches_in(row: TaskRow, start: datetime, cutoff: datetime) -> dict[int, 
     return result
 
 
+def dispatched_to_holder(row: TaskRow, cutoff: datetime) -> datetime:
+    """The task's latest dispatch (or reroute) to the unit that holds it, before the cut-off."""
+    spans = row.dispatches or [(row.created_at, row.unit_id)]
+    return max((at for at, unit_id in spans if unit_id == row.unit_id and at < cutoff), default=row.created_at)
+
+
 def first_response(row: TaskRow, cutoff: datetime) -> tuple[float | None, float | None]:
     """Minutes from the task's (latest) dispatch to its unit to the first signing and the first arrival on site
     after it, each None if it had not happened by the cut-off."""
-    spans = row.dispatches or [(row.created_at, row.unit_id)]
-    dispatched = max((at for at, unit_id in spans if unit_id == row.unit_id and at < cutoff), default=row.created_at)
+    dispatched = dispatched_to_holder(row, cutoff)
 
     def after(action: str) -> float | None:
         at = next((at for at, act, _ in row.transitions if act == action and dispatched <= at < cutoff), None)
         return (at - dispatched).total_seconds() / 60 if at is not None else None
 
     return after("sign"), after("arrive")
+
+
+def _responded(ind: Indicators, to_sign: float | None, to_arrive: float | None) -> None:
+    ind.responding += 1
+    if to_sign is not None:
+        ind.sign_minutes.append(to_sign)
+    if to_arrive is not None:
+        ind.arrival_minutes.append(to_arrive)
 
 
 def _unit(row: TaskRow | ReboundRow, _instant: datetime) -> int:
@@ -320,15 +336,15 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
             lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
             if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.points["inspection"])
+        to_sign, to_arrive = first_response(row, cutoff)
         if running and submitted is None and row.deadline_at >= cutoff:
             ind.not_yet_due += 1  # a running period counts only work already due (or already handled)
+            if to_sign is not None or to_arrive is not None or \
+                    dispatched_to_holder(row, cutoff) + RESPONSE_TARGET <= cutoff:
+                _responded(ind, to_sign, to_arrive)  # its first response was due, though its handling is not
             continue
         ind.due += 1
-        to_sign, to_arrive = first_response(row, cutoff)
-        if to_sign is not None:
-            ind.sign_minutes.append(to_sign)
-        if to_arrive is not None:
-            ind.arrival_minutes.append(to_arrive)
+        _responded(ind, to_sign, to_arrive)
         status = _status_at(row, cutoff)
         if submitted is not None:
             ind.handled += 1
