@@ -124,3 +124,34 @@ def test_the_form_shows_errors_next_to_fields_and_the_appraisal_file_links_the_r
     assert client.get(f"/assessment/appraisal/{month}.xlsx").status_code == 200
     login(client, "dongcheng")
     assert client.get(f"/assessment/appraisal/{month}.xlsx").status_code == 403
+
+
+def test_the_admin_sets_the_caps_and_where_units_with_no_cases_go(app, session, login, csrf_on):
+    import uuid
+
+    from engine.assessment.ranking import DEFAULT_WEIGHTS, scoring_for
+    from engine.core.models import Campaign
+
+    client = app.test_client()
+    assert login(client, "admin").status_code == 302
+    campaign = Campaign(code=f"scores-{uuid.uuid4().hex[:8]}", name_zh="扣分上限测试", name_en="Caps test")
+    session.add(campaign)
+    session.commit()
+    page = client.get("/admin/assessmentconfig/new/?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "扣分上限（扣完为止）" in page and "不参与排名" in page and 'name="deduction_caps-points_lost" value="20"' in page
+    data = {"csrf_token": csrf_from(page), "campaign": str(campaign.id), "weights": "boxes",
+            **{f"weights-{key}": "" for key in DEFAULT_WEIGHTS}, "peer_groups": "rows",
+            "peer_groups-0-name": "subdistricts", "peer_groups-0-types": ["subdistrict"],
+            "deduction_caps": "boxes", "deduction_caps-points_lost": "-5", "deduction_caps-rebounds": "",
+            "no_case_placement": "last", "cooperation_points": "lead", "response_hours": "2",
+            "basic_satisfaction_weight": "1"}
+    refused = client.post("/admin/assessmentconfig/new/?lang=zh_Hans_CN", data=data).get_data(as_text=True)
+    at = refused.find('name="deduction_caps-points_lost"')
+    assert at > 0 and "请输入不小于 0 的数" in refused[at:at + 1200]  # next to its box
+    assert scoring_for(session, campaign).no_cases == "unranked"  # nothing saved
+    saved = client.post("/admin/assessmentconfig/new/?lang=zh_Hans_CN",
+                        data={**data, "deduction_caps-points_lost": "35"})
+    assert saved.status_code == 302
+    session.expire_all()
+    scoring = scoring_for(session, campaign)
+    assert scoring.caps == {"points_lost": 35, "rebounds": 20} and scoring.no_cases == "last"
