@@ -261,7 +261,7 @@ def bulletin(name: str):
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
                            points=points_sections(data, lang), happenings=happening_labels(),
                            charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign,
-                           clocks=clocks)
+                           clocks=clocks, sanction_names={code: sanction_label(code, lang) for code in SANCTIONS})
 
 
 def _local(bulletin: Bulletin) -> str:

@@ -110,6 +110,8 @@ def test_the_form_shows_errors_next_to_fields_and_the_appraisal_file_links_the_r
     session.add(SanctionDue(run_id=run.id, rule_id=rule.id, unit_id=unit.id, sanction="elimination",
                             ranks=[{"period": month, "rank": 3, "size": 3, "score": 50.0, "group": "subdistricts"}]))
     session.commit()
+    bulletin = client.get(f"/assessment/bulletins/{month}?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "记录处理落实情况" in bulletin and "unit=JD-DC" in bulletin and "sanction=elimination" in bulletin
     answer = client.get(f"/assessment/appraisal/{month}.xlsx?lang=zh_Hans_CN")
     assert answer.status_code == 200 and f"appraisal-{month}.xlsx" in answer.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(answer.data)).active
