@@ -29,7 +29,8 @@ from admin.base import MasterDataView, ReadOnlyView
 from engine.assessment.case_rates import DEFAULT_BASIC_WEIGHT, DEFAULT_RESPONSE_HOURS
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
-from engine.assessment.ranking import DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS, config_for
+from engine.assessment.ranking import (DEFAULT_CAPS, DEFAULT_NO_CASES, DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS,
+                                      NO_CASE_PLACEMENTS, config_for)
 from engine.assessment.sanctions import KINDS, SANCTIONS
 from engine.cases.cooperation import COOPERATION_POINTS
 from web.assessment import group_label, rate_labels
@@ -44,6 +45,11 @@ def weight_labels() -> dict[str, str]:
     """Each composite-score weight by its name in the user's language, in DEFAULT_WEIGHTS order."""
     names = {**rate_labels(), "points_lost": _("Points lost (per point)"), "rebounds": _("Rebounds (per rebound)")}
     return {key: names.get(key, key) for key in DEFAULT_WEIGHTS}
+
+
+def cap_labels() -> dict[str, str]:
+    """The deductions that are capped (扣完为止), by name in the user's language."""
+    return {"points_lost": _("Points lost: at most"), "rebounds": _("Rebounds: at most")}
 
 
 def happening_labels() -> dict[str, str]:
@@ -249,6 +255,11 @@ def _peer_groups_shown(view, context, model, name) -> str:
     return "; ".join(f"{_group_label(g)}: {', '.join(members)}" for g, members in grouped.items())
 
 
+def _caps_shown(view, context, model, name) -> str:
+    labels = cap_labels()
+    return " · ".join(f"{labels.get(k, k)} {_number_text(v)}" for k, v in (model.deduction_caps or {}).items())
+
+
 def _points_shown(view, context, model, name) -> str:
     labels = happening_labels()
     return " · ".join(f"{labels.get(k, k)} {_number_text(v)}" for k, v in (model.point_rules or {}).items())
@@ -261,24 +272,31 @@ class _AssessmentView(MasterDataView):
 
 
 class AssessmentConfigView(_AssessmentView):
-    column_list = ("campaign", "weights", "peer_groups", "cooperation_points", "response_hours",
-                   "basic_satisfaction_weight")
-    form_columns = ("campaign", "weights", "peer_groups", "cooperation_points", "response_hours",
-                    "basic_satisfaction_weight")
+    column_list = ("campaign", "weights", "deduction_caps", "no_case_placement", "peer_groups", "cooperation_points",
+                   "response_hours", "basic_satisfaction_weight")
+    form_columns = column_list
     # SQLAlchemy 2.1's Float is no Numeric: Flask-Admin finds no converter for it and would drop the column.
-    form_overrides = {"weights": NumbersField, "peer_groups": PeerGroupsField, "cooperation_points": fields.SelectField,
+    form_overrides = {"weights": NumbersField, "deduction_caps": NumbersField, "no_case_placement": fields.SelectField,
+                      "peer_groups": PeerGroupsField, "cooperation_points": fields.SelectField,
                       "response_hours": fields.FloatField, "basic_satisfaction_weight": fields.FloatField}
     form_args = {"weights": {"labels": weight_labels, "defaults": DEFAULT_WEIGHTS},
+                 "deduction_caps": {"labels": cap_labels, "defaults": DEFAULT_CAPS},
+                 "no_case_placement": {"choices": _choices(NO_CASE_PLACEMENTS), "default": DEFAULT_NO_CASES},
                  "cooperation_points": {"choices": _choices(COOPERATION_POINTS), "default": "lead"},
                  "response_hours": {"widget": NumberInput(step="any", min=0), "default": 2.0,
                                     "validators": [Blank()]},
                  "basic_satisfaction_weight": {"widget": NumberInput(step="any", min=0, max=1), "default": 1.0,
                                                "validators": [Blank()]}}
     column_formatters = {"weights": _weights_shown, "peer_groups": _peer_groups_shown,
+                         "deduction_caps": _caps_shown,
+                         "no_case_placement": lambda view, context, model, name: _in_language(
+                             NO_CASE_PLACEMENTS, model.no_case_placement),
                          "cooperation_points": lambda view, context, model, name: _in_language(
                              COOPERATION_POINTS, model.cooperation_points)}
     column_formatters_detail = column_formatters
     column_labels = {"campaign": _l("Campaign"), "weights": _l("Composite-score weights"),
+                     "deduction_caps": _l("Deduction caps (扣完为止)"),
+                     "no_case_placement": _l("Units with no cases"),
                      "peer_groups": _l("Peer groups"), "cooperation_points": _l("Points of a case with cooperating units"),
                      "response_hours": _l("Response limit (working hours)"),
                      "basic_satisfaction_weight": _l("Weight of 'basically satisfied'")}
@@ -289,6 +307,11 @@ class AssessmentConfigView(_AssessmentView):
         "weights": _l("Points per indicator; rework, overdue-unhandled and extension rates count as (1 − rate); "
                       "points lost and rebounds are deducted per point or rebound. An empty box uses the default "
                       "shown in grey."),
+        "deduction_caps": _l("The most points lost and rebounds may take off the score; an empty box uses the default "
+                             "shown in grey. The score never falls below zero."),
+        "no_case_placement": _l("Where a unit goes when nothing was dispatched to it in the period (无案件): not "
+                                "ranked, after every unit with cases without counting in the bottom, or last and "
+                                "counting in the bottom."),
         "peer_groups": _l("Units are ranked only against units of the same group; a unit type belongs to one "
                           "group. Unit types in no group are not ranked; no group at all means the default groups."),
         "response_hours": _l("Response rate: the lead unit signs its task within this many working hours of "
@@ -302,6 +325,8 @@ class AssessmentConfigView(_AssessmentView):
             model.response_hours = DEFAULT_RESPONSE_HOURS
         if model.basic_satisfaction_weight is None:
             model.basic_satisfaction_weight = DEFAULT_BASIC_WEIGHT
+        model.deduction_caps = model.deduction_caps or None
+        model.no_case_placement = model.no_case_placement or DEFAULT_NO_CASES
 
     def create_form(self, obj=None):
         """A new configuration starts from the engine's defaults (the model's column default is an empty dict)."""
@@ -310,6 +335,8 @@ class AssessmentConfigView(_AssessmentView):
             form.weights.data = dict(DEFAULT_WEIGHTS)
         if form.peer_groups._rows is None and not form.peer_groups.data:
             form.peer_groups.data = dict(DEFAULT_PEER_GROUPS)
+        if form.deduction_caps._texts is None and not form.deduction_caps.data:
+            form.deduction_caps.data = dict(DEFAULT_CAPS)
         return form
 
     def validate_form(self, form) -> bool:

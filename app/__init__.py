@@ -19,9 +19,10 @@ from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
-from web import (api, assessment, attachments, bulletin_issues, case_pages, cases, change_actor, evidence, handover,
-                 frontage, inbox, inspection_api, inspection_pages, inspection_points, open311, openapi, pages, people,
-                 permits, plan, simulate, supervision, workflow, zones)
+from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
+                 change_actor, evidence, frontage, handover, inbox, inspection_api, inspection_pages, inspection_points,
+                 open311, openapi, pages, people, permits, plan, sanction_records, simulate, supervision, workflow,
+                 zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(assessment.bp)  # bulletins and rankings (督考办)
     app.register_blueprint(bulletin_issues.bp)  # the published weekly bulletins (周通报 第N期)
     app.register_blueprint(bulletin_issues.api)  # their frozen JSON: bearer tokens only, CSRF-exempt there
+    app.register_blueprint(sanction_records.bp)  # 约谈纪要 and other sanction records: a form with CSRF
+    app.register_blueprint(appraisal.bp)  # the results as XLSX for the cadre appraisal (科级领导班子实绩考核)
+    app.register_blueprint(assessment_api.api)  # rankings and sanction records: bearer tokens, CSRF-exempt there
     app.register_blueprint(inspection_pages.bp)  # 三级督查: the round's phone page and the weekly coverage
     app.register_blueprint(inspection_api.api)  # bearer tokens only, CSRF-exempt in web/inspection_api.py
 

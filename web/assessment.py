@@ -18,6 +18,7 @@ from engine.assessment.frontage import performance
 from engine.assessment.issues import content_of
 from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
                                           period_containing)
+from engine.assessment.ranking import Ranked
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS
 from engine.cases.clocks import clock_rates
@@ -67,6 +68,13 @@ def sanction_label(code: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
+def rank_shown(ranked: Ranked) -> int | str:
+    """The rank, or 无案件 for a unit with nothing dispatched (with its place when the campaign ranks it)."""
+    if not ranked.no_cases:
+        return ranked.rank
+    return _("No cases") if ranked.rank is None else f"{ranked.rank} ({_('No cases')})"
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
@@ -77,9 +85,9 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     ranking_rows, count_rows = [], []
     for r in bulletin.ranked:
         unit, rates, ind = bulletin.units[r.unit_id], r.indicators.rates(), r.indicators
-        ranking_rows.append([group_label(r.group), r.rank, unit.code, _name(unit, lang), r.score,
+        ranking_rows.append([group_label(r.group), rank_shown(r), unit.code, _name(unit, lang), r.score,
                              *[_percent(rates[k]) for k in RATES], ind.rebounds, ind.points_lost])
-        count_rows.append([unit.code, _name(unit, lang), ind.due, ind.handled, ind.handled_on_time, ind.due_to_close,
+        count_rows.append([unit.code, _name(unit, lang), ind.due, ind.not_yet_due, ind.handled, ind.handled_on_time, ind.due_to_close,
                            ind.closed, ind.closed_on_time, ind.reworked, ind.overdue_unhandled, ind.extended,
                            ind.overdue, ind.failed_checks, ind.inspection_findings, ind.dispatched, ind.sent_back,
                            ind.accepted, ind.responded, ind.rated, ind.resolved, float(ind.satisfied)])
@@ -93,7 +101,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     return [
         (_("Ranking"), [_("Peer group"), _("Rank"), _("Unit code"), _("Unit"), _("Score"),
                         *[labels[k] for k in RATES], _("Rebounds"), _("Points lost")], ranking_rows),
-        (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Handled"), _("Handled on time"),
+        (_("Counts"), [_("Unit code"), _("Unit"), _("Tasks due"), _("Not yet due (running period)"), _("Handled"),
+                       _("Handled on time"),
                        _("Due to close"), _("Closed"), _("Closed on time"), _("Reworked"), _("Overdue, unhandled"),
                        _("Extended"), _("Overdue in the period"), _("Failed checks"), _("Inspection findings"),
                        _("Dispatched"), _("Sent back"), _("Cases accepted"), _("Contacted in time"),
@@ -117,13 +126,13 @@ def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
     for r in bulletin.ranked:
         unit, ind = bulletin.units[r.unit_id], r.indicators
         first = ind.first_response()
-        rows.append([unit.code, _name(unit, lang), ind.due, ind.signed_in_time,
+        rows.append([unit.code, _name(unit, lang), ind.responding, ind.signed_in_time,
                      _percent(first["sign_in_time_rate"]), _minutes(first["sign_median_minutes"]),
                      ind.arrived_in_time,
                      _percent(first["arrival_in_time_rate"]), _minutes(first["arrival_median_minutes"])])
     n = FIRST_RESPONSE_MINUTES
     return (_("First response"),
-            [_("Unit code"), _("Unit"), _("Tasks due"), _("Signed within %(n)s min", n=n),
+            [_("Unit code"), _("Unit"), _("Tasks counted"), _("Signed within %(n)s min", n=n),
              _("Signed-within-%(n)s-min rate", n=n), _("Median minutes to sign"), _("On site within %(n)s min", n=n),
              _("On-site-within-%(n)s-min rate", n=n), _("Median minutes to arrive")], rows)
 
@@ -266,7 +275,8 @@ def bulletin(name: str):
     return render_template("assessment_bulletin.html", bulletin=data, title=title, sheets=tables,
                            points=points_sections(data, lang), happenings=happening_labels(),
                            charts=_charts(data, lang), cutoff=_local(data), lang=lang, campaign=campaign,
-                           clocks=clocks, frontage=frontage)
+                           clocks=clocks, frontage=frontage,
+                           sanction_names={code: sanction_label(code, lang) for code in SANCTIONS})
 
 
 def _local(bulletin: Bulletin) -> str:

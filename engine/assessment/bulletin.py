@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.assessment import case_rates, sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
-from engine.assessment.ranking import Ranked, config_for, rank, unit_groups
+from engine.assessment.ranking import Ranked, config_for, rank, scoring_for, unit_groups
 from engine.assessment.rollup import UnitPoints, points_from_rows
 from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, SupervisionTier, Task, TaskStep,
                                Unit)
@@ -144,7 +144,7 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     cutoff = min(period.end, now)
     rows, rebounds = read_rows(session, campaign, period)
     ranked = rank(case_rates.add(session, campaign, period, now, compute(rows, rebounds, period, now, groups)),
-                  groups, weights)
+                  groups, weights, scoring_for(session, campaign))
     units = {u.id: u for u in session.scalars(select(Unit))}
     rankings = sanctions.ranking_cache(session, campaign, now)
     trend: list[tuple[str, dict[int, float]]] = [(period.label, {r.unit_id: r.score for r in ranked})]

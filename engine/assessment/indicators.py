@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
+from engine.assessment.spots import roots
 from engine.assessment.periods import Period, PeriodError, parse_period, period_containing  # noqa: F401 (re-exported)
 from engine.core.models import (Campaign, Category, Event, Firing, ListItem, RuleList, Task,
                                TaskTransition, Unit, User)
@@ -35,6 +36,7 @@ ZERO_TOLERANCE = "zero_tolerance"
 #: First response (首次响应): a unit signs for a task and reaches the site within this many minutes of its dispatch
 #: (brief b: Fuzhou, the unit opens and receives the case within 1 h; Taiyuan, on site within 1 h).
 FIRST_RESPONSE_MINUTES = 60
+RESPONSE_TARGET = timedelta(minutes=FIRST_RESPONSE_MINUTES)
 #: The moves that say whether the unit holding a task has signed for it: a sign, undone by a send-back or reroute.
 SIGNING_ACTIONS = ("sign", "send_back", "reroute")
 #: States in which a task is neither handled (submitted or closed), paused (parked) nor voided.
@@ -90,6 +92,8 @@ class ReboundRow:
     holders: tuple[Holding, ...] = ()
     list_kind: str | None = None
     moves: tuple[tuple[datetime, str], ...] = ()
+    #: The spot it recurs at (engine/assessment/spots.py; None: a spot of its own): one rebound per spot and period.
+    spot: Hashable | None = None
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -111,6 +115,8 @@ class Indicators:
     overdue_unhandled: int = 0
     extended: int = 0
     rebounds: int = 0
+    #: In a running period, tasks dispatched in it that are neither due yet nor handled: left out of D.
+    not_yet_due: int = 0
     overdue: int = 0
     failed_checks: int = 0
     inspection_findings: int = 0
@@ -128,8 +134,10 @@ class Indicators:
     rated: int = 0  # cases revisited in the period with the reporter reached
     resolved: int = 0  # of them, the reporter calls the problem resolved
     satisfied: Decimal = ZERO  # of them, 满意 + 基本满意 × the campaign's weight
-    # First response, per task due in the period: minutes from its dispatch to the unit to its signing and to
-    # the unit's arrival on site (到达现场), each counted once it happened before the cut-off.
+    # First response, per task due in the period (`responding` of them; in a running period also a task not yet
+    # due whose 60 minutes have passed or that was signed or reached): minutes from its dispatch to the unit to
+    # its signing and to the unit's arrival on site (到达现场), each counted once it happened before the cut-off.
+    responding: int = 0
     sign_minutes: list[float] = field(default_factory=list)
     arrival_minutes: list[float] = field(default_factory=list)
 
@@ -142,9 +150,9 @@ class Indicators:
         return sum(1 for m in self.arrival_minutes if m <= FIRST_RESPONSE_MINUTES)
 
     def first_response(self) -> dict[str, float | None]:
-        """Shares of the tasks due signed and reached within FIRST_RESPONSE_MINUTES, and the median minutes."""
-        return {"sign_in_time_rate": _ratio(self.signed_in_time, self.due),
-                "arrival_in_time_rate": _ratio(self.arrived_in_time, self.due),
+        """Shares of the tasks counted signed and reached within FIRST_RESPONSE_MINUTES, and the median minutes."""
+        return {"sign_in_time_rate": _ratio(self.signed_in_time, self.responding),
+                "arrival_in_time_rate": _ratio(self.arrived_in_time, self.responding),
                 "sign_median_minutes": _median(self.sign_minutes),
                 "arrival_median_minutes": _median(self.arrival_minutes)}
 
@@ -247,17 +255,30 @@ def dispatches_in(row: TaskRow, start: datetime, cutoff: datetime) -> dict[int, 
     return result
 
 
+def dispatched_to_holder(row: TaskRow, cutoff: datetime) -> datetime:
+    """The task's latest dispatch (or reroute) to the unit that holds it, before the cut-off."""
+    spans = row.dispatches or [(row.created_at, row.unit_id)]
+    return max((at for at, unit_id in spans if unit_id == row.unit_id and at < cutoff), default=row.created_at)
+
+
 def first_response(row: TaskRow, cutoff: datetime) -> tuple[float | None, float | None]:
     """Minutes from the task's (latest) dispatch to its unit to the first signing and the first arrival on site
     after it, each None if it had not happened by the cut-off."""
-    spans = row.dispatches or [(row.created_at, row.unit_id)]
-    dispatched = max((at for at, unit_id in spans if unit_id == row.unit_id and at < cutoff), default=row.created_at)
+    dispatched = dispatched_to_holder(row, cutoff)
 
     def after(action: str) -> float | None:
         at = next((at for at, act, _ in row.transitions if act == action and dispatched <= at < cutoff), None)
         return (at - dispatched).total_seconds() / 60 if at is not None else None
 
     return after("sign"), after("arrive")
+
+
+def _responded(ind: Indicators, to_sign: float | None, to_arrive: float | None) -> None:
+    ind.responding += 1
+    if to_sign is not None:
+        ind.sign_minutes.append(to_sign)
+    if to_arrive is not None:
+        ind.arrival_minutes.append(to_arrive)
 
 
 def _unit(row: TaskRow | ReboundRow, _instant: datetime) -> int:
@@ -281,6 +302,7 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
     A zero-tolerance task's happenings cost points only if its unit had signed for it by their instant (an
     inspection finding, dated at the dispatch: by the cut-off), see `counts_points`."""
     cutoff = min(period.end, now)
+    running = cutoff < period.end
     result: dict[K, Indicators] = {}
 
     def under(row: TaskRow | ReboundRow, instant: datetime) -> Indicators:
@@ -314,12 +336,15 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
             lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
             if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.points["inspection"])
-        ind.due += 1
         to_sign, to_arrive = first_response(row, cutoff)
-        if to_sign is not None:
-            ind.sign_minutes.append(to_sign)
-        if to_arrive is not None:
-            ind.arrival_minutes.append(to_arrive)
+        if running and submitted is None and row.deadline_at >= cutoff:
+            ind.not_yet_due += 1  # a running period counts only work already due (or already handled)
+            if to_sign is not None or to_arrive is not None or \
+                    dispatched_to_holder(row, cutoff) + RESPONSE_TARGET <= cutoff:
+                _responded(ind, to_sign, to_arrive)  # its first response was due, though its handling is not
+            continue
+        ind.due += 1
+        _responded(ind, to_sign, to_arrive)
         status = _status_at(row, cutoff)
         if submitted is not None:
             ind.handled += 1
@@ -334,8 +359,13 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
         if status in UNHANDLED and row.deadline_at < cutoff:
             ind.overdue_unhandled += 1
         ind.extended += _first(row, "approve_extension", cutoff) is not None
-    for rebound in rebounds:
+    spots: set[tuple[int, Hashable]] = set()
+    for rebound in sorted(rebounds, key=lambda r: r.occurred_at):
         if period.start <= rebound.occurred_at < cutoff:
+            if rebound.spot is not None:
+                if (rebound.unit_id, rebound.spot) in spots:
+                    continue  # the spot has already rebounded in the period: one rebound per spot
+                spots.add((rebound.unit_id, rebound.spot))
             ind = under(rebound, rebound.occurred_at)
             ind.rebounds += 1
             if rebound.list_kind != ZERO_TOLERANCE or signed_at(rebound.moves, rebound.occurred_at):
@@ -413,26 +443,27 @@ def _read_rebounds(session: Session, campaign: Campaign, period: Period) -> list
     origin = aliased(Task)
     held = aliased(TaskTransition)
     query = _list_row_join(
-        select(Event.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, origin.list_kind,
+        select(Event.id, origin.id, origin.unit_id, origin.assignee_id, Event.occurred_at, origin.points, origin.list_kind,
                ListItem.point_rules, held.id, held.at, held.action, held.data)
         .join(origin, origin.id == Event.rebound_task_id)
         .outerjoin(held, and_(held.task_id == origin.id, held.action.in_(HOLDER_ACTIONS + SIGNING_ACTIONS))), origin
     ).where(origin.campaign_id == campaign.id, Event.occurred_at >= period.start, Event.occurred_at < period.end
             ).order_by(Event.id, held.at, held.id)
-    found: dict[int, tuple[int, datetime, float, int | None, str | None]] = {}
+    found: dict[int, tuple[int, datetime, float, int | None, str | None, int]] = {}
     records: dict[int, dict[int, tuple[datetime, str, dict[str, Any] | None]]] = {}
-    for event_id, unit_id, assignee_id, occurred, points, list_kind, rules, move_id, at, action, data \
+    for event_id, origin_id, unit_id, assignee_id, occurred, points, list_kind, rules, move_id, at, action, data \
             in session.execute(query):
         found.setdefault(event_id, (unit_id, occurred, points_for(rules, points or 0)["rebound"], assignee_id,
-                                    list_kind))
+                                    list_kind, origin_id))
         moves = records.setdefault(event_id, {})
         if move_id is not None:
             moves.setdefault(move_id, (at, action, data))  # dicts keep the query's time order
+    spot = roots(session, [origin_id for *_rest, origin_id in found.values()])
     return [ReboundRow(unit_id, occurred, points, assignee_id,
                        tuple(holdings([m for m in records[event_id].values() if m[1] in HOLDER_ACTIONS], assignee_id)),
                        list_kind, tuple((at, action) for at, action, _ in records[event_id].values()
-                                        if action in SIGNING_ACTIONS))
-            for event_id, (unit_id, occurred, points, assignee_id, list_kind) in found.items()]
+                                        if action in SIGNING_ACTIONS), spot[origin_id])
+            for event_id, (unit_id, occurred, points, assignee_id, list_kind, origin_id) in found.items()]
 
 
 def for_period(session: Session, campaign: Campaign, period: Period, now: datetime,

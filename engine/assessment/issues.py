@@ -60,7 +60,7 @@ def content_of(session: Session, bulletin: Bulletin) -> dict[str, Any]:
         for key in totals:
             totals[key] += getattr(ind, key)
         ranking.append({"group": r.group, "group_name": dict(zip(("zh", "en"), GROUP_NAMES.get(r.group, (r.group,) * 2))),
-                        "rank": r.rank, "size": r.size, "unit": _unit(units[r.unit_id]), "score": round(r.score, 2),
+                        "rank": r.rank, "size": r.size, "no_cases": r.no_cases, "unit": _unit(units[r.unit_id]), "score": round(r.score, 2),
                         "due": ind.due, "handled": ind.handled, "closed": ind.closed, "overdue": ind.overdue,
                         "overdue_unhandled": ind.overdue_unhandled, "rebounds": ind.rebounds,
                         "points_lost": round(ind.points_lost, 2), "handling_rate": rates["handling_rate"],

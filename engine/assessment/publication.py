@@ -347,7 +347,7 @@ def _ranking(doc: _Document, content: dict[str, Any], lang: str) -> None:
     words = WORDS[lang]
     worked = [r for r in content["ranking"] if r["due"] or r["handled"] or r["overdue"] or r["points_lost"]]
     _table(doc, [words["group"], words["rank"], words["unit"], words["score"], words["handling"], words["points"]],
-           [[r["group_name"][lang], f"{r['rank']}/{r['size']}", _name(r["unit"], lang), f"{r['score']:.2f}",
+           [[r["group_name"][lang], f"{r['rank'] or '—'}/{r['size']}", _name(r["unit"], lang), f"{r['score']:.2f}",
              _rate(r["handling_rate"]), f"{r['points_lost']:.2f}"] for r in worked], (22, 16, 50, 18, 22, 18))
     idle = [_name(r["unit"], lang) for r in content["ranking"] if r not in worked]
     if idle:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.assessment.indicators import Period, parse_period, period_containing
 from engine.core.models import Campaign, SanctionDue, SanctionRule, SanctionRun
-from engine.assessment.ranking import Ranked, config_for, ranking
+from engine.assessment.ranking import Ranked, config_for, ranking, scoring_for
 
 KINDS: dict[str, tuple[str, str]] = {
     "month": ("当月排名后N位", "bottom N in the current month"),
@@ -29,6 +29,7 @@ SANCTIONS: dict[str, tuple[str, str]] = {
     "interview": ("约谈", "interview"),
     "criticism_bulletin": ("通报批评", "criticism bulletin"),
     "accountability": ("问责", "accountability"),
+    "elimination": ("末位淘汰", "last-place elimination"),
 }
 QUARTER_KINDS = frozenset({"consecutive_quarters"})
 
@@ -84,12 +85,12 @@ def evaluate(rule: SanctionRule, period: Period, tz: str,
 
 def ranking_cache(session: Session, campaign: Campaign, now: datetime) -> Callable[[Period], list[Ranked]]:
     """Rankings by period, each computed once (a bulletin's trend and its sanctions share them)."""
-    config = config_for(session, campaign)
+    config, scoring = config_for(session, campaign), scoring_for(session, campaign)
     cache: dict[str, list[Ranked]] = {}
 
     def rankings(p: Period) -> list[Ranked]:
         if p.label not in cache:
-            cache[p.label] = ranking(session, campaign, p, now, config)
+            cache[p.label] = ranking(session, campaign, p, now, config, scoring)
         return cache[p.label]
     return rankings
 

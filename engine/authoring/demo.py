@@ -108,7 +108,8 @@ def _assessment(session: Session, campaign: Campaign, spec: dict[str, Any]) -> N
     if not spec:
         return
     session.add(AssessmentConfig(campaign_id=campaign.id, weights=spec.get("weights", {}),
-                                 peer_groups=spec.get("peer_groups", {})))
+                                 peer_groups=spec.get("peer_groups", {}), deduction_caps=spec.get("deduction_caps"),
+                                 no_case_placement=spec.get("no_case_placement", "unranked")))
     for rule in spec.get("sanction_rules", []):
         session.add(SanctionRule(campaign_id=campaign.id, code=rule["code"], kind=rule["kind"],
                                  bottom_n=rule["bottom_n"], periods=rule["periods"], peer_group=rule.get("peer_group"),

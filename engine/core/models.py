@@ -1138,6 +1138,10 @@ class AssessmentConfig(Base):
     response_hours: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
     # 满意率: what one 基本满意 counts for against one 满意 (1.0: the same).
     basic_satisfaction_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    # 扣完为止: the most each deduction (points_lost, rebounds) may take off; missing keys use the defaults.
+    deduction_caps: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # Units with nothing dispatched in the period (无案件): unranked | after | last (engine/assessment/ranking.py).
+    no_case_placement: Mapped[str] = mapped_column(String(16), default="unranked", server_default="unranked")
 
 
 class SanctionRule(Base):
@@ -1153,7 +1157,7 @@ class SanctionRule(Base):
     bottom_n: Mapped[int] = mapped_column(Integer, default=3)
     periods: Mapped[int] = mapped_column(Integer, default=1)  # K
     peer_group: Mapped[Optional[str]] = mapped_column(String(32))  # None: every peer group
-    sanction: Mapped[str] = mapped_column(String(32))  # self_criticism | interview | criticism_bulletin | accountability
+    sanction: Mapped[str] = mapped_column(String(32))  # self_criticism | interview | criticism_bulletin | accountability | elimination
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:
@@ -1186,6 +1190,34 @@ class SanctionDue(Base):
     unit: Mapped[Unit] = relationship()
     sanction: Mapped[str] = mapped_column(String(32))
     ranks: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SanctionRecord(Base):
+    """What was done about a sanction (约谈, 通报批评, 问责, 末位淘汰): the unit, the persons it targets (its 主要
+    and 分管负责人), when, who attended, the minutes, the commitments made, the follow-up and its result."""
+
+    __tablename__ = "sanction_records"
+    __table_args__ = (Index("ix_sanction_records_unit_period", "campaign_id", "unit_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign: Mapped[Campaign] = relationship()
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit] = relationship()
+    period: Mapped[str] = mapped_column(String(16))  # the ranking period that caused it: 2026-11 | 2026-Q4
+    sanction: Mapped[str] = mapped_column(String(32))  # engine/assessment/sanctions.py SANCTIONS
+    due_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sanctions_due.id"))  # the kept list's entry, if any
+    principal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))  # 主要负责人
+    principal: Mapped[Optional[Person]] = relationship(foreign_keys=[principal_id])
+    in_charge_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))  # 分管负责人
+    in_charge: Mapped[Optional[Person]] = relationship(foreign_keys=[in_charge_id])
+    held_on: Mapped[date] = mapped_column(Date)
+    attendees: Mapped[str] = mapped_column(Text, default="")
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    commitments: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    follow_up_result: Mapped[str] = mapped_column(String(16), default="pending")  # pending | met | not_met
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTC)
 
 
 class Evidence(Base):

@@ -82,9 +82,11 @@ def test_a_week_counts_only_what_happened_before_its_end():
 
 
 def test_a_running_period_is_cut_off_at_now():
-    """On 11 November 09:00 C is neither extended yet nor overdue; B has failed its check."""
+    """On 11 November 09:00 C is neither extended yet nor overdue; B has failed its check. C is due on the 14th
+    and unhandled, so the running month leaves it out: only work already due counts (issue 17)."""
     ind = compute(november_rows(), [], parse_period("2026-11"), at(11, 11, 9))[1]
-    assert (ind.due, ind.handled, ind.reworked, ind.extended, ind.closed) == (3, 2, 1, 0, 1)
+    assert (ind.due, ind.handled, ind.reworked, ind.extended, ind.closed) == (2, 2, 1, 0, 1)
+    assert ind.not_yet_due == 1 and ind.rates()["handling_rate"] == 1.0
 
 
 def test_zero_denominators_are_undefined_and_score_as_perfect():
@@ -95,7 +97,7 @@ def test_zero_denominators_are_undefined_and_score_as_perfect():
 
 def test_ties_share_a_rank_within_each_peer_group():
     def unit(uid, points):
-        return Indicators(uid, points_lost=points)
+        return Indicators(uid, points_lost=points, dispatched=1)
     inds = {1: unit(1, 0), 2: unit(2, 5), 3: unit(3, 5), 4: unit(4, 9), 5: unit(5, 50), 6: unit(6, 0)}
     groups = {1: "streets", 2: "streets", 3: "streets", 4: "streets", 5: "departments", 6: "departments"}
     ranked = {r.unit_id: r for r in rank(inds, groups, DEFAULT_WEIGHTS)}
@@ -107,8 +109,12 @@ def test_ties_share_a_rank_within_each_peer_group():
 
 
 def test_nobody_is_in_the_bottom_when_all_tie():
-    ranked = rank({}, {1: "streets", 2: "streets", 3: "streets"}, DEFAULT_WEIGHTS)
+    ranked = rank({u: Indicators(u, dispatched=2) for u in (1, 2, 3)}, {1: "streets", 2: "streets", 3: "streets"},
+                  DEFAULT_WEIGHTS)
     assert [r.rank for r in ranked] == [1, 1, 1] and not any(r.in_bottom(3) for r in ranked)
+    idle = rank({}, {1: "streets", 2: "streets", 3: "streets"}, DEFAULT_WEIGHTS)  # no cases at all: none ranked
+    assert [r.rank for r in idle] == [None] * 3 and all(r.no_cases for r in idle)
+    assert not any(r.in_bottom(3) for r in idle)
 
 
 def moved(tid, created, deadline, moves, unit=1, dispatches=(), list_kind="zero_tolerance", source="hotline"):

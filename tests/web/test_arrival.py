@@ -49,7 +49,8 @@ def test_the_unit_records_its_arrival_and_the_first_response_indicator_counts_it
     assert body["status"] == "signed"  # not a move of state
     session.expire_all()
     after = first_response(session, demo)
-    assert after.due == before.due + 1
+    # Not yet due in the running week, so not in D (issue 17); signed, so its first response counts.
+    assert after.responding == before.responding + 1
     assert after.signed_in_time == before.signed_in_time + 1
     assert after.arrived_in_time == before.arrived_in_time + 1
     rates = after.first_response()

@@ -198,6 +198,14 @@ POLICY: dict[str, frozenset[str]] = {
     "bulletin_issues.correct": frozenset({ASSESSOR, ADMIN}),  # a correction is a new issue, by the assessment office
     "bulletin_issues_api.api_issues": USERS,
     "bulletin_issues_api.api_issue": USERS,
+    "assessment_api.rankings": ASSESSMENT_READERS,  # issue 17's contract: administrators, auditors and assessors
+    "assessment_api.list_records": ASSESSMENT_READERS,
+    "assessment_api.get_record": ASSESSMENT_READERS,
+    "assessment_api.post_record": frozenset({ASSESSOR, ADMIN}),  # the assessment office records what was done
+    "sanction_records.index": ASSESSMENT_READERS,
+    "sanction_records.edit": ASSESSMENT_READERS,  # auditors read the record; a POST by them is refused in the view
+    "sanction_records.new": frozenset({ASSESSOR, ADMIN}),
+    "appraisal.appraisal_file": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
     "zones.save": ADMINS, "zones.publish": ADMINS, "zones.withdraw": ADMINS,  # POST only: require_editor()
@@ -215,7 +223,8 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "fmt": "json", "code": "06029", "request_id": "999999999", "run_id": "999999999", "evidence_id": "999999999", "attachment_id": "999999999",
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999",
-              "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999", "holder_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999", "holder_id": "999999999",
+              "label": "2026-11", "record_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:
