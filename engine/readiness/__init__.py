@@ -1,0 +1,2 @@
+"""Ready for the national evaluation (DESIGN 17): each point type's checklist, the points' daily readiness check
+(每日自查) and its board; mock and official evaluation build on the same checklists."""
