@@ -34,6 +34,7 @@ from rules.problems import InputError, Problem
 SOURCE_NAME = "readiness-checks"
 SOURCE_TYPE = "readiness"
 MAX_PHOTOS = 3  # per item
+MAX_CHECK_PHOTOS = 12  # per check, all items together
 MAX_NOTE = 500
 #: A point's state today, as the board and the register show it.
 STATES: dict[str, tuple[str, str]] = {"checked": ("已自查", "checked"), "failed": ("自查发现问题", "failed"),
@@ -134,6 +135,9 @@ def _checked_answers(session: Session, point: InspectionPoint, answers: list[Ans
                 problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
                                 for p in err.problems)
         checked.append((item, answer, score, photos))
+    if sum(len(a.photos) for a in answers) > MAX_CHECK_PHOTOS:
+        problems.append(Problem("checklist", f"at most {MAX_CHECK_PHOTOS} photos per check",
+                                f"每次自查最多 {MAX_CHECK_PHOTOS} 张照片"))
     unknown = sorted(set(given) - {i.code for i in items})
     if unknown:
         problems.append(Problem("checklist", f"not items of this checklist: {', '.join(unknown)}",
