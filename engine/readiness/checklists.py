@@ -62,11 +62,15 @@ def check_item(session: Session, data: dict[str, Any], row: int | None = None) -
             "source": str(data.get("source") or "").strip()[:200] or None}
 
 
-def save_item(session: Session, data: dict[str, Any], row: int | None = None) -> ChecklistItem:
-    """Create or change the item of (type, code). Flushes; the caller commits."""
-    values = check_item(session, data, row)
-    item = session.scalar(select(ChecklistItem).where(ChecklistItem.type_id == values["type"].id,
-                                                      ChecklistItem.code == values["code"]))
+def save_item(session: Session, data: dict[str, Any], item: ChecklistItem | None = None) -> ChecklistItem:
+    """Change `item`, else create or change the item of (type, code), which is unique. Flushes; the caller commits."""
+    values = check_item(session, data)
+    taken = session.scalar(select(ChecklistItem).where(ChecklistItem.type_id == values["type"].id,
+                                                       ChecklistItem.code == values["code"]))
+    if item is not None and taken is not None and taken.id != item.id:
+        raise InputError([Problem("code", f"{values['code']} is already an item of this point type",
+                                  f"该点位类型已有编号为 {values['code']} 的测评内容")])
+    item = item or taken
     if item is None:
         item = ChecklistItem()
         session.add(item)
