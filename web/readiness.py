@@ -11,12 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import InspectionPoint, User
+from engine.core.models import InspectionPoint, Task, User
 from engine.readiness import checklists, daily
 from engine.space.points import type_name
 from engine.supervision.inspection import Photo
 from rules.problems import InputError
-from web.auth import require_roles
+from web.auth import STAFF_ROLES, require_roles
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -41,6 +41,17 @@ def _visible_point(user: User, code: str) -> InspectionPoint:
     return point
 
 
+def case_links(case_ids: list[int]) -> dict[int, str]:
+    """Where a failed item's case opens for the reader: the case page for staff, its task for a field unit."""
+    if current_user.role in STAFF_ROLES:
+        return {c: url_for("case_pages.case_page", case_id=c) for c in case_ids}
+    tasks = db.session.execute(select(Task.case_id, Task.id).where(Task.case_id.in_(case_ids)).order_by(Task.id))
+    links: dict[int, str] = {}
+    for case_id, task_id in tasks:
+        links.setdefault(case_id, url_for("pages.task", task_id=task_id))
+    return links
+
+
 def answers_from(form: Any, files: Any, items: list) -> list[daily.Answer]:
     answers = []
     for item in items:
@@ -56,9 +67,10 @@ def _check_page(point: InspectionPoint, errors: dict[str, list[str]], form: Any,
     campaign = daily.readiness_campaign(db.session)
     now = clock.now()
     day = daily.local_day(campaign, now) if campaign else None
+    state = daily.today(db.session, [point], now)[point.id]
     return render_template("readiness_check.html", point=point, type_name=type_name(point.type.code, short_lang()),
                            items=checklists.items_for(db.session, point.type_id, daily_only=True),
-                           state=daily.today(db.session, [point], now)[point.id], states=daily.STATES,
+                           state=state, states=daily.STATES, links=case_links(state["cases"]),
                            check=daily.check_of(db.session, point.id, day) if day else None,
                            deadline=daily.deadline(campaign, day) if day else None,
                            may_check=daily.may_check(point, current_user), zone=campaign.timezone if campaign else None,
@@ -115,5 +127,7 @@ def board_page():
     totals: dict[str, int] = {}
     for _point, state in rows:
         totals[state["state"]] = totals.get(state["state"], 0) + 1
-    return render_template("readiness_board.html", rows=rows, totals=totals, names=daily.STATES, campaign=campaign,
+    links = case_links([c for _point, state in rows for c in state["cases"]])
+    return render_template("readiness_board.html", rows=rows, totals=totals, names=daily.STATES, links=links,
+                           campaign=campaign,
                            zone=campaign.timezone if campaign else None, type_name=type_name, lang=short_lang())

@@ -68,7 +68,7 @@ def test_the_morning_check_files_a_failed_item_and_a_point_not_checked_escalates
     page.locator("#check-form button[type=submit]").click()
     page.wait_for_load_state()
     assert "1 项不合格，已立案派遣给东城街道" in page.inner_text("main")
-    assert page.locator("#results li.failed a[href^='/cases/']").count() == 1
+    assert page.locator("#results li.failed a.case-link[href^='/tasks/']").count() == 1  # a field unit's way in
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / "2-checked-with-a-failed-item.png"), full_page=True)
 
@@ -89,6 +89,13 @@ def test_the_morning_check_files_a_failed_item_and_a_point_not_checked_escalates
     assert row.get_attribute("data-state") == "failed" and row.locator("a[href^='/cases/']").count() == 1
     assert board.locator("#board li[data-point='CP-001']").get_attribute("data-state") == "pending"
     board.screenshot(path=str(shots / "3-board-in-the-morning.png"), full_page=True)
+    row.locator("a[href^='/cases/']").click()
+    board.wait_for_load_state()
+    picture = board.locator(".photos img").first  # the person's photo of the failed item is the case's
+    picture.wait_for()
+    assert board.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
+    assert "校门口垃圾桶满溢" in board.inner_text("main")
+    board.goto(f"{live_server}/readiness/board")
 
     clock.set_clock(lambda: LATE)
     raised = daily.run_due(session)  # what the escalation poller's slow round runs

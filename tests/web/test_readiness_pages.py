@@ -11,19 +11,21 @@ from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.core.models import Case, ReadinessCheck
-from engine.readiness.checklists import save_item
+from engine.readiness.checklists import items_for, save_item
 from tests.helpers import bearer, csrf_from, user_token
 
 MORNING = datetime(2026, 11, 12, 6, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
 ITEMS = ("GEN-SC-A", "GEN-SC-B")
-ALL_PASSED = {f"passed-{code}": "yes" for code in ITEMS}
 
 
-def checklist(session) -> None:
+def checklist(session) -> dict[str, str]:
+    """A generated checklist for school surroundings; every daily item passed, as the form sends it (a test that
+    committed may have added items of its own)."""
     for i, code in enumerate(ITEMS):
-        save_item(session, {"type": "school", "code": code, "text": f"检查项 {code}", "max_score": 3,
-                            "frequency": "daily", "position": i})
+        item = save_item(session, {"type": "school", "code": code, "text": f"检查项 {code}", "max_score": 3,
+                                   "frequency": "daily", "position": i})
     session.commit()
+    return {f"passed-{i.code}": "yes" for i in items_for(session, item.type_id, daily_only=True)}
 
 
 def post(client, data: dict, lang: str = ""):
@@ -38,15 +40,15 @@ def written(session) -> tuple[int, int]:
 
 
 def test_only_the_points_person_checks_it_once_a_day(app, session, login):
-    checklist(session)
+    all_passed = checklist(session)
     clock.set_clock(lambda: MORNING)
     before = written(session)
     unit = app.test_client()
     login(unit, "dongcheng")  # the point's unit, but not its responsible person
-    refused = post(unit, ALL_PASSED)
+    refused = post(unit, all_passed)
     assert refused.status_code == 422
     assert "只有本点位的包点责任人可以进行每日自查" in refused.get_data(as_text=True)
-    english = post(unit, ALL_PASSED, "?lang=en")
+    english = post(unit, all_passed, "?lang=en")
     assert "only the point&#39;s responsible person runs its daily check" in english.get_data(as_text=True)
     assert written(session) == before
     person = app.test_client()
@@ -55,8 +57,8 @@ def test_only_the_points_person_checks_it_once_a_day(app, session, login):
     assert missing.status_code == 422 and "请逐项填写：合格或不合格" in missing.get_data(as_text=True)
     assert "不合格项须拍照上传" in missing.get_data(as_text=True)
     assert written(session) == before
-    assert post(person, ALL_PASSED).status_code == 302
-    again = post(person, ALL_PASSED)
+    assert post(person, all_passed).status_code == 302
+    again = post(person, all_passed)
     assert again.status_code == 422 and "该点位今天已完成自查" in again.get_data(as_text=True)
     assert written(session) == (before[0] + 1, before[1])
 
