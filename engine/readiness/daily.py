@@ -273,8 +273,8 @@ def run_due(session: Session, now: datetime | None = None) -> int:
     if not in_window(campaign, now):
         return 0
     day = local_day(campaign, now)
-    if now < deadline(campaign, day):
-        return 0
+    if now < deadline(campaign, day) or campaign.inspection_starts_at > deadline(campaign, day):
+        return 0  # before the time, or on a first day whose window opened after it
     points = list(session.scalars(select(InspectionPoint).where(
         InspectionPoint.active.is_(True),
         InspectionPoint.id.not_in(select(ReadinessCheck.point_id).where(ReadinessCheck.day == day)))))

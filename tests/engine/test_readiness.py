@@ -114,3 +114,11 @@ def test_a_point_not_checked_by_the_readiness_time_is_escalated_once(session, tm
     state = daily.today(session, [market, street], LATE)
     assert state[market.id]["state"] == "missed" and state[market.id]["escalated_at"]
     assert state[street.id]["state"] == "checked" and state[street.id]["escalated_at"] is None
+
+
+def test_a_window_opening_after_the_readiness_time_escalates_nothing_that_day(session):
+    campaign = daily.readiness_campaign(session)
+    campaign.inspection_starts_at = datetime(2026, 11, 5, 9, 0, tzinfo=SHANGHAI)
+    session.flush()
+    assert daily.run_due(session, datetime(2026, 11, 5, 9, 30, tzinfo=SHANGHAI)) == 0
+    assert daily.run_due(session, datetime(2026, 11, 6, 6, 41, tzinfo=SHANGHAI)) > 0
