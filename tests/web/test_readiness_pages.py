@@ -83,3 +83,13 @@ def test_who_sees_the_points_and_the_board(app, session, login, client):
     [school] = [p for p in points if p["code"] == "CP-006"]
     assert school["readiness"]["state"] in ("pending", "checked", "failed")
     assert school["readiness"]["day"] == "2026-11-12" and school["readiness"]["deadline"].startswith("2026-11-12T06:40")
+
+
+def test_the_demo_checklist_items_are_marked_as_examples_with_their_source(app, login):
+    clock.set_clock(lambda: MORNING)
+    person = app.test_client()
+    login(person, "dc_point")
+    page = person.get("/readiness/points/CP-001").get_data(as_text=True)
+    assert "路面干净整洁，无暴露垃圾、无积存垃圾渣土" in page and "沿道路步行查看" in page
+    assert page.count('class="badge">示例</span>') == 3 and "非正式测评内容" in page
+    assert "须于 2026-11-12 06:40 前完成自查" in page
