@@ -21,6 +21,7 @@ from admin.geo_import import GeoImportView
 from admin.history import FiringHistoryView
 from admin.imports import ImportView
 from admin.inspection import add_inspection_views
+from admin.checklists import ChecklistImportView, ChecklistItemView
 from admin.inspection_points import InspectionPointTypeView, InspectionPointView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
@@ -38,7 +39,7 @@ from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
 from admin.zones import ZoneMapView
-from engine.core.models import (CalendarYear, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
+from engine.core.models import (CalendarYear, ChecklistItem, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
                                 InspectionPointType, Permit, Person, PlanItem, Recipient, RulesetVersion, Street,
                                 Task)
 from web.common.extensions import db
@@ -60,6 +61,10 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(InspectionPointTypeView(InspectionPointType, db, name=_l("Evaluation point types"),
                                            category=master, endpoint="inspection_point_types"))
     admin.add_view(PlanItemView(PlanItem, db, name=_l("Task breakdown table"), category=master, endpoint="plan_items"))
+    admin.add_view(ChecklistItemView(ChecklistItem, db, name=_l("Checklists (测评内容)"), category=master,
+                                     endpoint="checklist_items"))
+    admin.add_view(ChecklistImportView(name=_l("Import checklists"), endpoint="checklist_import",
+                                       url="checklist-import", category=master))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

@@ -25,7 +25,8 @@ from web.common.i18n import short_lang
 #: Words for the page's widgets, by language (the rule language's own codes stay as they are).
 SOURCE_TYPE_NAMES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol"), "camera": ("视频监控", "camera"),
                      "inspection": ("测评检查", "inspection"), "media": ("媒体", "media"),
-                     "leader": ("领导交办", "leader"), "citizen": ("市民上报", "citizen")}
+                     "leader": ("领导交办", "leader"), "citizen": ("市民上报", "citizen"),
+                     "readiness": ("每日自查", "daily readiness check")}
 
 
 def _name(obj: Any, lang: str) -> str:

@@ -69,7 +69,7 @@ class CampaignView(RowsView):
     column_filters = ("status",)
     form_columns = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
                     "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time",
-                    "accept_minutes", "verify_minutes", "dispatch_minutes", "bulletin_weekday", "bulletin_time",
+                    "readiness_time", "accept_minutes", "verify_minutes", "dispatch_minutes", "bulletin_weekday", "bulletin_time",
                     "bulletin_office_zh", "bulletin_office_en")
     form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField,
                       "bulletin_weekday": fields.SelectField}
@@ -84,11 +84,13 @@ class CampaignView(RowsView):
                  "starts_on": {"widget": DatePickerWidget()},
                  "ends_on": {"widget": DatePickerWidget(), "validators": [After("starts_on", equal=True)]},
                  "digest_time": {"validators": [clock_time]},
+                 "readiness_time": {"validators": [clock_time], "default": "06:40"},
                  "bulletin_weekday": {"choices": WEEKDAYS, "coerce": int, "default": 0},
                  "bulletin_time": {"validators": [clock_time], "default": "08:00"},
                  **{name: {"default": minutes, "validators": [validators.Optional(), validators.NumberRange(1, 10080)]}
                     for name, minutes in STAGE_CLOCK_DEFAULTS.items()}}
-    form_widget_args = {"digest_time": {"type": "time"}, "bulletin_time": {"type": "time"}}
+    form_widget_args = {"digest_time": {"type": "time"}, "readiness_time": {"type": "time"},
+                        "bulletin_time": {"type": "time"}}
     column_formatters = {"status": lambda v, c, m, n: choice_label(CAMPAIGN_STATUSES, m.status),
                          "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
                          "inspection_ends_at": lambda v, c, m, n: _local(m, m.inspection_ends_at)}
@@ -99,6 +101,7 @@ class CampaignView(RowsView):
                      "ends_on": _l("Ends on"), "office_hours": _l("Office hours"),
                      "continuous_time": _l("Count all limits in continuous time"),
                      "digest_time": _l("Daily digest time (local)"),
+                     "readiness_time": _l("Inspection points checked daily by (每日自查, local)"),
                      "inspection_starts_at": _l("Inspection window (测评期) starts"),
                      "inspection_ends_at": _l("Inspection window (测评期) ends"),
                      "published_version": _l("Published version"),

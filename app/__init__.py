@@ -19,10 +19,11 @@ from engine.core.db import configure_engine, engine_options
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
+from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
                  change_actor, evidence, frontage, handover, inbox, inspection_api, inspection_pages, inspection_points,
-                 open311, openapi, pages, people, permits, plan, sanction_records, simulate, supervision, workflow,
-                 zones)
+                 open311, openapi, pages, people, permits, plan, readiness, sanction_records, simulate, supervision,
+                 workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(assessment_api.api)  # rankings and sanction records: bearer tokens, CSRF-exempt there
     app.register_blueprint(inspection_pages.bp)  # 三级督查: the round's phone page and the weekly coverage
     app.register_blueprint(inspection_api.api)  # bearer tokens only, CSRF-exempt in web/inspection_api.py
+    app.register_blueprint(readiness.bp)  # 每日自查: the point's phone check (a form with CSRF) and the board
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
             request.max_content_length = settings.evidence.max_bytes * MAX_PER_CASE + 256 * 1024
         elif endpoint in ("inspection.finding", "inspection_api.post_finding"):  # a finding's photos at once
             request.max_content_length = settings.evidence.max_bytes * MAX_FINDING_PHOTOS + 256 * 1024
+        elif endpoint == "readiness.check":  # a photo or two for each failed item of a morning's checklist
+            request.max_content_length = settings.evidence.max_bytes * READINESS_PHOTOS + 256 * 1024
 
     init_admin(app)
     init_queue_dashboard(app, settings.redis_url)

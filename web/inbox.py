@@ -31,7 +31,7 @@ KINDS = {
     "list_publicly": _l("Public listing (挂牌督办)"), "supervision_urge": _l("Urge (催办)"),
     "supervision_order": _l("Order to handle (督办)"), "supervision_list_publicly": _l("Public listing (挂牌督办)"),
     "task_dispatched": _l("New task"), "digest": _l("Daily summary"), "notify": _l("Rule notification"),
-    "bulletin_published": _l("Weekly bulletin"),
+    "bulletin_published": _l("Weekly bulletin"), "readiness_missed": _l("Point not checked (未自查)"),
     "plan_overdue": _l("Plan item overdue (督办)"),
 }
 STEPS = ("remind", "order", "escalate", "list_publicly")

@@ -1,6 +1,6 @@
 """The evaluation points API: GET /api/v1/inspection-points answers the register (测评点位): each point's type,
-place, responsible unit and person (包点), names in the caller's language. Administrators, auditors and
-assessors read it with a user token."""
+place, responsible unit and person (包点), and today's readiness (每日自查: checked, failed, not checked by the
+readiness time), names in the caller's language. Administrators, auditors and assessors read it with a user token."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from engine.core.models import InspectionPoint, InspectionPointType, Unit
+from engine.readiness import daily
 from engine.space.points import point_json
 from rules.facts import POINT_TYPES
 from rules.problems import Problem
@@ -40,14 +41,34 @@ def list_points():
     if unit is not None:
         query = query.where(Unit.code == unit)
     lang = short_lang()
-    return jsonify({"points": [point_json(p, lang) for p in db.session.scalars(query)]})
+    points = list(db.session.scalars(query))
+    states = daily.today(db.session, points)
+    names = {state: names[0 if lang == "zh" else 1] for state, names in daily.STATES.items()}
+    return jsonify({"points": [{**point_json(p, lang), "readiness": {**states[p.id],
+                                                                       "state_name": names[states[p.id]["state"]]}}
+                               for p in points]})
 
 
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     named = {"type": "object", "required": ["code", "name"],
              "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
+    readiness = {"type": "object", "required": ["state", "state_name", "day"], "description": "每日自查 today",
+                 "properties": {
+                     "state": {"type": "string", "enum": list(daily.STATES),
+                               "description": "checked, failed (an item failed: see cases), pending (before the "
+                                              "readiness time), missed (not checked by it), closed (outside the "
+                                              "inspection window)"},
+                     "state_name": {"type": "string", "description": "In the caller's language"},
+                     "day": {"type": "string", "format": "date", "nullable": True,
+                             "description": "The campaign's local day"},
+                     "deadline": {"type": "string", "format": "date-time"},
+                     "checked_at": {"type": "string", "format": "date-time", "nullable": True},
+                     "failed": {"type": "integer", "description": "Items failed"},
+                     "cases": {"type": "array", "items": {"type": "integer"}, "description": "Cases of failed items"},
+                     "escalated_at": {"type": "string", "format": "date-time", "nullable": True,
+                                      "description": "When not checking by the readiness time was escalated"}}}
     point = {"type": "object", "required": ["id", "code", "name", "type", "place", "reach_metres", "unit", "person",
-                                            "active"], "properties": {
+                                            "active", "readiness"], "properties": {
         "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
         "type": {**named, "properties": {"code": {"type": "string", "enum": list(POINT_TYPES)},
                                          "name": {"type": "string", "description": "In the caller's language"}}},
@@ -57,10 +78,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "unit": named,
         "person": {"type": "object", "nullable": True, "required": ["id", "name"], "properties": {
             "id": {"type": "integer"}, "name": {"type": "string"}}, "description": "包点: who answers for the point"},
-        "grid": {"type": "string", "nullable": True}, "active": {"type": "boolean"}}}
+        "grid": {"type": "string", "nullable": True}, "active": {"type": "boolean"}, "readiness": readiness}}
     paths = {"/api/v1/inspection-points": {"get": {
         "summary": "The register of evaluation points (测评点位)",
-        "description": "Each point's type, place, responsible unit and person. A report at a point carries the "
+        "description": "Each point's type, place, responsible unit and person, and today's readiness. A report at a point carries the "
                        "fact `inspection_point` (its type). Administrators, auditors and assessors.",
         "tags": ["inspection points"], "security": BEARER,
         "parameters": [

@@ -1,6 +1,7 @@
 """The escalation poller: runs due timeline steps straight from SQL, so no step depends on Redis
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
-writes the units' daily readiness digests and publishes the weekly bulletins (周通报) when their time comes, raises overdue plan items,
+writes the units' daily readiness digests, escalates inspection points not checked by the readiness time (每日自查),
+raises overdue plan items (创建任务分解表), publishes the weekly bulletins (周通报) when their time comes,
 seals the audit chain, and addresses new outbox rows to the users whose messages (消息) they belong in."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from engine.assessment import issues as bulletins
 from engine.audit import seals as audit
 from engine.delivery import digest, inbox
+from engine.readiness import daily as readiness
 from engine.readiness import plan
 from engine.supervision import escalation
 from engine.handling import tasks
@@ -23,7 +25,7 @@ from workers import assessment
 log = logging.getLogger(__name__)
 
 
-DIGEST_EVERY = 10.0  # digests, weekly bulletins, audit seals, and inbox rows committed late
+DIGEST_EVERY = 10.0  # digests, readiness, weekly bulletins, audit seals, and inbox rows committed late
 CATCH_UP = 500  # outbox rows addressed per round at most, so that due steps never wait behind a backlog
 
 
@@ -50,6 +52,10 @@ def run_forever(every: float = 0.5) -> None:
                 if slow_round:
                     with factory() as session:
                         written = digest.run_due(session)
+                    with factory() as session:
+                        missed = readiness.run_due(session)  # points not checked by the readiness time
+                    if missed:
+                        log.info("points not checked by the readiness time, escalated: %s", missed)
                     if publisher is None or not publisher.is_alive():  # the PDFs take seconds: not in the steps' way
                         publisher = threading.Thread(target=publish_bulletins, args=(factory,), daemon=True,
                                                      name="bulletins")

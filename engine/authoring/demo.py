@@ -14,7 +14,7 @@ from engine.accounts.users import create_user, ensure_roles, issue_intake_token
 from engine.authoring.catalogue import load_catalogue, merge_categories
 from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
-from engine.core.models import (Campaign, Category, DutyItem, FrontageHolder, Grid, InspectionPoint,
+from engine.core.models import (Campaign, Category, ChecklistItem, DutyItem, FrontageHolder, Grid, InspectionPoint,
                                 InspectionPointType, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline,
                                 TimelineStep, Unit)
 from engine.core import clock
@@ -178,7 +178,8 @@ def _duties(spec: dict[str, Any], written: dict[str, list[dict[str, Any]]],
 
 
 def _inspection_points(session: Session, pack: dict[str, Any]) -> None:
-    """The pack's point types with their departments from the seeds' duty list, and a few points in its grids."""
+    """The pack's point types with their departments from the seeds' duty list, a few points in its grids and a few
+    checklist items (示例)."""
     known = set(session.scalars(select(InspectionPointType.code)))
     for spec in pack.get("inspection_point_types", []):
         if spec["code"] not in known:
@@ -189,6 +190,13 @@ def _inspection_points(session: Session, pack: dict[str, Any]) -> None:
     for spec in pack.get("inspection_points", []):
         if spec["code"] not in known:
             save_point(session, spec)
+    types = {t.code: t for t in session.scalars(select(InspectionPointType))}
+    known_items = set(session.execute(select(ChecklistItem.type_id, ChecklistItem.code)).tuples())
+    for spec in pack.get("checklist_items", []):  # a few items, each marked 示例 with its source
+        kind = types[spec["type"]]
+        if (kind.id, spec["code"]) not in known_items:
+            session.add(ChecklistItem(type=kind, **{k: v for k, v in spec.items() if k != "type"}))
+    session.flush()
 
 
 def _zones(session: Session, pack: dict[str, Any]) -> None:

@@ -68,6 +68,9 @@ class Campaign(Base):
     office_hours: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [["08:30", "12:00"], ["14:00", "17:30"]])
     continuous_time: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. during the inspection window
     digest_time: Mapped[str] = mapped_column(String(5), default="06:40")  # local time of the daily readiness digest
+    # Local time by which each inspection point's checklist is run every day of the inspection window (每日自查);
+    # a point not checked by then is escalated (engine/readiness/daily.py). 06:40 from seed 003.
+    readiness_time: Mapped[str] = mapped_column(String(5), default="06:40", server_default="06:40")
     # The weekly bulletin (周通报): published on this weekday (0 = Monday) at this local time, by this office
     # (None: the bureau unit's name).
     bulletin_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

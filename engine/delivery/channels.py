@@ -130,6 +130,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                    "en": ("Case outcome", "A case your source reported has a new outcome.")},
     "digest": {"zh": ("每日待办", "今日未办结任务 {open} 件，其中超期 {overdue} 件。"),
                "en": ("Daily digest", "{open} open tasks today, {overdue} of them overdue.")},
+    "readiness_missed": {"zh": ("点位未按时自查", "测评点位未在规定时间前完成每日自查，请督促包点责任人立即自查。"),
+                         "en": ("Point not checked", "An inspection point was not checked by the readiness time; have "
+                                                     "its responsible person check it now.")},
     "bulletin_published": {"zh": ("督查通报第{number}期", "{summary}"),
                            "en": ("Inspection Bulletin No. {number}", "{summary}")},
     "plan_overdue": {"zh": ("创建任务督办", "创建任务分解表第 {code} 项已超过完成时限（{due_on}），当前进度 {percent}%。"),

@@ -2,14 +2,14 @@
 person, due date and milestones, and the units' progress reports
 
 Revision ID: 0040
-Revises: 0038
+Revises: 0039
 Create Date: 2026-12-06 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0040'
-down_revision = '0038'
+down_revision = '0039'
 branch_labels = None
 depends_on = None
 

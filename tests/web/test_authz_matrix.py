@@ -49,11 +49,12 @@ MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear"
                "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
                "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
-               "inspectionplan", "inspection_points", "inspection_point_types", "plan_items")
+               "inspectionplan", "inspection_points", "inspection_point_types", "plan_items", "checklist_items")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    "checklist_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "permit_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "roster": ADMIN_READERS,  # readers see the week; saving a pattern or a shift (POST) calls require_editor()
@@ -99,6 +100,12 @@ POLICY: dict[str, frozenset[str]] = {
     "inspection.end": SUPERVISORS,
     "inspection.photo": SUPERVISORS,
     "inspection.coverage_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "inspection_points_api.list_points": ADMIN_READERS,  # the register with today's readiness (user tokens)
+    # 每日自查: then only the point's person checks it, a field unit sees its own points (engine/readiness/daily.py)
+    "readiness.index": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "readiness.check_page": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "readiness.check": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "readiness.board_page": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "inspection_api.list_plans": SUPERVISORS,
     "inspection_api.post_round": SUPERVISORS,
     "inspection_api.get_round": SUPERVISORS,

@@ -1,0 +1,124 @@
+"""Daily readiness (issue 17 point 2) on a generated checklist: a point's responsible person runs it before the
+campaign's readiness time; a failed item becomes a case for the point's unit (source type readiness, no points);
+a point not checked by the time is escalated once; a bad score, the wrong person or a second check of the day is
+refused in both languages with nothing written. The clock is injected, never the wall clock's hour."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.core import clock
+from engine.core.models import Case, Event, Evidence, InspectionPoint, OutboxMessage, ReadinessCheck, Task
+from engine.readiness import daily
+from engine.readiness.checklists import save_item
+from engine.supervision.inspection import Photo
+from rules.problems import InputError
+from tests.helpers import jpeg, user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MORNING = datetime(2026, 11, 5, 6, 10, tzinfo=SHANGHAI)  # inside the demo's inspection window (November)
+LATE = datetime(2026, 11, 5, 6, 41, tzinfo=SHANGHAI)
+
+
+def generated_checklist(session, kind: str = "back_street", n: int = 3) -> list[str]:
+    codes = [f"GEN-{kind[:2].upper()}-{i}" for i in range(1, n + 1)]
+    for i, code in enumerate(codes):
+        save_item(session, {"type": kind, "code": code, "text": f"生成的检查项 {i + 1}", "method": "现场查看",
+                            "max_score": 2 + i, "frequency": "daily", "category_code": "06036", "position": i})
+    return codes
+
+
+def point(session, code: str) -> InspectionPoint:
+    return session.scalar(select(InspectionPoint).where(InspectionPoint.code == code))
+
+
+def counts(session) -> tuple[int, ...]:
+    return tuple(session.scalar(select(func.count()).select_from(m)) for m in (ReadinessCheck, Event, Case, Evidence))
+
+
+def test_a_failed_item_becomes_a_case_for_the_points_unit_that_costs_no_points(session, tmp_path):
+    codes = generated_checklist(session)
+    clock.set_clock(lambda: MORNING)
+    street = point(session, "CP-003")
+    answers = [daily.Answer(codes[0], True), daily.Answer(codes[1], False, 0, "后巷有暴露垃圾",
+                                                          [Photo("g.jpg", jpeg(size=80))]),
+               daily.Answer(codes[2], True, 3)]
+    check = daily.run_check(session, street, user(session, "xc_point"), answers, tmp_path, 2 ** 20)
+    session.flush()
+    assert check.failed == 1 and check.day.isoformat() == "2026-11-05"
+    failed = next(r for r in check.results if not r["passed"])
+    case = session.get(Case, failed["case"])
+    assert case.lead_unit.code == "JD-XC" and case.stage == "dispatched"
+    [report] = case.reports
+    assert report.source_type == "readiness" and "后巷有暴露垃圾" in report.description
+    [task] = session.scalars(select(Task).where(Task.case_id == case.id)).all()
+    assert task.unit.code == "JD-XC" and task.points == 0
+    assert len(failed["photos"]) == 1 and session.get(Evidence, failed["photos"][0]).case_id == case.id
+    assert [r["score"] for r in check.results] == [2, 0, 3]
+    state = daily.today(session, [street])[street.id]
+    assert state["state"] == "failed" and state["cases"] == [case.id]
+
+
+def test_bad_checks_are_refused_in_both_languages_with_nothing_written(session, tmp_path):
+    codes = generated_checklist(session)
+    clock.set_clock(lambda: MORNING)
+    street, person = point(session, "CP-003"), user(session, "xc_point")
+    before = counts(session)
+    too_high = [daily.Answer(codes[0], True, 9), daily.Answer(codes[1], True), daily.Answer(codes[2], True)]
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, person, too_high, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")[f"item-{codes[0]}"] == ["得分须在 0 至本项满分 2 之间"]
+    assert err.value.by_field("en")[f"item-{codes[0]}"] == ["a score from 0 to the item's maximum 2"]
+    no_photo = [daily.Answer(codes[0], False), daily.Answer(codes[1], True), daily.Answer(codes[2], True)]
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, person, no_photo, tmp_path, 2 ** 20)
+    assert "不合格项须拍照上传" in err.value.by_field("zh")[f"item-{codes[0]}"]
+    good = [daily.Answer(c, True) for c in codes]
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, user(session, "dc_point"), good, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")["point"] == ["只有本点位的包点责任人可以进行每日自查"]
+    assert err.value.by_field("en")["point"] == ["only the point's responsible person runs its daily check"]
+    assert counts(session) == before
+    daily.run_check(session, street, person, good, tmp_path, 2 ** 20)
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, person, good, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")["point"] == ["该点位今天已完成自查"]
+    assert err.value.by_field("en")["point"] == ["this point was already checked today"]
+    assert counts(session)[0] == before[0] + 1
+    clock.set_clock(lambda: datetime(2026, 12, 5, 6, 0, tzinfo=SHANGHAI))
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, person, good, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")["point"] == ["每日自查仅在测评期内进行"]
+
+
+def test_a_point_not_checked_by_the_readiness_time_is_escalated_once(session, tmp_path):
+    codes = generated_checklist(session)
+    street, market = point(session, "CP-003"), point(session, "CP-002")
+    clock.set_clock(lambda: MORNING)
+    daily.run_check(session, street, user(session, "xc_point"), [daily.Answer(c, True) for c in codes], tmp_path,
+                    2 ** 20)
+    assert daily.run_due(session, MORNING) == 0, "nothing is due before 06:40"
+    assert daily.today(session, [market], MORNING)[market.id]["state"] == "pending"
+    raised = daily.run_due(session, LATE)
+    assert raised == session.scalar(select(func.count()).select_from(InspectionPoint)) - 1
+    key = f"readiness:{market.id}:2026-11-05"
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    assert message.kind == "readiness_missed" and message.target == f"unit:{market.unit_id}"
+    assert "未完成每日自查" in message.payload["message"] and message.payload["chain"]
+    assert session.scalar(select(OutboxMessage).where(
+        OutboxMessage.idempotency_key == f"readiness:{street.id}:2026-11-05")) is None, "a checked point is not"
+    assert daily.run_due(session, LATE + timedelta(minutes=5)) == 0, "raised once a day"
+    state = daily.today(session, [market, street], LATE)
+    assert state[market.id]["state"] == "missed" and state[market.id]["escalated_at"]
+    assert state[street.id]["state"] == "checked" and state[street.id]["escalated_at"] is None
+
+
+def test_a_window_opening_after_the_readiness_time_escalates_nothing_that_day(session):
+    campaign = daily.readiness_campaign(session)
+    campaign.inspection_starts_at = datetime(2026, 11, 5, 9, 0, tzinfo=SHANGHAI)
+    session.flush()
+    assert daily.run_due(session, datetime(2026, 11, 5, 9, 30, tzinfo=SHANGHAI)) == 0
+    assert daily.run_due(session, datetime(2026, 11, 6, 6, 41, tzinfo=SHANGHAI)) > 0
