@@ -11,6 +11,7 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user
 
 from engine.authoring.campaigns import campaign_for, campaign_zone
+from engine.cases.stages import stage_name
 from engine.core import clock
 from engine.core.models import FrontageHolder, Task, User
 from engine.handling.holder_history import HolderHistory, Standing, holder_history, may_see, standings, visible_units
@@ -68,6 +69,7 @@ def _history_json(history: HolderHistory, zone: ZoneInfo, lang: str) -> dict[str
     body["violation_history"] = [
         {"case": v.case_id, "reported_at": _local(v.reported_at, zone), "category": v.category.code,
          "category_name": v.category.name_zh if lang == "zh" else v.category.name_en, "stage": v.stage,
+         "stage_name": stage_name(v.stage, lang),
          "within_repeat_window": v.recent} for v in history.violations]
     body["notice_history"] = [
         {"task": n.task_id, "number": n.number, "issued_at": _local(n.at, zone), "issued_by": n.issued_by,
@@ -107,7 +109,8 @@ def index():
     zone = _zone()
     return render_template("holders.html", rows=rows, repeat_only=repeat_only, zone=zone.key,
                            rule=repeat_rule(short_lang()), today=clock.now().astimezone(zone).date(),
-                           in_force=letter_in_force, duty_name=duty_name, lang=short_lang(), days=REPEAT_DAYS)
+                           in_force=letter_in_force, duty_name=duty_name, lang=short_lang(), days=REPEAT_DAYS,
+                           stage_name=stage_name)
 
 
 @bp.get("/holders/<int:holder_id>")
@@ -120,7 +123,8 @@ def detail(holder_id: int):
     zone = _zone()
     return render_template("holder.html", history=holder_history(db.session, holder, clock.now()), zone=zone.key,
                            rule=repeat_rule(short_lang()), today=clock.now().astimezone(zone).date(),
-                           in_force=letter_in_force, duty_name=duty_name, lang=short_lang(), days=REPEAT_DAYS)
+                           in_force=letter_in_force, duty_name=duty_name, lang=short_lang(), days=REPEAT_DAYS,
+                           stage_name=stage_name)
 
 
 @api.get("/frontage-holders")
