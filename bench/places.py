@@ -1,0 +1,229 @@
+"""The place lookups per event (issue 16, point 7; goal under 0.2 ms per event on one core) with a city's
+geography in a real database: 10,000 zones, 50,000 permits and 20,000 frontage holders (bench/geography.py),
+inserted into a SQLite file, and into PostgreSQL when DATABASE_URL (or --postgres) names one.
+
+Timed per database, in this process, pinned to one CPU:
+  build     each kind's index from its table (the stamp, reading the rows, projecting, buffering, STRtree), as the
+            first batch of a worker does; and the index alone from rows already read;
+  stamp     each kind's change stamp, the one query a batch may ask (zones every batch, permits and holders at
+            most every 5 s);
+  lookup    zones_at + place_facts + holders_at for batches of located reports, as History.of calls them: wall
+            and CPU ms per event, the median of several runs, and each lookup's share;
+  rebuild   the first batch after one row of a kind changed in another session (its stamp changed), which
+            rebuilds that index.
+Printed: the figures, the goal against the measured cost, and one JSON line per database.
+
+    .venv/bin/python bench/places.py                          # SQLite; PostgreSQL too with DATABASE_URL set
+    .venv/bin/python bench/places.py --zones 2000 --permits 10000 --holders 4000 --runs 3
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # numpy's helpers stay on the one core too
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import code_version, cpu_model  # noqa: E402
+from measure import dispose_engines, drop_postgres_schema, postgres_url  # noqa: E402
+
+import geography  # noqa: E402
+
+GOAL_MS = 0.2
+PG_SCHEMA = "placebench"
+
+
+def _timed(call: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall s, CPU s, result) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = call()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def load(url: str, sizes: dict[str, int], rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+    """Migrate the database and insert the city's zones, permits and holders (with the unit, grid and campaign
+    they name); returns the rows."""
+    from sqlalchemy import insert
+
+    from engine.core.db import session_factory
+    from engine.core.models import Campaign, FrontageHolder, Grid, Permit, Unit, Zone
+    from migrations import upgrade
+
+    upgrade(url)
+    with session_factory(url)() as session:
+        unit = Unit(code="CGW", name_zh="区城管委", name_en="District committee", type="bureau")
+        session.add_all([unit, Campaign(id=1, code="bench", name_zh="创城", name_en="Civilised city")])
+        session.flush()
+        grid = Grid(code="G001", name_zh="网格", name_en="Grid", unit_id=unit.id)
+        session.add(grid)
+        session.flush()
+        rows = {"zones": geography.zone_rows(sizes["zones"], rng),
+                "permits": geography.permit_rows(sizes["permits"], rng, unit.id),
+                "holders": geography.holder_rows(sizes["holders"], rng, grid.id)}
+        for model, name in ((Zone, "zones"), (Permit, "permits"), (FrontageHolder, "holders")):
+            for start in range(0, len(rows[name]), 5_000):
+                session.execute(insert(model), rows[name][start:start + 5_000])
+        session.commit()
+    return rows
+
+
+def kinds() -> dict[str, dict[str, Any]]:
+    """Per kind: its lookup, its index getter, its cache, its stamp, its table and how the index is made."""
+    from sqlalchemy import select
+
+    from engine.core.models import FrontageHolder, Permit, Zone
+    from engine.space import holders, permits, zones
+    from engine.space.index import PlaceIndex
+
+    return {
+        "zones": {"lookup": zones.zones_at, "index": zones.zone_index, "cache": zones._index, "stamp": zones._stamp,
+                  "model": Zone, "column": Zone.updated_at,
+                  "make": lambda s: PlaceIndex(zones.places(s.scalars(select(Zone).where(Zone.active.is_(True))
+                                                                      .order_by(Zone.id)).all()))},
+        "permits": {"lookup": permits.place_facts, "index": permits.permit_index, "cache": permits.PERMIT_INDEX,
+                    "stamp": permits._stamp, "model": Permit, "column": Permit.updated_at,
+                    "make": permits._build},
+        "holders": {"lookup": holders.holders_at, "index": holders.holder_index, "cache": holders._index,
+                    "stamp": holders._stamp, "model": FrontageHolder, "column": FrontageHolder.updated_at,
+                    "make": holders._build},
+    }
+
+
+def measure(url: str, label: str, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    from sqlalchemy import update
+
+    from engine.core.db import session_factory
+
+    sizes = {"zones": args.zones, "permits": args.permits, "holders": args.holders}
+    started = time.perf_counter()
+    rows = load(url, sizes, rng)
+    load_s = time.perf_counter() - started
+    near = geography.anchors(rows["zones"], rows["permits"], rows["holders"])
+    batches = [geography.events(args.batch, rng, near, first_id=1 + b * args.batch) for b in range(args.batches)]
+    table = kinds()
+    result: dict[str, Any] = {"database": label, "load_s": round(load_s, 2), "build": {}, "stamp_ms": {},
+                              "rebuild_s": {}}
+    with session_factory(url)() as session:
+        for name, kind in table.items():
+            kind["cache"].clear()
+            wall, _cpu, index = _timed(lambda: kind["index"](session))
+            alone_wall, _, _ = _timed(lambda: type(index)(index.places))
+            stamps = [_timed(lambda: kind["stamp"](session))[0] for _ in range(5)]
+            result["build"][name] = {"places": len(index), "from_table_s": round(wall, 3),
+                                     "index_only_s": round(alone_wall, 3)}
+            result["stamp_ms"][name] = round(statistics.median(stamps) * 1000, 3)
+        session.commit()
+
+        per_run, per_lookup = [], {name: [] for name in table}
+        hits = {name: 0 for name in table}
+        for run in range(args.runs):
+            wall_total = cpu_total = 0.0
+            spent = {name: 0.0 for name in table}
+            for batch in batches:
+                for name, kind in table.items():
+                    wall, cpu, found = _timed(lambda: kind["lookup"](session, batch))
+                    wall_total, cpu_total, spent[name] = wall_total + wall, cpu_total + cpu, spent[name] + wall
+                    if run == 0:
+                        hits[name] += sum(1 for value in found.values()
+                                          if value and (not hasattr(value, "permits_valid") or value.permits_valid
+                                                        or value.at_designated_site))
+            events = args.batch * args.batches
+            per_run.append((wall_total * 1000 / events, cpu_total * 1000 / events))
+            for name in table:
+                per_lookup[name].append(spent[name] * 1000 / events)
+        session.commit()
+        result["lookup_ms"] = {"wall": round(statistics.median(r[0] for r in per_run), 4),
+                               "cpu": round(statistics.median(r[1] for r in per_run), 4),
+                               "runs_wall": [round(r[0], 4) for r in per_run],
+                               "each": {name: round(statistics.median(v), 4) for name, v in per_lookup.items()}}
+        result["hit_share"] = {name: round(n / (args.batch * args.batches), 3) for name, n in hits.items()}
+
+        for name, kind in table.items():
+            session.commit()  # no snapshot held while the other session writes
+            with session_factory(url)() as other:  # the change comes from another process's session
+                model = kind["model"]
+                other.execute(update(model).where(model.id == 1).values({kind["column"].key: geography.NOW.replace(
+                    day=2)}))
+                other.commit()
+            ttl, kind["cache"].ttl = kind["cache"].ttl, 0.0  # the batch after the ttl: its stamp is asked
+            try:
+                wall, _cpu, _found = _timed(lambda: kind["lookup"](session, batches[0]))
+            finally:
+                kind["cache"].ttl = ttl
+            result["rebuild_s"][name] = round(wall, 3)
+        session.commit()
+    for kind in table.values():
+        kind["cache"].clear()
+    return result
+
+
+def report(result: dict[str, Any], args: argparse.Namespace) -> None:
+    lookup = result["lookup_ms"]
+    print(f"\n{result['database']}: {args.zones:,} zones, {args.permits:,} permits, {args.holders:,} holders "
+          f"(inserted in {result['load_s']:.1f} s); {args.runs} runs of {args.batches} batches of {args.batch:,} "
+          f"located reports")
+    for name, build in result["build"].items():
+        print(f"  build {name:<8} {build['places']:>7,} places  {build['from_table_s']:6.2f} s from the table "
+              f"({build['index_only_s']:.2f} s the index alone); stamp {result['stamp_ms'][name]:.2f} ms; "
+              f"after one change {result['rebuild_s'][name]:.2f} s")
+    each = ", ".join(f"{name} {ms:.4f}" for name, ms in lookup["each"].items())
+    print(f"  lookup per event  {lookup['wall']:.4f} ms wall, {lookup['cpu']:.4f} ms CPU (median of "
+          f"{', '.join(f'{v:.4f}' for v in lookup['runs_wall'])}); {each} ms")
+    print(f"  reports with a hit: " + ", ".join(f"{name} {share:.0%}" for name, share in result["hit_share"].items()))
+    verdict = "met" if lookup["wall"] < GOAL_MS else "NOT met"
+    print(f"  goal < {GOAL_MS} ms per event on one core: {verdict} ({lookup['wall']:.4f} ms, "
+          f"{lookup['wall'] / GOAL_MS:.0%} of the goal)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--zones", type=int, default=10_000)
+    parser.add_argument("--permits", type=int, default=50_000)
+    parser.add_argument("--holders", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1_000, help="located reports per batch (default 1,000)")
+    parser.add_argument("--batches", type=int, default=5, help="batches per run (default 5)")
+    parser.add_argument("--runs", type=int, default=5, help="runs; the median is reported (default 5)")
+    parser.add_argument("--postgres", default=os.environ.get("DATABASE_URL", ""),
+                        help="PostgreSQL database for schema 'placebench' (default: $DATABASE_URL, else none)")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
+    args = parser.parse_args()
+    if not args.all_cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs (pinned to {len(os.sched_getaffinity(0))}), load average "
+          f"{os.getloadavg()[0]:.2f}; code {code_version()}")
+    results = []
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory(prefix="places-bench-") as folder:
+            results.append(measure(f"sqlite:///{folder}/places.db", "sqlite", args, random.Random(16)))
+            dispose_engines()
+        report(results[-1], args)
+    base = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1) if args.postgres else ""
+    url = postgres_url(base, PG_SCHEMA) if base.startswith("postgresql") else None
+    if url is not None:
+        try:
+            results.append(measure(url, "postgresql", args, random.Random(16)))
+        finally:
+            dispose_engines()
+            drop_postgres_schema(base, PG_SCHEMA)
+        report(results[-1], args)
+    print(f"load average {os.getloadavg()[0]:.2f} after")
+    for result in results:
+        print(json.dumps({"bench": "places", "code": code_version(), "zones": args.zones, "permits": args.permits,
+                          "holders": args.holders, "batch": args.batch, **result}))
+
+
+if __name__ == "__main__":
+    main()
