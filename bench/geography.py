@@ -111,7 +111,8 @@ def holder_rows(n: int, rng: random.Random, grid_id: int) -> list[dict[str, Any]
 
 
 def events(n: int, rng: random.Random, near: list[list[float]], first_id: int = 1) -> list[SimpleNamespace]:
-    """Located reports of the past half year: half anywhere in the city, half within 30 m (each way) of a place in `near`."""
+    """Located reports of the past half year: half anywhere in the city, half within 30 m east and north (either
+    way) of a place in `near`."""
     found = []
     for i in range(n):
         if rng.random() < 0.5:

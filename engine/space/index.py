@@ -3,7 +3,8 @@ per event by a point query here, not by SQL per event (DESIGN 16).
 
 Geometries arrive as GeoJSON in WGS-84/CGCS2000 (lon, lat) and are projected to a transverse Mercator
 centred on the data, so buffers (a school's 200 m, a street's width) and distances are metres, never
-degrees; at city scale its scale error is far below a metre. A shapely STRtree answers the point queries.
+degrees; at city scale its scale error is far below a metre. A shapely STRtree answers the point queries, a
+whole batch of points in one call (bench/places.py: 0.03 ms per event for zones, permits and holders together).
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ class PlaceIndex(Generic[Key]):
         areas = np.where(buffers > 0, shapely.buffer(shapes, buffers), shapes) if len(shapes) and buffers.any() \
             else shapes
         shapely.prepare(areas)
-        self._area_lines = shapes  # the geometry itself, its reach left out: what "nearest" measures to
+        self._area_geometries = shapes  # the geometry itself, its reach left out: what "nearest" measures to
         self._area_shapes = areas
         self._area_tree = STRtree(areas) if len(areas) else None
 
@@ -155,7 +156,7 @@ class PlaceIndex(Generic[Key]):
         on_point = self._is_point[place]
         metres = np.empty(len(which), dtype=float)
         metres[on_point] = shapely.distance(self._point_shapes[slot[on_point]], points[on_point])
-        metres[~on_point] = shapely.distance(self._area_lines[slot[~on_point]], points[~on_point])
+        metres[~on_point] = shapely.distance(self._area_geometries[slot[~on_point]], points[~on_point])
         order = np.lexsort((place, metres, which))
         first = np.ones(len(order), dtype=bool)
         first[1:] = which[order][1:] != which[order][:-1]
