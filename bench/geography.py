@@ -134,3 +134,14 @@ def anchors(zones: list[dict], permits: list[dict], holders: list[dict]) -> list
 
     return ([first(z["geometry"]) for z in zones] + [first(p["place"]) for p in permits]
             + [[h["lon"], h["lat"]] for h in holders])
+
+
+def point_rows(n: int, rng: random.Random, unit_id: int, type_ids: list[int]) -> list[dict[str, Any]]:
+    """Evaluation points (测评点位): 60 % points reaching 30–100 m (a school gate, a station), 40 % areas of
+    50–300 m (a market, a square) reaching 10 m."""
+    rows = []
+    for i in range(n):
+        place, reach = (point(rng), rng.uniform(30, 100)) if rng.random() < 0.6 else (rectangle(rng, 50, 300), 10.0)
+        rows.append({"id": i + 1, "code": f"D{i + 1:05d}", "name": f"point {i + 1}", "type_id": rng.choice(type_ids),
+                     "place": place, "reach_metres": reach, "unit_id": unit_id, "active": True, "updated_at": NOW})
+    return rows
