@@ -13,13 +13,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.models import Case, Event, FrontageHolder
 from engine.core.states import CaseStage
 from engine.space.geo import holders_by_address
-from engine.space.index import Cached, Place, PlaceIndex
+from engine.space.index import Cached, Place, PlaceIndex, table_stamp
 
 # The duties a responsibility letter (责任书) can cover: the three of 门前三包, and the two that some cities add
 # (门前四包/五包).
@@ -68,8 +68,7 @@ def touch(holder: FrontageHolder) -> None:
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    return tuple(session.execute(select(func.count(), func.max(FrontageHolder.id), func.max(FrontageHolder.updated_at))
-                                 .select_from(FrontageHolder)).one())
+    return table_stamp(session, FrontageHolder.id, FrontageHolder.updated_at)
 
 
 def _build(session: Session) -> PlaceIndex[int]:
@@ -102,15 +101,8 @@ def holders_at(session: Session, events: list[Event]) -> dict[int, int]:
     index = holder_index(session)
     if not len(index):
         return {}
-    found = {}
-    for e in located:
-        keys = index.at(e.lat, e.lon)
-        if len(keys) == 1:
-            found[e.id] = keys[0]
-        elif keys:
-            position = {p.key: i for i, p in enumerate(index.places)}
-            found[e.id] = min(keys, key=lambda k: index.distance(position[k], e.lat, e.lon))
-    return found
+    nearest = index.nearest_each([e.lat for e in located], [e.lon for e in located])
+    return {e.id: key for e, key in zip(located, nearest) if key is not None}
 
 
 @dataclass(frozen=True)

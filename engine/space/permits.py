@@ -15,12 +15,12 @@ from typing import Any, Optional
 
 from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import Event, FrontageHolder, Permit, Unit
-from engine.space.index import Cached, Place, PlaceIndex
+from engine.space.index import Cached, Place, PlaceIndex, table_stamp
 from rules.facts import PERMIT_KINDS
 from rules.problems import InputError, Problem
 
@@ -263,12 +263,14 @@ PERMIT_INDEX: Cached = Cached(ttl=5.0)
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    return tuple(session.execute(select(func.count(Permit.id), func.max(Permit.id), func.max(Permit.updated_at))).one())
+    return table_stamp(session, Permit.id, Permit.updated_at)
 
 
 def _build(session: Session) -> PlaceIndex[PermitPlace]:
     places: list[Place[PermitPlace]] = []
-    for p in session.scalars(select(Permit).where(Permit.status == "valid").order_by(Permit.id)):
+    columns = (Permit.id, Permit.kind, Permit.place, Permit.radius_m, Permit.site, Permit.site_radius_m,
+               Permit.starts_at, Permit.ends_at)  # rows, not ORM objects
+    for p in session.execute(select(*columns).where(Permit.status == "valid").order_by(Permit.id)):
         places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at), p.place, p.radius_m or 0.0))
         if p.site is not None and p.kind == "construction_waste":
             places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at, site=True), p.site,
@@ -292,7 +294,7 @@ def place_facts(session: Session, events: list[Event]) -> dict[int, PlaceFacts]:
     if not len(index):
         return {}
     found = {}
-    for e in located:
-        hits = [key for key in index.at(e.lat, e.lon) if key.covers(e.occurred_at)]
+    for e, keys in zip(located, index.at_each([e.lat for e in located], [e.lon for e in located])):
+        hits = [key for key in keys if key.covers(e.occurred_at)]
         found[e.id] = PlaceFacts(sorted({k.kind for k in hits if not k.site}), any(k.site for k in hits))
     return found

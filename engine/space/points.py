@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import Event, Grid, InspectionPoint, InspectionPointType, Person, Unit
 from engine.space.datum import datum_problem
-from engine.space.index import Cached, Place, PlaceIndex
+from engine.space.index import Cached, Place, PlaceIndex, table_stamp
 from engine.space.zones import MAX_REACH_METRES, checked_geometry
 from rules.facts import POINT_TYPES
 from rules.problems import InputError, Problem
@@ -115,8 +115,7 @@ def save_point(session: Session, data: dict[str, Any], point: InspectionPoint | 
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    newest = (func.max(InspectionPoint.id), func.max(InspectionPoint.updated_at))
-    return tuple(session.execute(select(func.count(), *newest).select_from(InspectionPoint)).one())
+    return table_stamp(session, InspectionPoint.id, InspectionPoint.updated_at)
 
 
 def _build(session: Session) -> PlaceIndex[PointKey]:
@@ -141,15 +140,8 @@ def points_at(session: Session, events: list[Event]) -> dict[int, PointKey]:
     index = point_index(session)
     if not len(index):
         return {}
-    found = {}
-    for e in located:
-        keys = index.at(e.lat, e.lon)
-        if len(keys) == 1:
-            found[e.id] = keys[0]
-        elif keys:
-            position = {p.key: i for i, p in enumerate(index.places)}
-            found[e.id] = min(keys, key=lambda k: index.distance(position[k], e.lat, e.lon))
-    return found
+    nearest = index.nearest_each([e.lat for e in located], [e.lon for e in located])
+    return {e.id: key for e, key in zip(located, nearest) if key is not None}
 
 
 def point_json(point: InspectionPoint, lang: str = "zh") -> dict[str, Any]:

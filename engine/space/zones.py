@@ -10,13 +10,13 @@ from typing import Any
 
 from shapely.geometry import shape
 from shapely.validation import explain_validity
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import Campaign, Event, Zone
 from engine.space.datum import datum_problem, geometry_from_wgs84, geometry_to_wgs84
-from engine.space.index import Cached, Place, PlaceIndex
+from engine.space.index import Cached, Place, PlaceIndex, table_stamp
 from rules.problems import InputError, Problem
 
 #: Each kind's names (zh, en) and the geometry types it is drawn as.
@@ -180,19 +180,20 @@ def delete_zone(session: Session, zone: Zone) -> None:
 def _stamp(session: Session) -> tuple[Any, ...]:
     """Changes whenever a zone is added, removed, changed, published or withdrawn (each sets `updated_at`), in any
     process; the newest change and id come from indexes, the count from the small stamp index."""
-    return tuple(session.execute(select(func.count(), func.max(Zone.id), func.max(Zone.updated_at))
-                                 .select_from(Zone)).one())
+    return table_stamp(session, Zone.id, Zone.updated_at)
 
 
-def places(zones: Iterable[Zone]) -> list[Place[ZoneKey]]:
+def places(zones: Iterable[Any]) -> list[Place[ZoneKey]]:
+    """Zones, or rows of their kind, campaign_id, geometry, width_metres and buffer_metres, as indexed places."""
     return [Place((z.kind, z.campaign_id), z.geometry, reach(z.kind, z.width_metres, z.buffer_metres)) for z in zones]
 
 
 def zone_index(session: Session) -> PlaceIndex[ZoneKey]:
     """The active zones in a spatial index, rebuilt when any zone was added, changed, published or removed."""
     bind = str(session.get_bind().engine.url)
+    columns = (Zone.kind, Zone.campaign_id, Zone.geometry, Zone.width_metres, Zone.buffer_metres)  # rows: no ORM
     return _index.get(bind, lambda: _stamp(session), lambda: PlaceIndex(
-        places(session.scalars(select(Zone).where(Zone.active.is_(True)).order_by(Zone.id)))))
+        places(session.execute(select(*columns).where(Zone.active.is_(True)).order_by(Zone.id)))))
 
 
 def zones_at(session: Session, events: list[Event]) -> dict[int, tuple[ZoneKey, ...]]:
@@ -203,7 +204,8 @@ def zones_at(session: Session, events: list[Event]) -> dict[int, tuple[ZoneKey, 
     index = zone_index(session)
     if not len(index):
         return {}
-    return {e.id: tuple(index.at(e.lat, e.lon)) for e in located}
+    found = index.at_each([e.lat for e in located], [e.lon for e in located])
+    return {e.id: tuple(keys) for e, keys in zip(located, found)}
 
 
 def kinds_for(found: Iterable[ZoneKey], campaign_id: int) -> list[str]:

@@ -51,3 +51,61 @@ def test_the_cached_index_is_rebuilt_only_when_its_stamp_changes():
     stamp[0] = 2
     assert cache.get("db", lambda: stamp[0], build) is not first
     assert builds == [1, 2]
+
+
+def _box(lat: float, lon: float, east: float, north: float) -> dict:
+    """A rectangle from (lat, lon) reaching `east` and `north` metres."""
+    top, right = _north(lat, lon, north)[0], _east(lat, lon, east)[1]
+    return {"type": "Polygon", "coordinates": [[[lon, lat], [right, lat], [right, top], [lon, top], [lon, lat]]]}
+
+
+def _line(*spots: tuple[float, float]) -> dict:
+    return {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in spots]}
+
+
+def test_a_batch_finds_each_points_places_in_one_call_as_the_point_by_point_lookup_does():
+    lat, lon = SCHOOL
+    block = _box(*_north(lat, lon, 300), 400, 200)
+    index = PlaceIndex([Place("school", {"type": "Point", "coordinates": [lon, lat]}, 200), Place("block", block)])
+    spots = [_north(lat, lon, 190), _north(lat, lon, 210), _east(lat, lon, -190), _east(lat, lon, -210),
+             _north(*_east(lat, lon, 100), 400), _north(*_east(lat, lon, 100), 510), (lat, lon)]
+    found = index.at_each([s[0] for s in spots], [s[1] for s in spots])
+    assert found == [["school"], [], ["school"], [], ["block"], [], ["school"]]
+    assert found == [index.at(*s) for s in spots]
+    assert index.at_each([], []) == []
+    assert PlaceIndex([]).at_each([lat], [lon]) == [[]]
+
+
+def test_a_polygons_boundary_belongs_to_it_and_a_point_a_metre_outside_does_not():
+    lat, lon = SCHOOL
+    index = PlaceIndex([Place("block", _box(lat, lon, 100, 100))])
+    corner, outside, inside = (lat, lon), _north(lat, lon, -1), _north(*_east(lat, lon, 50), 1)
+    spots = [corner, outside, inside, _east(lat, lon, -1)]
+    assert index.at_each([s[0] for s in spots], [s[1] for s in spots]) == [["block"], [], ["block"], []]
+
+
+def test_several_places_at_a_point_come_in_the_order_they_were_given_whatever_their_kind():
+    lat, lon = SCHOOL
+    places = [Place("street", _line((lat, lon), _east(lat, lon, 400)), 20), Place("school-b", {
+        "type": "Point", "coordinates": [lon, lat]}, 200), Place("block", _box(*_north(lat, lon, -50), 300, 100)),
+        Place("school-a", {"type": "Point", "coordinates": [_east(lat, lon, 100)[1], lat]}, 200)]
+    index = PlaceIndex(places)
+    spot = _east(lat, lon, 50)
+    assert index.at_each([spot[0]] * 2, [spot[1]] * 2) == [["street", "school-b", "block", "school-a"]] * 2
+    assert index.at(*_north(*_east(lat, lon, 150), 150)) == ["school-a"]  # 158 m from it, 212 m from b
+
+
+def test_the_nearest_frontage_answers_for_a_point_that_several_reach():
+    lat, lon = SCHOOL
+    far = Place(1, _line(_north(lat, lon, 12), _north(*_east(lat, lon, 40), 12)), 15)  # 12 m north of the spot
+    near = Place(2, _line(_north(lat, lon, -4), _north(*_east(lat, lon, 40), -4)), 15)  # 4 m south of it
+    shop = Place(3, {"type": "Point", "coordinates": [_east(lat, lon, 20)[1], lat]}, 30)  # 20 m east, reach 30
+    index = PlaceIndex([far, near, shop])
+    # at the shop (0 m from it), 1 m from the far line, 6.4 m from the near one past its end, reached by none
+    spots = [_east(lat, lon, 20), _north(*_east(lat, lon, 20), 11), _east(lat, lon, 45), _north(lat, lon, 100)]
+    assert index.at(*spots[0]) == [1, 2, 3]
+    assert index.nearest_each([s[0] for s in spots], [s[1] for s in spots]) == [3, 1, 2, None]
+    twins = PlaceIndex([Place("first", _line((lat, lon), _east(lat, lon, 30)), 15),
+                        Place("second", _line((lat, lon), _east(lat, lon, 30)), 15)])
+    assert twins.nearest_each([lat], [_east(lat, lon, 10)[1]]) == ["first"]
+    assert PlaceIndex([]).nearest_each([lat], [lon]) == [None]
