@@ -77,11 +77,12 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
 def complete(facts: dict) -> dict:
     """Give every text fact a value ("" when absent) and every set fact a list ([] when absent): durable_rules
     hangs on rules built from `$nex`, so `exists` compiles to a comparison with "" and no text fact may be missing."""
-    missing = {name: ("" if fact.type == "str" else []) for name, fact in FACTS.items()
-               if fact.type in ("str", "set") and facts.get(name) is None}
+    missing = {name: "" for name in _TEXT_FACTS if facts.get(name) is None}
+    missing.update((name, []) for name in SET_FACTS if facts.get(name) is None)
     return {**facts, **missing} if missing else facts
 
 
+_TEXT_FACTS = tuple(name for name, fact in FACTS.items() if fact.type == "str")  # read once: complete() runs per event
 SET_FACTS = tuple(name for name, fact in FACTS.items() if fact.type == "set")
 
 

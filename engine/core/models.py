@@ -286,6 +286,7 @@ class Permit(Base):
     engine.space.permits.save_permit, so the form and the import refuse the same things."""
 
     __tablename__ = "permits"
+    __table_args__ = (Index("ix_permits_stamp", "updated_at"),)  # the spatial index's change check reads it
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)  # rules.facts.PERMIT_KINDS
