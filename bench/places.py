@@ -220,7 +220,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     if "points" in lookup["each"]:
         print(f"  with the {args.points:,} evaluation points (issue 17)  {lookup['wall']:.4f} ms wall, "
               f"{lookup['cpu']:.4f} ms CPU (runs: {', '.join(f'{v:.4f}' for v in lookup['runs_wall'])})")
-    print(f"  reports with a hit: " + ", ".join(f"{name} {share:.0%}" for name, share in result["hit_share"].items()))
+    print("  reports with a hit: " + ", ".join(f"{name} {share:.0%}" for name, share in result["hit_share"].items()))
     verdict = "met" if lookup["three_wall"] < GOAL_MS else "NOT met"
     print(f"  goal < {GOAL_MS} ms per event on one core for zones, permits and holders: {verdict} "
           f"({lookup['three_wall']:.4f} ms, {lookup['three_wall'] / GOAL_MS:.0%} of the goal)")
