@@ -51,17 +51,26 @@ def test_a_unit_reports_progress_with_a_photo_on_its_own_item_only(client, login
 
 
 def test_the_api_refuses_another_units_item_and_the_report_names_who_is_behind(client, session):
+    from engine.core.models import Campaign
+    from engine.readiness.plan import save_item
     clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+    rows = (("W-1", "JD-DC", "2026-12-20"), ("W-2", "JD-XC", "2026-12-10"), ("W-3", "JD-XC", "2026-12-31"))
+    for code, lead, due in rows:
+        save_item(session, campaign, {"code": code, "title": f"测试任务 {code}", "lead_unit": lead, "due_on": due})
+    session.commit()
     dongcheng = user_token(client, "dongcheng")
-    refused = client.post(f"/api/v1/plan-items/{item_id(session, '1.2')}/progress", headers=bearer(dongcheng),
+    refused = client.post(f"/api/v1/plan-items/{item_id(session, 'W-2')}/progress", headers=bearer(dongcheng),
                           json={"percent": 50, "text": "越权"})
     assert refused.status_code == 403 and "不属于贵单位" in refused.get_data(as_text=True)
     items = client.get("/api/v1/plan-items", headers=bearer(dongcheng)).get_json()["items"]
-    assert [i["code"] for i in items] == ["1.1"] and items[0]["lead_unit"]["name"] == "东城街道办事处"
+    mine = next(i for i in items if i["code"] == "W-1")
+    assert mine["lead_unit"]["name"] == "东城街道办事处" and mine["overdue"]
+    assert not {"W-2", "W-3"} & {i["code"] for i in items}  # 西城's rows are not 东城's to see
     assessor = user_token(client, "assessor")
     report = client.get("/api/v1/plan/report?month=2026-12", headers=bearer(assessor)).get_json()
     behind = {u["unit"]["code"]: u["behind"] for u in report["units"]}
-    assert behind["JD-DC"] == ["1.1"] and behind["JD-XC"] == ["1.2"]
+    assert "W-1" in behind["JD-DC"] and "W-2" in behind["JD-XC"] and "W-3" not in behind["JD-XC"]
     assert client.get("/api/v1/plan/report?month=2026-13", headers=bearer(assessor)).status_code == 422
     assert client.get("/api/v1/plan/report", headers=bearer(dongcheng)).status_code == 403
 
