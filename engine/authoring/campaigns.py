@@ -19,6 +19,8 @@ def campaign_for(session: Session, code: str | None) -> Campaign | None:
     """The campaign with this code; without a code, the oldest active campaign (the one a deployment
     began with), else the newest campaign of any status, so a bureau still drafting can edit its rules."""
     if code:
+        if "\x00" in code or len(code) > 64:  # no campaign is called that (and PostgreSQL refuses a NUL byte)
+            return None
         return session.scalar(select(Campaign).where(Campaign.code == code))
     active = Campaign.status == "active"
     return session.scalar(select(Campaign).order_by(case((active, 0), else_=1),
