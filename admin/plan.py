@@ -10,7 +10,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from admin.base import MasterDataView, shown_label
 from admin.people import place_problems
 from engine.authoring.campaigns import campaign_for
-from engine.core.models import Person, PlanItem, Unit
+from engine.core.models import Campaign, Person, PlanItem, Unit
 from engine.readiness.plan import save_item
 from rules.problems import InputError
 from web.common.extensions import db
@@ -78,7 +78,7 @@ class PlanItemView(MasterDataView):
         return bool(self._save(form, model))
 
     def _save(self, form: PlanItemForm, item: PlanItem | None) -> PlanItem | bool:
-        campaign = campaign_for(db.session, None)
+        campaign = db.session.get(Campaign, item.campaign_id) if item is not None else campaign_for(db.session, None)
         milestones = _milestones(form.milestones.data)
         data = {"code": form.code.data, "title": form.title.data, "lead_unit": form.lead_unit.data,
                 "cooperating": form.cooperating.data or [], "person": form.person.data or None,

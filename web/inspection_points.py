@@ -39,7 +39,7 @@ def list_points():
             return refused([Problem("type", f"one of {', '.join(POINT_TYPES)}", f"须为 {'、'.join(POINT_TYPES)} 之一")])
         query = query.where(InspectionPointType.code == kind)
     if unit is not None:
-        query = query.where(Unit.code == unit)
+        query = query.where(Unit.code == unit) if "\x00" not in unit else query.where(False)  # no unit is called that
     lang = short_lang()
     points = list(db.session.scalars(query))
     states = daily.today(db.session, points)

@@ -64,7 +64,7 @@ def item_json(item: PlanItem, lang: str, zone: ZoneInfo, today: date) -> dict[st
             "person": item.person.name if item.person else None, "due_on": item.due_on.isoformat(),
             "percent": item.percent, "done_on": item.done_on.isoformat() if item.done_on else None,
             "overdue": item.done_on is None and item.due_on < today,
-            "expected_percent": plan.expected_percent(item, today),
+            "expected_percent": plan.expected_percent(item, today, zone),
             "milestones": [{"title": m.title, "due_on": m.due_on.isoformat(),
                             "done_on": m.done_on.isoformat() if m.done_on else None} for m in item.milestones],
             "progress": [{"id": p.id, "percent": p.percent, "text": p.text, "unit": name(p.unit),
@@ -104,7 +104,7 @@ def progress(item_id: int):
                              _photos(), settings.evidence.dir, settings.evidence.max_bytes)
     except InputError as err:
         db.session.rollback()
-        campaign = _campaign()
+        campaign = db.session.get(Campaign, item.campaign_id)
         zone = ZoneInfo(campaign.timezone)
         today = clock.now().astimezone(zone).date()
         items = [item_json(i, short_lang(), zone, today) for i in visible_items(current_user, campaign)]

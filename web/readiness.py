@@ -34,7 +34,8 @@ def fromiso(text: str | None) -> datetime | None:
 
 def _visible_point(user: User, code: str) -> InspectionPoint:
     """The point's person, a field account of its unit, or a board reader; anyone else sees nothing."""
-    point = db.session.scalar(select(InspectionPoint).where(InspectionPoint.code == code))
+    point = db.session.scalar(select(InspectionPoint).where(InspectionPoint.code == code)) if "\x00" not in code \
+        else None
     if point is None or not (user.role in BOARD_READERS or daily.may_check(point, user)
                              or (user.role == "field_unit" and user.unit_id == point.unit_id)):
         abort(404)

@@ -172,6 +172,8 @@ def save(session: Session, campaign: Campaign, data: dict[str, Any], now: dateti
 def records_of(session: Session, campaign: Campaign, period: Optional[str] = None) -> list[SanctionRecord]:
     query = select(SanctionRecord).where(SanctionRecord.campaign_id == campaign.id)
     if period:
+        if "\x00" in period:  # no period is called that (and PostgreSQL refuses a NUL byte in a query)
+            return []
         query = query.where(SanctionRecord.period == period)
     return list(session.scalars(query.order_by(SanctionRecord.held_on.desc(), SanctionRecord.id.desc())))
 

@@ -62,15 +62,18 @@ def check_item(session: Session, data: dict[str, Any], row: int | None = None) -
             "source": str(data.get("source") or "").strip()[:200] or None}
 
 
-def save_item(session: Session, data: dict[str, Any], item: ChecklistItem | None = None) -> ChecklistItem:
-    """Change `item`, else create or change the item of (type, code), which is unique. Flushes; the caller commits."""
+def save_item(session: Session, data: dict[str, Any], item: ChecklistItem | None = None,
+              replace: bool = False) -> ChecklistItem:
+    """Change `item`, else create one; (type, code) is unique, so a new item overwrites another only when the caller
+    says `replace` (a generated checklist saved again). Flushes; the caller commits."""
     values = check_item(session, data)
     taken = session.scalar(select(ChecklistItem).where(ChecklistItem.type_id == values["type"].id,
                                                        ChecklistItem.code == values["code"]))
-    if item is not None and taken is not None and taken.id != item.id:
+    if item is None and replace:
+        item = taken
+    if taken is not None and (item is None or taken.id != item.id):
         raise InputError([Problem("code", f"{values['code']} is already an item of this point type",
                                   f"该点位类型已有编号为 {values['code']} 的测评内容")])
-    item = item or taken
     if item is None:
         item = ChecklistItem()
         session.add(item)

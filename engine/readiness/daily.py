@@ -230,7 +230,8 @@ def today(session: Session, points: list[InspectionPoint], now: datetime | None 
     now = now or clock.now()
     campaign = readiness_campaign(session)
     if campaign is None:
-        return {p.id: {"state": "closed", "day": None} for p in points}
+        return {p.id: {"state": "closed", "day": None, "deadline": None, "checked_at": None, "failed": 0, "cases": [],
+                       "escalated_at": None} for p in points}
     day = local_day(campaign, now)
     ids = [p.id for p in points]
     checks = {c.point_id: c for c in session.scalars(select(ReadinessCheck).where(

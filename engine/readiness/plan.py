@@ -124,9 +124,12 @@ def _today(campaign: Campaign, now: datetime | None = None) -> date:
 
 
 def may_report(session: Session, item: PlanItem, user: User) -> bool:
-    """An administrator for anyone; a unit's account for the items its unit leads or cooperates on."""
+    """An administrator for anyone; a field unit's account for the items its unit (or one above it) leads or
+    cooperates on. Reading roles never write progress."""
     if user.role == "admin":
         return True
+    if user.role != "field_unit":
+        return False
     units = unit_and_below(session, user.unit_id)
     return item.lead_unit_id in units or bool(units & set(item.cooperating or []))
 
@@ -150,7 +153,7 @@ def report_progress(session: Session, item: PlanItem, user: User, percent: Any, 
         problems.append(Problem("percent", "a whole number from 0 to 100", "须为 0 到 100 的整数"))
         value = 0
     text = (text or "").strip()
-    if not text or len(text) > MAX_TEXT:
+    if not text or len(text) > MAX_TEXT or "\x00" in text:
         problems.append(Problem("text", f"required: what was done, at most {MAX_TEXT} characters",
                                 f"必填：说明完成情况，不超过 {MAX_TEXT} 个字符"))
     checked = checked_photos(photos or [], max_bytes, ZoneInfo(campaign.timezone), problems)
@@ -166,7 +169,8 @@ def report_progress(session: Session, item: PlanItem, user: User, percent: Any, 
     row = PlanProgress(item_id=item.id, unit_id=unit_id, user_id=user.id, percent=value, text=text,
                        photos=stored, reported_at=now)
     session.add(row)
-    if unit_id == item.lead_unit_id or user.unit_id is None:
+    if user.unit_id is None or item.lead_unit_id in unit_and_below(session, user.unit_id) \
+            or unit_id in unit_and_below(session, item.lead_unit_id):  # the lead unit or a unit under it
         item.percent = value
         item.done_on = _today(campaign, now) if value == 100 else None
     session.flush()
@@ -189,7 +193,7 @@ def run_due(session: Session, now: datetime | None = None) -> int:
                        "percent": item.percent,
                        "message": f"创建任务分解表 {item.code}「{item.title[:60]}」已超过完成时限"
                                   f"（{item.due_on.isoformat()}），当前进度 {item.percent}%，请限期完成并报送进度。"}
-            for target in (f"unit:{item.lead_unit.code}", "tier:1"):
+            for target in (f"unit:{item.lead_unit_id}", "tier:1"):
                 messages.append(outbox.message(f"plan-overdue-{item.id}-{item.due_on}-{target}", "plan_overdue",
                                                target, payload, now))
             item.escalated_at = now
@@ -214,9 +218,9 @@ class UnitProgress:
         return None if self.due == 0 else self.done / self.due
 
 
-def expected_percent(item: PlanItem, today: date) -> int:
-    """How far the item should be by `today` if work ran evenly from its creation to its due date."""
-    start = item.created_at.date()
+def expected_percent(item: PlanItem, today: date, zone: ZoneInfo | None = None) -> int:
+    """How far the item should be by `today` if work ran evenly from its creation (local day) to its due date."""
+    start = item.created_at.astimezone(zone).date() if zone is not None else item.created_at.date()
     if today >= item.due_on:
         return 100
     span = max((item.due_on - start).days, 1)
@@ -229,6 +233,8 @@ def monthly_report(session: Session, campaign: Campaign, month: str,
     (as at the month's end, or today in a running month), and those more than 20 points short of the time elapsed."""
     try:
         first = date.fromisoformat(f"{month}-01")
+        if not 2000 <= first.year <= 2999:
+            raise ValueError(month)
     except ValueError as err:
         raise InputError([Problem("month", "a month such as 2026-11", "须为月份，例如 2026-11")]) from err
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -243,6 +249,6 @@ def monthly_report(session: Session, campaign: Campaign, month: str,
                 line.done += 1
             elif item.due_on < today and (item.done_on is None or item.done_on > today):
                 line.behind.append(item)
-        elif item.done_on is None and item.percent + 20 < expected_percent(item, today):
+        elif item.done_on is None and item.percent + 20 < expected_percent(item, today, ZoneInfo(campaign.timezone)):
             line.lagging.append(item)
     return sorted(lines.values(), key=lambda line: (-len(line.behind), -len(line.lagging), line.unit.code))

@@ -6,7 +6,6 @@ A column the file does not have leaves that field of an existing holder as it wa
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from shapely.geometry import shape
@@ -17,6 +16,7 @@ from engine.core.models import FrontageHolder, Grid
 from engine.core.tables import Columns, cell_date, cell_text
 from engine.space import holders
 from engine.space.datum import to_wgs84
+from engine.space.letters import MAX_REACH_METRES as LETTER_MAX_REACH, LetterInput, check_letter
 from engine.space.zones import checked_geometry
 from rules.problems import Problem
 
@@ -38,7 +38,7 @@ HOLDER_COLUMNS: Columns = {
 }
 TEXT_LIMITS = {"name": 200, "address": 300, "contact": 200, "letter_number": 64, "letter_signer": 100}
 DATES = ("letter_signed_on", "letter_valid_from", "letter_valid_until")
-MAX_REACH_METRES = 200.0
+MAX_REACH_METRES = LETTER_MAX_REACH  # as the admin form allows
 DUTY_ALIASES = {alias.lower(): duty for duty, (zh, en) in holders.DUTIES.items() for alias in (duty, zh, en)}
 
 
@@ -150,13 +150,15 @@ class HolderRows:
                         plan[name] = cell_date(values[name])
                     except ValueError:
                         problems.append(Problem(name, "a date such as 2026-09-25", "须为日期，例如 2026-09-25", row))
-        start = plan.get("letter_valid_from", existing.letter_valid_from if existing else None)
-        end = plan.get("letter_valid_until", existing.letter_valid_until if existing else None)
-        if isinstance(start, date) and isinstance(end, date) and end < start:
-            problems.append(Problem("letter_valid_until", "the letter's period ends before it starts",
-                                    "责任书有效期结束日期早于开始日期", row))
         if "letter_duties" in values:
             plan["letter_duties"] = _duties(cell_text(values["letter_duties"]), row, problems)
+
+        def current(name: str) -> Any:
+            return plan.get(name, getattr(existing, name) if existing is not None else None)
+        if not any(p.where.startswith("letter_") for p in problems):  # the admin form's rule: all or nothing
+            letter = LetterInput(current("letter_number"), current("letter_signed_on"), current("letter_signer"),
+                                 current("letter_duties"), current("letter_valid_from"), current("letter_valid_until"))
+            problems += [Problem(p.where, p.en, p.zh, row) for p in check_letter(letter)]
         grid_text = cell_text(values.get("grid"))
         if grid_text:
             plan["grid"] = self.grids.get(grid_text)

@@ -233,11 +233,11 @@ def test_holder_rows_are_checked_per_row_then_stored_by_code(tmp_path, session):
     session.scalar(select(Grid).where(Grid.code == "DC-01")).grid_code = "140802001001001"
     session.flush()
     before = count(session, FrontageHolder)
-    header = "编号,名称,地址,网格,联系方式,纬度,经度,责任书编号,签订日期,责任内容,有效期起,有效期止\n"
-    good = ("T-H1,老李面馆,东城区解放路20号,140802001001001,李先生,,,ZRS-001,2026-09-01,市容、环境卫生、绿化,"
+    header = "编号,名称,地址,网格,联系方式,纬度,经度,责任书编号,签订日期,签订人,责任内容,有效期起,有效期止\n"
+    good = ("T-H1,老李面馆,东城区解放路20号,140802001001001,李先生,,,ZRS-001,2026-09-01,李建民,市容、环境卫生、绿化,"
             "2026-09-01,2027-08-31\n"
-            "T-H2,便民超市,东城区解放路30号,,,35.0253,111.0055,,,,,\n")
-    bad = "T-H3,水果店,东城区解放路40号,XX-99,,,,,2026-13-01,市容、扫雪,,\n"
+            "T-H2,便民超市,东城区解放路30号,,,35.0253,111.0055,,,,,,\n")
+    bad = "T-H3,水果店,东城区解放路40号,XX-99,,,,,2026-13-01,,市容、扫雪,,\n"
     report = import_file(session, "holders", holders_csv(tmp_path, header + good + bad))
     assert [(p.row, p.where) for p in report.problems] == [(4, "grid"), (4, "letter_duties"),
                                                            (4, "letter_signed_on")]
@@ -314,7 +314,8 @@ def test_an_xlsx_register_in_the_template_s_columns_is_imported_and_grids_never_
     sheet = book.active
     sheet.append(headers)
     row = {"编号": "T-X1", "名称": "五金店", "地址": "东城区解放路60号", "网格": "DC-02", "纬度": 35.0253,
-           "经度": 111.0055, "签订日期": date(2026, 9, 1), "责任内容": "市容,秩序", "责任范围（米）": 10}
+           "经度": 111.0055, "签订日期": date(2026, 9, 1), "签订人": "赵五金", "责任内容": "市容,秩序",
+           "责任范围（米）": 10}
     sheet.append([row.get(h) for h in headers])
     book.save(tmp_path / "门前三包.xlsx")
     report = import_file(session, "holders", tmp_path / "门前三包.xlsx", crs="gcj02")
@@ -326,3 +327,12 @@ def test_an_xlsx_register_in_the_template_s_columns_is_imported_and_grids_never_
     with pytest.raises(InputError) as refused:
         import_file(session, "grids", tmp_path / "门前三包.xlsx")
     assert "grids come from GeoJSON or a zipped Shapefile" in refused.value.problems[0].en
+
+
+def test_a_holder_row_with_half_a_letter_is_refused_as_the_admin_form_refuses_it(tmp_path, session):
+    header = "编号,名称,地址,网格,责任书编号,签订日期,责任范围（米）\n"
+    report = import_file(session, "holders", holders_csv(tmp_path, header + "T-H9,茶叶店,东城区解放路90号,DC-01,"
+                                                                             "ZRS-009,,150\n"))
+    assert {(p.row, p.where) for p in report.problems} == {
+        (2, "reach_metres"), (2, "letter_signed_on"), (2, "letter_signer"), (2, "letter_duties")}
+    assert session.scalar(select(FrontageHolder).where(FrontageHolder.code == "T-H9")) is None

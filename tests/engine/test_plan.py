@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.accounts.users import create_user
 from engine.core import clock
-from engine.core.models import Campaign, OutboxMessage, PlanItem, PlanProgress, User
+from engine.core.models import Campaign, OutboxMessage, PlanItem, PlanProgress, Unit, User
 from engine.readiness import plan
 from rules.problems import InputError
 
@@ -35,7 +36,8 @@ def test_an_overdue_item_is_raised_once_to_its_lead_unit_and_tier_1(session):
     assert plan.run_due(session) == 1  # 1.2 was due on 30 November; 1.1 is due on 20 December
     rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "plan_overdue",
                                                        OutboxMessage.created_at == at(2026, 12, 1, 9, 0))).all()
-    assert sorted(r.target for r in rows) == ["tier:1", "unit:JD-XC"]
+    xicheng = session.scalar(select(Unit.id).where(Unit.code == "JD-XC"))
+    assert sorted(r.target for r in rows) == ["tier:1", f"unit:{xicheng}"]
     assert rows[0].payload["code"] == "1.2" and "已超过完成时限" in rows[0].payload["message"]
     assert plan.run_due(session) == 0
     clock.set_clock(lambda: at(2026, 12, 21, 9, 0))
@@ -51,8 +53,13 @@ def test_the_lead_units_report_sets_progress_and_100_marks_it_done(session):
     row = item(session, "1.1")
     plan.report_progress(session, row, user(session, "dongcheng"), "60", "已完成摸底建档，集中整治进行中")
     assert row.percent == 60 and row.done_on is None
-    plan.report_progress(session, row, user(session, "squad_dc"), "90", "中队配合清理 12 处")  # cooperating unit
-    assert row.percent == 60  # only the lead unit's report moves the item
+    market = create_user(session, "plan-scjgj", "field_unit", "x" * 12, "SCJGJ")  # a cooperating bureau
+    plan.report_progress(session, row, market, "90", "市场周边清理 12 处")
+    assert row.percent == 60  # a cooperating unit's report does not move the item
+    plan.report_progress(session, row, user(session, "squad_dc"), "70", "中队清理 20 处")  # a unit under the lead
+    assert row.percent == 70
+    with pytest.raises(InputError):  # a reading role never writes progress, whatever its unit
+        plan.report_progress(session, row, create_user(session, "plan-auditor", "auditor", "x" * 12, "JD-DC"), 80, "x")
     plan.report_progress(session, row, user(session, "dongcheng"), 100, "全部完成")
     assert row.percent == 100 and row.done_on.isoformat() == "2026-12-10"
 
@@ -81,8 +88,9 @@ def test_the_monthly_report_lists_who_is_behind_most_behind_first(session):
     assert lines["SCJGJ"].due == 0
     november = plan.monthly_report(session, campaign, "2026-11")
     assert [line.unit.code for line in november][0] == "JD-XC"  # most behind first
-    with pytest.raises(InputError):
-        plan.monthly_report(session, campaign, "2026-13")
+    for bad in ("2026-13", "9999-12", "0001-01"):
+        with pytest.raises(InputError):
+            plan.monthly_report(session, campaign, bad)
 
 
 @pytest.mark.parametrize("change, field", [

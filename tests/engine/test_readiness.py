@@ -27,7 +27,8 @@ def generated_checklist(session, kind: str = "back_street", n: int = 3) -> list[
     codes = [f"GEN-{kind[:2].upper()}-{i}" for i in range(1, n + 1)]
     for i, code in enumerate(codes):
         save_item(session, {"type": kind, "code": code, "text": f"生成的检查项 {i + 1}", "method": "现场查看",
-                            "max_score": 2 + i, "frequency": "daily", "category_code": "06036", "position": i})
+                            "max_score": 2 + i, "frequency": "daily", "category_code": "06036", "position": i},
+                  replace=True)
     return codes
 
 
@@ -122,3 +123,11 @@ def test_a_window_opening_after_the_readiness_time_escalates_nothing_that_day(se
     session.flush()
     assert daily.run_due(session, datetime(2026, 11, 5, 9, 30, tzinfo=SHANGHAI)) == 0
     assert daily.run_due(session, datetime(2026, 11, 6, 6, 41, tzinfo=SHANGHAI)) > 0
+
+
+def test_a_new_item_never_overwrites_an_item_of_the_same_code(session):
+    [code, *_] = generated_checklist(session, n=1)
+    with pytest.raises(InputError) as refused:
+        save_item(session, {"type": "back_street", "code": code, "text": "另一个检查项", "max_score": 1,
+                            "frequency": "daily"})
+    assert refused.value.problems[0].where == "code" and "已有编号" in refused.value.problems[0].zh

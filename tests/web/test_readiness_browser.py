@@ -28,7 +28,8 @@ def school_checklist(session) -> None:
     """A generated checklist for school surroundings (the demo ships none for them)."""
     for i, code in enumerate(ITEMS):
         save_item(session, {"type": "school", "code": code, "text": f"校园周边检查项 {i + 1}", "method": "现场查看",
-                            "max_score": 2, "frequency": "daily", "category_code": "06036", "position": i})
+                            "max_score": 2, "frequency": "daily", "category_code": "06036", "position": i},
+                  replace=True)
     session.commit()
 
 

@@ -23,7 +23,7 @@ def checklist(session) -> dict[str, str]:
     committed may have added items of its own)."""
     for i, code in enumerate(ITEMS):
         item = save_item(session, {"type": "school", "code": code, "text": f"检查项 {code}", "max_score": 3,
-                                   "frequency": "daily", "position": i})
+                                   "frequency": "daily", "position": i}, replace=True)
     session.commit()
     return {f"passed-{i.code}": "yes" for i in items_for(session, item.type_id, daily_only=True)}
 
