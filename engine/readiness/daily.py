@@ -120,8 +120,9 @@ def _checked_answers(session: Session, point: InspectionPoint, answers: list[Ans
             if not 0 <= score <= item.max_score:
                 problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
                                         f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
-        if len(answer.note or "") > MAX_NOTE:
-            problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters", f"说明不超过 {MAX_NOTE} 个字符"))
+        if len(answer.note or "") > MAX_NOTE or "\x00" in (answer.note or ""):
+            problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters, without NUL bytes",
+                                    f"说明不超过 {MAX_NOTE} 个字符，且不含空字符"))
         if len(answer.photos) > MAX_PHOTOS:
             problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
         if not answer.passed and not answer.photos:
