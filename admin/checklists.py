@@ -16,8 +16,8 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from admin.base import READERS, Guarded, MasterDataView, require_editor
 from admin.people import ShownChoices, import_upload, place_problems
 from engine.core.models import ChecklistItem, InspectionPointType
-from engine.core.tables import MAX_FILE_BYTES, read_table
-from engine.readiness.checklist_import import ChecklistImport, import_checklists, template_headers
+from engine.core.tables import MAX_FILE_BYTES, ImportReport, read_table
+from engine.readiness.checklist_import import import_checklists, template_headers
 from engine.readiness.checklists import FREQUENCIES, save_item
 from engine.space.points import type_name
 from rules.problems import InputError
@@ -124,5 +124,5 @@ class ChecklistImportView(Guarded, BaseView):
         return Response("\ufeff" + ",".join(template_headers()) + "\r\n", mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=checklists-template.csv"})
 
-    def _import(self, form: ChecklistUploadForm) -> ChecklistImport | None:
+    def _import(self, form: ChecklistUploadForm) -> ImportReport | None:
         return import_upload(form, "checklists", lambda path, _name: import_checklists(db.session, read_table(path)))

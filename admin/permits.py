@@ -27,9 +27,9 @@ from admin.people import RecordPicker, ShownChoices, import_upload, place_proble
 from admin.zones import EXTRA_LAYERS
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import FrontageHolder, Permit, Unit
-from engine.core.tables import MAX_FILE_BYTES, read_table
+from engine.core.tables import MAX_FILE_BYTES, ImportReport, read_table
 from engine.space.datum import geometry_from_wgs84
-from engine.space.permit_import import PermitImport, import_permits, template_headers
+from engine.space.permit_import import import_permits, template_headers
 from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
                                   status_name)
 from rules.facts import PERMIT_KINDS
@@ -217,7 +217,7 @@ class PermitImportView(Guarded, BaseView):
         return Response(permit_template_csv(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=permits-template.csv"})
 
-    def _import(self, form: PermitUploadForm) -> PermitImport | None:
+    def _import(self, form: PermitUploadForm) -> ImportReport | None:
         return import_upload(form, "permits",
                              lambda path, _name: import_permits(db.session, read_table(path), _zone()))
 

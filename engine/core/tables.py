@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from datetime import date, datetime
 from typing import Any
@@ -104,3 +104,35 @@ def match_columns(headers: list[str], columns: Columns) -> tuple[dict[str, int],
         elif target not in found:
             found[target] = i
     return found, unknown
+
+
+def checked_columns(headers: list[str], columns: Columns, required: tuple[str, ...]) -> dict[str, int]:
+    """The target columns of a table's header row, or InputError naming every unknown header and every missing
+    required column: an import refuses a misspelt column by name rather than ignoring it."""
+    found, unknown = match_columns(headers, columns)
+    names = [hints[0] for hints in columns.values()]
+    problems = []
+    if unknown:
+        problems.append(Problem("file", f"unknown columns: {', '.join(unknown)} (known: {', '.join(names)})",
+                                f"未知的列：{'、'.join(unknown)}（可用的列：{'、'.join(names)}）"))
+    missing = [t for t in required if t not in found]
+    if missing:
+        problems.append(Problem("file", f"no column for {', '.join(columns[t][0] for t in missing)}",
+                                f"缺少列：{'、'.join(columns[t][0] for t in missing)}"))
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+@dataclass
+class ImportReport:
+    """What a table import did: counts, or (nothing stored) every refused row with its reasons (row = file line)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems if p.row is not None})

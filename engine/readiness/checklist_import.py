@@ -4,14 +4,13 @@ its own manual into a sheet; rows are matched on (point type, item code), so the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.models import ChecklistItem, InspectionPointType
-from engine.core.tables import Table
+from engine.core.tables import ImportReport, Table, cell_text, checked_columns
 from engine.readiness.checklists import check_item
 from engine.space.points import TYPE_NAMES
 from rules.problems import InputError, Problem
@@ -31,53 +30,12 @@ REQUIRED = ("type", "code", "text", "max_score")
 YES = {"是", "示例", "yes", "y", "true", "1"}
 
 
-@dataclass
-class ChecklistImport:
-    """What an import did: counts, or (nothing stored) every refused row with its reasons (row = file line)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems if p.row is not None})
-
-
 def template_headers() -> list[str]:
     return [hints[0] for hints in COLUMNS.values()]
 
 
 def _columns(headers: list[str]) -> dict[str, int]:
-    known = {hint.lower(): target for target, hints in COLUMNS.items() for hint in hints}
-    found: dict[str, int] = {}
-    unknown = []
-    for i, header in enumerate(headers):
-        target = known.get(header.strip().lower()) if header.strip() else None
-        if header.strip() and target is None:
-            unknown.append(header.strip())
-        elif target is not None and target not in found:
-            found[target] = i
-    problems = []
-    if unknown:
-        problems.append(Problem("file", f"unknown columns: {', '.join(unknown)} (known: {', '.join(template_headers())})",
-                                f"未知的列：{'、'.join(unknown)}（可用的列：{'、'.join(template_headers())}）"))
-    missing = [t for t in REQUIRED if t not in found]
-    if missing:
-        problems.append(Problem("file", f"no column for {', '.join(COLUMNS[t][0] for t in missing)}",
-                                f"缺少列：{'、'.join(COLUMNS[t][0] for t in missing)}"))
-    if problems:
-        raise InputError(problems)
-    return found
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return checked_columns(headers, COLUMNS, REQUIRED)
 
 
 def _type_code(text: str) -> str:
@@ -86,17 +44,17 @@ def _type_code(text: str) -> str:
     return by_name.get(text.lower(), text)
 
 
-def import_checklists(session: Session, table: Table) -> ChecklistImport:
+def import_checklists(session: Session, table: Table) -> ImportReport:
     """Store every row, or none when any row is bad (the report then names them all); flushes, never commits."""
     columns = _columns(table.headers)
     types = {t.id: t.code for t in session.scalars(select(InspectionPointType))}
     existing = {(types[i.type_id], i.code): i for i in session.scalars(select(ChecklistItem))}
-    report = ChecklistImport()
+    report = ImportReport()
     checked: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for row, raw in enumerate(table.rows, start=2):
         cell = {t: raw[i] if i < len(raw) else None for t, i in columns.items()}
-        data = {name: _text(value) for name, value in cell.items()}
+        data = {name: cell_text(value) for name, value in cell.items()}
         data["type"] = _type_code(data.get("type", ""))
         data["example"] = data.get("example", "").lower() in YES
         data["position"] = row

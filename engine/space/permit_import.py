@@ -6,7 +6,6 @@ so is a value in a column with no header. Times are local to the campaign's zone
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import FrontageHolder, Permit, Unit
-from engine.core.tables import Table, cell_text, match_columns
+from engine.core.tables import ImportReport, Table, cell_text, checked_columns
 from engine.space.permits import KIND_ALIASES, PERMIT_INDEX, STATUS_ALIASES, PermitInput, check_permit
-from rules.problems import InputError, Problem
+from rules.problems import Problem
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("审批编号", "编号", "number"),
@@ -46,38 +45,12 @@ NUMBERS = ("lat", "lon", "radius_m", "site_lat", "site_lon", "site_radius_m")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 
 
-@dataclass
-class PermitImport:
-    """What an import did: counts, or (nothing stored) every refused row with its reasons (row = file line)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems if p.row is not None})
-
-
 def template_headers() -> list[str]:
     return [hints[0] for hints in COLUMNS.values()]
 
 
 def _columns(headers: list[str]) -> dict[str, int]:
-    found, unknown = match_columns(headers, COLUMNS)
-    problems = []
-    if unknown:
-        problems.append(Problem("file",
-                                f"unknown columns: {', '.join(unknown)} (known: {', '.join(template_headers())})",
-                                f"未知的列：{'、'.join(unknown)}（可用的列：{'、'.join(template_headers())}）"))
-    missing = [t for t in REQUIRED if t not in found]
-    if missing:
-        problems.append(Problem("file", f"no column for {', '.join(COLUMNS[t][0] for t in missing)}",
-                                f"缺少列：{'、'.join(COLUMNS[t][0] for t in missing)}"))
-    if problems:
-        raise InputError(problems)
-    return found
+    return checked_columns(headers, COLUMNS, REQUIRED)
 
 
 def _local(value: Any, zone: ZoneInfo) -> datetime | None:
@@ -143,14 +116,14 @@ def _row(raw: list[Any], row: int, headers: list[str], columns: dict[str, int], 
     return v, problems
 
 
-def import_permits(session: Session, table: Table, zone: ZoneInfo) -> PermitImport:
+def import_permits(session: Session, table: Table, zone: ZoneInfo) -> ImportReport:
     """Store every row, or none when any row is bad (the report then names them all); flushes, never commits."""
     columns = _columns(table.headers)
     units = {u.code: u for u in session.scalars(select(Unit))}
     units |= {u.name_zh: u for u in units.values()}
     holders = {h.address: h for h in session.scalars(select(FrontageHolder))}
     existing = {p.number: p for p in session.scalars(select(Permit))}
-    report = PermitImport()
+    report = ImportReport()
     checked: list[tuple[PermitInput, dict[str, Any]]] = []
     seen: set[str] = set()
     for row, raw in enumerate(table.rows, start=2):
