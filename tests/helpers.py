@@ -139,8 +139,10 @@ def start(env: dict, *args: str, entry: str = "app.cli", **extra: str) -> subpro
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a process started by `start`; a warm shutdown that outlasts a minute on a loaded machine is cut short."""
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> float:
+    """Stop a process started by `start`; a warm shutdown that outlasts a minute on a loaded machine is cut short.
+    Returns the seconds it took, so a test can tell a process that ignored the signal and had to be killed."""
+    began = time.monotonic()
     if proc.poll() is None:
         if sig == signal.SIGKILL:  # RQ's work-horse has a process group of its own: kill it first
             subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
@@ -151,6 +153,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+    return time.monotonic() - began
 
 
 #: Where the engine-level task tests' events come from.

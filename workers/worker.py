@@ -7,6 +7,7 @@ import logging
 import signal
 
 from rq import Worker
+from rq.exceptions import StopRequested
 
 from engine.evaluation import pipeline
 from engine.core.config import load_settings
@@ -33,6 +34,8 @@ class EngineWorker(Worker):
         try:
             with session_factory(load_settings().database_url)() as session:
                 pipeline.warm(session)
+        except StopRequested:  # SIGTERM while warming: RQ's handler raised it here, and it must reach the work loop
+            raise
         except Exception:  # the database may be restarting: the horses will do it themselves
             log.warning("warming the worker failed", exc_info=True)
 
