@@ -24,7 +24,7 @@ from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, Evalua
                                 InspectionPointType, User)
 from engine.core.photos import check_size, inspect_photo, store_photo
 from engine.readiness.checklists import items_for
-from engine.readiness.daily import MAX_NOTE, MAX_PHOTOS, Answer
+from engine.readiness.daily import MAX_CHECK_PHOTOS, MAX_NOTE, MAX_PHOTOS, Answer
 from engine.readiness.findings import Finding, open_case
 from rules.facts import POINT_TYPES
 from rules.problems import InputError, Problem
@@ -164,6 +164,9 @@ def _checked(session: Session, point: InspectionPoint, answers: list[Answer], ma
                 problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
                                 for p in err.problems)
         checked.append((item, answer, score, passed, photos))
+    if sum(len(a.photos) for a in answers) > MAX_CHECK_PHOTOS:
+        problems.append(Problem("checklist", f"at most {MAX_CHECK_PHOTOS} photos per point",
+                                f"每个点位最多 {MAX_CHECK_PHOTOS} 张照片"))
     unknown = sorted(set(given) - {i.code for i in items})
     if unknown:
         problems.append(Problem("checklist", f"not items of this checklist: {', '.join(unknown)}",
