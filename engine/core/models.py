@@ -699,7 +699,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
     source_event_id: Mapped[str] = mapped_column(String(128))
-    source_type: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(32))  # rules.facts.SOURCE_TYPES (official_evaluation: 19)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category: Mapped[Category] = relationship()
     filing_condition: Mapped[Optional[str]] = mapped_column(String(32))
@@ -1019,7 +1019,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     source: Mapped[Optional[str]] = mapped_column(String(64))
-    source_type: Mapped[Optional[str]] = mapped_column(String(16))
+    source_type: Mapped[Optional[str]] = mapped_column(String(32))
     # The datum an intake source sends its points in (wgs84 | gcj02 | bd09); converted to WGS-84 at intake.
     crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
@@ -1174,7 +1174,7 @@ class ImportRun(Base):
     filename: Mapped[str] = mapped_column(String(255))
     stored_path: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(64))
-    source_type: Mapped[str] = mapped_column(String(16), default="hotline")
+    source_type: Mapped[str] = mapped_column(String(32), default="hotline")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")  # the file's datum
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

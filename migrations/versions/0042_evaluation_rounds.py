@@ -1,5 +1,6 @@
 """mock and official evaluation (issue 17 point 3): evaluation rounds, each point's checklist scores in a mock
-round (模拟测评), and the official evaluation's imported deductions attributed to unit and person
+round (模拟测评), and the official evaluation's imported deductions attributed to unit and person; source types
+up to 32 characters (official_evaluation has 19)
 
 Revision ID: 0042
 Revises: 0041
@@ -16,7 +17,19 @@ depends_on = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
+#: The columns holding a source type (rules.facts.SOURCE_TYPES), 16 characters until now.
+SOURCE_TYPE_COLUMNS = (('events', False), ('api_tokens', True), ('import_runs', False))
+
+
+def _source_types(length: int, was: int) -> None:
+    for table, nullable in SOURCE_TYPE_COLUMNS:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column('source_type', existing_type=sa.String(length=was), type_=sa.String(length=length),
+                               existing_nullable=nullable)
+
+
 def upgrade() -> None:
+    _source_types(32, 16)
     op.create_table(
         'evaluation_rounds',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -95,3 +108,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_evaluation_scores_round_id'), table_name='evaluation_scores')
     op.drop_table('evaluation_scores')
     op.drop_table('evaluation_rounds')
+    _source_types(16, 32)
