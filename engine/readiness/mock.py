@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, EvaluationScore, InspectionPoint,
                                 InspectionPointType, User)
@@ -274,3 +275,30 @@ def rounds(session: Session, campaign: Campaign, kind: str | None = None) -> lis
 def trend(session: Session, campaign: Campaign) -> list[tuple[EvaluationRound, Tally]]:
     """The mock rounds in order, each with its whole score rate: is readiness improving round on round?"""
     return [(r, rates(session, r).round) for r in rounds(session, campaign, "mock")]
+
+
+def demo_rounds(session: Session, folder: Path, now: datetime | None = None) -> list[EvaluationRound]:
+    """For the demo loader to call, once: two mock rounds by the demo's supervisor over the points whose type has a
+    checklist, the first losing one point on each point's first item (a case each), the second at full marks, so
+    the trend rises. Returns the rounds made (none when a mock round exists or nothing can be scored)."""
+    now = now or clock.now()
+    campaign = campaign_for(session, None)
+    inspector = session.scalar(select(User).where(User.role == "supervisor").order_by(User.id).limit(1))
+    if campaign is None or inspector is None or rounds(session, campaign, "mock"):
+        return []
+    points = [p for p in session.scalars(select(InspectionPoint).where(InspectionPoint.active.is_(True))
+                                         .order_by(InspectionPoint.code)) if items_for(session, p.type_id)]
+    if not points:
+        return []
+    made = []
+    for number, name in ((1, "第一轮模拟测评（示例）"), (2, "第二轮模拟测评（示例）")):
+        row = start_round(session, campaign, inspector, name, codes=[p.code for p in points], now=now)
+        for point in points:
+            items = items_for(session, point.type_id)
+            answers = [Answer(i.code, True) for i in items]
+            if number == 1:
+                answers[0] = Answer(items[0].code, False, max(items[0].max_score - 1, 0), "示例：模拟测评发现的问题")
+            score_point(session, row, point, inspector, answers, folder, 0, now)
+        close_round(session, row)
+        made.append(row)
+    return made

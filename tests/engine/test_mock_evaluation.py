@@ -203,3 +203,12 @@ def test_an_import_naming_a_missing_point_or_a_foreign_item_writes_nothing(sessi
         (5, "points", "扣分须为大于 0 的数，且不超过本项满分 2")]
     assert report.problems[0].en == "no point 'MK-404'"
     assert counts(session) == before
+
+
+def test_the_demo_rounds_rise_and_are_made_once(session, tmp_path):
+    clock.set_clock(lambda: NOW)
+    made = mock.demo_rounds(session, tmp_path)
+    assert [r.status for r in made] == ["closed", "closed"]
+    rates = [t.rate for _, t in mock.trend(session, campaign_for(session, None))]
+    assert len(rates) == 2 and rates[0] < rates[1] == 1.0
+    assert mock.demo_rounds(session, tmp_path) == []
