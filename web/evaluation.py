@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.authoring.campaigns import campaign_for
-from engine.core.models import Campaign, EvaluationRound, InspectionPoint, InspectionPointType, Unit
+from engine.core.models import Campaign, EvaluationRound, InspectionPoint, Unit
 from engine.readiness import checklists, mock, official
 from engine.space.points import TYPE_NAMES, type_name
 from rules.problems import InputError, Problem
@@ -234,12 +234,11 @@ def round_rates(round_id: int):
     lang = short_lang()
     rows = _rates_rows(row, lang)
     rates, points = rows["rates"], rows["points"]
-    kinds = {t.code: t for t in db.session.scalars(select(InspectionPointType))}
     return jsonify({**round_json(row, lang), "scored_points": rates.scored_points, "rate": rates.round.json(),
                     "by_point": [{"code": points[p].code, "name": points[p].name, **t.json()}
                                  for p, t in sorted(rates.points.items(), key=lambda pt: points[pt[0]].code)],
                     "by_type": [{"code": c, "name": type_name(c, lang), **t.json()}
-                                for c, t in sorted(rates.types.items()) if c in kinds],
+                                for c, t in sorted(rates.types.items())],
                     "by_unit": [{"code": u.code, "name": _unit_name(u, lang), **t.json()}
                                 for u, t in rows["unit_rows"]]})
 
