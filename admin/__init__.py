@@ -22,6 +22,7 @@ from admin.history import FiringHistoryView
 from admin.imports import ImportView
 from admin.inspection import add_inspection_views
 from admin.checklists import ChecklistImportView, ChecklistItemView
+from admin.evaluation import DeductionImportView
 from admin.inspection_points import InspectionPointTypeView, InspectionPointView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
@@ -65,6 +66,8 @@ def init_admin(app: Flask) -> Admin:
                                      endpoint="checklist_items"))
     admin.add_view(ChecklistImportView(name=_l("Import checklists"), endpoint="checklist_import",
                                        url="checklist-import", category=master))
+    admin.add_view(DeductionImportView(name=_l("Import official deductions"), endpoint="deduction_import",
+                                       url="deduction-import", category=master))
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))

@@ -26,7 +26,9 @@ from web.common.i18n import short_lang
 SOURCE_TYPE_NAMES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol"), "camera": ("视频监控", "camera"),
                      "inspection": ("测评检查", "inspection"), "media": ("媒体", "media"),
                      "leader": ("领导交办", "leader"), "citizen": ("市民上报", "citizen"),
-                     "readiness": ("每日自查", "daily readiness check")}
+                     "readiness": ("每日自查", "daily readiness check"),
+                     "mock_evaluation": ("模拟测评", "mock evaluation"),
+                     "official_evaluation": ("正式测评", "official evaluation")}
 
 
 def _name(obj: Any, lang: str) -> str:

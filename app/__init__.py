@@ -21,9 +21,9 @@ from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
-                 change_actor, evidence, frontage, handover, inbox, inspection_api, inspection_pages, inspection_points,
-                 open311, openapi, pages, people, permits, plan, readiness, sanction_records, simulate, supervision,
-                 workflow, zones)
+                 change_actor, evaluation, evidence, frontage, handover, inbox, inspection_api, inspection_pages,
+                 inspection_points, open311, openapi, pages, people, permits, plan, readiness, sanction_records,
+                 simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -107,6 +107,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(inspection_pages.bp)  # 三级督查: the round's phone page and the weekly coverage
     app.register_blueprint(inspection_api.api)  # bearer tokens only, CSRF-exempt in web/inspection_api.py
     app.register_blueprint(readiness.bp)  # 每日自查: the point's phone check (a form with CSRF) and the board
+    app.register_blueprint(evaluation.bp)  # 模拟测评: rounds, rates, the phone scoring page (forms with CSRF)
+    app.register_blueprint(evaluation.api)  # its rates as JSON: bearer tokens only, CSRF-exempt there
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
             request.max_content_length = settings.evidence.max_bytes * MAX_PER_CASE + 256 * 1024
         elif endpoint in ("inspection.finding", "inspection_api.post_finding"):  # a finding's photos at once
             request.max_content_length = settings.evidence.max_bytes * MAX_FINDING_PHOTOS + 256 * 1024
-        elif endpoint == "readiness.check":  # a photo or two for each failed item of a morning's checklist
+        elif endpoint in ("readiness.check", "evaluation.score"):  # a photo or two for each failed item of a morning's checklist
             request.max_content_length = settings.evidence.max_bytes * READINESS_PHOTOS + 256 * 1024
 
     init_admin(app)

@@ -29,6 +29,7 @@ from engine.core.config import load_settings
 from engine.core.db import session_factory
 from engine.core.models import Campaign, Unit
 from engine.core.tables import read_table
+from engine.readiness.official import import_deductions
 from engine.core.logs import configure_logging
 from engine.people.register import import_staff
 from engine.people.roster import on_duty
@@ -322,6 +323,33 @@ def permits_import(path: Path) -> None:
             raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
         session.commit()
     click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+@main.group()
+def evaluation() -> None:
+    """Mock and official evaluation (模拟测评, 正式测评扣分)."""
+
+
+@evaluation.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default="", help="the round's name (default: 正式测评 and the first visit date)")
+def evaluation_import(path: Path, name: str) -> None:
+    """Import the official evaluation's deductions (CSV or XLSX: 点位编号, 测评项目编号, 扣分, 说明, 测评日期): every
+    row, each opening a case for the point's unit, or none."""
+    with session_factory(load_settings().database_url)() as session:
+        campaign = campaign_for(session, None)
+        if campaign is None:
+            raise click.ClickException("no active campaign / 没有进行中的专项行动")
+        try:
+            report = import_deductions(session, campaign, read_table(path), name=name)
+        except InputError as err:
+            raise click.ClickException("; ".join(f"{p.where}: {p.en} / {p.zh}" for p in err.problems)) from err
+        if report.problems:
+            for p in report.problems:
+                click.echo(f"row {p.row}: {p.where}: {p.en} / {p.zh}", err=True)
+            raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
+        session.commit()
+    click.echo(f"{report.created} deductions imported, each filed as a case for its point's unit")
 
 
 @main.group()

@@ -19,7 +19,8 @@ class Fact:
     choices: tuple[str, ...] = ()
 
 
-SOURCE_TYPES = ("hotline", "patrol", "camera", "inspection", "media", "leader", "citizen", "readiness")
+SOURCE_TYPES = ("hotline", "patrol", "camera", "inspection", "media", "leader", "citizen", "readiness",
+                "mock_evaluation", "official_evaluation")
 #: Zone layers (DESIGN 16): 限制经营区, 严管街, 学校周边, 居住区.
 ZONE_KINDS = ("restricted_business", "strict_street", "school_surroundings", "residential")
 #: Permits (审批/备案) the seed lists turn on; night works is our own extension for SM4.

@@ -51,6 +51,9 @@ ZERO = Decimal(0)
 ABOVE_UNIT_TIERS = frozenset({2, 3})
 #: The key under which `Indicators.findings_by_tier` counts the findings that carry no tier (evaluations).
 NO_TIER = 0
+#: Findings of the mock (模拟测评) and the official evaluation: above every unit, each costing the points its
+#: report carries (the item's points missed, or the points the evaluation deducted) under "inspection".
+EVALUATION_SOURCES = frozenset({"mock_evaluation", "official_evaluation"})
 
 
 @dataclass
@@ -75,6 +78,8 @@ class TaskRow:
     #: An inspection finding's tier and the inspector's unit (None: not a finding, or a finding without a tier).
     inspection_tier: int | None = None
     inspector_unit_id: int | None = None
+    #: The points its report carries: what an evaluation finding (EVALUATION_SOURCES) costs.
+    event_points: float = 0.0
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -329,13 +334,14 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
                     lost.lose("failed_check", row.points["failed_check"])
         if not period.start <= row.created_at < cutoff or voided is not None:
             continue
-        if row.source_type == "inspection":
+        if row.source_type == "inspection" or row.source_type in EVALUATION_SOURCES:
             lost = under(row, row.created_at)
             lost.inspection_findings += 1
             tier = row.inspection_tier or NO_TIER
             lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
             if above_unit(row) and counts_points(row, cutoff):
-                lost.lose("inspection", row.points["inspection"])
+                lost.lose("inspection", row.event_points if row.source_type in EVALUATION_SOURCES
+                          else row.points["inspection"])
         to_sign, to_arrive = first_response(row, cutoff)
         if running and submitted is None and row.deadline_at >= cutoff:
             ind.not_yet_due += 1  # a running period counts only work already due (or already handled)
@@ -394,7 +400,7 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at,
                     Task.deadline_at, Task.points, Task.list_kind, ListItem.point_rules, TaskTransition.id,
                     TaskTransition.at, TaskTransition.action, TaskTransition.to_status, TaskTransition.data,
-                    Event.inspection_tier, inspector.unit_id)
+                    Event.inspection_tier, inspector.unit_id, Event.points)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
              .outerjoin(inspector, inspector.id == Event.inspector_id)
              .outerjoin(TaskTransition, moves))
@@ -406,12 +412,13 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     records: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
     for tid, unit_id, assignee_id, category, source, created, deadline, points, list_kind, rules, move_id, at, \
-            action, to_status, data, tier, inspector_unit in session.execute(query):
+            action, to_status, data, tier, inspector_unit, event_points in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
                                       points_for(rules, points or 0), assignee_id=assignee_id, list_kind=list_kind,
-                                      inspection_tier=tier, inspector_unit_id=inspector_unit)
+                                      inspection_tier=tier, inspector_unit_id=inspector_unit,
+                                      event_points=event_points or 0.0)
             records[tid] = []
         if move_id is not None and move_id not in seen:
             seen.add(move_id)

@@ -464,6 +464,73 @@ class PlanProgress(Base):
     reported_at: Mapped[datetime] = mapped_column(UTC)
 
 
+class EvaluationRound(Base):
+    """A round of the evaluation (测评轮次): a mock one (模拟测评) whose inspectors score a sample of points against the
+    checklists, or the official visit whose deductions were imported. Changed only through engine/readiness/."""
+
+    __tablename__ = "evaluation_rounds"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    number: Mapped[int] = mapped_column(Integer)  # 第 n 轮, per campaign, in order
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # mock | official
+    starts_on: Mapped[date] = mapped_column(Date)  # the campaign's local days
+    ends_on: Mapped[date] = mapped_column(Date)
+    run_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    run_by: Mapped[Optional[User]] = relationship()
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    seed: Mapped[Optional[int]] = mapped_column(Integer)  # the sample's seed (None: chosen by hand)
+    point_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the sample, in code order
+    created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class EvaluationScore(Base):
+    """One checklist item of one point as a mock round's inspector scored it (at most the item's maximum); the
+    point's unit at that time answers for it, and a failed item's case is named."""
+
+    __tablename__ = "evaluation_scores"
+    __table_args__ = (UniqueConstraint("round_id", "point_id", "item_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("inspection_points.id"))
+    point: Mapped[InspectionPoint] = relationship()
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    item: Mapped[ChecklistItem] = relationship()
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)  # the item's maximum when scored
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    photos: Mapped[list[int]] = mapped_column(JSON, default=list)  # evidence ids
+    inspector_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    scored_at: Mapped[datetime] = mapped_column(UTC)
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+
+
+class OfficialDeduction(Base):
+    """A deduction of the official evaluation (实地考察扣分) by point and item, imported after the visit and
+    attributed to the point's unit and responsible person at import time (谁丢分谁负责), with the case it opened."""
+
+    __tablename__ = "official_deductions"
+    __table_args__ = (UniqueConstraint("point_id", "item_id", "visited_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(Date)
+    point_id: Mapped[int] = mapped_column(ForeignKey("inspection_points.id"))
+    point: Mapped[InspectionPoint] = relationship()
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    item: Mapped[ChecklistItem] = relationship()
+    points: Mapped[float] = mapped_column(Float)  # points deducted
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit] = relationship()
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    person: Mapped[Optional[Person]] = relationship()
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTC)
+
+
 class SupervisionTier(Base):
     """A supervising body (DESIGN 14): its level is its board and its outbox target (`tier:<level>`); the rung
     is the height of the ladder steps it receives, for the unit types it supervises (None: any other unit)."""
@@ -632,7 +699,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
     source_event_id: Mapped[str] = mapped_column(String(128))
-    source_type: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(32))  # rules.facts.SOURCE_TYPES (official_evaluation: 19)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category: Mapped[Category] = relationship()
     filing_condition: Mapped[Optional[str]] = mapped_column(String(32))
@@ -952,7 +1019,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     source: Mapped[Optional[str]] = mapped_column(String(64))
-    source_type: Mapped[Optional[str]] = mapped_column(String(16))
+    source_type: Mapped[Optional[str]] = mapped_column(String(32))
     # The datum an intake source sends its points in (wgs84 | gcj02 | bd09); converted to WGS-84 at intake.
     crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
@@ -1107,7 +1174,7 @@ class ImportRun(Base):
     filename: Mapped[str] = mapped_column(String(255))
     stored_path: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(64))
-    source_type: Mapped[str] = mapped_column(String(16), default="hotline")
+    source_type: Mapped[str] = mapped_column(String(32), default="hotline")
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     crs: Mapped[str] = mapped_column(String(8), default="wgs84", server_default="wgs84")  # the file's datum
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

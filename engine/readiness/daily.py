@@ -12,22 +12,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.authoring.campaigns import campaign_for
-from engine.cases.stages import NewCase, move, open_cases
 from engine.core import clock, outbox
-from engine.core.models import (Campaign, Case, ChecklistItem, Event, InspectionPoint, OutboxMessage, Person,
+from engine.core.models import (Campaign, Case, ChecklistItem, InspectionPoint, OutboxMessage, Person,
                                 ReadinessCheck, User)
 from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
-from engine.core.states import CaseStage, EventStatus
-from engine.evaluation.hand_routing import dispatch_routine
 from engine.people.staff import LEADERS
-from engine.readiness.checklists import case_category, items_for
-from engine.space.geo import grid_for_point
+from engine.readiness.checklists import items_for
+from engine.readiness.findings import Finding, open_case
 from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
 
@@ -193,29 +189,11 @@ def run_check(session: Session, point: InspectionPoint, user: User, answers: lis
 
 def _open_case(session: Session, campaign: Campaign, point: InspectionPoint, item: ChecklistItem, note: str,
                user: User, check: ReadinessCheck, now: datetime) -> Case:
-    """A failed item's report (source type readiness) and its case, filed and dispatched to the point's unit."""
-    category = case_category(session, item)
-    centre = shape(point.place).representative_point()
-    lat, lon = centre.y, centre.x
-    grid_id = point.grid_id or getattr(grid_for_point(session, lat, lon), "id", None)
+    """A failed item's report (source type readiness, no points) and its case, dispatched to the point's unit."""
     text = f"{point.code} {point.name}：{item.text}（每日自查不合格）" + (f" {note}" if note else "")
-    event = Event(source=SOURCE_NAME, source_event_id=f"{check.id}-{item.code}", source_type=SOURCE_TYPE,
-                  category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, occurred_at=now, received_at=now,
-                  description=text[:2000], address=(point.address or "")[:300], status=EventStatus.EVALUATED,
-                  attempts=0, points=0.0, evaluated_at=now,
-                  facts={"source_type": SOURCE_TYPE, "inspection_point": point.type.code})
-    session.add(event)
-    session.flush()
-    [case_id] = open_cases(session, [NewCase(
-        campaign_id=campaign.id, category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, reported_at=now,
-        filing_condition=None, lead_unit_id=point.unit_id, path=(CaseStage.FILED,),
-        comment="每日自查不合格，交点位责任单位整改 / failed in the point's daily readiness check")], now)
-    event.case_id = case_id
-    session.flush()
-    case = session.get(Case, case_id)
-    dispatch_routine(session, case, point.unit, now)
-    move(session, case, CaseStage.DISPATCHED, now, user, f"{point.code} {item.code}")
-    return case
+    return open_case(session, campaign, point, item, Finding(
+        SOURCE_NAME, SOURCE_TYPE, f"{check.id}-{item.code}", text,
+        "每日自查不合格，交点位责任单位整改 / failed in the point's daily readiness check"), user, now)
 
 
 def state_of(campaign: Campaign | None, check: ReadinessCheck | None, day: date, now: datetime) -> str:

@@ -54,6 +54,7 @@ EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    "deduction_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "checklist_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "permit_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "staff_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
@@ -106,6 +107,17 @@ POLICY: dict[str, frozenset[str]] = {
     "readiness.check_page": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "readiness.check": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "readiness.board_page": frozenset({FIELD_UNIT, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    # 模拟测评: readers see rounds and rates; starting and closing for scorers and admins; scoring (a form with
+    # CSRF) then for supervisors and assessors only (engine.readiness.mock.may_score)
+    "evaluation.index": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation.start": frozenset({SUPERVISOR, ASSESSOR, ADMIN}),
+    "evaluation.round_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation.close": frozenset({SUPERVISOR, ASSESSOR, ADMIN}),
+    "evaluation.score_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation.score": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation.deductions_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation_api.list_rounds": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "evaluation_api.round_rates": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "inspection_api.list_plans": SUPERVISORS,
     "inspection_api.post_round": SUPERVISORS,
     "inspection_api.get_round": SUPERVISORS,

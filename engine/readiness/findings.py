@@ -1,0 +1,54 @@
+"""A failed checklist item at an evaluation point, as a case for the point's unit: the daily check (source type
+readiness, costing nothing), a mock round (mock_evaluation) and the official evaluation (official_evaluation),
+whose event points are what the assessment counts against the unit (docs/ASSESSMENT.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
+
+from engine.cases.stages import NewCase, move, open_cases
+from engine.core.models import Campaign, Case, ChecklistItem, Event, InspectionPoint, User
+from engine.core.states import CaseStage, EventStatus
+from engine.evaluation.hand_routing import dispatch_routine
+from engine.readiness.checklists import case_category
+from engine.space.geo import grid_for_point
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where a finding comes from (source name and type, its key there), what it says, and the points it costs."""
+
+    source: str
+    source_type: str
+    key: str
+    text: str
+    comment: str
+    points: float = 0.0
+
+
+def open_case(session: Session, campaign: Campaign, point: InspectionPoint, item: ChecklistItem, finding: Finding,
+              user: User | None, now: datetime) -> Case:
+    """The finding's report and its case, filed and dispatched to the point's unit; flushes."""
+    category = case_category(session, item)
+    centre = shape(point.place).representative_point()
+    lat, lon = centre.y, centre.x
+    grid_id = point.grid_id or getattr(grid_for_point(session, lat, lon), "id", None)
+    event = Event(source=finding.source, source_event_id=finding.key, source_type=finding.source_type,
+                  category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, occurred_at=now, received_at=now,
+                  description=finding.text[:2000], address=(point.address or "")[:300],
+                  status=EventStatus.EVALUATED, attempts=0, points=finding.points, evaluated_at=now,
+                  facts={"source_type": finding.source_type, "inspection_point": point.type.code})
+    session.add(event)
+    session.flush()
+    [case_id] = open_cases(session, [NewCase(
+        campaign_id=campaign.id, category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, reported_at=now,
+        filing_condition=None, lead_unit_id=point.unit_id, path=(CaseStage.FILED,), comment=finding.comment)], now)
+    event.case_id = case_id
+    session.flush()
+    case = session.get(Case, case_id)
+    dispatch_routine(session, case, point.unit, now)
+    move(session, case, CaseStage.DISPATCHED, now, user, f"{point.code} {item.code}")
+    return case
