@@ -20,7 +20,7 @@ from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
-from engine.readiness import plan
+from engine.readiness import mock, plan
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
 from engine.authoring.drafts import publish, rollback
@@ -91,6 +91,9 @@ def demo_load() -> None:
         loaded = demo_pack.load(session)
         plan.load_demo(session)  # the task breakdown table's demo rows (创建任务分解表)
         session.commit()
+        if loaded is not None:
+            mock.demo_rounds(session, settings.evidence.dir)  # two 模拟测评 rounds whose rate rises
+            session.commit()
     if loaded is None:
         click.echo("demo campaign already loaded")
     else:
