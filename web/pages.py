@@ -115,19 +115,20 @@ def password_change_first():
 def change_password():
     """The user's own password change (forced after a reset); errors next to their field."""
     form = PasswordChangeForm()
+    user = current_user._get_current_object()  # login_user below needs the user, not the proxy
     if form.validate_on_submit():
         try:
-            change_own_password(db.session, current_user, form.current.data, form.new.data)
+            change_own_password(db.session, user, form.current.data, form.new.data)
         except InputError as err:
             lang = short_lang()
             for p in err.problems:
                 getattr(form, p.where, form.new).errors.append(p.message(lang))
         else:
             db.session.commit()
-            login_user(current_user)  # this session goes on under the new generation; others have ended
+            login_user(user)  # this session goes on under the new generation; others have ended
             flash(_("Your password was changed."), "success")
             return redirect(url_for("pages.home"))
-    return render_template("password.html", form=form, forced=current_user.must_change_password)
+    return render_template("password.html", form=form, forced=user.must_change_password)
 
 
 @bp.get("/")

@@ -35,8 +35,8 @@ _BASE_POLICY = {
 RELAXED_SCRIPTS = {"/admin": "'self' 'unsafe-inline'", "/rq": "'self' 'unsafe-inline' 'unsafe-eval'"}
 HSTS = "max-age=31536000; includeSubDomains"
 #: One answer for every failed sign-in, so that it never tells whether the username exists or is locked.
-SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures an account is locked for a while; "
-                    "an administrator can unlock it.")
+SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures each further attempt must wait a while; "
+                    "an administrator can lift the wait.")
 
 
 def local_target(target: str | None) -> str | None:
