@@ -5,22 +5,25 @@ A hard lock after N failures let anyone lock any account by typing its name N ti
 user at most the cap, while a guesser gets only a trickle of attempts. During the wait every attempt (even with
 the right password) is refused without being counted, so guessing on cannot lengthen the wait, and the caller
 answers 429 with Retry-After. A failure otherwise looks the same whatever the reason (unknown user, wrong
-password, inactive account) and costs the same password-hash time. The caller commits either way, so that
-failures are counted.
+password, inactive account) and costs the same password-hash time; failures under unknown usernames are
+counted and make the name wait just the same, so neither the answer, its timing, nor a wait tells whether a
+username exists. The caller commits either way, so that failures are counted.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session as session_of
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.core import clock
 from engine.core.config import LockoutSettings, load_settings
-from engine.core.models import UTC, User
+from engine.core.models import UTC, UnknownSignIn, User
 
 _DUMMY_HASH = generate_password_hash("civicrules-no-such-user")
 
@@ -69,7 +72,7 @@ def attempt(session: Session, username: str, password: str, policy: LockoutPolic
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")  # same cost as a real check: no timing oracle
-        return SignIn()
+        return _unknown_name_fails(session, username, now, policy)  # and the same wait: no existence oracle
     password_ok = check_password_hash(user.password_hash, password or "")
     if is_locked(user, now):
         return SignIn(wait_seconds=max(1, math.ceil((user.locked_until - now).total_seconds())))
@@ -101,6 +104,33 @@ def _count_failure(user: User, now: datetime, policy: LockoutPolicy) -> timedelt
                                  .execution_options(synchronize_session=False))
     session_of(user).expire(user)
     return wait
+
+
+def _unknown_name_fails(session: Session, username: str, now: datetime, policy: LockoutPolicy) -> SignIn:
+    """Count a failure under a name no account has exactly as an account's, in unknown_sign_ins; rows quiet
+    for the window are deleted, so guessed names do not pile up."""
+    digest = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()
+    row = session.get(UnknownSignIn, digest, with_for_update=True)
+    if row is not None and row.waits_until is not None and row.waits_until > now:
+        return SignIn(wait_seconds=max(1, math.ceil((row.waits_until - now).total_seconds())))
+    if row is None:
+        session.execute(delete(UnknownSignIn).where(UnknownSignIn.last_failure_at < now - policy.window))
+        wait = policy.wait_after(1)
+        try:
+            with session.begin_nested():
+                session.add(UnknownSignIn(name_digest=digest, failures=1, last_failure_at=now,
+                                          waits_until=now + wait if wait else None))
+        except IntegrityError:  # a parallel first failure under the same name counted it already
+            pass
+        return SignIn(wait_seconds=math.ceil(wait.total_seconds()) if wait else 0)
+    if row.last_failure_at < now - policy.window:
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = now
+    wait = policy.wait_after(row.failures)
+    row.waits_until = now + wait if wait else None
+    session.flush()
+    return SignIn(wait_seconds=math.ceil(wait.total_seconds()) if wait else 0)
 
 
 def unlock(session: Session, username: str) -> bool:

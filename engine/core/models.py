@@ -945,6 +945,18 @@ class User(Base):
         return self.username
 
 
+class UnknownSignIn(Base):
+    """Failed sign-ins under a username no account has, counted like an account's (engine/accounts/lockout.py),
+    so that the wait after repeated failures never tells whether a username exists. Keyed by a digest of the
+    lower-cased name; rows quiet for the lockout window are deleted."""
+
+    __tablename__ = "unknown_sign_ins"
+    name_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTC, index=True)
+    waits_until: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
 #: The datums a source, an import or the map tiles may declare (DESIGN 16); points are stored in WGS-84.
 DATUMS = ("wgs84", "gcj02", "bd09")
 

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.accounts.users import create_user
 from engine.accounts.lockout import LockoutPolicy, attempt, is_locked, sign_in, unlock
-from engine.core.models import User
+from engine.core.models import UnknownSignIn, User
 
 POLICY = LockoutPolicy(max_failures=10, window=timedelta(minutes=15), longest_wait=timedelta(minutes=5))
 
@@ -92,3 +92,19 @@ def test_failures_are_forgotten_after_a_quiet_window(session):
     user = session.scalar(select(User).where(User.username == name))
     assert user.failed_logins == 0 and not is_locked(user)
     assert unlock(session, name) and not unlock(session, "no-such-user-" + name)
+
+
+def test_a_name_no_account_has_waits_exactly_like_an_account(session):
+    """Otherwise the wait itself would tell a guesser which usernames exist."""
+    real, ghost = _account(session), f"ghost-{uuid.uuid4().hex[:8]}"
+    now = clock.now()
+    clock.set_clock(lambda: now)
+    for name in (real, ghost):
+        assert [attempt(session, name, "wrong-guess", POLICY).wait_seconds for _ in range(13)] == [0] * 10 + [2, 2, 2]
+    assert attempt(session, ghost.upper(), "x", POLICY).wait_seconds == 2  # the same name in other letters
+    later = now + timedelta(minutes=16)
+    clock.set_clock(lambda: later)
+    attempt(session, f"other-{uuid.uuid4().hex[:8]}", "x", POLICY)  # a new name sweeps the quiet ones away
+    assert session.scalar(select(func.count()).select_from(UnknownSignIn)
+                          .where(UnknownSignIn.last_failure_at < later - POLICY.window)) == 0
+    assert attempt(session, ghost, "wrong-guess", POLICY).wait_seconds == 0

@@ -110,8 +110,11 @@ def test_past_the_allowance_an_account_waits_briefly_with_429_and_retry_after(ap
     waiting = attempt(account, PASSWORD, **{"Accept-Language": "zh-CN"})  # even the right password waits
     assert waiting.status_code == 429 and waiting.mimetype == "application/problem+json"
     assert "登录失败次数过多" in waiting.get_json()["detail"] and waiting.get_json()["retry_after"] == 2
-    unknown = attempt(f"nobody-{uuid.uuid4().hex[:6]}", PASSWORD)
-    assert unknown.status_code == 401
+    nobody = f"nobody-{uuid.uuid4().hex[:6]}"  # a name no account has waits just the same: no existence oracle
+    assert [attempt(nobody, "guess-guess").status_code for _ in range(11)] == [401] * 10 + [429]
+    unknown = attempt(nobody, PASSWORD, **{"Accept-Language": "zh-CN"})
+    assert unknown.status_code == 429 and unknown.headers["Retry-After"] == waiting.headers["Retry-After"]
+    assert unknown.get_json() == waiting.get_json()
     session.expire_all()
     user = session.scalar(select(User).where(User.username == account))
     assert user.failed_logins == 11 and user.locked_until is not None
