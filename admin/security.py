@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash
 from flask_admin import Admin
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
@@ -113,7 +114,15 @@ class AccountView(ReadableModelView):
     @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end and their "
                                                "tokens are revoked at once."))
     def action_deactivate(self, ids: list[str]) -> None:
-        count = sum(deactivate(db.session, user) for user in self._selected(ids))
+        count = 0
+        for user in self._selected(ids):
+            if user.id == current_user.id:
+                flash(_("You cannot deactivate your own account."), "danger")
+                continue
+            try:
+                count += deactivate(db.session, user)
+            except InputError as err:
+                flash(err.problems[0].message(short_lang()), "danger")
         db.session.commit()
         flash(_("%(count)s accounts deactivated.", count=count), "success")
 

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -94,11 +94,23 @@ def _revoke_tokens(session: Session, user: User) -> int:
     return len(rows)
 
 
+def _keep_an_administrator(session: Session, user: User) -> None:
+    """Refuse to leave the site with no active administrator: nobody could then manage accounts in the admin."""
+    if user.role != "admin" or not user.active:
+        return
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    if not others:
+        raise InputError([Problem("username", f"{user.username!r} is the last active administrator",
+                                  f"{user.username!r} 是最后一个启用的管理员账号")])
+
+
 def deactivate(session: Session, user: User) -> bool:
     """Stop an account at once: its sessions end and its tokens are revoked (reactivating does not bring them
     back). False if it was inactive already."""
     if not user.active:
         return False
+    _keep_an_administrator(session, user)
     user.active = False
     user.session_epoch = (user.session_epoch or 0) + 1
     _revoke_tokens(session, user)
@@ -121,6 +133,8 @@ def set_role(session: Session, user: User, role: str, unit_code: str | None = No
     unit, problems = _role_unit(session, role, unit_code)
     if problems:
         raise InputError(problems)
+    if role != "admin":
+        _keep_an_administrator(session, user)
     user.role, user.unit_id = role, unit.id if unit else None
     user.session_epoch = (user.session_epoch or 0) + 1
     ensure_roles(session)

@@ -245,3 +245,24 @@ def test_a_token_of_a_user_who_must_change_the_password_is_refused(app, session,
     session.commit()
     refused = _client(app).get("/api/v1/tasks", headers=bearer(token) | {"Accept-Language": "zh-CN"})
     assert refused.status_code == 403 and refused.get_json()["type"].endswith("password-change-required")
+
+
+def test_the_last_administrator_is_kept_and_nobody_deactivates_themselves(app, csrf_on, session, login):
+    admins = list(session.scalars(select(User).where(User.role == "admin", User.active.is_(True))))
+    for other in admins[1:]:
+        other.active = False
+    session.commit()
+    last = admins[0].username
+    for args in (("user", "deactivate", last), ("user", "set-role", last, "auditor")):
+        refused = _cli(*args)
+        assert refused.exit_code == 2 and "last active administrator" in refused.output
+    assert _user(session, last).active and _user(session, last).role == "admin"
+
+    create_user(session, "second-admin", "admin", "sturdy-lantern-42")
+    session.commit()
+    admin = _client(app)
+    login(admin, "admin")
+    listing = admin.get("/admin/account/?lang=zh_Hans_CN").get_data(as_text=True)
+    own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(_user(session, "admin").id),
+                                                     "csrf_token": csrf_from(listing)}, follow_redirects=True)
+    assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "admin").active
