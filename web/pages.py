@@ -91,7 +91,7 @@ def login():
 @require_roles()
 def logout():
     """Ends the session on the server too: the user's session generation moves on, so a copied cookie is dead."""
-    end_sessions(db.session, current_user)
+    end_sessions(db.session, current_user._get_current_object())
     db.session.commit()
     logout_user()
     return redirect(url_for("pages.login"))
@@ -104,8 +104,8 @@ PASSWORD_CHANGE_EXEMPT = frozenset({"pages.change_password", "pages.logout", "pa
 @bp.before_app_request
 def password_change_first():
     """After a reset, every page leads to the change form until the password is changed."""
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in PASSWORD_CHANGE_EXEMPT and not request.path.startswith("/api/")):
+    if (request.endpoint not in PASSWORD_CHANGE_EXEMPT and not request.path.startswith("/api/")
+            and current_user.is_authenticated and current_user.must_change_password):
         return redirect(url_for("pages.change_password"))
     return None
 
