@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.accounts.passwords import password_problems
 from engine.accounts.users import create_user, issue_user_token
 from engine.core.models import ApiToken, ChangeLogEntry, User
 from rules.problems import InputError
@@ -210,6 +209,8 @@ def test_common_and_leaked_passwords_are_refused(session, password):
 
 
 def test_the_username_inside_the_password_is_refused_and_the_demo_password_passes(session, env):
+    from engine.accounts.passwords import password_problems
+
     with pytest.raises(InputError):
         create_user(session, "wangfang", "checker", "WangFang2026!")
     assert _cli("user", "create", "zhaolei", "--role", "checker", "--password", "zhaolei-1988").exit_code == 2
