@@ -1,18 +1,26 @@
-"""Admin views for access: bearer tokens (revoke) and sign-in locks (unlock)."""
+"""Admin views for access: accounts (create, role and unit, deactivate, reactivate, reset password), bearer
+tokens (revoke) and sign-in waits (unlock). Every account change goes through engine.accounts.users, so the
+admin refuses what the command line refuses and the change log records it."""
 from __future__ import annotations
 
 from flask import flash
 from flask_admin import Admin
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField, StringField
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.base import ReadableModelView
-from engine.core.models import ApiToken, User
+from admin.base import ReadableModelView, shown_label
+from admin.people import place_problems
+from engine.core.models import ApiToken, Unit, User
 from engine.accounts import tokens
-from engine.accounts.users import ROLES
+from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
+from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from engine.accounts.lockout import unlock
@@ -21,6 +29,117 @@ from engine.accounts.lockout import unlock
 #: Every role the accounts know (collector and shift leader among them), named in the user's language.
 ROLE_CHOICES = tuple((code, LazyString(lambda zh=zh, en=en: zh if short_lang() == "zh" else en))
                      for code, (zh, en) in ROLES.items())
+
+
+def _units() -> list[tuple[str, str]]:
+    return [("", "—")] + [(u.code, shown_label(u)) for u in db.session.scalars(select(Unit).order_by(Unit.code))]
+
+
+def _role_name(code: str) -> str:
+    return str(dict(ROLE_CHOICES).get(code, code))
+
+
+class AccountForm(FlaskForm):
+    """Role and unit of an existing account (the engine checks that a field unit has a unit)."""
+
+    role = SelectField(_l("Role"), choices=lambda: [(c, str(n)) for c, n in ROLE_CHOICES], validate_choice=False)
+    unit_code = SelectField(_l("Unit"), choices=_units, validate_choice=False)
+
+
+class NewAccountForm(AccountForm):
+    """A new account with its first password (usable at once: only a reset forces a change)."""
+
+    username = StringField(_l("Username"))
+    password = PasswordField(_l("Password"), description=_l(
+        "At least 8 characters, not a common or leaked password, and without the username."))
+
+
+class AccountView(ReadableModelView):
+    """Accounts: editors create them, change role and unit, deactivate, reactivate and reset passwords (each in
+    the change log); a reset shows the temporary password once, and the user must change it at sign-in."""
+
+    can_delete = False  # an account with history is deactivated, never deleted
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    page_size = 50
+    form = AccountForm
+    column_list = ("username", "role", "unit", "active", "must_change_password", "created_at")
+    column_details_list = ("username", "role", "unit", "active", "must_change_password", "created_at",
+                           "failed_logins", "locked_until")
+    column_searchable_list = ("username",)
+    column_filters = (FilterEqual(User.role, _l("Role"), options=ROLE_CHOICES), "active")
+    column_formatters = {"role": lambda v, c, m, n: _role_name(m.role)}
+    column_default_sort = ("username", False)
+    column_labels = {"username": _l("Username"), "role": _l("Role"), "unit": _l("Unit"), "unit_code": _l("Unit"),
+                     "active": _l("Active"), "must_change_password": _l("Must change password"),
+                     "created_at": _l("Created at"), "failed_logins": _l("Failed sign-ins"),
+                     "locked_until": _l("Sign-in waits until"), "password": _l("Password")}
+
+    def get_create_form(self):
+        return NewAccountForm
+
+    def get_edit_form(self):
+        return AccountForm
+
+    def on_form_prefill(self, form: AccountForm, id) -> None:
+        user = db.session.get(User, id)
+        if user is not None:
+            form.role.data = user.role
+            form.unit_code.data = user.unit.code if user.unit else ""
+
+    def create_model(self, form: NewAccountForm) -> User | bool:
+        try:
+            user = create_user(db.session, (form.username.data or "").strip(), form.role.data,
+                               form.password.data or "", form.unit_code.data or None)
+        except InputError as err:
+            db.session.rollback()
+            place_problems(form, err.problems, {"unit": "unit_code"})
+            return False
+        db.session.commit()
+        return user
+
+    def update_model(self, form: AccountForm, model: User) -> bool:
+        try:
+            set_role(db.session, model, form.role.data, form.unit_code.data or None)
+        except InputError as err:
+            db.session.rollback()
+            place_problems(form, err.problems, {"unit": "unit_code"})
+            return False
+        db.session.commit()
+        return True
+
+    def _selected(self, ids: list[str]) -> list[User]:
+        return [u for u in (db.session.get(User, int(i)) for i in ids) if u is not None]
+
+    @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end and their "
+                                               "tokens are revoked at once."))
+    def action_deactivate(self, ids: list[str]) -> None:
+        count = 0
+        for user in self._selected(ids):
+            if user.id == current_user.id:
+                flash(_("You cannot deactivate your own account."), "danger")
+                continue
+            try:
+                count += deactivate(db.session, user)
+            except InputError as err:
+                flash(err.problems[0].message(short_lang()), "danger")
+        db.session.commit()
+        flash(_("%(count)s accounts deactivated.", count=count), "success")
+
+    @action("reactivate", _l("Reactivate"), _l("Reactivate the selected accounts?"))
+    def action_reactivate(self, ids: list[str]) -> None:
+        count = sum(reactivate(db.session, user) for user in self._selected(ids))
+        db.session.commit()
+        flash(_("%(count)s accounts reactivated.", count=count), "success")
+
+    @action("reset_password", _l("Reset password"), _l("Reset the passwords of the selected accounts? Each gets "
+                                                      "a temporary password that must be changed at sign-in."))
+    def action_reset_password(self, ids: list[str]) -> None:
+        shown = [(user.username, reset_password(db.session, user)) for user in self._selected(ids)]
+        db.session.commit()
+        for username, password in shown:
+            flash(_("Temporary password of %(username)s (shown once): %(password)s", username=username,
+                    password=password), "warning")
 
 
 class TokenView(ReadableModelView):
@@ -48,7 +167,7 @@ class TokenView(ReadableModelView):
 
 
 class SignInLockView(ReadableModelView):
-    """Accounts with their counted failed sign-ins and lock; "Unlock" lifts a lock at once (editors only)."""
+    """Accounts with their counted failed sign-ins and sign-in wait; "Unlock" ends a wait at once (editors only)."""
 
     can_create = can_edit = can_delete = False
     action_disallowed_list = ["delete"]
@@ -59,7 +178,7 @@ class SignInLockView(ReadableModelView):
     column_formatters = {"role": lambda v, c, m, n: str(dict(ROLE_CHOICES).get(m.role, m.role))}
     column_default_sort = ("locked_until", True)
     column_labels = {"username": _l("Username"), "role": _l("Role"), "unit": _l("Unit"), "active": _l("Active"),
-                     "failed_logins": _l("Failed sign-ins"), "locked_until": _l("Locked until")}
+                     "failed_logins": _l("Failed sign-ins"), "locked_until": _l("Sign-in waits until")}
 
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"))
     def action_unlock(self, ids: list[str]) -> None:
@@ -72,5 +191,6 @@ class SignInLockView(ReadableModelView):
 
 def add_security_views(admin: Admin) -> None:
     access = _l("Access")
+    admin.add_view(AccountView(User, db, name=_l("Accounts"), category=access, endpoint="account"))
     admin.add_view(TokenView(ApiToken, db, name=_l("Tokens"), category=access, endpoint="token"))
     admin.add_view(SignInLockView(User, db, name=_l("Sign-in locks"), category=access, endpoint="sign_in_lock"))

@@ -10,11 +10,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from app.accounts import user
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.space.datum import DATUMS
-from engine.accounts.lockout import unlock
-from engine.accounts.users import ROLES, create_user, issue_intake_token
+from engine.accounts.users import issue_intake_token
 from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
@@ -108,27 +108,7 @@ def demo_load() -> None:
         click.echo(credentials.read_text(encoding="utf-8"), nl=False)
 
 
-@main.group()
-def user() -> None:
-    """Accounts."""
-
-
-@user.command("create")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)))
-@click.option("--unit", "unit_code", default=None, help="unit code (required for field_unit)")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def user_create(name: str, role: str, unit_code: str | None, password: str) -> None:
-    """Create a user with a hashed password."""
-    with session_factory(load_settings().database_url)() as session:
-        try:
-            create_user(session, name, role, password, unit_code)
-        except InputError as err:
-            for p in err.problems:
-                click.echo(f"error: {p.where}: {p.en}", err=True)
-            sys.exit(2)
-        session.commit()
-    click.echo(f"user {name} created with role {role}")
+main.add_command(user)
 
 
 @main.group()
@@ -176,18 +156,6 @@ def token_revoke(ident: str) -> None:
         changed = tokens.revoke(session, found[0])
         session.commit()
         click.echo(f"token {found[0].id} ({found[0].prefix}) {'revoked' if changed else 'was already revoked'}")
-
-
-@user.command("unlock")
-@click.argument("name")
-def user_unlock(name: str) -> None:
-    """Lift a sign-in lock (set after repeated failed logins) at once."""
-    with session_factory(load_settings().database_url)() as session:
-        if not unlock(session, name):
-            click.echo(f"error: no user {name!r}", err=True)
-            sys.exit(2)
-        session.commit()
-    click.echo(f"user {name} unlocked")
 
 
 @main.command()

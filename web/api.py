@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from engine.accounts.lockout import sign_in
+from engine.accounts.lockout import attempt
 from engine.accounts.users import issue_user_token
 from engine.core.models import Case, Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
@@ -23,7 +23,7 @@ from web.common.i18n import short_lang
 from web.common.problems import problem, refused
 from web.common.taskforms import validate_data
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
-from web.ratelimit import intake_limit, login_limit
+from web.ratelimit import account_waits, intake_limit, login_limit
 from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, person_json, task_json
 from workers.queues import enqueue_drain
@@ -280,10 +280,16 @@ def create_token():
     if not isinstance(data, dict):
         raise InputError([Problem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
-    user = sign_in(db.session, str(data.get("username", "")), str(data.get("password", "")))
-    db.session.commit()  # a failure is counted towards the lockout
+    username = str(data.get("username", ""))
+    outcome = attempt(db.session, username, str(data.get("password", "")))
+    db.session.commit()  # a failure is counted towards the account's wait
+    if outcome.wait_seconds:
+        return account_waits(username, outcome.wait_seconds)
+    user = outcome.user
     if user is None:
         return problem(401, "bad-credentials", detail=str(SIGN_IN_FAILED))
+    if user.must_change_password:
+        return problem(403, "password-change-required", detail_key="password_change_required")
     token, row = issue_user_token(db.session, user)
     db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat(),
@@ -466,7 +472,7 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                 "token": {"type": "string"}, "token_type": {"type": "string"},
                 "expires_at": {"type": "string", "format": "date-time"}, "role": {"type": "string"},
                 "unit": {"type": "string", "nullable": True}}}),
-                **problem_responses(400, 401, 413, 415, 422, 429)}}},
+                **problem_responses(400, 401, 403, 413, 415, 422, 429)}}},
     }
     return paths, schemas
 

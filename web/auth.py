@@ -19,9 +19,16 @@ STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "audi
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    """The active user whose id and session generation the cookie names (User.get_id); a cookie from before a
+    logout, deactivation, reset or role change names an older generation and signs no one in."""
+    ident, _, epoch = session_id.partition(":")
+    if not (ident.isdigit() and epoch.isdigit()):
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or (user.session_epoch or 0) != int(epoch):
+        return None
+    return user
 
 
 def require_roles(*roles: str) -> Callable:
@@ -51,6 +58,8 @@ def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str
             token = resolve_token(db.session, header[7:].strip())
             if token is None:
                 return problem(401, "unauthorized", detail_key="token_invalid")
+            if token.kind == "user" and token.user.must_change_password:
+                return problem(403, "password-change-required", detail_key="password_change_required")
             if token.kind not in kinds or (token.kind == "user" and roles and token.user.role not in roles):
                 return problem(403, "forbidden", detail_key="forbidden")
             g.token = token

@@ -11,8 +11,9 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from engine.accounts.lockout import sign_in
-from engine.accounts.users import ROLES
+from engine.accounts.lockout import attempt
+from engine.accounts.users import ROLES, end_sessions
+from engine.accounts.users import change_password as change_own_password
 from engine.core import clock
 from engine.supervision.steps import escalated, ladder, upcoming
 from engine.core.models import Campaign, Category, Event, Person, Task, Unit
@@ -38,9 +39,9 @@ from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
-from web.forms import LoginForm, ReplyForm
-from web.ratelimit import login_limit
-from web.security import SIGN_IN_FAILED
+from web.forms import LoginForm, PasswordChangeForm, ReplyForm
+from web.ratelimit import account_waits, login_limit
+from web.security import SIGN_IN_FAILED, local_target
 from engine.cases.cooperation import COOPERATING, LEAD, answers, lead_task, role_of
 from engine.cases.stages import count_awaiting_dispatch, stage_name
 from web.case_pages import QUEUE_TITLES, queue_cases, queues_for
@@ -73,12 +74,15 @@ def mine_by_default(person: Person | None) -> bool:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = sign_in(db.session, form.username.data, form.password.data)
-        db.session.commit()  # a failure is counted towards the lockout
-        if user is not None:
-            login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
+        outcome = attempt(db.session, form.username.data, form.password.data)
+        db.session.commit()  # a failure is counted towards the account's wait
+        if outcome.user is not None:
+            login_user(outcome.user)
+            if outcome.user.must_change_password:
+                return redirect(url_for("pages.change_password"))
+            return redirect(local_target(request.args.get("next")) or url_for("pages.home"))
+        if outcome.wait_seconds:
+            return account_waits(form.username.data, outcome.wait_seconds)
         flash(str(SIGN_IN_FAILED), "danger")
     return render_template("login.html", form=form)
 
@@ -86,8 +90,45 @@ def login():
 @bp.post("/logout")
 @require_roles()
 def logout():
+    """Ends the session on the server too: the user's session generation moves on, so a copied cookie is dead."""
+    end_sessions(db.session, current_user._get_current_object())
+    db.session.commit()
     logout_user()
     return redirect(url_for("pages.login"))
+
+
+#: What a user who must change the password may still reach.
+PASSWORD_CHANGE_EXEMPT = frozenset({"pages.change_password", "pages.logout", "pages.login", "static"})
+
+
+@bp.before_app_request
+def password_change_first():
+    """After a reset, every page leads to the change form until the password is changed."""
+    if (request.endpoint not in PASSWORD_CHANGE_EXEMPT and not request.path.startswith("/api/")
+            and current_user.is_authenticated and current_user.must_change_password):
+        return redirect(url_for("pages.change_password"))
+    return None
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require_roles()
+def change_password():
+    """The user's own password change (forced after a reset); errors next to their field."""
+    form = PasswordChangeForm()
+    user = current_user._get_current_object()  # login_user below needs the user, not the proxy
+    if form.validate_on_submit():
+        try:
+            change_own_password(db.session, user, form.current.data, form.new.data)
+        except InputError as err:
+            lang = short_lang()
+            for p in err.problems:
+                getattr(form, p.where, form.new).errors.append(p.message(lang))
+        else:
+            db.session.commit()
+            login_user(user)  # this session goes on under the new generation; others have ended
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("pages.home"))
+    return render_template("password.html", form=form, forced=user.must_change_password)
 
 
 @bp.get("/")

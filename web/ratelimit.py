@@ -1,4 +1,5 @@
-"""Rate limits (Flask-Limiter on the app's Redis): sign-in per username and address, intake per token.
+"""Rate limits (Flask-Limiter on the app's Redis): sign-in per username and address and per address across
+usernames (so rotating usernames from one address is throttled too), intake per token.
 
 Limits live in Redis so every web process counts together. If Redis is unreachable the limiter
 falls back to counting in process memory (logged), so sign-in and intake keep working.
@@ -6,10 +7,11 @@ falls back to counting in process memory (logged), so sign-in and intake keep wo
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import Callable
 
-from flask import Flask, Response, current_app, flash, render_template, request
+from flask import Flask, Response, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 
@@ -17,6 +19,7 @@ from engine.core.config import Settings
 from web.forms import LoginForm
 from web.common.problems import problem
 
+log = logging.getLogger("civicrules.sign_in")
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown")
 
 
@@ -36,9 +39,19 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", settings.queues.prefix)
     app.config.setdefault("CIVICRULES_LOGIN_RATE_LIMIT", settings.web.login_rate_limit)
+    app.config.setdefault("CIVICRULES_LOGIN_ADDRESS_RATE_LIMIT", settings.web.login_address_rate_limit)
     app.config.setdefault("CIVICRULES_INTAKE_RATE_LIMIT", settings.web.intake_rate_limit)
+    app.after_request(_keep_account_wait)  # registered first, so it runs after the limiter's header hook
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many)
+
+
+def _keep_account_wait(response: Response) -> Response:
+    """The limiter sets Retry-After to its own window on every limited route; an account's wait says when."""
+    seconds = g.get("account_wait")
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _login_key() -> str:
@@ -63,9 +76,22 @@ def _config_value(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
+def _address_key() -> str:
+    return request.remote_addr or "unknown"
+
+
 #: Sign-in (page and API share one count): 5 failures a minute per username and address.
-login_limit = limiter.shared_limit(_config_value("CIVICRULES_LOGIN_RATE_LIMIT"), scope="login",
-                                   key_func=_login_key, methods=["POST"], deduct_when=_failed_sign_in)
+_login_per_name = limiter.shared_limit(_config_value("CIVICRULES_LOGIN_RATE_LIMIT"), scope="login",
+                                       key_func=_login_key, methods=["POST"], deduct_when=_failed_sign_in)
+#: And 20 failures a minute per address whatever the usernames: one address trying many names.
+_login_per_address = limiter.shared_limit(_config_value("CIVICRULES_LOGIN_ADDRESS_RATE_LIMIT"),
+                                          scope="login-address", key_func=_address_key, methods=["POST"],
+                                          deduct_when=_failed_sign_in)
+
+
+def login_limit(view: Callable) -> Callable:
+    """Both sign-in limits on a view (the login page, the API's token endpoint)."""
+    return _login_per_address(_login_per_name(view))
 
 #: Intake (JSON, batch, Open311): a generous ceiling per token against runaway clients.
 intake_limit = limiter.shared_limit(_config_value("CIVICRULES_INTAKE_RATE_LIMIT"), scope="intake",
@@ -82,13 +108,25 @@ def _retry_after() -> int:
 
 def _too_many(err: RateLimitExceeded) -> Response:
     seconds = _retry_after()
-    if request.endpoint == "pages.login":
+    log.warning("sign-in refused: rate limit", extra={"scope": err.limit.scope, "address": request.remote_addr,
+                                                      "retry_after": seconds})
+    return _refusal(seconds, sign_in=err.limit.scope in ("login", "login-address"))
 
+
+def account_waits(username: str, seconds: int) -> Response:
+    """The answer to a sign-in while the account waits (engine/accounts/lockout.py): 429, Retry-After, logged."""
+    log.warning("sign-in refused: account waits", extra={"username": username, "address": request.remote_addr,
+                                                         "retry_after": seconds})
+    g.account_wait = seconds
+    return _refusal(seconds, sign_in=True)
+
+
+def _refusal(seconds: int, sign_in: bool) -> Response:
+    if request.endpoint == "pages.login":
         flash(_("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
         response = Response(render_template("login.html", form=LoginForm()), status=429)
     else:
-
-        if err.limit.scope == "login":
+        if sign_in:
             detail = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)
         else:
             detail = _("Too many requests for this token. Try again in %(seconds)s seconds.", seconds=seconds)

@@ -35,8 +35,24 @@ _BASE_POLICY = {
 RELAXED_SCRIPTS = {"/admin": "'self' 'unsafe-inline'", "/rq": "'self' 'unsafe-inline' 'unsafe-eval'"}
 HSTS = "max-age=31536000; includeSubDomains"
 #: One answer for every failed sign-in, so that it never tells whether the username exists or is locked.
-SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures an account is locked for a while; "
-                    "an administrator can unlock it.")
+SIGN_IN_FAILED = _l("Wrong username or password. After repeated failures each further attempt must wait a while; "
+                    "an administrator can lift the wait.")
+
+
+def local_target(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: a `next=` must never lead elsewhere.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so `/%09/evil.example` or
+    `/%5C/evil.example` (decoded into the parameter) would become `//evil.example`, another host: any control
+    character, whitespace or backslash is refused, as is anything with a scheme or host, or starting with two slashes."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ord(c) < 0x21 or c in "\\\x7f" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def tile_source(url: str) -> str:

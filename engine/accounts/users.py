@@ -5,10 +5,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine.accounts.passwords import password_problems
 from engine.core import clock
 from rules.problems import InputError, Problem
 from engine.core.models import DATUMS, ApiToken, Role, Unit, User
@@ -41,17 +42,9 @@ def create_user(session: Session, username: str, role: str, password: str, unit_
         problems.append(Problem("username", "1–64 characters", "1–64 个字符"))
     elif session.scalar(select(User).where(User.username == username)):
         problems.append(Problem("username", f"user {username!r} exists", f"用户 {username!r} 已存在"))
-    if role not in ROLES:
-        problems.append(Problem("role", f"one of {', '.join(ROLES)}", f"须为 {'、'.join(ROLES)} 之一"))
-    if len(password or "") < 8:
-        problems.append(Problem("password", "at least 8 characters", "至少 8 个字符"))
-    unit = None
-    if role == "field_unit" and not unit_code:
-        problems.append(Problem("unit", "a field-unit account needs --unit", "处置单位账号必须指定单位"))
-    if unit_code:
-        unit = session.scalar(select(Unit).where(Unit.code == unit_code))
-        if unit is None:
-            problems.append(Problem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))
+    problems += password_problems(password, username)
+    unit, unit_problems = _role_unit(session, role, unit_code)
+    problems += unit_problems
     if problems:
         raise InputError(problems)
     ensure_roles(session)
@@ -60,6 +53,130 @@ def create_user(session: Session, username: str, role: str, password: str, unit_
     session.add(user)
     session.flush()
     return user
+
+
+def _role_unit(session: Session, role: str, unit_code: str | None) -> tuple[Unit | None, list[Problem]]:
+    """The unit a role's account belongs to, and what is wrong with the pair (a field unit needs a unit)."""
+    problems = []
+    if role not in ROLES:
+        problems.append(Problem("role", f"one of {', '.join(ROLES)}", f"须为 {'、'.join(ROLES)} 之一"))
+    unit = None
+    if role == "field_unit" and not unit_code:
+        problems.append(Problem("unit", "a field-unit account needs a unit", "处置单位账号必须指定单位"))
+    if unit_code:
+        unit = session.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            problems.append(Problem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))
+    return unit, problems
+
+
+def find_user(session: Session, username: str) -> User:
+    """The account of that name, or InputError naming it."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InputError([Problem("username", f"no user {username!r}", f"没有用户 {username!r}")])
+    return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Every signed-in session of the user ends at its next request (logout signs out everywhere).
+
+    A single UPDATE, so a logout is not a change of the account in the change log."""
+    session.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+                    .execution_options(synchronize_session=False))
+    session.expire(user, ["session_epoch"])
+
+
+def _revoke_tokens(session: Session, user: User) -> int:
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = clock.now()
+    return len(rows)
+
+
+def _keep_an_administrator(session: Session, user: User) -> None:
+    """Refuse to leave the site with no active administrator: nobody could then manage accounts in the admin."""
+    if user.role != "admin" or not user.active:
+        return
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    if not others:
+        raise InputError([Problem("username", f"{user.username!r} is the last active administrator",
+                                  f"{user.username!r} 是最后一个启用的管理员账号")])
+
+
+def deactivate(session: Session, user: User) -> bool:
+    """Stop an account at once: its sessions end and its tokens are revoked (reactivating does not bring them
+    back). False if it was inactive already."""
+    if not user.active:
+        return False
+    _keep_an_administrator(session, user)
+    user.active = False
+    user.session_epoch = (user.session_epoch or 0) + 1
+    _revoke_tokens(session, user)
+    session.flush()
+    return True
+
+
+def reactivate(session: Session, user: User) -> bool:
+    """Let the account sign in again (with no old token and no counted failures); False if it was active."""
+    if user.active:
+        return False
+    user.active = True
+    user.failed_logins, user.failed_login_window_start, user.locked_until = 0, None, None
+    session.flush()
+    return True
+
+
+def set_role(session: Session, user: User, role: str, unit_code: str | None = None) -> None:
+    """Give the account another role and unit; its sessions end, so the new rights apply from the next sign-in."""
+    unit, problems = _role_unit(session, role, unit_code)
+    if problems:
+        raise InputError(problems)
+    if role != "admin":
+        _keep_an_administrator(session, user)
+    user.role, user.unit_id = role, unit.id if unit else None
+    user.session_epoch = (user.session_epoch or 0) + 1
+    ensure_roles(session)
+    session.flush()
+
+
+def temporary_password() -> str:
+    """A one-time password that passes the rules (12 random URL-safe characters)."""
+    return secrets.token_urlsafe(9)
+
+
+def reset_password(session: Session, user: User, password: str | None = None) -> str:
+    """Set a password the user must change at the next sign-in; sessions end and tokens are revoked (a reset is
+    often because the old one leaked). Returns the password, a random one unless given."""
+    password = password or temporary_password()
+    problems = password_problems(password, user.username)
+    if problems:
+        raise InputError(problems)
+    user.password_hash = generate_password_hash(password)
+    user.must_change_password = True
+    user.session_epoch = (user.session_epoch or 0) + 1
+    user.failed_logins, user.failed_login_window_start, user.locked_until = 0, None, None
+    _revoke_tokens(session, user)
+    session.flush()
+    return password
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """The user's own change: the current password, then a new one that passes the rules and differs from it.
+    Other sessions end; the caller signs the current one in again."""
+    problems = []
+    if not check_password_hash(user.password_hash, current or ""):
+        problems.append(Problem("current", "the current password is wrong", "当前密码不正确"))
+    problems += password_problems(new, user.username, where="new")
+    if not problems and new == current:
+        problems.append(Problem("new", "choose a password different from the current one", "新密码不能与当前密码相同"))
+    if problems:
+        raise InputError(problems)
+    user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
+    user.session_epoch = (user.session_epoch or 0) + 1
+    session.flush()
 
 
 def _digest(token: str) -> str:

@@ -39,9 +39,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_MAX_ATTEMPTS", "3", "solo attempts before an event is marked failed"),
     Variable("CIVICRULES_EVIDENCE_DIR", "", "folder of task photos and case attachments; empty: <instance>/evidence"),
     Variable("CIVICRULES_EVIDENCE_MAX_MB", "10", "largest photo or case attachment accepted, in MB"),
-    Variable("CIVICRULES_LOCKOUT_FAILURES", "10", "failed sign-ins within the window that lock an account"),
-    Variable("CIVICRULES_LOCKOUT_WINDOW_SECONDS", "900", "the window in which failed sign-ins are counted"),
-    Variable("CIVICRULES_LOCKOUT_SECONDS", "900", "how long a locked account stays locked"),
+    Variable("CIVICRULES_LOCKOUT_FAILURES", "10", "failed sign-ins of an account before each further one must wait"),
+    Variable("CIVICRULES_LOCKOUT_WINDOW_SECONDS", "900", "an account's failures are forgotten after this long without one"),
+    Variable("CIVICRULES_LOCKOUT_SECONDS", "300", "the longest wait between sign-in attempts on an account"),
     Variable("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6", "sends per recipient before a delivery is marked failed"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2", "first wait of the exponential back-off between sends"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600", "longest wait between sends"),
@@ -75,6 +75,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_SECURE_COOKIES", "", "1, true, yes or on: the session cookie is always Secure"),
     Variable("CIVICRULES_RATE_LIMITS", "on", "off, 0, false or no: no rate limits (benchmarks only)"),
     Variable("CIVICRULES_LOGIN_RATE_LIMIT", "5 per minute", "failed sign-ins per username and client address"),
+    Variable("CIVICRULES_LOGIN_ADDRESS_RATE_LIMIT", "20 per minute",
+             "failed sign-ins per client address, whatever the usernames"),
     Variable("CIVICRULES_INTAKE_RATE_LIMIT", "1000 per second", "intake requests per token"),
     Variable("CIVICRULES_MAP_TILES", "",
              "base-map tile URL template of the admin's zone map, e.g. 天地图 with its key "
@@ -189,6 +191,7 @@ class WebSettings:
     rate_limits: bool
     login_rate_limit: str
     intake_rate_limit: str
+    login_address_rate_limit: str
     metrics_token: str = field(repr=False)
     metrics_allow: str
     map_tiles: str = ""  # a Leaflet tile URL template; empty: no base map
@@ -328,6 +331,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             secure_cookies=env.text("CIVICRULES_SECURE_COOKIES").strip().lower() in ("1", "true", "yes", "on"),
             rate_limits=env.text("CIVICRULES_RATE_LIMITS").lower() not in ("off", "0", "false", "no"),
             login_rate_limit=env.text("CIVICRULES_LOGIN_RATE_LIMIT"),
+            login_address_rate_limit=env.text("CIVICRULES_LOGIN_ADDRESS_RATE_LIMIT"),
             intake_rate_limit=env.text("CIVICRULES_INTAKE_RATE_LIMIT"),
             metrics_token=env.text("CIVICRULES_METRICS_TOKEN"),
             metrics_allow=env.text("CIVICRULES_METRICS_ALLOW"),

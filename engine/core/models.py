@@ -979,10 +979,15 @@ class User(Base):
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)  # a supervisor's tier (1 squad, 2 inspection, 3 bureau)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTC)
-    # Login lockout (engine/lockout.py): failures counted within a window, then a timed lock.
+    # Sign-in delay (engine/accounts/lockout.py): failures counted within a window; past the allowance each
+    # further attempt waits until locked_until, twice as long as the last.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_login_window_start: Mapped[Optional[datetime]] = mapped_column(UTC)
     locked_until: Mapped[Optional[datetime]] = mapped_column(UTC)
+    # Part of the session id: logout, deactivation, a reset or a role change bumps it, so older cookies stop.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by a password reset: every page leads to the change form, and the API refuses, until changed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The user's chosen interface language (web/i18n.py: after ?lang=, before the session).
     language: Mapped[Optional[str]] = mapped_column(String(16))
 
@@ -1000,10 +1005,23 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id and session generation: a cookie from before a logout or deactivation names an old one."""
+        return f"{self.id}:{self.session_epoch or 0}"
 
     def __str__(self) -> str:
         return self.username
+
+
+class UnknownSignIn(Base):
+    """Failed sign-ins under a username no account has, counted like an account's (engine/accounts/lockout.py),
+    so that the wait after repeated failures never tells whether a username exists. Keyed by a digest of the
+    lower-cased name; rows quiet for the lockout window are deleted."""
+
+    __tablename__ = "unknown_sign_ins"
+    name_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTC, index=True)
+    waits_until: Mapped[Optional[datetime]] = mapped_column(UTC)
 
 
 #: The datums a source, an import or the map tiles may declare (DESIGN 16); points are stored in WGS-84.

@@ -1,4 +1,5 @@
-"""Lockout counts every failure, also when guesses arrive in parallel, and ends by itself."""
+"""The sign-in delay counts every failure, also when guesses arrive in parallel; past the allowance each further
+attempt waits twice as long, up to a cap, so nobody can lock an account for long by typing its name."""
 from __future__ import annotations
 
 import uuid
@@ -6,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.accounts.users import create_user
-from engine.accounts.lockout import LockoutPolicy, is_locked, sign_in, unlock
-from engine.core.models import User
+from engine.accounts.lockout import LockoutPolicy, attempt, is_locked, sign_in, unlock
+from engine.core.models import UnknownSignIn, User
 
-POLICY = LockoutPolicy(max_failures=10, window=timedelta(minutes=15), lock_for=timedelta(minutes=15))
+POLICY = LockoutPolicy(max_failures=10, window=timedelta(minutes=15), longest_wait=timedelta(minutes=5))
 
 
 def _account(session) -> str:
@@ -33,25 +34,77 @@ def test_parallel_guesses_all_count(factory, session):
             own.commit()
 
     with ThreadPoolExecutor(max_workers=5) as pool:
-        list(pool.map(guess, range(10)))
+        list(pool.map(guess, range(11)))
     session.expire_all()
     user = session.scalar(select(User).where(User.username == name))
-    assert is_locked(user)
-    assert sign_in(session, name, "right-password-1", POLICY) is None
+    assert user.failed_logins == 11 and is_locked(user)
+    waiting = attempt(session, name, "right-password-1", POLICY)
+    assert waiting.user is None and waiting.wait_seconds > 0
 
 
-def test_failures_outside_the_window_start_a_new_count(factory, session):
+def test_ten_wrong_passwords_cost_the_real_user_seconds_not_a_quarter_hour(session):
+    """The old hard lock: ten guesses by anyone locked the account for 15 minutes."""
     name = _account(session)
     start = clock.now()
-    for minute in range(9):
+    clock.set_clock(lambda: start)
+    for _ in range(10):
+        assert attempt(session, name, "wrong-guess", POLICY).wait_seconds == 0  # the allowance: no wait yet
+        session.commit()
+    assert attempt(session, name, "wrong-guess", POLICY).wait_seconds == 2  # the first wait
+    session.commit()
+    refused = attempt(session, name, "right-password-1", POLICY)  # even the right password waits...
+    assert refused.user is None and refused.wait_seconds == 2
+    session.commit()
+    clock.set_clock(lambda: start + timedelta(seconds=3))  # ...but only for seconds
+    assert attempt(session, name, "right-password-1", POLICY).user is not None
+
+
+def test_each_failure_doubles_the_wait_up_to_the_cap_and_waiting_attempts_do_not_count(session):
+    name = _account(session)
+    now = clock.now()
+    clock.set_clock(lambda: now)
+    for _ in range(10):
+        attempt(session, name, "wrong-guess", POLICY)
+    waits = []
+    for _ in range(12):
+        outcome = attempt(session, name, "wrong-guess", POLICY)
+        waits.append(outcome.wait_seconds)
+        for _ in range(3):  # guessing on during the wait is refused and changes nothing
+            assert attempt(session, name, "wrong-guess", POLICY).wait_seconds <= outcome.wait_seconds
+        now += timedelta(seconds=outcome.wait_seconds)
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300]
+    user = session.scalar(select(User).where(User.username == name))
+    assert user.failed_logins == 22
+
+
+def test_failures_are_forgotten_after_a_quiet_window(session):
+    name = _account(session)
+    start = clock.now()
+    for minute in range(10):
         clock.set_clock(lambda m=minute: start + timedelta(minutes=m))
         assert sign_in(session, name, "wrong-guess", POLICY) is None
         session.commit()
-    clock.set_clock(lambda: start + timedelta(minutes=20))  # the first nine are out of the window
-    assert sign_in(session, name, "wrong-guess", POLICY) is None
+    clock.set_clock(lambda: start + timedelta(minutes=9 + 16))  # fifteen quiet minutes since the last one
+    assert attempt(session, name, "wrong-guess", POLICY).wait_seconds == 0  # counted afresh: no wait
     session.commit()
     assert sign_in(session, name, "right-password-1", POLICY) is not None
     session.commit()
     user = session.scalar(select(User).where(User.username == name))
     assert user.failed_logins == 0 and not is_locked(user)
     assert unlock(session, name) and not unlock(session, "no-such-user-" + name)
+
+
+def test_a_name_no_account_has_waits_exactly_like_an_account(session):
+    """Otherwise the wait itself would tell a guesser which usernames exist."""
+    real, ghost = _account(session), f"ghost-{uuid.uuid4().hex[:8]}"
+    now = clock.now()
+    clock.set_clock(lambda: now)
+    for name in (real, ghost):
+        assert [attempt(session, name, "wrong-guess", POLICY).wait_seconds for _ in range(13)] == [0] * 10 + [2, 2, 2]
+    assert attempt(session, ghost.upper(), "x", POLICY).wait_seconds == 2  # the same name in other letters
+    later = now + timedelta(minutes=16)
+    clock.set_clock(lambda: later)
+    attempt(session, f"other-{uuid.uuid4().hex[:8]}", "x", POLICY)  # a new name sweeps the quiet ones away
+    assert session.scalar(select(func.count()).select_from(UnknownSignIn)
+                          .where(UnknownSignIn.last_failure_at < later - POLICY.window)) == 0
+    assert attempt(session, ghost, "wrong-guess", POLICY).wait_seconds == 0

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine.accounts.users import issue_user_token
 from engine.core.models import Event, Task, Unit, User
 from tests.helpers import bearer, event
+from web.common.extensions import db
 
 ANONYMOUS, INTAKE = "anonymous", "intake"
 FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR = "field_unit", "dispatcher", "checker", "supervisor"
@@ -46,7 +47,7 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 #: Flask-Admin model views (admin.ReadableModelView) by endpoint: every reader lists and opens records;
 #: the views that change data (admin.EDITING_VIEWS) answer 403 to all but admins (POLICY below).
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
-               "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
+               "account", "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
                "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
                "inspectionplan", "inspection_points", "inspection_point_types", "plan_items", "checklist_items")
@@ -85,6 +86,7 @@ POLICY: dict[str, frozenset[str]] = {
     "metrics.metrics": NOBODY,  # only the metrics token or an allowed address (tests/web/test_observability.py)
     "pages.login": EVERYONE,
     "pages.logout": USERS,
+    "pages.change_password": USERS,  # one's own password (the form every page leads to after a reset)
     "pages.home": USERS,
     "pages.tasks": USERS,
     "pages.task": USERS,
@@ -340,8 +342,10 @@ def request_as(app, caller: Caller, method: str, path: str, address: str):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
     if caller.user_id is not None:
+        with app.app_context():  # the session names the account's current generation (a logout moves it on)
+            session_id = db.session.get(User, caller.user_id).get_id()
         with client.session_transaction() as flask_session:
-            flask_session["_user_id"] = str(caller.user_id)
+            flask_session["_user_id"] = session_id
             flask_session["_fresh"] = True
     headers = bearer(caller.token) if caller.token else {}
     response = client.open(path, method=method, headers=headers)

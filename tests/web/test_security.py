@@ -1,4 +1,4 @@
-"""Security: sign-in rate limit and lockout, security headers and cookie flags, revocable intake tokens."""
+"""Security: sign-in rate limits and the per-account wait, security headers and cookie flags, revocable intake tokens."""
 from __future__ import annotations
 
 import re
@@ -94,23 +94,44 @@ def test_the_limiter_uses_the_unix_socket_scheme_of_the_limits_library():
     assert storage_uri("redis://127.0.0.1:6379/7") == "redis://127.0.0.1:6379/7"
 
 
-def test_repeated_failures_lock_the_account_without_telling_whether_it_exists(app, account, session, settings):
-    def attempt(username: str, password: str):
-        return _client(app).post("/api/v1/auth/token", json={"username": username, "password": password})
+def test_past_the_allowance_an_account_waits_briefly_with_429_and_retry_after(app, account, session, settings):
+    """Ten wrong passwords from ten addresses no longer lock the account for a quarter of an hour: the next
+    attempts wait seconds (429, Retry-After, in the caller's language), and the wait ends by itself."""
+    def attempt(username: str, password: str, **headers):
+        return _client(app).post("/api/v1/auth/token", json={"username": username, "password": password},
+                                 headers=headers)
 
+    start = clock.now()
+    clock.set_clock(lambda: start)
     for _ in range(10):  # from ten addresses: the rate limit alone would not stop this
         assert attempt(account, "guess-guess").status_code == 401
-    locked = attempt(account, PASSWORD)
-    unknown = attempt(f"nobody-{uuid.uuid4().hex[:6]}", PASSWORD)
-    assert locked.status_code == unknown.status_code == 401
-    assert locked.get_json() == unknown.get_json()
-    assert "锁定" in locked.get_json()["detail"]  # the same answer names the lock, for everyone
+    eleventh = attempt(account, "guess-guess")
+    assert eleventh.status_code == 429 and eleventh.headers["Retry-After"] == "2"
+    waiting = attempt(account, PASSWORD, **{"Accept-Language": "zh-CN"})  # even the right password waits
+    assert waiting.status_code == 429 and waiting.mimetype == "application/problem+json"
+    assert "登录失败次数过多" in waiting.get_json()["detail"] and waiting.get_json()["retry_after"] == 2
+    nobody = f"nobody-{uuid.uuid4().hex[:6]}"  # a name no account has waits just the same: no existence oracle
+    assert [attempt(nobody, "guess-guess").status_code for _ in range(11)] == [401] * 10 + [429]
+    unknown = attempt(nobody, PASSWORD, **{"Accept-Language": "zh-CN"})
+    assert unknown.status_code == 429 and unknown.headers["Retry-After"] == waiting.headers["Retry-After"]
+    assert unknown.get_json() == waiting.get_json()
     session.expire_all()
     user = session.scalar(select(User).where(User.username == account))
-    assert user.locked_until is not None
+    assert user.failed_logins == 11 and user.locked_until is not None
 
-    clock.set_clock(lambda: user.locked_until + timedelta(seconds=1))
-    assert attempt(account, PASSWORD).status_code == 201  # the lock ends by itself
+    clock.set_clock(lambda: start + timedelta(seconds=3))
+    assert attempt(account, PASSWORD).status_code == 201  # seconds later the real user gets in
+
+
+def test_the_login_page_answers_a_waiting_account_with_429(app, account):
+    app.config["WTF_CSRF_ENABLED"] = True
+    start = clock.now()
+    clock.set_clock(lambda: start)
+    for _ in range(11):
+        _page_login(_client(app), account, "wrong-password")
+    page = _page_login(_client(app), account, PASSWORD, lang="zh_Hans_CN")
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
+    assert "登录失败次数过多" in page.get_data(as_text=True)
 
 
 def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings, login):
@@ -119,21 +140,21 @@ def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, acc
     def attempt(password: str):
         return _client(app).post("/api/v1/auth/token", json={"username": account, "password": password})
 
-    for _ in range(10):
+    for _ in range(11):
         attempt("guess-guess")
-    assert attempt(PASSWORD).status_code == 401
+    assert attempt(PASSWORD).status_code == 429
     result = CliRunner().invoke(main, ["user", "unlock", account])
     assert result.exit_code == 0, result.output
     assert attempt(PASSWORD).status_code == 201
 
-    for _ in range(10):
+    for _ in range(11):
         attempt("guess-guess")
     app.config["WTF_CSRF_ENABLED"] = True
     admin = _client(app)
     assert login(admin, "admin").status_code == 302
     listing = admin.get(f"/admin/sign_in_lock/?search={account}&lang=en").get_data(as_text=True)
     user_id = session.scalar(select(User.id).where(User.username == account))
-    assert account in listing and "Locked until" in listing
+    assert account in listing and "Sign-in waits until" in listing
     done = admin.post("/admin/sign_in_lock/action/", data={"action": "unlock", "rowid": str(user_id),
                                                           "csrf_token": csrf_from(listing)})
     assert done.status_code == 302

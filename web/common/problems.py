@@ -24,6 +24,8 @@ DETAILS = {
     "json_required": _l("Send the body as application/json."),
     "invalid_input": _l("Some fields are invalid; see errors."),
     "bad_credentials": _l("Wrong username or password."),
+    "password_change_required": _l("This account must change its password first: sign in on the web page and "
+                                   "set a new one."),
     "too_large": _l("The request body is too large."),
     "internal": _l("Something went wrong on our side; the error was logged."),
     "unavailable": _l("A backing service is unavailable; try again shortly."),

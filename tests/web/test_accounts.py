@@ -1,0 +1,269 @@
+"""Account lifecycle (issue 19): deactivation, role changes and password resets from the admin and the command
+line end sessions and tokens at once and are in the change log; logout ends the session on the server; a reset
+forces a password change; passwords refuse common ones and the username; sign-in is throttled per address across
+usernames; and `next=` after sign-in only ever leads to a page of this site."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.accounts.users import create_user, issue_user_token
+from engine.core.models import ApiToken, ChangeLogEntry, User
+from rules.problems import InputError
+from tests.conftest import DEMO_PASSWORD
+from tests.helpers import bearer, csrf_from
+
+PASSWORD = "right-password-1"
+
+
+def _client(app):
+    """A client from a fresh address: the sign-in limits count per address in Redis, beyond the rollback."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    return client
+
+
+@pytest.fixture()
+def account(session) -> str:
+    name = f"acct-{uuid.uuid4().hex[:8]}"
+    create_user(session, name, "dispatcher", PASSWORD)
+    session.commit()
+    return name
+
+
+def _sign_in(client, username: str, password: str = PASSWORD, next_: str | None = None, lang: str = "en"):
+    page = client.get(f"/login?lang={lang}").get_data(as_text=True)
+    url = "/login" if next_ is None else f"/login?next={next_}"
+    return client.post(url, data={"username": username, "password": password, "csrf_token": csrf_from(page)})
+
+
+def _cli(*args: str):
+    from app.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def _user(session, name: str) -> User:
+    session.expire_all()
+    return session.scalar(select(User).where(User.username == name))
+
+
+def _changes(session, user: User) -> list[ChangeLogEntry]:
+    return list(session.scalars(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "User",
+                                                             ChangeLogEntry.object_id == str(user.id))
+                                .order_by(ChangeLogEntry.id)))
+
+
+def test_a_deactivated_users_session_and_token_get_401_on_their_next_request(app, csrf_on, account, session):
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    token = client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).get_json()["token"]
+    assert client.get("/tasks").status_code == 200
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+
+    result = _cli("user", "deactivate", account)
+    assert result.exit_code == 0 and "deactivated" in result.output, result.output
+
+    page = client.get("/tasks")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    api = client.get("/api/v1/tasks", headers=bearer(token))
+    assert api.status_code == 401 and api.mimetype == "application/problem+json"
+    assert client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).status_code == 401
+    user = _user(session, account)
+    assert session.scalar(select(ApiToken.revoked_at).where(ApiToken.user_id == user.id)) is not None
+    [entry] = [e for e in _changes(session, user) if e.action == "update" and "active" in e.after]
+    assert (entry.interface, entry.before["active"], entry.after["active"]) == ("cli", True, False)
+
+    assert _cli("user", "reactivate", account).exit_code == 0
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401  # old tokens stay dead
+    assert _sign_in(_client(app), account).status_code == 302  # but the account signs in again
+
+
+def test_logout_ends_the_session_on_the_server(app, csrf_on, account):
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    stolen = client.get_cookie("session").value  # a copy of the cookie, as a thief would keep it
+    home = client.get("/").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_from(home)}).status_code == 302
+
+    thief = _client(app)
+    thief.set_cookie("session", stolen)
+    replay = thief.get("/tasks")
+    assert replay.status_code == 302 and "/login" in replay.headers["Location"]
+
+
+def test_an_administrator_manages_accounts_in_the_admin_and_each_change_is_logged(app, csrf_on, account, session,
+                                                                                  login):
+    victim = _client(app)
+    assert _sign_in(victim, account).status_code == 302
+    admin = _client(app)
+    assert login(admin, "admin").status_code == 302
+    user = _user(session, account)
+    listing = admin.get(f"/admin/account/?search={account}&lang=en").get_data(as_text=True)
+    assert account in listing and "Dispatcher" in listing
+
+    # a field unit needs a unit: the error is next to the field and nothing changes
+    form = admin.get(f"/admin/account/edit/?id={user.id}&lang=en").get_data(as_text=True)
+    refused = admin.post(f"/admin/account/edit/?id={user.id}", data={"role": "field_unit", "unit_code": "",
+                                                                     "csrf_token": csrf_from(form)})
+    assert refused.status_code == 200 and "a field-unit account needs a unit" in refused.get_data(as_text=True)
+    assert _user(session, account).role == "dispatcher"
+    moved = admin.post(f"/admin/account/edit/?id={user.id}", data={"role": "field_unit", "unit_code": "JD-DC",
+                                                                   "csrf_token": csrf_from(form)})
+    assert moved.status_code == 302
+    assert (_user(session, account).role, _user(session, account).unit.code) == ("field_unit", "JD-DC")
+    assert victim.get("/tasks").status_code == 302  # a role change ends the old session
+
+    done = admin.post("/admin/account/action/", data={"action": "reset_password", "rowid": str(user.id),
+                                                      "csrf_token": csrf_from(listing)}, follow_redirects=True)
+    temporary = re.search(rf"Temporary password of {account} \(shown once\): (\S+)\s", done.get_data(as_text=True))
+    assert temporary, done.get_data(as_text=True)
+    assert _user(session, account).must_change_password
+    signed_in = _sign_in(_client(app), account, temporary.group(1))
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/password")
+
+    admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(user.id),
+                                               "csrf_token": csrf_from(listing)})
+    assert not _user(session, account).active
+    admin.post("/admin/account/action/", data={"action": "reactivate", "rowid": str(user.id),
+                                               "csrf_token": csrf_from(listing)})
+    assert _user(session, account).active
+    logged = [(e.interface, e.username, sorted(e.after)) for e in _changes(session, user) if e.action == "update"]
+    assert ("admin", "admin", ["role", "session_epoch", "unit_id"]) in logged
+    assert any(i == "admin" and "must_change_password" in keys and "password_hash" in keys for i, _, keys in logged)
+    assert [keys for i, _, keys in logged if i == "admin" and "active" in keys] == [
+        ["active", "session_epoch"], ["active"]]
+
+
+def test_the_admin_creates_accounts_with_the_password_rules(app, csrf_on, session, login):
+    admin = _client(app)
+    login(admin, "admin")
+    form = admin.get("/admin/account/new/?lang=zh_Hans_CN").get_data(as_text=True)
+    name = f"new-{uuid.uuid4().hex[:6]}"
+    refused = admin.post("/admin/account/new/", data={"username": name, "role": "checker", "unit_code": "",
+                                                      "password": "woaini1314", "csrf_token": csrf_from(form)})
+    assert refused.status_code == 200 and "常见或已泄露" in refused.get_data(as_text=True)
+    assert _user(session, name) is None
+    made = admin.post("/admin/account/new/", data={"username": name, "role": "checker", "unit_code": "",
+                                                   "password": "sturdy-lantern-42", "csrf_token": csrf_from(form)})
+    assert made.status_code == 302
+    assert _sign_in(_client(app), name, "sturdy-lantern-42").headers["Location"].endswith("/")
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(app, csrf_on, account, session):
+    result = _cli("user", "reset-password", account)
+    assert result.exit_code == 0, result.output
+    temporary = re.search(r"temporary password: (\S+)", result.output).group(1)
+    assert _sign_in(_client(app), account, PASSWORD).status_code == 200  # the old password is gone
+    api = _client(app).post("/api/v1/auth/token", json={"username": account, "password": temporary})
+    assert api.status_code == 403 and api.get_json()["type"].endswith("password-change-required")
+
+    client = _client(app)
+    assert _sign_in(client, account, temporary).headers["Location"].endswith("/password")
+    for path in ("/", "/tasks", "/admin/"):
+        assert client.get(path).headers["Location"].endswith("/password")
+    form = client.get("/password?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "修改密码" in form or "更改密码" in form
+
+    def change(current: str, new: str, confirm: str | None = None):
+        return client.post("/password", data={"current": current, "new": new, "confirm": confirm or new,
+                                              "csrf_token": csrf_from(form)})
+    common = change(temporary, "qq123456").get_data(as_text=True)
+    assert re.search(r'id="field-new".*常见或已泄露', common, re.S)
+    inside = change(temporary, f"My{account.upper()}pass").get_data(as_text=True)
+    assert re.search(r'id="field-new".*密码中不得包含用户名', inside, re.S)
+    wrong = change("not-the-password", "sturdy-lantern-42").get_data(as_text=True)
+    assert re.search(r'id="field-current".*当前密码不正确', wrong, re.S)
+    assert _user(session, account).must_change_password
+
+    done = change(temporary, "sturdy-lantern-42")
+    assert done.status_code == 302 and client.get("/tasks").status_code == 200  # this session goes on
+    assert not _user(session, account).must_change_password
+    assert _client(app).post("/api/v1/auth/token", json={"username": account,
+                                                         "password": "sturdy-lantern-42"}).status_code == 201
+
+
+def test_cli_set_role_and_a_created_password_is_usable_at_once(app, session):
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    assert _cli("user", "create", name, "--role", "checker", "--password", "sturdy-lantern-42").exit_code == 0
+    assert not _user(session, name).must_change_password
+    token = _client(app).post("/api/v1/auth/token", json={"username": name, "password": "sturdy-lantern-42"})
+    assert token.status_code == 201
+    refused = _cli("user", "set-role", name, "field_unit")
+    assert refused.exit_code == 2 and "needs a unit" in refused.output
+    assert _cli("user", "set-role", name, "field_unit", "--unit", "JD-DC").exit_code == 0
+    assert _user(session, name).role == "field_unit"
+    assert _cli("user", "deactivate", "no-such-" + name).exit_code == 2
+
+
+@pytest.mark.parametrize("password", ["5201314a", "woaini1314", "qq123456", "123456789", "a1234567", "Password1",
+                                      "1qaz2wsx"])
+def test_common_and_leaked_passwords_are_refused(session, password):
+    with pytest.raises(InputError) as refused:
+        create_user(session, f"pw-{uuid.uuid4().hex[:6]}", "checker", password)
+    assert refused.value.problems[0].where == "password"
+
+
+def test_the_username_inside_the_password_is_refused_and_the_demo_password_passes(session, env):
+    from engine.accounts.passwords import password_problems
+
+    with pytest.raises(InputError):
+        create_user(session, "wangfang", "checker", "WangFang2026!")
+    assert _cli("user", "create", "zhaolei", "--role", "checker", "--password", "zhaolei-1988").exit_code == 2
+    assert password_problems(DEMO_PASSWORD, "admin") == []
+    assert password_problems("5201314", "x")[0].en == "at least 8 characters"
+
+
+def test_one_address_rotating_usernames_is_throttled(app):
+    client = _client(app)
+    codes = [client.post("/api/v1/auth/token", json={"username": f"rot-{n}", "password": "guess-guess"}).status_code
+             for n in range(25)]
+    assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+    assert _client(app).post("/api/v1/auth/token", json={"username": "rot-0", "password": "x"}).status_code == 401
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/%5C/evil.example", "/%5Cevil.example",
+                                    "https://evil.example", "/%0A/evil.example", "%2F%2Fevil.example",
+                                    "/%20/evil.example", "javascript:alert(1)", "/%0D%0A/evil.example"])
+def test_next_never_leads_to_another_site(app, csrf_on, account, target):
+    answer = _sign_in(_client(app), account, next_=target)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/", answer.headers["Location"]
+
+
+def test_next_to_a_page_of_this_site_is_followed(app, csrf_on, account):
+    answer = _sign_in(_client(app), account, next_="/tasks%3Fstate%3Dopen")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/tasks?state=open"
+
+
+def test_a_token_of_a_user_who_must_change_the_password_is_refused(app, session, account):
+    user = _user(session, account)
+    token, _row = issue_user_token(session, user)
+    user.must_change_password = True
+    session.commit()
+    refused = _client(app).get("/api/v1/tasks", headers=bearer(token) | {"Accept-Language": "zh-CN"})
+    assert refused.status_code == 403 and refused.get_json()["type"].endswith("password-change-required")
+
+
+def test_the_last_administrator_is_kept_and_nobody_deactivates_themselves(app, csrf_on, session, login):
+    admins = list(session.scalars(select(User).where(User.role == "admin", User.active.is_(True))))
+    for other in admins[1:]:
+        other.active = False
+    session.commit()
+    last = admins[0].username
+    for args in (("user", "deactivate", last), ("user", "set-role", last, "auditor")):
+        refused = _cli(*args)
+        assert refused.exit_code == 2 and "last active administrator" in refused.output
+    assert _user(session, last).active and _user(session, last).role == "admin"
+
+    create_user(session, "second-admin", "admin", "sturdy-lantern-42")
+    session.commit()
+    admin = _client(app)
+    login(admin, "admin")
+    listing = admin.get("/admin/account/?lang=zh_Hans_CN").get_data(as_text=True)
+    own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(_user(session, "admin").id),
+                                                     "csrf_token": csrf_from(listing)}, follow_redirects=True)
+    assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "admin").active
