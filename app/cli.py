@@ -20,6 +20,7 @@ from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
+from engine.authoring import history as demo_history
 from engine.readiness import plan
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
@@ -102,6 +103,46 @@ def demo_load() -> None:
         click.echo(f"demo campaign loaded: {loaded['campaign']}")
     if credentials.exists():
         click.echo(credentials.read_text(encoding="utf-8"), nl=False)
+
+
+@demo.command("history")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, 36))
+@click.option("--per-month", default=40, show_default=True, type=click.IntRange(1, 1000), help="reports a month")
+@click.option("--seed", default=1, show_default=True, type=int, help="the same seed gives the same history")
+@click.option("--end", default=None, help="the last month, YYYY-MM (default: the last finished month)")
+@click.option("--campaign", "code", default=None, help="campaign code (default: the demo campaign)")
+def demo_history_run(months: int, per_month: int, seed: int, end: str | None, code: str | None) -> None:
+    """Generate months of demo cases through the real pipeline with the clock moved, then each month's bottom
+    three and sanctions (with records); months generated before are skipped, never generated twice."""
+    settings = load_settings()
+    factory = session_factory(settings.database_url)
+    code = code or demo_pack.load_pack("demo")["campaign"]["code"]
+    with factory() as session:
+        campaign = campaign_for(session, code)
+        if campaign is None:
+            raise click.ClickException(f"no campaign {code!r}: run `civicrules demo load` first")
+        end = end or demo_history.finished_month(clock.now(), campaign.timezone)
+    try:
+        demo_history.generate(factory, code, end, months, per_month, seed, settings.pipeline, _print_month)
+    except (demo_history.HistoryError, PeriodError) as err:
+        raise click.ClickException(str(err)) from None
+
+
+def _print_month(report: demo_history.MonthReport) -> None:
+    if report.skipped:
+        click.echo(f"{report.label}: already generated, skipped (nothing written)")
+        return
+    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(report.tasks_by_outcome.items()))
+    click.echo(f"{report.label}: {report.reports} reports, {report.tasks} tasks ({outcomes})")
+    click.echo("  firings: " + (", ".join(f"{rule} {n}" for rule, n in sorted(report.firings.items())) or "none"))
+    click.echo("  steps run: " + (", ".join(f"{action} {n}" for action, n in sorted(report.steps.items()))
+                                  or "none"))
+    for group, units in sorted(report.bottom.items()):
+        click.echo(f"  bottom three, {group}: " + ", ".join(f"{unit} {score:.2f}" for unit, score in units))
+    click.echo("  no cases (无案件): " + (", ".join(report.no_cases) or "none"))
+    for period, rule, sanction, unit in report.sanctions:
+        click.echo(f"  sanction {period} {rule:<34} {sanction:<19} {unit}")
+    click.echo(f"  sanction records written: {report.records}")
 
 
 @main.group()
