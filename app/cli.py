@@ -134,7 +134,8 @@ def _print_month(report: demo_history.MonthReport) -> None:
         return
     outcomes = ", ".join(f"{name} {count}" for name, count in sorted(report.tasks_by_outcome.items()))
     click.echo(f"{report.label}: {report.reports} reports, {report.tasks} tasks ({outcomes})")
-    click.echo("  firings: " + (", ".join(f"{rule} {n}" for rule, n in sorted(report.firings.items())) or "none"))
+    fired = ", ".join(f"{rule} {n}" for rule, n in sorted(report.firings.items()))
+    click.echo(f"  rules fired (reports): {fired or 'none'}")
     click.echo("  steps run: " + (", ".join(f"{action} {n}" for action, n in sorted(report.steps.items()))
                                   or "none"))
     for group, units in sorted(report.bottom.items()):

@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import Point, shape
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.accounts.users import create_user
@@ -26,20 +26,26 @@ from engine.assessment import sanction_records, sanctions
 from engine.assessment.periods import Period, parse_period, period_containing
 from engine.assessment.ranking import Ranked, ranking
 from engine.core import clock
-from engine.core.models import (Campaign, Event, Firing, Grid, Person, SanctionDue, Task, TaskStep, Unit,
+from engine.core.models import (Campaign, Category, Event, Firing, Grid, Person, SanctionDue, Task, TaskStep, Unit,
                                 User)
 from engine.core.states import TaskStatus
 from engine.evaluation import pipeline
+from engine.evaluation.handover import SOURCE as HANDOVER_SOURCE, Handover, hand_over
 from engine.handling import tasks
 from engine.intake.events import IntakeSource, accept_event
 from engine.people.staff import LEADERS
 from engine.supervision import escalation
 
 SOURCE = IntakeSource("demo-history", "patrol")
-#: Matters the sub-districts answer for (the seeds' 六个零容忍 and 严管理 rows fire on most of them), and the
-#: matter each department leads by its duty list (rules/packs/demo.json).
+#: Matters the sub-districts answer for (the seeds' 六个零容忍 and 严管理 rows fire on most of them).
 SUBDISTRICT_MATTERS = ("06001", "08006", "06029", "06008", "09010", "09021", "09013", "09014", "06007", "09005")
-DEPARTMENT_MATTERS = ("06012", "08007", "L0015", "06028", "L0019", "L0012", "L0013", "L0011", "L0016", "L0014")
+#: The departments' share: reports of a matter a department leads or cooperates on by its duty list (环卫中心,
+#: 住建局, 环保分局, 公安分局; 交通运输局 and 林业局 cooperate), and hand-overs by the committee (交办) of the
+#: local matters the catalogue gives no filing condition, to the department the seed names for each.
+DEPARTMENT_MATTERS = ("06012", "08007", "06028", "L0019", "L0001", "L0002")
+HANDED_OVER = (("JTJ", "L0015"), ("GTFJ", "L0012"), ("SCJGJ", "L0013"), ("JJDD", "L0011"), ("NMSLJ", "L0016"),
+               ("JXJ", "L0014"))
+HANDOVER_LIMIT = (3, "working_days")
 NIGHT_MATTER = "06029"  # a barbecue stall at night: the night squad's task (night-street-order) beside ZT4's
 #: Share of a unit's tasks that end each way: on time, late, reworked once, extended once, never handled.
 PROFILES: dict[str, dict[str, float]] = {
@@ -65,7 +71,7 @@ class MonthReport:
     reports: int = 0
     tasks: int = 0
     tasks_by_outcome: Counter = field(default_factory=Counter)
-    firings: Counter = field(default_factory=Counter)  # rule key (list row) -> firings
+    firings: Counter = field(default_factory=Counter)  # rule key (list row) -> reports it fired on
     steps: Counter = field(default_factory=Counter)  # remind / order / escalate / list_publicly -> steps run
     no_cases: list[str] = field(default_factory=list)  # units in a peer group with nothing dispatched
     bottom: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # group -> bottom three (code, score)
@@ -232,15 +238,19 @@ class _Simulation:
         for at, payload in self._reports(period, index, per_month):
             self._until(at)
             self.move_to(at)
+            if "handover" in payload:
+                task_ids = self._hand_over(at, payload)
+            else:
+                with self.factory() as session:
+                    accept_event(session, payload, SOURCE)
+                    session.commit()
+                pipeline.drain(self.factory, *self.limits)
+                with self.factory() as session:
+                    task_ids = list(session.scalars(select(Task.id).join(Event, Event.id == Task.event_id).where(
+                        Event.source == SOURCE.name, Event.source_event_id == payload["source_event_id"])))
             with self.factory() as session:
-                accept_event(session, payload, SOURCE)
-                session.commit()
-            pipeline.drain(self.factory, *self.limits)
-            with self.factory() as session:
-                event = session.scalar(select(Event).where(Event.source == SOURCE.name,
-                                                           Event.source_event_id == payload["source_event_id"]))
-                for task in event.tasks:
-                    self._plan(task, period, index)
+                for task_id in task_ids:
+                    self._plan(session.get(Task, task_id), period)
         produced_at = datetime.combine(period.end.astimezone(ZoneInfo(self.world.tz)).date(), SANCTIONS_AT,
                                        ZoneInfo(self.world.tz))
         self._until(produced_at)
@@ -277,22 +287,40 @@ class _Simulation:
                 matter = rng.choice(SUBDISTRICT_MATTERS)
             else:
                 grid = every_grid[rng.randrange(len(every_grid))]
-                matter = DEPARTMENT_MATTERS[(n // 2) % len(DEPARTMENT_MATTERS)]
+                turn = (n // 2 + index * 5) % (len(DEPARTMENT_MATTERS) + len(HANDED_OVER))
+                matter = DEPARTMENT_MATTERS[turn] if turn < len(DEPARTMENT_MATTERS) else None
             hour = 23 if matter == NIGHT_MATTER and rng.random() < 0.5 else rng.randint(8, 16)
             day = period.first_day + timedelta(days=min(days - 3, n * (days - 3) // per_month))
             at = datetime.combine(day, time(hour, rng.randint(0, 59)), zone)
             code, spots = grid
             lat, lon = spots[self.spot_turn[code] % len(spots)]
             self.spot_turn[code] += 1
-            out.append((at, {"source_event_id": f"history-{period.label}-{n:04d}", "category": matter,
-                             "grid": code, "location": {"lat": lat, "lon": lon}, "occurred_at": at.isoformat(),
+            key = f"history-{period.label}-{n:04d}"
+            if matter is None:
+                out.append((at, {"handover": HANDED_OVER[turn - len(DEPARTMENT_MATTERS)], "grid": code,
+                                 "lat": lat, "lon": lon, "key": key}))
+                continue
+            out.append((at, {"source_event_id": key, "category": matter, "grid": code,
+                             "location": {"lat": lat, "lon": lon}, "occurred_at": at.isoformat(),
                              "description": "演示历史案件 / generated demo history"}))
         return sorted(out, key=lambda item: item[0])
+
+    def _hand_over(self, at: datetime, spec: dict) -> list[int]:
+        """The committee hands a department the matter the seed names it for (交办); its tasks' ids."""
+        unit_code, matter = spec["handover"]
+        with self.factory() as session:
+            name = session.scalar(select(Category.name_zh).where(Category.code == matter)) or matter
+            done = hand_over(session, Handover(
+                title=f"{name}（城管委交办）", description=f"演示历史 {spec['key']} / generated demo history",
+                grid=spec["grid"], lead=unit_code, limit_value=HANDOVER_LIMIT[0], limit_unit=HANDOVER_LIMIT[1],
+                lat=spec["lat"], lon=spec["lon"]), None, at)
+            session.commit()
+            return done.task_ids
 
     def _idle_id(self) -> int:
         return next(u.id for u in self.world.subdistricts if u.code == self.world.idle_unit)
 
-    def _plan(self, task: Task, period: Period, index: int) -> None:
+    def _plan(self, task: Task, period: Period) -> None:
         """Schedule a new task's moves by its unit's profile: on time, late, reworked, extended or never handled."""
         rng = random.Random(f"{self.world.seed}:{period.label}:{task.id}")
         shares = PROFILES[self.world.profiles.get(task.unit_id, "average")]
@@ -349,18 +377,19 @@ class _Simulation:
 
     def _count(self, report: MonthReport, period: Period) -> None:
         with self.factory() as session:
-            events = select(Event.id).where(Event.source == SOURCE.name,
-                                            Event.source_event_id.like(f"history-{period.label}-%"))
+            events = select(Event.id).where(or_(
+                (Event.source == SOURCE.name) & Event.source_event_id.like(f"history-{period.label}-%"),
+                (Event.source == HANDOVER_SOURCE.name) & Event.description.like(f"%history-{period.label}-%")))
             report.reports = session.scalar(select(func.count()).select_from(events.subquery())) or 0
             report.tasks = session.scalar(select(func.count(Task.id)).where(Task.event_id.in_(events))) or 0
             report.firings = Counter(dict(session.execute(
-                select(Firing.rule_key, func.count(Firing.id)).where(Firing.event_id.in_(events))
+                select(Firing.rule_key, func.count(Firing.event_id.distinct())).where(Firing.event_id.in_(events))
                 .group_by(Firing.rule_key)).tuples().all()))
             report.steps = Counter(dict(session.execute(
                 select(TaskStep.action, func.count(TaskStep.id)).where(
                     TaskStep.status == "done", TaskStep.ran_at >= period.start, TaskStep.ran_at < period.end,
-                    TaskStep.task_id.in_(select(Task.id).where(Task.event_id.in_(
-                        select(Event.id).where(Event.source == SOURCE.name))))).group_by(TaskStep.action))
+                    TaskStep.task_id.in_(select(Task.id).where(Task.event_id.in_(select(Event.id).where(
+                        Event.source.in_([SOURCE.name, HANDOVER_SOURCE.name])))))).group_by(TaskStep.action))
                 .tuples().all()))
 
     def _sanctions(self, session: Session, campaign: Campaign, label: str, now: datetime,

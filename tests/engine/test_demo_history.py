@@ -20,7 +20,7 @@ from tests.helpers import bearer, user_token
 
 CAMPAIGN = "chuangcheng-2026"
 END = "2024-12"  # a year no other test writes tasks in
-PER_MONTH = 20  # ten sub-district and ten department reports a month: every department with a matter gets one
+PER_MONTH = 24  # twelve sub-district reports and twelve for departments a month (six of them hand-overs)
 SEED = 7
 LATER = datetime(2025, 3, 1, tzinfo=timezone.utc)
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
@@ -112,8 +112,8 @@ def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_ea
     expected |= {(label, u) for label in QUARTERS for u in named(label, "seed-3-quarters")}
     assert elimination == expected and elimination  # 末位淘汰 listed where the rules say, and only there
 
-    dues = list(session.scalars(select(SanctionDue).join(SanctionRun).where(SanctionRun.campaign_id == campaign.id,
-                                                                               SanctionRun.period.in_(MONTHS + QUARTERS))))
+    dues = list(session.scalars(select(SanctionDue).join(SanctionRun).where(
+        SanctionRun.campaign_id == campaign.id, SanctionRun.period.in_(MONTHS + QUARTERS))))
     records = {r.due_id: r for r in session.scalars(select(SanctionRecord).where(
         SanctionRecord.campaign_id == campaign.id))}
     assert dues
