@@ -91,7 +91,7 @@ def months_ending(end: str, count: int, tz: str) -> list[Period]:
     """`count` months up to and including `end` (YYYY-MM), oldest first."""
     period = parse_period(end, tz)
     if period.kind != "month":
-        raise HistoryError(f"--end is a month such as 2026-11, not {end!r}")
+        raise HistoryError(f"--end is a month such as 2026-11, not {end!r} / --end 须为月份，如 2026-11")
     months = [period]
     while len(months) < count:
         months.append(months[-1].previous(tz))
@@ -129,11 +129,13 @@ def generate(factory: sessionmaker, campaign_code: str, end: str, months: int = 
     with factory() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
         if campaign is None:
-            raise HistoryError(f"no campaign {campaign_code!r}: load the demo first (civicrules demo load)")
+            raise HistoryError(f"no campaign {campaign_code!r}: load the demo first (civicrules demo load) / "
+                               f"没有专项行动 {campaign_code!r}：请先加载演示（civicrules demo load）")
         tz = campaign.timezone
         periods = months_ending(end, months, tz)
         if periods[-1].end > clock.now():
-            raise HistoryError(f"{end} has not ended yet: the history covers finished months only")
+            raise HistoryError(f"{end} has not ended yet: the history covers finished months only / "
+                               f"{end} 尚未结束：只生成已结束的月份")
         world = _World.read(session, campaign, seed)
         session.commit()
     reports = []
@@ -172,7 +174,7 @@ class _World:
         units = list(session.scalars(select(Unit).where(Unit.type.in_(PEER_TYPES)).order_by(Unit.code)))
         subdistricts = [u for u in units if u.type == "subdistrict"]
         if not subdistricts:
-            raise HistoryError("the campaign has no sub-districts to report in")
+            raise HistoryError("the campaign has no sub-districts to report in / 没有可上报案件的街道（镇）")
         grids_of: dict[int, list[tuple[str, list[tuple[float, float]]]]] = {}
         for grid in session.scalars(select(Grid).order_by(Grid.code)):
             grids_of.setdefault(grid.unit_id, []).append((grid.code, _spots(grid)))
