@@ -161,9 +161,9 @@ class _World:
     campaign_id: int
     tz: str
     seed: int
-    subdistricts: list[Unit]
-    grids_of: dict[int, list[tuple[str, list[tuple[float, float]]]]]
-    idle_unit: str
+    subdistricts: list[int]  # those with a grid to report in
+    grids_of: dict[int, list[tuple[str, list[tuple[float, float]]]]]  # unit id -> (grid code, spots)
+    idle_unit: int  # the sub-district that gets no reports every fourth month
     actors: dict[int, int]  # unit id -> field-unit user id
     checker_id: int
     dispatcher_id: int
@@ -172,14 +172,16 @@ class _World:
     @classmethod
     def read(cls, session: Session, campaign: Campaign, seed: int) -> _World:
         units = list(session.scalars(select(Unit).where(Unit.type.in_(PEER_TYPES)).order_by(Unit.code)))
-        subdistricts = [u for u in units if u.type == "subdistrict"]
-        if not subdistricts:
-            raise HistoryError("the campaign has no sub-districts to report in / 没有可上报案件的街道（镇）")
         grids_of: dict[int, list[tuple[str, list[tuple[float, float]]]]] = {}
         for grid in session.scalars(select(Grid).order_by(Grid.code)):
-            grids_of.setdefault(grid.unit_id, []).append((grid.code, _spots(grid)))
+            spots = _spots(grid)
+            if spots:
+                grids_of.setdefault(grid.unit_id, []).append((grid.code, spots))
+        subdistricts = [u.id for u in units if u.type == "subdistrict" and u.id in grids_of]
+        if not subdistricts:
+            raise HistoryError("the campaign has no sub-districts to report in / 没有可上报案件的街道（镇）")
         return cls(campaign.id, campaign.timezone, seed, subdistricts, grids_of,
-                   random.Random(f"{seed}:idle").choice(subdistricts).code,
+                   random.Random(f"{seed}:idle").choice(subdistricts),
                    {u.id: _actor(session, u) for u in units},
                    _account(session, "checker"), _account(session, "dispatcher"),
                    {u.id: profile_of(u, seed) for u in units})
@@ -278,14 +280,15 @@ class _Simulation:
         zone = ZoneInfo(self.world.tz)
         days = (period.end.astimezone(zone).date() - period.first_day).days
         idle = index % 4 == 3
-        working = [u for u in self.world.subdistricts if not (idle and u.code == self.world.idle_unit)]
-        every_grid = [g for grids in self.world.grids_of.values() for g in grids
-                      if not (idle and g in self.world.grids_of.get(self._idle_id(), []))]
+        working = [u for u in self.world.subdistricts if not (idle and u == self.world.idle_unit)]
+        every_grid = [g for unit, grids in self.world.grids_of.items() for g in grids
+                      if not (idle and unit == self.world.idle_unit)]
         out = []
         for n in range(per_month):
             if n % 2 == 0:
                 unit = working[(n // 2) % len(working)]
-                grid = self.world.grids_of[unit.id][(n // 2 // len(working)) % len(self.world.grids_of[unit.id])]
+                grids = self.world.grids_of[unit]
+                grid = grids[(n // 2 // len(working)) % len(grids)]
                 matter = rng.choice(SUBDISTRICT_MATTERS)
             else:
                 grid = every_grid[rng.randrange(len(every_grid))]
@@ -318,9 +321,6 @@ class _Simulation:
                 lat=spec["lat"], lon=spec["lon"]), None, at)
             session.commit()
             return done.task_ids
-
-    def _idle_id(self) -> int:
-        return next(u.id for u in self.world.subdistricts if u.code == self.world.idle_unit)
 
     def _plan(self, task: Task, period: Period) -> None:
         """Schedule a new task's moves by its unit's profile: on time, late, reworked, extended or never handled."""
