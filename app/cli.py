@@ -20,7 +20,7 @@ from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring import demo as demo_pack
-from engine.authoring import history as demo_history
+from engine.assessment import history as demo_history
 from engine.readiness import plan
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
@@ -129,21 +129,8 @@ def demo_history_run(months: int, per_month: int, seed: int, end: str | None, co
 
 
 def _print_month(report: demo_history.MonthReport) -> None:
-    if report.skipped:
-        click.echo(f"{report.label}: already generated, skipped (nothing written)")
-        return
-    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(report.tasks_by_outcome.items()))
-    click.echo(f"{report.label}: {report.reports} reports, {report.tasks} tasks ({outcomes})")
-    fired = ", ".join(f"{rule} {n}" for rule, n in sorted(report.firings.items()))
-    click.echo(f"  rules fired (reports): {fired or 'none'}")
-    click.echo("  steps run: " + (", ".join(f"{action} {n}" for action, n in sorted(report.steps.items()))
-                                  or "none"))
-    for group, units in sorted(report.bottom.items()):
-        click.echo(f"  bottom three, {group}: " + ", ".join(f"{unit} {score:.2f}" for unit, score in units))
-    click.echo("  no cases (无案件): " + (", ".join(report.no_cases) or "none"))
-    for period, rule, sanction, unit in report.sanctions:
-        click.echo(f"  sanction {period} {rule:<34} {sanction:<19} {unit}")
-    click.echo(f"  sanction records written: {report.records}")
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.group()

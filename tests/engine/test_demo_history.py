@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.assessment.periods import Period, parse_period
 from engine.assessment.ranking import ranking
-from engine.authoring import history
+from engine.assessment import history
 from engine.core import clock
 from engine.core.models import (Campaign, Event, SanctionDue, SanctionRecord, SanctionRule, SanctionRun, Task,
                                 TaskTransition, Unit)
@@ -54,6 +54,10 @@ def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_ea
     assert all(r.reports == PER_MONTH and r.tasks >= PER_MONTH for r in reports)
     assert sum(sum(r.firings.values()) for r in reports) > 0 and sum(sum(r.steps.values()) for r in reports) > 0
     assert clock.now() == LATER  # the generator put the clock back
+    shown = "\n".join(line for r in reports for line in r.lines())  # what `civicrules demo history` prints
+    assert "rules fired (reports): " in shown and "zero_tolerance.zt" in shown and "strict_management.sm" in shown
+    assert "bottom three, subdistricts: " in shown and "no cases (无案件): " in shown
+    assert "seed-3-months-elimination" in shown and "sanction records written: " in shown
 
     campaign = session.scalar(select(Campaign).where(Campaign.code == CAMPAIGN))
     tz = campaign.timezone

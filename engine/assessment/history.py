@@ -78,6 +78,22 @@ class MonthReport:
     sanctions: list[tuple[str, str, str, str]] = field(default_factory=list)  # period, rule, sanction, unit code
     records: int = 0
 
+    def lines(self) -> list[str]:
+        """The month as `demo history` prints it."""
+        if self.skipped:
+            return [f"{self.label}: already generated, skipped (nothing written)"]
+        outcomes = ", ".join(f"{name} {count}" for name, count in sorted(self.tasks_by_outcome.items()))
+        fired = ", ".join(f"{rule} {n}" for rule, n in sorted(self.firings.items()))
+        steps = ", ".join(f"{action} {n}" for action, n in sorted(self.steps.items()))
+        out = [f"{self.label}: {self.reports} reports, {self.tasks} tasks ({outcomes})",
+               f"  rules fired (reports): {fired or 'none'}", f"  steps run: {steps or 'none'}"]
+        out += [f"  bottom three, {group}: " + ", ".join(f"{unit} {score:.2f}" for unit, score in units)
+                for group, units in sorted(self.bottom.items())]
+        out.append(f"  no cases (无案件): {', '.join(self.no_cases) or 'none'}")
+        out += [f"  sanction {period} {rule:<34} {sanction:<19} {unit}"
+                for period, rule, sanction, unit in self.sanctions]
+        return out + [f"  sanction records written: {self.records}"]
+
 
 @dataclass(order=True)
 class _Move:
