@@ -38,6 +38,7 @@ from engine.space.geo_import import TARGETS, import_file
 from engine.space.permit_import import import_permits
 from engine.core.worktime import missing_years_ahead, seed_holidays
 from migrations import upgrade
+from rules.packs import load_pack
 from rules.problems import InputError
 from workers import escalation as escalation_poller
 from workers import sweep as sweeper
@@ -116,15 +117,15 @@ def demo_history_run(months: int, per_month: int, seed: int, end: str | None, co
     three and sanctions (with records); months generated before are skipped, never generated twice."""
     settings = load_settings()
     factory = session_factory(settings.database_url)
-    code = code or demo_pack.load_pack("demo")["campaign"]["code"]
+    code = code or load_pack("demo")["campaign"]["code"]
     with factory() as session:
         campaign = campaign_for(session, code)
         if campaign is None:
             raise click.ClickException(f"no campaign {code!r}: run `civicrules demo load` first")
         end = end or demo_history.finished_month(clock.now(), campaign.timezone)
     try:
-        demo_history.generate(factory, code, end, months, per_month, seed, settings.pipeline, _print_month)
-    except (demo_history.HistoryError, PeriodError) as err:
+        demo_history.generate(factory, code, end, settings.pipeline, months, per_month, seed, _print_month)
+    except demo_history.HistoryError as err:
         raise click.ClickException(str(err)) from None
 
 

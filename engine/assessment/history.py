@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.accounts.users import create_user
 from engine.assessment import sanction_records, sanctions
-from engine.assessment.periods import Period, parse_period, period_containing
+from engine.assessment.periods import Period, PeriodError, parse_period, period_containing
 from engine.assessment.ranking import Ranked, ranking
 from engine.core import clock
+from engine.core.config import PipelineSettings
 from engine.core.models import (Campaign, Category, Event, Firing, Grid, Person, SanctionDue, Task, TaskStep, Unit,
                                 User)
 from engine.core.states import TaskStatus
@@ -105,8 +106,11 @@ class _Move:
 
 def months_ending(end: str, count: int, tz: str) -> list[Period]:
     """`count` months up to and including `end` (YYYY-MM), oldest first."""
-    period = parse_period(end, tz)
-    if period.kind != "month":
+    try:
+        period = parse_period(end, tz)
+    except PeriodError:
+        period = None
+    if period is None or period.kind != "month":
         raise HistoryError(f"--end is a month such as 2026-11, not {end!r} / --end 须为月份，如 2026-11")
     months = [period]
     while len(months) < count:
@@ -136,12 +140,12 @@ def _moved_clock() -> Iterator[Callable[[datetime], None]]:
         clock.set_clock(previous)
 
 
-def generate(factory: sessionmaker, campaign_code: str, end: str, months: int = 12, per_month: int = 40,
-             seed: int = 1, limits: Optional[object] = None,
+def generate(factory: sessionmaker, campaign_code: str, end: str, limits: PipelineSettings, months: int = 12,
+             per_month: int = 40, seed: int = 1,
              progress: Optional[Callable[[MonthReport], None]] = None) -> list[MonthReport]:
     """Generate `months` months of reports ending with `end`; months generated before are skipped, untouched.
 
-    `limits` are the pipeline's (batch size, lease seconds, max attempts: settings.pipeline)."""
+    `limits` are the pipeline's settings (settings.pipeline: batch size, lease, attempts)."""
     with factory() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
         if campaign is None:
@@ -243,10 +247,9 @@ class _Simulation:
     """The moved clock's timeline: reports, task moves and due timeline steps, run in time order."""
 
     def __init__(self, factory: sessionmaker, world: _World, move_to: Callable[[datetime], None],
-                 limits: Optional[object]) -> None:
+                 limits: PipelineSettings) -> None:
         self.factory, self.world, self.move_to = factory, world, move_to
-        self.limits = (getattr(limits, "batch_size", 50), getattr(limits, "lease_seconds", 60),
-                       getattr(limits, "max_attempts", 3))
+        self.limits = (limits.batch_size, limits.lease_seconds, limits.max_attempts)
         self.queue: list[_Move] = []
         self.serial = 0
         self.outcomes: Counter = Counter()

@@ -49,7 +49,7 @@ def _dispatched(session, campaign: Campaign, period: Period) -> set[int]:
 
 def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_each(app, factory, settings, session):
     clock.set_clock(lambda: LATER)
-    reports = history.generate(factory, CAMPAIGN, END, 12, PER_MONTH, SEED, settings.pipeline)
+    reports = history.generate(factory, CAMPAIGN, END, settings.pipeline, 12, PER_MONTH, SEED)
     assert [r.label for r in reports] == MONTHS and not any(r.skipped for r in reports)
     assert all(r.reports == PER_MONTH and r.tasks >= PER_MONTH for r in reports)
     assert sum(sum(r.firings.values()) for r in reports) > 0 and sum(sum(r.steps.values()) for r in reports) > 0
@@ -151,7 +151,7 @@ def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_ea
 
     clock.set_clock(lambda: LATER)
     events = session.scalar(select(func.count(Event.id)).where(Event.source == history.SOURCE.name))
-    again = history.generate(factory, CAMPAIGN, END, 12, PER_MONTH, SEED, settings.pipeline)
+    again = history.generate(factory, CAMPAIGN, END, settings.pipeline, 12, PER_MONTH, SEED)
     assert all(r.skipped for r in again)
     session.expire_all()
     assert session.scalar(select(func.count(Event.id)).where(Event.source == history.SOURCE.name)) == events
@@ -160,7 +160,9 @@ def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_ea
 def test_a_month_not_finished_yet_is_refused_and_nothing_is_written(factory, settings, session):
     clock.set_clock(lambda: datetime(2024, 12, 20, tzinfo=timezone.utc))
     with pytest.raises(history.HistoryError, match="has not ended"):
-        history.generate(factory, CAMPAIGN, "2024-12", 2, 4, SEED, settings.pipeline)
+        history.generate(factory, CAMPAIGN, "2024-12", settings.pipeline, 2, 4, SEED)
+    with pytest.raises(history.HistoryError, match="is a month such as 2026-11"):
+        history.generate(factory, CAMPAIGN, "2024-1", settings.pipeline, 2, 4, SEED)
     with pytest.raises(history.HistoryError, match="no campaign"):
-        history.generate(factory, "no-such-campaign", "2024-11", 2, 4, SEED, settings.pipeline)
+        history.generate(factory, "no-such-campaign", "2024-11", settings.pipeline, 2, 4, SEED)
     assert session.scalar(select(func.count(Event.id)).where(Event.source == history.SOURCE.name)) == 0
