@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.accounts import user
+from app.demo import demo
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.space.datum import DATUMS
@@ -19,8 +20,6 @@ from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
-from engine.authoring import demo as demo_pack
-from engine.readiness import mock, plan
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
 from engine.authoring.drafts import publish, rollback
@@ -77,38 +76,8 @@ def db_upgrade(revision: str) -> None:
                    "until an administrator enters them (admin → Working calendar)")
 
 
-@main.group()
-def demo() -> None:
-    """The demo campaign."""
-
-
-@demo.command("load")
-def demo_load() -> None:
-    """Load the demo campaign once; print the logins and intake tokens (kept in the instance folder)."""
-    settings = load_settings()
-    credentials = settings.instance / "demo_credentials.txt"
-    with session_factory(settings.database_url)() as session:
-        loaded = demo_pack.load(session)
-        plan.load_demo(session)  # the task breakdown table's demo rows (创建任务分解表)
-        session.commit()
-        if loaded is not None:
-            mock.demo_rounds(session, settings.evidence.dir)  # two 模拟测评 rounds whose rate rises
-            session.commit()
-    if loaded is None:
-        click.echo("demo campaign already loaded")
-    else:
-        lines = [f"password for every demo login: {loaded['password']}"]
-        lines += [f"login {u:<12} role {r:<12} unit {unit or '-':<7}" + (f" person {person}" if person else "")
-                  for u, r, unit, person in loaded["logins"]]
-        lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
-        credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        credentials.chmod(0o600)
-        click.echo(f"demo campaign loaded: {loaded['campaign']}")
-    if credentials.exists():
-        click.echo(credentials.read_text(encoding="utf-8"), nl=False)
-
-
 main.add_command(user)
+main.add_command(demo)
 
 
 @main.group()

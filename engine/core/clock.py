@@ -14,6 +14,11 @@ def now() -> datetime:
     return _now()
 
 
+def current() -> Callable[[], datetime]:
+    """The clock in use, so that code moving it for a while can put it back."""
+    return _now
+
+
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     """Replace the clock (None restores the wall clock)."""
     global _now

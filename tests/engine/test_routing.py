@@ -198,9 +198,14 @@ def test_a_department_leading_a_sub_district_matter_conflicts_with_each_sub_dist
     _row(session, rival, _category(session, "09005"))
     assert _route(session, "09005", "XC-01") == (None, [], sorted(["JD-XC", rival.code]))
     found = [([u.code for u in c.units], [g.code for g in c.grids]) for c in conflicts(session)]
-    assert found == [(sorted(["JD-DC", rival.code]), ["DC-01", "DC-02", "DC-03", "DC-04"]),
+    assert found == [(sorted(["JD-BC", rival.code]), ["BC-01"]),
+                     (sorted(["JD-CG", rival.code]), ["CG-01"]),
+                     (sorted(["JD-DC", rival.code]), ["DC-01", "DC-02", "DC-03", "DC-04"]),
+                     (sorted(["JD-HD", rival.code]), ["HD-01"]),
+                     (sorted(["JD-KF", rival.code]), ["KF-01"]),
                      (sorted(["JD-NC", rival.code]), ["NC-01", "NC-02", "NC-03", "NC-04"]),
-                     (sorted(["JD-XC", rival.code]), ["XC-01", "XC-02", "XC-03", "XC-04"])]
+                     (sorted(["JD-XC", rival.code]), ["XC-01", "XC-02", "XC-03", "XC-04"]),
+                     (sorted(["JD-XH", rival.code]), ["XH-01"])]
     assert _route(session, "09005", None) == (rival.code, [], [])  # outside the grids only the department answers
 
 

@@ -164,7 +164,7 @@ def test_reference_data(client, intake_token):
     units = {u["code"]: u for u in client.get("/api/v1/units", headers=bearer(intake_token)).get_json()["units"]}
     assert units["ZD-DC"]["parent"] == "JD-DC"
     grids = client.get("/api/v1/grids", headers=bearer(intake_token)).get_json()["grids"]
-    assert len(grids) == 12 and grids[0]["boundary"]["type"] == "Polygon"
+    assert len(grids) == 17 and grids[0]["boundary"]["type"] == "Polygon"
     assert {"code", "name", "unit", "boundary", "responsible", "collector"} <= set(grids[0])  # issue 13 adds people
 
 

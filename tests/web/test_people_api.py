@@ -95,7 +95,7 @@ def test_a_field_unit_sees_its_own_unit_and_below_only(client):
 
 def test_grids_carry_their_responsible_person_and_collector(client, intake_token, session):
     grids = {g["code"]: g for g in client.get("/api/v1/grids", headers=bearer(intake_token)).get_json()["grids"]}
-    assert len(grids) == 12
+    assert len(grids) == 17
     dc01 = grids["DC-01"]
     assert dc01["name"]["zh"] and dc01["unit"] == "JD-DC" and dc01["boundary"]["type"] == "Polygon"
     assert dc01["responsible"]["name"] == "张伟" and dc01["responsible"]["position"] == "responsible"
