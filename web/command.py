@@ -62,7 +62,7 @@ def page():
              "points": _("Inspection points"), "reports": _("reports"), "unit": _("Unit"), "total": _("Total"),
              "none_overdue": _("No overdue tasks."), "nobody": _("Nobody is on duty now."),
              "until": _("until"), "stale": _("Not updated: the server did not answer."),
-             "case": _("Case"), "outside": _("outside every grid")}
+             "case": _("Case"), "no_hotspots": _("No hotspots now.")}
     return render_template("command.html", shapes=shapes, categories=categories, units=units, lists=lists,
                            words=words, lang=lang, poll_ms=POLL_SECONDS * 1000, tiles=web.map_tiles,
                            attribution=web.map_attribution, args=request.args)

@@ -164,11 +164,11 @@ def _board(session: Session, filters: Filters, now: datetime, lang: str) -> dict
     by_unit: dict[int, dict[int, int]] = defaultdict(dict)
     for unit_id, level, n in session.execute(query):
         by_unit[unit_id][int(level)] = n
-    levels = sorted({level for counts in by_unit.values() for level in counts} | {AT_UNIT})
-    tier_names = {}
+    tier_names: dict[int, str] = {}
     for level, zh, en in session.execute(select(SupervisionTier.level, SupervisionTier.name_zh,
                                                 SupervisionTier.name_en).order_by(SupervisionTier.id)):
         tier_names.setdefault(level, _name(zh, en, lang))
+    levels = sorted({level for counts in by_unit.values() for level in counts} | {AT_UNIT} | set(tier_names))
     at_unit = "未上报（在责任单位）" if lang == "zh" else "At the unit (not escalated)"
     tiers = [{"level": level, "name": at_unit if level == AT_UNIT else tier_names.get(
         level, f"{level} 级督查" if lang == "zh" else f"Tier {level}")} for level in levels]

@@ -103,6 +103,7 @@
     hotspots.clearLayers();
     var box = document.getElementById("hotspots");
     box.replaceChildren();
+    if (!list.length) { box.appendChild(text("li", words.no_hotspots, "none")); }
     list.forEach(function (h) {
       var words_ = h.category + " · " + (h.grid || "") + " · " + h.reports + " " + words.reports;
       box.appendChild(text("li", words.case + " " + h.case_id + " " + words_));
