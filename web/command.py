@@ -1,5 +1,5 @@
 """The command centre (智慧城管指挥平台): a map page that polls its state every few seconds, and the same state as
-JSON for other systems (GET /api/v1/command-centre, user tokens). Thin: engine/supervision/command_centre.py
+JSON for other systems (GET /api/v1/command-centre, user tokens). Thin: engine/readiness/command.py
 aggregates. Field units are refused: the centre shows every unit's numbers, their own task list is /tasks."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.core.models import Category, Unit
 from engine.space.datum import geometry_from_wgs84
-from engine.supervision import command_centre
+from engine.readiness import command as command_centre
 from rules.problems import InputError
 from web.auth import require_roles, require_token
 from web.common.extensions import csrf, db
