@@ -129,15 +129,24 @@ def _local(moment: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M")
     return moment.astimezone(zone).strftime(fmt) if moment else None
 
 
-def _per_grid(session: Session, filters: Filters, now: datetime, lang: str) -> tuple[list[dict[str, Any]], dict]:
-    overdue = case((and_(Task.deadline_at < now, Task.status.not_in(NOT_OVER)), 1), else_=0)
-    rows = session.execute(select(Event.grid_id, func.count(), func.sum(overdue))
+def _open_counts(session: Session, filters: Filters, now: datetime) -> dict[tuple[int | None, int, bool], int]:
+    """Open tasks by (grid, unit, overdue): one pass over the open tasks serves the map and the board."""
+    overdue = case((and_(Task.deadline_at < now, Task.status.not_in(NOT_OVER)), True), else_=False)
+    rows = session.execute(select(Event.grid_id, Task.unit_id, overdue, func.count())
                            .select_from(Task).join(Event, Event.id == Task.event_id)
-                           .where(Task.status.not_in(TERMINAL), *filters.on_tasks()).group_by(Event.grid_id)).all()
-    counts = {grid_id: (n, int(late or 0)) for grid_id, n, late in rows}
-    layer = _grid_layer(session)
+                           .where(Task.status.not_in(TERMINAL), *filters.on_tasks())
+                           .group_by(Event.grid_id, Task.unit_id, overdue))
+    return {(grid_id, unit_id, bool(late)): n for grid_id, unit_id, late, n in rows}
+
+
+def _per_grid(session: Session, filters: Filters, counted: dict[tuple[int | None, int, bool], int], lang: str
+              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for (grid_id, _, late), n in counted.items():
+        counts[grid_id][0] += n
+        counts[grid_id][1] += n if late else 0
     grids = []
-    for grid_id, grid in layer.items():
+    for grid_id, grid in _grid_layer(session).items():
         if filters.unit_ids is not None and grid["unit_id"] not in filters.unit_ids and grid_id not in counts:
             continue
         n, late = counts.get(grid_id, (0, 0))
@@ -149,21 +158,28 @@ def _per_grid(session: Session, filters: Filters, now: datetime, lang: str) -> t
     return grids, totals
 
 
-def _board(session: Session, filters: Filters, now: datetime, lang: str) -> dict[str, Any]:
-    """Overdue tasks by unit and by the highest tier a done step of theirs went to (0: still at the unit)."""
+def _board(session: Session, filters: Filters, counted: dict[tuple[int | None, int, bool], int], now: datetime,
+           lang: str) -> dict[str, Any]:
+    """Overdue tasks by unit and by the highest tier a done step of theirs went to (0: still at the unit): the
+    escalated ones are counted from their steps, the rest of the unit's overdue tasks are at the unit."""
+    overdue: dict[int, int] = defaultdict(int)
+    for (_, unit_id, late), n in counted.items():
+        if late:
+            overdue[unit_id] += n
     reached = (select(TaskStep.task_id, func.max(TaskStep.tier_level).label("tier"))
                .where(TaskStep.status == "done", TaskStep.tier_level.is_not(None))
                .group_by(TaskStep.task_id).subquery())
-    tier = func.coalesce(reached.c.tier, AT_UNIT)
-    query = (select(Task.unit_id, tier, func.count()).select_from(Task)
-             .outerjoin(reached, reached.c.task_id == Task.id)
+    query = (select(Task.unit_id, reached.c.tier, func.count()).select_from(reached)
+             .join(Task, Task.id == reached.c.task_id)
              .where(Task.deadline_at < now, Task.status.not_in(NOT_OVER), *filters.on_tasks())
-             .group_by(Task.unit_id, tier))
+             .group_by(Task.unit_id, reached.c.tier))
     if filters.category_id is not None:
         query = query.join(Event, Event.id == Task.event_id)
     by_unit: dict[int, dict[int, int]] = defaultdict(dict)
     for unit_id, level, n in session.execute(query):
         by_unit[unit_id][int(level)] = n
+    for unit_id, n in overdue.items():
+        by_unit[unit_id][AT_UNIT] = n - sum(by_unit[unit_id].values())
     tier_names: dict[int, str] = {}
     for level, zh, en in session.execute(select(SupervisionTier.level, SupervisionTier.name_zh,
                                                 SupervisionTier.name_en).order_by(SupervisionTier.id)):
@@ -265,9 +281,10 @@ def state(session: Session, filters: Filters, now: datetime, lang: str = "zh", z
     """The command centre now: grids, the overdue board, hotspots, points and people on duty, local times."""
     campaign = campaign_for(session, None)
     zone = ZoneInfo(campaign.timezone if campaign is not None else DEFAULT_TIMEZONE)
-    grids, totals = _per_grid(session, filters, now, lang)
+    counted = _open_counts(session, filters, now)
+    grids, totals = _per_grid(session, filters, counted, lang)
     return {"now": now.isoformat(), "updated_at": _local(now, zone, "%H:%M:%S"),
             "updated_on": _local(now, zone, "%Y-%m-%d"), "timezone": zone.key, "totals": totals, "grids": grids,
-            "board": _board(session, filters, now, lang), "hotspots": _hotspots(session, filters, lang),
+            "board": _board(session, filters, counted, now, lang), "hotspots": _hotspots(session, filters, lang),
             "points": _points_today(session, campaign, filters, now, zoom, lang),
             "on_duty": _on_duty(session, filters, now, zone, lang)}
