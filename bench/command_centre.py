@@ -173,7 +173,8 @@ def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
         flask_session["_user_id"] = str(dispatcher.id)
         flask_session["_fresh"] = True
     category = ids["categories"][0][1]
-    result: dict[str, Any] = {"database": label, "tasks": args.tasks, "seed_s": round(seed_s, 1), "timings": {}}
+    result: dict[str, Any] = {"database": label, "tasks": args.tasks, "seed_s": round(seed_s, 1), "timings": {},
+                              "load_before": round(os.getloadavg()[0], 2)}
     state = client.get("/api/v1/command-centre", headers=headers).get_json()
     result["open"], result["overdue"] = state["totals"]["open"], state["totals"]["overdue"]
     paths = {"command-centre": "/api/v1/command-centre",
@@ -187,12 +188,14 @@ def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
                        "/tasks search": "/tasks?mine=0&q=%E8%A7%A3%E6%94%BE%E8%B7%AF%2077777",
                        "/tasks overdue + list": "/tasks?mine=0&overdue=1&list=strict_management&page=20"}.items():
         result["timings"][name] = timed(client, path, max(10, args.requests // 5))
+    result["load_after"] = round(os.getloadavg()[0], 2)
     dispose_engines()
     return result
 
 
 def show(result: dict[str, Any]) -> None:
-    print(f"\n{result['database']}: {result['open']:,} open tasks, {result['overdue']:,} overdue")
+    print(f"\n{result['database']}: {result['open']:,} open tasks, {result['overdue']:,} overdue "
+          f"(load average {result['load_before']} before, {result['load_after']} after, 2 cores)")
     print(f"  {'request':32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, t in result["timings"].items():
         mark = "" if not name.startswith("command") else ("  ok" if t["p95"] <= GOAL_P95_MS else "  MISSED")
@@ -206,13 +209,13 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL") or PG_BASE  # read before each round points DATABASE_URL at its database
     instance = Path(tempfile.mkdtemp(prefix="cr-bench-command-"))
     os.environ["CIVICRULES_INSTANCE"] = str(instance)
     results = []
     if not args.no_sqlite:
         results.append(measure(f"sqlite:///{instance / 'civicrules.db'}", "SQLite", args))
     if not args.no_postgres:
-        base = os.environ.get("DATABASE_URL") or PG_BASE
         url = postgres_url(base, PG_SCHEMA)
         if url:
             try:

@@ -48,9 +48,8 @@ def _answer():
 def page():
     """The map, the overdue board and the filters; command-centre.js fills them from /command/state."""
     lang = short_lang()
-    datum = current_app.extensions["civicrules.settings"].web.map_tiles_crs
     web = current_app.extensions["civicrules.settings"].web
-    shapes = [{**f, "geometry": geometry_from_wgs84(f["geometry"], datum)}
+    shapes = [{**f, "geometry": geometry_from_wgs84(f["geometry"], web.map_tiles_crs)}
               for f in command_centre.grid_shapes(db.session, lang)]
     categories = [(c.code, c.name_zh if lang == "zh" else c.name_en) for c in db.session.execute(
         select(Category.code, Category.name_zh, Category.name_en).where(Category.kind == "matter")
