@@ -24,6 +24,11 @@
                                       attribution: root.dataset.attribution || "" }).addTo(map);
   }
 
+  function esc(value) {  // tooltips are HTML: names typed by people are shown as text
+    return String(value).replace(/[&<>"']/g, function (ch) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
+    });
+  }
   function gridStyle(feature) {
     var c = counts[feature.properties.id] || { open: 0, overdue: 0 };
     var fill = c.overdue > 0 ? "#d32f2f" : (c.open > 0 ? "#f9a825" : "#90a4ae");
@@ -32,7 +37,8 @@
   }
   function label(p) {
     var c = counts[p.id] || { open: 0, overdue: 0 };
-    return p.code + " " + p.name + "<br>" + c.open + " " + words.open + " · " + c.overdue + " " + words.overdue;
+    return "<span title=\"" + esc(p.name) + "\">" + esc(p.code) + "</span><span class=\"counts\"><br>" +
+      c.open + " " + words.open + " · " + c.overdue + " " + words.overdue + "</span>";
   }
   var grids = L.geoJSON(shapes, {
     style: gridStyle,
@@ -105,10 +111,10 @@
     box.replaceChildren();
     if (!list.length) { box.appendChild(text("li", words.no_hotspots, "none")); }
     list.forEach(function (h) {
-      var words_ = h.category + " · " + (h.grid || "") + " · " + h.reports + " " + words.reports;
-      box.appendChild(text("li", words.case + " " + h.case_id + " " + words_));
+      var about = h.category + " · " + (h.grid || "") + " · " + h.reports + " " + words.reports;
+      box.appendChild(text("li", words.case + " " + h.case_id + " " + about));
       L.circleMarker([h.lat, h.lon], { radius: 6 + Math.min(h.reports, 10), color: "#6a1b9a", weight: 2,
-                                       fillOpacity: 0.4 }).bindTooltip(words_).addTo(hotspots);
+                                       fillOpacity: 0.4 }).bindTooltip(esc(about)).addTo(hotspots);
     });
   }
   function drawPoints(p) {
@@ -117,13 +123,13 @@
       if (p.clustered && item.count > 1) {
         L.marker([item.lat, item.lon], { icon: L.divIcon({ className: "cluster-icon", iconSize: [34, 34],
                                                            html: String(item.count) }) })
-          .bindTooltip(Object.keys(item.states).map(function (s) {
+          .bindTooltip(esc(Object.keys(item.states).map(function (s) {
             return p.state_names[s] + " " + item.states[s];
-          }).join(" · ")).addTo(points);
+          }).join(" · "))).addTo(points);
       } else {
         L.circleMarker([item.lat, item.lon], { radius: 6, color: "#fff", weight: 1, fillOpacity: 0.9,
                                                fillColor: stateColours[item.state] || "#78909c" })
-          .bindTooltip((item.name || "") + " · " + (p.state_names[item.state] || item.state)).addTo(points);
+          .bindTooltip(esc((item.name || "") + " · " + (p.state_names[item.state] || item.state))).addTo(points);
       }
     });
     var box = document.getElementById("point-states");
