@@ -2,8 +2,9 @@
 the supervision tier each overdue task has reached, hotspots, the inspection points' readiness today and who is on
 duty now, in one state for a page that redraws it every few seconds.
 
-Every count is a GROUP BY in the database, so the answer costs the same with 100 or 100,000 open tasks; grid
-boundaries and point places change rarely and are read again only when their table's stamp moves."""
+Every count is a GROUP BY in the database, so the answer grows with the open tasks only inside the database; the
+inspection points' places are computed again only when their table's stamp moves, the grids' boundaries are read
+only when the page opens."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -38,8 +39,7 @@ DEFAULT_ZOOM = 14
 AT_UNIT = 0  # the board's column for overdue tasks not yet escalated above their unit
 NOT_OVER = (*TERMINAL, TaskStatus.PARKED)  # a parked task's clock stands still: it is never overdue
 
-_grids: Cached[int] = Cached(ttl=30.0)  # grids carry no change time: a new or removed grid shows within 30 s
-_points: Cached[int] = Cached(ttl=5.0)
+_points: Cached[int] = Cached(ttl=0.0)  # one aggregate per request: a saved point shows at the next poll
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,15 @@ def _name(zh: str, en: str, lang: str) -> str:
     return zh if lang == "zh" else (en or zh)
 
 
-def _grid_layer(session: Session) -> dict[int, dict[str, Any]]:
-    """Every grid's code, names, unit and WGS-84 boundary, read again only when the grids table changes."""
-    bind = str(session.get_bind().engine.url)
-    return _grids.get(bind, lambda: table_stamp(session, Grid.id, Grid.id), lambda: {
-        row.id: {"code": row.code, "name_zh": row.name_zh, "name_en": row.name_en, "unit_id": row.unit_id,
-                 "boundary": row.boundary}
-        for row in session.execute(select(Grid.id, Grid.code, Grid.name_zh, Grid.name_en, Grid.unit_id,
-                                          Grid.boundary).order_by(Grid.code))})
+def _grid_layer(session: Session, with_boundary: bool = False) -> dict[int, dict[str, Any]]:
+    """Every grid's code, names and unit (and boundary for the map's first drawing). Read afresh each time: a few
+    hundred short rows cost under a millisecond, and grids have no change time a cache could be checked against;
+    the boundaries, the large part, are read only when the page opens."""
+    columns = [Grid.id, Grid.code, Grid.name_zh, Grid.name_en, Grid.unit_id] + ([Grid.boundary] if with_boundary
+                                                                                 else [])
+    return {row.id: {"code": row.code, "name_zh": row.name_zh, "name_en": row.name_en, "unit_id": row.unit_id,
+                     "boundary": row.boundary if with_boundary else None}
+            for row in session.execute(select(*columns).order_by(Grid.code))}
 
 
 def _point_places(session: Session) -> dict[int, dict[str, Any]]:
@@ -273,7 +274,7 @@ def grid_shapes(session: Session, lang: str) -> list[dict[str, Any]]:
     """The grids as GeoJSON features (WGS-84), for the map's first drawing; the counts come with each state."""
     return [{"type": "Feature", "id": gid, "geometry": g["boundary"],
              "properties": {"id": gid, "code": g["code"], "name": _name(g["name_zh"], g["name_en"], lang)}}
-            for gid, g in _grid_layer(session).items() if g["boundary"]]
+            for gid, g in _grid_layer(session, with_boundary=True).items() if g["boundary"]]
 
 
 def state(session: Session, filters: Filters, now: datetime, lang: str = "zh", zoom: int = DEFAULT_ZOOM

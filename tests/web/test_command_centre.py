@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.core.models import Category, Event, Grid, Task, TaskStep, Unit
@@ -129,3 +129,33 @@ def test_the_page_draws_every_grid_with_its_boundary(client, login, session):
     assert 'id="command-map"' in page and "command-centre.js" in page
     for code in session.scalars(select(Grid.code).where(Grid.boundary.is_not(None))):
         assert f'"code": "{code}"' in page or f'&#34;code&#34;: &#34;{code}&#34;' in page
+
+
+def test_hotspots_points_in_cells_and_people_on_duty(client, login, session, drain, intake_token):
+    from engine.core.models import Case, InspectionPoint, Person, Shift
+
+    now = clock.now()
+    event_id = reported(client, drain, intake_token, [("06029", "DC-01")])[0]
+    spot = session.get(Case, session.scalar(select(Event.case_id).where(Event.id == event_id)))
+    spot.report_count, spot.lat, spot.lon = 99, 35.0261, 110.9921
+    point = session.scalar(select(InspectionPoint).order_by(InspectionPoint.id))
+    session.add_all([InspectionPoint(code=f"BULK-{i}", name=f"批量点位 {i}", type_id=point.type_id, place={
+        "type": "Point", "coordinates": [110.99 + (i % 20) * 0.001, 35.02 + (i // 20) * 0.001]},
+        unit_id=point.unit_id, updated_at=now) for i in range(240)])
+    person = session.scalar(select(Person).where(Person.active.is_(True)).order_by(Person.id))
+    duty = Shift(unit_id=person.unit_id, person_id=person.id, starts_at=now - timedelta(hours=1),
+                 ends_at=now + timedelta(hours=2), kind="day")
+    session.add(duty)
+    session.commit()
+    login(client, "supervisor")
+    state = client.get("/command/state").get_json()
+    top = state["hotspots"][0]
+    assert top["case_id"] == spot.id and top["reports"] == 99 and top["category"] == spot.category.name_zh
+    points = state["points"]
+    total = session.scalar(select(func.count()).select_from(InspectionPoint).where(InspectionPoint.active.is_(True)))
+    assert points["clustered"] and sum(c["count"] for c in points["items"]) == total == sum(points["counts"].values())
+    closer = client.get("/command/state?zoom=18").get_json()["points"]
+    assert len(closer["items"]) > len(points["items"])  # zoomed in: smaller cells, more of them
+    until = duty.ends_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")
+    shown = [p for p in state["on_duty"] if p["name"] == person.name and p["until"] == until]
+    assert shown and shown[0]["unit"] == person.unit.name_zh  # the local end of the shift, the unit's name
