@@ -10,6 +10,7 @@ filters and with each filter, and a signed-in dispatcher's /tasks page 1 and pag
 
     .venv/bin/python bench/command_centre.py                   # SQLite, then PostgreSQL ($DATABASE_URL or the bench's)
     .venv/bin/python bench/command_centre.py --tasks 20000 --requests 20 --no-postgres
+    .venv/bin/python bench/command_centre.py --quick --no-postgres   # what tests/test_bench_command_centre.py runs
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -182,11 +184,15 @@ def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
              "command-centre ?list": "/api/v1/command-centre?list=zero_tolerance",
              "command-centre ?unit": f"/api/v1/command-centre?unit={unit}",
              "command-centre all three": f"/api/v1/command-centre?category={category}&list=none&unit={unit}"}
+    pages = {"/tasks page 1": "/tasks?mine=0", "/tasks page 1,000": "/tasks?mine=0&page=1000",
+             "/tasks search": "/tasks?mine=0&q=%E8%A7%A3%E6%94%BE%E8%B7%AF%2077777",
+             "/tasks overdue + list": "/tasks?mine=0&overdue=1&list=strict_management&page=20"}
+    if args.quick:  # the test suite's run: no filter and all three, the first and a deep page
+        paths = {name: paths[name] for name in ("command-centre", "command-centre all three")}
+        pages = {name: pages[name] for name in ("/tasks page 1", "/tasks page 1,000")}
     for name, path in paths.items():
         result["timings"][name] = timed(client, path, args.requests, headers)
-    for name, path in {"/tasks page 1": "/tasks?mine=0", "/tasks page 1,000": "/tasks?mine=0&page=1000",
-                       "/tasks search": "/tasks?mine=0&q=%E8%A7%A3%E6%94%BE%E8%B7%AF%2077777",
-                       "/tasks overdue + list": "/tasks?mine=0&overdue=1&list=strict_management&page=20"}.items():
+    for name, path in pages.items():
         result["timings"][name] = timed(client, path, max(10, args.requests // 5))
     result["load_after"] = round(os.getloadavg()[0], 2)
     dispose_engines()
@@ -202,17 +208,8 @@ def show(result: dict[str, Any]) -> None:
         print(f"  {name:32} {t['n']:>4} {t['p50']:>8} {t['p95']:>8} {t['max']:>8}{mark}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--no-sqlite", action="store_true")
-    args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL") or PG_BASE  # read before each round points DATABASE_URL at its database
-    instance = Path(tempfile.mkdtemp(prefix="cr-bench-command-"))
-    os.environ["CIVICRULES_INSTANCE"] = str(instance)
-    results = []
+def run(args: argparse.Namespace, base: str, instance: Path, results: list[dict[str, Any]]) -> None:
+    """SQLite in the instance folder, then PostgreSQL in a schema of its own (dropped afterwards)."""
     if not args.no_sqlite:
         results.append(measure(f"sqlite:///{instance / 'civicrules.db'}", "SQLite", args))
     if not args.no_postgres:
@@ -223,6 +220,24 @@ def main() -> None:
             finally:
                 dispose_engines()
                 drop_postgres_schema(base, PG_SCHEMA)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="two command-centre requests and two task list pages")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL") or PG_BASE  # read before each round points DATABASE_URL at its database
+    instance = Path(tempfile.mkdtemp(prefix="cr-bench-command-"))
+    os.environ["CIVICRULES_INSTANCE"] = str(instance)
+    results: list[dict[str, Any]] = []
+    try:
+        run(args, base, instance, results)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
     for result in results:
         show(result)
     print()
