@@ -1,7 +1,7 @@
 """The command centre in a real browser (issue 17, must-show): the dispatcher opens /command at 1280 px, sees the
 grids drawn on the map with their counts and the overdue board; the injected clock moves past a task's deadline and
 the board, the grid's count and the "updated at" local time change without a reload. At 360 px the page scrolls
-only downwards. Screenshots are kept."""
+only downwards, and so does the task list's search. Screenshots are kept."""
 from __future__ import annotations
 
 import re
@@ -72,5 +72,12 @@ def test_the_board_updates_without_a_reload_when_a_task_goes_overdue(live_server
     expect(phone.locator("#overdue-board tbody tr").first).to_be_attached()
     assert no_sideways_scroll(phone)
     phone.screenshot(path=str(shots / "phone.png"), full_page=True)
+    phone.goto(f"{live_server}/tasks?mine=0")  # the task list's search and filters fit the phone too
+    phone.fill("input[name=q]", f"#{task.id}")
+    phone.click("#task-filters button[type=submit]")
+    expect(phone.locator(f"a[href='/tasks/{task.id}']")).to_be_visible()
+    expect(phone.locator("#task-total")).to_contain_text("1 个任务")
+    assert no_sideways_scroll(phone)
+    phone.screenshot(path=str(shots / "tasks-phone.png"), full_page=True)
     assert not errors, errors
     assert session.scalar(select(Event.id).where(Event.id == answer.get_json()["id"]))
