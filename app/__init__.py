@@ -21,9 +21,9 @@ from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
-                 change_actor, evaluation, evidence, frontage, handover, inbox, inspection_api, inspection_pages,
-                 inspection_points, open311, openapi, pages, people, permits, plan, readiness, sanction_records,
-                 simulate, supervision, workflow, zones)
+                 change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
+                 inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
+                 sanction_records, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(readiness.bp)  # 每日自查: the point's phone check (a form with CSRF) and the board
     app.register_blueprint(evaluation.bp)  # 模拟测评: rounds, rates, the phone scoring page (forms with CSRF)
     app.register_blueprint(evaluation.api)  # its rates as JSON: bearer tokens only, CSRF-exempt there
+    app.register_blueprint(command.bp)  # 指挥平台: the command centre's page and the state it polls
+    app.register_blueprint(command.api)  # and its JSON for other systems: bearer tokens only, CSRF-exempt
 
     @app.url_value_preprocessor
     def larger_uploads(endpoint, _values) -> None:

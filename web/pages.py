@@ -9,7 +9,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
 from engine.accounts.users import ROLES, end_sessions
@@ -25,6 +24,7 @@ from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
 from engine.handling.holder_notice import NoticeRefused, duty_name, issue_notice, may_notify
 from engine.space.holders import DUTIES
+from engine.handling import task_list
 from engine.handling.evidence import photo_fields
 from engine.handling.tasks import (ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for,
                                    grounds_name)
@@ -167,41 +167,38 @@ def _campaigns() -> dict[int, Campaign]:
 @bp.get("/tasks")
 @require_roles()
 def tasks():
-    """The unit's tasks by deadline, each with its traffic light and countdown; filters by state,
-    overdue and category."""
-
-    state = request.args.get("state", "open")
-    query = select(Task).options(selectinload(Task.assignee)).order_by(Task.deadline_at).limit(200)
-    condition = task_scope(current_user).condition()
-    if condition is not None:
-        query = query.where(condition)
+    """The unit's tasks by deadline, 50 a page with the total, each with its traffic light and countdown; search
+    (task or case number, address, description) and filters by state, category, unit, list and overdue."""
     person = my_person()
     mine = person is not None and request.args.get("mine", "1" if mine_by_default(person) else "0") == "1"
-    if mine:
-        query = query.where(Task.assignee_id == person.id)
-    if state == "open":
-        query = query.where(Task.status.not_in(TERMINAL))
-    elif state == "closed":
-        query = query.where(Task.status.in_(TERMINAL))
-    elif state in STATES:
-        query = query.where(Task.status == state)
+    lang = short_lang()
     now = clock.now()
-    if request.args.get("overdue"):
-        query = query.where(Task.deadline_at < now, Task.status.not_in([*TERMINAL, TaskStatus.PARKED]))
-    category = request.args.get("category", "")
-    if category:
-        query = query.join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id).where(
-            Category.code == category)
-    rows = list(db.session.scalars(query))
+    errors: dict[str, list[str]] = {}
+    try:
+        filters = task_list.filters_from(db.session, request.args, person.id if mine else None)
+        found = task_list.page_of(db.session, filters, task_scope(current_user).condition(), now,
+                                  request.args.get("page", 1, type=int) or 1)
+    except InputError as err:
+        errors = err.by_field(lang)
+        found = task_list.TaskPage([], 0, 1, 1)
+    rows = found.tasks
     campaigns = _campaigns()
     calendars = {cid: calendar_for(db.session, c.timezone, c.office_hours) for cid, c in campaigns.items()}
     lights = {t.id: urgency(t, now, calendars[t.campaign_id], campaigns[t.campaign_id].continuous_time) for t in rows}
-    lang = short_lang()
-    categories = sorted({(t.event.category.code, t.event.category.name_zh if lang == "zh" else t.event.category.name_en)
-                         for t in rows})
-    return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=state, states=STATES,
-                           next_steps=upcoming(db.session, rows), escalated=escalated(db.session, [t.id for t in rows]),
-                           category=category, categories=categories, overdue=bool(request.args.get("overdue")),
+    categories = [(c.code, c.name_zh if lang == "zh" else c.name_en) for c in db.session.execute(
+        select(Category.code, Category.name_zh, Category.name_en).where(Category.kind == "matter")
+        .order_by(Category.code))]
+    visible = unit_scope(current_user)
+    units = [(u.id, u.name_zh if lang == "zh" else u.name_en) for u in db.session.execute(
+        select(Unit.id, Unit.name_zh, Unit.name_en).where(*([Unit.id.in_(visible)] if visible is not None else []))
+        .order_by(Unit.code))]
+    kept = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("tasks.html", tasks=rows, lights=lights, lang=lang, state=request.args.get("state", "open"),
+                           states=STATES, next_steps=upcoming(db.session, rows),
+                           escalated=escalated(db.session, [t.id for t in rows]), args=request.args,
+                           category=request.args.get("category", ""), categories=categories, units=units,
+                           lists=task_list.LISTS, overdue=bool(request.args.get("overdue")), errors=errors,
+                           found=found, page_url=lambda n: url_for("pages.tasks", **kept, page=n),
                            now=now, zones={cid: c.timezone for cid, c in campaigns.items()}, mine=mine, person=person)
 
 

@@ -860,7 +860,8 @@ class Task(Base):
     __tablename__ = "tasks"
     # One task per unit per report, and again each time its case is reopened after an unsatisfied revisit (回访).
     __table_args__ = (UniqueConstraint("event_id", "unit_id", "reopening"),
-                      Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"))
+                      Index("ix_tasks_unit_deadline", "unit_id", "deadline_at"),
+                      Index("ix_tasks_deadline", "deadline_at", "id"))  # the task list's pages by deadline
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])

@@ -42,6 +42,9 @@ RECORD_READERS = frozenset({ADMIN, AUDITOR})
 ASSESSMENT_READERS = frozenset({ASSESSOR, AUDITOR, ADMIN})
 NOBODY: frozenset[str] = frozenset()
 PLAN_READERS = frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR, DISPATCHER, FIELD_UNIT})
+#: 指挥平台: every unit's numbers, so the bureau's staff who dispatch, lead shifts, supervise, assess or audit;
+#: a field unit reads its own tasks on /tasks.
+WATCHERS = frozenset({ADMIN, DISPATCHER, SHIFT_LEADER, SUPERVISOR, AUDITOR, ASSESSOR})
 
 ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every admin page, read-only but for admins
 #: Flask-Admin model views (admin.ReadableModelView) by endpoint: every reader lists and opens records;
@@ -120,6 +123,9 @@ POLICY: dict[str, frozenset[str]] = {
     "evaluation.deductions_page": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "evaluation_api.list_rounds": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "evaluation_api.round_rates": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
+    "command.page": WATCHERS,  # the command centre's map and board
+    "command.page_state": WATCHERS,  # the JSON the page polls (session)
+    "command_api.api_state": WATCHERS,  # the same JSON for other systems (user tokens)
     "inspection_api.list_plans": SUPERVISORS,
     "inspection_api.post_round": SUPERVISORS,
     "inspection_api.get_round": SUPERVISORS,
