@@ -172,7 +172,7 @@ def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = str(dispatcher.id)
+        flask_session["_user_id"] = dispatcher.get_id()
         flask_session["_fresh"] = True
     category = ids["categories"][0][1]
     result: dict[str, Any] = {"database": label, "tasks": args.tasks, "seed_s": round(seed_s, 1), "timings": {},
