@@ -108,8 +108,9 @@ def _count_failure(user: User, now: datetime, policy: LockoutPolicy) -> timedelt
 
 def _unknown_name_fails(session: Session, username: str, now: datetime, policy: LockoutPolicy) -> SignIn:
     """Count a failure under a name no account has exactly as an account's, in unknown_sign_ins; rows quiet
-    for the window are deleted, so guessed names do not pile up."""
-    digest = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()
+    for the window are deleted, so guessed names do not pile up. The name is digested exactly as accounts are
+    looked up, so no spelling of a name waits unless that very spelling failed."""
+    digest = hashlib.sha256((username or "").encode()).hexdigest()
     row = session.get(UnknownSignIn, digest, with_for_update=True)
     if row is not None and row.waits_until is not None and row.waits_until > now:
         return SignIn(wait_seconds=max(1, math.ceil((row.waits_until - now).total_seconds())))
