@@ -164,7 +164,8 @@ def reset_password(session: Session, user: User, password: str | None = None) ->
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """The user's own change: the current password, then a new one that passes the rules and differs from it.
-    Other sessions end; the caller signs the current one in again."""
+    Other sessions end and tokens are revoked (the old password may have leaked); the caller signs the current
+    session in again."""
     problems = []
     if not check_password_hash(user.password_hash, current or ""):
         problems.append(Problem("current", "the current password is wrong", "当前密码不正确"))
@@ -176,6 +177,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     user.password_hash = generate_password_hash(new)
     user.must_change_password = False
     user.session_epoch = (user.session_epoch or 0) + 1
+    _revoke_tokens(session, user)
     session.flush()
 
 

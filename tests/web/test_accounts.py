@@ -267,3 +267,16 @@ def test_the_last_administrator_is_kept_and_nobody_deactivates_themselves(app, c
     own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(_user(session, "admin").id),
                                                      "csrf_token": csrf_from(listing)}, follow_redirects=True)
     assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "admin").active
+
+
+def test_changing_ones_password_revokes_ones_api_tokens(app, csrf_on, account):
+    """A password is changed because it may have leaked; a token taken with it must not outlive it."""
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    token = client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).get_json()["token"]
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    form = client.get("/password").get_data(as_text=True)
+    done = client.post("/password", data={"current": PASSWORD, "new": "sturdy-lantern-42",
+                                          "confirm": "sturdy-lantern-42", "csrf_token": csrf_from(form)})
+    assert done.status_code == 302
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401
