@@ -40,7 +40,7 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web.forms import LoginForm, PasswordChangeForm, ReplyForm
-from web.ratelimit import account_waits, login_limit
+from web.ratelimit import account_waits, login_limit, note_sign_in
 from web.security import SIGN_IN_FAILED, local_target
 from engine.cases.cooperation import COOPERATING, LEAD, answers, lead_task, role_of
 from engine.cases.stages import count_awaiting_dispatch, stage_name
@@ -74,8 +74,9 @@ def mine_by_default(person: Person | None) -> bool:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        outcome = attempt(db.session, form.username.data, form.password.data)
+        outcome = attempt(db.session, form.username.data, form.password.data, address=request.remote_addr or "")
         db.session.commit()  # a failure is counted towards the account's wait
+        note_sign_in(outcome.failed)
         if outcome.user is not None:
             login_user(outcome.user)
             if outcome.user.must_change_password:

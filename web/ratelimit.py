@@ -68,8 +68,18 @@ def _intake_key() -> str:
 
 
 def _failed_sign_in(response: Response) -> bool:
-    """Only failures count: a successful sign-in (201 token, 302 redirect) and a refusal (429) do not."""
+    """Only failed guesses count, also one that starts an account's wait (its answer is 429): the view says so in
+    g.sign_in_failed. Where it tried no password (a form error), a success (201, 302) and a refusal (429) do
+    not count and anything else does."""
+    failed = g.get("sign_in_failed")
+    if failed is not None:
+        return bool(failed)
     return response.status_code not in (201, 302, 429)
+
+
+def note_sign_in(failed: bool) -> None:
+    """Tell the sign-in limits whether this request was a failed guess at a password."""
+    g.sign_in_failed = failed
 
 
 def _config_value(name: str) -> Callable[[], str]:

@@ -125,3 +125,23 @@ def test_failures_under_a_name_in_capitals_make_only_that_exact_name_wait(sessio
         session.commit()
         assert attempt(session, guessed, "wrong-guess", POLICY).wait_seconds == 0
         session.commit()
+
+
+def test_the_wait_holds_the_addresses_that_failed_and_not_the_real_user(session):
+    """One guess every few minutes from anywhere used to keep the account's owner out for good."""
+    name = _account(session)
+    start = clock.now()
+    clock.set_clock(lambda: start)
+    for _ in range(11):
+        attempt(session, name, "wrong-guess", POLICY, address="203.0.113.9")
+        session.commit()
+    guesser = attempt(session, name, "right-password-1", POLICY, address="203.0.113.9")
+    assert guesser.user is None and guesser.wait_seconds == 2
+    owner = attempt(session, name, "right-password-1", POLICY, address="198.51.100.7")
+    assert owner.user is not None and owner.user.username == name
+    session.commit()
+    another = attempt(session, name, "wrong-guess", POLICY, address="192.0.2.44")  # a new address guessing...
+    assert another.user is None and another.wait_seconds == 2 and not another.failed
+    session.commit()
+    assert attempt(session, name, "right-password-1", POLICY, address="192.0.2.44").user is None  # ...waits too
+    assert attempt(session, name, "right-password-1", POLICY, address="203.0.113.9").user is None

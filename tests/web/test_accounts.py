@@ -280,3 +280,24 @@ def test_changing_ones_password_revokes_ones_api_tokens(app, csrf_on, account):
                                           "confirm": "sturdy-lantern-42", "csrf_token": csrf_from(form)})
     assert done.status_code == 302
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401
+
+
+def test_failures_that_make_accounts_wait_count_towards_the_address_limit(app, session):
+    """Each name here has ten failures already; one more from this address starts its wait (429): the guess
+    was still tried, so the address's 20 a minute must count it."""
+    import hashlib
+
+    from engine.core import clock
+    from engine.core.models import UnknownSignIn
+
+    names = [f"waits-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    for name in names:
+        session.add(UnknownSignIn(name_digest=hashlib.sha256(name.encode()).hexdigest(), failures=10,
+                                  last_failure_at=clock.now()))
+    session.commit()
+    client = _client(app)
+    codes = [client.post("/api/v1/auth/token", json={"username": n, "password": "guess-guess"}).status_code
+             for n in names]
+    assert codes == [429] * 20
+    after = client.post("/api/v1/auth/token", json={"username": "fresh-name", "password": "guess-guess"})
+    assert after.status_code == 429 and after.get_json()["type"].endswith("too-many-requests")
