@@ -112,19 +112,23 @@ def password_change_first():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@login_limit
 @require_roles()
 def change_password():
-    """The user's own password change (forced after a reset); errors next to their field."""
+    """The user's own password change (forced after a reset); errors next to their field. A wrong current
+    password is a guess like a failed sign-in and counts towards the same limits."""
     form = PasswordChangeForm()
     user = current_user._get_current_object()  # login_user below needs the user, not the proxy
     if form.validate_on_submit():
         try:
             change_own_password(db.session, user, form.current.data, form.new.data)
         except InputError as err:
+            note_sign_in(any(p.where == "current" for p in err.problems))
             lang = short_lang()
             for p in err.problems:
                 getattr(form, p.where, form.new).errors.append(p.message(lang))
         else:
+            note_sign_in(False)
             db.session.commit()
             login_user(user)  # this session goes on under the new generation; others have ended
             flash(_("Your password was changed."), "success")

@@ -14,9 +14,10 @@ from typing import Callable
 from flask import Flask, Response, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
 
 from engine.core.config import Settings
-from web.forms import LoginForm
+from web.forms import LoginForm, PasswordChangeForm
 from web.common.problems import problem
 
 log = logging.getLogger("civicrules.sign_in")
@@ -135,6 +136,10 @@ def _refusal(seconds: int, sign_in: bool) -> Response:
     if request.endpoint == "pages.login":
         flash(_("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
         response = Response(render_template("login.html", form=LoginForm()), status=429)
+    elif request.endpoint == "pages.change_password":
+        flash(_("Too many wrong passwords. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
+        forced = getattr(current_user, "must_change_password", False)
+        response = Response(render_template("password.html", form=PasswordChangeForm(), forced=forced), status=429)
     else:
         if sign_in:
             detail = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)

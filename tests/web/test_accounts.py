@@ -301,3 +301,18 @@ def test_failures_that_make_accounts_wait_count_towards_the_address_limit(app, s
     assert codes == [429] * 20
     after = client.post("/api/v1/auth/token", json={"username": "fresh-name", "password": "guess-guess"})
     assert after.status_code == 429 and after.get_json()["type"].endswith("too-many-requests")
+
+
+def test_guessing_the_current_password_on_the_change_page_is_throttled(app, csrf_on, account):
+    """A session left open must not let anyone try passwords without limit through the change form."""
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    form = client.get("/password").get_data(as_text=True)
+
+    def change(current: str, new: str = "sturdy-lantern-42"):
+        return client.post("/password", data={"current": current, "new": new, "confirm": new,
+                                              "csrf_token": csrf_from(form)})
+    assert change(PASSWORD, "qq123456").status_code == 200  # a weak new password is no guess: not counted
+    assert [change(f"guess-{n}").status_code for n in range(5)] == [200] * 5
+    refused = change(PASSWORD)
+    assert refused.status_code == 429 and "Too many wrong passwords" in refused.get_data(as_text=True)
