@@ -75,7 +75,8 @@ def attempt(session: Session, username: str, password: str, policy: LockoutPolic
     not waiting for that address."""
     policy = policy or LockoutPolicy.from_settings(load_settings().lockout)
     now = clock.now()
-    user = session.scalar(select(User).where(User.username == username))
+    named = "\x00" not in (username or "")  # no account has a NUL in its name, and PostgreSQL refuses the query
+    user = session.scalar(select(User).where(User.username == username)) if named else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")  # same cost as a real check: no timing oracle
         return _unknown_name_fails(session, username, now, policy)  # and the same wait: no existence oracle

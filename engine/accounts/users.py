@@ -38,8 +38,8 @@ def ensure_roles(session: Session) -> None:
 
 def create_user(session: Session, username: str, role: str, password: str, unit_code: str | None = None) -> User:
     problems = []
-    if not username or len(username) > 64:
-        problems.append(Problem("username", "1–64 characters", "1–64 个字符"))
+    if not username or len(username) > 64 or "\x00" in username:
+        problems.append(Problem("username", "1–64 characters, without NUL bytes", "1–64 个字符，且不含空字符"))
     elif session.scalar(select(User).where(User.username == username)):
         problems.append(Problem("username", f"user {username!r} exists", f"用户 {username!r} 已存在"))
     problems += password_problems(password, username)
@@ -63,7 +63,9 @@ def _role_unit(session: Session, role: str, unit_code: str | None) -> tuple[Unit
     unit = None
     if role == "field_unit" and not unit_code:
         problems.append(Problem("unit", "a field-unit account needs a unit", "处置单位账号必须指定单位"))
-    if unit_code:
+    if unit_code and "\x00" in unit_code:  # PostgreSQL refuses the query outright
+        problems.append(Problem("unit", "a unit code without NUL bytes", "单位编号不得含空字符"))
+    elif unit_code:
         unit = session.scalar(select(Unit).where(Unit.code == unit_code))
         if unit is None:
             problems.append(Problem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))

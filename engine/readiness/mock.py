@@ -37,6 +37,8 @@ KINDS: dict[str, tuple[str, str]] = {"mock": ("模拟测评", "mock evaluation")
                                      "official": ("正式测评", "official evaluation")}
 STATUSES: dict[str, tuple[str, str]] = {"open": ("进行中", "open"), "closed": ("已结束", "closed")}
 MAX_NAME = 200
+#: A seed is stored in an Integer column: PostgreSQL's holds at most 2³¹ − 1.
+MAX_SEED = 2 ** 31 - 1
 
 
 def may_score(user: User) -> bool:
@@ -69,11 +71,17 @@ def start_round(session: Session, campaign: Campaign, user: User | None, name: s
     starts_on, ends_on = starts_on or today, ends_on or starts_on or today
     if ends_on < starts_on:
         problems.append(Problem("ends_on", "the round cannot end before it starts", "结束日期不能早于开始日期"))
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        problems.append(Problem("seed", f"a whole number from 0 to {MAX_SEED}", f"须为 0 至 {MAX_SEED} 之间的整数"))
     types = [t for t in types if t]
     unknown = [t for t in types if t not in POINT_TYPES]
     if unknown:
         problems.append(Problem("types", f"no point type {', '.join(unknown)}", f"没有这个点位类型：{'、'.join(unknown)}"))
+        types = [t for t in types if t in POINT_TYPES]  # only known ones reach the query (a NUL would fail it)
     codes = [c.strip() for c in codes if c and c.strip()]
+    if any("\x00" in c for c in codes):
+        problems.append(Problem("points", "point codes without NUL bytes", "点位编号不得含空字符"))
+        codes = [c for c in codes if "\x00" not in c]
     active = InspectionPoint.active.is_(True)
     if codes:
         found = {p.code: p for p in session.scalars(select(InspectionPoint).where(InspectionPoint.code.in_(codes),

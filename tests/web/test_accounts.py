@@ -316,3 +316,14 @@ def test_guessing_the_current_password_on_the_change_page_is_throttled(app, csrf
     assert [change(f"guess-{n}").status_code for n in range(5)] == [200] * 5
     refused = change(PASSWORD)
     assert refused.status_code == 429 and "Too many wrong passwords" in refused.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_a_username_or_unit_code_is_refused_not_a_server_error(app, session, csrf_on):
+    """PostgreSQL refuses a query holding a NUL byte; the admin passes both fields to create_user and set_role."""
+    with pytest.raises(InputError) as named:
+        create_user(session, "li\x00si", "dispatcher", PASSWORD)
+    assert named.value.by_field("zh")["username"] == ["1–64 个字符，且不含空字符"]
+    with pytest.raises(InputError) as unit:
+        create_user(session, f"unit-{uuid.uuid4().hex[:6]}", "field_unit", PASSWORD, unit_code="JD\x00DC")
+    assert unit.value.by_field("en")["unit"] == ["a unit code without NUL bytes"]
+    assert _sign_in(_client(app), "li\x00si", "whatever-1").status_code == 200  # a failed sign-in, not a 500
