@@ -157,6 +157,9 @@ def _checked(session: Session, point: InspectionPoint, answers: list[Answer], ma
             if not 0 <= score <= item.max_score:
                 problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
                                         f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
+        if answer.passed is False and answer.score not in (None, "") and score >= item.max_score:
+            problems.append(Problem(where, "an item not up to standard loses points: give a score below the "
+                                    f"maximum {item.max_score:g}", f"不达标的项须扣分：得分应低于本项满分 {item.max_score:g}"))
         passed = answer.passed is not False and score >= item.max_score
         note = (answer.note or "").strip()
         if len(note) > MAX_NOTE or "\x00" in note:
@@ -211,12 +214,12 @@ def score_point(session: Session, row: EvaluationRound, point: InspectionPoint, 
         session.flush()
         case_id = None
         if not passed:
+            lost = round(item.max_score - score, 2)  # 3 − 2.7 is 0.30000000000000004 in floating point
             text = (f"{point.code} {point.name}：{item.text}（第{row.number}轮模拟测评失分 "
-                    f"{item.max_score - score:g} 分）" + (f" {note}" if note else ""))
+                    f"{lost:g} 分）" + (f" {note}" if note else ""))
             case = open_case(session, campaign, point, item, Finding(
                 SOURCE_NAME, SOURCE_TYPE, f"{row.id}-{point.id}-{item.code}", text,
-                "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round",
-                item.max_score - score), user, now)
+                "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round", lost), user, now)
             entry.case_id = case_id = case.id
         entry.photos = [store_photo(session, folder, f"evaluation/{row.id}/{point.id}", facts, photo.filename,
                                     photo.data, user, case_id=case_id, field="mock_evaluation", stage="before").id

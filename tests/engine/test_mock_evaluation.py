@@ -267,3 +267,24 @@ def test_a_nul_byte_in_an_item_code_or_the_round_name_is_refused_by_row_with_not
         ["MK-00", good, 1, "", "2026-11-19"]])), name="正式\x00测评")
     assert [p.where for p in named.problems] == ["name"] and named.created == 0
     assert counts(session) == before
+
+
+def test_not_up_to_standard_at_full_marks_is_refused_and_lost_points_are_exact(session, tmp_path):
+    """A failed item at full marks opened a case costing 0 points; 3 − 2.7 was charged as 0.30000000000000004."""
+    clock.set_clock(lambda: NOW)
+    [point] = generated(session, 1)
+    campaign = campaign_for(session, None)
+    supervisor = user(session, "supervisor")
+    row = mock.start_round(session, campaign, supervisor, "模拟", codes=[point.code])
+    items = items_for(session, point.type_id)  # maxima 2, 3, 4
+    before = counts(session)
+    with pytest.raises(InputError) as refused:
+        mock.score_point(session, row, point, supervisor, [Answer(items[0].code, False, items[0].max_score)] +
+                         [Answer(i.code, True) for i in items[1:]], tmp_path, 2 ** 20)
+    assert refused.value.by_field("zh")[f"item-{items[0].code}"] == ["不达标的项须扣分：得分应低于本项满分 2"]
+    assert counts(session) == before
+    answers = [Answer(items[0].code, True), Answer(items[1].code, None, "2.7"), Answer(items[2].code, True)]
+    scores = mock.score_point(session, row, point, supervisor, answers, tmp_path, 2 ** 20)
+    [lost] = [s for s in scores if not s.passed]
+    [report] = session.get(Case, lost.case_id).reports
+    assert report.points == 0.3 and "失分 0.3 分" in report.description
