@@ -143,15 +143,19 @@ def set_role(session: Session, user: User, role: str, unit_code: str | None = No
     session.flush()
 
 
-def temporary_password() -> str:
-    """A one-time password that passes the rules (12 random URL-safe characters)."""
-    return secrets.token_urlsafe(9)
+def temporary_password(username: str = "") -> str:
+    """A one-time password that passes the rules (12 random URL-safe characters), drawn again in the rare case
+    that it holds the username."""
+    password = secrets.token_urlsafe(9)
+    while password_problems(password, username):
+        password = secrets.token_urlsafe(9)
+    return password
 
 
 def reset_password(session: Session, user: User, password: str | None = None) -> str:
     """Set a password the user must change at the next sign-in; sessions end and tokens are revoked (a reset is
     often because the old one leaked). Returns the password, a random one unless given."""
-    password = password or temporary_password()
+    password = password or temporary_password(user.username)
     problems = password_problems(password, user.username)
     if problems:
         raise InputError(problems)

@@ -327,3 +327,34 @@ def test_a_nul_byte_in_a_username_or_unit_code_is_refused_not_a_server_error(app
         create_user(session, f"unit-{uuid.uuid4().hex[:6]}", "field_unit", PASSWORD, unit_code="JD\x00DC")
     assert unit.value.by_field("en")["unit"] == ["a unit code without NUL bytes"]
     assert _sign_in(_client(app), "li\x00si", "whatever-1").status_code == 200  # a failed sign-in, not a 500
+
+
+def test_the_accounts_admin_shows_local_times_and_ignores_a_crafted_row_id(app, csrf_on, account, session, login):
+    """Times were shown in UTC (eight hours off in 东八区); a row id that is no number was a 500."""
+    from datetime import datetime, timezone
+
+    user = _user(session, account)
+    user.created_at = datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)  # 1 Dec 01:30 in Shanghai
+    user.locked_until = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
+    session.commit()
+    admin = _client(app)
+    assert login(admin, "admin").status_code == 302
+    listing = admin.get(f"/admin/account/?search={account}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 01:30" in listing and "2026-11-30 17:30" not in listing
+    details = admin.get(f"/admin/account/details/?id={user.id}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 02:00" in details
+    waits = admin.get(f"/admin/sign_in_lock/?search={account}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 02:00" in waits
+    for view, name in (("account", "reset_password"), ("sign_in_lock", "unlock"), ("token", "revoke")):
+        crafted = admin.post(f"/admin/{view}/action/", data={"action": name, "rowid": "1 OR 1",
+                                                             "csrf_token": csrf_from(listing)})
+        assert crafted.status_code == 302, view
+    assert not _user(session, account).must_change_password
+
+
+def test_a_temporary_password_never_holds_the_username():
+    """A random password holding a three-letter username was refused by the rules: the reset failed."""
+    from engine.accounts.passwords import password_problems
+    from engine.accounts.users import temporary_password
+
+    assert all(not password_problems(temporary_password("abc"), "abc") for _ in range(20000))
