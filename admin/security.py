@@ -3,6 +3,8 @@ tokens (revoke) and sign-in waits (unlock). Every account change goes through en
 admin refuses what the command line refuses and the change log records it."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import flash
 from flask_admin import Admin
 from flask_login import current_user
@@ -16,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.base import ReadableModelView, shown_label
+from engine.authoring.campaigns import campaign_for, campaign_zone
 from admin.people import place_problems
 from engine.core.models import ApiToken, Unit, User
 from engine.accounts import tokens
@@ -33,6 +36,21 @@ ROLE_CHOICES = tuple((code, LazyString(lambda zh=zh, en=en: zh if short_lang() =
 
 def _units() -> list[tuple[str, str]]:
     return [("", "—")] + [(u.code, shown_label(u)) for u in db.session.scalars(select(Unit).order_by(Unit.code))]
+
+
+def _local(instant: datetime | None) -> str:
+    """An instant in the campaign's local time, as every page shows it (stored in UTC)."""
+    return instant.astimezone(campaign_zone(campaign_for(db.session, None))).strftime("%Y-%m-%d %H:%M") \
+        if instant else ""
+
+
+def _local_column(name: str):
+    return lambda v, c, m, n: _local(getattr(m, name))
+
+
+def _rows(model: type, ids: list[str]) -> list:
+    """The rows an action names; an id that is no number (a crafted request) names none."""
+    return [row for row in (db.session.get(model, int(i)) for i in ids if str(i).isdigit()) if row is not None]
 
 
 def _role_name(code: str) -> str:
@@ -68,7 +86,8 @@ class AccountView(ReadableModelView):
                            "failed_logins", "locked_until")
     column_searchable_list = ("username",)
     column_filters = (FilterEqual(User.role, _l("Role"), options=ROLE_CHOICES), "active")
-    column_formatters = {"role": lambda v, c, m, n: _role_name(m.role)}
+    column_formatters = {"role": lambda v, c, m, n: _role_name(m.role), "created_at": _local_column("created_at"),
+                         "locked_until": _local_column("locked_until")}
     column_default_sort = ("username", False)
     column_labels = {"username": _l("Username"), "role": _l("Role"), "unit": _l("Unit"), "unit_code": _l("Unit"),
                      "active": _l("Active"), "must_change_password": _l("Must change password"),
@@ -109,7 +128,7 @@ class AccountView(ReadableModelView):
         return True
 
     def _selected(self, ids: list[str]) -> list[User]:
-        return [u for u in (db.session.get(User, int(i)) for i in ids) if u is not None]
+        return _rows(User, ids)
 
     @action("deactivate", _l("Deactivate"), _l("Deactivate the selected accounts? Their sessions end and their "
                                                "tokens are revoked at once."))
@@ -154,14 +173,14 @@ class TokenView(ReadableModelView):
                    "revoked_at")
     column_filters = ("kind", "source")
     column_default_sort = ("id", True)
+    column_formatters = {name: _local_column(name) for name in ("created_at", "expires_at", "revoked_at")}
     column_labels = {"kind": _l("Kind"), "prefix": _l("Prefix"), "source": _l("Source"),
                      "source_type": _l("Source type"), "user": _l("User"), "created_at": _l("Created at"),
                      "expires_at": _l("Expires at"), "revoked_at": _l("Revoked at")}
 
     @action("revoke", _l("Revoke"), _l("Revoke the selected tokens? Requests with them will be refused."))
     def action_revoke(self, ids: list[str]) -> None:
-        count = sum(tokens.revoke(db.session, t) for t in
-                    (db.session.get(ApiToken, int(i)) for i in ids) if t is not None)
+        count = sum(tokens.revoke(db.session, t) for t in _rows(ApiToken, ids))
         db.session.commit()
         flash(_("%(count)s tokens revoked.", count=count), "success")
 
@@ -175,7 +194,8 @@ class SignInLockView(ReadableModelView):
     column_list = ("username", "role", "unit", "active", "failed_logins", "locked_until")
     column_searchable_list = ("username",)
     column_filters = (FilterEqual(User.role, _l("Role"), options=ROLE_CHOICES),)
-    column_formatters = {"role": lambda v, c, m, n: str(dict(ROLE_CHOICES).get(m.role, m.role))}
+    column_formatters = {"role": lambda v, c, m, n: str(dict(ROLE_CHOICES).get(m.role, m.role)),
+                         "locked_until": _local_column("locked_until")}
     column_default_sort = ("locked_until", True)
     column_labels = {"username": _l("Username"), "role": _l("Role"), "unit": _l("Unit"), "active": _l("Active"),
                      "failed_logins": _l("Failed sign-ins"), "locked_until": _l("Sign-in waits until")}
@@ -183,8 +203,8 @@ class SignInLockView(ReadableModelView):
     @action("unlock", _l("Unlock"), _l("Unlock the selected accounts?"))
     def action_unlock(self, ids: list[str]) -> None:
         count = 0
-        for user in (db.session.get(User, int(i)) for i in ids):
-            count += user is not None and unlock(db.session, user.username)
+        for user in _rows(User, ids):
+            count += unlock(db.session, user.username)
         db.session.commit()
         flash(_("%(count)s accounts unlocked.", count=count), "success")
 

@@ -23,7 +23,7 @@ from web.common.i18n import short_lang
 from web.common.problems import problem, refused
 from web.common.taskforms import validate_data
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
-from web.ratelimit import account_waits, intake_limit, login_limit
+from web.ratelimit import account_waits, intake_limit, login_limit, note_sign_in
 from web.security import SIGN_IN_FAILED
 from web.serialize import event_json, person_json, task_json
 from workers.queues import enqueue_drain
@@ -281,8 +281,9 @@ def create_token():
         raise InputError([Problem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
     username = str(data.get("username", ""))
-    outcome = attempt(db.session, username, str(data.get("password", "")))
+    outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
     db.session.commit()  # a failure is counted towards the account's wait
+    note_sign_in(outcome.failed)
     if outcome.wait_seconds:
         return account_waits(username, outcome.wait_seconds)
     user = outcome.user

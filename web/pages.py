@@ -40,7 +40,7 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web.forms import LoginForm, PasswordChangeForm, ReplyForm
-from web.ratelimit import account_waits, login_limit
+from web.ratelimit import account_waits, login_limit, note_sign_in
 from web.security import SIGN_IN_FAILED, local_target
 from engine.cases.cooperation import COOPERATING, LEAD, answers, lead_task, role_of
 from engine.cases.stages import count_awaiting_dispatch, stage_name
@@ -74,8 +74,9 @@ def mine_by_default(person: Person | None) -> bool:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        outcome = attempt(db.session, form.username.data, form.password.data)
+        outcome = attempt(db.session, form.username.data, form.password.data, address=request.remote_addr or "")
         db.session.commit()  # a failure is counted towards the account's wait
+        note_sign_in(outcome.failed)
         if outcome.user is not None:
             login_user(outcome.user)
             if outcome.user.must_change_password:
@@ -111,19 +112,23 @@ def password_change_first():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@login_limit
 @require_roles()
 def change_password():
-    """The user's own password change (forced after a reset); errors next to their field."""
+    """The user's own password change (forced after a reset); errors next to their field. A wrong current
+    password is a guess like a failed sign-in and counts towards the same limits."""
     form = PasswordChangeForm()
     user = current_user._get_current_object()  # login_user below needs the user, not the proxy
     if form.validate_on_submit():
         try:
             change_own_password(db.session, user, form.current.data, form.new.data)
         except InputError as err:
+            note_sign_in(any(p.where == "current" for p in err.problems))
             lang = short_lang()
             for p in err.problems:
                 getattr(form, p.where, form.new).errors.append(p.message(lang))
         else:
+            note_sign_in(False)
             db.session.commit()
             login_user(user)  # this session goes on under the new generation; others have ended
             flash(_("Your password was changed."), "success")

@@ -14,9 +14,10 @@ from typing import Callable
 from flask import Flask, Response, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
 
 from engine.core.config import Settings
-from web.forms import LoginForm
+from web.forms import LoginForm, PasswordChangeForm
 from web.common.problems import problem
 
 log = logging.getLogger("civicrules.sign_in")
@@ -68,8 +69,18 @@ def _intake_key() -> str:
 
 
 def _failed_sign_in(response: Response) -> bool:
-    """Only failures count: a successful sign-in (201 token, 302 redirect) and a refusal (429) do not."""
+    """Only failed guesses count, also one that starts an account's wait (its answer is 429): the view says so in
+    g.sign_in_failed. Where it tried no password (a form error), a success (201, 302) and a refusal (429) do
+    not count and anything else does."""
+    failed = g.get("sign_in_failed")
+    if failed is not None:
+        return bool(failed)
     return response.status_code not in (201, 302, 429)
+
+
+def note_sign_in(failed: bool) -> None:
+    """Tell the sign-in limits whether this request was a failed guess at a password."""
+    g.sign_in_failed = failed
 
 
 def _config_value(name: str) -> Callable[[], str]:
@@ -125,6 +136,10 @@ def _refusal(seconds: int, sign_in: bool) -> Response:
     if request.endpoint == "pages.login":
         flash(_("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
         response = Response(render_template("login.html", form=LoginForm()), status=429)
+    elif request.endpoint == "pages.change_password":
+        flash(_("Too many wrong passwords. Try again in %(seconds)s seconds.", seconds=seconds), "danger")
+        forced = getattr(current_user, "must_change_password", False)
+        response = Response(render_template("password.html", form=PasswordChangeForm(), forced=forced), status=429)
     else:
         if sign_in:
             detail = _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)

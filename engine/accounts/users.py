@@ -38,8 +38,8 @@ def ensure_roles(session: Session) -> None:
 
 def create_user(session: Session, username: str, role: str, password: str, unit_code: str | None = None) -> User:
     problems = []
-    if not username or len(username) > 64:
-        problems.append(Problem("username", "1–64 characters", "1–64 个字符"))
+    if not username or len(username) > 64 or "\x00" in username:
+        problems.append(Problem("username", "1–64 characters, without NUL bytes", "1–64 个字符，且不含空字符"))
     elif session.scalar(select(User).where(User.username == username)):
         problems.append(Problem("username", f"user {username!r} exists", f"用户 {username!r} 已存在"))
     problems += password_problems(password, username)
@@ -63,7 +63,9 @@ def _role_unit(session: Session, role: str, unit_code: str | None) -> tuple[Unit
     unit = None
     if role == "field_unit" and not unit_code:
         problems.append(Problem("unit", "a field-unit account needs a unit", "处置单位账号必须指定单位"))
-    if unit_code:
+    if unit_code and "\x00" in unit_code:  # PostgreSQL refuses the query outright
+        problems.append(Problem("unit", "a unit code without NUL bytes", "单位编号不得含空字符"))
+    elif unit_code:
         unit = session.scalar(select(Unit).where(Unit.code == unit_code))
         if unit is None:
             problems.append(Problem("unit", f"unknown unit {unit_code!r}", f"未知的单位 {unit_code!r}"))
@@ -141,15 +143,19 @@ def set_role(session: Session, user: User, role: str, unit_code: str | None = No
     session.flush()
 
 
-def temporary_password() -> str:
-    """A one-time password that passes the rules (12 random URL-safe characters)."""
-    return secrets.token_urlsafe(9)
+def temporary_password(username: str = "") -> str:
+    """A one-time password that passes the rules (12 random URL-safe characters), drawn again in the rare case
+    that it holds the username."""
+    password = secrets.token_urlsafe(9)
+    while password_problems(password, username):
+        password = secrets.token_urlsafe(9)
+    return password
 
 
 def reset_password(session: Session, user: User, password: str | None = None) -> str:
     """Set a password the user must change at the next sign-in; sessions end and tokens are revoked (a reset is
     often because the old one leaked). Returns the password, a random one unless given."""
-    password = password or temporary_password()
+    password = password or temporary_password(user.username)
     problems = password_problems(password, user.username)
     if problems:
         raise InputError(problems)
@@ -164,7 +170,8 @@ def reset_password(session: Session, user: User, password: str | None = None) ->
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """The user's own change: the current password, then a new one that passes the rules and differs from it.
-    Other sessions end; the caller signs the current one in again."""
+    Other sessions end and tokens are revoked (the old password may have leaked); the caller signs the current
+    session in again."""
     problems = []
     if not check_password_hash(user.password_hash, current or ""):
         problems.append(Problem("current", "the current password is wrong", "当前密码不正确"))
@@ -176,6 +183,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     user.password_hash = generate_password_hash(new)
     user.must_change_password = False
     user.session_epoch = (user.session_epoch or 0) + 1
+    _revoke_tokens(session, user)
     session.flush()
 
 

@@ -80,6 +80,15 @@ class TaskRow:
     inspector_unit_id: int | None = None
     #: The points its report carries: what an evaluation finding (EVALUATION_SOURCES) costs.
     event_points: float = 0.0
+    #: When its report occurred: an evaluation finding counts then (an official visit is imported days later).
+    found_at: datetime | None = None
+    #: 0 for the event's first task; a reopened case's new task is no new finding.
+    reopening: int = 0
+
+    @property
+    def finding_at(self) -> datetime:
+        """The instant a finding counts at: an evaluation finding's visit, an inspection finding's dispatch."""
+        return self.found_at if self.source_type in EVALUATION_SOURCES and self.found_at else self.created_at
 
     def holder_at(self, instant: datetime) -> int | None:
         return holder_at(self.holders, self.assignee_id, instant)
@@ -332,16 +341,17 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
                 lost.failed_checks += 1
                 if counts_points(row, at):
                     lost.lose("failed_check", row.points["failed_check"])
-        if not period.start <= row.created_at < cutoff or voided is not None:
-            continue
-        if row.source_type == "inspection" or row.source_type in EVALUATION_SOURCES:
-            lost = under(row, row.created_at)
+        if (row.source_type == "inspection" or row.source_type in EVALUATION_SOURCES) and row.reopening == 0 \
+                and period.start <= row.finding_at < cutoff and voided is None:
+            lost = under(row, row.finding_at)
             lost.inspection_findings += 1
             tier = row.inspection_tier or NO_TIER
             lost.findings_by_tier[tier] = lost.findings_by_tier.get(tier, 0) + 1
             if above_unit(row) and counts_points(row, cutoff):
                 lost.lose("inspection", row.event_points if row.source_type in EVALUATION_SOURCES
                           else row.points["inspection"])
+        if not period.start <= row.created_at < cutoff or voided is not None:
+            continue
         to_sign, to_arrive = first_response(row, cutoff)
         if running and submitted is None and row.deadline_at >= cutoff:
             ind.not_yet_due += 1  # a running period counts only work already due (or already handled)
@@ -400,25 +410,30 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
     query = (select(Task.id, Task.unit_id, Task.assignee_id, Category.code, Event.source_type, Task.created_at,
                     Task.deadline_at, Task.points, Task.list_kind, ListItem.point_rules, TaskTransition.id,
                     TaskTransition.at, TaskTransition.action, TaskTransition.to_status, TaskTransition.data,
-                    Event.inspection_tier, inspector.unit_id, Event.points)
+                    Event.inspection_tier, inspector.unit_id, Event.points, Event.occurred_at, Task.reopening)
              .join(Event, Event.id == Task.event_id).join(Category, Category.id == Event.category_id)
              .outerjoin(inspector, inspector.id == Event.inspector_id)
              .outerjoin(TaskTransition, moves))
     query = (_list_row_join(query, Task)
-             .where(Task.campaign_id == campaign.id, Task.created_at < period.end,
-                    or_(Task.created_at >= period.start, Task.deadline_at >= period.start, failed_in_period))
+             .where(Task.campaign_id == campaign.id,
+                    or_(and_(Task.created_at < period.end,
+                             or_(Task.created_at >= period.start, Task.deadline_at >= period.start,
+                                 failed_in_period)),
+                        and_(Event.source_type.in_(EVALUATION_SOURCES), Event.occurred_at >= period.start,
+                             Event.occurred_at < period.end)))
              .order_by(Task.id, TaskTransition.at, TaskTransition.id))
     rows: dict[int, TaskRow] = {}
     records: dict[int, list[tuple[datetime, str, dict[str, Any] | None]]] = {}
     seen: set[int] = set()  # a task named by two firings must not count its transitions twice
     for tid, unit_id, assignee_id, category, source, created, deadline, points, list_kind, rules, move_id, at, \
-            action, to_status, data, tier, inspector_unit, event_points in session.execute(query):
+            action, to_status, data, tier, inspector_unit, event_points, found_at, reopening in session.execute(query):
         row = rows.get(tid)
         if row is None:
             row = rows[tid] = TaskRow(tid, unit_id, category, source, created, deadline,
                                       points_for(rules, points or 0), assignee_id=assignee_id, list_kind=list_kind,
                                       inspection_tier=tier, inspector_unit_id=inspector_unit,
-                                      event_points=event_points or 0.0)
+                                      event_points=event_points or 0.0, found_at=found_at,
+                                      reopening=reopening or 0)
             records[tid] = []
         if move_id is not None and move_id not in seen:
             seen.add(move_id)

@@ -1016,13 +1016,24 @@ class User(Base):
 class UnknownSignIn(Base):
     """Failed sign-ins under a username no account has, counted like an account's (engine/accounts/lockout.py),
     so that the wait after repeated failures never tells whether a username exists. Keyed by a digest of the
-    lower-cased name; rows quiet for the lockout window are deleted."""
+    name as typed (accounts are looked up exactly so); rows quiet for the lockout window are deleted."""
 
     __tablename__ = "unknown_sign_ins"
     name_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTC, index=True)
     waits_until: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class SignInFailure(Base):
+    """The latest failed sign-in on an account from one client address: while the account waits, only the
+    addresses that failed on it wait, so a guesser cannot keep the real user out (engine/accounts/lockout.py).
+    Rows quiet for the lockout window are deleted."""
+
+    __tablename__ = "sign_in_failures"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_failure_at: Mapped[datetime] = mapped_column(UTC, index=True)
 
 
 #: The datums a source, an import or the map tiles may declare (DESIGN 16); points are stored in WGS-84.

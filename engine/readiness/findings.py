@@ -19,7 +19,8 @@ from engine.space.geo import grid_for_point
 
 @dataclass(frozen=True)
 class Finding:
-    """Where a finding comes from (source name and type, its key there), what it says, and the points it costs."""
+    """Where a finding comes from (source name and type, its key there), what it says, the points it costs, and
+    when it was found if not now (an official visit imported days later costs the visit's period)."""
 
     source: str
     source_type: str
@@ -27,17 +28,19 @@ class Finding:
     text: str
     comment: str
     points: float = 0.0
+    occurred_at: datetime | None = None
 
 
 def open_case(session: Session, campaign: Campaign, point: InspectionPoint, item: ChecklistItem, finding: Finding,
               user: User | None, now: datetime) -> Case:
-    """The finding's report and its case, filed and dispatched to the point's unit; flushes."""
+    """The finding's report (occurring when it was found) and its case, filed and dispatched to the point's unit
+    now; flushes."""
     category = case_category(session, item)
     centre = shape(point.place).representative_point()
     lat, lon = centre.y, centre.x
     grid_id = point.grid_id or getattr(grid_for_point(session, lat, lon), "id", None)
     event = Event(source=finding.source, source_event_id=finding.key, source_type=finding.source_type,
-                  category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, occurred_at=now, received_at=now,
+                  category_id=category.id, grid_id=grid_id, lat=lat, lon=lon, occurred_at=finding.occurred_at or now, received_at=now,
                   description=finding.text[:2000], address=(point.address or "")[:300],
                   status=EventStatus.EVALUATED, attempts=0, points=finding.points, evaluated_at=now,
                   facts={"source_type": finding.source_type, "inspection_point": point.type.code})

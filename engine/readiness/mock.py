@@ -37,6 +37,8 @@ KINDS: dict[str, tuple[str, str]] = {"mock": ("模拟测评", "mock evaluation")
                                      "official": ("正式测评", "official evaluation")}
 STATUSES: dict[str, tuple[str, str]] = {"open": ("进行中", "open"), "closed": ("已结束", "closed")}
 MAX_NAME = 200
+#: A seed is stored in an Integer column: PostgreSQL's holds at most 2³¹ − 1.
+MAX_SEED = 2 ** 31 - 1
 
 
 def may_score(user: User) -> bool:
@@ -69,11 +71,17 @@ def start_round(session: Session, campaign: Campaign, user: User | None, name: s
     starts_on, ends_on = starts_on or today, ends_on or starts_on or today
     if ends_on < starts_on:
         problems.append(Problem("ends_on", "the round cannot end before it starts", "结束日期不能早于开始日期"))
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        problems.append(Problem("seed", f"a whole number from 0 to {MAX_SEED}", f"须为 0 至 {MAX_SEED} 之间的整数"))
     types = [t for t in types if t]
     unknown = [t for t in types if t not in POINT_TYPES]
     if unknown:
         problems.append(Problem("types", f"no point type {', '.join(unknown)}", f"没有这个点位类型：{'、'.join(unknown)}"))
+        types = [t for t in types if t in POINT_TYPES]  # only known ones reach the query (a NUL would fail it)
     codes = [c.strip() for c in codes if c and c.strip()]
+    if any("\x00" in c for c in codes):
+        problems.append(Problem("points", "point codes without NUL bytes", "点位编号不得含空字符"))
+        codes = [c for c in codes if "\x00" not in c]
     active = InspectionPoint.active.is_(True)
     if codes:
         found = {p.code: p for p in session.scalars(select(InspectionPoint).where(InspectionPoint.code.in_(codes),
@@ -149,6 +157,9 @@ def _checked(session: Session, point: InspectionPoint, answers: list[Answer], ma
             if not 0 <= score <= item.max_score:
                 problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
                                         f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
+        if answer.passed is False and answer.score not in (None, "") and score >= item.max_score:
+            problems.append(Problem(where, "an item not up to standard loses points: give a score below the "
+                                    f"maximum {item.max_score:g}", f"不达标的项须扣分：得分应低于本项满分 {item.max_score:g}"))
         passed = answer.passed is not False and score >= item.max_score
         note = (answer.note or "").strip()
         if len(note) > MAX_NOTE or "\x00" in note:
@@ -203,12 +214,12 @@ def score_point(session: Session, row: EvaluationRound, point: InspectionPoint, 
         session.flush()
         case_id = None
         if not passed:
+            lost = round(item.max_score - score, 2)  # 3 − 2.7 is 0.30000000000000004 in floating point
             text = (f"{point.code} {point.name}：{item.text}（第{row.number}轮模拟测评失分 "
-                    f"{item.max_score - score:g} 分）" + (f" {note}" if note else ""))
+                    f"{lost:g} 分）" + (f" {note}" if note else ""))
             case = open_case(session, campaign, point, item, Finding(
                 SOURCE_NAME, SOURCE_TYPE, f"{row.id}-{point.id}-{item.code}", text,
-                "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round",
-                item.max_score - score), user, now)
+                "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round", lost), user, now)
             entry.case_id = case_id = case.id
         entry.photos = [store_photo(session, folder, f"evaluation/{row.id}/{point.id}", facts, photo.filename,
                                     photo.data, user, case_id=case_id, field="mock_evaluation", stage="before").id

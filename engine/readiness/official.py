@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,7 +55,9 @@ def _checked_row(session: Session, cell: dict[str, Any], row: int, points: dict[
         problems.append(Problem("point", f"no point {code!r}", f"没有这个点位：{code}", row))
     item_code = cell_text(cell.get("item"))
     item = None
-    if point is not None:
+    if "\x00" in item_code:
+        problems.append(Problem("item", "an item code without NUL bytes", "测评内容编号不得含空字符", row))
+    elif point is not None:
         item = session.scalar(select(ChecklistItem).where(ChecklistItem.type_id == point.type_id,
                                                           ChecklistItem.code == item_code))
         if item is None:
@@ -91,6 +94,8 @@ def import_deductions(session: Session, campaign: Campaign, table: Table, user: 
     columns = checked_columns(table.headers, COLUMNS, REQUIRED)
     points = {p.code: p for p in session.scalars(select(InspectionPoint))}
     report = ImportReport()
+    if "\x00" in (name or ""):
+        report.problems.append(Problem("name", "a round name without NUL bytes", "测评名称不得含空字符"))
     checked: list[Row] = []
     seen: set[tuple[int, int, date]] = set()
     for row, raw in enumerate(table.rows, start=2):
@@ -133,11 +138,18 @@ def import_deductions(session: Session, campaign: Campaign, table: Table, user: 
                 f"{values.points:g} 分）" + (f" {values.note}" if values.note else ""))
         case = open_case(session, campaign, point, item, Finding(
             SOURCE_NAME, SOURCE_TYPE, f"{deduction.id}", text,
-            "正式测评扣分，交点位责任单位整改 / deducted in the official evaluation", values.points), user, now)
+            "正式测评扣分，交点位责任单位整改 / deducted in the official evaluation", values.points,
+            _visited_at(campaign, values.visited_on, now)), user, now)
         deduction.case_id = case.id
         report.created += 1
     session.flush()
     return report
+
+
+def _visited_at(campaign: Campaign, visited_on: date, now: datetime) -> datetime:
+    """The visit as an instant: noon of its day in the campaign's time (never after now), so the deduction is
+    counted in the period of the visit, not of the import."""
+    return min(datetime.combine(visited_on, time(12), ZoneInfo(campaign.timezone)), now)
 
 
 def deductions(session: Session, campaign: Campaign) -> list[OfficialDeduction]:

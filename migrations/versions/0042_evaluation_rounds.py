@@ -22,6 +22,9 @@ SOURCE_TYPE_COLUMNS = (('events', False), ('api_tokens', True), ('import_runs', 
 
 
 def _source_types(length: int, was: int) -> None:
+    """SQLite does not enforce a VARCHAR's length, and its batch rebuild would drop tables others refer to."""
+    if op.get_bind().dialect.name == 'sqlite':
+        return
     for table, nullable in SOURCE_TYPE_COLUMNS:
         with op.batch_alter_table(table) as batch:
             batch.alter_column('source_type', existing_type=sa.String(length=was), type_=sa.String(length=length),

@@ -1,6 +1,7 @@
 """account lifecycle: a session generation that logout, deactivation, a reset or a role change bumps (old
 session cookies stop working at once), a flag that forces a password change at the next sign-in, and the
-failed sign-ins under unknown usernames (so that the sign-in wait does not tell whether a username exists)
+failed sign-ins under unknown usernames (so that the sign-in wait does not tell whether a username exists),
+and each account's latest failure per client address (only the addresses that failed wait)
 
 Revision ID: 0044
 Revises: 0041
@@ -28,9 +29,19 @@ def upgrade() -> None:
         sa.Column('waits_until', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('name_digest', name=op.f('pk_unknown_sign_ins')))
     op.create_index(op.f('ix_unknown_sign_ins_last_failure_at'), 'unknown_sign_ins', ['last_failure_at'])
+    op.create_table(
+        'sign_in_failures',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('address', sa.String(length=64), nullable=False),
+        sa.Column('last_failure_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sign_in_failures_user_id')),
+        sa.PrimaryKeyConstraint('user_id', 'address', name=op.f('pk_sign_in_failures')))
+    op.create_index(op.f('ix_sign_in_failures_last_failure_at'), 'sign_in_failures', ['last_failure_at'])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_sign_in_failures_last_failure_at'), table_name='sign_in_failures')
+    op.drop_table('sign_in_failures')
     op.drop_index(op.f('ix_unknown_sign_ins_last_failure_at'), table_name='unknown_sign_ins')
     op.drop_table('unknown_sign_ins')
     with op.batch_alter_table('users') as batch:

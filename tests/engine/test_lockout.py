@@ -101,10 +101,47 @@ def test_a_name_no_account_has_waits_exactly_like_an_account(session):
     clock.set_clock(lambda: now)
     for name in (real, ghost):
         assert [attempt(session, name, "wrong-guess", POLICY).wait_seconds for _ in range(13)] == [0] * 10 + [2, 2, 2]
-    assert attempt(session, ghost.upper(), "x", POLICY).wait_seconds == 2  # the same name in other letters
+    assert [attempt(session, name.upper(), "x", POLICY).wait_seconds for name in (real, ghost)] == [0, 0]
     later = now + timedelta(minutes=16)
     clock.set_clock(lambda: later)
     attempt(session, f"other-{uuid.uuid4().hex[:8]}", "x", POLICY)  # a new name sweeps the quiet ones away
     assert session.scalar(select(func.count()).select_from(UnknownSignIn)
                           .where(UnknownSignIn.last_failure_at < later - POLICY.window)) == 0
     assert attempt(session, ghost, "wrong-guess", POLICY).wait_seconds == 0
+
+
+def test_failures_under_a_name_in_capitals_make_only_that_exact_name_wait(session):
+    """Accounts are found by their exact name; were unknown names counted case-blind, eleven failures as
+    GUESS-X then one as guess-x would wait only if no account guess-x existed."""
+    name = _account(session)
+    unknown = f"nobody-{uuid.uuid4().hex[:8]}"
+    start = clock.now()
+    clock.set_clock(lambda: start)
+    for guessed in (name, unknown):
+        for _ in range(11):
+            attempt(session, guessed.upper(), "wrong-guess", POLICY)
+            session.commit()
+        assert attempt(session, guessed.upper(), "wrong-guess", POLICY).wait_seconds > 0
+        session.commit()
+        assert attempt(session, guessed, "wrong-guess", POLICY).wait_seconds == 0
+        session.commit()
+
+
+def test_the_wait_holds_the_addresses_that_failed_and_not_the_real_user(session):
+    """One guess every few minutes from anywhere used to keep the account's owner out for good."""
+    name = _account(session)
+    start = clock.now()
+    clock.set_clock(lambda: start)
+    for _ in range(11):
+        attempt(session, name, "wrong-guess", POLICY, address="203.0.113.9")
+        session.commit()
+    guesser = attempt(session, name, "right-password-1", POLICY, address="203.0.113.9")
+    assert guesser.user is None and guesser.wait_seconds == 2
+    owner = attempt(session, name, "right-password-1", POLICY, address="198.51.100.7")
+    assert owner.user is not None and owner.user.username == name
+    session.commit()
+    another = attempt(session, name, "wrong-guess", POLICY, address="192.0.2.44")  # a new address guessing...
+    assert another.user is None and another.wait_seconds == 2 and not another.failed
+    session.commit()
+    assert attempt(session, name, "right-password-1", POLICY, address="192.0.2.44").user is None  # ...waits too
+    assert attempt(session, name, "right-password-1", POLICY, address="203.0.113.9").user is None

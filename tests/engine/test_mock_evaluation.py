@@ -212,3 +212,79 @@ def test_the_demo_rounds_rise_and_are_made_once(session, tmp_path):
     rates = [t.rate for _, t in mock.trend(session, campaign_for(session, None))]
     assert len(rates) == 2 and rates[0] < rates[1] == 1.0
     assert mock.demo_rounds(session, tmp_path) == []
+
+
+def test_an_official_deduction_costs_the_month_of_the_visit_not_of_the_import(session, tmp_path):
+    imported = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
+    clock.set_clock(lambda: imported)
+    points = generated(session, 2)
+    campaign = campaign_for(session, None)
+    item = items_for(session, points[1].type_id)[2]
+    report = official.import_deductions(session, campaign, read_table(sheet(tmp_path / "official.xlsx", [
+        ["MK-01", item.code, 3, "路面有垃圾", "2026-11-28"]])), user(session, "assessor"))
+    assert report.created == 1
+    later = imported.replace(hour=11)
+    november = for_period(session, campaign, period_containing("month", datetime(2026, 11, 28, tzinfo=SHANGHAI),
+                                                               campaign.timezone), later)
+    december = for_period(session, campaign, period_containing("month", imported, campaign.timezone), later)
+    unit_id = points[1].unit_id
+    assert float(november[unit_id].points_by["inspection"]) == 3
+    assert unit_id not in december or float(december[unit_id].points_by.get("inspection", 0)) == 0
+
+
+def test_reopening_an_evaluation_case_does_not_charge_its_points_again(session, tmp_path):
+    from engine.evaluation.hand_routing import dispatch_routine
+
+    clock.set_clock(lambda: NOW)
+    [point] = generated(session, 1)
+    campaign = campaign_for(session, None)
+    row = mock.start_round(session, campaign, user(session, "supervisor"), "模拟", codes=[point.code])
+    items = items_for(session, point.type_id)
+    answers = [Answer(items[0].code, None, items[0].max_score - 1)] + [Answer(i.code, True) for i in items[1:]]
+    [score, *_] = mock.score_point(session, row, point, user(session, "supervisor"), answers, tmp_path, 2 ** 20)
+    period = period_containing("month", NOW, campaign.timezone)
+    assert float(for_period(session, campaign, period, LATER)[point.unit_id].points_by["inspection"]) == 1
+    case = session.get(Case, score.case_id)
+    dispatch_routine(session, case, point.unit, NOW, reopening=1)  # the new task reopen_case gives the unit
+    session.flush()
+    assert len(session.scalars(select(Task).where(Task.case_id == case.id)).all()) == 2
+    assert float(for_period(session, campaign, period, LATER)[point.unit_id].points_by["inspection"]) == 1
+
+
+def test_a_nul_byte_in_an_item_code_or_the_round_name_is_refused_by_row_with_nothing_written(session, tmp_path):
+    """PostgreSQL refuses a query or a row holding a NUL byte: refused first, it is a problem, not a 500."""
+    clock.set_clock(lambda: NOW)
+    points = generated(session, 1)
+    campaign = campaign_for(session, None)
+    good = items_for(session, points[0].type_id)[0].code
+    before = counts(session)
+    csv = tmp_path / "nul.csv"  # a worksheet cannot hold a NUL byte; a CSV file can
+    csv.write_text("点位编号,测评项目编号,扣分,说明,测评日期\n"
+                   f"MK-00,{good},1,,2026-11-19\nMK-00,MK\x00BA-0,1,,2026-11-19\n", encoding="utf-8")
+    report = official.import_deductions(session, campaign, read_table(csv))
+    assert [(p.row, p.where) for p in report.problems] == [(3, "item")]
+    named = official.import_deductions(session, campaign, read_table(sheet(tmp_path / "named.xlsx", [
+        ["MK-00", good, 1, "", "2026-11-19"]])), name="正式\x00测评")
+    assert [p.where for p in named.problems] == ["name"] and named.created == 0
+    assert counts(session) == before
+
+
+def test_not_up_to_standard_at_full_marks_is_refused_and_lost_points_are_exact(session, tmp_path):
+    """A failed item at full marks opened a case costing 0 points; 3 − 2.7 was charged as 0.30000000000000004."""
+    clock.set_clock(lambda: NOW)
+    [point] = generated(session, 1)
+    campaign = campaign_for(session, None)
+    supervisor = user(session, "supervisor")
+    row = mock.start_round(session, campaign, supervisor, "模拟", codes=[point.code])
+    items = items_for(session, point.type_id)  # maxima 2, 3, 4
+    before = counts(session)
+    with pytest.raises(InputError) as refused:
+        mock.score_point(session, row, point, supervisor, [Answer(items[0].code, False, items[0].max_score)] +
+                         [Answer(i.code, True) for i in items[1:]], tmp_path, 2 ** 20)
+    assert refused.value.by_field("zh")[f"item-{items[0].code}"] == ["不达标的项须扣分：得分应低于本项满分 2"]
+    assert counts(session) == before
+    answers = [Answer(items[0].code, True), Answer(items[1].code, None, "2.7"), Answer(items[2].code, True)]
+    scores = mock.score_point(session, row, point, supervisor, answers, tmp_path, 2 ** 20)
+    [lost] = [s for s in scores if not s.passed]
+    [report] = session.get(Case, lost.case_id).reports
+    assert report.points == 0.3 and "失分 0.3 分" in report.description

@@ -267,3 +267,94 @@ def test_the_last_administrator_is_kept_and_nobody_deactivates_themselves(app, c
     own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(_user(session, "admin").id),
                                                      "csrf_token": csrf_from(listing)}, follow_redirects=True)
     assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "admin").active
+
+
+def test_changing_ones_password_revokes_ones_api_tokens(app, csrf_on, account):
+    """A password is changed because it may have leaked; a token taken with it must not outlive it."""
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    token = client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).get_json()["token"]
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    form = client.get("/password").get_data(as_text=True)
+    done = client.post("/password", data={"current": PASSWORD, "new": "sturdy-lantern-42",
+                                          "confirm": "sturdy-lantern-42", "csrf_token": csrf_from(form)})
+    assert done.status_code == 302
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401
+
+
+def test_failures_that_make_accounts_wait_count_towards_the_address_limit(app, session):
+    """Each name here has ten failures already; one more from this address starts its wait (429): the guess
+    was still tried, so the address's 20 a minute must count it."""
+    import hashlib
+
+    from engine.core import clock
+    from engine.core.models import UnknownSignIn
+
+    names = [f"waits-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    for name in names:
+        session.add(UnknownSignIn(name_digest=hashlib.sha256(name.encode()).hexdigest(), failures=10,
+                                  last_failure_at=clock.now()))
+    session.commit()
+    client = _client(app)
+    codes = [client.post("/api/v1/auth/token", json={"username": n, "password": "guess-guess"}).status_code
+             for n in names]
+    assert codes == [429] * 20
+    after = client.post("/api/v1/auth/token", json={"username": "fresh-name", "password": "guess-guess"})
+    assert after.status_code == 429 and after.get_json()["type"].endswith("too-many-requests")
+
+
+def test_guessing_the_current_password_on_the_change_page_is_throttled(app, csrf_on, account):
+    """A session left open must not let anyone try passwords without limit through the change form."""
+    client = _client(app)
+    assert _sign_in(client, account).status_code == 302
+    form = client.get("/password").get_data(as_text=True)
+
+    def change(current: str, new: str = "sturdy-lantern-42"):
+        return client.post("/password", data={"current": current, "new": new, "confirm": new,
+                                              "csrf_token": csrf_from(form)})
+    assert change(PASSWORD, "qq123456").status_code == 200  # a weak new password is no guess: not counted
+    assert [change(f"guess-{n}").status_code for n in range(5)] == [200] * 5
+    refused = change(PASSWORD)
+    assert refused.status_code == 429 and "Too many wrong passwords" in refused.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_a_username_or_unit_code_is_refused_not_a_server_error(app, session, csrf_on):
+    """PostgreSQL refuses a query holding a NUL byte; the admin passes both fields to create_user and set_role."""
+    with pytest.raises(InputError) as named:
+        create_user(session, "li\x00si", "dispatcher", PASSWORD)
+    assert named.value.by_field("zh")["username"] == ["1–64 个字符，且不含空字符"]
+    with pytest.raises(InputError) as unit:
+        create_user(session, f"unit-{uuid.uuid4().hex[:6]}", "field_unit", PASSWORD, unit_code="JD\x00DC")
+    assert unit.value.by_field("en")["unit"] == ["a unit code without NUL bytes"]
+    assert _sign_in(_client(app), "li\x00si", "whatever-1").status_code == 200  # a failed sign-in, not a 500
+
+
+def test_the_accounts_admin_shows_local_times_and_ignores_a_crafted_row_id(app, csrf_on, account, session, login):
+    """Times were shown in UTC (eight hours off in 东八区); a row id that is no number was a 500."""
+    from datetime import datetime, timezone
+
+    user = _user(session, account)
+    user.created_at = datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)  # 1 Dec 01:30 in Shanghai
+    user.locked_until = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
+    session.commit()
+    admin = _client(app)
+    assert login(admin, "admin").status_code == 302
+    listing = admin.get(f"/admin/account/?search={account}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 01:30" in listing and "2026-11-30 17:30" not in listing
+    details = admin.get(f"/admin/account/details/?id={user.id}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 02:00" in details
+    waits = admin.get(f"/admin/sign_in_lock/?search={account}&lang=en").get_data(as_text=True)
+    assert "2026-12-01 02:00" in waits
+    for view, name in (("account", "reset_password"), ("sign_in_lock", "unlock"), ("token", "revoke")):
+        crafted = admin.post(f"/admin/{view}/action/", data={"action": name, "rowid": "1 OR 1",
+                                                             "csrf_token": csrf_from(listing)})
+        assert crafted.status_code == 302, view
+    assert not _user(session, account).must_change_password
+
+
+def test_a_temporary_password_never_holds_the_username():
+    """A random password holding a three-letter username was refused by the rules: the reset failed."""
+    from engine.accounts.passwords import password_problems
+    from engine.accounts.users import temporary_password
+
+    assert all(not password_problems(temporary_password("abc"), "abc") for _ in range(20000))

@@ -167,3 +167,49 @@ def test_the_cli_imports_the_official_deductions_all_or_nothing(app, session, se
     assert "1 deductions imported" in result.output
     [deduction] = session.scalars(select(OfficialDeduction)).all()
     assert deduction.unit.code == "JD-DC" and deduction.person.code == "DC-002" and deduction.note == "果皮纸屑"
+
+
+def test_a_seed_too_large_or_a_nul_in_the_points_is_refused_next_to_its_field(app, session, login, csrf_on):
+    """99999999999999999999 overflowed the seed's column, and a NUL byte in a code or type failed PostgreSQL's
+    query: both were a 500."""
+    clock.set_clock(lambda: NOW)
+    generated(session, 2)
+    session.commit()
+    supervisor = app.test_client()
+    login(supervisor, "supervisor")
+    before = written(session)
+    big = post_form(supervisor, "/evaluation", "/evaluation/rounds?lang=zh_Hans_CN",
+                    {"name": "抽样", "types": "back_street", "count": "1", "seed": "99999999999999999999"})
+    assert big.status_code == 422
+    assert 'id="seed-errors"' in big.get_data(as_text=True) and "须为 0 至 2147483647 之间的整数" in big.get_data(
+        as_text=True)
+    nul_code = post_form(supervisor, "/evaluation", "/evaluation/rounds", {"name": "点名", "codes": "MK-00,MK\x0001"})
+    assert nul_code.status_code == 422 and 'id="points-errors"' in nul_code.get_data(as_text=True)
+    nul_type = post_form(supervisor, "/evaluation", "/evaluation/rounds", {"name": "抽样", "types": "main\x00road"})
+    assert nul_type.status_code == 422 and 'id="types-errors"' in nul_type.get_data(as_text=True)
+    assert written(session) == before
+
+
+def test_the_round_page_names_who_ran_it_by_the_persons_name(app, session, login):
+    """An account name such as supervisor means little to a reader; the person it belongs to has a name."""
+    from engine.core.models import Person, Unit
+    from engine.readiness import mock
+    from engine.authoring.campaigns import campaign_for
+    from tests.helpers import user
+
+    clock.set_clock(lambda: NOW)
+    points = generated(session, 1)
+    runner = user(session, "supervisor")
+    person = session.scalar(select(Person).where(Person.user_id == runner.id))
+    if person is None:
+        unit = session.scalar(select(Unit).order_by(Unit.id).limit(1))
+        person = Person(code="EV-RUN-1", name="督查员甲", position="responsible", unit_id=unit.id, phone="13900000991",
+                        user_id=runner.id)
+        session.add(person)
+    row = mock.start_round(session, campaign_for(session, None), runner, "点名测评", codes=[points[0].code])
+    session.commit()
+    reader = app.test_client()
+    login(reader, "assessor")
+    head = reader.get(f"/evaluation/rounds/{row.id}").get_data(as_text=True)
+    head = head[head.index('id="round-head"'):][:600]
+    assert person.name in head and "supervisor" not in head
