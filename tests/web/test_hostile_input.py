@@ -68,3 +68,12 @@ def test_one_nul_item_of_a_batch_is_refused_and_the_others_are_stored(client, in
     stored = set(session.scalars(select(Event.source_event_id).where(
         Event.source_event_id.in_([good["source_event_id"], bad["source_event_id"], other["source_event_id"]]))))
     assert stored == {good["source_event_id"], other["source_event_id"]}
+
+
+def test_a_negative_or_huge_admin_page_number_is_a_400(client, login):
+    login(client, "admin")
+    assert client.get("/admin/event/?page=1").status_code == 200
+    for query in ("page=-1", "page=99999999999999999999", "page_size=-5", "page=%C2%B2"):
+        answer = client.get(f"/admin/event/?{query}&lang=en")
+        assert answer.status_code == 400, query
+        assert "must be a whole number from 0 to 1000000" in answer.get_data(as_text=True)
