@@ -77,3 +77,89 @@ def test_a_negative_or_huge_admin_page_number_is_a_400(client, login):
         answer = client.get(f"/admin/event/?{query}&lang=en")
         assert answer.status_code == 400, query
         assert "must be a whole number from 0 to 1000000" in answer.get_data(as_text=True)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims a size: its header, a scrap of data and the end (a decompression bomb's shape)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+def _jpeg_with_exif(gps: dict | None = None, taken: str | None = None, offset: str | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    if taken is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    if offset is not None:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    if gps is not None:
+        exif.get_ifd(0x8825).update(gps)
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 120, 40)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _handling_task(client, intake_token, drain) -> tuple[dict, str]:
+    from tests.helpers import new_api_task, step, user_token
+
+    task = new_api_task(client, intake_token, drain)
+    unit = user_token(client, "dongcheng")
+    return step(client, unit, step(client, unit, task, "sign"), "start"), unit
+
+
+def test_a_20000_by_20000_png_is_refused_before_it_is_decoded(client, intake_token, drain, session):
+    from tests.helpers import upload_photo
+
+    task, unit = _handling_task(client, intake_token, drain)
+    answer = upload_photo(client, unit, task["id"], _png_header_only(20_000, 20_000), name="bomb.png")
+    assert answer.status_code == 422
+    assert "too many pixels" in answer.json["errors"][0]["message"]
+
+
+def test_a_photo_whose_gps_divides_by_zero_has_no_position_and_the_listing_stays_json(client, intake_token, drain):
+    import json
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    from tests.helpers import upload_photo
+
+    task, unit = _handling_task(client, intake_token, drain)
+    zero = (IFDRational(35, 0), IFDRational(1, 1), IFDRational(0, 1))
+    photo = _jpeg_with_exif(gps={1: "N", 2: zero, 3: "E", 4: zero})
+    answer = upload_photo(client, unit, task["id"], photo)
+    assert answer.status_code == 201
+    assert answer.json["lat"] is None and answer.json["lon"] is None
+
+    def strict(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
+    listing = client.get(f"/api/v1/tasks/{task['id']}/evidence", headers=bearer(unit))
+    assert listing.status_code == 200
+    rows = json.loads(listing.get_data(as_text=True), parse_constant=strict)["evidence"]
+    assert [(row["lat"], row["lon"]) for row in rows] == [(None, None)]
+
+
+def test_a_photo_with_an_invalid_exif_time_offset_is_refused(client, intake_token, drain, session):
+    from engine.core.models import Task, TaskTemplate
+    from tests.helpers import upload_photo
+
+    task, unit = _handling_task(client, intake_token, drain)
+    row = session.get(Task, task["id"])
+    session.get(TaskTemplate, row.template_id).evidence_rules = {"taken_after_dispatch": True}
+    session.commit()
+    taken = row.created_at.replace(year=row.created_at.year - 1).strftime("%Y:%m:%d %H:%M:%S")  # a year too early
+    answer = upload_photo(client, unit, task["id"], _jpeg_with_exif(taken=taken, offset="+99:00"))
+    assert answer.status_code == 422
+    assert "+99:00" in answer.json["errors"][0]["message"]
+    zh = upload_photo(client, unit, task["id"], _jpeg_with_exif(taken=taken, offset="+99:00"), lang="zh-CN")
+    assert "时区偏移" in zh.json["errors"][0]["message"]
