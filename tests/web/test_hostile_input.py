@@ -163,3 +163,30 @@ def test_a_photo_with_an_invalid_exif_time_offset_is_refused(client, intake_toke
     assert "+99:00" in answer.json["errors"][0]["message"]
     zh = upload_photo(client, unit, task["id"], _jpeg_with_exif(taken=taken, offset="+99:00"), lang="zh-CN")
     assert "时区偏移" in zh.json["errors"][0]["message"]
+
+
+def test_one_nul_row_of_a_csv_import_is_refused_and_the_other_rows_are_imported(app, client, login, session,
+                                                                                   factory):
+    import io
+    import re
+
+    from engine.core.models import ImportRun
+    from engine.intake import imports
+    from tests.helpers import local_time, unique
+
+    login(client, "admin")
+    source, ids = unique("hotline-export"), [unique("gd") for _ in range(3)]
+    when = local_time(23)[:16].replace("T", " ")
+    text = ("工单编号,问题类别代码,受理时间,网格,问题描述\n"
+            f"{ids[0]},06029,{when},DC-01,好\n{ids[1]},06029,{when},DC-01,坏\x00行\n{ids[2]},06029,{when},DC-02,好\n")
+    page = client.get("/admin/import/").get_data(as_text=True)
+    answer = client.post("/admin/import/", data={
+        "csrf_token": csrf_from(page), "source": source, "source_type": "hotline", "timezone": "Asia/Shanghai",
+        "file": (io.BytesIO(text.encode("utf-8")), "12345.csv")}, content_type="multipart/form-data")
+    run_id = int(re.search(r"/import/(\d+)/", answer.headers["Location"]).group(1))
+    assert imports.dry_run(session, session.get(ImportRun, run_id))["invalid"] == 1
+    done = imports.run(factory, run_id)
+    assert (done.status, done.created, done.refused) == ("done", 2, 1)
+    assert [(r["row"], [p["field"] for p in r["problems"]]) for r in done.report] == [(3, ["description"])]
+    session.expire_all()
+    assert set(session.scalars(select(Event.source_event_id).where(Event.source == source))) == {ids[0], ids[2]}
