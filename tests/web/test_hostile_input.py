@@ -190,3 +190,26 @@ def test_one_nul_row_of_a_csv_import_is_refused_and_the_other_rows_are_imported(
     assert [(r["row"], [p["field"] for p in r["problems"]]) for r in done.report] == [(3, ["description"])]
     session.expire_all()
     assert set(session.scalars(select(Event.source_event_id).where(Event.source == source))) == {ids[0], ids[2]}
+
+
+def test_a_task_action_carries_only_its_own_short_fields_and_nothing_else_is_stored(client, intake_token, drain,
+                                                                                     session):
+    from engine.core.models import TaskTransition
+    from tests.helpers import move, new_api_task, user_token
+
+    task = new_api_task(client, intake_token, drain)
+    unit = user_token(client, "dongcheng")
+    blob = move(client, unit, task["id"], "sign", task["version"], data={"blob": "x" * 1_500_000})
+    assert blob.status_code == 422
+    assert blob.json["errors"][0]["field"] == "data.blob"
+    assert "not a field of this action" in blob.json["errors"][0]["message"]
+    long_grounds = move(client, unit, task["id"], "send_back", task["version"], comment="不归我们",
+                        data={"grounds": "g" * 100_000}, lang="zh-CN")
+    assert long_grounds.status_code == 422 and "不超过 64 个字符" in long_grounds.json["errors"][0]["message"]
+    long_comment = move(client, unit, task["id"], "sign", task["version"], comment="很" * 100_000)
+    assert long_comment.status_code == 422 and long_comment.json["errors"][0]["field"] == "comment"
+    session.expire_all()
+    assert session.scalars(select(TaskTransition).where(TaskTransition.task_id == task["id"],
+                                                        TaskTransition.action == "sign")).all() == []
+    signed = move(client, unit, task["id"], "sign", task["version"], comment="收到")
+    assert signed.status_code == 200
