@@ -253,3 +253,38 @@ def test_the_queue_dashboard_refuses_a_post_without_the_csrf_token(app, client, 
     token = client.get_cookie("_csrf_token", path="/rq")
     assert token is not None, "the dashboard's script finds the token in this cookie"
     assert client.post("/rq/requeue/nothing-here", headers={"X-CSRFToken": token.value}).status_code == 200
+
+
+def test_every_ipv6_spelling_of_a_private_address_is_refused_by_the_outbound_client(monkeypatch):
+    import pytest
+
+    from engine.delivery import http
+
+    monkeypatch.delenv("CIVICRULES_WEBHOOK_ALLOW", raising=False)
+    for address in ("::7f00:1", "::127.0.0.1", "::a00:1", "2002:7f00:1::", "2002:c0a8:105::1", "64:ff9b:1::7f00:1",
+                    "::ffff:127.0.0.1", "::ffff:0:a9fe:a9fe", "fec0::1", "0177.0.0.1", "127.1", "2130706433"):
+        with pytest.raises(http.Refused):
+            http.resolve_allowed(address, 80)
+    assert http.resolve_allowed("2606:4700:4700::1111", 443) == "2606:4700:4700::1111"
+    monkeypatch.setenv("CIVICRULES_WEBHOOK_ALLOW", "10.0.0.0/8")
+    assert http.resolve_allowed("::ffff:10.1.2.3", 80) == "::ffff:10.1.2.3"
+
+
+def test_the_outbound_client_checks_the_address_it_reached_at_connect_time(monkeypatch):
+    import socket
+
+    import pytest
+
+    from engine.delivery import http
+
+    monkeypatch.delenv("CIVICRULES_WEBHOOK_ALLOW", raising=False)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        connection = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5)  # as if DNS had changed its answer
+        with pytest.raises(http.Refused):
+            connection.connect()
+        assert connection.sock is None
+        monkeypatch.setenv("CIVICRULES_WEBHOOK_ALLOW", "127.0.0.1/32")
+        allowed = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5)
+        allowed.connect()
+        allowed.close()
