@@ -108,8 +108,10 @@ def _alive(pid: int) -> bool:
 def test_a_killed_workers_scheduler_does_not_outlive_serve(env, factory, tmp_path):
     """SIGKILL reaches the worker only; the RQ scheduler it forked must still stop when serve stops."""
     port = free_port()
-    run_env = {**os.environ, **env, "CIVICRULES_INSTANCE": str(tmp_path)}
-    run_env.pop("REDIS_URL", None)  # its own embedded Redis: the scheduler's locks are free
+    # The test run's Redis, which outlives serve as a production Redis does (an embedded one, stopped last, would
+    # end the orphan by closing its connection); a queue prefix of its own, so the scheduler's locks are free.
+    run_env = {**os.environ, **env, "CIVICRULES_INSTANCE": str(tmp_path),
+               "CIVICRULES_QUEUE_PREFIX": f"serve-{tmp_path.name}-{os.getpid()}"}
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
@@ -131,5 +133,8 @@ def test_a_killed_workers_scheduler_does_not_outlive_serve(env, factory, tmp_pat
         proc.wait(timeout=90)
         output = log.read_text()
         print(output[-20000:])
+    left = scheduler is not None and _alive(scheduler)
+    if left:
+        os.kill(scheduler, signal.SIGKILL)  # not left behind by a failing run
     assert proc.returncode == 0 and "CivicRules stopped" in output
-    assert scheduler is not None and not _alive(scheduler), "the killed worker's scheduler outlived serve"
+    assert scheduler is not None and not left, "the killed worker's scheduler outlived serve"

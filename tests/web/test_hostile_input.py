@@ -129,13 +129,18 @@ def test_a_20000_by_20000_png_is_refused_before_it_is_decoded(client, intake_tok
 def test_a_photo_whose_gps_divides_by_zero_has_no_position_and_the_listing_stays_json(client, intake_token, drain):
     import json
 
+    from zoneinfo import ZoneInfo
+
     from PIL.TiffImagePlugin import IFDRational
 
+    from engine.core.photos import inspect_photo
     from tests.helpers import upload_photo
 
     task, unit = _handling_task(client, intake_token, drain)
     zero = (IFDRational(35, 0), IFDRational(1, 1), IFDRational(0, 1))
     photo = _jpeg_with_exif(gps={1: "N", 2: zero, 3: "E", 4: zero})
+    facts = inspect_photo(photo, ZoneInfo("Asia/Shanghai"))  # SQLite would store NaN as NULL; PostgreSQL keeps it
+    assert (facts.lat, facts.lon) == (None, None)
     answer = upload_photo(client, unit, task["id"], photo)
     assert answer.status_code == 201
     assert answer.json["lat"] is None and answer.json["lon"] is None
