@@ -293,3 +293,13 @@ def test_the_outbound_client_checks_the_address_it_reached_at_connect_time(monke
         allowed = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5)
         allowed.connect()
         allowed.close()
+
+
+def test_numbers_written_with_superscript_digits_are_refused_not_a_crash(client, login):
+    from tests.helpers import user_token
+
+    token = user_token(client, "admin")
+    inbox = client.get("/api/v1/inbox?offset=%C2%B2", headers=bearer(token))  # "²": isdigit() but not int()
+    assert inbox.status_code == 422 and inbox.json["errors"][0]["field"] == "offset"
+    login(client, "admin")
+    assert client.get("/admin/history/?unit_id=%C2%B2").status_code == 200  # an unusable filter is ignored
