@@ -1,5 +1,5 @@
-"""One guard for every request: NUL bytes in the path, query, form or JSON body, and JSON nested too deeply,
-are refused with 400 before any view, query or recursive code meets them."""
+"""One guard for every request: NUL bytes in the path, query, form or JSON body (which PostgreSQL refuses in
+text), and JSON nested too deeply, are refused before any view, query or recursive code meets them."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 
 from rules.problems import MAX_DEPTH, Problem, hostile_problems
 from web.common.i18n import short_lang
-from web.common.problems import problem
+from web.common.problems import problem, refused
 
 #: Endpoints that take a list of items and answer per item: their JSON body is checked item by item there.
 PER_ITEM: set[str] = {"api.post_events_batch"}
@@ -36,17 +36,21 @@ def request_problems() -> list[Problem]:
 
 
 def refuse_hostile() -> Response | None:
+    """NUL bytes are invalid input (422, each field named); JSON too deep to read is a bad request (400)."""
     problems = request_problems()
     if not problems:
         return None
     render = RENDERERS.get(request.blueprint or "")
     if render is not None:
         return render(problems)
+    too_deep = any(p.en.startswith("nested more than") for p in problems)
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return problem(400, "bad-request", errors=problems)
+        if too_deep:
+            return problem(400, "bad-request", errors=problems)
+        return refused(problems)
     lang = short_lang()
     text = "\n".join(f"{p.where}: {p.message(lang)}" for p in problems)
-    return Response(f"Bad request / 请求无效\n{text}", status=400, mimetype="text/plain")
+    return Response(f"Bad request / 请求无效\n{text}", status=400 if too_deep else 422, mimetype="text/plain")
 
 
 def init_wellformed(app: Flask) -> None:
