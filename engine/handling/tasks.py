@@ -377,7 +377,7 @@ def _bounded(action: str, comment: str, data: dict[str, Any]) -> None:
                 listed = ", ".join(wanted) or "none"
                 problems.append(Problem(f"data.{key}", f"not a field of this action (its fields: {listed})",
                                         f"不是该操作的字段（其字段：{'、'.join(wanted) or '无'}）"))
-            elif not isinstance(value, (str, int, float, bool, type(None))) or len(str(value)) > MAX_DATA_VALUE:
+            elif len(value if isinstance(value, str) else json.dumps(value, default=str)) > MAX_DATA_VALUE:
                 problems.append(Problem(f"data.{key}", f"a value of at most {MAX_DATA_VALUE} characters",
                                         f"不超过 {MAX_DATA_VALUE} 个字符的值"))
     if problems:
