@@ -110,6 +110,7 @@ class LabelledConverter(AdminModelConverter):
 
 
 MAX_PAGE = 1_000_000
+MAX_ID = 2**63 - 1
 
 
 class ReadableModelView(Guarded, ModelView):
@@ -141,6 +142,15 @@ class ReadableModelView(Guarded, ModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         return may_edit() and super().is_action_allowed(name)
+
+    def get_one(self, id):
+        """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""
+        keys = self.model.__mapper__.primary_key
+        text = str(id)
+        if len(keys) == 1 and keys[0].type.python_type is int and not (
+                text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
+            return None
+        return super().get_one(id)
 
     def _get_list_extra_args(self):
         """A page number or size no list has (negative, or beyond any offset the database takes) is a 400."""

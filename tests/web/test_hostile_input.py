@@ -303,3 +303,11 @@ def test_numbers_written_with_superscript_digits_are_refused_not_a_crash(client,
     assert inbox.status_code == 422 and inbox.json["errors"][0]["field"] == "offset"
     login(client, "admin")
     assert client.get("/admin/history/?unit_id=%C2%B2").status_code == 200  # an unusable filter is ignored
+
+
+def test_an_admin_record_id_no_key_can_hold_is_no_record(client, login):
+    login(client, "admin")
+    for view in ("edit", "details"):
+        for bad in ("99999999999999999999", "abc", "%C2%B2"):
+            answer = client.get(f"/admin/unit/{view}/?id={bad}")
+            assert answer.status_code == 302, (view, bad)  # back to the list: "Record does not exist"
