@@ -109,6 +109,10 @@ class LabelledConverter(AdminModelConverter):
         return FloatField(**field_args)
 
 
+MAX_PAGE = 1_000_000
+MAX_ID = 2**63 - 1
+
+
 class ReadableModelView(Guarded, ModelView):
     """Every reader (READERS) lists and opens records; only editors create, edit, delete or run actions.
 
@@ -138,6 +142,24 @@ class ReadableModelView(Guarded, ModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         return may_edit() and super().is_action_allowed(name)
+
+    def get_one(self, id):
+        """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""
+        keys = self.model.__mapper__.primary_key
+        text = str(id)
+        if len(keys) == 1 and keys[0].type.python_type is int and not (
+                text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
+            return None
+        return super().get_one(id)
+
+    def _get_list_extra_args(self):
+        """A page number or size no list has (negative, or beyond any offset the database takes) is a 400."""
+        for name in ("page", "page_size", "sort"):
+            value = request.args.get(name)
+            if value is not None and not (value.isascii() and value.isdigit() and int(value) <= MAX_PAGE):
+                abort(400, description=_("%(name)s must be a whole number from 0 to %(most)d.",
+                                         name=name, most=MAX_PAGE))
+        return super()._get_list_extra_args()
 
     def edit_form(self, obj=None):
         """Flask-Admin's Unique validator skips the edited row through form._obj, which only its own

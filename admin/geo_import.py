@@ -90,7 +90,7 @@ class GeoImportView(Guarded, BaseView):
         if len(data) > MAX_FILE_BYTES:
             form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=MAX_FILE_BYTES // 2**20))
             return None
-        campaign = int(form.campaign.data) if (form.campaign.data or "").isdigit() else None
+        campaign = int(form.campaign.data) if (form.campaign.data or "").isdecimal() else None
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(data)

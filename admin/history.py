@@ -32,7 +32,7 @@ INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id
 
 def _int(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isdecimal() and len(value) < 12 else None
 
 
 def _day(name: str) -> datetime | None:

@@ -83,7 +83,7 @@ class ZoneMapView(Guarded, BaseView):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400)
-        zone = self._zone(int(body["id"])) if str(body.get("id") or "").isdigit() else None
+        zone = self._zone(int(body["id"])) if str(body.get("id") or "").isdecimal() else None
         try:
             zone = save_zone(db.session, body, zone, self._datum())
         except InputError as err:

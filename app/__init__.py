@@ -27,6 +27,7 @@ from web import (api, appraisal, assessment, assessment_api, attachments, bullet
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
+from web.common.wellformed import RENDERERS, init_wellformed
 from web.observability import init_observability
 from web.security import init_security
 from workers.queues import connection
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     change_actor.install(app)  # the change log knows who edits, and through which interface
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    init_wellformed(app)  # NUL bytes and too-deep JSON are refused before any view meets them
+    RENDERERS["open311"] = open311.refusal  # Open311 clients read their own error list
     app.before_request(remember_choice)  # a ?lang= choice is kept on the user's row
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["describe_limit"] = describe_limit

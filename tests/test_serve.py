@@ -77,3 +77,64 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
     if embedded:
         leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "redis.sock")], capture_output=True, text=True)
         assert leftover.stdout.strip() == "", "a redis-server was left running"
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for stat in os.scandir("/proc"):
+        if not stat.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{stat.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{stat.name}/cmdline", "rb") as f:
+                args = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(stat.name)] = args
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_workers_scheduler_does_not_outlive_serve(env, factory, tmp_path):
+    """SIGKILL reaches the worker only; the RQ scheduler it forked must still stop when serve stops."""
+    port = free_port()
+    # The test run's Redis, which outlives serve as a production Redis does (an embedded one, stopped last, would
+    # end the orphan by closing its connection); a queue prefix of its own, so the scheduler's locks are free.
+    run_env = {**os.environ, **env, "CIVICRULES_INSTANCE": str(tmp_path),
+               "CIVICRULES_QUEUE_PREFIX": f"serve-{tmp_path.name}-{os.getpid()}"}
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=run_env,
+                                stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    scheduler = None
+    try:
+        def worker() -> int | None:
+            assert proc.poll() is None, log.read_text()
+            return next((pid for pid, args in _children(proc.pid).items() if "app.cli worker" in args), None)
+
+        first = wait_for(worker, 60, "the RQ worker started by serve", every=0.2)
+        scheduler = wait_for(lambda: next(iter(_children(first)), None), 60, "the worker's scheduler process",
+                             every=0.2)
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: (worker() or first) != first, 60, "serve restarting the worker", every=0.2)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+        output = log.read_text()
+        print(output[-20000:])
+    left = scheduler is not None and _alive(scheduler)
+    if left:
+        os.kill(scheduler, signal.SIGKILL)  # not left behind by a failing run
+    assert proc.returncode == 0 and "CivicRules stopped" in output
+    assert scheduler is not None and not left, "the killed worker's scheduler outlived serve"

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
@@ -99,6 +100,10 @@ def post_events_batch():
                 event, created = accept_event(db.session, item, _source())
         except InputError as err:
             results.append({"index": index, "status": "refused", "errors": [p.as_dict(lang) for p in err.problems]})
+            continue
+        except DataError:  # a value the database refuses: this item only, its savepoint is rolled back
+            unfit = Problem("(event)", "a value the database cannot store", "含有数据库无法保存的值")
+            results.append({"index": index, "status": "refused", "errors": [unfit.as_dict(lang)]})
             continue
         created_any |= created
         results.append({"index": index, "id": event.id, "status": event.status, "duplicate": not created})

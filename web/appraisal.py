@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from engine.assessment.appraisal import AppraisalLine, lines
+from engine.core.cells import inert_row
 from engine.assessment.periods import PeriodError, parse_period
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
@@ -34,11 +35,11 @@ def workbook(found: list[AppraisalLine], period: str, title: str, final: bool, l
     book = Workbook()
     sheet = book.active
     sheet.title = _("Cadre appraisal")[:31]
-    sheet.append([title])
+    sheet.append(inert_row([title]))
     sheet["A1"].font = Font(bold=True, size=13)
     header = [_("Unit code"), _("Unit"), _("Peer group"), _("Period"), _("Score"), _("Rank"), _("Units ranked"),
               _("No cases"), _("Sanctions"), _("Sanction record")]
-    sheet.append(header)
+    sheet.append(inert_row(header))
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for line in found:
@@ -46,7 +47,7 @@ def workbook(found: list[AppraisalLine], period: str, title: str, final: bool, l
         for index, record in enumerate(records):
             values = _row(line, period, lang) if index == 0 else [line.unit.code, "", "", period, None, None, None,
                                                                    "", ""]
-            sheet.append([*values, url_for("sanction_records.edit", record_id=record.id, _external=True)
+            sheet.append([*inert_row(values), url_for("sanction_records.edit", record_id=record.id, _external=True)
                           if record else ""])
             if record is not None:
                 cell = sheet.cell(sheet.max_row, len(header))

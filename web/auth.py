@@ -23,7 +23,7 @@ def load_user(session_id: str) -> User | None:
     """The active user whose id and session generation the cookie names (User.get_id); a cookie from before a
     logout, deactivation, reset or role change names an older generation and signs no one in."""
     ident, _, epoch = session_id.partition(":")
-    if not (ident.isdigit() and epoch.isdigit()):
+    if not (ident.isdecimal() and epoch.isdecimal()):
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.active or (user.session_epoch or 0) != int(epoch):

@@ -8,6 +8,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from engine.core.cells import inert_row
+
 Sheet = tuple[str, list[str], list[list[Any]]]
 
 
@@ -16,13 +18,13 @@ def xlsx(title: str, sheets: list[Sheet]) -> bytes:
     book.remove(book.active)
     for name, header, rows in sheets:
         sheet = book.create_sheet(name[:31])
-        sheet.append([title])
+        sheet.append(inert_row([title]))
         sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append(header)
+        sheet.append(inert_row(header))
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            sheet.append(inert_row(row))
         for column, label in enumerate(header, start=1):
             sheet.column_dimensions[sheet.cell(2, column).column_letter].width = max(10, min(40, 2 * len(str(label))))
         sheet.freeze_panes = "A3"

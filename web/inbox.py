@@ -157,7 +157,7 @@ def _number(name: str, default: int, low: int, high: int) -> tuple[int, list[Pro
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default, []
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         return default, [Problem(name, f"a whole number from {low} to {high}", f"须为 {low}–{high} 的整数")]
     return int(raw), []
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, json, request
 
 from engine.intake import open311
 from engine.accounts.users import resolve_token
-from rules.problems import InputError
+from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -64,6 +64,12 @@ def _errors(status: int, descriptions: list[str], fmt: str) -> Response:
 def _input_errors(err: InputError, fmt: str) -> Response:
     lang = short_lang()
     return _errors(400, [f"{p.where}: {p.as_dict(lang)['message']}" for p in err.problems], fmt)
+
+
+def refusal(problems: list[Problem]) -> Response:
+    """A request the app-wide guard refused (a NUL byte, JSON too deep), in the format the path asks for."""
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return _input_errors(InputError(problems), fmt)
 
 
 @bp.get(f"/services.{FORMATS}")
@@ -148,7 +154,7 @@ def _openapi() -> dict:
         "agency_responsible": {"type": "string"}, "expected_datetime": {"type": "string"},
         "requested_datetime": {"type": "string"}, "updated_datetime": {"type": "string"}}}
     tags = ["open311"]
-    return {
+    paths = {
         "/open311/v2/services.{fmt}": {"get": {
             "summary": "GeoReport v2: categories as services", "tags": tags, "security": [], "parameters": [fmt],
             "responses": {"200": answer("Services", {"type": "array", "items": {"type": "object"}})}}},
@@ -187,6 +193,10 @@ def _openapi() -> dict:
             "responses": {"200": answer("The request", {"type": "array", "items": request_row}),
                           "404": answer("No such request", errors)}}},
     }
+    for item in paths.values():  # the app-wide guard refuses a NUL byte anywhere
+        for operation in item.values():
+            operation["responses"].setdefault("400", answer("A NUL byte in the request", errors))
+    return paths
 
 
 OPENAPI_PATHS = _openapi()

@@ -66,6 +66,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
         for path, item in (getattr(module, "OPENAPI_PATHS", None) or {}).items():
             paths.setdefault(path, {}).update(item)
         schemas.update(getattr(module, "OPENAPI_SCHEMAS", None) or {})
+    for path, item in paths.items():  # the app-wide guard (web.common.wellformed): NUL bytes 422, deep JSON 400
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation and path.startswith("/api/"):
+                for status, response in problem_responses(400, 422).items():
+                    operation["responses"].setdefault(status, response)
     return {
         "openapi": "3.0.3",
         "info": {"title": "CivicRules API (创城规则引擎)", "version": "1.0.0",

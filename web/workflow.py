@@ -23,7 +23,7 @@ from engine.cases.stages import awaiting_dispatch, stage_name
 from engine.evaluation.hand_routing import route_case
 from engine.handling import evidence
 from engine.handling.tasks import STATES, TransitionError, grounds_name, latest_send_backs
-from engine.handling.tasks import apply as apply_transition
+from engine.handling.tasks import ACTION_DATA, apply as apply_transition
 from rules.problems import InputError
 from web.auth import require_roles, task_scope
 from web.common.extensions import db
@@ -88,13 +88,7 @@ def act(task_id: int):
     """One transition from the task page; a submission carries the template's form, validated by WTForms."""
     task = visible_task(task_id)
     action = request.form.get("action", "")
-    data: dict = {}
-    if request.form.get("until"):
-        data["until"] = request.form["until"]
-    if request.form.get("unit"):
-        data["unit"] = request.form["unit"]
-    if request.form.get("grounds"):
-        data["grounds"] = request.form["grounds"]
+    data = {key: request.form[key] for key in ACTION_DATA.get(action, ()) if request.form.get(key)}
     lang = short_lang()
     form = page_form(task.template, lang) if action == "submit" else None
     if form is not None and not form.validate_on_submit():

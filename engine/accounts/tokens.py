@@ -15,7 +15,7 @@ def find(session: Session, ident: str) -> list[ApiToken]:
     ident = ident.strip()
     clauses = [ApiToken.prefix == ident[:10] if len(ident) >= 10 else ApiToken.prefix == ident,
                ApiToken.token_hash == hashlib.sha256(ident.encode()).hexdigest()]
-    if ident.isdigit():
+    if ident.isdecimal():
         clauses.append(ApiToken.id == int(ident))
     rows = list(session.scalars(select(ApiToken).where(or_(*clauses))))
     exact = [r for r in rows if r.token_hash == hashlib.sha256(ident.encode()).hexdigest()]

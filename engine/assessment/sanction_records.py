@@ -39,7 +39,7 @@ def _key(value: Any) -> int | str | None:
     """An id (a whole number that fits the column) or a code (text without NUL, which PostgreSQL refuses)."""
     if isinstance(value, bool) or value in (None, ""):
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12):
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 12):
         number = int(value)
         return number if 0 < number <= MAX_ID else None
     if isinstance(value, str) and "\x00" not in value and len(value) <= 64:

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from engine.core.cells import inert_row
 from engine.core.models import Firing, RulesetVersion, Task
 
 PAGE = 50
@@ -98,10 +99,11 @@ def stream(session: Session, f: FiringFilter, chunk: int = 1000) -> Iterator[Fir
 
 
 def export_row(f: Firing) -> list[Any]:
-    return [f.id, f.fired_at.isoformat(), f.campaign_id, f.ruleset_version_id, f.rule_key, f.rule_version,
-            f.list_kind, f.list_item or "", f.event_id, f.task_id or "", f.unit_id or "", f.category_id or "",
-            f.grid_id or "", f.points, "; ".join(f"{m.get('fact')} {m.get('op')} {m.get('value')} = {m.get('actual')}"
-                                                 for m in f.matched or [])]
+    """A row of the CSV and XLSX exports; a list item written like a formula stays text."""
+    matched = "; ".join(f"{m.get('fact')} {m.get('op')} {m.get('value')} = {m.get('actual')}" for m in f.matched or [])
+    return inert_row([f.id, f.fired_at.isoformat(), f.campaign_id, f.ruleset_version_id, f.rule_key, f.rule_version,
+                      f.list_kind, f.list_item or "", f.event_id, f.task_id or "", f.unit_id or "",
+                      f.category_id or "", f.grid_id or "", f.points, matched])
 
 
 EXPORT_HEADER = ["firing", "fired_at", "campaign", "ruleset_version", "rule", "rule_version", "list", "list_item",

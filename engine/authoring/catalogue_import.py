@@ -169,17 +169,17 @@ def _sheet_kind(sheet: Sheet, title_rows: list[list[Any]]) -> str | None:
 
 
 def class_code_of(value: str) -> str:
-    return value.zfill(2) if value.isdigit() and len(value) <= 2 else value
+    return value.zfill(2) if value.isdecimal() and len(value) <= 2 else value
 
 
 def code_of(raw: str, class_code: str | None) -> tuple[str, str] | Problem:
     """(scheme, code): 'national' 5 digits, 'old' 2+2 digits, or 'local' as written; a Problem when unreadable."""
-    if _LOCAL_CODE.match(raw) and not raw.isdigit():
+    if _LOCAL_CODE.match(raw) and not raw.isdecimal():
         return "local", raw
     raw = re.sub(r"^(\d+)\.0+$", r"\1", raw)  # 6029.0, as some exports write a number
-    if not raw.isdigit() or len(raw) > 5 or int(raw) == 0:
+    if not raw.isdecimal() or len(raw) > 5 or int(raw) == 0:
         return Problem("code", f"unreadable subclass code {raw!r}", f"无法识别的小类代码「{raw}」")
-    cc = class_code if class_code and class_code.isdigit() else None
+    cc = class_code if class_code and class_code.isdecimal() else None
     n = int(raw)
     if raw.startswith("0") and len(raw) in (4, 5):
         scheme, code = ("national" if len(raw) == 5 else "old"), raw

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,10 +43,18 @@ def _refuse(field: str, en: str, zh: str) -> InputError:
 
 def inspect_photo(data: bytes, zone: ZoneInfo) -> PhotoFacts:
     """What the bytes really are (never the name or the claimed type), with EXIF time and GPS if present."""
+    too_many = _refuse("file", f"the image has too many pixels (at most {MAX_PIXELS:,})",
+                       f"图像像素过多（最多 {MAX_PIXELS:,} 像素）")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only: the size is known before decoding
+            if probe.width * probe.height > MAX_PIXELS:
+                raise too_many
             probe.verify()
         image = Image.open(io.BytesIO(data))
+    except InputError:
+        raise
+    except Image.DecompressionBombError as err:  # Pillow's own limit, should a format report its size late
+        raise too_many from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise _refuse("file", "not a photo: the content is not a JPEG, PNG or WebP image",
                       "不是照片：文件内容不是 JPEG、PNG 或 WebP 图像") from err
@@ -52,7 +62,7 @@ def inspect_photo(data: bytes, zone: ZoneInfo) -> PhotoFacts:
         raise _refuse("file", f"{image.format} images are not accepted; send JPEG, PNG or WebP",
                       f"不接受 {image.format} 格式的图像，请上传 JPEG、PNG 或 WebP")
     if image.width * image.height > MAX_PIXELS:
-        raise _refuse("file", "the image has too many pixels", "图像像素过多")
+        raise too_many
     content_type, extension = IMAGE_TYPES[image.format]
     taken_at, lat, lon = _exif(image, zone)
     return PhotoFacts(content_type, extension, image.width, image.height, taken_at, lat, lon)
@@ -66,27 +76,42 @@ def _exif(image: Any, zone: ZoneInfo) -> tuple[datetime | None, float | None, fl
     taken_at = None
     raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
     offset = exif.get_ifd(0x8769).get(0x9011)  # OffsetTimeOriginal, e.g. "+08:00"
+    if isinstance(offset, str) and offset.strip("\x00 ") and not _valid_offset(offset.strip("\x00 ")):
+        raise _refuse("file", f"the photo's EXIF time offset {offset.strip()!r} is not a valid UTC offset",
+                      f"照片 EXIF 时间的时区偏移 {offset.strip()!r} 无效")
     if isinstance(raw, str):
         try:
             taken_at = datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S")
-            if isinstance(offset, str) and len(offset) == 6:
-                taken_at = datetime.fromisoformat(taken_at.isoformat() + offset)
+            if isinstance(offset, str) and offset.strip("\x00 "):
+                taken_at = datetime.fromisoformat(taken_at.isoformat() + offset.strip("\x00 "))
             else:
                 taken_at = taken_at.replace(tzinfo=zone)  # cameras write local time
         except ValueError:
             taken_at = None
     gps = exif.get_ifd(0x8825)
-    lat = _degrees(gps.get(2), gps.get(1))
-    lon = _degrees(gps.get(4), gps.get(3))
+    lat = _degrees(gps.get(2), gps.get(1), 90)
+    lon = _degrees(gps.get(4), gps.get(3), 180)
     return taken_at, lat, lon
 
 
-def _degrees(value: Any, ref: Any) -> float | None:
+OFFSET = re.compile(r"[+-](\d\d):(\d\d)")
+
+
+def _valid_offset(text: str) -> bool:
+    """±HH:MM within the offsets clocks use (UTC-12:00 to UTC+14:00)."""
+    match = OFFSET.fullmatch(text)
+    return bool(match) and int(match[1]) * 60 + int(match[2]) <= 14 * 60 and int(match[2]) < 60
+
+
+def _degrees(value: Any, ref: Any, most: float) -> float | None:
+    """Degrees from EXIF's rationals; a zero denominator or a value off the globe is no position at all."""
     try:
         d, m, s = (float(x) for x in value)
-    except (TypeError, ValueError):
+        result = d + m / 60 + s / 3600
+    except (TypeError, ValueError, ZeroDivisionError):
         return None
-    result = d + m / 60 + s / 3600
+    if not math.isfinite(result) or not 0 <= result <= most:
+        return None
     return -result if ref in ("S", "W") else result
 
 

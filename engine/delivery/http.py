@@ -38,38 +38,67 @@ def _allow_list() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6
     return hosts, networks
 
 
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPv4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPv4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _embedded(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """The IPv4 address inside a mapped or NAT64 IPv6 address, which is what the packets reach."""
+def reached(ip: Address) -> list[Address]:
+    """Every address the packets may reach: the address itself and each IPv4 address an IPv6 form carries
+    (mapped, compatible, translated, NAT64, 6to4 and Teredo), so no spelling hides a private one."""
+    forms: list[Address] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip in NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
+            forms.append(ip.ipv4_mapped)
+        if ip in IPv4_COMPATIBLE and int(ip) > 1:
+            forms.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip in IPv4_TRANSLATED or any(ip in net for net in NAT64):
+            forms.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None:
+            forms.append(ip.sixtofour)
+        if ip.teredo is not None:
+            forms.extend(ip.teredo)
+    return forms
+
+
+def _public(ip: Address) -> bool:
+    return ip.is_global and not ip.is_multicast and not (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+
+
+def check_address(address: str, host: str) -> Address:
+    """Refuse an address the allow-list does not cover: any form of it private, loopback, link-local or reserved."""
+    hosts, networks = _allow_list()
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (fe80::1%eth0) names no other host
+    forms = reached(ip)
+    named = host.lower().rstrip(".") in hosts
+    if named or all(_public(form) for form in forms) or any(form in net for form in forms for net in networks):
+        return ip
+    raise Refused(f"address {ip} of {host!r} is private, loopback, link-local or reserved and not in "
+                  f"CIVICRULES_WEBHOOK_ALLOW / 目标地址 {ip} 属于内网、回环、链路本地或保留地址，且不在允许列表中")
 
 
 def resolve_allowed(host: str, port: int) -> str:
     """The address to connect to: every address the host resolves to must be public or allowed."""
-    hosts, networks = _allow_list()
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ConnectionError(f"cannot resolve {host!r}: {exc}") from exc
     addresses = [info[4][0] for info in infos]
-    named = host.lower().rstrip(".") in hosts
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        inner = _embedded(ip)
-        if ip.is_global and inner.is_global and not ip.is_multicast:
-            continue
-        if named or any(ip in net or inner in net for net in networks):
-            continue
-        raise Refused(f"address {ip} of {host!r} is private, loopback, link-local or reserved and not in "
-                      f"CIVICRULES_WEBHOOK_ALLOW / 目标地址 {ip} 属于内网、回环、链路本地或保留地址，且不在允许列表中")
+        check_address(address, host)
     return addresses[0]
+
+
+def _connect(host: str, address: str, port: int, timeout: float) -> socket.socket:
+    """Connect to the checked address, then check the peer the socket really reached before sending a byte."""
+    sock = socket.create_connection((address, port), timeout)
+    try:
+        check_address(sock.getpeername()[0], host)
+    except Exception:
+        sock.close()
+        raise
+    return sock
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -78,7 +107,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self.host, self._address, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -87,7 +116,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect(self.host, self._address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 

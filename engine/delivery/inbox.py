@@ -104,16 +104,16 @@ def _addresses(row: Any, task: Task | None, unit_ids: dict[str, int], chains: _C
     if scope == "source":
         return found
     if scope == "unit":
-        unit = int(value) if value.isdigit() else unit_ids.get(value)
+        unit = int(value) if value.isdecimal() else unit_ids.get(value)
         if unit is not None:
             found.add(("unit", unit))
-    elif scope in ("tier", "user", "person") and value.isdigit():
+    elif scope in ("tier", "user", "person") and value.isdecimal():
         found.add((scope, int(value)))
     if task is not None:  # the unit answers for its task whoever else the row names (and `grid_unit`/`assignee`)
         found.add(("unit", task.unit_id))
     payload = row.payload if isinstance(row.payload, dict) else {}
     body = _body_unit(payload.get("body"))
-    if isinstance(body, int) or (isinstance(body, str) and body.isdigit()):
+    if isinstance(body, int) or (isinstance(body, str) and body.isdecimal()):
         found.add(("unit", int(body)))
     elif body is not None and body in unit_ids:
         found.add(("unit", unit_ids[body]))

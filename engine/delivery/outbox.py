@@ -60,7 +60,7 @@ def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> R
             Recipient.enabled.is_(True), Recipient.scope == "source", Recipient.source == value)
             .order_by(Recipient.id))))
     conditions = [Recipient.scope == "oncall"]
-    if scope == "tier" and value.isdigit():
+    if scope == "tier" and value.isdecimal():
         tier = Recipient.tier_level == int(value)
         payload = row.payload if isinstance(row.payload, dict) else {}
         campaign_id = task.campaign_id if task is not None else payload.get("campaign")
@@ -111,7 +111,7 @@ def _duty(session: Session, unit_id: int, task: Task | None, at: datetime) -> tu
 def _unit_id(session: Session, scope: str, value: str, task: Task | None) -> int | None:
     """Engine rows name units by id, rule actions by code; `grid_unit` and `assignee` mean the task's unit."""
     if scope == "unit":
-        if value.isdigit():
+        if value.isdecimal():
             return int(value)
         return session.scalar(select(Unit.id).where(Unit.code == value))
     if scope in ("grid_unit", "assignee") and task is not None:

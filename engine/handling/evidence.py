@@ -108,5 +108,10 @@ def of_case(session: Session, evidence_id: int, case_id: int) -> Evidence | None
 def evidence_json(row: Evidence) -> dict[str, Any]:
     return {"id": row.id, "task": row.task_id, "case": row.case_id, "field": row.field, "stage": row.stage, "sha256": row.sha256,
             "content_type": row.content_type, "size": row.size, "width": row.width, "height": row.height,
-            "taken_at": row.taken_at.isoformat() if row.taken_at else None, "lat": row.lat, "lon": row.lon,
+            "taken_at": row.taken_at.isoformat() if row.taken_at else None, "lat": _finite(row.lat), "lon": _finite(row.lon),
             "created_at": row.created_at.isoformat()}
+
+
+def _finite(value: float | None) -> float | None:
+    """A position stored before intake refused NaN would make the listing invalid JSON: it reads as none."""
+    return value if value is not None and math.isfinite(value) else None

@@ -17,6 +17,8 @@ in accurate dispatch (准确派遣率, engine/assessment/indicators.py).
 """
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Optional
@@ -350,6 +352,38 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
     return Move({}, {})
 
 
+#: The data each action reads (a submission carries its template's form, checked by `prepare`); nothing else
+#: is stored in the transition row, which the audit keeps for ever.
+ACTION_DATA = {"send_back": ("grounds",), "request_park": ("until",), "reroute": ("unit",)}
+MAX_DATA_VALUE = 64
+MAX_SUBMISSION_BYTES = 16 * 1024
+MAX_TRANSITION_COMMENT = 2000
+
+
+def _bounded(action: str, comment: str, data: dict[str, Any]) -> None:
+    """Only the fields the action reads, each short, and a submission of bounded size; all problems at once."""
+    problems = []
+    if len(comment) > MAX_TRANSITION_COMMENT:
+        problems.append(Problem("comment", f"at most {MAX_TRANSITION_COMMENT} characters",
+                                f"不超过 {MAX_TRANSITION_COMMENT} 个字符"))
+    if action == "submit":
+        if len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8")) > MAX_SUBMISSION_BYTES:
+            problems.append(Problem("data", f"a submission's form of at most {MAX_SUBMISSION_BYTES // 1024} KB",
+                                    f"提交的表单不超过 {MAX_SUBMISSION_BYTES // 1024} KB"))
+    else:
+        wanted = ACTION_DATA.get(action, ())
+        for key, value in data.items():
+            if key not in wanted:
+                listed = ", ".join(wanted) or "none"
+                problems.append(Problem(f"data.{key}", f"not a field of this action (its fields: {listed})",
+                                        f"不是该操作的字段（其字段：{'、'.join(wanted) or '无'}）"))
+            elif len(value if isinstance(value, str) else json.dumps(value, default=str)) > MAX_DATA_VALUE:
+                problems.append(Problem(f"data.{key}", f"a value of at most {MAX_DATA_VALUE} characters",
+                                        f"不超过 {MAX_DATA_VALUE} 个字符的值"))
+    if problems:
+        raise InputError(problems)
+
+
 def apply(session: Session, task: Task, action: str, actor: Optional[User], comment: str = "",
           data: Optional[dict[str, Any]] = None, *, expected_version: Any,
           prepare: Optional[Callable[[Task, dict[str, Any]], dict[str, Any]]] = None) -> TaskTransition:
@@ -366,6 +400,7 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     if data is not None and not isinstance(data, dict):
         raise InputError([Problem("data", "a JSON object", "须为 JSON 对象")])
     data = dict(data or {})
+    _bounded(action, comment, data)
     _check_rights(session, task, action, actor)
     _check_version(session, task, action, expected_version)
     source = task.status
@@ -373,6 +408,7 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     _reason(action, comment, data)
     if prepare is not None:
         data = prepare(task, data)
+        _bounded(action, comment, data)
     now = clock.now()
     move = _effects(session, task, action, data, now)
     changed = session.execute(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.intake.reporter import reporter_values
-from rules.problems import InputError, Problem
+from rules.problems import InputError, Problem, hostile_problems
 from engine.space.datum import to_wgs84
 from engine.space.geo import grid_for_address, grid_for_point
 from engine.space.grids import GRID_CODE_LENGTH
@@ -106,7 +106,9 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
     """Validate one payload; return the column values of a new Event or raise InputError."""
     if not isinstance(payload, dict):
         raise InputError([_problem("(body)", "an event must be a JSON object", "事件必须是 JSON 对象")])
-    problems: list[Problem] = []
+    problems: list[Problem] = hostile_problems(payload)  # a batch's items are checked here, one by one
+    if problems:
+        raise InputError(problems)
     for extra in sorted(set(payload) - KNOWN_FIELDS):
         problems.append(_problem(extra, "unknown field", "未知字段"))
 

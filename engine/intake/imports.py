@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.core import clock
@@ -179,6 +180,12 @@ def run(factory: sessionmaker, run_id: int) -> ImportRun:
                     job.refused += 1
                     if len(report) < REPORT_LIMIT:
                         report.append(_problem_rows(number, err))
+                    continue
+                except DataError:  # a value the database refuses: this row only, its savepoint is rolled back
+                    job.refused += 1
+                    if len(report) < REPORT_LIMIT:
+                        report.append(_problem_rows(number, InputError([Problem(
+                            "(row)", "a value the database cannot store", "含有数据库无法保存的值")])))
                     continue
                 if created:
                     job.created += 1

@@ -212,10 +212,10 @@ def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
         selectinload(Event.case).selectinload(Case.stages))
     ids = [part.strip() for part in (args.get("service_request_id") or "").split(",") if part.strip()]
     if ids:
-        if not all(part.isdigit() for part in ids):
+        if not all(_request_id(part) is not None for part in ids):
             raise InputError([Problem("service_request_id", "comma-separated request ids",
                                            "以逗号分隔的请求编号")])
-        return list(session.scalars(query.where(Event.id.in_([int(p) for p in ids[:MAX_LIST]])).order_by(Event.id)))
+        return list(session.scalars(query.where(Event.id.in_([_request_id(p) for p in ids[:MAX_LIST]])).order_by(Event.id)))
     end = _parse_w3(args["end_date"], "end_date") if args.get("end_date") else clock.now()
     start = _parse_w3(args["start_date"], "start_date") if args.get("start_date") else end - LIST_WINDOW
     if end - start > LIST_WINDOW or start > end:
@@ -234,9 +234,20 @@ def find_requests(session: Session, args: Mapping[str, str]) -> list[Event]:
     return events
 
 
-def find_request(session: Session, request_id: str) -> Event | None:
-    if not request_id.isdigit():
+MAX_ID = 2**63 - 1
+
+
+def _request_id(text: str) -> int | None:
+    """An id a database column can hold, in ASCII digits: `isdigit` also passes `²`, which `int` refuses."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_ID:
         return None
-    return session.scalar(select(Event).where(Event.id == int(request_id), Event.source_type == PUBLIC_SOURCE_TYPE)
+    return int(text)
+
+
+def find_request(session: Session, request_id: str) -> Event | None:
+    number = _request_id(request_id)
+    if number is None:
+        return None
+    return session.scalar(select(Event).where(Event.id == number, Event.source_type == PUBLIC_SOURCE_TYPE)
                           .options(selectinload(Event.tasks).selectinload(Task.unit), selectinload(Event.category),
                                    selectinload(Event.case).selectinload(Case.stages)))

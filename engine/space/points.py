@@ -46,7 +46,7 @@ def _reference(session: Session, model: type, value: Any, field: str, what: tupl
     if isinstance(value, model):
         return value
     row = session.scalar(select(model).where(model.code == str(value)))
-    if row is None and str(value).isdigit():
+    if row is None and str(value).isdecimal() and len(str(value)) < 19:
         row = session.get(model, int(value))
     if row is None:
         problems.append(Problem(field, f"no {what[1]} {value!r}", f"没有这个{what[0]}：{value}"))
