@@ -208,7 +208,7 @@ def main() -> int:
               f"{http['samples_with_task']} had a task, {http['sample_timeouts']} timed out")
         print(f"  received_at -> evaluated_at (server clock, all {http['accepted']} events): "
               f"p50 {ms(http['server_p50'])}, p99 {ms(http['server_p99'])}, max {ms(http['server_max'])}")
-        print(f"  CPU during the load, in cores: " + ", ".join(f"{k} {v:.2f}" for k, v in http["cpu_cores"].items())
+        print("  CPU during the load, in cores: " + ", ".join(f"{k} {v:.2f}" for k, v in http["cpu_cores"].items())
               + f"; whole machine {pct(http['machine_busy'])} busy (PostgreSQL and other users included)")
         print(f"  {'all evaluated' if http['all_evaluated'] else 'NOT ALL EVALUATED'}, {http['tasks']} tasks, "
               f"{http['drain_jobs']} drain jobs run by the worker (warm-up included); "

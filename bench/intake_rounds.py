@@ -237,7 +237,6 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
 def database_floor(url: str, n: int) -> dict[str, Any]:
     """The database's own rate for the same rows, without CivicRules: n event rows inserted in batches of
     500 by executemany, then by COPY, into a scratch copy of the events table (same columns, indexes)."""
-    import psycopg
 
     from engine.core.db import make_engine
 

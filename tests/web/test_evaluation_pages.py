@@ -184,9 +184,10 @@ def test_a_seed_too_large_or_a_nul_in_the_points_is_refused_next_to_its_field(ap
     assert 'id="seed-errors"' in big.get_data(as_text=True) and "须为 0 至 2147483647 之间的整数" in big.get_data(
         as_text=True)
     nul_code = post_form(supervisor, "/evaluation", "/evaluation/rounds", {"name": "点名", "codes": "MK-00,MK\x0001"})
-    assert nul_code.status_code == 422 and 'id="points-errors"' in nul_code.get_data(as_text=True)
+    # a NUL byte is refused by the request guard (web/common/wellformed.py) before the view, naming the field
+    assert nul_code.status_code == 422 and "codes" in nul_code.get_data(as_text=True)
     nul_type = post_form(supervisor, "/evaluation", "/evaluation/rounds", {"name": "抽样", "types": "main\x00road"})
-    assert nul_type.status_code == 422 and 'id="types-errors"' in nul_type.get_data(as_text=True)
+    assert nul_type.status_code == 422 and "types" in nul_type.get_data(as_text=True)
     assert written(session) == before
 
 
