@@ -95,41 +95,47 @@ def test_the_limiter_uses_the_unix_socket_scheme_of_the_limits_library():
 
 
 def test_past_the_allowance_an_account_waits_briefly_with_429_and_retry_after(app, account, session, settings):
-    """Ten wrong passwords from ten addresses no longer lock the account for a quarter of an hour: the next
-    attempts wait seconds (429, Retry-After, in the caller's language), and the wait ends by itself."""
-    def attempt(username: str, password: str, **headers):
-        return _client(app).post("/api/v1/auth/token", json={"username": username, "password": password},
-                                 headers=headers)
+    """Ten wrong passwords from ten addresses no longer lock the account for a quarter of an hour: the address of
+    the next failure waits seconds (429, Retry-After, in the caller's language), even with the right password,
+    while the real user at an address that never failed gets in; the wait ends by itself."""
+    def attempt(username: str, password: str, address: str | None = None, **headers):
+        return _client(app, address).post("/api/v1/auth/token", json={"username": username, "password": password},
+                                          headers=headers)
 
     start = clock.now()
     clock.set_clock(lambda: start)
     for _ in range(10):  # from ten addresses: the rate limit alone would not stop this
         assert attempt(account, "guess-guess").status_code == 401
-    eleventh = attempt(account, "guess-guess")
+    guesser = _address()
+    eleventh = attempt(account, "guess-guess", guesser)
     assert eleventh.status_code == 429 and eleventh.headers["Retry-After"] == "2"
-    waiting = attempt(account, PASSWORD, **{"Accept-Language": "zh-CN"})  # even the right password waits
+    waiting = attempt(account, PASSWORD, guesser, **{"Accept-Language": "zh-CN"})  # even the right password waits
     assert waiting.status_code == 429 and waiting.mimetype == "application/problem+json"
     assert "登录失败次数过多" in waiting.get_json()["detail"] and waiting.get_json()["retry_after"] == 2
     nobody = f"nobody-{uuid.uuid4().hex[:6]}"  # a name no account has waits just the same: no existence oracle
-    assert [attempt(nobody, "guess-guess").status_code for _ in range(11)] == [401] * 10 + [429]
-    unknown = attempt(nobody, PASSWORD, **{"Accept-Language": "zh-CN"})
+    assert [attempt(nobody, "guess-guess").status_code for _ in range(10)] == [401] * 10
+    assert attempt(nobody, "guess-guess", guesser).status_code == 429
+    unknown = attempt(nobody, PASSWORD, guesser, **{"Accept-Language": "zh-CN"})
     assert unknown.status_code == 429 and unknown.headers["Retry-After"] == waiting.headers["Retry-After"]
     assert unknown.get_json() == waiting.get_json()
     session.expire_all()
     user = session.scalar(select(User).where(User.username == account))
     assert user.failed_logins == 11 and user.locked_until is not None
+    assert attempt(account, PASSWORD).status_code == 201  # the guesser cannot keep the real user out
 
     clock.set_clock(lambda: start + timedelta(seconds=3))
-    assert attempt(account, PASSWORD).status_code == 201  # seconds later the real user gets in
+    assert attempt(account, PASSWORD, guesser).status_code == 201  # and seconds later the wait is over
 
 
 def test_the_login_page_answers_a_waiting_account_with_429(app, account):
     app.config["WTF_CSRF_ENABLED"] = True
     start = clock.now()
     clock.set_clock(lambda: start)
-    for _ in range(11):
+    for _ in range(10):
         _page_login(_client(app), account, "wrong-password")
-    page = _page_login(_client(app), account, PASSWORD, lang="zh_Hans_CN")
+    guesser = _address()
+    _page_login(_client(app, guesser), account, "wrong-password")
+    page = _page_login(_client(app, guesser), account, PASSWORD, lang="zh_Hans_CN")
     assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
     assert "登录失败次数过多" in page.get_data(as_text=True)
 
@@ -137,18 +143,24 @@ def test_the_login_page_answers_a_waiting_account_with_429(app, account):
 def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, account, session, settings, login):
     from app.cli import main
 
-    def attempt(password: str):
-        return _client(app).post("/api/v1/auth/token", json={"username": account, "password": password})
+    def attempt(password: str, address: str | None = None):
+        return _client(app, address).post("/api/v1/auth/token", json={"username": account, "password": password})
 
-    for _ in range(11):
-        attempt("guess-guess")
-    assert attempt(PASSWORD).status_code == 429
+    def fail_until_waiting() -> str:
+        """Ten failures from ten addresses, the eleventh from the address returned, which then waits."""
+        for _ in range(10):
+            attempt("guess-guess")
+        address = _address()
+        attempt("guess-guess", address)
+        return address
+
+    address = fail_until_waiting()
+    assert attempt(PASSWORD, address).status_code == 429
     result = CliRunner().invoke(main, ["user", "unlock", account])
     assert result.exit_code == 0, result.output
-    assert attempt(PASSWORD).status_code == 201
+    assert attempt(PASSWORD, address).status_code == 201
 
-    for _ in range(11):
-        attempt("guess-guess")
+    address = fail_until_waiting()
     app.config["WTF_CSRF_ENABLED"] = True
     admin = _client(app)
     assert login(admin, "admin").status_code == 302
@@ -158,7 +170,7 @@ def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, acc
     done = admin.post("/admin/sign_in_lock/action/", data={"action": "unlock", "rowid": str(user_id),
                                                           "csrf_token": csrf_from(listing)})
     assert done.status_code == 302
-    assert attempt(PASSWORD).status_code == 201
+    assert attempt(PASSWORD, address).status_code == 201
 
 
 def test_pages_carry_a_strict_content_security_policy(app, client):
