@@ -50,7 +50,7 @@ def _local_column(name: str):
 
 def _rows(model: type, ids: list[str]) -> list:
     """The rows an action names; an id that is no number (a crafted request) names none."""
-    return [row for row in (db.session.get(model, int(i)) for i in ids if str(i).isdigit()) if row is not None]
+    return [row for row in (db.session.get(model, int(i)) for i in ids if str(i).isdecimal()) if row is not None]
 
 
 def _role_name(code: str) -> str:

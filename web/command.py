@@ -30,7 +30,7 @@ POLL_SECONDS = 4
 
 def _zoom() -> int:
     zoom = request.args.get("zoom", "")
-    return int(zoom) if zoom.isdigit() and len(zoom) < 3 else command_centre.DEFAULT_ZOOM
+    return int(zoom) if zoom.isdecimal() and len(zoom) < 3 else command_centre.DEFAULT_ZOOM
 
 
 def _answer():

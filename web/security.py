@@ -85,7 +85,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 def init_security(app: Flask, settings: Settings) -> None:
     proxies = str(app.config.get("CIVICRULES_PROXY_FIX", settings.web.proxy_fix)).strip()
     if proxies:
-        hops = int(proxies) if proxies.isdigit() else 1
+        hops = int(proxies) if proxies.isdecimal() else 1
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")

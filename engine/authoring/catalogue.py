@@ -191,7 +191,7 @@ def _condition(category: Category, row: StandardRow, report: CatalogueImport) ->
         wanted["handler"] = row.handler
     condition = next((c for c in category.conditions if c.name_zh == row.condition), None)
     if condition is None:
-        numbers = [int(c.code) for c in category.conditions if c.code.isdigit()]
+        numbers = [int(c.code) for c in category.conditions if c.code.isdecimal()]
         condition = FilingCondition(code=str(max(numbers, default=0) + 1), name_zh=row.condition,
                                     name_en=row.condition, closing_zh="", closing_en="", source=report.source)
         for key, v in wanted.items():

@@ -69,7 +69,7 @@ def filters_from(session: Session, args: Mapping[str, str], assignee_id: int | N
             problems.append(Problem("category", f"No category {code[:16]}.", f"没有类别 {code[:16]}。"))
     unit_ids = None
     if unit := (args.get("unit") or "").strip():
-        unit_id = session.scalar(select(Unit.id).where(Unit.id == int(unit))) if unit.isdigit() and len(unit) < 10 \
+        unit_id = session.scalar(select(Unit.id).where(Unit.id == int(unit))) if unit.isdecimal() and len(unit) < 10 \
             else None
         if unit_id is None:
             problems.append(Problem("unit", "No such unit.", "没有这个单位。"))
@@ -116,7 +116,7 @@ def _matching(text: str) -> Any:
                                         Event.description.ilike(_like(text), escape="\\")))
     parts = [select(Task.id).where(Task.event_id.in_(events))]
     number = text.lstrip("#")
-    if number.isdigit() and len(number) < 18:
+    if number.isdecimal() and len(number) < 18:
         parts += [select(Task.id).where(Task.id == int(number)), select(Task.id).where(Task.case_id == int(number))]
     return union(*parts)
 

@@ -93,7 +93,7 @@ def filters_from(session: Session, args: Mapping[str, str]) -> Filters:
 
 
 def _int(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 10 else -1
+    return int(text) if text.isdecimal() and len(text) < 10 else -1
 
 
 def _name(zh: str, en: str, lang: str) -> str:

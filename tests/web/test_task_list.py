@@ -109,3 +109,12 @@ def test_a_bad_filter_is_shown_next_to_its_field_in_both_languages(client, login
     assert rows(page) == []
     english = client.get("/tasks?category=ZZZ", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'data-problem="category">No category ZZZ.' in english
+
+
+def test_a_superscript_digit_searches_as_text_and_picks_no_unit(client, login):
+    """'²' passes str.isdigit() but not int(): the search and the unit filter read it as text, never a 500."""
+    login(client, "admin")
+    assert client.get("/tasks?q=²").status_code == 200
+    assert client.get("/tasks?q=%23²").status_code == 200
+    assert client.get("/tasks?unit=²").status_code in (200, 422)
+    assert client.get("/command/state?zoom=²").status_code == 200
