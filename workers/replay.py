@@ -1,4 +1,4 @@
-"""The replay as an RQ job on the engine queue: ids and dates in, the per-unit differences out as the
+"""The replay as an RQ job on the on-demand queue: ids and dates in, the per-unit differences out as the
 job's result (kept a day in Redis; nothing goes to the domain tables).
 
 Progress is the job's meta (done/total, saved after every batch; only the job writes its meta, so the
@@ -104,7 +104,7 @@ def _ruleset(value: Any) -> Any:
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    """The engine-queue job: replay the period, saving progress per batch and stopping when asked."""
+    """The on-demand job: replay the period, saving progress per batch and stopping when asked."""
 
 
     settings = load_settings()
