@@ -10,7 +10,7 @@ import logging
 import signal
 import uuid
 
-from rq import Worker
+from rq import Queue, Worker
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 
@@ -34,11 +34,12 @@ def _describe(ret_val: int) -> str:
 
 class EngineWorker(Worker):
     warming = True  # a delivery-only worker never evaluates: nothing to warm
+    scheduled: list[Queue] | None = None  # the queues its scheduler serves; None: its own
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: str) -> None:
         """One scheduler moves the due retries of every queue, not only this worker's: the worker started with
         the scheduler serves it for the others (RQ's lock keeps a second one idle)."""
-        self.scheduler = RQScheduler(all_queues(load_settings(), self.connection), connection=self.connection,
+        self.scheduler = RQScheduler(self.scheduled or self.queues, connection=self.connection,
                                      logging_level=logging_level or "INFO", serializer=self.serializer)
         self.scheduler.acquire_locks()
         if not self.scheduler.acquired_locks:
@@ -92,5 +93,6 @@ def run(burst: bool = False, with_scheduler: bool = True, groups: tuple[str, ...
     worker = EngineWorker([queue_for(group, settings, conn) for group in groups], connection=conn,
                           name=f"{'+'.join(groups)}.{uuid.uuid4().hex[:8]}")
     worker.warming = groups != (DELIVERY,)
+    worker.scheduled = all_queues(settings, conn)
     worker.warm()
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")

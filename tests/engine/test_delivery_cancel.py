@@ -30,10 +30,13 @@ class Receiver:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.calls += 1
                 time.sleep(receiver.delay)
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except OSError:  # the client timed out and left
+                    pass
 
             def log_message(self, *args: Any) -> None:
                 pass

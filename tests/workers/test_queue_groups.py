@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -12,8 +13,9 @@ from engine.core.config import QueueSettings
 from tests.helpers import ROOT, unique
 from workers import replay
 from workers.engine_call import EngineUnavailable, call
-from workers.queues import (DELIVERY, EVALUATE, GROUPS, ON_DEMAND, enqueue_delivery, enqueue_drain, enqueue_import,
-                            parse_groups, queue_for)
+from workers.queues import (DELIVERY, EVALUATE, GROUPS, ON_DEMAND, all_queues, connection, enqueue_delivery,
+                            enqueue_drain, enqueue_import, parse_groups, queue_for)
+from workers.worker import EngineWorker
 
 
 @pytest.fixture()
@@ -54,3 +56,16 @@ def test_the_worker_command_refuses_an_unknown_group(env):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "outbox_only" in done.stderr and "unknown queue group" in done.stderr and "未知的队列组" in done.stderr
+
+
+def test_the_evaluation_workers_scheduler_moves_due_retries_of_every_queue(own):
+    """Only the evaluation worker runs the scheduler under serve: a delivery retry waiting its interval must
+    still reach the delivery queue."""
+    conn = connection(own)
+    outbox_queue = queue_for(DELIVERY, own, conn)
+    job = outbox_queue.enqueue_in(timedelta(seconds=0), "workers.jobs.deliver_outbox")
+    assert outbox_queue.count == 0 and outbox_queue.scheduled_job_registry.count == 1
+    worker = EngineWorker([queue_for(EVALUATE, own, conn)], connection=conn)
+    worker.warming, worker.scheduled = False, all_queues(own, conn)
+    worker.work(burst=True, with_scheduler=True)
+    assert outbox_queue.get_job_ids() == [job.id] and outbox_queue.scheduled_job_registry.count == 0
