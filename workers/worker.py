@@ -11,6 +11,7 @@ import signal
 import uuid
 
 from rq import Queue, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 
@@ -36,11 +37,14 @@ class EngineWorker(Worker):
     warming = True  # a delivery-only worker never evaluates: nothing to warm
     scheduled: list[Queue] | None = None  # the queues its scheduler serves; None: its own
 
-    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: str) -> None:
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
         """One scheduler moves the due retries of every queue, not only this worker's: the worker started with
         the scheduler serves it for the others (RQ's lock keeps a second one idle)."""
         self.scheduler = RQScheduler(self.scheduled or self.queues, connection=self.connection,
-                                     logging_level=logging_level or "INFO", serializer=self.serializer)
+                                     logging_level=logging_level or "INFO", date_format=date_format,
+                                     log_format=log_format, serializer=self.serializer)
         self.scheduler.acquire_locks()
         if not self.scheduler.acquired_locks:
             return
