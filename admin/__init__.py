@@ -104,8 +104,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(ImportView(name=_l("Import events"), endpoint="import", url="import", category=records))
     notifications = _l("Notifications")
     admin.add_view(RecipientView(Recipient, db, name=_l("Recipients"), category=notifications))
-    admin.add_view(FailedDeliveryView(Delivery, db, name=_l("Failed deliveries"), category=notifications,
-                                      endpoint="failed_delivery"))
+    admin.add_view(FailedDeliveryView(Delivery, db, name=_l("Failed or cancelled deliveries"),
+                                      category=notifications, endpoint="failed_delivery"))
     add_assessment_views(admin)  # weights, peer groups, points, sanction rules
     add_security_views(admin)
     return admin

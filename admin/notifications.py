@@ -1,4 +1,5 @@
-"""Where notifications go outside the app (recipients), and deliveries that gave up, to send again."""
+"""Where notifications go outside the app (recipients), and deliveries that gave up, to send again, or were
+cancelled when their recipient was disabled."""
 from __future__ import annotations
 
 from flask import current_app, flash
@@ -87,6 +88,14 @@ class RecipientView(MasterDataView):
                 valid = False
         return valid and self._sms_number_valid(form)
 
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        """A disabled recipient's queued sends are cancelled in the same transaction as the change."""
+        super().on_model_change(form, model, is_created)
+        if not is_created and not model.enabled:
+            cancelled = outbox.cancel_sends(db.session, model.id)
+            if cancelled:
+                flash(_("%(count)s queued sends to this recipient were cancelled.", count=cancelled), "info")
+
     def _sms_number_valid(self, form) -> bool:
         """An SMS recipient's address is a mobile number, stored as E.164 (+8613900000001)."""
         channel, address = getattr(form, "channel", None), getattr(form, "address", None)
@@ -100,15 +109,24 @@ class RecipientView(MasterDataView):
         return True
 
 
+UNSENT = ("failed", "cancelled")
+
+
+def _status_label(status: str) -> str:
+    return {"failed": _("Failed"), "cancelled": _("Cancelled")}.get(status, status)
+
+
 class FailedDeliveryView(ReadableModelView):
-    """Deliveries that gave up (attempts spent or refused), with the reason; "Requeue" sends them again."""
+    """Deliveries that gave up (attempts spent or refused) or were cancelled (their recipient disabled), with the
+    reason; "Requeue" sends failed ones again (a cancelled one stays cancelled: its recipient is off)."""
 
     can_create = can_edit = can_delete = False
     can_view_details = True
     action_disallowed_list = ["delete"]
     page_size = 50
-    column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "attempts", "last_error")
-    column_formatters = {"recipient": lambda view, context, model, name: (
+    column_list = ("id", "message.idempotency_key", "message.kind", "recipient", "status", "attempts", "last_error")
+    column_formatters = {"status": lambda view, context, model, name: _status_label(model.status),
+                         "recipient": lambda view, context, model, name: (
         f"{model.recipient.name or model.recipient.channel} ({model.recipient.channel}: "
         f"{_recipient_address(model.recipient)})" if model.recipient else ""),
         "last_error": lambda view, context, model, name: URL_IN_TEXT.sub(lambda m: shown_address(m.group(0)),
@@ -116,13 +134,14 @@ class FailedDeliveryView(ReadableModelView):
     column_formatters_detail = column_formatters
     column_default_sort = ("id", True)
     column_labels = {"message.idempotency_key": _l("Idempotency key"), "message.kind": _l("Kind"),
-                     "recipient": _l("Recipient"), "attempts": _l("Attempts"), "last_error": _l("Error")}
+                     "recipient": _l("Recipient"), "status": _l("Status"), "attempts": _l("Attempts"),
+                     "last_error": _l("Error")}
 
     def get_query(self):
-        return super().get_query().filter(Delivery.status == "failed")
+        return super().get_query().filter(Delivery.status.in_(UNSENT))
 
     def get_count_query(self):
-        return super().get_count_query().filter(Delivery.status == "failed")
+        return super().get_count_query().filter(Delivery.status.in_(UNSENT))
 
     @action("requeue", _l("Requeue"), _l("Send the selected deliveries again?"))
     def action_requeue(self, ids: list[str]) -> None:

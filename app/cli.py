@@ -37,6 +37,7 @@ from engine.space.geo_import import TARGETS, import_file
 from engine.space.permit_import import import_permits
 from engine.core.worktime import missing_years_ahead, seed_holidays
 from migrations import upgrade
+from workers.queues import GROUPS, parse_groups
 from rules.problems import InputError
 from workers import escalation as escalation_poller
 from workers import sweep as sweeper
@@ -138,9 +139,17 @@ def serve(host: str, port: int, web_workers: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="exit when the queues are empty")
-def worker(burst: bool) -> None:
-    """Run one RQ worker (evaluation and outbox queues) with the scheduler."""
-    engine_worker.run(burst=burst)
+@click.option("--queues", "queue_groups", default=",".join(GROUPS), show_default=True,
+              help="comma-separated queue groups this worker serves")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="also run the RQ scheduler (due retries of every queue); one worker of a deployment is enough")
+def worker(burst: bool, queue_groups: str, scheduler: bool) -> None:
+    """Run one RQ worker on some queue groups (default all: evaluate, delivery, on_demand)."""
+    try:
+        groups = parse_groups(queue_groups)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--queues") from err
+    engine_worker.run(burst=burst, with_scheduler=scheduler, groups=tuple(groups))
 
 
 @main.command()

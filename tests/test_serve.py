@@ -120,9 +120,10 @@ def test_a_killed_workers_scheduler_does_not_outlive_serve(env, factory, tmp_pat
     try:
         def worker() -> int | None:
             assert proc.poll() is None, log.read_text()
-            return next((pid for pid, args in _children(proc.pid).items() if "app.cli worker" in args), None)
+            return next((pid for pid, args in _children(proc.pid).items()
+                         if "app.cli worker --queues evaluate" in args), None)  # the one with the scheduler
 
-        first = wait_for(worker, 60, "the RQ worker started by serve", every=0.2)
+        first = wait_for(worker, 60, "the evaluation worker started by serve", every=0.2)
         scheduler = wait_for(lambda: next(iter(_children(first)), None), 60, "the worker's scheduler process",
                              every=0.2)
         os.kill(first, signal.SIGKILL)

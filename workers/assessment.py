@@ -15,7 +15,7 @@ from engine.assessment import sanctions
 from engine.core.config import Settings, load_settings
 from engine.core.db import session_factory
 from engine.core.models import Campaign, SanctionRun
-from workers.queues import evaluate_queue
+from workers.queues import on_demand_queue
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ def enqueue_due(session: Session, settings: Settings | None = None) -> list[tupl
             if label in done or (campaign.id, label) in _asked:
                 continue
             try:
-                evaluate_queue(settings).enqueue("workers.assessment.produce_sanctions", campaign.id, label,
-                                                 job_timeout=600, result_ttl=600, failure_ttl=86400,
-                                                 job_id=f"{settings.queues.prefix}-sanctions-{campaign.id}-{label}")
+                on_demand_queue(settings).enqueue("workers.assessment.produce_sanctions", campaign.id, label,
+                                                  job_timeout=600, result_ttl=600, failure_ttl=86400,
+                                                  job_id=f"{settings.queues.prefix}-sanctions-{campaign.id}-{label}")
             except RedisError:  # escalation must not wait for Redis: ask again next round
                 log.warning("could not queue the sanctions list of %s for campaign %s", label, campaign.id,
                             exc_info=True)

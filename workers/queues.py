@@ -1,4 +1,9 @@
-"""Redis connections and the queues; enqueueing is deduplicated so bursts of events make few jobs."""
+"""Redis connections and the queues; enqueueing is deduplicated so bursts of events make few jobs.
+
+Three groups, each served by its own worker process under `civicrules serve`, so evaluation never waits for
+delivery: `evaluate` (drains of new events only), `delivery` (outbox sends, whose webhooks may hang until
+their timeouts) and `on_demand` (replays, simulations, sanctions lists, imports). The enqueue functions
+here and in the job modules are the only places that pick a queue."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -20,16 +25,39 @@ def connection(settings: Settings | None = None) -> Redis:
     return _connection((settings or load_settings()).redis_url)
 
 
+EVALUATE, DELIVERY, ON_DEMAND = "evaluate", "delivery", "on_demand"
+GROUPS: tuple[str, ...] = (EVALUATE, DELIVERY, ON_DEMAND)
+_QUEUE_NAMES = {EVALUATE: "evaluate", DELIVERY: "outbox", ON_DEMAND: "on-demand"}
+
+
+def queue_for(group: str, settings: Settings, conn: Redis | None = None) -> Queue:
+    return Queue(f"{settings.queues.prefix}-{_QUEUE_NAMES[group]}", connection=conn or connection(settings))
+
+
 def evaluate_queue(settings: Settings, conn: Redis | None = None) -> Queue:
-    return Queue(f"{settings.queues.prefix}-evaluate", connection=conn or connection(settings))
+    return queue_for(EVALUATE, settings, conn)
 
 
 def outbox_queue(settings: Settings, conn: Redis | None = None) -> Queue:
-    return Queue(f"{settings.queues.prefix}-outbox", connection=conn or connection(settings))
+    return queue_for(DELIVERY, settings, conn)
+
+
+def on_demand_queue(settings: Settings, conn: Redis | None = None) -> Queue:
+    return queue_for(ON_DEMAND, settings, conn)
 
 
 def all_queues(settings: Settings, conn: Redis | None = None) -> list[Queue]:
-    return [evaluate_queue(settings, conn), outbox_queue(settings, conn)]
+    return [queue_for(group, settings, conn) for group in GROUPS]
+
+
+def parse_groups(text: str) -> list[str]:
+    """The queue groups a worker serves, from `evaluate,delivery`; ValueError names an unknown one."""
+    groups = [name.strip().replace("-", "_") for name in text.split(",") if name.strip()]
+    unknown = [name for name in groups if name not in GROUPS]
+    if unknown or not groups:
+        raise ValueError(f"unknown queue group(s) {unknown or [text]}; choose from {', '.join(GROUPS)} / "
+                         f"未知的队列组 {unknown or [text]}，可选：{', '.join(GROUPS)}")
+    return list(dict.fromkeys(groups))
 
 
 def _flag(settings: Settings, name: str) -> str:
@@ -65,5 +93,5 @@ def clear_delivery_flag(settings: Settings, conn: Redis | None = None) -> None:
 
 def enqueue_import(settings: Settings, run_id: int) -> None:
     """Queue the import of one uploaded file (the job reads everything else from its ImportRun row)."""
-    evaluate_queue(settings).enqueue("workers.jobs.import_events", run_id, job_timeout=3600, result_ttl=600,
-                                     failure_ttl=86400, job_id=f"{settings.queues.prefix}-import-{run_id}")
+    on_demand_queue(settings).enqueue("workers.jobs.import_events", run_id, job_timeout=3600, result_ttl=600,
+                                      failure_ttl=86400, job_id=f"{settings.queues.prefix}-import-{run_id}")

@@ -1,4 +1,4 @@
-"""The replay as an RQ job on the engine queue: ids and dates in, the per-unit differences out as the
+"""The replay as an RQ job on the on-demand queue: ids and dates in, the per-unit differences out as the
 job's result (kept a day in Redis; nothing goes to the domain tables).
 
 Progress is the job's meta (done/total, saved after every batch; only the job writes its meta, so the
@@ -19,7 +19,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from engine.core.config import Settings, load_settings
-from workers.queues import connection, evaluate_queue
+from workers.queues import connection, on_demand_queue
 from rq import get_current_job
 from engine.core.db import session_factory
 from rules.problems import InputError
@@ -44,9 +44,9 @@ def start(settings: Settings, request: dict[str, Any], by: str = "") -> str:
     """Queue a replay (after the events already waiting); return its job id."""
     conn = connection(settings)
     job_id = f"replay-{uuid.uuid4().hex}"
-    evaluate_queue(settings, conn).enqueue(JOB_FUNCTION, request, job_id=job_id, job_timeout=JOB_TIMEOUT,
-                                           result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL,
-                                           meta={"done": 0, "total": None, "by": by, "request": request})
+    on_demand_queue(settings, conn).enqueue(JOB_FUNCTION, request, job_id=job_id, job_timeout=JOB_TIMEOUT,
+                                            result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL,
+                                            meta={"done": 0, "total": None, "by": by, "request": request})
     recent = _recent_key(settings)
     conn.lpush(recent, job_id)
     conn.ltrim(recent, 0, RECENT - 1)
@@ -104,7 +104,7 @@ def _ruleset(value: Any) -> Any:
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    """The engine-queue job: replay the period, saving progress per batch and stopping when asked."""
+    """The on-demand job: replay the period, saving progress per batch and stopping when asked."""
 
 
     settings = load_settings()

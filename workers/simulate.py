@@ -1,4 +1,4 @@
-"""The simulator on the engine queue, beside replay: the job (JSON in, one engine call, JSON out) and
+"""The simulator on the on-demand queue, beside replay: the job (JSON in, one engine call, JSON out) and
 the wait for it from a web request, since web processes never load durable_rules."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ DEFAULT_TIMEOUT = 20.0
 
 
 def job(request: dict[str, Any]) -> dict[str, Any]:
-    """The engine-queue job: simulate in a session of its own; bad input comes back as bilingual problems."""
+    """The on-demand job: simulate in a session of its own; bad input comes back as bilingual problems."""
     with session_factory(load_settings().database_url)() as session:
         try:
             return {"ok": True, "result": simulate(session, request.get("event"), request.get("event_id"),

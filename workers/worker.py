@@ -1,18 +1,24 @@
 """The RQ worker that evaluates events: each job runs in a forked work-horse, so a crash of the
 C engine (even SIGSEGV) kills only that horse; the worker then releases the horse's leases at
-once, and those events are retried alone until they pass or are marked failed."""
+once, and those events are retried alone until they pass or are marked failed.
+
+A worker serves one or more queue groups (workers.queues.GROUPS); `civicrules serve` runs one process per
+group, so a webhook hanging until its timeout or a long replay never holds the evaluation worker."""
 from __future__ import annotations
 
 import logging
 import signal
+import uuid
 
-from rq import Worker
+from rq import Queue, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
+from rq.scheduler import RQScheduler
 
 from engine.evaluation import pipeline
 from engine.core.config import load_settings
 from engine.core.db import session_factory
-from workers.queues import all_queues, connection, enqueue_drain
+from workers.queues import DELIVERY, GROUPS, all_queues, connection, enqueue_drain, queue_for
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +34,35 @@ def _describe(ret_val: int) -> str:
 
 
 class EngineWorker(Worker):
+    warming = True  # a delivery-only worker never evaluates: nothing to warm
+    scheduled: list[Queue] | None = None  # the queues its scheduler serves; None: its own
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """One scheduler moves the due retries of every queue, not only this worker's: the worker started with
+        the scheduler serves it for the others (RQ's lock keeps a second one idle)."""
+        self.scheduler = RQScheduler(self.scheduled or self.queues, connection=self.connection,
+                                     logging_level=logging_level or "INFO", date_format=date_format,
+                                     log_format=log_format, serializer=self.serializer)
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
     def warm(self) -> None:
         """Warm this parent, so that every forked horse starts with the ORM configured, statements compiled and
         the active rules read: an event is then evaluated in a fraction of a second, not one."""
+        if not self.warming:
+            return
         try:
             with session_factory(load_settings().database_url)() as session:
                 pipeline.warm(session)
@@ -54,13 +86,17 @@ class EngineWorker(Worker):
         enqueue_drain(settings)
 
 
-def run(burst: bool = False, with_scheduler: bool = True) -> None:
-    """Start the worker on the evaluation and outbox queues (preloading SQLAlchemy before forking)."""
+def run(burst: bool = False, with_scheduler: bool = True, groups: tuple[str, ...] = GROUPS) -> None:
+    """Start a worker on the given queue groups (default all, for a one-process deployment), preloading
+    SQLAlchemy before forking; a delivery-only worker is not warmed with the active rules."""
     import engine.evaluation.enrich  # noqa: F401  preload: horses fork with the ORM already imported
     import engine.evaluation.decide  # noqa: F401
 
     settings = load_settings()
     conn = connection(settings)
-    worker = EngineWorker(all_queues(settings, conn), connection=conn)
+    worker = EngineWorker([queue_for(group, settings, conn) for group in groups], connection=conn,
+                          name=f"{'+'.join(groups)}.{uuid.uuid4().hex[:8]}")
+    worker.warming = groups != (DELIVERY,)
+    worker.scheduled = all_queues(settings, conn)
     worker.warm()
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")

@@ -45,7 +45,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6", "sends per recipient before a delivery is marked failed"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2", "first wait of the exponential back-off between sends"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600", "longest wait between sends"),
-    Variable("CIVICRULES_NOTIFY_TIMEOUT_SECONDS", "10", "timeout of every webhook, robot and SMTP call"),
+    Variable("CIVICRULES_NOTIFY_TIMEOUT_SECONDS", "10", "timeout of every SMTP call"),
+    Variable("CIVICRULES_HTTP_CONNECT_TIMEOUT", "3",
+             "seconds the outbound HTTP client (webhooks, robots, SMS) waits to connect"),
+    Variable("CIVICRULES_HTTP_READ_TIMEOUT", "10",
+             "seconds the outbound HTTP client waits for each part of an answer before the send counts as failed"),
     Variable("CIVICRULES_SMTP_HOST", "", "mail server for e-mail recipients; empty: e-mail is not sent"),
     Variable("CIVICRULES_SMTP_PORT", "25", "mail server port"),
     Variable("CIVICRULES_SMTP_FROM", "", "sender address of e-mail; empty: e-mail is not sent"),
@@ -170,7 +174,9 @@ class DeliverySettings:
     max_attempts: int
     backoff_seconds: float
     backoff_cap_seconds: float
-    timeout_seconds: float
+    timeout_seconds: float  # SMTP
+    http_connect_timeout: float
+    http_read_timeout: float
     smtp: SmtpSettings
     webhook_allow: str
     sms: SmsSettings
@@ -306,6 +312,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             backoff_seconds=env.real("CIVICRULES_DELIVERY_BACKOFF_SECONDS"),
             backoff_cap_seconds=env.real("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS"),
             timeout_seconds=env.real("CIVICRULES_NOTIFY_TIMEOUT_SECONDS"),
+            http_connect_timeout=env.real("CIVICRULES_HTTP_CONNECT_TIMEOUT"),
+            http_read_timeout=env.real("CIVICRULES_HTTP_READ_TIMEOUT"),
             smtp=SmtpSettings(host=env.text("CIVICRULES_SMTP_HOST"), port=env.whole("CIVICRULES_SMTP_PORT"),
                               sender=env.text("CIVICRULES_SMTP_FROM"),
                               starttls=env.text("CIVICRULES_SMTP_STARTTLS") in ("1", "true", "yes"),

@@ -930,7 +930,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))  # inbox | webhook
     target: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     created_at: Mapped[datetime] = mapped_column(UTC)
@@ -1189,7 +1189,7 @@ class Delivery(Base):
     message: Mapped[OutboxMessage] = relationship()
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     recipient: Mapped[Recipient] = relationship()
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     last_error: Mapped[Optional[str]] = mapped_column(Text)

@@ -49,12 +49,20 @@ class Addressee:
 
 @dataclass(frozen=True)
 class Policy:
-    """How hard to try: attempts per delivery, exponential back-off, and the timeout of each call."""
+    """How hard to try: attempts per delivery, exponential back-off, the timeout of each SMTP call, and the
+    outbound HTTP client's connect and read timeouts (so a receiver that hangs holds a send only that long)."""
 
     max_attempts: int = 6
     backoff_base: float = 2.0
     backoff_cap: float = 3600.0
     timeout: float = 10.0
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    @property
+    def longest_call(self) -> float:
+        """The longest one send can take before its timeouts end it (for the claim's lease)."""
+        return max(self.timeout, self.connect_timeout + self.read_timeout)
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failure: 2, 4, 8 … up to the cap."""
@@ -65,7 +73,8 @@ def delivery_policy(settings: DeliverySettings | None = None) -> Policy:
     """The delivery policy operators configured (the process's settings unless a caller passes its own)."""
     settings = settings or load_settings().delivery
     return Policy(max_attempts=max(1, settings.max_attempts), backoff_base=settings.backoff_seconds,
-                  backoff_cap=settings.backoff_cap_seconds, timeout=settings.timeout_seconds)
+                  backoff_cap=settings.backoff_cap_seconds, timeout=settings.timeout_seconds,
+                  connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout)
 
 
 @dataclass(frozen=True)
@@ -240,7 +249,7 @@ def _webhook(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Pol
     headers = {"Idempotency-Key": ctx.idempotency_key, "X-CivicRules-Timestamp": timestamp}
     if recipient.secret:
         headers["X-CivicRules-Signature"] = webhook_signature(recipient.secret, timestamp, body)
-    return _http_outcome(post_json(recipient.address, body, headers, policy.timeout))
+    return _http_outcome(post_json(recipient.address, body, headers, policy.connect_timeout, policy.read_timeout))
 
 
 def _robot_outcome(answer: Answer, robot: str) -> Outcome:
@@ -261,7 +270,7 @@ def _robot_body(rendered: Rendered) -> bytes:
 
 def _wecom(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Policy) -> Outcome:
     answer = post_json(recipient.address, _robot_body(rendered), {"Idempotency-Key": ctx.idempotency_key},
-                       policy.timeout)
+                       policy.connect_timeout, policy.read_timeout)
     return _robot_outcome(answer, "WeCom")
 
 
@@ -269,7 +278,8 @@ def _dingtalk(recipient: Addressee, ctx: Context, rendered: Rendered, policy: Po
     url = recipient.address
     if recipient.secret:
         url = dingtalk_signed_url(url, recipient.secret, int(time.time() * 1000))
-    answer = post_json(url, _robot_body(rendered), {"Idempotency-Key": ctx.idempotency_key}, policy.timeout)
+    answer = post_json(url, _robot_body(rendered), {"Idempotency-Key": ctx.idempotency_key},
+                       policy.connect_timeout, policy.read_timeout)
     return _robot_outcome(answer, "DingTalk")
 
 

@@ -90,33 +90,35 @@ def resolve_allowed(host: str, port: int) -> str:
     return addresses[0]
 
 
-def _connect(host: str, address: str, port: int, timeout: float) -> socket.socket:
-    """Connect to the checked address, then check the peer the socket really reached before sending a byte."""
-    sock = socket.create_connection((address, port), timeout)
+def _connect(host: str, address: str, port: int, connect_timeout: float, read_timeout: float) -> socket.socket:
+    """Connect to the checked address within `connect_timeout`, then check the peer the socket really reached
+    before sending a byte; every later wait on the socket may take `read_timeout`."""
+    sock = socket.create_connection((address, port), connect_timeout)
     try:
         check_address(sock.getpeername()[0], host)
     except Exception:
         sock.close()
         raise
+    sock.settimeout(read_timeout)
     return sock
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
+    def __init__(self, host: str, port: int, address: str, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__(host, port, timeout=read_timeout)
+        self._address, self._connect_timeout = address, connect_timeout
 
     def connect(self) -> None:
-        self.sock = _connect(self.host, self._address, self.port, self.timeout)
+        self.sock = _connect(self.host, self._address, self.port, self._connect_timeout, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+    def __init__(self, host: str, port: int, address: str, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__(host, port, timeout=read_timeout, context=ssl.create_default_context())
+        self._address, self._connect_timeout = address, connect_timeout
 
     def connect(self) -> None:
-        sock = _connect(self.host, self._address, self.port, self.timeout)
+        sock = _connect(self.host, self._address, self.port, self._connect_timeout, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -132,15 +134,16 @@ class Answer:
             return None
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST to an allowed address with a timeout; redirects are answers, not followed."""
+def post_json(url: str, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float) -> Answer:
+    """POST to an allowed address; a receiver that does not accept within `connect_timeout` or goes silent for
+    `read_timeout` (CIVICRULES_HTTP_*_TIMEOUT) ends the call with a timeout. Redirects are answers, not followed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused(f"not an http(s) URL: {url!r} / 不是 http(s) 地址")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = resolve_allowed(parts.hostname, port)
     connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    conn = connection_class(parts.hostname, port, address, timeout)
+    conn = connection_class(parts.hostname, port, address, connect_timeout, read_timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json; charset=utf-8",

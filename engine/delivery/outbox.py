@@ -11,7 +11,9 @@ day address and the on-call recipients as before, and the row's payload says so 
 Each delivery is claimed by pushing its `next_attempt_at` out by a lease and committing, sent outside any
 transaction, then recorded with a guarded update: a crash mid-send resends after the lease with the same key,
 and nothing is marked delivered twice. Failures back off exponentially in SQL, so the sweep finds them after a Redis loss.
-A row is delivered once all its deliveries are, failed once none is pending and one failed.
+A row is delivered once all its deliveries are, failed once none is pending and one failed. Disabling a
+recipient cancels its pending deliveries in the same transaction (`disable`); a row whose deliveries were all
+cancelled is cancelled, and a send already under way when it happened is not recorded.
 """
 from __future__ import annotations
 
@@ -180,7 +182,7 @@ def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender
     due = list(session.scalars(select(Delivery).where(
         Delivery.outbox_id.in_(row_ids), Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(Delivery.id).limit(send_limit).with_for_update(skip_locked=True)))
-    lease_until = now + timedelta(seconds=60 + policy.timeout * (len(due) + 1))
+    lease_until = now + timedelta(seconds=60 + policy.longest_call * (len(due) + 1))
     contexts: dict[int, notify.Context] = {}
     claims: list[_Claim] = []
     for delivery in due:
@@ -228,6 +230,8 @@ def _settle(session: Session, row_id: int, now: datetime) -> int:
         values = {"next_attempt_at": min(pending), "last_error": errors}
     elif any(s.status == "failed" for s in states):
         values = {"status": "failed", "last_error": errors, "next_attempt_at": None}
+    elif states and all(s.status == "cancelled" for s in states):
+        values = {"status": "cancelled", "last_error": errors, "next_attempt_at": None}
     else:
         values = {"status": "delivered", "delivered_at": now, "last_error": None, "next_attempt_at": None}
     result = session.execute(update(OutboxMessage).where(*open_row).values(**values)
@@ -246,6 +250,29 @@ def requeue(session: Session, delivery_ids: Iterable[int]) -> int:
         if message.status != "delivered":
             message.status, message.next_attempt_at = "pending", now
     return len(rows)
+
+
+RECIPIENT_DISABLED = "cancelled: the recipient was disabled / 已取消：接收方已停用"
+
+
+def cancel_sends(session: Session, recipient_id: int, reason: str = RECIPIENT_DISABLED) -> int:
+    """Cancel a recipient's queued sends (pending deliveries, due or backing off), each keeping the reason as its
+    error, and move their rows on; returns how many. No commit: the caller's change and this are one."""
+    now = clock.now()
+    deliveries = list(session.scalars(select(Delivery).where(Delivery.recipient_id == recipient_id,
+                                                             Delivery.status == "pending")))
+    for delivery in deliveries:
+        delivery.status, delivery.next_attempt_at, delivery.last_error = "cancelled", None, reason
+    session.flush()
+    for row_id in sorted({delivery.outbox_id for delivery in deliveries}):
+        _settle(session, row_id, now)
+    return len(deliveries)
+
+
+def disable(session: Session, recipient: Recipient) -> int:
+    """Stop sending to a recipient: it is no longer routed to, and its queued sends are cancelled."""
+    recipient.enabled = False
+    return cancel_sends(session, recipient.id)
 
 
 def pending_count(session: Session) -> int:

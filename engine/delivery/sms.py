@@ -230,7 +230,7 @@ def send_aliyun(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
                            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), uuid.uuid4().hex,
                            "application/x-www-form-urlencoded")
     url = f"{parts.scheme}://{parts.netloc}{path}?" + "&".join(f"{_encode(k)}={_encode(v)}" for k, v in query.items())
-    return aliyun_outcome(post_json(url, b"", headers, policy.timeout))
+    return aliyun_outcome(post_json(url, b"", headers, policy.connect_timeout, policy.read_timeout))
 
 
 def send_tencent(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
@@ -252,7 +252,8 @@ def send_tencent(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:
                "X-TC-Timestamp": str(timestamp), "X-TC-Region": provider.region,
                "Authorization": tc3_authorization(provider.key_id, provider.key_secret, "sms", host, content_type,
                                                   body, timestamp)}
-    return tencent_outcome(post_json(provider.endpoint, body, headers, policy.timeout), phone)
+    answer = post_json(provider.endpoint, body, headers, policy.connect_timeout, policy.read_timeout)
+    return tencent_outcome(answer, phone)
 
 
 def send(recipient: Addressee, ctx: Context, policy: Policy) -> Outcome:

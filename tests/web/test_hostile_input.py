@@ -285,12 +285,12 @@ def test_the_outbound_client_checks_the_address_it_reached_at_connect_time(monke
     monkeypatch.delenv("CIVICRULES_WEBHOOK_ALLOW", raising=False)
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        connection = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5)  # as if DNS had changed its answer
+        connection = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5, 5)  # as if DNS had changed its answer
         with pytest.raises(http.Refused):
             connection.connect()
         assert connection.sock is None
         monkeypatch.setenv("CIVICRULES_WEBHOOK_ALLOW", "127.0.0.1/32")
-        allowed = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5)
+        allowed = http._PinnedHTTP("rebound.example", port, "127.0.0.1", 5, 5)
         allowed.connect()
         allowed.close()
 

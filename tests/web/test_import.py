@@ -49,10 +49,10 @@ def upload(client, data: bytes, name: str, source: str):
 
 
 def run_worker(settings, redis_url):
-    from workers.queues import connection, evaluate_queue
+    from workers.queues import connection, on_demand_queue
 
     conn = connection(settings)
-    SimpleWorker([evaluate_queue(settings, conn)], connection=conn).work(burst=True)
+    SimpleWorker([on_demand_queue(settings, conn)], connection=conn).work(burst=True)
 
 
 def count_source(session, source: str) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.core.models import Campaign, SanctionRun
 from workers import assessment
-from workers.queues import connection, evaluate_queue
+from workers.queues import connection, on_demand_queue
 
 
 @pytest.fixture()
@@ -26,7 +26,7 @@ def test_finished_periods_are_produced_once(factory, settings, demo, december):
         kept = set(session.scalars(select(SanctionRun.period).where(SanctionRun.campaign_id == campaign.id)))
     # A poller that ran earlier in the suite (a worker's, on the real clock) may have kept a period already.
     assert (campaign.id, "2026-11") in set(asked) or "2026-11" in kept
-    queue = evaluate_queue(settings)
+    queue = on_demand_queue(settings)
     SimpleWorker([queue], connection=connection(settings)).work(burst=True)
     with factory() as session:
         periods = set(session.scalars(select(SanctionRun.period).where(SanctionRun.campaign_id == campaign.id)))
