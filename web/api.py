@@ -10,14 +10,16 @@ from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
 from engine.accounts.users import issue_user_token
+from engine.audit.security_log import record
 from engine.core.models import Case, Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
 from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionConflict
 from engine.handling.tasks import apply as apply_transition
 from engine.intake.events import IntakeSource, accept_event
+from engine.intake.reporter import REPORTER_PHONE_ROLES, reveal_phone
 from rules.problems import InputError, Problem
-from web.auth import STAFF_ROLES, require_token, task_scope, token_user
+from web.auth import STAFF_ROLES, request_actor, require_token, task_scope, token_user
 from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -130,6 +132,24 @@ def get_event(event_id: int):
         return problem(404, "not-found", detail_key="not_found")
     role = user.role if user is not None else None  # an intake token reads the reporter's phone masked
     return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees, role))
+
+
+@bp.post("/events/<int:event_id>/reporter-phone")
+@require_token(kinds=("user",), roles=REPORTER_PHONE_ROLES)
+def reveal_reporter_phone(event_id: int):
+    """The reporter's whole number for a role that contacts reporters; every call is in the security audit log."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return problem(404, "not-found", detail_key="not_found")
+    try:
+        phone = reveal_phone(db.session, event, request_actor())
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    response = jsonify({"event": event.id, "phone": phone})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 MAX_ID = 2**63 - 1
@@ -287,6 +307,10 @@ def create_token():
                                        "须为含 username 与 password 的 JSON 对象")])
     username = str(data.get("username", ""))
     outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
+    if outcome.user is not None:
+        record(db.session, request_actor(outcome.user), "sign_in", "API token requested")
+    else:
+        record(db.session, request_actor(None, username), "sign_in_failed", "API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
     note_sign_in(outcome.failed)
     if outcome.wait_seconds:
@@ -429,6 +453,16 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "summary": "An event with its firings (matched conditions and values) and tasks", "security": BEARER,
             "tags": ["intake"], "parameters": [id_parameter("event_id", "The event id intake answered")],
             "responses": {"200": json_response("The event", ref("Event")), **problem_responses(401, 403, 404)}}},
+        "/api/v1/events/{event_id}/reporter-phone": {"post": {
+            "summary": "The reporter's whole phone number (dispatchers, shift leaders, collectors); each call is "
+                       "written to the security audit log",
+            "description": "Events and cases show the reporter's phone masked (138****5678) to every role.",
+            "security": BEARER, "tags": ["intake"],
+            "parameters": [id_parameter("event_id", "The event id")],
+            "responses": {"200": json_response("The number", {"type": "object", "required": ["event", "phone"],
+                                                               "properties": {"event": {"type": "integer"},
+                                                                              "phone": {"type": "string"}}}),
+                          **problem_responses(401, 403, 404, 422)}}},
         "/api/v1/tasks": {"get": {
             "summary": "Tasks visible to the caller (a field unit sees its own unit's), by id, keyset-paged",
             "security": BEARER, "tags": ["tasks"], "parameters": [
