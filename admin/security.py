@@ -5,7 +5,7 @@ admin refuses what the command line refuses, the change log records it, and the 
 did it from where."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import flash
 from flask_admin import Admin
@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -251,6 +251,31 @@ def _kind_name(code: str) -> str:
     return zh if short_lang() == "zh" else en
 
 
+class LocalDayFilter(BaseSQLAFilter):
+    """Entries from (or up to and including) a day, YYYY-MM-DD, in the campaign's local time."""
+
+    def __init__(self, column, name, after: bool) -> None:
+        super().__init__(column, name, data_type="datepicker")
+        self.after = after
+
+    def validate(self, value: str) -> bool:
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def apply(self, query, value, alias=None):
+        zone = campaign_zone(campaign_for(db.session, None))
+        start = datetime.combine(date.fromisoformat(value), time(), zone)
+        if self.after:
+            return query.filter(SecurityAuditEntry.at >= start)
+        return query.filter(SecurityAuditEntry.at < start + timedelta(days=1))
+
+    def operation(self):
+        return _l("from (local day)") if self.after else _l("until (local day)")
+
+
 KIND_CHOICES = tuple((code, LazyString(lambda code=code: _kind_name(code))) for code in KINDS)
 
 
@@ -258,7 +283,8 @@ class SecurityAuditView(ReadOnlyView):
     """The security audit log for the audit administrator alone: newest first, filtered by kind, user, address
     and time, in the campaign's local time; exportable as CSV (the export itself is not an account's data)."""
 
-    roles = editors = SECURITY_AUDITORS
+    roles = SECURITY_AUDITORS
+    editors: tuple[str, ...] = ()  # an audit record is never changed, not even by its reader
     can_view_details = False
     can_export = True
     export_types = ["csv"]
@@ -266,8 +292,11 @@ class SecurityAuditView(ReadOnlyView):
     column_list = ("at", "kind", "username", "address", "what", "subject")
     column_export_list = column_list
     column_searchable_list = ("username", "address", "subject")
-    column_filters = (FilterEqual(SecurityAuditEntry.kind, _l("Kind"), options=KIND_CHOICES), "username", "address",
-                      "at")
+    column_filters = (FilterEqual(SecurityAuditEntry.kind, _l("Kind"), options=KIND_CHOICES),
+                      FilterEqual(SecurityAuditEntry.username, _l("User")),
+                      FilterEqual(SecurityAuditEntry.address, _l("Address")),
+                      LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=True),
+                      LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=False))
     column_default_sort = ("at", True)
     column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind)}
     column_formatters_export = column_formatters
