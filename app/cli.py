@@ -18,7 +18,7 @@ from engine.space.datum import DATUMS
 from engine.accounts.users import issue_intake_token
 from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
-from engine.audit import retention
+from engine.intake import retention
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring.campaigns import campaign_for, campaign_zone

@@ -17,7 +17,6 @@ from engine.handling.evidence import submission_problems
 from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionConflict
 from engine.handling.tasks import apply as apply_transition
 from engine.intake.events import IntakeSource, accept_event
-from engine.intake.reporter import REPORTER_PHONE_ROLES, reveal_phone
 from rules.problems import InputError, Problem
 from web.auth import STAFF_ROLES, request_actor, require_token, task_scope, token_user
 from web.common.explain import cards
@@ -132,24 +131,6 @@ def get_event(event_id: int):
         return problem(404, "not-found", detail_key="not_found")
     role = user.role if user is not None else None  # an intake token reads the reporter's phone masked
     return jsonify(event_json(event, short_lang(), None if scope.units is None else scope.sees, role))
-
-
-@bp.post("/events/<int:event_id>/reporter-phone")
-@require_token(kinds=("user",), roles=REPORTER_PHONE_ROLES)
-def reveal_reporter_phone(event_id: int):
-    """The reporter's whole number for a role that contacts reporters; every call is in the security audit log."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        return problem(404, "not-found", detail_key="not_found")
-    try:
-        phone = reveal_phone(db.session, event, request_actor())
-    except InputError as err:
-        db.session.rollback()
-        return refused(err.problems)
-    db.session.commit()
-    response = jsonify({"event": event.id, "phone": phone})
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 MAX_ID = 2**63 - 1
@@ -453,16 +434,6 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "summary": "An event with its firings (matched conditions and values) and tasks", "security": BEARER,
             "tags": ["intake"], "parameters": [id_parameter("event_id", "The event id intake answered")],
             "responses": {"200": json_response("The event", ref("Event")), **problem_responses(401, 403, 404)}}},
-        "/api/v1/events/{event_id}/reporter-phone": {"post": {
-            "summary": "The reporter's whole phone number (dispatchers, shift leaders, collectors); each call is "
-                       "written to the security audit log",
-            "description": "Events and cases show the reporter's phone masked (138****5678) to every role.",
-            "security": BEARER, "tags": ["intake"],
-            "parameters": [id_parameter("event_id", "The event id")],
-            "responses": {"200": json_response("The number", {"type": "object", "required": ["event", "phone"],
-                                                               "properties": {"event": {"type": "integer"},
-                                                                              "phone": {"type": "string"}}}),
-                          **problem_responses(401, 403, 404, 422)}}},
         "/api/v1/tasks": {"get": {
             "summary": "Tasks visible to the caller (a field unit sees its own unit's), by id, keyset-paged",
             "security": BEARER, "tags": ["tasks"], "parameters": [

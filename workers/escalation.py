@@ -2,7 +2,7 @@
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
 writes the units' daily readiness digests, escalates inspection points not checked by the readiness time (每日自查),
 raises overdue plan items (创建任务分解表), publishes the weekly bulletins (周通报) when their time comes,
-seals the audit chain, applies the retention periods hourly (engine/audit/retention.py), and addresses new outbox rows to the users whose messages (消息) they belong in."""
+seals the audit chain, applies the retention periods hourly (engine/intake/retention.py), and addresses new outbox rows to the users whose messages (消息) they belong in."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ import time
 from sqlalchemy.orm import sessionmaker
 
 from engine.assessment import issues as bulletins
-from engine.audit import retention
+from engine.intake import retention
 from engine.audit import seals as audit
 from engine.delivery import digest, inbox
 from engine.readiness import daily as readiness

@@ -209,7 +209,7 @@ POLICY: dict[str, frozenset[str]] = {
     "case_pages.case_page": STAFF,
     "case_pages.photo": STAFF,
     "case_pages.reveal_reporter_phone": REPORTER_PHONE,  # 显示号码: each view in the security audit log
-    "api.reveal_reporter_phone": REPORTER_PHONE,
+    "cases_api.reveal_reporter_phone": REPORTER_PHONE,
     "case_pages.verify_form": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),
     "case_pages.file_form": frozenset({SHIFT_LEADER, ADMIN}),
     "case_pages.refuse_form": frozenset({SHIFT_LEADER, ADMIN}),
