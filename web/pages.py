@@ -118,7 +118,8 @@ def end_idle_session():
     if request.endpoint == "static" or request.path.startswith("/api/") or not current_user.is_authenticated:
         return None
     now = clock.now().timestamp()
-    minutes = current_app.extensions["civicrules.settings"].privacy.idle_minutes
+    minutes = int(current_app.config.get("CIVICRULES_IDLE_MINUTES",
+                                         current_app.extensions["civicrules.settings"].privacy.idle_minutes))
     seen = session.get(LAST_SEEN)
     if isinstance(seen, (int, float)) and now - seen > minutes * 60:
         record(db.session, request_actor(current_user._get_current_object()), "session_idle",

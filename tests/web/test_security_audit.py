@@ -114,7 +114,8 @@ def test_sign_ins_sign_outs_and_exports_are_logged(app, csrf_on, login, session)
     assert ("assessor", address) in [(e.username, e.address) for e in _entries(session, "sign_out")]
 
 
-def test_an_idle_session_ends_and_an_api_token_does_not(app, client, login, session):
+def test_an_idle_session_ends_and_an_api_token_does_not(app, client, login, session, settings):
+    app.config["CIVICRULES_IDLE_MINUTES"] = settings.privacy.idle_minutes  # the default, 30 (the shared app's is off)
     start = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
     now = [start]
     clock.set_clock(lambda: now[0])
