@@ -332,7 +332,7 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "reporter_name": {"type": "string", "maxLength": 64, "description": "来电人/反映人"},
             "reporter_phone": {"type": "string", "example": "13800000001",
                                "description": "6–30 digits, an optional leading +; spaces and dashes are "
-                                              "dropped. Masked when read by roles that do not call back."},
+                                              "dropped. Read back masked; see POST /api/v1/events/{id}/reporter-phone."},
             "anonymous": {"type": "boolean", "default": False,
                           "description": "The reporter asked to stay anonymous: name and phone are not stored."},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1,
@@ -388,7 +388,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "anonymous": {"type": "boolean"},
         "reporter": {"type": "object", "nullable": True,
                      "description": "null for an anonymous report or when nobody was named; the phone is "
-                                    "masked (138****5678) unless the caller's role calls reporters back",
+                                    "masked (138****5678) for every role; POST /api/v1/events/{id}/reporter-phone "
+                                    "gives it whole to dispatchers, shift leaders and collectors, logged",
                      "properties": {"name": {"type": "string", "nullable": True},
                                     "phone": {"type": "string", "nullable": True}}},
         "confidence": {"type": "number", "nullable": True, "description": "Camera reports only (0–1)"},
