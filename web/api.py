@@ -18,7 +18,7 @@ from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionCon
 from engine.handling.tasks import apply as apply_transition
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError, Problem
-from web.auth import STAFF_ROLES, request_actor, require_token, task_scope, token_user
+from web.auth import STAFF_ROLES, request_actor, require_token, stranger, task_scope, token_user
 from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -291,7 +291,7 @@ def create_token():
     if outcome.user is not None:
         record(db.session, request_actor(outcome.user), "sign_in", "API token requested")
     else:
-        record(db.session, request_actor(None, username), "sign_in_failed", "API token refused")
+        record(db.session, stranger(username), "sign_in_failed", "API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
     note_sign_in(outcome.failed)
     if outcome.wait_seconds:

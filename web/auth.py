@@ -35,12 +35,17 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def request_actor(user: User | None = None, username: str | None = None) -> Actor:
+def request_actor(user: User | None = None) -> Actor:
     """Who acts in this request, for the security audit log: the signed-in (or token) user and the client
     address (ProxyFix has already put the proxied client's address there)."""
     if user is None:
-        user = g.get("user") or (current_user if current_user.is_authenticated else None)
-    return Actor(user, request.remote_addr, username)
+        user = g.get("user") or (current_user._get_current_object() if current_user.is_authenticated else None)
+    return Actor(user, request.remote_addr)
+
+
+def stranger(username: str) -> Actor:
+    """A failed sign-in's actor: the name as typed and the address, never the session's user."""
+    return Actor(None, request.remote_addr, username)
 
 
 def record_export(what: str) -> None:

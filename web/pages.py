@@ -35,7 +35,7 @@ from engine.people.responsibility import chain
 from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below
 from engine.supervision.board import for_task
 from rules.problems import InputError
-from web.auth import SEPARATED_ADMINS, request_actor, require_roles, task_scope, unit_scope
+from web.auth import SEPARATED_ADMINS, request_actor, require_roles, stranger, task_scope, unit_scope
 from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -79,7 +79,7 @@ def login():
         if outcome.user is not None:
             record(db.session, request_actor(outcome.user), "sign_in", "signed in")
         else:
-            record(db.session, request_actor(None, form.username.data or ""), "sign_in_failed",
+            record(db.session, stranger(form.username.data or ""), "sign_in_failed",
                    "waiting" if outcome.wait_seconds else "wrong username or password")
         db.session.commit()  # a failure is counted towards the account's wait
         note_sign_in(outcome.failed)

@@ -77,6 +77,10 @@ def test_a_deactivated_users_session_and_token_get_401_on_their_next_request(app
     assert session.scalar(select(ApiToken.revoked_at).where(ApiToken.user_id == user.id)) is not None
     [entry] = [e for e in _changes(session, user) if e.action == "update" and "active" in e.after]
     assert (entry.interface, entry.before["active"], entry.after["active"]) == ("cli", True, False)
+    audited = session.scalars(select(SecurityAuditEntry).where(SecurityAuditEntry.kind == "account",
+                                                                SecurityAuditEntry.subject == f"user {account}"))
+    assert [(e.username.startswith("cli:"), e.address, e.what) for e in audited] == [
+        (True, "cli", f"user {account} deactivated; sessions ended, tokens revoked")]
 
     assert _cli("user", "reactivate", account).exit_code == 0
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401  # old tokens stay dead
