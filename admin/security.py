@@ -28,7 +28,7 @@ from engine.accounts import tokens
 from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
 from rules.problems import InputError
 from web.common.extensions import db
-from web.auth import request_actor
+from web.auth import record_export, request_actor
 from web.common.i18n import short_lang
 from engine.accounts.lockout import unlock
 
@@ -302,6 +302,11 @@ class SecurityAuditView(ReadOnlyView):
     column_formatters_export = column_formatters
     column_labels = {"at": _l("At"), "kind": _l("Kind"), "username": _l("User"), "address": _l("Address"),
                      "what": _l("What"), "subject": _l("Concerning")}
+
+    def _export_csv(self, return_url):
+        """An export of the log is itself an export, and so in the log."""
+        record_export("security audit log csv")
+        return super()._export_csv(return_url)
 
 
 def add_security_views(admin: Admin) -> None:

@@ -80,7 +80,9 @@ def test_only_the_audit_administrator_reads_the_log_in_local_time(app, login, se
     listing = auditor.get("/admin/security_audit/?lang=en&flt0_0=export").get_data(as_text=True)
     assert "2026-12-01 01:05" in listing and "2026-11-30 17:05" not in listing  # 东八区, not UTC
     assert "appraisal 2026-11" in listing and "10.9.9.9" in listing and "Export" in listing
-    assert auditor.get("/admin/security_audit/export/csv/").status_code == 200
+    exported = auditor.get("/admin/security_audit/export/csv/")
+    assert exported.status_code == 200 and "appraisal 2026-11" in exported.get_data(as_text=True)
+    assert ("audit_admin", "security audit log csv") in [(e.username, e.what) for e in _entries(session, "export")]
     for path in ("/tasks", "/admin/account/", "/admin/category/", "/admin/history/"):
         assert auditor.get(path).status_code == 403, path  # no business page, account, master data or firing
     token = auditor.post("/api/v1/auth/token", json={"username": "audit_admin", "password": "civicrules-demo"})
