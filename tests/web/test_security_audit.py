@@ -175,3 +175,22 @@ def test_reporters_are_blanked_on_cases_ended_longer_ago_than_the_period(client,
     session.expire_all()
     assert (session.get(Event, ids[0]).reporter_name, session.get(Event, ids[0]).reporter_phone) == (None, None)
     assert (session.get(Event, ids[1]).reporter_name, session.get(Event, ids[1]).reporter_phone) == ("孙先生", PHONE)
+
+
+def test_the_retention_command_trims_the_log_and_says_what_it_removed(session):
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    now = datetime(2027, 6, 1, tzinfo=timezone.utc)
+    clock.set_clock(lambda: now)
+    for days in (200, 100):
+        session.add(SecurityAuditEntry(at=now - timedelta(days=days), kind="sign_in", username=f"cli-{days}",
+                                       what="signed in"))
+    session.commit()
+    result = CliRunner().invoke(main, ["retention"])
+    assert result.exit_code == 0 and "security audit entries removed:" in result.output, result.output
+    assert "kept 180 days" in result.output and "after 365 days" in result.output
+    session.expire_all()
+    left = set(session.scalars(select(SecurityAuditEntry.username).where(SecurityAuditEntry.username.like("cli-%"))))
+    assert left == {"cli-100"}
