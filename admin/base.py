@@ -21,9 +21,13 @@ from web.common.i18n import short_lang
 
 
 #: Who may change configuration, and who may read every admin page (auditors and assessors see everything
-#: read-only; field units have no access).
+#: read-only; field units have no access). 三员分立: accounts are the security administrator's alone
+#: (ACCOUNT_MANAGERS), the security audit log the audit administrator's (SECURITY_AUDITORS); neither reaches
+#: configuration, and the system administrator reaches neither of theirs.
 EDITORS: tuple[str, ...] = ("admin",)
 READERS: tuple[str, ...] = ("admin", "auditor", "assessor")
+ACCOUNT_MANAGERS: tuple[str, ...] = ("security_admin",)
+SECURITY_AUDITORS: tuple[str, ...] = ("audit_admin",)
 
 
 def may_edit() -> bool:
@@ -67,7 +71,12 @@ class EditorPermission:
     def __get__(self, view: object, owner: type | None = None) -> bool:
         if view is None or not has_request_context():
             return self.granted
-        return self.granted and may_edit()
+        return self.granted and view_may_edit(view)
+
+
+def view_may_edit(view: object) -> bool:
+    """Whether the signed-in user may change what this view shows: its `editors` (EDITORS unless narrowed)."""
+    return current_user.is_authenticated and current_user.role in getattr(view, "editors", EDITORS)
 
 
 def shown_label(record: object) -> str:
@@ -117,7 +126,10 @@ class ReadableModelView(Guarded, ModelView):
     """Every reader (READERS) lists and opens records; only editors create, edit, delete or run actions.
 
     A subclass declares its permissions as plain booleans (can_delete = True); they become EditorPermission.
+    A view of another administrator's domain narrows `roles` and `editors` (the accounts: ACCOUNT_MANAGERS).
     """
+
+    editors: tuple[str, ...] = EDITORS
 
     form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
     model_form_converter = LabelledConverter
@@ -136,12 +148,12 @@ class ReadableModelView(Guarded, ModelView):
 
     def _handle_view(self, name: str, **kwargs):
         refused = super()._handle_view(name, **kwargs)
-        if refused is None and name in EDITING_VIEWS and not may_edit():
+        if refused is None and name in EDITING_VIEWS and not view_may_edit(self):
             abort(403)
         return refused
 
     def is_action_allowed(self, name: str) -> bool:
-        return may_edit() and super().is_action_allowed(name)
+        return view_may_edit(self) and super().is_action_allowed(name)
 
     def get_one(self, id):
         """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""

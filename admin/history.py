@@ -19,6 +19,7 @@ from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, FiringFilter
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
 from engine.authoring.vocabulary import describe_condition
+from web.auth import record_export
 from web.common.extensions import db
 from web.common.i18n import short_lang
 import json
@@ -126,6 +127,7 @@ class FiringHistoryView(Guarded, BaseView):
     @expose("/export.csv")
     def export_csv(self):
         f = filters_from_request()
+        record_export("firing history csv")
         factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
         def generate():
@@ -150,6 +152,7 @@ class FiringHistoryView(Guarded, BaseView):
     def export_xlsx(self):
         """xlsxwriter's constant-memory mode writes row by row to a temporary file, then the file is sent."""
         f = filters_from_request()
+        record_export("firing history xlsx")
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
         book = xlsxwriter.Workbook(path, {"constant_memory": True})

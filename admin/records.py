@@ -2,7 +2,7 @@
 warnings, and the working calendar's holidays and years."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
@@ -12,7 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from admin.base import READERS, Guarded, MasterDataView, ReadOnlyView, require_editor, shown_label
+from admin.base import ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, require_editor, shown_label
 from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
@@ -39,10 +39,17 @@ def missing_people_url() -> str:
 
 class IndexView(Guarded, AdminIndexView):
     """The admin home: what needs an administrator now (calendar years without data, grids nobody answers
-    for, uncovered hours in tonight's roster)."""
+    for, uncovered hours in tonight's roster). The security and audit administrators go straight to their
+    own pages: master data is not theirs to read."""
+
+    roles = READERS + ACCOUNT_MANAGERS + SECURITY_AUDITORS
 
     @expose("/")
     def index(self):
+        if current_user.role in ACCOUNT_MANAGERS:
+            return redirect(url_for("account.index_view"))
+        if current_user.role in SECURITY_AUDITORS:
+            return redirect(url_for("security_audit.index_view"))
         return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session),
                            first_uncounted=first_uncounted_day(db.session, clock.now().date(), NOTICE_WARN_DAYS),
                            missing_people=grids_missing_people(db.session), missing_people_url=missing_people_url(),
@@ -172,14 +179,14 @@ def _reporter_name(view, context, model: Event, name: str) -> str:
 
 
 def _reporter_phone(view, context, model: Event, name: str) -> str:
-    """The caller's number, whole only for the roles that call people back (PHONE_ROLES)."""
+    """The caller's number, always masked here: the whole number is read on the case page ("show number")."""
     reporter = shown_reporter(model, getattr(current_user, "role", None))
     return (reporter.phone or "") if reporter is not None else ""
 
 
 class EventView(ReadOnlyView):
-    """Events as they came in, with the reporter (来电人) named and their phone masked for readers who do
-    not call back; an anonymous report shows no reporter."""
+    """Events as they came in, with the reporter (来电人) named and their phone masked; an anonymous report
+    shows no reporter."""
 
     column_list = ("id", "source", "source_event_id", "source_type", "category", "grid", "occurred_at",
                    "reporter_name", "reporter_phone", "status", "attempts")

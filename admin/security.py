@@ -1,9 +1,11 @@
 """Admin views for access: accounts (create, role and unit, deactivate, reactivate, reset password), bearer
-tokens (revoke) and sign-in waits (unlock). Every account change goes through engine.accounts.users, so the
-admin refuses what the command line refuses and the change log records it."""
+tokens (revoke) and sign-in waits (unlock), the security administrator's alone (三员分立); and the security
+audit log, the audit administrator's alone. Every account change goes through engine.accounts.users, so the
+admin refuses what the command line refuses, the change log records it, and the security audit log names who
+did it from where."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import flash
 from flask_admin import Admin
@@ -12,19 +14,21 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.base import ReadableModelView, shown_label
+from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, ReadableModelView, shown_label
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from admin.people import place_problems
-from engine.core.models import ApiToken, Unit, User
+from engine.audit.security_log import KINDS, record
+from engine.core.models import ApiToken, SecurityAuditEntry, Unit, User
 from engine.accounts import tokens
 from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
 from rules.problems import InputError
 from web.common.extensions import db
+from web.auth import record_export, request_actor
 from web.common.i18n import short_lang
 from engine.accounts.lockout import unlock
 
@@ -57,6 +61,17 @@ def _role_name(code: str) -> str:
     return str(dict(ROLE_CHOICES).get(code, code))
 
 
+def _audit(what: str, user: User) -> None:
+    """An account change in the security audit log, by the signed-in security administrator."""
+    record(db.session, request_actor(), "account", what, subject=f"user {user.username}")
+
+
+class AccessView(ReadableModelView):
+    """Accounts, tokens and sign-in waits: the security administrator's alone, who also changes them."""
+
+    roles = editors = ACCOUNT_MANAGERS
+
+
 class AccountForm(FlaskForm):
     """Role and unit of an existing account (the engine checks that a field unit has a unit)."""
 
@@ -72,7 +87,7 @@ class NewAccountForm(AccountForm):
         "At least 8 characters, not a common or leaked password, and without the username."))
 
 
-class AccountView(ReadableModelView):
+class AccountView(AccessView):
     """Accounts: editors create them, change role and unit, deactivate, reactivate and reset passwords (each in
     the change log); a reset shows the temporary password once, and the user must change it at sign-in."""
 
@@ -114,16 +129,22 @@ class AccountView(ReadableModelView):
             db.session.rollback()
             place_problems(form, err.problems, {"unit": "unit_code"})
             return False
+        _audit(f"created {user.username} as {user.role}", user)
         db.session.commit()
         return user
 
     def update_model(self, form: AccountForm, model: User) -> bool:
+        if model.id == current_user.id and form.role.data != model.role:
+            form.role.errors.append(_("You cannot change your own role."))
+            return False
+        before = model.role
         try:
             set_role(db.session, model, form.role.data, form.unit_code.data or None)
         except InputError as err:
             db.session.rollback()
             place_problems(form, err.problems, {"unit": "unit_code"})
             return False
+        _audit(f"role {before} -> {model.role}, unit {model.unit.code if model.unit else '-'}", model)
         db.session.commit()
         return True
 
@@ -139,7 +160,9 @@ class AccountView(ReadableModelView):
                 flash(_("You cannot deactivate your own account."), "danger")
                 continue
             try:
-                count += deactivate(db.session, user)
+                if deactivate(db.session, user):
+                    count += 1
+                    _audit("deactivated", user)
             except InputError as err:
                 flash(err.problems[0].message(short_lang()), "danger")
         db.session.commit()
@@ -147,21 +170,28 @@ class AccountView(ReadableModelView):
 
     @action("reactivate", _l("Reactivate"), _l("Reactivate the selected accounts?"))
     def action_reactivate(self, ids: list[str]) -> None:
-        count = sum(reactivate(db.session, user) for user in self._selected(ids))
+        count = 0
+        for user in self._selected(ids):
+            if reactivate(db.session, user):
+                count += 1
+                _audit("reactivated", user)
         db.session.commit()
         flash(_("%(count)s accounts reactivated.", count=count), "success")
 
     @action("reset_password", _l("Reset password"), _l("Reset the passwords of the selected accounts? Each gets "
                                                       "a temporary password that must be changed at sign-in."))
     def action_reset_password(self, ids: list[str]) -> None:
-        shown = [(user.username, reset_password(db.session, user)) for user in self._selected(ids)]
+        shown = []
+        for user in self._selected(ids):
+            shown.append((user.username, reset_password(db.session, user)))
+            _audit("password reset", user)
         db.session.commit()
         for username, password in shown:
             flash(_("Temporary password of %(username)s (shown once): %(password)s", username=username,
                     password=password), "warning")
 
 
-class TokenView(ReadableModelView):
+class TokenView(AccessView):
     """Tokens by prefix, source or owner; only digests are stored, so a token cannot be shown again.
 
     Readers (auditors, assessors) see this metadata; the digest is never listed, detailed or exported."""
@@ -180,12 +210,17 @@ class TokenView(ReadableModelView):
 
     @action("revoke", _l("Revoke"), _l("Revoke the selected tokens? Requests with them will be refused."))
     def action_revoke(self, ids: list[str]) -> None:
-        count = sum(tokens.revoke(db.session, t) for t in _rows(ApiToken, ids))
+        count = 0
+        for token in _rows(ApiToken, ids):
+            if tokens.revoke(db.session, token):
+                count += 1
+                record(db.session, request_actor(), "account", f"token {token.prefix} revoked",
+                       subject=f"user {token.user.username}" if token.user else f"source {token.source}")
         db.session.commit()
         flash(_("%(count)s tokens revoked.", count=count), "success")
 
 
-class SignInLockView(ReadableModelView):
+class SignInLockView(AccessView):
     """Accounts with their counted failed sign-ins and sign-in wait; "Unlock" ends a wait at once (editors only)."""
 
     can_create = can_edit = can_delete = False
@@ -204,9 +239,74 @@ class SignInLockView(ReadableModelView):
     def action_unlock(self, ids: list[str]) -> None:
         count = 0
         for user in _rows(User, ids):
-            count += unlock(db.session, user.username)
+            if unlock(db.session, user.username):
+                count += 1
+                _audit("sign-in wait lifted", user)
         db.session.commit()
         flash(_("%(count)s accounts unlocked.", count=count), "success")
+
+
+def _kind_name(code: str) -> str:
+    zh, en = KINDS.get(code, (code, code))
+    return zh if short_lang() == "zh" else en
+
+
+class LocalDayFilter(BaseSQLAFilter):
+    """Entries from (or up to and including) a day, YYYY-MM-DD, in the campaign's local time."""
+
+    def __init__(self, column, name, after: bool) -> None:
+        super().__init__(column, name, data_type="datepicker")
+        self.after = after
+
+    def validate(self, value: str) -> bool:
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def apply(self, query, value, alias=None):
+        zone = campaign_zone(campaign_for(db.session, None))
+        start = datetime.combine(date.fromisoformat(value), time(), zone)
+        if self.after:
+            return query.filter(SecurityAuditEntry.at >= start)
+        return query.filter(SecurityAuditEntry.at < start + timedelta(days=1))
+
+    def operation(self):
+        return _l("from (local day)") if self.after else _l("until (local day)")
+
+
+KIND_CHOICES = tuple((code, LazyString(lambda code=code: _kind_name(code))) for code in KINDS)
+
+
+class SecurityAuditView(ReadOnlyView):
+    """The security audit log for the audit administrator alone: newest first, filtered by kind, user, address
+    and time, in the campaign's local time; exportable as CSV (the export itself is not an account's data)."""
+
+    roles = SECURITY_AUDITORS
+    editors: tuple[str, ...] = ()  # an audit record is never changed, not even by its reader
+    can_view_details = False
+    can_export = True
+    export_types = ["csv"]
+    page_size = 50
+    column_list = ("at", "kind", "username", "address", "what", "subject")
+    column_export_list = column_list
+    column_searchable_list = ("username", "address", "subject")
+    column_filters = (FilterEqual(SecurityAuditEntry.kind, _l("Kind"), options=KIND_CHOICES),
+                      FilterEqual(SecurityAuditEntry.username, _l("User")),
+                      FilterEqual(SecurityAuditEntry.address, _l("Address")),
+                      LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=True),
+                      LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=False))
+    column_default_sort = ("at", True)
+    column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind)}
+    column_formatters_export = column_formatters
+    column_labels = {"at": _l("At"), "kind": _l("Kind"), "username": _l("User"), "address": _l("Address"),
+                     "what": _l("What"), "subject": _l("Concerning")}
+
+    def _export_csv(self, return_url):
+        """An export of the log is itself an export, and so in the log."""
+        record_export("security audit log csv")
+        return super()._export_csv(return_url)
 
 
 def add_security_views(admin: Admin) -> None:
@@ -214,3 +314,5 @@ def add_security_views(admin: Admin) -> None:
     admin.add_view(AccountView(User, db, name=_l("Accounts"), category=access, endpoint="account"))
     admin.add_view(TokenView(ApiToken, db, name=_l("Tokens"), category=access, endpoint="token"))
     admin.add_view(SignInLockView(User, db, name=_l("Sign-in locks"), category=access, endpoint="sign_in_lock"))
+    admin.add_view(SecurityAuditView(SecurityAuditEntry, db, name=_l("Security audit log"), category=access,
+                                     endpoint="security_audit"))

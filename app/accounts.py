@@ -2,6 +2,7 @@
 every change goes through engine.accounts, so the change log records it as a CLI change."""
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Callable
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.accounts.lockout import unlock
 from engine.accounts.users import (ROLES, create_user, deactivate, find_user, reactivate, reset_password,
                                    set_role)
+from engine.audit.security_log import Actor, record
 from engine.core.config import load_settings
 from engine.core.db import session_factory
 from engine.core.models import User
@@ -53,7 +55,8 @@ def user_unlock(name: str) -> None:
 
 
 def _account_change(name: str, change: Callable[[Session, User], str]) -> None:
-    """Find the account, apply one lifecycle change, commit, say what happened; bad input exits 2."""
+    """Find the account, apply one lifecycle change, write it to the security audit log as the operating-system
+    user's, commit, say what happened; bad input exits 2."""
     with session_factory(load_settings().database_url)() as session:
         try:
             said = change(session, find_user(session, name))
@@ -61,6 +64,8 @@ def _account_change(name: str, change: Callable[[Session, User], str]) -> None:
             for p in err.problems:
                 click.echo(f"error: {p.where}: {p.en}", err=True)
             sys.exit(2)
+        record(session, Actor(None, "cli", f"cli:{getpass.getuser()}"), "account", said.split("\n")[0],
+               subject=f"user {name}")
         session.commit()
     click.echo(said)
 

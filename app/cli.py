@@ -18,6 +18,7 @@ from engine.space.datum import DATUMS
 from engine.accounts.users import issue_intake_token
 from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
+from engine.intake import retention
 from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring.campaigns import campaign_for, campaign_zone
@@ -78,6 +79,17 @@ def db_upgrade(revision: str) -> None:
 
 
 main.add_command(user)
+
+
+@main.command("retention")
+def retention_command() -> None:
+    """Apply the retention periods now: remove security audit entries older than CIVICRULES_SECURITY_AUDIT_DAYS
+    and blank reporters' names and phones on cases ended more than CIVICRULES_REPORTER_DATA_DAYS ago."""
+    settings = load_settings()
+    with session_factory(settings.database_url)() as session:
+        removed, blanked = retention.purge_due(session, settings.privacy)
+    click.echo(f"security audit entries removed: {removed} (kept {settings.privacy.security_audit_days} days); "
+               f"reports whose reporter was blanked: {blanked} (after {settings.privacy.reporter_data_days} days)")
 main.add_command(demo)
 
 

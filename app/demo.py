@@ -35,7 +35,7 @@ def demo_load() -> None:
         click.echo("demo campaign already loaded")
     else:
         lines = [f"password for every demo login: {loaded['password']}"]
-        lines += [f"login {u:<12} role {r:<12} unit {unit or '-':<7}" + (f" person {person}" if person else "")
+        lines += [f"login {u:<14} role {r:<14} unit {unit or '-':<7}" + (f" person {person}" if person else "")
                   for u, r, unit, person in loaded["logins"]]
         lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
         credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")

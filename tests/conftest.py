@@ -224,7 +224,9 @@ def demo(factory) -> dict:
 def app(factory, settings):
     from app import create_app
 
-    app = create_app(settings, {"TESTING": True})
+    # Tests move the injected clock by hours and days between a sign-in and the next page: the shared app's
+    # sessions do not idle out; tests/web/test_security_audit.py sets the real 30 minutes for its own test.
+    app = create_app(settings, {"TESTING": True, "CIVICRULES_IDLE_MINUTES": 10**8})
     return app
 
 

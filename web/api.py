@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
 from engine.accounts.users import issue_user_token
+from engine.audit.security_log import record
 from engine.core.models import Case, Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
@@ -17,7 +18,7 @@ from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionCon
 from engine.handling.tasks import apply as apply_transition
 from engine.intake.events import IntakeSource, accept_event
 from rules.problems import InputError, Problem
-from web.auth import STAFF_ROLES, require_token, task_scope, token_user
+from web.auth import STAFF_ROLES, request_actor, require_token, stranger, task_scope, token_user
 from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -287,6 +288,10 @@ def create_token():
                                        "须为含 username 与 password 的 JSON 对象")])
     username = str(data.get("username", ""))
     outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
+    if outcome.user is not None:
+        record(db.session, request_actor(outcome.user), "sign_in", "API token requested")
+    else:
+        record(db.session, stranger(username), "sign_in_failed", "API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
     note_sign_in(outcome.failed)
     if outcome.wait_seconds:
@@ -327,7 +332,7 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "reporter_name": {"type": "string", "maxLength": 64, "description": "来电人/反映人"},
             "reporter_phone": {"type": "string", "example": "13800000001",
                                "description": "6–30 digits, an optional leading +; spaces and dashes are "
-                                              "dropped. Masked when read by roles that do not call back."},
+                                              "dropped. Read back masked; see POST /api/v1/events/{id}/reporter-phone."},
             "anonymous": {"type": "boolean", "default": False,
                           "description": "The reporter asked to stay anonymous: name and phone are not stored."},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1,
@@ -383,7 +388,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "anonymous": {"type": "boolean"},
         "reporter": {"type": "object", "nullable": True,
                      "description": "null for an anonymous report or when nobody was named; the phone is "
-                                    "masked (138****5678) unless the caller's role calls reporters back",
+                                    "masked (138****5678) for every role; POST /api/v1/events/{id}/reporter-phone "
+                                    "gives it whole to dispatchers, shift leaders and collectors, logged",
                      "properties": {"name": {"type": "string", "nullable": True},
                                     "phone": {"type": "string", "nullable": True}}},
         "confidence": {"type": "number", "nullable": True, "description": "Camera reports only (0–1)"},

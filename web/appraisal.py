@@ -15,7 +15,7 @@ from engine.assessment.periods import PeriodError, parse_period
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from web.assessment import ASSESSMENT_ROLES, group_label, rank_shown, sanction_label
-from web.auth import require_roles
+from web.auth import record_export, require_roles
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -75,6 +75,7 @@ def appraisal_file(label: str):
         abort(404, description=_("A period is written 2026-W47 (week), 2026-11 (month) or 2026-Q4 (quarter)."))
     lang = short_lang()
     found, final = lines(db.session, campaign, period, clock.now())
+    record_export(f"appraisal {campaign.code} {period.label}")
     title = f"{campaign.name_zh if lang == 'zh' else campaign.name_en} · {_('Cadre appraisal')} {period.label}"
     return Response(workbook(found, period.label, title, final, lang), mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="appraisal-{period.label}.xlsx"'})

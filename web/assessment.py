@@ -28,7 +28,7 @@ from engine.core import clock
 from engine.core.models import Campaign, SanctionRun
 from engine.people.staff import position_name
 from web import charts
-from web.auth import require_roles
+from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet, xlsx
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -285,5 +285,6 @@ def _local(bulletin: Bulletin) -> str:
 
 
 def _file(content: bytes, label: str, extension: str) -> Response:
+    record_export(f"bulletin {label}.{extension}")
     return Response(content, mimetype=FILES[extension],
                     headers={"Content-Disposition": f'attachment; filename="bulletin-{label}.{extension}"'})

@@ -14,7 +14,7 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import Campaign, SanctionRecord, Unit
 from rules.problems import InputError, Problem
-from web.auth import require_token
+from web.auth import record_export, require_token
 from web.common.extensions import csrf, db
 from web.common.problems import problem, refused
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
@@ -43,6 +43,7 @@ def rankings():
                                 "期间请写作 2026-11（月）、2026-Q4（季度）或 2026-W47（周）。")])
     now = clock.now()
     ranked = ranking_cache(db.session, campaign, now)(period)
+    record_export(f"rankings {campaign.code} {period.label}")
     units = {u.id: u for u in db.session.query(Unit).filter(Unit.id.in_([r.unit_id for r in ranked]))}
     return jsonify({"campaign": campaign.code, "period": period.label, "kind": period.kind,
                     "counted_until": min(period.end, now).isoformat(), "running": now < period.end,

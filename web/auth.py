@@ -10,12 +10,16 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
 
 from engine.accounts.users import resolve_token
+from engine.audit.security_log import Actor, record
 from engine.core.models import ApiToken, Person, Task, User
 from engine.people.staff import LEADERS, person_of, unit_and_below
 from web.common.extensions import db, login_manager
 from web.common.problems import problem
 
 STAFF_ROLES = ("admin", "dispatcher", "checker", "supervisor", "assessor", "auditor", "collector", "shift_leader")
+#: 三员分立: the security administrator (accounts) and the audit administrator (the security audit log) sign in to
+#: the admin only; no business page or API call is theirs.
+SEPARATED_ADMINS = ("security_admin", "audit_admin")
 
 
 @login_manager.user_loader
@@ -31,14 +35,35 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def request_actor(user: User | None = None) -> Actor:
+    """Who acts in this request, for the security audit log: the signed-in (or token) user and the client
+    address (ProxyFix has already put the proxied client's address there)."""
+    if user is None:
+        user = g.get("user") or (current_user._get_current_object() if current_user.is_authenticated else None)
+    return Actor(user, request.remote_addr)
+
+
+def stranger(username: str) -> Actor:
+    """A failed sign-in's actor: the name as typed and the address, never the session's user."""
+    return Actor(None, request.remote_addr, username)
+
+
+def record_export(what: str) -> None:
+    """A download of data (bulletin, appraisal, firing history, rankings) in the security audit log, committed
+    at once: the file leaves whatever happens next."""
+    record(db.session, request_actor(), "export", what, subject=request.path[:128])
+    db.session.commit()
+
+
 def require_roles(*roles: str) -> Callable:
-    """Page decorator: a logged-in user with one of the roles, else login redirect or 403."""
+    """Page decorator: a logged-in user with one of the roles, else login redirect or 403. No roles: any
+    signed-in user but the separated administrators (SEPARATED_ADMINS), whose pages name them."""
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if roles and current_user.role not in roles:
+            if current_user.role not in (roles or ()) and (roles or current_user.role in SEPARATED_ADMINS):
                 abort(403)
             return view(*args, **kwargs)
         return wrapper
@@ -46,7 +71,8 @@ def require_roles(*roles: str) -> Callable:
 
 
 def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str] | None = None) -> Callable:
-    """API decorator: a valid bearer token of an allowed kind (and, for user tokens, role)."""
+    """API decorator: a valid bearer token of an allowed kind (and, for user tokens, role; with no roles named,
+    any role but the separated administrators, who have no API)."""
     kinds, roles = tuple(kinds), tuple(roles) if roles else None
 
     def decorator(view: Callable) -> Callable:
@@ -60,7 +86,8 @@ def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str
                 return problem(401, "unauthorized", detail_key="token_invalid")
             if token.kind == "user" and token.user.must_change_password:
                 return problem(403, "password-change-required", detail_key="password_change_required")
-            if token.kind not in kinds or (token.kind == "user" and roles and token.user.role not in roles):
+            if token.kind not in kinds or (token.kind == "user" and (
+                    token.user.role not in roles if roles else token.user.role in SEPARATED_ADMINS)):
                 return problem(403, "forbidden", detail_key="forbidden")
             g.token = token
             g.user = token.user

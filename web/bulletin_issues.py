@@ -13,7 +13,7 @@ from engine.assessment import issues
 from engine.authoring.campaigns import campaign_for
 from engine.core.models import BulletinIssue, Campaign
 from rules.problems import InputError
-from web.auth import require_roles, require_token
+from web.auth import record_export, require_roles, require_token
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import problem
@@ -65,6 +65,7 @@ def issue_pdf(issue_id: int):
     lang = request.args.get("language") or short_lang()
     data = issue.pdf_en if lang == "en" else issue.pdf_zh
     name = f"bulletin-{issue.campaign.code}-{issue.number}-{'en' if lang == 'en' else 'zh'}.pdf"
+    record_export(f"bulletin issue {name}")
     return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                                  "X-Content-SHA256": issue.content_sha256})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,16 +22,16 @@ from engine.cases.revisits import RATINGS, REVISITORS, Answer, awaiting_revisit,
 from engine.cases.stages import in_stage, load_case, stage_name
 from engine.cases.verification import FINDINGS, Photo, finding_name, may_verify, verify
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, FilingCondition
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Category, Event, FilingCondition
 from engine.core.states import CaseStage
 from engine.evaluation.filing import FILERS, file_case, refuse_case
 from engine.handling.tasks import STATES
 from engine.evaluation.reopening import REOPENERS, reopen_case
 from engine.handling.evidence import for_case as case_photos, of_case as photo_of_case
-from engine.intake.reporter import shown_reporter
+from engine.intake.reporter import REPORTER_PHONE_ROLES, may_reveal, reveal_phone, shown_reporter
 from engine.people.staff import person_of
 from rules.problems import InputError
-from web.auth import STAFF_ROLES, require_roles
+from web.auth import STAFF_ROLES, request_actor, require_roles
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.uploads import send_upload
@@ -82,7 +82,8 @@ def _zone(case: Case) -> ZoneInfo:
     return ZoneInfo(campaign.timezone if campaign else DEFAULT_TIMEZONE)
 
 
-def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int = 200, form: Any = None):
+def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int = 200, form: Any = None,
+          revealed: dict[int, str] | None = None):
     case = load_case(db.session, case_id)
     if case is None:
         abort(404)
@@ -99,6 +100,7 @@ def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int 
         "case.html", case=case, lang=lang, stage_name=stage_name, zone=str(_zone(case)), now=clock.now(),
         clocks=clocks(case, campaign, case.reports[0].received_at if case.reports else None),
         reporters={e.id: shown_reporter(e, role) for e in case.reports},
+        may_reveal={e.id for e in case.reports if may_reveal(role, e)}, revealed=revealed or {},
         photos=case_photos(db.session, case.id),
         may_verify=case.stage == CaseStage.VERIFYING and may_verify(db.session, case, current_user),
         may_file=case.stage == CaseStage.FILING and role in FILERS,
@@ -117,6 +119,24 @@ def _page(case_id: int, errors: dict[str, list[str]] | None = None, status: int 
 @require_roles(*STAFF_ROLES)
 def case_page(case_id: int):
     return _page(case_id)
+
+
+@bp.post("/cases/<int:case_id>/reports/<int:event_id>/phone")
+@require_roles(*REPORTER_PHONE_ROLES)
+def reveal_reporter_phone(case_id: int, event_id: int):
+    """显示号码: the reporter's whole number on this page only (never in a URL or a flash), logged as a view."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.case_id != case_id:
+        abort(404)
+    try:
+        phone = reveal_phone(db.session, event, request_actor())
+    except InputError as err:
+        db.session.rollback()
+        return _page(case_id, err.by_field(short_lang()), 422)
+    db.session.commit()
+    response = make_response(_page(case_id, revealed={event_id: phone}))
+    response.headers["Cache-Control"] = "no-store"  # the whole number stays out of caches
+    return response
 
 
 def _act(case_id: int, act, done: str):

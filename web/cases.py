@@ -17,15 +17,16 @@ from engine.cases.closing import CLOSERS, close_case
 from engine.cases.stages import load_case
 from engine.cases.verification import FINDINGS, Photo, verify
 
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Case, Event
 from engine.evaluation.filing import FILERS, file_case, refuse_case
 from engine.core import clock
 from engine.core.states import CaseStage
 from engine.evaluation.hand_routing import route_case
 from engine.evaluation.handover import Handover, hand_over
 from engine.evaluation.reopening import REOPENERS, reopen_case
+from engine.intake.reporter import REPORTER_PHONE_ROLES, reveal_phone
 from rules.problems import InputError, Problem
-from web.auth import STAFF_ROLES, require_token, task_scope, token_user
+from web.auth import STAFF_ROLES, request_actor, require_token, task_scope, token_user
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
@@ -263,6 +264,24 @@ def post_handover():
 RATING_CODES = list(RATINGS)
 
 
+@bp.post("/events/<int:event_id>/reporter-phone")
+@require_token(kinds=("user",), roles=REPORTER_PHONE_ROLES)
+def reveal_reporter_phone(event_id: int):
+    """The reporter's whole number for a role that contacts reporters; every call is in the security audit log."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return problem(404, "not-found", detail_key="not_found")
+    try:
+        phone = reveal_phone(db.session, event, request_actor())
+    except InputError as err:
+        db.session.rollback()
+        return refused(err.problems)
+    db.session.commit()
+    response = jsonify({"event": event.id, "phone": phone})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     stages = [stage.value for stage in CaseStage]
     case = {"type": "object", "required": ["id", "stage", "stage_name", "category", "report_count", "stages",
@@ -330,6 +349,16 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                 "answer": {"type": "string", "nullable": True, "description": "Null until it first submits"},
                 "answered_at": {"type": "string", "format": "date-time", "nullable": True}}}}}}
     paths = {
+        "/api/v1/events/{event_id}/reporter-phone": {"post": {
+            "summary": "The reporter's whole phone number (dispatchers, shift leaders, collectors); each call is "
+                       "written to the security audit log",
+            "description": "Events and cases show the reporter's phone masked (138****5678) to every role.",
+            "security": BEARER, "tags": ["intake"],
+            "parameters": [id_parameter("event_id", "The event id")],
+            "responses": {"200": json_response("The number", {"type": "object", "required": ["event", "phone"],
+                                                               "properties": {"event": {"type": "integer"},
+                                                                              "phone": {"type": "string"}}}),
+                          **problem_responses(401, 403, 404, 422)}}},
         "/api/v1/cases/{case_id}": {"get": {
             "summary": "A case: matter, place, stage, lead unit, report count, stage history, reports and tasks",
             "security": BEARER, "tags": ["cases"], "parameters": [id_parameter("case_id", "Case id")],

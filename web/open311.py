@@ -172,8 +172,8 @@ def _openapi() -> dict:
             "post": {"summary": "GeoReport v2: file a service request (api_key = an intake token)", "tags": tags,
                      "description": "The request takes the source type of its api_key's token (a citizen "
                                     "token's requests are the ones GeoReport reads show). first_name, last_name "
-                                    "and phone are kept as the reporter; the phone is masked for roles that do "
-                                    "not call reporters back.",
+                                    "and phone are kept as the reporter; the phone is masked for every role "
+                                    "(dispatchers, shift leaders and collectors may ask for it, which is logged).",
                      "security": [], "parameters": [fmt],
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "required": ["service_code"], "properties": {

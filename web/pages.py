@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from engine.accounts.lockout import attempt
 from engine.accounts.users import ROLES, end_sessions
 from engine.accounts.users import change_password as change_own_password
+from engine.audit.security_log import record
 from engine.core import clock
 from engine.supervision.steps import escalated, ladder, upcoming
 from engine.core.models import Campaign, Category, Event, Person, Task, Unit
@@ -34,7 +35,7 @@ from engine.people.responsibility import chain
 from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below
 from engine.supervision.board import for_task
 from rules.problems import InputError
-from web.auth import require_roles, task_scope, unit_scope
+from web.auth import SEPARATED_ADMINS, request_actor, require_roles, stranger, task_scope, unit_scope
 from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -75,10 +76,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         outcome = attempt(db.session, form.username.data, form.password.data, address=request.remote_addr or "")
+        if outcome.user is not None:
+            record(db.session, request_actor(outcome.user), "sign_in", "signed in")
+        else:
+            record(db.session, stranger(form.username.data or ""), "sign_in_failed",
+                   "waiting" if outcome.wait_seconds else "wrong username or password")
         db.session.commit()  # a failure is counted towards the account's wait
         note_sign_in(outcome.failed)
         if outcome.user is not None:
             login_user(outcome.user)
+            session[LAST_SEEN] = clock.now().timestamp()
             if outcome.user.must_change_password:
                 return redirect(url_for("pages.change_password"))
             return redirect(local_target(request.args.get("next")) or url_for("pages.home"))
@@ -89,13 +96,42 @@ def login():
 
 
 @bp.post("/logout")
-@require_roles()
+@require_roles(*ROLES)
 def logout():
     """Ends the session on the server too: the user's session generation moves on, so a copied cookie is dead."""
-    end_sessions(db.session, current_user._get_current_object())
+    user = current_user._get_current_object()
+    end_sessions(db.session, user)
+    record(db.session, request_actor(user), "sign_out", "signed out")
     db.session.commit()
     logout_user()
     return redirect(url_for("pages.login"))
+
+
+#: The session's last request (a POSIX timestamp of the injected clock), for the idle timeout.
+LAST_SEEN = "last_seen"
+
+
+@bp.before_app_request
+def end_idle_session():
+    """等保: a page session without a request for CIVICRULES_IDLE_MINUTES ends, and the user signs in again. The
+    time is in the signed cookie, so a copy of an idle cookie is as dead; bearer tokens are not sessions."""
+    if request.endpoint == "static" or request.path.startswith("/api/") or not current_user.is_authenticated:
+        return None
+    now = clock.now().timestamp()
+    minutes = int(current_app.config.get("CIVICRULES_IDLE_MINUTES",
+                                         current_app.extensions["civicrules.settings"].privacy.idle_minutes))
+    seen = session.get(LAST_SEEN)
+    if isinstance(seen, (int, float)) and now - seen > minutes * 60:
+        record(db.session, request_actor(current_user._get_current_object()), "session_idle",
+               f"idle for more than {minutes} minutes")
+        db.session.commit()
+        logout_user()
+        session.pop(LAST_SEEN, None)
+        flash(_("You were signed out after %(minutes)s minutes without activity. Please sign in again.",
+                minutes=minutes), "warning")
+        return redirect(url_for("pages.login", next=request.full_path if request.method == "GET" else None))
+    session[LAST_SEEN] = now
+    return None
 
 
 #: What a user who must change the password may still reach.
@@ -113,7 +149,7 @@ def password_change_first():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_limit
-@require_roles()
+@require_roles(*ROLES)
 def change_password():
     """The user's own password change (forced after a reset); errors next to their field. A wrong current
     password is a guess like a failed sign-in and counts towards the same limits."""
@@ -137,10 +173,13 @@ def change_password():
 
 
 @bp.get("/")
-@require_roles()
+@require_roles(*ROLES)
 def home():
     """Event counts, then what the role works on: the check queue (checker, 监督员), the dispatcher's queue
-    (dispatcher, 值班长), and a linked person's own open tasks."""
+    (dispatcher, 值班长), and a linked person's own open tasks. The security and audit administrators work in
+    the admin only."""
+    if current_user.role in SEPARATED_ADMINS:
+        return redirect(url_for("admin.index"))
     counts = dict(db.session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
     queues, case_queues = [], []
     if current_user.role in CHECKERS:

@@ -91,8 +91,8 @@ def step_json(s: StepView, lang: str) -> dict[str, Any]:
 
 
 def reporter_json(e: Event, role: str | None) -> dict[str, Any] | None:
-    """The reporter as `role` may read them: the phone masked unless the role calls reporters back; nobody
-    for an anonymous report."""
+    """The reporter with the phone masked for every role (the whole number is a separate, logged request);
+    nobody for an anonymous report."""
     reporter = shown_reporter(e, role)
     return None if reporter is None else {"name": reporter.name, "phone": reporter.phone}
 

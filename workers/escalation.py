@@ -2,7 +2,7 @@
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
 writes the units' daily readiness digests, escalates inspection points not checked by the readiness time (每日自查),
 raises overdue plan items (创建任务分解表), publishes the weekly bulletins (周通报) when their time comes,
-seals the audit chain, and addresses new outbox rows to the users whose messages (消息) they belong in."""
+seals the audit chain, applies the retention periods hourly (engine/intake/retention.py), and addresses new outbox rows to the users whose messages (消息) they belong in."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,7 @@ import time
 from sqlalchemy.orm import sessionmaker
 
 from engine.assessment import issues as bulletins
+from engine.intake import retention
 from engine.audit import seals as audit
 from engine.delivery import digest, inbox
 from engine.readiness import daily as readiness
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 DIGEST_EVERY = 10.0  # digests, readiness, weekly bulletins, audit seals, and inbox rows committed late
+RETENTION_EVERY = 3600.0  # the security audit log and reporters' data are trimmed hourly
 CATCH_UP = 500  # outbox rows addressed per round at most, so that due steps never wait behind a backlog
 
 
@@ -41,8 +43,9 @@ def publish_bulletins(factory: sessionmaker) -> None:
 
 
 def run_forever(every: float = 0.5) -> None:
-    factory = session_factory(load_settings().database_url)
-    next_digest = 0.0
+    settings = load_settings()
+    factory = session_factory(settings.database_url)
+    next_digest = next_retention = 0.0
     publisher: threading.Thread | None = None
     try:
         while True:
@@ -73,6 +76,13 @@ def run_forever(every: float = 0.5) -> None:
                         overdue_plan = plan.run_due(session)  # 创建任务分解表 items past their due date: 督办
                     if overdue_plan:
                         log.info("plan items overdue, raised: %s", overdue_plan)
+                    if started >= next_retention:
+                        with factory() as session:
+                            removed, blanked = retention.purge_due(session, settings.privacy)
+                        if removed or blanked:
+                            log.info("retention: security audit entries removed %s, reporters blanked %s",
+                                     removed, blanked)
+                        next_retention = started + RETENTION_EVERY
                     if written or sealed:
                         log.info("daily digests written: %s; audit segments sealed: %s", written, sealed)
                     next_digest = started + DIGEST_EVERY

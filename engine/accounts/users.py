@@ -15,7 +15,9 @@ from rules.problems import InputError, Problem
 from engine.core.models import DATUMS, ApiToken, Role, Unit, User
 
 ROLES = {
-    "admin": ("管理员", "Administrator"),
+    "admin": ("系统管理员", "System administrator"),  # 三员分立: master data, rules, system; not accounts
+    "security_admin": ("安全管理员", "Security administrator"),  # accounts, roles, tokens, sign-in waits only
+    "audit_admin": ("审计管理员", "Audit administrator"),  # reads the security audit log only
     "dispatcher": ("派遣员", "Dispatcher"),
     "checker": ("核查员", "Checker"),
     "field_unit": ("处置单位", "Field unit"),
@@ -96,15 +98,22 @@ def _revoke_tokens(session: Session, user: User) -> int:
     return len(rows)
 
 
+#: Roles the site must always keep one active account of: the system administrator (configuration) and the
+#: security administrator (who alone manages accounts in the admin).
+KEPT_ROLES = ("admin", "security_admin")
+
+
 def _keep_an_administrator(session: Session, user: User) -> None:
-    """Refuse to leave the site with no active administrator: nobody could then manage accounts in the admin."""
-    if user.role != "admin" or not user.active:
+    """Refuse to leave the site with no active system or security administrator: nobody could then configure
+    it, or manage accounts, in the admin."""
+    if user.role not in KEPT_ROLES or not user.active:
         return
     others = session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id))
+        User.role == user.role, User.active.is_(True), User.id != user.id))
     if not others:
-        raise InputError([Problem("username", f"{user.username!r} is the last active administrator",
-                                  f"{user.username!r} 是最后一个启用的管理员账号")])
+        zh, en = ROLES[user.role]
+        raise InputError([Problem("username", f"{user.username!r} is the last active {en.lower()}",
+                                  f"{user.username!r} 是最后一个启用的{zh}账号")])
 
 
 def deactivate(session: Session, user: User) -> bool:
@@ -135,7 +144,7 @@ def set_role(session: Session, user: User, role: str, unit_code: str | None = No
     unit, problems = _role_unit(session, role, unit_code)
     if problems:
         raise InputError(problems)
-    if role != "admin":
+    if role != user.role:
         _keep_an_administrator(session, user)
     user.role, user.unit_id = role, unit.id if unit else None
     user.session_epoch = (user.session_epoch or 0) + 1

@@ -42,6 +42,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_LOCKOUT_FAILURES", "10", "failed sign-ins of an account before each further one must wait"),
     Variable("CIVICRULES_LOCKOUT_WINDOW_SECONDS", "900", "an account's failures are forgotten after this long without one"),
     Variable("CIVICRULES_LOCKOUT_SECONDS", "300", "the longest wait between sign-in attempts on an account"),
+    Variable("CIVICRULES_IDLE_MINUTES", "30",
+             "a signed-in page session with no request for this many minutes ends (API tokens are not affected)"),
+    Variable("CIVICRULES_SECURITY_AUDIT_DAYS", "180",
+             "days the security audit log (sign-ins, account changes, exports, reporter-phone views) is kept; at least 180"),
+    Variable("CIVICRULES_REPORTER_DATA_DAYS", "365",
+             "days after a case closes before its reporters' names and phones are blanked"),
     Variable("CIVICRULES_DELIVERY_MAX_ATTEMPTS", "6", "sends per recipient before a delivery is marked failed"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_SECONDS", "2", "first wait of the exponential back-off between sends"),
     Variable("CIVICRULES_DELIVERY_BACKOFF_CAP_SECONDS", "3600", "longest wait between sends"),
@@ -118,6 +124,32 @@ class LockoutSettings:
     failures: int
     window_seconds: int
     lock_seconds: int
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """等保 and PIPL periods: idle sessions, how long the security audit log is kept, reporters' data."""
+
+    idle_minutes: int = 30
+    security_audit_days: int = 180
+    reporter_data_days: int = 365
+
+
+#: 等保 2.0 asks that security audit records be kept at least six months.
+MIN_SECURITY_AUDIT_DAYS = 180
+
+
+def _privacy(env: "_Reader") -> PrivacySettings:
+    """The periods, refusing an audit retention under six months and any period under one (minute or day)."""
+    idle, audit, reporter = (env.whole("CIVICRULES_IDLE_MINUTES"), env.whole("CIVICRULES_SECURITY_AUDIT_DAYS"),
+                             env.whole("CIVICRULES_REPORTER_DATA_DAYS"))
+    if audit < MIN_SECURITY_AUDIT_DAYS:
+        raise ValueError(f"环境变量 CIVICRULES_SECURITY_AUDIT_DAYS={audit} 不得少于 {MIN_SECURITY_AUDIT_DAYS} 天 / "
+                         f"CIVICRULES_SECURITY_AUDIT_DAYS={audit} is under {MIN_SECURITY_AUDIT_DAYS} days")
+    for name, value in (("CIVICRULES_IDLE_MINUTES", idle), ("CIVICRULES_REPORTER_DATA_DAYS", reporter)):
+        if value < 1:
+            raise ValueError(f"环境变量 {name}={value} 须为正整数 / {name}={value} must be at least 1")
+    return PrivacySettings(idle, audit, reporter)
 
 
 @dataclass(frozen=True)
@@ -228,6 +260,7 @@ class Settings:
     web: WebSettings
     pdf_font: str
     test_hooks: TestHooks
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def redis_socket(self) -> Path:
@@ -347,6 +380,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             map_tiles_crs=_datum("CIVICRULES_MAP_TILES_CRS", env.text("CIVICRULES_MAP_TILES_CRS")),
             map_attribution=env.text("CIVICRULES_MAP_ATTRIBUTION")),
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
+        privacy=_privacy(env),
         test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )
 

@@ -1470,3 +1470,19 @@ class InspectionFinding(Base):
     location_source: Mapped[Optional[str]] = mapped_column(String(8))  # gps | exif | pin; None: no position
     created_at: Mapped[datetime] = mapped_column(UTC)
     photos: Mapped[list[Evidence]] = relationship(foreign_keys=[Evidence.finding_id], order_by="Evidence.id")
+
+
+class SecurityAuditEntry(Base):
+    """One security event for the audit administrator (等保 2.0): a sign-in or its failure, a sign-out, an
+    account change, an export, a view of a reporter's phone; who, from which address, when, what."""
+
+    __tablename__ = "security_audit_log"
+    __table_args__ = (Index("ix_security_audit_log_at", "at", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTC)
+    kind: Mapped[str] = mapped_column(String(24))  # engine.audit.security_log.KINDS
+    user_id: Mapped[Optional[int]] = mapped_column(Integer)  # no foreign key: the row outlives nothing it names
+    username: Mapped[Optional[str]] = mapped_column(String(64))  # as typed, for a failed sign-in
+    address: Mapped[Optional[str]] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(Text)
+    subject: Mapped[Optional[str]] = mapped_column(String(128))  # the record concerned, e.g. "event 12"

@@ -1,30 +1,42 @@
 """Who reported an event (来电人/反映人 and their number) and how sure a camera was: the optional intake
 fields, and who may read the reporter's phone back.
 
-A hotline caller's number is personal data: it is stored once, read whole only by the roles that call
-people back (engine.people.staff.PHONE_ROLES), masked for everyone else, and never stored for a caller
-who asked to stay anonymous.
+A hotline caller's number is personal data (PIPL): it is stored once, shown masked to everyone, and read
+whole only by an explicit "show number" of a role that calls or meets reporters (REPORTER_PHONE_ROLES), each
+such view written to the security audit log; it is never stored for a caller who asked to stay anonymous,
+and blanked once the case has been over for CIVICRULES_REPORTER_DATA_DAYS (forget_reporters).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from engine.core.models import Event
-from engine.people.staff import shown_phone
-from rules.problems import Problem
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.models import Case, Event
+from engine.core.states import CASE_ENDED
+from engine.audit.security_log import Actor, record
+from engine.people.staff import mask_phone
+from rules.problems import InputError, Problem
 
 MAX_NAME = 64
 #: What a phone number may contain once spaces and dashes are taken out: an optional +, then 6–30 digits.
 PHONE_DIGITS = re.compile(r"\+?[0-9]{6,30}")
+#: Who may show a reporter's whole number: dispatchers and shift leaders call reporters back (回访), collectors
+#: meet them on site (核实). The system, security and audit administrators, auditors, assessors, checkers,
+#: supervisors and field units never need it.
+REPORTER_PHONE_ROLES = frozenset({"dispatcher", "shift_leader", "collector"})
 #: The source type whose reports carry a detection confidence.
 CONFIDENCE_SOURCE = "camera"
 
 
 @dataclass(frozen=True)
 class Reporter:
-    """The reporter as a reader may see them: the phone already masked for roles that do not call back."""
+    """The reporter as a reader may see them: the phone always masked (reveal_phone shows it whole)."""
 
     name: str | None
     phone: str | None
@@ -83,9 +95,42 @@ def _confidence(value: Any, source_type: str, problems: list[Problem]) -> float 
     return float(value)
 
 
-def shown_reporter(event: Event, role: str | None) -> Reporter | None:
-    """The reporter as `role` may read them (None: an anonymous report, or nobody named)."""
+def shown_reporter(event: Event, role: str | None = None) -> Reporter | None:
+    """The reporter with the phone masked, whatever the role (None: an anonymous report, or nobody named)."""
     if event.anonymous or not (event.reporter_name or event.reporter_phone):
         return None
-    phone = shown_phone(event.reporter_phone, role) if event.reporter_phone else None
+    phone = mask_phone(event.reporter_phone) if event.reporter_phone else None
     return Reporter(event.reporter_name, phone)
+
+
+def may_reveal(role: str | None, event: Event) -> bool:
+    """Whether a "show number" is offered: a role that contacts reporters, on a report that kept a number."""
+    return role in REPORTER_PHONE_ROLES and bool(event.reporter_phone) and not event.anonymous
+
+
+def reveal_phone(session: Session, event: Event, actor: Actor) -> str:
+    """The reporter's whole number for a role that contacts reporters, written to the security audit log;
+    InputError for any other role or a report without a number (nothing is logged then)."""
+    role = actor.user.role if actor.user is not None else None
+    if role not in REPORTER_PHONE_ROLES:
+        raise InputError([Problem("role", "only dispatchers, shift leaders and collectors see a reporter's number",
+                                  "只有派遣员、值班长和监督员可以查看反映人电话")])
+    if not may_reveal(role, event):
+        raise InputError([Problem("event", "this report keeps no reporter's number", "该上报没有保存反映人电话")])
+    record(session, actor, "reporter_phone", f"event {event.id} (case {event.case_id})", subject=f"event {event.id}")
+    return event.reporter_phone or ""
+
+
+def forget_reporters(session: Session, days: int, now: datetime | None = None) -> int:
+    """PIPL retention: blank the reporter's name and phone on the reports of cases that ended more than `days`
+    ago (closed, revisited, not filed, void); returns how many reports were blanked."""
+    if days < 1:
+        raise InputError([Problem("days", "at least 1 day", "至少 1 天")])
+    cutoff = (now or clock.now()) - timedelta(days=days)
+    ended = select(Case.id).where(Case.stage.in_(tuple(CASE_ENDED)), Case.closed_at.is_not(None),
+                                  Case.closed_at < cutoff)
+    result = session.execute(update(Event).where(Event.case_id.in_(ended), (Event.reporter_name.is_not(None))
+                                                 | (Event.reporter_phone.is_not(None)))
+                             .values(reporter_name=None, reporter_phone=None)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0

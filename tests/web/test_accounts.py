@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine.accounts.users import create_user, issue_user_token
-from engine.core.models import ApiToken, ChangeLogEntry, User
+from engine.core.models import ApiToken, ChangeLogEntry, SecurityAuditEntry, User
 from rules.problems import InputError
 from tests.conftest import DEMO_PASSWORD
 from tests.helpers import bearer, csrf_from
@@ -77,6 +77,10 @@ def test_a_deactivated_users_session_and_token_get_401_on_their_next_request(app
     assert session.scalar(select(ApiToken.revoked_at).where(ApiToken.user_id == user.id)) is not None
     [entry] = [e for e in _changes(session, user) if e.action == "update" and "active" in e.after]
     assert (entry.interface, entry.before["active"], entry.after["active"]) == ("cli", True, False)
+    audited = session.scalars(select(SecurityAuditEntry).where(SecurityAuditEntry.kind == "account",
+                                                                SecurityAuditEntry.subject == f"user {account}"))
+    assert [(e.username.startswith("cli:"), e.address, e.what) for e in audited] == [
+        (True, "cli", f"user {account} deactivated; sessions ended, tokens revoked")]
 
     assert _cli("user", "reactivate", account).exit_code == 0
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401  # old tokens stay dead
@@ -96,12 +100,15 @@ def test_logout_ends_the_session_on_the_server(app, csrf_on, account):
     assert replay.status_code == 302 and "/login" in replay.headers["Location"]
 
 
-def test_an_administrator_manages_accounts_in_the_admin_and_each_change_is_logged(app, csrf_on, account, session,
-                                                                                  login):
+def test_the_security_administrator_manages_accounts_in_the_admin_and_each_change_is_logged(
+        app, csrf_on, account, session, login):
     victim = _client(app)
     assert _sign_in(victim, account).status_code == 302
+    system = _client(app)  # 三员分立: the system administrator no longer reaches accounts
+    assert login(system, "admin").status_code == 302
+    assert system.get(f"/admin/account/?search={account}").status_code == 403
     admin = _client(app)
-    assert login(admin, "admin").status_code == 302
+    assert login(admin, "security_admin").status_code == 302
     user = _user(session, account)
     listing = admin.get(f"/admin/account/?search={account}&lang=en").get_data(as_text=True)
     assert account in listing and "Dispatcher" in listing
@@ -133,15 +140,22 @@ def test_an_administrator_manages_accounts_in_the_admin_and_each_change_is_logge
                                                "csrf_token": csrf_from(listing)})
     assert _user(session, account).active
     logged = [(e.interface, e.username, sorted(e.after)) for e in _changes(session, user) if e.action == "update"]
-    assert ("admin", "admin", ["role", "session_epoch", "unit_id"]) in logged
+    assert ("admin", "security_admin", ["role", "session_epoch", "unit_id"]) in logged
     assert any(i == "admin" and "must_change_password" in keys and "password_hash" in keys for i, _, keys in logged)
     assert [keys for i, _, keys in logged if i == "admin" and "active" in keys] == [
         ["active", "session_epoch"], ["active"]]
+    audited = list(session.scalars(select(SecurityAuditEntry).where(
+        SecurityAuditEntry.kind == "account", SecurityAuditEntry.subject == f"user {account}")
+        .order_by(SecurityAuditEntry.id)))
+    assert [(e.username, e.what) for e in audited] == [
+        ("security_admin", "role dispatcher -> field_unit, unit JD-DC"), ("security_admin", "password reset"),
+        ("security_admin", "deactivated"), ("security_admin", "reactivated")]
+    assert all(e.address for e in audited)
 
 
-def test_the_admin_creates_accounts_with_the_password_rules(app, csrf_on, session, login):
+def test_the_security_administrator_creates_accounts_with_the_password_rules(app, csrf_on, session, login):
     admin = _client(app)
-    login(admin, "admin")
+    login(admin, "security_admin")
     form = admin.get("/admin/account/new/?lang=zh_Hans_CN").get_data(as_text=True)
     name = f"new-{uuid.uuid4().hex[:6]}"
     refused = admin.post("/admin/account/new/", data={"username": name, "role": "checker", "unit_code": "",
@@ -256,17 +270,23 @@ def test_the_last_administrator_is_kept_and_nobody_deactivates_themselves(app, c
     last = admins[0].username
     for args in (("user", "deactivate", last), ("user", "set-role", last, "auditor")):
         refused = _cli(*args)
-        assert refused.exit_code == 2 and "last active administrator" in refused.output
+        assert refused.exit_code == 2 and "last active system administrator" in refused.output
     assert _user(session, last).active and _user(session, last).role == "admin"
 
-    create_user(session, "second-admin", "admin", "sturdy-lantern-42")
+    create_user(session, "second-security", "security_admin", "sturdy-lantern-42")
     session.commit()
     admin = _client(app)
-    login(admin, "admin")
+    login(admin, "security_admin")
+    me = _user(session, "security_admin")
     listing = admin.get("/admin/account/?lang=zh_Hans_CN").get_data(as_text=True)
-    own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(_user(session, "admin").id),
+    own = admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(me.id),
                                                      "csrf_token": csrf_from(listing)}, follow_redirects=True)
-    assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "admin").active
+    assert "不能停用自己的账号" in own.get_data(as_text=True) and _user(session, "security_admin").active
+    # nor may the security administrator make themselves the system administrator (三员分立)
+    form = admin.get(f"/admin/account/edit/?id={me.id}&lang=zh_Hans_CN").get_data(as_text=True)
+    promoted = admin.post(f"/admin/account/edit/?id={me.id}", data={"role": "admin", "unit_code": "",
+                                                                    "csrf_token": csrf_from(form)})
+    assert promoted.status_code == 200 and _user(session, "security_admin").role == "security_admin"
 
 
 def test_changing_ones_password_revokes_ones_api_tokens(app, csrf_on, account):
@@ -338,7 +358,7 @@ def test_the_accounts_admin_shows_local_times_and_ignores_a_crafted_row_id(app, 
     user.locked_until = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
     session.commit()
     admin = _client(app)
-    assert login(admin, "admin").status_code == 302
+    assert login(admin, "security_admin").status_code == 302
     listing = admin.get(f"/admin/account/?search={account}&lang=en").get_data(as_text=True)
     assert "2026-12-01 01:30" in listing and "2026-11-30 17:30" not in listing
     details = admin.get(f"/admin/account/details/?id={user.id}&lang=en").get_data(as_text=True)

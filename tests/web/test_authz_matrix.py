@@ -26,16 +26,24 @@ ANONYMOUS, INTAKE = "anonymous", "intake"
 FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR = "field_unit", "dispatcher", "checker", "supervisor"
 ASSESSOR, AUDITOR, ADMIN = "assessor", "auditor", "admin"
 COLLECTOR, SHIFT_LEADER = "collector", "shift_leader"  # 监督员 (checks on site), 值班长 (the dispatcher's rights)
+#: 三员分立: the system administrator (ADMIN) configures, the security administrator manages accounts, the audit
+#: administrator reads the security audit log; none reaches the others' pages, and the two new ones no business page.
+SECURITY_ADMIN, AUDIT_ADMIN = "security_admin", "audit_admin"
 ROLES = (ANONYMOUS, FIELD_UNIT, DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, COLLECTOR, SHIFT_LEADER,
-         INTAKE)
+         SECURITY_ADMIN, AUDIT_ADMIN, INTAKE)
 #: The demo account that plays each role (the field unit is the Dongcheng sub-district office).
 ACCOUNTS = {FIELD_UNIT: "dongcheng", DISPATCHER: "dispatcher", CHECKER: "checker", SUPERVISOR: "supervisor",
             ASSESSOR: "assessor", AUDITOR: "auditor", ADMIN: "admin", COLLECTOR: "collector",
-            SHIFT_LEADER: "shift_leader"}
+            SHIFT_LEADER: "shift_leader", SECURITY_ADMIN: "security_admin", AUDIT_ADMIN: "audit_admin"}
 
 EVERYONE = frozenset(ROLES)
 STAFF = frozenset({DISPATCHER, CHECKER, SUPERVISOR, ASSESSOR, AUDITOR, ADMIN, COLLECTOR, SHIFT_LEADER})
 USERS = STAFF | {FIELD_UNIT}
+SIGNED_IN = USERS | {SECURITY_ADMIN, AUDIT_ADMIN}  # sign out, change one's password, the home page (which sends
+# the separated administrators on to the admin)
+ACCOUNT_MANAGERS = frozenset({SECURITY_ADMIN})  # admin.ACCOUNT_MANAGERS: accounts, tokens, sign-in waits
+SECURITY_AUDITORS = frozenset({AUDIT_ADMIN})  # admin.SECURITY_AUDITORS: the security audit log
+REPORTER_PHONE = frozenset({DISPATCHER, SHIFT_LEADER, COLLECTOR})  # engine.intake.reporter.REPORTER_PHONE_ROLES
 SUPERVISORS = frozenset({SUPERVISOR, ADMIN})
 ADMINS = frozenset({ADMIN})
 RECORD_READERS = frozenset({ADMIN, AUDITOR})
@@ -50,14 +58,18 @@ ADMIN_READERS = frozenset({ADMIN, AUDITOR, ASSESSOR})  # admin.READERS: every ad
 #: Flask-Admin model views (admin.ReadableModelView) by endpoint: every reader lists and opens records;
 #: the views that change data (admin.EDITING_VIEWS) answer 403 to all but admins (POLICY below).
 MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear", "recipient", "failed_delivery",
-               "account", "token", "sign_in_lock", "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
+               "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
                "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
                "inspectionplan", "inspection_points", "inspection_point_types", "plan_items", "checklist_items")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
+#: The security administrator's model views: only they list them, and only they change them.
+ACCESS_VIEWS = ("account", "token", "sign_in_lock")
 #: Flask-Admin views by endpoint: who passes is_accessible.
 ADMIN_VIEWS = {
     **{view: ADMIN_READERS for view in MODEL_VIEWS},
+    **{view: ACCOUNT_MANAGERS for view in ACCESS_VIEWS},
+    "security_audit": SECURITY_AUDITORS,  # read-only, with a CSV export; nobody edits it (EDITING_VIEWS below)
     "deduction_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "checklist_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
     "permit_import": ADMIN_READERS,  # readers see the form and the template; importing (POST) calls require_editor()
@@ -83,14 +95,14 @@ ADMIN_VIEWS = {
 POLICY: dict[str, frozenset[str]] = {
     "static": EVERYONE,
     "admin.static": EVERYONE,  # Flask-Admin's CSS and JavaScript
-    "admin.index": ADMIN_READERS,  # the admin home
+    "admin.index": ADMIN_READERS | ACCOUNT_MANAGERS | SECURITY_AUDITORS,  # the separated go on to their own view
     "healthz": EVERYONE,
     "readyz": EVERYONE,
     "metrics.metrics": NOBODY,  # only the metrics token or an allowed address (tests/web/test_observability.py)
     "pages.login": EVERYONE,
-    "pages.logout": USERS,
-    "pages.change_password": USERS,  # one's own password (the form every page leads to after a reset)
-    "pages.home": USERS,
+    "pages.logout": SIGNED_IN,
+    "pages.change_password": SIGNED_IN,  # one's own password (the form every page leads to after a reset)
+    "pages.home": SIGNED_IN,
     "pages.tasks": USERS,
     "pages.task": USERS,
     "pages.assign": frozenset({FIELD_UNIT, ADMIN}),
@@ -196,6 +208,8 @@ POLICY: dict[str, frozenset[str]] = {
     "case_pages.queue": frozenset({COLLECTOR, DISPATCHER, SHIFT_LEADER, ADMIN}),  # 待核实, 待立案, 待结案, 待回访
     "case_pages.case_page": STAFF,
     "case_pages.photo": STAFF,
+    "case_pages.reveal_reporter_phone": REPORTER_PHONE,  # 显示号码: each view in the security audit log
+    "cases_api.reveal_reporter_phone": REPORTER_PHONE,
     "case_pages.verify_form": frozenset({COLLECTOR, SHIFT_LEADER, ADMIN}),
     "case_pages.file_form": frozenset({SHIFT_LEADER, ADMIN}),
     "case_pages.refuse_form": frozenset({SHIFT_LEADER, ADMIN}),
@@ -240,6 +254,8 @@ POLICY: dict[str, frozenset[str]] = {
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
     **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},
+    **{f"{view}.{name}": ACCOUNT_MANAGERS for view in ACCESS_VIEWS for name in EDITING_VIEWS},
+    **{f"security_audit.{name}": NOBODY for name in EDITING_VIEWS},
 }
 
 #: Values for the URL parameters (task_id and event_id are filled with a Dongcheng task below).

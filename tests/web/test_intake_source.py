@@ -1,4 +1,5 @@
-"""The source type is the token's, and the reporter's number is read whole only by those who call back:
+"""The source type is the token's, and the reporter's number is masked for everyone; only a role that contacts
+reporters reads it whole, by an explicit request that the security audit log records:
 real HTTP through Flask's test client, as an integrator's system and the bureau's staff would meet it."""
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.accounts.users import issue_intake_token
-from engine.core.models import Event
+from engine.core.models import Event, SecurityAuditEntry
 from tests.helpers import bearer, event, unique, user_token
 
 PHONE = "138 0013-8000"  # as a hotline operator types it
@@ -110,7 +111,8 @@ def test_bad_reporter_fields_are_named_and_nothing_is_stored(client, intake_toke
     assert all_events(session) == before
 
 
-def test_the_reporters_phone_is_whole_for_a_dispatcher_and_masked_for_others(client, intake_token, session, drain):
+def test_the_reporters_phone_is_masked_for_all_and_shown_whole_only_on_a_logged_request(client, intake_token,
+                                                                                         session, drain):
     body = event("06029", "DC-01", hour=23, reporter_name="王先生", reporter_phone=PHONE)
     event_id = client.post("/api/v1/events", json=body, headers=bearer(intake_token)).get_json()["id"]
     assert stored(session, event_id).reporter_phone == STORED_PHONE
@@ -121,14 +123,27 @@ def test_the_reporters_phone_is_whole_for_a_dispatcher_and_masked_for_others(cli
         assert response.status_code == 200, response.get_json()
         return response.get_json()["reporter"]
 
-    assert reporter(user_token(client, "dispatcher")) == {"name": "王先生", "phone": STORED_PHONE}
-    assert reporter(user_token(client, "shift_leader")) == {"name": "王先生", "phone": STORED_PHONE}
-    assert reporter(user_token(client, "auditor")) == {"name": "王先生", "phone": MASKED_PHONE}
-    assert reporter(user_token(client, "dongcheng")) == {"name": "王先生", "phone": MASKED_PHONE}  # field unit
-    assert reporter(intake_token) == {"name": "王先生", "phone": MASKED_PHONE}  # the sender reads it back masked
+    dispatcher = user_token(client, "dispatcher")
+    for token in (dispatcher, user_token(client, "shift_leader"), user_token(client, "auditor"),
+                  user_token(client, "dongcheng"), intake_token):  # the field unit; the sender reads it back masked
+        assert reporter(token) == {"name": "王先生", "phone": MASKED_PHONE}
+
+    def views() -> list[tuple[str, str | None]]:
+        session.expire_all()
+        return list(session.execute(select(SecurityAuditEntry.username, SecurityAuditEntry.subject).where(
+            SecurityAuditEntry.kind == "reporter_phone", SecurityAuditEntry.subject == f"event {event_id}")))
+
+    for username in ("auditor", "admin", "dongcheng"):  # roles that never call a reporter: refused, nothing logged
+        denied = client.post(f"/api/v1/events/{event_id}/reporter-phone", headers=bearer(user_token(client, username)))
+        assert denied.status_code == 403
+    assert views() == []
+    shown = client.post(f"/api/v1/events/{event_id}/reporter-phone", headers=bearer(dispatcher))
+    assert shown.status_code == 200 and shown.get_json() == {"event": event_id, "phone": STORED_PHONE}
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert views() == [("dispatcher", f"event {event_id}")]
 
 
-def test_the_admin_event_list_masks_the_phone_for_an_auditor(app, session, intake_token, login):
+def test_the_admin_event_list_masks_the_phone_for_every_reader(app, session, intake_token, login):
     named = app.test_client().post("/api/v1/events", json=event(reporter_name="赵先生", reporter_phone=PHONE),
                                    headers=bearer(intake_token)).get_json()["id"]
     hidden = app.test_client().post("/api/v1/events", json=event(reporter_phone=PHONE, anonymous=True),
@@ -147,5 +162,5 @@ def test_the_admin_event_list_masks_the_phone_for_an_auditor(app, session, intak
     assert "赵先生" in named_page and MASKED_PHONE in named_page and STORED_PHONE not in named_page
     assert "Anonymous" in hidden_page and MASKED_PHONE not in hidden_page and STORED_PHONE not in hidden_page
 
-    listing, named_page, _ = pages("admin")
-    assert STORED_PHONE in listing and STORED_PHONE in named_page
+    listing, named_page, _ = pages("admin")  # the system administrator has no need of reporters' numbers
+    assert MASKED_PHONE in listing and STORED_PHONE not in listing and STORED_PHONE not in named_page

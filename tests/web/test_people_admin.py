@@ -197,9 +197,11 @@ def test_a_street_takes_its_responsible_person_from_its_own_unit(admin, session)
     assert "测试路" in listing and "华杰" in listing
 
 
-def test_the_sign_in_locks_name_every_role_including_collector_and_shift_leader(admin):
-    html = admin.get("/admin/sign_in_lock/?lang=zh").get_data(as_text=True)
-    assert "监督员" in html and "值班长" in html
+def test_the_sign_in_locks_name_every_role_including_collector_and_shift_leader(app, login):
+    security = app.test_client()  # sign-in locks are the security administrator's (三员分立)
+    assert login(security, "security_admin").status_code == 302
+    html = security.get("/admin/sign_in_lock/?lang=zh").get_data(as_text=True)
+    assert "监督员" in html and "值班长" in html and "安全管理员" in html and "审计管理员" in html
 
 
 # --- import --------------------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def test_an_administrator_unlocks_an_account_from_the_admin_and_the_cli(app, acc
     address = fail_until_waiting()
     app.config["WTF_CSRF_ENABLED"] = True
     admin = _client(app)
-    assert login(admin, "admin").status_code == 302
+    assert login(admin, "security_admin").status_code == 302  # sign-in waits are the security administrator's
     listing = admin.get(f"/admin/sign_in_lock/?search={account}&lang=en").get_data(as_text=True)
     user_id = session.scalar(select(User.id).where(User.username == account))
     assert account in listing and "Sign-in waits until" in listing
@@ -187,7 +187,7 @@ def test_pages_carry_a_strict_content_security_policy(app, client):
 def test_the_admin_pages_work_under_their_policy(app, login):
     app.config["WTF_CSRF_ENABLED"] = True
     client = _client(app)
-    login(client, "admin")
+    login(client, "security_admin")
     page = client.get("/admin/token/")
     assert page.status_code == 200
     assert "script-src 'self' 'unsafe-inline'" in page.headers["Content-Security-Policy"]
@@ -224,13 +224,13 @@ def test_a_revoked_intake_token_gets_401(app, client, session, settings):
     assert token[:10] not in CliRunner().invoke(main, ["token", "list"]).output
 
 
-def test_an_administrator_revokes_a_token_in_the_admin(app, session, login):
+def test_the_security_administrator_revokes_a_token_in_the_admin(app, session, login):
     token = issue_intake_token(session, "patrol-revoked", "patrol")
     session.commit()
     row = session.scalar(select(ApiToken).where(ApiToken.prefix == token[:10]))
     app.config["WTF_CSRF_ENABLED"] = True
     admin = _client(app)
-    login(admin, "admin")
+    login(admin, "security_admin")
     listing = admin.get("/admin/token/").get_data(as_text=True)
     assert token[:10] in listing and token not in listing
     admin.post("/admin/token/action/", data={"action": "revoke", "rowid": str(row.id),
