@@ -8,16 +8,97 @@ which rule fired for which fact; deciding what that means happens afterwards, in
 from __future__ import annotations
 
 import copy
+import json
 import os
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from rules.compiler import CompiledRuleset
-from rules.facts import for_durable
+from rules.compiler import ANY_PARTITION, MAX_RULES_PER_RULESET, CompiledRuleset
+from rules.facts import FACTS, SET_FACTS
 
 CATCH_ALL = "__seen__"
 CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
+_TEXT, _SET, _OTHER = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The rulesets a compiled version is registered as, the fact names each one's rules read, and
+    which rulesets an event of each category meets (the same for the Evaluator and bench's ceiling)."""
+
+    definitions: dict[str, dict[str, Any]]
+    fields: dict[str, tuple[tuple[str, int], ...]]
+    routes: dict[str, list[str]]
+    unrouted: list[str]
+
+    def rulesets_for(self, category: str) -> list[str]:
+        return self.routes.get(category, self.unrouted)
+
+
+def _read(cond: dict[str, Any], into: set[str]) -> None:
+    for key in ("all", "any"):
+        if key in cond:
+            for child in cond[key]:
+                _read(child, into)
+            return
+    if "not" in cond:
+        _read(cond["not"], into)
+    else:
+        into.add(cond["fact"])
+
+
+def _kind(name: str) -> int:
+    return _SET if name in SET_FACTS else _TEXT if FACTS.get(name) and FACTS[name].type == "str" else _OTHER
+
+
+def layout(compiled: CompiledRuleset) -> Layout:
+    """Category-free rules join every category partition they fit in, so an event is asserted once, not
+    twice; each ruleset gets `cap` (one callback per rule and batch) and the catch-all rule."""
+    any_parts = compiled.routes.get(ANY_PARTITION, [])
+    any_rules = {k: r for name in any_parts for k, r in compiled.partitions[name].items()}
+    carries_any: set[str] = set()
+    definitions: dict[str, dict[str, Any]] = {}
+    fields: dict[str, tuple[tuple[str, int], ...]] = {}
+    for name, rules in compiled.partitions.items():
+        rules = dict(rules)
+        if name not in any_parts and any_rules and len(rules) + len(any_rules) <= MAX_RULES_PER_RULESET:
+            rules.update(any_rules)
+            carries_any.add(name)
+        rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
+        for rule in rules.values():
+            rule["cap"] = CAP
+        read = {"category"}
+        for key in rules:
+            doc = compiled.rules.get(key)
+            if doc is None:  # a stored version without its documents: send every catalogue fact
+                read.update(FACTS)
+            else:
+                _read(doc["when"], read)
+        # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
+        # "$ex id" hangs durable_rules, "$ex category" works.
+        rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
+        definitions[name] = rules
+        fields[name] = tuple((field, _kind(field)) for field in sorted(read))
+    routes = {category: parts + ([] if carries_any.intersection(parts) else any_parts)
+              for category, parts in compiled.routes.items() if category != ANY_PARTITION}
+    return Layout(definitions, fields, routes, list(any_parts))
+
+
+def project(facts: dict[str, Any], fields: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    """The facts a ruleset reads, as durable_rules needs them (rules.facts.for_durable, in one pass):
+    a missing text fact is "", every set gets an extra "" member; other facts only when present."""
+    out: dict[str, Any] = {}
+    for name, kind in fields:
+        value = facts.get(name)
+        if kind == _TEXT:
+            out[name] = "" if value is None else value
+        elif kind == _SET:
+            out[name] = [*(value or ()), ""]
+        elif value is not None or name in facts:
+            out[name] = value
+    return out
 
 
 class Evaluator:
@@ -43,51 +124,42 @@ class Evaluator:
                 return None
 
         self._host = _Host()
-        self._registered: set[str] = set()
+        self._layouts: dict[str, Layout] = {}
         self._serial = 0
         self.pid = os.getpid()
 
-    def _ensure(self, tag: str, compiled: CompiledRuleset) -> None:
-        if tag in self._registered:
-            return
-        definitions = {}
-        for name, rules in compiled.partitions.items():
-            rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
-            for rule in rules.values():
-                rule["cap"] = CAP  # one Python callback per rule and batch, not per fact
-            # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
-            # "$ex id" hangs durable_rules, "$ex category" works.
-            rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
-            definitions[f"{tag}.{name}"] = rules
-        if definitions:
-            self._host.register_rulesets(definitions)
-        self._registered.add(tag)
+    def _ensure(self, tag: str, compiled: CompiledRuleset) -> Layout:
+        known = self._layouts.get(tag)
+        if known is not None:
+            return known
+        plan = layout(compiled)
+        if plan.definitions:
+            self._host.register_rulesets({f"{tag}.{name}": rules for name, rules in plan.definitions.items()})
+        self._layouts[tag] = plan
+        return plan
 
     def evaluate(self, tag: str, compiled: CompiledRuleset,
                  items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
         """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""
-        self._ensure(tag, compiled)
+        plan = self._ensure(tag, compiled)
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
         owner: dict[str, str] = {}
+        fields = plan.fields
         for item_id, facts in items:
-            for partition in compiled.partitions_for(str(facts.get("category"))):
+            for partition in plan.rulesets_for(str(facts.get("category"))):
                 self._serial += 1
                 fact_id = f"{self.pid}.{self._serial}"
                 owner[fact_id] = item_id
-                by_partition[partition].append({**for_durable(facts), "id": fact_id})
+                fact = project(facts, fields[partition])
+                fact["id"] = fact_id
+                by_partition[partition].append(fact)
         results: dict[str, list[str]] = defaultdict(list)
         chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
                   for start in range(0, len(facts), CAP))
         for partition, facts in chunks:
             ruleset = f"{tag}.{partition}"
             del self._fired[:]
-            try:
-                self._host.assert_facts(ruleset, facts)
-            except self._durable.MessageObservedException:
-                # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
-                self._assert_one_by_one(ruleset, facts)
-            else:
-                self._host.retract_facts(ruleset, facts)
+            self._assert_and_retract(ruleset, facts)
             stray = [fact_id for _, fact_id in self._fired if fact_id not in owner]
             if stray:  # never seen, but a firing must not be attributed to the wrong event or lost silently
                 del self._fired[:]
@@ -99,12 +171,38 @@ class Evaluator:
             del self._fired[:]
         return results
 
+    def _assert_and_retract(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+        """Host.assert_facts and retract_facts, but the batch is JSON-encoded once for both calls."""
+        rules = self._host.get_ruleset(ruleset)
+        engine = self._durable.durable_rules_engine
+        payload = json.dumps(facts, ensure_ascii=False)
+        try:
+            _run_actions(rules, rules._handle_result(engine.assert_facts(rules._handle, payload), facts))
+        except self._durable.MessageObservedException:
+            # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
+            self._assert_one_by_one(ruleset, facts)
+        else:
+            _run_actions(rules, rules._handle_result(engine.retract_facts(rules._handle, payload), facts))
+
     def _assert_one_by_one(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
         self._host.retract_facts(ruleset, facts)
         del self._fired[:]
         for fact in facts:
             self._host.assert_fact(ruleset, fact)
             self._host.retract_fact(ruleset, fact)
+
+
+def _run_actions(rules: Any, state: Any) -> None:
+    """What durable_rules' Host._handle_function does after a call: run the queued actions, raise their error."""
+    errors: list[BaseException] = []
+
+    def done(error: BaseException | None, _state: Any) -> None:
+        if error:
+            errors.append(error)
+
+    rules.do_actions(state, done)
+    if errors:
+        raise errors[0]
 
 
 def _ignore(_closure) -> None:
