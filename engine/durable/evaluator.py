@@ -177,12 +177,34 @@ class Evaluator:
         engine = self._durable.durable_rules_engine
         payload = json.dumps(facts, ensure_ascii=False)
         try:
-            _run_actions(rules, rules._handle_result(engine.assert_facts(rules._handle, payload), facts))
+            state = rules._handle_result(engine.assert_facts(rules._handle, payload), facts)
         except self._durable.MessageObservedException:
             # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
             self._assert_one_by_one(ruleset, facts)
-        else:
-            _run_actions(rules, rules._handle_result(engine.retract_facts(rules._handle, payload), facts))
+            return
+        self._record_actions(engine, rules._handle, state)
+        self._record_actions(engine, rules._handle, rules._handle_result(engine.retract_facts(rules._handle, payload),
+                                                                         facts))
+
+    def _record_actions(self, engine: Any, handle: int, state: Any) -> None:
+        """durable_rules' action loop (Ruleset.do_actions) without its per-action Closure, Content and state
+        re-encoding: each queued action is read, its fact ids recorded, and the action completed. The
+        catch-all's message, every fact of the batch, is never decoded."""
+        started = engine.start_action_for_state(handle, state)
+        if not started:
+            return
+        state_json, message = started[0], started[1]
+        try:
+            while message:
+                if not message.startswith(_CATCH_ALL_MESSAGE):
+                    for rule_key, matched in json.loads(message).items():
+                        if rule_key != CATCH_ALL:
+                            self._fired.extend((rule_key, fact_id) for fact_id in _ids(matched))
+                engine.update_state(handle, state_json)
+                message = engine.complete_and_start_action(handle, state)
+        except BaseException:
+            engine.abandon_action(handle, state)
+            raise
 
     def _assert_one_by_one(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
         self._host.retract_facts(ruleset, facts)
@@ -192,17 +214,13 @@ class Evaluator:
             self._host.retract_fact(ruleset, fact)
 
 
-def _run_actions(rules: Any, state: Any) -> None:
-    """What durable_rules' Host._handle_function does after a call: run the queued actions, raise their error."""
-    errors: list[BaseException] = []
+_CATCH_ALL_MESSAGE = f'{{"{CATCH_ALL}":'  # how the engine's message for the catch-all starts
 
-    def done(error: BaseException | None, _state: Any) -> None:
-        if error:
-            errors.append(error)
 
-    rules.do_actions(state, done)
-    if errors:
-        raise errors[0]
+def _ids(matched: Any) -> list[str]:
+    """The fact ids of an action's message: a list of {"m": fact} for a capped rule, one {"m": fact} otherwise."""
+    ones = matched if isinstance(matched, list) else [matched]
+    return [(one["m"] if "m" in one and len(one) == 1 else one)["id"] for one in ones]
 
 
 def _ignore(_closure) -> None:
