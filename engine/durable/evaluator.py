@@ -15,12 +15,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from rules.compiler import ANY_PARTITION, MAX_RULES_PER_RULESET, CompiledRuleset
+from rules.compiler import ANY_PARTITION, CompiledRuleset, categories_of
 from rules.facts import FACTS, SET_FACTS
 
 CATCH_ALL = "__seen__"
 CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
 _TEXT, _SET, _OTHER = 0, 1, 2
+#: Rules per registered ruleset. durable_rules tests every rule of a ruleset against each fact (about 5 us per fact
+#: at 60 rules, 16 us at 200 here), and its cost is flat only up to about 60 rules (docs/BENCHMARKS.md, issue 18).
+RULESET_SIZE = 60
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,13 @@ def layout(compiled: CompiledRuleset) -> Layout:
     twice; each ruleset gets `cap` (one callback per rule and batch) and the catch-all rule."""
     any_parts = compiled.routes.get(ANY_PARTITION, [])
     any_rules = {k: r for name in any_parts for k, r in compiled.partitions[name].items()}
+    partitions, category_routes = _split(compiled, any_parts)
     carries_any: set[str] = set()
     definitions: dict[str, dict[str, Any]] = {}
     fields: dict[str, tuple[tuple[str, int], ...]] = {}
-    for name, rules in compiled.partitions.items():
+    for name, rules in partitions.items():
         rules = dict(rules)
-        if name not in any_parts and any_rules and len(rules) + len(any_rules) <= MAX_RULES_PER_RULESET:
+        if name not in any_parts and any_rules and len(rules) + len(any_rules) <= RULESET_SIZE:
             rules.update(any_rules)
             carries_any.add(name)
         rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
@@ -82,8 +86,40 @@ def layout(compiled: CompiledRuleset) -> Layout:
         definitions[name] = rules
         fields[name] = tuple((field, _kind(field)) for field in sorted(read))
     routes = {category: parts + ([] if carries_any.intersection(parts) else any_parts)
-              for category, parts in compiled.routes.items() if category != ANY_PARTITION}
+              for category, parts in category_routes.items()}
     return Layout(definitions, fields, routes, list(any_parts))
+
+
+def _split(compiled: CompiledRuleset, any_parts: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """The compiler's category partitions cut into rulesets of at most RULESET_SIZE rules, and which of them
+    hold each category's rules: durable_rules' cost per fact grows with the rules in the ruleset it meets."""
+    partitions: dict[str, dict[str, Any]] = {name: compiled.partitions[name] for name in any_parts}
+    routes: dict[str, list[str]] = {}
+    holders: dict[str, list[str]] = {}
+    for name, rules in compiled.partitions.items():
+        if name in any_parts:
+            continue
+        keys = list(rules)
+        pieces = [keys[start:start + RULESET_SIZE] for start in range(0, len(keys), RULESET_SIZE)]
+        for index, piece in enumerate(pieces):
+            piece_name = name if len(pieces) == 1 else f"{name}/{index}"
+            partitions[piece_name] = {key: rules[key] for key in piece}
+            for key in piece:
+                doc = compiled.rules.get(key)
+                cats = categories_of(doc) if doc is not None else None
+                for category in (cats if cats is not None else ()):
+                    found = holders.setdefault(f"{name}\0{category}", [])
+                    if piece_name not in found:
+                        found.append(piece_name)
+            if len(pieces) > 1 and any(compiled.rules.get(key) is None for key in piece):
+                holders.setdefault(f"{name}\0", []).append(piece_name)
+    for category, parts in compiled.routes.items():
+        if category == ANY_PARTITION:
+            continue
+        routes[category] = [piece for part in parts
+                            for piece in (holders.get(f"{part}\0{category}", []) + holders.get(f"{part}\0", [])
+                                          if f"{part}/0" in partitions else [part])]
+    return partitions, routes
 
 
 def project(facts: dict[str, Any], fields: tuple[tuple[str, int], ...]) -> dict[str, Any]:
