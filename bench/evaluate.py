@@ -153,6 +153,7 @@ def run_capped(set_name: str, budget: float, batch: int, n: int, packed: bool = 
             return ignore if action_name == "__seen__" else recorder(action_name)
 
     from rules.compiler import compile_rule
+    from rules.facts import for_durable  # sets need their "" member, as in the Evaluator
 
     host = _Host()
     cap = max(batch, 1) * 2
@@ -179,7 +180,7 @@ def run_capped(set_name: str, budget: float, batch: int, n: int, packed: bool = 
                 serial[0] += 1
                 fact_id = f"c.{serial[0]}"
                 owner[fact_id] = item_id
-                by_partition[partition].append({**f, "id": fact_id})
+                by_partition[partition].append({**for_durable(f), "id": fact_id})
         results: dict[str, list[str]] = defaultdict(list)
         for partition, pfacts in by_partition.items():
             del fired[:]
@@ -474,6 +475,11 @@ def main() -> int:
         x, y = rate(a), rate(b)
         return x / y if x and y else None
 
+    def cpu_ratio(a: str, b: str) -> float | None:
+        """The same ratio over evaluations per CPU-second: what each process got of a core, whatever the load."""
+        x, y = (results.get(a) or {}).get("per_cpu_s"), (results.get(b) or {}).get("per_cpu_s")
+        return x / y if x and y else None
+
     print()
     print(f"{'scenario':<19} {'rules':>5} {'batch':>5} {'evals/s':>10} {'evals/CPU-s':>11} {'check':>9}  note")
     notes = {"demo.ours": "Evaluator.evaluate, demo pack", "demo.floor": "rules.twin.matches, routed",
@@ -513,17 +519,26 @@ def main() -> int:
               "ours gen2000/gen60": ratio("gen2000.ours", "gen60.ours")}
     print()
     print("ratios: " + "   ".join(f"{k} {v:.2f}x" for k, v in ratios.items() if v is not None))
+    cpu_ratios = {"demo ours/ceiling": cpu_ratio("demo.ours", "demo.raw_batched"),
+                  "gen60 ours/ceiling": cpu_ratio("gen60.ours", "gen60.raw_batched"),
+                  "gen2000 ours/ceiling": cpu_ratio("gen2000.ours", "gen2000.raw_batched"),
+                  "ours gen2000/gen60": cpu_ratio("gen2000.ours", "gen60.ours")}
+    print("per CPU-second: " + "   ".join(f"{k} {v:.2f}x" for k, v in cpu_ratios.items() if v is not None))
     goals: dict[str, bool] = {}
-    if rate("demo.ours"):
-        goals[f"demo.ours >= {GOAL_PER_CORE:,}/s"] = rate("demo.ours") >= GOAL_PER_CORE
-    for set_name in ("demo", "gen60", "gen2000"):
-        share = ratios[f"{set_name} ours/ceiling"]
-        if share is not None:
-            goals[f"{set_name} ours/ceiling >= {CEILING_SHARE}"] = share >= CEILING_SHARE
-    if ratios["ours gen2000/gen60"] is not None:
-        goals[f"ours gen2000/gen60 >= {FLAT_SHARE}"] = ratios["ours gen2000/gen60"] >= FLAT_SHARE
+    cpu_goals: dict[str, bool] = {}
+    for figures, table, per_s in ((ratios, goals, rate("demo.ours")),
+                                  (cpu_ratios, cpu_goals, (results.get("demo.ours") or {}).get("per_cpu_s"))):
+        if per_s:
+            table[f"demo.ours >= {GOAL_PER_CORE:,}/s"] = per_s >= GOAL_PER_CORE
+        for set_name in ("demo", "gen60", "gen2000"):
+            share = figures[f"{set_name} ours/ceiling"]
+            if share is not None:
+                table[f"{set_name} ours/ceiling >= {CEILING_SHARE}"] = share >= CEILING_SHARE
+        if figures["ours gen2000/gen60"] is not None:
+            table[f"ours gen2000/gen60 >= {FLAT_SHARE}"] = figures["ours gen2000/gen60"] >= FLAT_SHARE
     for goal, met in goals.items():
-        print(f"goal {goal}: {'met' if met else 'MISSED'}")
+        print(f"goal {goal}: {'met' if met else 'MISSED'} (wall); "
+              f"{'met' if cpu_goals.get(goal) else 'MISSED'} per CPU-second")
     load_after = os.getloadavg()
     print(f"total {time.perf_counter() - started:.1f} s; 1-min load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after (above ~1 means other processes shared the {os.cpu_count()} cores)")
@@ -537,7 +552,9 @@ def main() -> int:
                "mismatches": {k: v["mismatches"] for k, v in results.items() if "mismatches" in v},
                "errors": {k: v["error"] for k, v in results.items() if "error" in v},
                "ratios": {k: round(v, 3) for k, v in ratios.items() if v is not None},
-               "goal_per_core": GOAL_PER_CORE, "goals": goals, "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
+               "goal_per_core": GOAL_PER_CORE, "goals": goals, "goals_per_cpu_s": cpu_goals,
+               "per_cpu_s": {k: round(v["per_cpu_s"]) for k, v in results.items() if "per_cpu_s" in v},
+               "cpu_ratios": {k: round(v, 3) for k, v in cpu_ratios.items() if v is not None}, "loadavg": [round(load_before[0], 2), round(load_after[0], 2)]}
     print(json.dumps(summary, ensure_ascii=False))
     return 1 if summary["errors"] or any(summary["mismatches"].values()) else 0
 
