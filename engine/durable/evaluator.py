@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -233,9 +234,7 @@ class Evaluator:
         try:
             while message:
                 if not message.startswith(_CATCH_ALL_MESSAGE):
-                    for rule_key, matched in json.loads(message).items():
-                        if rule_key != CATCH_ALL:
-                            self._fired.extend((rule_key, fact_id) for fact_id in _ids(matched))
+                    self._fired.extend(_firings(message))
                 engine.update_state(handle, state_json)
                 message = engine.complete_and_start_action(handle, state)
         except BaseException:
@@ -253,10 +252,19 @@ class Evaluator:
 _CATCH_ALL_MESSAGE = f'{{"{CATCH_ALL}":'  # how the engine's message for the catch-all starts
 
 
-def _ids(matched: Any) -> list[str]:
-    """The fact ids of an action's message: a list of {"m": fact} for a capped rule, one {"m": fact} otherwise."""
-    ones = matched if isinstance(matched, list) else [matched]
-    return [(one["m"] if "m" in one and len(one) == 1 else one)["id"] for one in ones]
+_FACT_ID = re.compile(r'"id": ?"(\d+\.\d+)"')
+
+
+def _firings(message: str) -> list[tuple[str, str]]:
+    """(rule key, fact id) of one action's message, {"<rule key>": [{"m": fact}, ...]}, without decoding the facts:
+    the ids are ours ("<pid>.<serial>"), and a fact's text values cannot hold an unescaped quote."""
+    rule_key = message[2:message.index('"', 2)]
+    if "\\" in rule_key or rule_key == CATCH_ALL:  # never seen: an escaped key is decoded properly
+        decoded = json.loads(message)
+        return [(key, (one.get("m", one) if isinstance(one, dict) else one)["id"])
+                for key, matched in decoded.items() if key != CATCH_ALL
+                for one in (matched if isinstance(matched, list) else [matched])]
+    return [(rule_key, fact_id) for fact_id in _FACT_ID.findall(message)]
 
 
 def _ignore(_closure) -> None:
