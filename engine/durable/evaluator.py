@@ -4,6 +4,10 @@ Evaluation is stateless per event: each enriched event is asserted as a fact wit
 one long-lived sid, the rules that fired are collected, and the fact is retracted at once
 (`delete_state` while other sids live segfaults; see docs/ARCHITECTURE.md). Actions only record
 which rule fired for which fact; deciding what that means happens afterwards, in Python.
+
+The compiled partitions are registered as rulesets of at most RULESET_SIZE rules, category-free rules
+folded in where they fit, and each fact carries only the fields its ruleset reads (`layout`, `project`);
+bench/evaluate.py's `*.raw_batched` ceiling uses the same layout (docs/BENCHMARKS.md, issue 18).
 """
 from __future__ import annotations
 
@@ -258,8 +262,9 @@ _FACT_ID = re.compile(r'"id": ?"(\d+\.\d+)"')
 def _firings(message: str) -> list[tuple[str, str]]:
     """(rule key, fact id) of one action's message, {"<rule key>": [{"m": fact}, ...]}, without decoding the facts:
     the ids are ours ("<pid>.<serial>"), and a fact's text values cannot hold an unescaped quote."""
-    rule_key = message[2:message.index('"', 2)]
-    if "\\" in rule_key or rule_key == CATCH_ALL:  # never seen: an escaped key is decoded properly
+    end = message.find('"', 2)
+    rule_key = message[2:end] if message.startswith('{"') and end > 2 else ""
+    if not rule_key or "\\" in rule_key:  # never seen: any other shape, or an escaped key, is decoded properly
         decoded = json.loads(message)
         return [(key, (one.get("m", one) if isinstance(one, dict) else one)["id"])
                 for key, matched in decoded.items() if key != CATCH_ALL

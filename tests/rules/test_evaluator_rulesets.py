@@ -49,3 +49,19 @@ def test_many_rules_in_several_rulesets_fire_as_the_twin_says():
     assert sum(len(keys) for keys in fired.values()) > 400  # the rules do fire
     for i, event in enumerate(events):
         assert sorted(fired.get(str(i), [])) == sorted(d["key"] for d in docs if matches(d, event)), event
+
+
+def test_a_text_fact_that_looks_like_a_fact_id_is_not_taken_for_one():
+    """Firings are read from durable_rules' messages by our fact ids; a holder's name in quotes must not add one."""
+    from engine.durable.evaluator import evaluator
+
+    docs = [{"key": "holder", "title": {"zh": "门前三包", "en": "frontage"},
+             "when": {"fact": "frontage_holder", "op": "exists", "value": True},
+             "then": [{"do": "notify", "to": "tier:1"}]}]
+    for doc in docs:
+        validate_rule(doc)
+    compiled = compile_ruleset(docs)
+    events = [{"category": "C1", "frontage_holder": '店 "id": "1.1", "id":"2.2"'}, {"category": "C1"}]
+    fired = evaluator().evaluate(f"quoted{compiled.content_hash[:16]}", compiled,
+                                 [(str(i), e) for i, e in enumerate(events)])
+    assert dict(fired) == {"0": ["holder"]}
