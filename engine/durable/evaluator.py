@@ -4,20 +4,142 @@ Evaluation is stateless per event: each enriched event is asserted as a fact wit
 one long-lived sid, the rules that fired are collected, and the fact is retracted at once
 (`delete_state` while other sids live segfaults; see docs/ARCHITECTURE.md). Actions only record
 which rule fired for which fact; deciding what that means happens afterwards, in Python.
+
+The compiled partitions are registered as rulesets of at most RULESET_SIZE rules, category-free rules
+folded in where they fit, and each fact carries only the fields its ruleset reads (`layout`, `project`);
+bench/evaluate.py's `*.raw_batched` ceiling uses the same layout (docs/BENCHMARKS.md, issue 18).
 """
 from __future__ import annotations
 
 import copy
+import json
 import os
+import re
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from rules.compiler import CompiledRuleset
-from rules.facts import for_durable
+from rules.compiler import ANY_PARTITION, CompiledRuleset, categories_of
+from rules.facts import FACTS, SET_FACTS
 
 CATCH_ALL = "__seen__"
 CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
+_TEXT, _SET, _OTHER = 0, 1, 2
+#: Rules per registered ruleset. durable_rules tests every rule of a ruleset against each fact (about 5 us per fact
+#: at 60 rules, 16 us at 200 here), and its cost is flat only up to about 60 rules (docs/BENCHMARKS.md, issue 18).
+RULESET_SIZE = 60
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The rulesets a compiled version is registered as, the fact names each one's rules read, and
+    which rulesets an event of each category meets (the same for the Evaluator and bench's ceiling)."""
+
+    definitions: dict[str, dict[str, Any]]
+    fields: dict[str, tuple[tuple[str, int], ...]]
+    routes: dict[str, list[str]]
+    unrouted: list[str]
+
+    def rulesets_for(self, category: str) -> list[str]:
+        return self.routes.get(category, self.unrouted)
+
+
+def _read(cond: dict[str, Any], into: set[str]) -> None:
+    for key in ("all", "any"):
+        if key in cond:
+            for child in cond[key]:
+                _read(child, into)
+            return
+    if "not" in cond:
+        _read(cond["not"], into)
+    else:
+        into.add(cond["fact"])
+
+
+def _kind(name: str) -> int:
+    return _SET if name in SET_FACTS else _TEXT if FACTS.get(name) and FACTS[name].type == "str" else _OTHER
+
+
+def layout(compiled: CompiledRuleset) -> Layout:
+    """Category-free rules join every category partition they fit in, so an event is asserted once, not
+    twice; each ruleset gets `cap` (one callback per rule and batch) and the catch-all rule."""
+    any_parts = compiled.routes.get(ANY_PARTITION, [])
+    any_rules = {k: r for name in any_parts for k, r in compiled.partitions[name].items()}
+    partitions, category_routes = _split(compiled, any_parts)
+    carries_any: set[str] = set()
+    definitions: dict[str, dict[str, Any]] = {}
+    fields: dict[str, tuple[tuple[str, int], ...]] = {}
+    for name, rules in partitions.items():
+        rules = dict(rules)
+        if name not in any_parts and any_rules and len(rules) + len(any_rules) <= RULESET_SIZE:
+            rules.update(any_rules)
+            carries_any.add(name)
+        rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
+        for rule in rules.values():
+            rule["cap"] = CAP
+        read = {"category"}
+        for key in rules:
+            doc = compiled.rules.get(key)
+            if doc is None:  # a stored version without its documents: send every catalogue fact
+                read.update(FACTS)
+            else:
+                _read(doc["when"], read)
+        # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
+        # "$ex id" hangs durable_rules, "$ex category" works.
+        rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
+        definitions[name] = rules
+        fields[name] = tuple((field, _kind(field)) for field in sorted(read))
+    routes = {category: parts + ([] if carries_any.intersection(parts) else any_parts)
+              for category, parts in category_routes.items()}
+    return Layout(definitions, fields, routes, list(any_parts))
+
+
+def _split(compiled: CompiledRuleset, any_parts: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """The compiler's category partitions cut into rulesets of at most RULESET_SIZE rules, and which of them
+    hold each category's rules: durable_rules' cost per fact grows with the rules in the ruleset it meets."""
+    partitions: dict[str, dict[str, Any]] = {name: compiled.partitions[name] for name in any_parts}
+    routes: dict[str, list[str]] = {}
+    holders: dict[str, list[str]] = {}
+    for name, rules in compiled.partitions.items():
+        if name in any_parts:
+            continue
+        keys = list(rules)
+        pieces = [keys[start:start + RULESET_SIZE] for start in range(0, len(keys), RULESET_SIZE)]
+        for index, piece in enumerate(pieces):
+            piece_name = name if len(pieces) == 1 else f"{name}/{index}"
+            partitions[piece_name] = {key: rules[key] for key in piece}
+            for key in piece:
+                doc = compiled.rules.get(key)
+                cats = categories_of(doc) if doc is not None else None
+                for category in (cats if cats is not None else ()):
+                    found = holders.setdefault(f"{name}\0{category}", [])
+                    if piece_name not in found:
+                        found.append(piece_name)
+            if len(pieces) > 1 and any(compiled.rules.get(key) is None for key in piece):
+                holders.setdefault(f"{name}\0", []).append(piece_name)
+    for category, parts in compiled.routes.items():
+        if category == ANY_PARTITION:
+            continue
+        routes[category] = [piece for part in parts
+                            for piece in (holders.get(f"{part}\0{category}", []) + holders.get(f"{part}\0", [])
+                                          if f"{part}/0" in partitions else [part])]
+    return partitions, routes
+
+
+def project(facts: dict[str, Any], fields: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    """The facts a ruleset reads, as durable_rules needs them (rules.facts.for_durable, in one pass):
+    a missing text fact is "", every set gets an extra "" member; other facts only when present."""
+    out: dict[str, Any] = {}
+    for name, kind in fields:
+        value = facts.get(name)
+        if kind == _TEXT:
+            out[name] = "" if value is None else value
+        elif kind == _SET:
+            out[name] = [*(value or ()), ""]
+        elif value is not None or name in facts:
+            out[name] = value
+    return out
 
 
 class Evaluator:
@@ -43,51 +165,42 @@ class Evaluator:
                 return None
 
         self._host = _Host()
-        self._registered: set[str] = set()
+        self._layouts: dict[str, Layout] = {}
         self._serial = 0
         self.pid = os.getpid()
 
-    def _ensure(self, tag: str, compiled: CompiledRuleset) -> None:
-        if tag in self._registered:
-            return
-        definitions = {}
-        for name, rules in compiled.partitions.items():
-            rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
-            for rule in rules.values():
-                rule["cap"] = CAP  # one Python callback per rule and batch, not per fact
-            # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
-            # "$ex id" hangs durable_rules, "$ex category" works.
-            rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
-            definitions[f"{tag}.{name}"] = rules
-        if definitions:
-            self._host.register_rulesets(definitions)
-        self._registered.add(tag)
+    def _ensure(self, tag: str, compiled: CompiledRuleset) -> Layout:
+        known = self._layouts.get(tag)
+        if known is not None:
+            return known
+        plan = layout(compiled)
+        if plan.definitions:
+            self._host.register_rulesets({f"{tag}.{name}": rules for name, rules in plan.definitions.items()})
+        self._layouts[tag] = plan
+        return plan
 
     def evaluate(self, tag: str, compiled: CompiledRuleset,
                  items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
         """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""
-        self._ensure(tag, compiled)
+        plan = self._ensure(tag, compiled)
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
         owner: dict[str, str] = {}
+        fields = plan.fields
         for item_id, facts in items:
-            for partition in compiled.partitions_for(str(facts.get("category"))):
+            for partition in plan.rulesets_for(str(facts.get("category"))):
                 self._serial += 1
                 fact_id = f"{self.pid}.{self._serial}"
                 owner[fact_id] = item_id
-                by_partition[partition].append({**for_durable(facts), "id": fact_id})
+                fact = project(facts, fields[partition])
+                fact["id"] = fact_id
+                by_partition[partition].append(fact)
         results: dict[str, list[str]] = defaultdict(list)
         chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
                   for start in range(0, len(facts), CAP))
         for partition, facts in chunks:
             ruleset = f"{tag}.{partition}"
             del self._fired[:]
-            try:
-                self._host.assert_facts(ruleset, facts)
-            except self._durable.MessageObservedException:
-                # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
-                self._assert_one_by_one(ruleset, facts)
-            else:
-                self._host.retract_facts(ruleset, facts)
+            self._assert_and_retract(ruleset, facts)
             stray = [fact_id for _, fact_id in self._fired if fact_id not in owner]
             if stray:  # never seen, but a firing must not be attributed to the wrong event or lost silently
                 del self._fired[:]
@@ -99,12 +212,64 @@ class Evaluator:
             del self._fired[:]
         return results
 
+    def _assert_and_retract(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+        """Host.assert_facts and retract_facts, but the batch is JSON-encoded once for both calls."""
+        rules = self._host.get_ruleset(ruleset)
+        engine = self._durable.durable_rules_engine
+        payload = json.dumps(facts, ensure_ascii=False)
+        try:
+            state = rules._handle_result(engine.assert_facts(rules._handle, payload), facts)
+        except self._durable.MessageObservedException:
+            # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
+            self._assert_one_by_one(ruleset, facts)
+            return
+        self._record_actions(engine, rules._handle, state)
+        self._record_actions(engine, rules._handle, rules._handle_result(engine.retract_facts(rules._handle, payload),
+                                                                         facts))
+
+    def _record_actions(self, engine: Any, handle: int, state: Any) -> None:
+        """durable_rules' action loop (Ruleset.do_actions) without its per-action Closure, Content and state
+        re-encoding: each queued action is read, its fact ids recorded, and the action completed. The
+        catch-all's message, every fact of the batch, is never decoded."""
+        started = engine.start_action_for_state(handle, state)
+        if not started:
+            return
+        state_json, message = started[0], started[1]
+        try:
+            while message:
+                if not message.startswith(_CATCH_ALL_MESSAGE):
+                    self._fired.extend(_firings(message))
+                engine.update_state(handle, state_json)
+                message = engine.complete_and_start_action(handle, state)
+        except BaseException:
+            engine.abandon_action(handle, state)
+            raise
+
     def _assert_one_by_one(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
         self._host.retract_facts(ruleset, facts)
         del self._fired[:]
         for fact in facts:
             self._host.assert_fact(ruleset, fact)
             self._host.retract_fact(ruleset, fact)
+
+
+_CATCH_ALL_MESSAGE = f'{{"{CATCH_ALL}":'  # how the engine's message for the catch-all starts
+
+
+_FACT_ID = re.compile(r'"id": ?"(\d+\.\d+)"')
+
+
+def _firings(message: str) -> list[tuple[str, str]]:
+    """(rule key, fact id) of one action's message, {"<rule key>": [{"m": fact}, ...]}, without decoding the facts:
+    the ids are ours ("<pid>.<serial>"), and a fact's text values cannot hold an unescaped quote."""
+    end = message.find('"', 2)
+    rule_key = message[2:end] if message.startswith('{"') and end > 2 else ""
+    if not rule_key or "\\" in rule_key:  # never seen: any other shape, or an escaped key, is decoded properly
+        decoded = json.loads(message)
+        return [(key, (one.get("m", one) if isinstance(one, dict) else one)["id"])
+                for key, matched in decoded.items() if key != CATCH_ALL
+                for one in (matched if isinstance(matched, list) else [matched])]
+    return [(rule_key, fact_id) for fact_id in _FACT_ID.findall(message)]
 
 
 def _ignore(_closure) -> None:

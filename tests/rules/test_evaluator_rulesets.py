@@ -1,0 +1,67 @@
+"""The Evaluator registers the compiler's partitions as smaller rulesets, with category-free rules folded in and
+each fact cut down to the fields its ruleset reads; whatever the layout, durable_rules must fire what the twin says."""
+from __future__ import annotations
+
+import random
+
+from rules import compile_ruleset, matches, validate_rule
+
+
+def _rule(i: int, rng: random.Random) -> dict:
+    numeric = {"fact": rng.choice(["local_hour", "repeats_7d", "days_since_closed"]), "op": rng.choice(["gte", "lt"]),
+               "value": rng.randint(0, 12)}
+    shape = i % 5
+    if shape == 0:  # bound to no category: meets every event
+        when = {"all": [numeric, {"fact": "grid", "op": "eq", "value": rng.choice(["G1", "G2"])}]}
+    elif shape == 1:  # bound to two categories
+        when = {"all": [{"fact": "category", "op": "in", "value": ["C1", "C2"]}, numeric]}
+    else:
+        when = {"all": [{"fact": "category", "op": "eq", "value": f"C{rng.randint(0, 2)}"}, numeric,
+                        {"not": {"fact": "in_zone", "op": "has", "value": "school_surroundings"}}]}
+    return {"key": f"r{i:03d}", "title": {"zh": "生成", "en": "generated"}, "when": when,
+            "then": [{"do": "notify", "to": "tier:1"}]}
+
+
+def _event(rng: random.Random) -> dict:
+    event = {"category": rng.choice(["C0", "C1", "C2", "C9"]), "grid": rng.choice(["G1", "G2", None]),
+             "local_hour": rng.randint(0, 23), "repeats_7d": rng.randint(0, 12), "unit": "U1"}
+    if rng.random() < 0.5:
+        event["days_since_closed"] = rng.randint(0, 30)
+    if rng.random() < 0.5:
+        event["in_zone"] = rng.sample(["school_surroundings", "residential"], rng.randint(0, 2))
+    return event
+
+
+def test_many_rules_in_several_rulesets_fire_as_the_twin_says():
+    from engine.durable.evaluator import RULESET_SIZE, evaluator, layout
+
+    rng = random.Random(18)
+    docs = [_rule(i, rng) for i in range(230)]
+    for doc in docs:
+        validate_rule(doc)
+    compiled = compile_ruleset(docs)
+    plan = layout(compiled)
+    assert max(len(rules) for rules in plan.definitions.values()) <= RULESET_SIZE + 1  # + the catch-all
+    assert len(plan.definitions) > len(compiled.partitions)  # the compiler's partitions were cut
+    events = [_event(rng) for _ in range(400)]
+    fired = evaluator().evaluate(f"layout{compiled.content_hash[:16]}", compiled,
+                                 [(str(i), e) for i, e in enumerate(events)])
+    assert sum(len(keys) for keys in fired.values()) > 400  # the rules do fire
+    for i, event in enumerate(events):
+        assert sorted(fired.get(str(i), [])) == sorted(d["key"] for d in docs if matches(d, event)), event
+
+
+def test_a_text_fact_that_looks_like_a_fact_id_is_not_taken_for_one():
+    """Firings are read from durable_rules' messages by our fact ids; a holder's name in quotes must not add one."""
+    from engine.durable.evaluator import evaluator
+
+    docs = [{"key": "holder", "title": {"zh": "门前三包", "en": "frontage"},
+             "when": {"fact": "frontage_holder", "op": "exists", "value": True},
+             "then": [{"do": "notify", "to": "tier:1"}]}]
+    for doc in docs:
+        validate_rule(doc)
+    compiled = compile_ruleset(docs)
+    events = [{"category": "C1", "frontage_holder": '店 "id": "1.1", "id":"2.2"'}, {"category": "C1"}]
+    fired = evaluator().evaluate(f"quoted{compiled.content_hash[:16]}", compiled,
+                                 [(str(i), e) for i, e in enumerate(events)])
+    assert dict(fired) == {"0": ["holder"]}
