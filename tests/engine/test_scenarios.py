@@ -1,0 +1,119 @@
+"""Rule scenarios: checked against a ruleset through durable_rules (in a child process) and the twin, and
+guarding every publish: a failing scenario refuses it unless a second administrator confirms an override."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.authoring import scenarios
+from engine.authoring.campaigns import campaign_for
+from engine.authoring.drafts import draft_view, publish, rollback
+from engine.core.models import ListItem, RuleList, RulesetVersion, Scenario, ScenarioOverride, User
+from rules.problems import InputError
+
+ZT4 = {"title": "夜间占道经营：东城街道两小时内处置", "tags": ["ZT4", "JD-DC"],
+       "event": {"category": "06029", "grid": "DC-03", "local_time": "2026-05-12 09:30", "source_type": "hotline"},
+       "expected": {"tasks": [{"unit": "JD-DC", "list": "zero_tolerance", "limit": {"value": 2, "unit": "urgent_hours"},
+                               "points": 3}], "fire": ["zero_tolerance.zt4"], "not_fire": ["night-street-order"],
+                    "stage": "file"}}
+
+
+@pytest.fixture()
+def campaign(session, demo):
+    return campaign_for(session, demo["campaign"])
+
+
+def _zt4_row(session, campaign) -> ListItem:
+    return session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                                ListItem.key == "ZT4"))
+
+
+def _versions(session) -> int:
+    return session.scalar(select(func.count()).select_from(RulesetVersion))
+
+
+def test_a_scenario_that_states_the_outcome_passes_on_the_active_version(session, campaign):
+    scenarios.save(session, campaign, ZT4)
+    outcome = next(o for o in scenarios.run(session, campaign, "active") if o.title == ZT4["title"])
+    assert outcome.passed, outcome.as_dict("en")
+    assert outcome.actual["tasks"][0]["unit"] == "JD-DC" and outcome.actual["fired"] == outcome.actual["twin"]
+
+
+def test_a_wrong_expectation_names_the_rule_and_the_condition_that_made_the_difference(session, campaign):
+    wrong = {**ZT4, "title": "错的预期", "event": {**ZT4["event"], "local_time": "2026-05-12 23:30"},
+             "expected": {"tasks": ZT4["expected"]["tasks"], "not_fire": ["night-street-order"]}}
+    scenarios.save(session, campaign, wrong)
+    outcome = next(o for o in scenarios.run(session, campaign, "draft") if o.title == "错的预期")
+    assert not outcome.passed
+    night = [d for d in outcome.differences if d.rule == "night-street-order"]
+    assert night and night[0].what == "not_fire" and "不应触发" in night[0].zh
+    assert any(c["fact"] == "local_hour" and c["actual"] == 23 for c in night[0].conditions)
+    unexpected = [d for d in outcome.differences if d.what == "tasks"]
+    assert unexpected and "预期之外" in unexpected[0].zh
+
+
+def test_a_failing_scenario_refuses_the_publish_and_writes_nothing(session, campaign):
+    scenarios.save(session, campaign, ZT4)
+    _zt4_row(session, campaign).assign = "unit_type:squad"  # the list edit moves the task to a squad
+    session.flush()
+    before = _versions(session)
+    with pytest.raises(scenarios.ScenariosFailed) as refused:
+        publish(session, campaign, comment="moves ZT4")
+    shown = [p for p in refused.value.problems if p.where == f"scenario: {ZT4['title']}"]
+    assert any(p.en.startswith("an unexpected zero_tolerance task for ZD-DC (by zero_tolerance.zt4)")
+               and "category in" in p.en and "预期之外" in p.zh for p in shown)
+    assert any(p.en.startswith("JD-DC: list zero_tolerance expected, routine given") for p in shown)
+    assert _versions(session) == before
+    _zt4_row(session, campaign).assign = "grid_unit"  # reverted: the publish goes ahead
+    session.flush()
+    assert publish(session, campaign, comment="ZT4 as it was").number > 0
+
+
+def test_an_override_takes_a_reason_and_a_second_administrator(session, campaign):
+    scenarios.save(session, campaign, ZT4)
+    _zt4_row(session, campaign).assign = "unit_type:squad"
+    session.flush()
+    draft = draft_view(session, campaign)
+    outcomes = scenarios.against_draft(session, campaign, draft)
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    with pytest.raises(InputError) as short:
+        scenarios.request_override(session, campaign, draft.content_hash, "因为", admin, outcomes)
+    assert short.value.problems[0].where == "reason"
+    override = scenarios.request_override(session, campaign, draft.content_hash,
+                                          "测评组要求今晚起改由中队处置零容忍占道经营", admin, outcomes)
+    with pytest.raises(InputError) as same:
+        scenarios.confirm_override(session, override, admin)
+    assert "另一名管理员" in same.value.problems[0].zh
+    with pytest.raises(scenarios.ScenariosFailed):  # asked, not confirmed: still refused
+        publish(session, campaign)
+    second = User(username="admin2", role="admin", password_hash="x", created_at=override.created_at)
+    session.add(second)
+    session.flush()
+    scenarios.confirm_override(session, override, second)
+    version = publish(session, campaign, comment="overridden")
+    recorded = session.get(ScenarioOverride, override.id)
+    assert recorded.version_id == version.id and recorded.confirmed_by_id == second.id
+    assert recorded.failures and recorded.failures[0]["title"] == ZT4["title"]
+
+
+def test_a_rollback_is_never_blocked_and_shows_the_results(session, campaign):
+    scenarios.save(session, campaign, {**ZT4, "expected": {**ZT4["expected"], "fire": ["night-street-order"]}})
+    first = session.scalar(select(func.min(RulesetVersion.number)).where(RulesetVersion.campaign_id == campaign.id))
+    version = rollback(session, campaign, first)
+    outcomes = scenarios.run(session, campaign, version.number)
+    assert version.id == campaign.published_version_id and not all(o.passed for o in outcomes)
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    ({"event": {**ZT4["event"], "category": "99999"}}, "event.category"),
+    ({"event": {**ZT4["event"], "local_time": "12/05/2026 9h"}}, "event.local_time"),
+    ({"expected": {**ZT4["expected"], "tasks": [{"unit": "NO-SUCH-UNIT"}]}}, "expected.tasks[0].unit"),
+    ({"expected": {**ZT4["expected"], "fire": ["no-such-rule"]}}, "expected.fire"),
+])
+def test_a_scenario_naming_what_does_not_exist_is_refused_by_field(session, campaign, change, where):
+    before = session.scalar(select(func.count()).select_from(Scenario))
+    with pytest.raises(InputError) as refused:
+        scenarios.save(session, campaign, {**ZT4, **change})
+    assert [p.where for p in refused.value.problems] == [where]
+    assert all(p.zh and p.en for p in refused.value.problems)
+    assert session.scalar(select(func.count()).select_from(Scenario)) == before
