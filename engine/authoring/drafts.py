@@ -204,9 +204,9 @@ def publish(session: Session, campaign: Campaign, author_id: int | None = None, 
 def scenario_gate(session: Session, campaign: Campaign, draft: DraftView) -> Any:
     """The campaign's scenarios against the draft, in a child process; raises ScenariosFailed, or returns the
     confirmed override that lets this draft through (None when every scenario passes)."""
-    from engine.authoring import scenarios  # imported here: scenarios builds on this module's draft bundle
+    from engine.authoring import scenario_gate  # imported here: the gate builds on this module's draft view
 
-    return scenarios.gate(session, campaign, draft)[1]
+    return scenario_gate.gate(session, campaign, draft)[1]
 
 
 def freeze(session: Session, campaign: Campaign, draft: DraftView, author_id: int | None = None,

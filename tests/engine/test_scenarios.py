@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.authoring import scenarios
+from engine.authoring import scenario_gate, scenarios
 from engine.authoring.campaigns import campaign_for
 from engine.authoring.drafts import draft_view, publish, rollback
 from engine.core.models import ListItem, RuleList, RulesetVersion, Scenario, ScenarioOverride, User
@@ -57,7 +57,7 @@ def test_a_failing_scenario_refuses_the_publish_and_writes_nothing(session, camp
     _zt4_row(session, campaign).assign = "unit_type:squad"  # the list edit moves the task to a squad
     session.flush()
     before = _versions(session)
-    with pytest.raises(scenarios.ScenariosFailed) as refused:
+    with pytest.raises(scenario_gate.ScenariosFailed) as refused:
         publish(session, campaign, comment="moves ZT4")
     shown = [p for p in refused.value.problems if p.where == f"scenario: {ZT4['title']}"]
     assert any(p.en.startswith("an unexpected zero_tolerance task for ZD-DC (by zero_tolerance.zt4)")
@@ -74,22 +74,22 @@ def test_an_override_takes_a_reason_and_a_second_administrator(session, campaign
     _zt4_row(session, campaign).assign = "unit_type:squad"
     session.flush()
     draft = draft_view(session, campaign)
-    outcomes = scenarios.against_draft(session, campaign, draft)
+    outcomes = scenario_gate.against_draft(session, campaign, draft)
     admin = session.scalar(select(User).where(User.username == "admin"))
     with pytest.raises(InputError) as short:
-        scenarios.request_override(session, campaign, draft.content_hash, "因为", admin, outcomes)
+        scenario_gate.request_override(session, campaign, draft.content_hash, "因为", admin, outcomes)
     assert short.value.problems[0].where == "reason"
-    override = scenarios.request_override(session, campaign, draft.content_hash,
+    override = scenario_gate.request_override(session, campaign, draft.content_hash,
                                           "测评组要求今晚起改由中队处置零容忍占道经营", admin, outcomes)
     with pytest.raises(InputError) as same:
-        scenarios.confirm_override(session, override, admin)
+        scenario_gate.confirm_override(session, override, admin)
     assert "另一名管理员" in same.value.problems[0].zh
-    with pytest.raises(scenarios.ScenariosFailed):  # asked, not confirmed: still refused
+    with pytest.raises(scenario_gate.ScenariosFailed):  # asked, not confirmed: still refused
         publish(session, campaign)
     second = User(username="admin2", role="admin", password_hash="x", created_at=override.created_at)
     session.add(second)
     session.flush()
-    scenarios.confirm_override(session, override, second)
+    scenario_gate.confirm_override(session, override, second)
     version = publish(session, campaign, comment="overridden")
     recorded = session.get(ScenarioOverride, override.id)
     assert recorded.version_id == version.id and recorded.confirmed_by_id == second.id

@@ -205,6 +205,7 @@ POLICY: dict[str, frozenset[str]] = {
     "case_pages.revisit_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "case_pages.reopen_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
+    "scenarios_api.run": RECORD_READERS,
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
     "evidence_api.fetch": USERS,
