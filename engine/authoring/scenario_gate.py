@@ -3,7 +3,7 @@ the publish with the differences; an override takes a written reason and a secon
 both recorded with the version they let through. A rollback is never gated (it is what an incident needs)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -92,3 +92,16 @@ def confirm_override(session: Session, override: ScenarioOverride, confirmer: Us
     override.confirmed_by_id, override.confirmed_at = confirmer.id, clock.now()
     session.flush()
     return override
+
+
+def pending(session: Session, campaign: Campaign, content_hash: str) -> list[dict[str, Any]]:
+    """The overrides asked for this draft and not yet used, with who asked and who confirmed, for the page."""
+    rows = session.scalars(select(ScenarioOverride).where(
+        ScenarioOverride.campaign_id == campaign.id, ScenarioOverride.content_hash == content_hash,
+        ScenarioOverride.version_id.is_(None)).order_by(ScenarioOverride.id))
+    found = list(rows)
+    ids = {o.requested_by_id for o in found} | {o.confirmed_by_id for o in found if o.confirmed_by_id}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    return [{"id": o.id, "reason": o.reason, "requested_by": names.get(o.requested_by_id),
+             "requested_by_id": o.requested_by_id, "confirmed_by": names.get(o.confirmed_by_id),
+             "created_at": o.created_at} for o in found]
