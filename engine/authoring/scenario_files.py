@@ -39,7 +39,7 @@ def _where_column(where: str) -> str:
     return COLUMNS.get(name, (where,))[0]
 
 
-def _task_text(task: dict[str, Any]) -> str:
+def task_text(task: dict[str, Any]) -> str:
     parts = [task["unit"], task.get("list") or ""]
     limit = task.get("limit")
     parts.append(f"{limit['value']:g} {limit['unit']}" if limit else "")
@@ -47,7 +47,7 @@ def _task_text(task: dict[str, Any]) -> str:
     return " | ".join(parts).rstrip(" |")
 
 
-def _parse_task(text: str) -> dict[str, Any]:
+def parse_task(text: str) -> dict[str, Any]:
     """"JD-DC | zero_tolerance | 2 urgent_hours | 3": unit, then optionally list, limit and points."""
     parts = [p.strip() for p in text.split("|")]
     task: dict[str, Any] = {"unit": parts[0]}
@@ -61,13 +61,13 @@ def _parse_task(text: str) -> dict[str, Any]:
     return task
 
 
-def _split(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     for sep in SEPARATORS[1:]:
         text = text.replace(sep, SEPARATORS[0])
     return [p.strip() for p in text.split(SEPARATORS[0]) if p.strip()]
 
 
-def _keys(text: str) -> list[str]:
+def keys_of(text: str) -> list[str]:
     return [k.strip() for k in text.replace("，", ",").split(",") if k.strip()]
 
 
@@ -79,7 +79,7 @@ def row_of(data: dict[str, Any]) -> list[Any]:
               "filing_condition": event.get("filing_condition") or "",
               "facts": json.dumps(event.get("facts") or {}, ensure_ascii=False) if event.get("facts") else "",
               "history": json.dumps(data.get("history") or {}, ensure_ascii=False) if data.get("history") else "",
-              "tasks": "；".join(_task_text(t) for t in expected.get("tasks") or []) if expected.get("tasks") is not None
+              "tasks": "；".join(task_text(t) for t in expected.get("tasks") or []) if expected.get("tasks") is not None
               else "", "fire": ", ".join(expected.get("fire") or []), "not_fire": ", ".join(expected.get("not_fire") or []),
               "stage": expected.get("stage") or "", "nothing": "是" if expected.get("nothing") else ""}
     return [values[target] for target in COLUMNS]
@@ -130,17 +130,17 @@ def _data(cells: dict[str, str], line: int, problems: list[Problem]) -> dict[str
                 into["facts"] = value
             else:
                 history.update(value)
-    expected: dict[str, Any] = {"fire": _keys(cells["fire"]), "not_fire": _keys(cells["not_fire"]),
+    expected: dict[str, Any] = {"fire": keys_of(cells["fire"]), "not_fire": keys_of(cells["not_fire"]),
                                 "nothing": cells["nothing"].lower() in YES}
     if cells["stage"]:
         expected["stage"] = cells["stage"]
     if cells["tasks"]:
         try:
-            expected["tasks"] = [_parse_task(t) for t in _split(cells["tasks"])]
+            expected["tasks"] = [parse_task(t) for t in split_lines(cells["tasks"])]
         except ValueError:
             refuse("tasks", "tasks read “unit | list | 2 urgent_hours | 3”, one per line or separated by ；",
                    "任务格式为“单位 | 清单 | 2 urgent_hours | 3”，每行一个或以；分隔")
-    return {"title": cells["title"], "tags": _keys(cells["tags"]), "event": event, "history": history,
+    return {"title": cells["title"], "tags": keys_of(cells["tags"]), "event": event, "history": history,
             "expected": expected}
 
 

@@ -1,0 +1,69 @@
+"""The admin's scenarios view: faults next to their fields (in the reader's language) with nothing stored, a save
+that is then checked against the draft, and the simulator's outcome opening the form filled in."""
+from __future__ import annotations
+
+import html
+import json
+import uuid
+
+from sqlalchemy import func, select
+
+from admin.simulator import as_scenario
+from engine.core.models import Scenario
+from tests.helpers import csrf_from
+
+
+def _admin(app, login):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.251.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    assert login(client, "admin").status_code in (302, 303)
+    return client
+
+
+def _form(page: str, **fields) -> dict:
+    base = {"csrf_token": csrf_from(page), "campaign": "1", "title": "东城占道经营", "tags": "ZT4", "category": "06029",
+            "grid": "DC-03", "local_time": "2026-05-12 09:30", "source_type": "hotline", "facts": "", "history": "",
+            "tasks": "JD-DC | zero_tolerance | 2 urgent_hours | 3", "fire": "zero_tolerance.zt4",
+            "not_fire": "night-street-order", "stage": "file"}
+    return {**base, **fields}
+
+
+def _count(factory) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Scenario))
+
+
+def test_faults_show_next_to_their_fields_and_nothing_is_stored(app, factory, csrf_on, login):
+    client = _admin(app, login)
+    page = client.get("/admin/scenarios/new?lang=zh").get_data(as_text=True)
+    before = _count(factory)
+    answer = client.post("/admin/scenarios/new?lang=zh", data=_form(page, local_time="5月12日晚上",
+                                                                    tasks="NO-UNIT | zero_tolerance",
+                                                                    fire="no-such-rule"))
+    shown = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200
+    beside = {name: shown.split(f'data-field="{name}"')[1].split('data-field=')[0]
+              for name in ("local_time", "tasks", "fire")}
+    assert "当地时间格式须如 2026-05-12 09:30" in beside["local_time"]
+    assert "未知的单位 'NO-UNIT'" in beside["tasks"] and "未知的规则 'no-such-rule'" in beside["fire"]
+    assert _count(factory) == before
+
+
+def test_a_saved_scenario_passes_against_the_draft(app, factory, csrf_on, login):
+    client = _admin(app, login)
+    page = client.get("/admin/scenarios/new").get_data(as_text=True)
+    saved = client.post("/admin/scenarios/new", data=_form(page))
+    assert saved.status_code in (302, 303), saved.get_data(as_text=True)[:2000]
+    listing = client.get("/admin/scenarios/").get_data(as_text=True)
+    checked = client.post("/admin/scenarios/run/1", data={"csrf_token": csrf_from(listing)}).get_data(as_text=True)
+    row = checked.split('data-title="东城占道经营"')[1].split("</tr>")[0]
+    assert "badge-success" in row
+
+
+def test_the_simulators_outcome_opens_the_form_filled_in(app, csrf_on, login):
+    answer = {"admission": "file", "campaigns": [{"fired": ["zero_tolerance.zt4"], "tasks": [
+        {"unit": "JD-DC", "list": "zero_tolerance", "limit": {"value": 2.0, "unit": "urgent_hours"}}]}]}
+    data = as_scenario({"category": "06029", "grid": "DC-03", "occurred_at": "2026-05-12T01:30:00+00:00"}, answer)
+    assert data["event"]["local_time"] == "2026-05-12 09:30"  # the campaign's local time, not UTC
+    page = _admin(app, login).get("/admin/scenarios/new", query_string={"from": json.dumps(data)}).get_data(as_text=True)
+    assert "JD-DC | zero_tolerance | 2 urgent_hours" in html.unescape(page) and 'value="zero_tolerance.zt4"' in page
