@@ -26,7 +26,7 @@ from web.common.i18n import short_lang
 
 #: clean()'s field paths -> the form field they are shown next to.
 FIELD_OF = {"title": "title", "tags": "tags", "event.category": "category", "event.grid": "grid", "event": "category",
-            "event.local_time": "local_time", "event.source_type": "source_type", "event.facts": "facts",
+            "event.local_time": "local_time", "event.source_type": "source_type", "event.filing_condition": "filing_condition", "event.facts": "facts",
             "history": "history", "expected.tasks": "tasks", "expected.fire": "fire", "expected.not_fire": "not_fire",
             "expected.stage": "stage", "expected.nothing": "nothing", "expected": "tasks"}
 
@@ -39,6 +39,7 @@ class ScenarioForm(FlaskForm):
     grid = SelectField(_l("Grid"))
     local_time = StringField(_l("Occurred at (local time, e.g. 2026-05-12 09:30)"))
     source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
     facts = TextAreaField(_l("Place facts (JSON, e.g. {\"in_zone\": [\"strict_street\"]})"), validators=[Optional()])
     history = TextAreaField(_l("Stated history (JSON, e.g. {\"repeats_7d\": 2}; empty: no history)"),
                             validators=[Optional()])
@@ -65,6 +66,7 @@ def _fill(form: ScenarioForm, data: dict[str, Any]) -> None:
     form.tags.data = ", ".join(data.get("tags") or [])
     form.category.data, form.grid.data = event.get("category"), event.get("grid")
     form.local_time.data, form.source_type.data = event.get("local_time"), event.get("source_type", "hotline")
+    form.filing_condition.data = event.get("filing_condition") or ""
     form.facts.data = json.dumps(event["facts"], ensure_ascii=False) if event.get("facts") else ""
     form.history.data = json.dumps(data["history"], ensure_ascii=False) if data.get("history") else ""
     form.tasks.data = "\n".join(scenario_files.task_text(t) for t in expected.get("tasks") or [])
@@ -90,6 +92,8 @@ def _data(form: ScenarioForm, errors: dict[str, list[str]]) -> dict[str, Any]:
     event: dict[str, Any] = {"category": form.category.data, "grid": form.grid.data,
                              "local_time": (form.local_time.data or "").strip(), "source_type": form.source_type.data,
                              "facts": _json(form.facts, errors, "facts")}
+    if (form.filing_condition.data or "").strip():
+        event["filing_condition"] = form.filing_condition.data.strip()
     expected: dict[str, Any] = {"fire": scenario_files.keys_of(form.fire.data or ""),
                                 "not_fire": scenario_files.keys_of(form.not_fire.data or ""),
                                 "stage": form.stage.data or None, "nothing": bool(form.nothing.data)}

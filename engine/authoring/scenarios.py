@@ -20,7 +20,7 @@ from engine.authoring.drafts import draft_bundle
 from engine.authoring.versions import ruleset_context
 from engine.cases.admission import ADMISSION_NAMES, Admission, Policies, admission
 from engine.core import clock
-from engine.core.models import Campaign, Category, Event, Grid, RulesetVersion, Scenario, Unit
+from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, RulesetVersion, Scenario, Unit
 from engine.core.states import EventStatus
 from engine.durable import firing_check
 from engine.evaluation.context import CampaignContext
@@ -98,12 +98,15 @@ class Lookups:
     grids: dict[str, int]
     units: dict[str, int]
     rules: set[str]
+    conditions: set[tuple[str, str]]  # (category code, filing condition code)
 
     @classmethod
     def load(cls, session: Session, campaign: Campaign) -> Lookups:
         return cls(dict(session.execute(select(Category.code, Category.id)).all()),
                    dict(session.execute(select(Grid.code, Grid.id)).all()),
-                   dict(session.execute(select(Unit.code, Unit.id)).all()), known_rules(session, campaign))
+                   dict(session.execute(select(Unit.code, Unit.id)).all()), known_rules(session, campaign),
+                   {(c, f) for c, f in session.execute(select(Category.code, FilingCondition.code)
+                                                        .join(FilingCondition.category))})
 
 
 def _int(value: Any) -> bool:
@@ -141,6 +144,10 @@ def clean(data: Any, campaign: Campaign, known: Lookups) -> dict[str, Any]:
         fault("event.grid", f"unknown grid {grid!r}", f"未知的网格 {grid!r}")
     if grid is None and not (_located(event)):
         fault("event.grid", "required: a grid code, or lat and lon", "必填：网格代码，或经纬度")
+    condition = event.get("filing_condition")
+    if condition is not None and category in known.categories and (category, condition) not in known.conditions:
+        fault("event.filing_condition", f"{condition!r} is not a filing condition of category {category}",
+              f"{condition!r} 不是类别 {category} 的立案条件")
     local_time = event.get("local_time")
     try:
         datetime.strptime(str(local_time), TIME_FORMAT)
