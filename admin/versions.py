@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 
 from admin import base
 from admin.base import Guarded
-from engine.authoring import drafts, scenario_gate, versions
+from engine.authoring import drafts, scenario_gate, scenarios, versions
 from engine.authoring.vocabulary import InputError, Problem, shown
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, ScenarioOverride
 from web.common.extensions import db
@@ -192,4 +192,11 @@ class VersionsView(Guarded, BaseView):
             return redirect(url_for(".index"))
         flash(_("Version %(old)s republished as version %(number)s. The draft is unchanged.", old=number,
                 number=version.number), "success")
+        lang = short_lang()
+        for outcome in scenarios.run(db.session, campaign, version.number):  # shown, never blocking a rollback
+            if not outcome.passed:
+                flash(_("Scenario fails on version %(number)s: %(title)s — %(why)s", number=version.number,
+                        title=outcome.title, why="; ".join(d.as_dict(lang)["message"] for d in outcome.differences)),
+                      "warning")
+        db.session.rollback()
         return redirect(url_for(".index"))

@@ -77,3 +77,19 @@ def test_scenarios_run_prints_json_and_exits_non_zero_on_failure(session, demo):
     session.commit()
     bad = CliRunner().invoke(main, ["scenarios", "run", "--campaign", demo["campaign"], "--ruleset", "active"])
     assert bad.exit_code == 1 and "FAIL 未通过  错的" in bad.output and "规则 night-street-order 应触发但未触发" in bad.output
+
+
+def test_rules_publish_refuses_a_draft_that_fails_its_scenarios_in_both_languages(session, demo):
+    from engine.core.models import ListItem, RuleList, RulesetVersion
+
+    campaign = campaign_for(session, demo["campaign"])
+    row = session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                               ListItem.key == "SM8"))
+    row.assign = "unit_type:squad"
+    session.commit()
+    before = session.scalar(select(func.count()).select_from(RulesetVersion))
+    refused = CliRunner().invoke(main, ["rules", "publish", "--campaign", demo["campaign"], "--comment", "SM8"])
+    assert refused.exit_code != 0 and "scenarios fail on the draft" in refused.output
+    assert "scenario: SM8 临街屠宰: an unexpected strict_management task for ZD-" in refused.output
+    assert "预期之外的 strict_management 任务（来自 strict_management.sm8）" in refused.output
+    assert session.scalar(select(func.count()).select_from(RulesetVersion)) == before

@@ -65,3 +65,22 @@ def test_a_failing_scenario_refuses_the_publish_until_a_second_administrator_con
         override = session.get(ScenarioOverride, override_id)
         assert version.id != start and override.version_id == version.id and override.confirmed_by_id is not None
         assert override.reason.startswith("测评组")
+
+
+def test_a_rollback_is_never_refused_and_names_the_scenarios_its_version_fails(app, factory, csrf_on, login):
+    with factory() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+        scenarios.save(session, campaign, {**ZT4, "title": "夜巡必到", "expected": {"fire": ["night-street-order"]}})
+        first = session.scalar(select(RulesetVersion.number).where(RulesetVersion.campaign_id == campaign.id)
+                               .order_by(RulesetVersion.number).limit(1))
+        campaign_id = campaign.id
+        session.commit()
+    client = _client(app, login, "admin")
+    page = client.get("/admin/versions/?lang=zh").get_data(as_text=True)
+    answer = client.post(f"/admin/versions/{campaign_id}/rollback/{first}?lang=zh",
+                         data={"csrf_token": csrf_from(page), "comment": "事故回退"}, follow_redirects=True)
+    shown = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "夜巡必到" in shown and "规则 night-street-order 应触发但未触发" in shown
+    with factory() as session:
+        newest = session.get(Campaign, campaign_id).published_version_id
+        assert session.get(RulesetVersion, newest).comment.startswith(f"rollback to v{first}")
