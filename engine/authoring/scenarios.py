@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.authoring.campaigns import campaign_zone
-from engine.authoring.drafts import draft_bundle
+from engine.authoring.drafts import catalog_for, draft_bundle, validate_bundle
 from engine.authoring.versions import ruleset_context
 from engine.cases.admission import ADMISSION_NAMES, Admission, Policies, admission
 from engine.core import clock
 from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, RulesetVersion, Scenario, Unit
 from engine.core.states import EventStatus
 from engine.durable import firing_check
-from engine.evaluation.context import CampaignContext
+from engine.evaluation.context import CampaignContext, context_for
 from engine.evaluation.decide import ROUTINE
 from engine.evaluation.enrich import History, Reference, facts_for, load_reference
 from engine.evaluation.verdict import Verdict, decide, fire, per_event
@@ -256,6 +256,24 @@ def of_campaign(session: Session, campaign: Campaign) -> list[Scenario]:
 
 
 # ---- running ----------------------------------------------------------------------------------------------
+
+
+class TwinEvaluator:
+    """The Evaluator's `evaluate`, answered by the plain-Python twin: the editors' live warnings, in process."""
+
+    def evaluate(self, tag: str, compiled: Any, items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+        return {item_id: [key for key, doc in compiled.rules.items() if explain(doc, facts) is not None]
+                for item_id, facts in items}
+
+
+def warnings(session: Session, campaign: Campaign, docs: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The scenarios a draft edit (the bundle `docs`, validated) would break, by the twin, as the editor shows them."""
+    stored = of_campaign(session, campaign)
+    if not stored:
+        return []
+    compiled = validate_bundle(docs, catalog_for(session, campaign))
+    ctx = context_for(session, campaign, 0, 0, compiled)
+    return [o.as_dict(lang) for o in run_in(session, campaign, ctx, stored, TwinEvaluator()) if not o.passed]
 
 
 class ChildEvaluator:

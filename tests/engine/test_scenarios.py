@@ -125,3 +125,17 @@ def test_the_demo_scenarios_all_pass_on_the_demos_active_version(session, campai
     assert [o.as_dict("en") for o in outcomes if not o.passed] == []
     assert {f"ZT{n}" for n in range(1, 7)} | {f"SM{n}" for n in range(1, 11)} <= tags  # all 16 list items
     assert {"routine", "night-street-order", "inspection-window-alert", "repeat-hotspot", "rebound-alert"} <= tags
+
+
+def test_the_list_editor_warns_while_editing_which_scenarios_a_change_would_break(session, campaign):
+    from engine.authoring.lists import editor_rows, findings
+
+    zero = session.scalar(select(RuleList).where(RuleList.campaign_id == campaign.id, RuleList.kind == "zero_tolerance"))
+    rows = editor_rows(zero)
+    assert findings(session, zero, rows, "zh")["scenarios"] == []  # as stored: nothing breaks
+    changed = [{**r, "assign_kind": "unit_type", "assign_value": "squad"} if r["key"] == "ZT4" else r for r in rows]
+    warned = findings(session, zero, changed, "zh")["scenarios"]
+    assert {w["title"] for w in warned} >= {"ZT4 露天烧烤", "测评期零容忍提醒"}
+    assert any("预期之外的 zero_tolerance 任务（来自 zero_tolerance.zt4）" in d["message"]
+               for w in warned for d in w["differences"])
+    assert _zt4_row(session, campaign).assign == "grid_unit"  # a warning writes nothing
