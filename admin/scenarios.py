@@ -18,6 +18,7 @@ from wtforms.validators import Optional
 from admin import base
 from admin.base import Guarded
 from engine.authoring import scenario_files, scenarios
+from engine.authoring.scenario_coverage import coverage
 from engine.authoring.vocabulary import SOURCE_TYPES
 from engine.core.models import Campaign, Category, Grid, Scenario
 from rules.problems import InputError
@@ -134,6 +135,16 @@ class ScenariosView(Guarded, BaseView):
         names = {c.id: c for c in db.session.scalars(select(Campaign))}
         return self.render("admin/scenarios/index.html", scenarios=found, campaigns=names, lang=lang,
                            may_edit=base.may_edit(), results=results)
+
+    @expose("/coverage/<int:campaign_id>")
+    def coverage(self, campaign_id: int):
+        """The list rows, rules and duty-list routes no scenario guards."""
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            abort(404)
+        lang = short_lang()
+        return self.render("admin/scenarios/coverage.html", campaign=campaign, found=coverage(db.session, campaign, lang),
+                           lang=lang)
 
     @expose("/new", methods=("GET", "POST"))
     @expose("/<int:scenario_id>", methods=("GET", "POST"))

@@ -67,3 +67,21 @@ def test_the_simulators_outcome_opens_the_form_filled_in(app, csrf_on, login):
     assert data["event"]["local_time"] == "2026-05-12 09:30"  # the campaign's local time, not UTC
     page = _admin(app, login).get("/admin/scenarios/new", query_string={"from": json.dumps(data)}).get_data(as_text=True)
     assert "JD-DC | zero_tolerance | 2 urgent_hours" in html.unescape(page) and 'value="zero_tolerance.zt4"' in page
+
+
+def test_the_coverage_page_names_what_no_scenario_guards(app, factory, csrf_on, login):
+    from engine.authoring.campaigns import campaign_for
+    from engine.authoring.scenario_coverage import coverage
+
+    with factory() as session:
+        campaign = campaign_for(session, "chuangcheng-2026")
+        found = coverage(session, campaign, "en")
+        guarded = {e["rule"] for e in found.rows + found.rules if e["covered"]}
+        assert {"zero_tolerance.zt4", "strict_management.sm10", "night-street-order", "rebound-alert"} <= guarded
+        assert {e["rule"] for e in found.rows} - guarded == set()  # the demo guards all 16 list items
+        open_routes = [e for e in found.routes if not e["covered"]]
+        campaign_id = campaign.id
+    page = _admin(app, login).get(f"/admin/scenarios/coverage/{campaign_id}").get_data(as_text=True)
+    assert 'data-rule="zero_tolerance.zt4" data-covered="yes"' in page
+    assert all(f'data-route="{e["unit"]}/{e["category"]}" data-covered="no"' in page for e in open_routes[:5])
+    assert f"{found.uncovered}" in page.split('id="uncovered-count"')[1].split("</p>")[0]
