@@ -328,18 +328,19 @@ def _why(doc: dict[str, Any] | None, facts: dict[str, Any], held: bool) -> list[
     return [c for c in trace(doc, facts) if not c["held"]]
 
 
+def disagreements(fired: set[str], twin: set[str], rules: dict[str, Any], facts: dict[str, Any]) -> list[Difference]:
+    """Rules durable_rules and the twin judge differently: a failure of its own, whatever the expectation."""
+    return [Difference("twin", f"durable_rules and the twin disagree on rule {key} "
+                       f"(durable_rules: {'fired' if key in fired else 'not fired'})",
+                       f"durable_rules 与孪生求值对规则 {key} 的结论不一致（durable_rules：{'触发' if key in fired else '未触发'}）",
+                       key, _why(rules.get(key), facts, key in twin)) for key in sorted(fired ^ twin)]
+
+
 def compare(data: dict[str, Any], verdict: Verdict, actual: dict[str, Any]) -> list[Difference]:
     """Expected against actual, each difference with the rule and condition that made it."""
     expected, facts, rules = data["expected"], verdict.facts, verdict.context.compiled.rules
-    fired, twin = set(actual["fired"]), set(actual["twin"])
-    found: list[Difference] = []
-    if fired != twin:
-        for key in sorted(fired ^ twin):
-            found.append(Difference("twin", f"durable_rules and the twin disagree on rule {key} "
-                                    f"(durable_rules: {'fired' if key in fired else 'not fired'})",
-                                    f"durable_rules 与孪生求值对规则 {key} 的结论不一致"
-                                    f"（durable_rules：{'触发' if key in fired else '未触发'}）",
-                                    key, _why(rules.get(key), facts, key in twin)))
+    fired = set(actual["fired"])
+    found = disagreements(fired, set(actual["twin"]), rules, facts)
     for key in expected.get("fire") or []:
         if key not in fired:
             found.append(Difference("fire", f"rule {key} must fire but did not", f"规则 {key} 应触发但未触发", key,

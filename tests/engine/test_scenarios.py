@@ -139,3 +139,14 @@ def test_the_list_editor_warns_while_editing_which_scenarios_a_change_would_brea
     assert any("预期之外的 zero_tolerance 任务（来自 zero_tolerance.zt4）" in d["message"]
                for w in warned for d in w["differences"])
     assert _zt4_row(session, campaign).assign == "grid_unit"  # a warning writes nothing
+
+
+def test_durable_rules_and_the_twin_disagreeing_is_a_failure_naming_the_rule(session, campaign):
+    outcome = scenarios.run_in(session, campaign, scenarios.ruleset_context(session, campaign, "active"),
+                               [scenarios.clean(ZT4, campaign, scenarios.Lookups.load(session, campaign))])[0]
+    assert outcome.actual["fired"] == outcome.actual["twin"] == ["zero_tolerance.zt4"]  # they agree on the demo
+    ctx = scenarios.ruleset_context(session, campaign, "active")
+    facts = {"category": "06029", "grid": "DC-03", "unit": "JD-DC", "local_hour": 9}
+    found = scenarios.disagreements(set(), {"zero_tolerance.zt4"}, ctx.compiled.rules, facts)
+    assert [(d.what, d.rule) for d in found] == [("twin", "zero_tolerance.zt4")]
+    assert "durable_rules：未触发" in found[0].zh and any(c["fact"] == "category" for c in found[0].conditions)
