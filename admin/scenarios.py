@@ -18,9 +18,10 @@ from wtforms.validators import Optional
 from admin import base
 from admin.base import Guarded
 from engine.authoring import scenario_files, scenarios
-from engine.authoring.scenario_coverage import coverage
+from engine.authoring.campaigns import campaign_for
+from engine.authoring.scenario_coverage import coverage, from_event
 from engine.authoring.vocabulary import SOURCE_TYPES
-from engine.core.models import Campaign, Category, Grid, Scenario
+from engine.core.models import Campaign, Category, Event, Grid, Scenario
 from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -145,6 +146,16 @@ class ScenariosView(Guarded, BaseView):
         lang = short_lang()
         return self.render("admin/scenarios/coverage.html", campaign=campaign, found=coverage(db.session, campaign, lang),
                            lang=lang)
+
+    @expose("/from-event/<int:event_id>")
+    def from_event(self, event_id: int):
+        """A past event's page's "Save as scenario": its outcome opens the form, to edit before saving."""
+        event = db.session.get(Event, event_id)
+        campaign = campaign_for(db.session, None)
+        if event is None or campaign is None:
+            abort(404)
+        return redirect(url_for(".edit", **{"from": json.dumps(from_event(db.session, event, campaign),
+                                                               ensure_ascii=False)}))
 
     @expose("/new", methods=("GET", "POST"))
     @expose("/<int:scenario_id>", methods=("GET", "POST"))

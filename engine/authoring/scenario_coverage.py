@@ -1,4 +1,4 @@
-"""Which parts of a campaign's rules no scenario guards: list rows and hand-written rules no scenario names as
+"""Scenarios from what admins already have, and what they leave unguarded. Which parts of a campaign's rules no scenario guards: list rows and hand-written rules no scenario names as
 firing or not, and duty-list routes (a unit's duty for a category) no scenario expects a task of."""
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.authoring.scenarios import of_campaign
-from engine.core.models import Campaign, DutyItem, Rule, RuleList
+from engine.authoring.campaigns import campaign_zone
+from engine.authoring.scenarios import HISTORY_FACTS, PLACE_FACTS, TIME_FORMAT, of_campaign
+from engine.core.models import Campaign, DutyItem, Event, Firing, Rule, RuleList, Task
 from rules.lists import row_rule_key
 
 
@@ -56,3 +57,22 @@ def coverage(session: Session, campaign: Campaign, lang: str = "zh") -> Coverage
         found.append({"unit": route[0], "category": route[1], "covered": route in routes,
                       "text": duty.text_zh if lang.startswith("zh") else (duty.text_en or duty.text_zh)})
     return Coverage(rows, rules, found)
+
+
+def from_event(session: Session, event: Event, campaign: Campaign) -> dict[str, Any]:
+    """A past event's outcome as a scenario to edit before saving: the event as it came, the history and place
+    facts it was evaluated with, the tasks it got and the rules that fired for it."""
+    facts = (event.facts or {}).get(str(campaign.id)) or {}
+    local = event.occurred_at.astimezone(campaign_zone(campaign)).strftime(TIME_FORMAT)
+    tasks = session.scalars(select(Task).where(Task.event_id == event.id, Task.campaign_id == campaign.id)
+                            .options(selectinload(Task.unit)).order_by(Task.id))
+    fired = sorted(set(session.scalars(select(Firing.rule_key).where(Firing.event_id == event.id))))
+    return {"title": "", "tags": [],
+            "event": {"category": event.category.code, "grid": event.grid.code if event.grid else None,
+                      "local_time": local, "source_type": event.source_type,
+                      **({"filing_condition": event.filing_condition} if event.filing_condition else {}),
+                      "facts": {k: facts[k] for k in PLACE_FACTS if facts.get(k) not in (None, "", [], False, 0)}},
+            "history": {k: facts[k] for k in HISTORY_FACTS if isinstance(facts.get(k), int) and facts[k]},
+            "expected": {"tasks": [{"unit": t.unit.code, "list": t.list_kind,
+                                    "limit": {"value": t.limit_value, "unit": t.limit_unit}, "points": t.points or 0}
+                                   for t in tasks], "fire": fired}}

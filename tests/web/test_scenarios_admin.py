@@ -85,3 +85,15 @@ def test_the_coverage_page_names_what_no_scenario_guards(app, factory, csrf_on, 
     assert 'data-rule="zero_tolerance.zt4" data-covered="yes"' in page
     assert all(f'data-route="{e["unit"]}/{e["category"]}" data-covered="no"' in page for e in open_routes[:5])
     assert f"{found.uncovered}" in page.split('id="uncovered-count"')[1].split("</p>")[0]
+
+
+def test_a_past_events_outcome_opens_the_form_filled_in(app, factory, drain, session, csrf_on, login):
+    from tests.helpers import new_task
+
+    task = new_task(factory, drain, session, grid="DC-02", unit="JD-DC")
+    client = _admin(app, login)
+    listing = client.get("/admin/event/").get_data(as_text=True)
+    assert f"/admin/scenarios/from-event/{task.event_id}" in listing
+    page = html.unescape(client.get(f"/admin/scenarios/from-event/{task.event_id}",
+                                    follow_redirects=True).get_data(as_text=True))
+    assert f"JD-DC | {task.list_kind} | " in page and 'selected value="DC-02"' in page
