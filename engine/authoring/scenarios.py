@@ -268,10 +268,16 @@ class TwinEvaluator:
 
 def warnings(session: Session, campaign: Campaign, docs: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """The scenarios a draft edit (the bundle `docs`, validated) would break, by the twin, as the editor shows them."""
+    if not of_campaign(session, campaign):
+        return []
+    return warnings_for(session, campaign, validate_bundle(docs, catalog_for(session, campaign)), lang)
+
+
+def warnings_for(session: Session, campaign: Campaign, compiled: Any, lang: str) -> list[dict[str, Any]]:
+    """The same for a draft already compiled (the rule editor's live check compiles it)."""
     stored = of_campaign(session, campaign)
     if not stored:
         return []
-    compiled = validate_bundle(docs, catalog_for(session, campaign))
     ctx = context_for(session, campaign, 0, 0, compiled)
     return [o.as_dict(lang) for o in run_in(session, campaign, ctx, stored, TwinEvaluator()) if not o.passed]
 

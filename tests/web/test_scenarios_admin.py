@@ -97,3 +97,20 @@ def test_a_past_events_outcome_opens_the_form_filled_in(app, factory, drain, ses
     page = html.unescape(client.get(f"/admin/scenarios/from-event/{task.event_id}",
                                     follow_redirects=True).get_data(as_text=True))
     assert f"JD-DC | {task.list_kind} | " in page and 'selected value="DC-02"' in page
+
+
+def test_the_rule_editor_warns_while_editing_which_scenarios_a_change_would_break(app, factory, csrf_on, login):
+    from engine.core.models import Rule
+
+    with factory() as session:
+        night = session.scalar(select(Rule).where(Rule.key == "night-street-order"))
+        doc = {**night.document, "enabled": True}
+    client = _admin(app, login)
+    page = client.get("/admin/rules/edit/?campaign=chuangcheng-2026&key=night-street-order").get_data(as_text=True)
+    headers = {"X-CSRFToken": csrf_from(page)}
+    url = "/admin/rules/check?campaign=chuangcheng-2026&key=night-street-order&lang=zh"
+    assert client.post(url, json={"document": doc}, headers=headers).get_json()["scenarios"] == []
+    later = {**doc, "when": {"all": [doc["when"]["all"][0], {"fact": "local_hour", "op": "not_between", "value": [0, 23]}]}}
+    warned = client.post(url, json={"document": later}, headers=headers).get_json()["scenarios"]
+    assert [w["title"] for w in warned] == ["夜间店外经营派夜巡中队"]
+    assert "规则 night-street-order 应触发但未触发" in [d["message"] for d in warned[0]["differences"]]
