@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
+from engine.authoring.drafts import rollback
 from engine.core.models import Campaign, ListItem, RuleList, RulesetVersion, Scenario
 from tests.helpers import start, stop
 
@@ -101,4 +102,7 @@ def test_a_saved_scenario_guards_the_zero_tolerance_list(live_server, browser, s
         row = session.get(ListItem, zt4.id)
         row.assign, row.legal_basis = kept
         session.execute(delete(Scenario).where(Scenario.title == TITLE))
+        campaign = session.get(Campaign, campaign.id)
+        if session.get(RulesetVersion, campaign.published_version_id).number != before:
+            rollback(session, campaign, before, comment="scenarios browser test")  # the suite's active content again
         session.commit()
