@@ -37,7 +37,9 @@ from rules.twin import explain, trace
 TIME_FORMAT = "%Y-%m-%d %H:%M"  # the campaign's local time, as a bureau writes it
 TASK_LISTS = ("zero_tolerance", "strict_management", "custom", ROUTINE)
 FROM_THE_LISTS = ("zero_tolerance", "strict_management")
-STAGES = tuple(a.value for a in Admission)
+JOINED = "joined"  # the report joins its open case (engine/cases/linking.py): no new task, no new points
+STAGES = tuple(a.value for a in Admission) + (JOINED,)
+STAGE_NAMES = {**{a.value: names for a, names in ADMISSION_NAMES.items()}, JOINED: ("并入已有案件", "joins its open case")}
 #: Place facts a scenario may state (unstated: none), with their kind.
 PLACE_FACTS = {"in_zone": "set", "permits_valid": "set", "inspection_point": "str", "at_designated_site": "bool",
                "frontage_holder": "str", "frontage_holder_violations_90d": "int"}
@@ -174,9 +176,12 @@ def clean(data: Any, campaign: Campaign, known: Lookups) -> dict[str, Any]:
         fault("history", "the stated history is an object", "设定的历史须为对象")
         history = {}
     for name, value in history.items():
-        if name not in HISTORY_FACTS or not _int(value):
-            fault(f"history.{name}", f"history states {', '.join(HISTORY_FACTS)} as whole numbers",
-                  f"历史只能设定 {'、'.join(HISTORY_FACTS)}（非负整数）")
+        if name == "open_case":
+            if not isinstance(value, bool):
+                fault("history.open_case", "true or false", "须为是或否")
+        elif name not in HISTORY_FACTS or not _int(value):
+            fault(f"history.{name}", f"history states {', '.join(HISTORY_FACTS)} as whole numbers, and open_case",
+                  f"历史只能设定 {'、'.join(HISTORY_FACTS)}（非负整数）及 open_case")
     expected = data.get("expected") if isinstance(data.get("expected"), dict) else {}
     if not isinstance(data.get("expected"), dict):
         fault("expected", "required: the expected outcome", "必填：预期结果")
@@ -363,9 +368,8 @@ def compare(data: dict[str, Any], verdict: Verdict, actual: dict[str, Any]) -> l
                                         f"预期不触发清单，但 {task['rule']} 给 {task['unit']} 派了 {task['list']} 任务",
                                         task["rule"], _why(rules.get(task["rule"]), facts, True)))
     if expected.get("stage") and expected["stage"] != actual["stage"]:
-        want, got = Admission(expected["stage"]), Admission(actual["stage"])
-        found.append(Difference("stage", f"stage {ADMISSION_NAMES[want][1]} expected, {ADMISSION_NAMES[got][1]} given",
-                                f"预期{ADMISSION_NAMES[want][0]}，实际{ADMISSION_NAMES[got][0]}"))
+        want, got = STAGE_NAMES[expected["stage"]], STAGE_NAMES[actual["stage"]]
+        found.append(Difference("stage", f"stage {want[1]} expected, {got[1]} given", f"预期{want[0]}，实际{got[0]}"))
     if expected.get("tasks") is not None:
         found += _task_differences(expected["tasks"], actual["tasks"], rules, facts)
     return found
@@ -438,6 +442,8 @@ def run_in(session: Session, campaign: Campaign, ctx: CampaignContext, scenarios
                 if doc.get("enabled", True) and explain(doc, verdict.facts) is not None}
         how = admission(verdict.event, policies, any(f.list_kind == "zero_tolerance" for f in verdict.firings))
         actual = _actual(verdict, ref, twin, how)
+        if (data.get("history") or {}).get("open_case"):  # joins its open case: no new task, no new points
+            actual.update(tasks=[], stage=JOINED)
         outcomes.append(Outcome(scenario_id, data["title"], actual, compare(data, verdict, actual)))
     return outcomes
 

@@ -150,3 +150,18 @@ def test_durable_rules_and_the_twin_disagreeing_is_a_failure_naming_the_rule(ses
     found = scenarios.disagreements(set(), {"zero_tolerance.zt4"}, ctx.compiled.rules, facts)
     assert [(d.what, d.rule) for d in found] == [("twin", "zero_tolerance.zt4")]
     assert "durable_rules：未触发" in found[0].zh and any(c["fact"] == "category" for c in found[0].conditions)
+
+
+def test_a_stated_open_case_makes_the_report_join_it_without_a_new_task(session, campaign):
+    joined = {**ZT4, "title": "已有案件：并入", "history": {"open_case": True},
+              "expected": {"tasks": [], "fire": ["zero_tolerance.zt4"], "stage": "joined"}}
+    wrong = {**ZT4, "title": "已有案件：仍按新案预期", "history": {"open_case": True}}
+    for data in (joined, wrong):
+        scenarios.save(session, campaign, data)
+    by_title = {o.title: o for o in scenarios.run(session, campaign, "draft")}
+    assert by_title["已有案件：并入"].passed, by_title["已有案件：并入"].as_dict("en")
+    messages = [d.zh for d in by_title["已有案件：仍按新案预期"].differences]
+    assert "预期给 JD-DC 派任务，实际没有" in messages and "预期直接立案并派遣，实际并入已有案件" in messages
+    with pytest.raises(InputError) as refused:
+        scenarios.save(session, campaign, {**joined, "title": "坏的历史", "history": {"open_case": "yes"}})
+    assert [p.where for p in refused.value.problems] == ["history.open_case"]
