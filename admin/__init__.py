@@ -36,6 +36,7 @@ from admin.replay import ReplayView
 from admin.roster import RosterView
 from admin.rules_editor import RuleEditorView
 from admin.security import add_security_views
+from admin.scenarios import ScenariosView
 from admin.simulator import SimulatorView
 from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
@@ -93,6 +94,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TemplateEditorView(name=_l("Task templates"), endpoint="templates_editor", url="templates",
                                       category=master))
     admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=rules))
+    admin.add_view(ScenariosView(name=_l("Rule scenarios"), endpoint="scenarios", url="scenarios", category=rules))
     admin.add_view(ReplayView(name=_l("Replay"), endpoint="replay", url="replay", category=rules))
     admin.add_view(RuleEditorView(name=_l("Hand-written rules"), endpoint="rules_editor", url="rules", category=rules))
     admin.add_view(VersionsView(name=_l("Ruleset versions"), endpoint="versions", url="versions", category=rules))

@@ -79,7 +79,7 @@ def messages() -> dict[str, str]:
             "no_category": _("no category chosen"), "unknown_category": _("not in the catalogue"),
             "kept_conditions": _("Other conditions (kept as written)"), "remove": _("Remove"),
             "move_up": _("Move up"), "move_down": _("Move down"), "remove_row": _("Remove the row"),
-            "checking": _("Checking…"), "checked": _("Checked."), "saving": _("Saving…"),
+            "scenario": _("This change breaks the scenario"), "checking": _("Checking…"), "checked": _("Checked."), "saving": _("Saving…"),
             "unsaved": _("Unsaved changes."), "failed": _("The server did not answer; nothing was saved."),
             "clean": _("No overlaps, every row can match."), "row": _("Row"),
             "key": _("Key"), "title": _("Title"), "categories": _("Categories covered"),

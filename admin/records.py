@@ -8,11 +8,13 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from admin.base import ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, require_editor, shown_label
+from admin.base import (ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, may_edit,
+                        require_editor, shown_label)
 from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
@@ -184,6 +186,14 @@ def _reporter_phone(view, context, model: Event, name: str) -> str:
     return (reporter.phone or "") if reporter is not None else ""
 
 
+def _event_id(view, context, model: Event, name: str) -> Markup:
+    """The id, with "Save as scenario" for those who may edit: the event's outcome becomes the expectation."""
+    if not may_edit():
+        return Markup(str(model.id))
+    return Markup('{} <a class="save-as-scenario small" href="{}">{}</a>').format(
+        model.id, url_for("scenarios.from_event", event_id=model.id), _l("Save as scenario"))
+
+
 class EventView(ReadOnlyView):
     """Events as they came in, with the reporter (来电人) named and their phone masked; an anonymous report
     shows no reporter."""
@@ -194,7 +204,7 @@ class EventView(ReadOnlyView):
                                  (EventStatus.FAILED, _l("Evaluation failed"))]}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
-    column_formatters = {"reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
+    column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
     column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),
                      "grid": _l("Grid"), "occurred_at": _l("Occurred at"), "status": _l("Status"),
                      "attempts": _l("Attempts"), "source_type": _l("Source type"),

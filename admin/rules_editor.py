@@ -19,6 +19,7 @@ from wtforms import HiddenField
 
 from admin.base import READERS, Guarded, may_edit, require_editor
 from engine.authoring import rules as authored
+from engine.authoring import scenarios
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.stamps import StaleEdit, rule_stamp
 from engine.authoring.vocabulary import (CHANNELS, FACTS, OPERATORS_BY_TYPE, InputError, Problem,
@@ -153,10 +154,11 @@ class RuleEditorView(Guarded, BaseView):
         if campaign is None or not isinstance(body, dict):
             return jsonify({"problems": [{"path": "(document)", "message": _("Nothing to check.")}]}), 400
         try:
-            authored.check_rule(db.session, campaign, body.get("document"), request.args.get("key") or None)
+            checked = authored.check_rule(db.session, campaign, body.get("document"), request.args.get("key") or None)
         except InputError as err:
             return jsonify({"problems": problem_rows(err.problems, short_lang())})
-        return jsonify({"problems": []})
+        return jsonify({"problems": [], "scenarios": scenarios.warnings_for(db.session, campaign, checked.compiled,
+                                                                            short_lang())})
 
 
 def _versions_url() -> str | None:

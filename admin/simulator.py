@@ -2,7 +2,9 @@
 every condition's fact value and the tasks the hit policy would create. Nothing is written."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash
@@ -15,6 +17,7 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import Optional
 
 from admin.base import Guarded
+from engine.authoring.scenarios import TIME_FORMAT
 from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
 from engine.authoring.vocabulary import SOURCE_TYPES
 from web.common.extensions import db
@@ -67,4 +70,17 @@ class SimulatorView(Guarded, BaseView):
             except EngineUnavailable:
                 flash(_("No engine worker answered in time; start one with 'civicrules worker' and try again."),
                       "danger")
-        return self.render("admin/simulator.html", form=form, results=results, lang=lang)
+        saved_as = {label: json.dumps(as_scenario(body.get("event"), answer), ensure_ascii=False)
+                    for label, answer in results.items() if "event" in body}
+        return self.render("admin/simulator.html", form=form, results=results, lang=lang, saved_as=saved_as)
+
+
+def as_scenario(event: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The simulator's outcome as a scenario's expectation, for the admin to edit before saving."""
+    local = datetime.fromisoformat(event["occurred_at"]).astimezone(ZONE).strftime(TIME_FORMAT)
+    first = (answer.get("campaigns") or [{}])[0]
+    tasks = [{"unit": t["unit"], "list": t["list"], "limit": t["limit"]} for t in first.get("tasks") or []]
+    return {"title": "", "tags": sorted({t["unit"] for t in tasks}),
+            "event": {"category": event.get("category"), "grid": event.get("grid"), "local_time": local,
+                      "source_type": event.get("source_type", "hotline")},
+            "expected": {"tasks": tasks, "fire": list(first.get("fired") or []), "stage": answer.get("admission")}}

@@ -18,9 +18,9 @@ from wtforms.validators import DataRequired, Length
 
 from admin import base
 from admin.base import Guarded
-from engine.authoring import drafts, versions
+from engine.authoring import drafts, scenario_gate, scenarios, versions
 from engine.authoring.vocabulary import InputError, Problem, shown
-from engine.core.models import DEFAULT_TIMEZONE, Campaign
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, ScenarioOverride
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -28,6 +28,16 @@ from web.common.i18n import short_lang
 class PublishForm(FlaskForm):
     comment = TextAreaField(_l("Comment (why this version)"), validators=[DataRequired(), Length(max=2000)])
     reviewed = HiddenField(validators=[DataRequired()])  # the draft hash the admin reviewed: publish exactly that
+
+
+class OverrideForm(FlaskForm):
+    reason = TextAreaField(_l("Why publish despite the failing scenarios"),
+                           validators=[DataRequired(), Length(min=10, max=2000)])
+    reviewed = HiddenField(validators=[DataRequired()])  # the draft the failures were shown for
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the second administrator's confirmation of one override."""
 
 
 class RollbackForm(FlaskForm):
@@ -89,12 +99,60 @@ class VersionsView(Guarded, BaseView):
         elif review.refused == "problems":
             db.session.rollback()
             flash(_("Nothing was published: the draft has problems (listed next to what caused them)."), "danger")
+        elif review.refused == "scenarios":
+            db.session.rollback()
+            flash(_("Nothing was published: scenarios fail on the draft (the differences are listed below)."), "danger")
         form.reviewed.data = review.draft.content_hash
         lang = short_lang()
         beside = [(c, _shown_problems(review.problems_of(c), lang)) for c in review.changes]
+        override_form = OverrideForm(formdata=None, reviewed=review.draft.content_hash)
         return self.render("admin/versions/draft.html", campaign=campaign, draft=review.draft, active=review.active,
                            changes=beside, form=form, may_edit=base.may_edit(), lang=lang,
-                           problems=_shown_problems(review.draft.problems, lang), shown=shown, unchanged=review.unchanged)
+                           problems=_shown_problems(review.draft.problems, lang), shown=shown, unchanged=review.unchanged,
+                           failed=[o.as_dict(lang) for o in review.failed if not o.passed],
+                           override_form=override_form, confirm_form=ConfirmForm(),
+                           overrides=scenario_gate.pending(db.session, campaign, review.draft.content_hash))
+
+    @expose("/<int:campaign_id>/override", methods=("POST",))
+    def override(self, campaign_id: int):
+        """Ask to publish this draft despite its failing scenarios; a second administrator confirms."""
+        base.require_editor()
+        campaign = _campaign(campaign_id)
+        form = OverrideForm()
+        draft = drafts.draft_view(db.session, campaign)
+        if not form.validate_on_submit():
+            for error in form.reason.errors:
+                flash(f"{form.reason.label.text}: {error}", "danger")
+        elif form.reviewed.data != draft.content_hash:
+            flash(_("Nothing was asked: the draft changed since you reviewed it."), "warning")
+        else:
+            outcomes = scenario_gate.against_draft(db.session, campaign, draft)
+            if all(o.passed for o in outcomes):
+                flash(_("Every scenario passes on the draft: publish it without an override."), "info")
+            else:
+                scenario_gate.request_override(db.session, campaign, draft.content_hash, form.reason.data,
+                                               current_user, outcomes)
+                db.session.commit()
+                flash(_("Override asked. A second administrator must confirm it before the draft can be published."),
+                      "warning")
+        return redirect(url_for(".draft", campaign_id=campaign_id))
+
+    @expose("/<int:campaign_id>/override/<int:override_id>/confirm", methods=("POST",))
+    def confirm_override(self, campaign_id: int, override_id: int):
+        base.require_editor()
+        found = db.session.get(ScenarioOverride, override_id)
+        if found is None or found.campaign_id != campaign_id or not ConfirmForm().validate_on_submit():
+            abort(404)
+        try:
+            scenario_gate.confirm_override(db.session, found, current_user)
+        except InputError as err:
+            db.session.rollback()
+            for p in err.problems:
+                flash(p.message(short_lang()), "danger")
+        else:
+            db.session.commit()
+            flash(_("Override confirmed: the draft may now be published."), "success")
+        return redirect(url_for(".draft", campaign_id=campaign_id))
 
     @expose("/<int:campaign_id>/diff")
     def compare(self, campaign_id: int):
@@ -134,4 +192,11 @@ class VersionsView(Guarded, BaseView):
             return redirect(url_for(".index"))
         flash(_("Version %(old)s republished as version %(number)s. The draft is unchanged.", old=number,
                 number=version.number), "success")
+        lang = short_lang()
+        for outcome in scenarios.run(db.session, campaign, version.number):  # shown, never blocking a rollback
+            if not outcome.passed:
+                flash(_("Scenario fails on version %(number)s: %(title)s — %(why)s", number=version.number,
+                        title=outcome.title, why="; ".join(d.as_dict(lang)["message"] for d in outcome.differences)),
+                      "warning")
+        db.session.rollback()
         return redirect(url_for(".index"))

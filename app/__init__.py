@@ -23,7 +23,7 @@ from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
                  change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
                  inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
-                 sanction_records, simulate, supervision, workflow, zones)
+                 sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(frontage.bp)  # 门前三包: the holders' pages
     app.register_blueprint(simulate.bp)
     csrf.exempt(simulate.bp)
+    app.register_blueprint(scenarios_api.bp)
+    csrf.exempt(scenarios_api.bp)
     app.register_blueprint(evidence.bp)
     csrf.exempt(evidence.bp)  # bearer tokens only, like the rest of the API
     app.register_blueprint(attachments.api)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app.accounts import user
 from app.demo import demo
+from app.scenarios import scenarios
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.space.datum import DATUMS
@@ -23,7 +24,9 @@ from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
+from engine.authoring import scenarios as scenario_runs
 from engine.authoring.drafts import publish, rollback
+from engine.authoring.scenario_gate import ScenariosFailed
 from engine.core import clock
 from engine.core.config import load_settings
 from engine.core.db import session_factory
@@ -91,6 +94,7 @@ def retention_command() -> None:
     click.echo(f"security audit entries removed: {removed} (kept {settings.privacy.security_audit_days} days); "
                f"reports whose reporter was blanked: {blanked} (after {settings.privacy.reporter_data_days} days)")
 main.add_command(demo)
+main.add_command(scenarios)
 
 
 @main.group()
@@ -191,6 +195,12 @@ def rules_publish(code: str, comment: str) -> None:
             raise click.ClickException(f"no campaign {code!r}")
         try:
             version = publish(session, campaign, comment=comment)
+        except ScenariosFailed as err:
+            for problem in err.problems:
+                click.echo(f"{problem.where}: {problem.en}\n    {problem.zh}", err=True)
+            raise click.ClickException("nothing published: scenarios fail on the draft (未发布：草稿未通过场景检查); "
+                                       "an administrator may override on the versions page with a second "
+                                       "administrator's confirmation") from err
         except InputError as err:
             for problem in err.problems:
                 click.echo(f"{problem.where}: {problem.en}", err=True)
@@ -215,6 +225,9 @@ def rules_rollback(code: str, number: int, comment: str) -> None:
             raise click.ClickException(str(err)) from err
         session.commit()
         click.echo(f"published version {version.number} ({version.content_hash[:12]}): {version.comment}")
+        failing = [o for o in scenario_runs.run(session, campaign, version.number) if not o.passed]
+        for outcome in failing:  # a rollback is never blocked, but says what its version gets wrong
+            click.echo(f"scenario fails on version {version.number} (场景未通过): {outcome.title}", err=True)
 
 
 @main.group()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts.users import create_user, ensure_roles, issue_intake_token
+from engine.authoring import scenarios
 from engine.authoring.catalogue import load_catalogue, merge_categories
 from engine.authoring.drafts import publish
 from engine.cases.duties import duty_items
@@ -98,6 +99,8 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
                        f"{person.name} {position_name(person.position)}" if person is not None else None))
     session.flush()
     _roster(session, pack.get("roster") or {}, campaign.timezone)
+    for scenario in pack.get("scenarios") or []:  # checked by the publish below, as every later publish checks them
+        scenarios.save(session, campaign, scenario)
     publish(session, campaign, comment="demo pack")  # after the users, so the tiers' member users are in the bundle
     tokens = {s["name"]: issue_intake_token(session, s["name"], s["source_type"]) for s in pack["intake_sources"]}
     return {"campaign": campaign.code, "logins": logins, "password": password, "tokens": tokens}

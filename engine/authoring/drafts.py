@@ -188,8 +188,25 @@ def publish(session: Session, campaign: Campaign, author_id: int | None = None, 
             check_registration: bool = False) -> RulesetVersion:
     """Freeze the draft as the campaign's next published version (the caller commits).
 
-    Raises InputError naming every problem; `check_registration` also asks durable_rules itself."""
-    return freeze(session, campaign, draft_view(session, campaign, check_registration), author_id, comment)
+    Raises InputError naming every problem, ScenariosFailed when a scenario fails and no second administrator
+    confirmed an override; `check_registration` also asks durable_rules itself."""
+    draft = draft_view(session, campaign, check_registration)
+    if draft.problems or draft.compiled is None:
+        raise InputError(draft.problems)
+    override = scenario_gate(session, campaign, draft)
+    version = freeze(session, campaign, draft, author_id, comment)
+    if override is not None:
+        override.version_id = version.id
+        session.flush()
+    return version
+
+
+def scenario_gate(session: Session, campaign: Campaign, draft: DraftView) -> Any:
+    """The campaign's scenarios against the draft, in a child process; raises ScenariosFailed, or returns the
+    confirmed override that lets this draft through (None when every scenario passes)."""
+    from engine.authoring import scenario_gate  # imported here: the gate builds on this module's draft view
+
+    return scenario_gate.gate(session, campaign, draft)[1]
 
 
 def freeze(session: Session, campaign: Campaign, draft: DraftView, author_id: int | None = None,

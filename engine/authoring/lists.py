@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.authoring import scenarios
 from engine.authoring.campaigns import campaign_today
 from engine.authoring.drafts import catalog_for, draft_with, validate_bundle
 from engine.authoring.stamps import StaleEdit, list_stamp, locked_list, require_stamp
@@ -65,9 +66,17 @@ def findings(session: Session, rule_list: RuleList, rows: list[Any], lang: str) 
     campaign = session.get(Campaign, rule_list.campaign_id)
     today = campaign_today(campaign)
     checked, problems = check_rows(rule_list.kind, rows, catalog_for(session, campaign), today)
+    broken: list[dict[str, Any]] = []
+    if not problems:  # the scenarios this edit would break, by the twin (the publish gate asks durable_rules)
+        docs = draft_with(session, campaign, [expand_row(rule_list.kind, r, today) for r in checked],
+                          list_kind=rule_list.kind)
+        try:
+            broken = scenarios.warnings(session, campaign, docs, lang)
+        except InputError:
+            broken = []  # another part of the draft does not validate: the versions page says so
     return {"rows": [{"index": a.index, "findings": [f.as_dict(lang) for f in a.findings]}
                      for a in analyse(checked, today)],
-            "problems": [p.as_dict(lang) for p in problems]}
+            "problems": [p.as_dict(lang) for p in problems], "scenarios": broken}
 
 
 def _draft_problems(session: Session, rule_list: RuleList, rows: list[dict[str, Any]],

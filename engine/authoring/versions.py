@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext, compiled_version, context_for
-from engine.authoring.drafts import DraftView, catalog_for, draft_bundle, draft_view, freeze, validate_bundle
+from engine.authoring.drafts import (DraftView, catalog_for, draft_bundle, draft_view, freeze, scenario_gate,
+                                     validate_bundle)
 from rules.problems import InputError, Problem
 from engine.core.models import Campaign, RulesetVersion, User
 from rules.diff import Change, diff
@@ -69,13 +70,14 @@ def ruleset_context(session: Session, campaign: Campaign, ruleset: Any) -> Campa
 @dataclass
 class Review:
     """The draft against the active version, as an editor reviews it before publishing; `refused` says
-    why a publish did not happen (unchanged, changed_since_review, problems), `published` what did."""
+    why a publish did not happen (unchanged, changed_since_review, problems, scenarios), `published` what did."""
 
     draft: DraftView
     active: RulesetVersion | None
     changes: list[Change]
     refused: str | None = None
     published: RulesetVersion | None = field(default=None)
+    failed: list[Any] = field(default_factory=list)  # the scenarios' outcomes when they refused the publish
 
     @property
     def unchanged(self) -> bool:
@@ -113,7 +115,14 @@ def publish_reviewed(session: Session, campaign: Campaign, reviewed: str, author
     elif review.draft.problems:
         review.refused = "problems"
     else:
+        try:
+            override = scenario_gate(session, campaign, review.draft)
+        except InputError as err:  # ScenariosFailed: the differences are shown, nothing is published
+            review.refused, review.failed = "scenarios", getattr(err, "outcomes", [])
+            return review
         review.published = freeze(session, campaign, review.draft, author_id=author_id, comment=comment)
+        if override is not None:
+            override.version_id = review.published.id
     return review
 
 

@@ -669,6 +669,39 @@ class Rule(Base):
     updated_at: Mapped[Optional[datetime]] = mapped_column(UTC)
 
 
+class Scenario(Base):
+    """A campaign's rule scenario: one event and what the rules must make of it, checked on every publish.
+    Changed only through engine/authoring/scenarios.py, which validates the event and expectation."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (UniqueConstraint("campaign_id", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # list items, unit codes, free words
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)  # category, grid or lat/lon, local time, source type, facts
+    expected: Mapped[dict[str, Any]] = mapped_column(JSON)  # tasks, rules that fire / do not, stage, nothing
+    history: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # stated repeats/rebound/open case
+    updated_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
+class ScenarioOverride(Base):
+    """A publish that went ahead despite failing scenarios: the reason, who asked and the second
+    administrator who confirmed, with the failures as they were shown."""
+
+    __tablename__ = "scenario_overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))  # the draft that was overridden
+    version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ruleset_versions.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTC)
+
+
 class RulesetVersion(Base):
     """An immutable, published bundle of a campaign's rules with its compiled definition."""
 

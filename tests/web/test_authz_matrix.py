@@ -80,6 +80,7 @@ ADMIN_VIEWS = {
     "import": ADMIN_READERS,  # readers see the runs and reports; uploading, mapping and cancelling are POSTs for admins
     "templates_editor": ADMIN_READERS,  # read-only form and preview; saving calls require_editor()
     "simulator": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # simulating has no side effects
+    "scenarios": ADMIN_READERS,  # reading and checking; saving calls require_editor()
     "replay": frozenset({ADMIN, AUDITOR, ASSESSOR}),  # replaying writes nothing; readers may start one too
     "lists": ADMIN_READERS,  # the list tables read-only; analyse and save call require_editor()
     "rules_editor": ADMIN_READERS,  # reading and live checks; saving calls require_editor()
@@ -219,6 +220,7 @@ POLICY: dict[str, frozenset[str]] = {
     "case_pages.revisit_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "case_pages.reopen_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "simulate_api.simulate": frozenset({ADMIN, AUDITOR, ASSESSOR}),
+    "scenarios_api.run": RECORD_READERS,
     "evidence_api.upload": frozenset({FIELD_UNIT, ADMIN}),  # the unit doing the work (its own tasks only)
     "evidence_api.list_for_task": USERS,
     "evidence_api.fetch": USERS,
@@ -252,6 +254,8 @@ POLICY: dict[str, frozenset[str]] = {
     "zones.delete": ADMINS,
     "import.cancel": ADMINS,  # POST only
     "versions.rollback": ADMINS,  # POST only: readers see the versions page, require_editor() refuses them here
+    "scenarios.delete": ADMINS,  # POST only: require_editor()
+    "versions.override": ADMINS, "versions.confirm_override": ADMINS,  # POST only: require_editor()
     **{f"{view}.*": roles for view, roles in ADMIN_VIEWS.items()},
     **{f"{view}.{name}": ADMINS for view in MODEL_VIEWS for name in EDITING_VIEWS},
     **{f"{view}.{name}": ACCOUNT_MANAGERS for view in ACCESS_VIEWS for name in EDITING_VIEWS},
@@ -266,7 +270,7 @@ PARAMETERS = {"instance_number": "0", "job_id": "matrix-job", "queue_name": "mat
               "name": "2026-11", "firing_id": "999999999", "list_id": "999999999", "zone_id": "999999999",
               "campaign_id": "1", "number": "999999999", "issue_id": "999999999", "message_id": "999999999",
               "round_id": "999999999", "finding_id": "999999999", "item_id": "999999999", "holder_id": "999999999",
-              "label": "2026-11", "record_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
+              "label": "2026-11", "record_id": "999999999", "override_id": "999999999", "scenario_id": "999999999"}  # versions: campaign 1 is the demo; no such version number
 
 
 def policy_for(endpoint: str) -> frozenset[str] | None:

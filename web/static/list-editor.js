@@ -323,6 +323,16 @@
     box.innerHTML = "";
     general.forEach(function (text) { box.appendChild(el("div", { text: text })); });
     box.classList.toggle("d-none", !general.length);
+    var warned = document.getElementById("scenario-warnings");
+    if (warned) {
+      warned.innerHTML = "";
+      (answer.scenarios || []).forEach(function (o) {
+        var item = el("div", { className: "scenario-warning", "data-title": o.title, text: M.scenario + " " + o.title + ": " });
+        item.appendChild(el("span", { text: o.differences.map(function (d) { return d.message; }).join("; ") }));
+        warned.appendChild(item);
+      });
+      warned.classList.toggle("d-none", !(answer.scenarios || []).length);
+    }
   }
 
   function payload() {

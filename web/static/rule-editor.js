@@ -585,13 +585,27 @@
   // ---- live checks, the JSON view, saving -----------------------------------------------------------
   let timer = null;
   let sequence = 0;  // only the answer to the latest check may show its problems
+  function showScenarios(broken) {  // the scenarios this edit would break (the twin), while editing
+    const box = document.getElementById("scenario-warnings");
+    if (!box) { return; }
+    box.innerHTML = "";
+    broken.forEach(function (o) {
+      box.appendChild(el("div", { "class": "scenario-warning", "data-title": o.title,
+        text: box.dataset.label + " " + o.title + ": " + o.differences.map(function (d) { return d.message; }).join("; ") }));
+    });
+    box.classList.toggle("d-none", broken.length === 0);
+  }
   function check(doc) {
     if (!editable) { return; }
     const mine = ++sequence;
     fetch(form.dataset.checkUrl, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify({ document: doc }) })
       .then(function (r) { return r.json(); })
-      .then(function (answer) { if (mine === sequence) { showProblems(answer.problems || [], false); } })
+      .then(function (answer) {
+        if (mine !== sequence) { return; }
+        showProblems(answer.problems || [], false);
+        showScenarios(answer.scenarios || []);
+      })
       .catch(function () { return null; });
   }
   function changed() {
