@@ -74,10 +74,14 @@ def month(factory, settings) -> dict:
 
 
 @pytest.fixture()
-def worker(env):
+def worker(env, settings):
     proc = start(env, "worker")
     yield proc
-    # a worker asked to stop while it warms up after a job stops; it used to wait for the SIGKILL a minute later
+    # An idle worker asked to stop stops (one warming up after a job used to wait for the SIGKILL a minute
+    # later); a busy one finishes its job first, so wait until no replay job runs, as a cancelled one must end.
+    from workers.queues import on_demand_queue
+    wait_for(lambda: not on_demand_queue(settings).started_job_registry.count, 120, "the test's replay job to end",
+             every=0.2)
     assert stop(proc) < 30, "the worker ignored SIGTERM and had to be killed"
 
 
