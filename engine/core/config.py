@@ -33,6 +33,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "", "the database; empty: SQLite in <instance>/civicrules.db"),
     Variable("REDIS_URL", "", "the Redis server; empty: the embedded one on unix://<instance>/redis.sock"),
     Variable("SECRET_KEY", "", "signs sessions; empty: generated once into <instance>/secret_key (mode 600)"),
+    Variable("CIVICRULES_AUDIT_KEY", "",
+             "the audit chain's HMAC key (base64url, >= 32 bytes); empty: generated into <instance>/keys/audit.json"),
+    Variable("CIVICRULES_SECRETS_KEY", "",
+             "encrypts stored secrets (webhook keys, signing secrets); empty: generated into <instance>/keys/secrets.json"),
+    Variable("CIVICRULES_CRYPTO", "standard",
+             "algorithms for new audit MACs and stored secrets: standard (HMAC-SHA256, AES via Fernet) or sm (SM3, SM4)"),
     Variable("CIVICRULES_QUEUE_PREFIX", "civicrules", "prefix of RQ queues and Redis keys, so deployments can share a Redis"),
     Variable("CIVICRULES_BATCH_SIZE", "200", "events per evaluation batch"),
     Variable("CIVICRULES_LEASE_SECONDS", "60", "how long a claimed batch is held before another worker may take it over"),
@@ -127,6 +133,14 @@ class LockoutSettings:
 
 
 @dataclass(frozen=True)
+class CryptoSettings:
+    """Where the audit and secrets keys come from (engine.core.keyring) and which algorithms new rows use."""
+    algorithms: str = "standard"  # standard | sm
+    audit_key: str = field(default="", repr=False)
+    secrets_key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class PrivacySettings:
     """等保 and PIPL periods: idle sessions, how long the security audit log is kept, reporters' data."""
 
@@ -137,6 +151,14 @@ class PrivacySettings:
 
 #: 等保 2.0 asks that security audit records be kept at least six months.
 MIN_SECURITY_AUDIT_DAYS = 180
+
+
+def _crypto(env: "_Reader") -> CryptoSettings:
+    algorithms = env.text("CIVICRULES_CRYPTO").strip().lower() or "standard"
+    if algorithms not in ("standard", "sm"):
+        raise ValueError(f"环境变量 CIVICRULES_CRYPTO={algorithms!r} 须为 standard 或 sm / CIVICRULES_CRYPTO="
+                         f"{algorithms!r} is not standard or sm")
+    return CryptoSettings(algorithms, env.text("CIVICRULES_AUDIT_KEY"), env.text("CIVICRULES_SECRETS_KEY"))
 
 
 def _privacy(env: "_Reader") -> PrivacySettings:
@@ -261,6 +283,7 @@ class Settings:
     pdf_font: str
     test_hooks: TestHooks
     privacy: PrivacySettings = PrivacySettings()
+    crypto: CryptoSettings = CryptoSettings()
 
     @property
     def redis_socket(self) -> Path:
@@ -381,6 +404,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             map_attribution=env.text("CIVICRULES_MAP_ATTRIBUTION")),
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
         privacy=_privacy(env),
+        crypto=_crypto(env),
         test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )
 
