@@ -23,6 +23,21 @@ def items_for(session: Session, type_id: int, daily_only: bool = False) -> list[
     return list(session.scalars(query.order_by(ChecklistItem.position, ChecklistItem.id)))
 
 
+def item_score(item: ChecklistItem, given: Any, default: float, where: str, problems: list[Problem]) -> float:
+    """The score an answer gives an item: the one typed, else `default`; a score outside 0..maximum is a problem
+    named at the item (the daily self-check and the mock evaluation score the same way)."""
+    if given in (None, ""):
+        return default
+    try:
+        score = float(given)
+    except (TypeError, ValueError):
+        score = -1.0
+    if not 0 <= score <= item.max_score:
+        problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
+                                f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
+    return score
+
+
 def check_item(session: Session, data: dict[str, Any], row: int | None = None) -> dict[str, Any]:
     """An item's columns from a form or an import row, or InputError naming each field (and the row)."""
     problems: list[Problem] = []

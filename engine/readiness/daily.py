@@ -22,7 +22,7 @@ from engine.core.models import (Campaign, Case, ChecklistItem, InspectionPoint, 
                                 ReadinessCheck, User)
 from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
 from engine.people.staff import LEADERS
-from engine.readiness.checklists import items_for
+from engine.readiness.checklists import item_score, items_for
 from engine.readiness.findings import Finding, open_case
 from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
@@ -107,15 +107,7 @@ def _checked_answers(session: Session, point: InspectionPoint, answers: list[Ans
         if answer is None or answer.passed is None:
             problems.append(Problem(where, "answer this item: passed or failed", "请逐项填写：合格或不合格"))
             continue
-        score = item.max_score if answer.passed else 0.0
-        if answer.score not in (None, ""):
-            try:
-                score = float(answer.score)
-            except (TypeError, ValueError):
-                score = -1.0
-            if not 0 <= score <= item.max_score:
-                problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
-                                        f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
+        score = item_score(item, answer.score, item.max_score if answer.passed else 0.0, where, problems)
         if len(answer.note or "") > MAX_NOTE or "\x00" in (answer.note or ""):
             problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters, without NUL bytes",
                                     f"说明不超过 {MAX_NOTE} 个字符，且不含空字符"))

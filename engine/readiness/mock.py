@@ -24,7 +24,7 @@ from engine.core import clock
 from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, EvaluationScore, InspectionPoint,
                                 InspectionPointType, User)
 from engine.core.photos import check_size, inspect_photo, store_photo
-from engine.readiness.checklists import items_for
+from engine.readiness.checklists import item_score, items_for
 from engine.readiness.daily import MAX_CHECK_PHOTOS, MAX_NOTE, MAX_PHOTOS, Answer
 from engine.readiness.findings import Finding, open_case
 from rules.facts import POINT_TYPES
@@ -148,15 +148,8 @@ def _checked(session: Session, point: InspectionPoint, answers: list[Answer], ma
         if answer is None or (answer.passed is None and answer.score in (None, "")):
             problems.append(Problem(where, "score this item", "请为本项打分"))
             continue
-        score = item.max_score if answer.passed is not False else 0.0
-        if answer.score not in (None, ""):
-            try:
-                score = float(answer.score)
-            except (TypeError, ValueError):
-                score = -1.0
-            if not 0 <= score <= item.max_score:
-                problems.append(Problem(where, f"a score from 0 to the item's maximum {item.max_score:g}",
-                                        f"得分须在 0 至本项满分 {item.max_score:g} 之间"))
+        score = item_score(item, answer.score, item.max_score if answer.passed is not False else 0.0, where,
+                           problems)
         if answer.passed is False and answer.score not in (None, "") and score >= item.max_score:
             problems.append(Problem(where, "an item not up to standard loses points: give a score below the "
                                     f"maximum {item.max_score:g}", f"不达标的项须扣分：得分应低于本项满分 {item.max_score:g}"))
