@@ -29,7 +29,8 @@ from wtforms.validators import StopValidation
 from admin.base import READERS, Guarded, MasterDataView, require_editor, shown_label
 from engine.core.models import Person, Street, Unit, User
 from engine.core.tables import MAX_FILE_BYTES, read_table
-from engine.people.register import COLUMNS, StaffImport, import_staff
+from engine.core.tables import ImportReport
+from engine.people.register import COLUMNS, import_staff
 from engine.people.responsibility import check_street
 from engine.people.staff import POSITIONS, position_name, save_person, shown_phone
 from rules.problems import InputError, Problem
@@ -282,5 +283,5 @@ class StaffImportView(Guarded, BaseView):
         return Response(staff_template_csv(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=staff-template.csv"})
 
-    def _import(self, form: StaffUploadForm) -> StaffImport | None:
+    def _import(self, form: StaffUploadForm) -> ImportReport | None:
         return import_upload(form, "staff", lambda path, _name: import_staff(db.session, read_table(path)))

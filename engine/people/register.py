@@ -7,14 +7,13 @@ is stored whole or not at all; a person already in another unit is refused, neve
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.models import Person, Unit, User
-from engine.core.tables import Table
+from engine.core.tables import ImportReport, Table, match_columns
 from engine.people.staff import check_person, normal_phone, position_code
 from rules.problems import InputError, Problem
 
@@ -30,28 +29,9 @@ REQUIRED = ("code", "name", "position", "unit", "phone")
 NAMES_ZH = {"code": "工号", "name": "姓名", "position": "职务", "unit": "单位", "phone": "电话", "username": "账号"}
 
 
-@dataclass
-class StaffImport:
-    """What an import did: counts, and every refused row with its reasons (row = line in the file)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems if p.row is not None})
-
-
 def _columns(headers: list[str]) -> dict[str, int]:
-    lowered = [h.strip().lower() for h in headers]
-    found = {}
-    for target, hints in COLUMNS.items():
-        for hint in hints:
-            if hint.lower() in lowered:
-                found[target] = lowered.index(hint.lower())
-                break
+    """The register's columns; other columns are ignored (registers carry more than we keep), a missing one refused."""
+    found, _ = match_columns(headers, COLUMNS)
     missing = [t for t in REQUIRED if t not in found]
     if missing:
         raise InputError([Problem("file", f"no column for {', '.join(missing)} (headers: {', '.join(COLUMNS[t][0] for t in REQUIRED)})",
@@ -68,14 +48,14 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def import_staff(session: Session, table: Table) -> StaffImport:
+def import_staff(session: Session, table: Table) -> ImportReport:
     """Store every good row of the register; flushes, never commits (the caller owns the transaction)."""
     columns = _columns(table.headers)
     units = list(session.scalars(select(Unit)))
     unit_by = {u.code: u for u in units} | {u.name_zh: u for u in units}
     users = {u.username: u for u in session.scalars(select(User))}
     existing = {p.code: p for p in session.scalars(select(Person))}
-    report = StaffImport()
+    report = ImportReport()
     parsed: list[tuple[int, dict[str, str]]] = []
     for index, raw in enumerate(table.rows, start=2):
         values = {t: _text(raw[i]) if i < len(raw) else "" for t, i in columns.items()}
@@ -137,7 +117,7 @@ def _row_problems(session: Session, row: int, v: dict[str, str], unit_by: dict[s
 
 
 def _store(session: Session, v: dict[str, str], unit: Unit, user: Optional[User], existing: dict[str, Person],
-           report: StaffImport) -> None:
+           report: ImportReport) -> None:
     position = position_code(v["position"])
     person = existing.get(v["code"])
     wanted = {"name": v["name"], "position": position, "unit_id": unit.id, "phone": v["phone"]}
