@@ -5,6 +5,7 @@ import getpass
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 from sqlalchemy import select
@@ -277,6 +278,22 @@ def staff_on_duty(unit_code: str, at_text: str | None) -> None:
                                    f"({zone.key})")
 
 
+def _all_or_none(session, run: Callable[[], Any]) -> Any:
+    """Run an import that stores every row or none; commit it, or name every refused row and store nothing."""
+    try:
+        report = run()
+    except InputError as err:
+        raise click.ClickException("; ".join(f"{p.where}: {p.en} / {p.zh}" for p in err.problems)) from err
+    if report.problems:
+        for p in report.problems:
+            click.echo(f"row {p.row} / 第 {p.row} 行: {p.where}: {p.en} / {p.zh}", err=True)
+        session.rollback()
+        raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused / "
+                                   f"未保存任何数据：{len(report.bad_rows)} 行被拒绝")
+    session.commit()
+    return report
+
+
 @main.group()
 def permits() -> None:
     """The permits register (审批/备案)."""
@@ -287,15 +304,8 @@ def permits() -> None:
 def permits_import(path: Path) -> None:
     """Import permits (CSV or XLSX, the admin's template; times local to the campaign): all rows, or none."""
     with session_factory(load_settings().database_url)() as session:
-        try:
-            report = import_permits(session, read_table(path), campaign_zone(campaign_for(session, None)))
-        except InputError as err:
-            raise click.ClickException("; ".join(f"{p.where}: {p.en}" for p in err.problems)) from err
-        if report.problems:
-            for problem in report.problems:
-                click.echo(f"row {problem.row}: {problem.where}: {problem.en}", err=True)
-            raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
-        session.commit()
+        report = _all_or_none(session, lambda: import_permits(session, read_table(path),
+                                                              campaign_zone(campaign_for(session, None))))
     click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
@@ -314,15 +324,7 @@ def evaluation_import(path: Path, name: str) -> None:
         campaign = campaign_for(session, None)
         if campaign is None:
             raise click.ClickException("no active campaign / 没有进行中的专项行动")
-        try:
-            report = import_deductions(session, campaign, read_table(path), name=name)
-        except InputError as err:
-            raise click.ClickException("; ".join(f"{p.where}: {p.en} / {p.zh}" for p in err.problems)) from err
-        if report.problems:
-            for p in report.problems:
-                click.echo(f"row {p.row}: {p.where}: {p.en} / {p.zh}", err=True)
-            raise click.ClickException(f"nothing stored: {len(report.bad_rows)} rows refused")
-        session.commit()
+        report = _all_or_none(session, lambda: import_deductions(session, campaign, read_table(path), name=name))
     click.echo(f"{report.created} deductions imported, each filed as a case for its point's unit")
 
 

@@ -160,7 +160,7 @@ def test_the_cli_imports_the_official_deductions_all_or_nothing(app, session, se
     counts = written(session)
     refused = CliRunner().invoke(main, ["evaluation", "import", str(bad)])
     assert refused.exit_code == 1
-    assert "row 3: point: no point 'MK-404' / 没有这个点位：MK-404" in refused.output
+    assert "row 3 / 第 3 行: point: no point 'MK-404' / 没有这个点位：MK-404" in refused.output
     assert written(session) == counts
     result = CliRunner().invoke(main, ["evaluation", "import", str(good)])
     assert result.exit_code == 0, result.output
