@@ -152,7 +152,7 @@ def test_the_cli_imports_all_rows_or_none(factory, tmp_path):
     stored.write_text(header + good, encoding="utf-8")
     try:
         result = CliRunner().invoke(main, ["permits", "import", str(refused)])
-        assert result.exit_code != 0 and "row 3: ends_at: the period ends before it starts" in result.output
+        assert result.exit_code != 0 and "row 3 / 第 3 行: ends_at: the period ends before it starts" in result.output
         with factory() as s:
             assert s.scalar(select(func.count(Permit.id)).where(Permit.number.like("CLI-P-%"))) == 0
         result = CliRunner().invoke(main, ["permits", "import", str(stored)])
