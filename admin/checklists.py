@@ -4,8 +4,6 @@ An item is saved through engine.readiness.checklists.save_item, so the form refu
 refuses, each fault next to its field, in the user's language."""
 from __future__ import annotations
 
-from flask import Response, request
-from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,10 +11,10 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, validators
 
-from admin.base import READERS, Guarded, MasterDataView, require_editor
-from admin.people import ShownChoices, import_upload, place_problems
+from admin.base import MasterDataView
+from admin.people import ShownChoices, TableImportView, import_upload, place_problems
 from engine.core.models import ChecklistItem, InspectionPointType
-from engine.core.tables import MAX_FILE_BYTES, ImportReport, read_table
+from engine.core.tables import ImportReport, read_table
 from engine.readiness.checklist_import import import_checklists, template_headers
 from engine.readiness.checklists import FREQUENCIES, save_item
 from engine.space.points import type_name
@@ -103,26 +101,16 @@ class ChecklistUploadForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired()])
 
 
-class ChecklistImportView(Guarded, BaseView):
-    """Readers see the page; only editors upload. Every row is stored, or none: each bad row is named."""
+class ChecklistImportView(TableImportView):
+    """Every row is stored, or none: each bad row is named."""
 
-    roles = READERS
+    form_class = ChecklistUploadForm
+    page = "admin/checklists/import.html"
+    download = "checklists-template.csv"
+    field_names = FIELD_NAMES
 
-    @expose("/", methods=("GET", "POST"))
-    def index(self):
-        form = ChecklistUploadForm()
-        report = None
-        if request.method == "POST":
-            require_editor()
-            if form.validate_on_submit():
-                report = self._import(form)
-        return self.render("admin/checklists/import.html", form=form, report=report, lang=short_lang(),
-                           field_names=FIELD_NAMES, max_mb=MAX_FILE_BYTES // 2**20, headers=template_headers())
-
-    @expose("/template.csv")
-    def template(self):
-        return Response("\ufeff" + ",".join(template_headers()) + "\r\n", mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=checklists-template.csv"})
+    def headers(self) -> list[str]:
+        return template_headers()
 
     def _import(self, form: ChecklistUploadForm) -> ImportReport | None:
         return import_upload(form, "checklists", lambda path, _name: import_checklists(db.session, read_table(path)))

@@ -3,22 +3,18 @@ point and item. Every row is stored (each opening a case for the point's unit) o
 named in the user's language."""
 from __future__ import annotations
 
-from flask import Response, request
-from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 
-from admin.base import READERS, Guarded, require_editor
-from admin.people import import_upload
+from admin.people import TableImportView, import_upload
 from engine.authoring.campaigns import campaign_for
-from engine.core.tables import MAX_FILE_BYTES, ImportReport, read_table
+from engine.core.tables import ImportReport, read_table
 from engine.readiness.official import import_deductions, template_headers
 from rules.problems import InputError, Problem
 from web.common.extensions import db
-from web.common.i18n import short_lang
 
 FIELD_NAMES = {"point": _l("Point code (点位编号)"), "item": _l("Item code (测评项目编号)"),
                "points": _l("Points deducted (扣分)"), "note": _l("Note (说明)"),
@@ -30,26 +26,16 @@ class DeductionUploadForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired()])
 
 
-class DeductionImportView(Guarded, BaseView):
-    """Readers see the page and the template; only editors upload."""
+class DeductionImportView(TableImportView):
+    """Every row is stored, or none: each bad row is named."""
 
-    roles = READERS
+    form_class = DeductionUploadForm
+    page = "admin/evaluation/import.html"
+    download = "official-deductions-template.csv"
+    field_names = FIELD_NAMES
 
-    @expose("/", methods=("GET", "POST"))
-    def index(self):
-        form = DeductionUploadForm()
-        report = None
-        if request.method == "POST":
-            require_editor()
-            if form.validate_on_submit():
-                report = self._import(form)
-        return self.render("admin/evaluation/import.html", form=form, report=report, lang=short_lang(),
-                           field_names=FIELD_NAMES, max_mb=MAX_FILE_BYTES // 2**20, headers=template_headers())
-
-    @expose("/template.csv")
-    def template(self):
-        return Response("\ufeff" + ",".join(template_headers()) + "\r\n", mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=official-deductions-template.csv"})
+    def headers(self) -> list[str]:
+        return template_headers()
 
     def _import(self, form: DeductionUploadForm) -> ImportReport | None:
         def load(path, _name) -> ImportReport:  # a report with problems has written nothing

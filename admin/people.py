@@ -231,11 +231,6 @@ class StaffUploadForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
 
 
-def staff_template_csv() -> str:
-    """The header row an import expects, with a BOM so that Excel opens the Chinese headers as UTF-8."""
-    return "\ufeff" + ",".join(hints[0] for hints in COLUMNS.values()) + "\r\n"
-
-
 def import_upload(form: FlaskForm, stem: str, load: Callable[[Path, str], Any]) -> Any:
     """An uploaded CSV or XLSX file read in one transaction by `load(path, original name)`: a file of another kind,
     too large, or refused as a whole writes nothing and names its problem next to the file field."""
@@ -262,26 +257,53 @@ def import_upload(form: FlaskForm, stem: str, load: Callable[[Path, str], Any]) 
     return report
 
 
-class StaffImportView(Guarded, BaseView):
-    """Readers see the page; only editors upload. Good rows are stored, each bad row is named with its reason."""
+class TableImportView(Guarded, BaseView):
+    """An import page: readers see it and download the template; only editors upload. Subclasses name their form,
+    page, template and field names, and read the upload in `_import`."""
 
     roles = READERS
+    form_class: type[FlaskForm]
+    page: str
+    download: str  # the template's file name
+    field_names: dict = {}
+
+    def headers(self) -> list[str]:
+        raise NotImplementedError
+
+    def context(self) -> dict[str, Any]:
+        return {}
+
+    def _import(self, form: FlaskForm) -> Any:
+        raise NotImplementedError
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
-        form = StaffUploadForm()
+        form = self.form_class()
         report = None
         if request.method == "POST":
             require_editor()
             if form.validate_on_submit():
                 report = self._import(form)
-        return self.render("admin/people/import.html", form=form, report=report, lang=short_lang(),
-                           field_names=FIELD_NAMES, max_mb=MAX_FILE_BYTES // 2**20)
+        return self.render(self.page, form=form, report=report, lang=short_lang(), field_names=self.field_names,
+                           max_mb=MAX_FILE_BYTES // 2**20, headers=self.headers(), **self.context())
 
     @expose("/template.csv")
     def template(self):
-        return Response(staff_template_csv(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=staff-template.csv"})
+        """The header row an import expects, with a BOM so that Excel opens the Chinese headers as UTF-8."""
+        return Response("\ufeff" + ",".join(self.headers()) + "\r\n", mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={self.download}"})
+
+
+class StaffImportView(TableImportView):
+    """Good rows are stored, each bad row is named with its reason."""
+
+    form_class = StaffUploadForm
+    page = "admin/people/import.html"
+    download = "staff-template.csv"
+    field_names = FIELD_NAMES
+
+    def headers(self) -> list[str]:
+        return [hints[0] for hints in COLUMNS.values()]
 
     def _import(self, form: StaffUploadForm) -> ImportReport | None:
         return import_upload(form, "staff", lambda path, _name: import_staff(db.session, read_table(path)))

@@ -10,8 +10,6 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
-from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.form import DatePickerWidget
 from flask_babel import lazy_gettext as _l
@@ -21,13 +19,13 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, TextAreaField, validators
 
-from admin.base import READERS, Guarded, MasterDataView, require_editor, shown_label
+from admin.base import MasterDataView, shown_label
 from admin.fields import LocalDateTimeField
-from admin.people import RecordPicker, ShownChoices, import_upload, place_problems
+from admin.people import RecordPicker, ShownChoices, TableImportView, import_upload, place_problems
 from admin.zones import EXTRA_LAYERS
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import FrontageHolder, Permit, Unit
-from engine.core.tables import MAX_FILE_BYTES, ImportReport, read_table
+from engine.core.tables import ImportReport, read_table
 from engine.space.datum import geometry_from_wgs84
 from engine.space.permit_import import import_permits, template_headers
 from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
@@ -190,32 +188,19 @@ class PermitUploadForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
 
 
-def permit_template_csv() -> str:
-    """The header row an import expects, with a BOM so that Excel opens the Chinese headers as UTF-8."""
-    return "\ufeff" + ",".join(template_headers()) + "\r\n"
+class PermitImportView(TableImportView):
+    """Every row is stored, or none: each bad row is named."""
 
+    form_class = PermitUploadForm
+    page = "admin/permits/import.html"
+    download = "permits-template.csv"
+    field_names = FIELD_NAMES
 
-class PermitImportView(Guarded, BaseView):
-    """Readers see the page; only editors upload. Every row is stored, or none: each bad row is named."""
+    def headers(self) -> list[str]:
+        return template_headers()
 
-    roles = READERS
-
-    @expose("/", methods=("GET", "POST"))
-    def index(self):
-        form = PermitUploadForm()
-        report = None
-        if request.method == "POST":
-            require_editor()
-            if form.validate_on_submit():
-                report = self._import(form)
-        return self.render("admin/permits/import.html", form=form, report=report, lang=short_lang(),
-                           field_names=FIELD_NAMES, max_mb=MAX_FILE_BYTES // 2**20, kinds=KIND_NAMES,
-                           statuses=STATUS_NAMES)
-
-    @expose("/template.csv")
-    def template(self):
-        return Response(permit_template_csv(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=permits-template.csv"})
+    def context(self) -> dict:
+        return {"kinds": KIND_NAMES, "statuses": STATUS_NAMES}
 
     def _import(self, form: PermitUploadForm) -> ImportReport | None:
         return import_upload(form, "permits",
