@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from engine.audit import heads, macs
+from engine.audit import heads
 from engine.audit import seals as chain
-from engine.core import keyring
+from engine.core import keyring, macs
 from engine.core.config import load_settings
 from engine.core.db import session_factory
 

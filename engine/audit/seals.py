@@ -1,5 +1,5 @@
 """Tamper evidence: firings, task transitions and the change log are sealed in segments, in id order, each seal
-hashing its rows and chaining to the previous seal. Each row also carries its own MAC (engine/audit/macs.py), and
+hashing its rows and chaining to the previous seal. Each row also carries its own MAC (engine/core/macs.py), and
 seals are keyed (HMAC) with the same key ring, kept outside the database: who can write the database but lacks the
 key can neither re-sign an edited row nor rebuild the seals. One sealer writes seals; the rows' own writers are
 never serialised. `verify` checks every row's MAC and every seal, and names the first broken link."""
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.audit import macs
+from engine.core import macs
 from engine.core import clock, keyring
 from engine.core.models import AuditSeal, ChangeLogEntry, Firing, TaskTransition
 
@@ -169,9 +169,11 @@ def verify(session: Session, chunk: int = SEGMENT_ROWS) -> Verdict:
         seals = list(session.scalars(select(AuditSeal).where(AuditSeal.kind == kind).order_by(AuditSeal.seq)))
         problem = None
         for expected_seq, s in enumerate(seals, start=1):
-            rows = list(session.scalars(select(model).where(model.id > last_id, model.id <= s.last_id).order_by(model.id)))
+            rows = list(session.scalars(select(model).where(model.id > last_id, model.id <= s.last_id)
+                                        .order_by(model.id)))
             unkeyed = {int(ident) for ident, _digest in s.row_digests or ()} if s.key else None
-            problem = scan.check(rows, unkeyed) or _seal_problem(s, expected_seq, prev, rows, columns, keyed_before, signers)
+            problem = (scan.check(rows, unkeyed)
+                       or _seal_problem(s, expected_seq, prev, rows, columns, keyed_before, signers))
             if problem:
                 break
             prev, last_id, count, keyed_before = s.chain_hash, s.last_id, count + s.row_count, s.key is not None

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
-from engine.audit import macs
+from engine.core import macs
 from engine.audit import seals as audit
 from engine.core import clock, keyring
 from engine.core.models import AuditSeal, Firing

@@ -1,6 +1,7 @@
-"""Each chained row carries a keyed hash (HMAC) of its content, written by the insert itself: a column default, so
-Core bulk inserts and ORM objects alike are signed in the writer's transaction. The key lives outside the database
-(engine.core.keyring), so a database superuser who edits a row cannot make its MAC agree again.
+"""Each row of the audit chain (firings, task transitions, change log) carries a keyed hash (HMAC) of its content,
+written by the insert itself: a column default, so Core bulk inserts and ORM objects alike are signed in the
+writer's transaction. The key lives outside the database (engine.core.keyring), so a database superuser who edits
+a row cannot make its MAC agree again.
 
 A MAC reads `<algorithm>:<key id>:<hex>`; the key id lets rows written under a rotated-out key keep verifying.
 The database id is assigned after the insert, so rows are MACed without it; the keyed seals cover ids and order."""
@@ -59,15 +60,24 @@ DIGESTS: dict[str, Any] = {"hmac-sha256": "sha256",
 
 
 def _plain(value: Any) -> Any:
-    """One spelling per value, as written and as read back: aware UTC times, integral floats as ints, str keys."""
-    if isinstance(value, datetime):
+    """One spelling per column value, as written and as read back: aware UTC times, integral floats as ints."""
+    kind = type(value)
+    if kind is datetime:
         return value.astimezone(timezone.utc).isoformat()
-    if isinstance(value, float) and value.is_integer():
+    if kind is float and value.is_integer():
         return int(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+    if kind is dict or kind is list or kind is tuple:
+        return _json(value)
+    return value
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value as it reads back: keys as strings (its numbers round-trip as they are)."""
+    kind = type(value)
+    if kind is dict:
+        return {key if type(key) is str else str(key): _json(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_json(item) for item in value]
     return value
 
 
