@@ -24,8 +24,7 @@ def audit_seal() -> None:
     """Seal the settled rows now and export the head (the escalation poller also does this every 10 s)."""
     settings = load_settings()
     with session_factory(settings.database_url)() as session:
-        click.echo(f"{chain.seal(session)} segment(s) sealed")
-        heads.export(session, settings.crypto.audit_head_file)
+        click.echo(f"{heads.seal_and_export(session, settings.crypto.audit_head_file)} segment(s) sealed")
 
 
 @audit.command("verify")

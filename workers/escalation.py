@@ -14,7 +14,6 @@ from sqlalchemy.orm import sessionmaker
 from engine.assessment import issues as bulletins
 from engine.intake import retention
 from engine.audit import heads
-from engine.audit import seals as audit
 from engine.delivery import digest, inbox
 from engine.readiness import daily as readiness
 from engine.readiness import plan
@@ -70,9 +69,7 @@ def run_forever(every: float = 0.5) -> None:
                     if resumed:
                         log.info("parking ended, resumed tasks: %s", resumed)
                     with factory() as session:
-                        sealed = audit.seal(session)
-                        if sealed:  # the new head goes to the file the operator ships off the machine
-                            heads.export(session, settings.crypto.audit_head_file)
+                        sealed = heads.seal_and_export(session, settings.crypto.audit_head_file)
                     with factory() as session:
                         assessment.enqueue_due(session)  # sanctions lists of finished months and quarters
                     with factory() as session:

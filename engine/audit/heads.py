@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit.seals import CHAINED, Problem
+from engine.audit.seals import CHAINED, Problem, seal
 from engine.core import clock
 from engine.core.models import AuditSeal
 
@@ -43,6 +43,14 @@ def export(session: Session, path: Path, now: datetime | None = None) -> dict[st
     finally:
         os.close(fd)
     return line
+
+
+def seal_and_export(session: Session, path: Path, now: datetime | None = None) -> int:
+    """The poller's round: seal what has settled and, when a seal was written, append the new head to the file."""
+    sealed = seal(session, now)
+    if sealed:
+        export(session, path, now)
+    return sealed
 
 
 @dataclass

@@ -194,3 +194,18 @@ def test_verify_against_exported_heads_catches_a_chain_rebuilt_from_scratch(env,
     assert caught.exit_code == 1
     assert "seal" in caught.output and "was rewritten since it was exported" in caught.output
     assert "在导出后被改写" in caught.output
+
+
+def test_each_sealing_round_appends_the_new_head_to_the_head_file(factory, drain, session, tmp_path):
+    from engine.audit import heads
+
+    fired(factory, drain, session)
+    path = tmp_path / "shipped" / "heads.jsonl"
+    with factory() as s:
+        assert heads.seal_and_export(s, path, now=clock.now() + timedelta(minutes=5)) >= 1
+        assert heads.seal_and_export(s, path, now=clock.now() + timedelta(minutes=5)) == 0  # nothing new: no line
+        last = s.scalar(select(AuditSeal).where(AuditSeal.kind == "firings").order_by(AuditSeal.seq.desc()).limit(1))
+    [line] = [json.loads(text) for text in path.read_text().splitlines()]
+    assert line["heads"]["firings"] == {"seq": last.seq, "seal_id": last.id, "last_id": last.last_id,
+                                        "chain_hash": last.chain_hash, "key": last.key,
+                                        "sealed_at": last.sealed_at.isoformat()}
