@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from engine.core import macs
 from engine.audit import seals as audit
@@ -209,3 +209,19 @@ def test_each_sealing_round_appends_the_new_head_to_the_head_file(factory, drain
     assert line["heads"]["firings"] == {"seq": last.seq, "seal_id": last.id, "last_id": last.last_id,
                                         "chain_hash": last.chain_hash, "key": last.key,
                                         "sealed_at": last.sealed_at.isoformat()}
+
+
+def test_verify_against_exported_heads_catches_seals_deleted_since(env, factory, drain, session, tmp_path):
+    from app.cli import main
+    from engine.audit import heads
+
+    fired(factory, drain, session)
+    path = tmp_path / "heads.jsonl"
+    with factory() as s:
+        heads.seal_and_export(s, path, now=clock.now() + timedelta(minutes=5))
+        newest = s.scalar(select(AuditSeal).where(AuditSeal.kind == "firings").order_by(AuditSeal.seq.desc()).limit(1))
+    with superuser(factory) as s:  # the newest seal dropped: what is left is a shorter chain, valid in itself
+        s.execute(delete(AuditSeal).where(AuditSeal.id == newest.id))
+    caught = CliRunner().invoke(main, ["audit", "verify", "--against", str(path)], env=env)
+    assert caught.exit_code == 1
+    assert f"firings seal {newest.seq} is no longer in the database" in caught.output
