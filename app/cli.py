@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.accounts import user
+from app.audit_cli import audit
 from app.demo import demo
 from app.scenarios import scenarios
 from app.serve import Supervisor
@@ -21,7 +22,6 @@ from engine.accounts.users import issue_intake_token
 from engine.assessment import sanctions as sanction_lists
 from engine.assessment.indicators import PeriodError
 from engine.intake import retention
-from engine.audit import seals as chain
 from engine.audit.changelog import reset_actor, set_actor
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.catalogue import import_catalogue
@@ -83,6 +83,7 @@ def db_upgrade(revision: str) -> None:
 
 
 main.add_command(user)
+main.add_command(audit)
 
 
 @main.command("retention")
@@ -391,34 +392,6 @@ def catalogue_import(path: Path) -> None:
                f"{report.categories_unchanged} unchanged; filing conditions: {report.conditions_created} created, "
                f"{report.conditions_updated} updated, {report.conditions_unchanged} unchanged; "
                f"{len(report.bad_rows)} rows refused")
-
-
-@main.group()
-def audit() -> None:
-    """Tamper evidence of firings and task transitions."""
-
-
-@audit.command("seal")
-def audit_seal() -> None:
-    """Seal the settled rows now (the escalation poller also does this every 10 s)."""
-    with session_factory(load_settings().database_url)() as session:
-        click.echo(f"{chain.seal(session)} segment(s) sealed")
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Recompute every seal and the chain; report the first broken link, or that the chain is intact."""
-    with session_factory(load_settings().database_url)() as session:
-        verdict = chain.verify(session)
-    for kind in chain.CHAINED:
-        if kind in verdict.seals:
-            click.echo(f"{kind}: {verdict.sealed_rows[kind]} rows in {verdict.seals[kind]} seals, "
-                       f"{verdict.unsealed_rows[kind]} not sealed yet")
-    if verdict.intact:
-        click.echo("chain intact")
-    else:
-        click.echo(f"BROKEN: {verdict.broken}", err=True)
-        sys.exit(1)
 
 
 @main.command()

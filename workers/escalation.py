@@ -2,7 +2,7 @@
 or on RQ's scheduler (which fires up to 0.8 s early and takes minutes to fail over); it also
 writes the units' daily readiness digests, escalates inspection points not checked by the readiness time (每日自查),
 raises overdue plan items (创建任务分解表), publishes the weekly bulletins (周通报) when their time comes,
-seals the audit chain, applies the retention periods hourly (engine/intake/retention.py), and addresses new outbox rows to the users whose messages (消息) they belong in."""
+seals the audit chain and exports its head, applies the retention periods hourly (engine/intake/retention.py), and addresses new outbox rows to the users whose messages (消息) they belong in."""
 from __future__ import annotations
 
 import logging
@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.assessment import issues as bulletins
 from engine.intake import retention
-from engine.audit import seals as audit
+from engine.audit import heads
 from engine.delivery import digest, inbox
 from engine.readiness import daily as readiness
 from engine.readiness import plan
@@ -69,7 +69,7 @@ def run_forever(every: float = 0.5) -> None:
                     if resumed:
                         log.info("parking ended, resumed tasks: %s", resumed)
                     with factory() as session:
-                        sealed = audit.seal(session)
+                        sealed = heads.seal_and_export(session, settings.crypto.audit_head_file)
                     with factory() as session:
                         assessment.enqueue_due(session)  # sanctions lists of finished months and quarters
                     with factory() as session:

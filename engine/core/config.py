@@ -39,6 +39,9 @@ VARIABLES: tuple[Variable, ...] = (
              "encrypts stored secrets (webhook keys, signing secrets); empty: generated into <instance>/keys/secrets.json"),
     Variable("CIVICRULES_CRYPTO", "standard",
              "algorithms for new audit MACs and stored secrets: standard (HMAC-SHA256, AES via Fernet) or sm (SM3, SM4)"),
+    Variable("CIVICRULES_AUDIT_HEAD_FILE", "",
+             "file the audit chain's head is appended to after each sealing, to ship off the machine; "
+             "empty: <instance>/audit-heads.jsonl"),
     Variable("CIVICRULES_QUEUE_PREFIX", "civicrules", "prefix of RQ queues and Redis keys, so deployments can share a Redis"),
     Variable("CIVICRULES_BATCH_SIZE", "200", "events per evaluation batch"),
     Variable("CIVICRULES_LEASE_SECONDS", "60", "how long a claimed batch is held before another worker may take it over"),
@@ -138,6 +141,7 @@ class CryptoSettings:
     algorithms: str = "standard"  # standard | sm
     audit_key: str = field(default="", repr=False)
     secrets_key: str = field(default="", repr=False)
+    audit_head_file: Path = Path("audit-heads.jsonl")
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,13 @@ class PrivacySettings:
 MIN_SECURITY_AUDIT_DAYS = 180
 
 
-def _crypto(env: "_Reader") -> CryptoSettings:
+def _crypto(env: "_Reader", instance: Path) -> CryptoSettings:
     algorithms = env.text("CIVICRULES_CRYPTO").strip().lower() or "standard"
     if algorithms not in ("standard", "sm"):
         raise ValueError(f"环境变量 CIVICRULES_CRYPTO={algorithms!r} 须为 standard 或 sm / CIVICRULES_CRYPTO="
                          f"{algorithms!r} is not standard or sm")
-    return CryptoSettings(algorithms, env.text("CIVICRULES_AUDIT_KEY"), env.text("CIVICRULES_SECRETS_KEY"))
+    head_file = Path(env.text("CIVICRULES_AUDIT_HEAD_FILE") or instance / "audit-heads.jsonl").resolve()
+    return CryptoSettings(algorithms, env.text("CIVICRULES_AUDIT_KEY"), env.text("CIVICRULES_SECRETS_KEY"), head_file)
 
 
 def _privacy(env: "_Reader") -> PrivacySettings:
@@ -404,7 +409,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             map_attribution=env.text("CIVICRULES_MAP_ATTRIBUTION")),
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
         privacy=_privacy(env),
-        crypto=_crypto(env),
+        crypto=_crypto(env, instance),
         test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Foreig
                         LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.core.macs import column_default as audit_mac
 from engine.core.states import CaseStage, EventStatus, TaskStatus
 
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -800,6 +801,7 @@ class Firing(Base):
     category_id: Mapped[Optional[int]] = mapped_column(Integer)
     grid_id: Mapped[Optional[int]] = mapped_column(Integer)
     phase: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | filing
+    mac: Mapped[Optional[str]] = mapped_column(String(100), default=audit_mac)  # HMAC, engine/core/macs.py
 
 
 class IntakePolicy(Base):
@@ -947,6 +949,7 @@ class TaskTransition(Base):
     at: Mapped[datetime] = mapped_column(UTC)
     comment: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    mac: Mapped[Optional[str]] = mapped_column(String(100), default=audit_mac)  # HMAC, engine/core/macs.py
 
 
 class OutboxMessage(Base):
@@ -1165,6 +1168,7 @@ class AuditSeal(Base):
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UTC)
     row_digests: Mapped[Optional[list[Any]]] = mapped_column(JSON)  # [[id, sha256], ...]: lets verify name the row
+    key: Mapped[Optional[str]] = mapped_column(String(40))  # <algorithm>:<key id> of a keyed seal (0049)
 
 
 class Supervision(Base):
@@ -1414,6 +1418,7 @@ class ChangeLogEntry(Base):
     before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     campaign_id: Mapped[Optional[int]] = mapped_column(Integer)
+    mac: Mapped[Optional[str]] = mapped_column(String(100), default=audit_mac)  # HMAC, engine/core/macs.py
 
 
 class BulletinIssue(Base):
