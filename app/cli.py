@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from app.accounts import user
 from app.demo import demo
 from app.scenarios import scenarios
+from app.secret_keys import secrets
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.space.datum import DATUMS
@@ -95,6 +96,7 @@ def retention_command() -> None:
                f"reports whose reporter was blanked: {blanked} (after {settings.privacy.reporter_data_days} days)")
 main.add_command(demo)
 main.add_command(scenarios)
+main.add_command(secrets)
 
 
 @main.group()
