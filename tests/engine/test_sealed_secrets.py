@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from app.cli import main
 from engine.core import keyring, sealed_text
 from engine.core.config import load_settings
+from engine.core.db import session_factory
 from engine.core.models import Recipient
 from migrations import alembic_config, upgrade
 from tests.engine.test_notify import _deliver, _message, _recipient, _start, _unit, allowed, serve  # noqa: F401
@@ -83,34 +84,48 @@ def test_sm4_seals_new_values_and_either_algorithm_opens_what_the_other_wrote(fa
         cipher.open(altered)
 
 
-def test_rotate_re_encrypts_every_secret_under_a_new_key_and_the_old_key_still_opens(factory, settings, cipher):
+@pytest.fixture()
+def own_instance(tmp_path, monkeypatch, settings):
+    """A fresh SQLite database and instance folder whose secrets key comes from its own ring, not the environment."""
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    monkeypatch.setenv("CIVICRULES_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("CIVICRULES_SECRETS_KEY", raising=False)
+    own = load_settings()
+    yield own, sealed_text.configure(own)
+    sealed_text.configure(settings)
+
+
+def test_rotate_re_encrypts_every_secret_under_a_new_key_and_the_old_key_still_opens(own_instance):
+    own, cipher = own_instance
+    upgrade(own.database_url)
+    factory = session_factory(own.database_url)
     with factory() as s:
-        row = Recipient(name=unique("rotate"), scope="oncall", channel="wecom", language="zh", secret="ROTATE-SECRET",
-                        address="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROTATE-KEY")
-        s.add(row)
+        rows = [Recipient(name=f"rotate-{n}", scope="oncall", channel="wecom", language="zh", secret=f"SECRET-{n}",
+                          address=f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROTATE-{n}") for n in range(3)]
+        s.add_all(rows)
         s.commit()
-        old_address, old_secret = _stored(s, row.id)
+        old_address, old_secret = _stored(s, rows[0].id)
     old_key = cipher.key_id(old_address)
     result = CliRunner().invoke(main, ["secrets", "rotate"])
     assert result.exit_code == 0, result.output
-    new_key = keyring.current(settings.instance, keyring.SECRETS).id
-    assert new_key != old_key and f"under key {new_key}" in result.output and "重新加密" in result.output
+    new_key = keyring.current(own.instance, keyring.SECRETS).id
+    assert new_key != old_key and "6 values re-encrypted under key " + new_key in result.output
+    assert "重新加密 6 个值" in result.output
     with factory() as s:
-        address, secret = _stored(s, row.id)
-        assert cipher.key_id(address) == new_key and cipher.key_id(secret) == new_key
-        remaining = [v for v in s.scalars(sa.text("SELECT address FROM recipients")) if cipher.key_id(v) != new_key]
-        assert remaining == []  # one transaction re-encrypted every row
-        assert s.get(Recipient, row.id).secret == "ROTATE-SECRET"
-    assert cipher.open(old_secret) == "ROTATE-SECRET"  # a backup's value still opens: the old key stays
-    assert old_key in {k.id for k in keyring.ring(settings.instance, keyring.SECRETS)}
+        stored = s.execute(sa.text("SELECT address, secret FROM recipients")).all()
+        assert {cipher.key_id(v) for row in stored for v in row} == {new_key}
+        assert [r.secret for r in s.scalars(sa.select(Recipient).order_by(Recipient.id))] == [
+            "SECRET-0", "SECRET-1", "SECRET-2"]
+    assert cipher.open(old_secret) == "SECRET-0"  # a backup's value still opens: the old key stays in the ring
+    assert [k.id for k in keyring.ring(own.instance, keyring.SECRETS)] == [old_key, new_key]
     status = CliRunner().invoke(main, ["secrets", "status"])
-    assert status.exit_code == 0 and f"fernet:{new_key}" in status.output and "ROTATE" not in status.output
+    assert status.exit_code == 0 and f"fernet:{new_key}: 6" in status.output and "ROTATE" not in status.output
 
 
-def test_migration_0048_seals_existing_rows_and_downgrade_opens_them(tmp_path, database_url, cipher):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the PostgreSQL leg migrates the shared schema; this checks the rewrite on a fresh SQLite file")
-    url = f"sqlite:///{tmp_path / 'migrate.db'}"
+def test_migration_0048_seals_existing_rows_and_downgrade_opens_them(own_instance):
+    own, cipher = own_instance
+    url = own.database_url
     upgrade(url, "0046")
     engine = sa.create_engine(url)
     clear = "https://oapi.dingtalk.com/robot/send?access_token=LEGACY-TOKEN"
@@ -120,7 +135,7 @@ def test_migration_0048_seals_existing_rows_and_downgrade_opens_them(tmp_path, d
     upgrade(url)
     with engine.connect() as conn:
         address, secret = conn.execute(sa.text("SELECT address, secret FROM recipients")).one()
-    assert address.startswith("enc:") and "LEGACY" not in address + secret
+    assert address.startswith("enc:fernet:") and "LEGACY" not in address + secret
     assert (cipher.open(address), cipher.open(secret)) == (clear, "LEGACY-SEC")
     command.downgrade(alembic_config(url), "0046")
     with engine.connect() as conn:
