@@ -84,6 +84,13 @@ def test_sm4_seals_new_values_and_either_algorithm_opens_what_the_other_wrote(fa
         cipher.open(altered)
 
 
+@pytest.mark.skipif("sm3" not in hashlib.algorithms_available, reason="this OpenSSL carries no SM3 to compare")
+@pytest.mark.parametrize("key", [b"", b"k" * 32, b"k" * 70])  # a key longer than the block is hashed first
+def test_hmac_sm3_from_gmssl_agrees_with_openssl(key):
+    message = "创城规则引擎".encode() * 10
+    assert sealed_text._hmac_sm3_gmssl(key, message) == hmac.new(key, message, "sm3").digest()
+
+
 @pytest.fixture()
 def own_instance(tmp_path, monkeypatch, settings):
     """A fresh SQLite database and instance folder whose secrets key comes from its own ring, not the environment."""
