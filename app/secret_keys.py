@@ -2,11 +2,13 @@
 rotate it and re-encrypt every value under the new key, or show which keys the stored values use."""
 from __future__ import annotations
 
+import getpass
 from collections import Counter
 
 import click
 import sqlalchemy as sa
 
+from engine.audit.security_log import Actor, record
 from engine.core import keyring
 from engine.core.config import load_settings
 from engine.core.db import session_factory
@@ -33,6 +35,8 @@ def secrets_rotate() -> None:
         keyring.rotate(settings.instance, keyring.SECRETS)
     with session_factory(settings.database_url)() as session:
         report = reseal(session, cipher)
+        record(session, Actor(None, "cli", f"cli:{getpass.getuser()}"), "key_rotation",
+               f"secrets key {report.key_id} ({cipher.algorithm}): {report.total} values re-encrypted")
         session.commit()
     for column, count in report.values.items():
         click.echo(f"  {column}: {count}")

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ class Cipher:
 
     instance: Path
     algorithms: str = "standard"
-    configured: str = ""
+    configured: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         self._opened: dict[str, keyring.Key] = {}

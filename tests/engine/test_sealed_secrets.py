@@ -15,7 +15,7 @@ from app.cli import main
 from engine.core import keyring, sealed_text
 from engine.core.config import load_settings
 from engine.core.db import session_factory
-from engine.core.models import Recipient
+from engine.core.models import Recipient, SecurityAuditEntry
 from migrations import alembic_config, upgrade
 from tests.engine.test_notify import _deliver, _message, _recipient, _start, _unit, allowed, serve  # noqa: F401
 from tests.helpers import unique
@@ -126,6 +126,9 @@ def test_rotate_re_encrypts_every_secret_under_a_new_key_and_the_old_key_still_o
             "SECRET-0", "SECRET-1", "SECRET-2"]
     assert cipher.open(old_secret) == "SECRET-0"  # a backup's value still opens: the old key stays in the ring
     assert [k.id for k in keyring.ring(own.instance, keyring.SECRETS)] == [old_key, new_key]
+    with factory() as s:
+        (logged,) = s.scalars(sa.select(SecurityAuditEntry).where(SecurityAuditEntry.kind == "key_rotation"))
+        assert new_key in logged.what and logged.address == "cli"
     status = CliRunner().invoke(main, ["secrets", "status"])
     assert status.exit_code == 0 and f"fernet:{new_key}: 6" in status.output and "ROTATE" not in status.output
 
