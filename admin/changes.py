@@ -46,6 +46,9 @@ class ChangeHistoryView(Guarded, BaseView):
         rows, after = changelog.page(db.session, f, _after())
         args = {k: v for k, v in request.args.items() if k != "after" and v}
         next_url = url_for(".index", **args, after=f"{after[0].isoformat()}|{after[1]}") if after else None
-        return self.render("admin/changes/index.html", rows=rows, versions=changelog.went_into(db.session, rows),
+        shown = {e.id: (changelog.shown_values(e.object_type, e.before), changelog.shown_values(e.object_type, e.after))
+                 for e in rows}  # entries written before addresses were masked are masked here
+        return self.render("admin/changes/index.html", rows=rows, shown=shown,
+                           versions=changelog.went_into(db.session, rows),
                            args=args, object_types=changelog.object_types(), interfaces=INTERFACES, zone=ZONE,
                            next_url=next_url)

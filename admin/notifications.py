@@ -6,7 +6,7 @@ from flask import current_app, flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
+from wtforms import PasswordField, SelectField, StringField
 
 from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, may_edit, shown_address
 from engine.core.models import Delivery
@@ -29,7 +29,8 @@ class RecipientView(MasterDataView):
     intake source's reply webhook (a case closed, not filed or reopened is told to the hotline platform), and a
     person's own channel (where alerts for the person's unit go outside office hours while they are on duty).
 
-    Readers see no secret (not listed, not in details) and robot URLs cut to their host."""
+    Readers see no secret (not listed, not in details) and robot URLs cut to their host; editors never see the
+    secret either: an empty secret field keeps the stored one."""
 
     can_delete = True
     column_details_exclude_list = ("secret",)
@@ -41,7 +42,8 @@ class RecipientView(MasterDataView):
     column_searchable_list = ("name",)  # not the address: a reader could probe a robot key by searching
     form_columns = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",
                     "secret", "language", "enabled")
-    form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField}
+    form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField,
+                      "address": StringField, "secret": PasswordField}
     form_args = {
         "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
                               ("source", _l("Intake source (replies)")),
@@ -58,6 +60,7 @@ class RecipientView(MasterDataView):
                      "enabled": _l("Enabled"), "source": _l("Intake source"), "person": _l("Person")}
     column_descriptions = {"address": _l("SMS channels: a mobile number, e.g. 13900000001 or +86 139 0000 0001; the "
                                          "provider's account and templates are set by the operator."),
+                           "secret": _l("Stored encrypted and never shown; leave empty to keep the current secret."),
                            "campaign": _l("Tier scope only; empty means every campaign."),
                            "tier_level": _l("Tier scope only: the supervision tier level."),
                            "source": _l("Intake source scope only: the source name of its intake token; its cases' "
@@ -87,6 +90,12 @@ class RecipientView(MasterDataView):
                 person.errors.append(_("Only a recipient of the person scope names a person."))
                 valid = False
         return valid and self._sms_number_valid(form)
+
+    def update_model(self, form, model) -> bool:
+        """An empty secret field keeps the stored secret, so an edit never needs it retyped."""
+        if "secret" in form and not form.secret.data:
+            del form["secret"]
+        return super().update_model(form, model)
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         """A disabled recipient's queued sends are cancelled in the same transaction as the change."""

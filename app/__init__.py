@@ -16,6 +16,7 @@ from admin.queues import init_queue_dashboard
 from engine.cases.attachments import MAX_PER_CASE
 from engine.core.config import Settings, load_settings
 from engine.core.db import configure_engine, engine_options
+from engine.core import sealed_text
 from engine.core.worktime import describe_limit
 from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.json.ensure_ascii = False
     app.config.update(overrides or {})
     app.extensions["civicrules.settings"] = settings
+    sealed_text.configure(settings)  # recipients' keys and secrets are sealed with this instance's ring
     app.url_map.converters["int"] = _DatabaseId  # before any route is added
 
     db.init_app(app)

@@ -15,6 +15,7 @@ from app.accounts import user
 from app.audit_cli import audit
 from app.demo import demo
 from app.scenarios import scenarios
+from app.secret_keys import secrets
 from app.serve import Supervisor
 from engine.accounts import tokens
 from engine.space.datum import DATUMS
@@ -97,6 +98,7 @@ def retention_command() -> None:
                f"reports whose reporter was blanked: {blanked} (after {settings.privacy.reporter_data_days} days)")
 main.add_command(demo)
 main.add_command(scenarios)
+main.add_command(secrets)
 
 
 @main.group()

@@ -5,7 +5,9 @@ Tests never depend on the wall-clock hour: events carry explicit times and the c
 """
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import subprocess
 import threading
@@ -82,7 +84,9 @@ def database_url(instance) -> str:
 def env(instance, database_url, redis_url) -> dict[str, str]:
     """The environment every process of the test run shares (set in this process too)."""
     values = {"CIVICRULES_INSTANCE": str(instance), "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-              "CIVICRULES_QUEUE_PREFIX": f"crtest-{RUN_ID}", "SECRET_KEY": "test-secret-" + RUN_ID}
+              "CIVICRULES_QUEUE_PREFIX": f"crtest-{RUN_ID}", "SECRET_KEY": "test-secret-" + RUN_ID,
+              # processes started with their own instance folder open the shared database's sealed secrets
+              "CIVICRULES_SECRETS_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}
     os.environ.update(values)
     yield values
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and "cr_test_" in database_url:

@@ -4,6 +4,7 @@ who acts through a contextvar; engine code never reads request globals."""
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,9 +23,38 @@ REDACTED = "[redacted]"
 PERSONAL_FIELDS = {"phone"}
 
 
-def _shown(key: str, value: Any) -> Any:
-    if value is None:
+MOBILE = re.compile(r"^\+?\d{7,15}$")
+
+
+def masked_address(address: str) -> str:
+    """A recipient address as the log keeps it: a URL (a robot's carries its key) cut to its host and the key's
+    last four characters, a mobile number masked, an e-mail address whole."""
+    if "://" in address:
+        scheme, rest = address.split("://", 1)
+        host = rest.split("/", 1)[0].split("?", 1)[0]
+        return f"{scheme}://{host}/…****{rest[-4:]}" if len(rest) > len(host) + 8 else f"{scheme}://{host}/…"
+    if MOBILE.match(address.strip()):
+        return address.strip()[:3] + "****" + address.strip()[-4:]
+    return address
+
+
+#: (model name, field) -> how the log shows it; a field's value here is never stored or shown whole.
+MASKED_FIELDS: dict[tuple[str, str], Callable[[str], str]] = {("Recipient", "address"): masked_address}
+
+
+def shown_values(object_type: str, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An entry's before or after as a reader sees it; also masks entries written before a field was masked."""
+    if values is None:
         return None
+    return {key: _shown(object_type, key, value) for key, value in values.items()}
+
+
+def _shown(object_type: str, key: str, value: Any) -> Any:
+    if value is None or value == REDACTED:
+        return value
+    mask = MASKED_FIELDS.get((object_type, key))
+    if mask is not None:
+        return mask(str(value)) if "…" not in str(value) else value
     if key in SECRET_FIELDS:
         return REDACTED
     if key in PERSONAL_FIELDS:
@@ -103,7 +133,7 @@ def _columns(obj: Any) -> dict[str, Any]:
         if attr.key in state.unloaded:
             continue
         value = getattr(obj, attr.key)
-        values[attr.key] = _shown(attr.key, value)
+        values[attr.key] = _shown(type(obj).__name__, attr.key, value)
     return values
 
 
@@ -118,7 +148,8 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         new = history.added[0] if history.added else None
         if old == new:
             continue
-        before[attr.key], after[attr.key] = _shown(attr.key, old), _shown(attr.key, new)
+        name = type(obj).__name__
+        before[attr.key], after[attr.key] = _shown(name, attr.key, old), _shown(name, attr.key, new)
     return before, after
 
 

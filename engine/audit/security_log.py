@@ -23,6 +23,7 @@ KINDS = {
     "account": ("账号变更", "Account change"),
     "export": ("导出", "Export"),
     "reporter_phone": ("查看反映人电话", "Reporter's phone viewed"),
+    "key_rotation": ("密钥轮换", "Key rotated"),
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from engine.core.macs import column_default as audit_mac
 from engine.core.states import CaseStage, EventStatus, TaskStatus
+from engine.core.sealed_text import SealedText
 
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
           "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
@@ -1207,8 +1208,9 @@ class Recipient(Base):
     tier_level: Mapped[Optional[int]] = mapped_column(Integer)
     source: Mapped[Optional[str]] = mapped_column(String(64))  # source scope: the intake source replies go back to
     channel: Mapped[str] = mapped_column(String(16))  # webhook | wecom | dingtalk | email | aliyun_sms | tencent_sms
-    address: Mapped[str] = mapped_column(String(500))  # URL, e-mail address or mobile number (E.164)
-    secret: Mapped[Optional[str]] = mapped_column(String(200))  # HMAC key or DingTalk sign secret
+    # URL (a robot's carries its key), e-mail address or mobile number (E.164); both stored sealed
+    address: Mapped[str] = mapped_column(SealedText)
+    secret: Mapped[Optional[str]] = mapped_column(SealedText)  # HMAC key or DingTalk sign secret
     language: Mapped[str] = mapped_column(String(8), default="zh")  # zh | en
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
