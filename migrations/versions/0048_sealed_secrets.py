@@ -2,7 +2,7 @@
 to text and every existing value is encrypted with the instance's secrets key (engine/core/sealed_text.py)
 
 Revision ID: 0048
-Revises: 0046
+Revises: 0049
 Create Date: 2026-12-06 15:30:00
 """
 import sqlalchemy as sa
