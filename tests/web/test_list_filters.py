@@ -40,7 +40,6 @@ WEB_FILTERS: list[tuple[str, dict[str, str]]] = [
     ("/assessment/", {"campaign": "{campaign}"}),
     ("/assessment/sanction-records/", {"campaign": "{campaign}"}),
     ("/assessment/sanction-records/", {"campaign": "{campaign}", "period": "{month}"}),
-    ("/evaluation/deductions", {}),
     *[("/admin/history/", {name: "{%s}" % value}) for name, value in (
         ("campaign_id", "campaign_id"), ("unit_id", "unit"), ("category_id", "category_id"), ("grid_id", "grid_id"),
         ("since", "day"), ("until", "day"))],
