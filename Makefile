@@ -6,27 +6,34 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+INSTANCE := $(or $(CIVICRULES_INSTANCE),instance)
+LOGS := $(INSTANCE)/logs
+# Runs a step with its output in a log file, shown only when the step fails.
+quietly = { $(1); } >>$(2) 2>&1 || { tail -n 60 $(2); echo "failed: the whole output is in $(2)"; exit 1; }
 
 .PHONY: run test install translations bench clean
 
 $(BIN)/civicrules: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable_rules does not build on 3.13)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	@mkdir -p $(LOGS) && : > $(LOGS)/install.log
+	@echo "installing into $(VENV) (a few minutes the first time; pip's output: $(LOGS)/install.log)"
+	@$(call quietly,$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e ".[test]",$(LOGS)/install.log)
 	@touch $@
 
 install: $(BIN)/civicrules translations
 
 translations: $(BIN)/civicrules
-	@$(BIN)/pybabel compile -d web/translations >/dev/null
-	@$(BIN)/pybabel compile -d admin/translations -D admin >/dev/null
+	@mkdir -p $(LOGS)
+	@$(call quietly,$(BIN)/pybabel compile -d web/translations && $(BIN)/pybabel compile -d admin/translations -D admin,$(LOGS)/install.log)
 
+# The terminal ends with the address, the demo logins and intake tokens, and where the logs are (civicrules serve).
 run: install
-	$(BIN)/civicrules db upgrade
-	$(BIN)/civicrules demo load
-	@echo "Demo intake: curl -X POST http://$(HOST):$(PORT)/api/v1/events -H 'Authorization: Bearer <intake token above>' -H 'Content-Type: application/json' -d '{...}'"
-	$(BIN)/civicrules serve --host $(HOST) --port $(PORT)
+	@: > $(LOGS)/setup.log
+	@$(call quietly,$(BIN)/civicrules db upgrade,$(LOGS)/setup.log)
+	@grep -m1 '^database at' $(LOGS)/setup.log; grep '^warning' $(LOGS)/setup.log || true
+	@$(call quietly,$(BIN)/civicrules demo load --quiet,$(LOGS)/setup.log)
+	@tail -n 1 $(LOGS)/setup.log
+	@$(BIN)/civicrules serve --host $(HOST) --port $(PORT)
 
 test: install
 	CIVICRULES_ARTIFACTS=$${CIVICRULES_ARTIFACTS:-$(CURDIR)/test-artifacts} $(BIN)/python -m pytest -q $(PYTEST_ARGS)

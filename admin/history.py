@@ -2,8 +2,6 @@
 rule version it ran under, and CSV/XLSX exports streamed with flat memory. Read-only."""
 from __future__ import annotations
 
-import csv
-import io
 import os
 import tempfile
 from datetime import date, datetime, time, timedelta
@@ -12,11 +10,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, request, send_file, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import READERS, Guarded
 from engine.audit import firing_history
-from engine.audit.firing_history import Cursor, FiringFilter
+from engine.audit.firing_history import Cursor, ExportNames, FiringFilter
+from engine.authoring.campaigns import campaign_zone
+from engine.core.cells import XLSX, XlsxRows, csv_chunks
+from engine.handling.task_list import LISTS
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
 from engine.authoring.vocabulary import describe_condition
 from web.auth import record_export
@@ -129,22 +131,15 @@ class FiringHistoryView(Guarded, BaseView):
         f = filters_from_request()
         record_export("firing history csv")
         factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        header, names = export_header(), export_names(short_lang())
 
         def generate():
             """Its own session, not the request's: the rows stream out after the request context is gone."""
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(firing_history.EXPORT_HEADER)
             with factory() as session:
-                for firing in firing_history.stream(session, f):
-                    writer.writerow(firing_history.export_row(firing))
-                    if buffer.tell() > 64 * 1024:
-                        yield buffer.getvalue()
-                        buffer.seek(0)
-                        buffer.truncate()
-            yield buffer.getvalue()
+                yield from csv_chunks(header, (firing_history.export_row(firing, names)
+                                               for firing in firing_history.stream(session, f)))
 
-        response = Response(generate(), mimetype="text/csv")
+        response = Response(generate(), mimetype="text/csv; charset=utf-8")
         response.headers["Content-Disposition"] = "attachment; filename=firings.csv"
         return response
 
@@ -153,15 +148,36 @@ class FiringHistoryView(Guarded, BaseView):
         """xlsxwriter's constant-memory mode writes row by row to a temporary file, then the file is sent."""
         f = filters_from_request()
         record_export("firing history xlsx")
+        names = export_names(short_lang())
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
         book = xlsxwriter.Workbook(path, {"constant_memory": True})
-        sheet = book.add_worksheet("firings")
-        sheet.write_row(0, 0, firing_history.EXPORT_HEADER)
+        sheet = book.add_worksheet(_("Firing history")[:31])
+        rows = XlsxRows(book, sheet)
+        rows.write(0, export_header(), header=True)
         for n, firing in enumerate(firing_history.stream(db.session, f), start=1):
-            sheet.write_row(n, 0, firing_history.export_row(firing))
+            rows.write(n, firing_history.export_row(firing, names))
+        sheet.set_column(1, 1, 19)
+        sheet.freeze_panes(1, 0)
         book.close()
-        response = send_file(path, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             as_attachment=True, download_name="firings.xlsx")
+        response = send_file(path, mimetype=XLSX, as_attachment=True, download_name="firings.xlsx")
         response.call_on_close(lambda: os.unlink(path))
         return response
+
+
+def export_header() -> list[str]:
+    return [_("Firing"), _("Fired at (local time)"), _("Campaign"), _("Ruleset version"), _("Rule"),
+            _("Rule version"), _("List"), _("List item"), _("Event"), _("Task"), _("Unit"), _("Category"), _("Grid"),
+            _("Points"), _("Matched conditions (fact, operator, value = actual)")]
+
+
+def export_names(lang: str) -> ExportNames:
+    """Codes and names in the reader's language for every id an exported firing carries."""
+    def named(model) -> dict[int, str]:
+        return {r.id: f"{r.code} {r.name_zh if lang == 'zh' else r.name_en}" for r in db.session.scalars(select(model))}
+
+    campaigns = list(db.session.scalars(select(Campaign)))
+    return ExportNames(campaigns=named(Campaign), zones={c.id: campaign_zone(c) for c in campaigns},
+                       units=named(Unit), categories=named(Category), grids=named(Grid),
+                       versions={v.id: f"#{v.number}" for v in db.session.scalars(select(RulesetVersion))},
+                       lists={kind: names[0 if lang == "zh" else 1] for kind, names in LISTS.items()})

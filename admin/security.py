@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import flash
+from flask import Response, flash, stream_with_context
 from flask_admin import Admin
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,6 +23,7 @@ from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, Readab
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from admin.people import place_problems
 from engine.audit.security_log import KINDS, record
+from engine.core.cells import csv_chunks, local
 from engine.core.models import ApiToken, SecurityAuditEntry, Unit, User
 from engine.accounts import tokens
 from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
@@ -299,14 +300,20 @@ class SecurityAuditView(ReadOnlyView):
                       LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=False))
     column_default_sort = ("at", True)
     column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind)}
-    column_formatters_export = column_formatters
+    column_formatters_export = {"at": lambda v, c, m, n: local(m.at, campaign_zone(campaign_for(db.session, None))),
+                                "kind": column_formatters["kind"]}
     column_labels = {"at": _l("At"), "kind": _l("Kind"), "username": _l("User"), "address": _l("Address"),
                      "what": _l("What"), "subject": _l("Concerning")}
 
     def _export_csv(self, return_url):
         """An export of the log is itself an export, and so in the log."""
         record_export("security audit log csv")
-        return super()._export_csv(return_url)
+        _count, data = self._export_data()
+        columns = self._export_columns
+        rows = ([self.get_export_value(row, name) for name, _label in columns] for row in data)
+        return Response(stream_with_context(csv_chunks([label for _name, label in columns], rows)),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment;filename={self.get_export_name('csv')}"})
 
 
 def add_security_views(admin: Admin) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, send_from_directory
 from flask_babel import get_locale
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -144,6 +144,12 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
                   "redis": _check(lambda: _redis_ping(settings))}
         ok = all(v == "ok" for v in checks.values())  # liveness: 200 while we answer; /readyz is the one that fails
         return jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico whatever the page links; the same icon as static/favicon.svg."""
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=86400)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

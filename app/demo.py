@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from engine.accounts.users import ROLES
 from engine.assessment import history as demo_history
 from engine.authoring import demo as demo_pack
 from engine.authoring.campaigns import campaign_for
@@ -20,7 +21,8 @@ def demo() -> None:
 
 
 @demo.command("load")
-def demo_load() -> None:
+@click.option("--quiet", is_flag=True, help="one line; `civicrules serve` prints the logins and tokens once it is up")
+def demo_load(quiet: bool) -> None:
     """Load the demo campaign once; print the logins and intake tokens (kept in the instance folder)."""
     settings = load_settings()
     credentials = settings.instance / "demo_credentials.txt"
@@ -31,18 +33,23 @@ def demo_load() -> None:
         if loaded is not None:
             mock.demo_rounds(session, settings.evidence.dir)  # two 模拟测评 rounds whose rate rises
             session.commit()
-    if loaded is None:
-        click.echo("demo campaign already loaded")
-    else:
-        lines = [f"password for every demo login: {loaded['password']}"]
-        lines += [f"login {u:<14} role {r:<14} unit {unit or '-':<7}" + (f" person {person}" if person else "")
-                  for u, r, unit, person in loaded["logins"]]
-        lines += [f"intake token ({name}): {token}" for name, token in loaded["tokens"].items()]
-        credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if loaded is not None:
+        credentials.write_text(credentials_text(loaded), encoding="utf-8")
         credentials.chmod(0o600)
-        click.echo(f"demo campaign loaded: {loaded['campaign']}")
-    if credentials.exists():
+    said = f"demo campaign loaded: {loaded['campaign']}" if loaded is not None else "demo campaign already loaded"
+    click.echo(f"{said}; logins and intake tokens in {credentials}" if credentials.exists() else said)
+    if credentials.exists() and not quiet:
         click.echo(credentials.read_text(encoding="utf-8"), nl=False)
+
+
+def credentials_text(loaded: dict) -> str:
+    """The demo's logins (one password for all) and intake tokens, as `serve` ends its output with them."""
+    lines = [f"Demo logins (password for each: {loaded['password']}):"]
+    lines += [f"  {user:<17} {ROLES.get(role, (role,))[0]} ({role})" + (f" {unit}" if unit else "")
+              + (f" {person}" if person else "") for user, role, unit, person in loaded["logins"]]
+    lines.append("Intake tokens (Authorization: Bearer <token>, POST /api/v1/events):")
+    lines += [f"  {name:<17} {token}" for name, token in loaded["tokens"].items()]
+    return "\n".join(lines) + "\n"
 
 
 @demo.command("history")

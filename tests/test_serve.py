@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from app.demo import credentials_text
 from tests.helpers import ROOT, event, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,10 @@ def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[i
 
 
 def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory, intake_token, tmp_path):
+    """Also what the terminal shows (issue 21 point 11): the children's logs go to <instance>/logs, and once the web
+    answers, the last lines are the address, the demo logins and tokens, and where the logs are."""
     port = free_port()
+    (tmp_path / "demo_credentials.txt").write_text(credentials_text(factory.demo), encoding="utf-8")
     run_env = {**os.environ, **env, "CIVICRULES_INSTANCE": str(tmp_path)}
     embedded = not os.environ.get("REDIS_URL")
     if embedded:
@@ -52,7 +56,13 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
             data = call("GET", f"{base}/api/v1/events/{event_id}", intake_token)[1]
             return data if data.get("status") == "evaluated" else None
 
-        wait_for(healthy, 60, "serve to answer /healthz", every=0.2)
+        wait_for(healthy, 120, "serve to answer /healthz", every=0.2)  # 2 shared cores can be busy
+        summary = wait_for(lambda: _summary(log.read_text()), 30, "the summary once the web answers")
+        assert summary[0] == f"CivicRules is running at {base}/" and summary[-1] == "Ctrl-C stops everything."
+        assert any(line.split() == ["admin", "系统管理员", "(admin)"] for line in summary)
+        assert any(line.split()[-1] == factory.demo["tokens"]["hotline-12345"] for line in summary)
+        assert f"Logs: {tmp_path / 'logs'}/ (web.log, worker.log" in summary[-2]
+        assert log.read_text().rstrip().endswith("Ctrl-C stops everything.")  # nothing after it
         status, warm = call("POST", f"{base}/api/v1/events", intake_token, event("06029", "XC-04", hour=23))
         assert status == 202, warm
         wait_for(lambda: evaluated(warm["id"]), 60, "a first event evaluated (the worker is listening)")
@@ -74,9 +84,20 @@ def test_serve_runs_everything_evaluates_an_event_and_stops_cleanly(env, factory
         print(output[-20000:])  # shown when the test fails
     assert proc.returncode == 0, output
     assert "CivicRules stopped" in output
+    assert "GET /healthz" not in output and "GET /healthz" in (tmp_path / "logs" / "web.log").read_text()
+    assert "Listening at" in (tmp_path / "logs" / "web.log").read_text() and "Listening at" not in output
+    assert (tmp_path / "logs" / "worker.log").stat().st_size > 0
     if embedded:
         leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "redis.sock")], capture_output=True, text=True)
         assert leftover.stdout.strip() == "", "a redis-server was left running"
+
+
+def _summary(output: str) -> list[str] | None:
+    """The lines from "CivicRules is running at" to "Ctrl-C stops everything.", once both are printed."""
+    lines = output.splitlines()
+    start = next((n for n, line in enumerate(lines) if line.startswith("CivicRules is running at")), None)
+    end = next((n for n, line in enumerate(lines) if line == "Ctrl-C stops everything."), None)
+    return lines[start:end + 1] if start is not None and end is not None else None
 
 
 def _children(pid: int) -> dict[int, str]:

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from engine.assessment.appraisal import AppraisalLine, lines
-from engine.core.cells import inert_row
+from engine.core.cells import XLSX, append_row, inert_row
 from engine.assessment.periods import PeriodError, parse_period
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
@@ -20,7 +20,6 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 
 bp = Blueprint("appraisal", __name__, url_prefix="/assessment/appraisal")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _row(line: AppraisalLine, period: str, lang: str) -> list:
@@ -47,8 +46,8 @@ def workbook(found: list[AppraisalLine], period: str, title: str, final: bool, l
         for index, record in enumerate(records):
             values = _row(line, period, lang) if index == 0 else [line.unit.code, "", "", period, None, None, None,
                                                                    "", ""]
-            sheet.append([*inert_row(values), url_for("sanction_records.edit", record_id=record.id, _external=True)
-                          if record else ""])
+            append_row(sheet, [*values, url_for("sanction_records.edit", record_id=record.id, _external=True)
+                               if record else ""])
             if record is not None:
                 cell = sheet.cell(sheet.max_row, len(header))
                 cell.hyperlink, cell.style = cell.value, "Hyperlink"

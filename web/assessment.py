@@ -25,6 +25,7 @@ from engine.cases.clocks import clock_rates
 from engine.cases.stages import CLOCK_NAMES, CLOCKS
 from engine.authoring.campaigns import campaign_for
 from engine.core import clock
+from engine.core.cells import XLSX, Rate
 from engine.core.models import Campaign, SanctionRun
 from engine.people.staff import position_name
 from web import charts
@@ -35,7 +36,7 @@ from web.common.i18n import short_lang
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 ASSESSMENT_ROLES = ("assessor", "auditor", "admin")
-FILES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+FILES = {"xlsx": XLSX, "pdf": "application/pdf"}
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -75,8 +76,9 @@ def rank_shown(ranked: Ranked) -> int | str:
     return _("No cases") if ranked.rank is None else f"{ranked.rank} ({_('No cases')})"
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+def _percent(value: float | None) -> Rate | None:
+    """A rate as a number that a spreadsheet formats as a percentage and a page shows as "85.3%"; none is "—"."""
+    return None if value is None else Rate(value)
 
 
 def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:

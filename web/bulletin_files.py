@@ -1,5 +1,5 @@
 """The bulletin as an XLSX file (openpyxl), from the same sheets the page shows: (title, header, rows) tuples
-already in the reader's language. The PDF is the published 通报's layout (engine/assessment/publication.py)."""
+already in the reader's language, rates as numbers formatted as percentages. The PDF is the published 通报's layout (engine/assessment/publication.py)."""
 from __future__ import annotations
 
 import io
@@ -8,7 +8,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from engine.core.cells import inert_row
+from engine.core.cells import append_row, inert_row
 
 Sheet = tuple[str, list[str], list[list[Any]]]
 
@@ -24,7 +24,7 @@ def xlsx(title: str, sheets: list[Sheet]) -> bytes:
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(inert_row(row))
+            append_row(sheet, row)
         for column, label in enumerate(header, start=1):
             sheet.column_dimensions[sheet.cell(2, column).column_letter].width = max(10, min(40, 2 * len(str(label))))
         sheet.freeze_panes = "A3"

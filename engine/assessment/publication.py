@@ -11,6 +11,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from engine.core.cells import Rate
 from engine.core.config import load_settings
 
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -416,6 +417,6 @@ def pdf(content: dict[str, Any], lang: str, appendix: list[tuple[str, list[str],
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
+    if isinstance(value, float) and not isinstance(value, Rate):  # a rate shows as 85.3%
         return f"{value:.2f}"
     return "—" if value is None else str(value)

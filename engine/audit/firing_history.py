@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from engine.core.cells import inert_row
-from engine.core.models import Firing, RulesetVersion, Task
+from engine.core.cells import local
+from engine.core.models import DEFAULT_TIMEZONE, Firing, RulesetVersion, Task
 
 PAGE = 50
 OUTCOMES = ("task", "superseded", "none")  # created its own task / lost to another rule's task / asked for none
@@ -98,16 +99,29 @@ def stream(session: Session, f: FiringFilter, chunk: int = 1000) -> Iterator[Fir
             return
 
 
-def export_row(f: Firing) -> list[Any]:
-    """A row of the CSV and XLSX exports; a list item written like a formula stays text."""
+@dataclass(frozen=True)
+class ExportNames:
+    """What an export writes instead of database ids, in the reader's language: "code name" by id, each campaign's
+    time zone, the lists' names and each ruleset version's number."""
+
+    campaigns: dict[int, str]
+    zones: dict[int, ZoneInfo]
+    units: dict[int, str]
+    categories: dict[int, str]
+    grids: dict[int, str]
+    versions: dict[int, str]
+    lists: dict[str, str]
+
+
+def export_row(f: Firing, names: ExportNames) -> list[Any]:
+    """A row of the CSV and XLSX exports: the local time of the firing's campaign, codes and names, not ids."""
     matched = "; ".join(f"{m.get('fact')} {m.get('op')} {m.get('value')} = {m.get('actual')}" for m in f.matched or [])
-    return inert_row([f.id, f.fired_at.isoformat(), f.campaign_id, f.ruleset_version_id, f.rule_key, f.rule_version,
-                      f.list_kind, f.list_item or "", f.event_id, f.task_id or "", f.unit_id or "",
-                      f.category_id or "", f.grid_id or "", f.points, matched])
-
-
-EXPORT_HEADER = ["firing", "fired_at", "campaign", "ruleset_version", "rule", "rule_version", "list", "list_item",
-                 "event", "task", "unit", "category", "grid", "points", "matched (fact op value = actual)"]
+    zone = names.zones.get(f.campaign_id, ZoneInfo(DEFAULT_TIMEZONE))
+    return [f.id, local(f.fired_at, zone), names.campaigns.get(f.campaign_id, ""),
+            names.versions.get(f.ruleset_version_id, ""), f.rule_key, f.rule_version,
+            names.lists.get(f.list_kind, f.list_kind or ""), f.list_item or "", f.event_id, f.task_id,
+            names.units.get(f.unit_id, ""), names.categories.get(f.category_id, ""), names.grids.get(f.grid_id, ""),
+            f.points, matched]
 
 
 def rule_version(session: Session, firing: Firing) -> dict[str, Any] | None:

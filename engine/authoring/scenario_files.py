@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.authoring import scenarios
 from engine.core.models import Campaign
+from engine.core.cells import append_row
 from engine.core.tables import cell_text, checked_columns, read_table
 from rules.problems import InputError, Problem
 
@@ -92,7 +93,7 @@ def export(session: Session, campaign: Campaign) -> bytes:
     sheet.title = "场景"
     sheet.append([headers[0] for headers in COLUMNS.values()])
     for scenario in scenarios.of_campaign(session, campaign):
-        sheet.append(row_of(scenarios.as_data(scenario)))
+        append_row(sheet, row_of(scenarios.as_data(scenario)))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from engine.core.cells import FORMULA_PREFIXES
 from rules.problems import InputError, Problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -66,12 +67,14 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
 def cell_text(value: Any) -> str:
-    """A cell as text: empty for nothing, 12 rather than 12.0 for a whole number a spreadsheet made a float."""
+    """A cell as text: empty for nothing, 12 rather than 12.0 for a whole number a spreadsheet made a float, and
+    a formula-like text our exports kept inert ('=…, engine.core.cells) as it was written."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_PREFIXES else text
 
 
 def cell_date(value: Any) -> date:

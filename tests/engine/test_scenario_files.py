@@ -24,13 +24,16 @@ def _count(session) -> int:
 def test_an_export_imports_back_to_the_same_results(session, demo, tmp_path):
     campaign = campaign_for(session, demo["campaign"])
     for data in (ZT4, QUIET, {**ZT4, "title": "带历史与地点事实", "history": {"repeats_7d": 2, "days_since_closed": 5},
-                              "event": {**ZT4["event"], "facts": {"in_zone": ["strict_street"]}}}):
+                              "event": {**ZT4["event"], "facts": {"in_zone": ["strict_street"]}}},
+                 {**ZT4, "title": "=HYPERLINK(\"http://x\")"}):  # kept as text in the file, read back as written
         scenarios.save(session, campaign, data)
     before = [(o.title, o.passed, o.actual) for o in scenarios.run(session, campaign, "active")]
     path = tmp_path / "scenarios.xlsx"
     path.write_bytes(scenario_files.export(session, campaign))
     headers = [c.value for c in next(load_workbook(path).active.iter_rows(max_row=1))]
     assert headers[:3] == ["标题", "标签", "问题类别"]
+    titles = {c.value for c in load_workbook(path).active["A"]}
+    assert "'=HYPERLINK(\"http://x\")" in titles and not any(str(t).startswith("=") for t in titles)
     stored = {s.title: scenarios.as_data(s) for s in scenarios.of_campaign(session, campaign)}
     for scenario in scenarios.of_campaign(session, campaign):
         session.delete(scenario)

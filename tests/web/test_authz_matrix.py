@@ -98,6 +98,7 @@ POLICY: dict[str, frozenset[str]] = {
     "admin.static": EVERYONE,  # Flask-Admin's CSS and JavaScript
     "admin.index": ADMIN_READERS | ACCOUNT_MANAGERS | SECURITY_AUDITORS,  # the separated go on to their own view
     "healthz": EVERYONE,
+    "favicon": EVERYONE,  # the browser asks for it before anyone signs in
     "readyz": EVERYONE,
     "metrics.metrics": NOBODY,  # only the metrics token or an allowed address (tests/web/test_observability.py)
     "pages.login": EVERYONE,

@@ -44,8 +44,8 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
     assert "06029" in rule.split("<pre")[1]  # the frozen document itself
 
     exported = auditor.get(f"/admin/history/export.csv?{query}")
-    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
-    assert rows[0][0] == "firing" and {int(r[0]) for r in rows[1:]} == set(expected)
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "触发记录" and {int(r[0]) for r in rows[1:]} == set(expected)
     xlsx = auditor.get(f"/admin/history/export.xlsx?{query}")
     sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).worksheets[0]
     assert {int(r[0]) for r in list(sheet.iter_rows(values_only=True))[1:]} == set(expected)
