@@ -35,6 +35,7 @@ from engine.people.staff import unit_and_below
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
 from engine.core.worktime import calendar_for
+from engine.handling import extension
 from engine.handling.ladder import Clock, replan
 
 STATES: dict[str, tuple[str, str]] = {
@@ -114,7 +115,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     "reject_void": _DISPATCH,
 }
 SYSTEM_ACTIONS = frozenset({"resume"})  # what may run with no actor (parking ends by itself)
-REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void"})
+#: A refusal's reason is what the unit reads on its task page, so a rejection needs one too.
+REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void", "reject_extension",
+                             "reject_park", "reject_void"})
 #: Why a unit sends an order back (退单): the fixed list a dispatcher reads before rerouting.
 SEND_BACK_GROUNDS: dict[str, tuple[str, str]] = {
     "not_our_duty": ("不属于本单位职责", "not this unit's duty"),
@@ -314,6 +317,7 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         move = Move({"previous_status": task.status}, {})
         if action == "request_extension":
             _extension_allowed(task, action, now)
+            move.notes.update(zip(extension.FIELDS, extension.length(data, (task.limit_value, task.limit_unit))))
         if action == "request_park":
             until = _park_until(session, task, data, now)
             move.values["park_until"] = until
@@ -321,13 +325,14 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         return move
     if action == "approve_extension":
         _extension_allowed(task, action, now)
+        value, unit = extension.length(data, extension.requested(task))
         campaign = _campaign(session, task)
         calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
-        deadline = calendar.deadline(task.deadline_at, task.limit_value, task.limit_unit, campaign.continuous_time)
-        _replan_steps(session, task, deadline, Clock.of(calendar, task.limit_value, task.limit_unit,
-                                                        campaign.continuous_time))
+        deadline = calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time)
+        _replan_steps(session, task, deadline, Clock.of(calendar, value, unit, campaign.continuous_time))
         return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
-                    {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat()})
+                    {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat(),
+                     "limit_value": value, "limit_unit": unit})
     if action == "approve_park":
         if task.park_until is None or task.park_until <= now:
             raise _refuse("rule", task, action, "申请的挂账截止时间已过，请驳回后重新申请。",
@@ -354,7 +359,8 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
 
 #: The data each action reads (a submission carries its template's form, checked by `prepare`); nothing else
 #: is stored in the transition row, which the audit keeps for ever.
-ACTION_DATA = {"send_back": ("grounds",), "request_park": ("until",), "reroute": ("unit",)}
+ACTION_DATA = {"send_back": ("grounds",), "request_park": ("until",), "reroute": ("unit",),
+               "request_extension": extension.FIELDS, "approve_extension": extension.FIELDS}
 MAX_DATA_VALUE = 64
 MAX_SUBMISSION_BYTES = 16 * 1024
 MAX_TRANSITION_COMMENT = 2000
