@@ -107,6 +107,8 @@ def field_name(template: TaskTemplate, where: str, lang: str) -> str:
     name = where.removeprefix("data.")
     if name in ACT_FIELDS:
         return str(ACT_FIELDS[name])
+    if name.startswith("photos.") and name[7:] in STAGES:
+        return str(STAGES[name[7:]])
     spec = next((f for f in template.fields or [] if f.get("name") == name), None)
     return _label(spec, lang) if spec else name
 
