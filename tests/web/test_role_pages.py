@@ -232,6 +232,8 @@ def test_the_list_and_the_task_show_the_address_with_map_links_and_captioned_pho
     assert upload_photo(client, unit, task.id, stage="after").status_code == 201
     listed = client.get(f"/tasks?q={task.id}&mine=0", headers=ZH).get_data(as_text=True)
     assert ADDRESS in listed and 'href="geo:35.024300,111.005100?q=35.024300,111.005100(' in listed
+    messages = client.get("/inbox", headers=ZH).get_data(as_text=True)  # 新任务派发 names the place too
+    assert ADDRESS in messages and 'href="geo:35.024300,111.005100?q=' in messages
     page = client.get(f"/tasks/{task.id}", headers=ZH).get_data(as_text=True)
     place = re.search(r'<p[^>]*id="task-address".*?</p>', page, re.S).group(0)
     assert ADDRESS in place and "geo:35.024300,111.005100" in place
