@@ -7,9 +7,10 @@ acting on the same version exactly one wins and the other gets a VersionConflict
 state. Refusals raise before anything is written. The caller owns the transaction: we flush, never
 commit.
 
-Timing follows the brief (b.4): an approved extension (延期) adds one original time limit to the
-current deadline, at most twice and never once overdue; parking (挂账) stops the clock and resuming
-moves the deadline by the paused time; rework (返工) does not reset the clock.
+Timing follows the brief (b.4): an approved extension (延期) adds the length the dispatcher grants (by default
+the length the unit asked, else one original time limit; engine/handling/extension.py) to the current deadline,
+at most twice and never once overdue; every rejection of a request needs a reason the unit reads; parking (挂账)
+stops the clock and resuming moves the deadline by the paused time; rework (返工) does not reset the clock.
 
 A unit may send an order back (退单) only before signing for it, naming its grounds (SEND_BACK_GROUNDS) as well
 as a reason; once signed, the order is the unit's. The grounds are kept in the transition's data and counted

@@ -2,6 +2,9 @@
 fail reasons, the place's map links and the request forms, nothing scrolls sideways."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from tests.helpers import upload_photo, user_token
 from tests.web.test_role_pages import act, placed_task, to_handling
 
@@ -9,7 +12,9 @@ PHONE = {"width": 360, "height": 740}
 
 
 def test_the_task_page_fits_a_phone_for_the_checker_and_the_unit(
-        live_server, browser, browser_login, client, login, factory, drain, session):
+        live_server, browser, browser_login, client, login, factory, drain, session, tmp_path):
+    shots = Path(os.environ.get("CIVICRULES_ARTIFACTS") or tmp_path) / "role-pages"
+    shots.mkdir(parents=True, exist_ok=True)
     task = placed_task(factory, drain, session, stall=True)
     to_handling(client, login, session, task.id)
     unit = user_token(client, "dongcheng")
@@ -24,4 +29,5 @@ def test_the_task_page_fits_a_phone_for_the_checker_and_the_unit(
         browser_login(page, live_server, username)
         page.goto(f"{live_server}/tasks/{task.id}")
         assert page.locator("#fail-reasons").is_visible() and page.locator("#task-address a").count() == 2
+        page.screenshot(path=str(shots / f"task-{username}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, username
