@@ -18,7 +18,8 @@ REJECTIONS = ("reject_extension", "reject_park", "reject_void")
 #: The act form's own inputs, by the name a Problem carries (with or without its `data.` path).
 ACT_FIELDS = {"comment": _l("Reason"), "until": _l("Parked until"), "limit_value": _l("Extension length"),
               "limit_unit": _l("Unit of the length"), "unit": _l("New unit"), "grounds": _l("Grounds"),
-              "version": _l("Task version"), "action": _l("Action"), "data": _l("Form")}
+              "version": _l("Task version"), "action": _l("Action"), "data": _l("Form"), "stage": _l("Taken"),
+              "field": _l("Photo field")}
 #: The photo stages as captions.
 STAGES = {"before": _l("before handling"), "after": _l("after handling")}
 

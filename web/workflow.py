@@ -154,7 +154,7 @@ def photos(task_id: int):
             stored += 1
         except InputError as err:
             db.session.rollback()
-            _flash_problems(err)
+            _flash_problems(err, task.template)
     if stored:
         flash(_("%(n)s photo(s) added.", n=stored), "success")
     return redirect(url_for("pages.task", task_id=task_id))

@@ -6,6 +6,7 @@ choice unchosen and each problem named by its field."""
 from __future__ import annotations
 
 import html as markup
+import io
 import re
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from engine.core import clock
 from engine.core.models import Event, Task, TaskTemplate, TaskTransition
 from engine.handling import request_queue
 from engine.intake.events import accept_event
-from tests.helpers import TASK_SOURCE, csrf_from, event, upload_photo, user_token
+from tests.helpers import TASK_SOURCE, csrf_from, event, jpeg, upload_photo, user_token
 
 ZH = {"Accept-Language": "zh-CN"}
 ADDRESS = "东城区和平路12号"
@@ -122,6 +123,12 @@ def test_a_required_choice_starts_unchosen_and_a_missing_one_is_named_next_to_it
     assert re.findall(r'<option[^>]*selected[^>]*value="([^"]*)"|<option[^>]*value="([^"]*)"[^>]*selected', select_html) \
         in ([("", "")], [])  # nothing but the empty prompt may be selected
     assert "请选择" in select_html
+    stage = re.search(r'<select name="stage" required>.*?</select>', page, re.S).group(0)  # 处置前 or 处置后: asked
+    assert "selected" not in stage and "处置前" in stage and "处置后" in stage
+    bare = client.post(f"/tasks/{task.id}/photos", headers=ZH, follow_redirects=True, content_type="multipart/form-data",
+                       data={"field": "scene", "stage": "", "csrf_token": csrf_from(page),
+                             "photo": (io.BytesIO(jpeg()), "site.jpg")}).get_data(as_text=True)
+    assert re.search(r'class="flash flash-danger" role="alert">拍摄时机：', bare), re.findall(r'class="flash[^<]*', bare)
     refused = act(client, session, task.id, "submit", result="清理完毕")
     assert refused.status_code == 422
     shown = refused.get_data(as_text=True)
