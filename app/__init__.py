@@ -24,7 +24,7 @@ from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
                  change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
                  inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
-                 sanction_records, scenarios_api, simulate, supervision, workflow, zones)
+                 request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     csrf.exempt(open311.bp)  # GeoReport clients post forms with an api_key, never a session cookie
     app.register_blueprint(pages.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(request_pages.bp)  # the dispatcher's queue: bulk decisions by a form with CSRF
     app.register_blueprint(handover.bp)  # 交办: the committee's items, a form with CSRF
     app.register_blueprint(case_pages.bp)  # 核实, 立案 and 结案: forms with CSRF
     app.register_blueprint(supervision.bp)

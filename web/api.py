@@ -457,7 +457,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["action"], "properties": {
                     "action": {"type": "string", "example": "sign"}, "version": {"type": "integer"},
-                    "comment": {"type": "string"}, "data": {"type": "object"},
+                    "comment": {"type": "string", "description": "the reason; required to fail a check, send back, "
+                                "request parking or voiding, and to reject any request"}, "data": {"type": "object",
+                    "description": "request_park: until; reroute: unit; request_extension and approve_extension: "
+                                   "limit_value and limit_unit (default: the length asked, else the task's limit)"},
                     "grounds": {"type": "string", "enum": list(SEND_BACK_GROUNDS),
                                 "description": "send_back only: why the unit sends the order back (退单依据)"}}}}}},
             "responses": {"200": json_response("The task after the transition", ref("Task")),

@@ -18,6 +18,7 @@ from web.auth import require_roles, require_token, token_user
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
+from web.task_view import map_links
 from web.openapi import BEARER, id_parameter, json_response, problem_responses
 
 bp = Blueprint("inbox", __name__)
@@ -113,7 +114,8 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
             "task": None if task is None else {
                 "id": task.id, "url": url_for("pages.task", task_id=task.id),
                 "category": (task.event.category.name_zh, task.event.category.name_en)[names],
-                "unit": (task.unit.name_zh, task.unit.name_en)[names]},
+                "unit": (task.unit.name_zh, task.unit.name_en)[names], "address": task.event.address or None,
+                "map": map_links(task.event)},
             "created_at": row.created_at.astimezone(zone).isoformat(),
             "local_time": row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             "read": m.read_at is not None,
@@ -199,7 +201,9 @@ def _openapi() -> dict:
                  "properties": {"url": {"type": "string"}, "label": {"type": "string"}}},
         "task": {"type": "object", "nullable": True, "properties": {
             "id": {"type": "integer"}, "url": {"type": "string"}, "category": {"type": "string"},
-            "unit": {"type": "string"}}},
+            "unit": {"type": "string"}, "address": {"type": "string", "nullable": True},
+            "map": {"type": "object", "nullable": True, "description": "geo: (WGS-84) and Gaode (GCJ-02) links",
+                    "properties": {"geo": {"type": "string"}, "amap": {"type": "string"}}}}},
         "created_at": {"type": "string", "format": "date-time", "description": "In the campaign's time zone"},
         "local_time": {"type": "string"}, "read": {"type": "boolean"},
         "read_at": {"type": "string", "format": "date-time", "nullable": True}}}

@@ -25,7 +25,7 @@ from engine.handling.assignment import assign as assign_task
 from engine.handling.evidence import for_task as photos_of
 from engine.handling.holder_notice import NoticeRefused, duty_name, issue_notice, may_notify
 from engine.space.holders import DUTIES
-from engine.handling import task_list
+from engine.handling import extension, task_list
 from engine.handling.evidence import photo_fields
 from engine.handling.tasks import (ACTIONS, REASON_REQUIRED, SEND_BACK_GROUNDS, STATES, TransitionError, actions_for,
                                    grounds_name)
@@ -40,6 +40,7 @@ from web.common.explain import cards
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
+from web import task_view
 from web.forms import LoginForm, PasswordChangeForm, ReplyForm
 from web.ratelimit import account_waits, login_limit, note_sign_in
 from web.security import SIGN_IN_FAILED, local_target
@@ -186,7 +187,7 @@ def home():
         queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)))
     waiting = None
     if current_user.role in DISPATCHERS:
-        queues.append((_("Awaiting the dispatcher"), url_for("workflow.dispatch_queue"),
+        queues.append((_("Awaiting the dispatcher"), url_for("requests.queue"),
                        awaiting_dispatcher(HOME_QUEUE)))
         waiting = count_awaiting_dispatch(db.session)
     for name in queues_for(current_user.role):
@@ -243,6 +244,7 @@ def tasks():
                            category=request.args.get("category", ""), categories=categories, units=units,
                            lists=task_list.LISTS, overdue=bool(request.args.get("overdue")), errors=errors,
                            found=found, page_url=lambda n: url_for("pages.tasks", **kept, page=n),
+                           map_links={t.id: task_view.map_links(t.event) for t in rows},
                            now=now, zones={cid: c.timezone for cid, c in campaigns.items()}, mine=mine, person=person)
 
 
@@ -272,12 +274,16 @@ def _send_back_of(task: Task) -> Any:
     return next((x for x in reversed(task.transitions) if x.action == "send_back"), None)
 
 
-def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200,
-               send_back: dict[str, Any] | None = None, arrival: dict[str, Any] | None = None,
-               notice: dict[str, Any] | None = None):
-    """The task page; `send_back`, `arrival` and `notice` carry a refused form's errors per field and what was
-    typed."""
+def task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200,
+              send_back: dict[str, Any] | None = None, arrival: dict[str, Any] | None = None,
+              notice: dict[str, Any] | None = None, form: Any = None, act_errors: dict[str, Any] | None = None,
+              typed: dict[str, str] | None = None):
+    """The task page; `send_back`, `arrival`, `notice` and `act_errors` (by action) carry a refused form's errors
+    per field, `form` and `typed` what was filled in."""
     lang = short_lang()
+    photos = photos_of(db.session, task.id)
+    submitted = task_view.latest(task, "submit")
+    failed, rejected = task_view.refusals(task)
     actions = actions_for(task, current_user.role) if current_user.role != "admin" and _may_act(task) else []
     assigning = may_assign(db.session, task, current_user)
     role = role_of(task)
@@ -288,8 +294,12 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
     return render_template(
         "task.html", task=task, lang=lang, supervisions=for_task(db.session, task.id), reply_form=ReplyForm(),
         cards=cards(task.firings, lang, task.timeline_id), instructions=instructions(task, lang),
-        form=page_form(task.template, lang) if "submit" in actions else None, actions=actions,
-        action_names=ACTIONS, states=STATES, reason_required=REASON_REQUIRED, photos=photos_of(db.session, task.id),
+        form=form or (page_form(task.template, lang) if "submit" in actions else None), actions=actions,
+        action_names=ACTIONS, states=STATES, reason_required=REASON_REQUIRED, photos=photos, stages=task_view.STAGES,
+        submitted=submitted, failed=failed, rejected=rejected, ticked=task_view.ticked(task),
+        answers_given=task_view.answers(task.template, submitted.data, photos, lang) if submitted else [],
+        act_errors=act_errors or {}, typed=typed or {}, map_links=task_view.map_links(task.event),
+        requested=extension.requested(task), limit_units=task_view.limit_units(lang), field_name=task_view.field_name,
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
         units=units_for_reroute() if "reroute" in actions else [],
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
@@ -309,7 +319,7 @@ def _task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 20
 @bp.get("/tasks/<int:task_id>")
 @require_roles()
 def task(task_id: int):
-    return _task_page(visible_task(task_id))
+    return task_page(visible_task(task_id))
 
 
 @bp.post("/tasks/<int:task_id>/send-back")
@@ -327,7 +337,7 @@ def send_back(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), status=422,
+        return task_page(db.session.get(Task, task_id), status=422,
                           send_back={"errors": err.by_field(lang), "grounds": grounds, "comment": comment})
     else:
         db.session.commit()
@@ -349,7 +359,7 @@ def arrival(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), status=422, arrival={"errors": err.by_field(lang), **data})
+        return task_page(db.session.get(Task, task_id), status=422, arrival={"errors": err.by_field(lang), **data})
     else:
         db.session.commit()
         flash(_("Arrival on site recorded."), "success")
@@ -372,7 +382,7 @@ def holder_notice(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), status=422, notice={"errors": err.by_field(lang), **data})
+        return task_page(db.session.get(Task, task_id), status=422, notice={"errors": err.by_field(lang), **data})
     else:
         db.session.commit()
         flash(_("Notice issued to the frontage holder."), "success")
@@ -393,7 +403,7 @@ def assign(task_id: int):
         flash(err.message(lang), "danger")
     except InputError as err:
         db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), tuple(p.message(lang) for p in err.problems), 422)
+        return task_page(db.session.get(Task, task_id), tuple(p.message(lang) for p in err.problems), 422)
     else:
         db.session.commit()
         flash(_("Assigned to %(name)s.", name=person.name), "success")

@@ -17,18 +17,18 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, TaskTemplate, Unit
 from engine.core.states import REQUESTS, TaskStatus
-from engine.cases.stages import awaiting_dispatch, stage_name
 from engine.evaluation.hand_routing import route_case
 from engine.handling import evidence
-from engine.handling.tasks import STATES, TransitionError, grounds_name, latest_send_backs
+from engine.handling.tasks import STATES, TransitionError
 from engine.handling.tasks import ACTION_DATA, apply as apply_transition
 from rules.problems import InputError
 from web.auth import require_roles, task_scope
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
+from web.task_view import by_input, checklist_ticks, field_name
 from web.uploads import send_upload
 
 bp = Blueprint("workflow", __name__)
@@ -76,26 +76,28 @@ def instructions(task: Task, lang: str) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
-def _flash_problems(err: InputError) -> None:
+def _flash_problems(err: InputError, template: TaskTemplate | None = None) -> None:
+    """Each problem under the name of the field the user filled in, never its data path."""
     lang = short_lang()
     for problem in err.problems:
-        flash(f"{problem.where}: {problem.as_dict(lang)['message']}", "danger")
+        name = field_name(template, problem.where, lang) if template is not None else problem.where
+        flash(f"{name}{'：' if lang == 'zh' else ': '}{problem.message(lang)}", "danger")
 
 
 @bp.post("/tasks/<int:task_id>/act")
 @require_roles()
 def act(task_id: int):
-    """One transition from the task page; a submission carries the template's form, validated by WTForms."""
+    """One transition from the task page; a submission carries the template's form, validated by WTForms, and
+    the checklist's ticks. A refused form comes back with each problem next to its field."""
+    from web.pages import task_page  # the page module imports this one for its queues
+
     task = visible_task(task_id)
     action = request.form.get("action", "")
     data = {key: request.form[key] for key in ACTION_DATA.get(action, ()) if request.form.get(key)}
     lang = short_lang()
     form = page_form(task.template, lang) if action == "submit" else None
     if form is not None and not form.validate_on_submit():
-        for name, errors in form.errors.items():
-            label = getattr(form, name).label.text if hasattr(form, name) else name
-            flash(f"{label}: {'; '.join(str(e) for e in errors)}", "danger")
-        return redirect(url_for("pages.task", task_id=task.id))
+        return task_page(task, status=422, form=form)
 
     def prepare(current: Task, given: dict) -> dict:
         if form is None:
@@ -103,16 +105,22 @@ def act(task_id: int):
         problems = evidence.submission_problems(db.session, current)
         if problems:
             raise InputError(problems)
-        return {name: (value.isoformat() if hasattr(value, "isoformat") else
-                       float(value) if value is not None and type(value).__name__ == "Decimal" else value)
-                for name, value in form.data.items() if name != "csrf_token"}
+        answers = {name: (value.isoformat() if hasattr(value, "isoformat") else
+                          float(value) if value is not None and type(value).__name__ == "Decimal" else value)
+                   for name, value in form.data.items() if name != "csrf_token"}
+        if current.template.checklist:
+            answers["checklist"] = checklist_ticks(current.template, request.form.getlist("checklist"))
+        return answers
 
     try:
         apply_transition(db.session, task, action, current_user, request.form.get("comment", "").strip(), data,
                          expected_version=request.form.get("version", type=int), prepare=prepare)
     except InputError as err:
         db.session.rollback()
-        _flash_problems(err)
+        task = db.session.get(Task, task_id)
+        _flash_problems(err, task.template)
+        return task_page(task, status=422, form=form, act_errors={action: by_input(err, lang)},
+                         typed={key: request.form.get(key, "") for key in (*ACTION_DATA.get(action, ()), "comment")})
     except TransitionError as err:
         db.session.rollback()
         flash(err.message(lang), "danger")
@@ -146,7 +154,7 @@ def photos(task_id: int):
             stored += 1
         except InputError as err:
             db.session.rollback()
-            _flash_problems(err)
+            _flash_problems(err, task.template)
     if stored:
         flash(_("%(n)s photo(s) added.", n=stored), "success")
     return redirect(url_for("pages.task", task_id=task_id))
@@ -182,18 +190,6 @@ def check_queue():
                            now=clock.now(), zones=campaign_zones(), states=STATES)
 
 
-@bp.get("/dispatch")
-@require_roles(*DISPATCHERS)
-def dispatch_queue():
-    """Requests for the dispatcher: extensions, parking, voiding, and tasks sent back for re-routing."""
-    tasks = awaiting_dispatcher()
-    sent_back = latest_send_backs(db.session, [t.id for t in tasks if t.status == TaskStatus.SENT_BACK])
-    return render_template("queue.html", tasks=tasks, lang=short_lang(),
-                           title=_("Awaiting the dispatcher"), now=clock.now(), zones=campaign_zones(), states=STATES,
-                           cases=awaiting_dispatch(db.session), units=units_for_reroute(), stage_name=stage_name,
-                           sent_back=sent_back, grounds_name=grounds_name)
-
-
 @bp.post("/dispatch/cases/<int:case_id>/route")
 @require_roles(*DISPATCHERS)
 def route_case_form(case_id: int):
@@ -203,10 +199,10 @@ def route_case_form(case_id: int):
     except InputError as err:
         db.session.rollback()
         _flash_problems(err)
-        return redirect(url_for("workflow.dispatch_queue"))
+        return redirect(url_for("requests.queue"))
     db.session.commit()
     flash(_("Case %(case)s dispatched: task %(task)s.", case=case_id, task=task_id), "success")
-    return redirect(url_for("workflow.dispatch_queue"))
+    return redirect(url_for("requests.queue"))
 
 
 def units_for_reroute() -> list[Unit]:

@@ -7,9 +7,10 @@ acting on the same version exactly one wins and the other gets a VersionConflict
 state. Refusals raise before anything is written. The caller owns the transaction: we flush, never
 commit.
 
-Timing follows the brief (b.4): an approved extension (延期) adds one original time limit to the
-current deadline, at most twice and never once overdue; parking (挂账) stops the clock and resuming
-moves the deadline by the paused time; rework (返工) does not reset the clock.
+Timing follows the brief (b.4): an approved extension (延期) adds the length the dispatcher grants (by default
+the length the unit asked, else one original time limit; engine/handling/extension.py) to the current deadline,
+at most twice and never once overdue; every rejection of a request needs a reason the unit reads; parking (挂账)
+stops the clock and resuming moves the deadline by the paused time; rework (返工) does not reset the clock.
 
 A unit may send an order back (退单) only before signing for it, naming its grounds (SEND_BACK_GROUNDS) as well
 as a reason; once signed, the order is the unit's. The grounds are kept in the transition's data and counted
@@ -35,6 +36,7 @@ from engine.people.staff import unit_and_below
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
 from engine.core.worktime import calendar_for
+from engine.handling import extension
 from engine.handling.ladder import Clock, replan
 
 STATES: dict[str, tuple[str, str]] = {
@@ -114,7 +116,9 @@ RIGHTS: dict[str, tuple[str, ...]] = {
     "reject_void": _DISPATCH,
 }
 SYSTEM_ACTIONS = frozenset({"resume"})  # what may run with no actor (parking ends by itself)
-REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void"})
+#: A refusal's reason is what the unit reads on its task page, so a rejection needs one too.
+REASON_REQUIRED = frozenset({"fail_check", "send_back", "request_park", "request_void", "reject_extension",
+                             "reject_park", "reject_void"})
 #: Why a unit sends an order back (退单): the fixed list a dispatcher reads before rerouting.
 SEND_BACK_GROUNDS: dict[str, tuple[str, str]] = {
     "not_our_duty": ("不属于本单位职责", "not this unit's duty"),
@@ -314,6 +318,7 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         move = Move({"previous_status": task.status}, {})
         if action == "request_extension":
             _extension_allowed(task, action, now)
+            move.notes.update(zip(extension.FIELDS, extension.length(data, (task.limit_value, task.limit_unit))))
         if action == "request_park":
             until = _park_until(session, task, data, now)
             move.values["park_until"] = until
@@ -321,13 +326,14 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         return move
     if action == "approve_extension":
         _extension_allowed(task, action, now)
+        value, unit = extension.length(data, extension.requested(task))
         campaign = _campaign(session, task)
         calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
-        deadline = calendar.deadline(task.deadline_at, task.limit_value, task.limit_unit, campaign.continuous_time)
-        _replan_steps(session, task, deadline, Clock.of(calendar, task.limit_value, task.limit_unit,
-                                                        campaign.continuous_time))
+        deadline = calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time)
+        _replan_steps(session, task, deadline, Clock.of(calendar, value, unit, campaign.continuous_time))
         return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
-                    {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat()})
+                    {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat(),
+                     "limit_value": value, "limit_unit": unit})
     if action == "approve_park":
         if task.park_until is None or task.park_until <= now:
             raise _refuse("rule", task, action, "申请的挂账截止时间已过，请驳回后重新申请。",
@@ -354,7 +360,8 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
 
 #: The data each action reads (a submission carries its template's form, checked by `prepare`); nothing else
 #: is stored in the transition row, which the audit keeps for ever.
-ACTION_DATA = {"send_back": ("grounds",), "request_park": ("until",), "reroute": ("unit",)}
+ACTION_DATA = {"send_back": ("grounds",), "request_park": ("until",), "reroute": ("unit",),
+               "request_extension": extension.FIELDS, "approve_extension": extension.FIELDS}
 MAX_DATA_VALUE = 64
 MAX_SUBMISSION_BYTES = 16 * 1024
 MAX_TRANSITION_COMMENT = 2000

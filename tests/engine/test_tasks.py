@@ -114,6 +114,38 @@ def test_each_approved_extension_adds_one_limit_and_a_third_is_refused(factory, 
     assert transition_count(session, task.id) == before and task.extension_count == 2
 
 
+def test_an_extension_runs_the_length_asked_unless_the_dispatcher_grants_another(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    original = task.deadline_at
+    asked = act(session, task, "request_extension", "dongcheng", "需联合执法",
+                {"limit_value": "1", "limit_unit": "urgent_days"})
+    assert (asked.data["limit_value"], asked.data["limit_unit"]) == (1.0, "urgent_days")
+    act(session, task, "approve_extension", "dispatcher")  # nothing given: what was asked
+    assert task.deadline_at == original + timedelta(days=1)
+    act(session, task, "request_extension", "dongcheng", "再需时间", {"limit_value": "1", "limit_unit": "urgent_days"})
+    for bad in ({"limit_value": "-2"}, {"limit_value": "9999", "limit_unit": "urgent_days"},
+                {"limit_value": "1", "limit_unit": "fortnights"}):
+        with pytest.raises(InputError):
+            tasks.apply(session, task, "approve_extension", user(session, "dispatcher"), "", bad,
+                        expected_version=task.version)
+        session.rollback()
+    act(session, task, "approve_extension", "dispatcher", "", {"limit_value": "3", "limit_unit": "urgent_hours"})
+    assert task.deadline_at == original + timedelta(days=1, hours=3) and task.extension_count == 2
+
+
+def test_a_rejection_needs_a_reason(factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dongcheng")
+    for request, reject in (("request_extension", "reject_extension"), ("request_void", "reject_void")):
+        act(session, task, request, "dongcheng", "理由")
+        with pytest.raises(InputError) as bare:
+            tasks.apply(session, task, reject, user(session, "dispatcher"), "  ", expected_version=task.version)
+        session.rollback()
+        assert [p.where for p in bare.value.problems] == ["comment"]
+        assert act(session, task, reject, "dispatcher", "不符合条件").comment == "不符合条件"
+
+
 def test_no_extension_once_overdue_even_if_requested_in_time(factory, drain, session):
     task = new_task(factory, drain, session)
     act(session, task, "sign", "dongcheng")

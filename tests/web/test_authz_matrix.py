@@ -195,7 +195,8 @@ POLICY: dict[str, frozenset[str]] = {
     "workflow.photos": frozenset({FIELD_UNIT, ADMIN}),
     "workflow.photo": USERS,
     "workflow.check_queue": frozenset({CHECKER, COLLECTOR, ADMIN}),
-    "workflow.dispatch_queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "requests.queue": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
+    "requests.decide": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # bulk 批准/驳回 of the ticked requests
     "handover.new": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),  # 交办 page
     "workflow.route_case_form": frozenset({DISPATCHER, SHIFT_LEADER, ADMIN}),
     "cases_api.get_case": USERS | {INTAKE},  # then scoped: a field unit its tasks' cases, a source its reports'

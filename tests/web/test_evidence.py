@@ -114,7 +114,7 @@ def test_a_template_with_a_choice_and_a_required_photo_builds_a_form_that_valida
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         form = form_class(template, "zh")()
         assert [f.name for f in form] == ["outcome", "count"]  # photos arrive as evidence, not as inputs
-        assert form.outcome.label.text == "处置结果" and form.outcome.choices[0] == ("removed", "已取缔")
+        assert form.outcome.label.text == "处置结果" and form.outcome.choices[:2] == [("", "请选择…"), ("removed", "已取缔")]
         assert 'name="outcome"' in form.outcome() and "已警告" in form.outcome()
         clean, errors = validate_data(template, {"outcome": "burned", "count": "-1"}, "zh")
         assert set(errors) == {"outcome", "count"}

@@ -62,6 +62,7 @@ def test_sign_fill_photograph_submit_fail_fix_resubmit_close(live_server, browse
     row.locator("a").click()
     act(unit, "sign")
     act(unit, "start")
+    unit.locator("#photo-form select[name=stage]").select_option("after")  # asked, never preselected
     unit.locator("#photo-form input[type=file]").set_input_files(photos)
     unit.locator("#photo-form button[type=submit]").click()
     unit.wait_for_load_state()

@@ -46,8 +46,9 @@ def _field(spec: dict[str, Any], lang: str) -> Any:
     if kind == "number":
         return DecimalField(label, presence + [NumberRange(min=spec.get("min"), max=spec.get("max"))],
                             description=description)
-    if kind == "choice":
-        return SelectField(label, presence, choices=choices, description=description, validate_choice=True)
+    if kind == "choice":  # nothing chosen until the user chooses: a preselected first option is an answer never given
+        return SelectField(label, presence, choices=[("", _("Choose…"))] + choices, description=description,
+                           validate_choice=True, default="")
     if kind == "multichoice":
         return SelectMultipleField(label, presence, choices=choices, description=description)
     if kind == "datetime":
