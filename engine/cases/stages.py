@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from engine.core.bulk import insert_rows
 from engine.core.models import Case, CaseStageChange, User
 from engine.core.states import CASE_ENDED, CaseStage
 from rules.problems import InputError, Problem
@@ -105,7 +106,7 @@ def open_cases(session: Session, cases: Sequence[NewCase], now: datetime) -> lis
         history.append(_change(case_id, None, CaseStage.REPORTED, now, None, ""))
         for before, after in zip((CaseStage.REPORTED,) + case.path, case.path):
             history.append(_change(case_id, before, after, now, None, case.comment if after == case.path[-1] else ""))
-    session.execute(insert(CaseStageChange).execution_options(render_nulls=True), history)
+    insert_rows(session, CaseStageChange.__table__, history)
     return list(ids)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
+from engine.core.bulk import insert_rows
 from engine.core.models import Case, Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
@@ -150,9 +151,7 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
     transitions, steps, messages, supervisions = [], [], [], []
     kinds = _unit_kinds(session, {order.unit_id for _, order in created})
     for task_id, order in created:
-        data = {"rule": order.rule_key, "assignee": holders.get(order.slot)}  # who holds it from the start
-        transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
-                            "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
+        transitions.append(_dispatch_transition(task_id, order, holders.get(order.slot), now))
         clock = Clock.of(order.calendar, order.limit_value, order.limit_unit, order.continuous_time)
         steps += plan_steps(task_id, now, order.deadline_at, clock, order.steps, order.bodies, kinds.get(order.unit_id))
         messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
@@ -173,10 +172,14 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
             messages.append(outbox.message(
                 f"rule-escalation:{task_id}:{escalation.rule_key}:{escalation.tier}", f"supervision_{kind}",
                 f"tier:{escalation.tier}", payload, now, event_id=order.event_id, task_id=task_id))
-    # Core inserts of the tables, not the ORM's bulk path: half the cost per row on the hot path (docs/BENCHMARKS.md)
-    session.execute(insert(TaskTransition.__table__), transitions)
-    if steps:
-        session.execute(insert(TaskStep.__table__), steps)
-    if supervisions:
-        session.execute(insert(Supervision).execution_options(render_nulls=True), supervisions)
+    # COPY on PostgreSQL (psycopg's executemany sends one INSERT per row), Core inserts elsewhere (docs/BENCHMARKS.md)
+    insert_rows(session, TaskTransition.__table__, transitions)
+    insert_rows(session, TaskStep.__table__, steps)
+    insert_rows(session, Supervision.__table__, supervisions)
     outbox.write(session, messages)
+
+
+def _dispatch_transition(task_id: int, order: TaskOrder, assignee_id: int | None, now: datetime) -> dict[str, Any]:
+    """A new task's first task_transitions row: the only place one is built at dispatch (a per-row MAC goes here)."""
+    return {"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED, "action": "dispatch",
+            "actor_id": None, "at": now, "comment": "", "data": {"rule": order.rule_key, "assignee": assignee_id}}
