@@ -6,8 +6,8 @@ This is the only creator of Task rows; after it, every change of status goes thr
 before committing, so a batch whose lease was lost rolls back whole). Dispatching is idempotent on
 (event, unit, reopening): an order whose event already has a task for that unit in that round writes nothing.
 
-Every insert renders NULLs (`render_nulls`): the ORM would otherwise leave a None column out of its row,
-split the batch wherever rows differ in that, and send one statement per group instead of one per table.
+Every table is written in one statement per batch through engine/core/bulk.py: COPY on PostgreSQL (the tasks'
+ids taken from their sequence first), a Core insert rendering NULLs elsewhere.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
-from engine.core.bulk import insert_rows
+from engine.core.bulk import insert_returning_ids, insert_rows
 from engine.core.models import Case, Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
@@ -93,8 +93,7 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
         holders = _grid_holders(session, fresh)
         frontage = _frontage_holders(session, fresh)
         rows = [_task_row(order, now, holders.get(order.slot), frontage.get(order.case_id)) for order in fresh]
-        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
-                              .execution_options(render_nulls=True), rows).all()
+        ids = insert_returning_ids(session, Task.__table__, rows)
         task_of.update(zip((order.slot for order in fresh), ids))
         _born(session, [(task_of[order.slot], order) for order in fresh], holders, now)
     return [task_of[order.slot] for order in orders]
