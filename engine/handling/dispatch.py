@@ -25,7 +25,7 @@ from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
 from engine.handling.ladder import Body, Clock, FrozenStep, plan_steps, unit_kind
 from engine.people.responsibility import responsible_for_events
-from engine.people.staff import unit_and_below
+from engine.people.staff import units_and_below
 
 
 @dataclass(frozen=True)
@@ -103,17 +103,10 @@ def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[i
     """Each new task starts with the 责任人 of its event's grid, when that person is of the task's unit
     (每名队员都要有自己的责任区域): two queries per batch, whatever its size."""
     owners = responsible_for_events(session, {order.event_id for order in orders})
-    scopes: dict[int, set[int]] = {}
-    holders = {}
-    for order in orders:
-        owner = owners.get(order.event_id)
-        if owner is None:
-            continue
-        if order.unit_id not in scopes:
-            scopes[order.unit_id] = unit_and_below(session, order.unit_id)
-        if owner[1] in scopes[order.unit_id]:
-            holders[order.slot] = owner[0]
-    return holders
+    owned = [order for order in orders if order.event_id in owners]
+    scopes = units_and_below(session, {order.unit_id for order in owned}) if owned else {}
+    return {order.slot: owners[order.event_id][0] for order in owned
+            if owners[order.event_id][1] in scopes[order.unit_id]}
 
 
 def _frontage_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[int, int]:
