@@ -5,6 +5,7 @@ _round_child (bench/ and the project are on the sys.path they inherit).
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import random
@@ -137,6 +138,9 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         with factory() as session:  # open the pool before the clock starts
             session.connection()
         evaluator()  # durable_rules Host created before the clock starts (rulesets register on first use)
+        with factory() as session:  # as the RQ worker's parent does before it forks a horse (workers/worker.py) ...
+            pipeline.warm(session)
+        gc.freeze()  # ... and as the horse does with the heap it inherits
         intake_source = IntakeSource(source, "patrol")  # trusted: filed and dispatched at intake
         out.put(("ready", os.getpid()))
         go_intake.wait(120)
