@@ -5,6 +5,7 @@ _round_child (bench/ and the project are on the sys.path they inherit).
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import random
@@ -50,6 +51,25 @@ def prepare_database(url: str) -> None:
     with session_factory(url)() as session:
         demo.load(session)
         session.commit()
+
+
+#: The tables evaluation and recording write, for the rows-per-event figures and their COPY floor.
+RECORDED = ("events", "cases", "case_stages", "tasks", "task_transitions", "task_steps", "supervisions", "firings",
+            "outbox", "inbox_addresses", "message_reads", "audit_seals", "change_log")
+
+
+def table_counts(url: str) -> dict[str, int]:
+    """Rows in each recorded table, for the difference a round makes."""
+    from sqlalchemy import text
+
+    from engine.core.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in RECORDED}
+    finally:
+        engine.dispose()
 
 
 def round_counts(url: str, source: str, prefix: str) -> dict[str, int]:
@@ -118,6 +138,9 @@ def _round_child(url: str, items: list[dict[str, Any]], source: str, chunk: int,
         with factory() as session:  # open the pool before the clock starts
             session.connection()
         evaluator()  # durable_rules Host created before the clock starts (rulesets register on first use)
+        with factory() as session:  # as the RQ worker's parent does before it forks a horse (workers/worker.py) ...
+            pipeline.warm(session)
+        gc.freeze()  # ... and as the horse does with the heap it inherits
         intake_source = IntakeSource(source, "patrol")  # trusted: filed and dispatched at intake
         out.put(("ready", os.getpid()))
         go_intake.wait(120)
@@ -166,6 +189,7 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
     children = [ctx.Process(target=_round_child, daemon=True,
                             args=(url, share, source, chunk, batch, go_intake, go_drain, out, profile and procs == 1))
                 for share in shares]
+    before = table_counts(url)
     for child in children:
         child.start()
     result: dict[str, Any] = {"round": label, "events": n, "processes": procs, "chunk": chunk, "batch": batch}
@@ -223,6 +247,8 @@ def run_round(label: str, url: str, n: int, procs: int, chunk: int, batch: int,
     totals["intake_machine_busy"] = busy_share(c0, c1)
     totals["drain_machine_busy"] = busy_share(c1, c2)
     counts = round_counts(url, source, prefix)
+    written = {t: v - before.get(t, 0) for t, v in table_counts(url).items()}
+    result["rows_per_event"] = {t: round(v / n, 3) for t, v in written.items() if v}
     if profiles:
         result["profiles"] = profiles
     result.update({"intake_s": intake_s, "drain_s": drain_s, "intake_per_s": n / intake_s,
@@ -275,5 +301,45 @@ def database_floor(url: str, n: int) -> dict[str, Any]:
     finally:
         raw.close()
         engine.dispose()
+    return result
+
+
+def rows_floor(url: str, tables: tuple[str, ...] = RECORDED) -> dict[str, Any]:
+    """The database's COPY rate for the rows a round wrote: every row of the recorded tables is copied out, then
+    copied back into scratch copies of those tables (same columns and indexes, no foreign keys) 500 rows per COPY
+    and commit. Returns rows/s over all of them and the seconds per table."""
+    from engine.core.db import make_engine
+
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    result: dict[str, Any] = {"rows": 0, "seconds": 0.0, "tables": {}}
+    try:
+        cur = raw.cursor()
+        for table in tables:
+            data = bytearray()
+            with cur.copy(f"COPY {table} TO STDOUT") as copy:
+                for block in copy:
+                    data += block
+            lines = bytes(data).splitlines(keepends=True)
+            if not lines:
+                continue
+            cur.execute(f"DROP TABLE IF EXISTS floor_{table}")
+            cur.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+            raw.commit()
+            started = time.perf_counter()
+            for i in range(0, len(lines), 500):
+                with cur.copy(f"COPY floor_{table} FROM STDIN") as copy:
+                    copy.write(b"".join(lines[i:i + 500]))
+                raw.commit()
+            seconds = time.perf_counter() - started
+            cur.execute(f"DROP TABLE floor_{table}")
+            raw.commit()
+            result["rows"] += len(lines)
+            result["seconds"] += seconds
+            result["tables"][table] = round(seconds, 4)
+    finally:
+        raw.close()
+        engine.dispose()
+    result["copy_per_s"] = result["rows"] / result["seconds"] if result["seconds"] else None
     return result
 

@@ -6,6 +6,7 @@ A worker serves one or more queue groups (workers.queues.GROUPS); `civicrules se
 group, so a webhook hanging until its timeout or a long replay never holds the evaluation worker."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import uuid
@@ -70,6 +71,12 @@ class EngineWorker(Worker):
             raise
         except Exception:  # the database may be restarting: the horses will do it themselves
             log.warning("warming the worker failed", exc_info=True)
+
+    def main_work_horse(self, job, queue) -> None:
+        """A horse ends with its job: the parent's warmed heap is frozen out of its garbage collections, which would
+        otherwise walk it again and again while a batch allocates its rows (and copy its pages on write)."""
+        gc.freeze()
+        super().main_work_horse(job, queue)
 
     def execute_job(self, job, queue):
         result = super().execute_job(job, queue)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from engine.core.bulk import insert_returning_ids, insert_rows
 from engine.core.models import Case, CaseStageChange, User
 from engine.core.states import CASE_ENDED, CaseStage
 from rules.problems import InputError, Problem
@@ -98,14 +99,13 @@ def open_cases(session: Session, cases: Sequence[NewCase], now: datetime) -> lis
          "filing_condition": c.filing_condition, "reported_at": c.reported_at, "opened_at": now,
          "closed_at": None, "version": 1, "verifier_id": c.verifier_id, "stage_due_at": c.stage_due_at,
          "verification": None, "closing_condition": None, "frontage_holder_id": c.frontage_holder_id} for c in cases]
-    ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True)
-                          .execution_options(render_nulls=True), rows).all()
+    ids = insert_returning_ids(session, Case.__table__, rows)
     history = []
     for case_id, case in zip(ids, cases):
         history.append(_change(case_id, None, CaseStage.REPORTED, now, None, ""))
         for before, after in zip((CaseStage.REPORTED,) + case.path, case.path):
             history.append(_change(case_id, before, after, now, None, case.comment if after == case.path[-1] else ""))
-    session.execute(insert(CaseStageChange).execution_options(render_nulls=True), history)
+    insert_rows(session, CaseStageChange.__table__, history)
     return list(ids)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from engine.core.bulk import insert_rows
 from engine.core.models import OutboxMessage
 
 
@@ -22,5 +22,4 @@ def message(idempotency_key: str, kind: str, target: str, payload: dict[str, Any
 
 def write(session: Session, messages: list[dict[str, Any]]) -> None:
     """Insert the rows in one statement inside the caller's transaction; an empty list writes nothing."""
-    if messages:
-        session.execute(insert(OutboxMessage.__table__), messages)  # one batch, a Core insert (no ORM bulk path)
+    insert_rows(session, OutboxMessage.__table__, messages)  # one COPY (PostgreSQL) or one Core insert

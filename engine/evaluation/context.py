@@ -41,6 +41,8 @@ class CampaignContext:
     live_bodies: list[Body] = field(default_factory=list)  # the campaign's tiers today (a version without a bundle)
     #: whose tasks carry a case's points: `lead` or `shared` (AssessmentConfig.cooperation_points)
     cooperation_points: str = DEFAULT_COOPERATION_POINTS
+    #: what `bodies` and `steps` read, with the bundle they read it from: a batch reads each once
+    _read: dict[Any, tuple[dict[str, Any] | None, tuple]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tag(self) -> str:
@@ -75,7 +77,13 @@ class CampaignContext:
 
     def steps(self, code: str | None) -> list[FrozenStep]:
         """The timeline's steps as frozen in the bundle, else the live ones (a version published before
-        bundles existed), else the default ladder: every task has one (DESIGN 14)."""
+        bundles existed), else the default ladder: every task has one (DESIGN 14). Read once per code and batch."""
+        read = self._read.get(("steps", code))
+        if read is None or read[0] is not self.bundle:
+            read = self._read["steps", code] = (self.bundle, tuple(self._read_steps(code)))
+        return list(read[1])
+
+    def _read_steps(self, code: str | None) -> list[FrozenStep]:
         frozen = ((self.bundle or {}).get("timelines") or {}).get(code or "")
         if frozen is not None:
             return [FrozenStep.frozen(step) for step in frozen["steps"]]
@@ -83,11 +91,16 @@ class CampaignContext:
         return list(live[1]) if live is not None and live[1] else list(DEFAULT_LADDER)
 
     @property
-    def bodies(self) -> list[Body]:
-        """The supervising bodies as frozen in the version (else today's): whom each step goes to."""
-        if self.bundle is not None and "tiers" in self.bundle:
-            return [Body.frozen(tier) for tier in self.bundle["tiers"]]
-        return self.live_bodies
+    def bodies(self) -> tuple[Body, ...]:
+        """The supervising bodies as frozen in the version (else today's): whom each step goes to. Read once per
+        bundle: every task of a batch takes the same (and body_level's cache knows them by it)."""
+        read = self._read.get("bodies")
+        if read is None or read[0] is not self.bundle:
+            if self.bundle is not None and "tiers" in self.bundle:
+                read = self._read["bodies"] = (self.bundle, tuple(Body.frozen(tier) for tier in self.bundle["tiers"]))
+            else:
+                read = self._read["bodies"] = (self.bundle, tuple(self.live_bodies))
+        return read[1]
 
 
 _compiled_cache: dict[tuple[int, str], tuple[CompiledRuleset, dict[str, Any] | None]] = {}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
+from engine.core.bulk import insert_rows
 from engine.core.models import Firing
 from engine.evaluation.verdict import Verdict
 from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
@@ -78,14 +78,14 @@ def record(session: Session, filed: list[list[Verdict]], intake_only: list[list[
                                         event_id=event.id, task_id=linked[0] if linked else None,
                                         channel=note["channel"])
                          for i, note in enumerate(firing.notifications)]
-    if firings:
-        session.execute(insert(Firing.__table__), firings)  # one batch, a Core insert (no ORM bulk path)
+    insert_rows(session, Firing.__table__, firings)  # one COPY (PostgreSQL) or one Core insert
     outbox.write(session, messages)
     return list(task_of.values())
 
 
 def _row(event, firing, decisions: list[dict], phase: str, points: float, task_id: int | None,
          now: datetime) -> dict:
+    """A firings row: the only place one is built (a per-row seal or MAC is added here)."""
     return {"event_id": event.id, "campaign_id": firing.campaign_id, "ruleset_version_id": firing.version_id,
             "rule_key": firing.rule_key, "rule_version": firing.rule_version, "list_kind": firing.list_kind,
             "list_item": firing.list_item, "matched": firing.matched, "decisions": decisions, "points": points,

@@ -6,8 +6,8 @@ This is the only creator of Task rows; after it, every change of status goes thr
 before committing, so a batch whose lease was lost rolls back whole). Dispatching is idempotent on
 (event, unit, reopening): an order whose event already has a task for that unit in that round writes nothing.
 
-Every insert renders NULLs (`render_nulls`): the ORM would otherwise leave a None column out of its row,
-split the batch wherever rows differ in that, and send one statement per group instead of one per table.
+Every table is written in one statement per batch through engine/core/bulk.py: COPY on PostgreSQL (the tasks'
+ids taken from their sequence first), a Core insert rendering NULLs elsewhere.
 """
 from __future__ import annotations
 
@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import outbox
+from engine.core.bulk import insert_returning_ids, insert_rows
 from engine.core.models import Case, Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
 from engine.handling.ladder import Body, Clock, FrozenStep, plan_steps, unit_kind
 from engine.people.responsibility import responsible_for_events
-from engine.people.staff import unit_and_below
+from engine.people.staff import units_and_below
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,7 @@ def dispatch(session: Session, orders: Sequence[TaskOrder], now: datetime) -> li
         holders = _grid_holders(session, fresh)
         frontage = _frontage_holders(session, fresh)
         rows = [_task_row(order, now, holders.get(order.slot), frontage.get(order.case_id)) for order in fresh]
-        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True)
-                              .execution_options(render_nulls=True), rows).all()
+        ids = insert_returning_ids(session, Task.__table__, rows)
         task_of.update(zip((order.slot for order in fresh), ids))
         _born(session, [(task_of[order.slot], order) for order in fresh], holders, now)
     return [task_of[order.slot] for order in orders]
@@ -103,17 +103,10 @@ def _grid_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[tuple[i
     """Each new task starts with the 责任人 of its event's grid, when that person is of the task's unit
     (每名队员都要有自己的责任区域): two queries per batch, whatever its size."""
     owners = responsible_for_events(session, {order.event_id for order in orders})
-    scopes: dict[int, set[int]] = {}
-    holders = {}
-    for order in orders:
-        owner = owners.get(order.event_id)
-        if owner is None:
-            continue
-        if order.unit_id not in scopes:
-            scopes[order.unit_id] = unit_and_below(session, order.unit_id)
-        if owner[1] in scopes[order.unit_id]:
-            holders[order.slot] = owner[0]
-    return holders
+    owned = [order for order in orders if order.event_id in owners]
+    scopes = units_and_below(session, {order.unit_id for order in owned}) if owned else {}
+    return {order.slot: owners[order.event_id][0] for order in owned
+            if owners[order.event_id][1] in scopes[order.unit_id]}
 
 
 def _frontage_holders(session: Session, orders: Sequence[TaskOrder]) -> dict[int, int]:
@@ -150,9 +143,7 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
     transitions, steps, messages, supervisions = [], [], [], []
     kinds = _unit_kinds(session, {order.unit_id for _, order in created})
     for task_id, order in created:
-        data = {"rule": order.rule_key, "assignee": holders.get(order.slot)}  # who holds it from the start
-        transitions.append({"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED,
-                            "action": "dispatch", "actor_id": None, "at": now, "comment": "", "data": data})
+        transitions.append(_dispatch_transition(task_id, order, holders.get(order.slot), now))
         clock = Clock.of(order.calendar, order.limit_value, order.limit_unit, order.continuous_time)
         steps += plan_steps(task_id, now, order.deadline_at, clock, order.steps, order.bodies, kinds.get(order.unit_id))
         messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
@@ -173,10 +164,14 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
             messages.append(outbox.message(
                 f"rule-escalation:{task_id}:{escalation.rule_key}:{escalation.tier}", f"supervision_{kind}",
                 f"tier:{escalation.tier}", payload, now, event_id=order.event_id, task_id=task_id))
-    # Core inserts of the tables, not the ORM's bulk path: half the cost per row on the hot path (docs/BENCHMARKS.md)
-    session.execute(insert(TaskTransition.__table__), transitions)
-    if steps:
-        session.execute(insert(TaskStep.__table__), steps)
-    if supervisions:
-        session.execute(insert(Supervision).execution_options(render_nulls=True), supervisions)
+    # COPY on PostgreSQL (psycopg's executemany sends one INSERT per row), Core inserts elsewhere (docs/BENCHMARKS.md)
+    insert_rows(session, TaskTransition.__table__, transitions)
+    insert_rows(session, TaskStep.__table__, steps)
+    insert_rows(session, Supervision.__table__, supervisions)
     outbox.write(session, messages)
+
+
+def _dispatch_transition(task_id: int, order: TaskOrder, assignee_id: int | None, now: datetime) -> dict[str, Any]:
+    """A new task's first task_transitions row: the only place one is built at dispatch (a per-row MAC goes here)."""
+    return {"task_id": task_id, "from_status": None, "to_status": TaskStatus.DISPATCHED, "action": "dispatch",
+            "actor_id": None, "at": now, "comment": "", "data": {"rule": order.rule_key, "assignee": assignee_id}}

@@ -6,6 +6,7 @@ The caller owns the transaction: these functions flush, they never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -213,18 +214,24 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict, proble
     return (grid.id if grid else None), lat, lon
 
 
+@lru_cache(maxsize=None)
+def _store(dialect: str):
+    """The one statement that stores an event, built once: the values travel as parameters, so a statement is
+    not built, and its cache key not computed, for every event."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = Event.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=["source", "source_event_id"])
+            .returning(table.c.id))
+
+
 def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[AcceptedEvent, bool]:
     """Store the event unless (source, source_event_id) is known; return (event, created).
 
     One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a concurrent or
     repeated delivery of the same event reads the original row instead."""
     values = parse_event(session, payload, source)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status=EventStatus.PENDING,
-                                                  attempts=0, points=0)
-                             .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
-                             .returning(Event.id)).scalar()
+    new_id = session.execute(_store(session.get_bind().dialect.name), {
+        **values, "received_at": clock.now(), "status": EventStatus.PENDING, "attempts": 0, "points": 0}).scalar()
     if new_id is not None:
         return AcceptedEvent(new_id, EventStatus.PENDING), True
     existing = session.execute(select(Event.id, Event.status).where(

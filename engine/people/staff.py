@@ -67,12 +67,20 @@ def unit_and_below(session: Session, unit_id: Optional[int]) -> set[int]:
     """A unit and every unit below it: whose people may answer for the unit's grids and tasks."""
     if unit_id is None:
         return set()
+    return units_and_below(session, {unit_id})[unit_id]
+
+
+def units_and_below(session: Session, unit_ids: set[int]) -> dict[int, set[int]]:
+    """unit_and_below for each of several units, from one read of the unit tree."""
     parents = dict(session.execute(select(Unit.id, Unit.parent_id)).all())
-    scope, frontier = {unit_id}, {unit_id}
-    while frontier:
-        frontier = {uid for uid, parent in parents.items() if parent in frontier and uid not in scope}
-        scope |= frontier
-    return scope
+    scopes = {}
+    for unit_id in unit_ids:
+        scope, frontier = {unit_id}, {unit_id}
+        while frontier:
+            frontier = {uid for uid, parent in parents.items() if parent in frontier and uid not in scope}
+            scope |= frontier
+        scopes[unit_id] = scope
+    return scopes
 
 
 def check_person(session: Session, *, code: str, name: str, position: str, unit: Optional[Unit], phone: str,

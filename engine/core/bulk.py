@@ -1,0 +1,72 @@
+"""Writing a batch of new rows at the database's pace: PostgreSQL's COPY inside the caller's transaction, where
+psycopg's executemany would send one INSERT per row; a Core insert of the batch elsewhere (SQLite).
+
+Rows are dicts of column values, as the Core insert takes them; every row of a batch must have the same keys.
+Values pass through the columns' own bind processing (UTC timestamps, JSON), so a row reads back the same
+whichever way it was written.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+
+def _defaults(table: Table, columns: list[str]) -> dict[str, Callable[[], Any]]:
+    """The Python-side defaults a Core insert would fill in for the columns the rows leave out."""
+    found = {}
+    for column in table.c:
+        default = column.default
+        if column.name in columns or default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            found[column.name] = lambda value=default.arg: value
+        elif default.is_callable:
+            found[column.name] = lambda make=default.arg: make(None)
+    return found
+
+
+def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], columns: list[str]) -> None:
+    defaults = _defaults(table, columns)
+    if defaults:
+        rows = [{**{name: make() for name, make in defaults.items()}, **row} for row in rows]
+        columns = [*columns, *defaults]
+    connection = session.connection()
+    dialect = connection.dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    names = ", ".join(f'"{name}"' for name in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([value if process is None or value is None else process(value)
+                                for value, process in zip((row[name] for name in columns), processors)])
+    except dialect.loaded_dbapi.Error as err:  # as SQLAlchemy raises it: callers catch IntegrityError
+        raise DBAPIError.instance(statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect) from err
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Write the rows in the caller's transaction: one COPY on PostgreSQL, one executemany insert elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table).execution_options(render_nulls=True), list(rows))
+        return
+    _copy(session, table, rows, list(rows[0]))
+
+
+def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Write the rows and return their new ids in order. On PostgreSQL the ids are taken from the table's sequence
+    in one round trip and the rows copied with them; elsewhere an insert … returning of the batch."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True)
+                                    .execution_options(render_nulls=True), list(rows)))
+    ids = sorted(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                    "FROM generate_series(1, :n)"), {"table": table.name, "n": len(rows)}))
+    _copy(session, table, [{"id": new_id, **row} for new_id, row in zip(ids, rows)], ["id", *rows[0]])
+    return ids
