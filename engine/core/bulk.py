@@ -14,14 +14,16 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from engine.core import macs
+
 
 def _defaults(table: Table, columns: list[str]) -> dict[str, Callable[[], Any]]:
     """The Python-side defaults a Core insert would fill in for the columns the rows leave out."""
     found = {}
     for column in table.c:
         default = column.default
-        if column.name in columns or default is None or column.primary_key:
-            continue
+        if column.name in columns or default is None or column.primary_key or column.name == "mac":
+            continue  # the audit MAC is computed from the whole row, below
         if default.is_scalar:
             found[column.name] = lambda value=default.arg: value
         elif default.is_callable:
@@ -34,6 +36,10 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], column
     if defaults:
         rows = [{**{name: make() for name, make in defaults.items()}, **row} for row in rows]
         columns = [*columns, *defaults]
+    if table.name in macs.CONTENT and "mac" not in columns:  # a chained table: each row signed as it is written
+        signer = macs.current()
+        rows = [{**row, "mac": signer.sign(table.name, row)} for row in rows]
+        columns = [*columns, "mac"]
     connection = session.connection()
     dialect = connection.dialect
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
