@@ -57,14 +57,14 @@ class AcceptedEvent:
 
 
 _REFERENCE_TTL = 30.0
-_reference: tuple[float, str, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
+_reference: tuple[float, object, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
 
 
 def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
     """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
     global _reference
-    key = str(session.get_bind().engine.url)
-    if _reference is None or _reference[1] != key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
+    key = session.get_bind().engine  # the engine itself: rendering its URL costs more than the lookup
+    if _reference is None or _reference[1] is not key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
         conditions: dict[int, set[str]] = {}
         for category_id, code in session.execute(select(FilingCondition.category_id, FilingCondition.code)):
             conditions.setdefault(category_id, set()).add(code)
@@ -241,7 +241,8 @@ UNSTORABLE = Problem("(event)", "a value the database cannot store", "含有数�
 def accept_events(session: Session, payloads: list[Any], source: IntakeSource
                   ) -> list[tuple[AcceptedEvent, bool] | InputError]:
     """A batch: each payload validated on its own (a refused one answers with its problems), the valid ones
-    stored by a multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` per BULK_ROWS and repeats read back in
+    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` over many rows (one cached statement, which
+    SQLAlchemy sends as multi-row INSERTs) per BULK_ROWS and repeats read back in
     one SELECT; a repeat within the batch answers as a duplicate of its first. If the database refuses a
     chunk, its rows are stored one by one so that only the unstorable ones are refused."""
     outcomes: list[tuple[AcceptedEvent, bool] | InputError | None] = [None] * len(payloads)
@@ -277,8 +278,8 @@ def _row(values: dict[str, Any]) -> dict[str, Any]:
 
 def _insert(session: Session, rows: list[dict[str, Any]]):
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return session.execute(insert(Event).values(rows).on_conflict_do_nothing(
-        index_elements=["source", "source_event_id"]).returning(Event.id, Event.source_event_id))
+    return session.execute(insert(Event).on_conflict_do_nothing(
+        index_elements=["source", "source_event_id"]).returning(Event.id, Event.source_event_id), rows)
 
 
 def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[str, int],
