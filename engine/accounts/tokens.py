@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import event, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from engine.accounts.users import resolve_token
 from engine.core import clock
@@ -104,9 +104,11 @@ def epoch_key(prefix: str) -> str:
     return f"{prefix}:token-epoch"
 
 
-@event.listens_for(Session, "after_flush")
-def _note_token_changes(session: Session, _context) -> None:
-    if any(isinstance(row, ApiToken) for row in (*session.dirty, *session.deleted)):
+@event.listens_for(ApiToken, "after_update")
+@event.listens_for(ApiToken, "after_delete")
+def _note_token_change(_mapper, _connection, row: ApiToken) -> None:
+    session = object_session(row)
+    if session is not None:
         session.info["tokens_changed"] = True
 
 

@@ -22,7 +22,8 @@ def test_a_large_batch_answers_each_item_in_order_with_repeats_and_refusals(clie
     assert body["accepted"] == 449 and body["refused"] == 1
     assert results[30]["status"] == "refused" and results[30]["errors"][0]["field"] == "category"
     assert results[10]["duplicate"] and results[10]["id"] == results[3]["id"] and not results[3]["duplicate"]
-    assert results[20]["duplicate"] and session.get(Event, results[20]["id"]).source_event_id == earlier["source_event_id"]
+    assert results[20]["duplicate"]
+    assert session.get(Event, results[20]["id"]).source_event_id == earlier["source_event_id"]
     new_ids = {r["id"] for r in results if "id" in r and not r["duplicate"]}
     assert len(new_ids) == 447
     stored = session.scalar(select(func.count()).select_from(Event).where(Event.id.in_(new_ids)))
