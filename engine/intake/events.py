@@ -217,17 +217,13 @@ def _resolve_grid(session: Session, grids: dict[str, int], payload: dict, proble
 def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[AcceptedEvent, bool]:
     """Store the event unless (source, source_event_id) is known; return (event, created).
 
-    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a concurrent or
-    repeated delivery of the same event reads the original row instead."""
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35), the same statement every
+    time with the values bound apart (SQLAlchemy's cache skips compiling it): a concurrent or repeated delivery
+    of the same event reads the original row instead."""
     values = parse_event(session, payload, source)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new_id = session.execute(insert(Event).values(**values, received_at=clock.now(), status=EventStatus.PENDING,
-                                                  attempts=0, points=0)
-                             .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
-                             .returning(Event.id)).scalar()
-    if new_id is not None:
-        return AcceptedEvent(new_id, EventStatus.PENDING), True
+    inserted = _insert(session, [_row(values)]).first()
+    if inserted is not None:
+        return AcceptedEvent(inserted.id, EventStatus.PENDING), True
     existing = session.execute(select(Event.id, Event.status).where(
         Event.source == values["source"], Event.source_event_id == values["source_event_id"])).one()
     return AcceptedEvent(existing.id, existing.status), False
@@ -279,7 +275,8 @@ def _row(values: dict[str, Any]) -> dict[str, Any]:
 def _insert(session: Session, rows: list[dict[str, Any]]):
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return session.execute(insert(Event).on_conflict_do_nothing(
-        index_elements=["source", "source_event_id"]).returning(Event.id, Event.source_event_id), rows)
+        index_elements=["source", "source_event_id"]).returning(Event.id, Event.source_event_id), rows,
+        execution_options={"render_nulls": True})  # a None stays NULL, and every row has the same columns
 
 
 def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[str, int],
