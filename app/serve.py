@@ -29,6 +29,15 @@ RESTART_DELAY = 2.0
 READY_WAIT = 120.0  # seconds the web may take to answer /healthz before serve says it is still starting
 WARM_STOP = 10.0  # seconds a worker may take to finish its job before its work-horse is killed
 WORKERS = ("worker", "delivery-worker", "on-demand-worker")
+#: Threads per gunicorn worker process (gthread): a request waiting on SQL or Redis does not hold the next back.
+WEB_THREADS = 4
+
+
+def gunicorn_options(workers: int, threads: int = WEB_THREADS) -> list[str]:
+    """Worker processes, and threads in each (one thread: gunicorn's plain sync workers)."""
+    if threads <= 1:
+        return ["-w", str(workers)]
+    return ["-w", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
 
 
 class Supervisor:
@@ -44,7 +53,7 @@ class Supervisor:
     def commands(self) -> dict[str, list[str]]:
         exe = sys.executable
         return {
-            "web": [exe, "-m", "gunicorn", "--no-control-socket", "-w", str(self.web_workers),
+            "web": [exe, "-m", "gunicorn", "--no-control-socket", *gunicorn_options(self.web_workers),
                     "-b", f"{self.host}:{self.port}", "--access-logfile", "-", "wsgi:app"],
             "worker": [exe, "-m", "app.cli", "worker", "--queues", EVALUATE],
             "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler"],

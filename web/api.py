@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import DataError
 from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
@@ -16,7 +15,7 @@ from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
 from engine.handling.tasks import SEND_BACK_GROUNDS, TransitionError, VersionConflict
 from engine.handling.tasks import apply as apply_transition
-from engine.intake.events import IntakeSource, accept_event
+from engine.intake.events import IntakeSource, accept_event, accept_events
 from rules.problems import InputError, Problem
 from web.auth import STAFF_ROLES, request_actor, require_token, stranger, task_scope, token_user
 from web.common.explain import cards
@@ -95,17 +94,11 @@ def post_events_batch():
         raise InputError([Problem("events", f"a list of 1–{MAX_BATCH} events",
                                        f"由 1–{MAX_BATCH} 个事件组成的列表")])
     results, created_any, lang = [], False, short_lang()
-    for index, item in enumerate(items):
-        try:
-            with db.session.begin_nested():
-                event, created = accept_event(db.session, item, _source())
-        except InputError as err:
-            results.append({"index": index, "status": "refused", "errors": [p.as_dict(lang) for p in err.problems]})
+    for index, outcome in enumerate(accept_events(db.session, items, _source())):
+        if isinstance(outcome, InputError):
+            results.append({"index": index, "status": "refused", "errors": [p.as_dict(lang) for p in outcome.problems]})
             continue
-        except DataError:  # a value the database refuses: this item only, its savepoint is rolled back
-            unfit = Problem("(event)", "a value the database cannot store", "含有数据库无法保存的值")
-            results.append({"index": index, "status": "refused", "errors": [unfit.as_dict(lang)]})
-            continue
+        event, created = outcome
         created_any |= created
         results.append({"index": index, "id": event.id, "status": event.status, "duplicate": not created})
     db.session.commit()

@@ -5,11 +5,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
 
-from engine.accounts.users import resolve_token
+from engine.accounts.tokens import IntakeCredential, TokenCache
 from engine.audit.security_log import Actor, record
 from engine.core.models import ApiToken, Person, Task, User
 from engine.people.staff import LEADERS, person_of, unit_and_below
@@ -81,7 +81,7 @@ def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str
             header = request.headers.get("Authorization", "")
             if not header.lower().startswith("bearer "):
                 return problem(401, "unauthorized", detail_key="token_missing")
-            token = resolve_token(db.session, header[7:].strip())
+            token = bearer_token(header[7:].strip())
             if token is None:
                 return problem(401, "unauthorized", detail_key="token_invalid")
             if token.kind == "user" and token.user.must_change_password:
@@ -94,6 +94,15 @@ def require_token(kinds: Iterable[str] = ("intake", "user"), roles: Iterable[str
             return view(*args, **kwargs)
         return wrapper
     return decorator
+
+
+def bearer_token(raw: str) -> ApiToken | IntakeCredential | None:
+    """The valid token `raw` names; an intake token is kept briefly per app (dropped at once on any revocation,
+    whose epoch the intake rate limit read in its round trip, g.token_epoch)."""
+    cache = current_app.extensions.get("civicrules.tokens")
+    if cache is None:
+        cache = current_app.extensions.setdefault("civicrules.tokens", TokenCache())
+    return cache.resolve(db.session, raw, g.get("token_epoch"))
 
 
 def unit_scope(user: User) -> set[int] | None:

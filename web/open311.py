@@ -12,7 +12,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from flask import Blueprint, Response, current_app, json, request
 
 from engine.intake import open311
-from engine.accounts.users import resolve_token
+from web.auth import bearer_token
 from rules.problems import InputError, Problem
 from engine.intake.events import IntakeSource
 from web.common.extensions import db
@@ -91,7 +91,7 @@ def create_request(fmt: str):
     form = request.form if request.form else (request.get_json(silent=True) or {})
     header = request.headers.get("Authorization", "")
     key = str(form.get("api_key") or (header[7:].strip() if header.lower().startswith("bearer ") else ""))
-    token = resolve_token(db.session, key) if key else None
+    token = bearer_token(key) if key else None
     if token is None or token.kind != "intake":
         return _errors(403, [_message("a valid api_key (an intake token) is required to file a request",
                                       "提交请求须提供有效的 api_key（受理令牌）")], fmt)

@@ -1,24 +1,34 @@
-"""Rate limits (Flask-Limiter on the app's Redis): sign-in per username and address and per address across
-usernames (so rotating usernames from one address is throttled too), intake per token.
+"""Rate limits on the app's Redis: sign-in per username and address and per address across usernames (so
+rotating usernames from one address is throttled too) through Flask-Limiter; intake per token through one Lua
+script, which also reads the token revocation epoch in the same round trip (engine/accounts/tokens.py).
 
-Limits live in Redis so every web process counts together. If Redis is unreachable the limiter
-falls back to counting in process memory (logged), so sign-in and intake keep working.
+Limits live in Redis so every web process counts together. If Redis is unreachable the limits fall back to
+counting in process memory (logged), so sign-in and intake keep working.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections import deque
+from functools import lru_cache, wraps
 from typing import Callable
+
+from limits import RateLimitItem, parse
+from redis import RedisError
+from redis.commands.core import Script
 
 from flask import Flask, Response, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 
+from engine.accounts.tokens import epoch_key
 from engine.core.config import Settings
 from web.forms import LoginForm, PasswordChangeForm
 from web.common.problems import problem
+from workers.queues import connection
 
 log = logging.getLogger("civicrules.sign_in")
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown")
@@ -104,9 +114,72 @@ def login_limit(view: Callable) -> Callable:
     """Both sign-in limits on a view (the login page, the API's token endpoint)."""
     return _login_per_address(_login_per_name(view))
 
-#: Intake (JSON, batch, Open311): a generous ceiling per token against runaway clients.
-intake_limit = limiter.shared_limit(_config_value("CIVICRULES_INTAKE_RATE_LIMIT"), scope="intake",
-                                    key_func=_intake_key, methods=["POST"])
+#: One round trip per intake request: read the revocation epoch, then a moving window per token (a list of
+#: the last `limit` request times): refused while the oldest of them is younger than the window.
+_INTAKE_SCRIPT = Script(None, b"""
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local epoch = redis.call('GET', KEYS[2]) or '0'
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest and tonumber(oldest) > tonumber(ARGV[3]) - window then
+  return {0, oldest, epoch}
+end
+redis.call('LPUSH', KEYS[1], ARGV[3])
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('EXPIRE', KEYS[1], window)
+return {1, '0', epoch}
+""")
+_memory: dict[str, deque[float]] = {}
+_memory_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _intake_item(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def _intake_wait() -> int:
+    """Count this intake request against its token; the seconds to wait if it is over the limit, else 0.
+    Sets g.token_epoch to the revocation epoch read on the way (None when Redis could not be read)."""
+    settings: Settings = current_app.extensions["civicrules.settings"]
+    prefix, now = settings.queues.prefix, time.time()
+    item = _intake_item(current_app.config["CIVICRULES_INTAKE_RATE_LIMIT"])
+    window = item.get_expiry()
+    g.token_epoch = None
+    try:
+        conn = connection(settings)
+        if not current_app.config.get("RATELIMIT_ENABLED", True):
+            g.token_epoch = (conn.get(epoch_key(prefix)) or b"0").decode()
+            return 0
+        allowed, oldest, epoch = _INTAKE_SCRIPT(keys=[f"{prefix}:intake:{_intake_key()}", epoch_key(prefix)],
+                                                args=[item.amount, window, repr(now)], client=conn)
+        g.token_epoch = epoch.decode()
+    except RedisError:
+        log.warning("intake rate limit: Redis unreachable, counting in this process", exc_info=True)
+        if not current_app.config.get("RATELIMIT_ENABLED", True):
+            return 0
+        allowed, oldest = _memory_hit(f"{prefix}:intake:{_intake_key()}", item.amount, window, now)
+    return 0 if allowed else max(1, int(float(oldest) + window - now + 0.999))
+
+
+def _memory_hit(key: str, limit: int, window: int, now: float) -> tuple[bool, float]:
+    with _memory_lock:
+        times = _memory.setdefault(key, deque(maxlen=limit))
+        if len(times) == limit and times[0] > now - window:
+            return False, times[0]
+        times.append(now)
+        return True, 0.0
+
+
+def intake_limit(view: Callable) -> Callable:
+    """Intake (JSON, batch, Open311): a generous ceiling per token against runaway clients; a batch counts once."""
+    @wraps(view)
+    def limited(*args, **kwargs):
+        seconds = _intake_wait() if request.method == "POST" else 0
+        if seconds:
+            log.warning("intake refused: rate limit", extra={"address": request.remote_addr, "retry_after": seconds})
+            return _refusal(seconds, sign_in=False)
+        return view(*args, **kwargs)
+    return limited
 
 
 def _retry_after() -> int:

