@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.core import clock
 from engine.core.models import Campaign, Event, Supervision, User
 from engine.supervision.board import tier_for
-from tests.helpers import bearer, event
+from tests.helpers import bearer, csrf_from, event
 
 CREATED = datetime(2026, 5, 12, 17, 30, 12, 345678, tzinfo=timezone.utc)
 RAW = re.compile(r"(?<![\w-])(ext_requested|submitted|dispatched)(?![\w-])")
@@ -141,3 +141,25 @@ def test_readers_get_a_link_to_what_they_may_read(client, login, username):
     html = page(client, login, username, "/")
     assert 'id="nav-admin"' in html
     assert client.get("/admin/task/").status_code == 200
+
+
+def test_the_simulator_shows_local_deadlines_and_conditions_in_words(client, login, monkeypatch):
+    """The engine worker's hop is replaced by the same call in this process; the page is the admin's own."""
+    from admin import simulator
+    from engine.authoring.simulate import simulate
+    from web.common.extensions import db
+
+    monkeypatch.setattr(simulator, "run", lambda body: (200, simulate(
+        db.session, body.get("event"), body.get("event_id"), body["ruleset"], "zh")))
+    clock.set_clock(lambda: CREATED)
+    client.post("/logout")
+    login(client, "admin")
+    token = csrf_from(client.get("/admin/simulator/").get_data(as_text=True))
+    html = client.post("/admin/simulator/?lang=zh_Hans_CN", data={
+        "csrf_token": token, "category": "06029", "grid": "DC-01", "occurred_at": "2026-05-13T01:20", "source_type": "hotline"}
+    ).get_data(as_text=True)
+    text = visible_text(html)
+    # the simulation runs at 01:30 local on 13 May (17:30 UTC on the 12th): a 2-hour limit ends at 03:30 local
+    assert "2026-05-13 03:30" in text and "2026-05-12" not in text and " UTC" not in text
+    assert "category in" not in text and "['06029']" not in text
+    assert re.search(r"（06029）", text)  # the category by name, its code after it
