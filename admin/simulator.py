@@ -16,10 +16,9 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import Optional
 
-from admin.base import Guarded
+from admin.base import Guarded, named_choices
 from engine.authoring.scenarios import TIME_FORMAT
 from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
-from engine.authoring.vocabulary import SOURCE_TYPES
 from rules.facts import FACTS
 from rules.wording import describe_condition
 from web.common.explain import namer
@@ -37,7 +36,7 @@ class SimulationForm(FlaskForm):
     grid = SelectField(_l("Grid"), validators=[Optional()])
     occurred_at = DateTimeLocalField(_l("Occurred at (local time)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional()])
-    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    source_type = SelectField(_l("Source type"), choices=named_choices("source_type"), default="hotline")
     filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
 
 

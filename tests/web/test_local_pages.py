@@ -78,6 +78,13 @@ def test_the_admin_task_list_names_status_list_and_rule(client, login, task_id):
     assert re.search(r"[\u4e00-\u9fff][^()]*\(zero_tolerance\.\w+\)", text)  # the rule's title, its key after it
 
 
+def test_the_task_list_counts_down_in_hours_and_minutes(client, login, task_id):
+    html = page(client, login, "admin", f"/tasks?q={task_id}")
+    shown = re.findall(r'class="countdown".*?>\s*(剩余|超期)\s+([^<]+?)\s*</span>', html, flags=re.S)
+    assert shown and all(re.fullmatch(r"\d+ 分钟|\d+ 小时( \d+ 分)?", span) for _word, span in shown), shown
+    assert 'data-hours-minutes="{h} 小时 {m} 分"' in html  # the same wording once the page ticks on
+
+
 @pytest.mark.parametrize("span, zh, en", [
     (timedelta(minutes=2), "2 分钟", "2 min"), (timedelta(minutes=59, seconds=59), "59 分钟", "59 min"),
     (timedelta(hours=3), "3 小时", "3 h"), (timedelta(hours=50, minutes=51), "50 小时 51 分", "50 h 51 min"),
