@@ -170,3 +170,10 @@ def test_the_simulator_shows_local_deadlines_and_conditions_in_words(client, log
     assert "2026-05-13 03:30" in text and "2026-05-12" not in text and " UTC" not in text
     assert "category in" not in text and "['06029']" not in text
     assert re.search(r"（06029）", text)  # the category by name, its code after it
+
+
+@pytest.mark.parametrize("username, key_shown", [("dongcheng", False), ("checker", False), ("admin", True)])
+def test_field_staff_read_the_rule_by_its_title(client, login, task_id, username, key_shown):
+    text = visible_text(page(client, login, username, f"/tasks/{task_id}"))
+    assert "露天移动或固定的各类烧烤" in text  # the rule's title, on every role's card
+    assert bool(re.search(r"zero_tolerance\.zt\d", text)) is key_shown

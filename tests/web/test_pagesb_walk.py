@@ -29,3 +29,15 @@ def test_walk(client, login, task_id):
                 if hits:
                     ctx = [re.sub(r"\s+", " ", t[max(0, m.start()-50):m.end()+10]) for m in CODES.finditer(t)][:3]
                     print(f"WALK {user} {href} {hits} {ctx}")
+
+
+def test_walk_task(client, login, task_id):
+    for user in ("dongcheng", "checker", "dispatcher", "supervisor"):
+        client.post("/logout")
+        login(client, user)
+        for href in (f"/tasks/{task_id}", "/inbox", "/tasks"):
+            p = client.get(href + "?lang=zh_Hans_CN")
+            t = visible_text(p.get_data(as_text=True))
+            hits = sorted({m.group(1) for m in CODES.finditer(t)})
+            ctx = [re.sub(r"\s+", " ", t[max(0, m.start()-50):m.end()+10]) for m in CODES.finditer(t)][:3]
+            print(f"WALK {user} {href} {p.status_code} {hits} {ctx}")
