@@ -28,15 +28,15 @@ SOURCE_TYPES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol")
                 "readiness": ("每日自查", "daily readiness check"),
                 "mock_evaluation": ("模拟测评", "mock evaluation"),
                 "official_evaluation": ("正式测评", "official evaluation")}
-UNIT_TYPES = {"bureau": ("城管局", "Bureau"), "department": ("部门", "Department"),
-              "inspection_squad": ("督查中队", "Inspection squad"), "subdistrict": ("街道办事处", "Sub-district office"),
+UNIT_TYPES = {"bureau": ("局", "Bureau"), "department": ("部门", "Department"),
+              "inspection_squad": ("督察中队", "Inspection squad"), "subdistrict": ("街道办事处", "Sub-district office"),
               "squad": ("执法中队", "Enforcement squad"), "community": ("社区", "Community"),
-              "enterprise": ("企业", "Enterprise"), "bureau_department": ("局属部门", "Department of the bureau")}
+              "enterprise": ("企业", "Enterprise"), "bureau_department": ("局属科室", "Department of the bureau")}
 FIELD_TYPES = {"text": ("单行文字", "text"), "textarea": ("多行文字", "long text"), "number": ("数字", "number"),
                "choice": ("单选", "choice"), "multichoice": ("多选", "multiple choice"),
                "datetime": ("日期时间", "date and time"), "checkbox": ("勾选", "checkbox"),
                "photo": ("照片", "photo"), "location": ("位置", "location")}
-CAMPAIGN_STATUSES = {"draft": ("草稿", "draft"), "active": ("进行中", "active"), "ended": ("已结束", "ended")}
+CAMPAIGN_STATUSES = {"draft": ("草稿", "Draft"), "active": ("启用", "Active"), "ended": ("已结束", "Ended")}
 EVENT_STATUSES = {EventStatus.PENDING: ("待研判", "pending"), EventStatus.EVALUATED: ("已研判", "evaluated"),
                   EventStatus.FAILED: ("研判失败", "failed")}
 NAMES: dict[str, Mapping[str, tuple[str, str]]] = {
