@@ -112,6 +112,8 @@ def test_an_instant_without_a_campaign_uses_the_instance_zone(app, monkeypatch):
     ("checker", "核查员", "work-to-check"), ("dispatcher", "派遣员", "work-to-dispatch"),
     ("supervisor", "督查员", "work-board"), ("dongcheng", "处置单位", "work-to-sign"),
     ("auditor", "审计员", "work-failed-events"), ("assessor", "考核员", "work-overdue"),
+    ("collector", "监督员", "work-to-check"), ("shift_leader", "值班长", "work-to-dispatch"),
+    ("admin", "系统管理员", "work-to-check"),
 ])
 def test_the_home_page_names_the_role_and_counts_its_work(client, login, task_id, username, role, work):
     html = page(client, login, username, "/")
@@ -119,7 +121,7 @@ def test_the_home_page_names_the_role_and_counts_its_work(client, login, task_id
     item = re.search(rf'<li id="{work}"><a href="([^"]+)">[^<]+</a>[^<]*<strong>(\d+)</strong>', html)
     assert item, (username, work)
     assert client.get(item.group(1).replace("&amp;", "&")).status_code == 200
-    if username in ("checker", "supervisor"):
+    if username in ("checker", "collector", "supervisor"):
         assert int(item.group(2)) >= 1  # the submitted, escalated task waits for them
 
 
@@ -130,7 +132,8 @@ def menu_links(html: str) -> list[tuple[str, str]]:
     return [(re.sub(r"<[^>]+>|\s+", " ", label).strip(), href.split("?")[0]) for href, label in found]
 
 
-@pytest.mark.parametrize("username", ["admin", "auditor", "assessor", "supervisor", "dispatcher", "dongcheng"])
+@pytest.mark.parametrize("username", ["admin", "auditor", "assessor", "supervisor", "dispatcher", "dongcheng",
+                                      "collector", "shift_leader", "security_admin", "audit_admin"])
 def test_no_menu_label_leads_to_two_pages(client, login, username):
     client.post("/logout")
     login(client, username)
@@ -177,3 +180,9 @@ def test_field_staff_read_the_rule_by_its_title(client, login, task_id, username
     text = visible_text(page(client, login, username, f"/tasks/{task_id}"))
     assert "露天移动或固定的各类烧烤" in text  # the rule's title, on every role's card
     assert bool(re.search(r"zero_tolerance\.zt\d", text)) is key_shown
+
+
+def test_the_change_history_shows_stored_instants_locally(client, login):
+    text = visible_text(page(client, login, "admin", "/admin/changes/"))
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)  # when each change was made, to the second
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d+|\+00:00", text)

@@ -3,6 +3,7 @@ time to the minute, in hours and minutes, by name in the reader's language. Stor
 different calendar day from Beijing's every evening, so no page prints one as it is stored."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -104,6 +105,17 @@ def local_time(moment: datetime | str | None, where: Any = None, seconds: bool =
     return moment.astimezone(zone_for(where)).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+#: An instant as JSON keeps it (a change log's before and after): with its offset, so it names one moment.
+ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+
+
+def shown_value(value: Any, where: Any = None) -> Any:
+    """A stored value as a reader should see it: an instant in local time to the second, anything else as it is."""
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_INSTANT.fullmatch(value)):
+        return local_time(value, where, seconds=True)
+    return value
+
+
 def duration(span: timedelta | float | int | None) -> str:
     """A span in words: `45 分钟` under an hour, `50 小时 51 分` above (never `0.0 小时` or `50:51`)."""
     if span is None:
@@ -122,6 +134,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["shown_value"] = shown_value
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)
