@@ -186,3 +186,20 @@ def test_the_change_history_shows_stored_instants_locally(client, login):
     text = visible_text(page(client, login, "admin", "/admin/changes/"))
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", text)  # when each change was made, to the second
     assert not re.search(r"\d\d:\d\d:\d\d\.\d+|\+00:00", text)
+
+
+def test_the_board_in_english_names_status_and_step(client, login, task_id):
+    client.post("/logout")
+    login(client, "supervisor")
+    text = visible_text(client.get("/supervision?lang=en").get_data(as_text=True))
+    assert "Overdue by 40 min" in text and "submitted, awaiting check" in text and "order handling" in text
+    assert "2026-05-13 01:30" in text  # here since: the local day, never the UTC one
+    assert "2026-05-12" not in text
+
+
+def test_a_time_zone_setting_that_names_no_zone_is_refused(tmp_path):
+    from engine.core.config import read_settings
+
+    with pytest.raises(ValueError, match="CIVICRULES_TIME_ZONE"):
+        read_settings({"CIVICRULES_INSTANCE": str(tmp_path), "CIVICRULES_TIME_ZONE": "Beijing"})
+    assert read_settings({"CIVICRULES_INSTANCE": str(tmp_path)}).time_zone == "Asia/Shanghai"
