@@ -89,8 +89,8 @@ def init_admin(app: Flask) -> Admin:
                                      url="holiday-notice", category=calendar))
     admin.add_view(EventView(Event, db, name=_l("Events"), category=records))
     admin.add_view(TaskView(Task, db, name=_l("Tasks"), category=records))
-    admin.add_view(FiringView(Firing, db, name=_l("Firings"), category=records))
-    admin.add_view(VersionView(RulesetVersion, db, name=_l("Ruleset versions"), category=records))
+    admin.add_view(FiringView(Firing, db, name=_l("Firings (raw records)"), category=records))
+    admin.add_view(VersionView(RulesetVersion, db, name=_l("Ruleset versions (raw records)"), category=records))
     admin.add_view(TemplateEditorView(name=_l("Task templates"), endpoint="templates_editor", url="templates",
                                       category=master))
     admin.add_view(SimulatorView(name=_l("Simulator"), endpoint="simulator", url="simulator", category=rules))

@@ -3,13 +3,15 @@ model views that name records in the user's language; every admin module builds 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-from flask import abort, has_request_context, redirect, request, url_for
+from flask import abort, g, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.model.form import converts
 from flask_admin.model.typefmt import DETAIL_FORMATTERS
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,6 +19,7 @@ from wtforms import FloatField
 from wtforms.widgets import NumberInput
 
 from engine.core.models import Base, Category, DutyItem, Grid, SupervisionTier, Unit
+from web.common.display import NAMES, local_time, name_of
 from web.common.i18n import short_lang
 
 
@@ -101,6 +104,28 @@ def _record_labels(view, values, name: str) -> str:
     return ", ".join(shown_label(v) for v in values)
 
 
+def _local_instant(view, value: datetime, name: str) -> str:
+    """Every admin list and detail page shows an instant in its row's campaign's local time, to the minute."""
+    return local_time(value, g.get("shown_row"))
+
+
+#: Column type formatters of every model view: instants first, since a datetime is also a date.
+LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DEFAULT_FORMATTERS.items() if k is not datetime},
+                   list: _record_labels, Base: _record_label}
+DETAIL_LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DETAIL_FORMATTERS.items() if k is not datetime},
+                          list: _record_labels, Base: _record_label}
+
+
+def named(kind: str):
+    """A column formatter showing a code (a status, a role, a source type...) by its name (web.common.display)."""
+    return lambda view, context, model, name: name_of(kind, getattr(model, name))
+
+
+def named_choices(kind: str) -> list[tuple[str, LazyString]]:
+    """A filter's choices for a kind of code, named in the language of the request that shows them."""
+    return [(code, LazyString(lambda code=code: name_of(kind, code))) for code in NAMES[kind]]
+
+
 class LabelledConverter(AdminModelConverter):
     """Relation pickers offer "—" for none (WTForms 3.3 shows an empty label as the raw value "__None") and name
     records in the user's language (shown_label). Float columns get a number box: SQLAlchemy 2.1's Float (and
@@ -133,8 +158,8 @@ class ReadableModelView(Guarded, ModelView):
 
     form_base_class = FlaskForm  # renders and checks the same CSRF token as CSRFProtect
     model_form_converter = LabelledConverter
-    column_type_formatters = {**DEFAULT_FORMATTERS, list: _record_labels, Base: _record_label}
-    column_type_formatters_detail = {**DETAIL_FORMATTERS, list: _record_labels, Base: _record_label}
+    column_type_formatters = LIST_FORMATTERS
+    column_type_formatters_detail = DETAIL_LIST_FORMATTERS
     can_create = EditorPermission(True)
     can_edit = EditorPermission(True)
     can_delete = EditorPermission(True)
@@ -154,6 +179,11 @@ class ReadableModelView(Guarded, ModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         return view_may_edit(self) and super().is_action_allowed(name)
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """Names the row being shown, so an instant's formatter finds its campaign's time zone."""
+        g.shown_row = model
+        return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
     def get_one(self, id):
         """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""

@@ -27,14 +27,16 @@ from wtforms.widgets import HiddenInput
 from admin.base import MasterDataView
 from engine.authoring.vocabulary import LIMIT_UNIT_TABLE
 from engine.core.models import DEFAULT_TIMEZONE, Campaign
+from web.common.display import name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
 
-CAMPAIGN_STATUSES = (("draft", _l("Draft")), ("active", _l("Active")), ("ended", _l("Ended")))
-UNIT_TYPES = (("bureau", _l("Bureau")), ("department", _l("Department")),
-              ("inspection_squad", _l("Inspection squad")), ("subdistrict", _l("Sub-district office")),
-              ("squad", _l("Enforcement squad")), ("community", _l("Community")), ("enterprise", _l("Enterprise")))
+CAMPAIGN_STATUSES = tuple((code, LazyString(lambda code=code: name_of("campaign_status", code)))
+                          for code in ("draft", "active", "ended"))
+UNIT_TYPES = tuple((code, LazyString(lambda code=code: name_of("unit_type", code)))
+                   for code in ("bureau", "department", "inspection_squad", "subdistrict", "squad", "community",
+                                "enterprise"))
 TIER_LEVELS = ((1, _l("Tier 1")), (2, _l("Tier 2")), (3, _l("Tier 3")))
 #: A supervising body's level (its board): the bureau's three tiers and the committee's bodies above them.
 BODY_LEVELS = TIER_LEVELS + ((4, _l("Level 4")), (5, _l("Level 5")), (6, _l("Level 6")))
@@ -42,9 +44,9 @@ BODY_LEVELS = TIER_LEVELS + ((4, _l("Level 4")), (5, _l("Level 5")), (6, _l("Lev
 ANCHORS = (("share", _l("At a share of the limit")), ("before", _l("Before the deadline")),
            ("at", _l("At the deadline")), ("after", _l("Overdue by")))
 #: What a supervising body supervises: unit types, a department of the bureau counting as the bureau's own.
-SUPERVISED_KINDS = (("squad", _l("Enforcement squad")), ("inspection_squad", _l("Inspection squad")),
-                    ("bureau_department", _l("Department of the bureau")), ("subdistrict", _l("Sub-district office")),
-                    ("department", _l("Department")), ("community", _l("Community")), ("enterprise", _l("Enterprise")))
+SUPERVISED_KINDS = tuple((code, LazyString(lambda code=code: name_of("unit_type", code)))
+                         for code in ("squad", "inspection_squad", "bureau_department", "subdistrict", "department",
+                                      "community", "enterprise"))
 STEP_ACTIONS = (("remind", _l("Remind the unit")), ("order", _l("Order handling")),
                 ("escalate", _l("Escalate to a tier")), ("list_publicly", _l("List publicly (挂牌督办)")))
 TIERED_ACTIONS = ("escalate", "list_publicly")

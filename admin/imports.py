@@ -14,9 +14,9 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.base import READERS, Guarded, require_editor
+from admin.base import Guarded, READERS, named_choices, require_editor
 from engine.intake import imports
-from engine.authoring.vocabulary import SOURCE_TYPES, InputError
+from engine.authoring.vocabulary import InputError
 from engine.core.models import DEFAULT_TIMEZONE, ImportRun
 from engine.space.datum import DATUMS
 from web.common.extensions import db
@@ -36,7 +36,7 @@ class UploadForm(FlaskForm):
     source = StringField(_l("Source system"), default="hotline-12345", validators=[DataRequired(), Length(max=64)],
                          description=_l("Events are unique per source and source id: importing the same rows "
                                         "again creates nothing."))
-    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    source_type = SelectField(_l("Source type"), choices=named_choices("source_type"), default="hotline")
     timezone = StringField(_l("Time zone of times without an offset"), default=DEFAULT_TIMEZONE,
                            validators=[DataRequired(), Length(max=64)])
     crs = SelectField(_l("Datum of the locations"), choices=[(d, d) for d in DATUMS], default="wgs84",

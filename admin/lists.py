@@ -19,16 +19,12 @@ from engine.authoring import lists as authored
 from engine.authoring.stamps import StaleEdit, list_stamp
 from engine.authoring.vocabulary import LIMIT_UNIT_TABLE, LIST_KINDS, SOURCE_TYPES, InputError
 from engine.core.models import Campaign, Category, Grid, RuleList, TaskTemplate, Timeline, Unit
+from web.common.display import NAMES, name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
 #: Words for the page's widgets, by language (the rule language's own codes stay as they are).
-SOURCE_TYPE_NAMES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol"), "camera": ("视频监控", "camera"),
-                     "inspection": ("测评检查", "inspection"), "media": ("媒体", "media"),
-                     "leader": ("领导交办", "leader"), "citizen": ("市民上报", "citizen"),
-                     "readiness": ("每日自查", "daily readiness check"),
-                     "mock_evaluation": ("模拟测评", "mock evaluation"),
-                     "official_evaluation": ("正式测评", "official evaluation")}
+SOURCE_TYPE_NAMES = NAMES["source_type"]
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -50,7 +46,7 @@ def reference(session: Session, campaign: Campaign, lang: str) -> dict[str, Any]
         "categories": [{"code": c.code, "name": _name(c, lang), "parent": c.parent.code if c.parent else None}
                        for c in categories],
         "units": [{"code": u.code, "name": _name(u, lang), "type": u.type} for u in units],
-        "unit_types": sorted({u.type for u in units}),
+        "unit_types": [{"code": t, "name": name_of("unit_type", t, lang)} for t in sorted({u.type for u in units})],
         "grids": [{"code": g.code, "name": _name(g, lang)} for g in session.scalars(select(Grid).order_by(Grid.code))],
         "templates": [{"code": t.code, "name": _name(t, lang)} for t in templates],
         "timelines": [{"code": t.code, "name": _name(t, lang)} for t in session.scalars(

@@ -18,11 +18,10 @@ from sqlalchemy import select
 from wtforms import fields, validators
 from wtforms.validators import ValidationError
 
-from admin.base import MasterDataView, shown_label
+from admin.base import MasterDataView, named, named_choices, shown_label
 from admin.people import RecordPicker, person_cell, person_picker, place_problems
 from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, FrontageHolder, Grid, IntakePolicy,
                                 SupervisionTier, Timeline, Unit)
-from rules.facts import SOURCE_TYPES
 from engine.cases.routing import check_duty
 from engine.core.worktime import describe_limit
 from engine.people.responsibility import check_liaison
@@ -43,9 +42,10 @@ class IntakePolicyView(MasterDataView):
     can_create = True
     can_delete = True
     column_list = ("source_type", "verify", "trusted_confidence")
+    column_formatters = {"source_type": named("source_type")}
     form_columns = ("source_type", "verify", "trusted_confidence")
     form_overrides = {"source_type": fields.SelectField}
-    form_args = {"source_type": {"choices": [(s, s) for s in SOURCE_TYPES]},
+    form_args = {"source_type": {"choices": named_choices("source_type")},
                  "trusted_confidence": {"validators": [validators.Optional(), validators.NumberRange(0, 1)]}}
     column_labels = {"source_type": _l("Source type"), "verify": _l("Verified by the grid's collector first (核实)"),
                      "trusted_confidence": _l("Filed at once from this confidence (cameras, 0–1)")}

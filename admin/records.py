@@ -14,11 +14,11 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from admin.base import (ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, may_edit,
-                        require_editor, shown_label)
+                        named_choices, require_editor, shown_label)
 from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
-from engine.core.models import Event, Grid
+from engine.core.models import Event, Grid, Task
 from engine.core.states import EventStatus
 from engine.core.holiday_notice import TEMPLATE as NOTICE_TEMPLATE
 from engine.core.holiday_notice import WARN_DAYS as NOTICE_WARN_DAYS
@@ -29,6 +29,7 @@ from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
 from engine.space.grids import grid_code_problems
 from web.common.extensions import db
+from web.common.i18n import short_lang
 
 #: The grid list's filter argument for "missing a person" (stable across languages, unlike a named filter).
 MISSING_PEOPLE_ARG = "missing_people"
@@ -201,7 +202,8 @@ class EventView(ReadOnlyView):
     column_list = ("id", "source", "source_event_id", "source_type", "category", "grid", "occurred_at",
                    "reporter_name", "reporter_phone", "status", "attempts")
     column_choices = {"status": [(EventStatus.PENDING, _l("Pending")), (EventStatus.EVALUATED, _l("Evaluated")),
-                                 (EventStatus.FAILED, _l("Evaluation failed"))]}
+                                 (EventStatus.FAILED, _l("Evaluation failed"))],
+                      "source_type": named_choices("source_type")}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
     column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
@@ -212,8 +214,18 @@ class EventView(ReadOnlyView):
                      "anonymous": _l("Anonymous"), "confidence": _l("Confidence")}
 
 
+def _rule_title(view, context, model: Task, name: str) -> str:
+    """The rule by its title in the reader's language, its key after it for the rule editor's sake."""
+    firing = next((f for f in model.firings if f.task_id == model.id), None)
+    doc = firing.ruleset_version.rules.get(model.rule_key) or {} if firing is not None else {}
+    title = (doc.get("title") or {}).get(short_lang())
+    return f"{title} ({model.rule_key})" if title else model.rule_key
+
+
 class TaskView(ReadOnlyView):
     column_list = ("id", "event_id", "unit", "rule_key", "list_kind", "status", "deadline_at")
+    column_choices = {"status": named_choices("status"), "list_kind": named_choices("list_kind")}
+    column_formatters = {"rule_key": _rule_title}
     column_filters = ("status", "list_kind")
     column_default_sort = ("id", True)
     column_labels = {"event_id": _l("Event"), "unit": _l("Unit"), "rule_key": _l("Rule"), "list_kind": _l("List"),
@@ -224,6 +236,7 @@ class FiringView(ReadOnlyView):
     column_list = ("id", "event_id", "rule_key", "rule_version", "ruleset_version_id", "list_kind", "task_id",
                    "fired_at")
     column_filters = ("rule_key", "list_kind")
+    column_choices = {"list_kind": named_choices("list_kind")}
     column_default_sort = ("id", True)
     column_labels = {"event_id": _l("Event"), "rule_key": _l("Rule"), "rule_version": _l("Rule version"),
                      "ruleset_version_id": _l("Ruleset version"), "list_kind": _l("List"), "task_id": _l("Task"),

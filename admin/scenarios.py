@@ -16,11 +16,10 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from admin import base
-from admin.base import Guarded
+from admin.base import Guarded, named_choices
 from engine.authoring import scenario_files, scenarios
 from engine.authoring.campaigns import campaign_for
 from engine.authoring.scenario_coverage import coverage, from_event
-from engine.authoring.vocabulary import SOURCE_TYPES
 from engine.core.models import Campaign, Category, Event, Grid, Scenario
 from rules.problems import InputError
 from web.common.extensions import db
@@ -40,7 +39,7 @@ class ScenarioForm(FlaskForm):
     category = SelectField(_l("Category"))
     grid = SelectField(_l("Grid"))
     local_time = StringField(_l("Occurred at (local time, e.g. 2026-05-12 09:30)"))
-    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    source_type = SelectField(_l("Source type"), choices=named_choices("source_type"), default="hotline")
     filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
     facts = TextAreaField(_l("Place facts (JSON, e.g. {\"in_zone\": [\"strict_street\"]})"), validators=[Optional()])
     history = TextAreaField(_l("Stated history (JSON, e.g. {\"repeats_7d\": 2}; empty: no history)"),

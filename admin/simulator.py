@@ -16,10 +16,12 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import Optional
 
-from admin.base import Guarded
+from admin.base import Guarded, named_choices
 from engine.authoring.scenarios import TIME_FORMAT
 from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
-from engine.authoring.vocabulary import SOURCE_TYPES
+from rules.facts import FACTS
+from rules.wording import describe_condition
+from web.common.explain import namer
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.simulate import run
@@ -34,7 +36,7 @@ class SimulationForm(FlaskForm):
     grid = SelectField(_l("Grid"), validators=[Optional()])
     occurred_at = DateTimeLocalField(_l("Occurred at (local time)"), format="%Y-%m-%dT%H:%M",
                                      validators=[Optional()])
-    source_type = SelectField(_l("Source type"), choices=[(s, s) for s in SOURCE_TYPES], default="hotline")
+    source_type = SelectField(_l("Source type"), choices=named_choices("source_type"), default="hotline")
     filing_condition = StringField(_l("Filing condition (optional)"), validators=[Optional()])
 
 
@@ -72,7 +74,25 @@ class SimulatorView(Guarded, BaseView):
                       "danger")
         saved_as = {label: json.dumps(as_scenario(body.get("event"), answer), ensure_ascii=False)
                     for label, answer in results.items() if "event" in body}
-        return self.render("admin/simulator.html", form=form, results=results, lang=lang, saved_as=saved_as)
+        return self.render("admin/simulator.html", form=form, results={k: readable(v, lang) for k, v in results.items()},
+                           lang=lang, saved_as=saved_as)
+
+
+def readable(answer: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The answer as the page shows it: units and rules by name, each condition in words with category, grid
+    and unit names (`类别 属于 早(夜)市（09013）`), never `category in ['09013']`."""
+    name_of = namer()
+    i = 0 if lang == "zh" else 1
+    for campaign in answer.get("campaigns") or []:
+        titles = {r["key"]: r["title"] for r in campaign.get("rules") or []}
+        for task in campaign.get("tasks") or []:
+            task["unit_name"] = name_of(i, task["unit"])
+            task["rule_title"] = titles.get(task["rule"], task["rule"])
+        for rule in campaign.get("rules") or []:
+            for cond in rule.get("conditions") or []:
+                cond["text"] = describe_condition(cond, lang, name_of) if cond.get("fact") in FACTS else \
+                    f"{cond.get('fact')} {cond.get('op')} {cond.get('value')}"
+    return answer
 
 
 def as_scenario(event: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:

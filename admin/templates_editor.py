@@ -15,6 +15,7 @@ from admin.base import Guarded
 from engine.authoring import templates as task_templates
 from engine.authoring.vocabulary import InputError
 from engine.core.models import TaskTemplate
+from web.common.display import name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import form_class
@@ -60,7 +61,8 @@ class TemplateEditorView(Guarded, BaseView):
                         version=row.version, code=row.code), "success")
                 return redirect(url_for(".edit", code=row.code))
         return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
-                           version=current.version if current else None, types=task_templates.FIELD_TYPES,
+                           version=current.version if current else None,
+                           types=[(t, name_of("field_type", t)) for t in task_templates.FIELD_TYPES],
                            may_edit=base.may_edit())
 
     @expose("/preview", methods=("POST",))

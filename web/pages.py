@@ -38,6 +38,7 @@ from rules.problems import InputError
 from web.auth import SEPARATED_ADMINS, request_actor, require_roles, stranger, task_scope, unit_scope
 from web.common.explain import cards
 from web.common.extensions import db
+from web.home_work import work_of
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web import task_view
@@ -202,7 +203,8 @@ def home():
     return render_template("home.html", counts=counts, queues=queues, lang=lang, role=role,
                            zones={cid: c.timezone for cid, c in _campaigns().items()},
                            person=person, position=position_name(person.position, lang) if person else "",
-                           waiting=waiting, case_queues=case_queues, stage_name=stage_name)
+                           waiting=waiting, case_queues=case_queues, stage_name=stage_name,
+                           work=work_of(current_user))
 
 
 def _campaigns() -> dict[int, Campaign]:

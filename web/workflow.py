@@ -25,6 +25,7 @@ from engine.handling.tasks import STATES, TransitionError
 from engine.handling.tasks import ACTION_DATA, apply as apply_transition
 from rules.problems import InputError
 from web.auth import require_roles, task_scope
+from web.common.display import local_time
 from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.common.taskforms import page_form
@@ -56,9 +57,9 @@ def campaign_zones() -> dict[int, str]:
     return {cid: zone or DEFAULT_TIMEZONE for cid, zone in db.session.execute(select(Campaign.id, Campaign.timezone))}
 
 
-@bp.app_template_filter("local")
-def local(moment: datetime | None, zone: str = DEFAULT_TIMEZONE) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if moment else ""
+def local(moment: datetime | None, zone: str | None = None) -> str:
+    """The `|local` filter (web.common.display), for text built outside a template."""
+    return local_time(moment, zone)
 
 
 def instructions(task: Task, lang: str) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, Campaign
+from engine.core.config import load_settings
+from engine.core.models import Campaign
 
 
 def campaign_for(session: Session, code: str | None) -> Campaign | None:
@@ -28,8 +29,10 @@ def campaign_for(session: Session, code: str | None) -> Campaign | None:
 
 
 def campaign_zone(campaign: Campaign | None) -> ZoneInfo:
-    """The campaign's time zone (local facts and dates are judged in it)."""
-    return ZoneInfo(campaign.timezone if campaign is not None and campaign.timezone else DEFAULT_TIMEZONE)
+    """The campaign's time zone (local facts and dates are judged in it); without one, the instance's."""
+    if campaign is not None and campaign.timezone:
+        return ZoneInfo(campaign.timezone)
+    return ZoneInfo(load_settings().time_zone)
 
 
 def campaign_today(campaign: Campaign) -> date:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 N = TypeVar("N", int, float)
 
@@ -42,6 +43,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CIVICRULES_AUDIT_HEAD_FILE", "",
              "file the audit chain's head is appended to after each sealing, to ship off the machine; "
              "empty: <instance>/audit-heads.jsonl"),
+    Variable("CIVICRULES_TIME_ZONE", "Asia/Shanghai",
+             "time zone of pages and exports that belong to no campaign (a campaign's pages use the campaign's own)"),
     Variable("CIVICRULES_QUEUE_PREFIX", "civicrules", "prefix of RQ queues and Redis keys, so deployments can share a Redis"),
     Variable("CIVICRULES_BATCH_SIZE", "200", "events per evaluation batch"),
     Variable("CIVICRULES_LEASE_SECONDS", "60", "how long a claimed batch is held before another worker may take it over"),
@@ -289,6 +292,7 @@ class Settings:
     test_hooks: TestHooks
     privacy: PrivacySettings = PrivacySettings()
     crypto: CryptoSettings = CryptoSettings()
+    time_zone: str = "Asia/Shanghai"
 
     @property
     def redis_socket(self) -> Path:
@@ -344,6 +348,16 @@ def _datum(name: str, value: str) -> str:
         raise ValueError(f"环境变量 {name}={value!r} 须为 wgs84、gcj02 或 bd09 / {name}={value!r} is not wgs84, "
                          "gcj02 or bd09")
     return datum
+
+
+def _zone(name: str, value: str) -> str:
+    """An IANA time zone name, refused at start rather than on the first page that shows a time."""
+    try:
+        ZoneInfo(value.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"环境变量 {name}={value!r} 不是时区名称（如 Asia/Shanghai） / {name}={value!r} is not a "
+                         "time zone such as Asia/Shanghai") from None
+    return value.strip()
 
 
 def read_settings(environ: Mapping[str, str]) -> Settings:
@@ -410,6 +424,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         pdf_font=env.text("CIVICRULES_PDF_FONT"),
         privacy=_privacy(env),
         crypto=_crypto(env, instance),
+        time_zone=_zone("CIVICRULES_TIME_ZONE", env.text("CIVICRULES_TIME_ZONE")),
         test_hooks=TestHooks(frozen_now=datetime.fromisoformat(frozen).astimezone(timezone.utc) if frozen else None),
     )
 

@@ -110,7 +110,7 @@
 
   function conditionWidgets(index, row) {
     var zoneOptions = row.zone_kind === "grid" ? ref.grids.map(function (g) { return { code: g.code, name: g.name }; })
-      : ref.unit_types.map(function (t) { return { code: t, name: "" }; });
+      : ref.unit_types;
     var zone = [labelled(M.zone, select(index, "zone_kind", [["any", M.zone_any], ["grid", M.zone_grid],
                                                            ["unit_type", M.zone_unit_type]], row.zone_kind))];
     if (row.zone_kind !== "any") {
@@ -146,7 +146,7 @@
       out.push(select(index, "assign_value", [["", M.choose]].concat(ref.units.map(function (u) {
         return [u.code, u.code + " " + u.name]; })), row.assign_value));
     } else if (row.assign_kind === "unit_type") {
-      out.push(select(index, "assign_value", [["", M.choose]].concat(ref.unit_types.map(function (t) { return [t, t]; })),
+      out.push(select(index, "assign_value", [["", M.choose]].concat(ref.unit_types.map(function (t) { return [t.code, t.name]; })),
                       row.assign_value));
     }
     out.push(errorSlot("assign"));

@@ -22,8 +22,8 @@
     row.className = "field-row";
     cell(row, '<span class="drag" title="drag" style="cursor:move">&#9776;</span>');
     cell(row, '<input class="form-control form-control-sm" data-f="name" value="' + text(field.name) + '">');
-    var select = '<select class="form-control form-control-sm" data-f="type">' + types.map(function (t) {
-      return '<option value="' + t + '"' + (t === field.type ? " selected" : "") + ">" + t + "</option>";
+    var select = '<select class="form-control form-control-sm" data-f="type">' + types.map(function (t) {  // [code, name in the reader's language]
+      return '<option value="' + t[0] + '"' + (t[0] === field.type ? " selected" : "") + ">" + t[1] + "</option>";
     }).join("") + "</select>";
     cell(row, select);
     cell(row, '<input class="form-control form-control-sm" data-f="zh" value="' + text(field.zh) + '">');
