@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -113,3 +114,38 @@ def spec_of(template: TaskTemplate) -> dict[str, Any]:
             "instructions_zh": template.instructions_zh, "instructions_en": template.instructions_en,
             "fields": template.fields or [], "checklist": template.checklist or [],
             "evidence_rules": template.evidence_rules or {}}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One form field (or a part of the template itself, named by its spec key) between two versions."""
+
+    kind: str  # added | removed | changed
+    name: str
+    zh: str
+    en: str
+    parts: tuple[str, ...] = ()  # what changed inside a changed field: type, required, options, zh, en
+
+    def label(self, lang: str) -> str:
+        return (self.zh if lang.startswith("zh") else self.en) or self.zh or self.name
+
+
+def changed_fields(old: TaskTemplate | None, new: TaskTemplate) -> list[FieldChange]:
+    """What a new template version changes, field by field, so a reviewer need not compare two designs."""
+    before, after = spec_of(old) if old else {"fields": []}, spec_of(new)
+    out: list[FieldChange] = []
+    old_fields = {f.get("name"): f for f in before["fields"] if isinstance(f, dict)}
+    new_fields = {f.get("name"): f for f in after["fields"] if isinstance(f, dict)}
+    for name, field in new_fields.items():
+        was = old_fields.get(name)
+        if was is None:
+            out.append(FieldChange("added", name, field.get("zh", ""), field.get("en", "")))
+        elif was != field:
+            parts = tuple(k for k in dict.fromkeys([*was, *field]) if was.get(k) != field.get(k))
+            out.append(FieldChange("changed", name, field.get("zh", ""), field.get("en", ""), parts))
+    out += [FieldChange("removed", name, f.get("zh", ""), f.get("en", "")) for name, f in old_fields.items()
+            if name not in new_fields]
+    if old is not None:
+        out += [FieldChange("changed", key, "", "") for key in after if key not in ("code", "fields")
+                and before.get(key) != after[key]]
+    return out
