@@ -67,10 +67,11 @@ class TemplateEditorView(Guarded, BaseView):
                 problems = [{"path": p.where, "message": p.message(lang)} for p in err.problems]
             else:
                 db.session.commit()
-                flash(_("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
-                        version=row.version, code=row.code), "success")
-                if previous is not None:
-                    flash(_changed_words(task_templates.changed_fields(previous, row), short_lang()), "info")
+                saved = _("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
+                          version=row.version, code=row.code)
+                if previous is not None:  # one message: what was saved and what it changed
+                    saved = f"{saved} {_changed_words(task_templates.changed_fields(previous, row), short_lang())}"
+                flash(saved, "success")
                 return redirect(url_for(".edit", code=row.code))
         return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
                            version=current.version if current else None, types=task_templates.FIELD_TYPES,

@@ -108,3 +108,24 @@ def test_in_a_browser_the_list_editor_fits_1280_px_and_warns_before_leaving(live
     assert seen == ["beforeunload"]
     expect(page.locator("h1")).not_to_have_text("")
     page.close()
+
+
+def test_a_template_without_english_shows_chinese_on_english_pages(app, session):
+    from flask_wtf import FlaskForm
+
+    from engine.authoring import templates as task_templates
+    from engine.core.models import TaskTemplate
+    from web.common.taskforms import form_class
+
+    spec = {"code": "no-english-test", "name_zh": "无英文模板", "name_en": "",
+            "fields": [{"name": "result", "type": "textarea", "zh": "处置情况", "en": ""}]}
+    assert task_templates.check(spec) == []
+    try:
+        row = task_templates.save_version(session, spec)
+        assert row.name_en == "无英文模板"
+        with app.test_request_context("/?lang=en"):
+            form = form_class(row, "en", FlaskForm)(meta={"csrf": False})
+            assert form.result.label.text == "处置情况"
+    finally:
+        session.rollback()
+        assert session.scalar(select(TaskTemplate).where(TaskTemplate.code == "no-english-test")) is None
