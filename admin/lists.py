@@ -81,7 +81,8 @@ def messages() -> dict[str, str]:
             "key": _("Key"), "title": _("Title"), "categories": _("Categories covered"),
             "conditions": _("Conditions"), "assign": _("Responsible unit"), "task": _("Task"),
             "points": _("Points lost"), "legal_basis": _("Legal basis"), "effective": _("Effective"),
-            "analysis": _("Analysis")}
+            "analysis": _("Analysis"), "key_auto": _("(made for you)"),
+            "title_en_optional": _("optional: the Chinese title is shown")}
 
 
 def describe(row: dict[str, Any], lang: str) -> list[str]:

@@ -12,6 +12,7 @@ from wtforms import HiddenField
 
 from admin import base
 from admin.base import Guarded
+from admin.field_labels import field_label
 from engine.authoring import templates as task_templates
 from engine.authoring.vocabulary import InputError
 from engine.core.models import TaskTemplate
@@ -23,6 +24,15 @@ from web.common.taskforms import form_class
 BLANK = {"code": "", "name_zh": "", "name_en": "", "instructions_zh": "", "instructions_en": "",
          "fields": [{"name": "result", "type": "textarea", "zh": "处置情况", "en": "What was done", "required": True}],
          "checklist": [], "evidence_rules": {}}
+
+
+def _changed_words(changes: list[task_templates.FieldChange], lang: str) -> str:
+    """What the new version changes, in one sentence for the flash after saving."""
+    if not changes:
+        return _("Nothing changed from the previous version.")
+    kinds = {"added": _("added"), "removed": _("removed"), "changed": _("changed")}
+    return _("Changed fields: %(fields)s", fields="; ".join(
+        f"{f.label(lang) if f.zh or f.en else field_label(f.name)} ({kinds[f.kind]})" for f in changes))
 
 
 class DesignForm(FlaskForm):
@@ -50,6 +60,7 @@ class TemplateEditorView(Guarded, BaseView):
         if form.validate_on_submit():
             try:
                 spec = task_templates.parse_design(form.design.data)
+                previous = task_templates.latest(db.session, str(spec.get("code") or ""))
                 row = task_templates.save_version(db.session, spec)
             except InputError as err:
                 db.session.rollback()
@@ -57,8 +68,11 @@ class TemplateEditorView(Guarded, BaseView):
                 problems = [{"path": p.where, "message": p.message(lang)} for p in err.problems]
             else:
                 db.session.commit()
-                flash(_("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
-                        version=row.version, code=row.code), "success")
+                saved = _("Saved as version %(version)s of %(code)s. Tasks created before keep their version.",
+                          version=row.version, code=row.code)
+                if previous is not None:  # one message: what was saved and what it changed
+                    saved = f"{saved} {_changed_words(task_templates.changed_fields(previous, row), short_lang())}"
+                flash(saved, "success")
                 return redirect(url_for(".edit", code=row.code))
         return self.render("admin/templates_editor/edit.html", form=form, spec=spec, problems=problems,
                            version=current.version if current else None,

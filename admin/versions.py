@@ -18,9 +18,11 @@ from wtforms.validators import DataRequired, Length
 
 from admin import base
 from admin.base import Guarded
+from admin.field_labels import field_label
 from engine.authoring import drafts, scenario_gate, scenarios, versions
+from engine.authoring import templates as task_templates
 from engine.authoring.vocabulary import InputError, Problem, shown
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, ScenarioOverride
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, ScenarioOverride, TaskTemplate
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -41,11 +43,29 @@ class ConfirmForm(FlaskForm):
 
 
 class RollbackForm(FlaskForm):
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+    comment = TextAreaField(_l("Why roll back"), validators=[DataRequired(_l("Say why you roll back.")),
+                                                             Length(max=2000)])
 
 
 def _shown_problems(found: list[Problem], lang: str) -> list[dict[str, str]]:
     return [{"path": p.where, "message": p.message(lang)} for p in found]
+
+
+def _template_fields(changes: list, lang: str) -> dict[str, list[dict[str, object]]]:
+    """For each task template whose version changes, the form fields that differ between the two versions."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for c in changes:
+        if c.section != "templates" or not isinstance(c.new, (int, dict)):
+            continue
+        new = c.new.get("version") if isinstance(c.new, dict) else c.new
+        old = c.old.get("version") if isinstance(c.old, dict) else c.old
+        rows = {t.version: t for t in db.session.scalars(select(TaskTemplate).where(
+            TaskTemplate.code == c.subject, TaskTemplate.version.in_([v for v in (old, new) if v])))}
+        if new in rows:
+            out[c.subject] = [{"kind": f.kind, "name": f.name, "parts": f.parts,
+                               "label": f.label(lang) if f.zh or f.en else field_label(f.name)}
+                              for f in task_templates.changed_fields(rows.get(old), rows[new])]
+    return out
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -60,12 +80,16 @@ class VersionsView(Guarded, BaseView):
 
     @expose("/")
     def index(self):
+        return self._versions_page()
+
+    def _versions_page(self, refused: tuple[int, int, list[str]] | None = None):
+        """`refused`: a rollback form sent back (campaign, version number, its errors), shown next to its field."""
         found = list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
         draft_hashes = {c.id: drafts.draft_view(db.session, c).content_hash for c in found}
         return self.render("admin/versions/index.html", campaigns=[(c, versions.history(db.session, c)) for c in found],
                            drafts=draft_hashes, rollback_form=RollbackForm(), may_edit=base.may_edit(),
                            zones={c.id: ZoneInfo(c.timezone or DEFAULT_TIMEZONE) for c in found},
-                           lang=short_lang())
+                           lang=short_lang(), refused=refused)
 
     @expose("/<int:campaign_id>/draft", methods=("GET", "POST"))
     def draft(self, campaign_id: int):
@@ -108,6 +132,7 @@ class VersionsView(Guarded, BaseView):
         override_form = OverrideForm(formdata=None, reviewed=review.draft.content_hash)
         return self.render("admin/versions/draft.html", campaign=campaign, draft=review.draft, active=review.active,
                            changes=beside, form=form, may_edit=base.may_edit(), lang=lang,
+                           template_fields=_template_fields(review.changes, lang),
                            problems=_shown_problems(review.draft.problems, lang), shown=shown, unchanged=review.unchanged,
                            failed=[o.as_dict(lang) for o in review.failed if not o.passed],
                            override_form=override_form, confirm_form=ConfirmForm(),
@@ -168,19 +193,24 @@ class VersionsView(Guarded, BaseView):
             for p in err.problems:
                 flash(f"{p.where}: {p.as_dict(lang)['message']}", "danger")
             changes = []
+        lang = short_lang()
         return self.render("admin/versions/diff.html", campaign=campaign, rows=rows, old=old, new=new,
-                           changes=changes, lang=short_lang(), shown=shown)
+                           changes=changes, lang=lang, shown=shown, template_fields=_template_fields(changes, lang))
 
     @expose("/<int:campaign_id>/rollback/<int:number>", methods=("POST",))
     def rollback(self, campaign_id: int, number: int):
         base.require_editor()
         campaign = _campaign(campaign_id)
         form = RollbackForm()
+        if form.comment.data is not None and not form.comment.data.strip():
+            form.comment.data = ""  # spaces are no reason
         if not form.validate_on_submit():
-            abort(400)
+            if form.csrf_token.errors:
+                abort(400)
+            return self._versions_page(refused=(campaign_id, number, form.comment.errors)), 422
         try:
             version = drafts.rollback(db.session, campaign, number, author_id=current_user.id,
-                                         comment=(form.comment.data or "").strip())
+                                      comment=form.comment.data.strip())
             db.session.commit()
         except InputError:
             db.session.rollback()

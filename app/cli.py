@@ -216,7 +216,7 @@ def rules_publish(code: str, comment: str) -> None:
 @rules.command("rollback")
 @click.option("--campaign", "code", required=True, help="campaign code, e.g. chuangcheng-2026")
 @click.option("--to", "number", required=True, type=int, help="the version number to republish")
-@click.option("--comment", default="", help="why (kept with the new version)")
+@click.option("--comment", required=True, help="why (kept with the new version)")
 def rules_rollback(code: str, number: int, comment: str) -> None:
     """Republish an older version's frozen content as the next version; the draft is left as it is."""
     with session_factory(load_settings().database_url)() as session:

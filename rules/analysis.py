@@ -24,7 +24,7 @@ _BOOL_DOMAIN = frozenset({True, False})
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # overlap | partial_overlap | never_matches
+    kind: str  # overlap | partial_overlap | never_matches | other_list_overlap
     en: str
     zh: str
     other: int | None = None  # index of the earlier row involved, for overlaps
@@ -127,3 +127,29 @@ def analyse(rows: list[dict[str, Any]], today: date) -> list[RowAnalysis]:
             live.append((index, categories, signature))
         results.append(result)
     return results
+
+
+_LIST_NAMES = {"zero_tolerance": ("zero-tolerance", "零容忍"), "strict_management": ("strict-management", "严管理"),
+               "custom": ("custom", "自定义")}
+
+
+def across_lists(rows: list[dict[str, Any]], others: dict[str, list[dict[str, Any]]]) -> list[list[Finding]]:
+    """Per row, a warning for each enabled row of the campaign's other lists that covers some of its
+    categories: both may fire on one report, and the hit policy (not the editor) decides which applies."""
+    out: list[list[Finding]] = []
+    for row in rows:
+        raw = row.get("categories")
+        categories = {str(c) for c in raw} if isinstance(raw, list) else set()
+        found = []
+        for kind, other_rows in others.items():
+            en, zh = _LIST_NAMES.get(kind, (kind, kind))
+            for other in other_rows:
+                shared = sorted(categories & {str(c) for c in other.get("categories") or []})
+                if shared and other.get("enabled", True):
+                    found.append(Finding(
+                        "other_list_overlap",
+                        f"categories {', '.join(shared)} are also covered by row {other.get('key')} of the {en} list: "
+                        "the hit policy decides which applies",
+                        f"类别 {'、'.join(shared)} 也被{zh}清单第 {other.get('key')} 行覆盖，由命中策略决定适用哪一行"))
+        out.append(found)
+    return out

@@ -138,8 +138,6 @@ def from_editor(index: int, editor: dict[str, Any]) -> tuple[dict[str, Any], lis
     titles = {lang: _text(editor.get(f"title_{lang}")) for lang in ("zh", "en")}
     if not titles["zh"]:
         problem("title_zh", "a Chinese title is required", "必须填写中文名称")
-    if not titles["en"]:
-        problem("title_en", "an English title is required", "必须填写英文名称")
     categories = editor.get("categories") if isinstance(editor.get("categories"), list) else []
     categories = list(dict.fromkeys(_text(c) for c in categories if _text(c)))
     if not categories:
@@ -274,6 +272,25 @@ def _field_of(path: str, sources: list[str]) -> str:
     return "row"
 
 
+KEY_PREFIXES = {"zero_tolerance": "ZT", "strict_management": "SM"}
+
+
+def with_keys(kind: str, editor_rows: list[Any]) -> list[Any]:
+    """The rows with an empty key given the list's next free one (ZT8, SM3, C2): nobody should have to
+    invent a key, and the title is Chinese, so the key comes from the list kind and a number."""
+    prefix = KEY_PREFIXES.get(kind, "C")
+    numbers = [int(m.group(1)) for r in editor_rows if isinstance(r, dict)
+               if (m := re.fullmatch(re.escape(prefix) + r"(\d+)", _text(r.get("key")), re.IGNORECASE))]
+    following = max(numbers, default=0)
+    out = []
+    for row in editor_rows:
+        if isinstance(row, dict) and not _text(row.get("key")):
+            following += 1
+            row = {**row, "key": f"{prefix}{following}"}
+        out.append(row)
+    return out
+
+
 def check_rows(kind: str, editor_rows: list[Any], catalog: Catalog,
                today: date | None = None) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Editor rows -> list rows, and every problem by row and field (empty: the rows may be saved).
@@ -284,6 +301,7 @@ def check_rows(kind: str, editor_rows: list[Any], catalog: Catalog,
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    editor_rows = with_keys(kind, editor_rows)
     for index, editor in enumerate(editor_rows):
         if not isinstance(editor, dict):
             problems.append(Problem("row", "a row must be an object", "每一行必须是对象", row=index))

@@ -44,7 +44,7 @@ def expand_row(kind: str, row: dict[str, Any], today: date | None = None) -> dic
         origin["legal_basis"] = row["legal_basis"]
     return {
         "key": row_rule_key(kind, row["key"]),
-        "title": row["title"],
+        "title": {"zh": row["title"]["zh"], "en": row["title"].get("en") or row["title"]["zh"]},  # English optional
         "enabled": row.get("enabled", True) and (today is None or in_effect(row, today)),
         "origin": origin,
         "when": {"all": conditions},

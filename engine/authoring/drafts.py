@@ -226,7 +226,10 @@ def freeze(session: Session, campaign: Campaign, draft: DraftView, author_id: in
 
 def rollback(session: Session, campaign: Campaign, number: int, author_id: int | None = None,
              comment: str = "") -> RulesetVersion:
-    """Republish version `number`'s frozen content as the next version; the draft is left as it is."""
+    """Republish version `number`'s frozen content as the next version, with the reason given (required:
+    a rollback is an incident someone must explain); the draft is left as it is."""
+    if not comment.strip():
+        raise InputError([Problem("comment", "say why you roll back", "请填写回退原因")])
     old = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id,
                                                       RulesetVersion.number == number))
     if old is None:
@@ -235,7 +238,7 @@ def rollback(session: Session, campaign: Campaign, number: int, author_id: int |
                              content_hash=old.content_hash, rules=copy.deepcopy(old.rules),
                              compiled=copy.deepcopy(old.compiled), bundle=copy.deepcopy(old.bundle),
                              author_id=author_id,
-                             comment=f"rollback to v{number}: {comment}" if comment else f"rollback to v{number}",
+                             comment=comment.strip(),
                              published_at=clock.now())
     session.add(version)
     session.flush()

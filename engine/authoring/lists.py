@@ -19,7 +19,7 @@ from engine.authoring.drafts import catalog_for, draft_with, validate_bundle
 from engine.authoring.stamps import StaleEdit, list_stamp, locked_list, require_stamp
 from engine.core.models import Campaign, ListItem, RuleList
 from engine.durable import compile_check
-from rules.analysis import analyse
+from rules.analysis import across_lists, analyse
 from rules.document import LIST_KINDS
 from rules.list_rows import check_rows, to_editor
 from rules.lists import expand_row, row_rule_key
@@ -60,6 +60,13 @@ def editor_rows(rule_list: RuleList) -> list[dict[str, Any]]:
     return [to_editor(item.as_row(), item.id) for item in rule_list.items]
 
 
+def other_lists(session: Session, rule_list: RuleList) -> dict[str, list[dict[str, Any]]]:
+    """The stored rows of the campaign's other lists, by kind, to warn where a row covers theirs."""
+    others = session.scalars(select(RuleList).where(RuleList.campaign_id == rule_list.campaign_id,
+                                                    RuleList.id != rule_list.id).order_by(RuleList.id))
+    return {other.kind: [item.as_row() for item in other.items] for other in others}
+
+
 def findings(session: Session, rule_list: RuleList, rows: list[Any], lang: str) -> dict[str, Any]:
     """The live analysis of the rows being edited: overlaps and never-matching rows, and each row's
     problems by field, so the page marks them before anything is saved."""
@@ -74,7 +81,8 @@ def findings(session: Session, rule_list: RuleList, rows: list[Any], lang: str) 
             broken = scenarios.warnings(session, campaign, docs, lang)
         except InputError:
             broken = []  # another part of the draft does not validate: the versions page says so
-    return {"rows": [{"index": a.index, "findings": [f.as_dict(lang) for f in a.findings]}
+    elsewhere = across_lists(checked, other_lists(session, rule_list))  # warned, never refused
+    return {"rows": [{"index": a.index, "findings": [f.as_dict(lang) for f in a.findings + elsewhere[a.index]]}
                      for a in analyse(checked, today)],
             "problems": [p.as_dict(lang) for p in problems], "scenarios": broken}
 

@@ -132,14 +132,15 @@ class Comparison:
             elif after is None:
                 kind = "removed"
                 summary.removed += 1
+            elif before.rule != after.rule:  # counted whatever else changed: the summary agrees with the details
+                kind = "rule"
             elif before.deadline != after.deadline:
                 kind = "deadline"
-                summary.deadlines += 1
-            elif before.rule != after.rule:
-                kind = "rule"
-                summary.rules += 1
             else:
                 kind = "points"
+            if before is not None and after is not None:
+                summary.rules += before.rule != after.rule
+                summary.deadlines += before.deadline != after.deadline
             delta = (after.points if after else 0.0) - (before.points if before else 0.0)
             summary.points += delta
             self.difference_count += 1

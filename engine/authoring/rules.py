@@ -79,6 +79,9 @@ def check_rule(session: Session, campaign: Campaign, doc: Any, original_key: str
     """The schema, the key and the whole draft with this rule in it; raise InputError (paths relative to
     the rule) on any problem. Reads only: the live check calls it on every edit."""
     catalog = catalog_for(session, campaign)
+    title = doc.get("title") if isinstance(doc, dict) else None
+    if isinstance(title, dict) and title.get("zh") and not str(title.get("en") or "").strip():
+        doc = {**doc, "title": {**title, "en": title["zh"]}}  # English is optional: English pages show the Chinese
     validate_rule(doc, catalog)
     doc = {k: v for k, v in doc.items() if k not in ("version",)}
     enabled = doc.pop("enabled", True)

@@ -40,7 +40,7 @@ def coverage(session: Session, campaign: Campaign, lang: str = "zh") -> Coverage
         for item in rule_list.items:
             key = row_rule_key(rule_list.kind, item.key)
             rows.append({"list": rule_list.kind, "row": item.key, "rule": key, "covered": key in named,
-                         "title": item.title_zh if lang.startswith("zh") else item.title_en})
+                         "title": item.title_zh if lang.startswith("zh") else (item.title_en or item.title_zh)})
     rules = [{"rule": r.key, "covered": r.key in named,
               "title": ((r.document or {}).get("title") or {}).get("zh" if lang.startswith("zh") else "en") or r.key}
              for r in session.scalars(select(Rule).where(Rule.campaign_id == campaign.id).order_by(Rule.key))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,8 +31,7 @@ def check(spec: dict[str, Any]) -> list[Problem]:
 
     need(bool(CODE.match(str(spec.get("code", "")))), "code", "lower-case letters, digits and hyphens (2–64)",
          "小写字母、数字和连字符（2–64 个）")
-    for key in ("name_zh", "name_en"):
-        need(bool(str(spec.get(key, "")).strip()), key, "required", "必填")
+    need(bool(str(spec.get("name_zh", "")).strip()), "name_zh", "required", "必填")  # English is optional
     fields = spec.get("fields")
     if not isinstance(fields, list) or not fields or len(fields) > MAX_FIELDS:
         problems.append(Problem("fields", f"1–{MAX_FIELDS} fields", f"须有 1–{MAX_FIELDS} 个字段"))
@@ -50,7 +50,6 @@ def check(spec: dict[str, Any]) -> list[Problem]:
         need(field.get("type") in FIELD_TYPES, f"{at}.type", f"one of {', '.join(FIELD_TYPES)}",
              f"须为 {'、'.join(FIELD_TYPES)} 之一")
         need(bool(str(field.get("zh", "")).strip()), f"{at}.zh", "a Chinese label", "须填写中文标签")
-        need(bool(str(field.get("en", "")).strip()), f"{at}.en", "an English label", "须填写英文标签")
         if field.get("type") in ("choice", "multichoice"):
             options = field.get("options")
             values = [o.get("value") for o in options] if isinstance(options, list) and all(
@@ -87,13 +86,14 @@ def preview(spec: Any) -> tuple[TaskTemplate, list[Problem]]:
 
 
 def save_version(session: Session, spec: dict[str, Any]) -> TaskTemplate:
-    """Check the design and store it as the code's next version (the caller commits)."""
+    """Check the design and store it as the code's next version (the caller commits); without an English
+    name the Chinese one is stored for English pages (field labels fall back to Chinese when shown)."""
     problems = check(spec)
     if problems:
         raise InputError(problems)
     latest = session.scalar(select(func.max(TaskTemplate.version)).where(TaskTemplate.code == spec["code"])) or 0
     row = TaskTemplate(code=spec["code"], version=latest + 1, name_zh=spec["name_zh"].strip(),
-                       name_en=spec["name_en"].strip(), instructions_zh=spec.get("instructions_zh", ""),
+                       name_en=str(spec.get("name_en") or "").strip() or spec["name_zh"].strip(), instructions_zh=spec.get("instructions_zh", ""),
                        instructions_en=spec.get("instructions_en", ""), fields=list(spec["fields"]),
                        checklist=[c for c in spec.get("checklist") or [] if c.get("zh") or c.get("en")] or None,
                        evidence_rules={k: v for k, v in (spec.get("evidence_rules") or {}).items()
@@ -113,3 +113,38 @@ def spec_of(template: TaskTemplate) -> dict[str, Any]:
             "instructions_zh": template.instructions_zh, "instructions_en": template.instructions_en,
             "fields": template.fields or [], "checklist": template.checklist or [],
             "evidence_rules": template.evidence_rules or {}}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One form field (or a part of the template itself, named by its spec key) between two versions."""
+
+    kind: str  # added | removed | changed
+    name: str
+    zh: str
+    en: str
+    parts: tuple[str, ...] = ()  # what changed inside a changed field: type, required, options, zh, en
+
+    def label(self, lang: str) -> str:
+        return (self.zh if lang.startswith("zh") else self.en) or self.zh or self.name
+
+
+def changed_fields(old: TaskTemplate | None, new: TaskTemplate) -> list[FieldChange]:
+    """What a new template version changes, field by field, so a reviewer need not compare two designs."""
+    before, after = spec_of(old) if old else {"fields": []}, spec_of(new)
+    out: list[FieldChange] = []
+    old_fields = {f.get("name"): f for f in before["fields"] if isinstance(f, dict)}
+    new_fields = {f.get("name"): f for f in after["fields"] if isinstance(f, dict)}
+    for name, field in new_fields.items():
+        was = old_fields.get(name)
+        if was is None:
+            out.append(FieldChange("added", name, field.get("zh", ""), field.get("en", "")))
+        elif was != field:
+            parts = tuple(k for k in dict.fromkeys([*was, *field]) if was.get(k) != field.get(k))
+            out.append(FieldChange("changed", name, field.get("zh", ""), field.get("en", ""), parts))
+    out += [FieldChange("removed", name, f.get("zh", ""), f.get("en", "")) for name, f in old_fields.items()
+            if name not in new_fields]
+    if old is not None:
+        out += [FieldChange("changed", key, "", "") for key in after if key not in ("code", "fields")
+                and before.get(key) != after[key]]
+    return out

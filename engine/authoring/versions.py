@@ -29,6 +29,7 @@ class VersionRow:
     version: RulesetVersion
     author: str | None
     active: bool
+    same_as: int | None = None  # the oldest earlier version with this content: what a rollback went back to
 
 
 def history(session: Session, campaign: Campaign) -> list[VersionRow]:
@@ -37,7 +38,11 @@ def history(session: Session, campaign: Campaign) -> list[VersionRow]:
                                     .order_by(RulesetVersion.number.desc())))
     ids = {v.author_id for v in versions if v.author_id is not None}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
-    return [VersionRow(v, names.get(v.author_id), v.id == campaign.published_version_id) for v in versions]
+    first: dict[str, int] = {}
+    for v in reversed(versions):
+        first.setdefault(v.content_hash, v.number)
+    return [VersionRow(v, names.get(v.author_id), v.id == campaign.published_version_id,
+                       first[v.content_hash] if first[v.content_hash] != v.number else None) for v in versions]
 
 
 def numbered(session: Session, campaign: Campaign, number: int, field: str = "number") -> RulesetVersion:

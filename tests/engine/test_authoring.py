@@ -102,3 +102,9 @@ def test_without_a_code_the_oldest_active_campaign_is_meant_else_the_newest(sess
         campaign.status = "ended"
     session.flush()
     assert campaign_for(session, None) is later
+
+
+def test_a_rule_without_an_english_title_is_saved_with_the_chinese_one_for_english_pages(session, demo):
+    campaign = _campaign(session, code="authoring-no-english")
+    rule = save_rule(session, campaign, _doc("weekend-bbq", ""), None, None)
+    assert rule.document["title"] == {"zh": "周末烧烤", "en": "周末烧烤"}

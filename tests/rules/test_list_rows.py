@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from rules.document import Catalog
+from rules.lists import expand_row
 from rules.list_rows import blank_row, check_rows, from_editor, to_editor
 from rules.packs import load_pack
 
@@ -71,12 +72,19 @@ def test_problems_name_row_and_field_in_both_languages():
                        assign_kind="unit", assign_value="")]
     _, problems = check_rows("zero_tolerance", rows, CATALOG, date(2026, 12, 1))
     found = {(p.row, p.where): p for p in problems}
-    assert set(found) == {(1, "key"), (2, "categories"), (2, "timeline"), (2, "hours"), (3, "key"), (3, "title_en"),
-                          (3, "limit"), (3, "effective_to"), (4, "conditions"), (4, "assign")}
+    assert set(found) == {(1, "key"), (2, "categories"), (2, "timeline"), (2, "hours"), (3, "key"),
+                          (3, "limit"), (3, "effective_to"), (4, "conditions"), (4, "assign")}  # English optional
     assert found[(1, "key")].as_dict("en")["message"] == "the key ZT9 is already used by row 1"
     assert found[(1, "key")].as_dict("zh")["message"] == "键 ZT9 已被第 1 行使用"
     assert "ZZ1" in found[(2, "categories")].en and "未知的问题类别" in found[(2, "categories")].zh
     assert "未知的时限流程" in found[(2, "timeline")].zh
+
+
+def test_an_empty_key_is_the_lists_next_and_an_empty_english_title_is_the_chinese_one():
+    rows, problems = check_rows("strict_management", [editor_row(key="SM7"), editor_row(key="", title_en=""),
+                                                      editor_row(key=" ", categories=["09006"])], CATALOG)
+    assert problems == [] and [r["key"] for r in rows] == ["SM7", "SM8", "SM9"]
+    assert rows[1]["title"]["en"] == "" and expand_row("strict_management", rows[1])["title"]["en"] == rows[1]["title"]["zh"]
 
 
 def test_valid_rows_have_no_problems():

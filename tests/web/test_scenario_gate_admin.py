@@ -83,4 +83,4 @@ def test_a_rollback_is_never_refused_and_names_the_scenarios_its_version_fails(a
     assert answer.status_code == 200 and "夜巡必到" in shown and "规则 night-street-order 应触发但未触发" in shown
     with factory() as session:
         newest = session.get(Campaign, campaign_id).published_version_id
-        assert session.get(RulesetVersion, newest).comment.startswith(f"rollback to v{first}")
+        assert session.get(RulesetVersion, newest).comment == "事故回退"

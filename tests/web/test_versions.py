@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine.authoring.drafts import publish
+from engine.authoring.drafts import publish, rollback
 from engine.core.models import Campaign, ChangeLogEntry, Firing, ListItem, Rule, RuleList, RulesetVersion, Scenario, User
 from tests.helpers import bearer, csrf_from, event, reviewed_hash
 
@@ -152,11 +152,12 @@ def test_publish_refuses_a_broken_draft_then_publishes_and_rolls_back(admin_clie
     rolled = _versions(session, campaign)[-1]
     assert rolled.number == start.number + 2
     assert rolled.content_hash == start.content_hash and rolled.rules == start.rules
-    assert rolled.comment == f"rollback to v{start.number}: probe done" and rolled.author_id == admin_id
+    assert rolled.comment == "probe done" and rolled.author_id == admin_id
     assert session.get(Campaign, campaign.id).published_version_id == rolled.id
     draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=en").get_data(as_text=True)
     assert f'data-subject="{probe_key}"' in draft and 'id="differs"' in draft  # the draft is left as it was
     index = admin_client.get("/admin/versions/?lang=en").get_data(as_text=True)
+    assert f'data-to="{start.number}"' in index.split(f'data-number="{rolled.number}"')[1].split("</tr>")[0]
     assert 'data-state="differs"' in index.split(f'id="campaign-{campaign.id}"')[1].split("</section>")[0]
 
     api = app.test_client()
@@ -230,7 +231,7 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, bro
             page.close()
         rolled = _versions(session, campaign)[-1]
         assert (rolled.number, rolled.content_hash) == (start.number + 2, start.content_hash)
-        assert rolled.comment == f"rollback to v{start.number}: 撤回"
+        assert rolled.comment == "撤回"
     finally:
         session.rollback()
         row = session.get(ListItem, row.id)
@@ -238,3 +239,20 @@ def test_in_a_browser_an_admin_reviews_publishes_and_rolls_back(live_server, bro
         guard = session.get(Scenario, guard.id)
         guard.expected = {**guard.expected, "tasks": [{**t, "points": points} for t in guard.expected["tasks"]]}
         session.commit()
+
+
+def test_a_rollback_without_a_reason_is_refused_next_to_its_field(session, campaign, admin_client):
+    """The button names the version it goes back to; no reason, no new version, and the page says why."""
+    oldest = _versions(session, campaign)[-1].number
+    rollback(session, campaign, oldest, comment="同内容再发布")  # the same content as a newer, active version
+    session.commit()
+    numbers = [v.number for v in _versions(session, campaign)]
+    index = admin_client.get("/admin/versions/?lang=zh").get_data(as_text=True)
+    assert f"回退到第 {oldest} 版" in index
+    answer = admin_client.post(f"/admin/versions/{campaign.id}/rollback/{oldest}?lang=zh",
+                               data={"csrf_token": csrf_from(index), "comment": "  "})
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    row = page.split(f'id="campaign-{campaign.id}"')[1].split(f'data-number="{oldest}"')[1].split("</tr>")[0]
+    assert "rollback-error" in row and "请说明回退原因" in row and "is-invalid" in row
+    assert [v.number for v in _versions(session, campaign)] == numbers

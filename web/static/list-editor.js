@@ -180,34 +180,38 @@
   function renderRow(row, index) {
     var enabled = el("input", { type: "checkbox", name: "rows-" + index + "-enabled" });
     enabled.checked = row.enabled !== false;
+    var actions = el("div", { className: "row-actions" }, [
+      el("button", { type: "button", className: "btn btn-sm btn-outline-secondary move-up", "data-action": "up",
+                     title: M.move_up, "aria-label": M.move_up, text: "↑", disabled: index === 0 }),
+      el("button", { type: "button", className: "btn btn-sm btn-outline-secondary move-down", "data-action": "down",
+                     title: M.move_down, "aria-label": M.move_down, text: "↓", disabled: index === rows.length - 1 }),
+      el("button", { type: "button", className: "btn btn-sm btn-outline-danger remove-row", "data-action": "remove",
+                     title: M.remove_row, "aria-label": M.remove_row, text: "×" })]);
+    // Seven columns, so the table and its analysis fit a 1280 px screen without scrolling sideways.
     var tr = el("tr", { "data-row": String(index), "data-key": row.key || "" }, [
-      cell("#", [el("span", { className: "row-number", text: String(index + 1) })], "row-head"),
-      cell(M.key, [input(index, "key", row.key, { maxlength: "32", "aria-label": M.key }), errorSlot("key")], "col-key"),
-      cell(M.title, [labelled(M.title_zh, input(index, "title_zh", row.title_zh)), errorSlot("title_zh"),
-                     labelled(M.title_en, input(index, "title_en", row.title_en)), errorSlot("title_en")], "col-title"),
+      cell("#", [el("span", { className: "row-number", text: String(index + 1) }), actions], "row-head"),
+      cell(M.key + " / " + M.title, [
+        labelled(M.key, input(index, "key", row.key, { maxlength: "32", placeholder: M.key_auto })), errorSlot("key"),
+        labelled(M.title_zh, input(index, "title_zh", row.title_zh)), errorSlot("title_zh"),
+        labelled(M.title_en, input(index, "title_en", row.title_en, { placeholder: M.title_en_optional })),
+        errorSlot("title_en")], "col-title"),
       cell(M.categories, categoryPicker(index, row), "categories-cell"),
       cell(M.conditions, conditionWidgets(index, row), "conditions-cell"),
-      cell(M.assign, assignWidgets(index, row), "col-assign"),
-      cell(M.task, taskWidgets(index, row), "col-task"),
-      cell(M.points, [input(index, "points", row.points, { type: "number", min: "0", step: "0.5", "aria-label": M.points }),
-                      errorSlot("points")], "col-points"),
-      cell(M.legal_basis, [el("textarea", { className: "form-control form-control-sm", rows: "2",
-                                            name: "rows-" + index + "-legal_basis",
-                                            "aria-label": M.legal_basis, text: row.legal_basis || "" }),
-                           errorSlot("legal_basis")], "col-legal"),
-      cell(M.effective, [labelled(M.from, input(index, "effective_from", row.effective_from, { type: "date" })),
-                         errorSlot("effective_from"),
-                         labelled(M.until, input(index, "effective_to", row.effective_to, { type: "date" })),
-                         errorSlot("effective_to"),
-                         el("label", { className: "check" }, [enabled, " " + M.enabled]), errorSlot("enabled")], "col-effective"),
-      cell(M.analysis, [el("ul", { className: "row-findings" }), errorSlot("row")], "analysis-cell"),
-      cell("", [
-        el("button", { type: "button", className: "btn btn-sm btn-outline-secondary move-up", "data-action": "up",
-                       title: M.move_up, "aria-label": M.move_up, text: "↑", disabled: index === 0 }),
-        el("button", { type: "button", className: "btn btn-sm btn-outline-secondary move-down", "data-action": "down",
-                       title: M.move_down, "aria-label": M.move_down, text: "↓", disabled: index === rows.length - 1 }),
-        el("button", { type: "button", className: "btn btn-sm btn-outline-danger remove-row", "data-action": "remove",
-                       title: M.remove_row, "aria-label": M.remove_row, text: "×" })], "row-actions")]);
+      cell(M.assign + " / " + M.task, [el("span", { className: "mini-head", text: M.assign })]
+        .concat(assignWidgets(index, row), taskWidgets(index, row)),
+        "col-task"),
+      cell(M.points + " / " + M.effective, [
+        labelled(M.points, input(index, "points", row.points, { type: "number", min: "0", step: "0.5" })),
+        errorSlot("points"),
+        labelled(M.legal_basis, el("textarea", { className: "form-control form-control-sm", rows: "2",
+                                                 name: "rows-" + index + "-legal_basis", text: row.legal_basis || "" })),
+        errorSlot("legal_basis"),
+        labelled(M.from, input(index, "effective_from", row.effective_from, { type: "date" })),
+        errorSlot("effective_from"),
+        labelled(M.until, input(index, "effective_to", row.effective_to, { type: "date" })),
+        errorSlot("effective_to"),
+        el("label", { className: "check" }, [enabled, " " + M.enabled]), errorSlot("enabled")], "col-more"),
+      cell(M.analysis, [el("ul", { className: "row-findings" }), errorSlot("row")], "analysis-cell")]);
     return tr;
   }
 

@@ -1,0 +1,39 @@
+"""Names of stored fields as reviewers read them: a version diff and the change history show a list row,
+a rule or a changed record as labelled fields, in the reader's language, instead of raw keys and JSON."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "key": _l("Key"), "title": _l("Title"), "zh": _l("Chinese"), "en": _l("English"),
+    "title_zh": _l("Chinese title"), "title_en": _l("English title"),
+    "name": _l("Name"), "name_zh": _l("Chinese name"), "name_en": _l("English name"),
+    "categories": _l("Categories covered"), "conditions": _l("Conditions"), "fact": _l("Fact"),
+    "op": _l("Operator"), "value": _l("Value"), "assign": _l("Responsible unit"), "template": _l("Task template"),
+    "template_code": _l("Task template"), "timeline": _l("Timeline"), "timeline_code": _l("Timeline"),
+    "limit": _l("Limit"), "unit": _l("Unit"), "points": _l("Points lost"), "legal_basis": _l("Legal basis"),
+    "enabled": _l("Enabled"), "effective_from": _l("Effective from"), "effective_to": _l("Effective until"),
+    "position": _l("Position"), "origin": _l("Origin"), "list": _l("List"), "item": _l("List row"),
+    "when": _l("When"), "all": _l("All of"), "any": _l("Any of"), "then": _l("Then"), "do": _l("Action"),
+    "to": _l("To"), "version": _l("Version"), "code": _l("Code"), "steps": _l("Steps"),
+    "after_minutes": _l("After (minutes)"), "members": _l("Members"), "comment": _l("Comment"),
+    "number": _l("Number"), "content_hash": _l("Content hash"), "published_at": _l("Published at"),
+    "fields": _l("Fields"), "type": _l("Type"), "required": _l("Required"), "options": _l("Options"),
+    "label": _l("Label"), "checklist": _l("Checklist"), "evidence_rules": _l("Evidence rules"),
+    "instructions_zh": _l("Chinese instructions"), "instructions_en": _l("English instructions"),
+    "min_before": _l("Photos before, at least"), "min_after": _l("Photos after, at least"),
+    "within_metres": _l("Within (metres)"), "level": _l("Level"),
+}
+
+
+def field_label(name: Any) -> str:
+    """The field's name for readers, the stored name itself when it has none (a new or custom field)."""
+    found = LABELS.get(str(name))
+    return str(found) if found is not None else str(name)
+
+
+def yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")

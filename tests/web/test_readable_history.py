@@ -1,0 +1,93 @@
+"""History reads as labelled fields: a list row added to the draft is shown field by field with Chinese
+names (not a JSON blob), a new template version names the form fields it changed, and the change
+history shows before and after as labelled values rather than Python dict dumps."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import delete, select
+
+from engine.audit.changelog import acting
+from engine.authoring import templates as task_templates
+from engine.core.models import Campaign, ListItem, RuleList, TaskTemplate
+from tests.helpers import csrf_from
+
+
+@pytest.fixture()
+def campaign(session) -> Campaign:
+    return session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
+
+
+@pytest.fixture()
+def admin_client(app, csrf_on, login):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.252.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    assert login(client, "admin").status_code in (302, 303)
+    return client
+
+
+def _zt1(session, campaign) -> ListItem:
+    return session.scalar(select(ListItem).join(RuleList).where(RuleList.campaign_id == campaign.id,
+                                                               RuleList.kind == "zero_tolerance", ListItem.key == "ZT1"))
+
+
+def test_an_added_list_row_is_shown_field_by_field_with_names(admin_client, session, campaign):
+    zt1 = _zt1(session, campaign)
+    rule_list = session.get(RuleList, zt1.list_id)
+    session.add(ListItem(list_id=rule_list.id, position=99, key="ZT99", title_zh="历史可读测试", title_en="Readable",
+                         categories=list(zt1.categories), conditions=[{"fact": "local_hour", "op": "between",
+                                                                       "value": [8, 18]}],
+                         assign=zt1.assign, template_code=zt1.template_code, points=3, enabled=True))
+    session.commit()
+    try:
+        page = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=zh").get_data(as_text=True)
+        row = page.split('data-subject="zero_tolerance/ZT99"')[1].split("</tr>")[0]
+        assert '{"' not in row and "{'" not in row
+        assert 'class="row mb-0 labelled-fields"' in row
+        for field, label in (("title", "名称"), ("zh", "中文"), ("points", "扣分"), ("conditions", "条件"),
+                             ("fact", "事实")):
+            assert f'data-field="{field}">{label}</dt>' in row, field
+        assert "历史可读测试" in row and "local_hour" in row and "8、18" in row
+    finally:
+        session.execute(delete(ListItem).where(ListItem.key == "ZT99"))
+        session.commit()
+
+
+def test_a_new_template_version_names_the_fields_it_changed(admin_client, session, campaign):
+    code = _zt1(session, campaign).template_code
+    before = task_templates.latest(session, code)
+    spec = task_templates.spec_of(before)
+    first = spec["fields"][0]
+    spec["fields"] = [{**first, "zh": first["zh"] + "（已改）"}, *spec["fields"][1:],
+                      {"name": "extra_note", "type": "text", "zh": "补充说明", "en": "Extra note"}]
+    url = f"/admin/templates/edit/?code={code}&lang=zh"
+    token = csrf_from(admin_client.get(url).get_data(as_text=True))
+    try:
+        saved = admin_client.post(url, data={"csrf_token": token, "design": json.dumps(spec)}, follow_redirects=True)
+        flashed = saved.get_data(as_text=True)
+        assert "变动的字段" in flashed and f"{first['zh']}（已改） (修改)" in flashed and "补充说明 (新增)" in flashed
+        draft = admin_client.get(f"/admin/versions/{campaign.id}/draft?lang=zh").get_data(as_text=True)
+        row = draft.split(f'data-subject="{code}"')[1].split("</tr>")[0]
+        assert f'<li data-field="{first["name"]}">修改' in row and '<li data-field="extra_note">新增' in row
+    finally:
+        session.execute(delete(TaskTemplate).where(TaskTemplate.code == code, TaskTemplate.version > before.version))
+        session.commit()
+
+
+def test_the_change_history_shows_labelled_before_and_after(app, login, session, campaign):
+    zt1 = _zt1(session, campaign)
+    old = list(zt1.conditions or [])
+    with acting("cli", None, "history-test"):
+        zt1.conditions = [{"fact": "local_hour", "op": "between", "value": [6, 9]}]
+        session.commit()
+        zt1.conditions = old
+        session.commit()
+    client = app.test_client()
+    assert login(client, "auditor").status_code in (302, 303)
+    page = client.get("/admin/changes/?object_type=ListItem&user=history-test&lang=zh").get_data(as_text=True)
+    entry = page.split('data-field="conditions"')[1].split("</tr>")[0]
+    assert "{'" not in entry and '{"' not in entry
+    assert "条件" in page.split('data-field="conditions"')[1][:200]
+    assert 'data-field="fact"' in entry and "local_hour" in entry and "6、9" in entry
