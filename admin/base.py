@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField
 from wtforms.widgets import NumberInput
 
+from engine.audit.changelog import url_host
 from engine.core.models import Base, Category, DutyItem, Grid, SupervisionTier, Unit
 from web.common.display import NAMES, local_time, name_of
 from web.common.i18n import short_lang
@@ -232,5 +233,4 @@ def shown_address(address: str | None) -> str:
     query, so only editors see them whole; readers get the scheme and host."""
     if not address or may_edit() or "://" not in address:
         return address or ""
-    scheme, rest = address.split("://", 1)
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}/…"
+    return f"{address.split('://', 1)[0]}://{url_host(address)}/…"

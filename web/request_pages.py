@@ -40,7 +40,7 @@ def _page(status: int = 200, decide_errors: dict[str, list[str]] | None = None, 
         grounds_name=grounds_name, found=found, errors=errors, args=request.args, unit_choices=units,
         kinds=request_queue.KIND_NAMES, decidable=request_queue.DECIDABLE, ages=request_queue.AGES,
         page_url=lambda n: url_for("requests.queue", **kept, page=n), decide_errors=decide_errors or {},
-        reason=reason, back=request.full_path), status
+        reason=reason, back=_back() if request.method == "POST" else request.full_path), status
 
 
 @bp.get("/dispatch")
@@ -74,5 +74,12 @@ def decide():
         flash(_("%(n)s request(s) decided.", n=len(outcome.decided)), "success")
     for task_id, why in outcome.refused.items():
         flash(_("Task %(id)s: %(why)s", id=task_id, why=why), "danger")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """Where a bulk decision returns: the queue with the filters it was made from (a path of this queue only)."""
     back = request.form.get("back", "")
-    return redirect(back if back.startswith("/dispatch") and not back.startswith("//") else url_for("requests.queue"))
+    if back.startswith("/dispatch") and not back.startswith(("//", "/dispatch/decide")):
+        return back
+    return url_for("requests.queue")

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import Session, object_session
@@ -26,12 +27,22 @@ PERSONAL_FIELDS = {"phone"}
 MOBILE = re.compile(r"^\+?\d{7,15}$")
 
 
+def url_host(address: str) -> str:
+    """A URL's host and port, never the user name and password a URL may carry before the host."""
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname or ""
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a malformed port or host: show nothing of it rather than all of it
+        return "?"
+
+
 def masked_address(address: str) -> str:
     """A recipient address as the log keeps it: a URL (a robot's carries its key) cut to its host and the key's
     last four characters, a mobile number masked, an e-mail address whole."""
     if "://" in address:
         scheme, rest = address.split("://", 1)
-        host = rest.split("/", 1)[0].split("?", 1)[0]
+        host = url_host(address)
         return f"{scheme}://{host}/…****{rest[-4:]}" if len(rest) > len(host) + 8 else f"{scheme}://{host}/…"
     if MOBILE.match(address.strip()):
         return address.strip()[:3] + "****" + address.strip()[-4:]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from engine.audit.changelog import masked_address
 from engine.core.config import load_settings
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -139,7 +140,8 @@ def post_json(url: str, body: bytes, headers: dict[str, str], connect_timeout: f
     `read_timeout` (CIVICRULES_HTTP_*_TIMEOUT) ends the call with a timeout. Redirects are answers, not followed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Refused(f"not an http(s) URL: {url!r} / 不是 http(s) 地址")
+        shown = masked_address(url) if "://" in url else url[:4] + "…"  # never the key an address may carry
+        raise Refused(f"not an http(s) URL: {shown!r} / 不是 http(s) 地址")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = resolve_allowed(parts.hostname, port)
     connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP

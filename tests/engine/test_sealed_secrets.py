@@ -151,3 +151,17 @@ def test_migration_0048_seals_existing_rows_and_downgrade_opens_them(own_instanc
     with engine.connect() as conn:
         assert tuple(conn.execute(sa.text("SELECT address, secret FROM recipients")).one()) == (clear, "LEGACY-SEC")
     engine.dispose()
+
+
+def test_a_url_with_a_user_and_password_is_masked_to_its_host():
+    from engine.audit.changelog import masked_address
+    from engine.delivery.http import Refused, post_json
+
+    shown = masked_address("https://bot:Sup3rS3cret@hooks.example.com:8443/api/abcdefgh1234")
+    assert "Sup3rS3cret" not in shown and "bot" not in shown and shown.startswith("https://hooks.example.com:8443/")
+    try:
+        post_json("hooks.example.com/send?key=abcdefghsecret", b"{}", {}, 1, 1)
+    except Refused as err:
+        assert "abcdefghsecret" not in str(err)
+    else:
+        raise AssertionError("an address without a scheme must be refused")

@@ -213,6 +213,11 @@ def test_the_queue_searches_filters_pages_and_decides_in_bulk(
     bare = client.post("/dispatch/decide?lang=zh-CN", data={"task": picked, "decision": "reject", "comment": " ",
                                                             "csrf_token": csrf_from(queue)})
     assert bare.status_code == 422 and "须填写理由" in text(bare.get_data(as_text=True), "bulk-comment-errors")
+    refused_page = client.post("/dispatch/decide?lang=zh-CN", data={
+        "task": picked, "decision": "reject", "comment": " ", "csrf_token": csrf_from(queue),
+        "back": "/dispatch?q=和平路"}).get_data(as_text=True)
+    assert 'name="back" value="/dispatch?q=和平路"' in refused_page  # the refused page keeps the queue's filters
+    assert re.search(r'id="request-filters" action="/dispatch"', refused_page)  # filtering from it reads the queue
     done = client.post("/dispatch/decide?lang=zh-CN", data={
         "task": picked, "decision": "reject", "comment": "材料不全", "csrf_token": csrf_from(queue),
         "back": "/dispatch?q=和平路"}, follow_redirects=True).get_data(as_text=True)
