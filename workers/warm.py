@@ -1,0 +1,155 @@
+"""The warm engine: one long-lived evaluating process per evaluation worker, supervised by it.
+
+The child is forked once from the warmed worker and keeps its durable_rules Host and compiled versions across
+drains (retired versions are deleted from it), so an event costs no fork, no Host and no compile. A crash of the
+C engine (even SIGSEGV) kills only the child: the worker releases the child's leases at once, recording why, and
+forks a new one; the events of that batch are then retried alone until they pass or are marked failed, as before.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+from multiprocessing.connection import Connection, wait
+
+from engine.core.config import load_settings
+from engine.core.db import session_factory
+from engine.evaluation import pipeline
+from engine.evaluation.pipeline import DrainResult
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """Why the evaluating process ended, from multiprocessing's exit code (minus the signal number if killed)."""
+    if exitcode is not None and exitcode < 0:
+        number = -exitcode
+        try:
+            return f"evaluating process died by signal {number} ({signal.Signals(number).name})"
+        except ValueError:
+            return f"evaluating process died by signal {number}"
+    return f"evaluating process exited unexpectedly (status {exitcode})"
+
+
+def _die_with_parent() -> None:
+    """A worker killed by SIGKILL takes its evaluating process along (Linux); elsewhere it stops at its next drain."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
+    """The child's loop: one drain per request, with the Host kept between them; ends when the worker does."""
+    parent_end.close()
+    _die_with_parent()
+    for number in (signal.SIGINT, signal.SIGTERM):  # the worker decides: a warm stop lets the batch finish
+        signal.signal(number, signal.SIG_IGN)
+    settings = load_settings()
+    factory = session_factory(settings.database_url)
+    try:
+        with factory() as session:
+            pipeline.warm_engine(session)
+    except Exception:  # the database may be restarting: the first drain registers what it needs
+        log.warning("warming the evaluating process failed", exc_info=True)
+    while os.getppid() == parent:
+        try:
+            budget = requests.recv()
+        except (EOFError, OSError):
+            return
+        if budget is None:
+            return
+        limits = settings.pipeline
+        requests.send(pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
+                                     time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds))
+
+
+class WarmEngine:
+    """The worker's handle on its evaluating process: hands it drains and replaces it when it dies."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self._requests: Connection | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        ours, theirs = self._context.Pipe()
+        self.process = self._context.Process(target=_serve, args=(theirs, ours, os.getpid()),
+                                             name="civicrules-evaluator", daemon=True)
+        self.process.start()
+        theirs.close()
+        self._requests = ours
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def drain(self, time_budget: float = 30.0) -> DrainResult:
+        """One drain in the evaluating process; if it dies meanwhile, its leases are released with the reason and
+        a new process is started: the crashed batch costs one attempt of its events, nothing more."""
+        if not self.alive():
+            self._replace()
+        try:
+            self._requests.send(time_budget)
+            ready = wait([self._requests, self.process.sentinel])
+            if self._requests in ready and self._requests.poll():
+                return self._requests.recv()
+        except (EOFError, OSError):
+            pass
+        except BaseException:  # a job timeout or a cold stop: the batch is abandoned, its events free at once
+            self.stop(kill=True)
+            raise
+        return DrainResult(retried=self._replace())
+
+    def _replace(self) -> int:
+        """Release a dead process's leases, recording why, and start a new one; return how many were released."""
+        released = 0
+        if self.process is not None:
+            self.process.join(timeout=10)
+            reason = describe_exit(self.process.exitcode)
+            released = self._release(self.process.pid, reason)
+            log.warning("evaluating process %s ended (%s); released %s leased events", self.process.pid, reason,
+                        released)
+            self.restarts += 1
+        self.start()
+        return released
+
+    @staticmethod
+    def _release(pid: int, reason: str) -> int:
+        prefix = f"{socket.gethostname()}/{pid}/"
+        with session_factory(load_settings().database_url)() as session:
+            return pipeline.release(session, prefix, reason)
+
+    def stop(self, kill: bool = False) -> None:
+        """End the evaluating process: after its drain when asked politely, at once with `kill`."""
+        if self.process is None:
+            return
+        if not kill and self.process.is_alive():
+            try:
+                self._requests.send(None)
+            except OSError:
+                pass
+            self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=10)
+            self._release(self.process.pid, describe_exit(self.process.exitcode))
+        self._requests.close()
+        self.process = None
+
+
+_current: WarmEngine | None = None
+
+
+def current() -> WarmEngine | None:
+    """The evaluating process of this worker, when it runs one (the evaluation group); None elsewhere."""
+    return _current
+
+
+def install(engine: WarmEngine | None) -> None:
+    global _current
+    _current = engine
