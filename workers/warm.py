@@ -21,7 +21,8 @@ from engine.evaluation import pipeline
 from engine.evaluation.pipeline import DrainResult
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
+PROCESS_NAME = b"cr-evaluator"  # what ps and /proc/<pid>/comm show
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -36,9 +37,12 @@ def describe_exit(exitcode: int | None) -> str:
 
 
 def _die_with_parent() -> None:
-    """A worker killed by SIGKILL takes its evaluating process along (Linux); elsewhere it stops at its next drain."""
+    """A worker killed by SIGKILL takes its evaluating process along, and `ps` names it (Linux); elsewhere it
+    stops at its next drain."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(PR_SET_NAME, PROCESS_NAME)
     except (OSError, AttributeError):
         pass
 
