@@ -6,7 +6,7 @@ through many publishes: one process publishes 200 times, each a real change of t
 row's points and a timeline step's delay change, so rules, hash and bundle differ), and after each
 publish evaluates a few events through the normal path (intake -> pipeline.drain -> durable_rules
 -> firings and tasks). It prints the resident set size (psutil) before the first publish and after
-1, 50 and 200 publishes, the ratio 200/1, and how many versions the process holds registered.
+1, 50, 200, 500 and 1,000 publishes, the ratio last/1, and how many versions the process holds registered.
 
 With --horses the evaluation after each publish runs the way the engine worker runs it (workers/worker.py:
 RQ forks a work-horse per job, and durable_rules is imported in the horse only): a forked child evaluates
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SCHEMA = "bench_publish_memory"
-CHECKPOINTS = (1, 50, 200)
+CHECKPOINTS = (1, 50, 200, 500, 1000)
 
 
 def database_url(postgres: bool) -> str:
@@ -66,7 +66,7 @@ def main() -> None:
     from engine.authoring import demo
     from engine.evaluation import pipeline
     from engine.evaluation.context import _compiled_cache
-    from engine.authoring.drafts import publish
+    from engine.authoring.drafts import draft_view, freeze
     from engine.core.db import session_factory
     from engine.durable.evaluator import evaluator
     from engine.intake.events import IntakeSource, accept_event
@@ -125,7 +125,8 @@ def main() -> None:
             row.points = 1 + n % 97  # the row's rule changes: new rules, new hash, new durable_rules names
             timeline = session.scalar(select(Timeline).where(Timeline.campaign_id == campaign.id).order_by(Timeline.id))
             timeline.steps[0].after_minutes = 30 + n  # and the bundle's timeline
-            publish(session, campaign, comment=f"memory bench {n}")
+            freeze(session, campaign, draft_view(session, campaign), comment=f"memory bench {n}")  # no scenario gate:
+            # the changed points would fail the demo's scenarios, and the gate's own process is not what is measured
             session.commit()
         if args.horses:
             evaluated, rss = in_horse()
@@ -141,7 +142,7 @@ def main() -> None:
                       f"{'durable.engine' in sys.modules}), horse RSS {rss:7.1f} MB", flush=True)
             else:
                 print(f"after {n:>4} publishes: RSS {figures[n]:7.1f} MB, versions registered in durable_rules "
-                      f"{len(evaluator()._registered)}, compiled cache {len(_compiled_cache)}", flush=True)
+                      f"{len(evaluator()._layouts)}, compiled cache {len(_compiled_cache)}", flush=True)
     with factory() as session:
         events = session.query(Event).filter(Event.source == source.name).count()
         firings = session.query(Firing).join(Event).filter(Event.source == source.name).count()
@@ -151,7 +152,7 @@ def main() -> None:
               "events_evaluated": events, "firings": firings, "rss_mb": figures,
               "ratio_last_to_first": round(figures[last] / figures[1], 2),
               "mb_per_publish": round((figures[last] - figures[1]) / max(1, last - 1), 3),
-              "registered_versions": None if args.horses else len(evaluator()._registered),
+              "registered_versions": None if args.horses else len(evaluator()._layouts),
               "horse_rss_mb": horse_rss or None, "seconds": round(time.monotonic() - started, 1)}
     print(json.dumps(result))
 

@@ -1,9 +1,10 @@
 """The warm engine: one long-lived evaluating process per evaluation worker, supervised by it.
 
 The child is forked once from the warmed worker and keeps its durable_rules Host and compiled versions across
-drains (retired versions are deleted from it), so an event costs no fork, no Host and no compile. A crash of the
-C engine (even SIGSEGV) kills only the child: the worker releases the child's leases at once, recording why, and
-forks a new one; the events of that batch are then retried alone until they pass or are marked failed, as before.
+drains (retired versions are deleted from it, and it is replaced once it grew RECYCLE_GROWTH_MB), so an event
+costs no fork, no Host and no compile. A crash of the C engine (even SIGSEGV) kills only the child: the worker
+releases the child's leases at once, recording why, and forks a new one; the events of that batch are then
+retried alone until they pass or are marked failed, as before.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import signal
 import socket
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 
 from engine.core.config import load_settings
 from engine.core.db import session_factory
@@ -23,6 +25,9 @@ from engine.evaluation.pipeline import DrainResult
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
 PROCESS_NAME = b"cr-evaluator"  # what ps and /proc/<pid>/comm show
+#: The evaluating process is replaced between drains once its resident set grew this much past its warm start:
+#: its Host drops retired versions, and this bound keeps memory flat whatever else a long life accumulates.
+RECYCLE_GROWTH_MB = 256
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -60,6 +65,7 @@ def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
             pipeline.warm_engine(session)
     except Exception:  # the database may be restarting: the first drain registers what it needs
         log.warning("warming the evaluating process failed", exc_info=True)
+    baseline = resident_mb()
     while os.getppid() == parent:
         try:
             budget = requests.recv()
@@ -68,8 +74,21 @@ def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
         if budget is None:
             return
         limits = settings.pipeline
-        requests.send(pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
-                                     time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds))
+        result = pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
+                                time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds)
+        retire = resident_mb() - baseline > RECYCLE_GROWTH_MB
+        requests.send((result, retire))
+        if retire:
+            return
+
+
+def resident_mb() -> float:
+    """This process's resident set in MB (0 where /proc is missing: then it is never recycled)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class WarmEngine:
@@ -80,6 +99,7 @@ class WarmEngine:
         self.process: multiprocessing.process.BaseProcess | None = None
         self._requests: Connection | None = None
         self.restarts = 0
+        self.recycles = 0
 
     def start(self) -> None:
         ours, theirs = self._context.Pipe()
@@ -101,7 +121,14 @@ class WarmEngine:
             self._requests.send(time_budget)
             ready = wait([self._requests, self.process.sentinel])
             if self._requests in ready and self._requests.poll():
-                return self._requests.recv()
+                result, retire = self._requests.recv()
+                if retire:  # grown past its bound: a fresh process from the warm parent, between drains
+                    self.process.join(timeout=30)
+                    self.recycles += 1
+                    log.info("evaluating process %s recycled after growing past %s MB", self.process.pid,
+                             RECYCLE_GROWTH_MB)
+                    self.start()
+                return result
         except (EOFError, OSError):
             pass
         except BaseException:  # a job timeout or a cold stop: the batch is abandoned, its events free at once

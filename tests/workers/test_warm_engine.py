@@ -18,6 +18,7 @@ from engine.durable.evaluator import evaluator
 from engine.evaluation import lease, pipeline
 from engine.evaluation.context import active_contexts
 from engine.evaluation.lease import Heartbeat
+from workers import warm
 from workers.warm import PROCESS_NAME
 from tests.helpers import REPORT, event, start, stop, wait_for
 from tests.workers.test_recovery import queue_drain, statuses, store
@@ -130,3 +131,18 @@ def test_the_heartbeat_keeps_a_batch_leased_while_it_is_evaluated(factory, demo)
         assert session.scalar(select(func.min(Event.lease_until)).where(Event.lease_token == token)) > first
         assert pipeline.evaluate_claimed(session, token, claimed) == len(claimed)
     assert lease.renew(factory, token, clock.now()) == 0  # recorded: nothing is held any more
+
+
+def test_the_evaluating_process_is_recycled_once_it_outgrows_its_bound(factory, env, settings, demo, monkeypatch):
+    monkeypatch.setattr(warm, "RECYCLE_GROWTH_MB", -1)  # every drain grows past it: recycled after each one
+    engine = warm.WarmEngine()
+    engine.start()
+    try:
+        first = engine.process.pid
+        store(factory, "warm-recycle", [event("06029", "NC-02", hour=23)])
+        assert engine.drain().evaluated == 1
+        assert engine.alive() and engine.process.pid != first and engine.recycles == 1
+        store(factory, "warm-recycle", [event("06029", "NC-02", hour=23)])
+        assert engine.drain().evaluated == 1 and engine.restarts == 0  # a recycle is no crash: nothing released
+    finally:
+        engine.stop()
