@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import traceback
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -74,10 +75,14 @@ def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
         if budget is None:
             return
         limits = settings.pipeline
-        result = pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
-                                time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds)
+        try:
+            result = pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
+                                    time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds)
+        except Exception:  # the database restarting: the job fails and RQ retries it, this process stays warm
+            requests.send((None, False, traceback.format_exc(limit=5)))
+            continue
         retire = resident_mb() - baseline > RECYCLE_GROWTH_MB
-        requests.send((result, retire))
+        requests.send((result, retire, None))
         if retire:
             return
 
@@ -91,6 +96,10 @@ def resident_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class DrainFailed(RuntimeError):
+    """A drain raised in the evaluating process (its traceback is the message); the process lives on."""
+
+
 class WarmEngine:
     """The worker's handle on its evaluating process: hands it drains and replaces it when it dies."""
 
@@ -102,6 +111,8 @@ class WarmEngine:
         self.recycles = 0
 
     def start(self) -> None:
+        if self._requests is not None:
+            self._requests.close()
         ours, theirs = self._context.Pipe()
         self.process = self._context.Process(target=_serve, args=(theirs, ours, os.getpid()),
                                              name="civicrules-evaluator", daemon=True)
@@ -121,7 +132,9 @@ class WarmEngine:
             self._requests.send(time_budget)
             ready = wait([self._requests, self.process.sentinel])
             if self._requests in ready and self._requests.poll():
-                result, retire = self._requests.recv()
+                result, retire, error = self._requests.recv()
+                if error is not None:
+                    raise DrainFailed(error)
                 if retire:  # grown past its bound: a fresh process from the warm parent, between drains
                     self.process.join(timeout=30)
                     self.recycles += 1
@@ -131,6 +144,8 @@ class WarmEngine:
                 return result
         except (EOFError, OSError):
             pass
+        except DrainFailed:
+            raise
         except BaseException:  # a job timeout or a cold stop: the batch is abandoned, its events free at once
             self.stop(kill=True)
             raise
@@ -138,15 +153,14 @@ class WarmEngine:
 
     def _replace(self) -> int:
         """Release a dead process's leases, recording why, and start a new one; return how many were released."""
-        released = 0
-        if self.process is not None:
-            self.process.join(timeout=10)
-            reason = describe_exit(self.process.exitcode)
-            released = self._release(self.process.pid, reason)
-            log.warning("evaluating process %s ended (%s); released %s leased events", self.process.pid, reason,
-                        released)
-            self.restarts += 1
+        dead, released = self.process, 0
         self.start()
+        if dead is not None:
+            dead.join(timeout=10)
+            reason = describe_exit(dead.exitcode)
+            self.restarts += 1
+            released = self._release(dead.pid, reason)  # the database down: the leases expire on their own
+            log.warning("evaluating process %s ended (%s); released %s leased events", dead.pid, reason, released)
         return released
 
     @staticmethod
@@ -170,6 +184,7 @@ class WarmEngine:
             self.process.join(timeout=10)
             self._release(self.process.pid, describe_exit(self.process.exitcode))
         self._requests.close()
+        self._requests = None
         self.process = None
 
 
