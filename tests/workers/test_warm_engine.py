@@ -146,3 +146,15 @@ def test_the_evaluating_process_is_recycled_once_it_outgrows_its_bound(factory, 
         assert engine.drain().evaluated == 1 and engine.restarts == 0  # a recycle is no crash: nothing released
     finally:
         engine.stop()
+
+
+def test_a_drain_that_fails_in_the_evaluating_process_fails_the_job_and_keeps_the_process(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'civicrules.db'}")  # cannot be opened
+    engine = warm.WarmEngine()
+    engine.start()
+    try:
+        with pytest.raises(warm.DrainFailed, match="OperationalError"):
+            engine.drain()  # RQ records the job failed and retries it, as when a horse raised
+        assert engine.alive() and engine.restarts == 0
+    finally:
+        engine.stop()
