@@ -183,17 +183,19 @@ def stack():
     serve = subprocess.Popen(cli + ["serve", "--port", str(port)], env=env, cwd=ROOT, start_new_session=True,
                              stdout=open(folder / "serve.log", "wb"), stderr=subprocess.STDOUT)
     stack = Stack(f"http://127.0.0.1:{port}", token, serve, cluster, redis, env)
-    wait_for(lambda: get(stack, "/healthz") == 200, 60, "the service to come up")
-    seed_history(stack)
-    yield stack
-    os.killpg(serve.pid, signal.SIGTERM)
-    try:
-        serve.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(serve.pid, signal.SIGKILL)
-    redis.kill()
-    cluster.stop("immediate")
-    shutil.rmtree(folder, ignore_errors=True)
+    try:  # a service slow to start on a loaded machine must not leave its processes running
+        wait_for(lambda: get(stack, "/healthz") == 200, 180, "the service to come up")
+        seed_history(stack)
+        yield stack
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
+        redis.kill()
+        cluster.stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def get(stack: Stack, path: str) -> int:
@@ -307,7 +309,8 @@ def kill_a_gunicorn_worker(stack: Stack) -> None:
 
 
 def kill_the_rq_worker(stack: Stack) -> None:
-    worker = next(p for p in stack.children(stack.serve.pid) if "app.cli worker" in stack.command_of(p))
+    worker = next(p for p in stack.children(stack.serve.pid)
+                  if "app.cli worker --queues evaluate" in stack.command_of(p))
     deadline = time.monotonic() + 20
     while not (stack.children(worker) and held(stack)) and time.monotonic() < deadline:  # wait for a leased batch
         time.sleep(0.05)
