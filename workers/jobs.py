@@ -8,19 +8,24 @@ from engine.delivery import outbox
 from engine.evaluation import pipeline
 from engine.core.config import load_settings
 from engine.core.db import session_factory
+from workers import warm
 from workers.metrics import record_drain
 from workers.queues import clear_delivery_flag, clear_drain_flag, enqueue_delivery, enqueue_drain
 from engine.intake import imports
 
 log = logging.getLogger(__name__)
+DRAIN_JOB = "workers.jobs.drain_events"
 
 
 def drain_events() -> dict:
     """Evaluate every claimable pending event, in batches; queue a follow-up if time ran out."""
     settings = load_settings()
     clear_drain_flag(settings)  # events arriving from now on queue a fresh drain
-    result = pipeline.drain(session_factory(settings.database_url), settings.pipeline.batch_size,
-                            settings.pipeline.lease_seconds, settings.pipeline.max_attempts)
+    engine = warm.current()
+    limits = settings.pipeline
+    result = engine.drain() if engine is not None else pipeline.drain(
+        session_factory(settings.database_url), limits.batch_size, limits.lease_seconds, limits.max_attempts,
+        heartbeat_seconds=limits.heartbeat_seconds)
     with session_factory(settings.database_url)() as session:
         record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):

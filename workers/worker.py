@@ -1,6 +1,7 @@
-"""The RQ worker that evaluates events: each job runs in a forked work-horse, so a crash of the
-C engine (even SIGSEGV) kills only that horse; the worker then releases the horse's leases at
-once, and those events are retried alone until they pass or are marked failed.
+"""The RQ worker that evaluates events. A worker serving the evaluation group hands each drain to its long-lived
+evaluating process (workers/warm.py), which keeps its durable_rules Host and compiled versions; every other job
+runs in a forked work-horse. Either way a crash of the C engine (even SIGSEGV) kills only that process; the
+worker then releases its leases at once, and those events are retried alone until they pass or are marked failed.
 
 A worker serves one or more queue groups (workers.queues.GROUPS); `civicrules serve` runs one process per
 group, so a webhook hanging until its timeout or a long replay never holds the evaluation worker."""
@@ -15,11 +16,14 @@ from rq import Queue, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
+from rq.worker import WorkerStatus
 
 from engine.evaluation import pipeline
 from engine.core.config import load_settings
 from engine.core.db import session_factory
-from workers.queues import DELIVERY, GROUPS, all_queues, connection, enqueue_drain, queue_for
+from workers import warm
+from workers.jobs import DRAIN_JOB
+from workers.queues import DELIVERY, EVALUATE, GROUPS, all_queues, connection, enqueue_drain, queue_for
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +83,21 @@ class EngineWorker(Worker):
         super().main_work_horse(job, queue)
 
     def execute_job(self, job, queue):
+        if job.func_name == DRAIN_JOB and warm.current() is not None:
+            self.prepare_execution(job)  # as RQ's SimpleWorker: no fork, the evaluating process does the work
+            self.perform_job(job, queue)
+            self.set_state(WorkerStatus.IDLE)
+            return None
         result = super().execute_job(job, queue)
         self.warm()  # a version published meanwhile is read here once, not in every horse
         return result
+
+    def teardown(self) -> None:
+        engine = warm.current()
+        if engine is not None:
+            engine.stop()
+            warm.install(None)
+        super().teardown()
 
     def handle_work_horse_killed(self, job, retpid: int, ret_val: int, rusage) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
@@ -106,4 +122,13 @@ def run(burst: bool = False, with_scheduler: bool = True, groups: tuple[str, ...
     worker.warming = groups != (DELIVERY,)
     worker.scheduled = all_queues(settings, conn)
     worker.warm()
-    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    if EVALUATE in groups:
+        engine = warm.WarmEngine()
+        engine.start()  # forked before RQ starts its threads, from the warmed parent
+        warm.install(engine)
+    try:
+        worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    finally:
+        if warm.current() is not None:
+            warm.current().stop(kill=True)
+            warm.install(None)

@@ -47,7 +47,9 @@ VARIABLES: tuple[Variable, ...] = (
              "time zone of pages and exports that belong to no campaign (a campaign's pages use the campaign's own)"),
     Variable("CIVICRULES_QUEUE_PREFIX", "civicrules", "prefix of RQ queues and Redis keys, so deployments can share a Redis"),
     Variable("CIVICRULES_BATCH_SIZE", "200", "events per evaluation batch"),
-    Variable("CIVICRULES_LEASE_SECONDS", "60", "how long a claimed batch is held before another worker may take it over"),
+    Variable("CIVICRULES_LEASE_SECONDS", "60", "the longest a claimed batch is held before another worker may take it over"),
+    Variable("CIVICRULES_LEASE_HEARTBEAT_SECONDS", "10",
+             "a worker claims a batch for this long and renews it while evaluating: a killed worker's events wait no longer"),
     Variable("CIVICRULES_MAX_ATTEMPTS", "3", "solo attempts before an event is marked failed"),
     Variable("CIVICRULES_EVIDENCE_DIR", "", "folder of task photos and case attachments; empty: <instance>/evidence"),
     Variable("CIVICRULES_EVIDENCE_MAX_MB", "10", "largest photo or case attachment accepted, in MB"),
@@ -123,6 +125,7 @@ class PipelineSettings:
     batch_size: int
     lease_seconds: int
     max_attempts: int
+    heartbeat_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -376,7 +379,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         queues=QueueSettings(prefix=env.text("CIVICRULES_QUEUE_PREFIX")),
         pipeline=PipelineSettings(batch_size=env.whole("CIVICRULES_BATCH_SIZE"),
                                   lease_seconds=env.whole("CIVICRULES_LEASE_SECONDS"),
-                                  max_attempts=env.whole("CIVICRULES_MAX_ATTEMPTS")),
+                                  max_attempts=env.whole("CIVICRULES_MAX_ATTEMPTS"),
+                                  heartbeat_seconds=env.whole("CIVICRULES_LEASE_HEARTBEAT_SECONDS")),
         evidence=EvidenceSettings(dir=Path(env.text("CIVICRULES_EVIDENCE_DIR") or instance / "evidence").resolve(),
                                   max_bytes=int(env.real("CIVICRULES_EVIDENCE_MAX_MB") * 2**20)),
         lockout=LockoutSettings(failures=env.whole("CIVICRULES_LOCKOUT_FAILURES"),

@@ -179,6 +179,24 @@ class Evaluator:
         self._layouts[tag] = plan
         return plan
 
+    def prepare(self, tag: str, compiled: CompiledRuleset) -> None:
+        """Register a version ahead of its first event, so a warm process answers the first one quickly."""
+        self._ensure(tag, compiled)
+
+    @property
+    def tags(self) -> set[str]:
+        return set(self._layouts)
+
+    def retain(self, tags: set[str]) -> None:
+        """Delete the rulesets of every version not in `tags`: a long-lived process keeps only the active
+        versions in its Host, so its memory stays flat however many versions are published."""
+        for tag in set(self._layouts) - tags:
+            for name in self._layouts.pop(tag).definitions:
+                ruleset = self._host._ruleset_directory.pop(f"{tag}.{name}", None)
+                if ruleset is not None:
+                    self._host._ruleset_list.remove(ruleset)
+                    self._durable.durable_rules_engine.delete_ruleset(ruleset._handle)
+
     def evaluate(self, tag: str, compiled: CompiledRuleset,
                  items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
         """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""

@@ -13,6 +13,7 @@ import os
 import socket
 import traceback
 import uuid
+from contextlib import nullcontext
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from engine.evaluation.hotspots import once_per_spot
 from engine.evaluation.verdict import Verdict, decide_batch, per_event
 from engine.cases.admission import Admission, Policies, admission, clock_due
 from engine.core.models import Campaign, Event, Grid
+from engine.evaluation.lease import Heartbeat
 from engine.evaluation.record import record
 
 from engine.core.states import CaseStage, EventStatus
@@ -104,7 +106,10 @@ def evaluate_claimed(session: Session, token: str, ids: list[int]) -> int:
     placed = [event for event in events if event.grid_id is not None]  # outside every grid: nothing to evaluate
     history = History.of(session, placed)
     ref = load_reference(session)
-    groups = per_event(decide_batch(placed, active_contexts(session), evaluator(), ref, history, now))
+    contexts = active_contexts(session)
+    engine = evaluator()
+    engine.retain({context.tag for context in contexts})  # a retired version leaves the long-lived Host
+    groups = per_event(decide_batch(placed, contexts, engine, ref, history, now))
     verdicts_of = {verdicts[0].event.id: verdicts for verdicts in groups}
     links = link_batch(session, events)
     once_per_spot(session, groups, links, ref, now)
@@ -218,19 +223,22 @@ def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,
-          time_budget: float = 30.0) -> DrainResult:
-    """Evaluate pending events until none is claimable or the time budget is spent."""
+          time_budget: float = 30.0, heartbeat_seconds: int | None = None) -> DrainResult:
+    """Evaluate pending events until none is claimable or the time budget is spent. With `heartbeat_seconds`,
+    each batch is claimed for that long only and renewed while it is evaluated, up to `lease_seconds` in all."""
     result = DrainResult()
     started = time.monotonic()
+    short = min(heartbeat_seconds or lease_seconds, lease_seconds)
     while time.monotonic() - started < time_budget:
         with factory() as session:
-            token, ids, alone = claim(session, batch_size, lease_seconds)
+            token, ids, alone = claim(session, batch_size, short)
             if not ids:
                 break
             result.batches += 1
             result.failed += fail_exhausted(session, token, max_attempts)
             try:
-                recorded = evaluate_claimed(session, token, ids)
+                with Heartbeat(factory, token, short, lease_seconds) if short < lease_seconds else nullcontext():
+                    recorded = evaluate_claimed(session, token, ids)
                 result.evaluated += recorded
                 result.event_ids += ids
             except Exception:
@@ -256,4 +264,13 @@ def warm(session: Session) -> None:
     History.of(session, [])
     load_reference(session)
     active_contexts(session)
+    session.rollback()
+
+
+def warm_engine(session: Session) -> None:
+    """In the long-lived evaluating process: also register the active versions in its durable_rules Host."""
+    warm(session)
+    engine = evaluator()
+    for context in active_contexts(session):
+        engine.prepare(context.tag, context.compiled)
     session.rollback()

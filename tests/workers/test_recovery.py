@@ -90,6 +90,7 @@ def test_an_event_that_crashes_the_engine_is_failed_and_the_rest_of_its_batch_ev
     try:
         wait_for(lambda: statuses(factory, ids) == {"evaluated": 4, "failed": 1}, TIMEOUT, "four evaluated, one failed",
                  every=0.25)
+        assert worker.poll() is None, "the worker carries on after its evaluating process crashed"
     finally:
         stop(worker)
     with factory() as session:
