@@ -23,7 +23,8 @@ from engine.core import keyring
 #: The columns each chained table's MAC covers: everything a reader relies on, except the id.
 CONTENT: dict[str, tuple[str, ...]] = {
     "firings": ("event_id", "campaign_id", "ruleset_version_id", "rule_key", "rule_version", "list_kind",
-                "list_item", "matched", "decisions", "points", "task_id", "fired_at"),
+                "list_item", "matched", "decisions", "points", "task_id", "fired_at", "phase", "unit_id",
+                "category_id", "grid_id"),
     "task_transitions": ("task_id", "from_status", "to_status", "action", "actor_id", "at", "comment", "data"),
     "change_log": ("at", "user_id", "username", "interface", "object_type", "object_id", "action", "before",
                    "after", "campaign_id"),

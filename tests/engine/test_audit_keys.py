@@ -225,3 +225,16 @@ def test_verify_against_exported_heads_catches_seals_deleted_since(env, factory,
     caught = CliRunner().invoke(main, ["audit", "verify", "--against", str(path)], env=env)
     assert caught.exit_code == 1
     assert f"firings seal {newest.seq} is no longer in the database" in caught.output
+
+
+@pytest.mark.parametrize("column", ["phase", "unit_id", "category_id", "grid_id"])
+def test_the_columns_the_history_filters_by_are_covered_by_the_mac(factory, drain, session, column):
+    """The firing history filters and exports by unit, category and grid, and `phase` tells intake from filing:
+    editing any of them is named like any other tampering."""
+    firing = fired(factory, drain, session)
+    forged = {"phase": "forged"}.get(column)
+    with superuser(factory) as s:
+        s.execute(update(Firing).where(Firing.id == firing.id).values(
+            {column: forged if forged is not None else (getattr(firing, column) or 0) + 1}))
+    with factory() as s:
+        assert audit.verify(s).broken.startswith(f"firings: row {firing.id}:")
