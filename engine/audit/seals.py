@@ -108,15 +108,16 @@ class Verdict:
 class _Rows:
     """Checks the MAC of each row of one table in id order; rows without one may only precede the first keyed row."""
 
-    def __init__(self, kind: str, signers: dict[str, macs.Signer]):
-        self.kind, self.signers = kind, signers
+    def __init__(self, kind: str, signers: dict[str, macs.Signer], floor: int | None = None):
+        self.kind, self.signers, self.floor = kind, signers, floor  # floor: the last row written before keying
         self.keyed, self.unkeyed = False, 0
 
     def check(self, rows: list[Any], sealed_unkeyed: set[int] | None = None) -> Problem | None:
         """`sealed_unkeyed`: under a keyed seal, the rows it sealed without a MAC (the only ones allowed none)."""
         for row in rows:
             if row.mac is None:
-                if self.keyed or (sealed_unkeyed is not None and row.id not in sealed_unkeyed):
+                if (self.keyed or (sealed_unkeyed is not None and row.id not in sealed_unkeyed)
+                        or (self.floor is not None and row.id > self.floor)):
                     return (f"第 {row.id} 行没有 MAC，却写在启用密钥之后", f"row {row.id}: no MAC although written "
                                                                     "after keying began (removed?)")
                 self.unkeyed += 1
@@ -133,10 +134,10 @@ class _Rows:
 
 
 def _seal_problem(s: AuditSeal, expected_seq: int, prev: str, rows: list[Any], columns: tuple[str, ...],
-                  keyed_before: bool, signers: dict[str, macs.Signer]) -> Problem | None:
+                  keyed_before: bool, signers: dict[str, macs.Signer], floor: int | None = None) -> Problem | None:
     if s.seq != expected_seq:
         return f"第 {expected_seq} 个封印缺失", f"seal {expected_seq} is missing"
-    if keyed_before and s.key is None:
+    if s.key is None and (keyed_before or (floor is not None and s.last_id > floor)):
         return (f"第 {s.seq} 个封印没有密钥，而之前的封印有", f"seal {s.seq} is not keyed although the seals before it "
                                                            "are (rebuilt without the key?)")
     try:
@@ -163,9 +164,11 @@ def verify(session: Session, chunk: int = SEGMENT_ROWS) -> Verdict:
     """Check every row's MAC, recompute every seal and the chain; stop at the first broken link."""
     verdict = Verdict()
     signers: dict[str, macs.Signer] = {}
+    watermark = macs.keying_watermark()
     for kind, (model, _stamp, columns) in CHAINED.items():
         prev, last_id, count, keyed_before = GENESIS, 0, 0, False
-        scan = _Rows(kind, signers)
+        floor = watermark.get(kind) if watermark is not None else None
+        scan = _Rows(kind, signers, floor)
         seals = list(session.scalars(select(AuditSeal).where(AuditSeal.kind == kind).order_by(AuditSeal.seq)))
         problem = None
         for expected_seq, s in enumerate(seals, start=1):
@@ -173,7 +176,7 @@ def verify(session: Session, chunk: int = SEGMENT_ROWS) -> Verdict:
                                         .order_by(model.id)))
             unkeyed = {int(ident) for ident, _digest in s.row_digests or ()} if s.key else None
             problem = (scan.check(rows, unkeyed)
-                       or _seal_problem(s, expected_seq, prev, rows, columns, keyed_before, signers))
+                       or _seal_problem(s, expected_seq, prev, rows, columns, keyed_before, signers, floor))
             if problem:
                 break
             prev, last_id, count, keyed_before = s.chain_hash, s.last_id, count + s.row_count, s.key is not None

@@ -7,14 +7,17 @@ ring under an id derived from its value, so rows keep naming the key they were w
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
 import secrets
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterator
 
 AUDIT = "audit"
 SECRETS = "secrets"
@@ -22,6 +25,19 @@ PURPOSES = (AUDIT, SECRETS)
 KEY_BYTES = 32
 
 _lock = threading.Lock()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One writer of a ring at a time, across threads and processes (two first uses racing must not each make a
+    key and keep only one)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _lock, open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -63,12 +79,16 @@ def _read(path: Path) -> list[Key]:
     return [Key(item["id"], _decode(item["secret"], str(path))) for item in data["keys"]]
 
 
-def _write(path: Path, keys: list[Key]) -> None:
+def _notes(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()).get("notes", {}) if path.exists() else {}
+
+
+def _write(path: Path, keys: list[Key], notes: dict[str, Any] | None = None) -> None:
     """Write the whole ring to a new file and rename it over the old one, so a crash never leaves half a ring."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     data = {"keys": [{"id": k.id, "secret": base64.urlsafe_b64encode(k.secret).decode(), "saved_at": now}
-                     for k in keys]}
+                     for k in keys], "notes": _notes(path) if notes is None else notes}
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -81,7 +101,7 @@ def ring(instance: Path, purpose: str, configured: str = "") -> list[Key]:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}")
     path = ring_path(instance, purpose)
-    with _lock:
+    with _locked(path):
         keys = _read(path)
         if configured:
             secret = _decode(configured, f"CIVICRULES_{purpose.upper()}_KEY")
@@ -103,8 +123,12 @@ def current(instance: Path, purpose: str, configured: str = "") -> Key:
 
 
 def by_id(instance: Path, purpose: str, key_id: str, configured: str = "") -> Key:
-    """The key a row names; UnknownKey if the ring does not hold it."""
-    for key in ring(instance, purpose, configured):
+    """The key a row names; UnknownKey if the ring does not hold it. Only reads: a reader never makes a key."""
+    keys = _read(ring_path(instance, purpose))
+    if configured:
+        secret = _decode(configured, f"CIVICRULES_{purpose.upper()}_KEY")
+        keys.append(Key(_key_id(secret), secret))
+    for key in keys:
         if key.id == key_id:
             return key
     raise UnknownKey(f"密钥 {key_id} 不在 {ring_path(instance, purpose)} 中 / key {key_id} is not in "
@@ -114,9 +138,22 @@ def by_id(instance: Path, purpose: str, key_id: str, configured: str = "") -> Ke
 def rotate(instance: Path, purpose: str) -> Key:
     """Add a new current key; the older ones stay, to read what they wrote."""
     path = ring_path(instance, purpose)
-    with _lock:
+    with _locked(path):
         keys = _read(path)
         secret = secrets.token_bytes(KEY_BYTES)
         keys.append(Key(_key_id(secret), secret))
         _write(path, keys)
     return keys[-1]
+
+
+def notes(instance: Path, purpose: str) -> dict[str, Any]:
+    """Facts kept beside the keys, outside the database (the audit chain's keying watermark)."""
+    return _notes(ring_path(instance, purpose))
+
+
+def note(instance: Path, purpose: str, name: str, value: Any, configured: str = "") -> None:
+    """Keep a fact beside the keys (creating the ring first if needed)."""
+    keys = ring(instance, purpose, configured)
+    path = ring_path(instance, purpose)
+    with _locked(path):
+        _write(path, keys, {**_notes(path), name: value})

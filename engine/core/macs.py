@@ -192,3 +192,12 @@ def column_default(context: Any) -> str:
             default = table.c[name].default
             values[name] = default.arg if default is not None and default.is_scalar else None
     return current().sign(table.name, values)
+
+
+def keying_watermark() -> dict[str, int] | None:
+    """The last row of each chained table written before keying (noted by migration 0049 beside the key, outside
+    the database); None where no migration noted it (a database made without migrations)."""
+    from engine.core.config import load_settings
+
+    settings = load_settings()
+    return keyring.notes(settings.instance, keyring.AUDIT).get("unkeyed_up_to")

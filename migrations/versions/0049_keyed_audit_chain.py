@@ -22,6 +22,20 @@ def upgrade() -> None:
             batch.add_column(sa.Column('mac', sa.String(length=100), nullable=True))
     with op.batch_alter_table('audit_seals') as batch:
         batch.add_column(sa.Column('key', sa.String(length=40), nullable=True))
+    _note_keying_watermark()
+
+
+def _note_keying_watermark() -> None:
+    """Keep, beside the audit key and outside the database, the last row of each table written before keying: every
+    later row must carry a MAC, so stripping MACs and rebuilding the seals without the key cannot pass as old."""
+    from engine.core import keyring
+    from engine.core.config import load_settings
+
+    bind = op.get_bind()
+    last = {table: int(bind.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar() or 0)
+            for table in CHAINED}
+    settings = load_settings()
+    keyring.note(settings.instance, keyring.AUDIT, "unkeyed_up_to", last, settings.crypto.audit_key)
 
 
 def downgrade() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, text, update
 from engine.core import macs
 from engine.audit import seals as audit
 from engine.core import clock, keyring
+from engine.core.config import load_settings
 from engine.core.models import AuditSeal, Firing
 from engine.intake.events import IntakeSource, accept_event
 from tests.helpers import event
@@ -190,7 +191,15 @@ def test_verify_against_exported_heads_catches_a_chain_rebuilt_from_scratch(env,
     assert matched.exit_code == 0 and "exported head(s) found unchanged" in matched.output
     with superuser(factory) as s:  # every MAC and key stripped: the database now looks as if never keyed
         rebuild_like_the_unkeyed_chain(s, strip_keys=True)
-    caught = CliRunner().invoke(main, ["audit", "verify", "--against", str(heads)], env=env)
+    plain = CliRunner().invoke(main, ["audit", "verify"], env=env)  # the keying watermark, kept beside the key
+    assert plain.exit_code == 1 and "no MAC although written after keying began" in plain.output
+    settings = load_settings()
+    kept = keyring.notes(settings.instance, keyring.AUDIT)["unkeyed_up_to"]
+    keyring.note(settings.instance, keyring.AUDIT, "unkeyed_up_to", None)  # the watermark lost as well
+    try:
+        caught = CliRunner().invoke(main, ["audit", "verify", "--against", str(heads)], env=env)
+    finally:
+        keyring.note(settings.instance, keyring.AUDIT, "unkeyed_up_to", kept)
     assert caught.exit_code == 1
     assert "seal" in caught.output and "was rewritten since it was exported" in caught.output
     assert "在导出后被改写" in caught.output
