@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,7 @@ class Cipher:
         return self._opened[key_id]
 
 
+log = logging.getLogger(__name__)
 _cipher: Cipher | None = None
 _lock = threading.Lock()
 
@@ -158,9 +160,31 @@ class SealedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect) -> str | None:
-        if value is None or is_sealed(value):
+        if value is None:
+            return None
+        if is_sealed(value) and _opens(value):  # already sealed (a rotation writes these back)
             return value
-        return cipher().seal(value)
+        return cipher().seal(value)  # anything else is clear text, even typed to look sealed
 
     def process_result_value(self, value: str | None, dialect) -> str | None:
-        return cipher().open(value) if value is not None else None
+        if value is None:
+            return None
+        try:
+            return cipher().open(value)
+        except (SealBroken, keyring.UnknownKey, ValueError):
+            log.error("a stored secret cannot be opened (its key is not in %s); it is not sent",
+                      keyring.ring_path(cipher().instance, keyring.SECRETS))
+            return UNREADABLE
+
+
+#: What a secret whose key is missing reads as: never a usable address or key, so nothing is sent with it, and
+#: the pages that list recipients still open.
+UNREADABLE = "⚠ 无法解密（密钥缺失） / cannot be decrypted (key missing)"
+
+
+def _opens(value: str) -> bool:
+    try:
+        cipher().open(value)
+        return True
+    except (SealBroken, keyring.UnknownKey, ValueError):
+        return False

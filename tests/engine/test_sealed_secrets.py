@@ -165,3 +165,21 @@ def test_a_url_with_a_user_and_password_is_masked_to_its_host():
         assert "abcdefghsecret" not in str(err)
     else:
         raise AssertionError("an address without a scheme must be refused")
+
+
+def test_a_value_typed_to_look_sealed_is_sealed_and_a_secret_without_its_key_does_not_break_the_list(factory,
+                                                                                                   cipher):
+    with factory() as s:
+        unit = _unit(s)
+        typed = _recipient(s, scope="unit", unit_id=unit.id, channel="webhook", address="enc:fernet:abc:not-a-token")
+        orphan = _recipient(s, scope="unit", unit_id=unit.id, channel="webhook", address="https://example.com/hook")
+        s.commit()
+        typed_id, orphan_id = typed.id, orphan.id
+        s.execute(sa.text("UPDATE recipients SET address = :a WHERE id = :id"),  # sealed under a key lost since
+                  {"a": "enc:fernet:000000000000:gAAAAAB-lost", "id": orphan_id})
+        s.commit()
+    with factory() as s:
+        assert _stored(s, typed_id)[0] != "enc:fernet:abc:not-a-token"  # sealed like any other input
+        listed = {r.id: r.address for r in s.scalars(sa.select(Recipient).where(Recipient.unit_id == unit.id))}
+    assert listed[typed_id] == "enc:fernet:abc:not-a-token"
+    assert listed[orphan_id] == sealed_text.UNREADABLE
