@@ -129,7 +129,7 @@ class FiringHistoryView(Guarded, BaseView):
     @expose("/export.csv")
     def export_csv(self):
         f = filters_from_request()
-        record_export("firing history csv")
+        record_export("导出触发记录 / firing history csv")
         factory = session_factory(current_app.config["SQLALCHEMY_DATABASE_URI"])
         header, names = export_header(), export_names(short_lang())
 
@@ -147,7 +147,7 @@ class FiringHistoryView(Guarded, BaseView):
     def export_xlsx(self):
         """xlsxwriter's constant-memory mode writes row by row to a temporary file, then the file is sent."""
         f = filters_from_request()
-        record_export("firing history xlsx")
+        record_export("导出触发记录 / firing history xlsx")
         names = export_names(short_lang())
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)

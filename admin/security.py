@@ -130,7 +130,7 @@ class AccountView(AccessView):
             db.session.rollback()
             place_problems(form, err.problems, {"unit": "unit_code"})
             return False
-        _audit(f"created {user.username} as {user.role}", user)
+        _audit(f"新建账号 {user.username}，角色 {user.role} / created {user.username} as {user.role}", user)
         db.session.commit()
         return user
 
@@ -145,7 +145,8 @@ class AccountView(AccessView):
             db.session.rollback()
             place_problems(form, err.problems, {"unit": "unit_code"})
             return False
-        _audit(f"role {before} -> {model.role}, unit {model.unit.code if model.unit else '-'}", model)
+        _audit(f"角色 {before} → {model.role}，单位 {model.unit.code if model.unit else '-'} / role {before} -> "
+                   f"{model.role}, unit {model.unit.code if model.unit else '-'}", model)
         db.session.commit()
         return True
 
@@ -163,7 +164,7 @@ class AccountView(AccessView):
             try:
                 if deactivate(db.session, user):
                     count += 1
-                    _audit("deactivated", user)
+                    _audit("停用 / deactivated", user)
             except InputError as err:
                 flash(err.problems[0].message(short_lang()), "danger")
         db.session.commit()
@@ -175,7 +176,7 @@ class AccountView(AccessView):
         for user in self._selected(ids):
             if reactivate(db.session, user):
                 count += 1
-                _audit("reactivated", user)
+                _audit("重新启用 / reactivated", user)
         db.session.commit()
         flash(_("%(count)s accounts reactivated.", count=count), "success")
 
@@ -185,7 +186,7 @@ class AccountView(AccessView):
         shown = []
         for user in self._selected(ids):
             shown.append((user.username, reset_password(db.session, user)))
-            _audit("password reset", user)
+            _audit("重置密码 / password reset", user)
         db.session.commit()
         for username, password in shown:
             flash(_("Temporary password of %(username)s (shown once): %(password)s", username=username,
@@ -215,7 +216,7 @@ class TokenView(AccessView):
         for token in _rows(ApiToken, ids):
             if tokens.revoke(db.session, token):
                 count += 1
-                record(db.session, request_actor(), "account", f"token {token.prefix} revoked",
+                record(db.session, request_actor(), "account", f"吊销令牌 {token.prefix} / token {token.prefix} revoked",
                        subject=f"user {token.user.username}" if token.user else f"source {token.source}")
         db.session.commit()
         flash(_("%(count)s tokens revoked.", count=count), "success")
@@ -242,7 +243,7 @@ class SignInLockView(AccessView):
         for user in _rows(User, ids):
             if unlock(db.session, user.username):
                 count += 1
-                _audit("sign-in wait lifted", user)
+                _audit("解除登录等待 / sign-in wait lifted", user)
         db.session.commit()
         flash(_("%(count)s accounts unlocked.", count=count), "success")
 
@@ -307,7 +308,7 @@ class SecurityAuditView(ReadOnlyView):
 
     def _export_csv(self, return_url):
         """An export of the log is itself an export, and so in the log."""
-        record_export("security audit log csv")
+        record_export("导出安全审计日志 / security audit log csv")
         _count, data = self._export_data()
         columns = self._export_columns
         rows = ([self.get_export_value(row, name) for name, _label in columns] for row in data)

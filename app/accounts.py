@@ -74,16 +74,16 @@ def _account_change(name: str, change: Callable[[Session, User], str]) -> None:
 @click.argument("name")
 def user_deactivate(name: str) -> None:
     """Stop an account at once: its sessions end and its API tokens are revoked."""
-    _account_change(name, lambda session, account: f"user {name} deactivated; sessions ended, tokens revoked"
-                    if deactivate(session, account) else f"user {name} was already inactive")
+    _account_change(name, lambda session, account: f"已停用 {name}，会话已结束，令牌已吊销 / user {name} deactivated; sessions ended, tokens revoked"
+                    if deactivate(session, account) else f"{name} 本已停用 / user {name} was already inactive")
 
 
 @user.command("reactivate")
 @click.argument("name")
 def user_reactivate(name: str) -> None:
     """Let a deactivated account sign in again (its old tokens stay revoked)."""
-    _account_change(name, lambda session, account: f"user {name} reactivated"
-                    if reactivate(session, account) else f"user {name} was already active")
+    _account_change(name, lambda session, account: f"已重新启用 {name} / user {name} reactivated"
+                    if reactivate(session, account) else f"{name} 本已启用 / user {name} was already active")
 
 
 @user.command("set-role")
@@ -94,7 +94,8 @@ def user_set_role(name: str, role: str, unit_code: str | None) -> None:
     """Change an account's role and unit; its sessions end so the new rights apply at the next sign-in."""
     def change(session: Session, account: User) -> str:
         set_role(session, account, role, unit_code)
-        return f"user {name} is now {role}" + (f" of unit {unit_code}" if unit_code else "")
+        unit = f"（单位 {unit_code}）" if unit_code else ""
+        return f"{name} 的角色现为 {role}{unit} / user {name} is now {role}" + (f" of unit {unit_code}" if unit_code else "")
     _account_change(name, change)
 
 
@@ -105,6 +106,6 @@ def user_reset_password(name: str, password: str | None) -> None:
     """Set a temporary password that must be changed at the next sign-in; sessions end, tokens are revoked."""
     def change(session: Session, account: User) -> str:
         chosen = reset_password(session, account, password)
-        shown = "" if password else f"\ntemporary password: {chosen}"
-        return f"password of {name} reset; it must be changed at the next sign-in{shown}"
+        shown = "" if password else f"\n临时密码 / temporary password: {chosen}"
+        return f"已重置 {name} 的密码，下次登录须修改 / password of {name} reset; it must be changed at the next sign-in{shown}"
     _account_change(name, change)

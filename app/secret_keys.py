@@ -36,7 +36,8 @@ def secrets_rotate() -> None:
     with session_factory(settings.database_url)() as session:
         report = reseal(session, cipher)
         record(session, Actor(None, "cli", f"cli:{getpass.getuser()}"), "key_rotation",
-               f"secrets key {report.key_id} ({cipher.algorithm}): {report.total} values re-encrypted")
+               f"密钥轮换：{report.total} 个值已用新密钥 {report.key_id}（{cipher.algorithm}）重新加密 / secrets key "
+               f"{report.key_id} ({cipher.algorithm}): {report.total} values re-encrypted")
         session.commit()
     for column, count in report.values.items():
         click.echo(f"  {column}: {count}")

@@ -282,9 +282,9 @@ def create_token():
     username = str(data.get("username", ""))
     outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
     if outcome.user is not None:
-        record(db.session, request_actor(outcome.user), "sign_in", "API token requested")
+        record(db.session, request_actor(outcome.user), "sign_in", "申请 API 令牌 / API token requested")
     else:
-        record(db.session, stranger(username), "sign_in_failed", "API token refused")
+        record(db.session, stranger(username), "sign_in_failed", "API 令牌被拒绝 / API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
     note_sign_in(outcome.failed)
     if outcome.wait_seconds:

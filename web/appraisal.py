@@ -74,7 +74,7 @@ def appraisal_file(label: str):
         abort(404, description=_("A period is written 2026-W47 (week), 2026-11 (month) or 2026-Q4 (quarter)."))
     lang = short_lang()
     found, final = lines(db.session, campaign, period, clock.now())
-    record_export(f"appraisal {campaign.code} {period.label}")
+    record_export(f"导出考评表 / appraisal {campaign.code} {period.label}")
     title = f"{campaign.name_zh if lang == 'zh' else campaign.name_en} · {_('Cadre appraisal')} {period.label}"
     return Response(workbook(found, period.label, title, final, lang), mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="appraisal-{period.label}.xlsx"'})

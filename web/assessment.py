@@ -287,6 +287,6 @@ def _local(bulletin: Bulletin) -> str:
 
 
 def _file(content: bytes, label: str, extension: str) -> Response:
-    record_export(f"bulletin {label}.{extension}")
+    record_export(f"导出通报 / bulletin {label}.{extension}")
     return Response(content, mimetype=FILES[extension],
                     headers={"Content-Disposition": f'attachment; filename="bulletin-{label}.{extension}"'})

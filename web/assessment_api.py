@@ -43,7 +43,7 @@ def rankings():
                                 "期间请写作 2026-11（月）、2026-Q4（季度）或 2026-W47（周）。")])
     now = clock.now()
     ranked = ranking_cache(db.session, campaign, now)(period)
-    record_export(f"rankings {campaign.code} {period.label}")
+    record_export(f"导出排名 / rankings {campaign.code} {period.label}")
     units = {u.id: u for u in db.session.query(Unit).filter(Unit.id.in_([r.unit_id for r in ranked]))}
     return jsonify({"campaign": campaign.code, "period": period.label, "kind": period.kind,
                     "counted_until": min(period.end, now).isoformat(), "running": now < period.end,

@@ -65,7 +65,7 @@ def issue_pdf(issue_id: int):
     lang = request.args.get("language") or short_lang()
     data = issue.pdf_en if lang == "en" else issue.pdf_zh
     name = f"bulletin-{issue.campaign.code}-{issue.number}-{'en' if lang == 'en' else 'zh'}.pdf"
-    record_export(f"bulletin issue {name}")
+    record_export(f"导出通报问题 / bulletin issue {name}")
     return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                                  "X-Content-SHA256": issue.content_sha256})
 

@@ -79,10 +79,10 @@ def login():
     if form.validate_on_submit():
         outcome = attempt(db.session, form.username.data, form.password.data, address=request.remote_addr or "")
         if outcome.user is not None:
-            record(db.session, request_actor(outcome.user), "sign_in", "signed in")
+            record(db.session, request_actor(outcome.user), "sign_in", "登录 / signed in")
         else:
             record(db.session, stranger(form.username.data or ""), "sign_in_failed",
-                   "waiting" if outcome.wait_seconds else "wrong username or password")
+                   "须等待后再试 / waiting" if outcome.wait_seconds else "用户名或密码错误 / wrong username or password")
         db.session.commit()  # a failure is counted towards the account's wait
         note_sign_in(outcome.failed)
         if outcome.user is not None:
@@ -103,7 +103,7 @@ def logout():
     """Ends the session on the server too: the user's session generation moves on, so a copied cookie is dead."""
     user = current_user._get_current_object()
     end_sessions(db.session, user)
-    record(db.session, request_actor(user), "sign_out", "signed out")
+    record(db.session, request_actor(user), "sign_out", "退出登录 / signed out")
     db.session.commit()
     logout_user()
     return redirect(url_for("pages.login"))
@@ -125,7 +125,7 @@ def end_idle_session():
     seen = session.get(LAST_SEEN)
     if isinstance(seen, (int, float)) and now - seen > minutes * 60:
         record(db.session, request_actor(current_user._get_current_object()), "session_idle",
-               f"idle for more than {minutes} minutes")
+               f"超过 {minutes} 分钟无操作 / idle for more than {minutes} minutes")
         db.session.commit()
         logout_user()
         session.pop(LAST_SEEN, None)

@@ -117,7 +117,7 @@ def reveal_phone(session: Session, event: Event, actor: Actor) -> str:
                                   "只有派遣员、值班长和监督员可以查看反映人电话")])
     if not may_reveal(role, event):
         raise InputError([Problem("event", "this report keeps no reporter's number", "该上报没有保存反映人电话")])
-    record(session, actor, "reporter_phone", f"event {event.id} (case {event.case_id})", subject=f"event {event.id}")
+    record(session, actor, "reporter_phone", f"查看报告人电话：事件 {event.id}（案件 {event.case_id}） / event {event.id} (case {event.case_id})", subject=f"event {event.id}")
     return event.reporter_phone or ""
 
 

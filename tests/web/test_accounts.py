@@ -80,7 +80,7 @@ def test_a_deactivated_users_session_and_token_get_401_on_their_next_request(app
     audited = session.scalars(select(SecurityAuditEntry).where(SecurityAuditEntry.kind == "account",
                                                                 SecurityAuditEntry.subject == f"user {account}"))
     assert [(e.username.startswith("cli:"), e.address, e.what) for e in audited] == [
-        (True, "cli", f"user {account} deactivated; sessions ended, tokens revoked")]
+        (True, "cli", f"已停用 {account}，会话已结束，令牌已吊销 / user {account} deactivated; sessions ended, tokens revoked")]
 
     assert _cli("user", "reactivate", account).exit_code == 0
     assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401  # old tokens stay dead
@@ -148,8 +148,9 @@ def test_the_security_administrator_manages_accounts_in_the_admin_and_each_chang
         SecurityAuditEntry.kind == "account", SecurityAuditEntry.subject == f"user {account}")
         .order_by(SecurityAuditEntry.id)))
     assert [(e.username, e.what) for e in audited] == [
-        ("security_admin", "role dispatcher -> field_unit, unit JD-DC"), ("security_admin", "password reset"),
-        ("security_admin", "deactivated"), ("security_admin", "reactivated")]
+        ("security_admin", "角色 dispatcher → field_unit，单位 JD-DC / role dispatcher -> field_unit, unit JD-DC"),
+        ("security_admin", "重置密码 / password reset"), ("security_admin", "停用 / deactivated"),
+        ("security_admin", "重新启用 / reactivated")]
     assert all(e.address for e in audited)
 
 

@@ -82,7 +82,7 @@ def test_only_the_audit_administrator_reads_the_log_in_local_time(app, login, se
     assert "appraisal 2026-11" in listing and "10.9.9.9" in listing and "Export" in listing
     exported = auditor.get("/admin/security_audit/export/csv/")
     assert exported.status_code == 200 and "appraisal 2026-11" in exported.get_data(as_text=True)
-    assert ("audit_admin", "security audit log csv") in [(e.username, e.what) for e in _entries(session, "export")]
+    assert ("audit_admin", "导出安全审计日志 / security audit log csv") in [(e.username, e.what) for e in _entries(session, "export")]
     for path in ("/tasks", "/admin/account/", "/admin/category/", "/admin/history/"):
         assert auditor.get(path).status_code == 403, path  # no business page, account, master data or firing
     token = auditor.post("/api/v1/auth/token", json={"username": "audit_admin", "password": "civicrules-demo"})
@@ -111,7 +111,7 @@ def test_sign_ins_sign_outs_and_exports_are_logged(app, csrf_on, login, session)
 
     assert (name, address) in [(e.username, e.address) for e in _entries(session, "sign_in_failed")]
     assert ("assessor", address) in [(e.username, e.address) for e in _entries(session, "sign_in")]
-    assert ("assessor", "appraisal chuangcheng-2026 2026-11") in [(e.username, e.what) for e in
+    assert ("assessor", "导出考评表 / appraisal chuangcheng-2026 2026-11") in [(e.username, e.what) for e in
                                                                    _entries(session, "export")]
     assert ("assessor", address) in [(e.username, e.address) for e in _entries(session, "sign_out")]
 
