@@ -26,6 +26,14 @@ LABELS = {
     "instructions_zh": _l("Chinese instructions"), "instructions_en": _l("English instructions"),
     "min_before": _l("Photos before, at least"), "min_after": _l("Photos after, at least"),
     "within_metres": _l("Within (metres)"), "level": _l("Level"),
+    "id": _l("ID"), "active": _l("Active"), "created_at": _l("Created at"), "updated_at": _l("Updated at"),
+    "failed_logins": _l("Failed sign-ins"), "must_change_password": _l("Must change password"), "password_hash":
+    _l("Password"), "role": _l("Role"), "session_epoch": _l("Session generation"), "unit_id": _l("Unit"),
+    "username": _l("Username"), "status": _l("Status"), "campaign_id": _l("Campaign"), "category_id":
+    _l("Category"), "grid_id": _l("Grid"), "address": _l("Address"), "phone": _l("Phone"), "channel":
+    _l("Channel"), "secret": _l("Secret"), "language": _l("Language"), "scope": _l("Scope"), "locked_until":
+    _l("Locked until"), "person_id": _l("Person"), "parent_id": _l("Parent"), "tier_level": _l("Tier"),
+    "unless_state": _l("Unless the task is"), "anchor": _l("Counted from"),
 }
 
 
