@@ -154,7 +154,8 @@ def _intake_wait() -> int:
                                                 args=[item.amount, window, repr(now)], client=conn)
         g.token_epoch = epoch.decode()
     except RedisError:
-        log.warning("intake rate limit: Redis unreachable, counting in this process", exc_info=True)
+        log.warning("intake rate limit: Redis unreachable, falling back to in-memory storage in this process",
+                    exc_info=True)
         if not current_app.config.get("RATELIMIT_ENABLED", True):
             return 0
         allowed, oldest = _memory_hit(f"{prefix}:intake:{_intake_key()}", item.amount, window, now)

@@ -99,7 +99,7 @@ def test_an_override_takes_a_reason_and_a_second_administrator(session, campaign
 def test_a_rollback_is_never_blocked_and_shows_the_results(session, campaign):
     scenarios.save(session, campaign, {**ZT4, "expected": {**ZT4["expected"], "fire": ["night-street-order"]}})
     first = session.scalar(select(func.min(RulesetVersion.number)).where(RulesetVersion.campaign_id == campaign.id))
-    version = rollback(session, campaign, first)
+    version = rollback(session, campaign, first, comment="回退到上一版，等待数据核对")
     outcomes = scenarios.run(session, campaign, version.number)
     assert version.id == campaign.published_version_id and not all(o.passed for o in outcomes)
 
