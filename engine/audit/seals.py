@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,8 +63,12 @@ def seal(session: Session, now: datetime | None = None) -> int:
     written = 0
     for kind, (model, stamp, columns) in CHAINED.items():
         last = session.scalar(select(AuditSeal).where(AuditSeal.kind == kind).order_by(AuditSeal.seq.desc()).limit(1))
-        rows = list(session.scalars(select(model).where(model.id > (last.last_id if last else 0), stamp < now - SETTLE)
-                                    .order_by(model.id).limit(SEGMENT_ROWS)))
+        after = last.last_id if last else 0
+        # A segment is a run of ids with no gap: it ends before the first row not yet settled, even where a later
+        # id carries an older time (a back-dated import, the demo's history), or verify would find rows unsealed.
+        unsettled = session.scalar(select(func.min(model.id)).where(model.id > after, stamp >= now - SETTLE))
+        rows = list(session.scalars(select(model).where(model.id > after, *(
+            (model.id < unsettled,) if unsettled is not None else ())).order_by(model.id).limit(SEGMENT_ROWS)))
         if not rows:
             continue
         content = _content_hash(rows, columns, keyed=True)

@@ -62,3 +62,32 @@ def test_a_changed_row_is_found(factory, drain, session):
                 s.commit()
     with factory() as s:
         assert audit.verify(s).intact
+
+
+def test_a_later_row_with_an_older_time_never_leaves_an_unsealed_gap(factory, drain, session):
+    """Rows are sealed in id order up to the first one not yet settled: a back-dated row written after a fresh one
+    (an import, the demo's history) waits with it instead of being sealed around it, so verify finds no gap."""
+    real = clock.current()
+    with factory() as s:
+        fresh_event = accept_event(s, event("06029", "XC-04", hour=23), IntakeSource("audit-tests-new"))[0].id
+        s.commit()
+    drain()
+    fresh = session.scalars(select(Firing).where(Firing.event_id == fresh_event)).first()
+    clock.set_clock(lambda: real() - timedelta(days=3))
+    try:
+        with factory() as s:
+            event_id = accept_event(s, event("06029", "XC-04", hour=23), IntakeSource("audit-tests-old"))[0].id
+            s.commit()
+        drain()
+    finally:
+        clock.set_clock(real)
+    old = session.scalars(select(Firing).where(Firing.event_id == event_id)).first()
+    assert old.id > fresh.id and old.fired_at < fresh.fired_at
+    with factory() as s:
+        audit.seal(s, now=clock.now())  # the back-dated row is settled, the fresh one before it is not
+        verdict = audit.verify(s)
+    assert verdict.intact, verdict.broken
+    with factory() as s:
+        audit.seal(s, now=clock.now() + timedelta(minutes=5))
+        verdict = audit.verify(s)
+    assert verdict.intact and verdict.unsealed_rows["firings"] == 0
