@@ -20,6 +20,7 @@ from engine.authoring.vocabulary import InputError
 from engine.core.models import DEFAULT_TIMEZONE, ImportRun
 from engine.space.datum import DATUMS
 from web.common.extensions import db
+from web.common.display import name_of
 from web.common.i18n import short_lang
 from workers.queues import enqueue_import
 
@@ -128,7 +129,7 @@ class ImportView(Guarded, BaseView):
     @expose("/<int:run_id>/progress.json")
     def progress(self, run_id: int):
         job = self._run(run_id)
-        return jsonify({"status": job.status, "total": job.total, "processed": job.processed,
+        return jsonify({"status": job.status, "status_name": name_of("import_status", job.status), "total": job.total, "processed": job.processed,
                         "created": job.created, "duplicates": job.duplicates, "refused": job.refused,
                         "error": job.error})
 

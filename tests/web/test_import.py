@@ -92,8 +92,8 @@ def test_dry_run_names_bad_rows_then_the_import_job_creates_events_once(admin_cl
     run_worker(settings, redis_url)
     run_id = int(re.search(r"/import/(\d+)/", mapping_url).group(1))
     progress = admin_client.get(f"/admin/import/{run_id}/progress.json").get_json()
-    assert progress == {"status": "done", "total": 6, "processed": 6, "created": 4, "duplicates": 0, "refused": 2,
-                        "error": None}
+    assert progress == {"status": "done", "status_name": "已完成", "total": 6, "processed": 6, "created": 4,
+                        "duplicates": 0, "refused": 2, "error": None}
     assert count_source(session, source) == 4
     assert "progress-bar" in admin_client.get(f"/admin/import/{run_id}/progress").get_data(as_text=True)
 

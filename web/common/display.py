@@ -37,6 +37,9 @@ FIELD_TYPES = {"text": ("单行文字", "text"), "textarea": ("多行文字", "l
                "choice": ("单选", "choice"), "multichoice": ("多选", "multiple choice"),
                "datetime": ("日期时间", "date and time"), "checkbox": ("勾选", "checkbox"),
                "photo": ("照片", "photo"), "location": ("位置", "location")}
+IMPORT_STATUSES = {"uploaded": ("已上传", "Uploaded"), "queued": ("排队中", "Queued"), "running": ("导入中", "Running"),
+                   "done": ("已完成", "Done"), "failed": ("失败", "Failed"), "cancelling": ("正在取消", "Cancelling"),
+                   "cancelled": ("已取消", "Cancelled")}
 CAMPAIGN_STATUSES = {"draft": ("草稿", "Draft"), "active": ("启用", "Active"), "ended": ("已结束", "Ended")}
 EVENT_STATUSES = {EventStatus.PENDING: ("待研判", "pending"), EventStatus.EVALUATED: ("已研判", "evaluated"),
                   EventStatus.FAILED: ("研判失败", "failed")}
@@ -44,7 +47,7 @@ NAMES: dict[str, Mapping[str, tuple[str, str]]] = {
     "status": STATES, "action": ACTIONS, "role": ROLES, "source_type": SOURCE_TYPES, "unit_type": UNIT_TYPES,
     "field_type": FIELD_TYPES, "step": {**steps.ACTION_NAMES, "urge": ("催办", "urge")}, "step_status": steps.STATUS_NAMES,
     "list_kind": {k: (zh, en[:1].upper() + en[1:]) for k, (zh, en) in LISTS.items()}, "event_status": EVENT_STATUSES,
-    "campaign_status": CAMPAIGN_STATUSES,
+    "campaign_status": CAMPAIGN_STATUSES, "import_status": IMPORT_STATUSES,
 }
 
 
