@@ -107,6 +107,13 @@ def _data(form: ScenarioForm, errors: dict[str, list[str]]) -> dict[str, Any]:
             "history": _json(form.history, errors, "history"), "expected": expected}
 
 
+def _places() -> dict[str, str]:
+    """Category and grid codes with their names, as the scenario list shows them."""
+    zh = short_lang() == "zh"
+    named = {c.code: f"{c.name_zh if zh else c.name_en}（{c.code}）" for c in db.session.scalars(select(Category))}
+    return named | {g.code: f"{g.name_zh if zh else g.name_en}（{g.code}）" for g in db.session.scalars(select(Grid))}
+
+
 class ScenariosView(Guarded, BaseView):
     roles = base.READERS
 
@@ -115,7 +122,7 @@ class ScenariosView(Guarded, BaseView):
         found = list(db.session.scalars(select(Scenario).order_by(Scenario.campaign_id, Scenario.title)))
         names = {c.id: c for c in db.session.scalars(select(Campaign))}
         return self.render("admin/scenarios/index.html", scenarios=found, campaigns=names, lang=short_lang(),
-                           may_edit=base.may_edit(), results=None)
+                           may_edit=base.may_edit(), results=None, places=_places())
 
     @expose("/run/<int:campaign_id>", methods=("POST",))
     def run(self, campaign_id: int):
@@ -134,7 +141,7 @@ class ScenariosView(Guarded, BaseView):
         found = list(db.session.scalars(select(Scenario).order_by(Scenario.campaign_id, Scenario.title)))
         names = {c.id: c for c in db.session.scalars(select(Campaign))}
         return self.render("admin/scenarios/index.html", scenarios=found, campaigns=names, lang=lang,
-                           may_edit=base.may_edit(), results=results)
+                           may_edit=base.may_edit(), results=results, places=_places())
 
     @expose("/coverage/<int:campaign_id>")
     def coverage(self, campaign_id: int):

@@ -58,6 +58,7 @@ def test_a_saved_scenario_passes_against_the_draft(app, factory, csrf_on, login)
     checked = client.post("/admin/scenarios/run/1", data={"csrf_token": csrf_from(listing)}).get_data(as_text=True)
     row = checked.split('data-title="东城占道经营"')[1].split("</tr>")[0]
     assert "badge-success" in row
+    assert "露天烧烤（06029）" in row and "（DC-03）" in row  # category and grid by name, codes beside them
 
 
 def test_the_simulators_outcome_opens_the_form_filled_in(app, csrf_on, login):
