@@ -7,6 +7,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from web.common.i18n import short_lang
+
 LABELS = {
     "key": _l("Key"), "title": _l("Title"), "zh": _l("Chinese"), "en": _l("English"),
     "title_zh": _l("Chinese title"), "title_en": _l("English title"),
@@ -45,3 +47,22 @@ def field_label(name: Any) -> str:
 
 def yes_no(value: bool) -> str:
     return _("yes") if value else _("no")
+
+
+def referenced_name(field: str, value: Any) -> str | None:
+    """The name of the record a stored id points at (a unit, category, grid, campaign or person), so the change
+    history shows 东城街道办事处 rather than 2; None when the field is no reference or the record is gone."""
+    from web.common.extensions import db
+    from engine.core.models import Campaign, Category, Grid, Person, Unit
+
+    model = {"unit_id": Unit, "category_id": Category, "grid_id": Grid, "campaign_id": Campaign,
+             "person_id": Person}.get(field)
+    if model is None or not isinstance(value, int) or isinstance(value, bool):
+        return None
+    record = db.session.get(model, value)
+    if record is None:
+        return None
+    zh = short_lang() == "zh"
+    name = getattr(record, "name_zh" if zh else "name_en", None) or getattr(record, "name", None) or ""
+    code = getattr(record, "code", None)
+    return f"{name}（{code}）" if code and name else (name or code or None)

@@ -91,3 +91,21 @@ def test_the_change_history_shows_labelled_before_and_after(app, login, session,
     assert "{'" not in entry and '{"' not in entry
     assert "条件" in page.split('data-field="conditions"')[1][:200]
     assert 'data-field="fact"' in entry and "local_hour" in entry and "6、9" in entry
+
+
+def test_the_change_history_names_the_unit_a_changed_record_points_at(app, login, session):
+    from engine.core.models import Unit, User
+
+    account = session.scalar(select(User).where(User.username == "xicheng"))
+    dongcheng = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
+    before = account.unit_id
+    with acting("cli", None, "history-names"):
+        account.unit_id = dongcheng.id
+        session.commit()
+        account.unit_id = before
+        session.commit()
+    client = app.test_client()
+    assert login(client, "admin").status_code in (302, 303)
+    page = client.get("/admin/changes/?object_type=User&user=history-names&lang=zh").get_data(as_text=True)
+    entry = page.split('data-field="unit_id"')[1].split("</tr>")[0]
+    assert "东城街道办事处（JD-DC）" in entry and f">{dongcheng.id}<" not in entry
