@@ -4,7 +4,7 @@ An item is saved through engine.readiness.checklists.save_item, so the form refu
 refuses, each fault next to its field, in the user's language."""
 from __future__ import annotations
 
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -64,7 +64,7 @@ class ChecklistItemView(MasterDataView):
     column_details_list = ("type", "code", "text", "method", "max_score", "frequency", "category_code", "position",
                            "example", "source")
     column_searchable_list = ("code", "text")
-    column_filters = (FilterEqual(ChecklistItem.type_id, _l("Point type"), options=ShownChoices(
+    column_filters = (IntEqualFilter(ChecklistItem.type_id, _l("Point type"), options=ShownChoices(
         lambda: [(t.id, type_name(t.code, short_lang())) for t in
                  db.session.scalars(select(InspectionPointType).order_by(InspectionPointType.id))])),)
     column_default_sort = [("type_id", False), ("position", False)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -93,7 +93,7 @@ class InspectionPointView(MasterDataView):
     column_details_list = ("code", "name", "type", "address", "place", "reach_metres", "unit", "person", "grid",
                            "active")
     column_searchable_list = ("code", "name", "address")
-    column_filters = (FilterEqual(InspectionPoint.type_id, _l("Point type"), options=ShownChoices(
+    column_filters = (IntEqualFilter(InspectionPoint.type_id, _l("Point type"), options=ShownChoices(
         lambda: [(t.id, type_name(t.code, short_lang())) for t in
                  db.session.scalars(select(InspectionPointType).order_by(InspectionPointType.id))])),)
     column_default_sort = "code"
