@@ -17,6 +17,7 @@ def test_field_unit_logs_in_on_a_phone_and_sees_its_tasks_in_chinese(live_server
     page.fill("input[name=username]", "dongcheng")
     page.fill("input[name=password]", "civicrules-demo")
     page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)  # signed in before the next page is asked for
     page.goto(f"{live_server}/tasks")
     assert page.locator("h1").inner_text() == "任务"
     rows = page.locator(".task-row")
