@@ -91,7 +91,10 @@ def env(instance, database_url, redis_url) -> dict[str, str]:
     yield values
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and "cr_test_" in database_url:
         engine = create_engine(database_url.split("?")[0], isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # the run is over: a leftover process's open transaction must not hold the drop
+            conn.execute(text("SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                              "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema "
+                              "AND l.pid <> pg_backend_pid()"), {"schema": f"cr_test_{RUN_ID}"})
             conn.execute(text(f'DROP SCHEMA IF EXISTS "cr_test_{RUN_ID}" CASCADE'))
         engine.dispose()
 

@@ -24,6 +24,7 @@ def test_field_unit_logs_in_on_a_phone_and_sees_its_tasks_in_chinese(live_server
     assert rows.count() >= 1
     assert "露天烧烤" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
-    page.locator(".task-row a").first.click()
+    page.locator(".task-row", has_text="露天烧烤").first.locator("a").first.click()
+    page.wait_for_load_state("load")
     assert "任务由来" in page.content()
     page.screenshot(path=str(tmp_path / "task-360.png"), full_page=True)
