@@ -259,7 +259,7 @@ def import_upload(form: FlaskForm, stem: str, load: Callable[[Path, str], Any]) 
 
 class TableImportView(Guarded, BaseView):
     """An import page: readers see it and download the template; only editors upload. Subclasses name their form,
-    page, template and field names, and read the upload in `_import`."""
+    page, template and field names, and define `headers()` (the template's columns) and `_import(form)`."""
 
     roles = READERS
     form_class: type[FlaskForm]
@@ -267,14 +267,8 @@ class TableImportView(Guarded, BaseView):
     download: str  # the template's file name
     field_names: dict = {}
 
-    def headers(self) -> list[str]:
-        raise NotImplementedError
-
     def context(self) -> dict[str, Any]:
         return {}
-
-    def _import(self, form: FlaskForm) -> Any:
-        raise NotImplementedError
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
