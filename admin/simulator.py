@@ -17,8 +17,9 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
 from wtforms.validators import Optional
 
 from admin.base import Guarded, named_choices
+from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.authoring.scenarios import TIME_FORMAT
-from engine.core.models import DEFAULT_TIMEZONE, Category, Grid
+from engine.core.models import Category, Grid
 from rules.facts import FACTS
 from rules.wording import describe_condition
 from web.common.explain import namer
@@ -26,9 +27,6 @@ from web.common.extensions import db
 from web.common.i18n import short_lang
 from web.simulate import run
 from workers.engine_call import EngineUnavailable
-
-ZONE = ZoneInfo(DEFAULT_TIMEZONE)
-
 
 class SimulationForm(FlaskForm):
     event_id = IntegerField(_l("Stored event id (instead of the fields below)"), validators=[Optional()])
@@ -52,11 +50,12 @@ class SimulatorView(Guarded, BaseView):
         form.grid.choices = [(g.code, f"{g.code} {g.name_zh if lang == 'zh' else g.name_en}")
                              for g in db.session.scalars(select(Grid).order_by(Grid.code))]
         results = {}
+        zone = campaign_zone(campaign_for(db.session, None))
         if form.validate_on_submit():
             if form.event_id.data:
                 body = {"event_id": form.event_id.data}
             else:
-                moment = (form.occurred_at.data or datetime.now(ZONE).replace(tzinfo=None)).replace(tzinfo=ZONE)
+                moment = (form.occurred_at.data or datetime.now(zone).replace(tzinfo=None)).replace(tzinfo=zone)
                 body = {"event": {k: v for k, v in {
                     "category": form.category.data, "grid": form.grid.data, "occurred_at": moment.isoformat(),
                     "source_type": form.source_type.data,
@@ -72,7 +71,7 @@ class SimulatorView(Guarded, BaseView):
             except EngineUnavailable:
                 flash(_("No engine worker answered in time; start one with 'civicrules worker' and try again."),
                       "danger")
-        saved_as = {label: json.dumps(as_scenario(body.get("event"), answer), ensure_ascii=False)
+        saved_as = {label: json.dumps(as_scenario(body.get("event"), answer, zone), ensure_ascii=False)
                     for label, answer in results.items() if "event" in body}
         return self.render("admin/simulator.html", form=form, results={k: readable(v, lang) for k, v in results.items()},
                            lang=lang, saved_as=saved_as)
@@ -95,9 +94,10 @@ def readable(answer: dict[str, Any], lang: str) -> dict[str, Any]:
     return answer
 
 
-def as_scenario(event: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
-    """The simulator's outcome as a scenario's expectation, for the admin to edit before saving."""
-    local = datetime.fromisoformat(event["occurred_at"]).astimezone(ZONE).strftime(TIME_FORMAT)
+def as_scenario(event: dict[str, Any], answer: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The simulator's outcome as a scenario's expectation, for the admin to edit before saving; its local time
+    is in the campaign's zone, as scenarios are read."""
+    local = datetime.fromisoformat(event["occurred_at"]).astimezone(zone).strftime(TIME_FORMAT)
     first = (answer.get("campaigns") or [{}])[0]
     tasks = [{"unit": t["unit"], "list": t["list"], "limit": t["limit"]} for t in first.get("tasks") or []]
     return {"title": "", "tags": sorted({t["unit"] for t in tasks}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -64,8 +65,12 @@ def test_a_saved_scenario_passes_against_the_draft(app, factory, csrf_on, login)
 def test_the_simulators_outcome_opens_the_form_filled_in(app, csrf_on, login):
     answer = {"admission": "file", "campaigns": [{"fired": ["zero_tolerance.zt4"], "tasks": [
         {"unit": "JD-DC", "list": "zero_tolerance", "limit": {"value": 2.0, "unit": "urgent_hours"}}]}]}
-    data = as_scenario({"category": "06029", "grid": "DC-03", "occurred_at": "2026-05-12T01:30:00+00:00"}, answer)
+    data = as_scenario({"category": "06029", "grid": "DC-03", "occurred_at": "2026-05-12T01:30:00+00:00"}, answer,
+                       ZoneInfo("Asia/Shanghai"))
     assert data["event"]["local_time"] == "2026-05-12 09:30"  # the campaign's local time, not UTC
+    urumqi = as_scenario({"category": "06029", "grid": "DC-03", "occurred_at": "2026-05-12T01:30:00+00:00"}, answer,
+                         ZoneInfo("Asia/Urumqi"))
+    assert urumqi["event"]["local_time"] == "2026-05-12 07:30"  # a campaign in another zone reads its own clock
     page = _admin(app, login).get("/admin/scenarios/new", query_string={"from": json.dumps(data)}).get_data(as_text=True)
     assert "JD-DC | zero_tolerance | 2 urgent_hours" in html.unescape(page) and 'value="zero_tolerance.zt4"' in page
 
