@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.exc import DataError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -240,18 +241,20 @@ def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[
     return AcceptedEvent(existing.id, existing.status), False
 
 
-#: Rows per INSERT of a batch: well within SQLite's bound-parameter limit at ~20 columns a row.
+#: Rows per INSERT of a batch on SQLite: within its bound-parameter limit at ~20 columns a row.
 BULK_ROWS = 200
+#: Rows per INSERT of a batch on PostgreSQL, whose statement takes its rows as one JSON text (a whole batch).
+JSON_ROWS = 1000
 UNSTORABLE = Problem("(event)", "a value the database cannot store", "含有数据库无法保存的值")
 
 
 def accept_events(session: Session, payloads: list[Any], source: IntakeSource
                   ) -> list[tuple[AcceptedEvent, bool] | InputError]:
     """A batch: each payload validated on its own (a refused one answers with its problems), the valid ones
-    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` over many rows (one cached statement, which
-    SQLAlchemy sends as multi-row INSERTs) per BULK_ROWS and repeats read back in
-    one SELECT; a repeat within the batch answers as a duplicate of its first. If the database refuses a
-    chunk, its rows are stored one by one so that only the unstorable ones are refused."""
+    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` (on PostgreSQL one statement of the rows as JSON per
+    JSON_ROWS, on SQLite a multi-row INSERT per BULK_ROWS) and repeats read back in one SELECT; a repeat within
+    the batch answers as a duplicate of its first. If the database refuses a chunk, it is halved until only
+    the unstorable rows are refused."""
     outcomes: list[tuple[AcceptedEvent, bool] | InputError | None] = [None] * len(payloads)
     first: dict[str, int] = {}
     parsed: dict[int, dict[str, Any]] = {}
@@ -265,8 +268,10 @@ def accept_events(session: Session, payloads: list[Any], source: IntakeSource
     created: dict[str, int] = {}
     refused: dict[str, InputError] = {}
     rows = [_row(parsed[index]) for index in first.values()]
-    for start in range(0, len(rows), BULK_ROWS):
-        _insert_chunk(session, rows[start:start + BULK_ROWS], created, refused)
+    as_json = session.get_bind().dialect.name == "postgresql"
+    size = JSON_ROWS if as_json else BULK_ROWS
+    for start in range(0, len(rows), size):
+        _insert_chunk(session, rows[start:start + size], created, refused, as_json)
     existing = _existing(session, source.name, [sid for sid in first if sid not in created and sid not in refused])
     for index, values in parsed.items():
         sid = values["source_event_id"]
@@ -290,18 +295,41 @@ def _insert(session: Session, rows: list[dict[str, Any]]):
         execution_options={"render_nulls": True})  # a None stays NULL, and every row has the same columns
 
 
+@lru_cache(maxsize=8)
+def _json_insert(columns: tuple[str, ...]) -> TextClause:
+    """`INSERT … SELECT FROM json_populate_recordset(NULL::events, :rows)`: the rows travel as one JSON text in
+    one short statement, which psycopg parses once and PostgreSQL prepares, however many rows it carries. Each
+    value is read by its column's own type (a too-long text is refused, not cut short)."""
+    table, names = Event.__table__.name, ", ".join(columns)
+    return text(f"INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table}, "
+                "CAST(:rows AS json)) ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not an event column value")
+
+
+def _insert_json(session: Session, rows: list[dict[str, Any]]):
+    return session.execute(_json_insert(tuple(rows[0])),
+                           {"rows": json.dumps(rows, ensure_ascii=False, default=_json_value)})
+
+
 def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[str, int],
-                  refused: dict[str, InputError]) -> None:
+                  refused: dict[str, InputError], as_json: bool) -> None:
     try:
         with session.begin_nested():
-            created.update({sid: new_id for new_id, sid in _insert(session, rows)})
+            stored = _insert_json(session, rows) if as_json else _insert(session, rows)
+            created.update({sid: new_id for new_id, sid in stored})
         return
     except DataError:
         if len(rows) == 1:
             refused[rows[0]["source_event_id"]] = InputError([UNSTORABLE])
             return
-    for row in rows:  # the database refused something in this chunk: find it row by row
-        _insert_chunk(session, [row], created, refused)
+    half = (len(rows) + 1) // 2  # the database refused something in this chunk: find it by halves
+    _insert_chunk(session, rows[:half], created, refused, as_json)
+    _insert_chunk(session, rows[half:], created, refused, as_json)
 
 
 def _existing(session: Session, source: str, sids: list[str]) -> dict[str, AcceptedEvent]:
