@@ -58,11 +58,13 @@ class AcceptedEvent:
     status: str
 
 
+#: Categories by code (their id and filing conditions), and grids by code.
+Codes = tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]
 _REFERENCE_TTL = 30.0
 _reference: tuple[float, object, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
 
 
-def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
+def _codes(session: Session) -> Codes:
     """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
     global _reference
     key = session.get_bind().engine  # the engine itself: rendering its URL costs more than the lookup
@@ -105,8 +107,9 @@ def _parse_time(value: Any, problems: list[Problem]) -> datetime | None:
     return parsed
 
 
-def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[str, Any]:
-    """Validate one payload; return the column values of a new Event or raise InputError."""
+def parse_event(session: Session, payload: Any, source: IntakeSource, codes: Codes | None = None) -> dict[str, Any]:
+    """Validate one payload; return the column values of a new Event or raise InputError. A batch passes the
+    master data's `codes` (from _codes) read once for all its items."""
     if not isinstance(payload, dict):
         raise InputError([_problem("(body)", "an event must be a JSON object", "事件必须是 JSON 对象")])
     problems: list[Problem] = hostile_problems(payload)  # a batch's items are checked here, one by one
@@ -122,7 +125,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
         problems.append(_problem("source_event_id", "required: the event's id in the sending system (1–128 characters)",
                                  "必填：事件在来源系统中的编号（1–128 个字符）"))
 
-    categories, grids = _codes(session)
+    categories, grids = codes or _codes(session)
     category = None
     code = payload.get("category")
     if not isinstance(code, str) or not code:
@@ -258,9 +261,10 @@ def accept_events(session: Session, payloads: list[Any], source: IntakeSource
     outcomes: list[tuple[AcceptedEvent, bool] | InputError | None] = [None] * len(payloads)
     first: dict[str, int] = {}
     parsed: dict[int, dict[str, Any]] = {}
+    codes = _codes(session)
     for index, payload in enumerate(payloads):
         try:
-            parsed[index] = parse_event(session, payload, source)
+            parsed[index] = parse_event(session, payload, source, codes)
         except InputError as err:
             outcomes[index] = err
             continue
