@@ -57,9 +57,9 @@ def timed(run, profile: cProfile.Profile | None) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def top(profile: cProfile.Profile, count: int) -> str:
+def top(profile: cProfile.Profile, count: int, order: str = "tottime") -> str:
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(count)
+    pstats.Stats(profile, stream=out).sort_stats(order).print_stats(count)
     return out.getvalue()
 
 
@@ -113,7 +113,7 @@ def measure(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     statements[0] = 0
     single_cpu, single_wall = timed(lambda: post_all(bodies), profile)
     single_statements = statements[0]
-    single_profile = top(profile, args.top) if profile else None
+    single_profile = top(profile, args.top, args.sort) if profile else None
 
     batch_bodies = [json.dumps({"events": payloads(f"b{k}-{prefix}", args.batch_size, seed=SEED + 10 + k)}).encode()
                     for k in range(args.batches)]
@@ -128,7 +128,7 @@ def measure(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "batch_events": events, "batch_size": args.batch_size,
             "batch_events_per_cpu_s": events / batch_cpu if batch_cpu else None,
             "batch_events_per_s": events / batch_wall, "batch_statements": statements[0] / args.batches,
-            "single_profile": single_profile, "batch_profile": top(profile, args.top) if profile else None}
+            "single_profile": single_profile, "batch_profile": top(profile, args.top, args.sort) if profile else None}
 
 
 def main() -> int:
@@ -139,7 +139,8 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--profile", choices=("none", "single", "batch"), default="none")
-    parser.add_argument("--top", type=int, default=30, help="functions listed by own time with --profile")
+    parser.add_argument("--top", type=int, default=30, help="functions listed with --profile")
+    parser.add_argument("--sort", choices=("tottime", "cumulative"), default="tottime", help="their order")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="crbench-profile-"))
     redis_proc = None
