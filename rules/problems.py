@@ -68,10 +68,17 @@ def hostile_problems(value: Any, where: str = "(body)") -> list[Problem]:
             if "\x00" in item:
                 problems.append(Problem(path, "the text holds a NUL byte", "文本中含有空字符（NUL）"))
         elif isinstance(item, dict):
+            shallow = depth < MAX_DEPTH  # its texts and numbers are checked here, without a trip through `pending`
             for key, inner in item.items():
-                name = key if path == where else f"{path}.{key}"
                 if isinstance(key, str) and "\x00" in key:
                     problems.append(Problem(path, "a field name holds a NUL byte", "字段名中含有空字符（NUL）"))
+                    continue
+                if shallow and not isinstance(inner, (str, dict, list, tuple)):
+                    continue
+                name = key if path == where else f"{path}.{key}"
+                if shallow and isinstance(inner, str):
+                    if "\x00" in inner:
+                        problems.append(Problem(name, "the text holds a NUL byte", "文本中含有空字符（NUL）"))
                     continue
                 pending.append((inner, name, depth + 1))
         elif isinstance(item, (list, tuple)):

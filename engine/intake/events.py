@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.exc import DataError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -57,11 +58,13 @@ class AcceptedEvent:
     status: str
 
 
+#: Categories by code (their id and filing conditions), and grids by code.
+Codes = tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]
 _REFERENCE_TTL = 30.0
 _reference: tuple[float, object, dict[str, tuple[int, frozenset[str]]], dict[str, int]] | None = None
 
 
-def _codes(session: Session) -> tuple[dict[str, tuple[int, frozenset[str]]], dict[str, int]]:
+def _codes(session: Session) -> Codes:
     """Categories (with their filing conditions) and grids by code: master data, cached 30 s per process."""
     global _reference
     key = session.get_bind().engine  # the engine itself: rendering its URL costs more than the lookup
@@ -104,8 +107,9 @@ def _parse_time(value: Any, problems: list[Problem]) -> datetime | None:
     return parsed
 
 
-def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[str, Any]:
-    """Validate one payload; return the column values of a new Event or raise InputError."""
+def parse_event(session: Session, payload: Any, source: IntakeSource, codes: Codes | None = None) -> dict[str, Any]:
+    """Validate one payload; return the column values of a new Event or raise InputError. A batch passes the
+    master data's `codes` (from _codes) read once for all its items."""
     if not isinstance(payload, dict):
         raise InputError([_problem("(body)", "an event must be a JSON object", "事件必须是 JSON 对象")])
     problems: list[Problem] = hostile_problems(payload)  # a batch's items are checked here, one by one
@@ -121,7 +125,7 @@ def parse_event(session: Session, payload: Any, source: IntakeSource) -> dict[st
         problems.append(_problem("source_event_id", "required: the event's id in the sending system (1–128 characters)",
                                  "必填：事件在来源系统中的编号（1–128 个字符）"))
 
-    categories, grids = _codes(session)
+    categories, grids = codes or _codes(session)
     category = None
     code = payload.get("category")
     if not isinstance(code, str) or not code:
@@ -240,24 +244,27 @@ def accept_event(session: Session, payload: Any, source: IntakeSource) -> tuple[
     return AcceptedEvent(existing.id, existing.status), False
 
 
-#: Rows per INSERT of a batch: well within SQLite's bound-parameter limit at ~20 columns a row.
+#: Rows per INSERT of a batch on SQLite: within its bound-parameter limit at ~20 columns a row.
 BULK_ROWS = 200
+#: Rows per INSERT of a batch on PostgreSQL, whose statement takes its rows as one JSON text (a whole batch).
+JSON_ROWS = 1000
 UNSTORABLE = Problem("(event)", "a value the database cannot store", "含有数据库无法保存的值")
 
 
 def accept_events(session: Session, payloads: list[Any], source: IntakeSource
                   ) -> list[tuple[AcceptedEvent, bool] | InputError]:
     """A batch: each payload validated on its own (a refused one answers with its problems), the valid ones
-    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` over many rows (one cached statement, which
-    SQLAlchemy sends as multi-row INSERTs) per BULK_ROWS and repeats read back in
-    one SELECT; a repeat within the batch answers as a duplicate of its first. If the database refuses a
-    chunk, its rows are stored one by one so that only the unstorable ones are refused."""
+    stored by `INSERT … ON CONFLICT DO NOTHING RETURNING` (on PostgreSQL one statement of the rows as JSON per
+    JSON_ROWS, on SQLite a multi-row INSERT per BULK_ROWS) and repeats read back in one SELECT; a repeat within
+    the batch answers as a duplicate of its first. If the database refuses a chunk, it is halved until only
+    the unstorable rows are refused."""
     outcomes: list[tuple[AcceptedEvent, bool] | InputError | None] = [None] * len(payloads)
     first: dict[str, int] = {}
     parsed: dict[int, dict[str, Any]] = {}
+    codes = _codes(session)
     for index, payload in enumerate(payloads):
         try:
-            parsed[index] = parse_event(session, payload, source)
+            parsed[index] = parse_event(session, payload, source, codes)
         except InputError as err:
             outcomes[index] = err
             continue
@@ -265,8 +272,10 @@ def accept_events(session: Session, payloads: list[Any], source: IntakeSource
     created: dict[str, int] = {}
     refused: dict[str, InputError] = {}
     rows = [_row(parsed[index]) for index in first.values()]
-    for start in range(0, len(rows), BULK_ROWS):
-        _insert_chunk(session, rows[start:start + BULK_ROWS], created, refused)
+    as_json = session.get_bind().dialect.name == "postgresql"
+    size = JSON_ROWS if as_json else BULK_ROWS
+    for start in range(0, len(rows), size):
+        _insert_chunk(session, rows[start:start + size], created, refused, as_json)
     existing = _existing(session, source.name, [sid for sid in first if sid not in created and sid not in refused])
     for index, values in parsed.items():
         sid = values["source_event_id"]
@@ -290,18 +299,41 @@ def _insert(session: Session, rows: list[dict[str, Any]]):
         execution_options={"render_nulls": True})  # a None stays NULL, and every row has the same columns
 
 
+@lru_cache(maxsize=8)
+def _json_insert(columns: tuple[str, ...]) -> TextClause:
+    """`INSERT … SELECT FROM json_populate_recordset(NULL::events, :rows)`: the rows travel as one JSON text in
+    one short statement, which psycopg parses once and PostgreSQL prepares, however many rows it carries. Each
+    value is read by its column's own type (a too-long text is refused, not cut short)."""
+    table, names = Event.__table__.name, ", ".join(columns)
+    return text(f"INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table}, "
+                "CAST(:rows AS json)) ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not an event column value")
+
+
+def _insert_json(session: Session, rows: list[dict[str, Any]]):
+    return session.execute(_json_insert(tuple(rows[0])),
+                           {"rows": json.dumps(rows, ensure_ascii=False, default=_json_value)})
+
+
 def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[str, int],
-                  refused: dict[str, InputError]) -> None:
+                  refused: dict[str, InputError], as_json: bool) -> None:
     try:
         with session.begin_nested():
-            created.update({sid: new_id for new_id, sid in _insert(session, rows)})
+            stored = _insert_json(session, rows) if as_json else _insert(session, rows)
+            created.update({sid: new_id for new_id, sid in stored})
         return
     except DataError:
         if len(rows) == 1:
             refused[rows[0]["source_event_id"]] = InputError([UNSTORABLE])
             return
-    for row in rows:  # the database refused something in this chunk: find it row by row
-        _insert_chunk(session, [row], created, refused)
+    half = (len(rows) + 1) // 2  # the database refused something in this chunk: find it by halves
+    _insert_chunk(session, rows[:half], created, refused, as_json)
+    _insert_chunk(session, rows[half:], created, refused, as_json)
 
 
 def _existing(session: Session, source: str, sids: list[str]) -> dict[str, AcceptedEvent]:

@@ -1,7 +1,8 @@
 """Batch intake stores its events in bulk (issue 18 point 4b) and still answers every item on its own."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from engine.core.models import Event
 from tests.helpers import bearer, event
@@ -30,3 +31,34 @@ def test_a_large_batch_answers_each_item_in_order_with_repeats_and_refusals(clie
     assert stored == 447
     again = client.post("/api/v1/events/batch", json={"events": items}, headers=bearer(intake_token)).get_json()
     assert again["accepted"] == 449 and all(r["duplicate"] for r in again["results"] if "id" in r)
+
+
+def test_items_the_database_refuses_are_refused_alone_in_a_full_batch(client, intake_token, session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite refuses no value of a valid event; PostgreSQL is made to refuse some here")
+    # A value PostgreSQL cannot read (its text as a number), only in the descriptions that ask for it.
+    session.execute(text("ALTER TABLE events ADD CONSTRAINT ck_events_unstorable_probe CHECK ("
+                         "CASE WHEN description LIKE 'unstorable%' THEN description::int IS NULL ELSE true END)"))
+    session.commit()
+    try:
+        earlier = event()
+        assert client.post("/api/v1/events", json=earlier, headers=bearer(intake_token)).status_code == 202
+        items = [event() for _ in range(1000)]
+        items[7] = event(description="unstorable one")
+        items[600] = event(description="unstorable two")
+        items[601] = dict(items[5])
+        items[999] = earlier
+        answer = client.post("/api/v1/events/batch", json={"events": items}, headers=bearer(intake_token))
+    finally:
+        session.execute(text("ALTER TABLE events DROP CONSTRAINT ck_events_unstorable_probe"))
+        session.commit()
+    body = answer.get_json()
+    assert answer.status_code == 207 and body["accepted"] == 998 and body["refused"] == 2
+    for index in (7, 600):
+        assert body["results"][index]["status"] == "refused"
+        assert body["results"][index]["errors"] == [{"field": "(event)", "message": "含有数据库无法保存的值"}]
+    assert body["results"][601]["duplicate"] and body["results"][601]["id"] == body["results"][5]["id"]
+    assert body["results"][999]["duplicate"]
+    sids = [item["source_event_id"] for item in items]
+    stored = set(session.scalars(select(Event.source_event_id).where(Event.source_event_id.in_(sids))))
+    assert stored == set(sids) - {items[7]["source_event_id"], items[600]["source_event_id"]}
