@@ -56,8 +56,22 @@ class InputError(ValueError):
 MAX_DEPTH = 32
 
 
+def _unstorable(text: str) -> tuple[str, str] | None:
+    """Why a text cannot be stored, in both languages: a NUL byte, or a lone UTF-16 surrogate (JSON's `"\\ud800"`),
+    which no database encoding can write."""
+    if "\x00" in text:
+        return "the text holds a NUL byte", "文本中含有空字符（NUL）"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the text holds an unpaired surrogate (not valid Unicode)", "文本中含有不成对的代理字符（不是有效的 Unicode）"
+    return None
+
+
 def hostile_problems(value: Any, where: str = "(body)") -> list[Problem]:
-    """NUL bytes (PostgreSQL refuses them in text) and nesting deeper than MAX_DEPTH, named by their path."""
+    """Texts no database can store (NUL bytes, lone surrogates) and nesting deeper than MAX_DEPTH, named by their
+    path."""
     problems: list[Problem] = []
     pending: list[tuple[Any, str, int]] = [(value, where, 0)]
     while pending:
@@ -65,20 +79,21 @@ def hostile_problems(value: Any, where: str = "(body)") -> list[Problem]:
         if depth > MAX_DEPTH:
             return [Problem(where, f"nested more than {MAX_DEPTH} levels deep", f"嵌套超过 {MAX_DEPTH} 层")]
         if isinstance(item, str):
-            if "\x00" in item:
-                problems.append(Problem(path, "the text holds a NUL byte", "文本中含有空字符（NUL）"))
+            if (why := _unstorable(item)) is not None:
+                problems.append(Problem(path, *why))
         elif isinstance(item, dict):
             shallow = depth < MAX_DEPTH  # its texts and numbers are checked here, without a trip through `pending`
             for key, inner in item.items():
-                if isinstance(key, str) and "\x00" in key:
-                    problems.append(Problem(path, "a field name holds a NUL byte", "字段名中含有空字符（NUL）"))
+                if isinstance(key, str) and _unstorable(key) is not None:
+                    problems.append(Problem(path, "a field name holds a NUL byte or an unpaired surrogate",
+                                            "字段名中含有空字符（NUL）或不成对的代理字符"))
                     continue
                 if shallow and not isinstance(inner, (str, dict, list, tuple)):
                     continue
                 name = key if path == where else f"{path}.{key}"
                 if shallow and isinstance(inner, str):
-                    if "\x00" in inner:
-                        problems.append(Problem(name, "the text holds a NUL byte", "文本中含有空字符（NUL）"))
+                    if (why := _unstorable(inner)) is not None:
+                        problems.append(Problem(name, *why))
                     continue
                 pending.append((inner, name, depth + 1))
         elif isinstance(item, (list, tuple)):

@@ -2,6 +2,8 @@
 batch or an import spoils nothing else."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from engine.core.models import Event
@@ -311,3 +313,19 @@ def test_an_admin_record_id_no_key_can_hold_is_no_record(client, login):
         for bad in ("99999999999999999999", "abc", "%C2%B2"):
             answer = client.get(f"/admin/unit/{view}/?id={bad}")
             assert answer.status_code == 302, (view, bad)  # back to the list: "Record does not exist"
+
+
+def test_an_unpaired_surrogate_is_refused_by_name_not_a_server_error(client, intake_token, session):
+    """JSON may spell `"\\ud800"`, which no database encoding can store: a 422 naming the field, not a 500."""
+    before = _events(session)
+    single = client.post("/api/v1/events", data=json.dumps(event(description="坏\ud800字")),
+                         content_type="application/json", headers=bearer(intake_token))
+    assert single.status_code == 422
+    assert single.json["errors"] == [{"field": "description", "message": "文本中含有不成对的代理字符（不是有效的 Unicode）"}]
+    good, bad = event(), event(address="\udfff")
+    batch = client.post("/api/v1/events/batch", data=json.dumps({"events": [good, bad]}), content_type="application/json",
+                        headers={**bearer(intake_token), "Accept-Language": "en"})
+    assert batch.status_code == 207 and batch.json["accepted"] == 1
+    assert batch.json["results"][1]["errors"] == [
+        {"field": "address", "message": "the text holds an unpaired surrogate (not valid Unicode)"}]
+    assert _events(session) == before + 1
