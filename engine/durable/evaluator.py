@@ -48,6 +48,7 @@ class Evaluator:
 
         self._host = _Host()
         self._layouts: dict[str, Layout] = {}
+        self._handles: dict[str, dict[str, int]] = {}  # tag -> ruleset -> the C engine's handle
         self._serial = 0
         self.pid = os.getpid()
 
@@ -58,6 +59,7 @@ class Evaluator:
         plan = layout(compiled)
         if plan.definitions:
             self._host.register_rulesets({f"{tag}.{name}": rules for name, rules in plan.definitions.items()})
+        self._handles[tag] = {name: self._host.get_ruleset(f"{tag}.{name}")._handle for name in plan.definitions}
         self._layouts[tag] = plan
         return plan
 
@@ -73,6 +75,7 @@ class Evaluator:
         """Delete the rulesets of every version not in `tags`: a long-lived process keeps only the active
         versions in its Host, so its memory stays flat however many versions are published."""
         for tag in set(self._layouts) - tags:
+            self._handles.pop(tag, None)
             for name in self._layouts.pop(tag).definitions:
                 ruleset = self._host._ruleset_directory.pop(f"{tag}.{name}", None)
                 if ruleset is not None:
@@ -83,49 +86,60 @@ class Evaluator:
                  items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
         """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""
         plan = self._ensure(tag, compiled)
+        handles = self._handles[tag]
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
         owner: dict[str, str] = {}
+        routes, unrouted, fields, markers = plan.routes, plan.unrouted, plan.fields, plan.markers
+        prefix, serial = f"{self.pid}.", self._serial
         for item_id, facts in items:
-            for partition in plan.rulesets_for(str(facts.get("category"))):
-                self._serial += 1
-                fact_id = f"{self.pid}.{self._serial}"
+            category = str(facts.get("category"))
+            for partition in routes.get(category, unrouted):
+                serial += 1
+                fact_id = f"{prefix}{serial}"
                 owner[fact_id] = item_id
-                fact = plan.fact(partition, facts)
+                fact = project(facts, fields[partition])
+                marks = markers.get(partition)
+                if marks and category in marks:
+                    fact.update(marks[category])
                 fact["id"] = fact_id
                 by_partition[partition].append(fact)
+        self._serial = serial
         results: dict[str, list[str]] = defaultdict(list)
         chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
                   for start in range(0, len(facts), CAP))
+        aliases = plan.aliases
         for partition, facts in chunks:
-            ruleset = f"{tag}.{partition}"
             del self._fired[:]
-            self._assert_and_retract(ruleset, facts)
+            self._assert_and_retract(f"{tag}.{partition}", handles[partition], facts)
             stray = [fact_id for _, fact_id in self._fired if fact_id not in owner]
             if stray:  # never seen, but a firing must not be attributed to the wrong event or lost silently
                 del self._fired[:]
                 raise RuntimeError(f"durable_rules reported facts of another call: {stray[:3]}")
             for rule_name, fact_id in self._fired:
-                rule_key = plan.aliases.get(rule_name, rule_name)
+                rule_key = aliases.get(rule_name, rule_name)
                 keys = results[owner[fact_id]]
                 if rule_key not in keys:  # an "any" with several true branches fires once per branch
                     keys.append(rule_key)
             del self._fired[:]
         return results
 
-    def _assert_and_retract(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+    def _assert_and_retract(self, ruleset: str, handle: int, facts: list[dict[str, Any]]) -> None:
         """Host.assert_facts and retract_facts, but the batch is JSON-encoded once for both calls."""
-        rules = self._host.get_ruleset(ruleset)
         engine = self._durable.durable_rules_engine
-        payload = json.dumps(facts, ensure_ascii=False)
-        try:
-            state = rules._handle_result(engine.assert_facts(rules._handle, payload), facts)
-        except self._durable.MessageObservedException:
-            # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
-            self._assert_one_by_one(ruleset, facts)
-            return
-        self._record_actions(engine, rules._handle, state)
-        self._record_actions(engine, rules._handle, rules._handle_result(engine.retract_facts(rules._handle, payload),
-                                                                         facts))
+        payload = _encode(facts)
+        code, state = engine.assert_facts(handle, payload)
+        if code:
+            try:
+                state = self._host.get_ruleset(ruleset)._handle_result((code, state), facts)
+            except self._durable.MessageObservedException:
+                # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
+                self._assert_one_by_one(ruleset, facts)
+                return
+        self._record_actions(engine, handle, state)
+        code, state = engine.retract_facts(handle, payload)
+        if code:
+            state = self._host.get_ruleset(ruleset)._handle_result((code, state), facts)
+        self._record_actions(engine, handle, state)
 
     def _record_actions(self, engine: Any, handle: int, state: Any) -> None:
         """durable_rules' action loop (Ruleset.do_actions) without its per-action Closure, Content and state
@@ -155,6 +169,7 @@ class Evaluator:
 _CATCH_ALL_MESSAGE = f'{{"{CATCH_ALL}":'  # how the engine's message for the catch-all starts
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per call
 _FACT_ID = re.compile(r'"id": ?"(\d+\.\d+)"')
 
 
