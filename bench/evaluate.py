@@ -316,7 +316,7 @@ def main() -> int:
              "gen60.floor": "rules.twin.matches, routed", "gen60.scan": "rules.twin.matches, all 60 docs",
              "gen60.capped": "what-if: rules with durable `cap`",
              "demo.packed": "what-if: `cap` + one partition", "gen60.packed": "what-if: `cap` + one partition",
-             "gen2000.ours": "Evaluator.evaluate, 2,000 rules in rulesets of <= 60",
+             "gen2000.ours": "Evaluator.evaluate, 2,000 rules, rulesets by category",
              "gen2000.rawpart": "durable_rules 1 at a time into the routed partition",
              "gen2000.floor": "rules.twin.matches, routed",
              "demo.raw_batched": "ceiling: Host.assert_facts/retract_facts x200, prepared",

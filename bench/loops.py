@@ -123,7 +123,7 @@ def run_raw_batched(set_name: str, budget: float, n: int) -> dict[str, Any]:
 
     import durable.engine as durable_engine
 
-    from engine.durable.evaluator import CATCH_ALL, layout, project
+    from engine.durable.evaluator import CATCH_ALL, layout
 
     docs, facts, compiled = ruleset(set_name, n)
     plan = layout(compiled)
@@ -149,7 +149,7 @@ def run_raw_batched(set_name: str, budget: float, n: int) -> dict[str, Any]:
     routed: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for i, f in enumerate(facts):
         for name in plan.rulesets_for(str(f.get("category"))):
-            routed.setdefault(name, []).append((i, project(f, plan.fields[name])))
+            routed.setdefault(name, []).append((i, plan.fact(name, f)))
     asserts_per_eval = sum(len(v) for v in routed.values()) / len(facts)
     # Every call gets exactly CEILING_BATCH facts: a ruleset's facts are cycled (fresh ids) up to a multiple of it.
     per_ruleset: dict[str, list[dict[str, Any]]] = {}

@@ -5,141 +5,23 @@ one long-lived sid, the rules that fired are collected, and the fact is retracte
 (`delete_state` while other sids live segfaults; see docs/ARCHITECTURE.md). Actions only record
 which rule fired for which fact; deciding what that means happens afterwards, in Python.
 
-The compiled partitions are registered as rulesets of at most RULESET_SIZE rules, category-free rules
-folded in where they fit, and each fact carries only the fields its ruleset reads (`layout`, `project`);
+A compiled version is registered as the rulesets of `engine.durable.layout` (grouped by category, each category
+behind its marker path), and each fact carries only the fields its ruleset reads and its category's markers;
 bench/evaluate.py's `*.raw_batched` ceiling uses the same layout (docs/BENCHMARKS.md, issue 18).
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, Iterable
 
-from rules.compiler import ANY_PARTITION, CompiledRuleset, categories_of
-from rules.facts import FACTS, SET_FACTS
+from engine.durable.layout import CAP, CATCH_ALL, Layout, layout, project
+from rules.compiler import CompiledRuleset
 
-CATCH_ALL = "__seen__"
-CAP = 1000  # an action receives up to this many matching facts at once (durable_rules' "cap")
-_TEXT, _SET, _OTHER = 0, 1, 2
-#: Rules per registered ruleset. durable_rules tests every rule of a ruleset against each fact (about 5 us per fact
-#: at 60 rules, 16 us at 200 here), and its cost is flat only up to about 60 rules (docs/BENCHMARKS.md, issue 18).
-RULESET_SIZE = 60
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The rulesets a compiled version is registered as, the fact names each one's rules read, and
-    which rulesets an event of each category meets (the same for the Evaluator and bench's ceiling)."""
-
-    definitions: dict[str, dict[str, Any]]
-    fields: dict[str, tuple[tuple[str, int], ...]]
-    routes: dict[str, list[str]]
-    unrouted: list[str]
-
-    def rulesets_for(self, category: str) -> list[str]:
-        return self.routes.get(category, self.unrouted)
-
-
-def _read(cond: dict[str, Any], into: set[str]) -> None:
-    for key in ("all", "any"):
-        if key in cond:
-            for child in cond[key]:
-                _read(child, into)
-            return
-    if "not" in cond:
-        _read(cond["not"], into)
-    else:
-        into.add(cond["fact"])
-
-
-def _kind(name: str) -> int:
-    return _SET if name in SET_FACTS else _TEXT if FACTS.get(name) and FACTS[name].type == "str" else _OTHER
-
-
-def layout(compiled: CompiledRuleset) -> Layout:
-    """Category-free rules join every category partition they fit in, so an event is asserted once, not
-    twice; each ruleset gets `cap` (one callback per rule and batch) and the catch-all rule."""
-    any_parts = compiled.routes.get(ANY_PARTITION, [])
-    any_rules = {k: r for name in any_parts for k, r in compiled.partitions[name].items()}
-    partitions, category_routes = _split(compiled, any_parts)
-    carries_any: set[str] = set()
-    definitions: dict[str, dict[str, Any]] = {}
-    fields: dict[str, tuple[tuple[str, int], ...]] = {}
-    for name, rules in partitions.items():
-        rules = dict(rules)
-        if name not in any_parts and any_rules and len(rules) + len(any_rules) <= RULESET_SIZE:
-            rules.update(any_rules)
-            carries_any.add(name)
-        rules = copy.deepcopy(rules)  # durable_rules deletes "run" from what it is given
-        for rule in rules.values():
-            rule["cap"] = CAP
-        read = {"category"}
-        for key in rules:
-            doc = compiled.rules.get(key)
-            if doc is None:  # a stored version without its documents: send every catalogue fact
-                read.update(FACTS)
-            else:
-                _read(doc["when"], read)
-        # Without a rule every fact matches, a batch with one unmatched fact fires nothing at all;
-        # "$ex id" hangs durable_rules, "$ex category" works.
-        rules[CATCH_ALL] = {"all": [{"m": {"$ex": {"category": 1}}}], "run": CATCH_ALL, "cap": CAP}
-        definitions[name] = rules
-        fields[name] = tuple((field, _kind(field)) for field in sorted(read))
-    routes = {category: parts + ([] if carries_any.intersection(parts) else any_parts)
-              for category, parts in category_routes.items()}
-    return Layout(definitions, fields, routes, list(any_parts))
-
-
-def _split(compiled: CompiledRuleset, any_parts: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
-    """The compiler's category partitions cut into rulesets of at most RULESET_SIZE rules, and which of them
-    hold each category's rules: durable_rules' cost per fact grows with the rules in the ruleset it meets."""
-    partitions: dict[str, dict[str, Any]] = {name: compiled.partitions[name] for name in any_parts}
-    routes: dict[str, list[str]] = {}
-    holders: dict[str, list[str]] = {}
-    for name, rules in compiled.partitions.items():
-        if name in any_parts:
-            continue
-        keys = list(rules)
-        pieces = [keys[start:start + RULESET_SIZE] for start in range(0, len(keys), RULESET_SIZE)]
-        for index, piece in enumerate(pieces):
-            piece_name = name if len(pieces) == 1 else f"{name}/{index}"
-            partitions[piece_name] = {key: rules[key] for key in piece}
-            for key in piece:
-                doc = compiled.rules.get(key)
-                cats = categories_of(doc) if doc is not None else None
-                for category in (cats if cats is not None else ()):
-                    found = holders.setdefault(f"{name}\0{category}", [])
-                    if piece_name not in found:
-                        found.append(piece_name)
-            if len(pieces) > 1 and any(compiled.rules.get(key) is None for key in piece):
-                holders.setdefault(f"{name}\0", []).append(piece_name)
-    for category, parts in compiled.routes.items():
-        if category == ANY_PARTITION:
-            continue
-        routes[category] = [piece for part in parts
-                            for piece in (holders.get(f"{part}\0{category}", []) + holders.get(f"{part}\0", [])
-                                          if f"{part}/0" in partitions else [part])]
-    return partitions, routes
-
-
-def project(facts: dict[str, Any], fields: tuple[tuple[str, int], ...]) -> dict[str, Any]:
-    """The facts a ruleset reads, as durable_rules needs them (rules.facts.for_durable, in one pass):
-    a missing text fact is "", every set gets an extra "" member; other facts only when present."""
-    out: dict[str, Any] = {}
-    for name, kind in fields:
-        value = facts.get(name)
-        if kind == _TEXT:
-            out[name] = "" if value is None else value
-        elif kind == _SET:
-            out[name] = [*(value or ()), ""]
-        elif value is not None or name in facts:
-            out[name] = value
-    return out
+__all__ = ["CATCH_ALL", "Evaluator", "Layout", "evaluator", "layout", "project"]
 
 
 class Evaluator:
@@ -166,6 +48,7 @@ class Evaluator:
 
         self._host = _Host()
         self._layouts: dict[str, Layout] = {}
+        self._handles: dict[str, dict[str, int]] = {}  # tag -> ruleset -> the C engine's handle
         self._serial = 0
         self.pid = os.getpid()
 
@@ -176,6 +59,7 @@ class Evaluator:
         plan = layout(compiled)
         if plan.definitions:
             self._host.register_rulesets({f"{tag}.{name}": rules for name, rules in plan.definitions.items()})
+        self._handles[tag] = {name: self._host.get_ruleset(f"{tag}.{name}")._handle for name in plan.definitions}
         self._layouts[tag] = plan
         return plan
 
@@ -191,6 +75,7 @@ class Evaluator:
         """Delete the rulesets of every version not in `tags`: a long-lived process keeps only the active
         versions in its Host, so its memory stays flat however many versions are published."""
         for tag in set(self._layouts) - tags:
+            self._handles.pop(tag, None)
             for name in self._layouts.pop(tag).definitions:
                 ruleset = self._host._ruleset_directory.pop(f"{tag}.{name}", None)
                 if ruleset is not None:
@@ -201,49 +86,60 @@ class Evaluator:
                  items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
         """Evaluate (item id, facts) pairs against one ruleset version; return the rule keys fired per item."""
         plan = self._ensure(tag, compiled)
+        handles = self._handles[tag]
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
         owner: dict[str, str] = {}
-        fields = plan.fields
+        routes, unrouted, fields, markers = plan.routes, plan.unrouted, plan.fields, plan.markers
+        prefix, serial = f"{self.pid}.", self._serial
         for item_id, facts in items:
-            for partition in plan.rulesets_for(str(facts.get("category"))):
-                self._serial += 1
-                fact_id = f"{self.pid}.{self._serial}"
+            category = str(facts.get("category"))
+            for partition in routes.get(category, unrouted):
+                serial += 1
+                fact_id = f"{prefix}{serial}"
                 owner[fact_id] = item_id
                 fact = project(facts, fields[partition])
+                marks = markers.get(partition)
+                if marks and category in marks:
+                    fact.update(marks[category])
                 fact["id"] = fact_id
                 by_partition[partition].append(fact)
+        self._serial = serial
         results: dict[str, list[str]] = defaultdict(list)
         chunks = ((partition, facts[start:start + CAP]) for partition, facts in by_partition.items()
                   for start in range(0, len(facts), CAP))
+        aliases = plan.aliases
         for partition, facts in chunks:
-            ruleset = f"{tag}.{partition}"
             del self._fired[:]
-            self._assert_and_retract(ruleset, facts)
+            self._assert_and_retract(f"{tag}.{partition}", handles[partition], facts)
             stray = [fact_id for _, fact_id in self._fired if fact_id not in owner]
             if stray:  # never seen, but a firing must not be attributed to the wrong event or lost silently
                 del self._fired[:]
                 raise RuntimeError(f"durable_rules reported facts of another call: {stray[:3]}")
-            for rule_key, fact_id in self._fired:
+            for rule_name, fact_id in self._fired:
+                rule_key = aliases.get(rule_name, rule_name)
                 keys = results[owner[fact_id]]
                 if rule_key not in keys:  # an "any" with several true branches fires once per branch
                     keys.append(rule_key)
             del self._fired[:]
         return results
 
-    def _assert_and_retract(self, ruleset: str, facts: list[dict[str, Any]]) -> None:
+    def _assert_and_retract(self, ruleset: str, handle: int, facts: list[dict[str, Any]]) -> None:
         """Host.assert_facts and retract_facts, but the batch is JSON-encoded once for both calls."""
-        rules = self._host.get_ruleset(ruleset)
         engine = self._durable.durable_rules_engine
-        payload = json.dumps(facts, ensure_ascii=False)
-        try:
-            state = rules._handle_result(engine.assert_facts(rules._handle, payload), facts)
-        except self._durable.MessageObservedException:
-            # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
-            self._assert_one_by_one(ruleset, facts)
-            return
-        self._record_actions(engine, rules._handle, state)
-        self._record_actions(engine, rules._handle, rules._handle_result(engine.retract_facts(rules._handle, payload),
-                                                                         facts))
+        payload = _encode(facts)
+        code, state = engine.assert_facts(handle, payload)
+        if code:
+            try:
+                state = self._host.get_ruleset(ruleset)._handle_result((code, state), facts)
+            except self._durable.MessageObservedException:
+                # Message ids are 32-bit hashes: on a rare collision, assert one at a time.
+                self._assert_one_by_one(ruleset, facts)
+                return
+        self._record_actions(engine, handle, state)
+        code, state = engine.retract_facts(handle, payload)
+        if code:
+            state = self._host.get_ruleset(ruleset)._handle_result((code, state), facts)
+        self._record_actions(engine, handle, state)
 
     def _record_actions(self, engine: Any, handle: int, state: Any) -> None:
         """durable_rules' action loop (Ruleset.do_actions) without its per-action Closure, Content and state
@@ -252,12 +148,11 @@ class Evaluator:
         started = engine.start_action_for_state(handle, state)
         if not started:
             return
-        state_json, message = started[0], started[1]
+        message = started[1]
         try:
             while message:
                 if not message.startswith(_CATCH_ALL_MESSAGE):
                     self._fired.extend(_firings(message))
-                engine.update_state(handle, state_json)
                 message = engine.complete_and_start_action(handle, state)
         except BaseException:
             engine.abandon_action(handle, state)
@@ -274,6 +169,7 @@ class Evaluator:
 _CATCH_ALL_MESSAGE = f'{{"{CATCH_ALL}":'  # how the engine's message for the catch-all starts
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per call
 _FACT_ID = re.compile(r'"id": ?"(\d+\.\d+)"')
 
 

@@ -7,6 +7,9 @@ import random
 from rules import compile_ruleset, matches, validate_rule
 
 
+CATEGORIES = [f"C{i}" for i in range(40)]
+
+
 def _rule(i: int, rng: random.Random) -> dict:
     numeric = {"fact": rng.choice(["local_hour", "repeats_7d", "days_since_closed"]), "op": rng.choice(["gte", "lt"]),
                "value": rng.randint(0, 12)}
@@ -14,16 +17,16 @@ def _rule(i: int, rng: random.Random) -> dict:
     if shape == 0:  # bound to no category: meets every event
         when = {"all": [numeric, {"fact": "grid", "op": "eq", "value": rng.choice(["G1", "G2"])}]}
     elif shape == 1:  # bound to two categories
-        when = {"all": [{"fact": "category", "op": "in", "value": ["C1", "C2"]}, numeric]}
+        when = {"all": [{"fact": "category", "op": "in", "value": rng.sample(CATEGORIES, 2)}, numeric]}
     else:
-        when = {"all": [{"fact": "category", "op": "eq", "value": f"C{rng.randint(0, 2)}"}, numeric,
+        when = {"all": [{"fact": "category", "op": "eq", "value": rng.choice(CATEGORIES)}, numeric,
                         {"not": {"fact": "in_zone", "op": "has", "value": "school_surroundings"}}]}
     return {"key": f"r{i:03d}", "title": {"zh": "生成", "en": "generated"}, "when": when,
             "then": [{"do": "notify", "to": "tier:1"}]}
 
 
 def _event(rng: random.Random) -> dict:
-    event = {"category": rng.choice(["C0", "C1", "C2", "C9"]), "grid": rng.choice(["G1", "G2", None]),
+    event = {"category": rng.choice([*CATEGORIES, "C99"]), "grid": rng.choice(["G1", "G2", None]),
              "local_hour": rng.randint(0, 23), "repeats_7d": rng.randint(0, 12), "unit": "U1"}
     if rng.random() < 0.5:
         event["days_since_closed"] = rng.randint(0, 30)
@@ -32,23 +35,45 @@ def _event(rng: random.Random) -> dict:
     return event
 
 
+def _fired_as_the_twin_says(compiled, docs, events, tag: str) -> None:
+    from engine.durable.evaluator import evaluator
+
+    fired = evaluator().evaluate(f"{tag}{compiled.content_hash[:16]}", compiled,
+                                 [(str(i), e) for i, e in enumerate(events)])
+    assert sum(len(keys) for keys in fired.values()) > len(events)  # the rules do fire
+    for i, event in enumerate(events):
+        assert sorted(fired.get(str(i), [])) == sorted(d["key"] for d in docs if matches(d, event)), event
+
+
 def test_many_rules_in_several_rulesets_fire_as_the_twin_says():
-    from engine.durable.evaluator import RULESET_SIZE, evaluator, layout
+    """More rules than one ruleset holds: categories are grouped into rulesets behind their marker paths, a
+    two-category rule sits with each of its categories, and an event meets exactly one category ruleset."""
+    from engine.durable.layout import RULESET_SIZE, layout
 
     rng = random.Random(18)
-    docs = [_rule(i, rng) for i in range(230)]
+    docs = [_rule(i, rng) for i in range(RULESET_SIZE * 2 + 30)]
     for doc in docs:
         validate_rule(doc)
     compiled = compile_ruleset(docs)
     plan = layout(compiled)
     assert max(len(rules) for rules in plan.definitions.values()) <= RULESET_SIZE + 1  # + the catch-all
-    assert len(plan.definitions) > len(compiled.partitions)  # the compiler's partitions were cut
+    grouped = [name for name in plan.definitions if plan.markers.get(name)]
+    assert len(grouped) > 1
+    for category in CATEGORIES:
+        assert len([name for name in plan.rulesets_for(category) if name in grouped]) == 1
     events = [_event(rng) for _ in range(400)]
-    fired = evaluator().evaluate(f"layout{compiled.content_hash[:16]}", compiled,
-                                 [(str(i), e) for i, e in enumerate(events)])
-    assert sum(len(keys) for keys in fired.values()) > 400  # the rules do fire
-    for i, event in enumerate(events):
-        assert sorted(fired.get(str(i), [])) == sorted(d["key"] for d in docs if matches(d, event)), event
+    _fired_as_the_twin_says(compiled, docs, events, "layout")
+
+
+def test_a_version_without_its_documents_fires_as_the_twin_says():
+    """The scenario and compile checks hand over only the compiled partitions: no markers, the same firings."""
+    from rules.compiler import CompiledRuleset
+
+    rng = random.Random(19)
+    docs = [_rule(i, rng) for i in range(230)]
+    compiled = compile_ruleset(docs)
+    bare = CompiledRuleset.from_dict({}, compiled.as_dict(), "bare" + compiled.content_hash)
+    _fired_as_the_twin_says(bare, docs, [_event(rng) for _ in range(400)], "bare")
 
 
 def test_a_text_fact_that_looks_like_a_fact_id_is_not_taken_for_one():
