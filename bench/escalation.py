@@ -37,7 +37,7 @@ Rate: by default the hour's rate (100,000 / 3600 s ~ 27.8 steps/s). --window-sec
     .venv/bin/python bench/escalation.py                              # the full hour: 100,000 + burst
     .venv/bin/python bench/escalation.py --quick --pollers 2          # two pollers: never twice
     .venv/bin/python bench/escalation.py --quick --sqlite
-    .venv/bin/python bench/escalation.py --quick --open-tasks 1000000  # 1,000,000 open (~10 min setup)
+    .venv/bin/python bench/escalation.py --quick --open-tasks 1000000  # 1,000,000 open (setup 9-17 min on 2 shared cores)
 """
 from __future__ import annotations
 
