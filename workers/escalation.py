@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DIGEST_EVERY = 10.0  # digests, readiness, weekly bulletins, audit seals, and inbox rows committed late
 RETENTION_EVERY = 3600.0  # the security audit log and reporters' data are trimmed hourly
+STEPS_PER_POLL = 200  # one short transaction each; a full poll means more are due at once
 CATCH_UP = 500  # outbox rows addressed per round at most, so that due steps never wait behind a backlog
 
 
@@ -87,12 +88,15 @@ def run_forever(every: float = 0.5) -> None:
                         log.info("daily digests written: %s; audit segments sealed: %s", written, sealed)
                     next_digest = started + DIGEST_EVERY
                 with factory() as session:
-                    counts = escalation.run_due(session)
+                    counts = escalation.run_due(session, limit=STEPS_PER_POLL)
+                if any(counts.values()):
+                    log.info("escalation: %s", counts)
+                if sum(counts.values()) >= STEPS_PER_POLL:
+                    continue  # a burst: the rest of it is due now; the inboxes catch up once it has run
                 with factory() as session:  # the messages these steps and others wrote reach the users' inboxes
                     inbox.address_new(session, stragglers=slow_round, limit=CATCH_UP)
                     session.commit()
                 if any(counts.values()):
-                    log.info("escalation: %s", counts)
                     continue  # more may be due: poll again at once
             except Exception:  # the database may be restarting; try again next round
                 log.exception("escalation poll failed")

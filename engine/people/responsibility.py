@@ -107,6 +107,7 @@ class Organisation:
     liaison: dict[int, int | None]
     leaders: dict[tuple[int, str], Person]
     responsible: dict[int, Person]  # grid id -> its 责任人
+    paired: dict[int, Person]  # person id -> a paired leader (包联), held here: the session only holds them weakly
 
     @classmethod
     def load(cls, session: Session) -> "Organisation":
@@ -119,7 +120,8 @@ class Organisation:
             Person.id.in_(select(Grid.responsible_id).union(select(Unit.liaison_id)))))}
         responsible = {grid_id: people[person_id] for grid_id, person_id in
                        session.execute(select(Grid.id, Grid.responsible_id).where(Grid.responsible_id.is_not(None)))}
-        return cls({u.id: u.parent_id for u in units}, {u.id: u.liaison_id for u in units}, leaders, responsible)
+        return cls({u.id: u.parent_id for u in units}, {u.id: u.liaison_id for u in units}, leaders, responsible,
+                   {u.liaison_id: people[u.liaison_id] for u in units if u.liaison_id in people})
 
     def upwards(self, unit_id: int | None) -> list[int]:
         """The unit and its parents, nearest first (a cycle stops the walk)."""
@@ -147,6 +149,7 @@ def chain(session: Session, unit_id: int, grid_id: Optional[int] = None, assigne
         responsible = holder
     start = responsible.unit_id if responsible is not None else unit_id
     paired = next((org.liaison[u] for u in org.upwards(unit_id) if org.liaison.get(u)), None)
-    leader = session.get(Person, paired) if paired is not None else org.nearest(unit_id, "leader_in_charge")
+    leader = (org.paired.get(paired) or session.get(Person, paired)) if paired is not None \
+        else org.nearest(unit_id, "leader_in_charge")
     return [Link("responsible", responsible), Link("squad_chief", org.nearest(start, "squad_chief")),
             Link("brigade_chief", org.nearest(start, "brigade_chief")), Link("leader_in_charge", leader)]
