@@ -276,13 +276,17 @@ def run(label: str, url: str, n: int, batch: int, profile: bool) -> list[dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=GOAL_EVENTS)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=None, help="events per batch (default: the RQ job's BATCH_SIZE)")
     parser.add_argument("--postgres", default=PG_BASE)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    if args.batch is None:
+        from engine.authoring.replay import BATCH_SIZE
+
+        args.batch = BATCH_SIZE
     print(f"code {code_version()}, {cpu_model()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="civicrules-replay-"))
     rounds = []

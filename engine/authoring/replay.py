@@ -8,11 +8,13 @@ facts that depend on the ruleset itself (`zero_tolerance`, `strict_management`: 
 lists cover) are recomputed for each side. Events without stored facts for the campaign (still pending,
 or evaluated before the campaign existed) are enriched as the pipeline does (`engine.evaluation.enrich`).
 Events of a category that both rulesets treat alike (the same rule documents can match it and the lists
-cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others run through
-both sides in batches with the pipeline's Evaluator (`engine.evaluation.verdict.fire`); the rules'
-decisions and the hit policy (`engine.evaluation.verdict.decide`, as in the pipeline) then run only for
-events where the rules that fired differ or changed, with deadlines counted by the campaign's
-WorkCalendar from the moment the event was evaluated.
+cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others are read in
+batches from one streamed query; events with the same signature (`rules.signature`: the facts either ruleset
+reads, numbers by their side of each rule constant) fire the same rules, so one event per signature runs
+through both sides with the pipeline's Evaluator (`engine.evaluation.verdict.fire`). The rules' decisions
+and the hit policy (`engine.evaluation.verdict.decide`, as in the pipeline) then run only for events where
+the rules that fired differ or changed, with deadlines counted by the campaign's WorkCalendar from the
+moment the event was evaluated.
 """
 from __future__ import annotations
 
