@@ -8,35 +8,40 @@ facts that depend on the ruleset itself (`zero_tolerance`, `strict_management`: 
 lists cover) are recomputed for each side. Events without stored facts for the campaign (still pending,
 or evaluated before the campaign existed) are enriched as the pipeline does (`engine.evaluation.enrich`).
 Events of a category that both rulesets treat alike (the same rule documents can match it and the lists
-cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others run through
-both sides in batches with the pipeline's Evaluator (`engine.evaluation.verdict.fire`); the rules'
-decisions and the hit policy (`engine.evaluation.verdict.decide`, as in the pipeline) then run only for
-events where the rules that fired differ or changed, with deadlines counted by the campaign's
-WorkCalendar from the moment the event was evaluated.
+cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others are read in
+batches from one streamed query; events with the same signature (`rules.signature`: the facts either ruleset
+reads, numbers by their side of each rule constant) fire the same rules, so one event per signature runs
+through both sides with the pipeline's Evaluator (`engine.evaluation.verdict.fire`). The rules' decisions
+and the hit policy (`engine.evaluation.verdict.decide`, as in the pipeline) then run only for events where
+the rules that fired differ or changed, with deadlines counted by the campaign's WorkCalendar from the
+moment the event was evaluated.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as clock_time, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.evaluation.context import CampaignContext
 from engine.evaluation.enrich import History, facts_for, load_reference
 from engine.evaluation.verdict import Verdict, decide, fire
 from rules.problems import InputError, Problem
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Event, Grid, Unit
+from engine.core.models import DEFAULT_TIMEZONE, UTC, Campaign, Category, Event, Grid, Unit
 from engine.core.states import EventStatus
 from engine.authoring.versions import ruleset_context
 from rules.compiler import categories_of
+from rules.signature import Signature
 from zoneinfo import ZoneInfo
 from engine.durable.evaluator import evaluator
 
-BATCH_SIZE = 1000  # events per evaluation batch: progress is saved and Cancel is checked between batches
+BATCH_SIZE = 5000  # events per batch: progress is saved and Cancel is checked between batches
+KNOWN_LIMIT = 200_000  # signatures remembered at most (a few thousand in practice)
 DETAIL_LIMIT = 500
 MAX_DAYS = 366
 LIST_FACTS = ("zero_tolerance", "strict_management")
@@ -163,22 +168,47 @@ def _side_facts(facts: dict[str, Any], ctx: CampaignContext) -> dict[str, Any]:
 
 def _batches(session: Session, start: datetime, end: datetime, category_ids: set[int] | None,
              size: int) -> Iterable[list]:
-    last = 0
-    while True:
-        rows = session.execute(
-            select(Event.id, Event.category_id, Event.grid_id, Event.occurred_at, Event.evaluated_at,
-                   Event.received_at, Event.facts)
-            .where(_in_period(start, end, category_ids), Event.id > last).order_by(Event.id).limit(size)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
+    """The period's events in id order, streamed in batches (a server-side cursor on PostgreSQL: one query, not one
+    per batch). The facts come as text, decoded by `_facts` without the driver's per-value JSON loader, and the times
+    as the driver gives them, made UTC (`_report_of`) only for the events that may differ."""
+    raw = DateTime(timezone=True)
+    result = session.execute(
+        select(Event.id, Event.category_id, Event.grid_id, type_coerce(Event.occurred_at, raw).label("occurred_at"),
+               type_coerce(Event.evaluated_at, raw).label("evaluated_at"),
+               type_coerce(Event.received_at, raw).label("received_at"), cast(Event.facts, Text).label("facts"))
+        .where(_in_period(start, end, category_ids)).order_by(Event.id).execution_options(yield_per=size))
+    try:
+        yield from result.partitions(size)
+    finally:
+        result.close()
+
+
+class Report(NamedTuple):
+    """An event that may differ, with what deciding and the details read."""
+
+    id: int
+    category_id: int
+    grid_id: int
+    occurred_at: datetime
+    evaluated_at: datetime | None
+    received_at: datetime
+
+
+def _report_of(row, dialect) -> Report:
+    """The row with its times as Event's columns read them (aware, UTC)."""
+    utc = UTC.process_result_value
+    return Report(row.id, row.category_id, row.grid_id, utc(row.occurred_at, dialect), utc(row.evaluated_at, dialect),
+                  utc(row.received_at, dialect))
 
 
 def _facts(session: Session, rows: list, ctx: CampaignContext, ref) -> tuple[dict[int, dict[str, Any]], int]:
     """Each event's stored facts for the campaign; those without are enriched now (returned count)."""
     key = str(ctx.id)
-    found = {r.id: r.facts[key] for r in rows if r.facts and key in r.facts}
+    found = {}
+    for r in rows:
+        stored = json.loads(r.facts) if r.facts else None
+        if stored and key in stored:
+            found[r.id] = stored[key]
     missing = [r.id for r in rows if r.id not in found]
     if missing:
         events = list(session.scalars(select(Event).where(Event.id.in_(missing)).order_by(Event.id)))
@@ -186,6 +216,35 @@ def _facts(session: Session, rows: list, ctx: CampaignContext, ref) -> tuple[dic
         for event in events:
             found[event.id] = facts_for(event, ref, ctx, history)
     return found, len(missing)
+
+
+class Firings:
+    """The rules each side fired per signature (rules.signature), evaluated once per signature through the pipeline's
+    Evaluator; whether they are the same unchanged rules, which give the same tasks on both sides."""
+
+    def __init__(self, sides: tuple[CampaignContext, CampaignContext], engine) -> None:
+        self.sides, self.engine = sides, engine
+        self.signature = Signature(ctx.compiled for ctx in sides)
+        self.same_rules = {k for k, doc in sides[0].compiled.rules.items() if sides[1].compiled.rules.get(k) == doc}
+        self.known: dict[Any, tuple[list[str], list[str], bool]] = {}
+
+    def of(self, rows: list, stored: dict[int, dict[str, Any]]) -> list[tuple[list[str], list[str], bool]]:
+        """Per row: the rules fired before, after, and whether they are alike."""
+        if len(self.known) > KNOWN_LIMIT or not self.signature.complete:
+            self.known.clear()
+        signs = [self.signature.of(stored[r.id]) if self.signature.complete else r.id for r in rows]
+        first = {}
+        for r, sign in zip(rows, signs):
+            if sign not in self.known and sign not in first:
+                first[sign] = r
+        if first:
+            fresh = list(first.values())
+            verdicts = [fire(fresh, [ctx], lambda r, side: _side_facts(stored[r.id], side), self.engine)
+                        for ctx in self.sides]
+            for sign, before, after in zip(first, *verdicts):
+                keys = set(before.fired)
+                self.known[sign] = (before.fired, after.fired, keys == set(after.fired) and keys <= self.same_rules)
+        return [self.known[sign] for sign in signs]
 
 
 def replay(session: Session, campaign_id: int, first: date, last: date, base: Any = "active",
@@ -200,6 +259,8 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
             raise InputError([Problem("campaign", "no such campaign", "没有该专项行动")])
         start, end = period(campaign, first, last)
         sides = (ruleset_context(session, campaign, base), ruleset_context(session, campaign, other))
+        if sides[1].calendar == sides[0].calendar:  # one calendar: an event's deadlines are counted once for both
+            sides[1].calendar = sides[0].calendar
         ref = load_reference(session)
         category_ids = None
         if skip_unchanged:
@@ -207,8 +268,8 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
             category_ids = {c.id for c in ref.categories.values() if c.code in changed}
         in_period = count_events(session, start, end)
         total = in_period if category_ids is None else count_events(session, start, end, category_ids)
-        same_rules = {k for k, doc in sides[0].compiled.rules.items() if sides[1].compiled.rules.get(k) == doc}
-        engine = evaluator()
+        firings = Firings(sides, evaluator())
+        dialect = session.get_bind().dialect
         result = Comparison(detail_limit)
         done = reenriched = 0
         status = "finished"
@@ -220,13 +281,14 @@ def replay(session: Session, campaign_id: int, first: date, last: date, base: An
                 break
             stored, enriched = _facts(session, rows, sides[0], ref)
             reenriched += enriched
-            verdicts = [fire(rows, [ctx], lambda r, side: _side_facts(stored[r.id], side), engine) for ctx in sides]
-            for r, before, after in zip(rows, *verdicts):
-                keys = set(before.fired)
-                if keys == set(after.fired) and keys <= same_rules:
+            for row, (fired_before, fired_after, alike) in zip(rows, firings.of(rows, stored)):
+                if alike:
                     continue  # the same unchanged rules fired on both sides: the same tasks
+                r = _report_of(row, dialect)
+                before, after = (Verdict(r, ctx, _side_facts(stored[r.id], ctx), list(fired))
+                                 for ctx, fired in zip(sides, (fired_before, fired_after)))
                 for verdict in (before, after):
-                    decide([verdict], ref, r.evaluated_at or r.received_at)
+                    decide([verdict], ref, r.evaluated_at or r.received_at, explained=False)
                 result.add(r, tasks_of(before), tasks_of(after))
             done += len(rows)
             if progress:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -40,6 +41,8 @@ class WorkCalendar:
     periods: tuple[tuple[time, time], ...] = tuple((_parse(a), _parse(b)) for a, b in DEFAULT_OFFICE_HOURS)
     days: dict[date, str] = field(default_factory=dict)  # date -> "holiday" | "workday"
     covered_years: frozenset[int] = frozenset()
+    #: the last start's results by minutes: one event's tasks (or one batch's, sharing `now`) often have one limit
+    _recent: tuple[datetime, dict[float, datetime]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, timezone: str, office_hours: Iterable[Iterable[str]] | None, days: dict[date, str],
@@ -47,8 +50,8 @@ class WorkCalendar:
         periods = tuple((_parse(a), _parse(b)) for a, b in (office_hours or DEFAULT_OFFICE_HOURS))
         return cls(ZoneInfo(timezone), periods, days, frozenset(covered_years))
 
-    @property
-    def day_minutes(self) -> float:
+    @cached_property
+    def day_minutes(self) -> float:  # read per working-day deadline: computed once
         return sum((datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
                    for a, b in self.periods)
 
@@ -69,7 +72,17 @@ class WorkCalendar:
                 if y not in self.covered_years]
 
     def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
-        """The instant when `minutes` of office time have passed after `start`."""
+        """The instant when `minutes` of office time have passed after `start`; remembered for the very same `start`
+        object only (its time zone is the answer's), so a calendar whose days change never answers from before."""
+        recent = self._recent
+        if recent is None or recent[0] is not start:
+            recent = self._recent = (start, {})
+        found = recent[1].get(minutes)
+        if found is None:
+            found = recent[1][minutes] = self._add_working_minutes(start, minutes)
+        return found
+
+    def _add_working_minutes(self, start: datetime, minutes: float) -> datetime:
         local = start.astimezone(self.timezone)
         remaining = timedelta(minutes=minutes)
         day = local.date()

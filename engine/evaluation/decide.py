@@ -47,14 +47,15 @@ class FiringDecision:
 
 
 def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: Reference,
-                     now: datetime) -> list[FiringDecision]:
-    """Turn the rule keys durable_rules fired into decisions, explained by the twin."""
+                     now: datetime, explained: bool = True) -> list[FiringDecision]:
+    """Turn the rule keys durable_rules fired into decisions, explained by the twin (unless `explained` is off: replay
+    compares the tasks only, and leaves `matched` empty)."""
     out = []
     grid_unit_id = ref.grids[event.grid_id][1]
     for rule_key in sorted(set(fired)):
         doc = ctx.compiled.rules[rule_key]
         origin = doc.get("origin") or {}
-        matched = explain(doc, facts)
+        matched = explain(doc, facts) if explained else []
         firing = FiringDecision(ctx.id, ctx.version_id, rule_key, doc.get("version", ctx.version_number),
                                 origin.get("list", "custom"), origin.get("item"), float(origin.get("points", 0)),
                                 matched if matched is not None else [])

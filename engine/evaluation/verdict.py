@@ -64,10 +64,12 @@ def fire(events: Sequence[Any], contexts: Sequence[CampaignContext], facts: Fact
     return [verdict for per_event in zip(*by_campaign) for verdict in per_event]
 
 
-def decide(verdicts: Sequence[Verdict], ref: Reference, now: datetime) -> None:
-    """The rules' decisions and the hit policy over one event's verdicts (every campaign it met)."""
+def decide(verdicts: Sequence[Verdict], ref: Reference, now: datetime, explained: bool = True) -> None:
+    """The rules' decisions and the hit policy over one event's verdicts (every campaign it met); `explained` off
+    leaves out the twin's matched conditions, which do not change the tasks (replay)."""
     for verdict in verdicts:
-        verdict.firings = firing_decisions(verdict.event, verdict.facts, verdict.fired, verdict.context, ref, now)
+        verdict.firings = firing_decisions(verdict.event, verdict.facts, verdict.fired, verdict.context, ref, now,
+                                           explained)
     if verdicts:  # routine dispatch belongs to one campaign, the first: one routine task per unit, not one each
         first = verdicts[0]
         first.routine = routine_tasks(first.event, first.facts, first.context, ref, now)
