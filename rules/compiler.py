@@ -73,6 +73,11 @@ class CompiledRuleset:
     def as_dict(self) -> dict[str, Any]:
         return {"partitions": self.partitions, "routes": self.routes}
 
+    def as_check(self) -> dict[str, Any]:
+        """What the compile and firing checks' child processes take: with the rule documents, so they register
+        the same layout (rulesets by category) as the evaluation worker."""
+        return {**self.as_dict(), "rules": self.rules}
+
     @classmethod
     def from_dict(cls, rules: dict[str, Any], compiled: dict[str, Any], content_hash: str) -> "CompiledRuleset":
         return cls(rules=rules, partitions=compiled["partitions"], routes=compiled["routes"],

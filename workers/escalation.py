@@ -30,6 +30,7 @@ DIGEST_EVERY = 10.0  # digests, readiness, weekly bulletins, audit seals, and in
 RETENTION_EVERY = 3600.0  # the security audit log and reporters' data are trimmed hourly
 STEPS_PER_POLL = 200  # one short transaction each; a full poll means more are due at once
 CATCH_UP = 500  # outbox rows addressed per round at most, so that due steps never wait behind a backlog
+ADDRESS_EVERY = 1.0  # seconds: during a burst of due steps the inboxes are still addressed this often
 
 
 def publish_bulletins(factory: sessionmaker) -> None:
@@ -46,7 +47,7 @@ def publish_bulletins(factory: sessionmaker) -> None:
 def run_forever(every: float = 0.5) -> None:
     settings = load_settings()
     factory = session_factory(settings.database_url)
-    next_digest = next_retention = 0.0
+    next_digest = next_retention = next_address = 0.0
     publisher: threading.Thread | None = None
     try:
         while True:
@@ -91,11 +92,12 @@ def run_forever(every: float = 0.5) -> None:
                     counts = escalation.run_due(session, limit=STEPS_PER_POLL)
                 if any(counts.values()):
                     log.info("escalation: %s", counts)
-                if sum(counts.values()) >= STEPS_PER_POLL:
-                    continue  # a burst: the rest of it is due now; the inboxes catch up once it has run
+                if sum(counts.values()) >= STEPS_PER_POLL and started < next_address:
+                    continue  # a burst: the rest of it is due now; the inboxes catch up at most a second later
                 with factory() as session:  # the messages these steps and others wrote reach the users' inboxes
                     inbox.address_new(session, stragglers=slow_round, limit=CATCH_UP)
                     session.commit()
+                next_address = started + ADDRESS_EVERY
                 if any(counts.values()):
                     continue  # more may be due: poll again at once
             except Exception:  # the database may be restarting; try again next round

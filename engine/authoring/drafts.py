@@ -160,7 +160,7 @@ def registration_problems(compiled: CompiledRuleset) -> list[Problem]:
     """durable_rules' own verdict on the compiled rules, from a child process (engine.durable.compile_check)."""
     return [Problem("(durable_rules)", f"durable_rules refuses the compiled rules: {message.en}",
                     f"durable_rules 无法注册编译后的规则：{message.zh}")
-            for message in compile_check.check(compiled.as_dict())]
+            for message in compile_check.check(compiled.as_check())]
 
 
 def draft_view(session: Session, campaign: Campaign, check_registration: bool = False) -> DraftView:

@@ -108,7 +108,7 @@ def _draft_problems(session: Session, rule_list: RuleList, rows: list[dict[str, 
                                    f"草稿的其他部分有误：{p.where}：{p.zh}"))
         return out
     return [Problem("row", f"durable_rules refused the draft: {message.en}",
-                    f"durable_rules 无法注册草稿：{message.zh}") for message in compile_check.check(compiled.as_dict())]
+                    f"durable_rules 无法注册草稿：{message.zh}") for message in compile_check.check(compiled.as_check())]
 
 
 def save_rows(session: Session, rule_list: RuleList, rows: list[Any]) -> None:

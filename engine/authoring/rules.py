@@ -121,7 +121,7 @@ def store_rule(session: Session, campaign: Campaign, doc: Any, original_key: str
     """Store `doc` as the campaign's draft rule once check_rule and durable_rules accept it; raise
     InputError and leave the session untouched otherwise."""
     checked = check_rule(session, campaign, doc, original_key)
-    refused = compile_check.check(checked.compiled.as_dict())
+    refused = compile_check.check(checked.compiled.as_check())
     if refused:
         raise InputError([Problem("(compile)", f"durable_rules refused the ruleset: {p.en}",
                                   f"durable_rules 无法注册规则集：{p.zh}") for p in refused])

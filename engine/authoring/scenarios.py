@@ -291,7 +291,7 @@ class ChildEvaluator:
     """The Evaluator's `evaluate`, answered by durable_rules in a child process."""
 
     def evaluate(self, tag: str, compiled: Any, items: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
-        return firing_check.fired(compiled.as_dict(), list(items))
+        return firing_check.fired(compiled.as_check(), list(items))
 
 
 def _event(number: int, data: dict[str, Any], campaign: Campaign, known: Lookups, session: Session) -> Event:

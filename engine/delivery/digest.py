@@ -18,9 +18,10 @@ from engine.core.models import Campaign, Digest, Task
 from engine.core.states import TERMINAL
 
 
-#: Per campaign, the local day whose digests are all written: the poller then skips the day's check, which at
-#: a million open tasks reads every one of them (a unit whose first task arrives later that day waits for tomorrow's).
-_settled: dict[tuple[str, int], date] = {}
+#: Per campaign, the local day whose digests are all written and the newest task id then: later rounds of the day
+#: look only at tasks born since (a unit's first task of the afternoon), never again at every open task, which at a
+#: million open tasks took 0.3 s every 10 s.
+_settled: dict[tuple[str, int], tuple[date, int]] = {}
 LISTED = 200  # tasks named in one unit's digest; the counts cover all of them
 
 
@@ -33,17 +34,24 @@ def run_due(session: Session, now: datetime | None = None) -> int:
     for campaign in session.scalars(select(Campaign).where(Campaign.status == "active")):
         local = now.astimezone(ZoneInfo(campaign.timezone))
         hours, minutes = (int(x) for x in campaign.digest_time.split(":"))
-        if local.time() < time(hours, minutes) or _settled.get((database, campaign.id)) == local.date():
+        if local.time() < time(hours, minutes):
             continue
+        key = (database, campaign.id)
+        newest = session.scalar(select(func.max(Task.id))) or 0
+        open_tasks = (Task.campaign_id == campaign.id) & Task.status.not_in(TERMINAL)
+        settled = _settled.get(key)
+        if settled is not None and settled[0] == local.date():
+            if newest == settled[1]:
+                continue  # no task born since today's digests were written
+            open_tasks &= Task.unit_id.in_(select(Task.unit_id).where(open_tasks, Task.id > settled[1]))
         done = set(session.scalars(select(Digest.unit_id).where(Digest.campaign_id == campaign.id,
                                                                  Digest.day == local.date())))
-        open_tasks = (Task.campaign_id == campaign.id) & Task.status.not_in(TERMINAL)
         counts = {unit_id: (total, overdue) for unit_id, total, overdue in session.execute(
             select(Task.unit_id, func.count(), func.count().filter(Task.deadline_at < now))
             .where(open_tasks).group_by(Task.unit_id)) if unit_id not in done}
         if not counts:
-            _settled[(database, campaign.id)] = local.date()
-            continue  # today's digests are all written: the open tasks are not read again today
+            _settled[key] = (local.date(), newest)
+            continue  # today's digests are all written: only newer tasks are looked at again today
         gap = first_uncounted_day(session, local.date())
         listed = _first_due(session, open_tasks, set(counts))
         for unit_id, (total, overdue) in counts.items():

@@ -22,7 +22,8 @@ _ERROR_CODE = re.compile(r"^Could not create ruleset, error code: (\d+)$")
 
 
 def check(compiled: dict[str, Any], timeout: float = TIMEOUT_SECONDS) -> list[Problem]:
-    """Problems durable_rules reports registering `compiled` ({"partitions": ..., "routes": ...})."""
+    """Problems durable_rules reports registering `compiled` ({"partitions": ..., "routes": ...}, and "rules" for the
+    layout by category: `CompiledRuleset.as_check()`)."""
     try:
         done = subprocess.run([sys.executable, "-m", "engine.durable.compile_check"], input=json.dumps(compiled),
                               capture_output=True, text=True, timeout=timeout)
@@ -47,7 +48,7 @@ def refusal(message: str) -> Problem:
 
 
 def _register(compiled: dict[str, Any]) -> list[str]:
-    ruleset = CompiledRuleset.from_dict({}, compiled, "compile-check")
+    ruleset = CompiledRuleset.from_dict(compiled.get("rules") or {}, compiled, "compile-check")
     try:
         Evaluator()._ensure("check", ruleset)
     except Exception as err:  # durable_rules raises bare Exceptions for rejected definitions

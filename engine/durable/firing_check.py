@@ -38,7 +38,7 @@ def fired(compiled: dict[str, Any], items: list[tuple[str, dict[str, Any]]],
 def _fire(body: dict[str, Any]) -> dict[str, list[str]]:
     from engine.durable.evaluator import Evaluator
 
-    ruleset = CompiledRuleset.from_dict({}, body["compiled"], "scenarios")
+    ruleset = CompiledRuleset.from_dict(body["compiled"].get("rules") or {}, body["compiled"], "scenarios")
     return dict(Evaluator().evaluate("scenarios", ruleset, [(str(i), f) for i, f in body["items"]]))
 
 

@@ -116,8 +116,9 @@ def _finish(compiled: CompiledRuleset, rules: dict[str, Any]) -> tuple[dict[str,
 
 
 def layout(compiled: CompiledRuleset) -> Layout:
-    """Category-bound rules grouped by category into rulesets of up to RULESET_SIZE rules, each category behind
-    its marker path; category-free rules join every ruleset they fit in, so an event is asserted once."""
+    """Category-bound rules grouped by category into rulesets of up to RULESET_SIZE rules (a larger category cut
+    into pieces, each behind the same path), each category behind its marker path; category-free rules join every
+    ruleset they fit in, so an event is usually asserted once."""
     any_parts = compiled.routes.get(ANY_PARTITION, [])
     any_rules = {k: r for name in any_parts for k, r in compiled.partitions[name].items()}
     bound: dict[str, dict[str, Any]] = {}  # category -> {durable rule name: compiled rule}
@@ -131,14 +132,19 @@ def layout(compiled: CompiledRuleset) -> Layout:
                 return _plain(compiled)
             for category in cats:
                 bound.setdefault(category, {})[key if len(cats) == 1 else f"{key}{ALIAS}{category}"] = rule
-    groups: list[list[str]] = []
-    size = 0
+    pieces: list[tuple[str, dict[str, Any]]] = []  # a category with more than RULESET_SIZE rules is cut
     for category in sorted(bound):
-        if not groups or size + len(bound[category]) > RULESET_SIZE:
+        names = list(bound[category])
+        for start in range(0, len(names), RULESET_SIZE):
+            pieces.append((category, {n: bound[category][n] for n in names[start:start + RULESET_SIZE]}))
+    groups: list[list[tuple[str, dict[str, Any]]]] = []
+    size = 0
+    for category, category_rules in pieces:
+        if not groups or size + len(category_rules) > RULESET_SIZE:
             groups.append([])
             size = 0
-        groups[-1].append(category)
-        size += len(bound[category])
+        groups[-1].append((category, category_rules))
+        size += len(category_rules)
     definitions: dict[str, dict[str, Any]] = {}
     fields: dict[str, tuple[tuple[str, int], ...]] = {}
     markers: dict[str, dict[str, dict[str, int]]] = {}
@@ -146,17 +152,18 @@ def layout(compiled: CompiledRuleset) -> Layout:
     aliases: dict[str, str] = {}
     for name in any_parts:
         definitions[name], fields[name] = _finish(compiled, copy.deepcopy(compiled.partitions[name]))
-    for index, categories in enumerate(groups):
+    unfolded: set[str] = set()  # categories met by a ruleset without the category-free rules
+    for index, group in enumerate(groups):
         name = f"c{index}"
         rules: dict[str, Any] = {}
         marks: dict[str, dict[str, int]] = {}
         levels = 1
-        while FANOUT ** levels < len(categories):
+        while FANOUT ** levels < len(group):
             levels += 1
-        for position, category in enumerate(categories):
+        for position, (category, category_rules) in enumerate(group):
             path = [_MARKERS[level][position // FANOUT ** level % FANOUT] for level in range(levels)]
             marks[category] = dict.fromkeys(path, 1)
-            for rule_name, rule in bound[category].items():
+            for rule_name, rule in category_rules.items():
                 rules[rule_name] = _behind(path, rule)
                 if ALIAS in rule_name:
                     aliases[rule_name] = rule_name.split(ALIAS)[0]
@@ -165,8 +172,12 @@ def layout(compiled: CompiledRuleset) -> Layout:
             rules.update(copy.deepcopy(any_rules))
         definitions[name], fields[name] = _finish(compiled, rules)
         markers[name] = marks
-        for category in categories:
-            routes[category] = [name] + ([] if folded else list(any_parts))
+        for category, _ in group:
+            routes.setdefault(category, []).append(name)
+            if not folded:
+                unfolded.add(category)
+    for category in unfolded:  # a category-free rule met twice (folded and apart) fires once: firings are per key
+        routes[category] += [part for part in any_parts if part not in routes[category]]
     return Layout(definitions, fields, routes, list(any_parts), markers, aliases)
 
 

@@ -66,7 +66,8 @@ def test_many_rules_in_several_rulesets_fire_as_the_twin_says():
 
 
 def test_a_version_without_its_documents_fires_as_the_twin_says():
-    """The scenario and compile checks hand over only the compiled partitions: no markers, the same firings."""
+    """A stored version read without its documents registers the compiler's partitions: no markers, the same
+    firings."""
     from rules.compiler import CompiledRuleset
 
     rng = random.Random(19)
@@ -74,6 +75,39 @@ def test_a_version_without_its_documents_fires_as_the_twin_says():
     compiled = compile_ruleset(docs)
     bare = CompiledRuleset.from_dict({}, compiled.as_dict(), "bare" + compiled.content_hash)
     _fired_as_the_twin_says(bare, docs, [_event(rng) for _ in range(400)], "bare")
+
+
+def test_a_category_with_more_rules_than_a_ruleset_holds_is_cut_and_meets_every_piece():
+    """600 rules on one category (the compiler cuts them at 200): pieces of at most RULESET_SIZE behind the same
+    path, the category routed to each, every rule firing as the twin says."""
+    from engine.durable.layout import RULESET_SIZE, layout
+
+    rng = random.Random(20)
+    docs = [{"key": f"big{i:03d}", "title": {"zh": "生成", "en": "generated"},
+             "when": {"all": [{"fact": "category", "op": "eq", "value": "C1"},
+                              {"fact": "repeats_7d", "op": "gte", "value": i % 13}]},
+             "then": [{"do": "notify", "to": "tier:1"}]} for i in range(600)]
+    docs += [_rule(i, rng) for i in range(40)]
+    compiled = compile_ruleset(docs)
+    plan = layout(compiled)
+    assert max(len(rules) for rules in plan.definitions.values()) <= RULESET_SIZE + 1  # + the catch-all
+    assert len([name for name in plan.rulesets_for("C1") if plan.markers.get(name)]) >= 3
+    events = [{**_event(rng), "category": "C1"} for _ in range(60)] + [_event(rng) for _ in range(60)]
+    _fired_as_the_twin_says(compiled, docs, events, "bigcat")
+
+
+def test_the_checks_register_what_the_worker_registers():
+    """The compile and firing checks' children get the rule documents, so they register the layout by category."""
+    from engine.durable import firing_check
+
+    rng = random.Random(21)
+    docs = [_rule(i, rng) for i in range(120)]
+    compiled = compile_ruleset(docs)
+    assert "rules" in compiled.as_check() and compiled.as_check()["rules"] == compiled.rules
+    events = [_event(rng) for _ in range(50)]
+    fired = firing_check.fired(compiled.as_check(), [(str(i), e) for i, e in enumerate(events)])
+    for i, event in enumerate(events):
+        assert sorted(fired.get(str(i), [])) == sorted(d["key"] for d in docs if matches(d, event)), event
 
 
 def test_a_text_fact_that_looks_like_a_fact_id_is_not_taken_for_one():
