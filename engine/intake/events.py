@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import TextClause, select, text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -327,7 +327,7 @@ def _insert_chunk(session: Session, rows: list[dict[str, Any]], created: dict[st
             stored = _insert_json(session, rows) if as_json else _insert(session, rows)
             created.update({sid: new_id for new_id, sid in stored})
         return
-    except DataError:
+    except (DataError, IntegrityError):  # a value it cannot read, or a constraint other than the duplicate key
         if len(rows) == 1:
             refused[rows[0]["source_event_id"]] = InputError([UNSTORABLE])
             return
