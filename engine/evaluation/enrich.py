@@ -7,6 +7,7 @@ ever matches one self-contained fact and evaluation stays stateless and replayab
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -147,10 +148,25 @@ def _window_counts(series: list[tuple[Any, int]], event: Event) -> tuple[int, in
     return upto - d7, upto - d30
 
 
+#: _grid_counts on PostgreSQL: each event counts its own window along ix_events_repeats, in one statement.
+_GRID_COUNTS_PG = text(
+    "SELECT v.id, count(*) FILTER (WHERE e.occurred_at >= v.at - interval '168 hours'), count(*) "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS v(id bigint, category_id integer, grid_id integer, at timestamptz) "
+    "JOIN events AS e ON e.category_id = v.category_id AND e.grid_id = v.grid_id "
+    "AND e.occurred_at >= v.at - interval '720 hours' AND (e.occurred_at, e.id) < (v.at, v.id) GROUP BY v.id")
+
+
 def _grid_counts(session: Session, events: list[Event]) -> dict[int, tuple[int, int]]:
-    """Per grid, for the events without a place: every earlier report of the category in the grid counts."""
+    """Per grid, for the events without a place: every earlier report of the category in the grid counts.
+    PostgreSQL counts in SQL: the rows of the batch's window, fetched, grow with the table (a batch of 200 read
+    most of 20,000 events); elsewhere they are fetched and counted here."""
     if not events:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        found = {event_id: (d7, d30) for event_id, d7, d30 in session.execute(_GRID_COUNTS_PG, {"rows": json.dumps([
+            {"id": e.id, "category_id": e.category_id, "grid_id": e.grid_id, "at": e.occurred_at.isoformat()}
+            for e in events])})}
+        return {e.id: found.get(e.id, (0, 0)) for e in events}
     keys = {(e.category_id, e.grid_id) for e in events}
     earliest = min(e.occurred_at for e in events) - timedelta(days=30)
     latest = max(e.occurred_at for e in events)
