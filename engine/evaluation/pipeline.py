@@ -236,7 +236,8 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
             if not ids:
                 break
             result.batches += 1
-            result.failed += fail_exhausted(session, token, ids, max_attempts)
+            if alone or max_attempts < 0:  # a fresh batch's attempts are all 1 now: none is exhausted
+                result.failed += fail_exhausted(session, token, ids, max_attempts)
             try:
                 with Heartbeat(factory, token, short, lease_seconds) if short < lease_seconds else nullcontext():
                     recorded = evaluate_claimed(session, token, ids)
