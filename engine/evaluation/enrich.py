@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.linking import Window, windows
 from engine.cases.routing import Router, Routing, router
+from engine.core.db import tables_stamp
 from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
@@ -90,11 +91,8 @@ class Reference:
         return None
 
 
-#: What the reference is read from, as one stamp: every row's count and the sum of its rows' creating transactions
-#: (`xmin`), which moves with any insert, update or delete, committed or this transaction's own.
-_REFERENCE_STAMP = text(" UNION ALL ".join(
-    f"SELECT '{table}', count(*), coalesce(sum(xmin::text::bigint), 0) FROM {table}"
-    for table in ("categories", "filing_conditions", "units", "grids", "duty_items")))
+#: The tables the reference is read from.
+REFERENCE_TABLES = ("categories", "filing_conditions", "units", "grids", "duty_items")
 #: bind URL -> (stamp, reference) of the last batch: reading it again costs 25-30 ms of CPU per batch of 200.
 _references: dict[str, tuple[tuple, Reference]] = {}
 
@@ -102,10 +100,10 @@ _references: dict[str, tuple[tuple, Reference]] = {}
 def load_reference(session: Session) -> Reference:
     """The master data of a batch. On PostgreSQL it is kept per database and read again only when its tables'
     stamp moves (one short query per batch); elsewhere it is read for every batch."""
-    if session.get_bind().dialect.name != "postgresql":
+    stamp = tables_stamp(session, REFERENCE_TABLES)  # before the rows: a change in between reads them again
+    if stamp is None:
         return _read_reference(session)
     bind = str(session.get_bind().engine.url)
-    stamp = tuple(session.execute(_REFERENCE_STAMP).all())  # before the rows: a change in between reads again
     held = _references.get(bind)
     if held is not None and held[0] == stamp:
         return held[1]
