@@ -783,7 +783,7 @@ class Firing(Base):
                       Index("ix_firings_place_time", "category_id", "grid_id", "fired_at", "id"),
                       Index("ix_firings_time", "fired_at", "id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))  # found by the unique key's first column
     event: Mapped[Event] = relationship(back_populates="firings")
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     ruleset_version_id: Mapped[int] = mapped_column(ForeignKey("ruleset_versions.id"))
@@ -943,6 +943,9 @@ class TaskTransition(Base):
     """Append-only: one row per change of a task's state."""
 
     __tablename__ = "task_transitions"
+    # a batch's rebound check reads the recent closures only; other transitions never enter this index
+    __table_args__ = (Index("ix_task_transitions_closed", "at", postgresql_where=text("to_status = 'closed'"),
+                            sqlite_where=text("to_status = 'closed'")),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     from_status: Mapped[Optional[str]] = mapped_column(String(16))

@@ -26,6 +26,8 @@ DEFAULT_OFFICE_HOURS = (("08:30", "12:00"), ("14:00", "17:30"))
 CONTINUOUS_UNITS = {"urgent_hours": 60, "urgent_days": 24 * 60}
 WORKING_UNITS = ("working_hours", "working_days")
 MAX_DAYS = 3 * 366
+#: How many start instants a calendar remembers answers for (a batch has its `now` and a few deadlines).
+RECENT_STARTS = 64
 
 
 def _parse(hhmm: str) -> time:
@@ -41,8 +43,10 @@ class WorkCalendar:
     periods: tuple[tuple[time, time], ...] = tuple((_parse(a), _parse(b)) for a, b in DEFAULT_OFFICE_HOURS)
     days: dict[date, str] = field(default_factory=dict)  # date -> "holiday" | "workday"
     covered_years: frozenset[int] = frozenset()
-    #: the last start's results by minutes: one event's tasks (or one batch's, sharing `now`) often have one limit
-    _recent: tuple[datetime, dict[float, datetime]] | None = field(default=None, init=False, repr=False, compare=False)
+    #: recent starts' results by minutes, by the start object's identity: a batch's tasks share `now` and, for each
+    #: limit, the deadline object its ladder's later steps count from
+    _recent: dict[int, tuple[datetime, dict[float, datetime]]] = field(default_factory=dict, init=False, repr=False,
+                                                                        compare=False)
 
     @classmethod
     def build(cls, timezone: str, office_hours: Iterable[Iterable[str]] | None, days: dict[date, str],
@@ -74,12 +78,14 @@ class WorkCalendar:
     def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
         """The instant when `minutes` of office time have passed after `start`; remembered for the very same `start`
         object only (its time zone is the answer's), so a calendar whose days change never answers from before."""
-        recent = self._recent
-        if recent is None or recent[0] is not start:
-            recent = self._recent = (start, {})
-        found = recent[1].get(minutes)
+        held = self._recent.get(id(start))
+        if held is None or held[0] is not start:  # the entry holds its start, so an id is never reused while held
+            if len(self._recent) >= RECENT_STARTS:
+                self._recent.clear()
+            held = self._recent[id(start)] = (start, {})
+        found = held[1].get(minutes)
         if found is None:
-            found = recent[1][minutes] = self._add_working_minutes(start, minutes)
+            found = held[1][minutes] = self._add_working_minutes(start, minutes)
         return found
 
     def _add_working_minutes(self, start: datetime, minutes: float) -> datetime:

@@ -1,5 +1,5 @@
-"""What evaluation needs of one active campaign under one compiled ruleset: its context, read once per
-batch, with the version's frozen rules and bundle cached per process (versions never change)."""
+"""What evaluation needs of one active campaign under one compiled ruleset: its context, read again when its
+tables change, with the version's frozen rules and bundle cached per process (versions never change)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS
 from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, SupervisionTier, TaskTemplate, Timeline
-from engine.core.worktime import WorkCalendar, calendar_for
+from engine.core.db import tables_stamp
+from engine.core.worktime import WorkCalendar, calendar_for, holiday_table
 from engine.handling.ladder import DEFAULT_LADDER, Body, FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
 
@@ -23,7 +24,7 @@ LiveTimelines = dict[str, tuple[int, list[FrozenStep]]]  # timeline code -> (row
 
 @dataclass
 class CampaignContext:
-    """What evaluation needs of one active campaign, loaded once per batch."""
+    """What evaluation needs of one active campaign, kept while its tables do not change."""
 
     id: int
     timezone: ZoneInfo
@@ -172,9 +173,30 @@ def compiled_version(version: RulesetVersion) -> CompiledRuleset:
     return _compiled_cache[key][0]
 
 
+#: What a campaign's context is read from (its published version's content never changes: publishing moves the
+#: campaign's row). The holidays are there for the calendar.
+CONTEXT_TABLES = ("campaigns", "task_templates", "timelines", "timeline_steps", "assessment_configs",
+                  "supervision_tiers", "holidays", "calendar_years")
+#: bind URL -> (stamp, contexts) of the last batch: building them again cost about 5 % of a drain's time.
+_contexts: dict[str, tuple[tuple, list[CampaignContext]]] = {}
+
+
 def active_contexts(session: Session) -> list[CampaignContext]:
-    """Every active campaign with its published version; a batch reads only the version's id and hash, the
-    frozen rules and bundle come from the process's cache."""
+    """Every active campaign with its published version. On PostgreSQL the contexts are kept per database and
+    built again only when their tables' stamp moves (one short query per batch); elsewhere built every batch."""
+    stamp = tables_stamp(session, CONTEXT_TABLES)  # before the rows: a change in between builds them again
+    if stamp is None:
+        return _read_contexts(session)
+    bind = str(session.get_bind().engine.url)
+    held = _contexts.get(bind)
+    if held is None or held[0] != stamp:
+        holiday_table(session, fresh=True)  # the calendar as the tables hold it now, not as read up to 30 s ago
+        held = _contexts[bind] = (stamp, _read_contexts(session))
+    return list(held[1])
+
+
+def _read_contexts(session: Session) -> list[CampaignContext]:
+    """A batch reads only the version's id and hash; the frozen rules and bundle come from the process's cache."""
     rows = session.execute(select(Campaign, RulesetVersion.id, RulesetVersion.number, RulesetVersion.content_hash)
                            .join(RulesetVersion, RulesetVersion.id == Campaign.published_version_id)
                            .where(Campaign.status == "active").order_by(Campaign.id)).all()

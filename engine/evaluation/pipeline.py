@@ -66,19 +66,20 @@ def claim(session: Session, batch_size: int, lease_seconds: int) -> tuple[str, l
     for fresh, limit in ((True, batch_size), (False, 1)):
         pick = (select(Event.id).where(_claimable(now), (Event.attempts == 0) if fresh else (Event.attempts > 0))
                 .order_by(Event.id).limit(limit).with_for_update(skip_locked=True))
-        session.execute(update(Event).where(Event.id.in_(pick.scalar_subquery()))
-                        .values(lease_token=token, lease_until=now + timedelta(seconds=lease_seconds),
-                                attempts=Event.attempts + 1).execution_options(synchronize_session=False))
-        ids = list(session.scalars(select(Event.id).where(Event.lease_token == token).order_by(Event.id)))
+        ids = sorted(session.scalars(  # the ids as the update returns them: no index holds lease_token
+            update(Event).where(Event.id.in_(pick.scalar_subquery()))
+            .values(lease_token=token, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Event.attempts + 1).returning(Event.id).execution_options(synchronize_session=False)))
         session.commit()
         if ids:
             return token, ids, not fresh
     return token, [], False
 
 
-def fail_exhausted(session: Session, token: str, max_attempts: int) -> int:
-    """Give up on the leased events that already failed alone `max_attempts` times. Commits."""
-    result = session.execute(update(Event).where(Event.lease_token == token, Event.attempts > max_attempts + 1)
+def fail_exhausted(session: Session, token: str, ids: list[int], max_attempts: int) -> int:
+    """Give up on the leased events (`ids`, under `token`) that already failed alone `max_attempts` times. Commits."""
+    result = session.execute(update(Event).where(Event.id.in_(ids), Event.lease_token == token,
+                                                 Event.attempts > max_attempts + 1)
                              .values(status=EventStatus.FAILED, lease_token=None, lease_until=None)
                              .execution_options(synchronize_session=False))
     session.commit()
@@ -235,7 +236,8 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
             if not ids:
                 break
             result.batches += 1
-            result.failed += fail_exhausted(session, token, max_attempts)
+            if alone or max_attempts < 0:  # a fresh batch's attempts are all 1 now: none is exhausted
+                result.failed += fail_exhausted(session, token, ids, max_attempts)
             try:
                 with Heartbeat(factory, token, short, lease_seconds) if short < lease_seconds else nullcontext():
                     recorded = evaluate_claimed(session, token, ids)
