@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
 
 from engine.accounts.lockout import attempt
@@ -74,9 +74,12 @@ def _queue_evaluation() -> None:
 def _outside_a_transaction() -> None:
     """A single intake is one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`; a repeat reads its original
     in one more), atomic by itself: on PostgreSQL it runs without BEGIN and COMMIT, two of its three round trips.
-    Only when the request has not opened a transaction yet (an intake token read from the database has)."""
-    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    Only when the request has not opened a transaction yet (an intake token read from the database has) and the
+    session draws its connections from the engine (a test's session joins an outer transaction instead)."""
+    session = db.session()
+    if not session.in_transaction() and isinstance(session.bind or db.engine, Engine) \
+            and db.engine.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 @bp.post("/events")
