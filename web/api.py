@@ -72,10 +72,9 @@ def _queue_evaluation() -> None:
 
 
 def _outside_a_transaction() -> None:
-    """A single intake is one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`; a repeat reads its original
-    in one more), atomic by itself: on PostgreSQL it runs without BEGIN and COMMIT, two of its three round trips.
-    Only when the request has not opened a transaction yet (an intake token read from the database has) and the
-    session draws its connections from the engine (a test's session joins an outer transaction instead)."""
+    """A single intake is one statement (a repeat reads its original in one more), atomic by itself: on PostgreSQL
+    it runs without BEGIN and COMMIT, two of its three round trips; unless the request has a transaction open (an
+    intake token read from the database) or the session no connection of its own (a test's outer transaction)."""
     session = db.session()
     if not session.in_transaction() and isinstance(session.bind or db.engine, Engine) \
             and db.engine.dialect.name == "postgresql":
