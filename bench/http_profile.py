@@ -167,7 +167,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=100, help="requests whose Python function calls are counted")
     parser.add_argument("--profile", choices=("none", "healthz", "single", "batch"), default="none")
     parser.add_argument("--top", type=int, default=30, help="functions listed with --profile")
-    parser.add_argument("--sort", choices=("tottime", "cumulative"), default="tottime", help="their order")
+    parser.add_argument("--sort", choices=("tottime", "cumulative", "ncalls"), default="tottime", help="their order")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="crbench-profile-"))
     redis_proc = None
