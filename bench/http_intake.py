@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -161,6 +162,12 @@ def batches(port: int, token: str, size: int, count: int, procs: Processes) -> d
             "events_per_s": events / elapsed, "events_per_web_cpu_s": events / web_cpu if web_cpu else None}
 
 
+def _drain_jobs(tmp: Path) -> int:
+    """Drain jobs the worker has started so far: each was queued by one POST whose SET NX found none waiting (a
+    drain runs until nothing is pending, so one job may cover a whole phase)."""
+    return len(re.findall(r"drain_events\(\) \(", (tmp / "worker.log").read_text(errors="replace")))
+
+
 def ms(value: float | None) -> str:
     return "—" if value is None else f"{value * 1000:.1f} ms"
 
@@ -190,7 +197,9 @@ def main() -> int:
         port, token = start_stack(url, tmp, procs, args.workers, threads)
         floor = open_loop(port, token, "GET", "/healthz", None, args.rate, min(args.duration, 6.0), procs)
         bodies = payloads("http-" + uuid.uuid4().hex[:6], int(args.rate * args.duration), seed=SEED + 2)
+        drains = _drain_jobs(tmp)
         single = open_loop(port, token, "POST", "/api/v1/events", bodies, args.rate, args.duration, procs)
+        single["drain_jobs"] = _drain_jobs(tmp) - drains
         batch = batches(port, token, args.batch_size, args.batches, procs)
     finally:
         procs.stop_all()
@@ -206,7 +215,8 @@ def main() -> int:
     print(f"single POST /api/v1/events at {args.rate:.0f}/s for {args.duration:.0f} s: {single['ok']}/"
           f"{single['requests']} accepted, p50 {ms(single['p50'])}, p99 {ms(single['p99'])} "
           f"(ceiling 25 ms: ratio {p99_ratio:.2f}; floor p99 {ms(floor['p99'])}), max {ms(single['max'])}, "
-          f"web CPU {single['web_cpu_ms']:.2f} ms/request, worker CPU {single['worker_cpu_s']:.1f} s")
+          f"web CPU {single['web_cpu_ms']:.2f} ms/request, worker CPU {single['worker_cpu_s']:.1f} s, "
+          f"{single['drain_jobs']} drain jobs started")
     print(f"batch  POST /api/v1/events/batch, {batch['batches']} × {batch['batch_size']}: {batch['accepted']} "
           f"accepted ({batch['failed_batches']} batches failed) in {batch['seconds']:.2f} s = "
           f"{batch['events_per_s']:.0f} events/s (floor 10,000: ratio "

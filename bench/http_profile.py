@@ -1,10 +1,12 @@
 """What HTTP intake costs the web process, in process (Flask test client, no HTTP server, no worker): CPU per
-single POST /api/v1/events and per event of POST /api/v1/events/batch, SQL statements of each, and optionally
-where the time goes (cProfile, top functions by own time). CPU figures do not depend on what else the machine
+GET /healthz (what every request pays), per single POST /api/v1/events and per event of POST
+/api/v1/events/batch, SQL statements and Python function calls of each, and optionally where the time goes
+(cProfile, top functions by own time). CPU figures do not depend on what else the machine
 runs, unlike bench/http_intake.py's latencies.
 
     PYTHONPATH=. .venv/bin/python bench/http_profile.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
     PYTHONPATH=. .venv/bin/python bench/http_profile.py --profile batch --top 30
+    PYTHONPATH=. .venv/bin/python bench/http_profile.py --profile healthz --sort cumulative
 """
 from __future__ import annotations
 
@@ -57,6 +59,13 @@ def timed(run, profile: cProfile.Profile | None) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
+def calls(run) -> int:
+    """Python function calls made by run(): unlike CPU time on a shared machine, the same from run to run."""
+    profile = cProfile.Profile()
+    profile.runcall(run)
+    return sum(entry.callcount for entry in profile.getstats())
+
+
 def top(profile: cProfile.Profile, count: int, order: str = "tottime") -> str:
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats(order).print_stats(count)
@@ -105,7 +114,20 @@ def measure(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 raise RuntimeError(f"batch answered {answer.status_code}: {answer.get_data(True)[:300]}")
             accepted[0] += answer.get_json()["accepted"]
 
+    def health_all(count: int) -> None:
+        for _ in range(count):
+            answer = client.get("/healthz")
+            if answer.status_code != 200 or answer.get_json()["status"] != "ok":
+                raise RuntimeError(f"GET /healthz answered {answer.status_code}: {answer.get_data(True)}")
+
     prefix = uuid.uuid4().hex[:6]
+    health_all(args.warm)
+    profile = cProfile.Profile() if args.profile == "healthz" else None
+    statements[0] = 0
+    health_cpu, health_wall = timed(lambda: health_all(args.posts), profile)
+    health_statements = statements[0]
+    health_profile = top(profile, args.top, args.sort) if profile else None
+    health_calls = calls(lambda: health_all(args.calls))
     post_all(payloads(f"warm-{prefix}", args.warm, seed=SEED + 1))
     batch_all([json.dumps({"events": payloads(f"warmb-{prefix}", 50, seed=SEED + 3)}).encode()])
     bodies = payloads(f"single-{prefix}", args.posts, seed=SEED + 2)
@@ -114,6 +136,7 @@ def measure(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     single_cpu, single_wall = timed(lambda: post_all(bodies), profile)
     single_statements = statements[0]
     single_profile = top(profile, args.top, args.sort) if profile else None
+    single_calls = calls(lambda: post_all(payloads(f"calls-{prefix}", args.calls, seed=SEED + 4)))
 
     batch_bodies = [json.dumps({"events": payloads(f"b{k}-{prefix}", args.batch_size, seed=SEED + 10 + k)}).encode()
                     for k in range(args.batches)]
@@ -123,12 +146,15 @@ def measure(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     events = args.batches * args.batch_size
     if accepted[0] != events:
         raise RuntimeError(f"{accepted[0]} of {events} batch events accepted")
-    return {"posts": args.posts, "single_cpu_ms": single_cpu * 1000 / args.posts,
+    return {"posts": args.posts, "healthz_cpu_ms": health_cpu * 1000 / args.posts,
+            "healthz_wall_ms": health_wall * 1000 / args.posts, "healthz_statements": health_statements / args.posts,
+            "healthz_calls": health_calls / args.calls, "single_calls": single_calls / args.calls,
+            "single_cpu_ms": single_cpu * 1000 / args.posts,
             "single_wall_ms": single_wall * 1000 / args.posts, "single_statements": single_statements / args.posts,
             "batch_events": events, "batch_size": args.batch_size,
             "batch_events_per_cpu_s": events / batch_cpu if batch_cpu else None,
             "batch_events_per_s": events / batch_wall, "batch_statements": statements[0] / args.batches,
-            "single_profile": single_profile, "batch_profile": top(profile, args.top, args.sort) if profile else None}
+            "healthz_profile": health_profile, "single_profile": single_profile, "batch_profile": top(profile, args.top, args.sort) if profile else None}
 
 
 def main() -> int:
@@ -138,9 +164,10 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=50)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--profile", choices=("none", "single", "batch"), default="none")
+    parser.add_argument("--calls", type=int, default=100, help="requests whose Python function calls are counted")
+    parser.add_argument("--profile", choices=("none", "healthz", "single", "batch"), default="none")
     parser.add_argument("--top", type=int, default=30, help="functions listed with --profile")
-    parser.add_argument("--sort", choices=("tottime", "cumulative"), default="tottime", help="their order")
+    parser.add_argument("--sort", choices=("tottime", "cumulative", "ncalls"), default="tottime", help="their order")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="crbench-profile-"))
     redis_proc = None
@@ -161,12 +188,15 @@ def main() -> int:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
-    for key in ("single_profile", "batch_profile"):
+    for key in ("healthz_profile", "single_profile", "batch_profile"):
         text = result.pop(key)
         if text:
             print(text)
-    print(f"in process, {database}: single POST {result['single_cpu_ms']:.2f} ms CPU "
-          f"({result['single_wall_ms']:.2f} ms wall), {result['single_statements']:.1f} SQL statements each; "
+    print(f"in process, {database}: GET /healthz {result['healthz_cpu_ms']:.2f} ms CPU "
+          f"({result['healthz_wall_ms']:.2f} ms wall), {result['healthz_calls']:.0f} Python calls each; "
+          f"single POST {result['single_cpu_ms']:.2f} ms CPU "
+          f"({result['single_wall_ms']:.2f} ms wall), {result['single_statements']:.1f} SQL statements and "
+          f"{result['single_calls']:.0f} Python calls each; "
           f"batch of {args.batch_size}: {result['batch_events_per_cpu_s']:.0f} events per CPU second "
           f"({result['batch_events_per_s']:.0f}/s wall), {result['batch_statements']:.1f} SQL statements each; "
           f"load average {load_before[0]:.2f} → {os.getloadavg()[0]:.2f}")

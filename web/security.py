@@ -10,7 +10,10 @@ Inline styles are allowed everywhere: templates use `style=` attributes, and a s
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
+
+from itsdangerous import URLSafeTimedSerializer
 
 from flask import Flask, Response, has_request_context, request
 from flask_babel import lazy_gettext as _l
@@ -31,7 +34,8 @@ _BASE_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-#: Third-party UIs with inline script that we do not write, reached by administrators (and auditors) only.
+#: Third-party UIs with inline script that we do not write, reached by administrators (and auditors) only; each
+#: is a first path segment (content_security_policy looks the segment up).
 RELAXED_SCRIPTS = {"/admin": "'self' 'unsafe-inline'", "/rq": "'self' 'unsafe-inline' 'unsafe-eval'"}
 HSTS = "max-age=31536000; includeSubDomains"
 #: One answer for every failed sign-in, so that it never tells whether the username exists or is locked.
@@ -66,6 +70,13 @@ def tile_source(url: str) -> str:
 
 def content_security_policy(path: str, tiles: str = "") -> str:
     """The policy of a page; `tiles` (a CSP source) may serve images to the admin's zone map."""
+    section = path.split("/", 2)[1] if path.startswith("/") else ""
+    return _policy("/" + section if "/" + section in RELAXED_SCRIPTS else "", tiles)
+
+
+@lru_cache(maxsize=16)
+def _policy(path: str, tiles: str) -> str:
+    """The policy text, built once per section (the relaxed ones or any other page) and tile source."""
     policy = dict(_BASE_POLICY)
     for prefix, scripts in RELAXED_SCRIPTS.items():
         if path == prefix or path.startswith(prefix + "/"):
@@ -76,10 +87,22 @@ def content_security_policy(path: str, tiles: str = "") -> str:
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure when configured, and whenever the request itself came over TLS."""
+    """The session cookie is Secure when configured, and whenever the request itself came over TLS. Its signing
+    serializer is built once per secret key and fallbacks, not on every request (Flask builds one each time,
+    even for a request without a cookie)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if keys not in self._serializers:
+            self._serializers = {keys: super().get_signing_serializer(app)}  # only the current keys are kept
+        return self._serializers[keys]
 
 
 def init_security(app: Flask, settings: Settings) -> None:

@@ -12,6 +12,8 @@ from web.common.problems import problem, refused
 
 #: Endpoints that take a list of items and answer per item: their JSON body is checked item by item there.
 PER_ITEM: set[str] = {"api.post_events_batch"}
+#: The bodies Werkzeug reads into request.form.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Per blueprint, how its clients read a refusal (Open311 has its own error list); problem+json otherwise.
 Renderer = Callable[[list[Problem]], Response]
 RENDERERS: dict[str, Renderer] = {}
@@ -22,7 +24,10 @@ def request_problems() -> list[Problem]:
     problems: list[Problem] = []
     if "\x00" in request.path:
         problems.append(Problem("(path)", "the address holds a NUL byte", "地址中含有空字符（NUL）"))
-    for source in (request.args, request.form):
+    sources = [request.args] if request.query_string else []
+    if request.mimetype in FORM_TYPES:  # any other body leaves request.form empty: not parsed for nothing
+        sources.append(request.form)
+    for source in sources:
         for key, values in source.lists():
             problems += hostile_problems({key: values if len(values) > 1 else values[0]})
     if request.is_json:
