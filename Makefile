@@ -35,8 +35,13 @@ run: install
 	@tail -n 1 $(LOGS)/setup.log
 	@$(BIN)/civicrules serve --host $(HOST) --port $(PORT)
 
+# The suite in TEST_WORKERS processes (pytest-xdist), each with its own database or schema, Redis database and
+# instance folder; a test file stays in one process (its module fixtures, a started worker or stack, are shared),
+# and each process takes the files in the suite's order, as one process would (committing tests leave rows).
+TEST_WORKERS ?= 2
 test: install
-	CIVICRULES_ARTIFACTS=$${CIVICRULES_ARTIFACTS:-$(CURDIR)/test-artifacts} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	CIVICRULES_ARTIFACTS=$${CIVICRULES_ARTIFACTS:-$(CURDIR)/test-artifacts} $(BIN)/python -m pytest -q \
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/evaluate.py

@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -47,11 +47,32 @@ def instance(tmp_path_factory) -> Path:
     return path
 
 
+def worker_index() -> int:
+    """Which pytest-xdist worker this process is (`make test` runs two), 0 when the suite runs in one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else 0
+
+
+def worker_redis_url(url: str, index: int) -> str:
+    """REDIS_URL's database number plus the worker's index: every worker flushes a database of its own (the session
+    starts with a flush, and some tests flush it to lose the queues), so no worker empties another's queues."""
+    if not index:
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "db" in query or parts.scheme == "unix":
+        query["db"] = str(int(query.get("db", 0)) + index)
+        return f"{url.split('?')[0]}?{urlencode(query)}"  # urlunsplit would drop a unix URL's empty host
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + index}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(instance) -> str:
-    """A real Redis: REDIS_URL's server (its own db, flushed), else a private embedded server."""
+    """A real Redis: REDIS_URL's server (its own db, one per xdist worker, flushed), else a private embedded server
+    (one per worker, on a socket named by the process's RUN_ID)."""
     external = os.environ.get("REDIS_URL")
     if external:
+        external = worker_redis_url(external, worker_index())
         import redis
 
         conn = redis.Redis.from_url(external)
@@ -328,6 +349,19 @@ def drain(factory, settings):
         limits = settings.pipeline
         return pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts)
     return run
+
+
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist a worker's figures would die with it: it hands them to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["civicrules_report"] = list(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """The controller collects each finished worker's figures (pytest-xdist's hook; unknown without it)."""
+    REPORT.extend(getattr(node, "workeroutput", {}).get("civicrules_report", []))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
