@@ -313,8 +313,9 @@ def chromium():
     """One headless chromium (Debian's, through Playwright) for the whole run; skipped where it is missing."""
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # a generous wait: the suite's two processes share the cores with the server
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser

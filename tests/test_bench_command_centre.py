@@ -1,8 +1,8 @@
 """The command centre's bench in the test suite (issue 17, must-show): bench/command_centre.py seeds 100,000 open
 tasks in a SQLite file of its own and times the command centre's JSON (50 requests, without and with filters) and
 the task list's first and a deep page; the figures are printed under "CivicRules figures". The goal (p95 ≤ 300 ms)
-is judged in docs/BENCHMARKS.md on a quiet machine; here a p95 over a second, what loading the tasks one by one
-would cost, fails."""
+is judged in docs/BENCHMARKS.md on a quiet machine; here, with the suite's other process sharing the cores (p95
+0.74-0.85 s seen), a p95 over two seconds, what loading the tasks one by one would cost, fails."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import REPORT, ROOT
 
-CEILING_MS = 1000.0
+CEILING_MS = 2000.0
 
 
 @pytest.mark.slow

@@ -208,6 +208,8 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
     login(client, "assessor")
     try:
         before = written(factory)
+        onlooker = app.test_client()  # another reader watches but may not stop someone else's replay
+        login(onlooker, "auditor")  # signed in first: between the progress seen and the cancel, the replay runs on
         job_id = start_replay(settings, {"campaign": month["campaign"], "from": FIRST.isoformat(),
                                          "to": LAST.isoformat(), "base": "active", "other": "draft",
                                          "batch_size": 1, "skip_unchanged": False}, by="assessor")
@@ -218,18 +220,16 @@ def test_progress_moves_and_cancel_stops_a_running_replay(app, client, factory, 
             seen.append(state["done"])
             return state if state["done"] >= 30 else None
 
-        state = wait_for(far_enough, 120, every=0.02)
-        assert not state["finished"] and state["total"] == len(month["events"])
-        page = client.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
-        assert 'id="replay-cancel"' in page and 'class="progress-bar"' in page
-        onlooker = app.test_client()  # another reader watches but may not stop someone else's replay
-        login(onlooker, "auditor")
         watched = onlooker.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
         assert 'id="replay-cancel"' not in watched
         assert onlooker.post(f"/admin/replay/{job_id}/cancel",
                              data={"csrf_token": csrf_from(watched)}).status_code == 403
+        state = wait_for(far_enough, 120, every=0.02)
+        page = client.get(f"/admin/replay/{job_id}/").get_data(as_text=True)
         asked = time.monotonic()
         client.post(f"/admin/replay/{job_id}/cancel", data={"csrf_token": csrf_from(page)})
+        assert not state["finished"] and state["total"] == len(month["events"])
+        assert 'id="replay-cancel"' in page and 'class="progress-bar"' in page
 
         def ended():
             state = client.get(f"/admin/replay/{job_id}/status.json").get_json()
