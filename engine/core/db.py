@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import select
+import time
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
-
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -33,11 +33,35 @@ def engine_options(url: str) -> dict:
     return {"pool_size": 5, "max_overflow": 10}
 
 
-def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:
+#: A connection idle longer than this is pinged on checkout: a firewall or a load balancer may have dropped it
+#: silently, which no poll of the socket shows. Busy connections are never idle that long.
+IDLE_PING_SECONDS = 30.0
+
+
+def _idle_since(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_after_idle(dbapi_connection, record) -> None:
+    if time.monotonic() - record.info.get("idle_since", time.monotonic()) <= IDLE_PING_SECONDS:
+        return
+    try:
+        was = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # one round trip, no transaction left open
+        try:
+            dbapi_connection.execute("SELECT 1 -- idle check")
+        finally:
+            dbapi_connection.autocommit = was
+    except Exception as err:
+        raise DisconnectionError("the connection was dropped while it was idle") from err
+
+
+def _drop_if_closed(dbapi_connection, record, _proxy) -> None:
     """A pooled connection the server has ended is replaced before use, as pool_pre_ping would, but without its
     round trip (a `SELECT 1` on every checkout, a third of a single intake's statements): an idle connection
     has nothing to read unless the server closed it or sent its goodbye (a restart, an idle timeout, a
-    terminated backend), and one poll of its socket says so. The pool then opens a new connection."""
+    terminated backend), and one poll of its socket says so. The pool then opens a new connection. A connection
+    idle for more than IDLE_PING_SECONDS is pinged as well (`_ping_after_idle`)."""
     if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
         raise DisconnectionError("the connection is closed")
     try:
@@ -48,6 +72,7 @@ def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:
     poller.register(fd, select.POLLIN | select.POLLPRI)
     if poller.poll(0):
         raise DisconnectionError("the server closed the connection or spoke while it was idle")
+    _ping_after_idle(dbapi_connection, record)
 
 
 def configure_engine(engine: Engine) -> Engine:
@@ -55,6 +80,7 @@ def configure_engine(engine: Engine) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "checkout", _drop_if_closed)
+        event.listen(engine, "checkin", _idle_since)
     return engine
 
 
@@ -88,10 +114,15 @@ os.register_at_fork(after_in_child=reset_after_fork)
 
 
 def tables_stamp(session: Session, tables: tuple[str, ...]) -> tuple | None:
-    """A stamp of whole tables that moves with any insert, update or delete in them, committed or this transaction's
-    own: each table's row count and the sum of its rows' creating transactions (`xmin`), in one query. PostgreSQL
-    only (None elsewhere); for data read from a few hundred rows, kept between batches while its stamp holds."""
+    """A stamp of whole tables that moves with any committed insert, update or delete in them: each table's row
+    count and the sum of its rows' creating transactions (`xmin`), in one query. For data read from a few hundred
+    rows, kept between batches while its stamp holds. None (read the tables) on SQLite, and in a transaction that
+    has written anything: a row written twice in one transaction keeps its `xmin`, so the stamp would not move."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return tuple(session.execute(text(" UNION ALL ".join(
-        f"SELECT '{table}', count(*), coalesce(sum(xmin::text::bigint), 0) FROM {table}" for table in tables))).all())
+    rows = session.execute(text(" UNION ALL ".join(
+        f"SELECT '{table}', count(*), coalesce(sum(xmin::text::bigint), 0), "
+        f"pg_current_xact_id_if_assigned() IS NOT NULL FROM {table}" for table in tables))).all()
+    if any(row[3] for row in rows):
+        return None
+    return tuple(row[:3] for row in rows)

@@ -1,4 +1,5 @@
-"""A pooled PostgreSQL connection the server has ended is replaced on checkout, without a ping round trip."""
+"""A pooled PostgreSQL connection the server has ended is replaced on checkout, without a ping round trip; one idle
+for longer than IDLE_PING_SECONDS, which a firewall may have dropped silently, is pinged first."""
 from __future__ import annotations
 
 import time
@@ -6,6 +7,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from engine.core import db
 from engine.core.db import make_engine
 
 
@@ -45,3 +47,24 @@ def test_a_connection_the_server_ended_is_replaced_before_use(postgres_engine, d
     finally:
         admin.dispose()
     assert _backend(postgres_engine) != ended  # no OperationalError: the pool opened a new connection
+
+
+def _last_query(database_url: str, pid: int) -> str:
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar_one()
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_idle_past_the_limit_is_pinged_on_checkout(postgres_engine, database_url, monkeypatch):
+    pid = _backend(postgres_engine)
+    assert "idle check" not in _last_query(database_url, pid)
+    with postgres_engine.connect():  # a connection back from the pool within the limit: no ping
+        pass
+    assert "idle check" not in _last_query(database_url, pid)
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", -1.0)  # every connection now counts as idle too long
+    with postgres_engine.connect() as conn:  # checked out: pinged before anything of ours ran on it
+        assert "idle check" in _last_query(database_url, pid)
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
