@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine.core import clock, outbox
 from engine.core.models import Event, InboxAddress, MessageRead, OutboxMessage, TaskStep, Unit
 from engine.supervision import escalation
 from tests.helpers import bearer, csrf_from, event, user_token
+
+pytestmark = pytest.mark.usefixtures("messages_caught_up")
 
 
 def zero_tolerance_task(client, factory, drain, intake_token, grid: str = "DC-01") -> int:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from engine.core.models import Event
 from tests.helpers import artifacts, bearer, event, no_sideways_scroll, phone_sign_in, user_token
+
+pytestmark = pytest.mark.usefixtures("messages_caught_up")
 
 
 def test_the_unit_reads_an_urge_on_its_phone(live_server, browser, client, factory, intake_token, drain, tmp_path):
