@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import select
 import time
+from typing import Callable, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -126,3 +129,18 @@ def tables_stamp(session: Session, tables: tuple[str, ...]) -> tuple | None:
     if any(row[3] for row in rows):
         return None
     return tuple(row[:3] for row in rows)
+
+
+def kept_while_unchanged(session: Session, tables: tuple[str, ...], kept: dict[str, tuple[tuple, T]],
+                         read: Callable[[], T]) -> T:
+    """`read()`'s answer, kept in `kept` per database while the stamp of `tables` holds; read every time where
+    there is no stamp (SQLite, or a transaction that has written). The stamp is taken first: a change made in
+    between reads again at the next call."""
+    stamp = tables_stamp(session, tables)
+    if stamp is None:
+        return read()
+    bind = str(session.get_bind().engine.url)
+    held = kept.get(bind)
+    if held is None or held[0] != stamp:
+        held = kept[bind] = (stamp, read())
+    return held[1]

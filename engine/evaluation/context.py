@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS
 from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, SupervisionTier, TaskTemplate, Timeline
-from engine.core.db import tables_stamp
+from engine.core.db import kept_while_unchanged
 from engine.core.worktime import WorkCalendar, calendar_for, holiday_table
 from engine.handling.ladder import DEFAULT_LADDER, Body, FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
@@ -184,15 +184,14 @@ _contexts: dict[str, tuple[tuple, list[CampaignContext]]] = {}
 def active_contexts(session: Session) -> list[CampaignContext]:
     """Every active campaign with its published version. On PostgreSQL the contexts are kept per database and
     built again only when their tables' stamp moves (one short query per batch); elsewhere built every batch."""
-    stamp = tables_stamp(session, CONTEXT_TABLES)  # before the rows: a change in between builds them again
-    if stamp is None:
+    if session.get_bind().dialect.name != "postgresql":
         return _read_contexts(session)
-    bind = str(session.get_bind().engine.url)
-    held = _contexts.get(bind)
-    if held is None or held[0] != stamp:
-        holiday_table(session, fresh=True)  # the calendar as the tables hold it now, not as read up to 30 s ago
-        held = _contexts[bind] = (stamp, _read_contexts(session))
-    return list(held[1])
+    return list(kept_while_unchanged(session, CONTEXT_TABLES, _contexts, lambda: _read_fresh_contexts(session)))
+
+
+def _read_fresh_contexts(session: Session) -> list[CampaignContext]:
+    holiday_table(session, fresh=True)  # the calendar as the tables hold it now, not as read up to 30 s ago
+    return _read_contexts(session)
 
 
 def _read_contexts(session: Session) -> list[CampaignContext]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.cases.linking import Window, windows
 from engine.cases.routing import Router, Routing, router
-from engine.core.db import tables_stamp
+from engine.core.db import kept_while_unchanged
 from engine.core.models import Category, Event, Grid, Task, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.evaluation.context import CampaignContext
@@ -100,17 +100,14 @@ _references: dict[str, tuple[tuple, Reference]] = {}
 def load_reference(session: Session) -> Reference:
     """The master data of a batch. On PostgreSQL it is kept per database and read again only when its tables'
     stamp moves (one short query per batch); elsewhere it is read for every batch."""
-    stamp = tables_stamp(session, REFERENCE_TABLES)  # before the rows: a change in between reads them again
-    if stamp is None:
+    if session.get_bind().dialect.name != "postgresql":
         return _read_reference(session)
-    bind = str(session.get_bind().engine.url)
-    held = _references.get(bind)
-    if held is not None and held[0] == stamp:
-        return held[1]
+    return kept_while_unchanged(session, REFERENCE_TABLES, _references, lambda: _read_detached(session))
+
+
+def _read_detached(session: Session) -> Reference:
     with Session(bind=session.connection()) as own:  # the router's rows stay detached, never expired by a commit
-        reference = _read_reference(own)
-    _references[bind] = (stamp, reference)
-    return reference
+        return _read_reference(own)
 
 
 def _read_reference(session: Session) -> Reference:
