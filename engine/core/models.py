@@ -776,7 +776,8 @@ class Firing(Base):
     """One rule that fired for one event, with the conditions and fact values that matched."""
 
     __tablename__ = "firings"
-    # A rule fires at most once per event, version and phase (the intake and the filing evaluation, DESIGN 12).
+    # A rule fires at most once per event, version and phase (the intake and the filing evaluation, DESIGN 12;
+    # `intake+filing` where the case was filed in the job that received the report, evaluated once as both).
     __table_args__ = (UniqueConstraint("event_id", "ruleset_version_id", "rule_key", "phase"),
                       Index("ix_firings_unit_time", "unit_id", "fired_at", "id"),
                       Index("ix_firings_rule_time", "rule_key", "rule_version", "fired_at", "id"),
@@ -801,7 +802,7 @@ class Firing(Base):
     unit_id: Mapped[Optional[int]] = mapped_column(Integer)  # the unit of the task the firing asked for
     category_id: Mapped[Optional[int]] = mapped_column(Integer)
     grid_id: Mapped[Optional[int]] = mapped_column(Integer)
-    phase: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | filing
+    phase: Mapped[str] = mapped_column(String(16), default="intake", server_default="intake")  # intake | filing | intake+filing
     mac: Mapped[Optional[str]] = mapped_column(String(100), default=audit_mac)  # HMAC, engine/core/macs.py
 
 

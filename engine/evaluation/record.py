@@ -2,7 +2,8 @@
 marked with their phase, and the rules' notifications, each kind in one bulk insert.
 
 Both evaluations of a case are stored (DESIGN 12): `intake`, when the report arrives, and `filing`, when its
-case is filed. Only the filing evaluation's firings create tasks, carry points and send notifications.
+case is filed. Only the filing evaluation's firings create tasks, carry points and send notifications. A case
+filed in the job that received it was evaluated once, as both: its firings are stored once, `intake+filing`.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
 
 INTAKE = "intake"
 FILING = "filing"
+AT_ONCE = "intake+filing"  # one evaluation that was both: the case was filed in the job that received its report
+FILING_PHASES = (FILING, AT_ONCE)  # the phases whose firings made the tasks
 
 
 def orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrder]:
@@ -51,9 +54,10 @@ def orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrde
 def record(session: Session, filed: list[list[Verdict]], intake_only: list[list[Verdict]], case_of: dict[int, int],
            now: datetime, with_intake: bool = True) -> list[int]:
     """Write a batch. `filed`: reports whose case is filed now, their tasks dispatched and their firings stored as
-    the filing evaluation (and, with `with_intake`, once more as the intake evaluation of the same job: a case
-    filed at intake). `intake_only`: reports waiting for 核实 or 立案, or joining an open case, whose firings are
-    stored as the intake evaluation alone: no task, no points, no notification. Returns the new tasks' ids."""
+    the filing evaluation (with `with_intake`, as the intake evaluation too: a case filed in the job that received
+    its report, one row per firing). `intake_only`: reports waiting for 核实 or 立案, or joining an open case,
+    whose firings are stored as the intake evaluation alone: no task, no points, no notification. Returns the new
+    tasks' ids."""
     wanted = [order for verdicts in filed for order in orders(verdicts, case_of[verdicts[0].event.id])]
     task_of = dict(zip((order.key for order in wanted), dispatch(session, wanted, now)))
     firings: list[dict] = []
@@ -63,16 +67,16 @@ def record(session: Session, filed: list[list[Verdict]], intake_only: list[list[
         event = verdicts[0].event
         filing = event.id in filing_ids
         for firing in (f for verdict in verdicts for f in verdict.firings):
-            if not filing or with_intake:
-                firings.append(_row(event, firing, [dict(d) for d in firing.decisions], INTAKE, 0.0, None, now))
             if not filing:
+                firings.append(_row(event, firing, [dict(d) for d in firing.decisions], INTAKE, 0.0, None, now))
                 continue
             linked = [task_of[(event.id, t.unit_id)] for t in firing.tasks]
             decisions = [dict(d) for d in firing.decisions]
             for decision, task_id in zip([d for d in decisions if d.get("do") == "create_task" and "unit" in d],
                                          linked):
                 decision["task"] = task_id
-            firings.append(_row(event, firing, decisions, FILING, firing.points, linked[0] if linked else None, now))
+            firings.append(_row(event, firing, decisions, AT_ONCE if with_intake else FILING, firing.points,
+                                linked[0] if linked else None, now))
             messages += [outbox.message(f"notify:{event.id}:{firing.version_id}:{firing.rule_key}:{i}", "notify",
                                         note["to"], {"event": event.id, "rule": firing.rule_key}, now,
                                         event_id=event.id, task_id=linked[0] if linked else None,

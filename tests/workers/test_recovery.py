@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, Firing, Task
+from engine.evaluation.record import FILING_PHASES
 from tests.crashing_cli import CRASH_MARKER
 from tests.helpers import event, start, stop, wait_for
 
@@ -57,7 +58,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(factory, env, se
         tasks = dict(session.execute(select(Task.event_id, func.count()).where(Task.event_id.in_(ids))
                                      .group_by(Task.event_id)).all())
         fired = session.execute(select(Firing.event_id, Firing.rule_key).where(
-            Firing.event_id.in_(ids), Firing.phase == "filing")).all()  # each also fired once at intake
+            Firing.event_id.in_(ids), Firing.phase.in_(FILING_PHASES))).all()
     assert len(tasks) == len(ids) and set(tasks.values()) == {2}  # sub-district + night squad, once each
     assert len(fired) == len(set(fired))
     for rule in ("zero_tolerance.zt4", "night-street-order"):
