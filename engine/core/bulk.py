@@ -7,10 +7,12 @@ whichever way it was written.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,19 @@ def _defaults(table: Table, columns: list[str]) -> dict[str, Callable[[], Any]]:
     return found
 
 
+def _writers(table: Table, columns: list[str], dialect) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per column that needs one, its position and what turns a value into what COPY takes: the column's own
+    bind processing, except JSON, which goes as the same `json.dumps` text psycopg's `Json` would send."""
+    found = []
+    for position, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            found.append((position, json.dumps))
+        elif (process := kind._cached_bind_processor(dialect)) is not None:
+            found.append((position, process))
+    return found
+
+
 def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], columns: list[str]) -> None:
     defaults = _defaults(table, columns)
     if defaults:
@@ -42,14 +57,18 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], column
         columns = [*columns, "mac"]
     connection = session.connection()
     dialect = connection.dialect
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    writers = _writers(table, columns, dialect)
+    pick = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     names = ", ".join(f'"{name}"' for name in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     try:
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([value if process is None or value is None else process(value)
-                                for value, process in zip((row[name] for name in columns), processors)])
+                values = list(pick(row))
+                for position, write in writers:
+                    if (value := values[position]) is not None:
+                        values[position] = write(value)
+                copy.write_row(values)
     except dialect.loaded_dbapi.Error as err:  # as SQLAlchemy raises it: callers catch IntegrityError
         raise DBAPIError.instance(statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect) from err
 
