@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--ours", type=int, default=0, help="also list this many of our functions by cumulative time")
     parser.add_argument("--postgres", default=PG_BASE, metavar="URL")
     parser.add_argument("--schema", default="drain_profile")
+    parser.add_argument("--dump", metavar="FILE", help="also write the profile for pstats or snakeviz")
     args = parser.parse_args()
     url = postgres_url(args.postgres, args.schema)
     if not url:
@@ -78,6 +79,8 @@ def main() -> int:
               f"({n / wall:,.0f}/s), Python CPU {1000 * cpu / n:.3f} ms/event (profiled), "
               f"{statements[0] / n:.2f} SQL statements/event; load average {load:.2f} before, "
               f"{os.getloadavg()[0]:.2f} after")
+        if args.dump:
+            prof.dump_stats(args.dump)
         buf = io.StringIO()
         stats = pstats.Stats(prof, stream=buf)
         stats.sort_stats("tottime").print_stats(args.top)
