@@ -18,6 +18,7 @@ from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, ExportNames, FiringFilter
 from engine.authoring.campaigns import campaign_zone
 from engine.core.cells import XLSX, XlsxRows, csv_chunks
+from engine.evaluation.record import PHASE_NAMES
 from engine.handling.task_list import LISTS
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
 from engine.authoring.vocabulary import describe_condition
@@ -85,6 +86,7 @@ class FiringHistoryView(Guarded, BaseView):
         return self.render("admin/history/firings.html", rows=rows, tasks=tasks, names=names, Unit=Unit,
                            Category=Category, Grid=Grid, outcome_of=outcome_of, lang=lang, args=args,
                            choices=self._choices(lang), zone=ZONE,
+                           phases={phase: names[0 if lang == "zh" else 1] for phase, names in PHASE_NAMES.items()},
                            next_url=url_for(".index", **args, after=after.token()) if after else None)
 
     @expose("/firing/<int:firing_id>")
@@ -167,8 +169,8 @@ class FiringHistoryView(Guarded, BaseView):
 
 def export_header() -> list[str]:
     return [_("Firing"), _("Fired at (local time)"), _("Campaign"), _("Ruleset version"), _("Rule"),
-            _("Rule version"), _("List"), _("List item"), _("Event"), _("Task"), _("Unit"), _("Category"), _("Grid"),
-            _("Points"), _("Matched conditions (fact, operator, value = actual)")]
+            _("Rule version"), _("Evaluation"), _("List"), _("List item"), _("Event"), _("Task"), _("Unit"),
+            _("Category"), _("Grid"), _("Points"), _("Matched conditions (fact, operator, value = actual)")]
 
 
 def export_names(lang: str) -> ExportNames:
@@ -180,4 +182,5 @@ def export_names(lang: str) -> ExportNames:
     return ExportNames(campaigns=named(Campaign), zones={c.id: campaign_zone(c) for c in campaigns},
                        units=named(Unit), categories=named(Category), grids=named(Grid),
                        versions={v.id: f"#{v.number}" for v in db.session.scalars(select(RulesetVersion))},
-                       lists={kind: names[0 if lang == "zh" else 1] for kind, names in LISTS.items()})
+                       lists={kind: names[0 if lang == "zh" else 1] for kind, names in LISTS.items()},
+                       phases={phase: names[0 if lang == "zh" else 1] for phase, names in PHASE_NAMES.items()})

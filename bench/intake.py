@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from intake_http import Processes, run_http  # noqa: E402
-from intake_rounds import database_floor, prepare_database, rows_floor, run_round  # noqa: E402
+from intake_rounds import checkpoint, database_floor, prepare_database, rows_floor, run_round  # noqa: E402
 from machine import code_version, cpu_model  # noqa: E402
 from measure import PG_BASE, dispose_engines, drop_postgres_schema, ms, pct, postgres_url  # noqa: E402
 
@@ -150,6 +150,8 @@ def main() -> int:
                 # a fresh schema, so this round's repeat counts (and so its firings) match the previous round's
                 postgres_url(args.postgres, schema)
                 prepare_database(pg_url)
+            if url == pg_url:
+                checkpoint(pg_url)
             print(f"round {label}: storing and evaluating {n} events with {nprocs} process(es) ...", flush=True)
             try:
                 r = run_round(label, url, n, nprocs, args.chunk, args.batch, args.profile)
@@ -162,7 +164,9 @@ def main() -> int:
                 exit_code |= 0 if r["all_evaluated"] and not r["failed"] and not r["retried"] else 1
             rounds.append(r)
         if pg_url:
+            checked = checkpoint(pg_url)
             floor = database_floor(pg_url, n)
+            floor["after_checkpoint"] = checked
             print(f"database floor (PostgreSQL, {n} event rows in batches of 500): executemany "
                   f"{floor['executemany_per_s']:,.0f} rows/s, COPY {floor['copy_per_s']:,.0f} rows/s", flush=True)
             for r in rounds:

@@ -111,6 +111,7 @@ class ExportNames:
     grids: dict[int, str]
     versions: dict[int, str]
     lists: dict[str, str]
+    phases: dict[str, str]
 
 
 def export_row(f: Firing, names: ExportNames) -> list[Any]:
@@ -119,7 +120,7 @@ def export_row(f: Firing, names: ExportNames) -> list[Any]:
     zone = names.zones.get(f.campaign_id, ZoneInfo(DEFAULT_TIMEZONE))
     return [f.id, local(f.fired_at, zone), names.campaigns.get(f.campaign_id, ""),
             names.versions.get(f.ruleset_version_id, ""), f.rule_key, f.rule_version,
-            names.lists.get(f.list_kind, f.list_kind or ""), f.list_item or "", f.event_id, f.task_id,
+            names.phases.get(f.phase, f.phase), names.lists.get(f.list_kind, f.list_kind or ""), f.list_item or "", f.event_id, f.task_id,
             names.units.get(f.unit_id, ""), names.categories.get(f.category_id, ""), names.grids.get(f.grid_id, ""),
             f.points, matched]
 

@@ -2,8 +2,8 @@
 psycopg's executemany would send one INSERT per row; a Core insert of the batch elsewhere (SQLite).
 
 Rows are dicts of column values, as the Core insert takes them; every row of a batch must have the same keys.
-Values pass through the columns' own bind processing (UTC timestamps, JSON), so a row reads back the same
-whichever way it was written.
+Values pass through the columns' own bind processing (UTC timestamps, JSON; a JSON object or list goes as the
+text psycopg would send), so a row reads back the same whichever way it was written.
 """
 from __future__ import annotations
 
@@ -33,16 +33,27 @@ def _defaults(table: Table, columns: list[str]) -> dict[str, Callable[[], Any]]:
     return found
 
 
+def _json_text(process: Callable[[Any], Any], dumps: Callable[[Any], str]) -> Callable[[Any], Any]:
+    """A JSON column's values: an object or a list as its text (what psycopg's `Json` wrapper would send, without
+    the wrapper); anything else (SQLAlchemy's JSON.NULL, null()) through the column's own bind processing."""
+    def write(value: Any) -> Any:
+        kind = type(value)
+        return dumps(value) if kind is dict or kind is list else process(value)
+    return write
+
+
 def _writers(table: Table, columns: list[str], dialect) -> list[tuple[int, Callable[[Any], Any]]]:
     """Per column that needs one, its position and what turns a value into what COPY takes: the column's own
-    bind processing, except JSON, which goes as the same `json.dumps` text psycopg's `Json` would send."""
+    bind processing, with JSON objects and lists sent as their text."""
+    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
     found = []
     for position, name in enumerate(columns):
         kind = table.c[name].type
-        if isinstance(kind, JSON):
-            found.append((position, json.dumps))
-        elif (process := kind._cached_bind_processor(dialect)) is not None:
-            found.append((position, process))
+        process = kind._cached_bind_processor(dialect)
+        if process is None:
+            continue
+        found.append((position, _json_text(process, dumps) if isinstance(kind.dialect_impl(dialect), JSON)
+                      else process))
     return found
 
 

@@ -21,6 +21,8 @@ INTAKE = "intake"
 FILING = "filing"
 AT_ONCE = "intake+filing"  # one evaluation that was both: the case was filed in the job that received its report
 FILING_PHASES = (FILING, AT_ONCE)  # the phases whose firings made the tasks
+#: Each phase as the history and its exports name it (zh, en).
+PHASE_NAMES = {INTAKE: ("受理评估", "Intake"), FILING: ("立案评估", "Filing"), AT_ONCE: ("受理即立案", "Intake and filing")}
 
 
 def orders(verdicts: list[Verdict], case_id: int | None = None) -> list[TaskOrder]:

@@ -51,10 +51,10 @@ GRIDS = [f"{p}-0{i}" for p in ("DC", "XC", "NC") for i in range(1, 5)]
 #: Each load event (outdoor barbecue, 06029, with two earlier reports in its grid) fires the
 #: zero-tolerance row ZT4 (a task for the grid's sub-district) and the repeat-hotspot rule (a task for
 #: the enforcement squad): two tasks, whatever the order of evaluation. A zero-tolerance item is filed in the
-#: job that evaluates it (DESIGN 12), so each rule's firing is kept twice: once as the intake evaluation, once
-#: as the filing evaluation that made the task.
+#: job that evaluates it (DESIGN 12): its one evaluation is both the intake and the filing evaluation, so each
+#: rule's firing is kept once, as `intake+filing`, and made its task.
 TASKS_PER_EVENT = 2
-FIRINGS_PER_EVENT = 2 * TASKS_PER_EVENT
+FIRINGS_PER_EVENT = TASKS_PER_EVENT
 PHASES = ("gunicorn", "rqworker", "redis", "postgres")
 #: How long Redis and PostgreSQL stay down: the outage itself is the fault, so these are durations, not waits.
 REDIS_OUTAGE_SECONDS = 3

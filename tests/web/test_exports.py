@@ -60,11 +60,12 @@ def test_the_firing_history_csv_and_xlsx(client, login, session, fired):
     answer = client.get(f"/admin/history/export.xlsx?{query}&lang=zh_Hans_CN")
     sheet = load_workbook(io.BytesIO(answer.data)).worksheets[0]
     header = [c.value for c in sheet[1]]
-    assert header[1] == "触发时间（当地时间）" and header[10] == "单位"
+    assert header[1] == "触发时间（当地时间）" and header[6] == "评估" and header[11] == "单位"
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == fired.id)
     assert row[1].value == local and row[1].is_date and row[1].number_format == "yyyy-mm-dd hh:mm:ss"
-    assert row[10].value == f"{unit.code} {unit.name_zh}"
-    assert row[12].value == f"XC-04 {FORMULA}" and row[12].data_type == "s"  # text, never a formula
+    assert row[6].value == {"intake": "受理评估", "filing": "立案评估", "intake+filing": "受理即立案"}[fired.phase]
+    assert row[11].value == f"{unit.code} {unit.name_zh}"
+    assert row[13].value == f"XC-04 {FORMULA}" and row[13].data_type == "s"  # text, never a formula
 
 
 def test_a_name_written_like_a_formula_stays_text_in_the_security_log_csv(app, login, session):

@@ -35,6 +35,7 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
                                                        Firing.rule_key == "zero_tolerance.zt4")
                                .order_by(Firing.fired_at.desc(), Firing.id.desc())).all()
     assert [int(i) for i in ids] == expected[:50]
+    assert "受理即立案" in page  # ZT4 files its case on arrival: one evaluation, both intake and filing
 
     detail = auditor.get(f"/admin/history/firing/{ids[0]}").get_data(as_text=True)
     assert 'id="explanation"' in detail and "实际为" in detail and "露天烧烤" in detail
@@ -46,6 +47,7 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
     exported = auditor.get(f"/admin/history/export.csv?{query}")
     rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert rows[0][0] == "触发记录" and {int(r[0]) for r in rows[1:]} == set(expected)
+    assert rows[0][6] == "评估" and {r[6] for r in rows[1:]} == {"受理即立案"}
     xlsx = auditor.get(f"/admin/history/export.xlsx?{query}")
     sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).worksheets[0]
     assert {int(r[0]) for r in list(sheet.iter_rows(values_only=True))[1:]} == set(expected)
