@@ -58,10 +58,10 @@ def _writers(table: Table, columns: list[str], dialect) -> list[tuple[int, Calla
 _TYPES: dict[tuple[str, str], dict[str, int]] = {}
 
 
-def _column_types(cursor: Any, database: str, table: str) -> dict[str, int]:
+def _column_types(cursor: Any, database: str, table: str, columns: list[str]) -> dict[str, int]:
     key = (database, table)
     known = _TYPES.get(key)
-    if known is None:
+    if known is None or not known.keys() >= set(columns):  # first COPY, or a migration added a column since
         cursor.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = to_regclass(%s) "
                        "AND attnum > 0 AND NOT attisdropped", (f'"{table}"',))
         known = _TYPES[key] = dict(cursor.fetchall())
@@ -87,7 +87,7 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], column
     statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)'
     try:
         with connection.connection.driver_connection.cursor() as cursor:
-            types = _column_types(cursor, str(connection.engine.url), table.name)
+            types = _column_types(cursor, str(connection.engine.url), table.name, columns)
             with cursor.copy(statement) as copy:
                 copy.set_types([types[name] for name in columns])
                 for row in rows:
