@@ -387,9 +387,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "grid": {"type": "string", "nullable": True, "description": "null: located outside every grid (its case "
                                                                     "waits for the dispatcher)"},
         "firings": {"type": "array", "items": {"type": "object"},
-                    "description": "Each with `phase`: intake (on arrival), filing (when its case was filed; only "
-                                   "these make tasks) or intake+filing (a case filed on arrival: its one "
-                                   "evaluation was both, and makes the tasks)"},
+                    "description": "Each with `phase`: intake (on arrival), filing (its case filed later) or "
+                                   "intake+filing (filed on arrival); only the last two make tasks"},
         "source_type": {"type": "string", "description": "The intake token's source type"},
         "anonymous": {"type": "boolean"},
         "reporter": {"type": "object", "nullable": True,
