@@ -7,10 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from engine.core import clock
-from engine.supervision import escalation
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, OutboxMessage, Task, TaskStep
-from tests.helpers import event
+from tests.helpers import event, steps_run
 
 
 def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
@@ -27,12 +26,8 @@ def steps_of(session, task_id: int) -> list[TaskStep]:
 
 
 def run_at(factory, instant) -> None:
-    """Poll as the escalation worker does: again at once while a batch ran steps, so the steps other files left
-    due before `instant` (a batch takes 200, oldest first) do not keep this test's own from running."""
-    while True:
-        with factory() as s:
-            if not any(escalation.run_due(s, now=instant).values()):
-                return
+    with factory() as s:
+        steps_run(s, instant)
 
 
 def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drain, session):
@@ -73,9 +68,7 @@ def test_clock_injection_drives_the_poller(factory, drain, session):
     task = zero_tolerance_task(factory, drain, session, "XC-01")
     first = steps_of(session, task.id)[0]
     clock.set_clock(lambda: first.due_at + timedelta(seconds=5))
-    while True:  # as the worker polls: again while a batch ran steps (other files' may be due first)
-        with factory() as s:
-            if not any(escalation.run_due(s).values()):
-                break
+    with factory() as s:
+        steps_run(s)
     step = steps_of(session, task.id)[0]
     assert step.status == "done" and step.ran_at - step.due_at == timedelta(seconds=5)
