@@ -21,6 +21,7 @@ from engine.core import clock
 from engine.core.models import Event, Task, User
 from engine.handling import tasks
 from engine.intake.events import IntakeSource, accept_event
+from engine.supervision import escalation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,13 @@ def local_time(hour: int, days_ago: int = 1) -> str:
     """An ISO timestamp at a given Shanghai hour, `days_ago` days before the (injected) clock's today."""
     day = (clock.now() - timedelta(days=days_ago)).astimezone(SHANGHAI).date()
     return datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI).isoformat()
+
+
+def steps_run(session, now: datetime | None = None) -> None:
+    """Run every timeline step due by `now`, as the escalation worker polls: again at once while a batch ran steps
+    (a batch takes the 200 oldest due steps, so the steps files before left due would keep a test's own back)."""
+    while any(escalation.run_due(session, now=now).values()):
+        pass
 
 
 def event(category: str = "06029", grid: str = "DC-01", hour: int = 23, **extra) -> dict:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.cases.routing import route
-from engine.core.models import Category, Event, FilingCondition, Grid, ListItem, RuleList
+from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, ListItem, RuleList
 from engine.intake.events import IntakeSource, accept_event
+from rules.packs import load_pack
 from rules.problems import InputError
 from tests.helpers import event, zone_spot
 
@@ -29,10 +30,14 @@ def fired(e: Event) -> set[str]:
     return {f.rule_key for f in e.firings}
 
 
+#: The demo campaign's code: files before may leave other campaigns whose lists have the same item keys.
+DEMO = load_pack("demo")["campaign"]["code"]
+
+
 def demo_row(session, key: str) -> ListItem:
-    return session.scalar(select(ListItem).join(RuleList).where(ListItem.key == key,
-                                                                  RuleList.kind.in_(["zero_tolerance",
-                                                                                     "strict_management"])))
+    return session.scalar(select(ListItem).join(RuleList).join(Campaign, Campaign.id == RuleList.campaign_id)
+                          .where(Campaign.code == DEMO, ListItem.key == key,
+                                 RuleList.kind.in_(["zero_tolerance", "strict_management"])))
 
 
 def test_road_occupying_trade_is_a_routine_sub_district_duty_and_fires_no_zero_tolerance(factory, drain, session):
@@ -135,8 +140,9 @@ def test_sanitation_cooperates_on_dumped_waste_and_spillage_in_every_sub_distric
 
 
 def test_list_titles_carry_the_seeds_wording_in_both_languages(session):
-    rows = session.scalars(select(ListItem).join(RuleList).where(
-        RuleList.kind.in_(["zero_tolerance", "strict_management"]))).all()
+    # the demo campaign's own lists: files before may leave campaigns with lists of their own
+    rows = session.scalars(select(ListItem).join(RuleList).join(Campaign, Campaign.id == RuleList.campaign_id).where(
+        Campaign.code == DEMO, RuleList.kind.in_(["zero_tolerance", "strict_management"]))).all()
     assert len(rows) == 16 and all(r.title_zh and r.title_en for r in rows)
     titles = {r.key: r.title_zh for r in rows}
     assert "店内烧烤外延" in titles["ZT4"] and "骑窗烧烤" in titles["ZT4"]

@@ -7,10 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from engine.core import clock
-from engine.supervision import escalation
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, OutboxMessage, Task, TaskStep
-from tests.helpers import event
+from tests.helpers import event, steps_run
 
 
 def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
@@ -26,9 +25,9 @@ def steps_of(session, task_id: int) -> list[TaskStep]:
     return list(session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)))
 
 
-def run_at(factory, instant) -> dict:
+def run_at(factory, instant) -> None:
     with factory() as s:
-        return escalation.run_due(s, now=instant)
+        steps_run(s, instant)
 
 
 def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drain, session):
@@ -70,6 +69,6 @@ def test_clock_injection_drives_the_poller(factory, drain, session):
     first = steps_of(session, task.id)[0]
     clock.set_clock(lambda: first.due_at + timedelta(seconds=5))
     with factory() as s:
-        escalation.run_due(s)
+        steps_run(s)
     step = steps_of(session, task.id)[0]
     assert step.status == "done" and step.ran_at - step.due_at == timedelta(seconds=5)

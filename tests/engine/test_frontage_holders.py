@@ -3,7 +3,7 @@ address, names the holder on its case and tasks and in the fact `frontage_holder
 and a second violation within 90 days makes the holder a repeat offender (屡犯)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -40,8 +40,12 @@ def at(spot: tuple[float, float], hour: int = 11) -> dict:
 
 def test_a_report_at_a_holders_frontage_names_the_holder_on_case_tasks_and_facts(factory, drain, session):
     shop = holder(session, "MQ-DC-001")
-    earlier = next(s for s in standings(session, clock.now()) if s.holder.id == shop.id).recent  # 0 alone
-    inside, outside = store(factory, at(AT_FRONTAGE), at(BEYOND))
+    report = at(AT_FRONTAGE)
+    # the fact counts the holder's violations in the 90 days before the report (0 alone; files before may leave
+    # cases there, some about 90 days old: counted back from now, they would fall out of the window)
+    occurred = datetime.fromisoformat(report["occurred_at"])
+    earlier = next(s for s in standings(session, occurred) if s.holder.id == shop.id).recent
+    inside, outside = store(factory, report, at(BEYOND))
     drain()
     e, other = session.get(Event, inside), session.get(Event, outside)
     assert facts(e)["frontage_holder"] == "MQ-DC-001" and facts(e)["frontage_holder_violations_90d"] == earlier

@@ -16,10 +16,10 @@ from engine.evaluation.context import active_contexts
 from engine.handling.dispatch import TaskOrder, dispatch
 from engine.handling.ladder import DEFAULT_LADDER, Clock, FrozenStep, order_problems, plan_steps
 from engine.intake.events import IntakeSource, accept_event
-from engine.supervision import board, escalation
+from engine.supervision import board
 from rules.document import Catalog, validate_rule
 from rules.problems import InputError
-from tests.helpers import act, bearer, event, user, user_token
+from tests.helpers import act, bearer, event, steps_run, user, user_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)  # a working Monday morning
@@ -104,7 +104,7 @@ def test_each_step_reaches_its_body_and_the_person_chain(session):
     squad = _task(session, "ZD-DC", 2, "working_hours", "sm-ladder")
     office = _task(session, "JD-DC", 2, "working_hours", "sm-ladder")
     last = _steps(session, office.id)[-1]
-    escalation.run_due(session, now=last.due_at + timedelta(seconds=1))
+    steps_run(session, last.due_at + timedelta(seconds=1))
     for task, expected in ((squad, ["unit:%d" % squad.unit_id, "tier:1", "tier:2", "tier:3"]),
                            (office, ["unit:%d" % office.unit_id, "tier:4", "tier:5", "tier:5"])):
         steps = _steps(session, task.id)
@@ -201,7 +201,7 @@ def test_a_rule_lists_publicly_only_with_its_own_deadline_and_ordering_authority
 
 def test_the_task_api_page_and_list_show_the_ladder(session, client, login):
     task = _task(session, "ZD-DC", 2, "working_hours", "sm-ladder")
-    escalation.run_due(session, now=task.deadline_at + timedelta(seconds=1))  # urge and 督办 have run
+    steps_run(session, task.deadline_at + timedelta(seconds=1))  # urge and 督办 have run
     clock.set_clock(lambda: task.deadline_at + timedelta(minutes=1))
     token = user_token(client, "admin")
     data = client.get(f"/api/v1/tasks/{task.id}?lang=en", headers=bearer(token)).get_json()

@@ -10,6 +10,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from engine.core import clock
@@ -17,6 +18,10 @@ from engine.core.models import Event, Task, TaskTemplate, TaskTransition
 from engine.handling import request_queue
 from engine.intake.events import accept_event
 from tests.helpers import TASK_SOURCE, csrf_from, event, jpeg, upload_photo, user_token
+
+#: The inbox page addresses one batch of new messages, oldest first: the backlog files before may leave is addressed
+#: first (as the escalation poller keeps it in a running service), so a task's 新任务派发 message is in the batch.
+pytestmark = pytest.mark.usefixtures("messages_caught_up")
 
 ZH = {"Accept-Language": "zh-CN"}
 ADDRESS = "东城区和平路12号"
