@@ -86,7 +86,7 @@ class FiringHistoryView(Guarded, BaseView):
         return self.render("admin/history/firings.html", rows=rows, tasks=tasks, names=names, Unit=Unit,
                            Category=Category, Grid=Grid, outcome_of=outcome_of, lang=lang, args=args,
                            choices=self._choices(lang), zone=ZONE,
-                           phases={phase: names[0 if lang == "zh" else 1] for phase, names in PHASE_NAMES.items()},
+                           phases=phase_names(lang),
                            next_url=url_for(".index", **args, after=after.token()) if after else None)
 
     @expose("/firing/<int:firing_id>")
@@ -173,6 +173,11 @@ def export_header() -> list[str]:
             _("Category"), _("Grid"), _("Points"), _("Matched conditions (fact, operator, value = actual)")]
 
 
+def phase_names(lang: str) -> dict[str, str]:
+    """Each evaluation phase by its name in the reader's language (the page and the exports)."""
+    return {phase: names[0 if lang == "zh" else 1] for phase, names in PHASE_NAMES.items()}
+
+
 def export_names(lang: str) -> ExportNames:
     """Codes and names in the reader's language for every id an exported firing carries."""
     def named(model) -> dict[int, str]:
@@ -183,4 +188,4 @@ def export_names(lang: str) -> ExportNames:
                        units=named(Unit), categories=named(Category), grids=named(Grid),
                        versions={v.id: f"#{v.number}" for v in db.session.scalars(select(RulesetVersion))},
                        lists={kind: names[0 if lang == "zh" else 1] for kind, names in LISTS.items()},
-                       phases={phase: names[0 if lang == "zh" else 1] for phase, names in PHASE_NAMES.items()})
+                       phases=phase_names(lang))
