@@ -81,9 +81,11 @@ class FiringHistoryView(Guarded, BaseView):
         f = filters_from_request()
         rows, after = firing_history.page(db.session, f, Cursor.parse(request.args.get("after")))
         tasks = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_([r.task_id for r in rows if r.task_id])))}
-        names = {model: {r.id: r.code for r in db.session.scalars(select(model))} for model in (Unit, Category, Grid)}
+        names = {model: {r.id: (r.name_zh if lang == "zh" else r.name_en, r.code) for r in db.session.scalars(select(model))}
+                 for model in (Unit, Category, Grid)}
+        titles = {f.id: rule_title(f, lang) for f in rows}
         args = {k: v for k, v in request.args.items() if k != "after" and v}
-        return self.render("admin/history/firings.html", rows=rows, tasks=tasks, names=names, Unit=Unit,
+        return self.render("admin/history/firings.html", rows=rows, tasks=tasks, names=names, titles=titles, Unit=Unit,
                            Category=Category, Grid=Grid, outcome_of=outcome_of, lang=lang, args=args,
                            choices=self._choices(lang), zone=ZONE,
                            phases=phase_names(lang),
@@ -171,6 +173,12 @@ def export_header() -> list[str]:
     return [_("Firing"), _("Fired at (local time)"), _("Campaign"), _("Ruleset version"), _("Rule"),
             _("Rule version"), _("Evaluation"), _("List"), _("List item"), _("Event"), _("Task"), _("Unit"),
             _("Category"), _("Grid"), _("Points"), _("Matched conditions (fact, operator, value = actual)")]
+
+
+def rule_title(firing: Firing, lang: str) -> str:
+    """The rule's title as frozen in the version the firing ran under, its key where the document has none."""
+    doc = firing.ruleset_version.rules.get(firing.rule_key) or {}
+    return (doc.get("title") or {}).get(lang) or firing.rule_key
 
 
 def phase_names(lang: str) -> dict[str, str]:

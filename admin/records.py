@@ -233,14 +233,14 @@ class TaskView(ReadOnlyView):
 
 
 class FiringView(ReadOnlyView):
-    column_list = ("id", "event_id", "rule_key", "rule_version", "ruleset_version_id", "list_kind", "task_id",
-                   "fired_at")
-    column_filters = ("rule_key", "list_kind")
-    column_choices = {"list_kind": named_choices("list_kind")}
+    column_list = ("id", "event_id", "rule_key", "rule_version", "ruleset_version_id", "phase", "list_kind",
+                   "task_id", "fired_at")
+    column_filters = ("rule_key", "phase", "list_kind")
+    column_choices = {"list_kind": named_choices("list_kind"), "phase": named_choices("phase")}
     column_default_sort = ("id", True)
     column_labels = {"event_id": _l("Event"), "rule_key": _l("Rule"), "rule_version": _l("Rule version"),
-                     "ruleset_version_id": _l("Ruleset version"), "list_kind": _l("List"), "task_id": _l("Task"),
-                     "fired_at": _l("Fired at")}
+                     "ruleset_version_id": _l("Ruleset version"), "phase": _l("Evaluation"), "list_kind": _l("List"),
+                     "task_id": _l("Task"), "fired_at": _l("Fired at")}
 
 
 class VersionView(ReadOnlyView):

@@ -36,6 +36,15 @@ def test_an_auditor_filters_opens_a_card_follows_the_rule_and_exports(auditor, i
                                .order_by(Firing.fired_at.desc(), Firing.id.desc())).all()
     assert [int(i) for i in ids] == expected[:50]
     assert "受理即立案" in page  # ZT4 files its case on arrival: one evaluation, both intake and filing
+    first_row = page.split('id="firings"')[1].split("</tr>")[1]
+    for named in (category, grid):  # names in the reader's language, each code beneath it
+        assert re.search(rf"{named.name_zh}<small[^>]*>{named.code}</small>", first_row)
+    title = session.get(Firing, expected[0]).ruleset_version.rules["zero_tolerance.zt4"]["title"]["zh"]
+    assert re.search(rf"{title}<small[^>]*>zero_tolerance.zt4 v\d+</small>", first_row)
+
+    raw = auditor.get("/admin/firing/").get_data(as_text=True)
+    phases = {cell.strip() for cell in re.findall(r'<td class="col-phase">(.*?)</td>', raw, re.S)}
+    assert "受理即立案" in phases and not phases & {"intake", "filing", "intake+filing"}  # the raw records name it too
 
     detail = auditor.get(f"/admin/history/firing/{ids[0]}").get_data(as_text=True)
     assert 'id="explanation"' in detail and "实际为" in detail and "露天烧烤" in detail
