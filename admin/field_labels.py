@@ -36,6 +36,19 @@ LABELS = {
     _l("Channel"), "secret": _l("Secret"), "language": _l("Language"), "scope": _l("Scope"), "locked_until":
     _l("Locked until"), "person_id": _l("Person"), "parent_id": _l("Parent"), "tier_level": _l("Tier"),
     "unless_state": _l("Unless the task is"), "anchor": _l("Counted from"),
+    "starts_at": _l("Starts at"), "ends_at": _l("Ends at"), "kind": _l("Kind"), "person": _l("Person"),
+}
+#: The kinds of record the change history tracks (engine/audit/changelog.py TRACKED), as readers call them.
+OBJECT_TYPES = {
+    "AssessmentConfig": _l("Weights and peer groups"), "Campaign": _l("Campaign"), "Category": _l("Category"),
+    "DutyItem": _l("Duty item"), "FilingCondition": _l("Filing condition"),
+    "FrontageHolder": _l("Frontage holder (门前三包)"), "Grid": _l("Grid"), "Holiday": _l("Holiday"),
+    "InspectionPlan": _l("Inspection plan"), "ListItem": _l("List item"), "Person": _l("Person"),
+    "Recipient": _l("Recipient"), "Rule": _l("Rule"), "RuleList": _l("List"), "RulesetVersion": _l("Ruleset version"),
+    "SanctionRule": _l("Sanction rule"), "Shift": _l("Shift"), "Street": _l("Street"),
+    "SupervisionTier": _l("Supervision tier"), "TaskTemplate": _l("Task template"), "TierMember": _l("Tier member"),
+    "Timeline": _l("Timeline"), "TimelineStep": _l("Timeline step"), "Unit": _l("Unit"), "User": _l("User"),
+    "Zone": _l("Zone"),
 }
 
 
@@ -43,6 +56,12 @@ def field_label(name: Any) -> str:
     """The field's name for readers, the stored name itself when it has none (a new or custom field)."""
     found = LABELS.get(str(name))
     return str(found) if found is not None else str(name)
+
+
+def object_type_label(name: str) -> str:
+    """A tracked kind of record by its name for readers, the model's name when it has none yet."""
+    found = OBJECT_TYPES.get(name)
+    return str(found) if found is not None else name
 
 
 def yes_no(value: bool) -> str:

@@ -20,15 +20,16 @@ from admin.roster import tonight_gaps
 from engine.core import clock
 from engine.core.models import Campaign, Category, Event, Grid, Task, Unit
 from engine.core.states import EventStatus
+from engine.evaluation.decide import ROUTINE
 from engine.core.holiday_notice import TEMPLATE as NOTICE_TEMPLATE
 from engine.core.holiday_notice import WARN_DAYS as NOTICE_WARN_DAYS
 from engine.core.holiday_notice import first_uncounted_day, import_notice
 from engine.core.tables import read_table
-from engine.core.worktime import describe_limit, missing_years_ahead
+from engine.core.worktime import describe_limit, holiday_name, missing_years_ahead
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
 from engine.space.grids import grid_code_problems
-from web.common.display import duration
+from web.common.display import duration, name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -131,7 +132,7 @@ class HolidayView(MasterDataView):
     form_overrides = {"kind": SelectField}
     form_args = {"kind": {"choices": [("holiday", _l("Holiday (day off)")), ("workday", _l("Make-up working day"))]}}
     column_formatters = {"kind": lambda view, context, model, name: dict(HolidayView.form_args["kind"]["choices"]).get(
-        model.kind, model.kind)}
+        model.kind, model.kind), "name": lambda view, context, model, name: holiday_name(model.name, short_lang())}
     column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name"), "source": _l("Source")}
 
     def on_model_change(self, form, model, is_created):
@@ -230,7 +231,10 @@ class EventView(ReadOnlyView):
 
 
 def _rule_title(view, context, model: Task, name: str) -> str:
-    """The rule by its title in the reader's language, its key after it for the rule editor's sake."""
+    """The rule by its title in the reader's language, its key after it for the rule editor's sake; a routine
+    task follows no rule but the duty lists, and says so."""
+    if model.rule_key == ROUTINE:
+        return name_of("list_kind", ROUTINE)
     firing = next((f for f in model.firings if f.task_id == model.id), None)
     doc = firing.ruleset_version.rules.get(model.rule_key) or {} if firing is not None else {}
     title = (doc.get("title") or {}).get(short_lang())
