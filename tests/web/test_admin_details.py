@@ -12,8 +12,8 @@ from tests.helpers import new_api_task
 
 ZH = {"Accept-Language": "zh-CN"}
 #: Field names Flask-Admin would print on its own (prettified), and Python's values as they are.
-RAW = re.compile(r"object at 0x|Received At|Lease Token|Last Error|Rework Count|Paused Seconds|Unit Id|<b>\s*Mac\s*</b>|"
-                 r"Title En|Effective From|>\s*(True|False)\s*<|&#34;coordinates&#34;")
+RAW = re.compile(r"object at 0x|Received At|Lease Token|Last Error|Rework Count|Paused Seconds|Unit Id|"
+                 r"<b>\s*Mac\s*</b>|Title En|Effective From|>\s*(True|False)\s*<|&#34;coordinates&#34;")
 
 
 def details(client, view: str, record_id: int) -> str:

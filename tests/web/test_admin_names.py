@@ -51,3 +51,12 @@ def test_the_change_history_names_record_types_and_fields(client, login):
     assert named["DutyItem"] == "职责事项" and named["AssessmentConfig"] == "权重与同类组"
     fields = re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes)
     assert fields and ("starts_at", "开始时间") in fields and all(label != name for name, label in fields)
+
+
+def test_the_change_history_labels_a_record_s_fields_as_its_admin_page_does(client, login):
+    """A field the shared labels miss takes the label of the record's own admin page (a campaign's time zone)."""
+    login(client, "auditor")
+    changes = page(client, "/admin/changes/?object_type=Campaign")
+    fields = dict(re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes))
+    assert fields["timezone"] == "时区" and fields["published_version_id"] == "已发布版本"
+    assert all(re.search(r"[^\x00-\x7f]", label) for label in fields.values()), fields
