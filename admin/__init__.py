@@ -23,7 +23,7 @@ from admin.imports import ImportView
 from admin.inspection import add_inspection_views
 from admin.checklists import ChecklistImportView, ChecklistItemView
 from admin.evaluation import DeductionImportView
-from admin.field_labels import field_label, referenced_name, yes_no
+from admin.field_labels import field_label, learn_view_labels, object_type_label, referenced_name, yes_no
 from admin.inspection_points import InspectionPointTypeView, InspectionPointView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
@@ -50,7 +50,8 @@ from web.common.extensions import db
 
 def init_admin(app: Flask) -> Admin:
     app.jinja_env.globals["admin_may_edit"] = may_edit  # templates hide edit controls from read-only roles
-    app.jinja_env.globals.update(field_label=field_label, yes_no=yes_no, referenced_name=referenced_name)  # labelled values (admin/_values.html)
+    app.jinja_env.globals.update(field_label=field_label, object_type_label=object_type_label, yes_no=yes_no,
+                                  referenced_name=referenced_name)  # labelled values (admin/_values.html)
     admin = Admin(app, name=_l("CivicRules administration"), theme=Bootstrap4Theme(),
                   index_view=IndexView(url="/admin"),
                   translations_path=str(Path(__file__).resolve().parent / "translations"))
@@ -112,4 +113,5 @@ def init_admin(app: Flask) -> Admin:
                                       category=notifications, endpoint="failed_delivery"))
     add_assessment_views(admin)  # weights, peer groups, points, sanction rules
     add_security_views(admin)
+    learn_view_labels(admin._views)
     return admin

@@ -3,7 +3,7 @@ model views that name records in the user's language; every admin module builds 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import abort, g, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
@@ -13,13 +13,14 @@ from flask_admin.model.form import converts
 from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FloatField
 from wtforms.widgets import NumberInput
 
 from engine.audit.changelog import url_host
-from engine.core.models import Base, Category, DutyItem, Grid, SupervisionTier, Unit
+from engine.core.models import Base, Case, Category, DutyItem, Event, Grid, RulesetVersion, SupervisionTier, Task, Unit
 from web.common.display import NAMES, local_time, name_of
 from web.common.i18n import short_lang
 
@@ -89,12 +90,69 @@ def shown_label(record: object) -> str:
     if isinstance(record, DutyItem):
         return record.text_zh if zh else record.text_en or record.text_zh
     name_zh = getattr(record, "name_zh", None)
+    if isinstance(record, RulesetVersion):
+        return _("Version %(number)s", number=record.number)
+    if name_zh is None and isinstance(record, Base) and type(record).__str__ is object.__str__:
+        return f"{RECORD_KINDS.get(type(record), type(record).__name__)} #{getattr(record, 'id', '')}"
     if name_zh is None:
         return str(record)
     name = name_zh if zh else getattr(record, "name_en", None) or name_zh
     if isinstance(record, SupervisionTier):
         return _("Tier %(level)s: %(name)s", level=record.level, name=name)
     return f"{record.code} {name}" if isinstance(record, (Category, Grid, Unit)) else name
+
+
+#: Records without a name of their own, named by kind and number ("事件 #12") instead of Python's repr.
+RECORD_KINDS = {Event: _l("Event"), Case: _l("Case"), Task: _l("Task")}
+#: GeoJSON geometries by name: a detail page sums a boundary up instead of printing its coordinates.
+GEOMETRIES = {"Point": _l("point"), "MultiPoint": _l("points"), "LineString": _l("line"),
+              "MultiLineString": _l("lines"), "Polygon": _l("polygon"), "MultiPolygon": _l("polygons")}
+#: Labels of columns many models share, so no detail page falls back to the English field name.
+COMMON_LABELS = {"id": _l("No."), "event": _l("Event"), "case": _l("Case"), "task": _l("Task"),
+                 "template": _l("Template"), "assignee": _l("Assignee"), "description": _l("Description"),
+                 "address": _l("Address"), "lat": _l("Latitude"), "lon": _l("Longitude"), "points": _l("Points"),
+                 "created_at": _l("Created at"), "updated_at": _l("Updated at"), "received_at": _l("Received at"),
+                 "evaluated_at": _l("Evaluated at"), "filing_condition": _l("Filing condition"),
+                 "frontage_holder": _l("Frontage holder (门前三包)"), "media_url": _l("Media link"),
+                 "inspection_tier": _l("Inspection tier"), "last_error": _l("Last evaluation error"),
+                 "ruleset_version": _l("Ruleset version"), "list_item": _l("List item"),
+                 "campaign": _l("Campaign"), "unit": _l("Unit"), "category": _l("Category"), "grid": _l("Grid"),
+                 "boundary": _l("Boundary"), "facts": _l("Facts evaluated"), "matched": _l("Matched conditions"),
+                 "decisions": _l("Decisions"), "mac": _l("Integrity seal (HMAC)"),
+                 "rework_count": _l("Rework count"), "extension_count": _l("Extension count"),
+                 "paused_seconds": _l("Time paused"), "reopening": _l("Reopenings"),
+                 "escalated_at": _l("Escalated at"), "position": _l("Position"), "title_zh": _l("Title (Chinese)"),
+                 "title_en": _l("Title (English)"), "categories": _l("Categories"), "conditions": _l("Conditions"),
+                 "assign": _l("Assign to"), "template_code": _l("Template"), "timeline_code": _l("Timeline"),
+                 "limit": _l("Limit"), "legal_basis": _l("Legal basis"), "enabled": _l("Enabled"),
+                 "effective_from": _l("Effective from"), "effective_to": _l("Effective until")}
+
+
+def _points(coordinates: object) -> int:
+    """How many positions a GeoJSON geometry's coordinates hold, however deeply nested."""
+    if isinstance(coordinates, list) and coordinates and isinstance(coordinates[0], (int, float)):
+        return 1
+    return sum(_points(c) for c in coordinates) if isinstance(coordinates, list) else 0
+
+
+def shown_geometry(value: dict) -> str | None:
+    """A GeoJSON geometry as people read it: a point by its latitude and longitude, a boundary or frontage as
+    "polygon with 5 points" (the map shows the shape); None for JSON that is no geometry."""
+    shape = GEOMETRIES.get(value.get("type"))
+    if shape is None or not isinstance(value.get("coordinates"), list):
+        return None
+    if value["type"] == "Point" and len(value["coordinates"]) >= 2:
+        return _("point at %(lat)s, %(lon)s", lat=value["coordinates"][1], lon=value["coordinates"][0])
+    return _("%(shape)s with %(n)s points", shape=shape, n=_points(value["coordinates"]))
+
+
+def _geometry_or_json(view, value: dict, name: str) -> str:
+    """A detail page sums a geometry up; any other JSON is shown as Flask-Admin does."""
+    return shown_geometry(value) or DETAIL_FORMATTERS[dict](view, value, name)
+
+
+def _yes_no(view, value: bool, name: str) -> str:
+    return _("Yes") if value else _("No")
 
 
 def _record_label(view, value: object, name: str) -> str:
@@ -113,8 +171,9 @@ def _local_instant(view, value: datetime, name: str) -> str:
 #: Column type formatters of every model view: instants first, since a datetime is also a date.
 LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DEFAULT_FORMATTERS.items() if k is not datetime},
                    list: _record_labels, Base: _record_label}
-DETAIL_LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DETAIL_FORMATTERS.items() if k is not datetime},
-                          list: _record_labels, Base: _record_label}
+DETAIL_LIST_FORMATTERS = {datetime: _local_instant, bool: _yes_no,
+                          **{k: v for k, v in DETAIL_FORMATTERS.items() if k is not datetime},
+                          list: _record_labels, dict: _geometry_or_json, Base: _record_label}
 
 
 def named(kind: str):
@@ -172,6 +231,12 @@ class ReadableModelView(Guarded, ModelView):
             if isinstance(declared, bool):
                 setattr(cls, name, EditorPermission(declared))
 
+    def get_column_name(self, field: str) -> str:
+        """A column the view does not label takes the shared label (COMMON_LABELS), never its English field name."""
+        if not (self.column_labels and field in self.column_labels) and field in COMMON_LABELS:
+            return COMMON_LABELS[field]
+        return super().get_column_name(field)
+
     def _handle_view(self, name: str, **kwargs):
         refused = super()._handle_view(name, **kwargs)
         if refused is None and name in EDITING_VIEWS and not view_may_edit(self):
@@ -187,12 +252,18 @@ class ReadableModelView(Guarded, ModelView):
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
     def get_one(self, id):
-        """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""
+        """An id the key cannot hold (`abc`, `²`, beyond 2^63 for an integer; no ISO date for a day) is simply no
+        record, not a database error; a day's key (a holiday) is read as the date it names, as SQLite needs."""
         keys = self.model.__mapper__.primary_key
         text = str(id)
-        if len(keys) == 1 and keys[0].type.python_type is int and not (
-                text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
+        kind = keys[0].type.python_type if len(keys) == 1 else None
+        if kind is int and not (text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
             return None
+        if kind is date:
+            try:
+                return self.get_query().filter(keys[0] == date.fromisoformat(text)).one_or_none()
+            except ValueError:
+                return None
         return super().get_one(id)
 
     def _get_list_extra_args(self):

@@ -36,13 +36,56 @@ LABELS = {
     _l("Channel"), "secret": _l("Secret"), "language": _l("Language"), "scope": _l("Scope"), "locked_until":
     _l("Locked until"), "person_id": _l("Person"), "parent_id": _l("Parent"), "tier_level": _l("Tier"),
     "unless_state": _l("Unless the task is"), "anchor": _l("Counted from"),
+    "starts_at": _l("Starts at"), "ends_at": _l("Ends at"), "kind": _l("Kind"), "person": _l("Person"),
+    "source": _l("Source"), "boundary": _l("Boundary"), "geometry": _l("Shape"), "text_zh": _l("Duty (Chinese)"),
+    "text_en": _l("Duty (English)"), "area": _l("Area (grids)"), "limit_unit": _l("Unit of the limit"),
+    "limit_value": _l("Limit"), "list_id": _l("List"), "author_id": _l("Author"), "rules": _l("Rules"),
+    "user_id": _l("User"), "tier_id": _l("Tier"), "timeline_id": _l("Timeline"), "action": _l("Action"),
+    "share": _l("At a share of the limit"), "width_metres": _l("Width (metres)"),
+    "buffer_metres": _l("Buffer (metres)"),
+}
+#: The kinds of record the change history tracks (engine/audit/changelog.py TRACKED), as readers call them.
+OBJECT_TYPES = {
+    "AssessmentConfig": _l("Weights and peer groups"), "Campaign": _l("Campaign"), "Category": _l("Category"),
+    "DutyItem": _l("Duty item"), "FilingCondition": _l("Filing condition"),
+    "FrontageHolder": _l("Frontage holder (门前三包)"), "Grid": _l("Grid"), "Holiday": _l("Holiday"),
+    "InspectionPlan": _l("Inspection plan"), "ListItem": _l("List item"), "Person": _l("Person"),
+    "Recipient": _l("Recipient"), "Rule": _l("Rule"), "RuleList": _l("List"), "RulesetVersion": _l("Ruleset version"),
+    "SanctionRule": _l("Sanction rule"), "Shift": _l("Shift"), "Street": _l("Street"),
+    "SupervisionTier": _l("Supervision tier"), "TaskTemplate": _l("Task template"), "TierMember": _l("Tier member"),
+    "Timeline": _l("Timeline"), "TimelineStep": _l("Timeline step"), "Unit": _l("Unit"), "User": _l("User"),
+    "Zone": _l("Zone"),
 }
 
 
-def field_label(name: Any) -> str:
-    """The field's name for readers, the stored name itself when it has none (a new or custom field)."""
-    found = LABELS.get(str(name))
-    return str(found) if found is not None else str(name)
+#: Column labels of the admin's model views by model name (filled by admin.init_admin): the change history names
+#: a record's fields as the record's own admin page does.
+VIEW_LABELS: dict[str, dict[str, Any]] = {}
+
+
+def learn_view_labels(views: list[Any]) -> None:
+    """Keep each model view's column labels, first view of a model first (its main page)."""
+    for view in views:
+        model = getattr(view, "model", None)
+        if model is not None:
+            labels = VIEW_LABELS.setdefault(model.__name__, {})
+            for field, label in (getattr(view, "column_labels", None) or {}).items():
+                labels.setdefault(field, label)
+
+
+def field_label(name: Any, object_type: str | None = None) -> str:
+    """The field's name for readers: the shared label, else the record's admin page's (a reference `unit_id` as
+    its `unit`), else the stored name itself (a new or custom field)."""
+    text = str(name)
+    own = VIEW_LABELS.get(object_type or "", {})
+    found = LABELS.get(text) or own.get(text) or (own.get(text[:-3]) if text.endswith("_id") else None)
+    return str(found) if found is not None else text
+
+
+def object_type_label(name: str) -> str:
+    """A tracked kind of record by its name for readers, the model's name when it has none yet."""
+    found = OBJECT_TYPES.get(name)
+    return str(found) if found is not None else name
 
 
 def yes_no(value: bool) -> str:

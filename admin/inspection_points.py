@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 
-from admin.base import MasterDataView, shown_label
+from admin.base import MasterDataView, shown_geometry, shown_label
 from admin.people import RecordPicker, ShownChoices, place_problems
 from admin.zones import EXTRA_LAYERS
 from engine.core.models import Grid, InspectionPoint, InspectionPointType, Person, Unit
@@ -102,6 +102,8 @@ class InspectionPointView(MasterDataView):
                          "person": lambda v, c, m, n: m.person.name if m.person else "—",
                          "grid": lambda v, c, m, n: shown_label(m.grid) if m.grid else "—",
                          "place": lambda v, c, m, n: json.dumps(m.place, ensure_ascii=False)}
+    column_formatters_detail = {**column_formatters,
+                                "place": lambda v, c, m, n: shown_geometry(m.place) or json.dumps(m.place)}
     column_labels = FIELD_NAMES
 
     def on_form_prefill(self, form: InspectionPointForm, id) -> None:

@@ -10,15 +10,16 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from admin.base import READERS, Guarded, may_edit, require_editor
 from engine.authoring import lists as authored
+from engine.authoring.templates import latest_of_each
 from engine.authoring.stamps import StaleEdit, list_stamp
 from engine.authoring.vocabulary import LIMIT_UNIT_TABLE, LIST_KINDS, SOURCE_TYPES, InputError
-from engine.core.models import Campaign, Category, Grid, RuleList, TaskTemplate, Timeline, Unit
+from engine.core.models import Campaign, Category, Grid, RuleList, Timeline, Unit
 from web.common.display import NAMES, name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -36,11 +37,7 @@ def reference(session: Session, campaign: Campaign, lang: str) -> dict[str, Any]
     the campaign's timelines, limit units and source types, named in the user's language."""
     categories = list(session.scalars(select(Category).order_by(Category.code)))
     units = list(session.scalars(select(Unit).order_by(Unit.code)))
-    latest = (select(TaskTemplate.code, func.max(TaskTemplate.version).label("version"))
-              .group_by(TaskTemplate.code).subquery())
-    templates = session.scalars(select(TaskTemplate).join(
-        latest, (TaskTemplate.code == latest.c.code) & (TaskTemplate.version == latest.c.version))
-        .order_by(TaskTemplate.code))
+    templates = latest_of_each(session)
     pick = 0 if lang == "zh" else 1
     return {
         "categories": [{"code": c.code, "name": _name(c, lang), "parent": c.parent.code if c.parent else None}

@@ -95,7 +95,8 @@ class CampaignView(RowsView):
                          "inspection_starts_at": lambda v, c, m, n: _local(m, m.inspection_starts_at),
                          "inspection_ends_at": lambda v, c, m, n: _local(m, m.inspection_ends_at)}
     column_formatters_detail = {**column_formatters,
-                                "office_hours": lambda v, c, m, n: ", ".join(f"{a}–{b}" for a, b in m.office_hours or [])}
+                                "office_hours": lambda v, c, m, n: ", ".join(f"{a}–{b}" for a, b in m.office_hours or []),
+                                "bulletin_weekday": lambda v, c, m, n: dict(WEEKDAYS).get(m.bulletin_weekday, "")}
     column_labels = {"code": _l("Code"), "name_zh": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
                      "status": _l("Status"), "timezone": _l("Time zone"), "starts_on": _l("Starts on"),
                      "ends_on": _l("Ends on"), "office_hours": _l("Office hours"),

@@ -18,16 +18,18 @@ from admin.base import (ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, M
 from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
 from admin.roster import tonight_gaps
 from engine.core import clock
-from engine.core.models import Event, Grid, Task
+from engine.core.models import Campaign, Category, Event, Grid, Task, Unit
 from engine.core.states import EventStatus
+from engine.evaluation.decide import ROUTINE
 from engine.core.holiday_notice import TEMPLATE as NOTICE_TEMPLATE
 from engine.core.holiday_notice import WARN_DAYS as NOTICE_WARN_DAYS
 from engine.core.holiday_notice import first_uncounted_day, import_notice
 from engine.core.tables import read_table
-from engine.core.worktime import missing_years_ahead
+from engine.core.worktime import describe_limit, holiday_name, missing_years_ahead
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people
 from engine.space.grids import grid_code_problems
+from web.common.display import duration, name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -130,7 +132,7 @@ class HolidayView(MasterDataView):
     form_overrides = {"kind": SelectField}
     form_args = {"kind": {"choices": [("holiday", _l("Holiday (day off)")), ("workday", _l("Make-up working day"))]}}
     column_formatters = {"kind": lambda view, context, model, name: dict(HolidayView.form_args["kind"]["choices"]).get(
-        model.kind, model.kind)}
+        model.kind, model.kind), "name": lambda view, context, model, name: holiday_name(model.name, short_lang())}
     column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name"), "source": _l("Source")}
 
     def on_model_change(self, form, model, is_created):
@@ -195,6 +197,14 @@ def _event_id(view, context, model: Event, name: str) -> Markup:
         model.id, url_for("scenarios.from_event", event_id=model.id), _l("Save as scenario"))
 
 
+def _record_by_id(model: type):
+    """A detail formatter naming the record a bare id column points at (a firing's unit, category and grid)."""
+    def shown(view, context, record, name: str) -> str:
+        found = db.session.get(model, getattr(record, name)) if getattr(record, name) is not None else None
+        return shown_label(found) if found is not None else ""
+    return shown
+
+
 class EventView(ReadOnlyView):
     """Events as they came in, with the reporter (来电人) named and their phone masked; an anonymous report
     shows no reporter."""
@@ -212,10 +222,19 @@ class EventView(ReadOnlyView):
                      "attempts": _l("Attempts"), "source_type": _l("Source type"),
                      "reporter_name": _l("Reporter"), "reporter_phone": _l("Reporter's phone"),
                      "anonymous": _l("Anonymous"), "confidence": _l("Confidence")}
+    #: What the report said and what became of it; the worker's lease (token, expiry) is plumbing, left out.
+    column_details_list = ("id", "source", "source_event_id", "source_type", "category", "grid", "filing_condition",
+                           "occurred_at", "received_at", "description", "address", "lat", "lon", "media_url",
+                           "reporter_name", "reporter_phone", "anonymous", "confidence", "inspection_tier", "case",
+                           "status", "attempts", "last_error", "evaluated_at", "points", "facts")
+    column_formatters_detail = column_formatters
 
 
 def _rule_title(view, context, model: Task, name: str) -> str:
-    """The rule by its title in the reader's language, its key after it for the rule editor's sake."""
+    """The rule by its title in the reader's language, its key after it for the rule editor's sake; a routine
+    task follows no rule but the duty lists, and says so."""
+    if model.rule_key == ROUTINE:
+        return name_of("list_kind", ROUTINE)
     firing = next((f for f in model.firings if f.task_id == model.id), None)
     doc = firing.ruleset_version.rules.get(model.rule_key) or {} if firing is not None else {}
     title = (doc.get("title") or {}).get(short_lang())
@@ -229,7 +248,16 @@ class TaskView(ReadOnlyView):
     column_filters = ("status", "list_kind")
     column_default_sort = ("id", True)
     column_labels = {"event_id": _l("Event"), "unit": _l("Unit"), "rule_key": _l("Rule"), "list_kind": _l("List"),
-                     "status": _l("Status"), "deadline_at": _l("Deadline")}
+                     "status": _l("Status"), "deadline_at": _l("Deadline"), "limit_value": _l("Limit")}
+    #: The task as its handlers know it; the row version and the pause bookkeeping stay out.
+    column_details_list = ("id", "event", "case", "unit", "assignee", "template", "frontage_holder", "rule_key",
+                           "list_kind", "status", "limit_value", "deadline_at", "points", "created_at",
+                           "rework_count", "extension_count", "paused_seconds", "reopening")
+    column_formatters_detail = {
+        "rule_key": _rule_title,
+        "limit_value": lambda v, c, m, n: describe_limit(m.limit_value, m.limit_unit, short_lang())
+        if m.limit_value is not None and m.limit_unit else "",
+        "paused_seconds": lambda v, c, m, n: duration(m.paused_seconds)}
 
 
 class FiringView(ReadOnlyView):
@@ -240,10 +268,19 @@ class FiringView(ReadOnlyView):
     column_default_sort = ("id", True)
     column_labels = {"event_id": _l("Event"), "rule_key": _l("Rule"), "rule_version": _l("Rule version"),
                      "ruleset_version_id": _l("Ruleset version"), "phase": _l("Evaluation"), "list_kind": _l("List"),
-                     "task_id": _l("Task"), "fired_at": _l("Fired at")}
+                     "task_id": _l("Task"), "fired_at": _l("Fired at"), "unit_id": _l("Unit"),
+                     "category_id": _l("Category"), "grid_id": _l("Grid")}
+    column_details_list = ("id", "event", "ruleset_version", "rule_key", "rule_version", "phase", "list_kind",
+                           "list_item", "points", "task_id", "unit_id", "category_id", "grid_id", "fired_at",
+                           "matched", "decisions", "mac")
+    column_formatters_detail = {"unit_id": _record_by_id(Unit), "category_id": _record_by_id(Category),
+                                "grid_id": _record_by_id(Grid)}
 
 
 class VersionView(ReadOnlyView):
     column_list = ("id", "campaign_id", "number", "content_hash", "comment", "published_at")
     column_labels = {"campaign_id": _l("Campaign"), "number": _l("Number"), "content_hash": _l("Content hash"),
                      "comment": _l("Comment"), "published_at": _l("Published at")}
+    #: The frozen rules and their compiled form are read on the ruleset versions page, not as raw JSON here.
+    column_details_list = ("id", "campaign_id", "number", "content_hash", "comment", "published_at")
+    column_formatters_detail = {"campaign_id": _record_by_id(Campaign)}

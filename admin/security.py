@@ -19,7 +19,7 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, ReadableModelView, shown_label
+from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, ReadableModelView, named_choices, shown_label
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from admin.people import place_problems
 from engine.audit.security_log import KINDS, record
@@ -205,6 +205,8 @@ class TokenView(AccessView):
                    "revoked_at")
     column_filters = ("kind", "source")
     column_default_sort = ("id", True)
+    column_choices = {"kind": [("intake", _l("Intake token (a source's)")), ("user", _l("User token"))],
+                      "source_type": named_choices("source_type")}
     column_formatters = {name: _local_column(name) for name in ("created_at", "expires_at", "revoked_at")}
     column_labels = {"kind": _l("Kind"), "prefix": _l("Prefix"), "source": _l("Source"),
                      "source_type": _l("Source type"), "user": _l("User"), "created_at": _l("Created at"),

@@ -7,7 +7,6 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import HiddenField
 
 from admin import base
@@ -15,7 +14,6 @@ from admin.base import Guarded
 from admin.field_labels import field_label
 from engine.authoring import templates as task_templates
 from engine.authoring.vocabulary import InputError
-from engine.core.models import TaskTemplate
 from web.common.display import name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -44,9 +42,8 @@ class TemplateEditorView(Guarded, BaseView):
 
     @expose("/")
     def index(self):
-        rows = db.session.execute(select(TaskTemplate.code, func.max(TaskTemplate.version)).group_by(TaskTemplate.code)
-                                  .order_by(TaskTemplate.code)).all()
-        return self.render("admin/templates_editor/index.html", rows=rows, may_edit=base.may_edit())
+        return self.render("admin/templates_editor/index.html", rows=task_templates.latest_of_each(db.session),
+                           may_edit=base.may_edit(), lang=short_lang())
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit(self):

@@ -65,7 +65,8 @@ def _zone(round_: InspectionRound) -> str:
 @require_roles(*INSPECTORS)
 def index():
     tier = inspection.inspector_tier(db.session, current_user)
-    return render_template("inspection.html", tier=tier, tiers=inspection.TIERS,
+    body = inspection.body_name(db.session, tier) if tier and tier not in inspection.TIERS else None
+    return render_template("inspection.html", tier=tier, tiers=inspection.TIERS, body=body,
                            plans=inspection.plans_for(db.session, tier), frequencies=inspection.FREQUENCIES,
                            current=inspection.open_round(db.session, current_user),
                            rounds=inspection.rounds_of(db.session, current_user), lang=short_lang(), errors={})

@@ -108,6 +108,15 @@ def latest(session: Session, code: str) -> TaskTemplate | None:
                           .order_by(TaskTemplate.version.desc()).limit(1))
 
 
+def latest_of_each(session: Session) -> list[TaskTemplate]:
+    """The latest version of every template, by code: what editors list and pickers offer."""
+    newest = (select(TaskTemplate.code, func.max(TaskTemplate.version).label("version"))
+              .group_by(TaskTemplate.code).subquery())
+    return list(session.scalars(select(TaskTemplate).join(
+        newest, (TaskTemplate.code == newest.c.code) & (TaskTemplate.version == newest.c.version))
+        .order_by(TaskTemplate.code)))
+
+
 def spec_of(template: TaskTemplate) -> dict[str, Any]:
     return {"code": template.code, "name_zh": template.name_zh, "name_en": template.name_en,
             "instructions_zh": template.instructions_zh, "instructions_en": template.instructions_en,

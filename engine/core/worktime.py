@@ -156,6 +156,18 @@ def calendar_for(session: Session, timezone: str, office_hours=None) -> WorkCale
     return WorkCalendar.build(timezone, office_hours, days, years)
 
 
+#: chinese-calendar names its holidays in English only; the 国务院办公厅 notices name them so in Chinese.
+HOLIDAY_NAMES_ZH = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
+                    "Mid-autumn Festival": "中秋节",
+                    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日"}
+
+
+def holiday_name(name: str, lang: str = "zh") -> str:
+    """A holiday's name in the reader's language; a name an administrator typed is shown as typed."""
+    return HOLIDAY_NAMES_ZH.get(name, name) if lang == "zh" else name
+
+
 def seed_holidays(session: Session) -> list[int]:
     """Copy chinese-calendar's holidays and make-up days for years not yet recorded; return those years."""
     known = set(session.scalars(select(CalendarYear.year)))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.audit.changelog import track
 from engine.core import clock
 from engine.core.models import (Campaign, Category, Event, Grid, InspectionFinding, InspectionPlan, InspectionRound,
-                                Street, Task, User)
+                                Street, SupervisionTier, Task, User)
 from engine.core.states import TaskStatus
 from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
 from engine.handling.tasks import WORKING
@@ -89,6 +89,16 @@ def parse_position(lat: Any, lon: Any, source: Any, problems: list[Problem]) -> 
 def inspector_tier(session: Session, user: User) -> int | None:
     """The tier the account inspects for: its tier membership, else its level (engine/supervision/board.py)."""
     return tier_for(session, user)
+
+
+def body_name(session: Session, level: int) -> tuple[str, str] | None:
+    """The (zh, en) name of a supervising body above the three inspection tiers (督办, levels 4–6) as the active
+    campaigns' rules name it: such a body supervises escalated tasks on its board and walks no inspection rounds."""
+    row = session.execute(select(SupervisionTier.name_zh, SupervisionTier.name_en)
+                          .join(Campaign, Campaign.id == SupervisionTier.campaign_id)
+                          .where(SupervisionTier.level == level, Campaign.status == "active")
+                          .order_by(SupervisionTier.campaign_id)).first()
+    return (row[0], row[1]) if row else None
 
 
 def plans_for(session: Session, tier: int | None) -> list[InspectionPlan]:

@@ -54,3 +54,17 @@ def test_the_event_records_name_a_failed_evaluation_in_the_users_language(client
     login(client, "admin")
     assert "评估失败" in client.get("/admin/event/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "Evaluation failed" in client.get("/admin/event/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_a_day_is_opened_by_its_date_and_a_wrong_date_is_no_record(client, login, session):
+    """A holiday's key is a date: its details and edit pages open from the list's ISO link, on SQLite too."""
+    day = session.get(Holiday, date(2026, 10, 10))
+    assert day is not None and day.kind == "workday"
+    login(client, "admin")
+    details = client.get("/admin/holiday/details/?id=2026-10-10")
+    assert details.status_code == 200 and "2026-10-10" in details.get_data(as_text=True)
+    edit = client.get("/admin/holiday/edit/?id=2026-10-10")
+    assert edit.status_code == 200 and 'value="2026-10-10"' in edit.get_data(as_text=True)
+    assert client.get("/admin/holiday/details/?id=2026-13-40").status_code == 302  # no record: back to the list
+    login(client, "auditor")
+    assert client.get("/admin/holiday/details/?id=2026-10-10").status_code == 200

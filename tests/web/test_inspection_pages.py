@@ -123,3 +123,15 @@ def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client
     logged = session.scalar(select(ChangeLogEntry).where(ChangeLogEntry.object_type == "InspectionPlan",
                                                          ChangeLogEntry.object_id == str(plan.id)))
     assert logged is not None and logged.username == "admin" and logged.action == "insert"
+
+
+def test_a_supervising_body_above_the_three_tiers_is_named_and_sent_to_its_board(client, login):
+    """Levels 4–5 (城管委办公室督办, 督考办) supervise on the board and walk no rounds: the page names the body
+    and offers no plan instead of failing on a tier the three inspection tiers do not have."""
+    for username, body in (("committee_office", "城管委办公室督办"), ("assessment_office", "督考办")):
+        login(client, username)
+        page = client.get("/inspection?lang=zh_Hans_CN")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "您的督办机构" in html and body in html and 'href="/supervision"' in html
+        assert 'id="start-form"' not in html and "没有有效的督查计划" not in html

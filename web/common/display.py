@@ -16,6 +16,7 @@ from engine.accounts.users import ROLES
 from engine.core.config import load_settings
 from engine.core.models import Campaign
 from engine.core.states import EventStatus
+from engine.evaluation.decide import ROUTINE
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.tasks import ACTIONS, STATES
 from engine.supervision import steps
@@ -47,7 +48,8 @@ EVENT_STATUSES = {EventStatus.PENDING: ("待研判", "pending"), EventStatus.EVA
 NAMES: dict[str, Mapping[str, tuple[str, str]]] = {
     "status": STATES, "action": ACTIONS, "role": ROLES, "source_type": SOURCE_TYPES, "unit_type": UNIT_TYPES,
     "field_type": FIELD_TYPES, "step": {**steps.ACTION_NAMES, "urge": ("催办", "urge")}, "step_status": steps.STATUS_NAMES,
-    "list_kind": {k: (zh, en[:1].upper() + en[1:]) for k, (zh, en) in LISTS.items()}, "event_status": EVENT_STATUSES,
+    "list_kind": {**{k: (zh, en[:1].upper() + en[1:]) for k, (zh, en) in LISTS.items()},
+                  ROUTINE: ("常规派遣（职责清单）", "Routine dispatch (duty lists)")}, "event_status": EVENT_STATUSES,
     "campaign_status": CAMPAIGN_STATUSES, "import_status": IMPORT_STATUSES, "phase": PHASE_NAMES,
 }
 

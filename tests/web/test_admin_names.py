@@ -1,0 +1,62 @@
+"""Admin lists name what they show in the reader's language: a routine task's list and rule, a token's kind and
+source type, templates, the change history's record types and fields, holidays; the id column is 编号."""
+from __future__ import annotations
+
+import re
+
+from tests.helpers import bearer, event
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def page(client, url: str) -> str:
+    shown = client.get(url, headers=ZH)
+    assert shown.status_code == 200
+    return shown.get_data(as_text=True)
+
+
+def cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)]
+
+
+def test_a_routine_task_names_its_list_and_every_id_column_is_numbered(client, login, patrol_token, drain):
+    client.post("/api/v1/events", json=event("09005", "DC-02", hour=14), headers=bearer(patrol_token))
+    drain()
+    login(client, "admin")
+    tasks = page(client, "/admin/task/?sort=0&desc=1")
+    assert "routine" not in " ".join(cells(tasks)) and "常规派遣（职责清单）" in tasks
+    for view in ("event", "task", "firing", "rulesetversion", "failed_delivery"):
+        headers = re.findall(r"<th[^>]*>(.*?)</th>", page(client, f"/admin/{view}/"), re.S)
+        assert not any(re.search(r"\bId\b", h) for h in headers), view
+        assert any("编号" in h for h in headers), view
+
+
+def test_tokens_templates_and_holidays_are_named(client, login):
+    login(client, "security_admin")
+    tokens = " ".join(cells(page(client, "/admin/token/")))
+    assert "受理接口令牌" in tokens and "热线" in tokens
+    assert not re.search(r"(?<![\w-])(intake|hotline|patrol)(?![\w-])", tokens)  # source codes (hotline-12345) stay
+    login(client, "auditor")
+    templates = page(client, "/admin/templates/")
+    assert "零容忍问题整治" in templates
+    holidays = " ".join(cells(page(client, "/admin/holiday/")))
+    assert "国庆节" in holidays and "National Day" not in holidays
+
+
+def test_the_change_history_names_record_types_and_fields(client, login):
+    login(client, "auditor")
+    changes = page(client, "/admin/changes/?object_type=Shift")
+    options = re.findall(r"<option value=\"(\w+)\"[^>]*>(.*?)</option>", changes)
+    named = dict(options)
+    assert named["DutyItem"] == "职责事项" and named["AssessmentConfig"] == "权重与同类组"
+    fields = re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes)
+    assert fields and ("starts_at", "开始时间") in fields and all(label != name for name, label in fields)
+
+
+def test_the_change_history_labels_a_record_s_fields_as_its_admin_page_does(client, login):
+    """A field the shared labels miss takes the label of the record's own admin page (a campaign's time zone)."""
+    login(client, "auditor")
+    changes = page(client, "/admin/changes/?object_type=Campaign")
+    fields = dict(re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes))
+    assert fields["timezone"] == "时区" and fields["published_version_id"] == "已发布版本"
+    assert all(re.search(r"[^\x00-\x7f]", label) for label in fields.values()), fields
