@@ -16,9 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import FloatField
 from wtforms.widgets import NumberInput
 
+from admin.field_labels import yes_no
 from engine.audit.changelog import url_host
 from engine.core.models import Base, Case, Category, DutyItem, Event, Grid, RulesetVersion, SupervisionTier, Task, Unit
 from web.common.display import NAMES, local_time, name_of
@@ -151,16 +153,25 @@ def _geometry_or_json(view, value: dict, name: str) -> str:
     return shown_geometry(value) or DETAIL_FORMATTERS[dict](view, value, name)
 
 
-def _yes_no(view, value: bool, name: str) -> str:
-    return _("Yes") if value else _("No")
-
-
 def _record_label(view, value: object, name: str) -> str:
     return shown_label(value)
 
 
 def _record_labels(view, values, name: str) -> str:
     return ", ".join(shown_label(v) for v in values)
+
+
+def _yes_no_icon(view, value: bool, name: str) -> Markup:
+    """Flask-Admin's tick or dash, its tooltip naming the column by its label and the value in the reader's words
+    (Flask-Admin's own reads `verify: true`)."""
+    icon = "fa-check-circle" if value else "fa-minus-circle"
+    return Markup('<span class="fa {}" title="{}: {}"></span>').format(icon, view.get_column_name(name),
+                                                                        yes_no(value))
+
+
+def _yes_no_word(view, value: bool, name: str) -> str:
+    """A record's details say 是 or 否 where Flask-Admin would print Python's True or False."""
+    return yes_no(value)
 
 
 def _local_instant(view, value: datetime, name: str) -> str:
@@ -170,10 +181,9 @@ def _local_instant(view, value: datetime, name: str) -> str:
 
 #: Column type formatters of every model view: instants first, since a datetime is also a date.
 LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DEFAULT_FORMATTERS.items() if k is not datetime},
-                   list: _record_labels, Base: _record_label}
-DETAIL_LIST_FORMATTERS = {datetime: _local_instant, bool: _yes_no,
-                          **{k: v for k, v in DETAIL_FORMATTERS.items() if k is not datetime},
-                          list: _record_labels, dict: _geometry_or_json, Base: _record_label}
+                   bool: _yes_no_icon, list: _record_labels, Base: _record_label}
+DETAIL_LIST_FORMATTERS = {datetime: _local_instant, **{k: v for k, v in DETAIL_FORMATTERS.items() if k is not datetime},
+                          bool: _yes_no_word, list: _record_labels, dict: _geometry_or_json, Base: _record_label}
 
 
 def named(kind: str):

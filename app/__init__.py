@@ -25,7 +25,7 @@ from web import (api, appraisal, assessment, assessment_api, attachments, bullet
                  change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
                  inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
                  request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
-from web.common import display
+from web.common import display, widget_words
 from web.common.extensions import babel, csrf, db, login_manager
 from web.common.i18n import remember_choice, select_locale
 from web.common.problems import problem
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["describe_limit"] = describe_limit
     display.register(app)  # |local, |duration and the names of codes, for every page and admin list
+    widget_words.register(app)  # maps' and admin widgets' own words in the reader's language
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API authenticates by bearer token, never by cookie
