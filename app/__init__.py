@@ -22,7 +22,7 @@ from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
-                 change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
+                 change_actor, command, errors, evaluation, evidence, frontage, handover, inbox, inspection_api,
                  inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
                  request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common import display
@@ -170,7 +170,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         if request.path.startswith("/api/"):
             keys = {404: "not_found", 403: "forbidden", 413: "too_large", 401: "token_missing"}
             return problem(err.code or 500, (err.name or "error").lower().replace(" ", "-"), detail_key=keys.get(err.code))
-        return err
+        if request.path.startswith("/open311/"):
+            return err
+        return errors.page_for(err)
 
     @app.errorhandler(Exception)
     def internal_error(err: Exception):
@@ -189,7 +191,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         app.logger.exception("unhandled error")
         if request.path.startswith("/api/"):
             return problem(500, "internal", detail_key="internal")
-        return "Internal error / 内部错误", 500
+        if request.path.startswith("/open311/"):
+            return "Internal error / 内部错误", 500
+        return errors.internal_page()
 
     @app.after_request
     def security_headers(response):
