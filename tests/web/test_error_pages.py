@@ -1,5 +1,5 @@
 """Error pages in the site's layout and the reader's language, with a way home: a Chinese official refused a page
-reads why in Chinese, not Werkzeug's English; API and Open311 clients keep their own answers."""
+reads why in Chinese, not Werkzeug's English; API and Open311 clients keep their own answers. A queue offers no link to a page that would refuse its reader."""
 from __future__ import annotations
 
 import pytest
@@ -40,3 +40,12 @@ def test_a_crash_shows_the_translated_500_page(app, client, login, monkeypatch):
 def test_api_answers_are_unchanged(client, path):
     answer = client.get(path, headers=ZH)
     assert answer.status_code == 404 and "页面不存在" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["checker", "collector", "dispatcher", "shift_leader"])
+def test_the_handover_link_is_offered_only_to_those_it_opens_for(client, login, role):
+    login(client, role)
+    queue = client.get("/check" if role in ("checker", "collector") else "/dispatch").get_data(as_text=True)
+    offered = 'id="handover-link"' in queue
+    assert offered == (client.get("/handovers/new").status_code == 200)
+    assert offered == (role in ("dispatcher", "shift_leader"))
