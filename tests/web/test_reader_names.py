@@ -1,11 +1,12 @@
 """Pages name things in the reader's language, as a Chinese official or an English reader expects: a task's grid
-by its name (not only its code)."""
+by its name (not only its code), a unit account's unit by its name, and whoever acted by the person's name rather
+than the login name."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.core.models import Grid
-from tests.helpers import new_task
+from engine.core.models import Grid, Person, Unit
+from tests.helpers import act, new_task, user
 
 
 def test_task_pages_name_the_grid_in_the_readers_language(client, login, factory, drain, session):
@@ -18,3 +19,29 @@ def test_task_pages_name_the_grid_in_the_readers_language(client, login, factory
         assert name in listed and name in shown
         assert f"· {grid.code}" not in listed and f"· {grid.code}<br>" not in shown
         assert other not in shown
+
+
+def test_a_unit_accounts_home_names_its_unit_in_english(client, login, session):
+    unit = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
+    login(client, "dongcheng")
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert f"Unit: {unit.name_en}" in home and unit.name_zh not in home
+
+
+def test_the_dispatchers_home_counts_waiting_cases_with_chinese_punctuation(client, login):
+    login(client, "dispatcher")
+    home = client.get("/?lang=zh-CN").get_data(as_text=True)
+    waiting = home.split('id="cases-waiting"', 1)[1].split("</p>", 1)[0]
+    assert "</a>：<strong>" in waiting
+
+
+def test_people_are_named_not_their_logins(client, login, factory, drain, session):
+    task = new_task(factory, drain, session)
+    act(session, task, "sign", "dc_point")  # the account of a person of 东城街道
+    name = session.scalar(select(Person.name).where(Person.user_id == user(session, "dc_point").id))
+    login(client, "dc_point")
+    assert f"欢迎，{name}" in client.get("/?lang=zh-CN").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "admin")
+    history = client.get(f"/tasks/{task.id}?lang=zh-CN").get_data(as_text=True).split('id="history"', 1)[1]
+    assert f"· {name}" in history and "· dc_point" not in history

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import ROLES
 from engine.core.config import load_settings
-from engine.core.models import Campaign
+from engine.core.models import Campaign, Person, User
 from engine.core.states import EventStatus
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.tasks import ACTIONS, STATES
@@ -133,12 +133,25 @@ def duration(span: timedelta | float | int | None) -> str:
     return _("%(h)s h %(m)s min", h=hours, m=minutes)
 
 
+def person_name(user: User | None) -> str:
+    """Who acted, as pages name people: the name of the person the account belongs to, else the login name (a
+    unit's shared account has no person). The names are read once per request."""
+    if user is None:
+        return ""
+    if "person_names" not in g:
+        named = select(Person.user_id, Person.name).where(Person.user_id.isnot(None))
+        g.person_names = dict(db.session.execute(named).all())
+    return g.person_names.get(user.id) or user.username
+
+
 def register(app: Flask) -> None:
-    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `name_of(kind, code)`."""
+    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`,
+    `name_of(kind, code)`."""
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["shown_value"] = shown_value
+    app.jinja_env.filters["person_name"] = person_name
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)
