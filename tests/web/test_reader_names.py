@@ -1,10 +1,12 @@
 """Pages name things in the reader's language, as a Chinese official or an English reader expects: a task's grid
 by its name (not only its code), a unit account's unit by its name, and whoever acted by the person's name rather
-than the login name."""
+than the login name; a text stored in both languages in the reader's half."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.cases.stages import note
+from engine.core import clock
 from engine.core.models import Grid, Person, Unit
 from tests.helpers import act, new_task, user
 
@@ -45,3 +47,22 @@ def test_people_are_named_not_their_logins(client, login, factory, drain, sessio
     login(client, "admin")
     history = client.get(f"/tasks/{task.id}?lang=zh-CN").get_data(as_text=True).split('id="history"', 1)[1]
     assert f"· {name}" in history and "· dc_point" not in history
+
+
+def test_texts_stored_in_both_languages_show_the_readers_half(client, login, factory, drain, session):
+    task = new_task(factory, drain, session)
+    note(session, task.case, clock.now(), None, "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round")
+    session.commit()
+    login(client, "admin")
+    english = client.get(f"/cases/{task.case_id}?lang=en").get_data(as_text=True).split('id="history"', 1)[1]
+    chinese = client.get(f"/cases/{task.case_id}?lang=zh-CN").get_data(as_text=True).split('id="history"', 1)[1]
+    assert "· lost points in a mock evaluation round" in english and "模拟测评失分" not in english
+    assert "· 模拟测评失分，交点位责任单位整改<" in chinese and "lost points" not in chinese
+
+
+def test_the_security_audit_log_reads_in_one_language(client, login):
+    login(client, "audit_admin")
+    english = client.get("/admin/security_audit/?lang=en").get_data(as_text=True)
+    chinese = client.get("/admin/security_audit/?lang=zh-CN").get_data(as_text=True)
+    assert "signed in" in english and "登录 / signed in" not in english
+    assert "登录" in chinese and "signed in" not in chinese

@@ -133,6 +133,21 @@ def duration(span: timedelta | float | int | None) -> str:
     return _("%(h)s h %(m)s min", h=hours, m=minutes)
 
 
+#: Chinese characters: the Chinese half of a stored "中文 / English" text has some, the English half none.
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def in_reader_language(text: str | None, lang: str | None = None) -> str:
+    """The reader's half of a text the system stored in both languages, "模拟测评失分 / lost points" (a finding's
+    reason, an audit entry); a text without exactly one such split (what a person typed) is shown whole."""
+    if not text:
+        return ""
+    parts = text.split(" / ")
+    if len(parts) != 2 or not HAN.search(parts[0]) or HAN.search(parts[1]) or not parts[1].strip():
+        return text
+    return parts[0] if (lang or short_lang()) == "zh" else parts[1]
+
+
 def person_name(user: User | None) -> str:
     """Who acted, as pages name people: the name of the person the account belongs to, else the login name (a
     unit's shared account has no person). The names are read once per request."""
@@ -145,13 +160,14 @@ def person_name(user: User | None) -> str:
 
 
 def register(app: Flask) -> None:
-    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`,
+    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`, `|in_reader_language`,
     `name_of(kind, code)`."""
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["shown_value"] = shown_value
     app.jinja_env.filters["person_name"] = person_name
+    app.jinja_env.filters["in_reader_language"] = in_reader_language
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)
