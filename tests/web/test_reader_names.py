@@ -52,12 +52,16 @@ def test_people_are_named_not_their_logins(client, login, factory, drain, sessio
 def test_texts_stored_in_both_languages_show_the_readers_half(client, login, factory, drain, session):
     task = new_task(factory, drain, session)
     note(session, task.case, clock.now(), None, "模拟测评失分，交点位责任单位整改 / lost points in a mock evaluation round")
+    note(session, task.case, clock.now(), None, "handed over by the committee / 城管委交办")
+    note(session, task.case, clock.now(), None, "东门 / 西门 都有占道")  # what a person typed stays whole
     session.commit()
     login(client, "admin")
     english = client.get(f"/cases/{task.case_id}?lang=en").get_data(as_text=True).split('id="history"', 1)[1]
     chinese = client.get(f"/cases/{task.case_id}?lang=zh-CN").get_data(as_text=True).split('id="history"', 1)[1]
     assert "· lost points in a mock evaluation round" in english and "模拟测评失分" not in english
     assert "· 模拟测评失分，交点位责任单位整改<" in chinese and "lost points" not in chinese
+    assert "· handed over by the committee<" in english and "· 城管委交办<" in chinese
+    assert "东门 / 西门 都有占道" in english and "东门 / 西门 都有占道" in chinese
 
 
 def test_the_security_audit_log_reads_in_one_language(client, login):

@@ -139,13 +139,17 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 def in_reader_language(text: str | None, lang: str | None = None) -> str:
     """The reader's half of a text the system stored in both languages, "模拟测评失分 / lost points" (a finding's
-    reason, an audit entry); a text without exactly one such split (what a person typed) is shown whole."""
+    reason, an audit entry), in either order; a text without exactly one such split (what a person typed) is shown
+    whole."""
     if not text:
         return ""
     parts = text.split(" / ")
-    if len(parts) != 2 or not HAN.search(parts[0]) or HAN.search(parts[1]) or not parts[1].strip():
+    if len(parts) != 2 or not all(part.strip() for part in parts):
         return text
-    return parts[0] if (lang or short_lang()) == "zh" else parts[1]
+    zh, en = parts if HAN.search(parts[0]) else parts[::-1]  # "handed over by the committee / 城管委交办" too
+    if not HAN.search(zh) or HAN.search(en):
+        return text
+    return zh if (lang or short_lang()) == "zh" else en
 
 
 def person_name(user: User | None) -> str:
