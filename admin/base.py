@@ -3,7 +3,7 @@ model views that name records in the user's language; every admin module builds 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import abort, g, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
@@ -187,18 +187,12 @@ class ReadableModelView(Guarded, ModelView):
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
     def get_one(self, id):
-        """An id the key cannot hold (`abc`, `²`, beyond 2^63 for an integer; no ISO date for a day) is simply no
-        record, not a database error; a day's key (a holiday) is read as the date it names, as SQLite needs."""
+        """An id no integer key can hold (`abc`, `²`, beyond 2^63) is simply no record, not a database error."""
         keys = self.model.__mapper__.primary_key
         text = str(id)
-        kind = keys[0].type.python_type if len(keys) == 1 else None
-        if kind is int and not (text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
+        if len(keys) == 1 and keys[0].type.python_type is int and not (
+                text.isascii() and text.isdecimal() and int(text) <= MAX_ID):
             return None
-        if kind is date:
-            try:
-                return self.get_query().filter(keys[0] == date.fromisoformat(text)).one_or_none()
-            except ValueError:
-                return None
         return super().get_one(id)
 
     def _get_list_extra_args(self):
