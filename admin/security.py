@@ -28,6 +28,7 @@ from engine.core.models import ApiToken, SecurityAuditEntry, Unit, User
 from engine.accounts import tokens
 from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
 from rules.problems import InputError
+from web.common.display import in_reader_language
 from web.common.extensions import db
 from web.auth import record_export, request_actor
 from web.common.i18n import short_lang
@@ -302,7 +303,8 @@ class SecurityAuditView(ReadOnlyView):
                       LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=True),
                       LocalDayFilter(SecurityAuditEntry.at, _l("At"), after=False))
     column_default_sort = ("at", True)
-    column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind)}
+    column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind),
+                         "what": lambda v, c, m, n: in_reader_language(m.what)}
     column_formatters_export = {"at": lambda v, c, m, n: local(m.at, campaign_zone(campaign_for(db.session, None))),
                                 "kind": column_formatters["kind"]}
     column_labels = {"at": _l("At"), "kind": _l("Kind"), "username": _l("User"), "address": _l("Address"),

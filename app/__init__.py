@@ -22,12 +22,12 @@ from engine.core.tables import MAX_FILE_BYTES
 from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
-                 change_actor, command, evaluation, evidence, frontage, handover, inbox, inspection_api,
+                 change_actor, command, errors, evaluation, evidence, frontage, handover, inbox, inspection_api,
                  inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
                  request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common import display, widget_words
 from web.common.extensions import babel, csrf, db, login_manager
-from web.common.i18n import remember_choice, select_locale
+from web.common.i18n import remember_choice, select_locale, switch_link
 from web.common.problems import problem
 from web.common.wellformed import RENDERERS, init_wellformed
 from web.observability import init_observability
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     RENDERERS["open311"] = open311.refusal  # Open311 clients read their own error list
     app.before_request(remember_choice)  # a ?lang= choice is kept on the user's row
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["switch_link"] = switch_link  # the nav's language switch keeps the page's query
     app.jinja_env.globals["describe_limit"] = describe_limit
     display.register(app)  # |local, |duration and the names of codes, for every page and admin list
     widget_words.register(app)  # maps' and admin widgets' own words in the reader's language
@@ -171,7 +172,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         if request.path.startswith("/api/"):
             keys = {404: "not_found", 403: "forbidden", 413: "too_large", 401: "token_missing"}
             return problem(err.code or 500, (err.name or "error").lower().replace(" ", "-"), detail_key=keys.get(err.code))
-        return err
+        if request.path.startswith("/open311/"):
+            return err
+        return errors.page_for(err)
 
     @app.errorhandler(Exception)
     def internal_error(err: Exception):
@@ -190,7 +193,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         app.logger.exception("unhandled error")
         if request.path.startswith("/api/"):
             return problem(500, "internal", detail_key="internal")
-        return "Internal error / 内部错误", 500
+        if request.path.startswith("/open311/"):
+            return "Internal error / 内部错误", 500
+        return errors.internal_page()
 
     @app.after_request
     def security_headers(response):

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from engine.authoring.campaigns import campaign_for
 from engine.core.models import Campaign, EvaluationRound, InspectionPoint, Unit
-from engine.people.staff import person_of
 from engine.readiness import checklists, mock, official
 from engine.space.points import TYPE_NAMES, type_name
 from rules.problems import InputError, Problem
 from web.auth import require_roles, require_token
+from web.common.display import person_name
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import problem
@@ -131,9 +131,8 @@ def round_page(round_id: int):
     lang = short_lang()
     campaign = db.session.get(Campaign, row.campaign_id)
     deducted = [d for d in official.deductions(db.session, campaign) if d.round_id == row.id]
-    runner = person_of(db.session, row.run_by)
     return render_template("evaluation_round.html", row=row, kinds=mock.KINDS, statuses=mock.STATUSES,
-                           run_by=runner.name if runner else row.run_by.username if row.run_by else None,
+                           run_by=person_name(row.run_by) or None,
                            deductions=deducted, type_name=type_name, unit_name=_unit_name, lang=lang,
                            may_run=current_user.role in RUNNERS, may_score=mock.may_score(current_user),
                            **_rates_rows(row, lang))

@@ -12,8 +12,9 @@ from engine.cases.attachments import MAX_PER_CASE, AttachmentFile, AttachmentSto
 from engine.core import clock
 from engine.core.models import Grid, Unit
 from engine.evaluation.handover import Handover, hand_over
+from engine.evaluation.handover import check as check_handover
 from rules.limits import LIMIT_UNIT_TABLE
-from rules.problems import InputError
+from rules.problems import InputError, Problem
 from web.auth import require_roles
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -39,6 +40,24 @@ def _choices(form: HandoverForm, lang: str) -> None:
         form.limit_unit.data = "working_days"
 
 
+def _handover(form: HandoverForm, files: list[AttachmentFile]) -> Handover:
+    """The form's answers as the engine reads them."""
+    return Handover(
+        title=form.title.data or "", description=form.description.data or "", grid=form.grid.data or "",
+        address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, lead=form.lead.data or "",
+        cooperating=list(form.cooperating.data or []), limit_value=form.limit_value.data,
+        limit_unit=form.limit_unit.data, attachments=files)
+
+
+def _place(form: HandoverForm, problems: list[Problem], lang: str) -> None:
+    """Each engine problem next to its field, unless the form's own check already named what is wrong there."""
+    named = {field.name for field in form if field.errors}
+    for problem in problems:
+        field = getattr(form, FIELD_OF.get(problem.where, problem.where), form.title)
+        if field.name not in named:
+            field.errors.append(problem.message(lang))
+
+
 @bp.route("/handovers/new", methods=["GET", "POST"])
 @require_roles(*DISPATCHERS)
 def new():
@@ -48,26 +67,21 @@ def new():
     form = HandoverForm()
     _choices(form, lang)
     status = 200
-    if form.validate_on_submit():
-        files = [AttachmentFile(f.filename, f.read()) for f in form.attachments.data or [] if f and f.filename]
+    if form.is_submitted():
+        formed = form.validate()
         try:
-            done = hand_over(db.session, Handover(
-                title=form.title.data or "", description=form.description.data or "", grid=form.grid.data or "",
-                address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, lead=form.lead.data or "",
-                cooperating=list(form.cooperating.data or []), limit_value=form.limit_value.data,
-                limit_unit=form.limit_unit.data, attachments=files), current_user, clock.now(),
-                AttachmentStore(settings.evidence.dir, settings.evidence.max_bytes))
+            if formed:
+                files = [AttachmentFile(f.filename, f.read()) for f in form.attachments.data or [] if f and f.filename]
+                done = hand_over(db.session, _handover(form, files), current_user, clock.now(),
+                                 AttachmentStore(settings.evidence.dir, settings.evidence.max_bytes))
+                db.session.commit()
+                flash(_("Handed over: case %(case)s, %(n)s task(s).", case=done.case_id, n=len(done.task_ids)),
+                      "success")
+                return redirect(url_for("pages.task", task_id=done.task_ids[0]))
+            check_handover(db.session, _handover(form, []))  # the engine's checks too: every problem at once
         except InputError as err:
             db.session.rollback()
-            for problem in err.problems:
-                getattr(form, FIELD_OF.get(problem.where, problem.where), form.title).errors.append(
-                    problem.message(lang))
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Handed over: case %(case)s, %(n)s task(s).", case=done.case_id, n=len(done.task_ids)), "success")
-            return redirect(url_for("pages.task", task_id=done.task_ids[0]))
-    elif form.is_submitted():
+            _place(form, err.problems, lang)
         status = 422
     return render_template("handover.html", form=form, lang=lang, now=clock.now(), max_files=MAX_PER_CASE,
                            max_mb=f"{settings.evidence.max_bytes / 2**20:g}"), status

@@ -10,7 +10,7 @@ the campaign's context. Everything, the files included, is checked before anythi
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -161,6 +161,12 @@ def _check(session: Session, handover: Handover, store: AttachmentStore | None
     if problems or refused:
         raise InputError(problems + refused)
     return units, grid, limit, files
+
+
+def check(session: Session, handover: Handover) -> None:
+    """The hand-over's refusals (an InputError) without storing anything or reading its files: a form whose own
+    checks failed still names every other problem at once."""
+    _check(session, replace(handover, attachments=[]), None)
 
 
 def hand_over(session: Session, handover: Handover, actor: User | None, now: datetime,

@@ -240,10 +240,11 @@ def _reason(action: str, comment: str, data: dict[str, Any]) -> None:
         problems.append(Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由"))
     grounds = data.get("grounds")
     if action == "send_back" and not (isinstance(grounds, str) and grounds in SEND_BACK_GROUNDS):
+        # The Chinese names the grounds as the official reads them; the English keeps the codes API clients send.
         problems.append(Problem(
             "grounds", f"the grounds for sending the order back, one of: "
                        f"{'; '.join(f'{code} ({en})' for code, (_zh, en) in SEND_BACK_GROUNDS.items())}",
-            f"须选择退单依据：{'、'.join(f'{zh}（{code}）' for code, (zh, _en) in SEND_BACK_GROUNDS.items())}"))
+            f"须选择退单依据：{'、'.join(zh for zh, _en in SEND_BACK_GROUNDS.values())}"))
     if problems:
         raise InputError(problems)
 

@@ -60,3 +60,15 @@ def test_a_collector_verifies_and_the_shift_leader_files_a_hotline_report_on_a_p
     session.expire_all()
     assert session.get(Case, case_id).stage == "dispatched"
     assert session.scalar(select(Event.points).where(Event.id == event_id)) == 0
+
+
+def test_an_english_case_page_fits_a_phone(live_server, browser, client, intake_token, drain, session, tmp_path):
+    """The stage clocks' table scrolls inside its box: the English page no longer scrolls sideways at 360 px."""
+    event_id = client.post("/api/v1/events", json=event("09005", "DC-03", hour=10, description="门店占道摆放货物"),
+                           headers=bearer(intake_token)).get_json()["id"]
+    drain()
+    page = sign_in(browser, live_server, "shift_leader")
+    page.goto(f"{live_server}/cases/{session.get(Event, event_id).case_id}?lang=en")
+    assert "Stage clocks" in page.locator("#clocks").inner_text()
+    page.screenshot(path=str(artifacts(tmp_path, "case-stages") / "5-english-360.png"), full_page=True)
+    assert no_sideways_scroll(page), page.evaluate("document.documentElement.scrollWidth")

@@ -122,3 +122,21 @@ def test_a_nul_byte_in_a_field_is_named_not_a_server_error(client, session):
                                "limit": {"value": 2, "unit": "工作日"}})
     assert answer.status_code == 422
     assert {e["field"] for e in answer.get_json()["errors"]} == {"lead", "cooperating[0]"}  # the request guard names the element
+
+
+def test_the_page_names_the_forms_and_the_engines_problems_at_once(client, session, login):
+    """A too-long address (the form's check) no longer hides the missing grid, lead unit and unreadable limit."""
+    clock.set_clock(lambda: NOW)
+    login(client, "dispatcher")
+    page = client.get("/handovers/new?lang=zh-CN").get_data(as_text=True)
+    before = _counts(session)
+    bad = client.post("/handovers/new?lang=zh-CN", data=_form(page, address="路" * 301, grid="", lead="",
+                                                               lat="北纬", lon="", limit_value="很快"))
+    shown = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and _counts(session) == before
+    for field, message in (("address", "300"), ("grid", "必填"), ("lead", "必填"), ("limit_value", "时限无法识别"),
+                           ("lat", "")):
+        block = shown.split(f'id="field-{field}"')[1].split('id="field-')[0]
+        assert 'class="field-error"' in block and message in block, field
+    lat = shown.split('id="field-lat"')[1].split('id="field-')[0]
+    assert lat.count('class="field-error"') == 1  # the form's own word on it, not the engine's as well

@@ -1,4 +1,5 @@
-"""A user's language choice from the nav switch is kept on their row and follows them to a new browser."""
+"""A user's language choice from the nav switch is kept on their row and follows them to a new browser; the
+switch keeps the page's own query (a list's filters)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -42,3 +43,11 @@ def test_a_bare_lang_parameter_is_not_stored(app, session, login):
     assert _html_lang(client, "/?lang=en") == "en"
     session.expire_all()
     assert session.scalar(select(User.language).where(User.username == "auditor")) is None
+
+
+def test_the_switch_keeps_the_pages_filters(app, login):
+    client = app.test_client()
+    login(client, "auditor")
+    page = client.get("/tasks?state=dispatched&lang=zh-CN").get_data(as_text=True)
+    english = page.split('id="lang-en"', 1)[0].rsplit("<a href=\"", 1)[1].split('"', 1)[0]
+    assert english.replace("&amp;", "&") == "?state=dispatched&lang=en&remember=1"

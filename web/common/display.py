@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import ROLES
 from engine.core.config import load_settings
-from engine.core.models import Campaign
+from engine.core.models import Campaign, Person, User
 from engine.core.states import EventStatus
 from engine.evaluation.decide import ROUTINE
 from engine.evaluation.record import PHASE_NAMES
@@ -135,12 +135,45 @@ def duration(span: timedelta | float | int | None) -> str:
     return _("%(h)s h %(m)s min", h=hours, m=minutes)
 
 
+#: Chinese characters: the Chinese half of a stored "中文 / English" text has some, the English half none.
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def in_reader_language(text: str | None, lang: str | None = None) -> str:
+    """The reader's half of a text the system stored in both languages, "模拟测评失分 / lost points" (a finding's
+    reason, an audit entry), in either order; a text without exactly one such split (what a person typed) is shown
+    whole."""
+    if not text:
+        return ""
+    parts = text.split(" / ")
+    if len(parts) != 2 or not all(part.strip() for part in parts):
+        return text
+    zh, en = parts if HAN.search(parts[0]) else parts[::-1]  # "handed over by the committee / 城管委交办" too
+    if not HAN.search(zh) or HAN.search(en):
+        return text
+    return zh if (lang or short_lang()) == "zh" else en
+
+
+def person_name(user: User | None) -> str:
+    """Who acted, as pages name people: the name of the person the account belongs to, else the login name (a
+    unit's shared account has no person). The names are read once per request."""
+    if user is None:
+        return ""
+    if "person_names" not in g:
+        named = select(Person.user_id, Person.name).where(Person.user_id.isnot(None))
+        g.person_names = dict(db.session.execute(named).all())
+    return g.person_names.get(user.id) or user.username
+
+
 def register(app: Flask) -> None:
-    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `name_of(kind, code)`."""
+    """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`, `|in_reader_language`,
+    `name_of(kind, code)`."""
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["shown_value"] = shown_value
+    app.jinja_env.filters["person_name"] = person_name
+    app.jinja_env.filters["in_reader_language"] = in_reader_language
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)

@@ -5,6 +5,8 @@ Werkzeug's best_match picks `en` for `zh-CN,zh;q=0.9` against zh_Hans_CN, so ali
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import request, session
 from flask_login import current_user
 from web.common.extensions import db
@@ -56,3 +58,10 @@ def select_locale() -> str:
 def short_lang() -> str:
     """'zh' or 'en', for picking a name_zh / name_en column or a bilingual message."""
     return "zh" if str(get_locale()).startswith("zh") else "en"
+
+
+def switch_link(locale: str) -> str:
+    """The nav's language switch for this page: its own query (a list's filters, a page number) kept, with the
+    choice to remember added, so switching language stays on the same list."""
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key not in ("lang", "remember")]
+    return "?" + urlencode(kept + [("lang", locale), ("remember", "1")])
