@@ -35,10 +35,10 @@ run: install
 	@tail -n 1 $(LOGS)/setup.log
 	@$(BIN)/civicrules serve --host $(HOST) --port $(PORT)
 
-# TEST_WORKERS=2 runs the suite in two processes (pytest-xdist), each with its own database or schema, Redis
-# database and instance folder; a test file stays in one process and each takes files in the suite's order. One
-# process is the default: a few tests still depend on the rows the files before them leave (README, Tests).
-TEST_WORKERS ?= 1
+# The suite runs in two processes (pytest-xdist), each with its own database or schema, Redis database and instance
+# folder; a test file stays in one process and each takes files in the suite's order. TEST_WORKERS=1 runs it in
+# one process, TEST_WORKERS=N in N.
+TEST_WORKERS ?= 2
 XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: install
 	CIVICRULES_ARTIFACTS=$${CIVICRULES_ARTIFACTS:-$(CURDIR)/test-artifacts} $(BIN)/python -m pytest -q \

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import pytest
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Connection, Engine, create_engine, text
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from engine.core import clock
 from tests.helpers import REPORT, RUN_ID, csrf_from, wait_for
@@ -291,16 +291,31 @@ def browser_login() -> Callable:
     return sign_in
 
 
+class BoundedRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, but a kept-alive connection left idle this many seconds is closed, so the live server's
+    teardown never waits on a client that did not hang up."""
+
+    timeout = 15
+
+
 @pytest.fixture()
-def live_server(app) -> Iterator[str]:
-    """The test app over real HTTP in a thread of this process, CSRF on as in production."""
+def live_server(request, app) -> Iterator[str]:
+    """The test app over real HTTP in a thread of this process, CSRF on as in production.
+
+    Stopping it closes the test's browser pages first and then waits for every request thread: a request still
+    running (or a kept-alive connection still answering) would otherwise reach into the next test, whose
+    per-test transaction and restored configuration it would share."""
     app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=BoundedRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
+    if "browser" in request.fixturenames:  # whichever order the test named its fixtures in
+        for context in request.getfixturevalue("chromium").contexts:
+            context.close()
     server.shutdown()
     thread.join(10)
+    server.server_close()  # socketserver joins the request threads it started
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -47,6 +47,13 @@ def _dispatched(session, campaign: Campaign, period: Period) -> set[int]:
         TaskTransition.at >= period.start, TaskTransition.at < period.end)))
 
 
+#: The year sends 288 reports and their tasks through the real pipeline (some 40,000 statements): about 150 s on
+#: PostgreSQL with a core to itself, and
+#: twice that or more when the other test process shares the two cores with the fault suite's cluster and load.
+YEAR_TIMEOUT = 900
+
+
+@pytest.mark.timeout(YEAR_TIMEOUT)
 def test_a_generated_year_names_exactly_the_hand_computed_units_with_a_record_each(app, factory, settings, session):
     clock.set_clock(lambda: LATER)
     reports = history.generate(factory, CAMPAIGN, END, settings.pipeline, 12, PER_MONTH, SEED)
