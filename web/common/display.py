@@ -156,13 +156,13 @@ def in_reader_language(text: str | None, lang: str | None = None) -> str:
 
 def person_name(user: User | None) -> str:
     """Who acted, as pages name people: the name of the person the account belongs to, else the login name (a
-    unit's shared account has no person). The names are read once per request."""
+    unit's shared account has no person). Each account's person is read once per request (user_id is unique)."""
     if user is None:
         return ""
-    if "person_names" not in g:
-        named = select(Person.user_id, Person.name).where(Person.user_id.isnot(None))
-        g.person_names = dict(db.session.execute(named).all())
-    return g.person_names.get(user.id) or user.username
+    names = g.setdefault("person_names", {})
+    if user.id not in names:
+        names[user.id] = db.session.scalar(select(Person.name).where(Person.user_id == user.id))
+    return names[user.id] or user.username
 
 
 def register(app: Flask) -> None:
