@@ -342,8 +342,12 @@ class _Simulation:
             return done.task_ids
 
     def _plan(self, task: Task, period: Period) -> None:
-        """Schedule a new task's moves by its unit's profile: on time, late, reworked, extended or never handled."""
-        rng = random.Random(f"{self.world.seed}:{period.label}:{task.id}")
+        """Schedule a new task's moves by its unit's profile: on time, late, reworked, extended or never handled.
+        Drawn by what the task is for, not its id: PostgreSQL's ids depend on what the database did before."""
+        event = task.event
+        report = event.source_event_id if event.source_event_id.startswith("history-") else (
+            f"{task.created_at:%Y%m%d%H%M%S}:{event.category.code}")  # a hand-over's key is random
+        rng = random.Random(f"{self.world.seed}:{period.label}:{report}:{task.unit_id}")
         shares = PROFILES[self.world.profiles.get(task.unit_id, "average")]
         outcome = rng.choices(list(shares), weights=list(shares.values()))[0]
         self.outcomes[outcome] += 1
