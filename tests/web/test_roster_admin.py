@@ -80,6 +80,9 @@ def test_a_week_saved_shows_its_people_by_day_and_night_in_local_time_with_the_h
     assert "2025-09-29" in monday and "08:00–18:00: 张伟" in monday and "18:00–08:00 (+1): 曹阳" in monday
     assert "National Day" in wednesday and "施伟" in wednesday and "张伟" not in wednesday  # 全天 on the holiday
     assert "08:00–08:00 (+1): 施伟" in wednesday
+    chinese = admin.get(url + "&lang=zh-CN").get_data(as_text=True)
+    week = re.search(r'id="roster-week-table".*?</table>', chinese, re.DOTALL).group(0)
+    assert "国庆节" in week and "National Day" not in week  # chinese-calendar's names, in the reader's language
     assert "139****" not in table and "13900000024" in table  # an administrator reads whole numbers
     # The form is filled from what is stored, so the next save starts from it.
     assert re.search(rf'name="day_0"[^>]*>.*?<option selected value="{zhang}"', page, re.DOTALL) or \

@@ -17,6 +17,7 @@ from engine.core.config import load_settings
 from engine.core.models import Campaign, Person, User
 from engine.core.states import EventStatus
 from engine.evaluation.decide import ROUTINE
+from engine.core.worktime import holiday_name
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.tasks import ACTIONS, STATES
 from engine.supervision import steps
@@ -174,6 +175,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["shown_value"] = shown_value
     app.jinja_env.filters["person_name"] = person_name
     app.jinja_env.filters["in_reader_language"] = in_reader_language
+    app.jinja_env.filters["holiday_name"] = lambda name: holiday_name(name, short_lang())  # chinese-calendar's English
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)
