@@ -20,7 +20,7 @@ from markupsafe import Markup
 from wtforms import FloatField
 from wtforms.widgets import NumberInput
 
-from admin.field_labels import yes_no
+from admin.field_labels import LABELS, yes_no
 from engine.audit.changelog import url_host
 from engine.core.models import Base, Case, Category, DutyItem, Event, Grid, RulesetVersion, SupervisionTier, Task, Unit
 from web.common.display import NAMES, local_time, name_of
@@ -109,25 +109,19 @@ RECORD_KINDS = {Event: _l("Event"), Case: _l("Case"), Task: _l("Task")}
 #: GeoJSON geometries by name: a detail page sums a boundary up instead of printing its coordinates.
 GEOMETRIES = {"Point": _l("point"), "MultiPoint": _l("points"), "LineString": _l("line"),
               "MultiLineString": _l("lines"), "Polygon": _l("polygon"), "MultiPolygon": _l("polygons")}
-#: Labels of columns many models share, so no detail page falls back to the English field name.
+#: Labels of admin columns the review labels (admin.field_labels.LABELS) lack or word otherwise for a record's page.
 COMMON_LABELS = {"id": _l("No."), "event": _l("Event"), "case": _l("Case"), "task": _l("Task"),
-                 "template": _l("Template"), "assignee": _l("Assignee"), "description": _l("Description"),
-                 "address": _l("Address"), "lat": _l("Latitude"), "lon": _l("Longitude"), "points": _l("Points"),
-                 "created_at": _l("Created at"), "updated_at": _l("Updated at"), "received_at": _l("Received at"),
-                 "evaluated_at": _l("Evaluated at"), "filing_condition": _l("Filing condition"),
-                 "frontage_holder": _l("Frontage holder (门前三包)"), "media_url": _l("Media link"),
-                 "inspection_tier": _l("Inspection tier"), "last_error": _l("Last evaluation error"),
-                 "ruleset_version": _l("Ruleset version"), "list_item": _l("List item"),
-                 "campaign": _l("Campaign"), "unit": _l("Unit"), "category": _l("Category"), "grid": _l("Grid"),
-                 "boundary": _l("Boundary"), "facts": _l("Facts evaluated"), "matched": _l("Matched conditions"),
+                 "assignee": _l("Assignee"), "description": _l("Description"), "lat": _l("Latitude"),
+                 "lon": _l("Longitude"), "received_at": _l("Received at"), "evaluated_at": _l("Evaluated at"),
+                 "filing_condition": _l("Filing condition"), "frontage_holder": _l("Frontage holder (门前三包)"),
+                 "media_url": _l("Media link"), "inspection_tier": _l("Inspection tier"),
+                 "last_error": _l("Last evaluation error"), "ruleset_version": _l("Ruleset version"),
+                 "list_item": _l("List item"), "campaign": _l("Campaign"), "category": _l("Category"),
+                 "grid": _l("Grid"), "facts": _l("Facts evaluated"), "matched": _l("Matched conditions"),
                  "decisions": _l("Decisions"), "mac": _l("Integrity seal (HMAC)"),
                  "rework_count": _l("Rework count"), "extension_count": _l("Extension count"),
                  "paused_seconds": _l("Time paused"), "reopening": _l("Reopenings"),
-                 "escalated_at": _l("Escalated at"), "position": _l("Position"), "title_zh": _l("Title (Chinese)"),
-                 "title_en": _l("Title (English)"), "categories": _l("Categories"), "conditions": _l("Conditions"),
-                 "assign": _l("Assign to"), "template_code": _l("Template"), "timeline_code": _l("Timeline"),
-                 "limit": _l("Limit"), "legal_basis": _l("Legal basis"), "enabled": _l("Enabled"),
-                 "effective_from": _l("Effective from"), "effective_to": _l("Effective until")}
+                 "escalated_at": _l("Escalated at")}
 
 
 def _points(coordinates: object) -> int:
@@ -242,9 +236,12 @@ class ReadableModelView(Guarded, ModelView):
                 setattr(cls, name, EditorPermission(declared))
 
     def get_column_name(self, field: str) -> str:
-        """A column the view does not label takes the shared label (COMMON_LABELS), never its English field name."""
-        if not (self.column_labels and field in self.column_labels) and field in COMMON_LABELS:
-            return COMMON_LABELS[field]
+        """A column the view does not label takes the shared label (COMMON_LABELS, else the review labels), never
+        its English field name."""
+        if not (self.column_labels and field in self.column_labels):
+            shared = COMMON_LABELS.get(field) or LABELS.get(field)
+            if shared is not None:
+                return shared
         return super().get_column_name(field)
 
     def _handle_view(self, name: str, **kwargs):
