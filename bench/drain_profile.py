@@ -5,6 +5,9 @@ CPU per event is the figure to compare, not the wall clock.
 
     .venv/bin/python bench/drain_profile.py                 # 2,000 events, top 35
     .venv/bin/python bench/drain_profile.py --events 5000 --top 50 --ours 40   # also our functions by cumulative time
+
+It prints `draining N events` when the drain starts, so the server's side can be sampled over the drain alone, e.g.
+`perf record -g -u postgres -- sleep 8` started on that line, then `perf report --children --sort symbol -g none`.
 """
 from __future__ import annotations
 
@@ -68,6 +71,7 @@ def main() -> int:
         gc.freeze()
         statements[0] = 0
         load = os.getloadavg()[0]
+        print(f"draining {args.events} events (pid {os.getpid()}) ...", flush=True)
         prof = cProfile.Profile()
         started, cpu0 = time.perf_counter(), time.process_time()
         prof.enable()
