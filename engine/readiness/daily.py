@@ -93,6 +93,23 @@ def _escalation_key(point_id: int, day: date) -> str:
     return f"readiness:{point_id}:{day.isoformat()}"
 
 
+def item_photos(photos: list[Photo], where: str, max_bytes: int, zone: ZoneInfo,
+                problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
+    """An item's photos (at most MAX_PHOTOS) checked by size and content, as a daily check and a mock evaluation
+    take them; each problem is named on the item, with the photo's file name."""
+    if len(photos) > MAX_PHOTOS:
+        problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
+    checked = []
+    for photo in photos[:MAX_PHOTOS]:
+        try:
+            check_size(photo.data, max_bytes)
+            checked.append((photo, inspect_photo(photo.data, zone)))
+        except InputError as err:
+            problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
+                            for p in err.problems)
+    return checked
+
+
 def _checked_answers(session: Session, point: InspectionPoint, answers: list[Answer], max_bytes: int, zone: ZoneInfo,
                      problems: list[Problem]) -> list[tuple[ChecklistItem, Answer, float, list[tuple[Photo, PhotoFacts]]]]:
     items = items_for(session, point.type_id, daily_only=True)
@@ -111,19 +128,9 @@ def _checked_answers(session: Session, point: InspectionPoint, answers: list[Ans
         if len(answer.note or "") > MAX_NOTE or "\x00" in (answer.note or ""):
             problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters, without NUL bytes",
                                     f"说明不超过 {MAX_NOTE} 个字符，且不含空字符"))
-        if len(answer.photos) > MAX_PHOTOS:
-            problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
         if not answer.passed and not answer.photos:
             problems.append(Problem(where, "a failed item needs a photo of the problem", "不合格项须拍照上传"))
-        photos = []
-        for photo in answer.photos[:MAX_PHOTOS]:
-            try:
-                check_size(photo.data, max_bytes)
-                photos.append((photo, inspect_photo(photo.data, zone)))
-            except InputError as err:
-                problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
-                                for p in err.problems)
-        checked.append((item, answer, score, photos))
+        checked.append((item, answer, score, item_photos(answer.photos, where, max_bytes, zone, problems)))
     if sum(len(a.photos) for a in answers) > MAX_CHECK_PHOTOS:
         problems.append(Problem("checklist", f"at most {MAX_CHECK_PHOTOS} photos per check",
                                 f"每次自查最多 {MAX_CHECK_PHOTOS} 张照片"))
