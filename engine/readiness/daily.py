@@ -20,11 +20,10 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock, outbox
 from engine.core.models import (Campaign, Case, ChecklistItem, InspectionPoint, OutboxMessage, Person,
                                 ReadinessCheck, User)
-from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
+from engine.core.photos import Photo, PhotoFacts, inspect_photos, store_photo
 from engine.people.staff import LEADERS
 from engine.readiness.checklists import item_score, items_for
 from engine.readiness.findings import Finding, open_case
-from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
 
 SOURCE_NAME = "readiness-checks"
@@ -99,15 +98,7 @@ def item_photos(photos: list[Photo], where: str, max_bytes: int, zone: ZoneInfo,
     take them; each problem is named on the item, with the photo's file name."""
     if len(photos) > MAX_PHOTOS:
         problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
-    checked = []
-    for photo in photos[:MAX_PHOTOS]:
-        try:
-            check_size(photo.data, max_bytes)
-            checked.append((photo, inspect_photo(photo.data, zone)))
-        except InputError as err:
-            problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
-                            for p in err.problems)
-    return checked
+    return inspect_photos(photos[:MAX_PHOTOS], where, max_bytes, zone, problems)
 
 
 def _checked_answers(session: Session, point: InspectionPoint, answers: list[Answer], max_bytes: int, zone: ZoneInfo,
