@@ -31,7 +31,6 @@ from web.common.explain import cards, namer
 from engine.core.db import session_factory
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # firings of every campaign are listed together
-INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id", "ruleset_version_id")
 
 
 def _int(name: str) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, flash, request
 from flask_admin import BaseView, expose
@@ -100,6 +100,22 @@ def place_problems(form: Form, problems: Iterable[Problem], fields: dict[str, st
             flash(problem.message(lang), "danger")
 
 
+Saved = TypeVar("Saved")
+
+
+def save_or_place(form: Form, save: Callable[[], Saved], fields: dict[str, str] | None = None) -> Saved | bool:
+    """What `save` stored, committed; when the engine refuses it (InputError), nothing is kept and each problem
+    stands next to its field (as place_problems puts it): False."""
+    try:
+        saved = save()
+    except InputError as err:
+        db.session.rollback()
+        place_problems(form, err.problems, fields)
+        return False
+    db.session.commit()
+    return saved
+
+
 def missing_badge(text: str) -> Markup:
     return Markup('<span class="badge badge-warning missing-person">{}</span>').format(text)
 
@@ -187,16 +203,10 @@ class PersonView(MasterDataView):
         return bool(self._save(form, model))
 
     def _save(self, form: PersonForm, person: Person | None) -> Person | bool:
-        try:
-            saved = save_person(db.session, code=form.code.data or "", name=form.name.data or "",
-                                position=form.position.data or "", unit=form.unit.data, phone=form.phone.data or "",
-                                user=form.user.data, person=person, active=bool(form.active.data))
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems)
-            return False
-        db.session.commit()
-        return saved
+        return save_or_place(form, lambda: save_person(
+            db.session, code=form.code.data or "", name=form.name.data or "", position=form.position.data or "",
+            unit=form.unit.data, phone=form.phone.data or "", user=form.user.data, person=person,
+            active=bool(form.active.data)))
 
 
 # --- streets -------------------------------------------------------------------------------------------

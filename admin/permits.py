@@ -21,7 +21,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, validato
 
 from admin.base import MasterDataView, shown_label
 from admin.fields import LocalDateTimeField
-from admin.people import RecordPicker, ShownChoices, TableImportView, import_upload, place_problems
+from admin.people import RecordPicker, ShownChoices, TableImportView, import_upload, save_or_place
 from admin.zones import EXTRA_LAYERS
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import FrontageHolder, Permit, Unit
@@ -31,7 +31,6 @@ from engine.space.permit_import import import_permits, template_headers
 from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
                                   status_name)
 from rules.facts import PERMIT_KINDS
-from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -168,20 +167,13 @@ class PermitView(MasterDataView):
         numbers = {name: _number(form, name) for name in NUMBER_FIELDS}
         if any(form[name].errors for name in NUMBER_FIELDS):
             return False
-        try:
-            saved = save_permit(db.session, PermitInput(
-                number=form.number.data or "", kind=form.kind.data or "", holder_name=form.holder_name.data or "",
-                holder_contact=form.holder_contact.data or "", holder=form.holder.data, polygon=form.polygon.data or "",
-                site_polygon=form.site_polygon.data or "", starts_at=_instant(form.starts_at.data),
-                ends_at=_instant(form.ends_at.data), status=form.status.data or "", approved_by=form.approved_by.data,
-                filed_on=form.filed_on.data, filing_reference=form.filing_reference.data or "",
-                **numbers), permit)
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems, FORM_FIELDS)
-            return False
-        db.session.commit()
-        return saved
+        return save_or_place(form, lambda: save_permit(db.session, PermitInput(
+            number=form.number.data or "", kind=form.kind.data or "", holder_name=form.holder_name.data or "",
+            holder_contact=form.holder_contact.data or "", holder=form.holder.data, polygon=form.polygon.data or "",
+            site_polygon=form.site_polygon.data or "", starts_at=_instant(form.starts_at.data),
+            ends_at=_instant(form.ends_at.data), status=form.status.data or "", approved_by=form.approved_by.data,
+            filed_on=form.filed_on.data, filing_reference=form.filing_reference.data or "",
+            **numbers), permit), FORM_FIELDS)
 
 
 class PermitUploadForm(FlaskForm):

@@ -24,7 +24,6 @@ import chinese_calendar
 
 DEFAULT_OFFICE_HOURS = (("08:30", "12:00"), ("14:00", "17:30"))
 CONTINUOUS_UNITS = {"urgent_hours": 60, "urgent_days": 24 * 60}
-WORKING_UNITS = ("working_hours", "working_days")
 MAX_DAYS = 3 * 366
 #: How many start instants a calendar remembers answers for (a batch has its `now` and a few deadlines).
 RECENT_STARTS = 64
