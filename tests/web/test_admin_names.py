@@ -92,3 +92,16 @@ def test_a_categorys_case_linking_change_is_labelled(client, login, session):
         changes = client.get(f"/admin/changes/?object_type=Category&lang={lang}").get_data(as_text=True)
         fields = dict(re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes))
         assert (fields["link_metres"], fields["standard_ref"]) == labels
+
+
+def test_the_change_history_names_the_interface_a_change_came_through(client, login, session):
+    category = session.scalar(select(Category).where(Category.code == "06029"))
+    with acting("cli", username="admin"):
+        category.link_days = 3.0
+        session.flush()
+    login(client, "auditor")
+    for lang, named in (("zh-CN", ("命令行", "管理后台")), ("en", ("Command line", "Administration pages"))):
+        changes = client.get(f"/admin/changes/?object_type=Category&interface=cli&lang={lang}").get_data(as_text=True)
+        shown = {cell.strip() for cell in re.findall(r'<td class="interface">(.*?)</td>', changes)}
+        options = dict(re.findall(r'<option value="(\w+)"[^>]*>(.*?)</option>', changes.split('name="interface"')[1]))
+        assert shown == {named[0]} and options["admin"] == named[1], (shown, options)
