@@ -240,10 +240,10 @@ def _reason(action: str, comment: str, data: dict[str, Any]) -> None:
         problems.append(Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由"))
     grounds = data.get("grounds")
     if action == "send_back" and not (isinstance(grounds, str) and grounds in SEND_BACK_GROUNDS):
-        # The Chinese names the grounds as the official reads them; the English keeps the codes API clients send.
+        # Both languages name the grounds as the official reads them; API clients find the codes in the OpenAPI enum.
         problems.append(Problem(
-            "grounds", f"the grounds for sending the order back, one of: "
-                       f"{'; '.join(f'{code} ({en})' for code, (_zh, en) in SEND_BACK_GROUNDS.items())}",
+            "grounds", f"choose the grounds for sending the order back: "
+                       f"{'; '.join(en for _zh, en in SEND_BACK_GROUNDS.values())}",
             f"须选择退单依据：{'、'.join(zh for zh, _en in SEND_BACK_GROUNDS.values())}"))
     if problems:
         raise InputError(problems)
