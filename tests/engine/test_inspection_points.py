@@ -15,7 +15,7 @@ from engine.intake.events import IntakeSource, accept_event
 from engine.space.geo import metres
 from engine.space.points import save_point
 from rules.problems import InputError
-from tests.helpers import event, user_token
+from tests.helpers import act, event, user_token
 
 PATROL = IntakeSource("point-tests", "patrol")
 SCHOOL = (35.0252, 111.0050)  # the demo's CP-006 东城实验小学周边 (a point reaching 200 m)
@@ -134,6 +134,12 @@ def test_a_task_at_a_point_is_due_by_the_inspection_start_and_one_elsewhere_keep
     assert fact(session.get(Event, at_point)) == "school" and capped and kept
     assert {t.deadline_at for t in capped} == {starts}
     assert all(t.deadline_at > starts for t in kept)
+
+    clock.set_clock(lambda: now + timedelta(minutes=10))  # sent back and rerouted: the new unit is held to it too
+    task = next(t for t in capped if t.unit.code == "JD-DC")
+    act(session, task, "send_back", "dongcheng", "不属于本街道管辖", {"grounds": "outside_area"})
+    act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
+    assert task.unit.code == "JD-XC" and task.deadline_at == starts
 
     clock.set_clock(lambda: starts + timedelta(minutes=5))  # during the inspection: nothing is brought forward
     [later] = store(factory, (north_of(*SCHOOL, -150), "DC-02"))  # 200 m from the first: a case of its own
