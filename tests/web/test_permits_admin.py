@@ -184,6 +184,17 @@ def test_an_import_with_a_bad_row_names_each_row_and_stores_none(admin, session)
     assert "Created: 0, updated: 0, unchanged: 1." in _upload(admin, (HEADER + good).encode()).get_data(as_text=True)
 
 
+def test_an_import_names_a_market_from_the_bureau_and_stores_who_declared_and_reviewed_a_good_one(admin, session):
+    header = "审批编号,种类,持证人,纬度,经度,半径（米）,开始时间,结束时间,审批单位,申报单位,审定单位\n"
+    wrong = "IMP-P-8,临时市场,早市,35.0253,111.0055,60,2026-10-01 06:00,2026-10-31 22:00,CGJ,JD-DC,CGJ\n"
+    html = unescape(_upload(admin, (header + wrong).encode(), lang="zh").get_data(as_text=True))
+    assert re.search(r"<td>2</td>\s*<td>审批单位</td>\s*<td>临时市场（固定摊点、早夜市）须由城乡综合管理委员会审批", html)
+    good = wrong.replace("CGJ,JD-DC", "CGW,JD-DC")
+    assert "Created: 1" in _upload(admin, (header + good).encode()).get_data(as_text=True)
+    permit = session.scalar(select(Permit).where(Permit.number == "IMP-P-8"))
+    assert (permit.approved_by.code, permit.declared_by.code, permit.reviewed_by.code) == ("CGW", "JD-DC", "CGJ")
+
+
 def test_readers_see_the_import_page_without_the_upload_and_cannot_post(app, login):
     client = app.test_client()
     assert login(client, "auditor").status_code == 302
