@@ -29,7 +29,7 @@ from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
 from admin.people import PersonView, StaffImportView, StreetView
-from admin.permits import PermitImportView, PermitView
+from admin.permits import PermitImportView, PermitKindView, PermitView
 from admin.plan import PlanItemView
 from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayNoticeView, HolidayView, IndexView,
                            TaskView, VersionView)
@@ -43,8 +43,8 @@ from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
 from admin.zones import ZoneMapView
 from engine.core.models import (CalendarYear, ChecklistItem, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
-                                InspectionPointType, Permit, Person, PlanItem, Recipient, RulesetVersion, Street,
-                                Task)
+                                InspectionPointType, Permit, PermitKind, Person, PlanItem, Recipient, RulesetVersion,
+                                Street, Task)
 from web.common.extensions import db
 from web.common.i18n import html_lang
 
@@ -91,6 +91,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))
+    admin.add_view(PermitKindView(PermitKind, db, name=_l("Permit kinds: who approves (审批种类)"), category=master,
+                                  endpoint="permit_kinds"))
     admin.add_view(PermitImportView(name=_l("Import permits"), endpoint="permit_import", url="permit-import",
                                     category=master))
     admin.add_view(DutyReviewView(name=_l("Duty lists: conflicts and gaps"), endpoint="duties", url="duties",
