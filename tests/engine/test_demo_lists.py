@@ -75,9 +75,26 @@ def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_co
     assert e.points == demo_row(session, "SM7").points and e.case.lead_unit.code == "JD-NC"
     assert e.case.filing_condition == "over_2_days"
 
-    other = session.get(Event, plain)  # without 积存2日以上 SM7 stays silent; ZT5 (construction waste) fires
-    assert "strict_management.sm7" not in fired(other) and "zero_tolerance.zt5" in fired(other)
-    assert tasks_by_unit(other) == {"JD-NC": "zero_tolerance.zt5", "HWZX": "routine"}
+    other = session.get(Event, plain)  # under two days, ordinary garbage: on neither list (not ZT5 either)
+    assert fired(other) == set() and other.points == 0
+    assert tasks_by_unit(other) == {"JD-NC": "routine", "HWZX": "routine"}
+
+
+def test_only_construction_waste_dumped_fires_zt5_not_garbage_spillage_or_an_open_truck(factory, drain, session):
+    """Seed 001, ZT5: 未经城管局审批偷排或已审批没排放到指定地点建筑垃圾: dumped construction waste, nothing milder."""
+    dumped, garbage, spilt, truck = store(
+        factory, event("06011", "DC-01", hour=10, filing_condition="construction_waste"),
+        event("06011", "DC-01", hour=10), event("06014", "DC-01", hour=10), event("08011", "DC-01", hour=10))
+    drain()
+    e = session.get(Event, dumped)
+    assert fired(e) == {"zero_tolerance.zt5"} and tasks_by_unit(e) == {"JD-DC": "zero_tolerance.zt5", "HWZX": "routine"}
+    zt5 = next(t for t in e.tasks if t.unit.code == "JD-DC")
+    assert (zt5.limit_value, zt5.limit_unit) == (1, "working_days") and e.points == demo_row(session, "ZT5").points
+    for milder in (garbage, spilt, truck):
+        other = session.get(Event, milder)
+        assert fired(other) == set() and other.points == 0, other.category.code
+        assert {t.list_kind for t in other.tasks} <= {"routine"}, other.category.code
+    assert demo_row(session, "ZT5").categories == ["06011", "08005"]
 
 
 def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):
