@@ -97,6 +97,22 @@ def test_only_construction_waste_dumped_fires_zt5_not_garbage_spillage_or_an_ope
     assert demo_row(session, "ZT5").categories == ["06011", "08005"]
 
 
+def test_only_building_materials_stacked_or_sold_fire_zt2_not_any_sundries(factory, drain, session):
+    """Seed 001, ZT2: 占用公共空间堆放或销售砂石、水泥等建筑原料; 乱堆杂物 of any other kind is routine."""
+    materials, sundries, site_materials = store(
+        factory, event("06036", "DC-02", hour=10, filing_condition="building_materials"),
+        event("06036", "DC-02", hour=10), event("08006", "DC-02", hour=10))
+    drain()
+    assert fired(session.get(Event, materials)) == {"zero_tolerance.zt2"}
+    assert tasks_by_unit(session.get(Event, materials)) == {"JD-DC": "zero_tolerance.zt2"}
+    other = session.get(Event, sundries)
+    assert fired(other) == set() and tasks_by_unit(other) == {"JD-DC": "routine"} and other.points == 0
+    assert fired(session.get(Event, site_materials)) == {"zero_tolerance.zt2"}  # 施工物料乱堆放 stays on ZT2
+    condition = session.scalar(select(FilingCondition).join(Category).where(
+        Category.code == "06036", FilingCondition.code == "building_materials"))
+    assert condition.name_zh == "占用公共空间堆放或销售砂石、水泥等建筑原料" and condition.closing_zh
+
+
 def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):
     [event_id] = store(factory, event("06010", "DC-03", hour=9, filing_condition="over_2_days",
                                       location=zone_spot("DC-03")))
