@@ -113,6 +113,15 @@ def test_only_building_materials_stacked_or_sold_fire_zt2_not_any_sundries(facto
     assert condition.name_zh == "占用公共空间堆放或销售砂石、水泥等建筑原料" and condition.closing_zh
 
 
+def test_a_broken_shared_bike_is_not_disorderly_parking_and_fires_no_sm2(factory, drain, session):
+    broken, parked = store(factory, event("09011", "XC-01", hour=10, filing_condition="broken"),
+                           event("09011", "XC-01", hour=10))
+    drain()
+    e = session.get(Event, broken)
+    assert fired(e) == set() and tasks_by_unit(e) == {"JD-XC": "routine"} and e.points == 0
+    assert fired(session.get(Event, parked)) == {"strict_management.sm2"}  # parked outside the zone: 乱停乱放
+
+
 def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):
     [event_id] = store(factory, event("06010", "DC-03", hour=9, filing_condition="over_2_days",
                                       location=zone_spot("DC-03")))
