@@ -82,7 +82,9 @@ def _plan_titles(messages: list[inbox.Message]) -> dict[int, str]:
     ids = {m.row.payload.get("plan_item") for m in messages if m.row.kind == "plan_overdue"
            and isinstance(m.row.payload, dict) and not m.row.payload.get("title")}
     ids.discard(None)
-    return dict(db.session.execute(select(PlanItem.id, PlanItem.title).where(PlanItem.id.in_(ids))).all()) if ids else {}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(PlanItem.id, PlanItem.title).where(PlanItem.id.in_(ids))).all())
 
 
 def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:

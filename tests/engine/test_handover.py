@@ -34,6 +34,8 @@ def test_a_refused_limit_says_why_in_each_language_alone():
     assert limit_problem("0", "working_days").zh == limit_problem("-2", "working_days").zh == "须大于 0 且不超过 366 工作日"
     assert limit_problem("-2", "working_days").en == "more than 0 and at most 366 working days"
     wrong = limit_problem("3 天", "urgent_hours")
-    assert wrong.en == "enter a number, e.g. 3, and choose the unit beside it; more than 0 and at most 8784 hours (continuous)"
+    assert wrong.en == ("enter a number, e.g. 3, and choose the unit beside it; more than 0 and at most 8784 hours "
+                        "(continuous)")
     assert wrong.zh.startswith("请填写数字，例如 3，单位在旁边选择")
-    assert limit_problem("3", "weeks").en == "choose the unit of the limit: urgent_hours, working_hours, working_days or urgent_days"
+    assert limit_problem("3", "weeks").en == ("choose the unit of the limit: urgent_hours, working_hours, working_days "
+                                              "or urgent_days")

@@ -154,21 +154,23 @@ def test_the_forms_limit_and_point_are_explained_in_the_readers_own_words(client
     login(client, "dispatcher")
     expected = {"zh-CN": ("须大于 0 且不超过 366 工作日", "请填写数字，例如 3，单位在旁边选择",
                           "纬度须在 -90～90 之间，经度须在 -180～180 之间", "请填写数字形式的经度。"),
-                "en": ("more than 0 and at most 366 working days", "enter a number, e.g. 3, and choose the unit beside it",
+                "en": ("more than 0 and at most 366 working days",
+                       "enter a number, e.g. 3, and choose the unit beside it",
                        "latitude from -90 to 90 and longitude from -180 to 180", "Enter the longitude as a number.")}
     before = _counts(session)
     for lang, (range_, number, place, lon) in expected.items():
         page = client.get(f"/handovers/new?lang={lang}").get_data(as_text=True)
         for value in ("0", "-2"):
-            shown = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value=value)).get_data(as_text=True)
-            assert range_ in _shown_error(shown, "limit_value"), (lang, value)
+            shown = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value=value))
+            assert range_ in _shown_error(shown.get_data(as_text=True), "limit_value"), (lang, value)
         shown = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value="soon", lat="999", lon="500"))
         text = shown.get_data(as_text=True)
         assert number in _shown_error(text, "limit_value") and place in _shown_error(text, "lat")
         assert "or neither" not in text and "或都不填" not in text
         english = _shown_error(text, "limit_value") + _shown_error(text, "lat")
         assert (lang == "en") != any("\u4e00" <= ch <= "\u9fff" for ch in english), english  # each in its own words
-        text = client.post(f"/handovers/new?lang={lang}", data=_form(page, lat="39.9", lon="abc")).get_data(as_text=True)
+        answer = client.post(f"/handovers/new?lang={lang}", data=_form(page, lat="39.9", lon="abc"))
+        text = answer.get_data(as_text=True)
         assert _shown_error(text, "lon") == lon and _shown_error(text, "lat") == ""
     assert _counts(session) == before
     for lang, typed in (("en", "3 working days"), ("zh-CN", "3 工作日")):
