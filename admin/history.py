@@ -18,6 +18,7 @@ from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, ExportNames, FiringFilter
 from engine.authoring.campaigns import campaign_zone
 from engine.core.cells import XLSX, XlsxRows, csv_chunks
+from web.common.downloads import CSV
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.task_list import LISTS
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
@@ -143,7 +144,7 @@ class FiringHistoryView(Guarded, BaseView):
                 yield from csv_chunks(header, (firing_history.export_row(firing, names)
                                                for firing in firing_history.stream(session, f)))
 
-        response = Response(generate(), mimetype="text/csv; charset=utf-8")
+        response = Response(generate(), content_type=CSV)
         response.headers["Content-Disposition"] = "attachment; filename=firings.csv"
         return response
 

@@ -129,17 +129,23 @@ def _next_number(session: Session, campaign: Campaign) -> int:
 
 
 def publish(session: Session, issue: BulletinIssue, now: datetime) -> int:
-    """One inbox message per unit (the outbox fans it out to the unit's e-mail and robots); returns how many."""
+    """One message per unit (the outbox fans it out to the unit's e-mail and robots); returns how many. The inbox
+    shows them as one (`shown_as`): an account reading several units reads the issue once."""
     content = issue.content
+    units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
     payload = {"issue": issue.id, "campaign": content["campaign"]["code"], "number": issue.number,
                "period": issue.period, "sha256": issue.content_sha256,
                "title": {lang: title(content, lang) for lang in ("zh", "en")},
                "summary": {lang: summary(content, lang) for lang in ("zh", "en")},
-               "url": f"/assessment/issues/{issue.id}.pdf"}
-    units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
-    outbox.write(session, [outbox.message(f"bulletin:{issue.id}:unit:{unit_id}", KIND, f"unit:{unit_id}", payload,
-                                          now) for unit_id in units])
+               "url": f"/assessment/issues/{issue.id}.pdf",
+               "shown_as": _key(issue, units[0]) if units else None}
+    outbox.write(session, [outbox.message(_key(issue, unit_id), KIND, f"unit:{unit_id}", payload, now)
+                           for unit_id in units])
     return len(units)
+
+
+def _key(issue: BulletinIssue, unit_id: int) -> str:
+    return f"bulletin:{issue.id}:unit:{unit_id}"
 
 
 def due_week(campaign: Campaign, now: datetime) -> Period | None:

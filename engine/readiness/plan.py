@@ -189,10 +189,9 @@ def run_due(session: Session, now: datetime | None = None) -> int:
             PlanItem.due_on < today).options(selectinload(PlanItem.lead_unit))).all()
         messages = []
         for item in overdue:
-            payload = {"plan_item": item.id, "campaign": campaign.id, "code": item.code, "due_on": item.due_on.isoformat(),
-                       "percent": item.percent,
-                       "message": f"创建任务分解表 {item.code}「{item.title[:60]}」已超过完成时限"
-                                  f"（{item.due_on.isoformat()}），当前进度 {item.percent}%，请限期完成并报送进度。"}
+            # the facts alone: each reader's inbox and channel word them in that reader's language
+            payload = {"plan_item": item.id, "campaign": campaign.id, "code": item.code, "title": item.title[:200],
+                       "due_on": item.due_on.isoformat(), "percent": item.percent}
             for target in (f"unit:{item.lead_unit_id}", "tier:1"):
                 messages.append(outbox.message(f"plan-overdue-{item.id}-{item.due_on}-{target}", "plan_overdue",
                                                target, payload, now))

@@ -8,10 +8,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.models import PlanItem, PlanProgress
+from engine.readiness import plan
 from tests.helpers import bearer, csrf_from, jpeg, user_token
 
 
@@ -90,3 +91,23 @@ def test_an_administrator_adds_a_row_and_a_late_milestone_is_named_next_to_its_f
     assert saved.status_code == 302
     item = session.scalar(select(PlanItem).where(PlanItem.code == "3.1"))
     assert [m.title for m in item.milestones] == ["排查", "整改"] and item.lead_unit.code == "JD-NC"
+
+
+def test_an_overdue_items_message_is_worded_in_each_readers_language(client, login, session):
+    """The 督办 of an overdue item stores its facts; each reader reads them in their own language (an English
+    reader read a Chinese sentence stored with it), only the item's own title as it was written."""
+    session.execute(update(PlanItem).values(escalated_at=None))  # a running poller may have raised them already
+    clock.set_clock(lambda: datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert plan.run_due(session) == 1  # 1.2, JD-XC's, was due on 30 November
+    title = session.scalar(select(PlanItem.title).where(PlanItem.code == "1.2"))
+    token = user_token(client, "xicheng")
+
+    def messages(lang: str) -> list[str]:
+        data = client.get("/api/v1/inbox", headers={**bearer(token), "Accept-Language": lang}).get_json()
+        return [m["message"] for m in data["messages"] if m["kind"] == "plan_overdue"]
+    assert messages("en")[0] == (f"Item 1.2 of the task breakdown table, “{title}”, is past its due date (2026-11-30) "
+                                 "at 0% done: finish it and report its progress.")
+    assert messages("zh-CN")[0].startswith(f"创建任务分解表第 1.2 项「{title}」已超过完成时限（2026-11-30）")
+    login(client, "xicheng")
+    page = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert "Plan item overdue" in page and "is past its due date (2026-11-30)" in page and "已超过完成时限" not in page
