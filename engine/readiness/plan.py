@@ -66,7 +66,10 @@ def check_item(session: Session, campaign: Campaign, data: dict[str, Any],
     if lead is not None and any(u.id == lead.id for u in cooperating):
         problems.append(Problem("cooperating", "the lead unit cannot also cooperate", "牵头单位不能同时是配合单位"))
     person = None
-    if data.get("person"):
+    if not data.get("person"):  # 责任清单: each 攻坚任务 is put on a named person (具体人员), seed 002
+        problems.append(Problem("person", "required: name the person responsible for this task",
+                                "必填：请指定该任务的具体责任人"))
+    else:
         person = session.scalar(select(Person).where(Person.code == str(data["person"])))
         if person is None:
             problems.append(Problem("person", f"no person {data['person']!r}", f"没有这个人员：{data['person']}"))

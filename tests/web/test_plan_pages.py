@@ -56,8 +56,10 @@ def test_the_api_refuses_another_units_item_and_the_report_names_who_is_behind(c
     clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
     rows = (("W-1", "JD-DC", "2026-12-20"), ("W-2", "JD-XC", "2026-12-10"), ("W-3", "JD-XC", "2026-12-31"))
+    people = {"JD-DC": "DC-002", "JD-XC": "XC-002"}
     for code, lead, due in rows:
-        save_item(session, campaign, {"code": code, "title": f"测试任务 {code}", "lead_unit": lead, "due_on": due})
+        save_item(session, campaign, {"code": code, "title": f"测试任务 {code}", "lead_unit": lead,
+                                      "person": people[lead], "due_on": due})
     session.commit()
     dongcheng = user_token(client, "dongcheng")
     refused = client.post(f"/api/v1/plan-items/{item_id(session, 'W-2')}/progress", headers=bearer(dongcheng),
@@ -86,7 +88,23 @@ def test_an_administrator_adds_a_row_and_a_late_milestone_is_named_next_to_its_f
     at = refused.find('name="milestones"')
     assert at > 0 and "节点时间晚于完成时限" in refused[at:at + 1500]
     assert session.scalar(select(PlanItem).where(PlanItem.code == "3.1")) is None
-    saved = client.post(url, data={**row, "milestones": "2027-01-10 排查\n2027-01-25 整改"})
+    person = refused[refused.find('name="person"'):]
+    assert "必填：请指定该任务的具体责任人" in person[person.find("</select>"):][:600]
+    saved = client.post(url, data={**row, "person": "NC-002", "milestones": "2027-01-10 排查\n2027-01-25 整改"})
     assert saved.status_code == 302
     item = session.scalar(select(PlanItem).where(PlanItem.code == "3.1"))
     assert [m.title for m in item.milestones] == ["排查", "整改"] and item.lead_unit.code == "JD-NC"
+    assert item.person.code == "NC-002"
+
+
+def test_a_task_without_its_person_is_refused_beside_the_person_field_in_english(app, client, login, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert login(client, "admin").status_code == 302
+    url = "/admin/plan_items/new/?lang=en"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    refused = client.post(url, data={"code": "3.2", "title": "Public toilets", "lead_unit": "JD-NC", "person": "",
+                                     "due_on": "2027-01-31", "milestones": "", "csrf_token": token})
+    html = refused.get_data(as_text=True)
+    person = html[html.find('name="person"'):]
+    assert "required: name the person responsible for this task" in person[person.find("</select>"):][:600]
+    assert session.scalar(select(PlanItem).where(PlanItem.code == "3.2")) is None
