@@ -121,3 +121,15 @@ def test_coverage_names_the_grids_each_tier_inspected(session, settings):
     assert grids["DC-01"].days[1] == {NOON.date()} and grids["DC-01"].findings[1] == 1
     assert not grids["DC-02"].inspected and 1 in grids["DC-02"].planned
     assert found.rounds[1] == 1 and found.findings[1] == 1
+
+
+def test_every_squad_has_its_own_full_inspection_plan_over_all_its_grids(session):
+    """Seed 002's 中队内部全面督查 is every 中队's: each squad's tier-1 plan covers its sub-district's grids, daily."""
+    from engine.core.models import Grid
+    squads = session.scalars(select(Unit).where(Unit.type == "squad").order_by(Unit.code)).all()
+    plans = session.scalars(select(InspectionPlan).where(InspectionPlan.tier_level == 1)).all()
+    assert len(squads) == 8
+    for squad in squads:
+        grids = set(session.scalars(select(Grid.code).where(Grid.unit_id == squad.parent_id)))
+        [own] = [p for p in plans if set(p.scope.get("grids", [])) == grids]
+        assert own.frequency == "daily" and squad.name_zh[:2] in own.name_zh, squad.code

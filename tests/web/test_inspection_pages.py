@@ -27,7 +27,7 @@ def test_a_finding_without_location_is_refused_next_to_the_field_and_nothing_is_
                                                                                       csrf_on):
     login(client, "squad_lead")
     page = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
-    assert "中队内部全面督查" in page and "东城中队网格全面督查" in page
+    assert "中队内部全面督查" in page and "东城中队网格全面督查" in page and "开发区中队网格全面督查" in page
     started = client.post("/inspection/rounds", data={"plan": plan_id(session, "ZD-DC-DAILY"),
                                                       "csrf_token": csrf_from(page)})
     assert started.status_code == 302
@@ -52,7 +52,8 @@ def test_a_finding_without_location_is_refused_next_to_the_field_and_nothing_is_
 def test_the_api_takes_the_tier_and_inspector_from_the_token_never_the_payload(client, session):
     token = user_token(client, "squad_lead")
     plans = client.get("/api/v1/inspection/plans", headers=bearer(token)).get_json()
-    assert plans["tier"] == 1 and {p["code"] for p in plans["plans"]} == {"ZD-DC-DAILY", "ZD-XC-DAILY"}
+    assert plans["tier"] == 1 and {p["code"] for p in plans["plans"]} == {  # each 中队's 内部全面督查
+        f"ZD-{squad}-DAILY" for squad in ("DC", "XC", "NC", "BC", "XH", "CG", "HD", "KF")}
     other_tier = client.post("/api/v1/inspection/rounds", json={"plan": plan_id(session, "JLD-SPECIAL")},
                              headers={**bearer(token), "Accept-Language": "zh-CN"})
     assert other_tier.status_code == 422 and "本层级" in other_tier.get_json()["errors"][0]["message"]
@@ -111,12 +112,12 @@ def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client
     form = client.get("/admin/inspectionplan/new/?lang=zh_Hans_CN").get_data(as_text=True)
     assert "频次" in form and "工作清单" in form and "热点问题清单" in form
     saved = client.post("/admin/inspectionplan/new/", data={
-        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-DAILY", "tier_level": "1",
-        "name_zh": "南城中队网格全面督查", "name_en": "Nancheng squad: all its grids", "frequency": "daily",
+        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-MARKET", "tier_level": "1",
+        "name_zh": "南城中队农贸市场周边督查", "name_en": "Nancheng squad: around the markets", "frequency": "daily",
         "grids": ["NC-01", "NC-02"], "streets": [], "categories": [], "worklists": [],
         "requires_location": "y", "active": "y"})
     assert saved.status_code == 302
-    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-DAILY"))
+    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-MARKET"))
     assert plan.tier_level == 1 and plan.scope["grids"] == ["NC-01", "NC-02"] and plan.requires_location
     edit = client.get(f"/admin/inspectionplan/edit/?id={plan.id}").get_data(as_text=True)
     assert re.search(r'<option selected value="NC-01"|<option value="NC-01" selected', edit)
