@@ -1,7 +1,8 @@
 """The task breakdown table (创建任务分解表, issue 17 point 4): the campaign plan as items with a lead unit,
 cooperating units, a named person, a due date and milestones. Units report progress (text, photos, percent); an
 item past its due date and not done escalates like a task (督办 to its lead unit and the supervising body); the
-monthly progress report for the 推进会 lists who is behind ("推进慢…的中队做表态发言")."""
+monthly progress report for the 推进会 names who shares experience ("任务落实好的中队做经验交流") and who makes a
+statement ("推进慢或停止不前的中队做表态发言"), as seed 002 has the monthly meeting."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -219,6 +220,17 @@ class UnitProgress:
     @property
     def on_time_rate(self) -> float | None:
         return None if self.due == 0 else self.done / self.due
+
+    @property
+    def shares_experience(self) -> bool:
+        """任务落实好 (经验交流 at the 推进会): every item due by the month's end done on time, at least one, and
+        none of its other items behind the time elapsed."""
+        return self.due > 0 and self.done == self.due and not self.lagging
+
+    @property
+    def makes_pledge(self) -> bool:
+        """推进慢或停止不前 (表态发言 at the 推进会): an item overdue, or one behind the time elapsed."""
+        return bool(self.behind or self.lagging)
 
 
 def expected_percent(item: PlanItem, today: date, zone: ZoneInfo | None = None) -> int:

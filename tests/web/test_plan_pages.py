@@ -108,3 +108,38 @@ def test_a_task_without_its_person_is_refused_beside_the_person_field_in_english
     person = html[html.find('name="person"'):]
     assert "required: name the person responsible for this task" in person[person.find("</select>"):][:600]
     assert session.scalar(select(PlanItem).where(PlanItem.code == "3.2")) is None
+
+
+def section(html: str, ident: str) -> str:
+    start = html.find(f'id="{ident}"')
+    return html[start:html.find("</section>", start)] if start >= 0 else ""
+
+
+def test_the_monthly_report_names_who_shares_experience_and_who_makes_a_statement(client, login, session):
+    """Seed 002: 任务落实好的中队做经验交流，推进慢或停止不前的中队做表态发言. 住建局 finished 2.2 before its
+    due date; 东城 (1.1) and 西城 (1.2) are overdue."""
+    from engine.core.models import User
+    from engine.readiness.plan import report_progress
+    clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    report_progress(session, session.get(PlanItem, item_id(session, "2.2")), admin, 100, "围挡全部规范")
+    session.commit()
+    assert login(client, "assessor").status_code == 302
+    zh = client.get("/plan/report?month=2026-12&lang=zh").get_data(as_text=True)
+    sharing, pledging = section(zh, "experience-sharing"), section(zh, "pledge-statements")
+    assert "经验交流" in sharing and "住房和城乡建设局" in sharing and "到期任务 1 项，按期完成 1 项" in sharing
+    assert "截至月底到期的任务全部按期完成" in sharing  # the criterion is on the page
+    assert "东城街道办事处" not in sharing and "西城街道办事处" not in sharing
+    assert "表态发言" in pledging and "东城街道办事处" in pledging and "西城街道办事处" in pledging
+    assert "住房和城乡建设局" not in pledging and "超期 1 项" in pledging
+    en = client.get("/plan/report?month=2026-12&lang=en").get_data(as_text=True)
+    assert "Housing and Construction Bureau" in section(en, "experience-sharing")
+    assert "Dongcheng Sub-district Office" in section(en, "pledge-statements")
+    assert "done on time (at least one)" in section(en, "experience-sharing")
+    november = client.get("/plan/report?month=2026-11&lang=zh").get_data(as_text=True)
+    assert "本月无。" in section(november, "experience-sharing")
+    token = user_token(client, "assessor")
+    units = {u["unit"]["code"]: u for u in client.get("/api/v1/plan/report?month=2026-12",
+                                                     headers=bearer(token)).get_json()["units"]}
+    assert units["ZJJ"]["shares_experience"] and not units["ZJJ"]["makes_pledge"]
+    assert units["JD-DC"]["makes_pledge"] and not units["JD-DC"]["shares_experience"]
