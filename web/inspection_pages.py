@@ -14,7 +14,7 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import (Category, Evidence, FilingCondition, InspectionFinding, InspectionPlan,
                                 InspectionRound, Street, Unit, User)
-from engine.supervision import coverage, inspection
+from engine.supervision import cadence, coverage, inspection
 from rules.problems import InputError, Problem
 from web.auth import require_roles
 from web.common.extensions import db
@@ -183,5 +183,6 @@ def coverage_page():
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(by_unit))))}
     return render_template("inspection_coverage.html", campaign=campaign, period=period, coverage=found,
                            by_unit=by_unit, units=units, tiers=inspection.TIERS, lang=short_lang(),
+                           frequencies=inspection.FREQUENCIES, statuses=cadence.STATUS,
                            previous=period.previous(campaign.timezone).label,
                            following=period_containing("week", period.end, campaign.timezone).label)

@@ -136,3 +136,51 @@ def test_a_supervising_body_above_the_three_tiers_is_named_and_sent_to_its_board
         html = page.get_data(as_text=True)
         assert "您的督办机构" in html and body in html and 'href="/supervision"' in html
         assert 'id="start-form"' not in html and "没有有效的督查计划" not in html
+
+
+def _row(html: str, table: str, attr: str) -> str:
+    body = html[html.find(f'id="{table}"'):]
+    start = body.find(attr)
+    return body[start:body.find("</tr>", start)] if start >= 0 else ""
+
+
+def test_coverage_and_bulletin_show_rounds_against_each_plans_frequency_and_who_held_none(client, login, session):
+    """Seed 002: the three tiers 随时掌握工作开展情况 and the week is reported once a week. 西城's squad walked on two
+    days of W49; 开发区's squad and the bureau leaders walked none, and the pages say so in both languages."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from engine.core import clock
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.set_clock(lambda: datetime(2026, 12, 8, 10, 0, tzinfo=shanghai))
+    for day in (1, 3):
+        start = datetime(2026, 12, day, 9, 0, tzinfo=shanghai)
+        session.add(InspectionRound(plan_id=plan_id(session, "ZD-XC-DAILY"), campaign_id=1, tier_level=1,
+                                    inspector_id=user(session, "squad_lead").id, started_at=start,
+                                    ended_at=start + timedelta(hours=1), track=[]))
+    session.commit()
+    login(client, "assessor")
+    zh = client.get("/inspection/coverage?week=2026-W49&lang=zh_Hans_CN").get_data(as_text=True)
+    xicheng = _row(zh, "coverage-plans", 'data-code="ZD-XC-DAILY"')
+    assert "西城中队网格全面督查" in xicheng and "每日" in xicheng and "2/7 天" in xicheng and "未达到督查频次" in xicheng
+    assert "本期未开展督查" in _row(zh, "coverage-plans", 'data-code="ZD-KF-DAILY"')
+    bureau = _row(zh, "coverage-tiers", 'data-tier="3"')
+    assert "0 · 未开展督查" in bureau and "局领导专项督查（占道经营与露天烧烤）" in bureau
+    assert "开发区中队网格全面督查" in _row(zh, "coverage-tiers", 'data-tier="1"')
+    en = client.get("/inspection/coverage?week=2026-W49&lang=en").get_data(as_text=True)
+    assert "2 of 7 days" in _row(en, "coverage-plans", 'data-code="ZD-XC-DAILY"')
+    assert "no round held in the period" in _row(en, "coverage-plans", 'data-code="ZD-KF-DAILY"')
+    assert "Development Zone squad: all its grids" in _row(en, "coverage-tiers", 'data-tier="1"')
+    api = client.get("/api/v1/inspection/coverage?week=2026-W49", headers=bearer(user_token(client, "assessor")))
+    plans = {p["code"]: p for p in api.get_json()["plans"]}
+    assert plans["ZD-XC-DAILY"]["held"] == 2 and plans["ZD-KF-DAILY"]["status"]["code"] == "none"
+
+    bulletin = client.get("/assessment/bulletins/2026-W49?lang=zh_Hans_CN").get_data(as_text=True)
+    tiers = bulletin[bulletin.find("三级督查开展轮次（按层级）"):]
+    tiers = tiers[:tiers.find("</table>")]
+    assert "督察中队定向督查" in tiers and "局领导专项督查（占道经营与露天烧烤）" in tiers  # held none: shown, not left out
+    plans_table = bulletin[bulletin.find("各督查计划按频次开展情况"):]
+    plans_table = plans_table[:plans_table.find("</table>")]
+    assert "2/7 天" in plans_table and "开发区中队网格全面督查" in plans_table and "本期未开展督查" in plans_table
+    english = client.get("/assessment/bulletins/2026-W49?lang=en").get_data(as_text=True)
+    assert "Inspection rounds against each plan&#39;s frequency" in english and "2 of 7 days" in english
