@@ -66,8 +66,10 @@ def _zone(round_: InspectionRound) -> str:
 def index():
     tier = inspection.inspector_tier(db.session, current_user)
     body = inspection.body_name(db.session, tier) if tier and tier not in inspection.TIERS else None
+    plans = inspection.plans_for(db.session, tier)
     return render_template("inspection.html", tier=tier, tiers=inspection.TIERS, body=body,
-                           plans=inspection.plans_for(db.session, tier), frequencies=inspection.FREQUENCIES,
+                           plans=plans, frequencies=inspection.FREQUENCIES, statuses=cadence.STATUS,
+                           week=cadence.this_week(db.session, plans, clock.now()),
                            current=inspection.open_round(db.session, current_user),
                            rounds=inspection.rounds_of(db.session, current_user), lang=short_lang(), errors={})
 

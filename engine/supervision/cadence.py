@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.core.models import InspectionPlan, InspectionRound
+from engine.core.models import Campaign, InspectionPlan, InspectionRound
 from engine.supervision.inspection import FREQUENCIES, TIERS
 
 #: The slot each frequency counts in, (zh, en) singular and plural for the figures.
@@ -126,6 +126,19 @@ def held(session: Session, campaign_id: int, start: datetime, end: datetime, cut
             line.held += was_held
             line.due += was_held or b <= until
         lines.append(line)
+    return lines
+
+
+def this_week(session: Session, plans: list[InspectionPlan], now: datetime) -> list[PlanRounds]:
+    """The plans' rounds in their campaign's local week so far (Monday to Sunday), for the inspector's page."""
+    lines = []
+    for campaign_id in sorted({p.campaign_id for p in plans}):
+        tz = session.get(Campaign, campaign_id).timezone
+        today = now.astimezone(ZoneInfo(tz)).date()
+        monday = today - timedelta(days=today.weekday())
+        start, end = (datetime.combine(day, time(), ZoneInfo(tz)) for day in (monday, monday + timedelta(days=7)))
+        codes = {p.code for p in plans if p.campaign_id == campaign_id}
+        lines += [line for line in held(session, campaign_id, start, end, now, tz) if line.code in codes]
     return lines
 
 

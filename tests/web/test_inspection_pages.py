@@ -184,3 +184,29 @@ def test_coverage_and_bulletin_show_rounds_against_each_plans_frequency_and_who_
     assert "2/7 天" in plans_table and "开发区中队网格全面督查" in plans_table and "本期未开展督查" in plans_table
     english = client.get("/assessment/bulletins/2026-W49?lang=en").get_data(as_text=True)
     assert "Inspection rounds against each plan&#39;s frequency" in english and "2 of 7 days" in english
+
+
+def test_the_inspectors_page_shows_their_tiers_rounds_this_week(client, login, session):
+    """A 中队 inspector sees, for each plan of the tier, this week's rounds against its frequency (seed 002:
+    随时掌握工作开展情况): Wednesday afternoon, 东城 walked only today, 开发区 not at all."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.core import clock
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.set_clock(lambda: datetime(2026, 12, 2, 15, 0, tzinfo=shanghai))
+    session.add(InspectionRound(plan_id=plan_id(session, "ZD-DC-DAILY"), campaign_id=1, tier_level=1,
+                                inspector_id=user(session, "squad_lead").id, track=[],
+                                started_at=datetime(2026, 12, 2, 9, 0, tzinfo=shanghai),
+                                ended_at=datetime(2026, 12, 2, 10, 0, tzinfo=shanghai)))
+    session.commit()
+    login(client, "squad_lead")
+    zh = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "本层级本周督查开展情况" in zh
+    dongcheng = _row(zh, "tier-week", 'data-code="ZD-DC-DAILY"')
+    assert "东城中队网格全面督查" in dongcheng and "1/3 天" in dongcheng and "未达到督查频次" in dongcheng
+    assert "0/2 天" in _row(zh, "tier-week", 'data-code="ZD-KF-DAILY"')
+    assert "本期未开展督查" in _row(zh, "tier-week", 'data-code="ZD-KF-DAILY"')
+    assert 'data-code="JLD-SPECIAL"' not in zh  # another tier's plan
+    en = client.get("/inspection?lang=en").get_data(as_text=True)
+    assert "1 of 3 days" in _row(en, "tier-week", 'data-code="ZD-DC-DAILY"')
