@@ -12,13 +12,12 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, validators
 
 from admin.base import MasterDataView
-from admin.people import ShownChoices, TableImportView, import_upload, place_problems
+from admin.people import ShownChoices, TableImportView, import_upload, save_or_place
 from engine.core.models import ChecklistItem, InspectionPointType
 from engine.core.tables import ImportReport, read_table
 from engine.readiness.checklist_import import import_checklists, template_headers
 from engine.readiness.checklists import FREQUENCIES, save_item
 from engine.space.points import type_name
-from rules.problems import InputError
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -87,14 +86,7 @@ class ChecklistItemView(MasterDataView):
 
     def _save(self, form: ChecklistItemForm, item: ChecklistItem | None) -> ChecklistItem | bool:
         data = {name: getattr(form, name).data for name in FIELD_NAMES if hasattr(form, name) and name != "file"}
-        try:
-            saved = save_item(db.session, data, item)
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems)
-            return False
-        db.session.commit()
-        return saved
+        return save_or_place(form, lambda: save_item(db.session, data, item))
 
 
 class ChecklistUploadForm(FlaskForm):

@@ -27,6 +27,7 @@ from wtforms.widgets import HiddenInput
 from admin.base import MasterDataView
 from engine.authoring.vocabulary import LIMIT_UNIT_TABLE
 from engine.core.models import DEFAULT_TIMEZONE, Campaign
+from engine.handling.ladder import TIERED
 from web.common.display import name_of
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -49,7 +50,6 @@ SUPERVISED_KINDS = tuple((code, LazyString(lambda code=code: name_of("unit_type"
                                       "community", "enterprise"))
 STEP_ACTIONS = (("remind", _l("Remind the unit")), ("order", _l("Order handling")),
                 ("escalate", _l("Escalate to a tier")), ("list_publicly", _l("List publicly (挂牌督办)")))
-TIERED_ACTIONS = ("escalate", "list_publicly")
 DURATION_UNITS = (("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days")))
 MINUTES_PER = {"minutes": 1, "hours": 60, "days": 1440}
 LIMIT_UNITS = tuple((code, LazyString(lambda unit=unit: unit.label_in(short_lang())))
@@ -215,7 +215,7 @@ def clock_time(form, field) -> None:
 
 
 def tier_for_action(form, field) -> None:
-    if form.action.data in TIERED_ACTIONS and not field.data:
+    if form.action.data in TIERED and not field.data:
         raise StopValidation(_("Escalating and listing publicly need a tier level."))
 
 

@@ -31,7 +31,6 @@ from web.common.explain import cards, namer
 from engine.core.db import session_factory
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # firings of every campaign are listed together
-INT_FILTERS = ("rule_version", "campaign_id", "unit_id", "category_id", "grid_id", "ruleset_version_id")
 
 
 def _int(name: str) -> int | None:
@@ -128,6 +127,7 @@ class FiringHistoryView(Guarded, BaseView):
         if doc.get("when"):
             walk(doc["when"])
         return self.render("admin/history/rule.html", firing=firing, doc=doc, conditions=leaves,
+                           title=rule_title(firing, lang),
                            text=json.dumps(doc, ensure_ascii=False, indent=2), lang=lang)
 
     @expose("/export.csv")
@@ -176,9 +176,11 @@ def export_header() -> list[str]:
 
 
 def rule_title(firing: Firing, lang: str) -> str:
-    """The rule's title as frozen in the version the firing ran under, its key where the document has none."""
+    """The rule's title as frozen in the version the firing ran under, in the other language if the reader's is
+    missing; "" where the document has none, so the page shows the key once instead of the key as a title too."""
     doc = firing.ruleset_version.rules.get(firing.rule_key) or {}
-    return (doc.get("title") or {}).get(lang) or firing.rule_key
+    titles = doc.get("title") if isinstance(doc.get("title"), dict) else {}
+    return titles.get(lang) or titles.get("en" if lang == "zh" else "zh") or ""
 
 
 def phase_names(lang: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 
 from admin.base import MasterDataView, shown_geometry, shown_label
-from admin.people import RecordPicker, ShownChoices, place_problems
+from admin.people import RecordPicker, ShownChoices, save_or_place
 from admin.zones import EXTRA_LAYERS
 from engine.core.models import Grid, InspectionPoint, InspectionPointType, Person, Unit
 from engine.space.datum import geometry_from_wgs84
@@ -128,17 +128,14 @@ class InspectionPointView(MasterDataView):
         data = {"code": form.code.data, "name": form.name.data, "type": form.type.data, "address": form.address.data,
                 "place": place, "reach_metres": form.reach_metres.data, "unit": form.unit.data,
                 "person": form.person.data, "grid": form.grid.data}
-        try:
+
+        def save() -> InspectionPoint:
             if problems:
                 raise InputError(problems)
             saved = save_point(db.session, data, point)
             saved.active = bool(form.active.data)
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems, {"place": "lat" if form.lat.data else "place"})
-            return False
-        db.session.commit()
-        return saved
+            return saved
+        return save_or_place(form, save, {"place": "lat" if form.lat.data else "place"})
 
 
 def _department_choices() -> list[tuple[str, str]]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Response, flash, request
+from flask import Response, flash, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
-from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,7 +31,7 @@ from engine.core.models import Person, Street, Unit, User
 from engine.core.tables import MAX_FILE_BYTES, read_table
 from engine.core.tables import ImportReport
 from engine.people.register import COLUMNS, import_staff
-from engine.people.responsibility import check_street
+from engine.people.responsibility import check_street, staff_without_area
 from engine.people.staff import POSITIONS, position_name, save_person, shown_phone
 from rules.problems import InputError, Problem
 from web.common.extensions import db
@@ -100,6 +100,22 @@ def place_problems(form: Form, problems: Iterable[Problem], fields: dict[str, st
             flash(problem.message(lang), "danger")
 
 
+Saved = TypeVar("Saved")
+
+
+def save_or_place(form: Form, save: Callable[[], Saved], fields: dict[str, str] | None = None) -> Saved | bool:
+    """What `save` stored, committed; when the engine refuses it (InputError), nothing is kept and each problem
+    stands next to its field (as place_problems puts it): False."""
+    try:
+        saved = save()
+    except InputError as err:
+        db.session.rollback()
+        place_problems(form, err.problems, fields)
+        return False
+    db.session.commit()
+    return saved
+
+
 def missing_badge(text: str) -> Markup:
     return Markup('<span class="badge badge-warning missing-person">{}</span>').format(text)
 
@@ -165,6 +181,25 @@ class PersonForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
+#: The staff list's filter argument for "field staff without an area" (stable across languages).
+WITHOUT_AREA_ARG = "without_area"
+
+
+def without_area_url() -> str:
+    """The staff list narrowed to field staff holding no grid, street or inspection point."""
+    return url_for("person.index_view", **{f"flt0_{WITHOUT_AREA_ARG}": "1"})
+
+
+class WithoutAreaFilter(BaseSQLAFilter):
+    """Field staff without a responsibility area (责任区域), as engine.people.responsibility names them."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Person.id.in_([p.id for p in staff_without_area(db.session)]))
+
+    def operation(self):
+        return _l("is missing")
+
+
 class PersonView(MasterDataView):
     """The staff register; readers (auditors, assessors) see phone numbers masked."""
 
@@ -173,12 +208,16 @@ class PersonView(MasterDataView):
     column_details_list = column_list
     column_searchable_list = ("name", "code")  # not phone: readers see it masked and could probe it by searching
     column_filters = (IntEqualFilter(Person.unit_id, _l("Unit"), options=UNIT_OPTIONS),
-                      FilterEqual(Person.position, _l("Position"), options=POSITION_OPTIONS))
+                      FilterEqual(Person.position, _l("Position"), options=POSITION_OPTIONS),
+                      WithoutAreaFilter(Person.id, _l("Responsibility area (责任区域)"), options=(("1", _l("Yes")),)))
     column_default_sort = "code"
     column_formatters = {"phone": _phone, "position": _position,
                          "user": lambda v, c, m, n: m.user.username if m.user else ""}
     column_labels = {"name": _l("Full name"), "code": _l("Staff number"), "position": _l("Position"), "unit": _l("Unit"),
                      "phone": _l("Phone"), "user": _l("Linked account"), "active": _l("Active")}
+
+    def get_filter_arg(self, index: int, flt) -> str:
+        return WITHOUT_AREA_ARG if isinstance(flt, WithoutAreaFilter) else super().get_filter_arg(index, flt)
 
     def create_model(self, form: PersonForm) -> Person | bool:
         return self._save(form, None)
@@ -187,16 +226,10 @@ class PersonView(MasterDataView):
         return bool(self._save(form, model))
 
     def _save(self, form: PersonForm, person: Person | None) -> Person | bool:
-        try:
-            saved = save_person(db.session, code=form.code.data or "", name=form.name.data or "",
-                                position=form.position.data or "", unit=form.unit.data, phone=form.phone.data or "",
-                                user=form.user.data, person=person, active=bool(form.active.data))
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems)
-            return False
-        db.session.commit()
-        return saved
+        return save_or_place(form, lambda: save_person(
+            db.session, code=form.code.data or "", name=form.name.data or "", position=form.position.data or "",
+            unit=form.unit.data, phone=form.phone.data or "", user=form.user.data, person=person,
+            active=bool(form.active.data)))
 
 
 # --- streets -------------------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
 from admin.base import MasterDataView, shown_label
-from admin.people import place_problems
+from admin.people import save_or_place
 from engine.authoring.campaigns import campaign_for
 from engine.core.models import Campaign, Person, PlanItem, Unit
 from engine.readiness.plan import save_item
-from rules.problems import InputError
 from web.common.extensions import db
 
 FIELD_NAMES = {"code": _l("Item number"), "title": _l("Task"), "lead_unit": _l("Lead unit"),
@@ -83,12 +82,6 @@ class PlanItemView(MasterDataView):
         data = {"code": form.code.data, "title": form.title.data, "lead_unit": form.lead_unit.data,
                 "cooperating": form.cooperating.data or [], "person": form.person.data or None,
                 "due_on": form.due_on.data, "milestones": milestones}
-        try:
-            saved = save_item(db.session, campaign, data, item)
-        except InputError as err:
-            db.session.rollback()
-            place_problems(form, err.problems, {f"milestones[{i}]": "milestones" for i in range(len(milestones))})
-            return False
-        db.session.commit()
-        return saved
+        return save_or_place(form, lambda: save_item(db.session, campaign, data, item),
+                             {f"milestones[{i}]": "milestones" for i in range(len(milestones))})
 

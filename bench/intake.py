@@ -18,7 +18,7 @@ request's scheduled time; "posted -> evaluated" for a sample of events, polling
 GET /api/v1/events/{id}; and, for every event of the phase, the server-side received_at ->
 evaluated_at. Every process the script starts is stopped at the end (also on errors or Ctrl-C).
 
-Part A lives in bench/intake_rounds.py, part B in bench/intake_http.py; this script runs them and reports.
+Part A lives in bench/intake_rounds.py, part B in bench/http_intake.py (run_http); this script runs them and reports.
 
     .venv/bin/python bench/intake.py              # 5,000 events per round, 50 req/s for 10 s (~4-5 min)
     .venv/bin/python bench/intake.py --quick      # 300 events per round, 50 req/s for 5 s (~40 s)
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake_http import Processes, run_http  # noqa: E402
+from http_intake import Processes, run_http  # noqa: E402
 from intake_rounds import checkpoint, database_floor, prepare_database, rows_floor, run_round  # noqa: E402
 from machine import code_version, cpu_model  # noqa: E402
 from measure import PG_BASE, dispose_engines, drop_postgres_schema, ms, pct, postgres_url  # noqa: E402

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.authoring.campaigns import campaign_for
 from engine.core.models import Campaign, EvaluationRound, InspectionPoint, Unit
-from engine.readiness import checklists, mock, official
+from engine.readiness import checklists, daily, mock, official
 from engine.space.points import TYPE_NAMES, type_name
 from rules.problems import InputError, Problem
 from web.auth import require_roles, require_token
@@ -164,7 +164,7 @@ def _score_page(row: EvaluationRound, point: InspectionPoint, errors: dict[str, 
                            items=checklists.items_for(db.session, point.type_id), scores=scores,
                            links=case_links([s.case_id for s in scores if s.case_id]),
                            may_score=mock.may_score(current_user) and row.status == "open" and row.kind == "mock",
-                           zone=campaign.timezone, max_photos=mock.MAX_PHOTOS, lang=lang, errors=errors,
+                           zone=campaign.timezone, max_photos=daily.MAX_PHOTOS, lang=lang, errors=errors,
                            form=form), status
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-from rules.problems import InputError, Problem
+from rules.problems import Problem
 
 MIN_LENGTH = 8
 #: Usernames this short (e.g. "li") occur in too many good passwords to refuse them all.
@@ -31,10 +31,3 @@ def password_problems(password: str | None, username: str = "", where: str = "pa
     if len(name) >= SHORTEST_NAME_CHECKED and name in password.lower():
         return [Problem(where, "the password must not contain the username", "密码中不得包含用户名")]
     return []
-
-
-def check_password(password: str | None, username: str = "", where: str = "password") -> None:
-    """Raise InputError naming the field when the password breaks a rule."""
-    problems = password_problems(password, username, where)
-    if problems:
-        raise InputError(problems)

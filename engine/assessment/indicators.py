@@ -390,8 +390,12 @@ def compute_by(rows: Iterable[TaskRow], rebounds: Iterable[ReboundRow], period: 
 
 
 def _list_row_join(query, task):
+    """The list row that made the task: its own rule's firing. A rule that lost the hit policy names the same task
+    (engine/evaluation/record.py), and the database returns the two in no set order (PostgreSQL's changes with the
+    plan), so joining any firing let a past period's points change from one reading to the next."""
     firing = aliased(Firing)
-    return (query.outerjoin(firing, firing.task_id == task.id)
+    return (query.outerjoin(firing, and_(firing.task_id == task.id, firing.rule_key == task.rule_key,
+                                         firing.ruleset_version_id == task.ruleset_version_id))
             .outerjoin(RuleList, and_(RuleList.campaign_id == task.campaign_id, RuleList.kind == firing.list_kind))
             .outerjoin(ListItem, and_(ListItem.list_id == RuleList.id, ListItem.key == firing.list_item)))
 

@@ -6,7 +6,6 @@ phone or by another collector. Photos are stored as the case's evidence; a refus
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from engine.cases.admission import clock_due
 from engine.cases.stages import move
 from engine.core.models import Campaign, Case, FilingCondition, User
 from engine.core.states import CaseStage
-from engine.core.photos import check_size, inspect_photo, store_photo
+from engine.core.photos import Photo, inspect_photos, store_photo
 from engine.people.staff import person_of
 from rules.problems import InputError, Problem
 
@@ -32,12 +31,6 @@ FINDINGS: dict[str, tuple[str, str]] = {
 ON_BEHALF = ("shift_leader", "admin")
 MAX_PHOTOS = 6
 MAX_NOTE = 2000
-
-
-@dataclass(frozen=True)
-class Photo:
-    filename: str
-    data: bytes
 
 
 def condition_of(session: Session, category_id: int, code: str) -> FilingCondition | None:
@@ -87,13 +80,7 @@ def verify(session: Session, case: Case, user: User, finding: str, note: str, co
         problems.append(Problem("photo", "at least one photo taken on the spot", "请上传至少一张现场照片"))
     elif len(photos) > MAX_PHOTOS:
         problems.append(Problem("photo", f"at most {MAX_PHOTOS} photos", f"最多 {MAX_PHOTOS} 张照片"))
-    checked = []
-    for photo in photos[:MAX_PHOTOS]:
-        try:
-            check_size(photo.data, max_bytes)
-            checked.append((photo, inspect_photo(photo.data, zone)))
-        except InputError as err:
-            problems += [Problem("photo", f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}") for p in err.problems]
+    checked = inspect_photos(photos[:MAX_PHOTOS], "photo", max_bytes, zone, problems)
     if problems:
         raise InputError(problems)
     stored = [store_photo(session, folder, f"case-{case.id}", facts, photo.filename, photo.data, user,

@@ -27,6 +27,14 @@ MAX_PIXELS = 60_000_000  # refuse decompression bombs long before Pillow's own l
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A photo as uploaded: its file name (named in problems only, never trusted) and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class PhotoFacts:
     content_type: str
     extension: str
@@ -120,6 +128,21 @@ def check_size(data: bytes, max_bytes: int) -> None:
         raise _refuse("file", "the file is empty", "文件为空")
     if len(data) > max_bytes:
         raise _refuse("file", f"a photo may be at most {max_bytes // 2**20} MB", f"照片不得超过 {max_bytes // 2**20} MB")
+
+
+def inspect_photos(photos: list[Photo], where: str, max_bytes: int, zone: ZoneInfo,
+                   problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
+    """Each photo's size and content checked; what is wrong is added under `where`, named by the file name, so
+    one bad photo among several is told apart."""
+    checked = []
+    for photo in photos:
+        try:
+            check_size(photo.data, max_bytes)
+            checked.append((photo, inspect_photo(photo.data, zone)))
+        except InputError as err:
+            problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
+                            for p in err.problems)
+    return checked
 
 
 def store_photo(session: Session, folder: Path, subfolder: str, facts: PhotoFacts, filename: str, data: bytes,

@@ -26,7 +26,6 @@ from engine.core.models import DEFAULT_TIMEZONE
 from engine.delivery.http import Answer, Refused, post_json
 
 CHANNELS = ("webhook", "wecom", "dingtalk", "email", "aliyun_sms", "tencent_sms")
-SCOPES = ("unit", "tier", "oncall", "source")
 LANGUAGES = ("zh", "en")
 
 

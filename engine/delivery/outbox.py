@@ -82,10 +82,6 @@ def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> R
     return Routing(recipients, duty)
 
 
-def recipients_for(session: Session, row: OutboxMessage, at: datetime | None = None) -> list[Recipient]:
-    return route(session, row, at).recipients
-
-
 def _campaign_of(session: Session, task: Task | None) -> Campaign | None:
     """The task's campaign; for a unit message without a task, the first active campaign (its office hours)."""
     if task is not None:

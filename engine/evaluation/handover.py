@@ -25,6 +25,7 @@ from engine.evaluation.context import active_contexts
 from engine.evaluation.decide import ROUTINE, routine_task
 from engine.handling.dispatch import TaskOrder, dispatch
 from engine.space.holders import holder_of
+from engine.space.points import points_at
 from engine.intake.events import (
     MAX_ADDRESS,
     MAX_DESCRIPTION,
@@ -195,8 +196,9 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
     session.flush()
     note(session, session.get(Case, case_id), now, actor, "handed over by the committee / 城管委交办")
     orders = []
+    at_point = event.id in points_at(session, [event])
     for unit in units:
-        decision = routine_task(ctx, unit.id, limit, now)
+        decision = routine_task(ctx, unit.id, limit, now, at_point=at_point)
         orders.append(TaskOrder(
             event_id=event.id, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit.id,
             template_id=ctx.template_id(ROUTINE), timeline_id=ctx.timeline_id(decision.timeline_code),

@@ -20,11 +20,10 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock, outbox
 from engine.core.models import (Campaign, Case, ChecklistItem, InspectionPoint, OutboxMessage, Person,
                                 ReadinessCheck, User)
-from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
+from engine.core.photos import Photo, PhotoFacts, inspect_photos, store_photo
 from engine.people.staff import LEADERS
 from engine.readiness.checklists import item_score, items_for
 from engine.readiness.findings import Finding, open_case
-from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
 
 SOURCE_NAME = "readiness-checks"
@@ -93,6 +92,15 @@ def _escalation_key(point_id: int, day: date) -> str:
     return f"readiness:{point_id}:{day.isoformat()}"
 
 
+def item_photos(photos: list[Photo], where: str, max_bytes: int, zone: ZoneInfo,
+                problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
+    """An item's photos (at most MAX_PHOTOS) checked by size and content, as a daily check and a mock evaluation
+    take them; each problem is named on the item, with the photo's file name."""
+    if len(photos) > MAX_PHOTOS:
+        problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
+    return inspect_photos(photos[:MAX_PHOTOS], where, max_bytes, zone, problems)
+
+
 def _checked_answers(session: Session, point: InspectionPoint, answers: list[Answer], max_bytes: int, zone: ZoneInfo,
                      problems: list[Problem]) -> list[tuple[ChecklistItem, Answer, float, list[tuple[Photo, PhotoFacts]]]]:
     items = items_for(session, point.type_id, daily_only=True)
@@ -111,19 +119,9 @@ def _checked_answers(session: Session, point: InspectionPoint, answers: list[Ans
         if len(answer.note or "") > MAX_NOTE or "\x00" in (answer.note or ""):
             problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters, without NUL bytes",
                                     f"说明不超过 {MAX_NOTE} 个字符，且不含空字符"))
-        if len(answer.photos) > MAX_PHOTOS:
-            problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
         if not answer.passed and not answer.photos:
             problems.append(Problem(where, "a failed item needs a photo of the problem", "不合格项须拍照上传"))
-        photos = []
-        for photo in answer.photos[:MAX_PHOTOS]:
-            try:
-                check_size(photo.data, max_bytes)
-                photos.append((photo, inspect_photo(photo.data, zone)))
-            except InputError as err:
-                problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
-                                for p in err.problems)
-        checked.append((item, answer, score, photos))
+        checked.append((item, answer, score, item_photos(answer.photos, where, max_bytes, zone, problems)))
     if sum(len(a.photos) for a in answers) > MAX_CHECK_PHOTOS:
         problems.append(Problem("checklist", f"at most {MAX_CHECK_PHOTOS} photos per check",
                                 f"每次自查最多 {MAX_CHECK_PHOTOS} 张照片"))

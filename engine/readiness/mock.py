@@ -23,9 +23,9 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, EvaluationScore, InspectionPoint,
                                 InspectionPointType, User)
-from engine.core.photos import check_size, inspect_photo, store_photo
+from engine.core.photos import store_photo
 from engine.readiness.checklists import item_score, items_for
-from engine.readiness.daily import MAX_CHECK_PHOTOS, MAX_NOTE, MAX_PHOTOS, Answer
+from engine.readiness.daily import MAX_CHECK_PHOTOS, MAX_NOTE, Answer, item_photos
 from engine.readiness.findings import Finding, open_case
 from rules.facts import POINT_TYPES
 from rules.problems import InputError, Problem
@@ -158,17 +158,7 @@ def _checked(session: Session, point: InspectionPoint, answers: list[Answer], ma
         if len(note) > MAX_NOTE or "\x00" in note:
             problems.append(Problem(where, f"a note of at most {MAX_NOTE} characters, without NUL bytes",
                                     f"说明不超过 {MAX_NOTE} 个字符，且不含空字符"))
-        if len(answer.photos) > MAX_PHOTOS:
-            problems.append(Problem(where, f"at most {MAX_PHOTOS} photos per item", f"每项最多 {MAX_PHOTOS} 张照片"))
-        photos = []
-        for photo in answer.photos[:MAX_PHOTOS]:
-            try:
-                check_size(photo.data, max_bytes)
-                photos.append((photo, inspect_photo(photo.data, zone)))
-            except InputError as err:
-                problems.extend(Problem(where, f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
-                                for p in err.problems)
-        checked.append((item, answer, score, passed, photos))
+        checked.append((item, answer, score, passed, item_photos(answer.photos, where, max_bytes, zone, problems)))
     if sum(len(a.photos) for a in answers) > MAX_CHECK_PHOTOS:
         problems.append(Problem("checklist", f"at most {MAX_CHECK_PHOTOS} photos per point",
                                 f"每个点位最多 {MAX_CHECK_PHOTOS} 张照片"))

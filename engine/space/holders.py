@@ -30,7 +30,6 @@ DUTIES: dict[str, tuple[str, str]] = {
     "order": ("秩序", "order"),
     "facilities": ("设施", "facilities"),
 }
-THREE_DUTIES = ("appearance", "sanitation", "greenery")
 #: A repeat offender (屡犯): a holder with at least REPEAT_VIOLATIONS violations (cases at its frontage, other than
 #: those not filed or void) within REPEAT_DAYS days.
 REPEAT_VIOLATIONS = 2
@@ -39,15 +38,6 @@ REPEAT_DAYS = 90
 NOT_VIOLATIONS = (CaseStage.NOT_FILED, CaseStage.VOID)
 
 _index: Cached[int] = Cached(ttl=5.0)
-
-
-def holder_place(holder: FrontageHolder) -> dict[str, Any] | None:
-    """The holder's frontage as GeoJSON, else its point; none when it has neither (found by address only)."""
-    if holder.frontage:
-        return holder.frontage
-    if holder.lat is not None and holder.lon is not None:
-        return {"type": "Point", "coordinates": [holder.lon, holder.lat]}
-    return None
 
 
 def holder_point(holder: FrontageHolder | None) -> tuple[float | None, float | None]:

@@ -23,7 +23,7 @@ from engine.core import clock
 from engine.core.models import (Campaign, Category, Event, Grid, InspectionFinding, InspectionPlan, InspectionRound,
                                 Street, SupervisionTier, Task, User)
 from engine.core.states import TaskStatus
-from engine.core.photos import PhotoFacts, check_size, inspect_photo, store_photo
+from engine.core.photos import Photo, PhotoFacts, inspect_photos, store_photo
 from engine.handling.tasks import WORKING
 from engine.intake.events import MAX_DESCRIPTION, IntakeSource, accept_event
 from engine.space.geo import grid_for_point
@@ -177,27 +177,13 @@ def add_position(session: Session, round_: InspectionRound, user: User, position
     return point
 
 
-@dataclass(frozen=True)
-class Photo:
-    filename: str
-    data: bytes
-
-
 def checked_photos(photos: list[Photo], max_bytes: int, zone: ZoneInfo,
                    problems: list[Problem]) -> list[tuple[Photo, PhotoFacts]]:
     """Each photo checked (size, kind, EXIF), or its problems added under `photos` by file name."""
     if len(photos) > MAX_PHOTOS:
         problems.append(Problem("photos", f"at most {MAX_PHOTOS} photos", f"最多 {MAX_PHOTOS} 张照片"))
         return []
-    checked = []
-    for photo in photos:
-        try:
-            check_size(photo.data, max_bytes)
-            checked.append((photo, inspect_photo(photo.data, zone)))
-        except InputError as err:
-            problems.extend(Problem("photos", f"{photo.filename}: {p.en}", f"{photo.filename}：{p.zh}")
-                            for p in err.problems)
-    return checked
+    return inspect_photos(photos, "photos", max_bytes, zone, problems)
 
 
 def record_finding(session: Session, round_: InspectionRound, user: User, category: str, description: str,

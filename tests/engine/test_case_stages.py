@@ -135,9 +135,11 @@ def test_verification_needs_a_photo_and_the_cases_collector(factory, drain, sess
         verify(session, case, user(session, "collector"), "confirmed", "", None, [], tmp_path, 2**20, ZONE,
                case.opened_at)
     assert no_photo.value.problems[0].where == "photo"
-    with pytest.raises(InputError):
+    with pytest.raises(InputError) as not_a_photo:
         verify(session, case, user(session, "collector"), "confirmed", "", None, [Photo("x.jpg", b"not an image")],
                tmp_path, 2**20, ZONE, case.opened_at)
+    [en], [zh] = not_a_photo.value.by_field("en")["photo"], not_a_photo.value.by_field("zh")["photo"]
+    assert en.startswith("x.jpg: ") and zh.startswith("x.jpg：")  # named by its file name, next to the photo field
     with pytest.raises(InputError):  # a field unit does not verify
         verify(session, case, user(session, "dongcheng"), "confirmed", "", None, [Photo("a.jpg", jpeg())],
                tmp_path, 2**20, ZONE, case.opened_at)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from engine.assessment import indicators
@@ -70,4 +71,55 @@ def test_december_2025_from_the_database(session, demo):
     # signed for, so its rebound counts but costs nothing
     assert ind.points_lost == 5 + 1 + 10 + 6
     assert {r.list_kind for r in rows if r.unit_id == unit.id} == {"zero_tolerance"}
+    session.rollback()
+
+
+@pytest.mark.parametrize("loser_first", [True, False], ids=["losing-row-recorded-first", "losing-row-recorded-last"])
+def test_a_task_costs_the_points_of_the_list_row_that_made_it_not_of_a_row_that_lost(session, demo, loser_first):
+    """A 06001 report fires 六个零容忍 ZT1 and 十个严管理 SM1; ZT1 wins and both firings name its task. Its failed check
+    and its rebound cost what ZT1 says (1 and 6), never SM1's fallback to the task's 5 points, whichever firing the
+    database returns first (PostgreSQL's order changes with the plan, so a past month's points changed with it)."""
+    tag = f"owner-{int(loser_first)}"
+    campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+    version = session.scalar(select(RulesetVersion).where(RulesetVersion.campaign_id == campaign.id))
+    template = session.scalar(select(TaskTemplate).limit(1))
+    category = session.scalar(select(Category).where(Category.code == "06001"))
+    grid = session.scalar(select(Grid).limit(1))
+    unit = Unit(code=f"R-{tag}", name_zh="列表行测试", name_en="list row test", type=f"t-{tag}")
+    session.add(unit)
+    session.flush()
+    created = at(2025, 12, 2)
+    event = Event(source="rows-test", source_event_id=f"{tag}-report", source_type="patrol", category_id=category.id,
+                  grid_id=grid.id, occurred_at=created, received_at=created)
+    session.add(event)
+    session.flush()
+    task = Task(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id, unit_id=unit.id,
+                template_id=template.id, rule_key="ZT1", list_kind="zero_tolerance", status="closed",
+                limit_value=2, limit_unit="urgent_days", deadline_at=created + timedelta(days=2), points=5,
+                created_at=created)
+    session.add(task)
+    session.flush()
+    firings = [Firing(event_id=event.id, campaign_id=campaign.id, ruleset_version_id=version.id, rule_key=key,
+                      rule_version=1, list_kind=kind, list_item=key, matched=[], decisions=[], points=points,
+                      task_id=task.id, fired_at=created)
+               for key, kind, points in (("ZT1", "zero_tolerance", 5), ("SM1", "strict_management", 2))]
+    for firing in (firings[::-1] if loser_first else firings):
+        session.add(firing)
+        session.flush()
+    session.add_all(TaskTransition(task_id=task.id, from_status=None, to_status=to, action=action,
+                                   at=created + timedelta(hours=hours))
+                    for hours, action, to in [(0, "dispatch", "dispatched"), (1, "sign", "signed"),
+                                              (5, "submit", "submitted"), (6, "fail_check", "returned"),
+                                              (8, "submit", "submitted"), (9, "pass_check", "closed")])
+    session.add(Event(source="rows-test", source_event_id=f"{tag}-rebound", source_type="hotline",
+                      category_id=category.id, grid_id=grid.id, occurred_at=at(2025, 12, 20),
+                      received_at=at(2025, 12, 20), rebound_task_id=task.id))
+    session.flush()
+
+    december = indicators.parse_period("2025-12")
+    rows, rebounds = indicators.read_rows(session, campaign, december)
+    ind = indicators.compute(rows, rebounds, december, at(2026, 1, 15))[unit.id]
+    assert (ind.failed_checks, ind.rebounds) == (1, 1)
+    assert ind.points_by == {"failed_check": 1, "rebound": 6}  # ZT1's point_rules in the demo pack
+    assert ind.points_lost == 7
     session.rollback()

@@ -93,6 +93,17 @@ def test_a_finding_without_the_location_its_plan_requires_writes_nothing(session
     assert counts(session) == before
 
 
+def test_a_file_that_is_no_photo_is_named_by_its_file_name_and_writes_nothing(session, settings):
+    before = counts(session)
+    with pytest.raises(InputError) as refused:
+        find(session, settings, "supervisor", "DCZD-TARGETED",
+             photos=[inspection.Photo("a.jpg", jpeg()), inspection.Photo("scan.jpg", b"not a photo")])
+    session.rollback()
+    [en], [zh] = refused.value.by_field("en")["photos"], refused.value.by_field("zh")["photos"]
+    assert en.startswith("scan.jpg: ") and zh.startswith("scan.jpg：")
+    assert counts(session) == before
+
+
 def test_a_photo_s_exif_position_stands_in_for_the_phone_s(session, settings, drain):
     finding = find(session, settings, "supervisor", "DCZD-TARGETED", position=None,
                    photos=[inspection.Photo("gps.jpg", jpeg(NOON, gps=DC01))])

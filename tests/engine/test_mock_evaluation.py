@@ -25,8 +25,9 @@ from engine.readiness import mock, official
 from engine.readiness.checklists import items_for, save_item
 from engine.readiness.daily import Answer
 from engine.space.points import save_point
+from engine.supervision.inspection import Photo
 from rules.problems import InputError
-from tests.helpers import user
+from tests.helpers import jpeg, user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
@@ -144,6 +145,25 @@ def test_a_score_above_the_items_maximum_is_refused_with_nothing_written(session
     assert set(err.value.by_field("en")) == {"name", "points"}
     assert counts(session) == before
 
+
+
+def test_a_fourth_photo_and_a_file_that_is_no_photo_are_named_on_their_item_with_nothing_written(session, tmp_path):
+    clock.set_clock(lambda: NOW)
+    [point, *_] = generated(session, 3)
+    row = mock.start_round(session, campaign_for(session, None), user(session, "assessor"), "抽查", codes=[point.code])
+    before = counts(session)
+    first, second, *rest = items_for(session, point.type_id)
+    answers = [Answer(first.code, False, 0, "", [Photo(f"p{i}.jpg", jpeg(size=80)) for i in range(4)]),
+               Answer(second.code, False, 0, "", [Photo("scan.jpg", b"not a photo")])] + [Answer(i.code, True)
+                                                                                        for i in rest]
+    with pytest.raises(InputError) as err:
+        mock.score_point(session, row, point, user(session, "assessor"), answers, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")[f"item-{first.code}"] == ["每项最多 3 张照片"]
+    assert err.value.by_field("en")[f"item-{first.code}"] == ["at most 3 photos per item"]
+    [zh] = err.value.by_field("zh")[f"item-{second.code}"]
+    [en] = err.value.by_field("en")[f"item-{second.code}"]
+    assert zh.startswith("scan.jpg：") and en.startswith("scan.jpg: ")
+    assert counts(session) == before
 
 def sheet(path: Path, rows: list[list]) -> Path:
     book = Workbook()

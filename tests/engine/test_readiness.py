@@ -95,6 +95,24 @@ def test_bad_checks_are_refused_in_both_languages_with_nothing_written(session, 
     assert err.value.by_field("zh")["point"] == ["每日自查仅在测评期内进行"]
 
 
+
+def test_a_fourth_photo_and_a_file_that_is_no_photo_are_named_on_their_item_with_nothing_written(session, tmp_path):
+    codes = generated_checklist(session)
+    clock.set_clock(lambda: MORNING)
+    street, person = point(session, "CP-003"), user(session, "xc_point")
+    before = counts(session)
+    four = [Photo(f"p{i}.jpg", jpeg(size=80)) for i in range(4)]
+    answers = [daily.Answer(codes[0], False, 0, "后巷有暴露垃圾", four),
+               daily.Answer(codes[1], False, 0, "", [Photo("scan.jpg", b"not a photo")]), daily.Answer(codes[2], True)]
+    with pytest.raises(InputError) as err:
+        daily.run_check(session, street, person, answers, tmp_path, 2 ** 20)
+    assert err.value.by_field("zh")[f"item-{codes[0]}"] == ["每项最多 3 张照片"]
+    assert err.value.by_field("en")[f"item-{codes[0]}"] == ["at most 3 photos per item"]
+    [zh] = err.value.by_field("zh")[f"item-{codes[1]}"]
+    [en] = err.value.by_field("en")[f"item-{codes[1]}"]
+    assert zh.startswith("scan.jpg：") and en.startswith("scan.jpg: ")
+    assert counts(session) == before
+
 def test_a_point_not_checked_by_the_readiness_time_is_escalated_once(session, tmp_path):
     codes = generated_checklist(session)
     street, market = point(session, "CP-003"), point(session, "CP-002")

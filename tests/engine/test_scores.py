@@ -157,3 +157,23 @@ def test_the_demo_carries_the_seed_bottom_three_with_elimination(session, demo):
     assert {r.bottom_n for r in rules.values()} == {3}
     assert {code for code, r in rules.items() if r.sanction == "elimination"} == {
         "seed-3-months-elimination", "seed-3-quarters-elimination"}
+
+
+def test_units_tied_at_the_boundary_are_named_together_whatever_their_ids_or_order():
+    """The bottom three by the documented rule, with no tie broken by id or by the order the units are read in
+    (PostgreSQL's ids and row order are not insertion order): Q4 has units 3 and 4 tied for fourth-from-top of six,
+    so both are among the bottom three with 5 and 6; in Q3 unit 3 did better, so three quarters name 4, 5, 6."""
+    handled = {1: 10, 2: 9, 3: 7, 4: 7, 5: 6, 6: 5}
+    by_quarter = {"2026-Q4": handled, "2026-Q3": {**handled, 3: 8}, "2026-Q2": handled}
+    streak = _rule("seed-3-quarters", "consecutive_quarters", 3, 3, "interview")
+    this_quarter = _rule("one-quarter", "consecutive_quarters", 3, 1, "interview")
+    for order in (sorted(handled), sorted(handled, reverse=True)):
+        def rankings(period, order=order):
+            shares = by_quarter[period.label]
+            inds = {u: worked(u, 10, shares[u], shares[u]) for u in order}
+            return rank(inds, {u: "subdistricts" for u in order}, DEFAULT_WEIGHTS)
+        q4 = parse_period("2026-Q4", TZ)
+        named = evaluate(this_quarter, q4, TZ, rankings)
+        assert [d.unit_id for d in named] == [3, 4, 5, 6]
+        assert [d.ranks[0]["rank"] for d in named] == [3, 3, 5, 6]  # competition ranks: the tie shares third
+        assert [d.unit_id for d in evaluate(streak, q4, TZ, rankings)] == [4, 5, 6]
