@@ -21,6 +21,7 @@ from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.indicators import Period, parse_period, period_containing
 from engine.core import clock, outbox
 from engine.core.models import BulletinIssue, Campaign, Unit, User
+from engine.supervision import cadence
 from rules.problems import InputError, Problem
 
 KIND = "bulletin_published"
@@ -88,6 +89,8 @@ def content_of(session: Session, bulletin: Bulletin) -> dict[str, Any]:
             "by_tier": [{"tier": t, "found": f, "rectified": r} for t, f, r in by_tier],
             "by_unit": [{"tier": line.tier, "unit": _unit(units[line.unit_id]), "found": line.found,
                          "rectified": line.rectified} for line in bulletin.findings]},
+        "rounds": {"plans": [line.as_json() for line in bulletin.rounds],
+                   "by_tier": [tier.as_json() for tier in cadence.by_tier(bulletin.rounds)]},
         "totals": totals,
         "overdue_by_tier": [{"tier": tier, "tasks": count} for tier, count in bulletin.overdue_by_tier],
         "ranking": ranking,

@@ -145,3 +145,15 @@ def test_the_bureau_leaders_special_round_takes_road_occupying_trade_and_refuses
     session.rollback()
     assert [(p.where, p.zh) for p in refused.value.problems] == [("category", "该问题类别不在本督查计划的专项范围内")]
     assert counts(session) == before
+
+
+def test_every_squad_has_its_own_full_inspection_plan_over_all_its_grids(session):
+    """Seed 002's 中队内部全面督查 is every 中队's: each squad's tier-1 plan covers its sub-district's grids, daily."""
+    from engine.core.models import Grid
+    squads = session.scalars(select(Unit).where(Unit.type == "squad").order_by(Unit.code)).all()
+    plans = session.scalars(select(InspectionPlan).where(InspectionPlan.tier_level == 1)).all()
+    assert len(squads) == 8
+    for squad in squads:
+        grids = set(session.scalars(select(Grid.code).where(Grid.unit_id == squad.parent_id)))
+        [own] = [p for p in plans if set(p.scope.get("grids", [])) == grids]
+        assert own.frequency == "daily" and squad.name_zh[:2] in own.name_zh, squad.code

@@ -98,6 +98,8 @@ def test_the_monthly_report_lists_who_is_behind_most_behind_first(session):
     ({"lead_unit": "NOPE"}, "lead_unit"),
     ({"cooperating": ["JD-DC"]}, "cooperating"),  # the lead cannot cooperate with itself
     ({"person": "XC-002"}, "person"),  # a 西城 person is not in the 东城 lead unit
+    ({"person": ""}, "person"),  # 责任清单: every task names its person (具体人员)
+    ({"person": None}, "person"),
     ({"milestones": [{"title": "验收", "due_on": "2027-02-01"}]}, "milestones[0]"),
     ({"code": "1.1"}, "code"),
     ({"title": ""}, "title"),
@@ -110,3 +112,10 @@ def test_a_bad_row_is_refused_at_its_field(session, change, field):
         plan.save_item(session, campaign, {**good, **change})
     assert field in {p.where for p in refused.value.problems}
     assert item(session, "9.1") is None
+
+
+def test_every_demo_task_is_put_on_a_named_person(session):
+    """责任清单: the seed puts each 攻坚任务 on a specific person (具体人员); the demo's 2.1 names 市场监管局's."""
+    rows = session.scalars(select(PlanItem).order_by(PlanItem.code)).all()
+    assert rows and all(row.person is not None for row in rows)
+    assert item(session, "2.1").person.name == "吕建平"
