@@ -27,10 +27,12 @@ def _recipient_address(recipient) -> str:
     return shown_address(recipient.address)
 
 
+#: What the form offers for a recipient's scope, channel and language; the list shows the same labels.
 SCOPES = (("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
           ("source", _l("Intake source (replies)")), ("person", _l("A person's own (on duty)")))
-CHANNELS = (("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")), ("dingtalk", _l("DingTalk group robot")),
-            ("email", _l("E-mail")), ("aliyun_sms", _l("SMS (Aliyun)")), ("tencent_sms", _l("SMS (Tencent Cloud)")))
+CHANNELS = (("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
+            ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail")), ("aliyun_sms", _l("SMS (Aliyun)")),
+            ("tencent_sms", _l("SMS (Tencent Cloud)")))
 LANGUAGES = (("zh", _l("Chinese")), ("en", _l("English")))
 
 

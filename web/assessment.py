@@ -97,7 +97,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     finding_rows = [[tier_label(tiers, line.tier, lang), bulletin.units[line.unit_id].code,
                      _name(bulletin.units[line.unit_id], lang), line.found, line.rectified]
                     for line in bulletin.findings]
-    sanction_rows = [[describe(line.kind, line.bottom_n, line.periods, lang), sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
+    sanction_rows = [[describe(line.kind, line.bottom_n, line.periods, lang), sanction_label(line.sanction, lang),
+                      line.unit.code, _name(line.unit, lang),
                       "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
                      for line in bulletin.sanctions]
     return [

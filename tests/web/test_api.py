@@ -94,7 +94,8 @@ def test_a_missing_field_is_named(client, intake_token):
 def test_a_value_of_the_wrong_type_is_named_as_such_not_as_missing(client, intake_token, session, field, value):
     body = {**event(description=f"wrong type {unique()}"), field: value}
     for language, message in (("zh-CN,zh;q=0.9", "须为文本代码"), ("en", "must be a text code")):
-        response = client.post("/api/v1/events", json=body, headers={**bearer(intake_token), "Accept-Language": language})
+        headers = {**bearer(intake_token), "Accept-Language": language}
+        response = client.post("/api/v1/events", json=body, headers=headers)
         assert response.status_code == 422 and response.mimetype == "application/problem+json"
         assert {e["field"]: e["message"] for e in response.get_json()["errors"]} == {field: message}
     assert session.scalar(select(func.count()).select_from(Event).where(Event.description == body["description"])) == 0
