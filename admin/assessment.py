@@ -31,7 +31,7 @@ from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import (DEFAULT_CAPS, DEFAULT_NO_CASES, DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS,
                                       NO_CASE_PLACEMENTS, config_for)
-from engine.assessment.sanctions import KINDS, SANCTIONS
+from engine.assessment.sanctions import KINDS, SANCTIONS, describe
 from engine.cases.cooperation import COOPERATION_POINTS
 from web.assessment import group_label, rate_labels
 from admin.masterdata import UNIT_TYPES
@@ -409,7 +409,7 @@ class SanctionRuleView(_AssessmentView):
     form_args = {"kind": {"choices": _choices(KINDS)}, "sanction": {"choices": _choices(SANCTIONS)},
                  "peer_group": {"choices": []}}
     column_formatters = {
-        "kind": lambda view, context, model, name: _in_language(KINDS, model.kind),
+        "kind": lambda view, context, model, name: describe(model.kind, model.bottom_n, model.periods, short_lang()),
         "sanction": lambda view, context, model, name: _in_language(SANCTIONS, model.sanction),
         "peer_group": lambda view, context, model, name: _group_label(model.peer_group) if model.peer_group
         else _("All groups")}

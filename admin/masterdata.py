@@ -25,6 +25,7 @@ from engine.core.models import (Campaign, Category, DutyItem, FilingCondition, F
 from engine.cases.routing import check_duty
 from engine.core.worktime import describe_limit
 from engine.people.responsibility import check_liaison
+from engine.authoring.catalogue_import import is_category_code
 from engine.authoring.vocabulary import LIMIT_MAX
 from engine.space.holders import DUTIES, touch
 from engine.space.letters import LetterInput, check_letter, check_reach, frontage
@@ -106,8 +107,9 @@ class CampaignView(RowsView):
                      "inspection_starts_at": _l("Inspection window (测评期) starts"),
                      "inspection_ends_at": _l("Inspection window (测评期) ends"),
                      "published_version": _l("Published version"),
-                     "accept_minutes": _l("受理 clock (minutes)"), "verify_minutes": _l("核实 clock (minutes)"),
-                     "dispatch_minutes": _l("派遣 clock (minutes)"),
+                     "accept_minutes": _l("Acceptance clock (minutes)"),
+                     "verify_minutes": _l("Verification clock (minutes)"),
+                     "dispatch_minutes": _l("Dispatch clock (minutes)"),
                      "bulletin_weekday": _l("Weekly bulletin (周通报) published on"),
                      "bulletin_time": _l("Weekly bulletin time (local)"),
                      "bulletin_office_zh": _l("Issuing office of the bulletin (Chinese)"),
@@ -221,6 +223,13 @@ class CategoryView(RowsView):
 
     def validate_form(self, form) -> bool:
         valid = super().validate_form(form)
+        if "code" in form and form.code.data and not is_category_code(form.code.data):
+            form.code.errors.append(_("A category code is digits (06, 0601, 06029) or starts with a letter followed "
+                                      "by letters, digits or hyphens (L0001), 16 characters at most."))
+            valid = False
+        if "parent" in form and form.parent.data is None and (form.parent.raw_data or [""])[0] not in ("", "__None"):
+            form.parent.errors.append(_("No top-level category has this number; choose the parent from the list."))
+            valid = False
         if not valid or "parent" not in form:
             return valid
         seen: set[str] = set()

@@ -2,12 +2,15 @@
 cancelled when their recipient was disabled."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 
+from admin.fields import choice_label
 from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, may_edit, shown_address
 from engine.core.models import Delivery
 from engine.delivery import outbox
@@ -24,6 +27,20 @@ def _recipient_address(recipient) -> str:
     return shown_address(recipient.address)
 
 
+#: What the form offers for a recipient's scope, channel and language; the list shows the same labels.
+SCOPES = (("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
+          ("source", _l("Intake source (replies)")), ("person", _l("A person's own (on duty)")))
+CHANNELS = (("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
+            ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail")), ("aliyun_sms", _l("SMS (Aliyun)")),
+            ("tencent_sms", _l("SMS (Tencent Cloud)")))
+LANGUAGES = (("zh", _l("Chinese")), ("en", _l("English")))
+
+
+def _labelled(choices: tuple[tuple[str, Any], ...]):
+    """A list column showing a code by the label its form offers (the list would otherwise print `email`)."""
+    return lambda view, context, model, name: choice_label(choices, getattr(model, name))
+
+
 class RecipientView(MasterDataView):
     """Where notifications go outside the app: a unit's, a tier's or the on-call group robot, webhook or inbox, an
     intake source's reply webhook (a case closed, not filed or reopened is told to the hotline platform), and a
@@ -34,7 +51,8 @@ class RecipientView(MasterDataView):
 
     can_delete = True
     column_details_exclude_list = ("secret",)
-    column_formatters = {"address": lambda view, context, model, name: _recipient_address(model)}
+    column_formatters = {"address": lambda view, context, model, name: _recipient_address(model),
+                         "scope": _labelled(SCOPES), "channel": _labelled(CHANNELS), "language": _labelled(LANGUAGES)}
     column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",
                    "language", "enabled")
@@ -44,15 +62,8 @@ class RecipientView(MasterDataView):
                     "secret", "language", "enabled")
     form_overrides = {"scope": SelectField, "channel": SelectField, "language": SelectField,
                       "address": StringField, "secret": PasswordField}
-    form_args = {
-        "scope": {"choices": [("unit", _l("Unit")), ("tier", _l("Supervision tier")), ("oncall", _l("On call")),
-                              ("source", _l("Intake source (replies)")),
-                              ("person", _l("A person's own (on duty)"))]},
-        "channel": {"choices": [("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
-                                ("dingtalk", _l("DingTalk group robot")), ("email", _l("E-mail")),
-                                ("aliyun_sms", _l("SMS (Aliyun)")), ("tencent_sms", _l("SMS (Tencent Cloud)"))]},
-        "language": {"choices": [("zh", _l("Chinese")), ("en", _l("English"))]},
-    }
+    form_args = {"scope": {"choices": list(SCOPES)}, "channel": {"choices": list(CHANNELS)},
+                 "language": {"choices": list(LANGUAGES)}}
     column_labels = {"name": _l("Name"), "scope": _l("Scope"), "unit": _l("Unit"), "campaign": _l("Campaign"),
                      "tier_level": _l("Tier"), "channel": _l("Channel"),
                      "address": _l("Address (URL, e-mail or mobile number)"),

@@ -20,7 +20,7 @@ from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RA
                                           period_containing)
 from engine.assessment.ranking import Ranked
 from engine.assessment.rollup import Points
-from engine.assessment.sanctions import SANCTIONS
+from engine.assessment.sanctions import SANCTIONS, describe
 from engine.cases.clocks import clock_rates
 from engine.cases.stages import CLOCK_NAMES, CLOCKS
 from engine.authoring.campaigns import campaign_for
@@ -99,7 +99,8 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
     finding_rows = [[tier_label(tiers, line.tier, lang), bulletin.units[line.unit_id].code,
                      _name(bulletin.units[line.unit_id], lang), line.found, line.rectified]
                     for line in bulletin.findings]
-    sanction_rows = [[line.rule_code, sanction_label(line.sanction, lang), line.unit.code, _name(line.unit, lang),
+    sanction_rows = [[describe(line.kind, line.bottom_n, line.periods, lang), sanction_label(line.sanction, lang),
+                      line.unit.code, _name(line.unit, lang),
                       "; ".join(f"{x['period']}: {x['rank']}/{x['size']}" for x in line.ranks)]
                      for line in bulletin.sanctions]
     return [

@@ -61,7 +61,8 @@ def _form(campaign: Campaign, data: Any = None, obj: SanctionRecord | None = Non
     form.sanction.choices = _names(SANCTIONS, lang)
     form.follow_up_result.choices = _names(sanction_records.RESULTS, lang)
     people = db.session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.unit_id, Person.code))
-    persons = [("", "—")] + [(p.code, f"{p.name} · {p.unit.code} · {position_name(p.position, lang)}") for p in people]
+    persons = [("", "—")] + [(p.code, f"{p.name} · {p.unit.name_zh if lang == 'zh' else p.unit.name_en} · "
+                                       f"{position_name(p.position, lang)}") for p in people]
     form.principal.choices, form.in_charge.choices = persons, list(persons)
     if data is None and obj is not None:
         form.unit.data = obj.unit.code

@@ -34,6 +34,8 @@ class SanctionLine:
     sanction: str
     unit: Unit
     ranks: list[dict[str, Any]]
+    bottom_n: int
+    periods: int
 
 
 @dataclass
@@ -133,10 +135,12 @@ def _sanctions(session: Session, campaign: Campaign, period: Period, now: dateti
     run = sanctions.kept(session, campaign, period.label)
     if run is not None:
         entries = session.scalars(select(SanctionDue).where(SanctionDue.run_id == run.id).order_by(SanctionDue.id))
-        return [SanctionLine(e.rule.code, e.rule.kind, e.sanction, units[e.unit_id], e.ranks) for e in entries], True
+        return [SanctionLine(e.rule.code, e.rule.kind, e.sanction, units[e.unit_id], e.ranks,
+                             e.rule.bottom_n, e.rule.periods) for e in entries], True
     if period.kind == "week":
         return [], False
-    return [SanctionLine(d.rule.code, d.rule.kind, d.rule.sanction, units[d.unit_id], d.ranks)
+    return [SanctionLine(d.rule.code, d.rule.kind, d.rule.sanction, units[d.unit_id], d.ranks,
+                         d.rule.bottom_n, d.rule.periods)
             for d in sanctions.due_for(session, campaign, period, now, rankings)], False
 
 

@@ -19,6 +19,7 @@ from engine.assessment import publication
 from engine.assessment.publication import summary, title
 from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.indicators import Period, parse_period, period_containing
+from engine.assessment.sanctions import describe
 from engine.core import clock, outbox
 from engine.core.models import BulletinIssue, Campaign, Unit, User
 from engine.supervision import cadence
@@ -102,7 +103,9 @@ def content_of(session: Session, bulletin: Bulletin) -> dict[str, Any]:
                               "scores": [None if scores.get(r.unit_id) is None else round(scores[r.unit_id], 2)
                                          for _l, scores in bulletin.trend]} for r in bulletin.ranked]},
         "sanctions": {"note": note, "text": dict(zip(("zh", "en"), SANCTION_NOTES[note])),
-                      "lines": [{"rule": line.rule_code, "sanction": line.sanction, "unit": _unit(line.unit)}
+                      "lines": [{"rule": line.rule_code, "sanction": line.sanction, "unit": _unit(line.unit),
+                                 "rule_name": {lang: describe(line.kind, line.bottom_n, line.periods, lang)
+                                               for lang in ("zh", "en")}}
                                 for line in bulletin.sanctions]},
     }
 

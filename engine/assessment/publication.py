@@ -11,8 +11,10 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from engine.assessment.sanctions import SANCTIONS
 from engine.core.cells import Rate
 from engine.core.config import load_settings
+from engine.core.zones import zone_label
 
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
                    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -408,7 +410,7 @@ def pdf(content: dict[str, Any], lang: str, appendix: list[tuple[str, list[str],
     _paragraph(doc, words["to"], "en")  # the salutation is not indented
     for text in narrative(content, lang):
         _paragraph(doc, text, lang)
-    tz = content["timezone"]
+    tz = zone_label(content["timezone"], lang)
     if content["provisional"]:
         _paragraph(doc, words["provisional"].format(at=content["counted_until"], tz=tz), lang, 10, RED)
     else:
@@ -432,8 +434,10 @@ def pdf(content: dict[str, Any], lang: str, appendix: list[tuple[str, list[str],
     sanctions = content["sanctions"]
     _paragraph(doc, sanctions["text"][lang], lang, 10.5, RED if sanctions["note"] == "provisional" else INK)
     for line in sanctions["lines"]:
-        _paragraph(doc, words["sanction_line"].format(unit=line["unit"][lang], sanction=line["sanction"],
-                                                      rule=line["rule"]), lang, 10.5)
+        names = SANCTIONS.get(line["sanction"], (line["sanction"],) * 2)
+        rule = line.get("rule_name", {}).get(lang, line["rule"])  # issues frozen before names were kept
+        _paragraph(doc, words["sanction_line"].format(unit=line["unit"][lang], sanction=names[lang == "en"],
+                                                      rule=rule), lang, 10.5)
     doc.ln(6)
     doc.set_font("cjk", size=11.5)
     doc.cell(0, 7, content["office"][lang], align="R", new_x="LMARGIN", new_y="NEXT")

@@ -18,20 +18,31 @@ from engine.assessment.indicators import Period, parse_period, period_containing
 from engine.core.models import Campaign, SanctionDue, SanctionRule, SanctionRun
 from engine.assessment.ranking import Ranked, config_for, ranking, scoring_for
 
-KINDS: dict[str, tuple[str, str]] = {
-    "month": ("当月排名后N位", "bottom N in the current month"),
-    "consecutive_months": ("连续K个月排名后N位", "bottom N in K consecutive months"),
-    "consecutive_quarters": ("连续K个季度排名后N位", "bottom N in K consecutive quarters"),
-    "months_in_year": ("年内累计K个月排名后N位", "bottom N in K months of the year (cumulative)"),
+#: How a rule reads with its N and K filled in (当月排名后3位): the admin list and the bulletins say it so.
+WORDING: dict[str, tuple[str, str]] = {
+    "month": ("当月排名后{n}位", "Bottom {n} in the current month"),
+    "consecutive_months": ("连续{k}个月排名后{n}位", "Bottom {n} in {k} consecutive months"),
+    "consecutive_quarters": ("连续{k}个季度排名后{n}位", "Bottom {n} in {k} consecutive quarters"),
+    "months_in_year": ("年内累计{k}个月排名后{n}位", "Bottom {n} in {k} months of the year (cumulative)"),
 }
+KINDS: dict[str, tuple[str, str]] = {kind: (zh.format(n="N", k="K"), en.format(n="N", k="K"))
+                                     for kind, (zh, en) in WORDING.items()}
 SANCTIONS: dict[str, tuple[str, str]] = {
-    "self_criticism": ("会上表态发言", "self-criticism at the meeting"),
-    "interview": ("约谈", "interview"),
-    "criticism_bulletin": ("通报批评", "criticism bulletin"),
-    "accountability": ("问责", "accountability"),
-    "elimination": ("末位淘汰", "last-place elimination"),
+    "self_criticism": ("会上表态发言", "Self-criticism at the meeting"),
+    "interview": ("约谈", "Interview"),
+    "criticism_bulletin": ("通报批评", "Criticism bulletin"),
+    "accountability": ("问责", "Accountability"),
+    "elimination": ("末位淘汰", "Last-place elimination"),
 }
 QUARTER_KINDS = frozenset({"consecutive_quarters"})
+
+
+def describe(kind: str, bottom_n: int | None, periods: int | None, lang: str) -> str:
+    """One wording of a rule for every page and file that names it (a code means nothing to a reader)."""
+    wording = WORDING.get(kind)
+    if wording is None:
+        return kind
+    return wording[0 if lang.startswith("zh") else 1].format(n=bottom_n, k=periods)
 
 
 @dataclass(frozen=True)

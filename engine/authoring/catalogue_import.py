@@ -56,6 +56,9 @@ OLD_CLASSES = {"component": {"01": "01", "02": "02", "03": "03", "04": "04", "05
 LOCAL_CLASS = "LX"  # the shipped catalogue's class of local matters
 LIMIT_EXAMPLES = "2小时, 4工作时, 2紧急工作时, 1紧急工作日, 3天, 2工作日"
 _LOCAL_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
+#: A category code as the catalogue keeps it: a class (06), an old (0601) or national (06029) subclass, or a local
+#: code that starts with a letter (LX, L0001).
+CATEGORY_CODE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{5})$|" + _LOCAL_CODE.pattern)
 _BRACKETS = re.compile(r"[（(][^）)]*[）)]")
 
 
@@ -166,6 +169,11 @@ def _sheet_kind(sheet: Sheet, title_rows: list[list[Any]]) -> str | None:
     if "事件" in words or "事项" in words:
         return "matter"
     return None
+
+
+def is_category_code(code: str | None) -> bool:
+    """Whether a code is written as the catalogue writes one, so an admin cannot save `abc def!` beside 06029."""
+    return bool(code) and CATEGORY_CODE.fullmatch(code) is not None
 
 
 def class_code_of(value: str) -> str:

@@ -56,8 +56,8 @@ CLOCKS: dict[str, tuple[frozenset[str], str]] = {
     "verify": (frozenset({CaseStage.VERIFYING}), "verify_minutes"),
     "dispatch": (frozenset({CaseStage.FILING, CaseStage.FILED, CaseStage.AWAITING_DISPATCH}), "dispatch_minutes"),
 }
-CLOCK_NAMES: dict[str, tuple[str, str]] = {"accept": ("受理", "acceptance"), "verify": ("核实", "verification"),
-                                           "dispatch": ("派遣", "dispatch")}
+CLOCK_NAMES: dict[str, tuple[str, str]] = {"accept": ("受理", "Acceptance"), "verify": ("核实", "Verification"),
+                                           "dispatch": ("派遣", "Dispatch")}
 
 
 def stage_name(stage: str, lang: str) -> str:

@@ -83,6 +83,15 @@ def _problem(field: str, en: str, zh: str) -> Problem:
     return Problem(field, en, zh)
 
 
+def _mistyped(value: Any) -> bool:
+    """Sent, but not as text (a number, a list, true): the sender's mistake is its type, not a missing value."""
+    return value is not None and not isinstance(value, str)
+
+
+def _not_text(field: str) -> Problem:
+    return _problem(field, "must be a text code", "须为文本代码")
+
+
 def _parse_time(value: Any, problems: list[Problem]) -> datetime | None:
     if not isinstance(value, str) or not value:
         problems.append(_problem("occurred_at", "required: an ISO 8601 timestamp with a UTC offset",
@@ -121,14 +130,18 @@ def parse_event(session: Session, payload: Any, source: IntakeSource, codes: Cod
     source_event_id = payload.get("source_event_id")
     if isinstance(source_event_id, int) and not isinstance(source_event_id, bool):
         source_event_id = str(source_event_id)
-    if not isinstance(source_event_id, str) or not source_event_id.strip() or len(source_event_id) > 128:
+    if _mistyped(source_event_id):
+        problems.append(_not_text("source_event_id"))
+    elif not isinstance(source_event_id, str) or not source_event_id.strip() or len(source_event_id) > 128:
         problems.append(_problem("source_event_id", "required: the event's id in the sending system (1–128 characters)",
                                  "必填：事件在来源系统中的编号（1–128 个字符）"))
 
     categories, grids = codes or _codes(session)
     category = None
     code = payload.get("category")
-    if not isinstance(code, str) or not code:
+    if _mistyped(code):
+        problems.append(_not_text("category"))
+    elif not isinstance(code, str) or not code:
         problems.append(_problem("category", "required: a category code", "必填：问题类别代码"))
     else:
         category = categories.get(code)
@@ -136,7 +149,9 @@ def parse_event(session: Session, payload: Any, source: IntakeSource, codes: Cod
             problems.append(_problem("category", f"unknown category {code!r}", f"未知的问题类别 {code!r}"))
 
     filing_condition = payload.get("filing_condition")
-    if filing_condition is not None and category is not None:
+    if _mistyped(filing_condition):
+        problems.append(_not_text("filing_condition"))
+    elif filing_condition is not None and category is not None:
         if filing_condition not in category[1]:
             problems.append(_problem("filing_condition",
                                      f"{filing_condition!r} is not a filing condition of category {code}",

@@ -31,14 +31,14 @@ from engine.supervision.board import tier_for
 from rules.problems import InputError, Problem
 
 #: The three regimes of the seeds' 三级督查 by tier, as the bureau names them.
-TIERS: dict[int, tuple[str, str]] = {1: ("中队内部全面督查", "squad internal full inspection"),
-                                     2: ("督察中队定向督查", "inspection squad targeted inspection"),
-                                     3: ("局领导专项督查", "bureau leadership special inspection")}
-FREQUENCIES: dict[str, tuple[str, str]] = {"daily": ("每日", "daily"), "weekly": ("每周", "weekly"),
-                                           "monthly": ("每月", "monthly"), "as_needed": ("按需", "as needed")}
+TIERS: dict[int, tuple[str, str]] = {1: ("中队内部全面督查", "Squad internal full inspection"),
+                                     2: ("督察中队定向督查", "Inspection squad targeted inspection"),
+                                     3: ("局领导专项督查", "Bureau leadership special inspection")}
+FREQUENCIES: dict[str, tuple[str, str]] = {"daily": ("每日", "Daily"), "weekly": ("每周", "Weekly"),
+                                           "monthly": ("每月", "Monthly"), "as_needed": ("按需", "As needed")}
 #: What a 督察中队 plan works from, besides places and topics.
-WORKLISTS: dict[str, tuple[str, str]] = {"hotspots": ("热点问题清单", "hotspot list"),
-                                         "overdue": ("超期任务清单", "overdue task list")}
+WORKLISTS: dict[str, tuple[str, str]] = {"hotspots": ("热点问题清单", "Hotspot list"),
+                                         "overdue": ("超期任务清单", "Overdue task list")}
 #: The kinds a plan's scope names; a later kind (point types) joins here and in the admin form.
 SCOPE_KINDS = ("grids", "streets", "categories", "worklists")
 LOCATION_SOURCES: dict[str, tuple[str, str]] = {"gps": ("手机定位", "phone location"),

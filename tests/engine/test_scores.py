@@ -149,7 +149,7 @@ def test_the_seed_rules_name_the_bottom_three_for_interview_and_last_place_elimi
     quarterly = evaluate(_rule("seed-3-quarters-elimination", "consecutive_quarters", 3, 3, "elimination"),
                          parse_period("2026-Q4", TZ), TZ, rankings)
     assert [d.unit_id for d in quarterly] == [8] and quarterly[0].rule.sanction == "elimination"
-    assert SANCTIONS["elimination"] == ("末位淘汰", "last-place elimination")
+    assert SANCTIONS["elimination"] == ("末位淘汰", "Last-place elimination")
 
 
 def test_the_demo_carries_the_seed_bottom_three_with_elimination(session, demo):

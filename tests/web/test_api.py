@@ -89,6 +89,18 @@ def test_a_missing_field_is_named(client, intake_token):
     assert [e["field"] for e in response.get_json()["errors"]] == ["source_event_id"]
 
 
+@pytest.mark.parametrize("field, value", [("category", 123), ("source_event_id", ["a"]), ("source_event_id", True),
+                                          ("filing_condition", ["A"])])
+def test_a_value_of_the_wrong_type_is_named_as_such_not_as_missing(client, intake_token, session, field, value):
+    body = {**event(description=f"wrong type {unique()}"), field: value}
+    for language, message in (("zh-CN,zh;q=0.9", "须为文本代码"), ("en", "must be a text code")):
+        headers = {**bearer(intake_token), "Accept-Language": language}
+        response = client.post("/api/v1/events", json=body, headers=headers)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        assert {e["field"]: e["message"] for e in response.get_json()["errors"]} == {field: message}
+    assert session.scalar(select(func.count()).select_from(Event).where(Event.description == body["description"])) == 0
+
+
 def test_a_location_resolves_to_its_grid_and_outside_every_grid_waits_for_the_dispatcher(client, intake_token, drain):
     body = event()
     del body["grid"]

@@ -186,8 +186,8 @@ def test_points_per_happening_are_boxes_and_stored_as_points_for_reads_them(admi
 
 def test_sanction_rules_are_chosen_and_listed_by_name(admin, session, campaign_id):
     form = admin.get("/admin/sanctionrule/new/?lang=en").get_data(as_text=True)
-    assert '<option value="consecutive_months">bottom N in K consecutive months</option>' in form
-    assert '<option value="interview">interview</option>' in form
+    assert '<option value="consecutive_months">Bottom N in K consecutive months</option>' in form
+    assert '<option value="interview">Interview</option>' in form
     assert re.search(r'<select[^>]*name="peer_group"', form) and '<option value="">All groups</option>' in form
     zh = admin.get("/admin/sanctionrule/new/?lang=zh_Hans_CN").get_data(as_text=True)
     assert '<option value="consecutive_months">连续K个月排名后N位</option>' in zh and ">约谈</option>" in zh
@@ -213,10 +213,10 @@ def test_sanction_rules_are_chosen_and_listed_by_name(admin, session, campaign_i
     assert stored == {"xian-2": ("consecutive_months", 2, "subdistricts", "interview"),
                       "all-month": ("month", 2, None, "interview")}
     listing = admin.get("/admin/sanctionrule/?lang=en").get_data(as_text=True)
-    assert "bottom N in K consecutive months" in listing and "Sub-districts" in listing and "All groups" in listing
+    assert "Bottom 3 in 2 consecutive months" in listing and "Sub-districts" in listing and "All groups" in listing
     assert not re.search(r">\s*consecutive_months\s*<", listing)
     zh = admin.get("/admin/sanctionrule/?lang=zh_Hans_CN").get_data(as_text=True)
-    assert re.search(r">\s*连续K个月排名后N位\s*<", zh) and re.search(r">\s*约谈\s*<", zh)
+    assert re.search(r">\s*连续2个月排名后3位\s*<", zh) and re.search(r">\s*约谈\s*<", zh)
 
 
 @pytest.mark.parametrize("role", ["assessor", "auditor"])

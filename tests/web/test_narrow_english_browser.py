@@ -14,7 +14,7 @@ PHONE = {"width": 360, "height": 740}
 #: The pages a reviewer found wider than 360 px in English (the administrator may open them all).
 PAGES = ("/command", "/holders", "/inspection/coverage", "/plan/report", "/admin/changes/", "/admin/templates/edit/",
          "/admin/import/", "/admin/zones/", "/admin/firing/details/?id={firing}",
-         "/admin/rulesetversion/details/?id={version}")
+         "/admin/rulesetversion/details/?id={version}", "/admin/holiday/", "/admin/scenarios/")
 
 
 def test_pages_with_wide_english_tables_and_filters_fit_a_phone(

@@ -73,6 +73,8 @@ def test_a_week_saved_shows_its_people_by_day_and_night_in_local_time_with_the_h
 
     page = admin.get(url + "&lang=en").get_data(as_text=True)
     assert "The roster of ZD-DC Dongcheng Sub-district Enforcement Squad is saved" in page
+    assert "Times are local (Beijing time)." in page and "Asia/Shanghai" not in page
+    assert "北京时间" in admin.get(url + "&lang=zh_Hans_CN").get_data(as_text=True)
     table = unescape(re.search(r'id="roster-week-table".*?</table>', page, re.DOTALL).group(0))
     days = re.findall(r'<tr class="roster-day.*?</tr>', table, re.DOTALL)
     assert len(days) == 7

@@ -18,6 +18,7 @@ from engine.core.models import Campaign, Person, User
 from engine.core.states import EventStatus
 from engine.evaluation.decide import ROUTINE
 from engine.core.worktime import holiday_name
+from engine.core.zones import zone_label
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.tasks import ACTIONS, STATES
 from engine.supervision import steps
@@ -168,6 +169,7 @@ def person_name(user: User | None) -> str:
 
 def register(app: Flask) -> None:
     """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`, `|in_reader_language`,
+    `|zone_label`,
     `name_of(kind, code)`."""
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
@@ -175,6 +177,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["shown_value"] = shown_value
     app.jinja_env.filters["person_name"] = person_name
     app.jinja_env.filters["in_reader_language"] = in_reader_language
+    app.jinja_env.filters["zone_label"] = lambda zone: zone_label(zone, short_lang())
     app.jinja_env.filters["holiday_name"] = lambda name: holiday_name(name, short_lang())  # chinese-calendar's English
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
