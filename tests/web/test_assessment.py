@@ -32,6 +32,16 @@ def test_monthly_ranking_page_shows_units_charts_and_exports(app, december, logi
     assert 'href="/assessment/"' in client.get("/").get_data(as_text=True)  # the assessor's menu leads here
 
 
+def test_the_sanctions_note_stands_under_the_sanctions_heading(app, december, login):
+    """The note on whether the list is kept belongs to 应问责单位, whichever sheet the page ends with."""
+    client = app.test_client()
+    login(client, "assessor")
+    html = client.get("/assessment/bulletins/2026-12?lang=zh_Hans_CN").get_data(as_text=True)
+    note = html.find("暂定名单：期间结束后生成并留存正式名单。")
+    assert note > 0 and html.count("暂定名单") == 1
+    assert html.rfind("<h2>", 0, note) == html.find("<h2>应问责单位</h2>")
+
+
 def test_xlsx_bulletin_holds_the_ranking(app, december, login):
     client = app.test_client()
     login(client, "auditor")
