@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -29,7 +29,7 @@ from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
 from admin.notifications import FailedDeliveryView, RecipientView
 from admin.people import PersonView, StaffImportView, StreetView
-from admin.permits import PermitImportView, PermitView
+from admin.permits import PermitImportView, PermitKindView, PermitView
 from admin.plan import PlanItemView
 from admin.records import (CalendarYearView, EventView, FiringView, GridView, HolidayNoticeView, HolidayView, IndexView,
                            TaskView, VersionView)
@@ -43,12 +43,28 @@ from admin.templates_editor import TemplateEditorView
 from admin.versions import VersionsView
 from admin.zones import ZoneMapView
 from engine.core.models import (CalendarYear, ChecklistItem, Delivery, Event, Firing, Grid, Holiday, InspectionPoint,
-                                InspectionPointType, Permit, Person, PlanItem, Recipient, RulesetVersion, Street,
-                                Task)
+                                InspectionPointType, Permit, PermitKind, Person, PlanItem, Recipient, RulesetVersion,
+                                Street, Task)
 from web.common.extensions import db
+from web.common.i18n import html_lang
+
+
+#: How Flask-Admin's base template opens every page: no block covers the tag, so its language is added afterwards.
+BARE_HTML = b"<!DOCTYPE html>\n<html>"
+
+
+def _page_language(response: Response) -> Response:
+    """Admin pages name their language in `<html lang>` as the main pages do (base.html)."""
+    if (request.path.startswith("/admin") and response.mimetype == "text/html" and not response.direct_passthrough
+            and not response.is_streamed):
+        body = response.get_data()
+        if BARE_HTML in body[:64]:
+            response.set_data(body.replace(BARE_HTML, b'<!DOCTYPE html>\n<html lang="%s">' % html_lang().encode(), 1))
+    return response
 
 
 def init_admin(app: Flask) -> Admin:
+    app.after_request(_page_language)
     app.jinja_env.globals["admin_may_edit"] = may_edit  # templates hide edit controls from read-only roles
     app.jinja_env.globals.update(field_label=field_label, object_type_label=object_type_label, yes_no=yes_no,
                                   referenced_name=referenced_name)  # labelled values (admin/_values.html)
@@ -75,6 +91,8 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(CatalogueImportView(name=_l("Import catalogue"), endpoint="catalogue_import",
                                        url="catalogue-import", category=master))
     admin.add_view(PermitView(Permit, db, name=_l("Permits (审批/备案)"), category=master))
+    admin.add_view(PermitKindView(PermitKind, db, name=_l("Permit kinds: who approves (审批种类)"), category=master,
+                                  endpoint="permit_kinds"))
     admin.add_view(PermitImportView(name=_l("Import permits"), endpoint="permit_import", url="permit-import",
                                     category=master))
     admin.add_view(DutyReviewView(name=_l("Duty lists: conflicts and gaps"), endpoint="duties", url="duties",

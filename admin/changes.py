@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import lazy_gettext as _l
 
 from admin.base import READERS, Guarded
 from engine.audit import changelog
@@ -15,7 +16,9 @@ from engine.core.models import DEFAULT_TIMEZONE
 from web.common.extensions import db
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)  # changes of every campaign are listed together
-INTERFACES = ("admin", "api", "cli", "web", "system")
+#: Through which interface a change was made (ChangeLogEntry.interface), as readers call it.
+INTERFACES = {"admin": _l("Administration pages"), "api": _l("API"), "cli": _l("Command line"),
+              "web": _l("Web pages"), "system": _l("The system itself")}
 
 
 def _day(name: str) -> datetime | None:

@@ -43,6 +43,11 @@ LABELS = {
     "user_id": _l("User"), "tier_id": _l("Tier"), "timeline_id": _l("Timeline"), "action": _l("Action"),
     "share": _l("At a share of the limit"), "width_metres": _l("Width (metres)"),
     "buffer_metres": _l("Buffer (metres)"),
+    "standard_ref": _l("Code in the older standard"), "link_metres": _l("Joins an open case within (metres)"),
+    "link_days": _l("Joins an open case within (days)"), "closing_zh": _l("Closing condition (Chinese)"),
+    "closing_en": _l("Closing condition (English)"), "handler": _l("Handling unit"), "document": _l("Rule document"),
+    "compiled": _l("Compiled form"), "bundle": _l("Frozen timelines, tiers, templates and lists"),
+    "failed_login_window_start": _l("Failed sign-ins counted since"),
 }
 #: The kinds of record the change history tracks (engine/audit/changelog.py TRACKED), as readers call them.
 OBJECT_TYPES = {

@@ -18,6 +18,7 @@ from engine.audit import firing_history
 from engine.audit.firing_history import Cursor, ExportNames, FiringFilter
 from engine.authoring.campaigns import campaign_zone
 from engine.core.cells import XLSX, XlsxRows, csv_chunks
+from web.common.downloads import CSV
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.task_list import LISTS
 from engine.core.models import DEFAULT_TIMEZONE, Campaign, Category, Firing, Grid, RulesetVersion, Task, Unit
@@ -127,6 +128,7 @@ class FiringHistoryView(Guarded, BaseView):
         if doc.get("when"):
             walk(doc["when"])
         return self.render("admin/history/rule.html", firing=firing, doc=doc, conditions=leaves,
+                           title=rule_title(firing, lang),
                            text=json.dumps(doc, ensure_ascii=False, indent=2), lang=lang)
 
     @expose("/export.csv")
@@ -142,7 +144,7 @@ class FiringHistoryView(Guarded, BaseView):
                 yield from csv_chunks(header, (firing_history.export_row(firing, names)
                                                for firing in firing_history.stream(session, f)))
 
-        response = Response(generate(), mimetype="text/csv; charset=utf-8")
+        response = Response(generate(), content_type=CSV)
         response.headers["Content-Disposition"] = "attachment; filename=firings.csv"
         return response
 
@@ -175,9 +177,11 @@ def export_header() -> list[str]:
 
 
 def rule_title(firing: Firing, lang: str) -> str:
-    """The rule's title as frozen in the version the firing ran under, its key where the document has none."""
+    """The rule's title as frozen in the version the firing ran under, in the other language if the reader's is
+    missing; "" where the document has none, so the page shows the key once instead of the key as a title too."""
     doc = firing.ruleset_version.rules.get(firing.rule_key) or {}
-    return (doc.get("title") or {}).get(lang) or firing.rule_key
+    titles = doc.get("title") if isinstance(doc.get("title"), dict) else {}
+    return titles.get(lang) or titles.get("en" if lang == "zh" else "zh") or ""
 
 
 def phase_names(lang: str) -> dict[str, str]:

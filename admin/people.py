@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Response, flash, request
+from flask import Response, flash, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla.fields import QuerySelectField
-from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,7 +31,7 @@ from engine.core.models import Person, Street, Unit, User
 from engine.core.tables import MAX_FILE_BYTES, read_table
 from engine.core.tables import ImportReport
 from engine.people.register import COLUMNS, import_staff
-from engine.people.responsibility import check_street
+from engine.people.responsibility import check_street, staff_without_area
 from engine.people.staff import POSITIONS, position_name, save_person, shown_phone
 from rules.problems import InputError, Problem
 from web.common.extensions import db
@@ -181,6 +181,25 @@ class PersonForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
+#: The staff list's filter argument for "field staff without an area" (stable across languages).
+WITHOUT_AREA_ARG = "without_area"
+
+
+def without_area_url() -> str:
+    """The staff list narrowed to field staff holding no grid, street or inspection point."""
+    return url_for("person.index_view", **{f"flt0_{WITHOUT_AREA_ARG}": "1"})
+
+
+class WithoutAreaFilter(BaseSQLAFilter):
+    """Field staff without a responsibility area (责任区域), as engine.people.responsibility names them."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Person.id.in_([p.id for p in staff_without_area(db.session)]))
+
+    def operation(self):
+        return _l("is missing")
+
+
 class PersonView(MasterDataView):
     """The staff register; readers (auditors, assessors) see phone numbers masked."""
 
@@ -189,12 +208,16 @@ class PersonView(MasterDataView):
     column_details_list = column_list
     column_searchable_list = ("name", "code")  # not phone: readers see it masked and could probe it by searching
     column_filters = (IntEqualFilter(Person.unit_id, _l("Unit"), options=UNIT_OPTIONS),
-                      FilterEqual(Person.position, _l("Position"), options=POSITION_OPTIONS))
+                      FilterEqual(Person.position, _l("Position"), options=POSITION_OPTIONS),
+                      WithoutAreaFilter(Person.id, _l("Responsibility area (责任区域)"), options=(("1", _l("Yes")),)))
     column_default_sort = "code"
     column_formatters = {"phone": _phone, "position": _position,
                          "user": lambda v, c, m, n: m.user.username if m.user else ""}
     column_labels = {"name": _l("Full name"), "code": _l("Staff number"), "position": _l("Position"), "unit": _l("Unit"),
                      "phone": _l("Phone"), "user": _l("Linked account"), "active": _l("Active")}
+
+    def get_filter_arg(self, index: int, flt) -> str:
+        return WITHOUT_AREA_ARG if isinstance(flt, WithoutAreaFilter) else super().get_filter_arg(index, flt)
 
     def create_model(self, form: PersonForm) -> Person | bool:
         return self._save(form, None)

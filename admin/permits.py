@@ -1,4 +1,4 @@
-"""Admin: the permits register (审批/备案) and its CSV/XLSX import (导入审批).
+"""Admin: the permits register (审批/备案), its CSV/XLSX import (导入审批) and who approves each kind (审批种类).
 
 A permit is saved through engine.space.permits.save_permit, so the form refuses exactly what the import
 refuses, each fault next to its field. Times are entered and shown in the campaign's local time.
@@ -17,19 +17,19 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField, validators
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, validators
 
 from admin.base import MasterDataView, shown_label
 from admin.fields import LocalDateTimeField
 from admin.people import RecordPicker, ShownChoices, TableImportView, import_upload, save_or_place
 from admin.zones import EXTRA_LAYERS
 from engine.authoring.campaigns import campaign_for, campaign_zone
-from engine.core.models import FrontageHolder, Permit, Unit
+from engine.core.models import FrontageHolder, Permit, PermitKind, Unit
 from engine.core.tables import ImportReport, read_table
 from engine.space.datum import geometry_from_wgs84
 from engine.space.permit_import import import_permits, template_headers
 from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
-                                  status_name)
+                                  save_permit_kind, status_name)
 from rules.facts import PERMIT_KINDS
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -43,7 +43,8 @@ FIELD_NAMES = {"number": _l("Permit number"), "kind": _l("Kind"), "holder_name":
                "site_polygon": _l("Designated site: area (GeoJSON polygon)"), "starts_at": _l("Valid from"),
                "ends_at": _l("Valid until"), "status": _l("Status"), "approved_by": _l("Approved by"),
                "filed_on": _l("Filed with the committee on (书面备案)"),
-               "filing_reference": _l("Filing reference (备案文号)"), "file": _l("File"), "row": _l("Row")}
+               "filing_reference": _l("Filing reference (备案文号)"), "declared_by": _l("Declared by (申报单位)"),
+               "reviewed_by": _l("Reviewed by (审定单位)"), "file": _l("File"), "row": _l("Row")}
 #: Where a problem of the engine goes on the form (the point's problems go next to its latitude).
 FORM_FIELDS = {"place": "lat", "site": "site_lat"}
 NUMBER_FIELDS = ("lat", "lon", "radius_m", "site_lat", "site_lon", "site_radius_m")
@@ -103,6 +104,12 @@ class PermitForm(FlaskForm):
     filed_on = DateField(_l("Filed with the committee on (书面备案)"), widget=DatePickerWidget(),
                          validators=[validators.Optional()])
     filing_reference = StringField(_l("Filing reference (备案文号)"))
+    declared_by = RecordPicker(_l("Declared by (申报单位)"), query_factory=_units, get_label=shown_label,
+                               allow_blank=True, blank_text="—",
+                               description=_l("Temporary markets: the sub-district that applied (镇街申报)."))
+    reviewed_by = RecordPicker(_l("Reviewed by (审定单位)"), query_factory=_units, get_label=shown_label,
+                               allow_blank=True, blank_text="—",
+                               description=_l("Temporary markets: the bureau that reviewed it for the committee."))
 
 
 def _number(form: PermitForm, name: str) -> float | None:
@@ -129,8 +136,8 @@ class PermitView(MasterDataView):
     form = PermitForm
     column_list = ("number", "kind", "holder_name", "approved_by", "starts_at", "ends_at", "status", "filed_on")
     column_details_list = ("number", "kind", "holder_name", "holder_contact", "holder", "place", "radius_m", "site",
-                           "site_radius_m", "starts_at", "ends_at", "status", "approved_by", "filed_on",
-                           "filing_reference", "updated_at")
+                           "site_radius_m", "starts_at", "ends_at", "status", "declared_by", "reviewed_by",
+                           "approved_by", "filed_on", "filing_reference", "updated_at")
     column_searchable_list = ("number", "holder_name")
     column_filters = (FilterEqual(Permit.kind, _l("Kind"), options=ShownChoices(lambda: _kinds()[1:])),
                       FilterEqual(Permit.status, _l("Status"), options=ShownChoices(_statuses)))
@@ -173,7 +180,46 @@ class PermitView(MasterDataView):
             site_polygon=form.site_polygon.data or "", starts_at=_instant(form.starts_at.data),
             ends_at=_instant(form.ends_at.data), status=form.status.data or "", approved_by=form.approved_by.data,
             filed_on=form.filed_on.data, filing_reference=form.filing_reference.data or "",
-            **numbers), permit), FORM_FIELDS)
+            declared_by=form.declared_by.data, reviewed_by=form.reviewed_by.data, **numbers), permit), FORM_FIELDS)
+
+
+class PermitKindForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=_kinds, validate_choice=False)
+    approver = RecordPicker(_l("Approved by"), query_factory=_units, get_label=shown_label, allow_blank=True,
+                            blank_text="—", description=_l("Only this unit's permits of the kind count for the "
+                                                           "rules; empty: any unit's."))
+    reviewer = RecordPicker(_l("Reviewed by (审定单位)"), query_factory=_units, get_label=shown_label,
+                            allow_blank=True, blank_text="—",
+                            description=_l("The unit that reviews an application before the approval, if any."))
+    filing_required = BooleanField(_l("Filed in writing with the committee (书面备案)"),
+                                   description=_l("An approval of the kind needs its filing date and reference."))
+
+
+class PermitKindView(MasterDataView):
+    """Who approves each kind of permit (seed 001: the committee approves temporary markets, the bureau street
+    promotion and construction waste and files them with the committee); the engine reads these settings."""
+
+    form = PermitKindForm
+    column_list = ("kind", "approver", "reviewer", "filing_required", "updated_at")
+    column_details_list = column_list
+    column_formatters = {"kind": lambda v, c, m, n: kind_name(m.kind, short_lang()),
+                         "approver": lambda v, c, m, n: shown_label(m.approver) if m.approver else "—",
+                         "reviewer": lambda v, c, m, n: shown_label(m.reviewer) if m.reviewer else "—",
+                         "updated_at": lambda v, c, m, n: _local(m.updated_at)}
+    column_labels = {"kind": _l("Kind"), "approver": _l("Approved by"), "reviewer": _l("Reviewed by (审定单位)"),
+                     "filing_required": _l("Filed in writing with the committee (书面备案)"),
+                     "updated_at": _l("Changed at")}
+
+    def create_model(self, form: PermitKindForm) -> PermitKind | bool:
+        return self._save(form, None)
+
+    def update_model(self, form: PermitKindForm, model: PermitKind) -> bool:
+        return bool(self._save(form, model))
+
+    def _save(self, form: PermitKindForm, settings: PermitKind | None) -> PermitKind | bool:
+        return save_or_place(form, lambda: save_permit_kind(db.session, form.kind.data or "", form.approver.data,
+                                                            form.reviewer.data, bool(form.filing_required.data),
+                                                            settings))
 
 
 class PermitUploadForm(FlaskForm):

@@ -15,7 +15,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from admin.base import (ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, may_edit,
                         named_choices, require_editor, shown_label)
-from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems
+from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems, without_area_url
 from admin.roster import tonight_gaps
 from engine.core import clock
 from engine.core.models import Campaign, Category, Event, Grid, Task, Unit
@@ -27,7 +27,7 @@ from engine.core.holiday_notice import first_uncounted_day, import_notice
 from engine.core.tables import read_table
 from engine.core.worktime import describe_limit, holiday_name, missing_years_ahead
 from engine.intake.reporter import shown_reporter
-from engine.people.responsibility import check_grid, grids_missing_people
+from engine.people.responsibility import check_grid, grids_missing_people, staff_without_area
 from engine.space.grids import grid_code_problems
 from web.common.display import duration, name_of
 from web.common.extensions import db
@@ -44,8 +44,8 @@ def missing_people_url() -> str:
 
 class IndexView(Guarded, AdminIndexView):
     """The admin home: what needs an administrator now (calendar years without data, grids nobody answers
-    for, uncovered hours in tonight's roster). The security and audit administrators go straight to their
-    own pages: master data is not theirs to read."""
+    for, field staff without an area, uncovered hours in tonight's roster). The security and audit
+    administrators go straight to their own pages: master data is not theirs to read."""
 
     roles = READERS + ACCOUNT_MANAGERS + SECURITY_AUDITORS
 
@@ -58,7 +58,14 @@ class IndexView(Guarded, AdminIndexView):
         return self.render("admin/civicrules_index.html", missing_years=missing_years_ahead(db.session),
                            first_uncounted=first_uncounted_day(db.session, clock.now().date(), NOTICE_WARN_DAYS),
                            missing_people=grids_missing_people(db.session), missing_people_url=missing_people_url(),
+                           without_area=_named(staff_without_area(db.session)), without_area_url=without_area_url(),
                            roster_gaps=tonight_gaps(db.session, clock.now()), label=shown_label)
+
+
+def _named(people: list) -> list[tuple[str, str]]:
+    """Each person's name and unit name in the reader's language, as the home's warning lists them."""
+    zh = short_lang() == "zh"
+    return [(p.name, p.unit.name_zh if zh else p.unit.name_en or p.unit.name_zh) for p in people]
 
 
 class MissingPeopleFilter(BaseSQLAFilter):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Response, flash, stream_with_context
+from flask import flash
 from flask_admin import Admin
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,14 +23,14 @@ from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, Readab
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from admin.people import place_problems
 from engine.audit.security_log import KINDS, record
-from engine.core.cells import csv_chunks, local
+from engine.core.cells import local
 from engine.core.models import ApiToken, SecurityAuditEntry, Unit, User
 from engine.accounts import tokens
 from engine.accounts.users import ROLES, create_user, deactivate, reactivate, reset_password, set_role
 from rules.problems import InputError
 from web.common.display import in_reader_language
 from web.common.extensions import db
-from web.auth import record_export, request_actor
+from web.auth import request_actor
 from web.common.i18n import short_lang
 from engine.accounts.lockout import unlock
 
@@ -293,6 +293,7 @@ class SecurityAuditView(ReadOnlyView):
     can_view_details = False
     can_export = True
     export_types = ["csv"]
+    export_record = "导出安全审计日志 / security audit log csv"  # an export of the log is itself in the log
     page_size = 50
     column_list = ("at", "kind", "username", "address", "what", "subject")
     column_export_list = column_list
@@ -306,19 +307,9 @@ class SecurityAuditView(ReadOnlyView):
     column_formatters = {"at": _local_column("at"), "kind": lambda v, c, m, n: _kind_name(m.kind),
                          "what": lambda v, c, m, n: in_reader_language(m.what)}
     column_formatters_export = {"at": lambda v, c, m, n: local(m.at, campaign_zone(campaign_for(db.session, None))),
-                                "kind": column_formatters["kind"]}
+                                "kind": column_formatters["kind"], "what": column_formatters["what"]}
     column_labels = {"at": _l("At"), "kind": _l("Kind"), "username": _l("User"), "address": _l("Address"),
                      "what": _l("What"), "subject": _l("Concerning")}
-
-    def _export_csv(self, return_url):
-        """An export of the log is itself an export, and so in the log."""
-        record_export("导出安全审计日志 / security audit log csv")
-        _count, data = self._export_data()
-        columns = self._export_columns
-        rows = ([self.get_export_value(row, name) for name, _label in columns] for row in data)
-        return Response(stream_with_context(csv_chunks([label for _name, label in columns], rows)),
-                        mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment;filename={self.get_export_name('csv')}"})
 
 
 def add_security_views(admin: Admin) -> None:

@@ -27,7 +27,7 @@ from web import (api, appraisal, assessment, assessment_api, attachments, bullet
                  request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common import display, widget_words
 from web.common.extensions import babel, csrf, db, login_manager
-from web.common.i18n import remember_choice, select_locale, switch_link
+from web.common.i18n import html_lang, remember_choice, select_locale, switch_link
 from web.common.problems import problem
 from web.common.wellformed import RENDERERS, init_wellformed
 from web.observability import init_observability
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     RENDERERS["open311"] = open311.refusal  # Open311 clients read their own error list
     app.before_request(remember_choice)  # a ?lang= choice is kept on the user's row
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["html_lang"] = html_lang  # base.html's <html lang>; the admin's is set in admin/__init__.py
     app.jinja_env.globals["switch_link"] = switch_link  # the nav's language switch keeps the page's query
     app.jinja_env.globals["describe_limit"] = describe_limit
     display.register(app)  # |local, |duration and the names of codes, for every page and admin list

@@ -28,6 +28,8 @@ from engine.core import clock
 from engine.core.cells import XLSX, Rate
 from engine.core.models import Campaign, SanctionRun
 from engine.people.staff import position_name
+from engine.supervision import cadence
+from engine.supervision.inspection import FREQUENCIES
 from web import charts
 from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet, xlsx
@@ -112,10 +114,28 @@ def sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
          count_rows),
         (_("Inspection findings (三级督查)"), [_("Inspection tier"), _("Unit code"), _("Responsible unit"),
                                            _("Findings"), _("Rectified")], finding_rows),
+        *rounds_sheets(bulletin, lang),
         (_("Sanctions due"), [_("Rule"), _("Sanction"), _("Unit code"), _("Unit"), _("Ranks that caused it")],
          sanction_rows),
         first_response_sheet(bulletin, lang),
     ]
+
+
+def rounds_sheets(bulletin: Bulletin, lang: str) -> list[Sheet]:
+    """三级督查 rounds: per tier (a tier that held none shows 0 and names its idle plans), then per plan against
+    its frequency (seed 002: 随时掌握工作开展情况，一周通报一次)."""
+    pick = 0 if lang == "zh" else 1
+    tiers = [[tier_label(bulletin.tier_names, t.tier, lang), t.plans, t.rounds,
+              ("、" if lang == "zh" else "; ").join(_name(p, lang) for p in t.idle) or None]
+             for t in cadence.by_tier(bulletin.rounds)]
+    plans = [[_name(p, lang), tier_label(bulletin.tier_names, p.tier, lang),
+              FREQUENCIES.get(p.frequency, (p.frequency, p.frequency))[pick], p.rounds, p.held_text(lang),
+              cadence.STATUS[p.status][pick]] for p in bulletin.rounds]
+    return [(_("Inspection rounds per tier (三级督查)"),
+             [_("Inspection tier"), _("Plans"), _("Rounds"), _("Plans that held no round")], tiers),
+            (_("Inspection rounds against each plan's frequency"),
+             [_("Inspection plan"), _("Inspection tier"), _("Frequency"), _("Rounds"), _("Held against frequency"),
+              _("Status")], plans)]
 
 
 def _minutes(value: float | None) -> str:

@@ -1,20 +1,23 @@
-"""The command centre (智慧城管指挥平台): a map page that polls its state every few seconds, and the same state as
-JSON for other systems (GET /api/v1/command-centre, user tokens). Thin: engine/readiness/command.py
-aggregates. Field units are refused: the centre shows every unit's numbers, their own task list is /tasks."""
+"""The command centre (智慧城管指挥平台): a map page that polls its state every few seconds, with the list of
+responsibility areas (责任区域清单), and the same state as JSON for other systems (GET /api/v1/command-centre,
+user tokens). Thin: engine/readiness/command.py aggregates. Field units are refused: the centre shows every
+unit's numbers, their own task list is /tasks."""
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.models import Category, Unit
+from engine.people.areas import area_list
 from engine.space.datum import geometry_from_wgs84
 from engine.readiness import command as command_centre
 from rules.problems import InputError
-from web.auth import require_roles, require_token
+from web.auth import require_roles, require_token, token_user
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import refused
@@ -33,6 +36,11 @@ def _zoom() -> int:
     return int(zoom) if zoom.isdecimal() and len(zoom) < 3 else command_centre.DEFAULT_ZOOM
 
 
+def _role() -> str | None:
+    """The caller's role (the token's user, else the signed-in one): it decides whether phones are shown whole."""
+    return getattr(token_user() or current_user, "role", None)
+
+
 def _answer():
     """The state for the request's filters, or 422 naming the bad filter (nothing is written either way)."""
     lang = short_lang()
@@ -40,13 +48,14 @@ def _answer():
         filters = command_centre.filters_from(db.session, request.args)
     except InputError as err:
         return refused(err.problems)
-    return jsonify(command_centre.state(db.session, filters, clock.now(), lang, _zoom()))
+    return jsonify(command_centre.state(db.session, filters, clock.now(), lang, _zoom(), _role()))
 
 
 @bp.get("/command")
 @require_roles(*WATCHERS)
 def page():
-    """The map, the overdue board and the filters; command-centre.js fills them from /command/state."""
+    """The map, the overdue board and the filters, which command-centre.js fills from /command/state, and the
+    list of responsibility areas (责任区域清单) drawn once with the page."""
     lang = short_lang()
     web = current_app.extensions["civicrules.settings"].web
     shapes = [{**f, "geometry": geometry_from_wgs84(f["geometry"], web.map_tiles_crs)}
@@ -61,10 +70,12 @@ def page():
              "points": _("Inspection points"), "reports": _("reports"), "unit": _("Unit"), "total": _("Total"),
              "none_overdue": _("No overdue tasks."), "nobody": _("Nobody is on duty now."),
              "until": _("until"), "stale": _("Not updated: the server did not answer."),
-             "case": _("Case"), "no_hotspots": _("No hotspots now.")}
+             "case": _("Case"), "no_hotspots": _("No hotspots now."),
+             "nobody_named": _("No responsible person named")}
     return render_template("command.html", shapes=shapes, categories=categories, units=units, lists=lists,
                            words=words, lang=lang, poll_ms=POLL_SECONDS * 1000, tiles=web.map_tiles,
-                           attribution=web.map_attribution, args=request.args)
+                           attribution=web.map_attribution, args=request.args,
+                           areas=area_list(db.session, lang, _role()))
 
 
 @bp.get("/command/state")
@@ -90,7 +101,12 @@ def _schema() -> dict[str, Any]:
         "totals": {"type": "object", "properties": {"open": count, "overdue": count,
                                                     "outside_grids": {"type": "object"}}},
         "grids": {"type": "array", "items": {"type": "object", "properties": {
-            "id": count, "code": {"type": "string"}, "name": {"type": "string"}, "open": count, "overdue": count}}},
+            "id": count, "code": {"type": "string"}, "name": {"type": "string"}, "open": count, "overdue": count,
+            "people": {"type": "array", "description": "who answers for the grid (责任人, 监督员); phones masked "
+                                                       "unless the caller's role calls people",
+                       "items": {"type": "object", "properties": {
+                           "name": {"type": "string"}, "duty": {"type": "string"}, "position": {"type": "string"},
+                           "phone": {"type": "string"}}}}}}},
         "board": {"type": "object", "properties": {
             "tiers": {"type": "array", "items": {"type": "object", "properties": {
                 "level": count, "name": {"type": "string"}}}},
@@ -109,9 +125,9 @@ def _schema() -> dict[str, Any]:
 OPENAPI_PATHS = {
     "/api/v1/command-centre": {"get": {
         "summary": "The command centre (智慧城管指挥平台): open and overdue tasks per grid, overdue by unit and tier",
-        "description": "Aggregated on the server: counts per grid, the overdue board by unit and the highest "
-                       "supervision tier each overdue task has reached (level 0: not escalated), the most reported "
-                       "open cases, inspection points with today's readiness (grouped into cells by `zoom` when "
+        "description": "Aggregated on the server: counts per grid with the people who answer for it (责任区域), "
+                       "the overdue board by unit and the highest supervision tier each overdue task has reached "
+                       "(level 0: not escalated), the most reported open cases, inspection points with today's readiness (grouped into cells by `zoom` when "
                        "there are many) and the people on duty now. Times are the campaign's local time.",
         "tags": ["supervision"], "security": BEARER,
         "parameters": [{"name": "category", "in": "query", "description": "a category code",

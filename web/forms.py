@@ -15,6 +15,20 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 
+class NumberField(FloatField):
+    """A number box whose refusal says what to enter, in the domain's words (WTForms says "Not a valid float value")."""
+
+    def __init__(self, label=None, validators=None, message: str = "", **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist: list) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as err:
+            raise ValueError(str(self.message)) from err
+
+
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
@@ -48,8 +62,8 @@ class HandoverForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
     grid = SelectField(_l("Grid"), validate_choice=False)
     address = StringField(_l("Address"), validators=[Length(max=300)])
-    lat = FloatField(_l("Latitude"), validators=[Optional()])
-    lon = FloatField(_l("Longitude"), validators=[Optional()])
+    lat = NumberField(_l("Latitude"), validators=[Optional()], message=_l("Enter the latitude as a number."))
+    lon = NumberField(_l("Longitude"), validators=[Optional()], message=_l("Enter the longitude as a number."))
     lead = SelectField(_l("Lead unit (主办)"), validate_choice=False)
     cooperating = SelectMultipleField(_l("Cooperating units (协办)"), validate_choice=False)
     limit_value = StringField(_l("Time limit"), validators=[Length(max=20)])

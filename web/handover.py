@@ -53,6 +53,8 @@ def _place(form: HandoverForm, problems: list[Problem], lang: str) -> None:
     """Each engine problem next to its field, unless the form's own check already named what is wrong there."""
     named = {field.name for field in form if field.errors}
     for problem in problems:
+        if problem.where == "location" and named & {"lat", "lon"}:
+            continue  # the point's box that holds no number says so; "both or neither" would mislead
         field = getattr(form, FIELD_OF.get(problem.where, problem.where), form.title)
         if field.name not in named:
             field.errors.append(problem.message(lang))

@@ -11,7 +11,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, SupervisionTier, User
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, PlanItem, SupervisionTier, User
 from engine.delivery import inbox
 from rules.problems import Problem
 from web.auth import require_roles, require_token, token_user
@@ -77,11 +77,22 @@ def _tier_names(lang: str) -> dict[tuple[int | None, int], str]:
     return names
 
 
+def _plan_titles(messages: list[inbox.Message]) -> dict[int, str]:
+    """The titles of overdue plan items raised before their messages carried them (one query for the page)."""
+    ids = {m.row.payload.get("plan_item") for m in messages if m.row.kind == "plan_overdue"
+           and isinstance(m.row.payload, dict) and not m.row.payload.get("title")}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(PlanItem.id, PlanItem.title).where(PlanItem.id.in_(ids))).all())
+
+
 def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
     """Each message as people read it: what happened in words, from whom, about which task (category and
     unit by name), at the campaign's local time."""
     campaigns = {m.task.campaign_id for m in messages if m.task is not None}
     zones, tiers = _zones(campaigns), _tier_names(lang)
+    titles = _plan_titles(messages)
     default = ZoneInfo(DEFAULT_TIMEZONE)
     out = []
     for m in messages:
@@ -103,6 +114,11 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
         text = payload.get("message") if isinstance(payload.get("message"), str) else None
         if row.kind == "digest" and isinstance(payload.get("open"), int):
             text = _("%(open)s open tasks, %(overdue)s overdue", open=payload["open"], overdue=payload.get("overdue", 0))
+        if row.kind == "plan_overdue" and isinstance(payload.get("code"), str):
+            text = _("Item %(code)s of the task breakdown table, “%(title)s”, is past its due date (%(due_on)s) at "
+                     "%(percent)s%% done: finish it and report its progress.", code=payload["code"],
+                     title=payload.get("title") or titles.get(payload.get("plan_item"), ""),
+                     due_on=payload.get("due_on", ""), percent=payload.get("percent", 0))
         link = None
         if row.kind == "bulletin_published" and isinstance(payload.get("issue"), int):
             heading, summary = payload.get("title") or {}, payload.get("summary") or {}

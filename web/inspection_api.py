@@ -152,6 +152,7 @@ def get_coverage():
                     "findings": {str(t): n for t, n in found.findings.items()},
                     "findings_by_unit": [{"unit": uid, "by_tier": {str(t): n for t, n in tiers.items()}}
                                          for uid, tiers in sorted(by_unit.items())],
+                    "plans": [p.as_json() for p in found.plans],
                     "grids": [g.as_json() for g in found.grids], "streets": [s.as_json() for s in found.streets]})
 
 
@@ -214,7 +215,8 @@ def _openapi() -> dict:
                 "type": "object", "properties": {"location": location}}}}},
             "responses": {"200": json_response("Ended", round_row), **problem_responses(401, 403, 404, 422)}}},
         "/api/v1/inspection/coverage": {"get": {
-            "summary": "Grids and streets inspected in a week, by tier, with findings per unit and tier",
+            "summary": "Grids and streets inspected in a week, by tier, with findings per unit and tier, and each "
+                       "plan's rounds against its frequency (a plan that held none included)",
             "security": BEARER, "tags": tag, "parameters": [
                 {"name": "week", "in": "query", "required": False, "schema": {"type": "string", "example": "2026-W49"}},
                 {"name": "campaign", "in": "query", "required": False, "schema": {"type": "string"}}],

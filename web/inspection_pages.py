@@ -14,7 +14,7 @@ from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.models import (Category, Evidence, FilingCondition, InspectionFinding, InspectionPlan,
                                 InspectionRound, Street, Unit, User)
-from engine.supervision import coverage, inspection
+from engine.supervision import cadence, coverage, inspection
 from rules.problems import InputError, Problem
 from web.auth import require_roles
 from web.common.extensions import db
@@ -66,8 +66,10 @@ def _zone(round_: InspectionRound) -> str:
 def index():
     tier = inspection.inspector_tier(db.session, current_user)
     body = inspection.body_name(db.session, tier) if tier and tier not in inspection.TIERS else None
+    plans = inspection.plans_for(db.session, tier)
     return render_template("inspection.html", tier=tier, tiers=inspection.TIERS, body=body,
-                           plans=inspection.plans_for(db.session, tier), frequencies=inspection.FREQUENCIES,
+                           plans=plans, frequencies=inspection.FREQUENCIES, statuses=cadence.STATUS,
+                           week=cadence.this_week(db.session, plans, clock.now()),
                            current=inspection.open_round(db.session, current_user),
                            rounds=inspection.rounds_of(db.session, current_user), lang=short_lang(), errors={})
 
@@ -183,5 +185,6 @@ def coverage_page():
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(by_unit))))}
     return render_template("inspection_coverage.html", campaign=campaign, period=period, coverage=found,
                            by_unit=by_unit, units=units, tiers=inspection.TIERS, lang=short_lang(),
+                           frequencies=inspection.FREQUENCIES, statuses=cadence.STATUS,
                            previous=period.previous(campaign.timezone).label,
                            following=period_containing("week", period.end, campaign.timezone).label)

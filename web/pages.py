@@ -43,7 +43,7 @@ from web.common.i18n import short_lang
 from web.common.taskforms import page_form
 from web import task_view
 from web.forms import LoginForm, PasswordChangeForm, ReplyForm
-from web.ratelimit import account_waits, login_limit, note_sign_in
+from web.ratelimit import account_waits, login_limit, note_sign_in, password_limit
 from web.security import SIGN_IN_FAILED, local_target
 from engine.cases.cooperation import COOPERATING, LEAD, answers, lead_task, role_of
 from engine.cases.stages import count_awaiting_dispatch, stage_name
@@ -150,11 +150,11 @@ def password_change_first():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_limit
 @require_roles(*ROLES)
+@password_limit
 def change_password():
     """The user's own password change (forced after a reset); errors next to their field. A wrong current
-    password is a guess like a failed sign-in and counts towards the same limits."""
+    password is a guess at the account's password and counts towards its own limit; a form error does not."""
     form = PasswordChangeForm()
     user = current_user._get_current_object()  # login_user below needs the user, not the proxy
     if form.validate_on_submit():
@@ -303,6 +303,7 @@ def task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200
         act_errors=act_errors or {}, typed=typed or {}, map_links=task_view.map_links(task.event),
         requested=extension.requested(task), limit_units=task_view.limit_units(lang), field_name=task_view.field_name,
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
+        due_at_inspection=task_view.due_at_inspection(db.session, task),
         units=units_for_reroute() if "reroute" in actions else [],
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
         candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name,

@@ -67,7 +67,8 @@ def _reaches(permit: Permit, area: Any) -> bool:
 def list_permits():
     """The register as GeoJSON features; ?kind=, ?valid_at= (valid then) and ?bbox=west,south,east,north."""
     lang, problems = short_lang(), []
-    query = select(Permit).options(selectinload(Permit.approved_by)).order_by(Permit.number)
+    query = select(Permit).options(selectinload(Permit.approved_by), selectinload(Permit.declared_by),
+                                   selectinload(Permit.reviewed_by)).order_by(Permit.number)
     kind = request.args.get("kind")
     if kind is not None:
         if kind not in PERMIT_KINDS:
@@ -101,6 +102,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
                 "(WGS-84/CGCS2000, longitude first)", "properties": {
                     "type": {"type": "string", "enum": ["Point", "Polygon", "MultiPolygon"]},
                     "coordinates": {"type": "array", "items": {}}}}
+    unit = {"type": "object", "required": ["code", "name"], "properties": {"code": {"type": "string"},
+                                                                            "name": {"type": "string"}}}
     feature = {"type": "object", "required": ["type", "id", "geometry", "properties"], "properties": {
         "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"}, "geometry": geometry,
         "properties": {"type": "object", "required": ["number", "kind", "holder", "starts_at", "ends_at", "status",
@@ -113,15 +116,18 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "starts_at": {"type": "string", "format": "date-time"},
             "ends_at": {"type": "string", "format": "date-time"},
             "status": {"type": "string", "enum": list(STATUS_NAMES)}, "status_name": {"type": "string"},
-            "approved_by": {"type": "object", "required": ["code", "name"], "properties": {
-                "code": {"type": "string"}, "name": {"type": "string"}}},
+            "approved_by": unit,
             "filed_on": {"type": "string", "format": "date", "nullable": True,
                          "description": "Written filing (书面备案) with the committee"},
-            "filing_reference": {"type": "string", "nullable": True}}}}}
+            "filing_reference": {"type": "string", "nullable": True},
+            "declared_by": {**unit, "nullable": True, "description": "Temporary markets: the sub-district that "
+                            "declared it (申报)"},
+            "reviewed_by": {**unit, "nullable": True, "description": "Temporary markets: the bureau that reviewed it "
+                            "(审定) for the committee's approval"}}}}}
     paths = {"/api/v1/permits": {"get": {
         "summary": "The permits register (审批/备案) as a GeoJSON FeatureCollection",
         "description": "Each feature is a permit's place; `valid_at` keeps the permits valid at that instant "
-                       "(status valid and within their period), as evaluation counts them.",
+                       "(status valid and within their period); evaluation counts only those from their kind's approver.",
         "tags": ["permits"], "security": BEARER,
         "parameters": [
             {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(PERMIT_KINDS)}},

@@ -188,7 +188,8 @@ def report_json():
     return jsonify({"month": month, "units": [{
         "unit": {"code": line.unit.code, "name": line.unit.name_zh if lang == "zh" else line.unit.name_en},
         "due": line.due, "done": line.done, "behind": [i.code for i in line.behind],
-        "lagging": [i.code for i in line.lagging]} for line in lines]})
+        "lagging": [i.code for i in line.lagging], "shares_experience": line.shares_experience,
+        "makes_pledge": line.makes_pledge} for line in lines]})
 
 
 def _openapi() -> dict[str, Any]:
@@ -220,7 +221,8 @@ def _openapi() -> dict[str, Any]:
                 "done_on": {"type": "string", "format": "date", "nullable": True}}}),
                 **problem_responses(400, 401, 403, 404, 422)}}},
         "/api/v1/plan/report": {"get": {
-            "summary": "The monthly progress report for the 推进会: per lead unit, items due, done, behind",
+            "summary": "The monthly progress report for the 推进会: per lead unit, items due, done, behind, and "
+                       "whether it shares experience (经验交流) or makes a statement (表态发言)",
             "tags": ["plan"], "security": BEARER,
             "parameters": [{"name": "month", "in": "query", "schema": {"type": "string", "example": "2026-11"}}],
             "responses": {"200": json_response("Per unit, most behind first", {"type": "object", "properties": {

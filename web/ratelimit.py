@@ -1,5 +1,6 @@
 """Rate limits on the app's Redis: sign-in per username and address and per address across usernames (so
-rotating usernames from one address is throttled too) through Flask-Limiter; intake per token through one Lua
+rotating usernames from one address is throttled too), and wrong current passwords on the own password change
+per account, through Flask-Limiter; intake per token through one Lua
 script, which also reads the token revocation epoch in the same round trip (engine/accounts/tokens.py).
 
 Limits live in Redis so every web process counts together. If Redis is unreachable the limits fall back to
@@ -143,6 +144,21 @@ _login_per_address = limiter.shared_limit(_config_value("CIVICRULES_LOGIN_ADDRES
 def login_limit(view: Callable) -> Callable:
     """Both sign-in limits on a view (the login page, the API's token endpoint)."""
     return _login_per_address(_login_per_name(view))
+
+
+def _account_key() -> str:
+    """The signed-in account: colleagues behind one address (a NAT) never share its count."""
+    return str(getattr(current_user, "username", "") or request.remote_addr or "unknown").lower()
+
+
+def _wrong_password(response: Response) -> bool:
+    """Only a wrong current password counts, as the view says in g.sign_in_failed; a form error never does."""
+    return bool(g.get("sign_in_failed"))
+
+
+#: The own password change, inside the sign-in check: 5 wrong current passwords a minute per account.
+password_limit = limiter.shared_limit(_config_value("CIVICRULES_LOGIN_RATE_LIMIT"), scope="password",
+                                      key_func=_account_key, methods=["POST"], deduct_when=_wrong_password)
 
 #: One round trip per intake request: read the revocation epoch, then a moving window per token (a list of
 #: the last `limit` request times): refused while the oldest of them is younger than the window.

@@ -9,7 +9,10 @@ from urllib.parse import quote, urlencode
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from engine.core.models import Event, Evidence, Task, TaskTemplate, TaskTransition
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core.models import Campaign, Event, Evidence, Task, TaskTemplate, TaskTransition
 from engine.space.datum import from_wgs84
 from rules.limits import LIMIT_UNIT_TABLE
 from rules.problems import InputError
@@ -34,6 +37,13 @@ class Answer:
 
 def _label(spec: dict[str, Any], lang: str) -> str:
     return str(spec.get(lang) or spec.get("zh") or spec.get("name"))
+
+
+def due_at_inspection(session: Session, task: Task) -> bool:
+    """Whether the task is due when its campaign's inspection starts: a task at an inspection point whose
+    working-time deadline would have fallen after it (engine.core.worktime.before_inspection), so its page says why."""
+    starts = session.scalar(select(Campaign.inspection_starts_at).where(Campaign.id == task.campaign_id))
+    return starts is not None and task.deadline_at == starts
 
 
 def latest(task: Task, action: str) -> TaskTransition | None:

@@ -2,7 +2,8 @@
 trend of each unit, the top categories, overdue tasks by the supervision tier they reached, the
 sanctions due (the kept list once produced, else a provisional one), the points lost rolled up
 person → squad → unit (扣分落实到人) and the findings of the three inspection tiers (三级督查) per tier and
-responsible unit with how many were rectified. Pages, exports and the published issues render this."""
+responsible unit with how many were rectified, with the rounds each plan held against its frequency (a tier
+or squad that held none shows as such). Pages, exports and the published issues render this."""
 from __future__ import annotations
 
 from collections import Counter
@@ -21,6 +22,7 @@ from engine.assessment.rollup import UnitPoints, points_from_rows
 from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, SupervisionTier, Task, TaskStep,
                                Unit)
 from engine.core.states import TaskStatus
+from engine.supervision import cadence
 
 TREND_PERIODS = 6
 
@@ -59,6 +61,7 @@ class Bulletin:
     points: list[UnitPoints] = field(default_factory=list)  # 扣分落实到人, units losing most first
     findings: list[FindingLine] = field(default_factory=list)  # 三级督查, by tier then most found
     tier_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # level -> (zh, en) of the campaign
+    rounds: list[cadence.PlanRounds] = field(default_factory=list)  # 三级督查 rounds per plan against its frequency
 
     def findings_by_tier(self) -> list[tuple[int, int, int]]:
         """(tier, found, rectified) for each tier that found something, tier 1 first."""
@@ -160,4 +163,5 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final,
                     points_from_rows(session, rows, rebounds, period, now),
-                    findings(session, campaign, period, cutoff), tier_names(session, campaign))
+                    findings(session, campaign, period, cutoff), tier_names(session, campaign),
+                    cadence.held(session, campaign.id, period.start, period.end, cutoff, campaign.timezone))

@@ -21,6 +21,7 @@ from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.indicators import Period, parse_period, period_containing
 from engine.core import clock, outbox
 from engine.core.models import BulletinIssue, Campaign, Unit, User
+from engine.supervision import cadence
 from rules.problems import InputError, Problem
 
 KIND = "bulletin_published"
@@ -88,6 +89,8 @@ def content_of(session: Session, bulletin: Bulletin) -> dict[str, Any]:
             "by_tier": [{"tier": t, "found": f, "rectified": r} for t, f, r in by_tier],
             "by_unit": [{"tier": line.tier, "unit": _unit(units[line.unit_id]), "found": line.found,
                          "rectified": line.rectified} for line in bulletin.findings]},
+        "rounds": {"plans": [line.as_json() for line in bulletin.rounds],
+                   "by_tier": [tier.as_json() for tier in cadence.by_tier(bulletin.rounds)]},
         "totals": totals,
         "overdue_by_tier": [{"tier": tier, "tasks": count} for tier, count in bulletin.overdue_by_tier],
         "ranking": ranking,
@@ -129,17 +132,23 @@ def _next_number(session: Session, campaign: Campaign) -> int:
 
 
 def publish(session: Session, issue: BulletinIssue, now: datetime) -> int:
-    """One inbox message per unit (the outbox fans it out to the unit's e-mail and robots); returns how many."""
+    """One message per unit (the outbox fans it out to the unit's e-mail and robots); returns how many. The inbox
+    shows them as one (`shown_as`): an account reading several units reads the issue once."""
     content = issue.content
+    units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
     payload = {"issue": issue.id, "campaign": content["campaign"]["code"], "number": issue.number,
                "period": issue.period, "sha256": issue.content_sha256,
                "title": {lang: title(content, lang) for lang in ("zh", "en")},
                "summary": {lang: summary(content, lang) for lang in ("zh", "en")},
-               "url": f"/assessment/issues/{issue.id}.pdf"}
-    units = list(session.scalars(select(Unit.id).order_by(Unit.id)))
-    outbox.write(session, [outbox.message(f"bulletin:{issue.id}:unit:{unit_id}", KIND, f"unit:{unit_id}", payload,
-                                          now) for unit_id in units])
+               "url": f"/assessment/issues/{issue.id}.pdf",
+               "shown_as": _key(issue, units[0]) if units else None}
+    outbox.write(session, [outbox.message(_key(issue, unit_id), KIND, f"unit:{unit_id}", payload, now)
+                           for unit_id in units])
     return len(units)
+
+
+def _key(issue: BulletinIssue, unit_id: int) -> str:
+    return f"bulletin:{issue.id}:unit:{unit_id}"
 
 
 def due_week(campaign: Campaign, now: datetime) -> Period | None:

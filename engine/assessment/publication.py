@@ -34,7 +34,8 @@ WORDS = {
            "provisional": "提示：数据截至{at}（{tz}），统计期尚未结束，本期数据为暂定。",
            "counted": "数据截至{at}（{tz}）。", "page": "第 {n} 页 共 {nb} 页", "sanction_line": "{unit}：{sanction}（{rule}）",
            "subject": "关于{first}至{last}督查情况的通报", "corrects": "更正第{n}期",
-           "idle": "本周无到期任务、未参与排名的单位（{n}个）：{units}。"},
+           "idle": "本周无到期任务、未参与排名的单位（{n}个）：{units}。", "plan": "督查计划", "frequency": "频次",
+           "rounds": "督查轮次", "held": "按频次开展", "status": "情况"},
     "en": {"bulletin": "Inspection Bulletin", "to": "To all sub-district offices, departments and squads:",
            "tier": "Tier", "found": "Found", "rectified": "Rectified", "rate": "Rate", "unit": "Responsible unit",
            "due": "Due", "handled": "Handled", "closed": "Closed", "overdue": "Overdue", "unhandled": "Overdue, unhandled",
@@ -46,7 +47,8 @@ WORDS = {
            "provisional": "Note: counted up to {at} ({tz}); the period has not ended, so these figures are provisional.",
            "counted": "Counted up to {at} ({tz}).", "page": "Page {n} of {nb}", "sanction_line": "{unit}: {sanction} ({rule})",
            "subject": "Inspection and supervision from {first} to {last}", "corrects": "Corrects No. {n}",
-           "idle": "Units with no task due this week, not ranked ({n}): {units}."},
+           "idle": "Units with no task due this week, not ranked ({n}): {units}.", "plan": "Inspection plan",
+           "frequency": "Frequency", "rounds": "Rounds", "held": "Held against frequency", "status": "Status"},
 }
 
 
@@ -84,6 +86,7 @@ def narrative(content: dict[str, Any], lang: str) -> list[str]:
         lines.append(f"{this}到期任务{totals['due']}件，已处置{totals['handled']}件"
                      f"（处置率{_percent(totals['handled'], totals['due'])}），已结案{totals['closed']}件；"
                      f"超期{totals['overdue']}件，其中超期未处置{totals['overdue_unhandled']}件；问题反弹{totals['rebounds']}次。")
+        lines += rounds_narrative(content, "zh")
         if content["commended"]:
             lines.append(f"{units(content['commended'])}{this}排名同组第一，予以通报表扬。")
         if content["criticised"]:
@@ -99,6 +102,7 @@ def narrative(content: dict[str, Any], lang: str) -> list[str]:
     lines.append(f"{totals['due']} tasks fell due {this}; {totals['handled']} were handled "
                  f"({_percent(totals['handled'], totals['due'])}) and {totals['closed']} closed. {totals['overdue']} "
                  f"went overdue, {totals['overdue_unhandled']} of them unhandled; {totals['rebounds']} problems rebounded.")
+    lines += rounds_narrative(content, "en")
     if content["commended"]:
         lines.append(f"Commended for ranking first in their group: {units(content['commended'])}.")
     if content["criticised"]:
@@ -107,6 +111,27 @@ def narrative(content: dict[str, Any], lang: str) -> list[str]:
     if content.get("corrects"):
         lines.insert(0, f"This issue corrects No. {content['corrects']['number']}: {content['corrects']['reason']}")
     return lines
+
+
+def rounds_narrative(content: dict[str, Any], lang: str) -> list[str]:
+    """Rounds per tier, and the tiers and plans that held none (seed 002: 随时掌握工作开展情况); an issue frozen
+    before rounds were counted says nothing."""
+    rounds = content.get("rounds")
+    if not rounds:
+        return []
+    this = PERIOD_WORDS[lang][content["period"].get("kind", "week")][0]
+    tiers, idle = rounds["by_tier"], [p for p in rounds["plans"] if p["status"]["code"] == "none"]
+    if lang == "zh":
+        text = (f"{this}三级督查共开展督查{sum(t['rounds'] for t in tiers)}轮，其中"
+                + "，".join(f"{tier_name(content, t['tier'], 'zh')}{t['rounds']}轮" for t in tiers) + "。")
+        if idle:
+            text += "本期未开展督查的：" + "、".join(p["zh"] for p in idle) + "。"
+        return [text]
+    text = (f"The three tiers held {sum(t['rounds'] for t in tiers)} inspection rounds {this}: "
+            + "; ".join(f"{tier_name(content, t['tier'], 'en')} {t['rounds']}" for t in tiers) + ".")
+    if idle:
+        text += " No round held under: " + "; ".join(p["en"] for p in idle) + "."
+    return [text]
 
 
 def title(content: dict[str, Any], lang: str) -> str:
@@ -324,6 +349,16 @@ def _findings(doc: _Document, content: dict[str, Any], lang: str) -> None:
                                         for t in findings["by_tier"]], PALETTE[0])
 
 
+def _rounds(doc: _Document, content: dict[str, Any], lang: str) -> None:
+    """Each plan's rounds against its frequency, a plan that held none included."""
+    words, rounds = WORDS[lang], content.get("rounds")
+    if not rounds:
+        return
+    _table(doc, [words["plan"], words["tier"], words["frequency"], words["rounds"], words["held"], words["status"]],
+           [[p[lang], tier_name(content, p["tier"], lang), p["frequency"][lang] or p["frequency"]["code"],
+             p["rounds"], p["held_text"][lang], p["status"][lang]] for p in rounds["plans"]], (46, 38, 14, 16, 28, 28))
+
+
 def _handling(doc: _Document, content: dict[str, Any], lang: str) -> None:
     words = WORDS[lang]
     rows = [[_name(r["unit"], lang), r["due"], r["handled"], r["closed"], r["overdue_unhandled"], r["rebounds"]]
@@ -380,6 +415,7 @@ def pdf(content: dict[str, Any], lang: str, appendix: list[tuple[str, list[str],
         _paragraph(doc, words["counted"].format(at=content["counted_until"], tz=tz), lang, 9.5, GREY)
     _section(doc, sections[0])
     _findings(doc, content, lang)
+    _rounds(doc, content, lang)
     _section(doc, sections[1])
     _handling(doc, content, lang)
     _section(doc, sections[2])

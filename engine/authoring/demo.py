@@ -19,12 +19,12 @@ from engine.core.models import (Campaign, Category, ChecklistItem, DutyItem, Fro
                                 InspectionPointType, ListItem, Rule, RuleList, SupervisionTier, TaskTemplate, TierMember, Timeline,
                                 TimelineStep, Unit)
 from engine.core import clock
-from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, Person, Recipient,
-                                SanctionRule, Street, Zone)
+from engine.core.models import (DEFAULT_TIMEZONE, AssessmentConfig, InspectionPlan, Permit, PermitKind, Person,
+                                Recipient, SanctionRule, Street, Zone)
 from engine.people.responsibility import assign_grid
 from engine.people.roster import WeekPattern, save_week, units_on_call
 from engine.people.staff import position_name, save_person
-from engine.space.permits import PermitInput, save_permit
+from engine.space.permits import PermitInput, save_permit, save_permit_kind
 from engine.space.points import save_point
 from engine.space.zones import save_zone, set_active
 from rules.packs import load_pack
@@ -158,6 +158,7 @@ def _master_data(session: Session, pack: dict[str, Any]) -> None:
                 letter_duties=letter.get("duties"), letter_signed_on=_day(letter.get("signed_on")),
                 letter_valid_from=_day(letter.get("valid_from")), letter_valid_until=_day(letter.get("valid_until"))))
     _people(session, pack, units, grids)
+    _permit_kinds(session, pack.get("permit_kinds", []), units)
     _permits(session, pack.get("permits", []), units)
     _zones(session, pack)
     _inspection_points(session, pack)
@@ -233,6 +234,15 @@ def _people(session: Session, pack: dict[str, Any], units: dict[str, Unit], grid
     session.flush()
 
 
+def _permit_kinds(session: Session, specs: list[dict[str, Any]], units: dict[str, Unit]) -> None:
+    """Who approves, reviews and files each kind as seed 001's duty lists say; an administrator's settings stay."""
+    known = set(session.scalars(select(PermitKind.kind)))
+    for spec in specs:
+        if spec["kind"] not in known:
+            save_permit_kind(session, spec["kind"], units.get(spec.get("approver")), units.get(spec.get("reviewer")),
+                             bool(spec.get("filing_required")))
+
+
 def _permits(session: Session, specs: list[dict[str, Any]], units: dict[str, Unit]) -> None:
     """A few permits inside the demo's grids (审批/备案), so ZT3, ZT5, SM5 and SM6 can be seen not to fire there."""
     known = set(session.scalars(select(Permit.number)))
@@ -249,7 +259,8 @@ def _permits(session: Session, specs: list[dict[str, Any]], units: dict[str, Uni
             starts_at=_instant(spec["starts_at"]), ends_at=_instant(spec["ends_at"]), status=spec["status"],
             approved_by=units.get(spec["approved_by"]),
             filed_on=date.fromisoformat(spec["filed_on"]) if spec.get("filed_on") else None,
-            filing_reference=spec.get("filing_reference", "")))
+            filing_reference=spec.get("filing_reference", ""), declared_by=units.get(spec.get("declared_by")),
+            reviewed_by=units.get(spec.get("reviewed_by"))))
 
 
 def _roster(session: Session, spec: dict[str, Any], tz: str) -> None:

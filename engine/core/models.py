@@ -304,13 +304,38 @@ class Permit(Base):
     ends_at: Mapped[datetime] = mapped_column(UTC)
     status: Mapped[str] = mapped_column(String(16), default="valid")  # pending|valid|revoked|expired
     approved_by_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    approved_by: Mapped[Unit] = relationship()
+    approved_by: Mapped[Unit] = relationship(foreign_keys=[approved_by_id])
     filed_on: Mapped[Optional[date]] = mapped_column(Date)  # 书面备案 to the committee
     filing_reference: Mapped[Optional[str]] = mapped_column(String(100))
+    # A temporary market's two steps before the committee approves (seed 001, duty ⑨): the sub-district that
+    # declared it (申报) and the bureau that reviewed it (审定).
+    declared_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    declared_by: Mapped[Optional[Unit]] = relationship(foreign_keys=[declared_by_id])
+    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    reviewed_by: Mapped[Optional[Unit]] = relationship(foreign_keys=[reviewed_by_id])
     updated_at: Mapped[datetime] = mapped_column(UTC)
 
     def __str__(self) -> str:
         return f"{self.number} {self.holder_name}"
+
+
+class PermitKind(Base):
+    """Who approves a kind of permit (审批单位), who reviews it first (审定) and whether its approvals are filed in
+    writing with the committee (书面备案), as the duty lists say: set by the administrator, so a permit from
+    another unit is refused and does not count for the rules. A kind without a row has no approver named."""
+
+    __tablename__ = "permit_kinds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), unique=True)  # rules.facts.PERMIT_KINDS
+    approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    approver: Mapped[Optional[Unit]] = relationship(foreign_keys=[approver_id])
+    reviewer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    reviewer: Mapped[Optional[Unit]] = relationship(foreign_keys=[reviewer_id])
+    filing_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTC)  # the permit index's change check reads it
+
+    def __str__(self) -> str:
+        return self.kind
 
 
 class Zone(Base):

@@ -130,6 +130,14 @@ class WorkCalendar:
         return self.add_working_minutes(start, minutes)
 
 
+def before_inspection(due: datetime, start: datetime, inspection_starts_at: datetime | None) -> datetime:
+    """A deadline at an inspection point (测评点位) brought forward to the inspection's start when it would fall
+    after it (seed 003: 所有测评点在3月22日之前整改到位); a task set once the inspection began keeps its own."""
+    if inspection_starts_at is not None and start < inspection_starts_at < due:
+        return inspection_starts_at
+    return due
+
+
 def describe_limit(value: float, unit: str, lang: str = "zh") -> str:
     """'2 工作时', '1 个工作日', '2 小时（连续计时）' and their English forms."""
     return LIMIT_UNIT_TABLE[unit].amount_in(value, lang)

@@ -143,9 +143,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                                                      "its responsible person check it now.")},
     "bulletin_published": {"zh": ("督查通报第{number}期", "{summary}"),
                            "en": ("Inspection Bulletin No. {number}", "{summary}")},
-    "plan_overdue": {"zh": ("创建任务督办", "创建任务分解表第 {code} 项已超过完成时限（{due_on}），当前进度 {percent}%。"),
-                     "en": ("Plan item overdue", "Item {code} of the task breakdown table is past its due date "
-                                                 "({due_on}) at {percent} %.")},
+    "plan_overdue": {"zh": ("创建任务督办", "创建任务分解表第 {code} 项「{item}」已超过完成时限（{due_on}），"
+                                            "当前进度 {percent}%，请限期完成并报送进度。"),
+                     "en": ("Plan item overdue", "Item {code} of the task breakdown table, “{item}”, is past its due "
+                                                 "date ({due_on}) at {percent}% done: finish it and report its "
+                                                 "progress.")},
 }
 CALENDAR_GAP = {"zh": "注意：自 {day} 起工作日历没有节假日数据，处置时限将按周一至周五计算，请管理员录入当年节假日安排。",
                 "en": "Note: from {day} the working calendar has no holiday data; limits will count Monday to Friday "
@@ -187,7 +189,7 @@ def render(ctx: Context, language: str) -> Rendered:
               "open": ctx.payload.get("open", "?"), "overdue": ctx.payload.get("overdue", "?"), "kind": ctx.kind,
               "number": ctx.payload.get("number", "?"), "summary": (ctx.payload.get("summary") or {}).get(lang, ""),
               "code": ctx.payload.get("code", "?"), "due_on": ctx.payload.get("due_on", "?"),
-              "percent": ctx.payload.get("percent", "?")}
+              "percent": ctx.payload.get("percent", "?"), "item": ctx.payload.get("title", "?")}
     title = title.format(**values)
     labels = LABELS[lang]
     sep = "：" if lang == "zh" else ": "

@@ -6,7 +6,9 @@ step (`payload["body"]`), and for a row about a task, the task's unit (who answe
 `grid_unit`/`assignee` mean) and the people of its chain (`payload["chain"]` when the step names them,
 else the chain computed from the task). A user then reads the rows addressed to their unit (a field
 unit: and the units under it, as with tasks), their tier (board.tier_for), their person or themselves,
-through one index; read marks are per user.
+through one index; read marks are per user. Copies of one message to many units (a published bulletin's) name
+in `payload["shown_as"]` the key of the copy that stands for them all: their addressees are that copy's, so an
+account reading several units reads the message once.
 Rows are addressed as they appear: by the escalation poller every round, and by each inbox read.
 """
 from __future__ import annotations
@@ -150,12 +152,28 @@ def address_new(session: Session, stragglers: bool = False, limit: int = BATCH) 
     unit_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all()) if codes else {}
     needs_chain = any(r.task_id in tasks and not isinstance((r.payload or {}).get("chain"), list) for r in rows)
     chains = _Chains(session) if needs_chain else None
+    standing = _standing_for(session, rows)
     values = []
     for row in rows:
-        found = _addresses(row, tasks.get(row.task_id), unit_ids, chains) or {("none", 0)}
-        values += [{"outbox_id": row.id, "scope": scope, "ref": ref} for scope, ref in sorted(found)]
+        found = _addresses(row, tasks.get(row.task_id), unit_ids, chains)
+        shown = standing.get(row.id, row.id)
+        if shown != row.id:  # a copy: its addressees read the copy standing for it; it is itself addressed to no one
+            values.append({"outbox_id": row.id, "scope": "none", "ref": 0})
+        values += [{"outbox_id": shown, "scope": scope, "ref": ref}
+                   for scope, ref in sorted(found or ({("none", 0)} if shown == row.id else set()))]
     session.execute(_insert_ignoring(session, InboxAddress), values)
     return len(rows)
+
+
+def _standing_for(session: Session, rows: list[Any]) -> dict[int, int]:
+    """Each copy's row id -> the id of the row its `shown_as` key names (one lookup by the unique key)."""
+    keys = {row.id: shown for row in rows if isinstance(row.payload, dict)
+            and isinstance(shown := row.payload.get("shown_as"), str)}
+    if not keys:
+        return {}
+    ids = dict(session.execute(select(OutboxMessage.idempotency_key, OutboxMessage.id)
+                               .where(OutboxMessage.idempotency_key.in_(set(keys.values())))).all())
+    return {row_id: ids[key] for row_id, key in keys.items() if key in ids}
 
 
 def _insert_ignoring(session: Session, model: type) -> Any:

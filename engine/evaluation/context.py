@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.cases.cooperation import DEFAULT_COOPERATION_POINTS
 from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, SupervisionTier, TaskTemplate, Timeline
 from engine.core.db import kept_while_unchanged
-from engine.core.worktime import WorkCalendar, calendar_for, holiday_table
+from engine.core.worktime import WorkCalendar, before_inspection, calendar_for, holiday_table
 from engine.handling.ladder import DEFAULT_LADDER, Body, FrozenStep
 from rules.compiler import CompiledRuleset, categories_of
 
@@ -52,6 +52,11 @@ class CampaignContext:
     def tag_as(self, prefix: str) -> str:
         """The name the compiled version is registered under in durable_rules, apart per prefix."""
         return f"{prefix}{self.version_id}_{self.compiled.content_hash[:10]}"
+
+    def due(self, start: datetime, value: float, unit: str, at_point: bool = False) -> datetime:
+        """A task's deadline from `start`; at an inspection point never after the inspection starts."""
+        due = self.calendar.deadline(start, value, unit, self.continuous_time)
+        return before_inspection(due, start, self.inspection_starts_at) if at_point else due
 
     def template_version(self, code: str) -> int | None:
         """The template version frozen in this ruleset version; None for a version without a bundle."""

@@ -69,7 +69,7 @@ def firing_decisions(event, facts: dict[str, Any], fired: list[str], ctx, ref: R
                     continue
                 value, unit_of_time = ((action["limit"]["value"], action["limit"]["unit"]) if action.get("limit")
                                        else ref.limit_for(event.category_id, facts.get("filing_condition")))
-                due = ctx.calendar.deadline(now, value, unit_of_time, ctx.continuous_time)
+                due = ctx.due(now, value, unit_of_time, bool(facts.get("inspection_point")))
                 timeline = ctx.ladder_code(action.get("timeline"), ref.categories[event.category_id].timeline_code,
                                            DEFAULT_TIMELINE)
                 task = TaskDecision(rule_key, firing.list_kind, unit.id, action["template"], timeline,
@@ -122,15 +122,16 @@ def routine_tasks(event, facts: dict[str, Any], ctx, ref: Reference, now: dateti
         return []
     limit = ref.limit_for(event.category_id, facts.get("filing_condition"))
     category_timeline = ref.categories[event.category_id].timeline_code
-    return [routine_task(ctx, unit.id, limit, now, category_timeline) for unit in units]
+    at_point = bool(facts.get("inspection_point"))
+    return [routine_task(ctx, unit.id, limit, now, category_timeline, at_point) for unit in units]
 
 
 def routine_task(ctx, unit_id: int, limit: tuple[float, str], now: datetime,
-                 category_timeline: str | None = None) -> TaskDecision:
+                 category_timeline: str | None = None, at_point: bool = False) -> TaskDecision:
     """A routine task for one unit under its category's timeline, else the campaign's routine or default one
-    (else the built-in ladder), due within `limit`."""
+    (else the built-in ladder), due within `limit` (at an inspection point, by the inspection's start at the latest)."""
     timeline = ctx.ladder_code(category_timeline, *ROUTINE_TIMELINES)
-    due = ctx.calendar.deadline(now, limit[0], limit[1], ctx.continuous_time)
+    due = ctx.due(now, limit[0], limit[1], at_point)
     return TaskDecision(ROUTINE, ROUTINE, unit_id, ROUTINE, timeline, limit[0], limit[1], due)
 
 

@@ -15,6 +15,7 @@ from engine.evaluation.context import active_contexts
 from engine.evaluation.decide import ROUTINE, routine_task
 from engine.evaluation.enrich import load_reference
 from engine.handling.dispatch import TaskOrder, dispatch
+from engine.space.points import points_at
 from rules.problems import InputError, Problem
 
 
@@ -47,12 +48,13 @@ def dispatch_routine(session: Session, case: Case, unit: Unit, now: datetime, re
     if ctx is None or ROUTINE not in ctx.templates:
         raise InputError([Problem("unit", "no active campaign with a routine task template to dispatch under",
                                   "没有可用于派遣的进行中专项行动或一般问题处置模板")])
-    report = session.scalar(select(Event.id).where(Event.case_id == case.id).order_by(Event.id).limit(1))
+    report = session.scalar(select(Event).where(Event.case_id == case.id).order_by(Event.id).limit(1))
     ref = load_reference(session)
     limit = ref.limit_for(case.category_id, case.filing_condition)
-    decision = routine_task(ctx, unit.id, limit, now, ref.categories[case.category_id].timeline_code)
+    at_point = report.id in points_at(session, [report])
+    decision = routine_task(ctx, unit.id, limit, now, ref.categories[case.category_id].timeline_code, at_point)
     [task_id] = dispatch(session, [TaskOrder(
-        event_id=report, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit.id,
+        event_id=report.id, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit.id,
         template_id=ctx.template_id(ROUTINE), timeline_id=ctx.timeline_id(decision.timeline_code), rule_key=ROUTINE,
         list_kind=ROUTINE, limit_value=decision.limit_value, limit_unit=decision.limit_unit,
         deadline_at=decision.deadline_at, points=0.0, steps=ctx.steps(decision.timeline_code), calendar=ctx.calendar,

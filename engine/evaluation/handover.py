@@ -9,6 +9,7 @@ the campaign's context. Everything, the files included, is checked before anythi
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,6 +26,7 @@ from engine.evaluation.context import active_contexts
 from engine.evaluation.decide import ROUTINE, routine_task
 from engine.handling.dispatch import TaskOrder, dispatch
 from engine.space.holders import holder_of
+from engine.space.points import points_at
 from engine.intake.events import (
     MAX_ADDRESS,
     MAX_DESCRIPTION,
@@ -32,7 +34,7 @@ from engine.intake.events import (
     accept_event,
 )
 from rules.limit_text import parse_limit
-from rules.limits import LIMIT_MAX, LIMIT_UNIT_TABLE
+from rules.limits import LIMIT_MAX, LIMIT_UNIT_TABLE, LIMIT_UNITS
 from rules.problems import InputError, Problem
 
 #: Where hand-overs come from, and the matter they are filed under (the duty lists' "承办区城管委交办的其他事项").
@@ -42,6 +44,8 @@ CONDITION = "default"
 #: The rule key and list kind of a hand-over's tasks: no list item, no points.
 RULE_KEY = LIST_KIND = "handover"
 MAX_TITLE = 200
+#: An amount as the form's box takes it: a decimal number, then perhaps the unit's name.
+_AMOUNT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,46 @@ class HandedOver:
 
 def read_limit(value: str | float | None, unit: str | None) -> tuple[float, str] | None:
     """A limit from an amount and a unit: the unit's code (working_days …) or how standards write it (工作日, 小时,
-    紧急工作时 …); None when it cannot be read or lies outside the unit's range."""
+    紧急工作时 …); None when it cannot be read or lies outside the unit's range (limit_problem says which)."""
     unit = (unit or "").strip()
-    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    text = _text(value)
     if unit in LIMIT_UNIT_TABLE:
-        try:
-            amount = float(text)
-        except ValueError:
-            return None
-        return (amount, unit) if 0 < amount <= LIMIT_MAX[unit] else None
+        amount = _amount(text, unit)
+        return (amount, unit) if amount is not None and 0 < amount <= LIMIT_MAX[unit] else None
     return parse_limit(text + unit)
+
+
+def limit_problem(value: str | float | None, unit: str | None) -> Problem:
+    """Why read_limit refused, in the form's terms (a number, its unit chosen beside it, the unit's range), each
+    language in its own words."""
+    unit = (unit or "").strip()
+    code = unit if unit in LIMIT_UNIT_TABLE else (parse_limit("1" + unit) or (0.0, None))[1]
+    if code is None:
+        names = [u.label[0] for u in LIMIT_UNIT_TABLE.values()]
+        return Problem("limit", f"choose the unit of the limit: {', '.join(LIMIT_UNITS[:-1])} or {LIMIT_UNITS[-1]}",
+                       f"请选择时限单位：{'、'.join(names[:-1])}或{names[-1]}")
+    most, (zh, en) = LIMIT_MAX[code], LIMIT_UNIT_TABLE[code].label
+    if _amount(_text(value), code) is None:
+        return Problem("limit", f"enter a number, e.g. 3, and choose the unit beside it; more than 0 and at most "
+                                f"{most} {en}", f"请填写数字，例如 3，单位在旁边选择；须大于 0 且不超过 {most} {zh}")
+    return Problem("limit", f"more than 0 and at most {most} {en}", f"须大于 0 且不超过 {most} {zh}")
+
+
+def _text(value: str | float | None) -> str:
+    return str(value).strip() if value is not None and not isinstance(value, bool) else ""
+
+
+def _amount(text: str, code: str) -> float | None:
+    """The number typed, alone or followed by the chosen unit's name (3 工作日, 3 个工作日, 3 working days)."""
+    match = _AMOUNT.match(text)
+    if not match:
+        return None
+    words = " ".join(match.group(2).lower().split())
+    label = LIMIT_UNIT_TABLE[code].label[1]
+    if words and words not in (label, re.sub(r"s\b", "", label, count=1)) \
+            and (parse_limit("1" + words) or (0.0, None))[1] != code:
+        return None
+    return float(match.group(1))
 
 
 def _units(session: Session, handover: Handover, problems: list[Problem]) -> list[Unit]:
@@ -143,15 +177,16 @@ def _check(session: Session, handover: Handover, store: AttachmentStore | None
         problems.append(Problem("grid", "required: the grid where the item is", "必填：事项所在网格"))
     elif grid is None:
         problems.append(Problem("grid", f"no such grid: {grid_code}", f"没有该网格：{grid_code}"))
-    if (handover.lat is None) != (handover.lon is None) or (
-            handover.lat is not None and not (-90 <= handover.lat <= 90 and -180 <= handover.lon <= 180)):
+    if (handover.lat is None) != (handover.lon is None):
         problems.append(Problem("location", "both latitude and longitude (WGS-84), or neither",
                                 "请同时填写纬度和经度（WGS-84），或都不填"))
+    elif handover.lat is not None and not (-90 <= handover.lat <= 90 and -180 <= handover.lon <= 180):
+        problems.append(Problem("location", "latitude from -90 to 90 and longitude from -180 to 180 (WGS-84)",
+                                "纬度须在 -90～90 之间，经度须在 -180～180 之间（WGS-84）"))
     units = _units(session, handover, problems)
     limit = read_limit(handover.limit_value, handover.limit_unit)
     if limit is None:
-        problems.append(Problem("limit", "a time limit such as 3 working days (3 工作日) or 2 紧急工作时",
-                                "时限无法识别，例如 3 个工作日、2 紧急工作时"))
+        problems.append(limit_problem(handover.limit_value, handover.limit_unit))
     contexts = active_contexts(session)
     if not contexts:
         problems.append(Problem("lead", "no active campaign to dispatch under", "没有进行中的专项行动，无法派遣"))
@@ -195,8 +230,9 @@ def hand_over(session: Session, handover: Handover, actor: User | None, now: dat
     session.flush()
     note(session, session.get(Case, case_id), now, actor, "handed over by the committee / 城管委交办")
     orders = []
+    at_point = event.id in points_at(session, [event])
     for unit in units:
-        decision = routine_task(ctx, unit.id, limit, now)
+        decision = routine_task(ctx, unit.id, limit, now, at_point=at_point)
         orders.append(TaskOrder(
             event_id=event.id, campaign_id=ctx.id, ruleset_version_id=ctx.version_id, unit_id=unit.id,
             template_id=ctx.template_id(ROUTINE), timeline_id=ctx.timeline_id(decision.timeline_code),

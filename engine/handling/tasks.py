@@ -35,9 +35,10 @@ from engine.people.responsibility import responsible_for_events
 from engine.people.staff import unit_and_below
 from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskStep
 from engine.core.states import TaskStatus
-from engine.core.worktime import calendar_for
+from engine.core.worktime import before_inspection, calendar_for
 from engine.handling import extension
 from engine.handling.ladder import Clock, replan
+from engine.space.points import points_at
 
 STATES: dict[str, tuple[str, str]] = {
     TaskStatus.DISPATCHED: ("待签收", "dispatched, awaiting signing"),
@@ -240,10 +241,10 @@ def _reason(action: str, comment: str, data: dict[str, Any]) -> None:
         problems.append(Problem("comment", f"a reason is required to {ea}", f"「{za}」须填写理由"))
     grounds = data.get("grounds")
     if action == "send_back" and not (isinstance(grounds, str) and grounds in SEND_BACK_GROUNDS):
-        # The Chinese names the grounds as the official reads them; the English keeps the codes API clients send.
+        # Both languages name the grounds as the official reads them; API clients find the codes in the OpenAPI enum.
         problems.append(Problem(
-            "grounds", f"the grounds for sending the order back, one of: "
-                       f"{'; '.join(f'{code} ({en})' for code, (_zh, en) in SEND_BACK_GROUNDS.items())}",
+            "grounds", f"choose the grounds for sending the order back: "
+                       f"{'; '.join(en for _zh, en in SEND_BACK_GROUNDS.values())}",
             f"须选择退单依据：{'、'.join(zh for zh, _en in SEND_BACK_GROUNDS.values())}"))
     if problems:
         raise InputError(problems)
@@ -305,6 +306,8 @@ def _reroute(session: Session, task: Task, data: dict[str, Any], now: datetime) 
     campaign = _campaign(session, task)
     calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
     deadline = calendar.deadline(now, task.limit_value, task.limit_unit, campaign.continuous_time)
+    if task.event_id in points_at(session, [task.event]):
+        deadline = before_inspection(deadline, now, campaign.inspection_starts_at)
     old = session.get(Unit, task.unit_id)
     holder = responsible_for_events(session, [task.event_id]).get(task.event_id)
     assignee = holder[0] if holder is not None and holder[1] in unit_and_below(session, unit.id) else None

@@ -2,21 +2,24 @@
 responsible person, a unit's paired leader; and the chain above a task, 责任人 → 中队长 → 大队长 → 分管领导.
 
 "谁丢分谁负责": lost points and escalations follow these people, so every assignment is checked against
-the unit it serves, and a grid left without a person is easy to find.
+the unit it serves, and a grid left without a person, or a field worker left without an area, is easy to find.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session, aliased
 
-from engine.core.models import Event, Grid, Person, Street, Unit
+from engine.core.models import Event, Grid, InspectionPoint, Person, Street, Unit
 from engine.people.staff import position_name, unit_and_below
 from rules.problems import InputError, Problem
 
 CHAIN = ("responsible", "squad_chief", "brigade_chief", "leader_in_charge")
+#: Who works in the field and so needs an area of their own (seed 004: 每名队员都要有自己的责任区域): team members
+#: (责任人/队员), grid workers and collectors; leaders and the centre's shift leaders answer through the chain.
+FIELD_POSITIONS = ("responsible", "grid_worker", "collector")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,18 @@ def grids_missing_people(session: Session) -> list[Grid]:
     """Grids without a responsible person or without a collector: the admin flags each one."""
     return list(session.scalars(select(Grid).where(or_(Grid.responsible_id.is_(None), Grid.collector_id.is_(None)))
                                 .order_by(Grid.code)))
+
+
+def staff_without_area(session: Session) -> list[Person]:
+    """Active field staff holding no grid, street or active inspection point (责任区域): the admin flags each one."""
+    held = union(select(Grid.responsible_id).where(Grid.responsible_id.is_not(None)),
+                 select(Grid.collector_id).where(Grid.collector_id.is_not(None)),
+                 select(Street.responsible_id).where(Street.responsible_id.is_not(None)),
+                 select(InspectionPoint.person_id).where(InspectionPoint.person_id.is_not(None),
+                                                         InspectionPoint.active.is_(True)))
+    return list(session.scalars(select(Person).where(Person.active.is_(True), Person.position.in_(FIELD_POSITIONS),
+                                                     Person.id.not_in(select(held.subquery().c[0])))
+                                .order_by(Person.code)))
 
 
 def responsible_for_events(session: Session, event_ids: Iterable[int]) -> dict[int, tuple[int, int]]:

@@ -22,6 +22,7 @@ from engine.authoring.campaigns import campaign_for
 from engine.core.models import (DEFAULT_TIMEZONE, Campaign, Case, Category, Event, Grid, InspectionPoint, Person,
                                 ReadinessCheck, Shift, SupervisionTier, Task, TaskStep, Unit)
 from engine.core.states import CASE_ENDED, TERMINAL, TaskStatus
+from engine.people.areas import grid_people
 from engine.people.staff import unit_and_below
 from engine.readiness.daily import STATES as READINESS_STATES
 from engine.readiness.daily import local_day, state_of
@@ -140,8 +141,10 @@ def _open_counts(session: Session, filters: Filters, now: datetime) -> dict[tupl
     return {(grid_id, unit_id, bool(late)): n for grid_id, unit_id, late, n in rows}
 
 
-def _per_grid(session: Session, filters: Filters, counted: dict[tuple[int | None, int, bool], int], lang: str
-              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _per_grid(session: Session, filters: Filters, counted: dict[tuple[int | None, int, bool], int], lang: str,
+              role: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each grid's counts and the people who answer for it (责任区域: its 责任人 and 监督员), and the totals."""
+    people = grid_people(session, lang, role)
     counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     for (grid_id, _, late), n in counted.items():
         counts[grid_id][0] += n
@@ -152,7 +155,7 @@ def _per_grid(session: Session, filters: Filters, counted: dict[tuple[int | None
             continue
         n, late = counts.get(grid_id, (0, 0))
         grids.append({"id": grid_id, "code": grid["code"], "name": _name(grid["name_zh"], grid["name_en"], lang),
-                      "open": n, "overdue": late})
+                      "open": n, "overdue": late, "people": people.get(grid_id, [])})
     outside = counts.get(None, (0, 0))
     totals = {"open": sum(n for n, _ in counts.values()), "overdue": sum(late for _, late in counts.values()),
               "outside_grids": {"open": outside[0], "overdue": outside[1]}}
@@ -277,13 +280,14 @@ def grid_shapes(session: Session, lang: str) -> list[dict[str, Any]]:
             for gid, g in _grid_layer(session, with_boundary=True).items() if g["boundary"]]
 
 
-def state(session: Session, filters: Filters, now: datetime, lang: str = "zh", zoom: int = DEFAULT_ZOOM
-          ) -> dict[str, Any]:
-    """The command centre now: grids, the overdue board, hotspots, points and people on duty, local times."""
+def state(session: Session, filters: Filters, now: datetime, lang: str = "zh", zoom: int = DEFAULT_ZOOM,
+          role: str | None = None) -> dict[str, Any]:
+    """The command centre now: grids with their people, the overdue board, hotspots, points and people on duty,
+    local times; phones as `role` may see them."""
     campaign = campaign_for(session, None)
     zone = ZoneInfo(campaign.timezone if campaign is not None else DEFAULT_TIMEZONE)
     counted = _open_counts(session, filters, now)
-    grids, totals = _per_grid(session, filters, counted, lang)
+    grids, totals = _per_grid(session, filters, counted, lang, role)
     return {"now": now.isoformat(), "updated_at": _local(now, zone, "%H:%M:%S"),
             "updated_on": _local(now, zone, "%Y-%m-%d"), "timezone": zone.key, "totals": totals, "grids": grids,
             "board": _board(session, filters, counted, now, lang), "hotspots": _hotspots(session, filters, lang),

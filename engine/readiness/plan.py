@@ -1,7 +1,8 @@
 """The task breakdown table (创建任务分解表, issue 17 point 4): the campaign plan as items with a lead unit,
 cooperating units, a named person, a due date and milestones. Units report progress (text, photos, percent); an
 item past its due date and not done escalates like a task (督办 to its lead unit and the supervising body); the
-monthly progress report for the 推进会 lists who is behind ("推进慢…的中队做表态发言")."""
+monthly progress report for the 推进会 names who shares experience ("任务落实好的中队做经验交流") and who makes a
+statement ("推进慢或停止不前的中队做表态发言"), as seed 002 has the monthly meeting."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,7 +67,10 @@ def check_item(session: Session, campaign: Campaign, data: dict[str, Any],
     if lead is not None and any(u.id == lead.id for u in cooperating):
         problems.append(Problem("cooperating", "the lead unit cannot also cooperate", "牵头单位不能同时是配合单位"))
     person = None
-    if data.get("person"):
+    if not data.get("person"):  # 责任清单: each 攻坚任务 is put on a named person (具体人员), seed 002
+        problems.append(Problem("person", "required: name the person responsible for this task",
+                                "必填：请指定该任务的具体责任人"))
+    else:
         person = session.scalar(select(Person).where(Person.code == str(data["person"])))
         if person is None:
             problems.append(Problem("person", f"no person {data['person']!r}", f"没有这个人员：{data['person']}"))
@@ -189,10 +193,9 @@ def run_due(session: Session, now: datetime | None = None) -> int:
             PlanItem.due_on < today).options(selectinload(PlanItem.lead_unit))).all()
         messages = []
         for item in overdue:
-            payload = {"plan_item": item.id, "campaign": campaign.id, "code": item.code, "due_on": item.due_on.isoformat(),
-                       "percent": item.percent,
-                       "message": f"创建任务分解表 {item.code}「{item.title[:60]}」已超过完成时限"
-                                  f"（{item.due_on.isoformat()}），当前进度 {item.percent}%，请限期完成并报送进度。"}
+            # the facts alone: each reader's inbox and channel word them in that reader's language
+            payload = {"plan_item": item.id, "campaign": campaign.id, "code": item.code, "title": item.title[:200],
+                       "due_on": item.due_on.isoformat(), "percent": item.percent}
             for target in (f"unit:{item.lead_unit_id}", "tier:1"):
                 messages.append(outbox.message(f"plan-overdue-{item.id}-{item.due_on}-{target}", "plan_overdue",
                                                target, payload, now))
@@ -216,6 +219,17 @@ class UnitProgress:
     @property
     def on_time_rate(self) -> float | None:
         return None if self.due == 0 else self.done / self.due
+
+    @property
+    def shares_experience(self) -> bool:
+        """任务落实好 (经验交流 at the 推进会): every item due by the month's end done on time, at least one, and
+        none of its other items behind the time elapsed."""
+        return self.due > 0 and self.done == self.due and not self.lagging
+
+    @property
+    def makes_pledge(self) -> bool:
+        """推进慢或停止不前 (表态发言 at the 推进会): an item overdue, or one behind the time elapsed."""
+        return bool(self.behind or self.lagging)
 
 
 def expected_percent(item: PlanItem, today: date, zone: ZoneInfo | None = None) -> int:

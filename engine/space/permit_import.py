@@ -39,6 +39,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "approved_by": ("审批单位", "approved_by"),
     "filed_on": ("备案日期", "filed_on"),
     "filing_reference": ("备案文号", "filing_reference"),
+    "declared_by": ("申报单位", "declared_by"),
+    "reviewed_by": ("审定单位", "reviewed_by"),
 }
 REQUIRED = ("number", "kind", "starts_at", "ends_at", "approved_by")
 NUMBERS = ("lat", "lon", "radius_m", "site_lat", "site_lon", "site_radius_m")
@@ -103,10 +105,11 @@ def _row(raw: list[Any], row: int, headers: list[str], columns: dict[str, int], 
             v.filed_on = _local(cell["filed_on"], zone).date()
         except ValueError:
             problems.append(Problem("filed_on", "a date such as 2026-09-25", "须为日期，例如 2026-09-25", row))
-    unit = cell_text(cell.get("approved_by"))
-    v.approved_by = units.get(unit)
-    if unit and v.approved_by is None:
-        problems.append(Problem("approved_by", f"unknown unit {unit!r}", f"未知的单位「{unit}」", row))
+    for name in ("approved_by", "declared_by", "reviewed_by"):
+        unit = cell_text(cell.get(name))
+        setattr(v, name, units.get(unit))
+        if unit and getattr(v, name) is None:
+            problems.append(Problem(name, f"unknown unit {unit!r}", f"未知的单位「{unit}」", row))
     address = cell_text(cell.get("holder"))
     if address:
         v.holder = holders.get(address)

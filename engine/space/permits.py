@@ -1,9 +1,10 @@
 """The permits register (审批/备案): saving a permit whole or not at all, and the place facts it gives an event.
 
 A report at the place of a valid permit during its period counts as approved for that kind (fact
-`permits_valid`); a construction-waste report at a valid permit's designated site (指定消纳场所) is where
+`permits_valid`), when the permit is from the unit the kind's settings name as its approver (PermitKind: seed
+001 names 区城管委 for temporary markets and 城管局 for street promotion and construction waste); a construction-waste report at a valid permit's designated site (指定消纳场所) is where
 the waste belongs (fact `at_designated_site`). The lookup is a PlaceIndex of the valid permits, rebuilt
-when the register changes; the period is checked per event, so a permit lapses without a rebuild.
+when the register or the kinds' approvers change; the period is checked per event, so a permit lapses without a rebuild.
 """
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from typing import Any, Optional
 
 from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import clock
-from engine.core.models import Event, FrontageHolder, Permit, Unit
+from engine.core.models import Event, FrontageHolder, Permit, PermitKind, Unit
 from engine.space.index import Cached, Place, PlaceIndex, table_stamp
 from rules.facts import PERMIT_KINDS
 from rules.problems import InputError, Problem
@@ -91,6 +92,8 @@ class PermitInput:
     approved_by: Optional[Unit] = None
     filed_on: Optional[date] = None
     filing_reference: str = ""
+    declared_by: Optional[Unit] = None
+    reviewed_by: Optional[Unit] = None
 
 
 def _polygon(text: str, where: str) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -194,6 +197,7 @@ def check_permit(session: Session, v: PermitInput,
                                 "须填写审批单位（如区城管委 CGW、执法局 CGJ）"))
     if len(v.filing_reference.strip()) > 100:
         problems.append(Problem("filing_reference", "at most 100 characters", "最多 100 个字符"))
+    problems += _kind_problems(session.scalar(select(PermitKind).where(PermitKind.kind == kind)), v)
     if problems:
         return {}, problems
     holder_name = v.holder_name.strip() or (v.holder.name if v.holder is not None else "")
@@ -202,7 +206,58 @@ def check_permit(session: Session, v: PermitInput,
             "holder_id": v.holder.id if v.holder is not None else None, "place": place, "radius_m": radius,
             "site": site, "site_radius_m": site_radius, "starts_at": v.starts_at, "ends_at": v.ends_at,
             "status": v.status, "approved_by_id": v.approved_by.id, "filed_on": v.filed_on,
-            "filing_reference": v.filing_reference.strip() or None}, []
+            "filing_reference": v.filing_reference.strip() or None,
+            "declared_by_id": v.declared_by.id if v.declared_by is not None else None,
+            "reviewed_by_id": v.reviewed_by.id if v.reviewed_by is not None else None}, []
+
+
+def _kind_problems(settings: PermitKind | None, v: PermitInput) -> list[Problem]:
+    """What the kind's settings ask: its approver only (a permit from another unit is no 审批 of the kind), its
+    reviewer (审定) if one is named, and a written filing with the committee (书面备案) once approved."""
+    if settings is None:
+        return []
+    problems = []
+    approver, reviewer = settings.approver, settings.reviewer
+    if approver is not None and v.approved_by is not None and v.approved_by.id != approver.id:
+        problems.append(Problem(
+            "approved_by", f"{kind_name(settings.kind, 'en')}: approved by {approver.name_en} alone, not by "
+                           f"{v.approved_by.name_en} (see Permit kinds)",
+            f"{kind_name(settings.kind)}须由{approver.name_zh}审批，{v.approved_by.name_zh}无权审批（见审批种类）"))
+    if reviewer is not None and v.reviewed_by is not None and v.reviewed_by.id != reviewer.id:
+        problems.append(Problem(
+            "reviewed_by", f"{reviewer.name_en} reviews this kind (审定), not {v.reviewed_by.name_en}",
+            f"该种类由{reviewer.name_zh}审定，不是{v.reviewed_by.name_zh}"))
+    if settings.filing_required and v.status != "pending":
+        if not v.filing_reference.strip():
+            problems.append(Problem(
+                "filing_reference", "the filing reference: this kind's approvals are filed in writing with the "
+                                    "committee's office (书面备案)",
+                "须填写备案文号：该种类的审批须上报区城管委办公室书面备案"))
+        if v.filed_on is None:
+            problems.append(Problem("filed_on", "the day the approval was filed with the committee's office",
+                                    "须填写向区城管委办公室书面备案的日期"))
+    return problems
+
+
+def save_permit_kind(session: Session, kind: str, approver: Unit | None, reviewer: Unit | None,
+                     filing_required: bool, settings: PermitKind | None = None) -> PermitKind:
+    """Set who approves and reviews a kind and whether it is filed (a new row, or `settings`); the permit index then
+    recounts the register. Raises InputError for an unknown kind or one set already; flushes, never commits."""
+    if kind not in PERMIT_KINDS:
+        raise InputError([Problem("kind", f"unknown kind {kind!r}; one of {', '.join(PERMIT_KINDS)}",
+                                  f"未知的审批种类「{kind}」")])
+    other = session.scalar(select(PermitKind).where(PermitKind.kind == kind))
+    if other is not None and other is not settings:
+        raise InputError([Problem("kind", "this kind has its settings already: change them there",
+                                  "该种类已有设置，请在原记录中修改")])
+    settings = settings or PermitKind(kind=kind)
+    settings.kind = kind
+    settings.approver, settings.reviewer, settings.filing_required = approver, reviewer, filing_required
+    settings.updated_at = clock.now()
+    session.add(settings)
+    session.flush()
+    PERMIT_INDEX.clear()
+    return settings
 
 
 def save_permit(session: Session, v: PermitInput, permit: Permit | None = None) -> Permit:
@@ -234,7 +289,12 @@ def geojson(permit: Permit, lang: str = "zh", zone: tzinfo = timezone.utc) -> di
         "approved_by": {"code": permit.approved_by.code,
                         "name": permit.approved_by.name_zh if lang.startswith("zh") else permit.approved_by.name_en},
         "filed_on": permit.filed_on.isoformat() if permit.filed_on else None,
-        "filing_reference": permit.filing_reference}}
+        "filing_reference": permit.filing_reference,
+        "declared_by": _unit(permit.declared_by, lang), "reviewed_by": _unit(permit.reviewed_by, lang)}}
+
+
+def _unit(unit: Unit | None, lang: str) -> dict[str, str] | None:
+    return None if unit is None else {"code": unit.code, "name": unit.name_zh if lang.startswith("zh") else unit.name_en}
 
 
 # --- place facts -----------------------------------------------------------------------------------------
@@ -263,14 +323,19 @@ PERMIT_INDEX: Cached = Cached(ttl=5.0)
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    return table_stamp(session, Permit.id, Permit.updated_at)
+    return table_stamp(session, Permit.id, Permit.updated_at) + table_stamp(session, PermitKind.id,
+                                                                             PermitKind.updated_at)
 
 
 def _build(session: Session) -> PlaceIndex[PermitPlace]:
     places: list[Place[PermitPlace]] = []
     columns = (Permit.id, Permit.kind, Permit.place, Permit.radius_m, Permit.site, Permit.site_radius_m,
                Permit.starts_at, Permit.ends_at)  # rows, not ORM objects
-    for p in session.execute(select(*columns).where(Permit.status == "valid").order_by(Permit.id)):
+    approvers = dict(session.execute(select(PermitKind.kind, PermitKind.approver_id)
+                                     .where(PermitKind.approver_id.is_not(None))).tuples().all())
+    approved = or_(Permit.kind.not_in(approvers), *(and_(Permit.kind == kind, Permit.approved_by_id == unit)
+                                                   for kind, unit in approvers.items()))
+    for p in session.execute(select(*columns).where(Permit.status == "valid", approved).order_by(Permit.id)):
         places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at), p.place, p.radius_m or 0.0))
         if p.site is not None and p.kind == "construction_waste":
             places.append(Place(PermitPlace(p.id, p.kind, p.starts_at, p.ends_at, site=True), p.site,
@@ -279,7 +344,8 @@ def _build(session: Session) -> PlaceIndex[PermitPlace]:
 
 
 def permit_index(session: Session) -> PlaceIndex[PermitPlace]:
-    """The valid permits' places, rebuilt when a permit is added, changed or removed."""
+    """The valid permits' places, each from its kind's approver, rebuilt when a permit is added, changed or
+    removed, or a kind's approver changes."""
     bind = str(session.get_bind().engine.url)
     return PERMIT_INDEX.get(bind, lambda: _stamp(session), lambda: _build(session))
 

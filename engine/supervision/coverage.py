@@ -2,7 +2,8 @@
 
 A grid counts as inspected by a round when a point of the round's track (its start, end, findings and the
 positions the page sent) lies in it, or a finding's report was placed in it; a street when a finding names it.
-Days are the campaign's local days, so a 中队 plan's "daily" reads as days covered out of seven.
+Days are the campaign's local days, so a 中队 plan's "daily" reads as days covered out of seven; each plan's
+rounds against its frequency come from engine/supervision/cadence.py, counted up to now in a running week.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.core import clock
 from engine.core.models import Event, Grid, InspectionFinding, InspectionPlan, InspectionRound, Street
+from engine.supervision import cadence
 
 TIER_LEVELS = (1, 2, 3)
 
@@ -49,6 +52,10 @@ class Coverage:
     streets: list[Covered]
     rounds: dict[int, int]  # rounds started in the week per tier
     findings: dict[int, int]  # findings recorded in the week per tier
+    plans: list[cadence.PlanRounds] = field(default_factory=list)  # each plan's rounds against its frequency
+
+    def tiers(self) -> dict[int, cadence.TierRounds]:
+        return {t.tier: t for t in cadence.by_tier(self.plans)}
 
 
 def _rows(items) -> dict[str, Covered]:
@@ -89,4 +96,5 @@ def weekly(session: Session, campaign_id: int, start: datetime, end: datetime, t
             if finding.street is not None and finding.street.code in streets:
                 streets[finding.street.code].days[tier].add(day)
                 streets[finding.street.code].findings[tier] += 1
-    return Coverage(start, end, list(grids.values()), list(streets.values()), rounds, findings)
+    return Coverage(start, end, list(grids.values()), list(streets.values()), rounds, findings,
+                    cadence.held(session, campaign_id, start, end, min(end, clock.now()), tz))

@@ -304,3 +304,48 @@ def test_the_pdf_reads_as_the_bureaus_bulletin_with_charts_and_an_embedded_chine
         colours |= {pixel[:3] for pixel in Image.open(page).convert("RGB").getdata()}
     near = lambda target: any(sum(abs(a - b) for a, b in zip(pixel, target)) < 30 for pixel in colours)  # noqa: E731
     assert near((31, 119, 180)) and near((214, 39, 40)), "the bar charts are drawn"
+
+
+def _rounds(session, plan_code: str, days: list[int]) -> None:
+    """Rounds under a plan, one on each given day of November 2026 at 09:00 local, by the tier-1 inspector."""
+    from engine.core.models import InspectionPlan, InspectionRound
+
+    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == plan_code))
+    for day in days:
+        start = datetime(2026, 11, day, 9, 0, tzinfo=SHANGHAI)
+        session.add(InspectionRound(plan_id=plan.id, campaign_id=plan.campaign_id, tier_level=plan.tier_level,
+                                    inspector_id=user(session, "squad_lead").id, started_at=start,
+                                    ended_at=start + timedelta(hours=1), track=[]))
+    session.commit()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_the_issue_shows_each_plans_rounds_against_its_frequency_and_names_who_held_none(
+        factory, session, week, tmp_path):
+    """Seed 002: 三级督查…随时掌握工作开展情况，并将情况一周通报一次. 东城's squad went out on three days of W48
+    (twice on Tuesday), nobody else walked a round: the tiers that found something but held no round, and every
+    squad that held none, are named instead of left out."""
+    _rounds(session, "ZD-DC-DAILY", [24, 24, 25, 27])
+    issue = publish_w48(factory, session, week)
+    rounds = issue.content["rounds"]
+    plans = {p["code"]: p for p in rounds["plans"]}
+    dongcheng = plans["ZD-DC-DAILY"]
+    assert (dongcheng["rounds"], dongcheng["held"], dongcheng["due"]) == (4, 3, 7)
+    assert dongcheng["held_text"] == {"zh": "3/7 天", "en": "3 of 7 days"}
+    assert dongcheng["status"]["zh"] == "未达到督查频次"
+    assert plans["ZD-NC-DAILY"]["status"]["zh"] == "本期未开展督查" and plans["ZD-NC-DAILY"]["rounds"] == 0
+    assert plans["JLD-SPECIAL"]["held_text"]["en"] == "0 of 1 week"
+    tiers = {t["tier"]: t for t in rounds["by_tier"]}
+    assert [tiers[t]["rounds"] for t in (1, 2, 3)] == [4, 0, 0]
+    squads = ("BC", "CG", "HD", "KF", "NC", "XC", "XH")  # all but 东城
+    assert [p["code"] for p in tiers[1]["idle"]] == [f"ZD-{s}-DAILY" for s in squads]
+    zh = "".join(issues.publication.narrative(issue.content, "zh"))
+    assert "本周三级督查共开展督查4轮，其中中队内部全面督查4轮，督察中队定向督查0轮，局领导专项督查0轮。" in zh
+    assert "本期未开展督查的：北城中队网格全面督查" in zh and "局领导专项督查（占道经营与露天烧烤）" in zh
+    en = " ".join(issues.publication.narrative(issue.content, "en"))
+    assert "Inspection squad supervision 0" in en and "No round held under: Beicheng squad: all its grids" in en
+    flat = "".join(_pdf_text(tmp_path, issue.pdf_zh, "zh.pdf").split())
+    assert "督查计划" in flat and "按频次开展" in flat and "3/7天" in flat
+    assert "南城中队网格全面督查" in flat and "本期未开展督查" in flat
+    english = "".join(_pdf_text(tmp_path, issue.pdf_en, "en.pdf").split())
+    assert "Inspectionplan" in english and "3of7days" in english and "noroundheld" in english

@@ -262,3 +262,18 @@ def test_an_unknown_category_is_still_refused(client, intake_token):
                                                                              "Accept-Language": "zh-CN"})
     assert response.status_code == 422
     assert any(e["field"] == "category" and "未知的问题类别" in e["message"] for e in response.get_json()["errors"])
+
+
+def test_public_service_ads_with_wording_errors_or_soiled_or_hidden_can_be_filed_as_such(client, intake_token):
+    """Seed 003: 公益广告错字、缺字、歧义、断句和褪色、污损、遮挡: each has a filing condition of 07008 with its limit."""
+    for condition in ("wording", "soiled_or_hidden"):
+        response = client.post("/api/v1/events", json=event("07008", filing_condition=condition),
+                               headers=bearer(intake_token))
+        assert response.status_code == 202, (condition, response.get_json())
+    categories = client.get("/api/v1/categories", headers=bearer(intake_token)).get_json()["categories"]
+    ads = next(c for c in categories if c["code"] == "07008")
+    assert {f["name"]["zh"]: f["limit"] for f in ads["filing_conditions"]} == {
+        "褪色、破损或设置未达创城标准": {"value": 5.0, "unit": "working_days"},
+        "错字、缺字、歧义、断句": {"value": 3.0, "unit": "working_days"},
+        "污损、遮挡": {"value": 1.0, "unit": "working_days"}}
+    assert all(f["name"]["en"] for f in ads["filing_conditions"])

@@ -75,9 +75,51 @@ def test_garbage_left_two_days_fires_sm7_for_the_sub_district_with_sanitation_co
     assert e.points == demo_row(session, "SM7").points and e.case.lead_unit.code == "JD-NC"
     assert e.case.filing_condition == "over_2_days"
 
-    other = session.get(Event, plain)  # without 积存2日以上 SM7 stays silent; ZT5 (construction waste) fires
-    assert "strict_management.sm7" not in fired(other) and "zero_tolerance.zt5" in fired(other)
-    assert tasks_by_unit(other) == {"JD-NC": "zero_tolerance.zt5", "HWZX": "routine"}
+    other = session.get(Event, plain)  # under two days, ordinary garbage: on neither list (not ZT5 either)
+    assert fired(other) == set() and other.points == 0
+    assert tasks_by_unit(other) == {"JD-NC": "routine", "HWZX": "routine"}
+
+
+def test_only_construction_waste_dumped_fires_zt5_not_garbage_spillage_or_an_open_truck(factory, drain, session):
+    """Seed 001, ZT5: 未经城管局审批偷排或已审批没排放到指定地点建筑垃圾: dumped construction waste, nothing milder."""
+    dumped, garbage, spilt, truck = store(
+        factory, event("06011", "DC-01", hour=10, filing_condition="construction_waste"),
+        event("06011", "DC-01", hour=10), event("06014", "DC-01", hour=10), event("08011", "DC-01", hour=10))
+    drain()
+    e = session.get(Event, dumped)
+    assert fired(e) == {"zero_tolerance.zt5"} and tasks_by_unit(e) == {"JD-DC": "zero_tolerance.zt5", "HWZX": "routine"}
+    zt5 = next(t for t in e.tasks if t.unit.code == "JD-DC")
+    assert (zt5.limit_value, zt5.limit_unit) == (1, "working_days") and e.points == demo_row(session, "ZT5").points
+    for milder in (garbage, spilt, truck):
+        other = session.get(Event, milder)
+        assert fired(other) == set() and other.points == 0, other.category.code
+        assert {t.list_kind for t in other.tasks} <= {"routine"}, other.category.code
+    assert demo_row(session, "ZT5").categories == ["06011", "08005"]
+
+
+def test_only_building_materials_stacked_or_sold_fire_zt2_not_any_sundries(factory, drain, session):
+    """Seed 001, ZT2: 占用公共空间堆放或销售砂石、水泥等建筑原料; 乱堆杂物 of any other kind is routine."""
+    materials, sundries, site_materials = store(
+        factory, event("06036", "DC-02", hour=10, filing_condition="building_materials"),
+        event("06036", "DC-02", hour=10), event("08006", "DC-02", hour=10))
+    drain()
+    assert fired(session.get(Event, materials)) == {"zero_tolerance.zt2"}
+    assert tasks_by_unit(session.get(Event, materials)) == {"JD-DC": "zero_tolerance.zt2"}
+    other = session.get(Event, sundries)
+    assert fired(other) == set() and tasks_by_unit(other) == {"JD-DC": "routine"} and other.points == 0
+    assert fired(session.get(Event, site_materials)) == {"zero_tolerance.zt2"}  # 施工物料乱堆放 stays on ZT2
+    condition = session.scalar(select(FilingCondition).join(Category).where(
+        Category.code == "06036", FilingCondition.code == "building_materials"))
+    assert condition.name_zh == "占用公共空间堆放或销售砂石、水泥等建筑原料" and condition.closing_zh
+
+
+def test_a_broken_shared_bike_is_not_disorderly_parking_and_fires_no_sm2(factory, drain, session):
+    broken, parked = store(factory, event("09011", "XC-01", hour=10, filing_condition="broken"),
+                           event("09011", "XC-01", hour=10))
+    drain()
+    e = session.get(Event, broken)
+    assert fired(e) == set() and tasks_by_unit(e) == {"JD-XC": "routine"} and e.points == 0
+    assert fired(session.get(Event, parked)) == {"strict_management.sm2"}  # parked outside the zone: 乱停乱放
 
 
 def test_exposed_garbage_left_two_days_adds_the_sub_districts_sm7_task_to_sanitations_own(factory, drain, session):

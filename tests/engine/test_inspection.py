@@ -132,3 +132,28 @@ def test_coverage_names_the_grids_each_tier_inspected(session, settings):
     assert grids["DC-01"].days[1] == {NOON.date()} and grids["DC-01"].findings[1] == 1
     assert not grids["DC-02"].inspected and 1 in grids["DC-02"].planned
     assert found.rounds[1] == 1 and found.findings[1] == 1
+
+
+def test_the_bureau_leaders_special_round_takes_road_occupying_trade_and_refuses_illegal_buildings(session, settings):
+    """JLD-SPECIAL is 占道经营与露天烧烤: 09006 is its topic, 06001 私搭乱建 is not."""
+    assert plan(session, "JLD-SPECIAL").scope["categories"] == ["06029", "09006"]
+    trade = find(session, settings, "bureau_lead", "JLD-SPECIAL", category="09006", description="人行道上占道经营")
+    assert session.get(Event, trade.event_id).category.code == "09006"
+    before = counts(session)
+    with pytest.raises(InputError) as refused:
+        find(session, settings, "bureau_lead", "JLD-SPECIAL", category="06001", description="新建违法建筑")
+    session.rollback()
+    assert [(p.where, p.zh) for p in refused.value.problems] == [("category", "该问题类别不在本督查计划的专项范围内")]
+    assert counts(session) == before
+
+
+def test_every_squad_has_its_own_full_inspection_plan_over_all_its_grids(session):
+    """Seed 002's 中队内部全面督查 is every 中队's: each squad's tier-1 plan covers its sub-district's grids, daily."""
+    from engine.core.models import Grid
+    squads = session.scalars(select(Unit).where(Unit.type == "squad").order_by(Unit.code)).all()
+    plans = session.scalars(select(InspectionPlan).where(InspectionPlan.tier_level == 1)).all()
+    assert len(squads) == 8
+    for squad in squads:
+        grids = set(session.scalars(select(Grid.code).where(Grid.unit_id == squad.parent_id)))
+        [own] = [p for p in plans if set(p.scope.get("grids", [])) == grids]
+        assert own.frequency == "daily" and squad.name_zh[:2] in own.name_zh, squad.code

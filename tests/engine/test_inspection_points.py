@@ -3,15 +3,19 @@ a point carries the fact `inspection_point` (its type), measured in metres; each
 departments from the seeds' duty list; bad points are refused field by field with nothing written."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 
-from engine.core.models import Event, InspectionPoint, InspectionPointType
+from engine.core import clock
+from engine.core.models import Campaign, Event, InspectionPoint, InspectionPointType, Task
 from engine.intake.events import IntakeSource, accept_event
 from engine.space.geo import metres
 from engine.space.points import save_point
 from rules.problems import InputError
-from tests.helpers import event, user_token
+from tests.helpers import act, event, user_token
 
 PATROL = IntakeSource("point-tests", "patrol")
 SCHOOL = (35.0252, 111.0050)  # the demo's CP-006 东城实验小学周边 (a point reaching 200 m)
@@ -110,3 +114,36 @@ def test_the_register_api_names_types_units_and_people_for_readers_only(client):
     assert bad.status_code == 422
     field = user_token(client, "xicheng")
     assert client.get("/api/v1/inspection-points", headers={"Authorization": f"Bearer {field}"}).status_code == 403
+
+
+def test_a_task_at_a_point_is_due_by_the_inspection_start_and_one_elsewhere_keeps_its_own_deadline(factory, drain,
+                                                                                                   session):
+    """Seed 003: 确保所有测评点在3月22日之前整改到位. Tasks set before the inspection starts, whose deadline would fall
+    after the start, are due at the start when at a point; a task set after the start keeps its own."""
+    now = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday morning
+    clock.set_clock(lambda: now)
+    starts = now + timedelta(minutes=30)
+    with factory() as s:
+        campaign = s.scalar(select(Campaign).where(Campaign.status == "active"))
+        campaign.inspection_starts_at, campaign.inspection_ends_at = starts, starts + timedelta(days=7)
+        s.commit()
+    at_point, elsewhere = store(factory, (north_of(*SCHOOL, 50), "DC-02"), ((35.0240, 111.0240), "DC-04"))
+    drain()
+    kept = list(session.scalars(select(Task).where(Task.event_id == elsewhere)))
+    capped = list(session.scalars(select(Task).where(Task.event_id == at_point)))
+    assert fact(session.get(Event, at_point)) == "school" and capped and kept
+    assert {t.deadline_at for t in capped} == {starts}
+    assert all(t.deadline_at > starts for t in kept)
+
+    clock.set_clock(lambda: now + timedelta(minutes=10))  # sent back and rerouted: the new unit is held to it too
+    task = next(t for t in capped if t.unit.code == "JD-DC")
+    act(session, task, "send_back", "dongcheng", "不属于本街道管辖", {"grounds": "outside_area"})
+    act(session, task, "reroute", "dispatcher", "改派西城", {"unit": "JD-XC"})
+    assert task.unit.code == "JD-XC" and task.deadline_at == starts
+
+    clock.set_clock(lambda: starts + timedelta(minutes=5))  # during the inspection: nothing is brought forward
+    [later] = store(factory, (north_of(*SCHOOL, -150), "DC-02"))  # 200 m from the first: a case of its own
+    drain()
+    own = list(session.scalars(select(Task).where(Task.event_id == later)))
+    assert fact(session.get(Event, later)) == "school" and own
+    assert all(t.deadline_at > starts + timedelta(minutes=5) for t in own)

@@ -153,6 +153,16 @@ def test_render_says_task_unit_and_deadline_in_both_languages():
         assert "#9" in notify.render(escalated, "en").text
 
 
+def test_an_overdue_plan_items_message_names_the_item_in_the_channels_language():
+    """Its payload holds the facts only: an English message no longer carries a Chinese sentence as its content."""
+    ctx = notify.Context(kind="plan_overdue", idempotency_key="plan-overdue-2", target="tier:1",
+                         payload={"plan_item": 2, "code": "1.2", "title": "背街小巷修补", "due_on": "2026-11-30",
+                                  "percent": 40})
+    en, zh = notify.render(ctx, "en").text, notify.render(ctx, "zh").text
+    assert "Item 1.2 of the task breakdown table, “背街小巷修补”, is past its due date (2026-11-30) at 40% done" in en
+    assert "已超过" not in en and "创建任务分解表第 1.2 项「背街小巷修补」已超过完成时限（2026-11-30），当前进度 40%" in zh
+
+
 def test_webhook_gets_one_signed_message_per_row(factory, serve, allowed):
     receiver = serve()
     with factory() as s:

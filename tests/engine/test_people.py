@@ -19,7 +19,7 @@ from engine.handling.assignment import AssignmentRefused, assign
 from engine.handling import tasks as task_states
 from engine.handling.dispatch import dispatch
 from engine.people import register
-from engine.people.responsibility import assign_grid, chain, grids_missing_people
+from engine.people.responsibility import assign_grid, chain, grids_missing_people, staff_without_area
 from engine.people.roster import WeekPattern, add_shift, gaps, on_duty, save_week, tonight
 from engine.people.staff import mask_phone, save_person, shown_phone
 from rules.problems import InputError
@@ -135,6 +135,19 @@ def test_every_demo_grid_has_a_responsible_person_and_a_collector_and_a_new_grid
     assert [g.code for g in grids_missing_people(session)] == ["DC-99"]
     assign_grid(session, grid, _person(session, "ZDDC-002"), _person(session, "CGJ-006"))
     assert grids_missing_people(session) == []
+
+
+def test_every_demo_field_worker_has_an_area_and_a_new_one_without_is_flagged_until_given_a_street(session):
+    """Seed 004: 每名队员都要有自己的责任区域; leaders answer through the chain and are never flagged."""
+    assert staff_without_area(session) == []
+    unit = _unit(session, "JD-DC")
+    worker = save_person(session, code="DC-099", name="测试网格员", position="grid_worker", unit=unit,
+                         phone="13700009901")
+    save_person(session, code="DC-098", name="测试领导", position="leader_in_charge", unit=unit, phone="13700009902")
+    assert [p.name for p in staff_without_area(session)] == ["测试网格员"]
+    session.add(Street(code="ST-DC-99", name_zh="测试路", name_en="Test Road", unit=unit, responsible=worker))
+    session.flush()
+    assert staff_without_area(session) == []
 
 
 def test_a_grid_cannot_be_given_to_a_person_of_another_unit_or_a_collector_who_is_not_one(session):

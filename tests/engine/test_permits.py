@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core import clock
-from engine.core.models import Event, Permit, Unit
+from engine.core.models import Event, Permit, PermitKind, Unit
 from engine.intake.events import IntakeSource, accept_event
-from engine.space.permits import PERMIT_INDEX, PermitInput, place_facts, save_permit
+from engine.space.permits import PERMIT_INDEX, PermitInput, place_facts, save_permit, save_permit_kind
 from rules.problems import InputError
 from tests.helpers import event
 
@@ -97,7 +97,8 @@ def test_construction_waste_fires_zt5_unless_at_the_approved_site_or_the_designa
                                                                     [111.0075, 35.0240], [111.0060, 35.0240],
                                                                     [111.0060, 35.0230]]]}),
             site_lat=site[0], site_lon=site[1], site_radius_m=80.0, starts_at=NOW - timedelta(days=30),
-            ends_at=NOW + timedelta(days=30), status="valid", approved_by=unit(s, "CGJ")))
+            ends_at=NOW + timedelta(days=30), status="valid", approved_by=unit(s, "CGJ"),
+            filed_on=(NOW - timedelta(days=29)).date(), filing_reference="城管委备〔2026〕TEST号"))
         s.commit()
     at_site = report(factory, "08005", "DC-02", *site)
     on_works = report(factory, "08005", "DC-02", 35.0235, 111.0067)
@@ -165,3 +166,66 @@ def test_the_cli_imports_all_rows_or_none(factory, tmp_path):
             for permit in s.scalars(select(Permit).where(Permit.number.like("CLI-P-%"))):
                 s.delete(permit)
             s.commit()
+
+
+def test_a_market_permit_from_another_unit_than_the_committee_is_refused_and_does_not_keep_zt3_silent(
+        factory, drain, session):
+    """Seed 001: 未经区城管委审批占用公共空间设立临时市场 — the bureau's approval of a market is not the committee's."""
+    with pytest.raises(InputError) as refused:
+        market_permit(session, approved_by=unit(session, "CGJ"))
+    problem = next(p for p in refused.value.problems if p.where == "approved_by")
+    assert "须由城乡综合管理委员会审批，城市管理综合执法局无权审批" in problem.zh
+    assert "approved by Urban-Rural Management Committee alone, not by Urban Management Bureau" in problem.en
+
+    with factory() as s:  # a bureau's market permit entered while no approver was named counts then...
+        market = s.scalar(select(PermitKind).where(PermitKind.kind == "temporary_market"))
+        save_permit_kind(s, "temporary_market", None, market.reviewer, False, market)
+        market_permit(s, approved_by=unit(s, "CGJ"))
+        s.commit()
+    counted = report(factory, "09002", "DC-02", *MARKET, filing_condition="unapproved")
+    drain()
+    assert "zero_tolerance.zt3" not in fired(session.get(Event, counted))
+
+    with factory() as s:  # ...and not once the committee is its approver again: the market is unapproved
+        market = s.scalar(select(PermitKind).where(PermitKind.kind == "temporary_market"))
+        save_permit_kind(s, "temporary_market", unit(s, "CGW"), market.reviewer, False, market)
+        s.commit()
+    clock.set_clock(lambda: NOW + timedelta(days=4))  # past the 3 days a case links reports, within the period
+    unapproved = report(factory, "09002", "DC-02", *MARKET, filing_condition="unapproved")
+    drain()
+    e = session.get(Event, unapproved)
+    assert fired(e) == {"zero_tolerance.zt3"} and tasks_by_unit(e) == {"JD-DC": "zero_tolerance.zt3"}
+    assert e.points > 0
+    with factory() as s:
+        assert place_facts(s, [s.get(Event, unapproved)])[unapproved].permits_valid == []
+
+
+def test_the_bureaus_approval_needs_its_written_filing_and_a_market_its_review_by_the_bureau(session):
+    """Seed 001 duty ⑩: 区综合执法局在受理并批准相关申请后,要上报区城管委办公室并进行书面备案; duty ⑨: the
+    bureau reviews (审定) what a sub-district declares, for the committee's approval."""
+    ad = dict(number="CGJ-TEST-GG", kind="outdoor_ad", holder_name="测试商演台", lat=MARKET[0], lon=MARKET[1],
+              radius_m=30.0, starts_at=NOW, ends_at=NOW + timedelta(days=5), status="valid",
+              approved_by=unit(session, "CGJ"))
+    with pytest.raises(InputError) as refused:
+        save_permit(session, PermitInput(**ad))
+    assert {p.where for p in refused.value.problems} == {"filing_reference", "filed_on"}
+    assert "须填写备案文号" in refused.value.problems[0].zh
+    assert save_permit(session, PermitInput(**{**ad, "status": "pending"})).filing_reference is None  # not yet
+    with pytest.raises(InputError) as refused:
+        market_permit(session, declared_by=unit(session, "JD-DC"), reviewed_by=unit(session, "JD-XC"))
+    assert [p.where for p in refused.value.problems] == ["reviewed_by"]
+    permit = market_permit(session, declared_by=unit(session, "JD-DC"), reviewed_by=unit(session, "CGJ"))
+    assert (permit.declared_by.code, permit.reviewed_by.code) == ("JD-DC", "CGJ")
+
+
+def test_the_demo_names_each_kinds_approver_from_the_seed_and_its_permits_are_from_them(session):
+    kinds = {k.kind: k for k in session.scalars(select(PermitKind))}
+    assert {kind: k.approver.code for kind, k in kinds.items()} == {
+        "temporary_market": "CGW", "outdoor_ad": "CGJ", "road_occupation": "CGJ", "construction_waste": "CGJ",
+        "site_shed": "GHFJ"}
+    assert kinds["temporary_market"].reviewer.code == "CGJ" and not kinds["temporary_market"].filing_required
+    for permit in session.scalars(select(Permit).where(Permit.number.like("CG_-2026-%"))):
+        if permit.kind in kinds:
+            assert permit.approved_by_id == kinds[permit.kind].approver_id, permit.number
+        if permit.approved_by.code == "CGJ":
+            assert permit.filing_reference and permit.filed_on, permit.number

@@ -38,7 +38,7 @@ def test_an_overdue_item_is_raised_once_to_its_lead_unit_and_tier_1(session):
                                                        OutboxMessage.created_at == at(2026, 12, 1, 9, 0))).all()
     xicheng = session.scalar(select(Unit.id).where(Unit.code == "JD-XC"))
     assert sorted(r.target for r in rows) == ["tier:1", f"unit:{xicheng}"]
-    assert rows[0].payload["code"] == "1.2" and "已超过完成时限" in rows[0].payload["message"]
+    assert rows[0].payload["code"] == "1.2" and "message" not in rows[0].payload  # facts, worded when read
     assert plan.run_due(session) == 0
     clock.set_clock(lambda: at(2026, 12, 21, 9, 0))
     assert plan.run_due(session) == 1  # 1.1, due on 20 December; 2.2 is due on the 31st
@@ -98,6 +98,8 @@ def test_the_monthly_report_lists_who_is_behind_most_behind_first(session):
     ({"lead_unit": "NOPE"}, "lead_unit"),
     ({"cooperating": ["JD-DC"]}, "cooperating"),  # the lead cannot cooperate with itself
     ({"person": "XC-002"}, "person"),  # a 西城 person is not in the 东城 lead unit
+    ({"person": ""}, "person"),  # 责任清单: every task names its person (具体人员)
+    ({"person": None}, "person"),
     ({"milestones": [{"title": "验收", "due_on": "2027-02-01"}]}, "milestones[0]"),
     ({"code": "1.1"}, "code"),
     ({"title": ""}, "title"),
@@ -110,3 +112,10 @@ def test_a_bad_row_is_refused_at_its_field(session, change, field):
         plan.save_item(session, campaign, {**good, **change})
     assert field in {p.where for p in refused.value.problems}
     assert item(session, "9.1") is None
+
+
+def test_every_demo_task_is_put_on_a_named_person(session):
+    """责任清单: the seed puts each 攻坚任务 on a specific person (具体人员); the demo's 2.1 names 市场监管局's."""
+    rows = session.scalars(select(PlanItem).order_by(PlanItem.code)).all()
+    assert rows and all(row.person is not None for row in rows)
+    assert item(session, "2.1").person.name == "吕建平"

@@ -114,8 +114,10 @@ def test_the_three_sub_districts_share_the_seed_list_one_row_per_matter_after_it
                     for d in _unit(session, code).duty_items] for code in ("JD-DC", "JD-XC", "JD-NC")}
     assert lists["JD-DC"] == lists["JD-XC"] == lists["JD-NC"]
     rows = lists["JD-DC"]
-    assert rows[0] == ("负责辖区市容环境秩序的日常巡查和问题处置", None, None)  # the demo's general line
-    assert [t[0] for t, _, _ in rows if t[0] in "①②③④⑤⑥⑦⑧⑨⑩"] == list("①②③④⑤⑥⑦⑧⑨⑩")  # then the seed's ten
+    assert rows[0][0].startswith("①负责辖区内\"六个零容忍\"违法违规行为的查处")  # seed 001's ten, nothing before
+    duties = [t for t, _, _ in rows if t[0] in "①②③④⑤⑥⑦⑧⑨⑩"]
+    assert [t[0] for t in duties] == list("①②③④⑤⑥⑦⑧⑨⑩") and all(t.endswith("。") for t in duties)
+    assert not any("日常巡查和问题处置" in t for t, _, _ in rows)  # the invented general line is gone
     third = next(i for i, (t, _, _) in enumerate(rows) if t.startswith("③"))
     assert rows[third][1:] == (None, None)  # the sentence itself routes nothing
     assert rows[third + 1] == ("店外经营", "09005", "lead")

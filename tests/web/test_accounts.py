@@ -379,3 +379,29 @@ def test_a_temporary_password_never_holds_the_username():
     from engine.accounts.users import temporary_password
 
     assert all(not password_problems(temporary_password("abc"), "abc") for _ in range(20000))
+
+
+def test_form_mistakes_on_the_change_page_lock_nobody_and_wrong_passwords_lock_only_their_account(
+        app, csrf_on, session):
+    """Colleagues behind one address (a NAT): one's form mistakes never count, and one's wrong current passwords
+    make only that account wait (429 with the page's message), not the colleague's."""
+    names = [f"acct-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name, language in zip(names, ("zh_Hans_CN", "en")):
+        create_user(session, name, "dispatcher", PASSWORD).language = language
+    session.commit()
+    a, b = _client(app), app.test_client()
+    b.environ_base["REMOTE_ADDR"] = a.environ_base["REMOTE_ADDR"]
+    assert _sign_in(a, names[0]).status_code == 302 and _sign_in(b, names[1]).status_code == 302
+    forms = {a: a.get("/password").get_data(as_text=True), b: b.get("/password").get_data(as_text=True)}
+
+    def change(client, current: str, new: str = "sturdy-lantern-42", confirm: str | None = None):
+        return client.post("/password", data={"current": current, "new": new, "confirm": new if confirm is None
+                                              else confirm, "csrf_token": csrf_from(forms[client])})
+    mistakes = [change(a, ""), change(a, PASSWORD, confirm="other-lantern-42"), change(a, PASSWORD, "", ""),
+                change(a, PASSWORD, "short", "short"), change(a, "", "", "")]
+    assert [m.status_code for m in mistakes] == [200] * 5
+    assert "当前密码错误次数过多" not in mistakes[-1].get_data(as_text=True)
+    assert [change(a, f"guess-{n}").status_code for n in range(5)] == [200] * 5
+    locked = change(a, PASSWORD)
+    assert locked.status_code == 429 and "当前密码错误次数过多" in locked.get_data(as_text=True)
+    assert change(b, PASSWORD).headers["Location"].endswith("/")  # the colleague changes the password

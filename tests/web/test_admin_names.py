@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy import inspect, select
+
+from admin.field_labels import field_label
+from engine.audit.changelog import TRACKED, acting
+from engine.core.models import Category
 from tests.helpers import bearer, event
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -61,3 +67,41 @@ def test_the_change_history_labels_a_record_s_fields_as_its_admin_page_does(clie
     fields = dict(re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes))
     assert fields["timezone"] == "时区" and fields["published_version_id"] == "已发布版本"
     assert all(re.search(r"[^\x00-\x7f]", label) for label in fields.values()), fields
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans_CN", "en"])
+def test_the_change_history_labels_every_field_of_every_record_type(app, lang):
+    """Whatever record type an entry is about, each field it lists is named for readers: in Chinese with Chinese
+    words, in English without the column's snake_case name (a category's link_metres, a ruleset version's bundle)."""
+    with app.test_request_context(f"/admin/changes/?lang={lang}"):
+        raw = [f"{model.__name__}.{attr.key}: {field_label(attr.key, model.__name__)}"
+               for model in TRACKED for attr in inspect(model).column_attrs
+               if field_label(attr.key, model.__name__) == attr.key
+               or (lang == "zh_Hans_CN" and not re.search(r"[\u4e00-\u9fff]", field_label(attr.key, model.__name__)))]
+    assert not raw, raw
+
+
+def test_a_categorys_case_linking_change_is_labelled(client, login, session):
+    category = session.scalar(select(Category).where(Category.code == "06029"))
+    with acting("admin", username="admin"):
+        category.link_metres, category.standard_ref = 80.0, "0629"
+        session.flush()
+    login(client, "auditor")
+    for lang, labels in (("zh-CN", ("并案距离（米）", "旧标准编码")),
+                         ("en", ("Joins an open case within (metres)", "Code in the older standard"))):
+        changes = client.get(f"/admin/changes/?object_type=Category&lang={lang}").get_data(as_text=True)
+        fields = dict(re.findall(r'<tr data-field="(\w+)"><td>(.*?)</td>', changes))
+        assert (fields["link_metres"], fields["standard_ref"]) == labels
+
+
+def test_the_change_history_names_the_interface_a_change_came_through(client, login, session):
+    category = session.scalar(select(Category).where(Category.code == "06029"))
+    with acting("cli", username="admin"):
+        category.link_days = 3.0
+        session.flush()
+    login(client, "auditor")
+    for lang, named in (("zh-CN", ("命令行", "管理后台")), ("en", ("Command line", "Administration pages"))):
+        changes = client.get(f"/admin/changes/?object_type=Category&interface=cli&lang={lang}").get_data(as_text=True)
+        shown = {cell.strip() for cell in re.findall(r'<td class="interface">(.*?)</td>', changes)}
+        options = dict(re.findall(r'<option value="(\w+)"[^>]*>(.*?)</option>', changes.split('name="interface"')[1]))
+        assert shown == {named[0]} and options["admin"] == named[1], (shown, options)

@@ -61,6 +61,7 @@ MODEL_VIEWS = ("campaign", "category", "unit", "grid", "holiday", "calendaryear"
                "assessmentconfig", "assessment_points", "sanctionrule", "sanctiondue",
                "event", "task", "firing", "rulesetversion",
                "frontageholder", "supervisiontier", "timeline", "person", "street", "intakepolicy", "permit",
+               "permit_kinds",
                "inspectionplan", "inspection_points", "inspection_point_types", "plan_items", "checklist_items")
 EDITING_VIEWS = ("create_view", "edit_view", "delete_view", "action_view", "ajax_update", "ajax_lookup")
 #: The security administrator's model views: only they list them, and only they change them.

@@ -159,3 +159,23 @@ def test_hotspots_points_in_cells_and_people_on_duty(client, login, session, dra
     until = duty.ends_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")
     shown = [p for p in state["on_duty"] if p["name"] == person.name and p["until"] == until]
     assert shown and shown[0]["unit"] == person.unit.name_zh  # the local end of the shift, the unit's name
+
+
+def test_each_grid_names_its_people_phones_whole_only_for_roles_that_call_and_the_area_list_is_on_the_page(
+        client, login):
+    """Seed 004: the 责任区域清单 is on the command platform (智慧城管指挥平台统一指挥管理)."""
+    login(client, "dispatcher")
+    grid = next(g for g in client.get("/command/state").get_json()["grids"] if g["code"] == "DC-01")
+    assert [(p["name"], p["duty"], p["phone"]) for p in grid["people"]] == [("张伟", "责任人", "13900000024"),
+                                                                           ("吴敏", "监督员", "13900000006")]
+    page = client.get("/command?lang=en").get_data(as_text=True)
+    assert "Responsibility areas (责任区域清单)" in page
+    row = page[page.find('data-area="ST-DC-03"'):][:400]
+    assert "Street · Heping Road" in row and "Dongcheng Sub-district Office" in row and "吕芳 (Responsible" in row
+    client.post("/logout")
+    login(client, "auditor")
+    grid = next(g for g in client.get("/command/state").get_json()["grids"] if g["code"] == "DC-01")
+    assert grid["people"][0]["phone"] == "139****0024" and grid["people"][0]["name"] == "张伟"
+    page = client.get("/command?lang=zh").get_data(as_text=True)
+    row = page[page.find('data-area="CP-001"'):][:400]
+    assert "测评点位 · 人民路（解放路口至和平路口）" in row and "何平 (责任人, 大队长, 139****" in row

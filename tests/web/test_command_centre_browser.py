@@ -55,6 +55,10 @@ def test_the_board_updates_without_a_reload_when_a_task_goes_overdue(live_server
         expect(page.locator("#board-empty")).to_be_visible()
     page.screenshot(path=str(shots / "before.png"), full_page=True)
     grid_before = page.locator("#grid-table tr[data-grid='DC-03'] td.overdue").inner_text()
+    people = page.locator("#grid-table tr[data-grid='DC-03'] td.people")  # seed 004: who answers for the grid
+    expect(people).to_contain_text("严斌 (责任人, 13900000")
+    expect(people).to_contain_text("吴敏 (监督员")
+    assert page.locator("#area-list tr[data-area='ST-DC-03']").inner_text().startswith("道路 · 和平路")
 
     clock.set_clock(lambda: after)  # the task's deadline passes; nobody reloads the page
     expect(row).to_have_text(str(expected_after), timeout=15_000)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,7 @@ FORMULA = "=HYPERLINK(\"http://evil.example\",\"点我\")"
 
 
 def _csv(answer) -> list[list[str]]:
-    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/csv; charset=utf-8"  # charset once
     assert answer.data.startswith(b"\xef\xbb\xbf"), "a UTF-8 BOM, so Excel on a Chinese PC reads the file as UTF-8"
     return list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
 
@@ -81,6 +82,28 @@ def test_a_name_written_like_a_formula_stays_text_in_the_security_log_csv(app, l
     mine = [r for r in rows[1:] if r[3] == "10.9.9.9"]
     assert sorted(r[4] for r in mine) == ["'+1+1", "'-2+3", "'=cmd|' /C calc'!A0", "'@SUM(A1)"]
     assert {r[0] for r in mine} == {"2026-12-01 01:05:09"}  # 东八区, to the second
+
+
+def test_the_security_log_csv_is_named_in_the_readers_language_and_local_time_and_says_what_in_it(
+        app, login, session):
+    """安全审计日志 cannot go into a Latin-1 header as it is (the server answered 500): RFC 5987 carries it, with the
+    endpoint's ASCII name beside it; the English name is quoted; both stamped 17:10 local, not 09:10 UTC. The "What"
+    column holds the reader's half, as the list does."""
+    clock.set_clock(lambda: datetime(2026, 12, 7, 9, 10, 40, tzinfo=timezone.utc))
+    session.add(SecurityAuditEntry(at=datetime(2026, 12, 7, 9, tzinfo=timezone.utc), kind="export",
+                                   username="assessor", address="10.9.9.8", what="导出通报 / bulletin xlsx"))
+    session.commit()
+    client = app.test_client()
+    login(client, "audit_admin")
+    zh = client.get("/admin/security_audit/export/csv/?lang=zh_Hans_CN")
+    disposition = zh.headers["Content-Disposition"]
+    assert disposition.encode("latin-1")  # what a WSGI server refuses otherwise
+    assert disposition == ("attachment; filename=security_audit_2026-12-07_17-10-40.csv; filename*=UTF-8''"
+                           + quote("安全审计日志_2026-12-07_17-10-40.csv"))
+    assert [r[4] for r in _csv(zh)[1:] if r[3] == "10.9.9.8"] == ["导出通报"]
+    en = client.get("/admin/security_audit/export/csv/?lang=en")
+    assert en.headers["Content-Disposition"] == 'attachment; filename="Security audit log_2026-12-07_17-10-40.csv"'
+    assert [r[4] for r in _csv(en)[1:] if r[3] == "10.9.9.8"] == ["bulletin xlsx"]
 
 
 @pytest.fixture()

@@ -69,3 +69,33 @@ def test_field_units_and_dispatchers_cannot_read_the_history(app, client, login)
         assert client.get("/admin/history/").status_code == 403
         client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
                                                              client.get("/").get_data(as_text=True)).group(1)})
+
+
+def _rule_cell(client, firing_id: int, lang: str) -> tuple[str, str]:
+    """The rule column of a firing's row: what reads as its title, and the muted line beneath."""
+    page = client.get(f"/admin/history/?rule=zero_tolerance.zt4&lang={lang}").get_data(as_text=True)
+    row = page.split(f'href="/admin/history/firing/{firing_id}"', 1)[1].split("</tr>", 1)[0]
+    cell = re.search(r'<td class="rule">(.*?)<small[^>]*>(.*?)</small></td>', row, re.S)
+    return cell.group(1).strip(), cell.group(2).strip()
+
+
+def test_each_row_names_its_rule_once_with_key_and_version_beneath(auditor, intake_token, drain, session):
+    auditor.post("/api/v1/events", json=event("06029", "XC-04", hour=23), headers=bearer(intake_token))
+    drain()
+    firing = session.scalar(select(Firing).where(Firing.rule_key == "zero_tolerance.zt4").order_by(Firing.id.desc()))
+    version, doc = firing.ruleset_version, firing.ruleset_version.rules["zero_tolerance.zt4"]
+    beneath = f"zero_tolerance.zt4 v{firing.rule_version}"
+    for lang in ("zh", "en"):
+        assert _rule_cell(auditor, firing.id, lang) == (doc["title"][lang], beneath)
+    # a document frozen with its title in one language: the English reader reads the Chinese title, once
+    version.rules = {**version.rules, "zero_tolerance.zt4": {**doc, "title": {"zh": doc["title"]["zh"]}}}
+    session.flush()
+    assert _rule_cell(auditor, firing.id, "en") == (doc["title"]["zh"], beneath)
+    # and one with no title at all: the key once, not the key as a title and again beneath it
+    version.rules = {**version.rules, "zero_tolerance.zt4": {k: v for k, v in doc.items() if k != "title"}}
+    session.flush()
+    for lang in ("zh", "en"):
+        assert _rule_cell(auditor, firing.id, lang) == ("zero_tolerance.zt4", f"v{firing.rule_version}")
+    rule = auditor.get(f"/admin/history/firing/{firing.id}/rule?lang=en").get_data(as_text=True)
+    assert "<h1>zero_tolerance.zt4</h1>" in rule
+    assert "zero_tolerance.zt4" not in re.search(r'id="rule-version">(.*?)</p>', rule, re.S).group(1)

@@ -101,7 +101,7 @@ def test_the_dispatcher_hands_over_through_the_page(app, client, session, login)
     bad = client.post("/handovers/new", data=_form(page, title="", cooperating=["JD-DC"], limit_value="很快"))
     shown = bad.get_data(as_text=True)
     assert bad.status_code == 422 and _counts(session) == before
-    for field, message in (("title", "必填"), ("cooperating", "已是主办单位"), ("limit_value", "时限无法识别")):
+    for field, message in (("title", "必填"), ("cooperating", "已是主办单位"), ("limit_value", "请填写数字")):
         block = shown.split(f'id="field-{field}"')[1].split('id="field-')[0]
         assert message in block, field
     no_csrf = client.post("/handovers/new", data=_form(page) | {"csrf_token": "forged"})
@@ -134,9 +134,48 @@ def test_the_page_names_the_forms_and_the_engines_problems_at_once(client, sessi
                                                                lat="北纬", lon="", limit_value="很快"))
     shown = bad.get_data(as_text=True)
     assert bad.status_code == 422 and _counts(session) == before
-    for field, message in (("address", "300"), ("grid", "必填"), ("lead", "必填"), ("limit_value", "时限无法识别"),
+    for field, message in (("address", "300"), ("grid", "必填"), ("lead", "必填"), ("limit_value", "请填写数字"),
                            ("lat", "")):
         block = shown.split(f'id="field-{field}"')[1].split('id="field-')[0]
         assert 'class="field-error"' in block and message in block, field
     lat = shown.split('id="field-lat"')[1].split('id="field-')[0]
     assert lat.count('class="field-error"') == 1  # the form's own word on it, not the engine's as well
+
+
+def _shown_error(page: str, field: str) -> str:
+    block = page.split(f'id="field-{field}"')[1].split('id="field-')[0]
+    return " ".join(part.split(">", 1)[1].split("</div>")[0] for part in block.split('class="field-error"')[1:])
+
+
+def test_the_forms_limit_and_point_are_explained_in_the_readers_own_words(client, session, login):
+    """The limit: a number whose unit is chosen beside it, and its range; a point: the ranges of both coordinates,
+    and a box holding no number named as such, never WTForms' "Not a valid float value"."""
+    clock.set_clock(lambda: NOW)
+    login(client, "dispatcher")
+    expected = {"zh-CN": ("须大于 0 且不超过 366 工作日", "请填写数字，例如 3，单位在旁边选择",
+                          "纬度须在 -90～90 之间，经度须在 -180～180 之间", "请填写数字形式的经度。"),
+                "en": ("more than 0 and at most 366 working days",
+                       "enter a number, e.g. 3, and choose the unit beside it",
+                       "latitude from -90 to 90 and longitude from -180 to 180", "Enter the longitude as a number.")}
+    before = _counts(session)
+    for lang, (range_, number, place, lon) in expected.items():
+        page = client.get(f"/handovers/new?lang={lang}").get_data(as_text=True)
+        for value in ("0", "-2"):
+            shown = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value=value))
+            assert range_ in _shown_error(shown.get_data(as_text=True), "limit_value"), (lang, value)
+        shown = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value="soon", lat="999", lon="500"))
+        text = shown.get_data(as_text=True)
+        assert number in _shown_error(text, "limit_value") and place in _shown_error(text, "lat")
+        assert "or neither" not in text and "或都不填" not in text
+        english = _shown_error(text, "limit_value") + _shown_error(text, "lat")
+        assert (lang == "en") != any("\u4e00" <= ch <= "\u9fff" for ch in english), english  # each in its own words
+        answer = client.post(f"/handovers/new?lang={lang}", data=_form(page, lat="39.9", lon="abc"))
+        text = answer.get_data(as_text=True)
+        assert _shown_error(text, "lon") == lon and _shown_error(text, "lat") == ""
+    assert _counts(session) == before
+    for lang, typed in (("en", "3 working days"), ("zh-CN", "3 工作日")):
+        page = client.get(f"/handovers/new?lang={lang}").get_data(as_text=True)
+        done = client.post(f"/handovers/new?lang={lang}", data=_form(page, limit_value=typed))
+        assert done.status_code == 302, _shown_error(done.get_data(as_text=True), "limit_value")
+        task = session.get(Task, int(done.headers["Location"].rstrip("/").split("/")[-1]))
+        assert (task.limit_value, task.limit_unit) == (3, "working_days")

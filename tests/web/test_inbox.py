@@ -210,7 +210,38 @@ def test_a_published_weekly_bulletin_reaches_every_unit_with_its_title_and_pdf(c
         (issue_id,) = issues.run_due(s, now=datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     token = user_token(client, "xicheng")
     mine = [m for m in inbox(client, token)["messages"] if m["kind"] == "bulletin_published"]
-    assert mine, "the sub-district's account reads the copy of its unit (and of the squad under it)"
+    assert len(mine) == 1, "the sub-district's account reads the issue once (its copy and the squad's are one)"
     assert mine[0]["title"] == "周通报" and "督查通报" in mine[0]["message"], mine[0]
     assert "第" in mine[0]["message"] and "期" in mine[0]["message"]
     assert client.get(mine[0]["link"]["url"], headers=bearer(token)).status_code in (200, 302)
+
+
+def test_a_bulletin_reads_once_in_an_account_of_several_units_and_other_copies_of_sub_units_stay(
+        client, factory, session):
+    """A sub-district's account reads its unit and the squad under it: the issue's copy to each is one message,
+    one unread; messages to those units that differ (a digest each) are still both there."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.assessment import issues
+    from engine.core.models import User
+    from tests.helpers import no_bulletin_issues
+
+    no_bulletin_issues(session)
+    tokens = {name: user_token(client, name) for name in ("dongcheng", "dc_point", "squad_dc")}
+    before = {name: inbox(client, token)["unread"] for name, token in tokens.items()}
+    with factory() as s:
+        (issue_id,) = issues.run_due(s, now=datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        units = (s.scalar(select(Unit.id).where(Unit.code == "JD-DC")),
+                 s.scalar(select(User.unit_id).where(User.username == "squad_dc")))
+        outbox.write(s, [outbox.message(f"digest-test-{unit}-{issue_id}", "digest", f"unit:{unit}",
+                                        {"open": n, "overdue": 0}, clock.now()) for n, unit in enumerate(units, 1)])
+        s.commit()
+    for name, token in tokens.items():
+        data = inbox(client, token)
+        bulletins = [m for m in data["messages"] if m["kind"] == "bulletin_published"]
+        assert len(bulletins) == 1 and not bulletins[0]["read"], (name, bulletins)
+        assert data["unread"] == before[name] + 1 + sum(m["kind"] == "digest" and not m["read"]
+                                                        and m["id"] > bulletins[0]["id"] for m in data["messages"])
+    digests = {m["message"] for m in inbox(client, tokens["dongcheng"])["messages"] if m["kind"] == "digest"}
+    assert {"未办结任务 1 件，其中超期 0 件", "未办结任务 2 件，其中超期 0 件"} <= digests  # the squad's too

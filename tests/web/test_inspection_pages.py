@@ -27,7 +27,7 @@ def test_a_finding_without_location_is_refused_next_to_the_field_and_nothing_is_
                                                                                       csrf_on):
     login(client, "squad_lead")
     page = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
-    assert "中队内部全面督查" in page and "东城中队网格全面督查" in page
+    assert "中队内部全面督查" in page and "东城中队网格全面督查" in page and "开发区中队网格全面督查" in page
     started = client.post("/inspection/rounds", data={"plan": plan_id(session, "ZD-DC-DAILY"),
                                                       "csrf_token": csrf_from(page)})
     assert started.status_code == 302
@@ -52,7 +52,8 @@ def test_a_finding_without_location_is_refused_next_to_the_field_and_nothing_is_
 def test_the_api_takes_the_tier_and_inspector_from_the_token_never_the_payload(client, session):
     token = user_token(client, "squad_lead")
     plans = client.get("/api/v1/inspection/plans", headers=bearer(token)).get_json()
-    assert plans["tier"] == 1 and {p["code"] for p in plans["plans"]} == {"ZD-DC-DAILY", "ZD-XC-DAILY"}
+    assert plans["tier"] == 1 and {p["code"] for p in plans["plans"]} == {  # each 中队's 内部全面督查
+        f"ZD-{squad}-DAILY" for squad in ("DC", "XC", "NC", "BC", "XH", "CG", "HD", "KF")}
     other_tier = client.post("/api/v1/inspection/rounds", json={"plan": plan_id(session, "JLD-SPECIAL")},
                              headers={**bearer(token), "Accept-Language": "zh-CN"})
     assert other_tier.status_code == 422 and "本层级" in other_tier.get_json()["errors"][0]["message"]
@@ -111,12 +112,12 @@ def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client
     form = client.get("/admin/inspectionplan/new/?lang=zh_Hans_CN").get_data(as_text=True)
     assert "频次" in form and "工作清单" in form and "热点问题清单" in form
     saved = client.post("/admin/inspectionplan/new/", data={
-        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-DAILY", "tier_level": "1",
-        "name_zh": "南城中队网格全面督查", "name_en": "Nancheng squad: all its grids", "frequency": "daily",
+        "csrf_token": csrf_from(form), "campaign": "1", "code": "ZD-NC-MARKET", "tier_level": "1",
+        "name_zh": "南城中队农贸市场周边督查", "name_en": "Nancheng squad: around the markets", "frequency": "daily",
         "grids": ["NC-01", "NC-02"], "streets": [], "categories": [], "worklists": [],
         "requires_location": "y", "active": "y"})
     assert saved.status_code == 302
-    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-DAILY"))
+    plan = session.scalar(select(InspectionPlan).where(InspectionPlan.code == "ZD-NC-MARKET"))
     assert plan.tier_level == 1 and plan.scope["grids"] == ["NC-01", "NC-02"] and plan.requires_location
     edit = client.get(f"/admin/inspectionplan/edit/?id={plan.id}").get_data(as_text=True)
     assert re.search(r'<option selected value="NC-01"|<option value="NC-01" selected', edit)
@@ -135,3 +136,77 @@ def test_a_supervising_body_above_the_three_tiers_is_named_and_sent_to_its_board
         html = page.get_data(as_text=True)
         assert "您的督办机构" in html and body in html and 'href="/supervision"' in html
         assert 'id="start-form"' not in html and "没有有效的督查计划" not in html
+
+
+def _row(html: str, table: str, attr: str) -> str:
+    body = html[html.find(f'id="{table}"'):]
+    start = body.find(attr)
+    return body[start:body.find("</tr>", start)] if start >= 0 else ""
+
+
+def test_coverage_and_bulletin_show_rounds_against_each_plans_frequency_and_who_held_none(client, login, session):
+    """Seed 002: the three tiers 随时掌握工作开展情况 and the week is reported once a week. 西城's squad walked on two
+    days of W49; 开发区's squad and the bureau leaders walked none, and the pages say so in both languages."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from engine.core import clock
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.set_clock(lambda: datetime(2026, 12, 8, 10, 0, tzinfo=shanghai))
+    for day in (1, 3):
+        start = datetime(2026, 12, day, 9, 0, tzinfo=shanghai)
+        session.add(InspectionRound(plan_id=plan_id(session, "ZD-XC-DAILY"), campaign_id=1, tier_level=1,
+                                    inspector_id=user(session, "squad_lead").id, started_at=start,
+                                    ended_at=start + timedelta(hours=1), track=[]))
+    session.commit()
+    login(client, "assessor")
+    zh = client.get("/inspection/coverage?week=2026-W49&lang=zh_Hans_CN").get_data(as_text=True)
+    xicheng = _row(zh, "coverage-plans", 'data-code="ZD-XC-DAILY"')
+    assert "西城中队网格全面督查" in xicheng and "每日" in xicheng and "2/7 天" in xicheng and "未达到督查频次" in xicheng
+    assert "本期未开展督查" in _row(zh, "coverage-plans", 'data-code="ZD-KF-DAILY"')
+    bureau = _row(zh, "coverage-tiers", 'data-tier="3"')
+    assert "0 · 未开展督查" in bureau and "局领导专项督查（占道经营与露天烧烤）" in bureau
+    assert "开发区中队网格全面督查" in _row(zh, "coverage-tiers", 'data-tier="1"')
+    en = client.get("/inspection/coverage?week=2026-W49&lang=en").get_data(as_text=True)
+    assert "2 of 7 days" in _row(en, "coverage-plans", 'data-code="ZD-XC-DAILY"')
+    assert "no round held in the period" in _row(en, "coverage-plans", 'data-code="ZD-KF-DAILY"')
+    assert "Development Zone squad: all its grids" in _row(en, "coverage-tiers", 'data-tier="1"')
+    api = client.get("/api/v1/inspection/coverage?week=2026-W49", headers=bearer(user_token(client, "assessor")))
+    plans = {p["code"]: p for p in api.get_json()["plans"]}
+    assert plans["ZD-XC-DAILY"]["held"] == 2 and plans["ZD-KF-DAILY"]["status"]["code"] == "none"
+
+    bulletin = client.get("/assessment/bulletins/2026-W49?lang=zh_Hans_CN").get_data(as_text=True)
+    tiers = bulletin[bulletin.find("三级督查开展轮次（按层级）"):]
+    tiers = tiers[:tiers.find("</table>")]
+    assert "督察中队定向督查" in tiers and "局领导专项督查（占道经营与露天烧烤）" in tiers  # held none: shown, not left out
+    plans_table = bulletin[bulletin.find("各督查计划按频次开展情况"):]
+    plans_table = plans_table[:plans_table.find("</table>")]
+    assert "2/7 天" in plans_table and "开发区中队网格全面督查" in plans_table and "本期未开展督查" in plans_table
+    english = client.get("/assessment/bulletins/2026-W49?lang=en").get_data(as_text=True)
+    assert "Inspection rounds against each plan&#39;s frequency" in english and "2 of 7 days" in english
+
+
+def test_the_inspectors_page_shows_their_tiers_rounds_this_week(client, login, session):
+    """A 中队 inspector sees, for each plan of the tier, this week's rounds against its frequency (seed 002:
+    随时掌握工作开展情况): Wednesday afternoon, 东城 walked only today, 开发区 not at all."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.core import clock
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock.set_clock(lambda: datetime(2026, 12, 2, 15, 0, tzinfo=shanghai))
+    session.add(InspectionRound(plan_id=plan_id(session, "ZD-DC-DAILY"), campaign_id=1, tier_level=1,
+                                inspector_id=user(session, "squad_lead").id, track=[],
+                                started_at=datetime(2026, 12, 2, 9, 0, tzinfo=shanghai),
+                                ended_at=datetime(2026, 12, 2, 10, 0, tzinfo=shanghai)))
+    session.commit()
+    login(client, "squad_lead")
+    zh = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "本层级本周督查开展情况" in zh
+    dongcheng = _row(zh, "tier-week", 'data-code="ZD-DC-DAILY"')
+    assert "东城中队网格全面督查" in dongcheng and "1/3 天" in dongcheng and "未达到督查频次" in dongcheng
+    assert "0/2 天" in _row(zh, "tier-week", 'data-code="ZD-KF-DAILY"')
+    assert "本期未开展督查" in _row(zh, "tier-week", 'data-code="ZD-KF-DAILY"')
+    assert 'data-code="JLD-SPECIAL"' not in zh  # another tier's plan
+    en = client.get("/inspection?lang=en").get_data(as_text=True)
+    assert "1 of 3 days" in _row(en, "tier-week", 'data-code="ZD-DC-DAILY"')

@@ -51,3 +51,13 @@ def test_the_switch_keeps_the_pages_filters(app, login):
     page = client.get("/tasks?state=dispatched&lang=zh-CN").get_data(as_text=True)
     english = page.split('id="lang-en"', 1)[0].rsplit("<a href=\"", 1)[1].split('"', 1)[0]
     assert english.replace("&amp;", "&") == "?state=dispatched&lang=en&remember=1"
+
+
+@pytest.mark.parametrize("choice, lang", [("zh_Hans_CN", "zh-CN"), ("en", "en")])
+def test_admin_pages_name_their_language_as_the_main_pages_do(app, login, choice, lang):
+    """Flask-Admin's own template writes a bare <html>: screen readers and fonts need the page's language there too,
+    on its lists, its details and the admin's own pages."""
+    client = app.test_client()
+    login(client, "auditor")
+    for url in ("/", "/admin/", "/admin/task/", "/admin/changes/", "/admin/history/"):
+        assert _html_lang(client, f"{url}?lang={choice}") == lang, url

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from engine.authoring.drafts import draft_bundle
 from engine.core.models import Campaign, ChangeLogEntry, ListItem, RuleList, Timeline
+from rules.packs import load_pack
 from tests.helpers import WATCH, csrf_from
 
 
@@ -418,3 +419,19 @@ def test_a_save_waits_for_one_under_way_and_then_is_refused(app, client, factory
     with factory() as session:
         items = session.get(RuleList, table["list"]).items
         assert [(i.key, i.title_en) for i in items] == [("ZT1", "Outdoor barbecue"), ("ZT2", "Changed by the first save")]
+
+
+def test_in_a_browser_a_grouped_condition_reads_as_its_members_not_undefined(live_server, browser, factory,
+                                                                             browser_login):
+    """The demo's ZT5 matches 06011 only as dumped construction waste: an any(...) the editor has no widget for."""
+    from playwright.sync_api import expect
+
+    with factory() as session:
+        list_id = session.scalar(select(RuleList.id).join(Campaign, Campaign.id == RuleList.campaign_id).where(
+            Campaign.code == load_pack("demo")["campaign"]["code"], RuleList.kind == "zero_tolerance"))
+    page = browser.new_page(locale="zh-CN")
+    browser_login(page, live_server)
+    page.goto(f"{live_server}/admin/lists/{list_id}/")
+    kept = page.locator('tr[data-key="ZT5"] .kept-condition code').first
+    expect(kept).to_have_text('any(category eq "08005"; filing_condition eq "construction_waste")')
+    assert "undefined" not in page.locator("#list-rows").inner_text()

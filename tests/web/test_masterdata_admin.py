@@ -184,9 +184,9 @@ def test_a_unit_keeps_its_duty_list_in_order_and_lists_its_grids(admin, session)
     grid = session.scalar(select(Grid).where(Grid.unit_id == dongcheng))
     assert f"/admin/grid/details/?id={grid.id}" in details
     assert f"/admin/grid/details/?id={grid.id}" in admin.get(f"/admin/unit/edit/?id={dongcheng}").get_data(as_text=True)
-    assert "Patrols the district and handles street-order problems" in details  # the demo's duty list, in English
+    assert "Investigates goods displayed outside shops" in details  # the demo's duty list (seed 001), in English
     zh = admin.get(f"/admin/unit/details/?id={dongcheng}&lang=zh").get_data(as_text=True)
-    assert "负责辖区市容环境秩序的日常巡查和问题处置" in zh
+    assert "⑩承办区城管委交办的其他事项。" in zh and "日常巡查和问题处置" not in zh
 
 
 def test_the_demo_tiers_have_member_users_and_units(admin, session):

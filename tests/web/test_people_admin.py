@@ -164,6 +164,25 @@ def test_a_new_grid_with_nobody_assigned_is_flagged_in_the_list_and_on_the_admin
     assert "DC-01" in everything and "张伟 · Responsible officer" in everything  # assigned grids name their people
 
 
+def test_a_field_worker_without_an_area_is_named_on_the_admin_home_in_both_languages_and_listed(admin, session):
+    """Seed 004 (每名队员都要有自己的责任区域): every demo field worker has one; a new grid worker has none yet."""
+    assert 'id="staff-without-area"' not in admin.get("/admin/?lang=en").get_data(as_text=True)
+    created = _post(admin, "/admin/person/new/", _staff(session, "XC-099", name="新网格员", position="grid_worker",
+                                                        unit=str(_unit(session, "JD-XC").id)))
+    assert created.status_code == 302, created.get_data(as_text=True)[-2000:]
+
+    for lang, words in (("en", "1 field staff have no responsibility area (no grid, street or inspection point)"),
+                        ("zh", "1 名一线人员没有责任区域（网格、道路或测评点位）")):
+        home = admin.get(f"/admin/?lang={lang}").get_data(as_text=True)
+        alert = unescape(re.search(r'id="staff-without-area".*?</div>', home, re.DOTALL).group(0))
+        unit = "Xicheng Sub-district Office" if lang == "en" else "西城街道办事处"
+        assert words in alert and f"新网格员 ({unit})" in alert and "XC-099" not in alert, alert
+    listed_url = re.search(r'id="staff-without-area".*?href="([^"]*flt0_without_area=1[^"]*)"', home,
+                           re.DOTALL).group(1).replace("&amp;", "&")
+    listed = admin.get(listed_url + "&lang=en").get_data(as_text=True)
+    assert "新网格员" in listed and "张伟" not in listed and "王建国" not in listed
+
+
 def test_a_collector_who_is_not_a_collector_and_a_paired_leader_who_is_not_a_leader_are_refused(admin, session):
     grid = session.scalar(select(Grid).where(Grid.code == "DC-02"))
     squad_member = _person(session, "ZDDC-004")

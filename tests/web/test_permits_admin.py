@@ -91,6 +91,61 @@ def test_a_missing_place_and_an_unknown_kind_are_named_on_their_fields(admin, se
     assert _count(session, "T-P-2") == 0
 
 
+def _unit(session, code: str) -> str:
+    return str(session.scalar(select(Unit.id).where(Unit.code == code)))
+
+
+def test_a_market_approved_by_the_bureau_is_refused_next_to_approved_by_in_both_languages(admin, session):
+    """Seed 001: 未经区城管委审批…设立临时市场 — only the committee approves a temporary market."""
+    wrong = _permit(session, "T-P-5", approved_by=_unit(session, "CGJ"))
+    for lang, message in (("zh", "临时市场（固定摊点、早夜市）须由城乡综合管理委员会审批，城市管理综合执法局无权审批"),
+                          ("en", "approved by Urban-Rural Management Committee alone, not by Urban Management Bureau")):
+        html = _post(admin, "/admin/permit/new/", wrong, lang).get_data(as_text=True)
+        assert _near(html, "approved_by", message), html[html.find('name="approved_by"'):][:1500]
+    html = _post(admin, "/admin/permit/new/", {**wrong, "approved_by": _unit(session, "CGW"),
+                                                "reviewed_by": _unit(session, "JD-XC")}, "zh").get_data(as_text=True)
+    assert _near(html, "reviewed_by", "该种类由城市管理综合执法局审定，不是西城街道办事处")
+    assert _count(session, "T-P-5") == 0
+
+
+def test_the_bureaus_approval_without_its_filing_is_refused_next_to_the_filing_fields(admin, session):
+    """Seed 001 duty ⑩: the bureau files each approval in writing with the committee's office (书面备案)."""
+    unfiled = _permit(session, "T-P-6", kind="outdoor_ad", approved_by=_unit(session, "CGJ"), filed_on="",
+                      filing_reference="")
+    for lang, reference, day in (
+            ("zh", "须填写备案文号：该种类的审批须上报区城管委办公室书面备案", "须填写向区城管委办公室书面备案的日期"),
+            ("en", "the filing reference: this kind's approvals are filed in writing with the committee's office",
+             "the day the approval was filed with the committee's office")):
+        html = _post(admin, "/admin/permit/new/", unfiled, lang).get_data(as_text=True)
+        assert _near(html, "filing_reference", reference), html[html.find('name="filing_reference"'):][:1500]
+        assert _near(html, "filed_on", day)
+    assert _count(session, "T-P-6") == 0
+    filed = _post(admin, "/admin/permit/new/", {**unfiled, "filed_on": "2026-09-26", "filing_reference": "备12号"})
+    assert filed.status_code == 302 and _count(session, "T-P-6") == 1
+
+
+def test_the_demo_market_shows_who_declared_reviewed_and_approved_it(admin, session):
+    permit = session.scalar(select(Permit).where(Permit.number == "CGW-2026-SC-001"))
+    html = unescape(admin.get(f"/admin/permit/details/?id={permit.id}&lang=zh").get_data(as_text=True))
+    for label, unit in (("申报单位", "东城街道办事处"), ("审定单位", "城市管理综合执法局"),
+                        ("审批单位", "城乡综合管理委员会")):
+        assert re.search(rf"{label}</b>\s*</td>\s*<td>\s*\S+ {unit}\s*</td>", html), html[html.find(label):][:300]
+
+
+def test_each_kinds_approver_is_set_in_the_admin_and_a_second_row_for_a_kind_is_refused(admin, session):
+    listing = unescape(admin.get("/admin/permit_kinds/?lang=zh").get_data(as_text=True))
+    assert "临时市场（固定摊点、早夜市）" in listing and "城乡综合管理委员会" in listing and "规划分局" in listing
+    twice = {"kind": "outdoor_ad", "approver": _unit(session, "CGW"), "reviewer": "__None"}
+    html = _post(admin, "/admin/permit_kinds/new/", twice, "zh").get_data(as_text=True)
+    assert _near(html, "kind", "该种类已有设置，请在原记录中修改")
+    recycling = {"kind": "recycling_site", "approver": _unit(session, "CGJ"), "reviewer": "__None",
+                 "filing_required": "y"}
+    assert _post(admin, "/admin/permit_kinds/new/", recycling).status_code == 302
+    refused = _post(admin, "/admin/permit/new/", _permit(session, "T-P-7", kind="recycling_site",
+                                                        approved_by=_unit(session, "CGW")))
+    assert _near(refused.get_data(as_text=True), "approved_by", "approved by Urban Management Bureau alone")
+
+
 HEADER = "审批编号,种类,持证人,纬度,经度,半径（米）,开始时间,结束时间,状态,审批单位,备案日期,备案文号\n"
 
 
@@ -127,6 +182,17 @@ def test_an_import_with_a_bad_row_names_each_row_and_stores_none(admin, session)
     permit = session.scalar(select(Permit).where(Permit.number == "IMP-P-2"))
     assert (permit.kind, permit.approved_by.code, permit.filing_reference) == ("outdoor_ad", "CGJ", "备9号")
     assert "Created: 0, updated: 0, unchanged: 1." in _upload(admin, (HEADER + good).encode()).get_data(as_text=True)
+
+
+def test_an_import_names_a_market_from_the_bureau_and_stores_who_declared_and_reviewed_a_good_one(admin, session):
+    header = "审批编号,种类,持证人,纬度,经度,半径（米）,开始时间,结束时间,审批单位,申报单位,审定单位\n"
+    wrong = "IMP-P-8,临时市场,早市,35.0253,111.0055,60,2026-10-01 06:00,2026-10-31 22:00,CGJ,JD-DC,CGJ\n"
+    html = unescape(_upload(admin, (header + wrong).encode(), lang="zh").get_data(as_text=True))
+    assert re.search(r"<td>2</td>\s*<td>审批单位</td>\s*<td>临时市场（固定摊点、早夜市）须由城乡综合管理委员会审批", html)
+    good = wrong.replace("CGJ,JD-DC", "CGW,JD-DC")
+    assert "Created: 1" in _upload(admin, (header + good).encode()).get_data(as_text=True)
+    permit = session.scalar(select(Permit).where(Permit.number == "IMP-P-8"))
+    assert (permit.approved_by.code, permit.declared_by.code, permit.reviewed_by.code) == ("CGW", "JD-DC", "CGJ")
 
 
 def test_readers_see_the_import_page_without_the_upload_and_cannot_post(app, login):

@@ -8,10 +8,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.models import PlanItem, PlanProgress
+from engine.readiness import plan
 from tests.helpers import bearer, csrf_from, jpeg, user_token
 
 
@@ -56,8 +57,10 @@ def test_the_api_refuses_another_units_item_and_the_report_names_who_is_behind(c
     clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     campaign = session.scalar(select(Campaign).where(Campaign.code == "chuangcheng-2026"))
     rows = (("W-1", "JD-DC", "2026-12-20"), ("W-2", "JD-XC", "2026-12-10"), ("W-3", "JD-XC", "2026-12-31"))
+    people = {"JD-DC": "DC-002", "JD-XC": "XC-002"}
     for code, lead, due in rows:
-        save_item(session, campaign, {"code": code, "title": f"测试任务 {code}", "lead_unit": lead, "due_on": due})
+        save_item(session, campaign, {"code": code, "title": f"测试任务 {code}", "lead_unit": lead,
+                                      "person": people[lead], "due_on": due})
     session.commit()
     dongcheng = user_token(client, "dongcheng")
     refused = client.post(f"/api/v1/plan-items/{item_id(session, 'W-2')}/progress", headers=bearer(dongcheng),
@@ -86,7 +89,78 @@ def test_an_administrator_adds_a_row_and_a_late_milestone_is_named_next_to_its_f
     at = refused.find('name="milestones"')
     assert at > 0 and "节点时间晚于完成时限" in refused[at:at + 1500]
     assert session.scalar(select(PlanItem).where(PlanItem.code == "3.1")) is None
-    saved = client.post(url, data={**row, "milestones": "2027-01-10 排查\n2027-01-25 整改"})
+    person = refused[refused.find('name="person"'):]
+    assert "必填：请指定该任务的具体责任人" in person[person.find("</select>"):][:600]
+    saved = client.post(url, data={**row, "person": "NC-002", "milestones": "2027-01-10 排查\n2027-01-25 整改"})
     assert saved.status_code == 302
     item = session.scalar(select(PlanItem).where(PlanItem.code == "3.1"))
     assert [m.title for m in item.milestones] == ["排查", "整改"] and item.lead_unit.code == "JD-NC"
+    assert item.person.code == "NC-002"
+
+
+def test_a_task_without_its_person_is_refused_beside_the_person_field_in_english(app, client, login, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert login(client, "admin").status_code == 302
+    url = "/admin/plan_items/new/?lang=en"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    refused = client.post(url, data={"code": "3.2", "title": "Public toilets", "lead_unit": "JD-NC", "person": "",
+                                     "due_on": "2027-01-31", "milestones": "", "csrf_token": token})
+    html = refused.get_data(as_text=True)
+    person = html[html.find('name="person"'):]
+    assert "required: name the person responsible for this task" in person[person.find("</select>"):][:600]
+    assert session.scalar(select(PlanItem).where(PlanItem.code == "3.2")) is None
+
+
+def section(html: str, ident: str) -> str:
+    start = html.find(f'id="{ident}"')
+    return html[start:html.find("</section>", start)] if start >= 0 else ""
+
+
+def test_the_monthly_report_names_who_shares_experience_and_who_makes_a_statement(client, login, session):
+    """Seed 002: 任务落实好的中队做经验交流，推进慢或停止不前的中队做表态发言. 住建局 finished 2.2 before its
+    due date; 东城 (1.1) and 西城 (1.2) are overdue."""
+    from engine.core.models import User
+    from engine.readiness.plan import report_progress
+    clock.set_clock(lambda: datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    report_progress(session, session.get(PlanItem, item_id(session, "2.2")), admin, 100, "围挡全部规范")
+    session.commit()
+    assert login(client, "assessor").status_code == 302
+    zh = client.get("/plan/report?month=2026-12&lang=zh").get_data(as_text=True)
+    sharing, pledging = section(zh, "experience-sharing"), section(zh, "pledge-statements")
+    assert "经验交流" in sharing and "住房和城乡建设局" in sharing and "到期任务 1 项，按期完成 1 项" in sharing
+    assert "截至月底到期的任务全部按期完成" in sharing  # the criterion is on the page
+    assert "东城街道办事处" not in sharing and "西城街道办事处" not in sharing
+    assert "表态发言" in pledging and "东城街道办事处" in pledging and "西城街道办事处" in pledging
+    assert "住房和城乡建设局" not in pledging and "超期 1 项" in pledging
+    en = client.get("/plan/report?month=2026-12&lang=en").get_data(as_text=True)
+    assert "Housing and Construction Bureau" in section(en, "experience-sharing")
+    assert "Dongcheng Sub-district Office" in section(en, "pledge-statements")
+    assert "done on time (at least one)" in section(en, "experience-sharing")
+    november = client.get("/plan/report?month=2026-11&lang=zh").get_data(as_text=True)
+    assert "本月无。" in section(november, "experience-sharing")
+    token = user_token(client, "assessor")
+    units = {u["unit"]["code"]: u for u in client.get("/api/v1/plan/report?month=2026-12",
+                                                     headers=bearer(token)).get_json()["units"]}
+    assert units["ZJJ"]["shares_experience"] and not units["ZJJ"]["makes_pledge"]
+    assert units["JD-DC"]["makes_pledge"] and not units["JD-DC"]["shares_experience"]
+
+
+def test_an_overdue_items_message_is_worded_in_each_readers_language(client, login, session):
+    """The 督办 of an overdue item stores its facts; each reader reads them in their own language (an English
+    reader read a Chinese sentence stored with it), only the item's own title as it was written."""
+    session.execute(update(PlanItem).values(escalated_at=None))  # a running poller may have raised them already
+    clock.set_clock(lambda: datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert plan.run_due(session) == 1  # 1.2, JD-XC's, was due on 30 November
+    title = session.scalar(select(PlanItem.title).where(PlanItem.code == "1.2"))
+    token = user_token(client, "xicheng")
+
+    def messages(lang: str) -> list[str]:
+        data = client.get("/api/v1/inbox", headers={**bearer(token), "Accept-Language": lang}).get_json()
+        return [m["message"] for m in data["messages"] if m["kind"] == "plan_overdue"]
+    assert messages("en")[0] == (f"Item 1.2 of the task breakdown table, “{title}”, is past its due date (2026-11-30) "
+                                 "at 0% done: finish it and report its progress.")
+    assert messages("zh-CN")[0].startswith(f"创建任务分解表第 1.2 项「{title}」已超过完成时限（2026-11-30）")
+    login(client, "xicheng")
+    page = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert "Plan item overdue" in page and "is past its due date (2026-11-30)" in page and "已超过完成时限" not in page

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.cases.stages import note
 from engine.core import clock
-from engine.core.models import Grid, Person, Unit
+from engine.core.models import Grid, Person, Unit, User
 from tests.helpers import act, new_task, user
 
 
@@ -70,3 +70,25 @@ def test_the_security_audit_log_reads_in_one_language(client, login):
     chinese = client.get("/admin/security_audit/?lang=zh-CN").get_data(as_text=True)
     assert "signed in" in english and "登录 / signed in" not in english
     assert "登录" in chinese and "signed in" not in chinese
+
+
+def test_the_top_bar_names_the_signed_in_person_and_falls_back_to_the_login(client, login, session):
+    """The main pages' and the admin's top bar say who is signed in by the person's name (张伟), with the role on the
+    main pages; a unit's shared account, linked to no person, keeps its login name."""
+    zhangwei = session.scalar(select(Person).where(Person.user.has(username="zhangwei")))
+    login(client, "zhangwei")
+    for lang, role in (("zh-CN", "处置单位"), ("en", "Field unit")):
+        bar = client.get(f"/?lang={lang}").get_data(as_text=True).split('id="nav-user">', 1)[1].split("</span>")[0]
+        assert bar == f"{zhangwei.name} · {role}", bar
+    login(client, "dongcheng")
+    assert 'id="nav-user">dongcheng · ' in client.get("/?lang=en").get_data(as_text=True)
+
+    auditor = session.scalar(select(Person).where(Person.user_id.is_(None), Person.active.is_(True)))
+    auditor.user = session.scalar(select(User).where(User.username == "auditor"))
+    session.flush()
+    login(client, "auditor")
+    for lang in ("zh_Hans_CN", "en"):
+        admin = client.get(f"/admin/?lang={lang}").get_data(as_text=True)
+        assert f'id="admin-user">{auditor.name}</span>' in admin
+    login(client, "admin")
+    assert 'id="admin-user">admin</span>' in client.get("/admin/").get_data(as_text=True)

@@ -59,7 +59,7 @@ def test_an_administrator_draws_a_zone_publishes_it_and_reports_inside_it_fire_i
 
     def published(name: str) -> Zone:
         page.locator(f"#zone-list tr:has-text('{name}') .zone-action[data-action=publish]").click()
-        expect(page.locator(f"#zone-list tr:has-text('{name}') .badge-success")).to_be_visible()
+        expect(page.locator(f"#zone-list tr:has-text('{name}') .badge-success")).to_be_visible(timeout=60_000)
         session.expire_all()
         return session.scalar(select(Zone).where(Zone.name == name))
 

@@ -65,3 +65,8 @@ def switch_link(locale: str) -> str:
     choice to remember added, so switching language stays on the same list."""
     kept = [(key, value) for key, value in request.args.items(multi=True) if key not in ("lang", "remember")]
     return "?" + urlencode(kept + [("lang", locale), ("remember", "1")])
+
+
+def html_lang() -> str:
+    """The page's `<html lang>` (BCP 47): screen readers, fonts and line breaking follow it."""
+    return "zh-CN" if str(get_locale()) == "zh_Hans_CN" else "en"

@@ -81,9 +81,9 @@ def _date_picker() -> dict[str, Any]:
 
 
 def admin_widget_words() -> dict[str, Any]:
-    """Words for Flask-Admin's widgets: the date picker's locale, the select boxes' messages (counts as COUNT),
-    and the collapsed menu button's label for screen readers."""
-    return {"date_picker": _date_picker(),
+    """Words for Flask-Admin's widgets: the date picker's locale and what stands between a range's two dates (至),
+    the select boxes' messages (counts as COUNT), and the collapsed menu button's label for screen readers."""
+    return {"date_picker": _date_picker(), "date_range_separator": f" {_('to (between two dates)')} ",
             "select": {"no_matches": _("No matches found"), "searching": _("Searching…"),
                        "load_more": _("Loading more results…"), "failed": _("Loading failed"),
                        "too_short": _("Please enter %(count)s more character(s).", count=COUNT),

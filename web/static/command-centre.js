@@ -35,6 +35,12 @@
     var opacity = c.overdue > 0 ? Math.min(0.25 + c.overdue / 20, 0.7) : (c.open > 0 ? 0.25 : 0.08);
     return { color: "#455a64", weight: 1, fillColor: fill, fillOpacity: opacity };
   }
+  function people(g) {  // who answers for a grid (责任区域): name, duty and phone as the server may show it
+    if (!g || !g.people || !g.people.length) { return words.nobody_named; }
+    return g.people.map(function (p) {
+      return p.name + " (" + p.duty + (p.phone ? ", " + p.phone : "") + ")";
+    }).join("; ");
+  }
   function label(p) {
     var c = counts[p.id] || { open: 0, overdue: 0 };
     return "<span title=\"" + esc(p.name) + "\">" + esc(p.code) + "</span><span class=\"counts\"><br>" +
@@ -44,6 +50,10 @@
     style: gridStyle,
     onEachFeature: function (f, layer) {
       layer.bindTooltip(label(f.properties), { permanent: true, direction: "center", className: "grid-count" });
+      layer.bindPopup(function () {
+        return "<strong>" + esc(f.properties.code + " " + f.properties.name) + "</strong><br>" +
+          esc(people(counts[f.properties.id]));
+      });
     }
   }).addTo(map);
   var hotspots = L.layerGroup().addTo(map);
@@ -75,6 +85,7 @@
       var row = document.createElement("tr");
       row.dataset.grid = g.code;
       row.appendChild(text("td", g.code + " " + g.name));
+      row.appendChild(text("td", people(g), "people"));
       row.appendChild(text("td", String(g.open), "open"));
       row.appendChild(text("td", String(g.overdue), g.overdue ? "overdue late" : "overdue"));
       body.appendChild(row);

@@ -108,6 +108,16 @@
     return [chips, details, errorSlot("categories")];
   }
 
+  // A kept condition as the rule language writes it; a group (any/all/not) shows its members, never "undefined".
+  function conditionText(c) {
+    if (c.any || c.all) {
+      var key = c.any ? "any" : "all";
+      return key + "(" + c[key].map(conditionText).join("; ") + ")";
+    }
+    if (c.not) { return "not(" + conditionText(c.not) + ")"; }
+    return c.fact + " " + c.op + " " + JSON.stringify(c.value);
+  }
+
   function conditionWidgets(index, row) {
     var zoneOptions = row.zone_kind === "grid" ? ref.grids.map(function (g) { return { code: g.code, name: g.name }; })
       : ref.unit_types;
@@ -118,7 +128,7 @@
     }
     var kept = (row.conditions || []).map(function (c, i) {
       return el("div", { className: "kept-condition small" }, [
-        el("code", { text: c.fact + " " + c.op + " " + JSON.stringify(c.value) }), " ",
+        el("code", { text: conditionText(c) }), " ",
         el("button", { type: "button", className: "btn btn-link btn-sm p-0", "data-action": "drop-condition",
                        "data-index": String(i), text: M.remove })]);
     });
