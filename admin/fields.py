@@ -36,8 +36,8 @@ from web.common.i18n import short_lang
 CAMPAIGN_STATUSES = tuple((code, LazyString(lambda code=code: name_of("campaign_status", code)))
                           for code in ("draft", "active", "ended"))
 UNIT_TYPES = tuple((code, LazyString(lambda code=code: name_of("unit_type", code)))
-                   for code in ("bureau", "department", "inspection_squad", "subdistrict", "squad", "community",
-                                "enterprise"))
+                   for code in ("bureau", "committee", "department", "inspection_squad", "subdistrict", "squad",
+                                "community", "enterprise"))
 TIER_LEVELS = ((1, _l("Tier 1")), (2, _l("Tier 2")), (3, _l("Tier 3")))
 #: A supervising body's level (its board): the bureau's three tiers and the committee's bodies above them.
 BODY_LEVELS = TIER_LEVELS + ((4, _l("Level 4")), (5, _l("Level 5")), (6, _l("Level 6")))

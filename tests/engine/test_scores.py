@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from engine.assessment.indicators import Indicators, ReboundRow, TaskRow, compute, parse_period, points_for
-from engine.assessment.ranking import DEFAULT_WEIGHTS, Scoring, rank, score
+from engine.assessment.ranking import DEFAULT_WEIGHTS, Scoring, config_for, rank, score, unit_groups
 from engine.assessment.sanctions import SANCTIONS, evaluate
 from engine.assessment.spots import roots
-from engine.core.models import SanctionRule
+from engine.core.models import Campaign, SanctionRule, Unit
 
 CST = timezone(timedelta(hours=8))
 TZ = "Asia/Shanghai"
@@ -146,17 +146,47 @@ def test_the_seed_rules_name_the_bottom_three_for_interview_and_last_place_elimi
     monthly = evaluate(_rule("seed-month", "month", 3, 1, "interview"), parse_period("2026-11", TZ), TZ, rankings)
     assert [d.unit_id for d in monthly] == [6, 7, 8]
     assert [x["rank"] for d in monthly for x in d.ranks] == [6, 7, 8] and monthly[0].ranks[0]["size"] == 8
-    quarterly = evaluate(_rule("seed-3-quarters-elimination", "consecutive_quarters", 3, 3, "elimination"),
+    quarterly = evaluate(_rule("seed-3-quarters", "consecutive_quarters", 3, 3, "elimination"),
                          parse_period("2026-Q4", TZ), TZ, rankings)
     assert [d.unit_id for d in quarterly] == [8] and quarterly[0].rule.sanction == "elimination"
     assert SANCTIONS["elimination"] == ("末位淘汰", "Last-place elimination")
 
 
-def test_the_demo_carries_the_seed_bottom_three_with_elimination(session, demo):
-    rules = {r.code: r for r in session.scalars(select(SanctionRule).where(SanctionRule.code.like("seed-%")))}
-    assert {r.bottom_n for r in rules.values()} == {3}
-    assert {code for code, r in rules.items() if r.sanction == "elimination"} == {
-        "seed-3-months-elimination", "seed-3-quarters-elimination"}
+def test_the_demo_carries_the_seed_ladder_for_sub_districts_and_departments_only(session, demo):
+    """Seed 001: 「对当月、连续三个月和连续三个季度排名后三位的镇街和部门，及时采取约谈和末位淘汰等措施」. In the demo
+    the month and three months give 约谈, three quarters 末位淘汰, each for sub-districts and for departments; the
+    Xi'an ladder (another city's) is off, at its own bottom three. With every squad and the committee (城管委, the
+    assessor) doing worst, a month's list still names only the three worst sub-districts and departments."""
+    campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+    rules = list(session.scalars(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id)))
+    enabled = {r.code: (r.kind, r.periods, r.peer_group, r.sanction) for r in rules if r.enabled}
+    assert enabled == {f"{stem}-{group}": (kind, k, group, sanction)
+                       for stem, kind, k, sanction in (("seed-month", "month", 1, "interview"),
+                                                       ("seed-3-months", "consecutive_months", 3, "interview"),
+                                                       ("seed-3-quarters", "consecutive_quarters", 3, "elimination"))
+                       for group in ("subdistricts", "departments")}
+    assert {r.bottom_n for r in rules} == {3}
+    assert all(r.code.startswith("xian-") for r in rules if not r.enabled)
+
+    weights, peer_groups = config_for(session, campaign)
+    groups = unit_groups(session, peer_groups)
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    inds, expected = {}, set()
+    for kind in ("subdistrict", "department"):
+        members = sorted((u for u in units.values() if u.type == kind), key=lambda u: u.code)
+        inds |= {u.id: worked(u.id, 40, 40 - i, 40 - i) for i, u in enumerate(members)}
+        expected |= {u.code for u in members[-3:]}
+    inds |= {u.id: worked(u.id, 40, 0, 0) for u in units.values() if u.type == "squad" or u.code == "CGW"}
+    month, quarter = parse_period("2026-11", TZ), parse_period("2026-Q4", TZ)
+
+    def named(period) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for rule in rules:
+            for due in evaluate(rule, period, TZ, lambda p: rank(inds, groups, weights)):
+                found.setdefault(due.rule.sanction, set()).add(units[due.unit_id].code)
+        return found
+    assert named(month) == {"interview": expected}  # no squad, not the committee
+    assert named(quarter) == {"elimination": expected}
 
 
 def test_units_tied_at_the_boundary_are_named_together_whatever_their_ids_or_order():

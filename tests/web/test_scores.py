@@ -103,7 +103,7 @@ def test_the_form_shows_errors_next_to_fields_and_the_appraisal_file_links_the_r
     assert "何平" in client.get("/assessment/sanction-records/?lang=zh_Hans_CN").get_data(as_text=True)
 
     unit = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
-    rule = session.scalar(select(SanctionRule).where(SanctionRule.code == "seed-3-months-elimination"))
+    rule = session.scalar(select(SanctionRule).where(SanctionRule.code == "seed-3-quarters-subdistricts"))
     run = SanctionRun(campaign_id=rule.campaign_id, period=month, produced_at=clock.now())
     session.add(run)
     session.flush()

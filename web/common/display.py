@@ -33,7 +33,7 @@ SOURCE_TYPES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol")
                 "readiness": ("每日自查", "daily readiness check"),
                 "mock_evaluation": ("模拟测评", "mock evaluation"),
                 "official_evaluation": ("正式测评", "official evaluation")}
-UNIT_TYPES = {"bureau": ("局", "Bureau"), "department": ("部门", "Department"),
+UNIT_TYPES = {"bureau": ("局", "Bureau"), "department": ("部门", "Department"), "committee": ("委员会", "Committee"),
               "inspection_squad": ("督察中队", "Inspection squad"), "subdistrict": ("街道办事处", "Sub-district office"),
               "squad": ("执法中队", "Enforcement squad"), "community": ("社区", "Community"),
               "enterprise": ("企业", "Enterprise"), "bureau_department": ("局属科室", "Department of the bureau")}
