@@ -218,7 +218,7 @@ def test_the_task_api_page_and_list_show_the_ladder(session, client, login):
     assert "2026-12-08 12:00" in page  # the escalation's due time, in Shanghai time
     history = page[page.find('id="history"'):]
     assert history.count('class="ladder-step"') == 2 and "中队内部全面督查" in history
-    listing = client.get("/tasks?state=open&lang=zh").get_data(as_text=True)
+    listing = client.get(f"/tasks?state=open&q={task.id}&lang=zh").get_data(as_text=True)  # by number: others page first
     row = listing[listing.find(f"#{task.id} "):][:3000]
     assert "已升级" in row and "下一步" in row and "督察中队定向督查" in row and "2026-12-08 12:00" in row
 
