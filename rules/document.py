@@ -98,8 +98,9 @@ def _list_facts_read(cond: Any, path: list) -> list[Problem]:
     if "not" in cond:
         return _list_facts_read(cond["not"], path + ["not"])
     if cond.get("fact") in ("zero_tolerance", "strict_management"):
-        return [Problem(_path(path + ["fact"]), f"a list row cannot test {cond['fact']!r}: it says whether a row "
-                        "of that list matches", f"清单条目不能以“{cond['fact']}”为条件：它表示该清单是否有条目命中")]
+        fact = FACTS[cond["fact"]]
+        return [Problem(_path(path + ["fact"]), f"a list row cannot test '{fact.en}': that depends on the "
+                        "rows themselves", f"清单条目不能以“{fact.zh}”为条件：它本身取决于清单条目是否命中")]
     return []
 
 

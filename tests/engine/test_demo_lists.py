@@ -9,8 +9,11 @@ from sqlalchemy import select
 
 from engine.cases.routing import route
 from engine.core import clock
+from engine.authoring.replay import _side_facts, changed_categories
+from engine.authoring.versions import ruleset_context
 from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, ListItem, OutboxMessage, RuleList
 from engine.intake.events import IntakeSource, accept_event
+from rules.facts import complete
 from rules.packs import load_pack
 from rules.problems import InputError
 from tests.helpers import event, local_time, zone_spot
@@ -232,3 +235,20 @@ def test_during_the_inspection_only_a_report_a_zero_tolerance_row_matches_alerts
         assert tier_3_alerted(session, listed) and "inspection-window-alert" in fired(e), e.category.code
     before = session.get(Event, waste_before)  # the same dumped waste, two days before the inspection began
     assert fired(before) == {"zero_tolerance.zt5"} and not tier_3_alerted(session, waste_before)
+
+
+def test_replay_gives_each_side_the_list_facts_its_own_rows_give(session):
+    """Replay recomputes `zero_tolerance` per side from the stored facts: garbage stored with the flag set (as
+    before the flag read the rows' conditions) is not zero tolerance under the active ZT5, and is under a
+    draft whose ZT5 takes any 06011; only the categories ZT5 names are replayed again."""
+    campaign = session.scalar(select(Campaign).where(Campaign.code == DEMO))
+    stored = complete({"category": "06011", "in_inspection_window": True, "at_designated_site": False,
+                       "zero_tolerance": True, "strict_management": False})
+    active = ruleset_context(session, campaign, "active")
+    assert _side_facts(stored, active)["zero_tolerance"] is False
+    assert _side_facts({**stored, "filing_condition": "construction_waste"}, active)["zero_tolerance"] is True
+    demo_row(session, "ZT5").conditions = []
+    session.flush()
+    draft = ruleset_context(session, campaign, "draft")
+    assert _side_facts(stored, draft)["zero_tolerance"] is True
+    assert changed_categories(active, draft, ["06011", "08005", "06029", "06036"]) == {"06011", "08005"}
