@@ -32,6 +32,7 @@ def rows_by_category(docs: Iterable[dict[str, Any]]) -> ListRows:
 
 
 def list_flags(rows: ListRows, facts: dict[str, Any]) -> dict[str, bool]:
-    """Each list fact for complete facts (rules.facts.complete) that do not yet hold the list facts."""
+    """Each list fact for complete facts (rules.facts.complete); no row reads a list fact (rules.document refuses
+    it), so flags already among the facts (stored before, or stale) do not change the answer."""
     category = facts.get("category")
     return {name: any(holds(cond, facts) for cond in rows.get(name, {}).get(category, ())) for name in LIST_FACTS}

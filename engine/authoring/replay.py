@@ -5,8 +5,9 @@ and removed, deadlines changed, points at risk. Nothing is written: no task, fir
 Speed comes from not enriching again: each event's facts are the ones stored when it was evaluated
 (`Event.facts[campaign id]`), so repeats, rebounds and hours are what the pipeline saw. Only the two
 facts that depend on the ruleset itself (`zero_tolerance`, `strict_management`: whether a row of its
-lists matches the event, on the stored facts) are recomputed for each side. Events without stored facts for the campaign (still pending,
-or evaluated before the campaign existed) are enriched as the pipeline does (`engine.evaluation.enrich`).
+lists matches the event, on the stored facts) are recomputed for each side. Events without stored facts
+for the campaign (still pending, or evaluated before the campaign existed) are enriched as the pipeline
+does (`engine.evaluation.enrich`).
 Events of a category that both rulesets treat alike (the same rule documents can match it, list rows
 among them) cannot differ and are skipped unless `skip_unchanged` is off. The others are read in
 batches from one streamed query; events with the same signature (`rules.signature`: the facts either ruleset
