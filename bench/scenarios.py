@@ -93,6 +93,11 @@ def demo_facts(pack: dict[str, Any], docs: list[dict[str, Any]], n: int) -> list
         kind = (doc.get("origin") or {}).get("list")
         if kind:
             listed.setdefault(kind, set()).update(categories_of(doc) or set())
+    try:
+        from rules.list_facts import list_flags, rows_by_category
+        rows = rows_by_category(docs)
+    except ImportError:  # an engine whose list facts were the category's being on the list
+        rows = None
     facts = []
     for _ in range(n):
         cat = rng.choices(leaves, weights)[0]
@@ -103,7 +108,10 @@ def demo_facts(pack: dict[str, Any], docs: list[dict[str, Any]], n: int) -> list
             f["category_parent"] = cat["parent"]
         if cat.get("default_condition"):
             f["filing_condition"] = cat["default_condition"]
-        facts.append(_complete(f))
+        f = _complete(f)
+        if rows is not None:  # a row of the list matches, not merely the category is on it (as enrichment does)
+            f.update(list_flags(rows, f))
+        facts.append(f)
     return facts
 
 

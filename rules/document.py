@@ -78,12 +78,30 @@ def validate_rule(doc: Any, catalog: Catalog | None = None) -> dict[str, Any]:
         problems += [p for p in _schema_problems(err) if p not in problems]  # one 'required' error per missing name
     if "when" in doc:
         _check_condition(doc["when"], ["when"], catalog, problems, depth=0)
+        if isinstance(doc.get("origin"), dict) and doc["origin"].get("list"):
+            problems += _list_facts_read(doc["when"], ["when"])
     if isinstance(doc.get("then"), list):
         for i, action in enumerate(doc["then"]):
             _check_action(action, ["then", i], catalog, problems)
     if problems:
         raise InputError(problems)
     return doc
+
+
+def _list_facts_read(cond: Any, path: list) -> list[Problem]:
+    """A list row may not test `zero_tolerance` or `strict_management`: they say whether a row matches."""
+    if not isinstance(cond, dict):
+        return []
+    for key in ("all", "any"):
+        if isinstance(cond.get(key), list):
+            return [p for i, sub in enumerate(cond[key]) for p in _list_facts_read(sub, path + [key, i])]
+    if "not" in cond:
+        return _list_facts_read(cond["not"], path + ["not"])
+    if cond.get("fact") in ("zero_tolerance", "strict_management"):
+        fact = FACTS[cond["fact"]]
+        return [Problem(_path(path + ["fact"]), f"a list row cannot test '{fact.en}': that depends on the "
+                        "rows themselves", f"清单条目不能以“{fact.zh}”为条件：它本身取决于清单条目是否命中")]
+    return []
 
 
 _TYPES = {"string": ("text", "文本"), "object": ("an object", "对象"), "array": ("a list", "列表"),

@@ -44,8 +44,8 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("local_hour", "int", "发生时刻（当地小时，0–23）", "local hour of occurrence (0–23)"),
     Fact("weekday", "int", "星期（1=周一 … 7=周日）", "weekday (1 = Monday … 7 = Sunday)"),
     Fact("is_weekend", "bool", "是否周末", "falls on a weekend"),
-    Fact("zero_tolerance", "bool", "属于零容忍清单", "category is on the zero-tolerance list"),
-    Fact("strict_management", "bool", "属于严管理清单", "category is on the strict-management list"),
+    Fact("zero_tolerance", "bool", "命中零容忍清单某一条", "a zero-tolerance row matches the report"),
+    Fact("strict_management", "bool", "命中严管理清单某一条", "a strict-management row matches the report"),
     Fact("repeats_7d", "int", "7日内同点位同类别此前事件数（同点位：类别关联距离内，默认50米；无定位时按同网格）",
          "earlier reports of this category at this spot within 7 days (within the category's linking distance, "
          "default 50 m; in this grid for a report without a place)"),

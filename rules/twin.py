@@ -52,6 +52,12 @@ def matches(doc: dict[str, Any], facts: dict[str, Any]) -> bool:
     return explain(doc, facts) is not None
 
 
+def holds(cond: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Whether a condition already in negation-normal form holds on complete facts: for a condition
+    prepared once and tested on every event (the list facts, rules.list_facts)."""
+    return _walk(cond, facts, [])
+
+
 def trace(doc: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
     """Every condition of the rule (negation pushed to the leaves) with the fact value and whether it held:
     the simulator's "why" and "why not"."""

@@ -4,11 +4,12 @@ and removed, deadlines changed, points at risk. Nothing is written: no task, fir
 
 Speed comes from not enriching again: each event's facts are the ones stored when it was evaluated
 (`Event.facts[campaign id]`), so repeats, rebounds and hours are what the pipeline saw. Only the two
-facts that depend on the ruleset itself (`zero_tolerance`, `strict_management`: the categories its
-lists cover) are recomputed for each side. Events without stored facts for the campaign (still pending,
-or evaluated before the campaign existed) are enriched as the pipeline does (`engine.evaluation.enrich`).
-Events of a category that both rulesets treat alike (the same rule documents can match it and the lists
-cover it alike) cannot differ and are skipped unless `skip_unchanged` is off. The others are read in
+facts that depend on the ruleset itself (`zero_tolerance`, `strict_management`: whether a row of its
+lists matches the event, on the stored facts) are recomputed for each side. Events without stored facts
+for the campaign (still pending, or evaluated before the campaign existed) are enriched as the pipeline
+does (`engine.evaluation.enrich`).
+Events of a category that both rulesets treat alike (the same rule documents can match it, list rows
+among them) cannot differ and are skipped unless `skip_unchanged` is off. The others are read in
 batches from one streamed query; events with the same signature (`rules.signature`: the facts either ruleset
 reads, numbers by their side of each rule constant) fire the same rules, so one event per signature runs
 through both sides with the pipeline's Evaluator (`engine.evaluation.verdict.fire`). The rules' decisions
@@ -36,6 +37,8 @@ from engine.core.models import DEFAULT_TIMEZONE, UTC, Campaign, Category, Event,
 from engine.core.states import EventStatus
 from engine.authoring.versions import ruleset_context
 from rules.compiler import categories_of
+from rules.facts import complete
+from rules.list_facts import LIST_FACTS, list_flags
 from rules.signature import Signature
 from zoneinfo import ZoneInfo
 from engine.durable.evaluator import evaluator
@@ -44,7 +47,6 @@ BATCH_SIZE = 5000  # events per batch: progress is saved and Cancel is checked b
 KNOWN_LIMIT = 200_000  # signatures remembered at most (a few thousand in practice)
 DETAIL_LIMIT = 500
 MAX_DAYS = 366
-LIST_FACTS = ("zero_tolerance", "strict_management")
 
 
 def period(campaign: Campaign, first: date, last: date) -> tuple[datetime, datetime]:
@@ -72,7 +74,7 @@ def count_events(session: Session, start: datetime, end: datetime, category_ids:
 
 def changed_categories(a: CampaignContext, b: CampaignContext, codes: Iterable[str]) -> set[str]:
     """The categories whose events the two rulesets may treat differently: a rule document that can match
-    them differs (any difference in a category-free rule touches all), or the lists cover them differently."""
+    them differs (any difference in a category-free rule touches all), or their list rows differ."""
     def reachable(ctx: CampaignContext) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
         bound: dict[str, dict[str, Any]] = defaultdict(dict)
         free: dict[str, Any] = {}
@@ -89,7 +91,7 @@ def changed_categories(a: CampaignContext, b: CampaignContext, codes: Iterable[s
     if free_a != free_b:
         return codes
     return {code for code in codes if bound_a.get(code, {}) != bound_b.get(code, {})
-            or any((code in a.list_categories.get(n, ())) != (code in b.list_categories.get(n, ())) for n in LIST_FACTS)}
+            or any(a.list_rows.get(n, {}).get(code) != b.list_rows.get(n, {}).get(code) for n in LIST_FACTS)}
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,8 @@ class Comparison:
 
 
 def _side_facts(facts: dict[str, Any], ctx: CampaignContext) -> dict[str, Any]:
-    """The stored facts with the list flags this ruleset's lists give the event's category."""
-    category = facts.get("category")
-    flags = {name: category in ctx.list_categories.get(name, ()) for name in LIST_FACTS}
+    """The stored facts with the list flags this ruleset's list rows give the event (as enrichment computes them)."""
+    flags = list_flags(ctx.list_rows, complete(facts))
     return facts if all(facts.get(k) == v for k, v in flags.items()) else {**facts, **flags}
 
 

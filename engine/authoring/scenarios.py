@@ -30,6 +30,7 @@ from engine.evaluation.verdict import Verdict, decide, fire, per_event
 from engine.space.geo import grid_for_point
 from engine.space.permits import PlaceFacts
 from rules.facts import SOURCE_TYPES, complete
+from rules.list_facts import list_flags
 from rules.limits import LIMIT_UNITS
 from rules.problems import InputError, Problem
 from rules.twin import explain, trace
@@ -422,7 +423,9 @@ def run_in(session: Session, campaign: Campaign, ctx: CampaignContext, scenarios
 
     def facts(event: Event, context: CampaignContext) -> dict[str, Any]:
         stated = {k: v for k, v in (by_number[event.id]["event"].get("facts") or {}).items()}
-        return complete({**facts_for(event, ref, context, history), **stated})
+        merged = complete({**facts_for(event, ref, context, history), **stated})
+        flags = list_flags(context.list_rows, merged)  # again: a stated zone or permit may decide a row
+        return {**merged, **{name: flag for name, flag in flags.items() if name not in stated}}
 
     verdicts = {v[0].event.id: v[0] for v in per_event(fire(placeable, [ctx], facts, evaluator or ChildEvaluator(),
                                                             "scn"))}

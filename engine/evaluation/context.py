@@ -15,7 +15,8 @@ from engine.core.models import AssessmentConfig, Campaign, RulesetVersion, Super
 from engine.core.db import kept_while_unchanged
 from engine.core.worktime import WorkCalendar, before_inspection, calendar_for, holiday_table
 from engine.handling.ladder import DEFAULT_LADDER, Body, FrozenStep
-from rules.compiler import CompiledRuleset, categories_of
+from rules.compiler import CompiledRuleset
+from rules.list_facts import ListRows, rows_by_category
 
 
 Templates = dict[str, dict[int, int]]  # template code -> version -> row id
@@ -35,7 +36,8 @@ class CampaignContext:
     inspection_ends_at: datetime | None
     calendar: WorkCalendar
     continuous_time: bool = False
-    list_categories: dict[str, set[str]] = field(default_factory=dict)
+    #: the version's zero-tolerance and strict-management rows by category: what the list facts test per event
+    list_rows: ListRows = field(default_factory=dict)
     bundle: dict[str, Any] | None = None  # the version's frozen timelines and template versions (None: live)
     templates: Templates = field(default_factory=dict)
     timelines: LiveTimelines = field(default_factory=dict)
@@ -141,21 +143,31 @@ def context_for(session: Session, campaign: Campaign, version_id: int, version_n
     templates, timelines = sources if sources is not None else task_sources(session, [campaign.id])
     if cooperation is None:
         cooperation = cooperation_rules(session, [campaign.id])
-    lists: dict[str, set[str]] = {}
-    for doc in compiled.rules.values():
-        kind = (doc.get("origin") or {}).get("list")
-        if kind:
-            lists.setdefault(kind, set()).update(categories_of(doc) or set())
     return CampaignContext(
         id=campaign.id, timezone=ZoneInfo(campaign.timezone), version_id=version_id,
         version_number=version_number, compiled=compiled,
         inspection_starts_at=campaign.inspection_starts_at, inspection_ends_at=campaign.inspection_ends_at,
         calendar=calendar_for(session, campaign.timezone, campaign.office_hours),
-        continuous_time=campaign.continuous_time, list_categories=lists, bundle=bundle, templates=templates,
+        continuous_time=campaign.continuous_time, list_rows=_list_rows(compiled), bundle=bundle, templates=templates,
         timelines=timelines.get(campaign.id, {}),
         live_bodies=[] if bundle is not None and "tiers" in bundle else [Body.of(tier) for tier in session.scalars(
             select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id))],
         cooperation_points=cooperation.get(campaign.id) or DEFAULT_COOPERATION_POINTS)
+
+
+_list_rows_cache: dict[str, ListRows] = {}
+
+
+def _list_rows(compiled: CompiledRuleset) -> ListRows:
+    """The version's list rows by category, built once per content (versions never change; a draft is built anew)."""
+    if not compiled.content_hash:
+        return rows_by_category(compiled.rules.values())
+    found = _list_rows_cache.get(compiled.content_hash)
+    if found is None:
+        if len(_list_rows_cache) > 64:
+            _list_rows_cache.clear()  # a long-lived process publishing often keeps memory flat
+        found = _list_rows_cache[compiled.content_hash] = rows_by_category(compiled.rules.values())
+    return found
 
 
 def _frozen_version(session: Session, version_id: int,

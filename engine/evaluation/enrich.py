@@ -29,6 +29,7 @@ from engine.space.permits import PlaceFacts, place_facts
 from engine.space.points import PointKey, points_at
 from engine.space.zones import ZoneKey, kinds_for, zones_at
 from rules.facts import complete
+from rules.list_facts import list_flags
 
 #: The limit of a routine task whose category names no filing condition (the catalogue's common 5 working days).
 ROUTINE_LIMIT: tuple[float, str] = (5, "working_days")
@@ -329,8 +330,6 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
         "local_hour": local.hour,
         "weekday": local.isoweekday(),
         "is_weekend": local.isoweekday() >= 6,
-        "zero_tolerance": category.code in ctx.list_categories.get("zero_tolerance", ()),
-        "strict_management": category.code in ctx.list_categories.get("strict_management", ()),
         "repeats_7d": repeats[0],
         "repeats_30d": repeats[1],
         "in_inspection_window": in_window,
@@ -356,4 +355,6 @@ def facts_for(event: Event, ref: Reference, ctx: CampaignContext, history: Histo
     condition = event.filing_condition or category.default_condition
     if condition:
         facts["filing_condition"] = condition
-    return complete(facts)
+    facts = complete(facts)
+    facts.update(list_flags(ctx.list_rows, facts))  # last: a list row's conditions read the facts above
+    return facts

@@ -3,14 +3,20 @@
 a routine duty (③), not a zero-tolerance item."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from engine.cases.routing import route
-from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, ListItem, RuleList
+from engine.core import clock
+from engine.authoring.replay import _side_facts, changed_categories
+from engine.authoring.versions import ruleset_context
+from engine.core.models import Campaign, Category, Event, FilingCondition, Grid, ListItem, OutboxMessage, RuleList
 from engine.intake.events import IntakeSource, accept_event
+from rules.facts import complete
 from rules.packs import load_pack
 from rules.problems import InputError
-from tests.helpers import event, zone_spot
+from tests.helpers import event, local_time, zone_spot
 
 PATROL = IntakeSource("demo-list-tests", "patrol")
 
@@ -194,3 +200,55 @@ def test_list_titles_carry_the_seeds_wording_in_both_languages(session):
     assert basis["ZT1"] == "《城乡规划法》第六十四条" and basis["ZT4"] == "《大气污染防治法》第一百一十八条"
     assert basis["SM4"] == "《噪声污染防治法》第七十七条"
     assert {r.key for r in rows if r.assign != "grid_unit"} == set()  # every item is the sub-district's (①, ②)
+
+
+def tier_3_alerted(session, event_id: int) -> bool:
+    """Whether the bureau's tier 3 got the demo's 测评期内零容忍问题报局督查 about the report."""
+    return bool(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.event_id == event_id, OutboxMessage.kind == "notify", OutboxMessage.target == "tier:3")).all())
+
+
+def test_during_the_inspection_only_a_report_a_zero_tolerance_row_matches_alerts_the_bureau(factory, drain, session):
+    """The fact `zero_tolerance` is 命中零容忍清单某一条, not "its category is named by a row": ordinary garbage
+    (06011), plain sundries (06036) and an approved market (09002) by default are on no list, so the bureau's
+    tier 3 is not alerted about them during the inspection; dumped construction waste (ZT5) and building
+    materials (ZT2) are, and nothing is outside the window."""
+    now = clock.now()
+    with factory() as s:
+        campaign = s.scalar(select(Campaign).where(Campaign.code == DEMO))
+        campaign.inspection_starts_at, campaign.inspection_ends_at = now - timedelta(days=3), now + timedelta(days=3)
+        demo = str(campaign.id)
+        s.commit()
+    garbage, waste, market, sundries, materials, waste_before = store(
+        factory, event("06011", "DC-01", hour=10),
+        event("06011", "DC-02", hour=10, filing_condition="construction_waste"),
+        event("09002", "DC-04", hour=10), event("06036", "XC-01", hour=10),
+        event("06036", "XC-02", hour=10, filing_condition="building_materials"),
+        event("06011", "NC-01", hour=10, filing_condition="construction_waste", occurred_at=local_time(10, 5)))
+    drain()
+    for quiet in (garbage, market, sundries):
+        e = session.get(Event, quiet)
+        assert e.facts[demo]["in_inspection_window"] is True and e.facts[demo]["zero_tolerance"] is False
+        assert not tier_3_alerted(session, quiet) and "inspection-window-alert" not in fired(e), e.category.code
+    for listed in (waste, materials):
+        e = session.get(Event, listed)
+        assert tier_3_alerted(session, listed) and "inspection-window-alert" in fired(e), e.category.code
+    before = session.get(Event, waste_before)  # the same dumped waste, two days before the inspection began
+    assert fired(before) == {"zero_tolerance.zt5"} and not tier_3_alerted(session, waste_before)
+
+
+def test_replay_gives_each_side_the_list_facts_its_own_rows_give(session):
+    """Replay recomputes `zero_tolerance` per side from the stored facts: garbage stored with the flag set (as
+    before the flag read the rows' conditions) is not zero tolerance under the active ZT5, and is under a
+    draft whose ZT5 takes any 06011; only the categories ZT5 names are replayed again."""
+    campaign = session.scalar(select(Campaign).where(Campaign.code == DEMO))
+    stored = complete({"category": "06011", "in_inspection_window": True, "at_designated_site": False,
+                       "zero_tolerance": True, "strict_management": False})
+    active = ruleset_context(session, campaign, "active")
+    assert _side_facts(stored, active)["zero_tolerance"] is False
+    assert _side_facts({**stored, "filing_condition": "construction_waste"}, active)["zero_tolerance"] is True
+    demo_row(session, "ZT5").conditions = []
+    session.flush()
+    draft = ruleset_context(session, campaign, "draft")
+    assert _side_facts(stored, draft)["zero_tolerance"] is True
+    assert changed_categories(active, draft, ["06011", "08005", "06029", "06036"]) == {"06011", "08005"}

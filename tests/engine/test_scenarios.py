@@ -165,3 +165,15 @@ def test_a_stated_open_case_makes_the_report_join_it_without_a_new_task(session,
     with pytest.raises(InputError) as refused:
         scenarios.save(session, campaign, {**joined, "title": "坏的历史", "history": {"open_case": "yes"}})
     assert [p.where for p in refused.value.problems] == ["history.open_case"]
+
+
+def test_a_zone_the_scenario_states_decides_the_zero_tolerance_fact_and_the_bureaus_alert(session, campaign):
+    """ZT6 (限制经营区物流配货) holds only in a restricted zone: a scenario that states the zone during the
+    inspection expects the zero-tolerance row and 测评期内零容忍问题报局督查, as the pipeline would give them."""
+    freight = {"title": "测评期限制经营区物流配货报局", "tags": ["ZT6"],
+               "event": {"category": "L0001", "grid": "XC-03", "local_time": "2026-11-10 10:00",
+                         "source_type": "hotline", "facts": {"in_zone": ["restricted_business"]}},
+               "expected": {"fire": ["inspection-window-alert", "zero_tolerance.zt6"]}}
+    scenarios.save(session, campaign, freight)
+    outcome = next(o for o in scenarios.run(session, campaign, "active") if o.title == freight["title"])
+    assert outcome.passed, outcome.as_dict("zh")
