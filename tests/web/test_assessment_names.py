@@ -23,14 +23,22 @@ def december(session):
     """Today is 5 December 2026; November's kept sanctions list names 东城 under a bottom-1 rule."""
     clock.set_clock(lambda: datetime(2026, 12, 5, 3, tzinfo=timezone.utc))
     campaign = session.scalars(select(Campaign).order_by(Campaign.id)).first()
-    rule = SanctionRule(campaign_id=campaign.id, code="names-month", kind="month", bottom_n=1, periods=1,
-                        sanction="self_criticism")
-    run = SanctionRun(campaign_id=campaign.id, period="2026-11", produced_at=clock.now())
-    session.add_all([rule, run])
+    rule = session.scalar(select(SanctionRule).where(SanctionRule.campaign_id == campaign.id,
+                                                     SanctionRule.code == "names-month"))
+    if rule is None:  # the database is shared: an earlier test (or parameter) may have kept it, or November's run
+        rule = SanctionRule(campaign_id=campaign.id, code="names-month", kind="month", bottom_n=1, periods=1,
+                            sanction="self_criticism")
+        session.add(rule)
+    run = session.scalar(select(SanctionRun).where(SanctionRun.campaign_id == campaign.id,
+                                                   SanctionRun.period == "2026-11"))
+    if run is None:
+        run = SanctionRun(campaign_id=campaign.id, period="2026-11", produced_at=clock.now())
+        session.add(run)
     session.flush()
     unit = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
-    session.add(SanctionDue(run_id=run.id, rule_id=rule.id, unit_id=unit.id, sanction="self_criticism",
-                            ranks=[{"period": "2026-11", "rank": 3, "size": 3}]))
+    if session.scalar(select(SanctionDue).where(SanctionDue.run_id == run.id, SanctionDue.rule_id == rule.id)) is None:
+        session.add(SanctionDue(run_id=run.id, rule_id=rule.id, unit_id=unit.id, sanction="self_criticism",
+                                ranks=[{"period": "2026-11", "rank": 3, "size": 3}]))
     session.commit()
     return campaign
 
