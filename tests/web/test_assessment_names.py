@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engine.core import clock
 from engine.core.models import Campaign, SanctionDue, SanctionRule, SanctionRun, Unit
@@ -29,12 +30,15 @@ def december(session):
         rule = SanctionRule(campaign_id=campaign.id, code="names-month", kind="month", bottom_n=1, periods=1,
                             sanction="self_criticism")
         session.add(rule)
-    run = session.scalar(select(SanctionRun).where(SanctionRun.campaign_id == campaign.id,
-                                                   SanctionRun.period == "2026-11"))
-    if run is None:
-        run = SanctionRun(campaign_id=campaign.id, period="2026-11", produced_at=clock.now())
-        session.add(run)
     session.flush()
+    november = select(SanctionRun).where(SanctionRun.campaign_id == campaign.id, SanctionRun.period == "2026-11")
+    if session.scalar(november) is None:
+        try:
+            with session.begin_nested():  # a worker of another test may produce November's run meanwhile
+                session.add(SanctionRun(campaign_id=campaign.id, period="2026-11", produced_at=clock.now()))
+        except IntegrityError:
+            pass
+    run = session.scalar(november)
     unit = session.scalar(select(Unit).where(Unit.code == "JD-DC"))
     if session.scalar(select(SanctionDue).where(SanctionDue.run_id == run.id, SanctionDue.rule_id == rule.id)) is None:
         session.add(SanctionDue(run_id=run.id, rule_id=rule.id, unit_id=unit.id, sanction="self_criticism",
