@@ -34,4 +34,5 @@ def urgency(task: Task, now: datetime, calendar: WorkCalendar, continuous: bool 
     else:
         whole = calendar.working_minutes_between(start, task.deadline_at)
         used = calendar.working_minutes_between(start, now) / whole if whole else 1.0
+    used = max(used, 0.0)  # a task stamped after `now` (another clock) has used none of its time
     return Urgency("yellow" if used >= YELLOW_FROM else "green", used, remaining)

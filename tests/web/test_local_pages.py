@@ -203,3 +203,24 @@ def test_a_time_zone_setting_that_names_no_zone_is_refused(tmp_path):
     with pytest.raises(ValueError, match="CIVICRULES_TIME_ZONE"):
         read_settings({"CIVICRULES_INSTANCE": str(tmp_path), "CIVICRULES_TIME_ZONE": "Beijing"})
     assert read_settings({"CIVICRULES_INSTANCE": str(tmp_path)}).time_zone == "Asia/Shanghai"
+
+
+def test_the_task_list_says_how_much_of_the_limit_is_used(client, login, session, task_id):
+    """The traffic light's reason in words: 1 h 42 min into a 2-hour urgent limit is 85 % of it, by the clock."""
+    from engine.core.models import Task
+
+    def row(html: str) -> str:
+        [found] = re.findall(rf'<li class="task-row[^>]*>\s*<span class="light"[^>]*></span>\s*'
+                             rf'<a href="/tasks/{task_id}">.*?</li>', html, flags=re.S)
+        return found
+
+    task = session.get(Task, task_id)
+    task.limit_unit = "urgent_hours"
+    session.commit()
+    clock.set_clock(lambda: CREATED + timedelta(hours=1, minutes=42))
+    mine = row(page(client, login, "admin", f"/tasks?q={task_id}"))
+    assert '<span class="share-used">已用时限 85%</span>' in mine and "light-yellow" in mine
+    english = row(client.get(f"/tasks?q={task_id}&lang=en").get_data(as_text=True))
+    assert '<span class="share-used">85% of the time limit used</span>' in english
+    clock.set_clock(lambda: CREATED + timedelta(hours=2, minutes=40))  # overdue: the countdown says it, no share
+    assert 'class="share-used"' not in row(page(client, login, "admin", f"/tasks?q={task_id}"))
