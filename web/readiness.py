@@ -73,7 +73,7 @@ def _check_page(point: InspectionPoint, errors: dict[str, list[str]], form: Any,
                            items=checklists.items_for(db.session, point.type_id, daily_only=True),
                            state=state, states=daily.STATES, links=case_links(state["cases"]),
                            check=daily.check_of(db.session, point.id, day) if day else None,
-                           deadline=daily.deadline(campaign, day) if day else None,
+                           deadline=daily.deadline(campaign, day) if day and daily.in_window(campaign, now) else None,
                            may_check=daily.may_check(point, current_user), zone=campaign.timezone if campaign else None,
                            open_window=daily.in_window(campaign, now), frequencies=checklists.FREQUENCIES,
                            max_photos=daily.MAX_PHOTOS, lang=short_lang(), errors=errors, form=form), status

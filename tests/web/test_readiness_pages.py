@@ -93,3 +93,13 @@ def test_the_demo_checklist_items_are_marked_as_examples_with_their_source(app, 
     assert "路面干净整洁，无暴露垃圾、无积存垃圾渣土" in page and "沿道路步行查看" in page
     assert page.count('class="badge">示例</span>') == 3 and "非正式测评内容" in page
     assert "须于 2026-11-12 06:40 前完成自查" in page
+
+
+def test_outside_the_inspection_window_a_point_asks_for_no_check(app, login):
+    """The demo's window is November 2026; in December the page says 非测评期 and sets no time to check by."""
+    clock.set_clock(lambda: datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    person = app.test_client()
+    login(person, "dc_point")
+    page = person.get("/readiness/points/CP-001").get_data(as_text=True)
+    state = page[page.index('id="readiness-state"'):][:400]
+    assert "非测评期" in state and "须于" not in state
