@@ -62,3 +62,15 @@ def test_an_official_deduction_at_a_market_or_a_site_reaches_the_department_in_c
         assert re.search(rf"{name}\s*\(协办\)", page), f"the case page names {name} as cooperating"
         assert department not in re.sub(r"<[^>]+>", " ", page).split(), "names, not codes"
 
+
+def test_a_failed_hoarding_item_opens_a_case_of_site_hoarding_problems(app, client, login, session, tmp_path):
+    clock.set_clock(lambda: NOW)
+    campaign = campaign_for(session, None)
+    official.import_deductions(session, campaign, read_table(sheet(tmp_path / "official.xlsx", [
+        ["CP-004", "CS-01", 2, "围挡公益广告不足", "2026-11-19"]])), user(session, "assessor"))
+    session.commit()
+    case = session.get(Case, session.scalar(select(OfficialDeduction.case_id)))
+    assert case.category.code == "08007", "施工围挡 is 08007 施工工地围挡问题 (brief c.2 #43), not 07003 户外广告"
+    login(client, "shift_leader")
+    page = client.get(f"/cases/{case.id}?lang=zh-CN").get_data(as_text=True)
+    assert "施工工地围挡问题" in page and "违规户外广告" not in page
