@@ -61,6 +61,13 @@ def test_an_official_deduction_at_a_market_or_a_site_reaches_the_department_in_c
         name = session.get(Unit, units[department]).name_zh
         assert re.search(rf"{name}\s*\(协办\)", page), f"the case page names {name} as cooperating"
         assert department not in re.sub(r"<[^>]+>", " ", page).split(), "names, not codes"
+    login(client, "assessor")
+    page = client.get("/evaluation/deductions?lang=zh-CN").get_data(as_text=True)
+    table = page[page.find('id="by-unit"'):page.find("</table>", page.find('id="by-unit"'))]
+    for code, name, lost in (("SCJGJ", "市场监督管理局", "2"), ("ZJJ", "住房和城乡建设局", "3")):
+        row = re.search(rf'<tr data-unit="{code}">(.*?)</tr>', table, re.S)
+        assert row and name in row.group(1) and f'class="points">{lost}<' in row.group(1), \
+            f"谁丢分谁负责 lists {name} for the deduction at its kind of point"
 
 
 def test_a_failed_hoarding_item_opens_a_case_of_site_hoarding_problems(app, client, login, session, tmp_path):
