@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 
 from admin.base import MasterDataView, shown_label
 from admin.people import save_or_place
@@ -35,6 +35,7 @@ class PlanItemForm(FlaskForm):
     cooperating = SelectMultipleField(_l("Cooperating"), choices=_units, validate_choice=False)
     person = SelectField(_l("Person"), choices=_people, validate_choice=False)
     due_on = StringField(_l("Due"), description=_l("A date such as 2026-12-31."))
+    keep_late_due = BooleanField(_l("Keep this due date even though it falls after the inspection start"))
     milestones = TextAreaField(_l("Milestones"), description=_l("One per line: the date, a space, what is due."))
 
 
@@ -81,7 +82,7 @@ class PlanItemView(MasterDataView):
         milestones = _milestones(form.milestones.data)
         data = {"code": form.code.data, "title": form.title.data, "lead_unit": form.lead_unit.data,
                 "cooperating": form.cooperating.data or [], "person": form.person.data or None,
-                "due_on": form.due_on.data, "milestones": milestones}
+                "due_on": form.due_on.data, "keep_late_due": form.keep_late_due.data, "milestones": milestones}
         return save_or_place(form, lambda: save_item(db.session, campaign, data, item),
                              {f"milestones[{i}]": "milestones" for i in range(len(milestones))})
 

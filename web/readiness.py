@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import InspectionPoint, Task, User
+from engine.core.models import InspectionPoint, ReadinessCheck, Task, Unit, User
 from engine.readiness import checklists, daily
 from engine.space.points import type_name
 from engine.supervision.inspection import Photo
@@ -111,11 +111,20 @@ def check(code: str):
         return _check_page(_visible_point(current_user, code), err.by_field(short_lang()), request.form, 422)
     db.session.commit()
     if row.failed:
+        zh = short_lang() == "zh"
         flash(_("Check recorded: %(n)s failed item(s) filed as cases for %(unit)s.", n=row.failed,
-                unit=point.unit.name_zh if short_lang() == "zh" else point.unit.name_en), "success")
+                unit=("、" if zh else ", ").join(u.name_zh if zh else u.name_en for u in _case_units(row))),
+              "success")
     else:
         flash(_("Check recorded: every item passed."), "success")
     return redirect(url_for("readiness.check_page", code=point.code))
+
+
+def _case_units(row: ReadinessCheck) -> list[Unit]:
+    """The units the check's failed items went to: the point's unit, then the departments in charge of its kind."""
+    ids = [r["case"] for r in row.results if r.get("case")]
+    tasks = db.session.scalars(select(Task).where(Task.case_id.in_(ids)).order_by(Task.id)) if ids else []
+    return list({t.unit_id: t.unit for t in tasks}.values())
 
 
 @bp.get("/board")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock
 from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, InspectionPoint, OfficialDeduction,
-                                Person, Unit, User)
+                                Person, Task, Unit, User)
 from engine.core.tables import ImportReport, Table, cell_date, cell_text, checked_columns
 from engine.readiness.findings import Finding, open_case
 from engine.readiness.mock import MAX_NOTE
@@ -160,11 +160,16 @@ def deductions(session: Session, campaign: Campaign) -> list[OfficialDeduction]:
 
 def by_responsible(session: Session, campaign: Campaign) -> tuple[list[tuple[Unit, float, int]],
                                                                   list[tuple[Person | None, Unit, float, int]]]:
-    """Points deducted (and how many deductions) per unit and per (person, unit), most lost first: 谁丢分谁负责."""
+    """Points deducted (and how many deductions) per unit and per (person, unit), most lost first: 谁丢分谁负责. A
+    unit is the point's, and each department in charge that the deduction's case went to (谁主管、谁负责)."""
     units: dict[int, list] = defaultdict(lambda: [0.0, 0])
     persons: dict[tuple[int | None, int], list] = defaultdict(lambda: [0.0, 0])
-    for d in deductions(session, campaign):
-        for tally in (units[d.unit_id], persons[(d.person_id, d.unit_id)]):
+    listed = deductions(session, campaign)
+    in_charge = _departments_of(session, [d.case_id for d in listed if d.case_id is not None])
+    for d in listed:
+        tallies = [units[d.unit_id], persons[(d.person_id, d.unit_id)]]
+        tallies += [units[uid] for uid in in_charge.get(d.case_id, []) if uid != d.unit_id]
+        for tally in tallies:
             tally[0] += d.points
             tally[1] += 1
     unit_rows = [(session.get(Unit, uid), total, n) for uid, (total, n) in units.items()]
@@ -173,3 +178,14 @@ def by_responsible(session: Session, campaign: Campaign) -> tuple[list[tuple[Uni
     unit_rows.sort(key=lambda r: (-r[1], r[0].code))
     person_rows.sort(key=lambda r: (-r[2], r[1].code, r[0].code if r[0] else ""))
     return unit_rows, person_rows
+
+
+def _departments_of(session: Session, case_ids: list[int]) -> dict[int, list[int]]:
+    """The units of each case's first-round tasks (a reopening is no new deduction), in dispatch order."""
+    found: dict[int, list[int]] = defaultdict(list)
+    if case_ids:
+        for case_id, unit_id in session.execute(select(Task.case_id, Task.unit_id).where(
+                Task.case_id.in_(case_ids), Task.reopening == 0).order_by(Task.id)):
+            if unit_id not in found[case_id]:
+                found[case_id].append(unit_id)
+    return found

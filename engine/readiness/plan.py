@@ -6,7 +6,7 @@ statement ("推进慢或停止不前的中队做表态发言"), as seed 002 has 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,6 +77,10 @@ def check_item(session: Session, campaign: Campaign, data: dict[str, Any],
         elif lead is not None and person.unit_id not in unit_and_below(session, lead.id):
             problems.append(Problem("person", f"{person.name} is not in the lead unit", f"{person.name}不属于牵头单位"))
     due = _day(data.get("due_on"), "due_on", problems)
+    if due is not None and (item is None or due != item.due_on) and not data.get("keep_late_due"):
+        late = due_after_inspection(campaign, due)
+        if late is not None:
+            problems.append(late)
     milestones = []
     for i, raw in enumerate((data.get("milestones") or [])[:MAX_MILESTONES + 1]):
         where = f"milestones[{i}]"
@@ -94,6 +98,22 @@ def check_item(session: Session, campaign: Campaign, data: dict[str, Any],
         raise InputError(problems)
     return {"code": code, "title": title, "lead_unit": lead, "cooperating": [u.id for u in cooperating],
             "person": person, "due_on": due, "milestones": milestones}
+
+
+def due_after_inspection(campaign: Campaign, due: date, now: datetime | None = None) -> Problem | None:
+    """Seed 003 has every point and indicator put right before the evaluation team arrives (3月22日之前整改到位): a due
+    day ending after the inspection starts, while it is still to come or running, is named with the local start."""
+    start = campaign.inspection_starts_at
+    ended = campaign.inspection_ends_at is not None and campaign.inspection_ends_at <= (now or clock.now())
+    if start is None or ended:
+        return None
+    zone = ZoneInfo(campaign.timezone)
+    if datetime.combine(due + timedelta(days=1), time(), zone) <= start:
+        return None
+    shown = f"{start.astimezone(zone):%Y-%m-%d %H:%M}"
+    return Problem("due_on", f"due after the inspection starts ({shown}): every point and indicator is to be put right "
+                   "before it; tick \"keep this due date\" to save it anyway",
+                   f"完成时限晚于测评开始时间（{shown}），所有测评点、测评指标须在测评开始前整改到位；确需保留请勾选“保留该完成时限”")
 
 
 def save_item(session: Session, campaign: Campaign, data: dict[str, Any], item: PlanItem | None = None) -> PlanItem:
@@ -119,7 +139,8 @@ def load_demo(session: Session, pack: dict[str, Any] | None = None) -> int:
     if campaign is None:
         return 0
     known = set(session.scalars(select(PlanItem.code).where(PlanItem.campaign_id == campaign.id)))
-    added = [save_item(session, campaign, spec) for spec in pack.get("plan_items", []) if spec["code"] not in known]
+    added = [save_item(session, campaign, {**spec, "keep_late_due": True}) for spec in pack.get("plan_items", [])
+             if spec["code"] not in known]
     return len(added)
 
 

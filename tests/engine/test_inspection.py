@@ -157,3 +157,17 @@ def test_every_squad_has_its_own_full_inspection_plan_over_all_its_grids(session
         grids = set(session.scalars(select(Grid.code).where(Grid.unit_id == squad.parent_id)))
         [own] = [p for p in plans if set(p.scope.get("grids", [])) == grids]
         assert own.frequency == "daily" and squad.name_zh[:2] in own.name_zh, squad.code
+
+
+def test_each_squads_full_plan_lists_every_street_of_its_sub_district_on_the_coverage_page(session):
+    """和平路 and 学府路 are 东城's streets: the squad's 全面督查 offers them and plans them at tier 1 like its others."""
+    from engine.core.models import Street
+    campaign = session.scalar(select(Campaign))
+    week = period_containing("week", NOON, campaign.timezone)
+    found = coverage.weekly(session, campaign.id, week.start, week.end, campaign.timezone)
+    planned = {s.code: s.planned for s in found.streets}
+    for code in ("ZD-DC-DAILY", "ZD-XC-DAILY", "ZD-NC-DAILY"):
+        squad = session.scalar(select(Unit).where(Unit.code == code.removesuffix("-DAILY")))
+        streets = set(session.scalars(select(Street.code).where(Street.unit_id == squad.parent_id)))
+        assert len(streets) >= 3 and set(plan(session, code).scope["streets"]) == streets, code
+        assert all(1 in planned[s] for s in streets), f"every street of {code} is planned at tier 1"

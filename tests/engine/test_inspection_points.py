@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.core import clock
-from engine.core.models import Campaign, Event, InspectionPoint, InspectionPointType, Task
+from engine.core.models import Campaign, Event, InspectionPoint, InspectionPointType, Task, Unit
 from engine.intake.events import IntakeSource, accept_event
 from engine.space.geo import metres
 from engine.space.points import save_point
@@ -74,6 +74,12 @@ def test_each_type_names_its_departments_from_the_seed_duties(session):
     assert types["farmers_market"].departments == ["SCJGJ"]  # 市场监管局: 集贸市场
     assert types["construction_site"].departments == ["ZJJ"]  # 住建局: 建筑围挡
     assert "教育局" in types["school"].duty and "种子文件001" in types["school"].source
+    assert types["school"].departments == ["JYJ", "SCJGJ"]  # 教育局: 中小学校; 市场监管局: 学校周边经营
+    assert types["hospital"].departments == ["WJJ"]  # 卫计局: 医院
+    assert types["cultural_venue"].departments == ["WTJ"]  # 文体局: 图书馆、文化馆
+    assert types["hotel_restaurant"].departments == ["SMLYJ", "SCJGJ"]  # 商贸旅游局: 星级酒店; 市场监管局: 餐饮
+    units = set(session.scalars(select(Unit.code)))
+    assert all(set(t.departments) <= units and "无此单位" not in t.duty for t in types.values())
 
 
 @pytest.mark.parametrize("change, field", [

@@ -101,8 +101,9 @@ def test_a_round_gives_score_rates_that_match_hand_counts_and_a_trend(session, t
     [report] = case.reports
     assert case.lead_unit_id == point.unit_id and report.source_type == "mock_evaluation"
     assert report.points == lost and "模拟测评失分" in report.description
-    [task] = session.scalars(select(Task).where(Task.case_id == case.id)).all()
-    assert task.unit_id == point.unit_id
+    [task, *departments] = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
+    assert task.unit_id == point.unit_id and [t.unit.code for t in departments] == ["CGJ"], \
+        "the department in charge of back streets and main roads (城管局) cooperates on the finding"
     period = period_containing("month", NOW, campaign.timezone)
     indicators = for_period(session, campaign, period, LATER)
     for unit_id in {p.unit_id for p, _, _ in failed}:
@@ -201,7 +202,8 @@ def test_an_official_deduction_is_attributed_to_the_unit_and_person_and_moves_th
     assert after[units["JD-XC"]].score == pytest.approx(xc.score - 3)
     assert after[units["JD-XC"]].rank > after[units["JD-DC"]].rank, "the deduction puts 西城 below 东城"
     by_unit, by_person = official.by_responsible(session, campaign)
-    assert [(u.code, total, n) for u, total, n in by_unit] == [("JD-XC", 3.0, 1)]
+    assert [(u.code, total, n) for u, total, n in by_unit] == [("CGJ", 3.0, 1), ("JD-XC", 3.0, 1)], \
+        "the department in charge of main roads (城管局) answers for the deduction beside the point's unit"
     assert [(p.code, u.code, total) for p, u, total, _ in by_person] == [("XC-002", "JD-XC", 3.0)]
 
 
@@ -267,7 +269,7 @@ def test_reopening_an_evaluation_case_does_not_charge_its_points_again(session, 
     case = session.get(Case, score.case_id)
     dispatch_routine(session, case, point.unit, NOW, reopening=1)  # the new task reopen_case gives the unit
     session.flush()
-    assert len(session.scalars(select(Task).where(Task.case_id == case.id)).all()) == 2
+    assert len(session.scalars(select(Task).where(Task.case_id == case.id, Task.unit_id == point.unit_id)).all()) == 2
     assert float(for_period(session, campaign, period, LATER)[point.unit_id].points_by["inspection"]) == 1
 
 

@@ -55,8 +55,9 @@ def test_a_failed_item_becomes_a_case_for_the_points_unit_that_costs_no_points(s
     assert case.lead_unit.code == "JD-XC" and case.stage == "dispatched"
     [report] = case.reports
     assert report.source_type == "readiness" and "后巷有暴露垃圾" in report.description
-    [task] = session.scalars(select(Task).where(Task.case_id == case.id)).all()
-    assert task.unit.code == "JD-XC" and task.points == 0
+    tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
+    assert [(t.unit.code, t.points) for t in tasks] == [("JD-XC", 0), ("CGJ", 0)], \
+        "the department in charge of back streets (城管局) cooperates on the point's case"
     assert len(failed["photos"]) == 1 and session.get(Evidence, failed["photos"][0]).case_id == case.id
     assert [r["score"] for r in check.results] == [2, 0, 3]
     state = daily.today(session, [street])[street.id]
@@ -149,3 +150,15 @@ def test_a_new_item_never_overwrites_an_item_of_the_same_code(session):
         save_item(session, {"type": "back_street", "code": code, "text": "另一个检查项", "max_score": 1,
                             "frequency": "daily"})
     assert refused.value.problems[0].where == "code" and "已有编号" in refused.value.problems[0].zh
+
+
+def test_the_department_in_charge_is_the_one_the_duty_lists_name_for_the_matter_else_the_types_first(session):
+    """A main road names 城管局, 公安分局, 交警大队 and 住建局: a hoarding problem there is 住建局's by its duty list;
+    a matter no duty row gives to any of them goes to the type's first, 城管局, not to all four."""
+    from engine.core.models import Category
+    from engine.readiness.findings import departments_in_charge
+    road = point(session, "CP-001")
+    assert road.type.departments == ["CGJ", "GAFJ", "JJDD", "ZJJ"]
+    matter = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(["08007", "06036"])))}
+    assert [u.code for u in departments_in_charge(session, road, matter["08007"], road.grid_id)] == ["ZJJ"]
+    assert [u.code for u in departments_in_charge(session, road, matter["06036"], road.grid_id)] == ["CGJ"]

@@ -79,3 +79,11 @@ def test_a_types_departments_are_edited_and_an_unknown_unit_is_refused(admin, se
     assert kind.departments == ["GAFJ", "SCJGJ"]
     listing = admin.get("/admin/inspection_point_types/?lang=zh").get_data(as_text=True)
     assert "公安分局、市场监督管理局" in listing
+
+
+def test_the_demo_types_name_the_demo_departments_their_duties_name(admin):
+    listing = admin.get("/admin/inspection_point_types/?lang=zh").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", listing)))
+    for names in ("教育局、市场监督管理局", "卫生和计划生育局", "商贸旅游局、市场监督管理局", "公安分局、文体局"):
+        assert names in text, f"the type list names {names}"
+    assert "演示数据中无此单位" not in text, "every department a demo duty names is a demo unit"

@@ -111,6 +111,29 @@ def test_a_task_without_its_person_is_refused_beside_the_person_field_in_english
     assert session.scalar(select(PlanItem).where(PlanItem.code == "3.2")) is None
 
 
+def test_a_due_date_after_the_inspection_start_is_held_back_beside_its_field_until_kept(app, client, login, session):
+    """Seed 003: 所有测评点在3月22日之前整改到位. The demo's inspection starts 2026-11-01 00:00 Shanghai time."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    clock.set_clock(lambda: datetime(2026, 10, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert login(client, "admin").status_code == 302
+    row = {"code": "3.3", "title": "农贸市场周边整治", "lead_unit": "JD-DC", "person": "DC-002", "milestones": ""}
+    for lang, words in (("zh", "完成时限晚于测评开始时间（2026-11-01 00:00）"), ("en", "due after the inspection starts "
+                                                                           "(2026-11-01 00:00)")):
+        url = f"/admin/plan_items/new/?lang={lang}"
+        token = csrf_from(client.get(url).get_data(as_text=True))
+        html = client.post(url, data={**row, "due_on": "2026-11-01", "csrf_token": token}).get_data(as_text=True)
+        at = html.find('name="due_on"')
+        assert at > 0 and words in html[at:at + 1500], f"the warning stands beside the due date ({lang})"
+        assert session.scalar(select(PlanItem).where(PlanItem.code == "3.3")) is None
+    url = "/admin/plan_items/new/?lang=zh"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    kept = client.post(url, data={**row, "due_on": "2026-11-01", "keep_late_due": "y", "csrf_token": token})
+    assert kept.status_code == 302 and session.scalar(select(PlanItem.due_on).where(PlanItem.code == "3.3"))
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    early = client.post(url, data={**row, "code": "3.4", "due_on": "2026-10-31", "csrf_token": token})
+    assert early.status_code == 302, "a due date before the inspection starts needs no confirmation"
+
+
 def section(html: str, ident: str) -> str:
     start = html.find(f'id="{ident}"')
     return html[start:html.find("</section>", start)] if start >= 0 else ""

@@ -68,7 +68,7 @@ def test_the_morning_check_files_a_failed_item_and_a_point_not_checked_escalates
     answer(page, ITEMS[1], True, score="1.5")
     page.locator("#check-form button[type=submit]").click()
     page.wait_for_load_state()
-    assert "1 项不合格，已立案派遣给东城街道" in page.inner_text("main")
+    assert "1 项不合格，已立案派遣给东城街道办事处、教育局整改" in page.inner_text("main")
     assert page.locator("#results li.failed a.case-link[href^='/tasks/']").count() == 1  # a field unit's way in
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / "2-checked-with-a-failed-item.png"), full_page=True)
@@ -77,8 +77,9 @@ def test_the_morning_check_files_a_failed_item_and_a_point_not_checked_escalates
     school = session.scalar(select(InspectionPoint).where(InspectionPoint.code == "CP-006"))
     check = daily.check_of(session, school.id, MORNING.date())
     [failed] = [r for r in check.results if not r["passed"]]
-    [task] = session.scalars(select(Task).where(Task.case_id == failed["case"])).all()
+    [task, department] = session.scalars(select(Task).where(Task.case_id == failed["case"]).order_by(Task.id)).all()
     assert task.unit.code == "JD-DC" and task.points == 0 and task.event.source_type == "readiness"
+    assert department.unit.code == "JYJ", "the department in charge of schools (教育局) cooperates on the case"
     assert len(failed["photos"]) == 1
     unit_page = phone_sign_in(browser, live_server, "dongcheng")  # the unit's own account
     unit_page.goto(f"{live_server}/tasks")

@@ -1,0 +1,83 @@
+"""谁主管、谁负责 (seed 003): an official deduction at the demo's farmers' market (CP-002, 市场监管局 in charge) and
+construction site (CP-004, 住建局 in charge) reaches the department too: the case page names it beside the
+sub-district, and the department loses the points in the ranking as the sub-district does."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from engine.assessment.indicators import period_containing
+from engine.assessment.ranking import ranking
+from engine.authoring.campaigns import campaign_for
+from engine.core import clock
+from engine.core.models import Case, OfficialDeduction, Unit
+from engine.core.tables import read_table
+from engine.readiness import official
+from tests.helpers import user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+LATER = datetime(2026, 11, 20, 11, 0, tzinfo=SHANGHAI)
+
+
+def sheet(path: Path, rows: list[list]) -> Path:
+    book = Workbook()
+    book.active.append(["点位编号", "测评项目编号", "扣分", "说明", "测评日期"])
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_an_official_deduction_at_a_market_or_a_site_reaches_the_department_in_charge(app, client, login, session,
+                                                                                        tmp_path):
+    clock.set_clock(lambda: NOW)
+    campaign = campaign_for(session, None)
+    units = {u.code: u.id for u in session.scalars(select(Unit))}
+    period = period_containing("month", NOW, campaign.timezone)
+    before = {r.unit_id: r for r in ranking(session, campaign, period, LATER)}
+    report = official.import_deductions(session, campaign, read_table(sheet(tmp_path / "official.xlsx", [
+        ["CP-002", "FM-01", 2, "垃圾箱满溢", "2026-11-19"], ["CP-004", "CS-01", 3, "围挡破损", "2026-11-19"]])),
+        user(session, "assessor"))
+    assert report.created == 2 and not report.problems
+    session.commit()
+    after = {r.unit_id: r for r in ranking(session, campaign, period, LATER)}
+    login(client, "shift_leader")
+    for point, area, department, lost in (("CP-002", "JD-DC", "SCJGJ", 2), ("CP-004", "JD-XC", "ZJJ", 3)):
+        deduction = session.scalar(select(OfficialDeduction).where(OfficialDeduction.point.has(code=point)))
+        case = session.get(Case, deduction.case_id)
+        assert [t.unit.code for t in case.tasks] == [area, department]
+        for code in (area, department):
+            assert float(after[units[code]].indicators.points_by["inspection"]) == pytest.approx(lost)
+            assert after[units[code]].score == pytest.approx(before[units[code]].score - lost), \
+                f"{code} answers for the deduction at {point} in the ranking"
+        page = client.get(f"/cases/{case.id}?lang=zh-CN").get_data(as_text=True)
+        name = session.get(Unit, units[department]).name_zh
+        assert re.search(rf"{name}\s*\(协办\)", page), f"the case page names {name} as cooperating"
+        assert department not in re.sub(r"<[^>]+>", " ", page).split(), "names, not codes"
+    login(client, "assessor")
+    page = client.get("/evaluation/deductions?lang=zh-CN").get_data(as_text=True)
+    table = page[page.find('id="by-unit"'):page.find("</table>", page.find('id="by-unit"'))]
+    for code, name, lost in (("SCJGJ", "市场监督管理局", "2"), ("ZJJ", "住房和城乡建设局", "3")):
+        row = re.search(rf'<tr data-unit="{code}">(.*?)</tr>', table, re.S)
+        assert row and name in row.group(1) and f'class="points">{lost}<' in row.group(1), \
+            f"谁丢分谁负责 lists {name} for the deduction at its kind of point"
+
+
+def test_a_failed_hoarding_item_opens_a_case_of_site_hoarding_problems(app, client, login, session, tmp_path):
+    clock.set_clock(lambda: NOW)
+    campaign = campaign_for(session, None)
+    official.import_deductions(session, campaign, read_table(sheet(tmp_path / "official.xlsx", [
+        ["CP-004", "CS-01", 2, "围挡公益广告不足", "2026-11-19"]])), user(session, "assessor"))
+    session.commit()
+    case = session.get(Case, session.scalar(select(OfficialDeduction.case_id)))
+    assert case.category.code == "08007", "施工围挡 is 08007 施工工地围挡问题 (brief c.2 #43), not 07003 户外广告"
+    login(client, "shift_leader")
+    page = client.get(f"/cases/{case.id}?lang=zh-CN").get_data(as_text=True)
+    assert "施工工地围挡问题" in page and "违规户外广告" not in page
