@@ -291,14 +291,14 @@ def create_token():
     if not isinstance(data, dict):
         raise InputError([Problem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
-    username = str(data.get("username", ""))
-    outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
+    username, password = _credentials(data)
+    outcome = attempt(db.session, username, password, address=request.remote_addr or "")
+    note_sign_in(outcome.failed)
     if outcome.user is not None:
         record(db.session, request_actor(outcome.user), "sign_in", "申请 API 令牌 / API token requested")
     else:
         record(db.session, stranger(username), "sign_in_failed", "API 令牌被拒绝 / API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
-    note_sign_in(outcome.failed)
     if outcome.wait_seconds:
         return account_waits(username, outcome.wait_seconds)
     user = outcome.user
@@ -310,6 +310,17 @@ def create_token():
     db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat(),
                     "role": user.role, "unit": user.unit.code if user.unit else None}), 201
+
+
+def _credentials(data: dict[str, Any]) -> tuple[str, str]:
+    """The username and password, as the login form takes them: a missing, empty or overlong one is a mistake in
+    the request, refused next to its field before any password is tried, so it counts towards no limit."""
+    problems = [Problem(field, f"a text of 1–{longest} characters", f"须为 1–{longest} 个字符的文本")
+                for field, longest in (("username", 64), ("password", 256))
+                if not isinstance(data.get(field), str) or not 0 < len(data[field]) <= longest]
+    if problems:
+        raise InputError(problems)
+    return data["username"], data["password"]
 
 
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -486,7 +497,8 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "summary": "Exchange a username and password for a user token", "tags": ["auth"], "security": [],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["username", "password"], "properties": {
-                    "username": {"type": "string"}, "password": {"type": "string"}}}}}},
+                    "username": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "password": {"type": "string", "minLength": 1, "maxLength": 256}}}}}},
             "responses": {"201": json_response("A bearer token", {"type": "object", "required": ["token"],
                                                                    "properties": {
                 "token": {"type": "string"}, "token_type": {"type": "string"},
