@@ -25,7 +25,7 @@ from web.common.problems import problem, refused
 from web.common.taskforms import validate_data
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
 from web.ratelimit import account_waits, intake_limit, login_limit, note_sign_in
-from web.security import SIGN_IN_FAILED
+from web.security import SIGN_IN_FAILED, credentials
 from web.serialize import event_json, person_json, task_json
 from workers.queues import enqueue_drain
 
@@ -291,14 +291,14 @@ def create_token():
     if not isinstance(data, dict):
         raise InputError([Problem("(body)", "a JSON object with username and password",
                                        "须为含 username 与 password 的 JSON 对象")])
-    username = str(data.get("username", ""))
-    outcome = attempt(db.session, username, str(data.get("password", "")), address=request.remote_addr or "")
+    username, password = credentials(data)
+    outcome = attempt(db.session, username, password, address=request.remote_addr or "")
+    note_sign_in(outcome.failed)
     if outcome.user is not None:
         record(db.session, request_actor(outcome.user), "sign_in", "申请 API 令牌 / API token requested")
     else:
         record(db.session, stranger(username), "sign_in_failed", "API 令牌被拒绝 / API token refused")
     db.session.commit()  # a failure is counted towards the account's wait
-    note_sign_in(outcome.failed)
     if outcome.wait_seconds:
         return account_waits(username, outcome.wait_seconds)
     user = outcome.user

@@ -54,7 +54,7 @@ def _json_position(body: dict, problems: list[Problem]) -> inspection.Position |
 def list_plans():
     user = token_user()
     tier = inspection.inspector_tier(db.session, user)
-    plans = (inspection.plans_for(db.session, tier) if user.role != "admin" or tier
+    plans = (inspection.plans_for(db.session, tier, user) if user.role != "admin" or tier
              else list(db.session.scalars(select(InspectionPlan).order_by(InspectionPlan.code))))
     return jsonify({"tier": tier, "plans": [plan_json(p, short_lang()) for p in plans]})
 
@@ -145,7 +145,8 @@ def post_end(round_id: int):
 @api.get("/coverage")
 @require_token(kinds=("user",), roles=COVERAGE_READERS)
 def get_coverage():
-    campaign, period, found, by_unit = week_coverage(request.args.get("campaign"), request.args.get("week"))
+    campaign, period, found, by_unit = week_coverage(request.args.get("campaign"), request.args.get("week"),
+                                                     token_user())
     return jsonify({"campaign": campaign.code, "week": period.label, "timezone": campaign.timezone,
                     "start": period.start.isoformat(), "end": period.end.isoformat(),
                     "rounds": {str(t): n for t, n in found.rounds.items()},
@@ -183,7 +184,8 @@ def _openapi() -> dict:
         "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}}}
     return {
         "/api/v1/inspection/plans": {"get": {
-            "summary": "The inspection plans of the caller's tier (三级督查)", "security": BEARER, "tags": tag,
+            "summary": "The inspection plans of the caller's tier (三级督查); a squad's inspector: its own squad's",
+            "security": BEARER, "tags": tag,
             "responses": {"200": json_response("Plans", {"type": "object", "properties": {
                 "tier": {"type": "integer", "nullable": True}, "plans": {"type": "array", "items": {"type": "object"}}}}),
                 **problem_responses(401, 403)}}},

@@ -66,7 +66,7 @@ def _zone(round_: InspectionRound) -> str:
 def index():
     tier = inspection.inspector_tier(db.session, current_user)
     body = inspection.body_name(db.session, tier) if tier and tier not in inspection.TIERS else None
-    plans = inspection.plans_for(db.session, tier)
+    plans = inspection.plans_for(db.session, tier, current_user)
     return render_template("inspection.html", tier=tier, tiers=inspection.TIERS, body=body,
                            plans=plans, frequencies=inspection.FREQUENCIES, statuses=cadence.STATUS,
                            week=cadence.this_week(db.session, plans, clock.now()),
@@ -160,8 +160,10 @@ def photo(finding_id: int, evidence_id: int):
     return send_upload(current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name, row.original_name)
 
 
-def week_coverage(campaign_code: str | None, label: str | None) -> tuple[Any, Any, Any, dict[int, dict[int, int]]]:
-    """The campaign, the week (this week by default), its coverage and the findings per unit and tier."""
+def week_coverage(campaign_code: str | None, label: str | None,
+                  user: User) -> tuple[Any, Any, Any, dict[int, dict[int, int]]]:
+    """The campaign, the week (this week by default), its coverage and the findings per unit and tier: for a
+    squad's inspector its own plans, rounds and units only."""
     campaign = campaign_for(db.session, campaign_code)
     if campaign is None:
         abort(404)
@@ -172,16 +174,18 @@ def week_coverage(campaign_code: str | None, label: str | None) -> tuple[Any, An
         period = None
     if period is None or period.kind != "week":
         abort(404, description=_("A week is written 2026-W47."))
-    found = coverage.weekly(db.session, campaign.id, period.start, period.end, campaign.timezone)
+    squad = coverage.squad_of(db.session, user)
+    found = coverage.weekly(db.session, campaign.id, period.start, period.end, campaign.timezone, squad)
     by_unit = {uid: ind.findings_by_tier for uid, ind in for_period(db.session, campaign, period, now).items()
-               if ind.findings_by_tier}
+               if ind.findings_by_tier and (squad is None or uid in squad.units)}
     return campaign, period, found, by_unit
 
 
 @bp.get("/coverage")
 @require_roles(*COVERAGE_READERS)
 def coverage_page():
-    campaign, period, found, by_unit = week_coverage(request.args.get("campaign"), request.args.get("week"))
+    campaign, period, found, by_unit = week_coverage(request.args.get("campaign"), request.args.get("week"),
+                                                     current_user)
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(by_unit))))}
     return render_template("inspection_coverage.html", campaign=campaign, period=period, coverage=found,
                            by_unit=by_unit, units=units, tiers=inspection.TIERS, lang=short_lang(),

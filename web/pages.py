@@ -78,13 +78,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         outcome = attempt(db.session, form.username.data, form.password.data, address=request.remote_addr or "")
+        note_sign_in(outcome.failed)
         if outcome.user is not None:
             record(db.session, request_actor(outcome.user), "sign_in", "登录 / signed in")
         else:
             record(db.session, stranger(form.username.data or ""), "sign_in_failed",
                    "须等待后再试 / waiting" if outcome.wait_seconds else "用户名或密码错误 / wrong username or password")
         db.session.commit()  # a failure is counted towards the account's wait
-        note_sign_in(outcome.failed)
         if outcome.user is not None:
             login_user(outcome.user)
             session[LAST_SEEN] = clock.now().timestamp()

@@ -17,6 +17,7 @@ from engine.core import clock
 from engine.core.models import Campaign, Evidence, PlanItem, Unit, User
 from engine.people.staff import unit_and_below
 from engine.readiness import plan
+from engine.supervision.inspection import squad_scope
 from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
 from web.auth import require_roles, require_token
@@ -40,15 +41,30 @@ def _campaign() -> Campaign:
     return campaign
 
 
+def unit_scope(user: User) -> set[int] | None:
+    """The units whose items the user reads: a unit's account and a squad's inspector their unit's and below;
+    None for the other staff, who read the whole table."""
+    if user.role == "field_unit":
+        return unit_and_below(db.session, user.unit_id)
+    return squad_scope(db.session, user)
+
+
 def visible_items(user: User, campaign: Campaign) -> list[PlanItem]:
-    """Staff see the whole table; a unit's account the items its unit leads or cooperates on."""
+    """Staff see the whole table; a unit's account and a squad's inspector the items their unit leads or
+    cooperates on."""
     items = db.session.scalars(select(PlanItem).where(PlanItem.campaign_id == campaign.id)
                                .options(selectinload(PlanItem.lead_unit), selectinload(PlanItem.milestones),
                                         selectinload(PlanItem.progress)).order_by(PlanItem.code)).all()
-    if user.role != "field_unit":
+    units = unit_scope(user)
+    if units is None:
         return list(items)
-    units = unit_and_below(db.session, user.unit_id)
     return [i for i in items if i.lead_unit_id in units or units & set(i.cooperating or [])]
+
+
+def visible_lines(user: User, lines: list[plan.UnitProgress]) -> list[plan.UnitProgress]:
+    """The monthly report's lines the user reads: a squad's inspector its own units' only."""
+    units = unit_scope(user)
+    return lines if units is None else [line for line in lines if line.unit.id in units]
 
 
 def item_json(item: PlanItem, lang: str, zone: ZoneInfo, today: date) -> dict[str, Any]:
@@ -88,7 +104,7 @@ def _photos() -> list[Photo]:
 
 def _visible(item_id: int) -> PlanItem:
     item = db.session.get(PlanItem, item_id)
-    if item is None or (current_user.role == "field_unit"
+    if item is None or (unit_scope(current_user) is not None
                         and item not in visible_items(current_user, db.session.get(Campaign, item.campaign_id))):
         abort(404)
     return item
@@ -132,7 +148,7 @@ def report():
     campaign = _campaign()
     month = request.args.get("month") or clock.now().astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m")
     try:
-        lines = plan.monthly_report(db.session, campaign, month)
+        lines = visible_lines(current_user, plan.monthly_report(db.session, campaign, month))
     except InputError as err:
         return render_template("plan_report.html", lines=[], month=month, campaign=campaign, lang=short_lang(),
                                errors=err.by_field(short_lang())), 422
@@ -181,7 +197,7 @@ def report_json():
         return jsonify({"units": []})
     month = request.args.get("month") or clock.now().astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m")
     try:
-        lines = plan.monthly_report(db.session, campaign, month)
+        lines = visible_lines(g.user, plan.monthly_report(db.session, campaign, month))
     except InputError as err:
         return refused(err.problems)
     lang = short_lang()
@@ -205,7 +221,8 @@ def _openapi() -> dict[str, Any]:
                            "progress": {"type": "array", "items": {"type": "object"}}}}
     return {
         "/api/v1/plan-items": {"get": {
-            "summary": "The task breakdown table (创建任务分解表): a unit's items, or all for staff",
+            "summary": "The task breakdown table (创建任务分解表): a unit's or a squad inspector's items, or all for "
+                       "other staff",
             "tags": ["plan"], "security": BEARER,
             "responses": {"200": json_response("The items", {"type": "object", "required": ["items"], "properties": {
                 "items": {"type": "array", "items": item}}}), **problem_responses(401, 403)}}},

@@ -111,12 +111,9 @@ def _intake_key() -> str:
 
 def _failed_sign_in(response: Response) -> bool:
     """Only failed guesses count, also one that starts an account's wait (its answer is 429): the view says so in
-    g.sign_in_failed. Where it tried no password (a form error), a success (201, 302) and a refusal (429) do
-    not count and anything else does."""
-    failed = g.get("sign_in_failed")
-    if failed is not None:
-        return bool(failed)
-    return response.status_code not in (201, 302, 429)
+    g.sign_in_failed as soon as a password was tried. A request that tried none (an empty field, a missing or
+    stale CSRF token, an overlong name, a body that is no JSON object) never does, whatever its status."""
+    return bool(g.get("sign_in_failed"))
 
 
 def note_sign_in(failed: bool) -> None:

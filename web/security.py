@@ -11,6 +11,7 @@ Inline styles are allowed everywhere: templates use `style=` attributes, and a s
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import URLSafeTimedSerializer
@@ -21,6 +22,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.core.config import Settings
+from rules.problems import InputError, Problem
 from web.ratelimit import init_rate_limits
 
 _BASE_POLICY = {
@@ -127,3 +129,15 @@ def init_security(app: Flask, settings: Settings) -> None:
 
 
     init_rate_limits(app, settings)
+
+
+def credentials(data: dict[str, Any]) -> tuple[str, str]:
+    """The username and password of an API sign-in, as the login form takes them: a missing, empty or overlong
+    one is a mistake in the request, refused next to its field before any password is tried, so it counts
+    towards no limit."""
+    problems = [Problem(field, f"a text of 1–{longest} characters", f"须为 1–{longest} 个字符的文本")
+                for field, longest in (("username", 64), ("password", 256))
+                if not isinstance(data.get(field), str) or not 0 < len(data[field]) <= longest]
+    if problems:
+        raise InputError(problems)
+    return data["username"], data["password"]

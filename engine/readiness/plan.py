@@ -204,7 +204,8 @@ def report_progress(session: Session, item: PlanItem, user: User, percent: Any, 
 
 def run_due(session: Session, now: datetime | None = None) -> int:
     """Raise every item past its due date and not done, once: a 督办 message to its lead unit and to the
-    supervising body of the first rung. Commits; returns how many were raised."""
+    supervising body of the first rung. An item raised again (its due date moved, then back) gets a new 督办
+    under its key's next repeat. Commits; returns how many were raised."""
     now = now or clock.now()
     raised = 0
     for campaign in session.scalars(select(Campaign).where(Campaign.status == "active")):
@@ -218,11 +219,11 @@ def run_due(session: Session, now: datetime | None = None) -> int:
             payload = {"plan_item": item.id, "campaign": campaign.id, "code": item.code, "title": item.title[:200],
                        "due_on": item.due_on.isoformat(), "percent": item.percent}
             for target in (f"unit:{item.lead_unit_id}", "tier:1"):
-                messages.append(outbox.message(f"plan-overdue-{item.id}-{item.due_on}-{target}", "plan_overdue",
-                                               target, payload, now))
+                key = outbox.unused_key(session, f"plan-overdue-{item.id}-{item.due_on}-{target}")
+                messages.append(outbox.message(key, "plan_overdue", target, payload, now))
             item.escalated_at = now
             raised += 1
-        outbox.write(session, messages)
+        outbox.write_once(session, messages)
     session.commit()
     return raised
 

@@ -11,14 +11,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.core import clock
-from engine.core.models import Event, Grid, InspectionFinding, InspectionPlan, InspectionRound, Street
+from engine.core.models import Event, Grid, InspectionFinding, InspectionPlan, InspectionRound, Street, User
 from engine.supervision import cadence
+from engine.supervision.inspection import squad_scope, visible_plans
 
 TIER_LEVELS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Squad:
+    """What a squad's inspector reads of the coverage: its plans (ids) and its units (ids)."""
+
+    plans: frozenset[int]
+    units: frozenset[int]
+
+
+def squad_of(session: Session, user: User) -> Squad | None:
+    """The part of the coverage a squad's inspector reads; None for everyone who reads it all."""
+    scope = squad_scope(session, user)
+    if scope is None:
+        return None
+    plans = visible_plans(session, user, list(session.scalars(select(InspectionPlan))))
+    return Squad(frozenset(p.id for p in plans), frozenset(scope))
 
 
 @dataclass
@@ -62,13 +80,23 @@ def _rows(items) -> dict[str, Covered]:
     return {i.code: Covered(i.code, i.name_zh, i.name_en or i.name_zh, i.unit.name_zh, i.unit.name_en) for i in items}
 
 
-def weekly(session: Session, campaign_id: int, start: datetime, end: datetime, tz: str) -> Coverage:
-    """Coverage of the rounds started in [start, end) in the campaign, every grid and street listed."""
+def weekly(session: Session, campaign_id: int, start: datetime, end: datetime, tz: str,
+           squad: Squad | None = None) -> Coverage:
+    """Coverage of the rounds started in [start, end) in the campaign, every grid and street listed; for a squad's
+    inspector only its own plans, their rounds, and the grids and streets of its plans or its units."""
     zone = ZoneInfo(tz)
-    grids = _rows(session.scalars(select(Grid).options(selectinload(Grid.unit)).order_by(Grid.code)))
-    streets = _rows(session.scalars(select(Street).options(selectinload(Street.unit)).order_by(Street.code)))
-    for plan in session.scalars(select(InspectionPlan).where(InspectionPlan.campaign_id == campaign_id,
-                                                             InspectionPlan.active)):
+    plans = session.scalars(select(InspectionPlan).where(InspectionPlan.campaign_id == campaign_id,
+                                                         InspectionPlan.active)).all()
+    if squad is not None:
+        plans = [p for p in plans if p.id in squad.plans]
+    grid_query, street_query = select(Grid), select(Street)
+    if squad is not None:
+        named = {kind: {c for p in plans for c in (p.scope or {}).get(kind) or []} for kind in ("grids", "streets")}
+        grid_query = grid_query.where(or_(Grid.unit_id.in_(squad.units), Grid.code.in_(named["grids"])))
+        street_query = street_query.where(or_(Street.unit_id.in_(squad.units), Street.code.in_(named["streets"])))
+    grids = _rows(session.scalars(grid_query.options(selectinload(Grid.unit)).order_by(Grid.code)))
+    streets = _rows(session.scalars(street_query.options(selectinload(Street.unit)).order_by(Street.code)))
+    for plan in plans:
         for kind, rows in (("grids", grids), ("streets", streets)):
             for code in (plan.scope or {}).get(kind) or []:
                 if code in rows:
@@ -78,6 +106,8 @@ def weekly(session: Session, campaign_id: int, start: datetime, end: datetime, t
     query = (select(InspectionRound).options(selectinload(InspectionRound.findings).selectinload(InspectionFinding.street))
              .where(InspectionRound.campaign_id == campaign_id, InspectionRound.started_at >= start,
                     InspectionRound.started_at < end))
+    if squad is not None:
+        query = query.where(InspectionRound.plan_id.in_(squad.plans))
     for round_ in session.scalars(query):
         tier = round_.tier_level
         rounds[tier] = rounds.get(tier, 0) + 1
@@ -96,5 +126,8 @@ def weekly(session: Session, campaign_id: int, start: datetime, end: datetime, t
             if finding.street is not None and finding.street.code in streets:
                 streets[finding.street.code].days[tier].add(day)
                 streets[finding.street.code].findings[tier] += 1
-    return Coverage(start, end, list(grids.values()), list(streets.values()), rounds, findings,
-                    cadence.held(session, campaign_id, start, end, min(end, clock.now()), tz))
+    lines = cadence.held(session, campaign_id, start, end, min(end, clock.now()), tz)
+    if squad is not None:
+        codes = {p.code for p in plans}
+        lines = [line for line in lines if line.code in codes]
+    return Coverage(start, end, list(grids.values()), list(streets.values()), rounds, findings, lines)

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from engine.audit.changelog import track
 from engine.core import clock
 from engine.core.models import (Campaign, Category, Event, Grid, InspectionFinding, InspectionPlan, InspectionRound,
-                                Street, SupervisionTier, Task, User)
+                                Person, Street, SupervisionTier, Task, User)
 from engine.core.states import TaskStatus
 from engine.core.photos import Photo, PhotoFacts, inspect_photos, store_photo
 from engine.handling.tasks import WORKING
 from engine.intake.events import MAX_DESCRIPTION, IntakeSource, accept_event
+from engine.people.staff import unit_and_below
 from engine.space.geo import grid_for_point
 from engine.supervision.board import tier_for
 from rules.problems import InputError, Problem
@@ -101,13 +102,49 @@ def body_name(session: Session, level: int) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def plans_for(session: Session, tier: int | None) -> list[InspectionPlan]:
-    """The active plans of a tier in the active campaigns."""
+def squad_scope(session: Session, user: User) -> set[int] | None:
+    """The units whose plans, rounds and items a squad's inspector (tier 1, 中队内部督查, with a unit) reads: the
+    squad and those below it. None for everyone else (higher tiers, administrators, a tier-1 account of no unit),
+    who read them all."""
+    if user.role != "supervisor" or user.unit_id is None or inspector_tier(session, user) != 1:
+        return None
+    return unit_and_below(session, user.unit_id)
+
+
+def plan_units(session: Session, plans: list[InspectionPlan]) -> dict[int, set[int]]:
+    """Per plan, the units it inspects for: those its grids and streets belong to, and those of the people who
+    answer for them (包片, 包路), as a 中队's grids belong to its sub-district but are walked by its own people."""
+    grid_codes = {c for p in plans for c in (p.scope or {}).get("grids") or []}
+    street_codes = {c for p in plans for c in (p.scope or {}).get("streets") or []}
+    owners: dict[tuple[str, str], set[int]] = {}
+    for kind, model, codes in (("grids", Grid, grid_codes), ("streets", Street, street_codes)):
+        if not codes:
+            continue
+        rows = session.execute(select(model.code, model.unit_id, Person.unit_id)
+                               .outerjoin(Person, Person.id == model.responsible_id).where(model.code.in_(codes)))
+        for code, unit_id, person_unit_id in rows:
+            owners.setdefault((kind, code), set()).update(u for u in (unit_id, person_unit_id) if u is not None)
+    return {p.id: {u for kind in ("grids", "streets") for c in (p.scope or {}).get(kind) or []
+                   for u in owners.get((kind, c), ())} for p in plans}
+
+
+def visible_plans(session: Session, user: User, plans: list[InspectionPlan]) -> list[InspectionPlan]:
+    """The plans of `plans` the user may read: all, or for a squad's inspector its own squad's."""
+    scope = squad_scope(session, user)
+    if scope is None:
+        return plans
+    units = plan_units(session, plans)
+    return [p for p in plans if units[p.id] & scope]
+
+
+def plans_for(session: Session, tier: int | None, user: User | None = None) -> list[InspectionPlan]:
+    """The active plans of a tier in the active campaigns; given the user, only those they may read."""
     if tier is None:
         return []
-    return list(session.scalars(select(InspectionPlan).join(Campaign, Campaign.id == InspectionPlan.campaign_id)
-                                .where(InspectionPlan.tier_level == tier, InspectionPlan.active,
-                                       Campaign.status == "active").order_by(InspectionPlan.code)))
+    plans = list(session.scalars(select(InspectionPlan).join(Campaign, Campaign.id == InspectionPlan.campaign_id)
+                                 .where(InspectionPlan.tier_level == tier, InspectionPlan.active,
+                                        Campaign.status == "active").order_by(InspectionPlan.code)))
+    return plans if user is None else visible_plans(session, user, plans)
 
 
 def open_round(session: Session, user: User) -> InspectionRound | None:
@@ -138,6 +175,9 @@ def start_round(session: Session, user: User, plan: InspectionPlan | None,
         raise _refuse("plan", "your account belongs to no inspection tier", "您的账号不属于任何督查层级")
     if plan is None or not plan.active or plan.tier_level != tier:
         raise _refuse("plan", "choose an active plan of your own tier", "请选择本层级的有效督查计划")
+    if not visible_plans(session, user, [plan]):
+        raise _refuse("plan", "this plan is another squad's: choose one of your own squad's",
+                      "该督查计划属于其他中队，请选择本中队的督查计划")
     if open_round(session, user) is not None:
         raise _refuse("plan", "you have a round under way: end it first", "您有一轮督查尚未结束，请先结束")
     now = clock.now()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from engine.accounts.users import create_user
 from engine.core import clock
 from engine.core.models import Campaign, OutboxMessage, PlanItem, PlanProgress, Unit, User
+from engine.delivery.inbox import read_page, reader_of
 from engine.readiness import plan
 from rules.problems import InputError
 
@@ -119,3 +120,36 @@ def test_every_demo_task_is_put_on_a_named_person(session):
     rows = session.scalars(select(PlanItem).order_by(PlanItem.code)).all()
     assert rows and all(row.person is not None for row in rows)
     assert item(session, "2.1").person.name == "吕建平"
+
+
+def _row(session, code: str, due_on: str) -> dict:
+    """The item as its form would send it, with another due date."""
+    row = item(session, code)
+    return {"code": row.code, "title": row.title, "lead_unit": row.lead_unit.code, "person": row.person.code,
+            "cooperating": [session.get(Unit, u).code for u in row.cooperating or []], "due_on": due_on}
+
+
+def test_an_item_whose_due_date_moves_back_to_a_raised_one_is_raised_again_and_others_still_are(session):
+    """1.2 was raised for 30 November; moved to 10 December, then back to 30 November, it is overdue again under
+    the same due date. Its second 督办 must not collide with the first (which aborted every item's 督办 in the
+    same poll, and every poll after it): it is raised again, and 1.1, overdue for the first time, too."""
+    session.execute(update(PlanItem).values(escalated_at=None))  # a running poller may have raised them already
+    campaign = session.get(Campaign, item(session, "1.2").campaign_id)
+    clock.set_clock(lambda: at(2026, 12, 1, 9, 0))
+    assert plan.run_due(session) == 1
+    plan.save_item(session, campaign, _row(session, "1.2", "2026-12-10"), item(session, "1.2"))
+    plan.save_item(session, campaign, _row(session, "1.2", "2026-11-30"), item(session, "1.2"))
+    plan.save_item(session, campaign, _row(session, "1.1", "2026-11-28"), item(session, "1.1"))
+    session.commit()
+    clock.set_clock(lambda: at(2026, 12, 1, 10, 0))
+    assert plan.run_due(session) == 2
+    again = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "plan_overdue",
+                                                        OutboxMessage.created_at == at(2026, 12, 1, 10, 0))).all()
+    xicheng, dongcheng = (session.scalar(select(Unit.id).where(Unit.code == code)) for code in ("JD-XC", "JD-DC"))
+    assert sorted((r.payload["code"], r.target) for r in again) == [
+        ("1.1", "tier:1"), ("1.1", f"unit:{dongcheng}"), ("1.2", "tier:1"), ("1.2", f"unit:{xicheng}")]
+    assert all(r.payload["due_on"] in ("2026-11-28", "2026-11-30") for r in again)
+    assert item(session, "1.2").escalated_at is not None and item(session, "1.1").escalated_at is not None
+    assert plan.run_due(session) == 0  # and once only
+    inbox = read_page(session, reader_of(session, user(session, "xicheng")), unread_only=True, limit=500)
+    assert {r.id for r in again if r.target == f"unit:{xicheng}"} <= {m.row.id for m in inbox.messages}

@@ -405,3 +405,56 @@ def test_form_mistakes_on_the_change_page_lock_nobody_and_wrong_passwords_lock_o
     locked = change(a, PASSWORD)
     assert locked.status_code == 429 and "当前密码错误次数过多" in locked.get_data(as_text=True)
     assert change(b, PASSWORD).headers["Location"].endswith("/")  # the colleague changes the password
+
+
+def _field_errors(page: str, field: str) -> list[str]:
+    """The errors the login page shows next to a field."""
+    block = re.search(rf'<div id="{field}-errors">(.*?)</div>', page, re.S)
+    return re.findall(r'<p class="field-error">(.*?)</p>', block.group(1)) if block else []
+
+
+def test_form_mistakes_on_the_login_page_count_towards_no_limit(app, csrf_on, account):
+    """An empty field, a missing or stale CSRF token or an overlong name is no guess at a password: six of each
+    (beyond the five a minute) leave the sign-in limits and the account's wait untouched, and the error stands
+    next to its field in the user's language; wrong passwords still count."""
+    client = _client(app)
+    token = csrf_from(client.get("/login?lang=zh_Hans_CN").get_data(as_text=True))
+
+    def post(**data: str):
+        return client.post("/login", data=data)
+    empty = [post(username=account, password="", csrf_token=token) for _ in range(6)]
+    assert [e.status_code for e in empty] == [200] * 6
+    assert _field_errors(empty[-1].get_data(as_text=True), "password") == ["该字段是必填字段。"]
+    nameless = [post(username="", password="wrong-password", csrf_token=token) for _ in range(6)]
+    assert [n.status_code for n in nameless] == [200] * 6
+    assert _field_errors(nameless[-1].get_data(as_text=True), "username") == ["该字段是必填字段。"]
+    overlong = [post(username=account + "x" * 64, password="wrong-password", csrf_token=token) for _ in range(6)]
+    assert [o.status_code for o in overlong] == [200] * 6
+    assert _field_errors(overlong[-1].get_data(as_text=True), "username") == ["字段长度不能超过 64 个字符。"]
+    tokenless = [post(username=account, password="wrong-password") for _ in range(6)]
+    stale = [post(username=account, password="wrong-password", csrf_token=token[:-2]) for _ in range(6)]
+    assert [r.status_code for r in tokenless + stale] == [400] * 12
+    assert "表单已过期。请刷新页面后重试" in stale[-1].get_data(as_text=True)
+    assert _sign_in(client, account).status_code == 302  # neither limit nor the account's wait holds it up
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
+    assert [_sign_in(client, account, "wrong-password").status_code for _ in range(5)] == [200] * 5
+    assert _sign_in(client, account, "wrong-password").status_code == 429
+
+
+def test_request_mistakes_at_the_token_endpoint_count_towards_no_limit(app, account):
+    """The API's sign-in likewise: a body that is no object, a missing, empty or overlong field is refused next to
+    its field (422, in the caller's language) before any password is tried, and counts towards nothing."""
+    client = _client(app)
+    zh = {"Accept-Language": "zh-CN"}
+    mistakes = [client.post("/api/v1/auth/token", json=body, headers=zh)
+                for body in ([account], {"username": account}, {"username": account, "password": ""},
+                             {"username": "", "password": "wrong-password"}, {"username": account, "password": 7},
+                             {"username": account + "x" * 64, "password": "wrong-password"})
+                for _ in range(4)]
+    assert [m.status_code for m in mistakes] == [422] * 24
+    assert {"field": "password", "message": "须为 1–256 个字符的文本"} in mistakes[8].get_json()["errors"]
+    assert {"field": "username", "message": "须为 1–64 个字符的文本"} in mistakes[-1].get_json()["errors"]
+    assert client.post("/api/v1/auth/token", json={"username": account, "password": PASSWORD}).status_code == 201
+    wrong = [client.post("/api/v1/auth/token", json={"username": account, "password": "wrong-password"})
+             for _ in range(6)]
+    assert [w.status_code for w in wrong] == [401] * 5 + [429]

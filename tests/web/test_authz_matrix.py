@@ -163,7 +163,7 @@ POLICY: dict[str, frozenset[str]] = {
     "people_api.list_staff": USERS,  # people are for signed-in users, never for a source token
     "people_api.roster": USERS,
     "permits_api.list_permits": USERS,  # the register is for signed-in users, never for a source token
-    "plan.index": PLAN_READERS,  # 创建任务分解表: a field unit then sees its own unit's items only
+    "plan.index": PLAN_READERS,  # 创建任务分解表: a field unit or a squad inspector then sees its own units' items only
     "plan.progress": PLAN_READERS,  # then engine.readiness.plan.may_report: the item's own units (or an admin)
     "plan.photo": PLAN_READERS,
     "plan.report": frozenset({ADMIN, SUPERVISOR, ASSESSOR, AUDITOR}),  # the 推进会 report
