@@ -12,7 +12,7 @@ the length the unit asked, else one original time limit; engine/handling/extensi
 at most twice and never once overdue; every rejection of a request needs a reason the unit reads; parking (挂账)
 stops the clock and resuming moves the deadline by the paused time; rework (返工) does not reset the clock.
 At an inspection point neither an extension nor resuming moves a deadline due by the inspection past its start
-(seed 003: 所有测评点在3月22日之前整改到位; `inspection_cap`).
+(seed 003: 所有测评点在3月22日之前整改到位; engine/handling/inspection_deadline.py).
 
 A unit may send an order back (退单) only before signing for it, naming its grounds (SEND_BACK_GROUNDS) as well
 as a reason; once signed, the order is the unit's. The grounds are kept in the transition's data and counted
@@ -39,6 +39,7 @@ from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskS
 from engine.core.states import TaskStatus
 from engine.core.worktime import before_inspection, calendar_for
 from engine.handling import extension
+from engine.handling.inspection_deadline import inspection_cap, refuse_past_inspection
 from engine.handling.ladder import Clock, replan
 from engine.space.points import points_at
 
@@ -272,33 +273,6 @@ def _campaign(session: Session, task: Task) -> Campaign:
     return session.get(Campaign, task.campaign_id)
 
 
-def inspection_cap(session: Session, task: Task, campaign: Campaign) -> datetime | None:
-    """The latest deadline a task may be moved to: the inspection's start for a task at an inspection point that is
-    due by then (seed 003); None elsewhere, or for a task set once the inspection began (it keeps its own)."""
-    starts = campaign.inspection_starts_at
-    if starts is None or task.deadline_at > starts or task.event_id not in points_at(session, [task.event]):
-        return None
-    return starts
-
-
-def _within_inspection(session: Session, task: Task, campaign: Campaign, deadline: datetime) -> None:
-    """Refuse an extension that would end after the inspection starts, naming the latest deadline allowed in the
-    campaign's local time, next to the length the user typed."""
-    cap = inspection_cap(session, task, campaign)
-    if cap is None or deadline <= cap:
-        return
-    shown = cap.astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m-%d %H:%M")
-    if task.deadline_at >= cap:
-        raise InputError([Problem(
-            "limit_value", f"this task is at an inspection point and is already due when the inspection starts "
-                           f"({shown}); it cannot be extended past that",
-            f"该任务位于测评点位，期限已是测评开始时间（{shown}），测评点须在测评前整改到位，不能再延期")])
-    raise InputError([Problem(
-        "limit_value", f"this task is at an inspection point, to be put right before the inspection: the extended "
-                       f"deadline may be no later than {shown}, when the inspection starts; ask for a shorter length",
-        f"该任务位于测评点位，须在测评前整改到位：延期后的期限最迟为 {shown}（测评开始时间），请缩短延期时长")])
-
-
 def _park_until(session: Session, task: Task, data: dict[str, Any], now: datetime) -> datetime:
     """The instant parking ends: an aware ISO datetime, or a date meaning 'through that local day'."""
     raw = data.get("until")
@@ -354,7 +328,7 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
             value, unit = extension.length(data, (task.limit_value, task.limit_unit))
             campaign = _campaign(session, task)
             calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
-            _within_inspection(session, task, campaign,
+            refuse_past_inspection(session, task, campaign,
                                calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time))
             move.notes.update(zip(extension.FIELDS, (value, unit)))
         if action == "request_park":
@@ -368,7 +342,7 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         campaign = _campaign(session, task)
         calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
         deadline = calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time)
-        _within_inspection(session, task, campaign, deadline)
+        refuse_past_inspection(session, task, campaign, deadline)
         _replan_steps(session, task, deadline, Clock.of(calendar, value, unit, campaign.continuous_time))
         return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
                     {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat(),

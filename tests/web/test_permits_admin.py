@@ -282,5 +282,6 @@ def test_the_zone_map_marks_a_permit_from_the_wrong_approving_unit(app, client, 
     page = client.get("/admin/zones/?lang=zh-CN").get_data(as_text=True)
     layers = json.loads(unescape(re.search(r'data-layers="([^"]*)"', page).group(1)))
     [permits] = [layer for layer in layers["extra"] if layer["name"] == "审批/备案"]
-    market = next(f["properties"] for f in permits["features"]["features"] if f["properties"]["number"] == "CGW-2026-SC-001")
+    market = next(f["properties"] for f in permits["features"]["features"]
+                  if f["properties"]["number"] == "CGW-2026-SC-001")
     assert market["counts"] is False and "不计入审批" in market["popup"][-1] and "有效期" in market["popup"][3]
