@@ -26,7 +26,7 @@ def _popup(page, lat: float, lon: float) -> str:
                          " const p = map.latLngToContainerPoint([lat, lon]);"
                          " const box = map.getContainer().getBoundingClientRect();"
                          " return [box.left + p.x, box.top + p.y]; }", [lat, lon])
-    page.mouse.click(x, y)
+    page.mouse.click(x, y - 20)  # on the marker, whose tip is the permit's place
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(state="visible", timeout=5000)
     return popup.inner_text()

@@ -55,7 +55,7 @@
   overlays[words.grids] = grids;
   overlays[words.zones] = drawn;
   /* An extra layer's feature may bring its popup as lines of text; one that does not count (a permit from the
-     wrong approving unit) is drawn dashed in red. */
+     wrong approving unit) is drawn dashed in red, or as a faded marker. */
   function popup(lines) {
     var box = document.createElement("div");
     box.className = "map-popup";
@@ -73,7 +73,7 @@
                                              : { color: "#6f42c1", weight: 2 };
       },
       pointToLayer: function (f, latlng) {
-        return f.properties.radius_m ? L.circle(latlng, { radius: f.properties.radius_m }) : L.marker(latlng);
+        return L.marker(latlng, f.properties.counts === false ? { opacity: 0.55 } : {});
       },
       onEachFeature: function (f, layer) {
         if (f.properties.popup) { layer.bindPopup(popup(f.properties.popup)); }
