@@ -28,7 +28,7 @@ from engine.core.models import FrontageHolder, Permit, PermitKind, Unit
 from engine.core.tables import ImportReport, read_table
 from engine.space.datum import geometry_from_wgs84
 from engine.space.permit_import import import_permits, template_headers
-from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, geojson, kind_name, save_permit,
+from engine.space.permits import (KIND_NAMES, STATUS_NAMES, PermitInput, approvers, geojson, kind_name, save_permit,
                                   save_permit_kind, status_name)
 from rules.facts import PERMIT_KINDS
 from web.common.extensions import db
@@ -247,11 +247,18 @@ class PermitImportView(TableImportView):
 
 def permits_layer(session, datum: str, lang: str) -> tuple[str, dict]:
     """The valid permits on the zone map (their places, in the tiles' datum), so an editor drawing a zone sees what
-    is approved where."""
-    features = []
+    is approved where; a permit from a unit other than its kind's approver is marked as not counting."""
+    features, by_kind, zone = [], approvers(session), campaign_zone(campaign_for(session, None))
+    sep = "：" if lang == "zh" else ": "
     for permit in session.scalars(select(Permit).where(Permit.status == "valid").order_by(Permit.number)):
-        feature = geojson(permit, lang)
+        feature = geojson(permit, lang, zone, by_kind.get(permit.kind))
         feature["geometry"] = geometry_from_wgs84(permit.place, datum)
+        shown = feature["properties"]
+        starts, ends = (f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" for moment in (permit.starts_at, permit.ends_at))
+        shown["popup"] = [f"{permit.number} · {shown['kind_name']}", permit.holder_name,
+                          f"{_('Approved by')}{sep}{shown['approved_by']['name']}",
+                          f"{_('Period of validity')}{sep}{starts} – {ends}",
+                          shown["not_counted_because"] or _("Counts as an approval for its kind at this place.")]
         features.append(feature)
     return _("Permits (审批/备案)"), {"type": "FeatureCollection", "features": features}
 

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core import clock
+from engine.core.cells import csv_chunks
 from engine.core.models import Category, Unit
-from engine.people.areas import area_list
+from engine.people.areas import area_list, export_rows, units_held
 from engine.space.datum import geometry_from_wgs84
 from engine.readiness import command as command_centre
-from rules.problems import InputError
-from web.auth import require_roles, require_token, token_user
+from rules.problems import InputError, Problem
+from web.auth import record_export, require_roles, require_token, token_user
+from web.common.downloads import CSV, attachment
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import refused
@@ -51,6 +54,16 @@ def _answer():
     return jsonify(command_centre.state(db.session, filters, clock.now(), lang, _zoom(), _role()))
 
 
+def _areas(lang: str) -> tuple[list[dict[str, Any]], str, Problem | None]:
+    """The responsibility areas of the unit in `?area_unit=` (its code; the unit and those below it), all when none
+    is given; an unknown code leaves the list whole and says so."""
+    code = (request.args.get("area_unit") or "").strip()
+    units = units_held(db.session, code) if code else None
+    if code and units is None:
+        return area_list(db.session, lang, _role()), "", Problem("area_unit", f"No unit {code}.", f"没有单位 {code}。")
+    return area_list(db.session, lang, _role(), units), code, None
+
+
 @bp.get("/command")
 @require_roles(*WATCHERS)
 def page():
@@ -72,10 +85,32 @@ def page():
              "until": _("until"), "stale": _("Not updated: the server did not answer."),
              "case": _("Case"), "no_hotspots": _("No hotspots now."),
              "nobody_named": _("No responsible person named")}
+    areas, area_unit, area_problem = _areas(lang)
+    area_units = [(u.code, u.name_zh if lang == "zh" else u.name_en) for u in db.session.execute(
+        select(Unit.code, Unit.name_zh, Unit.name_en).order_by(Unit.code))]
     return render_template("command.html", shapes=shapes, categories=categories, units=units, lists=lists,
                            words=words, lang=lang, poll_ms=POLL_SECONDS * 1000, tiles=web.map_tiles,
-                           attribution=web.map_attribution, args=request.args,
-                           areas=area_list(db.session, lang, _role()))
+                           attribution=web.map_attribution, args=request.args, areas=areas, area_unit=area_unit,
+                           area_units=area_units, area_problem=area_problem.message(lang) if area_problem else None)
+
+
+@bp.get("/command/areas.csv")
+@require_roles(*WATCHERS)
+def areas_csv():
+    """The list of responsibility areas as the page shows it (same unit filter, same phones for the reader's role),
+    UTF-8 with a BOM for Excel, named with the campaign's local time; the download is in the security audit log."""
+    lang = short_lang()
+    areas, code, problem = _areas(lang)
+    if problem is not None:
+        return refused([problem])
+    record_export("导出责任区域清单 / responsibility areas csv")
+    stamp = clock.now().astimezone(campaign_zone(campaign_for(db.session, None))).strftime("%Y-%m-%d_%H-%M")
+    unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    unit_name = "" if unit is None else unit.name_zh if lang == "zh" else unit.name_en
+    name = "_".join(part for part in (_("Responsibility areas"), unit_name, stamp) if part) + ".csv"
+    header, rows = export_rows(areas, lang)
+    return Response("".join(csv_chunks(header, rows)), content_type=CSV,
+                    headers={"Content-Disposition": attachment(name, f"responsibility-areas_{stamp}.csv")})
 
 
 @bp.get("/command/state")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from engine.authoring.campaigns import campaign_for, campaign_zone
 from engine.core.models import Permit
-from engine.space.permits import STATUS_NAMES, geojson
+from engine.space.permits import STATUS_NAMES, approvers, geojson
 from rules.facts import PERMIT_KINDS
 from rules.problems import Problem
 from web.auth import require_token
@@ -94,7 +94,9 @@ def list_permits():
         return refused(problems)
     permits = [p for p in db.session.scalars(query) if area is None or _reaches(p, area)]
     zone = campaign_zone(campaign_for(db.session, None))
-    return jsonify({"type": "FeatureCollection", "features": [geojson(p, lang, zone) for p in permits]})
+    by_kind = approvers(db.session)
+    return jsonify({"type": "FeatureCollection",
+                    "features": [geojson(p, lang, zone, by_kind.get(p.kind)) for p in permits]})
 
 
 def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -107,7 +109,11 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     feature = {"type": "object", "required": ["type", "id", "geometry", "properties"], "properties": {
         "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"}, "geometry": geometry,
         "properties": {"type": "object", "required": ["number", "kind", "holder", "starts_at", "ends_at", "status",
-                                                      "approved_by"], "properties": {
+                                                      "approved_by", "counts", "not_counted_because"], "properties": {
+            "counts": {"type": "boolean", "description": "Whether evaluation counts it as an approval: status "
+                       "valid and issued by its kind's approving unit (the period is checked per report)"},
+            "not_counted_because": {"type": "string", "nullable": True, "description": "Why it does not count, in "
+                                    "the caller's language (e.g. issued by a unit other than its kind's approver)"},
             "number": {"type": "string"}, "kind": {"type": "string", "enum": list(PERMIT_KINDS)},
             "kind_name": {"type": "string", "description": "In the caller's language"},
             "holder": {"type": "string"}, "radius_m": {"type": "number", "description": "Metres around a point"},

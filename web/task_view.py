@@ -41,7 +41,8 @@ def _label(spec: dict[str, Any], lang: str) -> str:
 
 def due_at_inspection(session: Session, task: Task) -> bool:
     """Whether the task is due when its campaign's inspection starts: a task at an inspection point whose
-    working-time deadline would have fallen after it (engine.core.worktime.before_inspection), so its page says why."""
+    working-time deadline would have fallen after it (engine.core.worktime.before_inspection), or was held there on
+    resuming (engine.handling.inspection_deadline), so its page says why."""
     starts = session.scalar(select(Campaign.inspection_starts_at).where(Campaign.id == task.campaign_id))
     return starts is not None and task.deadline_at == starts
 

@@ -11,6 +11,8 @@ Timing follows the brief (b.4): an approved extension (延期) adds the length t
 the length the unit asked, else one original time limit; engine/handling/extension.py) to the current deadline,
 at most twice and never once overdue; every rejection of a request needs a reason the unit reads; parking (挂账)
 stops the clock and resuming moves the deadline by the paused time; rework (返工) does not reset the clock.
+At an inspection point neither an extension nor resuming moves a deadline due by the inspection past its start
+(seed 003: 所有测评点在3月22日之前整改到位; engine/handling/inspection_deadline.py).
 
 A unit may send an order back (退单) only before signing for it, naming its grounds (SEND_BACK_GROUNDS) as well
 as a reason; once signed, the order is the unit's. The grounds are kept in the transition's data and counted
@@ -37,6 +39,7 @@ from engine.core.models import Campaign, Task, TaskTransition, Unit, User, TaskS
 from engine.core.states import TaskStatus
 from engine.core.worktime import before_inspection, calendar_for
 from engine.handling import extension
+from engine.handling.inspection_deadline import inspection_cap, refuse_past_inspection
 from engine.handling.ladder import Clock, replan
 from engine.space.points import points_at
 
@@ -178,10 +181,10 @@ def unit_scope(session: Session, unit_id: Optional[int]) -> set[int]:
     return unit_and_below(session, unit_id)
 
 
-def _shift_steps(session: Session, task: Task, paused: timedelta) -> None:
-    """The clock stood still while parked: the task's pending timeline steps move with its deadline."""
+def _shift_steps(session: Session, task: Task, moved: timedelta) -> None:
+    """The clock stood still while parked: the task's pending timeline steps move as far as its deadline did."""
     for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
-        step.due_at = step.due_at + paused
+        step.due_at = step.due_at + moved
 
 
 def _replan_steps(session: Session, task: Task, deadline: datetime, counting: Clock) -> None:
@@ -322,7 +325,12 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         move = Move({"previous_status": task.status}, {})
         if action == "request_extension":
             _extension_allowed(task, action, now)
-            move.notes.update(zip(extension.FIELDS, extension.length(data, (task.limit_value, task.limit_unit))))
+            value, unit = extension.length(data, (task.limit_value, task.limit_unit))
+            campaign = _campaign(session, task)
+            calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
+            refuse_past_inspection(session, task, campaign,
+                               calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time))
+            move.notes.update(zip(extension.FIELDS, (value, unit)))
         if action == "request_park":
             until = _park_until(session, task, data, now)
             move.values["park_until"] = until
@@ -334,6 +342,7 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         campaign = _campaign(session, task)
         calendar = calendar_for(session, campaign.timezone, campaign.office_hours)
         deadline = calendar.deadline(task.deadline_at, value, unit, campaign.continuous_time)
+        refuse_past_inspection(session, task, campaign, deadline)
         _replan_steps(session, task, deadline, Clock.of(calendar, value, unit, campaign.continuous_time))
         return Move({"deadline_at": deadline, "extension_count": task.extension_count + 1, "previous_status": None},
                     {"deadline_from": task.deadline_at.isoformat(), "deadline_to": deadline.isoformat(),
@@ -345,8 +354,9 @@ def _effects(session: Session, task: Task, action: str, data: dict[str, Any], no
         return Move({"paused_since": now}, {"until": task.park_until.isoformat()})
     if action == "resume":
         paused = now - (task.paused_since or now)
-        deadline = task.deadline_at + paused
-        _shift_steps(session, task, paused)
+        cap = inspection_cap(session, task, _campaign(session, task))
+        deadline = task.deadline_at + paused if cap is None else min(task.deadline_at + paused, cap)
+        _shift_steps(session, task, deadline - task.deadline_at)
         return Move({"deadline_at": deadline, "paused_seconds": (task.paused_seconds or 0) + paused.total_seconds(),
                      "paused_since": None, "park_until": None, "previous_status": None},
                     {"paused_seconds": paused.total_seconds(), "deadline_from": task.deadline_at.isoformat(),

@@ -4,17 +4,19 @@ the people who answer for it, names and positions in the reader's language, phon
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine.core.models import Grid, InspectionPoint, Person, Street, Unit
-from engine.people.staff import position_name, shown_phone
+from engine.people.staff import position_name, shown_phone, unit_and_below
 
 #: The kinds of area, in the list's order, with their names (zh, en).
 KINDS: dict[str, tuple[str, str]] = {"grid": ("网格", "Grid"), "street": ("道路", "Street"),
                                      "point": ("测评点位", "Inspection point")}
+#: What a person does for an area (zh, en).
+KINDS_OF_DUTY: dict[str, tuple[str, str]] = {"responsible": ("责任人", "Responsible"), "collector": ("监督员", "Collector")}
 
 
 def _name(zh: str, en: str | None, lang: str) -> str:
@@ -26,8 +28,7 @@ def person_entry(name: str | None, position: str | None, phone: str | None, duty
     """One person as the list and the map show them: name, what they do here, position and phone."""
     if name is None:
         return None
-    duties = {"responsible": ("责任人", "Responsible"), "collector": ("监督员", "Collector")}
-    return {"name": name, "duty": _name(*duties[duty], lang), "position": position_name(position or "", lang),
+    return {"name": name, "duty": _name(*KINDS_OF_DUTY[duty], lang), "position": position_name(position or "", lang),
             "phone": shown_phone(phone or "", role)}
 
 
@@ -73,3 +74,31 @@ def area_list(session: Session, lang: str = "zh", role: str | None = None,
             entry = person_entry(name, position, phone, "responsible", lang, role)
             add(kind, code, _name(zh, en, lang), unit_id, [entry] if entry else [])
     return rows
+
+
+#: The export's columns (zh, en): names as the list shows them, never codes, one column per person's detail.
+EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("类型", "Kind"), ("区域", "Area"), ("单位", "Unit"), ("责任人", "Responsible"), ("责任人职务", "Position"),
+    ("责任人电话", "Phone"), ("监督员", "Collector"), ("监督员职务", "Collector's position"),
+    ("监督员电话", "Collector's phone"))
+
+
+def units_held(session: Session, unit_code: str) -> frozenset[int] | None:
+    """The unit named by `unit_code` and every unit below it, whose areas the filtered list shows; None when there
+    is no such unit."""
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+    return None if unit_id is None else frozenset(unit_and_below(session, unit_id))
+
+
+def export_rows(areas: list[dict[str, Any]], lang: str) -> tuple[list[str], Iterator[list[str]]]:
+    """The header and the rows of the list as a spreadsheet: the same names, positions and phones as the page."""
+    header = [zh if lang == "zh" else en for zh, en in EXPORT_COLUMNS]
+    responsible, collector = _name(*KINDS_OF_DUTY["responsible"], lang), _name(*KINDS_OF_DUTY["collector"], lang)
+
+    def row(area: dict[str, Any]) -> list[str]:
+        cells = [area["kind_name"], area["name"], area["unit"]]
+        for duty in (responsible, collector):
+            person = next((p for p in area["people"] if p["duty"] == duty), None)
+            cells += [person["name"], person["position"], person["phone"]] if person else ["", "", ""]
+        return cells
+    return header, (row(area) for area in areas)

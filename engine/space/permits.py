@@ -277,10 +277,36 @@ def save_permit(session: Session, v: PermitInput, permit: Permit | None = None) 
     return permit
 
 
-def geojson(permit: Permit, lang: str = "zh", zone: tzinfo = timezone.utc) -> dict[str, Any]:
+def approvers(session: Session) -> dict[str, Unit]:
+    """Each kind's approving unit as its settings name it (PermitKind), for saying whether a permit counts."""
+    return {k.kind: k.approver for k in session.scalars(select(PermitKind).where(PermitKind.approver_id.is_not(None)))}
+
+
+def not_counted_because(permit: Permit, approver: Unit | None, lang: str = "zh") -> str | None:
+    """Why evaluation does not count the permit (fact `permits_valid`) in the reader's language, or None when it
+    does: a map or a checking system must not show a permit from the wrong unit as an approval."""
+    zh = lang.startswith("zh")
+    reasons = []
+    if permit.status != "valid":
+        reasons.append(f"状态为「{status_name(permit.status)}」" if zh
+                       else f"its status is {status_name(permit.status, 'en').lower()}")
+    if approver is not None and permit.approved_by_id != approver.id:
+        issuer = permit.approved_by
+        reasons.append(f"{kind_name(permit.kind)}须由{approver.name_zh}审批，本审批由{issuer.name_zh}出具，无效" if zh
+                       else f"{kind_name(permit.kind, 'en')} is approved by {approver.name_en} alone, and this "
+                            f"permit was issued by {issuer.name_en}, so it is not valid")
+    if not reasons:
+        return None
+    return "不计入审批：" + "；".join(reasons) if zh else "Does not count as an approval: " + "; ".join(reasons)
+
+
+def geojson(permit: Permit, lang: str = "zh", zone: tzinfo = timezone.utc,
+            approver: Unit | None = None) -> dict[str, Any]:
     """A permit as a GeoJSON Feature (its place; the designated site, if any, in properties.site), its period
-    in the campaign's zone."""
+    in the campaign's zone, and whether it counts given its kind's `approver` (None: the kind names none)."""
+    reason = not_counted_because(permit, approver, lang)
     return {"type": "Feature", "id": permit.id, "geometry": permit.place, "properties": {
+        "counts": reason is None, "not_counted_because": reason,
         "number": permit.number, "kind": permit.kind, "kind_name": kind_name(permit.kind, lang),
         "holder": permit.holder_name, "radius_m": permit.radius_m, "site": permit.site,
         "site_radius_m": permit.site_radius_m, "starts_at": permit.starts_at.astimezone(zone).isoformat(),

@@ -140,6 +140,7 @@ POLICY: dict[str, frozenset[str]] = {
     "evaluation_api.round_rates": frozenset({SUPERVISOR, ASSESSOR, AUDITOR, ADMIN}),
     "command.page": WATCHERS,  # the command centre's map and board
     "command.page_state": WATCHERS,  # the JSON the page polls (session)
+    "command.areas_csv": WATCHERS,  # the list of responsibility areas (责任区域清单) as CSV
     "command_api.api_state": WATCHERS,  # the same JSON for other systems (user tokens)
     "inspection_api.list_plans": SUPERVISORS,
     "inspection_api.post_round": SUPERVISORS,

@@ -3,6 +3,8 @@ counts made by hand over the tasks one by one, with and without each filter; a b
 languages; field units and collectors are refused, watchers get in with a session or a user token."""
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -179,3 +181,37 @@ def test_each_grid_names_its_people_phones_whole_only_for_roles_that_call_and_th
     page = client.get("/command?lang=zh").get_data(as_text=True)
     row = page[page.find('data-area="CP-001"'):][:400]
     assert "测评点位 · 人民路（解放路口至和平路口）" in row and "何平 (责任人, 大队长, 139****" in row
+
+
+def test_the_area_list_filters_by_unit_name_and_downloads_as_a_csv_excel_reads(client, login):
+    """Seed 004's 责任区域清单 per unit: the picker names units, the CSV has names (no codes), a BOM and the local time."""
+    from datetime import datetime
+
+    clock.set_clock(lambda: datetime(2026, 12, 9, 2, 30, tzinfo=ZoneInfo("UTC")))
+    login(client, "dispatcher")
+    page = client.get("/command?lang=zh&area_unit=JD-DC").get_data(as_text=True)
+    assert '<option value="JD-DC" selected>东城街道办事处</option>' in page
+    listed = page[page.find('id="area-list"'):]
+    assert 'data-area="ST-DC-03"' in listed and 'data-area="XC-01"' not in listed
+    assert all("东城街道办事处" in row.split("</td>")[1] for row in listed.split('<tr data-area=')[1:])
+
+    answer = client.get("/command/areas.csv?lang=zh&area_unit=JD-DC")
+    assert answer.status_code == 200 and answer.content_type.startswith("text/csv")
+    assert "filename*=UTF-8''" in answer.headers["Content-Disposition"]
+    assert "2026-12-09_10-30.csv" in answer.headers["Content-Disposition"]  # the campaign's local time
+    body = answer.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["类型", "区域", "单位", "责任人"]
+    assert ["道路", "和平路", "东城街道办事处", "吕芳"] == next(r for r in rows if r[1] == "和平路")[:4]
+    assert all(r[2] == "东城街道办事处" for r in rows[1:]) and "JD-DC" not in body.decode() and "ST-DC" not in body.decode()
+    assert client.get("/command/areas.csv?area_unit=NOPE").status_code == 422
+
+    client.post("/logout")
+    login(client, "auditor")
+    rows = list(csv.reader(io.StringIO(client.get("/command/areas.csv?lang=en").get_data().decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Kind", "Area", "Unit"] and any(r[1] == "Heping Road" for r in rows)
+    assert any("****" in r[5] for r in rows[1:]) and not any(r[5].isdecimal() for r in rows[1:])  # phones masked
+    client.post("/logout")
+    login(client, "dongcheng")
+    assert client.get("/command/areas.csv").status_code == 403

@@ -210,3 +210,16 @@ def test_the_inspectors_page_shows_their_tiers_rounds_this_week(client, login, s
     assert 'data-code="JLD-SPECIAL"' not in zh  # another tier's plan
     en = client.get("/inspection?lang=en").get_data(as_text=True)
     assert "1 of 3 days" in _row(en, "tier-week", 'data-code="ZD-DC-DAILY"')
+
+
+def test_the_squad_leads_pages_name_the_person_not_the_login(client, login, session, csrf_on):
+    """The demo's squad lead (tier 1, 中队内部全面督查) is a person like the squads' own logins: pages show a name."""
+    login(client, "squad_lead")
+    home = client.get("/?lang=zh_Hans_CN").get_data(as_text=True)
+    nav = re.search(r'<span id="nav-user">(.*?)</span>', home, re.S).group(1)
+    assert "韩立军" in nav and "squad_lead" not in nav, nav
+    page = client.get("/inspection?lang=zh_Hans_CN").get_data(as_text=True)
+    started = client.post("/inspection/rounds", data={"plan": plan_id(session, "ZD-DC-DAILY"),
+                                                      "csrf_token": csrf_from(page)})
+    round_page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "韩立军" in round_page and "squad_lead" not in round_page

@@ -4,14 +4,15 @@ nothing and names each; GET /api/v1/permits answers GeoJSON filtered by kind, ti
 from __future__ import annotations
 
 import io
+import json
 import re
 from html import unescape
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.core.models import Permit, Unit
-from engine.space.permits import PERMIT_INDEX
+from engine.core.models import Permit, PermitKind, Unit
+from engine.space.permits import PERMIT_INDEX, save_permit_kind
 from tests.helpers import bearer, csrf_from, user_token
 
 
@@ -251,3 +252,36 @@ def test_an_xlsx_import_reads_excel_times_and_numbers_and_a_frontage_holders_pla
     assert (permit.kind, permit.holder_name, permit.holder.address) == ("recycling_site", "老王烧烤", "东城区解放路12号")
     assert permit.place == {"type": "Point", "coordinates": [110.995, 35.025]} and permit.radius_m == 30
     assert permit.starts_at.isoformat() == "2026-10-01T00:00:00+00:00" and str(permit.filed_on) == "2026-09-28"
+
+
+def _market_approved_by(session, code: str) -> None:
+    """Seed 001 has 区城管委 approve temporary markets; setting another unit leaves the demo's market from the wrong one."""
+    settings = session.scalar(select(PermitKind).where(PermitKind.kind == "temporary_market"))
+    save_permit_kind(session, "temporary_market", session.scalar(select(Unit).where(Unit.code == code)),
+                     settings.reviewer, settings.filing_required, settings)
+    session.commit()
+
+
+def test_the_api_marks_a_permit_from_the_wrong_approving_unit_as_not_counting_in_both_languages(
+        app, client, session):
+    _market_approved_by(session, "CGJ")
+    token = user_token(client, "dispatcher")
+    for lang, words in (("zh-CN", "不计入审批：临时市场（固定摊点、早夜市）须由城市管理综合执法局审批，本审批由"),
+                        ("en", "Does not count as an approval: Temporary market (fixed stalls, morning and night "
+                               "markets) is approved by Urban Management Bureau alone")):
+        features = client.get("/api/v1/permits", headers={**bearer(token), "Accept-Language": lang}).get_json()
+        shown = {f["properties"]["number"]: f["properties"] for f in features["features"]}
+        market, waste = shown["CGW-2026-SC-001"], shown["CGJ-2026-ZT-007"]
+        assert market["counts"] is False and market["not_counted_because"].startswith(words), market
+        assert waste["counts"] is True and waste["not_counted_because"] is None
+
+
+def test_the_zone_map_marks_a_permit_from_the_wrong_approving_unit(app, client, login, session):
+    _market_approved_by(session, "CGJ")
+    assert login(client, "admin").status_code == 302
+    page = client.get("/admin/zones/?lang=zh-CN").get_data(as_text=True)
+    layers = json.loads(unescape(re.search(r'data-layers="([^"]*)"', page).group(1)))
+    [permits] = [layer for layer in layers["extra"] if layer["name"] == "审批/备案"]
+    market = next(f["properties"] for f in permits["features"]["features"]
+                  if f["properties"]["number"] == "CGW-2026-SC-001")
+    assert market["counts"] is False and "不计入审批" in market["popup"][-1] and "有效期" in market["popup"][3]

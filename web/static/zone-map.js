@@ -54,8 +54,31 @@
   var overlays = {};
   overlays[words.grids] = grids;
   overlays[words.zones] = drawn;
+  /* An extra layer's feature may bring its popup as lines of text; one that does not count (a permit from the
+     wrong approving unit) is drawn dashed in red, or as a faded marker. */
+  function popup(lines) {
+    var box = document.createElement("div");
+    box.className = "map-popup";
+    lines.forEach(function (line) {
+      var p = document.createElement("p");
+      p.textContent = line;
+      box.appendChild(p);
+    });
+    return box;
+  }
   (layers.extra || []).forEach(function (extra) {
-    overlays[extra.name] = L.geoJSON(extra.features, { style: { color: "#6f42c1", weight: 2 } }).addTo(map);
+    overlays[extra.name] = L.geoJSON(extra.features, {
+      style: function (f) {
+        return f.properties.counts === false ? { color: "#c0392b", weight: 2, dashArray: "6 4" }
+                                             : { color: "#6f42c1", weight: 2 };
+      },
+      pointToLayer: function (f, latlng) {
+        return L.marker(latlng, f.properties.counts === false ? { opacity: 0.55 } : {});
+      },
+      onEachFeature: function (f, layer) {
+        if (f.properties.popup) { layer.bindPopup(popup(f.properties.popup)); }
+      }
+    }).addTo(map);
   });
   L.control.layers(null, overlays).addTo(map);
   var bounds = L.latLngBounds([]);
