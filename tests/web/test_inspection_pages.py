@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.core.models import ChangeLogEntry, Event, Evidence, InspectionFinding, InspectionPlan, InspectionRound
@@ -223,3 +224,14 @@ def test_the_squad_leads_pages_name_the_person_not_the_login(client, login, sess
                                                       "csrf_token": csrf_from(page)})
     round_page = client.get(started.headers["Location"]).get_data(as_text=True)
     assert "韩立军" in round_page and "squad_lead" not in round_page
+
+
+@pytest.mark.parametrize("username, name", [("supervisor", "杨帆"), ("bureau_lead", "王建国"),
+                                            ("committee_office", "杨振华")])
+def test_the_supervising_tiers_logins_are_named_for_their_people(client, login, username, name):
+    """督察中队 (tier 2), the bureau's leader (tier 3) and the committee office (tier 4) are people of the demo:
+    the bar names them, not the login."""
+    login(client, username)
+    nav = re.search(r'<span id="nav-user">(.*?)</span>', client.get("/?lang=zh_Hans_CN").get_data(as_text=True),
+                    re.S).group(1)
+    assert name in nav and username not in nav, nav
