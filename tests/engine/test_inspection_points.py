@@ -122,17 +122,24 @@ def test_the_register_api_names_types_units_and_people_for_readers_only(client):
     assert client.get("/api/v1/inspection-points", headers={"Authorization": f"Bearer {field}"}).status_code == 403
 
 
-def test_a_task_at_a_point_is_due_by_the_inspection_start_and_one_elsewhere_keeps_its_own_deadline(factory, drain,
-                                                                                                   session):
-    """Seed 003: 确保所有测评点在3月22日之前整改到位. Tasks set before the inspection starts, whose deadline would fall
-    after the start, are due at the start when at a point; a task set after the start keeps its own."""
-    now = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday morning
+def inspection_starts_soon(factory) -> tuple[datetime, datetime]:
+    """The clock at Wednesday 9 December 2026, 10:00 Beijing time, and the demo's inspection starting half an hour
+    later for a week; returns both instants."""
+    now = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     clock.set_clock(lambda: now)
     starts = now + timedelta(minutes=30)
     with factory() as s:
         campaign = s.scalar(select(Campaign).where(Campaign.status == "active"))
         campaign.inspection_starts_at, campaign.inspection_ends_at = starts, starts + timedelta(days=7)
         s.commit()
+    return now, starts
+
+
+def test_a_task_at_a_point_is_due_by_the_inspection_start_and_one_elsewhere_keeps_its_own_deadline(factory, drain,
+                                                                                                   session):
+    """Seed 003: 确保所有测评点在3月22日之前整改到位. Tasks set before the inspection starts, whose deadline would fall
+    after the start, are due at the start when at a point; a task set after the start keeps its own."""
+    now, starts = inspection_starts_soon(factory)
     at_point, elsewhere = store(factory, (north_of(*SCHOOL, 50), "DC-02"), ((35.0240, 111.0240), "DC-04"))
     drain()
     kept = list(session.scalars(select(Task).where(Task.event_id == elsewhere)))

@@ -9,20 +9,14 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.models import Campaign, Task
-from tests.engine.test_inspection_points import SCHOOL, store
+from tests.engine.test_inspection_points import SCHOOL, inspection_starts_soon, store
 from tests.helpers import csrf_from
 from tests.web.test_role_pages import placed_task, text, to_handling, version
 
 
 def test_the_task_page_says_its_deadline_was_brought_forward_to_the_inspection(client, login, factory, drain,
                                                                                 session):
-    now = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    clock.set_clock(lambda: now)
-    starts = now + timedelta(minutes=30)
-    with factory() as s:
-        campaign = s.scalar(select(Campaign).where(Campaign.status == "active"))
-        campaign.inspection_starts_at, campaign.inspection_ends_at = starts, starts + timedelta(days=7)
-        s.commit()
+    inspection_starts_soon(factory)
     at_point, elsewhere = store(factory, (SCHOOL, "DC-02"), ((35.0240, 111.0240), "DC-04"))
     drain()
     capped = session.scalar(select(Task).where(Task.event_id == at_point))

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from engine.assessment.indicators import period_containing
@@ -19,20 +17,12 @@ from engine.core import clock
 from engine.core.models import Case, OfficialDeduction, Unit
 from engine.core.tables import read_table
 from engine.readiness import official
+from tests.engine.test_mock_evaluation import sheet
 from tests.helpers import user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 LATER = datetime(2026, 11, 20, 11, 0, tzinfo=SHANGHAI)
-
-
-def sheet(path: Path, rows: list[list]) -> Path:
-    book = Workbook()
-    book.active.append(["点位编号", "测评项目编号", "扣分", "说明", "测评日期"])
-    for row in rows:
-        book.active.append(row)
-    book.save(path)
-    return path
 
 
 def test_an_official_deduction_at_a_market_or_a_site_reaches_the_department_in_charge(app, client, login, session,
