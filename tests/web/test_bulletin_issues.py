@@ -36,7 +36,8 @@ def test_past_issues_are_listed_in_local_time_and_each_pdf_downloads(app, factor
     login(client, "dongcheng")  # a field unit: the issue was sent to it
     page = client.get("/assessment/issues/?lang=zh_Hans_CN").get_data(as_text=True)
     assert f"第 {issue.number} 期" in page or f"第{issue.number}期" in page
-    assert "2026-W48" in page and "2026-11-30 08:00" in page  # Shanghai time, not 00:00 UTC
+    assert "2026年第48周（2026-11-23 至 2026-11-29）" in page or "2026年第48周 (2026-11-23 至 2026-11-29)" in page
+    assert ">2026-W48" not in page and "2026-11-30 08:00" in page  # Shanghai time, not 00:00 UTC
     assert "每周一 08:00" in page or "周一" in page
     assert "发布更正" not in page  # only the assessment office corrects
     pdf = client.get(f"/assessment/issues/{issue.id}.pdf?language=zh")
