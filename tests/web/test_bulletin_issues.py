@@ -106,4 +106,4 @@ def test_the_bulletin_page_counts_findings_per_tier_and_unit(app, factory, drain
     assert "督察中队定向督查" in section and "东城街道办事处" in section
     assert "<title>各层级督查发现问题数</title>" in zh
     en = client.get("/assessment/bulletins/2026-W48?lang=en").get_data(as_text=True)
-    assert "Inspection findings" in en and "Inspection squad supervision" in en
+    assert "Inspection findings" in en and "Inspection squad targeted inspection" in en

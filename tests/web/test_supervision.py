@@ -91,7 +91,7 @@ def test_field_units_have_no_board(client):
 def test_the_board_page_lists_publicly_with_a_reason_and_the_unit_sees_it(app, client, factory, drain, intake_token,
                                                                             login):
     app.config["WTF_CSRF_ENABLED"] = True
-    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # level 5
+    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=2)  # level 5
     login(client, "assessment_office")
     page = client.get("/supervision", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f"#{task_id}" in page and "督查" in page
