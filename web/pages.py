@@ -316,6 +316,7 @@ def task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200
         duties=DUTIES, duty_name=duty_name,
         role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
         answers=answers(task.case) if role == LEAD else [], link_tasks=False, steps=steps, history=history,
+        routine_origin=task_view.routine_origin(db.session, task, lang),
         next_step=next((s for s in steps if s.status == "pending"), None)), status
 
 

@@ -12,7 +12,9 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.routing import ROLES, duty_behind
 from engine.core.models import Campaign, Event, Evidence, Task, TaskTemplate, TaskTransition
+from engine.evaluation.decide import ROUTINE
 from engine.space.datum import from_wgs84
 from rules.limits import LIMIT_UNIT_TABLE
 from rules.problems import InputError
@@ -134,3 +136,19 @@ def by_input(err: InputError, lang: str) -> dict[str, list[str]]:
 
 def limit_units(lang: str) -> list[tuple[str, str]]:
     return [(code, u.label_in(lang)) for code, u in LIMIT_UNIT_TABLE.items()]
+
+
+def routine_origin(session: Session, task: Task, lang: str) -> str | None:
+    """Why a routine task exists, in one line: no rule fired for it, the duty lists gave it to the unit
+    (常规派遣（职责清单）：主办 · the duty row); None for a task a rule made, which has its rule cards."""
+    if task.rule_key != ROUTINE or task.firings:
+        return None
+    zh = lang == "zh"
+    line = "常规派遣（职责清单）" if zh else "Routine dispatch (duty lists)"
+    category_id = task.case.category_id if task.case is not None else task.event.category_id
+    duty = duty_behind(session, category_id, task.event.grid_id, task.unit_id)
+    if duty is None:
+        return line
+    role = ROLES.get(duty.role or "", ("", ""))[0 if zh else 1]
+    text = duty.text_zh if zh or not duty.text_en else duty.text_en
+    return f"{line}：{role} · {text}" if zh else f"{line}: {role} · {text}"
