@@ -44,3 +44,11 @@ def test_a_task_a_rule_made_keeps_its_rule_cards_and_no_routine_line(client, log
     login(client, "dongcheng" if ruled.unit.code == "JD-DC" else "admin")
     page = client.get(f"/tasks/{ruled.id}?lang=zh_Hans_CN").get_data(as_text=True)
     assert "<h2>任务由来</h2>" in page and 'id="task-origin"' not in page and 'class="card"' in page
+
+
+def test_english_lists_cooperating_units_with_commas(client, login):
+    login(client, "dongcheng")
+    page = client.get("/plan?lang=en").get_data(as_text=True)
+    cooperating = re.search(r"Cooperating: ([^<·]+)", page).group(1).strip()
+    assert "、" not in cooperating and ", " in cooperating
+    assert "、" in client.get("/plan?lang=zh_Hans_CN").get_data(as_text=True)
