@@ -52,3 +52,19 @@ def test_english_lists_cooperating_units_with_commas(client, login):
     cooperating = re.search(r"Cooperating: ([^<·]+)", page).group(1).strip()
     assert "、" not in cooperating and ", " in cooperating
     assert "、" in client.get("/plan?lang=zh_Hans_CN").get_data(as_text=True)
+
+
+def test_one_open_task_reads_in_the_singular(client, login, factory):
+    with factory() as session:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == "HWZX"))
+        outbox.write(session, [outbox.message("digest:singular-test", "digest", f"unit:{unit_id}",
+                                              {"day": "2026-12-01", "open": 1, "overdue": 0, "tasks": []},
+                                              clock.now())])
+        session.commit()
+    login(client, "sanitation")
+    english = client.get("/inbox?lang=en").get_data(as_text=True)
+    assert "1 open task, 0 overdue" in english and "1 open tasks" not in english
+    assert "未办结任务 1 件，其中超期 0 件" in client.get("/inbox?lang=zh_Hans_CN").get_data(as_text=True)
+    listing = client.get("/tasks?state=open&lang=en").get_data(as_text=True)
+    total = re.search(r'id="task-total">([^<]+)<', listing).group(1)
+    assert re.fullmatch(r"1 task, page 1 of 1|\d+ tasks, page \d+ of \d+|0 tasks, page 1 of 1", total), total
