@@ -69,3 +69,12 @@ def test_the_assessment_index_names_weeks_and_quarters(app, december, login, lan
     html = client.get(f"/assessment/?lang={lang}").get_data(as_text=True)
     assert week in html and quarter in html
     assert ">2026-W50<" not in html and ">2026-Q4<" not in html and 'href="/assessment/bulletins/2026-W50' in html
+
+
+@pytest.mark.parametrize("lang, month", [("zh_Hans_CN", "2026年11月"), ("en", "November 2026")])
+def test_sanction_records_name_their_month(app, december, login, lang, month):
+    client = app.test_client()
+    login(client, "assessor")
+    html = client.get(f"/assessment/sanction-records/?period=2026-11&lang={lang}").get_data(as_text=True)
+    heading = html[html.index("<h1>"):html.index("</h1>")]
+    assert month in heading and "2026-11" not in heading
