@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from engine.cases.routing import duty_behind
 from engine.core import clock, outbox
-from engine.core.models import Event, Unit
+from engine.core.models import Campaign, ChecklistItem, Event, InspectionPoint, Task, Unit
 from engine.intake.events import accept_event
-from tests.helpers import TASK_SOURCE, event, new_task
+from engine.readiness.findings import Finding, open_case
+from tests.helpers import TASK_SOURCE, event, new_task, unique
 
 
 def _after_heading(page: str, heading: str) -> str:
@@ -68,3 +69,19 @@ def test_one_open_task_reads_in_the_singular(client, login, factory):
     listing = client.get("/tasks?state=open&lang=en").get_data(as_text=True)
     total = re.search(r'id="task-total">([^<]+)<', listing).group(1)
     assert re.fullmatch(r"1 task, page 1 of 1|\d+ tasks, page \d+ of \d+|0 tasks, page 1 of 1", total), total
+
+
+def test_an_evaluation_finding_s_task_says_who_found_it(client, login, session):
+    campaign = session.scalars(select(Campaign).order_by(Campaign.id)).first()
+    item = session.scalars(select(ChecklistItem).order_by(ChecklistItem.id)).first()
+    point = session.scalars(select(InspectionPoint).where(InspectionPoint.type_id == item.type_id)
+                            .order_by(InspectionPoint.id)).first()
+    case = open_case(session, campaign, point, item, Finding("wording-test", "mock_evaluation", unique(), "测试", ""),
+                     None, clock.now())
+    session.commit()
+    task = session.scalar(select(Task).where(Task.case_id == case.id))
+    login(client, "admin")
+    zh = _after_heading(client.get(f"/tasks/{task.id}?lang=zh_Hans_CN").get_data(as_text=True), "任务由来")
+    assert zh.startswith("模拟测评发现的问题，派给测评点位的责任单位办理") and "职责清单" not in zh
+    en = _after_heading(client.get(f"/tasks/{task.id}?lang=en").get_data(as_text=True), "Why this task exists")
+    assert en.startswith("Found by the mock evaluation; sent to the responsible unit of the inspection point")
