@@ -48,6 +48,15 @@ def test_each_body_sees_what_reached_it(client, factory, drain, intake_token):
     assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h past the 2-hour limit
 
 
+def test_the_district_leader_s_board_gets_a_sub_district_s_third_rung_and_is_named(client, factory, drain,
+                                                                                   intake_token, login):
+    task_id = escalated_task(client, factory, drain, intake_token, "XC-02", through_position=3)
+    assert task_id in board_ids(client, "district_leader") and task_id not in board_ids(client, "bureau_lead")
+    login(client, "district_leader")
+    assert "督查看板 · 分管区领导" in client.get("/supervision?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "Supervision board · District leader in charge" in client.get("/supervision?lang=en").get_data(as_text=True)
+
+
 def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_token):
     task_id = escalated_task(client, factory, drain, intake_token, "DC-02", through_position=2)
     supervisor = user_token(client, "supervisor")
