@@ -117,5 +117,7 @@ def test_the_board_page_lists_publicly_with_a_reason_and_the_unit_sees_it(app, c
     assert "挂牌" in client.get("/supervision").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
     login(client, "dongcheng")
-    task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    task_page = client.get(f"/tasks/{task_id}?lang=zh_Hans_CN").get_data(as_text=True)
     assert "挂牌督办：三日内整改到位" in task_page
+    supervision = task_page[task_page.index("<h2>督查</h2>"):]
+    assert "<strong>督考办</strong>" in supervision and "<strong>第 5 级" not in supervision  # the body, by name
