@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, flash
 from flask_admin.actions import action
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 
@@ -171,4 +172,4 @@ class FailedDeliveryView(ReadableModelView):
             enqueue_delivery(current_app.extensions["civicrules.settings"])
         except Exception:
             current_app.logger.warning("could not queue delivery; the sweep will", exc_info=True)
-        flash(_("%(count)s deliveries requeued.", count=count), "success")
+        flash(ngettext("%(num)s delivery requeued.", "%(num)s deliveries requeued.", count), "success")

@@ -17,6 +17,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from admin.base import ACCOUNT_MANAGERS, SECURITY_AUDITORS, ReadOnlyView, ReadableModelView, named_choices, shown_label
@@ -169,7 +170,7 @@ class AccountView(AccessView):
             except InputError as err:
                 flash(err.problems[0].message(short_lang()), "danger")
         db.session.commit()
-        flash(_("%(count)s accounts deactivated.", count=count), "success")
+        flash(ngettext("%(num)s account deactivated.", "%(num)s accounts deactivated.", count), "success")
 
     @action("reactivate", _l("Reactivate"), _l("Reactivate the selected accounts?"))
     def action_reactivate(self, ids: list[str]) -> None:
@@ -179,7 +180,7 @@ class AccountView(AccessView):
                 count += 1
                 _audit("重新启用 / reactivated", user)
         db.session.commit()
-        flash(_("%(count)s accounts reactivated.", count=count), "success")
+        flash(ngettext("%(num)s account reactivated.", "%(num)s accounts reactivated.", count), "success")
 
     @action("reset_password", _l("Reset password"), _l("Reset the passwords of the selected accounts? Each gets "
                                                       "a temporary password that must be changed at sign-in."))
@@ -222,7 +223,7 @@ class TokenView(AccessView):
                 record(db.session, request_actor(), "account", f"吊销令牌 {token.prefix} / token {token.prefix} revoked",
                        subject=f"user {token.user.username}" if token.user else f"source {token.source}")
         db.session.commit()
-        flash(_("%(count)s tokens revoked.", count=count), "success")
+        flash(ngettext("%(num)s token revoked.", "%(num)s tokens revoked.", count), "success")
 
 
 class SignInLockView(AccessView):
@@ -248,7 +249,7 @@ class SignInLockView(AccessView):
                 count += 1
                 _audit("解除登录等待 / sign-in wait lifted", user)
         db.session.commit()
-        flash(_("%(count)s accounts unlocked.", count=count), "success")
+        flash(ngettext("%(num)s account unlocked.", "%(num)s accounts unlocked.", count), "success")
 
 
 def _kind_name(code: str) -> str:

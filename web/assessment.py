@@ -18,6 +18,7 @@ from engine.assessment.frontage import performance
 from engine.assessment.issues import content_of
 from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
                                           period_containing)
+from engine.assessment.periods import period_name
 from engine.assessment.ranking import Ranked
 from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS, describe
@@ -227,7 +228,7 @@ def points_sheet(bulletin: Bulletin, lang: str) -> Sheet:
 
 
 def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
-    labels = [label for label, _scores in bulletin.trend]
+    labels = [period_name(label, lang) for label, _scores in bulletin.trend]
     series = [(_name(bulletin.units[r.unit_id], lang), [scores.get(r.unit_id) for _l, scores in bulletin.trend])
               for r in bulletin.ranked]
     tiers = [(_("No escalation") if tier == 0 else _("Tier %(n)s", n=tier), float(count))
@@ -243,7 +244,7 @@ def _charts(bulletin: Bulletin, lang: str) -> dict[str, Any]:
 
 def _title(bulletin: Bulletin, lang: str) -> str:
     kind = {"week": _("Weekly bulletin"), "month": _("Monthly ranking"), "quarter": _("Quarterly ranking")}
-    return f"{_name(bulletin.campaign, lang)} · {kind[bulletin.period.kind]} {bulletin.period.label}"
+    return f"{_name(bulletin.campaign, lang)} · {kind[bulletin.period.kind]} {period_name(bulletin.period.label, lang)}"
 
 
 def _campaign() -> Campaign:

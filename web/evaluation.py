@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -110,7 +110,8 @@ def start():
         db.session.rollback()
         return _index_page(err.by_field(short_lang()), request.form, 422)
     db.session.commit()
-    flash(_("Round %(n)s started with %(count)s points.", n=row.number, count=len(row.point_ids)), "success")
+    flash(ngettext("Round %(n)s started with %(num)s point.", "Round %(n)s started with %(num)s points.",
+                   len(row.point_ids), n=row.number), "success")
     return redirect(url_for("evaluation.round_page", round_id=row.id))
 
 

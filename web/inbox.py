@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -113,7 +113,8 @@ def describe(messages: list[inbox.Message], lang: str) -> list[dict[str, Any]]:
         names = {"zh": 0, "en": 1}[lang]
         text = payload.get("message") if isinstance(payload.get("message"), str) else None
         if row.kind == "digest" and isinstance(payload.get("open"), int):
-            text = _("%(open)s open tasks, %(overdue)s overdue", open=payload["open"], overdue=payload.get("overdue", 0))
+            text = ngettext("%(num)s open task, %(overdue)s overdue", "%(num)s open tasks, %(overdue)s overdue",
+                            payload["open"], overdue=payload.get("overdue", 0))
         if row.kind == "plan_overdue" and isinstance(payload.get("code"), str):
             text = _("Item %(code)s of the task breakdown table, “%(title)s”, is past its due date (%(due_on)s) at "
                      "%(percent)s%% done: finish it and report its progress.", code=payload["code"],

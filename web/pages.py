@@ -34,6 +34,7 @@ from engine.handling.urgency import urgency
 from engine.people.responsibility import chain
 from engine.people.staff import LEADERS, POSITIONS, person_of, position_name, unit_and_below
 from engine.supervision.board import for_task
+from engine.supervision.escalation import body_names
 from rules.problems import InputError
 from web.auth import SEPARATED_ADMINS, request_actor, require_roles, stranger, task_scope, unit_scope
 from web.common.explain import cards
@@ -316,6 +317,8 @@ def task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200
         duties=DUTIES, duty_name=duty_name,
         role=role, lead_unit=(task.case.lead_unit or (lead.unit if lead else None)) if role == COOPERATING else None,
         answers=answers(task.case) if role == LEAD else [], link_tasks=False, steps=steps, history=history,
+        routine_origin=task_view.routine_origin(db.session, task, lang),
+        bodies={level: names for (_c, level), names in body_names(db.session, {task.campaign_id}).items()},
         next_step=next((s for s in steps if s.status == "pending"), None)), status
 
 

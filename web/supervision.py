@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.supervision import board as supervision
+from engine.supervision.inspection import body_name
 from rules.problems import InputError
 from engine.core.models import Supervision, Task, User
 from web.auth import require_roles, require_token, task_scope, token_user
@@ -43,8 +44,12 @@ def _visible_task(user: User, task_id: int) -> Task:
 @require_roles(*SUPERVISORS)
 def board():
     tier = _tier_of(current_user)
+    lang = short_lang()
+    names = {level: body_name(db.session, level) for level in supervision.LEVELS}
+    bodies = {level: (name[0] if lang == "zh" else name[1]) if name else _("Tier %(n)s", n=level)
+              for level, name in names.items()}
     return render_template("supervision.html", tier=tier, rows=supervision.board(db.session, tier),
-                           form=SupervisionForm(), lang=short_lang())
+                           form=SupervisionForm(), lang=lang, bodies=bodies)
 
 
 @bp.post("/supervision/tasks/<int:task_id>")

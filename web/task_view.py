@@ -12,12 +12,17 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.routing import ROLES, duty_behind
 from engine.core.models import Campaign, Event, Evidence, Task, TaskTemplate, TaskTransition
+from engine.evaluation.decide import ROUTINE
 from engine.space.datum import from_wgs84
 from rules.limits import LIMIT_UNIT_TABLE
 from rules.problems import InputError
+from web.common.display import name_of
 
 REJECTIONS = ("reject_extension", "reject_park", "reject_void")
+#: Reports whose finding goes to the inspection point's unit (engine/readiness/findings.py), not by the duty lists.
+FINDING_SOURCES = ("readiness", "mock_evaluation", "official_evaluation")
 #: The act form's own inputs, by the name a Problem carries (with or without its `data.` path).
 ACT_FIELDS = {"comment": _l("Reason"), "until": _l("Parked until"), "limit_value": _l("Extension length"),
               "limit_unit": _l("Unit of the length"), "unit": _l("New unit"), "grounds": _l("Grounds"),
@@ -135,3 +140,22 @@ def by_input(err: InputError, lang: str) -> dict[str, list[str]]:
 
 def limit_units(lang: str) -> list[tuple[str, str]]:
     return [(code, u.label_in(lang)) for code, u in LIMIT_UNIT_TABLE.items()]
+
+
+def routine_origin(session: Session, task: Task, lang: str) -> str | None:
+    """Why a task no rule made exists, in one line: the duty lists gave it to the unit (常规派遣（职责清单）：主办 ·
+    the duty row), an evaluation or readiness finding went to its point's unit, or the dispatcher named the unit;
+    None for a task a rule made, which has its rule cards."""
+    if task.rule_key != ROUTINE or task.firings:
+        return None
+    source = task.event.source_type
+    if source in FINDING_SOURCES:
+        return _("Found by the %(source)s; sent to the responsible unit of the inspection point",
+                 source=name_of("source_type", source, lang))
+    category_id = task.case.category_id if task.case is not None else task.event.category_id
+    duty = duty_behind(session, category_id, task.event.grid_id, task.unit_id)
+    if duty is None:
+        return _("Routine dispatch (the dispatcher named the unit)")
+    role = ROLES.get(duty.role or "", ("", ""))[0 if lang == "zh" else 1]
+    text = duty.text_zh if lang == "zh" or not duty.text_en else duty.text_en
+    return _("%(dispatch)s: %(role)s · %(duty)s", dispatch=name_of("list_kind", ROUTINE, lang), role=role, duty=text)

@@ -19,10 +19,11 @@ from engine.assessment import case_rates, sanctions
 from engine.assessment.indicators import Period, compute, overdue_in, read_rows
 from engine.assessment.ranking import Ranked, config_for, rank, scoring_for, unit_groups
 from engine.assessment.rollup import UnitPoints, points_from_rows
-from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, SupervisionTier, Task, TaskStep,
+from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, Task, TaskStep,
                                Unit)
 from engine.core.states import TaskStatus
 from engine.supervision import cadence
+from engine.supervision.inspection import TIERS
 
 TREND_PERIODS = 6
 
@@ -62,7 +63,7 @@ class Bulletin:
     sanctions_final: bool = False
     points: list[UnitPoints] = field(default_factory=list)  # 扣分落实到人, units losing most first
     findings: list[FindingLine] = field(default_factory=list)  # 三级督查, by tier then most found
-    tier_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # level -> (zh, en) of the campaign
+    tier_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # inspection tier -> (zh, en)
     rounds: list[cadence.PlanRounds] = field(default_factory=list)  # 三级督查 rounds per plan against its frequency
 
     def findings_by_tier(self) -> list[tuple[int, int, int]]:
@@ -124,10 +125,10 @@ def findings(session: Session, campaign: Campaign, period: Period, cutoff: datet
     return sorted(lines.values(), key=lambda line: (line.tier, -line.found, line.unit_id))
 
 
-def tier_names(session: Session, campaign: Campaign) -> dict[int, tuple[str, str]]:
-    """The campaign's supervision tiers by level, as the bulletin names the bodies that inspect."""
-    return {t.level: (t.name_zh, t.name_en) for t in session.scalars(
-        select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id))}
+def tier_names() -> dict[int, tuple[str, str]]:
+    """The three inspection tiers by level (中队内部全面督查 …): findings come from inspection (督查), so they are
+    named as inspections, not as the supervising bodies (督办) a campaign's tiers name."""
+    return dict(TIERS)
 
 
 def _sanctions(session: Session, campaign: Campaign, period: Period, now: datetime, units: dict[int, Unit],
@@ -167,5 +168,5 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final,
                     points_from_rows(session, rows, rebounds, period, now),
-                    findings(session, campaign, period, cutoff), tier_names(session, campaign),
+                    findings(session, campaign, period, cutoff), tier_names(),
                     cadence.held(session, campaign.id, period.start, period.end, cutoff, campaign.timezone))

@@ -25,6 +25,11 @@ class Period:
     end: datetime
     first_day: date
 
+    @property
+    def last_day(self) -> date:
+        """The period's last calendar day: readers count a week as Monday to Sunday, not up to next midnight."""
+        return self.end.date() - timedelta(days=1)
+
     def previous(self, tz: str) -> Period:
         return period_containing(self.kind, datetime.combine(self.first_day - timedelta(days=1),
                                                              datetime.min.time(), ZoneInfo(tz)), tz)
@@ -69,3 +74,32 @@ def period_containing(kind: str, instant: datetime, tz: str) -> Period:
     if kind == "quarter":
         return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}", tz)
     return parse_period(f"{day.year}-{day.month:02d}", tz)
+
+
+#: A quarter's ordinal as Chinese writes it (第四季度, not 第4季度).
+_CHINESE_ORDINALS = ("一", "二", "三", "四")
+#: English month names, whatever the process's locale.
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def period_name(label: str, lang: str) -> str:
+    """A period as a reader says it, 2026年第50周 / week 50 of 2026, 2026年第四季度 / Q4 2026: the ISO code
+    (2026-W50) is for URLs; a label that is no period is shown as it is."""
+    match = _PERIOD.match(label or "")
+    if not match:
+        return label or ""
+    year, week, quarter, month = match.groups()
+    zh = lang.startswith("zh")
+    if week:
+        return f"{year}年第{int(week)}周" if zh else f"week {int(week)} of {year}"
+    if quarter:
+        return f"{year}年第{_CHINESE_ORDINALS[int(quarter) - 1]}季度" if zh else f"Q{quarter} {year}"
+    if zh:
+        return f"{year}年{int(month)}月"
+    return f"{_MONTHS[int(month) - 1]} {year}"
+
+
+def day_span(first: date | str, last: date | str, lang: str) -> str:
+    """Two calendar days, the last one inclusive, as 2026-12-07 至 2026-12-13 / 2026-12-07 to 2026-12-13."""
+    return f"{first} 至 {last}" if lang.startswith("zh") else f"{first} to {last}"

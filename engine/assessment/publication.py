@@ -11,6 +11,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from engine.assessment.periods import period_name
 from engine.assessment.sanctions import SANCTIONS
 from engine.core.cells import Rate
 from engine.core.config import load_settings
@@ -30,26 +31,26 @@ WORDS = {
            "rectified": "已整改", "rate": "整改率", "unit": "责任单位", "due": "到期任务", "handled": "已处置",
            "closed": "已结案", "overdue": "超期", "unhandled": "超期未处置", "rebounds": "反弹", "group": "分组",
            "rank": "名次", "score": "得分", "handling": "处置率", "points": "扣分", "no_escalation": "未升级",
-           "reached": "升级至第{n}级", "tasks": "超期任务", "rebounds_total": "本周问题反弹共{n}次。",
-           "nothing": "本周无。", "trend": "近六周得分走势", "by_tier_chart": "各层级发现问题数",
+           "reached": "升级至第{n}级", "tasks": "超期任务", "rebounds_total": "{this}问题反弹共{n}次。",
+           "nothing": "{this}无。", "trend": "{recent}得分走势", "by_tier_chart": "各层级发现问题数",
            "overdue_chart": "超期任务按督办层级", "categories_chart": "问题类别前十",
            "provisional": "提示：数据截至{at}（{tz}），统计期尚未结束，本期数据为暂定。",
            "counted": "数据截至{at}（{tz}）。", "page": "第 {n} 页 共 {nb} 页", "sanction_line": "{unit}：{sanction}（{rule}）",
            "subject": "关于{first}至{last}督查情况的通报", "corrects": "更正第{n}期",
-           "idle": "本周无到期任务、未参与排名的单位（{n}个）：{units}。", "plan": "督查计划", "frequency": "频次",
+           "idle": "{this}无到期任务、未参与排名的单位（{n}个）：{units}。", "plan": "督查计划", "frequency": "频次",
            "rounds": "督查轮次", "held": "按频次开展", "status": "情况"},
     "en": {"bulletin": "Inspection Bulletin", "to": "To all sub-district offices, departments and squads:",
            "tier": "Tier", "found": "Found", "rectified": "Rectified", "rate": "Rate", "unit": "Responsible unit",
            "due": "Due", "handled": "Handled", "closed": "Closed", "overdue": "Overdue", "unhandled": "Overdue, unhandled",
            "rebounds": "Rebounds", "group": "Group", "rank": "Rank", "score": "Score", "handling": "Handling rate",
            "points": "Points lost", "no_escalation": "Not escalated", "reached": "Reached tier {n}",
-           "tasks": "Overdue tasks", "rebounds_total": "{n} problems rebounded this week.", "nothing": "None this week.",
-           "trend": "Score trend, last six weeks", "by_tier_chart": "Findings per tier",
+           "tasks": "Overdue tasks", "rebounds_total": "{n} problems rebounded {this}.", "nothing": "None {this}.",
+           "trend": "Score trend, {recent}", "by_tier_chart": "Findings per tier",
            "overdue_chart": "Overdue tasks by supervision tier reached", "categories_chart": "Top categories",
            "provisional": "Note: counted up to {at} ({tz}); the period has not ended, so these figures are provisional.",
            "counted": "Counted up to {at} ({tz}).", "page": "Page {n} of {nb}", "sanction_line": "{unit}: {sanction} ({rule})",
            "subject": "Inspection and supervision from {first} to {last}", "corrects": "Corrects No. {n}",
-           "idle": "Units with no task due this week, not ranked ({n}): {units}.", "plan": "Inspection plan",
+           "idle": "Units with no task due {this}, not ranked ({n}): {units}.", "plan": "Inspection plan",
            "frequency": "Frequency", "rounds": "Rounds", "held": "Held against frequency", "status": "Status"},
 }
 
@@ -69,6 +70,21 @@ def _percent(part: int, whole: int) -> str:
 PERIOD_WORDS = {"zh": {"week": ("本周", "下周"), "month": ("本月", "下月"), "quarter": ("本季度", "下季度")},
                 "en": {"week": ("this week", "the coming week"), "month": ("this month", "the coming month"),
                        "quarter": ("this quarter", "the coming quarter")}}
+
+
+#: The periods a trend chart covers, counted back from the bulletin's own.
+RECENT_WORDS = {"zh": {"week": "近六周", "month": "近六个月", "quarter": "近六个季度"},
+                "en": {"week": "last six weeks", "month": "last six months", "quarter": "last six quarters"}}
+
+
+def words_for(content: dict[str, Any], lang: str) -> dict[str, str]:
+    """WORDS in `lang`, speaking of the bulletin's own period: a monthly issue says 本月, not 本周."""
+    kind = content["period"].get("kind", "week")
+    this, recent = PERIOD_WORDS[lang][kind][0], RECENT_WORDS[lang][kind]
+    words = {key: text.replace("{this}", this).replace("{recent}", recent) for key, text in WORDS[lang].items()}
+    if lang == "en" and content.get("totals", {}).get("rebounds") == 1:
+        words["rebounds_total"] = f"1 problem rebounded {this}."
+    return words
 
 
 def narrative(content: dict[str, Any], lang: str) -> list[str]:
@@ -198,7 +214,7 @@ def _rate(value: float | None) -> str:
 
 
 def _heading(doc: _Document, content: dict[str, Any], lang: str) -> None:
-    words = WORDS[lang]
+    words = words_for(content, lang)
     doc.set_text_color(*RED)
     doc.set_font("cjk", size=24 if lang == "zh" else 20)
     doc.multi_cell(0, 12, f"{content['office'][lang]}{'' if lang == 'zh' else chr(10)}{words['bulletin']}",
@@ -317,7 +333,7 @@ def lines(doc: _Document, title: str, labels: list[str], series: list[tuple[str,
     for tick in (low, (low + high) / 2, high):
         doc.text(left, y(tick) + 1, f"{tick:.0f}")
     for i, label in enumerate(labels):
-        doc.text(x(i) - 6, top + plot_h + 5, label)
+        doc.text(x(i) - doc.get_string_width(label) / 2, top + plot_h + 5, label)
     doc.set_line_width(0.6)
     for n, (name, points) in enumerate(series[:12]):
         colour = PALETTE[n % len(PALETTE)]
@@ -337,7 +353,7 @@ def lines(doc: _Document, title: str, labels: list[str], series: list[tuple[str,
 
 
 def _findings(doc: _Document, content: dict[str, Any], lang: str) -> None:
-    words, findings = WORDS[lang], content["findings"]
+    words, findings = words_for(content, lang), content["findings"]
     if not findings["by_tier"]:
         _paragraph(doc, words["nothing"], lang)
         return
@@ -353,7 +369,7 @@ def _findings(doc: _Document, content: dict[str, Any], lang: str) -> None:
 
 def _rounds(doc: _Document, content: dict[str, Any], lang: str) -> None:
     """Each plan's rounds against its frequency, a plan that held none included."""
-    words, rounds = WORDS[lang], content.get("rounds")
+    words, rounds = words_for(content, lang), content.get("rounds")
     if not rounds:
         return
     _table(doc, [words["plan"], words["tier"], words["frequency"], words["rounds"], words["held"], words["status"]],
@@ -362,7 +378,7 @@ def _rounds(doc: _Document, content: dict[str, Any], lang: str) -> None:
 
 
 def _handling(doc: _Document, content: dict[str, Any], lang: str) -> None:
-    words = WORDS[lang]
+    words = words_for(content, lang)
     rows = [[_name(r["unit"], lang), r["due"], r["handled"], r["closed"], r["overdue_unhandled"], r["rebounds"]]
             for r in content["ranking"] if r["due"] or r["handled"] or r["overdue"] or r["rebounds"]]
     if not rows:
@@ -372,7 +388,7 @@ def _handling(doc: _Document, content: dict[str, Any], lang: str) -> None:
 
 
 def _overdue(doc: _Document, content: dict[str, Any], lang: str) -> None:
-    words = WORDS[lang]
+    words = words_for(content, lang)
     tiers = [(words["no_escalation"] if t["tier"] == 0 else words["reached"].format(n=t["tier"]), float(t["tasks"]))
              for t in content["overdue_by_tier"]]
     _table(doc, [words["tier"], words["tasks"]], [[label, int(n)] for label, n in tiers], (60, 30))
@@ -381,8 +397,8 @@ def _overdue(doc: _Document, content: dict[str, Any], lang: str) -> None:
 
 
 def _ranking(doc: _Document, content: dict[str, Any], lang: str) -> None:
-    """Units with work in the week, by group and rank; the idle ones are named in one line, not ranked first."""
-    words = WORDS[lang]
+    """Units with work in the period, by group and rank; the idle ones are named in one line, not ranked first."""
+    words = words_for(content, lang)
     worked = [r for r in content["ranking"] if r["due"] or r["handled"] or r["overdue"] or r["points_lost"]]
     _table(doc, [words["group"], words["rank"], words["unit"], words["score"], words["handling"], words["points"]],
            [[r["group_name"][lang], f"{r['rank'] or '—'}/{r['size']}", _name(r["unit"], lang), f"{r['score']:.2f}",
@@ -393,13 +409,13 @@ def _ranking(doc: _Document, content: dict[str, Any], lang: str) -> None:
                    GREY)
     trend, shown = content["trend"], {r["unit"]["code"] for r in worked}
     series = [s for s in trend["series"] if s["unit"]["code"] in shown] or trend["series"]
-    lines(doc, words["trend"], trend["labels"], [(_name(s["unit"], lang), s["scores"]) for s in series])
+    lines(doc, words["trend"], [period_name(label, lang) for label in trend["labels"]], [(_name(s["unit"], lang), s["scores"]) for s in series])
 
 
 def pdf(content: dict[str, Any], lang: str, appendix: list[tuple[str, list[str], list[list[Any]]]] = ()) -> bytes:
     """The issue as the bureau's 通报 in zh or en; `appendix` adds the on-demand page's full tables."""
     lang = lang if lang in WORDS else "zh"
-    words, sections = WORDS[lang], SECTIONS[lang]
+    words, sections = words_for(content, lang), SECTIONS[lang]
     doc = _Document(lang)
     doc.set_margins(20, 18, 20)
     doc.set_auto_page_break(True, margin=20)

@@ -150,6 +150,12 @@ def route(session: Session, category_id: int, grid_id: int | None) -> Routing:
     return decide(_routing_rows(session, {category.id, group.id}), category.id, grid, territory(session))
 
 
+def duty_behind(session: Session, category_id: int, grid_id: int | None, unit_id: int) -> DutyItem | None:
+    """The duty-list row that gives a routine task to its unit (主办 or 协办), so the task page can say why the
+    task is the unit's; None when the lists name the unit no longer (the dispatcher chose it, or they changed)."""
+    return next((row for row in route(session, category_id, grid_id).duties if row.unit_id == unit_id), None)
+
+
 def conflicts(session: Session) -> list[Conflict]:
     """Every matter (or group) that two units lead in the same grids at the same rank, with those grids.
 

@@ -129,8 +129,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "order": {"zh": ("督办", "任务已进入督办，请限期处置并回复办理情况。"),
               "en": ("Order to handle (督办)", "The task is now under supervision; handle it and report back "
                                                "in time.")},
-    "escalate": {"zh": ("升级督办", "任务已升级至第 {tier} 级督办。"),
-                 "en": ("Escalated", "The task has been escalated to supervision tier {tier}.")},
+    "escalate": {"zh": ("升级督办", "任务已升级，由{body}督办。"),
+                 "en": ("Escalated", "The task has been escalated to {body}.")},
     "list_publicly": {"zh": ("挂牌督办", "任务已挂牌督办，办理情况将公开通报。"),
                       "en": ("Listed publicly (挂牌督办)", "The task has been listed publicly for supervision; "
                                                            "its progress will be reported openly.")},
@@ -180,6 +180,15 @@ def _deadline_text(ctx: Context) -> str | None:
     return f"{deadline.astimezone(ZoneInfo(ctx.timezone)):%Y-%m-%d %H:%M} ({ctx.timezone})"
 
 
+def _body(payload: dict[str, Any], tier: Any, lang: str) -> str:
+    """The supervising body a step reached, by the name the step carries (督考办), else by its level."""
+    body = payload.get("body")
+    name = body.get("name") if isinstance(body, dict) else None
+    if isinstance(name, dict) and name.get(lang):
+        return str(name[lang])
+    return f"第 {tier} 级督办机构" if lang == "zh" else f"supervision tier {tier}"
+
+
 def render(ctx: Context, language: str) -> Rendered:
     """The title and plain text of a message in zh or en, with task, unit and deadline when known."""
     lang = language if language in LANGUAGES else "zh"
@@ -190,6 +199,9 @@ def render(ctx: Context, language: str) -> Rendered:
               "number": ctx.payload.get("number", "?"), "summary": (ctx.payload.get("summary") or {}).get(lang, ""),
               "code": ctx.payload.get("code", "?"), "due_on": ctx.payload.get("due_on", "?"),
               "percent": ctx.payload.get("percent", "?"), "item": ctx.payload.get("title", "?")}
+    values["body"] = _body(ctx.payload, values["tier"], lang)
+    if lang == "en" and kind == "digest" and values["open"] == 1:
+        lead = "1 open task today, and it is overdue." if values["overdue"] == 1 else "1 open task today, not overdue."
     title = title.format(**values)
     labels = LABELS[lang]
     sep = "：" if lang == "zh" else ": "

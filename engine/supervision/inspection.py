@@ -93,8 +93,8 @@ def inspector_tier(session: Session, user: User) -> int | None:
 
 
 def body_name(session: Session, level: int) -> tuple[str, str] | None:
-    """The (zh, en) name of a supervising body above the three inspection tiers (督办, levels 4–6) as the active
-    campaigns' rules name it: such a body supervises escalated tasks on its board and walks no inspection rounds."""
+    """The (zh, en) name of a supervising body (督办) at `level` as the active campaigns' rules name it, for its
+    board's heading; one above the three inspection tiers (levels 4–6) walks no inspection rounds."""
     row = session.execute(select(SupervisionTier.name_zh, SupervisionTier.name_en)
                           .join(Campaign, Campaign.id == SupervisionTier.campaign_id)
                           .where(SupervisionTier.level == level, Campaign.status == "active")

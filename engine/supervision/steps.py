@@ -2,7 +2,7 @@
 what became of it; the next step of many tasks at once; and which tasks escalated (for the task list)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -28,6 +28,7 @@ class StepView:
     due_at: datetime
     status: str
     done_at: datetime | None
+    again: bool = False  # an earlier step took the same action to the same body: the unit has no higher one
 
     def body(self, lang: str = "zh") -> str:
         return self.body_zh if lang.startswith("zh") else self.body_en
@@ -54,11 +55,18 @@ def _view(step: TaskStep, task: Task, unit: tuple[str, str], bodies: dict[tuple[
 
 
 def ladder(session: Session, task: Task) -> list[StepView]:
-    """The task's steps in order, each with its body's name."""
+    """The task's steps in order, each with its body's name; a step that repeats an earlier one's action to the
+    same body (a rung above the unit's highest body) is marked, so the page does not show one line twice."""
     unit = session.execute(select(Unit.name_zh, Unit.name_en).where(Unit.id == task.unit_id)).one()
     bodies = body_names(session, {task.campaign_id})
     steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position))
-    return [_view(step, task, (unit[0], unit[1]), bodies) for step in steps]
+    views, seen = [], set()
+    for step in steps:
+        view = _view(step, task, (unit[0], unit[1]), bodies)
+        key = (view.action, view.tier)
+        views.append(replace(view, again=True) if view.tier and key in seen else view)
+        seen.add(key)
+    return views
 
 
 def upcoming(session: Session, tasks: list[Task]) -> dict[int, StepView]:

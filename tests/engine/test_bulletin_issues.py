@@ -343,7 +343,7 @@ def test_the_issue_shows_each_plans_rounds_against_its_frequency_and_names_who_h
     assert "本周三级督查共开展督查4轮，其中中队内部全面督查4轮，督察中队定向督查0轮，局领导专项督查0轮。" in zh
     assert "本期未开展督查的：北城中队网格全面督查" in zh and "局领导专项督查（占道经营与露天烧烤）" in zh
     en = " ".join(issues.publication.narrative(issue.content, "en"))
-    assert "Inspection squad supervision 0" in en and "No round held under: Beicheng squad: all its grids" in en
+    assert "Inspection squad targeted inspection 0" in en and "No round held under: Beicheng squad: all its grids" in en
     flat = "".join(_pdf_text(tmp_path, issue.pdf_zh, "zh.pdf").split())
     assert "督查计划" in flat and "按频次开展" in flat and "3/7天" in flat
     assert "南城中队网格全面督查" in flat and "本期未开展督查" in flat

@@ -33,9 +33,9 @@ def run_at(factory, instant) -> None:
 def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drain, session):
     task = zero_tolerance_task(factory, drain, session, "DC-03")
     steps = steps_of(session, task.id)
-    # a sub-district's task: 督办 by the committee's office, then the assessment office / district leader
+    # a sub-district's task: 督办 by the committee's office, then the assessment office, then the district leader
     assert [(s.action, s.tier_level) for s in steps] == [("remind", None), ("order", 4), ("escalate", 5),
-                                                          ("escalate", 5), ("list_publicly", 5)]
+                                                          ("escalate", 6), ("list_publicly", 6)]
     limit = task.deadline_at - task.created_at  # two continuous hours: a barbecue at night
     assert [s.due_at - task.created_at for s in steps] == [limit * 0.8, limit] + [
         limit + timedelta(minutes=m) for m in (240, 1440, 2880)]
@@ -49,7 +49,7 @@ def test_the_zero_tolerance_ladder_runs_each_step_once_at_its_time(factory, drai
                                                                       OutboxMessage.kind.in_(["remind", "order"]))).all()
     assert sorted(keys) == sorted(f"step:{s.id}" for s in after[:2])
     order = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{after[1].id}"))
-    assert order.target == "tier:4" and order.payload["body"]["name"]["zh"] == "城管委办公室督办"
+    assert order.target == "tier:4" and order.payload["body"]["name"]["zh"] == "城管委办公室"
 
 
 def test_a_task_that_reached_the_unless_state_is_not_escalated(factory, drain, session):

@@ -4,6 +4,7 @@ an extension, the right body at each step, and the task API and pages that show 
 order, a public listing by hand without a reason, a rule that lists publicly without its deadline or authority."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,11 +27,13 @@ MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)  # a working Monday mornin
 SOURCE = IntakeSource("ladder-tests", "patrol")
 #: The demo's bodies: the bureau's squads go 中队 → 督察中队 → 局领导; sub-districts to the committee's bodies.
 SQUAD_BODIES = [None, 1, 2, 3, 3]
-SUBDISTRICT_BODIES = [None, 4, 5, 5, 5]
+SUBDISTRICT_BODIES = [None, 4, 5, 6, 6]
 
 
-def _task(session, unit_code: str, value: float, unit: str, timeline: str | None, category: str = "06029") -> Task:
-    """A task dispatched at MONDAY for the unit, under the demo campaign's published version."""
+def _task(session, unit_code: str, value: float, unit: str, timeline: str | None, category: str = "06029",
+          bodies=None) -> Task:
+    """A task dispatched at MONDAY for the unit, under the demo campaign's published version (and its bodies,
+    unless `bodies` are given)."""
     clock.set_clock(lambda: MONDAY)
     stored = accept_event(session, event(category, "DC-01", hour=9), SOURCE)[0]
     ctx = active_contexts(session)[0]
@@ -39,7 +42,8 @@ def _task(session, unit_code: str, value: float, unit: str, timeline: str | None
                       template_id=ctx.template_id("zt-clearance"), timeline_id=ctx.timeline_id(timeline),
                       rule_key="ladder-test", list_kind="custom", limit_value=value, limit_unit=unit,
                       deadline_at=ctx.calendar.deadline(MONDAY, value, unit), points=0,
-                      steps=ctx.steps(timeline), calendar=ctx.calendar, continuous_time=False, bodies=ctx.bodies)
+                      steps=ctx.steps(timeline), calendar=ctx.calendar, continuous_time=False,
+                      bodies=ctx.bodies if bodies is None else bodies)
     [task_id] = dispatch(session, [order], MONDAY)
     session.commit()
     return session.get(Task, task_id)
@@ -88,7 +92,7 @@ def test_a_five_working_day_task_is_urged_at_80_percent_ordered_at_the_deadline_
 
 
 @pytest.mark.parametrize("unit_code, bodies", [("ZD-DC", SQUAD_BODIES[:3] + [3]),
-                                               ("JD-DC", SUBDISTRICT_BODIES[:3] + [5])], ids=["squad", "subdistrict"])
+                                               ("JD-DC", SUBDISTRICT_BODIES[:3] + [6])], ids=["squad", "subdistrict"])
 def test_a_two_working_hour_task_is_urged_before_its_deadline_not_after(session, unit_code, bodies):
     task = _task(session, unit_code, 2, "working_hours", "sm-ladder", category="09010")
     assert task.deadline_at == datetime(2026, 12, 7, 11, 0, tzinfo=SHANGHAI)
@@ -106,7 +110,7 @@ def test_each_step_reaches_its_body_and_the_person_chain(session):
     last = _steps(session, office.id)[-1]
     steps_run(session, last.due_at + timedelta(seconds=1))
     for task, expected in ((squad, ["unit:%d" % squad.unit_id, "tier:1", "tier:2", "tier:3"]),
-                           (office, ["unit:%d" % office.unit_id, "tier:4", "tier:5", "tier:5"])):
+                           (office, ["unit:%d" % office.unit_id, "tier:4", "tier:5", "tier:6"])):
         steps = _steps(session, task.id)
         assert [s.status for s in steps] == ["done"] * 4
         rows = [session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{s.id}"))
@@ -118,10 +122,10 @@ def test_each_step_reaches_its_body_and_the_person_chain(session):
         assert all(session.get(Person, pid) is not None for pid in chains[-1])
     names = [session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{s.id}"))
              .payload["body"]["name"]["zh"] for s in _steps(session, office.id)[1:]]
-    assert names == ["城管委办公室督办", "督考办 / 分管区领导挂牌督办", "督考办 / 分管区领导挂牌督办"]
+    assert names == ["城管委办公室", "督考办", "分管区领导"]
     order = session.scalar(select(OutboxMessage).where(
         OutboxMessage.idempotency_key == f"step:{_steps(session, squad.id)[1].id}"))
-    assert order.payload["body"]["name"]["zh"] == "中队内部全面督查"
+    assert order.payload["body"]["name"]["zh"] == "本单位负责人"
 
 
 def test_an_extension_moves_the_pending_steps_to_the_new_deadline(session):
@@ -208,19 +212,19 @@ def test_the_task_api_page_and_list_show_the_ladder(session, client, login):
     steps = data["steps"]
     assert [(s["action"], s["body"]["tier"], s["status"]) for s in steps] == [
         ("remind", None, "done"), ("order", 1, "done"), ("escalate", 2, "pending"), ("list_publicly", 3, "pending")]
-    assert steps[1]["body"]["name"] == "Squad internal supervision"
+    assert steps[1]["body"]["name"] == "Head of the unit"
     assert steps[1]["due_at"] == task.deadline_at.isoformat() and steps[1]["done_at"]
     assert steps[2]["done_at"] is None
 
     assert login(client, "admin").status_code == 302
     page = client.get(f"/tasks/{task.id}?lang=zh").get_data(as_text=True)
-    assert 'id="ladder"' in page and "督察中队定向督查" in page
+    assert 'id="ladder"' in page and "督察中队" in page and "督察中队定向督查" not in page
     assert "2026-12-08 12:00" in page  # the escalation's due time, in Shanghai time
     history = page[page.find('id="history"'):]
-    assert history.count('class="ladder-step"') == 2 and "中队内部全面督查" in history
+    assert history.count('class="ladder-step"') == 2 and "本单位负责人" in history and "中队内部全面督查" not in history
     listing = client.get(f"/tasks?state=open&q={task.id}&lang=zh").get_data(as_text=True)  # by number: others page first
     row = listing[listing.find(f"#{task.id} "):][:3000]
-    assert "已升级" in row and "下一步" in row and "督察中队定向督查" in row and "2026-12-08 12:00" in row
+    assert "已升级" in row and "下一步" in row and "督察中队" in row and "2026-12-08 12:00" in row
 
 
 def test_migration_0026_anchors_an_old_ladder_counted_from_dispatch_in_due_order(tmp_path):
@@ -287,3 +291,43 @@ def test_a_rule_that_lists_publicly_records_its_rectification_deadline_and_autho
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.task_id == listed[0].task_id,
                                                          OutboxMessage.kind == "supervision_list_publicly"))
     assert message.payload["authority"] == "区城管委" and message.payload["rectify_by"]
+
+
+def _ladder_rows(page: str) -> list[tuple[str, str]]:
+    table = page[page.index('id="ladder"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr class=\"step-[a-z]+\"><td>(.*?)</td><td>(.*?)</td>", table, re.S)
+    return [(action.strip(), re.sub(r"<[^>]+>", "", body).strip()) for action, body in rows]
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh_Hans_CN", [("催办提醒", "东城街道办事处"), ("督办", "城管委办公室"), ("上报督办", "督考办"),
+                    ("上报督办", "分管区领导"), ("挂牌督办", "分管区领导")]),
+    ("en", [("urge", "Dongcheng Sub-district Office"), ("order handling", "Committee office"),
+            ("escalate", "Assessment office"), ("escalate", "District leader in charge"),
+            ("list publicly", "District leader in charge")])])
+def test_each_rung_of_a_sub_district_s_zero_tolerance_ladder_names_its_own_body(session, client, login, lang,
+                                                                                 expected):
+    task = _task(session, "JD-DC", 5, "working_days", "zt-ladder")
+    login(client, "dongcheng")
+    rows = _ladder_rows(client.get(f"/tasks/{task.id}?lang={lang}").get_data(as_text=True))
+    assert rows == expected and len(set(rows)) == len(rows)
+
+
+def test_a_squad_s_ladder_names_bodies_not_inspections(session, client, login):
+    task = _task(session, "ZD-DC", 5, "working_days", "zt-ladder")
+    login(client, "squad_dc")
+    page = client.get(f"/tasks/{task.id}?lang=zh_Hans_CN").get_data(as_text=True)
+    assert [body for _a, body in _ladder_rows(page)][1:] == ["本单位负责人", "督察中队", "局领导", "局领导"]
+    assert "中队内部全面督查" not in page and "督察中队定向督查" not in page and "局领导专项督查" not in page
+
+
+def test_a_rung_above_the_unit_s_highest_body_says_it_reaches_no_higher_body(session, client, login):
+    """A campaign whose sub-district bodies stop at the assessment office: both escalations reach it; the second
+    says so rather than repeating the first line."""
+    ctx = active_contexts(session)[0]
+    task = _task(session, "JD-DC", 5, "working_days", "zt-ladder", bodies=[b for b in ctx.bodies if b.level != 6])
+    login(client, "dongcheng")
+    rows = _ladder_rows(client.get(f"/tasks/{task.id}?lang=zh_Hans_CN").get_data(as_text=True))
+    assert rows[2] == ("上报督办", "督考办") and rows[4] == ("挂牌督办", "督考办")
+    assert rows[3] == ("上报督办", "督考办 · 再次：该单位没有更高一级的督办机构")

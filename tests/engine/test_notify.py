@@ -153,6 +153,18 @@ def test_render_says_task_unit_and_deadline_in_both_languages():
         assert "#9" in notify.render(escalated, "en").text
 
 
+def test_an_escalation_names_its_body_and_a_digest_of_one_task_reads_in_the_singular():
+    body = {"tier": 5, "name": {"zh": "督考办", "en": "Assessment office"}}
+    escalated = notify.Context(kind="escalate", idempotency_key="k", target="tier:5",
+                               payload={"task": 9, "tier": 5, "body": body})
+    assert "由督考办督办" in notify.render(escalated, "zh").text
+    assert "escalated to Assessment office" in notify.render(escalated, "en").text
+    digest = notify.Context(kind="digest", idempotency_key="d", target="unit:3", payload={"open": 1, "overdue": 0})
+    en = notify.render(digest, "en").text
+    assert "1 open task today, not overdue." in en and "1 open tasks" not in en
+    assert "今日未办结任务 1 件，其中超期 0 件" in notify.render(digest, "zh").text
+
+
 def test_an_overdue_plan_items_message_names_the_item_in_the_channels_language():
     """Its payload holds the facts only: an English message no longer carries a Chinese sentence as its content."""
     ctx = notify.Context(kind="plan_overdue", idempotency_key="plan-overdue-2", target="tier:1",

@@ -27,7 +27,7 @@ def test_the_bundle_holds_what_the_rules_name(session):
         ("share", 0.8, 0.0), ("at", None, 0.0), ("after", None, 240.0)]
     assert {"default", "hotspot-ladder"} <= set(bundle["timelines"])  # the campaign's default ladder is frozen too
     assert {"zt-clearance", "sm-rectify", "night-patrol"} <= set(bundle["templates"])
-    assert [(t["level"], t["rung"]) for t in bundle["tiers"]] == [(1, 1), (2, 2), (3, 3), (4, 1), (5, 2)]
+    assert [(t["level"], t["rung"]) for t in bundle["tiers"]] == [(1, 1), (2, 2), (3, 3), (4, 1), (5, 2), (6, 3)]
     assert bundle["tiers"][3]["unit_types"] == ["department", "subdistrict"]
     assert {r["key"] for r in bundle["lists"]["zero_tolerance"]} >= {"ZT1", "ZT2"}
     assert draft_view(session, campaign).content_hash == version.content_hash

@@ -133,12 +133,14 @@ def test_the_security_administrator_manages_accounts_in_the_admin_and_each_chang
     signed_in = _sign_in(_client(app), account, temporary.group(1))
     assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/password")
 
-    admin.post("/admin/account/action/", data={"action": "deactivate", "rowid": str(user.id),
-                                               "csrf_token": csrf_from(listing)})
+    off = admin.post("/admin/account/action/?lang=en", data={"action": "deactivate", "rowid": str(user.id),
+                                                             "csrf_token": csrf_from(listing)}, follow_redirects=True)
     assert not _user(session, account).active
-    admin.post("/admin/account/action/", data={"action": "reactivate", "rowid": str(user.id),
-                                               "csrf_token": csrf_from(listing)})
+    assert "1 account deactivated." in off.get_data(as_text=True)  # one account, in the singular
+    on = admin.post("/admin/account/action/?lang=zh_Hans_CN", data={"action": "reactivate", "rowid": str(user.id),
+                                                                    "csrf_token": csrf_from(listing)}, follow_redirects=True)
     assert _user(session, account).active
+    assert "已重新启用 1 个账号。" in on.get_data(as_text=True)
     logged = [(e.interface, e.username, sorted(e.after)) for e in _changes(session, user) if e.action == "update"]
     assert ("admin", "security_admin", ["role", "session_epoch", "unit_id"]) in logged
     assert any(i == "admin" and "must_change_password" in keys and "password_hash" in keys for i, _, keys in logged)

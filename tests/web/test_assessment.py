@@ -24,11 +24,11 @@ def test_monthly_ranking_page_shows_units_charts_and_exports(app, december, logi
     page = client.get("/assessment/bulletins/2026-11?lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Monthly ranking 2026-11" in html and "Dongcheng Sub-district Office" in html
+    assert "Monthly ranking November 2026" in html and "Dongcheng Sub-district Office" in html
     assert html.count("<svg") >= 1 and "<script" not in html.split("</nav>")[-1]
     assert "/assessment/bulletins/2026-11.xlsx" in html and "/assessment/bulletins/2026-11.pdf" in html
     index = client.get("/assessment/?lang=zh_Hans_CN")
-    assert index.status_code == 200 and "2026-W49" in index.get_data(as_text=True)
+    assert index.status_code == 200 and "2026年第49周" in index.get_data(as_text=True)
     assert 'href="/assessment/"' in client.get("/").get_data(as_text=True)  # the assessor's menu leads here
 
 

@@ -36,7 +36,8 @@ def test_past_issues_are_listed_in_local_time_and_each_pdf_downloads(app, factor
     login(client, "dongcheng")  # a field unit: the issue was sent to it
     page = client.get("/assessment/issues/?lang=zh_Hans_CN").get_data(as_text=True)
     assert f"第 {issue.number} 期" in page or f"第{issue.number}期" in page
-    assert "2026-W48" in page and "2026-11-30 08:00" in page  # Shanghai time, not 00:00 UTC
+    assert "2026年第48周（2026-11-23 至 2026-11-29）" in page or "2026年第48周 (2026-11-23 至 2026-11-29)" in page
+    assert ">2026-W48" not in page and "2026-11-30 08:00" in page  # Shanghai time, not 00:00 UTC
     assert "每周一 08:00" in page or "周一" in page
     assert "发布更正" not in page  # only the assessment office corrects
     pdf = client.get(f"/assessment/issues/{issue.id}.pdf?language=zh")
@@ -105,4 +106,4 @@ def test_the_bulletin_page_counts_findings_per_tier_and_unit(app, factory, drain
     assert "督察中队定向督查" in section and "东城街道办事处" in section
     assert "<title>各层级督查发现问题数</title>" in zh
     en = client.get("/assessment/bulletins/2026-W48?lang=en").get_data(as_text=True)
-    assert "Inspection findings" in en and "Inspection squad supervision" in en
+    assert "Inspection findings" in en and "Inspection squad targeted inspection" in en

@@ -92,7 +92,9 @@ def test_the_api_takes_the_tier_and_inspector_from_the_token_never_the_payload(c
 def test_the_coverage_page_shows_the_week_in_local_time(client, login, session):
     login(client, "assessor")
     page = client.get("/inspection/coverage?week=2026-W49&lang=zh_Hans_CN").get_data(as_text=True)
-    assert "2026-11-30 00:00" in page  # Monday 00:00 in Shanghai, not 16:00 UTC the day before
+    assert "督查覆盖 · 2026年第49周" in page and "2026-W49</h1>" not in page
+    assert "2026-11-30 至 2026-12-06" in page  # Monday to Sunday in Shanghai, no midnights, not 16:00 UTC the day before
+    assert "2026-11-30 00:00" not in page and "2026-12-07 00:00" not in page
     assert "督察中队定向督查" in page and 'id="coverage-grids"' in page
     assert "计划内未督查" in page  # the 中队's grids nobody walked this week
     assert client.get("/inspection/coverage?week=2026-13").status_code == 404
@@ -128,9 +130,9 @@ def test_an_administrator_sets_a_tier_s_plan_with_its_scope_and_frequency(client
 
 
 def test_a_supervising_body_above_the_three_tiers_is_named_and_sent_to_its_board(client, login):
-    """Levels 4–5 (城管委办公室督办, 督考办) supervise on the board and walk no rounds: the page names the body
+    """Levels 4–5 (城管委办公室, 督考办) supervise on the board and walk no rounds: the page names the body
     and offers no plan instead of failing on a tier the three inspection tiers do not have."""
-    for username, body in (("committee_office", "城管委办公室督办"), ("assessment_office", "督考办")):
+    for username, body in (("committee_office", "城管委办公室"), ("assessment_office", "督考办")):
         login(client, username)
         page = client.get("/inspection?lang=zh_Hans_CN")
         assert page.status_code == 200

@@ -48,6 +48,15 @@ def test_each_body_sees_what_reached_it(client, factory, drain, intake_token):
     assert row["reached_by"] == "escalate" and row["overdue_seconds"] > 0  # 4 h past the 2-hour limit
 
 
+def test_the_district_leader_s_board_gets_a_sub_district_s_third_rung_and_is_named(client, factory, drain,
+                                                                                   intake_token, login):
+    task_id = escalated_task(client, factory, drain, intake_token, "XC-02", through_position=3)
+    assert task_id in board_ids(client, "district_leader") and task_id not in board_ids(client, "bureau_lead")
+    login(client, "district_leader")
+    assert "督查看板 · 分管区领导" in client.get("/supervision?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "Supervision board · District leader in charge" in client.get("/supervision?lang=en").get_data(as_text=True)
+
+
 def test_an_order_is_answered_by_the_unit_once(client, factory, drain, intake_token):
     task_id = escalated_task(client, factory, drain, intake_token, "DC-02", through_position=2)
     supervisor = user_token(client, "supervisor")
@@ -91,7 +100,7 @@ def test_field_units_have_no_board(client):
 def test_the_board_page_lists_publicly_with_a_reason_and_the_unit_sees_it(app, client, factory, drain, intake_token,
                                                                             login):
     app.config["WTF_CSRF_ENABLED"] = True
-    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=3)  # level 5
+    task_id = escalated_task(client, factory, drain, intake_token, "DC-01", through_position=2)  # level 5
     login(client, "assessment_office")
     page = client.get("/supervision", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f"#{task_id}" in page and "督查" in page
@@ -108,5 +117,7 @@ def test_the_board_page_lists_publicly_with_a_reason_and_the_unit_sees_it(app, c
     assert "挂牌" in client.get("/supervision").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
     login(client, "dongcheng")
-    task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    task_page = client.get(f"/tasks/{task_id}?lang=zh_Hans_CN").get_data(as_text=True)
     assert "挂牌督办：三日内整改到位" in task_page
+    supervision = task_page[task_page.index("<h2>督查</h2>"):]
+    assert "<strong>督考办</strong>" in supervision and "<strong>第 5 级" not in supervision  # the body, by name

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.accounts.users import ROLES
+from engine.assessment.periods import day_span, period_name
 from engine.core.config import load_settings
 from engine.core.models import Campaign, Person, User
 from engine.core.states import EventStatus
@@ -167,9 +168,14 @@ def person_name(user: User | None) -> str:
     return names[user.id] or user.username
 
 
+def listed(names: Any) -> str:
+    """Names in a run, as the reader's language separates them: 甲、乙 in Chinese, "A, B" in English."""
+    return ("、" if short_lang() == "zh" else ", ").join(str(name) for name in names)
+
+
 def register(app: Flask) -> None:
     """The filters and names every template uses: `|local`, `|local_time`, `|duration`, `|person_name`, `|in_reader_language`,
-    `|zone_label`,
+    `|zone_label`, `|period_name` (2026-W50 as 2026年第50周), `day_span(first, last)`, `|listed`,
     `name_of(kind, code)`."""
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["local_time"] = local_time
@@ -179,6 +185,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["in_reader_language"] = in_reader_language
     app.jinja_env.filters["zone_label"] = lambda zone: zone_label(zone, short_lang())
     app.jinja_env.filters["holiday_name"] = lambda name: holiday_name(name, short_lang())  # chinese-calendar's English
+    app.jinja_env.filters["listed"] = listed
+    app.jinja_env.filters["period_name"] = lambda label: period_name(label, short_lang())
+    app.jinja_env.globals["day_span"] = lambda first, last: day_span(first, last, short_lang())
     app.jinja_env.globals["name_of"] = name_of
     for kind in NAMES:
         app.jinja_env.filters[f"{kind}_name"] = lambda code, kind=kind: name_of(kind, code)
