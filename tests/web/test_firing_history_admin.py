@@ -132,3 +132,20 @@ def test_the_raw_firing_record_reads_its_conditions_decisions_and_rule_in_words(
     assert decided.startswith("Escalated to Tier 2: Inspection squad supervision; listed publicly (挂牌督办) by 区城管委, "
                               "to be rectified by 2026-05-13 00:00: ")
     assert "Notice to Tier 1: Squad internal supervision in the inbox" in decided and "{" not in decided
+
+
+@pytest.mark.parametrize("lang, condition", [
+    ("zh", "问题类别代码 属于 露天烧烤（06029），实际为 露天烧烤（06029）"),
+    ("en", "category code is one of Outdoor barbecue (06029) (actual: Outdoor barbecue (06029))")])
+def test_the_export_words_conditions_and_titles_rules_in_the_readers_language(auditor, intake_token, drain, session,
+                                                                              lang, condition):
+    """The CSV wrote "category in ['06029'] = 06029" and the rule's bare key, unlike the page above it."""
+    auditor.post("/api/v1/events", json=event("06029", "DC-02", hour=14), headers=bearer(intake_token))
+    drain()
+    firing = session.scalar(select(Firing).where(Firing.rule_key == "zero_tolerance.zt4").order_by(Firing.id.desc()))
+    title = firing.ruleset_version.rules["zero_tolerance.zt4"]["title"][lang]
+    exported = auditor.get(f"/admin/history/export.csv?rule=zero_tolerance.zt4&lang={lang}")
+    header, *rows = csv.reader(io.StringIO(exported.data.decode("utf-8-sig")))
+    row = dict(zip(header, next(r for r in rows if r[0] == str(firing.id))))
+    rule, matched, key = {"zh": ("规则", "命中条件", "规则键"), "en": ("Rule", "Matched conditions", "Rule key")}[lang]
+    assert (row[rule], row[matched], row[key]) == (title, condition, "zero_tolerance.zt4")
