@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.core.models import Category, Firing, Grid, SupervisionTier, TaskTemplate, Timeline, Unit
+from engine.core.models import Category, FilingCondition, Firing, Grid, SupervisionTier, TaskTemplate, Timeline, Unit
 from engine.core.worktime import describe_limit
 from rules.wording import describe_condition, describe_origin
 from web.common.display import local_time
@@ -17,10 +17,15 @@ from web.common.extensions import db
 
 
 def namer() -> Any:
+    """A namer of the codes a condition holds: categories, grids and units, and filing conditions (a code such as
+    building_materials is no word an official knows) where no category, grid or unit has that code."""
     names: dict[str, tuple[str, str]] = {}
     for model in (Category, Grid, Unit):
         for code, zh, en in db.session.execute(select(model.code, model.name_zh, model.name_en)):
             names[code] = (zh, en)
+    for code, zh, en in db.session.execute(select(FilingCondition.code, FilingCondition.name_zh,
+                                                  FilingCondition.name_en)):
+        names.setdefault(code, (zh, en))
 
     def name_of(lang: int, value: Any) -> str:
         if not (isinstance(value, str) and value in names):
