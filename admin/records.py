@@ -31,8 +31,8 @@ from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people, staff_without_area
 from engine.space.grids import grid_code_problems
 from rules.wording import describe_condition
-from web.common.display import duration, name_of
-from web.common.explain import decision_lines, namer
+from web.common.display import duration, name_of, source_name
+from web.common.explain import decision_lines, fact_lines, namer
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -215,6 +215,11 @@ def _record_by_id(model: type):
     return shown
 
 
+def _lines(lines: list[str]) -> Markup:
+    """Readable lines as a list on the detail page, one condition, decision or fact each."""
+    return Markup("<ul class=\"mb-0\">{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in lines))
+
+
 class EventView(ReadOnlyView):
     """Events as they came in, with the reporter (来电人) named and their phone masked; an anonymous report
     shows no reporter."""
@@ -226,7 +231,8 @@ class EventView(ReadOnlyView):
                       "source_type": named_choices("source_type")}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
-    column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
+    column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone,
+                         "source": lambda v, c, m, n: source_name(m.source, m.source_type)}
     column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),
                      "grid": _l("Grid"), "occurred_at": _l("Occurred at"), "status": _l("Status"),
                      "attempts": _l("Attempts"), "source_type": _l("Source type"),
@@ -237,7 +243,8 @@ class EventView(ReadOnlyView):
                            "occurred_at", "received_at", "description", "address", "lat", "lon", "media_url",
                            "reporter_name", "reporter_phone", "anonymous", "confidence", "inspection_tier", "case",
                            "status", "attempts", "last_error", "evaluated_at", "points", "facts")
-    column_formatters_detail = column_formatters
+    column_formatters_detail = {**column_formatters,
+                                "facts": lambda v, c, m, n: _lines(fact_lines(m.facts, short_lang()))}
 
 
 def _rule_title(view, context, model: Task, name: str) -> str:
@@ -268,11 +275,6 @@ class TaskView(ReadOnlyView):
         "limit_value": lambda v, c, m, n: describe_limit(m.limit_value, m.limit_unit, short_lang())
         if m.limit_value is not None and m.limit_unit else "",
         "paused_seconds": lambda v, c, m, n: duration(m.paused_seconds)}
-
-
-def _lines(lines: list[str]) -> Markup:
-    """Readable lines as a list on the detail page, one condition or decision each."""
-    return Markup("<ul class=\"mb-0\">{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in lines))
 
 
 def _firing_rule(view, context, model: Firing, name: str) -> str:

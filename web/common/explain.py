@@ -8,10 +8,14 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.core.models import Category, FilingCondition, Firing, Grid, SupervisionTier, TaskTemplate, Timeline, Unit
+from engine.core.models import Campaign, Category, FilingCondition, Firing, Grid, SupervisionTier, TaskTemplate, Timeline, Unit
 from engine.core.worktime import describe_limit
-from rules.wording import describe_condition, describe_origin
-from web.common.display import local_time
+from engine.space.permits import KIND_NAMES as PERMIT_KIND_NAMES
+from engine.space.points import TYPE_NAMES as POINT_TYPE_NAMES
+from engine.space.zones import KIND_NAMES as ZONE_KIND_NAMES
+from rules.facts import FACTS
+from rules.wording import BOOL, describe_condition, describe_origin
+from web.common.display import local_time, source_name
 from web.common.display import name_of as code_name
 from web.common.extensions import db
 
@@ -119,3 +123,41 @@ def decision_lines(firing: Firing, lang: str) -> list[str]:
         else:
             lines.append(str(d))
     return lines
+
+
+#: Names of the values of the facts that hold a kind of thing by code (zones, permits, point types).
+VALUE_NAMES = {"in_zone": ZONE_KIND_NAMES, "permits_valid": PERMIT_KIND_NAMES, "inspection_point": POINT_TYPE_NAMES}
+#: Facts whose codes are named by web.common.display.name_of.
+CODE_KINDS = {"source_type": "source_type", "unit_type": "unit_type"}
+
+
+def fact_lines(facts: dict[str, Any] | None, lang: str) -> list[str]:
+    """An event's evaluated facts as "label: value" in the reader's language, codes named; facts kept per campaign
+    (by campaign id) are headed by the campaign's name when there are several."""
+    if not facts:
+        return []
+    if all(isinstance(v, dict) for v in facts.values()):
+        campaigns = {str(c.id): _in(lang, c.name_zh, c.name_en) for c in db.session.scalars(select(Campaign))}
+        if len(facts) == 1:
+            return fact_lines(next(iter(facts.values())), lang)
+        return [f"{campaigns.get(key, key)} · {line}" for key, values in facts.items()
+                for line in fact_lines(values, lang)]
+    name_of, i = namer(), 0 if lang == "zh" else 1
+
+    def shown(fact: str, value: Any) -> str:
+        if value in ("", None, []):
+            return "—"
+        if isinstance(value, bool):
+            return BOOL[value][i]
+        if isinstance(value, list):
+            return ("、" if i == 0 else ", ").join(shown(fact, v) for v in value)
+        if fact == "source":
+            return source_name(value, facts.get("source_type"), lang)
+        if fact in CODE_KINDS:
+            return code_name(CODE_KINDS[fact], value, lang)
+        if fact in VALUE_NAMES and value in VALUE_NAMES[fact]:
+            return VALUE_NAMES[fact][value][i]
+        return name_of(i, value)
+
+    return [f"{(FACTS[f].zh if i == 0 else FACTS[f].en) if f in FACTS else f}{'：' if i == 0 else ': '}{shown(f, v)}"
+            for f, v in facts.items()]
