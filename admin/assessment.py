@@ -26,19 +26,16 @@ from wtforms.validators import Optional as Blank
 from wtforms.widgets import NumberInput
 
 from admin.base import MasterDataView, ReadOnlyView
+from admin.list_rows import ROW_FORMATTERS
 from engine.assessment.case_rates import DEFAULT_BASIC_WEIGHT, DEFAULT_RESPONSE_HOURS
 from engine.assessment.indicators import HAPPENINGS
-from engine.core.models import (AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, TaskTemplate, Timeline,
-                               Unit)
-from engine.core.worktime import describe_limit
-from rules.wording import describe_when
+from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
 from engine.assessment.ranking import (DEFAULT_CAPS, DEFAULT_NO_CASES, DEFAULT_PEER_GROUPS, DEFAULT_WEIGHTS,
                                       NO_CASE_PLACEMENTS, config_for)
 from engine.assessment.sanctions import KINDS, SANCTIONS, describe
 from engine.cases.cooperation import COOPERATION_POINTS
 from web.assessment import group_label, rate_labels
 from admin.masterdata import UNIT_TYPES
-from web.common.explain import assignment, namer
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -365,47 +362,6 @@ class AssessmentConfigView(_AssessmentView):
         return valid
 
 
-def _row_conditions(view, context, model: ListItem, name: str) -> str:
-    """The row's extra conditions in words (a Python dict of facts and operators is no reading for an official)."""
-    lang, name_of = short_lang(), namer()
-    return ("；" if lang == "zh" else "; ").join(describe_when(c, lang, name_of) for c in model.conditions or []
-                                                if isinstance(c, dict))
-
-
-def _row_categories(view, context, model: ListItem, name: str) -> str:
-    lang, name_of = short_lang(), namer()
-    return ("、" if lang == "zh" else ", ").join(name_of(0 if lang == "zh" else 1, code) for code in model.categories or [])
-
-
-def _row_template(view, context, model: ListItem, name: str) -> str:
-    """The task template by its name (the newest version's), its code after it."""
-    template = db.session.scalar(select(TaskTemplate).where(TaskTemplate.code == model.template_code)
-                                 .order_by(TaskTemplate.version.desc()).limit(1))
-    return _named(template, model.template_code)
-
-
-def _row_timeline(view, context, model: ListItem, name: str) -> str:
-    if not model.timeline_code:
-        return _("(no timeline)")
-    timeline = db.session.scalar(select(Timeline).where(Timeline.campaign_id == model.rule_list.campaign_id,
-                                                        Timeline.code == model.timeline_code))
-    return _named(timeline, model.timeline_code)
-
-
-def _named(record: Any, code: str) -> str:
-    """A record's name in the reader's language with its code after it; the code alone if nothing has it."""
-    if record is None:
-        return code
-    zh = short_lang() == "zh"
-    return f"{record.name_zh}（{code}）" if zh else f"{record.name_en or record.name_zh} ({code})"
-
-
-def _row_limit(view, context, model: ListItem, name: str) -> str:
-    limit = model.limit or {}
-    return describe_limit(limit["value"], limit["unit"], short_lang()) if limit.get("unit") else \
-        _("(the category's limit)")
-
-
 class PointRulesView(_AssessmentView):
     """Only the points column of list rows: the rest of a row is edited with its list."""
 
@@ -417,9 +373,7 @@ class PointRulesView(_AssessmentView):
     form_args = {"points": {"widget": NumberInput(step="any", min=0), "validators": [InputRequired()]},
                  "point_rules": {"labels": happening_labels}}
     column_formatters = {"point_rules": _points_shown}
-    column_formatters_detail = {**column_formatters, "conditions": _row_conditions, "categories": _row_categories,
-                                "assign": lambda v, c, m, n: assignment(m.assign, short_lang()),
-                                "template_code": _row_template, "timeline_code": _row_timeline, "limit": _row_limit}
+    column_formatters_detail = {**column_formatters, **ROW_FORMATTERS}
     column_labels = {"rule_list": _l("List"), "position": _l("Number"), "key": _l("Row"), "title_zh": _l("Title"),
                      "points": _l("Default points"), "point_rules": _l("Points per happening")}
     column_descriptions = {"point_rules": _l("Points the responsible unit loses for each happening; an empty box "

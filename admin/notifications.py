@@ -64,7 +64,8 @@ class RecipientView(MasterDataView):
     can_delete = True
     column_details_exclude_list = ("secret",)
     column_formatters = {"name": _recipient_name,
-                         "address": lambda view, context, model, name: _recipient_address(model), "scope": _labelled(SCOPES), "channel": _labelled(CHANNELS), "language": _labelled(LANGUAGES)}
+                         "address": lambda view, context, model, name: _recipient_address(model),
+                         "scope": _labelled(SCOPES), "channel": _labelled(CHANNELS), "language": _labelled(LANGUAGES)}
     column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",
                    "language", "enabled")

@@ -8,7 +8,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.core.models import Campaign, Category, FilingCondition, Firing, Grid, SupervisionTier, TaskTemplate, Timeline, Unit
+from engine.core.models import (Campaign, Category, FilingCondition, Firing, Grid, SupervisionTier, TaskTemplate,
+                               Timeline, Unit)
 from engine.core.worktime import describe_limit
 from engine.space.permits import KIND_NAMES as PERMIT_KIND_NAMES
 from engine.space.points import TYPE_NAMES as POINT_TYPE_NAMES
