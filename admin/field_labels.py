@@ -156,13 +156,19 @@ def coded_value(field: str, value: Any) -> str | None:
 
 def tier_name(level: int) -> str:
     """A supervision tier by its level and name ("第 2 级：督察中队定向督查") where every campaign names that level
-    alike; by its level alone where campaigns differ (a change history row names no campaign)."""
+    alike; by its level alone where campaigns differ (a change history row names no campaign). Looked up once a
+    request: a frozen version names its tiers in every ladder step."""
+    from flask import g
     from sqlalchemy import select
 
     from engine.core.models import SupervisionTier
     from web.common.extensions import db
 
     zh = short_lang() == "zh"
-    names = {(t.name_zh if zh else t.name_en or t.name_zh)
-             for t in db.session.scalars(select(SupervisionTier).where(SupervisionTier.level == level))}
-    return _("Tier %(level)s: %(name)s", level=level, name=names.pop()) if len(names) == 1 else _("Tier %(n)s", n=level)
+    if "tier_names" not in g:
+        g.tier_names = {}
+        for tier in db.session.scalars(select(SupervisionTier)):
+            g.tier_names.setdefault(tier.level, set()).add(tier.name_zh if zh else tier.name_en or tier.name_zh)
+    names = g.tier_names.get(level, set())
+    return _("Tier %(level)s: %(name)s", level=level, name=next(iter(names))) if len(names) == 1 else \
+        _("Tier %(n)s", n=level)
