@@ -48,6 +48,7 @@ LABELS = {
     "closing_en": _l("Closing condition (English)"), "handler": _l("Handling unit"), "document": _l("Rule document"),
     "compiled": _l("Compiled form"), "bundle": _l("Frozen timelines, tiers, templates and lists"),
     "failed_login_window_start": _l("Failed sign-ins counted since"),
+    "rung": _l("Takes ladder steps of"), "unit_types": _l("Supervises"), "user": _l("User"),
 }
 #: The kinds of record the change history tracks (engine/audit/changelog.py TRACKED), as readers call them.
 OBJECT_TYPES = {
@@ -146,6 +147,10 @@ def coded_value(field: str, value: Any) -> str | None:
         return str(dict(ANCHORS)[value])
     if field in ("tier", "tier_level") and isinstance(value, int):
         return tier_name(value)
+    if field == "rung" and isinstance(value, int):
+        return _("Tier %(n)s", n=value)
+    if field == "share" and isinstance(value, (int, float)) and 0 < value < 1:
+        return f"{value:.0%}"
     if field == "after_minutes" and isinstance(value, (int, float)):
         return duration(value * 60)
     if field == "unit_types" and isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -152,3 +152,5 @@ def test_the_change_history_names_languages_ladder_actions_tiers_and_minutes(app
     assert _changes(english, "action")[0][0] == "list publicly" and _changes(english, "after_minutes")[0][0] == "1 h"
     versions = client.get("/admin/changes/?object_type=RulesetVersion&lang=zh").get_data(as_text=True)
     assert "职务" not in versions and 'data-field="position"' in versions
+    assert ">rung<" not in versions and "inspection_squad" not in versions and "承接的督办级别" in versions
+    assert '<dd class="col-7 mb-1">80%</dd>' in versions  # a ladder step at 0.8 of the limit
