@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.core.models import Category, Firing, Grid
+from engine.core.models import Category, Firing, Grid, SupervisionTier
 from tests.helpers import bearer, event
 
 
@@ -129,9 +129,11 @@ def test_the_raw_firing_record_reads_its_conditions_decisions_and_rule_in_words(
     session.flush()
     cells = _cells(auditor.get(f"/admin/firing/details/?id={firing.id}&lang=en").get_data(as_text=True))
     decided = cells["Decisions"]
-    assert decided.startswith("Escalated to Tier 2: Inspection squad supervision; listed publicly (挂牌督办) by 区城管委, "
-                              "to be rectified by 2026-05-13 00:00: ")
-    assert "Notice to Tier 1: Squad internal supervision in the inbox" in decided and "{" not in decided
+    tiers = {t.level: t.name_en for t in session.scalars(select(SupervisionTier).where(
+        SupervisionTier.campaign_id == firing.campaign_id))}
+    assert decided.startswith(f"Escalated to Tier 2: {tiers[2]}; listed publicly (挂牌督办) by 区城管委, "
+                              f"to be rectified by 2026-05-13 00:00: {title['en']}")
+    assert f"Notice to Tier 1: {tiers[1]} in the inbox" in decided and "{" not in decided
 
 
 @pytest.mark.parametrize("lang, condition", [
