@@ -23,7 +23,8 @@ from admin.imports import ImportView
 from admin.inspection import add_inspection_views
 from admin.checklists import ChecklistImportView, ChecklistItemView
 from admin.evaluation import DeductionImportView
-from admin.field_labels import field_label, learn_view_labels, object_type_label, referenced_name, yes_no
+from admin.field_labels import (coded_value, field_label, learn_view_labels, object_type_label, referenced_name,
+                                yes_no)
 from admin.inspection_points import InspectionPointTypeView, InspectionPointView
 from admin.lists import ListEditorView
 from admin.masterdata import add_master_data_views
@@ -67,7 +68,7 @@ def init_admin(app: Flask) -> Admin:
     app.after_request(_page_language)
     app.jinja_env.globals["admin_may_edit"] = may_edit  # templates hide edit controls from read-only roles
     app.jinja_env.globals.update(field_label=field_label, object_type_label=object_type_label, yes_no=yes_no,
-                                  referenced_name=referenced_name)  # labelled values (admin/_values.html)
+                                  referenced_name=referenced_name, coded_value=coded_value)  # admin/_values.html
     admin = Admin(app, name=_l("CivicRules administration"), theme=Bootstrap4Theme(),
                   index_view=IndexView(url="/admin"),
                   translations_path=str(Path(__file__).resolve().parent / "translations"))

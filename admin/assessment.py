@@ -26,6 +26,7 @@ from wtforms.validators import Optional as Blank
 from wtforms.widgets import NumberInput
 
 from admin.base import MasterDataView, ReadOnlyView
+from admin.list_rows import ROW_FORMATTERS
 from engine.assessment.case_rates import DEFAULT_BASIC_WEIGHT, DEFAULT_RESPONSE_HOURS
 from engine.assessment.indicators import HAPPENINGS
 from engine.core.models import AssessmentConfig, Campaign, ListItem, SanctionDue, SanctionRule, Unit
@@ -372,8 +373,8 @@ class PointRulesView(_AssessmentView):
     form_args = {"points": {"widget": NumberInput(step="any", min=0), "validators": [InputRequired()]},
                  "point_rules": {"labels": happening_labels}}
     column_formatters = {"point_rules": _points_shown}
-    column_formatters_detail = column_formatters
-    column_labels = {"rule_list": _l("List"), "key": _l("Row"), "title_zh": _l("Title"),
+    column_formatters_detail = {**column_formatters, **ROW_FORMATTERS}
+    column_labels = {"rule_list": _l("List"), "position": _l("Number"), "key": _l("Row"), "title_zh": _l("Title"),
                      "points": _l("Default points"), "point_rules": _l("Points per happening")}
     column_descriptions = {"point_rules": _l("Points the responsible unit loses for each happening; an empty box "
                                              "costs the default points.")}

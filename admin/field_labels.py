@@ -18,7 +18,7 @@ LABELS = {
     "template_code": _l("Task template"), "timeline": _l("Timeline"), "timeline_code": _l("Timeline"),
     "limit": _l("Limit"), "unit": _l("Unit"), "points": _l("Points lost"), "legal_basis": _l("Legal basis"),
     "enabled": _l("Enabled"), "effective_from": _l("Effective from"), "effective_to": _l("Effective until"),
-    "position": _l("Position"), "origin": _l("Origin"), "list": _l("List"), "item": _l("List row"),
+    "position": _l("Number"), "origin": _l("Origin"), "list": _l("List"), "item": _l("List row"),
     "when": _l("When"), "all": _l("All of"), "any": _l("Any of"), "then": _l("Then"), "do": _l("Action"),
     "to": _l("To"), "version": _l("Version"), "code": _l("Code"), "steps": _l("Steps"),
     "after_minutes": _l("After (minutes)"), "members": _l("Members"), "comment": _l("Comment"),
@@ -48,6 +48,7 @@ LABELS = {
     "closing_en": _l("Closing condition (English)"), "handler": _l("Handling unit"), "document": _l("Rule document"),
     "compiled": _l("Compiled form"), "bundle": _l("Frozen timelines, tiers, templates and lists"),
     "failed_login_window_start": _l("Failed sign-ins counted since"),
+    "rung": _l("Takes ladder steps of"), "unit_types": _l("Supervises"), "user": _l("User"),
 }
 #: The kinds of record the change history tracks (engine/audit/changelog.py TRACKED), as readers call them.
 OBJECT_TYPES = {
@@ -62,6 +63,10 @@ OBJECT_TYPES = {
     "Zone": _l("Zone"),
 }
 
+
+#: Fields whose shared label means something else on one kind of record: a person's position is their post (职务),
+#: not a row's place in its list (序号).
+OWN_LABELS = {("Person", "position")}
 
 #: Column labels of the admin's model views by model name (filled by admin.init_admin): the change history names
 #: a record's fields as the record's own admin page does.
@@ -83,7 +88,8 @@ def field_label(name: Any, object_type: str | None = None) -> str:
     its `unit`), else the stored name itself (a new or custom field)."""
     text = str(name)
     own = VIEW_LABELS.get(object_type or "", {})
-    found = LABELS.get(text) or own.get(text) or (own.get(text[:-3]) if text.endswith("_id") else None)
+    first = own.get(text) if (object_type, text) in OWN_LABELS else None
+    found = first or LABELS.get(text) or own.get(text) or (own.get(text[:-3]) if text.endswith("_id") else None)
     return str(found) if found is not None else text
 
 
@@ -114,3 +120,60 @@ def referenced_name(field: str, value: Any) -> str | None:
     name = getattr(record, "name_zh" if zh else "name_en", None) or getattr(record, "name", None) or ""
     code = getattr(record, "code", None)
     return f"{name}（{code}）" if code and name else (name or code or None)
+
+
+#: Languages by their own names, as the language switch names them.
+LANGUAGE_NAMES = {"zh_Hans_CN": "中文", "zh": "中文", "en": "English"}
+#: What a rule's action (`do`) does, as the rule editor names it.
+RULE_ACTIONS = {"create_task": _l("Create a task"), "notify": _l("Notify"), "escalate": _l("Escalate")}
+
+
+def coded_value(field: str, value: Any) -> str | None:
+    """A stored code or number by what it means (语言 中文, 操作 挂牌督办, 层级 第 2 级：督察中队定向督查, 之后
+    60 分钟), so the change history reads as the editing pages do; None when the field holds no such code."""
+    from admin.fields import ANCHORS
+    from engine.supervision.steps import ACTION_NAMES
+    from web.common.display import duration, name_of
+
+    if isinstance(value, bool) or value is None:
+        return None
+    if field in ("language", "locale") and value in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[value]
+    if field == "action" and value in ACTION_NAMES:
+        return ACTION_NAMES[value][0 if short_lang() == "zh" else 1]
+    if field == "do" and value in RULE_ACTIONS:
+        return str(RULE_ACTIONS[value])
+    if field == "anchor" and value in dict(ANCHORS):
+        return str(dict(ANCHORS)[value])
+    if field in ("tier", "tier_level") and isinstance(value, int):
+        return tier_name(value)
+    if field == "rung" and isinstance(value, int):
+        return _("Tier %(n)s", n=value)
+    if field == "share" and isinstance(value, (int, float)) and 0 < value < 1:
+        return f"{value:.0%}"
+    if field == "after_minutes" and isinstance(value, (int, float)):
+        return duration(value * 60)
+    if field == "unit_types" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "、".join(name_of("unit_type", v) for v in value) if short_lang() == "zh" else \
+            ", ".join(name_of("unit_type", v) for v in value)
+    return None
+
+
+def tier_name(level: int) -> str:
+    """A supervision tier by its level and name ("第 2 级：督察中队定向督查") where every campaign names that level
+    alike; by its level alone where campaigns differ (a change history row names no campaign). Looked up once a
+    request: a frozen version names its tiers in every ladder step."""
+    from flask import g
+    from sqlalchemy import select
+
+    from engine.core.models import SupervisionTier
+    from web.common.extensions import db
+
+    zh = short_lang() == "zh"
+    if "tier_names" not in g:
+        g.tier_names = {}
+        for tier in db.session.scalars(select(SupervisionTier)):
+            g.tier_names.setdefault(tier.level, set()).add(tier.name_zh if zh else tier.name_en or tier.name_zh)
+    names = g.tier_names.get(level, set())
+    return _("Tier %(level)s: %(name)s", level=level, name=next(iter(names))) if len(names) == 1 else \
+        _("Tier %(n)s", n=level)

@@ -173,13 +173,18 @@ class FiringHistoryView(Guarded, BaseView):
 def export_header() -> list[str]:
     return [_("Firing"), _("Fired at (local time)"), _("Campaign"), _("Ruleset version"), _("Rule"),
             _("Rule version"), _("Evaluation"), _("List"), _("List item"), _("Event"), _("Task"), _("Unit"),
-            _("Category"), _("Grid"), _("Points"), _("Matched conditions (fact, operator, value = actual)")]
+            _("Category"), _("Grid"), _("Points"), _("Matched conditions"), _("Rule key")]
 
 
 def rule_title(firing: Firing, lang: str) -> str:
     """The rule's title as frozen in the version the firing ran under, in the other language if the reader's is
     missing; "" where the document has none, so the page shows the key once instead of the key as a title too."""
-    doc = firing.ruleset_version.rules.get(firing.rule_key) or {}
+    return titled(firing.ruleset_version.rules.get(firing.rule_key), lang)
+
+
+def titled(doc: dict[str, Any] | None, lang: str) -> str:
+    """A frozen rule document's title in the reader's language, else the other; "" without one."""
+    doc = doc or {}
     titles = doc.get("title") if isinstance(doc.get("title"), dict) else {}
     return titles.get(lang) or titles.get("en" if lang == "zh" else "zh") or ""
 
@@ -195,8 +200,13 @@ def export_names(lang: str) -> ExportNames:
         return {r.id: f"{r.code} {r.name_zh if lang == 'zh' else r.name_en}" for r in db.session.scalars(select(model))}
 
     campaigns = list(db.session.scalars(select(Campaign)))
+    versions = list(db.session.scalars(select(RulesetVersion)))
+    name_of = namer()
     return ExportNames(campaigns=named(Campaign), zones={c.id: campaign_zone(c) for c in campaigns},
                        units=named(Unit), categories=named(Category), grids=named(Grid),
-                       versions={v.id: f"#{v.number}" for v in db.session.scalars(select(RulesetVersion))},
+                       versions={v.id: f"#{v.number}" for v in versions},
+                       titles={(v.id, key): titled(doc, lang) for v in versions for key, doc in (v.rules or {}).items()
+                               if isinstance(doc, dict)},
+                       condition=lambda leaf: describe_condition(leaf, lang, name_of),
                        lists={kind: names[0 if lang == "zh" else 1] for kind, names in LISTS.items()},
                        phases=phase_names(lang))

@@ -13,10 +13,11 @@ from wtforms import PasswordField, SelectField, StringField
 
 from admin.fields import choice_label
 from admin.base import MasterDataView, ReadableModelView, URL_IN_TEXT, may_edit, shown_address
-from engine.core.models import Delivery
+from engine.core.models import Delivery, Recipient
 from engine.delivery import outbox
 from engine.delivery.sms import SMS_CHANNELS, sms_phone
 from engine.people.staff import mask_phone
+from web.common.display import in_reader_language
 from web.common.extensions import db
 from workers.queues import enqueue_delivery
 
@@ -37,6 +38,16 @@ CHANNELS = (("webhook", _l("JSON webhook")), ("wecom", _l("WeCom group robot")),
 LANGUAGES = (("zh", _l("Chinese")), ("en", _l("English")))
 
 
+def _recipient_name(view, context, model: Recipient, name: str) -> str:
+    """The name in the reader's language where it was stored in both ("周立新 值班 / on duty"): a person's channel
+    keeps the person's name in front, the rest in the reader's language ("周立新 on duty")."""
+    text = model.name or ""
+    owner = f"{model.person.name} " if model.person is not None and model.person.name else ""
+    if owner and text.startswith(owner):
+        return owner + in_reader_language(text[len(owner):])
+    return in_reader_language(text)
+
+
 def _labelled(choices: tuple[tuple[str, Any], ...]):
     """A list column showing a code by the label its form offers (the list would otherwise print `email`)."""
     return lambda view, context, model, name: choice_label(choices, getattr(model, name))
@@ -52,7 +63,8 @@ class RecipientView(MasterDataView):
 
     can_delete = True
     column_details_exclude_list = ("secret",)
-    column_formatters = {"address": lambda view, context, model, name: _recipient_address(model),
+    column_formatters = {"name": _recipient_name,
+                         "address": lambda view, context, model, name: _recipient_address(model),
                          "scope": _labelled(SCOPES), "channel": _labelled(CHANNELS), "language": _labelled(LANGUAGES)}
     column_formatters_detail = column_formatters
     column_list = ("name", "scope", "unit", "person", "campaign", "tier_level", "source", "channel", "address",

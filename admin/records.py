@@ -15,10 +15,11 @@ from wtforms.validators import InputRequired, NumberRange
 
 from admin.base import (ACCOUNT_MANAGERS, READERS, SECURITY_AUDITORS, Guarded, MasterDataView, ReadOnlyView, may_edit,
                         named_choices, require_editor, shown_label)
+from admin.history import rule_title
 from admin.people import RecordPicker, import_upload, person_cell, person_picker, place_problems, without_area_url
 from admin.roster import tonight_gaps
 from engine.core import clock
-from engine.core.models import Campaign, Category, Event, Grid, Task, Unit
+from engine.core.models import Campaign, Category, Event, Firing, Grid, Task, Unit
 from engine.core.states import EventStatus
 from engine.evaluation.decide import ROUTINE
 from engine.core.holiday_notice import TEMPLATE as NOTICE_TEMPLATE
@@ -29,7 +30,9 @@ from engine.core.worktime import describe_limit, holiday_name, missing_years_ahe
 from engine.intake.reporter import shown_reporter
 from engine.people.responsibility import check_grid, grids_missing_people, staff_without_area
 from engine.space.grids import grid_code_problems
-from web.common.display import duration, name_of
+from rules.wording import describe_condition
+from web.common.display import duration, name_of, source_name
+from web.common.explain import decision_lines, fact_lines, namer
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -212,6 +215,11 @@ def _record_by_id(model: type):
     return shown
 
 
+def _lines(lines: list[str]) -> Markup:
+    """Readable lines as a list on the detail page, one condition, decision or fact each."""
+    return Markup("<ul class=\"mb-0\">{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(x) for x in lines))
+
+
 class EventView(ReadOnlyView):
     """Events as they came in, with the reporter (来电人) named and their phone masked; an anonymous report
     shows no reporter."""
@@ -223,7 +231,8 @@ class EventView(ReadOnlyView):
                       "source_type": named_choices("source_type")}
     column_filters = ("status", "source")
     column_default_sort = ("id", True)
-    column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone}
+    column_formatters = {"id": _event_id, "reporter_name": _reporter_name, "reporter_phone": _reporter_phone,
+                         "source": lambda v, c, m, n: source_name(m.source, m.source_type)}
     column_labels = {"source": _l("Source"), "source_event_id": _l("Source id"), "category": _l("Category"),
                      "grid": _l("Grid"), "occurred_at": _l("Occurred at"), "status": _l("Status"),
                      "attempts": _l("Attempts"), "source_type": _l("Source type"),
@@ -234,7 +243,8 @@ class EventView(ReadOnlyView):
                            "occurred_at", "received_at", "description", "address", "lat", "lon", "media_url",
                            "reporter_name", "reporter_phone", "anonymous", "confidence", "inspection_tier", "case",
                            "status", "attempts", "last_error", "evaluated_at", "points", "facts")
-    column_formatters_detail = column_formatters
+    column_formatters_detail = {**column_formatters,
+                                "facts": lambda v, c, m, n: _lines(fact_lines(m.facts, short_lang()))}
 
 
 def _rule_title(view, context, model: Task, name: str) -> str:
@@ -267,6 +277,22 @@ class TaskView(ReadOnlyView):
         "paused_seconds": lambda v, c, m, n: duration(m.paused_seconds)}
 
 
+def _firing_rule(view, context, model: Firing, name: str) -> str:
+    """The rule by the title frozen in its version, its key after it, as the task list shows a task's rule."""
+    title = rule_title(model, short_lang())
+    return f"{title} ({model.rule_key})" if title else model.rule_key
+
+
+def _matched(view, context, model: Firing, name: str) -> Markup:
+    """Each condition that matched in words, with the value that met it, as on the firing's explanation card."""
+    name_of = namer()
+    return _lines([describe_condition(leaf, short_lang(), name_of) for leaf in model.matched or []])
+
+
+def _decisions(view, context, model: Firing, name: str) -> Markup:
+    return _lines(decision_lines(model, short_lang()))
+
+
 class FiringView(ReadOnlyView):
     column_list = ("id", "event_id", "rule_key", "rule_version", "ruleset_version_id", "phase", "list_kind",
                    "task_id", "fired_at")
@@ -280,8 +306,10 @@ class FiringView(ReadOnlyView):
     column_details_list = ("id", "event", "ruleset_version", "rule_key", "rule_version", "phase", "list_kind",
                            "list_item", "points", "task_id", "unit_id", "category_id", "grid_id", "fired_at",
                            "matched", "decisions", "mac")
+    column_formatters = {"rule_key": _firing_rule}
     column_formatters_detail = {"unit_id": _record_by_id(Unit), "category_id": _record_by_id(Category),
-                                "grid_id": _record_by_id(Grid)}
+                                "grid_id": _record_by_id(Grid), "rule_key": _firing_rule, "matched": _matched,
+                                "decisions": _decisions}
 
 
 class VersionView(ReadOnlyView):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
@@ -101,8 +101,9 @@ def stream(session: Session, f: FiringFilter, chunk: int = 1000) -> Iterator[Fir
 
 @dataclass(frozen=True)
 class ExportNames:
-    """What an export writes instead of database ids, in the reader's language: "code name" by id, each campaign's
-    time zone, the lists' names and each ruleset version's number."""
+    """What an export writes instead of database ids and codes, in the reader's language: "code name" by id, each
+    campaign's time zone, the lists' names, each ruleset version's number, each rule's title by (version id, key)
+    and a matched condition in words."""
 
     campaigns: dict[int, str]
     zones: dict[int, ZoneInfo]
@@ -112,17 +113,21 @@ class ExportNames:
     versions: dict[int, str]
     lists: dict[str, str]
     phases: dict[str, str]
+    titles: dict[tuple[int, str], str]
+    condition: Callable[[dict[str, Any]], str]
 
 
 def export_row(f: Firing, names: ExportNames) -> list[Any]:
-    """A row of the CSV and XLSX exports: the local time of the firing's campaign, codes and names, not ids."""
-    matched = "; ".join(f"{m.get('fact')} {m.get('op')} {m.get('value')} = {m.get('actual')}" for m in f.matched or [])
+    """A row of the CSV and XLSX exports: the local time of the firing's campaign, codes and names, not ids; the
+    rule by its title, its key in the last column."""
+    matched = "; ".join(names.condition(m) for m in f.matched or [])
     zone = names.zones.get(f.campaign_id, ZoneInfo(DEFAULT_TIMEZONE))
     return [f.id, local(f.fired_at, zone), names.campaigns.get(f.campaign_id, ""),
-            names.versions.get(f.ruleset_version_id, ""), f.rule_key, f.rule_version,
+            names.versions.get(f.ruleset_version_id, ""),
+            names.titles.get((f.ruleset_version_id, f.rule_key)) or f.rule_key, f.rule_version,
             names.phases.get(f.phase, f.phase), names.lists.get(f.list_kind, f.list_kind or ""), f.list_item or "", f.event_id, f.task_id,
             names.units.get(f.unit_id, ""), names.categories.get(f.category_id, ""), names.grids.get(f.grid_id, ""),
-            f.points, matched]
+            f.points, matched, f.rule_key]
 
 
 def rule_version(session: Session, firing: Firing) -> dict[str, Any] | None:

@@ -47,7 +47,9 @@ def check_item(session: Session, data: dict[str, Any], row: int | None = None) -
 
     code_of_type = str(data.get("type") or "").strip()
     kind = session.scalar(select(InspectionPointType).where(InspectionPointType.code == code_of_type))
-    if kind is None:
+    if kind is None and not code_of_type:
+        refuse("type", "Required: choose the point type", "必填：请选择点位类型")
+    elif kind is None:
         refuse("type", f"no point type {code_of_type!r}", f"没有这个点位类型：{code_of_type}")
     code = str(data.get("code") or "").strip()
     if not code or len(code) > 32:

@@ -36,6 +36,8 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "site_shed": ("工地临时工棚", "Temporary site shed"),
     "night_works": ("夜间施工", "Night works"),
 }
+#: What a form left on its blank kind ("—") is told, as the other forms word a required choice.
+KIND_REQUIRED = Problem("kind", "Required: choose the permit kind", "必填：请选择审批种类")
 #: Other words the seeds and people use for a kind, accepted by the import.
 KIND_ALIASES: dict[str, str] = {
     **{alias: kind for kind, (zh, en) in KIND_NAMES.items() for alias in (kind, zh, en)},
@@ -165,7 +167,9 @@ def check_permit(session: Session, v: PermitInput,
         other = session.scalar(select(Permit.id).where(Permit.number == number))
         if other is not None and other != permit_id:
             problems.append(Problem("number", f"permit {number} already exists", f"审批编号 {number} 已存在"))
-    if kind not in PERMIT_KINDS:
+    if not kind:
+        problems.append(KIND_REQUIRED)
+    elif kind not in PERMIT_KINDS:
         problems.append(Problem("kind", f"unknown kind {kind!r}; one of {', '.join(PERMIT_KINDS)}",
                                 f"未知的审批种类「{kind}」，须为 {'、'.join(KIND_NAMES[k][0] for k in PERMIT_KINDS)} 之一"))
     if not v.holder_name.strip() and v.holder is None:
@@ -243,6 +247,8 @@ def save_permit_kind(session: Session, kind: str, approver: Unit | None, reviewe
                      filing_required: bool, settings: PermitKind | None = None) -> PermitKind:
     """Set who approves and reviews a kind and whether it is filed (a new row, or `settings`); the permit index then
     recounts the register. Raises InputError for an unknown kind or one set already; flushes, never commits."""
+    if not kind:
+        raise InputError([KIND_REQUIRED])
     if kind not in PERMIT_KINDS:
         raise InputError([Problem("kind", f"unknown kind {kind!r}; one of {', '.join(PERMIT_KINDS)}",
                                   f"未知的审批种类「{kind}」")])

@@ -300,3 +300,27 @@ def test_in_a_browser_groups_are_added_and_removed_and_a_bad_weight_is_shown_nex
     stored = _config(session, campaign_id)
     assert (stored.weights, stored.peer_groups) == ({"handling_rate": 40}, {"department": "departments",
                                                                             "squad": "squads"})
+
+
+def _detail_cells(page: str) -> dict[str, str]:
+    rows = re.findall(r"<td>\s*<b>(.*?)</b>\s*</td>\s*<td>(.*?)</td>", page, re.S)
+    return {label.strip(): re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", value))).strip()
+            for label, value in rows}
+
+
+def test_a_list_rows_points_page_reads_its_condition_unit_template_and_ladder_by_name(client, login, session):
+    """条件 was a Python dict, 责任单位 "grid_unit", 任务模板 "zt-clearance", 时限流程 "zt-ladder", the position 职务."""
+    login(client, "admin")
+    row = session.scalar(select(ListItem).where(ListItem.key == "ZT2"))
+    cells = _detail_cells(client.get(f"/admin/assessment_points/details/?id={row.id}").get_data(as_text=True))
+    assert "职务" not in cells and cells["序号"] == str(row.position)
+    assert cells["条件"].startswith("任一满足：问题类别代码 等于 ") and "建筑" in cells["条件"] and "{" not in cells["条件"]
+    assert "building_materials）" in cells["条件"]  # the filing condition named, its code after it
+    assert cells["责任单位"] == "网格责任单位"
+    assert cells["任务模板"] == "零容忍问题整治（zt-clearance）"
+    assert cells["时限流程"] == "零容忍督办流程（zt-ladder）"
+    assert "（08006）" in cells["覆盖的问题类别"]
+    english = _detail_cells(client.get(f"/admin/assessment_points/details/?id={row.id}&lang=en").get_data(as_text=True))
+    assert english["Responsible unit"] == "the grid's responsible unit"
+    assert english["Timeline"] == "Zero-tolerance escalation (zt-ladder)"
+    assert english["Conditions"].startswith("any of: category code is ")

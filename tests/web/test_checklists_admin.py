@@ -100,3 +100,16 @@ def test_readers_see_the_checklists_but_cannot_import(app, login):
     assert client.get("/admin/checklist_items/new/").status_code == 403
     app.config["WTF_CSRF_ENABLED"] = False
     assert client.post("/admin/checklist-import/", data={}).status_code == 403
+
+
+@pytest.mark.parametrize("lang, message", [("zh", "必填：请选择点位类型"), ("en", "Required: choose the point type")])
+def test_an_item_without_a_point_type_is_told_to_choose_one(admin, session, lang, message):
+    """The blank "—" choice read 没有这个点位类型：, naming no type at all."""
+    url = f"/admin/checklist_items/new/?lang={lang}"
+    token = csrf_from(admin.get(url).get_data(as_text=True))
+    answer = admin.post(url, data={"csrf_token": token, "type": "", "code": "FORM-2", "text": "校门口整洁",
+                                   "max_score": "3", "frequency": "daily", "position": "1"})
+    html = unescape(answer.get_data(as_text=True))
+    at = html.find('name="type"')
+    assert at > 0 and message in html[at:at + 2500] and "没有这个点位类型" not in html
+    assert session.scalar(select(func.count()).select_from(ChecklistItem).where(ChecklistItem.code == "FORM-2")) == 0

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.core.models import Category, Firing, Grid
+from engine.core.models import Category, Firing, Grid, SupervisionTier
 from tests.helpers import bearer, event
 
 
@@ -99,3 +99,55 @@ def test_each_row_names_its_rule_once_with_key_and_version_beneath(auditor, inta
     rule = auditor.get(f"/admin/history/firing/{firing.id}/rule?lang=en").get_data(as_text=True)
     assert "<h1>zero_tolerance.zt4</h1>" in rule
     assert "zero_tolerance.zt4" not in re.search(r'id="rule-version">(.*?)</p>', rule, re.S).group(1)
+
+
+def _cells(page: str) -> dict[str, str]:
+    """A Flask-Admin detail page's fields as label → text, tags dropped."""
+    rows = re.findall(r"<td>\s*<b>(.*?)</b>\s*</td>\s*<td>(.*?)</td>", page, re.S)
+    return {label.strip(): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", value)).strip() for label, value in rows}
+
+
+def test_the_raw_firing_record_reads_its_conditions_decisions_and_rule_in_words(auditor, intake_token, drain,
+                                                                               session):
+    """命中条件 and 决定 were Python dicts ({'fact': 'category', …}) and the rule its bare key."""
+    auditor.post("/api/v1/events", json=event("06029", "DC-02", hour=14), headers=bearer(intake_token))
+    drain()
+    firing = session.scalar(select(Firing).where(Firing.rule_key == "zero_tolerance.zt4", Firing.task_id.is_not(None))
+                            .order_by(Firing.id.desc()))
+    title = firing.ruleset_version.rules["zero_tolerance.zt4"]["title"]
+    cells = _cells(auditor.get(f"/admin/firing/details/?id={firing.id}").get_data(as_text=True))
+    assert cells["命中条件"] == "问题类别代码 属于 露天烧烤（06029），实际为 露天烧烤（06029）"
+    assert cells["决定"] == (f"任务 #{firing.task_id} 派给东城街道办事处（JD-DC）：零容忍问题整治（zt-clearance），"
+                           f"时限 2 小时（连续计时）")
+    assert cells["规则"] == f"{title['zh']} (zero_tolerance.zt4)"
+    listed = auditor.get("/admin/firing/").get_data(as_text=True)
+    assert f"{title['zh']} (zero_tolerance.zt4)" in listed
+    # an escalation with a public listing and a notice to a tier, named in English for an English reader
+    firing.decisions = [{"do": "escalate", "tier": 2, "list_publicly": True, "message": title,
+                         "rectify_by": "2026-05-12T16:00:00+00:00", "authority": "区城管委"},
+                        {"do": "notify", "channel": "inbox", "to": "tier:1"}]
+    session.flush()
+    cells = _cells(auditor.get(f"/admin/firing/details/?id={firing.id}&lang=en").get_data(as_text=True))
+    decided = cells["Decisions"]
+    tiers = {t.level: t.name_en for t in session.scalars(select(SupervisionTier).where(
+        SupervisionTier.campaign_id == firing.campaign_id))}
+    assert decided.startswith(f"Escalated to Tier 2: {tiers[2]}; listed publicly (挂牌督办) by 区城管委, "
+                              f"to be rectified by 2026-05-13 00:00: {title['en']}")
+    assert f"Notice to Tier 1: {tiers[1]} in the inbox" in decided and "{" not in decided
+
+
+@pytest.mark.parametrize("lang, condition", [
+    ("zh", "问题类别代码 属于 露天烧烤（06029），实际为 露天烧烤（06029）"),
+    ("en", "category code is one of Outdoor barbecue (06029) (actual: Outdoor barbecue (06029))")])
+def test_the_export_words_conditions_and_titles_rules_in_the_readers_language(auditor, intake_token, drain, session,
+                                                                              lang, condition):
+    """The CSV wrote "category in ['06029'] = 06029" and the rule's bare key, unlike the page above it."""
+    auditor.post("/api/v1/events", json=event("06029", "DC-02", hour=14), headers=bearer(intake_token))
+    drain()
+    firing = session.scalar(select(Firing).where(Firing.rule_key == "zero_tolerance.zt4").order_by(Firing.id.desc()))
+    title = firing.ruleset_version.rules["zero_tolerance.zt4"]["title"][lang]
+    exported = auditor.get(f"/admin/history/export.csv?rule=zero_tolerance.zt4&lang={lang}")
+    header, *rows = csv.reader(io.StringIO(exported.data.decode("utf-8-sig")))
+    row = dict(zip(header, next(r for r in rows if r[0] == str(firing.id))))
+    rule, matched, key = {"zh": ("规则", "命中条件", "规则键"), "en": ("Rule", "Matched conditions", "Rule key")}[lang]
+    assert (row[rule], row[matched], row[key]) == (title, condition, "zero_tolerance.zt4")

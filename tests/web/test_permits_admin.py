@@ -285,3 +285,13 @@ def test_the_zone_map_marks_a_permit_from_the_wrong_approving_unit(app, client, 
     market = next(f["properties"] for f in permits["features"]["features"]
                   if f["properties"]["number"] == "CGW-2026-SC-001")
     assert market["counts"] is False and "不计入审批" in market["popup"][-1] and "有效期" in market["popup"][3]
+
+@pytest.mark.parametrize("lang, message", [("zh", "必填：请选择审批种类"), ("en", "Required: choose the permit kind")])
+def test_a_kind_left_blank_is_required_not_unknown(admin, session, lang, message):
+    """The blank "—" choice read "unknown kind ''; one of temporary_market, …" and 未知的审批种类「」."""
+    html = _post(admin, "/admin/permit/new/", _permit(session, "T-P-9", kind=""), lang).get_data(as_text=True)
+    assert _near(html, "kind", message) and "unknown kind" not in html and "未知的审批种类" not in html
+    assert _count(session, "T-P-9") == 0
+    blank = {"kind": "", "approver": _unit(session, "CGW"), "reviewer": "__None"}
+    html = _post(admin, "/admin/permit_kinds/new/", blank, lang).get_data(as_text=True)
+    assert _near(html, "kind", message) and "unknown kind" not in html and "未知的审批种类" not in html

@@ -3,6 +3,8 @@
 and nothing is saved."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from engine.core.models import Person, Recipient
@@ -36,3 +38,21 @@ def test_an_admin_gives_a_person_a_channel_and_a_scope_mismatch_is_named(app, cl
     assert client.post("/admin/recipient/new/", data=form(token, name, "person", person.id)).status_code == 302
     saved = session.scalar(select(Recipient).where(Recipient.name == name))
     assert saved.scope == "person" and saved.person_id == person.id and saved.enabled
+
+
+def test_the_recipient_list_names_each_channel_in_the_readers_language_only(client, login, session):
+    """Every demo duty channel read "周立新 值班 / on duty" in both languages at once."""
+    person = session.scalar(select(Person).where(Person.name == "张伟"))
+    duty = Recipient(name=f"{person.name} 值班 / on duty", scope="person", person_id=person.id, channel="email",
+                     address="duty-zw@civicrules.invalid", language="zh", enabled=False)
+    group = Recipient(name="东城街道群 / Dongcheng group", scope="oncall", channel="email",
+                      address="dc-group@civicrules.invalid", language="zh", enabled=False)
+    session.add_all([duty, group])
+    session.flush()
+    login(client, "admin")
+    for lang, shown in (("zh_Hans_CN", {duty.id: "张伟 值班", group.id: "东城街道群"}),
+                        ("en", {duty.id: "张伟 on duty", group.id: "Dongcheng group"})):
+        for record, search in ((duty, "张伟"), (group, "Dongcheng")):
+            page = client.get(f"/admin/recipient/?lang={lang}&search={search}").get_data(as_text=True)
+            row = page.split(f'name="rowid" class="action-checkbox" value="{record.id}"', 1)[1].split("</tr>", 1)[0]
+            assert re.search(r'<td class="col-name">(.*?)</td>', row, re.S).group(1).strip() == shown[record.id]

@@ -109,3 +109,48 @@ def test_the_change_history_names_the_unit_a_changed_record_points_at(app, login
     page = client.get("/admin/changes/?object_type=User&user=history-names&lang=zh").get_data(as_text=True)
     entry = page.split('data-field="unit_id"')[1].split("</tr>")[0]
     assert "东城街道办事处（JD-DC）" in entry and f">{dongcheng.id}<" not in entry
+
+
+def _changes(page: str, field: str) -> list[tuple[str, str]]:
+    """Each entry's before and after of a changed field, newest first, as text (tags and spaces dropped)."""
+    import re
+
+    def text(cell: str) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+    rows = re.findall(rf'<tr data-field="{field}">.*?<td class="before">(.*?)</td><td class="after">(.*?)</td>', page,
+                      re.S)
+    return [(text(before), text(after)) for before, after in rows]
+
+
+def test_the_change_history_names_languages_ladder_actions_tiers_and_minutes(app, login, session, campaign):
+    """It read "语言 zh_Hans_CN → en", "操作 list_publicly", "层级 2", "之后（分钟） 60.0" and 职务 for a step's place."""
+    from engine.core.models import SupervisionTier, Timeline, TimelineStep, User
+
+    account = session.scalar(select(User).where(User.username == "xicheng"))
+    step = session.scalar(select(TimelineStep).join(Timeline).where(Timeline.campaign_id == campaign.id,
+                                                                     TimelineStep.action == "order"))
+    before = (account.language, step.action, step.tier_level, step.after_minutes)
+    with acting("cli", None, "history-codes"):
+        account.language = "zh_Hans_CN"
+        session.commit()
+        account.language = "en"
+        step.action, step.tier_level, step.after_minutes = "list_publicly", 2, 60.0
+        session.commit()
+        account.language, step.action, step.tier_level, step.after_minutes = before
+        session.commit()
+    tier = session.scalar(select(SupervisionTier).where(SupervisionTier.campaign_id == campaign.id,
+                                                        SupervisionTier.level == 2))
+    client = app.test_client()
+    assert login(client, "auditor").status_code in (302, 303)
+    users = client.get("/admin/changes/?object_type=User&user=history-codes&lang=zh").get_data(as_text=True)
+    assert ("中文", "English") in _changes(users, "language")
+    steps = client.get("/admin/changes/?object_type=TimelineStep&user=history-codes&lang=zh").get_data(as_text=True)
+    assert _changes(steps, "action")[0] == ("挂牌督办", "督办")
+    assert _changes(steps, "tier_level")[0][0] == f"第 2 级：{tier.name_zh}"
+    assert _changes(steps, "after_minutes")[0][0] == "1 小时"
+    english = client.get("/admin/changes/?object_type=TimelineStep&user=history-codes&lang=en").get_data(as_text=True)
+    assert _changes(english, "action")[0][0] == "list publicly" and _changes(english, "after_minutes")[0][0] == "1 h"
+    versions = client.get("/admin/changes/?object_type=RulesetVersion&lang=zh").get_data(as_text=True)
+    assert "职务" not in versions and 'data-field="position"' in versions
+    assert ">rung<" not in versions and "inspection_squad" not in versions and "承接的督办级别" in versions
+    assert '<dd class="col-7 mb-1">80%</dd>' in versions  # a ladder step at 0.8 of the limit

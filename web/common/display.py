@@ -22,6 +22,7 @@ from engine.core.worktime import holiday_name
 from engine.core.zones import zone_label
 from engine.evaluation.record import PHASE_NAMES
 from engine.handling.tasks import ACTIONS, STATES
+from engine.readiness.mock import SOURCE_NAME as MOCK_SOURCE
 from engine.supervision import steps
 from rules.wording import LISTS
 from web.common.extensions import db
@@ -34,6 +35,10 @@ SOURCE_TYPES = {"hotline": ("热线", "hotline"), "patrol": ("巡查", "patrol")
                 "readiness": ("每日自查", "daily readiness check"),
                 "mock_evaluation": ("模拟测评", "mock evaluation"),
                 "official_evaluation": ("正式测评", "official evaluation")}
+#: Names of the intake sources the system itself and the demo's tokens hand events over as (Event.source); another
+#: source is shown by its source type's name, its key after it.
+SOURCES = {"hotline-12345": ("12345热线", "12345 hotline"), "patrol-app": ("巡查App", "patrol app"),
+           MOCK_SOURCE: ("模拟测评", "mock evaluation")}
 UNIT_TYPES = {"bureau": ("局", "Bureau"), "department": ("部门", "Department"), "committee": ("委员会", "Committee"),
               "inspection_squad": ("督察中队", "Inspection squad"), "subdistrict": ("街道办事处", "Sub-district office"),
               "squad": ("执法中队", "Enforcement squad"), "community": ("社区", "Community"),
@@ -54,6 +59,7 @@ NAMES: dict[str, Mapping[str, tuple[str, str]]] = {
     "list_kind": {**{k: (zh, en[:1].upper() + en[1:]) for k, (zh, en) in LISTS.items()},
                   ROUTINE: ("常规派遣（职责清单）", "Routine dispatch (duty lists)")}, "event_status": EVENT_STATUSES,
     "campaign_status": CAMPAIGN_STATUSES, "import_status": IMPORT_STATUSES, "phase": PHASE_NAMES,
+    "source": SOURCES,
 }
 
 
@@ -66,6 +72,17 @@ def name_of(kind: str, code: Any, lang: str | None = None) -> str:
     if names is None:
         return str(code)
     return names[0] if (lang or short_lang()) == "zh" else names[1]
+
+
+def source_name(source: str | None, source_type: str | None = None, lang: str | None = None) -> str:
+    """An event's intake source by name (12345热线); one not named here by its type's name with the key after it,
+    "热线（hotline-east）", so two sources of one type stay apart."""
+    if not source or source in SOURCES:
+        return name_of("source", source, lang)
+    if not source_type or source_type not in SOURCE_TYPES:
+        return source
+    kind = name_of("source_type", source_type, lang)
+    return f"{kind}（{source}）" if (lang or short_lang()) == "zh" else f"{kind} ({source})"
 
 
 def instance_zone() -> ZoneInfo:
