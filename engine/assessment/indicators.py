@@ -177,11 +177,13 @@ class Indicators:
         self.points_lost = float(sum(self.points_by.values(), ZERO))
 
     def rates(self) -> dict[str, float | None]:
+        """The rework rate is over the cases due to close (应结案数), as in the Chengdu Jinniu score the default
+        weights come from (brief d.1, d.2: R7a), not over the cases handled (R2)."""
         return {"handling_rate": _ratio(self.handled, self.due),
                 "on_time_handling_rate": _ratio(self.handled_on_time, self.due),
                 "closure_rate": _ratio(self.closed, self.due_to_close),
                 "on_time_closure_rate": _ratio(self.closed_on_time, self.due_to_close),
-                "rework_rate": _ratio(self.reworked, self.handled),
+                "rework_rate": _ratio(self.reworked, self.due_to_close),
                 "overdue_unhandled_rate": _ratio(self.overdue_unhandled, self.due),
                 "extension_rate": _ratio(self.extended, self.due),
                 "accurate_dispatch_rate": _ratio(self.dispatched - self.sent_back, self.dispatched),

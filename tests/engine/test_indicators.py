@@ -67,10 +67,11 @@ def test_november_by_hand():
     rates = ind.rates()
     assert rates["handling_rate"] == pytest.approx(0.6) and rates["on_time_handling_rate"] == pytest.approx(0.4)
     assert rates["closure_rate"] == pytest.approx(0.75) and rates["on_time_closure_rate"] == pytest.approx(0.5)
-    assert rates["rework_rate"] == pytest.approx(1 / 3) and rates["overdue_unhandled_rate"] == pytest.approx(0.2)
+    # rework over the cases due to close (Jinniu, brief d.1): B of A B C G, not B of the three handled
+    assert rates["rework_rate"] == pytest.approx(0.25) and rates["overdue_unhandled_rate"] == pytest.approx(0.2)
     assert rates["extension_rate"] == pytest.approx(0.2)
-    # 0.6·30 + 0.4·20 + (1 − 1/3)·20 + (1 − 0.2)·20 + (1 − 0.2)·10 − 20 points = 43.33
-    assert score(ind, DEFAULT_WEIGHTS) == 43.33
+    # 0.6·30 + 0.4·20 + (1 − 0.25)·20 + (1 − 0.2)·20 + (1 − 0.2)·10 − 20 points = 45
+    assert score(ind, DEFAULT_WEIGHTS) == 45.0
 
 
 def test_a_week_counts_only_what_happened_before_its_end():
