@@ -305,6 +305,7 @@ def task_page(task: Task, assign_errors: tuple[str, ...] = (), status: int = 200
         requested=extension.requested(task), limit_units=task_view.limit_units(lang), field_name=task_view.field_name,
         photo_fields=photo_fields(task), zone=str(zone_of(task)), now=clock.now(),
         due_at_inspection=task_view.due_at_inspection(db.session, task),
+        overdue_since=task_view.overdue_since(task, clock.now()),
         units=units_for_reroute() if "reroute" in actions else [],
         chain=chain(db.session, task.unit_id, task.event.grid_id, task.assignee), position_name=position_name,
         candidates=_candidates(task) if assigning else [], assign_errors=assign_errors, stage_name=stage_name,

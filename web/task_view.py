@@ -1,9 +1,11 @@
 """What the task page reads besides the task itself: the unit's submitted form as label → value, the checker's
-earlier fail reasons and the dispatcher's refusals (shown first, as people act on them), the place as map links
-a phone opens, and engine problems named by the field the user sees rather than by their data path."""
+earlier fail reasons and the dispatcher's refusals (shown first, as people act on them), since when the task is
+overdue, the place as map links a phone opens, and engine problems named by the field the user sees rather than by
+their data path."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.cases.routing import ROLES, duty_behind
 from engine.core.models import Campaign, Event, Evidence, Task, TaskTemplate, TaskTransition
 from engine.evaluation.decide import ROUTINE
+from engine.handling.overdue import overdue_since as ran_overdue
 from engine.space.datum import from_wgs84
 from rules.limits import LIMIT_UNIT_TABLE
 from rules.problems import InputError
@@ -50,6 +53,13 @@ def due_at_inspection(session: Session, task: Task) -> bool:
     resuming (engine.handling.inspection_deadline), so its page says why."""
     starts = session.scalar(select(Campaign.inspection_starts_at).where(Campaign.id == task.campaign_id))
     return starts is not None and task.deadline_at == starts
+
+
+def overdue_since(task: Task, now: datetime) -> datetime | None:
+    """When the task ran overdue, by the rule the indicators count (engine/handling/overdue.py): the unit sees
+    that work returned after its deadline is late however often it was submitted in time."""
+    moves = sorted(((x.at, x.id, x.action) for x in task.transitions), key=lambda m: (m[0], m[1]))
+    return ran_overdue(((at, action) for at, _id, action in moves), task.deadline_at, now)
 
 
 def latest(task: Task, action: str) -> TaskTransition | None:

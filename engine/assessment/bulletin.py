@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.assessment import case_rates, sanctions
-from engine.assessment.indicators import Period, compute, overdue_in, read_rows
+from engine.assessment.indicators import Period, compute, overdue_at, read_rows
 from engine.assessment.ranking import Ranked, config_for, rank, scoring_for, unit_groups
 from engine.assessment.rollup import UnitPoints, points_from_rows
 from engine.core.models import (Campaign, Case, Category, Event, SanctionDue, Task, TaskStep,
@@ -163,7 +163,7 @@ def build(session: Session, campaign: Campaign, period: Period, now: datetime) -
     counts = Counter(row.category for row in rows if period.start <= row.created_at < cutoff)
     by_code = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(list(counts))))}
     categories = [(by_code[code], n) for code, n in counts.most_common(10) if code in by_code]
-    overdue_ids = [row.task_id for row in rows if overdue_in(row, period, cutoff)]
+    overdue_ids = [row.task_id for row in rows if (since := overdue_at(row, cutoff)) and since >= period.start]
     lines, final = _sanctions(session, campaign, period, now, units, rankings)
     return Bulletin(campaign, period, cutoff, ranked, units, list(reversed(trend)), categories,
                     _overdue_by_tier(session, overdue_ids, cutoff), lines, final,

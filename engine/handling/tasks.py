@@ -194,6 +194,15 @@ def _replan_steps(session: Session, task: Task, deadline: datetime, counting: Cl
         step.due_at = replan(step, task.deadline_at, deadline, counting, deadline - task.deadline_at)
 
 
+def _rearm_steps(session: Session, task: Task) -> None:
+    """A step skipped only because the task awaited its check is owed once the check fails, as rework does not
+    reset the clock (brief b.4): pending again and already due, it runs at the next poll, once (done stays done)."""
+    session.execute(update(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "skipped",
+                                           TaskStep.task_status == TaskStatus.SUBMITTED)
+                    .values(status="pending", ran_at=None, task_status=None)
+                    .execution_options(synchronize_session=False))
+
+
 def _check_rights(session: Session, task: Task, action: str, actor: Optional[User]) -> None:
     zs, es, za, ea = _names(task.status, action)
     if actor is None:
@@ -439,6 +448,8 @@ def apply(session: Session, task: Task, action: str, actor: Optional[User], comm
     if changed != 1:
         status, version = session.execute(select(Task.status, Task.version).where(Task.id == task.id)).one()
         raise VersionConflict(status, action, version)
+    if action == "fail_check":
+        _rearm_steps(session, task)
     row = TaskTransition(task_id=task.id, from_status=source, to_status=target, action=action,
                          actor_id=actor.id if actor else None, at=now, comment=comment,
                          data={**data, **move.notes} or None)

@@ -3,7 +3,9 @@
 Steps are rows with a due instant anchored to the task's deadline (engine/handling/ladder.py).
 A poller (`civicrules escalate`) runs what is due: the step is skipped when the task has reached the
 step's "unless" state, postponed while the task is parked, and otherwise marked done together with
-its notification in one transaction, so a step never runs twice and survives the loss of Redis.
+its notification in one transaction, so a step never runs twice and survives the loss of Redis. A step skipped
+because the task awaited its check is pending again when the check fails (rework does not reset the clock,
+engine/handling/tasks.py), so a 督办 due meanwhile runs at the next poll.
 `addressees` is the one place that decides whom a step reaches: the body's board (`tier:<level>`, else the
 unit) and the person chain above the task, both carried in the message for delivery to use.
 """

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from engine.core import clock
 from engine.intake.events import IntakeSource, accept_event
 from engine.core.models import Event, OutboxMessage, Task, TaskStep
-from tests.helpers import event, steps_run
+from tests.helpers import act, event, steps_run
 
 
 def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
@@ -72,3 +72,36 @@ def test_clock_injection_drives_the_poller(factory, drain, session):
         steps_run(s)
     step = steps_of(session, task.id)[0]
     assert step.status == "done" and step.ran_at - step.due_at == timedelta(seconds=5)
+
+
+def test_a_check_failed_past_the_deadline_runs_the_skipped_order_once(factory, drain, session):
+    """Brief b.4 「退回重办继续计」: a two-hour order submitted at 100 minutes skips its 督办 at the deadline while it
+    awaits its check; the check fails at 3 hours and the 督办 runs at the next poll, once, and never again."""
+    task = zero_tolerance_task(factory, drain, session, "DC-04")
+    steps = steps_of(session, task.id)
+    start = task.created_at
+    run_at(factory, steps[0].due_at + timedelta(seconds=1))  # the remind at 80 % runs as usual
+    for minutes, action, who, comment in [(5, "sign", "dongcheng", ""), (6, "start", "dongcheng", ""),
+                                          (100, "submit", "dongcheng", "已清理")]:
+        clock.set_clock(lambda m=minutes: start + timedelta(minutes=m))
+        act(session, task, action, who, comment)
+    run_at(factory, steps[1].due_at + timedelta(seconds=1))
+    assert [s.status for s in steps_of(session, task.id)][:2] == ["done", "skipped"]  # awaiting its check
+    clock.set_clock(lambda: start + timedelta(hours=3))
+    act(session, task, "fail_check", "checker", "现场仍有烤炉")
+    assert [s.status for s in steps_of(session, task.id)][:3] == ["done", "pending", "pending"]
+    run_at(factory, start + timedelta(hours=3, seconds=1))
+    run_at(factory, start + timedelta(hours=3, seconds=2))
+
+    def sent() -> list[str]:
+        return sorted(session.scalars(select(OutboxMessage.kind).where(OutboxMessage.task_id == task.id,
+                                                                      OutboxMessage.kind.in_(["remind", "order"]))))
+    assert sent() == ["order", "remind"]
+    order = steps_of(session, task.id)[1]
+    assert (order.status, order.task_status) == ("done", "returned")
+    for hours, action, who, comment in [(4, "start", "dongcheng", ""), (5, "submit", "dongcheng", "再次清理"),
+                                        (6, "fail_check", "checker", "仍未清理")]:
+        clock.set_clock(lambda h=hours: start + timedelta(hours=h))
+        act(session, task, action, who, comment)
+    run_at(factory, start + timedelta(hours=6, seconds=1))
+    assert sent() == ["order", "remind"]  # failing again re-arms nothing that already ran

@@ -97,11 +97,13 @@ def test_december_2025_from_the_database(session, demo):
     mine = {r.task_id for r in rows if r.unit_id == ledger.unit.id}
     assert old.id in mine and closed.id not in mine  # A failed a check in December; C is long closed
     ind = indicators.compute(rows, rebounds, december, at(2026, 1, 15))[ledger.unit.id]
+    # B ran overdue on 7 December; A on 3 December, when the check of its October submission, made in time,
+    # failed long after its deadline (rework does not reset the clock, brief b.4)
     assert (ind.due, ind.overdue, ind.overdue_unhandled, ind.failed_checks, ind.inspection_findings,
-            ind.rebounds) == (1, 1, 1, 1, 1, 2)
+            ind.rebounds) == (1, 2, 1, 1, 1, 2)
     # ZT1's point_rules in the demo pack: overdue 5, failed_check 1, rebound 6, inspection 10; D was never
     # signed for, so its rebound counts but costs nothing
-    assert ind.points_lost == 5 + 1 + 10 + 6
+    assert ind.points_lost == 5 + 5 + 1 + 10 + 6
     assert {r.list_kind for r in rows if r.unit_id == ledger.unit.id} == {"zero_tolerance"}
     session.rollback()
 

@@ -67,10 +67,11 @@ def test_november_by_hand():
     rates = ind.rates()
     assert rates["handling_rate"] == pytest.approx(0.6) and rates["on_time_handling_rate"] == pytest.approx(0.4)
     assert rates["closure_rate"] == pytest.approx(0.75) and rates["on_time_closure_rate"] == pytest.approx(0.5)
-    assert rates["rework_rate"] == pytest.approx(1 / 3) and rates["overdue_unhandled_rate"] == pytest.approx(0.2)
+    # rework over the cases due to close (Jinniu, brief d.1): B of A B C G, not B of the three handled
+    assert rates["rework_rate"] == pytest.approx(0.25) and rates["overdue_unhandled_rate"] == pytest.approx(0.2)
     assert rates["extension_rate"] == pytest.approx(0.2)
-    # 0.6·30 + 0.4·20 + (1 − 1/3)·20 + (1 − 0.2)·20 + (1 − 0.2)·10 − 20 points = 43.33
-    assert score(ind, DEFAULT_WEIGHTS) == 43.33
+    # 0.6·30 + 0.4·20 + (1 − 0.25)·20 + (1 − 0.2)·20 + (1 − 0.2)·10 − 20 points = 45
+    assert score(ind, DEFAULT_WEIGHTS) == 45.0
 
 
 def test_a_week_counts_only_what_happened_before_its_end():
@@ -174,3 +175,48 @@ def test_zero_tolerance_points_count_only_once_the_unit_has_signed():
     assert (ind.dispatched, ind.sent_back) == (7, 1)
     by_person = lost_by_person(rows, rebounds, parse_period("2026-11"), NOW)
     assert sum((i.points_by.get(h, Decimal(0)) for i in by_person.values() for h in HAPPENINGS), Decimal(0)) == 15
+
+
+def redone(tid, moves):
+    """A two-hour zero-tolerance order dispatched on 2 November 20:00 and signed at once, then `moves`."""
+    return moved(tid, at(11, 2, 20), at(11, 2, 22), [(at(11, 2, 20).replace(minute=5), "sign", "signed")] + moves)
+
+
+def test_work_redone_after_a_failed_check_past_the_deadline_is_overdue():
+    """Seed 002 「工作不达标不放过」, brief b.4 「退回重办继续计」: submitted at 100 minutes, failed at 3 hours, really
+    fixed on day 3. The submission that passed came after the deadline: overdue when the check failed, with its
+    points beside the failed check's, and not handled on time."""
+    late = redone("late", [(at(11, 2, 21).replace(minute=40), "submit", "submitted"),
+                           (at(11, 2, 23), "fail_check", "returned"), (at(11, 5, 9), "start", "handling"),
+                           (at(11, 5, 10), "submit", "submitted"), (at(11, 5, 11), "pass_check", "closed")])
+    ind = compute([late], [], parse_period("2026-11"), NOW)[1]
+    assert (ind.handled, ind.handled_on_time, ind.overdue, ind.failed_checks) == (1, 0, 1, 1)
+    assert ind.rates()["on_time_handling_rate"] == 0.0
+    assert ind.points_by == {"overdue": Decimal(3), "failed_check": Decimal(2)}
+    waiting = compute([late], [], parse_period("2026-11"), at(11, 2, 22).replace(minute=30))[1]
+    assert (waiting.overdue, waiting.handled_on_time) == (0, 1)  # in time until the check fails
+    returned = compute([late], [], parse_period("2026-11"), at(11, 3))[1]
+    assert (returned.overdue, returned.handled_on_time, returned.overdue_unhandled) == (1, 0, 1)
+
+
+def test_work_redone_within_the_deadline_stays_on_time():
+    """Failed at 21:00 and resubmitted at 21:50, within the two hours: on time, not overdue."""
+    quick = redone("quick", [(at(11, 2, 20).replace(minute=30), "submit", "submitted"),
+                             (at(11, 2, 21), "fail_check", "returned"),
+                             (at(11, 2, 21).replace(minute=50), "submit", "submitted"),
+                             (at(11, 2, 23), "pass_check", "closed")])
+    ind = compute([quick], [], parse_period("2026-11"), NOW)[1]
+    assert (ind.handled_on_time, ind.overdue, ind.failed_checks, ind.reworked) == (1, 0, 1, 1)
+    assert ind.points_by == {"failed_check": Decimal(2)}
+
+
+def test_a_check_failed_after_the_month_counts_the_overdue_in_the_next_month():
+    """Due 30 November 22:00, submitted in time, failed on 1 December: November keeps what it knew at its end,
+    December counts the overdue at the failed check, so each month reads the same however often it is recomputed."""
+    row = moved("turn", at(11, 30, 20), at(11, 30, 22), [(at(11, 30, 20).replace(minute=5), "sign", "signed"),
+                                                          (at(11, 30, 21), "submit", "submitted"),
+                                                          (at(12, 1, 9), "fail_check", "returned")])
+    november = compute([row], [], parse_period("2026-11"), NOW)[1]
+    assert (november.overdue, november.handled_on_time, november.failed_checks) == (0, 1, 0)
+    december = compute([row], [], parse_period("2026-12"), at(12, 4))[1]
+    assert (december.overdue, december.failed_checks, december.points_lost) == (1, 1, 3 + 2)

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.assessment import indicators
+from engine.assessment import bulletin, indicators
 from engine.assessment.rollup import lost_by_person
 from engine.intake import events as intake
 from engine.handling import tasks
 from engine.core.models import Campaign, Task, User
+from engine.assessment.ranking import DEFAULT_WEIGHTS, score
 from tests.helpers import TASK_SOURCE, event
 
 START = datetime(2026, 12, 14, 2, tzinfo=timezone.utc)  # Monday 14 December, 10:00 in Shanghai
@@ -98,3 +99,48 @@ def test_orders_sent_back_and_rerouted_count_by_hand(factory, demo, drain, movin
         people = lost_by_person(mine, [], week, later)
         for unit_id in (dc, xc):
             assert sum(i.points_lost for (u, _p), i in people.items() if u == unit_id) == overdue_points
+
+
+def test_work_redone_after_a_check_failed_past_the_deadline_is_overdue(factory, demo, drain, moving_clock):
+    """The reviewer's case (brief b.4 「退回重办继续计」, seed 002 「工作不达标不放过」): a two-hour zero-tolerance order
+    submitted at 100 minutes, failed at its check at 3 hours and really fixed on day 3 is overdue from the failed
+    check and not handled on time: it loses the overdue points besides the failed check's, and the bulletin lists
+    it among the overdue tasks."""
+    with factory() as session:
+        event_id = intake.accept_event(session, event("06029", "DC-03", occurred_at=(START - timedelta(hours=1))
+                                                      .isoformat()), TASK_SOURCE)[0].id
+        session.commit()
+    drain()
+    with factory() as session:
+        task = session.scalar(select(Task).where(Task.event_id == event_id, Task.unit.has(code="JD-DC")))
+        users = {u.username: u for u in session.scalars(select(User))}
+        start = task.created_at
+        assert (task.list_kind, task.deadline_at - start) == ("zero_tolerance", timedelta(hours=2))
+        failed = start + timedelta(hours=3)
+        for after, action, who in [(timedelta(minutes=5), "sign", "dongcheng"),
+                                   (timedelta(minutes=6), "start", "dongcheng"),
+                                   (timedelta(minutes=100), "submit", "dongcheng"),
+                                   (timedelta(hours=3), "fail_check", "checker"),
+                                   (timedelta(days=2), "start", "dongcheng"),
+                                   (timedelta(days=2, hours=1), "submit", "dongcheng"),
+                                   (timedelta(days=2, hours=2), "pass_check", "checker")]:
+            moving_clock["t"] = start + after
+            tasks.apply(session, task, action, users[who], "现场仍有烤炉" if action == "fail_check" else "",
+                        expected_version=task.version)
+        session.commit()
+        campaign = session.scalar(select(Campaign).where(Campaign.code == demo["campaign"]))
+        month = indicators.parse_period("2026-12", campaign.timezone)
+        rows, _rebounds = indicators.read_rows(session, campaign, month)
+        mine = [r for r in rows if r.task_id == task.id]
+        ind = indicators.compute(mine, [], month, moving_clock["t"] + timedelta(days=1))[task.unit_id]
+        assert (ind.handled, ind.handled_on_time, ind.closed, ind.closed_on_time) == (1, 0, 1, 0)
+        assert (ind.overdue, ind.failed_checks, ind.reworked) == (1, 1, 1)
+        assert ind.rates()["on_time_handling_rate"] == 0.0 and ind.rates()["rework_rate"] == 1.0
+        points = mine[0].points
+        assert ind.points_lost == points["overdue"] + points["failed_check"] and points["overdue"] > 0
+        # handled 30, on time 0 (20 by the first submission), reworked 1 of 1: 0, none unhandled 20, none extended 10
+        assert score(ind, DEFAULT_WEIGHTS) == round(30 + 0 + 0 + 20 + 10 - ind.points_lost, 2)
+
+        def overdue_listed(now: datetime) -> int:
+            return sum(n for _tier, n in bulletin.build(session, campaign, month, now).overdue_by_tier)
+        assert overdue_listed(failed + timedelta(seconds=1)) == overdue_listed(failed) + 1

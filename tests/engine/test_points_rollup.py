@@ -109,7 +109,8 @@ def hand_made(m: Month) -> None:
     """The sub-district 甲's tasks, every point counted by hand (see the test's comments)."""
     m.task("zw-overdue", "U-A", at(11, 2), 2, person="张伟")  # overdue 2.5
     m.task("zw-failed-twice", "U-A", at(11, 5), 3, [submitted(6), failed(7), submitted(7, 15), failed(9)],
-           person="张伟")  # two failed checks 0.1 + 0.1; first submission on time
+           person="张伟")  # two failed checks 0.1 + 0.1; the second, after the deadline, of a submission made
+    # in time: overdue 2.5 then, as rework does not reset the clock (brief b.4)
     m.task("zw-inspection", "U-A", at(11, 10), 2, [submitted(11), passed(11, 15)], person="张伟",
            source="inspection", status="closed")  # inspection finding 0.2
     m.task("zw-hand", "U-A", at(11, 15), 1, person="张伟", listed=False)  # overdue, hand rule 0.7
@@ -180,7 +181,7 @@ def generated(m: Month, seed: int = 13) -> list[Lost]:
                 held.append((when, rng.choice([p for p in who[unit] if p and p != held[-1][1]])))
                 m.hand_over(task, held[-1][1], when, status)
         points = POINT_RULES if listed else dict.fromkeys(POINT_RULES, HAND_POINTS)
-        if outcome in ("late", "open", "park"):
+        if outcome in ("late", "open", "park", "failed"):  # failed: returned and not redone by the deadline
             lost.append(Lost(unit, "overdue", deadline, points["overdue"], held))
         if outcome == "failed":
             lost.append(Lost(unit, "failed_check", created + timedelta(hours=3), points["failed_check"], held))
@@ -266,17 +267,17 @@ def test_points_add_up_per_person_squad_and_unit(month, label):
 def test_a_named_person_loses_the_hand_count_of_their_tasks(month):
     november = indicators.parse_period("2026-11", "Asia/Shanghai")
     street = by_code(points_rollup(month.session, month.campaign, november, NOW))["U-A"]
-    # 张伟 (squad 甲中队) for 甲街道: overdue 2.5 + 0.7, failed checks 0.1 + 0.1, inspection 0.2, rebound 3
+    # 张伟 (squad 甲中队) for 甲街道: overdue 2.5 + 2.5 + 0.7, failed checks 0.1 + 0.1, inspection 0.2, rebound 3
     squad, own = street.squads
     assert (squad.unit.code, squad.own, own.unit.code, own.own) == ("S-A", False, "U-A", True)
     zhang = next(p for p in squad.persons if p.person.name == "张伟")
-    assert zhang.total == Decimal("6.6")
-    assert zhang.by == {"overdue": Decimal("3.2"), "failed_check": Decimal("0.2"), "inspection": Decimal("0.2"),
+    assert zhang.total == Decimal("9.1")
+    assert zhang.by == {"overdue": Decimal("5.7"), "failed_check": Decimal("0.2"), "inspection": Decimal("0.2"),
                         "rebound": Decimal("3")}
-    assert persons_of(street) == {"张伟": Decimal("6.6"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}
+    assert persons_of(street) == {"张伟": Decimal("9.1"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}
     assert [p.person.name for p in squad.persons] == ["张伟", "李娜"]  # most points first
     assert street.unassigned == Decimal("2.6")  # nobody's overdue 2.5 + the stale holder's failed check 0.1
-    assert street.total == Decimal("14.2")
+    assert street.total == Decimal("16.7")
     bulletin_lines = by_code(bulletin.build(month.session, month.campaign, november, NOW).points)
     assert persons_of(bulletin_lines["U-A"]) == persons_of(street)
 
@@ -291,7 +292,7 @@ def test_a_point_stays_with_whoever_held_the_task_when_it_was_lost(month):
     assign(month.session, month.tasks["nobody"], month.people["王芳"], admin, NOW, "王芳 takes over")
     after = by_code(points_rollup(month.session, month.campaign, november, NOW))
     assert persons_of(after["U-A"]) == persons_of(before["U-A"]) == {
-        "张伟": Decimal("6.6"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}  # November's point stays hers
+        "张伟": Decimal("9.1"), "李娜": Decimal("2.5"), "王芳": Decimal("2.5")}  # November's point stays hers
     assert after["U-A"].unassigned == before["U-A"].unassigned == Decimal("2.6")  # and nobody's stays nobody's
     # 李娜's task runs overdue on the 17th, 张伟 takes it over on the 18th and his handling fails a check on the 20th
     handed = month.task("handed", "U-A", at(11, 16), 1, person="李娜")
@@ -304,8 +305,8 @@ def test_a_point_stays_with_whoever_held_the_task_when_it_was_lost(month):
     # W47 (16-22 November): 张伟's zw-hand overdue 0.7, zw-october's rebound 3 and the failed check 0.1
     assert persons_of(week) == {"张伟": Decimal("3.8"), "李娜": Decimal("2.5")}
     street = by_code(points_rollup(month.session, month.campaign, november, NOW))["U-A"]
-    assert persons_of(street) == {"张伟": Decimal("6.7"), "李娜": Decimal("5.0"), "王芳": Decimal("2.5")}
-    assert street.total == Decimal("16.8")  # the unit loses the same points whoever held its tasks
+    assert persons_of(street) == {"张伟": Decimal("9.2"), "李娜": Decimal("5.0"), "王芳": Decimal("2.5")}
+    assert street.total == Decimal("19.3")  # the unit loses the same points whoever held its tasks
     assert_adds_up(points_rollup(month.session, month.campaign, november, NOW),
                    indicators.for_period(month.session, month.campaign, november, NOW))
 

@@ -113,7 +113,7 @@ def test_weights_and_peer_groups_saved_through_the_widgets_are_what_the_ranking_
     bureau = session.scalar(select(Unit.id).where(Unit.type == "bureau"))
     squad = session.scalar(select(Unit.id).where(Unit.type == "squad"))
     assert groups[bureau] == "departments" and squad not in groups  # squads are in no group now: not ranked
-    worked = Indicators(bureau, due=4, handled=2, reworked=1, points_lost=1.5)
+    worked = Indicators(bureau, due=4, handled=2, due_to_close=2, reworked=1, points_lost=1.5)  # rework: 1 of 2
     # 50·0.5 + 20·1 (on-time: 0 of 4 → 0) ... computed by the engine from the stored weights:
     assert score(worked, weights) == round(50 * 0.5 + 20 * 0 + 12.5 * (1 - 0.5) + 20 * 1 + 10 * 1 - 2 * 1.5, 2)
     assert {r.group for r in rank({bureau: worked}, groups, weights)} == {"subdistricts", "departments"}
