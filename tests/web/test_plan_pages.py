@@ -193,3 +193,20 @@ def test_an_overdue_items_message_is_worded_in_each_readers_language(client, log
     pages = [client.get(f"/inbox?lang=en&page={n}").get_data(as_text=True) for n in range(1, 6)]
     [page] = [p for p in pages if "is past its due date (2026-11-30)" in p][:1]  # older messages page later
     assert "Plan item overdue" in page and "已超过完成时限" not in page
+
+
+def test_the_squads_report_at_the_monthly_meeting(client, login, session):
+    """Seed 002 names squads (中队) for both: 东城中队 finished its 4.1 on time and shares its experience in January;
+    西城中队's 4.2 is overdue and it makes a statement."""
+    from engine.core.models import User
+    from engine.readiness.plan import report_progress
+    clock.set_clock(lambda: datetime(2027, 1, 8, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    squad = session.scalar(select(User).where(User.username == "squad_dc"))
+    report_progress(session, session.get(PlanItem, item_id(session, "4.1")), squad, 100, "巡查台账建立，夜间巡查常态化")
+    session.commit()
+    clock.set_clock(lambda: datetime(2027, 1, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert login(client, "assessor").status_code == 302
+    january = client.get("/plan/report?month=2027-01&lang=zh").get_data(as_text=True)
+    sharing, pledging = section(january, "experience-sharing"), section(january, "pledge-statements")
+    assert "东城街道执法中队" in sharing and "东城街道执法中队" not in pledging
+    assert "西城街道执法中队" in pledging and "西城街道执法中队" not in sharing

@@ -99,7 +99,7 @@ def test_a_squads_inspector_reads_only_its_own_units_items_of_the_task_breakdown
     assert 'id="item-' + str(item_id(session, "1.2")) + '"' not in page and "西城的进度" not in page
     assert client.get(f"/plan/{item_id(session, '1.2')}/photos/{photo}").status_code == 404
     token = user_token(client, squad_dc)
-    assert [i["code"] for i in client.get("/api/v1/plan-items", headers=bearer(token)).get_json()["items"]] == ["1.1"]
+    assert [i["code"] for i in client.get("/api/v1/plan-items", headers=bearer(token)).get_json()["items"]] == ["1.1", "4.1"]
     report = client.get("/api/v1/plan/report?month=2026-12", headers=bearer(token)).get_json()
     assert not any(line["unit"]["code"] != "ZD-DC" for line in report["units"])
     login(client, "supervisor")
