@@ -77,7 +77,8 @@ def test_the_on_time_check_rate_counts_the_submissions_of_the_period(session, ch
     assert (rates["check"].counted, rates["check"].on_time) == (1, 1)
 
 
-def test_a_submission_waiting_within_its_limit_is_shown_but_not_yet_counted(factory, drain, session, nanchang):  # noqa: F811
+def test_a_submission_waiting_within_its_limit_is_shown_but_not_yet_counted(factory, drain, session,
+                                                                           nanchang):  # noqa: F811
     case = garbage_case(factory, drain, session)
     lead = task_of(case, "JD-NC")
     submitted = base(case) + timedelta(hours=1)
