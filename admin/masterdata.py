@@ -57,7 +57,7 @@ class IntakePolicyView(MasterDataView):
 
 
 #: The stage clocks' minutes when an administrator leaves them empty (DESIGN 12).
-STAGE_CLOCK_DEFAULTS = {"accept_minutes": 15, "verify_minutes": 30, "dispatch_minutes": 15}
+STAGE_CLOCK_DEFAULTS = {"accept_minutes": 15, "verify_minutes": 30, "dispatch_minutes": 15, "check_minutes": 30}
 #: The day of the week the weekly bulletin (周通报) is published on, 0 = Monday as the model stores it.
 WEEKDAYS = [(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")), (4, _l("Friday")),
             (5, _l("Saturday")), (6, _l("Sunday"))]
@@ -70,7 +70,8 @@ class CampaignView(RowsView):
     column_filters = ("status",)
     form_columns = ("code", "name_zh", "name_en", "status", "timezone", "starts_on", "ends_on",
                     "inspection_starts_at", "inspection_ends_at", "office_hours", "continuous_time", "digest_time",
-                    "readiness_time", "accept_minutes", "verify_minutes", "dispatch_minutes", "bulletin_weekday", "bulletin_time",
+                    "readiness_time", "accept_minutes", "verify_minutes", "dispatch_minutes", "check_minutes",
+                    "bulletin_weekday", "bulletin_time",
                     "bulletin_office_zh", "bulletin_office_en")
     form_overrides = {"status": fields.SelectField, "office_hours": OfficeHoursField,
                       "bulletin_weekday": fields.SelectField}
@@ -110,6 +111,7 @@ class CampaignView(RowsView):
                      "accept_minutes": _l("Acceptance clock (minutes)"),
                      "verify_minutes": _l("Verification clock (minutes)"),
                      "dispatch_minutes": _l("Dispatch clock (minutes)"),
+                     "check_minutes": _l("Check clock (minutes)"),
                      "bulletin_weekday": _l("Weekly bulletin (周通报) published on"),
                      "bulletin_time": _l("Weekly bulletin time (local)"),
                      "bulletin_office_zh": _l("Issuing office of the bulletin (Chinese)"),
@@ -118,6 +120,8 @@ class CampaignView(RowsView):
                            "verify_minutes": _l("For the grid's collector to verify a report on the spot (核实)."),
                            "dispatch_minutes": _l("From verification to dispatch, through filing (立案) or the "
                                                   "dispatcher's queue (派遣)."),
+                           "check_minutes": _l("From the unit's submission to the checker's pass or fail (核查), "
+                                               "each time it is submitted."),
                            "office_hours": _l("Periods of a working day; working-time limits count only inside them."),
                            "continuous_time": _l("Switch on during an inspection window: working-time limits then "
                                                  "count clock time."),
@@ -128,7 +132,7 @@ class CampaignView(RowsView):
                                                     "unit's name.")}
 
     def on_model_change(self, form, model: Campaign, is_created: bool) -> None:
-        """An emptied stage clock is its default again (受理 15, 核实 30, 派遣 15 minutes), as is an emptied
+        """An emptied stage clock is its default again (受理 15, 核实 30, 派遣 15, 核查 30 minutes), as is an emptied
         bulletin time (08:00)."""
         for name, minutes in STAGE_CLOCK_DEFAULTS.items():
             if getattr(model, name) is None:

@@ -162,12 +162,13 @@ def first_response_sheet(bulletin: Bulletin, lang: str) -> Sheet:
 
 
 def clock_sheet(campaign: Campaign, period: Any, lang: str) -> Sheet:
-    """The stage clocks of the period's cases (受理, 核实, 派遣): how many ended or ran out, and how many in time."""
+    """The stage clocks of the period's cases (受理, 核实, 派遣) and of its checks (核查, one per submission): how
+    many ended or ran out, and how many in time."""
     rates = clock_rates(db.session, campaign, period.start, period.end, clock.now())
     rows = [[CLOCK_NAMES[name][0 if lang == "zh" else 1], getattr(campaign, CLOCKS[name][1]), rate.counted,
              rate.on_time, _percent(rate.rate)] for name, rate in rates.items()]
-    return (_("Stage clocks of the cases"), [_("Clock"), _("Limit (minutes)"), _("Cases counted"), _("Within the limit"),
-                                             _("On-time rate")], rows)
+    return (_("Stage clocks of the cases"), [_("Clock"), _("Limit (minutes)"), _("Clocks counted"),
+                                             _("Within the limit"), _("On-time rate")], rows)
 
 
 def frontage_sheet(campaign: Campaign, period: Any, cutoff: Any, lang: str) -> Sheet:

@@ -330,9 +330,10 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             "note": {"type": "string"}, "filing_condition": {"type": "string", "nullable": True},
             "photos": {"type": "array", "items": {"type": "integer"}}, "at": {"type": "string"}}},
         "closing_condition": {"type": "string", "nullable": True},
-        "clocks": {"type": "array", "description": "Stage clocks: 受理 (accept), 核实 (verify), 派遣 (dispatch)",
+        "clocks": {"type": "array", "description": "Stage clocks: 受理 (accept), 核实 (verify), 派遣 (dispatch), "
+                   "then 核查 (check) once per submission of the lead task",
                    "items": {"type": "object", "properties": {
-                       "clock": {"type": "string", "enum": ["accept", "verify", "dispatch"]},
+                       "clock": {"type": "string", "enum": ["accept", "verify", "dispatch", "check"]},
                        "name": {"type": "string"}, "started": {"type": "string"},
                        "ended": {"type": "string", "nullable": True}, "minutes": {"type": "number"},
                        "limit_minutes": {"type": "integer", "nullable": True}, "overdue": {"type": "boolean"}}}},

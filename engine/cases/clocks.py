@@ -1,9 +1,11 @@
 """The stage clocks of a case (DESIGN 12): how long it took to be accepted (受理), verified (核实) and
-dispatched (派遣), against the campaign's minutes for each, read from its stage history; and their on-time
-rates over a period, which join the indicators.
+dispatched (派遣), read from its stage history, and how long each submission of its lead task waited for its
+check (核查), read from the task's transitions, against the campaign's minutes for each; and their on-time rates
+over a period, shown in the bulletin. They measure the command centre, so they stay out of the unit ranking.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,14 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.cases.cooperation import lead_tasks
 from engine.cases.stages import CLOCK_NAMES, CLOCKS
-from engine.core.models import Campaign, Case, Event
-from engine.core.states import CaseStage
+from engine.core.models import Campaign, Case, Event, Task, TaskTransition
+from engine.core.states import CaseStage, TaskStatus
 
 
 @dataclass(frozen=True)
 class StageClock:
-    clock: str  # accept | verify | dispatch
+    clock: str  # accept | verify | dispatch | check
     started: datetime
     ended: datetime | None  # still running while None
     limit_minutes: int | None
@@ -40,10 +43,16 @@ class StageClock:
 
 
 def clocks(case: Case, campaign: Campaign | None, received_at: datetime | None) -> list[StageClock]:
-    """The clocks that have started for this case, in the order a case meets them. Acceptance runs from its first
-    report's receipt to the case's opening; the others from entering their stages to leaving them."""
+    """The clocks that have started for this case, in the order a case meets them: its stage clocks, then one
+    核查 clock per submission of its lead task."""
+    return stage_clocks(case, campaign, received_at) + check_clocks(case, campaign)
+
+
+def stage_clocks(case: Case, campaign: Campaign | None, received_at: datetime | None) -> list[StageClock]:
+    """Acceptance runs from its first report's receipt to the case's opening; the others from entering their
+    stages to leaving them."""
     found = []
-    limit = (lambda field: getattr(campaign, field, None)) if campaign is not None else (lambda field: None)
+    limit = _limits(campaign)
     if received_at is not None:
         found.append(StageClock("accept", received_at, case.opened_at, limit(CLOCKS["accept"][1])))
     for clock in ("verify", "dispatch"):
@@ -55,6 +64,29 @@ def clocks(case: Case, campaign: Campaign | None, received_at: datetime | None) 
                      and h.to_stage not in stages), None)
         found.append(StageClock(clock, entered, left, limit(field)))
     return found
+
+
+def check_clocks(case: Case, campaign: Campaign | None) -> list[StageClock]:
+    """Each time a lead task was submitted (待核查) until the checker passed or failed it (返工): a task sent back
+    and submitted again waits for its check again, so it runs once per submission."""
+    limit = _limits(campaign)(CLOCKS["check"][1])
+    found = []
+    for task in lead_tasks(case):
+        started: datetime | None = None
+        for step in task.transitions:
+            if step.to_status == TaskStatus.SUBMITTED and started is None:
+                started = step.at
+            elif step.from_status == TaskStatus.SUBMITTED and started is not None:
+                found.append(StageClock("check", started, step.at, limit))
+                started = None
+        if started is not None:
+            found.append(StageClock("check", started, None, limit))
+    return sorted(found, key=lambda c: c.started)
+
+
+def _limits(campaign: Campaign | None) -> Callable[[str], int | None]:
+    """The campaign's minutes by setting name; no limit for a case of no campaign."""
+    return (lambda field: getattr(campaign, field, None)) if campaign is not None else (lambda field: None)
 
 
 @dataclass
@@ -70,18 +102,25 @@ class ClockRate:
 
 def clock_rates(session: Session, campaign: Campaign, start: datetime, end: datetime,
                 now: datetime) -> dict[str, ClockRate]:
-    """Per clock, the cases opened in [start, end) whose clock has ended or run out by `now`, and how many of them
-    ended within the campaign's minutes (受理及时率, 核实及时率, 派遣及时率)."""
+    """Per clock, the clocks that have ended or run out by `now`, and how many of them ended within the campaign's
+    minutes (受理及时率, 核实及时率, 派遣及时率, 按时核查率): the stage clocks of the cases opened in [start, end),
+    the check clocks of the lead tasks submitted in it (a case may be checked long after it opened)."""
     rates = {clock: ClockRate(clock) for clock in CLOCKS}
     cases = list(session.scalars(select(Case).options(selectinload(Case.stages))
                                  .where(Case.campaign_id == campaign.id, Case.opened_at >= start,
                                         Case.opened_at < end, Case.stage != CaseStage.VOID)))
     received = dict(session.execute(select(Event.case_id, Event.received_at).where(
         Event.case_id.in_([c.id for c in cases])).order_by(Event.id.desc())).all())  # the first report wins
-    for case in cases:
-        for clock in clocks(case, campaign, received.get(case.id)):
-            if clock.ended is None and not clock.overdue(now):
-                continue  # still running within its limit: not counted yet
-            rates[clock.clock].counted += 1
-            rates[clock.clock].on_time += not clock.overdue(now)
+    found = [clock for case in cases for clock in stage_clocks(case, campaign, received.get(case.id))]
+    submitted = (select(Task.case_id).join(TaskTransition, TaskTransition.task_id == Task.id)
+                 .where(Task.campaign_id == campaign.id, TaskTransition.to_status == TaskStatus.SUBMITTED,
+                        TaskTransition.at >= start, TaskTransition.at < end))
+    checked = session.scalars(select(Case).options(selectinload(Case.tasks).selectinload(Task.transitions))
+                              .where(Case.id.in_(submitted), Case.stage != CaseStage.VOID))
+    found += [clock for case in checked for clock in check_clocks(case, campaign) if start <= clock.started < end]
+    for clock in found:
+        if clock.ended is None and not clock.overdue(now):
+            continue  # still running within its limit: not counted yet
+        rates[clock.clock].counted += 1
+        rates[clock.clock].on_time += not clock.overdue(now)
     return rates

@@ -42,6 +42,18 @@ def lead_task(case: Case) -> Task | None:
     return next((t for t in live if t.unit_id == case.lead_unit_id), live[0] if live else None)
 
 
+def lead_tasks(case: Case) -> list[Task]:
+    """The lead task of every round, as `lead_task` picks it in the latest, so a reopened case's earlier checks
+    still count (the 核查 clock)."""
+    found = []
+    for reopening in sorted({t.reopening for t in case.tasks}):
+        live = [t for t in case.tasks if t.reopening == reopening and t.status != TaskStatus.VOIDED]
+        lead = next((t for t in live if t.unit_id == case.lead_unit_id), live[0] if live else None)
+        if lead is not None:
+            found.append(lead)
+    return found
+
+
 def role_of(task: Task) -> str | None:
     """`lead` or `cooperating` for a task of a case, None for a task of no case."""
     if task.case is None:

@@ -50,14 +50,16 @@ MOVES: dict[str, frozenset[str]] = {
     CaseStage.REOPENED: frozenset({CaseStage.DISPATCHED, CaseStage.AWAITING_DISPATCH}),
 }
 
-#: The stage clocks (DESIGN 12): which stages each clock runs through, and the campaign's minutes for it.
+#: The stage clocks (DESIGN 12): which stages each clock runs through, and the campaign's minutes for it. 核查
+#: runs through no case stage: it runs while the lead task waits for its check (engine/cases/clocks.py).
 CLOCKS: dict[str, tuple[frozenset[str], str]] = {
     "accept": (frozenset({CaseStage.REPORTED}), "accept_minutes"),
     "verify": (frozenset({CaseStage.VERIFYING}), "verify_minutes"),
     "dispatch": (frozenset({CaseStage.FILING, CaseStage.FILED, CaseStage.AWAITING_DISPATCH}), "dispatch_minutes"),
+    "check": (frozenset(), "check_minutes"),
 }
 CLOCK_NAMES: dict[str, tuple[str, str]] = {"accept": ("受理", "Acceptance"), "verify": ("核实", "Verification"),
-                                           "dispatch": ("派遣", "Dispatch")}
+                                           "dispatch": ("派遣", "Dispatch"), "check": ("核查", "Check")}
 
 
 def stage_name(stage: str, lang: str) -> str:

@@ -79,10 +79,12 @@ class Campaign(Base):
     bulletin_time: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
     bulletin_office_zh: Mapped[Optional[str]] = mapped_column(String(200))
     bulletin_office_en: Mapped[Optional[str]] = mapped_column(String(200))
-    # Stage clocks of a case (DESIGN 12), in minutes: 受理 (accepted into a case), 核实, 派遣 (filed to dispatched).
+    # Stage clocks of a case (DESIGN 12), in minutes: 受理 (accepted into a case), 核实, 派遣 (filed to dispatched),
+    # 核查 (the lead task submitted until its check is decided).
     accept_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     verify_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     dispatch_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    check_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     published_version_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("ruleset_versions.id", use_alter=True, name="fk_campaigns_published_version_id"))
     published_version: Mapped[Optional["RulesetVersion"]] = relationship(foreign_keys=[published_version_id])

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from engine.core.models import Category, Person, Recipient
+from engine.core.models import Campaign, Category, Person, Recipient
 from tests.helpers import csrf_from
 
 
@@ -62,13 +62,28 @@ def test_inspection_plans_show_tiers_frequencies_and_scopes_by_name(admin, lang,
 
 
 @pytest.mark.parametrize("lang, shown, other", [
-    ("en", ("Acceptance clock (minutes)", "Verification clock (minutes)", "Dispatch clock (minutes)"), "受理"),
-    ("zh_Hans_CN", ("受理时限（分钟）", "核实时限（分钟）", "派遣时限（分钟）"), "clock (minutes)")])
+    ("en", ("Acceptance clock (minutes)", "Verification clock (minutes)", "Dispatch clock (minutes)",
+            "Check clock (minutes)"), "受理"),
+    ("zh_Hans_CN", ("受理时限（分钟）", "核实时限（分钟）", "派遣时限（分钟）", "核查时限（分钟）"), "clock (minutes)")])
 def test_the_campaign_form_names_its_stage_clocks_in_one_language(admin, lang, shown, other):
     form = admin.get(f"/admin/campaign/new/?lang={lang}").get_data(as_text=True)
     assert all(label in form for label in shown)
     labels = " ".join(re.findall(r"<label[^>]*>(.*?)</label>", form, re.S))
     assert other not in labels
+    assert re.search(r'name="check_minutes"[^>]*value="30"', form)  # 核查: R1's 30 minutes by default
+
+
+@pytest.mark.parametrize("lang, message", [("en", "Number must be between 1 and 10080."), ("zh_Hans_CN", "数值大小必须介于 1 到 10080 之间。")])
+def test_a_check_clock_out_of_range_is_refused_next_to_its_field(admin, session, lang, message):
+    data = {"code": f"cp-check-{lang}", "name_zh": "核查时限测试", "name_en": "Check clock test", "status": "draft",
+            "timezone": "Asia/Shanghai", "office_hours": "rows", "office_hours-start": "08:30",
+            "office_hours-end": "12:00", "digest_time": "06:40", "accept_minutes": "15", "verify_minutes": "30",
+            "dispatch_minutes": "15"}
+    refused = _post(admin, "/admin/campaign/new/", {**data, "check_minutes": "0"}, lang).get_data(as_text=True)
+    assert _near(refused, "check_minutes", message), refused[refused.find('name="check_minutes"'):][:800]
+    assert session.scalar(select(Campaign).where(Campaign.code == data["code"])) is None
+    assert _post(admin, "/admin/campaign/new/", {**data, "check_minutes": "60"}, lang).status_code == 302
+    assert session.scalar(select(Campaign.check_minutes).where(Campaign.code == data["code"])) == 60
 
 
 def _post(client, url: str, data: dict, lang: str):

@@ -55,9 +55,9 @@ def _sheet_rows(client, campaign: Campaign, lang: str, name: str) -> list[tuple]
 
 
 @pytest.mark.parametrize("lang, sheet, rule, sanction, clocks", [
-    ("zh_Hans_CN", "应问责单位", "当月排名后1位", "会上表态发言", ["受理", "核实", "派遣"]),
+    ("zh_Hans_CN", "应问责单位", "当月排名后1位", "会上表态发言", ["受理", "核实", "派遣", "核查"]),
     ("en", "Sanctions due", "Bottom 1 in the current month", "Self-criticism at the meeting",
-     ["Acceptance", "Verification", "Dispatch"])])
+     ["Acceptance", "Verification", "Dispatch", "Check"])])
 def test_sanctions_due_name_the_rule_and_the_sanction(app, december, login, lang, sheet, rule, sanction, clocks):
     client = app.test_client()
     login(client, "assessor")

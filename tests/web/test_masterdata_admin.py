@@ -35,8 +35,8 @@ def _post(client, form_url: str, data: dict, lang: str = "en"):
     return client.post(f"{form_url}{sep}lang={lang}", data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))})
 
 
-#: The campaign form's stage clocks (受理, 核实, 派遣), in minutes: the defaults a browser shows.
-STAGE_CLOCKS = {"accept_minutes": "15", "verify_minutes": "30", "dispatch_minutes": "15"}
+#: The campaign form's stage clocks (受理, 核实, 派遣, 核查), in minutes: the defaults a browser shows.
+STAGE_CLOCKS = {"accept_minutes": "15", "verify_minutes": "30", "dispatch_minutes": "15", "check_minutes": "30"}
 
 
 def _campaign_id(session) -> int:
