@@ -66,7 +66,7 @@ def store(url: str, ids: dict[str, Any], first_dues: list[datetime], label: str,
     from engine.core.models import Event, Grid, InboxAddress, OutboxMessage, Task, TaskStep, TaskTransition
     from engine.core.states import TaskStatus
     from engine.core.worktime import WorkCalendar
-    from engine.handling.ladder import Clock, plan_steps
+    from engine.handling.ladder import Clock, first_step, plan_steps
 
     factory = session_factory(url)
     with factory() as session:
@@ -119,13 +119,12 @@ def store(url: str, ids: dict[str, Any], first_dues: list[datetime], label: str,
                 for task_id, row in zip(new, rows)])
             seconds["transitions"] += time.perf_counter() - t
             t = time.perf_counter()
-            ladder = []
+            ladder = []  # as dispatch writes it: the first step, carrying the rest of the plan
             for task_id, row in zip(new, rows):
                 moved = row["created_at"] - origin
-                ladder += [{**step, "task_id": task_id, "due_at": step["due_at"] + moved}
-                           for step in plans[kinds[row["unit_id"]]]]
-            step_ids = insert_returning_ids(session, TaskStep.__table__, ladder)
-            first_step_ids += [sid for sid, step in zip(step_ids, ladder) if step["position"] == steps[0].position]
+                ladder.append(first_step([{**step, "task_id": task_id, "due_at": step["due_at"] + moved}
+                                          for step in plans[kinds[row["unit_id"]]]]))
+            first_step_ids += insert_returning_ids(session, TaskStep.__table__, ladder)
             seconds["steps"] += time.perf_counter() - t
             t = time.perf_counter()
             messages = []

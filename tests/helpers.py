@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import Event, Task, User
+from engine.core.models import Event, Task, TaskStep, User
 from engine.handling import tasks
+from engine.handling.ladder import PlannedStep
 from engine.intake.events import IntakeSource, accept_event
 from engine.supervision import escalation
 
@@ -56,6 +58,16 @@ def local_time(hour: int, days_ago: int = 1) -> str:
     """An ISO timestamp at a given Shanghai hour, `days_ago` days before the (injected) clock's today."""
     day = (clock.now() - timedelta(days=days_ago)).astimezone(SHANGHAI).date()
     return datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI).isoformat()
+
+
+def steps_of(session, task_id: int) -> list:
+    """A task's ladder as planned: its step rows, then the steps planned after the last row (pending, no id yet),
+    so a test reads every step whether or not the poller has written it."""
+    session.expire_all()
+    rows = list(session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)))
+    planned = [PlannedStep.of(data) for row in rows[-1:] for data in row.later or []]
+    return rows + [SimpleNamespace(**vars(p), id=None, status="pending", ran_at=None, task_status=None,
+                                   later=None, task_id=task_id) for p in planned]
 
 
 def steps_run(session, now: datetime | None = None) -> None:

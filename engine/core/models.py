@@ -1169,6 +1169,9 @@ class TaskStep(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | skipped
     ran_at: Mapped[Optional[datetime]] = mapped_column(UTC)
     task_status: Mapped[Optional[str]] = mapped_column(String(16))  # the task's state when the step ran
+    # The steps planned after this one, not yet rows (engine/handling/ladder.py `first_step`): the poller writes
+    # the next when this one runs, so a task closed before its ladder starts never wrote the rest (0054).
+    later: Mapped[Optional[list[Any]]] = mapped_column(JSON(none_as_null=True))
 
 
 class Digest(Base):

@@ -23,7 +23,7 @@ from engine.core.bulk import insert_returning_ids, insert_rows
 from engine.core.models import Case, Supervision, Task, TaskStep, TaskTransition, Unit
 from engine.core.states import TaskStatus
 from engine.core.worktime import WorkCalendar
-from engine.handling.ladder import Body, Clock, FrozenStep, plan_steps, unit_kind
+from engine.handling.ladder import Body, Clock, FrozenStep, first_step, plan_steps, unit_kind
 from engine.people.responsibility import responsible_for_events
 from engine.people.staff import units_and_below
 
@@ -145,7 +145,8 @@ def _born(session: Session, created: list[tuple[int, TaskOrder]], holders: dict[
     for task_id, order in created:
         transitions.append(_dispatch_transition(task_id, order, holders.get(order.slot), now))
         clock = Clock.of(order.calendar, order.limit_value, order.limit_unit, order.continuous_time)
-        steps += plan_steps(task_id, now, order.deadline_at, clock, order.steps, order.bodies, kinds.get(order.unit_id))
+        steps.append(first_step(plan_steps(task_id, now, order.deadline_at, clock, order.steps, order.bodies,
+                                           kinds.get(order.unit_id))))
         messages.append(outbox.message(f"task-dispatched:{task_id}", "task_dispatched", f"unit:{order.unit_id}",
                                        {"task": task_id, "event": order.event_id,
                                         "deadline": order.deadline_at.isoformat()},

@@ -1,4 +1,5 @@
-"""A task's ladder (DESIGN 14): its timeline steps planned as rows with due instants when the task is created.
+"""A task's ladder (DESIGN 14): its timeline steps planned with due instants when the task is created; the first is
+written as a row carrying the rest, and each later one becomes a row when the step before it runs.
 
 Every step is anchored to the task's deadline: a share of the limit, a duration before it, at it, or overdue by
 a duration, counted in the task's own time mode (working or continuous, as its deadline was). A public listing
@@ -8,9 +9,9 @@ sub-districts and departments to the committee's office and the assessment offic
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from engine.core.models import SupervisionTier, TimelineStep
 from engine.core.worktime import CONTINUOUS_UNITS, WorkCalendar
@@ -193,6 +194,59 @@ def plan_steps(task_id: int | None, start: datetime, deadline: datetime, clock: 
                      "anchor": step.anchor, "share": step.share, "offset_minutes": step.after_minutes,
                      "due_at": due, "status": "pending", "ran_at": None, "task_status": None})
     return rows
+
+
+#: A planned step's fields as its row has them; `later` keeps these, `due_at` as ISO text.
+PLANNED = ("position", "action", "tier_level", "unless_state", "anchor", "share", "offset_minutes", "due_at")
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step planned after a task's pending one and not yet a row: read for the task page and moved with the
+    deadline (an extension, a resume) like the row it will become."""
+
+    position: int
+    action: str
+    tier_level: int | None
+    unless_state: str | None
+    anchor: str | None
+    share: float | None
+    offset_minutes: float | None
+    due_at: datetime
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> "PlannedStep":
+        return cls(**{**{name: data.get(name) for name in PLANNED}, "due_at": datetime.fromisoformat(data["due_at"])})
+
+    def as_later(self) -> dict[str, Any]:
+        return {**{name: getattr(self, name) for name in PLANNED}, "due_at": self.due_at.isoformat()}
+
+    def row(self, task_id: int, later: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The step's row once the step before it has run, carrying the steps after it."""
+        return {"task_id": task_id, **{name: getattr(self, name) for name in PLANNED}, "status": "pending",
+                "ran_at": None, "task_status": None, "later": later or None}
+
+
+def first_step(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The one row a new task writes (issue 18 point 4): its first step, carrying the rest of the plan. Most tasks
+    close before their ladder starts, so the rest become rows only as each step before them runs."""
+    first, rest = rows[0], rows[1:]
+    later = [{**{name: step[name] for name in PLANNED}, "due_at": step["due_at"].isoformat()} for step in rest]
+    return {**first, "later": later or None}
+
+
+def next_step(task_id: int, later: list[dict[str, Any]]) -> dict[str, Any]:
+    """The row of the step planned next after one that ran, carrying the steps after it."""
+    return PlannedStep.of(later[0]).row(task_id, later[1:])
+
+
+def moved_later(later: list[dict[str, Any]] | None, due: Callable[[PlannedStep], datetime]
+                ) -> list[dict[str, Any]] | None:
+    """The steps planned after a pending one, each due where `due` moves it (an extension, a resume), as their rows
+    would move."""
+    if not later:
+        return later
+    return [replace(planned, due_at=due(planned)).as_later() for planned in map(PlannedStep.of, later)]
 
 
 def replan(step: Any, start: datetime, deadline: datetime, clock: Clock, moved: timedelta) -> datetime:

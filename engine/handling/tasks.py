@@ -40,7 +40,7 @@ from engine.core.states import TaskStatus
 from engine.core.worktime import before_inspection, calendar_for
 from engine.handling import extension
 from engine.handling.inspection_deadline import inspection_cap, refuse_past_inspection
-from engine.handling.ladder import Clock, replan
+from engine.handling.ladder import Clock, moved_later, replan
 from engine.space.points import points_at
 
 STATES: dict[str, tuple[str, str]] = {
@@ -185,13 +185,16 @@ def _shift_steps(session: Session, task: Task, moved: timedelta) -> None:
     """The clock stood still while parked: the task's pending timeline steps move as far as its deadline did."""
     for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
         step.due_at = step.due_at + moved
+        step.later = moved_later(step.later, lambda planned: planned.due_at + moved)
 
 
 def _replan_steps(session: Session, task: Task, deadline: datetime, counting: Clock) -> None:
     """An extension is a new limit from the old deadline: the pending steps are anchored to the new deadline
     (DESIGN 14), so no urge, order or public listing falls due while the extended time runs."""
+    moved = deadline - task.deadline_at
     for step in session.scalars(select(TaskStep).where(TaskStep.task_id == task.id, TaskStep.status == "pending")):
-        step.due_at = replan(step, task.deadline_at, deadline, counting, deadline - task.deadline_at)
+        step.due_at = replan(step, task.deadline_at, deadline, counting, moved)
+        step.later = moved_later(step.later, lambda later: replan(later, task.deadline_at, deadline, counting, moved))
 
 
 def _rearm_steps(session: Session, task: Task) -> None:

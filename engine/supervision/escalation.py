@@ -1,9 +1,10 @@
 """Timelines executed: each due step of a task runs once, never early, from SQL alone.
 
-Steps are rows with a due instant anchored to the task's deadline (engine/handling/ladder.py).
-A poller (`civicrules escalate`) runs what is due: the step is skipped when the task has reached the
-step's "unless" state, postponed while the task is parked, and otherwise marked done together with
-its notification in one transaction, so a step never runs twice and survives the loss of Redis. A step skipped
+Steps are rows with a due instant anchored to the task's deadline (engine/handling/ladder.py); a task has a row
+for each step that ran and for its next one, which carries the rest of the plan and writes the step after it when
+it runs (in the same transaction as its claim, so a kill between them loses nothing). A poller
+(`civicrules escalate`) runs what is due: the step is skipped when the task has reached the step's "unless" state,
+postponed while the task is parked, and otherwise marked done together with its notification in one transaction, so a step never runs twice and survives the loss of Redis. A step skipped
 because the task awaited its check is pending again when the check fails (rework does not reset the clock,
 engine/handling/tasks.py), so a 督办 due meanwhile runs at the next poll.
 `addressees` is the one place that decides whom a step reaches: the body's board (`tier:<level>`, else the
@@ -18,8 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.core import clock, outbox
+from engine.core.bulk import insert_rows
 from engine.core.models import Event, Person, SupervisionTier, Task, TaskStep
 from engine.core.states import PROGRESS, REQUESTS, TERMINAL, TaskStatus
+from engine.handling.ladder import next_step
 from engine.people.responsibility import Organisation, chain
 
 #: How far up the person chain (责任人 → 中队长 → 大队长 → 分管领导) each kind of step reaches.
@@ -62,7 +65,7 @@ def run_due(session: Session, limit: int = 200, now: datetime | None = None) -> 
     Steps of parked tasks are not selected: resuming a task moves them by the paused time."""
     started = now or clock.now()
     rows = session.execute(select(TaskStep.id, TaskStep.task_id, TaskStep.position, TaskStep.action,
-                                  TaskStep.tier_level, TaskStep.unless_state, TaskStep.due_at,
+                                  TaskStep.tier_level, TaskStep.unless_state, TaskStep.due_at, TaskStep.later,
                                   Task.status, Task.previous_status, Task.unit_id, Task.event_id,
                                   Task.campaign_id, Task.assignee_id, Event.grid_id)
                            .join(Task, Task.id == TaskStep.task_id).join(Event, Event.id == Task.event_id)
@@ -85,12 +88,16 @@ def run_due(session: Session, limit: int = 200, now: datetime | None = None) -> 
     for kind, group in outcome.items():
         for status in {state_of[r.id] for r in group}:
             ids = [r.id for r in group if state_of[r.id] == status]
+            # The next step becomes a row now (the plan moves to it), unless the task has ended: the rest never runs.
+            ends = {} if status in TERMINAL else {"later": None}
             result = session.execute(update(TaskStep).where(TaskStep.id.in_(ids), TaskStep.status == "pending")
-                                     .values(status=kind, ran_at=now, task_status=status)
+                                     .values(status=kind, ran_at=now, task_status=status, **ends)
                                      .returning(TaskStep.id).execution_options(synchronize_session=False))
             got = set(result.scalars())
             claimed |= got
             counts[kind] += len(got)
+    insert_rows(session, TaskStep.__table__, [next_step(r.task_id, r.later) for r in rows
+                                              if r.id in claimed and r.later and state_of[r.id] not in TERMINAL])
     ran = [r for r in outcome["done"] if r.id in claimed]
     org = Organisation.load(session) if ran else None
     names = body_names(session, {r.campaign_id for r in ran}) if ran else {}

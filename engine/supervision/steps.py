@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.core.models import Supervision, Task, TaskStep, Unit
+from engine.core.states import TERMINAL
+from engine.handling.ladder import PlannedStep
 from engine.supervision.escalation import body_names
 
 ESCALATING = ("order", "escalate", "list_publicly")
@@ -42,16 +44,18 @@ class StepView:
         return names[0] if lang.startswith("zh") else names[1]
 
 
-def _view(step: TaskStep, task: Task, unit: tuple[str, str], bodies: dict[tuple[int, int], dict[str, str]]
-          ) -> StepView:
+def _view(step: TaskStep | PlannedStep, task: Task, unit: tuple[str, str],
+          bodies: dict[tuple[int, int], dict[str, str]], status: str | None = None) -> StepView:
+    """A step as read: a row, or a step planned after the last row (`status` given: it has none of its own)."""
+    status = status or step.status
     if step.tier_level:
         names = bodies.get((task.campaign_id, step.tier_level)) or {"zh": f"{step.tier_level} 级督查",
                                                                     "en": f"Tier {step.tier_level}"}
         zh, en = names["zh"], names["en"]
     else:
         zh, en = unit
-    return StepView(step.position, step.action, step.tier_level, zh, en, step.due_at, step.status,
-                    step.ran_at if step.status == "done" else None)
+    return StepView(step.position, step.action, step.tier_level, zh, en, step.due_at, status,
+                    step.ran_at if status == "done" else None)
 
 
 def ladder(session: Session, task: Task) -> list[StepView]:
@@ -59,10 +63,13 @@ def ladder(session: Session, task: Task) -> list[StepView]:
     same body (a rung above the unit's highest body) is marked, so the page does not show one line twice."""
     unit = session.execute(select(Unit.name_zh, Unit.name_en).where(Unit.id == task.unit_id)).one()
     bodies = body_names(session, {task.campaign_id})
-    steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position))
+    rows = list(session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position)))
+    # The steps planned after the last row: pending, or moot once the task has ended without reaching them.
+    moot = "skipped" if task.status in TERMINAL else "pending"
+    planned = [(PlannedStep.of(data), moot) for row in rows[-1:] for data in row.later or []]
     views, seen = [], set()
-    for step in steps:
-        view = _view(step, task, (unit[0], unit[1]), bodies)
+    for step, status in [*((row, None) for row in rows), *planned]:
+        view = _view(step, task, (unit[0], unit[1]), bodies, status)
         key = (view.action, view.tier)
         views.append(replace(view, again=True) if view.tier and key in seen else view)
         seen.add(key)

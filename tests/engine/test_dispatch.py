@@ -12,7 +12,7 @@ from engine.core.models import OutboxMessage, Supervision, Task, TaskStep, TaskT
 from engine.evaluation.context import active_contexts
 from engine.handling.dispatch import RuleEscalation, TaskOrder, dispatch
 from engine.intake.events import IntakeSource, accept_event
-from tests.helpers import event
+from tests.helpers import event, steps_of
 
 SOURCE = IntakeSource("dispatch-tests", "patrol")
 
@@ -56,10 +56,12 @@ def test_a_batch_of_orders_becomes_tasks_with_everything_born_with_them(session)
         assert [(r.from_status, r.to_status, r.action, r.data) for r in task.transitions] == [
             (None, "dispatched", "dispatch", {"rule": "zero_tolerance.zt4", "assignee": task.assignee_id})]
         assert task.assignee.name == "张伟"  # DC-01's 责任人, of the squad under JD-DC
-        steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id).order_by(TaskStep.position)).all()
-        assert [s.position for s in steps] == [s.position for s in orders[0].steps] and steps
+        # one step row, its first, carrying the rest of the plan: the poller writes each next one as it runs
+        [first] = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id)).all()
+        assert [first.position] + [s["position"] for s in first.later] == [s.position for s in orders[0].steps]
         order = next(o for o in orders if o.unit_id == task.unit_id)
-        assert steps[0].due_at == now + timedelta(hours=order.limit_value) * 0.8  # urged at 80 % of the limit
+        assert first.due_at == now + timedelta(hours=order.limit_value) * 0.8  # urged at 80 % of the limit
+        assert [s.due_at for s in steps_of(session, task.id)][1] == order.deadline_at  # 督办 at the deadline
         assert session.scalar(select(OutboxMessage.target).where(
             OutboxMessage.idempotency_key == f"task-dispatched:{task.id}")) == f"unit:{task.unit_id}"
     listed = session.scalars(select(Supervision).where(Supervision.task_id.in_(ids))).all()

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.intake.events import IntakeSource, accept_event
-from engine.core.models import Event, OutboxMessage, Task, TaskStep
-from tests.helpers import act, event, steps_run
+from engine.core.models import Event, OutboxMessage, Task
+from tests.helpers import act, event, steps_of, steps_run
 
 
 def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
@@ -18,11 +18,6 @@ def zero_tolerance_task(factory, drain, session, grid: str) -> Task:
         s.commit()
     drain()
     return next(t for t in session.get(Event, event_id).tasks if t.list_kind == "zero_tolerance")
-
-
-def steps_of(session, task_id: int) -> list[TaskStep]:
-    session.expire_all()
-    return list(session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)))
 
 
 def run_at(factory, instant) -> None:

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import Event, Supervision, Task, TaskStep, TaskTransition
+from engine.core.models import Event, Supervision, Task, TaskTransition
 from engine.intake.events import IntakeSource, accept_event
-from tests.helpers import event, local_time
+from tests.helpers import event, local_time, steps_of
 
 SOURCE = IntakeSource("history-tests", "patrol")
 
@@ -42,8 +42,7 @@ def test_third_barbecue_in_a_grid_within_a_week_is_ordered_at_tier_2_and_listed_
     listed = session.scalars(select(Supervision).where(Supervision.task_id.in_([t.id for t in third.tasks]))).all()
     assert {(s.tier_level, s.kind) for s in listed} == {(2, "urge")}  # 督办 at once, no listing yet
     hotspot = next(t for t in third.tasks if t.rule_key == "repeat-hotspot")
-    steps = session.scalars(select(TaskStep).where(TaskStep.task_id == hotspot.id)).all()
-    [listing] = [s for s in steps if s.action == "list_publicly"]
+    [listing] = [s for s in steps_of(session, hotspot.id) if s.action == "list_publicly"]
     assert listing.due_at > hotspot.deadline_at  # 挂牌督办 only once the case is overdue
     assert not session.scalars(select(Supervision).where(
         Supervision.task_id.in_([t.id for t in session.get(Event, ids[1]).tasks]))).all()

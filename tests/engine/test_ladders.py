@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.core.models import Category, OutboxMessage, Person, Supervision, Task, TaskStep, Unit
+from engine.core.models import Category, OutboxMessage, Person, Supervision, Task, Unit
 from engine.evaluation.context import active_contexts
 from engine.handling.dispatch import TaskOrder, dispatch
 from engine.handling.ladder import DEFAULT_LADDER, Clock, FrozenStep, order_problems, plan_steps
@@ -20,7 +20,7 @@ from engine.intake.events import IntakeSource, accept_event
 from engine.supervision import board
 from rules.document import Catalog, validate_rule
 from rules.problems import InputError
-from tests.helpers import act, bearer, event, steps_run, user, user_token
+from tests.helpers import act, bearer, event, steps_of, steps_run, user, user_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)  # a working Monday morning
@@ -49,16 +49,11 @@ def _task(session, unit_code: str, value: float, unit: str, timeline: str | None
     return session.get(Task, task_id)
 
 
-def _steps(session, task_id: int) -> list[TaskStep]:
-    session.expire_all()
-    return list(session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)))
-
-
 def _anchors_kept(session, task: Task, timeline: str) -> None:
     """Every step is due exactly at its anchor, counted in working time; none before it; listing only overdue."""
     ctx = active_contexts(session)[0]
     frozen = {s.position: s for s in ctx.steps(timeline)}
-    for step in _steps(session, task.id):
+    for step in steps_of(session, task.id):
         spec = frozen[step.position]
         if spec.anchor == "share":
             expected = ctx.calendar.add_working_minutes(task.created_at, spec.share * _limit_minutes(ctx, task))
@@ -82,7 +77,7 @@ def test_a_five_working_day_task_is_urged_at_80_percent_ordered_at_the_deadline_
         session, unit_code, bodies):
     task = _task(session, unit_code, 5, "working_days", "zt-ladder")
     assert task.deadline_at == datetime(2026, 12, 14, 9, 0, tzinfo=SHANGHAI)
-    steps = _steps(session, task.id)
+    steps = steps_of(session, task.id)
     assert [(s.action, s.tier_level) for s in steps] == list(zip(
         ["remind", "order", "escalate", "escalate", "list_publicly"], bodies))
     assert steps[0].due_at == datetime(2026, 12, 11, 9, 0, tzinfo=SHANGHAI)  # 4 of 5 working days: Friday
@@ -96,7 +91,7 @@ def test_a_five_working_day_task_is_urged_at_80_percent_ordered_at_the_deadline_
 def test_a_two_working_hour_task_is_urged_before_its_deadline_not_after(session, unit_code, bodies):
     task = _task(session, unit_code, 2, "working_hours", "sm-ladder", category="09010")
     assert task.deadline_at == datetime(2026, 12, 7, 11, 0, tzinfo=SHANGHAI)
-    steps = _steps(session, task.id)
+    steps = steps_of(session, task.id)
     assert [(s.action, s.tier_level) for s in steps] == list(zip(["remind", "order", "escalate", "list_publicly"],
                                                                  bodies))
     assert steps[0].due_at == datetime(2026, 12, 7, 10, 36, tzinfo=SHANGHAI)  # 80 % of two working hours
@@ -107,11 +102,11 @@ def test_a_two_working_hour_task_is_urged_before_its_deadline_not_after(session,
 def test_each_step_reaches_its_body_and_the_person_chain(session):
     squad = _task(session, "ZD-DC", 2, "working_hours", "sm-ladder")
     office = _task(session, "JD-DC", 2, "working_hours", "sm-ladder")
-    last = _steps(session, office.id)[-1]
+    last = steps_of(session, office.id)[-1]
     steps_run(session, last.due_at + timedelta(seconds=1))
     for task, expected in ((squad, ["unit:%d" % squad.unit_id, "tier:1", "tier:2", "tier:3"]),
                            (office, ["unit:%d" % office.unit_id, "tier:4", "tier:5", "tier:6"])):
-        steps = _steps(session, task.id)
+        steps = steps_of(session, task.id)
         assert [s.status for s in steps] == ["done"] * 4
         rows = [session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{s.id}"))
                 for s in steps]
@@ -121,16 +116,16 @@ def test_each_step_reaches_its_body_and_the_person_chain(session):
         assert [len(c) for c in chains] == sorted(len(c) for c in chains) and chains[-1]  # higher steps reach higher
         assert all(session.get(Person, pid) is not None for pid in chains[-1])
     names = [session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"step:{s.id}"))
-             .payload["body"]["name"]["zh"] for s in _steps(session, office.id)[1:]]
+             .payload["body"]["name"]["zh"] for s in steps_of(session, office.id)[1:]]
     assert names == ["城管委办公室", "督考办", "分管区领导"]
     order = session.scalar(select(OutboxMessage).where(
-        OutboxMessage.idempotency_key == f"step:{_steps(session, squad.id)[1].id}"))
+        OutboxMessage.idempotency_key == f"step:{steps_of(session, squad.id)[1].id}"))
     assert order.payload["body"]["name"]["zh"] == "本单位负责人"
 
 
 def test_an_extension_moves_the_pending_steps_to_the_new_deadline(session):
     task = _task(session, "JD-DC", 2, "working_hours", "sm-ladder")
-    before = [s.due_at for s in _steps(session, task.id)]
+    before = [s.due_at for s in steps_of(session, task.id)]
     clock.set_clock(lambda: MONDAY + timedelta(minutes=30))
     for action, who in (("sign", "dongcheng"), ("request_extension", "dongcheng"), ("approve_extension", "dispatcher")):
         session.expire_all()
@@ -138,7 +133,7 @@ def test_an_extension_moves_the_pending_steps_to_the_new_deadline(session):
     session.expire_all()
     task = session.get(Task, task.id)
     assert task.deadline_at == datetime(2026, 12, 7, 15, 0, tzinfo=SHANGHAI)  # 11:00 + two working hours
-    after = [s.due_at for s in _steps(session, task.id)]
+    after = [s.due_at for s in steps_of(session, task.id)]
     assert after[0] == datetime(2026, 12, 7, 14, 36, tzinfo=SHANGHAI)  # 80 % into the extension
     assert after[1] == task.deadline_at and after[1] > before[1]
     assert after[2] == datetime(2026, 12, 8, 16, 0, tzinfo=SHANGHAI)  # 8 working hours past the new deadline
@@ -159,7 +154,7 @@ def test_the_planner_never_lists_a_task_publicly_before_its_deadline():
 def test_every_task_has_a_ladder_the_category_s_else_the_default(session):
     category = session.scalar(select(Category).where(Category.code == "09010"))
     default = _task(session, "JD-DC", 2, "working_hours", None, category="09010")
-    assert [(s.action, s.anchor) for s in _steps(session, default.id)] == [("remind", "share"), ("order", "at")]
+    assert [(s.action, s.anchor) for s in steps_of(session, default.id)] == [("remind", "share"), ("order", "at")]
     ctx = active_contexts(session)[0]
     assert ctx.ladder_code(None, category.timeline_code, "default") == "default"
     assert [s.action for s in ctx.steps(None)] == [s.action for s in DEFAULT_LADDER]

@@ -105,8 +105,6 @@ def test_an_event_that_crashes_the_engine_is_failed_and_the_rest_of_its_batch_ev
 def test_the_escalation_poller_runs_steps_on_time_without_redis(factory, env, settings, drain):
     from datetime import timedelta
 
-    from sqlalchemy import update
-
     from engine.core import clock
     from engine.core.models import TaskStep
 
@@ -114,10 +112,11 @@ def test_the_escalation_poller_runs_steps_on_time_without_redis(factory, env, se
     drain()
     with factory() as session:
         task_id = next(t.id for t in session.get(Event, event_id).tasks if t.list_kind == "zero_tolerance")
-        steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task_id).order_by(TaskStep.position)).all()
+        first = session.scalar(select(TaskStep).where(TaskStep.task_id == task_id))  # the one row: the rest is planned
         base = clock.now()
-        for i, step in enumerate(steps[:3]):  # bring the first three steps to 2, 4 and 6 seconds from now
-            session.execute(update(TaskStep).where(TaskStep.id == step.id).values(due_at=base + timedelta(seconds=2 * (i + 1))))
+        first.due_at = base + timedelta(seconds=2)  # bring the first three steps to 2, 4 and 6 seconds from now
+        first.later = [{**planned, "due_at": (base + timedelta(seconds=2 * (i + 2))).isoformat() if i < 2
+                        else planned["due_at"]} for i, planned in enumerate(first.later)]
         session.commit()
     from workers.queues import connection
 
