@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from engine.accounts.lockout import attempt
 from engine.accounts.users import issue_user_token
 from engine.audit.security_log import record
+from engine.cases.clocks import running_checks
 from engine.core.models import Case, Category, Event, Grid, Task, Unit
 from engine.core.states import CaseStage, EventStatus
 from engine.handling.evidence import submission_problems
@@ -26,7 +27,7 @@ from web.common.taskforms import validate_data
 from web.openapi import BEARER, id_parameter, json_response, problem_responses, ref
 from web.ratelimit import account_waits, intake_limit, login_limit, note_sign_in
 from web.security import SIGN_IN_FAILED, credentials
-from web.serialize import event_json, person_json, task_json
+from web.serialize import TASK_SCHEMA, event_json, person_json, task_json
 from workers.queues import enqueue_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -174,7 +175,8 @@ def list_tasks():
     limit = max(1, min(_query_int("limit", 50), 200))
     tasks = list(db.session.scalars(query.where(Task.id > after).limit(limit)))
     lang = short_lang()
-    return jsonify({"tasks": [task_json(t, lang) for t in tasks],
+    checks = running_checks(db.session, tasks)
+    return jsonify({"tasks": [task_json(t, lang, checks=checks) for t in tasks],
                     "next": tasks[-1].id if len(tasks) == limit else None})
 
 
@@ -186,7 +188,8 @@ def get_task(task_id: int):
         return problem(404, "not-found", detail_key="not_found")
 
     lang = short_lang()
-    return jsonify({**task_json(task, lang, detail=True), "explanation": cards(task.firings, lang, task.timeline_id)})
+    return jsonify({**task_json(task, lang, detail=True, checks=running_checks(db.session, [task])),
+                    "explanation": cards(task.firings, lang, task.timeline_id)})
 
 
 # A refused transition: the role may not act (403), or the state or a rule forbids it now (409).
@@ -239,7 +242,8 @@ def post_transition(task_id: int):
         status, slug = TRANSITION_HTTP[err.kind]
         return problem(status, slug, detail=err.message(lang), action=err.action, task=state)
     db.session.commit()
-    return jsonify(task_json(db.session.get(Task, task_id), lang, detail=True))
+    task = db.session.get(Task, task_id)
+    return jsonify(task_json(task, lang, detail=True, checks=running_checks(db.session, [task])))
 
 
 def _submission(task: Task, data: dict[str, Any] | None, lang: str) -> dict[str, Any]:
@@ -345,40 +349,6 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         }}
     accepted = {"type": "object", "required": ["id", "status", "duplicate"], "properties": {
         "id": {"type": "integer"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}}}
-    task = {"type": "object", "required": ["id", "event", "status", "unit", "deadline", "version"], "properties": {
-        "id": {"type": "integer"}, "event": {"type": "integer"}, "status": {"type": "string"},
-        "unit": {"type": "object"}, "template": {"type": "object"}, "rule": {"type": "string"},
-        "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
-        "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
-        "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
-        "frontage_holder": {"type": "object", "nullable": True,
-                            "description": "门前三包: the holder whose frontage the report lies at (GET /api/v1/frontage-holders/{id})",
-                            "properties": {"id": {"type": "integer"}, "code": {"type": "string", "nullable": True},
-                                           "name": {"type": "string"}, "address": {"type": "string"}}},
-        "role": {"type": "string", "nullable": True, "enum": ["lead", "cooperating", None],
-                 "description": "主办/协办 in its case: the lead unit's task, or a cooperating unit's (whose "
-                                "submission answers the lead); null for a task of no case"},
-        "assignee": {"type": "object", "nullable": True, "description": "The person handling it (我的任务)",
-                     "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                                    "position": {"type": "string"}}},
-        "chain": {"type": "array", "description": "责任人 → 中队长 → 大队长 → 分管领导; name null for nobody",
-                  "items": {"type": "object", "properties": {
-                      "position": {"type": "string"}, "position_name": {"type": "string"},
-                      "name": {"type": "string", "nullable": True}}}},
-        "transitions": {"type": "array", "items": {"type": "object"}},
-        "steps": {"type": "array", "description": "The task's ladder (DESIGN 14), in order: each step anchored to the "
-                  "deadline, the body it goes to (tier null: the task's unit), when it falls due, and what became of it",
-                  "items": {"type": "object", "required": ["action", "body", "due_at", "status", "done_at"],
-                            "properties": {
-                      "action": {"type": "string", "enum": ["remind", "order", "escalate", "list_publicly"]},
-                      "action_name": {"type": "string"},
-                      "body": {"type": "object", "properties": {"tier": {"type": "integer", "nullable": True},
-                                                                "name": {"type": "string"}}},
-                      "due_at": {"type": "string", "format": "date-time"},
-                      "status": {"type": "string", "enum": ["pending", "done", "skipped"]},
-                      "done_at": {"type": "string", "format": "date-time", "nullable": True}}}},
-        "firings": {"type": "array", "items": {"type": "object"}},
-        "explanation": {"type": "array", "items": {"type": "object"}}}}
     event_out = {"type": "object", "required": ["id", "status", "source", "source_event_id", "tasks"], "properties": {
         "id": {"type": "integer"},
         "status": {"type": "string", "enum": [status.value for status in EventStatus],
@@ -417,7 +387,7 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "boundary": {"type": "object", "nullable": True},
         "responsible": {**holder, "description": "The 责任人 who answers for the grid (包片), or null"},
         "collector": {**holder, "description": "The 监督员 who verifies reports and checks work there, or null"}}}
-    schemas = {"EventIn": event_in, "Accepted": accepted, "Task": task, "Event": event_out, "Grid": grid}
+    schemas = {"EventIn": event_in, "Accepted": accepted, "Task": TASK_SCHEMA, "Event": event_out, "Grid": grid}
     paths = {
         "/api/v1/events": {"post": {
             "summary": "Hand over one event (idempotent on source + source_event_id)", "security": BEARER,

@@ -332,11 +332,7 @@ def _openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "closing_condition": {"type": "string", "nullable": True},
         "clocks": {"type": "array", "description": "Stage clocks: 受理 (accept), 核实 (verify), 派遣 (dispatch), "
                    "then 核查 (check) once per submission of the lead task",
-                   "items": {"type": "object", "properties": {
-                       "clock": {"type": "string", "enum": ["accept", "verify", "dispatch", "check"]},
-                       "name": {"type": "string"}, "started": {"type": "string"},
-                       "ended": {"type": "string", "nullable": True}, "minutes": {"type": "number"},
-                       "limit_minutes": {"type": "integer", "nullable": True}, "overdue": {"type": "boolean"}}}},
+                   "items": ref("StageClock")},
         "cooperating": {"type": "array", "description": "协办: each cooperating unit's task and its answer to the "
                         "lead (its latest submission's comment and form answers). The case closes once the lead's "
                         "task passed its check and every cooperating task is submitted, closed or voided", "items": {

@@ -32,6 +32,16 @@ SCHEMAS: dict[str, Any] = {
                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
     "Name": {"type": "object", "required": ["zh", "en"],
              "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}},
+    "StageClock": {
+        "type": "object", "description": "A case's stage clock (engine/cases/clocks.py) against the campaign's minutes",
+        "properties": {
+            "clock": {"type": "string", "enum": ["accept", "verify", "dispatch", "check"]},
+            "name": {"type": "string"}, "started": {"type": "string", "format": "date-time"},
+            "ended": {"type": "string", "format": "date-time", "nullable": True}, "minutes": {"type": "number"},
+            "limit_minutes": {"type": "integer", "nullable": True},
+            "due_at": {"type": "string", "format": "date-time", "nullable": True,
+                       "description": "When its minutes run out, with its offset"},
+            "overdue": {"type": "boolean"}}},
 }
 
 

@@ -186,7 +186,7 @@ def home():
     counts = dict(db.session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
     queues, case_queues = [], []
     if current_user.role in CHECKERS:
-        queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)))
+        queues.append((_("Awaiting check"), url_for("workflow.check_queue"), awaiting_check(HOME_QUEUE)[0]))
     waiting = None
     if current_user.role in DISPATCHERS:
         queues.append((_("Awaiting the dispatcher"), url_for("requests.queue"),

@@ -1,15 +1,17 @@
 """JSON shapes of events, firings and tasks, shared by the API and the pages."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import g
 
+from engine.cases.clocks import StageClock
 from engine.cases.cooperation import answers, role_of
 from engine.cases.revisits import rating_name
 from engine.cases.stages import stage_name
 from engine.cases.verification import finding_name
+from engine.core import clock
 from engine.core.models import Case, Event, Firing, FrontageHolder, Person, Task
 from engine.core.states import EventStatus
 from engine.core.worktime import describe_limit
@@ -18,6 +20,7 @@ from engine.people.responsibility import Organisation, chain
 from engine.people.staff import position_name
 from engine.supervision.steps import StepView, ladder
 from web.common.extensions import db
+from web.openapi import ref
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -54,7 +57,50 @@ def chain_json(t: Task, lang: str) -> list[dict[str, Any]]:
              "name": link.person.name if link.person is not None else None} for link in cache[key]]
 
 
-def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
+#: The task as task_json gives it, for the OpenAPI description (web/api.py).
+TASK_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["id", "event", "status", "unit", "deadline", "version"], "properties": {
+    "id": {"type": "integer"}, "event": {"type": "integer"}, "status": {"type": "string"},
+    "unit": {"type": "object"}, "template": {"type": "object"}, "rule": {"type": "string"},
+    "list": {"type": "string"}, "ruleset_version": {"type": "integer"}, "limit": {"type": "object"},
+    "deadline": {"type": "string", "format": "date-time"}, "points": {"type": "number"},
+    "version": {"type": "integer"}, "rework_count": {"type": "integer"}, "extension_count": {"type": "integer"},
+    "frontage_holder": {"type": "object", "nullable": True,
+                        "description": "门前三包: the holder whose frontage the report lies at (GET /api/v1/frontage-holders/{id})",
+                        "properties": {"id": {"type": "integer"}, "code": {"type": "string", "nullable": True},
+                                       "name": {"type": "string"}, "address": {"type": "string"}}},
+    "check_clock": {"allOf": [ref("StageClock")], "nullable": True, "description": "核查: the running check "
+                    "clock of a lead task waiting for its check, due_at when the decision falls due; else null"},
+    "role": {"type": "string", "nullable": True, "enum": ["lead", "cooperating", None],
+             "description": "主办/协办 in its case: the lead unit's task, or a cooperating unit's (whose "
+                            "submission answers the lead); null for a task of no case"},
+    "assignee": {"type": "object", "nullable": True, "description": "The person handling it (我的任务)",
+                 "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                "position": {"type": "string"}}},
+    "chain": {"type": "array", "description": "责任人 → 中队长 → 大队长 → 分管领导; name null for nobody",
+              "items": {"type": "object", "properties": {
+                  "position": {"type": "string"}, "position_name": {"type": "string"},
+                  "name": {"type": "string", "nullable": True}}}},
+    "transitions": {"type": "array", "items": {"type": "object"}},
+    "steps": {"type": "array", "description": "The task's ladder (DESIGN 14), in order: each step anchored to the "
+              "deadline, the body it goes to (tier null: the task's unit), when it falls due, and what became of it",
+              "items": {"type": "object", "required": ["action", "body", "due_at", "status", "done_at"],
+                        "properties": {
+                  "action": {"type": "string", "enum": ["remind", "order", "escalate", "list_publicly"]},
+                  "action_name": {"type": "string"},
+                  "body": {"type": "object", "properties": {"tier": {"type": "integer", "nullable": True},
+                                                            "name": {"type": "string"}}},
+                  "due_at": {"type": "string", "format": "date-time"},
+                  "status": {"type": "string", "enum": ["pending", "done", "skipped"]},
+                  "done_at": {"type": "string", "format": "date-time", "nullable": True}}}},
+    "firings": {"type": "array", "items": {"type": "object"}},
+    "explanation": {"type": "array", "items": {"type": "object"}}}}
+
+
+def task_json(t: Task, lang: str, detail: bool = False,
+              checks: Mapping[int, StageClock] | None = None) -> dict[str, Any]:
+    """A task as the API shows it; given `checks` (engine.cases.clocks.running_checks of the page), its running 核查
+    clock too, null for a task that waits for no check."""
     body = {"id": t.id, "event": t.event_id, "status": t.status,
             "unit": {"code": t.unit.code, "name": _name(t.unit, lang)},
             "template": {"code": t.template.code, "version": t.template.version, "name": _name(t.template, lang)},
@@ -69,6 +115,9 @@ def task_json(t: Task, lang: str, detail: bool = False) -> dict[str, Any]:
             "chain": chain_json(t, lang),
             "role": role_of(t) if t.case_id is not None else None,
             "frontage_holder": holder_json(t.frontage_holder)}
+    if checks is not None:
+        check = checks.get(t.id)
+        body["check_clock"] = check.as_json(clock.now(), lang) if check is not None else None
     if detail:
         body["instructions"] = t.template.instructions_zh if lang == "zh" else t.template.instructions_en
         body["firings"] = [firing_json(f) for f in t.firings]

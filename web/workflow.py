@@ -13,11 +13,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import ValidationError
 
+from engine.cases.clocks import StageClock, due_first, running_checks
 from engine.core import clock
-from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, TaskTemplate, Unit
+from engine.core.models import DEFAULT_TIMEZONE, Campaign, Evidence, Task, TaskTemplate, TaskTransition, Unit
 from engine.core.states import REQUESTS, TaskStatus
 from engine.evaluation.hand_routing import route_case
 from engine.handling import evidence
@@ -171,10 +172,16 @@ def photo(task_id: int, evidence_id: int):
     return send_upload(current_app.extensions["civicrules.settings"].evidence.dir / row.stored_name, row.original_name)
 
 
-def awaiting_check(limit: int = 200) -> list[Task]:
-    """Work submitted by the units, by deadline: the checker's and the 监督员's queue."""
-    return list(db.session.scalars(select(Task).where(Task.status == TaskStatus.SUBMITTED)
-                                   .order_by(Task.deadline_at).limit(limit)))
+def awaiting_check(limit: int = 200) -> tuple[list[Task], dict[int, StageClock]]:
+    """Work submitted by the units, the check that falls due first at the top, with each task's running 核查
+    clock: the checker's and the 监督员's queue. Past `limit` the latest submissions are left out: they fall due last."""
+    submitted = (select(func.max(TaskTransition.at)).where(TaskTransition.task_id == Task.id,
+                                                           TaskTransition.to_status == TaskStatus.SUBMITTED)
+                 .scalar_subquery())
+    tasks = list(db.session.scalars(select(Task).where(Task.status == TaskStatus.SUBMITTED)
+                                    .order_by(submitted, Task.deadline_at, Task.id).limit(limit)))
+    checks = running_checks(db.session, tasks)
+    return due_first(tasks, checks), checks
 
 
 def awaiting_dispatcher(limit: int = 200) -> list[Task]:
@@ -186,8 +193,10 @@ def awaiting_dispatcher(limit: int = 200) -> list[Task]:
 @bp.get("/check")
 @require_roles(*CHECKERS)
 def check_queue():
-    """Work submitted by the units, oldest first: pass closes it, fail returns it with a reason."""
-    return render_template("queue.html", tasks=awaiting_check(), lang=short_lang(), title=_("Awaiting check"),
+    """Work submitted by the units, the check that falls due first at the top, each with its 核查 due time and how
+    late it is: pass closes it, fail returns it with a reason."""
+    tasks, checks = awaiting_check()
+    return render_template("queue.html", tasks=tasks, checks=checks, lang=short_lang(), title=_("Awaiting check"),
                            now=clock.now(), zones=campaign_zones(), states=STATES)
 
 

@@ -5,9 +5,10 @@ over a period, shown in the bulletin. They measure the command centre, so they s
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -33,13 +34,25 @@ class StageClock:
     def overdue(self, now: datetime) -> bool:
         return self.limit_minutes is not None and self.minutes(now) > self.limit_minutes
 
+    @property
+    def due_at(self) -> datetime | None:
+        """When it runs out: its minutes are continuous time, like the bulletin's count of them."""
+        return self.started + timedelta(minutes=self.limit_minutes) if self.limit_minutes is not None else None
+
+    def overdue_minutes(self, now: datetime) -> int:
+        """Whole minutes past its limit, rounded up so a clock just out is a minute late; 0 within it."""
+        if self.due_at is None or not self.overdue(now):
+            return 0
+        return math.ceil(((self.ended or now) - self.due_at).total_seconds() / 60)
+
     def name(self, lang: str) -> str:
         return CLOCK_NAMES[self.clock][0 if lang.startswith("zh") else 1]
 
     def as_json(self, now: datetime, lang: str) -> dict[str, Any]:
         return {"clock": self.clock, "name": self.name(lang), "started": self.started.isoformat(),
                 "ended": self.ended.isoformat() if self.ended else None, "minutes": round(self.minutes(now), 1),
-                "limit_minutes": self.limit_minutes, "overdue": self.overdue(now)}
+                "limit_minutes": self.limit_minutes, "due_at": self.due_at.isoformat() if self.due_at else None,
+                "overdue": self.overdue(now)}
 
 
 def clocks(case: Case, campaign: Campaign | None, received_at: datetime | None) -> list[StageClock]:
@@ -69,6 +82,11 @@ def stage_clocks(case: Case, campaign: Campaign | None, received_at: datetime | 
 def check_clocks(case: Case, campaign: Campaign | None) -> list[StageClock]:
     """Each time a lead task was submitted (待核查) until the checker passed or failed it (返工): a task sent back
     and submitted again waits for its check again, so it runs once per submission."""
+    return sorted((c for _, c in _task_check_clocks(case, campaign)), key=lambda c: c.started)
+
+
+def _task_check_clocks(case: Case, campaign: Campaign | None) -> list[tuple[Task, StageClock]]:
+    """The check clocks of the case's lead tasks, each with the task it runs for."""
     limit = _limits(campaign)(CLOCKS["check"][1])
     found = []
     for task in lead_tasks(case):
@@ -77,11 +95,38 @@ def check_clocks(case: Case, campaign: Campaign | None) -> list[StageClock]:
             if step.to_status == TaskStatus.SUBMITTED and started is None:
                 started = step.at
             elif step.from_status == TaskStatus.SUBMITTED and started is not None:
-                found.append(StageClock("check", started, step.at, limit))
+                found.append((task, StageClock("check", started, step.at, limit)))
                 started = None
         if started is not None:
-            found.append(StageClock("check", started, None, limit))
-    return sorted(found, key=lambda c: c.started)
+            found.append((task, StageClock("check", started, None, limit)))
+    return found
+
+
+def running_checks(session: Session, tasks: Sequence[Task]) -> dict[int, StageClock]:
+    """The 核查 clock running for each of these tasks that waits for its check as its case's lead task, by task id:
+    when the checker's decision falls due. A cooperating unit's submission answers the lead and runs no clock.
+    One page of tasks costs the same few queries whatever its length (their cases with their tasks' transitions,
+    their campaigns)."""
+    case_ids = {t.case_id for t in tasks if t.case_id is not None and t.status == TaskStatus.SUBMITTED}
+    if not case_ids:
+        return {}
+    cases = list(session.scalars(select(Case).options(selectinload(Case.tasks).selectinload(Task.transitions))
+                                 .where(Case.id.in_(case_ids))))
+    campaigns = {c.id: c for c in session.scalars(select(Campaign).where(
+        Campaign.id.in_({case.campaign_id for case in cases if case.campaign_id is not None})))}
+    wanted = {t.id for t in tasks}
+    return {task.id: clock for case in cases
+            for task, clock in _task_check_clocks(case, campaigns.get(case.campaign_id))
+            if task.id in wanted and clock.ended is None}
+
+
+def due_first(tasks: Sequence[Task], checks: Mapping[int, StageClock]) -> list[Task]:
+    """The checker's order: the check that falls due first at the top; tasks that run no check clock after them,
+    by their own deadline."""
+    def key(task: Task) -> tuple[int, datetime, int]:
+        due = checks[task.id].due_at if task.id in checks else None
+        return (0, due, task.id) if due is not None else (1, task.deadline_at, task.id)
+    return sorted(tasks, key=key)
 
 
 def _limits(campaign: Campaign | None) -> Callable[[str], int | None]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sql_event
 
-from engine.cases.clocks import clock_rates, clocks
+from engine.cases.clocks import clock_rates, clocks, due_first, running_checks
 from engine.core import clock
-from engine.core.models import Campaign, Case
-from tests.engine.test_cooperation import act, garbage_case, handle, nanchang, task_of, user  # noqa: F401
+from engine.core.models import Campaign, Case, Event, Task
+from engine.intake.events import accept_event
+from tests.engine.test_cooperation import PATROL, act, garbage_case, handle, nanchang, task_of, user  # noqa: F401
+from tests.helpers import event, zone_spot
 
 
 def at(moment: datetime) -> None:
@@ -96,3 +99,89 @@ def test_a_submission_waiting_within_its_limit_is_shown_but_not_yet_counted(fact
     assert clock_rates(session, campaign, *window, submitted + timedelta(minutes=20))["check"].counted == 0
     waited = clock_rates(session, campaign, *window, submitted + timedelta(minutes=31))["check"]
     assert (waited.counted, waited.on_time) == (1, 0)  # run out while still waiting: late
+
+
+def submitted_cases(factory, drain, session, nanchang, minutes: list[int]) -> list[Case]:  # noqa: F811
+    """One garbage case per entry, its lead task (JD-NC) and its cooperating task (HWZX) submitted that many minutes
+    after the first case's base hour."""
+    with factory() as s:
+        ids = [accept_event(s, event("06011", "NC-02", hour=10, filing_condition="over_2_days",
+                                     location=zone_spot("NC-02", 9 + n)), PATROL)[0].id for n in range(len(minutes))]
+        s.commit()
+    drain()
+    cases = [session.get(Event, event_id).case for event_id in ids]  # spots apart: each opens a case of its own
+    start = base(cases[0])
+    try:
+        for case, offset in zip(cases, minutes):
+            at(start + timedelta(minutes=offset))
+            handle(session, task_of(case, "JD-NC"), nanchang, "已清运")
+            handle(session, task_of(case, "HWZX"), user(session, "sanitation"), "已配合清运", {"result": "清运车一辆"})
+    finally:
+        clock.set_clock(None)
+    session.expire_all()
+    return [session.get(Case, case.id) for case in cases]
+
+
+def test_a_waiting_lead_task_falls_due_by_the_campaigns_check_minutes_and_is_late_after(factory, drain, session,
+                                                                                       nanchang):  # noqa: F811
+    [case] = submitted_cases(factory, drain, session, nanchang, [60])
+    lead, helper = task_of(case, "JD-NC"), task_of(case, "HWZX")
+    submitted = base(case) + timedelta(hours=1)
+    checks = running_checks(session, [lead, helper])
+    assert list(checks) == [lead.id]  # the cooperating unit's answer waits for no check
+    check = checks[lead.id]
+    assert (check.started, check.due_at) == (submitted, submitted + timedelta(minutes=30))
+    assert check.as_json(submitted, "zh")["due_at"] == (submitted + timedelta(minutes=30)).isoformat()
+    late = [(check.overdue(submitted + after), check.overdue_minutes(submitted + after))
+            for after in (timedelta(minutes=20), timedelta(minutes=30), timedelta(minutes=30, seconds=20),
+                          timedelta(minutes=31), timedelta(minutes=50))]
+    assert late == [(False, 0), (False, 0), (True, 1), (True, 1), (True, 20)]
+
+
+def test_a_task_submitted_again_after_rework_falls_due_from_its_new_submission(factory, drain, session,
+                                                                              nanchang):  # noqa: F811
+    [case] = submitted_cases(factory, drain, session, nanchang, [60])
+    lead = task_of(case, "JD-NC")
+    start = base(case)
+    try:
+        at(start + timedelta(hours=1, minutes=45))
+        act(session, lead, "fail_check", user(session, "checker"), "仍有垃圾")
+        assert running_checks(session, [lead]) == {}  # returned: nothing waits for a check
+        at(start + timedelta(hours=3))
+        act(session, lead, "start", nanchang)
+        act(session, lead, "submit", nanchang, "已彻底清运")
+    finally:
+        clock.set_clock(None)
+    session.expire_all()
+    check = running_checks(session, [session.get(Task, lead.id)])[lead.id]
+    assert (check.started, check.due_at) == (start + timedelta(hours=3), start + timedelta(hours=3, minutes=30))
+
+
+def test_the_queue_order_puts_the_check_that_falls_due_first_on_top_in_the_same_queries_for_any_page(
+        factory, drain, session, nanchang):  # noqa: F811
+    cases = submitted_cases(factory, drain, session, nanchang, [90, 30, 60])
+    leads = [task_of(c, "JD-NC") for c in cases]
+    helpers = [task_of(c, "HWZX") for c in cases]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    bind = session.connection().engine
+    sql_event.listen(bind, "before_cursor_execute", count)
+    try:
+        session.expire_all()
+        running_checks(session, [session.get(Task, leads[0].id)])
+        one = len(statements)
+        statements.clear()
+        session.expire_all()
+        page = [session.get(Task, t.id) for t in [*helpers, *leads]]
+        statements.clear()
+        checks = running_checks(session, page)
+        assert len(statements) <= one, statements  # no query per row
+    finally:
+        sql_event.remove(bind, "before_cursor_execute", count)
+    assert set(checks) == {t.id for t in leads}
+    order = [t.id for t in due_first(page, checks)]
+    assert order[:3] == [leads[1].id, leads[2].id, leads[0].id]  # due at +60, +90 and +120 minutes
+    assert sorted(order[3:]) == sorted(t.id for t in helpers)  # no check clock: after, by their deadlines
