@@ -28,6 +28,7 @@ from engine.core.models import (Campaign, Category, Event, Firing, ListItem, Rul
                                TaskTransition, Unit, User)
 from engine.core.states import TaskStatus
 from engine.handling.overdue import overdue_since
+from engine.readiness.findings import finding_shares
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
 RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
@@ -79,7 +80,7 @@ class TaskRow:
     #: An inspection finding's tier and the inspector's unit (None: not a finding, or a finding without a tier).
     inspection_tier: int | None = None
     inspector_unit_id: int | None = None
-    #: The points its report carries: what an evaluation finding (EVALUATION_SOURCES) costs.
+    #: What an evaluation finding (EVALUATION_SOURCES) costs it: its share of the points its report carries.
     event_points: float = 0.0
     #: When its report occurred: an evaluation finding counts then (an official visit is imported days later).
     found_at: datetime | None = None
@@ -447,6 +448,7 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
                 row.transitions.append((at, action, to_status))
             if action in HOLDER_ACTIONS:
                 records[tid].append((at, action, data))
+    _share_findings(session, campaign, rows)
     codes: dict[str, int] | None = None
     for tid, row in rows.items():
         row.holders = holdings(records[tid], row.assignee_id)
@@ -455,6 +457,20 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
             codes = codes if codes is not None else dict(session.execute(select(Unit.code, Unit.id)).all())
             row.dispatches = _dispatches(row, reroutes, codes)
     return list(rows.values()), _read_rebounds(session, campaign, period)
+
+
+def _share_findings(session: Session, campaign: Campaign, rows: dict[int, TaskRow]) -> None:
+    """An evaluation finding at a point costs its task only its share (`finding_shares`: the lead's whole under
+    `lead`, equal parts under `shared`), so its units never lose more than the evaluation deducted."""
+    found = [tid for tid, row in rows.items() if row.source_type in EVALUATION_SOURCES and row.reopening == 0]
+    if not found:
+        return
+    cases = dict(session.execute(select(Task.id, Task.case_id).where(Task.id.in_(found))).all())
+    shares = {s.task_id: s.points for parts in finding_shares(session, campaign.id, cases.values()).values()
+              for s in parts}
+    for tid in found:
+        if cases.get(tid) is not None:
+            rows[tid].event_points = float(shares.get(tid, ZERO))
 
 
 def _dispatches(row: TaskRow, reroutes: list[tuple[datetime, dict[str, Any]]],
