@@ -126,3 +126,10 @@ def finding_shares(session: Session, campaign_id: int, case_ids: Iterable[int]) 
         ordered = sorted(held, key=lambda tu: tu[0] != lead)
         found[case_id] = [Share(t, u, t == lead, parts[t]) for t, u in ordered]
     return found
+
+
+def task_shares(session: Session, campaign_id: int, task_ids: Iterable[int]) -> dict[int, Decimal]:
+    """What each of these tasks carries of its finding's points (`finding_shares`); a task of no case, none."""
+    ids = list(task_ids)
+    cases = session.scalars(select(Task.case_id).where(Task.id.in_(ids), Task.case_id.is_not(None))) if ids else []
+    return {s.task_id: s.points for parts in finding_shares(session, campaign_id, cases).values() for s in parts}
