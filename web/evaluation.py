@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.authoring.campaigns import campaign_for
+from engine.cases.cooperation import COOPERATION_POINTS
 from engine.core.models import Campaign, EvaluationRound, InspectionPoint, Unit
 from engine.readiness import checklists, daily, mock, official
 from engine.space.points import TYPE_NAMES, type_name
@@ -134,7 +135,8 @@ def round_page(round_id: int):
     deducted = [d for d in official.deductions(db.session, campaign) if d.round_id == row.id]
     return render_template("evaluation_round.html", row=row, kinds=mock.KINDS, statuses=mock.STATUSES,
                            run_by=person_name(row.run_by) or None,
-                           deductions=deducted, type_name=type_name, unit_name=_unit_name, lang=lang,
+                           deductions=deducted, carriers=official.carriers(db.session, campaign, deducted),
+                           type_name=type_name, unit_name=_unit_name, lang=lang,
                            may_run=current_user.role in RUNNERS, may_score=mock.may_score(current_user),
                            **_rates_rows(row, lang))
 
@@ -203,9 +205,10 @@ def score(round_id: int, code: str):
 @require_roles(*READERS)
 def deductions_page():
     campaign = _campaign()
-    by_unit, by_person = official.by_responsible(db.session, campaign)
-    return render_template("evaluation_deductions.html", by_unit=by_unit, by_person=by_person,
-                           deductions=official.deductions(db.session, campaign), type_name=type_name,
+    found = official.responsibility(db.session, campaign)
+    return render_template("evaluation_deductions.html", by_unit=found.by_unit, by_person=found.by_person,
+                           deductions=found.deductions, carriers=found.carriers,
+                           rule=COOPERATION_POINTS[found.rule][0 if short_lang() == "zh" else 1], type_name=type_name,
                            unit_name=_unit_name, lang=short_lang())
 
 

@@ -56,3 +56,11 @@ def holder_at(held: Sequence[Holding], current: int | None, instant: datetime) -
             break
         holder = person
     return holder
+
+
+def unit_dispatches(created_at: datetime, unit_id: int, reroutes: Sequence[tuple[datetime, dict[str, Any]]],
+                    codes: dict[str, int]) -> list[tuple[datetime, int]]:
+    """A task's dispatch and reroutes as (instant, unit id), from the reroutes' `from_unit`/`to_unit` codes;
+    a unit whose code is no longer known stands as the task's current unit (`unit_id`)."""
+    first = codes.get(reroutes[0][1].get("from_unit"), unit_id)
+    return [(created_at, first)] + [(at, codes.get(data.get("to_unit"), unit_id)) for at, data in reroutes]

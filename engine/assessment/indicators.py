@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings
+from engine.assessment.holders import HOLDER_ACTIONS, Holding, holder_at, holdings, unit_dispatches
 from engine.assessment.spots import roots
 from engine.assessment.periods import Period, PeriodError, parse_period, period_containing  # noqa: F401 (re-exported)
-from engine.core.models import (Campaign, Category, Event, Firing, ListItem, RuleList, Task,
-                               TaskTransition, Unit, User)
+from engine.core.models import Campaign, Category, Event, Firing, ListItem, RuleList, Task, TaskTransition, Unit, User
 from engine.core.states import TaskStatus
 from engine.handling.overdue import overdue_since
+from engine.readiness.findings import task_shares
 
 HAPPENINGS = ("overdue", "failed_check", "rebound", "inspection")
 RATES = ("handling_rate", "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate",
@@ -79,7 +79,7 @@ class TaskRow:
     #: An inspection finding's tier and the inspector's unit (None: not a finding, or a finding without a tier).
     inspection_tier: int | None = None
     inspector_unit_id: int | None = None
-    #: The points its report carries: what an evaluation finding (EVALUATION_SOURCES) costs.
+    #: What an evaluation finding (EVALUATION_SOURCES) costs it: its share of the points its report carries.
     event_points: float = 0.0
     #: When its report occurred: an evaluation finding counts then (an official visit is imported days later).
     found_at: datetime | None = None
@@ -447,22 +447,16 @@ def read_rows(session: Session, campaign: Campaign, period: Period) -> tuple[lis
                 row.transitions.append((at, action, to_status))
             if action in HOLDER_ACTIONS:
                 records[tid].append((at, action, data))
+    shares = task_shares(session, campaign.id, [t for t, r in rows.items() if r.source_type in EVALUATION_SOURCES])
     codes: dict[str, int] | None = None
     for tid, row in rows.items():
+        row.event_points = float(shares.get(tid, row.event_points))  # a finding at a point: each unit's share only
         row.holders = holdings(records[tid], row.assignee_id)
         reroutes = [(at, data or {}) for at, action, data in records[tid] if action == "reroute"]
         if reroutes:
             codes = codes if codes is not None else dict(session.execute(select(Unit.code, Unit.id)).all())
-            row.dispatches = _dispatches(row, reroutes, codes)
+            row.dispatches = unit_dispatches(row.created_at, row.unit_id, reroutes, codes)
     return list(rows.values()), _read_rebounds(session, campaign, period)
-
-
-def _dispatches(row: TaskRow, reroutes: list[tuple[datetime, dict[str, Any]]],
-                codes: dict[str, int]) -> list[tuple[datetime, int]]:
-    """The task's dispatch and reroutes as (instant, unit id), from the reroutes' `from_unit`/`to_unit` codes;
-    a unit whose code is no longer known stands as the task's current unit."""
-    first = codes.get(reroutes[0][1].get("from_unit"), row.unit_id)
-    return [(row.created_at, first)] + [(at, codes.get(data.get("to_unit"), row.unit_id)) for at, data in reroutes]
 
 
 def _read_rebounds(session: Session, campaign: Campaign, period: Period) -> list[ReboundRow]:

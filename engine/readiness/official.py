@@ -7,17 +7,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.cooperation import COOPERATION_POINTS, DEFAULT_COOPERATION_POINTS
 from engine.core import clock
 from engine.core.models import (Campaign, ChecklistItem, EvaluationRound, InspectionPoint, OfficialDeduction,
-                                Person, Task, Unit, User)
+                                Person, Unit, User)
 from engine.core.tables import ImportReport, Table, cell_date, cell_text, checked_columns
-from engine.readiness.findings import Finding, open_case
+from engine.evaluation.context import cooperation_rules
+from engine.readiness.findings import Finding, Share, finding_shares, open_case
 from engine.readiness.mock import MAX_NOTE
 from rules.problems import Problem
 
@@ -158,34 +161,70 @@ def deductions(session: Session, campaign: Campaign) -> list[OfficialDeduction]:
                                 .order_by(OfficialDeduction.visited_on, OfficialDeduction.id)))
 
 
-def by_responsible(session: Session, campaign: Campaign) -> tuple[list[tuple[Unit, float, int]],
-                                                                  list[tuple[Person | None, Unit, float, int]]]:
-    """Points deducted (and how many deductions) per unit and per (person, unit), most lost first: 谁丢分谁负责. A
-    unit is the point's, and each department in charge that the deduction's case went to (谁主管、谁负责)."""
-    units: dict[int, list] = defaultdict(lambda: [0.0, 0])
-    persons: dict[tuple[int | None, int], list] = defaultdict(lambda: [0.0, 0])
-    listed = deductions(session, campaign)
-    in_charge = _departments_of(session, [d.case_id for d in listed if d.case_id is not None])
+@dataclass(frozen=True)
+class Carrier:
+    """A unit answering for one deduction, with the points it carries: the point's unit as at import (属地, the
+    lead) or a department in charge of that kind of point (主管部门, 协办)."""
+
+    unit: Unit
+    lead: bool
+    points: float
+
+
+def carriers(session: Session, campaign: Campaign, listed: list[OfficialDeduction]) -> dict[int, list[Carrier]]:
+    """Each of the campaign's deductions' units, lead first, with their share as `finding_shares` decides it; they
+    add up to the deduction's points (one without a case stays whole with the point's unit)."""
+    shares = finding_shares(session, campaign.id, [d.case_id for d in listed if d.case_id is not None])
+    found: dict[int, list[Carrier]] = {}
     for d in listed:
-        tallies = [units[d.unit_id], persons[(d.person_id, d.unit_id)]]
-        tallies += [units[uid] for uid in in_charge.get(d.case_id, []) if uid != d.unit_id]
-        for tally in tallies:
-            tally[0] += d.points
-            tally[1] += 1
-    unit_rows = [(session.get(Unit, uid), total, n) for uid, (total, n) in units.items()]
-    person_rows = [(session.get(Person, pid) if pid else None, session.get(Unit, uid), total, n)
+        parts = shares.get(d.case_id) or [Share(0, d.unit_id, True, Decimal(repr(float(d.points))))]
+        by_unit: dict[int, Decimal] = {}
+        for share in parts:  # the lead's share is the point's unit's as at import, whoever holds the task now
+            unit_id = d.unit_id if share.lead else share.unit_id
+            by_unit[unit_id] = by_unit.get(unit_id, Decimal(0)) + share.points
+        found[d.id] = [Carrier(session.get(Unit, unit_id), unit_id == d.unit_id, float(points))
+                       for unit_id, points in by_unit.items()]
+    return found
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """The campaign's deductions with who answers for each (`carriers`), and the points per unit and per person."""
+
+    deductions: list[OfficialDeduction]
+    carriers: dict[int, list[Carrier]]
+    by_unit: list[tuple[Unit, float, int]]
+    by_person: list[tuple[Person | None, Unit, float, int]]
+    #: The campaign's AssessmentConfig.cooperation_points the shares follow: `lead` or `shared`.
+    rule: str
+
+
+def responsibility(session: Session, campaign: Campaign) -> Responsibility:
+    """Points deducted (and how many deductions) per unit and per (person, unit), most lost first: 谁丢分谁负责. A
+    unit is the point's, and each department in charge that the deduction's case went to (谁主管、谁负责), each with
+    its share (`carriers`), so the units add up to what the evaluation deducted; a person answers for the lead's."""
+    units: dict[int, list] = defaultdict(lambda: [Decimal(0), 0])
+    persons: dict[tuple[int | None, int], list] = defaultdict(lambda: [Decimal(0), 0])
+    listed = deductions(session, campaign)
+    shares = carriers(session, campaign, listed)
+    for d in listed:
+        for carrier in shares[d.id]:
+            tallies = [units[carrier.unit.id]] + ([persons[(d.person_id, d.unit_id)]] if carrier.lead else [])
+            for tally in tallies:
+                tally[0] += Decimal(repr(carrier.points))
+                tally[1] += 1
+    unit_rows = [(session.get(Unit, uid), float(total), n) for uid, (total, n) in units.items()]
+    person_rows = [(session.get(Person, pid) if pid else None, session.get(Unit, uid), float(total), n)
                    for (pid, uid), (total, n) in persons.items()]
     unit_rows.sort(key=lambda r: (-r[1], r[0].code))
     person_rows.sort(key=lambda r: (-r[2], r[1].code, r[0].code if r[0] else ""))
-    return unit_rows, person_rows
+    rule = cooperation_rules(session, [campaign.id]).get(campaign.id)
+    rule = rule if rule in COOPERATION_POINTS else DEFAULT_COOPERATION_POINTS
+    return Responsibility(listed, shares, unit_rows, person_rows, rule)
 
 
-def _departments_of(session: Session, case_ids: list[int]) -> dict[int, list[int]]:
-    """The units of each case's first-round tasks (a reopening is no new deduction), in dispatch order."""
-    found: dict[int, list[int]] = defaultdict(list)
-    if case_ids:
-        for case_id, unit_id in session.execute(select(Task.case_id, Task.unit_id).where(
-                Task.case_id.in_(case_ids), Task.reopening == 0).order_by(Task.id)):
-            if unit_id not in found[case_id]:
-                found[case_id].append(unit_id)
-    return found
+def by_responsible(session: Session, campaign: Campaign) -> tuple[list[tuple[Unit, float, int]],
+                                                                  list[tuple[Person | None, Unit, float, int]]]:
+    """`responsibility`'s points per unit and per (person, unit)."""
+    found = responsibility(session, campaign)
+    return found.by_unit, found.by_person

@@ -202,8 +202,8 @@ def test_an_official_deduction_is_attributed_to_the_unit_and_person_and_moves_th
     assert after[units["JD-XC"]].score == pytest.approx(xc.score - 3)
     assert after[units["JD-XC"]].rank > after[units["JD-DC"]].rank, "the deduction puts 西城 below 东城"
     by_unit, by_person = official.by_responsible(session, campaign)
-    assert [(u.code, total, n) for u, total, n in by_unit] == [("CGJ", 3.0, 1), ("JD-XC", 3.0, 1)], \
-        "the department in charge of main roads (城管局) answers for the deduction beside the point's unit"
+    assert [(u.code, total, n) for u, total, n in by_unit] == [("JD-XC", 3.0, 1), ("CGJ", 0.0, 1)], \
+        "the department in charge of main roads (城管局) is named beside the point's unit, which carries the points"
     assert [(p.code, u.code, total) for p, u, total, _ in by_person] == [("XC-002", "JD-XC", 3.0)]
 
 

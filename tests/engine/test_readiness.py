@@ -162,3 +162,16 @@ def test_the_department_in_charge_is_the_one_the_duty_lists_name_for_the_matter_
     matter = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(["08007", "06036"])))}
     assert [u.code for u in departments_in_charge(session, road, matter["08007"], road.grid_id)] == ["ZJJ"]
     assert [u.code for u in departments_in_charge(session, road, matter["06036"], road.grid_id)] == ["CGJ"]
+
+
+def test_a_findings_points_split_over_its_tasks_add_up_to_what_was_deducted():
+    """Under `lead` the lead's task carries all and a department 0; under `shared` equal hundredths, the lead taking
+    what they leave (1 point by 3: 0.34, 0.33, 0.33); an unknown rule is the default, `lead`."""
+    from decimal import Decimal
+
+    from engine.readiness.findings import share_points
+    assert share_points(2, [7, 8], 7, "lead") == {7: Decimal(2), 8: Decimal(0)}
+    assert share_points(1, [7, 8], 7, "shared") == {7: Decimal("0.5"), 8: Decimal("0.5")}
+    assert share_points(1, [8, 7, 9], 7, "shared") == {7: Decimal("0.34"), 8: Decimal("0.33"), 9: Decimal("0.33")}
+    assert share_points(0.1, [7], 7, "shared") == {7: Decimal("0.1")}
+    assert share_points(3, [7, 8], 7, "") == {7: Decimal(3), 8: Decimal(0)}
