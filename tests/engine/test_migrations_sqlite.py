@@ -40,3 +40,28 @@ def test_upgrading_and_downgrading_a_sqlite_database_with_tasks_of_events_keeps_
                          ).all() == [(1, 1)]
         assert c.execute(sa.text("SELECT username FROM users")).scalars().all() == ["li"]
     engine.dispose()
+
+
+def test_downgrading_past_0054_writes_the_planned_steps_out_as_rows(tmp_path):
+    """Before 0054 a task wrote its whole ladder at dispatch: going back writes the steps its pending step carries."""
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    upgrade(url)
+    _rows_referring_to_events_and_users(url)
+    later = ('[{"position": 1, "action": "order", "tier_level": 4, "unless_state": "submitted", "anchor": "at", '
+             '"share": null, "offset_minutes": 0.0, "due_at": "2026-11-28T12:00:00+08:00"}, '
+             '{"position": 2, "action": "escalate", "tier_level": 5, "unless_state": null, "anchor": "after", '
+             '"share": null, "offset_minutes": 240.0, "due_at": "2026-11-28T08:00:00+00:00"}]')
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO task_steps (task_id, position, action, due_at, status, later) "
+                          "VALUES (1, 0, 'remind', :now, 'pending', :later)"), {"now": NOW, "later": later})
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0053")
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        rows = c.execute(sa.text("SELECT position, action, tier_level, due_at, status FROM task_steps "
+                                 "ORDER BY position")).all()
+    engine.dispose()
+    assert rows == [(0, "remind", None, NOW, "pending"),
+                    (1, "order", 4, "2026-11-28 04:00:00.000000", "pending"),  # stored in UTC, as the app stores it
+                    (2, "escalate", 5, "2026-11-28 08:00:00.000000", "pending")]
