@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import create_user
 from engine.core import clock
-from engine.core.models import InspectionPlan, InspectionRound, PlanItem
+from engine.core.models import InspectionPlan, InspectionRound, PlanItem, User
 from engine.readiness import plan
 from engine.supervision.inspection import Photo
 from tests.conftest import DEMO_PASSWORD
@@ -37,12 +37,15 @@ def squad_dc(session) -> str:
 
 
 def _rounds(session) -> None:
-    """This week, 西城's plan walked twice by the bureau-wide squad account, 东城's once."""
+    """This week, 西城's plan walked twice by a bureau-wide tier-1 account (of no unit), 东城's once."""
+    walker = session.scalar(select(User).where(User.username == "insp-all")) or create_user(
+        session, "insp-all", "supervisor", DEMO_PASSWORD, None)
+    walker.tier_level = 1
     clock.set_clock(lambda: datetime(2026, 12, 8, 10, 0, tzinfo=SHANGHAI))
     for code, day in (("ZD-XC-DAILY", 7), ("ZD-XC-DAILY", 8), ("ZD-DC-DAILY", 8)):
         start = datetime(2026, 12, day, 9, 0, tzinfo=SHANGHAI)
         session.add(InspectionRound(plan_id=plan_id(session, code), campaign_id=1, tier_level=1,
-                                    inspector_id=user(session, "squad_lead").id, started_at=start,
+                                    inspector_id=walker.id, started_at=start,
                                     ended_at=start + timedelta(hours=1), track=[]))
     session.commit()
 
