@@ -25,8 +25,8 @@ from tests.helpers import event, jpeg
 
 HOTLINE = IntakeSource("posts-tests-hotline", "hotline")
 PATROL = IntakeSource("posts-tests-patrol", "patrol")
-#: Inside grid DC-01 of the demo pack, and a spot outside every grid.
-DC01, NOWHERE = (35.025, 110.995), (10.0, 10.0)
+#: Inside grid DC-01 of the demo pack, and a spot in China outside every grid (Shanghai).
+DC01, NOWHERE = (35.025, 110.995), (31.23, 121.47)
 
 
 def at(moment: datetime) -> None:
