@@ -5,7 +5,8 @@ over a week, month or quarter, as far as the records name who acted. Formulas, p
   that name their person (inspection findings, Event.inspector_id; a patrol or hotline report names only its
   source); 按时核实率 = verifications within the campaign's verify minutes ÷ verifications; 漏报率 = cases filed
   in the collector's grids that the public reported (hotline, citizen) and the collector did not ÷ cases filed
-  in those grids (the grids named now: the register keeps no past assignments).
+  in those grids (the grids named now: the register keeps no past assignments; a duplicate merged into another
+  case, void, is left out).
 - 受理员/派遣员 (shift leaders, dispatchers): 受理 is done at intake and names nobody, so a person's 立案率 =
   cases filed ÷ cases they decided at 待立案 (filed or not filed); the centre's 立案率 = filed ÷ accepted over
   the cases accepted in the period; 按时立案率 = filed within the 派遣 clock (from 待立案) ÷ filed; 准确立案率 =
@@ -18,11 +19,12 @@ over a week, month or quarter, as far as the records name who acted. Formulas, p
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.assessment.periods import Period
@@ -266,7 +268,7 @@ def _late(clock: StageClock, at: datetime) -> bool:
     return StageClock(clock.clock, clock.started, at, clock.limit_minutes).overdue(at)
 
 
-def _supervisors(posts: Posts, cases: list[Case], reports: list, collectors: dict[int, int],
+def _supervisors(posts: Posts, cases: list[Case], reports: Sequence[Row[Any]], collectors: dict[int, int],
                  names: _Names) -> list[Supervisor]:
     """Reports that name their person, the verifications of the period, and the public's reports in each
     collector's grids."""
@@ -279,7 +281,7 @@ def _supervisors(posts: Posts, cases: list[Case], reports: list, collectors: dic
     for person_id in collectors.values():
         line(names.person(person_id)).grids += 1
     case_of = {c.id: c for c in cases}
-    by_case: dict[int, list] = {}
+    by_case: dict[int, list[Row[Any]]] = {}
     for report in reports:
         by_case.setdefault(report.case_id, []).append(report)
         if report.inspector_id is not None and start <= report.occurred_at < cutoff:
