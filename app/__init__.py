@@ -23,7 +23,7 @@ from engine.supervision.inspection import MAX_PHOTOS as MAX_FINDING_PHOTOS
 from engine.readiness.daily import MAX_CHECK_PHOTOS as READINESS_PHOTOS
 from web import (api, appraisal, assessment, assessment_api, attachments, bulletin_issues, case_pages, cases,
                  change_actor, command, errors, evaluation, evidence, frontage, handover, inbox, inspection_api,
-                 inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, readiness,
+                 inspection_pages, inspection_points, open311, openapi, pages, people, permits, plan, posts, readiness,
                  request_pages, sanction_records, scenarios_api, simulate, supervision, workflow, zones)
 from web.common import display, widget_words
 from web.common.extensions import babel, csrf, db, login_manager
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     app.register_blueprint(bulletin_issues.api)  # their frozen JSON: bearer tokens only, CSRF-exempt there
     app.register_blueprint(sanction_records.bp)  # 约谈纪要 and other sanction records: a form with CSRF
     app.register_blueprint(appraisal.bp)  # the results as XLSX for the cadre appraisal (科级领导班子实绩考核)
+    app.register_blueprint(posts.bp)  # 岗位考核: the command centre's people per post, page and CSV
     app.register_blueprint(assessment_api.api)  # rankings and sanction records: bearer tokens, CSRF-exempt there
     app.register_blueprint(inspection_pages.bp)  # 三级督查: the round's phone page and the weekly coverage
     app.register_blueprint(inspection_api.api)  # bearer tokens only, CSRF-exempt in web/inspection_api.py

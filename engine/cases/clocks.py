@@ -82,23 +82,30 @@ def stage_clocks(case: Case, campaign: Campaign | None, received_at: datetime | 
 def check_clocks(case: Case, campaign: Campaign | None) -> list[StageClock]:
     """Each time a lead task was submitted (待核查) until the checker passed or failed it (返工): a task sent back
     and submitted again waits for its check again, so it runs once per submission."""
-    return sorted((c for _, c in _task_check_clocks(case, campaign)), key=lambda c: c.started)
+    return sorted((c for _, c, _step in _task_check_clocks(case, campaign)), key=lambda c: c.started)
 
 
-def _task_check_clocks(case: Case, campaign: Campaign | None) -> list[tuple[Task, StageClock]]:
-    """The check clocks of the case's lead tasks, each with the task it runs for."""
+def decided_checks(case: Case, campaign: Campaign | None) -> list[tuple[TaskTransition, StageClock]]:
+    """The check clocks of the case that a decision ended, each with that decision (pass_check or fail_check, and
+    who made it): the checker's own on-time rate (按时核查率, engine/assessment/posts.py)."""
+    return [(step, c) for _, c, step in _task_check_clocks(case, campaign) if step is not None]
+
+
+def _task_check_clocks(case: Case, campaign: Campaign | None
+                       ) -> list[tuple[Task, StageClock, TaskTransition | None]]:
+    """The check clocks of the case's lead tasks, each with the task it runs for and the decision that ended it."""
     limit = _limits(campaign)(CLOCKS["check"][1])
-    found = []
+    found: list[tuple[Task, StageClock, TaskTransition | None]] = []
     for task in lead_tasks(case):
         started: datetime | None = None
         for step in task.transitions:
             if step.to_status == TaskStatus.SUBMITTED and started is None:
                 started = step.at
             elif step.from_status == TaskStatus.SUBMITTED and started is not None:
-                found.append((task, StageClock("check", started, step.at, limit)))
+                found.append((task, StageClock("check", started, step.at, limit), step))
                 started = None
         if started is not None:
-            found.append((task, StageClock("check", started, None, limit)))
+            found.append((task, StageClock("check", started, None, limit), None))
     return found
 
 
@@ -116,7 +123,7 @@ def running_checks(session: Session, tasks: Sequence[Task]) -> dict[int, StageCl
         Campaign.id.in_({case.campaign_id for case in cases if case.campaign_id is not None})))}
     wanted = {t.id for t in tasks}
     return {task.id: clock for case in cases
-            for task, clock in _task_check_clocks(case, campaigns.get(case.campaign_id))
+            for task, clock, _step in _task_check_clocks(case, campaigns.get(case.campaign_id))
             if task.id in wanted and clock.ended is None}
 
 

@@ -252,6 +252,8 @@ POLICY: dict[str, frozenset[str]] = {
     "sanction_records.edit": ASSESSMENT_READERS,  # auditors read the record; a POST by them is refused in the view
     "sanction_records.new": frozenset({ASSESSOR, ADMIN}),
     "appraisal.appraisal_file": ASSESSMENT_READERS,
+    "posts.current": ASSESSMENT_READERS,  # 岗位考核: the command centre's people per post, page and CSV
+    "posts.page": ASSESSMENT_READERS,
     "rq_dashboard.*": ADMINS,
     "lists.analyse": ADMINS, "lists.save": ADMINS, "lists.create": ADMINS,  # POST only: require_editor() refuses readers
     "zones.save": ADMINS, "zones.publish": ADMINS, "zones.withdraw": ADMINS,  # POST only: require_editor()
