@@ -95,7 +95,8 @@ def load(session: Session, pack: dict[str, Any] | None = None, password: str = D
         if person is not None:
             person.user_id = account.id
         logins.append((user["username"], user["role"],
-                       user.get("unit") or (f"tier {user['tier']}" if user.get("tier") else None),
+                       " ".join(part for part in (user.get("unit"), f"tier {user['tier']}" if user.get("tier") else None)
+                                if part) or None,
                        f"{person.name} {position_name(person.position)}" if person is not None else None))
     session.flush()
     _roster(session, pack.get("roster") or {}, campaign.timezone)
