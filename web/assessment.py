@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,7 +24,6 @@ from engine.assessment.rollup import Points
 from engine.assessment.sanctions import SANCTIONS, describe
 from engine.cases.clocks import clock_rates
 from engine.cases.stages import CLOCK_NAMES, CLOCKS
-from engine.authoring.campaigns import campaign_for
 from engine.core import clock
 from engine.core.cells import XLSX, Rate
 from engine.core.models import Campaign, SanctionRun
@@ -34,6 +33,7 @@ from engine.supervision.inspection import FREQUENCIES
 from web import charts
 from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet, xlsx
+from web.common.campaigns import requested_campaign
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -248,17 +248,10 @@ def _title(bulletin: Bulletin, lang: str) -> str:
     return f"{_name(bulletin.campaign, lang)} · {kind[bulletin.period.kind]} {period_name(bulletin.period.label, lang)}"
 
 
-def _campaign() -> Campaign:
-    campaign = campaign_for(db.session, request.args.get("campaign"))
-    if campaign is None:
-        abort(404, description=_("No such campaign."))
-    return campaign
-
-
 @bp.get("/")
 @require_roles(*ASSESSMENT_ROLES)
 def index():
-    campaign = _campaign()
+    campaign = requested_campaign()
     now, tz = clock.now(), campaign.timezone
     periods = []
     for kind in ("week", "month", "quarter"):
@@ -277,7 +270,7 @@ def bulletin(name: str):
     label, _dot, extension = name.partition(".")
     if extension and extension not in FILES:
         abort(404)
-    campaign = _campaign()
+    campaign = requested_campaign()
     try:
         period = parse_period(label, campaign.timezone)
     except PeriodError:

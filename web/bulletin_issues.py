@@ -14,6 +14,7 @@ from engine.authoring.campaigns import campaign_for
 from engine.core.models import BulletinIssue, Campaign
 from rules.problems import InputError
 from web.auth import record_export, require_roles, require_token
+from web.common.campaigns import requested_campaign
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import problem
@@ -24,13 +25,6 @@ bp = Blueprint("bulletin_issues", __name__, url_prefix="/assessment/issues")
 api = Blueprint("bulletin_issues_api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)  # bearer tokens only, never a session cookie
 EDITORS = ("assessor", "admin")
-
-
-def _campaign() -> Campaign:
-    campaign = campaign_for(db.session, request.args.get("campaign"))
-    if campaign is None:
-        abort(404, description=_("No such campaign."))
-    return campaign
 
 
 def _issue(issue_id: int) -> BulletinIssue:
@@ -55,7 +49,7 @@ def _page(campaign: Campaign, form: CorrectionForm | None = None, failed: int | 
 @bp.get("/")
 @require_roles()
 def issues_page():
-    return _page(_campaign())
+    return _page(requested_campaign())
 
 
 @bp.get("/<int(max=2147483647):issue_id>.pdf")

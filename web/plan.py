@@ -21,6 +21,7 @@ from engine.supervision.inspection import squad_scope
 from engine.supervision.inspection import Photo
 from rules.problems import InputError, Problem
 from web.auth import require_roles, require_token
+from web.common.campaigns import requested_campaign
 from web.common.extensions import csrf, db
 from web.common.i18n import short_lang
 from web.common.problems import problem, refused
@@ -32,13 +33,6 @@ api = Blueprint("plan_api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)  # bearer tokens only
 READERS = ("admin", "supervisor", "assessor", "auditor", "dispatcher", "field_unit")
 REPORT_READERS = ("admin", "supervisor", "assessor", "auditor")
-
-
-def _campaign() -> Campaign:
-    campaign = campaign_for(db.session, request.args.get("campaign"))
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def unit_scope(user: User) -> set[int] | None:
@@ -91,7 +85,7 @@ def item_json(item: PlanItem, lang: str, zone: ZoneInfo, today: date) -> dict[st
 @bp.get("")
 @require_roles(*READERS)
 def index():
-    campaign = _campaign()
+    campaign = requested_campaign()
     zone = ZoneInfo(campaign.timezone)
     today = clock.now().astimezone(zone).date()
     items = [item_json(i, short_lang(), zone, today) for i in visible_items(current_user, campaign)]
@@ -145,7 +139,7 @@ def photo(item_id: int, evidence_id: int):
 @bp.get("/report")
 @require_roles(*REPORT_READERS)
 def report():
-    campaign = _campaign()
+    campaign = requested_campaign()
     month = request.args.get("month") or clock.now().astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m")
     try:
         lines = visible_lines(current_user, plan.monthly_report(db.session, campaign, month))

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from engine.assessment.periods import PeriodError, parse_period, period_containing, period_name
 from engine.assessment.posts import Dispatcher, Posts, compute
 from engine.core import clock
-from engine.authoring.campaigns import campaign_for
 from engine.core.cells import Rate, csv_chunks
-from engine.core.models import Campaign
 from engine.core.zones import zone_label
 from web.assessment import ASSESSMENT_ROLES
 from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet
+from web.common.campaigns import requested_campaign
 from web.common.downloads import CSV, attachment
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -66,13 +65,6 @@ def _title(posts: Posts, lang: str) -> str:
     return f"{name} · {_('Post indicators')} {period_name(posts.period.label, lang)}"
 
 
-def _campaign() -> Campaign:
-    campaign = campaign_for(db.session, request.args.get("campaign"))
-    if campaign is None:
-        abort(404, description=_("No such campaign."))
-    return campaign
-
-
 def _cutoff(posts: Posts) -> str:
     return posts.cutoff.astimezone(ZoneInfo(posts.campaign.timezone)).strftime("%Y-%m-%d %H:%M")
 
@@ -81,7 +73,7 @@ def _cutoff(posts: Posts) -> str:
 @require_roles(*ASSESSMENT_ROLES)
 def current():
     """The nav's link: this week's figures."""
-    campaign = _campaign()
+    campaign = requested_campaign()
     week = period_containing("week", clock.now(), campaign.timezone)
     return redirect(url_for("posts.page", name=week.label, campaign=campaign.code))
 
@@ -93,7 +85,7 @@ def page(name: str):
     label, _dot, extension = name.partition(".")
     if extension not in ("", "csv"):
         abort(404)
-    campaign = _campaign()
+    campaign = requested_campaign()
     try:
         period = parse_period(label, campaign.timezone)
     except PeriodError:

@@ -7,19 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from engine.core.models import Event, Task, TaskStep
-from engine.intake.events import IntakeSource, accept_event
+from engine.core.models import Task, TaskStep
 from engine.supervision.steps import ladder
-from tests.helpers import event, steps_of, steps_run
-
-
-def barbecue_task(factory, drain, session, grid: str) -> Task:
-    """A zero-tolerance task of a sub-district: five steps, urge at 80 % of two hours up to a public listing."""
-    with factory() as s:
-        event_id = accept_event(s, event("06029", grid, hour=23), IntakeSource("next-step-tests"))[0].id
-        s.commit()
-    drain()
-    return next(t for t in session.get(Event, event_id).tasks if t.list_kind == "zero_tolerance")
+from tests.engine.test_escalation import zero_tolerance_task
+from tests.helpers import steps_of, steps_run
 
 
 def rows_of(session, task_id: int) -> list[tuple[int, str, int]]:
@@ -29,7 +20,7 @@ def rows_of(session, task_id: int) -> list[tuple[int, str, int]]:
 
 
 def test_a_new_task_writes_its_first_step_and_each_next_one_when_the_one_before_runs(factory, drain, session):
-    task = barbecue_task(factory, drain, session, "DC-02")
+    task = zero_tolerance_task(factory, drain, session, "DC-02")
     planned = steps_of(session, task.id)
     assert rows_of(session, task.id) == [(0, "pending", 4)]  # one row, carrying the four steps after it
     with factory() as s:
@@ -43,7 +34,7 @@ def test_a_new_task_writes_its_first_step_and_each_next_one_when_the_one_before_
 
 
 def test_a_task_closed_before_its_ladder_started_writes_no_more_steps(factory, drain, session):
-    task = barbecue_task(factory, drain, session, "XC-02")
+    task = zero_tolerance_task(factory, drain, session, "XC-02")
     planned = steps_of(session, task.id)
     with factory() as s:
         s.execute(update(Task).where(Task.id == task.id).values(status="closed"))
