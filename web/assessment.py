@@ -16,8 +16,7 @@ from engine.assessment import publication
 from engine.assessment.bulletin import Bulletin, build
 from engine.assessment.frontage import performance
 from engine.assessment.issues import content_of
-from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, PeriodError, parse_period,
-                                          period_containing)
+from engine.assessment.indicators import (FIRST_RESPONSE_MINUTES, HAPPENINGS, RATES, period_containing)
 from engine.assessment.periods import period_name
 from engine.assessment.ranking import Ranked
 from engine.assessment.rollup import Points
@@ -33,7 +32,7 @@ from engine.supervision.inspection import FREQUENCIES
 from web import charts
 from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet, xlsx
-from web.common.campaigns import requested_campaign
+from web.common.campaigns import requested_campaign, requested_period
 from web.common.extensions import db
 from web.common.i18n import short_lang
 
@@ -270,11 +269,7 @@ def bulletin(name: str):
     label, _dot, extension = name.partition(".")
     if extension and extension not in FILES:
         abort(404)
-    campaign = requested_campaign()
-    try:
-        period = parse_period(label, campaign.timezone)
-    except PeriodError:
-        abort(404, description=_("A period is written 2026-W47 (week), 2026-11 (month) or 2026-Q4 (quarter)."))
+    campaign, period = requested_period(label)
     lang = short_lang()
     data = build(db.session, campaign, period, clock.now())
     title = _title(data, lang)

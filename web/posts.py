@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from engine.assessment.periods import PeriodError, parse_period, period_containing, period_name
+from engine.assessment.periods import period_containing, period_name
 from engine.assessment.posts import Dispatcher, Posts, compute
 from engine.core import clock
 from engine.core.cells import Rate, csv_chunks
@@ -16,7 +16,7 @@ from engine.core.zones import zone_label
 from web.assessment import ASSESSMENT_ROLES
 from web.auth import record_export, require_roles
 from web.bulletin_files import Sheet
-from web.common.campaigns import requested_campaign
+from web.common.campaigns import requested_campaign, requested_period
 from web.common.downloads import CSV, attachment
 from web.common.extensions import db
 from web.common.i18n import short_lang
@@ -85,11 +85,7 @@ def page(name: str):
     label, _dot, extension = name.partition(".")
     if extension not in ("", "csv"):
         abort(404)
-    campaign = requested_campaign()
-    try:
-        period = parse_period(label, campaign.timezone)
-    except PeriodError:
-        abort(404, description=_("A period is written 2026-W47 (week), 2026-11 (month) or 2026-Q4 (quarter)."))
+    campaign, period = requested_period(label)
     lang, now = short_lang(), clock.now()
     posts = compute(db.session, campaign, period, now)
     tables, title = sheets(posts), _title(posts, lang)
