@@ -231,7 +231,7 @@ def first_step(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The one row a new task writes (issue 18 point 4): its first step, carrying the rest of the plan. Most tasks
     close before their ladder starts, so the rest become rows only as each step before them runs."""
     first, rest = rows[0], rows[1:]
-    later = [{**{name: step[name] for name in PLANNED}, "due_at": step["due_at"].isoformat()} for step in rest]
+    later = [PlannedStep(**{name: step[name] for name in PLANNED}).as_later() for step in rest]
     return {**first, "later": later or None}
 
 

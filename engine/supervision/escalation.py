@@ -4,9 +4,10 @@ Steps are rows with a due instant anchored to the task's deadline (engine/handli
 for each step that ran and for its next one, which carries the rest of the plan and writes the step after it when
 it runs (in the same transaction as its claim, so a kill between them loses nothing). A poller
 (`civicrules escalate`) runs what is due: the step is skipped when the task has reached the step's "unless" state,
-postponed while the task is parked, and otherwise marked done together with its notification in one transaction, so a step never runs twice and survives the loss of Redis. A step skipped
-because the task awaited its check is pending again when the check fails (rework does not reset the clock,
-engine/handling/tasks.py), so a 督办 due meanwhile runs at the next poll.
+postponed while the task is parked, and otherwise marked done together with its notification in one transaction,
+so a step never runs twice and survives the loss of Redis. A step skipped because the task awaited its check is
+pending again when the check fails (rework does not reset the clock, engine/handling/tasks.py), so a 督办 due
+meanwhile runs at the next poll.
 `addressees` is the one place that decides whom a step reaches: the body's board (`tier:<level>`, else the
 unit) and the person chain above the task, both carried in the message for delivery to use.
 """
