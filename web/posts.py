@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.assessment.periods import period_containing, period_name
@@ -75,7 +75,7 @@ def current():
     """The nav's link: this week's figures."""
     campaign = requested_campaign()
     week = period_containing("week", clock.now(), campaign.timezone)
-    return redirect(url_for("posts.page", name=week.label, campaign=campaign.code))
+    return redirect(url_for("posts.page", name=week.label, campaign=campaign.code, lang=request.args.get("lang")))
 
 
 @bp.get("/<name>")
