@@ -40,6 +40,17 @@ def gunicorn_options(workers: int, threads: int = WEB_THREADS) -> list[str]:
     return ["-w", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
 
 
+def background_commands(exe: str) -> dict[str, list[str]]:
+    """Every child but the web, by name: what the benchmarks start too, so they measure the service as it runs."""
+    return {
+        "worker": [exe, "-m", "app.cli", "worker", "--queues", EVALUATE],
+        "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler"],
+        "on-demand-worker": [exe, "-m", "app.cli", "worker", "--queues", ON_DEMAND, "--no-scheduler"],
+        "sweeper": [exe, "-m", "app.cli", "sweep", "--every", "5"],
+        "escalator": [exe, "-m", "app.cli", "escalate", "--every", "0.5"],
+    }
+
+
 class Supervisor:
     def __init__(self, settings: Settings, host: str, port: int, web_workers: int = 2):
         self.settings, self.host, self.port, self.web_workers = settings, host, port, web_workers
@@ -55,11 +66,7 @@ class Supervisor:
         return {
             "web": [exe, "-m", "gunicorn", "--no-control-socket", *gunicorn_options(self.web_workers),
                     "-b", f"{self.host}:{self.port}", "--access-logfile", "-", "wsgi:app"],
-            "worker": [exe, "-m", "app.cli", "worker", "--queues", EVALUATE],
-            "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler"],
-            "on-demand-worker": [exe, "-m", "app.cli", "worker", "--queues", ON_DEMAND, "--no-scheduler"],
-            "sweeper": [exe, "-m", "app.cli", "sweep", "--every", "5"],
-            "escalator": [exe, "-m", "app.cli", "escalate", "--every", "0.5"],
+            **background_commands(exe),
         }
 
     def start_redis(self) -> None:

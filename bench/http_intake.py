@@ -1,7 +1,7 @@
 """HTTP intake (issue 18 point 4b): single POST p99 at a fixed rate, and batch intake events/s accepted.
 
-Starts an embedded Redis, gunicorn (as `civicrules serve` runs it) and one RQ worker that evaluates what comes in,
-on SQLite or PostgreSQL. Then, open loop (each request leaves at its scheduled time on its own connection):
+Starts an embedded Redis, gunicorn and the other children of `civicrules serve` (app/serve.py: the evaluation,
+delivery and on-demand workers, the sweeper and the escalation poller), on SQLite or PostgreSQL. Then, open loop (each request leaves at its scheduled time on its own connection):
   1. the floor: GET /healthz of the same server at the same rate (what HTTP, gunicorn and the client cost alone);
   2. POST /api/v1/events at --rate for --duration seconds: p50/p99 from the scheduled send time, and the web
      processes' CPU milliseconds per request (load-independent, unlike the latencies on a shared machine);
@@ -44,6 +44,11 @@ except ImportError:  # code from before gunicorn took threads: sync workers
 
     def gunicorn_options(workers: int, threads: int = 1) -> list[str]:
         return ["-w", str(workers)]
+try:
+    from app.serve import background_commands
+except ImportError:  # code from before the benches started serve's children: one worker on every queue
+    def background_commands(exe: str) -> dict[str, list[str]]:
+        return {"worker": [exe, "-m", "app.cli", "worker"]}
 
 P99_CEILING = 0.025
 BATCH_FLOOR = 10_000.0
@@ -125,9 +130,12 @@ def start_stack(url: str, tmp: Path, procs: Processes, workers: int, threads: in
                 env, tmp / "gunicorn.log")
     if not wait_for(lambda: request(port, "GET", "/healthz", token, timeout=2)[0] == 200, 45, 0.2):
         raise RuntimeError("gunicorn did not become healthy:\n" + tail(tmp / "gunicorn.log"))
-    procs.start("worker", [str(VENV_BIN / "civicrules"), "worker"], env, tmp / "worker.log")
-    if not wait_for(lambda: "listening on" in (tmp / "worker.log").read_text(errors="replace").lower(), 45, 0.2):
-        raise RuntimeError("RQ worker did not start:\n" + tail(tmp / "worker.log"))
+    children = background_commands(sys.executable)  # serve's: evaluation, delivery and on-demand workers apart
+    for name, command in children.items():
+        procs.start(name, command, env, tmp / f"{name}.log")
+    for name in (name for name in children if name.endswith("worker")):
+        if not wait_for(lambda: "listening on" in (tmp / f"{name}.log").read_text(errors="replace").lower(), 45, 0.2):
+            raise RuntimeError(f"RQ {name} did not start:\n" + tail(tmp / f"{name}.log"))
     return port, token
 
 

@@ -11,8 +11,8 @@ every event must be `evaluated`; tasks, firings and outbox rows are counted. Rou
 Each round runs in fresh spawned processes; the clock starts once they are imported and ready.
 
 Part B, HTTP (PostgreSQL when reachable, else SQLite): the script starts an embedded Redis on a
-unix socket in the temporary folder, gunicorn (2 sync workers) on a free port and one RQ worker
-(`civicrules worker`), then POSTs single events at a fixed rate from a thread pool
+unix socket in the temporary folder, gunicorn on a free port and the other children of `civicrules serve`
+(its evaluation, delivery and on-demand workers apart), then POSTs single events at a fixed rate from a thread pool
 (http.client, one connection per request). Reported: POST latency p50/p99 measured from each
 request's scheduled time; "posted -> evaluated" for a sample of events, polling
 GET /api/v1/events/{id}; and, for every event of the phase, the server-side received_at ->
@@ -198,7 +198,7 @@ def main() -> int:
             url = pg_url or sqlite_url
             if url == sqlite_url and args.skip_sqlite:
                 prepare_database(sqlite_url)
-            print(f"HTTP: gunicorn -w 2 + RQ worker + embedded Redis on {url.split(':')[0]}, "
+            print(f"HTTP: gunicorn -w 2 + serve's workers + embedded Redis on {url.split(':')[0]}, "
                   f"{args.rate:g} req/s for {duration:g} s ...", flush=True)
             try:
                 http = run_http(url, tmp, args.rate, duration, args.sample_every, args.poll_interval, procs)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.core import clock
@@ -32,6 +32,7 @@ from engine.core.models import (DEFAULT_TIMEZONE, BulletinIssue, Campaign, Deliv
 from engine.people.roster import on_duty
 
 Sender = Callable[[notify.Addressee, notify.Context, notify.Policy], notify.Outcome]
+ROUND_ROWS = 500  # rows one delivery round takes at most
 
 
 @dataclass(frozen=True)
@@ -54,32 +55,64 @@ def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> R
     """The one resolver: the enabled recipients a row's target names at `at` (default now), plus on-call, each
     once; a unit's day address gives way to its on-duty people outside office hours; a reply to a source
     (`source:<name>`) goes to that source's own addresses only."""
-    at = at or clock.now()
-    task = session.get(Task, row.task_id) if row.task_id else None
-    scope, _, value = row.target.partition(":")
-    if scope == "source":
-        return Routing(list(session.scalars(select(Recipient).where(
-            Recipient.enabled.is_(True), Recipient.scope == "source", Recipient.source == value)
-            .order_by(Recipient.id))))
-    conditions = [Recipient.scope == "oncall"]
-    if scope == "tier" and value.isdecimal():
-        tier = Recipient.tier_level == int(value)
-        payload = row.payload if isinstance(row.payload, dict) else {}
-        campaign_id = task.campaign_id if task is not None else payload.get("campaign")
-        if isinstance(campaign_id, int):  # a message about a campaign's task or plan item: its own tiers only
-            tier = tier & or_(Recipient.campaign_id.is_(None), Recipient.campaign_id == campaign_id)
-        conditions.append((Recipient.scope == "tier") & tier)
-    unit_id = _unit_id(session, scope, value, task)
-    duty = None
-    if unit_id is not None:
-        reachable, duty = _duty(session, unit_id, task, at)
-        if reachable:
-            conditions.append((Recipient.scope == "person") & Recipient.person_id.in_(reachable))
-        else:
-            conditions.append((Recipient.scope == "unit") & (Recipient.unit_id == unit_id))
-    recipients = list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True), or_(*conditions))
-                                      .order_by(Recipient.id)))
-    return Routing(recipients, duty)
+    return Directory(session, at or clock.now()).route(row)
+
+
+class Directory:
+    """The enabled recipients read once, and each unit's duty resolved once, for one delivery round at one instant:
+    a round of 500 rows routes them in memory instead of asking SQL a handful of questions per row."""
+
+    def __init__(self, session: Session, at: datetime, tasks: dict[int, Task] | None = None) -> None:
+        self.session, self.at, self.tasks = session, at, tasks or {}
+        self.recipients = list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True))
+                                               .order_by(Recipient.id)))
+        self._duties: dict[tuple[int, int | None], tuple[list[int], dict[str, Any] | None]] = {}
+        self._unit_codes: dict[str, int | None] = {}
+
+    def route(self, row: OutboxMessage) -> Routing:
+        task = None
+        if row.task_id:
+            task = self.tasks.get(row.task_id) or self.session.get(Task, row.task_id)
+        scope, _, value = row.target.partition(":")
+        if scope == "source":
+            return Routing([r for r in self.recipients if r.scope == "source" and r.source == value])
+        tier_level, campaign_id = None, None
+        if scope == "tier" and value.isdecimal():
+            tier_level = int(value)
+            payload = row.payload if isinstance(row.payload, dict) else {}
+            campaign_id = task.campaign_id if task is not None else payload.get("campaign")
+        unit_id = self._unit_id(scope, value, task)
+        reachable, duty = self._duty(unit_id, task) if unit_id is not None else ([], None)
+        return Routing([r for r in self.recipients if _named(r, tier_level, campaign_id, unit_id, reachable)], duty)
+
+    def _unit_id(self, scope: str, value: str, task: Task | None) -> int | None:
+        if scope == "unit" and not value.isdecimal():  # a rule action's unit code: looked up once a round
+            if value not in self._unit_codes:
+                self._unit_codes[value] = _unit_id(self.session, scope, value, task)
+            return self._unit_codes[value]
+        return _unit_id(self.session, scope, value, task)
+
+    def _duty(self, unit_id: int, task: Task | None) -> tuple[list[int], dict[str, Any] | None]:
+        key = (unit_id, task.campaign_id if task is not None else None)
+        if key not in self._duties:
+            self._duties[key] = _duty(self.session, unit_id, task, self.at)
+        return self._duties[key]
+
+
+def _named(recipient: Recipient, tier_level: int | None, campaign_id: Any, unit_id: int | None,
+           reachable: list[int]) -> bool:
+    """Whether a (not source-scoped) row reaches this recipient: on-call always; a tier's recipients (of the row's
+    campaign or of none); the unit's on-duty people outside office hours, else the unit's own address."""
+    if recipient.scope == "oncall":
+        return True
+    if recipient.scope == "tier":
+        return (tier_level is not None and recipient.tier_level == tier_level
+                and (not isinstance(campaign_id, int) or recipient.campaign_id in (None, campaign_id)))
+    if unit_id is None:
+        return False
+    if reachable:
+        return recipient.scope == "person" and recipient.person_id in reachable
+    return recipient.scope == "unit" and recipient.unit_id == unit_id
 
 
 def _campaign_of(session: Session, task: Task | None) -> Campaign | None:
@@ -147,18 +180,24 @@ def _attachments(session: Session, row: OutboxMessage) -> tuple[notify.Attachmen
             notify.Attachment(f"{name}-en.pdf", "application/pdf", issue.pdf_en, "en"))
 
 
-def _fan_out(session: Session, row: OutboxMessage, now: datetime) -> None:
-    known = set(session.scalars(select(Delivery.recipient_id).where(Delivery.outbox_id == row.id)))
-    routing = route(session, row, now)
-    if routing.duty is not None:
-        row.payload = {**(row.payload or {}), "duty": routing.duty}
-    for recipient in routing.recipients:
-        if recipient.id not in known:
-            session.add(Delivery(outbox_id=row.id, recipient_id=recipient.id, status="pending", attempts=0,
-                                 next_attempt_at=now))
+def _fan_out(session: Session, rows: list[OutboxMessage], now: datetime) -> None:
+    """A first round's rows: one pending `Delivery` per recipient each names (none twice), and the duty resolved."""
+    known: set[tuple[int, int]] = set(session.execute(select(Delivery.outbox_id, Delivery.recipient_id).where(
+        Delivery.outbox_id.in_([row.id for row in rows]))).tuples())
+    task_ids = {row.task_id for row in rows if row.task_id}
+    tasks = {task.id: task for task in session.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
+    directory = Directory(session, now, tasks)
+    with session.no_autoflush:  # routing only reads: the round's payloads and deliveries are flushed once, after
+        for row in rows:
+            routing = directory.route(row)
+            if routing.duty is not None:
+                row.payload = {**(row.payload or {}), "duty": routing.duty}
+            session.add_all(Delivery(outbox_id=row.id, recipient_id=recipient.id, status="pending", attempts=0,
+                                     next_attempt_at=now)
+                            for recipient in routing.recipients if (row.id, recipient.id) not in known)
 
 
-def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender: Sender | None = None) -> int:
+def deliver_due(session: Session, limit: int = ROUND_ROWS, send_limit: int = 20, sender: Sender | None = None) -> int:
     """Deliver the due pending rows; return how many rows became delivered. Commits."""
     policy = notify.delivery_policy()
     send = sender or notify.send
@@ -169,12 +208,11 @@ def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender
     if not rows:
         session.commit()
         return 0
-    for row in rows:
-        if row.attempts == 0:
-            _fan_out(session, row, now)
-        row.attempts += 1
-    session.flush()
     row_ids = [row.id for row in rows]
+    fresh = [row for row in rows if row.attempts == 0]
+    if fresh:
+        _fan_out(session, fresh, now)
+    session.flush()
     due = list(session.scalars(select(Delivery).where(
         Delivery.outbox_id.in_(row_ids), Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(Delivery.id).limit(send_limit).with_for_update(skip_locked=True)))
@@ -188,14 +226,15 @@ def deliver_due(session: Session, limit: int = 500, send_limit: int = 20, sender
             contexts[delivery.outbox_id] = context_for(session, session.get(OutboxMessage, delivery.outbox_id))
         claims.append(_Claim(delivery.id, delivery.attempts, notify.Addressee.of(delivery.recipient),
                              contexts[delivery.outbox_id]))
-    for row in rows:
-        row.next_attempt_at = lease_until
+    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids))
+                    .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False))
     session.commit()
     outcomes = [(claim, send(claim.recipient, claim.context, policy)) for claim in claims]
     finished = clock.now()
     for claim, outcome in outcomes:
         _record(session, claim, outcome, policy, finished)
-    delivered = sum(_settle(session, row_id, finished) for row_id in row_ids)
+    delivered = _settle(session, row_ids, finished)
     session.commit()
     return delivered
 
@@ -213,26 +252,41 @@ def _record(session: Session, claim: _Claim, outcome: notify.Outcome, policy: no
     session.execute(update(Delivery).where(*guard).values(**values).execution_options(synchronize_session=False))
 
 
-def _settle(session: Session, row_id: int, now: datetime) -> int:
-    """Move a row on from its deliveries' states; 1 if it became delivered here."""
-    states = session.execute(select(Delivery.status, Delivery.next_attempt_at, Delivery.last_error, Recipient.name,
-                                    Recipient.channel)
-                             .join(Recipient, Recipient.id == Delivery.recipient_id)
-                             .where(Delivery.outbox_id == row_id)).all()
-    pending = [s.next_attempt_at for s in states if s.status == "pending"]
-    errors = "; ".join(f"{s.name or s.channel}: {s.last_error}" for s in states if s.last_error)[:4000] or None
-    open_row = (OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-    if pending:
-        values = {"next_attempt_at": min(pending), "last_error": errors}
-    elif any(s.status == "failed" for s in states):
-        values = {"status": "failed", "last_error": errors, "next_attempt_at": None}
-    elif states and all(s.status == "cancelled" for s in states):
-        values = {"status": "cancelled", "last_error": errors, "next_attempt_at": None}
-    else:
-        values = {"status": "delivered", "delivered_at": now, "last_error": None, "next_attempt_at": None}
-    result = session.execute(update(OutboxMessage).where(*open_row).values(**values)
-                             .execution_options(synchronize_session=False))
-    return 1 if values.get("status") == "delivered" and result.rowcount == 1 else 0
+def _settle(session: Session, row_ids: list[int], now: datetime) -> int:
+    """Move rows on from their deliveries' states; return how many became delivered here. A row with no delivery
+    pending, failed or with an error (most rows: no channel but the inbox) is delivered in one statement for all."""
+    states: dict[int, list[Any]] = {row_id: [] for row_id in row_ids}
+    for state in session.execute(select(Delivery.outbox_id, Delivery.status, Delivery.next_attempt_at,
+                                        Delivery.last_error, Recipient.name, Recipient.channel)
+                                 .join(Recipient, Recipient.id == Delivery.recipient_id)
+                                 .where(Delivery.outbox_id.in_(row_ids))):
+        states[state.outbox_id].append(state)
+    clean = [row_id for row_id, rows in states.items()
+             if not any(s.status in ("pending", "failed") or s.last_error for s in rows)
+             and not (rows and all(s.status == "cancelled" for s in rows))]
+    delivered = _set_rows(session, clean, {"status": "delivered", "delivered_at": now, "last_error": None,
+                                           "next_attempt_at": None}) if clean else 0
+    for row_id in sorted(states.keys() - set(clean)):
+        rows = states[row_id]
+        pending = [s.next_attempt_at for s in rows if s.status == "pending"]
+        errors = "; ".join(f"{s.name or s.channel}: {s.last_error}" for s in rows if s.last_error)[:4000] or None
+        if pending:
+            values = {"next_attempt_at": min(pending), "last_error": errors}
+        elif any(s.status == "failed" for s in rows):
+            values = {"status": "failed", "last_error": errors, "next_attempt_at": None}
+        elif all(s.status == "cancelled" for s in rows):
+            values = {"status": "cancelled", "last_error": errors, "next_attempt_at": None}
+        else:
+            values = {"status": "delivered", "delivered_at": now, "last_error": None, "next_attempt_at": None}
+        done = _set_rows(session, [row_id], values)
+        delivered += done if values.get("status") == "delivered" else 0
+    return delivered
+
+
+def _set_rows(session: Session, row_ids: list[int], values: dict[str, Any]) -> int:
+    """Update the rows still pending (a row settled meanwhile stays as it is); return how many changed."""
+    return session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "pending")
+                           .values(**values).execution_options(synchronize_session=False)).rowcount
 
 
 def requeue(session: Session, delivery_ids: Iterable[int]) -> int:
@@ -260,8 +314,8 @@ def cancel_sends(session: Session, recipient_id: int, reason: str = RECIPIENT_DI
     for delivery in deliveries:
         delivery.status, delivery.next_attempt_at, delivery.last_error = "cancelled", None, reason
     session.flush()
-    for row_id in sorted({delivery.outbox_id for delivery in deliveries}):
-        _settle(session, row_id, now)
+    if deliveries:
+        _settle(session, sorted({delivery.outbox_id for delivery in deliveries}), now)
     return len(deliveries)
 
 
