@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -163,12 +164,16 @@ def serve(host: str, port: int, web_workers: int) -> None:
               help="comma-separated queue groups this worker serves")
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="also run the RQ scheduler (due retries of every queue); one worker of a deployment is enough")
-def worker(burst: bool, queue_groups: str, scheduler: bool) -> None:
+@click.option("--niceness", type=click.IntRange(0, 19), default=0, show_default=True,
+              help="lower this worker's CPU priority (os.nice): under load, intake and evaluation go first")
+def worker(burst: bool, queue_groups: str, scheduler: bool, niceness: int) -> None:
     """Run one RQ worker on some queue groups (default all: evaluate, delivery, on_demand)."""
     try:
         groups = parse_groups(queue_groups)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--queues") from err
+    if niceness:
+        os.nice(niceness)
     engine_worker.run(burst=burst, with_scheduler=scheduler, groups=tuple(groups))
 
 

@@ -29,6 +29,9 @@ RESTART_DELAY = 2.0
 READY_WAIT = 120.0  # seconds the web may take to answer /healthz before serve says it is still starting
 WARM_STOP = 10.0  # seconds a worker may take to finish its job before its work-horse is killed
 WORKERS = ("worker", "delivery-worker", "on-demand-worker")
+#: The delivery and on-demand workers' CPU priority below the rest: on a busy machine, intake, evaluation and the
+#: escalation poller go first; messages, replays and simulations take what is left and catch up after.
+BACKGROUND_NICENESS = 10
 #: Threads per gunicorn worker process (gthread): a request waiting on SQL or Redis does not hold the next back.
 WEB_THREADS = 4
 
@@ -44,8 +47,10 @@ def background_commands(exe: str) -> dict[str, list[str]]:
     """Every child but the web, by name: what the benchmarks start too, so they measure the service as it runs."""
     return {
         "worker": [exe, "-m", "app.cli", "worker", "--queues", EVALUATE],
-        "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler"],
-        "on-demand-worker": [exe, "-m", "app.cli", "worker", "--queues", ON_DEMAND, "--no-scheduler"],
+        "delivery-worker": [exe, "-m", "app.cli", "worker", "--queues", DELIVERY, "--no-scheduler",
+                            "--niceness", str(BACKGROUND_NICENESS)],
+        "on-demand-worker": [exe, "-m", "app.cli", "worker", "--queues", ON_DEMAND, "--no-scheduler",
+                             "--niceness", str(BACKGROUND_NICENESS)],
         "sweeper": [exe, "-m", "app.cli", "sweep", "--every", "5"],
         "escalator": [exe, "-m", "app.cli", "escalate", "--every", "0.5"],
     }
