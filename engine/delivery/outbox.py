@@ -51,13 +51,6 @@ class Routing:
     duty: dict[str, Any] | None = None
 
 
-def route(session: Session, row: OutboxMessage, at: datetime | None = None) -> Routing:
-    """The one resolver: the enabled recipients a row's target names at `at` (default now), plus on-call, each
-    once; a unit's day address gives way to its on-duty people outside office hours; a reply to a source
-    (`source:<name>`) goes to that source's own addresses only."""
-    return Directory(session, at or clock.now()).route(row)
-
-
 class Directory:
     """The enabled recipients read once, and each unit's duty resolved once, for one delivery round at one instant:
     a round of 500 rows routes them in memory instead of asking SQL a handful of questions per row."""
@@ -70,6 +63,9 @@ class Directory:
         self._unit_codes: dict[str, int | None] = {}
 
     def route(self, row: OutboxMessage) -> Routing:
+        """The one resolver: the enabled recipients a row's target names, plus on-call, each once; a unit's day
+        address gives way to its on-duty people outside office hours; a reply to a source (`source:<name>`) goes
+        to that source's own addresses only."""
         task = None
         if row.task_id:
             task = self.tasks.get(row.task_id) or self.session.get(Task, row.task_id)
