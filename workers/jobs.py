@@ -27,7 +27,7 @@ def drain_events() -> dict:
     limits = settings.pipeline
     result = engine.drain() if engine is not None else pipeline.drain(
         session_factory(settings.database_url), limits.batch_size, limits.lease_seconds, limits.max_attempts,
-        heartbeat_seconds=limits.heartbeat_seconds)
+        heartbeat_seconds=limits.heartbeat_seconds, gather_seconds=limits.gather_seconds)
     with session_factory(settings.database_url)() as session:
         record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):

@@ -77,7 +77,8 @@ def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
         limits = settings.pipeline
         try:
             result = pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
-                                    time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds)
+                                    time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds,
+                                    gather_seconds=limits.gather_seconds)
         except Exception:  # the database restarting: the job fails and RQ retries it, this process stays warm
             requests.send((None, False, traceback.format_exc(limit=5)))
             continue

@@ -224,9 +224,11 @@ def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,
-          time_budget: float = 30.0, heartbeat_seconds: int | None = None) -> DrainResult:
+          time_budget: float = 30.0, heartbeat_seconds: int | None = None, gather_seconds: float = 0.0) -> DrainResult:
     """Evaluate pending events until none is claimable or the time budget is spent. With `heartbeat_seconds`,
-    each batch is claimed for that long only and renewed while it is evaluated, up to `lease_seconds` in all."""
+    each batch is claimed for that long only and renewed while it is evaluated, up to `lease_seconds` in all.
+    With `gather_seconds`, a batch smaller than `batch_size` is followed by that pause: each batch has a fixed
+    cost, and events arriving one by one then share fewer, larger batches."""
     result = DrainResult()
     started = time.monotonic()
     short = min(heartbeat_seconds or lease_seconds, lease_seconds)
@@ -250,6 +252,8 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
                               extra={"event_ids": ids, "event_id": ids[0] if len(ids) == 1 else None})
                 result.retried += len(ids)
                 release(session, token, error)
+        if gather_seconds and len(ids) < batch_size:
+            time.sleep(gather_seconds)
     return result
 
 
