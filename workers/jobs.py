@@ -15,6 +15,7 @@ from engine.intake import imports
 
 log = logging.getLogger(__name__)
 DRAIN_JOB = "workers.jobs.drain_events"
+DELIVERY_JOB = "workers.jobs.deliver_outbox"
 #: Seconds between delivery rounds while rows trickle in: they gather into one round instead of a spin on a few each.
 DELIVERY_PAUSE = 0.25
 
