@@ -28,7 +28,8 @@ def drain_events() -> dict:
     limits = settings.pipeline
     result = engine.drain() if engine is not None else pipeline.drain(
         session_factory(settings.database_url), limits.batch_size, limits.lease_seconds, limits.max_attempts,
-        heartbeat_seconds=limits.heartbeat_seconds, gather_seconds=limits.gather_seconds)
+        heartbeat_seconds=limits.heartbeat_seconds, gather_seconds=limits.gather_seconds,
+        after_batch=lambda: enqueue_delivery(settings))
     with session_factory(settings.database_url)() as session:
         record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):
@@ -51,7 +52,7 @@ def deliver_outbox(time_budget: float = 60.0) -> int:
             waiting = outbox.pending_count(session)
             if not waiting:
                 break
-            if waiting < outbox.ROUND_ROWS:
+            if waiting < outbox.ROUND_ROWS and not outbox.sends_due(session):
                 time.sleep(DELIVERY_PAUSE)
         else:
             enqueue_delivery(settings)

@@ -22,6 +22,7 @@ from engine.core.config import load_settings
 from engine.core.db import session_factory
 from engine.evaluation import pipeline
 from engine.evaluation.pipeline import DrainResult
+from workers.queues import enqueue_delivery
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
@@ -78,7 +79,8 @@ def _serve(requests: Connection, parent_end: Connection, parent: int) -> None:
         try:
             result = pipeline.drain(factory, limits.batch_size, limits.lease_seconds, limits.max_attempts,
                                     time_budget=budget, heartbeat_seconds=limits.heartbeat_seconds,
-                                    gather_seconds=limits.gather_seconds)
+                                    gather_seconds=limits.gather_seconds,
+                                    after_batch=lambda: enqueue_delivery(settings))
         except Exception:  # the database restarting: the job fails and RQ retries it, this process stays warm
             requests.send((None, False, traceback.format_exc(limit=5)))
             continue

@@ -96,6 +96,13 @@ class EngineWorker(Worker):
         self.warm()  # a version published meanwhile is read here once, not in every horse
         return result
 
+    def get_heartbeat_ttl(self, job) -> int:
+        """A job run in this process has no horse monitor to renew its heartbeat: it lasts the whole job (as RQ's
+        SimpleWorker's does), or the registry's cleanup would call a long delivery round abandoned and rerun it."""
+        if job.func_name in (DRAIN_JOB, DELIVERY_JOB) and job.timeout and job.timeout > 0:
+            return int(job.timeout) + 60
+        return super().get_heartbeat_ttl(job)
+
     def teardown(self) -> None:
         engine = warm.current()
         if engine is not None:

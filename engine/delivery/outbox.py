@@ -58,7 +58,7 @@ class Directory:
     def __init__(self, session: Session, at: datetime, tasks: dict[int, Task] | None = None) -> None:
         self.session, self.at, self.tasks = session, at, tasks or {}
         self.recipients = list(session.scalars(select(Recipient).where(Recipient.enabled.is_(True))
-                                               .order_by(Recipient.id)))
+                                               .order_by(Recipient.id).execution_options(populate_existing=True)))
         self._duties: dict[tuple[int, int | None], tuple[list[int], dict[str, Any] | None]] = {}
         self._unit_codes: dict[str, int | None] = {}
 
@@ -200,7 +200,8 @@ def deliver_due(session: Session, limit: int = ROUND_ROWS, send_limit: int = 20,
     now = clock.now()
     rows = list(session.scalars(select(OutboxMessage).where(
         OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)))
+        .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)))  # attempts are counted in SQL: never trust an earlier round's copy
     if not rows:
         session.commit()
         return 0
@@ -324,3 +325,10 @@ def disable(session: Session, recipient: Recipient) -> int:
 def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= clock.now())) or 0
+
+
+def sends_due(session: Session) -> bool:
+    """Whether a routed row has a send due now (one a round held back past its send limit, or a retry)."""
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= clock.now(), OutboxMessage.attempts > 0)
+        .limit(1)) is not None

@@ -13,6 +13,7 @@ import os
 import socket
 import traceback
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from collections import Counter
 from dataclasses import dataclass, field
@@ -224,11 +225,13 @@ def _cases(session: Session, events: list[Event], verdicts_of: dict[int, list[Ve
 
 
 def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attempts: int,
-          time_budget: float = 30.0, heartbeat_seconds: int | None = None, gather_seconds: float = 0.0) -> DrainResult:
+          time_budget: float = 30.0, heartbeat_seconds: int | None = None, gather_seconds: float = 0.0,
+          after_batch: Callable[[], None] | None = None) -> DrainResult:
     """Evaluate pending events until none is claimable or the time budget is spent. With `heartbeat_seconds`,
     each batch is claimed for that long only and renewed while it is evaluated, up to `lease_seconds` in all.
-    With `gather_seconds`, a batch smaller than `batch_size` is followed by that pause: each batch has a fixed
-    cost, and events arriving one by one then share fewer, larger batches."""
+    With `gather_seconds`, a fresh batch smaller than `batch_size` is followed by that pause: each batch has a fixed
+    cost, and events arriving one by one then share fewer, larger batches. `after_batch` runs after each batch
+    that recorded events (the worker queues their messages' delivery then, not at the end of a long drain)."""
     result = DrainResult()
     started = time.monotonic()
     short = min(heartbeat_seconds or lease_seconds, lease_seconds)
@@ -252,9 +255,20 @@ def drain(factory: sessionmaker, batch_size: int, lease_seconds: int, max_attemp
                               extra={"event_ids": ids, "event_id": ids[0] if len(ids) == 1 else None})
                 result.retried += len(ids)
                 release(session, token, error)
-        if gather_seconds and len(ids) < batch_size:
+            else:
+                if recorded and after_batch is not None:
+                    _after(after_batch)
+        if gather_seconds and not alone and len(ids) < batch_size:
             time.sleep(gather_seconds)
     return result
+
+
+def _after(callback: Callable[[], None]) -> None:
+    """A batch's follow-up (queueing its messages' delivery) never fails the batch: the sweeper catches up."""
+    try:
+        callback()
+    except Exception:
+        log.warning("the follow-up of a recorded batch failed; the sweeper will catch up", exc_info=True)
 
 
 def pending_count(session: Session) -> int:
