@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake_rounds import payloads, prepare_database  # noqa: E402
+from intake_rounds import payloads, prepare_database, store_events  # noqa: E402
 from measure import PG_BASE, dispose_engines, drop_postgres_schema, postgres_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,16 +41,9 @@ def main() -> int:
         from engine.core.models import OutboxMessage
         from engine.delivery import outbox
         from engine.evaluation import pipeline
-        from engine.intake.events import IntakeSource, accept_event
 
         factory = session_factory(url)
-        source = IntakeSource("bench", "patrol")
-        items = payloads("delivery", args.events)
-        for start in range(0, len(items), 200):
-            with factory() as session:
-                for payload in items[start:start + 200]:
-                    accept_event(session, payload, source)
-                session.commit()
+        store_events(factory, payloads("delivery", args.events))
         pipeline.drain(factory, 200, 60, 3, time_budget=3600)
         with factory() as session:
             rows = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake_rounds import payloads, prepare_database  # noqa: E402
+from intake_rounds import payloads, prepare_database, store_events  # noqa: E402
 from measure import PG_BASE, dispose_engines, drop_postgres_schema, postgres_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,6 @@ def main() -> int:
         from engine.core.db import session_factory
         from engine.durable.evaluator import evaluator
         from engine.evaluation import pipeline
-        from engine.intake.events import IntakeSource, accept_event
 
         factory = session_factory(url)
         statements = [0]
@@ -59,13 +58,7 @@ def main() -> int:
             statements[0] += 1
         sa_event.listen(factory.kw["bind"], "before_cursor_execute", count)
         evaluator()
-        source = IntakeSource("bench", "patrol")
-        items = payloads("profile", args.events)
-        for start in range(0, len(items), 200):
-            with factory() as session:
-                for payload in items[start:start + 200]:
-                    accept_event(session, payload, source)
-                session.commit()
+        store_events(factory, payloads("profile", args.events))
         with factory() as session:  # as the RQ worker's parent does, and its horse (workers/worker.py)
             pipeline.warm(session)
         gc.freeze()

@@ -59,6 +59,18 @@ RECORDED = ("events", "cases", "case_stages", "tasks", "task_transitions", "task
             "outbox", "inbox_addresses", "message_reads", "audit_seals", "change_log")
 
 
+def store_events(factory: Any, items: list[dict[str, Any]], chunk: int = 200) -> None:
+    """Store `items` as the bench's trusted patrol source's events (filed at intake), `chunk` per commit."""
+    from engine.intake.events import IntakeSource, accept_event
+
+    source = IntakeSource("bench", "patrol")
+    for start in range(0, len(items), chunk):
+        with factory() as session:
+            for payload in items[start:start + chunk]:
+                accept_event(session, payload, source)
+            session.commit()
+
+
 def table_counts(url: str) -> dict[str, int]:
     """Rows in each recorded table, for the difference a round makes."""
     from sqlalchemy import text
