@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event as sa_event, select
 
 from engine.core import clock
 from engine.core.models import Event, Task, TaskStep, User
@@ -351,3 +353,18 @@ def no_bulletin_issues(session) -> None:
     session.execute(update(BulletinIssue).values(corrects_id=None))
     session.execute(delete(BulletinIssue))
     session.commit()
+
+
+@contextmanager
+def statements(target: Any) -> Iterator[list[str]]:
+    """The SQL statements run on `target` (an Engine, or a session's Connection) while the block runs."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    sa_event.listen(target, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(target, "before_cursor_execute", count)

@@ -1,16 +1,15 @@
 """Outbox rows written with the tasks are delivered once, keyed for idempotency."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import event as sa_event, select, update
+from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.models import Delivery, OutboxMessage, Recipient, Unit
 from engine.delivery import channels as notify, outbox
 from engine.intake.events import IntakeSource, accept_event
-from tests.helpers import event, unique
+from tests.helpers import event, statements, unique
 
 
 def _only_these_recipients(session) -> None:
@@ -69,7 +68,7 @@ def test_a_round_of_many_rows_routes_and_settles_them_in_a_few_statements(factor
 
     clock.set_clock(lambda: at)
     try:
-        with factory() as s, _statements(s.get_bind()) as seen:
+        with factory() as s, statements(s.get_bind()) as seen:
             outbox.deliver_due(s, sender=sender)
     finally:
         clock.set_clock(None)
@@ -84,16 +83,3 @@ def test_a_round_of_many_rows_routes_and_settles_them_in_a_few_statements(factor
     assert set(status.values()) == {"delivered"}
     assert len(seen) < 100, f"{len(seen)} statements for 240 rows"
 
-
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)

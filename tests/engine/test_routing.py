@@ -3,10 +3,8 @@ beating group rows and area rows beating area-less ones, two leads as a conflict
 and the demo's duty lists, loaded from the seed, routing its matters without a conflict."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.cases.duties import duty_items
 from engine.cases.routing import check_duty, conflicts, gaps, route
@@ -19,7 +17,7 @@ from engine.core.models import (
     RuleList,
     Unit,
 )
-from tests.helpers import unique
+from tests.helpers import statements, unique
 
 
 def _unit(session, code: str) -> Unit:
@@ -252,21 +250,6 @@ def test_a_matter_a_list_names_is_a_gap_even_without_conditions(session):
     assert matter.code in {c.code for c in gaps(session)}
 
 
-@contextmanager
-def _statements(session):
-    seen: list[str] = []
-    connection = session.connection()
-
-    def count(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(connection, "before_cursor_execute", count)
-
-
 def test_routing_reads_a_few_statements_however_many_rows(session):
     _, matters = _matters(session, *"甲乙丙丁戊己庚辛")
     for matter in matters:
@@ -274,13 +257,13 @@ def test_routing_reads_a_few_statements_however_many_rows(session):
             _row(session, _department(session, "多"), matter, role="cooperate")
     session.expire_all()
     grid, matter = _grid(session, "DC-01"), session.get(Category, matters[0].id)  # held: in the identity map
-    with _statements(session) as seen:
+    with statements(session.connection()) as seen:
         routing = route(session, matter.id, grid.id)
     assert len(routing.cooperating) == 3 and len(seen) <= 3, seen  # the group, the rows, the units
-    with _statements(session) as seen:
+    with statements(session.connection()) as seen:
         conflicts(session)
     assert len(seen) <= 3, seen
-    with _statements(session) as seen:
+    with statements(session.connection()) as seen:
         gaps(session)
     assert len(seen) <= 2, seen
 
