@@ -83,3 +83,29 @@ def test_a_round_of_many_rows_routes_and_settles_them_in_a_few_statements(factor
     assert set(status.values()) == {"delivered"}
     assert len(seen) < 100, f"{len(seen)} statements for 240 rows"
 
+
+
+def test_a_send_held_back_by_the_send_limit_is_due_at_once(factory):
+    """The delivery job pauses between rounds only while rows trickle in; a round that hit its send limit leaves
+    sends due now, and the job goes straight on to them."""
+    at = datetime(2020, 1, 6, 2, 0, tzinfo=timezone.utc)
+    with factory() as s:
+        _only_these_recipients(s)
+        unit = Unit(code=unique("OL"), name_zh="发送上限测试中队", name_en="Send limit test squad", type="squad")
+        s.add(unit)
+        s.flush()
+        s.add_all(Recipient(name=unique("limit-hook"), scope="unit", unit_id=unit.id, channel="webhook",
+                            address=f"https://example.invalid/{n}", language="zh", enabled=True) for n in range(3))
+        s.add(OutboxMessage(idempotency_key=unique("limit"), kind="task_dispatched", channel="inbox",
+                            target=f"unit:{unit.id}", payload={}, created_at=at, next_attempt_at=at))
+        s.commit()
+    clock.set_clock(lambda: at)
+    try:
+        with factory() as s:
+            assert not outbox.sends_due(s)  # not routed yet: a fresh row, no send
+            outbox.deliver_due(s, send_limit=2, sender=lambda recipient, context, policy: notify.Outcome(ok=True))
+            assert outbox.sends_due(s)  # the third recipient's send was held back and is due now
+            outbox.deliver_due(s, send_limit=2, sender=lambda recipient, context, policy: notify.Outcome(ok=True))
+            assert not outbox.sends_due(s) and outbox.pending_count(s) == 0
+    finally:
+        clock.set_clock(None)
