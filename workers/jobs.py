@@ -30,12 +30,10 @@ def drain_events() -> dict:
         session_factory(settings.database_url), limits.batch_size, limits.lease_seconds, limits.max_attempts,
         heartbeat_seconds=limits.heartbeat_seconds, gather_seconds=limits.gather_seconds,
         after_batch=lambda: enqueue_delivery(settings))
-    with session_factory(settings.database_url)() as session:
+    with session_factory(settings.database_url)() as session:  # each recorded batch queued its own delivery
         record_drain(settings, session, result.event_ids)
         if pipeline.pending_count(session):
             enqueue_drain(settings)
-    if result.evaluated:
-        enqueue_delivery(settings)
     log.info("drain: %s evaluated, %s failed, %s to retry in %s batches",
              result.evaluated, result.failed, result.retried, result.batches)
     return {"evaluated": result.evaluated, "failed": result.failed, "retried": result.retried}
