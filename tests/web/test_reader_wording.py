@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from engine.cases.routing import duty_behind
@@ -12,6 +13,8 @@ from engine.core.models import Campaign, ChecklistItem, Event, InspectionPoint, 
 from engine.intake.events import accept_event
 from engine.readiness.findings import Finding, open_case
 from tests.helpers import TASK_SOURCE, event, new_task, unique
+
+pytestmark = pytest.mark.usefixtures("messages_caught_up")  # the digest written here is the inbox's newest
 
 
 def _after_heading(page: str, heading: str) -> str:

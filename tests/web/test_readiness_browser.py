@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.core import clock
@@ -16,6 +17,8 @@ from engine.delivery import inbox
 from engine.readiness import daily
 from engine.readiness.checklists import save_item
 from tests.helpers import artifacts, jpeg, no_sideways_scroll, phone_sign_in
+
+pytestmark = pytest.mark.usefixtures("messages_caught_up")  # the unit's inbox shows its own message
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: A morning of the demo's inspection window that no other test uses: the live server commits.
