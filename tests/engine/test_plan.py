@@ -17,6 +17,7 @@ from engine.readiness import plan
 from rules.problems import InputError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.usefixtures("messages_caught_up")  # the overdue items' messages are the inbox's newest
 
 
 def at(*args: int) -> datetime:

@@ -15,6 +15,8 @@ from engine.core.models import PlanItem, PlanProgress
 from engine.readiness import plan
 from tests.helpers import bearer, csrf_from, jpeg, user_token
 
+pytestmark = pytest.mark.usefixtures("messages_caught_up")  # the overdue item's message is the inbox's newest
+
 
 @pytest.fixture()
 def csrf_on(app):
