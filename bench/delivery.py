@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake_rounds import payloads, prepare_database, store_events  # noqa: E402
-from measure import PG_BASE, dispose_engines, drop_postgres_schema, postgres_url  # noqa: E402
+from intake_rounds import payloads, scratch_database, store_events  # noqa: E402
+from measure import PG_BASE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -30,11 +30,9 @@ def main() -> int:
     parser.add_argument("--postgres", default=PG_BASE, metavar="URL")
     parser.add_argument("--schema", default="delivery")
     args = parser.parse_args()
-    url = postgres_url(args.postgres, args.schema)
-    if not url:
-        return 1
-    try:
-        prepare_database(url)
+    with scratch_database(args.postgres, args.schema) as url:
+        if not url:
+            return 1
         from sqlalchemy import event as sa_event, func, select
 
         from engine.core.db import session_factory
@@ -71,9 +69,6 @@ def main() -> int:
                           "delivered": delivered, "rounds": rounds, "cpu_ms_per_row": round(1000 * cpu / rows, 4),
                           "statements_per_row": round(statements[0] / rows, 4), "wall_s": round(wall, 3),
                           "loadavg": [round(load, 2), round(os.getloadavg()[0], 2)]}))
-    finally:
-        dispose_engines()
-        drop_postgres_schema(args.postgres, args.schema)
     return 0
 
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake_rounds import payloads, prepare_database, store_events  # noqa: E402
-from measure import PG_BASE, dispose_engines, drop_postgres_schema, postgres_url  # noqa: E402
+from intake_rounds import payloads, scratch_database, store_events  # noqa: E402
+from measure import PG_BASE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -40,11 +40,9 @@ def main() -> int:
     parser.add_argument("--schema", default="drain_profile")
     parser.add_argument("--dump", metavar="FILE", help="also write the profile for pstats or snakeviz")
     args = parser.parse_args()
-    url = postgres_url(args.postgres, args.schema)
-    if not url:
-        return 1
-    try:
-        prepare_database(url)
+    with scratch_database(args.postgres, args.schema) as url:
+        if not url:
+            return 1
         from sqlalchemy import event as sa_event
 
         from engine.core.db import session_factory
@@ -84,9 +82,6 @@ def main() -> int:
         if args.ours:
             stats.sort_stats("cumulative").print_stats(str(ROOT), args.ours)
         print(buf.getvalue())
-    finally:
-        dispose_engines()
-        drop_postgres_schema(args.postgres, args.schema)
     return 0
 
 

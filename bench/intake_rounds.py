@@ -12,6 +12,8 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,6 +59,24 @@ def prepare_database(url: str) -> None:
 #: The tables evaluation and recording write, for the rows-per-event figures and their COPY floor.
 RECORDED = ("events", "cases", "case_stages", "tasks", "task_transitions", "task_steps", "supervisions", "firings",
             "outbox", "inbox_addresses", "message_reads", "audit_seals", "change_log")
+
+
+@contextmanager
+def scratch_database(base: str, schema: str) -> Iterator[str | None]:
+    """A fresh schema, migrated with the demo loaded, for one script's run: its URL (None, said on stdout, when
+    PostgreSQL is unreachable); the engines are disposed of and the schema dropped afterwards, also on errors."""
+    from measure import dispose_engines, drop_postgres_schema, postgres_url
+
+    url = postgres_url(base, schema)
+    if not url:
+        yield None
+        return
+    try:
+        prepare_database(url)
+        yield url
+    finally:
+        dispose_engines()
+        drop_postgres_schema(base, schema)
 
 
 def store_events(factory: Any, items: list[dict[str, Any]], chunk: int = 200) -> None:
